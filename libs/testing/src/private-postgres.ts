@@ -1,0 +1,91 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, waitForPort } from './ports.js';
+
+export interface PrivatePostgres {
+  /** A connection URL to the `postgres` database of this instance. */
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+/** Finds the directory holding initdb/postgres from the installed PostgreSQL packages. */
+export function postgresBinDir(): string {
+  const fromEnv = process.env['PG_BIN_DIR'];
+  if (fromEnv && existsSync(join(fromEnv, 'postgres'))) return fromEnv;
+  const root = '/usr/lib/postgresql';
+  if (existsSync(root)) {
+    const versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+    for (const version of versions) {
+      const dir = join(root, version, 'bin');
+      if (existsSync(join(dir, 'postgres'))) return dir;
+    }
+  }
+  throw new Error('PostgreSQL binaries not found: install postgresql (Debian) or set PG_BIN_DIR / DATABASE_URL');
+}
+
+/**
+ * Starts a private PostgreSQL cluster on a free port (trust auth) for fault tests that stop and
+ * restart it. PostgreSQL refuses to run as root, so as root the cluster belongs to `postgres`.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const bin = postgresBinDir();
+  const port = await freePort();
+  const base = mkdtempSync(join(tmpdir(), 'orgmesh-pg-'));
+  const dataDir = join(base, 'data');
+  let owner: { uid: number; gid: number } | Record<string, never> = {};
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chmodSync(base, 0o755);
+    chownSync(base, uid, gid);
+    owner = { uid, gid };
+  }
+  execFileSync(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], {
+    stdio: 'ignore',
+    cwd: base,
+    ...owner,
+  });
+  let child: ChildProcess | undefined;
+
+  async function start(): Promise<void> {
+    if (child) return;
+    const args = ['-D', dataDir, '-p', String(port), '-k', base, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'];
+    child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', cwd: base, ...owner });
+    child.once('exit', () => {
+      child = undefined;
+    });
+    await waitForPort(port);
+    // The port opens slightly before the server accepts queries; pg clients retry on their own.
+  }
+
+  async function stop(): Promise<void> {
+    const running = child;
+    if (!running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => running.kill('SIGKILL'), 10_000);
+      running.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // SIGINT = fast shutdown: disconnects clients, what a crash-free restart looks like to them.
+      running.kill('SIGINT');
+    });
+  }
+
+  await start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    port,
+    start,
+    stop,
+    async dispose() {
+      await stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}

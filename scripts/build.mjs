@@ -1,0 +1,67 @@
+// Compiles every workspace's src/ to dist/ with swc (legacy decorators + metadata, as Nest needs).
+// Typechecking is separate (npm run typecheck, tsgo); this only transpiles, so it takes well under a second per package.
+import { transformFile } from '@swc/core';
+import { mkdir, readdir, readFile, writeFile, stat, cp } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const swcrc = JSON.parse(await readFile(join(root, '.swcrc'), 'utf8'));
+delete swcrc.$schema;
+
+async function* walk(dir) {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) yield* walk(full);
+    else yield full;
+  }
+}
+
+async function exists(path) {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
+const dirs = [];
+for (const pattern of pkg.workspaces) {
+  if (pattern.endsWith('/*')) {
+    const base = join(root, pattern.slice(0, -2));
+    if (!(await exists(base))) continue;
+    for (const entry of await readdir(base, { withFileTypes: true })) if (entry.isDirectory()) dirs.push(join(base, entry.name));
+  } else dirs.push(join(root, pattern));
+}
+
+let files = 0;
+const started = Date.now();
+for (const dir of dirs) {
+  const src = join(dir, 'src');
+  if (!(await exists(src))) continue;
+  const jobs = [];
+  for await (const file of walk(src)) {
+    const rel = relative(src, file);
+    const out = join(dir, 'dist', rel);
+    if (file.endsWith('.ts') && !file.endsWith('.d.ts')) {
+      if (/\.(spec|integration-spec|e2e-spec)\.ts$/.test(file)) continue;
+      jobs.push(
+        (async () => {
+          const result = await transformFile(file, { ...swcrc, filename: file, sourceFileName: relative(dirname(out), file), swcrc: false });
+          const js = out.replace(/\.ts$/, '.js');
+          await mkdir(dirname(js), { recursive: true });
+          await writeFile(js, result.code + `\n//# sourceMappingURL=${js.split('/').pop()}.map\n`);
+          if (result.map) await writeFile(`${js}.map`, result.map);
+          files++;
+        })(),
+      );
+    } else if (!file.endsWith('.ts')) {
+      // Non-code assets next to the code (protos, templates, YAML) ship with it.
+      jobs.push(mkdir(dirname(out), { recursive: true }).then(() => cp(file, out)));
+    }
+  }
+  await Promise.all(jobs);
+}
+process.stderr.write(`build: ${files} files in ${Date.now() - started} ms\n`);

@@ -17,7 +17,7 @@ const common = {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@orgmesh/migrations$': '<rootDir>/migrations/src/index.ts',
+    '^@orgmesh/migrations$': '<rootDir>/migrations/index.ts',
     '^@orgmesh/([^/]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

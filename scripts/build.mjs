@@ -12,7 +12,10 @@ delete swcrc.$schema;
 async function* walk(dir) {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(full);
+    if (entry.isDirectory()) {
+      if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name === 'test') continue;
+      yield* walk(full);
+    }
     else yield full;
   }
 }
@@ -39,7 +42,8 @@ for (const pattern of pkg.workspaces) {
 let files = 0;
 const started = Date.now();
 for (const dir of dirs) {
-  const src = join(dir, 'src');
+  const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}'));
+  const src = join(dir, meta.orgmesh?.sourceRoot ?? 'src');
   if (!(await exists(src))) continue;
   const jobs = [];
   for await (const file of walk(src)) {
@@ -57,7 +61,7 @@ for (const dir of dirs) {
           files++;
         })(),
       );
-    } else if (!file.endsWith('.ts')) {
+    } else if (!file.endsWith('.ts') && !file.endsWith('package.json')) {
       // Non-code assets next to the code (protos, templates, YAML) ship with it.
       jobs.push(mkdir(dirname(out), { recursive: true }).then(() => cp(file, out)));
     }

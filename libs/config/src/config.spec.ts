@@ -1,0 +1,47 @@
+import { describe, expect, it } from '@jest/globals';
+import { z } from 'zod';
+import { ConfigError, env, parseConfig, parseDuration } from './config.js';
+
+const schema = z.object({
+  NATS_URL: env.natsUrl(),
+  PORT: env.port(8080),
+  API_SECRET: z.string().min(32),
+  IDLE: env.duration('30m'),
+  VERBOSE: env.bool(false),
+});
+
+describe('parseConfig', () => {
+  it('applies defaults and coercions', () => {
+    const config = parseConfig('svc', schema, { API_SECRET: 'x'.repeat(32), IDLE: '15s', VERBOSE: 'yes' });
+    expect(config).toEqual({ NATS_URL: 'nats://127.0.0.1:4222', PORT: 8080, API_SECRET: 'x'.repeat(32), IDLE: 15_000, VERBOSE: true });
+  });
+
+  it('names bad keys and never echoes their values', () => {
+    const secret = 'tooshort-secret-value';
+    let caught: unknown;
+    try {
+      parseConfig('svc', schema, { API_SECRET: secret, PORT: '99999', IDLE: 'soon' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const message = (caught as ConfigError).message;
+    expect(message).toContain('API_SECRET');
+    expect(message).toContain('PORT');
+    expect(message).toContain('IDLE');
+    expect(message).not.toContain(secret);
+    expect(message).not.toContain('99999');
+    expect(message).not.toContain('soon');
+  });
+
+  it('reports a missing required key as required', () => {
+    expect(() => parseConfig('svc', schema, {})).toThrow(/API_SECRET \(required\)/);
+  });
+
+  it('parses durations', () => {
+    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('2h')).toBe(7_200_000);
+    expect(parseDuration('1.5s')).toBe(1_500);
+    expect(parseDuration('forever')).toBeUndefined();
+  });
+});

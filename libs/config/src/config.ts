@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/** Thrown when the environment does not satisfy a service's schema. Names keys, never values. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly service: string,
+    readonly problems: Array<{ key: string; reason: string }>,
+  ) {
+    super(`${service}: invalid configuration: ${problems.map((p) => `${p.key} (${p.reason})`).join('; ')}`);
+  }
+}
+
+/**
+ * Parses a service's environment once, at startup. The message of a failure lists each bad key with
+ * the kind of problem; values are never echoed because they may be secrets.
+ */
+export function parseConfig<S extends z.ZodType>(
+  service: string,
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => ({
+    key: issue.path.map(String).join('.') || '(root)',
+    reason: issue.code === 'invalid_type' && issue.input === undefined ? 'required' : describe(issue),
+  }));
+  throw new ConfigError(service, problems);
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map(String).join('|')}`;
+    case 'too_small':
+      return `below minimum ${String(issue.minimum)}`;
+    case 'too_big':
+      return `above maximum ${String(issue.maximum)}`;
+    case 'invalid_format':
+      return `expected ${issue.format}`;
+    default:
+      return issue.code;
+  }
+}
+
+/** Building blocks shared by service schemas. */
+export const env = {
+  natsUrl: () => z.string().regex(/^(nats|tls|ws|wss):\/\//, 'nats url').default('nats://127.0.0.1:4222'),
+  databaseUrl: () => z.string().regex(/^postgres(ql)?:\/\//, 'postgres url').default('postgres://postgres@127.0.0.1:5432/orgmesh'),
+  port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
+  int: (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback),
+  bool: (fallback: boolean) =>
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'])
+      .default(fallback ? 'true' : 'false')
+      .transform((v) => v === 'true' || v === '1' || v === 'yes'),
+  logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Durations like `500ms`, `30s`, `15m`, `2h`, `1d`, or plain milliseconds. */
+  duration: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((value, ctx) => {
+        const ms = parseDuration(value);
+        if (ms === undefined) {
+          ctx.addIssue({ code: 'custom', message: 'expected a duration like 30s, 15m, 2h' });
+          return z.NEVER;
+        }
+        return ms;
+      }),
+  /** Optional subject prefix / name suffix that isolate a deployment or a test run on a shared NATS. */
+  subjectPrefix: () => z.string().regex(/^([a-z0-9_-]+\.)?$/).default(''),
+};
+
+export function parseDuration(value: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!match?.[1]) return undefined;
+  const n = Number(match[1]);
+  const unit = match[2] ?? 'ms';
+  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(n * factor);
+}

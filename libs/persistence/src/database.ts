@@ -1,0 +1,158 @@
+import 'reflect-metadata';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { AppError } from '@orgmesh/contracts';
+
+/** Rows plus affected count: one shape for SELECT, INSERT … RETURNING, UPDATE and DELETE alike. */
+export interface QueryRows<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+/** Anything that runs SQL: the database itself or an open transaction. Repositories take this. */
+export interface Sql {
+  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryRows<T>>;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  /** The service's own Postgres schema; it becomes the search_path of every connection. */
+  schema: string;
+  poolSize?: number;
+  applicationName?: string;
+  /** How long a caller waits for a pooled connection before `unavailable`. */
+  connectTimeoutMs?: number;
+  /** Per-statement timeout, so a stuck database answers `unavailable` instead of hanging callers. */
+  statementTimeoutMs?: number;
+}
+
+// Connection-level failures: the server is down, restarting, or refusing us. They map to `unavailable` (503, retryable).
+const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
+const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+
+/** Whether an error from pg/TypeORM means the database could not be reached (as opposed to a bad query). */
+export function isConnectionError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && (UNAVAILABLE_PG_CODES.has(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))) return true;
+    if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(e.message)) {
+      return true;
+    }
+    current = e.driverError ?? e.cause;
+  }
+  return false;
+}
+
+/** Rethrows connection failures as `unavailable`; anything else unchanged. */
+export function mapDatabaseError(error: unknown): never {
+  if (error instanceof AppError) throw error;
+  if (isConnectionError(error)) throw new AppError('unavailable', 'database unavailable', { cause: error });
+  throw error;
+}
+
+/** The pg error code of a failed statement (unique_violation = 23505, …), if any. */
+export function pgErrorCode(error: unknown): string | undefined {
+  const e = error as { code?: unknown; driverError?: { code?: unknown } };
+  if (typeof e?.driverError?.code === 'string') return e.driverError.code;
+  return typeof e?.code === 'string' ? e.code : undefined;
+}
+
+class RunnerSql implements Sql {
+  constructor(private readonly runner: QueryRunner) {}
+  async query<T>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
+    const result = await this.runner.query(text, params, true);
+    const records = (Array.isArray(result.records) ? result.records : []) as T[];
+    return { rows: records, rowCount: typeof result.affected === 'number' ? result.affected : records.length };
+  }
+}
+
+/**
+ * A service's connection pool, on TypeORM's DataSource (pg driver). Repositories write SQL
+ * through `query`/`transaction`; `synchronize` is never used: migrations own the schema.
+ */
+export class Database implements Sql {
+  private constructor(
+    readonly dataSource: DataSource,
+    readonly schema: string,
+  ) {}
+
+  static async connect(options: DatabaseOptions): Promise<Database> {
+    const dataSource = new DataSource({
+      type: 'postgres',
+      url: options.url,
+      schema: options.schema,
+      synchronize: false,
+      migrationsRun: false,
+      logging: false,
+      applicationName: options.applicationName,
+      poolSize: options.poolSize ?? 10,
+      connectTimeoutMS: options.connectTimeoutMs ?? 3_000,
+      extra: {
+        options: `-c search_path=${options.schema},public${
+          options.statementTimeoutMs ? ` -c statement_timeout=${options.statementTimeoutMs}` : ''
+        }`,
+        connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
+      },
+    });
+    try {
+      await dataSource.initialize();
+    } catch (error) {
+      mapDatabaseError(error);
+    }
+    return new Database(dataSource, options.schema);
+  }
+
+  async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return await new RunnerSql(runner).query<T>(text, params);
+    } catch (error) {
+      return mapDatabaseError(error);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
+  async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+    } catch (error) {
+      await runner.release().catch(() => undefined);
+      return mapDatabaseError(error);
+    }
+    try {
+      const result = await work(new RunnerSql(runner));
+      await runner.commitTransaction();
+      return result;
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      return mapDatabaseError(error);
+    } finally {
+      await runner.release().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs `work` only if this replica wins the session-level advisory lock `key`; other replicas
+   * skip. Background jobs use this so exactly one replica runs each at a time.
+   */
+  async withAdvisoryLock<T>(key: string, work: (tx: Sql) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
+    return this.transaction(async (tx) => {
+      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [key]);
+      if (!rows[0]?.locked) return { ran: false };
+      return { ran: true, result: await work(tx) };
+    });
+  }
+
+  /** Readiness probe: a round trip to the server. */
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+  }
+}

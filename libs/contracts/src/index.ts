@@ -1,2 +1,3 @@
 export * from './define.js';
 export * from './errors.js';
+export * from './sessions/index.js';

@@ -1,3 +1,4 @@
 export * from './define.js';
 export * from './errors.js';
 export * from './sessions/index.js';
+export * from './registry/index.js';

@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { defineEvent } from '../define.js';
+import { RegistryAgent, RegistryTimestamp, RegistryVersion } from './registry.schema.js';
+
+export const AgentRegistered = defineEvent({
+  subject: 'registry.v1.agent-registered',
+  description: 'A registry version added an agent.',
+  schema: z.object({ agent: RegistryAgent, version: RegistryVersion, occurredAt: RegistryTimestamp }),
+});

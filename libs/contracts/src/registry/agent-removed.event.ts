@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { defineEvent } from '../define.js';
+import { AgentId, RegistryTimestamp, RegistryVersion, RoleId } from './registry.schema.js';
+
+export const AgentRemoved = defineEvent({
+  subject: 'registry.v1.agent-removed',
+  description: 'A registry version no longer declares an agent.',
+  schema: z.object({
+    agentId: AgentId,
+    role: RoleId,
+    version: RegistryVersion,
+    occurredAt: RegistryTimestamp,
+  }),
+});

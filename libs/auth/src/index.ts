@@ -1,0 +1,3 @@
+export * from './principal.js';
+export * from './jwt-verifier.js';
+export * from './test-issuer.js';

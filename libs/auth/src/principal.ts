@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** Roles of a caller in orgmesh terms (ARCHITECTURE §7): admin, agent, viewer. */
+export const CALLER_KINDS = ['admin', 'agent', 'viewer'] as const;
+
+/** Scopes carried in the `scope` claim (space-separated, as OAuth2 has it). */
+export const SCOPES = {
+  admin: 'orgmesh:admin',
+  agent: 'orgmesh:agent',
+  read: 'orgmesh:read',
+} as const;
+
+/**
+ * The verified identity of a caller. `role` is the org role the caller acts for (finance, manager,
+ * …; `admin` for administrators); the mesh takes a sender's role from here, never from a payload.
+ */
+export interface Principal {
+  subject: string;
+  role: string;
+  tenant: string;
+  scopes: string[];
+  /** The raw token, to forward on NATS in the `authorization` header. */
+  token: string;
+}
+
+export const PrincipalClaims = z.object({
+  sub: z.string().min(1),
+  role: z.string().min(1),
+  tenant: z.string().min(1).default('default'),
+  scope: z.string().default(''),
+});
+
+export function hasScope(principal: Principal, scope: string): boolean {
+  return principal.scopes.includes(scope);
+}
+
+export function isAdmin(principal: Principal): boolean {
+  return hasScope(principal, SCOPES.admin);
+}

@@ -7,13 +7,9 @@ import { z } from 'zod';
 
 /** Agent, role and profile ids: kebab-case, lowercase, 2–64 characters. */
 export const KEBAB_CASE_ID = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
-const kebabId = z
-  .string()
-  .min(2)
-  .max(64)
-  .regex(KEBAB_CASE_ID, {
-    error: 'must be kebab-case: lowercase letters and digits separated by single dashes',
-  });
+const kebabId = z.string().min(2).max(64).regex(KEBAB_CASE_ID, {
+  error: 'must be kebab-case: lowercase letters and digits separated by single dashes',
+});
 
 export const AgentId = kebabId;
 export const RoleId = kebabId;
@@ -218,3 +214,11 @@ export type RegistrySourceFile = z.infer<typeof RegistrySourceFile>;
 
 export const RegistryVersion = z.number().int().positive();
 export const RegistryTimestamp = timestamp;
+
+/** The payload of a signed profile (the JWS published with `registry.v1.profile-published`). */
+export const PublishedProfile = z.object({
+  profile: RoleProfile,
+  version: RegistryVersion,
+  publishedAt: timestamp,
+});
+export type PublishedProfile = z.infer<typeof PublishedProfile>;

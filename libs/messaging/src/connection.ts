@@ -1,0 +1,630 @@
+import { connect } from '@nats-io/transport-node';
+import { nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  RetentionPolicy,
+  StorageType,
+  jetstream,
+  jetstreamManager,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type StreamConfig,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import {
+  AppError,
+  HEADERS,
+  fromErrorBody,
+  isErrorCode,
+  parseOrThrow,
+  toErrorBody,
+  validationError,
+  type EventDefinition,
+  type EventPayload,
+  type RpcDefinition,
+  type RpcRequest,
+  type RpcResponse,
+} from '@orgmesh/contracts';
+import { createLogger, type Logger } from '@orgmesh/telemetry';
+import { decodeJson, encodeJson } from './codec.js';
+import { EventConsumer } from './event-consumer.js';
+import {
+  callHeaders,
+  errorReplyHeaders,
+  headersToRecord,
+  recordToHeaders,
+  replyErrorStatus,
+  type CallOptions,
+} from './headers.js';
+import { isAlreadyInUse, isConsumerNotFound, isStreamNotFound, mapPublishError, mapRequestError } from './nats-errors.js';
+import {
+  contextOfSubject,
+  contextStreamName,
+  deadLetterStreamName,
+  durableNameFor,
+  prefixSubject,
+  sanitizeName,
+  unprefixSubject,
+  validateNamespace,
+  type Namespace,
+} from './names.js';
+import { withProcessSpan, withSendSpan } from './tracing.js';
+import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
+
+export type { CallOptions } from './headers.js';
+
+export interface BusOptions {
+  /** NATS server URL(s), comma-separated for a cluster. */
+  url: string;
+  /** Client name shown by the server, and the default RPC queue group (the service name). */
+  name: string;
+  /** Namespace prefix for every subject (tests and benchmarks); include the trailing dot. */
+  subjectPrefix?: string;
+  /** Namespace suffix for every stream and durable name. */
+  nameSuffix?: string;
+  logger?: Logger;
+  /** Default request timeout; 5000 ms. */
+  requestTimeoutMs?: number;
+  /** How long a JetStream publish waits for its ack; 5000 ms. */
+  publishTimeoutMs?: number;
+  /** JetStream replicas for streams this bus creates (3 on a clustered NATS); default 1. */
+  streamReplicas?: number;
+  /** How long close() waits for handlers in flight; 10 s. */
+  closeGraceMs?: number;
+}
+
+export interface StreamOptions {
+  /** How long events are kept; default 7 days. */
+  maxAgeMs?: number;
+  /** Nats-Msg-Id de-duplication window; default 10 minutes. */
+  duplicateWindowMs?: number;
+  /** Contract subjects (prefix applied) instead of `<context>.>`. */
+  subjects?: string[];
+}
+
+type StreamSpec = Partial<StreamConfig> & { name: string; subjects: string[]; max_age: number; duplicate_window: number };
+
+export const DEFAULT_STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;
+export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
+const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3600_000;
+
+/**
+ * Connects to NATS (reconnecting forever, logging each disconnect and reconnect) and returns the
+ * bus. The first connection is awaited even when the server is not up yet.
+ */
+export async function connectBus(opts: BusOptions): Promise<MessageBus> {
+  const ns: Namespace = { subjectPrefix: opts.subjectPrefix ?? '', nameSuffix: opts.nameSuffix ?? '' };
+  validateNamespace(ns);
+  const logger = opts.logger ?? createLogger({ service: opts.name });
+  const nc = await connect({
+    servers: opts.url.split(',').map((s) => s.trim()),
+    name: opts.name,
+    maxReconnectAttempts: -1,
+    waitOnFirstConnect: true,
+    reconnectTimeWait: 500,
+    reconnectJitter: 250,
+    pingInterval: 20_000,
+    maxPingOut: 3,
+  });
+  const js = jetstream(nc, { timeout: opts.publishTimeoutMs ?? 5_000 });
+  let jsm: JetStreamManager;
+  try {
+    jsm = await jetstreamManager(nc);
+  } catch (error) {
+    await nc.close();
+    throw new AppError('unavailable', 'NATS JetStream is not enabled on the server', { cause: error });
+  }
+  logger.info({ server: nc.getServer(), name: opts.name, prefix: ns.subjectPrefix || undefined }, 'nats connected');
+  return new MessageBus(nc, js, jsm, opts, ns, logger);
+}
+
+/**
+ * The service's door to NATS: typed RPC (request/serve), JetStream events (publish/consume),
+ * stream provisioning, and a graceful close. Everything is validated against the contracts.
+ */
+export class MessageBus {
+  readonly name: string;
+  readonly logger: Logger;
+  private readonly requestTimeoutMs: number;
+  private readonly publishTimeoutMs: number;
+  private readonly replicas: number;
+  private readonly closeGraceMs: number;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly consumers = new Set<ConsumerHandle>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly statusListeners = new Set<(status: BusStatus) => void>();
+  private readonly ensuredStreams = new Map<string, Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    options: BusOptions,
+    readonly namespace: Namespace,
+    logger: Logger,
+  ) {
+    this.name = options.name;
+    this.logger = logger;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
+    this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
+    this.replicas = options.streamReplicas ?? 1;
+    this.closeGraceMs = options.closeGraceMs ?? 10_000;
+    void this.watchStatus();
+  }
+
+  private async watchStatus(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      switch (status.type) {
+        case 'disconnect':
+          this.logger.warn({ server: status.server }, 'nats disconnected');
+          this.emitStatus({ type: 'disconnect', server: status.server });
+          break;
+        case 'reconnect':
+          this.logger.info({ server: status.server }, 'nats reconnected');
+          this.emitStatus({ type: 'reconnect', server: status.server });
+          break;
+        case 'reconnecting':
+          this.logger.debug('nats reconnecting');
+          this.emitStatus({ type: 'reconnecting' });
+          break;
+        case 'error':
+          this.logger.error({ err: status.error }, 'nats error');
+          this.emitStatus({ type: 'error', error: status.error });
+          break;
+        case 'ldm':
+          this.logger.warn({ server: status.server }, 'nats server entering lame duck mode');
+          break;
+        case 'staleConnection':
+          this.logger.warn('nats connection stale');
+          break;
+        case 'slowConsumer':
+          this.logger.warn({ subject: status.sub.getSubject(), pending: status.pending }, 'nats slow consumer');
+          break;
+        default:
+          break;
+      }
+    }
+    this.emitStatus({ type: 'close' });
+  }
+
+  private emitStatus(status: BusStatus): void {
+    for (const listener of this.statusListeners) listener(status);
+  }
+
+  /** Subscribes to connection events; returns the unsubscribe function. */
+  onStatus(listener: (status: BusStatus) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /** Readiness: a round trip to the server, or `unavailable`. */
+  async ping(timeoutMs = 2_000): Promise<void> {
+    if (this.nc.isClosed()) throw new AppError('unavailable', 'nats connection closed');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.nc.flush(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new AppError('unavailable', 'nats did not answer')), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The wire subject of a contract subject (namespace prefix applied). */
+  subject(raw: string): string {
+    return prefixSubject(this.namespace, raw);
+  }
+
+  /** The stream owned by a context: `streamNameFor(context)` plus the namespace suffix. */
+  streamName(context: string): string {
+    return contextStreamName(this.namespace, context);
+  }
+
+  /** A durable consumer name plus the namespace suffix, sanitised for NATS (no dots). */
+  durableName(name: string): string {
+    return durableNameFor(this.namespace, name);
+  }
+
+  // ---------------------------------------------------------------- RPC
+
+  /**
+   * Calls an RPC: validates the request (`validation_failed` before anything is sent), sends it
+   * with the caller's metadata in headers, and returns the validated response. Error replies are
+   * rebuilt as AppError; no responder → `unavailable`; no reply in time → `timeout`.
+   */
+  async request<R extends RpcDefinition>(rpc: R, payload: RpcRequest<R>, opts: CallOptions = {}): Promise<RpcResponse<R>> {
+    const body = parseOrThrow(rpc.request, payload, `${rpc.subject} request`);
+    const subject = this.subject(rpc.subject);
+    const headers = callHeaders(opts);
+    const data = encodeJson(body);
+    return withSendSpan('request', subject, headers, { 'messaging.message.body.size': data.length }, async () => {
+      let reply: Msg;
+      try {
+        reply = await this.nc.request(subject, data, { timeout: opts.timeoutMs ?? this.requestTimeoutMs, headers: recordToHeaders(headers) });
+      } catch (error) {
+        throw mapRequestError(error, rpc.subject);
+      }
+      return decodeReply(rpc, reply);
+    });
+  }
+
+  /**
+   * Serves an RPC in a queue group (default: the bus name). The request is validated first: a
+   * malformed one is answered `validation_failed` naming the field paths and never reaches the
+   * handler. An AppError is replied with its status and `{error:{code,message,details}}`; any
+   * other error is logged and replied as `internal` without its message.
+   */
+  serve<R extends RpcDefinition>(
+    rpc: R,
+    handler: (payload: RpcRequest<R>, ctx: MessageContext) => Promise<RpcResponse<R>>,
+    opts: { queue?: string } = {},
+  ): Subscription {
+    const subject = this.subject(rpc.subject);
+    const sub = this.nc.subscribe(subject, {
+      queue: opts.queue ?? sanitizeName(this.name),
+      callback: (error, msg) => {
+        if (error) {
+          this.logger.error({ err: error, subject: rpc.subject }, 'rpc subscription failed');
+          return;
+        }
+        this.track(this.handleRequest(rpc, handler, msg));
+      },
+    });
+    this.subscriptions.add(sub);
+    void sub.closed.then(() => this.subscriptions.delete(sub));
+    return sub;
+  }
+
+  private track(task: Promise<unknown>): void {
+    const tracked: Promise<unknown> = task
+      .catch((error: unknown) => this.logger.error({ err: error }, 'rpc reply failed'))
+      .finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+
+  private async handleRequest<R extends RpcDefinition>(
+    rpc: R,
+    handler: (payload: RpcRequest<R>, ctx: MessageContext) => Promise<RpcResponse<R>>,
+    msg: Msg,
+  ): Promise<void> {
+    const headers = headersToRecord(msg.headers);
+    let data: Uint8Array;
+    let replyHeaders: Record<string, string> = {};
+    try {
+      data = await withProcessSpan('serve', msg.subject, headers, { 'messaging.message.body.size': msg.data.length }, async () => {
+        const input = parseOrThrow(rpc.request, decodeJson(msg.data, `${rpc.subject} request`), `${rpc.subject} request`) as RpcRequest<R>;
+        const ctx: MessageContext = {
+          subject: unprefixSubject(this.namespace, msg.subject),
+          headers,
+          authorization: headers[HEADERS.authorization],
+          idempotencyKey: headers[HEADERS.idempotencyKey],
+        };
+        const result = await handler(input, ctx);
+        const checked = rpc.response.safeParse(result);
+        if (!checked.success) {
+          const issues = validationError('response', checked.error).details?.['issues'];
+          this.logger.error({ subject: rpc.subject, issues }, 'rpc handler returned a response that breaks its contract');
+          throw new AppError('internal', 'internal error');
+        }
+        return encodeJson(checked.data);
+      });
+    } catch (error) {
+      const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
+      if (!(error instanceof AppError)) this.logger.error({ err: error, subject: rpc.subject }, 'rpc handler failed');
+      else this.logger.debug({ subject: rpc.subject, code: app.code }, 'rpc answered with an error');
+      data = encodeJson(toErrorBody(app));
+      replyHeaders = errorReplyHeaders(app);
+    }
+    if (!msg.reply) return;
+    msg.respond(data, { headers: recordToHeaders(replyHeaders) });
+  }
+
+  /** Resolves when every request handler in flight has replied, or after `timeoutMs`. */
+  async whenIdle(timeoutMs = this.closeGraceMs): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /**
+   * Publishes an event to JetStream with `Nats-Msg-Id` = eventId (the stream drops a repeat
+   * within its duplicate window and answers `duplicate: true`). The payload is validated first.
+   */
+  async publish<E extends EventDefinition>(
+    event: E,
+    payload: EventPayload<E>,
+    opts: { eventId: string; headers?: Record<string, string> },
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
+    return this.publishRaw(event.subject, encodeJson(body), opts);
+  }
+
+  /**
+   * Publishes an already validated and encoded payload (the outbox relay's path; services use
+   * `publish`). `rawSubject` is the contract subject without the namespace prefix.
+   */
+  async publishRaw(
+    rawSubject: string,
+    data: Uint8Array,
+    opts: { eventId: string; headers?: Record<string, string> },
+  ): Promise<{ seq: number; duplicate: boolean }> {
+    const subject = this.subject(rawSubject);
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    return withSendSpan('publish', subject, headers, { 'messaging.message.id': opts.eventId, 'messaging.message.body.size': data.length }, async () => {
+      try {
+        const ack = await this.js.publish(subject, data, {
+          msgID: opts.eventId,
+          headers: recordToHeaders(headers),
+          timeout: this.publishTimeoutMs,
+        });
+        return { seq: ack.seq, duplicate: ack.duplicate };
+      } catch (error) {
+        throw mapPublishError(error, rawSubject);
+      }
+    });
+  }
+
+  /**
+   * Creates the stream owned by `context` (`<CONTEXT><suffix>` capturing `<prefix><context>.>`),
+   * or brings an existing one to the given settings. Idempotent; safe from several replicas.
+   */
+  async ensureStream(context: string, opts: StreamOptions = {}): Promise<void> {
+    const maxAge = opts.maxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS;
+    await this.upsertStream(
+      {
+        name: this.streamName(context),
+        subjects: (opts.subjects ?? [`${context}.>`]).map((s) => this.subject(s)),
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: nanos(maxAge),
+        duplicate_window: nanos(Math.min(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, maxAge)),
+        num_replicas: this.replicas,
+      },
+      true,
+    );
+  }
+
+  /** A work-queue stream (each message taken by one consumer, then gone), e.g. the agent inboxes. */
+  async ensureWorkQueue(name: string, subjects: string[]): Promise<void> {
+    await this.upsertStream(
+      {
+        name: this.streamName(name),
+        subjects: subjects.map((s) => this.subject(s)),
+        retention: RetentionPolicy.Workqueue,
+        storage: StorageType.File,
+        max_age: nanos(DEFAULT_STREAM_MAX_AGE_MS),
+        duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+        num_replicas: this.replicas,
+      },
+      true,
+    );
+  }
+
+  /** The dead-letter stream of this namespace, capturing `<prefix>dlq.>`. */
+  async ensureDeadLetterStream(): Promise<void> {
+    const name = deadLetterStreamName(this.namespace);
+    let pending = this.ensuredStreams.get(name);
+    if (!pending) {
+      pending = this.upsertStream(
+        {
+          name,
+          subjects: [this.subject('dlq.>')],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
+          duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+          num_replicas: this.replicas,
+        },
+        false,
+      );
+      this.ensuredStreams.set(name, pending);
+      pending.catch(() => this.ensuredStreams.delete(name));
+    }
+    await pending;
+  }
+
+  /** The dead-letter stream's name (for tools and tests reading dead letters). */
+  deadLetterStreamName(): string {
+    return deadLetterStreamName(this.namespace);
+  }
+
+  private async upsertStream(config: StreamSpec, update: boolean): Promise<void> {
+    let info: StreamInfo | undefined;
+    try {
+      info = await this.jsm.streams.info(config.name);
+    } catch (error) {
+      if (!isStreamNotFound(error)) throw mapPublishError(error, config.name);
+    }
+    if (!info) {
+      try {
+        await this.jsm.streams.add(config);
+        this.logger.info({ stream: config.name, subjects: config.subjects, retention: config.retention }, 'stream created');
+        return;
+      } catch (error) {
+        if (!isAlreadyInUse(error)) throw mapPublishError(error, config.name);
+        info = await this.jsm.streams.info(config.name);
+      }
+    }
+    if (!update) return;
+    const current = info.config;
+    const sameSubjects =
+      current.subjects.length === config.subjects.length && config.subjects.every((s) => current.subjects.includes(s));
+    if (sameSubjects && current.max_age === config.max_age && current.duplicate_window === config.duplicate_window) return;
+    await this.jsm.streams.update(config.name, {
+      ...current,
+      subjects: config.subjects,
+      max_age: config.max_age,
+      duplicate_window: config.duplicate_window,
+    });
+    this.logger.info({ stream: config.name, subjects: config.subjects }, 'stream updated');
+  }
+
+  /**
+   * The stream capturing a contract subject; when none does, creates the context's stream with
+   * default settings (never changes an existing one). Returns the stream name.
+   */
+  async ensureStreamFor(rawSubject: string, context: string = contextOfSubject(rawSubject)): Promise<string> {
+    const subject = this.subject(rawSubject);
+    try {
+      return await this.jsm.streams.find(subject);
+    } catch {
+      // No stream yet: consumers may start before the owning service has provisioned it.
+      const name = this.streamName(context);
+      await this.upsertStream(
+        {
+          name,
+          subjects: [this.subject(`${context}.>`)],
+          retention: RetentionPolicy.Limits,
+          storage: StorageType.File,
+          max_age: nanos(DEFAULT_STREAM_MAX_AGE_MS),
+          duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
+          num_replicas: this.replicas,
+        },
+        false,
+      );
+      return name;
+    }
+  }
+
+  /**
+   * Consumes an event with a durable pull consumer (created or updated here) and explicit acks.
+   * Each message is validated against the contract before the handler sees it. Handler resolves
+   * → ack. Retryable AppError or unknown error → nak with backoff. Non-retryable AppError,
+   * invalid payload, or `maxDeliver` exhausted → term and dead letter to `<prefix>dlq.<subject>`.
+   */
+  async consume<E extends EventDefinition>(
+    event: E,
+    durable: string,
+    handler: (payload: EventPayload<E>, ctx: EventContext) => Promise<void>,
+    opts: ConsumeOptions = {},
+  ): Promise<ConsumerHandle> {
+    if (this.closing) throw new AppError('unavailable', 'message bus is closing');
+    const rawSubject = opts.subject ?? event.subject;
+    const stream = await this.ensureStreamFor(rawSubject, event.context);
+    const name = this.durableName(durable);
+    const consumer = new EventConsumer(
+      { js: this.js, ns: this.namespace, logger: this.logger, ensureDeadLetterStream: () => this.ensureDeadLetterStream() },
+      event,
+      stream,
+      name,
+      handler,
+      opts,
+    );
+    await this.ensureDeadLetterStream();
+    await this.ensureConsumer(stream, {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: opts.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      filter_subject: this.subject(rawSubject),
+      ack_wait: nanos(opts.ackWaitMs ?? 30_000),
+      // Unlimited on the server: the consumer itself dead-letters any delivery beyond maxDeliver,
+      // so a message whose last attempt crashed or timed out is still dead-lettered, never stranded.
+      max_deliver: -1,
+      max_ack_pending: Math.max(1000, (opts.concurrency ?? 1) * 4),
+    });
+    await consumer.start();
+    const handle: ConsumerHandle = {
+      durable: name,
+      stream,
+      stop: async () => {
+        this.consumers.delete(handle);
+        await consumer.stop();
+      },
+    };
+    this.consumers.add(handle);
+    this.logger.debug({ consumer: name, stream, subject: rawSubject }, 'consumer started');
+    return handle;
+  }
+
+  private async ensureConsumer(stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+    try {
+      const info = await this.jsm.consumers.info(stream, config.durable_name);
+      const current = info.config;
+      if (current.filter_subject !== config.filter_subject) {
+        // The filter cannot change in place without losing the durable's position; refuse loudly.
+        throw new AppError('conflict', `durable ${config.durable_name} exists with filter ${current.filter_subject ?? '(none)'}`);
+      }
+      if (current.ack_wait !== config.ack_wait || current.max_deliver !== config.max_deliver || current.max_ack_pending !== config.max_ack_pending) {
+        await this.jsm.consumers.update(stream, config.durable_name, {
+          ack_wait: config.ack_wait,
+          max_deliver: config.max_deliver,
+          max_ack_pending: config.max_ack_pending,
+        });
+      }
+      return;
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      if (!isConsumerNotFound(error)) throw mapPublishError(error, `consumer ${config.durable_name}`);
+    }
+    try {
+      await this.jsm.consumers.add(stream, config);
+    } catch (error) {
+      if (!isAlreadyInUse(error)) throw mapPublishError(error, `consumer ${config.durable_name}`);
+    }
+  }
+
+  /**
+   * Graceful shutdown: stop consumers (handlers in flight finish and ack), stop taking requests,
+   * wait up to `closeGraceMs` for requests in flight to be answered, then drain and close.
+   */
+  async close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    await Promise.allSettled([...this.consumers].map((c) => c.stop()));
+    await Promise.allSettled([...this.subscriptions].map((s) => s.drain()));
+    await this.whenIdle();
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+    this.logger.info({ name: this.name }, 'nats connection closed');
+  }
+}
+
+function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R> {
+  const headers = headersToRecord(reply.headers);
+  const status = replyErrorStatus(headers);
+  if (status !== undefined) {
+    let body: unknown;
+    try {
+      body = decodeJson(reply.data, 'error reply');
+    } catch {
+      body = undefined;
+    }
+    const headerCode = headers[HEADERS.errorCode.toLowerCase()];
+    if (!hasErrorCode(body) && isErrorCode(headerCode)) throw new AppError(headerCode, `${rpc.subject} failed with ${headerCode}`);
+    throw fromErrorBody(body, status);
+  }
+  let body: unknown;
+  try {
+    body = decodeJson(reply.data, 'reply');
+  } catch (error) {
+    throw new AppError('internal', `malformed reply from ${rpc.subject}`, { cause: error });
+  }
+  const parsed = rpc.response.safeParse(body);
+  if (!parsed.success) {
+    const invalid = validationError(`reply from ${rpc.subject}`, parsed.error);
+    throw new AppError('internal', invalid.message, { details: invalid.details });
+  }
+  return parsed.data as RpcResponse<R>;
+}
+
+function hasErrorCode(body: unknown): boolean {
+  if (typeof body !== 'object' || body === null) return false;
+  const error = (body as { error?: unknown }).error;
+  return typeof error === 'object' && error !== null && isErrorCode((error as { code?: unknown }).code);
+}

@@ -1,0 +1,195 @@
+import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
+import { AppError, HEADERS, validationError, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
+import type { Logger } from '@orgmesh/telemetry';
+import { nakDelayMs, retryDelayMs, DEFAULT_BACKOFF_MS } from './backoff.js';
+import { decodeJson } from './codec.js';
+import { DLQ_HEADERS, headersToRecord, recordToHeaders, sanitizeHeaderValue, type DeadLetterReason } from './headers.js';
+import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
+import { withProcessSpan } from './tracing.js';
+import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
+
+export const DEFAULT_MAX_DELIVER = 10;
+export const DEFAULT_ACK_WAIT_MS = 30_000;
+
+export interface EventConsumerDeps {
+  js: JetStreamClient;
+  ns: Namespace;
+  logger: Logger;
+  ensureDeadLetterStream(): Promise<void>;
+}
+
+// Headers never copied into a dead letter: JetStream's own, and credentials.
+const DROPPED_ON_DEAD_LETTER = new Set(['nats-msg-id', 'nats-expected-stream', 'nats-expected-last-msg-id', 'authorization']);
+
+/**
+ * One durable pull consumer bound to an event contract: validate → handler → ack; nak with
+ * backoff on retryable failures; term + dead letter on invalid messages, non-retryable errors
+ * and exhausted deliveries.
+ */
+export class EventConsumer<E extends EventDefinition> implements ConsumerHandle {
+  private messages: ConsumerMessages | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+  private readonly maxDeliver: number;
+  private readonly backoffMs: readonly number[];
+  private readonly ackWaitMs: number;
+  private readonly concurrency: number;
+
+  constructor(
+    private readonly deps: EventConsumerDeps,
+    private readonly event: E,
+    readonly stream: string,
+    readonly durable: string,
+    private readonly handler: (payload: EventPayload<E>, ctx: EventContext) => Promise<void>,
+    options: ConsumeOptions,
+  ) {
+    this.maxDeliver = options.maxDeliver ?? DEFAULT_MAX_DELIVER;
+    this.backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+    this.ackWaitMs = options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
+    this.concurrency = Math.max(1, options.concurrency ?? 1);
+  }
+
+  async start(): Promise<void> {
+    const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
+    // A small client buffer: buffered messages' ack timers already run.
+    this.messages = await consumer.consume({ max_messages: Math.max(4, this.concurrency * 2) });
+    const messages = this.messages;
+    void (async () => {
+      for await (const status of messages.status()) {
+        if (status.type === 'heartbeats_missed' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') {
+          this.deps.logger.warn({ consumer: this.durable, stream: this.stream, status: status.type }, 'consumer status');
+        }
+      }
+    })().catch(() => undefined);
+    this.loop = this.run(messages);
+  }
+
+  private async run(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const msg of messages) {
+        const task: Promise<void> = this.process(msg)
+          .catch((error: unknown) => {
+            this.deps.logger.error({ err: error, consumer: this.durable }, 'consumer processing crashed');
+          })
+          .finally(() => this.inFlight.delete(task));
+        this.inFlight.add(task);
+        if (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
+      }
+    } catch (error) {
+      if (!this.stopped) this.deps.logger.error({ err: error, consumer: this.durable }, 'consumer loop ended');
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.messages?.close().catch(() => undefined);
+    await this.loop;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async process(msg: JsMsg): Promise<void> {
+    const headers = headersToRecord(msg.headers);
+    const subject = unprefixSubject(this.deps.ns, msg.subject);
+    const deliveryCount = msg.info.deliveryCount;
+    const eventId = headers[HEADERS.msgId.toLowerCase()] ?? `${msg.info.stream}:${msg.seq}`;
+    const log = { consumer: this.durable, subject, eventId, deliveryCount, streamSeq: msg.seq };
+
+    if (deliveryCount > this.maxDeliver) {
+      return this.deadLetter(msg, headers, subject, eventId, 'max_deliver_exceeded', `no success after ${this.maxDeliver} deliveries`);
+    }
+    let payload: EventPayload<E>;
+    try {
+      const parsed = this.event.schema.safeParse(decodeJson(msg.data, `${this.event.subject} payload`));
+      if (!parsed.success) {
+        const error = validationError(`${this.event.subject} payload`, parsed.error);
+        return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', error.message);
+      }
+      payload = parsed.data as EventPayload<E>;
+    } catch (error) {
+      return this.deadLetter(msg, headers, subject, eventId, 'invalid_json', error instanceof Error ? error.message : 'invalid JSON');
+    }
+
+    const ctx: EventContext = {
+      subject,
+      headers,
+      authorization: headers[HEADERS.authorization],
+      idempotencyKey: headers[HEADERS.idempotencyKey],
+      eventId,
+      deliveryCount,
+      streamSeq: msg.seq,
+    };
+    // Long handlers keep their lease: tell the server we are still working before ack_wait runs out.
+    const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(this.ackWaitMs / 2)));
+    keepAlive.unref();
+    try {
+      await withProcessSpan(
+        'consume',
+        msg.subject,
+        headers,
+        {
+          'messaging.message.id': eventId,
+          'messaging.consumer.group.name': this.durable,
+          'messaging.message.body.size': msg.data.length,
+        },
+        () => this.handler(payload, ctx),
+      );
+      msg.ack();
+    } catch (error) {
+      const retryable = !(error instanceof AppError) || error.retryable;
+      if (!retryable) {
+        const app = error as AppError;
+        return this.deadLetter(msg, headers, subject, eventId, 'non_retryable_error', `${app.code}: ${app.message}`, app.code);
+      }
+      const code = error instanceof AppError ? error.code : 'internal';
+      if (deliveryCount >= this.maxDeliver) {
+        return this.deadLetter(msg, headers, subject, eventId, 'max_deliver_exceeded', `last error ${code} after ${deliveryCount} deliveries`, code);
+      }
+      const delay = nakDelayMs(deliveryCount, this.backoffMs);
+      if (error instanceof AppError) this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
+      else this.deps.logger.error({ ...log, err: error, delayMs: delay }, 'event handler failed, will retry');
+      msg.nak(delay);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private async deadLetter(
+    msg: JsMsg,
+    headers: Record<string, string>,
+    subject: string,
+    eventId: string,
+    reason: DeadLetterReason,
+    detail: string,
+    errorCode?: string,
+  ): Promise<void> {
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(headers)) if (!DROPPED_ON_DEAD_LETTER.has(key)) out[key] = value;
+    out[DLQ_HEADERS.reason] = reason;
+    out[DLQ_HEADERS.error] = sanitizeHeaderValue(detail);
+    out[DLQ_HEADERS.originalSubject] = subject;
+    out[DLQ_HEADERS.consumer] = this.durable;
+    out[DLQ_HEADERS.deliveryCount] = String(msg.info.deliveryCount);
+    out[DLQ_HEADERS.stream] = msg.info.stream;
+    out[DLQ_HEADERS.streamSeq] = String(msg.seq);
+    out['orgmesh-event-id'] = eventId;
+    if (errorCode) out[HEADERS.errorCode] = errorCode;
+    const log = { consumer: this.durable, subject, eventId, reason, deliveryCount: msg.info.deliveryCount, streamSeq: msg.seq };
+    try {
+      await this.deps.ensureDeadLetterStream();
+      // Keyed by consumer and event: a retried dead-lettering is deduplicated, two consumers' are not.
+      await this.deps.js.publish(deadLetterSubject(this.deps.ns, subject), msg.data, {
+        msgID: `${this.durable}:${eventId}`,
+        headers: recordToHeaders(out),
+      });
+      // term() without a reason: nats-server before 2.10.4 does not understand `+TERM <reason>`.
+      msg.term();
+      this.deps.logger.warn(log, 'message dead-lettered');
+    } catch (error) {
+      // Never lose it: without a stored dead letter the message goes back to the stream.
+      this.deps.logger.error({ ...log, err: error }, 'dead-letter publish failed, message will be redelivered');
+      msg.nak(retryDelayMs(msg.info.deliveryCount, { baseMs: 500, maxMs: 10_000 }));
+    }
+  }
+}

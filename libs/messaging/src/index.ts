@@ -1,0 +1,19 @@
+export { connectBus, MessageBus, DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_STREAM_MAX_AGE_MS } from './connection.js';
+export type { BusOptions, StreamOptions } from './connection.js';
+export type { CallOptions } from './headers.js';
+export type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
+export { DLQ_HEADERS, type DeadLetterReason } from './headers.js';
+export { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './event-consumer.js';
+export { DEFAULT_BACKOFF_MS, nakDelayMs, retryDelayMs } from './backoff.js';
+export { conventionalDurable, deadLetterSubject } from './names.js';
+export { enqueueEvent, outboxChannel, OutboxRelay, processOnce, type OutboxRelayOptions } from './outbox.js';
+export { extractTraceContext, injectTraceContext, MESSAGING_TRACER } from './tracing.js';
+export { AppErrorFilter } from './app-error.filter.js';
+export { EventHandler, RpcHandler } from './nats-transport.decorators.js';
+export {
+  NatsTransportServer,
+  type NatsTransportEvents,
+  type NatsTransportServerOptions,
+  type NatsTransportStatus,
+} from './nats-transport.server.js';
+export { NatsTransportClient, type NatsTransportClientOptions } from './nats-transport.client.js';

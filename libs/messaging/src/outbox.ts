@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { context } from '@opentelemetry/api';
+import { AppError, parseOrThrow, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
+import type { Database, Sql } from '@orgmesh/persistence';
+import type { Logger } from '@orgmesh/telemetry';
+import { retryDelayMs } from './backoff.js';
+import type { MessageBus } from './connection.js';
+import { extractTraceContext, injectTraceContext } from './tracing.js';
+
+/**
+ * The transactional outbox (ARCHITECTURE §2): a service writes its rows and the event in one
+ * Postgres transaction (`enqueueEvent`); the relay publishes committed events to JetStream with
+ * `Nats-Msg-Id` = event id and marks them only after the JetStream ack. Consumers dedupe with
+ * `processOnce`. Tables: "<schema>".outbox and "<schema>".processed_events
+ * (migrations/common/outbox-tables.ts).
+ */
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function assertSchema(schema: string): void {
+  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name "${schema}"`);
+}
+
+/** The LISTEN/NOTIFY channel that wakes a schema's relay when an outbox transaction commits. */
+export function outboxChannel(schema: string): string {
+  assertSchema(schema);
+  return `orgmesh_outbox_${schema}`;
+}
+
+/**
+ * Adds an event to the outbox inside the caller's transaction and returns its id. The payload is
+ * validated now (a bad event fails the transaction, not the relay later); the active trace
+ * context is stored with it so the consumer joins the producer's trace. The relay is notified
+ * when the transaction commits.
+ */
+export async function enqueueEvent<E extends EventDefinition>(
+  tx: Sql,
+  schema: string,
+  event: E,
+  payload: EventPayload<E>,
+  opts: { eventId?: string; headers?: Record<string, string> } = {},
+): Promise<string> {
+  assertSchema(schema);
+  const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
+  const eventId = opts.eventId ?? randomUUID();
+  if (!UUID.test(eventId)) throw new AppError('validation_failed', 'invalid event id: expected a UUID', { details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] } });
+  const headers = injectTraceContext({ ...(opts.headers ?? {}) });
+  // One round trip: the insert and the notification (delivered by Postgres at commit).
+  await tx.query(
+    `WITH inserted AS (
+       INSERT INTO "${schema}".outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING seq
+     )
+     SELECT pg_notify($5, '') FROM inserted`,
+    [eventId, event.subject, JSON.stringify(body), JSON.stringify(headers), outboxChannel(schema)],
+  );
+  return eventId;
+}
+
+/**
+ * Runs `work` at most once per (consumer, event id): the processed_events row is inserted in the
+ * same transaction as the work, so a redelivered event finds it and is skipped. Returns false
+ * (work not run) when the event was already processed. Concurrent duplicates serialise on the
+ * primary key: the second waits for the first to commit, then skips.
+ */
+export async function processOnce(
+  db: Pick<Database, 'transaction'>,
+  schema: string,
+  consumer: string,
+  eventId: string,
+  work: (tx: Sql) => Promise<void>,
+): Promise<boolean> {
+  assertSchema(schema);
+  return db.transaction(async (tx) => {
+    const { rows } = await tx.query(
+      `INSERT INTO "${schema}".processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
+      [consumer, eventId],
+    );
+    if (rows.length === 0) return false;
+    await work(tx);
+    return true;
+  });
+}
+
+export interface OutboxRelayOptions {
+  databaseUrl: string;
+  schema: string;
+  bus: MessageBus;
+  logger?: Logger;
+  /** Rows published per transaction; default 100. */
+  batchSize?: number;
+  /** Fallback polling when no notification arrives (LISTEN lost, other writers); default 1000 ms. */
+  pollIntervalMs?: number;
+  /** Published rows are deleted after this long; default 24 h. 0 keeps them. */
+  publishedRetentionMs?: number;
+}
+
+interface OutboxRow {
+  seq: string;
+  event_id: string;
+  subject: string;
+  payload: unknown;
+  headers: Record<string, string> | null;
+}
+
+const CLEANUP_EVERY_MS = 60_000;
+
+/**
+ * Publishes a schema's outbox to JetStream, in `seq` order, with `Nats-Msg-Id` = event id. Rows
+ * are claimed with `FOR UPDATE SKIP LOCKED`, so replicas share the work, and marked published
+ * only after the JetStream ack, in the same transaction: nothing is lost when NATS, Postgres or
+ * the relay dies mid-batch; a row published but not marked is published again and dropped by
+ * the stream's duplicate window (and by consumers' processOnce beyond it). Failures are retried
+ * with backoff, forever.
+ */
+export class OutboxRelay {
+  private readonly schema: string;
+  private readonly bus: MessageBus;
+  private readonly logger: Logger;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly retentionMs: number;
+  private readonly pool: pg.Pool;
+  private listener: pg.Client | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakePending = false;
+  private wake: (() => void) | undefined;
+  private lastCleanup = 0;
+  private readonly ensuredContexts = new Set<string>();
+  /** Events published since start (for metrics). */
+  published = 0;
+
+  constructor(private readonly opts: OutboxRelayOptions) {
+    assertSchema(opts.schema);
+    this.schema = opts.schema;
+    this.bus = opts.bus;
+    this.logger = opts.logger ?? opts.bus.logger;
+    this.batchSize = opts.batchSize ?? 100;
+    this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
+    this.retentionMs = opts.publishedRetentionMs ?? 24 * 3600_000;
+    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2, connectionTimeoutMillis: 3_000, application_name: `outbox-relay-${opts.schema}` });
+    // An idle client losing its server (Postgres restart) must not crash the process.
+    this.pool.on('error', (error) => this.logger.warn({ err: error, schema: this.schema }, 'outbox relay idle connection lost'));
+  }
+
+  /** Starts relaying in the background; returns at once (a database that is down is retried). */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.connectListener().catch((error: unknown) =>
+      this.logger.warn({ err: error, schema: this.schema }, 'outbox relay cannot listen yet, polling'),
+    );
+    this.loop = this.run();
+    this.logger.info({ schema: this.schema }, 'outbox relay started');
+  }
+
+  /** Stops after the batch in flight (which is committed or rolled back, never half-marked). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
+    this.logger.info({ schema: this.schema, published: this.published }, 'outbox relay stopped');
+  }
+
+  /** Unpublished rows and the age of the oldest (0 when none). */
+  async lag(): Promise<{ pending: number; oldestAgeMs: number }> {
+    const { rows } = await this.pool.query<{ pending: number; oldest: number | null }>(
+      `SELECT count(*)::int AS pending,
+              (EXTRACT(EPOCH FROM (now() - min(created_at))) * 1000)::float8 AS oldest
+         FROM "${this.schema}".outbox WHERE published_at IS NULL`,
+    );
+    const row = rows[0];
+    return { pending: row?.pending ?? 0, oldestAgeMs: Math.max(0, Math.round(row?.oldest ?? 0)) };
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.opts.databaseUrl, connectionTimeoutMillis: 3_000 });
+    const drop = () => {
+      if (this.listener === client) this.listener = undefined;
+      client.removeAllListeners('notification');
+    };
+    client.on('error', (error) => {
+      this.logger.warn({ err: error, schema: this.schema }, 'outbox relay lost its LISTEN connection');
+      drop();
+    });
+    client.on('end', drop);
+    client.on('notification', () => this.wakeUp());
+    try {
+      await client.connect();
+      await client.query(`LISTEN "${outboxChannel(this.schema)}"`);
+    } catch (error) {
+      drop();
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.listener = client;
+    // Rows committed while we were not listening are picked up by the next pass.
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    this.wakePending = true;
+    this.wake?.();
+  }
+
+  private async waitForWork(ms: number): Promise<void> {
+    if (this.wakePending || !this.running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        if (!this.listener) await this.connectListener().catch(() => undefined);
+        this.wakePending = false;
+        const moved = await this.relayBatch();
+        if (failures > 0) this.logger.info({ schema: this.schema, failures }, 'outbox relay recovered');
+        failures = 0;
+        await this.cleanup();
+        if (moved > 0) continue;
+        await this.waitForWork(this.pollIntervalMs);
+      } catch (error) {
+        failures++;
+        const delay = retryDelayMs(failures, { baseMs: 200, maxMs: 5_000 });
+        const fields = { err: error, schema: this.schema, failures, retryInMs: delay };
+        if (failures === 1 || failures % 20 === 0) this.logger.warn(fields, 'outbox relay failed, retrying');
+        else this.logger.debug(fields, 'outbox relay failed, retrying');
+        await this.sleep(delay);
+      }
+    }
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    if (!this.running) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+    this.wake = undefined;
+  }
+
+  /** One transaction: claim a batch, publish it, mark the acknowledged prefix. Returns rows marked. */
+  private async relayBatch(): Promise<number> {
+    const client = await this.pool.connect();
+    let broken: unknown;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<OutboxRow>(
+        `SELECT seq, event_id, subject, payload, headers FROM "${this.schema}".outbox
+          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return 0;
+      }
+      // Sent back to back on one connection, so they reach the stream in seq order; acks are awaited together.
+      const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
+      let acked = 0;
+      while (acked < results.length && results[acked]?.status === 'fulfilled') acked++;
+      if (acked > 0) {
+        await client.query(`UPDATE "${this.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
+          rows.slice(0, acked).map((row) => row.seq),
+        ]);
+      }
+      await client.query('COMMIT');
+      this.published += acked;
+      const failed = results[acked];
+      if (failed?.status === 'rejected') {
+        await this.provisionStreamIfMissing(failed.reason, rows[acked]?.subject);
+        throw failed.reason;
+      }
+      return acked;
+    } catch (error) {
+      broken = error;
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      // A connection that failed mid-transaction is discarded rather than reused.
+      client.release(broken instanceof AppError ? undefined : (broken as Error | undefined));
+    }
+  }
+
+  private publishRow(row: OutboxRow): Promise<unknown> {
+    const headers = { ...(row.headers ?? {}) };
+    // The producer span is a child of the transaction that enqueued the event.
+    return context.with(extractTraceContext(headers), () =>
+      this.bus.publishRaw(row.subject, new TextEncoder().encode(JSON.stringify(row.payload)), { eventId: row.event_id, headers }),
+    );
+  }
+
+  /** An event whose context has no stream yet would wait forever: create the context's stream once. */
+  private async provisionStreamIfMissing(error: unknown, subject: string | undefined): Promise<void> {
+    if (!subject || !(error instanceof AppError) || !error.message.startsWith('no JetStream stream captures')) return;
+    const ctx = subject.split('.')[0] ?? '';
+    if (this.ensuredContexts.has(ctx)) return;
+    await this.bus.ensureStreamFor(subject).then(
+      () => {
+        this.ensuredContexts.add(ctx);
+        this.logger.warn({ schema: this.schema, context: ctx }, 'outbox relay created a missing stream');
+      },
+      () => undefined,
+    );
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.retentionMs <= 0 || Date.now() - this.lastCleanup < CLEANUP_EVERY_MS) return;
+    this.lastCleanup = Date.now();
+    await this.pool.query(
+      `DELETE FROM "${this.schema}".outbox WHERE published_at IS NOT NULL AND published_at < now() - ($1::bigint * interval '1 millisecond')`,
+      [this.retentionMs],
+    );
+  }
+}

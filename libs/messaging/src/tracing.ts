@@ -1,0 +1,134 @@
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  context,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { AppError } from '@orgmesh/contracts';
+
+/**
+ * W3C trace context through NATS headers. The wire format is fixed by the architecture, so the
+ * W3C propagator is used directly rather than whatever global propagator happens to be set.
+ * With no OpenTelemetry SDK registered every span is a no-op, yet an incoming `traceparent` is
+ * still passed on unchanged.
+ */
+const propagator = new W3CTraceContextPropagator();
+
+const setter: TextMapSetter<Record<string, string>> = {
+  set(carrier, key, value) {
+    carrier[key] = value;
+  },
+};
+
+const getter: TextMapGetter<Record<string, string>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key] ?? carrier[key.toLowerCase()],
+};
+
+export const MESSAGING_TRACER = '@orgmesh/messaging';
+
+function tracer() {
+  // Looked up on every use: a service may register its SDK after connecting to the bus.
+  return trace.getTracer(MESSAGING_TRACER);
+}
+
+/** Writes the trace context of `ctx` (default: the active one) into `headers`; returns them. */
+export function injectTraceContext(headers: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+  propagator.inject(ctx, headers, setter);
+  return headers;
+}
+
+/** The remote parent carried by `headers` (root context when there is none). */
+export function extractTraceContext(headers: Record<string, string>, base: Context = ROOT_CONTEXT): Context {
+  return propagator.extract(base, headers, getter);
+}
+
+export type MessagingOperation = 'publish' | 'request' | 'serve' | 'consume';
+
+function baseAttributes(operation: MessagingOperation, destination: string, extra: Attributes): Attributes {
+  return {
+    'messaging.system': 'nats',
+    'messaging.destination.name': destination,
+    'messaging.operation.name': operation,
+    'messaging.operation.type': operation === 'publish' || operation === 'request' ? 'send' : 'process',
+    ...extra,
+  };
+}
+
+function recordFailure(span: Span, error: unknown): void {
+  if (error instanceof AppError) {
+    span.setAttribute('error.type', error.code);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error.code });
+  } else {
+    span.setAttribute('error.type', error instanceof Error ? error.name : 'unknown');
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  if (error instanceof Error) span.recordException(error);
+}
+
+/**
+ * Runs `send` inside a PRODUCER (publish) or CLIENT (request) span that is a child of the active
+ * span (or, when none is active, of the trace already in `headers`), after injecting that span's
+ * context into `headers`.
+ */
+export async function withSendSpan<T>(
+  operation: 'publish' | 'request',
+  destination: string,
+  headers: Record<string, string>,
+  attributes: Attributes,
+  send: () => Promise<T>,
+): Promise<T> {
+  // Headers that already carry a trace (an outbox row) continue it when nothing is active here.
+  const active = context.active();
+  const parent = trace.getSpan(active) ? active : extractTraceContext(headers, active);
+  const span = tracer().startSpan(
+    `${operation} ${destination}`,
+    { kind: operation === 'publish' ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes: baseAttributes(operation, destination, attributes) },
+    parent,
+  );
+  const ctx = trace.setSpan(parent, span);
+  injectTraceContext(headers, ctx);
+  try {
+    return await context.with(ctx, send);
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/**
+ * Runs a handler inside a SERVER (serve) or CONSUMER (consume) span whose parent is the trace
+ * context extracted from the message headers, so the handler's own spans and logs join the
+ * caller's trace.
+ */
+export async function withProcessSpan<T>(
+  operation: 'serve' | 'consume',
+  destination: string,
+  headers: Record<string, string>,
+  attributes: Attributes,
+  handle: () => Promise<T>,
+): Promise<T> {
+  const parent = extractTraceContext(headers);
+  const span = tracer().startSpan(
+    `${operation === 'serve' ? 'serve' : 'process'} ${destination}`,
+    { kind: operation === 'serve' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes: baseAttributes(operation, destination, attributes) },
+    parent,
+  );
+  try {
+    return await context.with(trace.setSpan(parent, span), handle);
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}

@@ -2,3 +2,5 @@ export * from './principal.js';
 export * from './jwt-verifier.js';
 export * from './test-issuer.js';
 export * from './profile-signing.js';
+export * from './dev-issuer.js';
+export * from './client-registry.js';

@@ -2,3 +2,4 @@ export * from './define.js';
 export * from './errors.js';
 export * from './sessions/index.js';
 export * from './registry/index.js';
+export * from './mesh/index.js';

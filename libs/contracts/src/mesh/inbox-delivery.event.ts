@@ -1,0 +1,35 @@
+import { defineEvent } from '../define.js';
+import { Task, type TaskRecipient } from './task.schema.js';
+
+/**
+ * A task delivered to an agent inbox: the JetStream work queue (stream `MESH_INBOX`) on
+ * `mesh.v1.inbox.<role>`, or `mesh.v1.inbox.agent.<agentId>` for one agent. Any instance of the
+ * role may take it; it waits in the stream while none is online. At least once: dedupe by task id.
+ * The contract subject itself is never published to: use `inboxSubject`.
+ */
+export const InboxDelivery = defineEvent({
+  subject: 'mesh.v1.inbox',
+  description: 'A task snapshot per delivery, on mesh.v1.inbox.<role> or mesh.v1.inbox.agent.<agentId>.',
+  schema: Task,
+});
+
+/** The work-queue stream of the inboxes (`MESH_INBOX`) and what it captures. */
+export const MESH_INBOX_STREAM = 'mesh-inbox';
+export const MESH_INBOX_SUBJECTS = ['mesh.v1.inbox.>'] as const;
+/** The mesh's event stream (`MESH`) captures only its events, so the inboxes can be a work queue. */
+export const MESH_EVENT_SUBJECTS = ['mesh.v1.task-created', 'mesh.v1.task-updated'] as const;
+
+/** The inbox subject of a role. */
+export function roleInboxSubject(role: string): string {
+  return `mesh.v1.inbox.${role}`;
+}
+
+/** The inbox subject of one agent. */
+export function agentInboxSubject(agentId: string): string {
+  return `mesh.v1.inbox.agent.${agentId}`;
+}
+
+/** Where a task for this recipient is delivered. */
+export function inboxSubject(to: Pick<TaskRecipient, 'role' | 'agentId'>): string {
+  return to.agentId ? agentInboxSubject(to.agentId) : roleInboxSubject(to.role);
+}

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { defineRpc } from '../define.js';
+import { CreateOptions, RecipientInput, Task } from './task.schema.js';
+
+export const Notify = defineRpc({
+  subject: 'rpc.mesh.v1.notify',
+  description: 'notify: fire-and-forget, delivered durably; the recipient acknowledges it by completing it.',
+  request: z.object({
+    to: RecipientInput,
+    message: z.string().min(1),
+    ...CreateOptions,
+  }),
+  response: Task,
+});

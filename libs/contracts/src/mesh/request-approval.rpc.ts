@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { defineRpc } from '../define.js';
+import { CreateOptions, RecipientInput, Task } from './task.schema.js';
+
+export const RequestApproval = defineRpc({
+  subject: 'rpc.mesh.v1.request-approval',
+  description:
+    'request_approval: a task whose result is a decision (approve | reject, comment). Undecided, it escalates once ' +
+    "to the approver's manager from the org chart, then times out at its deadline.",
+  request: z.object({
+    to: RecipientInput,
+    subject: z.string().min(1).max(500),
+    details: z.json().optional(),
+    ...CreateOptions,
+  }),
+  response: Task,
+});

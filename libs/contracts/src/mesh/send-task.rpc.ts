@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { defineRpc } from '../define.js';
+import { CreateOptions, RecipientInput, Task } from './task.schema.js';
+
+export const SendTask = defineRpc({
+  subject: 'rpc.mesh.v1.send-task',
+  description:
+    "send_task: a task for a role's inbox (or one agent). The sender is the verified token's subject and role. " +
+    'Policy refusal → policy_denied (403) naming the rule; the idempotency-key header makes a repeat return the first task.',
+  request: z.object({
+    to: RecipientInput,
+    type: z.string().min(1).max(200),
+    input: z.json().optional(),
+    ...CreateOptions,
+  }),
+  response: Task,
+});

@@ -1,0 +1,48 @@
+import type { JetStreamManager } from '@nats-io/jetstream';
+import type { MsgHdrs } from '@nats-io/nats-core';
+import { createLogger } from '@orgmesh/telemetry';
+import type { Logger } from '@orgmesh/telemetry';
+import type { MessageBus } from '../src/index.js';
+
+/** Quiet logs in tests unless LOG_LEVEL asks for more. */
+export function testLogger(service: string): Logger {
+  return createLogger({ service, level: process.env['LOG_LEVEL'] ?? 'silent' });
+}
+
+/** Deletes every stream of a namespace (they all end with its suffix). */
+export async function deleteStreams(jsm: JetStreamManager, nameSuffix: string): Promise<void> {
+  for await (const name of jsm.streams.names()) {
+    if (name.endsWith(nameSuffix)) await jsm.streams.delete(name).catch(() => undefined);
+  }
+}
+
+export interface DeadLetter {
+  subject: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Every message currently in the namespace's dead-letter stream, oldest first. */
+export async function readDeadLetters(bus: MessageBus): Promise<DeadLetter[]> {
+  const stream = bus.deadLetterStreamName();
+  const out: DeadLetter[] = [];
+  let info;
+  try {
+    info = await bus.jsm.streams.info(stream);
+  } catch {
+    return out;
+  }
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const msg = await bus.jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    if (!msg) continue;
+    out.push({ subject: msg.subject, headers: toRecord(msg.header), body: new TextDecoder().decode(msg.data) });
+  }
+  return out;
+}
+
+function toRecord(h: MsgHdrs | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!h) return out;
+  for (const [k, v] of h) out[k.toLowerCase()] = v[v.length - 1] ?? '';
+  return out;
+}

@@ -1,0 +1,278 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  AppError,
+  CONFIG_FORMATS,
+  POLICY_KINDS,
+  type ConfigFormat,
+  type OrgUser,
+  type PolicyKind,
+} from '@orgmesh/contracts';
+import { loadRegistryDir } from './loader/registry.reader.js';
+import { formatProblem } from './loader/problem.js';
+import type { RegistryModel } from './model/registry.model.js';
+import { validateOrgChart } from './org/org-chart.js';
+import { resolvePolicy } from './policy/policy.resolver.js';
+import { configHash, renderAgentConfig } from './render/config.renderer.js';
+import type { RenderEndpoints } from './render/render.types.js';
+
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The import step itself (an RPC to the registry service); injected by whoever wires the `orgmesh` bin. */
+export type OrgImporter = (csv: string, fileName: string) => Promise<{ orgVersion: number; users: number }>;
+
+export interface CliDependencies {
+  readonly importOrg?: OrgImporter;
+}
+
+const EXIT_OK = 0;
+const EXIT_PROBLEMS = 1;
+const EXIT_USAGE = 2;
+
+const HELP = `orgmesh registry: validate and inspect an orgmesh registry directory
+
+Usage:
+  orgmesh registry validate <dir>
+      Check a registry directory. Prints one line per problem
+      (file: path.inside.file: reason (line L, column C)) and exits 1, or a summary and exits 0.
+  orgmesh registry import-org <csv> [--registry <dir>] [--dry-run]
+      Check an org chart CSV (user_id,reports_to_id,name,role,email,department) against the
+      registry's roles: cycles, unknown roles and managers, duplicate emails, each naming its line.
+      Then import it, all or nothing (--dry-run: check only). --registry defaults to the CSV's directory.
+  orgmesh registry render <dir> <agent-id> [--format goose|claude-code] [--out <dir>]
+      Render an agent's client config (default goose) and print its config hash; --out writes the files.
+  orgmesh registry policy <dir> <from> <to> <task|approval|notification>
+      May <from> send <to> that kind of message? Prints the decision and the rule.
+
+A registry directory holds:
+  roles.yaml           roles: [{id, display_name, description}]
+  agents/<id>.yaml     one agent: id, role, display_name, description, model {provider, name}, tools,
+                       delegates_to, cannot_access, exclusive_access, responsibilities, forbidden
+  profiles/<id>.yaml   one role profile: id, role, providers, privacy, mesh, tools, extensions, hints
+See services/registry/README.md and the demo registry in deploy/registry/.
+
+Render endpoints come from ORGMESH_PRIVACY_PROXY_URL (default http://127.0.0.1:8090),
+ORGMESH_GATEWAY_URL (default http://127.0.0.1:8080) and ORGMESH_MCP_COMMAND (default orgmesh-mcp).
+
+Exit codes: 0 ok, 1 problems found, 2 usage error.`;
+
+/** `orgmesh registry …`: `argv` is everything after `registry`. Returns the exit code. */
+export async function runRegistryCli(
+  argv: readonly string[],
+  io: CliIo,
+  deps: CliDependencies = {},
+): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    io.out(HELP);
+    return command ? EXIT_OK : EXIT_USAGE;
+  }
+  try {
+    switch (command) {
+      case 'validate':
+        return await validateCommand(rest, io);
+      case 'import-org':
+        return await importOrgCommand(rest, io, deps);
+      case 'render':
+        return await renderCommand(rest, io);
+      case 'policy':
+        return await policyCommand(rest, io);
+      default:
+        io.err(`orgmesh registry: unknown command "${command}" (see orgmesh registry --help)`);
+        return EXIT_USAGE;
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`orgmesh registry ${command}: ${error.message} (see orgmesh registry --help)`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof AppError) {
+      io.err(`orgmesh registry ${command}: ${error.message}`);
+      return EXIT_PROBLEMS;
+    }
+    throw error;
+  }
+}
+
+class UsageError extends Error {}
+
+interface ParsedArgs {
+  readonly help: boolean;
+  readonly values: Readonly<Record<string, string | boolean | undefined>>;
+  readonly positionals: readonly string[];
+}
+
+function parse(
+  args: readonly string[],
+  options: Record<string, { type: 'string' | 'boolean' }>,
+  positionals: number,
+): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: { help: { type: 'boolean', short: 'h' }, ...options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return { help: true, values, positionals: parsed.positionals };
+  if (parsed.positionals.length !== positionals) {
+    throw new UsageError(
+      `expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`,
+    );
+  }
+  return { help: false, values, positionals: parsed.positionals };
+}
+
+async function loadOrReport(dir: string, io: CliIo): Promise<RegistryModel | undefined> {
+  const result = await loadRegistryDir(dir);
+  if (result.ok) return result.model;
+  for (const problem of result.problems) io.err(formatProblem(problem));
+  io.err(
+    `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${dir}; nothing loaded`,
+  );
+  return undefined;
+}
+
+async function validateCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { help, positionals } = parse(args, {}, 1);
+  if (help) return printHelp(io);
+  const dir = positionals[0] ?? '';
+  const started = performance.now();
+  const model = await loadOrReport(dir, io);
+  if (!model) return EXIT_PROBLEMS;
+  const ms = performance.now() - started;
+  io.out(
+    `${dir}: valid: ${model.roles.length} roles, ${model.profiles.length} profiles, ${model.agents.length} agents (${ms.toFixed(1)} ms)`,
+  );
+  return EXIT_OK;
+}
+
+async function importOrgCommand(args: readonly string[], io: CliIo, deps: CliDependencies): Promise<number> {
+  const { help, values, positionals } = parse(
+    args,
+    { registry: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+    1,
+  );
+  if (help) return printHelp(io);
+  const csvPath = positionals[0] ?? '';
+  const registryDir = typeof values.registry === 'string' ? values.registry : dirname(csvPath);
+  const csv = await readFile(csvPath, 'utf8').catch(() => undefined);
+  if (csv === undefined) {
+    io.err(`${csvPath}: (root): file not found`);
+    return EXIT_PROBLEMS;
+  }
+  const model = await loadOrReport(registryDir, io);
+  if (!model) return EXIT_PROBLEMS;
+  const result = validateOrgChart(csv, { knownRoles: new Set(model.roles.map((r) => r.id)), file: csvPath });
+  if (!result.ok) {
+    for (const problem of result.problems) io.err(formatProblem(problem));
+    io.err(
+      `${result.problems.length} problem${result.problems.length === 1 ? '' : 's'} in ${csvPath}; nothing imported`,
+    );
+    return EXIT_PROBLEMS;
+  }
+  const summary = `${csvPath}: valid: ${result.users.length} users, ${countRoots(result.users)} at the top, ${new Set(result.users.map((u) => u.department)).size} departments`;
+  if (values['dry-run']) {
+    io.out(`${summary} (dry run: nothing imported)`);
+    return EXIT_OK;
+  }
+  if (!deps.importOrg) {
+    io.err(`${summary}, but this build cannot reach the registry service: run with --dry-run to check only`);
+    return EXIT_USAGE;
+  }
+  const imported = await deps.importOrg(csv, csvPath);
+  io.out(`${csvPath}: imported ${imported.users} users as org version ${imported.orgVersion}`);
+  return EXIT_OK;
+}
+
+async function renderCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { help, values, positionals } = parse(
+    args,
+    { format: { type: 'string' }, out: { type: 'string' } },
+    2,
+  );
+  if (help) return printHelp(io);
+  const [dir = '', agentId = ''] = positionals;
+  const format = (values.format ?? 'goose') as ConfigFormat;
+  if (!CONFIG_FORMATS.includes(format))
+    throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(', ')}`);
+  const model = await loadOrReport(dir, io);
+  if (!model) return EXIT_PROBLEMS;
+  const files = renderAgentConfig(model, agentId, format, endpointsFrom(io.env));
+  if (typeof values.out === 'string') {
+    for (const file of files) {
+      const target = join(resolve(values.out), file.path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, file.content);
+      io.out(`wrote ${target}`);
+    }
+  } else {
+    for (const file of files) io.out(`===== ${file.path}\n${file.content}`);
+  }
+  io.out(`config hash: ${configHash(files)}`);
+  return EXIT_OK;
+}
+
+async function policyCommand(args: readonly string[], io: CliIo): Promise<number> {
+  const { help, positionals } = parse(args, {}, 4);
+  if (help) return printHelp(io);
+  const [dir = '', from = '', to = '', kind = ''] = positionals;
+  if (!(POLICY_KINDS as readonly string[]).includes(kind))
+    throw new UsageError(`kind must be one of ${POLICY_KINDS.join(', ')}`);
+  const model = await loadOrReport(dir, io);
+  if (!model) return EXIT_PROBLEMS;
+  const decision = resolvePolicy(model, from, to, kind as PolicyKind);
+  io.out(`${decision.allowed ? 'allow' : 'deny'}: ${decision.rule}`);
+  return decision.allowed ? EXIT_OK : EXIT_PROBLEMS;
+}
+
+/** Endpoints for rendering from the environment, with the suite's local defaults. */
+export function endpointsFrom(env: Readonly<Record<string, string | undefined>>): RenderEndpoints {
+  return {
+    privacyProxyUrl: env.ORGMESH_PRIVACY_PROXY_URL ?? 'http://127.0.0.1:8090',
+    gatewayUrl: env.ORGMESH_GATEWAY_URL ?? 'http://127.0.0.1:8080',
+    mcpCommand: env.ORGMESH_MCP_COMMAND ?? 'orgmesh-mcp',
+  };
+}
+
+function printHelp(io: CliIo): number {
+  io.out(HELP);
+  return EXIT_OK;
+}
+
+function countRoots(users: readonly OrgUser[]): number {
+  return users.filter((u) => u.reportsToId === null).length;
+}
+
+const invokedDirectly =
+  process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) {
+  // `node services/registry/dist/cli.js registry validate <dir>` until the root `orgmesh` bin dispatches here.
+  const args = process.argv.slice(2);
+  const argv = args[0] === 'registry' ? args.slice(1) : args;
+  const io: CliIo = {
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    env: process.env,
+  };
+  runRegistryCli(argv, io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`orgmesh registry: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,382 @@
+import type { z } from 'zod';
+import {
+  ROLE_WILDCARD,
+  type RegistryAgent,
+  type RegistryRole,
+  type RegistrySourceFile,
+  type RoleProfile,
+} from '@orgmesh/contracts';
+import { AgentFileSchema } from '../model/agent.model.js';
+import { MESH_YAML_KEYS, ProfileFileSchema } from '../model/profile.model.js';
+import type { RegistryModel } from '../model/registry.model.js';
+import { RolesFileSchema } from '../model/role.model.js';
+import { patternsOverlap } from './access-patterns.js';
+import { compare, formatPath, ROOT_PATH, sortProblems, type Problem } from './problem.js';
+import { locate, parseYaml, type YamlSource } from './yaml-source.js';
+
+/**
+ * The layout of a registry directory:
+ *   roles.yaml          `roles: [{id, display_name, description}]`
+ *   agents/<id>.yaml    one agent per file
+ *   profiles/<id>.yaml  one role profile per file (mesh permissions are the policies)
+ * Other non-YAML files (README.md, org-chart.csv) are ignored.
+ */
+export const REGISTRY_LAYOUT = {
+  rolesFile: 'roles.yaml',
+  agentsDir: 'agents',
+  profilesDir: 'profiles',
+} as const;
+
+export type RegistryValidation = { ok: true; model: RegistryModel } | { ok: false; problems: Problem[] };
+
+const YAML_FILE = /\.ya?ml$/;
+const AGENT_FILE = /^agents\/[^/]+\.ya?ml$/;
+const PROFILE_FILE = /^profiles\/[^/]+\.ya?ml$/;
+const ROLES_FILE = /^roles\.ya?ml$/;
+
+interface Parsed<T> {
+  readonly source: YamlSource;
+  /** Undefined when the file failed its schema. */
+  readonly value: T | undefined;
+  /** The `id` the file declares, even if the rest of it is invalid (avoids cascades of "unknown id"). */
+  readonly rawId: string | undefined;
+}
+
+/**
+ * Validates a registry given as its files (paths relative to the registry directory).
+ * Pure: reads nothing, so the same function serves the CLI, the `load` RPC and tests.
+ * All-or-nothing: either a complete model whose every reference resolves, or every problem found.
+ */
+export function validateRegistry(files: readonly RegistrySourceFile[]): RegistryValidation {
+  const problems: Problem[] = [];
+  const report = (
+    source: YamlSource,
+    path: ReadonlyArray<PropertyKey>,
+    reason: string,
+    pointAtKey = false,
+  ): void => {
+    problems.push({ file: source.file, path: formatPath(path), reason, ...locate(source, path, pointAtKey) });
+  };
+
+  const seenPaths = new Set<string>();
+  const roleFiles: RegistrySourceFile[] = [];
+  const agentFiles: RegistrySourceFile[] = [];
+  const profileFiles: RegistrySourceFile[] = [];
+  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
+    if (seenPaths.has(file.path)) {
+      problems.push({ file: file.path, path: ROOT_PATH, reason: 'file given twice' });
+      continue;
+    }
+    seenPaths.add(file.path);
+    if (ROLES_FILE.test(file.path)) roleFiles.push(file);
+    else if (AGENT_FILE.test(file.path)) agentFiles.push(file);
+    else if (PROFILE_FILE.test(file.path)) profileFiles.push(file);
+    else if (YAML_FILE.test(file.path)) {
+      problems.push({
+        file: file.path,
+        path: ROOT_PATH,
+        reason: 'unexpected file: a registry holds roles.yaml, agents/<id>.yaml and profiles/<id>.yaml',
+      });
+    }
+  }
+  if (roleFiles.length === 0) {
+    problems.push({
+      file: REGISTRY_LAYOUT.rolesFile,
+      path: ROOT_PATH,
+      reason: 'file not found: roles are declared in roles.yaml',
+    });
+  }
+  for (const extra of roleFiles.slice(1)) {
+    problems.push({
+      file: extra.path,
+      path: ROOT_PATH,
+      reason: `roles are declared once; ${roleFiles[0]?.path} already does`,
+    });
+  }
+
+  const parse = <S extends z.ZodType>(
+    file: RegistrySourceFile,
+    schema: S,
+  ): Parsed<z.output<S>> | undefined => {
+    const result = parseYaml(file.path, file.content);
+    if (!result.ok) {
+      problems.push(...result.problems);
+      return undefined;
+    }
+    const { source } = result;
+    const data = source.data;
+    const rawId = isRecord(data) && typeof data.id === 'string' ? data.id : undefined;
+    const parsed = schema.safeParse(data, { error: requiredMessage });
+    if (parsed.success) return { source, value: parsed.data, rawId };
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const key of issue.keys) report(source, [...issue.path, key], 'unknown key', true);
+      } else report(source, issue.path, issue.message);
+    }
+    return { source, value: undefined, rawId };
+  };
+
+  // Roles.
+  const rolesParsed = roleFiles[0] ? parse(roleFiles[0], RolesFileSchema) : undefined;
+  const roleIds = new Set<string>(rolesParsed ? rawRoleIds(rolesParsed.source.data) : []);
+  // Without a readable roles file every role reference would be reported as unknown: check none.
+  const rolesKnown = rolesParsed !== undefined;
+  const roles: RegistryRole[] = [];
+  if (rolesParsed?.value) {
+    const firstIndex = new Map<string, number>();
+    rolesParsed.value.forEach((role, i) => {
+      const first = firstIndex.get(role.id);
+      if (first !== undefined)
+        report(
+          rolesParsed.source,
+          ['roles', i, 'id'],
+          `duplicate role id "${role.id}" (first at roles[${first}])`,
+        );
+      else {
+        firstIndex.set(role.id, i);
+        roles.push(role);
+      }
+    });
+  }
+  const checkRole = (source: YamlSource, path: ReadonlyArray<PropertyKey>, role: string): void => {
+    if (rolesKnown && !roleIds.has(role))
+      report(source, path, `unknown role "${role}" (roles.yaml declares: ${listOf(roleIds)})`);
+  };
+
+  // Agents and profiles, first occurrence of an id wins (files in path order).
+  const agents = uniqueById(
+    agentFiles.map((f) => parse(f, AgentFileSchema)),
+    'agent',
+    report,
+  );
+  const profiles = uniqueById(
+    profileFiles.map((f) => parse(f, ProfileFileSchema)),
+    'profile',
+    report,
+  );
+  const agentIds = new Set([...agents.declared.keys()]);
+  const profileIds = new Set([...profiles.declared.keys()]);
+
+  // Profiles: role, mesh targets, one default per role.
+  const profilesByRole = new Map<string, Array<Parsed<RoleProfile> & { value: RoleProfile }>>();
+  for (const p of profiles.valid) {
+    checkRole(p.source, ['role'], p.value.role);
+    for (const key of Object.keys(MESH_YAML_KEYS) as Array<keyof typeof MESH_YAML_KEYS>) {
+      p.value.mesh[key].forEach((target, i) => {
+        if (target !== ROLE_WILDCARD) checkRole(p.source, ['mesh', MESH_YAML_KEYS[key], i], target);
+      });
+    }
+    const list = profilesByRole.get(p.value.role) ?? [];
+    list.push(p);
+    profilesByRole.set(p.value.role, list);
+  }
+  const effectiveDefaults = new Map<string, RoleProfile>();
+  for (const [role, list] of profilesByRole) {
+    if (list.length === 1 && list[0]) {
+      effectiveDefaults.set(role, list[0].value);
+      continue;
+    }
+    const marked = list.filter((p) => p.value.isDefault);
+    if (marked.length === 0) {
+      for (const p of list) {
+        report(
+          p.source,
+          ['role'],
+          `role "${role}" has ${list.length} profiles (${list.map((x) => x.value.id).join(', ')}); mark exactly one with default: true`,
+        );
+      }
+    }
+    for (const extra of marked.slice(1)) {
+      report(
+        extra.source,
+        ['default'],
+        `role "${role}" already has default profile "${marked[0]?.value.id}"`,
+        true,
+      );
+    }
+    if (marked[0]) effectiveDefaults.set(role, marked[0].value);
+  }
+  if (rolesParsed?.value) {
+    rolesParsed.value.forEach((role, i) => {
+      const declaredForRole = [...profiles.declared.values()].some((p) => p.rawRole === role.id);
+      if (!declaredForRole) {
+        report(
+          rolesParsed.source,
+          ['roles', i, 'id'],
+          `role "${role.id}" has no profile (add profiles/${role.id}.yaml with role: ${role.id})`,
+        );
+      }
+    });
+  }
+
+  // Agents: role, profile, delegation, model, tools, ids distinct from roles.
+  for (const a of agents.valid) {
+    const agent = a.value;
+    if (roleIds.has(agent.id)) {
+      report(
+        a.source,
+        ['id'],
+        `agent id "${agent.id}" is also a role id; they must differ because policies name either`,
+      );
+    }
+    checkRole(a.source, ['role'], agent.role);
+    let profile: RoleProfile | undefined = effectiveDefaults.get(agent.role);
+    if (agent.profile !== null) {
+      profile = profiles.valid.find((p) => p.value.id === agent.profile)?.value;
+      if (!profileIds.has(agent.profile)) report(a.source, ['profile'], `unknown profile "${agent.profile}"`);
+      else if (profile && profile.role !== agent.role) {
+        report(
+          a.source,
+          ['profile'],
+          `profile "${profile.id}" is for role "${profile.role}", not "${agent.role}"`,
+        );
+        profile = undefined;
+      }
+    }
+    agent.delegatesTo.forEach((target, i) => {
+      if (target === agent.id) report(a.source, ['delegates_to', i], 'an agent cannot delegate to itself');
+      else if (!agentIds.has(target)) report(a.source, ['delegates_to', i], `unknown agent "${target}"`);
+      else {
+        // Delegating is sending a task: a delegation the mesh policy would refuse is a broken declaration.
+        const targetRole = agents.declared.get(target)?.rawRole;
+        const sendTaskTo = profile?.mesh.sendTaskTo;
+        if (
+          targetRole &&
+          sendTaskTo &&
+          !sendTaskTo.includes(targetRole) &&
+          !sendTaskTo.includes(ROLE_WILDCARD)
+        ) {
+          report(
+            a.source,
+            ['delegates_to', i],
+            `profile "${profile?.id}" does not allow sending tasks to role "${targetRole}" of agent "${target}" (mesh.send_task_to)`,
+          );
+        }
+      }
+    });
+    if (profile) checkAgentAgainstProfile(a.source, agent, profile, report);
+  }
+
+  // Exclusive access: no two agents may claim overlapping paths.
+  const claims = agents.valid.flatMap((a) =>
+    a.value.exclusiveAccess.map((pattern, index) => ({ a, pattern, index })),
+  );
+  for (let i = 0; i < claims.length; i++) {
+    for (let j = i + 1; j < claims.length; j++) {
+      const first = claims[i];
+      const second = claims[j];
+      if (!first || !second || first.a === second.a || !patternsOverlap(first.pattern, second.pattern))
+        continue;
+      report(
+        second.a.source,
+        ['exclusive_access', second.index],
+        `"${second.pattern}" conflicts with exclusive_access "${first.pattern}" of agent "${first.a.value.id}" (${first.a.source.file})`,
+      );
+    }
+  }
+
+  if (problems.length > 0 || !rolesParsed?.value) return { ok: false, problems: sortProblems(problems) };
+
+  const sortedProfiles = profiles.valid
+    .map((p) => ({ ...p.value, isDefault: effectiveDefaults.get(p.value.role)?.id === p.value.id }))
+    .sort((x, y) => compare(x.id, y.id));
+  return {
+    ok: true,
+    model: {
+      roles: [...roles].sort((x, y) => compare(x.id, y.id)),
+      agents: agents.valid.map((a) => a.value).sort((x, y) => compare(x.id, y.id)),
+      profiles: sortedProfiles,
+      sources: {
+        roles: rolesParsed.source.file,
+        agents: new Map(agents.valid.map((a) => [a.value.id, a.source.file])),
+        profiles: new Map(profiles.valid.map((p) => [p.value.id, p.source.file])),
+      },
+    },
+  };
+}
+
+function checkAgentAgainstProfile(
+  source: YamlSource,
+  agent: RegistryAgent,
+  profile: RoleProfile,
+  report: (source: YamlSource, path: ReadonlyArray<PropertyKey>, reason: string) => void,
+): void {
+  const provider = profile.providers.find((p) => p.name === agent.model.provider);
+  if (!provider) {
+    report(
+      source,
+      ['model', 'provider'],
+      `provider "${agent.model.provider}" is not allowed by profile "${profile.id}" (allowed: ${profile.providers.map((p) => p.name).join(', ')})`,
+    );
+  } else if (provider.models.length > 0 && !provider.models.includes(agent.model.name)) {
+    report(
+      source,
+      ['model', 'name'],
+      `model "${agent.model.name}" is not allowed by profile "${profile.id}" (allowed: ${provider.models.join(', ')})`,
+    );
+  }
+  agent.tools.forEach((tool, i) => {
+    if (!toolAllowed(tool, profile.tools)) {
+      report(
+        source,
+        ['tools', i],
+        `tool "${tool}" is not allowed by profile "${profile.id}" (allowed: ${profile.tools.join(', ') || 'none'})`,
+      );
+    }
+  });
+}
+
+/** `bash` in a profile allows any `bash:<prefix>`; otherwise a grant must be listed as is. */
+function toolAllowed(tool: string, allowed: readonly string[]): boolean {
+  return allowed.includes(tool) || (tool.startsWith('bash:') && allowed.includes('bash'));
+}
+
+interface Declared {
+  readonly file: string;
+  readonly rawRole: string | undefined;
+}
+
+function uniqueById<T extends { id: string }>(
+  parsed: ReadonlyArray<Parsed<T> | undefined>,
+  kind: 'agent' | 'profile',
+  report: (source: YamlSource, path: ReadonlyArray<PropertyKey>, reason: string) => void,
+): { valid: Array<Parsed<T> & { value: T }>; declared: Map<string, Declared> } {
+  const declared = new Map<string, Declared>();
+  const valid: Array<Parsed<T> & { value: T }> = [];
+  for (const p of parsed) {
+    if (!p?.rawId) {
+      if (p?.value) valid.push(p as Parsed<T> & { value: T });
+      continue;
+    }
+    const first = declared.get(p.rawId);
+    if (first) {
+      report(p.source, ['id'], `duplicate ${kind} id "${p.rawId}" (also declared in ${first.file})`);
+      continue;
+    }
+    const data = p.source.data;
+    declared.set(p.rawId, {
+      file: p.source.file,
+      rawRole: isRecord(data) && typeof data.role === 'string' ? data.role : undefined,
+    });
+    if (p.value) valid.push(p as Parsed<T> & { value: T });
+  }
+  return { valid, declared };
+}
+
+function rawRoleIds(data: unknown): string[] {
+  if (!isRecord(data) || !Array.isArray(data.roles)) return [];
+  return data.roles.flatMap((r: unknown) => (isRecord(r) && typeof r.id === 'string' ? [r.id] : []));
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function listOf(values: Iterable<string>): string {
+  return [...values].sort(compare).join(', ') || 'none';
+}
+
+/** A missing key reads "required" rather than zod's "expected string, received undefined". */
+function requiredMessage(issue: { code?: string; input?: unknown }): string | undefined {
+  return issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined;
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import {
+  AgentTool,
+  MeshTarget,
+  PrivacyEntityType,
+  PrivacyMode,
+  ProfileId,
+  ProviderAllowance,
+  RoleId,
+  type RoleProfile,
+} from '@orgmesh/contracts';
+
+const regexSource = z.string().min(1).refine(isValidRegex, { error: 'not a valid regular expression' });
+
+function isValidRegex(source: string): boolean {
+  try {
+    new RegExp(source, 'g');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const PrivacyFileSchema = z.strictObject({
+  mode: PrivacyMode,
+  entities: z.partialRecord(PrivacyEntityType, PrivacyMode).default({}),
+  custom_patterns: z
+    .array(z.strictObject({ name: ProfileId, pattern: regexSource, action: PrivacyMode.optional() }))
+    .default([]),
+  deny_list: z.array(z.string().min(1)).default([]),
+  employee_id_pattern: regexSource.optional(),
+});
+
+const MeshFileSchema = z.strictObject({
+  send_task_to: z.array(MeshTarget).default([]),
+  request_approval_from: z.array(MeshTarget).default([]),
+  notify: z.array(MeshTarget).default([]),
+});
+
+/** `profiles/<id>.yaml`: one role profile per file, snake_case keys. */
+export const ProfileFileSchema = z
+  .strictObject({
+    id: ProfileId,
+    role: RoleId,
+    /** Required (true on exactly one) only when a role has several profiles. */
+    default: z.boolean().optional(),
+    description: z.string().max(2000).default(''),
+    providers: z
+      .array(
+        z.strictObject({
+          name: ProviderAllowance.shape.name,
+          models: z.array(z.string().min(1)).default([]),
+        }),
+      )
+      .min(1),
+    privacy: PrivacyFileSchema,
+    mesh: MeshFileSchema.default({ send_task_to: [], request_approval_from: [], notify: [] }),
+    tools: z.array(AgentTool).default([]),
+    extensions: z.array(ProfileId).default([]),
+    hints: z.string().default(''),
+  })
+  .transform((p): RoleProfile => ({
+    id: p.id,
+    role: p.role,
+    // Settled by the validator once every profile of the role is known.
+    isDefault: p.default ?? false,
+    description: p.description,
+    providers: p.providers,
+    privacy: {
+      mode: p.privacy.mode,
+      entities: p.privacy.entities,
+      customPatterns: p.privacy.custom_patterns.map((c) =>
+        c.action
+          ? { name: c.name, pattern: c.pattern, action: c.action }
+          : { name: c.name, pattern: c.pattern },
+      ),
+      denyList: p.privacy.deny_list,
+      employeeIdPattern: p.privacy.employee_id_pattern ?? null,
+    },
+    mesh: {
+      sendTaskTo: p.mesh.send_task_to,
+      requestApprovalFrom: p.mesh.request_approval_from,
+      notify: p.mesh.notify,
+    },
+    tools: p.tools,
+    extensions: p.extensions,
+    hints: p.hints,
+  }));
+
+/** YAML key of each mesh permission, as written in profile files (for messages and policy rules). */
+export const MESH_YAML_KEYS = {
+  sendTaskTo: 'send_task_to',
+  requestApprovalFrom: 'request_approval_from',
+  notify: 'notify',
+} as const;

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import {
+  AppError,
+  CONFIG_FORMATS,
+  type ConfigFormat,
+  type RegistryAgent,
+  type RenderedFile,
+} from '@orgmesh/contracts';
+import { compare } from '../loader/problem.js';
+import { effectiveProfile, findAgent, type RegistryModel } from '../model/registry.model.js';
+import { renderClaudeCode } from './claude-code.renderer.js';
+import { renderGoose } from './goose.renderer.js';
+import type { RenderEndpoints, RenderInput } from './render.types.js';
+
+/** The files of one agent's client config, sorted by path. Byte-for-byte deterministic for equal input. */
+export function renderConfig(input: RenderInput, format: ConfigFormat): RenderedFile[] {
+  const { agent } = input;
+  if (!formatsFor(agent).includes(format)) {
+    throw new AppError(
+      'validation_failed',
+      `agent "${agent.id}" uses a model of provider "${agent.model.provider}"; Claude Code speaks only the Anthropic API (render format goose instead)`,
+    );
+  }
+  const files = format === 'claude-code' ? renderClaudeCode(input) : renderGoose(input);
+  return files.sort((a, b) => compare(a.path, b.path));
+}
+
+/**
+ * `sha256:<hex>` over the files sorted by path, each as path, NUL, content, NUL: what a correctly
+ * configured agent reports in its heartbeat. Independent of the order the files are given in.
+ */
+export function configHash(files: readonly RenderedFile[]): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
+    hash.update(file.path, 'utf8').update('\0').update(file.content, 'utf8').update('\0');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+/** The client formats an agent can run in: Claude Code speaks only the Anthropic Messages API. */
+export function formatsFor(agent: RegistryAgent): ConfigFormat[] {
+  return CONFIG_FORMATS.filter((format) => format !== 'claude-code' || agent.model.provider === 'anthropic');
+}
+
+/** Gathers an agent's render input from a validated model. Unknown agent → agent_not_found. */
+export function renderInputFor(
+  model: RegistryModel,
+  agentId: string,
+  endpoints: RenderEndpoints,
+): RenderInput {
+  const agent = findAgent(model, agentId);
+  if (!agent) throw new AppError('agent_not_found', `unknown agent "${agentId}"`);
+  const profile = effectiveProfile(model, agent);
+  const delegates = agent.delegatesTo.flatMap((id) => {
+    const delegate = findAgent(model, id);
+    return delegate
+      ? [{ id, displayName: delegate.displayName, role: delegate.role, description: delegate.description }]
+      : [];
+  });
+  const othersExclusiveAccess = model.agents
+    .filter((other) => other.id !== agent.id)
+    .flatMap((other) => other.exclusiveAccess)
+    .sort(compare);
+  return {
+    agent,
+    profile,
+    endpoints,
+    delegates,
+    othersExclusiveAccess,
+    sources: {
+      agent: model.sources.agents.get(agent.id) ?? `agents/${agent.id}.yaml`,
+      profile: model.sources.profiles.get(profile.id) ?? `profiles/${profile.id}.yaml`,
+    },
+  };
+}
+
+export function renderAgentConfig(
+  model: RegistryModel,
+  agentId: string,
+  format: ConfigFormat,
+  endpoints: RenderEndpoints,
+): RenderedFile[] {
+  return renderConfig(renderInputFor(model, agentId, endpoints), format);
+}
+
+/** The hash of every format the agent can be rendered in (Claude Code only for Anthropic models). */
+export function expectedConfigHashes(
+  model: RegistryModel,
+  agentId: string,
+  endpoints: RenderEndpoints,
+): Partial<Record<ConfigFormat, string>> {
+  const input = renderInputFor(model, agentId, endpoints);
+  const hashes: Partial<Record<ConfigFormat, string>> = {};
+  for (const format of formatsFor(input.agent)) {
+    hashes[format] = configHash(renderConfig(input, format));
+  }
+  return hashes;
+}

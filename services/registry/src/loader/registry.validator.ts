@@ -182,7 +182,10 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
         report(
           p.source,
           ['role'],
-          `role "${role}" has ${list.length} profiles (${list.map((x) => x.value.id).join(', ')}); mark exactly one with default: true`,
+          `role "${role}" has ${list.length} profiles (${list
+            .map((x) => x.value.id)
+            .sort(compare)
+            .join(', ')}); mark exactly one with default: true`,
         );
       }
     }
@@ -194,7 +197,8 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
         true,
       );
     }
-    if (marked[0]) effectiveDefaults.set(role, marked[0].value);
+    // With no single default, agents of the role are not checked against a guessed profile (no cascades).
+    if (marked.length === 1 && marked[0]) effectiveDefaults.set(role, marked[0].value);
   }
   if (rolesParsed?.value) {
     rolesParsed.value.forEach((role, i) => {

@@ -1,3 +1,9 @@
+import { execFileSync } from 'node:child_process';
+
+// The integration globalSetup runs outside jest's module system (no moduleNameMapper), so it runs
+// from libs/testing's transpiled output, rebuilt here on every jest start (a few ms with swc).
+execFileSync(process.execPath, ['scripts/build.mjs', 'libs/testing'], { stdio: 'ignore' });
+
 // Jest runs in native ESM mode (NestJS 12 is ESM-only): node --experimental-vm-modules.
 // @swc/jest transpiles TypeScript (legacy decorators + metadata, as Nest needs); tsgo typechecks.
 const swc = [
@@ -31,10 +37,11 @@ export default {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/**/*.integration-spec.ts', '<rootDir>/e2e/**/*.e2e-spec.ts'],
-      globalSetup: '<rootDir>/libs/testing/src/jest-global-setup.ts',
-      globalTeardown: '<rootDir>/libs/testing/src/jest-global-teardown.ts',
-      testTimeout: 60000,
+      globalSetup: '<rootDir>/libs/testing/dist/jest-global-setup.js',
+      globalTeardown: '<rootDir>/libs/testing/dist/jest-global-teardown.js',
     },
   ],
   maxWorkers: 2,
+  // Integration tests wait on real servers (restarts included); unit tests finish in milliseconds anyway.
+  testTimeout: 60000,
 };

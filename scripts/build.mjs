@@ -39,6 +39,10 @@ for (const pattern of pkg.workspaces) {
   } else dirs.push(join(root, pattern));
 }
 
+// `node scripts/build.mjs libs/testing` builds only the named workspaces.
+const only = process.argv.slice(2).map((arg) => join(root, arg));
+if (only.length) dirs.splice(0, dirs.length, ...dirs.filter((dir) => only.includes(dir)));
+
 let files = 0;
 const started = Date.now();
 for (const dir of dirs) {

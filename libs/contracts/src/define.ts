@@ -21,7 +21,10 @@ export interface RpcDefinition<Req extends z.ZodType = z.ZodType, Res extends z.
 }
 
 export type EventPayload<E extends EventDefinition> = z.infer<E['schema']>;
+/** What a handler receives: the request after parsing (defaults applied). */
 export type RpcRequest<R extends RpcDefinition> = z.infer<R['request']>;
+/** What a caller may send: the request before parsing (fields with defaults are optional). */
+export type RpcRequestInput<R extends RpcDefinition> = z.input<R['request']>;
 export type RpcResponse<R extends RpcDefinition> = z.infer<R['response']>;
 
 const EVENT_SUBJECT = /^([a-z][a-z0-9-]*)\.v[0-9]+\.[a-z][a-z0-9-]*$/;

@@ -59,13 +59,7 @@ export async function startSessionsApp(
 
   const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: SESSIONS_SCHEMA, bus, logger });
   await relay.start();
-  metrics.outboxPending.collect = async function collect() {
-    try {
-      this.set((await relay.lag()).pending);
-    } catch {
-      // the gauge keeps its last value while Postgres is unreachable
-    }
-  };
+  metrics.observeOutbox(() => relay.lag());
 
   const jobs = new SessionJobs(service, repository, metrics, logger, {
     idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,

@@ -21,7 +21,7 @@ export function testConfig(ctx: TestContext, overrides: Record<string, string> =
 
 /** A client bus in the same isolated namespace as the service under test. */
 export function clientBus(ctx: TestContext, natsUrl = ctx.natsUrl): Promise<MessageBus> {
-  return connectBus({ url: natsUrl, name: 'sessions-test-client', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix });
+  return connectBus({ url: natsUrl, name: 'sessions-test-client', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silentLogger });
 }
 
 export async function startTestSessions(

@@ -6,6 +6,7 @@ export class SessionMetrics {
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly jobAffected: Counter<'job'>;
   readonly outboxPending: Gauge;
+  private outboxSource: (() => Promise<{ pending: number; oldestAgeMs: number }>) | undefined;
 
   constructor(registry: Registry) {
     this.transitions = new Counter({
@@ -26,10 +27,24 @@ export class SessionMetrics {
       labelNames: ['job'],
       registers: [registry],
     });
+    const metrics = this;
     this.outboxPending = new Gauge({
       name: 'orgmesh_outbox_pending',
       help: 'outbox rows not yet published to JetStream',
       registers: [registry],
+      async collect() {
+        if (!metrics.outboxSource) return;
+        try {
+          this.set((await metrics.outboxSource()).pending);
+        } catch {
+          // keeps its last value while Postgres is unreachable
+        }
+      },
     });
+  }
+
+  /** Where the outbox gauge reads its value at scrape time. */
+  observeOutbox(source: () => Promise<{ pending: number; oldestAgeMs: number }>): void {
+    this.outboxSource = source;
   }
 }

@@ -1,0 +1,17 @@
+import { isAdmin, type JwtVerifier } from '@orgmesh/auth';
+import type { MessageContext } from '@orgmesh/messaging';
+import type { Caller } from '../task/task.access.js';
+
+/**
+ * Who is calling: the JWT in the NATS `authorization` header, verified here (every service
+ * verifies for itself). Missing or invalid → `unauthenticated` (401). Nothing in a payload can
+ * change the subject or the role.
+ */
+export class CallerIdentity {
+  constructor(private readonly verifier: JwtVerifier) {}
+
+  async of(ctx: MessageContext): Promise<Caller> {
+    const principal = await this.verifier.verify(ctx.authorization);
+    return { agentId: principal.subject, role: principal.role, admin: isAdmin(principal) };
+  }
+}

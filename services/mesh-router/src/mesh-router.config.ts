@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@orgmesh/config';
+
+/** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
+export const MeshRouterConfigSchema = z.object({
+  NATS_URL: env.natsUrl(),
+  DATABASE_URL: env.databaseUrl(),
+  DATABASE_POOL_SIZE: env.int(10, 1),
+  MESH_HTTP_PORT: env.port(8102),
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  LOG_LEVEL: env.logLevel(),
+
+  /** Identity: tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
+  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
+  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
+  AUTH_JWKS_URL: z.url().optional(),
+
+  /** Deadline of a create that names none, per kind. */
+  MESH_DEADLINE_TASK: env.duration('1h'),
+  MESH_DEADLINE_APPROVAL: env.duration('24h'),
+  MESH_DEADLINE_NOTIFICATION: env.duration('24h'),
+  /** The latest deadline a caller may ask for, from now. */
+  MESH_MAX_DEADLINE: env.duration('30d'),
+  /** An undecided approval escalates when this fraction of its time to deadline has passed (0 < f < 1). */
+  MESH_APPROVAL_ESCALATE_AT: z.coerce.number().gt(0).lt(1).default(0.5),
+  /** How often the deadline job runs (one replica at a time, under an advisory lock). */
+  MESH_DEADLINE_SWEEP_INTERVAL: env.duration('1s'),
+
+  /** Per-sender token bucket on creates: sustained rate and burst. */
+  MESH_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
+  MESH_RATE_LIMIT_BURST: env.int(100, 1),
+  /** Largest input / details / message, as UTF-8 JSON. */
+  MESH_MAX_PAYLOAD_BYTES: env.int(64 * 1024, 1),
+  /** Policy answers are cached this long (and dropped at once on registry events). */
+  MESH_POLICY_CACHE_TTL: env.duration('5m'),
+  /** How long a resolve-policy / get-manager request to the registry may take. */
+  MESH_REGISTRY_TIMEOUT: env.duration('2s'),
+});
+export type MeshRouterConfig = z.infer<typeof MeshRouterConfigSchema>;
+
+export function loadMeshRouterConfig(source: Record<string, string | undefined> = process.env): MeshRouterConfig {
+  return parseConfig('mesh-router', MeshRouterConfigSchema, source);
+}

@@ -1,0 +1,43 @@
+import type { Task } from '@orgmesh/contracts';
+
+/** The verified caller: the token's subject and role (never a payload's claim). */
+export interface Caller {
+  agentId: string;
+  role: string;
+  admin: boolean;
+}
+
+/** The caller is whom the task was addressed to: that agent, or any agent of that role. */
+export function isAddressee(task: Task, caller: Caller): boolean {
+  return task.to.agentId ? caller.agentId === task.to.agentId : caller.role === task.to.role;
+}
+
+export function isEscalationTarget(task: Task, caller: Caller): boolean {
+  const target = task.escalatedTo;
+  return target !== null && (caller.role === target.role || caller.agentId === target.userId);
+}
+
+/** May report progress (update-task): the assignee once there is one, before that the addressee. */
+export function canWork(task: Task, caller: Caller): boolean {
+  if (task.assignee) return task.assignee.agentId === caller.agentId;
+  return isAddressee(task, caller) || isEscalationTarget(task, caller);
+}
+
+/** May decide an approval: whoever may work on it, and the manager it escalated to. */
+export function canDecide(task: Task, caller: Caller): boolean {
+  return canWork(task, caller) || isEscalationTarget(task, caller);
+}
+
+export function canCancel(task: Task, caller: Caller): boolean {
+  return caller.admin || task.from.agentId === caller.agentId;
+}
+
+export function canSee(task: Task, caller: Caller): boolean {
+  return (
+    caller.admin ||
+    task.from.agentId === caller.agentId ||
+    task.assignee?.agentId === caller.agentId ||
+    isAddressee(task, caller) ||
+    isEscalationTarget(task, caller)
+  );
+}

@@ -1,0 +1,45 @@
+import { AppError, type TaskFsmEvent, type TaskKind, type TaskState } from '@orgmesh/contracts';
+
+export function taskNotFound(id: string): AppError {
+  return new AppError('task_not_found', `task ${id} not found`, { details: { id } });
+}
+
+export function illegalTaskTransition(id: string, kind: TaskKind, currentState: TaskState, event: TaskFsmEvent, allowed: TaskFsmEvent[]): AppError {
+  return new AppError(
+    'task_illegal_transition',
+    `${kind} ${id} is ${currentState}: "${event}" is not allowed` +
+      (allowed.length ? ` (allowed: ${allowed.join(', ')})` : ' (it has ended and accepts nothing)'),
+    { details: { currentState, event, allowedEvents: allowed } },
+  );
+}
+
+/** A refused send: 403 naming the registry rule that refused it. */
+export function policyDenied(rule: string, from: string, to: string, kind: TaskKind): AppError {
+  return new AppError('policy_denied', `${from} may not send a ${kind} to ${to} (rule: ${rule})`, {
+    details: { rule, from, to, kind },
+  });
+}
+
+export function notAParty(id: string, action: string): AppError {
+  return new AppError('forbidden', `caller may not ${action} task ${id}`, { details: { id, action } });
+}
+
+export function rateLimited(agentId: string, retryAfterMs: number): AppError {
+  return new AppError('rate_limited', `sender ${agentId} is over its rate limit; retry in ${retryAfterMs} ms`, {
+    details: { retryAfterMs },
+  });
+}
+
+export function payloadTooLarge(field: string, bytes: number, limit: number): AppError {
+  return new AppError('payload_too_large', `${field} is ${bytes} bytes; the limit is ${limit}`, {
+    details: { field, bytes, limit },
+  });
+}
+
+export function idempotencyKeyReused(key: string): AppError {
+  return new AppError('conflict', `idempotency key "${key}" was already used with a different request`, { details: { key } });
+}
+
+export function invalidDeadline(message: string): AppError {
+  return new AppError('validation_failed', message, { details: { issues: [{ path: 'deadline', message }] } });
+}

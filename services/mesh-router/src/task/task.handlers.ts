@@ -1,0 +1,91 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import {
+  CancelTask,
+  Decide,
+  GetTask,
+  ListTasks,
+  Notify,
+  RequestApproval,
+  SendTask,
+  UpdateTask,
+  type RpcRequest,
+  type RpcResponse,
+} from '@orgmesh/contracts';
+import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { CallerIdentity } from '../identity/caller-identity.js';
+import { TaskService } from './task.service.js';
+import { resultLabel, TaskMetrics } from './task.metrics.js';
+
+/** NATS RPC endpoints: verify the caller → service → reply. The transport has validated the payload. */
+@Controller()
+export class TaskHandlers {
+  constructor(
+    @Inject(TaskService) private readonly tasks: TaskService,
+    @Inject(CallerIdentity) private readonly identity: CallerIdentity,
+    @Inject(TaskMetrics) private readonly metrics: TaskMetrics,
+  ) {}
+
+  @RpcHandler(SendTask)
+  sendTask(@Payload() request: RpcRequest<typeof SendTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof SendTask>> {
+    return this.measure('send-task', async () => {
+      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'task', ...request }, ctx.idempotencyKey);
+      return { value: task, repeat: !created };
+    });
+  }
+
+  @RpcHandler(RequestApproval)
+  requestApproval(
+    @Payload() request: RpcRequest<typeof RequestApproval>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof RequestApproval>> {
+    return this.measure('request-approval', async () => {
+      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'approval', ...request }, ctx.idempotencyKey);
+      return { value: task, repeat: !created };
+    });
+  }
+
+  @RpcHandler(Notify)
+  notify(@Payload() request: RpcRequest<typeof Notify>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof Notify>> {
+    return this.measure('notify', async () => {
+      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'notification', ...request }, ctx.idempotencyKey);
+      return { value: task, repeat: !created };
+    });
+  }
+
+  @RpcHandler(GetTask)
+  getTask(@Payload() request: RpcRequest<typeof GetTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof GetTask>> {
+    return this.measure('get-task', async () => ({ value: await this.tasks.get(await this.identity.of(ctx), request.id, request.includeHistory) }));
+  }
+
+  @RpcHandler(ListTasks)
+  listTasks(@Payload() request: RpcRequest<typeof ListTasks>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof ListTasks>> {
+    return this.measure('list-tasks', async () => ({ value: await this.tasks.list(await this.identity.of(ctx), request) }));
+  }
+
+  @RpcHandler(UpdateTask)
+  updateTask(@Payload() request: RpcRequest<typeof UpdateTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof UpdateTask>> {
+    return this.measure('update-task', async () => ({ value: await this.tasks.update(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  }
+
+  @RpcHandler(Decide)
+  decide(@Payload() request: RpcRequest<typeof Decide>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof Decide>> {
+    return this.measure('decide', async () => ({ value: await this.tasks.decide(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  }
+
+  @RpcHandler(CancelTask)
+  cancel(@Payload() request: RpcRequest<typeof CancelTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof CancelTask>> {
+    return this.measure('cancel', async () => ({ value: await this.tasks.cancel(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  }
+
+  private async measure<T>(operation: string, work: () => Promise<{ value: T; repeat?: boolean }>): Promise<T> {
+    try {
+      const { value, repeat } = await work();
+      this.metrics.requests.inc({ operation, result: repeat ? 'repeat' : 'ok' });
+      return value;
+    } catch (error) {
+      this.metrics.requests.inc({ operation, result: resultLabel(error) });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+/** Prometheus series of the mesh router. */
+export class TaskMetrics {
+  readonly requests: Counter<'operation' | 'result'>;
+  readonly jobRuns: Counter<'job' | 'result'>;
+  readonly jobAffected: Counter<'job'>;
+  readonly undeliverable: Counter;
+  readonly outboxPending: Gauge;
+  readonly policyInvalidations: Gauge;
+  private outboxSource: (() => Promise<{ pending: number }>) | undefined;
+  private invalidationSource: (() => number) | undefined;
+
+  constructor(registry: Registry) {
+    const metrics = this;
+    this.requests = new Counter({
+      name: 'orgmesh_mesh_requests_total',
+      help: 'mesh RPCs by operation and result (ok, repeat, or the error code)',
+      labelNames: ['operation', 'result'],
+      registers: [registry],
+    });
+    this.jobRuns = new Counter({
+      name: 'orgmesh_mesh_job_runs_total',
+      help: 'deadline job runs by result (ran, skipped: another replica holds the lock, failed)',
+      labelNames: ['job', 'result'],
+      registers: [registry],
+    });
+    this.jobAffected = new Counter({
+      name: 'orgmesh_mesh_job_affected_total',
+      help: 'tasks escalated or timed out by the deadline job',
+      labelNames: ['job'],
+      registers: [registry],
+    });
+    this.undeliverable = new Counter({
+      name: 'orgmesh_mesh_undeliverable_total',
+      help: 'tasks failed as undeliverable after their inbox delivery exhausted its attempts',
+      registers: [registry],
+    });
+    this.outboxPending = new Gauge({
+      name: 'orgmesh_outbox_pending',
+      help: 'outbox rows not yet published to JetStream',
+      registers: [registry],
+      async collect() {
+        if (!metrics.outboxSource) return;
+        try {
+          this.set((await metrics.outboxSource()).pending);
+        } catch {
+          // keeps its last value while Postgres is unreachable
+        }
+      },
+    });
+    this.policyInvalidations = new Gauge({
+      name: 'orgmesh_mesh_policy_cache_invalidations',
+      help: 'policy cache invalidations since start (registry events, newer registry versions, reconnects)',
+      registers: [registry],
+      collect() {
+        if (metrics.invalidationSource) this.set(metrics.invalidationSource());
+      },
+    });
+  }
+
+  /** Where the gauges read their values at scrape time. */
+  observe(sources: { outbox: () => Promise<{ pending: number }>; policyInvalidations: () => number }): void {
+    this.outboxSource = sources.outbox;
+    this.invalidationSource = sources.policyInvalidations;
+  }
+}
+
+/** The metric label of a failure: its stable code, or `internal`. */
+export function resultLabel(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'internal';
+}

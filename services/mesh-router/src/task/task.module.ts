@@ -1,0 +1,21 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CallerIdentity } from '../identity/caller-identity.js';
+import { TaskHandlers } from './task.handlers.js';
+import { TaskMetrics } from './task.metrics.js';
+import { TaskService } from './task.service.js';
+
+/** Wires the handlers to instances built outside Nest (so jobs, consumers and tests share them). */
+@Module({})
+export class TaskModule {
+  static register(deps: { service: TaskService; identity: CallerIdentity; metrics: TaskMetrics }): DynamicModule {
+    return {
+      module: TaskModule,
+      controllers: [TaskHandlers],
+      providers: [
+        { provide: TaskService, useValue: deps.service },
+        { provide: CallerIdentity, useValue: deps.identity },
+        { provide: TaskMetrics, useValue: deps.metrics },
+      ],
+    };
+  }
+}

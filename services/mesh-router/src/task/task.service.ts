@@ -1,0 +1,307 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  AppError,
+  TASK_FAILURE_REASONS,
+  inboxSubject,
+  roleInboxSubject,
+  type ApprovalDecision,
+  type RecipientInput,
+  type Task,
+  type TaskKind,
+  type TaskPriority,
+  type TaskState,
+} from '@orgmesh/contracts';
+import type { TokenBucketLimiter } from '../limits/rate-limiter.js';
+import { jsonSize } from '../limits/rate-limiter.js';
+import type { EscalationTarget, PolicyPort } from '../policy/policy.port.js';
+import { canCancel, canDecide, canSee, canWork, type Caller } from './task.access.js';
+import {
+  idempotencyKeyReused,
+  illegalTaskTransition,
+  invalidDeadline,
+  notAParty,
+  payloadTooLarge,
+  policyDenied,
+  rateLimited,
+  taskNotFound,
+} from './task.errors.js';
+import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutcome } from './task.fsm.js';
+import type { IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
+
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface TaskServiceOptions {
+  /** Default time to deadline per kind, ms. */
+  defaultDeadlineMs: Record<TaskKind, number>;
+  maxDeadlineMs: number;
+  /** Fraction of an approval's time to deadline after which it escalates. */
+  escalateAt: number;
+  maxPayloadBytes: number;
+}
+
+export interface CreateCommand {
+  kind: TaskKind;
+  to: RecipientInput;
+  type?: string;
+  subject?: string;
+  input?: unknown;
+  details?: unknown;
+  message?: string;
+  contextId?: string;
+  deadline?: string;
+  priority: TaskPriority;
+}
+
+export interface UpdateCommand {
+  id: string;
+  state: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected';
+  result?: unknown;
+  reason?: string;
+}
+
+const SYSTEM = 'system';
+const CREATE_OPERATION: Record<TaskKind, string> = { task: 'send-task', approval: 'request-approval', notification: 'notify' };
+
+/** Mesh rules: who may send what to whom, the task lifecycle, deadlines and escalation. All I/O goes through the ports. */
+export class TaskService {
+  constructor(
+    private readonly repository: TaskRepository,
+    private readonly policy: PolicyPort,
+    private readonly limiter: TokenBucketLimiter,
+    private readonly options: TaskServiceOptions,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /**
+   * send-task, request-approval and notify. Order matters: size (413) before anything else, a
+   * repeated idempotency key answers before the rate limit (retries cost no tokens), then the
+   * rate limit (429), then policy (403).
+   */
+  async create(caller: Caller, command: CreateCommand, idempotencyKey?: string): Promise<{ task: Task; created: boolean }> {
+    for (const field of ['input', 'details', 'message'] as const) {
+      const bytes = jsonSize(command[field]);
+      if (bytes > this.options.maxPayloadBytes) throw payloadTooLarge(field, bytes, this.options.maxPayloadBytes);
+    }
+    const operation = CREATE_OPERATION[command.kind];
+    const claim = idempotencyKey ? this.claim(operation, caller, idempotencyKey, command) : undefined;
+    if (claim) {
+      const first = await this.repository.findIdempotent(claim.operation, claim.actor, claim.key);
+      if (first) return { task: this.checkedRepeat(first, claim), created: false };
+    }
+    const waitMs = this.limiter.take(caller.agentId);
+    if (waitMs > 0) throw rateLimited(caller.agentId, waitMs);
+
+    const to = typeof command.to === 'string' ? { role: command.to, agentId: null } : { role: command.to.role, agentId: command.to.agentId ?? null };
+    const verdict = await this.policy.resolve(caller.role, to.role, command.kind);
+    if (!verdict.allowed) throw policyDenied(verdict.rule, caller.role, to.role, command.kind);
+
+    const now = this.clock.now();
+    const deadline = this.deadlineFor(command.kind, command.deadline, now);
+    const escalateAt =
+      command.kind === 'approval' ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt)) : null;
+    const { task, created, fingerprint } = await this.repository.create(
+      {
+        id: randomUUID(),
+        kind: command.kind,
+        from: { agentId: caller.agentId, role: caller.role },
+        to,
+        type: command.type ?? null,
+        subject: command.subject ?? null,
+        input: command.input,
+        details: command.details,
+        message: command.message ?? null,
+        priority: command.priority,
+        contextId: command.contextId ?? randomUUID(),
+        deadline,
+        escalateAt,
+        now,
+      },
+      inboxSubject(to),
+      claim,
+    );
+    if (!created && claim && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
+    return { task, created };
+  }
+
+  async get(caller: Caller, id: string, includeHistory = true): Promise<Task> {
+    const task = await this.repository.get(id, includeHistory);
+    if (!task) throw taskNotFound(id);
+    if (!canSee(task, caller)) throw notAParty(id, 'read');
+    return task;
+  }
+
+  async list(
+    caller: Caller,
+    filter: { role?: string; agentId?: string; state?: TaskState; kind?: TaskKind; contextId?: string; direction: 'inbound' | 'outbound' | 'any'; limit: number; cursor?: string },
+  ): Promise<{ items: Task[]; nextCursor: string | null }> {
+    const items = await this.repository.list({
+      ...filter,
+      cursor: filter.cursor ? decodeCursor(filter.cursor) : undefined,
+      visibleTo: caller.admin ? undefined : { agentId: caller.agentId, role: caller.role },
+    });
+    const last = items[items.length - 1];
+    return { items, nextCursor: items.length === filter.limit && last ? encodeCursor(last) : null };
+  }
+
+  /** The assigned agent reports progress. Its first report assigns the task to it. */
+  async update(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
+    const claim = idempotencyKey ? this.claim('update-task', caller, idempotencyKey, command) : undefined;
+    const event = eventForReportedState(command.state);
+    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
+      if (!canWork(current, caller)) throw notAParty(current.id, 'update');
+      const outcome = taskOutcome(current.kind, current.state, event);
+      if (outcome.kind === 'illegal') throw illegalTaskTransition(current.id, current.kind, current.state, event, allowedTaskEvents(current.kind, current.state));
+      if (outcome.kind === 'noop') return { kind: 'noop' };
+      return {
+        kind: 'change',
+        event,
+        to: outcome.to,
+        reason: command.reason ?? null,
+        patch: {
+          assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
+          result: command.state === 'completed' ? (command.result ?? null) : undefined,
+        },
+        now: this.clock.now(),
+      };
+    });
+    return this.checkedResult(task, changed, fingerprint, claim);
+  }
+
+  async decide(caller: Caller, command: { id: string; decision: ApprovalDecision; comment?: string }, idempotencyKey?: string): Promise<Task> {
+    const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
+    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
+      if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
+      const outcome = taskOutcome(current.kind, current.state, 'decide');
+      if (outcome.kind !== 'move') throw illegalTaskTransition(current.id, current.kind, current.state, 'decide', allowedTaskEvents(current.kind, current.state));
+      const now = this.clock.now();
+      const comment = command.comment ?? null;
+      return {
+        kind: 'change',
+        event: 'decide',
+        to: outcome.to,
+        reason: comment ? `${command.decision}: ${comment}` : command.decision,
+        patch: {
+          assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
+          decision: { decision: command.decision, comment, decidedBy: { agentId: caller.agentId, role: caller.role }, decidedAt: now.toISOString() },
+          result: { decision: command.decision, comment },
+        },
+        now,
+      };
+    });
+    return this.checkedResult(task, changed, fingerprint, claim);
+  }
+
+  async cancel(caller: Caller, command: { id: string; reason?: string }, idempotencyKey?: string): Promise<Task> {
+    const claim = idempotencyKey ? this.claim('cancel', caller, idempotencyKey, command) : undefined;
+    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
+      if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
+      const outcome = taskOutcome(current.kind, current.state, 'cancel');
+      if (outcome.kind !== 'move') throw illegalTaskTransition(current.id, current.kind, current.state, 'cancel', allowedTaskEvents(current.kind, current.state));
+      return { kind: 'change', event: 'cancel', to: outcome.to, reason: command.reason ?? null, patch: {}, now: this.clock.now() };
+    });
+    return this.checkedResult(task, changed, fingerprint, claim);
+  }
+
+  /** Times out an open task (deadline job); false when it ended meanwhile. */
+  async expire(id: string): Promise<boolean> {
+    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+      if (isTerminalTaskState(current.state) || new Date(current.deadline) > this.clock.now()) return { kind: 'noop' };
+      const outcome = taskOutcome(current.kind, current.state, 'expire');
+      if (outcome.kind !== 'move') return { kind: 'noop' };
+      return { kind: 'change', event: 'expire', to: outcome.to, reason: TASK_FAILURE_REASONS.deadlineExceeded, patch: {}, now: this.clock.now() };
+    });
+    return changed;
+  }
+
+  /**
+   * Escalates an undecided approval once to the approver's manager from the org chart: the task
+   * is delivered to the manager's role inbox too, and the manager may decide it. Without a manager
+   * the escalation is recorded as attempted, so it is not retried every tick.
+   */
+  async escalate(id: string): Promise<EscalationTarget | null | undefined> {
+    const task = await this.repository.get(id, false);
+    if (!task || task.kind !== 'approval' || isTerminalTaskState(task.state) || task.escalatedAt) return undefined;
+    const target = await this.policy.managerOf({ role: task.to.role, agentId: task.to.agentId ?? task.assignee?.agentId ?? null });
+    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+      if (isTerminalTaskState(current.state) || current.escalatedAt) return { kind: 'noop' };
+      return {
+        kind: 'change',
+        event: 'escalate',
+        to: current.state,
+        reason: target ? `escalated to ${target.userId} (${target.role})` : 'no manager to escalate to',
+        patch: { escalatedTo: target, escalatedAt: this.clock.now() },
+        deliverTo: target ? roleInboxSubject(target.role) : undefined,
+        now: this.clock.now(),
+      };
+    });
+    return changed ? target : undefined;
+  }
+
+  /**
+   * A delivery that exhausted its attempts: a task still waiting for someone to take it fails as
+   * `undeliverable`. One already taken (the agent got it and crashed while acknowledging) is left
+   * to its agent and its deadline.
+   */
+  async markUndeliverable(id: string): Promise<boolean> {
+    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+      if (current.state !== 'submitted') return { kind: 'noop' };
+      return { kind: 'change', event: 'fail', to: 'failed', reason: TASK_FAILURE_REASONS.undeliverable, patch: {}, now: this.clock.now() };
+    });
+    return changed;
+  }
+
+  /** Ids of tasks the deadline job must escalate / expire now. */
+  dueForEscalation(batch: number): Promise<string[]> {
+    return this.repository.dueForEscalation(this.clock.now(), batch);
+  }
+
+  dueForExpiry(batch: number): Promise<string[]> {
+    return this.repository.dueForExpiry(this.clock.now(), batch);
+  }
+
+  private deadlineFor(kind: TaskKind, requested: string | undefined, now: Date): Date {
+    if (requested === undefined) return new Date(now.getTime() + this.options.defaultDeadlineMs[kind]);
+    const deadline = new Date(requested);
+    if (deadline.getTime() <= now.getTime()) throw invalidDeadline('deadline must be in the future');
+    if (deadline.getTime() - now.getTime() > this.options.maxDeadlineMs) {
+      throw invalidDeadline(`deadline must be within ${Math.round(this.options.maxDeadlineMs / 3_600_000)} h from now`);
+    }
+    return deadline;
+  }
+
+  private claim(operation: string, caller: Caller, key: string, request: unknown): IdempotencyClaim {
+    const fingerprint = createHash('sha256').update(JSON.stringify([operation, request])).digest('base64url');
+    return { operation, actor: caller.agentId, key, fingerprint };
+  }
+
+  private checkedRepeat(first: { fingerprint: string; response: Task }, claim: IdempotencyClaim): Task {
+    if (first.fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
+    return first.response;
+  }
+
+  private checkedResult(task: Task, changed: boolean, fingerprint: string | undefined, claim: IdempotencyClaim | undefined): Task {
+    if (!changed && claim && fingerprint !== undefined && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
+    return task;
+  }
+}
+
+function encodeCursor(task: Task): string {
+  return Buffer.from(JSON.stringify({ c: task.createdAt, i: task.id })).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
+      return { createdAt: parsed.c, id: parsed.i };
+    }
+  } catch {
+    // fall through to the typed error
+  }
+  throw new AppError('validation_failed', 'invalid cursor: pass the nextCursor of a previous page', {
+    details: { issues: [{ path: 'cursor', message: 'invalid cursor' }] },
+  });
+}

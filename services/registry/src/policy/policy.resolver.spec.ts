@@ -83,7 +83,7 @@ describe('resolvePolicy with an agent on a non-default profile', () => {
         'role: engineering\nprofile: engineering-contractor\n',
       ),
       'agents/qa-agent.yaml',
-      /provider: anthropic\n  name: claude-haiku-4-5/,
+      'provider: anthropic\n  name: claude-haiku-4-5',
       'provider: openai\n  name: gpt-4o-mini',
     );
     const result = validateRegistry(

@@ -24,23 +24,26 @@ export async function readRegistryDir(
   const collect = async (relative: string): Promise<boolean> => {
     const entries = await readdir(join(dir, relative), { withFileTypes: true }).catch(() => undefined);
     if (!entries) return false;
-    for (const entry of entries) {
-      if (!entry.isFile() || !YAML_FILE.test(entry.name)) continue;
-      const path = relative ? `${relative}/${entry.name}` : entry.name;
-      files.push({ path, content: await readFile(join(dir, path), 'utf8') });
-    }
+    const paths = entries
+      .filter((entry) => entry.isFile() && YAML_FILE.test(entry.name))
+      .map((entry) => (relative ? `${relative}/${entry.name}` : entry.name));
+    const read = await Promise.all(
+      paths.map(async (path) => ({ path, content: await readFile(join(dir, path), 'utf8') })),
+    );
+    files.push(...read);
     return true;
   };
-  await collect('');
-  for (const sub of [REGISTRY_LAYOUT.agentsDir, REGISTRY_LAYOUT.profilesDir]) {
-    if (!(await collect(sub))) {
+  const subdirs = [REGISTRY_LAYOUT.agentsDir, REGISTRY_LAYOUT.profilesDir];
+  const [, ...found] = await Promise.all([collect(''), ...subdirs.map(collect)]);
+  subdirs.forEach((sub, i) => {
+    if (!found[i]) {
       problems.push({
         file: sub,
         path: ROOT_PATH,
         reason: `directory not found: ${sub}/<id>.yaml holds one ${sub.slice(0, -1)} per file`,
       });
     }
-  }
+  });
   return { found: true, files, problems };
 }
 

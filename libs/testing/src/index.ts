@@ -4,3 +4,4 @@ export * from './private-nats.js';
 export * from './private-postgres.js';
 export * from './infrastructure.js';
 export * from './test-context.js';
+export * from './test-agent.js';

@@ -11,6 +11,7 @@ import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository
 import { SessionService, type Clock, systemClock } from './session/session.service.js';
 import { SessionMetrics } from './session/session.metrics.js';
 import { SessionJobs } from './session/session.jobs.js';
+import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
 
 export interface SessionsApp {
   readonly bus: MessageBus;
@@ -27,7 +28,7 @@ export interface SessionsApp {
  */
 export async function startSessionsApp(
   config: SessionsConfig,
-  options: { logger?: Logger; clock?: Clock; migrate?: boolean; startJobs?: boolean } = {},
+  options: { logger?: Logger; clock?: Clock; migrate?: boolean; startJobs?: boolean; followMesh?: boolean } = {},
 ): Promise<SessionsApp> {
   const logger = options.logger ?? createLogger({ service: 'sessions', level: config.LOG_LEVEL });
   if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'sessions' });
@@ -60,6 +61,8 @@ export async function startSessionsApp(
   const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: SESSIONS_SCHEMA, bus, logger });
   await relay.start();
   metrics.observeOutbox(() => relay.lag());
+  // Sessions follow the mesh's task events (ARCHITECTURE §3).
+  const meshFollow = options.followMesh === false ? undefined : await startMeshFollow({ bus, db, service, logger });
 
   const jobs = new SessionJobs(service, repository, metrics, logger, {
     idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
@@ -84,6 +87,7 @@ export async function startSessionsApp(
     health,
     async close() {
       await jobs.stop();
+      await meshFollow?.stop();
       await microservice.close();
       await relay.stop();
       await health.close();

@@ -33,3 +33,15 @@ export function agentInboxSubject(agentId: string): string {
 export function inboxSubject(to: Pick<TaskRecipient, 'role' | 'agentId'>): string {
   return to.agentId ? agentInboxSubject(to.agentId) : roleInboxSubject(to.role);
 }
+
+/**
+ * The durable consumer every instance of a role shares (a work queue admits one consumer per
+ * subject): any instance may take a task, and the durable keeps the position while none is online.
+ */
+export function roleInboxDurable(role: string): string {
+  return `inbox-${role}`;
+}
+
+export function agentInboxDurable(agentId: string): string {
+  return `inbox-agent-${agentId}`;
+}

@@ -1,0 +1,80 @@
+import type { SessionEventName, SessionState, TaskChange } from '@orgmesh/contracts';
+
+/** Where one agent's session in the task's context should be after a task change. */
+export type SessionTarget = 'active' | 'paused' | 'completed' | 'failed';
+
+export interface SessionStep {
+  agentId: string;
+  role: string;
+  contextId: string;
+  target: SessionTarget;
+  reason: string;
+}
+
+/**
+ * ARCHITECTURE §3/§4, "sessions follow the mesh", per agent and context:
+ * - sending a task activates the sender's session; requesting an approval pauses it (it waits);
+ * - taking a task (working) activates the assignee's session; input-required pauses it;
+ * - the decision resumes the requester's session (as does any other end of its approval: it stops waiting);
+ * - the final result completes the session of the agent that produced it (completed, decided,
+ *   rejected), a failure fails it (the agent's failure report or a timeout of its task).
+ * Notifications, escalations and cancellations leave the recipient's session alone; an undeliverable
+ * task has nobody's session to fail.
+ */
+export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
+  if (task.kind === 'notification') return [];
+  const steps: SessionStep[] = [];
+  const step = (party: { agentId: string; role: string } | null, target: SessionTarget, reason: string) => {
+    if (party) steps.push({ agentId: party.agentId, role: party.role, contextId: task.contextId, target, reason });
+  };
+  const label = `${task.kind} ${task.id}`;
+  const assignee = task.assignee;
+  switch (change.event) {
+    case 'create':
+      step(task.from, task.kind === 'approval' ? 'paused' : 'active', task.kind === 'approval' ? `waiting on ${label}` : `sent ${label}`);
+      break;
+    case 'start':
+      step(assignee, 'active', `took ${label}`);
+      break;
+    case 'require-input':
+      step(assignee, 'paused', `${label} needs input`);
+      break;
+    case 'complete':
+    case 'reject':
+      step(assignee, 'completed', `${label} ${change.to}`);
+      break;
+    case 'decide':
+      step(task.decision?.decidedBy ?? assignee, 'completed', `decided ${label}`);
+      break;
+    case 'fail':
+      if (change.actor !== 'system') step(assignee, 'failed', `${label} failed`);
+      break;
+    case 'expire':
+      step(assignee, 'failed', `${label} timed out`);
+      break;
+    case 'cancel':
+    case 'escalate':
+      break;
+  }
+  const ended = change.to !== change.from && ['completed', 'failed', 'canceled', 'rejected'].includes(change.to);
+  if (task.kind === 'approval' && ended) {
+    step(task.from, 'active', change.event === 'decide' ? `${label} decided: ${task.decision?.decision ?? ''}` : `${label} ${change.to}`);
+  }
+  return steps;
+}
+
+/** The next session event toward `target`, or null when there (or the session has ended). */
+export function nextSessionEvent(status: SessionState, target: SessionTarget): SessionEventName | null {
+  switch (status) {
+    case 'pending':
+      return target === 'failed' ? 'fail' : 'activate';
+    case 'active':
+      return target === 'paused' ? 'pause' : target === 'completed' ? 'complete' : target === 'failed' ? 'fail' : null;
+    case 'paused':
+      return target === 'paused' ? null : target === 'failed' ? 'fail' : 'resume';
+    case 'completed':
+    case 'failed':
+    case 'expired':
+      return null;
+  }
+}

@@ -1,0 +1,58 @@
+import { AppError } from '@orgmesh/contracts';
+import { SCOPES, type Principal } from '@orgmesh/auth';
+
+/** What a caller is to the gateway's access rules (ARCHITECTURE §7). */
+export type CallerKind = 'admin' | 'agent' | 'viewer';
+
+/** A verified caller: the principal, its kind and the header to forward on NATS. */
+export interface Caller {
+  readonly principal: Principal;
+  readonly kind: CallerKind;
+  readonly subject: string;
+  readonly role: string;
+  /** `Bearer <token>`: forwarded in the NATS `authorization` header so each service verifies it too. */
+  readonly authorization: string;
+}
+
+/** admin scope wins over agent, agent over read; a token with none of them may not call the API. */
+export function callerKindOf(principal: Principal): CallerKind | undefined {
+  if (principal.scopes.includes(SCOPES.admin)) return 'admin';
+  if (principal.scopes.includes(SCOPES.agent)) return 'agent';
+  if (principal.scopes.includes(SCOPES.read)) return 'viewer';
+  return undefined;
+}
+
+export function toCaller(principal: Principal): Caller {
+  const kind = callerKindOf(principal);
+  if (!kind) {
+    throw new AppError('forbidden', `the token carries none of the scopes ${Object.values(SCOPES).join(', ')}`);
+  }
+  return { principal, kind, subject: principal.subject, role: principal.role, authorization: `Bearer ${principal.token}` };
+}
+
+/** Throws `forbidden` unless the caller is one of the kinds. */
+export function requireKind(caller: Caller, kinds: readonly CallerKind[], what: string): void {
+  if (!kinds.includes(caller.kind)) {
+    throw new AppError('forbidden', `${what} requires ${kinds.join(' or ')}; the caller is ${caller.kind}`, {
+      details: { requiredKinds: [...kinds], callerKind: caller.kind },
+    });
+  }
+}
+
+/** An agent acts for its own role only; admins and viewers are not bound to a role. */
+export function requireOwnRole(caller: Caller, role: string, what: string): void {
+  if (caller.kind === 'agent' && role !== caller.role) {
+    throw new AppError('forbidden', `an agent acts as its own role only: ${what} belongs to role "${role}", the caller is "${caller.role}"`, {
+      details: { callerRole: caller.role, role },
+    });
+  }
+}
+
+/** An agent acts as itself only (its agent id is the token subject). */
+export function requireSelf(caller: Caller, agentId: string, what: string): void {
+  if (caller.kind === 'agent' && agentId !== caller.subject) {
+    throw new AppError('forbidden', `an agent acts as itself only: ${what} names agent "${agentId}", the caller is "${caller.subject}"`, {
+      details: { callerAgentId: caller.subject, agentId },
+    });
+  }
+}

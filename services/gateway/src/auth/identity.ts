@@ -1,0 +1,121 @@
+import { AppError } from '@orgmesh/contracts';
+import {
+  ClientRegistry,
+  createJwtVerifier,
+  DevIssuer,
+  type ClientDefinition,
+  type ClientRecord,
+  type JwtVerifier,
+  type TokenResponse,
+} from '@orgmesh/auth';
+import type { Logger } from '@orgmesh/telemetry';
+import type { GatewayConfig } from '../gateway.config.js';
+import { toCaller, type Caller } from './caller.js';
+import { devClientDefinitions, findDemoRegistryDir, parseDevClientList, readRegistryAgents } from './dev-clients.js';
+
+/** Token verification (both modes) and, in dev mode, the built-in issuer and its clients. */
+export interface GatewayIdentity {
+  readonly mode: 'dev' | 'oidc';
+  readonly issuer: string;
+  readonly audience: string;
+  /** Verifies the `Authorization` header; `unauthenticated` (401) or `forbidden` (403, no orgmesh scope). */
+  authenticate(authorization: string | undefined): Promise<Caller>;
+  /** The built-in issuer, dev mode only. */
+  readonly dev: DevIdentity | undefined;
+  close(): void;
+}
+
+export interface DevIdentity {
+  readonly issuer: DevIssuer;
+  readonly clients: ClientRegistry;
+  /** Issues a token for a client whose secret matches, or throws `unauthenticated`. */
+  token(clientId: string, clientSecret: string, requestedScopes?: readonly string[]): Promise<TokenResponse>;
+}
+
+export interface IdentityOptions {
+  /** Replaces the dev clients derived from the registry directory (tests). */
+  devClients?: ClientDefinition[];
+}
+
+export async function createIdentity(config: GatewayConfig, publicUrl: string, logger: Logger, options: IdentityOptions = {}): Promise<GatewayIdentity> {
+  if (config.AUTH_MODE === 'oidc') {
+    const issuer = config.AUTH_ISSUER ?? '';
+    const audience = config.AUTH_AUDIENCE ?? '';
+    const verifier = createJwtVerifier({ issuer, audience, jwksUrl: config.AUTH_JWKS_URL });
+    logger.info({ mode: 'oidc', issuer, audience }, 'identity: external issuer');
+    return {
+      mode: 'oidc',
+      issuer,
+      audience,
+      dev: undefined,
+      authenticate: async (authorization) => toCaller(await verifier.verify(authorization)),
+      close() {},
+    };
+  }
+
+  const issuerUrl = config.AUTH_ISSUER ?? publicUrl;
+  const audience = config.AUTH_AUDIENCE ?? 'orgmesh';
+  const tokenTtlSec = Math.max(1, Math.round(config.AUTH_TOKEN_TTL / 1000));
+  const issuer = await DevIssuer.create({ issuer: issuerUrl, audience, tokenTtlSec });
+  const definitions = options.devClients ?? loadDevClients(config, logger);
+  const clients = await ClientRegistry.create(definitions, { cost: config.AUTH_SECRET_HASH_COST });
+
+  // The verifier works on a snapshot of the JWKS; it is rebuilt when the key set changes (a
+  // rotation, or a retired key leaving after its overlap).
+  let verifierVersion = -1;
+  let verifier: JwtVerifier | undefined;
+  const currentVerifier = (): JwtVerifier => {
+    const version = issuer.keySetVersion();
+    if (!verifier || version !== verifierVersion) {
+      verifier = createJwtVerifier({ issuer: issuer.issuer, audience, jwks: issuer.jwks() });
+      verifierVersion = version;
+    }
+    return verifier;
+  };
+
+  const rotation = setInterval(() => {
+    issuer.rotate().then(
+      (kid) => logger.info({ kid }, 'dev issuer rotated its signing key'),
+      (error: unknown) => logger.error({ err: error }, 'dev issuer key rotation failed'),
+    );
+  }, config.AUTH_KEY_ROTATION);
+  rotation.unref();
+
+  const dev: DevIdentity = {
+    issuer,
+    clients,
+    async token(clientId, clientSecret, requestedScopes) {
+      const client: ClientRecord | undefined = await clients.authenticate(clientId, clientSecret);
+      if (!client) {
+        throw new AppError('unauthenticated', 'invalid client credentials', { details: { error: 'invalid_client' } });
+      }
+      let scopes = client.scopes;
+      if (requestedScopes?.length) {
+        const refused = requestedScopes.filter((s) => !client.scopes.includes(s));
+        if (refused.length) {
+          throw new AppError('validation_failed', `scope not allowed for this client: ${refused.join(' ')}`, {
+            details: { error: 'invalid_scope', issues: [{ path: 'scope', message: `not allowed: ${refused.join(' ')}` }] },
+          });
+        }
+        scopes = requestedScopes;
+      }
+      return issuer.issue({ sub: client.subject, role: client.role, tenant: client.tenant, scopes, clientId: client.clientId });
+    },
+  };
+
+  return {
+    mode: 'dev',
+    issuer: issuer.issuer,
+    audience,
+    dev,
+    authenticate: async (authorization) => toCaller(await currentVerifier().verify(authorization)),
+    close: () => clearInterval(rotation),
+  };
+}
+
+function loadDevClients(config: GatewayConfig, logger: Logger): ClientDefinition[] {
+  const registryDir = config.AUTH_DEV_REGISTRY_DIR ?? findDemoRegistryDir();
+  const agents = registryDir ? readRegistryAgents(registryDir) : [];
+  if (!agents.length) logger.warn({ registryDir }, 'dev issuer: no registry agents found; only admin and viewer clients exist');
+  return devClientDefinitions(agents, config.AUTH_DEV_CLIENTS ? parseDevClientList(config.AUTH_DEV_CLIENTS) : []);
+}

@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import { z } from 'zod';
+import type { ServerResponse } from 'node:http';
+import { ALL_KINDS, defineRawRoute, type RawRoute } from '../routes/route.js';
+import type { GatewayMetrics } from '../gateway.metrics.js';
+import type { EventHub, LifecycleEvent } from './event-hub.js';
+import { EVENT_CONTEXTS, planSubjects } from './subscription.js';
+
+const EventEnvelope = z.object({
+  subject: z.string().describe('Contract subject, e.g. sessions.v1.transitioned'),
+  sequence: z.number().int().describe("JetStream sequence in the context's stream"),
+  eventId: z.string().nullable(),
+  publishedAt: z.string(),
+  payload: z.unknown().describe("The event's contract payload"),
+});
+
+/** The SSE `data` of one event (its id is the resume cursor, its event name the subject). */
+export function sseData(event: LifecycleEvent): string {
+  return JSON.stringify({ subject: event.subject, sequence: event.sequence, eventId: event.eventId, publishedAt: event.publishedAt, payload: event.payload });
+}
+
+async function write(res: ServerResponse, chunk: string): Promise<void> {
+  if (res.destroyed) return;
+  if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+}
+
+/**
+ * `GET /v1/events`: lifecycle events as server-sent events, filtered to what the caller may see.
+ * Each event's `id` is its resume cursor (the JetStream sequence for one context); reconnecting with
+ * `Last-Event-ID` resumes right after it.
+ */
+export function eventsRoute(hub: EventHub, options: { heartbeatMs: number; metrics: GatewayMetrics }): RawRoute {
+  return defineRawRoute({
+    operationId: 'subscribeEvents',
+    method: 'GET',
+    path: '/v1/events',
+    tag: 'events',
+    summary: 'Subscribe to lifecycle events (server-sent events)',
+    description:
+      `Contexts: ${EVENT_CONTEXTS.join(', ')}. \`subject\` filters with NATS patterns (comma-separated, e.g. ` +
+      '`sessions.v1.*,mesh.v1.task-updated`); default all. Agents see their own role\'s sessions and tasks; admins ' +
+      'and viewers see everything. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
+      'subscribed, `context:seq` pairs otherwise), `event` = subject, `data` = JSON envelope. Resume with ' +
+      '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end.',
+    access: ALL_KINDS,
+    query: z.object({
+      subject: z.string().max(2000).optional().describe('Comma-separated subject patterns'),
+      lastEventId: z.string().max(500).optional().describe('Resume cursor, when the client cannot set Last-Event-ID'),
+    }),
+    responses: {
+      200: { description: 'An event stream; `data` of each event has this shape', contentType: 'text/event-stream', schema: EventEnvelope },
+    },
+    errors: [400, 401, 403, 503],
+    async handle(req, res, ctx) {
+      const plan = planSubjects(ctx.url.searchParams.get('subject') ?? undefined);
+      const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? ctx.url.searchParams.get('lastEventId') ?? undefined;
+      const caller = ctx.caller;
+      if (!caller) throw new Error('events route requires a caller');
+      const subscription = await hub.subscribe({ plan, cursor: lastEventId, caller });
+      ctx.signal.addEventListener('abort', () => void subscription.close(), { once: true });
+      res.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      // The first frame fixes the client's Last-Event-ID at the subscription's starting point.
+      res.write(`retry: 2000\nid: ${subscription.cursor()}\n: subscribed\n\n`);
+      options.metrics.subscriptions.inc({ transport: 'sse' });
+      const heartbeat = setInterval(() => void write(res, ': keep-alive\n\n'), options.heartbeatMs);
+      try {
+        for await (const event of subscription) {
+          await write(res, `id: ${event.cursor}\nevent: ${event.subject}\ndata: ${sseData(event)}\n\n`);
+          options.metrics.eventsDelivered.inc({ transport: 'sse' });
+          if (res.destroyed) break;
+        }
+      } catch (error) {
+        // Headers are sent: the stream ends; the client reconnects with its Last-Event-ID.
+        const code = (error as { code?: string }).code ?? 'internal';
+        await write(res, `event: error\ndata: ${JSON.stringify({ code, detail: 'the event stream was interrupted' })}\n\n`);
+      } finally {
+        clearInterval(heartbeat);
+        options.metrics.subscriptions.dec({ transport: 'sse' });
+        await subscription.close();
+        res.end();
+      }
+    },
+  });
+}

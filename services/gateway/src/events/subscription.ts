@@ -1,0 +1,102 @@
+import { AppError } from '@orgmesh/contracts';
+
+/** The contexts whose lifecycle events the gateway streams (their owners publish to `<context>.v<n>.*`). */
+export const EVENT_CONTEXTS = ['sessions', 'mesh', 'registry'] as const;
+export type EventContext = (typeof EVENT_CONTEXTS)[number];
+
+const TOKEN = /^(?:[a-z0-9][a-z0-9-]*|\*|>)$/;
+
+/** One subscription's subject patterns, grouped by the stream (context) that holds them. */
+export type SubjectPlan = Map<EventContext, string[]>;
+
+function invalid(message: string): AppError {
+  return new AppError('validation_failed', message, { details: { issues: [{ path: 'query.subject', message }] } });
+}
+
+/**
+ * Parses `subject`: comma-separated NATS patterns over the event contexts, e.g. `sessions.v1.*`,
+ * `mesh.>`, `registry.v1.drift-detected`, or `>` / `*.v1.*` for every context. Default: all.
+ */
+export function planSubjects(filter: string | undefined): SubjectPlan {
+  const plan: SubjectPlan = new Map();
+  const add = (context: EventContext, pattern: string) => {
+    const list = plan.get(context) ?? [];
+    if (!list.includes(pattern)) list.push(pattern);
+    plan.set(context, list);
+  };
+  const patterns = (filter ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (!patterns.length) {
+    for (const context of EVENT_CONTEXTS) add(context, `${context}.>`);
+    return plan;
+  }
+  if (patterns.length > 20) throw invalid('at most 20 subject patterns');
+  for (const pattern of patterns) {
+    const tokens = pattern.split('.');
+    if (tokens.some((t) => !TOKEN.test(t)) || tokens.slice(0, -1).includes('>')) {
+      throw invalid(`"${pattern}" is not a subject pattern (lowercase tokens, * for one token, > only last)`);
+    }
+    const [first, ...rest] = tokens as [string, ...string[]];
+    if (first === '>') {
+      for (const context of EVENT_CONTEXTS) add(context, `${context}.>`);
+    } else if (first === '*') {
+      if (!rest.length) throw invalid(`"${pattern}" matches no event subject`);
+      for (const context of EVENT_CONTEXTS) add(context, [context, ...rest].join('.'));
+    } else if ((EVENT_CONTEXTS as readonly string[]).includes(first)) {
+      if (!rest.length) throw invalid(`"${pattern}" matches no event subject; try ${first}.>`);
+      add(first as EventContext, pattern);
+    } else {
+      throw invalid(`"${first}" is not one of the event contexts ${EVENT_CONTEXTS.join(', ')}`);
+    }
+  }
+  return plan;
+}
+
+/** NATS subject matching: `*` one token, `>` one or more trailing tokens. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/** Stream positions of a subscription: the last sequence delivered (or skipped) per context. */
+export type Positions = Map<EventContext, number>;
+
+/**
+ * The SSE `id` / resume cursor of an event. A subscription over one context uses the plain JetStream
+ * sequence (`42`); over several, the position of every context (`sessions:42,mesh:7,registry:0`),
+ * since sequences are per stream and Last-Event-ID carries only the last id.
+ */
+export function formatCursor(contexts: readonly EventContext[], positions: Positions): string {
+  if (contexts.length === 1) return String(positions.get(contexts[0] as EventContext) ?? 0);
+  return contexts.map((c) => `${c}:${positions.get(c) ?? 0}`).join(',');
+}
+
+/** Parses a Last-Event-ID / cursor into the positions it names (contexts it omits start at "now"). */
+export function parseCursor(contexts: readonly EventContext[], cursor: string | undefined): Positions {
+  const positions: Positions = new Map();
+  const value = cursor?.trim();
+  if (!value) return positions;
+  const bad = (message: string) =>
+    new AppError('validation_failed', `invalid Last-Event-ID: ${message}`, {
+      details: { issues: [{ path: 'header.Last-Event-ID', message }] },
+    });
+  if (/^\d+$/.test(value)) {
+    if (contexts.length !== 1) throw bad('a plain sequence is ambiguous over several contexts; use context:seq pairs');
+    positions.set(contexts[0] as EventContext, Number(value));
+    return positions;
+  }
+  for (const part of value.split(',')) {
+    const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
+    if (!m?.[1] || m[2] === undefined) throw bad('expected a sequence or context:seq pairs');
+    if ((contexts as readonly string[]).includes(m[1])) positions.set(m[1] as EventContext, Number(m[2]));
+  }
+  return positions;
+}

@@ -1,0 +1,149 @@
+import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import type { ClientDefinition } from '@orgmesh/auth';
+import { createLogger, createMetricsRegistry, type Logger } from '@orgmesh/telemetry';
+import type { GatewayConfig } from './gateway.config.js';
+import { GatewayMetrics } from './gateway.metrics.js';
+import { createIdentity, type GatewayIdentity } from './auth/identity.js';
+import { devAuthRoutes } from './auth/auth.routes.js';
+import { devSecretFor } from './auth/dev-clients.js';
+import { EventHub } from './events/event-hub.js';
+import { eventsRoute } from './events/events.route.js';
+import { GatewayGrpcServer, findProtoDir } from './grpc/grpc.server.js';
+import { GatewayHttpServer } from './http/http.server.js';
+import { RateLimiter } from './http/rate-limiter.js';
+import { buildOpenApi } from './openapi/openapi.js';
+import { renderDocsPage } from './openapi/docs-page.js';
+import { RouteExecutor } from './routes/executor.js';
+import { API_ROUTES } from './routes/index.js';
+import type { Route } from './routes/route.js';
+
+export const GATEWAY_API_VERSION = '1.0.0';
+
+export interface GatewayApp {
+  readonly bus: MessageBus;
+  readonly identity: GatewayIdentity;
+  /** Bound ports (the configured ones, or the ones the OS chose for port 0). */
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  /** `http://host:port`, for clients and tests. */
+  readonly url: string;
+  readonly routes: readonly Route[];
+  readonly openapi: Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+export interface GatewayAppOptions {
+  logger?: Logger;
+  /** Replaces the dev clients (tests); dev mode only. */
+  devClients?: ClientDefinition[];
+  /** Where the .proto files are; found from the module location by default. */
+  protoDir?: string;
+}
+
+/**
+ * Starts the gateway: NATS bus, identity (built-in issuer or external OIDC), the REST/SSE server,
+ * the gRPC server. No domain logic lives here: every operation is one or more RPCs to the owning
+ * service, carrying the caller's JWT.
+ */
+export async function startGatewayApp(config: GatewayConfig, options: GatewayAppOptions = {}): Promise<GatewayApp> {
+  const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'gateway',
+    subjectPrefix: config.NATS_SUBJECT_PREFIX,
+    nameSuffix: config.NATS_NAME_SUFFIX,
+    logger,
+    requestTimeoutMs: config.GATEWAY_RPC_TIMEOUT,
+  });
+  const closers: Array<() => Promise<void> | void> = [() => bus.close()];
+  try {
+    const registry = createMetricsRegistry('gateway');
+    const metrics = new GatewayMetrics(registry);
+    const limiter = new RateLimiter(config.GATEWAY_RATE_LIMIT_RPS, config.GATEWAY_RATE_LIMIT_BURST);
+    const corsOrigins = config.GATEWAY_CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean);
+    const http = new GatewayHttpServer({
+      limiter,
+      metrics,
+      registry,
+      logger,
+      maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
+      maxImportBytes: config.GATEWAY_MAX_IMPORT_BYTES,
+      corsOrigins: corsOrigins?.length ? corsOrigins : undefined,
+      ready: async () => {
+        try {
+          await bus.ping();
+          return { nats: 'ok' };
+        } catch {
+          return { nats: 'failing' };
+        }
+      },
+    });
+    // Bound first: with port 0 the issuer URL (the token's `iss`) is only known afterwards.
+    const httpPort = await http.listen(config.GATEWAY_HTTP_PORT, config.GATEWAY_HTTP_HOST);
+    closers.unshift(() => http.close());
+    const host = config.GATEWAY_HTTP_HOST === '0.0.0.0' || config.GATEWAY_HTTP_HOST === '::' ? '127.0.0.1' : config.GATEWAY_HTTP_HOST;
+    const url = (config.GATEWAY_PUBLIC_URL ?? `http://${host}:${httpPort}`).replace(/\/+$/, '');
+
+    const identity = await createIdentity(config, url, logger, { devClients: options.devClients });
+    closers.unshift(() => identity.close());
+    const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT);
+    const hub = new EventHub(bus, logger);
+    closers.unshift(() => hub.closeAll());
+    const routes: Route[] = [
+      ...API_ROUTES,
+      eventsRoute(hub, { heartbeatMs: config.GATEWAY_SSE_HEARTBEAT, metrics }),
+      ...(identity.dev ? devAuthRoutes(identity.dev) : []),
+    ];
+    const openapi = buildOpenApi(routes, {
+      serverUrl: url,
+      version: GATEWAY_API_VERSION,
+      tokenUrl: identity.dev ? `${url}/v1/auth/token` : undefined,
+    });
+    http.mount({ routes, executor, identity, docs: { json: JSON.stringify(openapi), html: renderDocsPage(openapi) } });
+
+    const grpcServer = new GatewayGrpcServer({
+      routes,
+      executor,
+      identity,
+      hub,
+      limiter,
+      metrics,
+      logger,
+      protoDir: options.protoDir ?? findProtoDir(),
+      maxMessageBytes: config.GATEWAY_MAX_IMPORT_BYTES,
+    });
+    const grpcPort = await grpcServer.listen(config.GATEWAY_GRPC_PORT, config.GATEWAY_GRPC_HOST);
+    closers.unshift(() => grpcServer.close());
+
+    logger.info({ httpPort, grpcPort, authMode: identity.mode, issuer: identity.issuer }, 'gateway started');
+    let closing: Promise<void> | undefined;
+    return {
+      bus,
+      identity,
+      httpPort,
+      grpcPort,
+      url,
+      routes,
+      openapi,
+      close() {
+        closing ??= (async () => {
+          for (const close of closers) await close();
+          logger.info({}, 'gateway stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (error) {
+    for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The dev clients' credentials as printed at startup (the secrets are the documented dev ones). */
+export function devCredentialLines(identity: GatewayIdentity): string[] {
+  if (!identity.dev) return [];
+  return identity.dev.clients.clientIds().map((id) => {
+    const client = identity.dev?.clients.get(id);
+    return `  ${id.padEnd(28)} ${devSecretFor(id).padEnd(40)} role=${client?.role ?? '?'} scope="${client?.scopes.join(' ') ?? ''}"`;
+  });
+}

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Prometheus series of the gateway. Route labels are templates (`/v1/sessions/{id}`), never raw paths. */
+export class GatewayMetrics {
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly grpcDuration: Histogram<'method' | 'code'>;
+  readonly rateLimited: Counter<'transport'>;
+  readonly authFailures: Counter<'transport' | 'code'>;
+  readonly subscriptions: Gauge<'transport'>;
+  readonly eventsDelivered: Counter<'transport'>;
+
+  constructor(registry: Registry) {
+    this.httpDuration = new Histogram({
+      name: 'orgmesh_gateway_http_request_duration_seconds',
+      help: 'REST request latency by method, route template and status',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.grpcDuration = new Histogram({
+      name: 'orgmesh_gateway_grpc_request_duration_seconds',
+      help: 'gRPC unary call latency by method and status code',
+      labelNames: ['method', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+    this.rateLimited = new Counter({
+      name: 'orgmesh_gateway_rate_limited_total',
+      help: 'requests refused by the per-client rate limit',
+      labelNames: ['transport'],
+      registers: [registry],
+    });
+    this.authFailures = new Counter({
+      name: 'orgmesh_gateway_auth_failures_total',
+      help: 'requests refused as unauthenticated or forbidden',
+      labelNames: ['transport', 'code'],
+      registers: [registry],
+    });
+    this.subscriptions = new Gauge({
+      name: 'orgmesh_gateway_event_subscriptions',
+      help: 'open event subscriptions (SSE and gRPC WatchEvents)',
+      labelNames: ['transport'],
+      registers: [registry],
+    });
+    this.eventsDelivered = new Counter({
+      name: 'orgmesh_gateway_events_delivered_total',
+      help: 'lifecycle events written to subscribers',
+      labelNames: ['transport'],
+      registers: [registry],
+    });
+  }
+}

@@ -1,0 +1,298 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Registry } from 'prom-client';
+import { AppError } from '@orgmesh/contracts';
+import type { Logger } from '@orgmesh/telemetry';
+import type { GatewayIdentity } from '../auth/identity.js';
+import type { Caller } from '../auth/caller.js';
+import type { GatewayMetrics } from '../gateway.metrics.js';
+import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
+import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
+import { isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
+import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
+import type { RateLimiter } from './rate-limiter.js';
+import { Router } from './router.js';
+
+export interface HttpServerOptions {
+  limiter: RateLimiter;
+  metrics: GatewayMetrics;
+  registry: Registry;
+  logger: Logger;
+  maxBodyBytes: number;
+  maxImportBytes: number;
+  /** Origins allowed by CORS; undefined = CORS off. */
+  corsOrigins: readonly string[] | undefined;
+  ready: () => Promise<Record<string, 'ok' | 'failing'>>;
+}
+
+/** What the server answers with once mounted (after binding, so the issuer can know the bound URL). */
+export interface HttpMount {
+  routes: readonly Route[];
+  executor: RouteExecutor;
+  identity: GatewayIdentity;
+  /** JSON and HTML served at /openapi.json and /docs. */
+  docs: { json: string; html: string };
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+/**
+ * The REST edge on node:http. Every request: CORS, route match (404/405 as problems), token
+ * verification, per-client rate limit, body limit, validation, one or more NATS RPCs, JSON reply.
+ * Every error leaves as application/problem+json with the contract's stable code.
+ */
+export class GatewayHttpServer {
+  private readonly server: Server;
+  private router = new Router<Route>();
+  private mounted: HttpMount | undefined;
+  private readonly sockets = new Set<Socket>();
+  private readonly streams = new Set<AbortController>();
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 65_000;
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  /** Starts answering API requests; before this every request but /healthz is 503. */
+  mount(mount: HttpMount): void {
+    const router = new Router<Route>();
+    for (const route of mount.routes) router.add(route.method, route.path, route);
+    this.router = router;
+    this.mounted = mount;
+  }
+
+  async listen(port: number, host: string): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    return typeof address === 'object' && address ? address.port : port;
+  }
+
+  /** Stops accepting, ends event streams, lets requests in flight finish, closes idle sockets. */
+  async close(graceMs = 5_000): Promise<void> {
+    for (const stream of this.streams) stream.abort();
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const socket of this.sockets) socket.destroy();
+    }, graceMs);
+    timer.unref();
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const method = (req.method ?? 'GET').toUpperCase();
+    let routeLabel = 'unmatched';
+    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      this.options.metrics.httpDuration.observe({ method, route: routeLabel, status: String(res.statusCode) }, seconds);
+    });
+    try {
+      if (this.cors(req, res, method)) return;
+      const mounted = this.mounted;
+      if (!mounted && url.pathname !== '/healthz') throw new AppError('unavailable', 'the gateway is starting');
+      if (await this.builtin(url.pathname, method, res, mounted)) {
+        routeLabel = url.pathname;
+        return;
+      }
+      const match = this.router.match(method, url.pathname);
+      if (!match.found) {
+        if (match.allowed.length) {
+          res.setHeader('allow', match.allowed.join(', '));
+          throw Object.assign(new AppError('not_found', `${method} is not allowed on ${url.pathname}`), { httpStatus: 405 });
+        }
+        throw new AppError('not_found', `no route for ${method} ${url.pathname}`);
+      }
+      routeLabel = match.template;
+      const route = match.value;
+      let caller: Caller | undefined;
+      if (route.access === 'public') {
+        this.limit(`ip:${clientAddress(req)}`, 'http');
+      } else {
+        caller = await this.authenticate(req, (mounted as HttpMount).identity);
+        this.limit(`sub:${caller.subject}`, 'http');
+      }
+      if (route.kind === 'raw') await this.raw(route, req, res, url, caller);
+      else await this.rpc((mounted as HttpMount).executor, route, req, res, url, match.params, caller as Caller, method);
+    } catch (error) {
+      this.fail(req, res, url.pathname, error, routeLabel);
+    }
+  }
+
+  private async authenticate(req: IncomingMessage, identity: GatewayIdentity): Promise<Caller> {
+    try {
+      return await identity.authenticate(req.headers.authorization);
+    } catch (error) {
+      const code = error instanceof AppError ? error.code : 'internal';
+      this.options.metrics.authFailures.inc({ transport: 'http', code });
+      // Failed authentications count against the client address, so guessing tokens is rate limited too.
+      this.limit(`ip:${clientAddress(req)}`, 'http');
+      throw error;
+    }
+  }
+
+  private limit(key: string, transport: string): void {
+    const decision = this.options.limiter.take(key);
+    if (!decision.allowed) {
+      this.options.metrics.rateLimited.inc({ transport });
+      throw new AppError('rate_limited', 'too many requests', { details: { retryAfterSec: decision.retryAfterSec } });
+    }
+  }
+
+  private async rpc(executor: RouteExecutor, route: RpcRoute, req: IncomingMessage, res: ServerResponse, url: URL, params: Record<string, string>, caller: Caller, method: string): Promise<void> {
+    let body: unknown;
+    if (METHODS_WITH_BODY.has(method)) {
+      const raw = await readBody(req, route.largeBody ? this.options.maxImportBytes : this.options.maxBodyBytes);
+      const type = mediaType(req.headers['content-type']);
+      const alternate = route.alternateBodies?.[type as 'text/csv'];
+      if (alternate) body = alternate(raw.toString('utf8'));
+      else if (isJsonMediaType(type) || raw.length === 0) body = parseJsonBody(raw);
+      else {
+        const accepted = ['application/json', ...Object.keys(route.alternateBodies ?? {})].join(' or ');
+        throw new AppError('validation_failed', `unsupported content type ${type}: expected ${accepted}`, {
+          details: { issues: [{ path: 'header.Content-Type', message: `expected ${accepted}` }] },
+        });
+      }
+    } else {
+      req.resume();
+    }
+    const idempotencyKey = checkIdempotencyKey(headerValue(req, 'idempotency-key'));
+    const query = Object.fromEntries(url.searchParams);
+    const result = await executor.execute(route, { params, query, body }, caller, idempotencyKey);
+    const text = JSON.stringify(result);
+    res.writeHead(route.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(method === 'HEAD' ? undefined : text);
+  }
+
+  private async raw(route: RawRoute, req: IncomingMessage, res: ServerResponse, url: URL, caller: Caller | undefined): Promise<void> {
+    if (caller && route.access !== 'public' && !route.access.includes(caller.kind)) {
+      throw new AppError('forbidden', `${route.method} ${route.path} requires ${route.access.join(' or ')}; the caller is ${caller.kind}`);
+    }
+    const controller = new AbortController();
+    this.streams.add(controller);
+    const abort = () => controller.abort();
+    res.once('close', abort);
+    try {
+      await route.handle(req, res, {
+        caller,
+        url,
+        signal: controller.signal,
+        readBody: () => readBody(req, this.options.maxBodyBytes),
+      });
+    } finally {
+      this.streams.delete(controller);
+      res.off('close', abort);
+    }
+  }
+
+  /** Health, metrics and the API description: no token, no rate limit. */
+  private async builtin(path: string, method: string, res: ServerResponse, mounted: HttpMount | undefined): Promise<boolean> {
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    switch (path) {
+      case '/healthz':
+        send(res, 200, 'application/json', '{"status":"ok"}');
+        return true;
+      case '/readyz': {
+        const checks = await this.options.ready();
+        const ok = Object.values(checks).every((v) => v === 'ok');
+        send(res, ok ? 200 : 503, 'application/json', JSON.stringify({ ok, checks }));
+        return true;
+      }
+      case '/metrics':
+        send(res, 200, this.options.registry.contentType, await this.options.registry.metrics());
+        return true;
+      case '/openapi.json':
+        if (!mounted) return false;
+        send(res, 200, 'application/json', mounted.docs.json);
+        return true;
+      case '/docs':
+      case '/docs/':
+        if (!mounted) return false;
+        send(res, 200, 'text/html; charset=utf-8', mounted.docs.html);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Sets CORS headers for allowed origins; answers preflights. Returns true when the response is done. */
+  private cors(req: IncomingMessage, res: ServerResponse, method: string): boolean {
+    const allowed = this.options.corsOrigins;
+    const origin = req.headers.origin;
+    if (!allowed || !origin) return false;
+    if (!allowed.includes('*') && !allowed.includes(origin)) return false;
+    res.setHeader('access-control-allow-origin', allowed.includes('*') ? '*' : origin);
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-expose-headers', 'Retry-After, WWW-Authenticate');
+    if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+        'access-control-allow-headers': 'Authorization, Content-Type, Idempotency-Key, Last-Event-ID',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return true;
+    }
+    return false;
+  }
+
+  private fail(req: IncomingMessage, res: ServerResponse, path: string, error: unknown, route: string): void {
+    const problem = toProblem(error, path);
+    const override = (error as { httpStatus?: number }).httpStatus;
+    if (override) {
+      problem.status = override;
+      problem.title = 'Method not allowed';
+    }
+    if (problem.status >= 500) {
+      if (error instanceof AppError) this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
+      else this.options.logger.error({ err: error, route }, 'request failed unexpectedly');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
+    if (error instanceof AppError) {
+      const retry = retryAfterSec(error);
+      if (retry !== undefined) headers['retry-after'] = String(retry);
+      if (error.code === 'unauthenticated') {
+        headers['www-authenticate'] = req.headers.authorization
+          ? 'Bearer realm="orgmesh", error="invalid_token"'
+          : 'Bearer realm="orgmesh"';
+      }
+      if (error.code === 'payload_too_large') headers['connection'] = 'close';
+    }
+    const text = JSON.stringify(problem);
+    headers['content-length'] = String(Buffer.byteLength(text));
+    res.writeHead(problem.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : text);
+  }
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+export type { HttpMethod };

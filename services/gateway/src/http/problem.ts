@@ -1,0 +1,75 @@
+import { AppError, httpStatusFor, isRetryable, type ErrorCode } from '@orgmesh/contracts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+/** RFC 9457 problem details with orgmesh's stable `code` and the error's details as extension members. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ErrorCode;
+  instance?: string;
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<ErrorCode, string> = {
+  validation_failed: 'Invalid request',
+  unauthenticated: 'Authentication required',
+  forbidden: 'Forbidden',
+  not_found: 'Not found',
+  session_not_found: 'Session not found',
+  task_not_found: 'Task not found',
+  agent_not_found: 'Agent not found',
+  profile_not_found: 'Profile not found',
+  user_not_found: 'User not found',
+  session_illegal_transition: 'Illegal session transition',
+  task_illegal_transition: 'Illegal task transition',
+  conflict: 'Conflict',
+  payload_too_large: 'Payload too large',
+  rate_limited: 'Too many requests',
+  policy_denied: 'Refused by policy',
+  privacy_strict_refused: 'Refused by the privacy policy',
+  unavailable: 'Service unavailable',
+  timeout: 'Upstream timeout',
+  internal: 'Internal error',
+};
+
+const RESERVED = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);
+
+/** The `type` URI of a problem: stable per code, documented in the OpenAPI document. */
+export function problemType(code: ErrorCode): string {
+  return `urn:orgmesh:problem:${code}`;
+}
+
+export function problemTitle(code: ErrorCode): string {
+  return TITLES[code];
+}
+
+/** Seconds a client should wait before retrying a retryable error. */
+export function retryAfterSec(error: AppError): number | undefined {
+  const explicit = error.details?.['retryAfterSec'];
+  if (typeof explicit === 'number' && Number.isFinite(explicit) && explicit > 0) return Math.ceil(explicit);
+  return isRetryable(error.code) ? 1 : undefined;
+}
+
+/**
+ * Turns any error into problem details. An AppError keeps its code, message and details (details
+ * become top-level members, e.g. `currentState`, `allowedEvents`, `issues`); anything else is an
+ * `internal` error whose message is not exposed.
+ */
+export function toProblem(error: unknown, instance?: string): Problem {
+  const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
+  const problem: Problem = {
+    type: problemType(app.code),
+    title: TITLES[app.code],
+    status: httpStatusFor(app.code),
+    detail: app.message,
+    code: app.code,
+  };
+  if (instance) problem.instance = instance;
+  for (const [key, value] of Object.entries(app.details ?? {})) {
+    if (!RESERVED.has(key)) problem[key] = value;
+  }
+  return problem;
+}

@@ -1,0 +1,281 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  AgentPresence,
+  ERROR_CODES,
+  OrgUser,
+  RegistryAgent,
+  RoleProfile,
+  Session,
+  SessionTransition,
+  Task,
+  TaskHistoryEntry,
+  httpStatusFor,
+} from '@orgmesh/contracts';
+import type { Route, RpcRoute, RawRoute } from '../routes/route.js';
+import { problemTitle, problemType } from '../http/problem.js';
+
+type Json = Record<string, unknown>;
+
+/** Contract shapes that become named components (referenced, not repeated, across operations). */
+const COMPONENTS = z.registry<{ id: string }>();
+COMPONENTS.add(Session, { id: 'Session' });
+COMPONENTS.add(SessionTransition, { id: 'SessionTransition' });
+COMPONENTS.add(Task, { id: 'Task' });
+COMPONENTS.add(TaskHistoryEntry, { id: 'TaskHistoryEntry' });
+COMPONENTS.add(RegistryAgent, { id: 'RegistryAgent' });
+COMPONENTS.add(AgentPresence, { id: 'AgentPresence' });
+COMPONENTS.add(RoleProfile, { id: 'RoleProfile' });
+COMPONENTS.add(OrgUser, { id: 'OrgUser' });
+
+const STANDARD_ERRORS = [400, 401, 403, 413, 429, 503] as const;
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  400: 'Invalid request: `issues` names each field path',
+  401: 'Missing, expired or invalid bearer token',
+  403: 'The caller may not do this (role, ownership or policy)',
+  404: 'Not found',
+  409: 'Conflict: an illegal transition carries `currentState` and `allowedEvents`',
+  413: 'Request body too large',
+  429: 'Rate limited: retry after `Retry-After` seconds',
+  503: 'A dependency is unavailable: retry after `Retry-After` seconds',
+};
+
+/** Converts a zod schema, hoisting its `$defs` into the shared component table. */
+class SchemaConverter {
+  readonly components: Record<string, Json> = {};
+
+  convert(schema: z.ZodType, io: 'input' | 'output'): Json {
+    const generated = z.toJSONSchema(schema, { metadata: COMPONENTS, io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+    delete generated['$schema'];
+    const defs = (generated['$defs'] ?? {}) as Record<string, Json>;
+    delete generated['$defs'];
+    // Named components keep their id (inputs get their own, as defaults make them differ); anonymous
+    // ones (recursive JSON values) are named by their content.
+    const renames = new Map<string, string>();
+    for (const [name, def] of Object.entries(defs)) {
+      if (!name.startsWith('__schema')) {
+        renames.set(name, io === 'input' ? `${name}Input` : name);
+        continue;
+      }
+      const normalised = normaliseAnonymous(name, def);
+      renames.set(name, normalised === JSON_VALUE_DEF ? 'JsonValue' : `Schema${hash(normalised)}`);
+    }
+    const rewrite = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(rewrite);
+      if (typeof value !== 'object' || value === null) return value;
+      const out: Json = {};
+      for (const [key, inner] of Object.entries(value)) {
+        if (key === '$ref' && typeof inner === 'string' && inner.startsWith('#/$defs/')) {
+          const name = inner.slice('#/$defs/'.length);
+          out[key] = `#/components/schemas/${renames.get(name) ?? name}`;
+        } else out[key] = rewrite(inner);
+      }
+      return out;
+    };
+    for (const [name, def] of Object.entries(defs)) {
+      const target = renames.get(name) ?? name;
+      this.components[target] ??= rewrite(def) as Json;
+    }
+    return rewrite(generated) as Json;
+  }
+}
+
+function normaliseAnonymous(name: string, def: Json): string {
+  return JSON.stringify(def).split(`"#/$defs/${name}"`).join('"#self"');
+}
+
+/** The anonymous definition zod emits for z.json(), normalised: recognised to be named `JsonValue`. */
+const JSON_VALUE_DEF = (() => {
+  const generated = z.toJSONSchema(z.object({ value: z.json() }), { io: 'output' }) as Json;
+  const [entry] = Object.entries((generated['$defs'] ?? {}) as Record<string, Json>);
+  return entry ? normaliseAnonymous(entry[0], entry[1]) : '';
+})();
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 10);
+}
+
+function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
+  if (!schema) return {};
+  if (schema instanceof z.ZodObject) return schema.shape as Record<string, z.ZodType>;
+  return {};
+}
+
+function parameters(route: RpcRoute | RawRoute, converter: SchemaConverter): Json[] {
+  const out: Json[] = [];
+  const params = route.kind === 'rpc' ? route.params : undefined;
+  for (const [name, schema] of Object.entries(objectShape(params))) {
+    out.push({ name, in: 'path', required: true, schema: converter.convert(schema, 'input'), ...describe(schema) });
+  }
+  for (const [name, schema] of Object.entries(objectShape(route.query))) {
+    out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, schema: converter.convert(schema, 'input'), ...describe(schema) });
+  }
+  if (route.kind === 'rpc' && route.idempotent) out.push({ $ref: '#/components/parameters/IdempotencyKey' });
+  return out;
+}
+
+function describe(schema: z.ZodType): Json {
+  return schema.description ? { description: schema.description } : {};
+}
+
+function errorResponses(statuses: Iterable<number>): Json {
+  const out: Json = {};
+  for (const status of [...new Set(statuses)].sort()) out[String(status)] = { $ref: `#/components/responses/Problem${status}` };
+  return out;
+}
+
+function rpcOperation(route: RpcRoute, converter: SchemaConverter): Json {
+  const operation: Json = {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    'x-orgmesh-access': [...route.access],
+    parameters: parameters(route, converter),
+    responses: {
+      [String(route.status)]: {
+        description: STATUS_TEXT[route.status] ?? 'OK',
+        content: { 'application/json': { schema: converter.convert(route.response, 'output') } },
+      },
+      ...errorResponses([...STANDARD_ERRORS, ...(route.errors ?? [])]),
+    },
+  };
+  if (route.grpc) operation['x-orgmesh-grpc'] = `orgmesh.v1.${route.grpc.service}/${route.grpc.method}`;
+  if (route.body) {
+    const content: Json = { 'application/json': { schema: converter.convert(route.body, 'input') } };
+    if (route.alternateBodies?.['text/csv']) content['text/csv'] = { schema: { type: 'string' } };
+    operation['requestBody'] = { required: true, content };
+  }
+  return operation;
+}
+
+function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
+  const responses: Json = {};
+  for (const [status, response] of Object.entries(route.responses)) {
+    responses[status] = {
+      description: response.description,
+      ...(response.contentType
+        ? { content: { [response.contentType]: response.schema ? { schema: converter.convert(response.schema, 'output') } : {} } }
+        : {}),
+    };
+  }
+  const operation: Json = {
+    operationId: route.operationId,
+    tags: [route.tag],
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    'x-orgmesh-access': route.access === 'public' ? 'public' : [...route.access],
+    parameters: parameters(route, converter),
+    responses: { ...responses, ...errorResponses([...(route.errors ?? []), 429]) },
+  };
+  if (route.access === 'public') operation['security'] = [];
+  if (route.requestBody) {
+    const content: Json = {};
+    for (const type of route.requestBody.contentTypes) content[type] = { schema: converter.convert(route.requestBody.schema, 'input') };
+    operation['requestBody'] = { required: true, content };
+  }
+  return operation;
+}
+
+const ProblemSchema: Json = {
+  type: 'object',
+  description: 'RFC 9457 problem details. Error details are extension members (e.g. `issues`, `currentState`, `allowedEvents`).',
+  required: ['type', 'title', 'status', 'detail', 'code'],
+  properties: {
+    type: { type: 'string', description: '`urn:orgmesh:problem:<code>`' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string' },
+    code: { type: 'string', enum: [...ERROR_CODES] },
+    instance: { type: 'string' },
+    issues: {
+      type: 'array',
+      description: 'Validation failures, one per field path (`body.agentId`, `query.limit`, `path.id`).',
+      items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+    },
+    currentState: { type: 'string', description: 'An illegal transition: the state it was refused in.' },
+    allowedEvents: { type: 'array', items: { type: 'string' }, description: 'An illegal transition: the events that state accepts.' },
+  },
+  additionalProperties: true,
+};
+
+export interface OpenApiOptions {
+  serverUrl: string;
+  version: string;
+  /** The dev issuer's token endpoint, documented as an OAuth2 client-credentials flow. */
+  tokenUrl?: string;
+}
+
+/** The OpenAPI 3.1 document of the REST surface, generated from the route table and the zod contracts. */
+export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions): Json {
+  const converter = new SchemaConverter();
+  const paths: Record<string, Json> = {};
+  for (const route of routes) {
+    const item = (paths[route.path] ??= {});
+    item[route.method.toLowerCase()] = route.kind === 'rpc' ? rpcOperation(route, converter) : rawOperation(route, converter);
+  }
+  const responses: Json = {};
+  for (const status of [400, 401, 403, 404, 409, 413, 429, 503]) {
+    const codes = ERROR_CODES.filter((c) => httpStatusFor(c) === status || (status === 503 && c === 'timeout'));
+    const headers: Json = {};
+    if (status === 429 || status === 503) headers['Retry-After'] = { description: 'Seconds to wait before retrying', schema: { type: 'integer' } };
+    if (status === 401) headers['WWW-Authenticate'] = { description: 'Bearer challenge', schema: { type: 'string' } };
+    responses[`Problem${status}`] = {
+      description: `${STATUS_TEXT[status] ?? ''}. Codes: ${codes.map((c) => `\`${c}\` (${problemTitle(c)}, type ${problemType(c)})`).join(', ')}`,
+      ...(Object.keys(headers).length ? { headers } : {}),
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
+  }
+  const securitySchemes: Json = { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } };
+  if (options.tokenUrl) {
+    securitySchemes['clientCredentials'] = {
+      type: 'oauth2',
+      flows: {
+        clientCredentials: {
+          tokenUrl: options.tokenUrl,
+          scopes: { 'orgmesh:admin': 'administer', 'orgmesh:agent': 'act as an agent', 'orgmesh:read': 'read' },
+        },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
+    info: {
+      title: 'orgmesh gateway',
+      version: options.version,
+      description:
+        'The public edge of orgmesh: sessions, the agent mesh (tasks, approvals, notifications), the registry, and ' +
+        'lifecycle event subscriptions. Errors are application/problem+json with a stable `code`. Creates honour ' +
+        '`Idempotency-Key`. Lists page with `limit` and `cursor` (`nextCursor`).',
+    },
+    servers: [{ url: options.serverUrl }],
+    security: [{ bearer: [] }],
+    tags: [
+      { name: 'sessions', description: 'Agent work sessions and their lifecycle' },
+      { name: 'mesh', description: 'Tasks, approvals and notifications between agents' },
+      { name: 'registry', description: 'Agents, profiles, the org chart' },
+      { name: 'events', description: 'Lifecycle event subscriptions (SSE)' },
+      { name: 'identity', description: 'Tokens and keys' },
+    ],
+    paths,
+    components: {
+      schemas: { Problem: ProblemSchema, ...converter.components },
+      responses,
+      parameters: {
+        IdempotencyKey: {
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: 'Repeat a create safely: the same key (per caller) returns the first result.',
+          schema: { type: 'string', minLength: 1, maxLength: 200 },
+        },
+      },
+      securitySchemes,
+    },
+  };
+}

@@ -1,0 +1,229 @@
+import { z } from 'zod';
+import {
+  AppError,
+  CancelTask,
+  Decide,
+  GetTask,
+  ListTasks,
+  Notify,
+  RequestApproval,
+  SendTask,
+  Task,
+  TaskKind,
+  TaskState,
+  UpdateTask,
+  type RpcResponse,
+} from '@orgmesh/contracts';
+import type { Caller } from '../auth/caller.js';
+import { PageQuery, queryBoolean } from './pagination.js';
+import { ALL_KINDS, WRITERS, defineRoute, type Route, type RpcCall } from './route.js';
+
+const TaskIdParams = z.object({ id: z.uuid().describe('Task id') });
+
+/**
+ * A sender may name itself (`from`) but never anyone else: the mesh takes the sender from the
+ * verified token, so a mismatch is an agent trying to act as another role (403), not a no-op.
+ */
+const FromField = z
+  .union([z.string().min(1).max(100), z.object({ role: z.string().min(1).max(100), agentId: z.string().min(1).max(200).optional() })])
+  .optional()
+  .describe("Optional: the sender as the caller believes it is (a role, or {role, agentId}). It must match the token, else 403.");
+
+function checkFrom(caller: Caller, from: z.infer<typeof FromField>): void {
+  if (from === undefined || caller.kind === 'admin') return;
+  const role = typeof from === 'string' ? from : from.role;
+  const agentId = typeof from === 'string' ? undefined : from.agentId;
+  if (role !== caller.role || (agentId !== undefined && agentId !== caller.subject)) {
+    throw new AppError('forbidden', `an agent sends as its own role only: the request names "${role}", the token is "${caller.role}"`, {
+      details: { callerRole: caller.role, role },
+    });
+  }
+}
+
+const ListQuery = z.object({
+  role: z.string().min(1).max(100).optional(),
+  agentId: z.string().min(1).max(200).optional(),
+  state: TaskState.optional(),
+  contextId: z.string().min(1).max(200).optional(),
+  direction: z.enum(['inbound', 'outbound', 'any']).optional(),
+  ...PageQuery,
+});
+
+function listTasks(kind: z.infer<typeof TaskKind> | undefined) {
+  return async ({ query, call }: { query: z.infer<typeof ListQuery> & { kind?: z.infer<typeof TaskKind> }; caller: Caller; call: RpcCall }): Promise<RpcResponse<typeof ListTasks>> =>
+    call(ListTasks, { ...query, kind: kind ?? query.kind, direction: query.direction ?? 'any', limit: query.limit ?? 50 });
+}
+
+const TaskList = ListTasks.response;
+
+export const meshRoutes: Route[] = [
+  defineRoute({
+    operationId: 'sendTask',
+    method: 'POST',
+    path: '/v1/tasks',
+    tag: 'mesh',
+    summary: 'Send a task to a role (or one agent)',
+    description:
+      "send_task. The sender is the caller's token (subject and role). Policy may refuse (403 `policy_denied` naming the rule).",
+    access: WRITERS,
+    body: SendTask.request.extend({ from: FromField }),
+    idempotent: true,
+    status: 202,
+    response: Task,
+    grpc: { service: 'Mesh', method: 'SendTask' },
+    async handle({ body, caller, call }) {
+      const { from, ...payload } = body;
+      checkFrom(caller, from);
+      return call(SendTask, payload);
+    },
+  }),
+  defineRoute({
+    operationId: 'listTasks',
+    method: 'GET',
+    path: '/v1/tasks',
+    tag: 'mesh',
+    summary: 'List tasks (inbox and outbox)',
+    description: "Newest first. Callers who are not admins see only tasks they are a party to.",
+    access: ALL_KINDS,
+    query: ListQuery.extend({ kind: TaskKind.optional() }),
+    status: 200,
+    response: TaskList,
+    grpc: { service: 'Mesh', method: 'ListTasks' },
+    handle: listTasks(undefined),
+  }),
+  defineRoute({
+    operationId: 'getTask',
+    method: 'GET',
+    path: '/v1/tasks/{id}',
+    tag: 'mesh',
+    summary: 'Get a task with its history (fetch_status)',
+    access: ALL_KINDS,
+    params: TaskIdParams,
+    query: z.object({ includeHistory: queryBoolean() }),
+    status: 200,
+    response: Task,
+    errors: [404],
+    grpc: { service: 'Mesh', method: 'GetTask' },
+    async handle({ params, query, call }) {
+      return call(GetTask, { id: params.id, includeHistory: query.includeHistory ?? true });
+    },
+  }),
+  defineRoute({
+    operationId: 'updateTask',
+    method: 'POST',
+    path: '/v1/tasks/{id}/updates',
+    tag: 'mesh',
+    summary: 'Report progress on a task (the assigned agent)',
+    description: 'working, input-required, completed (with a result), failed or rejected (with a reason).',
+    access: WRITERS,
+    params: TaskIdParams,
+    body: UpdateTask.request.omit({ id: true }),
+    idempotent: true,
+    status: 200,
+    response: Task,
+    errors: [404, 409],
+    grpc: { service: 'Mesh', method: 'UpdateTask' },
+    async handle({ params, body, call }) {
+      return call(UpdateTask, { id: params.id, ...body });
+    },
+  }),
+  defineRoute({
+    operationId: 'decideTask',
+    method: 'POST',
+    path: '/v1/tasks/{id}/decision',
+    tag: 'mesh',
+    summary: 'Approve or reject an approval',
+    access: WRITERS,
+    params: TaskIdParams,
+    body: Decide.request.omit({ id: true }),
+    idempotent: true,
+    status: 200,
+    response: Task,
+    errors: [404, 409],
+    grpc: { service: 'Mesh', method: 'Decide' },
+    async handle({ params, body, call }) {
+      return call(Decide, { id: params.id, ...body });
+    },
+  }),
+  defineRoute({
+    operationId: 'cancelTask',
+    method: 'POST',
+    path: '/v1/tasks/{id}/cancel',
+    tag: 'mesh',
+    summary: 'Cancel a task (its sender or an admin)',
+    access: WRITERS,
+    params: TaskIdParams,
+    body: CancelTask.request.omit({ id: true }),
+    idempotent: true,
+    status: 200,
+    response: Task,
+    errors: [404, 409],
+    grpc: { service: 'Mesh', method: 'CancelTask' },
+    async handle({ params, body, call }) {
+      return call(CancelTask, { id: params.id, ...body });
+    },
+  }),
+  defineRoute({
+    operationId: 'requestApproval',
+    method: 'POST',
+    path: '/v1/approvals',
+    tag: 'mesh',
+    summary: 'Request an approval decision',
+    description: "request_approval. The requester's session pauses until the approval is decided.",
+    access: WRITERS,
+    body: RequestApproval.request.extend({ from: FromField }),
+    idempotent: true,
+    status: 202,
+    response: Task,
+    grpc: { service: 'Mesh', method: 'RequestApproval' },
+    async handle({ body, caller, call }) {
+      const { from, ...payload } = body;
+      checkFrom(caller, from);
+      return call(RequestApproval, payload);
+    },
+  }),
+  defineRoute({
+    operationId: 'listApprovals',
+    method: 'GET',
+    path: '/v1/approvals',
+    tag: 'mesh',
+    summary: 'List approvals',
+    access: ALL_KINDS,
+    query: ListQuery,
+    status: 200,
+    response: TaskList,
+    grpc: { service: 'Mesh', method: 'ListApprovals' },
+    handle: listTasks('approval'),
+  }),
+  defineRoute({
+    operationId: 'notify',
+    method: 'POST',
+    path: '/v1/notifications',
+    tag: 'mesh',
+    summary: 'Notify a role (fire-and-forget, delivered durably)',
+    access: WRITERS,
+    body: Notify.request.extend({ from: FromField }),
+    idempotent: true,
+    status: 202,
+    response: Task,
+    grpc: { service: 'Mesh', method: 'Notify' },
+    async handle({ body, caller, call }) {
+      const { from, ...payload } = body;
+      checkFrom(caller, from);
+      return call(Notify, payload);
+    },
+  }),
+  defineRoute({
+    operationId: 'listNotifications',
+    method: 'GET',
+    path: '/v1/notifications',
+    tag: 'mesh',
+    summary: 'List notifications',
+    access: ALL_KINDS,
+    query: ListQuery,
+    status: 200,
+    response: TaskList,
+    grpc: { service: 'Mesh', method: 'ListNotifications' },
+    handle: listTasks('notification'),
+  }),
+];

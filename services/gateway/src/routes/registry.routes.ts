@@ -1,0 +1,261 @@
+import { z } from 'zod';
+import {
+  AgentHeartbeat,
+  AgentId,
+  AgentPresence,
+  AssignProfile,
+  ConfigFormat,
+  ConfigHash,
+  GetAgent,
+  GetDirectory,
+  GetManager,
+  GetProfile,
+  ImportOrg,
+  ListAgents,
+  LoadRegistry,
+  OrgUser,
+  ProfileId,
+  RenderConfig,
+  RoleId,
+} from '@orgmesh/contracts';
+import { requireSelf } from '../auth/caller.js';
+import { PageQuery, pageOf, queryBoolean } from './pagination.js';
+import { ADMINS, ALL_KINDS, STAFF, WRITERS, defineRoute, type Route } from './route.js';
+
+const AgentParams = z.object({ id: AgentId.describe('Agent id') });
+const UserParams = z.object({ id: z.string().min(1).max(100).describe('User id (org chart)') });
+
+export const registryRoutes: Route[] = [
+  defineRoute({
+    operationId: 'listAgents',
+    method: 'GET',
+    path: '/v1/agents',
+    tag: 'registry',
+    summary: 'List agents with their presence',
+    access: ALL_KINDS,
+    query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...PageQuery }),
+    status: 200,
+    response: ListAgents.response,
+    grpc: { service: 'Registry', method: 'ListAgents' },
+    async handle({ query, call }) {
+      return call(ListAgents, { ...query, limit: query.limit ?? 100 });
+    },
+  }),
+  defineRoute({
+    operationId: 'getAgent',
+    method: 'GET',
+    path: '/v1/agents/{id}',
+    tag: 'registry',
+    summary: 'Get an agent with its effective profile, presence and drift',
+    access: ALL_KINDS,
+    params: AgentParams,
+    status: 200,
+    response: GetAgent.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'GetAgent' },
+    async handle({ params, call }) {
+      return call(GetAgent, { agentId: params.id });
+    },
+  }),
+  defineRoute({
+    operationId: 'renderAgentConfig',
+    method: 'GET',
+    path: '/v1/agents/{id}/config',
+    tag: 'registry',
+    summary: "Render an agent's client configuration",
+    description: 'The ready-to-run files for Claude Code or Goose and their hash. An agent may fetch its own only.',
+    access: ALL_KINDS,
+    params: AgentParams,
+    query: z.object({ format: ConfigFormat }),
+    status: 200,
+    response: RenderConfig.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'RenderConfig' },
+    async handle({ params, query, caller, call }) {
+      requireSelf(caller, params.id, 'the configuration');
+      return call(RenderConfig, { agentId: params.id, format: query.format });
+    },
+  }),
+  defineRoute({
+    operationId: 'getAgentDrift',
+    method: 'GET',
+    path: '/v1/agents/{id}/drift',
+    tag: 'registry',
+    summary: 'Does the agent run the configuration it is declared with?',
+    access: ALL_KINDS,
+    params: AgentParams,
+    status: 200,
+    response: z.object({
+      agentId: AgentId,
+      drift: z.boolean(),
+      online: z.boolean(),
+      lastSeenAt: AgentPresence.shape.lastSeenAt,
+      reportedConfigHash: ConfigHash.nullable(),
+      expectedConfigHashes: GetAgent.response.shape.expectedConfigHashes,
+      version: z.number().int().positive(),
+    }),
+    errors: [404],
+    grpc: { service: 'Registry', method: 'GetAgentDrift' },
+    async handle({ params, call }) {
+      const { presence, expectedConfigHashes, version } = await call(GetAgent, { agentId: params.id });
+      return {
+        agentId: params.id,
+        drift: presence.drift,
+        online: presence.online,
+        lastSeenAt: presence.lastSeenAt,
+        reportedConfigHash: presence.reportedConfigHash,
+        expectedConfigHashes,
+        version,
+      };
+    },
+  }),
+  defineRoute({
+    operationId: 'agentHeartbeat',
+    method: 'POST',
+    path: '/v1/agents/{id}/heartbeat',
+    tag: 'registry',
+    summary: 'Report that the agent is alive and which configuration it runs',
+    description: 'An agent reports for itself only. A hash that differs from the rendered configuration is drift.',
+    access: WRITERS,
+    params: AgentParams,
+    body: AgentHeartbeat.request.omit({ agentId: true }),
+    status: 200,
+    response: AgentHeartbeat.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'Heartbeat' },
+    async handle({ params, body, caller, call }) {
+      requireSelf(caller, params.id, 'the heartbeat');
+      return call(AgentHeartbeat, { agentId: params.id, ...body });
+    },
+  }),
+  defineRoute({
+    operationId: 'getProfiles',
+    method: 'GET',
+    path: '/v1/profiles',
+    tag: 'registry',
+    summary: "A role's default profile",
+    description: 'With its signed published form (`jws`). The registry has no profile listing yet, so `role` is required.',
+    access: ALL_KINDS,
+    query: z.object({ role: RoleId }),
+    status: 200,
+    response: GetProfile.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'GetRoleProfile' },
+    async handle({ query, call }) {
+      return call(GetProfile, { role: query.role });
+    },
+  }),
+  defineRoute({
+    operationId: 'getProfile',
+    method: 'GET',
+    path: '/v1/profiles/{id}',
+    tag: 'registry',
+    summary: 'A profile by id',
+    access: ALL_KINDS,
+    params: z.object({ id: ProfileId }),
+    status: 200,
+    response: GetProfile.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'GetProfile' },
+    async handle({ params, call }) {
+      return call(GetProfile, { profileId: params.id });
+    },
+  }),
+  defineRoute({
+    operationId: 'listUsers',
+    method: 'GET',
+    path: '/v1/users',
+    tag: 'registry',
+    summary: "The org chart's people",
+    description: 'Personal data: admins and viewers only.',
+    access: STAFF,
+    query: z.object({ ...PageQuery }),
+    status: 200,
+    response: z.object({
+      items: GetDirectory.response.shape.people,
+      nextCursor: z.string().nullable(),
+      orgVersion: z.number().int().nonnegative(),
+    }),
+    grpc: { service: 'Registry', method: 'ListUsers' },
+    async handle({ query, call }) {
+      const directory = await call(GetDirectory, {});
+      return { ...pageOf(directory.people, query.limit, query.cursor), orgVersion: directory.orgVersion };
+    },
+  }),
+  defineRoute({
+    operationId: 'getUser',
+    method: 'GET',
+    path: '/v1/users/{id}',
+    tag: 'registry',
+    summary: 'A user and their manager',
+    description: 'Personal data: admins and viewers only.',
+    access: STAFF,
+    params: UserParams,
+    status: 200,
+    response: z.object({ user: OrgUser, manager: OrgUser.nullable() }),
+    errors: [404],
+    grpc: { service: 'Registry', method: 'GetUser' },
+    async handle({ params, call }) {
+      return call(GetManager, { userId: params.id });
+    },
+  }),
+  defineRoute({
+    operationId: 'assignProfile',
+    method: 'PUT',
+    path: '/v1/users/{id}/profile',
+    tag: 'registry',
+    summary: "Assign a profile of the user's role (admin)",
+    access: ADMINS,
+    params: UserParams,
+    body: AssignProfile.request.omit({ userId: true }),
+    idempotent: true,
+    status: 200,
+    response: AssignProfile.response,
+    errors: [404],
+    grpc: { service: 'Registry', method: 'AssignProfile' },
+    async handle({ params, body, call }) {
+      return call(AssignProfile, { userId: params.id, ...body });
+    },
+  }),
+  defineRoute({
+    operationId: 'importOrg',
+    method: 'POST',
+    path: '/v1/org/import',
+    tag: 'registry',
+    summary: 'Replace the org chart from a CSV (admin)',
+    description:
+      'Body: `text/csv` (`user_id,reports_to_id,name,role,email,department`) or JSON `{csv, fileName?}`. All-or-nothing: ' +
+      'cycles, unknown roles or managers and duplicate emails are 400 with `problems` naming the lines.',
+    access: ADMINS,
+    body: ImportOrg.request,
+    alternateBodies: { 'text/csv': (text) => ({ csv: text }) },
+    largeBody: true,
+    idempotent: true,
+    status: 200,
+    response: ImportOrg.response,
+    grpc: { service: 'Registry', method: 'ImportOrg' },
+    async handle({ body, call }) {
+      return call(ImportOrg, body);
+    },
+  }),
+  defineRoute({
+    operationId: 'loadRegistry',
+    method: 'PUT',
+    path: '/v1/registry',
+    tag: 'registry',
+    summary: 'Replace the registry (agents, roles, profiles) from its source files (admin)',
+    description:
+      'Validated and stored atomically as a new version; invalid files are 400 with `problems` ({file, path, reason}). ' +
+      'Identical content is a no-op.',
+    access: ADMINS,
+    body: LoadRegistry.request,
+    largeBody: true,
+    idempotent: true,
+    status: 200,
+    response: LoadRegistry.response,
+    grpc: { service: 'Registry', method: 'LoadRegistry' },
+    async handle({ body, call }) {
+      return call(LoadRegistry, body);
+    },
+  }),
+];

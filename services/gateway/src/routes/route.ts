@@ -1,0 +1,106 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { RpcDefinition, RpcRequestInput, RpcResponse } from '@orgmesh/contracts';
+import type { Caller, CallerKind } from '../auth/caller.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** Sends one RPC to the owning service with the caller's JWT and the request's idempotency key. */
+export type RpcCall = <R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>) => Promise<RpcResponse<R>>;
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  caller: Caller;
+  idempotencyKey: string | undefined;
+  call: RpcCall;
+}
+
+/** The gRPC method a route also answers as: request fields are path params + query + body, flat. */
+export interface GrpcBinding {
+  service: 'Sessions' | 'Mesh' | 'Registry';
+  method: string;
+}
+
+interface RouteBase {
+  /** Unique; the OpenAPI operationId. */
+  operationId: string;
+  method: HttpMethod;
+  /** OpenAPI path template, e.g. `/v1/sessions/{id}/events`. */
+  path: string;
+  tag: string;
+  summary: string;
+  description?: string;
+  /** Error statuses documented besides 400/401/403/429/503, e.g. 404 and 409. */
+  errors?: readonly number[];
+}
+
+/**
+ * A JSON route that translates to NATS RPCs. The table of these is the single source of the REST
+ * dispatch, the OpenAPI document and the gRPC bindings.
+ */
+export interface RpcRoute<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+  R extends z.ZodType = z.ZodType,
+> extends RouteBase {
+  kind: 'rpc';
+  /** Who may call it at all; finer rules (own role, own agent) are checked in `handle`. */
+  access: readonly CallerKind[];
+  params?: P;
+  /** Query parameters arrive as strings: the schema coerces. */
+  query?: Q;
+  body?: B;
+  /** Accepted request content types besides JSON, mapped to the body schema's input. */
+  alternateBodies?: Partial<Record<'text/csv', (text: string) => unknown>>;
+  /** Use the import body limit instead of the default one. */
+  largeBody?: boolean;
+  /** A create that honours `Idempotency-Key` (forwarded on NATS; the owning service replays). */
+  idempotent?: boolean;
+  status: 200 | 201 | 202;
+  response: R;
+  grpc?: GrpcBinding;
+  handle(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
+}
+
+/** A route that writes its own response (SSE, the token endpoint, discovery documents). */
+export interface RawRoute extends RouteBase {
+  kind: 'raw';
+  /** `public` routes take no token. */
+  access: readonly CallerKind[] | 'public';
+  query?: z.ZodType;
+  /** Documented request body (OpenAPI only; the handler parses). */
+  requestBody?: { contentTypes: string[]; schema: z.ZodType };
+  responses: Record<number, { description: string; contentType?: string; schema?: z.ZodType }>;
+  handle(req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext): Promise<void>;
+}
+
+export interface RawRouteContext {
+  /** Undefined for public routes. */
+  caller: Caller | undefined;
+  url: URL;
+  /** Reads the body within the default limit (413 beyond it). */
+  readBody(): Promise<Buffer>;
+  /** Resolves when the client went away. */
+  signal: AbortSignal;
+}
+
+export type Route = RpcRoute | RawRoute;
+
+/** Identity function that keeps the schema types of one route for its handler. */
+export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
+  route: Omit<RpcRoute<P, Q, B, R>, 'kind'>,
+): RpcRoute {
+  return { kind: 'rpc', ...route } as unknown as RpcRoute;
+}
+
+export function defineRawRoute(route: Omit<RawRoute, 'kind'>): RawRoute {
+  return { kind: 'raw', ...route };
+}
+
+export const ALL_KINDS: readonly CallerKind[] = ['admin', 'agent', 'viewer'];
+export const WRITERS: readonly CallerKind[] = ['admin', 'agent'];
+export const ADMINS: readonly CallerKind[] = ['admin'];
+export const STAFF: readonly CallerKind[] = ['admin', 'viewer'];

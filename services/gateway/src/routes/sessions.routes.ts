@@ -1,0 +1,151 @@
+import { z } from 'zod';
+import {
+  ApplySessionEvent,
+  CreateSession,
+  GetAgent,
+  GetSession,
+  ListSessionTransitions,
+  ListSessions,
+  Session,
+  SessionState,
+  SessionTransition,
+} from '@orgmesh/contracts';
+import { requireKind, requireOwnRole, requireSelf } from '../auth/caller.js';
+import { PageQuery, pageOf } from './pagination.js';
+import { ALL_KINDS, WRITERS, defineRoute, type RpcCall, type Route } from './route.js';
+import type { Caller } from '../auth/caller.js';
+
+const SessionIdParams = z.object({ id: z.uuid().describe('Session id') });
+
+const CreateSessionBody = CreateSession.request.omit({ role: true }).extend({
+  role: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("The agent's role. Agents get their token's role (naming another is 403); an admin may name it, else the registry's."),
+});
+
+const SessionEventBody = ApplySessionEvent.request.pick({ event: true, reason: true, expectedVersion: true });
+
+/** Agents read and change only their own role's sessions. */
+async function visibleSession(call: RpcCall, caller: Caller, id: string, what: string): Promise<Session> {
+  const session = await call(GetSession, { id });
+  requireOwnRole(caller, session.role, what);
+  return session;
+}
+
+export const sessionRoutes: Route[] = [
+  defineRoute({
+    operationId: 'createSession',
+    method: 'POST',
+    path: '/v1/sessions',
+    tag: 'sessions',
+    summary: 'Open a session',
+    description:
+      'Opens a pending session for an agent. An agent opens sessions for itself only, as its own role (from its token). ' +
+      'An admin may name the role, otherwise the registry supplies it.',
+    access: WRITERS,
+    body: CreateSessionBody,
+    idempotent: true,
+    status: 201,
+    response: Session,
+    errors: [404],
+    grpc: { service: 'Sessions', method: 'CreateSession' },
+    async handle({ body, caller, call }) {
+      let role: string;
+      if (caller.kind === 'agent') {
+        requireSelf(caller, body.agentId, 'the session');
+        if (body.role !== undefined) requireOwnRole(caller, body.role, 'the session');
+        role = caller.role;
+      } else {
+        role = body.role ?? (await call(GetAgent, { agentId: body.agentId })).agent.role;
+      }
+      return call(CreateSession, { agentId: body.agentId, role, contextId: body.contextId, metadata: body.metadata });
+    },
+  }),
+  defineRoute({
+    operationId: 'listSessions',
+    method: 'GET',
+    path: '/v1/sessions',
+    tag: 'sessions',
+    summary: 'List sessions',
+    description: "Newest first. Agents see their own role's sessions only.",
+    access: ALL_KINDS,
+    query: z.object({
+      status: SessionState.optional(),
+      role: z.string().min(1).max(100).optional(),
+      agentId: z.string().min(1).max(200).optional(),
+      contextId: z.string().min(1).max(200).optional(),
+      ...PageQuery,
+    }),
+    status: 200,
+    response: ListSessions.response,
+    grpc: { service: 'Sessions', method: 'ListSessions' },
+    async handle({ query, caller, call }) {
+      if (query.role !== undefined) requireOwnRole(caller, query.role, 'the listed sessions');
+      const role = caller.kind === 'agent' ? caller.role : query.role;
+      return call(ListSessions, { ...query, role, limit: query.limit ?? 50 });
+    },
+  }),
+  defineRoute({
+    operationId: 'getSession',
+    method: 'GET',
+    path: '/v1/sessions/{id}',
+    tag: 'sessions',
+    summary: 'Get a session',
+    access: ALL_KINDS,
+    params: SessionIdParams,
+    status: 200,
+    response: Session,
+    errors: [404],
+    grpc: { service: 'Sessions', method: 'GetSession' },
+    async handle({ params, caller, call }) {
+      return visibleSession(call, caller, params.id, 'the session');
+    },
+  }),
+  defineRoute({
+    operationId: 'applySessionEvent',
+    method: 'PUT',
+    path: '/v1/sessions/{id}/events',
+    tag: 'sessions',
+    summary: 'Apply a lifecycle event',
+    description:
+      'Applies one FSM event (activate, pause, resume, complete, fail, expire). An illegal one is 409 ' +
+      '`session_illegal_transition` with `currentState` and `allowedEvents`. The actor is the caller. A repeated ' +
+      '`Idempotency-Key` returns the first result without a second transition.',
+    access: WRITERS,
+    params: SessionIdParams,
+    body: SessionEventBody,
+    idempotent: true,
+    status: 200,
+    response: Session,
+    errors: [404, 409],
+    grpc: { service: 'Sessions', method: 'ApplySessionEvent' },
+    async handle({ params, body, caller, call }) {
+      requireKind(caller, WRITERS, 'changing a session');
+      if (caller.kind === 'agent') await visibleSession(call, caller, params.id, 'the session');
+      return call(ApplySessionEvent, { id: params.id, ...body, actor: caller.subject });
+    },
+  }),
+  defineRoute({
+    operationId: 'listSessionTransitions',
+    method: 'GET',
+    path: '/v1/sessions/{id}/transitions',
+    tag: 'sessions',
+    summary: "A session's transition history",
+    description: 'Oldest first: from, to, event, actor, reason, occurredAt.',
+    access: ALL_KINDS,
+    params: SessionIdParams,
+    query: z.object({ ...PageQuery }),
+    status: 200,
+    response: z.object({ items: z.array(SessionTransition), nextCursor: z.string().nullable() }),
+    errors: [404],
+    grpc: { service: 'Sessions', method: 'ListSessionTransitions' },
+    async handle({ params, query, caller, call }) {
+      if (caller.kind === 'agent') await visibleSession(call, caller, params.id, 'the session');
+      const { items } = await call(ListSessionTransitions, { id: params.id });
+      return pageOf(items, query.limit, query.cursor);
+    },
+  }),
+];

@@ -4,6 +4,7 @@ import { join, relative } from 'node:path';
 import { createMetricsRegistry, startHealthServer, type HealthServer } from '@orgmesh/telemetry';
 import { kustomizeBuild, readResources, readYamlDocuments, isObject, parseImage, REPO_ROOT, type K8sObject } from './kustomize.js';
 import { loadKubernetesValidator } from './kubernetes-schemas.js';
+import { loopbackListenKeys } from './deploy-helpers.js';
 import { ingressAllowed, selects, type Peer, type Pod } from './network-policy.js';
 import {
   entryPointSource,
@@ -234,7 +235,7 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     }
 
     if (schema) {
-      it.each(service.workloads.map((workload) => [workload]))(`%s sets only keys of ${service.schemaExport}, every required key, and valid values`, (workload) => {
+      it.each(service.workloads.map((workload) => [workload]))(`%s sets only keys of ${service.schemaExport}, every required key, valid values, and binds all interfaces`, (workload) => {
         const container = onlyContainer(deployment(overlay, workload)!);
         const env = resolveEnv(container, rendered[overlay]);
         expect(env.map((variable) => variable.name).filter((name) => !schema.keys.includes(name))).toEqual([]);
@@ -245,6 +246,7 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
           .map((variable) => [variable.name, schema.problem(variable.name, variable.value!)])
           .filter(([, problem]) => problem !== undefined);
         expect(invalid).toEqual([]);
+        for (const key of loopbackListenKeys(schema)) expect([key, env.find((variable) => variable.name === key)?.value]).toEqual([key, '0.0.0.0']);
       });
     } else {
       it.todo(`${service.dir}: env vars checked against ${service.schemaExport} — services/${service.dir}/src/${service.dir}.config.ts does not exist yet`);

@@ -25,6 +25,7 @@ import {
   type EventPayload,
   type RpcDefinition,
   type RpcRequest,
+  type RpcRequestInput,
   type RpcResponse,
 } from '@orgmesh/contracts';
 import { createLogger, type Logger } from '@orgmesh/telemetry';
@@ -238,7 +239,7 @@ export class MessageBus {
    * with the caller's metadata in headers, and returns the validated response. Error replies are
    * rebuilt as AppError; no responder → `unavailable`; no reply in time → `timeout`.
    */
-  async request<R extends RpcDefinition>(rpc: R, payload: RpcRequest<R>, opts: CallOptions = {}): Promise<RpcResponse<R>> {
+  async request<R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>, opts: CallOptions = {}): Promise<RpcResponse<R>> {
     const body = parseOrThrow(rpc.request, payload, `${rpc.subject} request`);
     const subject = this.subject(rpc.subject);
     const headers = callHeaders(opts);

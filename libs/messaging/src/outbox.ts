@@ -263,6 +263,12 @@ export class OutboxRelay {
   private async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: unknown;
+    // pg emits 'error' on a checked-out client when the server goes away between queries (e.g. while
+    // we await JetStream acks); without a listener that would crash the process.
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<OutboxRow>(
@@ -296,6 +302,7 @@ export class OutboxRelay {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.removeListener('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
       client.release(broken instanceof AppError ? undefined : (broken as Error | undefined));
     }

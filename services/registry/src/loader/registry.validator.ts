@@ -154,8 +154,6 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     'profile',
     report,
   );
-  const agentIds = new Set([...agents.declared.keys()]);
-  const profileIds = new Set([...profiles.declared.keys()]);
 
   // Profiles: role, mesh targets, one default per role.
   const profilesByRole = new Map<string, Array<Parsed<RoleProfile> & { value: RoleProfile }>>();
@@ -227,7 +225,8 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     let profile: RoleProfile | undefined = effectiveDefaults.get(agent.role);
     if (agent.profile !== null) {
       profile = profiles.valid.find((p) => p.value.id === agent.profile)?.value;
-      if (!profileIds.has(agent.profile)) report(a.source, ['profile'], `unknown profile "${agent.profile}"`);
+      if (!profiles.declared.has(agent.profile))
+        report(a.source, ['profile'], `unknown profile "${agent.profile}"`);
       else if (profile && profile.role !== agent.role) {
         report(
           a.source,
@@ -239,7 +238,8 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     }
     agent.delegatesTo.forEach((target, i) => {
       if (target === agent.id) report(a.source, ['delegates_to', i], 'an agent cannot delegate to itself');
-      else if (!agentIds.has(target)) report(a.source, ['delegates_to', i], `unknown agent "${target}"`);
+      else if (!agents.declared.has(target))
+        report(a.source, ['delegates_to', i], `unknown agent "${target}"`);
       else {
         // Delegating is sending a task: a delegation the mesh policy would refuse is a broken declaration.
         const targetRole = agents.declared.get(target)?.rawRole;

@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Module } from '@nestjs/common';
+import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, Payload, type INestMicroservice } from '@nestjs/microservices';
+import { Ctx, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
 import { AppError, defineEvent, defineRpc, type EventPayload, type RpcRequest, type RpcResponse } from '@orgmesh/contracts';

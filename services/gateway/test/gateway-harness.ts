@@ -1,0 +1,64 @@
+import { createLogger } from '@orgmesh/telemetry';
+import type { TestContext } from '@orgmesh/testing';
+import { loadGatewayConfig, type GatewayConfig } from '../src/gateway.config.js';
+import { startGatewayApp, type GatewayApp, type GatewayAppOptions } from '../src/gateway.app.js';
+
+export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
+
+/** Test defaults: OS-chosen ports, the test's NATS namespace, cheap secret hashing, a generous rate limit. */
+export function gatewayTestConfig(ctx: TestContext, overrides: Record<string, string> = {}): GatewayConfig {
+  return loadGatewayConfig({
+    NATS_URL: ctx.natsUrl,
+    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
+    NATS_NAME_SUFFIX: ctx.nameSuffix,
+    GATEWAY_HTTP_PORT: '0',
+    GATEWAY_GRPC_PORT: '0',
+    GATEWAY_RPC_TIMEOUT: '3s',
+    GATEWAY_RATE_LIMIT_RPS: '10000',
+    GATEWAY_RATE_LIMIT_BURST: '10000',
+    AUTH_SECRET_HASH_COST: '1024',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
+}
+
+export function startTestGateway(ctx: TestContext, overrides: Record<string, string> = {}, options: GatewayAppOptions = {}): Promise<GatewayApp> {
+  return startGatewayApp(gatewayTestConfig(ctx, overrides), { logger: silentLogger, ...options });
+}
+
+export interface ApiResponse<T = unknown> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+/** A token from the gateway's own token endpoint (dev clients: `<id>` / `<id>-dev-secret`). */
+export async function devToken(app: GatewayApp, clientId: string, secret = `${clientId}-dev-secret`): Promise<string> {
+  const res = await fetch(`${app.url}/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret }),
+  });
+  if (res.status !== 200) throw new Error(`token for ${clientId}: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+/** JSON over HTTP against the gateway. */
+export async function api<T = any>( // eslint-disable-line @typescript-eslint/no-explicit-any
+  app: GatewayApp,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
+): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    headers['content-type'] ??= 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const res = await fetch(`${app.url}${path}`, { method, headers, body });
+  const text = await res.text();
+  const type = res.headers.get('content-type') ?? '';
+  return { status: res.status, headers: res.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+}

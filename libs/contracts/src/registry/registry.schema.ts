@@ -39,6 +39,8 @@ export const PRIVACY_ENTITY_TYPES = [
   'account_number',
   'person',
   'employee_id',
+  /** Hits of the profile's deny list, so they can be acted on differently from the mode. */
+  'deny_list',
 ] as const;
 export const PrivacyEntityType = z.enum(PRIVACY_ENTITY_TYPES);
 export type PrivacyEntityType = z.infer<typeof PrivacyEntityType>;

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { EntityType } from './entity.js';
+
+export const PRIVACY_MODES = ['off', 'detect', 'mask', 'strict'] as const;
+/** off: nothing; detect: audit only; mask: pseudonymise and restore; strict: refuse the request. */
+export type PrivacyMode = (typeof PRIVACY_MODES)[number];
+export const PrivacyModeSchema = z.enum(PRIVACY_MODES);
+
+/**
+ * A custom pattern of a profile. The registry's shape is `{ name, pattern, action? }`; `type` is
+ * accepted as a synonym of `name`, and a bare string is a pattern of type `custom`.
+ */
+export const CustomPatternSchema = z.union([
+  z.string().min(1).transform((pattern) => ({ name: 'custom', pattern, action: undefined as PrivacyMode | undefined, flags: undefined as string | undefined })),
+  z
+    .object({
+      name: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).optional(),
+      type: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).optional(),
+      pattern: z.string().min(1),
+      flags: z.string().regex(/^[imsu]*$/).optional(),
+      action: PrivacyModeSchema.optional(),
+    })
+    .transform((p) => ({ name: p.name ?? p.type ?? 'custom', pattern: p.pattern, action: p.action, flags: p.flags })),
+]);
+export type CustomPattern = z.output<typeof CustomPatternSchema>;
+
+/**
+ * A role's privacy settings. Compatible with the registry's `PrivacySettings` (every field but `mode`
+ * is optional here, so a hand-written profile file stays short).
+ */
+export const PrivacyProfileSchema = z.object({
+  mode: PrivacyModeSchema,
+  entities: z.record(z.string(), PrivacyModeSchema).optional(),
+  customPatterns: z.array(CustomPatternSchema).optional(),
+  denyList: z.array(z.string().min(1)).optional(),
+  employeeIdPattern: z.string().min(1).nullable().optional(),
+  /** Entities scored below this are ignored (default 0: every rule's hit counts). */
+  minScore: z.number().min(0).max(1).optional(),
+});
+export type PrivacyProfile = z.output<typeof PrivacyProfileSchema>;
+export type PrivacyProfileInput = z.input<typeof PrivacyProfileSchema>;
+
+/** The action a profile takes for one entity type: per-entity override, then custom pattern action, then the mode. */
+export function actionFor(profile: PrivacyProfile, type: EntityType): PrivacyMode {
+  const override = profile.entities?.[type];
+  if (override) return override;
+  const custom = profile.customPatterns?.find((p) => p.name === type);
+  if (custom?.action) return custom.action;
+  return profile.mode;
+}
+
+/** Whether a profile can have any effect at all (otherwise a request passes through untouched). */
+export function profileIsActive(profile: PrivacyProfile): boolean {
+  if (profile.mode !== 'off') return true;
+  if (Object.values(profile.entities ?? {}).some((m) => m !== 'off')) return true;
+  return (profile.customPatterns ?? []).some((p) => p.action !== undefined && p.action !== 'off');
+}

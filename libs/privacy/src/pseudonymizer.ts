@@ -1,0 +1,124 @@
+import { createHmac } from 'node:crypto';
+import type { Entity, EntityType } from './entity.js';
+import { labelFor } from './entity.js';
+
+/**
+ * Placeholder format: `[[LABEL_hhhhhhhh]]`, e.g. `[[EMAIL_3f9a1c2b]]`.
+ *
+ * - `LABEL` is the entity type in ASCII capitals (EMAIL, PHONE, SSN, CARD, IBAN, IP, DOB, ACCOUNT,
+ *   PERSON, EMPLOYEE, TERM, or a custom pattern's name without separators) so the model knows what
+ *   stands there and can write about it naturally.
+ * - `hhhhhhhh` is the first 8 hex digits of HMAC-SHA256(key, tenant ␀ type ␀ normalised value): the
+ *   same value gets the same placeholder in every request of a tenant, and no one without the key can
+ *   test a guess. When two values of one request collide on 8 digits, the later one gets 16.
+ * - Double square brackets are plain ASCII that tokenizers keep as single tokens and models copy
+ *   verbatim; the `LABEL_hex` core practically never occurs in ordinary prose or code.
+ *
+ * Restoring is tolerant: label and digits in any case, one or both brackets on either side dropped
+ * (`EMAIL_3f9a1c2b`, `[email_3F9A1C2B]`), a markdown-escaped underscore (`EMAIL\_3f9a1c2b`).
+ */
+export const PLACEHOLDER_FORMAT = '[[LABEL_hhhhhhhh]]';
+
+const SHORT_DIGITS = 8;
+const LONG_DIGITS = 16;
+
+/** A placeholder's identity: uppercase label and lowercase digits, e.g. `EMAIL_3f9a1c2b`. */
+export type PlaceholderKey = string;
+
+/**
+ * The restore mapping of one request, built from that request's own content: placeholder key → the
+ * original value (first surface form seen). It lives only as long as the request.
+ */
+export class PlaceholderMapping {
+  private readonly values = new Map<PlaceholderKey, string>();
+  private readonly normalised = new Map<PlaceholderKey, string>();
+  private readonly labelSet = new Set<string>();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** Labels present in the mapping (uppercase). */
+  get labels(): ReadonlySet<string> {
+    return this.labelSet;
+  }
+
+  get(key: PlaceholderKey): string | undefined {
+    return this.values.get(key);
+  }
+
+  /** @internal used by the pseudonymizer; returns false when `key` already maps to another value. */
+  claim(key: PlaceholderKey, label: string, normalisedValue: string, original: string): boolean {
+    const existing = this.normalised.get(key);
+    if (existing !== undefined) return existing === normalisedValue;
+    this.normalised.set(key, normalisedValue);
+    this.values.set(key, original);
+    this.labelSet.add(label);
+    return true;
+  }
+
+  entries(): IterableIterator<[PlaceholderKey, string]> {
+    return this.values.entries();
+  }
+}
+
+/** Canonical form of a value, so that `4111 1111 1111 1111` and `4111111111111111` share a placeholder. */
+export function normaliseValue(type: EntityType, value: string): string {
+  switch (type) {
+    case 'email':
+      return value.toLowerCase();
+    case 'credit_card':
+    case 'ssn':
+    case 'account_number':
+      return value.replace(/[^0-9]/g, '');
+    case 'phone':
+      return value.replace(/[^0-9+]/g, '');
+    case 'iban':
+    case 'employee_id':
+      return value.replace(/[\s-]/g, '').toUpperCase();
+    case 'person':
+    case 'deny_list':
+      return value.toLowerCase().replace(/\s+/g, ' ').trim();
+    default:
+      return value.trim();
+  }
+}
+
+/** Keyed, deterministic placeholders for detected values. */
+export class Pseudonymizer {
+  private readonly key: Buffer;
+
+  /** @param key the HMAC key (at least 16 bytes); the same key must be used by every proxy replica. */
+  constructor(key: string | Uint8Array) {
+    this.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+    if (this.key.length < 16) throw new RangeError('pseudonymizer key must be at least 16 bytes');
+  }
+
+  /** The placeholder text for a value, registering it in `mapping` for restoring. */
+  placeholder(tenant: string, type: EntityType, value: string, mapping: PlaceholderMapping): string {
+    const label = labelFor(type);
+    const norm = normaliseValue(type, value);
+    const digest = createHmac('sha256', this.key).update(tenant).update('\u0000').update(type).update('\u0000').update(norm).digest('hex');
+    let key = `${label}_${digest.slice(0, SHORT_DIGITS)}`;
+    if (!mapping.claim(key, label, norm, value)) {
+      key = `${label}_${digest.slice(0, LONG_DIGITS)}`;
+      mapping.claim(key, label, norm, value);
+    }
+    return `[[${key}]]`;
+  }
+
+  /**
+   * Replaces the given entities of `text` by placeholders. Entities must be sorted and non-overlapping
+   * (as the detector returns them).
+   */
+  mask(tenant: string, text: string, entities: readonly Entity[], mapping: PlaceholderMapping): string {
+    if (entities.length === 0) return text;
+    let out = '';
+    let cursor = 0;
+    for (const e of entities) {
+      out += text.slice(cursor, e.start) + this.placeholder(tenant, e.type, text.slice(e.start, e.end), mapping);
+      cursor = e.end;
+    }
+    return out + text.slice(cursor);
+  }
+}

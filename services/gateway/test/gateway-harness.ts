@@ -62,3 +62,80 @@ export async function api<T = any>( // eslint-disable-line @typescript-eslint/no
   const type = res.headers.get('content-type') ?? '';
   return { status: res.status, headers: res.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
 }
+
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data?: string;
+  comment?: string;
+}
+
+/** A minimal SSE client over fetch (EventSource cannot send Authorization). Collects frames as they arrive. */
+export class SseClient {
+  readonly frames: SseFrame[] = [];
+  status = 0;
+  private readonly controller = new AbortController();
+  private done: Promise<void> = Promise.resolve();
+
+  static async open(app: GatewayApp, path: string, options: { token?: string; lastEventId?: string } = {}): Promise<SseClient> {
+    const client = new SseClient();
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (options.token) headers['authorization'] = `Bearer ${options.token}`;
+    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
+    const res = await fetch(`${app.url}${path}`, { headers, signal: client.controller.signal });
+    client.status = res.status;
+    if (!res.body) return client;
+    if (res.status !== 200) {
+      client.frames.push({ data: await res.text() });
+      return client;
+    }
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    client.done = (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buffer += decoder.decode(value, { stream: true });
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const frame: SseFrame = {};
+            for (const line of block.split('\n')) {
+              if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+              else {
+                const colon = line.indexOf(':');
+                const field = colon < 0 ? line : line.slice(0, colon);
+                const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+                if (field === 'id' || field === 'event' || field === 'data') frame[field] = value;
+              }
+            }
+            client.frames.push(frame);
+          }
+        }
+      } catch {
+        // aborted by close()
+      }
+    })();
+    return client;
+  }
+
+  /** Frames that carry an event (not comments or the initial id-only frame). */
+  events(): Array<{ id: string; event: string; data: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return this.frames
+      .filter((f) => f.event !== undefined && f.data !== undefined)
+      .map((f) => ({ id: f.id ?? '', event: f.event ?? '', data: JSON.parse(f.data ?? 'null') }));
+  }
+
+  /** The id of the subscription's first frame (its starting cursor). */
+  initialId(): string | undefined {
+    return this.frames.find((f) => f.comment === 'subscribed')?.id;
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    await this.done;
+  }
+}

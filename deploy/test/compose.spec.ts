@@ -5,7 +5,15 @@ import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
 import { REPO_ROOT } from './kustomize.js';
-import { findConfigSchema, NOT_DEPLOYED, SCRIPTED_MODEL, serviceDirectories, SERVICES, sourceOfBuiltEntry, type ConfigSchemaInfo } from './service-catalog.js';
+import {
+  findConfigSchema,
+  NOT_DEPLOYED,
+  SCRIPTED_MODEL,
+  serviceDirectories,
+  SERVICES,
+  sourceOfBuiltEntry,
+  type ConfigSchemaInfo,
+} from './service-catalog.js';
 import { kubernetesNatsConf, loopbackListenKeys, natsServerBinary } from './deploy-helpers.js';
 
 interface ComposeService {
@@ -25,12 +33,20 @@ interface ComposeService {
 }
 
 const COMPOSE_DIR = join(REPO_ROOT, 'deploy', 'compose');
-const load = (file: string) => parse(readFileSync(join(COMPOSE_DIR, file), 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const load = (file: string) =>
+  parse(readFileSync(join(COMPOSE_DIR, file), 'utf8'), { merge: true }) as {
+    services: Record<string, ComposeService>;
+  };
 const compose = load('compose.yaml');
 const provider = load('compose.provider.yaml');
 const services = compose.services;
 const schemas = new Map<string, ConfigSchemaInfo | undefined>(
-  await Promise.all(SERVICES.map(async (service) => [service.dir, await findConfigSchema(`services/${service.dir}/src`, service.schemaExport)] as const)),
+  await Promise.all(
+    SERVICES.map(
+      async (service) =>
+        [service.dir, await findConfigSchema(`services/${service.dir}/src`, service.schemaExport)] as const,
+    ),
+  ),
 );
 const scriptedModelSchema = await findConfigSchema(SCRIPTED_MODEL.searchDir, SCRIPTED_MODEL.schemaExport);
 
@@ -40,15 +56,23 @@ const scriptedModelSchema = await findConfigSchema(SCRIPTED_MODEL.searchDir, SCR
  */
 function interpolate(value: string): string | undefined {
   let unknown = false;
-  const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}/g, (_all, _name: string, op?: string, arg?: string) => {
-    if (op === '-') return arg ?? '';
-    unknown = true;
-    return '';
-  });
+  const out = value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-?])([^}]*))?\}/g,
+    (_all, _name: string, op?: string, arg?: string) => {
+      if (op === '-') return arg ?? '';
+      unknown = true;
+      return '';
+    },
+  );
   return unknown ? undefined : out;
 }
 const env = (name: string): Record<string, string | undefined> =>
-  Object.fromEntries(Object.entries(services[name]?.environment ?? {}).map(([key, value]) => [key, interpolate(String(value))]));
+  Object.fromEntries(
+    Object.entries(services[name]?.environment ?? {}).map(([key, value]) => [
+      key,
+      interpolate(String(value)),
+    ]),
+  );
 const orgmeshServices = Object.entries(services).filter(([, service]) => service.build !== undefined);
 
 describe('compose.yaml', () => {
@@ -60,28 +84,40 @@ describe('compose.yaml', () => {
     const conf = readFileSync(join(COMPOSE_DIR, 'nats.conf'), 'utf8');
     expect(conf).toMatch(/^jetstream\s*\{/m);
     const storeDir = /store_dir:\s*(\S+)/.exec(conf)![1]!;
-    const dataVolume = nats.volumes!.map((volume) => volume.split(':')).find(([source, target]) => !source!.startsWith('.') && storeDir.startsWith(`${target}/`));
+    const dataVolume = nats
+      .volumes!.map((volume) => volume.split(':'))
+      .find(([source, target]) => !source!.startsWith('.') && storeDir.startsWith(`${target}/`));
     expect(dataVolume).toBeDefined();
     expect(nats.healthcheck?.test?.join(' ')).toContain('js-enabled-only=true');
   });
 
   const natsServer = natsServerBinary();
-  (natsServer ? it : it.skip)(`nats.conf (compose) and the dev overlay's nats.conf pass \`nats-server -t\`${natsServer ? '' : ' (no nats-server binary here)'}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'orgmesh-nats-conf-'));
-    try {
-      writeFileSync(join(dir, 'k8s.conf'), kubernetesNatsConf());
-      for (const file of [join(COMPOSE_DIR, 'nats.conf'), join(dir, 'k8s.conf')]) {
-        expect(execFileSync(natsServer!, ['-t', '-c', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBeDefined();
+  (natsServer ? it : it.skip)(
+    `nats.conf (compose) and the dev overlay's nats.conf pass \`nats-server -t\`${natsServer ? '' : ' (no nats-server binary here)'}`,
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'orgmesh-nats-conf-'));
+      try {
+        writeFileSync(join(dir, 'k8s.conf'), kubernetesNatsConf());
+        for (const file of [join(COMPOSE_DIR, 'nats.conf'), join(dir, 'k8s.conf')]) {
+          expect(
+            execFileSync(natsServer!, ['-t', '-c', file], {
+              encoding: 'utf8',
+              stdio: ['ignore', 'pipe', 'pipe'],
+            }),
+          ).toBeDefined();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 
   it('points every DATABASE_URL at the compose Postgres with its user, password and database', () => {
     const pg = env('postgres');
     const expected = `postgres://${pg['POSTGRES_USER']}:${pg['POSTGRES_PASSWORD']}@postgres:5432/${pg['POSTGRES_DB']}`;
-    const urls = Object.keys(services).map((name) => env(name)['DATABASE_URL']).filter((url) => url !== undefined);
+    const urls = Object.keys(services)
+      .map((name) => env(name)['DATABASE_URL'])
+      .filter((url) => url !== undefined);
     expect(urls.length).toBeGreaterThanOrEqual(4);
     expect(new Set(urls)).toEqual(new Set([expected]));
   });
@@ -96,8 +132,13 @@ describe('compose.yaml', () => {
     expect(migrate.depends_on?.['postgres']?.condition).toBe('service_healthy');
     for (const [name, service] of Object.entries(services)) {
       if (name === 'migrate' || name === 'postgres') continue;
-      if (env(name)['DATABASE_URL'] !== undefined) expect([name, service.depends_on?.['migrate']?.condition]).toEqual([name, 'service_completed_successfully']);
-      if (env(name)['NATS_URL'] !== undefined) expect([name, service.depends_on?.['nats']?.condition]).toEqual([name, 'service_healthy']);
+      if (env(name)['DATABASE_URL'] !== undefined)
+        expect([name, service.depends_on?.['migrate']?.condition]).toEqual([
+          name,
+          'service_completed_successfully',
+        ]);
+      if (env(name)['NATS_URL'] !== undefined)
+        expect([name, service.depends_on?.['nats']?.condition]).toEqual([name, 'service_healthy']);
     }
   });
 
@@ -105,16 +146,25 @@ describe('compose.yaml', () => {
     const built = new Set(orgmeshServices.map(([, service]) => service.build!.args!['SERVICE']));
     expect(serviceDirectories().filter((dir) => !built.has(dir) && !(dir in NOT_DEPLOYED))).toEqual([]);
     for (const service of SERVICES) {
-      for (const workload of service.workloads) expect([workload, services[workload]?.build?.args?.['SERVICE']]).toEqual([workload, service.dir]);
+      for (const workload of service.workloads)
+        expect([workload, services[workload]?.build?.args?.['SERVICE']]).toEqual([workload, service.dir]);
     }
     const agents = SERVICES.find((service) => service.dir === 'agents')!.workloads;
     expect(agents.map((name) => env(name)['AGENT_ROLE'])).toEqual(['finance', 'manager', 'legal']);
-    expect(new Set(agents.map((name) => services[name]!.image))).toEqual(new Set([services['agent-finance']!.image]));
+    expect(new Set(agents.map((name) => services[name]!.image))).toEqual(
+      new Set([services['agent-finance']!.image]),
+    );
   });
 
   it('hardens every orgmesh container: init, read-only root, no capabilities, no privilege escalation', () => {
     for (const [name, service] of orgmeshServices) {
-      expect([name, service.init, service.read_only, service.cap_drop, service.security_opt]).toEqual([name, true, true, ['ALL'], ['no-new-privileges:true']]);
+      expect([name, service.init, service.read_only, service.cap_drop, service.security_opt]).toEqual([
+        name,
+        true,
+        true,
+        ['ALL'],
+        ['no-new-privileges:true'],
+      ]);
     }
   });
 
@@ -123,7 +173,9 @@ describe('compose.yaml', () => {
     expect(published.map(([name]) => name).sort()).toEqual(['gateway', 'privacy-proxy']);
     for (const [name, service] of published) {
       const catalog = SERVICES.find((entry) => entry.dir === name)!;
-      const listening = [catalog.healthPortKey, ...Object.keys(catalog.otherPorts ?? {})].map((key) => Number(env(name)[key]));
+      const listening = [catalog.healthPortKey, ...Object.keys(catalog.otherPorts ?? {})].map((key) =>
+        Number(env(name)[key]),
+      );
       for (const mapping of service.ports!) {
         const [host, , container] = mapping.split(':');
         expect(host).toBe('127.0.0.1');
@@ -145,10 +197,15 @@ describe('compose.yaml', () => {
     const url = new URL(env('privacy-proxy')['PRIVACY_UPSTREAM_OPENAI_URL']!);
     expect(url.hostname).toBe(SCRIPTED_MODEL.workload);
     expect(url.port).toBe(env(SCRIPTED_MODEL.workload)[SCRIPTED_MODEL.portKey]);
-    expect(services['privacy-proxy']!.depends_on?.[SCRIPTED_MODEL.workload]?.condition).toBe('service_healthy');
+    expect(services['privacy-proxy']!.depends_on?.[SCRIPTED_MODEL.workload]?.condition).toBe(
+      'service_healthy',
+    );
     expect(services[SCRIPTED_MODEL.workload]!.healthcheck?.test?.join(' ')).toContain(`connect(${url.port},`);
     expect(Object.keys(provider.services)).toEqual(['privacy-proxy']);
-    expect(Object.keys(provider.services['privacy-proxy']!.environment!).sort()).toEqual(['PRIVACY_UPSTREAM_OPENAI_KEY', 'PRIVACY_UPSTREAM_OPENAI_URL']);
+    expect(Object.keys(provider.services['privacy-proxy']!.environment!).sort()).toEqual([
+      'PRIVACY_UPSTREAM_OPENAI_KEY',
+      'PRIVACY_UPSTREAM_OPENAI_URL',
+    ]);
   });
 
   const modelEntry = services[SCRIPTED_MODEL.workload]!.build!.args!['ENTRY']!;
@@ -157,39 +214,54 @@ describe('compose.yaml', () => {
       expect(posix.basename(modelEntry)).toMatch(/\.js$/);
     });
   } else {
-    it.todo(`scripted-model: compose ENTRY ${modelEntry} — its source under services/agents/src does not exist yet`);
+    it.todo(
+      `scripted-model: compose ENTRY ${modelEntry} — its source under services/agents/src does not exist yet`,
+    );
   }
 
   describe.each(SERVICES.map((service) => [service.dir, service] as const))('service %s', (_dir, service) => {
     const schema = schemas.get(service.dir);
     if (!schema) {
-      it.todo(`${service.dir}: compose env checked against ${service.schemaExport} — services/${service.dir}/src/${service.dir}.config.ts does not exist yet`);
+      it.todo(
+        `${service.dir}: compose env checked against ${service.schemaExport} — services/${service.dir}/src/${service.dir}.config.ts does not exist yet`,
+      );
       return;
     }
-    it.each(service.workloads.map((workload) => [workload]))(`%s sets only keys of ${service.schemaExport}, every required key, valid values, and binds all interfaces`, (workload) => {
-      const values = env(workload);
-      expect(Object.keys(values).filter((key) => !schema.keys.includes(key))).toEqual([]);
-      expect(schema.required.filter((key) => !(key in values))).toEqual([]);
-      const invalid = Object.entries(values)
-        .filter(([, value]) => value !== undefined)
-        .map(([key, value]) => [key, schema.problem(key, value!)])
-        .filter(([, problem]) => problem !== undefined);
-      expect(invalid).toEqual([]);
-      for (const key of loopbackListenKeys(schema)) expect([key, values[key]]).toEqual([key, '0.0.0.0']);
-    });
+    it.each(service.workloads.map((workload) => [workload]))(
+      `%s sets only keys of ${service.schemaExport}, every required key, valid values, and binds all interfaces`,
+      (workload) => {
+        const values = env(workload);
+        expect(Object.keys(values).filter((key) => !schema.keys.includes(key))).toEqual([]);
+        expect(schema.required.filter((key) => !(key in values))).toEqual([]);
+        const invalid = Object.entries(values)
+          .filter(([, value]) => value !== undefined)
+          .map(([key, value]) => [key, schema.problem(key, value!)])
+          .filter(([, problem]) => problem !== undefined);
+        expect(invalid).toEqual([]);
+        for (const key of loopbackListenKeys(schema)) expect([key, values[key]]).toEqual([key, '0.0.0.0']);
+      },
+    );
     if (service.dir === 'privacy-proxy') {
       it('compose.provider.yaml sets only keys of the privacy proxy schema', () => {
-        expect(Object.keys(provider.services['privacy-proxy']!.environment!).filter((key) => !schema.keys.includes(key))).toEqual([]);
+        expect(
+          Object.keys(provider.services['privacy-proxy']!.environment!).filter(
+            (key) => !schema.keys.includes(key),
+          ),
+        ).toEqual([]);
       });
     }
   });
 
   if (scriptedModelSchema) {
     it(`scripted-model sets only keys of ${SCRIPTED_MODEL.schemaExport}`, () => {
-      expect(Object.keys(env(SCRIPTED_MODEL.workload)).filter((key) => !scriptedModelSchema.keys.includes(key))).toEqual([]);
+      expect(
+        Object.keys(env(SCRIPTED_MODEL.workload)).filter((key) => !scriptedModelSchema.keys.includes(key)),
+      ).toEqual([]);
     });
   } else {
-    it.todo(`scripted-model: compose env checked against ${SCRIPTED_MODEL.schemaExport} — no *.config.ts under ${SCRIPTED_MODEL.searchDir} exports it yet`);
+    it.todo(
+      `scripted-model: compose env checked against ${SCRIPTED_MODEL.schemaExport} — no *.config.ts under ${SCRIPTED_MODEL.searchDir} exports it yet`,
+    );
   }
 
   it('documents itself in the README', () => {

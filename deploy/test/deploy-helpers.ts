@@ -17,8 +17,14 @@ export function loopbackListenKeys(schema: ConfigSchemaInfo): string[] {
 
 /** A local nats-server binary (Debian package or PATH), if any. */
 export function natsServerBinary(): string | undefined {
-  const candidates = [process.env['NATS_SERVER_BIN'], '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'];
-  for (const dir of (process.env['PATH'] ?? '').split(':')) if (dir) candidates.push(join(dir, 'nats-server'));
+  const candidates = [
+    process.env['NATS_SERVER_BIN'],
+    '/usr/sbin/nats-server',
+    '/usr/bin/nats-server',
+    '/usr/local/bin/nats-server',
+  ];
+  for (const dir of (process.env['PATH'] ?? '').split(':'))
+    if (dir) candidates.push(join(dir, 'nats-server'));
   return candidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
 }
 

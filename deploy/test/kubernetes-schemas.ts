@@ -53,6 +53,9 @@ export async function loadKubernetesValidator(): Promise<KubernetesValidator> {
     if (!validate) return [`no Kubernetes schema registered for ${key}`];
     // The schemas describe JSON: round-trip to drop anything YAML-specific.
     if (validate(JSON.parse(JSON.stringify(object)))) return [];
-    return (validate.errors ?? []).map((error) => `${error.instancePath || '/'}: ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`);
+    return (validate.errors ?? []).map(
+      (error) =>
+        `${error.instancePath || '/'}: ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`,
+    );
   };
 }

@@ -16,7 +16,12 @@ import { parseAllDocuments } from 'yaml';
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -68,14 +73,17 @@ export function kustomizeBuild(dir: string): K8sObject[] {
   const kustomization = readYamlDocuments(file)[0];
   if (!isObject(kustomization)) throw new KustomizeError(`${file}: not a mapping`);
   for (const field of Object.keys(kustomization)) {
-    if (!SUPPORTED_FIELDS.has(field)) throw new KustomizeError(`${file}: field "${field}" is not supported by the test renderer`);
+    if (!SUPPORTED_FIELDS.has(field))
+      throw new KustomizeError(`${file}: field "${field}" is not supported by the test renderer`);
   }
-  if (kustomization['kind'] !== 'Kustomization') throw new KustomizeError(`${file}: kind must be Kustomization`);
+  if (kustomization['kind'] !== 'Kustomization')
+    throw new KustomizeError(`${file}: kind must be Kustomization`);
 
   let objects: K8sObject[] = [];
   for (const entry of asArray(kustomization['resources'], `${file}: resources`)) {
     if (typeof entry !== 'string') throw new KustomizeError(`${file}: resources entries must be paths`);
-    if (/^[a-z]+:\/\//i.test(entry) || entry.startsWith('github.com/')) throw new KustomizeError(`${file}: remote resource ${entry}`);
+    if (/^[a-z]+:\/\//i.test(entry) || entry.startsWith('github.com/'))
+      throw new KustomizeError(`${file}: remote resource ${entry}`);
     const path = resolve(root, entry);
     objects.push(...(statSync(path).isDirectory() ? kustomizeBuild(path) : readResources(path)));
   }
@@ -91,9 +99,11 @@ export function kustomizeBuild(dir: string): K8sObject[] {
   }
 
   for (const image of asArray(kustomization['images'], `${file}: images`)) {
-    if (!isObject(image) || typeof image['name'] !== 'string') throw new KustomizeError(`${file}: images entries need a name`);
+    if (!isObject(image) || typeof image['name'] !== 'string')
+      throw new KustomizeError(`${file}: images entries need a name`);
     for (const key of Object.keys(image)) {
-      if (!['name', 'newName', 'newTag', 'digest'].includes(key)) throw new KustomizeError(`${file}: images.${key} is not supported`);
+      if (!['name', 'newName', 'newTag', 'digest'].includes(key))
+        throw new KustomizeError(`${file}: images.${key} is not supported`);
     }
     for (const object of objects) rewriteImages(object, image);
   }
@@ -109,7 +119,8 @@ export function readResources(path: string): K8sObject[] {
       throw new KustomizeError(`${path}: document ${index + 1} is not a Kubernetes object`);
     }
     const metadata = doc['metadata'];
-    if (!isObject(metadata) || typeof metadata['name'] !== 'string') throw new KustomizeError(`${path}: document ${index + 1} has no metadata.name`);
+    if (!isObject(metadata) || typeof metadata['name'] !== 'string')
+      throw new KustomizeError(`${path}: document ${index + 1} has no metadata.name`);
     return doc as unknown as K8sObject;
   });
 }
@@ -118,7 +129,8 @@ export function readYamlDocuments(path: string): Json[] {
   const docs = parseAllDocuments(readFileSync(path, 'utf8'));
   const out: Json[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
-    if (doc.errors.length) throw new KustomizeError(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
+    if (doc.errors.length)
+      throw new KustomizeError(`${path}: ${doc.errors.map((e) => e.message).join('; ')}`);
     const value = doc.toJS({ maxAliasCount: 100 }) as Json;
     if (value !== null && value !== undefined) out.push(value);
   }
@@ -133,7 +145,8 @@ export function apiGroup(apiVersion: string): string {
 function applyPatch(objects: K8sObject[], spec: Json, root: string, file: string): K8sObject[] {
   if (!isObject(spec)) throw new KustomizeError(`${file}: patches entries must be mappings`);
   for (const key of Object.keys(spec)) {
-    if (!['path', 'patch', 'target'].includes(key)) throw new KustomizeError(`${file}: patches.${key} is not supported`);
+    if (!['path', 'patch', 'target'].includes(key))
+      throw new KustomizeError(`${file}: patches.${key} is not supported`);
   }
   let docs: Json[];
   let where: string;
@@ -142,7 +155,9 @@ function applyPatch(objects: K8sObject[], spec: Json, root: string, file: string
     docs = readYamlDocuments(where);
   } else if (typeof spec['patch'] === 'string') {
     where = `${file} (inline patch)`;
-    docs = parseAllDocuments(spec['patch']).flatMap((doc) => (Array.isArray(doc) ? doc : [doc])).map((doc) => doc.toJS() as Json);
+    docs = parseAllDocuments(spec['patch'])
+      .flatMap((doc) => (Array.isArray(doc) ? doc : [doc]))
+      .map((doc) => doc.toJS() as Json);
   } else {
     throw new KustomizeError(`${file}: a patch needs a path or an inline patch`);
   }
@@ -154,7 +169,11 @@ function applyPatch(objects: K8sObject[], spec: Json, root: string, file: string
     const ops = docs[0];
     const matched = objects.filter((object) => matchesTarget(object, target));
     if (!matched.length) throw new KustomizeError(`${where}: the target matches no resource`);
-    return objects.map((object) => (matched.includes(object) ? (applyJson6902(object as unknown as Json, ops, where) as unknown as K8sObject) : object));
+    return objects.map((object) =>
+      matched.includes(object)
+        ? (applyJson6902(object as unknown as Json, ops, where) as unknown as K8sObject)
+        : object,
+    );
   }
 
   // Strategic merge: whole objects; without a target each patch selects its object by kind and name.
@@ -164,11 +183,16 @@ function applyPatch(objects: K8sObject[], spec: Json, root: string, file: string
     const selector: PatchTarget = target ?? {
       group: typeof patch['apiVersion'] === 'string' ? apiGroup(patch['apiVersion']) : undefined,
       kind: typeof patch['kind'] === 'string' ? patch['kind'] : undefined,
-      name: isObject(patch['metadata']) && typeof patch['metadata']['name'] === 'string' ? patch['metadata']['name'] : undefined,
+      name:
+        isObject(patch['metadata']) && typeof patch['metadata']['name'] === 'string'
+          ? patch['metadata']['name']
+          : undefined,
     };
-    if (!selector.kind || (!target && !selector.name)) throw new KustomizeError(`${where}: a strategic-merge patch needs kind and metadata.name`);
+    if (!selector.kind || (!target && !selector.name))
+      throw new KustomizeError(`${where}: a strategic-merge patch needs kind and metadata.name`);
     const matched = result.filter((object) => matchesTarget(object, selector));
-    if (!matched.length) throw new KustomizeError(`${where}: no resource matches ${selector.kind}/${selector.name ?? '*'}`);
+    if (!matched.length)
+      throw new KustomizeError(`${where}: no resource matches ${selector.kind}/${selector.name ?? '*'}`);
     result = result.map((object) => {
       if (!matched.includes(object)) return object;
       const body = structuredClone(patch);
@@ -183,7 +207,10 @@ function parseTarget(value: Json, file: string): PatchTarget {
   if (!isObject(value)) throw new KustomizeError(`${file}: patch target must be a mapping`);
   const target: PatchTarget = {};
   for (const [key, field] of Object.entries(value)) {
-    if (!['group', 'version', 'kind', 'name', 'namespace', 'labelSelector'].includes(key) || typeof field !== 'string') {
+    if (
+      !['group', 'version', 'kind', 'name', 'namespace', 'labelSelector'].includes(key) ||
+      typeof field !== 'string'
+    ) {
       throw new KustomizeError(`${file}: patch target field ${key} is not supported`);
     }
     target[key as keyof PatchTarget] = field;
@@ -194,7 +221,9 @@ function parseTarget(value: Json, file: string): PatchTarget {
 /** kustomize matches target names and kinds as anchored regular expressions. */
 function matchesTarget(object: K8sObject, target: PatchTarget): boolean {
   const anchored = (pattern: string, value: string) => new RegExp(`^(?:${pattern})$`).test(value);
-  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/') : ['', object.apiVersion];
+  const [group, version] = object.apiVersion.includes('/')
+    ? object.apiVersion.split('/')
+    : ['', object.apiVersion];
   if (target.group !== undefined && target.group !== group) return false;
   if (target.version !== undefined && target.version !== version) return false;
   if (target.kind !== undefined && !anchored(target.kind, object.kind)) return false;
@@ -242,16 +271,22 @@ export function strategicMerge(base: Json | undefined, patch: Json, field: strin
 export function applyJson6902(document: Json, ops: Json[], where: string): Json {
   const doc = structuredClone(document);
   for (const op of ops) {
-    if (!isObject(op) || typeof op['op'] !== 'string' || typeof op['path'] !== 'string') throw new KustomizeError(`${where}: malformed operation`);
+    if (!isObject(op) || typeof op['op'] !== 'string' || typeof op['path'] !== 'string')
+      throw new KustomizeError(`${where}: malformed operation`);
     const tokens = op['path']
       .split('/')
       .slice(1)
       .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = tokens.pop();
-    if (last === undefined) throw new KustomizeError(`${where}: ${op['op']} on the document root is not supported`);
+    if (last === undefined)
+      throw new KustomizeError(`${where}: ${op['op']} on the document root is not supported`);
     let parent: Json = doc;
     for (const token of tokens) {
-      const next: Json | undefined = Array.isArray(parent) ? parent[Number(token)] : isObject(parent) ? parent[token] : undefined;
+      const next: Json | undefined = Array.isArray(parent)
+        ? parent[Number(token)]
+        : isObject(parent)
+          ? parent[token]
+          : undefined;
       if (next === undefined) throw new KustomizeError(`${where}: path ${op['path']} does not exist`);
       parent = next;
     }
@@ -261,7 +296,8 @@ export function applyJson6902(document: Json, ops: Json[], where: string): Json 
         if (value === undefined) throw new KustomizeError(`${where}: add needs a value`);
         if (Array.isArray(parent)) {
           const index = last === '-' ? parent.length : Number(last);
-          if (!Number.isInteger(index) || index > parent.length) throw new KustomizeError(`${where}: bad index in ${op['path']}`);
+          if (!Number.isInteger(index) || index > parent.length)
+            throw new KustomizeError(`${where}: bad index in ${op['path']}`);
           parent.splice(index, 0, structuredClone(value));
         } else if (isObject(parent)) parent[last] = structuredClone(value);
         else throw new KustomizeError(`${where}: cannot add under ${op['path']}`);
@@ -269,11 +305,14 @@ export function applyJson6902(document: Json, ops: Json[], where: string): Json 
       case 'replace':
       case 'remove':
       case 'test': {
-        const exists = Array.isArray(parent) ? Number(last) < parent.length : isObject(parent) && last in parent;
+        const exists = Array.isArray(parent)
+          ? Number(last) < parent.length
+          : isObject(parent) && last in parent;
         if (!exists) throw new KustomizeError(`${where}: ${op['op']} of missing ${op['path']}`);
         if (op['op'] === 'test') {
           const current = Array.isArray(parent) ? parent[Number(last)] : (parent as JsonObject)[last];
-          if (JSON.stringify(current) !== JSON.stringify(value)) throw new KustomizeError(`${where}: test failed at ${op['path']}`);
+          if (JSON.stringify(current) !== JSON.stringify(value))
+            throw new KustomizeError(`${where}: test failed at ${op['path']}`);
         } else if (op['op'] === 'remove') {
           if (Array.isArray(parent)) parent.splice(Number(last), 1);
           else delete (parent as JsonObject)[last];
@@ -317,7 +356,8 @@ function rewriteImages(object: K8sObject, rule: JsonObject): void {
       if (name !== rule['name']) continue;
       const newName = typeof rule['newName'] === 'string' ? rule['newName'] : name;
       if (typeof rule['digest'] === 'string') container['image'] = `${newName}@${rule['digest']}`;
-      else if (typeof rule['newTag'] === 'string' || typeof rule['newTag'] === 'number') container['image'] = `${newName}:${String(rule['newTag'])}`;
+      else if (typeof rule['newTag'] === 'string' || typeof rule['newTag'] === 'number')
+        container['image'] = `${newName}:${String(rule['newTag'])}`;
       else container['image'] = `${newName}${digest ? `@${digest}` : tag ? `:${tag}` : ''}`;
     }
   }
@@ -328,7 +368,8 @@ export function parseImage(image: string): { name: string; tag?: string; digest?
   const [withoutDigest, digest] = image.split('@') as [string, string | undefined];
   const slash = withoutDigest.lastIndexOf('/');
   const colon = withoutDigest.lastIndexOf(':');
-  if (colon > slash) return { name: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1), digest };
+  if (colon > slash)
+    return { name: withoutDigest.slice(0, colon), tag: withoutDigest.slice(colon + 1), digest };
   return { name: withoutDigest, digest };
 }
 

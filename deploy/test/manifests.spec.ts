@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createMetricsRegistry, startHealthServer, type HealthServer } from '@orgmesh/telemetry';
-import { kustomizeBuild, readResources, readYamlDocuments, isObject, parseImage, REPO_ROOT, type K8sObject } from './kustomize.js';
+import {
+  kustomizeBuild,
+  readResources,
+  readYamlDocuments,
+  isObject,
+  parseImage,
+  REPO_ROOT,
+  type K8sObject,
+} from './kustomize.js';
 import { loadKubernetesValidator } from './kubernetes-schemas.js';
 import { loopbackListenKeys } from './deploy-helpers.js';
 import { ingressAllowed, selects, type Peer, type Pod } from './network-policy.js';
@@ -46,7 +54,12 @@ const platform = readdirSync(join(K8S, 'platform'))
   .filter((file) => file.endsWith('.yaml') && !['nats-values.yaml', 'postgres-cluster.yaml'].includes(file))
   .flatMap((file) => readResources(join(K8S, 'platform', file)));
 const schemas = new Map<string, ConfigSchemaInfo | undefined>(
-  await Promise.all(SERVICES.map(async (service) => [service.dir, await findConfigSchema(`services/${service.dir}/src`, service.schemaExport)] as const)),
+  await Promise.all(
+    SERVICES.map(
+      async (service) =>
+        [service.dir, await findConfigSchema(`services/${service.dir}/src`, service.schemaExport)] as const,
+    ),
+  ),
 );
 const scriptedModelSchema = await findConfigSchema(SCRIPTED_MODEL.searchDir, SCRIPTED_MODEL.schemaExport);
 const readme = readFileSync(join(K8S, 'README.md'), 'utf8');
@@ -75,7 +88,16 @@ function documentedSecrets(markdown: string): Map<string, Set<string>> {
 }
 
 /** Keys CloudNativePG writes into the `<cluster>-app` Secret. */
-const CNPG_APP_SECRET_KEYS = new Set(['username', 'password', 'host', 'port', 'dbname', 'uri', 'jdbc-uri', 'pgpass']);
+const CNPG_APP_SECRET_KEYS = new Set([
+  'username',
+  'password',
+  'host',
+  'port',
+  'dbname',
+  'uri',
+  'jdbc-uri',
+  'pgpass',
+]);
 const cnpgCluster = readYamlDocuments(join(K8S, 'platform', 'postgres-cluster.yaml'))[0] as {
   kind: string;
   metadata: { name: string; namespace: string };
@@ -90,23 +112,33 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     expect(objects.length).toBeGreaterThan(20);
   });
 
-  it.each(objects.map((object) => [label(object), object] as const))('%s validates against the Kubernetes API schema', (_name, object) => {
-    expect(validate(object)).toEqual([]);
-  });
+  it.each(objects.map((object) => [label(object), object] as const))(
+    '%s validates against the Kubernetes API schema',
+    (_name, object) => {
+      expect(validate(object)).toEqual([]);
+    },
+  );
 
   it('follows the API server rules the JSON schemas do not carry (names, port names, label values)', () => {
     const problems: string[] = [];
     for (const object of objects) {
       const name = object.metadata.name;
-      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) || name.length > 253) problems.push(`${label(object)}: invalid name`);
-      if (object.kind === 'Service' && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) problems.push(`${label(object)}: Service names are DNS-1035 labels`);
+      if (
+        !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name) ||
+        name.length > 253
+      )
+        problems.push(`${label(object)}: invalid name`);
+      if (object.kind === 'Service' && !/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name))
+        problems.push(`${label(object)}: Service names are DNS-1035 labels`);
       const allLabels = { ...object.metadata.labels, ...podLabels(object) };
       for (const [key, value] of Object.entries(allLabels)) {
-        if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) || value.length > 63) problems.push(`${label(object)}: label ${key}=${value}`);
+        if (!/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(value) || value.length > 63)
+          problems.push(`${label(object)}: label ${key}=${value}`);
       }
       for (const container of containersOf(object)) {
         for (const port of container.ports ?? []) {
-          if (port.name && !/^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port.name)) problems.push(`${label(object)}: port name ${port.name}`);
+          if (port.name && !/^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port.name))
+            problems.push(`${label(object)}: port name ${port.name}`);
         }
       }
     }
@@ -116,7 +148,11 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
   it(`puts every namespaced object into ${namespace}, a Namespace that enforces the restricted Pod Security Standard`, () => {
     const ns = find(objects, 'Namespace', namespace);
     expect(ns?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
-    expect(objects.filter((object) => object.kind !== 'Namespace' && object.metadata.namespace !== namespace).map(label)).toEqual([]);
+    expect(
+      objects
+        .filter((object) => object.kind !== 'Namespace' && object.metadata.namespace !== namespace)
+        .map(label),
+    ).toEqual([]);
   });
 
   it('commits no Secret: every secretKeyRef is created by hand (README) or by CloudNativePG', () => {
@@ -128,8 +164,12 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
         for (const env of resolveEnv(container, objects)) {
           if (!env.secret) continue;
           const { name, key } = env.secret;
-          const generated = overlay === 'prod' && name === `${cnpgCluster.metadata.name}-app` && CNPG_APP_SECRET_KEYS.has(key);
-          if (!generated && !documented.get(name)?.has(key)) missing.push(`${label(object)} ${env.name} → ${name}/${key}`);
+          const generated =
+            overlay === 'prod' &&
+            name === `${cnpgCluster.metadata.name}-app` &&
+            CNPG_APP_SECRET_KEYS.has(key);
+          if (!generated && !documented.get(name)?.has(key))
+            missing.push(`${label(object)} ${env.name} → ${name}/${key}`);
         }
       }
     }
@@ -141,34 +181,50 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     for (const object of workloads(overlay)) {
       for (const container of containersOf(object)) {
         if (container.envFrom) problems.push(`${label(object)}: envFrom hides which variables are set`);
-        for (const env of resolveEnv(container, objects)) if (env.unresolved) problems.push(`${label(object)} ${env.name}: ${env.unresolved}`);
+        for (const env of resolveEnv(container, objects))
+          if (env.unresolved) problems.push(`${label(object)} ${env.name}: ${env.unresolved}`);
       }
     }
     expect(problems).toEqual([]);
   });
 
-  it.each(workloads(overlay).map((object) => [label(object), object] as const))('%s is hardened, sized and pinned', (_name, object) => {
-    const podSpec = spec(object)['template'] as { spec: Record<string, unknown> };
-    const pod = podSpec.spec;
-    expect(pod['automountServiceAccountToken']).toBe(false);
-    expect(pod['enableServiceLinks']).toBe(false);
-    expect(pod['securityContext']).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect((pod['securityContext'] as { runAsUser: number }).runAsUser).toBeGreaterThan(0);
-    for (const container of containersOf(object)) {
-      expect(container.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
-      expect(Object.keys(container.resources?.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
-      expect(Object.keys(container.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
-      const { tag, digest } = parseImage(container.image);
-      expect(digest ?? tag).toBeDefined();
-      expect(tag).not.toBe('latest');
-    }
-  });
+  it.each(workloads(overlay).map((object) => [label(object), object] as const))(
+    '%s is hardened, sized and pinned',
+    (_name, object) => {
+      const podSpec = spec(object)['template'] as { spec: Record<string, unknown> };
+      const pod = podSpec.spec;
+      expect(pod['automountServiceAccountToken']).toBe(false);
+      expect(pod['enableServiceLinks']).toBe(false);
+      expect(pod['securityContext']).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect((pod['securityContext'] as { runAsUser: number }).runAsUser).toBeGreaterThan(0);
+      for (const container of containersOf(object)) {
+        expect(container.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        });
+        expect(Object.keys(container.resources?.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+        expect(Object.keys(container.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+        const { tag, digest } = parseImage(container.image);
+        expect(digest ?? tag).toBeDefined();
+        expect(tag).not.toBe('latest');
+      }
+    },
+  );
 
-  it.each(ofKind(objects, 'Deployment').map((object) => [label(object), object] as const))('%s spreads its pods over nodes', (_name, object) => {
-    const constraints = spec(spec(object)['template'] as K8sObject)['topologySpreadConstraints'] as Array<{ topologyKey: string; labelSelector: unknown }> | undefined;
-    expect(constraints?.map((constraint) => constraint.topologyKey)).toContain('kubernetes.io/hostname');
-    for (const constraint of constraints ?? []) expect(matchLabels(constraint.labelSelector, podLabels(object))).toBe(true);
-  });
+  it.each(ofKind(objects, 'Deployment').map((object) => [label(object), object] as const))(
+    '%s spreads its pods over nodes',
+    (_name, object) => {
+      const constraints = spec(spec(object)['template'] as K8sObject)['topologySpreadConstraints'] as
+        Array<{ topologyKey: string; labelSelector: unknown }> | undefined;
+      expect(constraints?.map((constraint) => constraint.topologyKey)).toContain('kubernetes.io/hostname');
+      for (const constraint of constraints ?? [])
+        expect(matchLabels(constraint.labelSelector, podLabels(object))).toBe(true);
+    },
+  );
 
   it('deploys every directory under services/ (except those documented as not deployed)', () => {
     const deployed = new Set(SERVICES.map((service) => service.dir));
@@ -190,38 +246,57 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
   describe.each(SERVICES.map((service) => [service.dir, service] as const))('service %s', (_dir, service) => {
     const schema = schemas.get(service.dir);
 
-    it.each(service.workloads.map((workload) => [workload]))('has a Deployment %s with liveness /healthz and readiness /readyz on its health port', (workload) => {
-      const object = deployment(overlay, workload);
-      expect(object).toBeDefined();
-      const container = onlyContainer(object!);
-      for (const probe of [container.livenessProbe, container.startupProbe]) expect(probe?.httpGet?.path).toBe('/healthz');
-      expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
-      const ports = [container.livenessProbe, container.readinessProbe, container.startupProbe].map((probe) => resolvePort(container, probe?.httpGet?.port));
-      const env = resolveEnv(container, rendered[overlay]);
-      const configured = env.find((variable) => variable.name === service.healthPortKey)?.value;
-      const expected = configured !== undefined ? Number(configured) : ((schema?.defaultOf(service.healthPortKey) as number | undefined) ?? service.defaultHealthPort);
-      expect(ports).toEqual([expected, expected, expected]);
-      for (const [key, fallback] of Object.entries(service.otherPorts ?? {})) {
-        const value = env.find((variable) => variable.name === key)?.value;
-        const port = value !== undefined ? Number(value) : ((schema?.defaultOf(key) as number | undefined) ?? fallback);
-        expect((container.ports ?? []).map((p) => p.containerPort)).toContain(port);
-      }
-    });
+    it.each(service.workloads.map((workload) => [workload]))(
+      'has a Deployment %s with liveness /healthz and readiness /readyz on its health port',
+      (workload) => {
+        const object = deployment(overlay, workload);
+        expect(object).toBeDefined();
+        const container = onlyContainer(object!);
+        for (const probe of [container.livenessProbe, container.startupProbe])
+          expect(probe?.httpGet?.path).toBe('/healthz');
+        expect(container.readinessProbe?.httpGet?.path).toBe('/readyz');
+        const ports = [container.livenessProbe, container.readinessProbe, container.startupProbe].map(
+          (probe) => resolvePort(container, probe?.httpGet?.port),
+        );
+        const env = resolveEnv(container, rendered[overlay]);
+        const configured = env.find((variable) => variable.name === service.healthPortKey)?.value;
+        const expected =
+          configured !== undefined
+            ? Number(configured)
+            : ((schema?.defaultOf(service.healthPortKey) as number | undefined) ?? service.defaultHealthPort);
+        expect(ports).toEqual([expected, expected, expected]);
+        for (const [key, fallback] of Object.entries(service.otherPorts ?? {})) {
+          const value = env.find((variable) => variable.name === key)?.value;
+          const port =
+            value !== undefined
+              ? Number(value)
+              : ((schema?.defaultOf(key) as number | undefined) ?? fallback);
+          expect((container.ports ?? []).map((p) => p.containerPort)).toContain(port);
+        }
+      },
+    );
 
     it('has a Service whose selector reaches its pods and whose target ports exist on them', () => {
       const pods = service.workloads.map((workload) => deployment(overlay, workload)!).filter(Boolean);
-      const services = ofKind(rendered[overlay], 'Service').filter((svc) => pods.some((pod) => matchLabels(spec(svc)['selector'], podLabels(pod))));
+      const services = ofKind(rendered[overlay], 'Service').filter((svc) =>
+        pods.some((pod) => matchLabels(spec(svc)['selector'], podLabels(pod))),
+      );
       expect(services.map((svc) => svc.metadata.name)).toEqual([service.dir]);
       for (const pod of pods) {
         const container = onlyContainer(pod);
-        for (const port of spec(services[0]!)['ports'] as Array<{ targetPort: string | number }>) expect(resolvePort(container, port.targetPort)).toBeDefined();
+        for (const port of spec(services[0]!)['ports'] as Array<{ targetPort: string | number }>)
+          expect(resolvePort(container, port.targetPort)).toBeDefined();
       }
     });
 
     if (service.autoscaled) {
       it('scales with a HorizontalPodAutoscaler that owns the replica count', () => {
         const hpa = find(rendered[overlay], 'HorizontalPodAutoscaler', service.dir);
-        expect(spec(hpa!)['scaleTargetRef']).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: service.dir });
+        expect(spec(hpa!)['scaleTargetRef']).toEqual({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          name: service.dir,
+        });
         expect(spec(hpa!)['minReplicas']).toBeGreaterThanOrEqual(overlay === 'prod' ? 2 : 1);
         expect(spec(deployment(overlay, service.dir)!)['replicas']).toBeUndefined();
         expect(onlyContainer(deployment(overlay, service.dir)!).resources?.requests?.['cpu']).toBeDefined();
@@ -229,48 +304,70 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     } else {
       it('has no HorizontalPodAutoscaler (not a stateless request-driven process)', () => {
         for (const workload of service.workloads) {
-          expect(ofKind(rendered[overlay], 'HorizontalPodAutoscaler').filter((hpa) => (spec(hpa)['scaleTargetRef'] as { name: string }).name === workload)).toEqual([]);
+          expect(
+            ofKind(rendered[overlay], 'HorizontalPodAutoscaler').filter(
+              (hpa) => (spec(hpa)['scaleTargetRef'] as { name: string }).name === workload,
+            ),
+          ).toEqual([]);
         }
       });
     }
 
     if (schema) {
-      it.each(service.workloads.map((workload) => [workload]))(`%s sets only keys of ${service.schemaExport}, every required key, valid values, and binds all interfaces`, (workload) => {
-        const container = onlyContainer(deployment(overlay, workload)!);
-        const env = resolveEnv(container, rendered[overlay]);
-        expect(env.map((variable) => variable.name).filter((name) => !schema.keys.includes(name))).toEqual([]);
-        const setForSure = new Set(env.filter((variable) => !variable.optional).map((variable) => variable.name));
-        expect(schema.required.filter((key) => !setForSure.has(key))).toEqual([]);
-        const invalid = env
-          .filter((variable) => variable.value !== undefined)
-          .map((variable) => [variable.name, schema.problem(variable.name, variable.value!)])
-          .filter(([, problem]) => problem !== undefined);
-        expect(invalid).toEqual([]);
-        for (const key of loopbackListenKeys(schema)) expect([key, env.find((variable) => variable.name === key)?.value]).toEqual([key, '0.0.0.0']);
-      });
+      it.each(service.workloads.map((workload) => [workload]))(
+        `%s sets only keys of ${service.schemaExport}, every required key, valid values, and binds all interfaces`,
+        (workload) => {
+          const container = onlyContainer(deployment(overlay, workload)!);
+          const env = resolveEnv(container, rendered[overlay]);
+          expect(env.map((variable) => variable.name).filter((name) => !schema.keys.includes(name))).toEqual(
+            [],
+          );
+          const setForSure = new Set(
+            env.filter((variable) => !variable.optional).map((variable) => variable.name),
+          );
+          expect(schema.required.filter((key) => !setForSure.has(key))).toEqual([]);
+          const invalid = env
+            .filter((variable) => variable.value !== undefined)
+            .map((variable) => [variable.name, schema.problem(variable.name, variable.value!)])
+            .filter(([, problem]) => problem !== undefined);
+          expect(invalid).toEqual([]);
+          for (const key of loopbackListenKeys(schema))
+            expect([key, env.find((variable) => variable.name === key)?.value]).toEqual([key, '0.0.0.0']);
+        },
+      );
     } else {
-      it.todo(`${service.dir}: env vars checked against ${service.schemaExport} — services/${service.dir}/src/${service.dir}.config.ts does not exist yet`);
+      it.todo(
+        `${service.dir}: env vars checked against ${service.schemaExport} — services/${service.dir}/src/${service.dir}.config.ts does not exist yet`,
+      );
     }
   });
 
   it('has every token-verifying service trust the issuer whose tokens the gateway hands out', () => {
     const gatewayEnv = resolveEnv(onlyContainer(deployment(overlay, 'gateway')!), objects);
-    const value = (env: ReturnType<typeof resolveEnv>, key: string) => env.find((variable) => variable.name === key)?.value;
+    const value = (env: ReturnType<typeof resolveEnv>, key: string) =>
+      env.find((variable) => variable.name === key)?.value;
     const mode = value(gatewayEnv, 'AUTH_MODE');
     // Dev: the built-in issuer signs with iss = its public URL (AUTH_ISSUER unset on the gateway).
-    const issuer = mode === 'dev' ? value(gatewayEnv, 'GATEWAY_PUBLIC_URL') : value(gatewayEnv, 'AUTH_ISSUER');
+    const issuer =
+      mode === 'dev' ? value(gatewayEnv, 'GATEWAY_PUBLIC_URL') : value(gatewayEnv, 'AUTH_ISSUER');
     expect(issuer).toBeTruthy();
     const audience = value(gatewayEnv, 'AUTH_AUDIENCE') ?? 'orgmesh';
     for (const object of ofKind(objects, 'Deployment').filter((d) => d.metadata.name !== 'gateway')) {
       const env = resolveEnv(onlyContainer(object), objects);
       if (!env.some((variable) => variable.name === 'AUTH_ISSUER')) continue;
-      expect([object.metadata.name, value(env, 'AUTH_ISSUER'), value(env, 'AUTH_AUDIENCE')]).toEqual([object.metadata.name, issuer, audience]);
+      expect([object.metadata.name, value(env, 'AUTH_ISSUER'), value(env, 'AUTH_AUDIENCE')]).toEqual([
+        object.metadata.name,
+        issuer,
+        audience,
+      ]);
     }
     if (mode === 'dev') {
       // The issuer URL is the gateway Service, so JWKS fetches reach it in-cluster.
       const url = new URL(issuer!);
       const service = find(objects, 'Service', url.hostname);
-      expect((spec(service!)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(Number(url.port));
+      expect((spec(service!)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(
+        Number(url.port),
+      );
       expect(spec(find(objects, 'HorizontalPodAutoscaler', 'gateway')!)['maxReplicas']).toBe(1);
     }
   });
@@ -284,8 +381,10 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
         if (!name.includes('orgmesh/')) continue;
         const entry = (container.command ?? []).find((arg) => /\/dist\/.+\.js$/.test(arg));
         if (entry) {
-          if (!sourceOfBuiltEntry(entry) && !entry.includes('scripted-model')) problems.push(`${label(object)}: no source for ${entry}`);
-        } else if (!SERVICES.some((service) => service.dir === image)) problems.push(`${label(object)}: image ${image} is not a service directory`);
+          if (!sourceOfBuiltEntry(entry) && !entry.includes('scripted-model'))
+            problems.push(`${label(object)}: no source for ${entry}`);
+        } else if (!SERVICES.some((service) => service.dir === image))
+          problems.push(`${label(object)}: image ${image} is not a service directory`);
       }
     }
     expect(problems).toEqual([]);
@@ -298,8 +397,12 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     const entry = container.command?.find((arg) => arg.endsWith('.js'));
     expect(entry).toBe('migrations/dist/cli.js');
     expect(relative(REPO_ROOT, sourceOfBuiltEntry(entry!) ?? '')).toBe(join('migrations', 'cli.ts'));
-    expect(readFileSync(join(REPO_ROOT, 'migrations', 'cli.ts'), 'utf8')).toContain("process.env['DATABASE_URL']");
-    expect(resolveEnv(container, objects).map((env) => [env.name, env.secret])).toEqual([['DATABASE_URL', { name: 'orgmesh-database-app', key: 'uri' }]]);
+    expect(readFileSync(join(REPO_ROOT, 'migrations', 'cli.ts'), 'utf8')).toContain(
+      "process.env['DATABASE_URL']",
+    );
+    expect(resolveEnv(container, objects).map((env) => [env.name, env.secret])).toEqual([
+      ['DATABASE_URL', { name: 'orgmesh-database-app', key: 'uri' }],
+    ]);
     const pod = (spec(job!)['template'] as { spec: { restartPolicy: string } }).spec;
     expect(pod.restartPolicy).toBe('Never');
     expect(spec(job!)['ttlSecondsAfterFinished']).toBeGreaterThan(0);
@@ -307,18 +410,42 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
 
   describe('network policies', () => {
     const policies = ofKind(objects, 'NetworkPolicy');
-    const outsider: Peer = { kind: 'pod', namespace: 'elsewhere', namespaceLabels: { 'kubernetes.io/metadata.name': 'elsewhere' }, labels: { app: 'curious' } };
-    const orgmeshPod: Peer = { kind: 'pod', namespace, namespaceLabels: { 'kubernetes.io/metadata.name': namespace }, labels: { 'app.kubernetes.io/part-of': 'orgmesh', 'app.kubernetes.io/name': 'sessions' } };
-    const strangerInNamespace: Peer = { kind: 'pod', namespace, namespaceLabels: { 'kubernetes.io/metadata.name': namespace }, labels: { app: 'debug-shell' } };
+    const outsider: Peer = {
+      kind: 'pod',
+      namespace: 'elsewhere',
+      namespaceLabels: { 'kubernetes.io/metadata.name': 'elsewhere' },
+      labels: { app: 'curious' },
+    };
+    const orgmeshPod: Peer = {
+      kind: 'pod',
+      namespace,
+      namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+      labels: { 'app.kubernetes.io/part-of': 'orgmesh', 'app.kubernetes.io/name': 'sessions' },
+    };
+    const strangerInNamespace: Peer = {
+      kind: 'pod',
+      namespace,
+      namespaceLabels: { 'kubernetes.io/metadata.name': namespace },
+      labels: { app: 'debug-shell' },
+    };
     const pods: Array<{ name: string; pod: Pod }> = workloads(overlay).map((object) => {
       const containers = containersOf(object);
       return {
         name: object.metadata.name,
-        pod: { namespace, labels: podLabels(object), ports: Object.assign({}, ...containers.map(namedPorts)) as Record<string, number> },
+        pod: {
+          namespace,
+          labels: podLabels(object),
+          ports: Object.assign({}, ...containers.map(namedPorts)) as Record<string, number>,
+        },
       };
     });
     const reachable = (peer: Peer) =>
-      pods.filter(({ pod }) => Object.values(pod.ports).some((port) => ingressAllowed(policies, pod, port, peer))).map(({ name }) => name).sort();
+      pods
+        .filter(({ pod }) =>
+          Object.values(pod.ports).some((port) => ingressAllowed(policies, pod, port, peer)),
+        )
+        .map(({ name }) => name)
+        .sort();
 
     it('lets only the gateway and the privacy proxy be reached from outside the namespace', () => {
       expect(reachable(outsider)).toEqual(['gateway', 'privacy-proxy']);
@@ -354,9 +481,23 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
       });
     } else {
       it('lets orgmesh pods, its own instances and the operator reach the CloudNativePG cluster, nobody else', () => {
-        const instance: Pod = { namespace, labels: { 'cnpg.io/cluster': cnpgCluster.metadata.name }, ports: {} };
-        const operator: Peer = { kind: 'pod', namespace: 'cnpg-system', namespaceLabels: { 'kubernetes.io/metadata.name': 'cnpg-system' }, labels: { 'app.kubernetes.io/name': 'cloudnative-pg' } };
-        const peerInstance: Peer = { kind: 'pod', namespace, namespaceLabels: {}, labels: { 'cnpg.io/cluster': cnpgCluster.metadata.name } };
+        const instance: Pod = {
+          namespace,
+          labels: { 'cnpg.io/cluster': cnpgCluster.metadata.name },
+          ports: {},
+        };
+        const operator: Peer = {
+          kind: 'pod',
+          namespace: 'cnpg-system',
+          namespaceLabels: { 'kubernetes.io/metadata.name': 'cnpg-system' },
+          labels: { 'app.kubernetes.io/name': 'cloudnative-pg' },
+        };
+        const peerInstance: Peer = {
+          kind: 'pod',
+          namespace,
+          namespaceLabels: {},
+          labels: { 'cnpg.io/cluster': cnpgCluster.metadata.name },
+        };
         expect(ingressAllowed(policies, instance, 5432, orgmeshPod)).toBe(true);
         expect(ingressAllowed(policies, instance, 5432, peerInstance)).toBe(true);
         expect(ingressAllowed(policies, instance, 8000, operator)).toBe(true);
@@ -377,7 +518,9 @@ describe('dev overlay infrastructure', () => {
     expect(spec(nats)['replicas']).toBe(1);
     const claims = spec(nats)['volumeClaimTemplates'] as Array<{ metadata: { name: string } }>;
     const container = onlyContainer(nats);
-    const dataMount = container.volumeMounts!.find((mount) => claims.some((claim) => claim.metadata.name === mount.name))!;
+    const dataMount = container.volumeMounts!.find((mount) =>
+      claims.some((claim) => claim.metadata.name === mount.name),
+    )!;
     const conf = (find(objects, 'ConfigMap', 'nats-config')!['data'] as Record<string, string>)['nats.conf']!;
     expect(conf).toMatch(/jetstream\s*\{/);
     const storeDir = /store_dir:\s*(\S+)/.exec(conf)?.[1];
@@ -389,8 +532,12 @@ describe('dev overlay infrastructure', () => {
   it('points NATS_URL at the NATS Service client port', () => {
     const url = new URL(config['NATS_URL']!);
     const service = find(objects, 'Service', url.hostname)!;
-    expect((spec(service)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(Number(url.port));
-    expect(matchLabels(spec(service)['selector'], podLabels(find(objects, 'StatefulSet', 'nats')!))).toBe(true);
+    expect((spec(service)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(
+      Number(url.port),
+    );
+    expect(matchLabels(spec(service)['selector'], podLabels(find(objects, 'StatefulSet', 'nats')!))).toBe(
+      true,
+    );
   });
 
   it('runs a single Postgres StatefulSet on a PersistentVolumeClaim whose password is the one in the documented DATABASE_URL', () => {
@@ -398,11 +545,17 @@ describe('dev overlay infrastructure', () => {
     expect(spec(postgres)['replicas']).toBe(1);
     expect(spec(postgres)['volumeClaimTemplates']).toHaveLength(1);
     const env = resolveEnv(onlyContainer(postgres), objects);
-    expect(env.find((variable) => variable.name === 'POSTGRES_PASSWORD')?.secret).toEqual({ name: 'orgmesh-database-app', key: 'password' });
+    expect(env.find((variable) => variable.name === 'POSTGRES_PASSWORD')?.secret).toEqual({
+      name: 'orgmesh-database-app',
+      key: 'password',
+    });
     const user = env.find((variable) => variable.name === 'POSTGRES_USER')!.value;
     const database = env.find((variable) => variable.name === 'POSTGRES_DB')!.value;
     // The README's URL: postgres://<user>:$PGPASSWORD@<service>:<port>/<db>, same password variable as the password key.
-    const command = readme.replace(/\\\n\s*/g, ' ').split('\n').find((line) => line.includes('create secret generic orgmesh-database-app'))!;
+    const command = readme
+      .replace(/\\\n\s*/g, ' ')
+      .split('\n')
+      .find((line) => line.includes('create secret generic orgmesh-database-app'))!;
     const password = /--from-literal=password="\$(\w+)"/.exec(command)?.[1];
     const uri = /--from-literal=uri="([^"]+)"/.exec(command)?.[1];
     expect(uri).toBe(`postgres://${user}:$${password}@postgres:5432/${database}`);
@@ -415,9 +568,13 @@ describe('dev overlay infrastructure', () => {
     const url = new URL(config['PRIVACY_UPSTREAM_OPENAI_URL']!);
     const service = find(objects, 'Service', url.hostname)!;
     expect(service.metadata.name).toBe(SCRIPTED_MODEL.workload);
-    expect((spec(service)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(Number(url.port));
+    expect((spec(service)['ports'] as Array<{ port: number }>).map((port) => port.port)).toContain(
+      Number(url.port),
+    );
     const model = onlyContainer(deployment('dev', SCRIPTED_MODEL.workload)!);
-    const port = resolveEnv(model, objects).find((variable) => variable.name === SCRIPTED_MODEL.portKey)?.value;
+    const port = resolveEnv(model, objects).find(
+      (variable) => variable.name === SCRIPTED_MODEL.portKey,
+    )?.value;
     expect(resolvePort(model, Number(port))).toBe(Number(url.port));
     expect(resolvePort(model, model.readinessProbe?.tcpSocket?.port)).toBe(Number(url.port));
   });
@@ -426,23 +583,40 @@ describe('dev overlay infrastructure', () => {
     expect(config['AUTH_MODE']).toBe('dev');
   });
 
-  const entry = onlyContainer(deployment('dev', SCRIPTED_MODEL.workload)!).command?.find((arg) => arg.endsWith('.js'));
+  const entry = onlyContainer(deployment('dev', SCRIPTED_MODEL.workload)!).command?.find((arg) =>
+    arg.endsWith('.js'),
+  );
   if (entry && sourceOfBuiltEntry(entry)) {
     it('starts the scripted model from its source entry point', () => {
       expect(sourceOfBuiltEntry(entry)).toBeDefined();
     });
   } else {
-    it.todo(`scripted-model: entry ${entry ?? '(none)'} — its source under services/agents/src does not exist yet`);
+    it.todo(
+      `scripted-model: entry ${entry ?? '(none)'} — its source under services/agents/src does not exist yet`,
+    );
   }
   if (scriptedModelSchema) {
     it(`scripted-model sets only keys of ${SCRIPTED_MODEL.schemaExport}, every required key, valid values`, () => {
       const env = resolveEnv(onlyContainer(deployment('dev', SCRIPTED_MODEL.workload)!), objects);
-      expect(env.map((variable) => variable.name).filter((name) => !scriptedModelSchema.keys.includes(name))).toEqual([]);
-      expect(scriptedModelSchema.required.filter((key) => !env.some((variable) => variable.name === key && !variable.optional))).toEqual([]);
-      expect(env.filter((variable) => variable.value !== undefined && scriptedModelSchema.problem(variable.name, variable.value))).toEqual([]);
+      expect(
+        env.map((variable) => variable.name).filter((name) => !scriptedModelSchema.keys.includes(name)),
+      ).toEqual([]);
+      expect(
+        scriptedModelSchema.required.filter(
+          (key) => !env.some((variable) => variable.name === key && !variable.optional),
+        ),
+      ).toEqual([]);
+      expect(
+        env.filter(
+          (variable) =>
+            variable.value !== undefined && scriptedModelSchema.problem(variable.name, variable.value),
+        ),
+      ).toEqual([]);
     });
   } else {
-    it.todo(`scripted-model: env vars checked against ${SCRIPTED_MODEL.schemaExport} — no *.config.ts under ${SCRIPTED_MODEL.searchDir} exports it yet`);
+    it.todo(
+      `scripted-model: env vars checked against ${SCRIPTED_MODEL.schemaExport} — no *.config.ts under ${SCRIPTED_MODEL.searchDir} exports it yet`,
+    );
   }
 });
 
@@ -453,31 +627,78 @@ describe('prod overlay and platform', () => {
   it('runs no NATS, Postgres or scripted model of its own', () => {
     expect(ofKind(objects, 'StatefulSet')).toEqual([]);
     expect(deployment('prod', SCRIPTED_MODEL.workload)).toBeUndefined();
-    for (const object of workloads('prod')) for (const container of containersOf(object)) expect(container.image.startsWith('registry.example.com/orgmesh/')).toBe(true);
+    for (const object of workloads('prod'))
+      for (const container of containersOf(object))
+        expect(container.image.startsWith('registry.example.com/orgmesh/')).toBe(true);
   });
 
   it('points NATS_URL at the external NATS cluster of the Helm values: 3 servers, JetStream on PVCs, one per node', () => {
     const url = new URL(config['NATS_URL']!);
-    const natsPolicy = platform.find((object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'nats-clients-from-orgmesh')!;
+    const natsPolicy = platform.find(
+      (object) => object.kind === 'NetworkPolicy' && object.metadata.name === 'nats-clients-from-orgmesh',
+    )!;
     expect(url.hostname).toBe(`nats.${natsPolicy.metadata.namespace}.svc.cluster.local`);
     expect(url.port).toBe('4222');
     const values = readYamlDocuments(join(K8S, 'platform', 'nats-values.yaml'))[0] as {
-      config: { cluster: { enabled: boolean; replicas: number }; jetstream: { enabled: boolean; fileStore: { enabled: boolean; pvc: { enabled: boolean; size: string } } } };
+      config: {
+        cluster: { enabled: boolean; replicas: number };
+        jetstream: {
+          enabled: boolean;
+          fileStore: { enabled: boolean; pvc: { enabled: boolean; size: string } };
+        };
+      };
       podTemplate: { topologySpreadConstraints: Record<string, { whenUnsatisfiable: string }> };
     };
     expect(values.config.cluster).toMatchObject({ enabled: true, replicas: 3 });
-    expect(values.config.jetstream).toMatchObject({ enabled: true, fileStore: { enabled: true, pvc: { enabled: true } } });
-    expect(values.podTemplate.topologySpreadConstraints['kubernetes.io/hostname']?.whenUnsatisfiable).toBe('DoNotSchedule');
+    expect(values.config.jetstream).toMatchObject({
+      enabled: true,
+      fileStore: { enabled: true, pvc: { enabled: true } },
+    });
+    expect(values.podTemplate.topologySpreadConstraints['kubernetes.io/hostname']?.whenUnsatisfiable).toBe(
+      'DoNotSchedule',
+    );
   });
 
   it('lets only orgmesh pods of the orgmesh namespace (and the NATS servers) reach the external NATS', () => {
     const policies = platform.filter((object) => object.kind === 'NetworkPolicy');
-    const server: Pod = { namespace: 'nats', labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' }, ports: {} };
+    const server: Pod = {
+      namespace: 'nats',
+      labels: { 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'nats' },
+      ports: {},
+    };
     const orgmeshNs = { 'kubernetes.io/metadata.name': OVERLAYS.prod };
-    expect(ingressAllowed(policies, server, 4222, { kind: 'pod', namespace: 'orgmesh', namespaceLabels: orgmeshNs, labels: { 'app.kubernetes.io/part-of': 'orgmesh' } })).toBe(true);
-    expect(ingressAllowed(policies, server, 4222, { kind: 'pod', namespace: 'orgmesh', namespaceLabels: orgmeshNs, labels: { app: 'debug-shell' } })).toBe(false);
-    expect(ingressAllowed(policies, server, 4222, { kind: 'pod', namespace: 'other', namespaceLabels: { 'kubernetes.io/metadata.name': 'other' }, labels: { 'app.kubernetes.io/part-of': 'orgmesh' } })).toBe(false);
-    expect(ingressAllowed(policies, server, 6222, { kind: 'pod', namespace: 'nats', namespaceLabels: {}, labels: server.labels })).toBe(true);
+    expect(
+      ingressAllowed(policies, server, 4222, {
+        kind: 'pod',
+        namespace: 'orgmesh',
+        namespaceLabels: orgmeshNs,
+        labels: { 'app.kubernetes.io/part-of': 'orgmesh' },
+      }),
+    ).toBe(true);
+    expect(
+      ingressAllowed(policies, server, 4222, {
+        kind: 'pod',
+        namespace: 'orgmesh',
+        namespaceLabels: orgmeshNs,
+        labels: { app: 'debug-shell' },
+      }),
+    ).toBe(false);
+    expect(
+      ingressAllowed(policies, server, 4222, {
+        kind: 'pod',
+        namespace: 'other',
+        namespaceLabels: { 'kubernetes.io/metadata.name': 'other' },
+        labels: { 'app.kubernetes.io/part-of': 'orgmesh' },
+      }),
+    ).toBe(false);
+    expect(
+      ingressAllowed(policies, server, 6222, {
+        kind: 'pod',
+        namespace: 'nats',
+        namespaceLabels: {},
+        labels: server.labels,
+      }),
+    ).toBe(true);
     expect(ingressAllowed(policies, server, 4222, { kind: 'external' })).toBe(false);
   });
 
@@ -497,12 +718,16 @@ describe('prod overlay and platform', () => {
   it('verifies tokens of an external OIDC issuer', () => {
     expect(config['AUTH_MODE']).not.toBe('dev');
     const env = resolveEnv(onlyContainer(deployment('prod', 'gateway')!), objects);
-    for (const key of ['AUTH_MODE', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL']) expect(env.find((variable) => variable.name === key)?.value).toBeTruthy();
+    for (const key of ['AUTH_MODE', 'AUTH_ISSUER', 'AUTH_AUDIENCE', 'AUTH_JWKS_URL'])
+      expect(env.find((variable) => variable.name === key)?.value).toBeTruthy();
   });
 
-  it.each(platform.map((object) => [label(object), object] as const))('platform %s validates against the Kubernetes API schema', (_name, object) => {
-    expect(validate(object)).toEqual([]);
-  });
+  it.each(platform.map((object) => [label(object), object] as const))(
+    'platform %s validates against the Kubernetes API schema',
+    (_name, object) => {
+      expect(validate(object)).toEqual([]);
+    },
+  );
 });
 
 describe('the manifest checks themselves', () => {
@@ -518,9 +743,9 @@ describe('the manifest checks themselves', () => {
   });
 
   it('reject a kind without a registered schema', () => {
-    expect(validate({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'x' } })).toEqual([
-      'no Kubernetes schema registered for postgresql.cnpg.io/v1/Cluster',
-    ]);
+    expect(
+      validate({ apiVersion: 'postgresql.cnpg.io/v1', kind: 'Cluster', metadata: { name: 'x' } }),
+    ).toEqual(['no Kubernetes schema registered for postgresql.cnpg.io/v1/Cluster']);
   });
 
   it('find a configuration key the service does not know', async () => {
@@ -533,12 +758,23 @@ describe('the manifest checks themselves', () => {
 
   it('evaluate a default-deny policy as closed and an empty rule as open', () => {
     const target: Pod = { namespace: 'n', labels: { a: 'b' }, ports: {} };
-    const deny = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'd', namespace: 'n' }, spec: { podSelector: {}, policyTypes: ['Ingress'] } };
-    const open = { ...deny, metadata: { name: 'o', namespace: 'n' }, spec: { podSelector: { matchLabels: { a: 'b' } }, ingress: [{}] } };
+    const deny = {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'd', namespace: 'n' },
+      spec: { podSelector: {}, policyTypes: ['Ingress'] },
+    };
+    const open = {
+      ...deny,
+      metadata: { name: 'o', namespace: 'n' },
+      spec: { podSelector: { matchLabels: { a: 'b' } }, ingress: [{}] },
+    };
     expect(ingressAllowed([], target, 1, { kind: 'external' })).toBe(true);
     expect(ingressAllowed([deny], target, 1, { kind: 'external' })).toBe(false);
     expect(ingressAllowed([deny, open], target, 1, { kind: 'external' })).toBe(true);
-    expect(selects({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['b'] }] }, target.labels)).toBe(false);
+    expect(
+      selects({ matchExpressions: [{ key: 'a', operator: 'NotIn', values: ['b'] }] }, target.labels),
+    ).toBe(false);
   });
 });
 
@@ -546,7 +782,12 @@ describe('probe paths exist in the services', () => {
   let server: HealthServer;
   let failing: HealthServer;
   beforeAll(async () => {
-    server = await startHealthServer({ port: 0, host: '127.0.0.1', checks: { ok: async () => undefined }, registry: createMetricsRegistry('probe-test') });
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      checks: { ok: async () => undefined },
+      registry: createMetricsRegistry('probe-test'),
+    });
     failing = await startHealthServer({
       port: 0,
       host: '127.0.0.1',
@@ -561,7 +802,8 @@ describe('probe paths exist in the services', () => {
   });
 
   it('the shared health server (@orgmesh/telemetry) answers /healthz, /readyz and /metrics, and /readyz fails with a failing dependency', async () => {
-    const get = async (health: HealthServer, path: string) => (await fetch(`http://127.0.0.1:${health.port}${path}`)).status;
+    const get = async (health: HealthServer, path: string) =>
+      (await fetch(`http://127.0.0.1:${health.port}${path}`)).status;
     expect(await get(server, '/healthz')).toBe(200);
     expect(await get(server, '/readyz')).toBe(200);
     expect(await get(server, '/metrics')).toBe(200);
@@ -571,17 +813,24 @@ describe('probe paths exist in the services', () => {
 
   for (const service of SERVICES) {
     if (!entryPointSource(service.dir)) {
-      it.todo(`${service.dir}: serves /healthz and /readyz — services/${service.dir}/src/main.ts does not exist yet`);
+      it.todo(
+        `${service.dir}: serves /healthz and /readyz — services/${service.dir}/src/main.ts does not exist yet`,
+      );
       continue;
     }
     it(`${service.dir} serves /healthz and /readyz (through the shared health server or its own routes) on ${service.healthPortKey}`, () => {
       const files = serviceSources(service.dir);
       const sources = files.map((file) => readFileSync(file, 'utf8'));
       const sharedServer = sources.some((text) => text.includes('startHealthServer('));
-      const ownRoutes = ['healthz', 'readyz'].every((path) => sources.some((text) => new RegExp(`['"\`]/?${path}['"\`]`).test(text)));
+      const ownRoutes = ['healthz', 'readyz'].every((path) =>
+        sources.some((text) => new RegExp(`['"\`]/?${path}['"\`]`).test(text)),
+      );
       expect(sharedServer || ownRoutes).toBe(true);
       // The port variable is used by code, not only declared in the config schema.
-      const users = files.filter((file, index) => !file.endsWith('.config.ts') && new RegExp(`\\b${service.healthPortKey}\\b`).test(sources[index]!));
+      const users = files.filter(
+        (file, index) =>
+          !file.endsWith('.config.ts') && new RegExp(`\\b${service.healthPortKey}\\b`).test(sources[index]!),
+      );
       expect(users.length).toBeGreaterThan(0);
     });
   }
@@ -608,13 +857,25 @@ describe('deploy/ commits no secret material', () => {
   });
 
   it('every workload is one of a known service, the dev infrastructure, the scripted model or the migration Job', () => {
-    const known = new Set(['nats', 'postgres', SCRIPTED_MODEL.workload, 'orgmesh-migrate', ...SERVICES.flatMap((service) => service.workloads)]);
+    const known = new Set([
+      'nats',
+      'postgres',
+      SCRIPTED_MODEL.workload,
+      'orgmesh-migrate',
+      ...SERVICES.flatMap((service) => service.workloads),
+    ]);
     for (const overlay of Object.keys(OVERLAYS) as Overlay[]) {
-      expect(workloads(overlay).map((object) => object.metadata.name).filter((name) => !known.has(name))).toEqual([]);
+      expect(
+        workloads(overlay)
+          .map((object) => object.metadata.name)
+          .filter((name) => !known.has(name)),
+      ).toEqual([]);
       for (const object of workloads(overlay)) {
         const service = serviceForWorkload(object.metadata.name);
         if (service) expect(podLabels(object)['app.kubernetes.io/name']).toBe(service.dir);
-        expect(isObject(object.metadata.labels) && object.metadata.labels['app.kubernetes.io/part-of']).toBe('orgmesh');
+        expect(isObject(object.metadata.labels) && object.metadata.labels['app.kubernetes.io/part-of']).toBe(
+          'orgmesh',
+        );
       }
     }
   });

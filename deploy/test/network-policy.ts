@@ -19,7 +19,12 @@ export interface Pod {
 
 /** Who opens the connection: a pod (with its namespace's labels) or an address outside the pod network. */
 export type Peer =
-  | { kind: 'pod'; namespace: string; namespaceLabels: Record<string, string>; labels: Record<string, string> }
+  | {
+      kind: 'pod';
+      namespace: string;
+      namespaceLabels: Record<string, string>;
+      labels: Record<string, string>;
+    }
   | { kind: 'external' };
 
 interface LabelSelector {
@@ -30,7 +35,8 @@ interface LabelSelector {
 /** `true` when the selector selects the labels (an empty selector selects everything). */
 export function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
   if (!selector) return true;
-  for (const [key, value] of Object.entries(selector.matchLabels ?? {})) if (labels[key] !== value) return false;
+  for (const [key, value] of Object.entries(selector.matchLabels ?? {}))
+    if (labels[key] !== value) return false;
   for (const expression of selector.matchExpressions ?? []) {
     const has = expression.key in labels;
     const value = labels[expression.key];
@@ -66,8 +72,14 @@ export function ingressAllowed(policies: K8sObject[], target: Pod, port: number,
   });
   if (!selecting.length) return true;
   return selecting.some((policy) => {
-    const rules = ((policy['spec'] as Record<string, unknown>)['ingress'] as Array<Record<string, unknown>> | undefined) ?? [];
-    return rules.some((rule) => portMatches(rule['ports'], target, port) && peerMatches(rule['from'], policy.metadata.namespace ?? '', peer));
+    const rules =
+      ((policy['spec'] as Record<string, unknown>)['ingress'] as
+        Array<Record<string, unknown>> | undefined) ?? [];
+    return rules.some(
+      (rule) =>
+        portMatches(rule['ports'], target, port) &&
+        peerMatches(rule['from'], policy.metadata.namespace ?? '', peer),
+    );
   });
 }
 
@@ -92,7 +104,10 @@ function peerMatches(from: unknown, policyNamespace: string, peer: Peer): boolea
     if (peer.kind !== 'pod') return false;
     const namespaceSelector = entry['namespaceSelector'] as LabelSelector | undefined;
     const podSelector = entry['podSelector'] as LabelSelector | undefined;
-    const namespaceOk = namespaceSelector === undefined ? peer.namespace === policyNamespace : selects(namespaceSelector, peer.namespaceLabels);
+    const namespaceOk =
+      namespaceSelector === undefined
+        ? peer.namespace === policyNamespace
+        : selects(namespaceSelector, peer.namespaceLabels);
     return namespaceOk && selects(podSelector, peer.labels);
   });
 }

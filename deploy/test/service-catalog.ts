@@ -28,10 +28,42 @@ export interface ServiceEntry {
 }
 
 export const SERVICES: readonly ServiceEntry[] = [
-  { dir: 'sessions', workloads: ['sessions'], schemaExport: 'SessionsConfigSchema', healthPortKey: 'SESSIONS_HTTP_PORT', defaultHealthPort: 8101, autoscaled: true, public: false },
-  { dir: 'registry', workloads: ['registry'], schemaExport: 'RegistryConfigSchema', healthPortKey: 'REGISTRY_HTTP_PORT', defaultHealthPort: 8102, autoscaled: true, public: false },
-  { dir: 'mesh-router', workloads: ['mesh-router'], schemaExport: 'MeshRouterConfigSchema', healthPortKey: 'MESH_HTTP_PORT', defaultHealthPort: 8103, autoscaled: true, public: false },
-  { dir: 'privacy-proxy', workloads: ['privacy-proxy'], schemaExport: 'PrivacyProxyConfigSchema', healthPortKey: 'PRIVACY_PROXY_PORT', defaultHealthPort: 8090, autoscaled: true, public: true },
+  {
+    dir: 'sessions',
+    workloads: ['sessions'],
+    schemaExport: 'SessionsConfigSchema',
+    healthPortKey: 'SESSIONS_HTTP_PORT',
+    defaultHealthPort: 8101,
+    autoscaled: true,
+    public: false,
+  },
+  {
+    dir: 'registry',
+    workloads: ['registry'],
+    schemaExport: 'RegistryConfigSchema',
+    healthPortKey: 'REGISTRY_HTTP_PORT',
+    defaultHealthPort: 8102,
+    autoscaled: true,
+    public: false,
+  },
+  {
+    dir: 'mesh-router',
+    workloads: ['mesh-router'],
+    schemaExport: 'MeshRouterConfigSchema',
+    healthPortKey: 'MESH_HTTP_PORT',
+    defaultHealthPort: 8103,
+    autoscaled: true,
+    public: false,
+  },
+  {
+    dir: 'privacy-proxy',
+    workloads: ['privacy-proxy'],
+    schemaExport: 'PrivacyProxyConfigSchema',
+    healthPortKey: 'PRIVACY_PROXY_PORT',
+    defaultHealthPort: 8090,
+    autoscaled: true,
+    public: true,
+  },
   {
     dir: 'gateway',
     workloads: ['gateway'],
@@ -42,12 +74,21 @@ export const SERVICES: readonly ServiceEntry[] = [
     autoscaled: true,
     public: true,
   },
-  { dir: 'agents', workloads: ['agent-finance', 'agent-manager', 'agent-legal'], schemaExport: 'AgentsConfigSchema', healthPortKey: 'AGENTS_HTTP_PORT', defaultHealthPort: 8104, autoscaled: false, public: false },
+  {
+    dir: 'agents',
+    workloads: ['agent-finance', 'agent-manager', 'agent-legal'],
+    schemaExport: 'AgentsConfigSchema',
+    healthPortKey: 'AGENTS_HTTP_PORT',
+    defaultHealthPort: 8104,
+    autoscaled: false,
+    public: false,
+  },
 ];
 
 /** Directories under services/ that are deliberately not deployed as cluster services, and why. */
 export const NOT_DEPLOYED: Readonly<Record<string, string>> = {
-  'mcp-server': 'orgmesh-mcp runs beside each agent client (stdio or local streamable HTTP), not as a shared service',
+  'mcp-server':
+    'orgmesh-mcp runs beside each agent client (stdio or local streamable HTTP), not as a shared service',
 };
 
 /** The offline model stand-in: dev overlay and compose only; lives in the agents workspace. */
@@ -66,7 +107,9 @@ export function serviceForWorkload(workload: string): ServiceEntry | undefined {
 /** Service directories present in the repository right now. */
 export function serviceDirectories(): string[] {
   const root = join(REPO_ROOT, 'services');
-  return readdirSync(root).filter((name) => statSync(join(root, name)).isDirectory() && existsSync(join(root, name, 'package.json')));
+  return readdirSync(root).filter(
+    (name) => statSync(join(root, name)).isDirectory() && existsSync(join(root, name, 'package.json')),
+  );
 }
 
 /** A service can be built and run once its entry point exists. */
@@ -103,14 +146,21 @@ export interface ConfigSchemaInfo {
  * Finds `export const <exportName>` in a `*.config.ts` file under `searchDir` and introspects it;
  * undefined while no such file exists yet.
  */
-export async function findConfigSchema(searchDir: string, exportName: string): Promise<ConfigSchemaInfo | undefined> {
+export async function findConfigSchema(
+  searchDir: string,
+  exportName: string,
+): Promise<ConfigSchemaInfo | undefined> {
   const root = join(REPO_ROOT, searchDir);
   if (!existsSync(root)) return undefined;
-  const file = walk(root).find((path) => path.endsWith('.config.ts') && readFileSync(path, 'utf8').includes(`export const ${exportName}`));
+  const file = walk(root).find(
+    (path) =>
+      path.endsWith('.config.ts') && readFileSync(path, 'utf8').includes(`export const ${exportName}`),
+  );
   if (!file) return undefined;
   const module = (await import(file)) as Record<string, unknown>;
   const schema = module[exportName];
-  if (!(schema instanceof z.ZodType)) throw new Error(`${relative(REPO_ROOT, file)}: ${exportName} is not a zod schema`);
+  if (!(schema instanceof z.ZodType))
+    throw new Error(`${relative(REPO_ROOT, file)}: ${exportName} is not a zod schema`);
   const shape = objectShape(schema, `${relative(REPO_ROOT, file)}#${exportName}`);
   const keys = Object.keys(shape);
   return {
@@ -155,5 +205,7 @@ function walk(dir: string): string[] {
 export function serviceSources(dir: string): string[] {
   const root = join(REPO_ROOT, 'services', dir, 'src');
   if (!existsSync(root)) return [];
-  return walk(root).filter((path) => path.endsWith('.ts') && !/\.(spec|integration-spec|e2e-spec)\.ts$/.test(path));
+  return walk(root).filter(
+    (path) => path.endsWith('.ts') && !/\.(spec|integration-spec|e2e-spec)\.ts$/.test(path),
+  );
 }

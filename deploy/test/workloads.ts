@@ -48,14 +48,18 @@ export function find(objects: K8sObject[], kind: string, name: string): K8sObjec
 
 export function containersOf(object: K8sObject): Container[] {
   const podSpec = podSpecOf(object);
-  return podSpec && Array.isArray(podSpec['containers']) ? (podSpec['containers'] as unknown as Container[]) : [];
+  return podSpec && Array.isArray(podSpec['containers'])
+    ? (podSpec['containers'] as unknown as Container[])
+    : [];
 }
 
 export function podLabels(object: K8sObject): Record<string, string> {
   const spec = object['spec'];
   const template = isObject(spec) ? spec['template'] : undefined;
   const metadata = isObject(template) ? template['metadata'] : undefined;
-  return isObject(metadata) && isObject(metadata['labels']) ? (metadata['labels'] as Record<string, string>) : {};
+  return isObject(metadata) && isObject(metadata['labels'])
+    ? (metadata['labels'] as Record<string, string>)
+    : {};
 }
 
 export function spec(object: K8sObject): Record<string, unknown> {
@@ -64,31 +68,38 @@ export function spec(object: K8sObject): Record<string, unknown> {
 }
 
 export function namedPorts(container: Container): Record<string, number> {
-  return Object.fromEntries((container.ports ?? []).filter((port) => port.name).map((port) => [port.name!, port.containerPort]));
+  return Object.fromEntries(
+    (container.ports ?? []).filter((port) => port.name).map((port) => [port.name!, port.containerPort]),
+  );
 }
 
 /** A probe's or Service's port (number or container port name) as a number, if the container declares it. */
 export function resolvePort(container: Container, port: number | string | undefined): number | undefined {
-  if (typeof port === 'number') return (container.ports ?? []).some((p) => p.containerPort === port) ? port : undefined;
+  if (typeof port === 'number')
+    return (container.ports ?? []).some((p) => p.containerPort === port) ? port : undefined;
   if (typeof port === 'string') return namedPorts(container)[port];
   return undefined;
 }
 
 export function resolveEnv(container: Container, objects: K8sObject[]): ResolvedEnv[] {
   return (container.env ?? []).map((entry) => {
-    if (entry.valueFrom === undefined) return { name: entry.name, source: 'literal', value: entry.value ?? '', optional: false };
+    if (entry.valueFrom === undefined)
+      return { name: entry.name, source: 'literal', value: entry.value ?? '', optional: false };
     const configMapRef = entry.valueFrom['configMapKeyRef'];
     if (configMapRef) {
       const optional = configMapRef['optional'] === true;
       const configMap = find(objects, 'ConfigMap', String(configMapRef['name']));
-      const data = configMap && isObject(configMap['data']) ? (configMap['data'] as Record<string, string>) : undefined;
+      const data =
+        configMap && isObject(configMap['data']) ? (configMap['data'] as Record<string, string>) : undefined;
       const value = data?.[String(configMapRef['key'])];
       if (value === undefined) {
         return {
           name: entry.name,
           source: 'configMap',
           optional,
-          unresolved: optional ? undefined : `ConfigMap ${String(configMapRef['name'])} has no key ${String(configMapRef['key'])}`,
+          unresolved: optional
+            ? undefined
+            : `ConfigMap ${String(configMapRef['name'])} has no key ${String(configMapRef['key'])}`,
         };
       }
       return { name: entry.name, source: 'configMap', value, optional };
@@ -102,7 +113,12 @@ export function resolveEnv(container: Container, objects: K8sObject[]): Resolved
         secret: { name: String(secretRef['name']), key: String(secretRef['key']) },
       };
     }
-    return { name: entry.name, source: 'literal', optional: false, unresolved: `unsupported valueFrom ${Object.keys(entry.valueFrom).join(',')}` };
+    return {
+      name: entry.name,
+      source: 'literal',
+      optional: false,
+      unresolved: `unsupported valueFrom ${Object.keys(entry.valueFrom).join(',')}`,
+    };
   });
 }
 

@@ -244,7 +244,17 @@ export class GatewayGrpcServer {
             publishedAt: event.publishedAt,
             payload: toProtoValue(event.payload),
           };
-          if (!call.write(message)) await new Promise((resolveDrain) => call.once('drain', resolveDrain));
+          if (!call.write(message)) {
+            await new Promise<void>((resolveDrain) => {
+              const done = () => {
+                call.off('drain', done);
+                call.off('cancelled', done);
+                resolveDrain();
+              };
+              call.once('drain', done);
+              call.once('cancelled', done);
+            });
+          }
           this.options.metrics.eventsDelivered.inc({ transport: 'grpc' });
         }
         call.end();
@@ -252,7 +262,8 @@ export class GatewayGrpcServer {
         this.options.metrics.subscriptions.dec({ transport: 'grpc' });
       }
     } catch (error) {
-      if (!call.cancelled) call.destroy(Object.assign(new Error(toGrpcError(error).details), toGrpcError(error)));
+      // grpc-js turns an 'error' on a server stream into the call's final status.
+      if (!call.cancelled) call.emit('error', toGrpcError(error));
     } finally {
       if (end) this.streams.delete(end);
     }

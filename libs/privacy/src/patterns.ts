@@ -111,7 +111,7 @@ export const ALTERNATIVES: readonly AlternativeSource[] = [
     // Phone numbers and cards: digit groups with unambiguous separators, classified in code.
     name: 'numseq',
     source:
-      '(?<numseq>(?:(?<![\\w+/.:\\-#]|\\d[ ])|(?<=:)(?=\\+))(?:\\+[ ]?|00)?(?:\\(\\d{1,5}\\)|\\d{1,19})' +
+      '(?<numseq>(?:(?<![\\w+/.\\-#])\\+[ ]?|(?<![\\w+/.:\\-#])(?:00)?)(?:\\(\\d{1,5}\\)|\\d{1,19})' +
       '(?:(?:[ ]?/[ ]?|[ ]-[ ]|[ .\\-]|(?<=\\))[ ]?|(?=\\())(?:\\(\\d{1,5}\\)|\\d{1,19})){0,7}(?![\\w]|[.\\-/]\\d))',
   },
 ];

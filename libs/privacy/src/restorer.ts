@@ -56,8 +56,9 @@ function isWordChar(c: number): boolean {
  * anything else is left as written. Restored values are emitted, never scanned again.
  *
  * At the end of the text, an unfinished placeholder (an opening bracket and part of a label, or a
- * complete label and its underscore) is dropped: it is a fragment of a pseudonym that carries nothing
- * for the reader, and showing it would be inconsistent. Shorter tails (`E`, `[[`, `EMAIL`) are text.
+ * label, its underscore and the start of a known key's digits) is dropped: it is a fragment of a
+ * pseudonym that carries nothing for the reader, and showing it would be inconsistent. Shorter tails
+ * (`E`, `[[`, `EMAIL`) and digits that match no key are text.
  */
 export class Restorer {
   private readonly labels: ReadonlySet<string>;
@@ -156,7 +157,8 @@ export class Restorer {
     const hexLength = j - hexStart;
     if (j === n) {
       if (!final) return NEED;
-      if (hexLength !== 8 && hexLength !== 16) return FRAGMENT;
+      const digits = buf.slice(hexStart, j).toLowerCase();
+      if (hexLength !== 8 && hexLength !== 16) return this.isKeyPrefix(label, digits) ? FRAGMENT : NO_MATCH;
     } else if (isWordChar(buf.charCodeAt(j)) || (hexLength !== 8 && hexLength !== 16)) {
       return NO_MATCH;
     }
@@ -174,6 +176,13 @@ export class Restorer {
       }
     }
     return { kind: Kind.Match, end: j + close, value };
+  }
+
+  /** Whether some key of the mapping starts with `LABEL_digits` (the end of a text cut a placeholder short). */
+  private isKeyPrefix(label: string, digits: string): boolean {
+    const prefix = `${label}_${digits}`;
+    for (const [key] of this.mapping.entries()) if (key.startsWith(prefix)) return true;
+    return false;
   }
 }
 

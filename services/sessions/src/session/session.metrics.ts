@@ -6,7 +6,7 @@ export class SessionMetrics {
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly jobAffected: Counter<'job'>;
   readonly outboxPending: Gauge;
-  private outboxSource: (() => Promise<{ pending: number; oldestAgeMs: number }>) | undefined;
+  private readonly outbox: { source?: () => Promise<{ pending: number; oldestAgeMs: number }> } = {};
 
   constructor(registry: Registry) {
     this.transitions = new Counter({
@@ -27,15 +27,15 @@ export class SessionMetrics {
       labelNames: ['job'],
       registers: [registry],
     });
-    const metrics = this;
+    const outbox = this.outbox;
     this.outboxPending = new Gauge({
       name: 'orgmesh_outbox_pending',
       help: 'outbox rows not yet published to JetStream',
       registers: [registry],
       async collect() {
-        if (!metrics.outboxSource) return;
+        if (!outbox.source) return;
         try {
-          this.set((await metrics.outboxSource()).pending);
+          this.set((await outbox.source()).pending);
         } catch {
           // keeps its last value while Postgres is unreachable
         }
@@ -45,6 +45,6 @@ export class SessionMetrics {
 
   /** Where the outbox gauge reads its value at scrape time. */
   observeOutbox(source: () => Promise<{ pending: number; oldestAgeMs: number }>): void {
-    this.outboxSource = source;
+    this.outbox.source = source;
   }
 }

@@ -68,8 +68,8 @@ describe('GET /v1/events (SSE over JetStream)', () => {
       expect(event.id).toMatch(/^\d+$/);
       expect(event.data.sequence).toBe(Number(event.id));
       const stored = await sessions.bus.jsm.streams.getMessage(sessions.bus.streamName('sessions'), { seq: Number(event.id) });
-      expect(stored.subject).toBe(sessions.bus.subject(event.event));
-      expect(stored.header.get('Nats-Msg-Id')).toBe(event.data.eventId);
+      expect(stored?.subject).toBe(sessions.bus.subject(event.event));
+      expect(stored?.header.get('Nats-Msg-Id')).toBe(event.data.eventId);
     }
     // Keep-alive comments flow while idle.
     await expectEventually(() => expect(financeStream.frames.some((f) => f.comment === 'keep-alive')).toBe(true));
@@ -107,7 +107,7 @@ describe('GET /v1/events (SSE over JetStream)', () => {
       const last = await sessions.bus.jsm.streams.getMessage(sessions.bus.streamName('sessions'), {
         last_by_subj: sessions.bus.subject('sessions.v1.transitioned'),
       });
-      expect(last.json<{ sessionId: string; event: string }>()).toMatchObject({ sessionId: session.id, event: 'activate' });
+      expect(last?.json<{ sessionId: string; event: string }>()).toMatchObject({ sessionId: session.id, event: 'activate' });
     });
     const late = await open('/v1/events?subject=sessions.v1.transitioned', finance);
     await expectEventually(() => expect(late.initialId()).toBeDefined());

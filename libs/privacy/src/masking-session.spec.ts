@@ -98,6 +98,15 @@ describe('MaskingSession', () => {
     expect(s.process('a@b.io 123-45-6789')).toMatch(/^\[\[EMAIL_[0-9a-f]{8}\]\] 123-45-6789$/);
   });
 
+  it('masks a value found in one text of the request wherever the request repeats it', () => {
+    const s = session();
+    const [first, second] = s.processAll(['Dear Mr. Hendricks, your DOB: 1970-01-02.', 'Hendricks was born 1970-01-02 and hendricks agreed.']);
+    const placeholder = first!.match(/\[\[PERSON_[0-9a-f]{8}\]\]/)![0];
+    expect(second).not.toMatch(/hendricks|1970-01-02/i);
+    expect(second!.split(placeholder)).toHaveLength(3);
+    expect(s.counts).toEqual({ person: 3, date_of_birth: 2 });
+  });
+
   it('gives colliding values distinct, longer placeholders', () => {
     // Force a collision: a mapping that already holds the short key with another value.
     const s = session();

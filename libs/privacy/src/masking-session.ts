@@ -1,4 +1,5 @@
-import type { Detector } from './detector.js';
+import { resolveOverlaps, type Detector } from './detector.js';
+import { DictionaryMatcher } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
 import { actionFor, type PrivacyMode, type PrivacyProfile } from './profile.js';
 import { PlaceholderMapping, type Pseudonymizer } from './pseudonymizer.js';
@@ -40,14 +41,27 @@ export class MaskingSession {
 
   /** Detects and masks one text synchronously (no external recogniser). */
   process(text: string): string {
-    if (text.length === 0) return text;
-    return this.apply(text, this.detector.detect(text));
+    return this.processAll([text])[0]!;
   }
 
-  /** Like {@link process}, including the external recogniser when the detector has one. */
-  async processAsync(text: string): Promise<string> {
-    if (text.length === 0) return text;
-    return this.apply(text, await this.detector.detectAsync(text));
+  /**
+   * Detects and masks every text of a request, in two phases: detection in each text, then every value
+   * masked anywhere in the request is masked wherever else it occurs in the request (a name found next to
+   * a cue in one message is also masked where the conversation repeats it without the cue, e.g. in an
+   * earlier answer the client sends back).
+   */
+  processAll(texts: readonly string[]): string[] {
+    return this.apply(
+      texts,
+      texts.map((t) => (t.length === 0 ? [] : this.detector.detect(t))),
+    );
+  }
+
+  /** Like {@link processAll}, including the external recogniser when the detector has one. */
+  async processAllAsync(texts: readonly string[]): Promise<string[]> {
+    if (!this.detector.hasExternalRecognizer) return this.processAll(texts);
+    const found = await Promise.all(texts.map((t) => (t.length === 0 ? Promise.resolve([]) : this.detector.detectAsync(t))));
+    return this.apply(texts, found);
   }
 
   /** A restorer for answers to this request. */
@@ -64,7 +78,34 @@ export class MaskingSession {
     return action;
   }
 
-  private apply(text: string, entities: readonly Entity[]): string {
+  private apply(texts: readonly string[], found: Entity[][]): string[] {
+    const known = this.knownValues(texts, found);
+    return texts.map((text, i) => {
+      let entities = found[i]!;
+      if (known) {
+        const extra = known.match(text);
+        if (extra.length > 0) entities = resolveOverlaps([...entities, ...extra]);
+      }
+      return this.applyOne(text, entities);
+    });
+  }
+
+  /** A matcher for the values this request masks, or undefined when there are none worth extending. */
+  private knownValues(texts: readonly string[], found: Entity[][]): DictionaryMatcher | undefined {
+    const terms = new Map<string, { text: string; type: EntityType; score: number }>();
+    found.forEach((entities, i) => {
+      for (const e of entities) {
+        if (e.end - e.start < 3 || this.action(e.type) !== 'mask') continue;
+        const value = texts[i]!.slice(e.start, e.end);
+        const key = `${e.type}\u0000${value.toLowerCase()}`;
+        // Below every detector score: a detection at the same place wins.
+        if (!terms.has(key)) terms.set(key, { text: value, type: e.type, score: 0.5 });
+      }
+    });
+    return terms.size === 0 ? undefined : new DictionaryMatcher(terms.values());
+  }
+
+  private applyOne(text: string, entities: readonly Entity[]): string {
     if (entities.length === 0) return text;
     const toMask: Entity[] = [];
     for (const e of entities) {

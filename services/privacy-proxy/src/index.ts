@@ -1,0 +1,11 @@
+export { LogAuditSink, RecordingAuditSink } from './audit/audit-sink.js';
+export type { AuditSink } from './audit/audit-sink.js';
+export { JoseTokenVerifier } from './auth/token-verifier.js';
+export type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js';
+export { FileProfileSource } from './profiles/profile-source.js';
+export type { ProfileSource } from './profiles/profile-source.js';
+export { createPrivacyProxy, MASK_SCOPE } from './privacy-proxy.server.js';
+export type { PrivacyProxy, PrivacyProxyOptions, Provider, UpstreamConfig } from './privacy-proxy.server.js';
+export { loadPrivacyProxyConfig, PrivacyProxyConfigSchema } from './privacy-proxy.config.js';
+export type { PrivacyProxyConfig } from './privacy-proxy.config.js';
+export { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';

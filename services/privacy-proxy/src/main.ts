@@ -1,0 +1,45 @@
+import { createLogger } from '@orgmesh/telemetry';
+import { LogAuditSink } from './audit/audit-sink.js';
+import { JoseTokenVerifier } from './auth/token-verifier.js';
+import { httpNerHook } from './privacy/privacy-engine.js';
+import { loadPrivacyProxyConfig } from './privacy-proxy.config.js';
+import { createPrivacyProxy } from './privacy-proxy.server.js';
+import { FileProfileSource } from './profiles/profile-source.js';
+
+const config = loadPrivacyProxyConfig();
+const logger = createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL });
+const profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
+
+const proxy = createPrivacyProxy({
+  ...(config.PRIVACY_UPSTREAM_OPENAI_URL ? { openai: { url: config.PRIVACY_UPSTREAM_OPENAI_URL, key: config.PRIVACY_UPSTREAM_OPENAI_KEY } } : {}),
+  ...(config.PRIVACY_UPSTREAM_ANTHROPIC_URL
+    ? { anthropic: { url: config.PRIVACY_UPSTREAM_ANTHROPIC_URL, key: config.PRIVACY_UPSTREAM_ANTHROPIC_KEY } }
+    : {}),
+  verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }),
+  profiles,
+  hmacKey: config.PRIVACY_HMAC_KEY,
+  // The NATS-publishing sink replaces this once the proxy is wired to the bus.
+  audit: new LogAuditSink(logger),
+  logger,
+  ...(config.PRIVACY_NER_URL ? { ner: httpNerHook(config.PRIVACY_NER_URL, config.PRIVACY_NER_TIMEOUT) } : {}),
+  maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
+  upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
+});
+
+const url = await proxy.listen(config.PRIVACY_PROXY_PORT, config.PRIVACY_PROXY_HOST);
+logger.info({ url, openai: Boolean(config.PRIVACY_UPSTREAM_OPENAI_URL), anthropic: Boolean(config.PRIVACY_UPSTREAM_ANTHROPIC_URL) }, 'privacy proxy listening');
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}

@@ -1,0 +1,466 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppError, type PrivacyRedactedPayload } from '@orgmesh/contracts';
+import { jsonStringContent, Pseudonymizer, type EntityCounts, type NerHook, type Restorer } from '@orgmesh/privacy';
+import type { Logger } from '@orgmesh/telemetry';
+import type { AuditSink } from './audit/audit-sink.js';
+import type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js';
+import { callerToken, parseJsonBody, readBody, sendJson, sendProblem, sendProviderError, toAppError } from './http/http-io.js';
+import { PrivacyEngine } from './privacy/privacy-engine.js';
+import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
+import type { ProfileSource } from './profiles/profile-source.js';
+import { AnthropicStreamRestorer } from './providers/anthropic-stream.js';
+import { applyTexts, collectTexts, restoreDocument } from './providers/json-text.js';
+import { OpenAiStreamRestorer } from './providers/openai-stream.js';
+import { SseParser, type SseEvent } from './providers/sse.js';
+
+export type Provider = 'openai' | 'anthropic';
+
+export interface UpstreamConfig {
+  /** Base URL (OpenAI: up to and including `/v1`; Anthropic: the host, `/v1` optional). */
+  readonly url: string;
+  readonly key?: string;
+}
+
+export interface PrivacyProxyOptions {
+  readonly openai?: UpstreamConfig;
+  readonly anthropic?: UpstreamConfig;
+  readonly verifier: TokenVerifier;
+  readonly profiles: ProfileSource;
+  /** HMAC key of the placeholders (≥ 32 characters; the same on every replica). */
+  readonly hmacKey: string;
+  readonly audit: AuditSink;
+  readonly logger: Logger;
+  readonly ner?: NerHook;
+  readonly maxBodyBytes?: number;
+  readonly upstreamTimeoutMs?: number;
+  readonly metrics?: PrivacyProxyMetrics;
+}
+
+export interface PrivacyProxy {
+  readonly server: Server;
+  readonly metrics: PrivacyProxyMetrics;
+  /** Starts listening; resolves to the base URL (`http://host:port`). */
+  listen(port: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Scope that allows `POST /v1/privacy/mask` (administrators may also use it). */
+export const MASK_SCOPE = 'orgmesh:privacy-mask';
+const ADMIN_SCOPE = 'orgmesh:admin';
+const SESSION_HEADER = 'x-orgmesh-session-id';
+
+type Route = 'openai.chat.completions' | 'anthropic.messages' | 'anthropic.count_tokens' | 'models' | 'privacy.scan' | 'privacy.mask' | 'health' | 'metrics' | 'not_found';
+
+interface Exchange {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly route: Route;
+  readonly requestId: string;
+  readonly started: bigint;
+  /** Filled as the request proceeds, for the one log line at the end. */
+  readonly log: Record<string, unknown>;
+}
+
+/**
+ * The privacy proxy: OpenAI- and Anthropic-compatible endpoints that mask personal data on the way
+ * to the provider and restore it on the way back, on plain node:http (no framework on the hot path).
+ */
+export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
+  const metrics = options.metrics ?? new PrivacyProxyMetrics();
+  const engine = new PrivacyEngine(options.profiles, new Pseudonymizer(options.hmacKey), options.ner);
+  const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
+  const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
+  const logger = options.logger;
+
+  const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    const exchange: Exchange = {
+      req,
+      res,
+      route: routeOf(req),
+      requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
+      started: process.hrtime.bigint(),
+      log: {},
+    };
+    res.setHeader('x-request-id', exchange.requestId);
+    handle(exchange).then(
+      () => finish(exchange),
+      (error: unknown) => {
+        fail(exchange, toAppError(error));
+        finish(exchange);
+      },
+    );
+  });
+
+  async function handle(x: Exchange): Promise<void> {
+    switch (x.route) {
+      case 'health':
+        if (x.req.url?.startsWith('/readyz')) {
+          await options.profiles.getDirectory();
+          sendJson(x.res, 200, { status: 'ready' });
+        } else sendJson(x.res, 200, { status: 'ok' });
+        return;
+      case 'metrics': {
+        const body = await metrics.registry.metrics();
+        x.res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        x.res.end(body);
+        return;
+      }
+      case 'models':
+        return models(x);
+      case 'openai.chat.completions':
+        return completion(x, 'openai', true);
+      case 'anthropic.messages':
+        return completion(x, 'anthropic', true);
+      case 'anthropic.count_tokens':
+        return completion(x, 'anthropic', false);
+      case 'privacy.scan':
+      case 'privacy.mask':
+        return utility(x);
+      case 'not_found':
+        throw new AppError('not_found', 'no such endpoint');
+    }
+  }
+
+  function providerOf(x: Exchange): Provider | undefined {
+    if (x.route === 'openai.chat.completions') return 'openai';
+    if (x.route === 'anthropic.messages' || x.route === 'anthropic.count_tokens') return 'anthropic';
+    if (x.route === 'models') return x.req.headers['anthropic-version'] ? 'anthropic' : 'openai';
+    return undefined;
+  }
+
+  function fail(x: Exchange, error: AppError): void {
+    x.log['code'] = error.code;
+    if (x.res.headersSent) {
+      // Mid-stream: the status is gone; end the stream (restorers already flushed safely).
+      x.res.end();
+      return;
+    }
+    const provider = providerOf(x);
+    if (provider) sendProviderError(x.res, provider, error);
+    else sendProblem(x.res, error);
+  }
+
+  function finish(x: Exchange): void {
+    const seconds = Number(process.hrtime.bigint() - x.started) / 1e9;
+    const status = x.res.statusCode;
+    metrics.requests.inc({ route: x.route, status: String(status) });
+    if (x.route !== 'health' && x.route !== 'metrics') metrics.duration.observe({ route: x.route }, seconds);
+    const fields = { requestId: x.requestId, route: x.route, status, durationMs: Math.round(seconds * 1e4) / 10, ...x.log };
+    if (status >= 500) logger.warn(fields, 'request failed');
+    else if (x.route !== 'health' && x.route !== 'metrics') logger.info(fields, 'request completed');
+  }
+
+  async function authenticate(x: Exchange): Promise<VerifiedToken> {
+    const token = callerToken(x.req);
+    if (!token) throw new AppError('unauthenticated', 'missing token: send your orgmesh token as Bearer or x-api-key');
+    const verified = await options.verifier.verify(token);
+    x.log['role'] = verified.role;
+    x.log['agentId'] = verified.sub;
+    return verified;
+  }
+
+  function upstreamFor(provider: Provider): UpstreamConfig {
+    const upstream = provider === 'openai' ? options.openai : options.anthropic;
+    if (!upstream) throw new AppError('unavailable', `no ${provider} upstream is configured`);
+    return upstream;
+  }
+
+  function upstreamUrl(provider: Provider, path: string, query: string): string {
+    const base = upstreamFor(provider).url.replace(/\/+$/, '');
+    if (provider === 'openai') return `${base}${path}${query}`;
+    return `${base.endsWith('/v1') ? base : `${base}/v1`}${path}${query}`;
+  }
+
+  function upstreamHeaders(provider: Provider, req: IncomingMessage): Record<string, string> {
+    const upstream = upstreamFor(provider);
+    const headers: Record<string, string> = { 'content-type': 'application/json', accept: headerValue(req, 'accept') ?? 'application/json' };
+    if (provider === 'openai') {
+      if (upstream.key) headers['authorization'] = `Bearer ${upstream.key}`;
+    } else {
+      if (upstream.key) headers['x-api-key'] = upstream.key;
+      headers['anthropic-version'] = headerValue(req, 'anthropic-version') ?? '2023-06-01';
+      const beta = headerValue(req, 'anthropic-beta');
+      if (beta) headers['anthropic-beta'] = beta;
+    }
+    return headers;
+  }
+
+  async function forward(x: Exchange, provider: Provider, url: string, init: { method: string; body?: string | Buffer }): Promise<Response> {
+    const abort = new AbortController();
+    x.res.once('close', () => {
+      if (!x.res.writableFinished) abort.abort();
+    });
+    try {
+      return await fetch(url, {
+        method: init.method,
+        headers: upstreamHeaders(provider, x.req),
+        ...(init.body !== undefined ? { body: init.body } : {}),
+        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(upstreamTimeout)]),
+      });
+    } catch (cause) {
+      metrics.upstreamErrors.inc({ provider });
+      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+      throw new AppError(timedOut ? 'timeout' : 'unavailable', `${provider} upstream ${timedOut ? 'timed out' : 'unreachable'}`, { cause });
+    }
+  }
+
+  async function models(x: Exchange): Promise<void> {
+    await authenticate(x);
+    const provider = providerOf(x)!;
+    const response = await forward(x, provider, upstreamUrl(provider, '/models', queryOf(x.req)), { method: 'GET' });
+    const body = Buffer.from(await response.arrayBuffer());
+    x.res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json', 'content-length': body.length });
+    x.res.end(body);
+  }
+
+  async function completion(x: Exchange, provider: Provider, restoreAnswer: boolean): Promise<void> {
+    if (x.req.method !== 'POST') throw new AppError('not_found', 'use POST');
+    const verified = await authenticate(x);
+    const raw = await readBody(x.req, maxBody);
+    const document = parseJsonBody(raw);
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new AppError('validation_failed', 'request body must be a JSON object');
+    }
+    const privacy = await engine.forRole(verified.role, verified.tenant);
+    const path = x.route === 'openai.chat.completions' ? '/chat/completions' : x.route === 'anthropic.count_tokens' ? '/messages/count_tokens' : '/messages';
+    let body: string | Buffer = raw;
+    let restorer: Restorer | undefined;
+    let jsonRestorer: Restorer | undefined;
+    if (privacy.active) {
+      const refs = collectTexts(document);
+      const masked = await privacy.session.processAllAsync(refs.map((r) => r.text));
+      const session = privacy.session;
+      const strictTypes = session.strictTypes;
+      const outcome = strictTypes.length > 0 ? 'refused' : Object.keys(session.masked).length > 0 ? 'masked' : 'detected';
+      recordFindings(session.counts, (type) => (strictTypes.includes(type) ? 'strict' : (session.masked[type] ?? 0) > 0 ? 'mask' : 'detect'));
+      if (session.total > 0) {
+        x.log['outcome'] = outcome;
+        x.log['entities'] = session.total;
+        audit({ verified, x, mode: privacy.profile.mode, outcome, counts: session.counts, masked: session.masked, endpoint: x.route });
+      }
+      if (strictTypes.length > 0) {
+        metrics.refusals.inc({ route: x.route });
+        throw new AppError('privacy_strict_refused', `request refused by the privacy policy of role ${verified.role}: it contains ${strictTypes.join(', ')}`, {
+          details: { entity_types: strictTypes },
+        });
+      }
+      if (applyTexts(refs, masked)) body = JSON.stringify(document);
+      if (session.mapping.size > 0 && restoreAnswer) {
+        restorer = session.restorer();
+        jsonRestorer = session.restorer({ encode: jsonStringContent });
+      }
+    }
+    metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
+    const response = await forward(x, provider, upstreamUrl(provider, path, queryOf(x.req)), { method: 'POST', body });
+    x.log['upstreamStatus'] = response.status;
+    const contentType = response.headers.get('content-type') ?? 'application/json';
+    const passHeaders: Record<string, string> = {};
+    for (const name of ['retry-after', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'anthropic-ratelimit-requests-remaining']) {
+      const value = response.headers.get(name);
+      if (value !== null) passHeaders[name] = value;
+    }
+    if (contentType.includes('text/event-stream') && response.body) {
+      await relayStream(x, provider, response, passHeaders, restorer, jsonRestorer);
+      return;
+    }
+    const text = await response.text();
+    let out = text;
+    if (restorer && jsonRestorer && contentType.includes('json')) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        restoreDocument(parsed, restorer, jsonRestorer);
+        out = JSON.stringify(parsed);
+      } catch {
+        out = restorer.restore(text);
+      }
+    }
+    x.res.writeHead(response.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(out), ...passHeaders });
+    x.res.end(out);
+  }
+
+  async function relayStream(
+    x: Exchange,
+    provider: Provider,
+    response: Response,
+    headers: Record<string, string>,
+    restorer: Restorer | undefined,
+    jsonRestorer: Restorer | undefined,
+  ): Promise<void> {
+    x.res.writeHead(response.status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
+    x.res.flushHeaders();
+    const body = response.body!;
+    if (!restorer || !jsonRestorer) {
+      // Nothing was masked: relay the bytes as they come.
+      for await (const chunk of body) await write(x.res, chunk as Uint8Array);
+      x.res.end();
+      return;
+    }
+    const transformer = provider === 'openai' ? new OpenAiStreamRestorer(restorer, jsonRestorer) : new AnthropicStreamRestorer(restorer, jsonRestorer);
+    const parser = new SseParser();
+    const decoder = new TextDecoder();
+    const emit = async (events: SseEvent[]) => {
+      let out = '';
+      for (const event of events) out += transformer.transform(event);
+      if (out.length > 0) await write(x.res, out);
+    };
+    try {
+      for await (const chunk of body) await emit(parser.push(decoder.decode(chunk as Uint8Array, { stream: true })));
+      await emit(parser.push(decoder.decode()));
+      await emit(parser.end());
+    } catch (cause) {
+      metrics.upstreamErrors.inc({ provider });
+      x.log['streamError'] = true;
+      // Flush what is held back with the end-of-stream rule (no fragment leaves), then end.
+      const rest = transformer.finish();
+      if (rest) await write(x.res, rest).catch(() => undefined);
+      throw new AppError('unavailable', `${provider} upstream stream broke off`, { cause });
+    }
+    const rest = transformer.finish();
+    if (rest) await write(x.res, rest);
+    x.res.end();
+  }
+
+  async function utility(x: Exchange): Promise<void> {
+    if (x.req.method !== 'POST') throw new AppError('not_found', 'use POST');
+    const verified = await authenticate(x);
+    const isAdmin = verified.scopes.includes(ADMIN_SCOPE);
+    if (x.route === 'privacy.mask' && !isAdmin && !verified.scopes.includes(MASK_SCOPE)) {
+      throw new AppError('forbidden', `masking on request needs the ${MASK_SCOPE} scope`);
+    }
+    const input = parseJsonBody(await readBody(x.req, maxBody)) as { text?: unknown; role?: unknown };
+    if (typeof input !== 'object' || input === null || typeof input.text !== 'string') {
+      throw new AppError('validation_failed', 'expected {"text": string, "role"?: string}', { details: { issues: [{ path: 'text', message: 'required string' }] } });
+    }
+    if (input.role !== undefined && input.role !== verified.role && !isAdmin) throw new AppError('forbidden', 'only administrators may use another role\'s profile');
+    const role = typeof input.role === 'string' ? input.role : verified.role;
+    const privacy = await engine.forRole(role, verified.tenant);
+    const detector = await engine.detector(privacy.profile);
+    const entities = (await detector.detectAsync(input.text)).map(({ type, start, end, score }) => ({ type, start, end, score }));
+    if (x.route === 'privacy.scan') {
+      sendJson(x.res, 200, { role, entities });
+      return;
+    }
+    const [text] = await privacy.session.processAllAsync([input.text]);
+    sendJson(x.res, 200, { role, text, entities, counts: privacy.session.counts, masked: privacy.session.masked });
+  }
+
+  function recordFindings(counts: EntityCounts, action: (type: string) => string): void {
+    for (const [type, n] of Object.entries(counts)) if (n) metrics.redactions.inc({ entity_type: type, action: action(type) }, n);
+  }
+
+  function audit(input: {
+    verified: VerifiedToken;
+    x: Exchange;
+    mode: PrivacyRedactedPayload['mode'];
+    outcome: PrivacyRedactedPayload['outcome'];
+    counts: EntityCounts;
+    masked: EntityCounts;
+    endpoint: string;
+  }): void {
+    const sessionId = headerValue(input.x.req, SESSION_HEADER);
+    const event: PrivacyRedactedPayload = {
+      eventId: randomUUID(),
+      role: input.verified.role,
+      agentId: input.verified.sub,
+      ...(sessionId ? { sessionId: sessionId.slice(0, 200) } : {}),
+      tenant: input.verified.tenant,
+      mode: input.mode,
+      outcome: input.outcome,
+      counts: positive(input.counts),
+      maskedCounts: positive(input.masked),
+      endpoint: input.endpoint,
+      occurredAt: new Date().toISOString(),
+    };
+    try {
+      options.audit.emit(event);
+    } catch (error) {
+      logger.error({ requestId: input.x.requestId, err: error instanceof Error ? error.name : 'unknown' }, 'audit sink failed');
+    }
+  }
+
+  return {
+    server,
+    metrics,
+    listen(port, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}
+
+function positive(counts: EntityCounts): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(counts)) if (v && v > 0) out[k] = v;
+  return out;
+}
+
+function routeOf(req: IncomingMessage): Route {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = (q === -1 ? url : url.slice(0, q)).replace(/\/+$/, '') || '/';
+  switch (path) {
+    case '/v1/chat/completions':
+    case '/chat/completions':
+      return 'openai.chat.completions';
+    case '/v1/messages':
+      return 'anthropic.messages';
+    case '/v1/messages/count_tokens':
+      return 'anthropic.count_tokens';
+    case '/v1/models':
+    case '/models':
+      return req.method === 'GET' ? 'models' : 'not_found';
+    case '/v1/privacy/scan':
+      return 'privacy.scan';
+    case '/v1/privacy/mask':
+      return 'privacy.mask';
+    case '/healthz':
+    case '/readyz':
+      return 'health';
+    case '/metrics':
+      return 'metrics';
+    default:
+      return 'not_found';
+  }
+}
+
+function queryOf(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return q === -1 ? '' : url.slice(q);
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
+  if (res.destroyed) return Promise.reject(new AppError('unavailable', 'client went away'));
+  if (res.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      reject(new AppError('unavailable', 'client went away'));
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}

@@ -1,0 +1,68 @@
+import { AppError } from '@orgmesh/contracts';
+import { Detector, MaskingSession, Pseudonymizer, profileIsActive, type Directory, type NerHook, type PrivacyProfile } from '@orgmesh/privacy';
+import type { ProfileSource } from '../profiles/profile-source.js';
+
+/** The profile of a caller's role and a masking session for one request. */
+export interface RequestPrivacy {
+  readonly profile: PrivacyProfile;
+  /** False when the profile cannot change or report anything: the request passes untouched. */
+  readonly active: boolean;
+  readonly session: MaskingSession;
+}
+
+/**
+ * Turns a role into a ready masking session. Detectors are compiled once per profile and directory
+ * (the source returns the same objects while nothing changed) and reused by every request.
+ */
+export class PrivacyEngine {
+  private readonly detectors = new WeakMap<PrivacyProfile, { directory: Directory; detector: Detector }>();
+
+  constructor(
+    private readonly profiles: ProfileSource,
+    private readonly pseudonymizer: Pseudonymizer,
+    private readonly ner?: NerHook,
+  ) {}
+
+  async forRole(role: string, tenant: string): Promise<RequestPrivacy> {
+    const profile = await this.profiles.getProfile(role);
+    if (!profile) throw new AppError('forbidden', `no privacy profile for role ${role}: requests are refused until one exists`);
+    const detector = await this.detector(profile);
+    return { profile, active: profileIsActive(profile), session: new MaskingSession(detector, this.pseudonymizer, profile, tenant) };
+  }
+
+  async detector(profile: PrivacyProfile): Promise<Detector> {
+    const directory = await this.profiles.getDirectory();
+    const cached = this.detectors.get(profile);
+    if (cached && cached.directory === directory) return cached.detector;
+    const detector = Detector.forProfile(profile, directory, this.ner);
+    this.detectors.set(profile, { directory, detector });
+    return detector;
+  }
+}
+
+/**
+ * An external NER endpoint: `POST {text}` → `{entities: [{type, start, end, score}]}`. Failures are
+ * `unavailable`: without the recogniser the request would go out less protected than configured.
+ */
+export function httpNerHook(url: string, timeoutMs: number): NerHook {
+  return async (text) => {
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text }),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (cause) {
+      throw new AppError('unavailable', 'named-entity recogniser unreachable', { cause });
+    }
+    if (!response.ok) throw new AppError('unavailable', `named-entity recogniser answered ${response.status}`);
+    const body = (await response.json()) as { entities?: unknown };
+    if (!Array.isArray(body.entities)) throw new AppError('unavailable', 'named-entity recogniser answered without entities');
+    return body.entities.filter(
+      (e): e is { type: string; start: number; end: number; score: number } =>
+        typeof e === 'object' && e !== null && typeof (e as { type?: unknown }).type === 'string',
+    );
+  };
+}

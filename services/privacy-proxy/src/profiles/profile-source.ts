@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { AppError } from '@orgmesh/contracts';
+import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
+
+/**
+ * Where role profiles and the org-chart directory come from. The file-based source serves until the
+ * registry does; a registry-backed source implements the same interface over NATS RPC.
+ * Implementations return the same objects while nothing changed, so callers can cache per object.
+ */
+export interface ProfileSource {
+  /** The profile of a role, or the file's `default` profile; undefined when neither exists. */
+  getProfile(role: string): Promise<PrivacyProfile | undefined>;
+  getDirectory(): Promise<Directory>;
+}
+
+const PersonSchema = z.object({
+  name: z.string().min(1),
+  email: z.string().min(3).optional(),
+  userId: z.string().min(1).optional(),
+});
+
+/**
+ * The profile file: `profiles` keyed by role (`default` applies to roles without their own), and the
+ * people of the org chart:
+ *
+ * ```yaml
+ * profiles:
+ *   finance: { mode: mask, entities: { ssn: strict }, denyList: [Project Nightjar] }
+ *   default: { mode: mask }
+ * directory:
+ *   - { name: Jane Doe, email: jane.doe@acme.example, userId: u-1001 }
+ * ```
+ */
+export const ProfileFileSchema = z.object({
+  profiles: z.record(z.string().min(1), PrivacyProfileSchema),
+  directory: z.array(PersonSchema).default([]),
+});
+
+/** Reads a YAML or JSON profile file once; invalid files are refused with the path and reason. */
+export class FileProfileSource implements ProfileSource {
+  private constructor(
+    private readonly profiles: ReadonlyMap<string, PrivacyProfile>,
+    private readonly directory: Directory,
+  ) {}
+
+  static async load(path: string): Promise<FileProfileSource> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (cause) {
+      throw new AppError('validation_failed', 'privacy profiles file cannot be read', { cause, details: { path } });
+    }
+    return FileProfileSource.fromText(text, path);
+  }
+
+  static fromText(text: string, path = '(inline)'): FileProfileSource {
+    let raw: unknown;
+    try {
+      raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    } catch (cause) {
+      throw new AppError('validation_failed', `privacy profiles file is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, {
+        cause,
+        details: { path },
+      });
+    }
+    const parsed = ProfileFileSchema.safeParse(raw);
+    if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
+      throw new AppError('validation_failed', `invalid privacy profiles file: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
+        details: { path, issues },
+      });
+    }
+    return FileProfileSource.fromObject(parsed.data);
+  }
+
+  static fromObject(data: z.output<typeof ProfileFileSchema>): FileProfileSource {
+    return new FileProfileSource(new Map(Object.entries(data.profiles)), { people: data.directory });
+  }
+
+  async getProfile(role: string): Promise<PrivacyProfile | undefined> {
+    return this.profiles.get(role) ?? this.profiles.get('default');
+  }
+
+  async getDirectory(): Promise<Directory> {
+    return this.directory;
+  }
+}

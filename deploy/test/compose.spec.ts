@@ -184,13 +184,30 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('has the mesh router verify tokens of the gateway’s built-in issuer', () => {
+  it('has every token-verifying service trust the gateway’s built-in issuer and its JWKS', () => {
     const gateway = env('gateway');
     expect(gateway['AUTH_MODE']).toBe('dev');
-    const issuer = new URL(gateway['GATEWAY_PUBLIC_URL']!);
-    expect(issuer.hostname).toBe('gateway');
-    expect(issuer.port).toBe(gateway['GATEWAY_HTTP_PORT']);
-    expect(env('mesh-router')['AUTH_ISSUER']).toBe(gateway['GATEWAY_PUBLIC_URL']);
+    const issuer = gateway['GATEWAY_PUBLIC_URL']!;
+    expect(new URL(issuer).hostname).toBe('gateway');
+    expect(new URL(issuer).port).toBe(gateway['GATEWAY_HTTP_PORT']);
+    const verifiers = Object.keys(services).filter((name) => env(name)['AUTH_ISSUER'] !== undefined);
+    expect(verifiers.sort()).toEqual(['mesh-router', 'privacy-proxy', 'registry']);
+    for (const name of verifiers) {
+      expect([
+        name,
+        env(name)['AUTH_ISSUER'],
+        env(name)['AUTH_JWKS_URL'] ?? `${issuer}/.well-known/jwks.json`,
+      ]).toEqual([name, issuer, `${issuer}/.well-known/jwks.json`]);
+    }
+  });
+
+  it('mounts the shared role profiles file where PRIVACY_PROFILES_FILE points', () => {
+    const path = env('privacy-proxy')['PRIVACY_PROFILES_FILE'];
+    const mount = services['privacy-proxy']!.volumes!.map((volume) => volume.split(':')).find(
+      ([, target]) => target === path,
+    )!;
+    expect(mount[0]).toBe('../k8s/base/privacy-profiles.yaml');
+    expect(mount[2]).toBe('ro');
   });
 
   it('points the privacy proxy at the scripted model unless a provider is configured', () => {

@@ -159,6 +159,27 @@ spec:
     expect(pinned.spec.template.spec.containers[1]!.image).toBe('busybox@sha256:abc');
   });
 
+  it('generates a ConfigMap from files and literals (without a name hash only)', () => {
+    const objects = overlay(
+      'configMapGenerator:\n  - name: settings\n    files: [conf.yaml=settings.yaml]\n    literals: [MODE=on]\n    options: { disableNameSuffixHash: true }\n',
+      { 'overlay/settings.yaml': 'a: 1\n' },
+    );
+    expect(objects.find((object) => object.kind === 'ConfigMap')).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'settings' },
+      data: { 'conf.yaml': 'a: 1\n', MODE: 'on' },
+    });
+    expect(() => overlay('configMapGenerator:\n  - name: settings\n    literals: [MODE=on]\n')).toThrow(
+      /disableNameSuffixHash/,
+    );
+    expect(() =>
+      overlay(
+        'configMapGenerator:\n  - name: s\n    files: [../base/web.yaml]\n    options: { disableNameSuffixHash: true }\n',
+      ),
+    ).toThrow(/outside the kustomization root/);
+  });
+
   it.each([
     ['a field it does not implement', 'commonLabels: { a: b }\n', {}, /commonLabels.*not supported/],
     [

@@ -5,8 +5,8 @@
  * target) and `images` — and refuses anything else, so a manifest change that needs more makes the
  * tests fail loudly instead of rendering something kustomize would not.
  *
- * Semantics follow kustomize v5: resources render depth-first in order; then patches, namespace and
- * images apply in that order; resource ids (group, kind, namespace, name) must be unique.
+ * Semantics follow kustomize v5: resources render depth-first in order, generated ConfigMaps join
+ * them; then patches, namespace and images apply in that order; resource ids (group, kind, namespace, name) must be unique.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -37,7 +37,15 @@ export interface PatchTarget {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-const SUPPORTED_FIELDS = new Set(['apiVersion', 'kind', 'resources', 'namespace', 'patches', 'images']);
+const SUPPORTED_FIELDS = new Set([
+  'apiVersion',
+  'kind',
+  'resources',
+  'configMapGenerator',
+  'namespace',
+  'patches',
+  'images',
+]);
 
 /** Kinds that live outside namespaces: the namespace transformer leaves them alone. */
 const CLUSTER_SCOPED = new Set([
@@ -86,6 +94,10 @@ export function kustomizeBuild(dir: string): K8sObject[] {
       throw new KustomizeError(`${file}: remote resource ${entry}`);
     const path = resolve(root, entry);
     objects.push(...(statSync(path).isDirectory() ? kustomizeBuild(path) : readResources(path)));
+  }
+
+  for (const generator of asArray(kustomization['configMapGenerator'], `${file}: configMapGenerator`)) {
+    objects.push(generateConfigMap(generator, root, file));
   }
 
   for (const spec of asArray(kustomization['patches'], `${file}: patches`)) {
@@ -140,6 +152,45 @@ export function readYamlDocuments(path: string): Json[] {
 /** API group of an apiVersion (`apps/v1` → `apps`, `v1` → ``). */
 export function apiGroup(apiVersion: string): string {
   return apiVersion.includes('/') ? apiVersion.split('/')[0]! : '';
+}
+
+/**
+ * `configMapGenerator` entries with `files` and `literals`. Only with `disableNameSuffixHash: true`:
+ * the renderer does not reproduce kustomize's content hash and the name references it rewrites.
+ */
+function generateConfigMap(generator: Json, root: string, file: string): K8sObject {
+  if (!isObject(generator) || typeof generator['name'] !== 'string')
+    throw new KustomizeError(`${file}: configMapGenerator entries need a name`);
+  for (const key of Object.keys(generator)) {
+    if (!['name', 'files', 'literals', 'options'].includes(key))
+      throw new KustomizeError(`${file}: configMapGenerator.${key} is not supported`);
+  }
+  const options = generator['options'];
+  if (!isObject(options) || options['disableNameSuffixHash'] !== true || Object.keys(options).length !== 1) {
+    throw new KustomizeError(
+      `${file}: configMapGenerator ${generator['name']} needs options.disableNameSuffixHash: true (and nothing else)`,
+    );
+  }
+  const data: Record<string, string> = {};
+  for (const entry of asArray(generator['files'], `${file}: configMapGenerator.files`)) {
+    if (typeof entry !== 'string')
+      throw new KustomizeError(`${file}: configMapGenerator.files entries must be strings`);
+    const eq = entry.indexOf('=');
+    const [key, path] =
+      eq >= 0 ? [entry.slice(0, eq), entry.slice(eq + 1)] : [entry.split('/').pop()!, entry];
+    const full = resolve(root, path);
+    // kustomize's load restrictor: generated files must live in or below the kustomization root.
+    if (!full.startsWith(`${root}/`))
+      throw new KustomizeError(`${file}: ${path} is outside the kustomization root`);
+    data[key] = readFileSync(full, 'utf8');
+  }
+  for (const entry of asArray(generator['literals'], `${file}: configMapGenerator.literals`)) {
+    if (typeof entry !== 'string' || !entry.includes('='))
+      throw new KustomizeError(`${file}: configMapGenerator.literals entries are KEY=value`);
+    const index = entry.indexOf('=');
+    data[entry.slice(0, index)] = entry.slice(index + 1);
+  }
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: generator['name'] }, data };
 }
 
 function applyPatch(objects: K8sObject[], spec: Json, root: string, file: string): K8sObject[] {

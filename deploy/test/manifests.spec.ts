@@ -362,6 +362,15 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
       ]);
     }
     if (mode === 'dev') {
+      // The JWKS the other services fetch is the gateway's.
+      for (const object of ofKind(objects, 'Deployment')) {
+        const jwks = value(resolveEnv(onlyContainer(object), objects), 'AUTH_JWKS_URL');
+        if (jwks !== undefined)
+          expect([object.metadata.name, jwks]).toEqual([
+            object.metadata.name,
+            `${issuer}/.well-known/jwks.json`,
+          ]);
+      }
       // The issuer URL is the gateway Service, so JWKS fetches reach it in-cluster.
       const url = new URL(issuer!);
       const service = find(objects, 'Service', url.hostname);
@@ -507,6 +516,80 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
       });
     }
   });
+});
+
+describe('privacy proxy role profiles', () => {
+  const file = join(K8S, 'base', 'privacy-profiles.yaml');
+  const text = readFileSync(file, 'utf8');
+
+  it.each(Object.keys(OVERLAYS) as Overlay[])(
+    '%s mounts the generated ConfigMap where PRIVACY_PROFILES_FILE points',
+    (overlay) => {
+      const proxy = deployment(overlay, 'privacy-proxy')!;
+      const container = onlyContainer(proxy);
+      const path = resolveEnv(container, rendered[overlay]).find(
+        (variable) => variable.name === 'PRIVACY_PROFILES_FILE',
+      )!.value!;
+      const mount = container.volumeMounts!.find((candidate) => path.startsWith(`${candidate.mountPath}/`))!;
+      const volumes =
+        (spec(spec(proxy)['template'] as K8sObject)['volumes'] as Array<{
+          name: string;
+          configMap?: { name: string };
+        }>) ?? [];
+      const configMapName = volumes.find((volume) => volume.name === mount.name)?.configMap?.name;
+      const data = find(rendered[overlay], 'ConfigMap', configMapName!)!['data'] as Record<string, string>;
+      expect(data[path.slice(mount.mountPath.length + 1)]).toBe(text);
+    },
+  );
+
+  it('mirrors deploy/registry: each role’s default profile and the org chart’s people', () => {
+    const parsed = readYamlDocuments(file)[0] as {
+      profiles: Record<string, unknown>;
+      directory: Array<{ name: string; email: string; userId: string }>;
+    };
+    const registry = join(REPO_ROOT, 'deploy', 'registry');
+    const camel = (key: string) => key.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+    for (const profileFile of readdirSync(join(registry, 'profiles'))) {
+      const profile = readYamlDocuments(join(registry, 'profiles', profileFile))[0] as {
+        id: string;
+        role: string;
+        privacy: Record<string, unknown>;
+      };
+      if (profile.id !== profile.role) continue;
+      const expected = Object.fromEntries(
+        Object.entries(profile.privacy).map(([key, value]) => [camel(key), value]),
+      );
+      expect([profile.role, parsed.profiles[profile.role]]).toEqual([profile.role, expected]);
+    }
+    const people = readFileSync(join(registry, 'org-chart.csv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(','))
+      .map(([userId, , name, , email]) => ({ name, email, userId }));
+    expect(parsed.directory).toEqual(people);
+  });
+
+  const loader = join(REPO_ROOT, 'services', 'privacy-proxy', 'src', 'profiles', 'profile-source.ts');
+  if (existsSync(loader)) {
+    it('loads with the privacy proxy’s own profile loader', async () => {
+      const { FileProfileSource } = (await import(loader)) as {
+        FileProfileSource: {
+          fromText(
+            text: string,
+            path: string,
+          ): { getProfile(role: string): Promise<{ mode: string } | undefined> };
+        };
+      };
+      const source = FileProfileSource.fromText(text, file);
+      expect((await source.getProfile('finance'))?.mode).toBe('mask');
+      expect((await source.getProfile('an-unknown-role'))?.mode).toBe('mask');
+    });
+  } else {
+    it.todo(
+      'privacy-profiles.yaml loads with the proxy’s loader — services/privacy-proxy/src/profiles/profile-source.ts does not exist yet',
+    );
+  }
 });
 
 describe('dev overlay infrastructure', () => {

@@ -3,6 +3,7 @@ import { DataSource, type MigrationInterface } from 'typeorm';
 import { createOutboxTables, dropOutboxTables } from './common/outbox-tables.js';
 import { SESSIONS_MIGRATIONS, SESSIONS_SCHEMA } from './sessions/index.js';
 import { MESH_MIGRATIONS, MESH_SCHEMA } from './mesh/index.js';
+import { REGISTRY_MIGRATIONS, REGISTRY_SCHEMA } from './registry/index.js';
 import type { QueryRunner } from 'typeorm';
 
 export { createOutboxTables, dropOutboxTables };
@@ -29,6 +30,7 @@ export function outboxMigration(schema: string, timestamp: number): MigrationCla
 export const SERVICE_MIGRATIONS: Record<string, { schema: string; migrations: MigrationClass[] }> = {
   sessions: { schema: SESSIONS_SCHEMA, migrations: SESSIONS_MIGRATIONS },
   mesh: { schema: MESH_SCHEMA, migrations: MESH_MIGRATIONS },
+  registry: { schema: REGISTRY_SCHEMA, migrations: REGISTRY_MIGRATIONS },
 };
 
 export const MIGRATED_SERVICES = (): string[] => Object.keys(SERVICE_MIGRATIONS);

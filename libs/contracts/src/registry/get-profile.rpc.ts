@@ -13,5 +13,7 @@ export const GetProfile = defineRpc({
     version: RegistryVersion,
     /** Compact JWS (ES256, `kid` header) whose payload is the published profile version. */
     jws: z.string(),
+    /** The registry's public profile-signing keys (JWKS) that `jws` verifies against. */
+    jwks: z.object({ keys: z.array(z.looseObject({ kty: z.string(), kid: z.string() })) }),
   }),
 });

@@ -1,0 +1,184 @@
+import 'reflect-metadata';
+import { resolve } from 'node:path';
+import { NestFactory } from '@nestjs/core';
+import type { INestMicroservice } from '@nestjs/common';
+import { AppError, type RegistryProblem } from '@orgmesh/contracts';
+import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
+import { connectBus, NatsTransportServer, OutboxRelay, type MessageBus } from '@orgmesh/messaging';
+import { Database } from '@orgmesh/persistence';
+import { runMigrations } from '@orgmesh/migrations';
+import { createLogger, createMetricsRegistry, startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import { formatProblem } from './loader/problem.js';
+import type { RegistryConfig } from './registry.config.js';
+import { RegistryRepository, REGISTRY_SCHEMA } from './persistence/registry.repository.js';
+import { profileSigningKey } from './service/profile-signing.key.js';
+import { RegistryAccess } from './service/registry.access.js';
+import { RegistryJobs } from './service/registry.jobs.js';
+import { RegistryMetrics } from './service/registry.metrics.js';
+import { RegistryModule } from './service/registry.module.js';
+import { RegistryService, systemClock, type Clock } from './service/registry.service.js';
+
+export interface RegistryApp {
+  readonly bus: MessageBus;
+  readonly db: Database;
+  readonly service: RegistryService;
+  readonly jobs: RegistryJobs;
+  readonly health: HealthServer;
+  /** The kid of the key this replica signs profiles with. */
+  readonly signingKid: string;
+  close(): Promise<void>;
+}
+
+export interface RegistryAppOptions {
+  logger?: Logger;
+  clock?: Clock;
+  migrate?: boolean;
+  startJobs?: boolean;
+  /** Token verification; default: the JWKS of AUTH_JWKS_URL (or `<AUTH_ISSUER>/.well-known/jwks.json`) when REGISTRY_AUTH=on. */
+  verifier?: JwtVerifier;
+}
+
+/**
+ * Starts the registry service: Postgres pool, NATS bus, the REGISTRY stream, the profile signing key,
+ * the registry directory loaded as a new version when it changed, the Nest microservice on the orgmesh
+ * NATS transport, the outbox relay, the presence and refresh jobs and the health port.
+ */
+export async function startRegistryApp(config: RegistryConfig, options: RegistryAppOptions = {}): Promise<RegistryApp> {
+  const logger = options.logger ?? createLogger({ service: 'registry', level: config.LOG_LEVEL });
+  if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'registry' });
+  const db = await Database.connect({
+    url: config.DATABASE_URL,
+    schema: REGISTRY_SCHEMA,
+    poolSize: config.DATABASE_POOL_SIZE,
+    applicationName: 'orgmesh-registry',
+  });
+  const bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'registry',
+    subjectPrefix: config.NATS_SUBJECT_PREFIX,
+    nameSuffix: config.NATS_NAME_SUFFIX,
+    logger,
+  });
+  const opened: Array<() => Promise<unknown>> = [() => bus.close(), () => db.close()];
+  try {
+    await bus.ensureStream('registry');
+
+    const signingKey = await profileSigningKey(config.REGISTRY_SIGNING_KEY);
+    if (signingKey.origin === 'generated') {
+      logger.warn(
+        { kid: signingKey.kid },
+        'profile signing key generated at startup (dev): set REGISTRY_SIGNING_KEY to sign with one managed key',
+      );
+    }
+    const verifier =
+      options.verifier ??
+      (config.REGISTRY_AUTH === 'on'
+        ? createJwtVerifier({
+            issuer: config.AUTH_ISSUER,
+            audience: config.AUTH_AUDIENCE,
+            jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+          })
+        : undefined);
+    if (!verifier) {
+      logger.warn({ auth: 'off' }, 'admin checks are off (REGISTRY_AUTH=off): any caller may load, import-org and assign-profile');
+    }
+
+    const registry = createMetricsRegistry('registry');
+    const metrics = new RegistryMetrics(registry);
+    const repository = new RegistryRepository(db);
+    const service = new RegistryService(
+      repository,
+      {
+        endpoints: {
+          privacyProxyUrl: config.PRIVACY_PROXY_URL,
+          gatewayUrl: config.GATEWAY_URL,
+          mcpCommand: config.REGISTRY_MCP_COMMAND,
+        },
+        presenceTimeoutMs: config.REGISTRY_PRESENCE_TIMEOUT,
+        signingKey,
+      },
+      logger,
+      options.clock ?? systemClock,
+    );
+    await service.start();
+    if (config.REGISTRY_DIR) await loadAtStartup(service, metrics, logger, config.REGISTRY_DIR);
+    if (service.current) await service.reconcileDrift();
+
+    const microservice: INestMicroservice = await NestFactory.createMicroservice(
+      RegistryModule.register({ service, access: new RegistryAccess(verifier), metrics }),
+      { strategy: new NatsTransportServer(bus), logger: false },
+    );
+    await microservice.listen();
+    opened.unshift(() => microservice.close());
+
+    const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: REGISTRY_SCHEMA, bus, logger });
+    await relay.start();
+    opened.unshift(() => relay.stop());
+    metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
+
+    const jobs = new RegistryJobs(service, metrics, logger, {
+      presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
+      refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
+    });
+    if (options.startJobs !== false) jobs.start();
+    opened.unshift(() => jobs.stop());
+
+    const health = await startHealthServer({
+      port: config.REGISTRY_HTTP_PORT,
+      registry,
+      checks: {
+        nats: async () => void (await bus.nc.rtt()),
+        postgres: () => db.ping(),
+        registry: async () => {
+          if (!service.current) throw new Error('no registry version loaded');
+        },
+      },
+    });
+    logger.info(
+      { healthPort: health.port, version: service.current?.version ?? null, kid: signingKey.kid, auth: verifier ? 'on' : 'off' },
+      'registry service started',
+    );
+
+    return {
+      bus,
+      db,
+      service,
+      jobs,
+      health,
+      signingKid: signingKey.kid,
+      async close() {
+        await jobs.stop();
+        await microservice.close();
+        await relay.stop();
+        await health.close();
+        await bus.close();
+        await db.close();
+        logger.info({}, 'registry service stopped');
+      },
+    };
+  } catch (error) {
+    for (const close of opened) await close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Loads REGISTRY_DIR as a new version when its content changed. An invalid directory is logged
+ * problem by problem (file, path, reason) and refused; the service then keeps serving the stored
+ * version, or does not start when there is none.
+ */
+async function loadAtStartup(service: RegistryService, metrics: RegistryMetrics, logger: Logger, dir: string): Promise<void> {
+  const path = resolve(dir);
+  try {
+    const result = await service.loadDirectory(path, 'startup');
+    metrics.loads.inc({ result: result.changed ? 'stored' : 'unchanged' });
+    logger.info({ dir: path, version: result.version, changed: result.changed, agents: result.agents }, 'registry directory loaded');
+  } catch (error) {
+    if (!(error instanceof AppError) || error.code !== 'validation_failed') throw error;
+    metrics.loads.inc({ result: 'validation_failed' });
+    const problems = (error.details?.['problems'] ?? []) as RegistryProblem[];
+    logger.error({ dir: path, problems: problems.map(formatProblem) }, 'registry directory refused, nothing loaded');
+    if (!service.current) throw error;
+    logger.warn({ version: service.current.version }, 'serving the stored registry version');
+  }
+}

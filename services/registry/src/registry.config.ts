@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@orgmesh/config';
+
+/** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
+export const RegistryConfigSchema = z.object({
+  NATS_URL: env.natsUrl(),
+  DATABASE_URL: env.databaseUrl(),
+  DATABASE_POOL_SIZE: env.int(10, 1),
+  REGISTRY_HTTP_PORT: env.port(8102),
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  LOG_LEVEL: env.logLevel(),
+
+  /**
+   * The registry directory loaded at startup (relative to the working directory) when its content
+   * differs from the current version. Empty: load nothing at startup (versions come from `load`).
+   */
+  REGISTRY_DIR: z.string().default('deploy/registry'),
+  /**
+   * The ES256 key that signs published profiles: a private EC P-256 JWK (JSON) or a PKCS#8 PEM.
+   * A secret. Unset: a key is generated at startup (dev) and the log says so.
+   */
+  REGISTRY_SIGNING_KEY: z.string().min(1).optional(),
+
+  /**
+   * `on`: admin-only RPCs (load, import-org, assign-profile) and heartbeats verify the caller's JWT
+   * (the NATS `authorization` header). `off`: no checks (tests, trusted single-user setups); logged at startup.
+   */
+  REGISTRY_AUTH: z.enum(['on', 'off']).default('on'),
+  /** Tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
+  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
+  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
+  AUTH_JWKS_URL: z.url().optional(),
+
+  /** An agent silent for longer than this is offline. */
+  REGISTRY_PRESENCE_TIMEOUT: env.duration('30s'),
+  /** How often the presence job looks for silent agents (one replica at a time, advisory lock). */
+  REGISTRY_PRESENCE_SWEEP_INTERVAL: env.duration('5s'),
+  /** How often a replica checks for a registry version loaded by another replica. */
+  REGISTRY_REFRESH_INTERVAL: env.duration('2s'),
+
+  /** Endpoints written into rendered agent configs; every replica must agree or config hashes differ. */
+  PRIVACY_PROXY_URL: z.url().default('http://127.0.0.1:8090'),
+  GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+  REGISTRY_MCP_COMMAND: z.string().min(1).default('orgmesh-mcp'),
+});
+export type RegistryConfig = z.infer<typeof RegistryConfigSchema>;
+
+export function loadRegistryConfig(source: Record<string, string | undefined> = process.env): RegistryConfig {
+  return parseConfig('registry', RegistryConfigSchema, source);
+}

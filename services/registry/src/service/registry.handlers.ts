@@ -1,0 +1,119 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import {
+  AgentHeartbeat,
+  AssignProfile,
+  GetAgent,
+  GetDirectory,
+  GetManager,
+  GetProfile,
+  ImportOrg,
+  ListAgents,
+  LoadRegistry,
+  RenderConfig,
+  ResolvePolicy,
+  type RpcRequest,
+  type RpcResponse,
+} from '@orgmesh/contracts';
+import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { RegistryService } from './registry.service.js';
+import { RegistryAccess } from './registry.access.js';
+import { RegistryMetrics, resultLabel } from './registry.metrics.js';
+
+/** NATS RPC endpoints: the transport has already validated the payload; check the caller → service → reply. */
+@Controller()
+export class RegistryHandlers {
+  constructor(
+    @Inject(RegistryService) private readonly registry: RegistryService,
+    @Inject(RegistryAccess) private readonly access: RegistryAccess,
+    @Inject(RegistryMetrics) private readonly metrics: RegistryMetrics,
+  ) {}
+
+  @RpcHandler(GetAgent)
+  async getAgent(@Payload() request: RpcRequest<typeof GetAgent>): Promise<RpcResponse<typeof GetAgent>> {
+    return this.registry.getAgent(request.agentId);
+  }
+
+  @RpcHandler(ListAgents)
+  async listAgents(@Payload() request: RpcRequest<typeof ListAgents>): Promise<RpcResponse<typeof ListAgents>> {
+    return this.registry.listAgents(request);
+  }
+
+  @RpcHandler(GetProfile)
+  async getProfile(@Payload() request: RpcRequest<typeof GetProfile>): Promise<RpcResponse<typeof GetProfile>> {
+    return this.registry.getProfile(request);
+  }
+
+  @RpcHandler(ResolvePolicy)
+  async resolvePolicy(@Payload() request: RpcRequest<typeof ResolvePolicy>): Promise<RpcResponse<typeof ResolvePolicy>> {
+    const decision = this.registry.resolvePolicy(request.from, request.to, request.kind);
+    this.metrics.policyDecisions.inc({ decision: decision.allowed ? 'allow' : 'deny' });
+    return decision;
+  }
+
+  @RpcHandler(RenderConfig)
+  async renderConfig(@Payload() request: RpcRequest<typeof RenderConfig>): Promise<RpcResponse<typeof RenderConfig>> {
+    return this.registry.renderConfig(request.agentId, request.format);
+  }
+
+  @RpcHandler(GetDirectory)
+  async directory(): Promise<RpcResponse<typeof GetDirectory>> {
+    return this.registry.directory();
+  }
+
+  @RpcHandler(GetManager)
+  async getManager(@Payload() request: RpcRequest<typeof GetManager>): Promise<RpcResponse<typeof GetManager>> {
+    return this.registry.getManager(request.userId);
+  }
+
+  @RpcHandler(AssignProfile)
+  async assignProfile(
+    @Payload() request: RpcRequest<typeof AssignProfile>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof AssignProfile>> {
+    const actor = await this.access.requireAdmin(context, 'assign-profile');
+    return this.registry.assignProfile(request.userId, request.profileId, actor);
+  }
+
+  @RpcHandler(ImportOrg)
+  async importOrg(@Payload() request: RpcRequest<typeof ImportOrg>, @Ctx() context: MessageContext): Promise<RpcResponse<typeof ImportOrg>> {
+    try {
+      const actor = await this.access.requireAdmin(context, 'import-org');
+      const result = await this.registry.importOrg(request.csv, request.fileName, actor);
+      this.metrics.orgImports.inc({ result: 'imported' });
+      return result;
+    } catch (error) {
+      this.metrics.orgImports.inc({ result: resultLabel(error) });
+      throw error;
+    }
+  }
+
+  @RpcHandler(LoadRegistry)
+  async load(@Payload() request: RpcRequest<typeof LoadRegistry>, @Ctx() context: MessageContext): Promise<RpcResponse<typeof LoadRegistry>> {
+    try {
+      const actor = await this.access.requireAdmin(context, 'load');
+      const result = await this.registry.loadFiles(request.files, actor);
+      this.metrics.loads.inc({ result: result.changed ? 'stored' : 'unchanged' });
+      return result;
+    } catch (error) {
+      this.metrics.loads.inc({ result: resultLabel(error) });
+      throw error;
+    }
+  }
+
+  @RpcHandler(AgentHeartbeat)
+  async heartbeat(
+    @Payload() request: RpcRequest<typeof AgentHeartbeat>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof AgentHeartbeat>> {
+    try {
+      await this.access.requireAgent(context, request.agentId);
+      const result = await this.registry.heartbeat(request);
+      this.metrics.heartbeats.inc({ result: result.drift ? 'drift' : 'in_sync' });
+      return result;
+    } catch (error) {
+      this.metrics.heartbeats.inc({ result: resultLabel(error) });
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,85 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+type Source<T> = () => Promise<T> | T;
+
+/** Prometheus series of the registry service. */
+export class RegistryMetrics {
+  readonly loads: Counter<'result'>;
+  readonly orgImports: Counter<'result'>;
+  readonly heartbeats: Counter<'result'>;
+  readonly policyDecisions: Counter<'decision'>;
+  readonly jobRuns: Counter<'job' | 'result'>;
+  readonly markedOffline: Counter;
+  private readonly sources: { outbox?: Source<{ pending: number }>; version?: Source<number> } = {};
+
+  constructor(registry: Registry) {
+    this.loads = new Counter({
+      name: 'orgmesh_registry_loads_total',
+      help: 'registry loads by result (stored, unchanged, refused, failed)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.orgImports = new Counter({
+      name: 'orgmesh_registry_org_imports_total',
+      help: 'org chart imports by result (imported, refused, failed)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.heartbeats = new Counter({
+      name: 'orgmesh_registry_heartbeats_total',
+      help: 'agent heartbeats by result (in_sync, drift, or the error code)',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.policyDecisions = new Counter({
+      name: 'orgmesh_registry_policy_decisions_total',
+      help: 'resolve-policy answers by decision (allow, deny)',
+      labelNames: ['decision'],
+      registers: [registry],
+    });
+    this.jobRuns = new Counter({
+      name: 'orgmesh_registry_job_runs_total',
+      help: 'background job runs by job and result (ran, skipped: another replica holds the lock, failed)',
+      labelNames: ['job', 'result'],
+      registers: [registry],
+    });
+    this.markedOffline = new Counter({
+      name: 'orgmesh_registry_agents_marked_offline_total',
+      help: 'agents the presence job marked offline (no heartbeat within the timeout)',
+      registers: [registry],
+    });
+    const sources = this.sources;
+    new Gauge({
+      name: 'orgmesh_registry_version',
+      help: 'the registry version this replica serves (0: none loaded)',
+      registers: [registry],
+      async collect() {
+        this.set((await sources.version?.()) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'orgmesh_outbox_pending',
+      help: 'outbox rows not yet published to JetStream',
+      registers: [registry],
+      async collect() {
+        if (!sources.outbox) return;
+        try {
+          this.set((await sources.outbox()).pending);
+        } catch {
+          // keeps its last value while Postgres is unreachable
+        }
+      },
+    });
+  }
+
+  /** Where the gauges read their values at scrape time. */
+  observe(sources: { outbox: Source<{ pending: number }>; version: Source<number> }): void {
+    Object.assign(this.sources, sources);
+  }
+}
+
+/** The metric label of an error: its stable code, or `internal`. */
+export function resultLabel(error: unknown): string {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' ? code : 'internal';
+}

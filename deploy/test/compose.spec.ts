@@ -256,6 +256,8 @@ describe('compose.yaml', () => {
           .filter(([, problem]) => problem !== undefined);
         expect(invalid).toEqual([]);
         for (const key of loopbackListenKeys(schema)) expect([key, values[key]]).toEqual([key, '0.0.0.0']);
+        // The service's own loader accepts the whole environment (rules across keys included).
+        if (schema.load) expect(() => schema.load!(values, [])).not.toThrow();
       },
     );
     if (service.dir === 'privacy-proxy') {

@@ -333,6 +333,16 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
           expect(invalid).toEqual([]);
           for (const key of loopbackListenKeys(schema))
             expect([key, env.find((variable) => variable.name === key)?.value]).toEqual([key, '0.0.0.0']);
+          // The service's own loader accepts the whole environment (rules across keys included).
+          const known = Object.fromEntries(
+            env
+              .filter((variable) => variable.value !== undefined)
+              .map((variable) => [variable.name, variable.value]),
+          );
+          const secrets = env
+            .filter((variable) => variable.source === 'secret' && !variable.optional)
+            .map((variable) => variable.name);
+          if (schema.load) expect(() => schema.load!(known, secrets)).not.toThrow();
         },
       );
     } else {

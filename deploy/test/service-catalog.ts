@@ -140,7 +140,16 @@ export interface ConfigSchemaInfo {
   problem(key: string, value: string): string | undefined;
   /** The value the schema uses when the key is unset (undefined when none). */
   defaultOf(key: string): unknown;
+  /**
+   * Runs the service's own `load<Name>Config(env)` (cross-key rules included) on an environment;
+   * secrets it cannot know are stood in for by a value their key accepts. Undefined when the
+   * module exports no loader.
+   */
+  load?: (env: Record<string, string | undefined>, secretKeys: readonly string[]) => void;
 }
+
+/** Values tried, in order, for a key whose real value is a secret. */
+const SECRET_STAND_INS = ['postgres://user:password@postgres.example:5432/orgmesh', 'x'.repeat(64)];
 
 /**
  * Finds `export const <exportName>` in a `*.config.ts` file under `searchDir` and introspects it;
@@ -162,6 +171,7 @@ export async function findConfigSchema(
   if (!(schema instanceof z.ZodType))
     throw new Error(`${relative(REPO_ROOT, file)}: ${exportName} is not a zod schema`);
   const shape = objectShape(schema, `${relative(REPO_ROOT, file)}#${exportName}`);
+  const loader = module[`load${exportName.replace(/ConfigSchema$/, '')}Config`];
   const keys = Object.keys(shape);
   return {
     file: relative(REPO_ROOT, file),
@@ -177,6 +187,17 @@ export async function findConfigSchema(
       const result = shape[key]?.safeParse(undefined);
       return result?.success ? result.data : undefined;
     },
+    load:
+      typeof loader === 'function'
+        ? (env, secretKeys) => {
+            const full = { ...env };
+            for (const key of secretKeys)
+              full[key] =
+                SECRET_STAND_INS.find((candidate) => shape[key]?.safeParse(candidate).success) ??
+                SECRET_STAND_INS[1];
+            (loader as (source: Record<string, string | undefined>) => unknown)(full);
+          }
+        : undefined,
   };
 }
 

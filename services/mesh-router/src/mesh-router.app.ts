@@ -13,6 +13,7 @@ import { TokenBucketLimiter } from './limits/rate-limiter.js';
 import { NatsPolicyAdapter } from './policy/nats-policy.adapter.js';
 import type { PolicyPort } from './policy/policy.port.js';
 import { startUndeliverableWatcher } from './delivery/undeliverable.consumer.js';
+import { EagerPublisher } from './delivery/eager-publisher.js';
 import { TaskModule } from './task/task.module.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
 import { TaskService, systemClock, type Clock } from './task/task.service.js';
@@ -75,6 +76,10 @@ export async function startMeshRouterApp(config: MeshRouterConfig, options: Mesh
   const policy = new NatsPolicyAdapter(bus, logger, { ttlMs: config.MESH_POLICY_CACHE_TTL, timeoutMs: config.MESH_REGISTRY_TIMEOUT });
   policy.start();
   const repository = new TaskRepository(db);
+  const eager = config.MESH_EAGER_PUBLISH
+    ? new EagerPublisher(bus, (ids) => repository.markPublished(ids), () => repository.wakeRelay(), logger)
+    : undefined;
+  if (eager) repository.onCommitted((rows) => eager.publish(rows));
   const service = new TaskService(
     repository,
     policy,
@@ -127,6 +132,7 @@ export async function startMeshRouterApp(config: MeshRouterConfig, options: Mesh
       await jobs.stop();
       await watcher.stop();
       await microservice.close();
+      await eager?.stop();
       policy.stop();
       await relay.stop();
       await health.close();

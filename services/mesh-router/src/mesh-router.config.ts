@@ -6,7 +6,7 @@ export const MeshRouterConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
-  MESH_HTTP_PORT: env.port(8102),
+  MESH_HTTP_PORT: env.port(8103),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   LOG_LEVEL: env.logLevel(),
@@ -34,6 +34,11 @@ export const MeshRouterConfigSchema = z.object({
   MESH_MAX_PAYLOAD_BYTES: env.int(64 * 1024, 1),
   /** Policy answers are cached this long (and dropped at once on registry events). */
   MESH_POLICY_CACHE_TTL: env.duration('5m'),
+  /**
+   * Publish a write's events and deliveries right after it commits (the outbox relay stays the
+   * guarantee and publishes whatever this misses). Off: only the relay publishes.
+   */
+  MESH_EAGER_PUBLISH: env.bool(true),
   /** How long a resolve-policy / get-manager request to the registry may take. */
   MESH_REGISTRY_TIMEOUT: env.duration('2s'),
 });

@@ -37,7 +37,8 @@ describe('mesh delivery, deadlines and escalation', () => {
     issuer = await LocalIssuer.create();
     bus = await clientBus(ctx);
     registry = new RegistryResponder(bus, RULES, DEMO_CHART).start();
-    mesh = await startTestMeshRouter(ctx, issuer, { overrides: { MESH_DEADLINE_SWEEP_INTERVAL: '100ms' } });
+    // This file runs with the outbox relay as the only publisher; mesh-router.integration-spec runs the eager path.
+    mesh = await startTestMeshRouter(ctx, issuer, { overrides: { MESH_DEADLINE_SWEEP_INTERVAL: '100ms', MESH_EAGER_PUBLISH: 'false' } });
     [finance, manager] = await Promise.all([bearer(issuer, 'finance-agent', 'finance'), bearer(issuer, 'manager-agent', 'manager')]);
   });
 

@@ -283,6 +283,37 @@ describe('mesh router over NATS and Postgres', () => {
     await Promise.all(consumers.map((c) => c.stop()));
   });
 
+  it('serialises 60 concurrent reports on one task into one valid history ending in the stored state', async () => {
+    const task = await bus.request(RequestApproval, { to: 'manager', subject: 'Race' }, { authorization: finance });
+    const reports = ['working', 'input-required', 'working', 'input-required', 'rejected'] as const;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => bus.request(UpdateTask, { id: task.id, state: reports[i % reports.length]! }, { authorization: manager })),
+    );
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect((outcome.reason as { code: string }).code).toBe('task_illegal_transition');
+    }
+    const final = await bus.request(GetTask, { id: task.id }, { authorization: finance });
+    const history = final.history ?? [];
+    let state: Task['state'] = 'submitted';
+    for (const entry of history.slice(1)) {
+      expect(entry.from).toBe(state);
+      state = entry.to;
+    }
+    expect(state).toBe(final.state);
+    expect(final.version).toBe(history.length);
+    expect(history.filter((h) => h.event === 'reject').length).toBeLessThanOrEqual(1);
+  });
+
+  it('exposes health, readiness and its metrics', async () => {
+    const base = `http://127.0.0.1:${mesh.health.port}`;
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/orgmesh_mesh_requests_total\{[^}]*operation="send-task"[^}]*result="ok"/);
+    expect(metrics).toMatch(/orgmesh_mesh_requests_total\{[^}]*result="policy_denied"/);
+    expect(metrics).toContain('orgmesh_outbox_pending');
+  });
+
   it('drops cached policy answers when the registry publishes a change', async () => {
     await bus.request(Notify, { to: 'manager', message: 'cached?' }, { authorization: finance });
     const asked = registry.policyRequests.filter((r) => r.kind === 'notification' && r.from === 'finance').length;

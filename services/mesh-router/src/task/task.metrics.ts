@@ -12,7 +12,6 @@ export class TaskMetrics {
   private invalidationSource: (() => number) | undefined;
 
   constructor(registry: Registry) {
-    const metrics = this;
     this.requests = new Counter({
       name: 'orgmesh_mesh_requests_total',
       help: 'mesh RPCs by operation and result (ok, repeat, or the error code)',
@@ -40,10 +39,10 @@ export class TaskMetrics {
       name: 'orgmesh_outbox_pending',
       help: 'outbox rows not yet published to JetStream',
       registers: [registry],
-      async collect() {
-        if (!metrics.outboxSource) return;
+      collect: async () => {
+        if (!this.outboxSource) return;
         try {
-          this.set((await metrics.outboxSource()).pending);
+          this.outboxPending.set((await this.outboxSource()).pending);
         } catch {
           // keeps its last value while Postgres is unreachable
         }
@@ -53,8 +52,8 @@ export class TaskMetrics {
       name: 'orgmesh_mesh_policy_cache_invalidations',
       help: 'policy cache invalidations since start (registry events, newer registry versions, reconnects)',
       registers: [registry],
-      collect() {
-        if (metrics.invalidationSource) this.set(metrics.invalidationSource());
+      collect: () => {
+        if (this.invalidationSource) this.policyInvalidations.set(this.invalidationSource());
       },
     });
   }

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import {
+  AppError,
   InboxDelivery,
   TaskCreated,
   TaskUpdated,
   parseOrThrow,
+  type EventDefinition,
+  type EventPayload,
   type Task,
   type TaskChange,
   type TaskDecision,
@@ -15,16 +18,16 @@ import {
   type TaskSender,
   type TaskState,
 } from '@orgmesh/contracts';
-import { enqueueEvent, injectTraceContext, outboxChannel } from '@orgmesh/messaging';
-import { pgErrorCode, type Database, type Sql } from '@orgmesh/persistence';
+import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
+import type { Database, Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
 
 export const MESH_SCHEMA = 'mesh';
 const OPEN_STATES: TaskState[] = ['submitted', 'working', 'input-required'];
-const RETRYABLE_TX_CODES = new Set(['40001', '40P01']);
-const MAX_TX_ATTEMPTS = 5;
+/** Optimistic attempts before an update queues on the row lock instead. */
+const OPTIMISTIC_ATTEMPTS = 3;
 
 export interface NewTask {
   id: string;
@@ -98,13 +101,45 @@ export interface StoredResponse {
 const jsonOrNull = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /**
- * All SQL of the mesh router. Every write commits the task row, its history entry, its event and
- * (for new tasks and escalations) its inbox delivery in one transaction: the outbox relay
- * publishes them afterwards, so nothing is delivered that was not stored and nothing stored is
- * left undelivered.
+ * All SQL of the mesh router.
+ *
+ * Every write is ONE statement (data-modifying CTEs): the task row, its history entry, its event
+ * and its inbox delivery (the outbox rows) and the idempotency record commit together, atomically,
+ * in a single round trip. Updates are optimistic: read the task (with any stored idempotent answer),
+ * let the domain decide, write guarded by the version read; a concurrent change makes the guard
+ * miss and the command is decided again on the new state. This is the sessions pattern (row,
+ * history and outbox in one transaction) with the row lock and the BEGIN/COMMIT round trips taken
+ * out, because every round trip counts at a thousand task lifecycles per second.
  */
 export class TaskRepository {
+  private committed: ((rows: OutboxRow[]) => void) | undefined;
+
   constructor(private readonly db: Database) {}
+
+  /**
+   * Hands every committed write's outbox rows to `listener` (the eager publisher) instead of
+   * waking the relay with NOTIFY; the relay then finds by polling only what the listener missed.
+   */
+  onCommitted(listener: (rows: OutboxRow[]) => void): void {
+    this.committed = listener;
+  }
+
+  /** Marks rows the eager publisher published, so the relay skips them. */
+  async markPublished(eventIds: string[]): Promise<void> {
+    await this.db.query(`UPDATE mesh.outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`, [eventIds]);
+  }
+
+  /** Wakes the relay (after an eager publish failed). */
+  async wakeRelay(): Promise<void> {
+    await this.db.query(`SELECT pg_notify($1, '')`, [outboxChannel(MESH_SCHEMA)]);
+  }
+
+  /** The statement tail that wakes the relay when rows were written, unless a listener publishes them. */
+  private notifyTail(params: Params): string {
+    return this.committed
+      ? `0 AS notified`
+      : `(SELECT count(*) FROM (SELECT pg_notify(${params.add(outboxChannel(MESH_SCHEMA))}, '') FROM o LIMIT 1) n)::int AS notified`;
+  }
 
   async findIdempotent(operation: string, actor: string, key: string): Promise<StoredResponse | undefined> {
     const { rows } = await this.db.query<StoredResponse>(
@@ -116,80 +151,91 @@ export class TaskRepository {
 
   /**
    * Stores a new task, its `create` history entry, the task-created event and the inbox delivery.
-   * With an idempotency claim the key is taken first: a concurrent repeat waits on it and then
-   * gets the first task (`created: false`).
+   * With an idempotency claim, the key's row gates the whole statement: a repeat (even a
+   * concurrent one) inserts nothing and gets the first task back (`created: false`).
    */
   async create(input: NewTask, deliverTo: string, idempotency?: IdempotencyClaim): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
-    return this.db.transaction(async (tx) => {
-      if (idempotency) {
-        const claimed = await tx.query(
-          `INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, response) VALUES ($1, $2, $3, $4, '{}'::jsonb)
-           ON CONFLICT DO NOTHING RETURNING key`,
-          [idempotency.operation, idempotency.actor, idempotency.key, idempotency.fingerprint],
-        );
-        if (claimed.rows.length === 0) {
-          const { rows } = await tx.query<StoredResponse>(
-            `SELECT fingerprint, response FROM mesh.idempotency_keys WHERE operation = $1 AND actor = $2 AND key = $3`,
-            [idempotency.operation, idempotency.actor, idempotency.key],
-          );
-          const first = rows[0];
-          if (!first) throw new Error('idempotency key vanished between insert and read');
-          return { task: first.response, created: false, fingerprint: first.fingerprint };
-        }
-      }
-      const { rows } = await tx.query<TaskRow>(
-        `INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
+    const row: TaskRow = {
+      id: input.id,
+      kind: input.kind,
+      from_agent_id: input.from.agentId,
+      from_role: input.from.role,
+      to_role: input.to.role,
+      to_agent_id: input.to.agentId,
+      assignee_agent_id: null,
+      assignee_role: null,
+      type: input.type,
+      subject: input.subject,
+      input: input.input ?? null,
+      details: input.details ?? null,
+      message: input.message,
+      priority: input.priority,
+      state: 'submitted',
+      reason: null,
+      context_id: input.contextId,
+      deadline: input.deadline,
+      escalate_at: input.escalateAt,
+      result: null,
+      decision: null,
+      escalated_to: null,
+      escalated_at: null,
+      version: 1,
+      created_at: input.now,
+      updated_at: input.now,
+    };
+    const task = toTask(row);
+    const change: TaskChange = {
+      task,
+      change: { event: 'create', from: null, to: 'submitted', actor: input.from.agentId, reason: null, occurredAt: input.now.toISOString() },
+    };
+    const params = new Params();
+    const outbox = [outboxRow(TaskCreated, TaskCreated.subject, change), outboxRow(InboxDelivery, deliverTo, task)];
+    const gate = idempotency ? 'WHERE EXISTS (SELECT 1 FROM claim)' : '';
+    const claim = idempotency
+      ? `claim AS (
+           INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
+           VALUES (${params.add(idempotency.operation)}, ${params.add(idempotency.actor)}, ${params.add(idempotency.key)},
+                   ${params.add(idempotency.fingerprint)}, ${params.add(task.id)}::uuid, ${params.add(JSON.stringify(task))}::jsonb)
+           ON CONFLICT DO NOTHING RETURNING 1),`
+      : '';
+    const { rows } = await this.db.query<{ created: number }>(
+      `WITH ${claim}
+       t AS (
+         INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
                                  priority, state, context_id, deadline, escalate_at, version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10::jsonb, $11, $12, 'submitted', $13, $14, $15, 1, $16, $16)
-         RETURNING *`,
-        [
-          input.id,
-          input.kind,
-          input.from.agentId,
-          input.from.role,
-          input.to.role,
-          input.to.agentId,
-          input.type,
-          input.subject,
-          jsonOrNull(input.input),
-          jsonOrNull(input.details),
-          input.message,
-          input.priority,
-          input.contextId,
-          input.deadline,
-          input.escalateAt,
-          input.now,
-        ],
-      );
-      const row = rows[0];
-      if (!row) throw new Error('task insert returned no row');
-      const task = toTask(row);
-      await this.appendHistory(tx, task.id, 'create', null, 'submitted', input.from.agentId, null, input.now);
-      const change: TaskChange = {
-        task,
-        change: { event: 'create', from: null, to: 'submitted', actor: input.from.agentId, reason: null, occurredAt: input.now.toISOString() },
-      };
-      await enqueueEvent(tx, MESH_SCHEMA, TaskCreated, change);
-      await enqueueDelivery(tx, deliverTo, task);
-      if (idempotency) await this.storeIdempotentResponse(tx, idempotency, task);
+         SELECT ${params.add(row.id)}::uuid, ${params.add(row.kind)}, ${params.add(row.from_agent_id)}, ${params.add(row.from_role)},
+                ${params.add(row.to_role)}, ${params.add(row.to_agent_id)}, ${params.add(row.type)}, ${params.add(row.subject)},
+                ${params.add(jsonOrNull(row.input))}::jsonb, ${params.add(jsonOrNull(row.details))}::jsonb, ${params.add(row.message)},
+                ${params.add(row.priority)}, 'submitted', ${params.add(row.context_id)}, ${params.add(row.deadline)}::timestamptz,
+                ${params.add(row.escalate_at)}::timestamptz, 1, ${params.add(row.created_at)}::timestamptz, ${params.add(row.updated_at)}::timestamptz
+         ${gate}
+         RETURNING id),
+       h AS (${historyInsert(params, 't', 'create', null, 'submitted', input.from.agentId, null, input.now)}),
+       o AS (${outboxInsert(params, 't', outbox)})
+       SELECT (SELECT count(*) FROM t)::int AS created, ${this.notifyTail(params)}`,
+      params.values,
+    );
+    if (rows[0]?.created === 1) {
+      this.committed?.(outbox);
       return { task, created: true };
-    });
+    }
+    if (!idempotency) throw new Error('task insert wrote nothing');
+    const first = await this.findIdempotent(idempotency.operation, idempotency.actor, idempotency.key);
+    if (!first) throw new Error('idempotency key vanished between insert and read');
+    return { task: first.response, created: false, fingerprint: first.fingerprint };
   }
 
   async get(id: string, includeHistory: boolean): Promise<Task | undefined> {
     const { rows } = await this.db.query<TaskRow>(`SELECT * FROM mesh.tasks WHERE id = $1`, [id]);
     const row = rows[0];
     if (!row) return undefined;
-    return toTask(row, includeHistory ? await this.history(this.db, id) : undefined);
+    return toTask(row, includeHistory ? await this.history(id) : undefined);
   }
 
   async list(filter: TaskListFilter): Promise<Task[]> {
     const where: string[] = [];
-    const params: unknown[] = [];
-    const p = (value: unknown): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
+    const params = new Params();
+    const p = (value: unknown): string => params.add(value);
     if (filter.state) where.push(`state = ${p(filter.state)}`);
     if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
     if (filter.contextId) where.push(`context_id = ${p(filter.contextId)}`);
@@ -219,91 +265,111 @@ export class TaskRepository {
     const { rows } = await this.db.query<TaskRow>(
       `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT ${p(filter.limit)}`,
-      params,
+      params.values,
     );
     return rows.map((row) => toTask(row));
   }
 
   /**
-   * Applies one command under the task's row lock, so concurrent updates of one task serialise
-   * and each sees the state the previous one left. `decide` is the pure domain decision (it may
-   * throw: nothing is written then). A repeated idempotency key returns the first answer.
+   * Applies one command to a task. `decide` is the pure domain decision on the current state (it
+   * may throw: nothing is written then). A repeated idempotency key returns the first answer
+   * without deciding again. Concurrent commands on one task serialise through the version guard:
+   * each is decided on the state the previous one left, none is lost or applied twice.
    */
   async apply(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.db.transaction((tx) => this.applyInTx(tx, id, meta, decide));
-      } catch (error) {
-        const code = pgErrorCode(error);
-        if (code && RETRYABLE_TX_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
-        throw error;
-      }
-    }
+    let result: AttemptResult | undefined;
+    for (let attempt = 1; !result && attempt <= OPTIMISTIC_ATTEMPTS; attempt++) result = await this.attempt(this.db, false, id, meta, decide);
+    // Contended: stop racing and queue on the row lock (each waiter then decides on the state the previous one left).
+    result ??= await this.db.transaction((tx) => this.attempt(tx, true, id, meta, decide)).catch(async (error: unknown) => {
+      // A twin request (same idempotency key) committed first: its answer is now visible.
+      if (meta.idempotency && pgErrorCode(error) === '23505') return this.attempt(this.db, false, id, meta, decide);
+      throw error;
+    });
+    if (!result) throw new AppError('conflict', `task ${id} kept changing; try again`, { details: { id } });
+    // Only now is the write committed (the locked path commits when its transaction ends).
+    if (result.outbox) this.committed?.(result.outbox);
+    return { task: result.task, changed: result.changed, fingerprint: result.fingerprint };
   }
 
-  private async applyInTx(
-    tx: Sql,
+  /** One read-decide-write; undefined when the version guard missed (someone else wrote first). */
+  private async attempt(
+    sql: Sql,
+    lock: boolean,
     id: string,
     meta: ChangeMeta,
     decide: (current: Task) => TaskDecisionOutcome,
-  ): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
-    const locked = await tx.query<TaskRow>(`SELECT * FROM mesh.tasks WHERE id = $1 FOR UPDATE`, [id]);
-    const row = locked.rows[0];
+  ): Promise<AttemptResult | undefined> {
+    const key = meta.idempotency;
+    const { rows } = await sql.query<TaskRow & { idem_fingerprint: string | null; idem_response: Task | null }>(
+      `SELECT t.*, k.fingerprint AS idem_fingerprint, k.response AS idem_response
+         FROM mesh.tasks t
+         LEFT JOIN mesh.idempotency_keys k ON k.operation = $2 AND k.actor = $3 AND k.key = $4
+        WHERE t.id = $1 ${lock ? 'FOR UPDATE OF t' : ''}`,
+      [id, key?.operation ?? null, key?.actor ?? null, key?.key ?? null],
+    );
+    const row = rows[0];
     if (!row) throw taskNotFound(id);
-    if (meta.idempotency) {
-      const seen = await tx.query<StoredResponse>(
-        `SELECT fingerprint, response FROM mesh.idempotency_keys WHERE operation = $1 AND actor = $2 AND key = $3`,
-        [meta.idempotency.operation, meta.idempotency.actor, meta.idempotency.key],
-      );
-      const first = seen.rows[0];
-      if (first) return { task: first.response, changed: false, fingerprint: first.fingerprint };
-    }
+    if (row.idem_response && row.idem_fingerprint !== null) return { task: row.idem_response, changed: false, fingerprint: row.idem_fingerprint };
     const current = toTask(row);
     const outcome = decide(current);
-    let result = current;
-    if (outcome.kind === 'change') {
-      const patch = outcome.patch;
-      const updated = await tx.query<TaskRow>(
-        `UPDATE mesh.tasks
-            SET state = $3, reason = $4, version = version + 1, updated_at = $5,
-                assignee_agent_id = COALESCE($6, assignee_agent_id), assignee_role = COALESCE($7, assignee_role),
-                result = COALESCE($8::jsonb, result), decision = COALESCE($9::jsonb, decision),
-                escalated_to = CASE WHEN $10::boolean THEN $11::jsonb ELSE escalated_to END,
-                escalated_at = COALESCE($12, escalated_at)
-          WHERE id = $1 AND version = $2
-          RETURNING *`,
-        [
-          id,
-          row.version,
-          outcome.to,
-          outcome.reason,
-          outcome.now,
-          patch.assignee?.agentId ?? null,
-          patch.assignee?.role ?? null,
-          jsonOrNull(patch.result),
-          jsonOrNull(patch.decision),
-          patch.escalatedTo !== undefined,
-          jsonOrNull(patch.escalatedTo),
-          patch.escalatedAt ?? null,
-        ],
-      );
-      const next = updated.rows[0];
-      if (!next) throw Object.assign(new Error('task version moved under lock'), { code: '40001' });
-      result = toTask(next);
-      await this.appendHistory(tx, id, outcome.event, row.state, outcome.to, meta.actor, outcome.reason, outcome.now);
-      await enqueueEvent(tx, MESH_SCHEMA, TaskUpdated, {
-        task: result,
-        change: { event: outcome.event, from: row.state, to: outcome.to, actor: meta.actor, reason: outcome.reason, occurredAt: outcome.now.toISOString() },
-      });
-      if (outcome.deliverTo) await enqueueDelivery(tx, outcome.deliverTo, result);
+    if (outcome.kind === 'noop') {
+      if (key) await this.rememberNoop(sql, key, current);
+      return { task: current, changed: false };
     }
-    if (meta.idempotency) {
-      await tx.query(
-        `INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`,
-        [meta.idempotency.operation, meta.idempotency.actor, meta.idempotency.key, meta.idempotency.fingerprint, id, JSON.stringify(result)],
-      );
+    const patch = outcome.patch;
+    const next: TaskRow = {
+      ...row,
+      state: outcome.to,
+      reason: outcome.reason,
+      version: row.version + 1,
+      updated_at: outcome.now,
+      assignee_agent_id: patch.assignee?.agentId ?? row.assignee_agent_id,
+      assignee_role: patch.assignee?.role ?? row.assignee_role,
+      result: patch.result !== undefined ? patch.result : row.result,
+      decision: patch.decision ?? row.decision,
+      escalated_to: patch.escalatedTo !== undefined ? patch.escalatedTo : row.escalated_to,
+      escalated_at: patch.escalatedAt ?? row.escalated_at,
+    };
+    const task = toTask(next);
+    const change: TaskChange = {
+      task,
+      change: { event: outcome.event, from: row.state, to: outcome.to, actor: meta.actor, reason: outcome.reason, occurredAt: outcome.now.toISOString() },
+    };
+    const outbox = [outboxRow(TaskUpdated, TaskUpdated.subject, change)];
+    if (outcome.deliverTo) outbox.push(outboxRow(InboxDelivery, outcome.deliverTo, task));
+    const params = new Params();
+    const remember = key
+      ? `, k AS (
+           INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
+           SELECT ${params.add(key.operation)}, ${params.add(key.actor)}, ${params.add(key.key)}, ${params.add(key.fingerprint)}, u.id,
+                  ${params.add(JSON.stringify(task))}::jsonb FROM u)`
+      : '';
+    let written: { updated: number } | undefined;
+    try {
+      ({
+        rows: [written],
+      } = await sql.query<{ updated: number }>(
+        `WITH u AS (
+           UPDATE mesh.tasks
+              SET state = ${params.add(next.state)}, reason = ${params.add(next.reason)}, version = ${params.add(next.version)},
+                  updated_at = ${params.add(next.updated_at)}::timestamptz,
+                  assignee_agent_id = ${params.add(next.assignee_agent_id)}, assignee_role = ${params.add(next.assignee_role)},
+                  result = ${params.add(jsonOrNull(next.result))}::jsonb, decision = ${params.add(jsonOrNull(next.decision))}::jsonb,
+                  escalated_to = ${params.add(jsonOrNull(next.escalated_to))}::jsonb, escalated_at = ${params.add(next.escalated_at)}::timestamptz
+            WHERE id = ${params.add(id)}::uuid AND version = ${params.add(row.version)}
+            RETURNING id),
+         h AS (${historyInsert(params, 'u', outcome.event, row.state, outcome.to, meta.actor, outcome.reason, outcome.now)}),
+         o AS (${outboxInsert(params, 'u', outbox)})${remember}
+         SELECT (SELECT count(*) FROM u)::int AS updated, ${this.notifyTail(params)}`,
+        params.values,
+      ));
+    } catch (error) {
+      // The same key written concurrently by a twin request: read again, the first answer wins.
+      if (key && !lock && pgErrorCode(error) === '23505') return undefined;
+      throw error;
     }
-    return { task: result, changed: outcome.kind === 'change' };
+    if (written?.updated !== 1) return undefined;
+    return { task, changed: true, outbox };
   }
 
   /** Open approvals whose escalation time has come and that have not escalated yet, oldest first. */
@@ -335,50 +401,90 @@ export class TaskRepository {
     return this.db.withAdvisoryLock(`mesh-job-${name}`, work);
   }
 
-  private async history(sql: Sql, id: string): Promise<TaskEventRow[]> {
-    const { rows } = await sql.query<TaskEventRow>(`SELECT * FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`, [id]);
+  private async history(id: string): Promise<TaskEventRow[]> {
+    const { rows } = await this.db.query<TaskEventRow>(`SELECT * FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`, [id]);
     return rows;
   }
 
-  private async appendHistory(
-    tx: Sql,
-    id: string,
-    event: TaskHistoryEvent,
-    from: TaskState | null,
-    to: TaskState,
-    actor: string,
-    reason: string | null,
-    at: Date,
-  ): Promise<void> {
-    const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-    await tx.query(
-      `INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [id, event, from, to, actor, reason, traceId, at],
-    );
-  }
-
-  private async storeIdempotentResponse(tx: Sql, claim: IdempotencyClaim, task: Task): Promise<void> {
-    await tx.query(
-      `UPDATE mesh.idempotency_keys SET response = $4::jsonb, task_id = $5 WHERE operation = $1 AND actor = $2 AND key = $3`,
-      [claim.operation, claim.actor, claim.key, JSON.stringify(task), task.id],
+  /** A repeated no-op with a key also answers the same next time (its key is remembered). */
+  private async rememberNoop(sql: Sql, key: IdempotencyClaim, task: Task): Promise<void> {
+    await sql.query(
+      `INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+       ON CONFLICT DO NOTHING`,
+      [key.operation, key.actor, key.key, key.fingerprint, task.id, JSON.stringify(task)],
     );
   }
 }
 
+interface AttemptResult {
+  task: Task;
+  changed: boolean;
+  fingerprint?: string;
+  /** The rows written, to hand to the eager publisher once committed. */
+  outbox?: OutboxRow[];
+}
+
+/** Positional parameters of one statement. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+export interface OutboxRow {
+  eventId: string;
+  subject: string;
+  payload: string;
+  headers: string;
+}
+
 /**
- * Puts an inbox delivery into the outbox. `enqueueEvent` publishes on the contract's own subject;
- * a delivery goes to the recipient's inbox subject (`mesh.v1.inbox.<role>`), so the row is written
- * here with the same columns, validation, trace headers and relay wake-up.
+ * An outbox row as `enqueueEvent` (libs/messaging) writes it: validated against the contract now
+ * (a bad event fails the write, not the relay later), with the trace context in its headers. Built
+ * here so the row joins the task's single statement, and so an inbox delivery can go to the
+ * recipient's subject rather than the contract's own.
  */
-async function enqueueDelivery(tx: Sql, subject: string, task: Task): Promise<void> {
-  const body = parseOrThrow(InboxDelivery.schema, task, 'inbox delivery');
-  const headers = injectTraceContext({});
-  await tx.query(
-    `WITH inserted AS (
-       INSERT INTO mesh.outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING seq
-     )
-     SELECT pg_notify($5, '') FROM inserted`,
-    [randomUUID(), subject, JSON.stringify(body), JSON.stringify(headers), outboxChannel(MESH_SCHEMA)],
-  );
+function outboxRow<E extends EventDefinition>(event: E, subject: string, payload: EventPayload<E>): OutboxRow {
+  const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
+  return { eventId: randomUUID(), subject, payload: JSON.stringify(body), headers: JSON.stringify(injectTraceContext({})) };
+}
+
+/** Inserts the outbox rows, in order, once per row of the gating CTE `source` (none when it wrote nothing). */
+function outboxInsert(params: Params, source: string, rows: OutboxRow[]): string {
+  const values = rows
+    .map((r, i) => `(${params.add(r.eventId)}::uuid, ${params.add(r.subject)}, ${params.add(r.payload)}::jsonb, ${params.add(r.headers)}::jsonb, ${i})`)
+    .join(', ');
+  return `INSERT INTO mesh.outbox (event_id, subject, payload, headers)
+          SELECT v.event_id, v.subject, v.payload, v.headers
+            FROM ${source} CROSS JOIN (VALUES ${values}) AS v(event_id, subject, payload, headers, ord)
+           ORDER BY v.ord
+          RETURNING seq`;
+}
+
+function historyInsert(
+  params: Params,
+  source: string,
+  event: TaskHistoryEvent,
+  from: TaskState | null,
+  to: TaskState,
+  actor: string,
+  reason: string | null,
+  at: Date,
+): string {
+  const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
+  return `INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
+          SELECT ${source}.id, ${params.add(event)}, ${params.add(from)}, ${params.add(to)}, ${params.add(actor)}, ${params.add(reason)},
+                 ${params.add(traceId)}, ${params.add(at)}::timestamptz FROM ${source}`;
+}
+
+function pgErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const e = current as { code?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+    current = e.driverError ?? e.cause;
+  }
+  return undefined;
 }

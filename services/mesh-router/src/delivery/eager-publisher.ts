@@ -1,0 +1,91 @@
+import { context } from '@opentelemetry/api';
+import { extractTraceContext, type MessageBus } from '@orgmesh/messaging';
+import type { Logger } from '@orgmesh/telemetry';
+
+/** An outbox row just committed: what the relay would publish. */
+export interface CommittedEvent {
+  eventId: string;
+  subject: string;
+  payload: string;
+  headers: string;
+}
+
+const MARK_EVERY_MS = 20;
+const MARK_BATCH = 500;
+
+/**
+ * The outbox's fast path. The relay (libs/messaging) wakes on NOTIFY and publishes committed rows
+ * in a second transaction: correct, but one extra commit and a poll cycle on the path of every
+ * delivery. Here, right after a write commits, its rows are published at once with the outbox
+ * event id as `Nats-Msg-Id`, and marked published in batches. The outbox stays the guarantee: a
+ * row whose publish fails (or whose process dies first) is still unpublished, and the relay's poll
+ * publishes it; a row published twice is dropped by the stream's duplicate window. Rows are
+ * written without NOTIFY in this mode, so the relay does not race the fast path for them.
+ */
+export class EagerPublisher {
+  private readonly toMark: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private marking: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+  private stopped = false;
+
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly markPublished: (eventIds: string[]) => Promise<void>,
+    private readonly wakeRelay: () => Promise<void>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Publishes committed rows in order, without making the caller wait for the acks. */
+  publish(events: CommittedEvent[]): void {
+    if (this.stopped) {
+      void this.wakeRelay().catch(() => undefined);
+      return;
+    }
+    // js.publish writes the message at call time, so rows of one write (and of successive writes) keep their order.
+    for (const event of events) {
+      const headers = JSON.parse(event.headers) as Record<string, string>;
+      const sent: Promise<void> = context
+        .with(extractTraceContext(headers), () =>
+          this.bus.publishRaw(event.subject, new TextEncoder().encode(event.payload), { eventId: event.eventId, headers }),
+        )
+        .then(
+          () => this.mark(event.eventId),
+          (error: unknown) => {
+            this.logger.warn({ err: error, subject: event.subject }, 'eager publish failed, the outbox relay will publish');
+            void this.wakeRelay().catch(() => undefined);
+          },
+        )
+        .finally(() => this.inFlight.delete(sent));
+      this.inFlight.add(sent);
+    }
+  }
+
+  private mark(eventId: string): void {
+    this.toMark.push(eventId);
+    this.timer ??= setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, MARK_EVERY_MS);
+  }
+
+  /** Marks the published rows (the relay skips them); a failure only means the relay publishes them again. */
+  async flush(): Promise<void> {
+    await this.marking;
+    const batch = this.toMark.splice(0, MARK_BATCH);
+    if (batch.length === 0) return;
+    this.marking = this.markPublished(batch).catch((error: unknown) =>
+      this.logger.debug({ err: error, rows: batch.length }, 'marking eagerly published rows failed'),
+    );
+    await this.marking;
+    if (this.toMark.length) await this.flush();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.inFlight]);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+}

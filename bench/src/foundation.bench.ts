@@ -54,7 +54,12 @@ class Arrivals {
   async within<T>(ms: number, promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no delivery in ${ms} ms`)), ms)))]);
+      return await Promise.race([
+        promise,
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no delivery in ${ms} ms`)), ms)),
+        ),
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -89,7 +94,9 @@ export async function run(): Promise<BenchResult[]> {
   const cleanups: Array<() => Promise<unknown>> = [];
 
   await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() => withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)));
+  cleanups.push(() =>
+    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
+  );
   const raw: NatsConnection[] = [];
   try {
     const rawServer = await connect({ servers: env.natsUrl, name: 'bench-raw-server' });
@@ -100,9 +107,13 @@ export async function run(): Promise<BenchResult[]> {
     const clientBus = await connectBus({ ...busOptions, name: 'bench-client' });
     cleanups.push(async () => {
       const manager = await jetstreamManager(rawClient);
-      for await (const name of manager.streams.names()) if (name.endsWith(suffix)) await manager.streams.delete(name);
+      for await (const name of manager.streams.names())
+        if (name.endsWith(suffix)) await manager.streams.delete(name);
     });
-    cleanups.push(() => serverBus.close(), () => clientBus.close());
+    cleanups.push(
+      () => serverBus.close(),
+      () => clientBus.close(),
+    );
 
     // ------------------------------------------------------------ request/reply
     progress('  request/reply');
@@ -112,7 +123,9 @@ export async function run(): Promise<BenchResult[]> {
     await rawServer.flush();
     await serverBus.nc.flush();
     const rawRequest = async (_w: unknown, i: number) => {
-      const reply = await rawClient.request(rawSubject, JSON.stringify({ id: `r${i}`, ...PAYLOAD }), { timeout: 5_000 });
+      const reply = await rawClient.request(rawSubject, JSON.stringify({ id: `r${i}`, ...PAYLOAD }), {
+        timeout: 5_000,
+      });
       reply.json();
     };
     const busRequest = (_w: unknown, i: number) => clientBus.request(EchoRpc, { id: `r${i}`, ...PAYLOAD });
@@ -120,7 +133,13 @@ export async function run(): Promise<BenchResult[]> {
       const baseline = `nats.request-reply.raw.c${concurrency}`;
       results.push(
         ...(await runComparison([
-          { name: baseline, concurrency, durationMs: RPC_DURATION_MS, op: rawRequest, notes: 'JSON body echoed by a core subscription' },
+          {
+            name: baseline,
+            concurrency,
+            durationMs: RPC_DURATION_MS,
+            op: rawRequest,
+            notes: 'JSON body echoed by a core subscription',
+          },
           {
             name: `messaging.rpc.c${concurrency}`,
             baseline,
@@ -138,10 +157,20 @@ export async function run(): Promise<BenchResult[]> {
     const js = jetstream(rawClient);
     const jsm = await jetstreamManager(rawClient);
     const rawStream = `RAWJS${suffix}`;
-    await jsm.streams.add({ name: rawStream, subjects: [`${prefix}rawjs.>`], duplicate_window: nanos(120_000) });
-    await jsm.consumers.add(rawStream, { durable_name: `raw${suffix}`, ack_policy: AckPolicy.Explicit, ack_wait: nanos(30_000) });
+    await jsm.streams.add({
+      name: rawStream,
+      subjects: [`${prefix}rawjs.>`],
+      duplicate_window: nanos(120_000),
+    });
+    await jsm.consumers.add(rawStream, {
+      durable_name: `raw${suffix}`,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: nanos(30_000),
+    });
     const rawArrivals = new Arrivals();
-    const rawMessages: ConsumerMessages = await (await jetstream(rawServer).consumers.get(rawStream, `raw${suffix}`)).consume({ max_messages: 256 });
+    const rawMessages: ConsumerMessages = await (
+      await jetstream(rawServer).consumers.get(rawStream, `raw${suffix}`)
+    ).consume({ max_messages: 256 });
     void (async () => {
       for await (const m of rawMessages) {
         m.ack();
@@ -154,11 +183,21 @@ export async function run(): Promise<BenchResult[]> {
     const busArrivals = new Arrivals();
     const consumers: ConsumerHandle[] = [];
     consumers.push(
-      await serverBus.consume(Measured, 'bench--benchfoundation-v1-measured', async (p) => busArrivals.arrived(p.id), { concurrency: 32 }),
+      await serverBus.consume(
+        Measured,
+        'bench--benchfoundation-v1-measured',
+        async (p) => busArrivals.arrived(p.id),
+        { concurrency: 32 },
+      ),
     );
     const outboxArrivals = new Arrivals();
     consumers.push(
-      await serverBus.consume(Relayed, 'bench--benchfoundation-v1-relayed', async (p) => outboxArrivals.arrived(p.id), { concurrency: 32 }),
+      await serverBus.consume(
+        Relayed,
+        'bench--benchfoundation-v1-relayed',
+        async (p) => outboxArrivals.arrived(p.id),
+        { concurrency: 32 },
+      ),
     );
     cleanups.push(() => Promise.all(consumers.map((c) => c.stop())));
 
@@ -168,7 +207,9 @@ export async function run(): Promise<BenchResult[]> {
     const runner = db.dataSource.createQueryRunner();
     await createOutboxTables(runner, SCHEMA);
     await runner.release();
-    await db.query(`CREATE TABLE "${SCHEMA}".commit_rows (id bigserial PRIMARY KEY, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+    await db.query(
+      `CREATE TABLE "${SCHEMA}".commit_rows (id bigserial PRIMARY KEY, body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const relay = new OutboxRelay({ databaseUrl: dbUrl, schema: SCHEMA, bus: clientBus, logger });
     await relay.start();
     cleanups.push(() => relay.stop());
@@ -204,7 +245,13 @@ export async function run(): Promise<BenchResult[]> {
       const common = { baseline, concurrency, durationMs: EVENT_DURATION_MS };
       results.push(
         ...(await runComparison([
-          { name: baseline, concurrency, durationMs: EVENT_DURATION_MS, op: rawPublishConsume(concurrency), notes: 'js.publish (acked) → pull consumer, ack' },
+          {
+            name: baseline,
+            concurrency,
+            durationMs: EVENT_DURATION_MS,
+            op: rawPublishConsume(concurrency),
+            notes: 'js.publish (acked) → pull consumer, ack',
+          },
           {
             ...common,
             name: `messaging.publish-consume.c${concurrency}`,
@@ -215,7 +262,8 @@ export async function run(): Promise<BenchResult[]> {
             ...common,
             name: `dual-write.commit-then-publish.c${concurrency}`,
             op: dualWrite(concurrency),
-            notes: 'reference, not safe: commit a row, then MessageBus.publish (an event is lost if the process dies in between)',
+            notes:
+              'reference, not safe: commit a row, then MessageBus.publish (an event is lost if the process dies in between)',
           },
           {
             ...common,
@@ -235,12 +283,19 @@ export async function run(): Promise<BenchResult[]> {
     cleanups.push(() => pool.end());
     const body = JSON.stringify(PAYLOAD);
     const rawCommit = () => pool.query(`INSERT INTO "${SCHEMA}".commit_rows (body) VALUES ($1)`, [body]);
-    const persistenceCommit = () => db.transaction((tx) => tx.query(`INSERT INTO "${SCHEMA}".commit_rows (body) VALUES ($1)`, [body]));
+    const persistenceCommit = () =>
+      db.transaction((tx) => tx.query(`INSERT INTO "${SCHEMA}".commit_rows (body) VALUES ($1)`, [body]));
     for (const concurrency of [1, 16]) {
       const baseline = `postgres.single-row-commit.raw.c${concurrency}`;
       results.push(
         ...(await runComparison([
-          { name: baseline, concurrency, durationMs: RPC_DURATION_MS, op: rawCommit, notes: 'pg Pool, one INSERT per implicit transaction' },
+          {
+            name: baseline,
+            concurrency,
+            durationMs: RPC_DURATION_MS,
+            op: rawCommit,
+            notes: 'pg Pool, one INSERT per implicit transaction',
+          },
           {
             name: `persistence.single-row-commit.c${concurrency}`,
             baseline,
@@ -254,7 +309,8 @@ export async function run(): Promise<BenchResult[]> {
     }
     return results;
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => progress(`    cleanup failed: ${String(error)}`));
+    for (const cleanup of cleanups.reverse())
+      await cleanup().catch((error: unknown) => progress(`    cleanup failed: ${String(error)}`));
     for (const nc of raw) await nc.close().catch(() => undefined);
   }
 }

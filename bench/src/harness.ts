@@ -154,7 +154,11 @@ async function drive<W>(
         const index = sequence - firstSequence;
         if (limit.count !== undefined && index >= limit.count) return;
         const scheduled = started + index * intervalMs;
-        if (limit.durationMs !== undefined && (intervalMs ? scheduled : performance.now()) - started >= limit.durationMs) return;
+        if (
+          limit.durationMs !== undefined &&
+          (intervalMs ? scheduled : performance.now()) - started >= limit.durationMs
+        )
+          return;
         if (intervalMs) {
           const wait = scheduled - performance.now();
           if (wait > 1) await sleep(wait);
@@ -199,7 +203,13 @@ class ScenarioRun<W> {
   async warmUp(ms: number): Promise<void> {
     if (ms <= 0) return;
     // Sequence numbers continue after the warm-up, so operations keyed by them (message ids) stay unique.
-    const outcome = await drive(this.workers, { ...this.options, ratePerSec: undefined }, { durationMs: ms }, undefined, this.nextSequence);
+    const outcome = await drive(
+      this.workers,
+      { ...this.options, ratePerSec: undefined },
+      { durationMs: ms },
+      undefined,
+      this.nextSequence,
+    );
     this.nextSequence = outcome.nextSequence;
   }
 
@@ -216,7 +226,8 @@ class ScenarioRun<W> {
   }
 
   async teardown(): Promise<void> {
-    if (this.options.teardownWorker) for (const worker of this.workers) await this.options.teardownWorker(worker);
+    if (this.options.teardownWorker)
+      for (const worker of this.workers) await this.options.teardownWorker(worker);
     this.workers = [];
   }
 
@@ -263,7 +274,10 @@ export async function runScenario<W = undefined>(options: ScenarioOptions<W>): P
  * rounds: each gets `rounds` slices of its duration, alternating, so load changes on a shared
  * machine hit both alike and the ratio stays meaningful. Count-limited scenarios run in one slice.
  */
-export async function runComparison(scenarios: Array<ScenarioOptions<unknown>>, options: { rounds?: number } = {}): Promise<BenchResult[]> {
+export async function runComparison(
+  scenarios: Array<ScenarioOptions<unknown>>,
+  options: { rounds?: number } = {},
+): Promise<BenchResult[]> {
   const scale = benchScale();
   const rounds = Math.max(1, options.rounds ?? 3);
   const runs = scenarios.map((scenario) => new ScenarioRun(scenario));

@@ -43,7 +43,10 @@ function parseArgs(argv: string[]): { only: string[] } {
 }
 
 function isResultList(output: unknown): output is BenchResult[] {
-  return Array.isArray(output) && output.every((r) => typeof r === 'object' && r !== null && 'name' in r && 'throughput' in r);
+  return (
+    Array.isArray(output) &&
+    output.every((r) => typeof r === 'object' && r !== null && 'name' in r && 'throughput' in r)
+  );
 }
 
 function pad(value: string, width: number, right = false): string {
@@ -76,12 +79,18 @@ function printResults(report: SuiteReport): void {
           : '',
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-    const render = (cells: string[]) => cells.map((c, i) => pad(c, widths[i] ?? 0, i > 0 && i < 7)).join('  ');
-    lines.push(`  ${render(header)}`, `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`, ...rows.map((row) => `  ${render(row)}`));
+    const render = (cells: string[]) =>
+      cells.map((c, i) => pad(c, widths[i] ?? 0, i > 0 && i < 7)).join('  ');
+    lines.push(
+      `  ${render(header)}`,
+      `  ${widths.map((w) => '-'.repeat(w)).join('  ')}`,
+      ...rows.map((row) => `  ${render(row)}`),
+    );
   }
   if (report.metrics) {
     const width = Math.max(...Object.keys(report.metrics).map((k) => k.length));
-    for (const [key, value] of Object.entries(report.metrics)) lines.push(`  ${pad(key, width)}  ${fmt(value, 3)}`);
+    for (const [key, value] of Object.entries(report.metrics))
+      lines.push(`  ${pad(key, width)}  ${fmt(value, 3)}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -103,7 +112,9 @@ async function main(): Promise<number> {
     progress(`no suite named ${only.join(', ')}; available: ${suites.map((s) => s.suite).join(', ')}`);
     return 2;
   }
-  progress(`bench: ${selected.length} suite(s): ${selected.map((s) => s.suite).join(', ')} (BENCH_SCALE=${benchScale()})`);
+  progress(
+    `bench: ${selected.length} suite(s): ${selected.map((s) => s.suite).join(', ')} (BENCH_SCALE=${benchScale()})`,
+  );
 
   const reports: SuiteReport[] = [];
   for (const { file, suite } of selected) {
@@ -111,7 +122,9 @@ async function main(): Promise<number> {
     const started = Date.now();
     const report: SuiteReport = { suite, startedAt: new Date(started).toISOString(), durationMs: 0 };
     try {
-      const mod = (await import(pathToFileURL(join(here, file)).href)) as { run?: () => Promise<SuiteOutput> };
+      const mod = (await import(pathToFileURL(join(here, file)).href)) as {
+        run?: () => Promise<SuiteOutput>;
+      };
       if (typeof mod.run !== 'function') throw new Error(`${file} does not export run()`);
       const output = await mod.run();
       if (isResultList(output)) report.results = withRatios(output);

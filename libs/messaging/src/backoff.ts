@@ -15,7 +15,10 @@ export function nakDelayMs(deliveryCount: number, backoffMs: readonly number[] =
  * Exponential retry delay for infrastructure failures (NATS or Postgres away): base·2^(attempt-1),
  * capped, with up to 20 % jitter so replicas do not retry in lockstep. `attempt` is 1-based.
  */
-export function retryDelayMs(attempt: number, options: { baseMs?: number; maxMs?: number; random?: () => number } = {}): number {
+export function retryDelayMs(
+  attempt: number,
+  options: { baseMs?: number; maxMs?: number; random?: () => number } = {},
+): number {
   const base = options.baseMs ?? 100;
   const max = options.maxMs ?? 5_000;
   const exp = Math.min(max, base * 2 ** Math.min(Math.max(attempt, 1) - 1, 30));

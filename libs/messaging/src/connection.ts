@@ -39,7 +39,13 @@ import {
   replyErrorStatus,
   type CallOptions,
 } from './headers.js';
-import { isAlreadyInUse, isConsumerNotFound, isStreamNotFound, mapPublishError, mapRequestError } from './nats-errors.js';
+import {
+  isAlreadyInUse,
+  isConsumerNotFound,
+  isStreamNotFound,
+  mapPublishError,
+  mapRequestError,
+} from './nats-errors.js';
 import {
   contextOfSubject,
   contextStreamName,
@@ -85,7 +91,12 @@ export interface StreamOptions {
   subjects?: string[];
 }
 
-type StreamSpec = Partial<StreamConfig> & { name: string; subjects: string[]; max_age: number; duplicate_window: number };
+type StreamSpec = Partial<StreamConfig> & {
+  name: string;
+  subjects: string[];
+  max_age: number;
+  duplicate_window: number;
+};
 
 export const DEFAULT_STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;
 export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
@@ -117,7 +128,10 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     await nc.close();
     throw new AppError('unavailable', 'NATS JetStream is not enabled on the server', { cause: error });
   }
-  logger.info({ server: nc.getServer(), name: opts.name, prefix: ns.subjectPrefix || undefined }, 'nats connected');
+  logger.info(
+    { server: nc.getServer(), name: opts.name, prefix: ns.subjectPrefix || undefined },
+    'nats connected',
+  );
   return new MessageBus(nc, js, jsm, opts, ns, logger);
 }
 
@@ -182,7 +196,10 @@ export class MessageBus {
           this.logger.warn('nats connection stale');
           break;
         case 'slowConsumer':
-          this.logger.warn({ subject: status.sub.getSubject(), pending: status.pending }, 'nats slow consumer');
+          this.logger.warn(
+            { subject: status.sub.getSubject(), pending: status.pending },
+            'nats slow consumer',
+          );
           break;
         default:
           break;
@@ -239,20 +256,33 @@ export class MessageBus {
    * with the caller's metadata in headers, and returns the validated response. Error replies are
    * rebuilt as AppError; no responder → `unavailable`; no reply in time → `timeout`.
    */
-  async request<R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>, opts: CallOptions = {}): Promise<RpcResponse<R>> {
+  async request<R extends RpcDefinition>(
+    rpc: R,
+    payload: RpcRequestInput<R>,
+    opts: CallOptions = {},
+  ): Promise<RpcResponse<R>> {
     const body = parseOrThrow(rpc.request, payload, `${rpc.subject} request`);
     const subject = this.subject(rpc.subject);
     const headers = callHeaders(opts);
     const data = encodeJson(body);
-    return withSendSpan('request', subject, headers, { 'messaging.message.body.size': data.length }, async () => {
-      let reply: Msg;
-      try {
-        reply = await this.nc.request(subject, data, { timeout: opts.timeoutMs ?? this.requestTimeoutMs, headers: recordToHeaders(headers) });
-      } catch (error) {
-        throw mapRequestError(error, rpc.subject);
-      }
-      return decodeReply(rpc, reply);
-    });
+    return withSendSpan(
+      'request',
+      subject,
+      headers,
+      { 'messaging.message.body.size': data.length },
+      async () => {
+        let reply: Msg;
+        try {
+          reply = await this.nc.request(subject, data, {
+            timeout: opts.timeoutMs ?? this.requestTimeoutMs,
+            headers: recordToHeaders(headers),
+          });
+        } catch (error) {
+          throw mapRequestError(error, rpc.subject);
+        }
+        return decodeReply(rpc, reply);
+      },
+    );
   }
 
   /**
@@ -298,26 +328,40 @@ export class MessageBus {
     let data: Uint8Array;
     let replyHeaders: Record<string, string> = {};
     try {
-      data = await withProcessSpan('serve', msg.subject, headers, { 'messaging.message.body.size': msg.data.length }, async () => {
-        const input = parseOrThrow(rpc.request, decodeJson(msg.data, `${rpc.subject} request`), `${rpc.subject} request`) as RpcRequest<R>;
-        const ctx: MessageContext = {
-          subject: unprefixSubject(this.namespace, msg.subject),
-          headers,
-          authorization: headers[HEADERS.authorization],
-          idempotencyKey: headers[HEADERS.idempotencyKey],
-        };
-        const result = await handler(input, ctx);
-        const checked = rpc.response.safeParse(result);
-        if (!checked.success) {
-          const issues = validationError('response', checked.error).details?.['issues'];
-          this.logger.error({ subject: rpc.subject, issues }, 'rpc handler returned a response that breaks its contract');
-          throw new AppError('internal', 'internal error');
-        }
-        return encodeJson(checked.data);
-      });
+      data = await withProcessSpan(
+        'serve',
+        msg.subject,
+        headers,
+        { 'messaging.message.body.size': msg.data.length },
+        async () => {
+          const input = parseOrThrow(
+            rpc.request,
+            decodeJson(msg.data, `${rpc.subject} request`),
+            `${rpc.subject} request`,
+          ) as RpcRequest<R>;
+          const ctx: MessageContext = {
+            subject: unprefixSubject(this.namespace, msg.subject),
+            headers,
+            authorization: headers[HEADERS.authorization],
+            idempotencyKey: headers[HEADERS.idempotencyKey],
+          };
+          const result = await handler(input, ctx);
+          const checked = rpc.response.safeParse(result);
+          if (!checked.success) {
+            const issues = validationError('response', checked.error).details?.['issues'];
+            this.logger.error(
+              { subject: rpc.subject, issues },
+              'rpc handler returned a response that breaks its contract',
+            );
+            throw new AppError('internal', 'internal error');
+          }
+          return encodeJson(checked.data);
+        },
+      );
     } catch (error) {
       const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
-      if (!(error instanceof AppError)) this.logger.error({ err: error, subject: rpc.subject }, 'rpc handler failed');
+      if (!(error instanceof AppError))
+        this.logger.error({ err: error, subject: rpc.subject }, 'rpc handler failed');
       else this.logger.debug({ subject: rpc.subject, code: app.code }, 'rpc answered with an error');
       data = encodeJson(toErrorBody(app));
       replyHeaders = errorReplyHeaders(app);
@@ -365,18 +409,24 @@ export class MessageBus {
   ): Promise<{ seq: number; duplicate: boolean }> {
     const subject = this.subject(rawSubject);
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    return withSendSpan('publish', subject, headers, { 'messaging.message.id': opts.eventId, 'messaging.message.body.size': data.length }, async () => {
-      try {
-        const ack = await this.js.publish(subject, data, {
-          msgID: opts.eventId,
-          headers: recordToHeaders(headers),
-          timeout: this.publishTimeoutMs,
-        });
-        return { seq: ack.seq, duplicate: ack.duplicate };
-      } catch (error) {
-        throw mapPublishError(error, rawSubject);
-      }
-    });
+    return withSendSpan(
+      'publish',
+      subject,
+      headers,
+      { 'messaging.message.id': opts.eventId, 'messaging.message.body.size': data.length },
+      async () => {
+        try {
+          const ack = await this.js.publish(subject, data, {
+            msgID: opts.eventId,
+            headers: recordToHeaders(headers),
+            timeout: this.publishTimeoutMs,
+          });
+          return { seq: ack.seq, duplicate: ack.duplicate };
+        } catch (error) {
+          throw mapPublishError(error, rawSubject);
+        }
+      },
+    );
   }
 
   /**
@@ -397,6 +447,19 @@ export class MessageBus {
       },
       true,
     );
+  }
+
+  /**
+   * Provisions the streams for the event contracts a service owns: one per distinct context
+   * (RPC contracts are skipped). Returns the stream names.
+   */
+  async ensureContractStreams(
+    contracts: ReadonlyArray<EventDefinition | RpcDefinition>,
+    opts: StreamOptions = {},
+  ): Promise<string[]> {
+    const contexts = [...new Set(contracts.filter((c) => c.kind === 'event').map((c) => c.context))];
+    for (const context of contexts) await this.ensureStream(context, opts);
+    return contexts.map((context) => this.streamName(context));
   }
 
   /** A work-queue stream (each message taken by one consumer, then gone), e.g. the agent inboxes. */
@@ -453,7 +516,10 @@ export class MessageBus {
     if (!info) {
       try {
         await this.jsm.streams.add(config);
-        this.logger.info({ stream: config.name, subjects: config.subjects, retention: config.retention }, 'stream created');
+        this.logger.info(
+          { stream: config.name, subjects: config.subjects, retention: config.retention },
+          'stream created',
+        );
         return;
       } catch (error) {
         if (!isAlreadyInUse(error)) throw mapPublishError(error, config.name);
@@ -463,8 +529,14 @@ export class MessageBus {
     if (!update) return;
     const current = info.config;
     const sameSubjects =
-      current.subjects.length === config.subjects.length && config.subjects.every((s) => current.subjects.includes(s));
-    if (sameSubjects && current.max_age === config.max_age && current.duplicate_window === config.duplicate_window) return;
+      current.subjects.length === config.subjects.length &&
+      config.subjects.every((s) => current.subjects.includes(s));
+    if (
+      sameSubjects &&
+      current.max_age === config.max_age &&
+      current.duplicate_window === config.duplicate_window
+    )
+      return;
     await this.jsm.streams.update(config.name, {
       ...current,
       subjects: config.subjects,
@@ -518,7 +590,12 @@ export class MessageBus {
     const stream = await this.ensureStreamFor(rawSubject, event.context);
     const name = this.durableName(durable);
     const consumer = new EventConsumer(
-      { js: this.js, ns: this.namespace, logger: this.logger, ensureDeadLetterStream: () => this.ensureDeadLetterStream() },
+      {
+        js: this.js,
+        ns: this.namespace,
+        logger: this.logger,
+        ensureDeadLetterStream: () => this.ensureDeadLetterStream(),
+      },
       event,
       stream,
       name,
@@ -551,15 +628,25 @@ export class MessageBus {
     return handle;
   }
 
-  private async ensureConsumer(stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+  private async ensureConsumer(
+    stream: string,
+    config: Partial<ConsumerConfig> & { durable_name: string },
+  ): Promise<void> {
     try {
       const info = await this.jsm.consumers.info(stream, config.durable_name);
       const current = info.config;
       if (current.filter_subject !== config.filter_subject) {
         // The filter cannot change in place without losing the durable's position; refuse loudly.
-        throw new AppError('conflict', `durable ${config.durable_name} exists with filter ${current.filter_subject ?? '(none)'}`);
+        throw new AppError(
+          'conflict',
+          `durable ${config.durable_name} exists with filter ${current.filter_subject ?? '(none)'}`,
+        );
       }
-      if (current.ack_wait !== config.ack_wait || current.max_deliver !== config.max_deliver || current.max_ack_pending !== config.max_ack_pending) {
+      if (
+        current.ack_wait !== config.ack_wait ||
+        current.max_deliver !== config.max_deliver ||
+        current.max_ack_pending !== config.max_ack_pending
+      ) {
         await this.jsm.consumers.update(stream, config.durable_name, {
           ack_wait: config.ack_wait,
           max_deliver: config.max_deliver,
@@ -607,7 +694,8 @@ function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R
       body = undefined;
     }
     const headerCode = headers[HEADERS.errorCode.toLowerCase()];
-    if (!hasErrorCode(body) && isErrorCode(headerCode)) throw new AppError(headerCode, `${rpc.subject} failed with ${headerCode}`);
+    if (!hasErrorCode(body) && isErrorCode(headerCode))
+      throw new AppError(headerCode, `${rpc.subject} failed with ${headerCode}`);
     throw fromErrorBody(body, status);
   }
   let body: unknown;

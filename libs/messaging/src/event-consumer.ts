@@ -1,9 +1,21 @@
 import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstream';
-import { AppError, HEADERS, validationError, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
+import {
+  AppError,
+  HEADERS,
+  validationError,
+  type EventDefinition,
+  type EventPayload,
+} from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import { nakDelayMs, retryDelayMs, DEFAULT_BACKOFF_MS } from './backoff.js';
 import { decodeJson } from './codec.js';
-import { DLQ_HEADERS, headersToRecord, recordToHeaders, sanitizeHeaderValue, type DeadLetterReason } from './headers.js';
+import {
+  DLQ_HEADERS,
+  headersToRecord,
+  recordToHeaders,
+  sanitizeHeaderValue,
+  type DeadLetterReason,
+} from './headers.js';
 import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
 import { withProcessSpan } from './tracing.js';
 import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
@@ -19,7 +31,12 @@ export interface EventConsumerDeps {
 }
 
 // Headers never copied into a dead letter: JetStream's own, and credentials.
-const DROPPED_ON_DEAD_LETTER = new Set(['nats-msg-id', 'nats-expected-stream', 'nats-expected-last-msg-id', 'authorization']);
+const DROPPED_ON_DEAD_LETTER = new Set([
+  'nats-msg-id',
+  'nats-expected-stream',
+  'nats-expected-last-msg-id',
+  'authorization',
+]);
 
 /**
  * One durable pull consumer bound to an event contract: validate → handler → ack; nak with
@@ -57,8 +74,15 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     const messages = this.messages;
     void (async () => {
       for await (const status of messages.status()) {
-        if (status.type === 'heartbeats_missed' || status.type === 'consumer_not_found' || status.type === 'stream_not_found') {
-          this.deps.logger.warn({ consumer: this.durable, stream: this.stream, status: status.type }, 'consumer status');
+        if (
+          status.type === 'heartbeats_missed' ||
+          status.type === 'consumer_not_found' ||
+          status.type === 'stream_not_found'
+        ) {
+          this.deps.logger.warn(
+            { consumer: this.durable, stream: this.stream, status: status.type },
+            'consumer status',
+          );
         }
       }
     })().catch(() => undefined);
@@ -77,7 +101,8 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
         if (this.inFlight.size >= this.concurrency) await Promise.race(this.inFlight);
       }
     } catch (error) {
-      if (!this.stopped) this.deps.logger.error({ err: error, consumer: this.durable }, 'consumer loop ended');
+      if (!this.stopped)
+        this.deps.logger.error({ err: error, consumer: this.durable }, 'consumer loop ended');
     }
   }
 
@@ -97,7 +122,14 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     const log = { consumer: this.durable, subject, eventId, deliveryCount, streamSeq: msg.seq };
 
     if (deliveryCount > this.maxDeliver) {
-      return this.deadLetter(msg, headers, subject, eventId, 'max_deliver_exceeded', `no success after ${this.maxDeliver} deliveries`);
+      return this.deadLetter(
+        msg,
+        headers,
+        subject,
+        eventId,
+        'max_deliver_exceeded',
+        `no success after ${this.maxDeliver} deliveries`,
+      );
     }
     let payload: EventPayload<E>;
     try {
@@ -108,7 +140,14 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       }
       payload = parsed.data as EventPayload<E>;
     } catch (error) {
-      return this.deadLetter(msg, headers, subject, eventId, 'invalid_json', error instanceof Error ? error.message : 'invalid JSON');
+      return this.deadLetter(
+        msg,
+        headers,
+        subject,
+        eventId,
+        'invalid_json',
+        error instanceof Error ? error.message : 'invalid JSON',
+      );
     }
 
     const ctx: EventContext = {
@@ -140,14 +179,31 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       const retryable = !(error instanceof AppError) || error.retryable;
       if (!retryable) {
         const app = error as AppError;
-        return this.deadLetter(msg, headers, subject, eventId, 'non_retryable_error', `${app.code}: ${app.message}`, app.code);
+        return this.deadLetter(
+          msg,
+          headers,
+          subject,
+          eventId,
+          'non_retryable_error',
+          `${app.code}: ${app.message}`,
+          app.code,
+        );
       }
       const code = error instanceof AppError ? error.code : 'internal';
       if (deliveryCount >= this.maxDeliver) {
-        return this.deadLetter(msg, headers, subject, eventId, 'max_deliver_exceeded', `last error ${code} after ${deliveryCount} deliveries`, code);
+        return this.deadLetter(
+          msg,
+          headers,
+          subject,
+          eventId,
+          'max_deliver_exceeded',
+          `last error ${code} after ${deliveryCount} deliveries`,
+          code,
+        );
       }
       const delay = nakDelayMs(deliveryCount, this.backoffMs);
-      if (error instanceof AppError) this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
+      if (error instanceof AppError)
+        this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
       else this.deps.logger.error({ ...log, err: error, delayMs: delay }, 'event handler failed, will retry');
       msg.nak(delay);
     } finally {
@@ -165,7 +221,8 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     errorCode?: string,
   ): Promise<void> {
     const out: Record<string, string> = {};
-    for (const [key, value] of Object.entries(headers)) if (!DROPPED_ON_DEAD_LETTER.has(key)) out[key] = value;
+    for (const [key, value] of Object.entries(headers))
+      if (!DROPPED_ON_DEAD_LETTER.has(key)) out[key] = value;
     out[DLQ_HEADERS.reason] = reason;
     out[DLQ_HEADERS.error] = sanitizeHeaderValue(detail);
     out[DLQ_HEADERS.originalSubject] = subject;
@@ -175,7 +232,14 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     out[DLQ_HEADERS.streamSeq] = String(msg.seq);
     out['orgmesh-event-id'] = eventId;
     if (errorCode) out[HEADERS.errorCode] = errorCode;
-    const log = { consumer: this.durable, subject, eventId, reason, deliveryCount: msg.info.deliveryCount, streamSeq: msg.seq };
+    const log = {
+      consumer: this.durable,
+      subject,
+      eventId,
+      reason,
+      deliveryCount: msg.info.deliveryCount,
+      streamSeq: msg.seq,
+    };
     try {
       await this.deps.ensureDeadLetterStream();
       // Keyed by consumer and event: a retried dead-lettering is deduplicated, two consumers' are not.
@@ -188,7 +252,10 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       this.deps.logger.warn(log, 'message dead-lettered');
     } catch (error) {
       // Never lose it: without a stored dead letter the message goes back to the stream.
-      this.deps.logger.error({ ...log, err: error }, 'dead-letter publish failed, message will be redelivered');
+      this.deps.logger.error(
+        { ...log, err: error },
+        'dead-letter publish failed, message will be redelivered',
+      );
       msg.nak(retryDelayMs(msg.info.deliveryCount, { baseMs: 500, maxMs: 10_000 }));
     }
   }

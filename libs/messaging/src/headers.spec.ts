@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { AppError } from '@orgmesh/contracts';
-import { callHeaders, errorReplyHeaders, headersToRecord, recordToHeaders, replyErrorStatus, sanitizeHeaderValue } from './headers.js';
+import {
+  callHeaders,
+  errorReplyHeaders,
+  headersToRecord,
+  recordToHeaders,
+  replyErrorStatus,
+  sanitizeHeaderValue,
+} from './headers.js';
 
 describe('header mapping', () => {
   it('reads NATS headers as a lower-cased record, last value winning', () => {
@@ -15,7 +22,12 @@ describe('header mapping', () => {
   });
 
   it('writes a record as NATS headers, skipping empty values and flattening newlines', () => {
-    const h = recordToHeaders({ traceparent: '00-abc-def-01', empty: '', missing: undefined, note: 'line1\r\nline2' });
+    const h = recordToHeaders({
+      traceparent: '00-abc-def-01',
+      empty: '',
+      missing: undefined,
+      note: 'line1\r\nline2',
+    });
     expect(h?.get('traceparent')).toBe('00-abc-def-01');
     expect(h?.has('empty')).toBe(false);
     expect(h?.get('note')).toBe('line1 line2');
@@ -23,7 +35,9 @@ describe('header mapping', () => {
   });
 
   it('carries the caller metadata in headers, never in the body', () => {
-    expect(callHeaders({ authorization: 'Bearer t', idempotencyKey: 'k1', headers: { 'x-tenant': 'acme' } })).toEqual({
+    expect(
+      callHeaders({ authorization: 'Bearer t', idempotencyKey: 'k1', headers: { 'x-tenant': 'acme' } }),
+    ).toEqual({
       authorization: 'Bearer t',
       'idempotency-key': 'k1',
       'x-tenant': 'acme',

@@ -80,4 +80,5 @@ export const DLQ_HEADERS = {
 } as const;
 
 /** Why a message was dead-lettered. */
-export type DeadLetterReason = 'invalid_json' | 'validation_failed' | 'max_deliver_exceeded' | 'non_retryable_error';
+export type DeadLetterReason =
+  'invalid_json' | 'validation_failed' | 'max_deliver_exceeded' | 'non_retryable_error';

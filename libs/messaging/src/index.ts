@@ -1,4 +1,9 @@
-export { connectBus, MessageBus, DEFAULT_DUPLICATE_WINDOW_MS, DEFAULT_STREAM_MAX_AGE_MS } from './connection.js';
+export {
+  connectBus,
+  MessageBus,
+  DEFAULT_DUPLICATE_WINDOW_MS,
+  DEFAULT_STREAM_MAX_AGE_MS,
+} from './connection.js';
 export type { BusOptions, StreamOptions } from './connection.js';
 export type { CallOptions } from './headers.js';
 export type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';

@@ -33,7 +33,9 @@ describe('namespace naming', () => {
   });
 
   it('follows the durable convention <consumer>--<context>-v1-<event>', () => {
-    expect(conventionalDurable('mesh-router', 'sessions.v1.transitioned')).toBe('mesh-router--sessions-v1-transitioned');
+    expect(conventionalDurable('mesh-router', 'sessions.v1.transitioned')).toBe(
+      'mesh-router--sessions-v1-transitioned',
+    );
   });
 
   it('puts dead letters under <prefix>dlq.<original subject> in one stream per namespace', () => {

@@ -17,7 +17,9 @@ const INVALID_NAME_CHARS = /[\s.*>/\\]/g;
 
 export function validateNamespace(ns: Namespace): void {
   if (!SUBJECT_PREFIX.test(ns.subjectPrefix)) {
-    throw new Error(`invalid subjectPrefix "${ns.subjectPrefix}": expected dot-terminated tokens like "t123."`);
+    throw new Error(
+      `invalid subjectPrefix "${ns.subjectPrefix}": expected dot-terminated tokens like "t123."`,
+    );
   }
   if (ns.nameSuffix.replace(INVALID_NAME_CHARS, '') !== ns.nameSuffix) {
     throw new Error(`invalid nameSuffix "${ns.nameSuffix}": no dots, wildcards, slashes or whitespace`);

@@ -15,9 +15,13 @@ export function mapRequestError(error: unknown, subject: string): AppError {
 /** Maps a failed JetStream publish: no stream capturing the subject, no ack in time, or the connection gone. */
 export function mapPublishError(error: unknown, subject: string): AppError {
   if (error instanceof AppError) return error;
-  if (isTimeout(error)) return new AppError('timeout', `no JetStream ack for ${subject} in time`, { cause: error });
+  if (isTimeout(error))
+    return new AppError('timeout', `no JetStream ack for ${subject} in time`, { cause: error });
   const name = error instanceof Error ? error.name : '';
-  if (name === 'JetStreamNotEnabled' || (error instanceof natsErrors.RequestError && error.isNoResponders())) {
+  if (
+    name === 'JetStreamNotEnabled' ||
+    (error instanceof natsErrors.RequestError && error.isNoResponders())
+  ) {
     return new AppError('unavailable', `no JetStream stream captures ${subject}`, { cause: error });
   }
   return new AppError('unavailable', `publish to ${subject} failed`, { cause: error });

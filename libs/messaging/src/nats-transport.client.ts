@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { ClientProxy, type ReadPacket, type WritePacket } from '@nestjs/microservices';
 import type { Observable } from 'rxjs';
-import { allContracts, AppError, HEADERS, type EventDefinition, type RpcDefinition } from '@orgmesh/contracts';
+import {
+  allContracts,
+  AppError,
+  HEADERS,
+  type EventDefinition,
+  type RpcDefinition,
+} from '@orgmesh/contracts';
 import { connectBus, MessageBus, type BusOptions } from './connection.js';
 import type { CallOptions } from './headers.js';
 
@@ -56,11 +62,17 @@ export class NatsTransportClient extends ClientProxy {
     return this.bus.nc as T;
   }
 
-  override send<TResult = unknown, TInput = unknown>(pattern: RpcDefinition | string, data: TInput): Observable<TResult> {
+  override send<TResult = unknown, TInput = unknown>(
+    pattern: RpcDefinition | string,
+    data: TInput,
+  ): Observable<TResult> {
     return super.send<TResult, TInput>(typeof pattern === 'string' ? pattern : pattern.subject, data);
   }
 
-  override emit<TResult = unknown, TInput = unknown>(pattern: EventDefinition | string, data: TInput): Observable<TResult> {
+  override emit<TResult = unknown, TInput = unknown>(
+    pattern: EventDefinition | string,
+    data: TInput,
+  ): Observable<TResult> {
     return super.emit<TResult, TInput>(typeof pattern === 'string' ? pattern : pattern.subject, data);
   }
 
@@ -87,17 +99,25 @@ export class NatsTransportClient extends ClientProxy {
     return (await bus.publish(def, packet.data, { eventId: eventId ?? randomUUID(), headers })) as T;
   }
 
-  private contract<K extends 'rpc' | 'event'>(pattern: unknown, kind: K): K extends 'rpc' ? RpcDefinition : EventDefinition {
+  private contract<K extends 'rpc' | 'event'>(
+    pattern: unknown,
+    kind: K,
+  ): K extends 'rpc' ? RpcDefinition : EventDefinition {
     const subject = String(pattern);
     const def = (this.options.contracts ?? allContracts()).find((c) => c.subject === subject);
-    if (!def || def.kind !== kind) throw new AppError('not_found', `no ${kind} contract with subject ${subject}`);
+    if (!def || def.kind !== kind)
+      throw new AppError('not_found', `no ${kind} contract with subject ${subject}`);
     return def as K extends 'rpc' ? RpcDefinition : EventDefinition;
   }
 
   private callOptions(metadata: Record<string, string> | undefined): CallOptions {
     const base = this.options.callOptions ?? {};
     if (!metadata) return base;
-    const { [HEADERS.authorization]: authorization, [HEADERS.idempotencyKey]: idempotencyKey, ...rest } = metadata;
+    const {
+      [HEADERS.authorization]: authorization,
+      [HEADERS.idempotencyKey]: idempotencyKey,
+      ...rest
+    } = metadata;
     return {
       ...base,
       authorization: authorization ?? base.authorization,

@@ -34,13 +34,17 @@ export type NatsTransportStatus = 'connected' | 'disconnected' | 'reconnecting';
  * gives the MessageContext/EventContext. Wire format and errors are the bus's: plain JSON body,
  * metadata in headers, no Nest envelope.
  */
-export class NatsTransportServer extends Server<NatsTransportEvents, NatsTransportStatus> implements CustomTransportStrategy {
+export class NatsTransportServer
+  extends Server<NatsTransportEvents, NatsTransportStatus>
+  implements CustomTransportStrategy
+{
   private bus: MessageBus | undefined;
   private readonly busOptions: BusOptions | undefined;
   private readonly ownsBus: boolean;
   private readonly subscriptions: Subscription[] = [];
   private readonly consumers: ConsumerHandle[] = [];
-  private readonly listeners: Array<{ event: keyof NatsTransportEvents; callback: (arg: never) => void }> = [];
+  private readonly listeners: Array<{ event: keyof NatsTransportEvents; callback: (arg: never) => void }> =
+    [];
   private stopStatus: (() => void) | undefined;
 
   constructor(
@@ -74,31 +78,58 @@ export class NatsTransportServer extends Server<NatsTransportEvents, NatsTranspo
     for (const [pattern, handler] of this.messageHandlers) {
       const def = contracts.get(pattern);
       if (!def) {
-        throw new Error(`no contract has subject "${pattern}": bind handlers with RpcHandler/EventHandler and import the contract module`);
+        throw new Error(
+          `no contract has subject "${pattern}": bind handlers with RpcHandler/EventHandler and import the contract module`,
+        );
       }
       if (handler.isEventHandler) {
         if (def.kind !== 'event') throw new Error(`@EventPattern("${pattern}") is bound to an RPC contract`);
-        const opts = typeof this.options.consume === 'function' ? this.options.consume(def) : this.options.consume;
+        const opts =
+          typeof this.options.consume === 'function' ? this.options.consume(def) : this.options.consume;
         this.consumers.push(
-          await bus.consume(def, conventionalDurable(serviceName, def.subject), (payload, ctx) => this.runEventHandlers(handler, payload, ctx), opts),
+          await bus.consume(
+            def,
+            conventionalDurable(serviceName, def.subject),
+            (payload, ctx) => this.runEventHandlers(handler, payload, ctx),
+            opts,
+          ),
         );
       } else {
-        if (def.kind !== 'rpc') throw new Error(`@MessagePattern("${pattern}") is bound to an event contract`);
-        this.subscriptions.push(bus.serve(def, (payload, ctx) => this.runRpcHandler(handler, payload, ctx), { queue: this.options.queue }));
+        if (def.kind !== 'rpc')
+          throw new Error(`@MessagePattern("${pattern}") is bound to an event contract`);
+        this.subscriptions.push(
+          bus.serve(def, (payload, ctx) => this.runRpcHandler(handler, payload, ctx), {
+            queue: this.options.queue,
+          }),
+        );
       }
     }
     this._status$.next('connected');
   }
 
-  private async runRpcHandler(handler: MessageHandler, payload: unknown, ctx: MessageContext): Promise<never> {
+  private async runRpcHandler(
+    handler: MessageHandler,
+    payload: unknown,
+    ctx: MessageContext,
+  ): Promise<never> {
     const result: unknown = await handler(payload, ctx);
     // The bus validates the value against the response schema before replying.
-    return (isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result) as never;
+    return (
+      isObservable(result) ? await lastValueFrom(result, { defaultValue: undefined }) : result
+    ) as never;
   }
 
   /** Every handler bound to the event (Nest chains them through `next`), in order; the first failure nak/dead-letters. */
-  private async runEventHandlers(handler: MessageHandler, payload: unknown, ctx: EventContext): Promise<void> {
-    for (let current: MessageHandler | undefined = handler; current; current = current.next as MessageHandler | undefined) {
+  private async runEventHandlers(
+    handler: MessageHandler,
+    payload: unknown,
+    ctx: EventContext,
+  ): Promise<void> {
+    for (
+      let current: MessageHandler | undefined = handler;
+      current;
+      current = current.next as MessageHandler | undefined
+    ) {
       const result: unknown = await current(payload, ctx);
       if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
     }
@@ -116,10 +147,10 @@ export class NatsTransportServer extends Server<NatsTransportEvents, NatsTranspo
     }
   }
 
-  override on<EventKey extends keyof NatsTransportEvents = keyof NatsTransportEvents, EventCallback extends NatsTransportEvents[EventKey] = NatsTransportEvents[EventKey]>(
-    event: EventKey,
-    callback: EventCallback,
-  ): void {
+  override on<
+    EventKey extends keyof NatsTransportEvents = keyof NatsTransportEvents,
+    EventCallback extends NatsTransportEvents[EventKey] = NatsTransportEvents[EventKey],
+  >(event: EventKey, callback: EventCallback): void {
     this.listeners.push({ event, callback: callback as (arg: never) => void });
   }
 

@@ -45,7 +45,10 @@ export async function enqueueEvent<E extends EventDefinition>(
   assertSchema(schema);
   const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
   const eventId = opts.eventId ?? randomUUID();
-  if (!UUID.test(eventId)) throw new AppError('validation_failed', 'invalid event id: expected a UUID', { details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] } });
+  if (!UUID.test(eventId))
+    throw new AppError('validation_failed', 'invalid event id: expected a UUID', {
+      details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] },
+    });
   const headers = injectTraceContext({ ...(opts.headers ?? {}) });
   // One round trip: the insert and the notification (delivered by Postgres at commit).
   await tx.query(
@@ -106,6 +109,15 @@ interface OutboxRow {
 
 const CLEANUP_EVERY_MS = 60_000;
 
+/** node-postgres answers a multi-statement query with one result per statement. */
+function lastResult<T extends pg.QueryResultRow>(
+  result: pg.QueryResult<T> | Array<pg.QueryResult<T>>,
+): pg.QueryResult<T> {
+  const last = Array.isArray(result) ? result[result.length - 1] : result;
+  if (!last) throw new Error('empty multi-statement result');
+  return last;
+}
+
 /**
  * Publishes a schema's outbox to JetStream, in `seq` order, with `Nats-Msg-Id` = event id. Rows
  * are claimed with `FOR UPDATE SKIP LOCKED`, so replicas share the work, and marked published
@@ -140,9 +152,16 @@ export class OutboxRelay {
     this.batchSize = opts.batchSize ?? 100;
     this.pollIntervalMs = opts.pollIntervalMs ?? 1_000;
     this.retentionMs = opts.publishedRetentionMs ?? 24 * 3600_000;
-    this.pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 2, connectionTimeoutMillis: 3_000, application_name: `outbox-relay-${opts.schema}` });
+    this.pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: 2,
+      connectionTimeoutMillis: 3_000,
+      application_name: `outbox-relay-${opts.schema}`,
+    });
     // An idle client losing its server (Postgres restart) must not crash the process.
-    this.pool.on('error', (error) => this.logger.warn({ err: error, schema: this.schema }, 'outbox relay idle connection lost'));
+    this.pool.on('error', (error) =>
+      this.logger.warn({ err: error, schema: this.schema }, 'outbox relay idle connection lost'),
+    );
   }
 
   /** Starts relaying in the background; returns at once (a database that is down is retried). */
@@ -263,19 +282,17 @@ export class OutboxRelay {
   private async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: unknown;
-    // pg emits 'error' on a checked-out client when the server goes away between queries (e.g. while
-    // we await JetStream acks); without a listener that would crash the process.
-    const onError = (error: Error) => {
-      broken ??= error;
-    };
-    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      const { rows } = await client.query<OutboxRow>(
-        `SELECT seq, event_id, subject, payload, headers FROM "${this.schema}".outbox
-          WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.batchSize],
+      // One round trip to open the transaction and claim the batch (no parameters: the limit is our own integer).
+      // The relay's commits need no fsync: a mark lost in a crash only re-publishes rows, which
+      // the stream's duplicate window and consumers' processOnce absorb.
+      const claimed = await client.query(
+        `BEGIN;
+         SET LOCAL synchronous_commit = off;
+         SELECT seq, event_id, subject, payload, headers FROM "${this.schema}".outbox
+          WHERE published_at IS NULL ORDER BY seq LIMIT ${Math.trunc(this.batchSize)} FOR UPDATE SKIP LOCKED`,
       );
+      const rows = lastResult<OutboxRow>(claimed).rows;
       if (rows.length === 0) {
         await client.query('COMMIT');
         return 0;
@@ -284,12 +301,13 @@ export class OutboxRelay {
       const results = await Promise.allSettled(rows.map((row) => this.publishRow(row)));
       let acked = 0;
       while (acked < results.length && results[acked]?.status === 'fulfilled') acked++;
-      if (acked > 0) {
-        await client.query(`UPDATE "${this.schema}".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])`, [
-          rows.slice(0, acked).map((row) => row.seq),
-        ]);
-      }
-      await client.query('COMMIT');
+      const seqs = rows.slice(0, acked).map((row) => String(row.seq));
+      if (seqs.some((seq) => !/^\d+$/.test(seq))) throw new Error('outbox seq is not an integer');
+      await client.query(
+        acked > 0
+          ? `UPDATE "${this.schema}".outbox SET published_at = now() WHERE seq = ANY('{${seqs.join(',')}}'::bigint[]); COMMIT`
+          : 'COMMIT',
+      );
       this.published += acked;
       const failed = results[acked];
       if (failed?.status === 'rejected') {
@@ -302,7 +320,6 @@ export class OutboxRelay {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.removeListener('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
       client.release(broken instanceof AppError ? undefined : (broken as Error | undefined));
     }
@@ -312,13 +329,17 @@ export class OutboxRelay {
     const headers = { ...(row.headers ?? {}) };
     // The producer span is a child of the transaction that enqueued the event.
     return context.with(extractTraceContext(headers), () =>
-      this.bus.publishRaw(row.subject, new TextEncoder().encode(JSON.stringify(row.payload)), { eventId: row.event_id, headers }),
+      this.bus.publishRaw(row.subject, new TextEncoder().encode(JSON.stringify(row.payload)), {
+        eventId: row.event_id,
+        headers,
+      }),
     );
   }
 
   /** An event whose context has no stream yet would wait forever: create the context's stream once. */
   private async provisionStreamIfMissing(error: unknown, subject: string | undefined): Promise<void> {
-    if (!subject || !(error instanceof AppError) || !error.message.startsWith('no JetStream stream captures')) return;
+    if (!subject || !(error instanceof AppError) || !error.message.startsWith('no JetStream stream captures'))
+      return;
     const ctx = subject.split('.')[0] ?? '';
     if (this.ensuredContexts.has(ctx)) return;
     await this.bus.ensureStreamFor(subject).then(

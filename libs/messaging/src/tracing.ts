@@ -40,7 +40,10 @@ function tracer() {
 }
 
 /** Writes the trace context of `ctx` (default: the active one) into `headers`; returns them. */
-export function injectTraceContext(headers: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceContext(
+  headers: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagator.inject(ctx, headers, setter);
   return headers;
 }
@@ -90,7 +93,10 @@ export async function withSendSpan<T>(
   const parent = trace.getSpan(active) ? active : extractTraceContext(headers, active);
   const span = tracer().startSpan(
     `${operation} ${destination}`,
-    { kind: operation === 'publish' ? SpanKind.PRODUCER : SpanKind.CLIENT, attributes: baseAttributes(operation, destination, attributes) },
+    {
+      kind: operation === 'publish' ? SpanKind.PRODUCER : SpanKind.CLIENT,
+      attributes: baseAttributes(operation, destination, attributes),
+    },
     parent,
   );
   const ctx = trace.setSpan(parent, span);
@@ -120,7 +126,10 @@ export async function withProcessSpan<T>(
   const parent = extractTraceContext(headers);
   const span = tracer().startSpan(
     `${operation === 'serve' ? 'serve' : 'process'} ${destination}`,
-    { kind: operation === 'serve' ? SpanKind.SERVER : SpanKind.CONSUMER, attributes: baseAttributes(operation, destination, attributes) },
+    {
+      kind: operation === 'serve' ? SpanKind.SERVER : SpanKind.CONSUMER,
+      attributes: baseAttributes(operation, destination, attributes),
+    },
     parent,
   );
   try {

@@ -8,14 +8,34 @@ import { deleteStreams, readDeadLetters, testLogger } from './helpers.js';
 
 const OrderPlaced = defineEvent({
   subject: 'evtest.v1.order-placed',
-  schema: z.object({ orderId: z.string().min(1), amount: z.number().nonnegative(), lines: z.array(z.object({ sku: z.string() })) }),
+  schema: z.object({
+    orderId: z.string().min(1),
+    amount: z.number().nonnegative(),
+    lines: z.array(z.object({ sku: z.string() })),
+  }),
 });
-const OrderShipped = defineEvent({ subject: 'evtest.v1.order-shipped', schema: z.object({ orderId: z.string() }) });
-const OrderBilled = defineEvent({ subject: 'evtest.v1.order-billed', schema: z.object({ orderId: z.string() }) });
-const OrderAudited = defineEvent({ subject: 'evtest.v1.order-audited', schema: z.object({ orderId: z.string() }) });
-const OrderArchived = defineEvent({ subject: 'evtest.v1.order-archived', schema: z.object({ orderId: z.string() }) });
+const OrderShipped = defineEvent({
+  subject: 'evtest.v1.order-shipped',
+  schema: z.object({ orderId: z.string() }),
+});
+const OrderBilled = defineEvent({
+  subject: 'evtest.v1.order-billed',
+  schema: z.object({ orderId: z.string() }),
+});
+const OrderAudited = defineEvent({
+  subject: 'evtest.v1.order-audited',
+  schema: z.object({ orderId: z.string() }),
+});
+const OrderArchived = defineEvent({
+  subject: 'evtest.v1.order-archived',
+  schema: z.object({ orderId: z.string() }),
+});
 
-type Seen<E extends typeof OrderPlaced | typeof OrderShipped> = { payload: EventPayload<E>; ctx: EventContext; at: number };
+type Seen<E extends typeof OrderPlaced | typeof OrderShipped> = {
+  payload: EventPayload<E>;
+  ctx: EventContext;
+  at: number;
+};
 
 describe('JetStream events: durable consumers, retries and dead letters', () => {
   let ctx: TestContext;
@@ -40,7 +60,9 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
   });
 
   it('provisions the context stream idempotently and de-duplicates by event id', async () => {
-    await producer.ensureStream('evtest');
+    await expect(producer.ensureContractStreams([OrderPlaced, OrderShipped])).resolves.toEqual([
+      producer.streamName('evtest'),
+    ]);
     const info = await producer.jsm.streams.info(producer.streamName('evtest'));
     expect(info.config.subjects).toEqual([`${ctx.subjectPrefix}evtest.>`]);
     const eventId = randomUUID();
@@ -48,21 +70,28 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
     const again = await producer.publish(OrderArchived, { orderId: 'o-dup' }, { eventId });
     expect(first.duplicate).toBe(false);
     expect(again).toEqual({ seq: first.seq, duplicate: true });
-    await expect(producer.publish(OrderArchived, { orderId: 7 } as never, { eventId: randomUUID() })).rejects.toMatchObject({
+    await expect(
+      producer.publish(OrderArchived, { orderId: 7 } as never, { eventId: randomUUID() }),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
     });
   });
 
   it('delivers an event to a durable consumer that was offline when it was published', async () => {
     const seen: Array<Seen<typeof OrderPlaced>> = [];
-    const handler = async (payload: EventPayload<typeof OrderPlaced>, c: EventContext) => void seen.push({ payload, ctx: c, at: Date.now() });
+    const handler = async (payload: EventPayload<typeof OrderPlaced>, c: EventContext) =>
+      void seen.push({ payload, ctx: c, at: Date.now() });
     const first = await consumer.consume(OrderPlaced, 'billing--evtest-v1-order-placed', handler);
     await producer.publish(OrderPlaced, { orderId: 'o1', amount: 10, lines: [] }, { eventId: randomUUID() });
     await expectEventually(() => expect(seen.map((s) => s.payload.orderId)).toEqual(['o1']));
     await first.stop();
 
     const eventId = randomUUID();
-    await producer.publish(OrderPlaced, { orderId: 'o2', amount: 20, lines: [{ sku: 'a' }] }, { eventId, headers: { 'x-tenant': 'acme' } });
+    await producer.publish(
+      OrderPlaced,
+      { orderId: 'o2', amount: 20, lines: [{ sku: 'a' }] },
+      { eventId, headers: { 'x-tenant': 'acme' } },
+    );
     // Nothing is running for the durable now; the event waits in the stream.
     const info = await consumer.jsm.consumers.info(first.stream, first.durable);
     expect(info.num_pending).toBe(1);
@@ -76,7 +105,11 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
 
   it('dead-letters invalid messages with the reason in headers; they never reach the handler', async () => {
     const seen: string[] = [];
-    const handle = await consumer.consume(OrderShipped, 'billing--evtest-v1-order-shipped', async (p) => void seen.push(p.orderId));
+    const handle = await consumer.consume(
+      OrderShipped,
+      'billing--evtest-v1-order-shipped',
+      async (p) => void seen.push(p.orderId),
+    );
     const subject = producer.subject(OrderShipped.subject);
     // Raw publishes bypass the bus's validation, as a buggy or foreign producer would.
     await producer.js.publish(subject, 'this is not json', { msgID: 'bad-json-1' });
@@ -85,7 +118,9 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
 
     await expectEventually(() => expect(seen).toEqual(['good']));
     const letters = await expectEventually(async () => {
-      const all = (await readDeadLetters(consumer)).filter((l) => l.headers[DLQ_HEADERS.consumer] === handle.durable);
+      const all = (await readDeadLetters(consumer)).filter(
+        (l) => l.headers[DLQ_HEADERS.consumer] === handle.durable,
+      );
       expect(all).toHaveLength(2);
       return all;
     });
@@ -129,7 +164,9 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
       const info = await consumer.jsm.consumers.info(handle.stream, handle.durable);
       expect(info.num_ack_pending).toBe(0);
     });
-    const letters = (await readDeadLetters(consumer)).filter((l) => l.headers[DLQ_HEADERS.consumer] === handle.durable);
+    const letters = (await readDeadLetters(consumer)).filter(
+      (l) => l.headers[DLQ_HEADERS.consumer] === handle.durable,
+    );
     expect(letters).toHaveLength(0);
     await handle.stop();
   });
@@ -152,13 +189,18 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
     await producer.publish(OrderAudited, { orderId: 'conflicting' }, { eventId: conflictId });
 
     const letters = await expectEventually(async () => {
-      const all = (await readDeadLetters(consumer)).filter((l) => l.headers[DLQ_HEADERS.consumer] === handle.durable);
+      const all = (await readDeadLetters(consumer)).filter(
+        (l) => l.headers[DLQ_HEADERS.consumer] === handle.durable,
+      );
       expect(all).toHaveLength(2);
       return all;
     });
     const flaky = letters.find((l) => l.headers['orgmesh-event-id'] === flakyId);
     const conflict = letters.find((l) => l.headers['orgmesh-event-id'] === conflictId);
-    expect(flaky?.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'max_deliver_exceeded', [DLQ_HEADERS.deliveryCount]: '3' });
+    expect(flaky?.headers).toMatchObject({
+      [DLQ_HEADERS.reason]: 'max_deliver_exceeded',
+      [DLQ_HEADERS.deliveryCount]: '3',
+    });
     expect(conflict?.headers).toMatchObject({
       [DLQ_HEADERS.reason]: 'non_retryable_error',
       [DLQ_HEADERS.deliveryCount]: '1',

@@ -35,7 +35,11 @@ export async function readDeadLetters(bus: MessageBus): Promise<DeadLetter[]> {
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const msg = await bus.jsm.streams.getMessage(stream, { seq }).catch(() => null);
     if (!msg) continue;
-    out.push({ subject: msg.subject, headers: toRecord(msg.header), body: new TextDecoder().decode(msg.data) });
+    out.push({
+      subject: msg.subject,
+      headers: toRecord(msg.header),
+      body: new TextDecoder().decode(msg.data),
+    });
   }
   return out;
 }

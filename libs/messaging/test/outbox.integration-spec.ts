@@ -16,7 +16,10 @@ import {
 import { connectBus, enqueueEvent, OutboxRelay, processOnce, type MessageBus } from '../src/index.js';
 import { deleteStreams, testLogger } from './helpers.js';
 
-const ItemCounted = defineEvent({ subject: 'obtest.v1.item-counted', schema: z.object({ n: z.number().int() }) });
+const ItemCounted = defineEvent({
+  subject: 'obtest.v1.item-counted',
+  schema: z.object({ n: z.number().int() }),
+});
 const SCHEMA = 'obtest';
 
 async function prepareSchema(db: Database): Promise<void> {
@@ -36,12 +39,16 @@ function countingConsumer(db: Database) {
   const handler = async (payload: { n: number }, ctx: { eventId: string; deliveryCount: number }) => {
     stats.invocations++;
     const first = await processOnce(db, SCHEMA, 'counter', ctx.eventId, async (tx) => {
-      await tx.query(`INSERT INTO "${SCHEMA}".received (event_id, n) VALUES ($1, $2)`, [ctx.eventId, payload.n]);
+      await tx.query(`INSERT INTO "${SCHEMA}".received (event_id, n) VALUES ($1, $2)`, [
+        ctx.eventId,
+        payload.n,
+      ]);
     });
     if (first) stats.processed++;
     else stats.skipped++;
     // Simulates a consumer that committed its work but died before acking: the event comes back.
-    if (first && payload.n % 10 === 0 && ctx.deliveryCount === 1) throw new AppError('unavailable', 'simulated lost ack');
+    if (first && payload.n % 10 === 0 && ctx.deliveryCount === 1)
+      throw new AppError('unavailable', 'simulated lost ack');
   };
   return { stats, handler };
 }
@@ -67,10 +74,20 @@ describe('transactional outbox', () => {
     await prepareSchema(db);
     nats = await startPrivateNats();
     const ns = { url: nats.url, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix };
-    producer = await connectBus({ ...ns, name: 'producer', logger: testLogger('producer'), publishTimeoutMs: 1_000 });
+    producer = await connectBus({
+      ...ns,
+      name: 'producer',
+      logger: testLogger('producer'),
+      publishTimeoutMs: 1_000,
+    });
     consumer = await connectBus({ ...ns, name: 'counter', logger: testLogger('counter') });
     await producer.ensureStream('obtest');
-    relay = new OutboxRelay({ databaseUrl: ctx.databaseUrl, schema: SCHEMA, bus: producer, pollIntervalMs: 200 });
+    relay = new OutboxRelay({
+      databaseUrl: ctx.databaseUrl,
+      schema: SCHEMA,
+      bus: producer,
+      pollIntervalMs: 200,
+    });
     await relay.start();
   });
 
@@ -93,7 +110,9 @@ describe('transactional outbox', () => {
     expect(runs).toBe(2);
     // Failed work leaves no processed mark, so the redelivery runs it.
     const failing = randomUUID();
-    await expect(processOnce(db, SCHEMA, 'unit', failing, async () => Promise.reject(new Error('fails')))).rejects.toThrow('fails');
+    await expect(
+      processOnce(db, SCHEMA, 'unit', failing, async () => Promise.reject(new Error('fails'))),
+    ).rejects.toThrow('fails');
     await expect(processOnce(db, SCHEMA, 'unit', failing, work)).resolves.toBe(true);
   });
 
@@ -104,17 +123,24 @@ describe('transactional outbox', () => {
         throw new Error('business rule failed');
       }),
     ).rejects.toThrow('business rule failed');
-    await expect(db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n: 'x' } as never))).rejects.toMatchObject({
+    await expect(
+      db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n: 'x' } as never)),
+    ).rejects.toMatchObject({
       code: 'validation_failed',
     });
-    const { rows } = await db.query<{ count: number }>(`SELECT count(*)::int AS count FROM "${SCHEMA}".outbox`);
+    const { rows } = await db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM "${SCHEMA}".outbox`,
+    );
     expect(rows[0]?.count).toBe(0);
   });
 
   it('delivers every event exactly once (effectively) across a NATS restart during enqueueing', async () => {
     const total = 200;
     const { stats, handler } = countingConsumer(db);
-    const handle = await consumer.consume(ItemCounted, 'counter--obtest-v1-item-counted', handler, { backoffMs: [50], ackWaitMs: 2_000 });
+    const handle = await consumer.consume(ItemCounted, 'counter--obtest-v1-item-counted', handler, {
+      backoffMs: [50],
+      ackWaitMs: 2_000,
+    });
 
     for (const n of range(total)) {
       if (n === 50) await nats.stop();
@@ -128,7 +154,10 @@ describe('transactional outbox', () => {
       }
     }
 
-    await expectEventually(async () => expect(await receivedNumbers(db)).toEqual(range(total)), { timeoutMs: 45_000, intervalMs: 250 });
+    await expectEventually(async () => expect(await receivedNumbers(db)).toEqual(range(total)), {
+      timeoutMs: 45_000,
+      intervalMs: 250,
+    });
     await expectEventually(async () => expect(await relay.lag()).toEqual({ pending: 0, oldestAgeMs: 0 }));
     // No loss, no double processing; the simulated lost acks were redelivered and skipped.
     await expectEventually(() => {
@@ -154,9 +183,19 @@ describe('outbox relay across a Postgres restart', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     pg = await startPrivatePostgres();
-    db = await Database.connect({ url: pg.url, schema: SCHEMA });
+    // The port opens a moment before the server accepts sessions.
+    db = await expectEventually(() => Database.connect({ url: pg.url, schema: SCHEMA }), {
+      timeoutMs: 20_000,
+      intervalMs: 200,
+    });
     await prepareSchema(db);
-    bus = await connectBus({ url: ctx.natsUrl, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, name: 'pg-restart', logger: testLogger('pg') });
+    bus = await connectBus({
+      url: ctx.natsUrl,
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      name: 'pg-restart',
+      logger: testLogger('pg'),
+    });
     await bus.ensureStream('obtest');
     relay = new OutboxRelay({ databaseUrl: pg.url, schema: SCHEMA, bus, pollIntervalMs: 200 });
     await relay.start();
@@ -175,7 +214,11 @@ describe('outbox relay across a Postgres restart', () => {
 
   it('keeps relaying after the database comes back, losing nothing', async () => {
     const seen = new Set<number>();
-    const handle = await bus.consume(ItemCounted, 'pg-restart--obtest-v1-item-counted', async (p) => void seen.add(p.n));
+    const handle = await bus.consume(
+      ItemCounted,
+      'pg-restart--obtest-v1-item-counted',
+      async (p) => void seen.add(p.n),
+    );
     for (const n of range(20)) await db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n }));
     await expectEventually(() => expect(seen.size).toBe(20));
 
@@ -183,8 +226,11 @@ describe('outbox relay across a Postgres restart', () => {
     await pg.start();
     // The pool reconnects on demand; the relay retries with backoff meanwhile.
     await expectEventually(() => db.query('SELECT 1'), { timeoutMs: 20_000, intervalMs: 200 });
-    for (const n of range(20).map((i) => i + 20)) await db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n }));
-    await expectEventually(() => expect([...seen].sort((a, b) => a - b)).toEqual(range(40)), { timeoutMs: 30_000 });
+    for (const n of range(20).map((i) => i + 20))
+      await db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n }));
+    await expectEventually(() => expect([...seen].sort((a, b) => a - b)).toEqual(range(40)), {
+      timeoutMs: 30_000,
+    });
     await expectEventually(async () => expect((await relay.lag()).pending).toBe(0));
     await handle.stop();
   }, 90_000);

@@ -5,7 +5,14 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
 import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
-import { AppError, defineEvent, defineRpc, type EventPayload, type RpcRequest, type RpcResponse } from '@orgmesh/contracts';
+import {
+  AppError,
+  defineEvent,
+  defineRpc,
+  type EventPayload,
+  type RpcRequest,
+  type RpcResponse,
+} from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 import {
   connectBus,
@@ -22,10 +29,23 @@ import { deleteStreams, testLogger } from './helpers.js';
 const GetWidget = defineRpc({
   subject: 'rpc.msgtest.v1.get-widget',
   request: z.object({ id: z.string().min(1), size: z.object({ width: z.number().int().positive() }) }),
-  response: z.object({ id: z.string(), width: z.number(), caller: z.string().optional(), idempotencyKey: z.string().optional() }),
+  response: z.object({
+    id: z.string(),
+    width: z.number(),
+    caller: z.string().optional(),
+    idempotencyKey: z.string().optional(),
+  }),
 });
-const Explode = defineRpc({ subject: 'rpc.msgtest.v1.explode', request: z.object({}), response: z.object({}) });
-const Unserved = defineRpc({ subject: 'rpc.msgtest.v1.unserved', request: z.object({}), response: z.object({}) });
+const Explode = defineRpc({
+  subject: 'rpc.msgtest.v1.explode',
+  request: z.object({}),
+  response: z.object({}),
+});
+const Unserved = defineRpc({
+  subject: 'rpc.msgtest.v1.unserved',
+  request: z.object({}),
+  response: z.object({}),
+});
 const Hang = defineRpc({ subject: 'rpc.msgtest.v1.hang', request: z.object({}), response: z.object({}) });
 const WidgetMade = defineEvent({ subject: 'msgtest.v1.widget-made', schema: z.object({ id: z.string() }) });
 
@@ -35,10 +55,19 @@ const madeEvents: Array<{ payload: EventPayload<typeof WidgetMade>; ctx: EventCo
 @Controller()
 class WidgetController {
   @RpcHandler(GetWidget)
-  async get(@Payload() req: RpcRequest<typeof GetWidget>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof GetWidget>> {
+  async get(
+    @Payload() req: RpcRequest<typeof GetWidget>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof GetWidget>> {
     handled.push(req.id);
-    if (req.id === 'missing') throw new AppError('not_found', `no widget ${req.id}`, { details: { id: req.id } });
-    return { id: req.id, width: req.size.width, caller: ctx.authorization, idempotencyKey: ctx.idempotencyKey };
+    if (req.id === 'missing')
+      throw new AppError('not_found', `no widget ${req.id}`, { details: { id: req.id } });
+    return {
+      id: req.id,
+      width: req.size.width,
+      caller: ctx.authorization,
+      idempotencyKey: ctx.idempotencyKey,
+    };
   }
 
   @RpcHandler(Explode)
@@ -81,46 +110,78 @@ describe('RPC over the Nest transport and the bus', () => {
   });
 
   it('round-trips a request with the caller metadata in headers', async () => {
-    const reply = await caller.request(GetWidget, { id: 'w1', size: { width: 3 } }, { authorization: 'Bearer abc', idempotencyKey: 'k1' });
+    const reply = await caller.request(
+      GetWidget,
+      { id: 'w1', size: { width: 3 } },
+      { authorization: 'Bearer abc', idempotencyKey: 'k1' },
+    );
     expect(reply).toEqual({ id: 'w1', width: 3, caller: 'Bearer abc', idempotencyKey: 'k1' });
   });
 
   it('rebuilds a typed error on the client, with status and code in headers on the wire', async () => {
-    const error = await caller.request(GetWidget, { id: 'missing', size: { width: 1 } }).catch((e: unknown) => e);
+    const error = await caller
+      .request(GetWidget, { id: 'missing', size: { width: 1 } })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: 'not_found', message: 'no widget missing', details: { id: 'missing' } });
+    expect(error).toMatchObject({
+      code: 'not_found',
+      message: 'no widget missing',
+      details: { id: 'missing' },
+    });
 
-    const raw = await caller.nc.request(caller.subject(GetWidget.subject), JSON.stringify({ id: 'missing', size: { width: 1 } }), { timeout: 5000 });
+    const raw = await caller.nc.request(
+      caller.subject(GetWidget.subject),
+      JSON.stringify({ id: 'missing', size: { width: 1 } }),
+      { timeout: 5000 },
+    );
     expect(raw.headers?.get('orgmesh-status')).toBe('404');
     expect(raw.headers?.get('orgmesh-error-code')).toBe('not_found');
-    expect(raw.json()).toEqual({ error: { code: 'not_found', message: 'no widget missing', details: { id: 'missing' } } });
+    expect(raw.json()).toEqual({
+      error: { code: 'not_found', message: 'no widget missing', details: { id: 'missing' } },
+    });
   });
 
   it('speaks the plain wire format: the body is the JSON payload, no Nest envelope', async () => {
-    const raw = await caller.nc.request(caller.subject(GetWidget.subject), JSON.stringify({ id: 'plain', size: { width: 7 } }), { timeout: 5000 });
+    const raw = await caller.nc.request(
+      caller.subject(GetWidget.subject),
+      JSON.stringify({ id: 'plain', size: { width: 7 } }),
+      { timeout: 5000 },
+    );
     expect(raw.headers?.get('orgmesh-status') ?? '').toBe('');
     expect(raw.json()).toEqual({ id: 'plain', width: 7 });
   });
 
   it('works through the Nest client proxy as well', async () => {
     const client = new NatsTransportClient(caller);
-    await expect(firstValueFrom(client.send(GetWidget, { id: 'via-nest', size: { width: 2 } }))).resolves.toMatchObject({ id: 'via-nest', width: 2 });
-    const error = await firstValueFrom(client.send(GetWidget, { id: 'missing', size: { width: 2 } })).catch((e: unknown) => e);
+    await expect(
+      firstValueFrom(client.send(GetWidget, { id: 'via-nest', size: { width: 2 } })),
+    ).resolves.toMatchObject({ id: 'via-nest', width: 2 });
+    const error = await firstValueFrom(client.send(GetWidget, { id: 'missing', size: { width: 2 } })).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).code).toBe('not_found');
   });
 
   it('answers a malformed body with a validation error naming every field path, without calling the handler', async () => {
     const before = handled.length;
-    const raw = await caller.nc.request(caller.subject(GetWidget.subject), JSON.stringify({ id: 5, size: { width: 'wide' } }), { timeout: 5000 });
+    const raw = await caller.nc.request(
+      caller.subject(GetWidget.subject),
+      JSON.stringify({ id: 5, size: { width: 'wide' } }),
+      { timeout: 5000 },
+    );
     expect(raw.headers?.get('orgmesh-status')).toBe('400');
-    const body = raw.json<{ error: { code: string; message: string; details: { issues: Array<{ path: string }> } } }>();
+    const body = raw.json<{
+      error: { code: string; message: string; details: { issues: Array<{ path: string }> } };
+    }>();
     expect(body.error.code).toBe('validation_failed');
     expect(body.error.message).toContain('id:');
     expect(body.error.message).toContain('size.width:');
     expect(body.error.details.issues.map((i) => i.path).sort()).toEqual(['id', 'size.width']);
 
-    const notJson = await caller.nc.request(caller.subject(GetWidget.subject), '{not json', { timeout: 5000 });
+    const notJson = await caller.nc.request(caller.subject(GetWidget.subject), '{not json', {
+      timeout: 5000,
+    });
     expect(notJson.headers?.get('orgmesh-error-code')).toBe('validation_failed');
     expect(handled.length).toBe(before);
   });
@@ -150,13 +211,22 @@ describe('RPC over the Nest transport and the bus', () => {
   it('delivers events to @EventHandler through a durable named <service>--<context>-v1-<event>', async () => {
     await caller.publish(WidgetMade, { id: 'w9' }, { eventId: '5b0f4a52-6f0e-4d5c-9a8e-2d1f2c3b4a59' });
     await expectEventually(() => expect(madeEvents.map((e) => e.payload.id)).toEqual(['w9']));
-    expect(madeEvents[0]?.ctx).toMatchObject({ eventId: '5b0f4a52-6f0e-4d5c-9a8e-2d1f2c3b4a59', deliveryCount: 1, subject: WidgetMade.subject });
-    const info = await caller.jsm.consumers.info(caller.streamName('msgtest'), `widgets--msgtest-v1-widget-made${ctx.nameSuffix}`);
+    expect(madeEvents[0]?.ctx).toMatchObject({
+      eventId: '5b0f4a52-6f0e-4d5c-9a8e-2d1f2c3b4a59',
+      deliveryCount: 1,
+      subject: WidgetMade.subject,
+    });
+    const info = await caller.jsm.consumers.info(
+      caller.streamName('msgtest'),
+      `widgets--msgtest-v1-widget-made${ctx.nameSuffix}`,
+    );
     expect(info.config.filter_subject).toBe(caller.subject(WidgetMade.subject));
   });
 
   it('stops answering once the microservice is closed', async () => {
     await app.close();
-    await expect(caller.request(GetWidget, { id: 'late', size: { width: 1 } }, { timeoutMs: 1000 })).rejects.toMatchObject({ code: 'unavailable' });
+    await expect(
+      caller.request(GetWidget, { id: 'late', size: { width: 1 } }, { timeoutMs: 1000 }),
+    ).rejects.toMatchObject({ code: 'unavailable' });
   });
 });

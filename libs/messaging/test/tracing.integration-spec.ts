@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { context, SpanKind, trace, type SpanContext } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import {
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  TracerProvider,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace';
 import { z } from 'zod';
 import { defineEvent, defineRpc } from '@orgmesh/contracts';
 import { createOutboxTables } from '@orgmesh/migrations';
@@ -11,7 +16,11 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 import { connectBus, enqueueEvent, OutboxRelay, type MessageBus } from '../src/index.js';
 import { deleteStreams, testLogger } from './helpers.js';
 
-const Echo = defineRpc({ subject: 'rpc.trtest.v1.echo', request: z.object({ text: z.string() }), response: z.object({ text: z.string() }) });
+const Echo = defineRpc({
+  subject: 'rpc.trtest.v1.echo',
+  request: z.object({ text: z.string() }),
+  response: z.object({ text: z.string() }),
+});
 const Pinged = defineEvent({ subject: 'trtest.v1.pinged', schema: z.object({ n: z.number() }) });
 const SCHEMA = 'trtest';
 
@@ -33,7 +42,13 @@ describe('W3C trace context through NATS headers (with an OpenTelemetry SDK)', (
     context.setGlobalContextManager(contextManager.enable());
     trace.setGlobalTracerProvider(provider);
     ctx = await createTestContext();
-    bus = await connectBus({ url: ctx.natsUrl, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, name: 'tracing', logger: testLogger('tracing') });
+    bus = await connectBus({
+      url: ctx.natsUrl,
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      name: 'tracing',
+      logger: testLogger('tracing'),
+    });
     await bus.ensureStream('trtest');
     db = await Database.connect({ url: ctx.databaseUrl, schema: SCHEMA });
     await db.query(`CREATE SCHEMA "${SCHEMA}"`);
@@ -56,7 +71,8 @@ describe('W3C trace context through NATS headers (with an OpenTelemetry SDK)', (
 
   beforeEach(() => exporter.reset());
 
-  const spansNamed = (name: string): ReadableSpan[] => exporter.getFinishedSpans().filter((s) => s.name === name);
+  const spansNamed = (name: string): ReadableSpan[] =>
+    exporter.getFinishedSpans().filter((s) => s.name === name);
   const traceparentOf = (sc: SpanContext) => `00-${sc.traceId}-${sc.spanId}-01`;
 
   it('an RPC handler runs in a SERVER span whose parent is the caller’s CLIENT span, in the caller’s trace', async () => {
@@ -83,7 +99,10 @@ describe('W3C trace context through NATS headers (with an OpenTelemetry SDK)', (
     expect(observed[0]?.traceparent).toBe(traceparentOf(client!.spanContext()));
     expect(server?.parentSpanContext?.spanId).toBe(client?.spanContext().spanId);
     expect(observed[0]?.active).toEqual(server?.spanContext());
-    expect(server?.attributes).toMatchObject({ 'messaging.system': 'nats', 'messaging.destination.name': subject });
+    expect(server?.attributes).toMatchObject({
+      'messaging.system': 'nats',
+      'messaging.destination.name': subject,
+    });
   });
 
   it('an event handler runs in a CONSUMER span under the publisher’s PRODUCER span', async () => {
@@ -116,7 +135,11 @@ describe('W3C trace context through NATS headers (with an OpenTelemetry SDK)', (
   it('an event sent through the outbox continues the trace of the transaction that enqueued it', async () => {
     const observed: Observed[] = [];
     const handle = await bus.consume(Pinged, 'tracing-outbox--trtest-v1-pinged', async (p, c) => {
-      if (p.n === 2) observed.push({ traceparent: c.headers['traceparent'], active: trace.getActiveSpan()?.spanContext() });
+      if (p.n === 2)
+        observed.push({
+          traceparent: c.headers['traceparent'],
+          active: trace.getActiveSpan()?.spanContext(),
+        });
     });
     const relay = new OutboxRelay({ databaseUrl: ctx.databaseUrl, schema: SCHEMA, bus, pollIntervalMs: 100 });
     await relay.start();

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { Session } from '@orgmesh/contracts';
+import type { Session, Task } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
@@ -10,6 +10,10 @@ import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
 import { OPENAPI_31_SCHEMA } from './openapi-3.1.schema.js';
@@ -17,6 +21,7 @@ import { OPENAPI_31_SCHEMA } from './openapi-3.1.schema.js';
 type Json = Record<string, any>;
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
 type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
+type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 function newAjv(): Ajv2020 {
@@ -61,6 +66,7 @@ describe('OpenAPI document', () => {
   let ctx: TestContext;
   let sessions: SessionsApp;
   let mesh: MeshApp;
+  let registry: RegistryApp;
   let gateway: GatewayApp;
   let doc: Json;
   let admin: string;
@@ -70,7 +76,8 @@ describe('OpenAPI document', () => {
     ctx = await createTestContext();
     sessions = await startTestSessions(ctx);
     gateway = await startTestGateway(ctx);
-    // The real mesh router, trusting the gateway's built-in issuer through its JWKS endpoint.
+    // The real mesh router and registry, trusting the gateway's built-in issuer through its JWKS endpoint.
+    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
     mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), { logger: silentLogger, migrate: true, startJobs: false });
     [admin, finance] = await Promise.all([devToken(gateway, 'admin'), devToken(gateway, 'finance-agent')]);
     const res = await api(gateway, 'GET', '/openapi.json');
@@ -81,6 +88,7 @@ describe('OpenAPI document', () => {
   afterAll(async () => {
     await gateway?.close();
     await mesh?.close();
+    await registry?.close();
     await sessions?.close();
     await ctx?.dispose();
   });
@@ -165,30 +173,40 @@ describe('OpenAPI document', () => {
     expect(doc['components']['responses']['Problem409']['content']).toHaveProperty(['application/problem+json']);
   });
 
-  it('answers every documented route (never 404, 405 or 501), and 2xx bodies match the documented schemas', async () => {
+  it('answers every documented route (never 404, 405 or 501; with real fixtures, 2xx), and bodies match the documented schemas', async () => {
+    // Real fixtures, so every operation can succeed: a session, tasks in the states each operation needs, the org chart.
+    const manager = await devToken(gateway, 'manager-agent');
+    const legal = await devToken(gateway, 'legal-agent');
     const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
+    const approval = (await api<Task>(gateway, 'POST', '/v1/approvals', { token: finance, body: { to: 'manager', subject: 'fixture' } })).body;
+    const toUpdate = (await api<Task>(gateway, 'POST', '/v1/tasks', { token: manager, body: { to: 'legal', type: 'fixture' } })).body;
+    const toCancel = (await api<Task>(gateway, 'POST', '/v1/tasks', { token: manager, body: { to: 'legal', type: 'fixture' } })).body;
+    const csv = readFileSync(DEMO_ORG_CHART, 'utf8');
+    expect((await api(gateway, 'POST', '/v1/org/import', { token: admin, rawBody: csv, headers: { 'content-type': 'text/csv' } })).status).toBe(200);
+    const user = (await api(gateway, 'GET', '/v1/users/u00004', { token: admin })).body.user as { userId: string; role: string };
+    const profile = (await api(gateway, 'GET', `/v1/profiles?role=${user.role}`, { token: admin })).body.profile as { id: string };
     const samples: Record<string, { params?: Record<string, string>; query?: string; body?: unknown; token?: string }> = {
       createSession: { body: { agentId: 'finance-agent', role: 'finance' } },
       getSession: { params: { id: session.id } },
       applySessionEvent: { params: { id: session.id }, body: { event: 'activate' } },
       listSessionTransitions: { params: { id: session.id } },
-      sendTask: { body: { to: 'legal', type: 'review', input: { doc: 1 } }, token: finance },
+      sendTask: { body: { to: 'legal', type: 'review', input: { doc: 1 } }, token: manager },
       requestApproval: { body: { to: 'manager', subject: 'budget' }, token: finance },
       notify: { body: { to: 'manager', message: 'hello' }, token: finance },
-      getTask: { params: { id: randomUUID() } },
-      updateTask: { params: { id: randomUUID() }, body: { state: 'working' } },
-      decideTask: { params: { id: randomUUID() }, body: { decision: 'approve' } },
-      cancelTask: { params: { id: randomUUID() }, body: {} },
+      getTask: { params: { id: toUpdate.id }, token: manager },
+      updateTask: { params: { id: toUpdate.id }, body: { state: 'working' }, token: legal },
+      decideTask: { params: { id: approval.id }, body: { decision: 'approve' }, token: manager },
+      cancelTask: { params: { id: toCancel.id }, body: { reason: 'fixture' }, token: manager },
       getAgent: { params: { id: 'finance-agent' } },
       renderAgentConfig: { params: { id: 'finance-agent' }, query: 'format=goose' },
       getAgentDrift: { params: { id: 'finance-agent' } },
       agentHeartbeat: { params: { id: 'finance-agent' }, body: { configHash: `sha256:${'0'.repeat(64)}` }, token: finance },
       getProfiles: { query: 'role=finance' },
-      getProfile: { params: { id: 'finance-default' } },
-      getUser: { params: { id: 'u1' } },
-      assignProfile: { params: { id: 'u1' }, body: { profileId: 'finance-default' } },
-      importOrg: { body: { csv: 'user_id,reports_to_id,name,role,email,department\n' } },
-      loadRegistry: { body: { files: [{ path: 'roles.yaml', content: 'roles: []' }] } },
+      getProfile: { params: { id: profile.id } },
+      getUser: { params: { id: user.userId } },
+      assignProfile: { params: { id: user.userId }, body: { profileId: profile.id } },
+      importOrg: { body: { csv, fileName: 'org-chart.csv' } },
+      loadRegistry: { body: { files: await demoFiles() } },
       issueToken: { body: { grant_type: 'client_credentials', client_id: 'viewer', client_secret: 'viewer-dev-secret' } },
     };
     const ajv = newAjv();
@@ -230,8 +248,8 @@ describe('OpenAPI document', () => {
       if (status >= 400) expect(contentType).toBe('application/problem+json');
     }
     expect(answers.length).toBe(operations(doc).length);
-    // The sessions routes reached the real service.
-    expect(answers.filter((a) => a.op.includes('/v1/sessions')).every((a) => a.status < 300)).toBe(true);
+    // With every service running and real fixtures, every documented operation succeeds.
+    expect(answers.filter((a) => a.status >= 300)).toEqual([]);
   });
 
   it('serves a self-contained docs page listing every operation', async () => {

@@ -31,13 +31,15 @@ RUN --mount=type=cache,target=/root/.npm \
     npm install --no-audit --no-fund --loglevel=error
 COPY . .
 RUN npm run build
-# Collect what runs: every workspace's package.json and dist/, the lockfile, the demo registry.
+# Collect what runs: each workspace without its TypeScript sources and tests (dist/, package.json and
+# runtime assets such as libs/contracts/proto), the root manifests, the demo registry.
+# (The unquoted substitution expands the workspace globs of package.json, e.g. libs/*.)
 RUN set -eu; mkdir -p /out/deploy; \
-    for pkg in $(find . -name node_modules -prune -o -name package.json -type f -print); do \
-      dir=$(dirname "$pkg"); mkdir -p "/out/$dir"; cp "$pkg" "/out/$dir/"; \
-      if [ -d "$dir/dist" ]; then cp -R "$dir/dist" "/out/$dir/dist"; fi; \
+    for dir in $(node -p "require('./package.json').workspaces.join(' ')"); do \
+      [ -f "$dir/package.json" ] || continue; mkdir -p "/out/$dir"; \
+      tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test -cf - . | tar -C "/out/$dir" -xf -; \
     done; \
-    cp package-lock.json /out/; \
+    cp package.json package-lock.json /out/; \
     if [ -d deploy/registry ]; then cp -R deploy/registry /out/deploy/registry; fi
 
 # ---- 3. runtime: production dependencies only, non-root, read-only code ----------------------------

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { createMetricsRegistry, startHealthServer, type HealthServer } from '@orgmesh/telemetry';
 import { REPO_ROOT } from './kustomize.js';
-import { findConfigSchema, SERVICES } from './service-catalog.js';
+import { findConfigSchema, serviceDirectories, SERVICES } from './service-catalog.js';
 
 const run = promisify(execFile);
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
@@ -114,6 +115,30 @@ describe('Dockerfile', () => {
       expect(Number(fallback)).toBe(service.defaultHealthPort);
     },
   );
+
+  it('collects every workspace’s manifest and runtime assets (e.g. the gRPC protos) but no sources or tests', async () => {
+    const collect = instructions
+      .find((line) => line.startsWith('RUN') && line.includes('/out/deploy'))!
+      .slice(3);
+    const out = mkdtempSync(join(tmpdir(), 'orgmesh-image-out-'));
+    try {
+      await run('sh', ['-c', collect.replaceAll('/out', out)], {
+        cwd: REPO_ROOT,
+        env: { PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` },
+      });
+      expect(existsSync(join(out, 'libs', 'contracts', 'proto', 'sessions.proto'))).toBe(true);
+      expect(existsSync(join(out, 'package.json')) && existsSync(join(out, 'package-lock.json'))).toBe(true);
+      expect(existsSync(join(out, 'deploy', 'registry', 'roles.yaml'))).toBe(true);
+      for (const dir of serviceDirectories()) {
+        expect(existsSync(join(out, 'services', dir, 'package.json'))).toBe(true);
+        expect(existsSync(join(out, 'services', dir, 'src'))).toBe(false);
+        expect(existsSync(join(out, 'services', dir, 'test'))).toBe(false);
+      }
+      expect(existsSync(join(out, 'node_modules'))).toBe(false);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 
   describe('health check against a live health server', () => {
     let server: HealthServer;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { GetTask, MESH_INBOX_STREAM, RequestApproval, SendTask, roleInboxDurable, type Task } from '@orgmesh/contracts';
+import { GetTask, MESH_INBOX_STREAM, Notify, RequestApproval, SendTask, roleInboxDurable, type Task } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
@@ -87,6 +87,29 @@ describe('mesh delivery, deadlines and escalation', () => {
     await expectEventually(async () => expect(await get(task.id)).toMatchObject({ state: 'completed', result: { balanced: true }, assignee: { agentId: 'audit-agent' } }));
     expect(auditor.received.map((t) => t.id)).toEqual([task.id]);
     await auditor.stop();
+  });
+
+  it('delivers a task for one agent to that agent only, and a notification is acknowledged on receipt', async () => {
+    const [shared, chosen, financeAgent] = await Promise.all([
+      testAgent(ctx, issuer, 'audit-agent', 'audit', { kind: 'complete', result: { by: 'audit-agent' } }),
+      testAgent(ctx, issuer, 'audit-2', 'audit', { kind: 'complete', result: { by: 'audit-2' } }),
+      testAgent(ctx, issuer, 'finance-agent', 'finance', { kind: 'complete' }),
+    ]);
+    agents.push(shared, chosen, financeAgent);
+    const direct = await bus.request(SendTask, { to: { role: 'audit', agentId: 'audit-2' }, type: 'second-opinion' }, { authorization: manager });
+    expect(direct.to).toEqual({ role: 'audit', agentId: 'audit-2' });
+    await expectEventually(async () => expect(await get(direct.id)).toMatchObject({ state: 'completed', result: { by: 'audit-2' } }));
+    expect(shared.received.map((t) => t.id)).not.toContain(direct.id);
+
+    const note = await bus.request(Notify, { to: 'finance', message: 'Budget approved', priority: 'high' }, { authorization: manager });
+    const acknowledged = await expectEventually(async () => {
+      const current = await get(note.id);
+      expect(current.state).toBe('completed');
+      return current;
+    });
+    expect(acknowledged).toMatchObject({ kind: 'notification', message: 'Budget approved', priority: 'high', assignee: { agentId: 'finance-agent' } });
+    expect(acknowledged.history?.map((h) => h.event)).toEqual(['create', 'complete']);
+    await Promise.all([shared.stop(), chosen.stop(), financeAgent.stop()]);
   });
 
   it('fails a task as undeliverable after its delivery exhausted the attempts', async () => {

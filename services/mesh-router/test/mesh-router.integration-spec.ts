@@ -205,6 +205,22 @@ describe('mesh router over NATS and Postgres', () => {
     expect(other.id).not.toBe(results[0]!.id);
   });
 
+  it('lists tasks newest first with filters and a cursor', async () => {
+    const contextId = `list-${randomUUID()}`;
+    const sent: string[] = [];
+    for (let i = 0; i < 5; i++) sent.push((await bus.request(SendTask, { to: 'legal', type: `review-${i}`, contextId }, { authorization: manager })).id);
+    const page1 = await bus.request(ListTasks, { contextId, limit: 2 }, { authorization: manager });
+    const page2 = await bus.request(ListTasks, { contextId, limit: 2, cursor: page1.nextCursor ?? undefined }, { authorization: manager });
+    const page3 = await bus.request(ListTasks, { contextId, limit: 2, cursor: page2.nextCursor ?? undefined }, { authorization: manager });
+    expect([...page1.items, ...page2.items, ...page3.items].map((t) => t.id)).toEqual([...sent].reverse());
+    expect(page3.nextCursor).toBeNull();
+    // Legal's inbox view and Manager's outbox view of the same context.
+    expect((await bus.request(ListTasks, { contextId, role: 'legal', direction: 'inbound' }, { authorization: legal })).items).toHaveLength(5);
+    expect((await bus.request(ListTasks, { contextId, role: 'legal', direction: 'outbound' }, { authorization: legal })).items).toHaveLength(0);
+    expect((await bus.request(ListTasks, { contextId, agentId: 'manager-agent', direction: 'outbound', state: 'submitted' }, { authorization: manager })).items).toHaveLength(5);
+    expect((await rpcError(bus.request(ListTasks, { contextId, cursor: 'nope' }, { authorization: manager }))).code).toBe('validation_failed');
+  });
+
   it('answers 429 past the per-agent token bucket and 413 past the payload limit', async () => {
     const spammer = await bearer(issuer, 'finance-spammer', 'finance');
     const outcomes = await Promise.allSettled(

@@ -17,7 +17,7 @@ export const RegistryConfigSchema = z.object({
    */
   REGISTRY_DIR: z.string().default('deploy/registry'),
   /**
-   * The ES256 key that signs published profiles: a private EC P-256 JWK (JSON) or a PKCS#8 PEM.
+   * The ES256 key that signs published profiles: a private EC P-256 JWK (JSON) or a PEM (PKCS#8 or SEC1).
    * A secret. Unset: a key is generated at startup (dev) and the log says so.
    */
   REGISTRY_SIGNING_KEY: z.string().min(1).optional(),

@@ -11,7 +11,7 @@ export interface ProfileSigningKey {
   readonly origin: 'configured' | 'generated';
 }
 
-const KEY_PROBLEM = 'REGISTRY_SIGNING_KEY: expected a private EC P-256 key as a JWK (JSON) or a PKCS#8 PEM';
+const KEY_PROBLEM = 'REGISTRY_SIGNING_KEY: expected a private EC P-256 key as a JWK (JSON) or a PEM (PKCS#8 or SEC1)';
 
 /**
  * The signing key from its secret (a private EC P-256 JWK as JSON, or a PEM), or a fresh one when

@@ -1,4 +1,4 @@
-import { AppError, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
+import { AppError, TaskUpdated, type SessionState, type TaskChange } from '@orgmesh/contracts';
 import { processOnce, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
@@ -10,6 +10,7 @@ export const MESH_FOLLOW_DURABLE = 'sessions--mesh-v1-task-changes';
 /** task-created and task-updated, through one consumer so they are applied in stream order. */
 export const MESH_TASK_CHANGES = 'mesh.v1.*';
 const MAX_STEPS = 4;
+const OPEN: SessionState[] = ['pending', 'active', 'paused'];
 
 /**
  * The sessions service's consumer of the mesh's task events. Both events share one payload
@@ -45,6 +46,14 @@ export class MeshFollower {
   }
 
   private async converge(step: SessionStep, change: TaskChange, causationId: string): Promise<void> {
+    if (step.target === 'completed' || step.target === 'failed') {
+      // A final result ends the agent's open session. With none open, a session is opened (and
+      // ended) only if the agent never had one in this context: otherwise the result was already
+      // applied (a redelivery) and opening another would duplicate it.
+      const { items } = await this.service.list({ agentId: step.agentId, contextId: step.contextId, limit: 1 });
+      const newest = items[0];
+      if (newest && !OPEN.includes(newest.status)) return;
+    }
     let { session } = await this.service.create({
       agentId: step.agentId,
       role: step.role,

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { Session } from '@orgmesh/contracts';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { context } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { GetSession, type Session } from '@orgmesh/contracts';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Test harnesses may cross service boundaries: the sessions service runs in-process, for real.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
@@ -221,6 +223,27 @@ describe('gateway REST → sessions service → Postgres', () => {
       expect(garbage.status).toBe(401);
       expect(garbage.headers.get('www-authenticate')).toContain('invalid_token');
     });
+  });
+
+  it("carries the caller's traceparent on to the NATS request", async () => {
+    // What a service's telemetry setup does: an async context manager (no SDK needed to propagate).
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    try {
+      const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
+      const seen: string[] = [];
+      const sub = sessions.bus.nc.subscribe(sessions.bus.subject(GetSession.subject), {
+        callback: (_error, msg) => seen.push(msg.headers?.get('traceparent') ?? ''),
+      });
+      await sessions.bus.nc.flush();
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const res = await api(gateway, 'GET', `/v1/sessions/${session.id}`, { token: admin, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      expect(res.status).toBe(200);
+      await expectEventually(() => expect(seen).toHaveLength(1));
+      expect(seen[0]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
+      sub.unsubscribe();
+    } finally {
+      context.disable();
+    }
   });
 
   it('serves health, readiness and latency metrics', async () => {

@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
+import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { AppError } from '@orgmesh/contracts';
+import { extractTraceContext } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import type { GatewayIdentity } from '../auth/identity.js';
 import type { Caller } from '../auth/caller.js';
@@ -90,21 +92,40 @@ export class GatewayHttpServer {
     clearTimeout(timer);
   }
 
+  /**
+   * One server span per request, child of the caller's `traceparent`; the NATS requests made while
+   * handling it carry it on (the messaging lib injects the active context).
+   */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
     const method = (req.method ?? 'GET').toUpperCase();
-    let routeLabel = 'unmatched';
     const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const headers: Record<string, string> = {};
+    for (const name of ['traceparent', 'tracestate']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const parent = extractTraceContext(headers);
+    const span = trace.getTracer('@orgmesh/gateway').startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': url.pathname } }, parent);
+    const state = { route: 'unmatched' };
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.options.metrics.httpDuration.observe({ method, route: routeLabel, status: String(res.statusCode) }, seconds);
+      this.options.metrics.httpDuration.observe({ method, route: state.route, status: String(res.statusCode) }, seconds);
+      span.updateName(`${method} ${state.route}`);
+      span.setAttributes({ 'http.route': state.route, 'http.response.status_code': res.statusCode });
+      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      span.end();
     });
+    await context.with(trace.setSpan(parent, span), () => this.dispatch(req, res, method, url, state));
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, method: string, url: URL, state: { route: string }): Promise<void> {
     try {
       if (this.cors(req, res, method)) return;
       const mounted = this.mounted;
       if (!mounted && url.pathname !== '/healthz') throw new AppError('unavailable', 'the gateway is starting');
       if (await this.builtin(url.pathname, method, res, mounted)) {
-        routeLabel = url.pathname;
+        state.route = url.pathname;
         return;
       }
       const match = this.router.match(method, url.pathname);
@@ -115,7 +136,7 @@ export class GatewayHttpServer {
         }
         throw new AppError('not_found', `no route for ${method} ${url.pathname}`);
       }
-      routeLabel = match.template;
+      state.route = match.template;
       const route = match.value;
       let caller: Caller | undefined;
       if (route.access === 'public') {
@@ -127,7 +148,7 @@ export class GatewayHttpServer {
       if (route.kind === 'raw') await this.raw(route, req, res, url, caller);
       else await this.rpc((mounted as HttpMount).executor, route, req, res, url, match.params, caller as Caller, method);
     } catch (error) {
-      this.fail(req, res, url.pathname, error, routeLabel);
+      this.fail(req, res, url.pathname, error, state.route);
     }
   }
 

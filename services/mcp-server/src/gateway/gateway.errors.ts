@@ -1,0 +1,49 @@
+/**
+ * An error answer of the gateway (RFC 9457 problem+json with orgmesh's stable `code`), or a failure
+ * to reach it. `code` is the gateway's code verbatim, so MCP clients see the same codes as REST ones.
+ */
+export class GatewayError extends Error {
+  override readonly name = 'GatewayError';
+
+  constructor(
+    readonly code: string,
+    message: string,
+    /** The HTTP status; 0 when the gateway was not reached. */
+    readonly status: number,
+    /** The problem's extension members (e.g. `currentState`, `allowedEvents`, `rule`, `issues`). */
+    readonly details: Record<string, unknown> = {},
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+const STANDARD_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);
+
+/** Builds the error of a non-2xx gateway answer from its body (problem+json, or anything else). */
+export function errorFromResponse(status: number, body: unknown): GatewayError {
+  if (typeof body === 'object' && body !== null) {
+    const problem = body as Record<string, unknown>;
+    const code = typeof problem['code'] === 'string' ? problem['code'] : codeForStatus(status);
+    const message =
+      typeof problem['detail'] === 'string' ? problem['detail'] : typeof problem['title'] === 'string' ? problem['title'] : `gateway answered ${status}`;
+    const details: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(problem)) if (!STANDARD_MEMBERS.has(key)) details[key] = value;
+    return new GatewayError(code, message, status, details);
+  }
+  return new GatewayError(codeForStatus(status), `gateway answered ${status}`, status);
+}
+
+/** The closest orgmesh code for a status without a problem body (a proxy in between, say). */
+export function codeForStatus(status: number): string {
+  if (status === 400) return 'validation_failed';
+  if (status === 401) return 'unauthenticated';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  if (status === 409) return 'conflict';
+  if (status === 413) return 'payload_too_large';
+  if (status === 429) return 'rate_limited';
+  if (status === 503) return 'unavailable';
+  if (status === 504) return 'timeout';
+  return 'internal';
+}

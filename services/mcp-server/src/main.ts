@@ -1,0 +1,64 @@
+import { pino } from 'pino';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { createLogger } from '@orgmesh/telemetry';
+import { loadMcpConfig } from './mcp.config.js';
+import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/token.provider.js';
+import { createOrgmeshMcpServer } from './server/mcp.server.js';
+import { startMcpHttpServer } from './server/http.transport.js';
+
+// orgmesh-mcp: stdout belongs to the MCP protocol in stdio mode, so logs go to stderr (fd 2) always.
+let config;
+try {
+  config = loadMcpConfig(process.env, process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`orgmesh-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(2);
+}
+const logger = createLogger({ service: 'orgmesh-mcp', level: config.logLevel, destination: pino.destination(2) });
+const ownTokens =
+  config.clientId && config.clientSecret
+    ? new ClientCredentialsTokenProvider({
+        gatewayUrl: config.gatewayUrl,
+        clientId: config.clientId,
+        clientSecret: config.clientSecret,
+        timeoutMs: config.gatewayTimeoutMs,
+      })
+    : undefined;
+const serverFor = (tokens: TokenSource) =>
+  createOrgmeshMcpServer({ gatewayUrl: config.gatewayUrl, tokens, gatewayTimeoutMs: config.gatewayTimeoutMs, logger });
+
+if (config.transport === 'stdio') {
+  if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
+  const server = serverFor(ownTokens);
+  const transport = new StdioServerTransport();
+  // The client closing stdin ends the session; so do SIGTERM and SIGINT.
+  const stop = async (reason: string) => {
+    logger.info({ reason }, 'orgmesh-mcp stopping');
+    await server.close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.stdin.once('end', () => void stop('stdin closed'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  await server.connect(transport);
+  logger.info({ agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'stdio' }, 'orgmesh-mcp started');
+} else {
+  const http = await startMcpHttpServer({
+    host: config.httpHost,
+    port: config.httpPort,
+    serverFor,
+    ownTokens,
+    allowedHosts: config.allowedHosts,
+    logger,
+  });
+  logger.info({ agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'http', url: http.url }, 'orgmesh-mcp started');
+  // One line on stdout for whoever started it (scripts, tests): where to connect.
+  process.stdout.write(`orgmesh-mcp listening on ${http.url}\n`);
+  const stop = async (reason: string) => {
+    logger.info({ reason }, 'orgmesh-mcp stopping');
+    await http.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

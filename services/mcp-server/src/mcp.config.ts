@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { ConfigError, env, parseConfig } from '@orgmesh/config';
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * The only place orgmesh-mcp reads its environment. The names are the ones the registry renders
+ * into `.mcp.json` and Goose's `config.yaml` (services/registry/src/render/render.types.ts MCP_ENV):
+ * ORGMESH_AGENT_ID, ORGMESH_CLIENT_ID, ORGMESH_CLIENT_SECRET (referenced, never rendered), ORGMESH_GATEWAY_URL.
+ */
+export const McpConfigSchema = z.object({
+  ORGMESH_AGENT_ID: optional,
+  /** Defaults to the agent id (the gateway's dev clients are named after their agent). */
+  ORGMESH_CLIENT_ID: optional,
+  ORGMESH_CLIENT_SECRET: optional,
+  /** Rendered by the registry; GATEWAY_URL is accepted as a fallback. */
+  ORGMESH_GATEWAY_URL: optional,
+  GATEWAY_URL: optional,
+  /** `stdio` (default: what Claude Code and Goose spawn) or `http` (streamable HTTP on MCP_HTTP_PORT). */
+  MCP_TRANSPORT: z.enum(['stdio', 'http']).optional(),
+  MCP_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  MCP_HTTP_PORT: env.port(8765),
+  /** Comma-separated extra Host header values accepted in HTTP mode (DNS rebinding protection). */
+  MCP_HTTP_ALLOWED_HOSTS: optional,
+  /** One gateway call's time limit. */
+  MCP_GATEWAY_TIMEOUT: env.duration('15s'),
+  LOG_LEVEL: env.logLevel(),
+});
+
+export interface McpConfig {
+  readonly agentId: string | undefined;
+  readonly clientId: string | undefined;
+  readonly clientSecret: string | undefined;
+  readonly gatewayUrl: string;
+  readonly transport: 'stdio' | 'http';
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly allowedHosts: readonly string[];
+  readonly gatewayTimeoutMs: number;
+  readonly logLevel: string;
+}
+
+export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
+
+/**
+ * Parses the environment (and `--http` / `--stdio` / `--port <n>` flags). In stdio mode the agent's
+ * credentials are required: the process acts as that agent. In HTTP mode they are optional, because
+ * a client may present its own orgmesh token as `Authorization: Bearer`.
+ */
+export function loadMcpConfig(source: Record<string, string | undefined> = process.env, argv: readonly string[] = []): McpConfig {
+  const raw = parseConfig('orgmesh-mcp', McpConfigSchema, source);
+  let transport = raw.MCP_TRANSPORT ?? 'stdio';
+  let httpPort = raw.MCP_HTTP_PORT;
+  const problems: Array<{ key: string; reason: string }> = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--http') transport = 'http';
+    else if (arg === '--stdio') transport = 'stdio';
+    else if (arg === '--port' || arg?.startsWith('--port=')) {
+      const value = arg === '--port' ? argv[++i] : arg.slice('--port='.length);
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push({ key: '--port', reason: 'expected a port number' });
+      else httpPort = port;
+    } else problems.push({ key: String(arg), reason: 'unknown argument (expected --stdio, --http, --port <n>)' });
+  }
+  const agentId = raw.ORGMESH_AGENT_ID;
+  const clientId = raw.ORGMESH_CLIENT_ID ?? agentId;
+  if (transport === 'stdio') {
+    if (!clientId) problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required (the agent this server acts for)' });
+    if (!raw.ORGMESH_CLIENT_SECRET) problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required (the agent client secret)' });
+  } else if (Boolean(clientId) !== Boolean(raw.ORGMESH_CLIENT_SECRET)) {
+    problems.push({ key: clientId ? 'ORGMESH_CLIENT_SECRET' : 'ORGMESH_AGENT_ID', reason: 'set both or neither' });
+  }
+  const gatewayUrl = (raw.ORGMESH_GATEWAY_URL ?? raw.GATEWAY_URL ?? DEFAULT_GATEWAY_URL).replace(/\/+$/, '');
+  if (!URL.canParse(gatewayUrl) || !/^https?:/.test(gatewayUrl)) {
+    problems.push({ key: raw.ORGMESH_GATEWAY_URL ? 'ORGMESH_GATEWAY_URL' : 'GATEWAY_URL', reason: 'expected an http(s) URL' });
+  }
+  if (problems.length) throw new ConfigError('orgmesh-mcp', problems);
+  return {
+    agentId,
+    clientId,
+    clientSecret: raw.ORGMESH_CLIENT_SECRET,
+    gatewayUrl,
+    transport,
+    httpHost: raw.MCP_HTTP_HOST,
+    httpPort,
+    allowedHosts: raw.MCP_HTTP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean) ?? [],
+    gatewayTimeoutMs: raw.MCP_GATEWAY_TIMEOUT,
+    logLevel: raw.LOG_LEVEL,
+  };
+}

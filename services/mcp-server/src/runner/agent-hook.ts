@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { CliIo } from './runner.cli.js';
+
+const HOOK_EVENTS = ['pre-tool-use', 'session-start', 'stop'] as const;
+/** Claude Code: exit 2 blocks the tool call and shows stderr to the model. */
+const EXIT_BLOCK = 2;
+
+/** A workspace-relative glob (`hr/**`, `.env`, `finance/*.csv`) as a regular expression. */
+export function globToRegExp(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    if (c === '*' && pattern[i + 1] === '*') {
+      const slash = pattern[i + 2] === '/';
+      out += slash ? '(?:.*/)?' : '.*';
+      i += slash ? 2 : 1;
+    } else if (c === '*') out += '[^/]*';
+    else if (c === '?') out += '[^/]';
+    else out += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${out}$`);
+}
+
+/** Does a workspace-relative path fall under an off-limits pattern (`dir/**` covers `dir` itself)? */
+export function isOffLimits(path: string, pattern: string): boolean {
+  const clean = path.replace(/^\.\//, '').replace(/\/+$/, '');
+  if (pattern.endsWith('/**') && clean === pattern.slice(0, -3)) return true;
+  return globToRegExp(pattern).test(clean);
+}
+
+/** The off-limits patterns rendered into `.claude/settings.json` as `Read(./p)` / `Edit(./p)` denies. */
+export function offLimitsFromSettings(settings: unknown): string[] {
+  const deny = (settings as { permissions?: { deny?: unknown } } | null)?.permissions?.deny;
+  if (!Array.isArray(deny)) return [];
+  const patterns = new Set<string>();
+  for (const rule of deny) {
+    const match = typeof rule === 'string' ? /^(?:Read|Edit)\(\.\/(.+)\)$/.exec(rule) : null;
+    if (match?.[1]) patterns.add(match[1]);
+  }
+  return [...patterns];
+}
+
+/** Paths a tool call touches, relative to the workspace (paths outside it are not the registry's to guard). */
+export function touchedPaths(toolName: string, input: Record<string, unknown>, workspace: string): string[] {
+  const candidates: string[] = [];
+  for (const key of ['file_path', 'notebook_path', 'path']) {
+    const value = input[key];
+    if (typeof value === 'string') candidates.push(value);
+  }
+  if (toolName === 'Bash' && typeof input['command'] === 'string') {
+    // Best effort: every word that could be a path. A shell can always hide one (variables, cd); the
+    // deny rules and the agent's instructions remain the first line.
+    for (const word of input['command'].split(/[\s;|&<>()`"'=]+/)) if (word && !word.startsWith('-')) candidates.push(word);
+  }
+  const out: string[] = [];
+  for (const candidate of candidates) {
+    const full = isAbsolute(candidate) ? candidate : resolve(workspace, candidate);
+    const rel = relative(workspace, full);
+    if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) out.push(rel.split(sep).join('/'));
+  }
+  return out;
+}
+
+async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<string> {
+  if (!stream) return '';
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * `orgmesh agent hook <event> <agent-id>`, rendered into Claude Code's settings by the registry.
+ * pre-tool-use reads the hook's JSON from stdin and blocks (exit 2) a file or shell tool that touches
+ * one of the agent's off-limits paths; session-start and stop have nothing to check and exit 0.
+ */
+export async function runHook(argv: readonly string[], io: CliIo): Promise<number> {
+  const [event, agentId] = argv;
+  if (!event || !(HOOK_EVENTS as readonly string[]).includes(event) || !agentId) {
+    io.err(`orgmesh agent hook: expected <${HOOK_EVENTS.join('|')}> <agent-id>`);
+    return 1;
+  }
+  if (event !== 'pre-tool-use') return 0;
+  let hook: { tool_name?: unknown; tool_input?: unknown; cwd?: unknown };
+  try {
+    hook = JSON.parse((await readStdin(io.stdin)) || '{}') as typeof hook;
+  } catch {
+    io.err('orgmesh agent hook: the hook input is not JSON');
+    return 1;
+  }
+  const workspace = typeof hook.cwd === 'string' && hook.cwd ? hook.cwd : (io.env['ORGMESH_WORKSPACE'] ?? process.cwd());
+  let settings: unknown;
+  try {
+    settings = JSON.parse(await readFile(join(workspace, '.claude', 'settings.json'), 'utf8'));
+  } catch {
+    // Nothing rendered here: nothing to guard.
+    return 0;
+  }
+  const patterns = offLimitsFromSettings(settings);
+  const toolName = typeof hook.tool_name === 'string' ? hook.tool_name : '';
+  const input = typeof hook.tool_input === 'object' && hook.tool_input !== null ? (hook.tool_input as Record<string, unknown>) : {};
+  for (const path of touchedPaths(toolName, input, workspace)) {
+    const pattern = patterns.find((p) => isOffLimits(path, p));
+    if (pattern) {
+      io.err(`orgmesh: ${agentId} may not access ${path}: it is off-limits (${pattern}) by the registry's declaration. Ask the agent that owns it through the mesh instead.`);
+      return EXIT_BLOCK;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,153 @@
+import { hostname } from 'node:os';
+import {
+  AppError,
+  ApplySessionEvent,
+  CreateSession,
+  GetSession,
+  ListSessions,
+  SessionTransitioned,
+  TERMINAL_SESSION_STATES,
+  type EventPayload,
+  type Session,
+  type SessionEventName,
+  type SessionState,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+
+/** `metadata.source` of the sessions a runner opens; the concurrency limit counts these. */
+export const RUNNER_SOURCE = 'orgmesh-runner';
+export const OPEN_SESSION_STATES: readonly SessionState[] = ['pending', 'active', 'paused'];
+
+export interface RunnerMetadata {
+  readonly source: typeof RUNNER_SOURCE;
+  readonly host: string;
+  readonly pid: number;
+  readonly workspace: string;
+  readonly command: string;
+  readonly format: string;
+  readonly configHash: string;
+}
+
+export function isRunnerSession(session: Session): boolean {
+  return session.metadata['source'] === RUNNER_SOURCE;
+}
+
+export function isTerminal(state: SessionState): boolean {
+  return TERMINAL_SESSION_STATES.includes(state);
+}
+
+/** The next event toward `target` (completed needs an active session: activate or resume first). */
+export function nextEventToward(status: SessionState, target: 'completed' | 'failed'): SessionEventName | null {
+  if (isTerminal(status)) return null;
+  if (target === 'failed') return 'fail';
+  if (status === 'pending') return 'activate';
+  if (status === 'paused') return 'resume';
+  return 'complete';
+}
+
+/**
+ * The runner's side of the sessions service (rpc.sessions.v1.*): open, drive and list sessions, and
+ * watch one session's transitions as they are published.
+ */
+export class RunnerSessions {
+  constructor(
+    private readonly bus: MessageBus,
+    private readonly timeoutMs: number,
+  ) {}
+
+  create(input: { agentId: string; role: string; metadata: RunnerMetadata }): Promise<Session> {
+    return this.bus.request(CreateSession, { agentId: input.agentId, role: input.role, metadata: { ...input.metadata } }, { timeoutMs: this.timeoutMs });
+  }
+
+  get(id: string): Promise<Session> {
+    return this.bus.request(GetSession, { id }, { timeoutMs: this.timeoutMs });
+  }
+
+  apply(id: string, event: SessionEventName, reason: string, actor: string): Promise<Session> {
+    return this.bus.request(ApplySessionEvent, { id, event, reason, actor }, { timeoutMs: this.timeoutMs });
+  }
+
+  /**
+   * Brings a session to completed or failed from wherever it is (a mesh task may have paused it
+   * meanwhile). Returns the final session, or the terminal one it found if somebody else ended it.
+   */
+  async finish(id: string, target: 'completed' | 'failed', reason: string, actor: string): Promise<{ session: Session; appliedByUs: boolean }> {
+    let session = await this.get(id);
+    let applied = false;
+    for (let step = 0; step < 4; step++) {
+      const event = nextEventToward(session.status, target);
+      if (!event) return { session, appliedByUs: applied };
+      try {
+        session = await this.apply(id, event, event === 'activate' || event === 'resume' ? `finishing: ${reason}` : reason, actor);
+        applied = true;
+      } catch (error) {
+        // Somebody moved it meanwhile (the mesh, an operator, the idle sweeper): look again.
+        if (error instanceof AppError && error.code === 'session_illegal_transition') session = await this.get(id);
+        else throw error;
+      }
+    }
+    return { session, appliedByUs: applied };
+  }
+
+  /** Every open session (pending, active, paused), optionally of one agent, oldest first. */
+  async listOpen(agentId?: string): Promise<Session[]> {
+    const all: Session[] = [];
+    for (const status of OPEN_SESSION_STATES) all.push(...(await this.listAll({ status, agentId })));
+    return all.sort(byAge);
+  }
+
+  async listAll(filter: { status?: SessionState; agentId?: string }, max = 5_000): Promise<Session[]> {
+    const items: Session[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.bus.request(ListSessions, { ...filter, limit: 500, cursor }, { timeoutMs: this.timeoutMs });
+      items.push(...page.items);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor && items.length < max);
+    return items;
+  }
+
+  /** Calls `onTransition` for each published transition of the session; returns the unsubscribe function. */
+  watch(sessionId: string, onTransition: (transition: EventPayload<typeof SessionTransitioned>) => void): () => void {
+    // A plain subscription sees each event the sessions service publishes to JetStream as it happens:
+    // the runner only cares while it is alive, and re-reads the session on every heartbeat besides.
+    const sub = this.bus.nc.subscribe(this.bus.subject(SessionTransitioned.subject), {
+      callback: (error, msg) => {
+        if (error) return;
+        let payload: unknown;
+        try {
+          payload = msg.json();
+        } catch {
+          return;
+        }
+        const parsed = SessionTransitioned.schema.safeParse(payload);
+        if (parsed.success && parsed.data.sessionId === sessionId) onTransition(parsed.data);
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+}
+
+export function byAge(a: Session, b: Session): number {
+  const age = Date.parse(a.createdAt) - Date.parse(b.createdAt);
+  return age !== 0 ? age : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+export function runnerMetadata(input: Omit<RunnerMetadata, 'source' | 'host' | 'pid'>): RunnerMetadata {
+  return { source: RUNNER_SOURCE, host: hostname(), pid: process.pid, ...input };
+}
+
+/** A runner session whose runner process is gone (same host, pid not running): it holds no slot. */
+export function isOrphaned(session: Session, here: string = hostname(), alive: (pid: number) => boolean = pidAlive): boolean {
+  const { host, pid } = session.metadata as { host?: unknown; pid?: unknown };
+  return isRunnerSession(session) && host === here && typeof pid === 'number' && !alive(pid);
+}
+
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import type { ConfigFormat, RenderedFile } from '@orgmesh/contracts';
+
+/** The runner's own files inside a workspace: the render record and the logs. */
+export const RUNNER_DIR = '.orgmesh';
+export const RENDER_RECORD = join(RUNNER_DIR, 'rendered.json');
+
+/**
+ * `sha256:<hex>` over the files sorted by path (code-point order), each as path NUL content NUL:
+ * the registry's configHash (services/registry/src/render/config.renderer.ts), recomputed here from
+ * what is on disk so a heartbeat reports the config the agent really runs.
+ */
+export function configHash(files: readonly RenderedFile[]): string {
+  const hash = createHash('sha256');
+  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    hash.update(file.path, 'utf8').update('\0').update(file.content, 'utf8').update('\0');
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+function sha256(content: string): string {
+  return createHash('sha256').update(content, 'utf8').digest('hex');
+}
+
+/** What the runner last wrote into a workspace, so a later run can tell its own stale files from hand edits. */
+export interface RenderRecord {
+  readonly agentId: string;
+  readonly format: ConfigFormat;
+  readonly configHash: string;
+  readonly registryVersion: number;
+  readonly renderedAt: string;
+  /** Path → sha256 of the content written. */
+  readonly files: Record<string, string>;
+}
+
+/** A rendered file whose content on disk is neither the new render nor the runner's last one. */
+export interface DriftedFile {
+  readonly path: string;
+  readonly reason: 'edited' | 'foreign';
+}
+
+export class WorkspaceDriftError extends Error {
+  override readonly name = 'WorkspaceDriftError';
+  constructor(
+    readonly workspace: string,
+    readonly drifted: readonly DriftedFile[],
+  ) {
+    super(`workspace ${workspace}: ${drifted.map((f) => f.path).join(', ')} differ from the rendered config`);
+  }
+}
+
+export interface PreparedWorkspace {
+  readonly dir: string;
+  readonly written: readonly string[];
+  readonly unchanged: readonly string[];
+  /** configHash of the files as read back from disk. */
+  readonly configHash: string;
+}
+
+/** Rendered paths are relative and stay inside the workspace. */
+export function workspacePath(dir: string, path: string): string {
+  const full = resolve(dir, path);
+  const rel = relative(dir, full);
+  if (!rel || rel.startsWith('..') || rel.split(sep).includes('..') || resolve(dir, rel) !== full) {
+    throw new Error(`rendered path "${path}" escapes the workspace`);
+  }
+  return full;
+}
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export async function readRenderRecord(dir: string): Promise<RenderRecord | undefined> {
+  const raw = await readIfExists(join(dir, RENDER_RECORD));
+  if (raw === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as RenderRecord;
+    return typeof parsed === 'object' && parsed !== null && typeof parsed.files === 'object' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes an agent's rendered config into its workspace. A file already there is overwritten only if
+ * it is what the runner wrote last time (a stale render after a registry change); a file edited by
+ * hand, or one the runner never wrote, is drift: nothing is written and WorkspaceDriftError names the
+ * files — unless `reset` (the operator chose the declared config over the local edits).
+ */
+export async function prepareWorkspace(input: {
+  dir: string;
+  agentId: string;
+  format: ConfigFormat;
+  files: readonly RenderedFile[];
+  configHash: string;
+  registryVersion: number;
+  reset: boolean;
+  now: Date;
+}): Promise<PreparedWorkspace> {
+  const dir = resolve(input.dir);
+  await mkdir(join(dir, RUNNER_DIR), { recursive: true });
+  const record = await readRenderRecord(dir);
+  const drifted: DriftedFile[] = [];
+  const toWrite: RenderedFile[] = [];
+  const unchanged: string[] = [];
+  for (const file of input.files) {
+    const current = await readIfExists(workspacePath(dir, file.path));
+    if (current === file.content) unchanged.push(file.path);
+    else if (current === undefined || input.reset) toWrite.push(file);
+    else {
+      const previous = record?.files[file.path];
+      if (previous !== undefined && previous === sha256(current)) toWrite.push(file);
+      else drifted.push({ path: file.path, reason: previous === undefined ? 'foreign' : 'edited' });
+    }
+  }
+  if (drifted.length) throw new WorkspaceDriftError(dir, drifted);
+  for (const file of toWrite) {
+    const target = workspacePath(dir, file.path);
+    await mkdir(dirname(target), { recursive: true });
+    // Write then rename: an agent starting concurrently never reads half a file.
+    const temp = `${target}.orgmesh-tmp-${process.pid}`;
+    await writeFile(temp, file.content, 'utf8');
+    await rename(temp, target);
+  }
+  const newRecord: RenderRecord = {
+    agentId: input.agentId,
+    format: input.format,
+    configHash: input.configHash,
+    registryVersion: input.registryVersion,
+    renderedAt: input.now.toISOString(),
+    files: Object.fromEntries(input.files.map((f) => [f.path, sha256(f.content)])),
+  };
+  await writeFile(join(dir, RENDER_RECORD), `${JSON.stringify(newRecord, null, 2)}\n`, 'utf8');
+  const onDisk = await readWorkspaceConfig(dir, input.files.map((f) => f.path));
+  return { dir, written: toWrite.map((f) => f.path), unchanged, configHash: configHash(onDisk.files) };
+}
+
+/**
+ * The rendered files as they are on disk now (a missing file counts as empty), their hash, and which
+ * paths differ from the given contents: what a heartbeat reports and what a drift warning names.
+ */
+export async function readWorkspaceConfig(dir: string, paths: readonly string[]): Promise<{ files: RenderedFile[]; configHash: string }> {
+  const files: RenderedFile[] = [];
+  for (const path of paths) files.push({ path, content: (await readIfExists(workspacePath(dir, path))) ?? '' });
+  return { files, configHash: configHash(files) };
+}
+
+export function changedPaths(expected: readonly RenderedFile[], actual: readonly RenderedFile[]): string[] {
+  const byPath = new Map(actual.map((f) => [f.path, f.content]));
+  return expected.filter((f) => byPath.get(f.path) !== f.content).map((f) => f.path);
+}

@@ -1,0 +1,136 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Logger } from '@orgmesh/telemetry';
+import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
+
+export interface McpHttpOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Builds one MCP server for one request, acting with these tokens. */
+  readonly serverFor: (tokens: TokenSource) => McpServer;
+  /** The server's own agent credentials; without them every request must bring a bearer token. */
+  readonly ownTokens: TokenSource | undefined;
+  /** Host header values accepted besides the loopback names (DNS rebinding protection). */
+  readonly allowedHosts: readonly string[];
+  readonly logger: Logger;
+}
+
+export interface McpHttpServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Streamable HTTP at `POST /mcp`, stateless: every request gets its own MCP server and transport, so
+ * replicas need no shared session state. A request's `Authorization: Bearer <orgmesh token>` is used
+ * for its gateway calls (a multi-agent deployment); without one, the server's own credentials are.
+ * `GET /healthz` answers 200.
+ */
+export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHttpServer> {
+  let port = options.port;
+  const hostsFor = (p: number) => [
+    ...['127.0.0.1', 'localhost', '[::1]'].flatMap((h) => [h, `${h}:${p}`]),
+    ...options.allowedHosts.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${p}`])),
+  ];
+  const server: Server = createServer((req, res) => {
+    void handle(req, res).catch((error: unknown) => {
+      options.logger.error({ err: error }, 'mcp http request failed');
+      if (!res.headersSent) writeJsonRpcError(res, 500, -32603, 'internal server error');
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz' && req.method === 'GET') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path !== '/mcp') {
+      writeJsonRpcError(res, 404, -32601, 'not found: the MCP endpoint is /mcp');
+      return;
+    }
+    if (req.method !== 'POST') {
+      // Stateless: no server-initiated stream (GET) and no session to delete (DELETE).
+      res.setHeader('allow', 'POST');
+      writeJsonRpcError(res, 405, -32000, 'method not allowed: this server is stateless, POST only');
+      return;
+    }
+    const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+    const tokens = bearer ? new StaticTokenSource(bearer) : options.ownTokens;
+    if (!tokens) {
+      res.setHeader('www-authenticate', 'Bearer realm="orgmesh"');
+      writeJsonRpcError(res, 401, -32001, 'unauthenticated: send your orgmesh token as Authorization: Bearer');
+      return;
+    }
+    const body = await readJson(req);
+    if (body === TOO_LARGE) {
+      writeJsonRpcError(res, 413, -32600, `request body above ${MAX_BODY_BYTES} bytes`);
+      return;
+    }
+    if (body === INVALID) {
+      writeJsonRpcError(res, 400, -32700, 'parse error: the body is not JSON');
+      return;
+    }
+    const mcp = options.serverFor(tokens);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+      enableDnsRebindingProtection: true,
+      allowedHosts: hostsFor(port),
+    });
+    res.on('close', () => {
+      void transport.close();
+      void mcp.close();
+    });
+    await mcp.connect(transport);
+    await transport.handleRequest(req, res, body);
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`;
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const TOO_LARGE = Symbol('too large');
+const INVALID = Symbol('invalid');
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) return TOO_LARGE;
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return INVALID;
+  }
+}
+
+function writeJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+}

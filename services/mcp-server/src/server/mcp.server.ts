@@ -1,0 +1,58 @@
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { Logger } from '@orgmesh/telemetry';
+import { GatewayClient } from '../gateway/gateway.client.js';
+import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
+import { MESH_TOOLS, type ToolContext } from '../tools/mesh.tools.js';
+import { toolFailure, toolSuccess } from '../tools/tool-result.js';
+
+/** The MCP server's name in every client config (the registry renders it as `orgmesh`, tools `mcp__orgmesh__*`). */
+export const MCP_SERVER_NAME = 'orgmesh';
+export const MCP_SERVER_VERSION = '0.1.0';
+
+export interface OrgmeshMcpDeps {
+  readonly gatewayUrl: string;
+  readonly tokens: TokenSource;
+  readonly gatewayTimeoutMs?: number;
+  readonly logger: Logger;
+  readonly fetch?: typeof fetch;
+}
+
+const INSTRUCTIONS =
+  'orgmesh connects you with the other agents of your organisation. send_task and request_approval reach another ' +
+  'role; notify tells it something; list_tasks shows your inbox and outbox; fetch_status follows a task; ' +
+  'complete_task finishes work sent to you (approvals: with a decision); list_agents shows who is there. ' +
+  'Errors start with a stable code (policy_denied, task_illegal_transition, validation_failed, …).';
+
+/** An MCP server exposing the mesh tools, each one a call to the gateway with the caller's token. */
+export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
+  const gateway = new GatewayClient({ gatewayUrl: deps.gatewayUrl, tokens: deps.tokens, timeoutMs: deps.gatewayTimeoutMs, fetch: deps.fetch });
+  const ctx: ToolContext = {
+    gateway,
+    callerRole: async () => claimsOf(await deps.tokens.token()).role,
+  };
+  const server = new McpServer({ name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION }, { instructions: INSTRUCTIONS });
+  for (const tool of MESH_TOOLS) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        annotations: { title: tool.title, readOnlyHint: tool.readOnly, destructiveHint: false, openWorldHint: false },
+      },
+      async (args: Record<string, unknown>) => {
+        const started = Date.now();
+        try {
+          const result = await tool.run(args as never, ctx);
+          deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
+          return toolSuccess(result);
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: typeof code === 'string' ? code : 'internal' }, 'tool call failed');
+          return toolFailure(error);
+        }
+      },
+    );
+  }
+  return server;
+}

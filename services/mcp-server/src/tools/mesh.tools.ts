@@ -1,0 +1,226 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { APPROVAL_DECISIONS, TASK_KINDS, TASK_PRIORITIES, TASK_STATES } from '@orgmesh/contracts';
+import type { GatewayClient } from '../gateway/gateway.client.js';
+import { GatewayError } from '../gateway/gateway.errors.js';
+
+/** What a tool needs: the gateway, and who the caller is (its token's role, for inbox filters). */
+export interface ToolContext {
+  readonly gateway: GatewayClient;
+  readonly callerRole: () => Promise<string | undefined>;
+}
+
+type Shape = z.ZodRawShape;
+
+/** One MCP tool: its zod input shape (the MCP input schema) and what it does against the gateway. */
+export interface MeshTool<S extends Shape = Shape> {
+  readonly name: string;
+  readonly title: string;
+  readonly description: string;
+  readonly inputSchema: S;
+  readonly readOnly: boolean;
+  run(args: z.infer<z.ZodObject<S>>, ctx: ToolContext): Promise<unknown>;
+}
+
+function defineTool<S extends Shape>(tool: MeshTool<S>): MeshTool<S> {
+  return tool;
+}
+
+const role = z
+  .string()
+  .min(1)
+  .max(100)
+  .describe('The recipient role, e.g. "manager" or "legal" (list_agents shows the roles). Any agent of the role may take it.');
+const agentId = z.string().min(1).max(200).optional().describe('Optional: one agent of that role (an agent id) instead of any of them.');
+const contextId = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('The workflow this belongs to (an A2A contextId). Reuse the contextId of the task you are working on; omitted: a new workflow.');
+const deadline = z.iso.datetime({ offset: true }).optional().describe('Optional absolute deadline (ISO 8601); the mesh applies a default per kind.');
+const priority = z.enum(TASK_PRIORITIES).optional().describe('low | normal (default) | high | urgent');
+const idempotencyKey = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('Optional: repeat a call with the same key to get the first result instead of a duplicate.');
+const taskId = z.uuid().describe('The task id (from send_task, request_approval, notify or list_tasks).');
+
+function recipient(to: string, agent: string | undefined): string | { role: string; agentId: string } {
+  return agent ? { role: to, agentId: agent } : to;
+}
+
+export const sendTask = defineTool({
+  name: 'send_task',
+  title: 'Send a task',
+  description:
+    "Send a task to another role's inbox through the orgmesh mesh. Returns the task (id, state, contextId). " +
+    'The mesh checks the policy: a refused send fails with policy_denied naming the rule. Follow it with fetch_status.',
+  inputSchema: {
+    to: role,
+    agentId,
+    type: z.string().min(1).max(200).describe('What kind of task, e.g. "sox-review" or "budget-review".'),
+    input: z.unknown().optional().describe('The task input: any JSON value the recipient needs.'),
+    contextId,
+    deadline,
+    priority,
+    idempotencyKey,
+  },
+  readOnly: false,
+  run: (args, { gateway }) =>
+    gateway.request('POST', '/v1/tasks', {
+      body: { to: recipient(args.to, args.agentId), type: args.type, input: args.input, contextId: args.contextId, deadline: args.deadline, priority: args.priority },
+      idempotencyKey: args.idempotencyKey ?? randomUUID(),
+    }),
+});
+
+export const requestApproval = defineTool({
+  name: 'request_approval',
+  title: 'Request an approval',
+  description:
+    'Ask another role to approve or reject something. Returns the approval task; its decision (approve | reject, comment) ' +
+    'arrives later: poll it with fetch_status. Your session waits (pauses) until it is decided.',
+  inputSchema: {
+    to: role,
+    agentId,
+    subject: z.string().min(1).max(500).describe('One line: what is to be approved.'),
+    details: z.unknown().optional().describe('Everything the approver needs to decide: any JSON value.'),
+    contextId,
+    deadline,
+    priority,
+    idempotencyKey,
+  },
+  readOnly: false,
+  run: (args, { gateway }) =>
+    gateway.request('POST', '/v1/approvals', {
+      body: { to: recipient(args.to, args.agentId), subject: args.subject, details: args.details, contextId: args.contextId, deadline: args.deadline, priority: args.priority },
+      idempotencyKey: args.idempotencyKey ?? randomUUID(),
+    }),
+});
+
+export const notify = defineTool({
+  name: 'notify',
+  title: 'Notify a role',
+  description: 'Fire-and-forget message to a role, delivered durably. Returns the notification (a task of kind notification).',
+  inputSchema: {
+    to: role,
+    agentId,
+    message: z.string().min(1).max(20_000).describe('The message text.'),
+    priority,
+    contextId,
+    idempotencyKey,
+  },
+  readOnly: false,
+  run: (args, { gateway }) =>
+    gateway.request('POST', '/v1/notifications', {
+      body: { to: recipient(args.to, args.agentId), message: args.message, priority: args.priority, contextId: args.contextId },
+      idempotencyKey: args.idempotencyKey ?? randomUUID(),
+    }),
+});
+
+export const fetchStatus = defineTool({
+  name: 'fetch_status',
+  title: 'Fetch a task',
+  description: "A task's state, history, result and (for an approval) decision. Only the task's sender and recipients may read it.",
+  inputSchema: {
+    taskId,
+    includeHistory: z.boolean().optional().describe('Include the event history (default true).'),
+  },
+  readOnly: true,
+  run: (args, { gateway }) =>
+    gateway.request('GET', `/v1/tasks/${encodeURIComponent(args.taskId)}`, { query: { includeHistory: args.includeHistory ?? true } }),
+});
+
+export const listTasks = defineTool({
+  name: 'list_tasks',
+  title: 'List tasks',
+  description:
+    "Your role's inbox (inbound), outbox (outbound) or both (any, the default), newest first. " +
+    'Filter by state, kind or contextId; page with the nextCursor of the previous answer.',
+  inputSchema: {
+    direction: z.enum(['inbound', 'outbound', 'any']).optional().describe('inbound = sent to your role, outbound = sent by it, any (default).'),
+    state: z.enum(TASK_STATES).optional().describe('Only tasks in this state, e.g. "submitted" for new work.'),
+    kind: z.enum(TASK_KINDS).optional().describe('task | approval | notification'),
+    contextId: z.string().min(1).max(200).optional().describe('Only tasks of this workflow.'),
+    limit: z.number().int().min(1).max(100).optional().describe('Page size, 1–100 (default 20).'),
+    cursor: z.string().min(1).max(2000).optional().describe('The nextCursor of the previous page.'),
+  },
+  readOnly: true,
+  async run(args, { gateway, callerRole }) {
+    return gateway.request('GET', '/v1/tasks', {
+      query: {
+        role: await callerRole(),
+        direction: args.direction ?? 'any',
+        state: args.state,
+        kind: args.kind,
+        contextId: args.contextId,
+        limit: args.limit ?? 20,
+        cursor: args.cursor,
+      },
+    });
+  },
+});
+
+export const completeTask = defineTool({
+  name: 'complete_task',
+  title: 'Complete a task',
+  description:
+    'Finish a task sent to your role: completed with a result (default), failed or rejected with a reason. ' +
+    'For an approval, give decision approve | reject (and a comment) instead.',
+  inputSchema: {
+    taskId,
+    outcome: z.enum(['completed', 'failed', 'rejected']).optional().describe('completed (default), failed or rejected.'),
+    result: z.unknown().optional().describe('The result artifact of a completed task: any JSON value.'),
+    reason: z.string().min(1).max(2000).optional().describe('Why it failed or was rejected.'),
+    decision: z.enum(APPROVAL_DECISIONS).optional().describe('Approvals only: approve or reject.'),
+    comment: z.string().max(2000).optional().describe('Approvals only: the comment that goes with the decision.'),
+  },
+  readOnly: false,
+  async run(args, { gateway }) {
+    const path = `/v1/tasks/${encodeURIComponent(args.taskId)}`;
+    if (args.decision) {
+      if (args.outcome && args.outcome !== 'completed') {
+        throw new GatewayError('validation_failed', 'a decision completes the approval: leave outcome out (or completed)', 400, {
+          issues: [{ path: 'outcome', message: 'not allowed with decision' }],
+        });
+      }
+      return gateway.request('POST', `${path}/decision`, {
+        body: { decision: args.decision, comment: args.comment },
+        idempotencyKey: `decide-${args.taskId}`,
+      });
+    }
+    const outcome = args.outcome ?? 'completed';
+    return gateway.request('POST', `${path}/updates`, {
+      body: { state: outcome, result: outcome === 'completed' ? args.result : undefined, reason: args.reason },
+      idempotencyKey: `${outcome}-${args.taskId}`,
+    });
+  },
+});
+
+export const listAgents = defineTool({
+  name: 'list_agents',
+  title: 'List agents',
+  description: 'The agents of the organisation with their role, description and presence (online, drift). Use it to find whom to ask.',
+  inputSchema: {
+    role: z.string().min(1).max(100).optional().describe('Only agents of this role.'),
+    online: z.boolean().optional().describe('Only agents that are (or are not) online.'),
+    limit: z.number().int().min(1).max(500).optional().describe('Page size (default 100).'),
+    cursor: z.string().min(1).max(2000).optional().describe('The nextCursor of the previous page.'),
+  },
+  readOnly: true,
+  run: (args, { gateway }) =>
+    gateway.request('GET', '/v1/agents', { query: { role: args.role, online: args.online, limit: args.limit, cursor: args.cursor } }),
+});
+
+/** Every tool, in the order the registry's renderers list them (services/registry/src/render/agent-capabilities.ts). */
+export const MESH_TOOLS: readonly MeshTool[] = [
+  completeTask,
+  fetchStatus,
+  listAgents,
+  listTasks,
+  notify,
+  requestApproval,
+  sendTask,
+];

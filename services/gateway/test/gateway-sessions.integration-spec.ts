@@ -232,7 +232,7 @@ describe('gateway REST → sessions service → Postgres', () => {
       const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
       const seen: string[] = [];
       const sub = sessions.bus.nc.subscribe(sessions.bus.subject(GetSession.subject), {
-        callback: (_error, msg) => seen.push(msg.headers?.get('traceparent') ?? ''),
+        callback: (_error, msg) => void seen.push(msg.headers?.get('traceparent') ?? ''),
       });
       await sessions.bus.nc.flush();
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';

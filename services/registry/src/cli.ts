@@ -44,7 +44,10 @@ Usage:
   orgmesh registry import-org <csv> [--registry <dir>] [--dry-run]
       Check an org chart CSV (user_id,reports_to_id,name,role,email,department) against the
       registry's roles: cycles, unknown roles and managers, duplicate emails, each naming its line.
-      Then import it, all or nothing (--dry-run: check only). --registry defaults to the CSV's directory.
+      Then import it through the registry service, all or nothing (--dry-run: check only).
+      --registry defaults to the CSV's directory. The service is reached at NATS_URL with an admin
+      token from ORGMESH_TOKEN, or from the gateway (ORGMESH_GATEWAY_URL) for ORGMESH_CLIENT_ID and
+      ORGMESH_CLIENT_SECRET.
   orgmesh registry render <dir> <agent-id> [--format goose|claude-code] [--out <dir>]
       Render an agent's client config (default goose) and print its config hash; --out writes the files.
   orgmesh registry policy <dir> <from> <to> <task|approval|notification>
@@ -255,10 +258,20 @@ function countRoots(users: readonly OrgUser[]): number {
   return users.filter((u) => u.reportsToId === null).length;
 }
 
+/**
+ * `orgmesh registry …` as the root `orgmesh` command runs it: `runRegistryCli` with the service wiring
+ * (import-org calls the registry service over NATS; see cli/org-importer.ts). Loaded lazily, so the
+ * offline commands never load the NATS client.
+ */
+export async function runRegistryCommand(argv: readonly string[], io: CliIo): Promise<number> {
+  const { natsOrgImporter } = await import('./cli/org-importer.js');
+  return runRegistryCli(argv, io, { importOrg: natsOrgImporter(io.env) });
+}
+
 const invokedDirectly =
   process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
-  // `node services/registry/dist/cli.js registry validate <dir>` until the root `orgmesh` bin dispatches here.
+  // `node services/registry/dist/cli.js registry validate <dir>` (the root `orgmesh` imports runRegistryCommand instead).
   const args = process.argv.slice(2);
   const argv = args[0] === 'registry' ? args.slice(1) : args;
   const io: CliIo = {
@@ -266,13 +279,12 @@ if (invokedDirectly) {
     err: (line) => process.stderr.write(`${line}\n`),
     env: process.env,
   };
-  runRegistryCli(argv, io).then(
-    (code) => {
-      process.exitCode = code;
-    },
+  // Exit explicitly: a NATS connection still being attempted must not keep the CLI alive.
+  runRegistryCommand(argv, io).then(
+    (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`orgmesh registry: ${error instanceof Error ? error.message : String(error)}\n`);
-      process.exitCode = 1;
+      process.exit(1);
     },
   );
 }

@@ -87,6 +87,7 @@ describe('Detector', () => {
     const text = `${'1 '.repeat(50_000)}${'9'.repeat(50_000)}${'a@'.repeat(20_000)}${'Mr. '.repeat(20_000)}`;
     const started = process.hrtime.bigint();
     detector.detect(text);
-    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(2_000);
+    // Catastrophic backtracking would take minutes; a loaded CI machine takes a second or two.
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(10_000);
   });
 });

@@ -665,7 +665,7 @@ function classifyNumbers(value: string, start: number, text: string): Hit | null
     if (hit === STOP) break;
     if (hit) return hit;
   }
-  if (prefix === '' && PHONE_CUE.test(text.slice(Math.max(0, start - 32), start))) {
+  if (prefix === '' && letterBefore(text, start, 32) && PHONE_CUE.test(text.slice(Math.max(0, start - 32), start))) {
     for (let k = groups.length; k >= 1; k--) {
       const gs = groups.slice(0, k);
       const d = gs.reduce((n, g) => n + g.digits.length, 0);
@@ -676,6 +676,15 @@ function classifyNumbers(value: string, start: number, text: string): Hit | null
     }
   }
   return null;
+}
+
+/** Whether any ASCII letter occurs in the `window` characters before `start` (cheap pre-check for cue regexes). */
+function letterBefore(text: string, start: number, window: number): boolean {
+  for (let p = Math.max(0, start - window); p < start; p++) {
+    const c = text.charCodeAt(p) | 32;
+    if (c >= 97 && c <= 122) return true;
+  }
+  return false;
 }
 
 const STOP: Hit = { type: 'stop', start: 0, end: 0, score: 0 };

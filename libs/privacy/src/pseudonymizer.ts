@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Entity, EntityType } from './entity.js';
 import { labelFor } from './entity.js';
 
@@ -33,6 +33,8 @@ export class PlaceholderMapping {
   private readonly values = new Map<PlaceholderKey, string>();
   private readonly normalised = new Map<PlaceholderKey, string>();
   private readonly labelSet = new Set<string>();
+  /** type ␀ normalised value → placeholder text, so a value repeated in a request is hashed once. */
+  private readonly byValue = new Map<string, string>();
 
   get size(): number {
     return this.values.size;
@@ -55,6 +57,16 @@ export class PlaceholderMapping {
     this.values.set(key, original);
     this.labelSet.add(label);
     return true;
+  }
+
+  /** @internal */
+  placeholderFor(typeAndValue: string): string | undefined {
+    return this.byValue.get(typeAndValue);
+  }
+
+  /** @internal */
+  rememberPlaceholder(typeAndValue: string, placeholder: string): void {
+    this.byValue.set(typeAndValue, placeholder);
   }
 
   entries(): IterableIterator<[PlaceholderKey, string]> {
@@ -86,25 +98,32 @@ export function normaliseValue(type: EntityType, value: string): string {
 
 /** Keyed, deterministic placeholders for detected values. */
 export class Pseudonymizer {
-  private readonly key: Buffer;
+  // A KeyObject, not the raw bytes: createHmac would otherwise import the key on every call (5× slower).
+  private readonly key: KeyObject;
 
   /** @param key the HMAC key (at least 16 bytes); the same key must be used by every proxy replica. */
   constructor(key: string | Uint8Array) {
-    this.key = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
-    if (this.key.length < 16) throw new RangeError('pseudonymizer key must be at least 16 bytes');
+    const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
+    if (bytes.length < 16) throw new RangeError('pseudonymizer key must be at least 16 bytes');
+    this.key = createSecretKey(bytes);
   }
 
   /** The placeholder text for a value, registering it in `mapping` for restoring. */
   placeholder(tenant: string, type: EntityType, value: string, mapping: PlaceholderMapping): string {
-    const label = labelFor(type);
     const norm = normaliseValue(type, value);
+    const memo = `${type}\u0000${norm}`;
+    const known = mapping.placeholderFor(memo);
+    if (known !== undefined) return known;
+    const label = labelFor(type);
     const digest = createHmac('sha256', this.key).update(tenant).update('\u0000').update(type).update('\u0000').update(norm).digest('hex');
     let key = `${label}_${digest.slice(0, SHORT_DIGITS)}`;
     if (!mapping.claim(key, label, norm, value)) {
       key = `${label}_${digest.slice(0, LONG_DIGITS)}`;
       mapping.claim(key, label, norm, value);
     }
-    return `[[${key}]]`;
+    const placeholder = `[[${key}]]`;
+    mapping.rememberPlaceholder(memo, placeholder);
+    return placeholder;
   }
 
   /**

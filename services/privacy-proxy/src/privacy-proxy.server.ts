@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { AppError, type PrivacyRedactedPayload } from '@orgmesh/contracts';
 import { jsonStringContent, Pseudonymizer, type EntityCounts, type NerHook, type Restorer } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
+import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { AuditSink } from './audit/audit-sink.js';
 import type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js';
 import { callerToken, parseJsonBody, readBody, sendJson, sendProblem, sendProviderError, toAppError } from './http/http-io.js';
@@ -73,6 +74,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
   const logger = options.logger;
+  // One keep-alive pool per upstream origin; fetch's WHATWG layers cost more than the whole masking.
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, headersTimeout: upstreamTimeout, bodyTimeout: upstreamTimeout });
 
   const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     const exchange: Exchange = {
@@ -187,21 +190,41 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     return headers;
   }
 
-  async function forward(x: Exchange, provider: Provider, url: string, init: { method: string; body?: string | Buffer }): Promise<Response> {
+  /** The upstream's answer: status, one value per header, and the body stream. */
+  interface UpstreamResponse {
+    readonly status: number;
+    header(name: string): string | undefined;
+    readonly body: Dispatcher.ResponseData['body'];
+  }
+
+  async function forward(x: Exchange, provider: Provider, url: string, init: { method: 'GET' | 'POST'; body?: string | Buffer }): Promise<UpstreamResponse> {
     const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new AppError('timeout', `${provider} upstream timed out`)), upstreamTimeout);
+    timer.unref();
     x.res.once('close', () => {
-      if (!x.res.writableFinished) abort.abort();
+      clearTimeout(timer);
+      if (!x.res.writableFinished) abort.abort(new AppError('unavailable', 'client went away'));
     });
     try {
-      return await fetch(url, {
+      const response = await undiciRequest(url, {
         method: init.method,
         headers: upstreamHeaders(provider, x.req),
         ...(init.body !== undefined ? { body: init.body } : {}),
-        signal: AbortSignal.any([abort.signal, AbortSignal.timeout(upstreamTimeout)]),
+        signal: abort.signal,
+        dispatcher,
       });
+      const headers = response.headers;
+      return {
+        status: response.statusCode,
+        header: (name) => {
+          const value = headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        },
+        body: response.body,
+      };
     } catch (cause) {
       metrics.upstreamErrors.inc({ provider });
-      const timedOut = cause instanceof Error && cause.name === 'TimeoutError';
+      const timedOut = abort.signal.aborted && abort.signal.reason instanceof AppError && abort.signal.reason.code === 'timeout';
       throw new AppError(timedOut ? 'timeout' : 'unavailable', `${provider} upstream ${timedOut ? 'timed out' : 'unreachable'}`, { cause });
     }
   }
@@ -210,8 +233,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     await authenticate(x);
     const provider = providerOf(x)!;
     const response = await forward(x, provider, upstreamUrl(provider, '/models', queryOf(x.req)), { method: 'GET' });
-    const body = Buffer.from(await response.arrayBuffer());
-    x.res.writeHead(response.status, { 'content-type': response.headers.get('content-type') ?? 'application/json', 'content-length': body.length });
+    const body = Buffer.from(await response.body.arrayBuffer());
+    x.res.writeHead(response.status, { 'content-type': response.header('content-type') ?? 'application/json', 'content-length': body.length });
     x.res.end(body);
   }
 
@@ -255,17 +278,17 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
     const response = await forward(x, provider, upstreamUrl(provider, path, queryOf(x.req)), { method: 'POST', body });
     x.log['upstreamStatus'] = response.status;
-    const contentType = response.headers.get('content-type') ?? 'application/json';
+    const contentType = response.header('content-type') ?? 'application/json';
     const passHeaders: Record<string, string> = {};
-    for (const name of ['retry-after', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'anthropic-ratelimit-requests-remaining']) {
-      const value = response.headers.get(name);
-      if (value !== null) passHeaders[name] = value;
+    for (const name of PASSED_HEADERS) {
+      const value = response.header(name);
+      if (value !== undefined) passHeaders[name] = value;
     }
-    if (contentType.includes('text/event-stream') && response.body) {
+    if (contentType.includes('text/event-stream')) {
       await relayStream(x, provider, response, passHeaders, restorer, jsonRestorer);
       return;
     }
-    const text = await response.text();
+    const text = await response.body.text();
     let out = text;
     if (restorer && jsonRestorer && contentType.includes('json')) {
       try {
@@ -283,14 +306,14 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   async function relayStream(
     x: Exchange,
     provider: Provider,
-    response: Response,
+    response: UpstreamResponse,
     headers: Record<string, string>,
     restorer: Restorer | undefined,
     jsonRestorer: Restorer | undefined,
   ): Promise<void> {
     x.res.writeHead(response.status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
     x.res.flushHeaders();
-    const body = response.body!;
+    const body = response.body;
     if (!restorer || !jsonRestorer) {
       // Nothing was masked: relay the bytes as they come.
       for await (const chunk of body) await write(x.res, chunk as Uint8Array);
@@ -393,14 +416,17 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         });
       });
     },
-    close() {
-      return new Promise((resolve) => {
+    async close() {
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await dispatcher.close();
     },
   };
 }
+
+const PASSED_HEADERS = ['retry-after', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'anthropic-ratelimit-requests-remaining'];
 
 function positive(counts: EntityCounts): Record<string, number> {
   const out: Record<string, number> = {};

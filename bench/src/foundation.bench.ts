@@ -99,8 +99,8 @@ export async function run(): Promise<BenchResult[]> {
   );
   const raw: NatsConnection[] = [];
   try {
-    const rawServer = await connect({ servers: env.natsUrl, name: 'bench-raw-server' });
-    const rawClient = await connect({ servers: env.natsUrl, name: 'bench-raw-client' });
+    const rawServer = await connect({ servers: env.natsUrl, name: 'bench-raw-server', noAsyncTraces: true });
+    const rawClient = await connect({ servers: env.natsUrl, name: 'bench-raw-client', noAsyncTraces: true });
     raw.push(rawServer, rawClient);
     const busOptions = { url: env.natsUrl, subjectPrefix: prefix, nameSuffix: suffix, logger };
     const serverBus = await connectBus({ ...busOptions, name: 'bench-server' });

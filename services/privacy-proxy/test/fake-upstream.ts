@@ -31,6 +31,10 @@ export interface FakeUpstreamOptions {
   readonly split?: (text: string) => string[];
   /** Delay before the first streamed event, to measure time to first token. */
   readonly firstTokenDelayMs?: number;
+  /** Answer with this error instead (the body may echo placeholders, as provider errors sometimes do). */
+  readonly error?: { readonly status: number; readonly body: (request: RecordedRequest) => unknown };
+  /** Break the connection after this many streamed text deltas. */
+  readonly breakAfterDeltas?: number;
 }
 
 const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
@@ -144,6 +148,10 @@ export class FakeUpstream {
       send(res, 200, { input_tokens: Math.ceil(body.length / 4) });
       return;
     }
+    if (this.options.error) {
+      send(res, this.options.error.status, this.options.error.body(request));
+      return;
+    }
     const answer = (this.options.answer ?? echoPlaceholders)(request);
     const split = this.options.split ?? ((t: string) => pieces(t));
     const stream = json?.['stream'] === true;
@@ -167,7 +175,15 @@ export class FakeUpstream {
     const event = (delta: unknown, finish: string | null = null) =>
       `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
     res.write(event({ role: 'assistant', content: '' }));
-    for (const piece of split(answer.text)) res.write(event({ content: piece }));
+    let sent = 0;
+    for (const piece of split(answer.text)) {
+      if (sent++ === this.options.breakAfterDeltas) {
+        await new Promise<void>((resolve) => res.write('', () => resolve()));
+        res.socket?.destroy();
+        return;
+      }
+      res.write(event({ content: piece }));
+    }
     (answer.toolCalls ?? []).forEach((call, index) => {
       res.write(event({ tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
       for (const piece of split(call.arguments)) res.write(event({ tool_calls: [{ index, function: { arguments: piece } }] }));

@@ -317,6 +317,45 @@ describe('official SDK clients', () => {
   });
 });
 
+describe('upstream failures', () => {
+  it('forwards provider errors with their status, restoring echoed placeholders', async () => {
+    h.upstream.script({ error: { status: 400, body: (r) => ({ error: { message: `bad value ${placeholdersIn(r.body)[0]}`, type: 'invalid_request_error' } }) } });
+    const response = await post('/v1/chat/completions', finance, { model: 'm', messages: [{ role: 'user', content: `mail ${SEEDED.email}` }] });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(`bad value ${SEEDED.email}`);
+    h.upstream.script({});
+  });
+
+  it('answers 503 in the provider shape when the upstream is unreachable', async () => {
+    const down = await startHarness();
+    await down.upstream.close();
+    const response = await fetch(`${down.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': await down.token('finance') },
+      body: JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(response.status).toBe(503);
+    expect((await response.json()) as unknown).toMatchObject({ type: 'error', error: { type: 'api_error', code: 'unavailable' } });
+    await down.proxy.close();
+  });
+
+  it('ends a stream that breaks off without leaking a placeholder fragment', async () => {
+    h.upstream.script({ split: (t) => pieces(t, 2, 3), breakAfterDeltas: 12 });
+    const response = await post('/v1/chat/completions', finance, { model: 'm', stream: true, messages: [{ role: 'user', content: `Mail ${SEEDED.email}` }] });
+    const text = await response.text().catch(() => '');
+    expect(text).not.toMatch(/\[\[|EMAIL_|\[DONE\]/);
+    let content = '';
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('data: ')) continue;
+      const chunk = JSON.parse(line.slice(6)) as { choices: Array<{ delta: { content?: string } }> };
+      content += chunk.choices[0]?.delta.content ?? '';
+    }
+    expect(content.length).toBeGreaterThan(5);
+    expect(`I will contact ${SEEDED.email} today.`.startsWith(content)).toBe(true);
+    h.upstream.script({});
+  });
+});
+
 describe('authentication', () => {
   it('refuses requests without a token, with a forged token and with an expired one', async () => {
     expect((await post('/v1/chat/completions', undefined, { model: 'm', messages: [] })).status).toBe(401);

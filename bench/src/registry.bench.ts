@@ -10,7 +10,16 @@ import { createLogger } from '@orgmesh/telemetry';
 // The registry's domain is measured in process, and its service is started in process so the bench
 // needs no process-spawning harness.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { configHash, formatsFor, generateOrgChart, readRegistryDir, renderAgentConfig, validateOrgChart, validateRegistry, type RenderEndpoints } from '@orgmesh/registry';
+import {
+  configHash,
+  formatsFor,
+  generateOrgChart,
+  readRegistryDir,
+  renderAgentConfig,
+  validateOrgChart,
+  validateRegistry,
+  type RenderEndpoints,
+} from '@orgmesh/registry';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { loadRegistryConfig, startRegistryApp, type RegistryApp } from '@orgmesh/registry/app';
 import { benchEnv, benchToken, progress, round, runScenario, type BenchResult } from './harness.js';
@@ -27,7 +36,11 @@ import { benchEnv, benchToken, progress, round, runScenario, type BenchResult } 
 
 /** The demo registry. Same depth from bench/src and bench/dist. */
 const DEMO_REGISTRY = fileURLToPath(new URL('../../deploy/registry', import.meta.url));
-const ENDPOINTS: RenderEndpoints = { privacyProxyUrl: 'http://127.0.0.1:8090', gatewayUrl: 'http://127.0.0.1:8080', mcpCommand: 'orgmesh-mcp' };
+const ENDPOINTS: RenderEndpoints = {
+  privacyProxyUrl: 'http://127.0.0.1:8090',
+  gatewayUrl: 'http://127.0.0.1:8080',
+  mcpCommand: 'orgmesh-mcp',
+};
 const POLICY_QUERIES = 100_000;
 const IMPORTS = 5;
 
@@ -49,14 +62,27 @@ async function loadValidateRenderAll(): Promise<number> {
 /** Baseline: reading (concurrently, as the loader does) and parsing the same YAML files, nothing else. */
 async function readAndParseOnly(): Promise<void> {
   const dirs = ['', 'agents', 'profiles'].map((sub) => join(DEMO_REGISTRY, sub));
-  const paths = (await Promise.all(dirs.map(async (dir) => (await readdir(dir)).filter((n) => n.endsWith('.yaml')).map((n) => join(dir, n))))).flat();
+  const paths = (
+    await Promise.all(
+      dirs.map(async (dir) =>
+        (await readdir(dir)).filter((n) => n.endsWith('.yaml')).map((n) => join(dir, n)),
+      ),
+    )
+  ).flat();
   for (const content of await Promise.all(paths.map((path) => readFile(path, 'utf8')))) parseYaml(content);
 }
 
 /** A result from individually timed samples (nanoseconds), for operations below the histogram's 1 µs floor. */
-function fromSamples(name: string, samplesNs: number[], totalMs: number, extra: Omit<Partial<BenchResult>, 'name'> = {}): BenchResult {
+function fromSamples(
+  name: string,
+  samplesNs: number[],
+  totalMs: number,
+  extra: Omit<Partial<BenchResult>, 'name'> = {},
+): BenchResult {
   const sorted = [...samplesNs].sort((a, b) => a - b);
-  const at = (p: number) => (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? Number.NaN) / 1e6;
+  const at = (p: number) =>
+    (sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ??
+      Number.NaN) / 1e6;
   const mean = sorted.reduce((sum, v) => sum + v, 0) / sorted.length / 1e6;
   const result: BenchResult = {
     name,
@@ -65,7 +91,13 @@ function fromSamples(name: string, samplesNs: number[], totalMs: number, extra: 
     errors: 0,
     durationMs: round(totalMs),
     throughput: round((sorted.length / totalMs) * 1000),
-    latencyMs: { mean: round(mean, 6), p50: round(at(50), 6), p95: round(at(95), 6), p99: round(at(99), 6), max: round(at(100), 6) },
+    latencyMs: {
+      mean: round(mean, 6),
+      p50: round(at(50), 6),
+      p95: round(at(95), 6),
+      p99: round(at(99), 6),
+      max: round(at(100), 6),
+    },
     peakRssMb: round(process.memoryUsage.rss() / 1_048_576, 1),
     ...extra,
   };
@@ -73,7 +105,10 @@ function fromSamples(name: string, samplesNs: number[], totalMs: number, extra: 
   return result;
 }
 
-function timeEach(queries: ReadonlyArray<{ from: string; to: string; kind: PolicyKind }>, fn: (q: { from: string; to: string; kind: PolicyKind }) => unknown): { samples: number[]; totalMs: number } {
+function timeEach(
+  queries: ReadonlyArray<{ from: string; to: string; kind: PolicyKind }>,
+  fn: (q: { from: string; to: string; kind: PolicyKind }) => unknown,
+): { samples: number[]; totalMs: number } {
   const samples: number[] = new Array(queries.length);
   const started = performance.now();
   for (let i = 0; i < queries.length; i++) {
@@ -104,7 +139,15 @@ export async function run(): Promise<BenchResult[]> {
   const renderedConfigs = await loadValidateRenderAll();
   const coldMs = performance.now() - cold;
   for (let i = 0; i < 5; i++) await loadValidateRenderAll();
-  results.push(await runScenario({ name: 'baseline.registry.read-parse-yaml', count: 50, warmupMs: 0, op: readAndParseOnly, notes: 'read and parse the same YAML files, nothing else' }));
+  results.push(
+    await runScenario({
+      name: 'baseline.registry.read-parse-yaml',
+      count: 50,
+      warmupMs: 0,
+      op: readAndParseOnly,
+      notes: 'read and parse the same YAML files, nothing else',
+    }),
+  );
   results.push(
     await runScenario({
       name: 'registry.load-validate-render-26',
@@ -131,7 +174,9 @@ export async function run(): Promise<BenchResult[]> {
   const logger = createLogger({ service: 'bench-registry', level: process.env['LOG_LEVEL'] ?? 'warn' });
   const cleanups: Array<() => Promise<unknown>> = [];
   await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() => withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)));
+  cleanups.push(() =>
+    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
+  );
   try {
     progress('  registry service (Postgres + NATS), loading the demo registry');
     const app: RegistryApp = await startRegistryApp(
@@ -148,7 +193,13 @@ export async function run(): Promise<BenchResult[]> {
       { logger, migrate: true, startJobs: false },
     );
     cleanups.push(() => app.close());
-    const bus: MessageBus = await connectBus({ url: env.natsUrl, name: 'bench-registry-client', subjectPrefix: prefix, nameSuffix: suffix, logger });
+    const bus: MessageBus = await connectBus({
+      url: env.natsUrl,
+      name: 'bench-registry-client',
+      subjectPrefix: prefix,
+      nameSuffix: suffix,
+      logger,
+    });
     cleanups.push(() => bus.close());
     cleanups.push(async () => {
       const jsm = await jetstreamManager(bus.nc);
@@ -165,26 +216,47 @@ export async function run(): Promise<BenchResult[]> {
       kind: POLICY_KINDS[i % POLICY_KINDS.length] ?? 'task',
     }));
     let allowed = 0;
-    for (const q of queries.slice(0, 10_000)) if (app.service.resolvePolicy(q.from, q.to, q.kind).allowed) allowed++;
+    for (const q of queries.slice(0, 10_000))
+      if (app.service.resolvePolicy(q.from, q.to, q.kind).allowed) allowed++;
     const baselineMap = new Map(queries.map((q) => [`${q.from} ${q.to} ${q.kind}`, true]));
     const mapRun = timeEach(queries, (q) => baselineMap.get(`${q.from} ${q.to} ${q.kind}`));
-    results.push(fromSamples('baseline.map-get', mapRun.samples, mapRun.totalMs, { notes: 'Map.get of the same keys' }));
+    results.push(
+      fromSamples('baseline.map-get', mapRun.samples, mapRun.totalMs, { notes: 'Map.get of the same keys' }),
+    );
     const cacheRun = timeEach(queries, (q) => app.service.resolvePolicy(q.from, q.to, q.kind));
     results.push(
       fromSamples('registry.resolve-policy.cache', cacheRun.samples, cacheRun.totalMs, {
         baseline: 'baseline.map-get',
-        notes: "the service's resolvePolicy on its in-memory version (what the RPC handler calls); target p99 ≤ 1 ms",
+        notes:
+          "the service's resolvePolicy on its in-memory version (what the RPC handler calls); target p99 ≤ 1 ms",
         extra: { allowedShare: round(allowed / 10_000, 3) },
       }),
     );
     // The same contract answered by a responder that does no work: NATS + JSON + schema validation only.
-    const echo = await connectBus({ url: env.natsUrl, name: 'bench-echo', subjectPrefix: `${token}e.`, logger });
+    const echo = await connectBus({
+      url: env.natsUrl,
+      name: 'bench-echo',
+      subjectPrefix: `${token}e.`,
+      logger,
+    });
     cleanups.push(() => echo.close());
-    echo.serve(ResolvePolicy, async (r) => ({ allowed: true, rule: 'bench', fromRole: r.from, toRole: r.to, version: 1 }));
-    const echoClient = await connectBus({ url: env.natsUrl, name: 'bench-echo-client', subjectPrefix: `${token}e.`, logger });
+    echo.serve(ResolvePolicy, async (r) => ({
+      allowed: true,
+      rule: 'bench',
+      fromRole: r.from,
+      toRole: r.to,
+      version: 1,
+    }));
+    const echoClient = await connectBus({
+      url: env.natsUrl,
+      name: 'bench-echo-client',
+      subjectPrefix: `${token}e.`,
+      logger,
+    });
     cleanups.push(() => echoClient.close());
     await echo.nc.flush();
-    const pick = (i: number) => queries[i % queries.length] ?? { from: 'finance', to: 'manager', kind: 'approval' as const };
+    const pick = (i: number) =>
+      queries[i % queries.length] ?? { from: 'finance', to: 'manager', kind: 'approval' as const };
     results.push(
       await runScenario({
         name: 'baseline.nats-rpc-noop',
@@ -213,7 +285,8 @@ export async function run(): Promise<BenchResult[]> {
         count: IMPORTS,
         warmupMs: 0,
         op: async () => {
-          if (!validateOrgChart(csv, { knownRoles: roles }).ok) throw new Error('generated org chart invalid');
+          if (!validateOrgChart(csv, { knownRoles: roles }).ok)
+            throw new Error('generated org chart invalid');
         },
         notes: 'parse and validate the CSV in process: everything but NATS and Postgres',
       }),
@@ -228,13 +301,15 @@ export async function run(): Promise<BenchResult[]> {
         const result = await bus.request(ImportOrg, { csv, fileName: 'org-10k.csv' }, { timeoutMs: 60_000 });
         if (result.users !== 10_000) throw new Error(`imported ${result.users} users`);
       },
-      notes: 'rpc.registry.v1.import-org: validate, replace 10,000 users in one transaction, outbox event; target ≤ 2 s',
+      notes:
+        'rpc.registry.v1.import-org: validate, replace 10,000 users in one transaction, outbox event; target ≤ 2 s',
     });
     results.push(imported);
     const { rows } = await app.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM registry.org_users`);
     if (rows[0]?.n !== 10_000) throw new Error(`org_users holds ${rows[0]?.n} rows after the import`);
   } finally {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
+    for (const step of cleanups.reverse())
+      await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
   }
   return results;
 }

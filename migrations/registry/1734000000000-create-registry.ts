@@ -117,7 +117,9 @@ export class CreateRegistry1734000000000 implements MigrationInterface {
         drift boolean NOT NULL DEFAULT false,
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await runner.query(`CREATE INDEX agent_presence_online_idx ON registry.agent_presence (last_heartbeat_at) WHERE online`);
+    await runner.query(
+      `CREATE INDEX agent_presence_online_idx ON registry.agent_presence (last_heartbeat_at) WHERE online`,
+    );
     await createOutboxTables(runner, 'registry');
   }
 

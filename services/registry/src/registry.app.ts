@@ -7,7 +7,13 @@ import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
 import { connectBus, NatsTransportServer, OutboxRelay, type MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { createLogger, createMetricsRegistry, startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@orgmesh/telemetry';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryConfig } from './registry.config.js';
 import { RegistryRepository, REGISTRY_SCHEMA } from './persistence/registry.repository.js';
@@ -43,7 +49,10 @@ export interface RegistryAppOptions {
  * the registry directory loaded as a new version when it changed, the Nest microservice on the orgmesh
  * NATS transport, the outbox relay, the presence and refresh jobs and the health port.
  */
-export async function startRegistryApp(config: RegistryConfig, options: RegistryAppOptions = {}): Promise<RegistryApp> {
+export async function startRegistryApp(
+  config: RegistryConfig,
+  options: RegistryAppOptions = {},
+): Promise<RegistryApp> {
   const logger = options.logger ?? createLogger({ service: 'registry', level: config.LOG_LEVEL });
   if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'registry' });
   const db = await Database.connect({
@@ -80,7 +89,10 @@ export async function startRegistryApp(config: RegistryConfig, options: Registry
           })
         : undefined);
     if (!verifier) {
-      logger.warn({ auth: 'off' }, 'admin checks are off (REGISTRY_AUTH=off): any caller may load, import-org and assign-profile');
+      logger.warn(
+        { auth: 'off' },
+        'admin checks are off (REGISTRY_AUTH=off): any caller may load, import-org and assign-profile',
+      );
     }
 
     const registry = createMetricsRegistry('registry');
@@ -135,7 +147,12 @@ export async function startRegistryApp(config: RegistryConfig, options: Registry
       },
     });
     logger.info(
-      { healthPort: health.port, version: service.current?.version ?? null, kid: signingKey.kid, auth: verifier ? 'on' : 'off' },
+      {
+        healthPort: health.port,
+        version: service.current?.version ?? null,
+        kid: signingKey.kid,
+        auth: verifier ? 'on' : 'off',
+      },
       'registry service started',
     );
 
@@ -167,17 +184,28 @@ export async function startRegistryApp(config: RegistryConfig, options: Registry
  * problem by problem (file, path, reason) and refused; the service then keeps serving the stored
  * version, or does not start when there is none.
  */
-async function loadAtStartup(service: RegistryService, metrics: RegistryMetrics, logger: Logger, dir: string): Promise<void> {
+async function loadAtStartup(
+  service: RegistryService,
+  metrics: RegistryMetrics,
+  logger: Logger,
+  dir: string,
+): Promise<void> {
   const path = resolve(dir);
   try {
     const result = await service.loadDirectory(path, 'startup');
     metrics.loads.inc({ result: result.changed ? 'stored' : 'unchanged' });
-    logger.info({ dir: path, version: result.version, changed: result.changed, agents: result.agents }, 'registry directory loaded');
+    logger.info(
+      { dir: path, version: result.version, changed: result.changed, agents: result.agents },
+      'registry directory loaded',
+    );
   } catch (error) {
     if (!(error instanceof AppError) || error.code !== 'validation_failed') throw error;
     metrics.loads.inc({ result: 'validation_failed' });
     const problems = (error.details?.['problems'] ?? []) as RegistryProblem[];
-    logger.error({ dir: path, problems: problems.map(formatProblem) }, 'registry directory refused, nothing loaded');
+    logger.error(
+      { dir: path, problems: problems.map(formatProblem) },
+      'registry directory refused, nothing loaded',
+    );
     if (!service.current) throw error;
     logger.warn({ version: service.current.version }, 'serving the stored registry version');
   }

@@ -8,7 +8,10 @@ export const RegistryConfigSchema = z.object({
   DATABASE_POOL_SIZE: env.int(10, 1),
   REGISTRY_HTTP_PORT: env.port(8102),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
   LOG_LEVEL: env.logLevel(),
 
   /**

@@ -1,7 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { createJwtVerifier, LocalIssuer, SCOPES } from '@orgmesh/auth';
-import { AgentHeartbeat, AssignProfile, GetAgent, ImportOrg, LoadRegistry, RenderConfig, ResolvePolicy, type RegistrySourceFile } from '@orgmesh/contracts';
+import {
+  AgentHeartbeat,
+  AssignProfile,
+  GetAgent,
+  ImportOrg,
+  LoadRegistry,
+  RenderConfig,
+  ResolvePolicy,
+  type RegistrySourceFile,
+} from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { TestContext } from '@orgmesh/testing';
 import type { RegistryApp } from '../src/registry.app.js';
@@ -42,7 +51,8 @@ describe('caller identity with admin checks on', () => {
     for (const call of [
       (authorization?: string) => bus.request(LoadRegistry, { files }, { authorization }),
       (authorization?: string) => bus.request(ImportOrg, { csv }, { authorization }),
-      (authorization?: string) => bus.request(AssignProfile, { userId: 'u00040', profileId: 'engineering' }, { authorization }),
+      (authorization?: string) =>
+        bus.request(AssignProfile, { userId: 'u00040', profileId: 'engineering' }, { authorization }),
     ]) {
       expect((await rpcError(call())).code).toBe('unauthenticated');
       expect((await rpcError(call('Bearer not-a-jwt'))).code).toBe('unauthenticated');
@@ -57,11 +67,23 @@ describe('caller identity with admin checks on', () => {
   });
 
   it('lets an admin load, import and assign, recording who did it', async () => {
-    const loaded = await bus.request(LoadRegistry, { files: editFile(demo, 'agents/qa-agent.yaml', 'QA Agent', 'Quality Agent') }, { authorization: admin });
+    const loaded = await bus.request(
+      LoadRegistry,
+      { files: editFile(demo, 'agents/qa-agent.yaml', 'QA Agent', 'Quality Agent') },
+      { authorization: admin },
+    );
     expect(loaded).toMatchObject({ version: 2, changed: true });
-    const imported = await bus.request(ImportOrg, { csv: await readFile(DEMO_ORG_CHART, 'utf8') }, { authorization: admin });
+    const imported = await bus.request(
+      ImportOrg,
+      { csv: await readFile(DEMO_ORG_CHART, 'utf8') },
+      { authorization: admin },
+    );
     expect(imported.users).toBe(60);
-    const assigned = await bus.request(AssignProfile, { userId: 'u00040', profileId: 'engineering-contractor' }, { authorization: admin });
+    const assigned = await bus.request(
+      AssignProfile,
+      { userId: 'u00040', profileId: 'engineering-contractor' },
+      { authorization: admin },
+    );
     expect(assigned.assignedBy).toBe('alice');
     const { rows } = await app.db.query(
       `SELECT (SELECT loaded_by FROM registry.registry_versions WHERE version = 2) AS loaded_by,
@@ -72,15 +94,29 @@ describe('caller identity with admin checks on', () => {
 
   it('takes a heartbeat only from the agent itself (or an admin)', async () => {
     const { configHash } = await bus.request(RenderConfig, { agentId: 'finance-agent', format: 'goose' });
-    expect((await bus.request(AgentHeartbeat, { agentId: 'finance-agent', configHash }, { authorization: financeAgent })).drift).toBe(false);
-    const impostor = await rpcError(bus.request(AgentHeartbeat, { agentId: 'manager-agent', configHash }, { authorization: financeAgent }));
+    expect(
+      (
+        await bus.request(
+          AgentHeartbeat,
+          { agentId: 'finance-agent', configHash },
+          { authorization: financeAgent },
+        )
+      ).drift,
+    ).toBe(false);
+    const impostor = await rpcError(
+      bus.request(AgentHeartbeat, { agentId: 'manager-agent', configHash }, { authorization: financeAgent }),
+    );
     expect(impostor.code).toBe('forbidden');
-    expect((await rpcError(bus.request(AgentHeartbeat, { agentId: 'finance-agent', configHash }))).code).toBe('unauthenticated');
+    expect((await rpcError(bus.request(AgentHeartbeat, { agentId: 'finance-agent', configHash }))).code).toBe(
+      'unauthenticated',
+    );
     expect((await bus.request(GetAgent, { agentId: 'manager-agent' })).presence.lastSeenAt).toBeNull();
   });
 
   it('answers reads without a token', async () => {
-    expect((await bus.request(ResolvePolicy, { from: 'finance', to: 'manager', kind: 'approval' })).allowed).toBe(true);
+    expect(
+      (await bus.request(ResolvePolicy, { from: 'finance', to: 'manager', kind: 'approval' })).allowed,
+    ).toBe(true);
     expect((await bus.request(GetAgent, { agentId: 'legal-agent' })).agent.role).toBe('legal');
   });
 });

@@ -27,7 +27,12 @@ export function testConfig(ctx: TestContext, overrides: Record<string, string> =
 
 export async function startTestRegistry(
   ctx: TestContext,
-  options: { overrides?: Record<string, string>; verifier?: JwtVerifier; startJobs?: boolean; clock?: Clock } = {},
+  options: {
+    overrides?: Record<string, string>;
+    verifier?: JwtVerifier;
+    startJobs?: boolean;
+    clock?: Clock;
+  } = {},
 ): Promise<RegistryApp> {
   return startRegistryApp(testConfig(ctx, options.overrides), {
     logger: silentLogger,
@@ -72,9 +77,13 @@ export class EventRecorder {
     for (const event of events) {
       recorder.received.set(event.subject, []);
       recorder.handles.push(
-        await bus.consume(event, `registry-test-${event.subject.split('.').pop() ?? 'event'}`, async (payload, ctx) => {
-          recorder.received.get(event.subject)?.push({ payload, eventId: ctx.eventId });
-        }),
+        await bus.consume(
+          event,
+          `registry-test-${event.subject.split('.').pop() ?? 'event'}`,
+          async (payload, ctx) => {
+            recorder.received.get(event.subject)?.push({ payload, eventId: ctx.eventId });
+          },
+        ),
       );
     }
     return recorder;

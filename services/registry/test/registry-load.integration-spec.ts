@@ -21,7 +21,13 @@ import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestContext } from '@orgmesh/testing';
 import type { RegistryApp } from '../src/registry.app.js';
 import { demoFiles, editFile, withFile, DEMO_REGISTRY_DIR } from './demo-registry.js';
-import { clientBus, createTestContext, EventRecorder, rpcError, startTestRegistry } from './registry-harness.js';
+import {
+  clientBus,
+  createTestContext,
+  EventRecorder,
+  rpcError,
+  startTestRegistry,
+} from './registry-harness.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('./golden', import.meta.url));
 
@@ -32,11 +38,21 @@ async function count(app: RegistryApp, table: string): Promise<number> {
 
 /** Row counts of every table a load writes, and the outbox. */
 async function footprint(app: RegistryApp): Promise<Record<string, number>> {
-  const tables = ['registry_versions', 'roles', 'agents', 'profiles', 'profile_versions', 'agent_presence', 'outbox'];
+  const tables = [
+    'registry_versions',
+    'roles',
+    'agents',
+    'profiles',
+    'profile_versions',
+    'agent_presence',
+    'outbox',
+  ];
   return Object.fromEntries(await Promise.all(tables.map(async (t) => [t, await count(app, t)] as const)));
 }
 
-async function goldenCases(): Promise<Array<{ agentId: string; format: ConfigFormat; files: Map<string, string> }>> {
+async function goldenCases(): Promise<
+  Array<{ agentId: string; format: ConfigFormat; files: Map<string, string> }>
+> {
   const cases: Array<{ agentId: string; format: ConfigFormat; files: Map<string, string> }> = [];
   for (const agentId of (await readdir(GOLDEN_DIR)).sort()) {
     for (const format of (await readdir(join(GOLDEN_DIR, agentId))).sort() as ConfigFormat[]) {
@@ -87,7 +103,11 @@ describe('registry round trip: YAML directory → Postgres → render', () => {
         format,
         paths: [...files.keys()].sort(),
       });
-      for (const file of rendered.files) expect({ path: file.path, content: file.content }).toEqual({ path: file.path, content: files.get(file.path) });
+      for (const file of rendered.files)
+        expect({ path: file.path, content: file.content }).toEqual({
+          path: file.path,
+          content: files.get(file.path),
+        });
       expect(rendered.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(rendered.version).toBe(1);
     }
@@ -117,19 +137,32 @@ describe('registry versions over NATS and Postgres', () => {
   });
 
   it('loads the directory at startup as version 1 and announces every agent and signed profile through the outbox', async () => {
-    expect(await footprint(app)).toMatchObject({ registry_versions: 1, roles: 6, agents: 26, profiles: 7, profile_versions: 7 });
+    expect(await footprint(app)).toMatchObject({
+      registry_versions: 1,
+      roles: 6,
+      agents: 26,
+      profiles: 7,
+      profile_versions: 7,
+    });
     await expectEventually(() => {
       expect(events.of(AgentRegistered)).toHaveLength(26);
       expect(events.of(ProfilePublished)).toHaveLength(7);
     });
-    expect(events.of(AgentRegistered).map((e) => e.agent.id)).toEqual(expect.arrayContaining(['finance-agent', 'manager-agent', 'legal-agent']));
+    expect(events.of(AgentRegistered).map((e) => e.agent.id)).toEqual(
+      expect.arrayContaining(['finance-agent', 'manager-agent', 'legal-agent']),
+    );
     expect(new Set(events.of(AgentRegistered).map((e) => e.version))).toEqual(new Set([1]));
     // Every outbox row was relayed (and each event carries its outbox id as Nats-Msg-Id).
     await expectEventually(async () => {
-      const { rows } = await app.db.query<{ pending: number }>(`SELECT count(*)::int AS pending FROM registry.outbox WHERE published_at IS NULL`);
+      const { rows } = await app.db.query<{ pending: number }>(
+        `SELECT count(*)::int AS pending FROM registry.outbox WHERE published_at IS NULL`,
+      );
       expect(rows[0]?.pending).toBe(0);
     });
-    const { rows } = await app.db.query<{ event_id: string }>(`SELECT event_id FROM registry.outbox WHERE subject = $1`, [AgentRegistered.subject]);
+    const { rows } = await app.db.query<{ event_id: string }>(
+      `SELECT event_id FROM registry.outbox WHERE subject = $1`,
+      [AgentRegistered.subject],
+    );
     expect(new Set(events.eventIds(AgentRegistered))).toEqual(new Set(rows.map((r) => r.event_id)));
 
     const { profile, jwks } = await bus.request(GetProfile, { role: 'legal' });
@@ -150,21 +183,43 @@ describe('registry versions over NATS and Postgres', () => {
   it('refuses an invalid registry with the file, the path and the reason, and changes nothing', async () => {
     const before = await footprint(app);
     const broken = withFile(
-      editFile(demo, 'agents/finance-agent.yaml', 'delegates_to: [accounts-payable-agent', 'delegates_to: [acounts-payable-agent'),
+      editFile(
+        demo,
+        'agents/finance-agent.yaml',
+        'delegates_to: [accounts-payable-agent',
+        'delegates_to: [acounts-payable-agent',
+      ),
       'profiles/sales.yaml',
       undefined,
     );
-    const error = await rpcError(bus.request(LoadRegistry, { files: withFile(broken, 'agents/qa-agent.yaml', 'id: qa-agent\nrole: [engineering\n') }));
+    const error = await rpcError(
+      bus.request(LoadRegistry, {
+        files: withFile(broken, 'agents/qa-agent.yaml', 'id: qa-agent\nrole: [engineering\n'),
+      }),
+    );
     expect(error.code).toBe('validation_failed');
     const problems = error.details?.['problems'] as RegistryProblem[];
     expect(problems).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ file: 'agents/finance-agent.yaml', path: 'delegates_to[0]', reason: 'unknown agent "acounts-payable-agent"', line: 9 }),
-        expect.objectContaining({ file: 'agents/qa-agent.yaml', path: '(root)', reason: expect.stringMatching(/^invalid YAML/), line: expect.any(Number), column: expect.any(Number) }),
+        expect.objectContaining({
+          file: 'agents/finance-agent.yaml',
+          path: 'delegates_to[0]',
+          reason: 'unknown agent "acounts-payable-agent"',
+          line: 9,
+        }),
+        expect.objectContaining({
+          file: 'agents/qa-agent.yaml',
+          path: '(root)',
+          reason: expect.stringMatching(/^invalid YAML/),
+          line: expect.any(Number),
+          column: expect.any(Number),
+        }),
         expect.objectContaining({ path: expect.any(String), reason: expect.stringContaining('no profile') }),
       ]),
     );
-    expect(error.message).toContain('agents/finance-agent.yaml: delegates_to[0]: unknown agent "acounts-payable-agent"');
+    expect(error.message).toContain(
+      'agents/finance-agent.yaml: delegates_to[0]: unknown agent "acounts-payable-agent"',
+    );
     expect(await footprint(app)).toEqual(before);
     expect((await bus.request(ListAgents, { limit: 1 })).version).toBe(1);
   });
@@ -183,25 +238,44 @@ describe('registry versions over NATS and Postgres', () => {
     const result = await bus.request(LoadRegistry, { files: edited });
     expect(result).toMatchObject({ version: 2, changed: true, agents: 25, profiles: 7 });
     await expectEventually(() => {
-      expect(events.of(AgentRemoved)).toEqual([expect.objectContaining({ agentId: 'data-agent', role: 'engineering', version: 2 })]);
-      expect(events.of(AgentUpdated).map((e) => [e.agent.id, e.changed]).sort()).toEqual([
+      expect(events.of(AgentRemoved)).toEqual([
+        expect.objectContaining({ agentId: 'data-agent', role: 'engineering', version: 2 }),
+      ]);
+      expect(
+        events
+          .of(AgentUpdated)
+          .map((e) => [e.agent.id, e.changed])
+          .sort(),
+      ).toEqual([
         ['backend-agent', ['displayName']],
         ['compliance-agent', ['profile']],
         ['contracts-agent', ['profile']],
         ['legal-agent', ['profile']],
         ['privacy-counsel-agent', ['profile']],
       ]);
-      expect(events.of(ProfilePublished).filter((e) => e.version === 2).map((e) => e.profileId)).toEqual(['legal']);
+      expect(
+        events
+          .of(ProfilePublished)
+          .filter((e) => e.version === 2)
+          .map((e) => e.profileId),
+      ).toEqual(['legal']);
     });
     expect(events.of(AgentRegistered)).toHaveLength(26);
 
     // The changed profile is served with its new signature; an unchanged one keeps its version-1 signature.
     const legal = await bus.request(GetProfile, { profileId: 'legal' });
     expect(legal.version).toBe(2);
-    expect((await verifyProfile(legal.jws, legal.jwks)).published).toMatchObject({ version: 2, profile: { privacy: { entities: { ssn: 'mask' } } } });
+    expect((await verifyProfile(legal.jws, legal.jwks)).published).toMatchObject({
+      version: 2,
+      profile: { privacy: { entities: { ssn: 'mask' } } },
+    });
     const finance = await bus.request(GetProfile, { role: 'finance' });
     expect((await verifyProfile(finance.jws, finance.jwks)).published.version).toBe(1);
-    expect(await footprint(app)).toMatchObject({ registry_versions: 2, agents: 26 + 25, profile_versions: 8 });
+    expect(await footprint(app)).toMatchObject({
+      registry_versions: 2,
+      agents: 26 + 25,
+      profile_versions: 8,
+    });
   });
 });
 
@@ -221,12 +295,17 @@ describe('loading the registry directory at startup', () => {
   });
 
   it('refuses to start on an invalid directory when nothing is stored, naming each problem and storing nothing', async () => {
-    await writeFile(join(dir, 'agents', 'legal-agent.yaml'), 'id: legal-agent\nrole: legal\ndisplay_name: Legal\nmodel: {provider: openai}\n');
+    await writeFile(
+      join(dir, 'agents', 'legal-agent.yaml'),
+      'id: legal-agent\nrole: legal\ndisplay_name: Legal\nmodel: {provider: openai}\n',
+    );
     const error = await rpcError(startTestRegistry(ctx, { overrides: { REGISTRY_DIR: dir } }));
     expect(error.code).toBe('validation_failed');
     expect(error.message).toContain('agents/legal-agent.yaml: model.name: required');
     expect(error.details?.['problems']).toEqual(
-      expect.arrayContaining([expect.objectContaining({ file: 'agents/legal-agent.yaml', path: 'model.name', reason: 'required' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ file: 'agents/legal-agent.yaml', path: 'model.name', reason: 'required' }),
+      ]),
     );
     // Nothing half-loaded: the schema exists (migrated) but holds no version.
     const app = await startTestRegistry(ctx, { overrides: { REGISTRY_DIR: '' } });
@@ -255,7 +334,13 @@ describe('loading the registry directory at startup', () => {
     }
 
     await cp(join(DEMO_REGISTRY_DIR, 'roles.yaml'), join(dir, 'roles.yaml'));
-    await writeFile(join(dir, 'agents', 'qa-agent.yaml'), (await readFile(join(DEMO_REGISTRY_DIR, 'agents', 'qa-agent.yaml'), 'utf8')).replace('QA Agent', 'Quality Agent'));
+    await writeFile(
+      join(dir, 'agents', 'qa-agent.yaml'),
+      (await readFile(join(DEMO_REGISTRY_DIR, 'agents', 'qa-agent.yaml'), 'utf8')).replace(
+        'QA Agent',
+        'Quality Agent',
+      ),
+    );
     const third = await startTestRegistry(ctx, { overrides: { REGISTRY_DIR: dir } });
     try {
       expect(third.service.current?.version).toBe(2);

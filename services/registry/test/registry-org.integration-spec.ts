@@ -1,12 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
-import { AssignProfile, GetDirectory, GetManager, ImportOrg, OrgImported, type RegistryProblem } from '@orgmesh/contracts';
+import {
+  AssignProfile,
+  GetDirectory,
+  GetManager,
+  ImportOrg,
+  OrgImported,
+  type RegistryProblem,
+} from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestContext } from '@orgmesh/testing';
 import type { RegistryApp } from '../src/registry.app.js';
 import { generateOrgChart } from '../src/org/org-chart.generator.js';
 import { DEMO_ORG_CHART } from './demo-registry.js';
-import { clientBus, createTestContext, EventRecorder, rpcError, startTestRegistry } from './registry-harness.js';
+import {
+  clientBus,
+  createTestContext,
+  EventRecorder,
+  rpcError,
+  startTestRegistry,
+} from './registry-harness.js';
 
 /** The sample with one line replaced; fails loudly if the line is not there. */
 function editLine(csv: string, from: string, to: string): string {
@@ -27,7 +40,9 @@ describe('org chart import, manager lookup, directory and profile assignment', (
       app.db.query(`SELECT org_version, user_count FROM registry.org_versions ORDER BY org_version`),
       app.db.query(`SELECT * FROM registry.org_users ORDER BY user_id`),
       app.db.query(`SELECT user_id, profile_id FROM registry.profile_assignments ORDER BY user_id`),
-      app.db.query(`SELECT count(*)::int AS n FROM registry.outbox WHERE subject = $1`, [OrgImported.subject]),
+      app.db.query(`SELECT count(*)::int AS n FROM registry.outbox WHERE subject = $1`, [
+        OrgImported.subject,
+      ]),
     ]);
     return { versions: versions.rows, users: users.rows, assignments: assignments.rows, outbox: outbox.rows };
   }
@@ -48,20 +63,45 @@ describe('org chart import, manager lookup, directory and profile assignment', (
   });
 
   it('imports the sample org chart and announces it through the outbox, with counts only', async () => {
-    const result = await bus.request(ImportOrg, { csv: sample, fileName: 'org-chart.csv' }, { timeoutMs: 30_000 });
+    const result = await bus.request(
+      ImportOrg,
+      { csv: sample, fileName: 'org-chart.csv' },
+      { timeoutMs: 30_000 },
+    );
     expect(result).toMatchObject({ orgVersion: 1, users: 60 });
-    await expectEventually(() => expect(events.of(OrgImported)).toEqual([expect.objectContaining({ orgVersion: 1, users: 60, importedBy: 'unchecked' })]));
-    expect(Object.keys(events.of(OrgImported)[0] ?? {}).sort()).toEqual(['importedBy', 'occurredAt', 'orgVersion', 'users']);
+    await expectEventually(() =>
+      expect(events.of(OrgImported)).toEqual([
+        expect.objectContaining({ orgVersion: 1, users: 60, importedBy: 'unchecked' }),
+      ]),
+    );
+    expect(Object.keys(events.of(OrgImported)[0] ?? {}).sort()).toEqual([
+      'importedBy',
+      'occurredAt',
+      'orgVersion',
+      'users',
+    ]);
 
     const directory = await bus.request(GetDirectory, {});
     expect(directory.orgVersion).toBe(1);
     expect(directory.people).toHaveLength(60);
-    expect(directory.people).toContainEqual({ userId: 'u00004', name: 'Julia Fischer', email: 'julia.fischer@example.com', department: 'Finance' });
+    expect(directory.people).toContainEqual({
+      userId: 'u00004',
+      name: 'Julia Fischer',
+      email: 'julia.fischer@example.com',
+      department: 'Finance',
+    });
   });
 
   it("answers a user's manager from the org chart, null at the top, user_not_found for a stranger", async () => {
     const { user, manager } = await bus.request(GetManager, { userId: 'u00004' });
-    expect(user).toEqual({ userId: 'u00004', reportsToId: 'u00002', name: 'Julia Fischer', role: 'finance', email: 'julia.fischer@example.com', department: 'Finance' });
+    expect(user).toEqual({
+      userId: 'u00004',
+      reportsToId: 'u00002',
+      name: 'Julia Fischer',
+      role: 'finance',
+      email: 'julia.fischer@example.com',
+      department: 'Finance',
+    });
     expect(manager).toMatchObject({ userId: 'u00002', name: 'Yara Quinn', role: 'manager' });
     expect((await bus.request(GetManager, { userId: 'u00001' })).manager).toBeNull();
     expect((await rpcError(bus.request(GetManager, { userId: 'u99999' }))).code).toBe('user_not_found');
@@ -74,7 +114,9 @@ describe('org chart import, manager lookup, directory and profile assignment', (
     expect(await bus.request(GetManager, { userId: 'legal-agent' })).toEqual(byRole);
   });
 
-  const BAD_CHARTS: ReadonlyArray<[name: string, edit: (csv: string) => string, problem: Partial<RegistryProblem>]> = [
+  const BAD_CHARTS: ReadonlyArray<
+    [name: string, edit: (csv: string) => string, problem: Partial<RegistryProblem>]
+  > = [
     [
       'a reporting cycle',
       (csv) => editLine(csv, 'u00001,,Ada Bauer', 'u00001,u00014,Ada Bauer'),
@@ -83,7 +125,10 @@ describe('org chart import, manager lookup, directory and profile assignment', (
     [
       'an unknown role',
       (csv) => editLine(csv, 'u00005,u00002,Leon Santos,finance', 'u00005,u00002,Leon Santos,marketing'),
-      { path: 'line 6.role', reason: expect.stringContaining('unknown role "marketing"') as unknown as string },
+      {
+        path: 'line 6.role',
+        reason: expect.stringContaining('unknown role "marketing"') as unknown as string,
+      },
     ],
     [
       'an unknown manager',
@@ -93,7 +138,10 @@ describe('org chart import, manager lookup, directory and profile assignment', (
     [
       'a duplicate email differing only in case',
       (csv) => editLine(csv, 'leon.santos@example.com', 'JULIA.Fischer@Example.com'),
-      { path: 'line 6.email', reason: 'duplicate email "JULIA.Fischer@Example.com" (same as line 5, case-insensitive)' },
+      {
+        path: 'line 6.email',
+        reason: 'duplicate email "JULIA.Fischer@Example.com" (same as line 5, case-insensitive)',
+      },
     ],
   ];
 
@@ -108,17 +156,36 @@ describe('org chart import, manager lookup, directory and profile assignment', (
   });
 
   it('assigns a profile of the user’s role, and refuses another role’s profile, unknown profiles and users', async () => {
-    const assigned = await bus.request(AssignProfile, { userId: 'u00041', profileId: 'engineering-contractor' });
-    expect(assigned).toMatchObject({ userId: 'u00041', profileId: 'engineering-contractor', assignedBy: 'unchecked' });
-    const { rows } = await app.db.query(`SELECT profile_id, role, assigned_by FROM registry.profile_assignments WHERE user_id = 'u00041'`);
-    expect(rows).toEqual([{ profile_id: 'engineering-contractor', role: 'engineering', assigned_by: 'unchecked' }]);
+    const assigned = await bus.request(AssignProfile, {
+      userId: 'u00041',
+      profileId: 'engineering-contractor',
+    });
+    expect(assigned).toMatchObject({
+      userId: 'u00041',
+      profileId: 'engineering-contractor',
+      assignedBy: 'unchecked',
+    });
+    const { rows } = await app.db.query(
+      `SELECT profile_id, role, assigned_by FROM registry.profile_assignments WHERE user_id = 'u00041'`,
+    );
+    expect(rows).toEqual([
+      { profile_id: 'engineering-contractor', role: 'engineering', assigned_by: 'unchecked' },
+    ]);
 
     const wrongRole = await rpcError(bus.request(AssignProfile, { userId: 'u00041', profileId: 'finance' }));
     expect(wrongRole.code).toBe('validation_failed');
-    expect(wrongRole.message).toBe('profile "finance" is for role "finance"; user "u00041" has role "engineering"');
-    expect((await rpcError(bus.request(AssignProfile, { userId: 'u00041', profileId: 'no-such-profile' }))).code).toBe('profile_not_found');
-    expect((await rpcError(bus.request(AssignProfile, { userId: 'u99999', profileId: 'engineering' }))).code).toBe('user_not_found');
-    const after = await app.db.query(`SELECT profile_id FROM registry.profile_assignments WHERE user_id = 'u00041'`);
+    expect(wrongRole.message).toBe(
+      'profile "finance" is for role "finance"; user "u00041" has role "engineering"',
+    );
+    expect(
+      (await rpcError(bus.request(AssignProfile, { userId: 'u00041', profileId: 'no-such-profile' }))).code,
+    ).toBe('profile_not_found');
+    expect(
+      (await rpcError(bus.request(AssignProfile, { userId: 'u99999', profileId: 'engineering' }))).code,
+    ).toBe('user_not_found');
+    const after = await app.db.query(
+      `SELECT profile_id FROM registry.profile_assignments WHERE user_id = 'u00041'`,
+    );
     expect(after.rows).toEqual([{ profile_id: 'engineering-contractor' }]);
   });
 

@@ -24,7 +24,9 @@ describe('policy, agents and signed profiles over NATS', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    app = await startTestRegistry(ctx, { overrides: { REGISTRY_SIGNING_KEY: await privateJwk('registry-2030-01') } });
+    app = await startTestRegistry(ctx, {
+      overrides: { REGISTRY_SIGNING_KEY: await privateJwk('registry-2030-01') },
+    });
     bus = await clientBus(ctx);
   });
 
@@ -42,7 +44,9 @@ describe('policy, agents and signed profiles over NATS', () => {
       toRole: 'manager',
       version: 1,
     });
-    expect(await bus.request(ResolvePolicy, { from: 'manager-agent', to: 'legal-agent', kind: 'task' })).toMatchObject({
+    expect(
+      await bus.request(ResolvePolicy, { from: 'manager-agent', to: 'legal-agent', kind: 'task' }),
+    ).toMatchObject({
       allowed: true,
       rule: 'profiles/manager.yaml: mesh.send_task_to[1] (legal)',
     });
@@ -52,7 +56,9 @@ describe('policy, agents and signed profiles over NATS', () => {
       fromRole: 'legal',
       toRole: 'finance',
     });
-    expect(await bus.request(ResolvePolicy, { from: 'ghost-agent', to: 'finance', kind: 'notification' })).toMatchObject({
+    expect(
+      await bus.request(ResolvePolicy, { from: 'ghost-agent', to: 'finance', kind: 'notification' }),
+    ).toMatchObject({
       allowed: false,
       rule: 'default-deny: unknown sender "ghost-agent"',
       fromRole: null,
@@ -65,29 +71,45 @@ describe('policy, agents and signed profiles over NATS', () => {
     expect(jwks.keys.map((k) => k.kid)).toEqual(['registry-2030-01']);
     expect(jwks.keys[0]).not.toHaveProperty('d');
     const [header, payload, signature] = jws.split('.') as [string, string, string];
-    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8'))).toMatchObject({ alg: 'ES256', kid: 'registry-2030-01' });
+    expect(JSON.parse(Buffer.from(header, 'base64url').toString('utf8'))).toMatchObject({
+      alg: 'ES256',
+      kid: 'registry-2030-01',
+    });
     const { published } = await verifyProfile(jws, jwks);
     expect(published).toEqual({ profile, version, publishedAt: expect.any(String) });
     expect(published.profile.privacy.entities).toMatchObject({ ssn: 'strict' });
 
     // Legal's SSN rule relaxed in transit: the signature no longer matches.
-    const relaxed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { profile: { privacy: { entities: Record<string, string> } } };
+    const relaxed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+      profile: { privacy: { entities: Record<string, string> } };
+    };
     relaxed.profile.privacy.entities['ssn'] = 'off';
-    await expect(verifyProfile(`${header}.${base64url(JSON.stringify(relaxed))}.${signature}`, jwks)).rejects.toMatchObject({
+    await expect(
+      verifyProfile(`${header}.${base64url(JSON.stringify(relaxed))}.${signature}`, jwks),
+    ).rejects.toMatchObject({
       code: 'unauthenticated',
       message: 'profile signature refused: signature does not match the payload',
     });
     // Another profile's signature on this payload, and this JWS against someone else's keys.
     const finance = await bus.request(GetProfile, { profileId: 'finance' });
-    await expect(verifyProfile(`${header}.${payload}.${finance.jws.split('.')[2] ?? ''}`, jwks)).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(
+      verifyProfile(`${header}.${payload}.${finance.jws.split('.')[2] ?? ''}`, jwks),
+    ).rejects.toMatchObject({ code: 'unauthenticated' });
     const stranger = await createProfileSigningKey('registry-2030-01');
-    await expect(verifyProfile(jws, { keys: [stranger.publicJwk] })).rejects.toMatchObject({ code: 'unauthenticated' });
+    await expect(verifyProfile(jws, { keys: [stranger.publicJwk] })).rejects.toMatchObject({
+      code: 'unauthenticated',
+    });
   });
 
   it('answers profile lookups by id or by role, profile_not_found otherwise', async () => {
-    expect((await bus.request(GetProfile, { profileId: 'engineering-contractor' })).profile).toMatchObject({ role: 'engineering', isDefault: false });
+    expect((await bus.request(GetProfile, { profileId: 'engineering-contractor' })).profile).toMatchObject({
+      role: 'engineering',
+      isDefault: false,
+    });
     expect((await bus.request(GetProfile, { role: 'engineering' })).profile.id).toBe('engineering');
-    expect((await rpcError(bus.request(GetProfile, { profileId: 'no-such-profile' }))).code).toBe('profile_not_found');
+    expect((await rpcError(bus.request(GetProfile, { profileId: 'no-such-profile' }))).code).toBe(
+      'profile_not_found',
+    );
   });
 
   it('lists agents by id with role filter and cursor paging', async () => {
@@ -104,9 +126,16 @@ describe('policy, agents and signed profiles over NATS', () => {
     expect(ids).toHaveLength(26);
     expect(ids).toEqual([...ids].sort());
     const legal = await bus.request(ListAgents, { role: 'legal' });
-    expect(legal.items.map((i) => i.agent.id)).toEqual(['compliance-agent', 'contracts-agent', 'legal-agent', 'privacy-counsel-agent']);
+    expect(legal.items.map((i) => i.agent.id)).toEqual([
+      'compliance-agent',
+      'contracts-agent',
+      'legal-agent',
+      'privacy-counsel-agent',
+    ]);
     expect(legal.nextCursor).toBeNull();
-    expect((await rpcError(bus.request(ListAgents, { cursor: 'not-a-cursor' }))).code).toBe('validation_failed');
+    expect((await rpcError(bus.request(ListAgents, { cursor: 'not-a-cursor' }))).code).toBe(
+      'validation_failed',
+    );
     expect((await bus.request(GetAgent, { agentId: 'frontend-agent' })).expectedConfigHashes).toEqual({
       'claude-code': expect.stringMatching(/^sha256:/),
       goose: expect.stringMatching(/^sha256:/),

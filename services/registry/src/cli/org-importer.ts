@@ -42,12 +42,17 @@ async function importOver(bus: MessageBus, csv: string, fileName: string, author
     return await bus.request(ImportOrg, { csv, fileName }, { authorization, timeoutMs: IMPORT_TIMEOUT_MS });
   } catch (error) {
     // The service's problems, one line each, as the local check prints them.
-    const problems = error instanceof AppError ? (error.details?.['problems'] as RegistryProblem[] | undefined) : undefined;
+    const problems =
+      error instanceof AppError ? (error.details?.['problems'] as RegistryProblem[] | undefined) : undefined;
     if (error instanceof AppError && problems?.length) {
-      throw new AppError(error.code, `refused by the registry:\n${problems.map(formatProblem).join('\n')}`, { cause: error });
+      throw new AppError(error.code, `refused by the registry:\n${problems.map(formatProblem).join('\n')}`, {
+        cause: error,
+      });
     }
     if (error instanceof AppError && error.code === 'unavailable') {
-      throw new AppError('unavailable', 'no registry service answered on NATS (is it running?)', { cause: error });
+      throw new AppError('unavailable', 'no registry service answered on NATS (is it running?)', {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -65,15 +70,26 @@ async function adminToken(env: Env): Promise<string | undefined> {
     response = await fetch(`${gateway}/v1/auth/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      body: JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      }),
       signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
     });
   } catch (error) {
-    throw new AppError('unavailable', `cannot reach the gateway at ${gateway} for a token (set ORGMESH_GATEWAY_URL)`, { cause: error });
+    throw new AppError(
+      'unavailable',
+      `cannot reach the gateway at ${gateway} for a token (set ORGMESH_GATEWAY_URL)`,
+      { cause: error },
+    );
   }
   const body = (await response.json().catch(() => ({}))) as { access_token?: unknown };
   if (!response.ok || typeof body.access_token !== 'string') {
-    throw new AppError('unauthenticated', `the gateway refused the client credentials of "${clientId}" (HTTP ${response.status})`);
+    throw new AppError(
+      'unauthenticated',
+      `the gateway refused the client credentials of "${clientId}" (HTTP ${response.status})`,
+    );
   }
   return `Bearer ${body.access_token}`;
 }
@@ -81,7 +97,10 @@ async function adminToken(env: Env): Promise<string | undefined> {
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }

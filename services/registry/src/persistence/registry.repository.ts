@@ -1,4 +1,12 @@
-import type { EventDefinition, EventPayload, OrgUser, RegistryAgent, RegistryRole, RegistrySourceFile, RoleProfile } from '@orgmesh/contracts';
+import type {
+  EventDefinition,
+  EventPayload,
+  OrgUser,
+  RegistryAgent,
+  RegistryRole,
+  RegistrySourceFile,
+  RoleProfile,
+} from '@orgmesh/contracts';
 import { enqueueEvent } from '@orgmesh/messaging';
 import type { Database, Sql } from '@orgmesh/persistence';
 import type { AgentPresenceState } from '../presence/presence.js';
@@ -120,7 +128,12 @@ export class RegistryTransaction {
         [
           v.version,
           JSON.stringify(
-            v.publications.map((p) => ({ definition: p.profile, jws: p.jws, kid: p.kid, published_at: p.publishedAt.toISOString() })),
+            v.publications.map((p) => ({
+              definition: p.profile,
+              jws: p.jws,
+              kid: p.kid,
+              published_at: p.publishedAt.toISOString(),
+            })),
           ),
         ],
       );
@@ -141,7 +154,12 @@ export class RegistryTransaction {
       `INSERT INTO registry.profiles (version, profile_id, role, is_default, definition, published_version)
        SELECT $1, p.definition->>'id', p.definition->>'role', (p.definition->>'isDefault')::boolean, p.definition, p.published_version
          FROM jsonb_to_recordset($2::jsonb) AS p(published_version int, definition jsonb)`,
-      [v.version, JSON.stringify(v.profiles.map((p) => ({ published_version: p.publishedVersion, definition: p.profile })))],
+      [
+        v.version,
+        JSON.stringify(
+          v.profiles.map((p) => ({ published_version: p.publishedVersion, definition: p.profile })),
+        ),
+      ],
     );
   }
 
@@ -164,7 +182,10 @@ export class RegistryTransaction {
 
   /** The agent's presence row, locked; created (never seen) first if missing. */
   async lockPresence(agentId: string): Promise<PresenceRow> {
-    await this.sql.query(`INSERT INTO registry.agent_presence (agent_id) VALUES ($1) ON CONFLICT (agent_id) DO NOTHING`, [agentId]);
+    await this.sql.query(
+      `INSERT INTO registry.agent_presence (agent_id) VALUES ($1) ON CONFLICT (agent_id) DO NOTHING`,
+      [agentId],
+    );
     const { rows } = await this.sql.query<PresenceRow>(
       `SELECT ${PRESENCE_COLUMNS} FROM registry.agent_presence WHERE agent_id = $1 FOR UPDATE`,
       [agentId],
@@ -191,7 +212,15 @@ export class RegistryTransaction {
           SET online = $2, last_heartbeat_at = $3, config_hash = $4, drift = $5,
               format = CASE WHEN $7 THEN $6 ELSE format END, updated_at = now()
         WHERE agent_id = $1`,
-      [entry.agentId, entry.online, new Date(entry.lastSeenAt), entry.reportedConfigHash, entry.drift, format ?? null, format !== undefined],
+      [
+        entry.agentId,
+        entry.online,
+        new Date(entry.lastSeenAt),
+        entry.reportedConfigHash,
+        entry.drift,
+        format ?? null,
+        format !== undefined,
+      ],
     );
   }
 
@@ -243,7 +272,9 @@ export class RegistryTransaction {
     return findUser(this.sql, userId, options.lock);
   }
 
-  async upsertAssignment(row: Omit<ProfileAssignmentRow, 'assigned_at'> & { assigned_at: Date }): Promise<void> {
+  async upsertAssignment(
+    row: Omit<ProfileAssignmentRow, 'assigned_at'> & { assigned_at: Date },
+  ): Promise<void> {
     await this.sql.query(
       `INSERT INTO registry.profile_assignments (user_id, profile_id, role, assigned_by, assigned_at)
        VALUES ($1, $2, $3, $4, $5)
@@ -292,7 +323,10 @@ export class RegistryRepository {
   }
 
   /** Runs a background job only on the replica that wins its advisory lock. */
-  lockedJob<T>(name: string, work: (tx: RegistryTransaction) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
+  lockedJob<T>(
+    name: string,
+    work: (tx: RegistryTransaction) => Promise<T>,
+  ): Promise<{ ran: boolean; result?: T }> {
     return this.db.withAdvisoryLock(`registry-job-${name}`, (sql) => work(new RegistryTransaction(sql)));
   }
 
@@ -347,7 +381,9 @@ export class RegistryRepository {
   }
 
   async allPresence(): Promise<PresenceRow[]> {
-    const { rows } = await this.db.query<PresenceRow>(`SELECT ${PRESENCE_COLUMNS} FROM registry.agent_presence`);
+    const { rows } = await this.db.query<PresenceRow>(
+      `SELECT ${PRESENCE_COLUMNS} FROM registry.agent_presence`,
+    );
     return rows;
   }
 
@@ -365,13 +401,21 @@ export class RegistryRepository {
   }
 
   /** The people of the org chart and its version, read in one snapshot. */
-  async directory(): Promise<{ orgVersion: number; people: Array<{ userId: string; name: string; email: string; department: string }> }> {
-    const { rows } = await this.db.query<Pick<OrgUserRow, 'user_id' | 'name' | 'email' | 'department' | 'org_version'>>(
-      `SELECT user_id, name, email, department, org_version FROM registry.org_users ORDER BY user_id`,
-    );
+  async directory(): Promise<{
+    orgVersion: number;
+    people: Array<{ userId: string; name: string; email: string; department: string }>;
+  }> {
+    const { rows } = await this.db.query<
+      Pick<OrgUserRow, 'user_id' | 'name' | 'email' | 'department' | 'org_version'>
+    >(`SELECT user_id, name, email, department, org_version FROM registry.org_users ORDER BY user_id`);
     return {
       orgVersion: rows[0]?.org_version ?? 0,
-      people: rows.map((r) => ({ userId: r.user_id, name: r.name, email: r.email, department: r.department })),
+      people: rows.map((r) => ({
+        userId: r.user_id,
+        name: r.name,
+        email: r.email,
+        department: r.department,
+      })),
     };
   }
 

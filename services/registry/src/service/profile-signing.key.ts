@@ -11,7 +11,8 @@ export interface ProfileSigningKey {
   readonly origin: 'configured' | 'generated';
 }
 
-const KEY_PROBLEM = 'REGISTRY_SIGNING_KEY: expected a private EC P-256 key as a JWK (JSON) or a PEM (PKCS#8 or SEC1)';
+const KEY_PROBLEM =
+  'REGISTRY_SIGNING_KEY: expected a private EC P-256 key as a JWK (JSON) or a PEM (PKCS#8 or SEC1)';
 
 /**
  * The signing key from its secret (a private EC P-256 JWK as JSON, or a PEM), or a fresh one when
@@ -37,7 +38,10 @@ export async function profileSigningKey(secret: string | undefined): Promise<Pro
     } catch {
       throw new Error(KEY_PROBLEM);
     }
-    if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    if (
+      privateKey.asymmetricKeyType !== 'ec' ||
+      privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
+    ) {
       throw new Error(KEY_PROBLEM);
     }
   }

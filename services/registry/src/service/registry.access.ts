@@ -32,7 +32,10 @@ export class RegistryAccess {
     if (!this.verifier) return;
     const principal = await this.verifier.verify(ctx.authorization);
     if (principal.subject !== agentId && !isAdmin(principal)) {
-      throw new AppError('forbidden', `a token for "${principal.subject}" cannot report for agent "${agentId}"`);
+      throw new AppError(
+        'forbidden',
+        `a token for "${principal.subject}" cannot report for agent "${agentId}"`,
+      );
     }
   }
 }

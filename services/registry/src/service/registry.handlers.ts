@@ -35,24 +35,32 @@ export class RegistryHandlers {
   }
 
   @RpcHandler(ListAgents)
-  async listAgents(@Payload() request: RpcRequest<typeof ListAgents>): Promise<RpcResponse<typeof ListAgents>> {
+  async listAgents(
+    @Payload() request: RpcRequest<typeof ListAgents>,
+  ): Promise<RpcResponse<typeof ListAgents>> {
     return this.registry.listAgents(request);
   }
 
   @RpcHandler(GetProfile)
-  async getProfile(@Payload() request: RpcRequest<typeof GetProfile>): Promise<RpcResponse<typeof GetProfile>> {
+  async getProfile(
+    @Payload() request: RpcRequest<typeof GetProfile>,
+  ): Promise<RpcResponse<typeof GetProfile>> {
     return this.registry.getProfile(request);
   }
 
   @RpcHandler(ResolvePolicy)
-  async resolvePolicy(@Payload() request: RpcRequest<typeof ResolvePolicy>): Promise<RpcResponse<typeof ResolvePolicy>> {
+  async resolvePolicy(
+    @Payload() request: RpcRequest<typeof ResolvePolicy>,
+  ): Promise<RpcResponse<typeof ResolvePolicy>> {
     const decision = this.registry.resolvePolicy(request.from, request.to, request.kind);
     this.metrics.policyDecisions.inc({ decision: decision.allowed ? 'allow' : 'deny' });
     return decision;
   }
 
   @RpcHandler(RenderConfig)
-  async renderConfig(@Payload() request: RpcRequest<typeof RenderConfig>): Promise<RpcResponse<typeof RenderConfig>> {
+  async renderConfig(
+    @Payload() request: RpcRequest<typeof RenderConfig>,
+  ): Promise<RpcResponse<typeof RenderConfig>> {
     return this.registry.renderConfig(request.agentId, request.format);
   }
 
@@ -62,7 +70,9 @@ export class RegistryHandlers {
   }
 
   @RpcHandler(GetManager)
-  async getManager(@Payload() request: RpcRequest<typeof GetManager>): Promise<RpcResponse<typeof GetManager>> {
+  async getManager(
+    @Payload() request: RpcRequest<typeof GetManager>,
+  ): Promise<RpcResponse<typeof GetManager>> {
     return this.registry.getManager(request.userId);
   }
 
@@ -76,7 +86,10 @@ export class RegistryHandlers {
   }
 
   @RpcHandler(ImportOrg)
-  async importOrg(@Payload() request: RpcRequest<typeof ImportOrg>, @Ctx() context: MessageContext): Promise<RpcResponse<typeof ImportOrg>> {
+  async importOrg(
+    @Payload() request: RpcRequest<typeof ImportOrg>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof ImportOrg>> {
     try {
       const actor = await this.access.requireAdmin(context, 'import-org');
       const result = await this.registry.importOrg(request.csv, request.fileName, actor);
@@ -89,7 +102,10 @@ export class RegistryHandlers {
   }
 
   @RpcHandler(LoadRegistry)
-  async load(@Payload() request: RpcRequest<typeof LoadRegistry>, @Ctx() context: MessageContext): Promise<RpcResponse<typeof LoadRegistry>> {
+  async load(
+    @Payload() request: RpcRequest<typeof LoadRegistry>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof LoadRegistry>> {
     try {
       const actor = await this.access.requireAdmin(context, 'load');
       const result = await this.registry.loadFiles(request.files, actor);

@@ -54,7 +54,13 @@ export class RegistryJobs {
         .catch((error: unknown) => {
           this.metrics.jobRuns.inc({ job, result: 'failed' });
           this.logger.warn(
-            { job, err: error instanceof Error ? { name: error.name, code: (error as { code?: string }).code } : undefined },
+            {
+              job,
+              err:
+                error instanceof Error
+                  ? { name: error.name, code: (error as { code?: string }).code }
+                  : undefined,
+            },
             'registry job failed',
           );
         })

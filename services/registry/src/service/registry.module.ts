@@ -7,7 +7,11 @@ import { RegistryMetrics } from './registry.metrics.js';
 /** Wires the handlers to instances built outside Nest (so tests, jobs and startup share them). */
 @Module({})
 export class RegistryModule {
-  static register(deps: { service: RegistryService; access: RegistryAccess; metrics: RegistryMetrics }): DynamicModule {
+  static register(deps: {
+    service: RegistryService;
+    access: RegistryAccess;
+    metrics: RegistryMetrics;
+  }): DynamicModule {
     return {
       module: RegistryModule,
       controllers: [RegistryHandlers],

@@ -36,7 +36,13 @@ import { loadRegistryDir } from '../loader/registry.reader.js';
 import { validateRegistry } from '../loader/registry.validator.js';
 import { diffModels, modelDigest } from '../model/registry.diff.js';
 import { checkProfileAssignment } from '../model/profile-assignment.js';
-import { defaultProfileOf, effectiveProfile, findAgent, findProfile, type RegistryModel } from '../model/registry.model.js';
+import {
+  defaultProfileOf,
+  effectiveProfile,
+  findAgent,
+  findProfile,
+  type RegistryModel,
+} from '../model/registry.model.js';
 import { validateOrgChart } from '../org/org-chart.js';
 import {
   applyHeartbeat,
@@ -48,11 +54,20 @@ import {
 } from '../presence/presence.js';
 import { configHash } from '../render/config.renderer.js';
 import type { RenderEndpoints } from '../render/render.types.js';
-import { toPresenceState, type RegistryRepository, type RegistryTransaction } from '../persistence/registry.repository.js';
+import {
+  toPresenceState,
+  type RegistryRepository,
+  type RegistryTransaction,
+} from '../persistence/registry.repository.js';
 import type { PresenceRow } from '../persistence/registry.entity.js';
 import type { ProfileSigningKey } from './profile-signing.key.js';
 import { agentNotFound, noRegistryVersion, orgChartRefused, registryRefused } from './registry.errors.js';
-import { expectedHashesOf, RegistrySnapshot, type ProfileSignature, type PublicJwk } from './registry.snapshot.js';
+import {
+  expectedHashesOf,
+  RegistrySnapshot,
+  type ProfileSignature,
+  type PublicJwk,
+} from './registry.snapshot.js';
 
 export interface Clock {
   now(): Date;
@@ -149,10 +164,15 @@ export class RegistryService {
       jwks: { keys: keys as PublicJwk[] },
       endpoints: this.options.endpoints,
     };
-    const snapshot = model ? RegistrySnapshot.fromModel({ ...common, model }) : RegistrySnapshot.fromFiles({ ...common, files: row.files });
+    const snapshot = model
+      ? RegistrySnapshot.fromModel({ ...common, model })
+      : RegistrySnapshot.fromFiles({ ...common, files: row.files });
     if (!this.snapshot || snapshot.version > this.snapshot.version) {
       this.snapshot = snapshot;
-      this.logger.info({ version, digest: row.digest, agents: snapshot.model.agents.length }, 'registry version installed');
+      this.logger.info(
+        { version, digest: row.digest, agents: snapshot.model.agents.length },
+        'registry version installed',
+      );
     }
     return snapshot;
   }
@@ -173,22 +193,33 @@ export class RegistryService {
     return this.store(result.files, result.model, actor);
   }
 
-  private async store(files: readonly RegistrySourceFile[], model: RegistryModel, actor: string): Promise<LoadResult> {
+  private async store(
+    files: readonly RegistrySourceFile[],
+    model: RegistryModel,
+    actor: string,
+  ): Promise<LoadResult> {
     // The content hash of the files (configHash's path/content framing): any edit makes a new version,
     // even one that leaves the model equal, since file names appear in rendered configs and policy rules.
     const sourceHash = configHash(files);
     const digest = modelDigest(model);
-    const counts = { roles: model.roles.length, agents: model.agents.length, profiles: model.profiles.length };
+    const counts = {
+      roles: model.roles.length,
+      agents: model.agents.length,
+      profiles: model.profiles.length,
+    };
     const key = this.options.signingKey;
     const outcome = await this.repository.withLoadLock(async (tx) => {
       const current = await tx.currentVersion();
-      if (current && current.source_hash === sourceHash) return { version: current.version, digest: current.digest, changed: false };
+      if (current && current.source_hash === sourceHash)
+        return { version: current.version, digest: current.digest, changed: false };
       const previous = current ? (await this.snapshotAt(current.version)).model : undefined;
       const version = (current?.version ?? 0) + 1;
       const now = this.clock.now();
       const occurredAt = now.toISOString();
       const changes = diffModels(previous, model);
-      const publishedBefore = current ? await tx.publishedVersions(current.version) : new Map<string, number>();
+      const publishedBefore = current
+        ? await tx.publishedVersions(current.version)
+        : new Map<string, number>();
       const toPublish = model.profiles.filter(
         (p) => changes.publishedProfiles.some((c) => c.id === p.id) || !publishedBefore.has(p.id),
       );
@@ -208,7 +239,9 @@ export class RegistryService {
           agents: model.agents.map((agent) => ({ agent, profileId: effectiveProfile(model, agent).id })),
           profiles: model.profiles.map((profile) => ({
             profile,
-            publishedVersion: published.has(profile.id) ? version : (publishedBefore.get(profile.id) ?? version),
+            publishedVersion: published.has(profile.id)
+              ? version
+              : (publishedBefore.get(profile.id) ?? version),
           })),
           publications,
           signingKey: { kid: key.kid, publicJwk: key.publicJwk, origin: key.origin },
@@ -217,16 +250,33 @@ export class RegistryService {
         },
         { roles: model.roles, agents: model.agents, profiles: model.profiles },
       );
-      for (const agent of changes.registered) await tx.enqueue(AgentRegistered, { agent, version, occurredAt });
-      for (const { agent, changed } of changes.updated) await tx.enqueue(AgentUpdated, { agent, changed, version, occurredAt });
+      for (const agent of changes.registered)
+        await tx.enqueue(AgentRegistered, { agent, version, occurredAt });
+      for (const { agent, changed } of changes.updated)
+        await tx.enqueue(AgentUpdated, { agent, changed, version, occurredAt });
       for (const agent of changes.removed) {
         await tx.enqueue(AgentRemoved, { agentId: agent.id, role: agent.role, version, occurredAt });
       }
       for (const p of publications) {
-        await tx.enqueue(ProfilePublished, { profileId: p.profile.id, role: p.profile.role, version, jws: p.jws, kid: p.kid, occurredAt });
+        await tx.enqueue(ProfilePublished, {
+          profileId: p.profile.id,
+          role: p.profile.role,
+          version,
+          jws: p.jws,
+          kid: p.kid,
+          occurredAt,
+        });
       }
       const drift = await this.rejudgeDrift(tx, model, now);
-      return { version, digest, changed: true, registered: changes.registered.length, updated: changes.updated.length, removed: changes.removed.length, drift };
+      return {
+        version,
+        digest,
+        changed: true,
+        registered: changes.registered.length,
+        updated: changes.updated.length,
+        removed: changes.removed.length,
+        drift,
+      };
     });
     if (outcome.changed) {
       this.logger.info({ ...outcome, actor }, 'registry version stored');
@@ -294,7 +344,12 @@ export class RegistryService {
     };
   }
 
-  async listAgents(filter: { role?: string; online?: boolean; limit: number; cursor?: string }): Promise<RpcResponse<typeof ListAgents>> {
+  async listAgents(filter: {
+    role?: string;
+    online?: boolean;
+    limit: number;
+    cursor?: string;
+  }): Promise<RpcResponse<typeof ListAgents>> {
     const snapshot = this.require();
     const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
     const presence = new Map((await this.repository.allPresence()).map((row) => [row.agent_id, row]));
@@ -312,15 +367,26 @@ export class RegistryService {
       items.push({ agent, presence: entry });
     }
     const last = items[items.length - 1];
-    return { items, nextCursor: more && last ? encodeCursor(last.agent.id) : null, version: snapshot.version };
+    return {
+      items,
+      nextCursor: more && last ? encodeCursor(last.agent.id) : null,
+      version: snapshot.version,
+    };
   }
 
-  getProfile(request: { profileId: string } | { role: string }): RpcResponse<typeof GetProfile> & { jwks: { keys: PublicJwk[] } } {
+  getProfile(
+    request: { profileId: string } | { role: string },
+  ): RpcResponse<typeof GetProfile> & { jwks: { keys: PublicJwk[] } } {
     const snapshot = this.require();
     const profile =
-      'profileId' in request ? findProfile(snapshot.model, request.profileId) : defaultProfileOf(snapshot.model, request.role);
+      'profileId' in request
+        ? findProfile(snapshot.model, request.profileId)
+        : defaultProfileOf(snapshot.model, request.role);
     if (!profile) {
-      const what = 'profileId' in request ? `unknown profile "${request.profileId}"` : `no profile for role "${request.role}"`;
+      const what =
+        'profileId' in request
+          ? `unknown profile "${request.profileId}"`
+          : `no profile for role "${request.role}"`;
       throw new AppError('profile_not_found', what);
     }
     const signature = snapshot.signatures.get(profile.id);
@@ -367,7 +433,11 @@ export class RegistryService {
   // ---- writes ----------------------------------------------------------------------------------
 
   /** Replaces the org chart (all or nothing) after validating it against the current roles. */
-  async importOrg(csv: string, fileName: string | undefined, actor: string): Promise<RpcResponse<typeof ImportOrg>> {
+  async importOrg(
+    csv: string,
+    fileName: string | undefined,
+    actor: string,
+  ): Promise<RpcResponse<typeof ImportOrg>> {
     const snapshot = this.require();
     const result = validateOrgChart(csv, {
       knownRoles: new Set(snapshot.model.roles.map((r) => r.id)),
@@ -384,14 +454,23 @@ export class RegistryService {
         importedBy: actor,
         importedAt: now,
       });
-      await tx.enqueue(OrgImported, { orgVersion: version, users: users.length, importedBy: actor, occurredAt: now.toISOString() });
+      await tx.enqueue(OrgImported, {
+        orgVersion: version,
+        users: users.length,
+        importedBy: actor,
+        occurredAt: now.toISOString(),
+      });
       return version;
     });
     this.logger.info({ orgVersion, users: users.length, actor }, 'org chart imported');
     return { orgVersion, users: users.length, importedAt: now.toISOString() };
   }
 
-  async assignProfile(userId: string, profileId: string, actor: string): Promise<RpcResponse<typeof AssignProfile>> {
+  async assignProfile(
+    userId: string,
+    profileId: string,
+    actor: string,
+  ): Promise<RpcResponse<typeof AssignProfile>> {
     const snapshot = this.require();
     const now = this.clock.now();
     await this.repository.transaction(async (tx) => {
@@ -399,7 +478,13 @@ export class RegistryService {
       const user = await tx.findUser(userId, { lock: true });
       if (!user) throw new AppError('user_not_found', `unknown user "${userId}"`, { details: { userId } });
       const profile = checkProfileAssignment(snapshot.model, user, profileId);
-      await tx.upsertAssignment({ user_id: userId, profile_id: profile.id, role: profile.role, assigned_by: actor, assigned_at: now });
+      await tx.upsertAssignment({
+        user_id: userId,
+        profile_id: profile.id,
+        role: profile.role,
+        assigned_by: actor,
+        assigned_at: now,
+      });
     });
     this.logger.info({ userId, profileId, actor }, 'profile assigned');
     return { userId, profileId, assignedBy: actor, assignedAt: now.toISOString() };
@@ -410,7 +495,11 @@ export class RegistryService {
    * declaration (only `format`'s when given). Runs under the shared load lock so a concurrent load
    * cannot judge drift against a version this heartbeat has not seen.
    */
-  async heartbeat(input: { agentId: string; configHash: string; format?: ConfigFormat }): Promise<RpcResponse<typeof AgentHeartbeat>> {
+  async heartbeat(input: {
+    agentId: string;
+    configHash: string;
+    format?: ConfigFormat;
+  }): Promise<RpcResponse<typeof AgentHeartbeat>> {
     const now = this.clock.now();
     return this.repository.withSharedLoadLock(async (tx) => {
       const snapshot = await this.snapshotAt(await tx.currentVersionNumber());
@@ -419,12 +508,21 @@ export class RegistryService {
       const row = await tx.lockPresence(input.agentId);
       const previous = toPresenceState(row);
       const state = new Map(previous ? [[input.agentId, previous]] : []);
-      const transition = applyHeartbeat(state, { agentId: input.agentId, configHash: input.configHash, at: now.getTime() }, expected);
+      const transition = applyHeartbeat(
+        state,
+        { agentId: input.agentId, configHash: input.configHash, at: now.getTime() },
+        expected,
+      );
       const entry = transition.state.get(input.agentId);
       if (!entry) throw new Error('heartbeat left no presence entry');
       if (transition.state !== state) await tx.savePresence(entry, input.format ?? null);
       await this.enqueuePresence(tx, transition.events);
-      return { online: true as const, drift: entry.drift, timeoutMs: this.options.presenceTimeoutMs, receivedAt: now.toISOString() };
+      return {
+        online: true as const,
+        drift: entry.drift,
+        timeoutMs: this.options.presenceTimeoutMs,
+        receivedAt: now.toISOString(),
+      };
     });
   }
 
@@ -458,7 +556,11 @@ export class RegistryService {
           await tx.enqueue(AgentOnline, { agentId: event.agentId, occurredAt });
           break;
         case 'agent-offline':
-          await tx.enqueue(AgentOffline, { agentId: event.agentId, lastSeenAt: new Date(event.lastSeenAt).toISOString(), occurredAt });
+          await tx.enqueue(AgentOffline, {
+            agentId: event.agentId,
+            lastSeenAt: new Date(event.lastSeenAt).toISOString(),
+            occurredAt,
+          });
           break;
         case 'drift-detected':
           await tx.enqueue(DriftDetected, {
@@ -469,14 +571,22 @@ export class RegistryService {
           });
           break;
         case 'drift-cleared':
-          await tx.enqueue(DriftCleared, { agentId: event.agentId, configHash: event.configHash, occurredAt });
+          await tx.enqueue(DriftCleared, {
+            agentId: event.agentId,
+            configHash: event.configHash,
+            occurredAt,
+          });
           break;
       }
     }
   }
 
   private presenceOf(row: PresenceRow | undefined): AgentPresence {
-    const shown = presenceAt(toPresenceState(row), this.clock.now().getTime(), this.options.presenceTimeoutMs);
+    const shown = presenceAt(
+      toPresenceState(row),
+      this.clock.now().getTime(),
+      this.options.presenceTimeoutMs,
+    );
     return {
       online: shown.online,
       lastSeenAt: shown.lastSeenAt === null ? null : new Date(shown.lastSeenAt).toISOString(),

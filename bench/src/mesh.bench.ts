@@ -1,15 +1,16 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { createJwtVerifier, LocalIssuer } from '@orgmesh/auth';
+import { LocalIssuer } from '@orgmesh/auth';
 import { GetManager, ResolvePolicy, SendTask, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { startTestAgent, type TestAgent } from '@orgmesh/testing';
-// The mesh router runs in process so the bench measures it without a process-spawning harness.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadMeshRouterConfig, startMeshRouterApp, type MeshRouterApp } from '@orgmesh/mesh-router';
 import { benchEnv, benchToken, progress, runScenario, type BenchResult } from './harness.js';
 
 /**
@@ -18,11 +19,13 @@ import { benchEnv, benchToken, progress, runScenario, type BenchResult } from '.
  * (the task-updated event) — with 16 concurrent senders, closed loop (throughput) and open loop at
  * 200 tasks/s (latency); and the same with an agent that completes on receipt (no separate
  * `working` report), which takes one durable commit off each lifecycle. Baseline measured in the
- * same run: a raw NATS request/reply whose responder does one Postgres insert per message. Everything (router, relay, agent, senders)
- * shares this one process, so the figures are a floor for a deployment with separate processes.
+ * same run: a raw NATS request/reply whose responder does one Postgres insert per message.
+ * The mesh router runs as its own OS process (services/mesh-router/dist/main.js, as deployed);
+ * the agent, the senders and the registry's policy answers run in the bench process.
  * Targets: ≥ 1,000 lifecycles/s; p50 ≤ 5 ms and p99 ≤ 25 ms at 200 tasks/s.
  */
 
+const ROUTER_MAIN = fileURLToPath(new URL('../../services/mesh-router/dist/main.js', import.meta.url));
 const SENDERS = 16;
 const DURATION_MS = 4_000;
 const RATE = 200;
@@ -41,6 +44,48 @@ function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Serves the issuer's JWKS, as the gateway's built-in issuer does, for the router to verify tokens with. */
+async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Server }> {
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`, server };
+}
+
+/** Starts the router process and waits for /readyz. */
+async function startRouter(env: Record<string, string>, healthPort: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [ROUTER_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mesh router exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${healthPort}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('mesh router did not become ready in 30 s');
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function stopRouter(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
 }
 
 /** Resolves the wait for a task id when its completion event arrives (core subscription on the event subject). */
@@ -125,21 +170,28 @@ export async function run(): Promise<BenchResult[]> {
     // ------------------------------------------------------------ the mesh
     progress('  mesh router + test agent');
     const issuer = await LocalIssuer.create();
-    const mesh: MeshRouterApp = await startMeshRouterApp(
-      loadMeshRouterConfig({
+    const jwks = await serveJwks(issuer);
+    cleanups.push(() => new Promise<void>((resolve) => jwks.server.close(() => resolve())));
+    const healthPort = await freePort();
+    const router = await startRouter(
+      {
         NATS_URL: env.natsUrl,
         DATABASE_URL: dbUrl,
-        MESH_HTTP_PORT: '0',
+        MIGRATE_ON_START: 'true',
+        MESH_HTTP_PORT: String(healthPort),
         NATS_SUBJECT_PREFIX: prefix,
         NATS_NAME_SUFFIX: suffix,
         LOG_LEVEL: 'warn',
         DATABASE_POOL_SIZE: '32',
+        AUTH_ISSUER: issuer.issuer,
+        AUTH_AUDIENCE: issuer.audience,
+        AUTH_JWKS_URL: jwks.url,
         MESH_RATE_LIMIT_PER_SECOND: '1000000',
         MESH_RATE_LIMIT_BURST: '1000000',
-      }),
-      { logger, migrate: true, verifier: createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }) },
+      },
+      healthPort,
     );
-    cleanups.push(() => mesh.close());
+    cleanups.push(() => stopRouter(router));
     const busOptions = { url: env.natsUrl, subjectPrefix: prefix, nameSuffix: suffix, logger };
     const registryBus: MessageBus = await connectBus({ ...busOptions, name: 'bench-registry' });
     cleanups.push(() => registryBus.close());

@@ -320,6 +320,25 @@ describe('mesh router over NATS and Postgres', () => {
     expect(history.filter((h) => h.event === 'reject').length).toBeLessThanOrEqual(1);
   });
 
+  it('stays correct with two replicas answering in turn (each with its own row cache)', async () => {
+    const second = await startTestMeshRouter(ctx, issuer, { startJobs: false });
+    try {
+      const task = await bus.request(RequestApproval, { to: 'manager', subject: 'Two replicas' }, { authorization: finance });
+      const reports: Array<'working' | 'input-required'> = [];
+      for (let i = 0; i < 30; i++) reports.push(i % 2 === 0 ? 'working' : 'input-required');
+      for (const state of reports) {
+        const updated = await bus.request(UpdateTask, { id: task.id, state }, { authorization: manager });
+        expect(updated.state).toBe(state);
+      }
+      const decided = await bus.request(Decide, { id: task.id, decision: 'approve' }, { authorization: manager });
+      expect(decided.version).toBe(32);
+      const final = await bus.request(GetTask, { id: task.id }, { authorization: finance });
+      expect(final.history?.map((h) => h.to)).toEqual(['submitted', ...reports, 'completed']);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('exposes health, readiness and its metrics', async () => {
     const base = `http://127.0.0.1:${mesh.health.port}`;
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

@@ -113,6 +113,8 @@ const jsonOrNull = (value: unknown): string | null => (value === undefined || va
  */
 export class TaskRepository {
   private committed: ((rows: OutboxRow[]) => void) | undefined;
+  /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
+  private readonly cache = new RowCache(10_000);
 
   constructor(private readonly db: Database) {}
 
@@ -216,6 +218,7 @@ export class TaskRepository {
       params.values,
     );
     if (rows[0]?.created === 1) {
+      this.cache.set(row);
       this.committed?.(outbox);
       return { task, created: true };
     }
@@ -277,7 +280,7 @@ export class TaskRepository {
    * each is decided on the state the previous one left, none is lost or applied twice.
    */
   async apply(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
-    let result: AttemptResult | undefined;
+    let result = await this.attemptFromCache(id, meta, decide);
     for (let attempt = 1; !result && attempt <= OPTIMISTIC_ATTEMPTS; attempt++) result = await this.attempt(this.db, false, id, meta, decide);
     // Contended: stop racing and queue on the row lock (each waiter then decides on the state the previous one left).
     result ??= await this.db.transaction((tx) => this.attempt(tx, true, id, meta, decide)).catch(async (error: unknown) => {
@@ -307,15 +310,50 @@ export class TaskRepository {
         WHERE t.id = $1 ${lock ? 'FOR UPDATE OF t' : ''}`,
       [id, key?.operation ?? null, key?.actor ?? null, key?.key ?? null],
     );
-    const row = rows[0];
-    if (!row) throw taskNotFound(id);
-    if (row.idem_response && row.idem_fingerprint !== null) return { task: row.idem_response, changed: false, fingerprint: row.idem_fingerprint };
+    const found = rows[0];
+    if (!found) throw taskNotFound(id);
+    const { idem_fingerprint: storedFingerprint, idem_response: storedResponse, ...row } = found;
+    this.cache.set(row);
+    if (storedResponse && storedFingerprint !== null) return { task: storedResponse, changed: false, fingerprint: storedFingerprint };
     const current = toTask(row);
     const outcome = decide(current);
     if (outcome.kind === 'noop') {
       if (key) await this.rememberNoop(sql, key, current);
       return { task: current, changed: false };
     }
+    return this.write(sql, row, meta, outcome, lock);
+  }
+
+  /**
+   * The fast path: decide on the row this replica last wrote or read, and write guarded by its
+   * version. Only a change that the guard accepts counts; anything else (no cached row, a decision
+   * that refuses or is a no-op, a guard miss because another replica or request wrote first, a
+   * repeated idempotency key) falls back to reading the row, so every refusal and every repeat is
+   * decided on the stored state.
+   */
+  private async attemptFromCache(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome): Promise<AttemptResult | undefined> {
+    const cached = this.cache.get(id);
+    if (!cached) return undefined;
+    let outcome: TaskDecisionOutcome;
+    try {
+      outcome = decide(toTask(cached));
+    } catch {
+      return undefined;
+    }
+    if (outcome.kind !== 'change') return undefined;
+    return this.write(this.db, cached, meta, outcome, false);
+  }
+
+  /** Writes a decided change guarded by `row.version`; undefined when the guard (or a twin's idempotency key) missed. */
+  private async write(
+    sql: Sql,
+    row: TaskRow,
+    meta: ChangeMeta,
+    outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
+    lock: boolean,
+  ): Promise<AttemptResult | undefined> {
+    const id = row.id;
+    const key = meta.idempotency;
     const patch = outcome.patch;
     const next: TaskRow = {
       ...row,
@@ -368,7 +406,11 @@ export class TaskRepository {
       if (key && !lock && pgErrorCode(error) === '23505') return undefined;
       throw error;
     }
-    if (written?.updated !== 1) return undefined;
+    if (written?.updated !== 1) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    this.cache.set(next);
     return { task, changed: true, outbox };
   }
 
@@ -413,6 +455,28 @@ export class TaskRepository {
        ON CONFLICT DO NOTHING`,
       [key.operation, key.actor, key.key, key.fingerprint, task.id, JSON.stringify(task)],
     );
+  }
+}
+
+/** A small LRU of task rows. */
+class RowCache {
+  private readonly rows = new Map<string, TaskRow>();
+  constructor(private readonly max: number) {}
+  get(id: string): TaskRow | undefined {
+    const row = this.rows.get(id);
+    if (row) {
+      this.rows.delete(id);
+      this.rows.set(id, row);
+    }
+    return row;
+  }
+  set(row: TaskRow): void {
+    this.rows.delete(row.id);
+    this.rows.set(row.id, row);
+    if (this.rows.size > this.max) this.rows.delete(this.rows.keys().next().value as string);
+  }
+  delete(id: string): void {
+    this.rows.delete(id);
   }
 }
 

@@ -8,14 +8,20 @@ import { ClientRegistry, createJwtVerifier, DevIssuer } from '@orgmesh/auth';
 import { AppError, CreateSession, GetSession, type Session } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
+// The gateway also runs in this process (beside its own-process run) to separate its cost from the extra process hop.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway';
 import { benchEnv, benchToken, progress, round, runComparison, runScenario, type BenchResult } from './harness.js';
 
 /**
- * Gateway benchmark (issue 7). The sessions service and the gateway run as their own OS processes
- * (their built `dist/main.js`), as deployed; this process is only the client.
+ * Gateway benchmark (issue 7). The sessions service runs as its own OS process (its built
+ * `dist/main.js`), as deployed.
  * - REST round trip through the gateway (`GET /v1/sessions/{id}`: token check, validation, one NATS
  *   RPC, JSON reply) against the same RPC sent directly over NATS to the same sessions service, in
- *   interleaved rounds of the same run. Target: added p50 ≤ 1 ms.
+ *   interleaved rounds of the same run. Target: added p50 ≤ 1 ms. The gateway runs twice: as its
+ *   own process (the deployment; on a loaded 2-core machine this includes scheduling one more
+ *   process per hop) and inside this process (its own cost: HTTP client and server, token check,
+ *   validation, RPC).
  * - The same for a write (`POST /v1/sessions` as an agent: one RPC, one Postgres transaction).
  * - Token verification (jose, ES256) from the verifier's cache, in µs, with the uncached cost beside it.
  */
@@ -215,6 +221,25 @@ export async function run(): Promise<BenchResult[]> {
       if (res.status !== 200) throw new AppError('internal', `gateway answered ${res.status}`);
       return res.body as Session;
     };
+    const inProcess = await startGatewayApp(
+      loadGatewayConfig({
+        ...common,
+        GATEWAY_HTTP_PORT: '0',
+        GATEWAY_GRPC_PORT: '0',
+        GATEWAY_RATE_LIMIT_RPS: '1000000',
+        GATEWAY_RATE_LIMIT_BURST: '1000000',
+        AUTH_SECRET_HASH_COST: '1024',
+      }),
+      { logger },
+    );
+    cleanups.push(() => inProcess.close());
+    const inProcessBase = new URL(inProcess.url);
+    const inProcessAdmin = (await inProcess.identity.dev?.token('admin', 'admin-dev-secret'))?.access_token ?? '';
+    const viaInProcessGateway = async () => {
+      const res = await jsonRequest(agent, inProcessBase, 'GET', `/v1/sessions/${session.id}`, inProcessAdmin);
+      if (res.status !== 200) throw new AppError('internal', `gateway answered ${res.status}`);
+    };
+    await viaInProcessGateway();
     const direct = () => bus.request(GetSession, { id: session.id }, { authorization: `Bearer ${admin}` });
     await viaGateway();
 
@@ -229,7 +254,15 @@ export async function run(): Promise<BenchResult[]> {
               concurrency,
               durationMs: DURATION_MS,
               op: viaGateway,
-              notes: 'GET /v1/sessions/{id} over keep-alive HTTP: JWT (cached), validation, the same RPC, JSON reply',
+              notes: 'GET /v1/sessions/{id} over keep-alive HTTP to the gateway process: JWT (cached), validation, the same RPC, JSON reply',
+            },
+            {
+              name: `gateway-in-process.get-session.c${concurrency}`,
+              baseline: `nats.get-session.c${concurrency}`,
+              concurrency,
+              durationMs: DURATION_MS,
+              op: viaInProcessGateway,
+              notes: 'the same request to a gateway running in the bench process (no extra process hop)',
             },
           ],
         )),
@@ -263,6 +296,7 @@ export async function run(): Promise<BenchResult[]> {
 
     for (const [subject, baseline] of [
       ['gateway.get-session.c1', 'nats.get-session.c1'],
+      ['gateway-in-process.get-session.c1', 'nats.get-session.c1'],
       ['gateway.create-session.c1', 'nats.create-session.c1'],
     ] as const) {
       const s = results.find((r) => r.name === subject);

@@ -15,13 +15,13 @@ export class RegistryMetrics {
   constructor(registry: Registry) {
     this.loads = new Counter({
       name: 'orgmesh_registry_loads_total',
-      help: 'registry loads by result (stored, unchanged, refused, failed)',
+      help: 'registry loads by result (stored, unchanged, or the error code, e.g. validation_failed)',
       labelNames: ['result'],
       registers: [registry],
     });
     this.orgImports = new Counter({
       name: 'orgmesh_registry_org_imports_total',
-      help: 'org chart imports by result (imported, refused, failed)',
+      help: 'org chart imports by result (imported, or the error code, e.g. validation_failed, forbidden)',
       labelNames: ['result'],
       registers: [registry],
     });

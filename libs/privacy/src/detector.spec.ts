@@ -58,6 +58,13 @@ describe('Detector', () => {
     ]);
   });
 
+  it('keeps the longer, higher-scored entity when an address swallows an earlier hit', () => {
+    expect(types(detector, 'a%123-45-6789%234-56-7890@mail.example.com and 123-45-6789')).toEqual([
+      ['email', 'a%123-45-6789%234-56-7890@mail.example.com'],
+      ['ssn', '123-45-6789'],
+    ]);
+  });
+
   it('resolves overlaps deterministically: score, then length, then position', () => {
     const hits = [
       { type: 'b', start: 0, end: 10, score: 0.5 },

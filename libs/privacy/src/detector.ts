@@ -183,19 +183,25 @@ export class Detector {
 
   /** Built-in, dictionary and custom detection; sorted by start, non-overlapping. */
   detect(text: string, options: DetectOptions = {}): Entity[] {
-    const hits = builtinHits(text);
-    for (const m of this.dictionary.match(text)) hits.push({ ...m });
+    // Each source yields hits in text order; merging keeps resolveOverlaps linear (no sort).
+    let hits = builtinHits(text);
+    // An address's local part is found by backing up from '@', so it can start before the previous hit.
+    if (!isSortedByStart(hits)) hits.sort((a, b) => a.start - b.start || a.end - b.end);
+    const dictionary = this.dictionary.match(text);
+    if (dictionary.length > 0) hits = mergeByStart(hits, dictionary);
     for (const { type, re, score } of this.custom) {
+      const found: Hit[] = [];
       re.lastIndex = 0;
       for (let m = re.exec(text); m !== null; m = re.exec(text)) {
         if (m[0].length === 0) {
           re.lastIndex++;
           continue;
         }
-        hits.push({ type, start: m.index, end: m.index + m[0].length, score });
+        found.push({ type, start: m.index, end: m.index + m[0].length, score });
       }
+      if (found.length > 0) hits = mergeByStart(hits, found);
     }
-    return finish(text, hits, this.minScore, options);
+    return finish(text, hits, this.minScore, options, true);
   }
 
   /** `detect` plus the external recogniser, when one is configured. */
@@ -211,8 +217,8 @@ export class Detector {
   }
 }
 
-function finish(text: string, hits: Hit[], minScore: number, options: DetectOptions): Entity[] {
-  const kept = resolveOverlaps(minScore > 0 ? hits.filter((h) => h.score >= minScore) : hits);
+function finish(text: string, hits: Hit[], minScore: number, options: DetectOptions, sorted = false): Entity[] {
+  const kept = resolveOverlaps(minScore > 0 ? hits.filter((h) => h.score >= minScore) : hits, sorted);
   return options.includeText ? kept.map((h) => ({ ...h, text: text.slice(h.start, h.end) })) : kept;
 }
 
@@ -248,9 +254,9 @@ function compileUserPattern(source: string, flags: string | undefined, key: stri
  * Deterministic overlap resolution: higher score first, then the longer span, then the earlier start,
  * then the type name; a hit is kept when it overlaps none kept before. Output is sorted by start.
  */
-export function resolveOverlaps<T extends { type: EntityType; start: number; end: number; score: number }>(hits: T[]): T[] {
+export function resolveOverlaps<T extends { type: EntityType; start: number; end: number; score: number }>(hits: T[], sortedByStart = false): T[] {
   if (hits.length <= 1) return hits;
-  const byStart = [...hits].sort((a, b) => a.start - b.start || a.end - b.end);
+  const byStart = sortedByStart ? hits : [...hits].sort((a, b) => a.start - b.start || a.end - b.end);
   const out: T[] = [];
   // Hits in different clusters of transitively overlapping spans cannot conflict, so the greedy choice
   // runs per cluster: linear overall for the usual mostly-disjoint input.
@@ -267,6 +273,23 @@ export function resolveOverlaps<T extends { type: EntityType; start: number; end
     clusterEnd = Math.max(clusterEnd, hit.end);
   }
   flush();
+  return out;
+}
+
+function isSortedByStart(hits: readonly Hit[]): boolean {
+  for (let i = 1; i < hits.length; i++) if (hits[i]!.start < hits[i - 1]!.start) return false;
+  return true;
+}
+
+/** Merges two lists sorted by start into one (stable: `a` first on ties). */
+function mergeByStart<T extends { start: number; end: number }>(a: T[], b: readonly T[]): T[] {
+  const out: T[] = new Array<T>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) out[k++] = b[j]!.start < a[i]!.start || (b[j]!.start === a[i]!.start && b[j]!.end < a[i]!.end) ? b[j++]! : a[i++]!;
+  while (i < a.length) out[k++] = a[i++]!;
+  while (j < b.length) out[k++] = b[j++]!;
   return out;
 }
 

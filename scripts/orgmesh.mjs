@@ -11,7 +11,6 @@ const COMMANDS = {
   registry: { module: 'services/registry/dist/cli.js', run: 'runRegistryCommand', summary: 'validate, render, import the org chart, check a policy (orgmesh registry --help)' },
   agent: { module: 'services/mcp-server/dist/runner/runner.cli.js', run: 'runAgentCli', summary: 'run an agent under supervision (orgmesh agent run <agent-id> -- <command…>)' },
   sessions: { module: 'services/mcp-server/dist/runner/runner.cli.js', run: 'runSessionsCli', summary: 'list agent sessions, or kill one (orgmesh sessions kill <id>)' },
-  registry: { module: 'services/registry/dist/cli.js', run: 'runRegistryCommand', summary: 'validate a registry directory, import the org chart, render agent configs, check policies' },
 };
 
 const HELP = `orgmesh: the control plane for an organisation's AI agents

@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import { agentEnvironment, type AgentEnvironmentInput } from './agent-environment.js';
+
+const input: AgentEnvironmentInput = {
+  base: { PATH: '/usr/bin', HOME: '/home/op', ANTHROPIC_API_KEY: 'sk-ant-real', OPENAI_API_KEY: 'sk-real', NATS_SUBJECT_PREFIX: 'stale.', UNSET: undefined },
+  agentId: 'legal-agent',
+  clientId: 'legal-agent',
+  clientSecret: 'legal-agent-dev-secret',
+  token: 'jwt.of.legal',
+  format: 'claude-code',
+  gatewayUrl: 'http://127.0.0.1:8080',
+  privacyProxyUrl: 'http://127.0.0.1:8090',
+  nats: { url: 'nats://127.0.0.1:4222', subjectPrefix: '', nameSuffix: '' },
+  sessionId: 's-1',
+  contextId: 'c-1',
+  workspace: '/ws/legal',
+  binDir: '/repo/services/mcp-server/bin',
+};
+
+describe('agentEnvironment', () => {
+  it('points both model APIs at the privacy proxy with the agent token, and drops the operator’s provider keys', () => {
+    const env = agentEnvironment(input);
+    expect(env).toMatchObject({
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:8090',
+      ANTHROPIC_AUTH_TOKEN: 'jwt.of.legal',
+      OPENAI_BASE_URL: 'http://127.0.0.1:8090/v1',
+      OPENAI_API_KEY: 'jwt.of.legal',
+      HOME: '/home/op',
+    });
+    expect(env).not.toHaveProperty('ANTHROPIC_API_KEY');
+    expect(env).not.toHaveProperty('UNSET');
+    expect(Object.values(env)).not.toContain('sk-real');
+    expect(Object.values(env)).not.toContain('sk-ant-real');
+  });
+
+  it('gives Goose an API key and its config home', () => {
+    const env = agentEnvironment({ ...input, format: 'goose' });
+    expect(env).toMatchObject({ ANTHROPIC_API_KEY: 'jwt.of.legal', XDG_CONFIG_HOME: '/ws/legal/.config' });
+    expect(agentEnvironment(input)).not.toHaveProperty('XDG_CONFIG_HOME');
+  });
+
+  it('sets what the rendered orgmesh-mcp config references, the session, NATS, and the bin dir first on PATH', () => {
+    const env = agentEnvironment(input);
+    expect(env).toMatchObject({
+      ORGMESH_AGENT_ID: 'legal-agent',
+      ORGMESH_CLIENT_ID: 'legal-agent',
+      ORGMESH_CLIENT_SECRET: 'legal-agent-dev-secret',
+      ORGMESH_GATEWAY_URL: 'http://127.0.0.1:8080',
+      ORGMESH_SESSION_ID: 's-1',
+      ORGMESH_CONTEXT_ID: 'c-1',
+      ORGMESH_WORKSPACE: '/ws/legal',
+      NATS_URL: 'nats://127.0.0.1:4222',
+      PATH: '/repo/services/mcp-server/bin:/usr/bin',
+    });
+    expect(env).not.toHaveProperty('NATS_SUBJECT_PREFIX');
+    expect(agentEnvironment({ ...input, nats: { url: 'nats://n', subjectPrefix: 't1.', nameSuffix: '_T1' } })).toMatchObject({ NATS_SUBJECT_PREFIX: 't1.', NATS_NAME_SUFFIX: '_T1' });
+  });
+});

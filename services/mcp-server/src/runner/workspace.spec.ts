@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RenderedFile } from '@orgmesh/contracts';
+// The registry's own hash function: the runner must compute exactly what the registry expects.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { configHash as registryConfigHash } from '../../../registry/src/render/config.renderer.js';
+import { RENDER_RECORD, WorkspaceDriftError, changedPaths, configHash, prepareWorkspace, readWorkspaceConfig, workspacePath } from './workspace.js';
+
+const dirs: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'orgmesh-ws-'));
+  dirs.push(dir);
+  return dir;
+}
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+const v1: RenderedFile[] = [
+  { path: '.goosehints', content: 'be careful\n' },
+  { path: '.config/goose/config.yaml', content: 'GOOSE_MODE: auto\n' },
+];
+const v2: RenderedFile[] = [
+  { path: '.goosehints', content: 'be very careful\n' },
+  { path: '.config/goose/config.yaml', content: 'GOOSE_MODE: auto\n' },
+];
+
+function prepare(dir: string, files: RenderedFile[], reset = false) {
+  return prepareWorkspace({ dir, agentId: 'finance-agent', format: 'goose', files, configHash: configHash(files), registryVersion: 1, reset, now: new Date('2026-01-01T00:00:00Z') });
+}
+
+describe('configHash', () => {
+  it("is the registry's configHash, independent of the order of the files", () => {
+    expect(configHash(v1)).toBe(registryConfigHash(v1));
+    expect(configHash([...v1].reverse())).toBe(configHash(v1));
+    expect(configHash(v1)).not.toBe(configHash(v2));
+    expect(configHash(v1)).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+});
+
+describe('prepareWorkspace', () => {
+  it('writes a fresh render, records it, and reports the hash of what is on disk', async () => {
+    const dir = await tempDir();
+    const prepared = await prepare(dir, v1);
+    expect(prepared).toMatchObject({ written: ['.goosehints', '.config/goose/config.yaml'], unchanged: [], configHash: configHash(v1) });
+    expect(await readFile(join(dir, '.config/goose/config.yaml'), 'utf8')).toBe('GOOSE_MODE: auto\n');
+    expect(JSON.parse(await readFile(join(dir, RENDER_RECORD), 'utf8'))).toMatchObject({ agentId: 'finance-agent', format: 'goose', configHash: configHash(v1) });
+    expect((await prepare(dir, v1)).unchanged).toEqual(['.goosehints', '.config/goose/config.yaml']);
+  });
+
+  it('replaces its own stale render after a registry change', async () => {
+    const dir = await tempDir();
+    await prepare(dir, v1);
+    expect((await prepare(dir, v2)).written).toEqual(['.goosehints']);
+    expect(await readFile(join(dir, '.goosehints'), 'utf8')).toBe('be very careful\n');
+  });
+
+  it('refuses a file edited since it rendered it, and one it never wrote, writing nothing', async () => {
+    const dir = await tempDir();
+    await prepare(dir, v1);
+    await writeFile(join(dir, '.goosehints'), 'be careless\n');
+    const error = (await prepare(dir, v2).catch((e: unknown) => e)) as WorkspaceDriftError;
+    expect(error).toBeInstanceOf(WorkspaceDriftError);
+    expect(error.drifted).toEqual([{ path: '.goosehints', reason: 'edited' }]);
+    expect(await readFile(join(dir, '.goosehints'), 'utf8')).toBe('be careless\n');
+
+    const other = await tempDir();
+    await mkdir(join(other, '.config/goose'), { recursive: true });
+    await writeFile(join(other, '.config/goose/config.yaml'), 'GOOSE_MODE: chaos\n');
+    await expect(prepare(other, v1)).rejects.toMatchObject({ drifted: [{ path: '.config/goose/config.yaml', reason: 'foreign' }] });
+    await expect(readFile(join(other, '.goosehints'), 'utf8')).rejects.toThrow();
+  });
+
+  it('overwrites local edits when reset', async () => {
+    const dir = await tempDir();
+    await prepare(dir, v1);
+    await writeFile(join(dir, '.goosehints'), 'be careless\n');
+    expect((await prepare(dir, v1, true)).written).toEqual(['.goosehints']);
+    expect(await readFile(join(dir, '.goosehints'), 'utf8')).toBe('be careful\n');
+  });
+
+  it('reads back what runs and names what changed', async () => {
+    const dir = await tempDir();
+    await prepare(dir, v1);
+    await writeFile(join(dir, '.goosehints'), 'edited\n');
+    const onDisk = await readWorkspaceConfig(dir, v1.map((f) => f.path));
+    expect(onDisk.configHash).not.toBe(configHash(v1));
+    expect(changedPaths(v1, onDisk.files)).toEqual(['.goosehints']);
+  });
+
+  it('keeps rendered paths inside the workspace', () => {
+    expect(workspacePath('/ws', '.claude/settings.json')).toBe('/ws/.claude/settings.json');
+    expect(() => workspacePath('/ws', '../etc/passwd')).toThrow(/escapes the workspace/);
+    expect(() => workspacePath('/ws', '/etc/passwd')).toThrow(/escapes the workspace/);
+  });
+});

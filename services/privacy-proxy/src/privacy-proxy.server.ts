@@ -178,7 +178,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
 
   function upstreamHeaders(provider: Provider, req: IncomingMessage): Record<string, string> {
     const upstream = upstreamFor(provider);
-    const headers: Record<string, string> = { 'content-type': 'application/json', accept: headerValue(req, 'accept') ?? 'application/json' };
+    // identity: the answer must be readable to be restored (and undici does not decompress).
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      accept: headerValue(req, 'accept') ?? 'application/json',
+      'accept-encoding': 'identity',
+    };
     if (provider === 'openai') {
       if (upstream.key) headers['authorization'] = `Bearer ${upstream.key}`;
     } else {

@@ -65,6 +65,8 @@ export class RegistryResponder {
     private readonly bus: MessageBus,
     readonly rules: PolicyRule[],
     private readonly chart: OrgUser[],
+    /** Agent id → role: `to` may name an agent, whose role's rules apply. */
+    private readonly agents: Record<string, string> = DEMO_AGENTS,
   ) {}
 
   start(): this {
@@ -73,8 +75,9 @@ export class RegistryResponder {
         ResolvePolicy,
         async (request) => {
           this.policyRequests.push(request);
-          const rule = this.rules.find((r) => r.from === request.from && r.to === request.to && r.kind === request.kind);
-          return { allowed: Boolean(rule), rule: rule?.rule ?? 'default-deny', fromRole: request.from, toRole: request.to, version: this.version };
+          const toRole = this.agents[request.to] ?? request.to;
+          const rule = this.rules.find((r) => r.from === request.from && r.to === toRole && r.kind === request.kind);
+          return { allowed: Boolean(rule), rule: rule?.rule ?? 'default-deny', fromRole: request.from, toRole, version: this.version };
         },
         { queue: 'registry' },
       ),
@@ -95,6 +98,15 @@ export class RegistryResponder {
     for (const sub of this.subs.splice(0)) sub.unsubscribe();
   }
 }
+
+export const DEMO_AGENTS: Record<string, string> = {
+  'finance-agent': 'finance',
+  'manager-agent': 'manager',
+  'legal-agent': 'legal',
+  'audit-agent': 'audit',
+  'audit-2': 'audit',
+  'cfo-agent': 'executive',
+};
 
 export const DEMO_RULES: PolicyRule[] = [
   { from: 'finance', to: 'manager', kind: 'approval', rule: 'profile finance-default: mesh.requestApprovalFrom[0] = manager' },

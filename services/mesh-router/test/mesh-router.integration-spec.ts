@@ -162,6 +162,14 @@ describe('mesh router over NATS and Postgres', () => {
     expect(error.code).toBe('policy_denied');
     expect(error.details).toMatchObject({ rule: 'default-deny', from: 'legal', to: 'finance', kind: 'task' });
     expect(error.message).toContain('default-deny');
+    // Naming an agent of another role does not get around the policy: the agent is checked as itself.
+    const viaAgent = await rpcError(bus.request(RequestApproval, { to: { role: 'manager', agentId: 'legal-agent' }, subject: 'sneaky', contextId }, { authorization: finance }));
+    expect(viaAgent.code).toBe('policy_denied');
+    expect(viaAgent.details).toMatchObject({ rule: 'default-deny', to: 'legal-agent' });
+    // Allowed for the agent's real role, but the agent does not act for the role the sender named.
+    const wrongRole = await rpcError(bus.request(SendTask, { to: { role: 'audit', agentId: 'legal-agent' }, type: 'x', contextId }, { authorization: manager }));
+    expect(wrongRole.code).toBe('validation_failed');
+    expect(wrongRole.message).toContain('does not act for role audit');
     const listed = await bus.request(ListTasks, { contextId }, { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') });
     expect(listed.items).toEqual([]);
   });

@@ -63,9 +63,9 @@ export class NatsPolicyAdapter implements PolicyPort {
     this.logger.debug({ cause }, 'policy cache invalidated');
   }
 
-  async resolve(fromRole: string, toRole: string, kind: PolicyKind): Promise<PolicyVerdict> {
-    return this.cache.get(`${fromRole}\u0000${toRole}\u0000${kind}`, async () => {
-      const answer = await this.bus.request(ResolvePolicy, { from: fromRole, to: toRole, kind }, { timeoutMs: this.options.timeoutMs }).catch(
+  async resolve(fromRole: string, to: string, kind: PolicyKind): Promise<PolicyVerdict> {
+    return this.cache.get(`${fromRole}\u0000${to}\u0000${kind}`, async () => {
+      const answer = await this.bus.request(ResolvePolicy, { from: fromRole, to, kind }, { timeoutMs: this.options.timeoutMs }).catch(
         (error: unknown) => {
           throw registryUnavailable(error);
         },
@@ -75,7 +75,7 @@ export class NatsPolicyAdapter implements PolicyPort {
         if (this.newestVersion !== 0) this.invalidate('registry version');
         this.newestVersion = answer.version;
       }
-      return { allowed: answer.allowed, rule: answer.rule };
+      return { allowed: answer.allowed, rule: answer.rule, toRole: answer.toRole };
     });
   }
 

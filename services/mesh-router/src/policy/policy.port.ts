@@ -4,6 +4,8 @@ import type { PolicyKind } from '@orgmesh/contracts';
 export interface PolicyVerdict {
   allowed: boolean;
   rule: string;
+  /** The role the registry resolved `to` to (an agent id resolves to its role); null when unknown. */
+  toRole: string | null;
 }
 
 /** An org-chart person an approval escalates to. */
@@ -18,7 +20,8 @@ export interface EscalationTarget {
  * (nats-policy.adapter.ts) calls rpc.registry.v1.resolve-policy and rpc.registry.v1.get-manager.
  */
 export interface PolicyPort {
-  resolve(fromRole: string, toRole: string, kind: PolicyKind): Promise<PolicyVerdict>;
+  /** `to` is a role, or an agent id (the registry applies that agent's role's rules). */
+  resolve(fromRole: string, to: string, kind: PolicyKind): Promise<PolicyVerdict>;
   /** The approver's manager from the org chart, or null when there is none (top of the chart, unknown approver). */
   managerOf(approver: { role: string; agentId: string | null }): Promise<EscalationTarget | null>;
 }

@@ -43,3 +43,9 @@ export function idempotencyKeyReused(key: string): AppError {
 export function invalidDeadline(message: string): AppError {
   return new AppError('validation_failed', message, { details: { issues: [{ path: 'deadline', message }] } });
 }
+
+export function agentNotOfRole(agentId: string, role: string): AppError {
+  return new AppError('validation_failed', `agent ${agentId} does not act for role ${role}`, {
+    details: { issues: [{ path: 'to.agentId', message: `not an agent of role ${role}` }] },
+  });
+}

@@ -18,6 +18,7 @@ import { canCancel, canDecide, canSee, canWork, type Caller } from './task.acces
 import {
   idempotencyKeyReused,
   illegalTaskTransition,
+  agentNotOfRole,
   invalidDeadline,
   notAParty,
   payloadTooLarge,
@@ -95,8 +96,10 @@ export class TaskService {
     if (waitMs > 0) throw rateLimited(caller.agentId, waitMs);
 
     const to = typeof command.to === 'string' ? { role: command.to, agentId: null } : { role: command.to.role, agentId: command.to.agentId ?? null };
-    const verdict = await this.policy.resolve(caller.role, to.role, command.kind);
-    if (!verdict.allowed) throw policyDenied(verdict.rule, caller.role, to.role, command.kind);
+    // An agent is checked as itself (the registry applies its role's rules) and must act for the role named.
+    const verdict = await this.policy.resolve(caller.role, to.agentId ?? to.role, command.kind);
+    if (!verdict.allowed) throw policyDenied(verdict.rule, caller.role, to.agentId ?? to.role, command.kind);
+    if (to.agentId && verdict.toRole !== to.role) throw agentNotOfRole(to.agentId, to.role);
 
     const now = this.clock.now();
     const deadline = this.deadlineFor(command.kind, command.deadline, now);

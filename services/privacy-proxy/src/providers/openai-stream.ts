@@ -66,7 +66,7 @@ export class OpenAiStreamRestorer {
         }
       }
       if (choice['finish_reason'] !== null && choice['finish_reason'] !== undefined) {
-        before += this.flushChoice(index, state);
+        before += this.flushChoice(index, state, delta);
         meaningful = true;
       }
       if (choice['logprobs'] !== null && choice['logprobs'] !== undefined) meaningful = true;
@@ -98,15 +98,25 @@ export class OpenAiStreamRestorer {
     return s;
   }
 
-  private flushChoice(index: number, state: ChoiceState): string {
+  /**
+   * Ends every stream of a choice. A tail whose stream has text in `delta` (the chunk that finishes the
+   * choice) is appended there, so order is kept; other tails go out as chunks before that one.
+   */
+  private flushChoice(index: number, state: ChoiceState, delta?: Json): string {
     let out = '';
     for (const [field, s] of state.text) {
       const rest = s.end();
-      if (rest.length > 0) out += this.extraChunk(index, { [field]: rest });
+      if (rest.length === 0) continue;
+      if (delta && typeof delta[field] === 'string') delta[field] = (delta[field] as string) + rest;
+      else out += this.extraChunk(index, { [field]: rest });
     }
+    const calls = delta && Array.isArray(delta['tool_calls']) ? (delta['tool_calls'] as Json[]) : [];
     for (const [toolIndex, s] of state.tools) {
       const rest = s.end();
-      if (rest.length > 0) out += this.extraChunk(index, { tool_calls: [{ index: toolIndex, function: { arguments: rest } }] });
+      if (rest.length === 0) continue;
+      const fn = calls.find((c) => (typeof c['index'] === 'number' ? c['index'] : 0) === toolIndex)?.['function'] as Json | undefined;
+      if (fn && typeof fn['arguments'] === 'string') fn['arguments'] = (fn['arguments'] as string) + rest;
+      else out += this.extraChunk(index, { tool_calls: [{ index: toolIndex, function: { arguments: rest } }] });
     }
     state.text.clear();
     state.tools.clear();

@@ -47,6 +47,14 @@ describe('OpenAiStreamRestorer', () => {
     expect(finishedAt).toBe(parsed.length - 2);
   });
 
+  it('keeps order when the finishing chunk itself carries text that was held back', () => {
+    const r = new OpenAiStreamRestorer(text, json);
+    const bare = EMAIL.slice(2, -2);
+    const out = r.transform({ data: JSON.stringify({ choices: [{ index: 0, delta: { content: `Hi ${bare}` }, finish_reason: 'stop' }] }) });
+    const content = events(out).map((e) => (JSON.parse(e.data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '').join('');
+    expect(content).toBe('Hi ann@example.com');
+  });
+
   it('passes usage-only chunks and unparseable data through', () => {
     const r = new OpenAiStreamRestorer(text, json);
     expect(r.transform({ data: '{"choices":[],"usage":{"total_tokens":3}}' })).toBe('data: {"choices":[],"usage":{"total_tokens":3}}\n\n');

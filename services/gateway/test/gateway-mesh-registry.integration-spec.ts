@@ -14,7 +14,9 @@ import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
+import * as grpc from '@grpc/grpc-js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, SseClient, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
@@ -229,6 +231,46 @@ describe('gateway REST → mesh router and registry → Postgres', () => {
       const load = await api(gateway, 'PUT', '/v1/registry', { token: as('admin'), body: { files } });
       expect(load.status).toBe(200);
       expect(load.body.changed).toBe(false);
+    });
+  });
+
+  describe('over gRPC', () => {
+    const call = <T = any>(client: any, method: string, request: unknown, token: string): Promise<T> => // eslint-disable-line @typescript-eslint/no-explicit-any
+      new Promise((resolve, reject) => {
+        const metadata = new grpc.Metadata();
+        metadata.set('authorization', `Bearer ${token}`);
+        client[method](request, metadata, (error: grpc.ServiceError | null, response: T) => (error ? reject(error) : resolve(response)));
+      });
+
+    it('requests and decides an approval through Mesh, and reads agents through Registry', async () => {
+      const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const address = `127.0.0.1:${gateway.grpcPort}`;
+      const meshClient = new loaded.orgmesh.v1.Mesh(address, grpc.credentials.createInsecure());
+      const registryClient = new loaded.orgmesh.v1.Registry(address, grpc.credentials.createInsecure());
+      try {
+        const details = { structValue: { fields: { amount: { numberValue: 5000 }, lines: { listValue: { values: [{ stringValue: 'laptops' }] } } } } };
+        const task = await call(meshClient, 'RequestApproval', { to: { role: 'manager' }, subject: 'hardware', details }, as('finance-agent'));
+        expect(task).toMatchObject({ kind: 'approval', from: { agentId: 'finance-agent', role: 'finance' }, to: { role: 'manager' }, state: 'submitted', subject: 'hardware', details });
+        expect(task.decision).toBeUndefined();
+        const decided = await call(meshClient, 'Decide', { id: task.id, decision: 'reject', comment: 'over budget' }, as('manager-agent'));
+        expect(decided).toMatchObject({ state: 'completed', decision: { decision: 'reject', comment: 'over budget', decidedBy: { role: 'manager' } } });
+        const fetched = await call(meshClient, 'GetTask', { id: task.id, includeHistory: true }, as('finance-agent'));
+        expect(fetched.history.map((h: { event: string }) => h.event)).toEqual(expect.arrayContaining(['create', 'decide']));
+
+        const agent = await call(registryClient, 'GetAgent', { id: 'legal-agent' }, as('viewer'));
+        expect(agent.agent).toMatchObject({ id: 'legal-agent', role: 'legal' });
+        expect(Object.keys(agent.expectedConfigHashes).length).toBeGreaterThan(0);
+        const page = await call(registryClient, 'ListAgents', { limit: 2 }, as('viewer'));
+        expect(page.items).toHaveLength(2);
+        expect(page.nextCursor).toEqual(expect.any(String));
+        const next = await call(registryClient, 'ListAgents', { limit: 2, cursor: page.nextCursor }, as('viewer'));
+        expect(next.items[0].agent.id).not.toBe(page.items[0].agent.id);
+        const refused = await call(registryClient, 'ListUsers', {}, as('finance-agent')).catch((e: grpc.ServiceError) => e);
+        expect((refused as grpc.ServiceError).code).toBe(grpc.status.PERMISSION_DENIED);
+      } finally {
+        meshClient.close();
+        registryClient.close();
+      }
     });
   });
 });

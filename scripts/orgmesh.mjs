@@ -8,9 +8,21 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const COMMANDS = {
-  registry: { module: 'services/registry/dist/cli.js', run: 'runRegistryCommand', summary: 'validate, render, import the org chart, check a policy (orgmesh registry --help)' },
-  agent: { module: 'services/mcp-server/dist/runner/runner.cli.js', run: 'runAgentCli', summary: 'run an agent under supervision (orgmesh agent run <agent-id> -- <command…>)' },
-  sessions: { module: 'services/mcp-server/dist/runner/runner.cli.js', run: 'runSessionsCli', summary: 'list agent sessions, or kill one (orgmesh sessions kill <id>)' },
+  registry: {
+    module: 'services/registry/dist/cli.js',
+    run: 'runRegistryCommand',
+    summary: 'validate, render, import the org chart, check a policy (orgmesh registry --help)',
+  },
+  agent: {
+    module: 'services/mcp-server/dist/runner/runner.cli.js',
+    run: 'runAgentCli',
+    summary: 'run an agent under supervision (orgmesh agent run <agent-id> -- <command…>)',
+  },
+  sessions: {
+    module: 'services/mcp-server/dist/runner/runner.cli.js',
+    run: 'runSessionsCli',
+    summary: 'list agent sessions, or kill one (orgmesh sessions kill <id>)',
+  },
 };
 
 const HELP = `orgmesh: the control plane for an organisation's AI agents
@@ -64,6 +76,8 @@ try {
   const code = await mod[entry.run](argv, io);
   process.exit(code);
 } catch (error) {
-  process.stderr.write(`orgmesh ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `orgmesh ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 }

@@ -2,7 +2,12 @@
 export { loadMcpConfig, type McpConfig } from './mcp.config.js';
 export { GatewayClient, type GatewayRequest } from './gateway/gateway.client.js';
 export { GatewayError } from './gateway/gateway.errors.js';
-export { ClientCredentialsTokenProvider, StaticTokenSource, claimsOf, type TokenSource } from './gateway/token.provider.js';
+export {
+  ClientCredentialsTokenProvider,
+  StaticTokenSource,
+  claimsOf,
+  type TokenSource,
+} from './gateway/token.provider.js';
 export { MESH_TOOLS, type MeshTool } from './tools/mesh.tools.js';
 export { createOrgmeshMcpServer, MCP_SERVER_NAME } from './server/mcp.server.js';
 export { startMcpHttpServer, type McpHttpServer } from './server/http.transport.js';

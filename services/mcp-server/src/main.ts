@@ -14,7 +14,11 @@ try {
   process.stderr.write(`orgmesh-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(2);
 }
-const logger = createLogger({ service: 'orgmesh-mcp', level: config.logLevel, destination: pino.destination(2) });
+const logger = createLogger({
+  service: 'orgmesh-mcp',
+  level: config.logLevel,
+  destination: pino.destination(2),
+});
 const ownTokens =
   config.clientId && config.clientSecret
     ? new ClientCredentialsTokenProvider({
@@ -25,7 +29,12 @@ const ownTokens =
       })
     : undefined;
 const serverFor = (tokens: TokenSource) =>
-  createOrgmeshMcpServer({ gatewayUrl: config.gatewayUrl, tokens, gatewayTimeoutMs: config.gatewayTimeoutMs, logger });
+  createOrgmeshMcpServer({
+    gatewayUrl: config.gatewayUrl,
+    tokens,
+    gatewayTimeoutMs: config.gatewayTimeoutMs,
+    logger,
+  });
 
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
@@ -41,7 +50,10 @@ if (config.transport === 'stdio') {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await server.connect(transport);
-  logger.info({ agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'stdio' }, 'orgmesh-mcp started');
+  logger.info(
+    { agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'stdio' },
+    'orgmesh-mcp started',
+  );
 } else {
   const http = await startMcpHttpServer({
     host: config.httpHost,
@@ -51,7 +63,10 @@ if (config.transport === 'stdio') {
     allowedHosts: config.allowedHosts,
     logger,
   });
-  logger.info({ agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'http', url: http.url }, 'orgmesh-mcp started');
+  logger.info(
+    { agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'http', url: http.url },
+    'orgmesh-mcp started',
+  );
   // One line on stdout for whoever started it (scripts, tests): where to connect.
   process.stdout.write(`orgmesh-mcp listening on ${http.url}\n`);
   const stop = async (reason: string) => {

@@ -7,7 +7,13 @@ const agent = { ORGMESH_AGENT_ID: 'finance-agent', ORGMESH_CLIENT_SECRET: 's3cre
 describe('loadMcpConfig', () => {
   it('reads the variables the registry renders, defaulting the client id to the agent id and the transport to stdio', () => {
     const config = loadMcpConfig({ ...agent, ORGMESH_GATEWAY_URL: 'http://gw.test:8080/' });
-    expect(config).toMatchObject({ agentId: 'finance-agent', clientId: 'finance-agent', clientSecret: 's3cret', gatewayUrl: 'http://gw.test:8080', transport: 'stdio' });
+    expect(config).toMatchObject({
+      agentId: 'finance-agent',
+      clientId: 'finance-agent',
+      clientSecret: 's3cret',
+      gatewayUrl: 'http://gw.test:8080',
+      transport: 'stdio',
+    });
   });
 
   it('falls back to GATEWAY_URL, then to the local default', () => {
@@ -27,15 +33,26 @@ describe('loadMcpConfig', () => {
   });
 
   it('selects HTTP with --http or MCP_TRANSPORT, where credentials are optional but come in pairs', () => {
-    expect(loadMcpConfig({}, ['--http', '--port', '9000'])).toMatchObject({ transport: 'http', httpPort: 9000, clientId: undefined });
-    expect(loadMcpConfig({ MCP_TRANSPORT: 'http', MCP_HTTP_PORT: '7000' })).toMatchObject({ transport: 'http', httpPort: 7000 });
+    expect(loadMcpConfig({}, ['--http', '--port', '9000'])).toMatchObject({
+      transport: 'http',
+      httpPort: 9000,
+      clientId: undefined,
+    });
+    expect(loadMcpConfig({ MCP_TRANSPORT: 'http', MCP_HTTP_PORT: '7000' })).toMatchObject({
+      transport: 'http',
+      httpPort: 7000,
+    });
     expect(loadMcpConfig({ ...agent, MCP_TRANSPORT: 'http' }, ['--stdio']).transport).toBe('stdio');
-    expect(() => loadMcpConfig({ ORGMESH_AGENT_ID: 'a' }, ['--http'])).toThrow(/ORGMESH_CLIENT_SECRET \(set both or neither\)/);
+    expect(() => loadMcpConfig({ ORGMESH_AGENT_ID: 'a' }, ['--http'])).toThrow(
+      /ORGMESH_CLIENT_SECRET \(set both or neither\)/,
+    );
   });
 
   it('refuses unknown arguments and a bad gateway URL', () => {
     expect(() => loadMcpConfig(agent, ['--verbose'])).toThrow(/--verbose \(unknown argument/);
     expect(() => loadMcpConfig(agent, ['--port', 'x'])).toThrow(/--port \(expected a port number\)/);
-    expect(() => loadMcpConfig({ ...agent, ORGMESH_GATEWAY_URL: 'ftp://x' })).toThrow(/ORGMESH_GATEWAY_URL \(expected an http\(s\) URL\)/);
+    expect(() => loadMcpConfig({ ...agent, ORGMESH_GATEWAY_URL: 'ftp://x' })).toThrow(
+      /ORGMESH_GATEWAY_URL \(expected an http\(s\) URL\)/,
+    );
   });
 });

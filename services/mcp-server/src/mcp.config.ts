@@ -50,7 +50,10 @@ export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
  * credentials are required: the process acts as that agent. In HTTP mode they are optional, because
  * a client may present its own orgmesh token as `Authorization: Bearer`.
  */
-export function loadMcpConfig(source: Record<string, string | undefined> = process.env, argv: readonly string[] = []): McpConfig {
+export function loadMcpConfig(
+  source: Record<string, string | undefined> = process.env,
+  argv: readonly string[] = [],
+): McpConfig {
   const raw = parseConfig('orgmesh-mcp', McpConfigSchema, source);
   let transport = raw.MCP_TRANSPORT ?? 'stdio';
   let httpPort = raw.MCP_HTTP_PORT;
@@ -62,21 +65,31 @@ export function loadMcpConfig(source: Record<string, string | undefined> = proce
     else if (arg === '--port' || arg?.startsWith('--port=')) {
       const value = arg === '--port' ? argv[++i] : arg.slice('--port='.length);
       const port = Number(value);
-      if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push({ key: '--port', reason: 'expected a port number' });
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        problems.push({ key: '--port', reason: 'expected a port number' });
       else httpPort = port;
-    } else problems.push({ key: String(arg), reason: 'unknown argument (expected --stdio, --http, --port <n>)' });
+    } else
+      problems.push({ key: String(arg), reason: 'unknown argument (expected --stdio, --http, --port <n>)' });
   }
   const agentId = raw.ORGMESH_AGENT_ID;
   const clientId = raw.ORGMESH_CLIENT_ID ?? agentId;
   if (transport === 'stdio') {
-    if (!clientId) problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required (the agent this server acts for)' });
-    if (!raw.ORGMESH_CLIENT_SECRET) problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required (the agent client secret)' });
+    if (!clientId)
+      problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required (the agent this server acts for)' });
+    if (!raw.ORGMESH_CLIENT_SECRET)
+      problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required (the agent client secret)' });
   } else if (Boolean(clientId) !== Boolean(raw.ORGMESH_CLIENT_SECRET)) {
-    problems.push({ key: clientId ? 'ORGMESH_CLIENT_SECRET' : 'ORGMESH_AGENT_ID', reason: 'set both or neither' });
+    problems.push({
+      key: clientId ? 'ORGMESH_CLIENT_SECRET' : 'ORGMESH_AGENT_ID',
+      reason: 'set both or neither',
+    });
   }
   const gatewayUrl = (raw.ORGMESH_GATEWAY_URL ?? raw.GATEWAY_URL ?? DEFAULT_GATEWAY_URL).replace(/\/+$/, '');
   if (!URL.canParse(gatewayUrl) || !/^https?:/.test(gatewayUrl)) {
-    problems.push({ key: raw.ORGMESH_GATEWAY_URL ? 'ORGMESH_GATEWAY_URL' : 'GATEWAY_URL', reason: 'expected an http(s) URL' });
+    problems.push({
+      key: raw.ORGMESH_GATEWAY_URL ? 'ORGMESH_GATEWAY_URL' : 'GATEWAY_URL',
+      reason: 'expected an http(s) URL',
+    });
   }
   if (problems.length) throw new ConfigError('orgmesh-mcp', problems);
   return {
@@ -87,7 +100,10 @@ export function loadMcpConfig(source: Record<string, string | undefined> = proce
     transport,
     httpHost: raw.MCP_HTTP_HOST,
     httpPort,
-    allowedHosts: raw.MCP_HTTP_ALLOWED_HOSTS?.split(',').map((h) => h.trim()).filter(Boolean) ?? [],
+    allowedHosts:
+      raw.MCP_HTTP_ALLOWED_HOSTS?.split(',')
+        .map((h) => h.trim())
+        .filter(Boolean) ?? [],
     gatewayTimeoutMs: raw.MCP_GATEWAY_TIMEOUT,
     logLevel: raw.LOG_LEVEL,
   };

@@ -6,14 +6,17 @@ export interface RecordedCall {
   readonly body: unknown;
 }
 
-export function fakeFetch(handler: (call: RecordedCall) => { status: number; body?: unknown; contentType?: string } | Error): {
+export function fakeFetch(
+  handler: (call: RecordedCall) => { status: number; body?: unknown; contentType?: string } | Error,
+): {
   fetch: typeof fetch;
   calls: RecordedCall[];
 } {
   const calls: RecordedCall[] = [];
   const fn = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+    for (const [k, v] of Object.entries((init.headers ?? {}) as Record<string, string>))
+      headers[k.toLowerCase()] = v;
     const call: RecordedCall = {
       method: init.method ?? 'GET',
       url: new URL(String(input instanceof Request ? input.url : input)),
@@ -23,8 +26,16 @@ export function fakeFetch(handler: (call: RecordedCall) => { status: number; bod
     calls.push(call);
     const answer = handler(call);
     if (answer instanceof Error) throw answer;
-    const text = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body);
-    return new Response(text || null, { status: answer.status, headers: { 'content-type': answer.contentType ?? 'application/json' } });
+    const text =
+      answer.body === undefined
+        ? ''
+        : typeof answer.body === 'string'
+          ? answer.body
+          : JSON.stringify(answer.body);
+    return new Response(text || null, {
+      status: answer.status,
+      headers: { 'content-type': answer.contentType ?? 'application/json' },
+    });
   };
   return { fetch: fn as typeof fetch, calls };
 }

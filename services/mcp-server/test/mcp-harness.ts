@@ -14,14 +14,24 @@ export const MCP_BIN_DIR = join(REPO_ROOT, 'services/mcp-server/bin');
 export function buildForProcesses(): void {
   execFileSync(
     process.execPath,
-    ['scripts/build.mjs', 'libs/contracts', 'libs/config', 'libs/telemetry', 'libs/messaging', 'services/registry', 'services/mcp-server'],
+    [
+      'scripts/build.mjs',
+      'libs/contracts',
+      'libs/config',
+      'libs/telemetry',
+      'libs/messaging',
+      'services/registry',
+      'services/mcp-server',
+    ],
     { cwd: REPO_ROOT, stdio: 'ignore' },
   );
 }
 
 /** A PATH on which `orgmesh-mcp` (node_modules/.bin, as npm links it) and this node resolve. */
 export function testPath(): string {
-  return [join(REPO_ROOT, 'node_modules/.bin'), dirname(process.execPath), process.env['PATH'] ?? ''].join(':');
+  return [join(REPO_ROOT, 'node_modules/.bin'), dirname(process.execPath), process.env['PATH'] ?? ''].join(
+    ':',
+  );
 }
 
 export interface ToolAnswer {
@@ -30,15 +40,24 @@ export interface ToolAnswer {
   structured: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}): Promise<ToolAnswer> {
+export async function callTool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown> = {},
+): Promise<ToolAnswer> {
   const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
   return { isError: result.isError === true, text, structured: result.structuredContent };
 }
 
 /** Starts `orgmesh-mcp --http --port 0` and resolves with its URL once it says where it listens. */
-export function startHttpServer(env: Record<string, string>): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
-  const child = spawn('orgmesh-mcp', ['--http', '--port', '0'], { env: { PATH: testPath(), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startHttpServer(
+  env: Record<string, string>,
+): Promise<{ url: string; child: ChildProcess; stderr: () => string }> {
+  const child = spawn('orgmesh-mcp', ['--http', '--port', '0'], {
+    env: { PATH: testPath(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
   child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
   return new Promise((resolve, reject) => {

@@ -22,7 +22,15 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { buildForProcesses, callTool, startHttpServer, testPath } from './mcp-harness.js';
 
 type Started = { close(): Promise<void> };
-const TOOL_NAMES = ['complete_task', 'fetch_status', 'list_agents', 'list_tasks', 'notify', 'request_approval', 'send_task'];
+const TOOL_NAMES = [
+  'complete_task',
+  'fetch_status',
+  'list_agents',
+  'list_tasks',
+  'notify',
+  'request_approval',
+  'send_task',
+];
 
 describe('orgmesh-mcp driven by the official MCP client SDK, against the real gateway and services', () => {
   let ctx: TestContext;
@@ -34,14 +42,29 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
   let registryBus: Awaited<ReturnType<typeof startTestRegistry>>['bus'];
 
   /** Spawns orgmesh-mcp exactly as a client config rendered by the registry says (command, args, env). */
-  async function connectAs(server: { command: string; args: string[]; env: Record<string, string> }): Promise<Client> {
+  async function connectAs(server: {
+    command: string;
+    args: string[];
+    env: Record<string, string>;
+  }): Promise<Client> {
     const client = new Client({ name: 'orgmesh-mcp-test', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: { ...server.env, PATH: testPath() }, stderr: 'ignore' }));
+    await client.connect(
+      new StdioClientTransport({
+        command: server.command,
+        args: server.args,
+        env: { ...server.env, PATH: testPath() },
+        stderr: 'ignore',
+      }),
+    );
     clients.push(client);
     return client;
   }
 
-  async function renderedFile(agentId: string, format: 'goose' | 'claude-code', path: string): Promise<string> {
+  async function renderedFile(
+    agentId: string,
+    format: 'goose' | 'claude-code',
+    path: string,
+  ): Promise<string> {
     const rendered = await registryBus.request(RenderConfig, { agentId, format });
     const file = rendered.files.find((f) => f.path === path);
     if (!file) throw new Error(`${agentId} ${format}: no ${path}`);
@@ -53,29 +76,67 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     ctx = await createTestContext();
     gateway = await startTestGateway(ctx);
     // The registry renders configs pointing at this gateway, and trusts its issuer.
-    const registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url } });
+    const registry = await startTestRegistry(ctx, {
+      overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
+    });
     registryBus = registry.bus;
     services.push(registry);
-    services.push(await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), { logger: silentLogger, migrate: true, startJobs: false }));
+    services.push(
+      await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
+        logger: silentLogger,
+        migrate: true,
+        startJobs: false,
+      }),
+    );
     services.push(await startTestSessions(ctx));
 
     // Finance runs Goose: the orgmesh extension of its rendered config.yaml.
     const goose = parseYaml(await renderedFile('finance-agent', 'goose', '.config/goose/config.yaml')) as {
-      extensions: { orgmesh: { cmd: string; args: string[]; envs: Record<string, string>; env_keys: string[]; type: string } };
+      extensions: {
+        orgmesh: {
+          cmd: string;
+          args: string[];
+          envs: Record<string, string>;
+          env_keys: string[];
+          type: string;
+        };
+      };
     };
     const ext = goose.extensions.orgmesh;
-    expect(ext).toMatchObject({ cmd: 'orgmesh-mcp', args: [], type: 'stdio', env_keys: ['ORGMESH_CLIENT_SECRET'] });
-    expect(ext.envs).toEqual({ ORGMESH_AGENT_ID: 'finance-agent', ORGMESH_CLIENT_ID: 'finance-agent', ORGMESH_GATEWAY_URL: gateway.url });
-    finance = await connectAs({ command: ext.cmd, args: ext.args, env: { ...ext.envs, ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret' } });
+    expect(ext).toMatchObject({
+      cmd: 'orgmesh-mcp',
+      args: [],
+      type: 'stdio',
+      env_keys: ['ORGMESH_CLIENT_SECRET'],
+    });
+    expect(ext.envs).toEqual({
+      ORGMESH_AGENT_ID: 'finance-agent',
+      ORGMESH_CLIENT_ID: 'finance-agent',
+      ORGMESH_GATEWAY_URL: gateway.url,
+    });
+    finance = await connectAs({
+      command: ext.cmd,
+      args: ext.args,
+      env: { ...ext.envs, ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret' },
+    });
 
     // A manager runs Claude Code: the orgmesh server of its rendered .mcp.json, ${VAR} expanded as Claude Code does.
-    const mcpJson = JSON.parse(await renderedFile('engineering-manager-agent', 'claude-code', '.mcp.json')) as {
+    const mcpJson = JSON.parse(
+      await renderedFile('engineering-manager-agent', 'claude-code', '.mcp.json'),
+    ) as {
       mcpServers: { orgmesh: { type: string; command: string; args: string[]; env: Record<string, string> } };
     };
     const server = mcpJson.mcpServers.orgmesh;
     expect(server).toMatchObject({ type: 'stdio', command: 'orgmesh-mcp', args: [] });
-    const expand = (value: string) => value.replace(/\$\{(\w+)\}/g, (_, name: string) => (name === 'ORGMESH_CLIENT_SECRET' ? 'engineering-manager-agent-dev-secret' : ''));
-    manager = await connectAs({ command: server.command, args: server.args, env: Object.fromEntries(Object.entries(server.env).map(([k, v]) => [k, expand(v)])) });
+    const expand = (value: string) =>
+      value.replace(/\$\{(\w+)\}/g, (_, name: string) =>
+        name === 'ORGMESH_CLIENT_SECRET' ? 'engineering-manager-agent-dev-secret' : '',
+      );
+    manager = await connectAs({
+      command: server.command,
+      args: server.args,
+      env: Object.fromEntries(Object.entries(server.env).map(([k, v]) => [k, expand(v)])),
+    });
   });
 
   afterAll(async () => {
@@ -89,8 +150,13 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     const { tools } = await finance.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOL_NAMES);
     const sendTask = tools.find((t) => t.name === 'send_task');
-    expect(sendTask?.inputSchema).toMatchObject({ type: 'object', required: expect.arrayContaining(['to', 'type']) });
-    expect(Object.keys(sendTask?.inputSchema.properties ?? {})).toEqual(expect.arrayContaining(['to', 'agentId', 'type', 'input', 'contextId', 'deadline', 'priority']));
+    expect(sendTask?.inputSchema).toMatchObject({
+      type: 'object',
+      required: expect.arrayContaining(['to', 'type']),
+    });
+    expect(Object.keys(sendTask?.inputSchema.properties ?? {})).toEqual(
+      expect.arrayContaining(['to', 'agentId', 'type', 'input', 'contextId', 'deadline', 'priority']),
+    );
     const complete = tools.find((t) => t.name === 'complete_task');
     expect(complete?.inputSchema.required).toEqual(['taskId']);
     expect(tools.find((t) => t.name === 'fetch_status')?.annotations).toMatchObject({ readOnlyHint: true });
@@ -107,19 +173,44 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     });
     expect(requested.isError).toBe(false);
     const approval = requested.structured as Task;
-    expect(approval).toMatchObject({ kind: 'approval', state: 'submitted', from: { agentId: 'finance-agent', role: 'finance' }, to: { role: 'manager' }, contextId });
+    expect(approval).toMatchObject({
+      kind: 'approval',
+      state: 'submitted',
+      from: { agentId: 'finance-agent', role: 'finance' },
+      to: { role: 'manager' },
+      contextId,
+    });
     expect(JSON.parse(requested.text)).toMatchObject({ id: approval.id });
 
-    const inbox = await callTool(manager, 'list_tasks', { direction: 'inbound', kind: 'approval', contextId });
+    const inbox = await callTool(manager, 'list_tasks', {
+      direction: 'inbound',
+      kind: 'approval',
+      contextId,
+    });
     expect(inbox.isError).toBe(false);
     expect(inbox.structured.items.map((t: Task) => t.id)).toEqual([approval.id]);
 
-    const decided = await callTool(manager, 'complete_task', { taskId: approval.id, decision: 'approve', comment: 'within plan' });
+    const decided = await callTool(manager, 'complete_task', {
+      taskId: approval.id,
+      decision: 'approve',
+      comment: 'within plan',
+    });
     expect(decided.isError).toBe(false);
-    expect(decided.structured).toMatchObject({ state: 'completed', decision: { decision: 'approve', comment: 'within plan', decidedBy: { agentId: 'engineering-manager-agent' } } });
+    expect(decided.structured).toMatchObject({
+      state: 'completed',
+      decision: {
+        decision: 'approve',
+        comment: 'within plan',
+        decidedBy: { agentId: 'engineering-manager-agent' },
+      },
+    });
 
     const status = await callTool(finance, 'fetch_status', { taskId: approval.id });
-    expect(status.structured).toMatchObject({ id: approval.id, state: 'completed', decision: { decision: 'approve' } });
+    expect(status.structured).toMatchObject({
+      id: approval.id,
+      state: 'completed',
+      decision: { decision: 'approve' },
+    });
     expect(status.structured.history.map((h: { event: string }) => h.event)).toEqual(['create', 'decide']);
     const outbox = await callTool(finance, 'list_tasks', { direction: 'outbound', contextId });
     expect(outbox.structured.items.map((t: Task) => [t.id, t.state])).toEqual([[approval.id, 'completed']]);
@@ -127,12 +218,26 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
 
   it('sends a task and completes it with a result; notifies; and a second completion is refused with task_illegal_transition', async () => {
     const legal = await devToken(gateway, 'legal-agent');
-    const sent = await callTool(manager, 'send_task', { to: 'legal', type: 'sox-review', input: { budget: 'Q1' }, priority: 'high' });
+    const sent = await callTool(manager, 'send_task', {
+      to: 'legal',
+      type: 'sox-review',
+      input: { budget: 'Q1' },
+      priority: 'high',
+    });
     expect(sent.isError).toBe(false);
-    expect(sent.structured).toMatchObject({ kind: 'task', type: 'sox-review', priority: 'high', to: { role: 'legal' }, from: { agentId: 'engineering-manager-agent' } });
+    expect(sent.structured).toMatchObject({
+      kind: 'task',
+      type: 'sox-review',
+      priority: 'high',
+      to: { role: 'legal' },
+      from: { agentId: 'engineering-manager-agent' },
+    });
     const taskId = (sent.structured as Task).id;
     // Legal answers through the REST API; the manager completes a task of its own role below.
-    const done = await api<Task>(gateway, 'POST', `/v1/tasks/${taskId}/updates`, { token: legal, body: { state: 'completed', result: { verdict: 'compliant' } } });
+    const done = await api<Task>(gateway, 'POST', `/v1/tasks/${taskId}/updates`, {
+      token: legal,
+      body: { state: 'completed', result: { verdict: 'compliant' } },
+    });
     expect(done.status).toBe(200);
     const status = await callTool(manager, 'fetch_status', { taskId, includeHistory: false });
     expect(status.structured).toMatchObject({ state: 'completed', result: { verdict: 'compliant' } });
@@ -141,14 +246,31 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     const own = await callTool(manager, 'send_task', { to: 'manager', type: 'follow-up' });
     const ownId = (own.structured as Task).id;
     const completed = await callTool(manager, 'complete_task', { taskId: ownId, result: { note: 'done' } });
-    expect(completed.structured).toMatchObject({ state: 'completed', result: { note: 'done' }, assignee: { agentId: 'engineering-manager-agent' } });
-    const again = await callTool(manager, 'complete_task', { taskId: ownId, outcome: 'failed', reason: 'changed my mind' });
+    expect(completed.structured).toMatchObject({
+      state: 'completed',
+      result: { note: 'done' },
+      assignee: { agentId: 'engineering-manager-agent' },
+    });
+    const again = await callTool(manager, 'complete_task', {
+      taskId: ownId,
+      outcome: 'failed',
+      reason: 'changed my mind',
+    });
     expect(again.isError).toBe(true);
     expect(again.text).toMatch(/^task_illegal_transition: /);
     expect(again.structured.error).toMatchObject({ code: 'task_illegal_transition', status: 409 });
 
-    const note = await callTool(finance, 'notify', { to: 'manager', message: 'invoice 42 paid', priority: 'low' });
-    expect(note.structured).toMatchObject({ kind: 'notification', message: 'invoice 42 paid', priority: 'low', to: { role: 'manager' } });
+    const note = await callTool(finance, 'notify', {
+      to: 'manager',
+      message: 'invoice 42 paid',
+      priority: 'low',
+    });
+    expect(note.structured).toMatchObject({
+      kind: 'notification',
+      message: 'invoice 42 paid',
+      priority: 'low',
+      to: { role: 'manager' },
+    });
   });
 
   it('turns gateway problems into tool errors with the stable code and message: policy, validation, not found', async () => {
@@ -177,14 +299,23 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     expect(agents.isError).toBe(false);
     const ids = agents.structured.items.map((i: { agent: { id: string } }) => i.agent.id);
     expect(ids).toEqual(expect.arrayContaining(['legal-agent', 'contracts-agent', 'privacy-counsel-agent']));
-    expect(agents.structured.items.every((i: { agent: { role: string }; presence: { online: boolean } }) => i.agent.role === 'legal' && typeof i.presence.online === 'boolean')).toBe(true);
+    expect(
+      agents.structured.items.every(
+        (i: { agent: { role: string }; presence: { online: boolean } }) =>
+          i.agent.role === 'legal' && typeof i.presence.online === 'boolean',
+      ),
+    ).toBe(true);
   });
 
   it('reports refused credentials as an unauthenticated tool error (the server stays up)', async () => {
     const client = await connectAs({
       command: 'orgmesh-mcp',
       args: [],
-      env: { ORGMESH_AGENT_ID: 'finance-agent', ORGMESH_CLIENT_SECRET: 'wrong-secret', ORGMESH_GATEWAY_URL: gateway.url },
+      env: {
+        ORGMESH_AGENT_ID: 'finance-agent',
+        ORGMESH_CLIENT_SECRET: 'wrong-secret',
+        ORGMESH_GATEWAY_URL: gateway.url,
+      },
     });
     const answer = await callTool(client, 'list_tasks');
     expect(answer.isError).toBe(true);
@@ -194,7 +325,12 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
 
   it('refuses to start over stdio without the agent credentials, naming the missing keys', async () => {
     const client = new Client({ name: 'orgmesh-mcp-test', version: '1.0.0' });
-    const transport = new StdioClientTransport({ command: 'orgmesh-mcp', args: [], env: { PATH: testPath(), ORGMESH_GATEWAY_URL: gateway.url }, stderr: 'pipe' });
+    const transport = new StdioClientTransport({
+      command: 'orgmesh-mcp',
+      args: [],
+      env: { PATH: testPath(), ORGMESH_GATEWAY_URL: gateway.url },
+      stderr: 'pipe',
+    });
     let stderr = '';
     transport.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     await expect(client.connect(transport)).rejects.toThrow();
@@ -207,7 +343,12 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     let anonymous: Awaited<ReturnType<typeof startHttpServer>>;
 
     beforeAll(async () => {
-      http = await startHttpServer({ ORGMESH_AGENT_ID: 'finance-agent', ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret', ORGMESH_GATEWAY_URL: gateway.url, LOG_LEVEL: 'silent' });
+      http = await startHttpServer({
+        ORGMESH_AGENT_ID: 'finance-agent',
+        ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret',
+        ORGMESH_GATEWAY_URL: gateway.url,
+        LOG_LEVEL: 'silent',
+      });
       anonymous = await startHttpServer({ ORGMESH_GATEWAY_URL: gateway.url, LOG_LEVEL: 'silent' });
     });
 
@@ -232,7 +373,7 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
       expect(note.structured).toMatchObject({ from: { agentId: 'finance-agent' }, message: 'over HTTP' });
     });
 
-    it("acts as the caller when the request brings its own orgmesh token, and answers 401 when there is none", async () => {
+    it('acts as the caller when the request brings its own orgmesh token, and answers 401 when there is none', async () => {
       const legalToken = await devToken(gateway, 'legal-agent');
       const legal = await httpClient(anonymous.url, legalToken);
       const note = await callTool(legal, 'notify', { to: 'manager', message: 'from legal' });
@@ -257,14 +398,35 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
       const rebinding = await new Promise<number>((resolve, reject) => {
         import('node:http').then(({ request }) => {
           const req = request(
-            { host: '127.0.0.1', port: Number(port), path: '/mcp', method: 'POST', headers: { host: 'evil.example', 'content-type': 'application/json', accept: 'application/json, text/event-stream' } },
+            {
+              host: '127.0.0.1',
+              port: Number(port),
+              path: '/mcp',
+              method: 'POST',
+              headers: {
+                host: 'evil.example',
+                'content-type': 'application/json',
+                accept: 'application/json, text/event-stream',
+              },
+            },
             (res) => {
               res.resume();
               resolve(res.statusCode ?? 0);
             },
           );
           req.once('error', reject);
-          req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'x', version: '1' } } }));
+          req.end(
+            JSON.stringify({
+              jsonrpc: '2.0',
+              id: 1,
+              method: 'initialize',
+              params: {
+                protocolVersion: '2025-06-18',
+                capabilities: {},
+                clientInfo: { name: 'x', version: '1' },
+              },
+            }),
+          );
         }, reject);
       });
       expect(rebinding).toBe(403);

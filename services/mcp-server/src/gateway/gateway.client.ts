@@ -31,7 +31,11 @@ export class GatewayClient {
     return this.options.gatewayUrl;
   }
 
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, request: GatewayRequest = {}): Promise<T> {
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    request: GatewayRequest = {},
+  ): Promise<T> {
     const url = new URL(`${this.options.gatewayUrl}${path}`);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));
@@ -49,7 +53,12 @@ export class GatewayClient {
       body = undefined;
     }
     if (!res.ok) throw errorFromResponse(res.status, body);
-    if (text && body === undefined) throw new GatewayError('internal', `the gateway answered ${method} ${path} with malformed JSON`, res.status);
+    if (text && body === undefined)
+      throw new GatewayError(
+        'internal',
+        `the gateway answered ${method} ${path} with malformed JSON`,
+        res.status,
+      );
     return body as T;
   }
 

@@ -26,7 +26,11 @@ export function errorFromResponse(status: number, body: unknown): GatewayError {
     const problem = body as Record<string, unknown>;
     const code = typeof problem['code'] === 'string' ? problem['code'] : codeForStatus(status);
     const message =
-      typeof problem['detail'] === 'string' ? problem['detail'] : typeof problem['title'] === 'string' ? problem['title'] : `gateway answered ${status}`;
+      typeof problem['detail'] === 'string'
+        ? problem['detail']
+        : typeof problem['title'] === 'string'
+          ? problem['title']
+          : `gateway answered ${status}`;
     const details: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(problem)) if (!STANDARD_MEMBERS.has(key)) details[key] = value;
     return new GatewayError(code, message, status, details);

@@ -69,7 +69,11 @@ export class ClientCredentialsTokenProvider implements TokenSource {
       res = await this.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret }),
+        body: JSON.stringify({
+          grant_type: 'client_credentials',
+          client_id: this.options.clientId,
+          client_secret: this.options.clientSecret,
+        }),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
     } catch (error) {
@@ -78,10 +82,19 @@ export class ClientCredentialsTokenProvider implements TokenSource {
     const body: unknown = await res.json().catch(() => undefined);
     if (!res.ok) {
       const error = errorFromResponse(res.status, body);
-      throw new GatewayError(error.code, `token for client "${this.options.clientId}" refused: ${error.message}`, error.status, error.details);
+      throw new GatewayError(
+        error.code,
+        `token for client "${this.options.clientId}" refused: ${error.message}`,
+        error.status,
+        error.details,
+      );
     }
-    const { access_token: token, expires_in: expiresIn } = (body ?? {}) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof token !== 'string' || !token) throw new GatewayError('internal', 'the token endpoint answered without an access_token', res.status);
+    const { access_token: token, expires_in: expiresIn } = (body ?? {}) as {
+      access_token?: unknown;
+      expires_in?: unknown;
+    };
+    if (typeof token !== 'string' || !token)
+      throw new GatewayError('internal', 'the token endpoint answered without an access_token', res.status);
     const ttlMs = typeof expiresIn === 'number' && expiresIn > 0 ? expiresIn * 1000 : 300_000;
     const renewAt = issuedAt + Math.min(ttlMs * 0.8, Math.max(0, ttlMs - 30_000));
     this.cached = { token, renewAt };
@@ -101,8 +114,20 @@ export class StaticTokenSource implements TokenSource {
 export function unreachable(gatewayUrl: string, error: unknown): GatewayError {
   const cause = error as { name?: string; cause?: { code?: string } };
   if (cause?.name === 'TimeoutError' || cause?.name === 'AbortError') {
-    return new GatewayError('timeout', `the gateway at ${gatewayUrl} did not answer in time`, 0, {}, { cause: error });
+    return new GatewayError(
+      'timeout',
+      `the gateway at ${gatewayUrl} did not answer in time`,
+      0,
+      {},
+      { cause: error },
+    );
   }
   const code = cause?.cause?.code ?? (error instanceof Error ? error.message : 'unknown error');
-  return new GatewayError('unavailable', `the gateway at ${gatewayUrl} is unreachable (${code})`, 0, {}, { cause: error });
+  return new GatewayError(
+    'unavailable',
+    `the gateway at ${gatewayUrl} is unreachable (${code})`,
+    0,
+    {},
+    { cause: error },
+  );
 }

@@ -2,7 +2,14 @@ import { describe, expect, it } from '@jest/globals';
 import { agentEnvironment, type AgentEnvironmentInput } from './agent-environment.js';
 
 const input: AgentEnvironmentInput = {
-  base: { PATH: '/usr/bin', HOME: '/home/op', ANTHROPIC_API_KEY: 'sk-ant-real', OPENAI_API_KEY: 'sk-real', NATS_SUBJECT_PREFIX: 'stale.', UNSET: undefined },
+  base: {
+    PATH: '/usr/bin',
+    HOME: '/home/op',
+    ANTHROPIC_API_KEY: 'sk-ant-real',
+    OPENAI_API_KEY: 'sk-real',
+    NATS_SUBJECT_PREFIX: 'stale.',
+    UNSET: undefined,
+  },
   agentId: 'legal-agent',
   clientId: 'legal-agent',
   clientSecret: 'legal-agent-dev-secret',
@@ -53,6 +60,8 @@ describe('agentEnvironment', () => {
       PATH: '/repo/services/mcp-server/bin:/usr/bin',
     });
     expect(env).not.toHaveProperty('NATS_SUBJECT_PREFIX');
-    expect(agentEnvironment({ ...input, nats: { url: 'nats://n', subjectPrefix: 't1.', nameSuffix: '_T1' } })).toMatchObject({ NATS_SUBJECT_PREFIX: 't1.', NATS_NAME_SUFFIX: '_T1' });
+    expect(
+      agentEnvironment({ ...input, nats: { url: 'nats://n', subjectPrefix: 't1.', nameSuffix: '_T1' } }),
+    ).toMatchObject({ NATS_SUBJECT_PREFIX: 't1.', NATS_NAME_SUFFIX: '_T1' });
   });
 });

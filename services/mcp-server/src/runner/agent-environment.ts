@@ -21,7 +21,13 @@ export interface AgentEnvironmentInput {
 }
 
 /** Provider credentials the operator may have exported: an agent never sees them (ARCHITECTURE §5). */
-const PROVIDER_SECRETS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_AUTH_TOKEN', 'OPENAI_API_KEY', 'OPENAI_ORG_ID', 'OPENAI_PROJECT_ID'];
+const PROVIDER_SECRETS = [
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_AUTH_TOKEN',
+  'OPENAI_API_KEY',
+  'OPENAI_ORG_ID',
+  'OPENAI_PROJECT_ID',
+];
 
 /**
  * The environment of an agent's command: the model endpoint is the privacy proxy and the credential

@@ -7,7 +7,9 @@ import { fileURLToPath } from 'node:url';
 import { globToRegExp, isOffLimits, offLimitsFromSettings, runHook, touchedPaths } from './agent-hook.js';
 
 /** A Claude Code settings file exactly as the registry renders it (its golden file). */
-const GOLDEN_SETTINGS = fileURLToPath(new URL('../../../registry/test/golden/backend-agent/claude-code/.claude/settings.json', import.meta.url));
+const GOLDEN_SETTINGS = fileURLToPath(
+  new URL('../../../registry/test/golden/backend-agent/claude-code/.claude/settings.json', import.meta.url),
+);
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -35,7 +37,9 @@ describe('off-limits paths', () => {
   it('finds the paths a tool call touches, inside the workspace only', () => {
     expect(touchedPaths('Read', { file_path: '/ws/hr/x.csv' }, '/ws')).toEqual(['hr/x.csv']);
     expect(touchedPaths('Edit', { file_path: '/etc/hosts' }, '/ws')).toEqual([]);
-    expect(touchedPaths('Bash', { command: "cat 'hr/salaries.csv' | grep -i bob > out.txt" }, '/ws')).toEqual(expect.arrayContaining(['hr/salaries.csv', 'out.txt']));
+    expect(touchedPaths('Bash', { command: "cat 'hr/salaries.csv' | grep -i bob > out.txt" }, '/ws')).toEqual(
+      expect.arrayContaining(['hr/salaries.csv', 'out.txt']),
+    );
   });
 });
 
@@ -59,17 +63,30 @@ describe('orgmesh agent hook', () => {
 
   it('blocks (exit 2) a file tool on an off-limits path, naming it, and lets others through', async () => {
     const settings = await readFile(GOLDEN_SETTINGS, 'utf8');
-    const blocked = await hook('pre-tool-use', { tool_name: 'Read', tool_input: { file_path: 'hr/salaries.csv' } }, settings);
+    const blocked = await hook(
+      'pre-tool-use',
+      { tool_name: 'Read', tool_input: { file_path: 'hr/salaries.csv' } },
+      settings,
+    );
     expect(blocked.code).toBe(2);
-    expect(blocked.errors[0]).toContain('backend-agent may not access hr/salaries.csv: it is off-limits (hr/**)');
-    expect((await hook('pre-tool-use', { tool_name: 'Bash', tool_input: { command: 'cat .env' } }, settings)).code).toBe(2);
-    expect((await hook('pre-tool-use', { tool_name: 'Edit', tool_input: { file_path: 'src/app.ts' } }, settings)).code).toBe(0);
+    expect(blocked.errors[0]).toContain(
+      'backend-agent may not access hr/salaries.csv: it is off-limits (hr/**)',
+    );
+    expect(
+      (await hook('pre-tool-use', { tool_name: 'Bash', tool_input: { command: 'cat .env' } }, settings)).code,
+    ).toBe(2);
+    expect(
+      (await hook('pre-tool-use', { tool_name: 'Edit', tool_input: { file_path: 'src/app.ts' } }, settings))
+        .code,
+    ).toBe(0);
   });
 
   it('has nothing to check at session start and stop, or without rendered settings', async () => {
     expect((await hook('session-start', {})).code).toBe(0);
     expect((await hook('stop', {})).code).toBe(0);
-    expect((await hook('pre-tool-use', { tool_name: 'Read', tool_input: { file_path: 'hr/x' } })).code).toBe(0);
+    expect((await hook('pre-tool-use', { tool_name: 'Read', tool_input: { file_path: 'hr/x' } })).code).toBe(
+      0,
+    );
     expect((await hook('bogus', {})).code).toBe(1);
   });
 });

@@ -51,13 +51,15 @@ export function touchedPaths(toolName: string, input: Record<string, unknown>, w
   if (toolName === 'Bash' && typeof input['command'] === 'string') {
     // Best effort: every word that could be a path. A shell can always hide one (variables, cd); the
     // deny rules and the agent's instructions remain the first line.
-    for (const word of input['command'].split(/[\s;|&<>()`"'=]+/)) if (word && !word.startsWith('-')) candidates.push(word);
+    for (const word of input['command'].split(/[\s;|&<>()`"'=]+/))
+      if (word && !word.startsWith('-')) candidates.push(word);
   }
   const out: string[] = [];
   for (const candidate of candidates) {
     const full = isAbsolute(candidate) ? candidate : resolve(workspace, candidate);
     const rel = relative(workspace, full);
-    if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel)) out.push(rel.split(sep).join('/'));
+    if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))
+      out.push(rel.split(sep).join('/'));
   }
   return out;
 }
@@ -88,7 +90,8 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     io.err('orgmesh agent hook: the hook input is not JSON');
     return 1;
   }
-  const workspace = typeof hook.cwd === 'string' && hook.cwd ? hook.cwd : (io.env['ORGMESH_WORKSPACE'] ?? process.cwd());
+  const workspace =
+    typeof hook.cwd === 'string' && hook.cwd ? hook.cwd : (io.env['ORGMESH_WORKSPACE'] ?? process.cwd());
   let settings: unknown;
   try {
     settings = JSON.parse(await readFile(join(workspace, '.claude', 'settings.json'), 'utf8'));
@@ -98,11 +101,16 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
   }
   const patterns = offLimitsFromSettings(settings);
   const toolName = typeof hook.tool_name === 'string' ? hook.tool_name : '';
-  const input = typeof hook.tool_input === 'object' && hook.tool_input !== null ? (hook.tool_input as Record<string, unknown>) : {};
+  const input =
+    typeof hook.tool_input === 'object' && hook.tool_input !== null
+      ? (hook.tool_input as Record<string, unknown>)
+      : {};
   for (const path of touchedPaths(toolName, input, workspace)) {
     const pattern = patterns.find((p) => isOffLimits(path, p));
     if (pattern) {
-      io.err(`orgmesh: ${agentId} may not access ${path}: it is off-limits (${pattern}) by the registry's declaration. Ask the agent that owns it through the mesh instead.`);
+      io.err(
+        `orgmesh: ${agentId} may not access ${path}: it is off-limits (${pattern}) by the registry's declaration. Ask the agent that owns it through the mesh instead.`,
+      );
       return EXIT_BLOCK;
     }
   }

@@ -13,8 +13,20 @@ import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { agentEnvironment } from './agent-environment.js';
 import { SupervisedCommand, describeExit, exitStatusOf, type ChildExit } from './child-process.js';
 import type { RunnerConfig } from './runner.config.js';
-import { RunnerSessions, isOrphaned, isRunnerSession, isTerminal, runnerMetadata } from './runner-sessions.js';
-import { RUNNER_DIR, WorkspaceDriftError, changedPaths, prepareWorkspace, readWorkspaceConfig } from './workspace.js';
+import {
+  RunnerSessions,
+  isOrphaned,
+  isRunnerSession,
+  isTerminal,
+  runnerMetadata,
+} from './runner-sessions.js';
+import {
+  RUNNER_DIR,
+  WorkspaceDriftError,
+  changedPaths,
+  prepareWorkspace,
+  readWorkspaceConfig,
+} from './workspace.js';
 import { formatDuration } from './format.js';
 
 /** Exit statuses of `orgmesh agent run` besides the command's own. */
@@ -103,14 +115,19 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   const now = deps.now ?? Date.now;
   const agentId = options.agentId;
   const [command, ...args] = options.command;
-  if (!command) throw new RunRefused('no command to run', `put it after --: orgmesh agent run ${agentId} -- <command…>`);
+  if (!command)
+    throw new RunRefused('no command to run', `put it after --: orgmesh agent run ${agentId} -- <command…>`);
   const rpc = { timeoutMs: config.rpcTimeoutMs };
   const sessions = new RunnerSessions(bus, config.rpcTimeoutMs);
 
   // 1. The agent, as the registry declares it.
-  const info = await refuseOnError(() => bus.request(GetAgent, { agentId }, rpc), (error) => registryRefusal(error, agentId, config));
+  const info = await refuseOnError(
+    () => bus.request(GetAgent, { agentId }, rpc),
+    (error) => registryRefusal(error, agentId, config),
+  );
   const agent = info.agent;
-  const format: ConfigFormat = options.format ?? (agent.model.provider === 'anthropic' ? 'claude-code' : 'goose');
+  const format: ConfigFormat =
+    options.format ?? (agent.model.provider === 'anthropic' ? 'claude-code' : 'goose');
   if (!(format in info.expectedConfigHashes)) {
     throw new RunRefused(
       `agent "${agentId}" cannot run in ${format}: it uses a ${agent.model.provider} model (${agent.model.name}), and Claude Code speaks only the Anthropic API`,
@@ -157,11 +174,16 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     (error) => (error instanceof WorkspaceDriftError ? driftRefusal(error, agentId) : undefined),
   );
   if (prepared.configHash !== rendered.configHash) {
-    throw new Error(`the files written to ${workspace} hash to ${prepared.configHash}, the registry rendered ${rendered.configHash}`);
+    throw new Error(
+      `the files written to ${workspace} hash to ${prepared.configHash}, the registry rendered ${rendered.configHash}`,
+    );
   }
   const heartbeat = (configHash: string) =>
     bus.request(AgentHeartbeat, { agentId, configHash, format }, { ...rpc, authorization });
-  const first = await refuseOnError(() => heartbeat(prepared.configHash), (error) => registryRefusal(error, agentId, config, format));
+  const first = await refuseOnError(
+    () => heartbeat(prepared.configHash),
+    (error) => registryRefusal(error, agentId, config, format),
+  );
   if (first.drift) {
     throw new RunRefused(
       `the registry reports drift for "${agentId}": the config in ${workspace} (${prepared.configHash}) is not the one it expects`,
@@ -179,7 +201,9 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       if (!isOrphaned(session)) live.push(session);
       else {
         const pid = String(session.metadata['pid']);
-        await sessions.finish(session.id, 'failed', `runner gone (pid ${pid} is not running)`, agentId).catch(() => undefined);
+        await sessions
+          .finish(session.id, 'failed', `runner gone (pid ${pid} is not running)`, agentId)
+          .catch(() => undefined);
         io.say(`session ${session.id}: its runner (pid ${pid}) is gone; failed it`);
       }
     }
@@ -188,7 +212,11 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   const limitRefusal = (open: readonly Session[]) =>
     new RunRefused(
       `agent "${agentId}" already has ${open.length} open session${open.length === 1 ? '' : 's'} started by a runner (limit ${limit}): ` +
-        open.map((s) => `${s.id} (${s.status}, pid ${String(s.metadata['pid'])} on ${String(s.metadata['host'])})`).join(', '),
+        open
+          .map(
+            (s) => `${s.id} (${s.status}, pid ${String(s.metadata['pid'])} on ${String(s.metadata['host'])})`,
+          )
+          .join(', '),
       'wait for it to end, stop it with `orgmesh sessions kill <session-id>`, or raise the limit (ORGMESH_MAX_SESSIONS or --max-sessions)',
     );
   const before = await openRunnerSessions();
@@ -221,10 +249,14 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   };
   const unwatch = sessions.watch(session.id, (transition) => {
     if (isTerminal(transition.to) && !finishing) {
-      stopFor({ kind: 'session', reason: `session ${transition.to} (${transition.event} by ${transition.actor}${transition.reason ? `: ${transition.reason}` : ''})` });
+      stopFor({
+        kind: 'session',
+        reason: `session ${transition.to} (${transition.event} by ${transition.actor}${transition.reason ? `: ${transition.reason}` : ''})`,
+      });
     }
   });
-  const onInterrupt = () => stopFor({ kind: 'interrupt', reason: `interrupted (${String(deps.interrupt?.reason ?? 'signal')})` });
+  const onInterrupt = () =>
+    stopFor({ kind: 'interrupt', reason: `interrupted (${String(deps.interrupt?.reason ?? 'signal')})` });
   deps.interrupt?.addEventListener('abort', onInterrupt, { once: true });
 
   const logDir = join(workspace, RUNNER_DIR, 'logs', session.id);
@@ -269,12 +301,15 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     io.say(`logs: ${child.stdoutLog}, ${child.stderrLog}`);
     if (deps.interrupt?.aborted) onInterrupt();
     if (claims.expiresAt !== undefined && (timeoutMs === 0 || startedAt + timeoutMs > claims.expiresAt)) {
-      io.say(`note: the agent's token expires in ${formatDuration(claims.expiresAt - startedAt)}; model calls after that are refused by the privacy proxy`);
+      io.say(
+        `note: the agent's token expires in ${formatDuration(claims.expiresAt - startedAt)}; model calls after that are refused by the privacy proxy`,
+      );
     }
   }
 
   const timers: NodeJS.Timeout[] = [];
-  if (pid !== undefined && timeoutMs > 0) timers.push(setTimeout(() => stopFor({ kind: 'watchdog', reason: 'watchdog timeout' }), timeoutMs));
+  if (pid !== undefined && timeoutMs > 0)
+    timers.push(setTimeout(() => stopFor({ kind: 'watchdog', reason: 'watchdog timeout' }), timeoutMs));
   let beating: Promise<void> = Promise.resolve();
   let driftReported = false;
   let heartbeatFailing = false;
@@ -284,17 +319,23 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
         beating = beating.then(async () => {
           if (finishing) return;
           try {
-            const onDisk = await readWorkspaceConfig(workspace, rendered.files.map((f) => f.path));
+            const onDisk = await readWorkspaceConfig(
+              workspace,
+              rendered.files.map((f) => f.path),
+            );
             const answer = await heartbeat(onDisk.configHash);
             if (heartbeatFailing) io.say('heartbeats reach the registry again');
             heartbeatFailing = false;
             if (answer.drift && !driftReported) {
-              io.say(`warning: config drift: ${changedPaths(rendered.files, onDisk.files).join(', ') || 'the registry changed'}; the registry reports it (registry.v1.drift-detected)`);
+              io.say(
+                `warning: config drift: ${changedPaths(rendered.files, onDisk.files).join(', ') || 'the registry changed'}; the registry reports it (registry.v1.drift-detected)`,
+              );
             }
             driftReported = answer.drift;
             // A missed transition event (a NATS reconnect) is caught here.
             const current = await sessions.get(session.id);
-            if (isTerminal(current.status) && !finishing) stopFor({ kind: 'session', reason: `session ${current.status}` });
+            if (isTerminal(current.status) && !finishing)
+              stopFor({ kind: 'session', reason: `session ${current.status}` });
           } catch (error) {
             if (!heartbeatFailing) io.say(`warning: heartbeat failed: ${messageOf(error)}`);
             heartbeatFailing = true;
@@ -322,10 +363,16 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     const cause = stopCause;
     const target = !cause && exit.kind === 'exited' && exit.code === 0 ? 'completed' : 'failed';
     reason = cause ? cause.reason : describeExit(exit);
-    exitCode = cause?.kind === 'watchdog' ? RUN_EXIT.watchdog : cause?.kind === 'interrupt' ? RUN_EXIT.interrupted : exitStatusOf(exit);
+    exitCode =
+      cause?.kind === 'watchdog'
+        ? RUN_EXIT.watchdog
+        : cause?.kind === 'interrupt'
+          ? RUN_EXIT.interrupted
+          : exitStatusOf(exit);
     const finished = await sessions.finish(session.id, target, reason, agentId);
     final = finished.session;
-    if (!finished.appliedByUs && final.status !== target) io.say(`session ${session.id} had already ended (${final.status})`);
+    if (!finished.appliedByUs && final.status !== target)
+      io.say(`session ${session.id} had already ended (${final.status})`);
   }
   unwatch();
   if (exit.kind === 'spawn-failed') io.say(`could not start ${command}: ${exit.error.message}`);
@@ -333,7 +380,10 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   return { exitCode, session: final, reason, logs: { stdout: child.stdoutLog, stderr: child.stderrLog } };
 }
 
-async function refuseOnError<T>(action: () => Promise<T>, refusal: (error: unknown) => RunRefused | undefined): Promise<T> {
+async function refuseOnError<T>(
+  action: () => Promise<T>,
+  refusal: (error: unknown) => RunRefused | undefined,
+): Promise<T> {
   try {
     return await action();
   } catch (error) {
@@ -345,7 +395,12 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function registryRefusal(error: unknown, agentId: string, config: RunnerConfig, format?: ConfigFormat): RunRefused | undefined {
+function registryRefusal(
+  error: unknown,
+  agentId: string,
+  config: RunnerConfig,
+  format?: ConfigFormat,
+): RunRefused | undefined {
   if (!(error instanceof AppError)) return undefined;
   switch (error.code) {
     case 'agent_not_found':
@@ -356,7 +411,9 @@ function registryRefusal(error: unknown, agentId: string, config: RunnerConfig, 
     case 'validation_failed':
       return new RunRefused(
         `the registry refuses to render "${agentId}"${format ? ` for ${format}` : ''}: ${error.message}`,
-        format === 'claude-code' ? 'run it with --format goose, or fix its declaration' : `fix its declaration (agents/${agentId}.yaml, its profile) and reload the registry`,
+        format === 'claude-code'
+          ? 'run it with --format goose, or fix its declaration'
+          : `fix its declaration (agents/${agentId}.yaml, its profile) and reload the registry`,
       );
     case 'unavailable':
     case 'timeout':
@@ -380,8 +437,12 @@ function driftRefusal(error: WorkspaceDriftError, agentId: string): RunRefused {
   const edited = error.drifted.filter((f) => f.reason === 'edited').map((f) => f.path);
   const foreign = error.drifted.filter((f) => f.reason === 'foreign').map((f) => f.path);
   const parts = [
-    edited.length ? `${edited.join(', ')} changed since orgmesh rendered ${edited.length === 1 ? 'it' : 'them'}` : '',
-    foreign.length ? `${foreign.join(', ')} ${foreign.length === 1 ? 'exists' : 'exist'} but orgmesh did not write ${foreign.length === 1 ? 'it' : 'them'}` : '',
+    edited.length
+      ? `${edited.join(', ')} changed since orgmesh rendered ${edited.length === 1 ? 'it' : 'them'}`
+      : '',
+    foreign.length
+      ? `${foreign.join(', ')} ${foreign.length === 1 ? 'exists' : 'exist'} but orgmesh did not write ${foreign.length === 1 ? 'it' : 'them'}`
+      : '',
   ].filter(Boolean);
   return new RunRefused(
     `agent "${agentId}" has drifted from its declared config in ${error.workspace}: ${parts.join('; ')}`,

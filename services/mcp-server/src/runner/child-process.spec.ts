@@ -13,7 +13,9 @@ afterEach(async () => {
 async function supervise(script: string, terminal: { out: string[] } = { out: [] }) {
   const dir = await mkdtemp(join(tmpdir(), 'orgmesh-child-'));
   dirs.push(dir);
-  const sink = { write: (chunk: Buffer) => (terminal.out.push(chunk.toString()), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (chunk: Buffer) => (terminal.out.push(chunk.toString()), true),
+  } as unknown as NodeJS.WritableStream;
   return new SupervisedCommand({
     command: process.execPath,
     args: ['-e', script],
@@ -69,7 +71,16 @@ describe('SupervisedCommand', () => {
   it('reports a command that cannot start', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'orgmesh-child-'));
     dirs.push(dir);
-    const cmd = new SupervisedCommand({ command: 'no-such-command-xyz', args: [], cwd: dir, env: { PATH: '/nonexistent' }, logDir: join(dir, 'logs'), stdout: null, stderr: null, inheritStdin: false });
+    const cmd = new SupervisedCommand({
+      command: 'no-such-command-xyz',
+      args: [],
+      cwd: dir,
+      env: { PATH: '/nonexistent' },
+      logDir: join(dir, 'logs'),
+      stdout: null,
+      stderr: null,
+      inheritStdin: false,
+    });
     await expect(cmd.started).rejects.toMatchObject({ code: 'ENOENT' });
     const exit = await cmd.exited;
     expect(describeExit(exit)).toBe('spawn failed: ENOENT');

@@ -49,7 +49,10 @@ export class SupervisedCommand {
       detached: true,
       stdio: [options.inheritStdin ? 'inherit' : 'ignore', 'pipe', 'pipe'],
     });
-    const closed = Promise.all([tee(this.child.stdout, outFile, options.stdout), tee(this.child.stderr, errFile, options.stderr)]);
+    const closed = Promise.all([
+      tee(this.child.stdout, outFile, options.stdout),
+      tee(this.child.stderr, errFile, options.stderr),
+    ]);
     this.started = new Promise<number>((resolve, reject) => {
       this.child.once('spawn', () => resolve(this.child.pid ?? -1));
       this.child.once('error', reject);
@@ -68,7 +71,13 @@ export class SupervisedCommand {
         // The pipes close once the last writer is gone; do not wait forever for a stray holder.
         void Promise.race([closed, new Promise((r) => setTimeout(r, 2_000).unref())])
           .then(() => closeStreams(outFile, errFile))
-          .then(() => resolve(signal ? { kind: 'signalled', code: null, signal } : { kind: 'exited', code: code ?? 0, signal: null }));
+          .then(() =>
+            resolve(
+              signal
+                ? { kind: 'signalled', code: null, signal }
+                : { kind: 'exited', code: code ?? 0, signal: null },
+            ),
+          );
       });
     });
     // A failed spawn rejects `started`; `exited` reports it, so this rejection is handled there.
@@ -105,7 +114,11 @@ export class SupervisedCommand {
   }
 }
 
-function tee(source: NodeJS.ReadableStream | null, file: WriteStream, terminal: NodeJS.WritableStream | null): Promise<void> {
+function tee(
+  source: NodeJS.ReadableStream | null,
+  file: WriteStream,
+  terminal: NodeJS.WritableStream | null,
+): Promise<void> {
   return new Promise((resolve) => {
     if (!source) return resolve();
     source.on('data', (chunk: Buffer) => {
@@ -118,7 +131,9 @@ function tee(source: NodeJS.ReadableStream | null, file: WriteStream, terminal: 
 }
 
 function closeStreams(...streams: WriteStream[]): Promise<void> {
-  return Promise.all(streams.map((s) => new Promise<void>((resolve) => s.end(() => resolve())))).then(() => undefined);
+  return Promise.all(streams.map((s) => new Promise<void>((resolve) => s.end(() => resolve())))).then(
+    () => undefined,
+  );
 }
 
 /** The shell convention for a command's status: its code, or 128 + the signal number. */

@@ -37,7 +37,10 @@ export function isTerminal(state: SessionState): boolean {
 }
 
 /** The next event toward `target` (completed needs an active session: activate or resume first). */
-export function nextEventToward(status: SessionState, target: 'completed' | 'failed'): SessionEventName | null {
+export function nextEventToward(
+  status: SessionState,
+  target: 'completed' | 'failed',
+): SessionEventName | null {
   if (isTerminal(status)) return null;
   if (target === 'failed') return 'fail';
   if (status === 'pending') return 'activate';
@@ -56,7 +59,11 @@ export class RunnerSessions {
   ) {}
 
   create(input: { agentId: string; role: string; metadata: RunnerMetadata }): Promise<Session> {
-    return this.bus.request(CreateSession, { agentId: input.agentId, role: input.role, metadata: { ...input.metadata } }, { timeoutMs: this.timeoutMs });
+    return this.bus.request(
+      CreateSession,
+      { agentId: input.agentId, role: input.role, metadata: { ...input.metadata } },
+      { timeoutMs: this.timeoutMs },
+    );
   }
 
   get(id: string): Promise<Session> {
@@ -71,18 +78,29 @@ export class RunnerSessions {
    * Brings a session to completed or failed from wherever it is (a mesh task may have paused it
    * meanwhile). Returns the final session, or the terminal one it found if somebody else ended it.
    */
-  async finish(id: string, target: 'completed' | 'failed', reason: string, actor: string): Promise<{ session: Session; appliedByUs: boolean }> {
+  async finish(
+    id: string,
+    target: 'completed' | 'failed',
+    reason: string,
+    actor: string,
+  ): Promise<{ session: Session; appliedByUs: boolean }> {
     let session = await this.get(id);
     let applied = false;
     for (let step = 0; step < 4; step++) {
       const event = nextEventToward(session.status, target);
       if (!event) return { session, appliedByUs: applied };
       try {
-        session = await this.apply(id, event, event === 'activate' || event === 'resume' ? `finishing: ${reason}` : reason, actor);
+        session = await this.apply(
+          id,
+          event,
+          event === 'activate' || event === 'resume' ? `finishing: ${reason}` : reason,
+          actor,
+        );
         applied = true;
       } catch (error) {
         // Somebody moved it meanwhile (the mesh, an operator, the idle sweeper): look again.
-        if (error instanceof AppError && error.code === 'session_illegal_transition') session = await this.get(id);
+        if (error instanceof AppError && error.code === 'session_illegal_transition')
+          session = await this.get(id);
         else throw error;
       }
     }
@@ -100,7 +118,11 @@ export class RunnerSessions {
     const items: Session[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.bus.request(ListSessions, { ...filter, limit: 500, cursor }, { timeoutMs: this.timeoutMs });
+      const page = await this.bus.request(
+        ListSessions,
+        { ...filter, limit: 500, cursor },
+        { timeoutMs: this.timeoutMs },
+      );
       items.push(...page.items);
       cursor = page.nextCursor ?? undefined;
     } while (cursor && items.length < max);
@@ -108,7 +130,10 @@ export class RunnerSessions {
   }
 
   /** Calls `onTransition` for each published transition of the session; returns the unsubscribe function. */
-  watch(sessionId: string, onTransition: (transition: EventPayload<typeof SessionTransitioned>) => void): () => void {
+  watch(
+    sessionId: string,
+    onTransition: (transition: EventPayload<typeof SessionTransitioned>) => void,
+  ): () => void {
     // A plain subscription sees each event the sessions service publishes to JetStream as it happens:
     // the runner only cares while it is alive, and re-reads the session on every heartbeat besides.
     const sub = this.bus.nc.subscribe(this.bus.subject(SessionTransitioned.subject), {
@@ -138,7 +163,11 @@ export function runnerMetadata(input: Omit<RunnerMetadata, 'source' | 'host' | '
 }
 
 /** A runner session whose runner process is gone (same host, pid not running): it holds no slot. */
-export function isOrphaned(session: Session, here: string = hostname(), alive: (pid: number) => boolean = pidAlive): boolean {
+export function isOrphaned(
+  session: Session,
+  here: string = hostname(),
+  alive: (pid: number) => boolean = pidAlive,
+): boolean {
   const { host, pid } = session.metadata as { host?: unknown; pid?: unknown };
   return isRunnerSession(session) && host === here && typeof pid === 'number' && !alive(pid);
 }

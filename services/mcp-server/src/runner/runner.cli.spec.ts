@@ -4,7 +4,13 @@ import { runAgentCli, runSessionsCli, type CliIo } from './runner.cli.js';
 function io(): CliIo & { out: (l: string) => void; lines: string[]; errors: string[] } {
   const lines: string[] = [];
   const errors: string[] = [];
-  return { out: (l) => lines.push(l), err: (l) => errors.push(l), env: { NATS_URL: 'nats://127.0.0.1:1' }, lines, errors };
+  return {
+    out: (l) => lines.push(l),
+    err: (l) => errors.push(l),
+    env: { NATS_URL: 'nats://127.0.0.1:1' },
+    lines,
+    errors,
+  };
 }
 
 describe('orgmesh agent / sessions command lines (before anything is contacted)', () => {
@@ -23,9 +29,15 @@ describe('orgmesh agent / sessions command lines (before anything is contacted)'
     [['run'], 'missing <agent-id>'],
     [['run', 'finance-agent'], 'missing the command: orgmesh agent run <agent-id> -- <command…>'],
     [['run', 'finance-agent', 'claude'], 'unexpected claude: put the command after --'],
-    [['run', 'finance-agent', '--timeout', 'soon', '--', 'x'], '--timeout: expected a duration like 90s, 30m, 2h (or 0), got "soon"'],
+    [
+      ['run', 'finance-agent', '--timeout', 'soon', '--', 'x'],
+      '--timeout: expected a duration like 90s, 30m, 2h (or 0), got "soon"',
+    ],
     [['run', 'finance-agent', '--format', 'vim', '--', 'x'], '--format: expected claude-code or goose'],
-    [['run', 'finance-agent', '--max-sessions', '0', '--', 'x'], '--max-sessions: expected a whole number ≥ 1'],
+    [
+      ['run', 'finance-agent', '--max-sessions', '0', '--', 'x'],
+      '--max-sessions: expected a whole number ≥ 1',
+    ],
     [['run', 'finance-agent', '--bogus', '--', 'x'], "Unknown option '--bogus'"],
     [['launch'], 'unknown command "launch"'],
   ])('refuses %j with a usage error (exit 2)', async (argv, message) => {
@@ -37,7 +49,9 @@ describe('orgmesh agent / sessions command lines (before anything is contacted)'
   it('refuses bad sessions arguments', async () => {
     const state = io();
     expect(await runSessionsCli(['--state', 'sleeping'], state)).toBe(2);
-    expect(state.errors[0]).toContain('--state: expected one of pending, active, paused, completed, failed, expired');
+    expect(state.errors[0]).toContain(
+      '--state: expected one of pending, active, paused, completed, failed, expired',
+    );
     const kill = io();
     expect(await runSessionsCli(['kill'], kill)).toBe(2);
     expect(kill.errors[0]).toContain('missing <session-id>');

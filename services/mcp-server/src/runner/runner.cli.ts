@@ -2,7 +2,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';
 import { pino } from 'pino';
-import { AppError, CONFIG_FORMATS, SESSION_STATES, type ConfigFormat, type Session, type SessionState } from '@orgmesh/contracts';
+import {
+  AppError,
+  CONFIG_FORMATS,
+  SESSION_STATES,
+  type ConfigFormat,
+  type Session,
+  type SessionState,
+} from '@orgmesh/contracts';
 import { ConfigError, parseDuration } from '@orgmesh/config';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
@@ -170,11 +177,15 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
   const [agentId, ...extra] = positionals;
   if (!agentId) throw new UsageError('missing <agent-id>');
   if (extra.length) throw new UsageError(`unexpected ${extra.join(' ')}: put the command after --`);
-  if (command.length === 0) throw new UsageError('missing the command: orgmesh agent run <agent-id> -- <command…>');
+  if (command.length === 0)
+    throw new UsageError('missing the command: orgmesh agent run <agent-id> -- <command…>');
   let timeoutMs: number | undefined;
   if (values.timeout !== undefined) {
     timeoutMs = parseDuration(values.timeout);
-    if (timeoutMs === undefined) throw new UsageError(`--timeout: expected a duration like 90s, 30m, 2h (or 0), got "${values.timeout}"`);
+    if (timeoutMs === undefined)
+      throw new UsageError(
+        `--timeout: expected a duration like 90s, 30m, 2h (or 0), got "${values.timeout}"`,
+      );
   }
   if (values.format !== undefined && !(CONFIG_FORMATS as readonly string[]).includes(values.format)) {
     throw new UsageError(`--format: expected ${CONFIG_FORMATS.join(' or ')}`);
@@ -182,14 +193,17 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
   let maxSessions: number | undefined;
   if (values['max-sessions'] !== undefined) {
     maxSessions = Number(values['max-sessions']);
-    if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new UsageError('--max-sessions: expected a whole number ≥ 1');
+    if (!Number.isInteger(maxSessions) || maxSessions < 1)
+      throw new UsageError('--max-sessions: expected a whole number ≥ 1');
   }
   const config = loadRunnerConfig(io.env);
   const clientId = config.clientId ?? agentId;
   let clientSecret = config.clientSecret;
   if (!clientSecret) {
     clientSecret = `${clientId}-dev-secret`;
-    io.err(`[orgmesh] ORGMESH_CLIENT_SECRET is not set: using the dev secret of "${clientId}" (works against a gateway in dev mode only)`);
+    io.err(
+      `[orgmesh] ORGMESH_CLIENT_SECRET is not set: using the dev secret of "${clientId}" (works against a gateway in dev mode only)`,
+    );
   }
   const bus = await connect(config, 'orgmesh-agent-runner');
   try {
@@ -207,7 +221,12 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
       {
         bus,
         config,
-        tokens: new ClientCredentialsTokenProvider({ gatewayUrl: config.gatewayUrl, clientId, clientSecret, timeoutMs: config.rpcTimeoutMs }),
+        tokens: new ClientCredentialsTokenProvider({
+          gatewayUrl: config.gatewayUrl,
+          clientId,
+          clientSecret,
+          timeoutMs: config.rpcTimeoutMs,
+        }),
         clientId,
         clientSecret,
         io: {
@@ -246,7 +265,8 @@ async function sessionsList(argv: readonly string[], io: CliIo): Promise<number>
   try {
     const sessions = new RunnerSessions(bus, config.rpcTimeoutMs);
     let items: Session[];
-    if (values.state) items = await sessions.listAll({ status: values.state as SessionState, agentId: values.agent }, limit);
+    if (values.state)
+      items = await sessions.listAll({ status: values.state as SessionState, agentId: values.agent }, limit);
     else if (values.all) items = await sessions.listAll({ agentId: values.agent }, limit);
     else items = await sessions.listOpen(values.agent);
     items = [...items].sort(byAge).reverse().slice(0, limit);
@@ -271,12 +291,15 @@ async function sessionsKill(argv: readonly string[], io: CliIo): Promise<number>
     try {
       const session = await sessions.apply(id, 'fail', reason, 'operator');
       io.out(`session ${session.id} (${session.agentId}) failed: ${reason}`);
-      if (session.metadata['source'] === 'orgmesh-runner') io.out(`its runner (pid ${String(session.metadata['pid'])}) stops the command`);
+      if (session.metadata['source'] === 'orgmesh-runner')
+        io.out(`its runner (pid ${String(session.metadata['pid'])}) stops the command`);
       return EXIT_OK;
     } catch (error) {
       if (error instanceof AppError && error.code === 'session_illegal_transition') {
         const current = await sessions.get(id);
-        io.err(`orgmesh sessions kill: session ${id} has already ended (${current.status}${isTerminal(current.status) ? '' : ', still open'})`);
+        io.err(
+          `orgmesh sessions kill: session ${id} has already ended (${current.status}${isTerminal(current.status) ? '' : ', still open'})`,
+        );
         return EXIT_FAILED;
       }
       throw error;
@@ -305,7 +328,14 @@ export async function connect(config: RunnerConfig, name: string): Promise<Messa
   });
   try {
     return await Promise.race([
-      connectBus({ url: config.natsUrl, name, subjectPrefix: config.subjectPrefix, nameSuffix: config.nameSuffix, logger, requestTimeoutMs: config.rpcTimeoutMs }),
+      connectBus({
+        url: config.natsUrl,
+        name,
+        subjectPrefix: config.subjectPrefix,
+        nameSuffix: config.nameSuffix,
+        logger,
+        requestTimeoutMs: config.rpcTimeoutMs,
+      }),
       timeout,
     ]);
   } finally {

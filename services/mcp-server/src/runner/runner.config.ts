@@ -14,7 +14,10 @@ const optional = z
 export const RunnerConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
   ORGMESH_GATEWAY_URL: optional,
   GATEWAY_URL: optional,
   ORGMESH_PRIVACY_PROXY_URL: optional,
@@ -60,7 +63,11 @@ export function loadRunnerConfig(source: Readonly<Record<string, string | undefi
     subjectPrefix: raw.NATS_SUBJECT_PREFIX,
     nameSuffix: raw.NATS_NAME_SUFFIX,
     gatewayUrl: (raw.ORGMESH_GATEWAY_URL ?? raw.GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),
-    privacyProxyUrl: (raw.ORGMESH_PRIVACY_PROXY_URL ?? raw.PRIVACY_PROXY_URL ?? 'http://127.0.0.1:8090').replace(/\/+$/, ''),
+    privacyProxyUrl: (
+      raw.ORGMESH_PRIVACY_PROXY_URL ??
+      raw.PRIVACY_PROXY_URL ??
+      'http://127.0.0.1:8090'
+    ).replace(/\/+$/, ''),
     clientId: raw.ORGMESH_CLIENT_ID,
     clientSecret: raw.ORGMESH_CLIENT_SECRET,
     maxSessions: raw.ORGMESH_MAX_SESSIONS,

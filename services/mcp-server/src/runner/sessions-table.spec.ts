@@ -27,7 +27,13 @@ function session(over: Partial<Session>): Session {
 
 describe('formatting', () => {
   it('formats durations for people', () => {
-    expect([0, 45_000, 723_000, 7_500_000, 273_600_000].map(formatDuration)).toEqual(['0s', '45s', '12m 03s', '2h 05m', '3d 4h']);
+    expect([0, 45_000, 723_000, 7_500_000, 273_600_000].map(formatDuration)).toEqual([
+      '0s',
+      '45s',
+      '12m 03s',
+      '2h 05m',
+      '3d 4h',
+    ]);
   });
 
   it('aligns columns', () => {
@@ -39,7 +45,14 @@ describe('orgmesh sessions table', () => {
   it('shows agent, session, state, uptime, last activity and source', () => {
     const now = T0 + 65_000;
     const runner = session({ metadata: { source: 'orgmesh-runner', pid: 4242 } });
-    const done = session({ id: '22222222-2222-4222-8222-222222222222', agentId: 'legal-agent', status: 'completed', completedAt: new Date(T0 + 30_000).toISOString(), lastTransitionAt: new Date(T0 + 30_000).toISOString(), metadata: { source: 'mesh' } });
+    const done = session({
+      id: '22222222-2222-4222-8222-222222222222',
+      agentId: 'legal-agent',
+      status: 'completed',
+      completedAt: new Date(T0 + 30_000).toISOString(),
+      lastTransitionAt: new Date(T0 + 30_000).toISOString(),
+      metadata: { source: 'mesh' },
+    });
     expect(renderSessionsTable([runner, done], now).split('\n')).toEqual([
       'AGENT          SESSION                               STATE      UPTIME  LAST ACTIVITY  SOURCE',
       'finance-agent  11111111-1111-4111-8111-111111111111  active     1m 05s  1m 00s ago     runner pid 4242',
@@ -64,6 +77,8 @@ describe('runner sessions', () => {
     expect(isOrphaned(runner, 'here', () => false)).toBe(true);
     expect(isOrphaned(runner, 'here', () => true)).toBe(false);
     expect(isOrphaned(runner, 'elsewhere', () => false)).toBe(false);
-    expect(isOrphaned(session({ metadata: { source: 'mesh', host: 'here', pid: 7 } }), 'here', () => false)).toBe(false);
+    expect(
+      isOrphaned(session({ metadata: { source: 'mesh', host: 'here', pid: 7 } }), 'here', () => false),
+    ).toBe(false);
   });
 });

@@ -23,6 +23,13 @@ export function renderSessionsTable(sessions: readonly Session[], now: number): 
   if (sessions.length === 0) return 'no sessions';
   return formatTable(
     ['AGENT', 'SESSION', 'STATE', 'UPTIME', 'LAST ACTIVITY', 'SOURCE'],
-    sessions.map((s) => [s.agentId, s.id, s.status, uptimeOf(s, now), `${formatDuration(now - Date.parse(s.lastTransitionAt))} ago`, sourceOf(s)]),
+    sessions.map((s) => [
+      s.agentId,
+      s.id,
+      s.status,
+      uptimeOf(s, now),
+      `${formatDuration(now - Date.parse(s.lastTransitionAt))} ago`,
+      sourceOf(s),
+    ]),
   );
 }

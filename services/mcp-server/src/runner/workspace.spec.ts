@@ -6,7 +6,15 @@ import type { RenderedFile } from '@orgmesh/contracts';
 // The registry's own hash function: the runner must compute exactly what the registry expects.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { configHash as registryConfigHash } from '../../../registry/src/render/config.renderer.js';
-import { RENDER_RECORD, WorkspaceDriftError, changedPaths, configHash, prepareWorkspace, readWorkspaceConfig, workspacePath } from './workspace.js';
+import {
+  RENDER_RECORD,
+  WorkspaceDriftError,
+  changedPaths,
+  configHash,
+  prepareWorkspace,
+  readWorkspaceConfig,
+  workspacePath,
+} from './workspace.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -28,7 +36,16 @@ const v2: RenderedFile[] = [
 ];
 
 function prepare(dir: string, files: RenderedFile[], reset = false) {
-  return prepareWorkspace({ dir, agentId: 'finance-agent', format: 'goose', files, configHash: configHash(files), registryVersion: 1, reset, now: new Date('2026-01-01T00:00:00Z') });
+  return prepareWorkspace({
+    dir,
+    agentId: 'finance-agent',
+    format: 'goose',
+    files,
+    configHash: configHash(files),
+    registryVersion: 1,
+    reset,
+    now: new Date('2026-01-01T00:00:00Z'),
+  });
 }
 
 describe('configHash', () => {
@@ -44,9 +61,17 @@ describe('prepareWorkspace', () => {
   it('writes a fresh render, records it, and reports the hash of what is on disk', async () => {
     const dir = await tempDir();
     const prepared = await prepare(dir, v1);
-    expect(prepared).toMatchObject({ written: ['.goosehints', '.config/goose/config.yaml'], unchanged: [], configHash: configHash(v1) });
+    expect(prepared).toMatchObject({
+      written: ['.goosehints', '.config/goose/config.yaml'],
+      unchanged: [],
+      configHash: configHash(v1),
+    });
     expect(await readFile(join(dir, '.config/goose/config.yaml'), 'utf8')).toBe('GOOSE_MODE: auto\n');
-    expect(JSON.parse(await readFile(join(dir, RENDER_RECORD), 'utf8'))).toMatchObject({ agentId: 'finance-agent', format: 'goose', configHash: configHash(v1) });
+    expect(JSON.parse(await readFile(join(dir, RENDER_RECORD), 'utf8'))).toMatchObject({
+      agentId: 'finance-agent',
+      format: 'goose',
+      configHash: configHash(v1),
+    });
     expect((await prepare(dir, v1)).unchanged).toEqual(['.goosehints', '.config/goose/config.yaml']);
   });
 
@@ -69,7 +94,9 @@ describe('prepareWorkspace', () => {
     const other = await tempDir();
     await mkdir(join(other, '.config/goose'), { recursive: true });
     await writeFile(join(other, '.config/goose/config.yaml'), 'GOOSE_MODE: chaos\n');
-    await expect(prepare(other, v1)).rejects.toMatchObject({ drifted: [{ path: '.config/goose/config.yaml', reason: 'foreign' }] });
+    await expect(prepare(other, v1)).rejects.toMatchObject({
+      drifted: [{ path: '.config/goose/config.yaml', reason: 'foreign' }],
+    });
     await expect(readFile(join(other, '.goosehints'), 'utf8')).rejects.toThrow();
   });
 
@@ -85,7 +112,10 @@ describe('prepareWorkspace', () => {
     const dir = await tempDir();
     await prepare(dir, v1);
     await writeFile(join(dir, '.goosehints'), 'edited\n');
-    const onDisk = await readWorkspaceConfig(dir, v1.map((f) => f.path));
+    const onDisk = await readWorkspaceConfig(
+      dir,
+      v1.map((f) => f.path),
+    );
     expect(onDisk.configHash).not.toBe(configHash(v1));
     expect(changedPaths(v1, onDisk.files)).toEqual(['.goosehints']);
   });

@@ -83,7 +83,9 @@ export async function readRenderRecord(dir: string): Promise<RenderRecord | unde
   if (raw === undefined) return undefined;
   try {
     const parsed = JSON.parse(raw) as RenderRecord;
-    return typeof parsed === 'object' && parsed !== null && typeof parsed.files === 'object' ? parsed : undefined;
+    return typeof parsed === 'object' && parsed !== null && typeof parsed.files === 'object'
+      ? parsed
+      : undefined;
   } catch {
     return undefined;
   }
@@ -139,7 +141,10 @@ export async function prepareWorkspace(input: {
     files: Object.fromEntries(input.files.map((f) => [f.path, sha256(f.content)])),
   };
   await writeFile(join(dir, RENDER_RECORD), `${JSON.stringify(newRecord, null, 2)}\n`, 'utf8');
-  const onDisk = await readWorkspaceConfig(dir, input.files.map((f) => f.path));
+  const onDisk = await readWorkspaceConfig(
+    dir,
+    input.files.map((f) => f.path),
+  );
   return { dir, written: toWrite.map((f) => f.path), unchanged, configHash: configHash(onDisk.files) };
 }
 
@@ -147,9 +152,13 @@ export async function prepareWorkspace(input: {
  * The rendered files as they are on disk now (a missing file counts as empty), their hash, and which
  * paths differ from the given contents: what a heartbeat reports and what a drift warning names.
  */
-export async function readWorkspaceConfig(dir: string, paths: readonly string[]): Promise<{ files: RenderedFile[]; configHash: string }> {
+export async function readWorkspaceConfig(
+  dir: string,
+  paths: readonly string[],
+): Promise<{ files: RenderedFile[]; configHash: string }> {
   const files: RenderedFile[] = [];
-  for (const path of paths) files.push({ path, content: (await readIfExists(workspacePath(dir, path))) ?? '' });
+  for (const path of paths)
+    files.push({ path, content: (await readIfExists(workspacePath(dir, path))) ?? '' });
   return { files, configHash: configHash(files) };
 }
 

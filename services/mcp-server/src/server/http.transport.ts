@@ -65,7 +65,12 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     const tokens = bearer ? new StaticTokenSource(bearer) : options.ownTokens;
     if (!tokens) {
       res.setHeader('www-authenticate', 'Bearer realm="orgmesh"');
-      writeJsonRpcError(res, 401, -32001, 'unauthenticated: send your orgmesh token as Authorization: Bearer');
+      writeJsonRpcError(
+        res,
+        401,
+        -32001,
+        'unauthenticated: send your orgmesh token as Authorization: Bearer',
+      );
       return;
     }
     const body = await readJson(req);
@@ -132,5 +137,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 function writeJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+  res
+    .writeHead(status, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
 }

@@ -25,12 +25,20 @@ const INSTRUCTIONS =
 
 /** An MCP server exposing the mesh tools, each one a call to the gateway with the caller's token. */
 export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
-  const gateway = new GatewayClient({ gatewayUrl: deps.gatewayUrl, tokens: deps.tokens, timeoutMs: deps.gatewayTimeoutMs, fetch: deps.fetch });
+  const gateway = new GatewayClient({
+    gatewayUrl: deps.gatewayUrl,
+    tokens: deps.tokens,
+    timeoutMs: deps.gatewayTimeoutMs,
+    fetch: deps.fetch,
+  });
   const ctx: ToolContext = {
     gateway,
     callerRole: async () => claimsOf(await deps.tokens.token()).role,
   };
-  const server = new McpServer({ name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION }, { instructions: INSTRUCTIONS });
+  const server = new McpServer(
+    { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },
+    { instructions: INSTRUCTIONS },
+  );
   for (const tool of MESH_TOOLS) {
     server.registerTool(
       tool.name,
@@ -38,7 +46,12 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
         title: tool.title,
         description: tool.description,
         inputSchema: tool.inputSchema,
-        annotations: { title: tool.title, readOnlyHint: tool.readOnly, destructiveHint: false, openWorldHint: false },
+        annotations: {
+          title: tool.title,
+          readOnlyHint: tool.readOnly,
+          destructiveHint: false,
+          openWorldHint: false,
+        },
       },
       async (args: Record<string, unknown>) => {
         const started = Date.now();
@@ -48,7 +61,10 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
           return toolSuccess(result);
         } catch (error) {
           const code = (error as { code?: unknown }).code;
-          deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: typeof code === 'string' ? code : 'internal' }, 'tool call failed');
+          deps.logger.warn(
+            { tool: tool.name, ms: Date.now() - started, code: typeof code === 'string' ? code : 'internal' },
+            'tool call failed',
+          );
           return toolFailure(error);
         }
       },

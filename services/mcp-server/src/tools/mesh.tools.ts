@@ -30,15 +30,27 @@ const role = z
   .string()
   .min(1)
   .max(100)
-  .describe('The recipient role, e.g. "manager" or "legal" (list_agents shows the roles). Any agent of the role may take it.');
-const agentId = z.string().min(1).max(200).optional().describe('Optional: one agent of that role (an agent id) instead of any of them.');
+  .describe(
+    'The recipient role, e.g. "manager" or "legal" (list_agents shows the roles). Any agent of the role may take it.',
+  );
+const agentId = z
+  .string()
+  .min(1)
+  .max(200)
+  .optional()
+  .describe('Optional: one agent of that role (an agent id) instead of any of them.');
 const contextId = z
   .string()
   .min(1)
   .max(200)
   .optional()
-  .describe('The workflow this belongs to (an A2A contextId). Reuse the contextId of the task you are working on; omitted: a new workflow.');
-const deadline = z.iso.datetime({ offset: true }).optional().describe('Optional absolute deadline (ISO 8601); the mesh applies a default per kind.');
+  .describe(
+    'The workflow this belongs to (an A2A contextId). Reuse the contextId of the task you are working on; omitted: a new workflow.',
+  );
+const deadline = z.iso
+  .datetime({ offset: true })
+  .optional()
+  .describe('Optional absolute deadline (ISO 8601); the mesh applies a default per kind.');
 const priority = z.enum(TASK_PRIORITIES).optional().describe('low | normal (default) | high | urgent');
 const idempotencyKey = z
   .string()
@@ -71,7 +83,14 @@ export const sendTask = defineTool({
   readOnly: false,
   run: (args, { gateway }) =>
     gateway.request('POST', '/v1/tasks', {
-      body: { to: recipient(args.to, args.agentId), type: args.type, input: args.input, contextId: args.contextId, deadline: args.deadline, priority: args.priority },
+      body: {
+        to: recipient(args.to, args.agentId),
+        type: args.type,
+        input: args.input,
+        contextId: args.contextId,
+        deadline: args.deadline,
+        priority: args.priority,
+      },
       idempotencyKey: args.idempotencyKey ?? randomUUID(),
     }),
 });
@@ -95,7 +114,14 @@ export const requestApproval = defineTool({
   readOnly: false,
   run: (args, { gateway }) =>
     gateway.request('POST', '/v1/approvals', {
-      body: { to: recipient(args.to, args.agentId), subject: args.subject, details: args.details, contextId: args.contextId, deadline: args.deadline, priority: args.priority },
+      body: {
+        to: recipient(args.to, args.agentId),
+        subject: args.subject,
+        details: args.details,
+        contextId: args.contextId,
+        deadline: args.deadline,
+        priority: args.priority,
+      },
       idempotencyKey: args.idempotencyKey ?? randomUUID(),
     }),
 });
@@ -103,7 +129,8 @@ export const requestApproval = defineTool({
 export const notify = defineTool({
   name: 'notify',
   title: 'Notify a role',
-  description: 'Fire-and-forget message to a role, delivered durably. Returns the notification (a task of kind notification).',
+  description:
+    'Fire-and-forget message to a role, delivered durably. Returns the notification (a task of kind notification).',
   inputSchema: {
     to: role,
     agentId,
@@ -115,7 +142,12 @@ export const notify = defineTool({
   readOnly: false,
   run: (args, { gateway }) =>
     gateway.request('POST', '/v1/notifications', {
-      body: { to: recipient(args.to, args.agentId), message: args.message, priority: args.priority, contextId: args.contextId },
+      body: {
+        to: recipient(args.to, args.agentId),
+        message: args.message,
+        priority: args.priority,
+        contextId: args.contextId,
+      },
       idempotencyKey: args.idempotencyKey ?? randomUUID(),
     }),
 });
@@ -123,14 +155,17 @@ export const notify = defineTool({
 export const fetchStatus = defineTool({
   name: 'fetch_status',
   title: 'Fetch a task',
-  description: "A task's state, history, result and (for an approval) decision. Only the task's sender and recipients may read it.",
+  description:
+    "A task's state, history, result and (for an approval) decision. Only the task's sender and recipients may read it.",
   inputSchema: {
     taskId,
     includeHistory: z.boolean().optional().describe('Include the event history (default true).'),
   },
   readOnly: true,
   run: (args, { gateway }) =>
-    gateway.request('GET', `/v1/tasks/${encodeURIComponent(args.taskId)}`, { query: { includeHistory: args.includeHistory ?? true } }),
+    gateway.request('GET', `/v1/tasks/${encodeURIComponent(args.taskId)}`, {
+      query: { includeHistory: args.includeHistory ?? true },
+    }),
 });
 
 export const listTasks = defineTool({
@@ -140,8 +175,14 @@ export const listTasks = defineTool({
     "Your role's inbox (inbound), outbox (outbound) or both (any, the default), newest first. " +
     'Filter by state, kind or contextId; page with the nextCursor of the previous answer.',
   inputSchema: {
-    direction: z.enum(['inbound', 'outbound', 'any']).optional().describe('inbound = sent to your role, outbound = sent by it, any (default).'),
-    state: z.enum(TASK_STATES).optional().describe('Only tasks in this state, e.g. "submitted" for new work.'),
+    direction: z
+      .enum(['inbound', 'outbound', 'any'])
+      .optional()
+      .describe('inbound = sent to your role, outbound = sent by it, any (default).'),
+    state: z
+      .enum(TASK_STATES)
+      .optional()
+      .describe('Only tasks in this state, e.g. "submitted" for new work.'),
     kind: z.enum(TASK_KINDS).optional().describe('task | approval | notification'),
     contextId: z.string().min(1).max(200).optional().describe('Only tasks of this workflow.'),
     limit: z.number().int().min(1).max(100).optional().describe('Page size, 1–100 (default 20).'),
@@ -171,20 +212,32 @@ export const completeTask = defineTool({
     'For an approval, give decision approve | reject (and a comment) instead.',
   inputSchema: {
     taskId,
-    outcome: z.enum(['completed', 'failed', 'rejected']).optional().describe('completed (default), failed or rejected.'),
+    outcome: z
+      .enum(['completed', 'failed', 'rejected'])
+      .optional()
+      .describe('completed (default), failed or rejected.'),
     result: z.unknown().optional().describe('The result artifact of a completed task: any JSON value.'),
     reason: z.string().min(1).max(2000).optional().describe('Why it failed or was rejected.'),
     decision: z.enum(APPROVAL_DECISIONS).optional().describe('Approvals only: approve or reject.'),
-    comment: z.string().max(2000).optional().describe('Approvals only: the comment that goes with the decision.'),
+    comment: z
+      .string()
+      .max(2000)
+      .optional()
+      .describe('Approvals only: the comment that goes with the decision.'),
   },
   readOnly: false,
   async run(args, { gateway }) {
     const path = `/v1/tasks/${encodeURIComponent(args.taskId)}`;
     if (args.decision) {
       if (args.outcome && args.outcome !== 'completed') {
-        throw new GatewayError('validation_failed', 'a decision completes the approval: leave outcome out (or completed)', 400, {
-          issues: [{ path: 'outcome', message: 'not allowed with decision' }],
-        });
+        throw new GatewayError(
+          'validation_failed',
+          'a decision completes the approval: leave outcome out (or completed)',
+          400,
+          {
+            issues: [{ path: 'outcome', message: 'not allowed with decision' }],
+          },
+        );
       }
       return gateway.request('POST', `${path}/decision`, {
         body: { decision: args.decision, comment: args.comment },
@@ -193,7 +246,11 @@ export const completeTask = defineTool({
     }
     const outcome = args.outcome ?? 'completed';
     return gateway.request('POST', `${path}/updates`, {
-      body: { state: outcome, result: outcome === 'completed' ? args.result : undefined, reason: args.reason },
+      body: {
+        state: outcome,
+        result: outcome === 'completed' ? args.result : undefined,
+        reason: args.reason,
+      },
       idempotencyKey: `${outcome}-${args.taskId}`,
     });
   },
@@ -202,7 +259,8 @@ export const completeTask = defineTool({
 export const listAgents = defineTool({
   name: 'list_agents',
   title: 'List agents',
-  description: 'The agents of the organisation with their role, description and presence (online, drift). Use it to find whom to ask.',
+  description:
+    'The agents of the organisation with their role, description and presence (online, drift). Use it to find whom to ask.',
   inputSchema: {
     role: z.string().min(1).max(100).optional().describe('Only agents of this role.'),
     online: z.boolean().optional().describe('Only agents that are (or are not) online.'),
@@ -211,7 +269,9 @@ export const listAgents = defineTool({
   },
   readOnly: true,
   run: (args, { gateway }) =>
-    gateway.request('GET', '/v1/agents', { query: { role: args.role, online: args.online, limit: args.limit, cursor: args.cursor } }),
+    gateway.request('GET', '/v1/agents', {
+      query: { role: args.role, online: args.online, limit: args.limit, cursor: args.cursor },
+    }),
 });
 
 /** Every tool, in the order the registry's renderers list them (services/registry/src/render/agent-capabilities.ts). */

@@ -3,7 +3,10 @@ import { GatewayError } from '../gateway/gateway.errors.js';
 
 /** A tool's answer: the gateway's JSON, as text (what every client shows) and as structured content. */
 export function toolSuccess(value: unknown): CallToolResult {
-  const structured = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
+  const structured =
+    typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
   return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: structured };
 }
 
@@ -18,7 +21,10 @@ export function toolFailure(error: unknown): CallToolResult {
       ? { code: error.code, message: error.message, status: error.status, ...error.details }
       : { code: 'internal', message: error instanceof Error ? error.message : String(error), status: 0 };
   const { code, message, ...rest } = failure;
-  const extra = Object.keys(rest).filter((key) => key !== 'status').length > 0 ? `\n${JSON.stringify(rest, null, 2)}` : '';
+  const extra =
+    Object.keys(rest).filter((key) => key !== 'status').length > 0
+      ? `\n${JSON.stringify(rest, null, 2)}`
+      : '';
   return {
     isError: true,
     content: [{ type: 'text', text: `${code}: ${message}${extra}` }],

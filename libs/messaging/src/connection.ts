@@ -504,6 +504,25 @@ export class MessageBus {
     await pending;
   }
 
+  /**
+   * Deletes every stream of this namespace (names ending with the suffix) and returns their
+   * names: test and benchmark cleanup. Refused without a suffix, where it would mean every stream.
+   */
+  async deleteNamespaceStreams(): Promise<string[]> {
+    if (!this.namespace.nameSuffix)
+      throw new AppError('forbidden', 'refusing to delete streams of a namespace without a suffix');
+    const deleted: string[] = [];
+    for await (const name of this.jsm.streams.names()) {
+      if (
+        name.endsWith(this.namespace.nameSuffix) &&
+        (await this.jsm.streams.delete(name).catch(() => false))
+      )
+        deleted.push(name);
+    }
+    this.ensuredStreams.clear();
+    return deleted;
+  }
+
   /** The dead-letter stream's name (for tools and tests reading dead letters). */
   deadLetterStreamName(): string {
     return deadLetterStreamName(this.namespace);

@@ -69,8 +69,13 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
 
   async start(): Promise<void> {
     const consumer = await this.deps.js.consumers.get(this.stream, this.durable);
-    // A small client buffer: buffered messages' ack timers already run.
-    this.messages = await consumer.consume({ max_messages: Math.max(4, this.concurrency * 2) });
+    // A small client buffer: buffered messages' ack timers already run. Pulls expire after 10 s
+    // (not 30): a pull still open on the server after stop() can take a message, which then waits
+    // for ack_wait before redelivery; a short expiry narrows that window.
+    this.messages = await consumer.consume({
+      max_messages: Math.max(4, this.concurrency * 2),
+      expires: 10_000,
+    });
     const messages = this.messages;
     void (async () => {
       for await (const status of messages.status()) {

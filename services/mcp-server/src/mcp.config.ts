@@ -75,9 +75,9 @@ export function loadMcpConfig(
   const clientId = raw.ORGMESH_CLIENT_ID ?? agentId;
   if (transport === 'stdio') {
     if (!clientId)
-      problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required (the agent this server acts for)' });
+      problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required: the agent this server acts for' });
     if (!raw.ORGMESH_CLIENT_SECRET)
-      problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required (the agent client secret)' });
+      problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required: the agent client secret' });
   } else if (Boolean(clientId) !== Boolean(raw.ORGMESH_CLIENT_SECRET)) {
     problems.push({
       key: clientId ? 'ORGMESH_CLIENT_SECRET' : 'ORGMESH_AGENT_ID',

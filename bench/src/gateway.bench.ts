@@ -11,7 +11,15 @@ import { createLogger } from '@orgmesh/telemetry';
 // The gateway also runs in this process (beside its own-process run) to separate its cost from the extra process hop.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway';
-import { benchEnv, benchToken, progress, round, runComparison, runScenario, type BenchResult } from './harness.js';
+import {
+  benchEnv,
+  benchToken,
+  progress,
+  round,
+  runComparison,
+  runScenario,
+  type BenchResult,
+} from './harness.js';
 
 /**
  * Gateway benchmark (issue 7). The sessions service runs as its own OS process (its built
@@ -47,15 +55,26 @@ async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>
 }
 
 /** Starts a built service; resolves when `ready` matches its stdout. Its stderr is kept for a failure report. */
-function startService(name: string, entry: string, env: Record<string, string>, ready?: RegExp): Promise<{ child: ChildProcess; match?: RegExpExecArray }> {
+function startService(
+  name: string,
+  entry: string,
+  env: Record<string, string>,
+  ready?: RegExp,
+): Promise<{ child: ChildProcess; match?: RegExpExecArray }> {
   const path = join(root, entry);
-  if (!existsSync(path)) throw new Error(`${entry} not built: run npm run bench (it builds first) or npm run build`);
-  const child = spawn(process.execPath, [path], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (!existsSync(path))
+    throw new Error(`${entry} not built: run npm run bench (it builds first) or npm run build`);
+  const child = spawn(process.execPath, [path], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
     let stdout = '';
-    const fail = (why: string) => reject(new Error(`${name} ${why}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+    const fail = (why: string) =>
+      reject(new Error(`${name} ${why}: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
     child.once('exit', (code) => fail(`exited (${code})`));
     if (!ready) return resolve({ child });
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -77,7 +96,14 @@ async function stop(child: ChildProcess): Promise<void> {
 }
 
 /** Keep-alive HTTP/1.1 JSON client on node:http (what a service-to-gateway client would use). */
-function jsonRequest(agent: Agent, base: URL, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+function jsonRequest(
+  agent: Agent,
+  base: URL,
+  method: string,
+  path: string,
+  token: string,
+  body?: unknown,
+): Promise<{ status: number; body: unknown }> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -89,13 +115,20 @@ function jsonRequest(agent: Agent, base: URL, method: string, path: string, toke
         path,
         headers: {
           authorization: `Bearer ${token}`,
-          ...(payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
         },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'),
+          }),
+        );
         res.on('error', reject);
       },
     );
@@ -110,7 +143,8 @@ async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs 
     try {
       return await attempt();
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -118,11 +152,28 @@ async function eventually<T>(what: string, attempt: () => Promise<T>, timeoutMs 
 
 async function tokenVerification(): Promise<BenchResult[]> {
   const issuer = await DevIssuer.create({ issuer: 'http://127.0.0.1:8080', audience: 'orgmesh' });
-  const clients = await ClientRegistry.create([{ clientId: 'finance-agent', secret: 'finance-agent-dev-secret', role: 'finance', scopes: ['orgmesh:agent'] }]);
-  if (!(await clients.authenticate('finance-agent', 'finance-agent-dev-secret'))) throw new Error('dev client did not authenticate');
-  const { access_token: token } = await issuer.issue({ sub: 'finance-agent', role: 'finance', scopes: ['orgmesh:agent'] });
+  const clients = await ClientRegistry.create([
+    {
+      clientId: 'finance-agent',
+      secret: 'finance-agent-dev-secret',
+      role: 'finance',
+      scopes: ['orgmesh:agent'],
+    },
+  ]);
+  if (!(await clients.authenticate('finance-agent', 'finance-agent-dev-secret')))
+    throw new Error('dev client did not authenticate');
+  const { access_token: token } = await issuer.issue({
+    sub: 'finance-agent',
+    role: 'finance',
+    scopes: ['orgmesh:agent'],
+  });
   const cached = createJwtVerifier({ issuer: issuer.issuer, audience: 'orgmesh', jwks: issuer.jwks() });
-  const uncached = createJwtVerifier({ issuer: issuer.issuer, audience: 'orgmesh', jwks: issuer.jwks(), cacheSize: 0 });
+  const uncached = createJwtVerifier({
+    issuer: issuer.issuer,
+    audience: 'orgmesh',
+    jwks: issuer.jwks(),
+    cacheSize: 0,
+  });
   await cached.verify(`Bearer ${token}`);
   const BATCH = 1_000;
   const results = await runComparison(
@@ -147,9 +198,15 @@ async function tokenVerification(): Promise<BenchResult[]> {
   );
   const batch = results.find((r) => r.name === 'auth.verify.cached.x1000');
   const single = results.find((r) => r.name === 'auth.verify.uncached');
-  if (batch) batch.extra = { cachedVerifyUsP50: round((batch.latencyMs.p50 * 1000) / BATCH, 3), cachedVerifyUsMean: round((batch.latencyMs.mean * 1000) / BATCH, 3) };
+  if (batch)
+    batch.extra = {
+      cachedVerifyUsP50: round((batch.latencyMs.p50 * 1000) / BATCH, 3),
+      cachedVerifyUsMean: round((batch.latencyMs.mean * 1000) / BATCH, 3),
+    };
   if (single) single.extra = { uncachedVerifyUsP50: round(single.latencyMs.p50 * 1000, 1) };
-  progress(`    token verification from cache: ${batch?.extra?.['cachedVerifyUsP50']} µs p50 (uncached ${single?.extra?.['uncachedVerifyUsP50']} µs)`);
+  progress(
+    `    token verification from cache: ${batch?.extra?.['cachedVerifyUsP50']} µs p50 (uncached ${single?.extra?.['uncachedVerifyUsP50']} µs)`,
+  );
   return results;
 }
 
@@ -163,12 +220,19 @@ export async function run(): Promise<BenchResult[]> {
   const logger = createLogger({ service: 'bench-gateway', level: 'warn' });
   const cleanups: Array<() => Promise<unknown>> = [];
   const results: BenchResult[] = [];
-  const common = { NATS_URL: env.natsUrl, NATS_SUBJECT_PREFIX: prefix, NATS_NAME_SUFFIX: suffix, LOG_LEVEL: 'warn' };
+  const common = {
+    NATS_URL: env.natsUrl,
+    NATS_SUBJECT_PREFIX: prefix,
+    NATS_NAME_SUFFIX: suffix,
+    LOG_LEVEL: 'warn',
+  };
 
   results.push(...(await tokenVerification()));
 
   await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() => withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)));
+  cleanups.push(() =>
+    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
+  );
   try {
     progress('  sessions service and gateway as separate processes');
     const sessions = await startService('sessions', 'services/sessions/dist/main.js', {
@@ -193,10 +257,17 @@ export async function run(): Promise<BenchResult[]> {
     cleanups.push(() => stop(gateway.child));
     const base = new URL(gateway.match?.[1] ?? '');
 
-    const bus: MessageBus = await connectBus({ url: env.natsUrl, name: 'bench-gateway-client', subjectPrefix: prefix, nameSuffix: suffix, logger });
+    const bus: MessageBus = await connectBus({
+      url: env.natsUrl,
+      name: 'bench-gateway-client',
+      subjectPrefix: prefix,
+      nameSuffix: suffix,
+      logger,
+    });
     cleanups.push(() => bus.close());
     cleanups.push(async () => {
-      for await (const name of bus.jsm.streams.names()) if (name.endsWith(suffix)) await bus.jsm.streams.delete(name);
+      for await (const name of bus.jsm.streams.names())
+        if (name.endsWith(suffix)) await bus.jsm.streams.delete(name);
     });
     const tokens = Object.fromEntries(
       await Promise.all(
@@ -212,7 +283,13 @@ export async function run(): Promise<BenchResult[]> {
     );
     const admin = tokens['admin'] as string;
     const finance = tokens['finance-agent'] as string;
-    const session = await eventually('sessions service answering', () => bus.request(CreateSession, { agentId: 'finance-agent', role: 'finance' }, { authorization: `Bearer ${finance}` }));
+    const session = await eventually('sessions service answering', () =>
+      bus.request(
+        CreateSession,
+        { agentId: 'finance-agent', role: 'finance' },
+        { authorization: `Bearer ${finance}` },
+      ),
+    );
     const agent = new Agent({ keepAlive: true, maxSockets: 64 });
     cleanups.push(async () => agent.destroy());
 
@@ -234,9 +311,16 @@ export async function run(): Promise<BenchResult[]> {
     );
     cleanups.push(() => inProcess.close());
     const inProcessBase = new URL(inProcess.url);
-    const inProcessAdmin = (await inProcess.identity.dev?.token('admin', 'admin-dev-secret'))?.access_token ?? '';
+    const inProcessAdmin =
+      (await inProcess.identity.dev?.token('admin', 'admin-dev-secret'))?.access_token ?? '';
     const viaInProcessGateway = async () => {
-      const res = await jsonRequest(agent, inProcessBase, 'GET', `/v1/sessions/${session.id}`, inProcessAdmin);
+      const res = await jsonRequest(
+        agent,
+        inProcessBase,
+        'GET',
+        `/v1/sessions/${session.id}`,
+        inProcessAdmin,
+      );
       if (res.status !== 200) throw new AppError('internal', `gateway answered ${res.status}`);
     };
     await viaInProcessGateway();
@@ -245,53 +329,64 @@ export async function run(): Promise<BenchResult[]> {
 
     for (const concurrency of [1, 16]) {
       results.push(
-        ...(await runComparison(
-          [
-            { name: `nats.get-session.c${concurrency}`, concurrency, durationMs: DURATION_MS, op: direct, notes: 'MessageBus.request(GetSession) straight to the sessions service' },
-            {
-              name: `gateway.get-session.c${concurrency}`,
-              baseline: `nats.get-session.c${concurrency}`,
-              concurrency,
-              durationMs: DURATION_MS,
-              op: viaGateway,
-              notes: 'GET /v1/sessions/{id} over keep-alive HTTP to the gateway process: JWT (cached), validation, the same RPC, JSON reply',
-            },
-            {
-              name: `gateway-in-process.get-session.c${concurrency}`,
-              baseline: `nats.get-session.c${concurrency}`,
-              concurrency,
-              durationMs: DURATION_MS,
-              op: viaInProcessGateway,
-              notes: 'the same request to a gateway running in the bench process (no extra process hop)',
-            },
-          ],
-        )),
+        ...(await runComparison([
+          {
+            name: `nats.get-session.c${concurrency}`,
+            concurrency,
+            durationMs: DURATION_MS,
+            op: direct,
+            notes: 'MessageBus.request(GetSession) straight to the sessions service',
+          },
+          {
+            name: `gateway.get-session.c${concurrency}`,
+            baseline: `nats.get-session.c${concurrency}`,
+            concurrency,
+            durationMs: DURATION_MS,
+            op: viaGateway,
+            notes:
+              'GET /v1/sessions/{id} over keep-alive HTTP to the gateway process: JWT (cached), validation, the same RPC, JSON reply',
+          },
+          {
+            name: `gateway-in-process.get-session.c${concurrency}`,
+            baseline: `nats.get-session.c${concurrency}`,
+            concurrency,
+            durationMs: DURATION_MS,
+            op: viaInProcessGateway,
+            notes: 'the same request to a gateway running in the bench process (no extra process hop)',
+          },
+        ])),
       );
     }
 
     // Writes: each op opens a session in its own context (one Postgres transaction + outbox row).
     let contexts = 0;
     results.push(
-      ...(await runComparison(
-        [
-          {
-            name: 'nats.create-session.c1',
-            durationMs: DURATION_MS,
-            op: () => bus.request(CreateSession, { agentId: 'finance-agent', role: 'finance', contextId: `n${contexts++}` }, { authorization: `Bearer ${finance}` }),
-            notes: 'MessageBus.request(CreateSession)',
+      ...(await runComparison([
+        {
+          name: 'nats.create-session.c1',
+          durationMs: DURATION_MS,
+          op: () =>
+            bus.request(
+              CreateSession,
+              { agentId: 'finance-agent', role: 'finance', contextId: `n${contexts++}` },
+              { authorization: `Bearer ${finance}` },
+            ),
+          notes: 'MessageBus.request(CreateSession)',
+        },
+        {
+          name: 'gateway.create-session.c1',
+          baseline: 'nats.create-session.c1',
+          durationMs: DURATION_MS,
+          op: async () => {
+            const res = await jsonRequest(agent, base, 'POST', '/v1/sessions', finance, {
+              agentId: 'finance-agent',
+              contextId: `g${contexts++}`,
+            });
+            if (res.status !== 201) throw new AppError('internal', `gateway answered ${res.status}`);
           },
-          {
-            name: 'gateway.create-session.c1',
-            baseline: 'nats.create-session.c1',
-            durationMs: DURATION_MS,
-            op: async () => {
-              const res = await jsonRequest(agent, base, 'POST', '/v1/sessions', finance, { agentId: 'finance-agent', contextId: `g${contexts++}` });
-              if (res.status !== 201) throw new AppError('internal', `gateway answered ${res.status}`);
-            },
-            notes: 'POST /v1/sessions as an agent (role from the token), the same RPC',
-          },
-        ],
-      )),
+          notes: 'POST /v1/sessions as an agent (role from the token), the same RPC',
+        },
+      ])),
     );
 
     for (const [subject, baseline] of [
@@ -302,8 +397,15 @@ export async function run(): Promise<BenchResult[]> {
       const s = results.find((r) => r.name === subject);
       const b = results.find((r) => r.name === baseline);
       if (s && b) {
-        s.extra = { ...(s.extra ?? {}), addedP50Ms: round(s.latencyMs.p50 - b.latencyMs.p50, 3), addedP99Ms: round(s.latencyMs.p99 - b.latencyMs.p99, 3), targetAddedP50Ms: 1 };
-        progress(`    ${subject}: added p50 ${s.extra['addedP50Ms']} ms (target ≤ 1 ms), added p99 ${s.extra['addedP99Ms']} ms`);
+        s.extra = {
+          ...(s.extra ?? {}),
+          addedP50Ms: round(s.latencyMs.p50 - b.latencyMs.p50, 3),
+          addedP99Ms: round(s.latencyMs.p99 - b.latencyMs.p99, 3),
+          targetAddedP50Ms: 1,
+        };
+        progress(
+          `    ${subject}: added p50 ${s.extra['addedP50Ms']} ms (target ≤ 1 ms), added p99 ${s.extra['addedP99Ms']} ms`,
+        );
       }
     }
     // One more data point without a baseline: open loop at a steady rate.
@@ -318,7 +420,8 @@ export async function run(): Promise<BenchResult[]> {
       }),
     );
   } finally {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
+    for (const step of cleanups.reverse())
+      await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
   }
   return results;
 }

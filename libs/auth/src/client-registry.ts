@@ -31,7 +31,12 @@ export interface SecretHashOptions {
 
 const KEY_LENGTH = 32;
 
-function scryptAsync(secret: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
+function scryptAsync(
+  secret: string,
+  salt: Buffer,
+  keyLength: number,
+  options: ScryptOptions,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(secret, salt, keyLength, options, (error, key) => (error ? reject(error) : resolve(key)));
   });
@@ -76,23 +81,24 @@ export class ClientRegistry {
     private readonly decoyHash: string,
   ) {}
 
-  static async create(definitions: readonly ClientDefinition[], options: SecretHashOptions = {}): Promise<ClientRegistry> {
+  static async create(
+    definitions: readonly ClientDefinition[],
+    options: SecretHashOptions = {},
+  ): Promise<ClientRegistry> {
     const ids = new Set<string>();
     for (const definition of definitions) {
       if (ids.has(definition.clientId)) throw new Error(`client defined twice: ${definition.clientId}`);
       ids.add(definition.clientId);
     }
     const records = await Promise.all(
-      definitions.map(
-        async (d): Promise<ClientRecord> => ({
-          clientId: d.clientId,
-          subject: d.subject ?? d.clientId,
-          role: d.role,
-          tenant: d.tenant ?? 'default',
-          scopes: [...d.scopes],
-          secretHash: await hashClientSecret(d.secret, options),
-        }),
-      ),
+      definitions.map(async (d): Promise<ClientRecord> => ({
+        clientId: d.clientId,
+        subject: d.subject ?? d.clientId,
+        role: d.role,
+        tenant: d.tenant ?? 'default',
+        scopes: [...d.scopes],
+        secretHash: await hashClientSecret(d.secret, options),
+      })),
     );
     const decoyHash = await hashClientSecret(randomBytes(16).toString('hex'), options);
     return new ClientRegistry(new Map(records.map((r) => [r.clientId, r])), decoyHash);

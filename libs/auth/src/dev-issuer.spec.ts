@@ -9,10 +9,22 @@ const FAST = { cost: 1024 };
 describe('DevIssuer', () => {
   it('issues ES256 tokens with a kid that verify against its JWKS and carry subject, role, tenant and scopes', async () => {
     const issuer = await DevIssuer.create({ issuer: 'http://127.0.0.1:8080/', audience: 'orgmesh' });
-    const response = await issuer.issue({ sub: 'finance-agent', role: 'finance', scopes: ['orgmesh:agent'], clientId: 'finance-agent' });
+    const response = await issuer.issue({
+      sub: 'finance-agent',
+      role: 'finance',
+      scopes: ['orgmesh:agent'],
+      clientId: 'finance-agent',
+    });
     expect(response).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'orgmesh:agent' });
-    expect(decodeProtectedHeader(response.access_token)).toMatchObject({ alg: 'ES256', kid: issuer.currentKid });
-    const verifier = createJwtVerifier({ issuer: 'http://127.0.0.1:8080', audience: 'orgmesh', jwks: issuer.jwks() });
+    expect(decodeProtectedHeader(response.access_token)).toMatchObject({
+      alg: 'ES256',
+      kid: issuer.currentKid,
+    });
+    const verifier = createJwtVerifier({
+      issuer: 'http://127.0.0.1:8080',
+      audience: 'orgmesh',
+      jwks: issuer.jwks(),
+    });
     await expect(verifier.verify(response.access_token)).resolves.toMatchObject({
       subject: 'finance-agent',
       role: 'finance',
@@ -23,7 +35,13 @@ describe('DevIssuer', () => {
 
   it('keeps a rotated key published until the tokens it signed have expired, then drops it', async () => {
     let now = 1_700_000_000_000;
-    const issuer = await DevIssuer.create({ issuer: 'urn:dev', audience: 'orgmesh', tokenTtlSec: 600, retireGraceSec: 30, now: () => now });
+    const issuer = await DevIssuer.create({
+      issuer: 'urn:dev',
+      audience: 'orgmesh',
+      tokenTtlSec: 600,
+      retireGraceSec: 30,
+      now: () => now,
+    });
     const oldKid = issuer.currentKid;
     const versionBefore = issuer.keySetVersion();
     const newKid = await issuer.rotate();
@@ -46,7 +64,12 @@ describe('DevIssuer', () => {
     const after = await issuer.issue({ sub: 'admin', role: 'admin', scopes: ['orgmesh:admin'] });
     expect(decodeProtectedHeader(after.access_token).kid).toBe(issuer.currentKid);
     expect(decodeProtectedHeader(before.access_token).kid).not.toBe(issuer.currentKid);
-    const verifier = createJwtVerifier({ issuer: 'urn:dev', audience: 'orgmesh', jwks: issuer.jwks(), cacheSize: 0 });
+    const verifier = createJwtVerifier({
+      issuer: 'urn:dev',
+      audience: 'orgmesh',
+      jwks: issuer.jwks(),
+      cacheSize: 0,
+    });
     await expect(verifier.verify(before.access_token)).resolves.toMatchObject({ subject: 'admin' });
     await expect(verifier.verify(after.access_token)).resolves.toMatchObject({ subject: 'admin' });
   });
@@ -77,8 +100,18 @@ describe('client secrets', () => {
   it('authenticates registered clients and refuses unknown ids and wrong secrets alike', async () => {
     const registry = await ClientRegistry.create(
       [
-        { clientId: 'admin', secret: 'admin-dev-secret', role: 'admin', scopes: ['orgmesh:admin', 'orgmesh:read'] },
-        { clientId: 'finance-agent', secret: 'finance-agent-dev-secret', role: 'finance', scopes: ['orgmesh:agent'] },
+        {
+          clientId: 'admin',
+          secret: 'admin-dev-secret',
+          role: 'admin',
+          scopes: ['orgmesh:admin', 'orgmesh:read'],
+        },
+        {
+          clientId: 'finance-agent',
+          secret: 'finance-agent-dev-secret',
+          role: 'finance',
+          scopes: ['orgmesh:agent'],
+        },
       ],
       FAST,
     );

@@ -45,7 +45,10 @@ export interface GatewayAppOptions {
  * the gRPC server. No domain logic lives here: every operation is one or more RPCs to the owning
  * service, carrying the caller's JWT.
  */
-export async function startGatewayApp(config: GatewayConfig, options: GatewayAppOptions = {}): Promise<GatewayApp> {
+export async function startGatewayApp(
+  config: GatewayConfig,
+  options: GatewayAppOptions = {},
+): Promise<GatewayApp> {
   const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const bus = await connectBus({
     url: config.NATS_URL,
@@ -60,7 +63,9 @@ export async function startGatewayApp(config: GatewayConfig, options: GatewayApp
     const registry = createMetricsRegistry('gateway');
     const metrics = new GatewayMetrics(registry);
     const limiter = new RateLimiter(config.GATEWAY_RATE_LIMIT_RPS, config.GATEWAY_RATE_LIMIT_BURST);
-    const corsOrigins = config.GATEWAY_CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean);
+    const corsOrigins = config.GATEWAY_CORS_ORIGINS?.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     const http = new GatewayHttpServer({
       limiter,
       metrics,
@@ -81,7 +86,10 @@ export async function startGatewayApp(config: GatewayConfig, options: GatewayApp
     // Bound first: with port 0 the issuer URL (the token's `iss`) is only known afterwards.
     const httpPort = await http.listen(config.GATEWAY_HTTP_PORT, config.GATEWAY_HTTP_HOST);
     closers.unshift(() => http.close());
-    const host = config.GATEWAY_HTTP_HOST === '0.0.0.0' || config.GATEWAY_HTTP_HOST === '::' ? '127.0.0.1' : config.GATEWAY_HTTP_HOST;
+    const host =
+      config.GATEWAY_HTTP_HOST === '0.0.0.0' || config.GATEWAY_HTTP_HOST === '::'
+        ? '127.0.0.1'
+        : config.GATEWAY_HTTP_HOST;
     const url = (config.GATEWAY_PUBLIC_URL ?? `http://${host}:${httpPort}`).replace(/\/+$/, '');
 
     const identity = await createIdentity(config, url, logger, { devClients: options.devClients });
@@ -99,7 +107,12 @@ export async function startGatewayApp(config: GatewayConfig, options: GatewayApp
       version: GATEWAY_API_VERSION,
       tokenUrl: identity.dev ? `${url}/v1/auth/token` : undefined,
     });
-    http.mount({ routes, executor, identity, docs: { json: JSON.stringify(openapi), html: renderDocsPage(openapi) } });
+    http.mount({
+      routes,
+      executor,
+      identity,
+      docs: { json: JSON.stringify(openapi), html: renderDocsPage(openapi) },
+    });
 
     const grpcServer = new GatewayGrpcServer({
       routes,

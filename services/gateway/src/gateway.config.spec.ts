@@ -19,16 +19,29 @@ describe('gateway config', () => {
   });
 
   it('refuses dev secrets in production mode', () => {
-    const oidc = { AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'orgmesh', AUTH_JWKS_URL: 'https://id.example/jwks' };
+    const oidc = {
+      AUTH_MODE: 'oidc',
+      AUTH_ISSUER: 'https://id.example',
+      AUTH_AUDIENCE: 'orgmesh',
+      AUTH_JWKS_URL: 'https://id.example/jwks',
+    };
     expect(loadGatewayConfig(oidc).AUTH_MODE).toBe('oidc');
-    expect(() => loadGatewayConfig({ ...oidc, AUTH_DEV_CLIENTS: 'ops:ops' })).toThrow(/AUTH_DEV_CLIENTS \(dev clients and their secrets are refused/);
-    expect(() => loadGatewayConfig({ ...oidc, AUTH_DEV_REGISTRY_DIR: '/x' })).toThrow(/AUTH_DEV_REGISTRY_DIR/);
+    expect(() => loadGatewayConfig({ ...oidc, AUTH_DEV_CLIENTS: 'ops:ops' })).toThrow(
+      /AUTH_DEV_CLIENTS \(dev clients and their secrets are refused/,
+    );
+    expect(() => loadGatewayConfig({ ...oidc, AUTH_DEV_REGISTRY_DIR: '/x' })).toThrow(
+      /AUTH_DEV_REGISTRY_DIR/,
+    );
   });
 
   it('refuses a plain-http JWKS except on loopback, without echoing values', () => {
     const base = { AUTH_MODE: 'oidc', AUTH_ISSUER: 'https://id.example', AUTH_AUDIENCE: 'orgmesh' };
-    expect(() => loadGatewayConfig({ ...base, AUTH_JWKS_URL: 'http://id.example/jwks' })).toThrow(/AUTH_JWKS_URL \(expected https/);
-    expect(loadGatewayConfig({ ...base, AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks' }).AUTH_JWKS_URL).toBe('http://127.0.0.1:9/jwks');
+    expect(() => loadGatewayConfig({ ...base, AUTH_JWKS_URL: 'http://id.example/jwks' })).toThrow(
+      /AUTH_JWKS_URL \(expected https/,
+    );
+    expect(loadGatewayConfig({ ...base, AUTH_JWKS_URL: 'http://127.0.0.1:9/jwks' }).AUTH_JWKS_URL).toBe(
+      'http://127.0.0.1:9/jwks',
+    );
     try {
       loadGatewayConfig({ ...base, AUTH_JWKS_URL: 'http://secret-host.example/jwks' });
     } catch (error) {

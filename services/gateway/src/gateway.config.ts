@@ -11,43 +11,45 @@ function isLoopback(url: URL): boolean {
 }
 
 /** The only place the gateway reads its environment. */
-export const GatewayConfigSchema = z
-  .object({
-    NATS_URL: env.natsUrl(),
-    NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-    NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
-    GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-    GATEWAY_HTTP_PORT: env.port(8080),
-    GATEWAY_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
-    GATEWAY_GRPC_PORT: env.port(50051),
-    /** The URL clients reach the gateway at; the dev issuer's `iss`. Defaults to http://127.0.0.1:<port>. */
-    GATEWAY_PUBLIC_URL: optionalString,
-    /** NATS request timeout for one RPC to a service. */
-    GATEWAY_RPC_TIMEOUT: env.duration('5s'),
-    /** Token bucket per client: sustained requests per second and burst size. */
-    GATEWAY_RATE_LIMIT_RPS: env.int(50, 1),
-    GATEWAY_RATE_LIMIT_BURST: env.int(100, 1),
-    GATEWAY_MAX_BODY_BYTES: env.int(1_048_576, 1),
-    /** The org chart import takes a CSV and has its own, larger limit. */
-    GATEWAY_MAX_IMPORT_BYTES: env.int(20_971_520, 1),
-    /** Comma-separated origins allowed by CORS; CORS is off when unset. `*` allows any origin. */
-    GATEWAY_CORS_ORIGINS: optionalString,
-    GATEWAY_SSE_HEARTBEAT: env.duration('15s'),
-    /** `dev`: the built-in issuer with documented dev secrets. `oidc`: an external issuer (production). */
-    AUTH_MODE: z.enum(['dev', 'oidc']).default('dev'),
-    AUTH_ISSUER: optionalString,
-    AUTH_AUDIENCE: optionalString,
-    AUTH_JWKS_URL: optionalString,
-    AUTH_TOKEN_TTL: env.duration('1h'),
-    AUTH_KEY_ROTATION: env.duration('24h'),
-    /** Registry directory whose agents become dev clients (`<agent-id>` / `<agent-id>-dev-secret`). */
-    AUTH_DEV_REGISTRY_DIR: optionalString,
-    /** Extra dev clients, `id:role` or `id:role:admin|agent|viewer`, comma-separated. */
-    AUTH_DEV_CLIENTS: optionalString,
-    /** scrypt cost for hashing client secrets (a power of two). */
-    AUTH_SECRET_HASH_COST: env.int(16_384, 1024),
-    LOG_LEVEL: env.logLevel(),
-  });
+export const GatewayConfigSchema = z.object({
+  NATS_URL: env.natsUrl(),
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
+  GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_HTTP_PORT: env.port(8080),
+  GATEWAY_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_GRPC_PORT: env.port(50051),
+  /** The URL clients reach the gateway at; the dev issuer's `iss`. Defaults to http://127.0.0.1:<port>. */
+  GATEWAY_PUBLIC_URL: optionalString,
+  /** NATS request timeout for one RPC to a service. */
+  GATEWAY_RPC_TIMEOUT: env.duration('5s'),
+  /** Token bucket per client: sustained requests per second and burst size. */
+  GATEWAY_RATE_LIMIT_RPS: env.int(50, 1),
+  GATEWAY_RATE_LIMIT_BURST: env.int(100, 1),
+  GATEWAY_MAX_BODY_BYTES: env.int(1_048_576, 1),
+  /** The org chart import takes a CSV and has its own, larger limit. */
+  GATEWAY_MAX_IMPORT_BYTES: env.int(20_971_520, 1),
+  /** Comma-separated origins allowed by CORS; CORS is off when unset. `*` allows any origin. */
+  GATEWAY_CORS_ORIGINS: optionalString,
+  GATEWAY_SSE_HEARTBEAT: env.duration('15s'),
+  /** `dev`: the built-in issuer with documented dev secrets. `oidc`: an external issuer (production). */
+  AUTH_MODE: z.enum(['dev', 'oidc']).default('dev'),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  AUTH_JWKS_URL: optionalString,
+  AUTH_TOKEN_TTL: env.duration('1h'),
+  AUTH_KEY_ROTATION: env.duration('24h'),
+  /** Registry directory whose agents become dev clients (`<agent-id>` / `<agent-id>-dev-secret`). */
+  AUTH_DEV_REGISTRY_DIR: optionalString,
+  /** Extra dev clients, `id:role` or `id:role:admin|agent|viewer`, comma-separated. */
+  AUTH_DEV_CLIENTS: optionalString,
+  /** scrypt cost for hashing client secrets (a power of two). */
+  AUTH_SECRET_HASH_COST: env.int(16_384, 1024),
+  LOG_LEVEL: env.logLevel(),
+});
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 
 /**
@@ -62,7 +64,8 @@ export function loadGatewayConfig(source: Record<string, string | undefined> = p
       if (!config[key]) problems.push({ key, reason: 'required when AUTH_MODE=oidc' });
     }
     for (const key of ['AUTH_DEV_CLIENTS', 'AUTH_DEV_REGISTRY_DIR'] as const) {
-      if (config[key]) problems.push({ key, reason: 'dev clients and their secrets are refused when AUTH_MODE=oidc' });
+      if (config[key])
+        problems.push({ key, reason: 'dev clients and their secrets are refused when AUTH_MODE=oidc' });
     }
     if (config.AUTH_JWKS_URL) {
       const url = URL.parse(config.AUTH_JWKS_URL);

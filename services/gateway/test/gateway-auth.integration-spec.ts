@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeJwt, decodeProtectedHeader, exportJWK, exportSPKI, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type JWK } from 'jose';
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  SignJWT,
+  UnsecuredJWT,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
@@ -12,8 +22,17 @@ import { api, devToken, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
 
-async function postToken(gateway: GatewayApp, body: string, contentType: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${gateway.url}/v1/auth/token`, { method: 'POST', headers: { 'content-type': contentType, ...headers }, body });
+async function postToken(
+  gateway: GatewayApp,
+  body: string,
+  contentType: string,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${gateway.url}/v1/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...headers },
+    body,
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> };
 }
 
@@ -35,7 +54,15 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
   });
 
   it('issues ES256 tokens for client_credentials as JSON, form or HTTP Basic, with subject, role, tenant and scopes', async () => {
-    const json = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials', client_id: 'finance-agent', client_secret: 'finance-agent-dev-secret' }), 'application/json');
+    const json = await postToken(
+      gateway,
+      JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'finance-agent',
+        client_secret: 'finance-agent-dev-secret',
+      }),
+      'application/json',
+    );
     expect(json.status).toBe(200);
     expect(json.headers.get('cache-control')).toBe('no-store');
     expect(json.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'orgmesh:agent' });
@@ -51,13 +78,26 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
       client_id: 'finance-agent',
     });
 
-    const form = await postToken(gateway, 'grant_type=client_credentials&client_id=admin&client_secret=admin-dev-secret', 'application/x-www-form-urlencoded');
+    const form = await postToken(
+      gateway,
+      'grant_type=client_credentials&client_id=admin&client_secret=admin-dev-secret',
+      'application/x-www-form-urlencoded',
+    );
     expect(form.status).toBe(200);
-    expect(decodeJwt(form.body['access_token'])).toMatchObject({ sub: 'admin', role: 'admin', scope: 'orgmesh:admin orgmesh:read' });
-
-    const basic = await postToken(gateway, 'grant_type=client_credentials', 'application/x-www-form-urlencoded', {
-      authorization: `Basic ${Buffer.from('legal-agent:legal-agent-dev-secret').toString('base64')}`,
+    expect(decodeJwt(form.body['access_token'])).toMatchObject({
+      sub: 'admin',
+      role: 'admin',
+      scope: 'orgmesh:admin orgmesh:read',
     });
+
+    const basic = await postToken(
+      gateway,
+      'grant_type=client_credentials',
+      'application/x-www-form-urlencoded',
+      {
+        authorization: `Basic ${Buffer.from('legal-agent:legal-agent-dev-secret').toString('base64')}`,
+      },
+    );
     expect(basic.status).toBe(200);
     expect(decodeJwt(basic.body['access_token'])).toMatchObject({ sub: 'legal-agent', role: 'legal' });
 
@@ -67,28 +107,76 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
   });
 
   it('refuses wrong secrets and unknown clients alike (401 invalid_client), and malformed requests (400)', async () => {
-    const wrong = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials', client_id: 'admin', client_secret: 'finance-agent-dev-secret' }), 'application/json');
+    const wrong = await postToken(
+      gateway,
+      JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: 'finance-agent-dev-secret',
+      }),
+      'application/json',
+    );
     expect(wrong.status).toBe(401);
     expect(wrong.body).toMatchObject({ code: 'unauthenticated', error: 'invalid_client' });
-    const unknown = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: 'nobody-dev-secret' }), 'application/json');
+    const unknown = await postToken(
+      gateway,
+      JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'nobody',
+        client_secret: 'nobody-dev-secret',
+      }),
+      'application/json',
+    );
     expect(unknown.status).toBe(401);
     expect(unknown.body['detail']).toBe(wrong.body['detail']);
 
-    const grant = await postToken(gateway, 'grant_type=password&client_id=admin&client_secret=admin-dev-secret', 'application/x-www-form-urlencoded');
+    const grant = await postToken(
+      gateway,
+      'grant_type=password&client_id=admin&client_secret=admin-dev-secret',
+      'application/x-www-form-urlencoded',
+    );
     expect(grant.status).toBe(400);
     expect(grant.body).toMatchObject({ code: 'validation_failed', error: 'unsupported_grant_type' });
-    const missing = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials' }), 'application/json');
+    const missing = await postToken(
+      gateway,
+      JSON.stringify({ grant_type: 'client_credentials' }),
+      'application/json',
+    );
     expect(missing.status).toBe(400);
-    expect(missing.body['issues'].map((i: { path: string }) => i.path)).toEqual(['body.client_id', 'body.client_secret']);
+    expect(missing.body['issues'].map((i: { path: string }) => i.path)).toEqual([
+      'body.client_id',
+      'body.client_secret',
+    ]);
   });
 
   it('narrows scopes on request and refuses scopes the client does not have', async () => {
-    const narrowed = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin-dev-secret', scope: 'orgmesh:read' }), 'application/json');
+    const narrowed = await postToken(
+      gateway,
+      JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'admin',
+        client_secret: 'admin-dev-secret',
+        scope: 'orgmesh:read',
+      }),
+      'application/json',
+    );
     expect(narrowed.status).toBe(200);
     expect(narrowed.body['scope']).toBe('orgmesh:read');
-    const write = await api(gateway, 'POST', '/v1/sessions', { token: narrowed.body['access_token'], body: { agentId: 'finance-agent', role: 'finance' } });
+    const write = await api(gateway, 'POST', '/v1/sessions', {
+      token: narrowed.body['access_token'],
+      body: { agentId: 'finance-agent', role: 'finance' },
+    });
     expect(write.status).toBe(403);
-    const escalate = await postToken(gateway, JSON.stringify({ grant_type: 'client_credentials', client_id: 'finance-agent', client_secret: 'finance-agent-dev-secret', scope: 'orgmesh:admin' }), 'application/json');
+    const escalate = await postToken(
+      gateway,
+      JSON.stringify({
+        grant_type: 'client_credentials',
+        client_id: 'finance-agent',
+        client_secret: 'finance-agent-dev-secret',
+        scope: 'orgmesh:admin',
+      }),
+      'application/json',
+    );
     expect(escalate.status).toBe(400);
     expect(escalate.body['error']).toBe('invalid_scope');
   });
@@ -97,7 +185,13 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
     const jwks = await api(gateway, 'GET', '/.well-known/jwks.json');
     expect(jwks.status).toBe(200);
     expect(jwks.body.keys).toHaveLength(1);
-    expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig', kid: gateway.identity.dev?.issuer.currentKid });
+    expect(jwks.body.keys[0]).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      use: 'sig',
+      kid: gateway.identity.dev?.issuer.currentKid,
+    });
     expect(jwks.body.keys[0]).not.toHaveProperty('d');
     const discovery = await api(gateway, 'GET', '/.well-known/openid-configuration');
     expect(discovery.body).toMatchObject({
@@ -130,7 +224,10 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
       .map((f) => f.replace(/\.yaml$/, ''));
     expect(agentIds.length).toBeGreaterThanOrEqual(3);
     expect(gateway.identity.dev?.clients.clientIds().sort()).toEqual(['admin', 'viewer', ...agentIds].sort());
-    expect(gateway.identity.dev?.clients.get('finance-agent')).toMatchObject({ role: 'finance', scopes: ['orgmesh:agent'] });
+    expect(gateway.identity.dev?.clients.get('finance-agent')).toMatchObject({
+      role: 'finance',
+      scopes: ['orgmesh:agent'],
+    });
   });
 });
 
@@ -150,12 +247,21 @@ class ExternalIssuer {
   static async create(): Promise<ExternalIssuer> {
     const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
     const publicJwk = { ...(await exportJWK(publicKey)), kid: 'ext-1', alg: 'ES256', use: 'sig' };
-    return new ExternalIssuer('https://issuer.test/realms/orgmesh', 'orgmesh-api', 'ext-1', privateKey, publicKey, publicJwk);
+    return new ExternalIssuer(
+      'https://issuer.test/realms/orgmesh',
+      'orgmesh-api',
+      'ext-1',
+      privateKey,
+      publicKey,
+      publicJwk,
+    );
   }
 
   async start(): Promise<void> {
     this.server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [this.publicJwk] }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: [this.publicJwk] }));
     });
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     const address = this.server.address();
@@ -166,9 +272,23 @@ class ExternalIssuer {
     await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 
-  sign(overrides: { iss?: string; aud?: string; exp?: number; kid?: string; key?: CryptoKey; role?: string; scope?: string } = {}): Promise<string> {
+  sign(
+    overrides: {
+      iss?: string;
+      aud?: string;
+      exp?: number;
+      kid?: string;
+      key?: CryptoKey;
+      role?: string;
+      scope?: string;
+    } = {},
+  ): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ role: overrides.role ?? 'finance', tenant: 'default', scope: overrides.scope ?? 'orgmesh:agent' })
+    return new SignJWT({
+      role: overrides.role ?? 'finance',
+      tenant: 'default',
+      scope: overrides.scope ?? 'orgmesh:agent',
+    })
       .setProtectedHeader({ alg: 'ES256', kid: overrides.kid ?? this.kid, typ: 'JWT' })
       .setSubject('finance-agent')
       .setIssuer(overrides.iss ?? this.issuer)
@@ -254,7 +374,14 @@ describe('external issuer (AUTH_MODE=oidc): every bad token is 401', () => {
       async (i) => {
         const [h, , s] = (await i.sign()).split('.') as [string, string, string];
         const forged = Buffer.from(
-          JSON.stringify({ sub: 'finance-agent', role: 'admin', scope: 'orgmesh:admin', iss: i.issuer, aud: i.audience, exp: 9_999_999_999 }),
+          JSON.stringify({
+            sub: 'finance-agent',
+            role: 'admin',
+            scope: 'orgmesh:admin',
+            iss: i.issuer,
+            aud: i.audience,
+            exp: 9_999_999_999,
+          }),
         ).toString('base64url');
         return `${h}.${forged}.${s}`;
       },
@@ -284,13 +411,17 @@ describe('external issuer (AUTH_MODE=oidc): every bad token is 401', () => {
   });
 
   it('refuses a valid token that carries no orgmesh scope (403)', async () => {
-    const res = await api(gateway, 'GET', '/v1/sessions', { token: await issuer.sign({ scope: 'openid profile' }) });
+    const res = await api(gateway, 'GET', '/v1/sessions', {
+      token: await issuer.sign({ scope: 'openid profile' }),
+    });
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('forbidden');
   });
 
   it('serves no token endpoint or dev keys in oidc mode, and documents none', async () => {
-    const token = await api(gateway, 'POST', '/v1/auth/token', { body: { grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin-dev-secret' } });
+    const token = await api(gateway, 'POST', '/v1/auth/token', {
+      body: { grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin-dev-secret' },
+    });
     expect(token.status).toBe(404);
     expect((await api(gateway, 'GET', '/.well-known/jwks.json')).status).toBe(404);
     const paths = Object.keys((gateway.openapi['paths'] ?? {}) as Record<string, unknown>);

@@ -33,7 +33,11 @@ describe('GET /v1/events (SSE over JetStream)', () => {
     ctx = await createTestContext();
     sessions = await startTestSessions(ctx);
     gateway = await startTestGateway(ctx, { GATEWAY_SSE_HEARTBEAT: '200ms' });
-    [admin, finance, legal] = await Promise.all([devToken(gateway, 'admin'), devToken(gateway, 'finance-agent'), devToken(gateway, 'legal-agent')]);
+    [admin, finance, legal] = await Promise.all([
+      devToken(gateway, 'admin'),
+      devToken(gateway, 'finance-agent'),
+      devToken(gateway, 'legal-agent'),
+    ]);
   });
 
   afterAll(async () => {
@@ -59,7 +63,12 @@ describe('GET /v1/events (SSE over JetStream)', () => {
     const seen = financeStream.events();
     expect(seen.map((e) => e.event)).toEqual(['sessions.v1.created', 'sessions.v1.transitioned']);
     expect(seen[0]?.data.payload).toMatchObject({ id: mine.id, role: 'finance' });
-    expect(seen[1]?.data.payload).toMatchObject({ sessionId: mine.id, from: 'pending', to: 'active', actor: 'finance-agent' });
+    expect(seen[1]?.data.payload).toMatchObject({
+      sessionId: mine.id,
+      from: 'pending',
+      to: 'active',
+      actor: 'finance-agent',
+    });
     expect(seen.every((e) => e.data.payload.role === 'finance')).toBe(true);
     expect(adminStream.events().some((e) => e.data.payload.role === 'legal')).toBe(true);
 
@@ -67,12 +76,16 @@ describe('GET /v1/events (SSE over JetStream)', () => {
     for (const event of seen) {
       expect(event.id).toMatch(/^\d+$/);
       expect(event.data.sequence).toBe(Number(event.id));
-      const stored = await sessions.bus.jsm.streams.getMessage(sessions.bus.streamName('sessions'), { seq: Number(event.id) });
+      const stored = await sessions.bus.jsm.streams.getMessage(sessions.bus.streamName('sessions'), {
+        seq: Number(event.id),
+      });
       expect(stored?.subject).toBe(sessions.bus.subject(event.event));
       expect(stored?.header.get('Nats-Msg-Id')).toBe(event.data.eventId);
     }
     // Keep-alive comments flow while idle.
-    await expectEventually(() => expect(financeStream.frames.some((f) => f.comment === 'keep-alive')).toBe(true));
+    await expectEventually(() =>
+      expect(financeStream.frames.some((f) => f.comment === 'keep-alive')).toBe(true),
+    );
   });
 
   it('resumes after Last-Event-ID with exactly the events missed, in order', async () => {
@@ -107,7 +120,10 @@ describe('GET /v1/events (SSE over JetStream)', () => {
       const last = await sessions.bus.jsm.streams.getMessage(sessions.bus.streamName('sessions'), {
         last_by_subj: sessions.bus.subject('sessions.v1.transitioned'),
       });
-      expect(last?.json<{ sessionId: string; event: string }>()).toMatchObject({ sessionId: session.id, event: 'activate' });
+      expect(last?.json<{ sessionId: string; event: string }>()).toMatchObject({
+        sessionId: session.id,
+        event: 'activate',
+      });
     });
     const late = await open('/v1/events?subject=sessions.v1.transitioned', finance);
     await expectEventually(() => expect(late.initialId()).toBeDefined());
@@ -123,14 +139,20 @@ describe('GET /v1/events (SSE over JetStream)', () => {
     await expectEventually(() => expect(all.initialId()).toMatch(/^sessions:\d+,mesh:\d+,registry:\d+$/));
     const session = await createSession(finance, 'finance-agent');
     await expectEventually(() => expect(all.events().length).toBeGreaterThanOrEqual(1));
-    const created = all.events().find((e) => e.event === 'sessions.v1.created' && e.data.payload.id === session.id);
+    const created = all
+      .events()
+      .find((e) => e.event === 'sessions.v1.created' && e.data.payload.id === session.id);
     expect(created?.id).toMatch(/^sessions:\d+,mesh:\d+,registry:\d+$/);
     await all.close();
 
     await apply(finance, session.id, 'activate');
     const resumed = await open('/v1/events', admin, created?.id);
-    await expectEventually(() => expect(resumed.events().map((e) => e.event)).toContain('sessions.v1.transitioned'));
-    expect(resumed.events().some((e) => e.event === 'sessions.v1.created' && e.data.payload.id === session.id)).toBe(false);
+    await expectEventually(() =>
+      expect(resumed.events().map((e) => e.event)).toContain('sessions.v1.transitioned'),
+    );
+    expect(
+      resumed.events().some((e) => e.event === 'sessions.v1.created' && e.data.payload.id === session.id),
+    ).toBe(false);
   });
 
   it('refuses bad subscriptions: no token 401, unknown context or bad cursor 400', async () => {

@@ -10,9 +10,16 @@ import { devToken, startTestGateway } from './gateway-harness.js';
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
 type Client = grpc.Client & Record<string, any>;
 
-function unary<T = any>(client: Client, method: string, request: unknown, metadata: grpc.Metadata): Promise<T> {
+function unary<T = any>(
+  client: Client,
+  method: string,
+  request: unknown,
+  metadata: grpc.Metadata,
+): Promise<T> {
   return new Promise((resolve, reject) => {
-    client[method](request, metadata, (error: grpc.ServiceError | null, response: T) => (error ? reject(error) : resolve(response)));
+    client[method](request, metadata, (error: grpc.ServiceError | null, response: T) =>
+      error ? reject(error) : resolve(response),
+    );
   });
 }
 
@@ -55,7 +62,11 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
     events = new loaded.orgmesh.v1.Events(address, credentials);
     mesh = new loaded.orgmesh.v1.Mesh(address, credentials);
     registry = new loaded.orgmesh.v1.Registry(address, credentials);
-    [finance, legal, admin] = await Promise.all([devToken(gateway, 'finance-agent'), devToken(gateway, 'legal-agent'), devToken(gateway, 'admin')]);
+    [finance, legal, admin] = await Promise.all([
+      devToken(gateway, 'finance-agent'),
+      devToken(gateway, 'legal-agent'),
+      devToken(gateway, 'admin'),
+    ]);
   });
 
   afterAll(async () => {
@@ -66,17 +77,34 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
   });
 
   it('creates, transitions and reads a session, with the role from the token and metadata as a Struct', async () => {
-    const created = await unary(sessions, 'CreateSession', { agentId: 'finance-agent', metadata: { fields: { ticket: { stringValue: 'Q4' } } } }, auth(finance));
-    expect(created).toMatchObject({ agentId: 'finance-agent', role: 'finance', status: 'pending', version: 0 });
+    const created = await unary(
+      sessions,
+      'CreateSession',
+      { agentId: 'finance-agent', metadata: { fields: { ticket: { stringValue: 'Q4' } } } },
+      auth(finance),
+    );
+    expect(created).toMatchObject({
+      agentId: 'finance-agent',
+      role: 'finance',
+      status: 'pending',
+      version: 0,
+    });
     expect(created.metadata.fields.ticket.stringValue).toBe('Q4');
     expect(created.pausedAt).toBeUndefined();
 
-    const active = await unary(sessions, 'ApplySessionEvent', { id: created.id, event: 'activate', reason: 'go' }, auth(finance));
+    const active = await unary(
+      sessions,
+      'ApplySessionEvent',
+      { id: created.id, event: 'activate', reason: 'go' },
+      auth(finance),
+    );
     expect(active).toMatchObject({ status: 'active', version: 1 });
     const fetched = await unary(sessions, 'GetSession', { id: created.id }, auth(finance));
     expect(fetched).toMatchObject({ id: created.id, status: 'active' });
     const history = await unary(sessions, 'ListSessionTransitions', { id: created.id }, auth(finance));
-    expect(history.items.map((t: any) => [t.from, t.to, t.event, t.actor, t.reason])).toEqual([['pending', 'active', 'activate', 'finance-agent', 'go']]);
+    expect(history.items.map((t: any) => [t.from, t.to, t.event, t.actor, t.reason])).toEqual([
+      ['pending', 'active', 'activate', 'finance-agent', 'go'],
+    ]);
     const list = await unary(sessions, 'ListSessions', { limit: 10 }, auth(finance));
     expect(list.items.every((s: any) => s.role === 'finance')).toBe(true);
     expect(list.items.map((s: any) => s.id)).toContain(created.id);
@@ -84,7 +112,9 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
 
   it('maps errors to gRPC statuses carrying the orgmesh code and details', async () => {
     const created = await unary(sessions, 'CreateSession', { agentId: 'legal-agent' }, auth(legal));
-    const illegal = await grpcError(unary(sessions, 'ApplySessionEvent', { id: created.id, event: 'complete' }, auth(legal)));
+    const illegal = await grpcError(
+      unary(sessions, 'ApplySessionEvent', { id: created.id, event: 'complete' }, auth(legal)),
+    );
     expect(illegal.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(illegal.metadata.get('orgmesh-error-code')).toEqual(['session_illegal_transition']);
     expect(JSON.parse(String(illegal.metadata.get('orgmesh-error-details')[0]))).toMatchObject({
@@ -98,14 +128,18 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
 
     const forbidden = await grpcError(unary(sessions, 'GetSession', { id: created.id }, auth(finance)));
     expect(forbidden.code).toBe(grpc.status.PERMISSION_DENIED);
-    const asOtherRole = await grpcError(unary(sessions, 'CreateSession', { agentId: 'finance-agent', role: 'manager' }, auth(finance)));
+    const asOtherRole = await grpcError(
+      unary(sessions, 'CreateSession', { agentId: 'finance-agent', role: 'manager' }, auth(finance)),
+    );
     expect(asOtherRole.code).toBe(grpc.status.PERMISSION_DENIED);
   });
 
   it('verifies the authorization metadata like the REST header', async () => {
     const none = await grpcError(unary(sessions, 'ListSessions', {}, auth('')));
     expect(none.code).toBe(grpc.status.UNAUTHENTICATED);
-    const tampered = await grpcError(unary(sessions, 'ListSessions', {}, auth(`${finance.slice(0, -4)}AAAA`)));
+    const tampered = await grpcError(
+      unary(sessions, 'ListSessions', {}, auth(`${finance.slice(0, -4)}AAAA`)),
+    );
     expect(tampered.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
@@ -116,34 +150,57 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
       [registry, 'Registry'],
     ];
     for (const [client, name] of services) {
-      const methods = Object.keys((client.constructor as unknown as { service: Record<string, unknown> }).service);
+      const methods = Object.keys(
+        (client.constructor as unknown as { service: Record<string, unknown> }).service,
+      );
       expect(methods.length).toBeGreaterThan(0);
       for (const method of methods) {
         const error = await grpcError(unary(client, method, {}, auth(admin))).catch(() => undefined);
         // Any answer but UNIMPLEMENTED: validation, a missing service (UNAVAILABLE), not found…
-        expect({ method: `${name}/${method}`, code: error?.code }).not.toEqual({ method: `${name}/${method}`, code: grpc.status.UNIMPLEMENTED });
+        expect({ method: `${name}/${method}`, code: error?.code }).not.toEqual({
+          method: `${name}/${method}`,
+          code: grpc.status.UNIMPLEMENTED,
+        });
       }
     }
   });
 
   it('streams lifecycle events with WatchEvents and resumes from a cursor', async () => {
     const received: any[] = [];
-    const call = events.WatchEvents({ subjects: ['sessions.v1.transitioned'] }, auth(finance)) as grpc.ClientReadableStream<any>;
+    const call = events.WatchEvents(
+      { subjects: ['sessions.v1.transitioned'] },
+      auth(finance),
+    ) as grpc.ClientReadableStream<any>;
     call.on('data', (event) => received.push(event));
     call.on('error', () => undefined);
     await expectEventually(async () => {
       // The stream is live once an event published now arrives.
-      const probe = await unary(sessions, 'CreateSession', { agentId: 'finance-agent', contextId: `probe-${received.length}-${Date.now()}` }, auth(finance));
+      const probe = await unary(
+        sessions,
+        'CreateSession',
+        { agentId: 'finance-agent', contextId: `probe-${received.length}-${Date.now()}` },
+        auth(finance),
+      );
       await unary(sessions, 'ApplySessionEvent', { id: probe.id, event: 'fail' }, auth(finance));
-      await expectEventually(() => expect(received.some((e) => e.payload.structValue.fields.sessionId.stringValue === probe.id)).toBe(true), { timeoutMs: 1000 });
+      await expectEventually(
+        () =>
+          expect(received.some((e) => e.payload.structValue.fields.sessionId.stringValue === probe.id)).toBe(
+            true,
+          ),
+        { timeoutMs: 1000 },
+      );
     });
     const session = await unary(sessions, 'CreateSession', { agentId: 'finance-agent' }, auth(finance));
     await unary(sessions, 'ApplySessionEvent', { id: session.id, event: 'activate' }, auth(finance));
     await unary(sessions, 'ApplySessionEvent', { id: session.id, event: 'pause' }, auth(finance));
-    const ofSession = () => received.filter((e) => e.payload.structValue.fields.sessionId.stringValue === session.id);
+    const ofSession = () =>
+      received.filter((e) => e.payload.structValue.fields.sessionId.stringValue === session.id);
     await expectEventually(() => expect(ofSession()).toHaveLength(2));
     const [activated, paused] = ofSession();
-    expect(activated).toMatchObject({ subject: 'sessions.v1.transitioned', cursor: String(activated.sequence) });
+    expect(activated).toMatchObject({
+      subject: 'sessions.v1.transitioned',
+      cursor: String(activated.sequence),
+    });
     expect(paused.sequence).toBeGreaterThan(activated.sequence);
     expect(paused.payload.structValue.fields.to.stringValue).toBe('paused');
     call.cancel();
@@ -152,12 +209,19 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
     const legalSession = await unary(sessions, 'CreateSession', { agentId: 'legal-agent' }, auth(legal));
     await unary(sessions, 'ApplySessionEvent', { id: legalSession.id, event: 'activate' }, auth(legal));
     const replayed: any[] = [];
-    const resumed = events.WatchEvents({ subjects: ['sessions.v1.transitioned'], cursor: activated.cursor }, auth(finance)) as grpc.ClientReadableStream<any>;
+    const resumed = events.WatchEvents(
+      { subjects: ['sessions.v1.transitioned'], cursor: activated.cursor },
+      auth(finance),
+    ) as grpc.ClientReadableStream<any>;
     resumed.on('data', (event) => replayed.push(event));
     resumed.on('error', () => undefined);
     await unary(sessions, 'ApplySessionEvent', { id: session.id, event: 'resume' }, auth(finance));
     await expectEventually(() =>
-      expect(replayed.filter((e) => e.payload.structValue.fields.sessionId.stringValue === session.id).map((e) => e.payload.structValue.fields.event.stringValue)).toEqual(['pause', 'resume']),
+      expect(
+        replayed
+          .filter((e) => e.payload.structValue.fields.sessionId.stringValue === session.id)
+          .map((e) => e.payload.structValue.fields.event.stringValue),
+      ).toEqual(['pause', 'resume']),
     );
     expect(replayed.some((e) => e.payload.structValue.fields.role.stringValue !== 'finance')).toBe(false);
     resumed.cancel();

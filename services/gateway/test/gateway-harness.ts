@@ -22,7 +22,11 @@ export function gatewayTestConfig(ctx: TestContext, overrides: Record<string, st
   });
 }
 
-export function startTestGateway(ctx: TestContext, overrides: Record<string, string> = {}, options: GatewayAppOptions = {}): Promise<GatewayApp> {
+export function startTestGateway(
+  ctx: TestContext,
+  overrides: Record<string, string> = {},
+  options: GatewayAppOptions = {},
+): Promise<GatewayApp> {
   return startGatewayApp(gatewayTestConfig(ctx, overrides), { logger: silentLogger, ...options });
 }
 
@@ -33,7 +37,11 @@ export interface ApiResponse<T = unknown> {
 }
 
 /** A token from the gateway's own token endpoint (dev clients: `<id>` / `<id>-dev-secret`). */
-export async function devToken(app: GatewayApp, clientId: string, secret = `${clientId}-dev-secret`): Promise<string> {
+export async function devToken(
+  app: GatewayApp,
+  clientId: string,
+  secret = `${clientId}-dev-secret`,
+): Promise<string> {
   const res = await fetch(`${app.url}/v1/auth/token`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -60,7 +68,11 @@ export async function api<T = any>( // eslint-disable-line @typescript-eslint/no
   const res = await fetch(`${app.url}${path}`, { method, headers, body });
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
-  return { status: res.status, headers: res.headers, body: (type.includes('json') && text ? JSON.parse(text) : text) as T };
+  return {
+    status: res.status,
+    headers: res.headers,
+    body: (type.includes('json') && text ? JSON.parse(text) : text) as T,
+  };
 }
 
 export interface SseFrame {
@@ -77,7 +89,11 @@ export class SseClient {
   private readonly controller = new AbortController();
   private done: Promise<void> = Promise.resolve();
 
-  static async open(app: GatewayApp, path: string, options: { token?: string; lastEventId?: string } = {}): Promise<SseClient> {
+  static async open(
+    app: GatewayApp,
+    path: string,
+    options: { token?: string; lastEventId?: string } = {},
+  ): Promise<SseClient> {
     const client = new SseClient();
     const headers: Record<string, string> = { accept: 'text/event-stream' };
     if (options.token) headers['authorization'] = `Bearer ${options.token}`;
@@ -123,7 +139,8 @@ export class SseClient {
   }
 
   /** Frames that carry an event (not comments or the initial id-only frame). */
-  events(): Array<{ id: string; event: string; data: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  events(): Array<{ id: string; event: string; data: any }> {
     return this.frames
       .filter((f) => f.event !== undefined && f.data !== undefined)
       .map((f) => ({ id: f.id ?? '', event: f.event ?? '', data: JSON.parse(f.data ?? 'null') }));

@@ -36,7 +36,10 @@ function resolvePointer(doc: Json, ref: string): unknown {
     .slice(2)
     .split('/')
     .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Json)[key] : undefined), doc);
+    .reduce<unknown>(
+      (node, key) => (node && typeof node === 'object' ? (node as Json)[key] : undefined),
+      doc,
+    );
 }
 
 function collectRefs(node: unknown, out: string[] = []): string[] {
@@ -78,7 +81,11 @@ describe('OpenAPI document', () => {
     gateway = await startTestGateway(ctx);
     // The real mesh router and registry, trusting the gateway's built-in issuer through its JWKS endpoint.
     registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), { logger: silentLogger, migrate: true, startJobs: false });
+    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
+      logger: silentLogger,
+      migrate: true,
+      startJobs: false,
+    });
     [admin, finance] = await Promise.all([devToken(gateway, 'admin'), devToken(gateway, 'finance-agent')]);
     const res = await api(gateway, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
@@ -110,9 +117,20 @@ describe('OpenAPI document', () => {
     };
     expect(broken((d) => (d['openapi'] = '3.0.3'))).toBe(false);
     expect(broken((d) => delete d['info']['version'])).toBe(false);
-    expect(broken((d) => (d['paths']['/v1/sessions/{id}']['get']['parameters'][0]['required'] = false))).toBe(false);
-    expect(broken((d) => (d['paths']['/v1/sessions']['post']['responses']['2000'] = { description: 'x' }))).toBe(false);
-    expect(broken((d) => (d['paths']['/v1/sessions']['post']['responses']['201']['content']['application/json']['schema'] = { type: 'bogus' }))).toBe(false);
+    expect(broken((d) => (d['paths']['/v1/sessions/{id}']['get']['parameters'][0]['required'] = false))).toBe(
+      false,
+    );
+    expect(
+      broken((d) => (d['paths']['/v1/sessions']['post']['responses']['2000'] = { description: 'x' })),
+    ).toBe(false);
+    expect(
+      broken(
+        (d) =>
+          (d['paths']['/v1/sessions']['post']['responses']['201']['content']['application/json']['schema'] = {
+            type: 'bogus',
+          }),
+      ),
+    ).toBe(false);
     expect(broken((d) => (d['paths']['/v1/sessions']['post']['summery'] = 'typo'))).toBe(false);
   });
 
@@ -126,8 +144,13 @@ describe('OpenAPI document', () => {
 
     for (const { path, method, op } of operations(doc)) {
       const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).sort();
-      const params = (op['parameters'] ?? []).map((p: Json) => (p['$ref'] ? resolvePointer(doc, p['$ref']) : p)) as Json[];
-      const declared = params.filter((p) => p['in'] === 'path').map((p) => p['name']).sort();
+      const params = (op['parameters'] ?? []).map((p: Json) =>
+        p['$ref'] ? resolvePointer(doc, p['$ref']) : p,
+      ) as Json[];
+      const declared = params
+        .filter((p) => p['in'] === 'path')
+        .map((p) => p['name'])
+        .sort();
       expect({ op: `${method} ${path}`, declared }).toEqual({ op: `${method} ${path}`, declared: templated });
       const keys = params.map((p) => `${p['in']}:${p['name']}`);
       expect(new Set(keys).size).toBe(keys.length);
@@ -141,10 +164,12 @@ describe('OpenAPI document', () => {
     let compiled = 0;
     for (const { path, method, op } of operations(doc)) {
       const targets: string[] = [];
-      for (const [type] of Object.entries(op['requestBody']?.['content'] ?? {})) targets.push(pointer('paths', path, method, 'requestBody', 'content', type, 'schema'));
+      for (const [type] of Object.entries(op['requestBody']?.['content'] ?? {}))
+        targets.push(pointer('paths', path, method, 'requestBody', 'content', type, 'schema'));
       for (const [code, response] of Object.entries(op['responses'] as Record<string, Json>)) {
         for (const type of Object.keys(response['content'] ?? {})) {
-          if (response['content'][type]['schema']) targets.push(pointer('paths', path, method, 'responses', code, 'content', type, 'schema'));
+          if (response['content'][type]['schema'])
+            targets.push(pointer('paths', path, method, 'responses', code, 'content', type, 'schema'));
         }
       }
       for (const target of targets) {
@@ -161,31 +186,90 @@ describe('OpenAPI document', () => {
 
   it('documents the core shapes of ARCHITECTURE §9', () => {
     const session = doc['components']['schemas']['Session'];
-    for (const field of ['id', 'agentId', 'role', 'contextId', 'status', 'version', 'createdAt', 'updatedAt', 'lastTransitionAt', 'pausedAt', 'completedAt', 'failedAt', 'expiredAt', 'metadata']) {
+    for (const field of [
+      'id',
+      'agentId',
+      'role',
+      'contextId',
+      'status',
+      'version',
+      'createdAt',
+      'updatedAt',
+      'lastTransitionAt',
+      'pausedAt',
+      'completedAt',
+      'failedAt',
+      'expiredAt',
+      'metadata',
+    ]) {
       expect(session['required']).toContain(field);
     }
     const task = doc['components']['schemas']['Task'];
-    for (const field of ['id', 'kind', 'from', 'to', 'state', 'contextId', 'createdAt']) expect(task['required']).toContain(field);
-    expect(doc['paths']['/v1/sessions/{id}/events']['put']['requestBody']['content']['application/json']['schema']['required']).toEqual(['event']);
+    for (const field of ['id', 'kind', 'from', 'to', 'state', 'contextId', 'createdAt'])
+      expect(task['required']).toContain(field);
+    expect(
+      doc['paths']['/v1/sessions/{id}/events']['put']['requestBody']['content']['application/json']['schema'][
+        'required'
+      ],
+    ).toEqual(['event']);
     expect(doc['paths']['/v1/tasks']['post']['responses']).toHaveProperty('202');
-    expect(doc['paths']['/v1/auth/token']['post']['requestBody']['content']).toHaveProperty(['application/x-www-form-urlencoded']);
-    expect(doc['paths']['/v1/events']['get']['responses']['200']['content']).toHaveProperty(['text/event-stream']);
-    expect(doc['components']['responses']['Problem409']['content']).toHaveProperty(['application/problem+json']);
+    expect(doc['paths']['/v1/auth/token']['post']['requestBody']['content']).toHaveProperty([
+      'application/x-www-form-urlencoded',
+    ]);
+    expect(doc['paths']['/v1/events']['get']['responses']['200']['content']).toHaveProperty([
+      'text/event-stream',
+    ]);
+    expect(doc['components']['responses']['Problem409']['content']).toHaveProperty([
+      'application/problem+json',
+    ]);
   });
 
   it('answers every documented route (never 404, 405 or 501; with real fixtures, 2xx), and bodies match the documented schemas', async () => {
     // Real fixtures, so every operation can succeed: a session, tasks in the states each operation needs, the org chart.
     const manager = await devToken(gateway, 'manager-agent');
     const legal = await devToken(gateway, 'legal-agent');
-    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
-    const approval = (await api<Task>(gateway, 'POST', '/v1/approvals', { token: finance, body: { to: 'manager', subject: 'fixture' } })).body;
-    const toUpdate = (await api<Task>(gateway, 'POST', '/v1/tasks', { token: manager, body: { to: 'legal', type: 'fixture' } })).body;
-    const toCancel = (await api<Task>(gateway, 'POST', '/v1/tasks', { token: manager, body: { to: 'legal', type: 'fixture' } })).body;
+    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', {
+      token: finance,
+      body: { agentId: 'finance-agent' },
+    });
+    const approval = (
+      await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: finance,
+        body: { to: 'manager', subject: 'fixture' },
+      })
+    ).body;
+    const toUpdate = (
+      await api<Task>(gateway, 'POST', '/v1/tasks', {
+        token: manager,
+        body: { to: 'legal', type: 'fixture' },
+      })
+    ).body;
+    const toCancel = (
+      await api<Task>(gateway, 'POST', '/v1/tasks', {
+        token: manager,
+        body: { to: 'legal', type: 'fixture' },
+      })
+    ).body;
     const csv = readFileSync(DEMO_ORG_CHART, 'utf8');
-    expect((await api(gateway, 'POST', '/v1/org/import', { token: admin, rawBody: csv, headers: { 'content-type': 'text/csv' } })).status).toBe(200);
-    const user = (await api(gateway, 'GET', '/v1/users/u00004', { token: admin })).body.user as { userId: string; role: string };
-    const profile = (await api(gateway, 'GET', `/v1/profiles?role=${user.role}`, { token: admin })).body.profile as { id: string };
-    const samples: Record<string, { params?: Record<string, string>; query?: string; body?: unknown; token?: string }> = {
+    expect(
+      (
+        await api(gateway, 'POST', '/v1/org/import', {
+          token: admin,
+          rawBody: csv,
+          headers: { 'content-type': 'text/csv' },
+        })
+      ).status,
+    ).toBe(200);
+    const user = (await api(gateway, 'GET', '/v1/users/u00004', { token: admin })).body.user as {
+      userId: string;
+      role: string;
+    };
+    const profile = (await api(gateway, 'GET', `/v1/profiles?role=${user.role}`, { token: admin })).body
+      .profile as { id: string };
+    const samples: Record<
+      string,
+      { params?: Record<string, string>; query?: string; body?: unknown; token?: string }
+    > = {
       createSession: { body: { agentId: 'finance-agent', role: 'finance' } },
       getSession: { params: { id: session.id } },
       applySessionEvent: { params: { id: session.id }, body: { event: 'activate' } },
@@ -200,46 +284,70 @@ describe('OpenAPI document', () => {
       getAgent: { params: { id: 'finance-agent' } },
       renderAgentConfig: { params: { id: 'finance-agent' }, query: 'format=goose' },
       getAgentDrift: { params: { id: 'finance-agent' } },
-      agentHeartbeat: { params: { id: 'finance-agent' }, body: { configHash: `sha256:${'0'.repeat(64)}` }, token: finance },
+      agentHeartbeat: {
+        params: { id: 'finance-agent' },
+        body: { configHash: `sha256:${'0'.repeat(64)}` },
+        token: finance,
+      },
       getProfiles: { query: 'role=finance' },
       getProfile: { params: { id: profile.id } },
       getUser: { params: { id: user.userId } },
       assignProfile: { params: { id: user.userId }, body: { profileId: profile.id } },
       importOrg: { body: { csv, fileName: 'org-chart.csv' } },
       loadRegistry: { body: { files: await demoFiles() } },
-      issueToken: { body: { grant_type: 'client_credentials', client_id: 'viewer', client_secret: 'viewer-dev-secret' } },
+      issueToken: {
+        body: { grant_type: 'client_credentials', client_id: 'viewer', client_secret: 'viewer-dev-secret' },
+      },
     };
     const ajv = newAjv();
     ajv.addSchema({ ...doc, $id: 'urn:orgmesh:openapi' });
     const answers: Array<{ op: string; status: number }> = [];
     for (const { path, method, op } of operations(doc)) {
       const sample = samples[op['operationId']] ?? {};
-      const url = path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(sample.params?.[name] ?? 'x')) + (sample.query ? `?${sample.query}` : '');
+      const url =
+        path.replace(/\{([^}]+)\}/g, (_m, name: string) => encodeURIComponent(sample.params?.[name] ?? 'x')) +
+        (sample.query ? `?${sample.query}` : '');
       const token = sample.token ?? admin;
       let status: number;
       let body: unknown;
       let contentType = '';
       if (op['operationId'] === 'subscribeEvents') {
         const controller = new AbortController();
-        const res = await fetch(`${gateway.url}${url}`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+        const res = await fetch(`${gateway.url}${url}`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: controller.signal,
+        });
         status = res.status;
         contentType = res.headers.get('content-type') ?? '';
         controller.abort();
       } else {
-        const res = await api(gateway, method.toUpperCase(), url, { token, body: sample.body ?? (['post', 'put', 'patch'].includes(method) ? {} : undefined) });
+        const res = await api(gateway, method.toUpperCase(), url, {
+          token,
+          body: sample.body ?? (['post', 'put', 'patch'].includes(method) ? {} : undefined),
+        });
         status = res.status;
         body = res.body;
         contentType = res.headers.get('content-type') ?? '';
         const documented = op['responses'][String(status)]?.['content']?.['application/json']?.['schema'];
         if (status < 300 && documented) {
-          const validate = ajv.compile({ $ref: `urn:orgmesh:openapi${pointer('paths', path, method, 'responses', String(status), 'content', 'application/json', 'schema')}` });
-          expect({ op: op['operationId'], valid: validate(body), errors: validate.errors }).toEqual({ op: op['operationId'], valid: true, errors: null });
+          const validate = ajv.compile({
+            $ref: `urn:orgmesh:openapi${pointer('paths', path, method, 'responses', String(status), 'content', 'application/json', 'schema')}`,
+          });
+          expect({ op: op['operationId'], valid: validate(body), errors: validate.errors }).toEqual({
+            op: op['operationId'],
+            valid: true,
+            errors: null,
+          });
         }
       }
       answers.push({ op: `${method.toUpperCase()} ${path}`, status });
       // A route the router does not know is a generic not_found; a domain 404 (session_not_found…) is an answer.
       const routerMiss = status === 404 && (body as Json | undefined)?.['code'] === 'not_found';
-      expect({ op: `${method} ${path}`, routerMiss, notAllowedOrImplemented: [405, 501].includes(status) }).toEqual({
+      expect({
+        op: `${method} ${path}`,
+        routerMiss,
+        notAllowedOrImplemented: [405, 501].includes(status),
+      }).toEqual({
         op: `${method} ${path}`,
         routerMiss: false,
         notAllowedOrImplemented: false,

@@ -40,12 +40,23 @@ describe('gateway REST → sessions service → Postgres', () => {
   });
 
   it('opens a session for an agent with the role taken from its token, and drives it through its lifecycle', async () => {
-    const created = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent', metadata: { ticket: 'Q3' } } });
+    const created = await api<Session>(gateway, 'POST', '/v1/sessions', {
+      token: finance,
+      body: { agentId: 'finance-agent', metadata: { ticket: 'Q3' } },
+    });
     expect(created.status).toBe(201);
     expect(created.headers.get('content-type')).toBe('application/json');
-    expect(created.body).toMatchObject({ agentId: 'finance-agent', role: 'finance', status: 'pending', version: 0, metadata: { ticket: 'Q3' } });
-    for (const key of ['id', 'contextId', 'createdAt', 'updatedAt', 'lastTransitionAt']) expect(created.body).toHaveProperty(key);
-    for (const key of ['pausedAt', 'completedAt', 'failedAt', 'expiredAt']) expect(created.body).toHaveProperty(key, null);
+    expect(created.body).toMatchObject({
+      agentId: 'finance-agent',
+      role: 'finance',
+      status: 'pending',
+      version: 0,
+      metadata: { ticket: 'Q3' },
+    });
+    for (const key of ['id', 'contextId', 'createdAt', 'updatedAt', 'lastTransitionAt'])
+      expect(created.body).toHaveProperty(key);
+    for (const key of ['pausedAt', 'completedAt', 'failedAt', 'expiredAt'])
+      expect(created.body).toHaveProperty(key, null);
     const id = created.body.id;
 
     const steps: Array<[string, string]> = [
@@ -55,7 +66,10 @@ describe('gateway REST → sessions service → Postgres', () => {
       ['complete', 'completed'],
     ];
     for (const [event, status] of steps) {
-      const res = await api<Session>(gateway, 'PUT', `/v1/sessions/${id}/events`, { token: finance, body: { event, reason: `step ${event}` } });
+      const res = await api<Session>(gateway, 'PUT', `/v1/sessions/${id}/events`, {
+        token: finance,
+        body: { event, reason: `step ${event}` },
+      });
       expect(res.status).toBe(200);
       expect(res.body.status).toBe(status);
     }
@@ -77,13 +91,22 @@ describe('gateway REST → sessions service → Postgres', () => {
     expect(transitions.body.nextCursor).toBeNull();
 
     // The Postgres row is what the API said.
-    const row = await sessions.db.query<{ status: string; version: number }>(`SELECT status, version FROM sessions.sessions WHERE id = $1`, [id]);
+    const row = await sessions.db.query<{ status: string; version: number }>(
+      `SELECT status, version FROM sessions.sessions WHERE id = $1`,
+      [id],
+    );
     expect(row.rows[0]).toMatchObject({ status: 'completed', version: 4 });
   });
 
   it('refuses an illegal transition with 409, the current state and the allowed events, writing nothing', async () => {
-    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: legal, body: { agentId: 'legal-agent' } });
-    const res = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: legal, body: { event: 'resume' } });
+    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', {
+      token: legal,
+      body: { agentId: 'legal-agent' },
+    });
+    const res = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: legal,
+      body: { event: 'resume' },
+    });
     expect(res.status).toBe(409);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.body).toMatchObject({
@@ -98,7 +121,10 @@ describe('gateway REST → sessions service → Postgres', () => {
     expect(typeof res.body.detail).toBe('string');
 
     await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: legal, body: { event: 'fail' } });
-    const terminal = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: legal, body: { event: 'activate' } });
+    const terminal = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: legal,
+      body: { event: 'activate' },
+    });
     expect(terminal.status).toBe(409);
     expect(terminal.body).toMatchObject({ currentState: 'failed', allowedEvents: [] });
     const history = await api(gateway, 'GET', `/v1/sessions/${session.id}/transitions`, { token: legal });
@@ -110,7 +136,10 @@ describe('gateway REST → sessions service → Postgres', () => {
     const agentId = `pager-${randomUUID().slice(0, 8)}`;
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await api<Session>(gateway, 'POST', '/v1/sessions', { token: admin, body: { agentId, role: 'legal', contextId: `ctx-${i}` } });
+      const res = await api<Session>(gateway, 'POST', '/v1/sessions', {
+        token: admin,
+        body: { agentId, role: 'legal', contextId: `ctx-${i}` },
+      });
       expect(res.status).toBe(201);
       expect(res.body.role).toBe('legal');
       ids.push(res.body.id);
@@ -132,21 +161,35 @@ describe('gateway REST → sessions service → Postgres', () => {
   });
 
   it('answers 400 naming every invalid field path', async () => {
-    const res = await api(gateway, 'POST', '/v1/sessions', { token: admin, body: { agentId: '', metadata: 'nope' } });
+    const res = await api(gateway, 'POST', '/v1/sessions', {
+      token: admin,
+      body: { agentId: '', metadata: 'nope' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
     const paths = res.body.issues.map((i: { path: string }) => i.path);
     expect(paths).toEqual(expect.arrayContaining(['body.agentId', 'body.metadata']));
 
-    const badEvent = await api(gateway, 'PUT', `/v1/sessions/not-a-uuid/events`, { token: admin, body: { event: 'explode' } });
+    const badEvent = await api(gateway, 'PUT', `/v1/sessions/not-a-uuid/events`, {
+      token: admin,
+      body: { event: 'explode' },
+    });
     expect(badEvent.status).toBe(400);
-    expect(badEvent.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['path.id', 'body.event']));
+    expect(badEvent.body.issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(['path.id', 'body.event']),
+    );
 
     const badQuery = await api(gateway, 'GET', '/v1/sessions?limit=0&status=sleeping', { token: admin });
     expect(badQuery.status).toBe(400);
-    expect(badQuery.body.issues.map((i: { path: string }) => i.path)).toEqual(expect.arrayContaining(['query.limit', 'query.status']));
+    expect(badQuery.body.issues.map((i: { path: string }) => i.path)).toEqual(
+      expect.arrayContaining(['query.limit', 'query.status']),
+    );
 
-    const notJson = await api(gateway, 'POST', '/v1/sessions', { token: admin, rawBody: '{"agentId":', headers: { 'content-type': 'application/json' } });
+    const notJson = await api(gateway, 'POST', '/v1/sessions', {
+      token: admin,
+      rawBody: '{"agentId":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.issues).toEqual([{ path: 'body', message: 'not valid JSON' }]);
   });
@@ -164,41 +207,79 @@ describe('gateway REST → sessions service → Postgres', () => {
   });
 
   it('replays a repeated Idempotency-Key on a session event instead of transitioning twice', async () => {
-    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
-    await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: finance, body: { event: 'activate' } });
+    const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', {
+      token: finance,
+      body: { agentId: 'finance-agent' },
+    });
+    await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: finance,
+      body: { event: 'activate' },
+    });
     const key = randomUUID();
-    const first = await api<Session>(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: finance, body: { event: 'pause' }, headers: { 'idempotency-key': key } });
-    const again = await api<Session>(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: finance, body: { event: 'pause' }, headers: { 'idempotency-key': key } });
+    const first = await api<Session>(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: finance,
+      body: { event: 'pause' },
+      headers: { 'idempotency-key': key },
+    });
+    const again = await api<Session>(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: finance,
+      body: { event: 'pause' },
+      headers: { 'idempotency-key': key },
+    });
     expect(first.status).toBe(200);
     expect(again.status).toBe(200);
     expect(again.body).toEqual(first.body);
     const history = await api(gateway, 'GET', `/v1/sessions/${session.id}/transitions`, { token: finance });
     expect(history.body.items.map((t: any) => t.event)).toEqual(['activate', 'pause']);
 
-    const invalidKey = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, { token: finance, body: { event: 'resume' }, headers: { 'idempotency-key': 'has space' } });
+    const invalidKey = await api(gateway, 'PUT', `/v1/sessions/${session.id}/events`, {
+      token: finance,
+      body: { event: 'resume' },
+      headers: { 'idempotency-key': 'has space' },
+    });
     expect(invalidKey.status).toBe(400);
     expect(invalidKey.body.issues[0].path).toBe('header.Idempotency-Key');
   });
 
-  it.todo('POST /v1/sessions with a repeated Idempotency-Key returns the first session (needs the sessions service to honour the key on create)');
+  it.todo(
+    'POST /v1/sessions with a repeated Idempotency-Key returns the first session (needs the sessions service to honour the key on create)',
+  );
 
   describe('authorization', () => {
     it('refuses an agent opening a session for another agent or as another role (403)', async () => {
-      const otherAgent = await api(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'legal-agent' } });
+      const otherAgent = await api(gateway, 'POST', '/v1/sessions', {
+        token: finance,
+        body: { agentId: 'legal-agent' },
+      });
       expect(otherAgent.status).toBe(403);
       expect(otherAgent.body.code).toBe('forbidden');
-      const otherRole = await api(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent', role: 'manager' } });
+      const otherRole = await api(gateway, 'POST', '/v1/sessions', {
+        token: finance,
+        body: { agentId: 'finance-agent', role: 'manager' },
+      });
       expect(otherRole.status).toBe(403);
       expect(otherRole.body).toMatchObject({ code: 'forbidden', callerRole: 'finance', role: 'manager' });
     });
 
     it("refuses an agent reading or changing another role's session (403), and filters its lists to its role", async () => {
-      const { body: legalSession } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: legal, body: { agentId: 'legal-agent' } });
-      expect((await api(gateway, 'GET', `/v1/sessions/${legalSession.id}`, { token: finance })).status).toBe(403);
-      expect((await api(gateway, 'GET', `/v1/sessions/${legalSession.id}/transitions`, { token: finance })).status).toBe(403);
-      const change = await api(gateway, 'PUT', `/v1/sessions/${legalSession.id}/events`, { token: finance, body: { event: 'fail' } });
+      const { body: legalSession } = await api<Session>(gateway, 'POST', '/v1/sessions', {
+        token: legal,
+        body: { agentId: 'legal-agent' },
+      });
+      expect((await api(gateway, 'GET', `/v1/sessions/${legalSession.id}`, { token: finance })).status).toBe(
+        403,
+      );
+      expect(
+        (await api(gateway, 'GET', `/v1/sessions/${legalSession.id}/transitions`, { token: finance })).status,
+      ).toBe(403);
+      const change = await api(gateway, 'PUT', `/v1/sessions/${legalSession.id}/events`, {
+        token: finance,
+        body: { event: 'fail' },
+      });
       expect(change.status).toBe(403);
-      expect((await api<Session>(gateway, 'GET', `/v1/sessions/${legalSession.id}`, { token: legal })).body.status).toBe('pending');
+      expect(
+        (await api<Session>(gateway, 'GET', `/v1/sessions/${legalSession.id}`, { token: legal })).body.status,
+      ).toBe('pending');
 
       const list = await api(gateway, 'GET', '/v1/sessions?limit=500', { token: finance });
       expect(list.status).toBe(200);
@@ -209,7 +290,10 @@ describe('gateway REST → sessions service → Postgres', () => {
 
     it('lets a viewer read but not write (403)', async () => {
       expect((await api(gateway, 'GET', '/v1/sessions', { token: viewer })).status).toBe(200);
-      const write = await api(gateway, 'POST', '/v1/sessions', { token: viewer, body: { agentId: 'finance-agent', role: 'finance' } });
+      const write = await api(gateway, 'POST', '/v1/sessions', {
+        token: viewer,
+        body: { agentId: 'finance-agent', role: 'finance' },
+      });
       expect(write.status).toBe(403);
       expect(write.body).toMatchObject({ code: 'forbidden', callerKind: 'viewer' });
     });
@@ -229,14 +313,20 @@ describe('gateway REST → sessions service → Postgres', () => {
     // What a service's telemetry setup does: an async context manager (no SDK needed to propagate).
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     try {
-      const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
+      const { body: session } = await api<Session>(gateway, 'POST', '/v1/sessions', {
+        token: finance,
+        body: { agentId: 'finance-agent' },
+      });
       const seen: string[] = [];
       const sub = sessions.bus.nc.subscribe(sessions.bus.subject(GetSession.subject), {
         callback: (_error, msg) => void seen.push(msg.headers?.get('traceparent') ?? ''),
       });
       await sessions.bus.nc.flush();
       const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
-      const res = await api(gateway, 'GET', `/v1/sessions/${session.id}`, { token: admin, headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      const res = await api(gateway, 'GET', `/v1/sessions/${session.id}`, {
+        token: admin,
+        headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
       expect(res.status).toBe(200);
       await expectEventually(() => expect(seen).toHaveLength(1));
       expect(seen[0]).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
@@ -252,7 +342,9 @@ describe('gateway REST → sessions service → Postgres', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({ ok: true, checks: { nats: 'ok' } });
     const metrics = await api<string>(gateway, 'GET', '/metrics');
-    expect(metrics.body).toMatch(/orgmesh_gateway_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/sessions\/\{id\}\/events"/);
+    expect(metrics.body).toMatch(
+      /orgmesh_gateway_http_request_duration_seconds_bucket\{[^}]*route="\/v1\/sessions\/\{id\}\/events"/,
+    );
   });
 });
 
@@ -287,7 +379,10 @@ describe('gateway limits and unavailable services', () => {
 
   it('refuses a body over the limit with 413 before reading it', async () => {
     const token = await devToken(gateway, 'finance-agent');
-    const res = await api(gateway, 'POST', '/v1/sessions', { token, body: { agentId: 'finance-agent', metadata: { blob: 'x'.repeat(4096) } } });
+    const res = await api(gateway, 'POST', '/v1/sessions', {
+      token,
+      body: { agentId: 'finance-agent', metadata: { blob: 'x'.repeat(4096) } },
+    });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'payload_too_large', limitBytes: 1024 });
   });

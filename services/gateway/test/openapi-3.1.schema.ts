@@ -16,7 +16,11 @@ const componentMap = (schema: unknown) => ({
   propertyNames: { pattern: '^[a-zA-Z0-9._-]+$' },
   additionalProperties: schema,
 });
-const closed = (required: string[], properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+const closed = (
+  required: string[],
+  properties: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+) => ({
   type: 'object',
   required,
   properties,
@@ -49,14 +53,24 @@ export const OPENAPI_31_SCHEMA = {
       summary: string,
       description: string,
       termsOfService: { type: 'string', format: 'uri' },
-      contact: closed([], { name: string, url: { type: 'string', format: 'uri' }, email: { type: 'string', format: 'email' } }),
+      contact: closed([], {
+        name: string,
+        url: { type: 'string', format: 'uri' },
+        email: { type: 'string', format: 'email' },
+      }),
       license: closed(['name'], { name: string, identifier: string, url: { type: 'string', format: 'uri' } }),
       version: string,
     }),
     server: closed(['url'], {
       url: string,
       description: string,
-      variables: mapOf(closed(['default'], { enum: { type: 'array', items: string, minItems: 1 }, default: string, description: string })),
+      variables: mapOf(
+        closed(['default'], {
+          enum: { type: 'array', items: string, minItems: 1 },
+          default: string,
+          description: string,
+        }),
+      ),
     }),
     tag: closed(['name'], { name: string, description: string, externalDocs: ref('externalDocs') }),
     externalDocs: closed(['url'], { description: string, url: { type: 'string', format: 'uri' } }),
@@ -145,7 +159,12 @@ export const OPENAPI_31_SCHEMA = {
       propertyNames: { pattern: '^[a-z]+/[a-z0-9.+*-]+$' },
       additionalProperties: ref('mediaType'),
     },
-    mediaType: closed([], { schema: ref('schema'), example: true, examples: mapOf(true), encoding: mapOf(true) }),
+    mediaType: closed([], {
+      schema: ref('schema'),
+      example: true,
+      examples: mapOf(true),
+      encoding: mapOf(true),
+    }),
     responses: {
       type: 'object',
       minProperties: 1,
@@ -174,20 +193,44 @@ export const OPENAPI_31_SCHEMA = {
     securityScheme: {
       type: 'object',
       required: ['type'],
-      properties: { type: { enum: ['apiKey', 'http', 'mutualTLS', 'oauth2', 'openIdConnect'] }, description: string },
+      properties: {
+        type: { enum: ['apiKey', 'http', 'mutualTLS', 'oauth2', 'openIdConnect'] },
+        description: string,
+      },
       allOf: [
-        { if: { properties: { type: { const: 'http' } } }, then: { required: ['scheme'], properties: { scheme: string, bearerFormat: string } } },
-        { if: { properties: { type: { const: 'apiKey' } } }, then: { required: ['name', 'in'], properties: { in: { enum: ['query', 'header', 'cookie'] } } } },
-        { if: { properties: { type: { const: 'openIdConnect' } } }, then: { required: ['openIdConnectUrl'] } },
+        {
+          if: { properties: { type: { const: 'http' } } },
+          then: { required: ['scheme'], properties: { scheme: string, bearerFormat: string } },
+        },
+        {
+          if: { properties: { type: { const: 'apiKey' } } },
+          then: { required: ['name', 'in'], properties: { in: { enum: ['query', 'header', 'cookie'] } } },
+        },
+        {
+          if: { properties: { type: { const: 'openIdConnect' } } },
+          then: { required: ['openIdConnectUrl'] },
+        },
         {
           if: { properties: { type: { const: 'oauth2' } } },
           then: {
             required: ['flows'],
             properties: {
               flows: closed([], {
-                implicit: closed(['authorizationUrl', 'scopes'], { authorizationUrl: string, refreshUrl: string, scopes: mapOf(string) }),
-                password: closed(['tokenUrl', 'scopes'], { tokenUrl: string, refreshUrl: string, scopes: mapOf(string) }),
-                clientCredentials: closed(['tokenUrl', 'scopes'], { tokenUrl: { type: 'string', format: 'uri' }, refreshUrl: string, scopes: mapOf(string) }),
+                implicit: closed(['authorizationUrl', 'scopes'], {
+                  authorizationUrl: string,
+                  refreshUrl: string,
+                  scopes: mapOf(string),
+                }),
+                password: closed(['tokenUrl', 'scopes'], {
+                  tokenUrl: string,
+                  refreshUrl: string,
+                  scopes: mapOf(string),
+                }),
+                clientCredentials: closed(['tokenUrl', 'scopes'], {
+                  tokenUrl: { type: 'string', format: 'uri' },
+                  refreshUrl: string,
+                  scopes: mapOf(string),
+                }),
                 authorizationCode: closed(['authorizationUrl', 'tokenUrl', 'scopes'], {
                   authorizationUrl: string,
                   tokenUrl: string,

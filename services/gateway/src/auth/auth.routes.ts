@@ -19,21 +19,35 @@ const TokenResponseSchema = z.object({
   scope: z.string(),
 });
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
 /** client_secret_basic: `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1). */
-function basicCredentials(header: string | undefined): { client_id: string; client_secret: string } | undefined {
+function basicCredentials(
+  header: string | undefined,
+): { client_id: string; client_secret: string } | undefined {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
   if (!m?.[1]) return undefined;
   const decoded = Buffer.from(m[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   try {
-    return { client_id: decodeURIComponent(decoded.slice(0, colon)), client_secret: decodeURIComponent(decoded.slice(colon + 1)) };
+    return {
+      client_id: decodeURIComponent(decoded.slice(0, colon)),
+      client_secret: decodeURIComponent(decoded.slice(colon + 1)),
+    };
   } catch {
     return undefined;
   }
@@ -52,35 +66,58 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
         'Form or JSON body; client credentials in the body or as HTTP Basic. Dev clients: `admin` / `admin-dev-secret`, ' +
         '`viewer` / `viewer-dev-secret`, and `<agent-id>` / `<agent-id>-dev-secret` per registry agent. Not served in oidc mode.',
       access: 'public',
-      requestBody: { contentTypes: ['application/x-www-form-urlencoded', 'application/json'], schema: TokenRequest },
-      responses: { 200: { description: 'An access token', contentType: 'application/json', schema: TokenResponseSchema } },
+      requestBody: {
+        contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
+        schema: TokenRequest,
+      },
+      responses: {
+        200: { description: 'An access token', contentType: 'application/json', schema: TokenResponseSchema },
+      },
       errors: [400, 401],
       async handle(req, res, ctx) {
         const raw = await ctx.readBody();
         const type = mediaType(req.headers['content-type']);
         let fields: Record<string, unknown>;
-        if (type === 'application/x-www-form-urlencoded') fields = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
+        if (type === 'application/x-www-form-urlencoded')
+          fields = Object.fromEntries(new URLSearchParams(raw.toString('utf8')));
         else if (isJsonMediaType(type) || (type === '' && raw.length === 0)) {
           const parsed = parseJsonBody(raw);
           fields = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
         } else {
-          throw new AppError('validation_failed', 'expected application/x-www-form-urlencoded or application/json', {
-            details: { error: 'invalid_request', issues: [{ path: 'header.Content-Type', message: 'unsupported media type' }] },
-          });
+          throw new AppError(
+            'validation_failed',
+            'expected application/x-www-form-urlencoded or application/json',
+            {
+              details: {
+                error: 'invalid_request',
+                issues: [{ path: 'header.Content-Type', message: 'unsupported media type' }],
+              },
+            },
+          );
         }
         const basic = basicCredentials(req.headers.authorization);
         if (basic) fields = { ...fields, ...basic };
         if (fields['grant_type'] !== undefined && fields['grant_type'] !== 'client_credentials') {
           throw new AppError('validation_failed', 'only the client_credentials grant is supported', {
-            details: { error: 'unsupported_grant_type', issues: [{ path: 'body.grant_type', message: 'expected client_credentials' }] },
+            details: {
+              error: 'unsupported_grant_type',
+              issues: [{ path: 'body.grant_type', message: 'expected client_credentials' }],
+            },
           });
         }
         const parsed = TokenRequest.safeParse(fields);
         if (!parsed.success) {
-          const issues = parsed.error.issues.map((i) => ({ path: ['body', ...i.path.map(String)].join('.'), message: i.message }));
-          throw new AppError('validation_failed', `invalid token request: ${issues.map((i) => i.path).join(', ')}`, {
-            details: { error: 'invalid_request', issues },
-          });
+          const issues = parsed.error.issues.map((i) => ({
+            path: ['body', ...i.path.map(String)].join('.'),
+            message: i.message,
+          }));
+          throw new AppError(
+            'validation_failed',
+            `invalid token request: ${issues.map((i) => i.path).join(', ')}`,
+            {
+              details: { error: 'invalid_request', issues },
+            },
+          );
         }
         const scopes = parsed.data.scope?.split(' ').filter(Boolean);
         const token = await dev.token(parsed.data.client_id, parsed.data.client_secret, scopes);
@@ -95,7 +132,13 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
       summary: "The built-in issuer's public keys (JWKS)",
       description: 'The signing key and any rotated key whose tokens may still be valid.',
       access: 'public',
-      responses: { 200: { description: 'JSON Web Key Set', contentType: 'application/json', schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }) } },
+      responses: {
+        200: {
+          description: 'JSON Web Key Set',
+          contentType: 'application/json',
+          schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
+        },
+      },
       async handle(_req, res) {
         sendJson(res, 200, dev.issuer.jwks(), { 'cache-control': 'public, max-age=60' });
       },
@@ -107,7 +150,13 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
       tag: 'identity',
       summary: "The built-in issuer's discovery document",
       access: 'public',
-      responses: { 200: { description: 'OpenID Provider metadata', contentType: 'application/json', schema: z.record(z.string(), z.unknown()) } },
+      responses: {
+        200: {
+          description: 'OpenID Provider metadata',
+          contentType: 'application/json',
+          schema: z.record(z.string(), z.unknown()),
+        },
+      },
       async handle(_req, res) {
         sendJson(res, 200, dev.issuer.openidConfiguration(), { 'cache-control': 'public, max-age=300' });
       },

@@ -25,9 +25,18 @@ export function callerKindOf(principal: Principal): CallerKind | undefined {
 export function toCaller(principal: Principal): Caller {
   const kind = callerKindOf(principal);
   if (!kind) {
-    throw new AppError('forbidden', `the token carries none of the scopes ${Object.values(SCOPES).join(', ')}`);
+    throw new AppError(
+      'forbidden',
+      `the token carries none of the scopes ${Object.values(SCOPES).join(', ')}`,
+    );
   }
-  return { principal, kind, subject: principal.subject, role: principal.role, authorization: `Bearer ${principal.token}` };
+  return {
+    principal,
+    kind,
+    subject: principal.subject,
+    role: principal.role,
+    authorization: `Bearer ${principal.token}`,
+  };
 }
 
 /** Throws `forbidden` unless the caller is one of the kinds. */
@@ -42,17 +51,25 @@ export function requireKind(caller: Caller, kinds: readonly CallerKind[], what: 
 /** An agent acts for its own role only; admins and viewers are not bound to a role. */
 export function requireOwnRole(caller: Caller, role: string, what: string): void {
   if (caller.kind === 'agent' && role !== caller.role) {
-    throw new AppError('forbidden', `an agent acts as its own role only: ${what} belongs to role "${role}", the caller is "${caller.role}"`, {
-      details: { callerRole: caller.role, role },
-    });
+    throw new AppError(
+      'forbidden',
+      `an agent acts as its own role only: ${what} belongs to role "${role}", the caller is "${caller.role}"`,
+      {
+        details: { callerRole: caller.role, role },
+      },
+    );
   }
 }
 
 /** An agent acts as itself only (its agent id is the token subject). */
 export function requireSelf(caller: Caller, agentId: string, what: string): void {
   if (caller.kind === 'agent' && agentId !== caller.subject) {
-    throw new AppError('forbidden', `an agent acts as itself only: ${what} names agent "${agentId}", the caller is "${caller.subject}"`, {
-      details: { callerAgentId: caller.subject, agentId },
-    });
+    throw new AppError(
+      'forbidden',
+      `an agent acts as itself only: ${what} names agent "${agentId}", the caller is "${caller.subject}"`,
+      {
+        details: { callerAgentId: caller.subject, agentId },
+      },
+    );
   }
 }

@@ -64,7 +64,9 @@ export function parseDevClientList(value: string): Array<{ id: string; role: str
     .map((entry) => {
       const [id, role, kind = 'agent'] = entry.split(':').map((p) => p.trim());
       if (!id || !role || !['admin', 'agent', 'viewer'].includes(kind)) {
-        throw new Error(`AUTH_DEV_CLIENTS: invalid entry "${entry}" (expected id:role or id:role:admin|agent|viewer)`);
+        throw new Error(
+          `AUTH_DEV_CLIENTS: invalid entry "${entry}" (expected id:role or id:role:admin|agent|viewer)`,
+        );
       }
       return { id, role, kind: kind as CallerKind };
     });
@@ -75,7 +77,10 @@ export function parseDevClientList(value: string): Array<{ id: string; role: str
  * (subject = agent id, role = the agent's role) and any configured extras. Each secret is
  * `<client-id>-dev-secret`; the registry stores only its hash.
  */
-export function devClientDefinitions(agents: readonly DevAgent[], extra: ReturnType<typeof parseDevClientList> = []): ClientDefinition[] {
+export function devClientDefinitions(
+  agents: readonly DevAgent[],
+  extra: ReturnType<typeof parseDevClientList> = [],
+): ClientDefinition[] {
   const byId = new Map<string, ClientDefinition>();
   const add = (id: string, role: string, kind: CallerKind) =>
     byId.set(id, { clientId: id, secret: devSecretFor(id), subject: id, role, scopes: SCOPES_BY_KIND[kind] });

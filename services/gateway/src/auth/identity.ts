@@ -11,7 +11,12 @@ import {
 import type { Logger } from '@orgmesh/telemetry';
 import type { GatewayConfig } from '../gateway.config.js';
 import { toCaller, type Caller } from './caller.js';
-import { devClientDefinitions, findDemoRegistryDir, parseDevClientList, readRegistryAgents } from './dev-clients.js';
+import {
+  devClientDefinitions,
+  findDemoRegistryDir,
+  parseDevClientList,
+  readRegistryAgents,
+} from './dev-clients.js';
 
 /** Token verification (both modes) and, in dev mode, the built-in issuer and its clients. */
 export interface GatewayIdentity {
@@ -37,7 +42,12 @@ export interface IdentityOptions {
   devClients?: ClientDefinition[];
 }
 
-export async function createIdentity(config: GatewayConfig, publicUrl: string, logger: Logger, options: IdentityOptions = {}): Promise<GatewayIdentity> {
+export async function createIdentity(
+  config: GatewayConfig,
+  publicUrl: string,
+  logger: Logger,
+  options: IdentityOptions = {},
+): Promise<GatewayIdentity> {
   if (config.AUTH_MODE === 'oidc') {
     const issuer = config.AUTH_ISSUER ?? '';
     const audience = config.AUTH_AUDIENCE ?? '';
@@ -87,19 +97,30 @@ export async function createIdentity(config: GatewayConfig, publicUrl: string, l
     async token(clientId, clientSecret, requestedScopes) {
       const client: ClientRecord | undefined = await clients.authenticate(clientId, clientSecret);
       if (!client) {
-        throw new AppError('unauthenticated', 'invalid client credentials', { details: { error: 'invalid_client' } });
+        throw new AppError('unauthenticated', 'invalid client credentials', {
+          details: { error: 'invalid_client' },
+        });
       }
       let scopes = client.scopes;
       if (requestedScopes?.length) {
         const refused = requestedScopes.filter((s) => !client.scopes.includes(s));
         if (refused.length) {
           throw new AppError('validation_failed', `scope not allowed for this client: ${refused.join(' ')}`, {
-            details: { error: 'invalid_scope', issues: [{ path: 'scope', message: `not allowed: ${refused.join(' ')}` }] },
+            details: {
+              error: 'invalid_scope',
+              issues: [{ path: 'scope', message: `not allowed: ${refused.join(' ')}` }],
+            },
           });
         }
         scopes = requestedScopes;
       }
-      return issuer.issue({ sub: client.subject, role: client.role, tenant: client.tenant, scopes, clientId: client.clientId });
+      return issuer.issue({
+        sub: client.subject,
+        role: client.role,
+        tenant: client.tenant,
+        scopes,
+        clientId: client.clientId,
+      });
     },
   };
 
@@ -116,6 +137,10 @@ export async function createIdentity(config: GatewayConfig, publicUrl: string, l
 function loadDevClients(config: GatewayConfig, logger: Logger): ClientDefinition[] {
   const registryDir = config.AUTH_DEV_REGISTRY_DIR ?? findDemoRegistryDir();
   const agents = registryDir ? readRegistryAgents(registryDir) : [];
-  if (!agents.length) logger.warn({ registryDir }, 'dev issuer: no registry agents found; only admin and viewer clients exist');
-  return devClientDefinitions(agents, config.AUTH_DEV_CLIENTS ? parseDevClientList(config.AUTH_DEV_CLIENTS) : []);
+  if (!agents.length)
+    logger.warn({ registryDir }, 'dev issuer: no registry agents found; only admin and viewer clients exist');
+  return devClientDefinitions(
+    agents,
+    config.AUTH_DEV_CLIENTS ? parseDevClientList(config.AUTH_DEV_CLIENTS) : [],
+  );
 }

@@ -49,13 +49,21 @@ export class EventHub {
    * Resolves once every existing stream's start position is fixed: anything published after that is
    * delivered. Throws `validation_failed` for a malformed cursor.
    */
-  async subscribe(request: { plan: SubjectPlan; cursor?: string; caller: Caller }): Promise<EventSubscription> {
+  async subscribe(request: {
+    plan: SubjectPlan;
+    cursor?: string;
+    caller: Caller;
+  }): Promise<EventSubscription> {
     const contexts = EVENT_CONTEXTS.filter((c) => request.plan.has(c));
     const positions = parseCursor(contexts, request.cursor);
-    const subscription = new EventSubscription(contexts, positions, request.caller, () => this.open.delete(subscription));
+    const subscription = new EventSubscription(contexts, positions, request.caller, () =>
+      this.open.delete(subscription),
+    );
     this.open.add(subscription);
     try {
-      await Promise.all(contexts.map((context) => this.startContext(subscription, context, request.plan.get(context) ?? [])));
+      await Promise.all(
+        contexts.map((context) => this.startContext(subscription, context, request.plan.get(context) ?? [])),
+      );
     } catch (error) {
       await subscription.close();
       throw error;
@@ -68,7 +76,11 @@ export class EventHub {
     await Promise.allSettled([...this.open].map((s) => s.close()));
   }
 
-  private async startContext(subscription: EventSubscription, context: EventContext, patterns: string[]): Promise<void> {
+  private async startContext(
+    subscription: EventSubscription,
+    context: EventContext,
+    patterns: string[],
+  ): Promise<void> {
     const stream = this.bus.streamName(context);
     const lastSeq = await this.lastSequence(stream);
     if (lastSeq === undefined) {
@@ -90,7 +102,12 @@ export class EventHub {
     }
   }
 
-  private async waitForStream(subscription: EventSubscription, context: EventContext, stream: string, patterns: string[]): Promise<void> {
+  private async waitForStream(
+    subscription: EventSubscription,
+    context: EventContext,
+    stream: string,
+    patterns: string[],
+  ): Promise<void> {
     while (!subscription.closed) {
       await new Promise((resolve) => setTimeout(resolve, this.missingStreamRetryMs).unref());
       if (subscription.closed) return;
@@ -105,7 +122,12 @@ export class EventHub {
     }
   }
 
-  private async consume(subscription: EventSubscription, context: EventContext, stream: string, patterns: string[]): Promise<void> {
+  private async consume(
+    subscription: EventSubscription,
+    context: EventContext,
+    stream: string,
+    patterns: string[],
+  ): Promise<void> {
     // One server-side filter when a single pattern is asked for; otherwise the context's whole
     // subject space filtered here (servers before 2.10 take one filter subject per consumer).
     const single = patterns.length === 1 ? patterns[0] : undefined;
@@ -142,7 +164,11 @@ export class EventHub {
       } catch (error) {
         if (!subscription.closed) {
           this.logger.warn({ err: error, stream }, 'event subscription failed');
-          subscription.fail(new AppError('unavailable', 'the event stream was interrupted; resume with the last event id', { cause: error }));
+          subscription.fail(
+            new AppError('unavailable', 'the event stream was interrupted; resume with the last event id', {
+              cause: error,
+            }),
+          );
         }
       }
     })();
@@ -164,7 +190,10 @@ function decode(msg: JsMsg): unknown {
 
 function isStreamNotFound(error: unknown): boolean {
   const e = error as { code?: unknown; api_error?: { err_code?: number }; message?: unknown };
-  return e?.api_error?.err_code === 10059 || (typeof e?.message === 'string' && /stream not found/i.test(e.message));
+  return (
+    e?.api_error?.err_code === 10059 ||
+    (typeof e?.message === 'string' && /stream not found/i.test(e.message))
+  );
 }
 
 /** One subscriber's merged, bounded view of its context streams. */

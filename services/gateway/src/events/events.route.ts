@@ -16,7 +16,13 @@ const EventEnvelope = z.object({
 
 /** The SSE `data` of one event (its id is the resume cursor, its event name the subject). */
 export function sseData(event: LifecycleEvent): string {
-  return JSON.stringify({ subject: event.subject, sequence: event.sequence, eventId: event.eventId, publishedAt: event.publishedAt, payload: event.payload });
+  return JSON.stringify({
+    subject: event.subject,
+    sequence: event.sequence,
+    eventId: event.eventId,
+    publishedAt: event.publishedAt,
+    payload: event.payload,
+  });
 }
 
 async function write(res: ServerResponse, chunk: string): Promise<void> {
@@ -29,7 +35,10 @@ async function write(res: ServerResponse, chunk: string): Promise<void> {
  * Each event's `id` is its resume cursor (the JetStream sequence for one context); reconnecting with
  * `Last-Event-ID` resumes right after it.
  */
-export function eventsRoute(hub: EventHub, options: { heartbeatMs: number; metrics: GatewayMetrics }): RawRoute {
+export function eventsRoute(
+  hub: EventHub,
+  options: { heartbeatMs: number; metrics: GatewayMetrics },
+): RawRoute {
   return defineRawRoute({
     operationId: 'subscribeEvents',
     method: 'GET',
@@ -38,22 +47,33 @@ export function eventsRoute(hub: EventHub, options: { heartbeatMs: number; metri
     summary: 'Subscribe to lifecycle events (server-sent events)',
     description:
       `Contexts: ${EVENT_CONTEXTS.join(', ')}. \`subject\` filters with NATS patterns (comma-separated, e.g. ` +
-      '`sessions.v1.*,mesh.v1.task-updated`); default all. Agents see their own role\'s sessions and tasks; admins ' +
+      "`sessions.v1.*,mesh.v1.task-updated`); default all. Agents see their own role's sessions and tasks; admins " +
       'and viewers see everything. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
       'subscribed, `context:seq` pairs otherwise), `event` = subject, `data` = JSON envelope. Resume with ' +
       '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end.',
     access: ALL_KINDS,
     query: z.object({
       subject: z.string().max(2000).optional().describe('Comma-separated subject patterns'),
-      lastEventId: z.string().max(500).optional().describe('Resume cursor, when the client cannot set Last-Event-ID'),
+      lastEventId: z
+        .string()
+        .max(500)
+        .optional()
+        .describe('Resume cursor, when the client cannot set Last-Event-ID'),
     }),
     responses: {
-      200: { description: 'An event stream; `data` of each event has this shape', contentType: 'text/event-stream', schema: EventEnvelope },
+      200: {
+        description: 'An event stream; `data` of each event has this shape',
+        contentType: 'text/event-stream',
+        schema: EventEnvelope,
+      },
     },
     errors: [400, 401, 403, 503],
     async handle(req, res, ctx) {
       const plan = planSubjects(ctx.url.searchParams.get('subject') ?? undefined);
-      const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? ctx.url.searchParams.get('lastEventId') ?? undefined;
+      const lastEventId =
+        (req.headers['last-event-id'] as string | undefined) ??
+        ctx.url.searchParams.get('lastEventId') ??
+        undefined;
       const caller = ctx.caller;
       if (!caller) throw new Error('events route requires a caller');
       const subscription = await hub.subscribe({ plan, cursor: lastEventId, caller });
@@ -77,7 +97,10 @@ export function eventsRoute(hub: EventHub, options: { heartbeatMs: number; metri
       } catch (error) {
         // Headers are sent: the stream ends; the client reconnects with its Last-Event-ID.
         const code = (error as { code?: string }).code ?? 'internal';
-        await write(res, `event: error\ndata: ${JSON.stringify({ code, detail: 'the event stream was interrupted' })}\n\n`);
+        await write(
+          res,
+          `event: error\ndata: ${JSON.stringify({ code, detail: 'the event stream was interrupted' })}\n\n`,
+        );
       } finally {
         clearInterval(heartbeat);
         options.metrics.subscriptions.dec({ transport: 'sse' });

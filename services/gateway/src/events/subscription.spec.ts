@@ -23,9 +23,17 @@ describe('planSubjects', () => {
     expect(planSubjects('>').size).toBe(3);
   });
 
-  it.each(['privacy.v1.redacted', 'sessions', 'sessions.>.x', 'Sessions.v1.*', 'sessions..x', '*'])('refuses %s naming query.subject', (filter) => {
-    expect(() => planSubjects(filter)).toThrow(expect.objectContaining({ code: 'validation_failed', details: { issues: [expect.objectContaining({ path: 'query.subject' })] } }));
-  });
+  it.each(['privacy.v1.redacted', 'sessions', 'sessions.>.x', 'Sessions.v1.*', 'sessions..x', '*'])(
+    'refuses %s naming query.subject',
+    (filter) => {
+      expect(() => planSubjects(filter)).toThrow(
+        expect.objectContaining({
+          code: 'validation_failed',
+          details: { issues: [expect.objectContaining({ path: 'query.subject' })] },
+        }),
+      );
+    },
+  );
 });
 
 describe('subjectMatches', () => {
@@ -44,7 +52,15 @@ describe('subjectMatches', () => {
 describe('cursors', () => {
   it('are the plain sequence for one context and context:seq pairs for several', () => {
     expect(formatCursor(['sessions'], new Map([['sessions', 42]]))).toBe('42');
-    expect(formatCursor(['sessions', 'mesh', 'registry'], new Map([['sessions', 42], ['mesh', 7]]))).toBe('sessions:42,mesh:7,registry:0');
+    expect(
+      formatCursor(
+        ['sessions', 'mesh', 'registry'],
+        new Map([
+          ['sessions', 42],
+          ['mesh', 7],
+        ]),
+      ),
+    ).toBe('sessions:42,mesh:7,registry:0');
   });
 
   it('round-trip', () => {

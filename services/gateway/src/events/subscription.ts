@@ -10,7 +10,9 @@ const TOKEN = /^(?:[a-z0-9][a-z0-9-]*|\*|>)$/;
 export type SubjectPlan = Map<EventContext, string[]>;
 
 function invalid(message: string): AppError {
-  return new AppError('validation_failed', message, { details: { issues: [{ path: 'query.subject', message }] } });
+  return new AppError('validation_failed', message, {
+    details: { issues: [{ path: 'query.subject', message }] },
+  });
 }
 
 /**
@@ -89,7 +91,8 @@ export function parseCursor(contexts: readonly EventContext[], cursor: string | 
       details: { issues: [{ path: 'header.Last-Event-ID', message }] },
     });
   if (/^\d+$/.test(value)) {
-    if (contexts.length !== 1) throw bad('a plain sequence is ambiguous over several contexts; use context:seq pairs');
+    if (contexts.length !== 1)
+      throw bad('a plain sequence is ambiguous over several contexts; use context:seq pairs');
     positions.set(contexts[0] as EventContext, Number(value));
     return positions;
   }

@@ -18,7 +18,13 @@ import { ProtoJson, toProtoValue } from './proto-json.js';
 
 export const PROTO_FILES = ['sessions.proto', 'mesh.proto', 'registry.proto', 'events.proto'];
 
-export const PROTO_LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: Number, enums: String, defaults: false, oneofs: true };
+export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: false,
+  oneofs: true,
+};
 
 /** `libs/contracts/proto`, found from this module's location (src under jest, dist under node). */
 export function findProtoDir(): string {
@@ -122,7 +128,8 @@ export class GatewayGrpcServer {
     const services = loaded.orgmesh.v1;
     const byBinding = new Map<string, RpcRoute>();
     for (const route of options.routes) {
-      if (route.kind === 'rpc' && route.grpc) byBinding.set(`${route.grpc.service}/${route.grpc.method}`, route);
+      if (route.kind === 'rpc' && route.grpc)
+        byBinding.set(`${route.grpc.service}/${route.grpc.method}`, route);
     }
     for (const serviceName of ['Sessions', 'Mesh', 'Registry'] as const) {
       const service = services[serviceName]?.service;
@@ -130,19 +137,27 @@ export class GatewayGrpcServer {
       const implementation: grpc.UntypedServiceImplementation = {};
       for (const methodName of Object.keys(service)) {
         const route = byBinding.get(`${serviceName}/${methodName}`);
-        const methodDefinition = (definition[`orgmesh.v1.${serviceName}`] as protoLoader.ServiceDefinition)[methodName];
+        const methodDefinition = (definition[`orgmesh.v1.${serviceName}`] as protoLoader.ServiceDefinition)[
+          methodName
+        ];
         const requestType = (methodDefinition?.requestType.type as { name?: string } | undefined)?.name ?? '';
-        const responseType = (methodDefinition?.responseType.type as { name?: string } | undefined)?.name ?? '';
+        const responseType =
+          (methodDefinition?.responseType.type as { name?: string } | undefined)?.name ?? '';
         implementation[methodName] = route
           ? this.unary(`${serviceName}/${methodName}`, route, requestType, responseType)
           : (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-              callback({ code: grpc.status.UNIMPLEMENTED, details: `${serviceName}/${methodName} is not implemented` });
+              callback({
+                code: grpc.status.UNIMPLEMENTED,
+                details: `${serviceName}/${methodName} is not implemented`,
+              });
       }
       this.server.addService(service, implementation);
     }
     const events = services['Events']?.service;
     if (!events) throw new Error('proto service orgmesh.v1.Events missing');
-    this.server.addService(events, { WatchEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => void this.watch(call) });
+    this.server.addService(events, {
+      WatchEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => void this.watch(call),
+    });
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -176,7 +191,9 @@ export class GatewayGrpcServer {
       const decision = this.options.limiter.take(`sub:${caller.subject}`);
       if (!decision.allowed) {
         this.options.metrics.rateLimited.inc({ transport: 'grpc' });
-        throw new AppError('rate_limited', 'too many requests', { details: { retryAfterSec: decision.retryAfterSec } });
+        throw new AppError('rate_limited', 'too many requests', {
+          details: { retryAfterSec: decision.retryAfterSec },
+        });
       }
       return caller;
     } catch (error) {
@@ -193,7 +210,10 @@ export class GatewayGrpcServer {
     return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       const started = process.hrtime.bigint();
       const finish = (code: grpc.status) =>
-        this.options.metrics.grpcDuration.observe({ method: name, code: grpc.status[code] ?? String(code) }, Number(process.hrtime.bigint() - started) / 1e9);
+        this.options.metrics.grpcDuration.observe(
+          { method: name, code: grpc.status[code] ?? String(code) },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
       void (async () => {
         try {
           const caller = await this.authenticate(call.metadata);
@@ -214,7 +234,8 @@ export class GatewayGrpcServer {
           finish(grpc.status.OK);
         } catch (error) {
           const status = toGrpcError(error);
-          if (!(error instanceof AppError)) this.options.logger.error({ err: error, method: name }, 'grpc call failed unexpectedly');
+          if (!(error instanceof AppError))
+            this.options.logger.error({ err: error, method: name }, 'grpc call failed unexpectedly');
           callback(status);
           finish(status.code ?? grpc.status.INTERNAL);
         }
@@ -226,7 +247,10 @@ export class GatewayGrpcServer {
     let end: (() => void) | undefined;
     try {
       const caller = await this.authenticate(call.metadata);
-      const request = this.mapper.fromProto('WatchEventsRequest', call.request) as { subjects?: string[]; cursor?: string };
+      const request = this.mapper.fromProto('WatchEventsRequest', call.request) as {
+        subjects?: string[];
+        cursor?: string;
+      };
       const plan = planSubjects(request.subjects?.join(','));
       const subscription = await this.options.hub.subscribe({ plan, cursor: request.cursor, caller });
       end = () => void subscription.close();

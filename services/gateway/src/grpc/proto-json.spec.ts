@@ -24,7 +24,17 @@ describe('ProtoJson', () => {
       assignee: null,
       input: { amount: 12000 },
       result: null,
-      history: [{ seq: 1, event: 'create', from: null, to: 'submitted', actor: 'finance-agent', reason: null, occurredAt: 'now' }],
+      history: [
+        {
+          seq: 1,
+          event: 'create',
+          from: null,
+          to: 'submitted',
+          actor: 'finance-agent',
+          reason: null,
+          occurredAt: 'now',
+        },
+      ],
       notInProto: 1,
     });
     expect(out).toEqual({
@@ -38,11 +48,19 @@ describe('ProtoJson', () => {
   });
 
   it('maps a decoded request back to contract JSON, keeping maps as objects', () => {
-    expect(mapper.fromProto('CreateSessionRequest', { agentId: 'a', metadata: { fields: { k: { listValue: { values: [{ boolValue: true }] } } } }, _role: 'role' })).toEqual({
+    expect(
+      mapper.fromProto('CreateSessionRequest', {
+        agentId: 'a',
+        metadata: { fields: { k: { listValue: { values: [{ boolValue: true }] } } } },
+        _role: 'role',
+      }),
+    ).toEqual({
       agentId: 'a',
       metadata: { k: [true] },
     });
-    expect(mapper.toProto('GetAgentResponse', { expectedConfigHashes: { goose: 'sha256:x' }, version: 3 })).toEqual({ expectedConfigHashes: { goose: 'sha256:x' }, version: 3 });
+    expect(
+      mapper.toProto('GetAgentResponse', { expectedConfigHashes: { goose: 'sha256:x' }, version: 3 }),
+    ).toEqual({ expectedConfigHashes: { goose: 'sha256:x' }, version: 3 });
   });
 
   it('has a gRPC status for every error code', () => {

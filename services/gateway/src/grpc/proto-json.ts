@@ -33,7 +33,8 @@ export function toProtoValue(value: unknown): ProtoValue {
 
 export function toProtoStruct(value: Record<string, unknown>): { fields: Record<string, ProtoValue> } {
   const fields: Record<string, ProtoValue> = {};
-  for (const [key, inner] of Object.entries(value)) if (inner !== undefined) fields[key] = toProtoValue(inner);
+  for (const [key, inner] of Object.entries(value))
+    if (inner !== undefined) fields[key] = toProtoValue(inner);
   return { fields };
 }
 
@@ -69,7 +70,8 @@ export class ProtoJson {
   ) {}
 
   private descriptor(typeName: string): MessageDescriptor | undefined {
-    const entry = (this.definition[`${this.packageName}.${typeName}`] ?? this.definition[typeName]) as { type?: MessageDescriptor } | undefined;
+    const entry = (this.definition[`${this.packageName}.${typeName}`] ?? this.definition[typeName]) as
+      { type?: MessageDescriptor } | undefined;
     return entry?.type;
   }
 
@@ -91,7 +93,9 @@ export class ProtoJson {
     for (const field of descriptor.field) {
       const value = source[field.name];
       if (value === undefined || value === null) continue;
-      const isMap = field.label === 'LABEL_REPEATED' && descriptor.nestedType.some((n) => n.name === field.typeName && n.options?.mapEntry);
+      const isMap =
+        field.label === 'LABEL_REPEATED' &&
+        descriptor.nestedType.some((n) => n.name === field.typeName && n.options?.mapEntry);
       const one = (item: unknown): unknown => this.convertField(field, item, direction);
       if (isMap) out[field.name] = value;
       else if (field.label === 'LABEL_REPEATED') out[field.name] = Array.isArray(value) ? value.map(one) : [];

@@ -44,7 +44,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function tooLarge(limit: number): AppError {
-  return new AppError('payload_too_large', `the request body exceeds ${limit} bytes`, { details: { limitBytes: limit } });
+  return new AppError('payload_too_large', `the request body exceeds ${limit} bytes`, {
+    details: { limitBytes: limit },
+  });
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */

@@ -106,11 +106,20 @@ export class GatewayHttpServer {
       if (typeof value === 'string') headers[name] = value;
     }
     const parent = extractTraceContext(headers);
-    const span = trace.getTracer('@orgmesh/gateway').startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': url.pathname } }, parent);
+    const span = trace
+      .getTracer('@orgmesh/gateway')
+      .startSpan(
+        method,
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': url.pathname } },
+        parent,
+      );
     const state = { route: 'unmatched' };
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      this.options.metrics.httpDuration.observe({ method, route: state.route, status: String(res.statusCode) }, seconds);
+      this.options.metrics.httpDuration.observe(
+        { method, route: state.route, status: String(res.statusCode) },
+        seconds,
+      );
       span.updateName(`${method} ${state.route}`);
       span.setAttributes({ 'http.route': state.route, 'http.response.status_code': res.statusCode });
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -119,11 +128,18 @@ export class GatewayHttpServer {
     await context.with(trace.setSpan(parent, span), () => this.dispatch(req, res, method, url, state));
   }
 
-  private async dispatch(req: IncomingMessage, res: ServerResponse, method: string, url: URL, state: { route: string }): Promise<void> {
+  private async dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    url: URL,
+    state: { route: string },
+  ): Promise<void> {
     try {
       if (this.cors(req, res, method)) return;
       const mounted = this.mounted;
-      if (!mounted && url.pathname !== '/healthz') throw new AppError('unavailable', 'the gateway is starting');
+      if (!mounted && url.pathname !== '/healthz')
+        throw new AppError('unavailable', 'the gateway is starting');
       if (await this.builtin(url.pathname, method, res, mounted)) {
         state.route = url.pathname;
         return;
@@ -132,7 +148,9 @@ export class GatewayHttpServer {
       if (!match.found) {
         if (match.allowed.length) {
           res.setHeader('allow', match.allowed.join(', '));
-          throw Object.assign(new AppError('not_found', `${method} is not allowed on ${url.pathname}`), { httpStatus: 405 });
+          throw Object.assign(new AppError('not_found', `${method} is not allowed on ${url.pathname}`), {
+            httpStatus: 405,
+          });
         }
         throw new AppError('not_found', `no route for ${method} ${url.pathname}`);
       }
@@ -146,7 +164,17 @@ export class GatewayHttpServer {
         this.limit(`sub:${caller.subject}`, 'http');
       }
       if (route.kind === 'raw') await this.raw(route, req, res, url, caller);
-      else await this.rpc((mounted as HttpMount).executor, route, req, res, url, match.params, caller as Caller, method);
+      else
+        await this.rpc(
+          (mounted as HttpMount).executor,
+          route,
+          req,
+          res,
+          url,
+          match.params,
+          caller as Caller,
+          method,
+        );
     } catch (error) {
       this.fail(req, res, url.pathname, error, state.route);
     }
@@ -168,14 +196,28 @@ export class GatewayHttpServer {
     const decision = this.options.limiter.take(key);
     if (!decision.allowed) {
       this.options.metrics.rateLimited.inc({ transport });
-      throw new AppError('rate_limited', 'too many requests', { details: { retryAfterSec: decision.retryAfterSec } });
+      throw new AppError('rate_limited', 'too many requests', {
+        details: { retryAfterSec: decision.retryAfterSec },
+      });
     }
   }
 
-  private async rpc(executor: RouteExecutor, route: RpcRoute, req: IncomingMessage, res: ServerResponse, url: URL, params: Record<string, string>, caller: Caller, method: string): Promise<void> {
+  private async rpc(
+    executor: RouteExecutor,
+    route: RpcRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    params: Record<string, string>,
+    caller: Caller,
+    method: string,
+  ): Promise<void> {
     let body: unknown;
     if (METHODS_WITH_BODY.has(method)) {
-      const raw = await readBody(req, route.largeBody ? this.options.maxImportBytes : this.options.maxBodyBytes);
+      const raw = await readBody(
+        req,
+        route.largeBody ? this.options.maxImportBytes : this.options.maxBodyBytes,
+      );
       const type = mediaType(req.headers['content-type']);
       const alternate = route.alternateBodies?.[type as 'text/csv'];
       if (alternate) body = alternate(raw.toString('utf8'));
@@ -193,13 +235,25 @@ export class GatewayHttpServer {
     const query = Object.fromEntries(url.searchParams);
     const result = await executor.execute(route, { params, query, body }, caller, idempotencyKey);
     const text = JSON.stringify(result);
-    res.writeHead(route.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.writeHead(route.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(method === 'HEAD' ? undefined : text);
   }
 
-  private async raw(route: RawRoute, req: IncomingMessage, res: ServerResponse, url: URL, caller: Caller | undefined): Promise<void> {
+  private async raw(
+    route: RawRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    caller: Caller | undefined,
+  ): Promise<void> {
     if (caller && route.access !== 'public' && !route.access.includes(caller.kind)) {
-      throw new AppError('forbidden', `${route.method} ${route.path} requires ${route.access.join(' or ')}; the caller is ${caller.kind}`);
+      throw new AppError(
+        'forbidden',
+        `${route.method} ${route.path} requires ${route.access.join(' or ')}; the caller is ${caller.kind}`,
+      );
     }
     const controller = new AbortController();
     this.streams.add(controller);
@@ -219,7 +273,12 @@ export class GatewayHttpServer {
   }
 
   /** Health, metrics and the API description: no token, no rate limit. */
-  private async builtin(path: string, method: string, res: ServerResponse, mounted: HttpMount | undefined): Promise<boolean> {
+  private async builtin(
+    path: string,
+    method: string,
+    res: ServerResponse,
+    mounted: HttpMount | undefined,
+  ): Promise<boolean> {
     if (method !== 'GET' && method !== 'HEAD') return false;
     switch (path) {
       case '/healthz':
@@ -277,7 +336,8 @@ export class GatewayHttpServer {
       problem.title = 'Method not allowed';
     }
     if (problem.status >= 500) {
-      if (error instanceof AppError) this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
+      if (error instanceof AppError)
+        this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
       else this.options.logger.error({ err: error, route }, 'request failed unexpectedly');
     }
     if (res.headersSent) {

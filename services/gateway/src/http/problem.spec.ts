@@ -20,7 +20,11 @@ describe('toProblem', () => {
   });
 
   it('hides the message of anything that is not an AppError', () => {
-    expect(toProblem(new Error('db password is hunter2'))).toMatchObject({ status: 500, code: 'internal', detail: 'internal error' });
+    expect(toProblem(new Error('db password is hunter2'))).toMatchObject({
+      status: 500,
+      code: 'internal',
+      detail: 'internal error',
+    });
   });
 
   it('gives every code a title and its one HTTP status', () => {

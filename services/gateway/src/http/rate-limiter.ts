@@ -37,14 +37,20 @@ export class RateLimiter {
       }
       this.buckets.set(key, bucket);
     } else {
-      bucket.tokens = Math.min(this.burst, bucket.tokens + ((now - bucket.updatedAtMs) / 1000) * this.ratePerSec);
+      bucket.tokens = Math.min(
+        this.burst,
+        bucket.tokens + ((now - bucket.updatedAtMs) / 1000) * this.ratePerSec,
+      );
       bucket.updatedAtMs = now;
     }
     if (bucket.tokens >= cost) {
       bucket.tokens -= cost;
       return { allowed: true };
     }
-    return { allowed: false, retryAfterSec: Math.max(1, Math.ceil((cost - bucket.tokens) / this.ratePerSec)) };
+    return {
+      allowed: false,
+      retryAfterSec: Math.max(1, Math.ceil((cost - bucket.tokens) / this.ratePerSec)),
+    };
   }
 
   get size(): number {

@@ -10,14 +10,22 @@ describe('Router', () => {
   router.add('GET', '/v1/sessions/mine', 'mine');
 
   it('matches templates and decodes parameters', () => {
-    expect(router.match('PUT', '/v1/sessions/a%2Fb/events')).toEqual({ found: true, value: 'events', template: '/v1/sessions/{id}/events', params: { id: 'a/b' } });
+    expect(router.match('PUT', '/v1/sessions/a%2Fb/events')).toEqual({
+      found: true,
+      value: 'events',
+      template: '/v1/sessions/{id}/events',
+      params: { id: 'a/b' },
+    });
     expect(router.match('GET', '/v1/profiles')).toMatchObject({ found: true, value: 'profiles' });
     expect(router.match('GET', '/v1/profiles/')).toMatchObject({ found: true, value: 'profiles' });
   });
 
   it('prefers literal segments over parameters', () => {
     expect(router.match('GET', '/v1/sessions/mine')).toMatchObject({ value: 'mine' });
-    expect(router.match('GET', '/v1/sessions/other')).toMatchObject({ value: 'session', params: { id: 'other' } });
+    expect(router.match('GET', '/v1/sessions/other')).toMatchObject({
+      value: 'session',
+      params: { id: 'other' },
+    });
   });
 
   it('reports the allowed methods of a path matched under another method', () => {

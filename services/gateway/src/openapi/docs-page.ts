@@ -1,7 +1,10 @@
 type Json = Record<string, unknown>;
 
 function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
+  return text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
 }
 
 function json(value: unknown): string {
@@ -21,7 +24,11 @@ export function renderDocsPage(document: Json): string {
       const tag = ((op['tags'] as string[] | undefined) ?? ['other'])[0] ?? 'other';
       const access = op['x-orgmesh-access'];
       const params = ((op['parameters'] as Json[] | undefined) ?? [])
-        .map((p) => (p['$ref'] ? String(p['$ref']).split('/').pop() : `${String(p['name'])} (${String(p['in'])}${p['required'] ? ', required' : ''})`))
+        .map((p) =>
+          p['$ref']
+            ? String(p['$ref']).split('/').pop()
+            : `${String(p['name'])} (${String(p['in'])}${p['required'] ? ', required' : ''})`,
+        )
         .join(', ');
       const body = (op['requestBody'] as Json | undefined)?.['content'];
       const responses = op['responses'] as Record<string, Json>;
@@ -37,7 +44,9 @@ export function renderDocsPage(document: Json): string {
       byTag.set(tag, [...(byTag.get(tag) ?? []), html]);
     }
   }
-  const sections = [...byTag.entries()].map(([tag, ops]) => `<h2>${escapeHtml(tag)}</h2>${ops.join('')}`).join('\n');
+  const sections = [...byTag.entries()]
+    .map(([tag, ops]) => `<h2>${escapeHtml(tag)}</h2>${ops.join('')}`)
+    .join('\n');
   const components = (document['components'] ?? {}) as Json;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(String(info['title'] ?? 'API'))}</title>

@@ -49,7 +49,12 @@ class SchemaConverter {
   readonly components: Record<string, Json> = {};
 
   convert(schema: z.ZodType, io: 'input' | 'output'): Json {
-    const generated = z.toJSONSchema(schema, { metadata: COMPONENTS, io, unrepresentable: 'any', target: 'draft-2020-12' }) as Json;
+    const generated = z.toJSONSchema(schema, {
+      metadata: COMPONENTS,
+      io,
+      unrepresentable: 'any',
+      target: 'draft-2020-12',
+    }) as Json;
     delete generated['$schema'];
     const defs = (generated['$defs'] ?? {}) as Record<string, Json>;
     delete generated['$defs'];
@@ -109,10 +114,22 @@ function parameters(route: RpcRoute | RawRoute, converter: SchemaConverter): Jso
   const out: Json[] = [];
   const params = route.kind === 'rpc' ? route.params : undefined;
   for (const [name, schema] of Object.entries(objectShape(params))) {
-    out.push({ name, in: 'path', required: true, schema: converter.convert(schema, 'input'), ...describe(schema) });
+    out.push({
+      name,
+      in: 'path',
+      required: true,
+      schema: converter.convert(schema, 'input'),
+      ...describe(schema),
+    });
   }
   for (const [name, schema] of Object.entries(objectShape(route.query))) {
-    out.push({ name, in: 'query', required: !schema.safeParse(undefined).success, schema: converter.convert(schema, 'input'), ...describe(schema) });
+    out.push({
+      name,
+      in: 'query',
+      required: !schema.safeParse(undefined).success,
+      schema: converter.convert(schema, 'input'),
+      ...describe(schema),
+    });
   }
   if (route.kind === 'rpc' && route.idempotent) out.push({ $ref: '#/components/parameters/IdempotencyKey' });
   return out;
@@ -124,7 +141,8 @@ function describe(schema: z.ZodType): Json {
 
 function errorResponses(statuses: Iterable<number>): Json {
   const out: Json = {};
-  for (const status of [...new Set(statuses)].sort()) out[String(status)] = { $ref: `#/components/responses/Problem${status}` };
+  for (const status of [...new Set(statuses)].sort())
+    out[String(status)] = { $ref: `#/components/responses/Problem${status}` };
   return out;
 }
 
@@ -159,7 +177,13 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
     responses[status] = {
       description: response.description,
       ...(response.contentType
-        ? { content: { [response.contentType]: response.schema ? { schema: converter.convert(response.schema, 'output') } : {} } }
+        ? {
+            content: {
+              [response.contentType]: response.schema
+                ? { schema: converter.convert(response.schema, 'output') }
+                : {},
+            },
+          }
         : {}),
     };
   }
@@ -175,7 +199,8 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
   if (route.access === 'public') operation['security'] = [];
   if (route.requestBody) {
     const content: Json = {};
-    for (const type of route.requestBody.contentTypes) content[type] = { schema: converter.convert(route.requestBody.schema, 'input') };
+    for (const type of route.requestBody.contentTypes)
+      content[type] = { schema: converter.convert(route.requestBody.schema, 'input') };
     operation['requestBody'] = { required: true, content };
   }
   return operation;
@@ -183,7 +208,8 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
 
 const ProblemSchema: Json = {
   type: 'object',
-  description: 'RFC 9457 problem details. Error details are extension members (e.g. `issues`, `currentState`, `allowedEvents`).',
+  description:
+    'RFC 9457 problem details. Error details are extension members (e.g. `issues`, `currentState`, `allowedEvents`).',
   required: ['type', 'title', 'status', 'detail', 'code'],
   properties: {
     type: { type: 'string', description: '`urn:orgmesh:problem:<code>`' },
@@ -195,10 +221,18 @@ const ProblemSchema: Json = {
     issues: {
       type: 'array',
       description: 'Validation failures, one per field path (`body.agentId`, `query.limit`, `path.id`).',
-      items: { type: 'object', required: ['path', 'message'], properties: { path: { type: 'string' }, message: { type: 'string' } } },
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' } },
+      },
     },
     currentState: { type: 'string', description: 'An illegal transition: the state it was refused in.' },
-    allowedEvents: { type: 'array', items: { type: 'string' }, description: 'An illegal transition: the events that state accepts.' },
+    allowedEvents: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'An illegal transition: the events that state accepts.',
+    },
   },
   additionalProperties: true,
 };
@@ -216,14 +250,22 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
   const paths: Record<string, Json> = {};
   for (const route of routes) {
     const item = (paths[route.path] ??= {});
-    item[route.method.toLowerCase()] = route.kind === 'rpc' ? rpcOperation(route, converter) : rawOperation(route, converter);
+    item[route.method.toLowerCase()] =
+      route.kind === 'rpc' ? rpcOperation(route, converter) : rawOperation(route, converter);
   }
   const responses: Json = {};
   for (const status of [400, 401, 403, 404, 409, 413, 429, 503]) {
-    const codes = ERROR_CODES.filter((c) => httpStatusFor(c) === status || (status === 503 && c === 'timeout'));
+    const codes = ERROR_CODES.filter(
+      (c) => httpStatusFor(c) === status || (status === 503 && c === 'timeout'),
+    );
     const headers: Json = {};
-    if (status === 429 || status === 503) headers['Retry-After'] = { description: 'Seconds to wait before retrying', schema: { type: 'integer' } };
-    if (status === 401) headers['WWW-Authenticate'] = { description: 'Bearer challenge', schema: { type: 'string' } };
+    if (status === 429 || status === 503)
+      headers['Retry-After'] = {
+        description: 'Seconds to wait before retrying',
+        schema: { type: 'integer' },
+      };
+    if (status === 401)
+      headers['WWW-Authenticate'] = { description: 'Bearer challenge', schema: { type: 'string' } };
     responses[`Problem${status}`] = {
       description: `${STATUS_TEXT[status] ?? ''}. Codes: ${codes.map((c) => `\`${c}\` (${problemTitle(c)}, type ${problemType(c)})`).join(', ')}`,
       ...(Object.keys(headers).length ? { headers } : {}),
@@ -237,7 +279,11 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
       flows: {
         clientCredentials: {
           tokenUrl: options.tokenUrl,
-          scopes: { 'orgmesh:admin': 'administer', 'orgmesh:agent': 'act as an agent', 'orgmesh:read': 'read' },
+          scopes: {
+            'orgmesh:admin': 'administer',
+            'orgmesh:agent': 'act as an agent',
+            'orgmesh:read': 'read',
+          },
         },
       },
     };

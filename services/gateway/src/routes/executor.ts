@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import { AppError, type RpcDefinition, type RpcRequestInput, type RpcResponse, type ValidationIssue } from '@orgmesh/contracts';
+import {
+  AppError,
+  type RpcDefinition,
+  type RpcRequestInput,
+  type RpcResponse,
+  type ValidationIssue,
+} from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { requireKind, type Caller } from '../auth/caller.js';
 import type { RpcRoute } from './route.js';
@@ -18,13 +24,20 @@ export function checkIdempotencyKey(value: string | undefined): string | undefin
   if (value === undefined) return undefined;
   if (!IDEMPOTENCY_KEY.test(value)) {
     throw new AppError('validation_failed', 'invalid Idempotency-Key: 1–200 visible ASCII characters', {
-      details: { issues: [{ path: 'header.Idempotency-Key', message: 'expected 1–200 visible ASCII characters' }] },
+      details: {
+        issues: [{ path: 'header.Idempotency-Key', message: 'expected 1–200 visible ASCII characters' }],
+      },
     });
   }
   return value;
 }
 
-function parsePart<S extends z.ZodType>(schema: S | undefined, value: unknown, location: string, issues: ValidationIssue[]): unknown {
+function parsePart<S extends z.ZodType>(
+  schema: S | undefined,
+  value: unknown,
+  location: string,
+  issues: ValidationIssue[],
+): unknown {
   if (!schema) return undefined;
   const result = schema.safeParse(value);
   if (result.success) return result.data;
@@ -45,7 +58,12 @@ export class RouteExecutor {
     private readonly rpcTimeoutMs: number,
   ) {}
 
-  async execute(route: RpcRoute, raw: RawRouteInput, caller: Caller, idempotencyKey: string | undefined): Promise<unknown> {
+  async execute(
+    route: RpcRoute,
+    raw: RawRouteInput,
+    caller: Caller,
+    idempotencyKey: string | undefined,
+  ): Promise<unknown> {
     requireKind(caller, route.access, `${route.method} ${route.path}`);
     const issues: ValidationIssue[] = [];
     const params = parsePart(route.params, raw.params, 'path', issues);
@@ -58,7 +76,11 @@ export class RouteExecutor {
     // Keys are scoped to the caller so two clients choosing the same key never see each other's result.
     const scopedKey = idempotencyKey === undefined ? undefined : `${caller.subject}/${idempotencyKey}`;
     const call = <R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>): Promise<RpcResponse<R>> =>
-      this.bus.request(rpc, payload, { authorization: caller.authorization, idempotencyKey: scopedKey, timeoutMs: this.rpcTimeoutMs });
+      this.bus.request(rpc, payload, {
+        authorization: caller.authorization,
+        idempotencyKey: scopedKey,
+        timeoutMs: this.rpcTimeoutMs,
+      });
     return route.handle({ params, query, body, caller, idempotencyKey, call });
   }
 }

@@ -25,18 +25,27 @@ const TaskIdParams = z.object({ id: z.uuid().describe('Task id') });
  * verified token, so a mismatch is an agent trying to act as another role (403), not a no-op.
  */
 const FromField = z
-  .union([z.string().min(1).max(100), z.object({ role: z.string().min(1).max(100), agentId: z.string().min(1).max(200).optional() })])
+  .union([
+    z.string().min(1).max(100),
+    z.object({ role: z.string().min(1).max(100), agentId: z.string().min(1).max(200).optional() }),
+  ])
   .optional()
-  .describe("Optional: the sender as the caller believes it is (a role, or {role, agentId}). It must match the token, else 403.");
+  .describe(
+    'Optional: the sender as the caller believes it is (a role, or {role, agentId}). It must match the token, else 403.',
+  );
 
 function checkFrom(caller: Caller, from: z.infer<typeof FromField>): void {
   if (from === undefined || caller.kind === 'admin') return;
   const role = typeof from === 'string' ? from : from.role;
   const agentId = typeof from === 'string' ? undefined : from.agentId;
   if (role !== caller.role || (agentId !== undefined && agentId !== caller.subject)) {
-    throw new AppError('forbidden', `an agent sends as its own role only: the request names "${role}", the token is "${caller.role}"`, {
-      details: { callerRole: caller.role, role },
-    });
+    throw new AppError(
+      'forbidden',
+      `an agent sends as its own role only: the request names "${role}", the token is "${caller.role}"`,
+      {
+        details: { callerRole: caller.role, role },
+      },
+    );
   }
 }
 
@@ -50,8 +59,20 @@ const ListQuery = z.object({
 });
 
 function listTasks(kind: z.infer<typeof TaskKind> | undefined) {
-  return async ({ query, call }: { query: z.infer<typeof ListQuery> & { kind?: z.infer<typeof TaskKind> }; caller: Caller; call: RpcCall }): Promise<RpcResponse<typeof ListTasks>> =>
-    call(ListTasks, { ...query, kind: kind ?? query.kind, direction: query.direction ?? 'any', limit: query.limit ?? 50 });
+  return async ({
+    query,
+    call,
+  }: {
+    query: z.infer<typeof ListQuery> & { kind?: z.infer<typeof TaskKind> };
+    caller: Caller;
+    call: RpcCall;
+  }): Promise<RpcResponse<typeof ListTasks>> =>
+    call(ListTasks, {
+      ...query,
+      kind: kind ?? query.kind,
+      direction: query.direction ?? 'any',
+      limit: query.limit ?? 50,
+    });
 }
 
 const TaskList = ListTasks.response;
@@ -83,7 +104,7 @@ export const meshRoutes: Route[] = [
     path: '/v1/tasks',
     tag: 'mesh',
     summary: 'List tasks (inbox and outbox)',
-    description: "Newest first. Callers who are not admins see only tasks they are a party to.",
+    description: 'Newest first. Callers who are not admins see only tasks they are a party to.',
     access: ALL_KINDS,
     query: ListQuery.extend({ kind: TaskKind.optional() }),
     status: 200,

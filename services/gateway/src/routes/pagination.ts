@@ -22,12 +22,18 @@ export function page<T>(items: T[], nextCursor: string | null): { items: T[]; ne
  * Pages over a list a service returns whole (its RPC has no cursor yet): the cursor is the index of
  * the next item, opaque to clients. Presentation only: order and content are the service's.
  */
-export function pageOf<T>(all: readonly T[], limit: number | undefined, cursor: string | undefined): { items: T[]; nextCursor: string | null } {
+export function pageOf<T>(
+  all: readonly T[],
+  limit: number | undefined,
+  cursor: string | undefined,
+): { items: T[]; nextCursor: string | null } {
   let start = 0;
   if (cursor !== undefined) {
     const decoded = /^o(\d+)$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (!decoded?.[1]) {
-      throw new AppError('validation_failed', 'invalid cursor', { details: { issues: [{ path: 'query.cursor', message: 'not a cursor of this list' }] } });
+      throw new AppError('validation_failed', 'invalid cursor', {
+        details: { issues: [{ path: 'query.cursor', message: 'not a cursor of this list' }] },
+      });
     }
     start = Number(decoded[1]);
   }

@@ -63,7 +63,8 @@ export const registryRoutes: Route[] = [
     path: '/v1/agents/{id}/config',
     tag: 'registry',
     summary: "Render an agent's client configuration",
-    description: 'The ready-to-run files for Claude Code or Goose and their hash. An agent may fetch its own only.',
+    description:
+      'The ready-to-run files for Claude Code or Goose and their hash. An agent may fetch its own only.',
     access: ALL_KINDS,
     params: AgentParams,
     query: z.object({ format: ConfigFormat }),
@@ -115,7 +116,8 @@ export const registryRoutes: Route[] = [
     path: '/v1/agents/{id}/heartbeat',
     tag: 'registry',
     summary: 'Report that the agent is alive and which configuration it runs',
-    description: 'An agent reports for itself only. A hash that differs from the rendered configuration is drift.',
+    description:
+      'An agent reports for itself only. A hash that differs from the rendered configuration is drift.',
     access: WRITERS,
     params: AgentParams,
     body: AgentHeartbeat.request.omit({ agentId: true }),
@@ -134,7 +136,8 @@ export const registryRoutes: Route[] = [
     path: '/v1/profiles',
     tag: 'registry',
     summary: "A role's default profile",
-    description: 'With its signed published form (`jws`). The registry has no profile listing yet, so `role` is required.',
+    description:
+      'With its signed published form (`jws`). The registry has no profile listing yet, so `role` is required.',
     access: ALL_KINDS,
     query: z.object({ role: RoleId }),
     status: 200,

@@ -6,7 +6,10 @@ import type { Caller, CallerKind } from '../auth/caller.js';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** Sends one RPC to the owning service with the caller's JWT and the request's idempotency key. */
-export type RpcCall = <R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>) => Promise<RpcResponse<R>>;
+export type RpcCall = <R extends RpcDefinition>(
+  rpc: R,
+  payload: RpcRequestInput<R>,
+) => Promise<RpcResponse<R>>;
 
 export interface RouteInput<P, Q, B> {
   params: P;
@@ -90,9 +93,12 @@ export interface RawRouteContext {
 export type Route = RpcRoute | RawRoute;
 
 /** Identity function that keeps the schema types of one route for its handler. */
-export function defineRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>(
-  route: Omit<RpcRoute<P, Q, B, R>, 'kind'>,
-): RpcRoute {
+export function defineRoute<
+  P extends z.ZodType,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+  R extends z.ZodType,
+>(route: Omit<RpcRoute<P, Q, B, R>, 'kind'>): RpcRoute {
   return { kind: 'rpc', ...route } as unknown as RpcRoute;
 }
 

@@ -23,7 +23,9 @@ const CreateSessionBody = CreateSession.request.omit({ role: true }).extend({
     .min(1)
     .max(100)
     .optional()
-    .describe("The agent's role. Agents get their token's role (naming another is 403); an admin may name it, else the registry's."),
+    .describe(
+      "The agent's role. Agents get their token's role (naming another is 403); an admin may name it, else the registry's.",
+    ),
 });
 
 const SessionEventBody = ApplySessionEvent.request.pick({ event: true, reason: true, expectedVersion: true });
@@ -61,7 +63,12 @@ export const sessionRoutes: Route[] = [
       } else {
         role = body.role ?? (await call(GetAgent, { agentId: body.agentId })).agent.role;
       }
-      return call(CreateSession, { agentId: body.agentId, role, contextId: body.contextId, metadata: body.metadata });
+      return call(CreateSession, {
+        agentId: body.agentId,
+        role,
+        contextId: body.contextId,
+        metadata: body.metadata,
+      });
     },
   }),
   defineRoute({

@@ -3,6 +3,11 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import fc from 'fast-check';
 import { PrivacyRedacted } from '@orgmesh/contracts';
+import { createLogger } from '@orgmesh/telemetry';
+import { RecordingAuditSink } from '../src/audit/audit-sink.js';
+import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
+import { createPrivacyProxy } from '../src/privacy-proxy.server.js';
+import { FileProfileSource } from '../src/profiles/profile-source.js';
 import { pieces, placeholdersIn } from './fake-upstream.js';
 import { SEEDED, SEEDED_TEXT, SEEDED_VALUES, sseData, startHarness, type Harness } from './proxy-harness.js';
 
@@ -353,6 +358,40 @@ describe('upstream failures', () => {
     expect(content.length).toBeGreaterThan(5);
     expect(`I will contact ${SEEDED.email} today.`.startsWith(content)).toBe(true);
     h.upstream.script({});
+  });
+});
+
+describe('limits', () => {
+  it('answers 413 to a body over the limit (chunked, no content-length)', async () => {
+    const small = await startHarness();
+    await small.proxy.close();
+    const proxy = createPrivacyProxy({
+      openai: { url: small.upstream.openaiUrl },
+      verifier: JoseTokenVerifier.fromLocalJwks(small.issuer.jwks, { issuer: small.issuer.issuer, audience: small.issuer.audience }),
+      profiles: FileProfileSource.fromObject({ profiles: { finance: { mode: 'mask' } }, directory: [] }),
+      hmacKey: 'limits-test-hmac-key-0123456789abcdef',
+      audit: new RecordingAuditSink(),
+      logger: createLogger({ service: 'privacy-proxy', level: 'silent' }),
+      maxBodyBytes: 1024,
+    });
+    const url = await proxy.listen(0);
+    const big = JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x'.repeat(5000) }] });
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(big));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await small.token('finance')}` },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(small.upstream.requests).toHaveLength(0);
+    await proxy.close();
+    await small.upstream.close();
   });
 });
 

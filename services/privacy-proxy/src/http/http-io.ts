@@ -12,16 +12,21 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on('data', (chunk: Buffer) => {
+      if (tooLarge) return; // drained and dropped, so the 413 can still be sent on this connection
       size += chunk.length;
       if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
         reject(new AppError('payload_too_large', `request body exceeds ${limit} bytes`));
-        req.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+    req.on('end', () => {
+      if (!tooLarge) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
     req.on('error', reject);
   });
 }

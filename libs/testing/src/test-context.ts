@@ -16,6 +16,21 @@ export interface TestContext {
   dispose(): Promise<void>;
 }
 
+/** Removes every JetStream stream of a test namespace, so runs leave the shared server as they found it. */
+export async function deleteStreamsWithSuffix(natsUrl: string, suffix: string): Promise<void> {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: natsUrl, timeout: 5_000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    for await (const name of jsm.streams.names()) {
+      if (name.endsWith(suffix)) await jsm.streams.delete(name).catch(() => undefined);
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
 export function testInfrastructureUrls(): { natsUrl: string; databaseUrl: string } {
   const natsUrl = process.env['ORGMESH_TEST_NATS_URL'] ?? process.env['NATS_URL'];
   const databaseUrl = process.env['ORGMESH_TEST_DATABASE_URL'] ?? process.env['DATABASE_URL'];
@@ -37,6 +52,7 @@ export async function createTestContext(): Promise<TestContext> {
     token,
     async dispose() {
       await db.drop();
+      await deleteStreamsWithSuffix(natsUrl, `_${token.toUpperCase()}`);
     },
   };
 }

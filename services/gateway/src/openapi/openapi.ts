@@ -18,15 +18,28 @@ import { problemTitle, problemType } from '../http/problem.js';
 type Json = Record<string, unknown>;
 
 /** Contract shapes that become named components (referenced, not repeated, across operations). */
-const COMPONENTS = z.registry<{ id: string }>();
-COMPONENTS.add(Session, { id: 'Session' });
-COMPONENTS.add(SessionTransition, { id: 'SessionTransition' });
-COMPONENTS.add(Task, { id: 'Task' });
-COMPONENTS.add(TaskHistoryEntry, { id: 'TaskHistoryEntry' });
-COMPONENTS.add(RegistryAgent, { id: 'RegistryAgent' });
-COMPONENTS.add(AgentPresence, { id: 'AgentPresence' });
-COMPONENTS.add(RoleProfile, { id: 'RoleProfile' });
-COMPONENTS.add(OrgUser, { id: 'OrgUser' });
+const COMPONENT_IDS = new Map<z.ZodType, string>([
+  [Session, 'Session'],
+  [SessionTransition, 'SessionTransition'],
+  [Task, 'Task'],
+  [TaskHistoryEntry, 'TaskHistoryEntry'],
+  [RegistryAgent, 'RegistryAgent'],
+  [AgentPresence, 'AgentPresence'],
+  [RoleProfile, 'RoleProfile'],
+  [OrgUser, 'OrgUser'],
+]);
+
+/**
+ * The metadata zod's JSON Schema generator reads: the component ids above, over the global
+ * registry where `.describe()` keeps descriptions (a separate registry alone would drop them).
+ */
+const COMPONENTS = {
+  get(schema: z.ZodType) {
+    const global = z.globalRegistry.get(schema);
+    const id = COMPONENT_IDS.get(schema);
+    return id ? { ...global, id } : global;
+  },
+} as unknown as z.core.$ZodRegistry<Record<string, unknown>>;
 
 const STANDARD_ERRORS = [400, 401, 403, 413, 429, 503] as const;
 

@@ -8,8 +8,20 @@ import { createLogger } from '@orgmesh/telemetry';
 // The proxy is measured in process, against a scripted upstream in the same process: the same event
 // loop serves client, proxy and upstream in both paths, so the difference is what the proxy adds.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { createPrivacyProxy, FileProfileSource, JoseTokenVerifier, RecordingAuditSink } from '@orgmesh/privacy-proxy';
-import { LatencyHistogram, progress, round, runComparison, runScenario, type BenchResult } from './harness.js';
+import {
+  createPrivacyProxy,
+  FileProfileSource,
+  JoseTokenVerifier,
+  RecordingAuditSink,
+} from '@orgmesh/privacy-proxy';
+import {
+  LatencyHistogram,
+  progress,
+  round,
+  runComparison,
+  runScenario,
+  type BenchResult,
+} from './harness.js';
 
 /**
  * Privacy proxy benchmarks (issue 6):
@@ -63,11 +75,17 @@ async function startUpstream(): Promise<{ server: Server; url: string }> {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench' };
         const size = Math.ceil(text.length / 40);
-        res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+        );
         for (let i = 0; i < text.length; i += size) {
-          res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: text.slice(i, i + size) }, finish_reason: null }] })}\n\n`);
+          res.write(
+            `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: text.slice(i, i + size) }, finish_reason: null }] })}\n\n`,
+          );
         }
-        res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
+        res.write(
+          `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        );
         res.end('data: [DONE]\n\n');
         return;
       }
@@ -79,7 +97,10 @@ async function startUpstream(): Promise<{ server: Server; url: string }> {
         choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 1000, completion_tokens: 40, total_tokens: 1040 },
       });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
       res.end(payload);
     });
   });
@@ -88,7 +109,11 @@ async function startUpstream(): Promise<{ server: Server; url: string }> {
 }
 
 async function complete(url: string, token: string, body: string): Promise<void> {
-  const response = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  const response = await fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
   if (response.status !== 200) throw new Error(`status ${response.status}`);
   const json = (await response.json()) as { choices: Array<{ message: { content: string } }> };
   if (json.choices[0]!.message.content.includes('[[')) throw new Error('placeholder left in the answer');
@@ -97,7 +122,11 @@ async function complete(url: string, token: string, body: string): Promise<void>
 /** Milliseconds from sending the request to the first non-empty content delta; drains the rest. */
 async function firstToken(url: string, token: string, body: string): Promise<number> {
   const started = performance.now();
-  const response = await fetch(`${url}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+  const response = await fetch(`${url}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body,
+  });
   const decoder = new TextDecoder();
   let ttft = -1;
   let seen = '';
@@ -111,7 +140,11 @@ async function firstToken(url: string, token: string, body: string): Promise<num
   return ttft;
 }
 
-function megabytesPerSecond(detector: Detector, text: string, minMs = 1500): { mbPerSecond: number; megabytes: number } {
+function megabytesPerSecond(
+  detector: Detector,
+  text: string,
+  minMs = 1500,
+): { mbPerSecond: number; megabytes: number } {
   const flat = Buffer.from(text).toString();
   for (let i = 0; i < 3; i++) detector.detect(flat);
   const bytes = Buffer.byteLength(flat);
@@ -123,7 +156,10 @@ function megabytesPerSecond(detector: Detector, text: string, minMs = 1500): { m
     done++;
   }
   const cpuSeconds = process.cpuUsage(before).user / 1e6;
-  return { mbPerSecond: round((done * bytes) / 1e6 / cpuSeconds, 1), megabytes: round((done * bytes) / 1e6, 1) };
+  return {
+    mbPerSecond: round((done * bytes) / 1e6 / cpuSeconds, 1),
+    megabytes: round((done * bytes) / 1e6, 1),
+  };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -135,11 +171,18 @@ export async function run(): Promise<BenchResult[]> {
   const audit = new RecordingAuditSink();
   const proxy = createPrivacyProxy({
     openai: { url: upstream.url, key: 'sk-bench' },
-    verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, { issuer: issuer.issuer, audience: issuer.audience }),
+    verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    }),
     profiles: FileProfileSource.fromObject({ profiles: { finance: profile }, directory }),
     hmacKey: 'bench-hmac-key-0123456789abcdef0123456789',
     audit: { emit: (e) => (audit.events.length < 10 ? audit.emit(e) : undefined) },
-    logger: createLogger({ service: 'privacy-proxy', level: 'warn', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    logger: createLogger({
+      service: 'privacy-proxy',
+      level: 'warn',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    }),
     metrics: undefined,
   });
   const proxyUrl = `${await proxy.listen(0)}/v1`;
@@ -147,8 +190,18 @@ export async function run(): Promise<BenchResult[]> {
   const detector = Detector.forProfile(profile, { people: directory });
   const entityCount = detector.detect(text).length;
   progress(`  privacy-proxy: prompt ${Buffer.byteLength(text)} bytes, ${entityCount} entities`);
-  const jsonBody = JSON.stringify({ model: 'bench', messages: [{ role: 'system', content: 'You help the finance team.' }, { role: 'user', content: text }] });
-  const streamBody = JSON.stringify({ model: 'bench', stream: true, messages: [{ role: 'user', content: text }] });
+  const jsonBody = JSON.stringify({
+    model: 'bench',
+    messages: [
+      { role: 'system', content: 'You help the finance team.' },
+      { role: 'user', content: text },
+    ],
+  });
+  const streamBody = JSON.stringify({
+    model: 'bench',
+    stream: true,
+    messages: [{ role: 'user', content: text }],
+  });
 
   try {
     const DIRECT = 'privacy-proxy: direct upstream, 4 KB prompt (JSON)';
@@ -177,7 +230,11 @@ export async function run(): Promise<BenchResult[]> {
     const DIRECT_TTFT = 'privacy-proxy: direct upstream, stream (TTFT)';
     const streams = await runComparison(
       [
-        { name: DIRECT_TTFT, op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody)), durationMs: 3000 },
+        {
+          name: DIRECT_TTFT,
+          op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody)),
+          durationMs: 3000,
+        },
         {
           name: 'privacy-proxy: via proxy, mask, stream (TTFT)',
           baseline: DIRECT_TTFT,
@@ -200,7 +257,10 @@ export async function run(): Promise<BenchResult[]> {
         max: round(histogram.max, 3),
       };
     }
-    streams[1]!.extra = { ttftOverheadP50Ms: round(streams[1]!.latencyMs.p50 - streams[0]!.latencyMs.p50, 3), targetTtftOverheadMs: 1 };
+    streams[1]!.extra = {
+      ttftOverheadP50Ms: round(streams[1]!.latencyMs.p50 - streams[0]!.latencyMs.p50, 3),
+      targetTtftOverheadMs: 1,
+    };
 
     const business = megabytesPerSecond(detector, text.repeat(64));
     const corpusText = ['pii.jsonl', 'clean.jsonl']
@@ -213,8 +273,15 @@ export async function run(): Promise<BenchResult[]> {
       name: 'privacy: detection, 4 KB prompt',
       op: async () => detector.detect(text),
       durationMs: 1500,
-      extra: { businessTextMBps: business.mbPerSecond, denseCorpusMBps: dense.mbPerSecond, targetMBps: 20, promptBytes: Buffer.byteLength(text), entities: entityCount },
-      notes: 'MB/s per CPU-second of one core; dense corpus = every line of libs/privacy/corpus, mostly PII and numbers',
+      extra: {
+        businessTextMBps: business.mbPerSecond,
+        denseCorpusMBps: dense.mbPerSecond,
+        targetMBps: 20,
+        promptBytes: Buffer.byteLength(text),
+        entities: entityCount,
+      },
+      notes:
+        'MB/s per CPU-second of one core; dense corpus = every line of libs/privacy/corpus, mostly PII and numbers',
     });
     progress(
       `  privacy-proxy: added p50 ${viaProxy.extra['addedP50Ms']} ms, p99 ${viaProxy.extra['addedP99Ms']} ms; TTFT +${streams[1]!.extra['ttftOverheadP50Ms']} ms; ` +

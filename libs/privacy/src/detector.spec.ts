@@ -2,19 +2,29 @@ import { describe, expect, it } from '@jest/globals';
 import { AppError } from '@orgmesh/contracts';
 import { Detector, resolveOverlaps } from './detector.js';
 
-const types = (d: Detector, text: string) => d.detect(text, { includeText: true }).map((e) => [e.type, e.text]);
+const types = (d: Detector, text: string) =>
+  d.detect(text, { includeText: true }).map((e) => [e.type, e.text]);
 
 describe('Detector', () => {
   const detector = new Detector({
-    directory: { people: [{ name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' }, { name: "Liam O'Connor" }] },
+    directory: {
+      people: [
+        { name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' },
+        { name: "Liam O'Connor" },
+      ],
+    },
     denyList: ['Project Nightjar'],
     employeeIdPattern: 'EMP-\\d{5}',
     customPatterns: [{ name: 'case-ref', pattern: 'CASE-[0-9]{6}', action: undefined, flags: undefined }],
   });
 
   it('finds structured values and validates their checksums', () => {
-    expect(types(detector, 'card 4111 1111 1111 1111, not 4111 1111 1111 1112')).toEqual([['credit_card', '4111 1111 1111 1111']]);
-    expect(types(detector, 'IBAN DE89 3704 0044 0532 0130 00 vs DE89 3704 0044 0532 0130 01')).toEqual([['iban', 'DE89 3704 0044 0532 0130 00']]);
+    expect(types(detector, 'card 4111 1111 1111 1111, not 4111 1111 1111 1112')).toEqual([
+      ['credit_card', '4111 1111 1111 1111'],
+    ]);
+    expect(types(detector, 'IBAN DE89 3704 0044 0532 0130 00 vs DE89 3704 0044 0532 0130 01')).toEqual([
+      ['iban', 'DE89 3704 0044 0532 0130 00'],
+    ]);
     expect(types(detector, 'SSN 123-45-6789 but never 666-45-6789')).toEqual([['ssn', '123-45-6789']]);
     expect(types(detector, 'from 10.0.0.1 and 2001:db8::8a2e:370:7334, version 1.2.3.4')).toEqual([
       ['ip_address', '10.0.0.1'],
@@ -33,7 +43,9 @@ describe('Detector', () => {
 
   it('uses context for dates of birth, account numbers and employee ids', () => {
     expect(types(detector, 'Meeting 12/03/1985. DOB: 12/03/1985')).toEqual([['date_of_birth', '12/03/1985']]);
-    expect(types(detector, 'account 12345678 and invoice 12345678')).toEqual([['account_number', '12345678']]);
+    expect(types(detector, 'account 12345678 and invoice 12345678')).toEqual([
+      ['account_number', '12345678'],
+    ]);
     expect(types(detector, 'Employee ID: E-10421, badge EMP-20431')).toEqual([
       ['employee_id', 'E-10421'],
       ['employee_id', 'EMP-20431'],
@@ -41,7 +53,9 @@ describe('Detector', () => {
   });
 
   it('finds people from cues and from the org chart, case-insensitively and possessive', () => {
-    expect(types(detector, 'Dear Mr. Hendricks, jane doe asked; Doe, Jane too; Liam O\'Connor\'s desk; u-1001')).toEqual([
+    expect(
+      types(detector, "Dear Mr. Hendricks, jane doe asked; Doe, Jane too; Liam O'Connor's desk; u-1001"),
+    ).toEqual([
       ['person', 'Hendricks'],
       ['person', 'jane doe'],
       ['person', 'Doe, Jane'],
@@ -87,7 +101,12 @@ describe('Detector', () => {
   });
 
   it('refuses an invalid custom pattern naming its key', () => {
-    expect(() => new Detector({ customPatterns: [{ name: 'bad', pattern: '([', action: undefined, flags: undefined }] })).toThrow(AppError);
+    expect(
+      () =>
+        new Detector({
+          customPatterns: [{ name: 'bad', pattern: '([', action: undefined, flags: undefined }],
+        }),
+    ).toThrow(AppError);
   });
 
   it('is linear on adversarial input', () => {

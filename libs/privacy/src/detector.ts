@@ -51,7 +51,9 @@ interface Hit {
   score: number;
 }
 
-const STICKY: Readonly<Record<string, RegExp>> = Object.fromEntries(ALTERNATIVES.map((a) => [a.name, new RegExp(a.source, 'uy')]));
+const STICKY: Readonly<Record<string, RegExp>> = Object.fromEntries(
+  ALTERNATIVES.map((a) => [a.name, new RegExp(a.source, 'uy')]),
+);
 const ANGLE_NAME = new RegExp(`(?<![\\p{L}])(${NAME})[ ]?<$`, 'u');
 
 /**
@@ -154,10 +156,18 @@ export class Detector {
 
     const custom: Array<{ type: EntityType; re: RegExp; score: number }> = [];
     for (const pattern of options.customPatterns ?? []) {
-      custom.push({ type: pattern.name, re: compileUserPattern(pattern.pattern, pattern.flags, `customPatterns.${pattern.name}`), score: 0.9 });
+      custom.push({
+        type: pattern.name,
+        re: compileUserPattern(pattern.pattern, pattern.flags, `customPatterns.${pattern.name}`),
+        score: 0.9,
+      });
     }
     if (options.employeeIdPattern) {
-      const re = compileUserPattern(`(?<![A-Za-z0-9])(?:${options.employeeIdPattern})(?![A-Za-z0-9])`, '', 'employeeIdPattern');
+      const re = compileUserPattern(
+        `(?<![A-Za-z0-9])(?:${options.employeeIdPattern})(?![A-Za-z0-9])`,
+        '',
+        'employeeIdPattern',
+      );
       custom.push({ type: 'employee_id', re, score: 0.9 });
     }
     this.custom = custom;
@@ -210,14 +220,32 @@ export class Detector {
     const [local, external] = [this.detect(text), await this.ner(text)];
     const hits: Hit[] = local.map((e) => ({ type: e.type, start: e.start, end: e.end, score: e.score }));
     for (const e of external) {
-      if (!Number.isInteger(e.start) || !Number.isInteger(e.end) || e.start < 0 || e.end > text.length || e.end <= e.start) continue;
-      hits.push({ type: normaliseType(e.type), start: e.start, end: e.end, score: Math.min(1, Math.max(0, e.score)) });
+      if (
+        !Number.isInteger(e.start) ||
+        !Number.isInteger(e.end) ||
+        e.start < 0 ||
+        e.end > text.length ||
+        e.end <= e.start
+      )
+        continue;
+      hits.push({
+        type: normaliseType(e.type),
+        start: e.start,
+        end: e.end,
+        score: Math.min(1, Math.max(0, e.score)),
+      });
     }
     return finish(text, hits, this.minScore, options);
   }
 }
 
-function finish(text: string, hits: Hit[], minScore: number, options: DetectOptions, sorted = false): Entity[] {
+function finish(
+  text: string,
+  hits: Hit[],
+  minScore: number,
+  options: DetectOptions,
+  sorted = false,
+): Entity[] {
   const kept = resolveOverlaps(minScore > 0 ? hits.filter((h) => h.score >= minScore) : hits, sorted);
   return options.includeText ? kept.map((h) => ({ ...h, text: text.slice(h.start, h.end) })) : kept;
 }
@@ -246,7 +274,10 @@ function compileUserPattern(source: string, flags: string | undefined, key: stri
   try {
     return new RegExp(source, `g${(flags ?? '').replace(/g/g, '')}`);
   } catch (cause) {
-    throw new AppError('validation_failed', `invalid regular expression in ${key}`, { cause, details: { key } });
+    throw new AppError('validation_failed', `invalid regular expression in ${key}`, {
+      cause,
+      details: { key },
+    });
   }
 }
 
@@ -254,7 +285,10 @@ function compileUserPattern(source: string, flags: string | undefined, key: stri
  * Deterministic overlap resolution: higher score first, then the longer span, then the earlier start,
  * then the type name; a hit is kept when it overlaps none kept before. Output is sorted by start.
  */
-export function resolveOverlaps<T extends { type: EntityType; start: number; end: number; score: number }>(hits: T[], sortedByStart = false): T[] {
+export function resolveOverlaps<T extends { type: EntityType; start: number; end: number; score: number }>(
+  hits: T[],
+  sortedByStart = false,
+): T[] {
   if (hits.length <= 1) return hits;
   const byStart = sortedByStart ? hits : [...hits].sort((a, b) => a.start - b.start || a.end - b.end);
   const out: T[] = [];
@@ -287,7 +321,9 @@ function mergeByStart<T extends { start: number; end: number }>(a: T[], b: reado
   let i = 0;
   let j = 0;
   let k = 0;
-  while (i < a.length && j < b.length) out[k++] = b[j]!.start < a[i]!.start || (b[j]!.start === a[i]!.start && b[j]!.end < a[i]!.end) ? b[j++]! : a[i++]!;
+  while (i < a.length && j < b.length)
+    out[k++] =
+      b[j]!.start < a[i]!.start || (b[j]!.start === a[i]!.start && b[j]!.end < a[i]!.end) ? b[j++]! : a[i++]!;
   while (i < a.length) out[k++] = a[i++]!;
   while (j < b.length) out[k++] = b[j++]!;
   return out;
@@ -360,7 +396,15 @@ function numericCandidates(text: string, i: number): readonly string[] | null {
   }
   // A lone short number: no separator followed by another group.
   let k = runEnd;
-  while (k < runEnd + 3 && k < n && (text.charCodeAt(k) === 32 || text.charCodeAt(k) === 47 || text.charCodeAt(k) === 46 || text.charCodeAt(k) === 45)) k++;
+  while (
+    k < runEnd + 3 &&
+    k < n &&
+    (text.charCodeAt(k) === 32 ||
+      text.charCodeAt(k) === 47 ||
+      text.charCodeAt(k) === 46 ||
+      text.charCodeAt(k) === 45)
+  )
+    k++;
   const more = k > runEnd && (isDigit(text.charCodeAt(k)) || text.charCodeAt(k) === 40);
   if (!more && run < 7 && next !== 58) return null;
   if (next === 58 && run <= 4) return IPV6_FIRST;
@@ -382,7 +426,8 @@ const IBAN_ONLY = ['iban'] as const;
 const IPV6_FIRST = ['ipv6', 'numseq'] as const;
 const IPV4_FIRST = ['ipv4', 'numseq'] as const;
 const NUMSEQ_ONLY = ['numseq'] as const;
-const isLocalPart = (c: number) => isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39;
+const isLocalPart = (c: number) =>
+  isAsciiLetter(c) || isDigit(c) || c === 46 || c === 95 || c === 37 || c === 43 || c === 45 || c === 39;
 
 /**
  * The single pass: a character loop that stops only at triggers (a word that is a cue, the start of a
@@ -428,7 +473,13 @@ function builtinHits(text: string): Hit[] {
         j++;
       }
       let hit: Hit | null = null;
-      if (j - i >= 4 && isUpper(c) && isUpper(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) && isDigit(text.charCodeAt(i + 3))) {
+      if (
+        j - i >= 4 &&
+        isUpper(c) &&
+        isUpper(text.charCodeAt(i + 1)) &&
+        isDigit(text.charCodeAt(i + 2)) &&
+        isDigit(text.charCodeAt(i + 3))
+      ) {
         hit = tryAt(IBAN_ONLY, i, text);
       }
       if (!hit && ascii && j - i <= 14) {
@@ -540,7 +591,9 @@ function classify(name: string, m: RegExpExecArray, text: string): Hit | null {
       return classifyIban(value, start);
     case 'ssnctx': {
       const digits = m.groups!['ssnctxnum']!.replace(/[ -]/g, '');
-      return ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5)) ? tail(m, 'ssnctxnum', 'ssn', 0.95) : null;
+      return ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))
+        ? tail(m, 'ssnctxnum', 'ssn', 0.95)
+        : null;
     }
     case 'dob':
       return plausibleDate(m.groups!['dobdate']!) ? tail(m, 'dobdate', 'date_of_birth', 0.9) : null;
@@ -560,10 +613,14 @@ function classify(name: string, m: RegExpExecArray, text: string): Hit | null {
       return nameHit(m, 'signame', 2, 0.75);
     case 'ssn': {
       const sep = m.groups!['ssnsep']!;
-      return ssnValid(value.slice(0, 3), value.slice(4, 6), value.slice(7)) ? { type: 'ssn', start, end: start + value.length, score: sep === '-' ? 0.95 : 0.8 } : null;
+      return ssnValid(value.slice(0, 3), value.slice(4, 6), value.slice(7))
+        ? { type: 'ssn', start, end: start + value.length, score: sep === '-' ? 0.95 : 0.8 }
+        : null;
     }
     case 'ipv4':
-      return VERSION_CUE.test(text.slice(Math.max(0, start - 12), start)) ? null : { type: 'ip_address', start, end: start + value.length, score: 0.9 };
+      return VERSION_CUE.test(text.slice(Math.max(0, start - 12), start))
+        ? null
+        : { type: 'ip_address', start, end: start + value.length, score: 0.9 };
     case 'ipv6':
       return classifyIpv6(value, start);
     case 'numseq':
@@ -688,14 +745,19 @@ function classifyNumbers(value: string, start: number, text: string): Hit | null
     if (hit === STOP) break;
     if (hit) return hit;
   }
-  if (prefix === '' && letterBefore(text, start, 32) && PHONE_CUE.test(text.slice(Math.max(0, start - 32), start))) {
+  if (
+    prefix === '' &&
+    letterBefore(text, start, 32) &&
+    PHONE_CUE.test(text.slice(Math.max(0, start - 32), start))
+  ) {
     for (let k = groups.length; k >= 1; k--) {
       const gs = groups.slice(0, k);
       const d = gs.reduce((n, g) => n + g.digits.length, 0);
       if (d < 7) break;
       const last = gs[k - 1]!;
       const end = start + (last.paren ? last.end + 1 : last.end);
-      if (d <= 15 && !DATE_SHAPE.test(value.slice(0, end - start))) return { type: 'phone', start, end, score: 0.75 };
+      if (d <= 15 && !DATE_SHAPE.test(value.slice(0, end - start)))
+        return { type: 'phone', start, end, score: 0.75 };
     }
   }
   return null;
@@ -712,7 +774,14 @@ function letterBefore(text: string, start: number, window: number): boolean {
 
 const STOP: Hit = { type: 'stop', start: 0, end: 0, score: 0 };
 
-function strongNumberRule(groups: Group[], seps: string[], k: number, prefix: string, value: string, start: number): Hit | null {
+function strongNumberRule(
+  groups: Group[],
+  seps: string[],
+  k: number,
+  prefix: string,
+  value: string,
+  start: number,
+): Hit | null {
   const gs = groups.slice(0, k);
   const ss = seps.slice(0, k - 1);
   const digits = gs.map((g) => g.digits).join('');
@@ -720,7 +789,15 @@ function strongNumberRule(groups: Group[], seps: string[], k: number, prefix: st
   const end = start + (last.paren ? last.end + 1 : last.end);
   const d = digits.length;
   if (d < 7) return STOP;
-  if (prefix === '' && !gs.some((g) => g.paren) && d >= 12 && d <= 19 && isCardShape(gs, ss) && luhnValid(digits) && cardIssuerPlausible(digits)) {
+  if (
+    prefix === '' &&
+    !gs.some((g) => g.paren) &&
+    d >= 12 &&
+    d <= 19 &&
+    isCardShape(gs, ss) &&
+    luhnValid(digits) &&
+    cardIssuerPlausible(digits)
+  ) {
     return { type: 'credit_card', start, end, score: 0.95 };
   }
   if (prefix === '+') return d >= 8 && d <= 15 ? { type: 'phone', start, end, score: 0.9 } : null;
@@ -731,7 +808,14 @@ function strongNumberRule(groups: Group[], seps: string[], k: number, prefix: st
   if (DATE_SHAPE.test(value.slice(0, end - start))) return null;
   if (isNanp(gs, ss)) return { type: 'phone', start, end, score: 0.85 };
   // National format with trunk prefix: 020 7946 0958, 0171 2345678, 01 42 68 53 01.
-  if (gs[0]!.digits[0] === '0' && k >= 2 && d >= 9 && d <= 12 && gs[1]!.digits[0] !== '0' && gs.every((g) => g.digits.length >= 2)) {
+  if (
+    gs[0]!.digits[0] === '0' &&
+    k >= 2 &&
+    d >= 9 &&
+    d <= 12 &&
+    gs[1]!.digits[0] !== '0' &&
+    gs.every((g) => g.digits.length >= 2)
+  ) {
     return { type: 'phone', start, end, score: 0.75 };
   }
   return null;

@@ -58,7 +58,7 @@ function tokenEnd(text: string, start: number): number {
 
 function tokenize(text: string): Array<{ start: number; end: number }> {
   const out: Array<{ start: number; end: number }> = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     if (isWordCode(text.charCodeAt(i))) {
       const end = tokenEnd(text, i);
       out.push({ start: i, end });
@@ -163,7 +163,8 @@ export class DictionaryMatcher {
         const expected = term.tokens[k]!;
         const isLast = k === term.tokens.length - 1;
         if (equalsLower(text, t, tEnd, expected)) cursor = tEnd;
-        else if (isLast && possessive(text, t, tEnd) && equalsLower(text, t, tEnd - 2, expected)) cursor = tEnd - 2;
+        else if (isLast && possessive(text, t, tEnd) && equalsLower(text, t, tEnd - 2, expected))
+          cursor = tEnd - 2;
         else break;
         if (isLast) matchEnd = cursor;
       }

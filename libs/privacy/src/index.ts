@@ -2,10 +2,24 @@ export { BUILTIN_ENTITY_TYPES, isBuiltinEntityType, labelFor } from './entity.js
 export type { BuiltinEntityType, Entity, EntityType } from './entity.js';
 export { cardIssuerPlausible, ibanValid, ipv4Valid, ipv6Valid, luhnValid, ssnValid } from './checksums.js';
 export { Detector, resolveOverlaps } from './detector.js';
-export type { DetectOptions, DetectorOptions, Directory, DirectoryPerson, NerEntity, NerHook } from './detector.js';
+export type {
+  DetectOptions,
+  DetectorOptions,
+  Directory,
+  DirectoryPerson,
+  NerEntity,
+  NerHook,
+} from './detector.js';
 export { DictionaryMatcher } from './dictionary.js';
 export type { DictionaryMatch, DictionaryTerm } from './dictionary.js';
-export { actionFor, CustomPatternSchema, PRIVACY_MODES, PrivacyModeSchema, PrivacyProfileSchema, profileIsActive } from './profile.js';
+export {
+  actionFor,
+  CustomPatternSchema,
+  PRIVACY_MODES,
+  PrivacyModeSchema,
+  PrivacyProfileSchema,
+  profileIsActive,
+} from './profile.js';
 export type { CustomPattern, PrivacyMode, PrivacyProfile, PrivacyProfileInput } from './profile.js';
 export { normaliseValue, PLACEHOLDER_FORMAT, PlaceholderMapping, Pseudonymizer } from './pseudonymizer.js';
 export type { PlaceholderKey } from './pseudonymizer.js';

@@ -8,10 +8,12 @@ import { Pseudonymizer } from './pseudonymizer.js';
 const detector = new Detector({ directory: { people: [{ name: 'Jane Doe' }] } });
 const pseudonymizer = new Pseudonymizer('another-test-key-0123456789');
 const profile = (input: unknown) => PrivacyProfileSchema.parse(input);
-const session = (p = profile({ mode: 'mask' }), tenant = 'acme') => new MaskingSession(detector, pseudonymizer, p, tenant);
+const session = (p = profile({ mode: 'mask' }), tenant = 'acme') =>
+  new MaskingSession(detector, pseudonymizer, p, tenant);
 
 // Generators of seeded PII values in several real-world formats.
-const digits = (n: number) => fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
+const digits = (n: number) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength: n, maxLength: n }).map((d) => d.join(''));
 function luhnComplete(body: string): string {
   for (let c = 0; c < 10; c++) {
     const t = body + c;
@@ -32,11 +34,18 @@ function ibanDE(bban: string): string {
   return `DE${String(98 - r).padStart(2, '0')}${bban}`;
 }
 const email = fc
-  .tuple(fc.stringMatching(/^[a-z][a-z0-9]{1,8}(\.[a-z]{1,6})?$/), fc.stringMatching(/^[a-z]{2,10}$/), fc.constantFrom('com', 'de', 'io', 'co.uk'))
+  .tuple(
+    fc.stringMatching(/^[a-z][a-z0-9]{1,8}(\.[a-z]{1,6})?$/),
+    fc.stringMatching(/^[a-z]{2,10}$/),
+    fc.constantFrom('com', 'de', 'io', 'co.uk'),
+  )
   .map(([l, d, t]) => `${l}@${d}.${t}`);
-const ssn = fc.tuple(fc.integer({ min: 1, max: 665 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 })).map(
-  ([a, g, s]) => `${String(a).padStart(3, '0')}-${String(g).padStart(2, '0')}-${String(s).padStart(4, '0')}`,
-);
+const ssn = fc
+  .tuple(fc.integer({ min: 1, max: 665 }), fc.integer({ min: 1, max: 99 }), fc.integer({ min: 1, max: 9999 }))
+  .map(
+    ([a, g, s]) =>
+      `${String(a).padStart(3, '0')}-${String(g).padStart(2, '0')}-${String(s).padStart(4, '0')}`,
+  );
 const card = fc.tuple(digits(14), fc.constantFrom('', ' ', '-')).map(([d, sep]) => {
   const n = luhnComplete(`4${d}`);
   return sep ? n.match(/.{4}/g)!.join(sep) : n;
@@ -46,15 +55,46 @@ const iban = fc.tuple(digits(18), fc.boolean()).map(([d, spaced]) => {
   return spaced ? v.match(/.{1,4}/g)!.join(' ') : v;
 });
 const phone = fc.oneof(
-  fc.tuple(fc.integer({ min: 2, max: 9 }), digits(2), fc.integer({ min: 2, max: 9 }), digits(2), digits(4)).map(([a, b, c, d, e]) => `(${a}${b}) ${c}${d}-${e}`),
+  fc
+    .tuple(fc.integer({ min: 2, max: 9 }), digits(2), fc.integer({ min: 2, max: 9 }), digits(2), digits(4))
+    .map(([a, b, c, d, e]) => `(${a}${b}) ${c}${d}-${e}`),
   fc.tuple(digits(4), digits(6)).map(([a, b]) => `+44 20 ${a} ${b.slice(0, 4)}`),
   fc.tuple(digits(8)).map(([a]) => `+49 30 ${a}`),
 );
-const ipv4 = fc.tuple(fc.integer({ min: 1, max: 223 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 })).map((p) => p.join('.'));
+const ipv4 = fc
+  .tuple(
+    fc.integer({ min: 1, max: 223 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 0, max: 255 }),
+    fc.integer({ min: 1, max: 254 }),
+  )
+  .map((p) => p.join('.'));
 const pii = fc.oneof(email, ssn, card, iban, phone, ipv4, fc.constant('Jane Doe'));
-const filler = fc.constantFrom('please', 'review', 'the', 'invoice', 'for', 'Q3', 'and', 'send', 'it', 'to', 'finance', 'today', 'thanks', 'budget', 'approved', '(draft)', '-', ':');
+const filler = fc.constantFrom(
+  'please',
+  'review',
+  'the',
+  'invoice',
+  'for',
+  'Q3',
+  'and',
+  'send',
+  'it',
+  'to',
+  'finance',
+  'today',
+  'thanks',
+  'budget',
+  'approved',
+  '(draft)',
+  '-',
+  ':',
+);
 const separator = fc.constantFrom(' ', ', ', '\n', ' ; ', ' (', ') ');
-const document = fc.array(fc.tuple(fc.array(filler, { maxLength: 4 }), separator, pii, separator), { minLength: 1, maxLength: 8 });
+const document = fc.array(fc.tuple(fc.array(filler, { maxLength: 4 }), separator, pii, separator), {
+  minLength: 1,
+  maxLength: 8,
+});
 
 describe('MaskingSession', () => {
   it('masks every seeded value, and restoring the masked text gives back the original', () => {
@@ -80,7 +120,9 @@ describe('MaskingSession', () => {
     const placeholder = /\[\[EMAIL_[0-9a-f]{8}\]\]/;
     expect(a.match(placeholder)?.[0]).toBe(b.match(placeholder)?.[0]);
     expect(other.match(placeholder)?.[0]).not.toBe(a.match(placeholder)?.[0]);
-    expect(session().process('MAIL JANE.DOE@EXAMPLE.COM').match(placeholder)?.[0]).toBe(a.match(placeholder)?.[0]);
+    expect(session().process('MAIL JANE.DOE@EXAMPLE.COM').match(placeholder)?.[0]).toBe(
+      a.match(placeholder)?.[0],
+    );
   });
 
   it('applies per-entity actions: detect counts, strict records, off ignores', () => {
@@ -100,7 +142,10 @@ describe('MaskingSession', () => {
 
   it('masks a value found in one text of the request wherever the request repeats it', () => {
     const s = session();
-    const [first, second] = s.processAll(['Dear Mr. Hendricks, your DOB: 1970-01-02.', 'Hendricks was born 1970-01-02 and hendricks agreed.']);
+    const [first, second] = s.processAll([
+      'Dear Mr. Hendricks, your DOB: 1970-01-02.',
+      'Hendricks was born 1970-01-02 and hendricks agreed.',
+    ]);
     const placeholder = first!.match(/\[\[PERSON_[0-9a-f]{8}\]\]/)![0];
     expect(second).not.toMatch(/hendricks|1970-01-02/i);
     expect(second!.split(placeholder)).toHaveLength(3);

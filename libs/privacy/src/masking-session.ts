@@ -60,7 +60,9 @@ export class MaskingSession {
   /** Like {@link processAll}, including the external recogniser when the detector has one. */
   async processAllAsync(texts: readonly string[]): Promise<string[]> {
     if (!this.detector.hasExternalRecognizer) return this.processAll(texts);
-    const found = await Promise.all(texts.map((t) => (t.length === 0 ? Promise.resolve([]) : this.detector.detectAsync(t))));
+    const found = await Promise.all(
+      texts.map((t) => (t.length === 0 ? Promise.resolve([]) : this.detector.detectAsync(t))),
+    );
     return this.apply(texts, found);
   }
 

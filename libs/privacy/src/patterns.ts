@@ -76,8 +76,7 @@ export const ALTERNATIVES: readonly AlternativeSource[] = [
   },
   {
     name: 'title',
-    source:
-      `(?<title>(?<![\\p{L}])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Herr|Frau|Mme|Mlle|Sr|Sra)\\.?[ ]+(?<titlename>${NAME}))`,
+    source: `(?<title>(?<![\\p{L}])(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Herr|Frau|Mme|Mlle|Sr|Sra)\\.?[ ]+(?<titlename>${NAME}))`,
   },
   {
     name: 'pcue',

@@ -11,16 +11,38 @@ export const PrivacyModeSchema = z.enum(PRIVACY_MODES);
  * accepted as a synonym of `name`, and a bare string is a pattern of type `custom`.
  */
 export const CustomPatternSchema = z.union([
-  z.string().min(1).transform((pattern) => ({ name: 'custom', pattern, action: undefined as PrivacyMode | undefined, flags: undefined as string | undefined })),
+  z
+    .string()
+    .min(1)
+    .transform((pattern) => ({
+      name: 'custom',
+      pattern,
+      action: undefined as PrivacyMode | undefined,
+      flags: undefined as string | undefined,
+    })),
   z
     .object({
-      name: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).optional(),
-      type: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).optional(),
+      name: z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]{0,63}$/)
+        .optional(),
+      type: z
+        .string()
+        .regex(/^[a-z][a-z0-9_-]{0,63}$/)
+        .optional(),
       pattern: z.string().min(1),
-      flags: z.string().regex(/^[imsu]*$/).optional(),
+      flags: z
+        .string()
+        .regex(/^[imsu]*$/)
+        .optional(),
       action: PrivacyModeSchema.optional(),
     })
-    .transform((p) => ({ name: p.name ?? p.type ?? 'custom', pattern: p.pattern, action: p.action, flags: p.flags })),
+    .transform((p) => ({
+      name: p.name ?? p.type ?? 'custom',
+      pattern: p.pattern,
+      action: p.action,
+      flags: p.flags,
+    })),
 ]);
 export type CustomPattern = z.output<typeof CustomPatternSchema>;
 

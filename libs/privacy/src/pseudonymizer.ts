@@ -115,7 +115,13 @@ export class Pseudonymizer {
     const known = mapping.placeholderFor(memo);
     if (known !== undefined) return known;
     const label = labelFor(type);
-    const digest = createHmac('sha256', this.key).update(tenant).update('\u0000').update(type).update('\u0000').update(norm).digest('hex');
+    const digest = createHmac('sha256', this.key)
+      .update(tenant)
+      .update('\u0000')
+      .update(type)
+      .update('\u0000')
+      .update(norm)
+      .digest('hex');
     let key = `${label}_${digest.slice(0, SHORT_DIGITS)}`;
     if (!mapping.claim(key, label, norm, value)) {
       key = `${label}_${digest.slice(0, LONG_DIGITS)}`;
@@ -135,7 +141,8 @@ export class Pseudonymizer {
     let out = '';
     let cursor = 0;
     for (const e of entities) {
-      out += text.slice(cursor, e.start) + this.placeholder(tenant, e.type, text.slice(e.start, e.end), mapping);
+      out +=
+        text.slice(cursor, e.start) + this.placeholder(tenant, e.type, text.slice(e.start, e.end), mapping);
       cursor = e.end;
     }
     return out + text.slice(cursor);

@@ -20,13 +20,25 @@ function streamed(r: Restorer, chunks: string[]): string {
 
 describe('Restorer', () => {
   it('restores exact placeholders and leaves the rest untouched', () => {
-    expect(restorer.restore(`Write to ${EMAIL} or call ${PHONE}.`)).toBe('Write to jane.doe@example.com or call +44 20 7946 0958.');
+    expect(restorer.restore(`Write to ${EMAIL} or call ${PHONE}.`)).toBe(
+      'Write to jane.doe@example.com or call +44 20 7946 0958.',
+    );
   });
 
   it('tolerates case changes, dropped brackets and an escaped underscore', () => {
     const c = core(EMAIL);
-    for (const variant of [c, c.toLowerCase(), `[${c}]`, `[[${c.toUpperCase()}]]`, `[${c}]]`, c.replace('_', '\\_'), `**${c}**`]) {
-      expect(restorer.restore(`to: ${variant}, thanks`)).toBe(`to: ${variant.replace(/\[*\**[A-Za-z]+\\?_[0-9a-fA-F]+\**\]*/, (m) => m.replace(/\[*(\**)[A-Za-z]+\\?_[0-9a-fA-F]+(\**)\]*/, '$1jane.doe@example.com$2'))}, thanks`);
+    for (const variant of [
+      c,
+      c.toLowerCase(),
+      `[${c}]`,
+      `[[${c.toUpperCase()}]]`,
+      `[${c}]]`,
+      c.replace('_', '\\_'),
+      `**${c}**`,
+    ]) {
+      expect(restorer.restore(`to: ${variant}, thanks`)).toBe(
+        `to: ${variant.replace(/\[*\**[A-Za-z]+\\?_[0-9a-fA-F]+\**\]*/, (m) => m.replace(/\[*(\**)[A-Za-z]+\\?_[0-9a-fA-F]+(\**)\]*/, '$1jane.doe@example.com$2'))}, thanks`,
+      );
     }
   });
 
@@ -70,7 +82,9 @@ describe('Restorer', () => {
     expect(s.heldBack).toBe(4);
     expect(s.push('AIL_zz')).toBe('[[EMAIL_zz');
     expect(s.heldBack).toBe(0);
-    expect(s.push('Plain text without letters of labels: 123 ')).toBe('Plain text without letters of labels: 123 ');
+    expect(s.push('Plain text without letters of labels: 123 ')).toBe(
+      'Plain text without letters of labels: 123 ',
+    );
     expect(s.push('Email')).toBe('');
     expect(s.push(' me')).toBe('Email me');
     expect(s.end()).toBe('');
@@ -91,7 +105,10 @@ describe('Restorer', () => {
 describe('Restorer properties', () => {
   const placeholders = [EMAIL, PHONE, PERSON];
   const variant = fc
-    .tuple(fc.constantFrom(...placeholders), fc.constantFrom('exact', 'lower', 'bare', 'single', 'escaped', 'truncated', 'unknown'))
+    .tuple(
+      fc.constantFrom(...placeholders),
+      fc.constantFrom('exact', 'lower', 'bare', 'single', 'escaped', 'truncated', 'unknown'),
+    )
     .map(([p, how]) => {
       const c = core(p);
       switch (how) {
@@ -111,20 +128,25 @@ describe('Restorer properties', () => {
           return p;
       }
     });
-  const noise = fc.string({ unit: fc.constantFrom(...'abcEMAILPHONERS_[]\\ 0123456789fé\n"'.split('')), maxLength: 12 });
+  const noise = fc.string({
+    unit: fc.constantFrom(...'abcEMAILPHONERS_[]\\ 0123456789fé\n"'.split('')),
+    maxLength: 12,
+  });
   const answer = fc.array(fc.oneof(variant, noise), { maxLength: 12 }).map((parts) => parts.join(''));
   const cuts = (text: string) =>
-    fc.uniqueArray(fc.integer({ min: 1, max: Math.max(1, text.length - 1) }), { maxLength: 20 }).map((points) => {
-      const sorted = points.filter((p) => p < text.length).sort((a, b) => a - b);
-      const chunks: string[] = [];
-      let last = 0;
-      for (const p of sorted) {
-        chunks.push(text.slice(last, p));
-        last = p;
-      }
-      chunks.push(text.slice(last));
-      return chunks;
-    });
+    fc
+      .uniqueArray(fc.integer({ min: 1, max: Math.max(1, text.length - 1) }), { maxLength: 20 })
+      .map((points) => {
+        const sorted = points.filter((p) => p < text.length).sort((a, b) => a - b);
+        const chunks: string[] = [];
+        let last = 0;
+        for (const p of sorted) {
+          chunks.push(text.slice(last, p));
+          last = p;
+        }
+        chunks.push(text.slice(last));
+        return chunks;
+      });
 
   it('streamed restore equals whole-text restore for every way of splitting the answer', () => {
     fc.assert(

@@ -39,7 +39,9 @@ export function loadCorpus(file: string): CorpusLine[] {
 }
 
 export function corpusDetector(): Detector {
-  const raw = JSON.parse(readFileSync(join(CORPUS_DIR, 'directory.json'), 'utf8')) as Directory & { profile: unknown };
+  const raw = JSON.parse(readFileSync(join(CORPUS_DIR, 'directory.json'), 'utf8')) as Directory & {
+    profile: unknown;
+  };
   return Detector.forProfile(PrivacyProfileSchema.parse(raw.profile), { people: raw.people });
 }
 
@@ -117,10 +119,13 @@ const pct = (x: number) => (x * 100).toFixed(1);
 
 export function renderReport(report: QualityReport): string {
   const rows = report.byType.map(
-    (t) => `| ${t.type} | ${t.gold} | ${t.found} | ${t.predicted} | ${t.correct} | ${t.precision.toFixed(3)} | ${t.recall.toFixed(3)} |`,
+    (t) =>
+      `| ${t.type} | ${t.gold} | ${t.found} | ${t.predicted} | ${t.correct} | ${t.precision.toFixed(3)} | ${t.recall.toFixed(3)} |`,
   );
   const misses = report.misses.map((m) => `- ${m.type}: ${JSON.stringify(m.line)}`);
-  const fps = report.falsePositives.map((f) => `- ${f.type} ${JSON.stringify(f.value)} in ${JSON.stringify(f.line)}`);
+  const fps = report.falsePositives.map(
+    (f) => `- ${f.type} ${JSON.stringify(f.value)} in ${JSON.stringify(f.line)}`,
+  );
   return [
     '# Detection quality report',
     '',

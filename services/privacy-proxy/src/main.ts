@@ -11,11 +11,18 @@ const logger = createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL 
 const profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
 
 const proxy = createPrivacyProxy({
-  ...(config.PRIVACY_UPSTREAM_OPENAI_URL ? { openai: { url: config.PRIVACY_UPSTREAM_OPENAI_URL, key: config.PRIVACY_UPSTREAM_OPENAI_KEY } } : {}),
-  ...(config.PRIVACY_UPSTREAM_ANTHROPIC_URL
-    ? { anthropic: { url: config.PRIVACY_UPSTREAM_ANTHROPIC_URL, key: config.PRIVACY_UPSTREAM_ANTHROPIC_KEY } }
+  ...(config.PRIVACY_UPSTREAM_OPENAI_URL
+    ? { openai: { url: config.PRIVACY_UPSTREAM_OPENAI_URL, key: config.PRIVACY_UPSTREAM_OPENAI_KEY } }
     : {}),
-  verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, { issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE }),
+  ...(config.PRIVACY_UPSTREAM_ANTHROPIC_URL
+    ? {
+        anthropic: { url: config.PRIVACY_UPSTREAM_ANTHROPIC_URL, key: config.PRIVACY_UPSTREAM_ANTHROPIC_KEY },
+      }
+    : {}),
+  verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+  }),
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,
   // The NATS-publishing sink replaces this once the proxy is wired to the bus.
@@ -27,7 +34,14 @@ const proxy = createPrivacyProxy({
 });
 
 const url = await proxy.listen(config.PRIVACY_PROXY_PORT, config.PRIVACY_PROXY_HOST);
-logger.info({ url, openai: Boolean(config.PRIVACY_UPSTREAM_OPENAI_URL), anthropic: Boolean(config.PRIVACY_UPSTREAM_ANTHROPIC_URL) }, 'privacy proxy listening');
+logger.info(
+  {
+    url,
+    openai: Boolean(config.PRIVACY_UPSTREAM_OPENAI_URL),
+    anthropic: Boolean(config.PRIVACY_UPSTREAM_ANTHROPIC_URL),
+  },
+  'privacy proxy listening',
+);
 
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

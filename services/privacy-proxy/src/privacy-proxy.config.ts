@@ -6,7 +6,9 @@ const optionalString = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
-const optionalUrl = optionalString.refine((v) => v === undefined || URL.canParse(v), { message: 'expected a URL' });
+const optionalUrl = optionalString.refine((v) => v === undefined || URL.canParse(v), {
+  message: 'expected a URL',
+});
 
 /** The only place the privacy proxy reads its environment. */
 export const PrivacyProxyConfigSchema = z.object({
@@ -36,7 +38,9 @@ export const PrivacyProxyConfigSchema = z.object({
 export type PrivacyProxyConfig = z.infer<typeof PrivacyProxyConfigSchema>;
 
 /** Parses the environment once at startup; errors name keys, never values. */
-export function loadPrivacyProxyConfig(source: Record<string, string | undefined> = process.env): PrivacyProxyConfig {
+export function loadPrivacyProxyConfig(
+  source: Record<string, string | undefined> = process.env,
+): PrivacyProxyConfig {
   const config = parseConfig('privacy-proxy', PrivacyProxyConfigSchema, source);
   if (!config.PRIVACY_UPSTREAM_OPENAI_URL && !config.PRIVACY_UPSTREAM_ANTHROPIC_URL) {
     throw new ConfigError('privacy-proxy', [

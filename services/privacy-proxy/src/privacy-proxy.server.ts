@@ -2,12 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppError, type PrivacyRedactedPayload } from '@orgmesh/contracts';
-import { jsonStringContent, Pseudonymizer, type EntityCounts, type NerHook, type Restorer } from '@orgmesh/privacy';
+import {
+  jsonStringContent,
+  Pseudonymizer,
+  type EntityCounts,
+  type NerHook,
+  type Restorer,
+} from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { AuditSink } from './audit/audit-sink.js';
 import type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js';
-import { callerToken, parseJsonBody, readBody, sendJson, sendProblem, sendProviderError, toAppError } from './http/http-io.js';
+import {
+  callerToken,
+  parseJsonBody,
+  readBody,
+  sendJson,
+  sendProblem,
+  sendProviderError,
+  toAppError,
+} from './http/http-io.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
 import type { ProfileSource } from './profiles/profile-source.js';
@@ -52,7 +66,16 @@ export const MASK_SCOPE = 'orgmesh:privacy-mask';
 const ADMIN_SCOPE = 'orgmesh:admin';
 const SESSION_HEADER = 'x-orgmesh-session-id';
 
-type Route = 'openai.chat.completions' | 'anthropic.messages' | 'anthropic.count_tokens' | 'models' | 'privacy.scan' | 'privacy.mask' | 'health' | 'metrics' | 'not_found';
+type Route =
+  | 'openai.chat.completions'
+  | 'anthropic.messages'
+  | 'anthropic.count_tokens'
+  | 'models'
+  | 'privacy.scan'
+  | 'privacy.mask'
+  | 'health'
+  | 'metrics'
+  | 'not_found';
 
 interface Exchange {
   readonly req: IncomingMessage;
@@ -75,26 +98,34 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
   const logger = options.logger;
   // One keep-alive pool per upstream origin; fetch's WHATWG layers cost more than the whole masking.
-  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 256, headersTimeout: upstreamTimeout, bodyTimeout: upstreamTimeout });
-
-  const server = createServer({ keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    const exchange: Exchange = {
-      req,
-      res,
-      route: routeOf(req),
-      requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
-      started: process.hrtime.bigint(),
-      log: {},
-    };
-    res.setHeader('x-request-id', exchange.requestId);
-    handle(exchange).then(
-      () => finish(exchange),
-      (error: unknown) => {
-        fail(exchange, toAppError(error));
-        finish(exchange);
-      },
-    );
+  const dispatcher = new Agent({
+    keepAliveTimeout: 30_000,
+    connections: 256,
+    headersTimeout: upstreamTimeout,
+    bodyTimeout: upstreamTimeout,
   });
+
+  const server = createServer(
+    { keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 },
+    (req, res) => {
+      const exchange: Exchange = {
+        req,
+        res,
+        route: routeOf(req),
+        requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
+        started: process.hrtime.bigint(),
+        log: {},
+      };
+      res.setHeader('x-request-id', exchange.requestId);
+      handle(exchange).then(
+        () => finish(exchange),
+        (error: unknown) => {
+          fail(exchange, toAppError(error));
+          finish(exchange);
+        },
+      );
+    },
+  );
 
   async function handle(x: Exchange): Promise<void> {
     switch (x.route) {
@@ -150,14 +181,21 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     const status = x.res.statusCode;
     metrics.requests.inc({ route: x.route, status: String(status) });
     if (x.route !== 'health' && x.route !== 'metrics') metrics.duration.observe({ route: x.route }, seconds);
-    const fields = { requestId: x.requestId, route: x.route, status, durationMs: Math.round(seconds * 1e4) / 10, ...x.log };
+    const fields = {
+      requestId: x.requestId,
+      route: x.route,
+      status,
+      durationMs: Math.round(seconds * 1e4) / 10,
+      ...x.log,
+    };
     if (status >= 500) logger.warn(fields, 'request failed');
     else if (x.route !== 'health' && x.route !== 'metrics') logger.info(fields, 'request completed');
   }
 
   async function authenticate(x: Exchange): Promise<VerifiedToken> {
     const token = callerToken(x.req);
-    if (!token) throw new AppError('unauthenticated', 'missing token: send your orgmesh token as Bearer or x-api-key');
+    if (!token)
+      throw new AppError('unauthenticated', 'missing token: send your orgmesh token as Bearer or x-api-key');
     const verified = await options.verifier.verify(token);
     x.log['role'] = verified.role;
     x.log['agentId'] = verified.sub;
@@ -202,9 +240,17 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     readonly body: Dispatcher.ResponseData['body'];
   }
 
-  async function forward(x: Exchange, provider: Provider, url: string, init: { method: 'GET' | 'POST'; body?: string | Buffer }): Promise<UpstreamResponse> {
+  async function forward(
+    x: Exchange,
+    provider: Provider,
+    url: string,
+    init: { method: 'GET' | 'POST'; body?: string | Buffer },
+  ): Promise<UpstreamResponse> {
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(new AppError('timeout', `${provider} upstream timed out`)), upstreamTimeout);
+    const timer = setTimeout(
+      () => abort.abort(new AppError('timeout', `${provider} upstream timed out`)),
+      upstreamTimeout,
+    );
     timer.unref();
     x.res.once('close', () => {
       clearTimeout(timer);
@@ -229,17 +275,29 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       };
     } catch (cause) {
       metrics.upstreamErrors.inc({ provider });
-      const timedOut = abort.signal.aborted && abort.signal.reason instanceof AppError && abort.signal.reason.code === 'timeout';
-      throw new AppError(timedOut ? 'timeout' : 'unavailable', `${provider} upstream ${timedOut ? 'timed out' : 'unreachable'}`, { cause });
+      const timedOut =
+        abort.signal.aborted &&
+        abort.signal.reason instanceof AppError &&
+        abort.signal.reason.code === 'timeout';
+      throw new AppError(
+        timedOut ? 'timeout' : 'unavailable',
+        `${provider} upstream ${timedOut ? 'timed out' : 'unreachable'}`,
+        { cause },
+      );
     }
   }
 
   async function models(x: Exchange): Promise<void> {
     await authenticate(x);
     const provider = providerOf(x)!;
-    const response = await forward(x, provider, upstreamUrl(provider, '/models', queryOf(x.req)), { method: 'GET' });
+    const response = await forward(x, provider, upstreamUrl(provider, '/models', queryOf(x.req)), {
+      method: 'GET',
+    });
     const body = Buffer.from(await response.body.arrayBuffer());
-    x.res.writeHead(response.status, { 'content-type': response.header('content-type') ?? 'application/json', 'content-length': body.length });
+    x.res.writeHead(response.status, {
+      'content-type': response.header('content-type') ?? 'application/json',
+      'content-length': body.length,
+    });
     x.res.end(body);
   }
 
@@ -252,7 +310,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       throw new AppError('validation_failed', 'request body must be a JSON object');
     }
     const privacy = await engine.forRole(verified.role, verified.tenant);
-    const path = x.route === 'openai.chat.completions' ? '/chat/completions' : x.route === 'anthropic.count_tokens' ? '/messages/count_tokens' : '/messages';
+    const path =
+      x.route === 'openai.chat.completions'
+        ? '/chat/completions'
+        : x.route === 'anthropic.count_tokens'
+          ? '/messages/count_tokens'
+          : '/messages';
     let body: string | Buffer = raw;
     let restorer: Restorer | undefined;
     let jsonRestorer: Restorer | undefined;
@@ -261,18 +324,33 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       const masked = await privacy.session.processAllAsync(refs.map((r) => r.text));
       const session = privacy.session;
       const strictTypes = session.strictTypes;
-      const outcome = strictTypes.length > 0 ? 'refused' : Object.keys(session.masked).length > 0 ? 'masked' : 'detected';
-      recordFindings(session.counts, (type) => (strictTypes.includes(type) ? 'strict' : (session.masked[type] ?? 0) > 0 ? 'mask' : 'detect'));
+      const outcome =
+        strictTypes.length > 0 ? 'refused' : Object.keys(session.masked).length > 0 ? 'masked' : 'detected';
+      recordFindings(session.counts, (type) =>
+        strictTypes.includes(type) ? 'strict' : (session.masked[type] ?? 0) > 0 ? 'mask' : 'detect',
+      );
       if (session.total > 0) {
         x.log['outcome'] = outcome;
         x.log['entities'] = session.total;
-        audit({ verified, x, mode: privacy.profile.mode, outcome, counts: session.counts, masked: session.masked, endpoint: x.route });
+        audit({
+          verified,
+          x,
+          mode: privacy.profile.mode,
+          outcome,
+          counts: session.counts,
+          masked: session.masked,
+          endpoint: x.route,
+        });
       }
       if (strictTypes.length > 0) {
         metrics.refusals.inc({ route: x.route });
-        throw new AppError('privacy_strict_refused', `request refused by the privacy policy of role ${verified.role}: it contains ${strictTypes.join(', ')}`, {
-          details: { entity_types: strictTypes },
-        });
+        throw new AppError(
+          'privacy_strict_refused',
+          `request refused by the privacy policy of role ${verified.role}: it contains ${strictTypes.join(', ')}`,
+          {
+            details: { entity_types: strictTypes },
+          },
+        );
       }
       if (applyTexts(refs, masked)) body = JSON.stringify(document);
       if (session.mapping.size > 0 && restoreAnswer) {
@@ -281,7 +359,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       }
     }
     metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
-    const response = await forward(x, provider, upstreamUrl(provider, path, queryOf(x.req)), { method: 'POST', body });
+    const response = await forward(x, provider, upstreamUrl(provider, path, queryOf(x.req)), {
+      method: 'POST',
+      body,
+    });
     x.log['upstreamStatus'] = response.status;
     const contentType = response.header('content-type') ?? 'application/json';
     const passHeaders: Record<string, string> = {};
@@ -304,7 +385,11 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         out = restorer.restore(text);
       }
     }
-    x.res.writeHead(response.status, { 'content-type': contentType, 'content-length': Buffer.byteLength(out), ...passHeaders });
+    x.res.writeHead(response.status, {
+      'content-type': contentType,
+      'content-length': Buffer.byteLength(out),
+      ...passHeaders,
+    });
     x.res.end(out);
   }
 
@@ -316,7 +401,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     restorer: Restorer | undefined,
     jsonRestorer: Restorer | undefined,
   ): Promise<void> {
-    x.res.writeHead(response.status, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', ...headers });
+    x.res.writeHead(response.status, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      ...headers,
+    });
     x.res.flushHeaders();
     const body = response.body;
     if (!restorer || !jsonRestorer) {
@@ -325,7 +415,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       x.res.end();
       return;
     }
-    const transformer = provider === 'openai' ? new OpenAiStreamRestorer(restorer, jsonRestorer) : new AnthropicStreamRestorer(restorer, jsonRestorer);
+    const transformer =
+      provider === 'openai'
+        ? new OpenAiStreamRestorer(restorer, jsonRestorer)
+        : new AnthropicStreamRestorer(restorer, jsonRestorer);
     const parser = new SseParser();
     const decoder = new TextDecoder();
     const emit = async (events: SseEvent[]) => {
@@ -334,7 +427,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       if (out.length > 0) await write(x.res, out);
     };
     try {
-      for await (const chunk of body) await emit(parser.push(decoder.decode(chunk as Uint8Array, { stream: true })));
+      for await (const chunk of body)
+        await emit(parser.push(decoder.decode(chunk as Uint8Array, { stream: true })));
       await emit(parser.push(decoder.decode()));
       await emit(parser.end());
     } catch (cause) {
@@ -359,23 +453,38 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     }
     const input = parseJsonBody(await readBody(x.req, maxBody)) as { text?: unknown; role?: unknown };
     if (typeof input !== 'object' || input === null || typeof input.text !== 'string') {
-      throw new AppError('validation_failed', 'expected {"text": string, "role"?: string}', { details: { issues: [{ path: 'text', message: 'required string' }] } });
+      throw new AppError('validation_failed', 'expected {"text": string, "role"?: string}', {
+        details: { issues: [{ path: 'text', message: 'required string' }] },
+      });
     }
-    if (input.role !== undefined && input.role !== verified.role && !isAdmin) throw new AppError('forbidden', 'only administrators may use another role\'s profile');
+    if (input.role !== undefined && input.role !== verified.role && !isAdmin)
+      throw new AppError('forbidden', "only administrators may use another role's profile");
     const role = typeof input.role === 'string' ? input.role : verified.role;
     const privacy = await engine.forRole(role, verified.tenant);
     const detector = await engine.detector(privacy.profile);
-    const entities = (await detector.detectAsync(input.text)).map(({ type, start, end, score }) => ({ type, start, end, score }));
+    const entities = (await detector.detectAsync(input.text)).map(({ type, start, end, score }) => ({
+      type,
+      start,
+      end,
+      score,
+    }));
     if (x.route === 'privacy.scan') {
       sendJson(x.res, 200, { role, entities });
       return;
     }
     const [text] = await privacy.session.processAllAsync([input.text]);
-    sendJson(x.res, 200, { role, text, entities, counts: privacy.session.counts, masked: privacy.session.masked });
+    sendJson(x.res, 200, {
+      role,
+      text,
+      entities,
+      counts: privacy.session.counts,
+      masked: privacy.session.masked,
+    });
   }
 
   function recordFindings(counts: EntityCounts, action: (type: string) => string): void {
-    for (const [type, n] of Object.entries(counts)) if (n) metrics.redactions.inc({ entity_type: type, action: action(type) }, n);
+    for (const [type, n] of Object.entries(counts))
+      if (n) metrics.redactions.inc({ entity_type: type, action: action(type) }, n);
   }
 
   function audit(input: {
@@ -404,7 +513,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     try {
       options.audit.emit(event);
     } catch (error) {
-      logger.error({ requestId: input.x.requestId, err: error instanceof Error ? error.name : 'unknown' }, 'audit sink failed');
+      logger.error(
+        { requestId: input.x.requestId, err: error instanceof Error ? error.name : 'unknown' },
+        'audit sink failed',
+      );
     }
   }
 
@@ -417,7 +529,9 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         server.listen(port, host, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
-          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+          resolve(
+            `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+          );
         });
       });
     },
@@ -431,7 +545,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   };
 }
 
-const PASSED_HEADERS = ['retry-after', 'x-ratelimit-remaining-requests', 'x-ratelimit-remaining-tokens', 'anthropic-ratelimit-requests-remaining'];
+const PASSED_HEADERS = [
+  'retry-after',
+  'x-ratelimit-remaining-requests',
+  'x-ratelimit-remaining-tokens',
+  'anthropic-ratelimit-requests-remaining',
+];
 
 function positive(counts: EntityCounts): Record<string, number> {
   const out: Record<string, number> = {};

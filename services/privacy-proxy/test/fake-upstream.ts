@@ -55,14 +55,19 @@ export function echoPlaceholders(request: RecordedRequest): ScriptedAnswer {
   if (!Array.isArray(tools) || tools.length === 0) return { text };
   const first = tools[0] as { name?: string; function?: { name?: string } };
   const name = first.function?.name ?? first.name ?? 'tool';
-  return { text, toolCalls: [{ name, arguments: JSON.stringify({ recipients: found, note: `cc ${found[0] ?? 'nobody'}` }) }] };
+  return {
+    text,
+    toolCalls: [
+      { name, arguments: JSON.stringify({ recipients: found, note: `cc ${found[0] ?? 'nobody'}` }) },
+    ],
+  };
 }
 
 /** Deterministic pseudo-random cut into pieces of 1..max characters. */
 export function pieces(text: string, max = 5, seed = 7): string[] {
   const out: string[] = [];
   let state = seed;
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     state = (state * 1103515245 + 12345) % 2147483648;
     const size = 1 + (state % max);
     out.push(text.slice(i, i + size));
@@ -141,7 +146,10 @@ export class FakeUpstream {
     const request: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, json };
     this.requests.push(request);
     if (path === '/v1/models') {
-      send(res, 200, { object: 'list', data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }] });
+      send(res, 200, {
+        object: 'list',
+        data: [{ id: 'fake-model', object: 'model', created: 0, owned_by: 'fake' }],
+      });
       return;
     }
     if (path === '/v1/messages/count_tokens') {
@@ -168,10 +176,20 @@ export class FakeUpstream {
     send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
   }
 
-  private async openaiStream(res: ServerResponse, answer: ScriptedAnswer, split: (t: string) => string[], model: string): Promise<void> {
+  private async openaiStream(
+    res: ServerResponse,
+    answer: ScriptedAnswer,
+    split: (t: string) => string[],
+    model: string,
+  ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await delay(this.options.firstTokenDelayMs);
-    const base = { id: `chatcmpl-${randomUUID()}`, object: 'chat.completion.chunk', created: 1_700_000_000, model };
+    const base = {
+      id: `chatcmpl-${randomUUID()}`,
+      object: 'chat.completion.chunk',
+      created: 1_700_000_000,
+      model,
+    };
     const event = (delta: unknown, finish: string | null = null) =>
       `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
     res.write(event({ role: 'assistant', content: '' }));
@@ -185,41 +203,80 @@ export class FakeUpstream {
       res.write(event({ content: piece }));
     }
     (answer.toolCalls ?? []).forEach((call, index) => {
-      res.write(event({ tool_calls: [{ index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: '' } }] }));
-      for (const piece of split(call.arguments)) res.write(event({ tool_calls: [{ index, function: { arguments: piece } }] }));
+      res.write(
+        event({
+          tool_calls: [
+            { index, id: `call_${index}`, type: 'function', function: { name: call.name, arguments: '' } },
+          ],
+        }),
+      );
+      for (const piece of split(call.arguments))
+        res.write(event({ tool_calls: [{ index, function: { arguments: piece } }] }));
     });
     res.write(event({}, answer.toolCalls?.length ? 'tool_calls' : 'stop'));
     res.end('data: [DONE]\n\n');
   }
 
-  private async anthropicStream(res: ServerResponse, answer: ScriptedAnswer, split: (t: string) => string[], model: string): Promise<void> {
+  private async anthropicStream(
+    res: ServerResponse,
+    answer: ScriptedAnswer,
+    split: (t: string) => string[],
+    model: string,
+  ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await delay(this.options.firstTokenDelayMs);
-    const event = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`;
+    const event = (type: string, data: unknown) =>
+      `event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`;
     res.write(
       event('message_start', {
-        message: { id: `msg_${randomUUID()}`, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 10, output_tokens: 1 } },
+        message: {
+          id: `msg_${randomUUID()}`,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: 10, output_tokens: 1 },
+        },
       }),
     );
     res.write(event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
     res.write(': keep-alive\n\n');
-    for (const piece of split(answer.text)) res.write(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }));
+    for (const piece of split(answer.text))
+      res.write(event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: piece } }));
     res.write(event('content_block_stop', { index: 0 }));
     (answer.toolCalls ?? []).forEach((call, i) => {
       const index = i + 1;
-      res.write(event('content_block_start', { index, content_block: { type: 'tool_use', id: `toolu_${i}`, name: call.name, input: {} } }));
+      res.write(
+        event('content_block_start', {
+          index,
+          content_block: { type: 'tool_use', id: `toolu_${i}`, name: call.name, input: {} },
+        }),
+      );
       for (const piece of split(call.arguments)) {
-        res.write(event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }));
+        res.write(
+          event('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } }),
+        );
       }
       res.write(event('content_block_stop', { index }));
     });
-    res.write(event('message_delta', { delta: { stop_reason: answer.toolCalls?.length ? 'tool_use' : 'end_turn', stop_sequence: null }, usage: { output_tokens: 20 } }));
+    res.write(
+      event('message_delta', {
+        delta: { stop_reason: answer.toolCalls?.length ? 'tool_use' : 'end_turn', stop_sequence: null },
+        usage: { output_tokens: 20 },
+      }),
+    );
     res.end(event('message_stop', {}));
   }
 }
 
 function openaiCompletion(answer: ScriptedAnswer, model: string): unknown {
-  const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({ id: `call_${i}`, type: 'function', function: { name: call.name, arguments: call.arguments } }));
+  const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({
+    id: `call_${i}`,
+    type: 'function',
+    function: { name: call.name, arguments: call.arguments },
+  }));
   return {
     id: `chatcmpl-${randomUUID()}`,
     object: 'chat.completion',
@@ -228,7 +285,12 @@ function openaiCompletion(answer: ScriptedAnswer, model: string): unknown {
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: answer.text, refusal: null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+        message: {
+          role: 'assistant',
+          content: answer.text,
+          refusal: null,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        },
         logprobs: null,
         finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
       },
@@ -245,7 +307,12 @@ function anthropicMessage(answer: ScriptedAnswer, model: string): unknown {
     model,
     content: [
       { type: 'text', text: answer.text },
-      ...(answer.toolCalls ?? []).map((call, i) => ({ type: 'tool_use', id: `toolu_${i}`, name: call.name, input: JSON.parse(call.arguments) as unknown })),
+      ...(answer.toolCalls ?? []).map((call, i) => ({
+        type: 'tool_use',
+        id: `toolu_${i}`,
+        name: call.name,
+        input: JSON.parse(call.arguments) as unknown,
+      })),
     ],
     stop_reason: answer.toolCalls?.length ? 'tool_use' : 'end_turn',
     stop_sequence: null,

@@ -29,7 +29,10 @@ const TOOLS_OPENAI = [
     function: {
       name: 'send_email',
       description: 'Send an email',
-      parameters: { type: 'object', properties: { recipients: { type: 'array', items: { type: 'string' } }, note: { type: 'string' } } },
+      parameters: {
+        type: 'object',
+        properties: { recipients: { type: 'array', items: { type: 'string' } }, note: { type: 'string' } },
+      },
     },
   },
 ];
@@ -41,14 +44,27 @@ function openaiRequest(stream: boolean): Record<string, unknown> {
     user: SEEDED.email,
     tools: TOOLS_OPENAI,
     messages: [
-      { role: 'system', content: `You assist the finance team. Escalations go to ${SEEDED.directoryPerson}.` },
+      {
+        role: 'system',
+        content: `You assist the finance team. Escalations go to ${SEEDED.directoryPerson}.`,
+      },
       { role: 'user', content: SEEDED_TEXT },
       {
         role: 'assistant',
         content: null,
-        tool_calls: [{ id: 'call_a', type: 'function', function: { name: 'lookup', arguments: JSON.stringify({ iban: SEEDED.iban, card: SEEDED.card }) } }],
+        tool_calls: [
+          {
+            id: 'call_a',
+            type: 'function',
+            function: { name: 'lookup', arguments: JSON.stringify({ iban: SEEDED.iban, card: SEEDED.card }) },
+          },
+        ],
       },
-      { role: 'tool', tool_call_id: 'call_a', content: `Owner: Mr. ${SEEDED.cuedPerson}, phone ${SEEDED.phone}, ip ${SEEDED.ip}` },
+      {
+        role: 'tool',
+        tool_call_id: 'call_a',
+        content: `Owner: Mr. ${SEEDED.cuedPerson}, phone ${SEEDED.phone}, ip ${SEEDED.ip}`,
+      },
       { role: 'user', content: [{ type: 'text', text: `Also ${SEEDED.ssn} and ${SEEDED.denied}.` }] },
     ],
   };
@@ -61,14 +77,34 @@ function anthropicRequest(stream: boolean): Record<string, unknown> {
     stream,
     metadata: { user_id: SEEDED.email },
     system: [{ type: 'text', text: `Escalations go to ${SEEDED.directoryPerson}.` }],
-    tools: [{ name: 'send_email', description: 'Send an email', input_schema: { type: 'object', properties: { recipients: { type: 'array' } } } }],
+    tools: [
+      {
+        name: 'send_email',
+        description: 'Send an email',
+        input_schema: { type: 'object', properties: { recipients: { type: 'array' } } },
+      },
+    ],
     messages: [
       { role: 'user', content: SEEDED_TEXT },
-      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_a', name: 'lookup', input: { iban: SEEDED.iban, card: SEEDED.card } }] },
+      {
+        role: 'assistant',
+        content: [
+          {
+            type: 'tool_use',
+            id: 'toolu_a',
+            name: 'lookup',
+            input: { iban: SEEDED.iban, card: SEEDED.card },
+          },
+        ],
+      },
       {
         role: 'user',
         content: [
-          { type: 'tool_result', tool_use_id: 'toolu_a', content: [{ type: 'text', text: `Owner: Mr. ${SEEDED.cuedPerson}, ip ${SEEDED.ip}` }] },
+          {
+            type: 'tool_result',
+            tool_use_id: 'toolu_a',
+            content: [{ type: 'text', text: `Owner: Mr. ${SEEDED.cuedPerson}, ip ${SEEDED.ip}` }],
+          },
           { type: 'text', text: `Also ${SEEDED.ssn} and ${SEEDED.denied}.` },
         ],
       },
@@ -76,35 +112,55 @@ function anthropicRequest(stream: boolean): Record<string, unknown> {
   };
 }
 
-async function post(path: string, token: string | undefined, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+async function post(
+  path: string,
+  token: string | undefined,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${h.url}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
 }
 
 function expectNoSeededValue(text: string): void {
-  for (const value of SEEDED_VALUES) expect({ value, leaked: text.includes(value) }).toEqual({ value, leaked: false });
+  for (const value of SEEDED_VALUES)
+    expect({ value, leaked: text.includes(value) }).toEqual({ value, leaked: false });
 }
 
 function expectEverySeededValue(text: string): void {
-  for (const value of SEEDED_VALUES) expect({ value, present: text.includes(value) }).toEqual({ value, present: true });
+  for (const value of SEEDED_VALUES)
+    expect({ value, present: text.includes(value) }).toEqual({ value, present: true });
 }
 
 describe('mask mode, OpenAI chat completions', () => {
   it('sends no seeded value upstream in any field, and the client receives the originals (JSON)', async () => {
-    const response = await post('/v1/chat/completions', finance, openaiRequest(false), { 'x-orgmesh-session-id': 'sess-1' });
+    const response = await post('/v1/chat/completions', finance, openaiRequest(false), {
+      'x-orgmesh-session-id': 'sess-1',
+    });
     expect(response.status).toBe(200);
     const upstream = h.upstream.last;
     expectNoSeededValue(upstream.body);
     expect(upstream.headers['authorization']).toBe('Bearer sk-upstream-openai-secret');
     expect(placeholdersIn(upstream.body).length).toBeGreaterThanOrEqual(SEEDED_VALUES.length);
-    const completion = (await response.json()) as { choices: Array<{ message: { content: string; tool_calls: Array<{ function: { arguments: string } }> } }> };
+    const completion = (await response.json()) as {
+      choices: Array<{
+        message: { content: string; tool_calls: Array<{ function: { arguments: string } }> };
+      }>;
+    };
     const message = completion.choices[0]!.message;
     expectEverySeededValue(message.content);
     expect(message.content).not.toMatch(/\[\[[A-Z]+_/);
-    const args = JSON.parse(message.tool_calls[0]!.function.arguments) as { recipients: string[]; note: string };
+    const args = JSON.parse(message.tool_calls[0]!.function.arguments) as {
+      recipients: string[];
+      note: string;
+    };
     expectEverySeededValue(args.recipients.join('|'));
   });
 
@@ -116,7 +172,11 @@ describe('mask mode, OpenAI chat completions', () => {
     let content = '';
     let args = '';
     for (const data of events.slice(0, -1)) {
-      const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> } }> };
+      const chunk = JSON.parse(data) as {
+        choices: Array<{
+          delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> };
+        }>;
+      };
       for (const choice of chunk.choices) {
         content += choice.delta.content ?? '';
         for (const call of choice.delta.tool_calls ?? []) args += call.function?.arguments ?? '';
@@ -130,24 +190,36 @@ describe('mask mode, OpenAI chat completions', () => {
 
   it('gives the same answer streamed and not streamed, for every way of splitting it (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 1_000_000 }), async (max, seed) => {
-        h.upstream.script({ split: (t) => pieces(t, max, seed) });
-        const plain = (await (await post('/v1/chat/completions', finance, openaiRequest(false))).json()) as {
-          choices: Array<{ message: { content: string; tool_calls: Array<{ function: { arguments: string } }> } }>;
-        };
-        const events = await sseData(await post('/v1/chat/completions', finance, openaiRequest(true)));
-        let content = '';
-        let args = '';
-        for (const data of events.slice(0, -1)) {
-          const chunk = JSON.parse(data) as { choices: Array<{ delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> } }> };
-          for (const choice of chunk.choices) {
-            content += choice.delta.content ?? '';
-            for (const call of choice.delta.tool_calls ?? []) args += call.function?.arguments ?? '';
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        async (max, seed) => {
+          h.upstream.script({ split: (t) => pieces(t, max, seed) });
+          const plain = (await (
+            await post('/v1/chat/completions', finance, openaiRequest(false))
+          ).json()) as {
+            choices: Array<{
+              message: { content: string; tool_calls: Array<{ function: { arguments: string } }> };
+            }>;
+          };
+          const events = await sseData(await post('/v1/chat/completions', finance, openaiRequest(true)));
+          let content = '';
+          let args = '';
+          for (const data of events.slice(0, -1)) {
+            const chunk = JSON.parse(data) as {
+              choices: Array<{
+                delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> };
+              }>;
+            };
+            for (const choice of chunk.choices) {
+              content += choice.delta.content ?? '';
+              for (const call of choice.delta.tool_calls ?? []) args += call.function?.arguments ?? '';
+            }
           }
-        }
-        expect(content).toBe(plain.choices[0]!.message.content);
-        expect(args).toBe(plain.choices[0]!.message.tool_calls[0]!.function.arguments);
-      }),
+          expect(content).toBe(plain.choices[0]!.message.content);
+          expect(args).toBe(plain.choices[0]!.message.tool_calls[0]!.function.arguments);
+        },
+      ),
       { numRuns: 25 },
     );
     h.upstream.script({});
@@ -155,9 +227,16 @@ describe('mask mode, OpenAI chat completions', () => {
 
   it('tolerates a model that changes case and drops brackets', async () => {
     h.upstream.script({
-      answer: (request) => ({ text: placeholdersIn(request.body).map((p, i) => (i % 2 ? p.toLowerCase() : p.slice(2, -2))).join(' / ') }),
+      answer: (request) => ({
+        text: placeholdersIn(request.body)
+          .map((p, i) => (i % 2 ? p.toLowerCase() : p.slice(2, -2)))
+          .join(' / '),
+      }),
     });
-    const response = await post('/v1/chat/completions', finance, { model: 'm', messages: [{ role: 'user', content: `mail ${SEEDED.email}, call ${SEEDED.phone}` }] });
+    const response = await post('/v1/chat/completions', finance, {
+      model: 'm',
+      messages: [{ role: 'user', content: `mail ${SEEDED.email}, call ${SEEDED.phone}` }],
+    });
     const body = (await response.json()) as { choices: Array<{ message: { content: string } }> };
     expect(body.choices[0]!.message.content).toBe(`${SEEDED.email} / ${SEEDED.phone}`);
     h.upstream.script({});
@@ -166,11 +245,16 @@ describe('mask mode, OpenAI chat completions', () => {
 
 describe('mask mode, Anthropic messages', () => {
   it('masks system, messages, tool_use input and tool_result content; restores text and tool input (JSON)', async () => {
-    const response = await post('/v1/messages', undefined, anthropicRequest(false), { 'x-api-key': finance, 'anthropic-version': '2023-06-01' });
+    const response = await post('/v1/messages', undefined, anthropicRequest(false), {
+      'x-api-key': finance,
+      'anthropic-version': '2023-06-01',
+    });
     expect(response.status).toBe(200);
     expectNoSeededValue(h.upstream.last.body);
     expect(h.upstream.last.headers['x-api-key']).toBe('sk-ant-upstream-secret');
-    const message = (await response.json()) as { content: Array<{ type: string; text?: string; input?: { recipients: string[] } }> };
+    const message = (await response.json()) as {
+      content: Array<{ type: string; text?: string; input?: { recipients: string[] } }>;
+    };
     expectEverySeededValue(message.content[0]!.text!);
     expectEverySeededValue(message.content[1]!.input!.recipients.join('|'));
   });
@@ -178,9 +262,18 @@ describe('mask mode, Anthropic messages', () => {
   it('restores text_delta and input_json_delta streams split anywhere', async () => {
     h.upstream.script({ split: (t) => pieces(t, 3, 11) });
     const response = await post('/v1/messages', finance, anthropicRequest(true));
-    const events = (await sseData(response)).map((d) => JSON.parse(d) as { type: string; index?: number; delta?: { text?: string; partial_json?: string } });
-    const text = events.filter((e) => e.type === 'content_block_delta' && e.index === 0).map((e) => e.delta!.text).join('');
-    const json = events.filter((e) => e.type === 'content_block_delta' && e.index === 1).map((e) => e.delta!.partial_json).join('');
+    const events = (await sseData(response)).map(
+      (d) =>
+        JSON.parse(d) as { type: string; index?: number; delta?: { text?: string; partial_json?: string } },
+    );
+    const text = events
+      .filter((e) => e.type === 'content_block_delta' && e.index === 0)
+      .map((e) => e.delta!.text)
+      .join('');
+    const json = events
+      .filter((e) => e.type === 'content_block_delta' && e.index === 1)
+      .map((e) => e.delta!.partial_json)
+      .join('');
     expectEverySeededValue(text);
     expectEverySeededValue((JSON.parse(json) as { recipients: string[] }).recipients.join('|'));
     expect(events[events.length - 1]!.type).toBe('message_stop');
@@ -188,7 +281,10 @@ describe('mask mode, Anthropic messages', () => {
   });
 
   it('masks count_tokens requests too', async () => {
-    const response = await post('/v1/messages/count_tokens', finance, { model: 'claude-test', messages: [{ role: 'user', content: SEEDED_TEXT }] });
+    const response = await post('/v1/messages/count_tokens', finance, {
+      model: 'claude-test',
+      messages: [{ role: 'user', content: SEEDED_TEXT }],
+    });
     expect(response.status).toBe(200);
     expect(h.upstream.last.path).toBe('/v1/messages/count_tokens');
     expectNoSeededValue(h.upstream.last.body);
@@ -198,9 +294,14 @@ describe('mask mode, Anthropic messages', () => {
 describe('modes', () => {
   it('strict refuses with 422 naming the entity types, and nothing goes upstream', async () => {
     const before = h.upstream.requests.length;
-    const response = await post('/v1/chat/completions', await h.token('legal'), { model: 'm', messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}, mail ${SEEDED.email}` }] });
+    const response = await post('/v1/chat/completions', await h.token('legal'), {
+      model: 'm',
+      messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}, mail ${SEEDED.email}` }],
+    });
     expect(response.status).toBe(422);
-    const body = (await response.json()) as { error: { code: string; message: string; entity_types: string[] } };
+    const body = (await response.json()) as {
+      error: { code: string; message: string; entity_types: string[] };
+    };
     expect(body.error.code).toBe('privacy_strict_refused');
     expect(body.error.entity_types).toEqual(['email', 'ssn']);
     expect(body.error.message).toContain('email, ssn');
@@ -210,9 +311,17 @@ describe('modes', () => {
 
   it('a per-entity strict override refuses only when that type occurs', async () => {
     const analyst = await h.token('analyst');
-    const refused = await post('/v1/messages', analyst, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }] });
+    const refused = await post('/v1/messages', analyst, {
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }],
+    });
     expect(refused.status).toBe(422);
-    const passed = await post('/v1/messages', analyst, { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: `mail ${SEEDED.email}` }] });
+    const passed = await post('/v1/messages', analyst, {
+      model: 'm',
+      max_tokens: 5,
+      messages: [{ role: 'user', content: `mail ${SEEDED.email}` }],
+    });
     expect(passed.status).toBe(200);
     expect(h.upstream.last.body).not.toContain(SEEDED.email);
   });
@@ -220,12 +329,27 @@ describe('modes', () => {
   it('detect passes the request unchanged and audits it', async () => {
     const manager = await h.token('manager', { sub: 'manager-agent-7' });
     const request = { model: 'm', messages: [{ role: 'user', content: SEEDED_TEXT }] };
-    const response = await post('/v1/chat/completions', manager, request, { 'x-orgmesh-session-id': 'sess-detect' });
+    const response = await post('/v1/chat/completions', manager, request, {
+      'x-orgmesh-session-id': 'sess-detect',
+    });
     expect(response.status).toBe(200);
     expect(h.upstream.last.body).toBe(JSON.stringify(request));
     const event = h.audit.events.find((e) => e.sessionId === 'sess-detect');
-    expect(event).toMatchObject({ role: 'manager', agentId: 'manager-agent-7', mode: 'detect', outcome: 'detected', tenant: 'acme' });
-    expect(event!.counts).toMatchObject({ email: 1, phone: 1, ssn: 1, credit_card: 1, iban: 1, ip_address: 1 });
+    expect(event).toMatchObject({
+      role: 'manager',
+      agentId: 'manager-agent-7',
+      mode: 'detect',
+      outcome: 'detected',
+      tenant: 'acme',
+    });
+    expect(event!.counts).toMatchObject({
+      email: 1,
+      phone: 1,
+      ssn: 1,
+      credit_card: 1,
+      iban: 1,
+      ip_address: 1,
+    });
     expect(event!.maskedCounts).toEqual({});
   });
 
@@ -236,18 +360,29 @@ describe('modes', () => {
   });
 
   it('refuses roles without a profile', async () => {
-    const response = await post('/v1/chat/completions', await h.token('stranger'), { model: 'm', messages: [] });
+    const response = await post('/v1/chat/completions', await h.token('stranger'), {
+      model: 'm',
+      messages: [],
+    });
     expect(response.status).toBe(403);
   });
 });
 
 describe('audit and logs', () => {
   it('emits privacy.v1.redacted events that satisfy the contract and carry counts, never values', async () => {
-    await post('/v1/chat/completions', finance, openaiRequest(false), { 'x-orgmesh-session-id': 'sess-audit' });
+    await post('/v1/chat/completions', finance, openaiRequest(false), {
+      'x-orgmesh-session-id': 'sess-audit',
+    });
     const event = h.audit.events.find((e) => e.sessionId === 'sess-audit');
     expect(event).toBeDefined();
     expect(PrivacyRedacted.schema.parse(event)).toEqual(event);
-    expect(event).toMatchObject({ role: 'finance', agentId: 'finance-agent', mode: 'mask', outcome: 'masked', endpoint: 'openai.chat.completions' });
+    expect(event).toMatchObject({
+      role: 'finance',
+      agentId: 'finance-agent',
+      mode: 'mask',
+      outcome: 'masked',
+      endpoint: 'openai.chat.completions',
+    });
     expect(event!.maskedCounts).toMatchObject({ email: 2, person: 4, ssn: 2, deny_list: 2 });
     expectNoSeededValue(JSON.stringify(h.audit.events));
   });
@@ -270,12 +405,21 @@ describe('official SDK clients', () => {
       tools: TOOLS_OPENAI,
       messages: [{ role: 'user', content: `Write to ${SEEDED.email} about card ${SEEDED.card}` }],
     });
-    expect(completion.choices[0]!.message.content).toBe(`I will contact ${SEEDED.email} and ${SEEDED.card} today.`);
+    expect(completion.choices[0]!.message.content).toBe(
+      `I will contact ${SEEDED.email} and ${SEEDED.card} today.`,
+    );
     const call = completion.choices[0]!.message.tool_calls![0]!;
-    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({ recipients: [SEEDED.email, SEEDED.card], note: `cc ${SEEDED.email}` });
+    expect(call.type === 'function' && JSON.parse(call.function.arguments)).toEqual({
+      recipients: [SEEDED.email, SEEDED.card],
+      note: `cc ${SEEDED.email}`,
+    });
     expectNoSeededValue(h.upstream.last.body);
 
-    const stream = await client.chat.completions.create({ model: 'gpt-test', stream: true, messages: [{ role: 'user', content: `Call ${SEEDED.phone}` }] });
+    const stream = await client.chat.completions.create({
+      model: 'gpt-test',
+      stream: true,
+      messages: [{ role: 'user', content: `Call ${SEEDED.phone}` }],
+    });
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe(`I will contact ${SEEDED.phone} today.`);
@@ -292,8 +436,13 @@ describe('official SDK clients', () => {
       messages: [{ role: 'user', content: `Email ${SEEDED.email}, IBAN ${SEEDED.iban}` }],
     });
     const first = message.content[0]!;
-    expect(first.type === 'text' && first.text).toBe(`I will contact ${SEEDED.email} and ${SEEDED.iban} today.`);
-    expect(message.content[1]).toMatchObject({ type: 'tool_use', input: { recipients: [SEEDED.email, SEEDED.iban] } });
+    expect(first.type === 'text' && first.text).toBe(
+      `I will contact ${SEEDED.email} and ${SEEDED.iban} today.`,
+    );
+    expect(message.content[1]).toMatchObject({
+      type: 'tool_use',
+      input: { recipients: [SEEDED.email, SEEDED.iban] },
+    });
     expectNoSeededValue(h.upstream.last.body);
 
     // Claude Code sends its auth token as Bearer.
@@ -310,13 +459,21 @@ describe('official SDK clients', () => {
     });
     const final = await stream.finalMessage();
     expect(streamed).toBe(`I will contact ${SEEDED.cuedPerson} and ${SEEDED.ssn} today.`);
-    expect(final.content[1]).toMatchObject({ type: 'tool_use', input: { recipients: [SEEDED.cuedPerson, SEEDED.ssn] } });
+    expect(final.content[1]).toMatchObject({
+      type: 'tool_use',
+      input: { recipients: [SEEDED.cuedPerson, SEEDED.ssn] },
+    });
     expectNoSeededValue(h.upstream.last.body);
   });
 
   it('the SDKs surface a strict refusal as a 422 error', async () => {
     const client = new OpenAI({ apiKey: await h.token('legal'), baseURL: `${h.url}/v1`, maxRetries: 0 });
-    await expect(client.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({
+        model: 'm',
+        messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }],
+      }),
+    ).rejects.toMatchObject({
       status: 422,
     });
   });
@@ -324,10 +481,22 @@ describe('official SDK clients', () => {
 
 describe('upstream failures', () => {
   it('forwards provider errors with their status, restoring echoed placeholders', async () => {
-    h.upstream.script({ error: { status: 400, body: (r) => ({ error: { message: `bad value ${placeholdersIn(r.body)[0]}`, type: 'invalid_request_error' } }) } });
-    const response = await post('/v1/chat/completions', finance, { model: 'm', messages: [{ role: 'user', content: `mail ${SEEDED.email}` }] });
+    h.upstream.script({
+      error: {
+        status: 400,
+        body: (r) => ({
+          error: { message: `bad value ${placeholdersIn(r.body)[0]}`, type: 'invalid_request_error' },
+        }),
+      },
+    });
+    const response = await post('/v1/chat/completions', finance, {
+      model: 'm',
+      messages: [{ role: 'user', content: `mail ${SEEDED.email}` }],
+    });
     expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(`bad value ${SEEDED.email}`);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toBe(
+      `bad value ${SEEDED.email}`,
+    );
     h.upstream.script({});
   });
 
@@ -340,13 +509,20 @@ describe('upstream failures', () => {
       body: JSON.stringify({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(response.status).toBe(503);
-    expect((await response.json()) as unknown).toMatchObject({ type: 'error', error: { type: 'api_error', code: 'unavailable' } });
+    expect((await response.json()) as unknown).toMatchObject({
+      type: 'error',
+      error: { type: 'api_error', code: 'unavailable' },
+    });
     await down.proxy.close();
   });
 
   it('ends a stream that breaks off without leaking a placeholder fragment', async () => {
     h.upstream.script({ split: (t) => pieces(t, 2, 3), breakAfterDeltas: 12 });
-    const response = await post('/v1/chat/completions', finance, { model: 'm', stream: true, messages: [{ role: 'user', content: `Mail ${SEEDED.email}` }] });
+    const response = await post('/v1/chat/completions', finance, {
+      model: 'm',
+      stream: true,
+      messages: [{ role: 'user', content: `Mail ${SEEDED.email}` }],
+    });
     const text = await response.text().catch(() => '');
     expect(text).not.toMatch(/\[\[|EMAIL_|\[DONE\]/);
     let content = '';
@@ -367,7 +543,10 @@ describe('limits', () => {
     await small.proxy.close();
     const proxy = createPrivacyProxy({
       openai: { url: small.upstream.openaiUrl },
-      verifier: JoseTokenVerifier.fromLocalJwks(small.issuer.jwks, { issuer: small.issuer.issuer, audience: small.issuer.audience }),
+      verifier: JoseTokenVerifier.fromLocalJwks(small.issuer.jwks, {
+        issuer: small.issuer.issuer,
+        audience: small.issuer.audience,
+      }),
       profiles: FileProfileSource.fromObject({ profiles: { finance: { mode: 'mask' } }, directory: [] }),
       hmacKey: 'limits-test-hmac-key-0123456789abcdef',
       audit: new RecordingAuditSink(),
@@ -384,7 +563,10 @@ describe('limits', () => {
     });
     const response = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await small.token('finance')}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await small.token('finance')}`,
+      },
       body,
       duplex: 'half',
     } as RequestInit);
@@ -398,11 +580,16 @@ describe('limits', () => {
 describe('authentication', () => {
   it('refuses requests without a token, with a forged token and with an expired one', async () => {
     expect((await post('/v1/chat/completions', undefined, { model: 'm', messages: [] })).status).toBe(401);
-    expect((await post('/v1/chat/completions', `${finance.slice(0, -4)}AAAA`, { model: 'm', messages: [] })).status).toBe(401);
+    expect(
+      (await post('/v1/chat/completions', `${finance.slice(0, -4)}AAAA`, { model: 'm', messages: [] }))
+        .status,
+    ).toBe(401);
     const expired = await h.issuer.sign({ sub: 'x', role: 'finance' }, { expiresInSec: -60 });
     const response = await post('/v1/messages', expired, { model: 'm', messages: [] });
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { type: string; error: { type: string } }).error.type).toBe('authentication_error');
+    expect(((await response.json()) as { type: string; error: { type: string } }).error.type).toBe(
+      'authentication_error',
+    );
   });
 });
 
@@ -410,7 +597,9 @@ describe('utility API and operations', () => {
   it('POST /v1/privacy/scan returns types, offsets and scores, no values', async () => {
     const text = `mail ${SEEDED.email} now`;
     const response = await post('/v1/privacy/scan', finance, { text });
-    const body = (await response.json()) as { entities: Array<{ type: string; start: number; end: number; score: number }> };
+    const body = (await response.json()) as {
+      entities: Array<{ type: string; start: number; end: number; score: number }>;
+    };
     expect(body.entities).toEqual([{ type: 'email', start: 5, end: 5 + SEEDED.email.length, score: 0.99 }]);
     expect(JSON.stringify(body)).not.toContain(SEEDED.email);
   });

@@ -68,7 +68,10 @@ export async function startHarness(upstreamOptions: FakeUpstreamOptions = {}): P
   const proxy = createPrivacyProxy({
     openai: { url: upstream.openaiUrl, key: 'sk-upstream-openai-secret' },
     anthropic: { url: upstream.anthropicUrl, key: 'sk-ant-upstream-secret' },
-    verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, { issuer: issuer.issuer, audience: issuer.audience }),
+    verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+    }),
     profiles: FileProfileSource.fromObject(PROFILES),
     hmacKey: 'integration-test-hmac-key-0123456789abcdef',
     audit,
@@ -82,7 +85,13 @@ export async function startHarness(upstreamOptions: FakeUpstreamOptions = {}): P
     issuer,
     audit,
     logs,
-    token: (role, options = {}) => issuer.sign({ sub: options.sub ?? `${role}-agent`, role, tenant: 'acme', scope: options.scope ?? 'orgmesh:agent' }),
+    token: (role, options = {}) =>
+      issuer.sign({
+        sub: options.sub ?? `${role}-agent`,
+        role,
+        tenant: 'acme',
+        scope: options.scope ?? 'orgmesh:agent',
+      }),
     async close() {
       await proxy.close();
       await upstream.close();
@@ -95,6 +104,11 @@ export async function sseData(response: Response): Promise<string[]> {
   const text = await response.text();
   return text
     .split(/\n\n/)
-    .flatMap((block) => block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)))
+    .flatMap((block) =>
+      block
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6)),
+    )
     .filter((d) => d.length > 0);
 }

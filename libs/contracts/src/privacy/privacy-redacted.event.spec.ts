@@ -26,7 +26,9 @@ describe('privacy.v1.redacted', () => {
   });
 
   it('has no place for values: counts are positive integers, unknown modes and outcomes are refused', () => {
-    expect(PrivacyRedacted.schema.safeParse({ ...valid, counts: { email: 'jane@example.com' } }).success).toBe(false);
+    expect(
+      PrivacyRedacted.schema.safeParse({ ...valid, counts: { email: 'jane@example.com' } }).success,
+    ).toBe(false);
     expect(PrivacyRedacted.schema.safeParse({ ...valid, counts: { email: 0 } }).success).toBe(false);
     expect(PrivacyRedacted.schema.safeParse({ ...valid, outcome: 'leaked' }).success).toBe(false);
     expect(PrivacyRedacted.schema.safeParse({ ...valid, mode: 'hide' }).success).toBe(false);

@@ -39,6 +39,11 @@ export class JoseTokenVerifier implements TokenVerifier {
 
   async verify(token: string): Promise<VerifiedToken> {
     const principal = await this.inner.verify(token);
-    return { sub: principal.subject, role: principal.role, tenant: principal.tenant, scopes: principal.scopes };
+    return {
+      sub: principal.subject,
+      role: principal.role,
+      tenant: principal.tenant,
+      scopes: principal.scopes,
+    };
   }
 }

@@ -39,9 +39,18 @@ export function parseJsonBody(body: Buffer): unknown {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(payload),
+    ...headers,
+  });
   res.end(payload);
 }
 
@@ -56,7 +65,10 @@ export function sendProblem(res: ServerResponse, error: AppError): void {
     detail: error.message,
     ...(error.details ? { details: error.details } : {}),
   });
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(payload) });
+  res.writeHead(status, {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(payload),
+  });
   res.end(payload);
 }
 
@@ -79,13 +91,20 @@ function openAiErrorType(code: ErrorCode): string {
 }
 
 /** An error in the shape the provider's SDKs parse, plus the orgmesh `code`. */
-export function sendProviderError(res: ServerResponse, provider: 'openai' | 'anthropic', error: AppError): void {
+export function sendProviderError(
+  res: ServerResponse,
+  provider: 'openai' | 'anthropic',
+  error: AppError,
+): void {
   const status = httpStatusFor(error.code);
   const type = openAiErrorType(error.code);
   const body =
     provider === 'openai'
       ? { error: { message: error.message, type, param: null, code: error.code, ...(error.details ?? {}) } }
-      : { type: 'error', error: { type, message: error.message, code: error.code, ...(error.details ?? {}) } };
+      : {
+          type: 'error',
+          error: { type, message: error.message, code: error.code, ...(error.details ?? {}) },
+        };
   sendJson(res, status, body);
 }
 

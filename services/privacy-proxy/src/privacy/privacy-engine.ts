@@ -1,5 +1,13 @@
 import { AppError } from '@orgmesh/contracts';
-import { Detector, MaskingSession, Pseudonymizer, profileIsActive, type Directory, type NerHook, type PrivacyProfile } from '@orgmesh/privacy';
+import {
+  Detector,
+  MaskingSession,
+  Pseudonymizer,
+  profileIsActive,
+  type Directory,
+  type NerHook,
+  type PrivacyProfile,
+} from '@orgmesh/privacy';
 import type { ProfileSource } from '../profiles/profile-source.js';
 
 /** The profile of a caller's role and a masking session for one request. */
@@ -25,9 +33,17 @@ export class PrivacyEngine {
 
   async forRole(role: string, tenant: string): Promise<RequestPrivacy> {
     const profile = await this.profiles.getProfile(role);
-    if (!profile) throw new AppError('forbidden', `no privacy profile for role ${role}: requests are refused until one exists`);
+    if (!profile)
+      throw new AppError(
+        'forbidden',
+        `no privacy profile for role ${role}: requests are refused until one exists`,
+      );
     const detector = await this.detector(profile);
-    return { profile, active: profileIsActive(profile), session: new MaskingSession(detector, this.pseudonymizer, profile, tenant) };
+    return {
+      profile,
+      active: profileIsActive(profile),
+      session: new MaskingSession(detector, this.pseudonymizer, profile, tenant),
+    };
   }
 
   async detector(profile: PrivacyProfile): Promise<Detector> {
@@ -57,9 +73,11 @@ export function httpNerHook(url: string, timeoutMs: number): NerHook {
     } catch (cause) {
       throw new AppError('unavailable', 'named-entity recogniser unreachable', { cause });
     }
-    if (!response.ok) throw new AppError('unavailable', `named-entity recogniser answered ${response.status}`);
+    if (!response.ok)
+      throw new AppError('unavailable', `named-entity recogniser answered ${response.status}`);
     const body = (await response.json()) as { entities?: unknown };
-    if (!Array.isArray(body.entities)) throw new AppError('unavailable', 'named-entity recogniser answered without entities');
+    if (!Array.isArray(body.entities))
+      throw new AppError('unavailable', 'named-entity recogniser answered without entities');
     return body.entities.filter(
       (e): e is { type: string; start: number; end: number; score: number } =>
         typeof e === 'object' && e !== null && typeof (e as { type?: unknown }).type === 'string',

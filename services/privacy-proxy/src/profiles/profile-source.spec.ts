@@ -18,9 +18,15 @@ directory:
 describe('FileProfileSource', () => {
   it('reads YAML profiles, falls back to the default profile, and serves the directory', async () => {
     const source = FileProfileSource.fromText(YAML, 'profiles.yaml');
-    expect(await source.getProfile('finance')).toMatchObject({ mode: 'mask', entities: { ssn: 'strict' }, customPatterns: [{ name: 'case-ref' }] });
+    expect(await source.getProfile('finance')).toMatchObject({
+      mode: 'mask',
+      entities: { ssn: 'strict' },
+      customPatterns: [{ name: 'case-ref' }],
+    });
     expect(await source.getProfile('anyone')).toEqual({ mode: 'detect' });
-    expect((await source.getDirectory()).people).toEqual([{ name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' }]);
+    expect((await source.getDirectory()).people).toEqual([
+      { name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' },
+    ]);
     expect(await source.getProfile('finance')).toBe(await source.getProfile('finance'));
   });
 

@@ -50,7 +50,10 @@ export class FileProfileSource implements ProfileSource {
     try {
       text = await readFile(path, 'utf8');
     } catch (cause) {
-      throw new AppError('validation_failed', 'privacy profiles file cannot be read', { cause, details: { path } });
+      throw new AppError('validation_failed', 'privacy profiles file cannot be read', {
+        cause,
+        details: { path },
+      });
     }
     return FileProfileSource.fromText(text, path);
   }
@@ -60,17 +63,28 @@ export class FileProfileSource implements ProfileSource {
     try {
       raw = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
     } catch (cause) {
-      throw new AppError('validation_failed', `privacy profiles file is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`, {
-        cause,
-        details: { path },
-      });
+      throw new AppError(
+        'validation_failed',
+        `privacy profiles file is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}`,
+        {
+          cause,
+          details: { path },
+        },
+      );
     }
     const parsed = ProfileFileSchema.safeParse(raw);
     if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => ({ path: i.path.map(String).join('.') || '(root)', message: i.message }));
-      throw new AppError('validation_failed', `invalid privacy profiles file: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, {
-        details: { path, issues },
-      });
+      const issues = parsed.error.issues.map((i) => ({
+        path: i.path.map(String).join('.') || '(root)',
+        message: i.message,
+      }));
+      throw new AppError(
+        'validation_failed',
+        `invalid privacy profiles file: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        {
+          details: { path, issues },
+        },
+      );
     }
     return FileProfileSource.fromObject(parsed.data);
   }

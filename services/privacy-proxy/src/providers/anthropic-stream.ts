@@ -45,7 +45,8 @@ export class AnthropicStreamRestorer {
       case 'content_block_delta': {
         const delta = payload['delta'] as Json | undefined;
         const state = this.blocks.get(index);
-        if (!state || !delta || delta['type'] !== state.deltaType || typeof delta[state.field] !== 'string') return formatSse(event);
+        if (!state || !delta || delta['type'] !== state.deltaType || typeof delta[state.field] !== 'string')
+          return formatSse(event);
         const value = delta[state.field] as string;
         const out = state.stream.push(value);
         if (out.length === 0 && value.length > 0) return '';
@@ -68,7 +69,8 @@ export class AnthropicStreamRestorer {
   private open(index: number, blockType: unknown): BlockState | undefined {
     let state: BlockState | undefined;
     if (blockType === 'text') state = { deltaType: 'text_delta', field: 'text', stream: this.text.stream() };
-    else if (blockType === 'thinking') state = { deltaType: 'thinking_delta', field: 'thinking', stream: this.text.stream() };
+    else if (blockType === 'thinking')
+      state = { deltaType: 'thinking_delta', field: 'thinking', stream: this.text.stream() };
     else if (blockType === 'tool_use' || blockType === 'server_tool_use') {
       state = { deltaType: 'input_json_delta', field: 'partial_json', stream: this.json.stream() };
     }
@@ -82,7 +84,11 @@ export class AnthropicStreamRestorer {
     this.blocks.delete(index);
     const rest = state.stream.end();
     if (rest.length === 0) return '';
-    const payload = { type: 'content_block_delta', index, delta: { type: state.deltaType, [state.field]: rest } };
+    const payload = {
+      type: 'content_block_delta',
+      index,
+      delta: { type: state.deltaType, [state.field]: rest },
+    };
     return formatSse({ event: 'content_block_delta', data: JSON.stringify(payload) });
   }
 

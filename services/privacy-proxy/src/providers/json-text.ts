@@ -71,7 +71,13 @@ function walk(value: unknown, refs: TextRef[], document: EmbeddedDocument | unde
   }
 }
 
-function visit(holder: Container, key: string | number, value: unknown, refs: TextRef[], document: EmbeddedDocument | undefined): void {
+function visit(
+  holder: Container,
+  key: string | number,
+  value: unknown,
+  refs: TextRef[],
+  document: EmbeddedDocument | undefined,
+): void {
   if (typeof value === 'string') {
     if (value.length === 0 || value.startsWith('data:')) return;
     if (document === undefined && typeof key === 'string' && EMBEDDED_JSON_KEYS.has(key)) {
@@ -118,7 +124,21 @@ export function applyTexts(refs: readonly TextRef[], texts: readonly string[]): 
   return changed;
 }
 
-const RESPONSE_SKIP_KEYS = new Set(['id', 'model', 'object', 'type', 'role', 'finish_reason', 'stop_reason', 'signature', 'system_fingerprint', 'name', 'tool_call_id', 'tool_use_id', 'data']);
+const RESPONSE_SKIP_KEYS = new Set([
+  'id',
+  'model',
+  'object',
+  'type',
+  'role',
+  'finish_reason',
+  'stop_reason',
+  'signature',
+  'system_fingerprint',
+  'name',
+  'tool_call_id',
+  'tool_use_id',
+  'data',
+]);
 
 /**
  * Restores placeholders in every string of a response document. `arguments` strings are JSON
@@ -135,7 +155,13 @@ export function restoreDocument(value: unknown, text: Restorer, json: Restorer):
   }
 }
 
-function restoreEntry(holder: Container, key: string | number, value: unknown, text: Restorer, json: Restorer): void {
+function restoreEntry(
+  holder: Container,
+  key: string | number,
+  value: unknown,
+  text: Restorer,
+  json: Restorer,
+): void {
   if (typeof value === 'string') {
     const restored = key === 'arguments' ? json.restore(value) : text.restore(value);
     if (restored !== value) set(holder, key, restored);

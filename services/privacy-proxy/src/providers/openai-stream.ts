@@ -36,7 +36,12 @@ export class OpenAiStreamRestorer {
     }
     const choices = chunk['choices'];
     if (!Array.isArray(choices) || choices.length === 0) return formatSse(event);
-    this.template ??= { id: chunk['id'], object: chunk['object'], created: chunk['created'], model: chunk['model'] };
+    this.template ??= {
+      id: chunk['id'],
+      object: chunk['object'],
+      created: chunk['created'],
+      model: chunk['model'],
+    };
     let before = '';
     let meaningful = chunk['usage'] !== undefined && chunk['usage'] !== null;
     for (const choice of choices as Json[]) {
@@ -55,7 +60,10 @@ export class OpenAiStreamRestorer {
               const fn = call['function'] as Json | undefined;
               if (call['id'] !== undefined || (fn && fn['name'] !== undefined)) meaningful = true;
               if (fn && typeof fn['arguments'] === 'string') {
-                const out = this.toolStream(state, typeof call['index'] === 'number' ? call['index'] : 0).push(fn['arguments']);
+                const out = this.toolStream(
+                  state,
+                  typeof call['index'] === 'number' ? call['index'] : 0,
+                ).push(fn['arguments']);
                 fn['arguments'] = out;
                 if (out.length > 0) meaningful = true;
               }
@@ -114,9 +122,12 @@ export class OpenAiStreamRestorer {
     for (const [toolIndex, s] of state.tools) {
       const rest = s.end();
       if (rest.length === 0) continue;
-      const fn = calls.find((c) => (typeof c['index'] === 'number' ? c['index'] : 0) === toolIndex)?.['function'] as Json | undefined;
+      const fn = calls.find((c) => (typeof c['index'] === 'number' ? c['index'] : 0) === toolIndex)?.[
+        'function'
+      ] as Json | undefined;
       if (fn && typeof fn['arguments'] === 'string') fn['arguments'] = (fn['arguments'] as string) + rest;
-      else out += this.extraChunk(index, { tool_calls: [{ index: toolIndex, function: { arguments: rest } }] });
+      else
+        out += this.extraChunk(index, { tool_calls: [{ index: toolIndex, function: { arguments: rest } }] });
     }
     state.text.clear();
     state.tools.clear();
@@ -130,7 +141,10 @@ export class OpenAiStreamRestorer {
   }
 
   private extraChunk(index: number, delta: Json): string {
-    const chunk = { ...(this.template ?? { object: 'chat.completion.chunk' }), choices: [{ index, delta, finish_reason: null }] };
+    const chunk = {
+      ...(this.template ?? { object: 'chat.completion.chunk' }),
+      choices: [{ index, delta, finish_reason: null }],
+    };
     return formatSse({ data: JSON.stringify(chunk) });
   }
 }

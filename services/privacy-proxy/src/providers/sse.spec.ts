@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { formatSse, SseParser, type SseEvent } from './sse.js';
 
-const STREAM = 'event: a\ndata: {"x":1}\n\n: keep-alive\n\ndata: line1\ndata: line2\nid: 7\n\nevent: b\r\ndata: crlf\r\n\r\ndata: [DONE]\n\n';
+const STREAM =
+  'event: a\ndata: {"x":1}\n\n: keep-alive\n\ndata: line1\ndata: line2\nid: 7\n\nevent: b\r\ndata: crlf\r\n\r\ndata: [DONE]\n\n';
 const EXPECTED: SseEvent[] = [
   { event: 'a', data: '{"x":1}' },
   { data: '', comments: [': keep-alive'] },
@@ -34,7 +35,10 @@ describe('SseParser', () => {
         expect(parseInPieces(STREAM, cuts)).toEqual(EXPECTED);
       }),
     );
-    expect(parseInPieces('data: a\r\n\r\ndata: b\r\n\r\n', [8, 9, 10])).toEqual([{ data: 'a' }, { data: 'b' }]);
+    expect(parseInPieces('data: a\r\n\r\ndata: b\r\n\r\n', [8, 9, 10])).toEqual([
+      { data: 'a' },
+      { data: 'b' },
+    ]);
   });
 
   it('flushes a last event that was not terminated by a blank line', () => {

@@ -19,13 +19,32 @@ function events(output: string): Array<{ event?: string; data: string }> {
 describe('OpenAiStreamRestorer', () => {
   it('restores content and tool arguments split across chunks; flushes held tails before finish_reason', () => {
     const r = new OpenAiStreamRestorer(text, json);
-    const chunk = (delta: unknown, finish: string | null = null) => ({ data: JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] }) });
+    const chunk = (delta: unknown, finish: string | null = null) => ({
+      data: JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, delta, finish_reason: finish }],
+      }),
+    });
     const args = JSON.stringify({ to: NAME });
     let out = '';
     out += r.transform(chunk({ role: 'assistant', content: '' }));
     out += r.transform(chunk({ content: `Mail ${EMAIL.slice(0, 9)}` }));
     out += r.transform(chunk({ content: `${EMAIL.slice(9)} now ${NAME.slice(0, 4)}` }));
-    out += r.transform(chunk({ tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'send', arguments: args.slice(0, 10) } }] }));
+    out += r.transform(
+      chunk({
+        tool_calls: [
+          {
+            index: 0,
+            id: 'call_1',
+            type: 'function',
+            function: { name: 'send', arguments: args.slice(0, 10) },
+          },
+        ],
+      }),
+    );
     out += r.transform(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(10) } }] }));
     out += r.transform(chunk({}, 'stop'));
     out += r.transform({ data: '[DONE]' });
@@ -35,7 +54,12 @@ describe('OpenAiStreamRestorer', () => {
     let toolArgs = '';
     let finishedAt = -1;
     parsed.slice(0, -1).forEach((e, i) => {
-      const c = JSON.parse(e.data) as { choices: Array<{ delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> }; finish_reason: string | null }> };
+      const c = JSON.parse(e.data) as {
+        choices: Array<{
+          delta: { content?: string; tool_calls?: Array<{ function?: { arguments?: string } }> };
+          finish_reason: string | null;
+        }>;
+      };
       const choice = c.choices[0]!;
       content += choice.delta.content ?? '';
       for (const call of choice.delta.tool_calls ?? []) toolArgs += call.function?.arguments ?? '';
@@ -50,14 +74,26 @@ describe('OpenAiStreamRestorer', () => {
   it('keeps order when the finishing chunk itself carries text that was held back', () => {
     const r = new OpenAiStreamRestorer(text, json);
     const bare = EMAIL.slice(2, -2);
-    const out = r.transform({ data: JSON.stringify({ choices: [{ index: 0, delta: { content: `Hi ${bare}` }, finish_reason: 'stop' }] }) });
-    const content = events(out).map((e) => (JSON.parse(e.data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta.content ?? '').join('');
+    const out = r.transform({
+      data: JSON.stringify({
+        choices: [{ index: 0, delta: { content: `Hi ${bare}` }, finish_reason: 'stop' }],
+      }),
+    });
+    const content = events(out)
+      .map(
+        (e) =>
+          (JSON.parse(e.data) as { choices: Array<{ delta: { content?: string } }> }).choices[0]!.delta
+            .content ?? '',
+      )
+      .join('');
     expect(content).toBe('Hi ann@example.com');
   });
 
   it('passes usage-only chunks and unparseable data through', () => {
     const r = new OpenAiStreamRestorer(text, json);
-    expect(r.transform({ data: '{"choices":[],"usage":{"total_tokens":3}}' })).toBe('data: {"choices":[],"usage":{"total_tokens":3}}\n\n');
+    expect(r.transform({ data: '{"choices":[],"usage":{"total_tokens":3}}' })).toBe(
+      'data: {"choices":[],"usage":{"total_tokens":3}}\n\n',
+    );
     expect(r.transform({ data: 'not json' })).toBe('data: not json\n\n');
   });
 });
@@ -69,16 +105,44 @@ describe('AnthropicStreamRestorer', () => {
     const input = JSON.stringify({ to: NAME, cc: EMAIL });
     let out = '';
     out += r.transform(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
-    out += r.transform(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: `Hi ${NAME.slice(0, 3)}` } }));
-    out += r.transform(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: NAME.slice(3, -1) } }));
+    out += r.transform(
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: `Hi ${NAME.slice(0, 3)}` } }),
+    );
+    out += r.transform(
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: NAME.slice(3, -1) } }),
+    );
     out += r.transform(ev('content_block_stop', { index: 0 }));
-    out += r.transform(ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 't', name: 'send', input: {} } }));
-    for (let i = 0; i < input.length; i += 3) out += r.transform(ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: input.slice(i, i + 3) } }));
+    out += r.transform(
+      ev('content_block_start', {
+        index: 1,
+        content_block: { type: 'tool_use', id: 't', name: 'send', input: {} },
+      }),
+    );
+    for (let i = 0; i < input.length; i += 3)
+      out += r.transform(
+        ev('content_block_delta', {
+          index: 1,
+          delta: { type: 'input_json_delta', partial_json: input.slice(i, i + 3) },
+        }),
+      );
     out += r.transform(ev('content_block_stop', { index: 1 }));
     out += r.transform(ev('message_stop', {}));
-    const parsed = events(out).map((e) => ({ event: e.event, ...(JSON.parse(e.data) as { type: string; index?: number; delta?: { text?: string; partial_json?: string } }) }));
-    const textOut = parsed.filter((e) => e.type === 'content_block_delta' && e.index === 0).map((e) => e.delta!.text).join('');
-    const jsonOut = parsed.filter((e) => e.type === 'content_block_delta' && e.index === 1).map((e) => e.delta!.partial_json).join('');
+    const parsed = events(out).map((e) => ({
+      event: e.event,
+      ...(JSON.parse(e.data) as {
+        type: string;
+        index?: number;
+        delta?: { text?: string; partial_json?: string };
+      }),
+    }));
+    const textOut = parsed
+      .filter((e) => e.type === 'content_block_delta' && e.index === 0)
+      .map((e) => e.delta!.text)
+      .join('');
+    const jsonOut = parsed
+      .filter((e) => e.type === 'content_block_delta' && e.index === 1)
+      .map((e) => e.delta!.partial_json)
+      .join('');
     // The model dropped the last bracket: still a complete placeholder, restored at the block's end.
     expect(textOut).toBe('Hi Zoë "Z" Ng');
     expect(JSON.parse(jsonOut)).toEqual({ to: 'Zoë "Z" Ng', cc: 'ann@example.com' });

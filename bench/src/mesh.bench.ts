@@ -56,14 +56,19 @@ async function freePort(): Promise<number> {
 
 /** Serves the issuer's JWKS, as the gateway's built-in issuer does, for the router to verify tokens with. */
 async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Server }> {
-  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks)));
+  const server = createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks)),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`, server };
 }
 
 /** Starts the router process and waits for /readyz. */
 async function startRouter(env: Record<string, string>, healthPort: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [ROUTER_MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [ROUTER_MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`mesh router exited with ${child.exitCode}`);
@@ -106,7 +111,12 @@ class Completions {
   async within<T>(ms: number, promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no completion in ${ms} ms`)), ms)))]);
+      return await Promise.race([
+        promise,
+        new Promise<never>(
+          (_, reject) => (timer = setTimeout(() => reject(new Error(`no completion in ${ms} ms`)), ms)),
+        ),
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -124,37 +134,57 @@ export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
+    for (const step of cleanups.reverse())
+      await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
   };
 
   await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() => withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)));
+  cleanups.push(() =>
+    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
+  );
   try {
     // ------------------------------------------------------------ baseline
     progress('  baseline: raw NATS request/reply + one Postgres insert');
     const rawServer: NatsConnection = await connect({ servers: env.natsUrl, name: 'bench-mesh-raw-server' });
     const rawClient: NatsConnection = await connect({ servers: env.natsUrl, name: 'bench-mesh-raw-client' });
-    cleanups.push(() => rawServer.close(), () => rawClient.close());
+    cleanups.push(
+      () => rawServer.close(),
+      () => rawClient.close(),
+    );
     const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
     cleanups.push(() => pool.end());
-    await pool.query(`CREATE TABLE baseline_messages (id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
+    await pool.query(
+      `CREATE TABLE baseline_messages (id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
+    );
     const rawSubject = `${prefix}raw.send`;
     rawServer.subscribe(rawSubject, {
       queue: 'bench',
       callback: (_error, msg) => {
-        void pool.query(`INSERT INTO baseline_messages (body) VALUES ($1::jsonb) RETURNING id`, [msg.string()]).then(
-          ({ rows }) => msg.respond(JSON.stringify({ id: rows[0]?.id })),
-          () => msg.respond(JSON.stringify({ error: 'insert failed' })),
-        );
+        void pool
+          .query(`INSERT INTO baseline_messages (body) VALUES ($1::jsonb) RETURNING id`, [msg.string()])
+          .then(
+            ({ rows }) => msg.respond(JSON.stringify({ id: rows[0]?.id })),
+            () => msg.respond(JSON.stringify({ error: 'insert failed' })),
+          );
       },
     });
     await rawServer.flush();
     const baselineOp = async (_w: unknown, i: number) => {
-      const reply = await rawClient.request(rawSubject, JSON.stringify({ to: 'worker', type: 'bench', input: { i } }), { timeout: 5_000 });
+      const reply = await rawClient.request(
+        rawSubject,
+        JSON.stringify({ to: 'worker', type: 'bench', input: { i } }),
+        { timeout: 5_000 },
+      );
       reply.json();
     };
     results.push(
-      await runScenario({ name: 'baseline.nats-request+pg-insert.c16', concurrency: SENDERS, durationMs: DURATION_MS, op: baselineOp, notes: 'core NATS request, responder inserts one row, replies' }),
+      await runScenario({
+        name: 'baseline.nats-request+pg-insert.c16',
+        concurrency: SENDERS,
+        durationMs: DURATION_MS,
+        op: baselineOp,
+        notes: 'core NATS request, responder inserts one row, replies',
+      }),
     );
     results.push(
       await runScenario({
@@ -196,7 +226,11 @@ export async function run(): Promise<BenchResult[]> {
     const registryBus: MessageBus = await connectBus({ ...busOptions, name: 'bench-registry' });
     cleanups.push(() => registryBus.close());
     // The registry's wire contract, answering allow for the benchmark's one route.
-    registryBus.serve(ResolvePolicy, async (r) => ({ allowed: true, rule: 'bench: allow', fromRole: r.from, toRole: r.to, version: 1 }), { queue: 'registry' });
+    registryBus.serve(
+      ResolvePolicy,
+      async (r) => ({ allowed: true, rule: 'bench: allow', fromRole: r.from, toRole: r.to, version: 1 }),
+      { queue: 'registry' },
+    );
     registryBus.serve(GetManager, async () => {
       throw new Error('not used');
     });
@@ -227,7 +261,10 @@ export async function run(): Promise<BenchResult[]> {
       concurrency: 32,
       logger,
     });
-    cleanups.push(() => agent.stop(), () => fastAgent.stop());
+    cleanups.push(
+      () => agent.stop(),
+      () => fastAgent.stop(),
+    );
 
     const clientBus = await connectBus({ ...busOptions, name: 'bench-senders' });
     cleanups.push(() => clientBus.close());
@@ -240,10 +277,17 @@ export async function run(): Promise<BenchResult[]> {
     });
     await clientBus.nc.flush();
     const senders = await Promise.all(
-      Array.from({ length: SENDERS }, async (_, i) => `Bearer ${await issuer.sign({ sub: `sender-${i}`, role: 'finance' })}`),
+      Array.from(
+        { length: SENDERS },
+        async (_, i) => `Bearer ${await issuer.sign({ sub: `sender-${i}`, role: 'finance' })}`,
+      ),
     );
     const lifecycle = async (w: { authorization: string; to: string }, i: number) => {
-      const task = await clientBus.request(SendTask, { to: w.to, type: 'bench', input: { i } }, { authorization: w.authorization });
+      const task = await clientBus.request(
+        SendTask,
+        { to: w.to, type: 'bench', input: { i } },
+        { authorization: w.authorization },
+      );
       await completions.within(10_000, completions.expect(task.id));
     };
     for (const variant of ['', '.direct'] as const) {
@@ -257,7 +301,10 @@ export async function run(): Promise<BenchResult[]> {
           baseline: 'baseline.nats-request+pg-insert.c16',
           concurrency: SENDERS,
           durationMs: DURATION_MS,
-          setupWorker: (index: number) => ({ authorization: senders[index % senders.length]!, to: behaviour === 'working' ? 'worker' : 'fast-worker' }),
+          setupWorker: (index: number) => ({
+            authorization: senders[index % senders.length]!,
+            to: behaviour === 'working' ? 'worker' : 'fast-worker',
+          }),
           op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
           notes: `${lifecycleNotes}; closed loop`,
         }),
@@ -269,7 +316,10 @@ export async function run(): Promise<BenchResult[]> {
           concurrency: SENDERS,
           durationMs: DURATION_MS,
           ratePerSec: RATE,
-          setupWorker: (index: number) => ({ authorization: senders[index % senders.length]!, to: behaviour === 'working' ? 'worker' : 'fast-worker' }),
+          setupWorker: (index: number) => ({
+            authorization: senders[index % senders.length]!,
+            to: behaviour === 'working' ? 'worker' : 'fast-worker',
+          }),
           op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
           notes: `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
         }),
@@ -282,8 +332,10 @@ export async function run(): Promise<BenchResult[]> {
         concurrency: SENDERS,
         durationMs: DURATION_MS,
         setupWorker: (index: number) => senders[index % senders.length]!,
-        op: (authorization: string, i: number) => clientBus.request(SendTask, { to: 'idle', type: 'bench', input: { i } }, { authorization }),
-        notes: 'the send alone (policy cached, task + history + event + delivery in one transaction); no agent for role idle',
+        op: (authorization: string, i: number) =>
+          clientBus.request(SendTask, { to: 'idle', type: 'bench', input: { i } }, { authorization }),
+        notes:
+          'the send alone (policy cached, task + history + event + delivery in one transaction); no agent for role idle',
       }),
     );
   } finally {

@@ -58,7 +58,11 @@ export interface TestAgent {
   /** Every delivery, in arrival order (a redelivered task appears again). */
   readonly received: Task[];
   /** Sends update-task as this agent; the idempotency key defaults to `<task id>:<state>`. */
-  update(id: string, state: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected', extra?: { result?: Task['result']; reason?: string }): Promise<Task>;
+  update(
+    id: string,
+    state: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected',
+    extra?: { result?: Task['result']; reason?: string },
+  ): Promise<Task>;
   decide(id: string, decision: ApprovalDecision, comment?: string): Promise<Task>;
   /** Dies like a killed process: the connection drops, deliveries in flight are never acknowledged. */
   crash(): Promise<void>;
@@ -73,7 +77,8 @@ export interface TestAgent {
  * timeout, a cancellation) is acknowledged and dropped: the mesh answers 409 or the first result.
  */
 export async function startTestAgent(options: TestAgentOptions): Promise<TestAgent> {
-  const logger = options.logger ?? createLogger({ service: `test-agent-${options.agentId}`, level: 'silent' });
+  const logger =
+    options.logger ?? createLogger({ service: `test-agent-${options.agentId}`, level: 'silent' });
   const bus = await connectBus({
     url: options.natsUrl,
     name: `test-agent-${options.agentId}`,
@@ -127,13 +132,24 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
     concurrency: options.concurrency ?? 4,
   };
   consumers.push(
-    await bus.consume(InboxDelivery, roleInboxDurable(options.role), handle, { ...consumeOptions, subject: roleInboxSubject(options.role) }),
-    await bus.consume(InboxDelivery, agentInboxDurable(options.agentId), handle, { ...consumeOptions, subject: agentInboxSubject(options.agentId) }),
+    await bus.consume(InboxDelivery, roleInboxDurable(options.role), handle, {
+      ...consumeOptions,
+      subject: roleInboxSubject(options.role),
+    }),
+    await bus.consume(InboxDelivery, agentInboxDurable(options.agentId), handle, {
+      ...consumeOptions,
+      subject: agentInboxSubject(options.agentId),
+    }),
   );
   return agent;
 }
 
-async function behave(behaviour: TestAgentBehaviour, task: Task, agent: TestAgent, ctx: EventContext): Promise<void> {
+async function behave(
+  behaviour: TestAgentBehaviour,
+  task: Task,
+  agent: TestAgent,
+  ctx: EventContext,
+): Promise<void> {
   switch (behaviour.kind) {
     case 'ignore':
       return;
@@ -162,7 +178,12 @@ async function behave(behaviour: TestAgentBehaviour, task: Task, agent: TestAgen
   }
 }
 
-async function completeTask(task: Task, agent: TestAgent, result: Task['result'] | undefined, skipWorking: boolean): Promise<void> {
+async function completeTask(
+  task: Task,
+  agent: TestAgent,
+  result: Task['result'] | undefined,
+  skipWorking: boolean,
+): Promise<void> {
   // A notification is acknowledged on receipt.
   if (task.kind !== 'notification' && !skipWorking) await agent.update(task.id, 'working');
   await agent.update(task.id, 'completed', { result: result ?? { done: true, by: agent.agentId } });

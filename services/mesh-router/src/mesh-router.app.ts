@@ -3,10 +3,22 @@ import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
-import { connectBus, NatsTransportServer, OutboxRelay, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
+import {
+  connectBus,
+  NatsTransportServer,
+  OutboxRelay,
+  type ConsumerHandle,
+  type MessageBus,
+} from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { createLogger, createMetricsRegistry, startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
 import { CallerIdentity } from './identity/caller-identity.js';
 import { TokenBucketLimiter } from './limits/rate-limiter.js';
@@ -44,7 +56,10 @@ export interface MeshRouterOptions {
  * queue, the Nest microservice on the orgmesh NATS transport, the outbox relay, the dead-letter
  * watcher (undeliverable tasks), the deadline job and the health port.
  */
-export async function startMeshRouterApp(config: MeshRouterConfig, options: MeshRouterOptions = {}): Promise<MeshRouterApp> {
+export async function startMeshRouterApp(
+  config: MeshRouterConfig,
+  options: MeshRouterOptions = {},
+): Promise<MeshRouterApp> {
   const logger = options.logger ?? createLogger({ service: 'mesh-router', level: config.LOG_LEVEL });
   if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'mesh' });
   const db = await Database.connect({
@@ -73,17 +88,28 @@ export async function startMeshRouterApp(config: MeshRouterConfig, options: Mesh
       audience: config.AUTH_AUDIENCE,
       jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
     });
-  const policy = new NatsPolicyAdapter(bus, logger, { ttlMs: config.MESH_POLICY_CACHE_TTL, timeoutMs: config.MESH_REGISTRY_TIMEOUT });
+  const policy = new NatsPolicyAdapter(bus, logger, {
+    ttlMs: config.MESH_POLICY_CACHE_TTL,
+    timeoutMs: config.MESH_REGISTRY_TIMEOUT,
+  });
   policy.start();
   const repository = new TaskRepository(db);
   const eager = config.MESH_EAGER_PUBLISH
-    ? new EagerPublisher(bus, (ids) => repository.markPublished(ids), () => repository.wakeRelay(), logger)
+    ? new EagerPublisher(
+        bus,
+        (ids) => repository.markPublished(ids),
+        () => repository.wakeRelay(),
+        logger,
+      )
     : undefined;
   if (eager) repository.onCommitted((rows) => eager.publish(rows));
   const service = new TaskService(
     repository,
     policy,
-    new TokenBucketLimiter({ perSecond: config.MESH_RATE_LIMIT_PER_SECOND, burst: config.MESH_RATE_LIMIT_BURST }),
+    new TokenBucketLimiter({
+      perSecond: config.MESH_RATE_LIMIT_PER_SECOND,
+      burst: config.MESH_RATE_LIMIT_BURST,
+    }),
     {
       defaultDeadlineMs: {
         task: config.MESH_DEADLINE_TASK,

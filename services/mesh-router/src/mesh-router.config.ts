@@ -8,7 +8,10 @@ export const MeshRouterConfigSchema = z.object({
   DATABASE_POOL_SIZE: env.int(10, 1),
   MESH_HTTP_PORT: env.port(8103),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
   LOG_LEVEL: env.logLevel(),
 
   /** Identity: tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
@@ -44,6 +47,8 @@ export const MeshRouterConfigSchema = z.object({
 });
 export type MeshRouterConfig = z.infer<typeof MeshRouterConfigSchema>;
 
-export function loadMeshRouterConfig(source: Record<string, string | undefined> = process.env): MeshRouterConfig {
+export function loadMeshRouterConfig(
+  source: Record<string, string | undefined> = process.env,
+): MeshRouterConfig {
   return parseConfig('mesh-router', MeshRouterConfigSchema, source);
 }

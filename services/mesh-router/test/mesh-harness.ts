@@ -3,7 +3,13 @@ import { LocalIssuer, createJwtVerifier } from '@orgmesh/auth';
 import { AppError, GetManager, ResolvePolicy, type OrgUser, type PolicyKind } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { createTestContext, startTestAgent, type TestAgent, type TestAgentBehaviour, type TestContext } from '@orgmesh/testing';
+import {
+  createTestContext,
+  startTestAgent,
+  type TestAgent,
+  type TestAgentBehaviour,
+  type TestContext,
+} from '@orgmesh/testing';
 import { loadMeshRouterConfig, type MeshRouterConfig } from '../src/mesh-router.config.js';
 import { startMeshRouterApp, type MeshRouterApp } from '../src/mesh-router.app.js';
 
@@ -36,11 +42,22 @@ export async function startTestMeshRouter(
 
 /** A client bus in the same isolated namespace as the service under test. */
 export function clientBus(ctx: TestContext, name = 'mesh-test-client'): Promise<MessageBus> {
-  return connectBus({ url: ctx.natsUrl, name, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silentLogger });
+  return connectBus({
+    url: ctx.natsUrl,
+    name,
+    subjectPrefix: ctx.subjectPrefix,
+    nameSuffix: ctx.nameSuffix,
+    logger: silentLogger,
+  });
 }
 
 /** `Bearer <jwt>` for an agent of a role. */
-export async function bearer(issuer: LocalIssuer, sub: string, role: string, scope = 'orgmesh:agent'): Promise<string> {
+export async function bearer(
+  issuer: LocalIssuer,
+  sub: string,
+  role: string,
+  scope = 'orgmesh:agent',
+): Promise<string> {
   return `Bearer ${await issuer.sign({ sub, role, scope })}`;
 }
 
@@ -76,8 +93,16 @@ export class RegistryResponder {
         async (request) => {
           this.policyRequests.push(request);
           const toRole = this.agents[request.to] ?? request.to;
-          const rule = this.rules.find((r) => r.from === request.from && r.to === toRole && r.kind === request.kind);
-          return { allowed: Boolean(rule), rule: rule?.rule ?? 'default-deny', fromRole: request.from, toRole, version: this.version };
+          const rule = this.rules.find(
+            (r) => r.from === request.from && r.to === toRole && r.kind === request.kind,
+          );
+          return {
+            allowed: Boolean(rule),
+            rule: rule?.rule ?? 'default-deny',
+            fromRole: request.from,
+            toRole,
+            version: this.version,
+          };
         },
         { queue: 'registry' },
       ),
@@ -109,10 +134,25 @@ export const DEMO_AGENTS: Record<string, string> = {
 };
 
 export const DEMO_RULES: PolicyRule[] = [
-  { from: 'finance', to: 'manager', kind: 'approval', rule: 'profile finance-default: mesh.requestApprovalFrom[0] = manager' },
-  { from: 'finance', to: 'manager', kind: 'notification', rule: 'profile finance-default: mesh.notify[0] = manager' },
+  {
+    from: 'finance',
+    to: 'manager',
+    kind: 'approval',
+    rule: 'profile finance-default: mesh.requestApprovalFrom[0] = manager',
+  },
+  {
+    from: 'finance',
+    to: 'manager',
+    kind: 'notification',
+    rule: 'profile finance-default: mesh.notify[0] = manager',
+  },
   { from: 'manager', to: 'legal', kind: 'task', rule: 'profile manager-default: mesh.sendTaskTo[0] = legal' },
-  { from: 'manager', to: 'finance', kind: 'notification', rule: 'profile manager-default: mesh.notify[0] = finance' },
+  {
+    from: 'manager',
+    to: 'finance',
+    kind: 'notification',
+    rule: 'profile manager-default: mesh.notify[0] = finance',
+  },
   { from: 'finance', to: 'ops', kind: 'task', rule: 'profile finance-default: mesh.sendTaskTo[0] = ops' },
 ];
 
@@ -126,7 +166,11 @@ const user = (userId: string, role: string, reportsToId: string | null): OrgUser
 });
 
 /** The org chart: the manager role's head reports to the CFO (role executive), who reports to nobody. */
-export const DEMO_CHART: OrgUser[] = [user('cfo', 'executive', null), user('manager', 'manager', 'cfo'), user('finance', 'finance', 'manager')];
+export const DEMO_CHART: OrgUser[] = [
+  user('cfo', 'executive', null),
+  user('manager', 'manager', 'cfo'),
+  user('finance', 'finance', 'manager'),
+];
 
 export function testAgent(
   ctx: TestContext,

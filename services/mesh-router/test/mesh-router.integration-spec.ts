@@ -56,7 +56,11 @@ describe('mesh router over NATS and Postgres', () => {
     bus = await clientBus(ctx);
     registry = new RegistryResponder(bus, [...DEMO_RULES], DEMO_CHART).start();
     mesh = await startTestMeshRouter(ctx, issuer, {
-      overrides: { MESH_RATE_LIMIT_BURST: '20', MESH_RATE_LIMIT_PER_SECOND: '2', MESH_MAX_PAYLOAD_BYTES: '4096' },
+      overrides: {
+        MESH_RATE_LIMIT_BURST: '20',
+        MESH_RATE_LIMIT_PER_SECOND: '2',
+        MESH_MAX_PAYLOAD_BYTES: '4096',
+      },
     });
     sessions = await startTestSessions(ctx);
     [finance, manager, legal] = await Promise.all([
@@ -85,18 +89,30 @@ describe('mesh router over NATS and Postgres', () => {
   it('Finance asks Manager for approval, Manager consults Legal, Finance sees the decision; histories and sessions follow', async () => {
     const contextId = `budget-${randomUUID()}`;
     let consultation: Task | undefined;
-    const legalAgent = await testAgent(ctx, issuer, 'legal-agent', 'legal', { kind: 'complete', result: { sox: 'compliant', findings: [] } });
+    const legalAgent = await testAgent(ctx, issuer, 'legal-agent', 'legal', {
+      kind: 'complete',
+      result: { sox: 'compliant', findings: [] },
+    });
     const managerAgent = await testAgent(ctx, issuer, 'manager-agent', 'manager', {
       kind: 'custom',
       async handle(task, agent) {
         await agent.update(task.id, 'working');
         consultation = await agent.bus.request(
           SendTask,
-          { to: 'legal', type: 'sox-review', input: { approval: task.id, amount: 120_000 }, contextId: task.contextId },
+          {
+            to: 'legal',
+            type: 'sox-review',
+            input: { approval: task.id, amount: 120_000 },
+            contextId: task.contextId,
+          },
           { authorization: agent.authorization },
         );
         const review = await expectEventually(async () => {
-          const current = await agent.bus.request(GetTask, { id: consultation!.id }, { authorization: agent.authorization });
+          const current = await agent.bus.request(
+            GetTask,
+            { id: consultation!.id },
+            { authorization: agent.authorization },
+          );
           expect(current.state).toBe('completed');
           return current;
         });
@@ -107,10 +123,20 @@ describe('mesh router over NATS and Postgres', () => {
 
     const approval = await bus.request(
       RequestApproval,
-      { to: 'manager', subject: 'Q3 hardware budget', details: { amount: 120_000, currency: 'EUR' }, contextId },
+      {
+        to: 'manager',
+        subject: 'Q3 hardware budget',
+        details: { amount: 120_000, currency: 'EUR' },
+        contextId,
+      },
       { authorization: finance },
     );
-    expect(approval).toMatchObject({ kind: 'approval', state: 'submitted', from: { agentId: 'finance-agent', role: 'finance' }, to: { role: 'manager', agentId: null } });
+    expect(approval).toMatchObject({
+      kind: 'approval',
+      state: 'submitted',
+      from: { agentId: 'finance-agent', role: 'finance' },
+      to: { role: 'manager', agentId: null },
+    });
     expect(Date.parse(approval.escalateAt!)).toBeLessThan(Date.parse(approval.deadline));
 
     const decided = await expectEventually(async () => {
@@ -118,7 +144,11 @@ describe('mesh router over NATS and Postgres', () => {
       expect(seen.state).toBe('completed');
       return seen;
     });
-    expect(decided.decision).toMatchObject({ decision: 'approve', comment: 'Legal: compliant', decidedBy: { agentId: 'manager-agent', role: 'manager' } });
+    expect(decided.decision).toMatchObject({
+      decision: 'approve',
+      comment: 'Legal: compliant',
+      decidedBy: { agentId: 'manager-agent', role: 'manager' },
+    });
     expect(decided.result).toEqual({ decision: 'approve', comment: 'Legal: compliant' });
     expect(decided.assignee).toEqual({ agentId: 'manager-agent', role: 'manager' });
     expect(decided.history?.map((h) => [h.event, h.from, h.to, h.actor])).toEqual([
@@ -128,7 +158,13 @@ describe('mesh router over NATS and Postgres', () => {
     ]);
 
     const review = await bus.request(GetTask, { id: consultation!.id }, { authorization: manager });
-    expect(review).toMatchObject({ kind: 'task', type: 'sox-review', contextId, from: { agentId: 'manager-agent', role: 'manager' }, result: { sox: 'compliant', findings: [] } });
+    expect(review).toMatchObject({
+      kind: 'task',
+      type: 'sox-review',
+      contextId,
+      from: { agentId: 'manager-agent', role: 'manager' },
+      result: { sox: 'compliant', findings: [] },
+    });
     expect(review.history?.map((h) => [h.event, h.actor])).toEqual([
       ['create', 'manager-agent'],
       ['start', 'legal-agent'],
@@ -136,11 +172,17 @@ describe('mesh router over NATS and Postgres', () => {
     ]);
 
     await expectEventually(async () => {
-      expect(await transitionsOf('finance-agent', contextId)).toEqual(['pending>active', 'active>paused', 'paused>active']);
+      expect(await transitionsOf('finance-agent', contextId)).toEqual([
+        'pending>active',
+        'active>paused',
+        'paused>active',
+      ]);
       expect(await transitionsOf('manager-agent', contextId)).toEqual(['pending>active', 'active>completed']);
       expect(await transitionsOf('legal-agent', contextId)).toEqual(['pending>active', 'active>completed']);
     });
-    const [financeSession] = (await bus.request(ListSessions, { agentId: 'finance-agent', contextId, limit: 1 })).items;
+    const [financeSession] = (
+      await bus.request(ListSessions, { agentId: 'finance-agent', contextId, limit: 1 })
+    ).items;
     const financeTransitions = (await bus.request(ListSessionTransitions, { id: financeSession!.id })).items;
     expect(financeTransitions.map((t) => [t.event, t.actor])).toEqual([
       ['activate', 'finance-agent'],
@@ -149,7 +191,11 @@ describe('mesh router over NATS and Postgres', () => {
     ]);
     expect(financeTransitions[1]?.reason).toBe(`waiting on approval ${approval.id}`);
 
-    const inContext = await bus.request(ListTasks, { contextId }, { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') });
+    const inContext = await bus.request(
+      ListTasks,
+      { contextId },
+      { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') },
+    );
     expect(inContext.items.map((t) => t.id).sort()).toEqual([approval.id, consultation!.id].sort());
     const financeView = await bus.request(ListTasks, { contextId }, { authorization: finance });
     expect(financeView.items.map((t) => t.id)).toEqual([approval.id]);
@@ -158,19 +204,37 @@ describe('mesh router over NATS and Postgres', () => {
 
   it('refuses a send that breaks policy with 403 naming the rule, storing nothing', async () => {
     const contextId = `deny-${randomUUID()}`;
-    const error = await rpcError(bus.request(SendTask, { to: 'finance', type: 'prepare-report', contextId }, { authorization: legal }));
+    const error = await rpcError(
+      bus.request(SendTask, { to: 'finance', type: 'prepare-report', contextId }, { authorization: legal }),
+    );
     expect(error.code).toBe('policy_denied');
     expect(error.details).toMatchObject({ rule: 'default-deny', from: 'legal', to: 'finance', kind: 'task' });
     expect(error.message).toContain('default-deny');
     // Naming an agent of another role does not get around the policy: the agent is checked as itself.
-    const viaAgent = await rpcError(bus.request(RequestApproval, { to: { role: 'manager', agentId: 'legal-agent' }, subject: 'sneaky', contextId }, { authorization: finance }));
+    const viaAgent = await rpcError(
+      bus.request(
+        RequestApproval,
+        { to: { role: 'manager', agentId: 'legal-agent' }, subject: 'sneaky', contextId },
+        { authorization: finance },
+      ),
+    );
     expect(viaAgent.code).toBe('policy_denied');
     expect(viaAgent.details).toMatchObject({ rule: 'default-deny', to: 'legal-agent' });
     // Allowed for the agent's real role, but the agent does not act for the role the sender named.
-    const wrongRole = await rpcError(bus.request(SendTask, { to: { role: 'audit', agentId: 'legal-agent' }, type: 'x', contextId }, { authorization: manager }));
+    const wrongRole = await rpcError(
+      bus.request(
+        SendTask,
+        { to: { role: 'audit', agentId: 'legal-agent' }, type: 'x', contextId },
+        { authorization: manager },
+      ),
+    );
     expect(wrongRole.code).toBe('validation_failed');
     expect(wrongRole.message).toContain('does not act for role audit');
-    const listed = await bus.request(ListTasks, { contextId }, { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') });
+    const listed = await bus.request(
+      ListTasks,
+      { contextId },
+      { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') },
+    );
     expect(listed.items).toEqual([]);
   });
 
@@ -178,14 +242,26 @@ describe('mesh router over NATS and Postgres', () => {
     // Manager may assign Legal work; Finance may not. The payload's claimed sender is ignored.
     const raw = await bus.nc.request(
       bus.subject(SendTask.subject),
-      JSON.stringify({ to: 'legal', type: 'sox-review', from: { agentId: 'manager-agent', role: 'manager' }, role: 'manager' }),
+      JSON.stringify({
+        to: 'legal',
+        type: 'sox-review',
+        from: { agentId: 'manager-agent', role: 'manager' },
+        role: 'manager',
+      }),
       { timeout: 5000, headers: authHeaders(finance) },
     );
-    expect(raw.json<{ error: { code: string; details: { from: string } } }>().error).toMatchObject({ code: 'policy_denied', details: { from: 'finance' } });
+    expect(raw.json<{ error: { code: string; details: { from: string } } }>().error).toMatchObject({
+      code: 'policy_denied',
+      details: { from: 'finance' },
+    });
 
     const rawApproval = await bus.nc.request(
       bus.subject(RequestApproval.subject),
-      JSON.stringify({ to: 'manager', subject: 'spoof', from: { agentId: 'manager-agent', role: 'manager' } }),
+      JSON.stringify({
+        to: 'manager',
+        subject: 'spoof',
+        from: { agentId: 'manager-agent', role: 'manager' },
+      }),
       { timeout: 5000, headers: authHeaders(finance) },
     );
     expect(rawApproval.json<Task>().from).toEqual({ agentId: 'finance-agent', role: 'finance' });
@@ -193,48 +269,114 @@ describe('mesh router over NATS and Postgres', () => {
     expect((await rpcError(bus.request(SendTask, { to: 'legal', type: 'x' }))).code).toBe('unauthenticated');
     const stranger = await LocalIssuer.create({ issuer: issuer.issuer, audience: issuer.audience });
     const forged = await bearer(stranger, 'manager-agent', 'manager');
-    expect((await rpcError(bus.request(SendTask, { to: 'legal', type: 'x' }, { authorization: forged }))).code).toBe('unauthenticated');
+    expect(
+      (await rpcError(bus.request(SendTask, { to: 'legal', type: 'x' }, { authorization: forged }))).code,
+    ).toBe('unauthenticated');
   });
 
   it('returns the first task for a repeated Idempotency-Key, refuses the key with another body', async () => {
     const contextId = `idem-${randomUUID()}`;
     const request = { to: 'manager', subject: 'Laptop refresh', details: { amount: 9000 }, contextId };
     const key = `approval-${randomUUID()}`;
-    const results = await Promise.all(Array.from({ length: 5 }, () => bus.request(RequestApproval, request, { authorization: finance, idempotencyKey: key })));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        bus.request(RequestApproval, request, { authorization: finance, idempotencyKey: key }),
+      ),
+    );
     expect(new Set(results.map((t) => t.id)).size).toBe(1);
-    const again = await bus.request(RequestApproval, request, { authorization: finance, idempotencyKey: key });
+    const again = await bus.request(RequestApproval, request, {
+      authorization: finance,
+      idempotencyKey: key,
+    });
     expect(again).toEqual(results[0]);
     const listed = await bus.request(ListTasks, { contextId }, { authorization: finance });
     expect(listed.items).toHaveLength(1);
-    const reused = await rpcError(bus.request(RequestApproval, { ...request, subject: 'Something else' }, { authorization: finance, idempotencyKey: key }));
+    const reused = await rpcError(
+      bus.request(
+        RequestApproval,
+        { ...request, subject: 'Something else' },
+        { authorization: finance, idempotencyKey: key },
+      ),
+    );
     expect(reused.code).toBe('conflict');
     // Keys are per caller: another sender's identical key is its own.
-    const other = await bus.request(RequestApproval, request, { authorization: await bearer(issuer, 'finance-2', 'finance'), idempotencyKey: key });
+    const other = await bus.request(RequestApproval, request, {
+      authorization: await bearer(issuer, 'finance-2', 'finance'),
+      idempotencyKey: key,
+    });
     expect(other.id).not.toBe(results[0]!.id);
   });
 
   it('lists tasks newest first with filters and a cursor', async () => {
     const contextId = `list-${randomUUID()}`;
     const sent: string[] = [];
-    for (let i = 0; i < 5; i++) sent.push((await bus.request(SendTask, { to: 'legal', type: `review-${i}`, contextId }, { authorization: manager })).id);
+    for (let i = 0; i < 5; i++)
+      sent.push(
+        (
+          await bus.request(
+            SendTask,
+            { to: 'legal', type: `review-${i}`, contextId },
+            { authorization: manager },
+          )
+        ).id,
+      );
     const page1 = await bus.request(ListTasks, { contextId, limit: 2 }, { authorization: manager });
-    const page2 = await bus.request(ListTasks, { contextId, limit: 2, cursor: page1.nextCursor ?? undefined }, { authorization: manager });
-    const page3 = await bus.request(ListTasks, { contextId, limit: 2, cursor: page2.nextCursor ?? undefined }, { authorization: manager });
+    const page2 = await bus.request(
+      ListTasks,
+      { contextId, limit: 2, cursor: page1.nextCursor ?? undefined },
+      { authorization: manager },
+    );
+    const page3 = await bus.request(
+      ListTasks,
+      { contextId, limit: 2, cursor: page2.nextCursor ?? undefined },
+      { authorization: manager },
+    );
     expect([...page1.items, ...page2.items, ...page3.items].map((t) => t.id)).toEqual([...sent].reverse());
     expect(page3.nextCursor).toBeNull();
     // Legal's inbox view and Manager's outbox view of the same context.
-    expect((await bus.request(ListTasks, { contextId, role: 'legal', direction: 'inbound' }, { authorization: legal })).items).toHaveLength(5);
-    expect((await bus.request(ListTasks, { contextId, role: 'legal', direction: 'outbound' }, { authorization: legal })).items).toHaveLength(0);
-    expect((await bus.request(ListTasks, { contextId, agentId: 'manager-agent', direction: 'outbound', state: 'submitted' }, { authorization: manager })).items).toHaveLength(5);
-    expect((await rpcError(bus.request(ListTasks, { contextId, cursor: 'nope' }, { authorization: manager }))).code).toBe('validation_failed');
+    expect(
+      (
+        await bus.request(
+          ListTasks,
+          { contextId, role: 'legal', direction: 'inbound' },
+          { authorization: legal },
+        )
+      ).items,
+    ).toHaveLength(5);
+    expect(
+      (
+        await bus.request(
+          ListTasks,
+          { contextId, role: 'legal', direction: 'outbound' },
+          { authorization: legal },
+        )
+      ).items,
+    ).toHaveLength(0);
+    expect(
+      (
+        await bus.request(
+          ListTasks,
+          { contextId, agentId: 'manager-agent', direction: 'outbound', state: 'submitted' },
+          { authorization: manager },
+        )
+      ).items,
+    ).toHaveLength(5);
+    expect(
+      (await rpcError(bus.request(ListTasks, { contextId, cursor: 'nope' }, { authorization: manager })))
+        .code,
+    ).toBe('validation_failed');
   });
 
   it('answers 429 past the per-agent token bucket and 413 past the payload limit', async () => {
     const spammer = await bearer(issuer, 'finance-spammer', 'finance');
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 30 }, (_, i) => bus.request(Notify, { to: 'manager', message: `ping ${i}` }, { authorization: spammer })),
+      Array.from({ length: 30 }, (_, i) =>
+        bus.request(Notify, { to: 'manager', message: `ping ${i}` }, { authorization: spammer }),
+      ),
     );
-    const refused = outcomes.filter((o) => o.status === 'rejected').map((o) => (o as PromiseRejectedResult).reason as { code: string; details: { retryAfterMs: number } });
+    const refused = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => (o as PromiseRejectedResult).reason as { code: string; details: { retryAfterMs: number } });
     expect(outcomes.length - refused.length).toBeGreaterThanOrEqual(20);
     expect(outcomes.length - refused.length).toBeLessThanOrEqual(24);
     expect(refused.length).toBeGreaterThan(0);
@@ -247,42 +389,88 @@ describe('mesh router over NATS and Postgres', () => {
 
     const contextId = `big-${randomUUID()}`;
     const tooLarge = await rpcError(
-      bus.request(RequestApproval, { to: 'manager', subject: 'big', details: { blob: 'x'.repeat(5000) }, contextId }, { authorization: finance }),
+      bus.request(
+        RequestApproval,
+        { to: 'manager', subject: 'big', details: { blob: 'x'.repeat(5000) }, contextId },
+        { authorization: finance },
+      ),
     );
     expect(tooLarge.code).toBe('payload_too_large');
     expect(tooLarge.details).toMatchObject({ field: 'details', limit: 4096 });
     expect((await bus.request(ListTasks, { contextId }, { authorization: finance })).items).toEqual([]);
-    const fits = await bus.request(RequestApproval, { to: 'manager', subject: 'fits', details: { blob: 'x'.repeat(3000) }, contextId }, { authorization: finance });
+    const fits = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'fits', details: { blob: 'x'.repeat(3000) }, contextId },
+      { authorization: finance },
+    );
     expect(fits.state).toBe('submitted');
   });
 
   it('refuses illegal updates with 409 and lets only the parties act', async () => {
-    const approval = await bus.request(RequestApproval, { to: 'manager', subject: 'Offsite' }, { authorization: finance });
-    const completeApproval = await rpcError(bus.request(UpdateTask, { id: approval.id, state: 'completed' }, { authorization: manager }));
+    const approval = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Offsite' },
+      { authorization: finance },
+    );
+    const completeApproval = await rpcError(
+      bus.request(UpdateTask, { id: approval.id, state: 'completed' }, { authorization: manager }),
+    );
     expect(completeApproval.code).toBe('task_illegal_transition');
     expect(completeApproval.details).toMatchObject({ currentState: 'submitted', event: 'complete' });
-    const needsInput = await rpcError(bus.request(UpdateTask, { id: approval.id, state: 'input-required' }, { authorization: manager }));
-    expect(needsInput.details).toMatchObject({ allowedEvents: ['start', 'decide', 'fail', 'reject', 'cancel', 'expire'] });
+    const needsInput = await rpcError(
+      bus.request(UpdateTask, { id: approval.id, state: 'input-required' }, { authorization: manager }),
+    );
+    expect(needsInput.details).toMatchObject({
+      allowedEvents: ['start', 'decide', 'fail', 'reject', 'cancel', 'expire'],
+    });
 
-    expect((await rpcError(bus.request(Decide, { id: approval.id, decision: 'approve' }, { authorization: finance }))).code).toBe('forbidden');
-    expect((await rpcError(bus.request(GetTask, { id: approval.id }, { authorization: legal }))).code).toBe('forbidden');
-    expect((await rpcError(bus.request(CancelTask, { id: approval.id }, { authorization: manager }))).code).toBe('forbidden');
+    expect(
+      (
+        await rpcError(
+          bus.request(Decide, { id: approval.id, decision: 'approve' }, { authorization: finance }),
+        )
+      ).code,
+    ).toBe('forbidden');
+    expect((await rpcError(bus.request(GetTask, { id: approval.id }, { authorization: legal }))).code).toBe(
+      'forbidden',
+    );
+    expect(
+      (await rpcError(bus.request(CancelTask, { id: approval.id }, { authorization: manager }))).code,
+    ).toBe('forbidden');
 
-    const working = await bus.request(UpdateTask, { id: approval.id, state: 'working' }, { authorization: manager });
+    const working = await bus.request(
+      UpdateTask,
+      { id: approval.id, state: 'working' },
+      { authorization: manager },
+    );
     expect(working.assignee).toEqual({ agentId: 'manager-agent', role: 'manager' });
     // Another agent of the role cannot take over an assigned task.
     const other = await bearer(issuer, 'manager-2', 'manager');
-    expect((await rpcError(bus.request(UpdateTask, { id: approval.id, state: 'failed' }, { authorization: other }))).code).toBe('forbidden');
+    expect(
+      (
+        await rpcError(
+          bus.request(UpdateTask, { id: approval.id, state: 'failed' }, { authorization: other }),
+        )
+      ).code,
+    ).toBe('forbidden');
 
-    const canceled = await bus.request(CancelTask, { id: approval.id, reason: 'offsite moved' }, { authorization: finance });
+    const canceled = await bus.request(
+      CancelTask,
+      { id: approval.id, reason: 'offsite moved' },
+      { authorization: finance },
+    );
     expect(canceled).toMatchObject({ state: 'canceled', reason: 'offsite moved' });
-    const afterEnd = await rpcError(bus.request(Decide, { id: approval.id, decision: 'approve' }, { authorization: manager }));
+    const afterEnd = await rpcError(
+      bus.request(Decide, { id: approval.id, decision: 'approve' }, { authorization: manager }),
+    );
     expect(afterEnd.code).toBe('task_illegal_transition');
     expect(afterEnd.details).toMatchObject({ currentState: 'canceled', allowedEvents: [] });
     const final = await bus.request(GetTask, { id: approval.id }, { authorization: finance });
     expect(final.history?.map((h) => h.event)).toEqual(['create', 'start', 'cancel']);
     expect(final.version).toBe(3);
-    expect((await rpcError(bus.request(GetTask, { id: randomUUID() }, { authorization: finance }))).code).toBe('task_not_found');
+    expect(
+      (await rpcError(bus.request(GetTask, { id: randomUUID() }, { authorization: finance }))).code,
+    ).toBe('task_not_found');
   });
 
   it('publishes task-created and task-updated through the outbox, once each, updates in version order', async () => {
@@ -290,31 +478,67 @@ describe('mesh router over NATS and Postgres', () => {
     const created: string[] = [];
     const updated: string[] = [];
     const consumers = await Promise.all([
-      bus.consume(TaskCreated, 'test-created', async (p) => void (p.task.contextId === contextId && created.push(`${p.change.event}:${p.task.version}`))),
-      bus.consume(TaskUpdated, 'test-updated', async (p) => void (p.task.contextId === contextId && updated.push(`${p.change.event}:${p.task.version}:${p.task.state}`))),
+      bus.consume(
+        TaskCreated,
+        'test-created',
+        async (p) =>
+          void (p.task.contextId === contextId && created.push(`${p.change.event}:${p.task.version}`)),
+      ),
+      bus.consume(
+        TaskUpdated,
+        'test-updated',
+        async (p) =>
+          void (
+            p.task.contextId === contextId &&
+            updated.push(`${p.change.event}:${p.task.version}:${p.task.state}`)
+          ),
+      ),
     ]);
-    const task = await bus.request(RequestApproval, { to: 'manager', subject: 'Events', contextId }, { authorization: finance });
+    const task = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Events', contextId },
+      { authorization: finance },
+    );
     await bus.request(UpdateTask, { id: task.id, state: 'working' }, { authorization: manager });
     // A repeated report is a no-op: no event.
     await bus.request(UpdateTask, { id: task.id, state: 'working' }, { authorization: manager });
-    await bus.request(Decide, { id: task.id, decision: 'reject', comment: 'not this quarter' }, { authorization: manager });
+    await bus.request(
+      Decide,
+      { id: task.id, decision: 'reject', comment: 'not this quarter' },
+      { authorization: manager },
+    );
     await expectEventually(() => {
       expect(created).toEqual(['create:1']);
       expect(updated).toEqual(['start:2:working', 'decide:3:completed']);
     });
     const decided = await bus.request(GetTask, { id: task.id }, { authorization: finance });
-    expect(decided).toMatchObject({ state: 'completed', version: 3, decision: { decision: 'reject', comment: 'not this quarter' } });
+    expect(decided).toMatchObject({
+      state: 'completed',
+      version: 3,
+      decision: { decision: 'reject', comment: 'not this quarter' },
+    });
     await Promise.all(consumers.map((c) => c.stop()));
   });
 
   it('serialises 60 concurrent reports on one task into one valid history ending in the stored state', async () => {
-    const task = await bus.request(RequestApproval, { to: 'manager', subject: 'Race' }, { authorization: finance });
+    const task = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Race' },
+      { authorization: finance },
+    );
     const reports = ['working', 'input-required', 'working', 'input-required', 'rejected'] as const;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 60 }, (_, i) => bus.request(UpdateTask, { id: task.id, state: reports[i % reports.length]! }, { authorization: manager })),
+      Array.from({ length: 60 }, (_, i) =>
+        bus.request(
+          UpdateTask,
+          { id: task.id, state: reports[i % reports.length]! },
+          { authorization: manager },
+        ),
+      ),
     );
     for (const outcome of outcomes) {
-      if (outcome.status === 'rejected') expect((outcome.reason as { code: string }).code).toBe('task_illegal_transition');
+      if (outcome.status === 'rejected')
+        expect((outcome.reason as { code: string }).code).toBe('task_illegal_transition');
     }
     const final = await bus.request(GetTask, { id: task.id }, { authorization: finance });
     const history = final.history ?? [];
@@ -331,14 +555,22 @@ describe('mesh router over NATS and Postgres', () => {
   it('stays correct with two replicas answering in turn (each with its own row cache)', async () => {
     const second = await startTestMeshRouter(ctx, issuer, { startJobs: false });
     try {
-      const task = await bus.request(RequestApproval, { to: 'manager', subject: 'Two replicas' }, { authorization: finance });
+      const task = await bus.request(
+        RequestApproval,
+        { to: 'manager', subject: 'Two replicas' },
+        { authorization: finance },
+      );
       const reports: Array<'working' | 'input-required'> = [];
       for (let i = 0; i < 30; i++) reports.push(i % 2 === 0 ? 'working' : 'input-required');
       for (const state of reports) {
         const updated = await bus.request(UpdateTask, { id: task.id, state }, { authorization: manager });
         expect(updated.state).toBe(state);
       }
-      const decided = await bus.request(Decide, { id: task.id, decision: 'approve' }, { authorization: manager });
+      const decided = await bus.request(
+        Decide,
+        { id: task.id, decision: 'approve' },
+        { authorization: manager },
+      );
       expect(decided.version).toBe(32);
       const final = await bus.request(GetTask, { id: task.id }, { authorization: finance });
       expect(final.history?.map((h) => h.to)).toEqual(['submitted', ...reports, 'completed']);
@@ -359,21 +591,37 @@ describe('mesh router over NATS and Postgres', () => {
 
   it('drops cached policy answers when the registry publishes a change', async () => {
     await bus.request(Notify, { to: 'manager', message: 'cached?' }, { authorization: finance });
-    const asked = registry.policyRequests.filter((r) => r.kind === 'notification' && r.from === 'finance').length;
+    const asked = registry.policyRequests.filter(
+      (r) => r.kind === 'notification' && r.from === 'finance',
+    ).length;
     await bus.request(Notify, { to: 'manager', message: 'cached!' }, { authorization: finance });
-    expect(registry.policyRequests.filter((r) => r.kind === 'notification' && r.from === 'finance')).toHaveLength(asked);
+    expect(
+      registry.policyRequests.filter((r) => r.kind === 'notification' && r.from === 'finance'),
+    ).toHaveLength(asked);
 
     // The registry revokes the permission and announces a new profile version.
-    registry.rules.splice(registry.rules.findIndex((r) => r.from === 'finance' && r.kind === 'notification'), 1);
+    registry.rules.splice(
+      registry.rules.findIndex((r) => r.from === 'finance' && r.kind === 'notification'),
+      1,
+    );
     registry.version++;
     await bus.ensureStream('registry');
     await bus.publish(
       ProfilePublished,
-      { profileId: 'finance-default', role: 'finance', version: registry.version, jws: 'x.y.z', kid: 'k1', occurredAt: new Date().toISOString() },
+      {
+        profileId: 'finance-default',
+        role: 'finance',
+        version: registry.version,
+        jws: 'x.y.z',
+        kid: 'k1',
+        occurredAt: new Date().toISOString(),
+      },
       { eventId: randomUUID() },
     );
     await expectEventually(async () => {
-      const error = await rpcError(bus.request(Notify, { to: 'manager', message: 'now?' }, { authorization: finance }));
+      const error = await rpcError(
+        bus.request(Notify, { to: 'manager', message: 'now?' }, { authorization: finance }),
+      );
       expect(error.code).toBe('policy_denied');
     });
   });

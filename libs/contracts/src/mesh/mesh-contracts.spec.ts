@@ -42,14 +42,29 @@ const task: Task = {
 describe('mesh contracts', () => {
   it('defines eight RPCs and three events under the mesh context', () => {
     const mesh = allContracts().filter((c) => c.context === 'mesh');
-    expect(mesh.filter((c) => c.kind === 'rpc').map((c) => c.subject).sort()).toEqual(
-      ['cancel', 'decide', 'get-task', 'list-tasks', 'notify', 'request-approval', 'send-task', 'update-task'].map((v) => `rpc.mesh.v1.${v}`),
+    expect(
+      mesh
+        .filter((c) => c.kind === 'rpc')
+        .map((c) => c.subject)
+        .sort(),
+    ).toEqual(
+      [
+        'cancel',
+        'decide',
+        'get-task',
+        'list-tasks',
+        'notify',
+        'request-approval',
+        'send-task',
+        'update-task',
+      ].map((v) => `rpc.mesh.v1.${v}`),
     );
-    expect(mesh.filter((c) => c.kind === 'event').map((c) => c.subject).sort()).toEqual([
-      'mesh.v1.inbox',
-      'mesh.v1.task-created',
-      'mesh.v1.task-updated',
-    ]);
+    expect(
+      mesh
+        .filter((c) => c.kind === 'event')
+        .map((c) => c.subject)
+        .sort(),
+    ).toEqual(['mesh.v1.inbox', 'mesh.v1.task-created', 'mesh.v1.task-updated']);
     expect(MESH_EVENT_SUBJECTS).not.toContain(InboxDelivery.subject);
   });
 
@@ -57,11 +72,27 @@ describe('mesh contracts', () => {
     expect(Task.parse(task)).toEqual(task);
     expect(Task.safeParse({ ...task, state: 'expired' }).success).toBe(false);
     expect(Task.safeParse({ ...task, to: { role: 'Manager', agentId: null } }).success).toBe(false);
-    expect(TaskUpdated.schema.safeParse({ task, change: { event: 'escalate', from: 'submitted', to: 'submitted', actor: 'system', reason: null, occurredAt: task.createdAt } }).success).toBe(true);
+    expect(
+      TaskUpdated.schema.safeParse({
+        task,
+        change: {
+          event: 'escalate',
+          from: 'submitted',
+          to: 'submitted',
+          actor: 'system',
+          reason: null,
+          occurredAt: task.createdAt,
+        },
+      }).success,
+    ).toBe(true);
   });
 
   it('ignores a sender claimed in the payload: the request schema has no such field', () => {
-    const parsed = SendTask.request.parse({ to: 'legal', type: 'review', from: { agentId: 'x', role: 'manager' } });
+    const parsed = SendTask.request.parse({
+      to: 'legal',
+      type: 'review',
+      from: { agentId: 'x', role: 'manager' },
+    });
     expect(parsed).not.toHaveProperty('from');
     expect(parsed.priority).toBe('normal');
   });
@@ -79,7 +110,8 @@ describe('mesh contracts', () => {
   it('exports JSON schemas for every mesh contract', () => {
     for (const c of allContracts().filter((d) => d.context === 'mesh')) {
       const schemas = c.kind === 'rpc' ? [c.request, c.response] : [c.schema];
-      for (const s of schemas) expect(() => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' })).not.toThrow();
+      for (const s of schemas)
+        expect(() => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' })).not.toThrow();
     }
   });
 });

@@ -2,7 +2,15 @@ import { z } from 'zod';
 import { AgentId, RoleId } from '../registry/registry.schema.js';
 
 /** Task states, as A2A v1.0 names them. */
-export const TASK_STATES = ['submitted', 'working', 'input-required', 'completed', 'failed', 'canceled', 'rejected'] as const;
+export const TASK_STATES = [
+  'submitted',
+  'working',
+  'input-required',
+  'completed',
+  'failed',
+  'canceled',
+  'rejected',
+] as const;
 export const TaskState = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskState>;
 
@@ -21,7 +29,16 @@ export type TaskPriority = z.infer<typeof TaskPriority>;
  * Events of the task state machine. `expire` is the deadline job's; `decide` exists only for
  * approvals and `complete` only for tasks and notifications.
  */
-export const TASK_FSM_EVENTS = ['start', 'require-input', 'complete', 'decide', 'fail', 'reject', 'cancel', 'expire'] as const;
+export const TASK_FSM_EVENTS = [
+  'start',
+  'require-input',
+  'complete',
+  'decide',
+  'fail',
+  'reject',
+  'cancel',
+  'expire',
+] as const;
 export const TaskFsmEvent = z.enum(TASK_FSM_EVENTS);
 export type TaskFsmEvent = z.infer<typeof TaskFsmEvent>;
 
@@ -31,7 +48,10 @@ export const TaskHistoryEvent = z.enum(TASK_HISTORY_EVENTS);
 export type TaskHistoryEvent = z.infer<typeof TaskHistoryEvent>;
 
 /** `reason` of a task the mesh itself failed. */
-export const TASK_FAILURE_REASONS = { undeliverable: 'undeliverable', deadlineExceeded: 'deadline_exceeded' } as const;
+export const TASK_FAILURE_REASONS = {
+  undeliverable: 'undeliverable',
+  deadlineExceeded: 'deadline_exceeded',
+} as const;
 
 const timestamp = z.iso.datetime({ offset: true });
 

@@ -47,12 +47,18 @@ export class EagerPublisher {
       const headers = JSON.parse(event.headers) as Record<string, string>;
       const sent: Promise<void> = context
         .with(extractTraceContext(headers), () =>
-          this.bus.publishRaw(event.subject, new TextEncoder().encode(event.payload), { eventId: event.eventId, headers }),
+          this.bus.publishRaw(event.subject, new TextEncoder().encode(event.payload), {
+            eventId: event.eventId,
+            headers,
+          }),
         )
         .then(
           () => this.mark(event.eventId),
           (error: unknown) => {
-            this.logger.warn({ err: error, subject: event.subject }, 'eager publish failed, the outbox relay will publish');
+            this.logger.warn(
+              { err: error, subject: event.subject },
+              'eager publish failed, the outbox relay will publish',
+            );
             void this.wakeRelay().catch(() => undefined);
           },
         )

@@ -29,7 +29,14 @@ export async function startUndeliverableWatcher(deps: {
       try {
         if (await deps.service.markUndeliverable(task.id)) {
           deps.metrics.undeliverable.inc();
-          deps.logger.warn({ taskId: task.id, reason: ctx.headers[DLQ_HEADERS.reason], deliveries: ctx.headers[DLQ_HEADERS.deliveryCount] }, 'task undeliverable');
+          deps.logger.warn(
+            {
+              taskId: task.id,
+              reason: ctx.headers[DLQ_HEADERS.reason],
+              deliveries: ctx.headers[DLQ_HEADERS.deliveryCount],
+            },
+            'task undeliverable',
+          );
         }
       } catch (error) {
         // A dead letter of another deployment sharing the namespace, or a task already purged.

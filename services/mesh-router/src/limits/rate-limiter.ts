@@ -8,16 +8,17 @@ export class TokenBucketLimiter {
   private readonly buckets = new Map<string, { tokens: number; updatedMs: number }>();
   private lastSweepMs = 0;
 
-  constructor(
-    private readonly options: { perSecond: number; burst: number; now?: () => number },
-  ) {}
+  constructor(private readonly options: { perSecond: number; burst: number; now?: () => number }) {}
 
   /** Takes one token; returns 0 when admitted, else how many ms until a token is available. */
   take(key: string): number {
     const now = this.options.now?.() ?? Date.now();
     this.sweep(now);
     const bucket = this.buckets.get(key) ?? { tokens: this.options.burst, updatedMs: now };
-    const refilled = Math.min(this.options.burst, bucket.tokens + ((now - bucket.updatedMs) / 1000) * this.options.perSecond);
+    const refilled = Math.min(
+      this.options.burst,
+      bucket.tokens + ((now - bucket.updatedMs) / 1000) * this.options.perSecond,
+    );
     if (refilled >= 1) {
       this.buckets.set(key, { tokens: refilled - 1, updatedMs: now });
       return 0;
@@ -31,7 +32,8 @@ export class TokenBucketLimiter {
     const fullAfterMs = (this.options.burst / this.options.perSecond) * 1000;
     if (now - this.lastSweepMs < Math.max(10_000, fullAfterMs)) return;
     this.lastSweepMs = now;
-    for (const [key, bucket] of this.buckets) if (now - bucket.updatedMs >= fullAfterMs) this.buckets.delete(key);
+    for (const [key, bucket] of this.buckets)
+      if (now - bucket.updatedMs >= fullAfterMs) this.buckets.delete(key);
   }
 }
 

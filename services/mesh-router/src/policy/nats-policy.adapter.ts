@@ -16,7 +16,13 @@ import { PolicyCache } from './policy-cache.js';
 import type { EscalationTarget, PolicyPort, PolicyVerdict } from './policy.port.js';
 
 /** Registry events after which a cached answer may be wrong. Presence and drift events are not among them. */
-export const POLICY_INVALIDATING_EVENTS = [ProfilePublished, AgentRegistered, AgentUpdated, AgentRemoved, OrgImported];
+export const POLICY_INVALIDATING_EVENTS = [
+  ProfilePublished,
+  AgentRegistered,
+  AgentUpdated,
+  AgentRemoved,
+  OrgImported,
+];
 
 /**
  * The registry over NATS. Policy answers are cached (TTL) and dropped as soon as the registry
@@ -44,7 +50,9 @@ export class NatsPolicyAdapter implements PolicyPort {
   start(): void {
     for (const event of POLICY_INVALIDATING_EVENTS) {
       this.subscriptions.push(
-        this.bus.nc.subscribe(this.bus.subject(event.subject), { callback: () => this.invalidate(event.subject) }),
+        this.bus.nc.subscribe(this.bus.subject(event.subject), {
+          callback: () => this.invalidate(event.subject),
+        }),
       );
     }
     this.stopStatus = this.bus.onStatus((status) => {
@@ -65,11 +73,11 @@ export class NatsPolicyAdapter implements PolicyPort {
 
   async resolve(fromRole: string, to: string, kind: PolicyKind): Promise<PolicyVerdict> {
     return this.cache.get(`${fromRole}\u0000${to}\u0000${kind}`, async () => {
-      const answer = await this.bus.request(ResolvePolicy, { from: fromRole, to, kind }, { timeoutMs: this.options.timeoutMs }).catch(
-        (error: unknown) => {
+      const answer = await this.bus
+        .request(ResolvePolicy, { from: fromRole, to, kind }, { timeoutMs: this.options.timeoutMs })
+        .catch((error: unknown) => {
           throw registryUnavailable(error);
-        },
-      );
+        });
       // A newer registry version than any answer cached so far: the older answers may be stale.
       if (answer.version > this.newestVersion) {
         if (this.newestVersion !== 0) this.invalidate('registry version');
@@ -88,7 +96,11 @@ export class NatsPolicyAdapter implements PolicyPort {
     const candidates = [approver.agentId, approver.role].filter((c): c is string => Boolean(c));
     for (const userId of candidates) {
       try {
-        const { manager } = await this.bus.request(GetManager, { userId }, { timeoutMs: this.options.timeoutMs });
+        const { manager } = await this.bus.request(
+          GetManager,
+          { userId },
+          { timeoutMs: this.options.timeoutMs },
+        );
         return manager ? { userId: manager.userId, role: manager.role, name: manager.name } : null;
       } catch (error) {
         if (error instanceof AppError && error.code === 'user_not_found') continue;

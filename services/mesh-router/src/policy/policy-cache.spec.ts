@@ -41,7 +41,9 @@ describe('PolicyCache', () => {
 
   it('does not cache failures', async () => {
     const cache = new PolicyCache<number>({ ttlMs: 60_000 });
-    await expect(cache.get('k', () => Promise.reject(new Error('registry down')))).rejects.toThrow('registry down');
+    await expect(cache.get('k', () => Promise.reject(new Error('registry down')))).rejects.toThrow(
+      'registry down',
+    );
     expect(await cache.get('k', async () => 3)).toBe(3);
   });
 });

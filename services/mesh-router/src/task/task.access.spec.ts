@@ -52,7 +52,11 @@ describe('task access rules', () => {
   });
 
   it('lets the escalation target decide even after the approver took it', () => {
-    const escalated = { ...base, assignee: { agentId: 'manager-1', role: 'manager' }, escalatedTo: { userId: 'u-ceo', role: 'executive', name: null } };
+    const escalated = {
+      ...base,
+      assignee: { agentId: 'manager-1', role: 'manager' },
+      escalatedTo: { userId: 'u-ceo', role: 'executive', name: null },
+    };
     expect(canDecide(escalated, exec)).toBe(true);
     expect(canDecide(escalated, manager2)).toBe(false);
     expect(canSee(escalated, exec)).toBe(true);

@@ -4,7 +4,13 @@ export function taskNotFound(id: string): AppError {
   return new AppError('task_not_found', `task ${id} not found`, { details: { id } });
 }
 
-export function illegalTaskTransition(id: string, kind: TaskKind, currentState: TaskState, event: TaskFsmEvent, allowed: TaskFsmEvent[]): AppError {
+export function illegalTaskTransition(
+  id: string,
+  kind: TaskKind,
+  currentState: TaskState,
+  event: TaskFsmEvent,
+  allowed: TaskFsmEvent[],
+): AppError {
   return new AppError(
     'task_illegal_transition',
     `${kind} ${id} is ${currentState}: "${event}" is not allowed` +
@@ -25,9 +31,13 @@ export function notAParty(id: string, action: string): AppError {
 }
 
 export function rateLimited(agentId: string, retryAfterMs: number): AppError {
-  return new AppError('rate_limited', `sender ${agentId} is over its rate limit; retry in ${retryAfterMs} ms`, {
-    details: { retryAfterMs },
-  });
+  return new AppError(
+    'rate_limited',
+    `sender ${agentId} is over its rate limit; retry in ${retryAfterMs} ms`,
+    {
+      details: { retryAfterMs },
+    },
+  );
 }
 
 export function payloadTooLarge(field: string, bytes: number, limit: number): AppError {
@@ -37,7 +47,9 @@ export function payloadTooLarge(field: string, bytes: number, limit: number): Ap
 }
 
 export function idempotencyKeyReused(key: string): AppError {
-  return new AppError('conflict', `idempotency key "${key}" was already used with a different request`, { details: { key } });
+  return new AppError('conflict', `idempotency key "${key}" was already used with a different request`, {
+    details: { key },
+  });
 }
 
 export function invalidDeadline(message: string): AppError {

@@ -1,9 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { TASK_FSM_EVENTS, TASK_KINDS, TASK_STATES, type TaskFsmEvent, type TaskKind, type TaskState } from '@orgmesh/contracts';
+import {
+  TASK_FSM_EVENTS,
+  TASK_KINDS,
+  TASK_STATES,
+  type TaskFsmEvent,
+  type TaskKind,
+  type TaskState,
+} from '@orgmesh/contracts';
 import { allowedTaskEvents, isTerminalTaskState, taskOutcome, TASK_TRANSITIONS } from './task.fsm.js';
 
 // ARCHITECTURE §4 restated independently: "-" illegal, "=" no-op, otherwise the next state.
+// A table, reviewed cell by cell against the design: kept one row per event.
+// prettier-ignore
 const DESIGN: Record<TaskFsmEvent, Record<TaskState, string>> = {
   start: { submitted: 'working', working: '=', 'input-required': 'working', completed: '-', failed: '-', canceled: '-', rejected: '-' },
   'require-input': { submitted: '-', working: 'input-required', 'input-required': '=', completed: '-', failed: '-', canceled: '-', rejected: '-' },
@@ -27,7 +36,9 @@ function render(kind: TaskKind, state: TaskState, event: TaskFsmEvent): string {
 }
 
 describe('task FSM transition table', () => {
-  const cells = TASK_KINDS.flatMap((kind) => TASK_STATES.flatMap((state) => TASK_FSM_EVENTS.map((event) => [kind, state, event] as const)));
+  const cells = TASK_KINDS.flatMap((kind) =>
+    TASK_STATES.flatMap((state) => TASK_FSM_EVENTS.map((event) => [kind, state, event] as const)),
+  );
 
   it('covers all 3 kinds × 7 states × 8 events', () => {
     expect(cells).toHaveLength(168);
@@ -50,9 +61,30 @@ describe('task FSM transition table', () => {
   });
 
   it('names what each open state accepts', () => {
-    expect(allowedTaskEvents('task', 'submitted')).toEqual(['start', 'complete', 'fail', 'reject', 'cancel', 'expire']);
-    expect(allowedTaskEvents('approval', 'input-required')).toEqual(['start', 'require-input', 'decide', 'fail', 'reject', 'cancel', 'expire']);
-    expect(allowedTaskEvents('notification', 'submitted')).toEqual(['start', 'complete', 'fail', 'cancel', 'expire']);
+    expect(allowedTaskEvents('task', 'submitted')).toEqual([
+      'start',
+      'complete',
+      'fail',
+      'reject',
+      'cancel',
+      'expire',
+    ]);
+    expect(allowedTaskEvents('approval', 'input-required')).toEqual([
+      'start',
+      'require-input',
+      'decide',
+      'fail',
+      'reject',
+      'cancel',
+      'expire',
+    ]);
+    expect(allowedTaskEvents('notification', 'submitted')).toEqual([
+      'start',
+      'complete',
+      'fail',
+      'cancel',
+      'expire',
+    ]);
   });
 });
 
@@ -85,7 +117,10 @@ describe('task FSM properties', () => {
       for (const state of TASK_STATES) {
         for (const event of TASK_FSM_EVENTS) {
           if (taskOutcome(kind, state, event).kind === 'noop') {
-            expect([['working', 'start'], ['input-required', 'require-input']]).toContainEqual([state, event]);
+            expect([
+              ['working', 'start'],
+              ['input-required', 'require-input'],
+            ]).toContainEqual([state, event]);
           }
         }
       }

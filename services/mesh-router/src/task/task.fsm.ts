@@ -1,4 +1,10 @@
-import { TASK_FSM_EVENTS, TERMINAL_TASK_STATES, type TaskFsmEvent, type TaskKind, type TaskState } from '@orgmesh/contracts';
+import {
+  TASK_FSM_EVENTS,
+  TERMINAL_TASK_STATES,
+  type TaskFsmEvent,
+  type TaskKind,
+  type TaskState,
+} from '@orgmesh/contracts';
 
 /** The outcome of an event in a state: a move, a no-op (the agent repeating itself), or illegal. */
 export type TaskOutcome = { kind: 'move'; to: TaskState } | { kind: 'noop' } | { kind: 'illegal' };
@@ -15,6 +21,8 @@ const ILLEGAL: TaskOutcome = { kind: 'illegal' };
  * approver need not announce it is working before deciding). `expire` (the deadline job) fails.
  * Terminal states absorb: everything is illegal there.
  */
+// A table, reviewed cell by cell against the design: kept one row per event.
+// prettier-ignore
 export const TASK_TRANSITIONS: Readonly<Record<TaskFsmEvent, Readonly<Record<TaskState, TaskOutcome>>>> = {
   start: { submitted: move('working'), working: NOOP, 'input-required': move('working'), completed: ILLEGAL, failed: ILLEGAL, canceled: ILLEGAL, rejected: ILLEGAL },
   'require-input': { submitted: ILLEGAL, working: move('input-required'), 'input-required': NOOP, completed: ILLEGAL, failed: ILLEGAL, canceled: ILLEGAL, rejected: ILLEGAL },
@@ -48,7 +56,9 @@ export function isTerminalTaskState(state: TaskState): boolean {
 }
 
 /** The FSM event behind an agent's update-task report. */
-export function eventForReportedState(state: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected'): TaskFsmEvent {
+export function eventForReportedState(
+  state: 'working' | 'input-required' | 'completed' | 'failed' | 'rejected',
+): TaskFsmEvent {
   switch (state) {
     case 'working':
       return 'start';

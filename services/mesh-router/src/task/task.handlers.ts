@@ -27,9 +27,16 @@ export class TaskHandlers {
   ) {}
 
   @RpcHandler(SendTask)
-  sendTask(@Payload() request: RpcRequest<typeof SendTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof SendTask>> {
+  sendTask(
+    @Payload() request: RpcRequest<typeof SendTask>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof SendTask>> {
     return this.measure('send-task', async () => {
-      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'task', ...request }, ctx.idempotencyKey);
+      const { task, created } = await this.tasks.create(
+        await this.identity.of(ctx),
+        { kind: 'task', ...request },
+        ctx.idempotencyKey,
+      );
       return { value: task, repeat: !created };
     });
   }
@@ -40,45 +47,84 @@ export class TaskHandlers {
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof RequestApproval>> {
     return this.measure('request-approval', async () => {
-      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'approval', ...request }, ctx.idempotencyKey);
+      const { task, created } = await this.tasks.create(
+        await this.identity.of(ctx),
+        { kind: 'approval', ...request },
+        ctx.idempotencyKey,
+      );
       return { value: task, repeat: !created };
     });
   }
 
   @RpcHandler(Notify)
-  notify(@Payload() request: RpcRequest<typeof Notify>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof Notify>> {
+  notify(
+    @Payload() request: RpcRequest<typeof Notify>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof Notify>> {
     return this.measure('notify', async () => {
-      const { task, created } = await this.tasks.create(await this.identity.of(ctx), { kind: 'notification', ...request }, ctx.idempotencyKey);
+      const { task, created } = await this.tasks.create(
+        await this.identity.of(ctx),
+        { kind: 'notification', ...request },
+        ctx.idempotencyKey,
+      );
       return { value: task, repeat: !created };
     });
   }
 
   @RpcHandler(GetTask)
-  getTask(@Payload() request: RpcRequest<typeof GetTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof GetTask>> {
-    return this.measure('get-task', async () => ({ value: await this.tasks.get(await this.identity.of(ctx), request.id, request.includeHistory) }));
+  getTask(
+    @Payload() request: RpcRequest<typeof GetTask>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof GetTask>> {
+    return this.measure('get-task', async () => ({
+      value: await this.tasks.get(await this.identity.of(ctx), request.id, request.includeHistory),
+    }));
   }
 
   @RpcHandler(ListTasks)
-  listTasks(@Payload() request: RpcRequest<typeof ListTasks>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof ListTasks>> {
-    return this.measure('list-tasks', async () => ({ value: await this.tasks.list(await this.identity.of(ctx), request) }));
+  listTasks(
+    @Payload() request: RpcRequest<typeof ListTasks>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof ListTasks>> {
+    return this.measure('list-tasks', async () => ({
+      value: await this.tasks.list(await this.identity.of(ctx), request),
+    }));
   }
 
   @RpcHandler(UpdateTask)
-  updateTask(@Payload() request: RpcRequest<typeof UpdateTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof UpdateTask>> {
-    return this.measure('update-task', async () => ({ value: await this.tasks.update(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  updateTask(
+    @Payload() request: RpcRequest<typeof UpdateTask>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof UpdateTask>> {
+    return this.measure('update-task', async () => ({
+      value: await this.tasks.update(await this.identity.of(ctx), request, ctx.idempotencyKey),
+    }));
   }
 
   @RpcHandler(Decide)
-  decide(@Payload() request: RpcRequest<typeof Decide>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof Decide>> {
-    return this.measure('decide', async () => ({ value: await this.tasks.decide(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  decide(
+    @Payload() request: RpcRequest<typeof Decide>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof Decide>> {
+    return this.measure('decide', async () => ({
+      value: await this.tasks.decide(await this.identity.of(ctx), request, ctx.idempotencyKey),
+    }));
   }
 
   @RpcHandler(CancelTask)
-  cancel(@Payload() request: RpcRequest<typeof CancelTask>, @Ctx() ctx: MessageContext): Promise<RpcResponse<typeof CancelTask>> {
-    return this.measure('cancel', async () => ({ value: await this.tasks.cancel(await this.identity.of(ctx), request, ctx.idempotencyKey) }));
+  cancel(
+    @Payload() request: RpcRequest<typeof CancelTask>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof CancelTask>> {
+    return this.measure('cancel', async () => ({
+      value: await this.tasks.cancel(await this.identity.of(ctx), request, ctx.idempotencyKey),
+    }));
   }
 
-  private async measure<T>(operation: string, work: () => Promise<{ value: T; repeat?: boolean }>): Promise<T> {
+  private async measure<T>(
+    operation: string,
+    work: () => Promise<{ value: T; repeat?: boolean }>,
+  ): Promise<T> {
     try {
       const { value, repeat } = await work();
       this.metrics.requests.inc({ operation, result: repeat ? 'repeat' : 'ok' });

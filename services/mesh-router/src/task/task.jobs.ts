@@ -71,7 +71,16 @@ export class TaskJobs {
       const run = tick()
         .catch((error: unknown) => {
           this.metrics.jobRuns.inc({ job, result: 'failed' });
-          this.logger.warn({ job, err: error instanceof Error ? { name: error.name, code: (error as { code?: string }).code } : undefined }, 'mesh job failed');
+          this.logger.warn(
+            {
+              job,
+              err:
+                error instanceof Error
+                  ? { name: error.name, code: (error as { code?: string }).code }
+                  : undefined,
+            },
+            'mesh job failed',
+          );
         })
         .finally(() => this.running.delete(job));
       this.running.set(job, run);

@@ -10,7 +10,10 @@ export function toTask(row: TaskRow, history?: TaskEventRow[]): Task {
     kind: row.kind,
     from: { agentId: row.from_agent_id, role: row.from_role },
     to: { role: row.to_role, agentId: row.to_agent_id },
-    assignee: row.assignee_agent_id && row.assignee_role ? { agentId: row.assignee_agent_id, role: row.assignee_role } : null,
+    assignee:
+      row.assignee_agent_id && row.assignee_role
+        ? { agentId: row.assignee_agent_id, role: row.assignee_role }
+        : null,
     type: row.type,
     subject: row.subject,
     input: (row.input ?? null) as Json,

@@ -7,7 +7,11 @@ import { TaskService } from './task.service.js';
 /** Wires the handlers to instances built outside Nest (so jobs, consumers and tests share them). */
 @Module({})
 export class TaskModule {
-  static register(deps: { service: TaskService; identity: CallerIdentity; metrics: TaskMetrics }): DynamicModule {
+  static register(deps: {
+    service: TaskService;
+    identity: CallerIdentity;
+    metrics: TaskMetrics;
+  }): DynamicModule {
     return {
       module: TaskModule,
       controllers: [TaskHandlers],

@@ -98,7 +98,8 @@ export interface StoredResponse {
   response: Task;
 }
 
-const jsonOrNull = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+const jsonOrNull = (value: unknown): string | null =>
+  value === undefined || value === null ? null : JSON.stringify(value);
 
 /**
  * All SQL of the mesh router.
@@ -128,7 +129,10 @@ export class TaskRepository {
 
   /** Marks rows the eager publisher published, so the relay skips them. */
   async markPublished(eventIds: string[]): Promise<void> {
-    await this.db.query(`UPDATE mesh.outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`, [eventIds]);
+    await this.db.query(
+      `UPDATE mesh.outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
+      [eventIds],
+    );
   }
 
   /** Wakes the relay (after an eager publish failed). */
@@ -156,7 +160,11 @@ export class TaskRepository {
    * With an idempotency claim, the key's row gates the whole statement: a repeat (even a
    * concurrent one) inserts nothing and gets the first task back (`created: false`).
    */
-  async create(input: NewTask, deliverTo: string, idempotency?: IdempotencyClaim): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
+  async create(
+    input: NewTask,
+    deliverTo: string,
+    idempotency?: IdempotencyClaim,
+  ): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
     const row: TaskRow = {
       id: input.id,
       kind: input.kind,
@@ -188,10 +196,20 @@ export class TaskRepository {
     const task = toTask(row);
     const change: TaskChange = {
       task,
-      change: { event: 'create', from: null, to: 'submitted', actor: input.from.agentId, reason: null, occurredAt: input.now.toISOString() },
+      change: {
+        event: 'create',
+        from: null,
+        to: 'submitted',
+        actor: input.from.agentId,
+        reason: null,
+        occurredAt: input.now.toISOString(),
+      },
     };
     const params = new Params();
-    const outbox = [outboxRow(TaskCreated, TaskCreated.subject, change), outboxRow(InboxDelivery, deliverTo, task)];
+    const outbox = [
+      outboxRow(TaskCreated, TaskCreated.subject, change),
+      outboxRow(InboxDelivery, deliverTo, task),
+    ];
     const gate = idempotency ? 'WHERE EXISTS (SELECT 1 FROM claim)' : '';
     const claim = idempotency
       ? `claim AS (
@@ -246,13 +264,25 @@ export class TaskRepository {
       const role = p(filter.role);
       const inbound = `(to_role = ${role} OR (escalated_to->>'role') = ${role})`;
       const outbound = `from_role = ${role}`;
-      where.push(filter.direction === 'inbound' ? inbound : filter.direction === 'outbound' ? outbound : `(${inbound} OR ${outbound})`);
+      where.push(
+        filter.direction === 'inbound'
+          ? inbound
+          : filter.direction === 'outbound'
+            ? outbound
+            : `(${inbound} OR ${outbound})`,
+      );
     }
     if (filter.agentId) {
       const agent = p(filter.agentId);
       const inbound = `(to_agent_id = ${agent} OR assignee_agent_id = ${agent})`;
       const outbound = `from_agent_id = ${agent}`;
-      where.push(filter.direction === 'inbound' ? inbound : filter.direction === 'outbound' ? outbound : `(${inbound} OR ${outbound})`);
+      where.push(
+        filter.direction === 'inbound'
+          ? inbound
+          : filter.direction === 'outbound'
+            ? outbound
+            : `(${inbound} OR ${outbound})`,
+      );
     }
     if (filter.visibleTo) {
       const agent = p(filter.visibleTo.agentId);
@@ -263,7 +293,9 @@ export class TaskRepository {
       );
     }
     if (filter.cursor) {
-      where.push(`(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`);
+      where.push(
+        `(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`,
+      );
     }
     const { rows } = await this.db.query<TaskRow>(
       `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -279,15 +311,23 @@ export class TaskRepository {
    * without deciding again. Concurrent commands on one task serialise through the version guard:
    * each is decided on the state the previous one left, none is lost or applied twice.
    */
-  async apply(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
+  async apply(
+    id: string,
+    meta: ChangeMeta,
+    decide: (current: Task) => TaskDecisionOutcome,
+  ): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
     let result = await this.attemptFromCache(id, meta, decide);
-    for (let attempt = 1; !result && attempt <= OPTIMISTIC_ATTEMPTS; attempt++) result = await this.attempt(this.db, false, id, meta, decide);
+    for (let attempt = 1; !result && attempt <= OPTIMISTIC_ATTEMPTS; attempt++)
+      result = await this.attempt(this.db, false, id, meta, decide);
     // Contended: stop racing and queue on the row lock (each waiter then decides on the state the previous one left).
-    result ??= await this.db.transaction((tx) => this.attempt(tx, true, id, meta, decide)).catch(async (error: unknown) => {
-      // A twin request (same idempotency key) committed first: its answer is now visible.
-      if (meta.idempotency && pgErrorCode(error) === '23505') return this.attempt(this.db, false, id, meta, decide);
-      throw error;
-    });
+    result ??= await this.db
+      .transaction((tx) => this.attempt(tx, true, id, meta, decide))
+      .catch(async (error: unknown) => {
+        // A twin request (same idempotency key) committed first: its answer is now visible.
+        if (meta.idempotency && pgErrorCode(error) === '23505')
+          return this.attempt(this.db, false, id, meta, decide);
+        throw error;
+      });
     if (!result) throw new AppError('conflict', `task ${id} kept changing; try again`, { details: { id } });
     // Only now is the write committed (the locked path commits when its transaction ends).
     if (result.outbox) this.committed?.(result.outbox);
@@ -303,7 +343,9 @@ export class TaskRepository {
     decide: (current: Task) => TaskDecisionOutcome,
   ): Promise<AttemptResult | undefined> {
     const key = meta.idempotency;
-    const { rows } = await sql.query<TaskRow & { idem_fingerprint: string | null; idem_response: Task | null }>(
+    const { rows } = await sql.query<
+      TaskRow & { idem_fingerprint: string | null; idem_response: Task | null }
+    >(
       `SELECT t.*, k.fingerprint AS idem_fingerprint, k.response AS idem_response
          FROM mesh.tasks t
          LEFT JOIN mesh.idempotency_keys k ON k.operation = $2 AND k.actor = $3 AND k.key = $4
@@ -314,7 +356,8 @@ export class TaskRepository {
     if (!found) throw taskNotFound(id);
     const { idem_fingerprint: storedFingerprint, idem_response: storedResponse, ...row } = found;
     this.cache.set(row);
-    if (storedResponse && storedFingerprint !== null) return { task: storedResponse, changed: false, fingerprint: storedFingerprint };
+    if (storedResponse && storedFingerprint !== null)
+      return { task: storedResponse, changed: false, fingerprint: storedFingerprint };
     const current = toTask(row);
     const outcome = decide(current);
     if (outcome.kind === 'noop') {
@@ -331,7 +374,11 @@ export class TaskRepository {
    * repeated idempotency key) falls back to reading the row, so every refusal and every repeat is
    * decided on the stored state.
    */
-  private async attemptFromCache(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome): Promise<AttemptResult | undefined> {
+  private async attemptFromCache(
+    id: string,
+    meta: ChangeMeta,
+    decide: (current: Task) => TaskDecisionOutcome,
+  ): Promise<AttemptResult | undefined> {
     const cached = this.cache.get(id);
     if (!cached) return undefined;
     let outcome: TaskDecisionOutcome;
@@ -371,7 +418,14 @@ export class TaskRepository {
     const task = toTask(next);
     const change: TaskChange = {
       task,
-      change: { event: outcome.event, from: row.state, to: outcome.to, actor: meta.actor, reason: outcome.reason, occurredAt: outcome.now.toISOString() },
+      change: {
+        event: outcome.event,
+        from: row.state,
+        to: outcome.to,
+        actor: meta.actor,
+        reason: outcome.reason,
+        occurredAt: outcome.now.toISOString(),
+      },
     };
     const outbox = [outboxRow(TaskUpdated, TaskUpdated.subject, change)];
     if (outcome.deliverTo) outbox.push(outboxRow(InboxDelivery, outcome.deliverTo, task));
@@ -444,7 +498,10 @@ export class TaskRepository {
   }
 
   private async history(id: string): Promise<TaskEventRow[]> {
-    const { rows } = await this.db.query<TaskEventRow>(`SELECT * FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`, [id]);
+    const { rows } = await this.db.query<TaskEventRow>(
+      `SELECT * FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`,
+      [id],
+    );
     return rows;
   }
 
@@ -510,15 +567,27 @@ export interface OutboxRow {
  * here so the row joins the task's single statement, and so an inbox delivery can go to the
  * recipient's subject rather than the contract's own.
  */
-function outboxRow<E extends EventDefinition>(event: E, subject: string, payload: EventPayload<E>): OutboxRow {
+function outboxRow<E extends EventDefinition>(
+  event: E,
+  subject: string,
+  payload: EventPayload<E>,
+): OutboxRow {
   const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
-  return { eventId: randomUUID(), subject, payload: JSON.stringify(body), headers: JSON.stringify(injectTraceContext({})) };
+  return {
+    eventId: randomUUID(),
+    subject,
+    payload: JSON.stringify(body),
+    headers: JSON.stringify(injectTraceContext({})),
+  };
 }
 
 /** Inserts the outbox rows, in order, once per row of the gating CTE `source` (none when it wrote nothing). */
 function outboxInsert(params: Params, source: string, rows: OutboxRow[]): string {
   const values = rows
-    .map((r, i) => `(${params.add(r.eventId)}::uuid, ${params.add(r.subject)}, ${params.add(r.payload)}::jsonb, ${params.add(r.headers)}::jsonb, ${i})`)
+    .map(
+      (r, i) =>
+        `(${params.add(r.eventId)}::uuid, ${params.add(r.subject)}, ${params.add(r.payload)}::jsonb, ${params.add(r.headers)}::jsonb, ${i})`,
+    )
     .join(', ');
   return `INSERT INTO mesh.outbox (event_id, subject, payload, headers)
           SELECT v.event_id, v.subject, v.payload, v.headers

@@ -64,7 +64,11 @@ export interface UpdateCommand {
 }
 
 const SYSTEM = 'system';
-const CREATE_OPERATION: Record<TaskKind, string> = { task: 'send-task', approval: 'request-approval', notification: 'notify' };
+const CREATE_OPERATION: Record<TaskKind, string> = {
+  task: 'send-task',
+  approval: 'request-approval',
+  notification: 'notify',
+};
 
 /** Mesh rules: who may send what to whom, the task lifecycle, deadlines and escalation. All I/O goes through the ports. */
 export class TaskService {
@@ -81,10 +85,15 @@ export class TaskService {
    * repeated idempotency key answers before the rate limit (retries cost no tokens), then the
    * rate limit (429), then policy (403).
    */
-  async create(caller: Caller, command: CreateCommand, idempotencyKey?: string): Promise<{ task: Task; created: boolean }> {
+  async create(
+    caller: Caller,
+    command: CreateCommand,
+    idempotencyKey?: string,
+  ): Promise<{ task: Task; created: boolean }> {
     for (const field of ['input', 'details', 'message'] as const) {
       const bytes = jsonSize(command[field]);
-      if (bytes > this.options.maxPayloadBytes) throw payloadTooLarge(field, bytes, this.options.maxPayloadBytes);
+      if (bytes > this.options.maxPayloadBytes)
+        throw payloadTooLarge(field, bytes, this.options.maxPayloadBytes);
     }
     const operation = CREATE_OPERATION[command.kind];
     const claim = idempotencyKey ? this.claim(operation, caller, idempotencyKey, command) : undefined;
@@ -95,7 +104,10 @@ export class TaskService {
     const waitMs = this.limiter.take(caller.agentId);
     if (waitMs > 0) throw rateLimited(caller.agentId, waitMs);
 
-    const to = typeof command.to === 'string' ? { role: command.to, agentId: null } : { role: command.to.role, agentId: command.to.agentId ?? null };
+    const to =
+      typeof command.to === 'string'
+        ? { role: command.to, agentId: null }
+        : { role: command.to.role, agentId: command.to.agentId ?? null };
     // An agent is checked as itself (the registry applies its role's rules) and must act for the role named.
     const verdict = await this.policy.resolve(caller.role, to.agentId ?? to.role, command.kind);
     if (!verdict.allowed) throw policyDenied(verdict.rule, caller.role, to.agentId ?? to.role, command.kind);
@@ -104,7 +116,9 @@ export class TaskService {
     const now = this.clock.now();
     const deadline = this.deadlineFor(command.kind, command.deadline, now);
     const escalateAt =
-      command.kind === 'approval' ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt)) : null;
+      command.kind === 'approval'
+        ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
+        : null;
     const { task, created, fingerprint } = await this.repository.create(
       {
         id: randomUUID(),
@@ -138,7 +152,16 @@ export class TaskService {
 
   async list(
     caller: Caller,
-    filter: { role?: string; agentId?: string; state?: TaskState; kind?: TaskKind; contextId?: string; direction: 'inbound' | 'outbound' | 'any'; limit: number; cursor?: string },
+    filter: {
+      role?: string;
+      agentId?: string;
+      state?: TaskState;
+      kind?: TaskKind;
+      contextId?: string;
+      direction: 'inbound' | 'outbound' | 'any';
+      limit: number;
+      cursor?: string;
+    },
   ): Promise<{ items: Task[]; nextCursor: string | null }> {
     const items = await this.repository.list({
       ...filter,
@@ -153,68 +176,129 @@ export class TaskService {
   async update(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
     const claim = idempotencyKey ? this.claim('update-task', caller, idempotencyKey, command) : undefined;
     const event = eventForReportedState(command.state);
-    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
-      if (!canWork(current, caller)) throw notAParty(current.id, 'update');
-      const outcome = taskOutcome(current.kind, current.state, event);
-      if (outcome.kind === 'illegal') throw illegalTaskTransition(current.id, current.kind, current.state, event, allowedTaskEvents(current.kind, current.state));
-      if (outcome.kind === 'noop') return { kind: 'noop' };
-      return {
-        kind: 'change',
-        event,
-        to: outcome.to,
-        reason: command.reason ?? null,
-        patch: {
-          assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
-          result: command.state === 'completed' ? (command.result ?? null) : undefined,
-        },
-        now: this.clock.now(),
-      };
-    });
+    const { task, changed, fingerprint } = await this.repository.apply(
+      command.id,
+      { actor: caller.agentId, idempotency: claim },
+      (current): TaskDecisionOutcome => {
+        if (!canWork(current, caller)) throw notAParty(current.id, 'update');
+        const outcome = taskOutcome(current.kind, current.state, event);
+        if (outcome.kind === 'illegal')
+          throw illegalTaskTransition(
+            current.id,
+            current.kind,
+            current.state,
+            event,
+            allowedTaskEvents(current.kind, current.state),
+          );
+        if (outcome.kind === 'noop') return { kind: 'noop' };
+        return {
+          kind: 'change',
+          event,
+          to: outcome.to,
+          reason: command.reason ?? null,
+          patch: {
+            assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
+            result: command.state === 'completed' ? (command.result ?? null) : undefined,
+          },
+          now: this.clock.now(),
+        };
+      },
+    );
     return this.checkedResult(task, changed, fingerprint, claim);
   }
 
-  async decide(caller: Caller, command: { id: string; decision: ApprovalDecision; comment?: string }, idempotencyKey?: string): Promise<Task> {
+  async decide(
+    caller: Caller,
+    command: { id: string; decision: ApprovalDecision; comment?: string },
+    idempotencyKey?: string,
+  ): Promise<Task> {
     const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
-      if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
-      const outcome = taskOutcome(current.kind, current.state, 'decide');
-      if (outcome.kind !== 'move') throw illegalTaskTransition(current.id, current.kind, current.state, 'decide', allowedTaskEvents(current.kind, current.state));
-      const now = this.clock.now();
-      const comment = command.comment ?? null;
-      return {
-        kind: 'change',
-        event: 'decide',
-        to: outcome.to,
-        reason: comment ? `${command.decision}: ${comment}` : command.decision,
-        patch: {
-          assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
-          decision: { decision: command.decision, comment, decidedBy: { agentId: caller.agentId, role: caller.role }, decidedAt: now.toISOString() },
-          result: { decision: command.decision, comment },
-        },
-        now,
-      };
-    });
+    const { task, changed, fingerprint } = await this.repository.apply(
+      command.id,
+      { actor: caller.agentId, idempotency: claim },
+      (current): TaskDecisionOutcome => {
+        if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
+        const outcome = taskOutcome(current.kind, current.state, 'decide');
+        if (outcome.kind !== 'move')
+          throw illegalTaskTransition(
+            current.id,
+            current.kind,
+            current.state,
+            'decide',
+            allowedTaskEvents(current.kind, current.state),
+          );
+        const now = this.clock.now();
+        const comment = command.comment ?? null;
+        return {
+          kind: 'change',
+          event: 'decide',
+          to: outcome.to,
+          reason: comment ? `${command.decision}: ${comment}` : command.decision,
+          patch: {
+            assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
+            decision: {
+              decision: command.decision,
+              comment,
+              decidedBy: { agentId: caller.agentId, role: caller.role },
+              decidedAt: now.toISOString(),
+            },
+            result: { decision: command.decision, comment },
+          },
+          now,
+        };
+      },
+    );
     return this.checkedResult(task, changed, fingerprint, claim);
   }
 
-  async cancel(caller: Caller, command: { id: string; reason?: string }, idempotencyKey?: string): Promise<Task> {
+  async cancel(
+    caller: Caller,
+    command: { id: string; reason?: string },
+    idempotencyKey?: string,
+  ): Promise<Task> {
     const claim = idempotencyKey ? this.claim('cancel', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.repository.apply(command.id, { actor: caller.agentId, idempotency: claim }, (current): TaskDecisionOutcome => {
-      if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
-      const outcome = taskOutcome(current.kind, current.state, 'cancel');
-      if (outcome.kind !== 'move') throw illegalTaskTransition(current.id, current.kind, current.state, 'cancel', allowedTaskEvents(current.kind, current.state));
-      return { kind: 'change', event: 'cancel', to: outcome.to, reason: command.reason ?? null, patch: {}, now: this.clock.now() };
-    });
+    const { task, changed, fingerprint } = await this.repository.apply(
+      command.id,
+      { actor: caller.agentId, idempotency: claim },
+      (current): TaskDecisionOutcome => {
+        if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
+        const outcome = taskOutcome(current.kind, current.state, 'cancel');
+        if (outcome.kind !== 'move')
+          throw illegalTaskTransition(
+            current.id,
+            current.kind,
+            current.state,
+            'cancel',
+            allowedTaskEvents(current.kind, current.state),
+          );
+        return {
+          kind: 'change',
+          event: 'cancel',
+          to: outcome.to,
+          reason: command.reason ?? null,
+          patch: {},
+          now: this.clock.now(),
+        };
+      },
+    );
     return this.checkedResult(task, changed, fingerprint, claim);
   }
 
   /** Times out an open task (deadline job); false when it ended meanwhile. */
   async expire(id: string): Promise<boolean> {
     const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
-      if (isTerminalTaskState(current.state) || new Date(current.deadline) > this.clock.now()) return { kind: 'noop' };
+      if (isTerminalTaskState(current.state) || new Date(current.deadline) > this.clock.now())
+        return { kind: 'noop' };
       const outcome = taskOutcome(current.kind, current.state, 'expire');
       if (outcome.kind !== 'move') return { kind: 'noop' };
-      return { kind: 'change', event: 'expire', to: outcome.to, reason: TASK_FAILURE_REASONS.deadlineExceeded, patch: {}, now: this.clock.now() };
+      return {
+        kind: 'change',
+        event: 'expire',
+        to: outcome.to,
+        reason: TASK_FAILURE_REASONS.deadlineExceeded,
+        patch: {},
+        now: this.clock.now(),
+      };
     });
     return changed;
   }
@@ -226,8 +310,12 @@ export class TaskService {
    */
   async escalate(id: string): Promise<EscalationTarget | null | undefined> {
     const task = await this.repository.get(id, false);
-    if (!task || task.kind !== 'approval' || isTerminalTaskState(task.state) || task.escalatedAt) return undefined;
-    const target = await this.policy.managerOf({ role: task.to.role, agentId: task.to.agentId ?? task.assignee?.agentId ?? null });
+    if (!task || task.kind !== 'approval' || isTerminalTaskState(task.state) || task.escalatedAt)
+      return undefined;
+    const target = await this.policy.managerOf({
+      role: task.to.role,
+      agentId: task.to.agentId ?? task.assignee?.agentId ?? null,
+    });
     const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
       if (isTerminalTaskState(current.state) || current.escalatedAt) return { kind: 'noop' };
       return {
@@ -251,7 +339,14 @@ export class TaskService {
   async markUndeliverable(id: string): Promise<boolean> {
     const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
       if (current.state !== 'submitted') return { kind: 'noop' };
-      return { kind: 'change', event: 'fail', to: 'failed', reason: TASK_FAILURE_REASONS.undeliverable, patch: {}, now: this.clock.now() };
+      return {
+        kind: 'change',
+        event: 'fail',
+        to: 'failed',
+        reason: TASK_FAILURE_REASONS.undeliverable,
+        patch: {},
+        now: this.clock.now(),
+      };
     });
     return changed;
   }
@@ -270,13 +365,17 @@ export class TaskService {
     const deadline = new Date(requested);
     if (deadline.getTime() <= now.getTime()) throw invalidDeadline('deadline must be in the future');
     if (deadline.getTime() - now.getTime() > this.options.maxDeadlineMs) {
-      throw invalidDeadline(`deadline must be within ${Math.round(this.options.maxDeadlineMs / 3_600_000)} h from now`);
+      throw invalidDeadline(
+        `deadline must be within ${Math.round(this.options.maxDeadlineMs / 3_600_000)} h from now`,
+      );
     }
     return deadline;
   }
 
   private claim(operation: string, caller: Caller, key: string, request: unknown): IdempotencyClaim {
-    const fingerprint = createHash('sha256').update(JSON.stringify([operation, request])).digest('base64url');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify([operation, request]))
+      .digest('base64url');
     return { operation, actor: caller.agentId, key, fingerprint };
   }
 
@@ -285,8 +384,14 @@ export class TaskService {
     return first.response;
   }
 
-  private checkedResult(task: Task, changed: boolean, fingerprint: string | undefined, claim: IdempotencyClaim | undefined): Task {
-    if (!changed && claim && fingerprint !== undefined && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
+  private checkedResult(
+    task: Task,
+    changed: boolean,
+    fingerprint: string | undefined,
+    claim: IdempotencyClaim | undefined,
+  ): Task {
+    if (!changed && claim && fingerprint !== undefined && fingerprint !== claim.fingerprint)
+      throw idempotencyKeyReused(claim.key);
     return task;
   }
 }
@@ -297,7 +402,10 @@ function encodeCursor(task: Task): string {
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
+      c?: unknown;
+      i?: unknown;
+    };
     if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
       return { createdAt: parsed.c, id: parsed.i };
     }

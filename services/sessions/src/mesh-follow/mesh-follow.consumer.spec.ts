@@ -1,5 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppError, type Session, type SessionEventName, type Task, type TaskChange } from '@orgmesh/contracts';
+import {
+  AppError,
+  type Session,
+  type SessionEventName,
+  type Task,
+  type TaskChange,
+} from '@orgmesh/contracts';
 import { createLogger } from '@orgmesh/telemetry';
 import { outcomeOf } from '../session/session.fsm.js';
 import type { SessionService } from '../session/session.service.js';
@@ -14,7 +20,12 @@ class FakeSessions {
   private calls = 0;
 
   async create(input: { agentId: string; role: string; contextId?: string }) {
-    const open = this.sessions.find((s) => s.agentId === input.agentId && s.contextId === input.contextId && ['pending', 'active', 'paused'].includes(s.status));
+    const open = this.sessions.find(
+      (s) =>
+        s.agentId === input.agentId &&
+        s.contextId === input.contextId &&
+        ['pending', 'active', 'paused'].includes(s.status),
+    );
     if (open) return { session: open, created: false };
     const now = new Date().toISOString();
     const session: Session = {
@@ -38,7 +49,10 @@ class FakeSessions {
   }
 
   async list(filter: { agentId?: string; contextId?: string; limit: number }) {
-    const items = this.sessions.filter((s) => s.agentId === filter.agentId && s.contextId === filter.contextId).reverse().slice(0, filter.limit);
+    const items = this.sessions
+      .filter((s) => s.agentId === filter.agentId && s.contextId === filter.contextId)
+      .reverse()
+      .slice(0, filter.limit);
     return { items, nextCursor: null };
   }
 
@@ -54,7 +68,11 @@ class FakeSessions {
     if (outcome.kind === 'move') {
       session.status = outcome.to;
       session.version++;
-      this.transitions.push({ agentId: session.agentId, event: command.event, causationId: command.causationId });
+      this.transitions.push({
+        agentId: session.agentId,
+        event: command.event,
+        causationId: command.causationId,
+      });
     }
     return { session, applied: outcome.kind === 'move' };
   }
@@ -93,8 +111,17 @@ const baseTask: Task = {
   updatedAt: '2029-01-01T00:00:00.000Z',
 };
 const at = baseTask.createdAt;
-function change(task: Partial<Task>, event: TaskChange['change']['event'], from: Task['state'] | null, to: Task['state'], actor: string): TaskChange {
-  return { task: { ...baseTask, ...task, state: to }, change: { event, from, to, actor, reason: null, occurredAt: at } };
+function change(
+  task: Partial<Task>,
+  event: TaskChange['change']['event'],
+  from: Task['state'] | null,
+  to: Task['state'],
+  actor: string,
+): TaskChange {
+  return {
+    task: { ...baseTask, ...task, state: to },
+    change: { event, from, to, actor, reason: null, occurredAt: at },
+  };
 }
 
 // The scenario of ARCHITECTURE §4 as the mesh reports it, in stream order.
@@ -103,11 +130,33 @@ const reviewId = '8b1d2f4a-2e3c-4d6e-9f0a-1b2c3d4e5f60';
 const SCENARIO: TaskChange[] = [
   change({}, 'create', null, 'submitted', 'finance-agent'),
   change({ assignee: manager }, 'start', 'submitted', 'working', 'manager-agent'),
-  change({ id: reviewId, kind: 'task', from: manager, to: { role: 'legal', agentId: null } }, 'create', null, 'submitted', 'manager-agent'),
-  change({ id: reviewId, kind: 'task', from: manager, assignee: legal }, 'start', 'submitted', 'working', 'legal-agent'),
-  change({ id: reviewId, kind: 'task', from: manager, assignee: legal }, 'complete', 'working', 'completed', 'legal-agent'),
   change(
-    { id: approvalId, assignee: manager, decision: { decision: 'approve', comment: null, decidedBy: manager, decidedAt: at } },
+    { id: reviewId, kind: 'task', from: manager, to: { role: 'legal', agentId: null } },
+    'create',
+    null,
+    'submitted',
+    'manager-agent',
+  ),
+  change(
+    { id: reviewId, kind: 'task', from: manager, assignee: legal },
+    'start',
+    'submitted',
+    'working',
+    'legal-agent',
+  ),
+  change(
+    { id: reviewId, kind: 'task', from: manager, assignee: legal },
+    'complete',
+    'working',
+    'completed',
+    'legal-agent',
+  ),
+  change(
+    {
+      id: approvalId,
+      assignee: manager,
+      decision: { decision: 'approve', comment: null, decidedBy: manager, decidedAt: at },
+    },
     'decide',
     'working',
     'completed',

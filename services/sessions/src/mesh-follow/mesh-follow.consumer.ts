@@ -29,7 +29,9 @@ export async function startMeshFollow(deps: {
     TaskUpdated,
     MESH_FOLLOW_DURABLE,
     async (change, ctx) => {
-      await processOnce(deps.db, SESSIONS_SCHEMA, MESH_FOLLOW_DURABLE, ctx.eventId, () => follower.apply(change, ctx.eventId));
+      await processOnce(deps.db, SESSIONS_SCHEMA, MESH_FOLLOW_DURABLE, ctx.eventId, () =>
+        follower.apply(change, ctx.eventId),
+      );
     },
     { subject: MESH_TASK_CHANGES, concurrency: 1, maxDeliver: 20, backoffMs: [100, 500, 2000, 5000] },
   );
@@ -50,7 +52,11 @@ export class MeshFollower {
       // A final result ends the agent's open session. With none open, a session is opened (and
       // ended) only if the agent never had one in this context: otherwise the result was already
       // applied (a redelivery) and opening another would duplicate it.
-      const { items } = await this.service.list({ agentId: step.agentId, contextId: step.contextId, limit: 1 });
+      const { items } = await this.service.list({
+        agentId: step.agentId,
+        contextId: step.contextId,
+        limit: 1,
+      });
       const newest = items[0];
       if (newest && !OPEN.includes(newest.status)) return;
     }
@@ -64,8 +70,17 @@ export class MeshFollower {
       const event = nextSessionEvent(session.status, step.target);
       if (!event) return;
       try {
-        ({ session } = await this.service.applyEvent({ id: session.id, event, actor: change.change.actor, reason: step.reason, causationId }));
-        this.logger.debug({ sessionId: session.id, taskId: change.task.id, event }, 'session follows the mesh');
+        ({ session } = await this.service.applyEvent({
+          id: session.id,
+          event,
+          actor: change.change.actor,
+          reason: step.reason,
+          causationId,
+        }));
+        this.logger.debug(
+          { sessionId: session.id, taskId: change.task.id, event },
+          'session follows the mesh',
+        );
       } catch (error) {
         // Raced with another writer of this session: look again and continue from where it is.
         if (!(error instanceof AppError && error.code === 'session_illegal_transition')) throw error;

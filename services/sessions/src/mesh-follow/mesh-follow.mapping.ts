@@ -25,13 +25,18 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
   if (task.kind === 'notification') return [];
   const steps: SessionStep[] = [];
   const step = (party: { agentId: string; role: string } | null, target: SessionTarget, reason: string) => {
-    if (party) steps.push({ agentId: party.agentId, role: party.role, contextId: task.contextId, target, reason });
+    if (party)
+      steps.push({ agentId: party.agentId, role: party.role, contextId: task.contextId, target, reason });
   };
   const label = `${task.kind} ${task.id}`;
   const assignee = task.assignee;
   switch (change.event) {
     case 'create':
-      step(task.from, task.kind === 'approval' ? 'paused' : 'active', task.kind === 'approval' ? `waiting on ${label}` : `sent ${label}`);
+      step(
+        task.from,
+        task.kind === 'approval' ? 'paused' : 'active',
+        task.kind === 'approval' ? `waiting on ${label}` : `sent ${label}`,
+      );
       break;
     case 'start':
       step(assignee, 'active', `took ${label}`);
@@ -56,9 +61,16 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
     case 'escalate':
       break;
   }
-  const ended = change.to !== change.from && ['completed', 'failed', 'canceled', 'rejected'].includes(change.to);
+  const ended =
+    change.to !== change.from && ['completed', 'failed', 'canceled', 'rejected'].includes(change.to);
   if (task.kind === 'approval' && ended) {
-    step(task.from, 'active', change.event === 'decide' ? `${label} decided: ${task.decision?.decision ?? ''}` : `${label} ${change.to}`);
+    step(
+      task.from,
+      'active',
+      change.event === 'decide'
+        ? `${label} decided: ${task.decision?.decision ?? ''}`
+        : `${label} ${change.to}`,
+    );
   }
   return steps;
 }
@@ -69,7 +81,13 @@ export function nextSessionEvent(status: SessionState, target: SessionTarget): S
     case 'pending':
       return target === 'failed' ? 'fail' : 'activate';
     case 'active':
-      return target === 'paused' ? 'pause' : target === 'completed' ? 'complete' : target === 'failed' ? 'fail' : null;
+      return target === 'paused'
+        ? 'pause'
+        : target === 'completed'
+          ? 'complete'
+          : target === 'failed'
+            ? 'fail'
+            : null;
     case 'paused':
       return target === 'paused' ? null : target === 'failed' ? 'fail' : 'resume';
     case 'completed':

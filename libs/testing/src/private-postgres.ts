@@ -13,6 +13,26 @@ export interface PrivatePostgres {
   dispose(): Promise<void>;
 }
 
+/** The port opens before recovery finishes ("the database system is starting up"): wait for a real query. */
+async function waitForQueries(port: number, timeoutMs = 20_000): Promise<void> {
+  const { default: pg } = await import('pg');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, connectionTimeoutMillis: 2_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
 /** Finds the directory holding initdb/postgres from the installed PostgreSQL packages. */
 export function postgresBinDir(): string {
   const fromEnv = process.env['PG_BIN_DIR'];
@@ -60,7 +80,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       child = undefined;
     });
     await waitForPort(port);
-    // The port opens slightly before the server accepts queries; pg clients retry on their own.
+    await waitForQueries(port);
   }
 
   async function stop(): Promise<void> {

@@ -289,6 +289,19 @@ describe('gateway REST → mesh router and registry → Postgres', () => {
           .issues[0].path,
       ).toBe('query.format');
 
+      const viewerEvents = await SseClient.open(
+        gateway,
+        '/v1/events?subject=registry.v1.drift-detected,registry.v1.drift-cleared',
+        { token: as('viewer') },
+      );
+      const legalEvents = await SseClient.open(
+        gateway,
+        '/v1/events?subject=registry.v1.drift-detected,registry.v1.drift-cleared',
+        { token: as('legal-agent') },
+      );
+      await expectEventually(() =>
+        expect(viewerEvents.initialId() !== undefined && legalEvents.initialId() !== undefined).toBe(true),
+      );
       const drifted = await api(gateway, 'POST', '/v1/agents/finance-agent/heartbeat', {
         token: as('finance-agent'),
         body: { configHash: `sha256:${'f'.repeat(64)}`, format: 'goose' },
@@ -305,6 +318,16 @@ describe('gateway REST → mesh router and registry → Postgres', () => {
       expect(
         (await api(gateway, 'GET', '/v1/agents/finance-agent/drift', { token: as('viewer') })).body.drift,
       ).toBe(false);
+      // Registry events stream too: the viewer sees the finance agent's drift come and go, Legal does not.
+      await expectEventually(() =>
+        expect(viewerEvents.events().map((e) => [e.event, e.data.payload.agentId])).toEqual([
+          ['registry.v1.drift-detected', 'finance-agent'],
+          ['registry.v1.drift-cleared', 'finance-agent'],
+        ]),
+      );
+      expect(legalEvents.events()).toEqual([]);
+      await viewerEvents.close();
+      await legalEvents.close();
       const someoneElse = await api(gateway, 'POST', '/v1/agents/legal-agent/heartbeat', {
         token: as('finance-agent'),
         body: { configHash: config.body.configHash },

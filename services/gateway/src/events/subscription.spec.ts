@@ -23,17 +23,22 @@ describe('planSubjects', () => {
     expect(planSubjects('>').size).toBe(3);
   });
 
-  it.each(['privacy.v1.redacted', 'sessions', 'sessions.>.x', 'Sessions.v1.*', 'sessions..x', '*'])(
-    'refuses %s naming query.subject',
-    (filter) => {
-      expect(() => planSubjects(filter)).toThrow(
-        expect.objectContaining({
-          code: 'validation_failed',
-          details: { issues: [expect.objectContaining({ path: 'query.subject' })] },
-        }),
-      );
-    },
-  );
+  it.each([
+    'privacy.v1.redacted',
+    'sessions',
+    'sessions.>.x',
+    'Sessions.v1.*',
+    'sessions..x',
+    '*',
+    'registry.v1.drift-*',
+  ])('refuses %s naming query.subject', (filter) => {
+    expect(() => planSubjects(filter)).toThrow(
+      expect.objectContaining({
+        code: 'validation_failed',
+        details: { issues: [expect.objectContaining({ path: 'query.subject' })] },
+      }),
+    );
+  });
 });
 
 describe('subjectMatches', () => {

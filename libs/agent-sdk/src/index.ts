@@ -1,0 +1,34 @@
+export {
+  MeshAgent,
+  isDecisionResult,
+  isTerminal,
+  type AgentCredentials,
+  type CreateOptions,
+  type HandlerResult,
+  type ListFilter,
+  type MeshAgentOptions,
+  type NotificationHandler,
+  type TaskContext,
+  type TaskHandler,
+  type TaskUpdateListener,
+} from './mesh-agent.js';
+export {
+  ClientCredentialsTokenSource,
+  StaticTokenProvider,
+  parseAccessToken,
+  type AccessToken,
+  type ClientCredentialsOptions,
+  type TokenProvider,
+} from './token-source.js';
+export {
+  LlmClient,
+  assembleStream,
+  parseCompletion,
+  type ChatMessage,
+  type ChatRequest,
+  type ChatResult,
+  type ChatTool,
+  type ChatToolCall,
+  type LlmClientOptions,
+} from './llm-client.js';
+export { RecentIds } from './recent-ids.js';

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { env, parseConfig } from '@orgmesh/config';
+
+export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
+export type AgentRole = (typeof AGENT_ROLES)[number];
+
+const kebab = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * The only place a reference agent reads its environment. One process per role; the agent id and
+ * the client secret default to the demo registry's `<role>-agent` and its documented dev secret
+ * (`<agent-id>-dev-secret`), which only the gateway's dev mode accepts.
+ */
+export const AgentsConfigSchema = z
+  .object({
+    AGENT_ROLE: z.enum(AGENT_ROLES),
+    /** The agent's id (its client id at the gateway and the token's subject); default `<role>-agent`. */
+    AGENT_ID: optionalString.refine((v) => v === undefined || kebab.test(v), { message: 'expected a kebab-case agent id' }),
+    /** Client secret for the gateway's token endpoint; default (dev mode only): `<agent-id>-dev-secret`. */
+    AGENT_CLIENT_SECRET: optionalString,
+    GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+    /** The privacy proxy: every model call of the agent goes through it. */
+    PRIVACY_PROXY_URL: z.url().default('http://127.0.0.1:8090'),
+    /** Model name sent to the proxy; default: the model the registry declares for the agent (gpt-4o-mini). */
+    AGENT_MODEL: optionalString,
+    /** Ask the model for SSE streaming (tool-call deltas are assembled). */
+    AGENT_LLM_STREAM: env.bool(true),
+    AGENT_LLM_TIMEOUT: env.duration('120s'),
+    /** Model turns per task before the agent gives up on it. */
+    AGENT_MAX_STEPS: env.int(12, 1),
+    /** Longest a `fetch_status` tool call may wait for a task to end. */
+    AGENT_MAX_WAIT: env.duration('5m'),
+    AGENT_CONCURRENCY: env.int(4, 1),
+    AGENT_HEARTBEAT_INTERVAL: env.duration('15s'),
+    AGENT_SHUTDOWN_GRACE: env.duration('10s'),
+    /** Health and metrics port (`/healthz`, `/readyz`, `/metrics`). */
+    AGENTS_HTTP_PORT: env.port(8104),
+    NATS_URL: env.natsUrl(),
+    NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+    NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+    LOG_LEVEL: env.logLevel(),
+  })
+  .transform((config) => {
+    const agentId = config.AGENT_ID ?? `${config.AGENT_ROLE}-agent`;
+    return { ...config, AGENT_ID: agentId, AGENT_CLIENT_SECRET: config.AGENT_CLIENT_SECRET ?? `${agentId}-dev-secret`, devSecret: config.AGENT_CLIENT_SECRET === undefined };
+  });
+export type AgentsConfig = z.infer<typeof AgentsConfigSchema>;
+
+export function loadAgentsConfig(source: Record<string, string | undefined> = process.env): AgentsConfig {
+  return parseConfig('agents', AgentsConfigSchema, source);
+}

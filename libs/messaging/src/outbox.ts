@@ -282,6 +282,12 @@ export class OutboxRelay {
   private async relayBatch(): Promise<number> {
     const client = await this.pool.connect();
     let broken: unknown;
+    // pg emits 'error' on a checked-out client when the server goes away between queries (e.g. while
+    // we await JetStream acks); without a listener that would crash the process.
+    const onError = (error: Error) => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       // One round trip to open the transaction and claim the batch (no parameters: the limit is our own integer).
       // The relay's commits need no fsync: a mark lost in a crash only re-publishes rows, which
@@ -320,6 +326,7 @@ export class OutboxRelay {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.removeListener('error', onError);
       // A connection that failed mid-transaction is discarded rather than reused.
       client.release(broken instanceof AppError ? undefined : (broken as Error | undefined));
     }

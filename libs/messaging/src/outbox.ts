@@ -4,8 +4,10 @@ import { context } from '@opentelemetry/api';
 import { AppError, parseOrThrow, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
 import type { Database, Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 import { retryDelayMs } from './backoff.js';
 import type { MessageBus } from './connection.js';
+import { MessagingMetrics } from './metrics.js';
 import { extractTraceContext, injectTraceContext } from './tracing.js';
 
 /**
@@ -35,14 +37,28 @@ export function outboxChannel(schema: string): string {
  * context is stored with it so the consumer joins the producer's trace. The relay is notified
  * when the transaction commits.
  */
-export async function enqueueEvent<E extends EventDefinition>(
-  tx: Sql,
+/** An outbox row ready to insert: validated payload, event id, trace headers, the relay's channel. */
+export interface PreparedOutboxEvent {
+  eventId: string;
+  subject: string;
+  /** JSON text of the validated payload. */
+  payload: string;
+  /** JSON text of the headers (trace context included). */
+  headers: string;
+  channel: string;
+}
+
+/**
+ * Validates an event and captures the active trace context, for callers that insert the outbox
+ * row inside a statement of their own (one round trip for a whole state change).
+ */
+export function prepareOutboxEvent<E extends EventDefinition>(
   schema: string,
   event: E,
   payload: EventPayload<E>,
   opts: { eventId?: string; headers?: Record<string, string> } = {},
-): Promise<string> {
-  assertSchema(schema);
+): PreparedOutboxEvent {
+  const channel = outboxChannel(schema);
   const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
   const eventId = opts.eventId ?? randomUUID();
   if (!UUID.test(eventId))
@@ -50,15 +66,32 @@ export async function enqueueEvent<E extends EventDefinition>(
       details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] },
     });
   const headers = injectTraceContext({ ...(opts.headers ?? {}) });
+  return { eventId, subject: event.subject, payload: JSON.stringify(body), headers: JSON.stringify(headers), channel };
+}
+
+/**
+ * Adds an event to the outbox inside the caller's transaction and returns its id. The payload is
+ * validated now (a bad event fails the transaction, not the relay later); the active trace
+ * context is stored with it so the consumer joins the producer's trace. The relay is notified
+ * when the transaction commits.
+ */
+export async function enqueueEvent<E extends EventDefinition>(
+  tx: Sql,
+  schema: string,
+  event: E,
+  payload: EventPayload<E>,
+  opts: { eventId?: string; headers?: Record<string, string> } = {},
+): Promise<string> {
+  const row = prepareOutboxEvent(schema, event, payload, opts);
   // One round trip: the insert and the notification (delivered by Postgres at commit).
   await tx.query(
     `WITH inserted AS (
        INSERT INTO "${schema}".outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING seq
      )
      SELECT pg_notify($5, '') FROM inserted`,
-    [eventId, event.subject, JSON.stringify(body), JSON.stringify(headers), outboxChannel(schema)],
+    [row.eventId, row.subject, row.payload, row.headers, row.channel],
   );
-  return eventId;
+  return row.eventId;
 }
 
 /**
@@ -97,6 +130,11 @@ export interface OutboxRelayOptions {
   pollIntervalMs?: number;
   /** Published rows are deleted after this long; default 24 h. 0 keeps them. */
   publishedRetentionMs?: number;
+  /**
+   * Where `orgmesh_outbox_lag_seconds{schema}` (age of the oldest unpublished row, read at scrape
+   * time) is registered; default: the bus's registry (BusOptions.metrics), if any.
+   */
+  metrics?: Registry;
 }
 
 interface OutboxRow {
@@ -141,6 +179,7 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private lastCleanup = 0;
   private readonly ensuredContexts = new Set<string>();
+  private unobserve: (() => void) | undefined;
   /** Events published since start (for metrics). */
   published = 0;
 
@@ -172,6 +211,8 @@ export class OutboxRelay {
       this.logger.warn({ err: error, schema: this.schema }, 'outbox relay cannot listen yet, polling'),
     );
     this.loop = this.run();
+    const metrics = this.opts.metrics ? MessagingMetrics.of(this.opts.metrics) : this.bus.metrics;
+    this.unobserve = metrics?.observeOutbox(this.schema, () => this.lag());
     this.logger.info({ schema: this.schema }, 'outbox relay started');
   }
 
@@ -179,6 +220,7 @@ export class OutboxRelay {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    this.unobserve?.();
     this.wake?.();
     await this.loop;
     const listener = this.listener;

@@ -8,7 +8,7 @@ import {
   type SessionEventName,
   type SessionState,
 } from '@orgmesh/contracts';
-import { enqueueEvent } from '@orgmesh/messaging';
+import { enqueueEvent, prepareOutboxEvent } from '@orgmesh/messaging';
 import { pgErrorCode, type Database, type Sql } from '@orgmesh/persistence';
 import type { SessionRow, SessionTransitionRow } from './session.entity.js';
 import { toSession, toTransition } from './session.mapper.js';
@@ -42,6 +42,8 @@ export interface ListFilter {
 
 const RETRYABLE_TX_CODES = new Set(['40001', '40P01']);
 const MAX_TX_ATTEMPTS = 5;
+/** Optimistic attempts before falling back to the row lock (hot sessions under heavy contention). */
+const OPTIMISTIC_ATTEMPTS = 3;
 
 /** All SQL of the sessions service. Each write commits its row, its history and its outbox event together. */
 export class SessionRepository {
@@ -124,16 +126,31 @@ export class SessionRepository {
   }
 
   /**
-   * Applies one event under the session's row lock, so concurrent events on one session serialise:
-   * each sees the state the previous one left. `decide` is the pure domain decision (it may throw,
-   * e.g. illegal transition, and then nothing is written). The version guard on the UPDATE makes a
-   * lost update impossible even if the lock were bypassed.
+   * Applies one event. Fast path (optimistic concurrency): read the row, decide, then write the
+   * session, its transition and its outbox event in ONE statement guarded by the version read — a
+   * single round trip and an implicit transaction. If another event moved the version in between,
+   * re-read and decide again, a bounded number of times; then fall back to deciding under the
+   * row lock, where concurrent events queue. Either way each event sees the state the previous one
+   * left, so none is lost or applied twice. Requests with an idempotency key take the locked path,
+   * which checks and records the key in the same transaction.
    */
   async applyEvent(
     id: string,
     meta: TransitionMeta,
     decide: (current: Session) => Decision,
   ): Promise<{ session: Session; applied: boolean }> {
+    if (!meta.idempotencyKey) {
+      for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
+        const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1`, [id]);
+        const row = rows[0];
+        if (!row) throw sessionNotFound(id);
+        const current = toSession(row);
+        const decision = decide(current);
+        if (decision.kind === 'noop') return { session: current, applied: false };
+        const next = await this.writeTransition(this.db, row, meta, decision);
+        if (next) return { session: next, applied: true };
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.db.transaction((tx) => this.applyInTx(tx, id, meta, decide));
@@ -143,6 +160,60 @@ export class SessionRepository {
         throw error;
       }
     }
+  }
+
+  /**
+   * The UPDATE (guarded by the version read), the transition row, the outbox row and the relay's
+   * wake-up, as one statement. Returns undefined when the version moved (nothing written).
+   */
+  private async writeTransition(
+    sql: Sql,
+    row: SessionRow,
+    meta: TransitionMeta,
+    decision: Extract<Decision, { kind: 'move' }>,
+  ): Promise<Session | undefined> {
+    const ts = decision.timestamps;
+    const event = prepareOutboxEvent(SESSIONS_SCHEMA, SessionTransitioned, {
+      sessionId: row.id,
+      agentId: row.agent_id,
+      role: row.role,
+      contextId: row.context_id,
+      from: row.status,
+      to: decision.to,
+      event: meta.event,
+      actor: meta.actor,
+      reason: meta.reason,
+      causationId: meta.causationId,
+      version: row.version + 1,
+      occurredAt: decision.now.toISOString(),
+    });
+    const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
+    const { rows } = await sql.query<SessionRow>(
+      `WITH updated AS (
+         UPDATE sessions.sessions
+            SET status = $3, version = version + 1, updated_at = $4, last_transition_at = $5,
+                paused_at = $6, completed_at = $7, failed_at = $8, expired_at = $9
+          WHERE id = $1 AND version = $2
+          RETURNING *
+       ), transition AS (
+         INSERT INTO sessions.session_transitions (session_id, from_state, to_state, event, actor, reason, causation_id, trace_id, occurred_at)
+         SELECT id, $10, $3, $11, $12, $13, $14, $15, $4 FROM updated
+       ), outboxed AS (
+         INSERT INTO sessions.outbox (event_id, subject, payload, headers)
+         SELECT $16, $17, $18::jsonb, $19::jsonb FROM updated
+         RETURNING seq
+       )
+       SELECT updated.*, (SELECT count(pg_notify($20, '')) FROM outboxed) AS notified FROM updated`,
+      [
+        row.id, row.version, decision.to, decision.now, ts.lastTransitionAt, ts.pausedAt, ts.completedAt, ts.failedAt, ts.expiredAt,
+        row.status, meta.event, meta.actor, meta.reason, meta.causationId, traceId,
+        event.eventId, event.subject, event.payload, event.headers, event.channel,
+      ],
+    );
+    const updated = rows[0];
+    if (!updated) return undefined;
+    const { notified: _notified, ...sessionRow } = updated as SessionRow & { notified: unknown };
+    return toSession(sessionRow);
   }
 
   private async applyInTx(
@@ -165,38 +236,10 @@ export class SessionRepository {
     const decision = decide(current);
     let result = current;
     if (decision.kind === 'move') {
-      const ts = decision.timestamps;
-      const updated = await tx.query<SessionRow>(
-        `UPDATE sessions.sessions
-            SET status = $3, version = version + 1, updated_at = $4, last_transition_at = $5,
-                paused_at = $6, completed_at = $7, failed_at = $8, expired_at = $9
-          WHERE id = $1 AND version = $2
-          RETURNING *`,
-        [id, row.version, decision.to, decision.now, ts.lastTransitionAt, ts.pausedAt, ts.completedAt, ts.failedAt, ts.expiredAt],
-      );
-      const next = updated.rows[0];
+      const next = await this.writeTransition(tx, row, meta, decision);
+      // Impossible under the row lock; surfaces as a retryable serialization failure if it ever happens.
       if (!next) throw Object.assign(new Error('session version moved under lock'), { code: '40001' });
-      const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-      await tx.query(
-        `INSERT INTO sessions.session_transitions (session_id, from_state, to_state, event, actor, reason, causation_id, trace_id, occurred_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        [id, row.status, decision.to, meta.event, meta.actor, meta.reason, meta.causationId, traceId, decision.now],
-      );
-      result = toSession(next);
-      await enqueueEvent(tx, SESSIONS_SCHEMA, SessionTransitioned, {
-        sessionId: id,
-        agentId: result.agentId,
-        role: result.role,
-        contextId: result.contextId,
-        from: row.status,
-        to: decision.to,
-        event: meta.event,
-        actor: meta.actor,
-        reason: meta.reason,
-        causationId: meta.causationId,
-        version: result.version,
-        occurredAt: decision.now.toISOString(),
-      });
+      result = next;
     }
     if (meta.idempotencyKey) {
       await tx.query(

@@ -241,9 +241,15 @@ describe('gateway REST → sessions service → Postgres', () => {
     expect(invalidKey.body.issues[0].path).toBe('header.Idempotency-Key');
   });
 
-  it.todo(
-    'POST /v1/sessions with a repeated Idempotency-Key returns the first session (needs the sessions service to honour the key on create)',
-  );
+  it('POST /v1/sessions with a repeated Idempotency-Key returns the first session', async () => {
+    const headers = { 'idempotency-key': `create-${Date.now()}` };
+    const first = await api(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' }, headers });
+    const repeat = await api(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' }, headers });
+    expect(first.status).toBe(201);
+    expect(repeat.body.id).toBe(first.body.id);
+    const fresh = await api(gateway, 'POST', '/v1/sessions', { token: finance, body: { agentId: 'finance-agent' } });
+    expect(fresh.body.id).not.toBe(first.body.id);
+  });
 
   describe('authorization', () => {
     it('refuses an agent opening a session for another agent or as another role (403)', async () => {

@@ -117,6 +117,17 @@ describe('sessions service over NATS and Postgres', () => {
     expect(items.map((t) => t.event)).toEqual(['activate', 'pause', 'resume']);
   });
 
+  it('returns the first session for a repeated idempotency key on create', async () => {
+    const [a, b] = await Promise.all([
+      bus.request(CreateSession, { agentId: 'idem-agent', role: 'finance' }, { idempotencyKey: 'create-1' }),
+      bus.request(CreateSession, { agentId: 'idem-agent', role: 'finance' }, { idempotencyKey: 'create-1' }),
+    ]);
+    expect(b).toEqual(a);
+    const other = await bus.request(CreateSession, { agentId: 'idem-agent', role: 'finance' }, { idempotencyKey: 'create-2' });
+    expect(other.id).not.toBe(a.id);
+    expect(other.contextId).not.toBe(a.contextId);
+  });
+
   it('pages through sessions with a cursor and filters', async () => {
     const role = `pager-${Date.now()}`;
     for (let i = 0; i < 5; i++) await bus.request(CreateSession, { agentId: `pager-${i}`, role });

@@ -22,8 +22,11 @@ export class SessionHandlers {
   ) {}
 
   @RpcHandler(CreateSession)
-  async create(@Payload() request: RpcRequest<typeof CreateSession>): Promise<RpcResponse<typeof CreateSession>> {
-    const { session } = await this.sessions.create(request);
+  async create(
+    @Payload() request: RpcRequest<typeof CreateSession>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof CreateSession>> {
+    const { session } = await this.sessions.create({ ...request, idempotencyKey: context.idempotencyKey });
     return session;
   }
 

@@ -55,8 +55,35 @@ export class SessionRepository {
     contextId: string;
     metadata: Record<string, unknown>;
     now: Date;
+    idempotencyKey?: string;
   }): Promise<{ session: Session; created: boolean }> {
     return this.db.transaction(async (tx) => {
+      const key = input.idempotencyKey;
+      if (key) {
+        // Same-key creates queue here, so the second sees the first's record.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('sessions-create:' || $1))`, [key]);
+        const seen = await tx.query<{ response: Session }>(
+          `SELECT response FROM sessions.idempotency_keys WHERE operation = 'create' AND key = $1`,
+          [key],
+        );
+        if (seen.rows[0]) return { session: seen.rows[0].response, created: false };
+      }
+      const result = await this.insertOrFindOpen(tx, input);
+      if (key) {
+        await tx.query(
+          `INSERT INTO sessions.idempotency_keys (operation, key, session_id, response) VALUES ('create', $1, $2, $3)`,
+          [key, result.session.id, JSON.stringify(result.session)],
+        );
+      }
+      return result;
+    });
+  }
+
+  private async insertOrFindOpen(
+    tx: Sql,
+    input: { agentId: string; role: string; contextId: string; metadata: Record<string, unknown>; now: Date },
+  ): Promise<{ session: Session; created: boolean }> {
+    {
       const inserted = await tx.query<SessionRow>(
         `INSERT INTO sessions.sessions (id, agent_id, role, context_id, status, version, metadata, created_at, updated_at, last_transition_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $6)
@@ -77,7 +104,7 @@ export class SessionRepository {
       const found = existing.rows[0];
       if (!found) throw new Error('open session vanished between insert and read');
       return { session: toSession(found), created: false };
-    });
+    }
   }
 
   async get(id: string): Promise<Session | undefined> {

@@ -32,13 +32,21 @@ export class SessionService {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  async create(input: { agentId: string; role: string; contextId?: string; metadata?: Record<string, unknown> }) {
+  /** Opens a session, or returns the open one of that agent and context; a repeated idempotency key returns the first result. */
+  async create(input: {
+    agentId: string;
+    role: string;
+    contextId?: string;
+    metadata?: Record<string, unknown>;
+    idempotencyKey?: string;
+  }) {
     return this.repository.create({
       agentId: input.agentId,
       role: input.role,
       contextId: input.contextId ?? randomUUID(),
       metadata: input.metadata ?? {},
       now: this.clock.now(),
+      idempotencyKey: input.idempotencyKey,
     });
   }
 

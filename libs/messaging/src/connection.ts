@@ -29,6 +29,7 @@ import {
   type RpcResponse,
 } from '@orgmesh/contracts';
 import { createLogger, type Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 import { decodeJson, encodeJson } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
 import {
@@ -57,6 +58,7 @@ import {
   validateNamespace,
   type Namespace,
 } from './names.js';
+import { MessagingMetrics } from './metrics.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
@@ -80,6 +82,11 @@ export interface BusOptions {
   streamReplicas?: number;
   /** How long close() waits for handlers in flight; 10 s. */
   closeGraceMs?: number;
+  /**
+   * The service's Prometheus registry: RPC handler latency (`orgmesh_rpc_server_duration_seconds`)
+   * and consumer redeliveries (`orgmesh_consumer_redeliveries_total`) are recorded there.
+   */
+  metrics?: Registry;
 }
 
 export interface StreamOptions {
@@ -145,6 +152,8 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
 export class MessageBus {
   readonly name: string;
   readonly logger: Logger;
+  /** The bus's series in the service's registry (BusOptions.metrics), if one was given. */
+  readonly metrics: MessagingMetrics | undefined;
   private readonly requestTimeoutMs: number;
   private readonly publishTimeoutMs: number;
   private readonly replicas: number;
@@ -170,6 +179,7 @@ export class MessageBus {
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
     this.replicas = options.streamReplicas ?? 1;
     this.closeGraceMs = options.closeGraceMs ?? 10_000;
+    this.metrics = options.metrics ? MessagingMetrics.of(options.metrics) : undefined;
     void this.watchStatus();
   }
 
@@ -328,6 +338,8 @@ export class MessageBus {
     msg: Msg,
   ): Promise<void> {
     const headers = headersToRecord(msg.headers);
+    const started = this.metrics ? process.hrtime.bigint() : 0n;
+    let result = 'ok';
     let data: Uint8Array;
     let replyHeaders: Record<string, string> = {};
     try {
@@ -363,12 +375,17 @@ export class MessageBus {
       );
     } catch (error) {
       const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
+      result = app.code;
       if (!(error instanceof AppError))
         this.logger.error({ err: error, subject: rpc.subject }, 'rpc handler failed');
       else this.logger.debug({ subject: rpc.subject, code: app.code }, 'rpc answered with an error');
       data = encodeJson(toErrorBody(app));
       replyHeaders = errorReplyHeaders(app);
     }
+    this.metrics?.rpcDuration.observe(
+      { subject: rpc.subject, result },
+      Number(process.hrtime.bigint() - started) / 1e9,
+    );
     if (!msg.reply) return;
     msg.respond(data, { headers: recordToHeaders(replyHeaders) });
   }
@@ -617,6 +634,7 @@ export class MessageBus {
         ns: this.namespace,
         logger: this.logger,
         ensureDeadLetterStream: () => this.ensureDeadLetterStream(),
+        metrics: this.metrics,
       },
       event,
       stream,

@@ -16,6 +16,7 @@ import {
   sanitizeHeaderValue,
   type DeadLetterReason,
 } from './headers.js';
+import type { MessagingMetrics } from './metrics.js';
 import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
 import { withProcessSpan } from './tracing.js';
 import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
@@ -28,6 +29,7 @@ export interface EventConsumerDeps {
   ns: Namespace;
   logger: Logger;
   ensureDeadLetterStream(): Promise<void>;
+  metrics?: MessagingMetrics;
 }
 
 // Headers never copied into a dead letter: JetStream's own, and credentials.
@@ -125,6 +127,7 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     const deliveryCount = msg.info.deliveryCount;
     const eventId = headers[HEADERS.msgId.toLowerCase()] ?? `${msg.info.stream}:${msg.seq}`;
     const log = { consumer: this.durable, subject, eventId, deliveryCount, streamSeq: msg.seq };
+    if (deliveryCount > 1) this.deps.metrics?.redeliveries.inc({ consumer: this.durable, subject });
 
     if (deliveryCount > this.maxDeliver) {
       return this.deadLetter(

@@ -152,8 +152,11 @@ describe('W3C trace context through NATS headers (with an OpenTelemetry SDK)', (
     await relay.stop();
     await handle.stop();
 
+    // The event was enqueued inside the transaction's span (Database traces transactions).
+    const [transaction] = spansNamed('db.transaction');
+    expect(transaction?.parentSpanContext?.spanId).toBe(enqueuer.spanId);
     const [producer] = spansNamed(`publish ${bus.subject(Pinged.subject)}`);
-    expect(producer?.parentSpanContext?.spanId).toBe(enqueuer.spanId);
+    expect(producer?.parentSpanContext?.spanId).toBe(transaction?.spanContext().spanId);
     expect(observed[0]?.active?.traceId).toBe(enqueuer.traceId);
     expect(observed[0]?.traceparent).toBe(traceparentOf(producer!.spanContext()));
   });

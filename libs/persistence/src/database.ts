@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { AppError } from '@orgmesh/contracts';
 
 /** Rows plus affected count: one shape for SELECT, INSERT … RETURNING, UPDATE and DELETE alike. */
@@ -57,12 +58,63 @@ export function pgErrorCode(error: unknown): string | undefined {
   return typeof e?.code === 'string' ? e.code : undefined;
 }
 
+export const PERSISTENCE_TRACER = '@orgmesh/persistence';
+
+/**
+ * The statement's first keyword (`SELECT`, `INSERT`, `WITH`, `BEGIN`…), leading comments skipped:
+ * the only part of the SQL a span carries. Never the statement text, never its parameters.
+ */
+export function sqlOperation(text: string): string {
+  const match = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*([A-Za-z]{1,20})\b/.exec(text);
+  return match?.[1]?.toUpperCase() ?? 'OTHER';
+}
+
+/**
+ * Starts a CLIENT span for database work, but only inside an existing trace: background jobs
+ * polling every second would otherwise fill the trace store with one-span traces.
+ */
+function startDbSpan(name: string, operation: string, schema: string): Span | undefined {
+  const parent = trace.getSpan(context.active());
+  if (!parent?.isRecording()) return undefined;
+  return trace.getTracer(PERSISTENCE_TRACER).startSpan(name, {
+    kind: SpanKind.CLIENT,
+    attributes: {
+      'db.system': 'postgresql',
+      'db.system.name': 'postgresql',
+      'db.operation': operation,
+      'db.operation.name': operation,
+      'db.namespace': schema,
+    },
+  });
+}
+
+function endDbSpan(span: Span | undefined, error?: unknown): void {
+  if (!span) return;
+  if (error !== undefined) {
+    // The pg error code (23505…) or the class name: a driver message may quote row values.
+    const code = pgErrorCode(error) ?? (error instanceof Error ? error.name : 'unknown');
+    span.setAttribute('error.type', code);
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
+}
+
 class RunnerSql implements Sql {
-  constructor(private readonly runner: QueryRunner) {}
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly schema: string,
+  ) {}
   async query<T>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
-    const result = await this.runner.query(text, params, true);
-    const records = (Array.isArray(result.records) ? result.records : []) as T[];
-    return { rows: records, rowCount: typeof result.affected === 'number' ? result.affected : records.length };
+    const span = startDbSpan('db.query', sqlOperation(text), this.schema);
+    try {
+      const result = await this.runner.query(text, params, true);
+      const records = (Array.isArray(result.records) ? result.records : []) as T[];
+      endDbSpan(span);
+      return { rows: records, rowCount: typeof result.affected === 'number' ? result.affected : records.length };
+    } catch (error) {
+      endDbSpan(span, error);
+      throw error;
+    }
   }
 }
 
@@ -105,7 +157,7 @@ export class Database implements Sql {
   async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      return await new RunnerSql(runner).query<T>(text, params);
+      return await new RunnerSql(runner, this.schema).query<T>(text, params);
     } catch (error) {
       return mapDatabaseError(error);
     } finally {
@@ -115,6 +167,22 @@ export class Database implements Sql {
 
   /** Runs `work` in one transaction: committed when it resolves, rolled back when it throws. */
   async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    // One span for the whole transaction (BEGIN … COMMIT); its statements are its children.
+    const span = startDbSpan('db.transaction', 'TRANSACTION', this.schema);
+    if (!span) return this.runTransaction(work);
+    return context.with(trace.setSpan(context.active(), span), async () => {
+      try {
+        const result = await this.runTransaction(work);
+        endDbSpan(span);
+        return result;
+      } catch (error) {
+        endDbSpan(span, error);
+        throw error;
+      }
+    });
+  }
+
+  private async runTransaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     const runner = this.dataSource.createQueryRunner();
     try {
       await runner.connect();
@@ -124,7 +192,7 @@ export class Database implements Sql {
       return mapDatabaseError(error);
     }
     try {
-      const result = await work(new RunnerSql(runner));
+      const result = await work(new RunnerSql(runner, this.schema));
       await runner.commitTransaction();
       return result;
     } catch (error) {

@@ -1,2 +1,4 @@
 export * from './logger.js';
 export * from './health-server.js';
+export * from './tracing.js';
+export * from './http-tracing.js';

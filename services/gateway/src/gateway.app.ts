@@ -50,6 +50,7 @@ export async function startGatewayApp(
   options: GatewayAppOptions = {},
 ): Promise<GatewayApp> {
   const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const registry = createMetricsRegistry('gateway');
   const bus = await connectBus({
     url: config.NATS_URL,
     name: 'gateway',
@@ -57,10 +58,10 @@ export async function startGatewayApp(
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
     requestTimeoutMs: config.GATEWAY_RPC_TIMEOUT,
+    metrics: registry,
   });
   const closers: Array<() => Promise<void> | void> = [() => bus.close()];
   try {
-    const registry = createMetricsRegistry('gateway');
     const metrics = new GatewayMetrics(registry);
     const limiter = new RateLimiter(config.GATEWAY_RATE_LIMIT_RPS, config.GATEWAY_RATE_LIMIT_BURST);
     const corsOrigins = config.GATEWAY_CORS_ORIGINS?.split(',')

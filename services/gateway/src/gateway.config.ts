@@ -49,6 +49,10 @@ export const GatewayConfigSchema = z.object({
   /** scrypt cost for hashing client secrets (a power of two). */
   AUTH_SECRET_HASH_COST: env.int(16_384, 1024),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

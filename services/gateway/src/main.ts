@@ -1,9 +1,15 @@
-import { createLogger } from '@orgmesh/telemetry';
+import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { loadGatewayConfig } from './gateway.config.js';
 import { devCredentialLines, startGatewayApp } from './gateway.app.js';
 
 const config = loadGatewayConfig();
 const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+// Before anything opens a connection: every span from here on reaches the exporter.
+const tracing = startTracing({
+  service: config.OTEL_SERVICE_NAME ?? 'gateway',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 const app = await startGatewayApp(config, { logger });
 
 if (app.identity.dev) {
@@ -24,9 +30,16 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    void app
+      .close()
+      .then(
+        () => 0,
+        () => 1,
+      )
+      .then(async (code) => {
+        // Flushes the spans of the shutdown itself too.
+        await tracing.shutdown().catch(() => undefined);
+        process.exit(code);
+      });
   });
 }

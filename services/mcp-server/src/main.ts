@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { ConfigError } from '@orgmesh/config';
-import { createLogger } from '@orgmesh/telemetry';
+import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { loadMcpConfig } from './mcp.config.js';
 import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/token.provider.js';
 import { createOrgmeshMcpServer } from './server/mcp.server.js';
@@ -20,6 +20,12 @@ const logger = createLogger({
   service: 'orgmesh-mcp',
   level: config.logLevel,
   destination: pino.destination(2),
+});
+// Before anything opens a connection: every span from here on reaches the exporter.
+const tracing = startTracing({
+  service: config.otelServiceName ?? 'orgmesh-mcp',
+  otlpEndpoint: config.otlpEndpoint,
+  logger,
 });
 const ownTokens =
   config.clientId && config.clientSecret
@@ -46,6 +52,7 @@ if (config.transport === 'stdio') {
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');
     await server.close().catch(() => undefined);
+    await tracing.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.stdin.once('end', () => void stop('stdin closed'));
@@ -74,6 +81,7 @@ if (config.transport === 'stdio') {
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');
     await http.close();
+    await tracing.shutdown().catch(() => undefined);
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

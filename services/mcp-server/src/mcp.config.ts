@@ -28,6 +28,10 @@ export const McpConfigSchema = z.object({
   /** One gateway call's time limit. */
   MCP_GATEWAY_TIMEOUT: env.duration('15s'),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 
 export interface McpConfig {
@@ -41,6 +45,8 @@ export interface McpConfig {
   readonly allowedHosts: readonly string[];
   readonly gatewayTimeoutMs: number;
   readonly logLevel: string;
+  readonly otlpEndpoint: string | undefined;
+  readonly otelServiceName: string | undefined;
 }
 
 export const DEFAULT_GATEWAY_URL = 'http://127.0.0.1:8080';
@@ -106,5 +112,7 @@ export function loadMcpConfig(
         .filter(Boolean) ?? [],
     gatewayTimeoutMs: raw.MCP_GATEWAY_TIMEOUT,
     logLevel: raw.LOG_LEVEL,
+    otlpEndpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: raw.OTEL_SERVICE_NAME,
   };
 }

@@ -68,18 +68,19 @@ export async function startMeshRouterApp(
     poolSize: config.DATABASE_POOL_SIZE,
     applicationName: 'orgmesh-mesh-router',
   });
+  const registry = createMetricsRegistry('mesh-router');
   const bus = await connectBus({
     url: config.NATS_URL,
     name: 'mesh-router',
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
+    metrics: registry,
   });
   // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
   await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
   await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
 
-  const registry = createMetricsRegistry('mesh-router');
   const metrics = new TaskMetrics(registry);
   const verifier =
     options.verifier ??
@@ -131,7 +132,11 @@ export async function startMeshRouterApp(
 
   const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: MESH_SCHEMA, bus, logger });
   await relay.start();
-  metrics.observe({ outbox: () => relay.lag(), policyInvalidations: () => policy.invalidations });
+  metrics.observe({
+    outbox: () => relay.lag(),
+    policyInvalidations: () => policy.invalidations,
+    tasksByState: () => repository.countByState(),
+  });
   const watcher: ConsumerHandle = await startUndeliverableWatcher({ bus, service, metrics, logger });
 
   const jobs = new TaskJobs(service, repository, metrics, logger, {

@@ -13,6 +13,10 @@ export const MeshRouterConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]*$/)
     .default(''),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 
   /** Identity: tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),

@@ -1,4 +1,4 @@
-import { createLogger } from '@orgmesh/telemetry';
+import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { LogAuditSink } from './audit/audit-sink.js';
 import { JoseTokenVerifier } from './auth/token-verifier.js';
 import { httpNerHook } from './privacy/privacy-engine.js';
@@ -8,6 +8,12 @@ import { FileProfileSource } from './profiles/profile-source.js';
 
 const config = loadPrivacyProxyConfig();
 const logger = createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL });
+// Before anything opens a connection: every span from here on reaches the exporter.
+const tracing = startTracing({
+  service: config.OTEL_SERVICE_NAME ?? 'privacy-proxy',
+  otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+  logger,
+});
 const profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
 
 const proxy = createPrivacyProxy({
@@ -51,9 +57,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     logger.info({ signal }, 'shutting down');
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    proxy.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    void proxy
+      .close()
+      .then(
+        () => 0,
+        () => 1,
+      )
+      .then(async (code) => {
+        await tracing.shutdown().catch(() => undefined);
+        process.exit(code);
+      });
   });
 }

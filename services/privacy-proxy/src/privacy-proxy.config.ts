@@ -34,6 +34,10 @@ export const PrivacyProxyConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 export type PrivacyProxyConfig = z.infer<typeof PrivacyProxyConfigSchema>;
 

@@ -9,7 +9,15 @@ import {
   type NerHook,
   type Restorer,
 } from '@orgmesh/privacy';
-import type { Logger } from '@orgmesh/telemetry';
+import { context } from '@opentelemetry/api';
+import {
+  injectHttpTraceContext,
+  startHttpClientSpan,
+  startHttpServerSpan,
+  type HttpClientSpan,
+  type HttpServerSpan,
+  type Logger,
+} from '@orgmesh/telemetry';
 import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
 import type { AuditSink } from './audit/audit-sink.js';
 import type { TokenVerifier, VerifiedToken } from './auth/token-verifier.js';
@@ -85,7 +93,13 @@ interface Exchange {
   readonly started: bigint;
   /** Filled as the request proceeds, for the one log line at the end. */
   readonly log: Record<string, unknown>;
+  /** The request's SERVER span (none for health and metrics). */
+  readonly span: HttpServerSpan | undefined;
+  /** The upstream call's CLIENT span, ended with the exchange (streams: after the last byte). */
+  upstream?: { readonly span: HttpClientSpan; status?: number };
 }
+
+export const PRIVACY_PROXY_TRACER = '@orgmesh/privacy-proxy';
 
 /**
  * The privacy proxy: OpenAI- and Anthropic-compatible endpoints that mask personal data on the way
@@ -108,22 +122,30 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const server = createServer(
     { keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 },
     (req, res) => {
+      const route = routeOf(req);
+      const traced = route !== 'health' && route !== 'metrics';
       const exchange: Exchange = {
         req,
         res,
-        route: routeOf(req),
+        route,
         requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
         started: process.hrtime.bigint(),
         log: {},
+        span: traced
+          ? startHttpServerSpan(PRIVACY_PROXY_TRACER, req.method ?? 'GET', req.headers)
+          : undefined,
       };
       res.setHeader('x-request-id', exchange.requestId);
-      handle(exchange).then(
-        () => finish(exchange),
-        (error: unknown) => {
-          fail(exchange, toAppError(error));
-          finish(exchange);
-        },
-      );
+      // The closing log line runs in the request's context too, so it carries the trace id.
+      const run = () =>
+        handle(exchange).then(
+          () => finish(exchange),
+          (error: unknown) => {
+            fail(exchange, toAppError(error));
+            finish(exchange);
+          },
+        );
+      void (exchange.span ? context.with(exchange.span.context, run) : run());
     },
   );
 
@@ -190,6 +212,19 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     };
     if (status >= 500) logger.warn(fields, 'request failed');
     else if (x.route !== 'health' && x.route !== 'metrics') logger.info(fields, 'request completed');
+    if (x.upstream) {
+      const upstream = x.upstream;
+      upstream.span.end(x.log['streamError'] ? { error: 'stream_broken' } : { status: upstream.status ?? 0 });
+    }
+    if (x.span) {
+      // Counts and outcomes only: what was found is never named with its value.
+      if (typeof x.log['entities'] === 'number')
+        x.span.span.setAttribute('orgmesh.privacy.entities', x.log['entities']);
+      if (typeof x.log['outcome'] === 'string')
+        x.span.span.setAttribute('orgmesh.privacy.outcome', x.log['outcome']);
+      if (typeof x.log['code'] === 'string') x.span.span.setAttribute('error.type', x.log['code']);
+      x.span.end(ROUTE_PATHS[x.route], status);
+    }
   }
 
   async function authenticate(x: Exchange): Promise<VerifiedToken> {
@@ -256,14 +291,20 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       clearTimeout(timer);
       if (!x.res.writableFinished) abort.abort(new AppError('unavailable', 'client went away'));
     });
+    const clientSpan = startHttpClientSpan(PRIVACY_PROXY_TRACER, init.method, new URL(url), {
+      'orgmesh.upstream.provider': provider,
+    });
+    const upstream: { span: HttpClientSpan; status?: number } = { span: clientSpan };
+    x.upstream = upstream;
     try {
       const response = await undiciRequest(url, {
         method: init.method,
-        headers: upstreamHeaders(provider, x.req),
+        headers: injectHttpTraceContext(upstreamHeaders(provider, x.req), clientSpan.context),
         ...(init.body !== undefined ? { body: init.body } : {}),
         signal: abort.signal,
         dispatcher,
       });
+      upstream.status = response.statusCode;
       const headers = response.headers;
       return {
         status: response.statusCode,
@@ -279,6 +320,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         abort.signal.aborted &&
         abort.signal.reason instanceof AppError &&
         abort.signal.reason.code === 'timeout';
+      clientSpan.end({ error: timedOut ? 'timeout' : 'unavailable' });
       throw new AppError(
         timedOut ? 'timeout' : 'unavailable',
         `${provider} upstream ${timedOut ? 'timed out' : 'unreachable'}`,
@@ -544,6 +586,19 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     },
   };
 }
+
+/** The `http.route` of each route (the canonical path; aliases share it). */
+const ROUTE_PATHS: Record<Route, string> = {
+  'openai.chat.completions': '/v1/chat/completions',
+  'anthropic.messages': '/v1/messages',
+  'anthropic.count_tokens': '/v1/messages/count_tokens',
+  models: '/v1/models',
+  'privacy.scan': '/v1/privacy/scan',
+  'privacy.mask': '/v1/privacy/mask',
+  health: '/healthz',
+  metrics: '/metrics',
+  not_found: 'unmatched',
+};
 
 const PASSED_HEADERS = [
   'retry-after',

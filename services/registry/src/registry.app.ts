@@ -61,12 +61,14 @@ export async function startRegistryApp(
     poolSize: config.DATABASE_POOL_SIZE,
     applicationName: 'orgmesh-registry',
   });
+  const registry = createMetricsRegistry('registry');
   const bus = await connectBus({
     url: config.NATS_URL,
     name: 'registry',
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
+    metrics: registry,
   });
   const opened: Array<() => Promise<unknown>> = [() => bus.close(), () => db.close()];
   try {
@@ -95,7 +97,6 @@ export async function startRegistryApp(
       );
     }
 
-    const registry = createMetricsRegistry('registry');
     const metrics = new RegistryMetrics(registry);
     const repository = new RegistryRepository(db);
     const service = new RegistryService(

@@ -13,6 +13,10 @@ export const RegistryConfigSchema = z.object({
     .regex(/^[A-Za-z0-9_-]*$/)
     .default(''),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 
   /**
    * The registry directory loaded at startup (relative to the working directory) when its content

@@ -38,16 +38,17 @@ export async function startSessionsApp(
     poolSize: config.DATABASE_POOL_SIZE,
     applicationName: 'orgmesh-sessions',
   });
+  const registry = createMetricsRegistry('sessions');
   const bus = await connectBus({
     url: config.NATS_URL,
     name: 'sessions',
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
+    metrics: registry,
   });
   await bus.ensureStream('sessions');
 
-  const registry = createMetricsRegistry('sessions');
   const metrics = new SessionMetrics(registry);
   const repository = new SessionRepository(db);
   const service = new SessionService(repository, options.clock ?? systemClock);

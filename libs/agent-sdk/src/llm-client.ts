@@ -133,23 +133,33 @@ export class LlmClient {
         signal,
       });
     } catch (cause) {
-      throw abortOr(cause, request.signal, new AppError('unavailable', `model endpoint ${this.baseUrl} unreachable`, { cause }));
+      throw abortOr(
+        cause,
+        request.signal,
+        new AppError('unavailable', `model endpoint ${this.baseUrl} unreachable`, { cause }),
+      );
     }
     if (!response.ok) throw await errorOf(response);
     try {
       const contentType = response.headers.get('content-type') ?? '';
-      if (contentType.includes('text/event-stream') && response.body) return await assembleStream(response.body);
+      if (contentType.includes('text/event-stream') && response.body)
+        return await assembleStream(response.body);
       return parseCompletion(await response.json());
     } catch (cause) {
       if (cause instanceof AppError) throw cause;
-      throw abortOr(cause, request.signal, new AppError('unavailable', 'the model answer broke off', { cause }));
+      throw abortOr(
+        cause,
+        request.signal,
+        new AppError('unavailable', 'the model answer broke off', { cause }),
+      );
     }
   }
 }
 
 function abortOr(cause: unknown, signal: AbortSignal | undefined, fallback: AppError): AppError {
   if (signal?.aborted) return new AppError('unavailable', 'the model call was aborted', { cause });
-  if (cause instanceof Error && cause.name === 'TimeoutError') return new AppError('timeout', 'the model did not answer in time', { cause });
+  if (cause instanceof Error && cause.name === 'TimeoutError')
+    return new AppError('timeout', 'the model did not answer in time', { cause });
   return fallback;
 }
 
@@ -169,9 +179,14 @@ const STATUS_CODES: Record<number, ErrorCode> = {
 async function errorOf(response: Response): Promise<AppError> {
   const text = await response.text().catch(() => '');
   let message = `model endpoint answered ${response.status}`;
-  let code: ErrorCode = STATUS_CODES[response.status] ?? (response.status >= 500 ? 'unavailable' : 'internal');
+  let code: ErrorCode =
+    STATUS_CODES[response.status] ?? (response.status >= 500 ? 'unavailable' : 'internal');
   try {
-    const parsed = JSON.parse(text) as { error?: { message?: unknown; code?: unknown }; detail?: unknown; code?: unknown };
+    const parsed = JSON.parse(text) as {
+      error?: { message?: unknown; code?: unknown };
+      detail?: unknown;
+      code?: unknown;
+    };
     const detail = parsed.error?.message ?? parsed.detail;
     if (typeof detail === 'string') message = `${message}: ${detail.slice(0, 500)}`;
     const named = parsed.error?.code ?? parsed.code;
@@ -193,7 +208,9 @@ export function parseCompletion(json: unknown): ChatResult {
   const completion = json as CompletionJson;
   const choice = completion.choices?.[0];
   if (!choice?.message) throw new AppError('internal', 'the model answered without a choice');
-  const toolCalls = Array.isArray(choice.message.tool_calls) ? (choice.message.tool_calls as ChatToolCall[]) : undefined;
+  const toolCalls = Array.isArray(choice.message.tool_calls)
+    ? (choice.message.tool_calls as ChatToolCall[])
+    : undefined;
   return {
     message: {
       role: 'assistant',
@@ -207,13 +224,20 @@ export function parseCompletion(json: unknown): ChatResult {
 }
 
 function normaliseToolCall(call: ChatToolCall): ChatToolCall {
-  return { id: call.id, type: 'function', function: { name: call.function.name, arguments: call.function.arguments ?? '' } };
+  return {
+    id: call.id,
+    type: 'function',
+    function: { name: call.function.name, arguments: call.function.arguments ?? '' },
+  };
 }
 
 interface ChunkJson {
   model?: unknown;
   choices?: Array<{
-    delta?: { content?: unknown; tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }> };
+    delta?: {
+      content?: unknown;
+      tool_calls?: Array<{ index?: number; id?: string; function?: { name?: string; arguments?: string } }>;
+    };
     finish_reason?: unknown;
   }>;
   usage?: ChatResult['usage'];
@@ -238,7 +262,8 @@ export async function assembleStream(body: ReadableStream<Uint8Array>): Promise<
       return;
     }
     const chunk = JSON.parse(data) as ChunkJson;
-    if (chunk.error) throw new AppError('unavailable', `the model stream failed: ${String(chunk.error.message ?? 'error')}`);
+    if (chunk.error)
+      throw new AppError('unavailable', `the model stream failed: ${String(chunk.error.message ?? 'error')}`);
     if (typeof chunk.model === 'string') model = chunk.model;
     if (chunk.usage) usage = chunk.usage;
     for (const choice of chunk.choices ?? []) {
@@ -283,9 +308,19 @@ export async function assembleStream(body: ReadableStream<Uint8Array>): Promise<
   buffer += decoder.decode();
   drain(true);
   if (!done && finishReason === null) throw new AppError('unavailable', 'the model stream ended early');
-  const toolCalls = calls.filter(Boolean).map((c, i) => ({ id: c.id || `call_${i}`, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  const toolCalls = calls
+    .filter(Boolean)
+    .map((c, i) => ({
+      id: c.id || `call_${i}`,
+      type: 'function' as const,
+      function: { name: c.name, arguments: c.arguments },
+    }));
   return {
-    message: { role: 'assistant', content: sawContent ? content : null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+    message: {
+      role: 'assistant',
+      content: sawContent ? content : null,
+      ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+    },
     finishReason,
     model,
     ...(usage ? { usage } : {}),

@@ -40,7 +40,8 @@ import { RecentIds } from './recent-ids.js';
 import { ClientCredentialsTokenSource, type AccessToken, type TokenProvider } from './token-source.js';
 
 /** How the agent proves who it is: client credentials at the gateway, or a token provider of its own. */
-export type AgentCredentials = { gatewayUrl: string; clientId: string; clientSecret: string } | { tokens: TokenProvider };
+export type AgentCredentials =
+  { gatewayUrl: string; clientId: string; clientSecret: string } | { tokens: TokenProvider };
 
 export interface MeshAgentOptions {
   natsUrl: string;
@@ -122,7 +123,12 @@ export interface TaskContext {
   reject(reason: string): Promise<Task>;
   decide(decision: ApprovalDecision, comment?: string): Promise<Task>;
   sendTask(to: RecipientInput, type: string, input?: unknown, options?: CreateOptions): Promise<Task>;
-  requestApproval(to: RecipientInput, subject: string, details?: unknown, options?: CreateOptions): Promise<Task>;
+  requestApproval(
+    to: RecipientInput,
+    subject: string,
+    details?: unknown,
+    options?: CreateOptions,
+  ): Promise<Task>;
   notify(to: RecipientInput, message: string, options?: CreateOptions): Promise<Task>;
   fetchStatus(id: string, options?: { includeHistory?: boolean }): Promise<Task>;
   listTasks(filter?: ListFilter): Promise<{ items: Task[]; nextCursor: string | null }>;
@@ -211,7 +217,10 @@ export class MeshAgent {
     }
     if (options.agentId && identity.subject !== options.agentId) {
       tokens.stop();
-      throw new AppError('unauthenticated', `the token names agent ${identity.subject}, not ${options.agentId}`);
+      throw new AppError(
+        'unauthenticated',
+        `the token names agent ${identity.subject}, not ${options.agentId}`,
+      );
     }
     const bus = await connectBus({
       url: options.natsUrl,
@@ -265,8 +274,14 @@ export class MeshAgent {
     };
     const handle = (task: Task, ctx: EventContext) => this.onDelivery(task, ctx);
     this.consumers.push(
-      await this.bus.consume(InboxDelivery, roleInboxDurable(this.role), handle, { ...consumeOptions, subject: roleInboxSubject(this.role) }),
-      await this.bus.consume(InboxDelivery, agentInboxDurable(this.agentId), handle, { ...consumeOptions, subject: agentInboxSubject(this.agentId) }),
+      await this.bus.consume(InboxDelivery, roleInboxDurable(this.role), handle, {
+        ...consumeOptions,
+        subject: roleInboxSubject(this.role),
+      }),
+      await this.bus.consume(InboxDelivery, agentInboxDurable(this.agentId), handle, {
+        ...consumeOptions,
+        subject: agentInboxSubject(this.agentId),
+      }),
     );
     this.ensureUpdateSubscription();
     await this.heartbeatLoop();
@@ -274,7 +289,15 @@ export class MeshAgent {
   }
 
   /** What the health endpoint shows. */
-  status(): { agentId: string; role: string; started: boolean; stopping: boolean; inFlight: number; lastHeartbeatAt: string | null; drift: boolean } {
+  status(): {
+    agentId: string;
+    role: string;
+    started: boolean;
+    stopping: boolean;
+    inFlight: number;
+    lastHeartbeatAt: string | null;
+    drift: boolean;
+  } {
     return {
       agentId: this.agentId,
       role: this.role,
@@ -298,36 +321,85 @@ export class MeshAgent {
 
   // ------------------------------------------------------------------ mesh operations
 
-  sendTask(to: RecipientInput, type: string, input?: unknown, options: CreateOptions = {}, headers?: Record<string, string>): Promise<Task> {
-    return this.call(SendTask, { to, type, ...(input !== undefined ? { input: input as never } : {}), ...createFields(options) }, options.idempotencyKey ?? randomUUID(), headers);
-  }
-
-  requestApproval(to: RecipientInput, subject: string, details?: unknown, options: CreateOptions = {}, headers?: Record<string, string>): Promise<Task> {
+  sendTask(
+    to: RecipientInput,
+    type: string,
+    input?: unknown,
+    options: CreateOptions = {},
+    headers?: Record<string, string>,
+  ): Promise<Task> {
     return this.call(
-      RequestApproval,
-      { to, subject, ...(details !== undefined ? { details: details as never } : {}), ...createFields(options) },
+      SendTask,
+      { to, type, ...(input !== undefined ? { input: input as never } : {}), ...createFields(options) },
       options.idempotencyKey ?? randomUUID(),
       headers,
     );
   }
 
-  notify(to: RecipientInput, message: string, options: CreateOptions = {}, headers?: Record<string, string>): Promise<Task> {
-    return this.call(Notify, { to, message, ...createFields(options) }, options.idempotencyKey ?? randomUUID(), headers);
+  requestApproval(
+    to: RecipientInput,
+    subject: string,
+    details?: unknown,
+    options: CreateOptions = {},
+    headers?: Record<string, string>,
+  ): Promise<Task> {
+    return this.call(
+      RequestApproval,
+      {
+        to,
+        subject,
+        ...(details !== undefined ? { details: details as never } : {}),
+        ...createFields(options),
+      },
+      options.idempotencyKey ?? randomUUID(),
+      headers,
+    );
   }
 
-  fetchStatus(id: string, options: { includeHistory?: boolean } = {}, headers?: Record<string, string>): Promise<Task> {
+  notify(
+    to: RecipientInput,
+    message: string,
+    options: CreateOptions = {},
+    headers?: Record<string, string>,
+  ): Promise<Task> {
+    return this.call(
+      Notify,
+      { to, message, ...createFields(options) },
+      options.idempotencyKey ?? randomUUID(),
+      headers,
+    );
+  }
+
+  fetchStatus(
+    id: string,
+    options: { includeHistory?: boolean } = {},
+    headers?: Record<string, string>,
+  ): Promise<Task> {
     return this.call(GetTask, { id, includeHistory: options.includeHistory ?? true }, undefined, headers);
   }
 
-  listTasks(filter: ListFilter = {}, headers?: Record<string, string>): Promise<{ items: Task[]; nextCursor: string | null }> {
+  listTasks(
+    filter: ListFilter = {},
+    headers?: Record<string, string>,
+  ): Promise<{ items: Task[]; nextCursor: string | null }> {
     return this.call(ListTasks, { ...filter }, undefined, headers);
   }
 
   /** Reports progress or the end of a task this agent works on (update-task). */
-  async updateTask(id: string, state: UpdateState, extra: { result?: unknown; reason?: string } = {}, headers?: Record<string, string>): Promise<Task> {
+  async updateTask(
+    id: string,
+    state: UpdateState,
+    extra: { result?: unknown; reason?: string } = {},
+    headers?: Record<string, string>,
+  ): Promise<Task> {
     const task = await this.call(
       UpdateTask,
-      { id, state, ...(extra.result !== undefined ? { result: extra.result as never } : {}), ...(extra.reason !== undefined ? { reason: extra.reason } : {}) },
+      {
+        id,
+        state,
+        ...(extra.result !== undefined ? { result: extra.result as never } : {}),
+        ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      },
       this.updateKey(id, state),
       headers,
     );
@@ -351,8 +423,18 @@ export class MeshAgent {
     return this.updateTask(id, 'rejected', { reason });
   }
 
-  async decide(id: string, decision: ApprovalDecision, comment?: string, headers?: Record<string, string>): Promise<Task> {
-    const task = await this.call(Decide, { id, decision, ...(comment !== undefined ? { comment } : {}) }, `${id}:decide`, headers);
+  async decide(
+    id: string,
+    decision: ApprovalDecision,
+    comment?: string,
+    headers?: Record<string, string>,
+  ): Promise<Task> {
+    const task = await this.call(
+      Decide,
+      { id, decision, ...(comment !== undefined ? { comment } : {}) },
+      `${id}:decide`,
+      headers,
+    );
     this.markEnded(id);
     return task;
   }
@@ -365,7 +447,10 @@ export class MeshAgent {
    * Waits until a task ends (completed, failed, canceled, rejected) or the timeout passes, and returns
    * it as it is then. Woken by the mesh's task-updated events, with a slow poll as a safety net.
    */
-  async waitForTask(id: string, options: { timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<Task> {
+  async waitForTask(
+    id: string,
+    options: { timeoutMs?: number; signal?: AbortSignal; headers?: Record<string, string> } = {},
+  ): Promise<Task> {
     const deadline = Date.now() + (options.timeoutMs ?? 60_000);
     this.ensureUpdateSubscription();
     for (;;) {
@@ -384,15 +469,23 @@ export class MeshAgent {
 
   /** Sends one heartbeat now; resolves to the registry's answer, or undefined without a config hash. */
   async heartbeat(): Promise<RpcResponse<typeof AgentHeartbeat> | undefined> {
-    const configHash = typeof this.options.configHash === 'function' ? await this.options.configHash() : this.options.configHash;
+    const configHash =
+      typeof this.options.configHash === 'function'
+        ? await this.options.configHash()
+        : this.options.configHash;
     if (!configHash) return undefined;
     const answer = await this.bus.request(
       AgentHeartbeat,
-      { agentId: this.agentId, configHash, ...(this.options.configFormat ? { format: this.options.configFormat } : {}) },
+      {
+        agentId: this.agentId,
+        configHash,
+        ...(this.options.configFormat ? { format: this.options.configFormat } : {}),
+      },
       { authorization: await this.authorization(), timeoutMs: 5_000 },
     );
     this.lastHeartbeatAt = new Date();
-    if (answer.drift && !this.drift) this.logger.warn({ agentId: this.agentId, configHash }, 'registry reports config drift');
+    if (answer.drift && !this.drift)
+      this.logger.warn({ agentId: this.agentId, configHash }, 'registry reports config drift');
     this.drift = answer.drift;
     return answer;
   }
@@ -422,7 +515,12 @@ export class MeshAgent {
 
   // ------------------------------------------------------------------ internals
 
-  private async call<R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>, idempotencyKey?: string, headers?: Record<string, string>): Promise<RpcResponse<R>> {
+  private async call<R extends RpcDefinition>(
+    rpc: R,
+    payload: RpcRequestInput<R>,
+    idempotencyKey?: string,
+    headers?: Record<string, string>,
+  ): Promise<RpcResponse<R>> {
     let refreshed = false;
     for (let attempt = 1; ; attempt++) {
       try {
@@ -511,11 +609,16 @@ export class MeshAgent {
     try {
       const answer = await this.heartbeat();
       if (answer) next = Math.max(1_000, Math.min(interval, Math.floor(answer.timeoutMs / 3)));
-      if (this.heartbeatFailing) this.logger.info({ agentId: this.agentId }, 'heartbeats reach the registry again');
+      if (this.heartbeatFailing)
+        this.logger.info({ agentId: this.agentId }, 'heartbeats reach the registry again');
       this.heartbeatFailing = false;
     } catch (error) {
       // The registry may be down or not up yet: keep trying, say so once.
-      if (!this.heartbeatFailing) this.logger.warn({ agentId: this.agentId, code: error instanceof AppError ? error.code : 'internal' }, 'heartbeat failed');
+      if (!this.heartbeatFailing)
+        this.logger.warn(
+          { agentId: this.agentId, code: error instanceof AppError ? error.code : 'internal' },
+          'heartbeat failed',
+        );
       this.heartbeatFailing = true;
     }
     if (this.stopping) return;
@@ -538,8 +641,14 @@ export class MeshAgent {
       // A redelivery, or a copy delivered later (an escalation), may describe a task that moved on.
       if (delivery.deliveryCount > 1 || task.state !== 'submitted') {
         const current = await this.fetchStatus(id, { includeHistory: false }, ctx.headers());
-        if (isTerminal(current.state) || (current.assignee && current.assignee.agentId !== this.agentId && current.escalatedTo === null)) {
-          this.logger.debug({ taskId: id, state: current.state }, 'delivery of a task that ended or was taken elsewhere dropped');
+        if (
+          isTerminal(current.state) ||
+          (current.assignee && current.assignee.agentId !== this.agentId && current.escalatedTo === null)
+        ) {
+          this.logger.debug(
+            { taskId: id, state: current.state },
+            'delivery of a task that ended or was taken elsewhere dropped',
+          );
           this.handled.add(id);
           return;
         }
@@ -558,19 +667,29 @@ export class MeshAgent {
 
   private async dispatch(ctx: TaskContextImpl, delivery: EventContext): Promise<void> {
     const task = ctx.task;
-    const log = { taskId: task.id, kind: task.kind, type: task.type, fromRole: task.from.role, deliveryCount: delivery.deliveryCount };
+    const log = {
+      taskId: task.id,
+      kind: task.kind,
+      type: task.type,
+      fromRole: task.from.role,
+      deliveryCount: delivery.deliveryCount,
+    };
     if (task.kind === 'notification') {
       // Acknowledged on receipt: the sender learns it arrived even if the handler is slow or fails.
       if (task.state === 'submitted') await ctx.complete({ received: true });
       if (this.notificationHandler) {
-        await this.notificationHandler(task, ctx).catch((error: unknown) => this.logger.error({ ...log, err: error }, 'notification handler failed'));
+        await this.notificationHandler(task, ctx).catch((error: unknown) =>
+          this.logger.error({ ...log, err: error }, 'notification handler failed'),
+        );
       }
       this.logger.info(log, 'notification received');
       return;
     }
     const handler = task.kind === 'approval' ? this.approvalHandler : this.taskHandler;
     if (!handler) {
-      await ctx.reject(`agent ${this.agentId} takes no ${task.kind === 'approval' ? 'approval requests' : 'tasks'}`);
+      await ctx.reject(
+        `agent ${this.agentId} takes no ${task.kind === 'approval' ? 'approval requests' : 'tasks'}`,
+      );
       this.logger.warn(log, 'task rejected: no handler for its kind');
       return;
     }
@@ -589,14 +708,24 @@ export class MeshAgent {
       // Stopping, or a passing failure (model or mesh unavailable) on a delivery that will come again: retry later.
       const lastDelivery = delivery.deliveryCount >= (this.options.maxDeliver ?? 10);
       if (!ctx.ended && (this.stopping || (app?.retryable && !lastDelivery))) {
-        this.logger.warn({ ...log, code: app?.code ?? 'internal' }, 'task handling interrupted, the delivery will be retried');
+        this.logger.warn(
+          { ...log, code: app?.code ?? 'internal' },
+          'task handling interrupted, the delivery will be retried',
+        );
         throw app ?? new AppError('unavailable', 'task handling interrupted', { cause: error });
       }
       if (!ctx.ended) {
         const reason = app ? `${app.code}: ${app.message}` : 'the agent failed while handling the task';
-        await ctx.fail(reason.slice(0, 2000)).catch((failError: unknown) => this.logger.error({ ...log, err: failError }, 'could not report the failure'));
+        await ctx
+          .fail(reason.slice(0, 2000))
+          .catch((failError: unknown) =>
+            this.logger.error({ ...log, err: failError }, 'could not report the failure'),
+          );
       }
-      this.logger.error({ ...log, code: app?.code ?? 'internal', err: app ? undefined : error }, 'task failed');
+      this.logger.error(
+        { ...log, code: app?.code ?? 'internal', err: app ? undefined : error },
+        'task failed',
+      );
     }
   }
 }
@@ -652,7 +781,11 @@ class TaskContextImpl implements TaskContext {
     return this.decideTask(this.task.id, decision, comment);
   }
 
-  async updateTask(id: string, state: UpdateState, extra: { result?: unknown; reason?: string } = {}): Promise<Task> {
+  async updateTask(
+    id: string,
+    state: UpdateState,
+    extra: { result?: unknown; reason?: string } = {},
+  ): Promise<Task> {
     const task = await this.agent.updateTask(id, state, extra, this.headers());
     if (id === this.task.id) {
       this.task = task;
@@ -671,15 +804,37 @@ class TaskContextImpl implements TaskContext {
   }
 
   sendTask(to: RecipientInput, type: string, input?: unknown, options: CreateOptions = {}): Promise<Task> {
-    return this.agent.sendTask(to, type, input, this.createOptions('send-task', [to, type, input], options), this.headers());
+    return this.agent.sendTask(
+      to,
+      type,
+      input,
+      this.createOptions('send-task', [to, type, input], options),
+      this.headers(),
+    );
   }
 
-  requestApproval(to: RecipientInput, subject: string, details?: unknown, options: CreateOptions = {}): Promise<Task> {
-    return this.agent.requestApproval(to, subject, details, this.createOptions('request-approval', [to, subject, details], options), this.headers());
+  requestApproval(
+    to: RecipientInput,
+    subject: string,
+    details?: unknown,
+    options: CreateOptions = {},
+  ): Promise<Task> {
+    return this.agent.requestApproval(
+      to,
+      subject,
+      details,
+      this.createOptions('request-approval', [to, subject, details], options),
+      this.headers(),
+    );
   }
 
   notify(to: RecipientInput, message: string, options: CreateOptions = {}): Promise<Task> {
-    return this.agent.notify(to, message, this.createOptions('notify', [to, message], options), this.headers());
+    return this.agent.notify(
+      to,
+      message,
+      this.createOptions('notify', [to, message], options),
+      this.headers(),
+    );
   }
 
   fetchStatus(id: string, options: { includeHistory?: boolean } = {}): Promise<Task> {
@@ -703,12 +858,19 @@ class TaskContextImpl implements TaskContext {
     const contextId = options.contextId ?? this.task.contextId;
     const idempotencyKey =
       options.idempotencyKey ??
-      `${this.task.id}:${createHash('sha256').update(JSON.stringify([operation, contextId, ...args])).digest('base64url').slice(0, 32)}`;
+      `${this.task.id}:${createHash('sha256')
+        .update(JSON.stringify([operation, contextId, ...args]))
+        .digest('base64url')
+        .slice(0, 32)}`;
     return { ...options, contextId, idempotencyKey };
   }
 }
 
-function createFields(options: CreateOptions): { contextId?: string; deadline?: string; priority?: TaskPriority } {
+function createFields(options: CreateOptions): {
+  contextId?: string;
+  deadline?: string;
+  priority?: TaskPriority;
+} {
   return {
     ...(options.contextId !== undefined ? { contextId: options.contextId } : {}),
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),

@@ -84,7 +84,11 @@ export class ClientCredentialsTokenSource implements TokenProvider {
   }
 
   private async request(): Promise<AccessToken> {
-    const body = new URLSearchParams({ grant_type: 'client_credentials', client_id: this.options.clientId, client_secret: this.options.clientSecret });
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: this.options.clientId,
+      client_secret: this.options.clientSecret,
+    });
     if (this.options.scope) body.set('scope', this.options.scope);
     let response: Response;
     try {
@@ -102,18 +106,31 @@ export class ClientCredentialsTokenSource implements TokenProvider {
       const problem = (await response.json().catch(() => ({}))) as { code?: unknown; detail?: unknown };
       if (response.status === 400 || response.status === 401 || response.status === 403) {
         // Wrong credentials do not fix themselves: no retry loop, the caller sees why.
-        throw new AppError('unauthenticated', `the gateway refused the client credentials of ${this.options.clientId} (${response.status}${typeof problem.code === 'string' ? ` ${problem.code}` : ''})`);
+        throw new AppError(
+          'unauthenticated',
+          `the gateway refused the client credentials of ${this.options.clientId} (${response.status}${typeof problem.code === 'string' ? ` ${problem.code}` : ''})`,
+        );
       }
       this.scheduleRetry();
-      throw new AppError(response.status === 429 ? 'rate_limited' : 'unavailable', `token endpoint answered ${response.status}`);
+      throw new AppError(
+        response.status === 429 ? 'rate_limited' : 'unavailable',
+        `token endpoint answered ${response.status}`,
+      );
     }
     const json = (await response.json()) as { access_token?: unknown; expires_in?: unknown };
-    if (typeof json.access_token !== 'string') throw new AppError('internal', 'token endpoint answered without an access_token');
-    const token = parseAccessToken(json.access_token, typeof json.expires_in === 'number' ? json.expires_in : undefined);
+    if (typeof json.access_token !== 'string')
+      throw new AppError('internal', 'token endpoint answered without an access_token');
+    const token = parseAccessToken(
+      json.access_token,
+      typeof json.expires_in === 'number' ? json.expires_in : undefined,
+    );
     this.cached = token;
     this.failures = 0;
     this.scheduleRefresh(token);
-    this.options.logger?.debug({ clientId: this.options.clientId, expiresAt: new Date(token.expiresAt).toISOString() }, 'access token obtained');
+    this.options.logger?.debug(
+      { clientId: this.options.clientId, expiresAt: new Date(token.expiresAt).toISOString() },
+      'access token obtained',
+    );
     return token;
   }
 
@@ -125,7 +142,10 @@ export class ClientCredentialsTokenSource implements TokenProvider {
     const delay = Math.max(1_000, lifetime - margin);
     this.timer = setTimeout(() => {
       this.refresh().catch((error: unknown) => {
-        this.options.logger?.warn({ clientId: this.options.clientId, code: error instanceof AppError ? error.code : 'internal' }, 'access token refresh failed');
+        this.options.logger?.warn(
+          { clientId: this.options.clientId, code: error instanceof AppError ? error.code : 'internal' },
+          'access token refresh failed',
+        );
       });
     }, delay);
     this.timer.unref();
@@ -168,6 +188,10 @@ export function parseAccessToken(jwt: string, expiresInSeconds?: number): Access
   const role = typeof claims['role'] === 'string' ? claims['role'] : undefined;
   if (!subject || !role) throw new AppError('unauthenticated', 'the access token has no sub or role claim');
   const expiresAt =
-    typeof claims.exp === 'number' ? claims.exp * 1000 : expiresInSeconds !== undefined ? Date.now() + expiresInSeconds * 1000 : Date.now() + 3_600_000;
+    typeof claims.exp === 'number'
+      ? claims.exp * 1000
+      : expiresInSeconds !== undefined
+        ? Date.now() + expiresInSeconds * 1000
+        : Date.now() + 3_600_000;
   return { token: jwt, expiresAt, subject, role };
 }

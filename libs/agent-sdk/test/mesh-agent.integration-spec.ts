@@ -18,7 +18,13 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    serviceBus = await connectBus({ url: ctx.natsUrl, name: 'mesh-double', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger });
+    serviceBus = await connectBus({
+      url: ctx.natsUrl,
+      name: 'mesh-double',
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      logger,
+    });
     mesh = await new MeshDouble(serviceBus).start();
   });
 
@@ -32,7 +38,12 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     await ctx.dispose();
   });
 
-  async function startAgent(agentId: string, role: string, setup: (agent: MeshAgent) => void, extra: Partial<MeshAgentOptions> = {}): Promise<MeshAgent> {
+  async function startAgent(
+    agentId: string,
+    role: string,
+    setup: (agent: MeshAgent) => void,
+    extra: Partial<MeshAgentOptions> = {},
+  ): Promise<MeshAgent> {
     const agent = await MeshAgent.connect({
       natsUrl: ctx.natsUrl,
       subjectPrefix: ctx.subjectPrefix,
@@ -60,13 +71,23 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
         return { recommendation: 'approve' };
       }),
     );
-    const task = await mesh.deliverNew('task', manager, { to: 'legal', type: 'sox-review', input: { amount: 1 }, contextId: 'ctx-sox' }, { traceparent: TRACEPARENT });
+    const task = await mesh.deliverNew(
+      'task',
+      manager,
+      { to: 'legal', type: 'sox-review', input: { amount: 1 }, contextId: 'ctx-sox' },
+      { traceparent: TRACEPARENT },
+    );
     await expectEventually(() => expect(mesh.get(task.id).state).toBe('completed'));
     expect(mesh.get(task.id).result).toEqual({ recommendation: 'approve' });
     const updates = mesh.callsTo(UpdateTask.subject).filter((c) => c.payload['id'] === task.id);
     expect(updates.map((c) => c.payload['state'])).toEqual(['working', 'completed']);
-    expect(updates.map((c) => c.headers['idempotency-key'])).toEqual([`${task.id}:working`, `${task.id}:completed`]);
-    expect(updates.every((c) => c.agentId === 'legal-agent' && c.headers['traceparent'] === TRACEPARENT)).toBe(true);
+    expect(updates.map((c) => c.headers['idempotency-key'])).toEqual([
+      `${task.id}:working`,
+      `${task.id}:completed`,
+    ]);
+    expect(
+      updates.every((c) => c.agentId === 'legal-agent' && c.headers['traceparent'] === TRACEPARENT),
+    ).toBe(true);
     const [created] = mesh.callsTo(SendTask.subject);
     expect(created?.payload).toMatchObject({ to: 'legal', type: 'second-opinion', contextId: 'ctx-sox' });
     expect(created?.headers['idempotency-key']).toMatch(new RegExp(`^${task.id}:`));
@@ -94,12 +115,19 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     await mesh.redeliver(task.id); // arrives after it ended
     // Every copy was acknowledged (nothing pending for the role's inbox), none handled twice.
     await expectEventually(async () => {
-      const info = await serviceBus.jsm.consumers.info(serviceBus.streamName('mesh-inbox'), serviceBus.durableName('inbox-finance'));
+      const info = await serviceBus.jsm.consumers.info(
+        serviceBus.streamName('mesh-inbox'),
+        serviceBus.durableName('inbox-finance'),
+      );
       expect(info.num_pending + info.num_ack_pending).toBe(0);
       expect(info.delivered.stream_seq).toBeGreaterThanOrEqual(3);
     });
     expect(handled).toEqual([task.id]);
-    expect(mesh.callsTo(UpdateTask.subject).filter((c) => c.payload['id'] === task.id && c.payload['state'] === 'completed')).toHaveLength(1);
+    expect(
+      mesh
+        .callsTo(UpdateTask.subject)
+        .filter((c) => c.payload['id'] === task.id && c.payload['state'] === 'completed'),
+    ).toHaveLength(1);
   });
 
   it('retries a delivery after a passing failure and fails the task on a lasting one', async () => {
@@ -107,7 +135,8 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     await startAgent('hr-agent', 'hr', (agent) =>
       agent.onTask(async (task) => {
         attempts++;
-        if (task.type === 'flaky' && attempts === 1) throw new AppError('unavailable', 'model endpoint unreachable');
+        if (task.type === 'flaky' && attempts === 1)
+          throw new AppError('unavailable', 'model endpoint unreachable');
         if (task.type === 'broken') throw new AppError('validation_failed', 'cannot read the input');
         return { attempts };
       }),
@@ -123,19 +152,37 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
   it('decides approvals from the handler result and acknowledges notifications on receipt', async () => {
     const notes: string[] = [];
     await startAgent('manager-agent', 'manager', (agent) => {
-      agent.onApproval(async (task) => ({ decision: 'approve', comment: `ok ${String((task.details as { amount: number }).amount)}` }));
+      agent.onApproval(async (task) => ({
+        decision: 'approve',
+        comment: `ok ${String((task.details as { amount: number }).amount)}`,
+      }));
       agent.onNotification(async (task) => {
         // Already acknowledged when the handler runs.
         notes.push(`${task.message} ${mesh.get(task.id).state}`);
       });
     });
-    const approval = await mesh.deliverNew('approval', { agentId: 'finance-agent', role: 'finance' }, { to: 'manager', subject: 'budget', details: { amount: 5 } });
-    const note = await mesh.deliverNew('notification', { agentId: 'finance-agent', role: 'finance' }, { to: 'manager', message: 'fyi' });
+    const approval = await mesh.deliverNew(
+      'approval',
+      { agentId: 'finance-agent', role: 'finance' },
+      { to: 'manager', subject: 'budget', details: { amount: 5 } },
+    );
+    const note = await mesh.deliverNew(
+      'notification',
+      { agentId: 'finance-agent', role: 'finance' },
+      { to: 'manager', message: 'fyi' },
+    );
     await expectEventually(() => expect(mesh.get(approval.id).decision?.decision).toBe('approve'));
     expect(mesh.get(approval.id).decision?.comment).toBe('ok 5');
-    expect(mesh.callsTo(Decide.subject).find((c) => c.payload['id'] === approval.id)?.headers['idempotency-key']).toBe(`${approval.id}:decide`);
+    expect(
+      mesh.callsTo(Decide.subject).find((c) => c.payload['id'] === approval.id)?.headers['idempotency-key'],
+    ).toBe(`${approval.id}:decide`);
     await expectEventually(() => expect(notes).toEqual(['fyi completed']));
-    expect(mesh.callsTo(UpdateTask.subject).filter((c) => c.payload['id'] === note.id).map((c) => c.payload['state'])).toEqual(['completed']);
+    expect(
+      mesh
+        .callsTo(UpdateTask.subject)
+        .filter((c) => c.payload['id'] === note.id)
+        .map((c) => c.payload['state']),
+    ).toEqual(['completed']);
   });
 
   it('waits for a task it sent to end, woken by the task-updated event', async () => {
@@ -144,8 +191,14 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     expect(sent.from).toEqual({ agentId: 'ops-agent', role: 'ops' });
     const waiting = asker.waitForTask(sent.id, { timeoutMs: 20_000 });
     const started = Date.now();
-    await expectEventually(() => expect(mesh.callsTo(GetTask.subject).some((c) => c.payload['id'] === sent.id)).toBe(true));
-    await serviceBus.request(UpdateTask, { id: sent.id, state: 'completed', result: { done: 1 } }, { authorization: `Bearer ${unsignedJwt('finance-two-agent', 'finance-two')}` });
+    await expectEventually(() =>
+      expect(mesh.callsTo(GetTask.subject).some((c) => c.payload['id'] === sent.id)).toBe(true),
+    );
+    await serviceBus.request(
+      UpdateTask,
+      { id: sent.id, state: 'completed', result: { done: 1 } },
+      { authorization: `Bearer ${unsignedJwt('finance-two-agent', 'finance-two')}` },
+    );
     const ended = await waiting;
     expect(ended.state).toBe('completed');
     // Woken by the event, not by the 2 s safety poll.
@@ -156,14 +209,22 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
   });
 
   it('heartbeats to the registry with its config hash and token, and learns about drift', async () => {
-    const agent = await startAgent('sales-agent', 'sales', () => undefined, { configHash: async () => `sha256:${'b'.repeat(64)}`, heartbeatIntervalMs: 200 });
-    await expectEventually(() => expect(mesh.heartbeats.filter((h) => h.agentId === 'sales-agent').length).toBeGreaterThanOrEqual(2));
+    const agent = await startAgent('sales-agent', 'sales', () => undefined, {
+      configHash: async () => `sha256:${'b'.repeat(64)}`,
+      heartbeatIntervalMs: 200,
+    });
+    await expectEventually(() =>
+      expect(mesh.heartbeats.filter((h) => h.agentId === 'sales-agent').length).toBeGreaterThanOrEqual(2),
+    );
     const beat = mesh.heartbeats.find((h) => h.agentId === 'sales-agent')!;
     expect(beat.payload).toEqual({ agentId: 'sales-agent', configHash: `sha256:${'b'.repeat(64)}` });
     expect(beat.headers['authorization']).toMatch(/^Bearer /);
     expect(agent.status().drift).toBe(true);
     expect((await agent.heartbeat())?.drift).toBe(true);
-    const inSync = await startAgent('sales-two', 'sales-two', () => undefined, { configHash: EXPECTED_HASH, heartbeatIntervalMs: 60_000 });
+    const inSync = await startAgent('sales-two', 'sales-two', () => undefined, {
+      configHash: EXPECTED_HASH,
+      heartbeatIntervalMs: 60_000,
+    });
     await expectEventually(() => expect(inSync.status().lastHeartbeatAt).not.toBeNull());
     expect(inSync.status().drift).toBe(false);
   });
@@ -194,7 +255,11 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     expect(mesh.get(later.id).state).toBe('submitted');
     // The next instance of the role takes what waited.
     // A delivery the stopping consumer had already pulled comes back after the ack wait.
-    await startAgent('legal-two', 'legal-two', (agent) => agent.onTask(async () => ({ by: 'second' })), { ackWaitMs: 2_000 });
-    await expectEventually(() => expect(mesh.get(later.id)).toMatchObject({ state: 'completed', result: { by: 'second' } }));
+    await startAgent('legal-two', 'legal-two', (agent) => agent.onTask(async () => ({ by: 'second' })), {
+      ackWaitMs: 2_000,
+    });
+    await expectEventually(() =>
+      expect(mesh.get(later.id)).toMatchObject({ state: 'completed', result: { by: 'second' } }),
+    );
   });
 });

@@ -48,7 +48,11 @@ export class MeshDouble {
     await this.bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
     await this.bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
     const create = (kind: Task['kind']) => async (payload: Record<string, unknown>, ctx: MessageContext) => {
-      const caller = this.record(kind === 'task' ? SendTask.subject : kind === 'approval' ? RequestApproval.subject : Notify.subject, payload, ctx);
+      const caller = this.record(
+        kind === 'task' ? SendTask.subject : kind === 'approval' ? RequestApproval.subject : Notify.subject,
+        payload,
+        ctx,
+      );
       return this.once(ctx, () => this.deliver(this.newTask(kind, caller, payload)));
     };
     this.subs.push(
@@ -78,7 +82,9 @@ export class MeshDouble {
           return this.once(ctx, () =>
             this.change(payload.id, caller, {
               state: payload.state,
-              ...(payload.state === 'completed' ? { result: (payload.result ?? null) as Task['result'] } : {}),
+              ...(payload.state === 'completed'
+                ? { result: (payload.result ?? null) as Task['result'] }
+                : {}),
               ...(payload.reason ? { reason: payload.reason } : {}),
             }),
           );
@@ -93,7 +99,12 @@ export class MeshDouble {
             this.change(payload.id, caller, {
               state: 'completed',
               result: { decision: payload.decision, comment: payload.comment ?? null },
-              decision: { decision: payload.decision, comment: payload.comment ?? null, decidedBy: caller, decidedAt: new Date().toISOString() },
+              decision: {
+                decision: payload.decision,
+                comment: payload.comment ?? null,
+                decidedBy: caller,
+                decidedAt: new Date().toISOString(),
+              },
             }),
           );
         },
@@ -102,8 +113,18 @@ export class MeshDouble {
       this.bus.serve(
         AgentHeartbeat,
         async (payload, ctx) => {
-          this.heartbeats.push({ subject: AgentHeartbeat.subject, agentId: callerOf(ctx).agentId, headers: ctx.headers, payload });
-          return { online: true as const, drift: payload.configHash !== EXPECTED_HASH, timeoutMs: 60_000, receivedAt: new Date().toISOString() };
+          this.heartbeats.push({
+            subject: AgentHeartbeat.subject,
+            agentId: callerOf(ctx).agentId,
+            headers: ctx.headers,
+            payload,
+          });
+          return {
+            online: true as const,
+            drift: payload.configHash !== EXPECTED_HASH,
+            timeoutMs: 60_000,
+            receivedAt: new Date().toISOString(),
+          };
         },
         { queue: 'registry' },
       ),
@@ -120,14 +141,21 @@ export class MeshDouble {
   }
 
   /** A task from someone else, delivered to its inbox (what the mesh does on a create). */
-  async deliverNew(kind: Task['kind'], from: { agentId: string; role: string }, payload: Record<string, unknown>, headers: Record<string, string> = {}): Promise<Task> {
+  async deliverNew(
+    kind: Task['kind'],
+    from: { agentId: string; role: string },
+    payload: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<Task> {
     return this.deliver(this.newTask(kind, from, payload), headers);
   }
 
   /** Publishes the task to its inbox again, as another message (a duplicate or an escalation copy). */
   async redeliver(id: string, msgId = randomUUID()): Promise<void> {
     const task = this.get(id);
-    await this.bus.publishRaw(inboxSubject(task.to), new TextEncoder().encode(JSON.stringify(task)), { eventId: msgId });
+    await this.bus.publishRaw(inboxSubject(task.to), new TextEncoder().encode(JSON.stringify(task)), {
+      eventId: msgId,
+    });
   }
 
   get(id: string): Task {
@@ -138,12 +166,22 @@ export class MeshDouble {
 
   private async deliver(task: Task, headers: Record<string, string> = {}): Promise<Task> {
     this.tasks.set(task.id, task);
-    await this.bus.publishRaw(inboxSubject(task.to), new TextEncoder().encode(JSON.stringify(task)), { eventId: randomUUID(), headers });
+    await this.bus.publishRaw(inboxSubject(task.to), new TextEncoder().encode(JSON.stringify(task)), {
+      eventId: randomUUID(),
+      headers,
+    });
     return task;
   }
 
-  private newTask(kind: Task['kind'], from: { agentId: string; role: string }, payload: Record<string, unknown>): Task {
-    const to = typeof payload['to'] === 'string' ? { role: payload['to'], agentId: null } : { agentId: null, ...(payload['to'] as { role: string; agentId?: string }) };
+  private newTask(
+    kind: Task['kind'],
+    from: { agentId: string; role: string },
+    payload: Record<string, unknown>,
+  ): Task {
+    const to =
+      typeof payload['to'] === 'string'
+        ? { role: payload['to'], agentId: null }
+        : { agentId: null, ...(payload['to'] as { role: string; agentId?: string }) };
     const now = new Date().toISOString();
     return {
       id: randomUUID(),
@@ -172,14 +210,34 @@ export class MeshDouble {
     };
   }
 
-  private async change(id: string, caller: { agentId: string; role: string }, patch: Partial<Task>): Promise<Task> {
+  private async change(
+    id: string,
+    caller: { agentId: string; role: string },
+    patch: Partial<Task>,
+  ): Promise<Task> {
     const current = this.get(id);
     if (['completed', 'failed', 'canceled', 'rejected'].includes(current.state)) {
       throw new AppError('task_illegal_transition', `task ${id} is ${current.state}`);
     }
-    const task: Task = { ...current, ...patch, assignee: current.assignee ?? caller, version: current.version + 1, updatedAt: new Date().toISOString() };
+    const task: Task = {
+      ...current,
+      ...patch,
+      assignee: current.assignee ?? caller,
+      version: current.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
     this.tasks.set(id, task);
-    const change = { task, change: { event: 'start' as const, from: current.state, to: task.state, actor: caller.agentId, reason: null, occurredAt: task.updatedAt } };
+    const change = {
+      task,
+      change: {
+        event: 'start' as const,
+        from: current.state,
+        to: task.state,
+        actor: caller.agentId,
+        reason: null,
+        occurredAt: task.updatedAt,
+      },
+    };
     await this.bus.publish(TaskUpdated, change, { eventId: randomUUID() });
     return task;
   }
@@ -192,7 +250,11 @@ export class MeshDouble {
     return task;
   }
 
-  private record(subject: string, payload: Record<string, unknown>, ctx: MessageContext): { agentId: string; role: string } {
+  private record(
+    subject: string,
+    payload: Record<string, unknown>,
+    ctx: MessageContext,
+  ): { agentId: string; role: string } {
     const caller = callerOf(ctx);
     this.calls.push({ subject, agentId: caller.agentId, headers: ctx.headers, payload });
     return caller;

@@ -1,5 +1,11 @@
 import { MeshAgent, type TokenProvider } from '@orgmesh/agent-sdk';
-import { createLogger, createMetricsRegistry, startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@orgmesh/telemetry';
 import type { AgentsConfig } from './agents.config.js';
 import { AgentConfigSource } from './agent/agent.config-source.js';
 import { AgentMetrics } from './agent/agent.metrics.js';
@@ -23,8 +29,12 @@ export interface AgentsAppOptions {
  * (built-in until the registry renders one), the SDK consuming its inboxes, a model conversation
  * per delivery through the privacy proxy, and the health port.
  */
-export async function startAgentsApp(config: AgentsConfig, options: AgentsAppOptions = {}): Promise<AgentsApp> {
-  const logger = options.logger ?? createLogger({ service: `agent-${config.AGENT_ROLE}`, level: config.LOG_LEVEL });
+export async function startAgentsApp(
+  config: AgentsConfig,
+  options: AgentsAppOptions = {},
+): Promise<AgentsApp> {
+  const logger =
+    options.logger ?? createLogger({ service: `agent-${config.AGENT_ROLE}`, level: config.LOG_LEVEL });
   const definition = ROLE_DEFINITIONS[config.AGENT_ROLE];
   const configSource = new AgentConfigSource(definition, config.AGENT_ID, config.AGENT_MODEL, logger);
   const agent = await MeshAgent.connect({
@@ -33,7 +43,11 @@ export async function startAgentsApp(config: AgentsConfig, options: AgentsAppOpt
     nameSuffix: config.NATS_NAME_SUFFIX,
     credentials: options.tokens
       ? { tokens: options.tokens }
-      : { gatewayUrl: config.GATEWAY_URL, clientId: config.AGENT_ID, clientSecret: config.AGENT_CLIENT_SECRET },
+      : {
+          gatewayUrl: config.GATEWAY_URL,
+          clientId: config.AGENT_ID,
+          clientSecret: config.AGENT_CLIENT_SECRET,
+        },
     agentId: config.AGENT_ID,
     // Format omitted: the registry matches the hash against every format it renders for the agent.
     configHash: async () => configSource.current.configHash,
@@ -50,7 +64,12 @@ export async function startAgentsApp(config: AgentsConfig, options: AgentsAppOpt
 
   const registry = createMetricsRegistry(`agent-${config.AGENT_ROLE}`);
   const metrics = new AgentMetrics(registry);
-  const llm = agent.llm({ baseUrl: config.PRIVACY_PROXY_URL, model: configSource.current.model, stream: config.AGENT_LLM_STREAM, timeoutMs: config.AGENT_LLM_TIMEOUT });
+  const llm = agent.llm({
+    baseUrl: config.PRIVACY_PROXY_URL,
+    model: configSource.current.model,
+    stream: config.AGENT_LLM_STREAM,
+    timeoutMs: config.AGENT_LLM_TIMEOUT,
+  });
   attachAgentRuntime({
     agent,
     config: configSource,
@@ -71,7 +90,14 @@ export async function startAgentsApp(config: AgentsConfig, options: AgentsAppOpt
     },
   });
   logger.info(
-    { agentId: agent.agentId, role: agent.role, healthPort: health.port, config: configSource.current.source, model: configSource.current.model, devSecret: config.devSecret },
+    {
+      agentId: agent.agentId,
+      role: agent.role,
+      healthPort: health.port,
+      config: configSource.current.source,
+      model: configSource.current.model,
+      devSecret: config.devSecret,
+    },
     'agent started',
   );
   return {

@@ -17,14 +17,29 @@ describe('agents config', () => {
       AGENT_LLM_STREAM: true,
       AGENT_MAX_WAIT: 300_000,
     });
-    const named = loadAgentsConfig({ AGENT_ROLE: 'finance', AGENT_ID: 'finance-2', AGENT_CLIENT_SECRET: 'real-secret', AGENT_LLM_STREAM: 'false' });
-    expect(named).toMatchObject({ AGENT_ID: 'finance-2', AGENT_CLIENT_SECRET: 'real-secret', devSecret: false, AGENT_LLM_STREAM: false });
+    const named = loadAgentsConfig({
+      AGENT_ROLE: 'finance',
+      AGENT_ID: 'finance-2',
+      AGENT_CLIENT_SECRET: 'real-secret',
+      AGENT_LLM_STREAM: 'false',
+    });
+    expect(named).toMatchObject({
+      AGENT_ID: 'finance-2',
+      AGENT_CLIENT_SECRET: 'real-secret',
+      devSecret: false,
+      AGENT_LLM_STREAM: false,
+    });
   });
 
   it('names bad keys, never their values', () => {
     let error: unknown;
     try {
-      loadAgentsConfig({ AGENT_ROLE: 'ceo', AGENT_ID: 'Bad Id', AGENT_CLIENT_SECRET: 'hunter2', GATEWAY_URL: 'nope' });
+      loadAgentsConfig({
+        AGENT_ROLE: 'ceo',
+        AGENT_ID: 'Bad Id',
+        AGENT_CLIENT_SECRET: 'hunter2',
+        GATEWAY_URL: 'nope',
+      });
     } catch (e) {
       error = e;
     }
@@ -39,6 +54,8 @@ describe('agents config', () => {
     const defaults = loadScriptedModelConfig({});
     expect(defaults).toMatchObject({ SCRIPTED_MODEL_PORT: 11434, SCRIPTED_MODEL_HOST: '0.0.0.0' });
     expect(defaults.SCRIPTED_MODEL_RECORD_FILE).toBeUndefined();
-    expect(loadScriptedModelConfig({ SCRIPTED_MODEL_RECORD_FILE: '/tmp/x.jsonl' }).SCRIPTED_MODEL_RECORD_FILE).toBe('/tmp/x.jsonl');
+    expect(
+      loadScriptedModelConfig({ SCRIPTED_MODEL_RECORD_FILE: '/tmp/x.jsonl' }).SCRIPTED_MODEL_RECORD_FILE,
+    ).toBe('/tmp/x.jsonl');
   });
 });

@@ -19,7 +19,9 @@ export const AgentsConfigSchema = z
   .object({
     AGENT_ROLE: z.enum(AGENT_ROLES),
     /** The agent's id (its client id at the gateway and the token's subject); default `<role>-agent`. */
-    AGENT_ID: optionalString.refine((v) => v === undefined || kebab.test(v), { message: 'expected a kebab-case agent id' }),
+    AGENT_ID: optionalString.refine((v) => v === undefined || kebab.test(v), {
+      message: 'expected a kebab-case agent id',
+    }),
     /** Client secret for the gateway's token endpoint; default (dev mode only): `<agent-id>-dev-secret`. */
     AGENT_CLIENT_SECRET: optionalString,
     GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
@@ -41,12 +43,24 @@ export const AgentsConfigSchema = z
     AGENTS_HTTP_PORT: env.port(8104),
     NATS_URL: env.natsUrl(),
     NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-    NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+    NATS_NAME_SUFFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]*$/)
+      .default(''),
     LOG_LEVEL: env.logLevel(),
+    /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+    /** `service.name` of this agent's spans; default: `agent-<role>`. */
+    OTEL_SERVICE_NAME: z.string().min(1).optional(),
   })
   .transform((config) => {
     const agentId = config.AGENT_ID ?? `${config.AGENT_ROLE}-agent`;
-    return { ...config, AGENT_ID: agentId, AGENT_CLIENT_SECRET: config.AGENT_CLIENT_SECRET ?? `${agentId}-dev-secret`, devSecret: config.AGENT_CLIENT_SECRET === undefined };
+    return {
+      ...config,
+      AGENT_ID: agentId,
+      AGENT_CLIENT_SECRET: config.AGENT_CLIENT_SECRET ?? `${agentId}-dev-secret`,
+      devSecret: config.AGENT_CLIENT_SECRET === undefined,
+    };
   });
 export type AgentsConfig = z.infer<typeof AgentsConfigSchema>;
 

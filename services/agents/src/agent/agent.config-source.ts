@@ -26,7 +26,11 @@ export function hashFiles(files: readonly RenderedFile[]): string {
 }
 
 /** The built-in configuration of a role (when the registry is not reachable): its own hash, which the registry will see as drift. */
-export function builtInConfig(definition: RoleDefinition, agentId: string, modelOverride?: string): AgentRunConfig {
+export function builtInConfig(
+  definition: RoleDefinition,
+  agentId: string,
+  modelOverride?: string,
+): AgentRunConfig {
   const instructions = builtInInstructions(definition, agentId);
   const model = modelOverride ?? definition.model;
   return {
@@ -45,7 +49,10 @@ export function builtInConfig(definition: RoleDefinition, agentId: string, model
  * `GOOSE_MODEL` the model, so the agent really runs on what the registry declared, and its
  * heartbeat hash matches (no drift) unless someone changes either side.
  */
-export function registryConfig(files: readonly RenderedFile[], modelOverride?: string): AgentRunConfig | undefined {
+export function registryConfig(
+  files: readonly RenderedFile[],
+  modelOverride?: string,
+): AgentRunConfig | undefined {
   const hints = files.find((f) => f.path === '.goosehints');
   const configYaml = files.find((f) => f.path.endsWith('config.yaml'));
   if (!hints) return undefined;
@@ -54,7 +61,13 @@ export function registryConfig(files: readonly RenderedFile[], modelOverride?: s
     const parsed = parseYaml(configYaml.content) as { GOOSE_MODEL?: unknown } | null;
     if (typeof parsed?.GOOSE_MODEL === 'string') model = parsed.GOOSE_MODEL;
   }
-  return { source: 'registry', instructions: hints.content, model: model ?? 'gpt-4o-mini', configHash: hashFiles(files), format: 'goose' };
+  return {
+    source: 'registry',
+    instructions: hints.content,
+    model: model ?? 'gpt-4o-mini',
+    configHash: hashFiles(files),
+    format: 'goose',
+  };
 }
 
 /**
@@ -104,22 +117,45 @@ export class AgentConfigSource {
 
   private async fetch(agent: MeshAgent): Promise<boolean> {
     try {
-      const rendered = await agent.bus.request(RenderConfig, { agentId: this.agentId, format: 'goose' }, { authorization: await agent.authorization(), timeoutMs: 3_000 });
+      const rendered = await agent.bus.request(
+        RenderConfig,
+        { agentId: this.agentId, format: 'goose' },
+        { authorization: await agent.authorization(), timeoutMs: 3_000 },
+      );
       const config = registryConfig(rendered.files, this.modelOverride);
       if (!config) {
-        this.logger.warn({ agentId: this.agentId }, 'registry config has no instructions; keeping the built-in config');
+        this.logger.warn(
+          { agentId: this.agentId },
+          'registry config has no instructions; keeping the built-in config',
+        );
         return true;
       }
       if (config.configHash !== rendered.configHash) {
-        this.logger.warn({ agentId: this.agentId }, 'rendered config hash does not match its files; keeping the built-in config');
+        this.logger.warn(
+          { agentId: this.agentId },
+          'rendered config hash does not match its files; keeping the built-in config',
+        );
         return true;
       }
       this.config = config;
-      this.logger.info({ agentId: this.agentId, configHash: config.configHash, version: rendered.version, model: config.model }, 'running on the config rendered by the registry');
+      this.logger.info(
+        {
+          agentId: this.agentId,
+          configHash: config.configHash,
+          version: rendered.version,
+          model: config.model,
+        },
+        'running on the config rendered by the registry',
+      );
       return true;
     } catch (error) {
-      const fields = { agentId: this.agentId, code: (error as { code?: string }).code ?? 'internal', configHash: this.config.configHash };
-      if (!this.warned) this.logger.warn(fields, 'registry config unavailable; running on the built-in config');
+      const fields = {
+        agentId: this.agentId,
+        code: (error as { code?: string }).code ?? 'internal',
+        configHash: this.config.configHash,
+      };
+      if (!this.warned)
+        this.logger.warn(fields, 'registry config unavailable; running on the built-in config');
       else this.logger.debug(fields, 'registry config still unavailable');
       this.warned = true;
       return false;

@@ -14,7 +14,7 @@ export function systemPrompt(input: { role: string; agentId: string; instruction
     'You receive tasks, approval requests and notifications from other agents, one at a time. You act only',
     'through your tools; each tool call is an operation on the mesh and its result comes back to you:',
     '- send_task / request_approval / notify: work with other roles (the mesh refuses what your policy does not grant);',
-    '- fetch_status: a task\'s state and result; set wait_seconds to wait until it ends (e.g. for a review or a decision you asked for);',
+    "- fetch_status: a task's state and result; set wait_seconds to wait until it ends (e.g. for a review or a decision you asked for);",
     '- list_tasks: your inbox and outbox;',
     '- complete_task (with a result) or fail_task (with a reason) when the task you were given is done;',
     '- decide (approve or reject, with a one-line comment) when you were given an approval request.',
@@ -37,20 +37,39 @@ const KIND_LABEL: Record<Task['kind'], string> = {
  * model) and the task's payload as JSON.
  */
 export function deliveryMessage(task: Task): string {
-  const lines = [`New ${KIND_LABEL[task.kind]} from ${task.from.agentId} (${task.from.role}).`, `Task id: ${task.id}`, `Kind: ${task.kind}`];
+  const lines = [
+    `New ${KIND_LABEL[task.kind]} from ${task.from.agentId} (${task.from.role}).`,
+    `Task id: ${task.id}`,
+    `Kind: ${task.kind}`,
+  ];
   if (task.type) lines.push(`Type: ${task.type}`);
   if (task.subject) lines.push(`Subject: ${task.subject}`);
   lines.push(`Priority: ${task.priority}`, `Context: ${task.contextId}`, `Deadline: ${task.deadline}`);
   if (task.escalatedTo) lines.push(`Escalated to: ${task.escalatedTo.role}`);
   switch (task.kind) {
     case 'task':
-      lines.push('Input (JSON):', JSON.stringify(task.input ?? null, null, 2), '', 'Do the work, then call complete_task with the result (or fail_task with the reason).');
+      lines.push(
+        'Input (JSON):',
+        JSON.stringify(task.input ?? null, null, 2),
+        '',
+        'Do the work, then call complete_task with the result (or fail_task with the reason).',
+      );
       break;
     case 'approval':
-      lines.push('Details (JSON):', JSON.stringify(task.details ?? null, null, 2), '', 'Decide it with the decide tool: approve or reject, with a one-line comment.');
+      lines.push(
+        'Details (JSON):',
+        JSON.stringify(task.details ?? null, null, 2),
+        '',
+        'Decide it with the decide tool: approve or reject, with a one-line comment.',
+      );
       break;
     case 'notification':
-      lines.push('Message:', task.message ?? '', '', 'It is already acknowledged; act on it only if your role requires it.');
+      lines.push(
+        'Message:',
+        task.message ?? '',
+        '',
+        'It is already acknowledged; act on it only if your role requires it.',
+      );
       break;
   }
   return lines.join('\n');

@@ -35,7 +35,9 @@ export function attachAgentRuntime(options: AgentRuntimeOptions): void {
       const result = await runToolLoop({
         chat: (request) => {
           const t0 = process.hrtime.bigint();
-          return options.chat({ ...request, model: config.model }).finally(() => options.metrics?.modelCalls.observe(Number(process.hrtime.bigint() - t0) / 1e9));
+          return options
+            .chat({ ...request, model: config.model })
+            .finally(() => options.metrics?.modelCalls.observe(Number(process.hrtime.bigint() - t0) / 1e9));
         },
         system: systemPrompt({ role: agent.role, agentId: agent.agentId, instructions: config.instructions }),
         user: deliveryMessage(task),
@@ -47,7 +49,8 @@ export function attachAgentRuntime(options: AgentRuntimeOptions): void {
         logger,
         logFields: fields,
       });
-      for (const call of result.toolCalls) options.metrics?.toolCalls.inc({ tool: call.name, ok: String(call.ok) });
+      for (const call of result.toolCalls)
+        options.metrics?.toolCalls.inc({ tool: call.name, ok: String(call.ok) });
       if (ctx.ended || task.kind === 'notification') return undefined;
       if (task.kind === 'approval') {
         await ctx.progress('input-required', 'the agent reached no decision');

@@ -32,7 +32,13 @@ export function taskSummary(task: Task): Record<string, unknown> {
     ...(task.subject ? { subject: task.subject } : {}),
     ...(task.assignee ? { assignee: task.assignee.agentId } : {}),
     ...(task.result !== null ? { result: task.result } : {}),
-    ...(task.decision ? { decision: task.decision.decision, comment: task.decision.comment, decided_by: task.decision.decidedBy.agentId } : {}),
+    ...(task.decision
+      ? {
+          decision: task.decision.decision,
+          comment: task.decision.comment,
+          decided_by: task.decision.decidedBy.agentId,
+        }
+      : {}),
     ...(task.reason ? { reason: task.reason } : {}),
     context_id: task.contextId,
   };
@@ -44,7 +50,8 @@ function tool<S extends z.ZodType>(definition: MeshTool<S>): MeshTool<S> {
 
 export const SEND_TASK = tool({
   name: 'send_task',
-  description: 'Send a task to another role. Returns the created task (its task_id); use fetch_status to follow it.',
+  description:
+    'Send a task to another role. Returns the created task (its task_id); use fetch_status to follow it.',
   schema: z.object({
     to: Recipient,
     type: z.string().min(1).max(200).describe('What kind of work, kebab-case, e.g. "sox-review"'),
@@ -55,7 +62,8 @@ export const SEND_TASK = tool({
 
 export const REQUEST_APPROVAL = tool({
   name: 'request_approval',
-  description: 'Ask a role to approve or reject something. Returns the approval task; use fetch_status with wait_seconds to wait for the decision.',
+  description:
+    'Ask a role to approve or reject something. Returns the approval task; use fetch_status with wait_seconds to wait for the decision.',
   schema: z.object({
     to: Recipient,
     subject: z.string().min(1).max(500).describe('One line: what is to be approved'),
@@ -72,19 +80,29 @@ export const NOTIFY = tool({
     message: z.string().min(1).max(4000),
     priority: z.enum(['low', 'normal', 'high', 'urgent']).optional(),
   }),
-  run: async (args, { task }) => taskSummary(await task.notify(args.to, args.message, args.priority ? { priority: args.priority } : {})),
+  run: async (args, { task }) =>
+    taskSummary(await task.notify(args.to, args.message, args.priority ? { priority: args.priority } : {})),
 });
 
 export const FETCH_STATUS = tool({
   name: 'fetch_status',
-  description: "A task's state and result. With wait_seconds, waits up to that long for the task to end first.",
+  description:
+    "A task's state and result. With wait_seconds, waits up to that long for the task to end first.",
   schema: z.object({
     task_id: TaskIdArg,
-    wait_seconds: z.number().min(0).max(3600).optional().describe('Wait for the task to end, at most this long'),
+    wait_seconds: z
+      .number()
+      .min(0)
+      .max(3600)
+      .optional()
+      .describe('Wait for the task to end, at most this long'),
   }),
   run: async (args, { task, maxWaitMs }) => {
     const waitMs = Math.min(maxWaitMs, Math.round((args.wait_seconds ?? 0) * 1000));
-    const found = waitMs > 0 ? await task.waitForTask(args.task_id, { timeoutMs: waitMs }) : await task.fetchStatus(args.task_id, { includeHistory: false });
+    const found =
+      waitMs > 0
+        ? await task.waitForTask(args.task_id, { timeoutMs: waitMs })
+        : await task.fetchStatus(args.task_id, { includeHistory: false });
     return taskSummary(found);
   },
 });
@@ -117,7 +135,10 @@ export const COMPLETE_TASK = tool({
     task_id: TaskIdArg.optional().describe('Default: the task you are working on'),
     result: Json.optional().describe('The result (JSON)'),
   }),
-  run: async (args, { task }) => taskSummary(await task.updateTask(args.task_id ?? task.task.id, 'completed', { result: args.result ?? null })),
+  run: async (args, { task }) =>
+    taskSummary(
+      await task.updateTask(args.task_id ?? task.task.id, 'completed', { result: args.result ?? null }),
+    ),
 });
 
 export const FAIL_TASK = tool({
@@ -127,7 +148,8 @@ export const FAIL_TASK = tool({
     task_id: TaskIdArg.optional().describe('Default: the task you are working on'),
     reason: z.string().min(1).max(2000),
   }),
-  run: async (args, { task }) => taskSummary(await task.updateTask(args.task_id ?? task.task.id, 'failed', { reason: args.reason })),
+  run: async (args, { task }) =>
+    taskSummary(await task.updateTask(args.task_id ?? task.task.id, 'failed', { reason: args.reason })),
 });
 
 export const DECIDE = tool({
@@ -138,7 +160,8 @@ export const DECIDE = tool({
     decision: z.enum(['approve', 'reject']),
     comment: z.string().max(4000).optional(),
   }),
-  run: async (args, { task }) => taskSummary(await task.decideTask(args.task_id ?? task.task.id, args.decision, args.comment)),
+  run: async (args, { task }) =>
+    taskSummary(await task.decideTask(args.task_id ?? task.task.id, args.decision, args.comment)),
 });
 
 /** The tools of a delivery: approvals end with `decide`, tasks with `complete_task` / `fail_task`. */
@@ -151,7 +174,10 @@ export function toolsFor(kind: Task['kind']): MeshTool[] {
 /** The OpenAI `tools` array of these tools (JSON schemas generated from the zod schemas). */
 export function chatTools(tools: readonly MeshTool[]): ChatTool[] {
   return tools.map((t) => {
-    const { $schema: _ignored, ...parameters } = z.toJSONSchema(t.schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const { $schema: _ignored, ...parameters } = z.toJSONSchema(t.schema, {
+      io: 'input',
+      unrepresentable: 'any',
+    }) as Record<string, unknown>;
     return { type: 'function', function: { name: t.name, description: t.description, parameters } };
   });
 }
@@ -160,18 +186,37 @@ export function chatTools(tools: readonly MeshTool[]): ChatTool[] {
  * Runs one tool call. Whatever goes wrong comes back to the model as `{error: {code, message}}`
  * (a refused send names the policy rule), so it can correct itself; the loop goes on.
  */
-export async function runTool(tools: readonly MeshTool[], name: string, rawArguments: string, ctx: ToolContext): Promise<{ ok: boolean; output: unknown }> {
+export async function runTool(
+  tools: readonly MeshTool[],
+  name: string,
+  rawArguments: string,
+  ctx: ToolContext,
+): Promise<{ ok: boolean; output: unknown }> {
   const found = tools.find((t) => t.name === name);
-  if (!found) return { ok: false, output: { error: { code: 'unknown_tool', message: `no tool named ${name}; available: ${tools.map((t) => t.name).join(', ')}` } } };
+  if (!found)
+    return {
+      ok: false,
+      output: {
+        error: {
+          code: 'unknown_tool',
+          message: `no tool named ${name}; available: ${tools.map((t) => t.name).join(', ')}`,
+        },
+      },
+    };
   let args: unknown;
   try {
     args = rawArguments.trim() ? JSON.parse(rawArguments) : {};
   } catch {
-    return { ok: false, output: { error: { code: 'validation_failed', message: 'the arguments are not valid JSON' } } };
+    return {
+      ok: false,
+      output: { error: { code: 'validation_failed', message: 'the arguments are not valid JSON' } },
+    };
   }
   const parsed = found.schema.safeParse(args);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`);
+    const issues = parsed.error.issues.map(
+      (i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`,
+    );
     return { ok: false, output: { error: { code: 'validation_failed', message: issues.join('; ') } } };
   }
   try {

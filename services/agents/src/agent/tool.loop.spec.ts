@@ -34,7 +34,17 @@ function fakeTask(overrides: Partial<Task> = {}): Task {
     version: 2,
     createdAt: '2029-12-30T00:00:00.000Z',
     updatedAt: '2029-12-30T00:00:00.000Z',
-    history: [{ seq: 1, event: 'create', from: null, to: 'submitted', actor: 'manager-agent', reason: null, occurredAt: '2029-12-30T00:00:00.000Z' }],
+    history: [
+      {
+        seq: 1,
+        event: 'create',
+        from: null,
+        to: 'submitted',
+        actor: 'manager-agent',
+        reason: null,
+        occurredAt: '2029-12-30T00:00:00.000Z',
+      },
+    ],
     ...overrides,
   };
 }
@@ -45,15 +55,30 @@ function fakeContext(behaviour: { sendTask?: () => Promise<Task> } = {}) {
   const ctx = {
     task: fakeTask(),
     agent: { agentId: 'legal-agent' },
-    sendTask: async (...args: unknown[]) => (calls.push(['sendTask', ...args]), behaviour.sendTask ? behaviour.sendTask() : fakeTask({ id: OTHER_ID, state: 'submitted' })),
-    waitForTask: async (...args: unknown[]) => (calls.push(['waitForTask', ...args]), fakeTask({ id: OTHER_ID, state: 'completed', result: { ok: 1 } })),
-    fetchStatus: async (...args: unknown[]) => (calls.push(['fetchStatus', ...args]), fakeTask({ id: OTHER_ID })),
-    updateTask: async (...args: unknown[]) => (calls.push(['updateTask', ...args]), fakeTask({ state: 'completed', result: (args[2] as { result: Task['result'] }).result })),
+    sendTask: async (...args: unknown[]) => (
+      calls.push(['sendTask', ...args]),
+      behaviour.sendTask ? behaviour.sendTask() : fakeTask({ id: OTHER_ID, state: 'submitted' })
+    ),
+    waitForTask: async (...args: unknown[]) => (
+      calls.push(['waitForTask', ...args]),
+      fakeTask({ id: OTHER_ID, state: 'completed', result: { ok: 1 } })
+    ),
+    fetchStatus: async (...args: unknown[]) => (
+      calls.push(['fetchStatus', ...args]),
+      fakeTask({ id: OTHER_ID })
+    ),
+    updateTask: async (...args: unknown[]) => (
+      calls.push(['updateTask', ...args]),
+      fakeTask({ state: 'completed', result: (args[2] as { result: Task['result'] }).result })
+    ),
   };
   return { ctx: ctx as unknown as TaskContext, calls };
 }
 
-function scriptedChat(turns: ChatResult['message'][]): { chat: (r: ChatRequest) => Promise<ChatResult>; requests: ChatRequest[] } {
+function scriptedChat(turns: ChatResult['message'][]): {
+  chat: (r: ChatRequest) => Promise<ChatResult>;
+  requests: ChatRequest[];
+} {
   const requests: ChatRequest[] = [];
   return {
     requests,
@@ -66,15 +91,31 @@ function scriptedChat(turns: ChatResult['message'][]): { chat: (r: ChatRequest) 
   };
 }
 
-const toolCall = (id: string, name: string, args: unknown) => ({ id, type: 'function' as const, function: { name, arguments: JSON.stringify(args) } });
+const toolCall = (id: string, name: string, args: unknown) => ({
+  id,
+  type: 'function' as const,
+  function: { name, arguments: JSON.stringify(args) },
+});
 
 describe('the agent tool loop', () => {
   it('runs the tools the model calls, feeds their results back, and ends on the model text', async () => {
     const { ctx, calls } = fakeContext();
     const { chat, requests } = scriptedChat([
-      { role: 'assistant', content: null, tool_calls: [toolCall('c1', 'send_task', { to: 'legal', type: 'sox-review', input: { a: 1 } })] },
-      { role: 'assistant', content: null, tool_calls: [toolCall('c2', 'fetch_status', { task_id: OTHER_ID, wait_seconds: 30 })] },
-      { role: 'assistant', content: null, tool_calls: [toolCall('c3', 'complete_task', { result: { recommendation: 'approve' } })] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [toolCall('c1', 'send_task', { to: 'legal', type: 'sox-review', input: { a: 1 } })],
+      },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [toolCall('c2', 'fetch_status', { task_id: OTHER_ID, wait_seconds: 30 })],
+      },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [toolCall('c3', 'complete_task', { result: { recommendation: 'approve' } })],
+      },
       { role: 'assistant', content: 'Reviewed.' },
     ]);
     const outcome = await runToolLoop({
@@ -103,22 +144,51 @@ describe('the agent tool loop', () => {
       ['updateTask', TASK_ID, 'completed', { result: { recommendation: 'approve' } }],
     ]);
     expect(requests[0]!.headers).toEqual({ traceparent: 't' });
-    expect(requests[0]!.tools?.map((t) => t.function.name)).toEqual(['send_task', 'request_approval', 'notify', 'fetch_status', 'list_tasks', 'complete_task', 'fail_task']);
+    expect(requests[0]!.tools?.map((t) => t.function.name)).toEqual([
+      'send_task',
+      'request_approval',
+      'notify',
+      'fetch_status',
+      'list_tasks',
+      'complete_task',
+      'fail_task',
+    ]);
     // The last request holds the whole conversation: each tool result answers its call, without the task history.
     const last = requests[3]!.messages;
-    expect(last.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'tool', 'assistant', 'tool', 'assistant', 'tool']);
+    expect(last.map((m) => m.role)).toEqual([
+      'system',
+      'user',
+      'assistant',
+      'tool',
+      'assistant',
+      'tool',
+      'assistant',
+      'tool',
+    ]);
     const review = JSON.parse((last[5] as { content: string }).content) as Record<string, unknown>;
     expect(review).toMatchObject({ task_id: OTHER_ID, state: 'completed', result: { ok: 1 } });
     expect(review).not.toHaveProperty('history');
   });
 
   it('gives the model its mistakes as tool errors (unknown tool, bad JSON, invalid arguments, refused by the mesh) and goes on', async () => {
-    const { ctx } = fakeContext({ sendTask: () => Promise.reject(new AppError('policy_denied', 'profiles/legal.yaml grants no tasks to finance')) });
+    const { ctx } = fakeContext({
+      sendTask: () =>
+        Promise.reject(new AppError('policy_denied', 'profiles/legal.yaml grants no tasks to finance')),
+    });
     const tools = toolsFor('task');
     const toolContext = { task: ctx, maxWaitMs: 1_000 };
-    expect(await runTool(tools, 'decide', '{}', toolContext)).toEqual({ ok: false, output: { error: { code: 'unknown_tool', message: expect.stringContaining('no tool named decide') } } });
-    expect(await runTool(tools, 'send_task', '{"to":', toolContext)).toMatchObject({ ok: false, output: { error: { code: 'validation_failed' } } });
-    expect(await runTool(tools, 'send_task', '{"to":"Legal Team"}', toolContext)).toMatchObject({ ok: false, output: { error: { code: 'validation_failed', message: expect.stringContaining('type') } } });
+    expect(await runTool(tools, 'decide', '{}', toolContext)).toEqual({
+      ok: false,
+      output: { error: { code: 'unknown_tool', message: expect.stringContaining('no tool named decide') } },
+    });
+    expect(await runTool(tools, 'send_task', '{"to":', toolContext)).toMatchObject({
+      ok: false,
+      output: { error: { code: 'validation_failed' } },
+    });
+    expect(await runTool(tools, 'send_task', '{"to":"Legal Team"}', toolContext)).toMatchObject({
+      ok: false,
+      output: { error: { code: 'validation_failed', message: expect.stringContaining('type') } },
+    });
     expect(await runTool(tools, 'send_task', '{"to":"finance","type":"x"}', toolContext)).toEqual({
       ok: false,
       output: { error: { code: 'policy_denied', message: 'profiles/legal.yaml grants no tasks to finance' } },
@@ -127,13 +197,39 @@ describe('the agent tool loop', () => {
 
   it('lets passing failures through (the delivery is retried) and stops after its step budget', async () => {
     const { ctx } = fakeContext({ sendTask: () => Promise.reject(new AppError('unavailable', 'mesh down')) });
-    const send = { role: 'assistant' as const, content: null, tool_calls: [toolCall('c', 'send_task', { to: 'legal', type: 'x' })] };
-    await expect(runToolLoop({ chat: scriptedChat([send]).chat, system: 's', user: 'u', tools: toolsFor('task'), toolContext: { task: ctx, maxWaitMs: 1 }, maxSteps: 3, logger })).rejects.toMatchObject({ code: 'unavailable' });
+    const send = {
+      role: 'assistant' as const,
+      content: null,
+      tool_calls: [toolCall('c', 'send_task', { to: 'legal', type: 'x' })],
+    };
+    await expect(
+      runToolLoop({
+        chat: scriptedChat([send]).chat,
+        system: 's',
+        user: 'u',
+        tools: toolsFor('task'),
+        toolContext: { task: ctx, maxWaitMs: 1 },
+        maxSteps: 3,
+        logger,
+      }),
+    ).rejects.toMatchObject({ code: 'unavailable' });
 
     const { ctx: calm } = fakeContext();
-    const status = { role: 'assistant' as const, content: null, tool_calls: [toolCall('c', 'fetch_status', { task_id: OTHER_ID })] };
+    const status = {
+      role: 'assistant' as const,
+      content: null,
+      tool_calls: [toolCall('c', 'fetch_status', { task_id: OTHER_ID })],
+    };
     await expect(
-      runToolLoop({ chat: scriptedChat([status, status, status]).chat, system: 's', user: 'u', tools: toolsFor('task'), toolContext: { task: calm, maxWaitMs: 1 }, maxSteps: 2, logger }),
+      runToolLoop({
+        chat: scriptedChat([status, status, status]).chat,
+        system: 's',
+        user: 'u',
+        tools: toolsFor('task'),
+        toolContext: { task: calm, maxWaitMs: 1 },
+        maxSteps: 2,
+        logger,
+      }),
     ).rejects.toThrow('did not finish within 2 steps');
   });
 
@@ -143,6 +239,10 @@ describe('the agent tool loop', () => {
     expect(names).not.toContain('complete_task');
     const [decide] = chatTools(toolsFor('approval').filter((t) => t.name === 'decide'));
     expect(decide!.function.parameters).not.toHaveProperty('$schema');
-    expect(decide!.function.parameters).toMatchObject({ type: 'object', required: ['decision'], properties: { decision: { enum: ['approve', 'reject'] } } });
+    expect(decide!.function.parameters).toMatchObject({
+      type: 'object',
+      required: ['decision'],
+      properties: { decision: { enum: ['approve', 'reject'] } },
+    });
   });
 });

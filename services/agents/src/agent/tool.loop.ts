@@ -39,15 +39,30 @@ export async function runToolLoop(input: ToolLoopInput): Promise<ToolLoopOutcome
   const toolCalls: ToolLoopOutcome['toolCalls'] = [];
   for (let step = 1; step <= input.maxSteps; step++) {
     if (input.signal?.aborted) throw new AppError('unavailable', 'the agent is stopping');
-    const answer = await input.chat({ messages, tools, toolChoice: 'auto', headers: input.headers, signal: input.signal });
+    const answer = await input.chat({
+      messages,
+      tools,
+      toolChoice: 'auto',
+      headers: input.headers,
+      signal: input.signal,
+    });
     const calls = answer.message.tool_calls ?? [];
-    messages.push({ role: 'assistant', content: answer.message.content, ...(calls.length ? { tool_calls: calls } : {}) });
+    messages.push({
+      role: 'assistant',
+      content: answer.message.content,
+      ...(calls.length ? { tool_calls: calls } : {}),
+    });
     if (!calls.length) {
       input.logger.debug({ ...input.logFields, step, finishReason: answer.finishReason }, 'model finished');
       return { finalText: answer.message.content, steps: step, toolCalls };
     }
     for (const call of calls) {
-      const { ok, output } = await runTool(input.tools, call.function.name, call.function.arguments, input.toolContext);
+      const { ok, output } = await runTool(
+        input.tools,
+        call.function.name,
+        call.function.arguments,
+        input.toolContext,
+      );
       toolCalls.push({ name: call.function.name, ok });
       input.logger.info({ ...input.logFields, step, tool: call.function.name, ok }, 'tool called');
       messages.push({ role: 'tool', tool_call_id: call.id, content: JSON.stringify(output) });

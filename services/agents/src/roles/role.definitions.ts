@@ -51,7 +51,10 @@ export const ROLE_DEFINITIONS: Readonly<Record<AgentRole, RoleDefinition>> = {
     displayName: 'Legal',
     description: 'Reviews requests for legal and regulatory risk, SOX above all.',
     model: 'gpt-4o-mini',
-    responsibilities: ['Review spending requests for SOX compliance', 'Answer with a recommendation and the rule it rests on'],
+    responsibilities: [
+      'Review spending requests for SOX compliance',
+      'Answer with a recommendation and the rule it rests on',
+    ],
     forbidden: ['Assign work to Finance', "Give advice outside the company's jurisdictions"],
     hints:
       'Answer with a clear recommendation (approve, approve with conditions, reject) and cite the rule (SOX ' +

@@ -47,18 +47,25 @@ export function scriptedTurn(messages: readonly ScriptMessage[]): ScriptedTurn {
   const role = roleOf(messages);
   const briefIndex = messages.findIndex((m) => m.role === 'user');
   const brief = briefIndex >= 0 ? parseBrief(textOf(messages[briefIndex]!.content)) : undefined;
-  if (!role || !brief) return text('(scripted model) This conversation is not one the script knows: no reply.');
+  if (!role || !brief)
+    return text('(scripted model) This conversation is not one the script knows: no reply.');
   const steps = stepsAfter(messages, briefIndex);
   if (brief.kind === 'notification') return text('Noted.');
   switch (role) {
     case 'finance':
-      return brief.kind === 'task' ? finance(brief, steps) : text('(scripted model) Finance has no script for approvals.');
+      return brief.kind === 'task'
+        ? finance(brief, steps)
+        : text('(scripted model) Finance has no script for approvals.');
     case 'manager':
       return brief.kind === 'approval' ? managerApproval(brief, steps) : acknowledgeTask(brief, steps);
     case 'legal':
-      return brief.kind === 'task' ? legal(brief, steps) : text('(scripted model) Legal has no script for approvals.');
+      return brief.kind === 'task'
+        ? legal(brief, steps)
+        : text('(scripted model) Legal has no script for approvals.');
     default:
-      return brief.kind === 'task' ? acknowledgeTask(brief, steps) : text(`(scripted model) No script for role ${role}.`);
+      return brief.kind === 'task'
+        ? acknowledgeTask(brief, steps)
+        : text(`(scripted model) No script for role ${role}.`);
   }
 }
 
@@ -75,13 +82,18 @@ function finance(brief: Brief, steps: Step[]): ScriptedTurn {
       details: { ...(input ?? { request: brief.payload }), budget_task_id: brief.taskId },
     });
   }
-  if (!request.ok) return call('fail_task', { task_id: brief.taskId, reason: `The approval request was refused: ${errorOf(request)}` });
+  if (!request.ok)
+    return call('fail_task', {
+      task_id: brief.taskId,
+      reason: `The approval request was refused: ${errorOf(request)}`,
+    });
   const approvalId = String(request.result['task_id'] ?? '');
   const decided = waitFor(steps, approvalId);
   if (decided.kind !== 'ended') return decided.turn;
   const status = decided.status;
   const decision = typeof status['decision'] === 'string' ? status['decision'] : undefined;
-  const outcome = decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : String(status['state']);
+  const outcome =
+    decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : String(status['state']);
   const completion = last(steps, 'complete_task');
   if (!completion) {
     return call('complete_task', {
@@ -105,9 +117,18 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
   const details = asRecord(brief.payload) ?? {};
   const amount = toNumber(details['amount']);
   const decision = last(steps, 'decide');
-  if (decision) return text(decision.ok ? `Decided: ${String(decision.args['decision'])}.` : `Could not record the decision: ${errorOf(decision)}`);
+  if (decision)
+    return text(
+      decision.ok
+        ? `Decided: ${String(decision.args['decision'])}.`
+        : `Could not record the decision: ${errorOf(decision)}`,
+    );
   if (amount !== undefined && amount <= SOX_REVIEW_THRESHOLD) {
-    return call('decide', { task_id: brief.taskId, decision: 'approve', comment: 'Approved: below the $100,000 SOX review threshold and within plan.' });
+    return call('decide', {
+      task_id: brief.taskId,
+      decision: 'approve',
+      comment: 'Approved: below the $100,000 SOX review threshold and within plan.',
+    });
   }
   const review = last(steps, 'send_task');
   if (!review) {
@@ -125,17 +146,26 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
         requested_by: brief.fromAgent,
         // Only what the review needs: the payee's name, none of the payroll identifiers.
         ...(employee?.['name'] !== undefined ? { payee: employee['name'] } : {}),
-        question: 'SOX review: may this spend be approved (approval authority, segregation of duties, documentation)?',
+        question:
+          'SOX review: may this spend be approved (approval authority, segregation of duties, documentation)?',
       },
     });
   }
-  if (!review.ok) return call('decide', { task_id: brief.taskId, decision: 'reject', comment: `Rejected: the SOX review could not be requested (${errorOf(review)}).` });
+  if (!review.ok)
+    return call('decide', {
+      task_id: brief.taskId,
+      decision: 'reject',
+      comment: `Rejected: the SOX review could not be requested (${errorOf(review)}).`,
+    });
   const reviewId = String(review.result['task_id'] ?? '');
   const answered = waitFor(steps, reviewId);
   if (answered.kind !== 'ended') return answered.turn;
   const result = asRecord(answered.status['result']) ?? {};
   const recommendation = typeof result['recommendation'] === 'string' ? result['recommendation'] : undefined;
-  const approve = answered.status['state'] === 'completed' && recommendation !== undefined && /^approve/i.test(recommendation);
+  const approve =
+    answered.status['state'] === 'completed' &&
+    recommendation !== undefined &&
+    /^approve/i.test(recommendation);
   const quarter = typeof details['quarter'] === 'string' ? `${details['quarter']} ` : '';
   return call('decide', {
     task_id: brief.taskId,
@@ -150,7 +180,8 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
 function legal(brief: Brief, steps: Step[]): ScriptedTurn {
   const input = asRecord(brief.payload) ?? {};
   const completion = last(steps, 'complete_task');
-  if (completion) return text(completion.ok ? 'Review sent.' : `Could not send the review: ${errorOf(completion)}`);
+  if (completion)
+    return text(completion.ok ? 'Review sent.' : `Could not send the review: ${errorOf(completion)}`);
   const isSox = (brief.type ?? '').includes('sox');
   return call('complete_task', {
     task_id: brief.taskId,
@@ -176,10 +207,14 @@ function acknowledgeTask(brief: Brief, steps: Step[]): ScriptedTurn {
 }
 
 /** Waits (fetch_status with wait_seconds) for a task to end, a bounded number of times. */
-function waitFor(steps: Step[], taskId: string): { kind: 'ended'; status: Record<string, unknown> } | { kind: 'wait'; turn: ScriptedTurn } {
+function waitFor(
+  steps: Step[],
+  taskId: string,
+): { kind: 'ended'; status: Record<string, unknown> } | { kind: 'wait'; turn: ScriptedTurn } {
   const fetches = steps.filter((s) => s.name === 'fetch_status' && s.args['task_id'] === taskId);
   const latest = fetches[fetches.length - 1];
-  if (latest?.ok && TERMINAL.has(String(latest.result['state']))) return { kind: 'ended', status: latest.result };
+  if (latest?.ok && TERMINAL.has(String(latest.result['state'])))
+    return { kind: 'ended', status: latest.result };
   if (fetches.length >= MAX_WAITS) return { kind: 'wait', turn: text(`Gave up waiting for task ${taskId}.`) };
   return { kind: 'wait', turn: call('fetch_status', { task_id: taskId, wait_seconds: WAIT_SECONDS }) };
 }
@@ -195,14 +230,24 @@ export function roleOf(messages: readonly ScriptMessage[]): string | undefined {
   return undefined;
 }
 
-const KINDS: Record<string, Brief['kind']> = { task: 'task', 'approval request': 'approval', notification: 'notification' };
+const KINDS: Record<string, Brief['kind']> = {
+  task: 'task',
+  'approval request': 'approval',
+  notification: 'notification',
+};
 
 export function parseBrief(content: string): Brief | undefined {
   const head = /^New (task|approval request|notification) from (\S+) \((\S+)\)\.\s*$/m.exec(content);
   const id = /^Task id: (.+)$/m.exec(content);
   if (!head?.[1] || !head[2] || !head[3] || !id?.[1]) return undefined;
   const line = (key: string) => new RegExp(`^${key}: (.+)$`, 'm').exec(content)?.[1]?.trim();
-  const brief: Brief = { kind: KINDS[head[1]]!, fromAgent: head[2], fromRole: head[3], taskId: id[1].trim(), payload: null };
+  const brief: Brief = {
+    kind: KINDS[head[1]]!,
+    fromAgent: head[2],
+    fromRole: head[3],
+    taskId: id[1].trim(),
+    payload: null,
+  };
   const type = line('Type');
   const subject = line('Subject');
   if (type) brief.type = type;
@@ -263,7 +308,11 @@ function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) {
     return content
-      .map((part) => (typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+      .map((part) =>
+        typeof part === 'object' && part !== null && typeof (part as { text?: unknown }).text === 'string'
+          ? (part as { text: string }).text
+          : '',
+      )
       .join('');
   }
   return '';
@@ -272,7 +321,10 @@ function textOf(content: unknown): string {
 function budgetSubject(input: Record<string, unknown> | undefined, brief: Brief): string {
   if (!input) return `Approve: ${brief.type ?? 'request'}`;
   const words = [input['quarter'], input['department']].filter((w) => typeof w === 'string').join(' ');
-  const amount = input['amount'] !== undefined ? `${typeof input['currency'] === 'string' ? `${input['currency']} ` : ''}${String(input['amount'])}` : '';
+  const amount =
+    input['amount'] !== undefined
+      ? `${typeof input['currency'] === 'string' ? `${input['currency']} ` : ''}${String(input['amount'])}`
+      : '';
   return `Approve the ${words ? `${words} ` : ''}budget${amount ? `: ${amount}` : ''}`;
 }
 
@@ -286,7 +338,9 @@ function toNumber(value: unknown): number | undefined {
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 function last(steps: Step[], name: string): Step | undefined {

@@ -19,6 +19,8 @@ export const ScriptedModelConfigSchema = z.object({
 });
 export type ScriptedModelConfig = z.infer<typeof ScriptedModelConfigSchema>;
 
-export function loadScriptedModelConfig(source: Record<string, string | undefined> = process.env): ScriptedModelConfig {
+export function loadScriptedModelConfig(
+  source: Record<string, string | undefined> = process.env,
+): ScriptedModelConfig {
   return parseConfig('scripted-model', ScriptedModelConfigSchema, source);
 }

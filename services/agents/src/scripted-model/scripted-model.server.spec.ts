@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LlmClient, StaticTokenProvider, type ChatMessage } from '@orgmesh/agent-sdk';
 import { createLogger } from '@orgmesh/telemetry';
-import { createScriptedModelServer, SCRIPTED_MODEL_LABEL, type ScriptedModelServer } from './scripted-model.server.js';
+import {
+  createScriptedModelServer,
+  SCRIPTED_MODEL_LABEL,
+  type ScriptedModelServer,
+} from './scripted-model.server.js';
 
 const unsignedJwt = (claims: Record<string, unknown>) =>
   `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
@@ -19,7 +23,11 @@ const conversation: ChatMessage[] = [
       'Kind: task',
       'Type: sox-review',
       'Input (JSON):',
-      JSON.stringify({ approval_task_id: '22222222-2222-4222-8222-222222222222', payee: '[[PERSON_0a1b2c3d]]' }, null, 2),
+      JSON.stringify(
+        { approval_task_id: '22222222-2222-4222-8222-222222222222', payee: '[[PERSON_0a1b2c3d]]' },
+        null,
+        2,
+      ),
       '',
       'Do the work.',
     ].join('\n'),
@@ -30,11 +38,17 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
   let dir: string;
   let model: ScriptedModelServer;
   let url: string;
-  const tokens = new StaticTokenProvider(unsignedJwt({ sub: 'legal-agent', role: 'legal', exp: 4_102_444_800 }));
+  const tokens = new StaticTokenProvider(
+    unsignedJwt({ sub: 'legal-agent', role: 'legal', exp: 4_102_444_800 }),
+  );
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'scripted-model-'));
-    model = createScriptedModelServer({ logger: createLogger({ service: 'test', level: 'silent' }), recordFile: join(dir, 'requests.jsonl'), chunkChars: 5 });
+    model = createScriptedModelServer({
+      logger: createLogger({ service: 'test', level: 'silent' }),
+      recordFile: join(dir, 'requests.jsonl'),
+      chunkChars: 5,
+    });
     url = await model.listen(0);
   });
 
@@ -49,20 +63,34 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
     expect(res.headers.get('x-orgmesh-model')).toBe('scripted model - deterministic, not an LLM');
     expect(SCRIPTED_MODEL_LABEL).toBe('scripted model — deterministic, not an LLM');
     const body = (await res.json()) as { data: Array<{ id: string; description: string }> };
-    expect(body.data).toEqual([expect.objectContaining({ id: 'orgmesh-scripted', description: 'scripted model — deterministic, not an LLM' })]);
+    expect(body.data).toEqual([
+      expect.objectContaining({
+        id: 'orgmesh-scripted',
+        description: 'scripted model — deterministic, not an LLM',
+      }),
+    ]);
   });
 
   it('answers the same conversation identically, as JSON and as SSE deltas (tool-call arguments in pieces)', async () => {
-    const json = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: false }).chat({ messages: conversation });
-    const streamed = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: true }).chat({ messages: conversation });
-    const again = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: false }).chat({ messages: conversation });
+    const json = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: false }).chat({
+      messages: conversation,
+    });
+    const streamed = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: true }).chat({
+      messages: conversation,
+    });
+    const again = await new LlmClient({ baseUrl: url, tokens, model: 'gpt-4o-mini', stream: false }).chat({
+      messages: conversation,
+    });
     expect(json.finishReason).toBe('tool_calls');
     expect(json.message.tool_calls).toHaveLength(1);
     expect(json.message.tool_calls?.[0]?.function.name).toBe('complete_task');
     expect(streamed.message).toEqual(json.message);
     expect(streamed.finishReason).toBe('tool_calls');
     expect(again).toEqual(json);
-    const args = JSON.parse(json.message.tool_calls![0]!.function.arguments) as { task_id: string; result: { reviewed: string } };
+    const args = JSON.parse(json.message.tool_calls![0]!.function.arguments) as {
+      task_id: string;
+      result: { reviewed: string };
+    };
     expect(args.task_id).toBe('33333333-3333-4333-8333-333333333333');
     expect(args.result.reviewed).toBe('22222222-2222-4222-8222-222222222222');
   });
@@ -71,7 +99,12 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
     const res = await fetch(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'm', stream: true, stream_options: { include_usage: true }, messages: conversation }),
+      body: JSON.stringify({
+        model: 'm',
+        stream: true,
+        stream_options: { include_usage: true },
+        messages: conversation,
+      }),
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     const events = (await res.text()).split('\n\n').filter(Boolean);
@@ -97,6 +130,8 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
     expect(lastRecord.path).toBe('/v1/chat/completions');
     expect(JSON.parse(lastRecord.body)).toMatchObject({ model: 'recorded-model', messages: conversation });
     // The bad request above was recorded too: the file is everything an upstream would have seen.
-    expect(lines.some((line) => (JSON.parse(line) as { body: string }).body === '{"messages":[]}')).toBe(true);
+    expect(lines.some((line) => (JSON.parse(line) as { body: string }).body === '{"messages":[]}')).toBe(
+      true,
+    );
   });
 });

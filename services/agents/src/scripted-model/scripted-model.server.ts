@@ -42,8 +42,12 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
   const server = createServer((req, res) => {
     res.setHeader('x-orgmesh-model', LABEL_HEADER);
     handle(req, res).catch((error: unknown) => {
-      options.logger.error({ err: error instanceof Error ? error.name : 'unknown' }, 'scripted model request failed');
-      if (!res.headersSent) sendJson(res, 500, { error: { message: 'internal error', type: 'server_error' } });
+      options.logger.error(
+        { err: error instanceof Error ? error.name : 'unknown' },
+        'scripted model request failed',
+      );
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { message: 'internal error', type: 'server_error' } });
       else res.end();
     });
   });
@@ -57,7 +61,15 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     if (req.method === 'GET' && (path === '/v1/models' || path === '/models')) {
       sendJson(res, 200, {
         object: 'list',
-        data: [{ id: SCRIPTED_MODEL_ID, object: 'model', created: 0, owned_by: 'orgmesh', description: SCRIPTED_MODEL_LABEL }],
+        data: [
+          {
+            id: SCRIPTED_MODEL_ID,
+            object: 'model',
+            created: 0,
+            owned_by: 'orgmesh',
+            description: SCRIPTED_MODEL_LABEL,
+          },
+        ],
       });
       return;
     }
@@ -68,7 +80,12 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
         return;
       }
       await record(path, raw);
-      let body: { messages?: unknown; model?: unknown; stream?: unknown; stream_options?: { include_usage?: unknown } };
+      let body: {
+        messages?: unknown;
+        model?: unknown;
+        stream?: unknown;
+        stream_options?: { include_usage?: unknown };
+      };
       try {
         body = JSON.parse(raw) as typeof body;
       } catch {
@@ -76,7 +93,13 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
         return;
       }
       if (!Array.isArray(body.messages) || body.messages.length === 0) {
-        sendJson(res, 400, { error: { message: 'messages: expected a non-empty array', type: 'invalid_request_error', param: 'messages' } });
+        sendJson(res, 400, {
+          error: {
+            message: 'messages: expected a non-empty array',
+            type: 'invalid_request_error',
+            param: 'messages',
+          },
+        });
         return;
       }
       requests++;
@@ -84,26 +107,49 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
       const turn = scriptedTurn(messages);
       const seed = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 24);
       const model = typeof body.model === 'string' && body.model ? body.model : SCRIPTED_MODEL_ID;
-      const usage = { prompt_tokens: Math.ceil(raw.length / 4), completion_tokens: Math.ceil(JSON.stringify(turn).length / 4) };
+      const usage = {
+        prompt_tokens: Math.ceil(raw.length / 4),
+        completion_tokens: Math.ceil(JSON.stringify(turn).length / 4),
+      };
       const fullUsage = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
       options.logger.info(
-        { messages: messages.length, reply: turn.kind, tools: turn.kind === 'tool_calls' ? turn.calls.map((c) => c.name) : [], stream: body.stream === true },
+        {
+          messages: messages.length,
+          reply: turn.kind,
+          tools: turn.kind === 'tool_calls' ? turn.calls.map((c) => c.name) : [],
+          stream: body.stream === true,
+        },
         'scripted model answered (deterministic, not an LLM)',
       );
-      if (body.stream === true) streamTurn(res, turn, seed, model, chunkChars, body.stream_options?.include_usage === true ? fullUsage : undefined);
+      if (body.stream === true)
+        streamTurn(
+          res,
+          turn,
+          seed,
+          model,
+          chunkChars,
+          body.stream_options?.include_usage === true ? fullUsage : undefined,
+        );
       else sendJson(res, 200, completion(turn, seed, model, fullUsage));
       return;
     }
-    sendJson(res, 404, { error: { message: `no route ${req.method ?? ''} ${path}`, type: 'invalid_request_error' } });
+    sendJson(res, 404, {
+      error: { message: `no route ${req.method ?? ''} ${path}`, type: 'invalid_request_error' },
+    });
   }
 
   function record(path: string, body: string): Promise<void> {
     const file = options.recordFile;
     if (!file) return Promise.resolve();
     // Serialised, and awaited before answering: whoever reads the file after the answer sees the request.
-    recording = recording.then(() => appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), path, body })}\n`)).catch((error: unknown) => {
-      options.logger.error({ err: error instanceof Error ? error.name : 'unknown' }, 'could not record a request');
-    });
+    recording = recording
+      .then(() => appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), path, body })}\n`))
+      .catch((error: unknown) => {
+        options.logger.error(
+          { err: error instanceof Error ? error.name : 'unknown' },
+          'could not record a request',
+        );
+      });
     return recording;
   }
 
@@ -118,7 +164,9 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
         server.listen(port, host, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
-          resolve(`http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`);
+          resolve(
+            `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
+          );
         });
       });
     },
@@ -131,12 +179,24 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
   };
 }
 
-function toolCallsOf(turn: ScriptedTurn, seed: string): Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> {
+function toolCallsOf(
+  turn: ScriptedTurn,
+  seed: string,
+): Array<{ id: string; type: 'function'; function: { name: string; arguments: string } }> {
   if (turn.kind !== 'tool_calls') return [];
-  return turn.calls.map((c, i) => ({ id: `call_${seed.slice(0, 12)}_${i}`, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+  return turn.calls.map((c, i) => ({
+    id: `call_${seed.slice(0, 12)}_${i}`,
+    type: 'function',
+    function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+  }));
 }
 
-function completion(turn: ScriptedTurn, seed: string, model: string, usage: Record<string, number>): Record<string, unknown> {
+function completion(
+  turn: ScriptedTurn,
+  seed: string,
+  model: string,
+  usage: Record<string, number>,
+): Record<string, unknown> {
   const calls = toolCallsOf(turn, seed);
   return {
     id: `chatcmpl-scripted-${seed}`,
@@ -147,7 +207,11 @@ function completion(turn: ScriptedTurn, seed: string, model: string, usage: Reco
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content: turn.kind === 'text' ? turn.text : null, ...(calls.length ? { tool_calls: calls } : {}) },
+        message: {
+          role: 'assistant',
+          content: turn.kind === 'text' ? turn.text : null,
+          ...(calls.length ? { tool_calls: calls } : {}),
+        },
         finish_reason: calls.length ? 'tool_calls' : 'stop',
       },
     ],
@@ -156,18 +220,45 @@ function completion(turn: ScriptedTurn, seed: string, model: string, usage: Reco
 }
 
 /** The same answer as SSE `chat.completion.chunk`s: the text, or each call's name then its arguments in small deltas. */
-function streamTurn(res: ServerResponse, turn: ScriptedTurn, seed: string, model: string, chunkChars: number, usage?: Record<string, number>): void {
+function streamTurn(
+  res: ServerResponse,
+  turn: ScriptedTurn,
+  seed: string,
+  model: string,
+  chunkChars: number,
+  usage?: Record<string, number>,
+): void {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
-  const base = { id: `chatcmpl-scripted-${seed}`, object: 'chat.completion.chunk', created: 0, model, system_fingerprint: SCRIPTED_MODEL_ID };
+  const base = {
+    id: `chatcmpl-scripted-${seed}`,
+    object: 'chat.completion.chunk',
+    created: 0,
+    model,
+    system_fingerprint: SCRIPTED_MODEL_ID,
+  };
   const send = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, finish_reason: null, ...choice }], ...extra })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, finish_reason: null, ...choice }], ...extra })}\n\n`,
+    );
   send({ delta: { role: 'assistant', content: turn.kind === 'text' ? '' : null } });
   if (turn.kind === 'text') {
     for (const piece of pieces(turn.text, chunkChars)) send({ delta: { content: piece } });
   } else {
     toolCallsOf(turn, seed).forEach((toolCall, index) => {
-      send({ delta: { tool_calls: [{ index, id: toolCall.id, type: 'function', function: { name: toolCall.function.name, arguments: '' } }] } });
-      for (const piece of pieces(toolCall.function.arguments, chunkChars)) send({ delta: { tool_calls: [{ index, function: { arguments: piece } }] } });
+      send({
+        delta: {
+          tool_calls: [
+            {
+              index,
+              id: toolCall.id,
+              type: 'function',
+              function: { name: toolCall.function.name, arguments: '' },
+            },
+          ],
+        },
+      });
+      for (const piece of pieces(toolCall.function.arguments, chunkChars))
+        send({ delta: { tool_calls: [{ index, function: { arguments: piece } }] } });
     });
   }
   send({ delta: {}, finish_reason: turn.kind === 'text' ? 'stop' : 'tool_calls' });

@@ -1,0 +1,2 @@
+export * from './scenario.js';
+export * from './suite.js';

@@ -1,0 +1,148 @@
+// `npm run demo`: the Finance → Manager → Legal scenario against the running suite (`npm start`),
+// or against one it boots for the occasion (and stops afterwards). Prints a readable timeline of the
+// workflow: tasks, session transitions, redaction counts per entity type. Exits 0 only if every step
+// of the scenario happened and no seeded personal value reached the model.
+//   DEMO_GATEWAY_URL (default http://127.0.0.1:8080), DEMO_PROXY_URL (http://127.0.0.1:8090),
+//   DEMO_TIMEOUT (seconds, default 120), DEMO_LIVE=1 prints lifecycle events as they arrive.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const { runScenario, renderTimeline, SEEDED_PII_VALUES, SCENARIO_EMPLOYEE } =
+  await import('../e2e/dist/scenario.js');
+
+const gatewayUrl = (process.env.DEMO_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const proxyUrl = (process.env.DEMO_PROXY_URL ?? 'http://127.0.0.1:8090').replace(/\/+$/, '');
+// What the scripted model received, as `npm start` has it record (see scripts/start.mjs).
+const recordFile =
+  process.env.DEMO_MODEL_RECORD_FILE ?? join(root, '.orgmesh', 'scripted-model-requests.jsonl');
+const timeoutMs = Number(process.env.DEMO_TIMEOUT ?? 120) * 1000;
+const began = Date.now();
+const say = (line = '') => process.stdout.write(`${line}\n`);
+
+async function answers(url) {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1_500) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Boots `scripts/start.mjs` and resolves when it reports ready; its output is kept for a failure. */
+function bootSuite() {
+  const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
+    cwd: root,
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output = [];
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the suite did not report ready within 180 s')), 180_000);
+    const onLine = (chunk) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (!line) continue;
+        output.push(line);
+        const match = /ready in ([\d.]+) s/.exec(line);
+        if (match) {
+          clearTimeout(timer);
+          resolve(Number(match[1]));
+        }
+      }
+    };
+    child.stdout.on('data', onLine);
+    child.stderr.on('data', onLine);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited (${code}) before it was ready`));
+    });
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+    });
+  return { ready, stop, output };
+}
+
+let suite;
+let exitCode = 1;
+try {
+  if (await answers(`${gatewayUrl}/readyz`)) {
+    say(`orgmesh demo — using the suite running at ${gatewayUrl}`);
+  } else {
+    say(`orgmesh demo — nothing answers at ${gatewayUrl}: booting the suite (npm start) for this run…`);
+    suite = bootSuite();
+    try {
+      const seconds = await suite.ready;
+      say(`  suite ready in ${seconds} s`);
+    } catch (error) {
+      say(suite.output.slice(-30).join('\n'));
+      throw error;
+    }
+  }
+  const recordedBefore = existsSync(recordFile) ? statSync(recordFile).size : undefined;
+
+  say('');
+  say(
+    'Scenario: Finance asks the Manager to approve a $125K Q1 engineering budget; the request names an employee',
+  );
+  say(
+    `  (${SCENARIO_EMPLOYEE.name}, ${SCENARIO_EMPLOYEE.email}, SSN ${SCENARIO_EMPLOYEE.ssn}, IBAN ${SCENARIO_EMPLOYEE.iban}).`,
+  );
+  say(
+    '  The Manager consults Legal for a SOX review, Legal answers, the Manager approves, Finance completes.',
+  );
+  say('');
+  const report = await runScenario({
+    gatewayUrl,
+    proxyUrl,
+    timeoutMs,
+    onLive: process.env.DEMO_LIVE
+      ? (line) => say(`  live  +${((Date.now() - began) / 1000).toFixed(2)}s  ${line}`)
+      : undefined,
+  });
+  say(renderTimeline(report));
+  say('');
+
+  // The model's side: every request body the scripted model received during this run.
+  let leaks = [];
+  let upstreamNote =
+    'not checked (no record of the model requests: the suite was not started by npm start with the scripted model)';
+  if (recordedBefore !== undefined || existsSync(recordFile)) {
+    // Byte offset: the file is UTF-8 and the records before this run are skipped by size.
+    const text = readFileSync(recordFile)
+      .subarray(recordedBefore ?? 0)
+      .toString('utf8');
+    const bodies = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line).body.toLowerCase());
+    leaks = SEEDED_PII_VALUES.filter((value) => bodies.some((body) => body.includes(value.toLowerCase())));
+    const placeholders = new Set(bodies.join('\n').match(/\[\[[a-z]+_[0-9a-f]+\]\]/g) ?? []);
+    upstreamNote = leaks.length
+      ? `LEAK — the model received ${leaks.map((v) => JSON.stringify(v)).join(', ')} in clear`
+      : `none of the employee's values reached the model in ${bodies.length} requests; it saw ${placeholders.size} distinct placeholders`;
+  }
+
+  say('Checks:');
+  for (const check of report.checks) say(`  ${check.ok ? '✓' : '✗'} ${check.name} — ${check.detail}`);
+  say(`  ${leaks.length ? '✗' : '✓'} what the model saw: ${upstreamNote}`);
+  say('');
+  say(
+    `Scenario ${report.ok && !leaks.length ? 'succeeded' : 'FAILED'} in ${(report.durationMs / 1000).toFixed(2)} s (request to Finance's completion); ${report.liveEvents} lifecycle events seen live over SSE.`,
+  );
+  exitCode = report.ok && !leaks.length ? 0 : 1;
+} catch (error) {
+  say(`orgmesh demo: ${error instanceof Error ? error.message : String(error)}`);
+  exitCode = 1;
+} finally {
+  if (suite) {
+    say('stopping the suite booted for the demo…');
+    await suite.stop();
+  }
+}
+process.exit(exitCode);

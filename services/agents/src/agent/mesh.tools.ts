@@ -18,7 +18,9 @@ export interface ToolContext {
 
 const Recipient = RoleId.describe('The role to address, e.g. "legal", "manager", "finance"');
 const TaskIdArg = z.uuid().describe('A task id');
-const Json = z.json();
+// Any JSON value (it arrived as JSON). Not z.json(): its recursive $defs schema is more than some
+// OpenAI-compatible providers accept for tool parameters.
+const Json = z.unknown();
 
 /** What the model sees of a task: enough to act on, nothing it does not need (no history). */
 export function taskSummary(task: Task): Record<string, unknown> {
@@ -178,8 +180,24 @@ export function chatTools(tools: readonly MeshTool[]): ChatTool[] {
       io: 'input',
       unrepresentable: 'any',
     }) as Record<string, unknown>;
-    return { type: 'function', function: { name: t.name, description: t.description, parameters } };
+    return {
+      type: 'function',
+      function: { name: t.name, description: t.description, parameters: portable(parameters) },
+    };
   });
+}
+
+/** Plain JSON schema every provider takes: a uuid is `format: uuid`, without zod's long pattern. */
+function portable(schema: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'pattern' && schema['format'] === 'uuid') continue;
+    out[key] =
+      typeof value === 'object' && value !== null && !Array.isArray(value)
+        ? portable(value as Record<string, unknown>)
+        : value;
+  }
+  return out;
 }
 
 /**

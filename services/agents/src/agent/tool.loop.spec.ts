@@ -240,6 +240,12 @@ describe('the agent tool loop', () => {
     const [decide] = chatTools(toolsFor('approval').filter((t) => t.name === 'decide'));
     expect(decide!.function.parameters).not.toHaveProperty('$schema');
     expect(decide!.function.parameters).toMatchObject({
+      properties: { task_id: { type: 'string', format: 'uuid' } },
+    });
+    expect(JSON.stringify(chatTools(toolsFor('task')))).not.toMatch(
+      /\$ref|\$defs|"pattern":"\^\(\[0-9a-fA-F\]/,
+    );
+    expect(decide!.function.parameters).toMatchObject({
       type: 'object',
       required: ['decision'],
       properties: { decision: { enum: ['approve', 'reject'] } },

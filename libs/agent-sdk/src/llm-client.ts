@@ -308,13 +308,11 @@ export async function assembleStream(body: ReadableStream<Uint8Array>): Promise<
   buffer += decoder.decode();
   drain(true);
   if (!done && finishReason === null) throw new AppError('unavailable', 'the model stream ended early');
-  const toolCalls = calls
-    .filter(Boolean)
-    .map((c, i) => ({
-      id: c.id || `call_${i}`,
-      type: 'function' as const,
-      function: { name: c.name, arguments: c.arguments },
-    }));
+  const toolCalls = calls.filter(Boolean).map((c, i) => ({
+    id: c.id || `call_${i}`,
+    type: 'function' as const,
+    function: { name: c.name, arguments: c.arguments },
+  }));
   return {
     message: {
       role: 'assistant',

@@ -111,12 +111,14 @@ try {
   // The model's side: every request body the scripted model received during this run.
   let leaks = [];
   let upstreamNote =
-    'not checked (no record of the model requests: the suite was not started by npm start with the scripted model)';
-  if (recordedBefore !== undefined || existsSync(recordFile)) {
-    // Byte offset: the file is UTF-8 and the records before this run are skipped by size.
-    const text = readFileSync(recordFile)
-      .subarray(recordedBefore ?? 0)
-      .toString('utf8');
+    "not checked (no record of this run's model requests: the suite does not run the recording scripted model of npm start)";
+  // Byte offset: the file is UTF-8 and the records before this run are skipped by size.
+  const text = existsSync(recordFile)
+    ? readFileSync(recordFile)
+        .subarray(recordedBefore ?? 0)
+        .toString('utf8')
+    : '';
+  if (text.trim()) {
     const bodies = text
       .split('\n')
       .filter(Boolean)

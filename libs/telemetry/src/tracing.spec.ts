@@ -1,3 +1,5 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
@@ -92,6 +94,39 @@ describe('startTracing', () => {
       traceId: handler?.spanContext().traceId,
       spanId: handler?.spanContext().spanId,
     });
+  });
+});
+
+describe('OTLP/HTTP export', () => {
+  it('batches spans to <endpoint>/v1/traces and flushes them on shutdown', async () => {
+    const received: Array<{ path: string; type: string; body: string }> = [];
+    const collector = createServer((req: IncomingMessage, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({
+          path: req.url ?? '',
+          type: req.headers['content-type'] ?? '',
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', resolve));
+    const { port } = collector.address() as AddressInfo;
+    try {
+      const tracing = startTracing({ service: 'otlp-svc', otlpEndpoint: `http://127.0.0.1:${port}/` });
+      trace.getTracer('unit').startSpan('exported-span').end();
+      // The batch waits up to 5 s; shutdown must not lose it.
+      expect(received).toHaveLength(0);
+      await tracing.shutdown();
+      expect(received).toHaveLength(1);
+      expect(received[0]?.path).toBe('/v1/traces');
+      expect(received[0]?.body).toContain('exported-span');
+      expect(received[0]?.body).toContain('otlp-svc');
+    } finally {
+      await new Promise((resolve) => collector.close(resolve));
+    }
   });
 });
 

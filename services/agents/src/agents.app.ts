@@ -37,25 +37,27 @@ export async function startAgentsApp(
     options.logger ?? createLogger({ service: `agent-${config.AGENT_ROLE}`, level: config.LOG_LEVEL });
   const definition = ROLE_DEFINITIONS[config.AGENT_ROLE];
   const configSource = new AgentConfigSource(definition, config.AGENT_ID, config.AGENT_MODEL, logger);
-  const agent = await MeshAgent.connect({
-    natsUrl: config.NATS_URL,
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
-    credentials: options.tokens
-      ? { tokens: options.tokens }
-      : {
-          gatewayUrl: config.GATEWAY_URL,
-          clientId: config.AGENT_ID,
-          clientSecret: config.AGENT_CLIENT_SECRET,
-        },
-    agentId: config.AGENT_ID,
-    // Format omitted: the registry matches the hash against every format it renders for the agent.
-    configHash: async () => configSource.current.configHash,
-    heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
-    concurrency: config.AGENT_CONCURRENCY,
-    shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
-    logger,
-  });
+  const agent = await connectWhenReachable(logger, () =>
+    MeshAgent.connect({
+      natsUrl: config.NATS_URL,
+      subjectPrefix: config.NATS_SUBJECT_PREFIX,
+      nameSuffix: config.NATS_NAME_SUFFIX,
+      credentials: options.tokens
+        ? { tokens: options.tokens }
+        : {
+            gatewayUrl: config.GATEWAY_URL,
+            clientId: config.AGENT_ID,
+            clientSecret: config.AGENT_CLIENT_SECRET,
+          },
+      agentId: config.AGENT_ID,
+      // Format omitted: the registry matches the hash against every format it renders for the agent.
+      configHash: async () => configSource.current.configHash,
+      heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
+      concurrency: config.AGENT_CONCURRENCY,
+      shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
+      logger,
+    }),
+  );
   if (agent.role !== config.AGENT_ROLE) {
     await agent.stop();
     throw new Error(`agent ${config.AGENT_ID} has role ${agent.role} in its token, not ${config.AGENT_ROLE}`);
@@ -109,4 +111,26 @@ export async function startAgentsApp(
       await health.close();
     },
   };
+}
+
+/**
+ * The gateway may come up after the agent (Kubernetes starts pods in any order): an unreachable
+ * token endpoint is waited for, with backoff, for up to a minute. Refused credentials fail at once.
+ */
+async function connectWhenReachable(
+  logger: Logger,
+  connect: () => Promise<MeshAgent>,
+  timeoutMs = 60_000,
+): Promise<MeshAgent> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if ((code !== 'unavailable' && code !== 'timeout') || Date.now() > deadline) throw error;
+      if (attempt === 1) logger.warn({ code }, 'gateway not reachable yet; waiting for it');
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+    }
+  }
 }

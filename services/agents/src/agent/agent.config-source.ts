@@ -72,13 +72,14 @@ export function registryConfig(
 
 /**
  * Keeps the agent's configuration: built-in until the registry renders one, then the rendered one.
- * The registry is asked at start and, until it answers, again every `retryMs`.
+ * The registry is asked at start and, until it answers, again after 1, 2, 4 … s, then every `retryMs`.
  */
 export class AgentConfigSource {
   private config: AgentRunConfig;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private warned = false;
+  private attempts = 0;
 
   constructor(
     private readonly definition: RoleDefinition,
@@ -107,11 +108,16 @@ export class AgentConfigSource {
 
   private schedule(agent: MeshAgent): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.fetch(agent).then((ok) => {
-        if (!ok) this.schedule(agent);
-      });
-    }, this.retryMs);
+    this.timer = setTimeout(
+      () => {
+        void this.fetch(agent).then((ok) => {
+          if (!ok) return this.schedule(agent);
+          // Tell the registry at once: the built-in config it heard about so far showed as drift.
+          void agent.heartbeat().catch(() => undefined);
+        });
+      },
+      Math.min(this.retryMs, 1_000 * 2 ** this.attempts++),
+    );
     this.timer.unref();
   }
 

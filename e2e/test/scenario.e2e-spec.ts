@@ -107,13 +107,7 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario across the whole suite
     expect(details).toContain(SCENARIO_EMPLOYEE.name);
   });
 
-  // KNOWN LEAK, found by this test: the privacy proxy does not scan values under protocol key names
-  // (`name`, `id`, `type`, `data`, …) inside tool-call arguments (services/privacy-proxy/src/providers/
-  // json-text.ts applies SKIP_KEYS within the embedded arguments document), so the employee's name,
-  // restored into Finance's request_approval call and sent back in the conversation history, reaches
-  // the provider. `it.failing` keeps the suite green while the leak exists and turns red once it is
-  // fixed: then make it a plain `it`.
-  it.failing('never let the recording upstream see the seeded name either', () => {
+  it('never lets the recording upstream see the seeded name either', () => {
     expect(upstreamBodies()).not.toContain(SCENARIO_EMPLOYEE.name.toLowerCase());
   });
 

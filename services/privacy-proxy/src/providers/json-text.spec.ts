@@ -32,6 +32,21 @@ describe('collectTexts / applyTexts', () => {
     expect(collectTexts(doc).map((r) => r.text)).toEqual(['u@example.com', 'hello', 'b', 'hmm']);
   });
 
+  it('scans every key inside tool arguments and tool inputs: there a "name" is data, not protocol', () => {
+    const doc = {
+      messages: [
+        {
+          role: 'assistant',
+          tool_calls: [
+            { id: 'c1', type: 'function', function: { name: 'request_approval', arguments: '{"employee":{"name":"Kenji Ito","id":"E-1"}}' } },
+          ],
+        },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'f', input: { employee: { name: 'Kenji Ito', type: 'staff' } } }] },
+      ],
+    };
+    expect(collectTexts(doc).map((r) => r.text)).toEqual(['Kenji Ito', 'E-1', 'Kenji Ito', 'staff']);
+  });
+
   it('writes masked strings back, re-serialising embedded argument documents only when they changed', () => {
     const doc = {
       messages: [

@@ -50,23 +50,30 @@ const SKIP_KEYS = new Set([
 const EMBEDDED_JSON_KEYS = new Set(['arguments']);
 
 /**
+ * Fields whose content is the caller's own data, not protocol: Anthropic `tool_use.input` (and the
+ * parsed OpenAI `arguments`). Inside them no key is skipped — `{"employee":{"name":"…"}}` is exactly
+ * what must be masked — whatever the key names happen to be.
+ */
+const FREE_FORM_KEYS = new Set(['input']);
+
+/**
  * Every text of a request document the provider would read: messages, system prompt, tool arguments
  * and tool results, tool descriptions, metadata. Apply replacements with {@link applyTexts}.
  */
 export function collectTexts(document: unknown): TextRef[] {
   const refs: TextRef[] = [];
-  walk(document, refs, undefined);
+  walk(document, refs, undefined, false);
   return refs;
 }
 
-function walk(value: unknown, refs: TextRef[], document: EmbeddedDocument | undefined): void {
+function walk(value: unknown, refs: TextRef[], document: EmbeddedDocument | undefined, freeForm: boolean): void {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) visit(value, i, value[i], refs, document);
+    for (let i = 0; i < value.length; i++) visit(value, i, value[i], refs, document, freeForm);
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
-      if (SKIP_KEYS.has(key)) continue;
-      visit(obj, key, obj[key], refs, document);
+      if (!freeForm && SKIP_KEYS.has(key)) continue;
+      visit(obj, key, obj[key], refs, document, freeForm || FREE_FORM_KEYS.has(key));
     }
   }
 }
@@ -77,6 +84,7 @@ function visit(
   value: unknown,
   refs: TextRef[],
   document: EmbeddedDocument | undefined,
+  freeForm: boolean,
 ): void {
   if (typeof value === 'string') {
     if (value.length === 0 || value.startsWith('data:')) return;
@@ -84,13 +92,13 @@ function visit(
       const parsed = tryParse(value);
       if (parsed !== undefined && typeof parsed === 'object' && parsed !== null) {
         const embedded: EmbeddedDocument = { holder, key, value: parsed, changed: false };
-        walk(parsed, refs, embedded);
+        walk(parsed, refs, embedded, true);
         return;
       }
     }
     refs.push({ holder, key, text: value, document });
   } else if (value !== null && typeof value === 'object') {
-    walk(value, refs, document);
+    walk(value, refs, document, freeForm);
   }
 }
 
@@ -144,13 +152,13 @@ const RESPONSE_SKIP_KEYS = new Set([
  * Restores placeholders in every string of a response document. `arguments` strings are JSON
  * documents: restored values are escaped for the JSON string they land in.
  */
-export function restoreDocument(value: unknown, text: Restorer, json: Restorer): void {
+export function restoreDocument(value: unknown, text: Restorer, json: Restorer, freeForm = false): void {
   if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) restoreEntry(value, i, value[i], text, json);
+    for (let i = 0; i < value.length; i++) restoreEntry(value, i, value[i], text, json, freeForm);
   } else if (value !== null && typeof value === 'object') {
     const obj = value as Record<string, unknown>;
     for (const key of Object.keys(obj)) {
-      if (!RESPONSE_SKIP_KEYS.has(key)) restoreEntry(obj, key, obj[key], text, json);
+      if (freeForm || !RESPONSE_SKIP_KEYS.has(key)) restoreEntry(obj, key, obj[key], text, json, freeForm || FREE_FORM_KEYS.has(key));
     }
   }
 }
@@ -161,11 +169,12 @@ function restoreEntry(
   value: unknown,
   text: Restorer,
   json: Restorer,
+  freeForm: boolean,
 ): void {
   if (typeof value === 'string') {
-    const restored = key === 'arguments' ? json.restore(value) : text.restore(value);
+    const restored = key === 'arguments' && !freeForm ? json.restore(value) : text.restore(value);
     if (restored !== value) set(holder, key, restored);
   } else if (value !== null && typeof value === 'object') {
-    restoreDocument(value, text, json);
+    restoreDocument(value, text, json, freeForm);
   }
 }

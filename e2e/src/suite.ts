@@ -139,6 +139,7 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
       name: 'privacy-proxy',
       entry: 'services/privacy-proxy/dist/main.js',
       env: {
+        ...bus,
         ...auth,
         PRIVACY_PROXY_PORT: ports.proxy,
         PRIVACY_UPSTREAM_OPENAI_URL: `${modelUrl}/v1`,

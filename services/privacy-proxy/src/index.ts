@@ -9,3 +9,4 @@ export type { PrivacyProxy, PrivacyProxyOptions, Provider, UpstreamConfig } from
 export { loadPrivacyProxyConfig, PrivacyProxyConfigSchema } from './privacy-proxy.config.js';
 export type { PrivacyProxyConfig } from './privacy-proxy.config.js';
 export { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
+export { NatsAuditSink } from './audit/nats-audit-sink.js';

@@ -1,5 +1,7 @@
 import { createLogger, startTracing } from '@orgmesh/telemetry';
-import { LogAuditSink } from './audit/audit-sink.js';
+import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { LogAuditSink, type AuditSink } from './audit/audit-sink.js';
+import { NatsAuditSink } from './audit/nats-audit-sink.js';
 import { JoseTokenVerifier } from './auth/token-verifier.js';
 import { httpNerHook } from './privacy/privacy-engine.js';
 import { loadPrivacyProxyConfig } from './privacy-proxy.config.js';
@@ -16,6 +18,20 @@ const tracing = startTracing({
 });
 const profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
 
+let bus: MessageBus | undefined;
+let audit: AuditSink = new LogAuditSink(logger);
+if (config.PRIVACY_AUDIT === 'nats') {
+  bus = await connectBus({
+    url: config.NATS_URL,
+    name: 'privacy-proxy',
+    subjectPrefix: config.NATS_SUBJECT_PREFIX,
+    nameSuffix: config.NATS_NAME_SUFFIX,
+    logger,
+  });
+  await bus.ensureStream('privacy');
+  audit = new NatsAuditSink(bus, logger);
+}
+
 const proxy = createPrivacyProxy({
   ...(config.PRIVACY_UPSTREAM_OPENAI_URL
     ? { openai: { url: config.PRIVACY_UPSTREAM_OPENAI_URL, key: config.PRIVACY_UPSTREAM_OPENAI_KEY } }
@@ -31,8 +47,7 @@ const proxy = createPrivacyProxy({
   }),
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,
-  // The NATS-publishing sink replaces this once the proxy is wired to the bus.
-  audit: new LogAuditSink(logger),
+  audit,
   logger,
   ...(config.PRIVACY_NER_URL ? { ner: httpNerHook(config.PRIVACY_NER_URL, config.PRIVACY_NER_TIMEOUT) } : {}),
   maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
@@ -64,6 +79,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         () => 1,
       )
       .then(async (code) => {
+        if (audit instanceof NatsAuditSink) await audit.flush().catch(() => undefined);
+        await bus?.close().catch(() => undefined);
         await tracing.shutdown().catch(() => undefined);
         process.exit(code);
       });

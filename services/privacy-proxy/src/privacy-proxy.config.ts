@@ -34,6 +34,11 @@ export const PrivacyProxyConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   LOG_LEVEL: env.logLevel(),
+  /** Where privacy.v1.redacted audit events go: JetStream (default) or the log only. */
+  PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),
+  NATS_URL: env.natsUrl(),
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** `service.name` of this service's spans; default: the service's own name. */

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { LocalIssuer } from '@orgmesh/auth';
 import { createLogger } from '@orgmesh/telemetry';
-import { RecordingAuditSink } from '../src/audit/audit-sink.js';
+import { RecordingAuditSink, type AuditSink } from '../src/audit/audit-sink.js';
 import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
 import { createPrivacyProxy, type PrivacyProxy } from '../src/privacy-proxy.server.js';
 import { FileProfileSource } from '../src/profiles/profile-source.js';
@@ -53,7 +53,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(upstreamOptions: FakeUpstreamOptions = {}): Promise<Harness> {
+export async function startHarness(
+  upstreamOptions: FakeUpstreamOptions = {},
+  options: { extraAudit?: AuditSink } = {},
+): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:test', audience: 'orgmesh' });
   const audit = new RecordingAuditSink();
@@ -74,7 +77,14 @@ export async function startHarness(upstreamOptions: FakeUpstreamOptions = {}): P
     }),
     profiles: FileProfileSource.fromObject(PROFILES),
     hmacKey: 'integration-test-hmac-key-0123456789abcdef',
-    audit,
+    audit: options.extraAudit
+      ? {
+          emit(event) {
+            audit.emit(event);
+            options.extraAudit?.emit(event);
+          },
+        }
+      : audit,
     logger,
   });
   const url = await proxy.listen(0);

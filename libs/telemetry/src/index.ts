@@ -2,3 +2,4 @@ export * from './logger.js';
 export * from './health-server.js';
 export * from './tracing.js';
 export * from './http-tracing.js';
+export * from './run-service.js';

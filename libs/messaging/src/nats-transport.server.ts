@@ -104,6 +104,9 @@ export class NatsTransportServer
         );
       }
     }
+    // Listening means the server has our subscriptions: a request from another connection right
+    // after startup must not meet "no responders".
+    await bus.nc.flush();
     this._status$.next('connected');
   }
 

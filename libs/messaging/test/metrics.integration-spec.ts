@@ -66,6 +66,8 @@ describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', 
       if (id === 'missing') throw new AppError('not_found', 'no such thing');
       return { id };
     });
+    // The subscription must reach the server before another connection asks.
+    await server.nc.flush();
     await client.request(Lookup, { id: 'a' });
     await client.request(Lookup, { id: 'b' });
     await expect(client.request(Lookup, { id: 'missing' })).rejects.toMatchObject({ code: 'not_found' });

@@ -9,7 +9,7 @@ import { connectBus, enqueueEvent, OutboxRelay, type ConsumerHandle } from '@org
 import { createOutboxTables } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import { createLogger } from '@orgmesh/telemetry';
-import { benchEnv, benchToken, progress, runComparison, type BenchResult } from './harness.js';
+import { benchNamespace, benchEnv, progress, runComparison, type BenchResult } from './harness.js';
 
 /**
  * Foundation benchmarks (issue 2): what libs/messaging and the outbox cost over the raw clients.
@@ -66,37 +66,17 @@ class Arrivals {
   }
 }
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 export async function run(): Promise<BenchResult[]> {
   const env = benchEnv();
-  const token = benchToken('bf');
-  const prefix = `${token}.`;
-  const suffix = `_${token.toUpperCase()}`;
-  const dbName = `om_${token}`;
-  const dbUrl = databaseUrl(env.databaseUrl, dbName);
+  const ns = await benchNamespace('bf');
+  const { token, subjectPrefix: prefix, nameSuffix: suffix, databaseUrl: dbUrl } = ns;
   const logger = createLogger({ service: 'bench', level: process.env['LOG_LEVEL'] ?? 'warn' });
   const results: BenchResult[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
 
-  await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() =>
-    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
-  );
+  cleanups.push(() => ns.dispose());
   const raw: NatsConnection[] = [];
   try {
     const rawServer = await connect({ servers: env.natsUrl, name: 'bench-raw-server', noAsyncTraces: true });
@@ -105,11 +85,6 @@ export async function run(): Promise<BenchResult[]> {
     const busOptions = { url: env.natsUrl, subjectPrefix: prefix, nameSuffix: suffix, logger };
     const serverBus = await connectBus({ ...busOptions, name: 'bench-server' });
     const clientBus = await connectBus({ ...busOptions, name: 'bench-client' });
-    cleanups.push(async () => {
-      const manager = await jetstreamManager(rawClient);
-      for await (const name of manager.streams.names())
-        if (name.endsWith(suffix)) await manager.streams.delete(name);
-    });
     cleanups.push(
       () => serverBus.close(),
       () => clientBus.close(),

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { ClientRegistry, createJwtVerifier, DevIssuer } from '@orgmesh/auth';
 import { AppError, CreateSession, GetSession, type Session } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
@@ -11,15 +10,7 @@ import { createLogger } from '@orgmesh/telemetry';
 // The gateway also runs in this process (beside its own-process run) to separate its cost from the extra process hop.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway';
-import {
-  benchEnv,
-  benchToken,
-  progress,
-  round,
-  runComparison,
-  runScenario,
-  type BenchResult,
-} from './harness.js';
+import { benchNamespace, benchEnv, progress, round, runComparison, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Gateway benchmark (issue 7). The sessions service runs as its own OS process (its built
@@ -38,21 +29,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
 const DURATION_MS = 4_000;
 
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 /** Starts a built service; resolves when `ready` matches its stdout. Its stderr is kept for a failure report. */
 function startService(
@@ -212,11 +189,8 @@ async function tokenVerification(): Promise<BenchResult[]> {
 
 export async function run(): Promise<BenchResult[]> {
   const env = benchEnv();
-  const token = benchToken('bg');
-  const prefix = `${token}.`;
-  const suffix = `_${token.toUpperCase()}`;
-  const dbName = `om_${token}`;
-  const dbUrl = databaseUrl(env.databaseUrl, dbName);
+  const ns = await benchNamespace('bg');
+  const { subjectPrefix: prefix, nameSuffix: suffix, databaseUrl: dbUrl } = ns;
   const logger = createLogger({ service: 'bench-gateway', level: 'warn' });
   const cleanups: Array<() => Promise<unknown>> = [];
   const results: BenchResult[] = [];
@@ -229,10 +203,7 @@ export async function run(): Promise<BenchResult[]> {
 
   results.push(...(await tokenVerification()));
 
-  await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() =>
-    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
-  );
+  cleanups.push(() => ns.dispose());
   try {
     progress('  sessions service and gateway as separate processes');
     const sessions = await startService('sessions', 'services/sessions/dist/main.js', {
@@ -265,10 +236,6 @@ export async function run(): Promise<BenchResult[]> {
       logger,
     });
     cleanups.push(() => bus.close());
-    cleanups.push(async () => {
-      for await (const name of bus.jsm.streams.names())
-        if (name.endsWith(suffix)) await bus.jsm.streams.delete(name);
-    });
     const tokens = Object.fromEntries(
       await Promise.all(
         ['admin', 'finance-agent'].map(async (id) => {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { resourceUsage } from 'node:process';
+import { createIsolatedDatabase, deleteStreamsWithSuffix } from '@orgmesh/testing';
 
 /**
  * One measured scenario. `baseline` names another result of the same suite, measured in the
@@ -65,6 +66,35 @@ export function benchEnv(): { natsUrl: string; databaseUrl: string } {
 
 export function benchToken(prefix = 'bench'): string {
   return `${prefix}${randomBytes(4).toString('hex')}`;
+}
+
+/** One suite's isolated slice of the shared servers: its own database, subject prefix and stream suffix. */
+export interface BenchNamespace {
+  /** The random token behind the names, for ids that must be unique to this run. */
+  readonly token: string;
+  readonly subjectPrefix: string;
+  readonly nameSuffix: string;
+  readonly databaseUrl: string;
+  /** Deletes the namespace's streams and drops its database; run it after everything using them stopped. */
+  dispose(): Promise<void>;
+}
+
+/** Creates a suite's namespace with the same isolation the tests use (libs/testing). */
+export async function benchNamespace(prefix: string): Promise<BenchNamespace> {
+  const env = benchEnv();
+  const token = benchToken(prefix);
+  const db = await createIsolatedDatabase(env.databaseUrl, `om_${token}`);
+  const nameSuffix = `_${token.toUpperCase()}`;
+  return {
+    token,
+    subjectPrefix: `${token}.`,
+    nameSuffix,
+    databaseUrl: db.url,
+    async dispose() {
+      await deleteStreamsWithSuffix(env.natsUrl, nameSuffix);
+      await db.drop();
+    },
+  };
 }
 
 /** Progress lines go to stderr so stdout stays the result table. */

@@ -5,13 +5,12 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { LocalIssuer } from '@orgmesh/auth';
 import { GetManager, ResolvePolicy, SendTask, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { startTestAgent, type TestAgent } from '@orgmesh/testing';
-import { benchEnv, benchToken, progress, runScenario, type BenchResult } from './harness.js';
+import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
+import { benchNamespace, benchEnv, progress, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
@@ -30,29 +29,8 @@ const SENDERS = 16;
 const DURATION_MS = 4_000;
 const RATE = 200;
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
-function databaseUrl(adminUrl: string, name: string): string {
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Serves the issuer's JWKS, as the gateway's built-in issuer does, for the router to verify tokens with. */
 async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Server }> {
@@ -125,11 +103,8 @@ class Completions {
 
 export async function run(): Promise<BenchResult[]> {
   const env = benchEnv();
-  const token = benchToken('bm');
-  const prefix = `${token}.`;
-  const suffix = `_${token.toUpperCase()}`;
-  const dbName = `om_${token}`;
-  const dbUrl = databaseUrl(env.databaseUrl, dbName);
+  const ns = await benchNamespace('bm');
+  const { subjectPrefix: prefix, nameSuffix: suffix, databaseUrl: dbUrl } = ns;
   const logger = createLogger({ service: 'bench-mesh', level: process.env['LOG_LEVEL'] ?? 'warn' });
   const results: BenchResult[] = [];
   const cleanups: Array<() => Promise<unknown>> = [];
@@ -138,10 +113,7 @@ export async function run(): Promise<BenchResult[]> {
       await step().catch((error: unknown) => progress(`  cleanup: ${String(error)}`));
   };
 
-  await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() =>
-    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
-  );
+  cleanups.push(() => ns.dispose());
   try {
     // ------------------------------------------------------------ baseline
     progress('  baseline: raw NATS request/reply + one Postgres insert');
@@ -233,10 +205,6 @@ export async function run(): Promise<BenchResult[]> {
     );
     registryBus.serve(GetManager, async () => {
       throw new Error('not used');
-    });
-    cleanups.push(async () => {
-      const jsm = await jetstreamManager(rawClient);
-      for await (const name of jsm.streams.names()) if (name.endsWith(suffix)) await jsm.streams.delete(name);
     });
 
     const agent: TestAgent = await startTestAgent({

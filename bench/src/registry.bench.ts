@@ -1,9 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { parse as parseYaml } from 'yaml';
-import { jetstreamManager } from '@nats-io/jetstream';
 import { ImportOrg, POLICY_KINDS, ResolvePolicy, type PolicyKind } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
@@ -22,7 +20,7 @@ import {
 } from '@orgmesh/registry';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { loadRegistryConfig, startRegistryApp, type RegistryApp } from '@orgmesh/registry/app';
-import { benchEnv, benchToken, progress, round, runScenario, type BenchResult } from './harness.js';
+import { benchNamespace, benchEnv, progress, round, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Registry benchmarks (issue 4 targets, on the demo registry: 26 agents, the reference system's size):
@@ -120,15 +118,6 @@ function timeEach(
   return { samples, totalMs: performance.now() - started };
 }
 
-async function withAdmin<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
@@ -162,21 +151,11 @@ export async function run(): Promise<BenchResult[]> {
 
   // ---------------------------------------------------------------- the service, in process
   const env = benchEnv();
-  const token = benchToken('br');
-  const prefix = `${token}.`;
-  const suffix = `_${token.toUpperCase()}`;
-  const dbName = `om_${token}`;
-  const dbUrl = (() => {
-    const url = new URL(env.databaseUrl);
-    url.pathname = `/${dbName}`;
-    return url.toString();
-  })();
+  const ns = await benchNamespace('br');
+  const { token, subjectPrefix: prefix, nameSuffix: suffix, databaseUrl: dbUrl } = ns;
   const logger = createLogger({ service: 'bench-registry', level: process.env['LOG_LEVEL'] ?? 'warn' });
   const cleanups: Array<() => Promise<unknown>> = [];
-  await withAdmin(env.databaseUrl, (c) => c.query(`CREATE DATABASE "${dbName}"`));
-  cleanups.push(() =>
-    withAdmin(env.databaseUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)),
-  );
+  cleanups.push(() => ns.dispose());
   try {
     progress('  registry service (Postgres + NATS), loading the demo registry');
     const app: RegistryApp = await startRegistryApp(
@@ -201,10 +180,6 @@ export async function run(): Promise<BenchResult[]> {
       logger,
     });
     cleanups.push(() => bus.close());
-    cleanups.push(async () => {
-      const jsm = await jetstreamManager(bus.nc);
-      for await (const name of jsm.streams.names()) if (name.endsWith(suffix)) await jsm.streams.delete(name);
-    });
 
     // ------------------------------------------------------------ resolve-policy
     const model = app.service.current?.model;

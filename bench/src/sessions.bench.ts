@@ -7,7 +7,7 @@ import { AppError, ApplySessionEvent, CreateSession, GetSession } from '@orgmesh
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { createLogger } from '@orgmesh/telemetry';
-import { benchEnv, benchToken, progress, runComparison, runScenario, type BenchResult } from './harness.js';
+import { benchNamespace, benchEnv, progress, runComparison, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Sessions (issue 3). The service runs as its own process, as in production; this process is the
@@ -21,22 +21,6 @@ import { benchEnv, benchToken, progress, runComparison, runScenario, type BenchR
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONCURRENCY = 32;
 
-async function createDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await admin.end();
-}
 
 async function waitUntilServing(bus: MessageBus, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -54,12 +38,9 @@ async function waitUntilServing(bus: MessageBus, child: ChildProcess): Promise<v
 
 export async function run(): Promise<BenchResult[]> {
   const env = benchEnv();
-  const token = benchToken('bsess');
-  const dbName = `om_${token}`;
-  const databaseUrl = await createDatabase(env.databaseUrl, dbName);
+  const ns = await benchNamespace('bsess');
+  const { subjectPrefix, nameSuffix, databaseUrl } = ns;
   await runMigrations({ url: databaseUrl, service: 'sessions' });
-  const subjectPrefix = `${token}.`;
-  const nameSuffix = `_${token.toUpperCase()}`;
   const child = spawn(process.execPath, [join(root, 'services/sessions/dist/main.js')], {
     env: {
       ...process.env,
@@ -159,12 +140,6 @@ export async function run(): Promise<BenchResult[]> {
     await pool.end().catch(() => undefined);
     child.kill('SIGTERM');
     await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
-    const jsm = await import('@nats-io/jetstream');
-    const { connect } = await import('@nats-io/transport-node');
-    const nc = await connect({ servers: env.natsUrl });
-    const manager = await jsm.jetstreamManager(nc);
-    for await (const name of manager.streams.names()) if (name.endsWith(nameSuffix)) await manager.streams.delete(name).catch(() => undefined);
-    await nc.close();
-    await dropDatabase(env.databaseUrl, dbName);
+    await ns.dispose();
   }
 }

@@ -3,3 +3,4 @@ export * from './health-server.js';
 export * from './tracing.js';
 export * from './http-tracing.js';
 export * from './run-service.js';
+export * from './job-timers.js';

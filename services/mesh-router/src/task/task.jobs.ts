@@ -1,4 +1,4 @@
-import type { Logger } from '@orgmesh/telemetry';
+import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { TaskService } from './task.service.js';
 import type { TaskRepository } from './task.repository.js';
 import type { TaskMetrics } from './task.metrics.js';
@@ -12,8 +12,7 @@ const IDEMPOTENCY_RETENTION_MS = 7 * 86_400_000;
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class TaskJobs {
-  private timers: NodeJS.Timeout[] = [];
-  private running = new Map<string, Promise<unknown>>();
+  private readonly timers: JobTimers;
 
   constructor(
     private readonly service: TaskService,
@@ -21,17 +20,21 @@ export class TaskJobs {
     private readonly metrics: TaskMetrics,
     private readonly logger: Logger,
     private readonly options: { deadlineIntervalMs: number; retentionIntervalMs: number },
-  ) {}
-
-  start(): void {
-    this.schedule('deadlines', this.options.deadlineIntervalMs, () => this.deadlinesOnce());
-    this.schedule('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+  ) {
+    this.timers = new JobTimers({
+      logger,
+      failureMessage: 'mesh job failed',
+      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+    });
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    await Promise.allSettled([...this.running.values()]);
+  start(): void {
+    this.timers.every('deadlines', this.options.deadlineIntervalMs, () => this.deadlinesOnce());
+    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+  }
+
+  stop(): Promise<void> {
+    return this.timers.stop();
   }
 
   /** One deadline tick; undefined when another replica ran it. */
@@ -62,30 +65,5 @@ export class TaskJobs {
     );
     this.metrics.jobRuns.inc({ job: 'retention', result: ran ? 'ran' : 'skipped' });
     return ran ? result : undefined;
-  }
-
-  private schedule(job: string, intervalMs: number, tick: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      // A tick still running (a large backlog, a slow registry) is not overlapped by the next one.
-      if (this.running.has(job)) return;
-      const run = tick()
-        .catch((error: unknown) => {
-          this.metrics.jobRuns.inc({ job, result: 'failed' });
-          this.logger.warn(
-            {
-              job,
-              err:
-                error instanceof Error
-                  ? { name: error.name, code: (error as { code?: string }).code }
-                  : undefined,
-            },
-            'mesh job failed',
-          );
-        })
-        .finally(() => this.running.delete(job));
-      this.running.set(job, run);
-    }, intervalMs);
-    timer.unref();
-    this.timers.push(timer);
   }
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@orgmesh/telemetry';
+import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { RegistryService } from './registry.service.js';
 import type { RegistryMetrics } from './registry.metrics.js';
 
@@ -8,25 +8,28 @@ import type { RegistryMetrics } from './registry.metrics.js';
  * replica loaded).
  */
 export class RegistryJobs {
-  private timers: NodeJS.Timeout[] = [];
-  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly timers: JobTimers;
 
   constructor(
     private readonly service: RegistryService,
     private readonly metrics: RegistryMetrics,
     private readonly logger: Logger,
     private readonly options: { presenceSweepIntervalMs: number; refreshIntervalMs: number },
-  ) {}
-
-  start(): void {
-    this.schedule('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
-    this.schedule('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
+  ) {
+    this.timers = new JobTimers({
+      logger,
+      failureMessage: 'registry job failed',
+      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+    });
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    await Promise.allSettled([...this.running.values()]);
+  start(): void {
+    this.timers.every('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
+    this.timers.every('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
+  }
+
+  stop(): Promise<void> {
+    return this.timers.stop();
   }
 
   /** One presence tick; the number of agents marked offline, or undefined when another replica ran it. */
@@ -44,30 +47,5 @@ export class RegistryJobs {
     const changed = await this.service.refresh();
     this.metrics.jobRuns.inc({ job: 'refresh', result: 'ran' });
     return changed;
-  }
-
-  private schedule(job: string, intervalMs: number, tick: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      // A tick still running is not overlapped by the next one.
-      if (this.running.has(job)) return;
-      const run = tick()
-        .catch((error: unknown) => {
-          this.metrics.jobRuns.inc({ job, result: 'failed' });
-          this.logger.warn(
-            {
-              job,
-              err:
-                error instanceof Error
-                  ? { name: error.name, code: (error as { code?: string }).code }
-                  : undefined,
-            },
-            'registry job failed',
-          );
-        })
-        .finally(() => this.running.delete(job));
-      this.running.set(job, run);
-    }, intervalMs);
-    timer.unref();
-    this.timers.push(timer);
   }
 }

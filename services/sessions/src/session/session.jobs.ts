@@ -1,4 +1,4 @@
-import type { Logger } from '@orgmesh/telemetry';
+import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { SessionService } from './session.service.js';
 import type { SessionRepository } from './session.repository.js';
 import type { SessionMetrics } from './session.metrics.js';
@@ -8,8 +8,7 @@ import type { SessionMetrics } from './session.metrics.js';
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class SessionJobs {
-  private timers: NodeJS.Timeout[] = [];
-  private running = new Map<string, Promise<unknown>>();
+  private readonly timers: JobTimers;
 
   constructor(
     private readonly service: SessionService,
@@ -17,17 +16,21 @@ export class SessionJobs {
     private readonly metrics: SessionMetrics,
     private readonly logger: Logger,
     private readonly options: { idleTimeoutMs: number; sweepIntervalMs: number; retentionMs: number; retentionIntervalMs: number },
-  ) {}
-
-  start(): void {
-    this.schedule('idle-sweeper', this.options.sweepIntervalMs, () => this.sweepOnce());
-    this.schedule('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+  ) {
+    this.timers = new JobTimers({
+      logger,
+      failureMessage: 'session job failed',
+      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+    });
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    await Promise.allSettled([...this.running.values()]);
+  start(): void {
+    this.timers.every('idle-sweeper', this.options.sweepIntervalMs, () => this.sweepOnce());
+    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+  }
+
+  stop(): Promise<void> {
+    return this.timers.stop();
   }
 
   /** One sweeper tick; returns the number of sessions expired, or undefined when another replica ran it. */
@@ -54,21 +57,5 @@ export class SessionJobs {
       this.metrics.jobAffected.inc({ job }, affected);
       this.logger.info({ job, affected }, 'session job finished');
     }
-  }
-
-  private schedule(job: string, intervalMs: number, tick: () => Promise<unknown>): void {
-    const timer = setInterval(() => {
-      // A tick still running (a large backlog) is not overlapped by the next one.
-      if (this.running.has(job)) return;
-      const run = tick()
-        .catch((error: unknown) => {
-          this.metrics.jobRuns.inc({ job, result: 'failed' });
-          this.logger.warn({ job, err: error instanceof Error ? { name: error.name, code: (error as { code?: string }).code } : undefined }, 'session job failed');
-        })
-        .finally(() => this.running.delete(job));
-      this.running.set(job, run);
-    }, intervalMs);
-    timer.unref();
-    this.timers.push(timer);
   }
 }

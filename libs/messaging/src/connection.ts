@@ -60,6 +60,7 @@ import {
 } from './names.js';
 import { MessagingMetrics } from './metrics.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
+import { coalesceWrites } from './write-coalescing.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
 export type { CallOptions } from './headers.js';
@@ -87,6 +88,8 @@ export interface BusOptions {
    * and consumer redeliveries (`orgmesh_consumer_redeliveries_total`) are recorded there.
    */
   metrics?: Registry;
+  /** Send what the connection writes in one event-loop turn as one socket write (coalesceWrites); default true. */
+  coalesceWrites?: boolean;
 }
 
 export interface StreamOptions {
@@ -130,6 +133,8 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     // about a sixth of the CPU of a small RPC. Failures are mapped to AppErrors naming the subject anyway.
     noAsyncTraces: true,
   });
+  if (opts.coalesceWrites !== false && !coalesceWrites(nc))
+    logger.warn({ name: opts.name }, 'nats client internals changed, writes are not coalesced');
   const js = jetstream(nc, { timeout: opts.publishTimeoutMs ?? 5_000 });
   let jsm: JetStreamManager;
   try {

@@ -23,3 +23,4 @@ export {
 } from './nats-transport.server.js';
 export { NatsTransportClient, type NatsTransportClientOptions } from './nats-transport.client.js';
 export { MessagingMetrics } from './metrics.js';
+export * from './write-coalescing.js';

@@ -94,7 +94,10 @@ export async function startMeshRouterApp(
     timeoutMs: config.MESH_REGISTRY_TIMEOUT,
   });
   policy.start();
-  const repository = new TaskRepository(db);
+  const repository = new TaskRepository(db, {
+    maxBatch: config.MESH_WRITE_BATCH_SIZE,
+    maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
+  });
   const eager = config.MESH_EAGER_PUBLISH
     ? new EagerPublisher(
         bus,

@@ -46,6 +46,13 @@ export const MeshRouterConfigSchema = z.object({
    * guarantee and publishes whatever this misses). Off: only the relay publishes.
    */
   MESH_EAGER_PUBLISH: env.bool(true),
+  /**
+   * Group commit: creates and updates that arrive while earlier writes are in flight are written
+   * together, at most this many per statement, with at most MESH_WRITE_BATCHES_IN_FLIGHT
+   * statements at once (each holds one pooled connection). An idle router writes each at once.
+   */
+  MESH_WRITE_BATCH_SIZE: env.int(64, 1),
+  MESH_WRITE_BATCHES_IN_FLIGHT: env.int(4, 1),
   /** How long a resolve-policy / get-manager request to the registry may take. */
   MESH_REGISTRY_TIMEOUT: env.duration('2s'),
 });

@@ -19,7 +19,7 @@ import {
   type TaskState,
 } from '@orgmesh/contracts';
 import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
-import type { Database, Sql } from '@orgmesh/persistence';
+import { WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
@@ -116,8 +116,26 @@ export class TaskRepository {
   private committed: ((rows: OutboxRow[]) => void) | undefined;
   /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
   private readonly cache = new RowCache(10_000);
+  /** Group commit of creates and of fast-path updates (see WriteBatcher): N concurrent writes, one statement. */
+  private readonly creates: WriteBatcher<CreateItem, boolean>;
+  private readonly updates: WriteBatcher<UpdateItem, boolean>;
 
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    batching: { maxBatch?: number; maxInFlight?: number } = {},
+  ) {
+    this.creates = new WriteBatcher((items) => this.createBatch(items), {
+      ...batching,
+      // Twins (one idempotency key) go in successive batches: the second then finds the first's answer.
+      keyOf: (item) =>
+        item.claim ? `${item.claim.operation}\u0000${item.claim.actor}\u0000${item.claim.key}` : item.row.id,
+    });
+    this.updates = new WriteBatcher((items) => this.updateBatch(items), {
+      ...batching,
+      // Two changes of one task are decided one after the other, never in one statement.
+      keyOf: (item) => item.next.id,
+    });
+  }
 
   /**
    * Hands every committed write's outbox rows to `listener` (the eager publisher) instead of
@@ -153,6 +171,17 @@ export class TaskRepository {
     return this.committed
       ? `0 AS notified`
       : `(SELECT count(*) FROM (SELECT pg_notify(${params.add(outboxChannel(MESH_SCHEMA))}, '') FROM o LIMIT 1) n)::int AS notified`;
+  }
+
+  /** A batch statement's relay wake-up (once per statement, param `$index`), unless a listener publishes. */
+  private batchNotify(index: number): string {
+    return this.committed
+      ? `0 AS notified`
+      : `(SELECT count(*) FROM (SELECT pg_notify($${index}, '') FROM o LIMIT 1) n)::int AS notified`;
+  }
+
+  private batchNotifyParams(): string[] {
+    return this.committed ? [] : [outboxChannel(MESH_SCHEMA)];
   }
 
   async findIdempotent(operation: string, actor: string, key: string): Promise<StoredResponse | undefined> {
@@ -213,37 +242,18 @@ export class TaskRepository {
         occurredAt: input.now.toISOString(),
       },
     };
-    const params = new Params();
     const outbox = [
       outboxRow(TaskCreated, TaskCreated.subject, change),
       outboxRow(InboxDelivery, deliverTo, task),
     ];
-    const gate = idempotency ? 'WHERE EXISTS (SELECT 1 FROM claim)' : '';
-    const claim = idempotency
-      ? `claim AS (
-           INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
-           VALUES (${params.add(idempotency.operation)}, ${params.add(idempotency.actor)}, ${params.add(idempotency.key)},
-                   ${params.add(idempotency.fingerprint)}, ${params.add(task.id)}::uuid, ${params.add(JSON.stringify(task))}::jsonb)
-           ON CONFLICT DO NOTHING RETURNING 1),`
-      : '';
-    const { rows } = await this.db.query<{ created: number }>(
-      `WITH ${claim}
-       t AS (
-         INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
-                                 priority, state, context_id, deadline, escalate_at, version, created_at, updated_at)
-         SELECT ${params.add(row.id)}::uuid, ${params.add(row.kind)}, ${params.add(row.from_agent_id)}, ${params.add(row.from_role)},
-                ${params.add(row.to_role)}, ${params.add(row.to_agent_id)}, ${params.add(row.type)}, ${params.add(row.subject)},
-                ${params.add(jsonOrNull(row.input))}::jsonb, ${params.add(jsonOrNull(row.details))}::jsonb, ${params.add(row.message)},
-                ${params.add(row.priority)}, 'submitted', ${params.add(row.context_id)}, ${params.add(row.deadline)}::timestamptz,
-                ${params.add(row.escalate_at)}::timestamptz, 1, ${params.add(row.created_at)}::timestamptz, ${params.add(row.updated_at)}::timestamptz
-         ${gate}
-         RETURNING id),
-       h AS (${historyInsert(params, 't', 'create', null, 'submitted', input.from.agentId, null, input.now)}),
-       o AS (${outboxInsert(params, 't', outbox)})
-       SELECT (SELECT count(*) FROM t)::int AS created, ${this.notifyTail(params)}`,
-      params.values,
-    );
-    if (rows[0]?.created === 1) {
+    const created = await this.creates.submit({
+      row,
+      task,
+      outbox,
+      claim: idempotency,
+      traceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
+    });
+    if (created) {
       this.cache.set(row);
       this.committed?.(outbox);
       return { task, created: true };
@@ -396,19 +406,30 @@ export class TaskRepository {
       return undefined;
     }
     if (outcome.kind !== 'change') return undefined;
-    return this.write(this.db, cached, meta, outcome, false);
+    const { next, task, outbox } = this.changeOf(cached, meta, outcome);
+    const updated = await this.updates.submit({
+      previous: cached,
+      next,
+      meta,
+      outcome,
+      outbox,
+      task,
+      traceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
+    });
+    if (!updated) {
+      this.cache.delete(id);
+      return undefined;
+    }
+    this.cache.set(next);
+    return { task, changed: true, outbox };
   }
 
-  /** Writes a decided change guarded by `row.version`; undefined when the guard (or a twin's idempotency key) missed. */
-  private async write(
-    sql: Sql,
+  /** The row, task and outbox rows a decided change produces. */
+  private changeOf(
     row: TaskRow,
     meta: ChangeMeta,
     outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
-    lock: boolean,
-  ): Promise<AttemptResult | undefined> {
-    const id = row.id;
-    const key = meta.idempotency;
+  ): { next: TaskRow; task: Task; outbox: OutboxRow[] } {
     const patch = outcome.patch;
     const next: TaskRow = {
       ...row,
@@ -437,6 +458,172 @@ export class TaskRepository {
     };
     const outbox = [outboxRow(TaskUpdated, TaskUpdated.subject, change)];
     if (outcome.deliverTo) outbox.push(outboxRow(InboxDelivery, outcome.deliverTo, task));
+    return { next, task, outbox };
+  }
+
+  /**
+   * N new tasks in one statement: idempotency claims first (a key already taken gates its task
+   * out), then the tasks, their `create` history entries and their outbox rows. Answers, per item,
+   * whether its task was written.
+   */
+  private async createBatch(items: CreateItem[]): Promise<boolean[]> {
+    const col = <T>(f: (item: CreateItem) => T): T[] => items.map(f);
+    const jsonCol = (f: (item: CreateItem) => unknown) => items.map((item) => jsonOrNull(f(item)));
+    const claims = items.filter((item) => item.claim);
+    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.row.id, ...o })));
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                              $9::jsonb[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
+                              $15::timestamptz[], $16::timestamptz[], $17::text[])
+             AS v(id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
+                  priority, context_id, deadline, escalate_at, created_at, trace_id)),
+       claim AS (
+         INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
+         SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::uuid[], $23::jsonb[])
+         ON CONFLICT DO NOTHING RETURNING task_id),
+       t AS (
+         INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
+                                 priority, state, context_id, deadline, escalate_at, version, created_at, updated_at)
+         SELECT v.id, v.kind, v.from_agent_id, v.from_role, v.to_role, v.to_agent_id, v.type, v.subject, v.input, v.details,
+                v.message, v.priority, 'submitted', v.context_id, v.deadline, v.escalate_at, 1, v.created_at, v.created_at
+           FROM v
+          WHERE v.id <> ALL($22::uuid[]) OR v.id IN (SELECT task_id FROM claim)
+         RETURNING id),
+       h AS (
+         INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
+         SELECT v.id, 'create', NULL, 'submitted', v.from_agent_id, NULL, v.trace_id, v.created_at FROM v JOIN t USING (id)),
+       o AS (${outboxBatchInsert(24)})
+       SELECT id, ${this.batchNotify(29)} FROM t`,
+      [
+        col((i) => i.row.id),
+        col((i) => i.row.kind),
+        col((i) => i.row.from_agent_id),
+        col((i) => i.row.from_role),
+        col((i) => i.row.to_role),
+        col((i) => i.row.to_agent_id),
+        col((i) => i.row.type),
+        col((i) => i.row.subject),
+        jsonCol((i) => i.row.input),
+        jsonCol((i) => i.row.details),
+        col((i) => i.row.message),
+        col((i) => i.row.priority),
+        col((i) => i.row.context_id),
+        col((i) => i.row.deadline.toISOString()),
+        col((i) => i.row.escalate_at?.toISOString() ?? null),
+        col((i) => i.row.created_at.toISOString()),
+        col((i) => i.traceId),
+        claims.map((i) => i.claim!.operation),
+        claims.map((i) => i.claim!.actor),
+        claims.map((i) => i.claim!.key),
+        claims.map((i) => i.claim!.fingerprint),
+        claims.map((i) => i.row.id),
+        claims.map((i) => JSON.stringify(i.task)),
+        ...outboxColumns(outbox),
+        ...this.batchNotifyParams(),
+      ],
+    );
+    const written = new Set(rows.map((r) => r.id));
+    return items.map((item) => written.has(item.row.id));
+  }
+
+  /**
+   * N decided changes of N different tasks in one statement, each guarded by the version it was
+   * decided on: the rows whose guard holds are updated and get their history entry, outbox rows
+   * and idempotency record; the others are untouched and answer false (decided again on the
+   * stored row). A twin's idempotency key (unique violation) fails the whole statement; then each
+   * change is written alone, so only the twin misses.
+   */
+  private async updateBatch(items: UpdateItem[]): Promise<boolean[]> {
+    if (items.length === 1) return [await this.updateOne(items[0]!)];
+    try {
+      return await this.updateMany(items);
+    } catch (error) {
+      if (pgErrorCode(error) !== '23505') throw error;
+      return Promise.all(items.map((item) => this.updateOne(item)));
+    }
+  }
+
+  private async updateOne(item: UpdateItem): Promise<boolean> {
+    try {
+      const [updated] = await this.updateMany([item]);
+      return updated ?? false;
+    } catch (error) {
+      if (item.meta.idempotency && pgErrorCode(error) === '23505') return false;
+      throw error;
+    }
+  }
+
+  private async updateMany(items: UpdateItem[]): Promise<boolean[]> {
+    const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
+    const keyed = items.filter((item) => item.meta.idempotency);
+    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.next.id, ...o })));
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
+                              $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
+             AS v(id, version, state, reason, updated_at, assignee_agent_id, assignee_role, result, decision, escalated_to,
+                  escalated_at, event, from_state, actor, trace_id)),
+       u AS (
+         UPDATE mesh.tasks t
+            SET state = v.state, reason = v.reason, version = v.version + 1, updated_at = v.updated_at,
+                assignee_agent_id = v.assignee_agent_id, assignee_role = v.assignee_role, result = v.result,
+                decision = v.decision, escalated_to = v.escalated_to, escalated_at = v.escalated_at
+           FROM v
+          WHERE t.id = v.id AND t.version = v.version
+         RETURNING t.id),
+       h AS (
+         INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
+         SELECT v.id, v.event, v.from_state, v.state, v.actor, v.reason, v.trace_id, v.updated_at FROM v JOIN u USING (id)),
+       k AS (
+         INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
+         SELECT k.operation, k.actor, k.key, k.fingerprint, k.task_id, k.response
+           FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[], $21::jsonb[])
+             AS k(operation, actor, key, fingerprint, task_id, response)
+           JOIN u ON u.id = k.task_id),
+       o AS (${outboxBatchInsert(22, 'u')})
+       SELECT id, ${this.batchNotify(27)} FROM u`,
+      [
+        col((i) => i.next.id),
+        col((i) => i.previous.version),
+        col((i) => i.next.state),
+        col((i) => i.next.reason),
+        col((i) => i.next.updated_at.toISOString()),
+        col((i) => i.next.assignee_agent_id),
+        col((i) => i.next.assignee_role),
+        col((i) => jsonOrNull(i.next.result)),
+        col((i) => jsonOrNull(i.next.decision)),
+        col((i) => jsonOrNull(i.next.escalated_to)),
+        col((i) => i.next.escalated_at?.toISOString() ?? null),
+        col((i) => i.outcome.event),
+        col((i) => i.previous.state),
+        col((i) => i.meta.actor),
+        col((i) => i.traceId),
+        keyed.map((i) => i.meta.idempotency!.operation),
+        keyed.map((i) => i.meta.idempotency!.actor),
+        keyed.map((i) => i.meta.idempotency!.key),
+        keyed.map((i) => i.meta.idempotency!.fingerprint),
+        keyed.map((i) => i.next.id),
+        keyed.map((i) => JSON.stringify(i.task)),
+        ...outboxColumns(outbox),
+        ...this.batchNotifyParams(),
+      ],
+    );
+    const written = new Set(rows.map((r) => r.id));
+    return items.map((item) => written.has(item.next.id));
+  }
+
+  /** Writes a decided change guarded by `row.version`; undefined when the guard (or a twin's idempotency key) missed. */
+  private async write(
+    sql: Sql,
+    row: TaskRow,
+    meta: ChangeMeta,
+    outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
+    lock: boolean,
+  ): Promise<AttemptResult | undefined> {
+    const id = row.id;
+    const key = meta.idempotency;
+    const { next, task, outbox } = this.changeOf(row, meta, outcome);
     const params = new Params();
     const remember = key
       ? `, k AS (
@@ -545,6 +732,26 @@ class RowCache {
   }
 }
 
+/** A new task waiting for its batch. */
+interface CreateItem {
+  row: TaskRow;
+  task: Task;
+  outbox: OutboxRow[];
+  claim: IdempotencyClaim | undefined;
+  traceId: string | null;
+}
+
+/** A decided change waiting for its batch. */
+interface UpdateItem {
+  previous: TaskRow;
+  next: TaskRow;
+  task: Task;
+  meta: ChangeMeta;
+  outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>;
+  outbox: OutboxRow[];
+  traceId: string | null;
+}
+
 interface AttemptResult {
   task: Task;
   changed: boolean;
@@ -601,6 +808,32 @@ function outboxInsert(params: Params, source: string, rows: OutboxRow[]): string
           SELECT v.event_id, v.subject, v.payload, v.headers
             FROM ${source} CROSS JOIN (VALUES ${values}) AS v(event_id, subject, payload, headers, ord)
            ORDER BY v.ord
+          RETURNING seq`;
+}
+
+/** The outbox columns of a batch (task id, event id, subject, payload, headers), in write order. */
+function outboxColumns(rows: Array<OutboxRow & { taskId: string }>): unknown[][] {
+  return [
+    rows.map((r) => r.taskId),
+    rows.map((r) => r.eventId),
+    rows.map((r) => r.subject),
+    rows.map((r) => r.payload),
+    rows.map((r) => r.headers),
+  ];
+}
+
+/**
+ * Inserts a batch's outbox rows (params `$first` … `$first+4`, see outboxColumns) in write order,
+ * only those of tasks the gating CTE `source` wrote.
+ */
+function outboxBatchInsert(first: number, source = 't'): string {
+  const [task, event, subject, payload, headers] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+  return `INSERT INTO mesh.outbox (event_id, subject, payload, headers)
+          SELECT o.event_id, o.subject, o.payload, o.headers
+            FROM unnest(${task}::uuid[], ${event}::uuid[], ${subject}::text[], ${payload}::jsonb[], ${headers}::jsonb[])
+                 WITH ORDINALITY AS o(task_id, event_id, subject, payload, headers, ord)
+            JOIN ${source} ON ${source}.id = o.task_id
+           ORDER BY o.ord
           RETURNING seq`;
 }
 

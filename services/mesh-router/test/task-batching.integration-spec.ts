@@ -1,0 +1,269 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import type { Task, TaskState } from '@orgmesh/contracts';
+import { Database } from '@orgmesh/persistence';
+import type { TestContext } from '@orgmesh/testing';
+import type { MeshRouterApp } from '../src/mesh-router.app.js';
+import { eventForReportedState, taskOutcome } from '../src/task/task.fsm.js';
+import {
+  TaskRepository,
+  type IdempotencyClaim,
+  type NewTask,
+  type OutboxRow,
+  type TaskDecisionOutcome,
+} from '../src/task/task.repository.js';
+import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
+
+/**
+ * Group commit in the task repository, against real Postgres: many writes in one statement must
+ * be exactly the writes made one by one — every task, history entry, outbox row and idempotency
+ * record, nothing for a write whose guard or key missed, and the misses decided again.
+ */
+describe('task repository group commit', () => {
+  let ctx: TestContext;
+  let mesh: MeshRouterApp;
+  let db: Database;
+  let statements: string[];
+  let counted: Database;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    // The router migrates the schema; its own writes are not part of these tests.
+    mesh = await startTestMeshRouter(ctx, await LocalIssuer.create(), { startJobs: false });
+    db = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 8 });
+    statements = [];
+    counted = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === 'query')
+          return (text: string, params?: unknown[]) => {
+            statements.push(text);
+            return target.query(text, params);
+          };
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    await mesh?.close();
+    await ctx?.dispose();
+  });
+
+  const newTask = (contextId: string, n: number): NewTask => {
+    const now = new Date();
+    return {
+      id: randomUUID(),
+      kind: 'task',
+      from: { agentId: 'finance-agent', role: 'finance' },
+      to: { role: 'worker', agentId: null },
+      type: 'batch-test',
+      subject: `task ${n}`,
+      input: { n, quote: `it's "quoted" \\ {braces}, [brackets]` },
+      details: null,
+      message: null,
+      priority: 'normal',
+      contextId,
+      deadline: new Date(now.getTime() + 3_600_000),
+      escalateAt: null,
+      now,
+    };
+  };
+
+  const claim = (key: string, fingerprint = 'f'): IdempotencyClaim => ({
+    operation: 'send-task',
+    actor: 'finance-agent',
+    key,
+    fingerprint,
+  });
+
+  /** The domain's decision for an agent reporting `state`, as TaskService makes it. */
+  const report =
+    (state: 'working' | 'input-required' | 'completed') =>
+    (current: Task): TaskDecisionOutcome => {
+      const event = eventForReportedState(state);
+      const outcome = taskOutcome(current.kind, current.state, event);
+      if (outcome.kind === 'illegal') throw new Error(`illegal: ${current.state} → ${state}`);
+      if (outcome.kind === 'noop') return { kind: 'noop' };
+      return {
+        kind: 'change',
+        event,
+        to: outcome.to,
+        reason: null,
+        patch: {
+          assignee: current.assignee ? undefined : { agentId: 'worker-agent', role: 'worker' },
+          result: state === 'completed' ? { done: true } : undefined,
+        },
+        now: new Date(),
+      };
+    };
+
+  const historyOf = async (id: string) =>
+    (
+      await db.query<{ from_state: TaskState | null; to_state: TaskState }>(
+        `SELECT from_state, to_state FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`,
+        [id],
+      )
+    ).rows;
+
+  it('writes 40 concurrent creates in one statement, a twin key once, with every row and outbox entry', async () => {
+    const repository = new TaskRepository(counted, { maxInFlight: 1 });
+    const published: OutboxRow[] = [];
+    repository.onCommitted((rows) => published.push(...rows));
+    const contextId = `batch-${randomUUID()}`;
+    const twinKey = `twin-${randomUUID()}`;
+    const inputs = Array.from({ length: 40 }, (_, n) => newTask(contextId, n));
+    statements.length = 0;
+    const results = await Promise.all(
+      inputs.map((input, n) =>
+        repository.create(
+          input,
+          'mesh.inbox.role.worker',
+          n % 2 === 0 ? claim(n < 4 ? twinKey : `key-${randomUUID()}`) : undefined,
+        ),
+      ),
+    );
+    // Tasks 0 and 2 share a key: the first wins, the second answers the first's task.
+    expect(results[0]!.created).toBe(true);
+    expect(results[2]!.created).toBe(false);
+    expect(results[2]!.task.id).toBe(results[0]!.task.id);
+    expect(results.filter((r) => r.created)).toHaveLength(39);
+    // Batched: far fewer statements than writes (the twin waits for the next batch, then reads the key).
+    expect(statements.filter((s) => s.includes('unnest')).length).toBeLessThanOrEqual(3);
+
+    const { rows: stored } = await db.query<{ id: string; input: unknown; version: number; state: string }>(
+      `SELECT id, input, version, state FROM mesh.tasks WHERE context_id = $1`,
+      [contextId],
+    );
+    expect(stored).toHaveLength(39);
+    expect(stored.every((t) => t.version === 1 && t.state === 'submitted')).toBe(true);
+    const first = stored.find((t) => t.id === inputs[1]!.id);
+    expect(first?.input).toEqual(inputs[1]!.input);
+    const ids = stored.map((t) => t.id);
+    const { rows: history } = await db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM mesh.task_events WHERE task_id = ANY($1::uuid[]) AND event = 'create'`,
+      [ids],
+    );
+    expect(history[0]!.count).toBe(39);
+    const { rows: outbox } = await db.query<{
+      subject: string;
+      payload: { id?: string; task?: { id: string } };
+    }>(`SELECT subject, payload FROM mesh.outbox WHERE event_id = ANY($1::uuid[]) ORDER BY seq`, [
+      published.map((p) => p.eventId),
+    ]);
+    expect(outbox).toHaveLength(78);
+    expect(published).toHaveLength(78);
+    // Per task: the created event, then its inbox delivery.
+    for (const id of ids) {
+      const mine = outbox.filter((o) => (o.payload.task?.id ?? o.payload.id) === id);
+      expect(mine.map((o) => o.subject)).toEqual([
+        expect.stringContaining('created'),
+        'mesh.inbox.role.worker',
+      ]);
+    }
+    const { rows: keys } = await db.query<{ count: number }>(
+      `SELECT count(*)::int AS count FROM mesh.idempotency_keys WHERE task_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    expect(keys[0]!.count).toBe(19);
+  });
+
+  it('batches updates of many tasks, keeps two changes of one task in order, and decides a stale guard again', async () => {
+    const repository = new TaskRepository(counted, { maxInFlight: 1 });
+    // Another replica: its writes move versions behind the first repository's cache.
+    const other = new TaskRepository(db);
+    const contextId = `batch-${randomUUID()}`;
+    const created = await Promise.all(
+      Array.from({ length: 30 }, (_, n) =>
+        repository.create(newTask(contextId, n), 'mesh.inbox.role.worker'),
+      ),
+    );
+    const ids = created.map((c) => c.task.id);
+    // Task 0 moves on the other replica: the first's cached version 1 is stale now.
+    await other.apply(ids[0]!, { actor: 'worker-agent' }, report('working'));
+
+    statements.length = 0;
+    const results = await Promise.all([
+      // Task 0 is already working (moved by the other replica): a no-op once decided on the stored row.
+      ...ids.map((id) =>
+        repository.apply(
+          id,
+          {
+            actor: 'worker-agent',
+            idempotency: {
+              operation: 'update-task',
+              actor: 'worker-agent',
+              key: `${id}:working`,
+              fingerprint: 'w',
+            },
+          },
+          report('working'),
+        ),
+      ),
+      // A second change of task 1 in the same tick: it must wait for the first and apply after it.
+      repository.apply(ids[1]!, { actor: 'worker-agent' }, report('completed')),
+    ]);
+    expect(results.slice(1, 30).every((r) => r.changed)).toBe(true);
+    expect(results[0]!.changed).toBe(false);
+    expect(results[30]!.task.state).toBe('completed');
+    expect(statements.filter((s) => s.includes('unnest')).length).toBeLessThanOrEqual(4);
+
+    expect((await historyOf(ids[1]!)).map((h) => h.to_state)).toEqual(['submitted', 'working', 'completed']);
+    for (const id of ids.slice(2)) {
+      expect((await historyOf(id)).map((h) => h.to_state)).toEqual(['submitted', 'working']);
+    }
+    expect((await historyOf(ids[0]!)).map((h) => h.to_state)).toEqual(['submitted', 'working']);
+    const { rows: versions } = await db.query<{ id: string; version: number; state: string }>(
+      `SELECT id, version, state FROM mesh.tasks WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    for (const row of versions) {
+      expect(row.version).toBe((await historyOf(row.id)).length);
+    }
+    const { rows: keys } = await db.query<{ key: string; state: string }>(
+      `SELECT key, response->>'state' AS state FROM mesh.idempotency_keys WHERE operation = 'update-task' AND task_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    // Keys of the 29 changes, plus task 0's no-op answer (remembered so a repeat answers the same).
+    expect(keys).toHaveLength(30);
+    expect(keys.every((k) => k.state === 'working')).toBe(true);
+  });
+
+  it('isolates a twin key in a batch: the batch is written change by change and only the twin misses', async () => {
+    const repository = new TaskRepository(counted, { maxInFlight: 1 });
+    const contextId = `batch-${randomUUID()}`;
+    const created = await Promise.all(
+      Array.from({ length: 5 }, (_, n) => repository.create(newTask(contextId, n), 'mesh.inbox.role.worker')),
+    );
+    const ids = created.map((c) => c.task.id);
+    const key = `shared-${randomUUID()}`;
+    // A key already used for task 0 arrives again for task 4 (a client reusing a key across tasks).
+    await repository.apply(
+      ids[0]!,
+      {
+        actor: 'worker-agent',
+        idempotency: { operation: 'update-task', actor: 'worker-agent', key, fingerprint: 'w' },
+      },
+      report('working'),
+    );
+    const results = await Promise.all(
+      ids.slice(1).map((id, n) =>
+        repository.apply(
+          id,
+          {
+            actor: 'worker-agent',
+            ...(n === 3
+              ? { idempotency: { operation: 'update-task', actor: 'worker-agent', key, fingerprint: 'w' } }
+              : {}),
+          },
+          report('working'),
+        ),
+      ),
+    );
+    expect(results.slice(0, 3).every((r) => r.changed && r.task.state === 'working')).toBe(true);
+    // The repeat of the key answers the first response (task 0), and task 4 is untouched.
+    expect(results[3]!.changed).toBe(false);
+    expect(results[3]!.task.id).toBe(ids[0]);
+    expect((await historyOf(ids[4]!)).map((h) => h.to_state)).toEqual(['submitted']);
+  });
+});

@@ -36,7 +36,9 @@ describe('coalesceWrites', () => {
     ctx = await createTestContext();
     receiver = await connect({ servers: ctx.natsUrl });
     receiver.subscribe(`${ctx.subjectPrefix}coalesce.>`, {
-      callback: (_e, msg) => received.push(msg.string()),
+      callback: (_e, msg) => {
+        received.push(msg.string());
+      },
     });
     await receiver.flush();
   });

@@ -119,6 +119,10 @@ export class TaskRepository {
   /** Group commit of creates and of fast-path updates (see WriteBatcher): N concurrent writes, one statement. */
   private readonly creates: WriteBatcher<CreateItem, boolean>;
   private readonly updates: WriteBatcher<UpdateItem, boolean>;
+  private readonly idempotencyReads: WriteBatcher<
+    { operation: string; actor: string; key: string },
+    StoredResponse | undefined
+  >;
 
   constructor(
     private readonly db: Database,
@@ -127,14 +131,14 @@ export class TaskRepository {
     this.creates = new WriteBatcher((items) => this.createBatch(items), {
       ...batching,
       // Twins (one idempotency key) go in successive batches: the second then finds the first's answer.
-      keyOf: (item) =>
-        item.claim ? `${item.claim.operation}\u0000${item.claim.actor}\u0000${item.claim.key}` : item.row.id,
+      keyOf: (item) => (item.claim ? idempotencyId(item.claim) : item.row.id),
     });
     this.updates = new WriteBatcher((items) => this.updateBatch(items), {
       ...batching,
       // Two changes of one task are decided one after the other, never in one statement.
       keyOf: (item) => item.next.id,
     });
+    this.idempotencyReads = new WriteBatcher((keys) => this.findIdempotentBatch(keys), batching);
   }
 
   /**
@@ -184,12 +188,25 @@ export class TaskRepository {
     return this.committed ? [] : [outboxChannel(MESH_SCHEMA)];
   }
 
-  async findIdempotent(operation: string, actor: string, key: string): Promise<StoredResponse | undefined> {
-    const { rows } = await this.db.query<StoredResponse>(
-      `SELECT fingerprint, response FROM mesh.idempotency_keys WHERE operation = $1 AND actor = $2 AND key = $3`,
-      [operation, actor, key],
+  /** The stored answer of (operation, actor, key), if any. Concurrent lookups share one statement. */
+  findIdempotent(operation: string, actor: string, key: string): Promise<StoredResponse | undefined> {
+    return this.idempotencyReads.submit({ operation, actor, key });
+  }
+
+  private async findIdempotentBatch(
+    keys: Array<{ operation: string; actor: string; key: string }>,
+  ): Promise<Array<StoredResponse | undefined>> {
+    const { rows } = await this.db.query<StoredResponse & { operation: string; actor: string; key: string }>(
+      `SELECT k.operation, k.actor, k.key, k.fingerprint, k.response
+         FROM mesh.idempotency_keys k
+         JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(operation, actor, key)
+           ON k.operation = q.operation AND k.actor = q.actor AND k.key = q.key`,
+      [keys.map((k) => k.operation), keys.map((k) => k.actor), keys.map((k) => k.key)],
     );
-    return rows[0];
+    const found = new Map(
+      rows.map((r) => [idempotencyId(r), { fingerprint: r.fingerprint, response: r.response }]),
+    );
+    return keys.map((k) => found.get(idempotencyId(k)));
   }
 
   /**
@@ -730,6 +747,11 @@ class RowCache {
   delete(id: string): void {
     this.rows.delete(id);
   }
+}
+
+/** One string per (operation, actor, key). */
+function idempotencyId(k: { operation: string; actor: string; key: string }): string {
+  return `${k.operation}\u0000${k.actor}\u0000${k.key}`;
 }
 
 /** A new task waiting for its batch. */

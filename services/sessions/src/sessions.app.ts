@@ -50,7 +50,11 @@ export async function startSessionsApp(
   await bus.ensureStream('sessions');
 
   const metrics = new SessionMetrics(registry);
-  const repository = new SessionRepository(db);
+  const repository = new SessionRepository(db, {
+    batchMax: config.SESSION_BATCH_MAX,
+    batchInFlight: config.SESSION_BATCH_IN_FLIGHT,
+    rowCacheSize: config.SESSION_ROW_CACHE_SIZE,
+  });
   const service = new SessionService(repository, options.clock ?? systemClock);
 
   const microservice: INestMicroservice = await NestFactory.createMicroservice(SessionModule.register({ service, metrics }), {

@@ -11,6 +11,12 @@ export const SessionsConfigSchema = z.object({
   SESSION_RETENTION_DAYS: env.int(30, 1),
   SESSION_SWEEP_INTERVAL: env.duration('30s'),
   SESSION_RETENTION_INTERVAL: env.duration('1h'),
+  /** apply-event fast path: most transitions written (or rows read) by one statement (README: batching). */
+  SESSION_BATCH_MAX: env.int(64, 1),
+  /** apply-event fast path: write statements (and read statements) in flight at once. */
+  SESSION_BATCH_IN_FLIGHT: env.int(2, 1),
+  /** Session rows each replica remembers to decide events without reading them; 0 disables. */
+  SESSION_ROW_CACHE_SIZE: env.int(10_000, 0),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   LOG_LEVEL: env.logLevel(),

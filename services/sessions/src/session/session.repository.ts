@@ -8,12 +8,13 @@ import {
   type SessionEventName,
   type SessionState,
 } from '@orgmesh/contracts';
-import { enqueueEvent, prepareOutboxEvent } from '@orgmesh/messaging';
-import { pgErrorCode, type Database, type Sql } from '@orgmesh/persistence';
+import { prepareOutboxEvent, type PreparedOutboxEvent } from '@orgmesh/messaging';
+import { pgErrorCode, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { SessionRow, SessionTransitionRow } from './session.entity.js';
 import { toSession, toTransition } from './session.mapper.js';
 import { sessionNotFound } from './session.errors.js';
 import type { SessionTimestamps } from './session.fsm.js';
+import { PerKeyQueue, SessionRowCache } from './session.row-cache.js';
 
 export const SESSIONS_SCHEMA = 'sessions';
 const OPEN_STATES: SessionState[] = ['pending', 'active', 'paused'];
@@ -40,14 +41,60 @@ export interface ListFilter {
   cursor?: { createdAt: string; id: string };
 }
 
+export interface SessionRepositoryOptions {
+  /** Most transitions written (or rows read) by one statement of the fast path; default 64. */
+  batchMax?: number;
+  /** Statements of the fast path in flight at once, for writes and for reads each; default 2. */
+  batchInFlight?: number;
+  /** Session rows remembered for the fast path (0: every event reads its row); default 10 000. */
+  rowCacheSize?: number;
+}
+
+type Move = Extract<Decision, { kind: 'move' }>;
+
+/** One decided transition waiting for its batch: written only if the row still has `row.version`. */
+interface PendingTransition {
+  row: SessionRow;
+  meta: TransitionMeta;
+  decision: Move;
+  event: PreparedOutboxEvent;
+  traceId: string | null;
+}
+
 const RETRYABLE_TX_CODES = new Set(['40001', '40P01']);
 const MAX_TX_ATTEMPTS = 5;
-/** Optimistic attempts before falling back to the row lock (hot sessions under heavy contention). */
+/** Optimistic attempts on a fresh read before falling back to the row lock (hot sessions under heavy contention). */
 const OPTIMISTIC_ATTEMPTS = 3;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** All SQL of the sessions service. Each write commits its row, its history and its outbox event together. */
+/**
+ * All SQL of the sessions service. Each write commits its row, its history and its outbox event together.
+ *
+ * The apply-event fast path is shaped by what a transition costs on a small machine: not SQL but
+ * round trips (every socket write, wake-up and WAL flush). So events are decided on the row this
+ * replica last wrote (a cache; a stale row only makes the version guard miss), and the transitions
+ * decided while earlier ones are being written go to Postgres together, as ONE guarded statement
+ * (group commit, WriteBatcher): under load N events cost one round trip and one flush. Rows the
+ * cache lacks are read in batches the same way.
+ */
 export class SessionRepository {
-  constructor(private readonly db: Database) {}
+  private readonly cache: SessionRowCache;
+  private readonly perSession = new PerKeyQueue();
+  private readonly writes: WriteBatcher<PendingTransition, SessionRow | undefined>;
+  private readonly reads: WriteBatcher<string, SessionRow | undefined>;
+
+  constructor(
+    private readonly db: Database,
+    options: SessionRepositoryOptions = {},
+  ) {
+    const batching = { maxBatch: options.batchMax ?? 64, maxInFlight: options.batchInFlight ?? 2 };
+    this.cache = new SessionRowCache(options.rowCacheSize ?? 10_000);
+    this.writes = new WriteBatcher((items) => this.writeBatch(items), {
+      ...batching,
+      keyOf: (item) => item.row.id,
+    });
+    this.reads = new WriteBatcher((ids) => this.readBatch(ids), batching);
+  }
 
   async create(input: {
     agentId: string;
@@ -57,59 +104,91 @@ export class SessionRepository {
     now: Date;
     idempotencyKey?: string;
   }): Promise<{ session: Session; created: boolean }> {
+    const key = input.idempotencyKey;
+    // Without a key, one statement (an implicit transaction): the row, its outbox event, the relay's wake-up.
+    if (!key) return this.insertOrFindOpen(this.db, input);
     return this.db.transaction(async (tx) => {
-      const key = input.idempotencyKey;
-      if (key) {
-        // Same-key creates queue here, so the second sees the first's record.
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('sessions-create:' || $1))`, [key]);
-        const seen = await tx.query<{ response: Session }>(
-          `SELECT response FROM sessions.idempotency_keys WHERE operation = 'create' AND key = $1`,
-          [key],
-        );
-        if (seen.rows[0]) return { session: seen.rows[0].response, created: false };
-      }
-      const result = await this.insertOrFindOpen(tx, input);
-      if (key) {
-        await tx.query(
-          `INSERT INTO sessions.idempotency_keys (operation, key, session_id, response) VALUES ('create', $1, $2, $3)`,
-          [key, result.session.id, JSON.stringify(result.session)],
-        );
-      }
+      // Same-key creates queue here, so the second sees the first's record.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtext('sessions-create:' || $1))`, [key]);
+      const seen = await tx.query<{ response: Session }>(
+        `SELECT response FROM sessions.idempotency_keys WHERE operation = 'create' AND key = $1`,
+        [key],
+      );
+      if (seen.rows[0]) return { session: seen.rows[0].response, created: false };
+      const result = await this.insertOrFindOpen(tx, input, false);
+      await tx.query(
+        `INSERT INTO sessions.idempotency_keys (operation, key, session_id, response) VALUES ('create', $1, $2, $3)`,
+        [key, result.session.id, JSON.stringify(result.session)],
+      );
       return result;
     });
   }
 
+  /**
+   * Inserts a pending session with its created event, or finds the agent's open session in that
+   * context. `remember`: cache the row (only where the statement commits by itself; a row of an
+   * open transaction could still roll back).
+   */
   private async insertOrFindOpen(
-    tx: Sql,
+    sql: Sql,
     input: { agentId: string; role: string; contextId: string; metadata: Record<string, unknown>; now: Date },
+    remember = true,
   ): Promise<{ session: Session; created: boolean }> {
-    {
-      const inserted = await tx.query<SessionRow>(
-        `INSERT INTO sessions.sessions (id, agent_id, role, context_id, status, version, metadata, created_at, updated_at, last_transition_at)
+    const at = input.now.toISOString();
+    const candidate: Session = {
+      id: randomUUID(),
+      agentId: input.agentId,
+      role: input.role,
+      contextId: input.contextId,
+      status: 'pending',
+      version: 0,
+      createdAt: at,
+      updatedAt: at,
+      lastTransitionAt: at,
+      pausedAt: null,
+      completedAt: null,
+      failedAt: null,
+      expiredAt: null,
+      metadata: input.metadata,
+    };
+    const event = prepareOutboxEvent(SESSIONS_SCHEMA, SessionCreated, candidate);
+    const inserted = await sql.query<SessionRow & { notified: unknown }>(
+      `WITH inserted AS (
+         INSERT INTO sessions.sessions (id, agent_id, role, context_id, status, version, metadata, created_at, updated_at, last_transition_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $6)
          ON CONFLICT (agent_id, context_id) WHERE status IN ('pending','active','paused') DO NOTHING
-         RETURNING *`,
-        [randomUUID(), input.agentId, input.role, input.contextId, JSON.stringify(input.metadata), input.now],
-      );
-      const row = inserted.rows[0];
-      if (row) {
-        const session = toSession(row);
-        await enqueueEvent(tx, SESSIONS_SCHEMA, SessionCreated, session);
-        return { session, created: true };
-      }
-      const existing = await tx.query<SessionRow>(
-        `SELECT * FROM sessions.sessions WHERE agent_id = $1 AND context_id = $2 AND status = ANY($3)`,
-        [input.agentId, input.contextId, OPEN_STATES],
-      );
-      const found = existing.rows[0];
-      if (!found) throw new Error('open session vanished between insert and read');
-      return { session: toSession(found), created: false };
+         RETURNING *
+       ), outboxed AS (
+         INSERT INTO sessions.outbox (event_id, subject, payload, headers)
+         SELECT $7, $8, $9::jsonb, $10::jsonb FROM inserted
+         RETURNING seq
+       )
+       SELECT inserted.*, (SELECT count(pg_notify($11, '')) FROM outboxed) AS notified FROM inserted`,
+      [
+        candidate.id, input.agentId, input.role, input.contextId, JSON.stringify(input.metadata), input.now,
+        event.eventId, event.subject, event.payload, event.headers, event.channel,
+      ],
+    );
+    const created = inserted.rows[0];
+    if (created) {
+      const { notified: _notified, ...row } = created;
+      if (remember) this.cache.remember(row);
+      return { session: toSession(row), created: true };
     }
+    const existing = await sql.query<SessionRow>(
+      `SELECT * FROM sessions.sessions WHERE agent_id = $1 AND context_id = $2 AND status = ANY($3)`,
+      [input.agentId, input.contextId, OPEN_STATES],
+    );
+    const found = existing.rows[0];
+    if (!found) throw new Error('open session vanished between insert and read');
+    return { session: toSession(found), created: false };
   }
 
   async get(id: string): Promise<Session | undefined> {
     const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1`, [id]);
-    return rows[0] ? toSession(rows[0]) : undefined;
+    if (!rows[0]) return undefined;
+    this.cache.remember(rows[0]);
+    return toSession(rows[0]);
   }
 
   async findOpen(agentId: string, contextId: string): Promise<Session | undefined> {
@@ -153,34 +232,55 @@ export class SessionRepository {
   }
 
   /**
-   * Applies one event. Fast path (optimistic concurrency): read the row, decide, then write the
-   * session, its transition and its outbox event in ONE statement guarded by the version read — a
-   * single round trip and an implicit transaction. If another event moved the version in between,
-   * re-read and decide again, a bounded number of times; then fall back to deciding under the
-   * row lock, where concurrent events queue. Either way each event sees the state the previous one
-   * left, so none is lost or applied twice. Requests with an idempotency key take the locked path,
-   * which checks and records the key in the same transaction.
+   * Applies one event so that concurrent events on one session serialise: each is decided on the
+   * state the previous one left, none is lost or applied twice.
+   *
+   * Fast path (optimistic): decide on the cached row, else on a (batched) read, and write through
+   * the batcher guarded by that row's version. A guard miss (another replica or request wrote
+   * first) or a decision on a cached row that refuses or does nothing is decided again on a fresh
+   * read, so every refusal and every no-op reflects the stored state. After a bounded number of
+   * misses, decide under the row lock, where concurrent events queue. Events of one session that
+   * reach this replica together queue in process first (PerKeyQueue) rather than race.
+   *
+   * Requests with an idempotency key take the locked path, which checks and records the key in the
+   * same transaction as the transition: exactly once, and rare enough not to need batching.
    */
   async applyEvent(
     id: string,
     meta: TransitionMeta,
     decide: (current: Session) => Decision,
   ): Promise<{ session: Session; applied: boolean }> {
+    // Postgres prints uuids in lower case: the cache and the queue key on that spelling.
+    const key = id.toLowerCase();
+    return this.perSession.run(key, () => this.applyInTurn(key, meta, decide));
+  }
+
+  private async applyInTurn(
+    id: string,
+    meta: TransitionMeta,
+    decide: (current: Session) => Decision,
+  ): Promise<{ session: Session; applied: boolean }> {
     if (!meta.idempotencyKey) {
+      const cached = this.cache.get(id);
+      const fromCache = cached && (await this.attempt(cached, meta, decide, true));
+      if (fromCache) return fromCache;
       for (let attempt = 0; attempt < OPTIMISTIC_ATTEMPTS; attempt++) {
-        const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1`, [id]);
-        const row = rows[0];
-        if (!row) throw sessionNotFound(id);
-        const current = toSession(row);
-        const decision = decide(current);
-        if (decision.kind === 'noop') return { session: current, applied: false };
-        const next = await this.writeTransition(this.db, row, meta, decision);
-        if (next) return { session: next, applied: true };
+        const row = await this.reads.submit(id);
+        if (!row) {
+          this.cache.forget(id, Number.POSITIVE_INFINITY);
+          throw sessionNotFound(id);
+        }
+        this.cache.remember(row);
+        const result = await this.attempt(row, meta, decide, false);
+        if (result) return result;
       }
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((tx) => this.applyInTx(tx, id, meta, decide));
+        const { session, applied, row } = await this.db.transaction((tx) => this.applyInTx(tx, id, meta, decide));
+        // Only now is it committed.
+        if (row) this.cache.remember(row);
+        return { session, applied };
       } catch (error) {
         const code = pgErrorCode(error);
         if (code && RETRYABLE_TX_CODES.has(code) && attempt < MAX_TX_ATTEMPTS) continue;
@@ -190,16 +290,35 @@ export class SessionRepository {
   }
 
   /**
-   * The UPDATE (guarded by the version read), the transition row, the outbox row and the relay's
-   * wake-up, as one statement. Returns undefined when the version moved (nothing written).
+   * Decides on `row` and writes the move through the batcher. Undefined when it must be decided
+   * again on a fresh read: the guard missed, or (for a cached row, which may be stale) the decision
+   * refused the event or found nothing to do.
    */
-  private async writeTransition(
-    sql: Sql,
+  private async attempt(
     row: SessionRow,
     meta: TransitionMeta,
-    decision: Extract<Decision, { kind: 'move' }>,
-  ): Promise<Session | undefined> {
-    const ts = decision.timestamps;
+    decide: (current: Session) => Decision,
+    cached: boolean,
+  ): Promise<{ session: Session; applied: boolean } | undefined> {
+    let decision: Decision;
+    try {
+      decision = decide(toSession(row));
+    } catch (error) {
+      if (cached) return undefined;
+      throw error;
+    }
+    if (decision.kind === 'noop') return cached ? undefined : { session: toSession(row), applied: false };
+    const written = await this.writes.submit(this.pending(row, meta, decision));
+    if (!written) {
+      this.cache.forget(row.id, row.version);
+      return undefined;
+    }
+    this.cache.remember(written);
+    return { session: toSession(written), applied: true };
+  }
+
+  /** A decided transition with its outbox event, validated now (a bad event fails this request, not its batch). */
+  private pending(row: SessionRow, meta: TransitionMeta, decision: Move): PendingTransition {
     const event = prepareOutboxEvent(SESSIONS_SCHEMA, SessionTransitioned, {
       sessionId: row.id,
       agentId: row.agent_id,
@@ -215,32 +334,94 @@ export class SessionRepository {
       occurredAt: decision.now.toISOString(),
     });
     const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-    const { rows } = await sql.query<SessionRow>(
-      `WITH updated AS (
-         UPDATE sessions.sessions
-            SET status = $3, version = version + 1, updated_at = $4, last_transition_at = $5,
-                paused_at = $6, completed_at = $7, failed_at = $8, expired_at = $9
-          WHERE id = $1 AND version = $2
-          RETURNING *
+    return { row, meta, decision, event, traceId };
+  }
+
+  /** The batcher's write: one statement; if Postgres aborts it as a deadlock (replicas locking rows in turn), each item alone. */
+  private async writeBatch(items: PendingTransition[]): Promise<Array<SessionRow | undefined>> {
+    try {
+      return await this.writeTransitions(this.db, items);
+    } catch (error) {
+      const code = pgErrorCode(error);
+      if (items.length === 1 || !code || !RETRYABLE_TX_CODES.has(code)) throw error;
+      return Promise.all(items.map(async (item) => (await this.writeTransitions(this.db, [item]))[0]));
+    }
+  }
+
+  /**
+   * Writes N decided transitions as ONE statement: each session's UPDATE guarded by the version it
+   * was decided on, its transition row and its outbox row for each update the guard let through,
+   * and one wake-up of the relay. Returns, per item in order, the updated row, or undefined where
+   * the version had moved (nothing of that item written). Items must be of distinct sessions.
+   */
+  private async writeTransitions(sql: Sql, items: PendingTransition[]): Promise<Array<SessionRow | undefined>> {
+    // Rows are locked in id order whoever writes them, so two batches wait for each other rather than deadlock.
+    const sorted = [...items].sort((a, b) => (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0));
+    const column = <T>(pick: (item: PendingTransition) => T): T[] => sorted.map(pick);
+    const channel = sorted[0]?.event.channel;
+    if (!channel) return [];
+    const { rows } = await sql.query<SessionRow & { notified: unknown }>(
+      `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
+                              $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::text[],
+                              $13::text[], $14::text[], $15::text[], $16::uuid[], $17::text[], $18::text[], $19::text[])
+                WITH ORDINALITY AS v(id, version, to_state, now, last_transition_at, paused_at, completed_at, failed_at, expired_at,
+                                     from_state, event, actor, reason, causation_id, trace_id, event_id, subject, payload, headers, ord)
+       ), updated AS (
+         UPDATE sessions.sessions s
+            SET status = v.to_state, version = s.version + 1, updated_at = v.now, last_transition_at = v.last_transition_at,
+                paused_at = v.paused_at, completed_at = v.completed_at, failed_at = v.failed_at, expired_at = v.expired_at
+           FROM v
+          WHERE s.id = v.id AND s.version = v.version
+          RETURNING s.*
        ), transition AS (
          INSERT INTO sessions.session_transitions (session_id, from_state, to_state, event, actor, reason, causation_id, trace_id, occurred_at)
-         SELECT id, $10, $3, $11, $12, $13, $14, $15, $4 FROM updated
+         SELECT v.id, v.from_state, v.to_state, v.event, v.actor, v.reason, v.causation_id, v.trace_id, v.now
+           FROM v JOIN updated USING (id) ORDER BY v.ord
        ), outboxed AS (
          INSERT INTO sessions.outbox (event_id, subject, payload, headers)
-         SELECT $16, $17, $18::jsonb, $19::jsonb FROM updated
+         SELECT v.event_id, v.subject, v.payload::jsonb, v.headers::jsonb
+           FROM v JOIN updated USING (id) ORDER BY v.ord
          RETURNING seq
        )
-       SELECT updated.*, (SELECT count(pg_notify($20, '')) FROM outboxed) AS notified FROM updated`,
+       SELECT updated.*, (SELECT count(*) FROM (SELECT pg_notify($20, '') FROM outboxed LIMIT 1) n) AS notified FROM updated`,
       [
-        row.id, row.version, decision.to, decision.now, ts.lastTransitionAt, ts.pausedAt, ts.completedAt, ts.failedAt, ts.expiredAt,
-        row.status, meta.event, meta.actor, meta.reason, meta.causationId, traceId,
-        event.eventId, event.subject, event.payload, event.headers, event.channel,
+        column((i) => i.row.id),
+        column((i) => i.row.version),
+        column((i) => i.decision.to),
+        column((i) => i.decision.now),
+        column((i) => i.decision.timestamps.lastTransitionAt),
+        column((i) => i.decision.timestamps.pausedAt),
+        column((i) => i.decision.timestamps.completedAt),
+        column((i) => i.decision.timestamps.failedAt),
+        column((i) => i.decision.timestamps.expiredAt),
+        column((i) => i.row.status),
+        column((i) => i.meta.event),
+        column((i) => i.meta.actor),
+        column((i) => i.meta.reason),
+        column((i) => i.meta.causationId),
+        column((i) => i.traceId),
+        column((i) => i.event.eventId),
+        column((i) => i.event.subject),
+        column((i) => i.event.payload),
+        column((i) => i.event.headers),
+        channel,
       ],
     );
-    const updated = rows[0];
-    if (!updated) return undefined;
-    const { notified: _notified, ...sessionRow } = updated as SessionRow & { notified: unknown };
-    return toSession(sessionRow);
+    const byId = new Map<string, SessionRow>();
+    for (const { notified: _notified, ...row } of rows) byId.set(row.id, row);
+    return items.map((item) => byId.get(item.row.id));
+  }
+
+  /** The batcher's read of the rows the cache lacks: one statement for every id asked meanwhile. */
+  private async readBatch(ids: string[]): Promise<Array<SessionRow | undefined>> {
+    const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
+    const byId = new Map<string, SessionRow>();
+    if (wanted.length > 0) {
+      const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`, [wanted]);
+      for (const row of rows) byId.set(row.id, row);
+    }
+    return ids.map((id) => byId.get(id));
   }
 
   private async applyInTx(
@@ -248,7 +429,7 @@ export class SessionRepository {
     id: string,
     meta: TransitionMeta,
     decide: (current: Session) => Decision,
-  ): Promise<{ session: Session; applied: boolean }> {
+  ): Promise<{ session: Session; applied: boolean; row?: SessionRow }> {
     const locked = await tx.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1 FOR UPDATE`, [id]);
     const row = locked.rows[0];
     if (!row) throw sessionNotFound(id);
@@ -262,11 +443,12 @@ export class SessionRepository {
     const current = toSession(row);
     const decision = decide(current);
     let result = current;
+    let written: SessionRow | undefined;
     if (decision.kind === 'move') {
-      const next = await this.writeTransition(tx, row, meta, decision);
+      [written] = await this.writeTransitions(tx, [this.pending(row, meta, decision)]);
       // Impossible under the row lock; surfaces as a retryable serialization failure if it ever happens.
-      if (!next) throw Object.assign(new Error('session version moved under lock'), { code: '40001' });
-      result = next;
+      if (!written) throw Object.assign(new Error('session version moved under lock'), { code: '40001' });
+      result = toSession(written);
     }
     if (meta.idempotencyKey) {
       await tx.query(
@@ -274,7 +456,7 @@ export class SessionRepository {
         [meta.idempotencyKey, id, JSON.stringify(result)],
       );
     }
-    return { session: result, applied: decision.kind === 'move' };
+    return { session: result, applied: decision.kind === 'move', row: written ?? row };
   }
 
   /** Open sessions whose last transition is older than `before`, oldest first. */

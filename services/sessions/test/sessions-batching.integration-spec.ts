@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import {
+  AppError,
+  ApplySessionEvent,
+  CreateSession,
+  GetSession,
+  ListSessionTransitions,
+  SessionTransitioned,
+  type Session,
+  type SessionEventName,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import { Database } from '@orgmesh/persistence';
+import { runMigrations } from '@orgmesh/migrations';
+import { expectEventually, type TestContext } from '@orgmesh/testing';
+import { outcomeOf } from '../src/session/session.fsm.js';
+import { SessionRepository, SESSIONS_SCHEMA } from '../src/session/session.repository.js';
+import { SessionService } from '../src/session/session.service.js';
+import type { SessionsApp } from '../src/sessions.app.js';
+import { clientBus, createTestContext, startTestSessions } from './sessions-harness.js';
+
+/** The batched transition statement of the repository (its first parameter: the session ids of the batch). */
+const isTransitionBatch = (text: string) => text.trimStart().startsWith('WITH v AS');
+const isRowBatchRead = (text: string) => text.includes('WHERE id = ANY($1::uuid[])');
+
+/** Records the batched statements a Database runs: the ids each carried. */
+function recordBatches(db: Database) {
+  const writes: string[][] = [];
+  const reads: string[][] = [];
+  const original = db.query.bind(db);
+  const spy = jest.spyOn(db, 'query').mockImplementation(((text: string, params?: unknown[]) => {
+    if (isTransitionBatch(text)) writes.push([...(params?.[0] as string[])]);
+    if (isRowBatchRead(text)) reads.push([...(params?.[0] as string[])]);
+    return original(text, params);
+  }) as typeof db.query);
+  return { writes, reads, restore: () => spy.mockRestore() };
+}
+
+describe('sessions apply-event batching', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(async () => {
+    await ctx?.dispose();
+  });
+
+  it('a batch whose guard misses for one session writes the others and decides only that one again', async () => {
+    await runMigrations({ url: ctx.databaseUrl, service: 'sessions' });
+    const db = await Database.connect({ url: ctx.databaseUrl, schema: SESSIONS_SCHEMA, poolSize: 4 });
+    try {
+      // Two replicas of the service on one database; each decides on the rows it has seen.
+      const replicaA = new SessionService(new SessionRepository(db, { batchMax: 64, batchInFlight: 1 }));
+      const replicaB = new SessionService(new SessionRepository(db));
+      const [x, y, z] = await Promise.all(
+        ['x', 'y', 'z'].map(async (name) => (await replicaA.create({ agentId: `guard-${name}`, role: 'finance' })).session),
+      );
+      if (!x || !y || !z) throw new Error('sessions not created');
+      // Replica B moves x on: replica A's cached row of x is now stale.
+      await replicaB.applyEvent({ id: x.id, event: 'activate', actor: 'replica-b' });
+
+      const recorded = recordBatches(db);
+      let results: Array<{ session: Session; applied: boolean }>;
+      try {
+        results = await Promise.all([
+          replicaA.applyEvent({ id: x.id, event: 'fail', actor: 'replica-a' }),
+          replicaA.applyEvent({ id: y.id, event: 'activate', actor: 'replica-a' }),
+          replicaA.applyEvent({ id: z.id, event: 'activate', actor: 'replica-a' }),
+        ]);
+      } finally {
+        recorded.restore();
+      }
+
+      // One statement for the three, then x alone, decided again on the row read back.
+      expect(recorded.writes).toEqual([[x.id, y.id, z.id].sort(), [x.id]]);
+      expect(recorded.reads).toEqual([[x.id]]);
+      expect(results.map((r) => [r.session.status, r.session.version, r.applied])).toEqual([
+        ['failed', 2, true],
+        ['active', 1, true],
+        ['active', 1, true],
+      ]);
+      const history = await replicaA.listTransitions(x.id);
+      expect(history.map((t) => [t.from, t.to, t.actor])).toEqual([
+        ['pending', 'active', 'replica-b'],
+        ['active', 'failed', 'replica-a'],
+      ]);
+      for (const id of [y.id, z.id]) {
+        expect((await replicaA.listTransitions(id)).map((t) => [t.from, t.to])).toEqual([['pending', 'active']]);
+      }
+      // One outbox event per transition written, none for the write that missed.
+      const { rows } = await db.query<{ session_id: string; n: number }>(
+        `SELECT payload->>'sessionId' AS session_id, count(*)::int AS n FROM sessions.outbox
+          WHERE subject = $1 GROUP BY 1`,
+        [SessionTransitioned.subject],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.session_id, r.n]))).toEqual({ [x.id]: 2, [y.id]: 1, [z.id]: 1 });
+    } finally {
+      await db.close();
+    }
+  });
+
+  describe('two replicas under concurrent load', () => {
+    let replicas: SessionsApp[];
+    let bus: MessageBus;
+
+    beforeAll(async () => {
+      replicas = [await startTestSessions(ctx), await startTestSessions(ctx)];
+      bus = await clientBus(ctx);
+    });
+    afterAll(async () => {
+      await bus?.close();
+      for (const app of replicas ?? []) await app.close();
+    });
+
+    it('200 concurrent apply-events over 50 sessions: valid FSM paths, contiguous versions, each event published once', async () => {
+      const published = new Map<string, Array<{ eventId: string; version: number; from: string; to: string }>>();
+      const deliveries = new Map<string, number>();
+      const consumer = await bus.consume(SessionTransitioned, 'batching-watch', async (payload, meta) => {
+        // The stream also holds the events of the other test of this file.
+        if (!payload.agentId.startsWith('load-')) return;
+        deliveries.set(meta.eventId, (deliveries.get(meta.eventId) ?? 0) + 1);
+        if ((deliveries.get(meta.eventId) ?? 0) > 1) return;
+        const list = published.get(payload.sessionId) ?? [];
+        list.push({ eventId: meta.eventId, version: payload.version, from: payload.from, to: payload.to });
+        published.set(payload.sessionId, list);
+      });
+      const recorded = replicas.map((app) => recordBatches(app.db));
+      try {
+        const sessions = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => bus.request(CreateSession, { agentId: `load-${i}`, role: 'finance' })),
+        );
+        // A fixed mix of legal and (depending on the order they land in) illegal events, all at once.
+        const mix: SessionEventName[] = ['activate', 'pause', 'resume', 'pause', 'activate', 'resume', 'pause'];
+        const requests = Array.from({ length: 200 }, (_, i) => {
+          const session = sessions[i % sessions.length]!;
+          return bus.request(ApplySessionEvent, { id: session.id, event: mix[(i * 3 + Math.floor(i / 50)) % mix.length]!, actor: 'load' });
+        });
+        const results = await Promise.allSettled(requests);
+        for (const result of results) {
+          if (result.status === 'rejected') expect((result.reason as AppError).code).toBe('session_illegal_transition');
+        }
+        // Every session gets an activate, so each moves at least once.
+        expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(50);
+
+        let expectedEvents = 0;
+        const histories = new Map<string, Array<{ from: string; to: string }>>();
+        for (const session of sessions) {
+          const stored = await bus.request(GetSession, { id: session.id });
+          const { items } = await bus.request(ListSessionTransitions, { id: session.id });
+          let state: Session['status'] = 'pending';
+          for (const t of items) {
+            expect(t.from).toBe(state);
+            expect(outcomeOf(state, t.event)).toEqual({ kind: 'move', to: t.to });
+            state = t.to;
+          }
+          expect(state).toBe(stored.status);
+          expect(stored.version).toBe(items.length);
+          expectedEvents += items.length;
+          histories.set(session.id, items.map((t) => ({ from: t.from, to: t.to })));
+        }
+        expect(expectedEvents).toBeGreaterThanOrEqual(50);
+
+        await expectEventually(() => expect(deliveries.size).toBe(expectedEvents), { timeoutMs: 30_000 });
+        expect([...deliveries.values()].every((n) => n === 1)).toBe(true);
+        for (const session of sessions) {
+          const events = (published.get(session.id) ?? []).sort((a, b) => a.version - b.version);
+          const history = histories.get(session.id) ?? [];
+          // Versions 1..n, one event each, the same moves as the stored history.
+          expect(events.map((e) => e.version)).toEqual(history.map((_, i) => i + 1));
+          expect(events.map((e) => ({ from: e.from, to: e.to }))).toEqual(history);
+        }
+      } finally {
+        for (const r of recorded) r.restore();
+        await consumer.stop();
+      }
+      // The load did go through the batcher: some statement carried several sessions' transitions.
+      const batchSizes = recorded.flatMap((r) => r.writes.map((ids) => ids.length));
+      expect(Math.max(...batchSizes)).toBeGreaterThan(1);
+    });
+  });
+});

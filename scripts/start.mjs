@@ -172,7 +172,7 @@ try {
   const modelPort = Number(process.env.SCRIPTED_MODEL_PORT ?? 11434);
   const proxyEnv = {
     PRIVACY_UPSTREAM_OPENAI_URL: process.env.PRIVACY_UPSTREAM_OPENAI_URL ?? (scripted ? `http://127.0.0.1:${modelPort}/v1` : undefined),
-    PRIVACY_PROFILES_FILE: process.env.PRIVACY_PROFILES_FILE ?? join(root, 'deploy/k8s/base/privacy-profiles.yaml'),
+    // Role profiles and the directory come from the registry (PRIVACY_PROFILES_FILE, if set, takes over).
     PRIVACY_HMAC_KEY: process.env.PRIVACY_HMAC_KEY ?? devHmacKey(),
   };
   const services = [
@@ -180,7 +180,8 @@ try {
       ? [{ name: 'scripted-model', entry: 'services/agents/dist/scripted-model/main.js', env: { SCRIPTED_MODEL_HOST: '127.0.0.1', SCRIPTED_MODEL_PORT: String(modelPort), SCRIPTED_MODEL_RECORD_FILE: process.env.SCRIPTED_MODEL_RECORD_FILE ?? join(stateDir, 'scripted-model-requests.jsonl') }, url: `http://127.0.0.1:${modelPort}/v1 (scripted model — deterministic, not an LLM)` }]
       : []),
     { name: 'sessions', entry: 'services/sessions/dist/main.js', env: {}, url: 'health http://127.0.0.1:8101/readyz' },
-    { name: 'registry', entry: 'services/registry/dist/main.js', env: {}, url: 'health http://127.0.0.1:8102/readyz' },
+    // The demo org chart seeds an empty registry: the people the privacy proxy recognises by name.
+    { name: 'registry', entry: 'services/registry/dist/main.js', env: { REGISTRY_ORG_CHART: process.env.REGISTRY_ORG_CHART ?? 'deploy/registry/org-chart.csv' }, url: 'health http://127.0.0.1:8102/readyz' },
     { name: 'mesh-router', entry: 'services/mesh-router/dist/main.js', env: {}, url: 'health http://127.0.0.1:8103/readyz' },
     { name: 'privacy-proxy', entry: 'services/privacy-proxy/dist/main.js', env: proxyEnv, url: 'http://127.0.0.1:8090' },
     // finance-lead: a person of the Finance team (role finance) for `npm run demo` to hand Finance its task.

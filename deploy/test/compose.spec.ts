@@ -201,13 +201,16 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('mounts the shared role profiles file where PRIVACY_PROFILES_FILE points', () => {
-    const path = env('privacy-proxy')['PRIVACY_PROFILES_FILE'];
-    const mount = services['privacy-proxy']!.volumes!.map((volume) => volume.split(':')).find(
-      ([, target]) => target === path,
-    )!;
-    expect(mount[0]).toBe('../k8s/base/privacy-profiles.yaml');
-    expect(mount[2]).toBe('ro');
+  it('has the privacy proxy read role profiles and people from the registry, which the demo org chart seeds', () => {
+    const proxy = env('privacy-proxy');
+    expect(proxy['PRIVACY_PROFILES_FILE']).toBeUndefined();
+    expect(proxy['PRIVACY_PROFILE_SOURCE'] ?? 'registry').toBe('registry');
+    expect(proxy['NATS_URL']).toBe(env('registry')['NATS_URL']);
+    expect(services['privacy-proxy']!.volumes ?? []).toEqual([]);
+    // The image's working directory holds deploy/registry (REGISTRY_DIR's default is relative too).
+    const seed = env('registry')['REGISTRY_ORG_CHART']!;
+    expect(seed).toBe('deploy/registry/org-chart.csv');
+    expect(existsSync(join(REPO_ROOT, seed))).toBe(true);
   });
 
   it('points the privacy proxy at the scripted model unless a provider is configured', () => {

@@ -533,22 +533,20 @@ describe('privacy proxy role profiles', () => {
   const text = readFileSync(file, 'utf8');
 
   it.each(Object.keys(OVERLAYS) as Overlay[])(
-    '%s mounts the generated ConfigMap where PRIVACY_PROFILES_FILE points',
+    '%s runs the privacy proxy on the registry’s profiles and people, the demo org chart seeding the registry',
     (overlay) => {
-      const proxy = deployment(overlay, 'privacy-proxy')!;
-      const container = onlyContainer(proxy);
-      const path = resolveEnv(container, rendered[overlay]).find(
-        (variable) => variable.name === 'PRIVACY_PROFILES_FILE',
-      )!.value!;
-      const mount = container.volumeMounts!.find((candidate) => path.startsWith(`${candidate.mountPath}/`))!;
-      const volumes =
-        (spec(spec(proxy)['template'] as K8sObject)['volumes'] as Array<{
-          name: string;
-          configMap?: { name: string };
-        }>) ?? [];
-      const configMapName = volumes.find((volume) => volume.name === mount.name)?.configMap?.name;
-      const data = find(rendered[overlay], 'ConfigMap', configMapName!)!['data'] as Record<string, string>;
-      expect(data[path.slice(mount.mountPath.length + 1)]).toBe(text);
+      const proxy = resolveEnv(onlyContainer(deployment(overlay, 'privacy-proxy')!), rendered[overlay]);
+      const value = (name: string) => proxy.find((variable) => variable.name === name)?.value;
+      expect(value('PRIVACY_PROFILES_FILE')).toBeUndefined();
+      expect(value('PRIVACY_PROFILE_SOURCE') ?? 'registry').toBe('registry');
+      expect(value('NATS_URL')).toBeDefined();
+      const registry = resolveEnv(onlyContainer(deployment(overlay, 'registry')!), rendered[overlay]);
+      expect(value('NATS_URL')).toBe(registry.find((variable) => variable.name === 'NATS_URL')?.value);
+      // Baked into the image next to REGISTRY_DIR's default (the working directory's deploy/registry).
+      const seed = registry.find((variable) => variable.name === 'REGISTRY_ORG_CHART')?.value;
+      expect(seed).toBe('deploy/registry/org-chart.csv');
+      expect(existsSync(join(REPO_ROOT, seed!))).toBe(true);
+      expect(find(rendered[overlay], 'ConfigMap', 'orgmesh-privacy-profiles')).toBeUndefined();
     },
   );
 

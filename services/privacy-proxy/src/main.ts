@@ -6,7 +6,9 @@ import { JoseTokenVerifier } from './auth/token-verifier.js';
 import { httpNerHook } from './privacy/privacy-engine.js';
 import { loadPrivacyProxyConfig } from './privacy-proxy.config.js';
 import { createPrivacyProxy } from './privacy-proxy.server.js';
-import { FileProfileSource } from './profiles/profile-source.js';
+import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
+import { RegistryProfileSource } from './profiles/registry-profile-source.js';
+import { NatsRegistryReader } from './profiles/registry-reader.js';
 
 const config = loadPrivacyProxyConfig();
 const logger = createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL });
@@ -16,11 +18,10 @@ const tracing = startTracing({
   otlpEndpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
   logger,
 });
-const profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
 
+// One NATS connection for whatever needs it: the audit sink and the registry-backed profiles.
 let bus: MessageBus | undefined;
-let audit: AuditSink = new LogAuditSink(logger);
-if (config.PRIVACY_AUDIT === 'nats') {
+if (config.PRIVACY_AUDIT === 'nats' || config.PRIVACY_PROFILE_SOURCE === 'registry') {
   bus = await connectBus({
     url: config.NATS_URL,
     name: 'privacy-proxy',
@@ -28,9 +29,47 @@ if (config.PRIVACY_AUDIT === 'nats') {
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
   });
+}
+
+let audit: AuditSink = new LogAuditSink(logger);
+if (config.PRIVACY_AUDIT === 'nats' && bus) {
   await bus.ensureStream('privacy');
   audit = new NatsAuditSink(bus, logger);
 }
+
+let registryProfiles: RegistryProfileSource | undefined;
+let profiles: ProfileSource;
+if (config.PRIVACY_PROFILE_SOURCE === 'file' && config.PRIVACY_PROFILES_FILE) {
+  profiles = await FileProfileSource.load(config.PRIVACY_PROFILES_FILE);
+} else if (bus) {
+  // Nothing is fetched here: the registry may start after the proxy. Until it answers, model calls
+  // are refused with 503 and /readyz reports not ready.
+  registryProfiles = new RegistryProfileSource(
+    new NatsRegistryReader(bus, config.PRIVACY_REGISTRY_TIMEOUT),
+    logger,
+    {
+      ttlMs: config.PRIVACY_PROFILE_CACHE_TTL,
+      ...(config.PRIVACY_FALLBACK_MODE !== 'refuse'
+        ? { fallback: { mode: config.PRIVACY_FALLBACK_MODE } }
+        : {}),
+      ...(config.PRIVACY_PROFILE_JWKS ? { trustedKeys: config.PRIVACY_PROFILE_JWKS } : {}),
+    },
+  );
+  registryProfiles.start();
+  profiles = registryProfiles;
+} else {
+  throw new Error('unreachable: the config guarantees a profiles file or a NATS connection');
+}
+logger.info(
+  registryProfiles
+    ? {
+        profileSource: 'registry',
+        fallback: config.PRIVACY_FALLBACK_MODE,
+        pinnedKeys: Boolean(config.PRIVACY_PROFILE_JWKS),
+      }
+    : { profileSource: 'file' },
+  'privacy profiles source chosen',
+);
 
 const proxy = createPrivacyProxy({
   ...(config.PRIVACY_UPSTREAM_OPENAI_URL
@@ -79,6 +118,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
         () => 1,
       )
       .then(async (code) => {
+        registryProfiles?.stop();
         if (audit instanceof NatsAuditSink) await audit.flush().catch(() => undefined);
         await bus?.close().catch(() => undefined);
         await tracing.shutdown().catch(() => undefined);

@@ -41,12 +41,64 @@ describe('privacy proxy config', () => {
     for (const value of [secret, '99999', 'sk-live-xyz', 'not a url']) expect(message).not.toContain(value);
   });
 
-  it('needs at least one upstream and a profiles file', () => {
+  it('needs at least one upstream', () => {
     expect(() =>
       loadPrivacyProxyConfig({ PRIVACY_HMAC_KEY: 'k'.repeat(40), PRIVACY_PROFILES_FILE: 'p.yaml' }),
     ).toThrow(/PRIVACY_UPSTREAM_OPENAI_URL/);
-    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILES_FILE: undefined })).toThrow(
-      /PRIVACY_PROFILES_FILE \(required\)/,
+  });
+
+  it('reads profiles from the registry unless a profiles file is given', () => {
+    const registry = loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILES_FILE: undefined });
+    expect(registry).toMatchObject({
+      PRIVACY_PROFILE_SOURCE: 'registry',
+      PRIVACY_PROFILE_CACHE_TTL: 60_000,
+      PRIVACY_REGISTRY_TIMEOUT: 2_000,
+      PRIVACY_FALLBACK_MODE: 'mask',
+    });
+    expect(registry.PRIVACY_PROFILE_JWKS).toBeUndefined();
+    expect(loadPrivacyProxyConfig(base)).toMatchObject({
+      PRIVACY_PROFILE_SOURCE: 'file',
+      PRIVACY_PROFILES_FILE: '/etc/orgmesh/profiles.yaml',
+    });
+    expect(
+      loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILES_FILE: ' ', PRIVACY_PROFILE_SOURCE: 'registry' })
+        .PRIVACY_PROFILE_SOURCE,
+    ).toBe('registry');
+  });
+
+  it('refuses a contradictory profile source, naming the key', () => {
+    expect(() =>
+      loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILES_FILE: undefined, PRIVACY_PROFILE_SOURCE: 'file' }),
+    ).toThrow(/PRIVACY_PROFILES_FILE \(required with PRIVACY_PROFILE_SOURCE=file\)/);
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILE_SOURCE: 'registry' })).toThrow(
+      /PRIVACY_PROFILES_FILE \(not read with PRIVACY_PROFILE_SOURCE=registry/,
     );
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_PROFILE_SOURCE: 'database' })).toThrow(
+      /PRIVACY_PROFILE_SOURCE/,
+    );
+  });
+
+  it('never falls back to a mode that lets personal data out', () => {
+    const registry = { ...base, PRIVACY_PROFILES_FILE: undefined };
+    expect(
+      loadPrivacyProxyConfig({ ...registry, PRIVACY_FALLBACK_MODE: 'refuse' }).PRIVACY_FALLBACK_MODE,
+    ).toBe('refuse');
+    for (const mode of ['off', 'detect'])
+      expect(() => loadPrivacyProxyConfig({ ...registry, PRIVACY_FALLBACK_MODE: mode })).toThrow(
+        /PRIVACY_FALLBACK_MODE/,
+      );
+  });
+
+  it('parses pinned profile-signing keys and refuses anything but a JWKS', () => {
+    const registry = { ...base, PRIVACY_PROFILES_FILE: undefined };
+    const jwks = { keys: [{ kty: 'EC', kid: 'registry-1', crv: 'P-256', x: 'x', y: 'y' }] };
+    expect(
+      loadPrivacyProxyConfig({ ...registry, PRIVACY_PROFILE_JWKS: JSON.stringify(jwks) })
+        .PRIVACY_PROFILE_JWKS,
+    ).toEqual(jwks);
+    for (const bad of ['not json', '{"keys":[]}', '{"keys":[{"kty":"EC"}]}'])
+      expect(() => loadPrivacyProxyConfig({ ...registry, PRIVACY_PROFILE_JWKS: bad })).toThrow(
+        /PRIVACY_PROFILE_JWKS/,
+      );
   });
 });

@@ -1,3 +1,4 @@
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
 
@@ -22,8 +23,37 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_UPSTREAM_ANTHROPIC_KEY: optionalString,
   /** Time for the upstream to answer and finish streaming. */
   PRIVACY_UPSTREAM_TIMEOUT: env.duration('10m'),
-  /** YAML or JSON: role profiles and the org-chart directory (until the registry serves them). */
-  PRIVACY_PROFILES_FILE: z.string().min(1),
+  /**
+   * Where role profiles and the org-chart directory come from: `registry` (rpc.registry.v1.get-profile
+   * and rpc.registry.v1.directory over NATS) or `file` (PRIVACY_PROFILES_FILE). Default: `file` when
+   * PRIVACY_PROFILES_FILE is set, `registry` otherwise.
+   */
+  PRIVACY_PROFILE_SOURCE: z.enum(['registry', 'file']).optional(),
+  /** YAML or JSON: role profiles and the org-chart directory; read only by the `file` source. */
+  PRIVACY_PROFILES_FILE: optionalString,
+  /**
+   * Registry source: how long a profile or the directory is used before the registry is asked again
+   * when no change event arrived (events apply at once; this bounds a missed one).
+   */
+  PRIVACY_PROFILE_CACHE_TTL: env.duration('60s'),
+  /** Registry source: how long one call to the registry may take before it counts as unreachable. */
+  PRIVACY_REGISTRY_TIMEOUT: env.duration('2s'),
+  /**
+   * Registry source: what a role gets when the registry has no profile for it (profile_not_found).
+   * `mask` and `strict` act as a profile of that mode; `refuse` refuses every request of the role (403).
+   * Never `off` or `detect`: an unknown role must not send personal data out unmasked.
+   */
+  PRIVACY_FALLBACK_MODE: z.enum(['mask', 'strict', 'refuse']).default('mask'),
+  /**
+   * Registry source: the registry's public profile-signing keys (a JWKS as JSON). Set: signed profiles
+   * are verified against these keys only. Unset: against the keys the registry sends with each profile.
+   */
+  PRIVACY_PROFILE_JWKS: optionalString.transform((text, ctx) => {
+    if (text === undefined) return undefined;
+    const jwks = parseJwks(text);
+    if (!jwks) ctx.addIssue({ code: 'custom', message: 'expected a JWKS: {"keys":[{kty, kid, …}]}' });
+    return jwks;
+  }),
   /** Key of the placeholder HMAC; the same on every replica, so pseudonyms are stable. */
   PRIVACY_HMAC_KEY: z.string().min(32),
   PRIVACY_MAX_BODY_BYTES: env.int(20 * 1024 * 1024, 1),
@@ -38,24 +68,65 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),
   NATS_URL: env.natsUrl(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
   /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** `service.name` of this service's spans; default: the service's own name. */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 });
-export type PrivacyProxyConfig = z.infer<typeof PrivacyProxyConfigSchema>;
+export type ProfileSourceKind = 'registry' | 'file';
+export type PrivacyProxyConfig = Omit<z.infer<typeof PrivacyProxyConfigSchema>, 'PRIVACY_PROFILE_SOURCE'> & {
+  /** Resolved: the explicit choice, else `file` when PRIVACY_PROFILES_FILE is set, else `registry`. */
+  PRIVACY_PROFILE_SOURCE: ProfileSourceKind;
+};
 
 /** Parses the environment once at startup; errors name keys, never values. */
 export function loadPrivacyProxyConfig(
   source: Record<string, string | undefined> = process.env,
 ): PrivacyProxyConfig {
-  const config = parseConfig('privacy-proxy', PrivacyProxyConfigSchema, source);
-  if (!config.PRIVACY_UPSTREAM_OPENAI_URL && !config.PRIVACY_UPSTREAM_ANTHROPIC_URL) {
-    throw new ConfigError('privacy-proxy', [
+  const parsed = parseConfig('privacy-proxy', PrivacyProxyConfigSchema, source);
+  const problems: Array<{ key: string; reason: string }> = [];
+  if (!parsed.PRIVACY_UPSTREAM_OPENAI_URL && !parsed.PRIVACY_UPSTREAM_ANTHROPIC_URL) {
+    problems.push(
       { key: 'PRIVACY_UPSTREAM_OPENAI_URL', reason: 'at least one upstream is required' },
       { key: 'PRIVACY_UPSTREAM_ANTHROPIC_URL', reason: 'at least one upstream is required' },
-    ]);
+    );
   }
-  return config;
+  const profileSource: ProfileSourceKind =
+    parsed.PRIVACY_PROFILE_SOURCE ?? (parsed.PRIVACY_PROFILES_FILE ? 'file' : 'registry');
+  if (profileSource === 'file' && !parsed.PRIVACY_PROFILES_FILE)
+    problems.push({ key: 'PRIVACY_PROFILES_FILE', reason: 'required with PRIVACY_PROFILE_SOURCE=file' });
+  // Refused rather than ignored: an operator who sets a file expects it to be what masks.
+  if (profileSource === 'registry' && parsed.PRIVACY_PROFILES_FILE)
+    problems.push({
+      key: 'PRIVACY_PROFILES_FILE',
+      reason: 'not read with PRIVACY_PROFILE_SOURCE=registry: unset it or choose the file source',
+    });
+  if (problems.length > 0) throw new ConfigError('privacy-proxy', problems);
+  return { ...parsed, PRIVACY_PROFILE_SOURCE: profileSource };
+}
+
+/** A JSON Web Key Set whose keys name their type and id, or undefined. */
+function parseJwks(text: string): JSONWebKeySet | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const keys = (value as { keys?: unknown } | null)?.keys;
+  const valid =
+    Array.isArray(keys) &&
+    keys.length > 0 &&
+    keys.every(
+      (k: unknown) =>
+        typeof k === 'object' &&
+        k !== null &&
+        typeof (k as { kty?: unknown }).kty === 'string' &&
+        typeof (k as { kid?: unknown }).kid === 'string',
+    );
+  return valid ? (value as JSONWebKeySet) : undefined;
 }

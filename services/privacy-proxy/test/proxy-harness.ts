@@ -4,7 +4,7 @@ import { createLogger } from '@orgmesh/telemetry';
 import { RecordingAuditSink, type AuditSink } from '../src/audit/audit-sink.js';
 import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
 import { createPrivacyProxy, type PrivacyProxy } from '../src/privacy-proxy.server.js';
-import { FileProfileSource } from '../src/profiles/profile-source.js';
+import { FileProfileSource, type ProfileSource } from '../src/profiles/profile-source.js';
 import { FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 
 /** Personal data planted in requests; none of it may reach the upstream in mask mode. */
@@ -55,7 +55,7 @@ export interface Harness {
 
 export async function startHarness(
   upstreamOptions: FakeUpstreamOptions = {},
-  options: { extraAudit?: AuditSink } = {},
+  options: { extraAudit?: AuditSink; profiles?: ProfileSource } = {},
 ): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:test', audience: 'orgmesh' });
@@ -75,7 +75,7 @@ export async function startHarness(
       issuer: issuer.issuer,
       audience: issuer.audience,
     }),
-    profiles: FileProfileSource.fromObject(PROFILES),
+    profiles: options.profiles ?? FileProfileSource.fromObject(PROFILES),
     hmacKey: 'integration-test-hmac-key-0123456789abcdef',
     audit: options.extraAudit
       ? {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { INestMicroservice } from '@nestjs/common';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
@@ -115,6 +116,7 @@ export async function startRegistryApp(
     );
     await service.start();
     if (config.REGISTRY_DIR) await loadAtStartup(service, metrics, logger, config.REGISTRY_DIR);
+    if (config.REGISTRY_ORG_CHART) await seedOrgChart(service, logger, config.REGISTRY_ORG_CHART);
     if (service.current) await service.reconcileDrift();
 
     const microservice: INestMicroservice = await NestFactory.createMicroservice(
@@ -209,5 +211,41 @@ async function loadAtStartup(
     );
     if (!service.current) throw error;
     logger.warn({ version: service.current.version }, 'serving the stored registry version');
+  }
+}
+
+/**
+ * Imports the org chart at `file` when no org chart has been imported yet. Replicas starting together
+ * may both import it: the same people twice, one org version apart, which is harmless. An unreadable
+ * or invalid file is logged problem by problem and stops the start, like an invalid REGISTRY_DIR.
+ */
+async function seedOrgChart(service: RegistryService, logger: Logger, file: string): Promise<void> {
+  if (!service.current) {
+    logger.warn({ file }, 'org chart not seeded: no registry version is loaded');
+    return;
+  }
+  if ((await service.directory()).orgVersion > 0) return;
+  const path = resolve(file);
+  let csv: string;
+  try {
+    csv = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new AppError('validation_failed', 'REGISTRY_ORG_CHART cannot be read', {
+      cause,
+      details: { path },
+    });
+  }
+  try {
+    const result = await service.importOrg(csv, basename(path), 'startup');
+    logger.info({ file: path, orgVersion: result.orgVersion, users: result.users }, 'org chart seeded');
+  } catch (error) {
+    if (error instanceof AppError && error.code === 'validation_failed') {
+      const problems = (error.details?.['problems'] ?? []) as RegistryProblem[];
+      logger.error(
+        { file: path, problems: problems.map(formatProblem) },
+        'org chart refused, nothing imported',
+      );
+    }
+    throw error;
   }
 }

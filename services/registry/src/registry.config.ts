@@ -24,6 +24,12 @@ export const RegistryConfigSchema = z.object({
    */
   REGISTRY_DIR: z.string().default('deploy/registry'),
   /**
+   * An org chart CSV imported at startup when the registry holds none yet (a seed for fresh
+   * installations: the privacy proxy's directory and the mesh's escalations need people). An org
+   * chart imported since, through the API, is never replaced. Empty: no seed.
+   */
+  REGISTRY_ORG_CHART: z.string().default(''),
+  /**
    * The ES256 key that signs published profiles: a private EC P-256 JWK (JSON) or a PEM (PKCS#8 or SEC1).
    * A secret. Unset: a key is generated at startup (dev) and the log says so.
    */

@@ -5,12 +5,13 @@ import { AppError } from '@orgmesh/contracts';
 import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
 
 /**
- * Where role profiles and the org-chart directory come from. The file-based source serves until the
- * registry does; a registry-backed source implements the same interface over NATS RPC.
- * Implementations return the same objects while nothing changed, so callers can cache per object.
+ * Where role profiles and the org-chart directory come from: the registry over NATS
+ * (`RegistryProfileSource`, the default) or a file (`FileProfileSource`). Implementations return the
+ * same objects while nothing changed, so callers can cache per object. Failing to know a profile is
+ * an `unavailable` AppError, never a made-up profile.
  */
 export interface ProfileSource {
-  /** The profile of a role, or the file's `default` profile; undefined when neither exists. */
+  /** The profile of a role, or the source's fallback for roles without one; undefined when neither exists. */
   getProfile(role: string): Promise<PrivacyProfile | undefined>;
   getDirectory(): Promise<Directory>;
 }

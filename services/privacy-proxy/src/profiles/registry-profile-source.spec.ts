@@ -1,0 +1,394 @@
+import { Writable } from 'node:stream';
+import { beforeAll, describe, expect, it } from '@jest/globals';
+import type { CryptoKey, JWK } from 'jose';
+import { createProfileSigningKey, signProfile } from '@orgmesh/auth';
+import { AppError, type PrivacySettings, type RoleProfile, type RpcResponse } from '@orgmesh/contracts';
+import type { GetDirectory, GetProfile } from '@orgmesh/contracts';
+import { createLogger } from '@orgmesh/telemetry';
+import { RegistryProfileSource, type RegistryProfileSourceOptions } from './registry-profile-source.js';
+import type { RegistryChange, RegistryReader } from './registry-reader.js';
+
+const KID = 'registry-test-key';
+let signingKey: { privateKey: CryptoKey; publicJwk: JWK };
+let strangerKey: { privateKey: CryptoKey; publicJwk: JWK };
+
+beforeAll(async () => {
+  signingKey = await createProfileSigningKey(KID);
+  strangerKey = await createProfileSigningKey(KID);
+});
+
+function roleProfile(role: string, privacy: Partial<PrivacySettings>, id = role): RoleProfile {
+  return {
+    id,
+    role,
+    isDefault: true,
+    description: '',
+    providers: [{ name: 'openai', models: [] }],
+    privacy: {
+      mode: 'mask',
+      entities: {},
+      customPatterns: [],
+      denyList: [],
+      employeeIdPattern: null,
+      ...privacy,
+    },
+    mesh: { sendTaskTo: [], requestApprovalFrom: [], notify: [] },
+    tools: [],
+    extensions: [],
+    hints: '',
+  };
+}
+
+/** The registry's side of the two RPCs, signing with a real key, and its change announcements. */
+class FakeRegistry implements RegistryReader {
+  readonly published = new Map<string, { profile: RoleProfile; version: number }>();
+  people: Array<{ userId: string; name: string; email: string; department: string }> = [
+    { userId: 'u-1001', name: 'Jane Doe', email: 'jane.doe@acme.example', department: 'Finance' },
+  ];
+  orgVersion = 1;
+  down = false;
+  calls = { profile: 0, directory: 0 };
+  /** Rewrites the signed profile on its way (a tampering peer). */
+  tamper: ((jws: string) => string) | undefined;
+  signWith: { privateKey: CryptoKey } | undefined;
+  /** Answers with this (signed) profile whatever role was asked. */
+  answerWith: { profile: RoleProfile; version: number } | undefined;
+  private listener: ((change: RegistryChange) => void) | undefined;
+
+  publish(profile: RoleProfile, version: number): void {
+    this.published.set(profile.role, { profile, version });
+  }
+
+  announce(change: RegistryChange): void {
+    this.listener?.(change);
+  }
+
+  async getProfile(role: string): Promise<RpcResponse<typeof GetProfile>> {
+    this.calls.profile++;
+    if (this.down) throw new AppError('unavailable', 'no responders');
+    const entry = this.answerWith ?? this.published.get(role);
+    if (!entry) throw new AppError('profile_not_found', `no profile for role "${role}"`);
+    const jws = await signProfile(
+      { profile: entry.profile, version: entry.version, publishedAt: '2026-01-05T10:00:00.000Z' },
+      (this.signWith ?? signingKey).privateKey,
+      KID,
+    );
+    return {
+      profile: entry.profile,
+      version: entry.version,
+      jws: this.tamper ? this.tamper(jws) : jws,
+      jwks: { keys: [signingKey.publicJwk as { kty: string; kid: string }] },
+    };
+  }
+
+  async getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
+    this.calls.directory++;
+    if (this.down) throw new AppError('timeout', 'rpc.registry.v1.directory timed out');
+    return { people: this.people, orgVersion: this.orgVersion, version: 1 };
+  }
+
+  watch(listener: (change: RegistryChange) => void): () => void {
+    this.listener = listener;
+    return () => (this.listener = undefined);
+  }
+}
+
+function newTestSource(options: Partial<RegistryProfileSourceOptions> = {}) {
+  const registry = new FakeRegistry();
+  registry.publish(
+    roleProfile('finance', { denyList: ['Project Nightjar'], entities: { ip_address: 'detect' } }),
+    1,
+  );
+  registry.publish(roleProfile('legal', { mode: 'strict' }), 1);
+  const clock = { now: 1_000_000 };
+  const logs: string[] = [];
+  const logger = createLogger({
+    service: 'privacy-proxy',
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  });
+  const source = new RegistryProfileSource(registry, logger, {
+    ttlMs: 60_000,
+    now: () => clock.now,
+    ...options,
+  });
+  source.start();
+  return { registry, source, clock, logs };
+}
+
+async function failure(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof AppError) return error;
+    throw error;
+  }
+  throw new Error('expected a failure');
+}
+
+/** Lets the background refresh an announcement starts run to its end. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+describe('RegistryProfileSource', () => {
+  it("serves the verified profile's privacy section and the directory, the same objects while nothing changed", async () => {
+    const { registry, source } = newTestSource();
+    const finance = await source.getProfile('finance');
+    expect(finance).toEqual({
+      mode: 'mask',
+      entities: { ip_address: 'detect' },
+      customPatterns: [],
+      denyList: ['Project Nightjar'],
+      employeeIdPattern: null,
+    });
+    expect(await source.getProfile('legal')).toMatchObject({ mode: 'strict' });
+    expect(await source.getProfile('finance')).toBe(finance);
+    const directory = await source.getDirectory();
+    expect(directory.people).toEqual([
+      { name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' },
+    ]);
+    expect(await source.getDirectory()).toBe(directory);
+    expect(registry.calls).toEqual({ profile: 2, directory: 1 });
+  });
+
+  it('maps custom patterns with and without their own action', async () => {
+    const { registry, source } = newTestSource();
+    registry.publish(
+      roleProfile('sales', {
+        customPatterns: [
+          { name: 'case-number', pattern: 'CASE-\\d{4}', action: 'strict' },
+          { name: 'invoice-number', pattern: 'INV-\\d{6}' },
+        ],
+        employeeIdPattern: 'EMP-\\d{6}',
+      }),
+      3,
+    );
+    expect(await source.getProfile('sales')).toMatchObject({
+      customPatterns: [
+        { name: 'case-number', pattern: 'CASE-\\d{4}', action: 'strict' },
+        { name: 'invoice-number', pattern: 'INV-\\d{6}', action: undefined },
+      ],
+      employeeIdPattern: 'EMP-\\d{6}',
+    });
+  });
+
+  it('takes a published change at once and keeps the object when the privacy section did not change', async () => {
+    const { registry, source } = newTestSource();
+    const before = await source.getProfile('finance');
+    // Published again with other hints only: the same privacy settings, the same object.
+    registry.publish(
+      {
+        ...roleProfile('finance', { denyList: ['Project Nightjar'], entities: { ip_address: 'detect' } }),
+        hints: 'new',
+      },
+      2,
+    );
+    registry.announce({ kind: 'profile', role: 'finance', version: 2 });
+    await settle();
+    expect(await source.getProfile('finance')).toBe(before);
+
+    registry.publish(roleProfile('finance', { mode: 'strict' }), 3);
+    registry.announce({ kind: 'profile', role: 'legal', version: 3 });
+    await settle();
+    expect(await source.getProfile('finance')).toBe(before);
+    registry.announce({ kind: 'profile', role: 'finance', version: 3 });
+    const after = await source.getProfile('finance');
+    expect(after).not.toBe(before);
+    expect(after).toMatchObject({ mode: 'strict' });
+  });
+
+  it('asks again while the registry answers from a version older than the announced change', async () => {
+    const { registry, source, clock } = newTestSource({ ttlMs: 30_000 });
+    const before = await source.getProfile('finance');
+    // The event overtakes the answering replica: it still serves version 1.
+    registry.announce({ kind: 'profile', role: 'finance', version: 2 });
+    await settle();
+    expect(registry.calls.profile).toBe(2);
+    expect(await source.getProfile('finance')).toBe(before);
+    expect(registry.calls.profile).toBe(3);
+    registry.publish(roleProfile('finance', { mode: 'strict' }), 2);
+    expect(await source.getProfile('finance')).toMatchObject({ mode: 'strict' });
+    expect(registry.calls.profile).toBe(4);
+    await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(4);
+    // A version that never comes (a registry rebuilt from scratch) is awaited for one TTL at most.
+    registry.announce({ kind: 'profile', role: 'finance', version: 99 });
+    await settle();
+    clock.now += 31_000;
+    await source.getProfile('finance');
+    const calls = registry.calls.profile;
+    await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(calls);
+  });
+
+  it('asks again after the TTL when no change was announced', async () => {
+    const { registry, source, clock } = newTestSource({ ttlMs: 30_000 });
+    const before = await source.getProfile('finance');
+    clock.now += 29_000;
+    await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(1);
+    registry.publish(roleProfile('finance', { mode: 'detect' }), 2);
+    clock.now += 2_000;
+    const after = await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(2);
+    expect(after).not.toBe(before);
+    expect(after?.mode).toBe('detect');
+  });
+
+  it('refetches the directory per org version', async () => {
+    const { registry, source } = newTestSource();
+    const first = await source.getDirectory();
+    registry.announce({ kind: 'org', orgVersion: 1 });
+    await settle();
+    expect(await source.getDirectory()).toBe(first);
+    registry.people = [
+      { userId: 'u-2002', name: 'Rosa Adeyemi', email: 'rosa@acme.example', department: 'Legal' },
+    ];
+    registry.orgVersion = 2;
+    registry.announce({ kind: 'org', orgVersion: 2 });
+    await settle();
+    const second = await source.getDirectory();
+    expect(second).not.toBe(first);
+    expect(second.people.map((p) => p.name)).toEqual(['Rosa Adeyemi']);
+    expect(registry.calls.directory).toBe(3);
+  });
+
+  it('gives roles without a registry profile the configured fallback, the same object every time', async () => {
+    const fallback = { mode: 'mask' as const };
+    const { registry, source } = newTestSource({ fallback });
+    expect(await source.getProfile('auditor')).toBe(fallback);
+    expect(await source.getProfile('auditor')).toBe(fallback);
+    // Not a registry role id: not even asked.
+    expect(await source.getProfile('Not A Role')).toBe(fallback);
+    expect(registry.calls.profile).toBe(1);
+    // The role gets a profile later: the announcement replaces the fallback.
+    registry.publish(roleProfile('auditor', { mode: 'strict' }), 4);
+    registry.announce({ kind: 'profile', role: 'auditor', version: 4 });
+    await settle();
+    expect(await source.getProfile('auditor')).toMatchObject({ mode: 'strict' });
+  });
+
+  it('without a fallback, a role the registry does not know has no profile', async () => {
+    const { source } = newTestSource();
+    expect(await source.getProfile('auditor')).toBeUndefined();
+  });
+
+  it('fails closed with unavailable when the registry does not answer and nothing is cached', async () => {
+    const { registry, source } = newTestSource();
+    registry.down = true;
+    expect((await failure(source.getProfile('finance'))).code).toBe('unavailable');
+    expect((await failure(source.getDirectory())).code).toBe('unavailable');
+    // Not remembered as a failure: the next request asks again and succeeds.
+    registry.down = false;
+    expect(await source.getProfile('finance')).toMatchObject({ mode: 'mask' });
+  });
+
+  it('serves the cached profile while the registry is unreachable, with a constant warning, and retries after a pause', async () => {
+    const { registry, source, clock, logs } = newTestSource({ ttlMs: 10_000, retryAfterMs: 2_000 });
+    const cached = await source.getProfile('finance');
+    const directory = await source.getDirectory();
+    registry.down = true;
+    clock.now += 11_000;
+    expect(await source.getProfile('finance')).toBe(cached);
+    expect(await source.getDirectory()).toBe(directory);
+    expect(registry.calls.profile).toBe(2);
+    // Within the pause: served without asking.
+    clock.now += 1_000;
+    expect(await source.getProfile('finance')).toBe(cached);
+    expect(registry.calls.profile).toBe(2);
+    clock.now += 1_500;
+    expect(await source.getProfile('finance')).toBe(cached);
+    expect(registry.calls.profile).toBe(3);
+    const warnings = logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l['level'] === 'warn' || l['level'] === 40);
+    expect(new Set(warnings.map((w) => w['msg']))).toEqual(
+      new Set(['registry unreachable: serving the cached privacy settings']),
+    );
+    expect(logs.join('\n')).not.toContain('Jane Doe');
+    expect(logs.join('\n')).not.toContain('Project Nightjar');
+  });
+
+  it('refuses a tampered signed profile with unavailable, and drops a cached one', async () => {
+    const { registry, source, logs } = newTestSource();
+    await source.getProfile('finance');
+    // Same signature, another payload: mode off.
+    registry.tamper = (jws) => {
+      const [header, payload, signature] = jws.split('.');
+      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { profile: RoleProfile };
+      claims.profile.privacy.mode = 'off';
+      return `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    };
+    registry.announce({ kind: 'profile', role: 'finance', version: 1 });
+    const refused = await failure(source.getProfile('finance'));
+    expect(refused.code).toBe('unavailable');
+    expect(refused.message).toContain('could not be verified');
+    expect(logs.some((l) => l.includes('signed privacy profile refused'))).toBe(true);
+    // Nothing is left to fall back on.
+    expect((await failure(source.getProfile('finance'))).code).toBe('unavailable');
+    registry.tamper = undefined;
+    expect(await source.getProfile('finance')).toMatchObject({ mode: 'mask' });
+  });
+
+  it('verifies against pinned keys only when they are configured', async () => {
+    const pinned = newTestSource({ trustedKeys: { keys: [signingKey.publicJwk] } });
+    expect(await pinned.source.getProfile('finance')).toMatchObject({ mode: 'mask' });
+    // A peer that signs with its own key and sends that key along.
+    const impostor = newTestSource({ trustedKeys: { keys: [signingKey.publicJwk] } });
+    impostor.registry.signWith = strangerKey;
+    const original = impostor.registry.getProfile.bind(impostor.registry);
+    impostor.registry.getProfile = async (role) => ({
+      ...(await original(role)),
+      jwks: { keys: [strangerKey.publicJwk as { kty: string; kid: string }] },
+    });
+    expect((await failure(impostor.source.getProfile('finance'))).code).toBe('unavailable');
+  });
+
+  it("refuses another role's signed profile and an older signed version than one already used", async () => {
+    const { registry, source, clock } = newTestSource({ ttlMs: 1_000 });
+    registry.answerWith = { profile: roleProfile('intern', { mode: 'off' }), version: 9 };
+    expect((await failure(source.getProfile('finance'))).code).toBe('unavailable');
+    registry.answerWith = undefined;
+    registry.publish(roleProfile('finance', { mode: 'mask' }), 5);
+    await source.getProfile('finance');
+    registry.publish(roleProfile('finance', { mode: 'off' }), 4);
+    clock.now += 2_000;
+    expect((await failure(source.getProfile('finance'))).code).toBe('unavailable');
+  });
+
+  it('does not take an answer fetched before an announced change as fresh', async () => {
+    const { registry, source } = newTestSource();
+    await source.getProfile('finance');
+    registry.announce({ kind: 'profile', role: 'finance', version: 1 });
+    // The refresh started by the announcement is on its way; another change is announced meanwhile.
+    registry.publish(roleProfile('finance', { mode: 'strict' }), 2);
+    registry.announce({ kind: 'profile', role: 'finance', version: 2 });
+    await settle();
+    expect(await source.getProfile('finance')).toMatchObject({ mode: 'strict' });
+  });
+
+  it('refreshes everything cached after a reconnect', async () => {
+    const { registry, source } = newTestSource();
+    await source.getProfile('finance');
+    await source.getDirectory();
+    registry.publish(roleProfile('finance', { mode: 'detect' }), 2);
+    registry.orgVersion = 2;
+    registry.announce({ kind: 'all' });
+    await settle();
+    expect(registry.calls).toEqual({ profile: 2, directory: 2 });
+    expect((await source.getProfile('finance'))?.mode).toBe('detect');
+  });
+
+  it('stops following announcements when stopped', async () => {
+    const { registry, source } = newTestSource();
+    await source.getProfile('finance');
+    source.stop();
+    registry.publish(roleProfile('finance', { mode: 'strict' }), 2);
+    registry.announce({ kind: 'profile', role: 'finance', version: 2 });
+    expect((await source.getProfile('finance'))?.mode).toBe('mask');
+  });
+});

@@ -12,8 +12,7 @@ import { benchNamespace, benchEnv, progress, runComparison, runScenario, type Be
 /**
  * Sessions (issue 3). The service runs as its own process, as in production; this process is the
  * client. Baseline, measured in the same run: the raw SQL of one transition through `pg` (UPDATE,
- * INSERT of the transition, INSERT of the outbox row, in one transaction; the outbox row into a copy
- * of the outbox table that no relay reads, see below).
+ * INSERT of the transition, INSERT of the outbox row, in one transaction).
  * - apply-event throughput with 32 concurrent clients vs that baseline (target ≥ 0.5×);
  * - apply-event p99 at a fixed 500 transitions/s, open loop (target ≤ 20 ms);
  * - session create p50 (target ≤ 5 ms).
@@ -42,13 +41,6 @@ export async function run(): Promise<BenchResult[]> {
   const ns = await benchNamespace('bsess');
   const { subjectPrefix, nameSuffix, databaseUrl } = ns;
   await runMigrations({ url: databaseUrl, service: 'sessions' });
-  // The baseline's outbox rows go to a copy of the outbox (same columns, indexes and sequence):
-  // written into sessions.outbox they were published by the service's relay while the baseline ran,
-  // a cost that belongs to the service, not to the baseline.
-  const setup = new pg.Client({ connectionString: databaseUrl });
-  await setup.connect();
-  await setup.query(`CREATE TABLE sessions.baseline_outbox (LIKE sessions.outbox INCLUDING ALL)`);
-  await setup.end();
   const child = spawn(process.execPath, [join(root, 'services/sessions/dist/main.js')], {
     env: {
       ...process.env,
@@ -97,7 +89,7 @@ export async function run(): Promise<BenchResult[]> {
              VALUES ($1, $2, $3, $4, 'bench', now())`,
             [w.id, w.paused ? 'paused' : 'active', to, w.paused ? 'resume' : 'pause'],
           );
-          await client.query(`INSERT INTO sessions.baseline_outbox (event_id, subject, payload) VALUES ($1, 'sessions.v1.transitioned', $2)`, [
+          await client.query(`INSERT INTO sessions.outbox (event_id, subject, payload) VALUES ($1, 'sessions.v1.transitioned', $2)`, [
             randomUUID(),
             JSON.stringify({ sessionId: w.id, to }),
           ]);

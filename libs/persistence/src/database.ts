@@ -9,9 +9,33 @@ export interface QueryRows<T> {
   rowCount: number;
 }
 
+/**
+ * Per-statement options. `name` makes it a named prepared statement: each pooled connection
+ * parses it once and Postgres may keep its plan, instead of parsing and planning the text on every
+ * call. For a long statement (a batch write with several CTEs) that is most of its cost: measured
+ * here, parse + bind of the mesh router's batched create took ~0.8 ms of the ~1.2 ms it spent in
+ * Postgres. A name must always come with the same text.
+ */
+export interface QueryOptions {
+  name?: string;
+}
+
 /** Anything that runs SQL: the database itself or an open transaction. Repositories take this. */
 export interface Sql {
-  query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryRows<T>>;
+  query<T = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryRows<T>>;
+}
+
+/** The pg client under a TypeORM query runner (what PostgresQueryRunner.connect() resolves to). */
+interface PgClient {
+  query(config: {
+    name: string;
+    text: string;
+    values?: unknown[];
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
 export interface DatabaseOptions {
@@ -27,16 +51,42 @@ export interface DatabaseOptions {
 }
 
 // Connection-level failures: the server is down, restarting, or refusing us. They map to `unavailable` (503, retryable).
-const UNAVAILABLE_PG_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
-const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+const UNAVAILABLE_PG_CODES = new Set([
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '53300',
+]);
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 /** Whether an error from pg/TypeORM means the database could not be reached (as opposed to a bad query). */
 export function isConnectionError(error: unknown): boolean {
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
     const e = current as { code?: unknown; message?: unknown; driverError?: unknown; cause?: unknown };
-    if (typeof e.code === 'string' && (UNAVAILABLE_PG_CODES.has(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))) return true;
-    if (typeof e.message === 'string' && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(e.message)) {
+    if (
+      typeof e.code === 'string' &&
+      (UNAVAILABLE_PG_CODES.has(e.code) || UNAVAILABLE_NODE_CODES.has(e.code))
+    )
+      return true;
+    if (
+      typeof e.message === 'string' &&
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|terminating connection/i.test(
+        e.message,
+      )
+    ) {
       return true;
     }
     current = e.driverError ?? e.cause;
@@ -104,13 +154,22 @@ class RunnerSql implements Sql {
     private readonly runner: QueryRunner,
     private readonly schema: string,
   ) {}
-  async query<T>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
+  async query<T>(text: string, params?: unknown[], options?: QueryOptions): Promise<QueryRows<T>> {
     const span = startDbSpan('db.query', sqlOperation(text), this.schema);
     try {
+      if (options?.name) {
+        const client = (await this.runner.connect()) as PgClient;
+        const result = await client.query({ name: options.name, text, values: params ?? [] });
+        endDbSpan(span);
+        return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
+      }
       const result = await this.runner.query(text, params, true);
       const records = (Array.isArray(result.records) ? result.records : []) as T[];
       endDbSpan(span);
-      return { rows: records, rowCount: typeof result.affected === 'number' ? result.affected : records.length };
+      return {
+        rows: records,
+        rowCount: typeof result.affected === 'number' ? result.affected : records.length,
+      };
     } catch (error) {
       endDbSpan(span, error);
       throw error;
@@ -154,10 +213,14 @@ export class Database implements Sql {
     return new Database(dataSource, options.schema);
   }
 
-  async query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<QueryRows<T>> {
+  async query<T = Record<string, unknown>>(
+    text: string,
+    params?: unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryRows<T>> {
     const runner = this.dataSource.createQueryRunner();
     try {
-      return await new RunnerSql(runner, this.schema).query<T>(text, params);
+      return await new RunnerSql(runner, this.schema).query<T>(text, params, options);
     } catch (error) {
       return mapDatabaseError(error);
     } finally {
@@ -207,9 +270,15 @@ export class Database implements Sql {
    * Runs `work` only if this replica wins the session-level advisory lock `key`; other replicas
    * skip. Background jobs use this so exactly one replica runs each at a time.
    */
-  async withAdvisoryLock<T>(key: string, work: (tx: Sql) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
+  async withAdvisoryLock<T>(
+    key: string,
+    work: (tx: Sql) => Promise<T>,
+  ): Promise<{ ran: boolean; result?: T }> {
     return this.transaction(async (tx) => {
-      const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [key]);
+      const { rows } = await tx.query<{ locked: boolean }>(
+        'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked',
+        [key],
+      );
       if (!rows[0]?.locked) return { ran: false };
       return { ran: true, result: await work(tx) };
     });

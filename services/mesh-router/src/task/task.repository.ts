@@ -154,6 +154,7 @@ export class TaskRepository {
     await this.db.query(
       `UPDATE mesh.outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
       [eventIds],
+      { name: 'mesh-outbox-mark' },
     );
   }
 
@@ -184,6 +185,11 @@ export class TaskRepository {
       : `(SELECT count(*) FROM (SELECT pg_notify($${index}, '') FROM o LIMIT 1) n)::int AS notified`;
   }
 
+  /** A batch statement's prepared name: its text differs with and without the relay wake-up. */
+  private statementName(base: string): string {
+    return `${base}${this.committed ? '' : '-notify'}`;
+  }
+
   private batchNotifyParams(): string[] {
     return this.committed ? [] : [outboxChannel(MESH_SCHEMA)];
   }
@@ -202,6 +208,7 @@ export class TaskRepository {
          JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(operation, actor, key)
            ON k.operation = q.operation AND k.actor = q.actor AND k.key = q.key`,
       [keys.map((k) => k.operation), keys.map((k) => k.actor), keys.map((k) => k.key)],
+      { name: 'mesh-idempotency-find' },
     );
     const found = new Map(
       rows.map((r) => [idempotencyId(r), { fingerprint: r.fingerprint, response: r.response }]),
@@ -386,6 +393,7 @@ export class TaskRepository {
          LEFT JOIN mesh.idempotency_keys k ON k.operation = $2 AND k.actor = $3 AND k.key = $4
         WHERE t.id = $1 ${lock ? 'FOR UPDATE OF t' : ''}`,
       [id, key?.operation ?? null, key?.actor ?? null, key?.key ?? null],
+      { name: lock ? 'mesh-task-read-locked' : 'mesh-task-read' },
     );
     const found = rows[0];
     if (!found) throw taskNotFound(id);
@@ -539,6 +547,7 @@ export class TaskRepository {
         ...outboxColumns(outbox),
         ...this.batchNotifyParams(),
       ],
+      { name: this.statementName('mesh-task-create') },
     );
     const written = new Set(rows.map((r) => r.id));
     return items.map((item) => written.has(item.row.id));
@@ -625,6 +634,7 @@ export class TaskRepository {
         ...outboxColumns(outbox),
         ...this.batchNotifyParams(),
       ],
+      { name: this.statementName('mesh-task-update') },
     );
     const written = new Set(rows.map((r) => r.id));
     return items.map((item) => written.has(item.next.id));

@@ -168,6 +168,7 @@ export class SessionRepository {
         candidate.id, input.agentId, input.role, input.contextId, JSON.stringify(input.metadata), input.now,
         event.eventId, event.subject, event.payload, event.headers, event.channel,
       ],
+      { name: 'sessions-create' },
     );
     const created = inserted.rows[0];
     if (created) {
@@ -407,6 +408,7 @@ export class SessionRepository {
         column((i) => i.event.headers),
         channel,
       ],
+      { name: 'sessions-transition-batch' },
     );
     const byId = new Map<string, SessionRow>();
     for (const { notified: _notified, ...row } of rows) byId.set(row.id, row);
@@ -418,7 +420,9 @@ export class SessionRepository {
     const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
     const byId = new Map<string, SessionRow>();
     if (wanted.length > 0) {
-      const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`, [wanted]);
+      const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`, [wanted], {
+        name: 'sessions-read-batch',
+      });
       for (const row of rows) byId.set(row.id, row);
     }
     return ids.map((id) => byId.get(id));

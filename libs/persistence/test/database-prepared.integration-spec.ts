@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { AppError } from '@orgmesh/contracts';
+import { createTestContext, freePort, type TestContext } from '@orgmesh/testing';
+import { Database, pgErrorCode } from '../src/index.js';
+
+const SCHEMA = 'dbprepared';
+
+/** Named prepared statements (QueryOptions.name) on the pool and inside transactions, against real Postgres. */
+describe('Database named statements', () => {
+  let ctx: TestContext;
+  let db: Database;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    db = await Database.connect({ url: ctx.databaseUrl, schema: SCHEMA, poolSize: 2 });
+    await db.query(`CREATE SCHEMA "${SCHEMA}"`);
+    await db.query(`CREATE TABLE "${SCHEMA}".items (id int PRIMARY KEY, tags text[] NOT NULL)`);
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    await ctx?.dispose();
+  });
+
+  const insert = `INSERT INTO items (id, tags) SELECT v.id, ARRAY[v.tag] FROM unnest($1::int[], $2::text[]) AS v(id, tag) RETURNING id`;
+
+  it('answers rows and counts like an unnamed query, across calls and pooled connections', async () => {
+    const first = await db.query<{ id: number }>(
+      insert,
+      [
+        [1, 2],
+        ['a', "it's"],
+      ],
+      { name: 'items-insert' },
+    );
+    expect(first).toEqual({ rows: [{ id: 1 }, { id: 2 }], rowCount: 2 });
+    // Reused many times, concurrently: the pool hands out both connections, each prepares once.
+    const more = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        db.query<{ id: number }>(insert, [[10 + i], ['x']], { name: 'items-insert' }),
+      ),
+    );
+    expect(more.map((r) => r.rows[0]?.id)).toEqual(Array.from({ length: 10 }, (_, i) => 10 + i));
+    const updated = await db.query(`UPDATE items SET tags = tags || $1::text WHERE id < $2`, ['y', 5], {
+      name: 'items-tag',
+    });
+    expect(updated.rowCount).toBe(2);
+    const { rows } = await db.query<{ id: number; tags: string[] }>(
+      `SELECT id, tags FROM items WHERE id = $1`,
+      [2],
+      {
+        name: 'items-get',
+      },
+    );
+    expect(rows).toEqual([{ id: 2, tags: ["it's", 'y'] }]);
+  });
+
+  it('runs inside a transaction on its connection, and rolls back with it', async () => {
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(insert, [[100], ['t']], { name: 'items-insert' });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await db.query(`SELECT 1 FROM items WHERE id = 100`)).rows).toHaveLength(0);
+  });
+
+  it('keeps the pg error code of a failed statement and maps an unreachable server to unavailable', async () => {
+    const error = await db.query(insert, [[1], ['dup']], { name: 'items-insert' }).catch((e: unknown) => e);
+    expect(pgErrorCode(error)).toBe('23505');
+    const down = await Database.connect({
+      url: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
+      schema: SCHEMA,
+      connectTimeoutMs: 500,
+    }).catch((e: unknown) => e);
+    expect(down).toBeInstanceOf(AppError);
+    expect((down as AppError).code).toBe('unavailable');
+  });
+});

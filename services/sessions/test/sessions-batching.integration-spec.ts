@@ -3,8 +3,6 @@ import {
   AppError,
   ApplySessionEvent,
   CreateSession,
-  GetSession,
-  ListSessionTransitions,
   SessionTransitioned,
   type Session,
   type SessionEventName,
@@ -13,11 +11,10 @@ import type { MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
 import { expectEventually, type TestContext } from '@orgmesh/testing';
-import { outcomeOf } from '../src/session/session.fsm.js';
 import { SessionRepository, SESSIONS_SCHEMA } from '../src/session/session.repository.js';
 import { SessionService } from '../src/session/session.service.js';
 import type { SessionsApp } from '../src/sessions.app.js';
-import { clientBus, createTestContext, startTestSessions } from './sessions-harness.js';
+import { clientBus, createTestContext, expectValidHistory, startTestSessions } from './sessions-harness.js';
 
 /** The batched transition statement of the repository (its first parameter: the session ids of the batch). */
 const isTransitionBatch = (text: string) => text.trimStart().startsWith('WITH v AS');
@@ -146,16 +143,7 @@ describe('sessions apply-event batching', () => {
         let expectedEvents = 0;
         const histories = new Map<string, Array<{ from: string; to: string }>>();
         for (const session of sessions) {
-          const stored = await bus.request(GetSession, { id: session.id });
-          const { items } = await bus.request(ListSessionTransitions, { id: session.id });
-          let state: Session['status'] = 'pending';
-          for (const t of items) {
-            expect(t.from).toBe(state);
-            expect(outcomeOf(state, t.event)).toEqual({ kind: 'move', to: t.to });
-            state = t.to;
-          }
-          expect(state).toBe(stored.status);
-          expect(stored.version).toBe(items.length);
+          const { items } = await expectValidHistory(bus, session.id);
           expectedEvents += items.length;
           histories.set(session.id, items.map((t) => ({ from: t.from, to: t.to })));
         }

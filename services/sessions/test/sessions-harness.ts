@@ -1,9 +1,12 @@
+import { expect } from '@jest/globals';
+import { GetSession, ListSessionTransitions, type Session, type SessionTransition } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { loadSessionsConfig, type SessionsConfig } from '../src/sessions.config.js';
 import { startSessionsApp, type SessionsApp } from '../src/sessions.app.js';
 import type { Clock } from '../src/session/session.service.js';
+import { outcomeOf } from '../src/session/session.fsm.js';
 
 export const silentLogger = createLogger({ service: 'sessions-test', level: 'silent' });
 
@@ -37,3 +40,24 @@ export async function startTestSessions(
 }
 
 export { createTestContext };
+
+/**
+ * Reads a session and its history and asserts the history is a valid FSM path from `pending`
+ * ending in the stored state, with one version per transition. Returns both.
+ */
+export async function expectValidHistory(
+  bus: MessageBus,
+  id: string,
+): Promise<{ stored: Session; items: SessionTransition[] }> {
+  const stored = await bus.request(GetSession, { id });
+  const { items } = await bus.request(ListSessionTransitions, { id });
+  let state: Session['status'] = 'pending';
+  for (const t of items) {
+    expect(t.from).toBe(state);
+    expect(outcomeOf(state, t.event)).toEqual({ kind: 'move', to: t.to });
+    state = t.to;
+  }
+  expect(state).toBe(stored.status);
+  expect(stored.version).toBe(items.length);
+  return { stored, items };
+}

@@ -8,12 +8,10 @@ import {
   ListSessions,
   SessionCreated,
   SessionTransitioned,
-  type Session,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestContext } from '@orgmesh/testing';
-import { outcomeOf } from '../src/session/session.fsm.js';
-import { clientBus, createTestContext, startTestSessions } from './sessions-harness.js';
+import { clientBus, createTestContext, expectValidHistory, startTestSessions } from './sessions-harness.js';
 import type { SessionsApp } from '../src/sessions.app.js';
 
 async function rpcError(promise: Promise<unknown>): Promise<AppError> {
@@ -151,16 +149,7 @@ describe('sessions service over NATS and Postgres', () => {
     for (const result of results) {
       if (result.status === 'rejected') expect((result.reason as AppError).code).toBe('session_illegal_transition');
     }
-    const stored = await bus.request(GetSession, { id: session.id });
-    const { items } = await bus.request(ListSessionTransitions, { id: session.id });
-    let state: Session['status'] = 'pending';
-    for (const t of items) {
-      expect(t.from).toBe(state);
-      expect(outcomeOf(state, t.event)).toEqual({ kind: 'move', to: t.to });
-      state = t.to;
-    }
-    expect(state).toBe(stored.status);
-    expect(stored.version).toBe(items.length);
+    const { items } = await expectValidHistory(bus, session.id);
     const applied = results.filter((r) => r.status === 'fulfilled').length;
     expect(applied).toBeGreaterThanOrEqual(items.length - 1);
   });

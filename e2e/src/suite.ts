@@ -124,6 +124,8 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
         DATABASE_URL: options.databaseUrl,
         REGISTRY_HTTP_PORT: ports.registry,
         REGISTRY_DIR: join(options.root, 'deploy/registry'),
+        // The proxy reads role profiles and the org chart's people from the registry, as deployed.
+        REGISTRY_ORG_CHART: join(options.root, 'deploy/registry/org-chart.csv'),
         PRIVACY_PROXY_URL: proxyUrl,
         GATEWAY_URL: gatewayUrl,
       },
@@ -143,7 +145,6 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
         ...auth,
         PRIVACY_PROXY_PORT: ports.proxy,
         PRIVACY_UPSTREAM_OPENAI_URL: `${modelUrl}/v1`,
-        PRIVACY_PROFILES_FILE: join(options.root, 'deploy/k8s/base/privacy-profiles.yaml'),
         PRIVACY_HMAC_KEY: `e2e-${options.nameSuffix}-hmac-key-0123456789abcdef`,
       },
       health: `${proxyUrl}/readyz`,

@@ -7,7 +7,14 @@ import { AppError, ApplySessionEvent, CreateSession, GetSession } from '@orgmesh
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { createLogger } from '@orgmesh/telemetry';
-import { benchNamespace, benchEnv, progress, runComparison, runScenario, type BenchResult } from './harness.js';
+import {
+  benchNamespace,
+  benchEnv,
+  progress,
+  runComparison,
+  runScenario,
+  type BenchResult,
+} from './harness.js';
 
 /**
  * Sessions (issue 3). The service runs as its own process, as in production; this process is the
@@ -20,7 +27,6 @@ import { benchNamespace, benchEnv, progress, runComparison, runScenario, type Be
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONCURRENCY = 32;
-
 
 async function waitUntilServing(bus: MessageBus, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
@@ -58,7 +64,13 @@ export async function run(): Promise<BenchResult[]> {
   const buses: MessageBus[] = [];
   const pool = new pg.Pool({ connectionString: databaseUrl, max: CONCURRENCY });
   try {
-    const bus = await connectBus({ url: env.natsUrl, name: 'bench-sessions', subjectPrefix, nameSuffix, logger });
+    const bus = await connectBus({
+      url: env.natsUrl,
+      name: 'bench-sessions',
+      subjectPrefix,
+      nameSuffix,
+      logger,
+    });
     buses.push(bus);
     await waitUntilServing(bus, child);
     progress('sessions: service up; measuring raw SQL transition vs apply-event over NATS (32 clients)');
@@ -89,10 +101,10 @@ export async function run(): Promise<BenchResult[]> {
              VALUES ($1, $2, $3, $4, 'bench', now())`,
             [w.id, w.paused ? 'paused' : 'active', to, w.paused ? 'resume' : 'pause'],
           );
-          await client.query(`INSERT INTO sessions.outbox (event_id, subject, payload) VALUES ($1, 'sessions.v1.transitioned', $2)`, [
-            randomUUID(),
-            JSON.stringify({ sessionId: w.id, to }),
-          ]);
+          await client.query(
+            `INSERT INTO sessions.outbox (event_id, subject, payload) VALUES ($1, 'sessions.v1.transitioned', $2)`,
+            [randomUUID(), JSON.stringify({ sessionId: w.id, to })],
+          );
           await client.query('COMMIT');
           w.paused = !w.paused;
           w.version++;
@@ -107,12 +119,21 @@ export async function run(): Promise<BenchResult[]> {
       concurrency: CONCURRENCY,
       setupWorker: (i: number) => openSession(i),
       op: async (w: { id: string; paused: boolean }) => {
-        await bus.request(ApplySessionEvent, { id: w.id, event: w.paused ? 'resume' : 'pause', actor: 'bench' });
+        await bus.request(ApplySessionEvent, {
+          id: w.id,
+          event: w.paused ? 'resume' : 'pause',
+          actor: 'bench',
+        });
         w.paused = !w.paused;
       },
     };
     const results = await runComparison([rawSql, applyEvent] as never);
 
+    // The comparison leaves thousands of outbox rows (both sides write one per transition) for the
+    // relay to publish. The paced scenario measures steady-state latency at 500/s, not the
+    // catch-up after a burst: let the relay drain first (its lag is what /metrics reports).
+    const drained = await outboxDrained(pool, 30_000);
+    progress(`sessions: outbox drained in ${drained} ms`);
     progress('sessions: apply-event at a fixed 500 transitions/s (open loop)');
     const paced = await runScenario({
       name: 'sessions: apply-event @ 500/s',
@@ -120,7 +141,11 @@ export async function run(): Promise<BenchResult[]> {
       ratePerSec: 500,
       setupWorker: (i: number) => openSession(2000 + i),
       op: async (w: { id: string; paused: boolean }) => {
-        await bus.request(ApplySessionEvent, { id: w.id, event: w.paused ? 'resume' : 'pause', actor: 'bench' });
+        await bus.request(ApplySessionEvent, {
+          id: w.id,
+          event: w.paused ? 'resume' : 'pause',
+          actor: 'bench',
+        });
         w.paused = !w.paused;
       },
       notes: 'target p99 ≤ 20 ms',
@@ -139,7 +164,22 @@ export async function run(): Promise<BenchResult[]> {
     for (const bus of buses) await bus.close().catch(() => undefined);
     await pool.end().catch(() => undefined);
     child.kill('SIGTERM');
-    await new Promise((resolve) => (child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve)));
+    await new Promise((resolve) =>
+      child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve),
+    );
     await ns.dispose();
+  }
+}
+
+/** Waits until the sessions outbox has no unpublished row; returns how long that took. */
+async function outboxDrained(pool: pg.Pool, timeoutMs: number): Promise<number> {
+  const started = Date.now();
+  for (;;) {
+    const { rows } = await pool.query<{ pending: number }>(
+      `SELECT count(*)::int AS pending FROM sessions.outbox WHERE published_at IS NULL`,
+    );
+    if ((rows[0]?.pending ?? 0) === 0) return Date.now() - started;
+    if (Date.now() - started > timeoutMs) throw new Error(`sessions outbox not drained in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -171,13 +171,6 @@ export class TaskRepository {
     await this.db.query(`SELECT pg_notify($1, '')`, [outboxChannel(MESH_SCHEMA)]);
   }
 
-  /** The statement tail that wakes the relay when rows were written, unless a listener publishes them. */
-  private notifyTail(params: Params): string {
-    return this.committed
-      ? `0 AS notified`
-      : `(SELECT count(*) FROM (SELECT pg_notify(${params.add(outboxChannel(MESH_SCHEMA))}, '') FROM o LIMIT 1) n)::int AS notified`;
-  }
-
   /** A batch statement's relay wake-up (once per statement, param `$index`), unless a listener publishes. */
   private batchNotify(index: number): string {
     return this.committed
@@ -275,7 +268,7 @@ export class TaskRepository {
       task,
       outbox,
       claim: idempotency,
-      traceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
+      traceId: currentTraceId(),
     });
     if (created) {
       this.cache.set(row);
@@ -432,21 +425,16 @@ export class TaskRepository {
     }
     if (outcome.kind !== 'change') return undefined;
     const { next, task, outbox } = this.changeOf(cached, meta, outcome);
-    const updated = await this.updates.submit({
+    const item: UpdateItem = {
       previous: cached,
       next,
+      task,
       meta,
       outcome,
       outbox,
-      task,
-      traceId: trace.getActiveSpan()?.spanContext().traceId ?? null,
-    });
-    if (!updated) {
-      this.cache.delete(id);
-      return undefined;
-    }
-    this.cache.set(next);
-    return { task, changed: true, outbox };
+      traceId: currentTraceId(),
+    };
+    return this.settled(item, await this.updates.submit(item));
   }
 
   /** The row, task and outbox rows a decided change produces. */
@@ -580,11 +568,11 @@ export class TaskRepository {
     }
   }
 
-  private async updateMany(items: UpdateItem[]): Promise<boolean[]> {
+  private async updateMany(items: UpdateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
     const keyed = items.filter((item) => item.meta.idempotency);
     const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.next.id, ...o })));
-    const { rows } = await this.db.query<{ id: string }>(
+    const { rows } = await sql.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
                               $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
@@ -648,46 +636,27 @@ export class TaskRepository {
     outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
     lock: boolean,
   ): Promise<AttemptResult | undefined> {
-    const id = row.id;
-    const key = meta.idempotency;
     const { next, task, outbox } = this.changeOf(row, meta, outcome);
-    const params = new Params();
-    const remember = key
-      ? `, k AS (
-           INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
-           SELECT ${params.add(key.operation)}, ${params.add(key.actor)}, ${params.add(key.key)}, ${params.add(key.fingerprint)}, u.id,
-                  ${params.add(JSON.stringify(task))}::jsonb FROM u)`
-      : '';
-    let written: { updated: number } | undefined;
+    const item: UpdateItem = { previous: row, next, task, meta, outcome, outbox, traceId: currentTraceId() };
+    let updated: boolean | undefined;
     try {
-      ({
-        rows: [written],
-      } = await sql.query<{ updated: number }>(
-        `WITH u AS (
-           UPDATE mesh.tasks
-              SET state = ${params.add(next.state)}, reason = ${params.add(next.reason)}, version = ${params.add(next.version)},
-                  updated_at = ${params.add(next.updated_at)}::timestamptz,
-                  assignee_agent_id = ${params.add(next.assignee_agent_id)}, assignee_role = ${params.add(next.assignee_role)},
-                  result = ${params.add(jsonOrNull(next.result))}::jsonb, decision = ${params.add(jsonOrNull(next.decision))}::jsonb,
-                  escalated_to = ${params.add(jsonOrNull(next.escalated_to))}::jsonb, escalated_at = ${params.add(next.escalated_at)}::timestamptz
-            WHERE id = ${params.add(id)}::uuid AND version = ${params.add(row.version)}
-            RETURNING id),
-         h AS (${historyInsert(params, 'u', outcome.event, row.state, outcome.to, meta.actor, outcome.reason, outcome.now)}),
-         o AS (${outboxInsert(params, 'u', outbox)})${remember}
-         SELECT (SELECT count(*) FROM u)::int AS updated, ${this.notifyTail(params)}`,
-        params.values,
-      ));
+      [updated] = await this.updateMany([item], sql);
     } catch (error) {
       // The same key written concurrently by a twin request: read again, the first answer wins.
-      if (key && !lock && pgErrorCode(error) === '23505') return undefined;
+      if (meta.idempotency && !lock && pgErrorCode(error) === '23505') return undefined;
       throw error;
     }
-    if (written?.updated !== 1) {
-      this.cache.delete(id);
+    return this.settled(item, updated === true);
+  }
+
+  /** Keeps the row cache in step with a guarded write's outcome. */
+  private settled(item: UpdateItem, updated: boolean): AttemptResult | undefined {
+    if (!updated) {
+      this.cache.delete(item.next.id);
       return undefined;
     }
-    this.cache.set(next);
-    return { task, changed: true, outbox };
+    this.cache.set(item.next);
+    return { task: item.task, changed: true, outbox: item.outbox };
   }
 
   /** Open approvals whose escalation time has come and that have not escalated yet, oldest first. */
@@ -828,21 +797,6 @@ function outboxRow<E extends EventDefinition>(
   };
 }
 
-/** Inserts the outbox rows, in order, once per row of the gating CTE `source` (none when it wrote nothing). */
-function outboxInsert(params: Params, source: string, rows: OutboxRow[]): string {
-  const values = rows
-    .map(
-      (r, i) =>
-        `(${params.add(r.eventId)}::uuid, ${params.add(r.subject)}, ${params.add(r.payload)}::jsonb, ${params.add(r.headers)}::jsonb, ${i})`,
-    )
-    .join(', ');
-  return `INSERT INTO mesh.outbox (event_id, subject, payload, headers)
-          SELECT v.event_id, v.subject, v.payload, v.headers
-            FROM ${source} CROSS JOIN (VALUES ${values}) AS v(event_id, subject, payload, headers, ord)
-           ORDER BY v.ord
-          RETURNING seq`;
-}
-
 /** The outbox columns of a batch (task id, event id, subject, payload, headers), in write order. */
 function outboxColumns(rows: Array<OutboxRow & { taskId: string }>): unknown[][] {
   return [
@@ -869,20 +823,9 @@ function outboxBatchInsert(first: number, source = 't'): string {
           RETURNING seq`;
 }
 
-function historyInsert(
-  params: Params,
-  source: string,
-  event: TaskHistoryEvent,
-  from: TaskState | null,
-  to: TaskState,
-  actor: string,
-  reason: string | null,
-  at: Date,
-): string {
-  const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-  return `INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
-          SELECT ${source}.id, ${params.add(event)}, ${params.add(from)}, ${params.add(to)}, ${params.add(actor)}, ${params.add(reason)},
-                 ${params.add(traceId)}, ${params.add(at)}::timestamptz FROM ${source}`;
+/** The trace this write belongs to, recorded with its history entry. */
+function currentTraceId(): string | null {
+  return trace.getActiveSpan()?.spanContext().traceId ?? null;
 }
 
 function pgErrorCode(error: unknown): string | undefined {

@@ -247,13 +247,11 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     io.say(`stopping the command: ${cause.reason}`);
     void supervised.child?.stop(config.killGraceMs);
   };
+  // The same words whether the transition event or the heartbeat's poll sees the end first.
+  const endedBy = (t: { to: string; event: string; actor: string; reason?: string | null }) =>
+    `session ${t.to} (${t.event} by ${t.actor}${t.reason ? `: ${t.reason}` : ''})`;
   const unwatch = sessions.watch(session.id, (transition) => {
-    if (isTerminal(transition.to) && !finishing) {
-      stopFor({
-        kind: 'session',
-        reason: `session ${transition.to} (${transition.event} by ${transition.actor}${transition.reason ? `: ${transition.reason}` : ''})`,
-      });
-    }
+    if (isTerminal(transition.to) && !finishing) stopFor({ kind: 'session', reason: endedBy(transition) });
   });
   const onInterrupt = () =>
     stopFor({ kind: 'interrupt', reason: `interrupted (${String(deps.interrupt?.reason ?? 'signal')})` });
@@ -334,8 +332,10 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
             driftReported = answer.drift;
             // A missed transition event (a NATS reconnect) is caught here.
             const current = await sessions.get(session.id);
-            if (isTerminal(current.status) && !finishing)
-              stopFor({ kind: 'session', reason: `session ${current.status}` });
+            if (isTerminal(current.status) && !finishing) {
+              const last = await sessions.lastTransition(session.id);
+              stopFor({ kind: 'session', reason: last ? endedBy(last) : `session ${current.status}` });
+            }
           } catch (error) {
             if (!heartbeatFailing) io.say(`warning: heartbeat failed: ${messageOf(error)}`);
             heartbeatFailing = true;

@@ -4,6 +4,7 @@ import {
   ApplySessionEvent,
   CreateSession,
   GetSession,
+  ListSessionTransitions,
   ListSessions,
   SessionTransitioned,
   TERMINAL_SESSION_STATES,
@@ -68,6 +69,14 @@ export class RunnerSessions {
 
   get(id: string): Promise<Session> {
     return this.bus.request(GetSession, { id }, { timeoutMs: this.timeoutMs });
+  }
+
+  /** The session's latest transition (what ended it, once it has ended). */
+  async lastTransition(
+    id: string,
+  ): Promise<{ to: SessionState; event: string; actor: string; reason: string | null } | undefined> {
+    const { items } = await this.bus.request(ListSessionTransitions, { id }, { timeoutMs: this.timeoutMs });
+    return items.at(-1);
   }
 
   apply(id: string, event: SessionEventName, reason: string, actor: string): Promise<Session> {

@@ -10,6 +10,7 @@ import { createLogger } from '@orgmesh/telemetry';
 import { outcomeOf } from '../session/session.fsm.js';
 import type { SessionService } from '../session/session.service.js';
 import { MeshFollower } from './mesh-follow.consumer.js';
+import { approvalTask, manager, legal } from './mesh-follow.fixtures.js';
 
 /** The part of SessionService the follower uses, in memory, on the real FSM table. */
 class FakeSessions {
@@ -82,34 +83,7 @@ class FakeSessions {
   }
 }
 
-const finance = { agentId: 'finance-agent', role: 'finance' };
-const manager = { agentId: 'manager-agent', role: 'manager' };
-const legal = { agentId: 'legal-agent', role: 'legal' };
-const baseTask: Task = {
-  id: '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
-  kind: 'approval',
-  from: finance,
-  to: { role: 'manager', agentId: null },
-  assignee: null,
-  type: null,
-  subject: 'budget',
-  input: null,
-  details: null,
-  message: null,
-  priority: 'normal',
-  state: 'submitted',
-  reason: null,
-  contextId: 'ctx-1',
-  deadline: '2030-01-01T00:00:00.000Z',
-  escalateAt: null,
-  result: null,
-  decision: null,
-  escalatedTo: null,
-  escalatedAt: null,
-  version: 1,
-  createdAt: '2029-01-01T00:00:00.000Z',
-  updatedAt: '2029-01-01T00:00:00.000Z',
-};
+const baseTask = approvalTask;
 const at = baseTask.createdAt;
 function change(
   task: Partial<Task>,

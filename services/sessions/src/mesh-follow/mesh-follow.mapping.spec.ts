@@ -3,34 +3,9 @@ import fc from 'fast-check';
 import { SESSION_STATES, type SessionState, type Task, type TaskChange } from '@orgmesh/contracts';
 import { outcomeOf } from '../session/session.fsm.js';
 import { nextSessionEvent, sessionSteps, type SessionTarget } from './mesh-follow.mapping.js';
+import { approvalTask, manager } from './mesh-follow.fixtures.js';
 
-const finance = { agentId: 'finance-agent', role: 'finance' };
-const manager = { agentId: 'manager-agent', role: 'manager' };
-const approval: Task = {
-  id: '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
-  kind: 'approval',
-  from: finance,
-  to: { role: 'manager', agentId: null },
-  assignee: null,
-  type: null,
-  subject: 'budget',
-  input: null,
-  details: null,
-  message: null,
-  priority: 'normal',
-  state: 'submitted',
-  reason: null,
-  contextId: 'ctx-1',
-  deadline: '2030-01-01T00:00:00.000Z',
-  escalateAt: null,
-  result: null,
-  decision: null,
-  escalatedTo: null,
-  escalatedAt: null,
-  version: 1,
-  createdAt: '2029-01-01T00:00:00.000Z',
-  updatedAt: '2029-01-01T00:00:00.000Z',
-};
+const approval = approvalTask;
 const change = (task: Partial<Task>, c: Partial<TaskChange['change']>): TaskChange => ({
   task: { ...approval, ...task },
   change: {

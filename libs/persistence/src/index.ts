@@ -1,2 +1,3 @@
 export * from './database.js';
 export * from './write-batcher.js';
+export * from './row-cache.js';

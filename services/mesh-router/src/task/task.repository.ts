@@ -19,7 +19,7 @@ import {
   type TaskState,
 } from '@orgmesh/contracts';
 import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
-import { WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
+import { RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
@@ -115,7 +115,7 @@ const jsonOrNull = (value: unknown): string | null =>
 export class TaskRepository {
   private committed: ((rows: OutboxRow[]) => void) | undefined;
   /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
-  private readonly cache = new RowCache(10_000);
+  private readonly cache = new RowCache<TaskRow>(10_000);
   /** Group commit of creates and of fast-path updates (see WriteBatcher): N concurrent writes, one statement. */
   private readonly creates: WriteBatcher<CreateItem, boolean>;
   private readonly updates: WriteBatcher<UpdateItem, boolean>;
@@ -271,7 +271,7 @@ export class TaskRepository {
       traceId: currentTraceId(),
     });
     if (created) {
-      this.cache.set(row);
+      this.cache.remember(row);
       this.committed?.(outbox);
       return { task, created: true };
     }
@@ -391,7 +391,7 @@ export class TaskRepository {
     const found = rows[0];
     if (!found) throw taskNotFound(id);
     const { idem_fingerprint: storedFingerprint, idem_response: storedResponse, ...row } = found;
-    this.cache.set(row);
+    this.cache.remember(row);
     if (storedResponse && storedFingerprint !== null)
       return { task: storedResponse, changed: false, fingerprint: storedFingerprint };
     const current = toTask(row);
@@ -652,10 +652,10 @@ export class TaskRepository {
   /** Keeps the row cache in step with a guarded write's outcome. */
   private settled(item: UpdateItem, updated: boolean): AttemptResult | undefined {
     if (!updated) {
-      this.cache.delete(item.next.id);
+      this.cache.forget(item.next.id, item.previous.version);
       return undefined;
     }
-    this.cache.set(item.next);
+    this.cache.remember(item.next);
     return { task: item.task, changed: true, outbox: item.outbox };
   }
 
@@ -703,28 +703,6 @@ export class TaskRepository {
        ON CONFLICT DO NOTHING`,
       [key.operation, key.actor, key.key, key.fingerprint, task.id, JSON.stringify(task)],
     );
-  }
-}
-
-/** A small LRU of task rows. */
-class RowCache {
-  private readonly rows = new Map<string, TaskRow>();
-  constructor(private readonly max: number) {}
-  get(id: string): TaskRow | undefined {
-    const row = this.rows.get(id);
-    if (row) {
-      this.rows.delete(id);
-      this.rows.set(id, row);
-    }
-    return row;
-  }
-  set(row: TaskRow): void {
-    this.rows.delete(row.id);
-    this.rows.set(row.id, row);
-    if (this.rows.size > this.max) this.rows.delete(this.rows.keys().next().value as string);
-  }
-  delete(id: string): void {
-    this.rows.delete(id);
   }
 }
 

@@ -4,12 +4,7 @@ export function sessionNotFound(id: string): AppError {
   return new AppError('session_not_found', `session ${id} not found`, { details: { id } });
 }
 
-export function illegalTransition(
-  id: string,
-  currentState: SessionState,
-  event: SessionEventName,
-  allowed: SessionEventName[],
-): AppError {
+export function illegalTransition(id: string, currentState: SessionState, event: SessionEventName, allowed: SessionEventName[]): AppError {
   return new AppError(
     'session_illegal_transition',
     `session ${id} is ${currentState}: event "${event}" is not allowed` +

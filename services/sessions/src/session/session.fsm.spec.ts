@@ -1,13 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { SESSION_EVENTS, SESSION_STATES, type SessionEventName, type SessionState } from '@orgmesh/contracts';
-import {
-  allowedEvents,
-  isTerminal,
-  nextTimestamps,
-  outcomeOf,
-  type SessionTimestamps,
-} from './session.fsm.js';
+import { allowedEvents, isTerminal, nextTimestamps, outcomeOf, type SessionTimestamps } from './session.fsm.js';
 
 // The design table of ARCHITECTURE §3, restated independently as strings: "-" illegal, "=" no-op.
 const DESIGN: Record<SessionEventName, Record<SessionState, string>> = {
@@ -16,14 +10,7 @@ const DESIGN: Record<SessionEventName, Record<SessionState, string>> = {
   resume: { pending: '-', active: '-', paused: 'active', completed: '-', failed: '-', expired: '-' },
   complete: { pending: '-', active: 'completed', paused: '-', completed: '-', failed: '-', expired: '-' },
   fail: { pending: 'failed', active: 'failed', paused: 'failed', completed: '-', failed: '-', expired: '-' },
-  expire: {
-    pending: 'expired',
-    active: 'expired',
-    paused: 'expired',
-    completed: '-',
-    failed: '-',
-    expired: '-',
-  },
+  expire: { pending: 'expired', active: 'expired', paused: 'expired', completed: '-', failed: '-', expired: '-' },
 };
 
 function render(state: SessionState, event: SessionEventName): string {
@@ -64,13 +51,7 @@ interface Replayed {
 function replay(events: SessionEventName[]): Replayed {
   const start = new Date(0);
   let state: SessionState = 'pending';
-  let ts: SessionTimestamps = {
-    lastTransitionAt: start,
-    pausedAt: null,
-    completedAt: null,
-    failedAt: null,
-    expiredAt: null,
-  };
+  let ts: SessionTimestamps = { lastTransitionAt: start, pausedAt: null, completedAt: null, failedAt: null, expiredAt: null };
   const history: Replayed['history'] = [];
   events.forEach((event, i) => {
     const outcome = outcomeOf(state, event);

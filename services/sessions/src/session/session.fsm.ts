@@ -12,57 +12,13 @@ const ILLEGAL: TransitionOutcome = { kind: 'illegal' };
  * ARCHITECTURE §3, verbatim: rows are events, columns states. Terminal states absorb everything.
  * Written out in full (no defaults) so a reviewer can check it cell by cell against the design table.
  */
-export const TRANSITION_TABLE: Readonly<
-  Record<SessionEventName, Readonly<Record<SessionState, TransitionOutcome>>>
-> = {
-  activate: {
-    pending: move('active'),
-    active: NOOP,
-    paused: ILLEGAL,
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
-  pause: {
-    pending: ILLEGAL,
-    active: move('paused'),
-    paused: NOOP,
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
-  resume: {
-    pending: ILLEGAL,
-    active: ILLEGAL,
-    paused: move('active'),
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
-  complete: {
-    pending: ILLEGAL,
-    active: move('completed'),
-    paused: ILLEGAL,
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
-  fail: {
-    pending: move('failed'),
-    active: move('failed'),
-    paused: move('failed'),
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
-  expire: {
-    pending: move('expired'),
-    active: move('expired'),
-    paused: move('expired'),
-    completed: ILLEGAL,
-    failed: ILLEGAL,
-    expired: ILLEGAL,
-  },
+export const TRANSITION_TABLE: Readonly<Record<SessionEventName, Readonly<Record<SessionState, TransitionOutcome>>>> = {
+  activate: { pending: move('active'), active: NOOP, paused: ILLEGAL, completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
+  pause: { pending: ILLEGAL, active: move('paused'), paused: NOOP, completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
+  resume: { pending: ILLEGAL, active: ILLEGAL, paused: move('active'), completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
+  complete: { pending: ILLEGAL, active: move('completed'), paused: ILLEGAL, completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
+  fail: { pending: move('failed'), active: move('failed'), paused: move('failed'), completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
+  expire: { pending: move('expired'), active: move('expired'), paused: move('expired'), completed: ILLEGAL, failed: ILLEGAL, expired: ILLEGAL },
 };
 
 export function outcomeOf(state: SessionState, event: SessionEventName): TransitionOutcome {

@@ -46,10 +46,7 @@ export class SessionHandlers {
     @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof ApplySessionEvent>> {
     try {
-      const { session, applied } = await this.sessions.applyEvent({
-        ...request,
-        idempotencyKey: context.idempotencyKey,
-      });
+      const { session, applied } = await this.sessions.applyEvent({ ...request, idempotencyKey: context.idempotencyKey });
       this.metrics.transitions.inc({ event: request.event, result: applied ? 'applied' : 'noop' });
       return session;
     } catch (error) {

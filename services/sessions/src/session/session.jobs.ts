@@ -15,12 +15,7 @@ export class SessionJobs {
     private readonly repository: SessionRepository,
     private readonly metrics: SessionMetrics,
     private readonly logger: Logger,
-    private readonly options: {
-      idleTimeoutMs: number;
-      sweepIntervalMs: number;
-      retentionMs: number;
-      retentionIntervalMs: number;
-    },
+    private readonly options: { idleTimeoutMs: number; sweepIntervalMs: number; retentionMs: number; retentionIntervalMs: number },
   ) {
     this.timers = new JobTimers({
       logger,

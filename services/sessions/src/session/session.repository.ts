@@ -21,7 +21,8 @@ const OPEN_STATES: SessionState[] = ['pending', 'active', 'paused'];
 
 /** What the domain decided for one event on the locked row. */
 export type Decision =
-  { kind: 'noop' } | { kind: 'move'; to: SessionState; timestamps: SessionTimestamps; now: Date };
+  | { kind: 'noop' }
+  | { kind: 'move'; to: SessionState; timestamps: SessionTimestamps; now: Date };
 
 export interface TransitionMeta {
   event: SessionEventName;
@@ -164,17 +165,8 @@ export class SessionRepository {
        )
        SELECT inserted.*, (SELECT count(pg_notify($11, '')) FROM outboxed) AS notified FROM inserted`,
       [
-        candidate.id,
-        input.agentId,
-        input.role,
-        input.contextId,
-        JSON.stringify(input.metadata),
-        input.now,
-        event.eventId,
-        event.subject,
-        event.payload,
-        event.headers,
-        event.channel,
+        candidate.id, input.agentId, input.role, input.contextId, JSON.stringify(input.metadata), input.now,
+        event.eventId, event.subject, event.payload, event.headers, event.channel,
       ],
       { name: 'sessions-create' },
     );
@@ -286,9 +278,7 @@ export class SessionRepository {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const { session, applied, row } = await this.db.transaction((tx) =>
-          this.applyInTx(tx, id, meta, decide),
-        );
+        const { session, applied, row } = await this.db.transaction((tx) => this.applyInTx(tx, id, meta, decide));
         // Only now is it committed.
         if (row) this.cache.remember(row);
         return { session, applied };
@@ -365,10 +355,7 @@ export class SessionRepository {
    * and one wake-up of the relay. Returns, per item in order, the updated row, or undefined where
    * the version had moved (nothing of that item written). Items must be of distinct sessions.
    */
-  private async writeTransitions(
-    sql: Sql,
-    items: PendingTransition[],
-  ): Promise<Array<SessionRow | undefined>> {
+  private async writeTransitions(sql: Sql, items: PendingTransition[]): Promise<Array<SessionRow | undefined>> {
     // Rows are locked in id order whoever writes them, so two batches wait for each other rather than deadlock.
     const sorted = [...items].sort((a, b) => (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0));
     const column = <T>(pick: (item: PendingTransition) => T): T[] => sorted.map(pick);
@@ -433,13 +420,9 @@ export class SessionRepository {
     const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
     const byId = new Map<string, SessionRow>();
     if (wanted.length > 0) {
-      const { rows } = await this.db.query<SessionRow>(
-        `SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`,
-        [wanted],
-        {
-          name: 'sessions-read-batch',
-        },
-      );
+      const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`, [wanted], {
+        name: 'sessions-read-batch',
+      });
       for (const row of rows) byId.set(row.id, row);
     }
     return ids.map((id) => byId.get(id));
@@ -451,9 +434,7 @@ export class SessionRepository {
     meta: TransitionMeta,
     decide: (current: Session) => Decision,
   ): Promise<{ session: Session; applied: boolean; row?: SessionRow }> {
-    const locked = await tx.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1 FOR UPDATE`, [
-      id,
-    ]);
+    const locked = await tx.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = $1 FOR UPDATE`, [id]);
     const row = locked.rows[0];
     if (!row) throw sessionNotFound(id);
     if (meta.idempotencyKey) {
@@ -504,9 +485,7 @@ export class SessionRepository {
 
   /** Drops idempotency records older than `before` (their retry window is long past). */
   async deleteIdempotencyKeysBefore(tx: Sql, before: Date): Promise<number> {
-    const { rowCount } = await tx.query(`DELETE FROM sessions.idempotency_keys WHERE created_at < $1`, [
-      before,
-    ]);
+    const { rowCount } = await tx.query(`DELETE FROM sessions.idempotency_keys WHERE created_at < $1`, [before]);
     return rowCount;
   }
 

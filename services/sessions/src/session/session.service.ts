@@ -64,10 +64,7 @@ export class SessionService {
     limit: number;
     cursor?: string;
   }): Promise<{ items: Session[]; nextCursor: string | null }> {
-    const items = await this.repository.list({
-      ...filter,
-      cursor: filter.cursor ? decodeCursor(filter.cursor) : undefined,
-    });
+    const items = await this.repository.list({ ...filter, cursor: filter.cursor ? decodeCursor(filter.cursor) : undefined });
     const last = items[items.length - 1];
     return { items, nextCursor: items.length === filter.limit && last ? encodeCursor(last) : null };
   }
@@ -121,19 +118,11 @@ export class SessionService {
     let expired = 0;
     for (const id of ids) {
       try {
-        const { applied } = await this.applyEvent({
-          id,
-          event: 'expire',
-          actor: 'system',
-          reason: 'idle timeout',
-        });
+        const { applied } = await this.applyEvent({ id, event: 'expire', actor: 'system', reason: 'idle timeout' });
         if (applied) expired++;
       } catch (error) {
         // Raced with a live event that ended the session: nothing to expire.
-        if (!(
-          error instanceof AppError &&
-          (error.code === 'session_illegal_transition' || error.code === 'session_not_found')
-        )) {
+        if (!(error instanceof AppError && (error.code === 'session_illegal_transition' || error.code === 'session_not_found'))) {
           throw error;
         }
       }
@@ -142,11 +131,7 @@ export class SessionService {
   }
 
   /** Deletes terminal sessions older than `retentionMs`, in batches; returns how many. */
-  async purgeTerminal(
-    tx: Parameters<SessionRepository['deleteTerminalBefore']>[0],
-    retentionMs: number,
-    batch = 1000,
-  ) {
+  async purgeTerminal(tx: Parameters<SessionRepository['deleteTerminalBefore']>[0], retentionMs: number, batch = 1000) {
     const before = new Date(this.clock.now().getTime() - retentionMs);
     let total = 0;
     for (;;) {
@@ -154,10 +139,7 @@ export class SessionService {
       total += deleted;
       if (deleted < batch) break;
     }
-    await this.repository.deleteIdempotencyKeysBefore(
-      tx,
-      new Date(this.clock.now().getTime() - 7 * 86_400_000),
-    );
+    await this.repository.deleteIdempotencyKeysBefore(tx, new Date(this.clock.now().getTime() - 7 * 86_400_000));
     return total;
   }
 }
@@ -168,10 +150,7 @@ function encodeCursor(session: Session): string {
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      c?: unknown;
-      i?: unknown;
-    };
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
     if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
       return { createdAt: parsed.c, id: parsed.i };
     }

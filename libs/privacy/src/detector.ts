@@ -2,6 +2,7 @@ import { AppError } from '@orgmesh/contracts';
 import { cardIssuerPlausible, ibanValid, IBAN_LENGTHS, ipv6Valid, luhnValid, ssnValid } from './checksums.js';
 import { DictionaryMatcher, type DictionaryTerm } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
+import { foldInlineCase } from './case-fold.js';
 import { ALTERNATIVES, NAME } from './patterns.js';
 import { equalsLower, hashLower, isWordCode } from './text-scan.js';
 import type { CustomPattern, PrivacyProfile } from './profile.js';
@@ -52,7 +53,8 @@ interface Hit {
 }
 
 const STICKY: Readonly<Record<string, RegExp>> = Object.fromEntries(
-  ALTERNATIVES.map((a) => [a.name, new RegExp(a.source, 'uy')]),
+  // Inline (?i:…) groups are folded into explicit classes: V8 can compile them wrongly (case-fold.ts).
+  ALTERNATIVES.map((a) => [a.name, new RegExp(foldInlineCase(a.source), 'uy')]),
 );
 const ANGLE_NAME = new RegExp(`(?<![\\p{L}])(${NAME})[ ]?<$`, 'u');
 
@@ -270,9 +272,18 @@ function normaliseType(type: string): EntityType {
   return NER_TYPES[key] ?? key;
 }
 
+/** A profile's pattern with its (?i:…) groups folded (case-fold.ts), or as written when they cannot be. */
+function foldWhenPossible(source: string): string {
+  try {
+    return foldInlineCase(source);
+  } catch {
+    return source;
+  }
+}
+
 function compileUserPattern(source: string, flags: string | undefined, key: string): RegExp {
   try {
-    return new RegExp(source, `g${(flags ?? '').replace(/g/g, '')}`);
+    return new RegExp(foldWhenPossible(source), `g${(flags ?? '').replace(/g/g, '')}`);
   } catch (cause) {
     throw new AppError('validation_failed', `invalid regular expression in ${key}`, {
       cause,

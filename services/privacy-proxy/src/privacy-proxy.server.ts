@@ -351,7 +351,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new AppError('validation_failed', 'request body must be a JSON object');
     }
-    const privacy = await engine.forRole(verified.role, verified.tenant);
+    const privacy = await engine.forCaller(verified, verified.tenant);
     const path =
       x.route === 'openai.chat.completions'
         ? '/chat/completions'
@@ -502,7 +502,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     if (input.role !== undefined && input.role !== verified.role && !isAdmin)
       throw new AppError('forbidden', "only administrators may use another role's profile");
     const role = typeof input.role === 'string' ? input.role : verified.role;
-    const privacy = await engine.forRole(role, verified.tenant);
+    // The caller's own profile (its agent's, where the registry names one); another role's: its default.
+    const privacy = await engine.forCaller(role === verified.role ? verified : { role }, verified.tenant);
     const detector = await engine.detector(privacy.profile);
     const entities = (await detector.detectAsync(input.text)).map(({ type, start, end, score }) => ({
       type,

@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ImportOrg, LoadRegistry, type RegistrySourceFile } from '@orgmesh/contracts';
+import {
+  ImportOrg,
+  LoadRegistry,
+  type GetProfile,
+  type RegistrySourceFile,
+  type RpcResponse,
+} from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { Detector } from '@orgmesh/privacy';
 import { createLogger } from '@orgmesh/telemetry';
@@ -31,6 +37,7 @@ const roles = `roles:
 function financeProfile(denyList: string[]): string {
   return `id: finance
 role: finance
+default: true
 providers: [{ name: openai }]
 privacy:
   mode: mask
@@ -46,11 +53,39 @@ privacy:
   mode: strict
 `;
 
-function registryFiles(financeDenyList: string[]): RegistrySourceFile[] {
+/** Finance's other profile: agents of the role the registry runs under it are refused, not masked. */
+const financeStrictProfile = `id: finance-strict
+role: finance
+default: false
+providers: [{ name: openai }]
+privacy:
+  mode: strict
+`;
+
+/** The one declared agent; finance tokens of any other subject are no registry agent. */
+const AUDITOR = 'finance-auditor-agent';
+
+function auditorAgent(profile: string | null): string {
+  return `id: ${AUDITOR}
+role: finance
+${profile ? `profile: ${profile}\n` : ''}display_name: Finance Auditor
+model: { provider: openai, name: gpt-4o-mini }
+`;
+}
+
+/** `auditorProfile`: the profile the auditor agent names (null: the role's default), or no auditor. */
+function registryFiles(
+  financeDenyList: string[],
+  auditorProfile: string | null | 'absent' = 'finance-strict',
+): RegistrySourceFile[] {
   return [
     { path: 'roles.yaml', content: roles },
     { path: 'profiles/finance.yaml', content: financeProfile(financeDenyList) },
+    { path: 'profiles/finance-strict.yaml', content: financeStrictProfile },
     { path: 'profiles/legal.yaml', content: legalProfile },
+    ...(auditorProfile === 'absent'
+      ? []
+      : [{ path: `agents/${AUDITOR}.yaml`, content: auditorAgent(auditorProfile) }]),
   ];
 }
 
@@ -75,22 +110,24 @@ function answerOf(body: unknown): string {
 function tampering(inner: RegistryReader): RegistryReader {
   return {
     getDirectory: () => inner.getDirectory(),
+    getAgent: (agentId) => inner.getAgent(agentId),
     watch: (listener) => inner.watch(listener),
-    async getProfile(role) {
-      const answer = await inner.getProfile(role);
-      const [header, payload, signature] = answer.jws.split('.');
-      const published = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as {
-        profile: { privacy: { mode: string } };
-      };
-      published.profile.privacy.mode = 'off';
-      const forged = Buffer.from(JSON.stringify(published)).toString('base64url');
-      return {
-        ...answer,
-        profile: { ...answer.profile, privacy: { ...answer.profile.privacy, mode: 'off' } },
-        jws: `${header}.${forged}.${signature}`,
-      };
-    },
+    getProfile: async (role) => forge(await inner.getProfile(role)),
+    getProfileById: async (profileId) => forge(await inner.getProfileById(profileId)),
   };
+  function forge(answer: RpcResponse<typeof GetProfile>): RpcResponse<typeof GetProfile> {
+    const [header, payload, signature] = answer.jws.split('.');
+    const published = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8')) as {
+      profile: { privacy: { mode: string } };
+    };
+    published.profile.privacy.mode = 'off';
+    const forged = Buffer.from(JSON.stringify(published)).toString('base64url');
+    return {
+      ...answer,
+      profile: { ...answer.profile, privacy: { ...answer.profile.privacy, mode: 'off' } },
+      jws: `${header}.${forged}.${signature}`,
+    };
+  }
 }
 
 describe('privacy proxy with role profiles and the directory from the registry', () => {
@@ -208,6 +245,52 @@ describe('privacy proxy with role profiles and the directory from the registry',
     );
     // Well inside the TTL of ten minutes: the registry's event did it.
     expect(Date.now() - published).toBeLessThan(5_000);
+  });
+
+  it('masks an agent with the profile the registry runs it under, and follows the registry when that changes', async () => {
+    const auditor = await h.token('finance', { sub: AUDITOR });
+    const colleague = await h.token('finance');
+    const text = `Draft a letter to ${PERSON.email}.`;
+    /** The auditor's request: 422 while it runs under finance-strict, masked under the role's default. */
+    const expectAuditor = async (outcome: 'refused' | 'masked') => {
+      const before = h.upstream.requests.length;
+      const response = await chat(h, auditor, text);
+      if (outcome === 'refused') {
+        expect(response.status).toBe(422);
+        const body = (await response.json()) as { error: { code: string; entity_types: string[] } };
+        expect(body.error).toMatchObject({ code: 'privacy_strict_refused', entity_types: ['email'] });
+        expect(h.upstream.requests.length).toBe(before);
+      } else {
+        expect(response.status).toBe(200);
+        expect(answerOf(await response.json())).toContain(PERSON.email);
+        expect(h.upstream.requests.length).toBe(before + 1);
+        expect(h.upstream.last.body).not.toContain(PERSON.email);
+      }
+    };
+    const load = async (auditorProfile: string | null | 'absent') => {
+      const loaded = await admin.request(LoadRegistry, {
+        files: registryFiles([DENIED, DENIED_LATER], auditorProfile),
+      });
+      expect(loaded.changed).toBe(true);
+    };
+
+    // The same role, two profiles: the registry names the auditor's, every other finance caller gets the default.
+    await expectAuditor('refused');
+    const masked = await chat(h, colleague, text);
+    expect(masked.status).toBe(200);
+    await masked.text();
+    expect(h.upstream.last.body).not.toContain(PERSON.email);
+
+    // registry.v1.agent-updated (changed: profile), under a ten-minute TTL: the event does it.
+    const started = Date.now();
+    await load(null);
+    await expectEventually(() => expectAuditor('masked'), { timeoutMs: 5_000 });
+    await load('finance-strict');
+    await expectEventually(() => expectAuditor('refused'), { timeoutMs: 5_000 });
+    // registry.v1.agent-removed: no longer an agent, so the role's default.
+    await load('absent');
+    await expectEventually(() => expectAuditor('masked'), { timeoutMs: 5_000 });
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it('refuses with 503 unavailable when the signed profile was tampered with, and sends nothing upstream', async () => {

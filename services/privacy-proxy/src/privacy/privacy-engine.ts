@@ -8,9 +8,9 @@ import {
   type NerHook,
   type PrivacyProfile,
 } from '@orgmesh/privacy';
-import type { ProfileSource } from '../profiles/profile-source.js';
+import type { ProfileCaller, ProfileSource } from '../profiles/profile-source.js';
 
-/** The profile of a caller's role and a masking session for one request. */
+/** The caller's profile and a masking session for one request. */
 export interface RequestPrivacy {
   readonly profile: PrivacyProfile;
   /** False when the profile cannot change or report anything: the request passes untouched. */
@@ -19,7 +19,7 @@ export interface RequestPrivacy {
 }
 
 /**
- * Turns a role into a ready masking session. Detectors are compiled once per profile and directory
+ * Turns a caller into a ready masking session. Detectors are compiled once per profile and directory
  * (the source returns the same objects while nothing changed) and reused by every request.
  */
 export class PrivacyEngine {
@@ -31,12 +31,13 @@ export class PrivacyEngine {
     private readonly ner?: NerHook,
   ) {}
 
-  async forRole(role: string, tenant: string): Promise<RequestPrivacy> {
-    const profile = await this.profiles.getProfile(role);
+  /** `caller` is the verified token (its role, and its subject where the source knows agents). */
+  async forCaller(caller: ProfileCaller, tenant: string): Promise<RequestPrivacy> {
+    const profile = await this.profiles.profileFor(caller);
     if (!profile)
       throw new AppError(
         'forbidden',
-        `no privacy profile for role ${role}: requests are refused until one exists`,
+        `no privacy profile for role ${caller.role}: requests are refused until one exists`,
       );
     const detector = await this.detector(profile);
     return {

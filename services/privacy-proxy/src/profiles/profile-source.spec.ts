@@ -30,6 +30,14 @@ describe('FileProfileSource', () => {
     expect(await source.getProfile('finance')).toBe(await source.getProfile('finance'));
   });
 
+  it("knows roles only: a caller gets its role's profile whatever its subject", async () => {
+    const source = FileProfileSource.fromText(YAML, 'profiles.yaml');
+    const finance = await source.getProfile('finance');
+    expect(await source.profileFor({ role: 'finance', sub: 'finance-auditor-agent' })).toBe(finance);
+    expect(await source.profileFor({ role: 'finance' })).toBe(finance);
+    expect(await source.profileFor({ role: 'legal', sub: 'legal-agent' })).toEqual({ mode: 'detect' });
+  });
+
   it('refuses an invalid file with the path inside it', () => {
     let caught: unknown;
     try {

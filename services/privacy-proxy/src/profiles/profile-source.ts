@@ -4,15 +4,27 @@ import { z } from 'zod';
 import { AppError } from '@orgmesh/contracts';
 import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
 
+/** Who a request is masked for, from the verified token (a `VerifiedToken` is one). */
+export interface ProfileCaller {
+  /** The org role the token grants; the profile used is always one of this role's. */
+  readonly role: string;
+  /** The token's subject: a registry agent id for agent tokens. Absent: the role's default profile. */
+  readonly sub?: string;
+}
+
 /**
- * Where role profiles and the org-chart directory come from: the registry over NATS
+ * Where privacy profiles and the org-chart directory come from: the registry over NATS
  * (`RegistryProfileSource`, the default) or a file (`FileProfileSource`). Implementations return the
  * same objects while nothing changed, so callers can cache per object. Failing to know a profile is
  * an `unavailable` AppError, never a made-up profile.
  */
 export interface ProfileSource {
-  /** The profile of a role, or the source's fallback for roles without one; undefined when neither exists. */
-  getProfile(role: string): Promise<PrivacyProfile | undefined>;
+  /**
+   * The profile a caller's requests are masked with: the one the registry runs the caller's agent
+   * under where the source knows it, else the caller's role's default, else the source's fallback;
+   * undefined when none exists.
+   */
+  profileFor(caller: ProfileCaller): Promise<PrivacyProfile | undefined>;
   getDirectory(): Promise<Directory>;
 }
 
@@ -94,6 +106,12 @@ export class FileProfileSource implements ProfileSource {
     return new FileProfileSource(new Map(Object.entries(data.profiles)), { people: data.directory });
   }
 
+  /** The file knows roles only: every caller gets its role's profile. */
+  profileFor(caller: ProfileCaller): Promise<PrivacyProfile | undefined> {
+    return this.getProfile(caller.role);
+  }
+
+  /** The profile of a role, or the file's `default` for roles without one. */
   async getProfile(role: string): Promise<PrivacyProfile | undefined> {
     return this.profiles.get(role) ?? this.profiles.get('default');
   }

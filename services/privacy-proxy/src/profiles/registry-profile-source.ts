@@ -1,9 +1,17 @@
 import type { JSONWebKeySet } from 'jose';
 import { verifyProfile } from '@orgmesh/auth';
-import { AppError, RoleId, type PrivacySettings } from '@orgmesh/contracts';
+import {
+  AgentId,
+  AppError,
+  RoleId,
+  type GetProfile,
+  type PrivacySettings,
+  type RoleProfile,
+  type RpcResponse,
+} from '@orgmesh/contracts';
 import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
-import type { ProfileSource } from './profile-source.js';
+import type { ProfileCaller, ProfileSource } from './profile-source.js';
 import type { RegistryChange, RegistryReader } from './registry-reader.js';
 
 export interface RegistryProfileSourceOptions {
@@ -38,17 +46,32 @@ interface Slot<T> {
   /** Counts announced changes, so that an answer fetched before a change is not taken as fresh. */
   generation: number;
   /**
-   * The version an announced change carries. A registry replica may answer from an older version for
-   * a moment (the event can overtake its snapshot); such an answer is used but not taken as fresh.
+   * The change an announcement carries: registry version `version`, in which the entry exists or, for
+   * a removed agent, does not (`absent`). A registry replica may answer from an older version for a
+   * moment (the event can overtake its snapshot); such an answer is used but not taken as fresh.
    */
-  awaited: { version: number; since: number } | undefined;
+  awaited: { version: number; since: number; absent: boolean } | undefined;
 }
 
 interface Loaded<T> {
   readonly value: T;
   readonly fingerprint: string;
-  /** The registry version (profiles) or org version (directory) the answer reflects; 0 when unknown. */
+  /** The registry version (profiles, agents) or org version (directory) the answer reflects; 0 when unknown. */
   readonly version: number;
+  /** The registry answered that it has no such entry (its answer then carries no version). */
+  readonly absent?: boolean;
+}
+
+/** The registry agent a token's subject names: the role it is declared with and the profile it runs under. */
+interface AgentBinding {
+  readonly role: string;
+  readonly profileId: string;
+}
+
+/** A profile fetched by id: its privacy settings and the role its signed form names. */
+interface ProfileById {
+  readonly role: string;
+  readonly privacy: PrivacyProfile;
 }
 
 /** The registry's answer cannot be trusted (bad signature, wrong role, replayed older version). */
@@ -57,21 +80,38 @@ class ProfileRefused extends Error {
 }
 
 const DEFAULT_RETRY_AFTER_MS = 2_000;
+/** A cache miss (distinct from a cached `undefined`: a role without profile, a subject that is no agent). */
+const MISS = Symbol('miss');
 
 /**
- * Role privacy profiles and the org-chart directory from the registry (rpc.registry.v1.get-profile,
- * rpc.registry.v1.directory), cached and refreshed when the registry announces a change.
+ * Privacy profiles and the org-chart directory from the registry, cached and refreshed when the
+ * registry announces a change.
  *
+ * - A caller whose token subject is a registry agent gets the profile the registry runs that agent
+ *   under (rpc.registry.v1.get-agent → `profileId` → rpc.registry.v1.get-profile `{profileId}`),
+ *   provided the registry declares the agent with the token's role. Any other caller (not an agent,
+ *   `agent_not_found`, an agent of another role than the token's) gets its role's default profile
+ *   (get-profile `{role}`), or `fallback` where the role has none.
  * - A profile is used only after its signed form (`jws`) verifies, and only the signed payload is
- *   read: it must be the default profile of the role asked for, and not older than one already seen.
- * - The same object is returned while nothing changed (the engine compiles detectors per object).
+ *   read: it must be the profile asked for (the role's default, or the id), of the token's role, and
+ *   not older than one already seen. The agent → profile mapping is not signed: a peer that can answer
+ *   on the bus can at most choose among the signed profiles of the caller's own role.
+ * - The same object is returned while nothing changed (the engine compiles detectors per object),
+ *   and one profile reached by role and by id is one object. A cache hit costs map lookups only.
  * - Fail closed: with nothing cached, an unreachable registry or a refused signature is `unavailable`
- *   (503), never a request passed through unmasked. With a verified profile cached, an unreachable
+ *   (503), never a request passed through unmasked. With a verified entry cached, an unreachable
  *   registry leaves it in use (a change can only come from the registry, which then announces it);
  *   a refused signature drops it.
  */
 export class RegistryProfileSource implements ProfileSource {
-  private readonly profiles = new Map<string, Slot<PrivacyProfile | undefined>>();
+  /** Per role: its default profile. */
+  private readonly roleProfiles = new Map<string, Slot<PrivacyProfile | undefined>>();
+  /** Per token subject: the registry agent it is, undefined when it is none. */
+  private readonly agents = new Map<string, Slot<AgentBinding | undefined>>();
+  /** Per profile id, for agents: undefined while the registry does not publish it. */
+  private readonly profilesById = new Map<string, Slot<ProfileById | undefined>>();
+  /** The privacy object last built per profile id, shared by its role and id entries. */
+  private readonly privacyById = new Map<string, { fingerprint: string; privacy: PrivacyProfile }>();
   private readonly directory: Slot<Directory> = { generation: 0, awaited: undefined };
   /** The highest signed version seen per profile id: an older one is a replay. */
   private readonly newestPublished = new Map<string, number>();
@@ -98,50 +138,139 @@ export class RegistryProfileSource implements ProfileSource {
     this.stopWatching = undefined;
   }
 
-  async getProfile(role: string): Promise<PrivacyProfile | undefined> {
-    let slot = this.profiles.get(role);
-    if (!slot) {
-      slot = { generation: 0, awaited: undefined };
-      this.profiles.set(role, slot);
+  profileFor(caller: ProfileCaller): Promise<PrivacyProfile | undefined> {
+    const sub = caller.sub;
+    if (sub === undefined) return this.getProfile(caller.role);
+    // The hot path: everything at hand and fresh, answered from the maps without another await.
+    const now = this.now();
+    const binding = this.peek(this.agents.get(sub), now);
+    if (binding !== MISS) {
+      if (binding === undefined || binding.role !== caller.role) {
+        const profile = this.peek(this.roleProfiles.get(caller.role), now);
+        if (profile !== MISS) return Promise.resolve(profile);
+      } else {
+        const entry = this.peek(this.profilesById.get(binding.profileId), now);
+        if (entry !== MISS && entry !== undefined && entry.role === caller.role)
+          return Promise.resolve(entry.privacy);
+      }
     }
-    return this.read(slot, () => this.loadProfile(role), { what: 'profile', role });
+    return this.resolve(caller.role, sub);
+  }
+
+  /** The default profile of a role (or the fallback). */
+  getProfile(role: string): Promise<PrivacyProfile | undefined> {
+    return this.read(slotIn(this.roleProfiles, role), () => this.loadRoleProfile(role), {
+      what: 'profile',
+      role,
+    });
   }
 
   async getDirectory(): Promise<Directory> {
     return this.read(this.directory, () => this.loadDirectory(), { what: 'directory' });
   }
 
+  /** A caller whose entries are not all cached and fresh: ask the registry for what is missing. */
+  private async resolve(role: string, sub: string): Promise<PrivacyProfile | undefined> {
+    const binding = await this.readAgent(sub);
+    // The token's role decides which profiles may apply: an agent the registry declares with another
+    // role (moved since the token was issued, or a subject that only shares the id) is not this caller.
+    if (!binding || binding.role !== role) return this.getProfile(role);
+    const entry = await this.readProfileById(binding.profileId);
+    if (!entry) {
+      // Removed between the two reads (a new registry version): ask for both again next time.
+      expire(this.agents.get(sub));
+      expire(this.profilesById.get(binding.profileId));
+      throw new AppError(
+        'unavailable',
+        `the registry does not publish the privacy profile of agent ${sub} at the moment, so the request is refused`,
+      );
+    }
+    if (entry.role !== role) {
+      expire(this.agents.get(sub));
+      this.logger.error(
+        { what: 'profile', profileId: binding.profileId, agentId: sub, reason: 'role' },
+        'signed privacy profile refused',
+      );
+      throw new AppError(
+        'unavailable',
+        `the privacy profile of agent ${sub} could not be verified: it is not a profile of role ${role}`,
+      );
+    }
+    return entry.privacy;
+  }
+
+  private readAgent(agentId: string): Promise<AgentBinding | undefined> {
+    return this.read(slotIn(this.agents, agentId), () => this.loadAgent(agentId), {
+      what: 'agent',
+      agentId,
+    });
+  }
+
+  private readProfileById(profileId: string): Promise<ProfileById | undefined> {
+    return this.read(slotIn(this.profilesById, profileId), () => this.loadProfileById(profileId), {
+      what: 'profile',
+      profileId,
+    });
+  }
+
   /** An announced change: mark what it concerns stale and fetch it again now, off the request path. */
   private changed(change: RegistryChange): void {
-    const touched: Array<[Slot<unknown>, number, () => void]> = [];
-    if (change.kind === 'org' || change.kind === 'all') {
+    const all = change.kind === 'all';
+    const touched: Array<[Slot<unknown> | undefined, number, boolean, () => void]> = [];
+    if (change.kind === 'org' || all) {
       const refetch = () => void this.getDirectory().catch(() => undefined);
-      touched.push([this.directory, change.kind === 'org' ? change.orgVersion : 0, refetch]);
+      touched.push([this.directory, change.kind === 'org' ? change.orgVersion : 0, false, refetch]);
     }
-    for (const [role, slot] of this.profiles) {
-      if (change.kind === 'all' || (change.kind === 'profile' && change.role === role)) {
-        const refetch = () => void this.getProfile(role).catch(() => undefined);
-        touched.push([slot, change.kind === 'profile' ? change.version : 0, refetch]);
-      }
+    const roleProfile = (role: string, slot: Slot<unknown> | undefined, version: number) =>
+      touched.push([slot, version, false, () => void this.getProfile(role).catch(() => undefined)]);
+    const profileById = (profileId: string, slot: Slot<unknown> | undefined, version: number) =>
+      touched.push([slot, version, false, () => void this.readProfileById(profileId).catch(() => undefined)]);
+    // An agent refetched is followed by its profile, so that the next request finds both.
+    const agent = (agentId: string, slot: Slot<unknown> | undefined, version: number, absent: boolean) =>
+      touched.push([
+        slot,
+        version,
+        absent,
+        () =>
+          void this.readAgent(agentId)
+            .then((binding) => binding && this.readProfileById(binding.profileId))
+            .catch(() => undefined),
+      ]);
+    if (all) {
+      for (const [role, slot] of this.roleProfiles) roleProfile(role, slot, 0);
+      for (const [profileId, slot] of this.profilesById) profileById(profileId, slot, 0);
+      for (const [agentId, slot] of this.agents) agent(agentId, slot, 0, false);
+    } else if (change.kind === 'profile') {
+      roleProfile(change.role, this.roleProfiles.get(change.role), change.version);
+      profileById(change.profileId, this.profilesById.get(change.profileId), change.version);
+    } else if (change.kind === 'agent') {
+      agent(change.agentId, this.agents.get(change.agentId), change.version, !change.present);
     }
-    for (const [slot, version, refetch] of touched) {
+    for (const [slot, version, absent, refetch] of touched) {
+      if (!slot) continue;
       slot.generation++;
-      if (version > (slot.awaited?.version ?? 0)) slot.awaited = { version, since: this.now() };
+      if (version > (slot.awaited?.version ?? 0)) slot.awaited = { version, since: this.now(), absent };
       if (slot.cached) {
-        slot.cached.stale = true;
-        slot.cached.retryAt = 0;
+        expire(slot);
         refetch();
       }
     }
     this.logger.debug({ change: change.kind }, 'registry change announced');
   }
 
+  /** The cached value while it may be served without asking the registry; MISS otherwise. */
+  private peek<T>(slot: Slot<T> | undefined, now: number): T | typeof MISS {
+    const cached = slot?.cached;
+    if (!cached) return MISS;
+    if (!cached.stale && now - cached.fetchedAt < this.options.ttlMs) return cached.value;
+    // A failed refresh pauses before the next attempt, serving what is cached.
+    if (now < cached.retryAt) return cached.value;
+    return MISS;
+  }
+
   private read<T>(slot: Slot<T>, load: () => Promise<Loaded<T>>, subject: LogSubject): Promise<T> {
-    const cached = slot.cached;
-    const now = this.now();
-    if (cached && !cached.stale && now - cached.fetchedAt < this.options.ttlMs)
-      return Promise.resolve(cached.value);
-    if (cached && now < cached.retryAt) return Promise.resolve(cached.value);
+    const hit = this.peek(slot, this.now());
+    if (hit !== MISS) return Promise.resolve(hit);
     if (!slot.inflight) {
       const refresh = this.refresh(slot, load, subject);
       slot.inflight = refresh;
@@ -166,10 +295,10 @@ export class RegistryProfileSource implements ProfileSource {
       const now = this.now();
       // An answer older than an announced change: the next read asks again, until the replica has
       // caught up or a TTL has passed since the announcement (a registry rebuilt from scratch).
-      const lagging =
-        slot.awaited !== undefined &&
-        loaded.version < slot.awaited.version &&
-        now - slot.awaited.since < this.options.ttlMs;
+      const awaited = slot.awaited;
+      const caughtUp =
+        awaited === undefined || (loaded.absent ? awaited.absent : loaded.version >= awaited.version);
+      const lagging = !caughtUp && awaited !== undefined && now - awaited.since < this.options.ttlMs;
       if (!lagging) slot.awaited = undefined;
       slot.cached = {
         value: prior && prior.fingerprint === loaded.fingerprint ? prior.value : loaded.value,
@@ -184,7 +313,7 @@ export class RegistryProfileSource implements ProfileSource {
       if (error instanceof ProfileRefused) {
         slot.cached = undefined;
         this.logger.error({ ...subject, reason: error.message }, 'signed privacy profile refused');
-        throw new AppError('unavailable', `the privacy profile ${describe(subject)} could not be verified`, {
+        throw new AppError('unavailable', `the privacy ${describe(subject)} could not be verified`, {
           cause: error,
         });
       }
@@ -202,7 +331,7 @@ export class RegistryProfileSource implements ProfileSource {
     }
   }
 
-  private async loadProfile(role: string): Promise<Loaded<PrivacyProfile | undefined>> {
+  private async loadRoleProfile(role: string): Promise<Loaded<PrivacyProfile | undefined>> {
     // A role id the registry cannot hold (its ids are kebab-case) has no profile there either.
     if (!RoleId.safeParse(role).success) return this.fallback();
     let answer;
@@ -212,40 +341,88 @@ export class RegistryProfileSource implements ProfileSource {
       if (error instanceof AppError && error.code === 'profile_not_found') return this.fallback();
       throw error;
     }
-    let published;
+    const { profile, version } = await this.verified(answer);
+    if (profile.role !== role || !profile.isDefault)
+      throw new ProfileRefused('the signed profile is not the default profile of the role asked for');
+    const { privacy, fingerprint } = this.accept(profile, version);
+    return { value: privacy, fingerprint, version: answer.version };
+  }
+
+  private async loadProfileById(profileId: string): Promise<Loaded<ProfileById | undefined>> {
+    let answer;
     try {
-      ({ published } = await verifyProfile(
+      answer = await this.registry.getProfileById(profileId);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'profile_not_found')
+        return { value: undefined, fingerprint: 'absent', version: 0, absent: true };
+      throw error;
+    }
+    const { profile, version } = await this.verified(answer);
+    if (profile.id !== profileId) throw new ProfileRefused('the signed profile is not the profile asked for');
+    const { privacy, fingerprint } = this.accept(profile, version);
+    // Whose role it is, is checked against each caller's token when it is used.
+    return {
+      value: { role: profile.role, privacy },
+      fingerprint: `${profile.role}|${fingerprint}`,
+      version: answer.version,
+    };
+  }
+
+  private async loadAgent(agentId: string): Promise<Loaded<AgentBinding | undefined>> {
+    const none = { value: undefined, fingerprint: 'absent', version: 0, absent: true };
+    // Not an id the registry can hold (a user's subject from an OIDC issuer, say): not an agent.
+    if (!AgentId.safeParse(agentId).success) return none;
+    let answer;
+    try {
+      answer = await this.registry.getAgent(agentId);
+    } catch (error) {
+      if (error instanceof AppError && error.code === 'agent_not_found') return none;
+      throw error;
+    }
+    const binding = { role: answer.agent.role, profileId: answer.profileId };
+    return { value: binding, fingerprint: `${binding.role}|${binding.profileId}`, version: answer.version };
+  }
+
+  /** The signed profile of an answer; only its payload is read, never the unsigned copy beside it. */
+  private async verified(
+    answer: RpcResponse<typeof GetProfile>,
+  ): Promise<{ profile: RoleProfile; version: number }> {
+    try {
+      const { published } = await verifyProfile(
         answer.jws,
         this.options.trustedKeys ?? (answer.jwks as JSONWebKeySet),
-      ));
+      );
+      return { profile: published.profile, version: published.version };
     } catch (error) {
       throw new ProfileRefused(error instanceof Error ? error.message : 'profile signature refused', {
         cause: error,
       });
     }
-    // Only the signed payload counts; the unsigned copy beside it is not read.
-    const profile = published.profile;
-    if (profile.role !== role || !profile.isDefault)
-      throw new ProfileRefused('the signed profile is not the default profile of the role asked for');
+  }
+
+  /**
+   * A verified profile's privacy settings, after the replay check; the object built before for the
+   * same profile id and settings when there is one.
+   */
+  private accept(profile: RoleProfile, version: number): { privacy: PrivacyProfile; fingerprint: string } {
     const newest = this.newestPublished.get(profile.id) ?? 0;
-    if (published.version < newest)
-      throw new ProfileRefused('the signed profile is older than one already in use');
+    if (version < newest) throw new ProfileRefused('the signed profile is older than one already in use');
     let privacy: PrivacyProfile;
     try {
       privacy = toPrivacyProfile(profile.privacy);
     } catch (error) {
       throw new ProfileRefused('the signed privacy settings do not fit the privacy engine', { cause: error });
     }
-    this.newestPublished.set(profile.id, published.version);
-    return {
-      value: privacy,
-      fingerprint: `${profile.id}:${JSON.stringify(privacy)}`,
-      version: answer.version,
-    };
+    this.newestPublished.set(profile.id, version);
+    const fingerprint = `${profile.id}:${JSON.stringify(privacy)}`;
+    const known = this.privacyById.get(profile.id);
+    if (known?.fingerprint === fingerprint) return known;
+    this.privacyById.set(profile.id, { fingerprint, privacy });
+    return { privacy, fingerprint };
   }
 
   private fallback(): Loaded<PrivacyProfile | undefined> {
-    return { value: this.options.fallback, fingerprint: 'fallback', version: 0 };
+    return { value: this.options.fallback, fingerprint: 'fallback', version: 0, absent: true };
   }
 
   private async loadDirectory(): Promise<Loaded<Directory>> {
@@ -265,10 +442,33 @@ export class RegistryProfileSource implements ProfileSource {
   }
 }
 
-type LogSubject = { what: 'profile'; role: string } | { what: 'directory' };
+function slotIn<T>(slots: Map<string, Slot<T>>, key: string): Slot<T> {
+  let slot = slots.get(key);
+  if (!slot) {
+    slot = { generation: 0, awaited: undefined };
+    slots.set(key, slot);
+  }
+  return slot;
+}
+
+/** Asks the registry before the entry is served again. */
+function expire(slot: Slot<unknown> | undefined): void {
+  if (slot?.cached) {
+    slot.cached.stale = true;
+    slot.cached.retryAt = 0;
+  }
+}
+
+type LogSubject =
+  | { what: 'profile'; role: string }
+  | { what: 'profile'; profileId: string }
+  | { what: 'agent'; agentId: string }
+  | { what: 'directory' };
 
 function describe(subject: LogSubject): string {
-  return subject.what === 'profile' ? `profile of role ${subject.role}` : 'directory';
+  if (subject.what === 'directory') return 'directory';
+  if (subject.what === 'agent') return `profile of agent ${subject.agentId}`;
+  return 'role' in subject ? `profile of role ${subject.role}` : `profile ${subject.profileId}`;
 }
 
 /** The registry's privacy section as the privacy engine takes it. */

@@ -1,5 +1,9 @@
 import type { Msg, Subscription } from '@nats-io/nats-core';
 import {
+  AgentRegistered,
+  AgentRemoved,
+  AgentUpdated,
+  GetAgent,
   GetDirectory,
   GetProfile,
   OrgImported,
@@ -10,16 +14,28 @@ import type { MessageBus } from '@orgmesh/messaging';
 
 /** A change the registry announced, as far as the privacy proxy cares. */
 export type RegistryChange =
-  /** A profile of `role` was published with registry version `version`. */
-  | { readonly kind: 'profile'; readonly role: string; readonly version: number }
+  /** Profile `profileId` of `role` was published with registry version `version`. */
+  | { readonly kind: 'profile'; readonly role: string; readonly profileId: string; readonly version: number }
+  /**
+   * Agent `agentId`'s role or effective profile may differ from registry version `version` on
+   * (`present`: registered or updated), or the agent is gone (`present: false`, removed).
+   */
+  | { readonly kind: 'agent'; readonly agentId: string; readonly version: number; readonly present: boolean }
   | { readonly kind: 'org'; readonly orgVersion: number }
   /** Announcements may have been missed (a reconnect, an unreadable event): anything may have changed. */
   | { readonly kind: 'all' };
 
-/** The registry as the privacy proxy reads it: a role's default profile, the directory, and change announcements. */
+/**
+ * The registry as the privacy proxy reads it: a role's default profile, a profile by id, an agent's
+ * effective profile, the directory, and change announcements.
+ */
 export interface RegistryReader {
   /** Throws the registry's AppError: `profile_not_found` for a role without a profile, `unavailable`/`timeout` when unreachable. */
   getProfile(role: string): Promise<RpcResponse<typeof GetProfile>>;
+  /** Throws `profile_not_found` for an unknown profile id, `unavailable`/`timeout` when unreachable. */
+  getProfileById(profileId: string): Promise<RpcResponse<typeof GetProfile>>;
+  /** Throws `agent_not_found` for an id the registry does not declare, `unavailable`/`timeout` when unreachable. */
+  getAgent(agentId: string): Promise<RpcResponse<typeof GetAgent>>;
   getDirectory(): Promise<RpcResponse<typeof GetDirectory>>;
   /** Calls `listener` for every announced change until the returned function is called. */
   watch(listener: (change: RegistryChange) => void): () => void;
@@ -41,20 +57,58 @@ export class NatsRegistryReader implements RegistryReader {
     return this.bus.request(GetProfile, { role }, { timeoutMs: this.timeoutMs });
   }
 
+  getProfileById(profileId: string): Promise<RpcResponse<typeof GetProfile>> {
+    return this.bus.request(GetProfile, { profileId }, { timeoutMs: this.timeoutMs });
+  }
+
+  getAgent(agentId: string): Promise<RpcResponse<typeof GetAgent>> {
+    return this.bus.request(GetAgent, { agentId }, { timeoutMs: this.timeoutMs });
+  }
+
   getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
     return this.bus.request(GetDirectory, {}, { timeoutMs: this.timeoutMs });
   }
 
   watch(listener: (change: RegistryChange) => void): () => void {
-    const on = (subject: string, toChange: (msg: Msg) => RegistryChange): Subscription =>
+    // toChange answers undefined for an event that changes nothing the proxy uses.
+    const on = (subject: string, toChange: (msg: Msg) => RegistryChange | undefined): Subscription =>
       this.bus.nc.subscribe(this.bus.subject(subject), {
-        callback: (error, msg) => listener(error ? { kind: 'all' } : toChange(msg)),
+        callback: (error, msg) => {
+          const change = error ? { kind: 'all' as const } : toChange(msg);
+          if (change) listener(change);
+        },
       });
     const subscriptions = [
       on(ProfilePublished.subject, (msg) => {
         const event = ProfilePublished.schema.safeParse(parseJson(msg));
         return event.success
-          ? { kind: 'profile', role: event.data.role, version: event.data.version }
+          ? {
+              kind: 'profile',
+              role: event.data.role,
+              profileId: event.data.profileId,
+              version: event.data.version,
+            }
+          : { kind: 'all' };
+      }),
+      on(AgentRegistered.subject, (msg) => {
+        const event = AgentRegistered.schema.safeParse(parseJson(msg));
+        return event.success
+          ? { kind: 'agent', agentId: event.data.agent.id, version: event.data.version, present: true }
+          : { kind: 'all' };
+      }),
+      on(AgentUpdated.subject, (msg) => {
+        const event = AgentUpdated.schema.safeParse(parseJson(msg));
+        if (!event.success) return { kind: 'all' };
+        // Only the role and the effective profile decide how an agent's requests are masked
+        // (`profile` is also listed when the profile it runs under was republished).
+        const { changed } = event.data;
+        if (!changed.includes('profile') && !changed.includes('role')) return undefined;
+        return { kind: 'agent', agentId: event.data.agent.id, version: event.data.version, present: true };
+      }),
+      on(AgentRemoved.subject, (msg) => {
+        const event = AgentRemoved.schema.safeParse(parseJson(msg));
+        return event.success
+          ? { kind: 'agent', agentId: event.data.agentId, version: event.data.version, present: false }
           : { kind: 'all' };
       }),
       on(OrgImported.subject, (msg) => {

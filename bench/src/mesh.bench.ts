@@ -6,7 +6,14 @@ import pg from 'pg';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { LocalIssuer } from '@orgmesh/auth';
-import { GetManager, ResolvePolicy, SendTask, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
+import {
+  GetManager,
+  GetTask,
+  ResolvePolicy,
+  SendTask,
+  TaskUpdated,
+  type TaskChange,
+} from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
@@ -28,9 +35,6 @@ const ROUTER_MAIN = fileURLToPath(new URL('../../services/mesh-router/dist/main.
 const SENDERS = 16;
 const DURATION_MS = 4_000;
 const RATE = 200;
-
-
-
 
 /** Serves the issuer's JWKS, as the gateway's built-in issuer does, for the router to verify tokens with. */
 async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Server }> {
@@ -75,11 +79,15 @@ async function stopRouter(child: ChildProcess): Promise<void> {
 class Completions {
   private readonly waiting = new Map<string, () => void>();
   private readonly early = new Set<string>();
+  recording = false;
   expect(id: string): Promise<void> {
     if (this.early.delete(id)) return Promise.resolve();
     return new Promise((resolve) => this.waiting.set(id, resolve));
   }
+  /** When each completion arrived (epoch ms), for the breakdown. */
+  readonly arrivedAt = new Map<string, number>();
   completed(id: string): void {
+    if (this.recording) this.arrivedAt.set(id, epochMs());
     const resolve = this.waiting.get(id);
     if (resolve) {
       this.waiting.delete(id);
@@ -99,6 +107,68 @@ class Completions {
       clearTimeout(timer);
     }
   }
+}
+
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/** One traced lifecycle: client-side times (epoch ms) around the router's own history timestamps. */
+interface Traced {
+  id: string;
+  authorization: string;
+  sentAt: number;
+  repliedAt: number;
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+};
+
+/**
+ * Where a lifecycle's time goes, from the client's clock and the router's history timestamps (same
+ * machine, millisecond resolution): p50 of each stage over a sample of traced tasks.
+ */
+async function breakdown(bus: MessageBus, traced: Traced[], arrivedAt: Map<string, number>): Promise<string> {
+  const stages: Record<string, number[]> = {
+    'request → router stamps create': [],
+    'create → sender has the reply': [],
+    'create → working stamped (delivery + agent + RPC)': [],
+    'working → completed stamped': [],
+    'create → completed stamped (no working report)': [],
+    'completed → sender sees the event': [],
+    total: [],
+  };
+  for (const t of traced.slice(-200)) {
+    const done = arrivedAt.get(t.id);
+    if (done === undefined) continue;
+    const task = await bus.request(
+      GetTask,
+      { id: t.id, includeHistory: true },
+      { authorization: t.authorization },
+    );
+    const at = (event: string) => {
+      const entry = task.history?.find((h) => h.event === event);
+      return entry ? Date.parse(entry.occurredAt) : NaN;
+    };
+    const created = at('create');
+    const working = at('start');
+    const completed = at('complete');
+    stages['request → router stamps create']!.push(created - t.sentAt);
+    stages['create → sender has the reply']!.push(t.repliedAt - created);
+    // The agent that completes on receipt reports no `working`: its stage is delivery + agent + RPC.
+    if (Number.isNaN(working))
+      stages['create → completed stamped (no working report)']!.push(completed - created);
+    else {
+      stages['create → working stamped (delivery + agent + RPC)']!.push(working - created);
+      stages['working → completed stamped']!.push(completed - working);
+    }
+    stages['completed → sender sees the event']!.push(done - completed);
+    stages.total!.push(done - t.sentAt);
+  }
+  return Object.entries(stages)
+    .filter(([, values]) => values.length > 0)
+    .map(([stage, values]) => `      ${stage.padEnd(52)} p50 ${median(values).toFixed(2)} ms`)
+    .join('\n');
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -250,14 +320,19 @@ export async function run(): Promise<BenchResult[]> {
         async (_, i) => `Bearer ${await issuer.sign({ sub: `sender-${i}`, role: 'finance' })}`,
       ),
     );
+    let traced: Traced[] | undefined;
     const lifecycle = async (w: { authorization: string; to: string }, i: number) => {
+      const sentAt = traced ? epochMs() : 0;
       const task = await clientBus.request(
         SendTask,
         { to: w.to, type: 'bench', input: { i } },
         { authorization: w.authorization },
       );
+      traced?.push({ id: task.id, authorization: w.authorization, sentAt, repliedAt: epochMs() });
       await completions.within(10_000, completions.expect(task.id));
     };
+    // BENCH_MESH_BREAKDOWN=1: after each open-loop run, print where a lifecycle's time goes.
+    const tracing = process.env['BENCH_MESH_BREAKDOWN'] === '1';
     for (const variant of ['', '.direct'] as const) {
       const behaviour = variant ? 'skipWorking' : 'working';
       const lifecycleNotes = variant
@@ -277,6 +352,10 @@ export async function run(): Promise<BenchResult[]> {
           notes: `${lifecycleNotes}; closed loop`,
         }),
       );
+      if (tracing) {
+        traced = [];
+        completions.recording = true;
+      }
       results.push(
         await runScenario({
           name: `mesh.lifecycle${variant}.rate200`,
@@ -292,6 +371,13 @@ export async function run(): Promise<BenchResult[]> {
           notes: `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
         }),
       );
+      if (traced) {
+        progress(`    breakdown of mesh.lifecycle${variant}.rate200 (p50 per stage):`);
+        progress(await breakdown(clientBus, traced, completions.arrivedAt));
+        traced = undefined;
+        completions.recording = false;
+        completions.arrivedAt.clear();
+      }
     }
     results.push(
       await runScenario({

@@ -38,9 +38,14 @@ export class AnthropicStreamRestorer {
         // A text or thinking block may start with content already (tool_use starts with `input: {}`).
         if (state && block && state.field !== 'partial_json' && typeof block[state.field] === 'string') {
           const value = block[state.field] as string;
-          if (value.length > 0) block[state.field] = state.stream.push(value);
+          const out = value.length > 0 ? state.stream.push(value) : value;
+          if (out !== value) {
+            block[state.field] = out;
+            return formatSse({ ...event, data: JSON.stringify(payload) });
+          }
         }
-        return formatSse({ ...event, data: JSON.stringify(payload) });
+        // Unchanged: the upstream's own text goes out, not a re-serialisation.
+        return formatSse(event);
       }
       case 'content_block_delta': {
         const delta = payload['delta'] as Json | undefined;
@@ -50,6 +55,7 @@ export class AnthropicStreamRestorer {
         const value = delta[state.field] as string;
         const out = state.stream.push(value);
         if (out.length === 0 && value.length > 0) return '';
+        if (out === value) return formatSse(event);
         delta[state.field] = out;
         return formatSse({ ...event, data: JSON.stringify(payload) });
       }

@@ -19,6 +19,8 @@ type Json = Record<string, unknown>;
 export class OpenAiStreamRestorer {
   private readonly choices = new Map<number, ChoiceState>();
   private template: Json | undefined;
+  /** Counts changes made to parsed chunks (restored text, appended tails). */
+  private mutations = 0;
 
   constructor(
     private readonly text: Restorer,
@@ -44,6 +46,8 @@ export class OpenAiStreamRestorer {
     };
     let before = '';
     let meaningful = chunk['usage'] !== undefined && chunk['usage'] !== null;
+    // Most chunks come out as they came in: then the upstream's own text is sent, not a re-serialisation.
+    const mutationsBefore = this.mutations;
     for (const choice of choices as Json[]) {
       const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
       const state = this.state(index);
@@ -53,7 +57,10 @@ export class OpenAiStreamRestorer {
           const value = delta[key];
           if ((TEXT_FIELDS as readonly string[]).includes(key) && typeof value === 'string') {
             const out = this.textStream(state, key).push(value);
-            delta[key] = out;
+            if (out !== value) {
+              delta[key] = out;
+              this.mutations++;
+            }
             if (out.length > 0 || value.length === 0) meaningful = true;
           } else if (key === 'tool_calls' && Array.isArray(value)) {
             for (const call of value as Json[]) {
@@ -64,7 +71,10 @@ export class OpenAiStreamRestorer {
                   state,
                   typeof call['index'] === 'number' ? call['index'] : 0,
                 ).push(fn['arguments']);
-                fn['arguments'] = out;
+                if (out !== fn['arguments']) {
+                  fn['arguments'] = out;
+                  this.mutations++;
+                }
                 if (out.length > 0) meaningful = true;
               }
             }
@@ -80,7 +90,11 @@ export class OpenAiStreamRestorer {
       if (choice['logprobs'] !== null && choice['logprobs'] !== undefined) meaningful = true;
     }
     // A chunk whose only content was held back carries nothing: skip it rather than send empty deltas.
-    return before + (meaningful ? formatSse({ ...event, data: JSON.stringify(chunk) }) : '');
+    if (!meaningful) return before;
+    return (
+      before +
+      formatSse(this.mutations === mutationsBefore ? event : { ...event, data: JSON.stringify(chunk) })
+    );
   }
 
   /** At the end of the upstream stream: whatever is still held back (never a placeholder fragment). */
@@ -115,8 +129,10 @@ export class OpenAiStreamRestorer {
     for (const [field, s] of state.text) {
       const rest = s.end();
       if (rest.length === 0) continue;
-      if (delta && typeof delta[field] === 'string') delta[field] = (delta[field] as string) + rest;
-      else out += this.extraChunk(index, { [field]: rest });
+      if (delta && typeof delta[field] === 'string') {
+        delta[field] = (delta[field] as string) + rest;
+        this.mutations++;
+      } else out += this.extraChunk(index, { [field]: rest });
     }
     const calls = delta && Array.isArray(delta['tool_calls']) ? (delta['tool_calls'] as Json[]) : [];
     for (const [toolIndex, s] of state.tools) {
@@ -125,8 +141,10 @@ export class OpenAiStreamRestorer {
       const fn = calls.find((c) => (typeof c['index'] === 'number' ? c['index'] : 0) === toolIndex)?.[
         'function'
       ] as Json | undefined;
-      if (fn && typeof fn['arguments'] === 'string') fn['arguments'] = (fn['arguments'] as string) + rest;
-      else
+      if (fn && typeof fn['arguments'] === 'string') {
+        fn['arguments'] = (fn['arguments'] as string) + rest;
+        this.mutations++;
+      } else
         out += this.extraChunk(index, { tool_calls: [{ index: toolIndex, function: { arguments: rest } }] });
     }
     state.text.clear();

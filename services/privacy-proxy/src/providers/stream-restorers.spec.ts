@@ -151,3 +151,38 @@ describe('AnthropicStreamRestorer', () => {
     expect(parsed[stopIndex - 1]!.type).toBe('content_block_delta');
   });
 });
+
+describe('events the restore leaves unchanged', () => {
+  it('go out as the upstream wrote them (OpenAI); changed ones are serialised again', () => {
+    const r = new OpenAiStreamRestorer(text, json);
+    // Spacing and key order a re-serialisation would not keep.
+    const plain =
+      '{"id": "c1",  "choices": [{"index": 0, "delta": {"content": "Hello "}, "finish_reason": null}]}';
+    expect(r.transform({ data: plain })).toBe(`data: ${plain}\n\n`);
+    const masked = `{"id": "c1", "choices": [{"index": 0, "delta": {"content": "to ${EMAIL} "}, "finish_reason": null}]}`;
+    const out = events(r.transform({ data: masked }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.data).not.toBe(masked);
+    expect(
+      (JSON.parse(out[0]!.data) as { choices: Array<{ delta: { content: string } }> }).choices[0]!.delta
+        .content,
+    ).toBe('to ann@example.com ');
+  });
+
+  it('go out as the upstream wrote them (Anthropic); changed ones are serialised again', () => {
+    const r = new AnthropicStreamRestorer(text, json);
+    const start =
+      '{"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}';
+    expect(r.transform({ event: 'content_block_start', data: start })).toBe(
+      `event: content_block_start\ndata: ${start}\n\n`,
+    );
+    const plain =
+      '{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi "}}';
+    expect(r.transform({ event: 'content_block_delta', data: plain })).toBe(
+      `event: content_block_delta\ndata: ${plain}\n\n`,
+    );
+    const masked = `{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "to ${EMAIL} "}}`;
+    const out = events(r.transform({ event: 'content_block_delta', data: masked }));
+    expect((JSON.parse(out[0]!.data) as { delta: { text: string } }).delta.text).toBe('to ann@example.com ');
+  });
+});

@@ -116,6 +116,13 @@ export class DictionaryMatcher {
   }
 
   /** Non-overlapping matches, left to right. */
+  /** The lowercase first token of every term: a match starts where one of them occurs. */
+  firstTokens(): string[] {
+    const out: string[] = [];
+    for (const list of this.byFirstToken.values()) for (const term of list) out.push(term.tokens[0]!);
+    return out;
+  }
+
   match(text: string): DictionaryMatch[] {
     const out: DictionaryMatch[] = [];
     if (this.size === 0) return out;

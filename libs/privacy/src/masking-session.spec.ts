@@ -152,6 +152,20 @@ describe('MaskingSession', () => {
     expect(s.counts).toEqual({ person: 3, date_of_birth: 2 });
   });
 
+  it('masks a value again where the same text repeats it without its cue, in any case', () => {
+    const s = session();
+    const [out] = s.processAll(['Dear Mr. Hendricks, thanks. HENDRICKS will call; so will hendricks.']);
+    expect(out).not.toMatch(/hendricks/i);
+    expect(s.counts).toEqual({ person: 3 });
+  });
+
+  it('leaves a text alone where every occurrence of a known value is already detected', () => {
+    const s = session();
+    const [out] = s.processAll(['Dear Mr. Hendricks, the order of Hendricksen Ltd ships today.']);
+    expect(out).toMatch(/Hendricksen Ltd/);
+    expect(s.counts).toEqual({ person: 1 });
+  });
+
   it('gives colliding values distinct, longer placeholders', () => {
     // Force a collision: a mapping that already holds the short key with another value.
     const s = session();

@@ -3,6 +3,7 @@ import { DictionaryMatcher } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
 import { actionFor, type PrivacyMode, type PrivacyProfile } from './profile.js';
 import { PlaceholderMapping, type Pseudonymizer } from './pseudonymizer.js';
+import { isWordCode } from './text-scan.js';
 import { Restorer, type RestoreOptions } from './restorer.js';
 
 /** What a request contained, per entity type; never values. */
@@ -82,9 +83,10 @@ export class MaskingSession {
 
   private apply(texts: readonly string[], found: Entity[][]): string[] {
     const known = this.knownValues(texts, found);
+    const firstTokens = known?.firstTokens();
     return texts.map((text, i) => {
       let entities = found[i]!;
-      if (known) {
+      if (known && mayAddMatches(text, entities, firstTokens!)) {
         const extra = known.match(text);
         if (extra.length > 0) entities = resolveOverlaps([...entities, ...extra]);
       }
@@ -122,4 +124,43 @@ export class MaskingSession {
     }
     return this.pseudonymizer.mask(this.tenant, text, toMask, this.mapping);
   }
+}
+
+// Outside Latin, Greek and Cyrillic the matcher's case folding and toLowerCase may differ.
+const BEYOND_FOLDING = /[\u0530-\uffff]/;
+
+/**
+ * Whether the known-values pass could add anything to `entities` (sorted, non-overlapping): only if
+ * a term's first token occurs (case-insensitively) somewhere no detection covers. A known-value match
+ * that overlaps a detection loses to it (its score is below every detector's), so when every
+ * occurrence is covered the pass is skipped; this is the common case, and a 4 KB scan saved.
+ */
+function mayAddMatches(text: string, entities: readonly Entity[], firstTokens: readonly string[]): boolean {
+  if (BEYOND_FOLDING.test(text)) return true;
+  const lower = text.toLowerCase();
+  if (lower.length !== text.length) return true;
+  for (const token of firstTokens) {
+    for (let at = lower.indexOf(token); at !== -1; at = lower.indexOf(token, at + 1)) {
+      // A match starts at a whole token: not inside a word, not cut short by one ("emp" in "employee").
+      const end = at + token.length;
+      if (at > 0 && isWordCode(text.charCodeAt(at - 1))) continue;
+      if (end < text.length && isWordCode(text.charCodeAt(end))) continue;
+      if (!covered(entities, at)) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether a detection covers position `at` (binary search over spans sorted by start). */
+function covered(entities: readonly Entity[], at: number): boolean {
+  let lo = 0;
+  let hi = entities.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = entities[mid]!;
+    if (at < e.start) hi = mid - 1;
+    else if (at >= e.end) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }

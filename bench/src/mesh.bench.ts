@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ import {
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
-import { benchNamespace, benchEnv, progress, runScenario, type BenchResult } from './harness.js';
+import { benchNamespace, benchEnv, benchScale, progress, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
@@ -106,6 +107,18 @@ class Completions {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** CPU time (user + system, ms) the process has used so far; undefined where /proc is not there. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
   }
 }
 
@@ -331,67 +344,72 @@ export async function run(): Promise<BenchResult[]> {
       traced?.push({ id: task.id, authorization: w.authorization, sentAt, repliedAt: epochMs() });
       await completions.within(10_000, completions.expect(task.id));
     };
-    // BENCH_MESH_BREAKDOWN=1: after each open-loop run, print where a lifecycle's time goes.
+    // BENCH_MESH_BREAKDOWN=1: after each lifecycle run, print where a lifecycle's time goes.
     const tracing = process.env['BENCH_MESH_BREAKDOWN'] === '1';
+    // BENCH_MESH_ONLY=<regex>: run only the mesh scenarios whose name matches (the baselines always run).
+    const only = process.env['BENCH_MESH_ONLY'] ? new RegExp(process.env['BENCH_MESH_ONLY']) : undefined;
+    const wanted = (name: string) => !only || only.test(name);
     for (const variant of ['', '.direct'] as const) {
       const behaviour = variant ? 'skipWorking' : 'working';
       const lifecycleNotes = variant
         ? 'the agent completes on receipt (no separate working report): two commits per lifecycle'
         : 'send-task → inbox → agent reports working → completed → sender sees task-updated: three commits per lifecycle';
+      for (const mode of ['c16', 'rate200'] as const) {
+        if (!wanted(`mesh.lifecycle${variant}.${mode}`)) continue;
+        if (tracing) {
+          traced = [];
+          completions.recording = true;
+        }
+        const cpuBefore = processCpuMs(router.pid);
+        const result = await runScenario({
+          name: `mesh.lifecycle${variant}.${mode}`,
+          baseline: `baseline.nats-request+pg-insert.${mode}`,
+          concurrency: SENDERS,
+          durationMs: DURATION_MS,
+          ...(mode === 'rate200' ? { ratePerSec: RATE } : {}),
+          setupWorker: (index: number) => ({
+            authorization: senders[index % senders.length]!,
+            to: behaviour === 'working' ? 'worker' : 'fast-worker',
+          }),
+          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+          notes:
+            mode === 'c16'
+              ? `${lifecycleNotes}; closed loop`
+              : `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
+        });
+        // The router's CPU per lifecycle (warm-up included in both the CPU and the time): a steadier
+        // figure than latency on a noisy machine, for comparing changes to the router.
+        const cpuAfter = processCpuMs(router.pid);
+        if (cpuBefore !== undefined && cpuAfter !== undefined) {
+          const seconds = (result.durationMs + 500 * benchScale()) / 1000;
+          const perOp = (cpuAfter - cpuBefore) / (result.throughput * seconds);
+          result.extra = { ...result.extra, routerCpuMsPerOp: Number(perOp.toFixed(3)) };
+          progress(`      router CPU ≈ ${perOp.toFixed(2)} ms per lifecycle`);
+        }
+        results.push(result);
+        if (traced) {
+          progress(`    breakdown of mesh.lifecycle${variant}.${mode} (p50 per stage):`);
+          progress(await breakdown(clientBus, traced, completions.arrivedAt));
+          traced = undefined;
+          completions.recording = false;
+          completions.arrivedAt.clear();
+        }
+      }
+    }
+    if (wanted('mesh.send-task.c16'))
       results.push(
         await runScenario({
-          name: `mesh.lifecycle${variant}.c16`,
+          name: 'mesh.send-task.c16',
           baseline: 'baseline.nats-request+pg-insert.c16',
           concurrency: SENDERS,
           durationMs: DURATION_MS,
-          setupWorker: (index: number) => ({
-            authorization: senders[index % senders.length]!,
-            to: behaviour === 'working' ? 'worker' : 'fast-worker',
-          }),
-          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
-          notes: `${lifecycleNotes}; closed loop`,
+          setupWorker: (index: number) => senders[index % senders.length]!,
+          op: (authorization: string, i: number) =>
+            clientBus.request(SendTask, { to: 'idle', type: 'bench', input: { i } }, { authorization }),
+          notes:
+            'the send alone (policy cached, task + history + event + delivery in one transaction); no agent for role idle',
         }),
       );
-      if (tracing) {
-        traced = [];
-        completions.recording = true;
-      }
-      results.push(
-        await runScenario({
-          name: `mesh.lifecycle${variant}.rate200`,
-          baseline: 'baseline.nats-request+pg-insert.rate200',
-          concurrency: SENDERS,
-          durationMs: DURATION_MS,
-          ratePerSec: RATE,
-          setupWorker: (index: number) => ({
-            authorization: senders[index % senders.length]!,
-            to: behaviour === 'working' ? 'worker' : 'fast-worker',
-          }),
-          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
-          notes: `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
-        }),
-      );
-      if (traced) {
-        progress(`    breakdown of mesh.lifecycle${variant}.rate200 (p50 per stage):`);
-        progress(await breakdown(clientBus, traced, completions.arrivedAt));
-        traced = undefined;
-        completions.recording = false;
-        completions.arrivedAt.clear();
-      }
-    }
-    results.push(
-      await runScenario({
-        name: 'mesh.send-task.c16',
-        baseline: 'baseline.nats-request+pg-insert.c16',
-        concurrency: SENDERS,
-        durationMs: DURATION_MS,
-        setupWorker: (index: number) => senders[index % senders.length]!,
-        op: (authorization: string, i: number) =>
-          clientBus.request(SendTask, { to: 'idle', type: 'bench', input: { i } }, { authorization }),
-        notes:
-          'the send alone (policy cached, task + history + event + delivery in one transaction); no agent for role idle',
-      }),
-    );
   } finally {
     await cleanup();
   }

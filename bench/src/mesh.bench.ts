@@ -122,6 +122,14 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
+/** A router's row-cache counters (orgmesh_mesh_update_row_cache), from its /metrics. */
+async function rowCacheOf(port: number): Promise<Record<'hit' | 'miss' | 'learned', number>> {
+  const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+  const value = (result: string) =>
+    Number(new RegExp(`orgmesh_mesh_update_row_cache\\{result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+  return { hit: value('hit'), miss: value('miss'), learned: value('learned') };
+}
+
 const epochMs = () => performance.timeOrigin + performance.now();
 
 /** One traced lifecycle: client-side times (epoch ms) around the router's own history timestamps. */
@@ -257,25 +265,23 @@ export async function run(): Promise<BenchResult[]> {
     const issuer = await LocalIssuer.create();
     const jwks = await serveJwks(issuer);
     cleanups.push(() => new Promise<void>((resolve) => jwks.server.close(() => resolve())));
+    const routerEnv = (healthPort: number): Record<string, string> => ({
+      NATS_URL: env.natsUrl,
+      DATABASE_URL: dbUrl,
+      MIGRATE_ON_START: 'true',
+      MESH_HTTP_PORT: String(healthPort),
+      NATS_SUBJECT_PREFIX: prefix,
+      NATS_NAME_SUFFIX: suffix,
+      LOG_LEVEL: 'warn',
+      DATABASE_POOL_SIZE: '32',
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: issuer.audience,
+      AUTH_JWKS_URL: jwks.url,
+      MESH_RATE_LIMIT_PER_SECOND: '1000000',
+      MESH_RATE_LIMIT_BURST: '1000000',
+    });
     const healthPort = await freePort();
-    const router = await startRouter(
-      {
-        NATS_URL: env.natsUrl,
-        DATABASE_URL: dbUrl,
-        MIGRATE_ON_START: 'true',
-        MESH_HTTP_PORT: String(healthPort),
-        NATS_SUBJECT_PREFIX: prefix,
-        NATS_NAME_SUFFIX: suffix,
-        LOG_LEVEL: 'warn',
-        DATABASE_POOL_SIZE: '32',
-        AUTH_ISSUER: issuer.issuer,
-        AUTH_AUDIENCE: issuer.audience,
-        AUTH_JWKS_URL: jwks.url,
-        MESH_RATE_LIMIT_PER_SECOND: '1000000',
-        MESH_RATE_LIMIT_BURST: '1000000',
-      },
-      healthPort,
-    );
+    const router = await startRouter(routerEnv(healthPort), healthPort);
     cleanups.push(() => stopRouter(router));
     const busOptions = { url: env.natsUrl, subjectPrefix: prefix, nameSuffix: suffix, logger };
     const registryBus: MessageBus = await connectBus({ ...busOptions, name: 'bench-registry' });
@@ -394,6 +400,34 @@ export async function run(): Promise<BenchResult[]> {
           completions.recording = false;
           completions.arrivedAt.clear();
         }
+      }
+    }
+    // Two replicas in one queue group, as a Deployment with replicas: 2 runs them: requests land
+    // on either, and each learns the other's changes from the task events (ReplicaCacheSync).
+    if (wanted('mesh.lifecycle.2-replicas.c16')) {
+      const secondPort = await freePort();
+      const second = await startRouter(routerEnv(secondPort), secondPort);
+      try {
+        results.push(
+          await runScenario({
+            name: 'mesh.lifecycle.2-replicas.c16',
+            baseline: 'baseline.nats-request+pg-insert.c16',
+            concurrency: SENDERS,
+            durationMs: DURATION_MS,
+            setupWorker: (index: number) => ({
+              authorization: senders[index % senders.length]!,
+              to: 'worker',
+            }),
+            op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+            notes: 'the full lifecycle with two router processes in one queue group; closed loop',
+          }),
+        );
+        const stats = await Promise.all([healthPort, secondPort].map(rowCacheOf));
+        progress(
+          `      row cache per replica (hit/miss/learned): ${stats.map((r) => `${r.hit}/${r.miss}/${r.learned}`).join(', ')}`,
+        );
+      } finally {
+        await stopRouter(second);
       }
     }
     if (wanted('mesh.send-task.c16'))

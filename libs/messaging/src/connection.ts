@@ -90,6 +90,12 @@ export interface BusOptions {
   metrics?: Registry;
   /** Send what the connection writes in one event-loop turn as one socket write (coalesceWrites); default true. */
   coalesceWrites?: boolean;
+  /**
+   * The server never delivers this connection's own messages to its own core subscriptions
+   * (NATS `no_echo`): for a service that listens to the events it publishes only to learn what
+   * OTHER replicas did. JetStream deliveries and replies are not affected. Default false.
+   */
+  noEcho?: boolean;
 }
 
 export interface StreamOptions {
@@ -132,6 +138,7 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     // The client otherwise builds an Error (stack capture) for every request, in case it times out:
     // about a sixth of the CPU of a small RPC. Failures are mapped to AppErrors naming the subject anyway.
     noAsyncTraces: true,
+    noEcho: opts.noEcho ?? false,
   });
   if (opts.coalesceWrites !== false && !coalesceWrites(nc))
     logger.warn({ name: opts.name }, 'nats client internals changed, writes are not coalesced');

@@ -27,6 +27,7 @@ import type { PolicyPort } from './policy/policy.port.js';
 import { startUndeliverableWatcher } from './delivery/undeliverable.consumer.js';
 import { EagerPublisher } from './delivery/eager-publisher.js';
 import { TaskModule } from './task/task.module.js';
+import { ReplicaCacheSync } from './task/replica-sync.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
 import { TaskService, systemClock, type Clock } from './task/task.service.js';
 import { TaskMetrics } from './task/task.metrics.js';
@@ -39,6 +40,9 @@ export interface MeshRouterApp {
   readonly jobs: TaskJobs;
   readonly policy: PolicyPort;
   readonly health: HealthServer;
+  /** The task store (its row cache statistics: tests and diagnostics). */
+  readonly repository: TaskRepository;
+  readonly replicaSync: ReplicaCacheSync;
   close(): Promise<void>;
 }
 
@@ -76,6 +80,8 @@ export async function startMeshRouterApp(
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
     metrics: registry,
+    // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
+    noEcho: true,
   });
   // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
   await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
@@ -107,6 +113,8 @@ export async function startMeshRouterApp(
       )
     : undefined;
   if (eager) repository.onCommitted((rows) => eager.publish(rows));
+  const replicaSync = new ReplicaCacheSync(bus, repository, logger);
+  replicaSync.start();
   const service = new TaskService(
     repository,
     policy,
@@ -139,6 +147,7 @@ export async function startMeshRouterApp(
     outbox: () => relay.lag(),
     policyInvalidations: () => policy.invalidations,
     tasksByState: () => repository.countByState(),
+    rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
   });
   const watcher: ConsumerHandle = await startUndeliverableWatcher({ bus, service, metrics, logger });
 
@@ -162,7 +171,10 @@ export async function startMeshRouterApp(
     jobs,
     policy,
     health,
+    repository,
+    replicaSync,
     async close() {
+      replicaSync.stop();
       await jobs.stop();
       await watcher.stop();
       await microservice.close();

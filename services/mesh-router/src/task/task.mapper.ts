@@ -37,6 +37,46 @@ export function toTask(row: TaskRow, history?: TaskEventRow[]): Task {
   return task;
 }
 
+/**
+ * The row a task-created/task-updated event describes: the inverse of `toTask` (an event carries
+ * the whole task, version included), so another replica's event can warm this replica's row cache.
+ */
+export function fromTask(task: Task): TaskRow {
+  const date = (value: string): Date => {
+    const parsed = new Date(value);
+    if (Number.isNaN(parsed.getTime())) throw new Error(`task ${task.id}: invalid timestamp`);
+    return parsed;
+  };
+  return {
+    id: task.id,
+    kind: task.kind,
+    from_agent_id: task.from.agentId,
+    from_role: task.from.role,
+    to_role: task.to.role,
+    to_agent_id: task.to.agentId,
+    assignee_agent_id: task.assignee?.agentId ?? null,
+    assignee_role: task.assignee?.role ?? null,
+    type: task.type,
+    subject: task.subject,
+    input: task.input,
+    details: task.details,
+    message: task.message,
+    priority: task.priority,
+    state: task.state,
+    reason: task.reason,
+    context_id: task.contextId,
+    deadline: date(task.deadline),
+    escalate_at: task.escalateAt === null ? null : date(task.escalateAt),
+    result: task.result,
+    decision: task.decision,
+    escalated_to: task.escalatedTo,
+    escalated_at: task.escalatedAt === null ? null : date(task.escalatedAt),
+    version: task.version,
+    created_at: date(task.createdAt),
+    updated_at: date(task.updatedAt),
+  };
+}
+
 export function toHistoryEntry(row: TaskEventRow): TaskHistoryEntry {
   return {
     seq: Number(row.seq),

@@ -15,6 +15,8 @@ export class TaskMetrics {
   readonly outboxPending: Gauge;
   readonly policyInvalidations: Gauge;
   readonly tasks: Gauge<'kind' | 'state'>;
+  readonly rowCache: Gauge<'result'>;
+  private rowCacheSource: (() => { hits: number; misses: number; learned: number }) | undefined;
   private outboxSource: (() => Promise<{ pending: number }>) | undefined;
   private tasksSource: (() => Promise<TaskStateCount[]>) | undefined;
   private invalidationSource: (() => number) | undefined;
@@ -73,6 +75,19 @@ export class TaskMetrics {
         }
       },
     });
+    this.rowCache = new Gauge({
+      name: 'orgmesh_mesh_update_row_cache',
+      help: "updates since start decided on the cached row (hit) or after reading it (miss), and rows learned from other replicas' task events (learned); many misses with several replicas mean they do not hear each other",
+      labelNames: ['result'],
+      registers: [registry],
+      collect: () => {
+        const stats = this.rowCacheSource?.();
+        if (!stats) return;
+        this.rowCache.set({ result: 'hit' }, stats.hits);
+        this.rowCache.set({ result: 'miss' }, stats.misses);
+        this.rowCache.set({ result: 'learned' }, stats.learned);
+      },
+    });
     this.policyInvalidations = new Gauge({
       name: 'orgmesh_mesh_policy_cache_invalidations',
       help: 'policy cache invalidations since start (registry events, newer registry versions, reconnects)',
@@ -88,7 +103,9 @@ export class TaskMetrics {
     outbox: () => Promise<{ pending: number }>;
     policyInvalidations: () => number;
     tasksByState?: () => Promise<TaskStateCount[]>;
+    rowCache?: () => { hits: number; misses: number; learned: number };
   }): void {
+    this.rowCacheSource = sources.rowCache;
     this.outboxSource = sources.outbox;
     this.invalidationSource = sources.policyInvalidations;
     this.tasksSource = sources.tasksByState;

@@ -21,7 +21,7 @@ import {
 import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
 import { RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
-import { toTask } from './task.mapper.js';
+import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
 
 export const MESH_SCHEMA = 'mesh';
@@ -148,6 +148,19 @@ export class TaskRepository {
   onCommitted(listener: (rows: OutboxRow[]) => void): void {
     this.committed = listener;
   }
+
+  /**
+   * Another replica's task-created/task-updated event: remembers the row it describes (newer
+   * versions only), so an update that lands here after a change made there is decided on the
+   * fast path instead of reading the row first. A hint like every cached row: the write stays
+   * guarded by the version.
+   */
+  learn(task: Task): void {
+    this.cache.remember(fromTask(task));
+  }
+
+  /** Updates decided on a cached row and written at the first try, and those that had to read the row. */
+  readonly cacheStats = { hits: 0, misses: 0 };
 
   /** Marks rows the eager publisher published, so the relay skips them. */
   async markPublished(eventIds: string[]): Promise<void> {
@@ -352,6 +365,8 @@ export class TaskRepository {
     decide: (current: Task) => TaskDecisionOutcome,
   ): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
     let result = await this.attemptFromCache(id, meta, decide);
+    if (result) this.cacheStats.hits++;
+    else this.cacheStats.misses++;
     for (let attempt = 1; !result && attempt <= OPTIMISTIC_ATTEMPTS; attempt++)
       result = await this.attempt(this.db, false, id, meta, decide);
     // Contended: stop racing and queue on the row lock (each waiter then decides on the state the previous one left).

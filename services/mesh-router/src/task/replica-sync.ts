@@ -39,9 +39,10 @@ export class ReplicaCacheSync {
               if (!parsed.success) return;
               this.repository.learn(parsed.data.task);
               this.learned++;
-            } catch (cause) {
-              // A malformed event only means a cache miss later.
-              this.logger.debug({ err: cause, subject: event.subject }, 'task event not learned');
+            } catch {
+              // A malformed event only means a cache miss later. Not logged with its error: a JSON
+              // parse error quotes the payload, which may hold personal data.
+              this.logger.debug({ subject: event.subject }, 'task event not learned');
             }
           },
         }),

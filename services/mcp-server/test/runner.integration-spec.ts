@@ -350,6 +350,8 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
       new RegExp(`^finance-agent\\s+${id}\\s+active\\s+\\d+s\\s+\\d+s ago\\s+runner pid ${process.pid}$`),
     );
 
+    // The command reports its pid once node has started; under load that can come after the session is active.
+    await expectEventually(() => expect(first.stdout.text).toContain('"pid"'));
     const kill = cliIo();
     expect(await runSessionsCli(['kill', id], kill)).toBe(0);
     expect(kill.lines[0]).toBe(`session ${id} (finance-agent) failed: killed by operator`);

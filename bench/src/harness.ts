@@ -50,6 +50,9 @@ export interface ScenarioOptions<W> {
   extra?: Record<string, number | string>;
 }
 
+/** Unmeasured warm-up of a scenario that sets none (ms, before BENCH_SCALE). */
+export const DEFAULT_WARMUP_MS = 500;
+
 /** Multiplies default durations (BENCH_SCALE=0.2 for a quick look, 3 for steadier figures). */
 export function benchScale(): number {
   const scale = Number(process.env['BENCH_SCALE'] ?? '1');
@@ -314,7 +317,7 @@ export async function runComparison(
   try {
     for (const run of runs) {
       await run.setup();
-      await run.warmUp((run.options.warmupMs ?? 500) * scale);
+      await run.warmUp((run.options.warmupMs ?? DEFAULT_WARMUP_MS) * scale);
     }
     for (let round = 0; round < rounds; round++) {
       for (const run of runs) {

@@ -18,7 +18,15 @@ import {
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
-import { benchNamespace, benchEnv, benchScale, progress, runScenario, type BenchResult } from './harness.js';
+import {
+  DEFAULT_WARMUP_MS,
+  benchNamespace,
+  benchEnv,
+  benchScale,
+  progress,
+  runScenario,
+  type BenchResult,
+} from './harness.js';
 
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
@@ -126,7 +134,9 @@ function processCpuMs(pid: number | undefined): number | undefined {
 async function rowCacheOf(port: number): Promise<Record<'hit' | 'miss' | 'learned', number>> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
   const value = (result: string) =>
-    Number(new RegExp(`orgmesh_mesh_update_row_cache\\{result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+    Number(
+      new RegExp(`orgmesh_mesh_update_row_cache\\{result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN,
+    );
   return { hit: value('hit'), miss: value('miss'), learned: value('learned') };
 }
 
@@ -387,7 +397,7 @@ export async function run(): Promise<BenchResult[]> {
         // figure than latency on a noisy machine, for comparing changes to the router.
         const cpuAfter = processCpuMs(router.pid);
         if (cpuBefore !== undefined && cpuAfter !== undefined) {
-          const seconds = (result.durationMs + 500 * benchScale()) / 1000;
+          const seconds = (result.durationMs + DEFAULT_WARMUP_MS * benchScale()) / 1000;
           const perOp = (cpuAfter - cpuBefore) / (result.throughput * seconds);
           result.extra = { ...result.extra, routerCpuMsPerOp: Number(perOp.toFixed(3)) };
           progress(`      router CPU ≈ ${perOp.toFixed(2)} ms per lifecycle`);

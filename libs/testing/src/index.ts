@@ -5,3 +5,4 @@ export * from './private-postgres.js';
 export * from './infrastructure.js';
 export * from './test-context.js';
 export * from './test-agent.js';
+export * from './generic-plan.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Task, TaskState } from '@orgmesh/contracts';
 import { Database } from '@orgmesh/persistence';
-import type { TestContext } from '@orgmesh/testing';
+import { genericPlanOnEmptyTables, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { eventForReportedState, taskOutcome } from '../src/task/task.fsm.js';
 import {
@@ -227,6 +227,37 @@ describe('task repository group commit', () => {
     // Keys of the 29 changes, plus task 0's no-op answer (remembered so a repeat answers the same).
     expect(keys).toHaveLength(30);
     expect(keys.every((k) => k.state === 'working')).toBe(true);
+  });
+
+  it('finds the rows of an update batch and stored answers by index, even with the generic plan made on empty, unanalysed tables', async () => {
+    // The plan a pooled connection caches early, before autovacuum has analysed a growing table:
+    // a plain join of the batch with mesh.tasks is a hash join over a sequential scan there, and
+    // that plan then read every task on every update as the table grew.
+    const repository = new TaskRepository(counted);
+    const { task } = await repository.create(newTask(`plan-${randomUUID()}`, 0), 'mesh.inbox.role.worker');
+    statements.length = 0;
+    await repository.apply(task.id, { actor: 'worker-agent' }, report('working'));
+    const update = statements.find((s) => s.includes('UPDATE mesh.tasks'));
+    expect(update).toBeDefined();
+    const plan = await genericPlanOnEmptyTables(db, update!, {
+      schema: 'mesh',
+      tables: ['tasks', 'task_events', 'idempotency_keys', 'outbox'],
+    });
+    expect(plan).toMatch(/Index Scan using tasks_pkey/);
+    expect(plan).toMatch(/Tid Scan on tasks/);
+    expect(plan).not.toMatch(/Seq Scan on tasks/);
+
+    // The batched read of stored idempotent answers: by the index too.
+    statements.length = 0;
+    await repository.findIdempotent('update-task', 'worker-agent', 'no-such-key');
+    const read = statements.find((s) => s.includes('FROM mesh.idempotency_keys'));
+    expect(read).toBeDefined();
+    const readPlan = await genericPlanOnEmptyTables(db, read!, {
+      schema: 'mesh',
+      tables: ['idempotency_keys'],
+    });
+    expect(readPlan).toMatch(/Index Scan using idempotency_keys_pkey/);
+    expect(readPlan).not.toMatch(/Seq Scan on idempotency_keys/);
   });
 
   it('isolates a twin key in a batch: the batch is written change by change and only the twin misses', async () => {

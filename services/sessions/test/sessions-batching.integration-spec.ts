@@ -10,7 +10,7 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { expectEventually, type TestContext } from '@orgmesh/testing';
+import { expectEventually, genericPlanOnEmptyTables, type TestContext } from '@orgmesh/testing';
 import { SessionRepository, SESSIONS_SCHEMA } from '../src/session/session.repository.js';
 import { SessionService } from '../src/session/session.service.js';
 import type { SessionsApp } from '../src/sessions.app.js';
@@ -18,7 +18,7 @@ import { clientBus, createTestContext, expectValidHistory, startTestSessions } f
 
 /** The batched transition statement of the repository (its first parameter: the session ids of the batch). */
 const isTransitionBatch = (text: string) => text.trimStart().startsWith('WITH v AS');
-const isRowBatchRead = (text: string) => text.includes('WHERE id = ANY($1::uuid[])');
+const isRowBatchRead = (text: string) => text.includes('FROM unnest($1::uuid[]) AS q(id)');
 
 /** Records the batched statements a Database runs: the ids each carried. */
 function recordBatches(db: Database) {
@@ -51,7 +51,9 @@ describe('sessions apply-event batching', () => {
       const replicaA = new SessionService(new SessionRepository(db, { batchMax: 64, batchInFlight: 1 }));
       const replicaB = new SessionService(new SessionRepository(db));
       const [x, y, z] = await Promise.all(
-        ['x', 'y', 'z'].map(async (name) => (await replicaA.create({ agentId: `guard-${name}`, role: 'finance' })).session),
+        ['x', 'y', 'z'].map(
+          async (name) => (await replicaA.create({ agentId: `guard-${name}`, role: 'finance' })).session,
+        ),
       );
       if (!x || !y || !z) throw new Error('sessions not created');
       // Replica B moves x on: replica A's cached row of x is now stale.
@@ -83,7 +85,9 @@ describe('sessions apply-event batching', () => {
         ['active', 'failed', 'replica-a'],
       ]);
       for (const id of [y.id, z.id]) {
-        expect((await replicaA.listTransitions(id)).map((t) => [t.from, t.to])).toEqual([['pending', 'active']]);
+        expect((await replicaA.listTransitions(id)).map((t) => [t.from, t.to])).toEqual([
+          ['pending', 'active'],
+        ]);
       }
       // One outbox event per transition written, none for the write that missed.
       const { rows } = await db.query<{ session_id: string; n: number }>(
@@ -91,7 +95,11 @@ describe('sessions apply-event batching', () => {
           WHERE subject = $1 GROUP BY 1`,
         [SessionTransitioned.subject],
       );
-      expect(Object.fromEntries(rows.map((r) => [r.session_id, r.n]))).toEqual({ [x.id]: 2, [y.id]: 1, [z.id]: 1 });
+      expect(Object.fromEntries(rows.map((r) => [r.session_id, r.n]))).toEqual({
+        [x.id]: 2,
+        [y.id]: 1,
+        [z.id]: 1,
+      });
     } finally {
       await db.close();
     }
@@ -111,7 +119,10 @@ describe('sessions apply-event batching', () => {
     });
 
     it('200 concurrent apply-events over 50 sessions: valid FSM paths, contiguous versions, each event published once', async () => {
-      const published = new Map<string, Array<{ eventId: string; version: number; from: string; to: string }>>();
+      const published = new Map<
+        string,
+        Array<{ eventId: string; version: number; from: string; to: string }>
+      >();
       const deliveries = new Map<string, number>();
       const consumer = await bus.consume(SessionTransitioned, 'batching-watch', async (payload, meta) => {
         // The stream also holds the events of the other test of this file.
@@ -125,17 +136,32 @@ describe('sessions apply-event batching', () => {
       const recorded = replicas.map((app) => recordBatches(app.db));
       try {
         const sessions = await Promise.all(
-          Array.from({ length: 50 }, (_, i) => bus.request(CreateSession, { agentId: `load-${i}`, role: 'finance' })),
+          Array.from({ length: 50 }, (_, i) =>
+            bus.request(CreateSession, { agentId: `load-${i}`, role: 'finance' }),
+          ),
         );
         // A fixed mix of legal and (depending on the order they land in) illegal events, all at once.
-        const mix: SessionEventName[] = ['activate', 'pause', 'resume', 'pause', 'activate', 'resume', 'pause'];
+        const mix: SessionEventName[] = [
+          'activate',
+          'pause',
+          'resume',
+          'pause',
+          'activate',
+          'resume',
+          'pause',
+        ];
         const requests = Array.from({ length: 200 }, (_, i) => {
           const session = sessions[i % sessions.length]!;
-          return bus.request(ApplySessionEvent, { id: session.id, event: mix[(i * 3 + Math.floor(i / 50)) % mix.length]!, actor: 'load' });
+          return bus.request(ApplySessionEvent, {
+            id: session.id,
+            event: mix[(i * 3 + Math.floor(i / 50)) % mix.length]!,
+            actor: 'load',
+          });
         });
         const results = await Promise.allSettled(requests);
         for (const result of results) {
-          if (result.status === 'rejected') expect((result.reason as AppError).code).toBe('session_illegal_transition');
+          if (result.status === 'rejected')
+            expect((result.reason as AppError).code).toBe('session_illegal_transition');
         }
         // Every session gets an activate, so each moves at least once.
         expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(50);
@@ -145,7 +171,10 @@ describe('sessions apply-event batching', () => {
         for (const session of sessions) {
           const { items } = await expectValidHistory(bus, session.id);
           expectedEvents += items.length;
-          histories.set(session.id, items.map((t) => ({ from: t.from, to: t.to })));
+          histories.set(
+            session.id,
+            items.map((t) => ({ from: t.from, to: t.to })),
+          );
         }
         expect(expectedEvents).toBeGreaterThanOrEqual(50);
 
@@ -166,5 +195,52 @@ describe('sessions apply-event batching', () => {
       const batchSizes = recorded.flatMap((r) => r.writes.map((ids) => ids.length));
       expect(Math.max(...batchSizes)).toBeGreaterThan(1);
     });
+  });
+});
+
+describe('sessions statements and the plan cache', () => {
+  let ctx: TestContext;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+  });
+  afterAll(async () => {
+    await ctx?.dispose();
+  });
+
+  it('finds the rows of a batch by index, even with the generic plan made on empty, unanalysed tables', async () => {
+    await runMigrations({ url: ctx.databaseUrl, service: 'sessions' });
+    const db = await Database.connect({ url: ctx.databaseUrl, schema: SESSIONS_SCHEMA, poolSize: 2 });
+    try {
+      const texts: string[] = [];
+      const original = db.query.bind(db);
+      const spy = jest.spyOn(db, 'query').mockImplementation(((text: string, params?: unknown[]) => {
+        texts.push(text);
+        return original(text, params);
+      }) as typeof db.query);
+      try {
+        // A fresh service instance has no cached row: the event reads the row, then writes the transition.
+        const { session } = await new SessionService(new SessionRepository(db)).create({
+          agentId: 'plan',
+          role: 'finance',
+        });
+        await new SessionService(new SessionRepository(db)).applyEvent({
+          id: session.id,
+          event: 'activate',
+          actor: 'plan',
+        });
+      } finally {
+        spy.mockRestore();
+      }
+      const tables = ['sessions', 'session_transitions', 'outbox'];
+      for (const statement of [texts.find(isRowBatchRead), texts.find(isTransitionBatch)]) {
+        expect(statement).toBeDefined();
+        const plan = await genericPlanOnEmptyTables(db, statement!, { schema: SESSIONS_SCHEMA, tables });
+        expect(plan).toMatch(/Index Scan using sessions_pkey/);
+        expect(plan).not.toMatch(/Seq Scan on sessions/);
+      }
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -209,10 +209,12 @@ export class TaskRepository {
     keys: Array<{ operation: string; actor: string; key: string }>,
   ): Promise<Array<StoredResponse | undefined>> {
     const { rows } = await this.db.query<StoredResponse & { operation: string; actor: string; key: string }>(
-      `SELECT k.operation, k.actor, k.key, k.fingerprint, k.response
-         FROM mesh.idempotency_keys k
-         JOIN unnest($1::text[], $2::text[], $3::text[]) AS q(operation, actor, key)
-           ON k.operation = q.operation AND k.actor = q.actor AND k.key = q.key`,
+      // A lateral lookup per key, by the index, for the reason given at updateMany.
+      `SELECT q.operation, q.actor, q.key, k.fingerprint, k.response
+         FROM unnest($1::text[], $2::text[], $3::text[]) AS q(operation, actor, key)
+         CROSS JOIN LATERAL (
+           SELECT fingerprint, response FROM mesh.idempotency_keys k
+            WHERE k.operation = q.operation AND k.actor = q.actor AND k.key = q.key LIMIT 1) k`,
       [keys.map((k) => k.operation), keys.map((k) => k.actor), keys.map((k) => k.key)],
       { name: 'mesh-idempotency-find' },
     );
@@ -583,6 +585,17 @@ export class TaskRepository {
     }
   }
 
+  /**
+   * Each row is found by a LATERAL lookup on the primary key and updated by its ctid, never by a
+   * plain join of the batch with mesh.tasks. A named statement's generic plan is made once per
+   * connection, early; while the table is small and not yet analysed the planner rightly prefers
+   * a hash join over a sequential scan for such a join, and that plan stays cached while the
+   * table grows (a fresh deployment until autovacuum analyses it, every benchmark run): each
+   * update then read every task. The lateral lookup (its LIMIT keeps the planner from flattening
+   * it back into a join) runs per batch row through the index, and the ctid match is a TID scan,
+   * whatever the statistics say. The version check on `t` is what a concurrent writer trips: the
+   * row is re-checked at its newest version, which no longer matches, and is left alone.
+   */
   private async updateMany(items: UpdateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
     const keyed = items.filter((item) => item.meta.idempotency);
@@ -598,8 +611,10 @@ export class TaskRepository {
             SET state = v.state, reason = v.reason, version = v.version + 1, updated_at = v.updated_at,
                 assignee_agent_id = v.assignee_agent_id, assignee_role = v.assignee_role, result = v.result,
                 decision = v.decision, escalated_to = v.escalated_to, escalated_at = v.escalated_at
-           FROM v
-          WHERE t.id = v.id AND t.version = v.version
+           FROM v CROSS JOIN LATERAL (
+                  SELECT c.ctid AS tid, c.version FROM mesh.tasks c WHERE c.id = v.id AND c.version = v.version LIMIT 1
+                ) guarded
+          WHERE t.ctid = guarded.tid AND t.version = guarded.version
          RETURNING t.id),
        h AS (
          INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)

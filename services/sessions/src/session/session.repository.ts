@@ -354,6 +354,13 @@ export class SessionRepository {
    * was decided on, its transition row and its outbox row for each update the guard let through,
    * and one wake-up of the relay. Returns, per item in order, the updated row, or undefined where
    * the version had moved (nothing of that item written). Items must be of distinct sessions.
+   *
+   * Each row is found by a LATERAL lookup on the primary key and updated by its ctid, not by a
+   * plain join of the batch with the table: the generic plan a pooled connection caches early,
+   * while the table is empty and unanalysed, makes such a join a hash join over a sequential scan,
+   * and keeps it as the table grows. The lateral lookup (its LIMIT stops the planner flattening it)
+   * is an index scan per batch row and the ctid match a TID scan, whatever the statistics; the
+   * version check on `s` is what a concurrent writer trips when the row is re-checked.
    */
   private async writeTransitions(sql: Sql, items: PendingTransition[]): Promise<Array<SessionRow | undefined>> {
     // Rows are locked in id order whoever writes them, so two batches wait for each other rather than deadlock.
@@ -372,8 +379,10 @@ export class SessionRepository {
          UPDATE sessions.sessions s
             SET status = v.to_state, version = s.version + 1, updated_at = v.now, last_transition_at = v.last_transition_at,
                 paused_at = v.paused_at, completed_at = v.completed_at, failed_at = v.failed_at, expired_at = v.expired_at
-           FROM v
-          WHERE s.id = v.id AND s.version = v.version
+           FROM v CROSS JOIN LATERAL (
+                  SELECT c.ctid AS tid, c.version FROM sessions.sessions c WHERE c.id = v.id AND c.version = v.version LIMIT 1
+                ) guarded
+          WHERE s.ctid = guarded.tid AND s.version = guarded.version
           RETURNING s.*
        ), transition AS (
          INSERT INTO sessions.session_transitions (session_id, from_state, to_state, event, actor, reason, causation_id, trace_id, occurred_at)
@@ -420,9 +429,13 @@ export class SessionRepository {
     const wanted = [...new Set(ids.filter((id) => UUID.test(id)))];
     const byId = new Map<string, SessionRow>();
     if (wanted.length > 0) {
-      const { rows } = await this.db.query<SessionRow>(`SELECT * FROM sessions.sessions WHERE id = ANY($1::uuid[])`, [wanted], {
-        name: 'sessions-read-batch',
-      });
+      // A lookup per id by the index (not `id = ANY($1)`, which a generic plan made on a small table scans it for).
+      const { rows } = await this.db.query<SessionRow>(
+        `SELECT s.* FROM unnest($1::uuid[]) AS q(id)
+           CROSS JOIN LATERAL (SELECT * FROM sessions.sessions c WHERE c.id = q.id LIMIT 1) s`,
+        [wanted],
+        { name: 'sessions-read-batch' },
+      );
       for (const row of rows) byId.set(row.id, row);
     }
     return ids.map((id) => byId.get(id));

@@ -809,8 +809,9 @@ function outboxRow<E extends EventDefinition>(
  * A batch's outbox rows as ONE jsonb document (an array of {task_id, event_id, subject, payload,
  * headers}, in write order), not five parameter arrays. The payloads and headers are JSON already:
  * they are spliced in as they are, where a jsonb[] parameter would make node-postgres escape every
- * quote of every payload into an array literal and Postgres parse that literal (array_in, about a
- * fifth of its CPU in the router's statements) before parsing each element as jsonb again.
+ * quote of every payload into an array literal and Postgres parse that literal before parsing each
+ * element as jsonb again (array_in was about a fifth of Postgres's CPU in the lifecycle benchmark,
+ * all array parameters together; the batch statements' bind p50 went from 0.274 to 0.243 ms).
  */
 function outboxDocument(rows: Array<OutboxRow & { taskId: string }>): string {
   return `[${rows

@@ -3,6 +3,8 @@ import { nanos, type Msg, type NatsConnection, type Subscription } from '@nats-i
 import {
   AckPolicy,
   DeliverPolicy,
+  JetStreamApiError,
+  JetStreamError,
   RetentionPolicy,
   StorageType,
   jetstream,
@@ -59,6 +61,7 @@ import {
   type Namespace,
 } from './names.js';
 import { MessagingMetrics } from './metrics.js';
+import { ReplyInbox } from './reply-inbox.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
@@ -175,6 +178,8 @@ export class MessageBus {
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly statusListeners = new Set<(status: BusStatus) => void>();
   private readonly ensuredStreams = new Map<string, Promise<void>>();
+  /** The replies of this bus's RPC calls and the acks of its publishes. */
+  private readonly replies: ReplyInbox;
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -192,6 +197,7 @@ export class MessageBus {
     this.replicas = options.streamReplicas ?? 1;
     this.closeGraceMs = options.closeGraceMs ?? 10_000;
     this.metrics = options.metrics ? MessagingMetrics.of(options.metrics) : undefined;
+    this.replies = new ReplyInbox(nc);
     void this.watchStatus();
   }
 
@@ -298,8 +304,8 @@ export class MessageBus {
       async () => {
         let reply: Msg;
         try {
-          reply = await this.nc.request(subject, data, {
-            timeout: opts.timeoutMs ?? this.requestTimeoutMs,
+          reply = await this.replies.request(subject, data, {
+            timeoutMs: opts.timeoutMs ?? this.requestTimeoutMs,
             headers: recordToHeaders(headers),
           });
         } catch (error) {
@@ -448,12 +454,13 @@ export class MessageBus {
       { 'messaging.message.id': opts.eventId, 'messaging.message.body.size': data.length },
       async () => {
         try {
-          const ack = await this.js.publish(subject, data, {
-            msgID: opts.eventId,
-            headers: recordToHeaders(headers),
-            timeout: this.publishTimeoutMs,
+          // Nats-Msg-Id: the stream drops a second message with this id inside its duplicate window.
+          const natsHeaders = recordToHeaders({ ...headers, 'Nats-Msg-Id': opts.eventId })!;
+          const reply = await this.replies.request(subject, data, {
+            timeoutMs: this.publishTimeoutMs,
+            headers: natsHeaders,
           });
-          return { seq: ack.seq, duplicate: ack.duplicate };
+          return publishAck(reply);
         } catch (error) {
           throw mapPublishError(error, rawSubject);
         }
@@ -733,6 +740,24 @@ export class MessageBus {
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     this.logger.info({ name: this.name }, 'nats connection closed');
   }
+}
+
+/** A JetStream publish ack (`{stream, seq, duplicate?}`), or the stream's refusal as the client's error classes. */
+function publishAck(reply: Msg): { seq: number; duplicate: boolean } {
+  let ack: {
+    stream?: string;
+    seq?: number;
+    duplicate?: boolean;
+    error?: { code: number; err_code: number; description: string };
+  };
+  try {
+    ack = reply.json();
+  } catch (error) {
+    throw new JetStreamError('invalid ack response', { cause: error });
+  }
+  if (ack?.error) throw new JetStreamApiError(ack.error);
+  if (!ack?.stream || typeof ack.seq !== 'number') throw new JetStreamError('invalid ack response');
+  return { seq: ack.seq, duplicate: ack.duplicate === true };
 }
 
 function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R> {

@@ -24,3 +24,4 @@ export {
 export { NatsTransportClient, type NatsTransportClientOptions } from './nats-transport.client.js';
 export { MessagingMetrics } from './metrics.js';
 export * from './write-coalescing.js';
+export { ReplyInbox } from './reply-inbox.js';

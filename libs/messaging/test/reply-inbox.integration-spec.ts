@@ -79,7 +79,7 @@ describe('ReplyInbox', () => {
         (e: unknown) => e,
       );
     expect(error).toBeInstanceOf(natsErrors.RequestError);
-    expect((error as natsErrors.RequestError).isNoResponders()).toBe(true);
+    expect((error as { isNoResponders(): boolean }).isNoResponders()).toBe(true);
     expect(String((error as Error).message)).toContain('inbox.nobody');
   });
 

@@ -1,24 +1,11 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice } from '@nestjs/common';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
-import {
-  connectBus,
-  NatsTransportServer,
-  OutboxRelay,
-  type ConsumerHandle,
-  type MessageBus,
-} from '@orgmesh/messaging';
-import { Database } from '@orgmesh/persistence';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import {
-  createLogger,
-  createMetricsRegistry,
-  startHealthServer,
-  type HealthServer,
-  type Logger,
-} from '@orgmesh/telemetry';
+import { ServiceHost } from '@orgmesh/service-host';
+import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
 import { CallerIdentity } from './identity/caller-identity.js';
 import { TokenBucketLimiter } from './limits/rate-limiter.js';
@@ -64,127 +51,106 @@ export async function startMeshRouterApp(
   config: MeshRouterConfig,
   options: MeshRouterOptions = {},
 ): Promise<MeshRouterApp> {
-  const logger = options.logger ?? createLogger({ service: 'mesh-router', level: config.LOG_LEVEL });
-  if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'mesh' });
-  const db = await Database.connect({
-    url: config.DATABASE_URL,
+  const host = await ServiceHost.open({
+    service: 'mesh-router',
     schema: MESH_SCHEMA,
-    poolSize: config.DATABASE_POOL_SIZE,
-    applicationName: 'orgmesh-mesh-router',
-  });
-  const registry = createMetricsRegistry('mesh-router');
-  const bus = await connectBus({
-    url: config.NATS_URL,
-    name: 'mesh-router',
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
-    logger,
-    metrics: registry,
+    config,
+    logger: options.logger,
+    migrate: options.migrate ? () => runMigrations({ url: config.DATABASE_URL, service: 'mesh' }) : undefined,
     // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
-    noEcho: true,
+    bus: { noEcho: true },
   });
-  // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
-  await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
-  await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
+  return host.start(async ({ bus, db, logger, metrics: registry }) => {
+    // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
+    await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
+    await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
 
-  const metrics = new TaskMetrics(registry);
-  const verifier =
-    options.verifier ??
-    createJwtVerifier({
-      issuer: config.AUTH_ISSUER,
-      audience: config.AUTH_AUDIENCE,
-      jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+    const metrics = new TaskMetrics(registry);
+    const verifier =
+      options.verifier ??
+      createJwtVerifier({
+        issuer: config.AUTH_ISSUER,
+        audience: config.AUTH_AUDIENCE,
+        jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+      });
+    const policy = new NatsPolicyAdapter(bus, logger, {
+      ttlMs: config.MESH_POLICY_CACHE_TTL,
+      timeoutMs: config.MESH_REGISTRY_TIMEOUT,
     });
-  const policy = new NatsPolicyAdapter(bus, logger, {
-    ttlMs: config.MESH_POLICY_CACHE_TTL,
-    timeoutMs: config.MESH_REGISTRY_TIMEOUT,
-  });
-  policy.start();
-  const repository = new TaskRepository(db, {
-    maxBatch: config.MESH_WRITE_BATCH_SIZE,
-    maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
-  });
-  const eager = config.MESH_EAGER_PUBLISH
-    ? new EagerPublisher(
+    policy.start();
+    host.onClose(() => policy.stop());
+    const repository = new TaskRepository(db, {
+      maxBatch: config.MESH_WRITE_BATCH_SIZE,
+      maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
+    });
+    if (config.MESH_EAGER_PUBLISH) {
+      const eager = new EagerPublisher(
         bus,
         (ids) => repository.markPublished(ids),
         () => repository.wakeRelay(),
         logger,
-      )
-    : undefined;
-  if (eager) repository.onCommitted((rows) => eager.publish(rows));
-  const replicaSync = new ReplicaCacheSync(bus, repository, logger);
-  replicaSync.start();
-  const service = new TaskService(
-    repository,
-    policy,
-    new TokenBucketLimiter({
-      perSecond: config.MESH_RATE_LIMIT_PER_SECOND,
-      burst: config.MESH_RATE_LIMIT_BURST,
-    }),
-    {
-      defaultDeadlineMs: {
-        task: config.MESH_DEADLINE_TASK,
-        approval: config.MESH_DEADLINE_APPROVAL,
-        notification: config.MESH_DEADLINE_NOTIFICATION,
+      );
+      repository.onCommitted((rows) => eager.publish(rows));
+      host.onClose(() => eager.stop());
+    }
+    const replicaSync = new ReplicaCacheSync(bus, repository, logger);
+    replicaSync.start();
+    host.onClose(() => replicaSync.stop());
+    const service = new TaskService(
+      repository,
+      policy,
+      new TokenBucketLimiter({
+        perSecond: config.MESH_RATE_LIMIT_PER_SECOND,
+        burst: config.MESH_RATE_LIMIT_BURST,
+      }),
+      {
+        defaultDeadlineMs: {
+          task: config.MESH_DEADLINE_TASK,
+          approval: config.MESH_DEADLINE_APPROVAL,
+          notification: config.MESH_DEADLINE_NOTIFICATION,
+        },
+        maxDeadlineMs: config.MESH_MAX_DEADLINE,
+        escalateAt: config.MESH_APPROVAL_ESCALATE_AT,
+        maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
       },
-      maxDeadlineMs: config.MESH_MAX_DEADLINE,
-      escalateAt: config.MESH_APPROVAL_ESCALATE_AT,
-      maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
-    },
-    options.clock ?? systemClock,
-  );
+      options.clock ?? systemClock,
+    );
 
-  const microservice: INestMicroservice = await NestFactory.createMicroservice(
-    TaskModule.register({ service, identity: new CallerIdentity(verifier), metrics }),
-    { strategy: new NatsTransportServer(bus), logger: false },
-  );
-  await microservice.listen();
+    // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
+    const relay = await host.startRelay();
+    await host.listen(TaskModule.register({ service, identity: new CallerIdentity(verifier), metrics }));
+    metrics.observe({
+      outbox: () => relay.lag(),
+      policyInvalidations: () => policy.invalidations,
+      tasksByState: () => repository.countByState(),
+      rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
+    });
+    const watcher = await startUndeliverableWatcher({ bus, service, metrics, logger });
+    host.onClose(() => watcher.stop());
 
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: MESH_SCHEMA, bus, logger });
-  await relay.start();
-  metrics.observe({
-    outbox: () => relay.lag(),
-    policyInvalidations: () => policy.invalidations,
-    tasksByState: () => repository.countByState(),
-    rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
+    const jobs = new TaskJobs(service, repository, metrics, logger, {
+      deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+      retentionIntervalMs: 3_600_000,
+    });
+    if (options.startJobs !== false) jobs.start();
+    host.onClose(() => jobs.stop());
+
+    const health = await host.serveHealth(config.MESH_HTTP_PORT);
+    logger.info({ healthPort: health.port }, 'mesh router started');
+
+    return {
+      bus,
+      db,
+      service,
+      jobs,
+      policy,
+      health,
+      repository,
+      replicaSync,
+      async close() {
+        await host.close();
+        logger.info({}, 'mesh router stopped');
+      },
+    };
   });
-  const watcher: ConsumerHandle = await startUndeliverableWatcher({ bus, service, metrics, logger });
-
-  const jobs = new TaskJobs(service, repository, metrics, logger, {
-    deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-    retentionIntervalMs: 3_600_000,
-  });
-  if (options.startJobs !== false) jobs.start();
-
-  const health = await startHealthServer({
-    port: config.MESH_HTTP_PORT,
-    registry,
-    checks: { nats: async () => void (await bus.nc.rtt()), postgres: () => db.ping() },
-  });
-  logger.info({ healthPort: health.port }, 'mesh router started');
-
-  return {
-    bus,
-    db,
-    service,
-    jobs,
-    policy,
-    health,
-    repository,
-    replicaSync,
-    async close() {
-      replicaSync.stop();
-      await jobs.stop();
-      await watcher.stop();
-      await microservice.close();
-      await eager?.stop();
-      policy.stop();
-      await relay.stop();
-      await health.close();
-      await bus.close();
-      await db.close();
-      logger.info({}, 'mesh router stopped');
-    },
-  };
 }

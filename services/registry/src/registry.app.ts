@@ -1,20 +1,13 @@
 import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice } from '@nestjs/common';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
-import { connectBus, NatsTransportServer, OutboxRelay, type MessageBus } from '@orgmesh/messaging';
-import { Database } from '@orgmesh/persistence';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import {
-  createLogger,
-  createMetricsRegistry,
-  startHealthServer,
-  type HealthServer,
-  type Logger,
-} from '@orgmesh/telemetry';
+import { ServiceHost } from '@orgmesh/service-host';
+import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryConfig } from './registry.config.js';
 import { RegistryRepository, REGISTRY_SCHEMA } from './persistence/registry.repository.js';
@@ -54,25 +47,16 @@ export async function startRegistryApp(
   config: RegistryConfig,
   options: RegistryAppOptions = {},
 ): Promise<RegistryApp> {
-  const logger = options.logger ?? createLogger({ service: 'registry', level: config.LOG_LEVEL });
-  if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'registry' });
-  const db = await Database.connect({
-    url: config.DATABASE_URL,
+  const host = await ServiceHost.open({
+    service: 'registry',
     schema: REGISTRY_SCHEMA,
-    poolSize: config.DATABASE_POOL_SIZE,
-    applicationName: 'orgmesh-registry',
+    config,
+    logger: options.logger,
+    migrate: options.migrate
+      ? () => runMigrations({ url: config.DATABASE_URL, service: 'registry' })
+      : undefined,
   });
-  const registry = createMetricsRegistry('registry');
-  const bus = await connectBus({
-    url: config.NATS_URL,
-    name: 'registry',
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
-    logger,
-    metrics: registry,
-  });
-  const opened: Array<() => Promise<unknown>> = [() => bus.close(), () => db.close()];
-  try {
+  return host.start(async ({ bus, db, logger, metrics: registry }) => {
     await bus.ensureStream('registry');
 
     const signingKey = await profileSigningKey(config.REGISTRY_SIGNING_KEY);
@@ -119,16 +103,9 @@ export async function startRegistryApp(
     if (config.REGISTRY_ORG_CHART) await seedOrgChart(service, logger, config.REGISTRY_ORG_CHART);
     if (service.current) await service.reconcileDrift();
 
-    const microservice: INestMicroservice = await NestFactory.createMicroservice(
-      RegistryModule.register({ service, access: new RegistryAccess(verifier), metrics }),
-      { strategy: new NatsTransportServer(bus), logger: false },
-    );
-    await microservice.listen();
-    opened.unshift(() => microservice.close());
-
-    const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: REGISTRY_SCHEMA, bus, logger });
-    await relay.start();
-    opened.unshift(() => relay.stop());
+    // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
+    const relay = await host.startRelay();
+    await host.listen(RegistryModule.register({ service, access: new RegistryAccess(verifier), metrics }));
     metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
 
     const jobs = new RegistryJobs(service, metrics, logger, {
@@ -136,17 +113,11 @@ export async function startRegistryApp(
       refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
     });
     if (options.startJobs !== false) jobs.start();
-    opened.unshift(() => jobs.stop());
+    host.onClose(() => jobs.stop());
 
-    const health = await startHealthServer({
-      port: config.REGISTRY_HTTP_PORT,
-      registry,
-      checks: {
-        nats: async () => void (await bus.nc.rtt()),
-        postgres: () => db.ping(),
-        registry: async () => {
-          if (!service.current) throw new Error('no registry version loaded');
-        },
+    const health = await host.serveHealth(config.REGISTRY_HTTP_PORT, {
+      registry: async () => {
+        if (!service.current) throw new Error('no registry version loaded');
       },
     });
     logger.info(
@@ -167,19 +138,11 @@ export async function startRegistryApp(
       health,
       signingKid: signingKey.kid,
       async close() {
-        await jobs.stop();
-        await microservice.close();
-        await relay.stop();
-        await health.close();
-        await bus.close();
-        await db.close();
+        await host.close();
         logger.info({}, 'registry service stopped');
       },
     };
-  } catch (error) {
-    for (const close of opened) await close().catch(() => undefined);
-    throw error;
-  }
+  });
 }
 
 /**

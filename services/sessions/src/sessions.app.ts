@@ -1,10 +1,9 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { INestMicroservice } from '@nestjs/common';
-import { connectBus, NatsTransportServer, OutboxRelay, type MessageBus } from '@orgmesh/messaging';
-import { Database } from '@orgmesh/persistence';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { createLogger, createMetricsRegistry, startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import { ServiceHost } from '@orgmesh/service-host';
+import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { SessionsConfig } from './sessions.config.js';
 import { SessionModule } from './session/session.module.js';
 import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository.js';
@@ -28,77 +27,66 @@ export interface SessionsApp {
  */
 export async function startSessionsApp(
   config: SessionsConfig,
-  options: { logger?: Logger; clock?: Clock; migrate?: boolean; startJobs?: boolean; followMesh?: boolean } = {},
+  options: {
+    logger?: Logger;
+    clock?: Clock;
+    migrate?: boolean;
+    startJobs?: boolean;
+    followMesh?: boolean;
+  } = {},
 ): Promise<SessionsApp> {
-  const logger = options.logger ?? createLogger({ service: 'sessions', level: config.LOG_LEVEL });
-  if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: 'sessions' });
-  const db = await Database.connect({
-    url: config.DATABASE_URL,
+  const host = await ServiceHost.open({
+    service: 'sessions',
     schema: SESSIONS_SCHEMA,
-    poolSize: config.DATABASE_POOL_SIZE,
-    applicationName: 'orgmesh-sessions',
+    config,
+    logger: options.logger,
+    migrate: options.migrate
+      ? () => runMigrations({ url: config.DATABASE_URL, service: 'sessions' })
+      : undefined,
   });
-  const registry = createMetricsRegistry('sessions');
-  const bus = await connectBus({
-    url: config.NATS_URL,
-    name: 'sessions',
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
-    logger,
-    metrics: registry,
+  return host.start(async ({ bus, db, logger, metrics: registry }) => {
+    await bus.ensureStream('sessions');
+
+    const metrics = new SessionMetrics(registry);
+    const repository = new SessionRepository(db, {
+      batchMax: config.SESSION_BATCH_MAX,
+      batchInFlight: config.SESSION_BATCH_IN_FLIGHT,
+      rowCacheSize: config.SESSION_ROW_CACHE_SIZE,
+    });
+    const service = new SessionService(repository, options.clock ?? systemClock);
+
+    // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
+    const relay = await host.startRelay();
+    metrics.observeOutbox(() => relay.lag());
+    await host.listen(SessionModule.register({ service, metrics }));
+    // Sessions follow the mesh's task events (ARCHITECTURE §3).
+    if (options.followMesh !== false) {
+      const meshFollow = await startMeshFollow({ bus, db, service, logger });
+      host.onClose(() => meshFollow.stop());
+    }
+
+    const jobs = new SessionJobs(service, repository, metrics, logger, {
+      idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
+      sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
+      retentionMs: config.SESSION_RETENTION_DAYS * 86_400_000,
+      retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
+    });
+    if (options.startJobs !== false) jobs.start();
+    host.onClose(() => jobs.stop());
+
+    const health = await host.serveHealth(config.SESSIONS_HTTP_PORT);
+    logger.info({ healthPort: health.port }, 'sessions service started');
+
+    return {
+      bus,
+      db,
+      service,
+      jobs,
+      health,
+      async close() {
+        await host.close();
+        logger.info({}, 'sessions service stopped');
+      },
+    };
   });
-  await bus.ensureStream('sessions');
-
-  const metrics = new SessionMetrics(registry);
-  const repository = new SessionRepository(db, {
-    batchMax: config.SESSION_BATCH_MAX,
-    batchInFlight: config.SESSION_BATCH_IN_FLIGHT,
-    rowCacheSize: config.SESSION_ROW_CACHE_SIZE,
-  });
-  const service = new SessionService(repository, options.clock ?? systemClock);
-
-  const microservice: INestMicroservice = await NestFactory.createMicroservice(SessionModule.register({ service, metrics }), {
-    strategy: new NatsTransportServer(bus),
-    logger: false,
-  });
-  await microservice.listen();
-
-  const relay = new OutboxRelay({ databaseUrl: config.DATABASE_URL, schema: SESSIONS_SCHEMA, bus, logger });
-  await relay.start();
-  metrics.observeOutbox(() => relay.lag());
-  // Sessions follow the mesh's task events (ARCHITECTURE §3).
-  const meshFollow = options.followMesh === false ? undefined : await startMeshFollow({ bus, db, service, logger });
-
-  const jobs = new SessionJobs(service, repository, metrics, logger, {
-    idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
-    sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
-    retentionMs: config.SESSION_RETENTION_DAYS * 86_400_000,
-    retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
-  });
-  if (options.startJobs !== false) jobs.start();
-
-  const health = await startHealthServer({
-    port: config.SESSIONS_HTTP_PORT,
-    registry,
-    checks: { nats: async () => void (await bus.nc.rtt()), postgres: () => db.ping() },
-  });
-  logger.info({ healthPort: health.port }, 'sessions service started');
-
-  return {
-    bus,
-    db,
-    service,
-    jobs,
-    health,
-    async close() {
-      await jobs.stop();
-      await meshFollow?.stop();
-      await microservice.close();
-      await relay.stop();
-      await health.close();
-      await bus.close();
-      await db.close();
-      logger.info({}, 'sessions service stopped');
-    },
-  };
 }

@@ -1,0 +1,1 @@
+export { ServiceHost, type ServiceHostConfig, type ServiceHostOptions } from './service-host.js';

@@ -1,0 +1,169 @@
+import { NestFactory } from '@nestjs/core';
+import type { DynamicModule, INestMicroservice } from '@nestjs/common';
+import {
+  connectBus,
+  NatsTransportServer,
+  OutboxRelay,
+  type BusOptions,
+  type MessageBus,
+} from '@orgmesh/messaging';
+import { Database } from '@orgmesh/persistence';
+import {
+  createLogger,
+  createMetricsRegistry,
+  startHealthServer,
+  type HealthServer,
+  type Logger,
+} from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
+
+/** The config keys every stateful service's schema has (each parses its own with zod). */
+export interface ServiceHostConfig {
+  LOG_LEVEL: string;
+  DATABASE_URL: string;
+  DATABASE_POOL_SIZE: number;
+  NATS_URL: string;
+  NATS_SUBJECT_PREFIX?: string | undefined;
+  NATS_NAME_SUFFIX?: string | undefined;
+}
+
+export interface ServiceHostOptions {
+  /** The service's name: its logger, bus and metrics prefix, and `orgmesh-<service>` in pg_stat_activity. */
+  service: string;
+  /** The Postgres schema the service owns (the search_path of its connections, its outbox). */
+  schema: string;
+  config: ServiceHostConfig;
+  logger?: Logger;
+  /** Applies the service's migrations before the pool opens (MIGRATE_ON_START). */
+  migrate?: () => Promise<unknown>;
+  /** Bus options beyond the config's (e.g. `noEcho`). */
+  bus?: Pick<BusOptions, 'noEcho'>;
+}
+
+type CloseStep = () => unknown;
+
+/**
+ * What the stateful services (sessions, mesh-router, registry) open alike: the JSON logger, the
+ * Postgres pool, the metrics registry, the NATS bus, then, as each service asks, its Nest
+ * microservice on the orgmesh transport, its outbox relay and its health port. Everything
+ * opened is closed by `close()` in reverse order, last opened first, and also when the
+ * service's start fails half-way (`start`), so a service that cannot start leaves no
+ * connection or port behind.
+ */
+export class ServiceHost {
+  private readonly steps: CloseStep[] = [];
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly logger: Logger,
+    readonly db: Database,
+    readonly bus: MessageBus,
+    readonly metrics: Registry,
+    private readonly options: ServiceHostOptions,
+  ) {}
+
+  /** Migrates (when asked), opens the pool and connects the bus. */
+  static async open(options: ServiceHostOptions): Promise<ServiceHost> {
+    const { config, service } = options;
+    const logger = options.logger ?? createLogger({ service, level: config.LOG_LEVEL });
+    if (options.migrate) await options.migrate();
+    const db = await Database.connect({
+      url: config.DATABASE_URL,
+      schema: options.schema,
+      poolSize: config.DATABASE_POOL_SIZE,
+      applicationName: `orgmesh-${service}`,
+    });
+    const metrics = createMetricsRegistry(service);
+    let bus: MessageBus;
+    try {
+      bus = await connectBus({
+        url: config.NATS_URL,
+        name: service,
+        subjectPrefix: config.NATS_SUBJECT_PREFIX,
+        nameSuffix: config.NATS_NAME_SUFFIX,
+        logger,
+        metrics,
+        ...options.bus,
+      });
+    } catch (error) {
+      await db.close().catch(() => undefined);
+      throw error;
+    }
+    return new ServiceHost(logger, db, bus, metrics, options);
+  }
+
+  /** Runs `step` at close, before everything registered earlier. */
+  onClose(step: CloseStep): void {
+    this.steps.push(step);
+  }
+
+  /**
+   * Runs the service's start on this host. If it throws, everything opened so far is closed
+   * (errors of the closing are logged, not thrown) and the start's error is rethrown.
+   */
+  async start<T>(fn: (host: ServiceHost) => Promise<T>): Promise<T> {
+    try {
+      return await fn(this);
+    } catch (error) {
+      await this.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** The Nest microservice of `module` on the orgmesh NATS transport, listening. */
+  async listen(module: DynamicModule): Promise<INestMicroservice> {
+    const microservice = await NestFactory.createMicroservice(module, {
+      strategy: new NatsTransportServer(this.bus),
+      logger: false,
+    });
+    this.onClose(() => microservice.close());
+    await microservice.listen();
+    return microservice;
+  }
+
+  /** The outbox relay of the service's schema, started. */
+  async startRelay(): Promise<OutboxRelay> {
+    const relay = new OutboxRelay({
+      databaseUrl: this.options.config.DATABASE_URL,
+      schema: this.options.schema,
+      bus: this.bus,
+      logger: this.logger,
+    });
+    this.onClose(() => relay.stop());
+    await relay.start();
+    return relay;
+  }
+
+  /** The health port: `/healthz`, `/readyz` (NATS and Postgres, plus `checks`) and `/metrics`. */
+  async serveHealth(port: number, checks: Record<string, () => Promise<void>> = {}): Promise<HealthServer> {
+    const health = await startHealthServer({
+      port,
+      registry: this.metrics,
+      checks: { nats: async () => void (await this.bus.nc.rtt()), postgres: () => this.db.ping(), ...checks },
+    });
+    this.onClose(() => health.close());
+    return health;
+  }
+
+  /**
+   * Closes what was opened, last first, then the bus and the pool. A step that fails does not
+   * keep the others from running; the first failure is rethrown at the end. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      let failure: { error: unknown } | undefined;
+      const steps = [...this.steps.reverse(), () => this.bus.close(), () => this.db.close()];
+      this.steps.length = 0;
+      for (const step of steps) {
+        try {
+          await step();
+        } catch (error) {
+          this.logger.error({ err: error, service: this.options.service }, 'closing a service part failed');
+          failure ??= { error };
+        }
+      }
+      if (failure) throw failure.error;
+    })();
+    return this.closing;
+  }
+}

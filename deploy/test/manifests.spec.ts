@@ -912,7 +912,10 @@ describe('probe paths exist in the services', () => {
     it(`${service.dir} serves /healthz and /readyz (through the shared health server or its own routes) on ${service.healthPortKey}`, () => {
       const files = serviceSources(service.dir);
       const sources = files.map((file) => readFileSync(file, 'utf8'));
-      const sharedServer = sources.some((text) => text.includes('startHealthServer('));
+      // startHealthServer directly, or through ServiceHost.serveHealth (@orgmesh/service-host), which calls it.
+      const sharedServer = sources.some(
+        (text) => text.includes('startHealthServer(') || text.includes('.serveHealth('),
+      );
       const ownRoutes = ['healthz', 'readyz'].every((path) =>
         sources.some((text) => new RegExp(`['"\`]/?${path}['"\`]`).test(text)),
       );

@@ -1,5 +1,4 @@
 import {
-  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   context,
@@ -7,30 +6,9 @@ import {
   type Attributes,
   type Context,
   type Span,
-  type TextMapGetter,
-  type TextMapSetter,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { AppError } from '@orgmesh/contracts';
-
-/**
- * W3C trace context through NATS headers. The wire format is fixed by the architecture, so the
- * W3C propagator is used directly rather than whatever global propagator happens to be set.
- * With no OpenTelemetry SDK registered every span is a no-op, yet an incoming `traceparent` is
- * still passed on unchanged.
- */
-const propagator = new W3CTraceContextPropagator();
-
-const setter: TextMapSetter<Record<string, string>> = {
-  set(carrier, key, value) {
-    carrier[key] = value;
-  },
-};
-
-const getter: TextMapGetter<Record<string, string>> = {
-  keys: (carrier) => Object.keys(carrier),
-  get: (carrier, key) => carrier[key] ?? carrier[key.toLowerCase()],
-};
+import { extractTraceHeaders, injectTraceHeaders } from '@orgmesh/telemetry';
 
 export const MESSAGING_TRACER = '@orgmesh/messaging';
 
@@ -39,19 +17,17 @@ function tracer() {
   return trace.getTracer(MESSAGING_TRACER);
 }
 
-/** Writes the trace context of `ctx` (default: the active one) into `headers`; returns them. */
-export function injectTraceContext(
-  headers: Record<string, string>,
-  ctx: Context = context.active(),
-): Record<string, string> {
-  propagator.inject(ctx, headers, setter);
-  return headers;
-}
-
+/**
+ * W3C trace context through NATS headers: the same `traceparent`/`tracestate` as over HTTP (the
+ * wire format is fixed by the architecture, so the W3C propagator is used directly rather than
+ * whatever global propagator happens to be set). With no OpenTelemetry SDK registered every span
+ * is a no-op, yet an incoming `traceparent` is still passed on unchanged.
+ */
+export const injectTraceContext: (headers: Record<string, string>, ctx?: Context) => Record<string, string> =
+  injectTraceHeaders;
 /** The remote parent carried by `headers` (root context when there is none). */
-export function extractTraceContext(headers: Record<string, string>, base: Context = ROOT_CONTEXT): Context {
-  return propagator.extract(base, headers, getter);
-}
+export const extractTraceContext: (headers: Record<string, string>, base?: Context) => Context =
+  extractTraceHeaders;
 
 export type MessagingOperation = 'publish' | 'request' | 'serve' | 'consume';
 

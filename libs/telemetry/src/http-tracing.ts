@@ -32,13 +32,16 @@ const setter: TextMapSetter<Record<string, string>> = {
   },
 };
 
-/** The remote parent in incoming HTTP headers (`traceparent`/`tracestate`), or the root context. */
-export function extractHttpTraceContext(headers: HeaderBag, base: Context = ROOT_CONTEXT): Context {
+/**
+ * The remote parent in incoming headers (`traceparent`/`tracestate`), or the root context. The
+ * W3C format is the architecture's for HTTP and NATS headers alike (the messaging lib uses these).
+ */
+export function extractTraceHeaders(headers: HeaderBag, base: Context = ROOT_CONTEXT): Context {
   return propagator.extract(base, headers, getter);
 }
 
-/** Writes `traceparent`/`tracestate` of `ctx` (default: the active one) into outgoing headers. */
-export function injectHttpTraceContext(
+/** Writes `traceparent`/`tracestate` of `ctx` (default: the active one) into outgoing headers; returns them. */
+export function injectTraceHeaders(
   headers: Record<string, string>,
   ctx: Context = context.active(),
 ): Record<string, string> {
@@ -61,7 +64,7 @@ export function startHttpServerSpan(
   headers: HeaderBag,
   attributes: Attributes = {},
 ): HttpServerSpan {
-  const parent = extractHttpTraceContext(headers);
+  const parent = extractTraceHeaders(headers);
   const span = trace
     .getTracer(tracerName)
     .startSpan(
@@ -93,7 +96,7 @@ export interface HttpClientSpan {
 
 /**
  * Starts the CLIENT span of an outgoing request, child of the active span. Inject its context
- * into the request headers with `injectHttpTraceContext(headers, clientSpan.context)`.
+ * into the request headers with `injectTraceHeaders(headers, clientSpan.context)`.
  */
 export function startHttpClientSpan(
   tracerName: string,

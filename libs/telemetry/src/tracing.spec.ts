@@ -6,8 +6,8 @@ import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { createLogger } from './logger.js';
 import {
-  extractHttpTraceContext,
-  injectHttpTraceContext,
+  extractTraceHeaders,
+  injectTraceHeaders,
   startHttpClientSpan,
   startHttpServerSpan,
 } from './http-tracing.js';
@@ -150,7 +150,7 @@ describe('HTTP spans', () => {
     const outgoing: Record<string, string> = {};
     context.with(server.context, () => {
       const client = startHttpClientSpan('unit', 'POST', new URL('http://upstream.test:9000/v1/chat?q=x'));
-      injectHttpTraceContext(outgoing, client.context);
+      injectTraceHeaders(outgoing, client.context);
       client.end({ status: 200 });
     });
     server.end('/v1/chat/completions', 201);
@@ -169,9 +169,7 @@ describe('HTTP spans', () => {
     expect(client?.attributes).toMatchObject({ 'server.address': 'upstream.test', 'server.port': 9000 });
     expect(JSON.stringify(client?.attributes)).not.toContain('q=x');
     expect(outgoing['traceparent']).toBe(`00-${REMOTE_TRACE}-${client?.spanContext().spanId}-01`);
-    expect(trace.getSpanContext(extractHttpTraceContext(outgoing))?.spanId).toBe(
-      client?.spanContext().spanId,
-    );
+    expect(trace.getSpanContext(extractTraceHeaders(outgoing))?.spanId).toBe(client?.spanContext().spanId);
   });
 
   it('marks 5xx server answers and failed client calls as errors', () => {

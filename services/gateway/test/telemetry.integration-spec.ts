@@ -5,7 +5,7 @@ import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trac
 import { roleInboxDurable, type Task } from '@orgmesh/contracts';
 import {
   createLogger,
-  injectHttpTraceContext,
+  injectTraceHeaders,
   startTracing,
   type Logger,
   type Tracing,
@@ -173,7 +173,7 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
           await self.update(task.id, 'working');
           const response = await fetch(`${proxyUrl}/v1/chat/completions`, {
             method: 'POST',
-            headers: injectHttpTraceContext({
+            headers: injectTraceHeaders({
               authorization: self.authorization,
               'content-type': 'application/json',
             }),

@@ -11,7 +11,7 @@ import {
 } from '@orgmesh/privacy';
 import { context } from '@opentelemetry/api';
 import {
-  injectHttpTraceContext,
+  injectTraceHeaders,
   startHttpClientSpan,
   startHttpServerSpan,
   type HttpClientSpan,
@@ -299,7 +299,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     try {
       const response = await undiciRequest(url, {
         method: init.method,
-        headers: injectHttpTraceContext(upstreamHeaders(provider, x.req), clientSpan.context),
+        headers: injectTraceHeaders(upstreamHeaders(provider, x.req), clientSpan.context),
         ...(init.body !== undefined ? { body: init.body } : {}),
         signal: abort.signal,
         dispatcher,

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Task, TaskState } from '@orgmesh/contracts';
 import { Database } from '@orgmesh/persistence';
+import { runMigrations } from '@orgmesh/migrations';
 import { genericPlanOnEmptyTables, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { eventForReportedState, taskOutcome } from '../src/task/task.fsm.js';
@@ -296,5 +297,66 @@ describe('task repository group commit', () => {
     expect(results[3]!.changed).toBe(false);
     expect(results[3]!.task.id).toBe(ids[0]);
     expect((await historyOf(ids[4]!)).map((h) => h.to_state)).toEqual(['submitted']);
+  });
+});
+
+/**
+ * Marking eagerly published outbox rows, on a migrated schema with no router running (its relay
+ * would mark the rows itself).
+ */
+describe('task repository: marking published outbox rows', () => {
+  let ctx: TestContext;
+  let db: Database;
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    await runMigrations({ url: ctx.databaseUrl, service: 'mesh' });
+    db = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 2 });
+  });
+
+  afterAll(async () => {
+    await db?.close();
+    await ctx?.dispose();
+  });
+
+  it('marks the listed rows, keeps the time of a row marked first, and finds each row by its event id', async () => {
+    const ids = Array.from({ length: 4 }, () => randomUUID());
+    const relayMarkedAt = '2026-01-01T00:00:00.000Z';
+    for (const [n, id] of ids.entries())
+      await db.query(
+        `INSERT INTO mesh.outbox (event_id, subject, payload, published_at) VALUES ($1, 'mesh.v1.task-updated', '{}', $2)`,
+        [id, n === 1 ? relayMarkedAt : null],
+      );
+    const statements: string[] = [];
+    const counted = new Proxy(db, {
+      get(target, property, receiver) {
+        if (property === 'query')
+          return (text: string, params?: unknown[]) => {
+            statements.push(text);
+            return target.query(text, params);
+          };
+        return Reflect.get(target, property, receiver) as unknown;
+      },
+    });
+
+    // Rows 0 and 1 (1 already marked by the relay) and an id that is not in the outbox.
+    await new TaskRepository(counted).markPublished([ids[0]!, ids[1]!, randomUUID()]);
+    const { rows } = await db.query<{ event_id: string; published_at: Date | null }>(
+      `SELECT event_id, published_at FROM mesh.outbox WHERE event_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const at = new Map(rows.map((r) => [r.event_id, r.published_at]));
+    expect(at.get(ids[0]!)).toBeInstanceOf(Date);
+    expect(at.get(ids[1]!)?.toISOString()).toBe(relayMarkedAt);
+    expect(at.get(ids[2]!)).toBeNull();
+    expect(at.get(ids[3]!)).toBeNull();
+
+    // By the event id index and ctid, never by the unpublished index (which holds every row not yet marked).
+    const mark = statements.find((text) => text.includes('UPDATE mesh.outbox'));
+    expect(mark).toBeDefined();
+    const plan = await genericPlanOnEmptyTables(db, mark!, { schema: 'mesh', tables: ['outbox'] });
+    expect(plan).toMatch(/Index Scan using outbox_event_id_key/);
+    expect(plan).toMatch(/Tid Scan on outbox/);
+    expect(plan).not.toMatch(/outbox_unpublished_idx|Seq Scan on outbox|BitmapAnd/);
   });
 });

@@ -162,10 +162,18 @@ export class TaskRepository {
   /** Updates decided on a cached row and written at the first try, and those that had to read the row. */
   readonly cacheStats = { hits: 0, misses: 0 };
 
-  /** Marks rows the eager publisher published, so the relay skips them. */
+  /**
+   * Marks rows the eager publisher published, so the relay skips them; a row the relay marked
+   * first keeps its time. Each row is found by its event id alone and updated by ctid (ADR 0007):
+   * with `published_at IS NULL` in the same scan, the planner ANDed in a bitmap of the whole
+   * unpublished index, dead entries and all (8 % of Postgres's CPU under the mesh benchmark).
+   */
   async markPublished(eventIds: string[]): Promise<void> {
     await this.db.query(
-      `UPDATE mesh.outbox SET published_at = now() WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL`,
+      `UPDATE mesh.outbox t SET published_at = now()
+         FROM unnest($1::uuid[]) AS e(id)
+         CROSS JOIN LATERAL (SELECT ctid AS tid FROM mesh.outbox WHERE event_id = e.id LIMIT 1) found
+        WHERE t.ctid = found.tid AND t.published_at IS NULL`,
       [eventIds],
       { name: 'mesh-outbox-mark' },
     );

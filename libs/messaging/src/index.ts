@@ -11,7 +11,16 @@ export { DLQ_HEADERS, type DeadLetterReason } from './headers.js';
 export { DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_DELIVER } from './event-consumer.js';
 export { DEFAULT_BACKOFF_MS, nakDelayMs, retryDelayMs } from './backoff.js';
 export { conventionalDurable, deadLetterSubject } from './names.js';
-export { enqueueEvent, prepareOutboxEvent, type PreparedOutboxEvent, outboxChannel, OutboxRelay, processOnce, type OutboxRelayOptions } from './outbox.js';
+export {
+  enqueueEvent,
+  prepareOutboxEvent,
+  type PreparedOutboxEvent,
+  outboxChannel,
+  OutboxRelay,
+  processOnce,
+  pruneStatements,
+  type OutboxRelayOptions,
+} from './outbox.js';
 export { extractTraceContext, injectTraceContext, MESSAGING_TRACER } from './tracing.js';
 export { AppErrorFilter } from './app-error.filter.js';
 export { EventHandler, RpcHandler } from './nats-transport.decorators.js';

@@ -66,7 +66,13 @@ export function prepareOutboxEvent<E extends EventDefinition>(
       details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] },
     });
   const headers = injectTraceContext({ ...(opts.headers ?? {}) });
-  return { eventId, subject: event.subject, payload: JSON.stringify(body), headers: JSON.stringify(headers), channel };
+  return {
+    eventId,
+    subject: event.subject,
+    payload: JSON.stringify(body),
+    headers: JSON.stringify(headers),
+    channel,
+  };
 }
 
 /**
@@ -218,7 +224,11 @@ export class OutboxRelay {
 
   /** Stops after the batch in flight (which is committed or rolled back, never half-marked). */
   async stop(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running) {
+      // Never started (or stopped already): only the pool, which the constructor opened, is left.
+      await this.pool.end().catch(() => undefined);
+      return;
+    }
     this.running = false;
     this.unobserve?.();
     this.wake?.();
@@ -403,9 +413,89 @@ export class OutboxRelay {
   private async cleanup(): Promise<void> {
     if (this.retentionMs <= 0 || Date.now() - this.lastCleanup < CLEANUP_EVERY_MS) return;
     this.lastCleanup = Date.now();
-    await this.pool.query(
-      `DELETE FROM "${this.schema}".outbox WHERE published_at IS NOT NULL AND published_at < now() - ($1::bigint * interval '1 millisecond')`,
-      [this.retentionMs],
-    );
+    await this.prunePublished();
   }
+
+  /**
+   * Deletes the rows published more than the retention ago (the relay runs it every minute);
+   * returns how many. A row never published is kept, however old.
+   *
+   * It never reads the whole table: at a thousand task lifecycles a second the mesh outbox holds
+   * hundreds of millions of rows a day, and `published_at` has no index of its own (another index
+   * would cost every insert and mark). Rows are numbered in insertion order, so the first row
+   * created after the cutoff is found by binary search over `seq`, each probe one primary-key
+   * lookup, and the rows before it are deleted in primary-key ranges of `PRUNE_BATCH` seq values.
+   */
+  async prunePublished(): Promise<number> {
+    if (this.retentionMs <= 0) return 0;
+    const { outbox, probe, bounds, prune } = pruneStatements(this.schema);
+    const first = await this.pool.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [
+      this.retentionMs,
+    ]);
+    const { lo: min, hi: max, cutoff } = first.rows[0]!;
+    if (min === null || max === null) return 0;
+    // The first seq whose row (or the next row after it) was created at or after the cutoff: rows
+    // before it are old. Invariant: every row below `lo` is old; the boundary is at most `hi`.
+    let lo = BigInt(min);
+    let hi = BigInt(max) + 1n;
+    while (lo < hi) {
+      const mid = lo + (hi - lo) / 2n;
+      const { rows } = await this.pool.query<{ seq: string; old: boolean }>(probe, [mid.toString(), cutoff]);
+      const row = rows[0];
+      if (row?.old) lo = BigInt(row.seq) + 1n;
+      else hi = mid;
+    }
+    let deleted = 0;
+    let from = BigInt(min);
+    const batch = BigInt(PRUNE_BATCH);
+    while (from < lo) {
+      const to = from + batch < lo ? from + batch : lo;
+      const { rows } = await this.pool.query<{ n: number }>(prune, [from.toString(), to.toString(), cutoff]);
+      const n = rows[0]?.n ?? 0;
+      deleted += n;
+      if (n > 0 || to === lo) from = to;
+      else {
+        // Nothing in this range: go on from the next row there is (seq has gaps).
+        const next = await this.pool.query<{ seq: string }>(probe, [to.toString(), cutoff]);
+        from = next.rows[0] ? BigInt(next.rows[0].seq) : lo;
+      }
+    }
+    if (deleted > 0)
+      this.logger.debug({ schema: this.schema, outbox, deleted }, 'outbox relay pruned published rows');
+    return deleted;
+  }
+}
+
+/** Seq values (so at most as many rows) per retention statement. */
+const PRUNE_BATCH = 5_000;
+
+/**
+ * The retention's statements (`prunePublished`); each reads the primary key, never the table.
+ * Exported for the plan tests.
+ */
+export function pruneStatements(schema: string): {
+  outbox: string;
+  bounds: string;
+  probe: string;
+  prune: string;
+} {
+  assertSchema(schema);
+  const outbox = `"${schema}".outbox`;
+  return {
+    outbox,
+    // The lowest and highest seq, and the cutoff in the database's clock.
+    bounds: `SELECT (SELECT seq FROM ${outbox} ORDER BY seq LIMIT 1)::text AS lo,
+                    (SELECT seq FROM ${outbox} ORDER BY seq DESC LIMIT 1)::text AS hi,
+                    now() - ($1::bigint * interval '1 millisecond') AS cutoff`,
+    // The first row at or after a seq, and whether it was created before the cutoff.
+    probe: `SELECT seq::text AS seq, created_at < $2::timestamptz AS old
+              FROM ${outbox} WHERE seq >= $1::bigint ORDER BY seq LIMIT 1`,
+    // The rows of a range of seq (so at most PRUNE_BATCH rows) published before the cutoff. A
+    // range, not `seq IN (… LIMIT n)`: the planner answers that with a hash join over the table.
+    prune: `WITH gone AS (
+              DELETE FROM ${outbox}
+               WHERE seq >= $1::bigint AND seq < $2::bigint AND published_at < $3::timestamptz
+              RETURNING 1)
+            SELECT count(*)::int AS n FROM gone`,
+  };
 }

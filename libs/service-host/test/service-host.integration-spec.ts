@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
-import { createTestContext, freePort, type TestContext } from '@orgmesh/testing';
+import { createTestContext, expectEventually, freePort, type TestContext } from '@orgmesh/testing';
 import { createLogger } from '@orgmesh/telemetry';
 import { ServiceHost, type ServiceHostOptions } from '../src/index.js';
 
@@ -43,6 +43,9 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     );
     return rows[0]!.n;
   };
+  /** A closed pool's server processes are gone from pg_stat_activity shortly after it ends. */
+  const noPoolLeft = (service: string) =>
+    expectEventually(async () => expect(await poolConnections(service)).toBe(0));
   const listening = (port: number) =>
     fetch(`http://127.0.0.1:${port}/healthz`).then(
       () => true,
@@ -70,7 +73,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     await host.close();
     expect(order).toEqual(['second opened', 'first opened']);
     expect(host.bus.nc.isClosed()).toBe(true);
-    expect(await poolConnections('host-a')).toBe(0);
+    await noPoolLeft('host-a');
     expect(await listening(port)).toBe(false);
     await expect(host.close()).resolves.toBeUndefined(); // idempotent
   });
@@ -106,7 +109,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     expect(closed).toEqual(['consumer']);
     expect(await listening(port)).toBe(false);
     expect(host.bus.nc.isClosed()).toBe(true);
-    expect(await poolConnections('host-c')).toBe(0);
+    await noPoolLeft('host-c');
   });
 
   it('runs every close step even when one fails, and reports the first failure', async () => {
@@ -120,7 +123,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     await expect(host.close()).rejects.toThrow('relay stop failed');
     expect(ran).toEqual(['c', 'a']);
     expect(host.bus.nc.isClosed()).toBe(true);
-    expect(await poolConnections('host-d')).toBe(0);
+    await noPoolLeft('host-d');
   });
 
   it('leaves no pool behind when the bus cannot be opened', async () => {
@@ -129,6 +132,6 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     await expect(
       ServiceHost.open({ ...opts, config: { ...opts.config, NATS_SUBJECT_PREFIX: 'not a prefix' } }),
     ).rejects.toThrow(/prefix/i);
-    expect(await poolConnections('host-e')).toBe(0);
+    await noPoolLeft('host-e');
   });
 });

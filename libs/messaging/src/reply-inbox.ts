@@ -28,12 +28,9 @@ export class ReplyInbox {
   private readonly pending = new Map<string, PendingReply>();
   private next = 0;
 
-  /** `inboxPrefix`: the connection's, when it was given one (ConnectionOptions.inboxPrefix). */
-  constructor(
-    private readonly nc: NatsConnection,
-    inboxPrefix?: string,
-  ) {
-    this.prefix = `${createInbox(inboxPrefix)}.`;
+  constructor(private readonly nc: NatsConnection) {
+    // The client's default inbox prefix (_INBOX): connectBus sets no other.
+    this.prefix = `${createInbox()}.`;
     const sub = nc.subscribe(`${this.prefix}*`, { callback: (_error, msg) => this.settle(msg) });
     // The connection closed (or the subscription failed): nothing pending can be answered any more.
     void sub.closed.then(

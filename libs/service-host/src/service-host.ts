@@ -7,6 +7,7 @@ import {
   type BusOptions,
   type MessageBus,
 } from '@orgmesh/messaging';
+import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import {
   createLogger,
@@ -34,8 +35,11 @@ export interface ServiceHostOptions {
   schema: string;
   config: ServiceHostConfig;
   logger?: Logger;
-  /** Applies the service's migrations before the pool opens (MIGRATE_ON_START). */
-  migrate?: () => Promise<unknown>;
+  /**
+   * Applies these migrations (the service's key in @orgmesh/migrations: `sessions`, `mesh`,
+   * `registry`) before the pool opens (MIGRATE_ON_START).
+   */
+  migrate?: string | undefined;
   /** Bus options beyond the config's (e.g. `noEcho`). */
   bus?: Pick<BusOptions, 'noEcho'>;
 }
@@ -66,7 +70,7 @@ export class ServiceHost {
   static async open(options: ServiceHostOptions): Promise<ServiceHost> {
     const { config, service } = options;
     const logger = options.logger ?? createLogger({ service, level: config.LOG_LEVEL });
-    if (options.migrate) await options.migrate();
+    if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: options.migrate });
     const db = await Database.connect({
       url: config.DATABASE_URL,
       schema: options.schema,

@@ -3,7 +3,6 @@ import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@or
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
-import { runMigrations } from '@orgmesh/migrations';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
@@ -56,7 +55,7 @@ export async function startMeshRouterApp(
     schema: MESH_SCHEMA,
     config,
     logger: options.logger,
-    migrate: options.migrate ? () => runMigrations({ url: config.DATABASE_URL, service: 'mesh' }) : undefined,
+    migrate: options.migrate ? 'mesh' : undefined,
     // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
     bus: { noEcho: true },
   });

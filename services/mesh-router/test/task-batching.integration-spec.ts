@@ -15,6 +15,20 @@ import {
 } from '../src/task/task.repository.js';
 import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
+/** `db`, recording the text of every statement it runs into `statements`. */
+function recording(db: Database, statements: string[]): Database {
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      if (property === 'query')
+        return (text: string, params?: unknown[]) => {
+          statements.push(text);
+          return target.query(text, params);
+        };
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+}
+
 /**
  * Group commit in the task repository, against real Postgres: many writes in one statement must
  * be exactly the writes made one by one — every task, history entry, outbox row and idempotency
@@ -33,16 +47,7 @@ describe('task repository group commit', () => {
     mesh = await startTestMeshRouter(ctx, await LocalIssuer.create(), { startJobs: false });
     db = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 8 });
     statements = [];
-    counted = new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === 'query')
-          return (text: string, params?: unknown[]) => {
-            statements.push(text);
-            return target.query(text, params);
-          };
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
+    counted = recording(db, statements);
   });
 
   afterAll(async () => {
@@ -328,16 +333,7 @@ describe('task repository: marking published outbox rows', () => {
         [id, n === 1 ? relayMarkedAt : null],
       );
     const statements: string[] = [];
-    const counted = new Proxy(db, {
-      get(target, property, receiver) {
-        if (property === 'query')
-          return (text: string, params?: unknown[]) => {
-            statements.push(text);
-            return target.query(text, params);
-          };
-        return Reflect.get(target, property, receiver) as unknown;
-      },
-    });
+    const counted = recording(db, statements);
 
     // Rows 0 and 1 (1 already marked by the relay) and an id that is not in the outbox.
     await new TaskRepository(counted).markPublished([ids[0]!, ids[1]!, randomUUID()]);

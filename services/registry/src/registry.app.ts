@@ -5,7 +5,6 @@ import { AppError, type RegistryProblem } from '@orgmesh/contracts';
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
-import { runMigrations } from '@orgmesh/migrations';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import { formatProblem } from './loader/problem.js';
@@ -52,9 +51,7 @@ export async function startRegistryApp(
     schema: REGISTRY_SCHEMA,
     config,
     logger: options.logger,
-    migrate: options.migrate
-      ? () => runMigrations({ url: config.DATABASE_URL, service: 'registry' })
-      : undefined,
+    migrate: options.migrate ? 'registry' : undefined,
   });
   return host.start(async ({ bus, db, logger, metrics: registry }) => {
     await bus.ensureStream('registry');

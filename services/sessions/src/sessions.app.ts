@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
-import { runMigrations } from '@orgmesh/migrations';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { SessionsConfig } from './sessions.config.js';
@@ -40,9 +39,7 @@ export async function startSessionsApp(
     schema: SESSIONS_SCHEMA,
     config,
     logger: options.logger,
-    migrate: options.migrate
-      ? () => runMigrations({ url: config.DATABASE_URL, service: 'sessions' })
-      : undefined,
+    migrate: options.migrate ? 'sessions' : undefined,
   });
   return host.start(async ({ bus, db, logger, metrics: registry }) => {
     await bus.ensureStream('sessions');

@@ -4,7 +4,7 @@ import { connect } from '@nats-io/transport-node';
 import { errors as natsErrors, headers, type NatsConnection } from '@nats-io/nats-core';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { AppError } from '@orgmesh/contracts';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { createTestContext, expectEventually, startPrivateNats, type TestContext } from '@orgmesh/testing';
 import { connectBus, ReplyInbox, type MessageBus } from '../src/index.js';
 import { testLogger } from './helpers.js';
 
@@ -97,6 +97,37 @@ describe('ReplyInbox', () => {
     await expect(pending).rejects.toThrow('connection closed');
     expect(ownInbox.size).toBe(0);
     late.length = 0;
+  });
+});
+
+describe('ReplyInbox across a NATS restart', () => {
+  it('answers again once the connection is back (the reply subscription is renewed with it)', async () => {
+    const nats = await startPrivateNats();
+    const options = { servers: nats.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 };
+    const server = await connect(options);
+    const client = await connect(options);
+    try {
+      server.subscribe('restart.echo', { callback: (_error, msg) => void msg.respond(msg.data) });
+      await server.flush();
+      const inbox = new ReplyInbox(client);
+      expect(text((await inbox.request('restart.echo', bytes('before'), { timeoutMs: 2_000 })).data)).toBe(
+        'before',
+      );
+      await nats.stop();
+      await nats.start();
+      // Requests sent while either side is still reconnecting may time out; one must come through.
+      await expectEventually(
+        async () =>
+          expect(text((await inbox.request('restart.echo', bytes('after'), { timeoutMs: 500 })).data)).toBe(
+            'after',
+          ),
+        { timeoutMs: 15_000 },
+      );
+    } finally {
+      await client.close();
+      await server.close();
+      await nats.dispose();
+    }
   });
 });
 

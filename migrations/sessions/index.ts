@@ -1,4 +1,5 @@
 import { CreateSessions1732000000000 } from './1732000000000-create-sessions.js';
+import { IdempotencyCreatedIndex1735000000000 } from './1735000000000-idempotency-created-index.js';
 
 export const SESSIONS_SCHEMA = 'sessions';
-export const SESSIONS_MIGRATIONS = [CreateSessions1732000000000];
+export const SESSIONS_MIGRATIONS = [CreateSessions1732000000000, IdempotencyCreatedIndex1735000000000];

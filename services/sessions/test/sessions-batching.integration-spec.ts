@@ -243,4 +243,54 @@ describe('sessions statements and the plan cache', () => {
       await db.close();
     }
   });
+  it('runs the retention by index, never reading a whole table, on large analysed tables', async () => {
+    await runMigrations({ url: ctx.databaseUrl, service: 'sessions' });
+    const db = await Database.connect({ url: ctx.databaseUrl, schema: SESSIONS_SCHEMA, poolSize: 2 });
+    try {
+      // 19,000 open sessions and 1,000 terminal ones from two months ago; 24,000 idempotency
+      // records, one in eight older than the seven days they are kept.
+      await db.query(
+        `INSERT INTO sessions.sessions (id, agent_id, role, context_id, status, version, created_at, updated_at, last_transition_at)
+         SELECT gen_random_uuid(), 'retention-' || i, 'finance', 'ctx-' || i,
+                CASE WHEN i <= 1000 THEN 'completed' ELSE 'active' END, 1,
+                now() - interval '61 days', now(),
+                CASE WHEN i <= 1000 THEN now() - interval '60 days' ELSE now() END
+           FROM generate_series(1, 20000) i`,
+      );
+      await db.query(
+        `INSERT INTO sessions.idempotency_keys (operation, key, response, created_at)
+         SELECT 'create', 'k-' || i, '{}'::jsonb, now() - ((i % 8) * interval '1 day') - interval '1 hour'
+           FROM generate_series(1, 24000) i`,
+      );
+      await db.query(`ANALYZE sessions.sessions`);
+      await db.query(`ANALYZE sessions.idempotency_keys`);
+      const run: Array<{ text: string; params: unknown[] }> = [];
+      const recording = {
+        query: (text: string, params: unknown[] = []) => {
+          run.push({ text, params });
+          return db.query(text, params);
+        },
+      } as Parameters<SessionRepository['deleteTerminalBefore']>[0];
+      const repository = new SessionRepository(db);
+      const monthAgo = new Date(Date.now() - 30 * 86_400_000);
+      const weekAgo = new Date(Date.now() - 7 * 86_400_000);
+      expect(await repository.deleteTerminalBefore(recording, monthAgo, 5_000)).toBe(1_000);
+      expect(await repository.deleteIdempotencyKeysBefore(recording, weekAgo)).toBe(3_000);
+      // Explained as they ran, with the statistics ANALYZE took before (the deletes change too few rows to matter).
+      const [sessionsDelete, keysDelete] = run;
+      const explain = async ({ text, params }: { text: string; params: unknown[] }) =>
+        (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params)).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+      const sessionsPlan = await explain(sessionsDelete!);
+      expect(sessionsPlan).toMatch(/sessions_status_last_transition_idx/);
+      expect(sessionsPlan).toMatch(/Tid Scan on sessions/);
+      expect(sessionsPlan).not.toMatch(/Seq Scan/);
+      const keysPlan = await explain(keysDelete!);
+      expect(keysPlan).toMatch(/idempotency_keys_created_idx/);
+      expect(keysPlan).not.toMatch(/Seq Scan/);
+    } finally {
+      await db.close();
+    }
+  });
 });

@@ -486,11 +486,15 @@ export class SessionRepository {
     return rows.map((r) => r.id);
   }
 
-  /** Deletes terminal sessions (and, by cascade, their transitions) whose last transition is before `before`. */
+  /**
+   * Deletes terminal sessions (and, by cascade, their transitions) whose last transition is before
+   * `before`, at most `limit`. The batch is found by the status index and deleted by ctid:
+   * `id IN (SELECT … LIMIT n)` is planned as a hash join over the whole table.
+   */
   async deleteTerminalBefore(tx: Sql, before: Date, limit: number): Promise<number> {
     const { rowCount } = await tx.query(
-      `DELETE FROM sessions.sessions WHERE id IN (
-         SELECT id FROM sessions.sessions WHERE status = ANY($1) AND last_transition_at < $2 LIMIT $3)`,
+      `DELETE FROM sessions.sessions WHERE ctid = ANY(ARRAY(
+         SELECT ctid FROM sessions.sessions WHERE status = ANY($1) AND last_transition_at < $2 LIMIT $3))`,
       [TERMINAL_SESSION_STATES, before, limit],
     );
     return rowCount;

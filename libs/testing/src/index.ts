@@ -6,3 +6,4 @@ export * from './infrastructure.js';
 export * from './test-context.js';
 export * from './test-agent.js';
 export * from './generic-plan.js';
+export * from './task-fixture.js';

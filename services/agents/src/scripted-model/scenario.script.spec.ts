@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Task } from '@orgmesh/contracts';
+import { taskFixture } from '@orgmesh/testing';
 import { deliveryMessage, systemPrompt } from '../agent/agent.prompts.js';
 import { parseBrief, parseLenientJson, scriptedTurn, type ScriptMessage } from './scenario.script.js';
 
@@ -10,32 +11,17 @@ const ids = {
 };
 
 function task(overrides: Partial<Task>): Task {
-  return {
+  return taskFixture({
     id: ids.budget,
     kind: 'task',
     from: { agentId: 'finance-lead', role: 'finance' },
     to: { role: 'finance', agentId: 'finance-agent' },
-    assignee: null,
     type: 'budget-request',
     subject: null,
-    input: null,
-    details: null,
-    message: null,
-    priority: 'normal',
-    state: 'submitted',
-    reason: null,
-    contextId: 'ctx-1',
-    deadline: '2030-01-01T00:00:00.000Z',
-    escalateAt: null,
-    result: null,
-    decision: null,
-    escalatedTo: null,
-    escalatedAt: null,
-    version: 1,
     createdAt: '2029-12-30T00:00:00.000Z',
     updatedAt: '2029-12-30T00:00:00.000Z',
     ...overrides,
-  };
+  });
 }
 
 // What the privacy proxy hands the model: personal data already replaced by placeholders.

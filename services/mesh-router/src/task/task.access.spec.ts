@@ -1,32 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Task } from '@orgmesh/contracts';
+import { taskFixture } from '@orgmesh/testing';
 import { canCancel, canDecide, canSee, canWork, type Caller } from './task.access.js';
 
-const base: Task = {
-  id: '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
-  kind: 'approval',
-  from: { agentId: 'finance-agent', role: 'finance' },
-  to: { role: 'manager', agentId: null },
-  assignee: null,
-  type: null,
-  subject: 'budget',
-  input: null,
-  details: null,
-  message: null,
-  priority: 'normal',
-  state: 'submitted',
-  reason: null,
-  contextId: 'c',
-  deadline: '2030-01-01T00:00:00.000Z',
-  escalateAt: null,
-  result: null,
-  decision: null,
-  escalatedTo: null,
-  escalatedAt: null,
-  version: 1,
-  createdAt: '2029-01-01T00:00:00.000Z',
-  updatedAt: '2029-01-01T00:00:00.000Z',
-};
+const base = taskFixture({ contextId: 'c' });
 const caller = (agentId: string, role: string, admin = false): Caller => ({ agentId, role, admin });
 const finance = caller('finance-agent', 'finance');
 const manager1 = caller('manager-1', 'manager');

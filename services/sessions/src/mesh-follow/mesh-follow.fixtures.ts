@@ -1,32 +1,9 @@
 import type { Task } from '@orgmesh/contracts';
+import { taskFixture } from '@orgmesh/testing';
 
 /** Test fixtures of the mesh-follow specs: the demo's agents and a submitted approval from Finance to Manager. */
 export const finance = { agentId: 'finance-agent', role: 'finance' };
 export const manager = { agentId: 'manager-agent', role: 'manager' };
 export const legal = { agentId: 'legal-agent', role: 'legal' };
 
-export const approvalTask: Task = {
-  id: '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
-  kind: 'approval',
-  from: finance,
-  to: { role: 'manager', agentId: null },
-  assignee: null,
-  type: null,
-  subject: 'budget',
-  input: null,
-  details: null,
-  message: null,
-  priority: 'normal',
-  state: 'submitted',
-  reason: null,
-  contextId: 'ctx-1',
-  deadline: '2030-01-01T00:00:00.000Z',
-  escalateAt: null,
-  result: null,
-  decision: null,
-  escalatedTo: null,
-  escalatedAt: null,
-  version: 1,
-  createdAt: '2029-01-01T00:00:00.000Z',
-  updatedAt: '2029-01-01T00:00:00.000Z',
-};
+export const approvalTask: Task = taskFixture({ from: finance });

@@ -1,0 +1,34 @@
+import type { Task } from '@orgmesh/contracts';
+
+/**
+ * A complete, valid mesh task for unit tests: by default a submitted approval from the Finance
+ * agent to the Manager role (the demo's first step). Pass only what a test is about.
+ */
+export function taskFixture(overrides: Partial<Task> = {}): Task {
+  return {
+    id: '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f',
+    kind: 'approval',
+    from: { agentId: 'finance-agent', role: 'finance' },
+    to: { role: 'manager', agentId: null },
+    assignee: null,
+    type: null,
+    subject: 'budget',
+    input: null,
+    details: null,
+    message: null,
+    priority: 'normal',
+    state: 'submitted',
+    reason: null,
+    contextId: 'ctx-1',
+    deadline: '2030-01-01T00:00:00.000Z',
+    escalateAt: null,
+    result: null,
+    decision: null,
+    escalatedTo: null,
+    escalatedAt: null,
+    version: 1,
+    createdAt: '2029-01-01T00:00:00.000Z',
+    updatedAt: '2029-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}

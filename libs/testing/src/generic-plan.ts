@@ -38,3 +38,27 @@ export async function genericPlanOnEmptyTables(
     return rows.map((r) => r['QUERY PLAN']).join('\n');
   });
 }
+
+/** A statement a recording database ran. */
+export interface RecordedQuery {
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * `db` with every statement it runs appended to `into`, the call otherwise unchanged (named
+ * statements included): what a repository really runs, to explain with genericPlanOnEmptyTables
+ * or EXPLAIN, or to count.
+ */
+export function recordingQueries<D extends object>(db: D, into: RecordedQuery[]): D {
+  return new Proxy(db, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (property !== 'query' || typeof value !== 'function') return value;
+      return (text: string, params: unknown[] = [], ...rest: unknown[]) => {
+        into.push({ text, params });
+        return (value as (...args: unknown[]) => unknown).call(target, text, params, ...rest);
+      };
+    },
+  });
+}

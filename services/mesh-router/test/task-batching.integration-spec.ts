@@ -3,7 +3,12 @@ import { randomUUID } from 'node:crypto';
 import type { Task, TaskState } from '@orgmesh/contracts';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { genericPlanOnEmptyTables, type TestContext } from '@orgmesh/testing';
+import {
+  genericPlanOnEmptyTables,
+  recordingQueries,
+  type RecordedQuery,
+  type TestContext,
+} from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { eventForReportedState, taskOutcome } from '../src/task/task.fsm.js';
 import {
@@ -15,20 +20,6 @@ import {
 } from '../src/task/task.repository.js';
 import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
-/** `db`, recording the text of every statement it runs into `statements`. */
-function recording(db: Database, statements: string[]): Database {
-  return new Proxy(db, {
-    get(target, property, receiver) {
-      if (property === 'query')
-        return (text: string, params?: unknown[]) => {
-          statements.push(text);
-          return target.query(text, params);
-        };
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
-}
-
 /**
  * Group commit in the task repository, against real Postgres: many writes in one statement must
  * be exactly the writes made one by one — every task, history entry, outbox row and idempotency
@@ -38,7 +29,7 @@ describe('task repository group commit', () => {
   let ctx: TestContext;
   let mesh: MeshRouterApp;
   let db: Database;
-  let statements: string[];
+  let statements: RecordedQuery[];
   let counted: Database;
 
   beforeAll(async () => {
@@ -47,7 +38,7 @@ describe('task repository group commit', () => {
     mesh = await startTestMeshRouter(ctx, await LocalIssuer.create(), { startJobs: false });
     db = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 8 });
     statements = [];
-    counted = recording(db, statements);
+    counted = recordingQueries(db, statements);
   });
 
   afterAll(async () => {
@@ -135,7 +126,7 @@ describe('task repository group commit', () => {
     expect(results[2]!.task.id).toBe(results[0]!.task.id);
     expect(results.filter((r) => r.created)).toHaveLength(39);
     // Batched: far fewer statements than writes (the twin waits for the next batch, then reads the key).
-    expect(statements.filter((s) => s.includes('unnest')).length).toBeLessThanOrEqual(3);
+    expect(statements.filter((s) => s.text.includes('unnest')).length).toBeLessThanOrEqual(3);
 
     const { rows: stored } = await db.query<{ id: string; input: unknown; version: number; state: string }>(
       `SELECT id, input, version, state FROM mesh.tasks WHERE context_id = $1`,
@@ -212,7 +203,7 @@ describe('task repository group commit', () => {
     expect(results.slice(1, 30).every((r) => r.changed)).toBe(true);
     expect(results[0]!.changed).toBe(false);
     expect(results[30]!.task.state).toBe('completed');
-    expect(statements.filter((s) => s.includes('unnest')).length).toBeLessThanOrEqual(4);
+    expect(statements.filter((s) => s.text.includes('unnest')).length).toBeLessThanOrEqual(4);
 
     expect((await historyOf(ids[1]!)).map((h) => h.to_state)).toEqual(['submitted', 'working', 'completed']);
     for (const id of ids.slice(2)) {
@@ -243,7 +234,7 @@ describe('task repository group commit', () => {
     const { task } = await repository.create(newTask(`plan-${randomUUID()}`, 0), 'mesh.inbox.role.worker');
     statements.length = 0;
     await repository.apply(task.id, { actor: 'worker-agent' }, report('working'));
-    const update = statements.find((s) => s.includes('UPDATE mesh.tasks'));
+    const update = statements.find((s) => s.text.includes('UPDATE mesh.tasks'))?.text;
     expect(update).toBeDefined();
     const plan = await genericPlanOnEmptyTables(db, update!, {
       schema: 'mesh',
@@ -256,7 +247,7 @@ describe('task repository group commit', () => {
     // The batched read of stored idempotent answers: by the index too.
     statements.length = 0;
     await repository.findIdempotent('update-task', 'worker-agent', 'no-such-key');
-    const read = statements.find((s) => s.includes('FROM mesh.idempotency_keys'));
+    const read = statements.find((s) => s.text.includes('FROM mesh.idempotency_keys'))?.text;
     expect(read).toBeDefined();
     const readPlan = await genericPlanOnEmptyTables(db, read!, {
       schema: 'mesh',
@@ -332,8 +323,8 @@ describe('task repository: marking published outbox rows', () => {
         `INSERT INTO mesh.outbox (event_id, subject, payload, published_at) VALUES ($1, 'mesh.v1.task-updated', '{}', $2)`,
         [id, n === 1 ? relayMarkedAt : null],
       );
-    const statements: string[] = [];
-    const counted = recording(db, statements);
+    const statements: RecordedQuery[] = [];
+    const counted = recordingQueries(db, statements);
 
     // Rows 0 and 1 (1 already marked by the relay) and an id that is not in the outbox.
     await new TaskRepository(counted).markPublished([ids[0]!, ids[1]!, randomUUID()]);
@@ -348,7 +339,7 @@ describe('task repository: marking published outbox rows', () => {
     expect(at.get(ids[3]!)).toBeNull();
 
     // By the event id index and ctid, never by the unpublished index (which holds every row not yet marked).
-    const mark = statements.find((text) => text.includes('UPDATE mesh.outbox'));
+    const mark = statements.find((s) => s.text.includes('UPDATE mesh.outbox'))?.text;
     expect(mark).toBeDefined();
     const plan = await genericPlanOnEmptyTables(db, mark!, { schema: 'mesh', tables: ['outbox'] });
     expect(plan).toMatch(/Index Scan using outbox_event_id_key/);

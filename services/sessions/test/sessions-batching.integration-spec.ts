@@ -10,7 +10,13 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
-import { expectEventually, genericPlanOnEmptyTables, type TestContext } from '@orgmesh/testing';
+import {
+  expectEventually,
+  genericPlanOnEmptyTables,
+  recordingQueries,
+  type RecordedQuery,
+  type TestContext,
+} from '@orgmesh/testing';
 import { SessionRepository, SESSIONS_SCHEMA } from '../src/session/session.repository.js';
 import { SessionService } from '../src/session/session.service.js';
 import type { SessionsApp } from '../src/sessions.app.js';
@@ -212,26 +218,19 @@ describe('sessions statements and the plan cache', () => {
     await runMigrations({ url: ctx.databaseUrl, service: 'sessions' });
     const db = await Database.connect({ url: ctx.databaseUrl, schema: SESSIONS_SCHEMA, poolSize: 2 });
     try {
-      const texts: string[] = [];
-      const original = db.query.bind(db);
-      const spy = jest.spyOn(db, 'query').mockImplementation(((text: string, params?: unknown[]) => {
-        texts.push(text);
-        return original(text, params);
-      }) as typeof db.query);
-      try {
-        // A fresh service instance has no cached row: the event reads the row, then writes the transition.
-        const { session } = await new SessionService(new SessionRepository(db)).create({
-          agentId: 'plan',
-          role: 'finance',
-        });
-        await new SessionService(new SessionRepository(db)).applyEvent({
-          id: session.id,
-          event: 'activate',
-          actor: 'plan',
-        });
-      } finally {
-        spy.mockRestore();
-      }
+      const queries: RecordedQuery[] = [];
+      const recorded = recordingQueries(db, queries);
+      // A fresh service instance has no cached row: the event reads the row, then writes the transition.
+      const { session } = await new SessionService(new SessionRepository(recorded)).create({
+        agentId: 'plan',
+        role: 'finance',
+      });
+      await new SessionService(new SessionRepository(recorded)).applyEvent({
+        id: session.id,
+        event: 'activate',
+        actor: 'plan',
+      });
+      const texts = queries.map((q) => q.text);
       const tables = ['sessions', 'session_transitions', 'outbox'];
       for (const statement of [texts.find(isRowBatchRead), texts.find(isTransitionBatch)]) {
         expect(statement).toBeDefined();
@@ -264,13 +263,8 @@ describe('sessions statements and the plan cache', () => {
       );
       await db.query(`ANALYZE sessions.sessions`);
       await db.query(`ANALYZE sessions.idempotency_keys`);
-      const run: Array<{ text: string; params: unknown[] }> = [];
-      const recording = {
-        query: (text: string, params: unknown[] = []) => {
-          run.push({ text, params });
-          return db.query(text, params);
-        },
-      } as Parameters<SessionRepository['deleteTerminalBefore']>[0];
+      const run: RecordedQuery[] = [];
+      const recording = recordingQueries(db, run);
       const repository = new SessionRepository(db);
       const monthAgo = new Date(Date.now() - 30 * 86_400_000);
       const weekAgo = new Date(Date.now() - 7 * 86_400_000);

@@ -6,6 +6,8 @@ import type { z } from 'zod';
  */
 export const ERROR_CODES = [
   'validation_failed',
+  'invalid_cursor',
+  'method_not_allowed',
   'unauthenticated',
   'forbidden',
   'not_found',
@@ -61,6 +63,7 @@ export function isRetryable(code: ErrorCode): boolean {
 export function httpStatusFor(code: ErrorCode): number {
   switch (code) {
     case 'validation_failed':
+    case 'invalid_cursor':
       return 400;
     case 'unauthenticated':
       return 401;
@@ -78,6 +81,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case 'task_illegal_transition':
     case 'conflict':
       return 409;
+    case 'method_not_allowed':
+      return 405;
     case 'payload_too_large':
       return 413;
     case 'privacy_strict_refused':

@@ -7,3 +7,4 @@ export * from './test-context.js';
 export * from './test-agent.js';
 export * from './generic-plan.js';
 export * from './task-fixture.js';
+export * from './fuzz.js';

@@ -49,7 +49,10 @@ export function loadGatewayProtos(protoDir: string): protoLoader.PackageDefiniti
 export function grpcStatusFor(code: ErrorCode): grpc.status {
   switch (code) {
     case 'validation_failed':
+    case 'invalid_cursor':
       return grpc.status.INVALID_ARGUMENT;
+    case 'method_not_allowed':
+      return grpc.status.UNIMPLEMENTED;
     case 'unauthenticated':
       return grpc.status.UNAUTHENTICATED;
     case 'forbidden':

@@ -15,6 +15,8 @@ export interface Problem {
 
 const TITLES: Record<ErrorCode, string> = {
   validation_failed: 'Invalid request',
+  invalid_cursor: 'Invalid cursor',
+  method_not_allowed: 'Method not allowed',
   unauthenticated: 'Authentication required',
   forbidden: 'Forbidden',
   not_found: 'Not found',

@@ -10,6 +10,8 @@ export class GatewayMetrics {
   readonly authFailures: Counter<'transport' | 'code'>;
   readonly subscriptions: Gauge<'transport'>;
   readonly eventsDelivered: Counter<'transport'>;
+  /** Throws that reached an edge's last-resort boundary: each one is a bug, answered as `internal`. */
+  readonly unexpectedErrors: Counter<'transport'>;
 
   constructor(registry: Registry) {
     this.httpDuration = new Histogram({
@@ -47,6 +49,12 @@ export class GatewayMetrics {
     this.eventsDelivered = new Counter({
       name: 'orgmesh_gateway_events_delivered_total',
       help: 'lifecycle events written to subscribers',
+      labelNames: ['transport'],
+      registers: [registry],
+    });
+    this.unexpectedErrors = new Counter({
+      name: 'orgmesh_gateway_unexpected_errors_total',
+      help: 'unexpected throws caught by a last-resort boundary (http, sse, grpc), each answered as internal',
       labelNames: ['transport'],
       registers: [registry],
     });

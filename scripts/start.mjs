@@ -172,6 +172,8 @@ try {
   const modelPort = Number(process.env.SCRIPTED_MODEL_PORT ?? 11434);
   const proxyEnv = {
     PRIVACY_UPSTREAM_OPENAI_URL: process.env.PRIVACY_UPSTREAM_OPENAI_URL ?? (scripted ? `http://127.0.0.1:${modelPort}/v1` : undefined),
+    // The scripted model speaks Anthropic Messages too, so agents on Claude models can work on day one.
+    PRIVACY_UPSTREAM_ANTHROPIC_URL: process.env.PRIVACY_UPSTREAM_ANTHROPIC_URL ?? (scripted ? `http://127.0.0.1:${modelPort}` : undefined),
     // Role profiles and the directory come from the registry (PRIVACY_PROFILES_FILE, if set, takes over).
     PRIVACY_HMAC_KEY: process.env.PRIVACY_HMAC_KEY ?? devHmacKey(),
   };

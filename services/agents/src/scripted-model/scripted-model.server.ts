@@ -3,6 +3,7 @@ import { appendFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '@orgmesh/telemetry';
+import { anthropicMessage, scriptMessagesFromAnthropic, streamAnthropic } from './anthropic-shape.js';
 import { scriptedTurn, type ScriptMessage, type ScriptedTurn } from './scenario.script.js';
 
 /** How the scripted model names itself wherever a client can see it. */
@@ -29,8 +30,8 @@ export interface ScriptedModelServer {
 }
 
 /**
- * An OpenAI-compatible endpoint (`GET /v1/models`, `POST /v1/chat/completions` as JSON or SSE)
- * whose answers come from the scenario script, so the demo and the tests run without a provider.
+ * An OpenAI-compatible endpoint (`GET /v1/models`, `POST /v1/chat/completions` as JSON or SSE) and
+ * an Anthropic-compatible one (`POST /v1/messages`, JSON or SSE), whose answers come from the scenario script, so the demo and the tests run without a provider.
  * The answer depends only on the request's messages: ids and timestamps are derived from them.
  */
 export function createScriptedModelServer(options: ScriptedModelOptions): ScriptedModelServer {
@@ -133,9 +134,52 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
       else sendJson(res, 200, completion(turn, seed, model, fullUsage));
       return;
     }
+    if (req.method === 'POST' && (path === '/v1/messages' || path === '/messages')) {
+      await answerAnthropic(req, res, path);
+      return;
+    }
     sendJson(res, 404, {
       error: { message: `no route ${req.method ?? ''} ${path}`, type: 'invalid_request_error' },
     });
+  }
+
+  /** Anthropic Messages: the same script, answered in Anthropic's shapes and error envelope. */
+  async function answerAnthropic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const refuse = (status: number, message: string) =>
+      sendJson(res, status, { type: 'error', error: { type: 'invalid_request_error', message } });
+    const raw = await readBody(req, maxBody);
+    if (raw === undefined) return refuse(413, 'request body too large');
+    await record(path, raw);
+    let body: { system?: unknown; messages?: unknown; model?: unknown; stream?: unknown };
+    try {
+      body = JSON.parse(raw) as typeof body;
+    } catch {
+      return refuse(400, 'the body is not JSON');
+    }
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages) || body.messages.length === 0)
+      return refuse(400, 'messages: expected a non-empty array');
+    requests++;
+    const messages = scriptMessagesFromAnthropic({ system: body.system, messages: body.messages });
+    const turn = scriptedTurn(messages);
+    const seed = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 24);
+    const model = typeof body.model === 'string' && body.model ? body.model : SCRIPTED_MODEL_ID;
+    const usage = {
+      input_tokens: Math.ceil(raw.length / 4),
+      output_tokens: Math.ceil(JSON.stringify(turn).length / 4),
+    };
+    options.logger.info(
+      {
+        messages: messages.length,
+        reply: turn.kind,
+        tools: turn.kind === 'tool_calls' ? turn.calls.map((c) => c.name) : [],
+        stream: body.stream === true,
+        api: 'anthropic',
+      },
+      'scripted model answered (deterministic, not an LLM)',
+    );
+    if (body.stream === true)
+      streamAnthropic(res, turn, seed, model, usage, (text) => pieces(text, chunkChars));
+    else sendJson(res, 200, anthropicMessage(turn, seed, model, usage));
   }
 
   function record(path: string, body: string): Promise<void> {

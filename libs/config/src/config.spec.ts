@@ -39,7 +39,11 @@ describe('parseConfig', () => {
   });
 
   it('parses durations', () => {
-    expect(parseDuration('250')).toBe(250);
+    expect(parseDuration('250ms')).toBe(250);
+    // A bare number would be read as milliseconds by the code and as seconds by most people: refused.
+    expect(parseDuration('250')).toBeUndefined();
+    expect(parseDuration('1800')).toBeUndefined();
+    expect(parseDuration('0')).toBe(0);
     expect(parseDuration('2h')).toBe(7_200_000);
     expect(parseDuration('1.5s')).toBe(1_500);
     expect(parseDuration('forever')).toBeUndefined();

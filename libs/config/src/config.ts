@@ -58,7 +58,7 @@ export const env = {
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1' || v === 'yes'),
   logLevel: () => z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Durations like `500ms`, `30s`, `15m`, `2h`, `1d`, or plain milliseconds. */
+  /** Durations like `500ms`, `30s`, `15m`, `2h`, `1d` (a unit is required; see parseDuration). */
   duration: (fallback: string) =>
     z
       .string()
@@ -66,7 +66,10 @@ export const env = {
       .transform((value, ctx) => {
         const ms = parseDuration(value);
         if (ms === undefined) {
-          ctx.addIssue({ code: 'custom', message: 'expected a duration like 30s, 15m, 2h' });
+          ctx.addIssue({
+            code: 'custom',
+            message: 'expected a duration with a unit, like 500ms, 30s, 15m, 2h (a bare number other than 0 is refused)',
+          });
           return z.NEVER;
         }
         return ms;
@@ -75,10 +78,16 @@ export const env = {
   subjectPrefix: () => z.string().regex(/^([a-z0-9_-]+\.)?$/).default(''),
 };
 
+/**
+ * `500ms`, `30s`, `15m`, `2h`, `1d`; `0` alone means zero. Any other number without a unit is
+ * refused: `SESSION_IDLE_TIMEOUT=1800` or `--timeout 5` meant seconds to the person who wrote it and
+ * milliseconds to the code that read it, so neither reading is safe to guess (issue 20).
+ */
 export function parseDuration(value: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(value.trim());
   if (!match?.[1]) return undefined;
   const n = Number(match[1]);
+  if (match[2] === undefined && n !== 0) return undefined;
   const unit = match[2] ?? 'ms';
   const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(n * factor);

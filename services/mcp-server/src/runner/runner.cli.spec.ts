@@ -31,7 +31,11 @@ describe('orgmesh agent / sessions command lines (before anything is contacted)'
     [['run', 'finance-agent', 'claude'], 'unexpected claude: put the command after --'],
     [
       ['run', 'finance-agent', '--timeout', 'soon', '--', 'x'],
-      '--timeout: expected a duration like 90s, 30m, 2h (or 0), got "soon"',
+      '--timeout: expected a duration with a unit, like 90s, 30m, 2h (or 0 for none), got "soon"',
+    ],
+    [
+      ['run', 'finance-agent', '--timeout', '5', '--', 'x'],
+      '--timeout: expected a duration with a unit, like 90s, 30m, 2h (or 0 for none), got "5"',
     ],
     [['run', 'finance-agent', '--format', 'vim', '--', 'x'], '--format: expected claude-code or goose'],
     [

@@ -184,7 +184,7 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
     timeoutMs = parseDuration(values.timeout);
     if (timeoutMs === undefined)
       throw new UsageError(
-        `--timeout: expected a duration like 90s, 30m, 2h (or 0), got "${values.timeout}"`,
+        `--timeout: expected a duration with a unit, like 90s, 30m, 2h (or 0 for none), got "${values.timeout}"`,
       );
   }
   if (values.format !== undefined && !(CONFIG_FORMATS as readonly string[]).includes(values.format)) {

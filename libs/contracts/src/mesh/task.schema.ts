@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId, RoleId } from '../registry/registry.schema.js';
+import { AgentId, AgentOrRole, RoleId } from '../registry/registry.schema.js';
 
 /** Task states, as A2A v1.0 names them. */
 export const TASK_STATES = [
@@ -59,12 +59,41 @@ const timestamp = z.iso.datetime({ offset: true });
 export const TaskSender = z.object({ agentId: z.string().min(1).max(200), role: z.string().min(1).max(100) });
 export type TaskSender = z.infer<typeof TaskSender>;
 
-/** Where a task goes: a role's inbox, or one agent of that role. */
-export const TaskRecipient = z.object({ role: RoleId, agentId: AgentId.nullable() });
+/**
+ * Where a task goes, as the mesh resolved it against the registry: a role's inbox (`agentId` null),
+ * or one agent, with the role that agent acts for. Policy was evaluated for exactly this value.
+ */
+export const TaskRecipient = z
+  .object({ role: RoleId, agentId: AgentId.nullable() })
+  .describe('The resolved recipient: a role (agentId null) or one agent with its role.');
 export type TaskRecipient = z.infer<typeof TaskRecipient>;
 
-/** How a caller names a recipient: a role id, or `{ role, agentId }` for one agent of the role. */
-export const RecipientInput = z.union([RoleId, z.object({ role: RoleId, agentId: AgentId.optional() })]);
+/**
+ * The object form of a recipient: `{role}` (any agent of the role), `{agentId}` (that agent), or
+ * both (the agent must act for that role). Strict, so a misspelt key (`agent_id`) is refused rather
+ * than silently widening the address to the whole role.
+ */
+const RecipientObject = z
+  .strictObject({
+    role: RoleId.optional().describe('A role id: any agent of the role may take it.'),
+    agentId: AgentId.optional().describe('An agent id: only that agent may take it.'),
+  })
+  .refine((to) => to.role !== undefined || to.agentId !== undefined, {
+    error: 'name a role, an agent, or both',
+  })
+  .meta({ minProperties: 1 });
+
+/**
+ * How a caller names a recipient. A bare string is an agent id or a role id (the registry keeps
+ * the two namespaces disjoint) and is resolved against the registry; the task stores what it
+ * resolved to (see TaskRecipient). A string that names neither is refused.
+ */
+export const RecipientInput = z
+  .union([AgentOrRole, RecipientObject])
+  .describe(
+    'The recipient: an agent id or a role id (resolved against the registry), or {role}, {agentId}, ' +
+      'or {role, agentId} (the agent must act for that role). Neither an agent nor a role → 400 validation_failed.',
+  );
 export type RecipientInput = z.infer<typeof RecipientInput>;
 
 export const APPROVAL_DECISIONS = ['approve', 'reject'] as const;

@@ -7,7 +7,9 @@ import { isVisibleTo } from './visibility.js';
 import {
   EVENT_CONTEXTS,
   formatCursor,
+  invalidCursor,
   parseCursor,
+  type CursorSource,
   subjectMatches,
   type EventContext,
   type Positions,
@@ -45,24 +47,33 @@ export class EventHub {
     private readonly missingStreamRetryMs = 2_000,
   ) {}
 
+  /** Subscriptions opened and not yet closed (what the subscriptions gauge should agree with). */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   /**
    * Resolves once every existing stream's start position is fixed: anything published after that is
-   * delivered. Throws `validation_failed` for a malformed cursor.
+   * delivered. Throws `invalid_cursor` for a malformed cursor or one beyond a stream's head.
    */
   async subscribe(request: {
     plan: SubjectPlan;
     cursor?: string;
+    cursorSource?: CursorSource;
     caller: Caller;
   }): Promise<EventSubscription> {
     const contexts = EVENT_CONTEXTS.filter((c) => request.plan.has(c));
-    const positions = parseCursor(contexts, request.cursor);
+    const source = request.cursorSource ?? 'header.Last-Event-ID';
+    const positions = parseCursor(contexts, request.cursor, source);
     const subscription = new EventSubscription(contexts, positions, request.caller, () =>
       this.open.delete(subscription),
     );
     this.open.add(subscription);
     try {
       await Promise.all(
-        contexts.map((context) => this.startContext(subscription, context, request.plan.get(context) ?? [])),
+        contexts.map((context) =>
+          this.startContext(subscription, context, request.plan.get(context) ?? [], source),
+        ),
       );
     } catch (error) {
       await subscription.close();
@@ -80,9 +91,16 @@ export class EventHub {
     subscription: EventSubscription,
     context: EventContext,
     patterns: string[],
+    source: CursorSource,
   ): Promise<void> {
     const stream = this.bus.streamName(context);
     const lastSeq = await this.lastSequence(stream);
+    // A cursor from the future is forged or from another deployment: resuming "after" it would
+    // silently skip every event up to it, so it is refused instead.
+    const asked = subscription.positions.get(context);
+    if (asked !== undefined && asked > (lastSeq ?? 0)) {
+      throw invalidCursor(`${context} is beyond the head of its stream (${lastSeq ?? 0})`, source);
+    }
     if (lastSeq === undefined) {
       if (!subscription.positions.has(context)) subscription.positions.set(context, 0);
       void this.waitForStream(subscription, context, stream, patterns);

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { z } from 'zod';
+import { AppError } from '@orgmesh/contracts';
 import type { ServerResponse } from 'node:http';
 import { ALL_KINDS, defineRawRoute, type RawRoute } from '../routes/route.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
@@ -70,42 +71,58 @@ export function eventsRoute(
     errors: [400, 401, 403, 503],
     async handle(req, res, ctx) {
       const plan = planSubjects(ctx.url.searchParams.get('subject') ?? undefined);
-      const lastEventId =
-        (req.headers['last-event-id'] as string | undefined) ??
-        ctx.url.searchParams.get('lastEventId') ??
-        undefined;
+      const header = req.headers['last-event-id'];
+      const fromHeader = typeof header === 'string';
+      const lastEventId = fromHeader ? header : (ctx.url.searchParams.get('lastEventId') ?? undefined);
       const caller = ctx.caller;
       if (!caller) throw new Error('events route requires a caller');
-      const subscription = await hub.subscribe({ plan, cursor: lastEventId, caller });
-      ctx.signal.addEventListener('abort', () => void subscription.close(), { once: true });
-      res.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
+      const subscription = await hub.subscribe({
+        plan,
+        cursor: lastEventId,
+        cursorSource: fromHeader ? 'header.Last-Event-ID' : 'query.lastEventId',
+        caller,
       });
-      // The first frame fixes the client's Last-Event-ID at the subscription's starting point.
-      res.write(`retry: 2000\nid: ${subscription.cursor()}\n: subscribed\n\n`);
+      // Counted from here to the finally below, so the gauge agrees with the hub's open subscriptions.
       options.metrics.subscriptions.inc({ transport: 'sse' });
       const heartbeat = setInterval(() => void write(res, ': keep-alive\n\n'), options.heartbeatMs);
+      // Released when the socket closes, not at the next write: an idle stream's client may never come back.
+      const release = () => void subscription.close();
+      ctx.signal.addEventListener('abort', release, { once: true });
+      // The client may have left while the subscription was being opened (the signal fired already).
+      if (ctx.signal.aborted) release();
+      let unexpected = false;
       try {
+        // Set (not passed to writeHead) so the server's boundary can tell this response is an event stream.
+        res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+        res.writeHead(200, {
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        // The first frame fixes the client's Last-Event-ID at the subscription's starting point.
+        res.write(`retry: 2000\nid: ${subscription.cursor()}\n: subscribed\n\n`);
         for await (const event of subscription) {
           await write(res, `id: ${event.cursor}\nevent: ${event.subject}\ndata: ${sseData(event)}\n\n`);
           options.metrics.eventsDelivered.inc({ transport: 'sse' });
           if (res.destroyed) break;
         }
       } catch (error) {
+        // Anything else is a bug: the server's boundary logs and counts it and ends the stream.
+        if (!(error instanceof AppError)) {
+          unexpected = true;
+          throw error;
+        }
         // Headers are sent: the stream ends; the client reconnects with its Last-Event-ID.
-        const code = (error as { code?: string }).code ?? 'internal';
         await write(
           res,
-          `event: error\ndata: ${JSON.stringify({ code, detail: 'the event stream was interrupted' })}\n\n`,
+          `event: error\ndata: ${JSON.stringify({ code: error.code, detail: 'the event stream was interrupted' })}\n\n`,
         );
       } finally {
         clearInterval(heartbeat);
+        ctx.signal.removeEventListener('abort', release);
         options.metrics.subscriptions.dec({ transport: 'sse' });
         await subscription.close();
-        res.end();
+        if (!unexpected) res.end();
       }
     },
   });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { AppError } from '@orgmesh/contracts';
 import { formatCursor, parseCursor, planSubjects, subjectMatches } from './subscription.js';
 
 describe('planSubjects', () => {
@@ -80,5 +81,34 @@ describe('cursors', () => {
     expect([...parseCursor(['sessions'], 'sessions:3,mesh:9')]).toEqual([['sessions', 3]]);
     expect(() => parseCursor(['sessions', 'mesh'], '42')).toThrow(/ambiguous/);
     expect(() => parseCursor(['sessions'], 'yesterday')).toThrow(/Last-Event-ID/);
+  });
+
+  it.each([
+    ['mesh:99999999999999999999', ['mesh']],
+    ['99999999999999999999', ['mesh']],
+    ['9007199254740992', ['sessions']],
+    ['sessions:1e3', ['sessions']],
+    ['sessions:-1', ['sessions']],
+    ['sessions:1,mesh:2,registry:3,sessions:4', ['sessions']],
+    ['sessions:\u0000', ['sessions']],
+  ] as const)(
+    'refuse %j as invalid_cursor (400), never as a number that lost precision',
+    (cursor, contexts) => {
+      let thrown: unknown;
+      try {
+        parseCursor(contexts, cursor, 'query.lastEventId');
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(AppError);
+      expect((thrown as AppError).code).toBe('invalid_cursor');
+      expect((thrown as AppError).details).toEqual({
+        issues: [{ path: 'query.lastEventId', message: expect.any(String) }],
+      });
+    },
+  );
+
+  it('accept the largest exact sequence', () => {
+    expect([...parseCursor(['mesh'], 'mesh:9007199254740991')]).toEqual([['mesh', Number.MAX_SAFE_INTEGER]]);
   });
 });

@@ -81,25 +81,55 @@ export function formatCursor(contexts: readonly EventContext[], positions: Posit
   return contexts.map((c) => `${c}:${positions.get(c) ?? 0}`).join(',');
 }
 
-/** Parses a Last-Event-ID / cursor into the positions it names (contexts it omits start at "now"). */
-export function parseCursor(contexts: readonly EventContext[], cursor: string | undefined): Positions {
+/** Where a cursor came from, for the `issues` path of a refusal. */
+export type CursorSource = 'header.Last-Event-ID' | 'query.lastEventId';
+
+/** A refused cursor: malformed, out of range, or beyond the head of its stream. */
+export function invalidCursor(message: string, source: CursorSource = 'header.Last-Event-ID'): AppError {
+  return new AppError('invalid_cursor', `invalid Last-Event-ID: ${message}`, {
+    details: { issues: [{ path: source, message }] },
+  });
+}
+
+/** A stream sequence as JetStream can hold it; longer digit runs would lose precision as a number. */
+const SEQUENCE = /^\d{1,16}$/;
+
+function sequence(text: string, source: CursorSource): number {
+  const value = SEQUENCE.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value)) throw invalidCursor('sequence out of range', source);
+  return value;
+}
+
+/**
+ * Parses a Last-Event-ID / cursor into the positions it names (contexts it omits start at "now").
+ * Only the syntax is checked here; the event hub refuses positions beyond each stream's head.
+ */
+export function parseCursor(
+  contexts: readonly EventContext[],
+  cursor: string | undefined,
+  source: CursorSource = 'header.Last-Event-ID',
+): Positions {
   const positions: Positions = new Map();
   const value = cursor?.trim();
   if (!value) return positions;
-  const bad = (message: string) =>
-    new AppError('validation_failed', `invalid Last-Event-ID: ${message}`, {
-      details: { issues: [{ path: 'header.Last-Event-ID', message }] },
-    });
   if (/^\d+$/.test(value)) {
     if (contexts.length !== 1)
-      throw bad('a plain sequence is ambiguous over several contexts; use context:seq pairs');
-    positions.set(contexts[0] as EventContext, Number(value));
+      throw invalidCursor(
+        'a plain sequence is ambiguous over several contexts; use context:seq pairs',
+        source,
+      );
+    positions.set(contexts[0] as EventContext, sequence(value, source));
     return positions;
   }
-  for (const part of value.split(',')) {
+  const parts = value.split(',');
+  if (parts.length > EVENT_CONTEXTS.length)
+    throw invalidCursor('expected a sequence or context:seq pairs', source);
+  for (const part of parts) {
     const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
-    if (!m?.[1] || m[2] === undefined) throw bad('expected a sequence or context:seq pairs');
-    if ((contexts as readonly string[]).includes(m[1])) positions.set(m[1] as EventContext, Number(m[2]));
+    if (!m?.[1] || m[2] === undefined)
+      throw invalidCursor('expected a sequence or context:seq pairs', source);
+    const seq = sequence(m[2], source);
+    if ((contexts as readonly string[]).includes(m[1])) positions.set(m[1] as EventContext, seq);
   }
   return positions;
 }

@@ -11,6 +11,7 @@ import type { GatewayMetrics } from '../gateway.metrics.js';
 import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
 import { isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
+import { answerClientError } from './client-error.js';
 import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
@@ -51,8 +52,14 @@ export class GatewayHttpServer {
   private readonly streams = new Set<AbortController>();
 
   constructor(private readonly options: HttpServerOptions) {
-    this.server = createServer((req, res) => void this.handle(req, res));
+    this.server = createServer((req, res) => {
+      // The last-resort boundary: whatever escapes handle() is a bug, answered as `internal` here
+      // rather than an unhandled rejection that would take the process (and every client) down.
+      this.handle(req, res).catch((error: unknown) => this.lastResort(res, error, undefined));
+    });
     this.server.keepAliveTimeout = 65_000;
+    // Node's parser refusals (431 for a 16 KB request line, 400 for control characters) get a body too.
+    this.server.on('clientError', answerClientError);
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
@@ -98,22 +105,25 @@ export class GatewayHttpServer {
    */
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
+    // A client that goes away mid-request makes its streams emit 'error'; unheard, that is fatal.
+    req.on('error', peerGone);
+    res.on('error', (error: Error & { code?: string }) =>
+      this.options.logger.debug({ code: error.code }, 'response stream failed'),
+    );
     const method = (req.method ?? 'GET').toUpperCase();
-    const url = new URL(req.url ?? '/', 'http://gateway.invalid');
+    const url = requestUrl(req.url);
     const headers: Record<string, string> = {};
     for (const name of ['traceparent', 'tracestate']) {
       const value = req.headers[name];
       if (typeof value === 'string') headers[name] = value;
     }
     const parent = extractTraceContext(headers);
-    const span = trace
-      .getTracer('@orgmesh/gateway')
-      .startSpan(
-        method,
-        // No raw path: ids in it (users, agents) are the org's data; the route template is set at the end.
-        { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
-        parent,
-      );
+    const span = trace.getTracer('@orgmesh/gateway').startSpan(
+      method,
+      // No raw path: ids in it (users, agents) are the org's data; the route template is set at the end.
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+      parent,
+    );
     const state = { route: 'unmatched' };
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -126,7 +136,11 @@ export class GatewayHttpServer {
       if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
       span.end();
     });
-    await context.with(trace.setSpan(parent, span), () => this.dispatch(req, res, method, url, state));
+    try {
+      await context.with(trace.setSpan(parent, span), () => this.dispatch(req, res, method, url, state));
+    } catch (error) {
+      this.lastResort(res, error, span.spanContext().traceId);
+    }
   }
 
   private async dispatch(
@@ -149,8 +163,8 @@ export class GatewayHttpServer {
       if (!match.found) {
         if (match.allowed.length) {
           res.setHeader('allow', match.allowed.join(', '));
-          throw Object.assign(new AppError('not_found', `${method} is not allowed on ${url.pathname}`), {
-            httpStatus: 405,
+          throw new AppError('method_not_allowed', `${method} is not allowed on this path`, {
+            details: { allow: match.allowed },
           });
         }
         throw new AppError('not_found', `no route for ${method} ${url.pathname}`);
@@ -178,6 +192,33 @@ export class GatewayHttpServer {
         );
     } catch (error) {
       this.fail(req, res, url.pathname, error, state.route);
+    }
+  }
+
+  /**
+   * For throws that escaped even fail() (or came before the request had a span): logged once, counted,
+   * and answered as a bare `internal` problem when the response has not started, else cut off.
+   */
+  private lastResort(res: ServerResponse, error: unknown, traceId: string | undefined): void {
+    try {
+      this.options.metrics.unexpectedErrors.inc({ transport: 'http' });
+      this.options.logger.error({ err: error, traceId }, 'request failed unexpectedly');
+    } catch {
+      // Telemetry failing must not stop the answer below.
+    }
+    try {
+      if (res.headersSent || res.writableEnded) {
+        res.destroy();
+        return;
+      }
+      const text = JSON.stringify(toProblem(new AppError('internal', 'internal error')));
+      res.writeHead(500, {
+        'content-type': PROBLEM_CONTENT_TYPE,
+        'content-length': String(Buffer.byteLength(text)),
+      });
+      res.end(text);
+    } catch {
+      res.destroy();
     }
   }
 
@@ -260,6 +301,8 @@ export class GatewayHttpServer {
     this.streams.add(controller);
     const abort = () => controller.abort();
     res.once('close', abort);
+    // The client may have gone while the token was checked: 'close' has fired already then.
+    if (res.destroyed || req.socket.destroyed) abort();
     try {
       await route.handle(req, res, {
         caller,
@@ -331,17 +374,24 @@ export class GatewayHttpServer {
 
   private fail(req: IncomingMessage, res: ServerResponse, path: string, error: unknown, route: string): void {
     const problem = toProblem(error, path);
-    const override = (error as { httpStatus?: number }).httpStatus;
-    if (override) {
-      problem.status = override;
-      problem.title = 'Method not allowed';
-    }
-    if (problem.status >= 500) {
-      if (error instanceof AppError)
-        this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
-      else this.options.logger.error({ err: error, route }, 'request failed unexpectedly');
+    const streaming = isEventStream(res);
+    if (!(error instanceof AppError)) {
+      // Logged here once, inside the request's span (the line carries its trace id), and counted.
+      this.options.metrics.unexpectedErrors.inc({ transport: streaming ? 'sse' : 'http' });
+      this.options.logger.error({ err: error, route }, 'request failed unexpectedly');
+    } else if (problem.status >= 500) {
+      this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
     }
     if (res.headersSent) {
+      if (res.writableEnded) return;
+      if (streaming) {
+        // An event stream ends cleanly with an error event; the client resumes from its Last-Event-ID.
+        res.end(
+          `event: error\ndata: ${JSON.stringify({ code: problem.code, detail: 'the event stream was interrupted' })}\n\n`,
+        );
+        return;
+      }
+      // A fixed-length body cut short must not look complete: the connection goes.
       res.destroy();
       return;
     }
@@ -371,6 +421,24 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[value.length - 1] : value;
+}
+
+function isEventStream(res: ServerResponse): boolean {
+  const type = res.getHeader('content-type');
+  return typeof type === 'string' && type.startsWith('text/event-stream');
+}
+
+/** The request target as a URL; an absolute-form or unparsable target is matched as its path only. */
+function requestUrl(target: string | undefined): URL {
+  try {
+    return new URL(target ?? '/', 'http://gateway.invalid');
+  } catch {
+    return new URL('/.invalid-request-target', 'http://gateway.invalid');
+  }
+}
+
+function peerGone(): void {
+  // The peer reset or aborted: the response's 'close' ends the request's work; nothing to answer.
 }
 
 function clientAddress(req: IncomingMessage): string {

@@ -95,8 +95,11 @@ async function ensurePostgres() {
   cleanups.push(() => pg.stop());
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   if (firstRun) await pg.createDatabase('orgmesh').catch(() => undefined);
-  log(`Postgres: embedded on 127.0.0.1:${port}`);
-  return url.replace(/\/postgres$/, '/orgmesh');
+  const orgmeshUrl = url.replace(/\/postgres$/, '/orgmesh');
+  // One place knows this URL: printed here, written beside the data for `npm run migrate` and psql.
+  writeFileSync(join(stateDir, 'database-url'), `${orgmeshUrl}\n`);
+  log(`Postgres: embedded, ${orgmeshUrl} (local dev credentials; also in .orgmesh/database-url)`);
+  return orgmeshUrl;
 }
 
 function startService(name, entry, env) {

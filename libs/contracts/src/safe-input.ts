@@ -70,16 +70,30 @@ export function checkJsonBounds(
  * (recursively), so a deep value is refused with a validation issue, never a stack overflow.
  */
 export function boundedJson(limits: { maxDepth: number; maxNodes: number } = JSON_LIMITS) {
+  return boundedJsonOf(z.json(), limits);
+}
+
+/**
+ * `schema` (a JSON shape, e.g. `z.record(z.string(), z.json())`) behind the same bounds check.
+ * The check is a transform rather than a refinement on `z.unknown()` because JSON Schema export
+ * (`io: 'input'`) documents a pipe that starts with a transform by its output, so the exported
+ * schema is `schema`'s own (a JSON value), not an empty `{}`.
+ */
+export function boundedJsonOf<T extends z.ZodType>(
+  schema: T,
+  limits: { maxDepth: number; maxNodes: number } = JSON_LIMITS,
+) {
   return z
-    .unknown()
-    .superRefine((value, ctx) => {
+    .transform((value: unknown, ctx) => {
       const issue = checkJsonBounds(value, limits);
       if (issue) {
-        ctx.addIssue({
+        ctx.issues.push({
           code: 'custom',
+          input: value,
           message: issue.path ? `${issue.path}: ${issue.message}` : issue.message,
         });
       }
+      return value;
     })
-    .pipe(z.json());
+    .pipe(schema);
 }

@@ -1,4 +1,5 @@
 export * from './task.schema.js';
+export * from './context-id.js';
 export * from './send-task.rpc.js';
 export * from './request-approval.rpc.js';
 export * from './notify.rpc.js';

@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { PageCursor } from '../cursor.js';
+import { safeText } from '../safe-input.js';
+import { ContextId } from './context-id.js';
 import { Task, TaskKind, TaskState } from './task.schema.js';
 
 export const TASK_DIRECTIONS = ['inbound', 'outbound', 'any'] as const;
@@ -10,14 +13,14 @@ export const ListTasks = defineRpc({
     'list_tasks: newest first. `role`/`agentId` match the recipient (inbound), the sender (outbound) or either (any). ' +
     'A caller who is not an admin sees only tasks it is a party to. `cursor` is the previous page’s `nextCursor`.',
   request: z.object({
-    role: z.string().min(1).max(100).optional(),
-    agentId: z.string().min(1).max(200).optional(),
+    role: safeText(z.string().min(1).max(100)).optional(),
+    agentId: safeText(z.string().min(1).max(200)).optional(),
     state: TaskState.optional(),
     kind: TaskKind.optional(),
-    contextId: z.string().min(1).max(200).optional(),
+    contextId: ContextId.optional(),
     direction: z.enum(TASK_DIRECTIONS).default('any'),
     limit: z.number().int().min(1).max(500).default(50),
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
   }),
   response: z.object({ items: z.array(Task), nextCursor: z.string().nullable() }),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { safeText } from '../safe-input.js';
 import { CreateOptions, RecipientInput, Task } from './task.schema.js';
 
 export const Notify = defineRpc({
@@ -7,7 +8,7 @@ export const Notify = defineRpc({
   description: 'notify: fire-and-forget, delivered durably; the recipient acknowledges it by completing it.',
   request: z.object({
     to: RecipientInput,
-    message: z.string().min(1),
+    message: safeText(z.string().min(1)),
     ...CreateOptions,
   }),
   response: Task,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { boundedJson, safeText } from '../safe-input.js';
 import { CreateOptions, RecipientInput, Task } from './task.schema.js';
 
 export const RequestApproval = defineRpc({
@@ -9,8 +10,8 @@ export const RequestApproval = defineRpc({
     "to the approver's manager from the org chart, then times out at its deadline.",
   request: z.object({
     to: RecipientInput,
-    subject: z.string().min(1).max(500),
-    details: z.json().optional(),
+    subject: safeText(z.string().min(1).max(500)),
+    details: boundedJson().optional(),
     ...CreateOptions,
   }),
   response: Task,

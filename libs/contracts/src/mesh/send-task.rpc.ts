@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { boundedJson, safeText } from '../safe-input.js';
 import { CreateOptions, RecipientInput, Task } from './task.schema.js';
 
 export const SendTask = defineRpc({
@@ -9,8 +10,8 @@ export const SendTask = defineRpc({
     'Policy refusal → policy_denied (403) naming the rule; the idempotency-key header makes a repeat return the first task.',
   request: z.object({
     to: RecipientInput,
-    type: z.string().min(1).max(200),
-    input: z.json().optional(),
+    type: safeText(z.string().min(1).max(200)),
+    input: boundedJson().optional(),
     ...CreateOptions,
   }),
   response: Task,

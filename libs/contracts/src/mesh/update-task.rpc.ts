@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { boundedJson, safeText } from '../safe-input.js';
 import { Task } from './task.schema.js';
 
 /** What the assigned agent may report. */
@@ -13,8 +14,8 @@ export const UpdateTask = defineRpc({
   request: z.object({
     id: z.uuid(),
     state: z.enum(TASK_UPDATE_STATES),
-    result: z.json().optional(),
-    reason: z.string().max(2000).optional(),
+    result: boundedJson().optional(),
+    reason: safeText(z.string().max(2000)).optional(),
   }),
   response: Task,
 });

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
-import { ProfileId, RegistryTimestamp } from './registry.schema.js';
+import { ProfileId, RegistryTimestamp, UserId } from './registry.schema.js';
 
 export const AssignProfile = defineRpc({
   subject: 'rpc.registry.v1.assign-profile',
   description:
     "Admin only: gives a user a profile of the user's own role. Unknown user → user_not_found, unknown profile → " +
     'profile_not_found, a profile of another role → validation_failed.',
-  request: z.object({ userId: z.string().min(1).max(100), profileId: ProfileId }),
+  request: z.object({ userId: UserId, profileId: ProfileId }),
   response: z.object({
     userId: z.string(),
     profileId: ProfileId,

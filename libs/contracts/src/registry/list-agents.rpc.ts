@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { PageCursor } from '../cursor.js';
 import { AgentPresence, RegistryAgent, RegistryVersion, RoleId } from './registry.schema.js';
 
 export const ListAgents = defineRpc({
@@ -9,7 +10,7 @@ export const ListAgents = defineRpc({
     role: RoleId.optional(),
     online: z.boolean().optional(),
     limit: z.number().int().min(1).max(500).default(100),
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
   }),
   response: z.object({
     items: z.array(z.object({ agent: RegistryAgent, presence: AgentPresence })),

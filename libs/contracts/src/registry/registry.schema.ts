@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { safeText } from '../safe-input.js';
 
 /**
  * Shapes of the registry's model as every consumer sees it (RPC replies, events, REST, the privacy
@@ -151,6 +152,12 @@ export const RegistryAgent = z.object({
 });
 export type RegistryAgent = z.infer<typeof RegistryAgent>;
 
+/**
+ * An org-chart user id as callers name it (path ids, RPC requests): free-form, as the org's HR system
+ * writes it, but without NUL or lone surrogates, which no stored id can hold.
+ */
+export const UserId = safeText(z.string().min(1).max(100));
+
 /** A person of the org chart. */
 export const OrgUser = z.object({
   userId: z.string().min(1).max(100),
@@ -209,8 +216,8 @@ export type RegistryProblem = z.infer<typeof RegistryProblem>;
 
 /** A source file of a registry directory, path relative to the directory, `/`-separated. */
 export const RegistrySourceFile = z.object({
-  path: z.string().min(1).max(500),
-  content: z.string().max(1_000_000),
+  path: safeText(z.string().min(1).max(500)),
+  content: safeText(z.string().max(1_000_000)),
 });
 export type RegistrySourceFile = z.infer<typeof RegistrySourceFile>;
 

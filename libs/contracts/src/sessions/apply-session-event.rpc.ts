@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { safeText } from '../safe-input.js';
 import { Session, SessionEventName } from './session.schema.js';
 
 export const ApplySessionEvent = defineRpc({
@@ -10,10 +11,10 @@ export const ApplySessionEvent = defineRpc({
   request: z.object({
     id: z.uuid(),
     event: SessionEventName,
-    reason: z.string().max(2000).optional(),
+    reason: safeText(z.string().max(2000)).optional(),
     /** Who caused it (agent id, user id or `system`); the gateway fills it from the token. */
-    actor: z.string().min(1).max(200).default('system'),
-    causationId: z.string().max(200).optional(),
+    actor: safeText(z.string().min(1).max(200)).default('system'),
+    causationId: safeText(z.string().max(200)).optional(),
     /** Only apply when the session is still at this version (optimistic concurrency for callers). */
     expectedVersion: z.number().int().nonnegative().optional(),
   }),

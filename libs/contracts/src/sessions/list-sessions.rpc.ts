@@ -1,5 +1,8 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { PageCursor } from '../cursor.js';
+import { ContextId } from '../mesh/context-id.js';
+import { safeText } from '../safe-input.js';
 import { Session, SessionState } from './session.schema.js';
 
 export const ListSessions = defineRpc({
@@ -7,11 +10,11 @@ export const ListSessions = defineRpc({
   description: 'Sessions newest first, filtered; `cursor` is the opaque `nextCursor` of the previous page.',
   request: z.object({
     status: SessionState.optional(),
-    role: z.string().optional(),
-    agentId: z.string().optional(),
-    contextId: z.string().optional(),
+    role: safeText(z.string().min(1).max(100)).optional(),
+    agentId: safeText(z.string().min(1).max(200)).optional(),
+    contextId: ContextId.optional(),
     limit: z.number().int().min(1).max(500).default(50),
-    cursor: z.string().optional(),
+    cursor: PageCursor.optional(),
   }),
   response: z.object({ items: z.array(Session), nextCursor: z.string().nullable() }),
 });

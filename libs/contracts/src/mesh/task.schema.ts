@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentId, AgentOrRole, RoleId } from '../registry/registry.schema.js';
+import { ContextId } from './context-id.js';
 
 /** Task states, as A2A v1.0 names them. */
 export const TASK_STATES = [
@@ -184,7 +185,7 @@ export type TaskChange = z.infer<typeof TaskChange>;
 
 /** Optional fields of every create: the workflow, an absolute deadline, a priority. */
 export const CreateOptions = {
-  contextId: z.string().min(1).max(200).optional(),
+  contextId: ContextId.optional(),
   /** Absolute; defaults per kind (service config). Must be in the future. */
   deadline: timestamp.optional(),
   priority: TaskPriority.default('normal'),

@@ -19,16 +19,21 @@ export interface RawRouteInput {
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** Validates an `Idempotency-Key`: 1–200 visible ASCII characters. */
+function invalidIdempotencyKey(message: string): AppError {
+  return new AppError('validation_failed', `invalid Idempotency-Key: ${message}`, {
+    details: { issues: [{ path: 'header.Idempotency-Key', message }] },
+  });
+}
+
+/**
+ * Validates an `Idempotency-Key` (REST header, gRPC metadata): absent, or 1–200 visible ASCII
+ * characters. Present but empty is refused, not read as absent: the client meant a key and would
+ * otherwise get no replay protection without knowing it.
+ */
 export function checkIdempotencyKey(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(value)) {
-    throw new AppError('validation_failed', 'invalid Idempotency-Key: 1–200 visible ASCII characters', {
-      details: {
-        issues: [{ path: 'header.Idempotency-Key', message: 'expected 1–200 visible ASCII characters' }],
-      },
-    });
-  }
+  if (value === '') throw invalidIdempotencyKey('must not be empty');
+  if (!IDEMPOTENCY_KEY.test(value)) throw invalidIdempotencyKey('expected 1–200 visible ASCII characters');
   return value;
 }
 

@@ -86,13 +86,31 @@ export class RegistryResponder {
     private readonly agents: Record<string, string> = DEMO_AGENTS,
   ) {}
 
+  /** Every role the table mentions: in a rule, the org chart or as an agent's role. */
+  get roles(): Set<string> {
+    return new Set([
+      ...this.rules.flatMap((r) => [r.from, r.to]),
+      ...this.chart.map((u) => u.role),
+      ...Object.values(this.agents),
+    ]);
+  }
+
   start(): this {
     this.subs.push(
       this.bus.serve(
         ResolvePolicy,
         async (request) => {
           this.policyRequests.push(request);
-          const toRole = this.agents[request.to] ?? request.to;
+          // As the registry answers: an agent resolves to its role, a role to itself, anything else to null.
+          const toRole = this.agents[request.to] ?? (this.roles.has(request.to) ? request.to : null);
+          if (toRole === null)
+            return {
+              allowed: false,
+              rule: `default-deny: unknown recipient "${request.to}"`,
+              fromRole: request.from,
+              toRole,
+              version: this.version,
+            };
           const rule = this.rules.find(
             (r) => r.from === request.from && r.to === toRole && r.kind === request.kind,
           );

@@ -4,7 +4,10 @@ import type { PolicyKind } from '@orgmesh/contracts';
 export interface PolicyVerdict {
   allowed: boolean;
   rule: string;
-  /** The role the registry resolved `to` to (an agent id resolves to its role); null when unknown. */
+  /**
+   * The role the registry resolved `to` to: a role id resolves to itself, an agent id to its
+   * agent's role (the namespaces are disjoint); null when the registry knows neither.
+   */
   toRole: string | null;
 }
 

@@ -61,3 +61,22 @@ export function agentNotOfRole(agentId: string, role: string): AppError {
     details: { issues: [{ path: 'to.agentId', message: `not an agent of role ${role}` }] },
   });
 }
+
+/** Where in the request the recipient was named: `to` (a bare id), `to.role` or `to.agentId`. */
+export type RecipientPath = 'to' | 'to.role' | 'to.agentId';
+
+/** `to` names nobody the registry knows: refused before anything is stored. */
+export function unknownRecipient(path: RecipientPath, id: string): AppError {
+  const what = path === 'to' ? 'agent or role' : path === 'to.role' ? 'role' : 'agent';
+  const message = `no ${what} "${id}" in the registry`;
+  return new AppError('validation_failed', message, { details: { issues: [{ path, message }] } });
+}
+
+/** `to` names an agent where a role was asked for, or the reverse. */
+export function recipientOfOtherKind(path: 'to.role' | 'to.agentId', id: string): AppError {
+  const message =
+    path === 'to.role'
+      ? `"${id}" is an agent, not a role: name it as {agentId}`
+      : `"${id}" is a role, not an agent: name it as {role}`;
+  return new AppError('validation_failed', message, { details: { issues: [{ path, message }] } });
+}

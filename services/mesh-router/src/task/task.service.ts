@@ -18,15 +18,14 @@ import { canCancel, canDecide, canSee, canWork, type Caller } from './task.acces
 import {
   idempotencyKeyReused,
   illegalTaskTransition,
-  agentNotOfRole,
   invalidDeadline,
   notAParty,
   payloadTooLarge,
-  policyDenied,
   rateLimited,
   taskNotFound,
 } from './task.errors.js';
 import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutcome } from './task.fsm.js';
+import { resolveRecipient } from './task.recipient.js';
 import type { IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
 
 export interface Clock {
@@ -83,7 +82,8 @@ export class TaskService {
   /**
    * send-task, request-approval and notify. Order matters: size (413) before anything else, a
    * repeated idempotency key answers before the rate limit (retries cost no tokens), then the
-   * rate limit (429), then policy (403).
+   * rate limit (429), then the recipient resolved against the registry (400 when nobody has that
+   * id) and the policy for it (403).
    */
   async create(
     caller: Caller,
@@ -104,14 +104,8 @@ export class TaskService {
     const waitMs = this.limiter.take(caller.agentId);
     if (waitMs > 0) throw rateLimited(caller.agentId, waitMs);
 
-    const to =
-      typeof command.to === 'string'
-        ? { role: command.to, agentId: null }
-        : { role: command.to.role, agentId: command.to.agentId ?? null };
-    // An agent is checked as itself (the registry applies its role's rules) and must act for the role named.
-    const verdict = await this.policy.resolve(caller.role, to.agentId ?? to.role, command.kind);
-    if (!verdict.allowed) throw policyDenied(verdict.rule, caller.role, to.agentId ?? to.role, command.kind);
-    if (to.agentId && verdict.toRole !== to.role) throw agentNotOfRole(to.agentId, to.role);
+    // Policy, storage and delivery all read this one resolved recipient.
+    const { to } = await resolveRecipient(this.policy, caller, command.to, command.kind);
 
     const now = this.clock.now();
     const deadline = this.deadlineFor(command.kind, command.deadline, now);

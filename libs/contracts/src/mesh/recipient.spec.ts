@@ -31,7 +31,7 @@ describe('RecipientInput', () => {
   });
 
   it('documents every form in the JSON Schema of a send', () => {
-    const schema = z.toJSONSchema(SendTask.request, { io: 'input', unrepresentable: 'any' }) as {
+    const schema = z.toJSONSchema(SendTask.request, { io: 'input', unrepresentable: 'any' }) as unknown as {
       properties: { to: { description?: string; anyOf?: Array<Record<string, unknown>> } };
     };
     const to = schema.properties.to;

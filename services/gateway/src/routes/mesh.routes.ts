@@ -8,10 +8,12 @@ import {
   Notify,
   RequestApproval,
   SendTask,
+  TASK_DIRECTIONS,
   Task,
   TaskKind,
   TaskState,
   UpdateTask,
+  safeText,
   type RpcResponse,
 } from '@orgmesh/contracts';
 import type { Caller } from '../auth/caller.js';
@@ -26,8 +28,11 @@ const TaskIdParams = z.object({ id: z.uuid().describe('Task id') });
  */
 const FromField = z
   .union([
-    z.string().min(1).max(100),
-    z.object({ role: z.string().min(1).max(100), agentId: z.string().min(1).max(200).optional() }),
+    safeText(z.string().min(1).max(100)),
+    z.object({
+      role: safeText(z.string().min(1).max(100)),
+      agentId: safeText(z.string().min(1).max(200)).optional(),
+    }),
   ])
   .optional()
   .describe(
@@ -49,12 +54,13 @@ function checkFrom(caller: Caller, from: z.infer<typeof FromField>): void {
   }
 }
 
+/** The filters are the contract's own (no NUL, no lone surrogate); only paging is the gateway's. */
 const ListQuery = z.object({
-  role: z.string().min(1).max(100).optional(),
-  agentId: z.string().min(1).max(200).optional(),
+  role: ListTasks.request.shape.role,
+  agentId: ListTasks.request.shape.agentId,
   state: TaskState.optional(),
-  contextId: z.string().min(1).max(200).optional(),
-  direction: z.enum(['inbound', 'outbound', 'any']).optional(),
+  contextId: ListTasks.request.shape.contextId,
+  direction: z.enum(TASK_DIRECTIONS).optional(),
   ...PageQuery,
 });
 

@@ -17,13 +17,14 @@ import {
   ProfileId,
   RenderConfig,
   RoleId,
+  UserId,
 } from '@orgmesh/contracts';
 import { requireSelf } from '../auth/caller.js';
 import { PageQuery, pageOf, queryBoolean } from './pagination.js';
 import { ADMINS, ALL_KINDS, STAFF, WRITERS, defineRoute, type Route } from './route.js';
 
 const AgentParams = z.object({ id: AgentId.describe('Agent id') });
-const UserParams = z.object({ id: z.string().min(1).max(100).describe('User id (org chart)') });
+const UserParams = z.object({ id: UserId.describe('User id (org chart)') });
 
 export const registryRoutes: Route[] = [
   defineRoute({

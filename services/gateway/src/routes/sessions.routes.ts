@@ -18,10 +18,7 @@ import type { Caller } from '../auth/caller.js';
 const SessionIdParams = z.object({ id: z.uuid().describe('Session id') });
 
 const CreateSessionBody = CreateSession.request.omit({ role: true }).extend({
-  role: z
-    .string()
-    .min(1)
-    .max(100)
+  role: CreateSession.request.shape.role
     .optional()
     .describe(
       "The agent's role. Agents get their token's role (naming another is 403); an admin may name it, else the registry's.",
@@ -79,11 +76,12 @@ export const sessionRoutes: Route[] = [
     summary: 'List sessions',
     description: "Newest first. Agents see their own role's sessions only.",
     access: ALL_KINDS,
+    // The filters are the contract's own (no NUL, no lone surrogate); only paging is the gateway's.
     query: z.object({
       status: SessionState.optional(),
-      role: z.string().min(1).max(100).optional(),
-      agentId: z.string().min(1).max(200).optional(),
-      contextId: z.string().min(1).max(200).optional(),
+      role: ListSessions.request.shape.role,
+      agentId: ListSessions.request.shape.agentId,
+      contextId: ListSessions.request.shape.contextId,
       ...PageQuery,
     }),
     status: 200,

@@ -61,6 +61,7 @@ import {
 } from '../persistence/registry.repository.js';
 import type { PresenceRow } from '../persistence/registry.entity.js';
 import type { ProfileSigningKey } from './profile-signing.key.js';
+import { decodeAgentCursor, encodeAgentCursor } from './agent.cursor.js';
 import { agentNotFound, noRegistryVersion, orgChartRefused, registryRefused } from './registry.errors.js';
 import {
   expectedHashesOf,
@@ -351,7 +352,7 @@ export class RegistryService {
     cursor?: string;
   }): Promise<RpcResponse<typeof ListAgents>> {
     const snapshot = this.require();
-    const after = filter.cursor ? decodeCursor(filter.cursor) : undefined;
+    const after = filter.cursor ? decodeAgentCursor(filter.cursor) : undefined;
     const presence = new Map((await this.repository.allPresence()).map((row) => [row.agent_id, row]));
     const items: Array<{ agent: RegistryAgent; presence: AgentPresence }> = [];
     let more = false;
@@ -369,7 +370,7 @@ export class RegistryService {
     const last = items[items.length - 1];
     return {
       items,
-      nextCursor: more && last ? encodeCursor(last.agent.id) : null,
+      nextCursor: more && last ? encodeAgentCursor(last.agent.id) : null,
       version: snapshot.version,
     };
   }
@@ -622,20 +623,4 @@ export function withDepths(users: readonly OrgUser[]): Array<OrgUser & { depth: 
     return depth.get(start.userId) ?? 0;
   };
   return users.map((u) => ({ ...u, depth: depthOf(u) }));
-}
-
-function encodeCursor(agentId: string): string {
-  return Buffer.from(JSON.stringify({ a: agentId })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { a?: unknown };
-    if (typeof parsed.a === 'string') return parsed.a;
-  } catch {
-    // fall through to the typed error
-  }
-  throw new AppError('validation_failed', 'invalid cursor: pass the nextCursor of a previous page', {
-    details: { issues: [{ path: 'cursor', message: 'invalid cursor' }] },
-  });
 }

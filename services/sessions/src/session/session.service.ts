@@ -6,6 +6,7 @@ import {
   type SessionState,
   type SessionTransition,
 } from '@orgmesh/contracts';
+import { decodeSessionCursor, encodeSessionCursor } from './session.cursor.js';
 import { allowedEvents, nextTimestamps, outcomeOf } from './session.fsm.js';
 import { illegalTransition, sessionNotFound, versionConflict } from './session.errors.js';
 import type { Decision, SessionRepository } from './session.repository.js';
@@ -64,9 +65,10 @@ export class SessionService {
     limit: number;
     cursor?: string;
   }): Promise<{ items: Session[]; nextCursor: string | null }> {
-    const items = await this.repository.list({ ...filter, cursor: filter.cursor ? decodeCursor(filter.cursor) : undefined });
+    const cursor = filter.cursor ? decodeSessionCursor(filter.cursor, this.clock.now()) : undefined;
+    const items = await this.repository.list({ ...filter, cursor });
     const last = items[items.length - 1];
-    return { items, nextCursor: items.length === filter.limit && last ? encodeCursor(last) : null };
+    return { items, nextCursor: items.length === filter.limit && last ? encodeSessionCursor(last) : null };
   }
 
   async listTransitions(id: string): Promise<SessionTransition[]> {
@@ -142,22 +144,4 @@ export class SessionService {
     await this.repository.deleteIdempotencyKeysBefore(tx, new Date(this.clock.now().getTime() - 7 * 86_400_000));
     return total;
   }
-}
-
-function encodeCursor(session: Session): string {
-  return Buffer.from(JSON.stringify({ c: session.createdAt, i: session.id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { c?: unknown; i?: unknown };
-    if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
-      return { createdAt: parsed.c, id: parsed.i };
-    }
-  } catch {
-    // fall through to the typed error
-  }
-  throw new AppError('validation_failed', 'invalid cursor: pass the nextCursor of a previous page', {
-    details: { issues: [{ path: 'cursor', message: 'invalid cursor' }] },
-  });
 }

@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
-  AppError,
   TASK_FAILURE_REASONS,
   inboxSubject,
   roleInboxSubject,
@@ -24,6 +23,7 @@ import {
   rateLimited,
   taskNotFound,
 } from './task.errors.js';
+import { decodeTaskCursor, encodeTaskCursor } from './task.cursor.js';
 import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutcome } from './task.fsm.js';
 import { resolveRecipient } from './task.recipient.js';
 import type { IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
@@ -159,11 +159,11 @@ export class TaskService {
   ): Promise<{ items: Task[]; nextCursor: string | null }> {
     const items = await this.repository.list({
       ...filter,
-      cursor: filter.cursor ? decodeCursor(filter.cursor) : undefined,
+      cursor: filter.cursor ? decodeTaskCursor(filter.cursor, this.clock.now()) : undefined,
       visibleTo: caller.admin ? undefined : { agentId: caller.agentId, role: caller.role },
     });
     const last = items[items.length - 1];
-    return { items, nextCursor: items.length === filter.limit && last ? encodeCursor(last) : null };
+    return { items, nextCursor: items.length === filter.limit && last ? encodeTaskCursor(last) : null };
   }
 
   /** The assigned agent reports progress. Its first report assigns the task to it. */
@@ -388,25 +388,4 @@ export class TaskService {
       throw idempotencyKeyReused(claim.key);
     return task;
   }
-}
-
-function encodeCursor(task: Task): string {
-  return Buffer.from(JSON.stringify({ c: task.createdAt, i: task.id })).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: string; id: string } {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as {
-      c?: unknown;
-      i?: unknown;
-    };
-    if (typeof parsed.c === 'string' && typeof parsed.i === 'string' && !Number.isNaN(Date.parse(parsed.c))) {
-      return { createdAt: parsed.c, id: parsed.i };
-    }
-  } catch {
-    // fall through to the typed error
-  }
-  throw new AppError('validation_failed', 'invalid cursor: pass the nextCursor of a previous page', {
-    details: { issues: [{ path: 'cursor', message: 'invalid cursor' }] },
-  });
 }

@@ -32,7 +32,7 @@ import {
 } from '@orgmesh/contracts';
 import { createLogger, type Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
-import { decodeJson, encodeJson } from './codec.js';
+import { decodeBoundedJson, decodeJson, encodeJson } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
 import {
   callHeaders,
@@ -64,6 +64,7 @@ import { MessagingMetrics } from './metrics.js';
 import { ReplyInbox } from './reply-inbox.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
+import { traceIdOf, unexpectedErrorFields } from './unexpected.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
 export type { CallOptions } from './headers.js';
@@ -335,7 +336,7 @@ export class MessageBus {
           this.logger.error({ err: error, subject: rpc.subject }, 'rpc subscription failed');
           return;
         }
-        this.track(this.handleRequest(rpc, handler, msg));
+        this.track(this.handleRequest(rpc, handler, msg), rpc.subject);
       },
     });
     this.subscriptions.add(sub);
@@ -343,69 +344,131 @@ export class MessageBus {
     return sub;
   }
 
-  private track(task: Promise<unknown>): void {
+  private track(task: Promise<unknown>, subject: string): void {
     const tracked: Promise<unknown> = task
-      .catch((error: unknown) => this.logger.error({ err: error }, 'rpc reply failed'))
+      .catch((error: unknown) => {
+        // handleRequest answers every failure itself; reaching here is a bug in the boundary.
+        this.metrics?.countUnexpected('nats-rpc', subject);
+        this.logger.error({ subject, ...unexpectedErrorFields(error) }, 'rpc boundary failed');
+      })
       .finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
   }
 
+  /**
+   * One request, answered whatever happens: a reply, the AppError the handler threw, or, for
+   * anything else (a throw from the handler or while encoding, a reply that cannot be sent),
+   * `internal` logged once without the payload, counted, and the subscription keeps serving.
+   */
   private async handleRequest<R extends RpcDefinition>(
     rpc: R,
     handler: (payload: RpcRequest<R>, ctx: MessageContext) => Promise<RpcResponse<R>>,
     msg: Msg,
   ): Promise<void> {
-    const headers = headersToRecord(msg.headers);
     const started = this.metrics ? process.hrtime.bigint() : 0n;
-    let result = 'ok';
-    let data: Uint8Array;
-    let replyHeaders: Record<string, string> = {};
+    let headers: Record<string, string> | undefined;
+    let reply: RpcReply;
     try {
-      data = await withProcessSpan(
-        'serve',
-        msg.subject,
-        headers,
-        { 'messaging.message.body.size': msg.data.length },
-        async () => {
-          const input = parseOrThrow(
-            rpc.request,
-            decodeJson(msg.data, `${rpc.subject} request`),
-            `${rpc.subject} request`,
-          ) as RpcRequest<R>;
-          const ctx: MessageContext = {
-            subject: unprefixSubject(this.namespace, msg.subject),
-            headers,
-            authorization: headers[HEADERS.authorization],
-            idempotencyKey: headers[HEADERS.idempotencyKey],
-          };
-          const result = await handler(input, ctx);
-          const checked = rpc.response.safeParse(result);
-          if (!checked.success) {
-            const issues = validationError('response', checked.error).details?.['issues'];
-            this.logger.error(
-              { subject: rpc.subject, issues },
-              'rpc handler returned a response that breaks its contract',
-            );
-            throw new AppError('internal', 'internal error');
-          }
-          return encodeJson(checked.data);
-        },
+      headers = headersToRecord(msg.headers);
+    } catch {
+      // nats.js refuses a header name outside printable ASCII only when the message is read.
+      headers = undefined;
+    }
+    if (!headers) {
+      reply = errorReply(
+        new AppError('validation_failed', `invalid ${rpc.subject} request: malformed header block`, {
+          details: { issues: [{ path: '(headers)', message: 'malformed header block' }] },
+        }),
       );
-    } catch (error) {
-      const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
-      result = app.code;
-      if (!(error instanceof AppError))
-        this.logger.error({ err: error, subject: rpc.subject }, 'rpc handler failed');
-      else this.logger.debug({ subject: rpc.subject, code: app.code }, 'rpc answered with an error');
-      data = encodeJson(toErrorBody(app));
-      replyHeaders = errorReplyHeaders(app);
+    } else {
+      try {
+        reply = { data: await this.answer(rpc, handler, msg, headers), headers: {}, result: 'ok' };
+      } catch (error) {
+        reply = this.failureReply(rpc.subject, error, headers);
+      }
     }
     this.metrics?.rpcDuration.observe(
-      { subject: rpc.subject, result },
+      { subject: rpc.subject, result: reply.result },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
     if (!msg.reply) return;
-    msg.respond(data, { headers: recordToHeaders(replyHeaders) });
+    this.sendReply(rpc.subject, msg, reply, headers ?? {});
+  }
+
+  /** Decode, validate, run the handler, validate and encode its response; throws what goes wrong. */
+  private answer<R extends RpcDefinition>(
+    rpc: R,
+    handler: (payload: RpcRequest<R>, ctx: MessageContext) => Promise<RpcResponse<R>>,
+    msg: Msg,
+    headers: Record<string, string>,
+  ): Promise<Uint8Array> {
+    return withProcessSpan(
+      'serve',
+      msg.subject,
+      headers,
+      { 'messaging.message.body.size': msg.data.length },
+      async () => {
+        const input = parseOrThrow(
+          rpc.request,
+          decodeBoundedJson(msg.data, `${rpc.subject} request`),
+          `${rpc.subject} request`,
+        ) as RpcRequest<R>;
+        const ctx: MessageContext = {
+          subject: unprefixSubject(this.namespace, msg.subject),
+          headers,
+          authorization: headers[HEADERS.authorization],
+          idempotencyKey: headers[HEADERS.idempotencyKey],
+        };
+        const result = await handler(input, ctx);
+        const checked = rpc.response.safeParse(result);
+        if (!checked.success) {
+          const issues = validationError('response', checked.error).details?.['issues'];
+          this.metrics?.countUnexpected('nats-rpc', rpc.subject);
+          this.logger.error(
+            { subject: rpc.subject, issues },
+            'rpc handler returned a response that breaks its contract',
+          );
+          throw new AppError('internal', 'internal error');
+        }
+        return encodeJson(checked.data);
+      },
+    );
+  }
+
+  private failureReply(subject: string, error: unknown, headers: Record<string, string>): RpcReply {
+    if (error instanceof AppError) {
+      this.logger.debug({ subject, code: error.code }, 'rpc answered with an error');
+      return errorReply(error, () => {
+        this.metrics?.countUnexpected('nats-rpc', subject);
+        this.logger.error({ subject, code: error.code, traceId: traceIdOf(headers) }, 'rpc error details not serialisable');
+      });
+    }
+    this.metrics?.countUnexpected('nats-rpc', subject);
+    this.logger.error(
+      { subject, traceId: traceIdOf(headers), ...unexpectedErrorFields(error) },
+      'rpc handler failed unexpectedly',
+    );
+    return INTERNAL_REPLY;
+  }
+
+  private sendReply(subject: string, msg: Msg, reply: RpcReply, headers: Record<string, string>): void {
+    try {
+      msg.respond(reply.data, { headers: recordToHeaders(reply.headers) });
+      return;
+    } catch (error) {
+      // E.g. a reply above the server's max_payload: the caller still gets an answer, not a timeout.
+      this.metrics?.countUnexpected('nats-rpc', subject);
+      this.logger.error(
+        { subject, traceId: traceIdOf(headers), size: reply.data.length, ...unexpectedErrorFields(error) },
+        'rpc reply could not be sent',
+      );
+    }
+    if (reply === INTERNAL_REPLY) return;
+    try {
+      msg.respond(INTERNAL_REPLY.data, { headers: recordToHeaders(INTERNAL_REPLY.headers) });
+    } catch {
+      // The connection itself is gone (logged above); no reply can reach the caller now.
+    }
   }
 
   /** Resolves when every request handler in flight has replied, or after `timeoutMs`. */
@@ -740,6 +803,35 @@ export class MessageBus {
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     this.logger.info({ name: this.name }, 'nats connection closed');
   }
+}
+
+interface RpcReply {
+  data: Uint8Array;
+  headers: Record<string, string>;
+  /** `ok` or the error code, the `result` label of the latency histogram. */
+  result: string;
+}
+
+const INTERNAL_ERROR = new AppError('internal', 'internal error');
+const INTERNAL_REPLY: RpcReply = {
+  data: encodeJson(toErrorBody(INTERNAL_ERROR)),
+  headers: errorReplyHeaders(INTERNAL_ERROR),
+  result: 'internal',
+};
+
+/**
+ * The error reply of an AppError. Details that cannot be encoded (too deep, circular, a BigInt)
+ * are dropped, keeping the code and message, after `onUnencodable` reports it.
+ */
+function errorReply(error: AppError, onUnencodable?: () => void): RpcReply {
+  let data: Uint8Array;
+  try {
+    data = encodeJson(toErrorBody(error));
+  } catch {
+    onUnencodable?.();
+    data = encodeJson({ error: { code: error.code, message: error.message } });
+  }
+  return { data, headers: errorReplyHeaders(error), result: error.code };
 }
 
 /** A JetStream publish ack (`{stream, seq, duplicate?}`), or the stream's refusal as the client's error classes. */

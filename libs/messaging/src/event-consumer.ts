@@ -8,7 +8,7 @@ import {
 } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import { nakDelayMs, retryDelayMs, DEFAULT_BACKOFF_MS } from './backoff.js';
-import { decodeJson } from './codec.js';
+import { decodeJson, MAX_BODY_DEPTH, nestsDeeperThan } from './codec.js';
 import {
   DLQ_HEADERS,
   headersToRecord,
@@ -19,6 +19,7 @@ import {
 import type { MessagingMetrics } from './metrics.js';
 import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
 import { withProcessSpan } from './tracing.js';
+import { traceIdOf, unexpectedErrorFields } from './unexpected.js';
 import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
 
 export const DEFAULT_MAX_DELIVER = 10;
@@ -101,7 +102,8 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       for await (const msg of messages) {
         const task: Promise<void> = this.process(msg)
           .catch((error: unknown) => {
-            this.deps.logger.error({ err: error, consumer: this.durable }, 'consumer processing crashed');
+            // Neither acked nor nak'd: redelivered after ack_wait, dead-lettered past maxDeliver.
+            this.countUnexpected(msg.subject, { consumer: this.durable }, error, 'consumer processing crashed');
           })
           .finally(() => this.inFlight.delete(task));
         this.inFlight.add(task);
@@ -122,11 +124,26 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
   }
 
   private async process(msg: JsMsg): Promise<void> {
-    const headers = headersToRecord(msg.headers);
+    let headers: Record<string, string>;
+    let malformedHeaders = false;
+    try {
+      headers = headersToRecord(msg.headers);
+    } catch {
+      // nats.js refuses a header name outside printable ASCII only when the message is read.
+      headers = {};
+      malformedHeaders = true;
+    }
     const subject = unprefixSubject(this.deps.ns, msg.subject);
     const deliveryCount = msg.info.deliveryCount;
     const eventId = headers[HEADERS.msgId.toLowerCase()] ?? `${msg.info.stream}:${msg.seq}`;
-    const log = { consumer: this.durable, subject, eventId, deliveryCount, streamSeq: msg.seq };
+    const log = {
+      consumer: this.durable,
+      subject,
+      eventId,
+      deliveryCount,
+      streamSeq: msg.seq,
+      traceId: traceIdOf(headers),
+    };
     if (deliveryCount > 1) this.deps.metrics?.redeliveries.inc({ consumer: this.durable, subject });
 
     if (deliveryCount > this.maxDeliver) {
@@ -139,22 +156,38 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
         `no success after ${this.maxDeliver} deliveries`,
       );
     }
+    if (malformedHeaders)
+      return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', 'malformed header block');
+    let body: unknown;
+    try {
+      body = decodeJson(msg.data, `${this.event.subject} payload`);
+    } catch (error) {
+      // decodeJson's own message, never the parser's (it quotes the payload).
+      const detail = error instanceof AppError ? error.message : 'invalid JSON';
+      return this.deadLetter(msg, headers, subject, eventId, 'invalid_json', detail);
+    }
+    if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
+      const detail = `${this.event.subject} payload nested deeper than ${MAX_BODY_DEPTH} levels`;
+      return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', detail);
+    }
     let payload: EventPayload<E>;
     try {
-      const parsed = this.event.schema.safeParse(decodeJson(msg.data, `${this.event.subject} payload`));
+      const parsed = this.event.schema.safeParse(body);
       if (!parsed.success) {
         const error = validationError(`${this.event.subject} payload`, parsed.error);
         return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', error.message);
       }
       payload = parsed.data as EventPayload<E>;
     } catch (error) {
+      // A schema that throws (a refinement's bug, a stack overflow) would throw on every redelivery.
+      this.countUnexpected(subject, log, error, 'event validation failed unexpectedly');
       return this.deadLetter(
         msg,
         headers,
         subject,
         eventId,
-        'invalid_json',
-        error instanceof Error ? error.message : 'invalid JSON',
+        'validation_failed',
+        `${this.event.subject} payload could not be validated`,
       );
     }
 
@@ -184,6 +217,9 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       );
       msg.ack();
     } catch (error) {
+      // Retried like a retryable error (it may be transient), dead-lettered past maxDeliver.
+      if (!(error instanceof AppError))
+        this.countUnexpected(subject, log, error, 'event handler failed unexpectedly');
       const retryable = !(error instanceof AppError) || error.retryable;
       if (!retryable) {
         const app = error as AppError;
@@ -210,13 +246,16 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
         );
       }
       const delay = nakDelayMs(deliveryCount, this.backoffMs);
-      if (error instanceof AppError)
-        this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
-      else this.deps.logger.error({ ...log, err: error, delayMs: delay }, 'event handler failed, will retry');
+      this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
       msg.nak(delay);
     } finally {
       clearInterval(keepAlive);
     }
+  }
+
+  private countUnexpected(subject: string, log: Record<string, unknown>, error: unknown, message: string): void {
+    this.deps.metrics?.countUnexpected('nats-event', unprefixSubject(this.deps.ns, subject));
+    this.deps.logger.error({ ...log, ...unexpectedErrorFields(error) }, message);
   }
 
   private async deadLetter(

@@ -8,3 +8,4 @@ export * from './test-agent.js';
 export * from './generic-plan.js';
 export * from './task-fixture.js';
 export * from './fuzz.js';
+export * from './bus-fuzz.js';

@@ -26,19 +26,20 @@ function defineTool<S extends Shape>(tool: MeshTool<S>): MeshTool<S> {
   return tool;
 }
 
-const role = z
+const to = z
   .string()
   .min(1)
   .max(100)
   .describe(
-    'The recipient role, e.g. "manager" or "legal" (list_agents shows the roles). Any agent of the role may take it.',
+    'The recipient: a role id, e.g. "manager" or "legal" (any agent of the role may take it), or an agent id, ' +
+      'e.g. "contracts-agent" (only that agent). list_agents shows both. A name that is neither is refused.',
   );
 const agentId = z
   .string()
   .min(1)
   .max(200)
   .optional()
-  .describe('Optional: one agent of that role (an agent id) instead of any of them.');
+  .describe('Optional, with a role in `to`: one agent of that role (an agent id) instead of any of them.');
 const contextId = z
   .string()
   .min(1)
@@ -60,6 +61,7 @@ const idempotencyKey = z
   .describe('Optional: repeat a call with the same key to get the first result instead of a duplicate.');
 const taskId = z.uuid().describe('The task id (from send_task, request_approval, notify or list_tasks).');
 
+/** The mesh resolves a bare id (agent or role) itself; with `agentId` the id in `to` is the role it must act for. */
 function recipient(to: string, agent: string | undefined): string | { role: string; agentId: string } {
   return agent ? { role: to, agentId: agent } : to;
 }
@@ -68,10 +70,10 @@ export const sendTask = defineTool({
   name: 'send_task',
   title: 'Send a task',
   description:
-    "Send a task to another role's inbox through the orgmesh mesh. Returns the task (id, state, contextId). " +
+    "Send a task to another role's inbox (or one agent's) through the orgmesh mesh. Returns the task (id, state, contextId). " +
     'The mesh checks the policy: a refused send fails with policy_denied naming the rule. Follow it with fetch_status.',
   inputSchema: {
-    to: role,
+    to,
     agentId,
     type: z.string().min(1).max(200).describe('What kind of task, e.g. "sox-review" or "budget-review".'),
     input: z.unknown().optional().describe('The task input: any JSON value the recipient needs.'),
@@ -102,7 +104,7 @@ export const requestApproval = defineTool({
     'Ask another role to approve or reject something. Returns the approval task; its decision (approve | reject, comment) ' +
     'arrives later: poll it with fetch_status. Your session waits (pauses) until it is decided.',
   inputSchema: {
-    to: role,
+    to,
     agentId,
     subject: z.string().min(1).max(500).describe('One line: what is to be approved.'),
     details: z.unknown().optional().describe('Everything the approver needs to decide: any JSON value.'),
@@ -130,9 +132,9 @@ export const notify = defineTool({
   name: 'notify',
   title: 'Notify a role',
   description:
-    'Fire-and-forget message to a role, delivered durably. Returns the notification (a task of kind notification).',
+    'Fire-and-forget message to a role or one agent, delivered durably. Returns the notification (a task of kind notification).',
   inputSchema: {
-    to: role,
+    to,
     agentId,
     message: z.string().min(1).max(20_000).describe('The message text.'),
     priority,

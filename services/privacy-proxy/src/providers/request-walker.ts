@@ -1,0 +1,254 @@
+import { AppError } from '@orgmesh/contracts';
+import { decodeContent, mediaOfFilename, reportedMedia } from './binary-content.js';
+import { discriminatorOf, fieldMode, type FieldClass, type PathSegment, type WalkMode } from './request-channels.js';
+import { queryTexts, urlTexts } from './url-text.js';
+
+/** What a profile decides about content the proxy cannot scan. */
+export interface ChannelPolicy {
+  /** Binary content that is not text (images, PDFs, audio): forwarded unscanned, or the request refused. */
+  readonly binary: 'allow' | 'refuse';
+  /** Fields the channel table does not know: scanned like text (strings, keys, numbers), or refused. */
+  readonly unknownFields: 'scan' | 'refuse';
+}
+
+/** Every text of one request for ONE masking call, and how to write the masked texts back. */
+export interface CollectedRequest {
+  /** Scanned as one batch, in this order (`MaskingSession.processAllAsync`). */
+  readonly texts: readonly string[];
+  /** Binary parts forwarded unscanned under `binary: allow`, by reported media type. */
+  readonly unscanned: ReadonlyMap<string, number>;
+  /** Binary parts the profile refuses, by reported media type (the request must be refused). */
+  readonly refusedBinary: ReadonlyMap<string, number>;
+  /** How many fields the table does not know (refused under `unknownFields: refuse`). */
+  readonly unknownFields: number;
+  /**
+   * Writes the masked texts back into the document. `bodyChanged`: re-serialise the body; `query`: the
+   * request's query string to forward; `unmaskable`: values where personal data was found that cannot
+   * hold a placeholder (numbers) — the request must be refused.
+   */
+  apply(masked: readonly string[]): { bodyChanged: boolean; query: string; unmaskable: number };
+}
+
+/**
+ * Nesting beyond this is refused (`validation_failed`): neither API nests anywhere near it, and the walk
+ * stays far from the stack limit whatever the body.
+ */
+export const MAX_REQUEST_DEPTH = 64;
+
+type Holder = Record<string, unknown> | unknown[];
+
+interface Item {
+  readonly text: string;
+  readonly set: (masked: string) => void;
+}
+
+/**
+ * Collects every text of a request body (and its query string) by the channel table, without
+ * changing anything yet. Throws `validation_failed` for bodies nested deeper than
+ * {@link MAX_REQUEST_DEPTH}.
+ */
+export function collectRequest(
+  document: Record<string, unknown>,
+  query: string,
+  policy: ChannelPolicy,
+): CollectedRequest {
+  const items: Item[] = [];
+  const finalizers: (() => void)[] = [];
+  const unscanned = new Map<string, number>();
+  const refusedBinary = new Map<string, number>();
+  let unknownFields = 0;
+  let unmaskable = 0;
+
+  const text = (value: string, set: (masked: string) => void): void => {
+    items.push({ text: value, set });
+  };
+  const leafText = (scope: Scope, holder: Holder, key: string | number, value: string): void =>
+    text(value, (masked) => write(scope, holder, key, masked));
+  const bump = (map: Map<string, number>, media: string) => map.set(media, (map.get(media) ?? 0) + 1);
+
+  function walkObject(
+    scope: Scope,
+    obj: Record<string, unknown>,
+    mode: WalkMode,
+    parents: PathSegment[],
+    depth: number,
+  ): void {
+    if (depth > MAX_REQUEST_DEPTH) throw tooDeep();
+    const renames = new Map<string, string>();
+    finalizers.push(() => {
+      if (renames.size === 0) return;
+      renameKeys(obj, renames);
+      touch(scope);
+    });
+    for (const key of Object.keys(obj)) {
+      const value = obj[key];
+      // An array's elements are classified by the array's name: `messages[]`, `stop[]`.
+      const step = fieldMode(mode, parents, { key, element: Array.isArray(value) });
+      if (step.cls === 'unknown' && mode === 'schema') unknownFields += 1;
+      // Keys of caller data and of unknown fields are text too ({"maria@example.org": …}).
+      if (mode !== 'schema' || step.cls === 'unknown') text(key, (masked) => renames.set(key, masked));
+      visit(scope, obj, key, key, value, step.mode, step.cls, parents, depth);
+    }
+  }
+
+  /** `name`: the field's key (an array's elements carry the array's); `parents`: the enclosing objects. */
+  function visit(
+    scope: Scope,
+    holder: Holder,
+    key: string | number,
+    name: string,
+    value: unknown,
+    mode: WalkMode,
+    cls: FieldClass | 'unknown',
+    parents: PathSegment[],
+    depth: number,
+  ): void {
+    if (value === null || typeof value === 'boolean') return;
+    if (typeof value === 'number') {
+      if (cls === 'opaque' || cls === 'sealed' || mode === 'settings') return;
+      text(String(value), () => (unmaskable += 1));
+      return;
+    }
+    if (typeof value === 'string') return visitString(scope, holder, key, value, cls, depth);
+    if (typeof value !== 'object') return;
+    if (depth + 1 > MAX_REQUEST_DEPTH) throw tooDeep();
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) visit(scope, value, i, name, value[i], mode, cls, parents, depth + 1);
+      return;
+    }
+    const segment: PathSegment = { key: name, element: typeof key === 'number', ...typeOf(value) };
+    walkObject(scope, value as Record<string, unknown>, mode, [...parents, segment], depth + 1);
+  }
+
+  function visitString(
+    scope: Scope,
+    holder: Holder,
+    key: string | number,
+    value: string,
+    cls: FieldClass | 'unknown',
+    depth: number,
+  ): void {
+    switch (cls) {
+      case 'identifier':
+      case 'sealed':
+        return;
+      case 'url':
+        if (value.startsWith('data:')) return visitBinary(scope, holder, key, value);
+        return visitUrl(scope, holder, key, value);
+      case 'binary':
+        return visitBinary(scope, holder, key, value);
+      case 'json-text':
+        return visitEmbedded(scope, holder, key, value, depth);
+      default:
+        return leafText(scope, holder, key, value);
+    }
+  }
+
+  function visitUrl(scope: Scope, holder: Holder, key: string | number, value: string): void {
+    const url = urlTexts(value);
+    if (!url) return leafText(scope, holder, key, value);
+    const masked = [...url.texts];
+    url.texts.forEach((t, i) => text(t, (m) => (masked[i] = m)));
+    finalizers.push(() => {
+      const rebuilt = url.rebuild(masked);
+      if (rebuilt !== value) write(scope, holder, key, rebuilt);
+    });
+  }
+
+  function visitBinary(scope: Scope, holder: Holder, key: string | number, value: string): void {
+    const decoded = decodeContent(value, mediaHint(holder));
+    // Neither a data URL nor base64: whatever it is, it is scanned as text.
+    if (!decoded) return leafText(scope, holder, key, value);
+    if (decoded.kind === 'binary') {
+      bump(policy.binary === 'allow' ? unscanned : refusedBinary, reportedMedia(decoded.mediaType));
+      return;
+    }
+    let masked = decoded.text;
+    text(decoded.text, (m) => (masked = m));
+    finalizers.push(() => {
+      if (masked !== decoded.text) write(scope, holder, key, decoded.encode(masked));
+    });
+  }
+
+  function visitEmbedded(scope: Scope, holder: Holder, key: string | number, value: string, depth: number): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return leafText(scope, holder, key, value);
+    }
+    if (parsed === null || typeof parsed !== 'object') return leafText(scope, holder, key, value);
+    const inner: Scope = { changed: false, parent: scope };
+    // Pushed before the document's own items: finalizers run last-first, so this one sees their writes.
+    finalizers.push(() => {
+      if (inner.changed) write(scope, holder, key, JSON.stringify(parsed));
+    });
+    visit(inner, [parsed], 0, 'arguments', parsed, 'json', 'json', [], depth);
+  }
+
+  const root: Scope = { changed: false };
+  walkObject(root, document, 'schema', [], 0);
+
+  const queryParts = queryTexts(query);
+  const maskedQuery = [...queryParts.texts];
+  queryParts.texts.forEach((t, i) => text(t, (m) => (maskedQuery[i] = m)));
+
+  return {
+    texts: items.map((i) => i.text),
+    unscanned,
+    refusedBinary,
+    unknownFields,
+    apply(masked) {
+      unmaskable = 0;
+      items.forEach((item, i) => {
+        const m = masked[i];
+        if (m !== undefined && m !== item.text) item.set(m);
+      });
+      for (let i = finalizers.length - 1; i >= 0; i--) finalizers[i]!();
+      return { bodyChanged: root.changed, query: queryParts.rebuild(maskedQuery), unmaskable };
+    },
+  };
+}
+
+/** Which document a write changes: the body, or a JSON document inside one of its strings. */
+interface Scope {
+  changed: boolean;
+  readonly parent?: Scope;
+}
+
+function touch(scope: Scope): void {
+  for (let s: Scope | undefined = scope; s; s = s.parent) s.changed = true;
+}
+
+function write(scope: Scope, holder: Holder, key: string | number, value: unknown): void {
+  // defineProperty: a JSON key `__proto__` is an own property and must stay one.
+  Object.defineProperty(holder, key, { value, writable: true, enumerable: true, configurable: true });
+  touch(scope);
+}
+
+function tooDeep(): AppError {
+  return new AppError('validation_failed', `request body nested deeper than ${MAX_REQUEST_DEPTH} levels`);
+}
+
+function typeOf(value: unknown): { type?: string } {
+  const type = discriminatorOf(value);
+  return type === undefined ? {} : { type };
+}
+
+/** The media type binary content declares next to itself (Anthropic, OpenAI audio, OpenAI files). */
+function mediaHint(holder: Holder): string | undefined {
+  if (Array.isArray(holder)) return undefined;
+  const media = holder['media_type'];
+  if (typeof media === 'string') return media;
+  const format = holder['format'];
+  if (typeof format === 'string') return `audio/${format}`;
+  return mediaOfFilename(holder['filename']);
+}
+
+/** Renames keys in place, keeping their order (a rebuilt object would break references held above). */
+function renameKeys(obj: Record<string, unknown>, renames: ReadonlyMap<string, string>): void {
+  const entries = Object.keys(obj).map((k) => [renames.get(k) ?? k, obj[k]] as const);
+  for (const k of Object.keys(obj)) delete obj[k];
+  for (const [k, v] of entries)
+    Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+}

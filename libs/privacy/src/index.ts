@@ -14,6 +14,7 @@ export { DictionaryMatcher } from './dictionary.js';
 export type { DictionaryMatch, DictionaryTerm } from './dictionary.js';
 export {
   actionFor,
+  binaryRuleOf,
   CustomPatternSchema,
   PRIVACY_MODES,
   PrivacyModeSchema,

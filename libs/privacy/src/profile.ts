@@ -58,6 +58,17 @@ export const PrivacyProfileSchema = z.object({
   employeeIdPattern: z.string().min(1).nullable().optional(),
   /** Entities scored below this are ignored (default 0: every rule's hit counts). */
   minScore: z.number().min(0).max(1).optional(),
+  /**
+   * Binary content the proxy cannot read as text (images, PDFs, audio): `allow` forwards it unscanned
+   * (and reports it), `refuse` refuses the request. Default: `refuse` for `strict` profiles, else
+   * `allow` (see {@link binaryRuleOf}).
+   */
+  binary: z.enum(['allow', 'refuse']).optional(),
+  /**
+   * Request fields the proxy's channel table does not know: `scan` treats them as text (strings and
+   * keys masked, numbers holding personal data refused), `refuse` refuses the request. Default `scan`.
+   */
+  unknownFields: z.enum(['scan', 'refuse']).optional(),
 });
 export type PrivacyProfile = z.output<typeof PrivacyProfileSchema>;
 export type PrivacyProfileInput = z.input<typeof PrivacyProfileSchema>;
@@ -69,6 +80,11 @@ export function actionFor(profile: PrivacyProfile, type: EntityType): PrivacyMod
   const custom = profile.customPatterns?.find((p) => p.name === type);
   if (custom?.action) return custom.action;
   return profile.mode;
+}
+
+/** The profile's rule for binary content it cannot scan: its own, else `refuse` when strict, else `allow`. */
+export function binaryRuleOf(profile: PrivacyProfile): 'allow' | 'refuse' {
+  return profile.binary ?? (profile.mode === 'strict' ? 'refuse' : 'allow');
 }
 
 /** Whether a profile can have any effect at all (otherwise a request passes through untouched). */

@@ -64,6 +64,10 @@ export const PrivacySettings = z.object({
   denyList: z.array(z.string().min(1)),
   /** A regular expression source for this org's employee ids, or null. */
   employeeIdPattern: z.string().min(1).nullable(),
+  /** Binary content the privacy proxy cannot scan: forwarded (`allow`) or refused; default by mode. */
+  binary: z.enum(['allow', 'refuse']).optional(),
+  /** Request fields the privacy proxy does not know: scanned as text (default) or refused. */
+  unknownFields: z.enum(['scan', 'refuse']).optional(),
 });
 export type PrivacySettings = z.infer<typeof PrivacySettings>;
 

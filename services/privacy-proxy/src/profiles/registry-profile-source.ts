@@ -479,5 +479,7 @@ export function toPrivacyProfile(privacy: PrivacySettings): PrivacyProfile {
     customPatterns: privacy.customPatterns,
     denyList: privacy.denyList,
     employeeIdPattern: privacy.employeeIdPattern,
+    binary: privacy.binary,
+    unknownFields: privacy.unknownFields,
   });
 }

@@ -3,6 +3,7 @@ import { cardIssuerPlausible, ibanValid, IBAN_LENGTHS, ipv6Valid, luhnValid, ssn
 import { DictionaryMatcher, type DictionaryTerm } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
 import { foldInlineCase } from './case-fold.js';
+import { normalizeForDetection, normalizeNothing, type NormalizedText } from './normalize.js';
 import { ALTERNATIVES, NAME } from './patterns.js';
 import { equalsLower, hashLower, isWordCode } from './text-scan.js';
 import type { CustomPattern, PrivacyProfile } from './profile.js';
@@ -30,19 +31,38 @@ export interface NerEntity {
 /** An optional external named-entity recogniser (e.g. an HTTP model). It must not throw for ordinary text. */
 export type NerHook = (text: string) => Promise<readonly NerEntity[]>;
 
+/**
+ * A synchronous, in-process recogniser run by `detect` on the normalised text, next to the built-in
+ * rules (e.g. people's names found by an NLP library). Spans are in the text it is given; they may
+ * come in any order and overlap, the detector resolves them with everything else.
+ */
+export type Recognizer = (text: string) => readonly NerEntity[];
+
 export interface DetectorOptions {
   readonly directory?: Directory;
   readonly customPatterns?: readonly CustomPattern[];
   readonly denyList?: readonly string[];
   readonly employeeIdPattern?: string | null;
   readonly ner?: NerHook;
+  /** In-process recognisers run on every text (see {@link Recognizer}). */
+  readonly recognizers?: readonly Recognizer[];
   /** Entities scored below this are dropped (default 0). */
   readonly minScore?: number;
+  /**
+   * Read a normalised copy of the text (normalize.ts: NFKC, invisible characters, homoglyphs, escapes)
+   * and report spans of the original. Default true; off only to measure what it costs.
+   */
+  readonly normalize?: boolean;
 }
 
 export interface DetectOptions {
   /** Include each entity's matched text (only for callers entitled to see it). */
   readonly includeText?: boolean;
+  /**
+   * Whether to normalise this text first (default: the detector's setting). False for text that is
+   * already the output of {@link normalizeForDetection}, as the masking session passes it.
+   */
+  readonly normalize?: boolean;
 }
 
 interface Hit {
@@ -137,12 +157,18 @@ export class Detector {
   private readonly dictionary: DictionaryMatcher;
   private readonly custom: ReadonlyArray<{ type: EntityType; re: RegExp; score: number }>;
   private readonly ner: NerHook | undefined;
+  private readonly recognizers: readonly Recognizer[];
   private readonly minScore: number;
+  /** Whether `detect` reads a normalised copy of its text (see {@link DetectorOptions.normalize}). */
+  readonly normalizes: boolean;
 
   constructor(options: DetectorOptions = {}) {
+    this.normalizes = options.normalize ?? true;
+    // Terms are normalised like the texts they are looked up in (NBSP, full-width letters, …).
+    const norm = (term: string) => (this.normalizes ? normalizeForDetection(term).text : term);
     const terms: DictionaryTerm[] = [];
     for (const person of options.directory?.people ?? []) {
-      const name = person.name.trim().replace(/\s+/g, ' ');
+      const name = norm(person.name).trim().replace(/\s+/g, ' ');
       const words = name.split(' ');
       if (words.length >= 2) {
         terms.push({ text: name, type: 'person', score: 0.95 });
@@ -153,7 +179,7 @@ export class Detector {
         terms.push({ text: person.userId, type: 'employee_id', score: 0.9 });
       }
     }
-    for (const term of options.denyList ?? []) terms.push({ text: term, type: 'deny_list', score: 0.99 });
+    for (const term of options.denyList ?? []) terms.push({ text: norm(term), type: 'deny_list', score: 0.99 });
     this.dictionary = new DictionaryMatcher(terms);
 
     const custom: Array<{ type: EntityType; re: RegExp; score: number }> = [];
@@ -174,11 +200,17 @@ export class Detector {
     }
     this.custom = custom;
     this.ner = options.ner;
+    this.recognizers = options.recognizers ?? [];
     this.minScore = options.minScore ?? 0;
   }
 
   /** Builds a detector for a role profile and the org's directory. */
-  static forProfile(profile: PrivacyProfile, directory?: Directory, ner?: NerHook): Detector {
+  static forProfile(
+    profile: PrivacyProfile,
+    directory?: Directory,
+    ner?: NerHook,
+    extra: Pick<DetectorOptions, 'recognizers' | 'normalize'> = {},
+  ): Detector {
     return new Detector({
       directory,
       customPatterns: profile.customPatterns,
@@ -186,15 +218,34 @@ export class Detector {
       employeeIdPattern: profile.employeeIdPattern,
       minScore: profile.minScore,
       ner,
+      ...extra,
     });
+  }
+
+  /** The text as this detector's rules read it, with the map back to the original's offsets. */
+  prepare(text: string): NormalizedText {
+    return this.normalizes ? normalizeForDetection(text) : normalizeNothing(text);
   }
 
   get hasExternalRecognizer(): boolean {
     return this.ner !== undefined;
   }
 
-  /** Built-in, dictionary and custom detection; sorted by start, non-overlapping. */
+  /**
+   * Built-in, dictionary, custom and recogniser detection; sorted by start, non-overlapping, in offsets
+   * of `text` (a normalised value is reported as the whole original span it came from).
+   */
   detect(text: string, options: DetectOptions = {}): Entity[] {
+    const prepared = (options.normalize ?? this.normalizes) ? normalizeForDetection(text) : undefined;
+    if (!prepared || prepared.sameOffsets) {
+      const found = this.detectIn(prepared?.text ?? text);
+      return options.includeText ? withText(text, found) : found;
+    }
+    const found = toOriginal(prepared, this.detectIn(prepared.text));
+    return options.includeText ? withText(text, found) : found;
+  }
+
+  private detectIn(text: string): Entity[] {
     // Each source yields hits in text order; merging keeps resolveOverlaps linear (no sort).
     let hits = builtinHits(text);
     // An address's local part is found by backing up from '@', so it can start before the previous hit.
@@ -213,43 +264,72 @@ export class Detector {
       }
       if (found.length > 0) hits = mergeByStart(hits, found);
     }
-    return finish(text, hits, this.minScore, options, true);
+    for (const recognizer of this.recognizers) {
+      const found = validHits(text, recognizer(text));
+      if (found.length === 0) continue;
+      if (!isSortedByStart(found)) found.sort((a, b) => a.start - b.start || a.end - b.end);
+      hits = mergeByStart(hits, found);
+    }
+    return finish(hits, this.minScore, true);
   }
 
-  /** `detect` plus the external recogniser, when one is configured. */
+  /** `detect` plus the external recogniser (on the same text), when one is configured. */
   async detectAsync(text: string, options: DetectOptions = {}): Promise<Entity[]> {
     if (!this.ner) return this.detect(text, options);
-    const [local, external] = [this.detect(text), await this.ner(text)];
+    const [local, external] = [this.detect(text, { normalize: options.normalize }), await this.ner(text)];
     const hits: Hit[] = local.map((e) => ({ type: e.type, start: e.start, end: e.end, score: e.score }));
-    for (const e of external) {
-      if (
-        !Number.isInteger(e.start) ||
-        !Number.isInteger(e.end) ||
-        e.start < 0 ||
-        e.end > text.length ||
-        e.end <= e.start
-      )
-        continue;
-      hits.push({
-        type: normaliseType(e.type),
-        start: e.start,
-        end: e.end,
-        score: Math.min(1, Math.max(0, e.score)),
-      });
-    }
-    return finish(text, hits, this.minScore, options);
+    hits.push(...validHits(text, external));
+    const kept = finish(hits, this.minScore);
+    return options.includeText ? withText(text, kept) : kept;
   }
 }
 
-function finish(
-  text: string,
-  hits: Hit[],
-  minScore: number,
-  options: DetectOptions,
-  sorted = false,
-): Entity[] {
-  const kept = resolveOverlaps(minScore > 0 ? hits.filter((h) => h.score >= minScore) : hits, sorted);
-  return options.includeText ? kept.map((h) => ({ ...h, text: text.slice(h.start, h.end) })) : kept;
+/** Spans of an external or in-process recogniser that fit the text, with normalised types and scores. */
+function validHits(text: string, found: readonly NerEntity[]): Hit[] {
+  const hits: Hit[] = [];
+  for (const e of found) {
+    if (
+      !Number.isInteger(e.start) ||
+      !Number.isInteger(e.end) ||
+      e.start < 0 ||
+      e.end > text.length ||
+      e.end <= e.start
+    )
+      continue;
+    hits.push({
+      type: normaliseType(e.type),
+      start: e.start,
+      end: e.end,
+      score: Math.min(1, Math.max(0, e.score)),
+    });
+  }
+  return hits;
+}
+
+function finish(hits: Hit[], minScore: number, sorted = false): Entity[] {
+  return resolveOverlaps(minScore > 0 ? hits.filter((h) => h.score >= minScore) : hits, sorted);
+}
+
+function withText(text: string, entities: Entity[]): Entity[] {
+  return entities.map((e) => ({ ...e, text: text.slice(e.start, e.end) }));
+}
+
+/**
+ * Spans of a normalised text as spans of its original, kept sorted and disjoint: when two spans meet
+ * inside one expanded character, the later one starts after the earlier (which already covers it).
+ */
+export function toOriginal<T extends { start: number; end: number }>(prepared: NormalizedText, spans: T[]): T[] {
+  if (prepared.sameOffsets) return spans;
+  const out: T[] = [];
+  let previousEnd = 0;
+  for (const span of spans) {
+    const mapped = prepared.toOriginal(span.start, span.end);
+    const start = Math.max(mapped.start, previousEnd);
+    if (start >= mapped.end) continue;
+    out.push({ ...span, start, end: mapped.end });
+    previousEnd = mapped.end;
+  }
+  return out;
 }
 
 const NER_TYPES: Record<string, EntityType> = {
@@ -453,7 +533,7 @@ function builtinHits(text: string): Hit[] {
     const c = text.charCodeAt(i);
     if (isDigit(c)) {
       const candidates = numericCandidates(text, i);
-      const hit = candidates ? tryAt(candidates, i, text) : null;
+      const hit = (candidates ? tryAt(candidates, i, text) : null) ?? bareSsnAt(text, i);
       if (hit) {
         hits.push(hit);
         i = hit.end;
@@ -486,8 +566,8 @@ function builtinHits(text: string): Hit[] {
       let hit: Hit | null = null;
       if (
         j - i >= 4 &&
-        isUpper(c) &&
-        isUpper(text.charCodeAt(i + 1)) &&
+        isAsciiLetter(c) &&
+        isAsciiLetter(text.charCodeAt(i + 1)) &&
         isDigit(text.charCodeAt(i + 2)) &&
         isDigit(text.charCodeAt(i + 3))
       ) {
@@ -572,6 +652,40 @@ function builtinHits(text: string): Hit[] {
   return hits;
 }
 
+/**
+ * A bare nine-digit SSN without a cue ("512447391"). Nine-digit numbers are also order, invoice and
+ * routing numbers, so the rules are narrow and documented in the README of libs/privacy: exactly nine
+ * digits standing alone (no digit, letter, `-`, `/`, `.`/`,` + digit, `#`, `$`, `€`, `£` or `+` around
+ * them), a valid SSA area, group and serial (no 000, 666 or 9xx area, no 00 group, no 0000 serial),
+ * not one repeated digit, not the ascending or descending run, not the numbers the SSA voided after
+ * they were printed in advertising (078-05-1120, 219-09-9999), and no reference word (order, invoice,
+ * ticket, tracking, …) right before it. Scored below the cued forms so any other reading wins.
+ */
+function bareSsnAt(text: string, i: number): Hit | null {
+  const end = i + 9;
+  if (end > text.length) return null;
+  for (let p = i; p < end; p++) if (!isDigit(text.charCodeAt(p))) return null;
+  const before = i > 0 ? text.charCodeAt(i - 1) : 32;
+  const after = text.charCodeAt(end);
+  if (isDigit(before) || isAsciiLetter(before) || (before >= 0xc0 && isWordCode(before))) return null;
+  if (BARE_SSN_BLOCKED_BEFORE.has(before)) return null;
+  if (!Number.isNaN(after)) {
+    if (isDigit(after) || isAsciiLetter(after) || (after >= 0xc0 && isWordCode(after))) return null;
+    if (BARE_SSN_BLOCKED_AFTER.has(after)) return null;
+    if ((after === 46 || after === 44) && isDigit(text.charCodeAt(end + 1))) return null;
+  }
+  const digits = text.slice(i, end);
+  if (!ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))) return null;
+  if (BARE_SSN_EXCLUDED.has(digits) || /^(\d)\1{8}$/.test(digits)) return null;
+  if (BARE_SSN_REFERENCE.test(text.slice(Math.max(0, i - 24), i))) return null;
+  return { type: 'ssn', start: i, end, score: 0.6 };
+}
+const BARE_SSN_BLOCKED_BEFORE = new Set([45, 47, 35, 36, 43, 95, 0x20ac, 0xa3, 46, 44, 58]);
+const BARE_SSN_BLOCKED_AFTER = new Set([45, 47, 95, 37, 0x20ac]);
+const BARE_SSN_EXCLUDED = new Set(['123456789', '987654321', '078051120', '219099999']);
+const BARE_SSN_REFERENCE =
+  /\b(?:order|invoice|inv|ticket|case|ref|reference|tracking|po|sku|part|build|version|serial|lot|batch|isbn|issn|policy|claim|receipt|transaction|txn|confirmation|booking|shipment|parcel|routing|aba|account|acct|iban|phone|tel|fax|mobile)(?:[\s.:#=-]*(?:number|num|no|nr|id))?[\s.:#=-]*$/i;
+
 /** At an opening bracket: "name [at] domain [dot] com" — back up over the local part and match. */
 function obfuscatedEmailAt(i: number, text: string): Hit | null {
   let k = i + 1;
@@ -601,7 +715,7 @@ function classify(name: string, m: RegExpExecArray, text: string): Hit | null {
     case 'iban':
       return classifyIban(value, start);
     case 'ssnctx': {
-      const digits = m.groups!['ssnctxnum']!.replace(/[ -]/g, '');
+      const digits = m.groups!['ssnctxnum']!.replace(/[ .-]/g, '');
       return ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))
         ? tail(m, 'ssnctxnum', 'ssn', 0.95)
         : null;
@@ -651,21 +765,21 @@ function countDigits(s: string): number {
 }
 
 function classifyIban(value: string, start: number): Hit | null {
-  const expected = IBAN_LENGTHS[value.slice(0, 2)];
+  const expected = IBAN_LENGTHS[value.slice(0, 2).toUpperCase()];
   if (expected === undefined) return null;
   let compact = '';
   let endOffset = 0;
   for (let i = 0; i < value.length && compact.length < expected; i++) {
     const ch = value[i]!;
-    if (ch !== ' ') {
+    if (ch !== ' ' && ch !== '-') {
       compact += ch;
       endOffset = i + 1;
     }
   }
-  if (compact.length !== expected || !ibanValid(compact)) return null;
+  if (compact.length !== expected || !ibanValid(compact.toUpperCase())) return null;
   // The IBAN must end at a token boundary, not in the middle of a longer alphanumeric run.
   const next = value[endOffset];
-  if (next !== undefined && next !== ' ') return null;
+  if (next !== undefined && next !== ' ' && next !== '-') return null;
   return { type: 'iban', start, end: start + endOffset, score: 0.99 };
 }
 

@@ -8,12 +8,19 @@ export interface DictionaryTerm {
   readonly score: number;
 }
 
-interface CompiledTerm {
-  readonly tokens: readonly string[];
-  /** Separator between token i and i+1 in the term; `null` means "any run of spaces or tabs". */
-  readonly separators: ReadonlyArray<string | null>;
-  readonly type: EntityType;
-  readonly score: number;
+/** One level of the token trie: children by the hash of their token's lowercase form. */
+interface TrieNode {
+  children: Map<number, TrieEdge[]> | undefined;
+  /** The term that ends here (the first one added with these tokens and separators). */
+  term: { readonly type: EntityType; readonly score: number } | undefined;
+}
+
+interface TrieEdge {
+  /** Lowercase token. */
+  readonly token: string;
+  /** Separator before this token; `null` means "any run of spaces or tabs" (and nothing before the first). */
+  readonly separator: string | null;
+  readonly node: TrieNode;
 }
 
 export interface DictionaryMatch {
@@ -85,44 +92,41 @@ function possessive(text: string, start: number, end: number): number {
 }
 
 /**
- * Whole-token, case-insensitive matcher for a fixed set of phrases: one pass over the text's tokens
- * with an allocation-free hash lookup on the first token, so its cost does not grow with the size of
- * the directory. Longer phrases win over their prefixes; a possessive `'s` is not part of the match.
+ * Whole-token, case-insensitive matcher for a fixed set of phrases: one pass over the text's tokens,
+ * walking a trie of the terms' tokens (allocation-free hash lookups), so its cost grows with the text
+ * and not with the number of terms, also when thousands of terms share their first token (the values
+ * of one request: SSNs of one area, addresses of one person). The longest phrase wins; a possessive
+ * `'s` is not part of the match.
  */
 export class DictionaryMatcher {
-  private readonly byFirstToken = new Map<number, CompiledTerm[]>();
+  private readonly root: TrieNode = { children: new Map(), term: undefined };
   readonly size: number;
+  /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
+  comparisons = 0;
 
   constructor(terms: Iterable<DictionaryTerm>) {
     let size = 0;
     for (const term of terms) {
       const spans = tokenize(term.text);
       if (spans.length === 0) continue;
-      const tokens = spans.map((s) => term.text.slice(s.start, s.end).toLowerCase());
-      const separators: Array<string | null> = [];
-      for (let i = 1; i < spans.length; i++) {
-        const sep = term.text.slice(spans[i - 1]!.end, spans[i]!.start);
-        separators.push(/^[ \t]+$/.test(sep) ? null : sep.toLowerCase());
+      let node = this.root;
+      for (let k = 0; k < spans.length; k++) {
+        const span = spans[k]!;
+        const token = term.text.slice(span.start, span.end).toLowerCase();
+        let separator: string | null = null;
+        if (k > 0) {
+          const sep = term.text.slice(spans[k - 1]!.end, span.start);
+          separator = /^[ \t]+$/.test(sep) ? null : sep.toLowerCase();
+        }
+        node = child(node, hashLower(term.text, span.start, span.end), token, separator);
       }
-      const compiled: CompiledTerm = { tokens, separators, type: term.type, score: term.score };
-      const key = hashLower(term.text, spans[0]!.start, spans[0]!.end);
-      const list = this.byFirstToken.get(key) ?? [];
-      list.push(compiled);
-      list.sort((a, b) => b.tokens.length - a.tokens.length);
-      this.byFirstToken.set(key, list);
+      node.term ??= { type: term.type, score: term.score };
       size++;
     }
     this.size = size;
   }
 
   /** Non-overlapping matches, left to right. */
-  /** The lowercase first token of every term: a match starts where one of them occurs. */
-  firstTokens(): string[] {
-    const out: string[] = [];
-    for (const list of this.byFirstToken.values()) for (const term of list) out.push(term.tokens[0]!);
-    return out;
-  }
-
   match(text: string): DictionaryMatch[] {
     const out: DictionaryMatch[] = [];
     if (this.size === 0) return out;
@@ -144,39 +148,69 @@ export class DictionaryMatcher {
   }
 
   private matchAt(text: string, start: number, end: number, hash: number): DictionaryMatch | null {
-    let candidates = this.byFirstToken.get(hash);
-    let firstEnd = end;
-    if (!candidates) {
+    let node = this.edge(this.root, hash, text, start, end, null);
+    if (!node) {
+      // "Doe's": only a one-token term can end inside the first token.
       const p = possessive(text, start, end);
       if (p === 0) return null;
-      firstEnd = end - p;
-      candidates = this.byFirstToken.get(hashLower(text, start, firstEnd));
-      if (!candidates) return null;
+      const single = this.edge(this.root, hashLower(text, start, end - p), text, start, end - p, null);
+      return single?.term ? { ...single.term, start, end: end - p } : null;
     }
-    for (const term of candidates) {
-      if (!equalsLower(text, start, firstEnd, term.tokens[0]!)) continue;
-      if (term.tokens.length === 1) return { type: term.type, start, end: firstEnd, score: term.score };
-      if (firstEnd !== end) continue;
-      let cursor = end;
-      let matchEnd = -1;
-      for (let k = 1; k < term.tokens.length; k++) {
-        // separator, then the next token
-        let t = cursor;
-        while (t < text.length && !isWordCode(text.charCodeAt(t))) t++;
-        if (t >= text.length) break;
-        const want = term.separators[k - 1] ?? null;
-        if (want === null ? !isBlank(text, cursor, t) : !equalsLower(text, cursor, t, want)) break;
-        const tEnd = tokenEnd(text, t);
-        const expected = term.tokens[k]!;
-        const isLast = k === term.tokens.length - 1;
-        if (equalsLower(text, t, tEnd, expected)) cursor = tEnd;
-        else if (isLast && possessive(text, t, tEnd) && equalsLower(text, t, tEnd - 2, expected))
-          cursor = tEnd - 2;
-        else break;
-        if (isLast) matchEnd = cursor;
+    let best: DictionaryMatch | null = node.term ? { ...node.term, start, end } : null;
+    let cursor = end;
+    while (node.children) {
+      let t = cursor;
+      while (t < text.length && !isWordCode(text.charCodeAt(t))) t++;
+      if (t >= text.length) break;
+      const tEnd = tokenEnd(text, t);
+      const next = this.edge(node, lastTokenHash, text, t, tEnd, [cursor, t]);
+      if (!next) {
+        const p = possessive(text, t, tEnd);
+        const last = p > 0 ? this.edge(node, hashLower(text, t, tEnd - p), text, t, tEnd - p, [cursor, t]) : null;
+        if (last?.term) best = { ...last.term, start, end: tEnd - p };
+        break;
       }
-      if (matchEnd !== -1) return { type: term.type, start, end: matchEnd, score: term.score };
+      node = next;
+      cursor = tEnd;
+      if (node.term) best = { ...node.term, start, end: cursor };
     }
-    return null;
+    return best;
   }
+
+  /** The child of `node` for the token `text[start, end)` after the separator `text[sep]`. */
+  private edge(
+    node: TrieNode,
+    hash: number,
+    text: string,
+    start: number,
+    end: number,
+    sep: readonly [number, number] | null,
+  ): TrieNode | undefined {
+    const edges = node.children?.get(hash);
+    if (!edges) return undefined;
+    for (const edge of edges) {
+      this.comparisons++;
+      if (!equalsLower(text, start, end, edge.token)) continue;
+      if (sep !== null) {
+        const ok =
+          edge.separator === null
+            ? isBlank(text, sep[0], sep[1])
+            : equalsLower(text, sep[0], sep[1], edge.separator);
+        if (!ok) continue;
+      }
+      return edge.node;
+    }
+    return undefined;
+  }
+}
+
+function child(node: TrieNode, hash: number, token: string, separator: string | null): TrieNode {
+  node.children ??= new Map();
+  let edges = node.children.get(hash);
+  if (!edges) node.children.set(hash, (edges = []));
+  const existing = edges.find((e) => e.token === token && e.separator === separator);
+  if (existing) return existing.node;
+  const created: TrieNode = { children: undefined, term: undefined };
+  edges.push({ token, separator, node: created });
+  return created;
 }

@@ -1,17 +1,35 @@
-import { resolveOverlaps, type Detector } from './detector.js';
+import { AppError } from '@orgmesh/contracts';
+import { resolveOverlaps, toOriginal, type Detector } from './detector.js';
 import { DictionaryMatcher } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
+import type { NormalizedText } from './normalize.js';
 import { actionFor, type PrivacyMode, type PrivacyProfile } from './profile.js';
 import { PlaceholderMapping, type Pseudonymizer } from './pseudonymizer.js';
-import { isWordCode } from './text-scan.js';
 import { Restorer, type RestoreOptions } from './restorer.js';
+import { seamSpans, type SeamPiece, type Span } from './seams.js';
 
 /** What a request contained, per entity type; never values. */
 export type EntityCounts = Partial<Record<EntityType, number>>;
 
 /**
- * Applies one role profile to every text of one request: detection, per-entity actions, masking, and
- * the restore mapping built from the request's own content. Create one per request.
+ * How much one request may ask of the detector. Past it the request is refused
+ * (`payload_too_large`, HTTP 413) before or while it is scanned, rather than stalling a replica.
+ */
+export interface ProcessingBudget {
+  /** Characters (UTF-16 code units) of all scanned texts of one request together. */
+  readonly maxChars?: number;
+  /** Values found in one request (every entity, whatever the action). */
+  readonly maxValues?: number;
+}
+
+/**
+ * Applies one role profile to every text of one request: normalisation, detection (also of values
+ * split across consecutive texts), per-entity actions, masking, and the restore mapping built from
+ * the request's own content. Create one per request.
+ *
+ * Cost is linear in the request: each text is normalised and scanned once, the seams between
+ * consecutive texts once more in small windows, and the values found are looked up again in one
+ * token pass per text (a trie, not one search per value).
  */
 export class MaskingSession {
   readonly mapping = new PlaceholderMapping();
@@ -19,6 +37,11 @@ export class MaskingSession {
   readonly counts: EntityCounts = {};
   /** Entities replaced by placeholders, per type. */
   readonly masked: EntityCounts = {};
+  /**
+   * Work done so far, in characters normalised and scanned plus the known-values matcher's token
+   * comparisons: a count that grows with the request and lets tests check it grows linearly.
+   */
+  work = 0;
   private readonly strict = new Set<EntityType>();
   private readonly actionCache = new Map<EntityType, PrivacyMode>();
 
@@ -27,6 +50,7 @@ export class MaskingSession {
     private readonly pseudonymizer: Pseudonymizer,
     readonly profile: PrivacyProfile,
     readonly tenant: string,
+    private readonly budget: ProcessingBudget = {},
   ) {}
 
   /** Entity types whose action is `strict` and that occurred; the request must be refused when non-empty. */
@@ -46,30 +70,50 @@ export class MaskingSession {
   }
 
   /**
-   * Detects and masks every text of a request, in two phases: detection in each text, then every value
-   * masked anywhere in the request is masked wherever else it occurs in the request (a name found next to
-   * a cue in one message is also masked where the conversation repeats it without the cue, e.g. in an
-   * earlier answer the client sends back).
+   * Detects and masks every text of a request, in two phases: detection in each text and across the
+   * seams between consecutive texts, then every value masked anywhere in the request is masked
+   * wherever else it occurs in the request (a name found next to a cue in one message is also masked
+   * where the conversation repeats it without the cue, e.g. in an earlier answer the client sends
+   * back). Texts are in request order: a value split over consecutive texts (`"My SSN is 512-44-"`,
+   * `"7391"`) has each piece replaced by the placeholder of the whole value.
+   *
+   * @throws AppError `payload_too_large` past the session's {@link ProcessingBudget}.
    */
   processAll(texts: readonly string[]): string[] {
-    return this.apply(
-      texts,
-      texts.map((t) => (t.length === 0 ? [] : this.detector.detect(t))),
-    );
+    const prepared = this.prepare(texts);
+    const found = prepared.map((p) => (p.text.length === 0 ? [] : this.detector.detect(p.text, NORMALISED)));
+    return this.apply(texts, prepared, found);
   }
 
   /** Like {@link processAll}, including the external recogniser when the detector has one. */
   async processAllAsync(texts: readonly string[]): Promise<string[]> {
     if (!this.detector.hasExternalRecognizer) return this.processAll(texts);
+    const prepared = this.prepare(texts);
     const found = await Promise.all(
-      texts.map((t) => (t.length === 0 ? Promise.resolve([]) : this.detector.detectAsync(t))),
+      prepared.map((p) =>
+        p.text.length === 0 ? Promise.resolve([]) : this.detector.detectAsync(p.text, NORMALISED),
+      ),
     );
-    return this.apply(texts, found);
+    return this.apply(texts, prepared, found);
   }
 
   /** A restorer for answers to this request. */
   restorer(options?: RestoreOptions): Restorer {
     return new Restorer(this.mapping, options);
+  }
+
+  private prepare(texts: readonly string[]): NormalizedText[] {
+    let chars = 0;
+    for (const text of texts) chars += text.length;
+    const max = this.budget.maxChars;
+    if (max !== undefined && chars > max)
+      throw new AppError(
+        'payload_too_large',
+        `the request holds ${chars} characters of text to scan; the processing budget is ${max}`,
+        { details: { budget: 'chars', limit: max } },
+      );
+    this.work += chars;
+    return texts.map((t) => this.detector.prepare(t));
   }
 
   private action(type: EntityType): PrivacyMode {
@@ -81,26 +125,79 @@ export class MaskingSession {
     return action;
   }
 
-  private apply(texts: readonly string[], found: Entity[][]): string[] {
-    const known = this.knownValues(texts, found);
-    const firstTokens = known?.firstTokens();
-    return texts.map((text, i) => {
-      let entities = found[i]!;
-      if (known && mayAddMatches(text, entities, firstTokens!)) {
-        const extra = known.match(text);
-        if (extra.length > 0) entities = resolveOverlaps([...entities, ...extra]);
-      }
-      return this.applyOne(text, entities);
+  private apply(texts: readonly string[], prepared: NormalizedText[], found: Entity[][]): string[] {
+    let values = 0;
+    for (const list of found) values += list.length;
+    this.checkValues(values);
+    const seams = seamSpans(
+      prepared.map((p) => p.text),
+      (window) => this.detector.detect(window, NORMALISED),
+    );
+    this.work += seams.scanned;
+    // Spans per text in normalised offsets: detections, then pieces of values found across seams.
+    const spans: Span[][] = found.map((list, i) => {
+      const extra = seams.byText[i];
+      return extra && extra.length > 0 ? resolveOverlaps<Span>([...list, ...extra]) : list;
     });
+    const wholeValues = this.wholeValues(texts, prepared, seams.groups);
+    const known = this.knownValues(prepared, spans, wholeValues);
+    if (known) {
+      for (let i = 0; i < spans.length; i++) {
+        const extra = known.match(prepared[i]!.text);
+        if (extra.length > 0) spans[i] = resolveOverlaps<Span>([...spans[i]!, ...extra]);
+      }
+      this.work += known.comparisons;
+    }
+    return texts.map((text, i) => this.applyOne(text, toOriginal(prepared[i]!, spans[i]!), wholeValues));
   }
 
-  /** A matcher for the values this request masks, or undefined when there are none worth extending. */
-  private knownValues(texts: readonly string[], found: Entity[][]): DictionaryMatcher | undefined {
+  private checkValues(values: number): void {
+    const max = this.budget.maxValues;
+    if (max !== undefined && values > max)
+      throw new AppError(
+        'payload_too_large',
+        `the request holds more than ${max} personal values; the processing budget is ${max}`,
+        { details: { budget: 'values', limit: max } },
+      );
+  }
+
+  /** The original value of each value split across texts: its pieces of the original texts, joined. */
+  private wholeValues(
+    texts: readonly string[],
+    prepared: readonly NormalizedText[],
+    groups: ReadonlyArray<readonly SeamPiece[]>,
+  ): Map<number, { original: string; normalised: string }> {
+    const out = new Map<number, { original: string; normalised: string }>();
+    for (const pieces of groups) {
+      let original = '';
+      let normalised = '';
+      for (const piece of pieces) {
+        const index = piece.index;
+        const span = prepared[index]!.toOriginal(piece.start, piece.end);
+        original += texts[index]!.slice(span.start, span.end);
+        normalised += prepared[index]!.text.slice(piece.start, piece.end);
+      }
+      out.set(pieces[0]!.group, { original, normalised });
+    }
+    return out;
+  }
+
+  /** A matcher for the values this request masks, or undefined when there are none. */
+  private knownValues(
+    prepared: readonly NormalizedText[],
+    spans: readonly Span[][],
+    wholeValues: ReadonlyMap<number, { normalised: string }>,
+  ): DictionaryMatcher | undefined {
     const terms = new Map<string, { text: string; type: EntityType; score: number }>();
-    found.forEach((entities, i) => {
-      for (const e of entities) {
-        if (e.end - e.start < 3 || this.action(e.type) !== 'mask') continue;
-        const value = texts[i]!.slice(e.start, e.end);
+    spans.forEach((list, i) => {
+      for (const e of list) {
+        if (e.end - e.start < 3 && e.group === undefined) continue;
+        if (this.action(e.type) !== 'mask') continue;
+        const value =
+          e.group !== undefined
+            ? wholeValues.get(e.group)!.normalised
+            : prepared[i]!.text.slice(e.start, e.end);
+        if (value.length < 3) continue;
         const key = `${e.type}\u0000${value.toLowerCase()}`;
         // Below every detector score: a detection at the same place wins.
         if (!terms.has(key)) terms.set(key, { text: value, type: e.type, score: 0.5 });
@@ -109,58 +206,33 @@ export class MaskingSession {
     return terms.size === 0 ? undefined : new DictionaryMatcher(terms.values());
   }
 
-  private applyOne(text: string, entities: readonly Entity[]): string {
-    if (entities.length === 0) return text;
-    const toMask: Entity[] = [];
-    for (const e of entities) {
+  private applyOne(
+    text: string,
+    spans: readonly Span[],
+    wholeValues: ReadonlyMap<number, { original: string }>,
+  ): string {
+    if (spans.length === 0) return text;
+    const parts: string[] = [];
+    let cursor = 0;
+    for (const e of spans) {
       const action = this.action(e.type);
       if (action === 'off') continue;
-      this.counts[e.type] = (this.counts[e.type] ?? 0) + 1;
-      if (action === 'strict') this.strict.add(e.type);
-      else if (action === 'mask') {
-        toMask.push(e);
-        this.masked[e.type] = (this.masked[e.type] ?? 0) + 1;
+      // A split value counts once, at its first piece.
+      if (!e.continuation) {
+        this.counts[e.type] = (this.counts[e.type] ?? 0) + 1;
+        if (action === 'mask') this.masked[e.type] = (this.masked[e.type] ?? 0) + 1;
       }
+      if (action === 'strict') this.strict.add(e.type);
+      if (action !== 'mask') continue;
+      const value = e.group !== undefined ? wholeValues.get(e.group)!.original : text.slice(e.start, e.end);
+      parts.push(text.slice(cursor, e.start), this.pseudonymizer.placeholder(this.tenant, e.type, value, this.mapping));
+      cursor = e.end;
     }
-    return this.pseudonymizer.mask(this.tenant, text, toMask, this.mapping);
+    if (cursor === 0) return text;
+    parts.push(text.slice(cursor));
+    return parts.join('');
   }
 }
 
-// Outside Latin, Greek and Cyrillic the matcher's case folding and toLowerCase may differ.
-const BEYOND_FOLDING = /[\u0530-\uffff]/;
-
-/**
- * Whether the known-values pass could add anything to `entities` (sorted, non-overlapping): only if
- * a term's first token occurs (case-insensitively) somewhere no detection covers. A known-value match
- * that overlaps a detection loses to it (its score is below every detector's), so when every
- * occurrence is covered the pass is skipped; this is the common case, and a 4 KB scan saved.
- */
-function mayAddMatches(text: string, entities: readonly Entity[], firstTokens: readonly string[]): boolean {
-  if (BEYOND_FOLDING.test(text)) return true;
-  const lower = text.toLowerCase();
-  if (lower.length !== text.length) return true;
-  for (const token of firstTokens) {
-    for (let at = lower.indexOf(token); at !== -1; at = lower.indexOf(token, at + 1)) {
-      // A match starts at a whole token: not inside a word, not cut short by one ("emp" in "employee").
-      const end = at + token.length;
-      if (at > 0 && isWordCode(text.charCodeAt(at - 1))) continue;
-      if (end < text.length && isWordCode(text.charCodeAt(end))) continue;
-      if (!covered(entities, at)) return true;
-    }
-  }
-  return false;
-}
-
-/** Whether a detection covers position `at` (binary search over spans sorted by start). */
-function covered(entities: readonly Entity[], at: number): boolean {
-  let lo = 0;
-  let hi = entities.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const e = entities[mid]!;
-    if (at < e.start) hi = mid - 1;
-    else if (at >= e.end) lo = mid + 1;
-    else return true;
-  }
-  return false;
-}
+/** Texts of a session are normalised once, by the session; the detector must not do it again. */
+const NORMALISED = { normalize: false } as const;

@@ -48,13 +48,14 @@ export const ALTERNATIVES: readonly AlternativeSource[] = [
   },
   {
     name: 'iban',
-    source: '(?<iban>(?<![A-Za-z0-9])[A-Z]{2}\\d{2}(?:[ ]?[A-Z0-9]){11,30})',
+    // Any case, groups separated by a space or a dash ("de36 5001 …", "DE89-3704-…"); the checksum decides.
+    source: '(?<iban>(?<![A-Za-z0-9])[A-Za-z]{2}\\d{2}(?:[ \\-]?[A-Za-z0-9]){11,30})',
   },
   {
     name: 'ssnctx',
     source:
       '(?<ssnctx>(?i:\\b(?:ssn|social[ ]security(?:[ ](?:number|no|#))?|ss[ ]?#))[\\s:#.=\\-]{0,4}(?:(?i:is)[ ]+)?' +
-      '(?<ssnctxnum>\\d{3}[ \\-]?\\d{2}[ \\-]?\\d{4})(?![\\d]))',
+      '(?<ssnctxnum>\\d{3}[ .\\-]?\\d{2}[ .\\-]?\\d{4})(?![\\d]))',
   },
   {
     name: 'dob',

@@ -9,7 +9,9 @@ import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harnes
 import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import * as grpc from '@grpc/grpc-js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
 
 type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
@@ -28,6 +30,7 @@ describe('gateway REST: a recipient is resolved against the real registry and st
   let gateway: GatewayApp;
   const tokens: Record<string, string> = {};
   const as = (client: string) => tokens[client] as string;
+  let grpcMesh: grpc.Client & Record<string, Function>; // eslint-disable-line @typescript-eslint/no-unsafe-function-type
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -47,9 +50,26 @@ describe('gateway REST: a recipient is resolved against the real registry and st
       'legal-agent',
     ])
       tokens[client] = await devToken(gateway, client);
+    const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as unknown as {
+      orgmesh: {
+        v1: { Mesh: new (address: string, credentials: grpc.ChannelCredentials) => typeof grpcMesh };
+      };
+    };
+    grpcMesh = new loaded.orgmesh.v1.Mesh(`127.0.0.1:${gateway.grpcPort}`, grpc.credentials.createInsecure());
   });
 
+  /** A unary Mesh call over gRPC as `sender`: the answer, or the ServiceError. */
+  const grpcCall = (method: string, sender: string, request: unknown) =>
+    new Promise<{ error: grpc.ServiceError | null; response: Task | undefined }>((resolve) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${as(sender)}`);
+      grpcMesh[method]?.(request, metadata, (error: grpc.ServiceError | null, response?: Task) =>
+        resolve({ error, response }),
+      );
+    });
+
   afterAll(async () => {
+    grpcMesh?.close();
     await gateway?.close();
     await mesh?.close();
     await registry?.close();
@@ -115,6 +135,27 @@ describe('gateway REST: a recipient is resolved against the real registry and st
       expect(created.body.to).toEqual({ role: 'manager', agentId: 'manager-agent' });
       expect((await read('manager-agent', created.body.id)).status).toBe(200);
     }
+  });
+
+  it('over gRPC, a Recipient with agent_id only is that agent of its role; an agent in role is refused', async () => {
+    const contextId = `grpc-${randomUUID()}`;
+    const sent = await grpcCall('SendTask', 'finance-agent', {
+      to: { agentId: 'accounts-payable-agent' },
+      type: 'pay-invoice',
+      contextId,
+    });
+    expect(sent.error).toBeNull();
+    // toMatchObject: the decoded message also carries proto3's synthetic `_agentId` oneof marker.
+    expect(sent.response?.to).toMatchObject({ role: 'finance', agentId: 'accounts-payable-agent' });
+    expect((await read('accounts-payable-agent', sent.response?.id as string)).status).toBe(200);
+
+    const refused = await grpcCall('SendTask', 'finance-agent', {
+      to: { role: 'accounts-payable-agent' },
+      type: 'pay-invoice',
+      contextId,
+    });
+    expect(refused.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((await stored(contextId)).map((t) => t.id)).toEqual([sent.response?.id]);
   });
 
   it('keeps a role string a role inbox any agent of the role may read', async () => {

@@ -364,7 +364,12 @@ describe('mesh router over NATS and Postgres', () => {
     expect(
       (await rpcError(bus.request(ListTasks, { contextId, cursor: 'nope' }, { authorization: manager })))
         .code,
-    ).toBe('validation_failed');
+    ).toBe('invalid_cursor');
+    // The forged cursor of issue 17: parsed before the query, not "invalid input syntax for type uuid".
+    const forged = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'x' })).toString('base64url');
+    expect(
+      (await rpcError(bus.request(ListTasks, { contextId, cursor: forged }, { authorization: manager }))).code,
+    ).toBe('invalid_cursor');
   });
 
   it('answers 429 past the per-agent token bucket and 413 past the payload limit', async () => {

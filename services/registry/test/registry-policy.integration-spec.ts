@@ -133,9 +133,9 @@ describe('policy, agents and signed profiles over NATS', () => {
       'privacy-counsel-agent',
     ]);
     expect(legal.nextCursor).toBeNull();
-    expect((await rpcError(bus.request(ListAgents, { cursor: 'not-a-cursor' }))).code).toBe(
-      'validation_failed',
-    );
+    expect((await rpcError(bus.request(ListAgents, { cursor: 'not-a-cursor' }))).code).toBe('invalid_cursor');
+    const forged = Buffer.from(JSON.stringify({ a: 'Not An Agent\u0000' })).toString('base64url');
+    expect((await rpcError(bus.request(ListAgents, { cursor: forged }))).code).toBe('invalid_cursor');
     expect((await bus.request(GetAgent, { agentId: 'frontend-agent' })).expectedConfigHashes).toEqual({
       'claude-code': expect.stringMatching(/^sha256:/),
       goose: expect.stringMatching(/^sha256:/),

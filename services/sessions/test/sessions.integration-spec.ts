@@ -136,7 +136,9 @@ describe('sessions service over NATS and Postgres', () => {
     expect(new Set(ids).size).toBe(5);
     expect(page3.nextCursor).toBeNull();
     const bad = await rpcError(bus.request(ListSessions, { role, limit: 2, cursor: 'garbage' }));
-    expect(bad.code).toBe('validation_failed');
+    expect(bad.code).toBe('invalid_cursor');
+    const forged = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'x' })).toString('base64url');
+    expect((await rpcError(bus.request(ListSessions, { role, cursor: forged }))).code).toBe('invalid_cursor');
   });
 
   it('serialises 100 concurrent conflicting events into a valid FSM path ending in the stored state', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { AppError, type PolicyKind, type RecipientInput } from '@orgmesh/contracts';
+import fc from 'fast-check';
+import { AppError, httpStatusFor, type PolicyKind, type RecipientInput } from '@orgmesh/contracts';
 import type { PolicyPort, PolicyVerdict } from '../policy/policy.port.js';
 import { parseRecipient, partyOf, recipientOf, resolveRecipient } from './task.recipient.js';
 
@@ -146,5 +147,69 @@ describe('resolveRecipient', () => {
     expect(wrongRole.details).toEqual({
       issues: [{ path: 'to.agentId', message: 'not an agent of role legal' }],
     });
+  });
+});
+
+describe('resolveRecipient over any registry and any way of naming', () => {
+  // A few agents and roles (disjoint, as the registry guarantees) and names nobody has.
+  const roles = ['finance', 'legal', 'manager'];
+  const agents: Record<string, string> = {
+    'ap-agent': 'finance',
+    'counsel-agent': 'legal',
+    'boss-agent': 'manager',
+  };
+  const names = [...roles, ...Object.keys(agents), 'ghost', 'ghost-agent'];
+  const name = fc.constantFrom(...names);
+  const input: fc.Arbitrary<RecipientInput> = fc.oneof(
+    name,
+    name.map((role) => ({ role })),
+    name.map((agentId) => ({ agentId })),
+    fc.tuple(name, name).map(([role, agentId]) => ({ role, agentId })),
+  );
+
+  /** The oracle, written from the rule rather than the code: whom `to` addresses, or undefined if nobody. */
+  function addressee(to: RecipientInput): { role: string; agentId: string | null } | undefined {
+    const isRole = (id: string) => roles.includes(id);
+    if (typeof to === 'string')
+      return isRole(to)
+        ? { role: to, agentId: null }
+        : agents[to]
+          ? { role: agents[to], agentId: to }
+          : undefined;
+    if (to.agentId === undefined)
+      return to.role !== undefined && isRole(to.role) ? { role: to.role, agentId: null } : undefined;
+    const role = agents[to.agentId];
+    if (role === undefined || (to.role !== undefined && to.role !== role)) return undefined;
+    return { role, agentId: to.agentId };
+  }
+
+  it('stores exactly whom the registry says was named, asking once, or refuses with a 4xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(input, fc.constantFrom(...roles), async (to, senderRole) => {
+        const asked: string[] = [];
+        const registry: PolicyPort = {
+          resolve: async (_from, id) => {
+            asked.push(id);
+            return { allowed: true, rule: 'allow', toRole: agents[id] ?? (roles.includes(id) ? id : null) };
+          },
+          managerOf: async () => null,
+        };
+        const expected = addressee(to);
+        const outcome = await resolveRecipient(registry, { role: senderRole }, to, 'task').then(
+          ({ to: stored }) => stored,
+          (error: unknown) => error,
+        );
+        expect(asked).toHaveLength(1);
+        if (expected) {
+          expect(outcome).toEqual(expected);
+          // The policy was asked about exactly the party that is stored.
+          expect(asked[0]).toBe(expected.agentId ?? expected.role);
+        } else {
+          expect(outcome).toBeInstanceOf(AppError);
+          expect(httpStatusFor((outcome as AppError).code)).toBe(400);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

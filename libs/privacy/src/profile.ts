@@ -2,6 +2,9 @@ import { z } from 'zod';
 import type { EntityType } from './entity.js';
 
 export const PRIVACY_MODES = ['off', 'detect', 'mask', 'strict'] as const;
+/** How far a placeholder is shared: see {@link PrivacyProfileSchema} `pseudonymScope`. */
+export const PSEUDONYM_SCOPES = ['workflow', 'role', 'org'] as const;
+export type PseudonymScope = (typeof PSEUDONYM_SCOPES)[number];
 /** off: nothing; detect: audit only; mask: pseudonymise and restore; strict: refuse the request. */
 export type PrivacyMode = (typeof PRIVACY_MODES)[number];
 export const PrivacyModeSchema = z.enum(PRIVACY_MODES);
@@ -69,6 +72,18 @@ export const PrivacyProfileSchema = z.object({
    * keys masked, numbers holding personal data refused), `refuse` refuses the request. Default `scan`.
    */
   unknownFields: z.enum(['scan', 'refuse']).optional(),
+  /**
+   * People's names in free text, without the directory (names.ts: compromise's lexicon, word shape and
+   * context). Default on: a name the directory does not know is still personal data. `false` keeps
+   * only the directory and the cue rules (`Dear`, `Mr.`, signatures).
+   */
+  names: z.boolean().optional(),
+  /**
+   * How far one value keeps one placeholder (pseudonymizer.ts): `workflow` (default) — within one
+   * workflow (the task's contextId; without one, one request), so the provider cannot link a person
+   * across workflows; `role` — across the workflows of the caller's role; `org` — across the tenant.
+   */
+  pseudonymScope: z.enum(PSEUDONYM_SCOPES).optional(),
 });
 export type PrivacyProfile = z.output<typeof PrivacyProfileSchema>;
 export type PrivacyProfileInput = z.input<typeof PrivacyProfileSchema>;

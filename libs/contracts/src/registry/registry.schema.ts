@@ -68,6 +68,10 @@ export const PrivacySettings = z.object({
   binary: z.enum(['allow', 'refuse']).optional(),
   /** Request fields the privacy proxy does not know: scanned as text (default) or refused. */
   unknownFields: z.enum(['scan', 'refuse']).optional(),
+  /** People's names in free text without the directory (default on); `false`: directory and cues only. */
+  names: z.boolean().optional(),
+  /** How far a value keeps one placeholder: `workflow` (default), `role` or `org`. */
+  pseudonymScope: z.enum(['workflow', 'role', 'org']).optional(),
 });
 export type PrivacySettings = z.infer<typeof PrivacySettings>;
 

@@ -481,5 +481,7 @@ export function toPrivacyProfile(privacy: PrivacySettings): PrivacyProfile {
     employeeIdPattern: privacy.employeeIdPattern,
     binary: privacy.binary,
     unknownFields: privacy.unknownFields,
+    names: privacy.names,
+    pseudonymScope: privacy.pseudonymScope,
   });
 }

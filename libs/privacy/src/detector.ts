@@ -4,6 +4,7 @@ import { DictionaryMatcher, type DictionaryTerm } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
 import { foldInlineCase } from './case-fold.js';
 import { normalizeForDetection, normalizeNothing, type NormalizedText } from './normalize.js';
+import { nameRecognizer } from './names.js';
 import { ALTERNATIVES, NAME } from './patterns.js';
 import { equalsLower, hashLower, isWordCode } from './text-scan.js';
 import type { CustomPattern, PrivacyProfile } from './profile.js';
@@ -211,6 +212,8 @@ export class Detector {
     ner?: NerHook,
     extra: Pick<DetectorOptions, 'recognizers' | 'normalize'> = {},
   ): Detector {
+    // People's names outside the directory (names.ts), unless the profile switches them off.
+    const names = profile.names === false ? [] : [nameRecognizer(directory)];
     return new Detector({
       directory,
       customPatterns: profile.customPatterns,
@@ -219,6 +222,7 @@ export class Detector {
       minScore: profile.minScore,
       ner,
       ...extra,
+      recognizers: [...(extra.recognizers ?? []), ...names],
     });
   }
 

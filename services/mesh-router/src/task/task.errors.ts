@@ -65,6 +65,12 @@ export function agentNotOfRole(agentId: string, role: string): AppError {
 /** Where in the request the recipient was named: `to` (a bare id), `to.role` or `to.agentId`. */
 export type RecipientPath = 'to' | 'to.role' | 'to.agentId';
 
+/** `to` is an object naming neither a role nor an agent. */
+export function noRecipient(): AppError {
+  const message = 'name a role, an agent, or both';
+  return new AppError('validation_failed', message, { details: { issues: [{ path: 'to', message }] } });
+}
+
 /** `to` names nobody the registry knows: refused before anything is stored. */
 export function unknownRecipient(path: RecipientPath, id: string): AppError {
   const what = path === 'to' ? 'agent or role' : path === 'to.role' ? 'role' : 'agent';

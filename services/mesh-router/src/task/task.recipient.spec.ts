@@ -59,6 +59,8 @@ describe('parseRecipient', () => {
     expect(both).toEqual({ form: 'agent', agentId: 'legal-agent', role: 'legal' });
     expect(partyOf(both)).toBe('legal-agent');
     expect(partyOf(parseRecipient({ role: 'legal' }))).toBe('legal');
+    // Only a caller that skipped the contract can send {}; it still gets a typed 400.
+    expect(() => parseRecipient({})).toThrow('name a role, an agent, or both');
   });
 });
 

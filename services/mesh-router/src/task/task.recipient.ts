@@ -2,6 +2,7 @@ import type { PolicyKind, RecipientInput, TaskRecipient } from '@orgmesh/contrac
 import type { PolicyPort, PolicyVerdict } from '../policy/policy.port.js';
 import {
   agentNotOfRole,
+  noRecipient,
   policyDenied,
   recipientOfOtherKind,
   unknownRecipient,
@@ -20,8 +21,9 @@ export type NamedRecipient =
 export function parseRecipient(input: RecipientInput): NamedRecipient {
   if (typeof input === 'string') return { form: 'id', id: input };
   if (input.agentId !== undefined) return { form: 'agent', agentId: input.agentId, role: input.role ?? null };
-  // The contract refuses an object naming neither, so a missing agentId means a role is named.
-  return { form: 'role', role: input.role as string };
+  if (input.role !== undefined) return { form: 'role', role: input.role };
+  // The contract already refuses this; kept so a caller bypassing it still gets a typed 400.
+  throw noRecipient();
 }
 
 /**

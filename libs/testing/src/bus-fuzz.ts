@@ -9,7 +9,7 @@ import { deepJsonText, hostileString } from './fuzz.js';
  * The bodies are raw bytes, so nothing on the calling side validates or re-encodes them.
  */
 export interface HostileBody {
-  kind: 'bytes' | 'non-object' | 'hostile-fields' | 'deep';
+  kind: 'bytes' | 'non-object' | 'hostile-fields' | 'schema-shaped' | 'deep';
   body: Uint8Array;
 }
 
@@ -55,6 +55,127 @@ function text(value: string): Uint8Array {
   return encoder.encode(value);
 }
 
+/** A body that prints itself readably (kind and the first 120 characters) in fast-check's reports. */
+function hostile(kind: HostileBody['kind'], body: Uint8Array): HostileBody {
+  return {
+    kind,
+    body,
+    [fc.toStringMethod]: () => `${kind} ${describeBody(body)}`,
+  } as HostileBody;
+}
+
+/** The first 120 characters of a body as a JSON string literal, with its size when cut. */
+export function describeBody(body: Uint8Array): string {
+  const shown = new TextDecoder().decode(body.subarray(0, 120));
+  return body.length > 120 ? `${JSON.stringify(shown)}…(${body.length} bytes)` : JSON.stringify(shown);
+}
+
+type ZodDef = Record<string, unknown> & { type?: string };
+
+function defOf(schema: unknown): ZodDef | undefined {
+  return (schema as { _zod?: { def?: ZodDef } } | undefined)?._zod?.def;
+}
+
+/** Names that exist in the demo org, so a shaped request sometimes passes policy and reaches storage. */
+const PLAUSIBLE_NAMES = ['finance', 'manager', 'legal', 'finance-agent', 'manager-agent', 'legal-agent', 'admin', 'u00040'];
+
+/** A string field: mostly something the schema may accept, sometimes with a hostile character in it. */
+function stringValue(def: ZodDef): fc.Arbitrary<string> {
+  let plausible: fc.Arbitrary<string>;
+  switch (def['format']) {
+    case 'uuid':
+    case 'guid':
+      plausible = fc.uuid();
+      break;
+    case 'datetime':
+      plausible = fc
+        .date({ min: new Date('2000-01-01'), max: new Date('2100-01-01'), noInvalidDate: true })
+        .map((d) => d.toISOString());
+      break;
+    case 'email':
+      plausible = fc.constantFrom('a@example.test', 'x@y.z');
+      break;
+    case 'url':
+      plausible = fc.constantFrom('http://127.0.0.1:1/x', 'https://example.test/');
+      break;
+    default:
+      plausible = fc.oneof(fc.constantFrom(...PLAUSIBLE_NAMES), fc.string({ minLength: 1, maxLength: 24 }));
+  }
+  const spiced = fc
+    .tuple(plausible, fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '💥', 'é', '%00', "'"), fc.boolean())
+    .map(([base, bad, atEnd]) => (atEnd ? `${base}${bad}` : `${bad}${base}`));
+  return fc.oneof({ weight: 3, arbitrary: plausible }, { weight: 2, arbitrary: spiced }, { weight: 2, arbitrary: hostileString });
+}
+
+/**
+ * A value shaped like `schema` (zod 4 definitions walked generically): objects get their fields,
+ * enums their members, strings their format, free-form JSON hostile JSON; every leaf may be
+ * hostile. Most such requests pass validation, so the handlers and the database see them.
+ */
+export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
+  const def = defOf(schema);
+  if (!def || depth > 6) return hostileValue;
+  switch (def.type) {
+    case 'object': {
+      const shape = (def['shape'] as Record<string, unknown>) ?? {};
+      return fc.record(
+        Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, schemaValue(v, depth + 1)])),
+        { requiredKeys: Object.keys(shape).filter((k) => defOf(shape[k])?.type !== 'optional') },
+      );
+    }
+    case 'string':
+      return stringValue(def);
+    case 'number':
+      return fc.oneof(
+        fc.integer({ min: -2, max: 600 }),
+        fc.constantFrom(0, 1, 50, 500, 501, -1, 1.5, 1e21, Number.MAX_SAFE_INTEGER),
+      );
+    case 'boolean':
+      return fc.boolean();
+    case 'enum':
+      return fc.oneof(
+        { weight: 5, arbitrary: fc.constantFrom(...Object.values(def['entries'] as Record<string, unknown>)) },
+        { weight: 1, arbitrary: hostileString },
+      );
+    case 'literal':
+      return fc.constantFrom(...(def['values'] as unknown[]));
+    case 'array':
+      return fc.array(schemaValue(def['element'], depth + 1), { maxLength: 3 });
+    case 'tuple':
+      return fc.tuple(...((def['items'] as unknown[]) ?? []).map((item) => schemaValue(item, depth + 1)));
+    case 'record':
+      return fc.dictionary(stringValue({}), schemaValue(def['valueType'], depth + 1), { maxKeys: 3 });
+    case 'union':
+      return fc.oneof(...(def['options'] as unknown[]).map((o) => schemaValue(o, depth + 1)));
+    case 'intersection':
+      return schemaValue(def['left'], depth + 1);
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'readonly':
+    case 'catch':
+    case 'nonoptional':
+      return schemaValue(def['innerType'], depth);
+    case 'pipe':
+      return schemaValue(def['in'], depth);
+    case 'null':
+      return fc.constant(null);
+    default:
+      // unknown, any, lazy (z.json()), custom: free-form JSON, sometimes just past the depth limit.
+      return fc.oneof(
+        { weight: 4, arbitrary: hostileValue },
+        { weight: 1, arbitrary: fc.constantFrom(70, 200).map((d) => deepValue(d)) },
+      );
+  }
+}
+
+function deepValue(depth: number): unknown {
+  let value: unknown = 'leaf';
+  for (let i = 0; i < depth; i += 1) value = { a: value };
+  return value;
+}
+
 /** Raw bytes, non-object JSON, the contract's keys filled with hostile values, and deep nesting. */
 export function hostileBody(rpc: RpcDefinition): fc.Arbitrary<HostileBody> {
   const keys = requestKeys(rpc);
@@ -64,20 +185,21 @@ export function hostileBody(rpc: RpcDefinition): fc.Arbitrary<HostileBody> {
       : fc.dictionary(hostileString, hostileValue, { maxKeys: 4 });
   const deepAt = keys.length > 0 ? fc.constantFrom(...keys) : fc.constant('a');
   return fc.oneof(
-    fc.uint8Array({ maxLength: 256 }).map((body) => ({ kind: 'bytes' as const, body })),
+    {
+      weight: 6,
+      arbitrary: schemaValue(rpc.request).map((v) => hostile('schema-shaped', text(JSON.stringify(v)))),
+    },
+    fc.uint8Array({ maxLength: 256 }).map((body) => hostile('bytes', body)),
     fc
       .oneof(
         fc.jsonValue({ maxDepth: 2 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)),
         hostileString,
       )
-      .map((v) => ({ kind: 'non-object' as const, body: text(JSON.stringify(v)) })),
-    fields.map((v) => ({ kind: 'hostile-fields' as const, body: text(JSON.stringify(v)) })),
+      .map((v) => hostile('non-object', text(JSON.stringify(v)))),
+    fields.map((v) => hostile('hostile-fields', text(JSON.stringify(v)))),
     fc
       .tuple(deepAt, fc.constantFrom(70, 200, 3000), fc.constantFrom('object' as const, 'array' as const))
-      .map(([key, depth, shape]) => ({
-        kind: 'deep' as const,
-        body: text(`{${JSON.stringify(key)}:${deepJsonText(depth, shape)}}`),
-      })),
+      .map(([key, depth, shape]) => hostile('deep', text(`{${JSON.stringify(key)}:${deepJsonText(depth, shape)}}`))),
   );
 }
 
@@ -87,14 +209,14 @@ export function fixedHostileBodies(rpc: RpcDefinition): HostileBody[] {
   const nul = Object.fromEntries(keys.map((k) => [k, 'a\u0000b']));
   const lone = Object.fromEntries(keys.map((k) => [k, 'x\ud800y']));
   return [
-    { kind: 'bytes', body: new Uint8Array() },
-    { kind: 'bytes', body: Uint8Array.from([0xff, 0xfe, 0x00, 0x7b]) },
-    { kind: 'bytes', body: text('{not json') },
-    ...['null', '0', '"x"', '[]', 'true', '[{}]'].map((t) => ({ kind: 'non-object' as const, body: text(t) })),
-    { kind: 'hostile-fields', body: text(JSON.stringify(nul)) },
-    { kind: 'hostile-fields', body: text(JSON.stringify(lone)) },
-    { kind: 'deep', body: text(deepJsonText(3000)) },
-    ...keys.map((k) => ({ kind: 'deep' as const, body: text(`{${JSON.stringify(k)}:${deepJsonText(3000)}}`) })),
+    hostile('bytes', new Uint8Array()),
+    hostile('bytes', Uint8Array.from([0xff, 0xfe, 0x00, 0x7b])),
+    hostile('bytes', text('{not json')),
+    ...['null', '0', '"x"', '[]', 'true', '[{}]'].map((t) => hostile('non-object', text(t))),
+    hostile('hostile-fields', text(JSON.stringify(nul))),
+    hostile('hostile-fields', text(JSON.stringify(lone))),
+    hostile('deep', text(deepJsonText(3000))),
+    ...keys.map((k) => hostile('deep', text(`{${JSON.stringify(k)}:${deepJsonText(3000)}}`))),
   ];
 }
 

@@ -1,0 +1,170 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { createJwtVerifier, LocalIssuer, SCOPES } from '@orgmesh/auth';
+import {
+  allContracts,
+  GetDirectory,
+  ListSessions,
+  ListTasks,
+  type RpcDefinition,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import {
+  describeBody,
+  fixedHostileBodies,
+  fuzzEdge,
+  hostileBody,
+  recordProcessFaults,
+  replyProblem,
+  requestRaw,
+  type HostileBody,
+  type TestContext,
+} from '@orgmesh/testing';
+// The three services that serve RPCs run in this one test, each the real app against the same
+// NATS namespace and database, so the suite covers every RPC contract with one client.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import type { SessionsApp } from '../../sessions/src/sessions.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import type { RegistryApp } from '../../registry/src/registry.app.js';
+import type { MeshRouterApp } from '../src/mesh-router.app.js';
+import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mesh-harness.js';
+
+/** Which service answers a context's RPCs; a contract of any other context fails the suite until it is added here. */
+const SERVING_CONTEXTS = ['sessions', 'registry', 'mesh'] as const;
+const TIMEOUT_MS = 5_000;
+
+/** Every RPC contract defined in libs/contracts, found through the registry of definitions. */
+function rpcContracts(): RpcDefinition[] {
+  return allContracts().filter((c): c is RpcDefinition => c.kind === 'rpc');
+}
+
+/**
+ * Issue 17 on the bus: for every RPC contract, hostile bodies (raw bytes, non-object JSON, the
+ * contract's fields filled with hostile values, 3,000 levels of nesting), with no token, a forged
+ * one, an agent's and an admin's: each request is answered in time, with a success or a typed 4xx
+ * error, never `internal`; every service still answers afterwards; no process-level fault.
+ */
+describe('bus fuzz: every RPC contract against the real services', () => {
+  let ctx: TestContext;
+  let issuer: LocalIssuer;
+  let bus: MessageBus;
+  let sessions: SessionsApp;
+  let registry: RegistryApp;
+  let mesh: MeshRouterApp;
+  let authorizations: Array<{ name: string; value: string | undefined }>;
+  let agentToken: string;
+  const recorder = recordProcessFaults();
+  /** Answers seen, `<code or ok>` → count, printed at the end: shows how deep the cases reached. */
+  const outcomes = new Map<string, number>();
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    issuer = await LocalIssuer.create();
+    const verifier = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks });
+    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on' }, verifier });
+    sessions = await startTestSessions(ctx);
+    mesh = await startTestMeshRouter(ctx, issuer, { startJobs: false });
+    bus = await clientBus(ctx, 'bus-fuzz-client');
+    agentToken = await bearer(issuer, 'finance-agent', 'finance');
+    authorizations = [
+      { name: 'no token', value: undefined },
+      { name: 'forged token', value: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' },
+      { name: 'agent token', value: agentToken },
+      {
+        name: 'admin token',
+        value: `Bearer ${await issuer.sign({ sub: 'alice', role: 'admin', scope: `${SCOPES.admin} ${SCOPES.read}` })}`,
+      },
+    ];
+  }, 60_000);
+
+  afterAll(async () => {
+    recorder.stop();
+    process.stdout.write(
+      `bus fuzz answers: ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}\n`,
+    );
+    await bus?.close();
+    await mesh?.close();
+    await sessions?.close();
+    await registry?.close();
+    await ctx?.dispose();
+  });
+
+  async function problemOf(rpc: RpcDefinition, body: HostileBody, authorization: string | undefined) {
+    let problem: string | undefined;
+    try {
+      const reply = await requestRaw(bus.nc, bus.subject(rpc.subject), body.body, {
+        authorization,
+        timeoutMs: TIMEOUT_MS,
+      });
+      const outcome = reply.code ?? 'ok';
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      problem = replyProblem(reply);
+    } catch (error) {
+      problem = `no reply (${error instanceof Error ? error.message : String(error)})`;
+    }
+    return problem;
+  }
+
+  it('finds an RPC contract for each serving context, and no contract no service serves', () => {
+    const contexts = new Set(rpcContracts().map((c) => c.context));
+    expect([...contexts].sort()).toEqual([...SERVING_CONTEXTS].sort());
+    expect(rpcContracts().length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('answers every fixed hostile case of every contract with a success or a 4xx', async () => {
+    const findings: string[] = [];
+    let cases = 0;
+    for (const rpc of rpcContracts()) {
+      for (const body of fixedHostileBodies(rpc)) {
+        for (const auth of authorizations) {
+          cases += 1;
+          const problem = await problemOf(rpc, body, auth.value);
+          if (problem)
+            findings.push(`${rpc.subject} ${body.kind} ${describeBody(body.body)} (${auth.name}): ${problem}`);
+        }
+      }
+    }
+    process.stdout.write(`bus fuzz: ${cases} fixed cases over ${rpcContracts().length} RPC contracts\n`);
+    expect(findings).toEqual([]);
+  }, 120_000);
+
+  it.each(SERVING_CONTEXTS)('fuzz: hostile requests to every %s RPC get a success or a 4xx in time', async (context) => {
+    const rpcs = new Map(rpcContracts().filter((c) => c.context === context).map((c) => [c.subject, c]));
+    // The subject, not the definition, is drawn: a failure report then names it in one line.
+    const arbitrary = fc
+      .constantFrom(...rpcs.keys())
+      .chain((subject) =>
+        fc.tuple(
+          fc.constant(subject),
+          hostileBody(rpcs.get(subject)!),
+          fc.constantFrom(...authorizations.map((a) => a.name)),
+        ),
+      );
+    await fuzzEdge(
+      `nats-rpc rpc.${context}.v1.*`,
+      arbitrary,
+      async ([subject, body, authName]) => {
+        const authorization = authorizations.find((a) => a.name === authName)?.value;
+        const problem = await problemOf(rpcs.get(subject)!, body, authorization);
+        if (problem) throw new Error(`${subject} ${body.kind} ${describeBody(body.body)} (${authName}): ${problem}`);
+      },
+      { ciRuns: 40 * rpcs.size },
+    );
+  }, 120_000);
+
+  it('leaves every service answering normal requests', async () => {
+    await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({ items: expect.any(Array) });
+    await expect(bus.request(GetDirectory, {})).resolves.toMatchObject({ people: expect.any(Array) });
+    await expect(bus.request(ListTasks, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
+      items: expect.any(Array),
+    });
+  });
+
+  it('let nothing reach the process-level handlers', () => {
+    expect(recorder.faults).toEqual([]);
+  });
+});

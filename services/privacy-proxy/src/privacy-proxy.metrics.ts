@@ -35,6 +35,17 @@ export class PrivacyProxyMetrics {
     labelNames: ['route'] as const,
     registers: [this.registry],
   });
+  readonly unscanned = new Counter({
+    name: 'privacy_proxy_unscanned_total',
+    help: 'Binary request parts forwarded unscanned by the profile (binary: allow), by media type',
+    labelNames: ['media_type'] as const,
+    registers: [this.registry],
+  });
+  readonly unexpectedErrors = new Counter({
+    name: 'privacy_proxy_unexpected_errors_total',
+    help: 'Errors that reached the last-resort boundary of the HTTP handler (a bug, never a client mistake)',
+    registers: [this.registry],
+  });
   readonly upstreamErrors = new Counter({
     name: 'privacy_proxy_upstream_errors_total',
     help: 'Upstream failures (unreachable, timeouts, broken streams)',

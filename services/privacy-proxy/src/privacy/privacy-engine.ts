@@ -4,9 +4,11 @@ import {
   MaskingSession,
   Pseudonymizer,
   profileIsActive,
+  pseudonymKeyScope,
   type Directory,
   type NerHook,
   type PrivacyProfile,
+  type PseudonymContext,
 } from '@orgmesh/privacy';
 import type { ProfileCaller, ProfileSource } from '../profiles/profile-source.js';
 
@@ -31,8 +33,16 @@ export class PrivacyEngine {
     private readonly ner?: NerHook,
   ) {}
 
-  /** `caller` is the verified token (its role, and its subject where the source knows agents). */
-  async forCaller(caller: ProfileCaller, tenant: string): Promise<RequestPrivacy> {
+  /**
+   * `caller` is the verified token (its role, and its subject where the source knows agents);
+   * `workflow` what the request says it belongs to (`x-orgmesh-context-id`, `x-orgmesh-session-id`),
+   * which scopes its placeholders by the profile's `pseudonymScope` (pseudonymKeyScope).
+   */
+  async forCaller(
+    caller: ProfileCaller,
+    tenant: string,
+    workflow: Pick<PseudonymContext, 'contextId' | 'sessionId'> = {},
+  ): Promise<RequestPrivacy> {
     const profile = await this.profiles.profileFor(caller);
     if (!profile)
       throw new AppError(
@@ -43,7 +53,12 @@ export class PrivacyEngine {
     return {
       profile,
       active: profileIsActive(profile),
-      session: new MaskingSession(detector, this.pseudonymizer, profile, tenant),
+      session: new MaskingSession(
+        detector,
+        this.pseudonymizer,
+        profile,
+        pseudonymKeyScope(tenant, profile.pseudonymScope, { ...workflow, role: caller.role }),
+      ),
     };
   }
 

@@ -5,7 +5,8 @@
  */
 
 /** Media types whose bytes are text the proxy decodes (UTF-8), scans and re-encodes. */
-const TEXT_MEDIA = /^(?:text\/[a-z0-9.+-]+|application\/(?:json|[a-z0-9.+-]+\+json|x-ndjson|csv|xml|[a-z0-9.+-]+\+xml|yaml|x-yaml|markdown|javascript|x-www-form-urlencoded))$/;
+const TEXT_MEDIA =
+  /^(?:text\/[a-z0-9.+-]+|application\/(?:json|[a-z0-9.+-]+\+json|x-ndjson|csv|xml|[a-z0-9.+-]+\+xml|yaml|x-yaml|markdown|javascript|x-www-form-urlencoded))$/;
 
 /**
  * Media types named in audit events and response headers. A caller writes `media_type`, so only names

@@ -45,7 +45,14 @@ export interface PathSegment {
 
 const TEXT = ['content', 'text', 'thinking', 'refusal', 'description', 'definition', 'cited_text'];
 const TEXT_MORE = ['document_title', 'title', 'context', 'error', 'error_message', 'stdout', 'stderr'];
-const TEXT_LISTS = ['lines[]', 'stop', 'stop[]', 'stop_sequences[]', 'allowed_domains[]', 'blocked_domains[]'];
+const TEXT_LISTS = [
+  'lines[]',
+  'stop',
+  'stop[]',
+  'stop_sequences[]',
+  'allowed_domains[]',
+  'blocked_domains[]',
+];
 const TEXT_CALLER = ['path', 'city', 'region', 'country', 'user', 'user_id', 'prompt_cache_key'];
 const TEXT_CALLER_MORE = ['safety_identifier', 'filename', 'system', 'messages[].name', 'source:text.data'];
 
@@ -248,10 +255,11 @@ export function classOf(parents: readonly PathSegment[], leaf: PathSegment): Fie
   const p1 = parents.length > 0 ? forms(parents[parents.length - 1]!) : [];
   const p2 = parents.length > 1 ? forms(parents[parents.length - 2]!) : [];
   for (const l of leafForms) {
-    for (const a of p1) for (const b of p2) {
-      const hit = REQUEST_CHANNELS.get(`${b}.${a}.${l}`);
-      if (hit) return hit;
-    }
+    for (const a of p1)
+      for (const b of p2) {
+        const hit = REQUEST_CHANNELS.get(`${b}.${a}.${l}`);
+        if (hit) return hit;
+      }
   }
   for (const l of leafForms) {
     for (const a of p1) {
@@ -285,7 +293,8 @@ export function fieldMode(
   parents: readonly PathSegment[],
   leaf: PathSegment,
 ): { readonly mode: WalkMode; readonly cls: FieldClass | 'unknown' } {
-  if (mode !== 'schema') return { mode, cls: mode === 'unknown' ? 'unknown' : mode === 'json' ? 'json' : 'settings' };
+  if (mode !== 'schema')
+    return { mode, cls: mode === 'unknown' ? 'unknown' : mode === 'json' ? 'json' : 'settings' };
   const cls = classOf(parents, leaf);
   if (cls === undefined) return { mode: 'unknown', cls: 'unknown' };
   if (cls === 'json' || cls === 'json-text') return { mode: 'json', cls };

@@ -1,6 +1,12 @@
 import { AppError } from '@orgmesh/contracts';
 import { decodeContent, mediaOfFilename, reportedMedia } from './binary-content.js';
-import { discriminatorOf, fieldMode, type FieldClass, type PathSegment, type WalkMode } from './request-channels.js';
+import {
+  discriminatorOf,
+  fieldMode,
+  type FieldClass,
+  type PathSegment,
+  type WalkMode,
+} from './request-channels.js';
 import { queryTexts, urlTexts } from './url-text.js';
 
 /** What a profile decides about content the proxy cannot scan. */
@@ -113,7 +119,8 @@ export function collectRequest(
     if (typeof value !== 'object') return;
     if (depth + 1 > MAX_REQUEST_DEPTH) throw tooDeep();
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) visit(scope, value, i, name, value[i], mode, cls, parents, depth + 1);
+      for (let i = 0; i < value.length; i++)
+        visit(scope, value, i, name, value[i], mode, cls, parents, depth + 1);
       return;
     }
     const segment: PathSegment = { key: name, element: typeof key === 'number', ...typeOf(value) };
@@ -170,7 +177,13 @@ export function collectRequest(
     });
   }
 
-  function visitEmbedded(scope: Scope, holder: Holder, key: string | number, value: string, depth: number): void {
+  function visitEmbedded(
+    scope: Scope,
+    holder: Holder,
+    key: string | number,
+    value: string,
+    depth: number,
+  ): void {
     let parsed: unknown;
     try {
       parsed = JSON.parse(value);

@@ -63,7 +63,10 @@ export function queryTexts(query: string): UrlTexts {
     texts,
     rebuild(masked) {
       if (masked.every((t, i) => t === texts[i])) return query;
-      const params: [string, string][] = entries.map((_, n) => [masked[2 * n] ?? '', masked[2 * n + 1] ?? '']);
+      const params: [string, string][] = entries.map((_, n) => [
+        masked[2 * n] ?? '',
+        masked[2 * n + 1] ?? '',
+      ]);
       return `?${new URLSearchParams(params).toString()}`;
     },
   };

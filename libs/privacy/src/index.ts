@@ -20,10 +20,25 @@ export {
   PrivacyModeSchema,
   PrivacyProfileSchema,
   profileIsActive,
+  PSEUDONYM_SCOPES,
 } from './profile.js';
-export type { CustomPattern, PrivacyMode, PrivacyProfile, PrivacyProfileInput } from './profile.js';
-export { normaliseValue, PLACEHOLDER_FORMAT, PlaceholderMapping, Pseudonymizer } from './pseudonymizer.js';
-export type { PlaceholderKey } from './pseudonymizer.js';
+export type {
+  CustomPattern,
+  PrivacyMode,
+  PrivacyProfile,
+  PrivacyProfileInput,
+  PseudonymScope,
+} from './profile.js';
+export {
+  normaliseValue,
+  PLACEHOLDER_FORMAT,
+  PlaceholderMapping,
+  Pseudonymizer,
+  pseudonymKeyScope,
+} from './pseudonymizer.js';
+export type { PlaceholderKey, PseudonymContext } from './pseudonymizer.js';
+export { NameRecogniser, nameRecognizer } from './names.js';
+export type { NameHit } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';
 export { MaskingSession } from './masking-session.js';

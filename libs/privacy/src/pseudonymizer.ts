@@ -1,6 +1,7 @@
-import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import type { Entity, EntityType } from './entity.js';
 import { labelFor } from './entity.js';
+import type { PseudonymScope } from './profile.js';
 
 /**
  * Placeholder format: `[[LABEL_hhhhhhhh]]`, e.g. `[[EMAIL_3f9a1c2b]]`.
@@ -8,9 +9,11 @@ import { labelFor } from './entity.js';
  * - `LABEL` is the entity type in ASCII capitals (EMAIL, PHONE, SSN, CARD, IBAN, IP, DOB, ACCOUNT,
  *   PERSON, EMPLOYEE, TERM, or a custom pattern's name without separators) so the model knows what
  *   stands there and can write about it naturally.
- * - `hhhhhhhh` is the first 8 hex digits of HMAC-SHA256(key, tenant ␀ type ␀ normalised value): the
- *   same value gets the same placeholder in every request of a tenant, and no one without the key can
- *   test a guess. When two values of one request collide on 8 digits, the later one gets 16.
+ * - `hhhhhhhh` is the first 8 hex digits of HMAC-SHA256(key, scope ␀ type ␀ normalised value), the
+ *   scope being the tenant and the profile's pseudonym scope ({@link pseudonymKeyScope}: by default
+ *   the workflow): the same value gets the same placeholder within a scope and unrelated ones across
+ *   scopes, and no one without the key can test a guess. When two values of one request collide on 8
+ *   digits, the later one gets 16.
  * - Double square brackets are plain ASCII that tokenizers keep as single tokens and models copy
  *   verbatim; the `LABEL_hex` core practically never occurs in ordinary prose or code.
  *
@@ -94,6 +97,48 @@ export function normaliseValue(type: EntityType, value: string): string {
     default:
       return value.trim();
   }
+}
+
+/** Where a request belongs, for the scope of its placeholders (see {@link pseudonymKeyScope}). */
+export interface PseudonymContext {
+  /** The workflow: the task's A2A contextId, shared by every role that works on it. */
+  readonly contextId?: string;
+  /** The caller's role (the `role` scope). */
+  readonly role?: string;
+  /** The agent work session, when the caller names one and no workflow is known. */
+  readonly sessionId?: string;
+}
+
+/**
+ * The key scope of a request's placeholders: what the HMAC is keyed with next to the value, in place
+ * of the bare tenant. One value keeps one placeholder within a scope and gets unrelated ones across
+ * scopes, so the provider cannot link a person across workflows (issue 19):
+ *
+ * - `workflow` (default): the workflow's contextId — the same person keeps one placeholder through a
+ *   Finance → Manager → Legal hand-off, and gets another in the next workflow. Without a contextId:
+ *   the session, else this request alone (a random scope) — never the org-wide one.
+ * - `role`: every workflow of the caller's role (a role that needs longer continuity).
+ * - `org`: the whole tenant (the placeholders of before scopes existed).
+ *
+ * Restoring never depends on the scope: the mapping is built from the request's own content only.
+ */
+export function pseudonymKeyScope(
+  tenant: string,
+  scope: PseudonymScope | undefined,
+  context: PseudonymContext,
+): string {
+  switch (scope ?? 'workflow') {
+    case 'org':
+      return tenant;
+    case 'role':
+      if (context.role) return `${tenant}\u0000role\u0000${context.role}`;
+      break;
+    case 'workflow':
+      break;
+  }
+  if (context.contextId) return `${tenant}\u0000workflow\u0000${context.contextId}`;
+  if (context.sessionId) return `${tenant}\u0000session\u0000${context.sessionId}`;
+  return `${tenant}\u0000request\u0000${randomUUID()}`;
 }
 
 /** Keyed, deterministic placeholders for detected values. */

@@ -1,1 +1,2 @@
 export * from './privacy-redacted.event.js';
+export * from './proxy-headers.js';

@@ -1,4 +1,4 @@
-import type { Task } from '@orgmesh/contracts';
+import { PRIVACY_CONTEXT_HEADER, type Task } from '@orgmesh/contracts';
 import type { ChatRequest, ChatResult, MeshAgent, TaskContext } from '@orgmesh/agent-sdk';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AgentConfigSource } from './agent.config-source.js';
@@ -44,7 +44,8 @@ export function attachAgentRuntime(options: AgentRuntimeOptions): void {
         tools: toolsFor(task.kind),
         toolContext: { task: ctx, maxWaitMs: options.maxWaitMs },
         maxSteps: options.maxSteps,
-        headers: ctx.headers(),
+        // The task's trace, and its workflow: the privacy proxy scopes its placeholders by it.
+        headers: { ...ctx.headers(), [PRIVACY_CONTEXT_HEADER]: task.contextId },
         signal: ctx.signal,
         logger,
         logFields: fields,

@@ -180,7 +180,8 @@ export class Detector {
         terms.push({ text: person.userId, type: 'employee_id', score: 0.9 });
       }
     }
-    for (const term of options.denyList ?? []) terms.push({ text: norm(term), type: 'deny_list', score: 0.99 });
+    for (const term of options.denyList ?? [])
+      terms.push({ text: norm(term), type: 'deny_list', score: 0.99 });
     this.dictionary = new DictionaryMatcher(terms);
 
     const custom: Array<{ type: EntityType; re: RegExp; score: number }> = [];
@@ -322,7 +323,10 @@ function withText(text: string, entities: Entity[]): Entity[] {
  * Spans of a normalised text as spans of its original, kept sorted and disjoint: when two spans meet
  * inside one expanded character, the later one starts after the earlier (which already covers it).
  */
-export function toOriginal<T extends { start: number; end: number }>(prepared: NormalizedText, spans: T[]): T[] {
+export function toOriginal<T extends { start: number; end: number }>(
+  prepared: NormalizedText,
+  spans: T[],
+): T[] {
   if (prepared.sameOffsets) return spans;
   const out: T[] = [];
   let previousEnd = 0;
@@ -456,7 +460,6 @@ function tryAt(alternatives: readonly string[], index: number, text: string): Hi
 // are not under Jest's VM modules, which made the loop ten times slower there).
 const isDigit = (c: number) => c >= 48 && c <= 57;
 const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-const isUpper = (c: number) => c >= 65 && c <= 90;
 const isHexLetter = (c: number) => (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 
 function cueAt(text: string, start: number, end: number, hash: number): Cue | undefined {

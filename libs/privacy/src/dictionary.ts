@@ -126,13 +126,25 @@ export class DictionaryMatcher {
     this.size = size;
   }
 
-  /** Non-overlapping matches, left to right. */
-  match(text: string): DictionaryMatch[] {
+  /**
+   * Non-overlapping matches, left to right. `covered` (sorted, disjoint spans) are skipped: no match
+   * starts inside one, as for a caller whose detections there win over any match anyway.
+   */
+  match(
+    text: string,
+    covered: ReadonlyArray<{ readonly start: number; readonly end: number }> = [],
+  ): DictionaryMatch[] {
     const out: DictionaryMatch[] = [];
     if (this.size === 0) return out;
     const n = text.length;
     let i = 0;
+    let c = 0;
     while (i < n) {
+      while (c < covered.length && covered[c]!.end <= i) c++;
+      if (c < covered.length && covered[c]!.start <= i) {
+        i = covered[c]!.end;
+        continue;
+      }
       if (!isWordCode(text.charCodeAt(i))) {
         i++;
         continue;
@@ -166,7 +178,8 @@ export class DictionaryMatcher {
       const next = this.edge(node, lastTokenHash, text, t, tEnd, [cursor, t]);
       if (!next) {
         const p = possessive(text, t, tEnd);
-        const last = p > 0 ? this.edge(node, hashLower(text, t, tEnd - p), text, t, tEnd - p, [cursor, t]) : null;
+        const last =
+          p > 0 ? this.edge(node, hashLower(text, t, tEnd - p), text, t, tEnd - p, [cursor, t]) : null;
         if (last?.term) best = { ...last.term, start, end: tEnd - p };
         break;
       }

@@ -131,19 +131,23 @@ export class MaskingSession {
     this.checkValues(values);
     const seams = seamSpans(
       prepared.map((p) => p.text),
-      (window) => this.detector.detect(window, NORMALISED),
+      // Normalised again: an escape or a sequence cut by the seam ("%4" | "0") is whole only here.
+      (window) => this.detector.detect(window),
     );
     this.work += seams.scanned;
     // Spans per text in normalised offsets: detections, then pieces of values found across seams.
     const spans: Span[][] = found.map((list, i) => {
       const extra = seams.byText[i];
-      return extra && extra.length > 0 ? resolveOverlaps<Span>([...list, ...extra]) : list;
+      if (!extra || extra.length === 0) return list;
+      const whole = extra.filter((e) => e.group === undefined);
+      const pieces = extra.filter((e) => e.group !== undefined);
+      return withPieces(whole.length > 0 ? resolveOverlaps<Span>([...list, ...whole]) : list, pieces);
     });
     const wholeValues = this.wholeValues(texts, prepared, seams.groups);
     const known = this.knownValues(prepared, spans, wholeValues);
     if (known) {
       for (let i = 0; i < spans.length; i++) {
-        const extra = known.match(prepared[i]!.text);
+        const extra = known.match(prepared[i]!.text, spans[i]);
         if (extra.length > 0) spans[i] = resolveOverlaps<Span>([...spans[i]!, ...extra]);
       }
       this.work += known.comparisons;
@@ -192,7 +196,7 @@ export class MaskingSession {
     spans.forEach((list, i) => {
       for (const e of list) {
         if (e.end - e.start < 3 && e.group === undefined) continue;
-        if (this.action(e.type) !== 'mask') continue;
+        if (this.action(e.type) !== 'mask' || CONTEXT_FREE.has(e.type)) continue;
         const value =
           e.group !== undefined
             ? wholeValues.get(e.group)!.normalised
@@ -225,7 +229,10 @@ export class MaskingSession {
       if (action === 'strict') this.strict.add(e.type);
       if (action !== 'mask') continue;
       const value = e.group !== undefined ? wholeValues.get(e.group)!.original : text.slice(e.start, e.end);
-      parts.push(text.slice(cursor, e.start), this.pseudonymizer.placeholder(this.tenant, e.type, value, this.mapping));
+      parts.push(
+        text.slice(cursor, e.start),
+        this.pseudonymizer.placeholder(this.tenant, e.type, value, this.mapping),
+      );
       cursor = e.end;
     }
     if (cursor === 0) return text;
@@ -234,5 +241,38 @@ export class MaskingSession {
   }
 }
 
+/**
+ * Types the detector finds by their shape alone, wherever they stand (an address, a card, an IBAN,
+ * an IP address): looking their values up again cannot find more, so they stay out of the
+ * known-values pass (in a dense request, half of its work).
+ */
+const CONTEXT_FREE: ReadonlySet<EntityType> = new Set(['email', 'credit_card', 'iban', 'ip_address']);
+
 /** Texts of a session are normalised once, by the session; the detector must not do it again. */
 const NORMALISED = { normalize: false } as const;
+
+/**
+ * Inserts the pieces of split values into a text's sorted, disjoint spans. A piece always stays, and
+ * a span it overlaps keeps only what lies outside it: neither a piece nor the rest of a value found in
+ * the text alone may reach the provider, whichever reading was right.
+ */
+function withPieces(spans: readonly Span[], pieces: readonly Span[]): Span[] {
+  if (pieces.length === 0) return [...spans];
+  const sorted = [...pieces].sort((a, b) => a.start - b.start);
+  const out: Span[] = [];
+  let p = 0;
+  let coveredUntil = 0;
+  for (const span of spans) {
+    let start = Math.max(span.start, coveredUntil);
+    while (p < sorted.length && sorted[p]!.start < span.end) {
+      const piece = sorted[p++]!;
+      if (piece.start > start) out.push({ ...span, start, end: piece.start });
+      start = Math.max(start, piece.end);
+      coveredUntil = Math.max(coveredUntil, piece.end);
+      out.push(piece);
+    }
+    if (start < span.end) out.push(start === span.start ? span : { ...span, start });
+  }
+  while (p < sorted.length) out.push(sorted[p++]!);
+  return out.sort((a, b) => a.start - b.start || a.end - b.end);
+}

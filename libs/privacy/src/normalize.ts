@@ -40,7 +40,7 @@ export interface NormalizedText {
 const IDENTITY_SPAN = (start: number, end: number) => ({ start, end });
 
 /** Plain ASCII without a percent escape or a character reference needs no work at all. */
-const NEEDS_WORK = /[^\x00-\x7f]|%[0-9A-Fa-f]{2}|&[#A-Za-z]/;
+const NEEDS_WORK = /[^\p{ASCII}]|%[0-9A-Fa-f]{2}|&[#A-Za-z]/u;
 
 const STABLE = 1;
 const CHANGES = 2;
@@ -54,9 +54,11 @@ function kindOf(c: number): number {
   let kind = KIND[c]!;
   if (kind !== 0) return kind;
   const s = String.fromCharCode(c);
-  if (c >= 0xd800 && c <= 0xdfff) kind = CHANGES; // astral: decided per code point
+  if (c >= 0xd800 && c <= 0xdfff)
+    kind = CHANGES; // astral: decided per code point
   else if (IS_FORMAT.test(s)) kind = CHANGES;
-  else if (IS_MARK.test(s) || (c >= 0x1160 && c <= 0x11ff)) kind = MARK; // Hangul vowels/finals compose too
+  else if (IS_MARK.test(s) || (c >= 0x1160 && c <= 0x11ff))
+    kind = MARK; // Hangul vowels/finals compose too
   else if (s.normalize('NFKC') !== s || DASHES.has(c)) kind = CHANGES;
   else kind = STABLE;
   KIND[c] = kind;
@@ -141,7 +143,8 @@ const HEX = (c: number) =>
  */
 const PERCENT_ASCII = (() => {
   const table = new Uint8Array(128);
-  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@.-+_ ') table[ch.charCodeAt(0)] = 1;
+  for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@.-+_ ')
+    table[ch.charCodeAt(0)] = 1;
   return table;
 })();
 
@@ -159,7 +162,8 @@ function decodePercent(text: string, i: number): { value: string; end: number } 
   if (first < 0) return null;
   if (first < 0x80)
     return PERCENT_ASCII[first] === 1 ? { value: String.fromCharCode(first), end: i + 3 } : null;
-  const length = first >= 0xf0 && first <= 0xf4 ? 4 : first >= 0xe0 ? 3 : first >= 0xc2 && first < 0xe0 ? 2 : 0;
+  const length =
+    first >= 0xf0 && first <= 0xf4 ? 4 : first >= 0xe0 ? 3 : first >= 0xc2 && first < 0xe0 ? 2 : 0;
   if (length === 0) return null;
   let cp = first & (length === 2 ? 0x1f : length === 3 ? 0x0f : 0x07);
   for (let k = 1; k < length; k++) {
@@ -322,7 +326,6 @@ class EditedText implements NormalizedText {
     }
     // A deletion (empty normalised range) found here lies before the character at p: its shift applies.
     if (found < 0) return after ? p + 1 : p;
-    const normStart = edits[found * 4]!;
     const normEnd = edits[found * 4 + 1]!;
     const origStart = edits[found * 4 + 2]!;
     const origEnd = edits[found * 4 + 3]!;

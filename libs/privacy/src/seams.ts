@@ -112,7 +112,13 @@ function charAt(texts: readonly string[], pieces: readonly Piece[], at: number, 
 
 const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
 
-function build(texts: readonly string[], pieces: readonly Piece[], first: number, from: number, to: number): Window {
+function build(
+  texts: readonly string[],
+  pieces: readonly Piece[],
+  first: number,
+  from: number,
+  to: number,
+): Window {
   const total = pieces[pieces.length - 1]!.offset + pieces[pieces.length - 1]!.length;
   let start = from;
   for (let k = 0; k < ALIGN && start > 0 && !isSpace(charAt(texts, pieces, start - 1, first)); k++) start--;
@@ -154,7 +160,12 @@ function collect(
     const head = pieces[k]!;
     if (to <= head.offset + head.length) {
       // Inside one text: found thanks to the previous text's context (or found there too).
-      push(byText, head.index, { type: entity.type, start: from - head.offset, end: to - head.offset, score: entity.score });
+      push(byText, head.index, {
+        type: entity.type,
+        start: from - head.offset,
+        end: to - head.offset,
+        score: entity.score,
+      });
       continue;
     }
     const group = groups.length;

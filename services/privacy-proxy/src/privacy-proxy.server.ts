@@ -3,9 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AppError, PRIVACY_CONTEXT_HEADER, type PrivacyRedactedPayload } from '@orgmesh/contracts';
 import {
+  binaryRuleOf,
   jsonStringContent,
   Pseudonymizer,
-  type EntityCounts,
   type NerHook,
   type Restorer,
 } from '@orgmesh/privacy';
@@ -30,11 +30,15 @@ import {
   sendProviderError,
   toAppError,
 } from './http/http-io.js';
+import { answerClientError, errorShape } from './http/boundary.js';
+import { allowListed, anthropicBeta, anthropicVersion, upstreamAccept } from './http/upstream-headers.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
+import { refusalError, reportRequest, type RequestReport } from './privacy/request-report.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
 import type { ProfileSource } from './profiles/profile-source.js';
 import { AnthropicStreamRestorer } from './providers/anthropic-stream.js';
-import { applyTexts, collectTexts, restoreDocument } from './providers/json-text.js';
+import { restoreDocument } from './providers/json-text.js';
+import { collectRequest } from './providers/request-walker.js';
 import { OpenAiStreamRestorer } from './providers/openai-stream.js';
 import { SseParser, type SseEvent } from './providers/sse.js';
 
@@ -122,32 +126,58 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const server = createServer(
     { keepAlive: true, keepAliveTimeout: 65_000, requestTimeout: 0 },
     (req, res) => {
-      const route = routeOf(req);
-      const traced = route !== 'health' && route !== 'metrics';
-      const exchange: Exchange = {
-        req,
-        res,
-        route,
-        requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
-        started: process.hrtime.bigint(),
-        log: {},
-        span: traced
-          ? startHttpServerSpan(PRIVACY_PROXY_TRACER, req.method ?? 'GET', req.headers)
-          : undefined,
-      };
-      res.setHeader('x-request-id', exchange.requestId);
-      // The closing log line runs in the request's context too, so it carries the trace id.
-      const run = () =>
-        handle(exchange).then(
-          () => finish(exchange),
-          (error: unknown) => {
-            fail(exchange, toAppError(error));
-            finish(exchange);
-          },
-        );
-      void (exchange.span ? context.with(exchange.span.context, run) : run());
+      try {
+        accept(req, res);
+      } catch (error) {
+        // Last resort: even setting up the exchange failed. Answer, count, log once; keep serving.
+        unexpected(error, undefined);
+        if (!res.headersSent) sendProviderError(res, 'openai', new AppError('internal', 'internal error'));
+        else res.destroy();
+      }
     },
   );
+  server.on('clientError', answerClientError);
+
+  function accept(req: IncomingMessage, res: ServerResponse): void {
+    const route = routeOf(req);
+    const traced = route !== 'health' && route !== 'metrics';
+    const exchange: Exchange = {
+      req,
+      res,
+      route,
+      requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
+      started: process.hrtime.bigint(),
+      log: {},
+      span: traced ? startHttpServerSpan(PRIVACY_PROXY_TRACER, req.method ?? 'GET', req.headers) : undefined,
+    };
+    res.setHeader('x-request-id', exchange.requestId);
+    // The closing log line runs in the request's context too, so it carries the trace id.
+    const run = () =>
+      handle(exchange).then(
+        () => finish(exchange),
+        (error: unknown) => {
+          if (!(error instanceof AppError)) unexpected(error, exchange);
+          try {
+            fail(exchange, toAppError(error));
+            finish(exchange);
+          } catch (failure) {
+            // Answering failed too (a broken socket, a bug in the error path): end the connection.
+            unexpected(failure, exchange);
+            res.destroy();
+          }
+        },
+      );
+    void (exchange.span ? context.with(exchange.span.context, run) : run());
+  }
+
+  /** An error nobody expected (a bug): counted and logged once, with the trace id the logger adds. */
+  function unexpected(error: unknown, x: Exchange | undefined): void {
+    metrics.unexpectedErrors.inc();
+    logger.error(
+      { ...(x ? { requestId: x.requestId, route: x.route } : {}), ...errorShape(error) },
+      'unexpected error',
+    );
+  }
 
   async function handle(x: Exchange): Promise<void> {
     switch (x.route) {
@@ -254,15 +284,15 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     // identity: the answer must be readable to be restored (and undici does not decompress).
     const headers: Record<string, string> = {
       'content-type': 'application/json',
-      accept: headerValue(req, 'accept') ?? 'application/json',
+      accept: upstreamAccept(headerValue(req, 'accept')),
       'accept-encoding': 'identity',
     };
     if (provider === 'openai') {
       if (upstream.key) headers['authorization'] = `Bearer ${upstream.key}`;
     } else {
       if (upstream.key) headers['x-api-key'] = upstream.key;
-      headers['anthropic-version'] = headerValue(req, 'anthropic-version') ?? '2023-06-01';
-      const beta = headerValue(req, 'anthropic-beta');
+      headers['anthropic-version'] = anthropicVersion(headerValue(req, 'anthropic-version'));
+      const beta = anthropicBeta(headerValue(req, 'anthropic-beta'));
       if (beta) headers['anthropic-beta'] = beta;
     }
     return headers;
@@ -299,7 +329,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     try {
       const response = await undiciRequest(url, {
         method: init.method,
-        headers: injectTraceHeaders(upstreamHeaders(provider, x.req), clientSpan.context),
+        // The propagator may add `tracestate` and `baggage` from the caller's context: the allow-list drops them.
+        headers: allowListed(injectTraceHeaders(upstreamHeaders(provider, x.req), clientSpan.context)),
         ...(init.body !== undefined ? { body: init.body } : {}),
         signal: abort.signal,
         dispatcher,
@@ -360,49 +391,49 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
           ? '/messages/count_tokens'
           : '/messages';
     let body: string | Buffer = raw;
+    let query = queryOf(x.req);
     let restorer: Restorer | undefined;
     let jsonRestorer: Restorer | undefined;
     if (privacy.active) {
-      const refs = collectTexts(document);
-      const masked = await privacy.session.processAllAsync(refs.map((r) => r.text));
       const session = privacy.session;
-      const strictTypes = session.strictTypes;
-      const outcome =
-        strictTypes.length > 0 ? 'refused' : Object.keys(session.masked).length > 0 ? 'masked' : 'detected';
-      recordFindings(session.counts, (type) =>
-        strictTypes.includes(type) ? 'strict' : (session.masked[type] ?? 0) > 0 ? 'mask' : 'detect',
-      );
-      if (session.total > 0) {
-        x.log['outcome'] = outcome;
+      const profile = privacy.profile;
+      const unknownRule = profile.unknownFields ?? 'scan';
+      // Every field by the channel table, the query string included; all texts in ONE masking call,
+      // so values split across parts and messages are seen together.
+      const collected = collectRequest(document as Record<string, unknown>, query, {
+        binary: binaryRuleOf(profile),
+        unknownFields: unknownRule,
+      });
+      const unknownRefused = unknownRule === 'refuse' && collected.unknownFields > 0;
+      const applied = unknownRefused
+        ? undefined
+        : collected.apply(await session.processAllAsync(collected.texts));
+      const report = reportRequest(session, collected, applied, unknownRefused);
+      recordFindings(report);
+      if (report.notable) {
+        x.log['outcome'] = report.outcome;
         x.log['entities'] = session.total;
-        audit({
-          verified,
-          x,
-          mode: privacy.profile.mode,
-          outcome,
-          counts: session.counts,
-          masked: session.masked,
-          endpoint: x.route,
-        });
+        if (report.refusal) x.log['refusal'] = report.refusal;
+        audit({ verified, x, mode: profile.mode, report, endpoint: x.route });
       }
-      if (strictTypes.length > 0) {
+      if (report.refusal || !applied) {
         metrics.refusals.inc({ route: x.route });
-        throw new AppError(
-          'privacy_strict_refused',
-          `request refused by the privacy policy of role ${verified.role}: it contains ${strictTypes.join(', ')}`,
-          {
-            details: { entity_types: strictTypes },
-          },
-        );
+        throw refusalError(report, verified.role, session.strictTypes);
       }
-      if (applyTexts(refs, masked)) body = JSON.stringify(document);
+      if (applied.bodyChanged) body = JSON.stringify(document);
+      query = applied.query;
+      // Types and media types only, never values: what the caller's profile let out as it was.
+      const passed = Object.keys(report.passed).sort();
+      if (passed.length > 0) x.res.setHeader(PASSED_HEADER, passed.join(','));
+      const unscanned = Object.keys(report.unscanned).sort();
+      if (unscanned.length > 0) x.res.setHeader(UNSCANNED_HEADER, unscanned.join(','));
       if (session.mapping.size > 0 && restoreAnswer) {
         restorer = session.restorer();
         jsonRestorer = session.restorer({ encode: jsonStringContent });
       }
     }
     metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
-    const response = await forward(x, provider, upstreamUrl(provider, path, queryOf(x.req)), {
+    const response = await forward(x, provider, upstreamUrl(provider, path, query), {
       method: 'POST',
       body,
     });
@@ -526,20 +557,25 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     });
   }
 
-  function recordFindings(counts: EntityCounts, action: (type: string) => string): void {
-    for (const [type, n] of Object.entries(counts))
-      if (n) metrics.redactions.inc({ entity_type: type, action: action(type) }, n);
+  function recordFindings(report: RequestReport): void {
+    for (const [type, n] of Object.entries(report.masked))
+      metrics.redactions.inc({ entity_type: type, action: 'mask' }, n);
+    for (const [type, n] of Object.entries(report.passed))
+      metrics.redactions.inc({ entity_type: type, action: 'detect' }, n);
+    for (const [type, n] of Object.entries(report.refused))
+      metrics.redactions.inc({ entity_type: type, action: 'strict' }, n);
+    for (const [media, n] of Object.entries(report.unscanned))
+      metrics.unscanned.inc({ media_type: media }, n);
   }
 
   function audit(input: {
     verified: VerifiedToken;
     x: Exchange;
     mode: PrivacyRedactedPayload['mode'];
-    outcome: PrivacyRedactedPayload['outcome'];
-    counts: EntityCounts;
-    masked: EntityCounts;
+    report: RequestReport;
     endpoint: string;
   }): void {
+    const report = input.report;
     const sessionId = headerValue(input.x.req, SESSION_HEADER);
     const event: PrivacyRedactedPayload = {
       eventId: randomUUID(),
@@ -548,9 +584,13 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       ...(sessionId ? { sessionId: sessionId.slice(0, 200) } : {}),
       tenant: input.verified.tenant,
       mode: input.mode,
-      outcome: input.outcome,
-      counts: positive(input.counts),
-      maskedCounts: positive(input.masked),
+      outcome: report.outcome,
+      counts: report.counts,
+      maskedCounts: report.masked,
+      passedCounts: report.passed,
+      refusedCounts: report.refused,
+      ...(Object.keys(report.unscanned).length > 0 ? { unscanned: report.unscanned } : {}),
+      ...(report.refusal ? { refusal: report.refusal } : {}),
       endpoint: input.endpoint,
       occurredAt: new Date().toISOString(),
     };
@@ -609,11 +649,10 @@ const PASSED_HEADERS = [
   'anthropic-ratelimit-requests-remaining',
 ];
 
-function positive(counts: EntityCounts): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts)) if (v && v > 0) out[k] = v;
-  return out;
-}
+/** Response header: entity types the caller's profile let through unmasked (`detect`), never values. */
+export const PASSED_HEADER = 'orgmesh-privacy-passed';
+/** Response header: media types of binary parts forwarded unscanned (profile `binary: allow`). */
+export const UNSCANNED_HEADER = 'orgmesh-privacy-unscanned';
 
 function routeOf(req: IncomingMessage): Route {
   const url = req.url ?? '/';

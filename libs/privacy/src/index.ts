@@ -9,7 +9,10 @@ export type {
   DirectoryPerson,
   NerEntity,
   NerHook,
+  Recognizer,
 } from './detector.js';
+export { normalizeForDetection } from './normalize.js';
+export type { NormalizedText } from './normalize.js';
 export { DictionaryMatcher } from './dictionary.js';
 export type { DictionaryMatch, DictionaryTerm } from './dictionary.js';
 export {
@@ -42,4 +45,4 @@ export type { NameHit } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';
 export { MaskingSession } from './masking-session.js';
-export type { EntityCounts } from './masking-session.js';
+export type { EntityCounts, ProcessingBudget } from './masking-session.js';

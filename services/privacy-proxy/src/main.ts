@@ -90,6 +90,7 @@ const proxy = createPrivacyProxy({
   logger,
   ...(config.PRIVACY_NER_URL ? { ner: httpNerHook(config.PRIVACY_NER_URL, config.PRIVACY_NER_TIMEOUT) } : {}),
   maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
+  processingBudget: { maxChars: config.PRIVACY_MAX_SCAN_CHARS, maxValues: config.PRIVACY_MAX_VALUES },
   upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
 });
 

@@ -57,6 +57,13 @@ export const PrivacyProxyConfigSchema = z.object({
   /** Key of the placeholder HMAC; the same on every replica, so pseudonyms are stable. */
   PRIVACY_HMAC_KEY: z.string().min(32),
   PRIVACY_MAX_BODY_BYTES: env.int(20 * 1024 * 1024, 1),
+  /**
+   * Processing budget of one request: characters of text to scan (all fields together). Past it the
+   * request is refused with 413 `payload_too_large` before detection, rather than stalling a replica.
+   */
+  PRIVACY_MAX_SCAN_CHARS: env.int(4 * 1024 * 1024, 1),
+  /** Processing budget of one request: personal values found (413 `payload_too_large` past it). */
+  PRIVACY_MAX_VALUES: env.int(100_000, 1),
   /** Optional external NER endpoint: POST {text} → {entities:[{type,start,end,score}]}. */
   PRIVACY_NER_URL: optionalUrl,
   PRIVACY_NER_TIMEOUT: env.duration('2s'),

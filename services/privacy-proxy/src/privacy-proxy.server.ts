@@ -7,6 +7,7 @@ import {
   jsonStringContent,
   Pseudonymizer,
   type NerHook,
+  type ProcessingBudget,
   type Restorer,
 } from '@orgmesh/privacy';
 import { context } from '@opentelemetry/api';
@@ -61,6 +62,8 @@ export interface PrivacyProxyOptions {
   readonly logger: Logger;
   readonly ner?: NerHook;
   readonly maxBodyBytes?: number;
+  /** What one request may ask of detection before it is refused with 413 (default: privacy-engine.ts). */
+  readonly processingBudget?: ProcessingBudget;
   readonly upstreamTimeoutMs?: number;
   readonly metrics?: PrivacyProxyMetrics;
 }
@@ -111,7 +114,12 @@ export const PRIVACY_PROXY_TRACER = '@orgmesh/privacy-proxy';
  */
 export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const metrics = options.metrics ?? new PrivacyProxyMetrics();
-  const engine = new PrivacyEngine(options.profiles, new Pseudonymizer(options.hmacKey), options.ner);
+  const engine = new PrivacyEngine(
+    options.profiles,
+    new Pseudonymizer(options.hmacKey),
+    options.ner,
+    options.processingBudget,
+  );
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
   const logger = options.logger;

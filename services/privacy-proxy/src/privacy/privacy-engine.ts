@@ -8,9 +8,21 @@ import {
   type Directory,
   type NerHook,
   type PrivacyProfile,
+  type ProcessingBudget,
   type PseudonymContext,
 } from '@orgmesh/privacy';
 import type { ProfileCaller, ProfileSource } from '../profiles/profile-source.js';
+
+/**
+ * The default processing budget of one request: 4 Mi characters of text to scan and 100,000 values.
+ * Detection and masking are linear (about 2 MB with 50,000 values per second on one core of the
+ * development machine, bench/src/privacy-proxy.bench.ts), so this bounds one request to a few seconds
+ * of one replica's CPU.
+ */
+export const DEFAULT_PROCESSING_BUDGET: Required<ProcessingBudget> = {
+  maxChars: 4 * 1024 * 1024,
+  maxValues: 100_000,
+};
 
 /** The caller's profile and a masking session for one request. */
 export interface RequestPrivacy {
@@ -31,6 +43,8 @@ export class PrivacyEngine {
     private readonly profiles: ProfileSource,
     private readonly pseudonymizer: Pseudonymizer,
     private readonly ner?: NerHook,
+    /** What one request may ask of detection before it is refused (413); see PRIVACY_MAX_SCAN_*. */
+    private readonly budget: ProcessingBudget = DEFAULT_PROCESSING_BUDGET,
   ) {}
 
   /**
@@ -58,6 +72,7 @@ export class PrivacyEngine {
         this.pseudonymizer,
         profile,
         pseudonymKeyScope(tenant, profile.pseudonymScope, { ...workflow, role: caller.role }),
+        this.budget,
       ),
     };
   }

@@ -1,13 +1,56 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Session } from '@orgmesh/contracts';
-import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import fc from 'fast-check';
+import {
+  createTestContext,
+  expectEventually,
+  fuzzEdge,
+  hostileString,
+  type TestContext,
+} from '@orgmesh/testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, SseClient, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
+
+const CONTEXTS = ['sessions', 'mesh', 'registry'] as const;
+
+/** A cursor built from parts, so the test knows what the answer must be. */
+interface CursorCase {
+  /** Subscribed to sessions only (plain sequences allowed) or to every context. */
+  single: boolean;
+  /** `seq` alone, or `context:seq` pairs. */
+  parts: Array<{ context: string | undefined; seq: string }>;
+  via: 'header' | 'query';
+}
+
+/**
+ * The expected answer, from the documented rules rather than the code: a plain sequence only over
+ * one context; at most one pair per context; sequences are integers of at most 16 digits within
+ * the safe range; a subscribed context's sequence must not pass its stream's head.
+ */
+function expectedStatus(c: CursorCase, heads: Record<string, number>): 200 | 400 {
+  const subscribed: readonly string[] = c.single ? ['sessions'] : CONTEXTS;
+  const text = cursorText(c).trim();
+  if (!text) return 200;
+  if (c.parts.length > 3 && c.parts.some((p) => p.context !== undefined)) return 400;
+  for (const part of c.parts) {
+    const plain = part.context === undefined;
+    if (plain && (c.parts.length !== 1 || !c.single)) return 400;
+    if (!plain && !/^[a-z-]+$/.test(part.context ?? '')) return 400;
+    if (!/^\d{1,16}$/.test(part.seq) || !Number.isSafeInteger(Number(part.seq))) return 400;
+    const context = plain ? 'sessions' : (part.context as string);
+    if (subscribed.includes(context) && Number(part.seq) > (heads[context] ?? 0)) return 400;
+  }
+  return 200;
+}
+
+function cursorText(c: CursorCase): string {
+  return c.parts.map((p) => (p.context === undefined ? p.seq : `${p.context}:${p.seq}`)).join(',');
+}
 
 /** Issue 17: SSE cursors from the future or past any integer, and clients that vanish mid-stream. */
 describe('GET /v1/events against hostile clients', () => {
@@ -106,6 +149,74 @@ describe('GET /v1/events against hostile clients', () => {
     } finally {
       await atHead.close();
     }
+    await expectEventually(async () => expect(await openSubscriptions()).toBe(0));
+  });
+
+  it('answers every SSE cursor as the documented rules say: 200 up to the head, 400 invalid_cursor beyond it or when malformed', async () => {
+    const heads: Record<string, number> = { sessions: sessionsHead, mesh: 0, registry: 0 };
+    const seq = fc.oneof(
+      fc.nat({ max: sessionsHead + 3 }).map(String),
+      fc.constantFrom(
+        '0',
+        '00',
+        '9007199254740991',
+        '9007199254740992',
+        '99999999999999999999',
+        '1e3',
+        '-1',
+        '',
+      ),
+      fc.bigInt({ min: 0n, max: 10n ** 22n }).map(String),
+    );
+    const cursor: fc.Arbitrary<CursorCase> = fc.record({
+      single: fc.boolean(),
+      parts: fc.oneof(
+        seq.map((s) => [{ context: undefined, seq: s }]),
+        fc.array(
+          fc.record({ context: fc.constantFrom('sessions', 'mesh', 'registry', 'privacy', 'Mesh'), seq }),
+          { minLength: 1, maxLength: 4 },
+        ),
+      ),
+      via: fc.constantFrom<CursorCase['via']>('header', 'query'),
+    });
+    await fuzzEdge(
+      'sse cursor (structured)',
+      cursor,
+      async (c) => {
+        const text = cursorText(c);
+        const subject = c.single ? 'subject=sessions.>' : '';
+        const query = c.via === 'query' ? `lastEventId=${encodeURIComponent(text)}` : '';
+        const res = await refusal(
+          `/v1/events?${[subject, query].filter(Boolean).join('&')}`,
+          c.via === 'header' ? text : undefined,
+        );
+        const where = `${c.via} ${JSON.stringify(text)} over ${c.single ? 'sessions' : 'all'}`;
+        expect({ where, status: res.status }).toEqual({ where, status: expectedStatus(c, heads) });
+        if (res.status === 400) {
+          expect(res.body).toMatchObject({
+            code: 'invalid_cursor',
+            issues: [{ path: c.via === 'header' ? 'header.Last-Event-ID' : 'query.lastEventId' }],
+          });
+        }
+      },
+      { ciRuns: 150 },
+    );
+    await fuzzEdge(
+      'sse cursor (hostile text)',
+      fc.tuple(
+        hostileString.filter((s) => s.length <= 500),
+        fc.boolean(),
+      ),
+      async ([text, single]) => {
+        const res = await refusal(
+          `/v1/events?${single ? 'subject=sessions.>&' : ''}lastEventId=${encodeURIComponent(text.replace(/[\ud800-\udfff]/g, '\ufffd'))}`,
+        );
+        expect([200, 400]).toContain(res.status);
+        if (res.status === 400) expect(res.body['code']).toBe('invalid_cursor');
+      },
+      { ciRuns: 100 },
+    );
+    // Every stream that was opened was closed by its client, and released.
     await expectEventually(async () => expect(await openSubscriptions()).toBe(0));
   });
 

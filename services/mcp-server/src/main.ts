@@ -6,6 +6,7 @@ import { loadMcpConfig } from './mcp.config.js';
 import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/token.provider.js';
 import { createOrgmeshMcpServer } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
+import { GuardedTransport } from './server/guarded.transport.js';
 
 // orgmesh-mcp: stdout belongs to the MCP protocol in stdio mode, so logs go to stderr (fd 2) always.
 let config;
@@ -47,7 +48,7 @@ const serverFor = (tokens: TokenSource) =>
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
   const server = serverFor(ownTokens);
-  const transport = new StdioServerTransport();
+  const transport = new GuardedTransport(new StdioServerTransport(), logger, true);
   // The client closing stdin ends the session; so do SIGTERM and SIGINT.
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');

@@ -4,6 +4,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Logger } from '@orgmesh/telemetry';
 import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
+import { GuardedTransport } from './guarded.transport.js';
 
 export interface McpHttpOptions {
   readonly host: string;
@@ -39,7 +40,11 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
   ];
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
-      options.logger.error({ err: error }, 'mcp http request failed');
+      // Last resort: logged once (type only: an SDK error may quote the body), answered -32603.
+      options.logger.error(
+        { errorType: error instanceof Error ? error.name : typeof error },
+        'mcp http request failed unexpectedly',
+      );
       if (!res.headersSent) writeJsonRpcError(res, 500, -32603, 'internal server error');
       else res.end();
     });
@@ -90,10 +95,11 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       allowedHosts: hostsFor(port),
     });
     res.on('close', () => {
-      void transport.close();
-      void mcp.close();
+      // A rejection here would be unhandled, and Node ends the process on one.
+      transport.close().catch(() => undefined);
+      mcp.close().catch(() => undefined);
     });
-    await mcp.connect(transport);
+    await mcp.connect(new GuardedTransport(transport, options.logger, false));
     await transport.handleRequest(req, res, body);
   }
 

@@ -1,6 +1,7 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
+import { GatewayError } from '../gateway/gateway.errors.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { MESH_TOOLS, type ToolContext } from '../tools/mesh.tools.js';
 import { toolFailure, toolSuccess } from '../tools/tool-result.js';
@@ -56,15 +57,19 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
       async (args: Record<string, unknown>) => {
         const started = Date.now();
         try {
-          const result = await tool.run(args as never, ctx);
+          const result = toolSuccess(await tool.run(args as never, ctx));
           deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
-          return toolSuccess(result);
+          return result;
         } catch (error) {
-          const code = (error as { code?: unknown }).code;
-          deps.logger.warn(
-            { tool: tool.name, ms: Date.now() - started, code: typeof code === 'string' ? code : 'internal' },
-            'tool call failed',
-          );
+          if (error instanceof GatewayError) {
+            deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: error.code }, 'tool call failed');
+          } else {
+            // The last-resort boundary of a tool call: the client gets `internal`, the process keeps serving.
+            deps.logger.error(
+              { tool: tool.name, ms: Date.now() - started, errorType: error instanceof Error ? error.name : typeof error },
+              'tool call failed unexpectedly',
+            );
+          }
           return toolFailure(error);
         }
       },

@@ -116,6 +116,9 @@ describe('tool results', () => {
       type: 'text',
       text: 'task_not_found: task x not found',
     });
-    expect(toolFailure(new Error('boom')).content[0]).toEqual({ type: 'text', text: 'internal: boom' });
+    expect(toolFailure(new Error('boom: a@example.test')).content[0]).toEqual({
+      type: 'text',
+      text: 'internal: internal error',
+    });
   });
 });

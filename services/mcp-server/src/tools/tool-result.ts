@@ -19,7 +19,8 @@ export function toolFailure(error: unknown): CallToolResult {
   const failure =
     error instanceof GatewayError
       ? { code: error.code, message: error.message, status: error.status, ...error.details }
-      : { code: 'internal', message: error instanceof Error ? error.message : String(error), status: 0 };
+      : // Anything else is a bug whose message may quote internals or input: logged by the caller, not shown.
+        { code: 'internal', message: 'internal error', status: 0 };
   const { code, message, ...rest } = failure;
   const extra =
     Object.keys(rest).filter((key) => key !== 'status').length > 0

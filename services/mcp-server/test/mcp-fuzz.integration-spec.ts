@@ -1,0 +1,297 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import fc from 'fast-check';
+import { z } from 'zod';
+import {
+  createTestContext,
+  deepJsonText,
+  expectEventually,
+  fuzzEdge,
+  hostileString,
+  recordProcessFaults,
+  schemaValue,
+  type TestContext,
+} from '@orgmesh/testing';
+import { createLogger } from '@orgmesh/telemetry';
+// The suite the tools call runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { devToken, startTestGateway } from '../../gateway/test/gateway-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import type { GatewayApp } from '../../gateway/src/gateway.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { createOrgmeshMcpServer } from '../src/server/mcp.server.js';
+import { startMcpHttpServer, type McpHttpServer } from '../src/server/http.transport.js';
+import { MESH_TOOLS } from '../src/tools/mesh.tools.js';
+import { buildForProcesses, testPath } from './mcp-harness.js';
+
+const silent = createLogger({ service: 'mcp-fuzz', level: 'silent' });
+const encoder = new TextEncoder();
+
+interface HttpAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * What every answer of the MCP server must be (issue 17): never a 5xx; a 202 without body for a
+ * notification; otherwise JSON-RPC 2.0 (a response or a batch of them) with an integer error code,
+ * and never the internal error (-32603) nor a tool result reporting `internal`.
+ */
+function jsonRpcProblem(answer: HttpAnswer): string | undefined {
+  if (answer.status >= 500) return `HTTP ${answer.status}: ${answer.text.slice(0, 200)}`;
+  if (answer.status === 202 && answer.text === '') return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(answer.text);
+  } catch {
+    return `HTTP ${answer.status} with a body that is not JSON: ${answer.text.slice(0, 200)}`;
+  }
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const m = message as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown }; result?: unknown };
+    if (typeof m !== 'object' || m === null || m.jsonrpc !== '2.0')
+      return `HTTP ${answer.status}, not JSON-RPC 2.0: ${answer.text.slice(0, 200)}`;
+    if (m.error !== undefined) {
+      if (!Number.isInteger(m.error.code) || typeof m.error.message !== 'string')
+        return `malformed JSON-RPC error: ${answer.text.slice(0, 200)}`;
+      if (m.error.code === -32603) return `internal error: ${answer.text.slice(0, 200)}`;
+    } else if (m.result === undefined) {
+      return `neither result nor error: ${answer.text.slice(0, 200)}`;
+    } else {
+      const result = m.result as { isError?: boolean; content?: Array<{ text?: string }> };
+      if (result.isError && result.content?.[0]?.text?.startsWith('internal'))
+        return `tool answered internal: ${result.content[0].text.slice(0, 200)}`;
+    }
+  }
+  if (answer.status >= 400 && Array.isArray(body)) return `HTTP ${answer.status} with a batch body`;
+  return undefined;
+}
+
+describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC bodies', () => {
+  let ctx: TestContext;
+  let gateway: GatewayApp;
+  const services: Array<{ close(): Promise<void> }> = [];
+  let mcp: McpHttpServer;
+  let token: string;
+  const recorder = recordProcessFaults();
+
+  async function post(body: Uint8Array | string, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+    const res = await fetch(mcp.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : Buffer.from(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: res.status, text: await res.text() };
+  }
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    gateway = await startTestGateway(ctx);
+    services.push(
+      await startTestRegistry(ctx, {
+        overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
+      }),
+    );
+    services.push(
+      await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
+        logger: silent,
+        migrate: true,
+        startJobs: false,
+      }),
+    );
+    services.push(await startTestSessions(ctx));
+    token = await devToken(gateway, 'finance-agent');
+    mcp = await startMcpHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      serverFor: (tokens) => createOrgmeshMcpServer({ gatewayUrl: gateway.url, tokens, logger: silent }),
+      ownTokens: undefined,
+      allowedHosts: [],
+      logger: silent,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    recorder.stop();
+    await mcp?.close();
+    await gateway?.close();
+    for (const service of services.reverse()) await service.close();
+    await ctx?.dispose();
+  });
+
+  const call = (name: unknown, args: unknown, id: unknown = 1) =>
+    JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+  it('fuzz: tools/call of every tool with hostile arguments answers a tool result or a JSON-RPC error, never internal', async () => {
+    const toolArgs = fc.oneof(
+      ...MESH_TOOLS.map((tool) =>
+        fc.tuple(fc.constant(tool.name), schemaValue(z.object(tool.inputSchema))),
+      ),
+      fc.tuple(
+        fc.constantFrom(...MESH_TOOLS.map((t) => t.name)),
+        fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileString),
+      ),
+      fc.tuple(hostileString, fc.dictionary(hostileString, hostileString, { maxKeys: 3 })),
+    );
+    await fuzzEdge(
+      'mcp tools/call',
+      toolArgs,
+      async ([name, args]) => {
+        const problem = jsonRpcProblem(await post(call(name, args)));
+        if (problem) throw new Error(`${name}: ${problem}`);
+      },
+      { ciRuns: 150 },
+    );
+  }, 120_000);
+
+  it.each([
+    ['a deep input', call('send_task', { to: 'manager', type: 'x', input: JSON.parse(deepJsonText(60)) })],
+    ['input nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_task","arguments":{"to":"legal","type":"x","input":${deepJsonText(3000)}}}}`],
+    ['details nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"request_approval","arguments":{"to":"manager","subject":"s","details":${deepJsonText(3000, 'array')}}}}`],
+    ['a NUL in a string', call('notify', { to: 'manager', message: 'a\u0000b' })],
+    ['a lone surrogate', call('send_task', { to: 'legal', type: '\ud800' })],
+    ['an unknown tool', call('no_such_tool', {})],
+    ['arguments that are not an object', call('list_tasks', 'x')],
+    ['an id that is an object', call('list_agents', {}, { a: 1 })],
+  ])('answers tools/call with %s in JSON-RPC shape, never internal', async (_what, body) => {
+    const answer = await post(body);
+    expect(jsonRpcProblem(answer)).toBeUndefined();
+  });
+
+  const rawBodies = fc.oneof(
+    fc.uint8Array({ maxLength: 256 }),
+    fc.jsonValue({ maxDepth: 3 }).map((v) => encoder.encode(JSON.stringify(v))),
+    fc
+      .record(
+        {
+          jsonrpc: fc.oneof(fc.constant('2.0'), hostileString),
+          id: fc.oneof(fc.integer(), hostileString, fc.constant(null), fc.jsonValue({ maxDepth: 2 })),
+          method: fc.oneof(
+            fc.constantFrom('initialize', 'tools/list', 'tools/call', 'ping', 'notifications/initialized', 'resources/list'),
+            hostileString,
+          ),
+          params: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(hostileString, hostileString)),
+        },
+        { requiredKeys: [] },
+      )
+      .chain((m) => fc.oneof(fc.constant(m as unknown), fc.array(fc.constant(m), { maxLength: 3 })))
+      .map((v) => encoder.encode(JSON.stringify(v))),
+  );
+
+  it('fuzz: raw request bodies on the HTTP transport are answered in JSON-RPC shape, never 5xx', async () => {
+    await fuzzEdge(
+      'mcp http body',
+      rawBodies,
+      async (body) => {
+        const problem = jsonRpcProblem(await post(body));
+        if (problem) throw new Error(problem);
+      },
+      { ciRuns: 200 },
+    );
+  }, 120_000);
+
+  it.each([
+    ['empty', ''],
+    ['not JSON', '{"jsonrpc":'],
+    ['an empty batch', '[]'],
+    ['a JSON string', '"tools/list"'],
+    ['nested 3,000 levels', deepJsonText(3000, 'array')],
+    ['params nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${deepJsonText(3000)}}`],
+    ['a hostile method', JSON.stringify({ jsonrpc: '2.0', id: 1, method: '\u0000\ud800' })],
+  ])('answers a raw body that is %s with a JSON-RPC error', async (_what, body) => {
+    const answer = await post(body);
+    expect(jsonRpcProblem(answer)).toBeUndefined();
+    expect(answer.status).toBeLessThan(500);
+  });
+
+  it('answers a body above the size limit with 413 in JSON-RPC shape', async () => {
+    const answer = await post(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"${'x'.repeat(5 * 1024 * 1024)}"}}`);
+    expect(answer.status).toBe(413);
+    expect(jsonRpcProblem(answer)).toBeUndefined();
+  });
+
+  it('still serves a normal tool call afterwards', async () => {
+    const answer = await post(call('list_tasks', {}));
+    expect(answer.status).toBe(200);
+    const body = JSON.parse(answer.text) as { result: { isError?: boolean } };
+    expect(body.result.isError ?? false).toBe(false);
+  });
+
+  describe('stdio', () => {
+    let child: ChildProcessWithoutNullStreams;
+    let stdout = '';
+
+    beforeAll(() => {
+      buildForProcesses();
+      child = spawn('orgmesh-mcp', [], {
+        env: {
+          PATH: testPath(),
+          ORGMESH_AGENT_ID: 'finance-agent',
+          ORGMESH_CLIENT_ID: 'finance-agent',
+          ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret',
+          ORGMESH_GATEWAY_URL: gateway.url,
+          LOG_LEVEL: 'silent',
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    });
+
+    afterAll(() => {
+      child?.kill('SIGTERM');
+    });
+
+    /** The JSON-RPC messages written so far, one per line. */
+    const messages = () =>
+      stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number }; result?: unknown });
+
+    it('answers garbage lines with parse errors, hostile tool calls with results, and keeps serving', async () => {
+      const lines = [
+        '{not json',
+        '\u0000\u0001',
+        '42',
+        '[]',
+        deepJsonText(3000),
+        JSON.stringify({ jsonrpc: '2.0', id: 'a', method: '\ud800' }),
+        `{"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"send_task","arguments":{"to":"legal","type":"x","input":${deepJsonText(3000)}}}}`,
+        JSON.stringify({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'notify', arguments: { to: 'manager', message: 'a\u0000b' } } }),
+        JSON.stringify({ jsonrpc: '2.0', id: 'last', method: 'tools/list' }),
+      ];
+      child.stdin.write(`${lines.join('\n')}\n`);
+      await expectEventually(
+        () => expect(['a', 'b', 'c', 'last'].every((id) => messages().some((m) => m.id === id))).toBe(true),
+        { timeoutMs: 20_000 },
+      );
+      const byId = new Map(messages().map((m) => [m.id, m]));
+      expect(byId.get('a')?.error?.code).toBe(-32601);
+      for (const id of ['b', 'c']) {
+        const answer = byId.get(id);
+        expect(answer).toBeDefined();
+        expect(answer?.error?.code).not.toBe(-32603);
+      }
+      // Two lines are not JSON (-32700); `42`, `[]` and the deep object are not JSON-RPC messages (-32600).
+      const unreadable = messages().filter((m) => m.id === null).map((m) => m.error?.code);
+      expect(unreadable.sort()).toEqual([-32700, -32700, -32600, -32600, -32600].sort());
+      expect(child.exitCode).toBeNull();
+    }, 30_000);
+  });
+
+  it('let nothing reach the process-level handlers', () => {
+    expect(recorder.faults).toEqual([]);
+  });
+});

@@ -371,9 +371,14 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   async function models(x: Exchange): Promise<void> {
     await authenticate(x);
     const provider = providerOf(x)!;
-    const response = await forward(x, provider, upstreamUrl(provider, '/models', queryOf(x.req)), {
-      method: 'GET',
-    });
+    const response = await forward(
+      x,
+      provider,
+      upstreamUrl(provider, '/models', modelsQuery(queryOf(x.req))),
+      {
+        method: 'GET',
+      },
+    );
     const body = Buffer.from(await response.body.arrayBuffer());
     x.res.writeHead(response.status, {
       'content-type': response.header('content-type') ?? 'application/json',
@@ -695,6 +700,19 @@ function queryOf(req: IncomingMessage): string {
   const url = req.url ?? '';
   const q = url.indexOf('?');
   return q === -1 ? '' : url.slice(q);
+}
+
+/**
+ * The model list's query: its paging parameters with id-shaped values, nothing else. The list holds no
+ * personal data and the proxy scans no body here, so nothing else a caller appends is forwarded.
+ */
+function modelsQuery(query: string): string {
+  const kept = new URLSearchParams();
+  for (const [key, value] of new URLSearchParams(query.slice(1)))
+    if (['limit', 'before_id', 'after_id'].includes(key) && /^[A-Za-z0-9_.:-]{1,128}$/.test(value))
+      kept.append(key, value);
+  const text = kept.toString();
+  return text ? `?${text}` : '';
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

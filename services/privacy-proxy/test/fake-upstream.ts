@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The query string as it arrived (`?…`), or empty. */
+  readonly query: string;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   /** The raw body text: what a provider would see, every field included. */
   readonly body: string;
@@ -142,8 +144,17 @@ export class FakeUpstream {
     } catch {
       json = undefined;
     }
-    const path = (req.url ?? '/').split('?')[0]!;
-    const request: RecordedRequest = { method: req.method ?? 'GET', path, headers: req.headers, body, json };
+    const url = req.url ?? '/';
+    const path = url.split('?')[0]!;
+    const query = url.includes('?') ? url.slice(url.indexOf('?')) : '';
+    const request: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      query,
+      headers: req.headers,
+      body,
+      json,
+    };
     this.requests.push(request);
     if (path === '/v1/models') {
       send(res, 200, {

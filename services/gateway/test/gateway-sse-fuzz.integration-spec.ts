@@ -37,6 +37,8 @@ function expectedStatus(c: CursorCase, heads: Record<string, number>): 200 | 400
   const text = cursorText(c).trim();
   if (!text) return 200;
   if (c.parts.length > 3 && c.parts.some((p) => p.context !== undefined)) return 400;
+  const named = c.parts.map((p) => p.context).filter((context) => context !== undefined);
+  if (new Set(named).size !== named.length) return 400;
   for (const part of c.parts) {
     const plain = part.context === undefined;
     if (plain && (c.parts.length !== 1 || !c.single)) return 400;

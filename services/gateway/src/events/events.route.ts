@@ -51,7 +51,8 @@ export function eventsRoute(
       "`sessions.v1.*,mesh.v1.task-updated`); default all. Agents see their own role's sessions and tasks; admins " +
       'and viewers see everything. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
       'subscribed, `context:seq` pairs otherwise), `event` = subject, `data` = JSON envelope. Resume with ' +
-      '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end.',
+      '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end. A cursor that is ' +
+      'malformed, names a context twice, or lies beyond the head of a stream is 400 `invalid_cursor`.',
     access: ALL_KINDS,
     query: z.object({
       subject: z.string().max(2000).optional().describe('Comma-separated subject patterns'),

@@ -90,6 +90,7 @@ describe('cursors', () => {
     ['sessions:1e3', ['sessions']],
     ['sessions:-1', ['sessions']],
     ['sessions:1,mesh:2,registry:3,sessions:4', ['sessions']],
+    ['sessions:2,sessions:0', ['sessions', 'mesh']],
     ['sessions:\u0000', ['sessions']],
   ] as const)(
     'refuse %j as invalid_cursor (400), never as a number that lost precision',

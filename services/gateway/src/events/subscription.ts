@@ -124,10 +124,14 @@ export function parseCursor(
   const parts = value.split(',');
   if (parts.length > EVENT_CONTEXTS.length)
     throw invalidCursor('expected a sequence or context:seq pairs', source);
+  const named = new Set<string>();
   for (const part of parts) {
     const m = /^([a-z-]+):(\d+)$/.exec(part.trim());
     if (!m?.[1] || m[2] === undefined)
       throw invalidCursor('expected a sequence or context:seq pairs', source);
+    // Never issued by the gateway; which of two positions to trust would be a guess.
+    if (named.has(m[1])) throw invalidCursor(`${m[1]} appears twice`, source);
+    named.add(m[1]);
     const seq = sequence(m[2], source);
     if ((contexts as readonly string[]).includes(m[1])) positions.set(m[1] as EventContext, seq);
   }

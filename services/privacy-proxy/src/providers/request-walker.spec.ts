@@ -123,6 +123,19 @@ describe('collectRequest', () => {
     expect(unb64(disguised.source.data)).toBe('call [[PERSON_1]]');
   });
 
+  it('decodes a base64 data URL pasted into a text field, and leaves prose that starts with "data:" alone', () => {
+    const doc = {
+      messages: [
+        { role: 'user', content: `data:text/plain;base64,${b64('from ann')}` },
+        { role: 'user', content: 'data: ann, see above' },
+      ],
+    };
+    const collected = collectRequest(doc, '', SCAN);
+    collected.apply(maskValues(collected.texts, { ann: '[[PERSON_1]]' }));
+    expect(unb64(doc.messages[0]!.content.split(',')[1]!)).toBe('from [[PERSON_1]]');
+    expect(doc.messages[1]!.content).toBe('data: [[PERSON_1]], see above');
+  });
+
   it('re-serialises embedded argument documents only when they changed, and renames keys in place', () => {
     const doc = {
       messages: [

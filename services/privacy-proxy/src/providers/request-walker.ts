@@ -43,6 +43,9 @@ export const MAX_REQUEST_DEPTH = 64;
 
 type Holder = Record<string, unknown> | unknown[];
 
+/** Exactly a base64 data URL (`data:text/plain;base64,…`), not prose that starts with "data:". */
+const BASE64_DATA_URL = /^data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[a-z0-9-]+)*;base64,[A-Za-z0-9+/=\s]*$/i;
+
 interface Item {
   readonly text: string;
   readonly set: (masked: string) => void;
@@ -92,7 +95,11 @@ export function collectRequest(
       const step = fieldMode(mode, parents, { key, element: Array.isArray(value) });
       if (step.cls === 'unknown' && mode === 'schema') unknownFields += 1;
       // Keys of caller data and of unknown fields are text too ({"maria@example.org": …}).
-      if (mode !== 'schema' || step.cls === 'unknown') text(key, (masked) => renames.set(key, masked));
+      if (mode !== 'schema' || step.cls === 'unknown') {
+        const rename = (masked: string) => renames.set(key, masked);
+        if (BASE64_DATA_URL.test(key)) binaryContent(key, undefined, rename);
+        else text(key, rename);
+      }
       visit(scope, obj, key, key, value, step.mode, step.cls, parents, depth);
     }
   }
@@ -147,6 +154,8 @@ export function collectRequest(
       case 'json-text':
         return visitEmbedded(scope, holder, key, value, depth);
       default:
+        // A base64 data URL pasted into text is a file all the same: the model can decode it.
+        if (BASE64_DATA_URL.test(value)) return visitBinary(scope, holder, key, value);
         return leafText(scope, holder, key, value);
     }
   }
@@ -163,9 +172,14 @@ export function collectRequest(
   }
 
   function visitBinary(scope: Scope, holder: Holder, key: string | number, value: string): void {
-    const decoded = decodeContent(value, mediaHint(holder));
+    binaryContent(value, mediaHint(holder), (encoded) => write(scope, holder, key, encoded));
+  }
+
+  /** Binary content: decoded and scanned when it is text (`set` takes it re-encoded), else the policy. */
+  function binaryContent(value: string, mediaHint: string | undefined, set: (encoded: string) => void): void {
+    const decoded = decodeContent(value, mediaHint);
     // Neither a data URL nor base64: whatever it is, it is scanned as text.
-    if (!decoded) return leafText(scope, holder, key, value);
+    if (!decoded) return text(value, set);
     if (decoded.kind === 'binary') {
       bump(policy.binary === 'allow' ? unscanned : refusedBinary, reportedMedia(decoded.mediaType));
       return;
@@ -173,7 +187,7 @@ export function collectRequest(
     let masked = decoded.text;
     text(decoded.text, (m) => (masked = m));
     finalizers.push(() => {
-      if (masked !== decoded.text) write(scope, holder, key, decoded.encode(masked));
+      if (masked !== decoded.text) set(decoded.encode(masked));
     });
   }
 

@@ -15,7 +15,7 @@ import { formatProblem } from './loader/problem.js';
 import type { RegistryModel } from './model/registry.model.js';
 import { validateOrgChart } from './org/org-chart.js';
 import { resolvePolicy } from './policy/policy.resolver.js';
-import { configHash, renderAgentConfig } from './render/config.renderer.js';
+import { configHash, renderAgentConfig, renderAgentWarnings } from './render/config.renderer.js';
 import type { RenderEndpoints } from './render/render.types.js';
 
 export interface CliIo {
@@ -212,7 +212,8 @@ async function renderCommand(args: readonly string[], io: CliIo): Promise<number
     throw new UsageError(`--format must be one of ${CONFIG_FORMATS.join(', ')}`);
   const model = await loadOrReport(dir, io);
   if (!model) return EXIT_PROBLEMS;
-  const files = renderAgentConfig(model, agentId, format, endpointsFrom(io.env));
+  const endpoints = endpointsFrom(io.env);
+  const files = renderAgentConfig(model, agentId, format, endpoints);
   if (typeof values.out === 'string') {
     for (const file of files) {
       const target = join(resolve(values.out), file.path);
@@ -224,6 +225,8 @@ async function renderCommand(args: readonly string[], io: CliIo): Promise<number
     for (const file of files) io.out(`===== ${file.path}\n${file.content}`);
   }
   io.out(`config hash: ${configHash(files)}`);
+  for (const warning of renderAgentWarnings(model, agentId, format, endpoints))
+    io.err(`warning: ${format}: ${warning}`);
   return EXIT_OK;
 }
 

@@ -14,5 +14,13 @@ export const RenderConfig = defineRpc({
     files: z.array(RenderedFile),
     configHash: ConfigHash,
     version: RegistryVersion,
+    /** Grants the client cannot enforce as declared, rendered narrower or not at all (one line each). */
+    warnings: z.array(z.string()).default([]),
   }),
 });
+
+/**
+ * An executable `orgmesh` inside an agent's workspace, written by `orgmesh agent run` (absolute paths
+ * inside): the rendered Claude Code hooks call it first, then `orgmesh` on PATH, and block when neither runs.
+ */
+export const WORKSPACE_ORGMESH_BIN = '.orgmesh/bin/orgmesh';

@@ -2,7 +2,8 @@ import type { RenderedFile } from '@orgmesh/contracts';
 import { canonicalJson } from '../canonical-json.js';
 import { capabilitiesOf } from './agent-capabilities.js';
 import { renderInstructions } from './instructions.js';
-import { DEFAULT_HOOK_COMMAND, MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
+import { hookCommand, type HookEvent } from './hook-command.js';
+import { MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
 
 /**
  * Claude Code: `.claude/settings.json` (model endpoint, permissions, hooks), `.mcp.json` (the orgmesh
@@ -21,14 +22,16 @@ export function renderClaudeCode(input: RenderInput): RenderedFile[] {
   else deny.push('WebFetch', 'WebSearch');
   if (caps.bashAny) allow.push('Bash');
   else if (caps.bashPrefixes.length > 0)
-    allow.push(...caps.bashPrefixes.map((prefix) => `Bash(${prefix}:*)`));
+    // `Bash(npm *)`: the command `npm` or `npm <anything>`, not `npmx` (the space is a word boundary;
+    // the older `Bash(npm:*)` form is deprecated). Other commands fall to defaultMode below.
+    allow.push(...caps.bashPrefixes.map((prefix) => `Bash(${prefix} *)`));
   else deny.push('Bash');
   allow.push(...caps.meshToolsAllowed.map((tool) => `mcp__${MCP_SERVER_NAME}__${tool}`));
   deny.push(...caps.meshToolsDenied.map((tool) => `mcp__${MCP_SERVER_NAME}__${tool}`));
   for (const path of caps.offLimits) deny.push(`Edit(${claudePath(path)})`, `Read(${claudePath(path)})`);
 
-  const hook = (event: string): Array<{ type: 'command'; command: string }> => [
-    { type: 'command', command: `${endpoints.hookCommand ?? DEFAULT_HOOK_COMMAND} ${event} ${agent.id}` },
+  const hook = (event: HookEvent): Array<{ type: 'command'; command: string }> => [
+    { type: 'command', command: hookCommand(event, agent.id) },
   ];
   const settings = {
     $schema: 'https://json.schemastore.org/claude-code-settings.json',
@@ -38,7 +41,9 @@ export function renderClaudeCode(input: RenderInput): RenderedFile[] {
       [MCP_ENV.agentId]: agent.id,
       [MCP_ENV.gatewayUrl]: endpoints.gatewayUrl,
     },
-    permissions: { allow, deny },
+    // dontAsk: what no allow rule grants is refused, never put to the operator, so a prompt cannot
+    // widen the registry's grants (a `bash:npm` agent asking to run curl is denied, not asked about).
+    permissions: { allow, defaultMode: 'dontAsk', deny },
     enabledMcpjsonServers: [MCP_SERVER_NAME],
     hooks: {
       // Guards file and shell tools against the off-limits paths (deny rules do not see into shell commands).

@@ -149,24 +149,6 @@ describe('rendered content', () => {
     expect(ignore).not.toContain('services/**');
   });
 
-  it('maps tools: bash in full, bash by prefix, none', () => {
-    const allowOf = (id: string): string[] =>
-      JSON.parse(file(renderAgentConfig(model, id, 'claude-code', ENDPOINTS), '.claude/settings.json'))
-        .permissions.allow;
-    const denyOf = (id: string): string[] =>
-      JSON.parse(file(renderAgentConfig(model, id, 'claude-code', ENDPOINTS), '.claude/settings.json'))
-        .permissions.deny;
-    expect(allowOf('backend-agent')).toContain('Bash');
-    expect(allowOf('frontend-agent')).toContain('Bash(npm:*)');
-    expect(denyOf('frontend-agent')).not.toContain('Bash');
-    expect(denyOf('contracts-agent')).toEqual(expect.arrayContaining(['Bash', 'WebFetch']));
-    const goose = file(
-      renderAgentConfig(model, 'contracts-agent', 'goose', ENDPOINTS),
-      '.config/goose/config.yaml',
-    );
-    expect(goose).toContain('available_tools:\n      - text_editor\n');
-  });
-
   it('offers only the mesh tools the profile grants', async () => {
     const variant = validateRegistry(
       editFile(

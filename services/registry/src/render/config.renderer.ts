@@ -8,8 +8,9 @@ import {
 } from '@orgmesh/contracts';
 import { compare } from '../loader/problem.js';
 import { effectiveProfile, findAgent, type RegistryModel } from '../model/registry.model.js';
+import { capabilitiesOf } from './agent-capabilities.js';
 import { renderClaudeCode } from './claude-code.renderer.js';
-import { renderGoose } from './goose.renderer.js';
+import { gooseWarnings, renderGoose } from './goose.renderer.js';
 import type { RenderEndpoints, RenderInput } from './render.types.js';
 
 /** The files of one agent's client config, sorted by path. Byte-for-byte deterministic for equal input. */
@@ -23,6 +24,22 @@ export function renderConfig(input: RenderInput, format: ConfigFormat): Rendered
   }
   const files = format === 'claude-code' ? renderClaudeCode(input) : renderGoose(input);
   return files.sort((a, b) => compare(a.path, b.path));
+}
+
+/**
+ * Where the rendered config is narrower than, or cannot enforce exactly, the registry's grants: one
+ * line per grant, for the CLI, the render-config answer and `orgmesh agent run` to show. Never wider:
+ * a grant a client cannot restrict is left out, not rendered unrestricted.
+ */
+export function renderWarnings(input: RenderInput, format: ConfigFormat): string[] {
+  if (format === 'goose') return gooseWarnings(input);
+  const caps = capabilitiesOf(input);
+  const shell = caps.bashAny || caps.bashPrefixes.length > 0;
+  return shell && caps.offLimits.length > 0
+    ? [
+        "off-limits paths in shell commands: Claude Code's Read/Edit denies are not a sandbox for Bash; the PreToolUse hook blocks commands naming an off-limits path, best effort (a shell can hide a path)",
+      ]
+    : [];
 }
 
 /**
@@ -81,6 +98,16 @@ export function renderAgentConfig(
   endpoints: RenderEndpoints,
 ): RenderedFile[] {
   return renderConfig(renderInputFor(model, agentId, endpoints), format);
+}
+
+/** renderWarnings for an agent of a validated model. */
+export function renderAgentWarnings(
+  model: RegistryModel,
+  agentId: string,
+  format: ConfigFormat,
+  endpoints: RenderEndpoints,
+): string[] {
+  return renderWarnings(renderInputFor(model, agentId, endpoints), format);
 }
 
 /** The hash of every format the agent can be rendered in (Claude Code only for Anthropic models). */

@@ -9,8 +9,6 @@ export interface RenderEndpoints {
   /** The orgmesh MCP server's command (`orgmesh-mcp`). */
   readonly mcpCommand: string;
   readonly mcpArgs?: readonly string[];
-  /** The command Claude Code hooks call with `<event> <agent-id>`; default `orgmesh agent hook`. */
-  readonly hookCommand?: string;
 }
 
 /** A delegate as the rendered instructions present it. */
@@ -44,5 +42,3 @@ export const MCP_ENV = {
 
 /** The orgmesh MCP server's name in every client config, and so the prefix of its tools. */
 export const MCP_SERVER_NAME = 'orgmesh';
-
-export const DEFAULT_HOOK_COMMAND = 'orgmesh agent hook';

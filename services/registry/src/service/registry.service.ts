@@ -404,8 +404,8 @@ export class RegistryService {
   renderConfig(agentId: string, format: ConfigFormat): RpcResponse<typeof RenderConfig> {
     const snapshot = this.require();
     if (!findAgent(snapshot.model, agentId)) throw agentNotFound(agentId);
-    const { files, configHash: hash } = snapshot.render(agentId, format);
-    return { agentId, format, files, configHash: hash, version: snapshot.version };
+    const { files, configHash: hash, warnings } = snapshot.render(agentId, format);
+    return { agentId, format, files, configHash: hash, version: snapshot.version, warnings };
   }
 
   async directory(): Promise<RpcResponse<typeof GetDirectory>> {

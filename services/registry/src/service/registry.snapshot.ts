@@ -3,7 +3,12 @@ import { formatProblem } from '../loader/problem.js';
 import { validateRegistry } from '../loader/registry.validator.js';
 import type { RegistryModel } from '../model/registry.model.js';
 import { buildPolicyIndex, resolveWithIndex, type PolicyIndex } from '../policy/policy.resolver.js';
-import { configHash, expectedConfigHashes, renderAgentConfig } from '../render/config.renderer.js';
+import {
+  configHash,
+  expectedConfigHashes,
+  renderAgentConfig,
+  renderAgentWarnings,
+} from '../render/config.renderer.js';
 import type { RenderEndpoints } from '../render/render.types.js';
 import type { RegistrySourceFile } from '@orgmesh/contracts';
 
@@ -22,7 +27,7 @@ export type PublicJwk = { kty: string; kid: string } & Record<string, unknown>;
  * and the signed profiles. Immutable: a new version builds a new snapshot.
  */
 export class RegistrySnapshot {
-  private readonly rendered = new Map<string, { files: RenderedFile[]; configHash: string }>();
+  private readonly rendered = new Map<string, { files: RenderedFile[]; configHash: string; warnings: string[] }>();
 
   private constructor(
     readonly version: number,
@@ -96,12 +101,16 @@ export class RegistrySnapshot {
   }
 
   /** Rendered once per (agent, format) and kept with the version: rendering is deterministic. */
-  render(agentId: string, format: ConfigFormat): { files: RenderedFile[]; configHash: string } {
+  render(
+    agentId: string,
+    format: ConfigFormat,
+  ): { files: RenderedFile[]; configHash: string; warnings: string[] } {
     const key = `${agentId}\u0000${format}`;
     let cached = this.rendered.get(key);
     if (!cached) {
       const files = renderAgentConfig(this.model, agentId, format, this.endpoints);
-      cached = { files, configHash: configHash(files) };
+      const warnings = renderAgentWarnings(this.model, agentId, format, this.endpoints);
+      cached = { files, configHash: configHash(files), warnings };
       this.rendered.set(key, cached);
     }
     return cached;

@@ -209,22 +209,36 @@ describe('REST fuzz over every OpenAPI operation', () => {
       // A 2xx may answer with an existing record (an open session for the same agent and context):
       // what must match is the set of ids, not the number of answers.
       const accepted = new Set<string>();
+      // In long mode fast-check stops at its time limit without awaiting the case in flight; that
+      // case still runs to its end here, and its answer is checked and counted like the others.
+      const inFlight = new Set<Promise<void>>();
       try {
         results.push(
           await fuzzEdge(
             `rest ${method.toUpperCase()} ${path}`,
             requestsFor(doc, path, method, op, fixtures),
             async (request) => {
-              const answer = await send(request);
-              checkAnswer(request, answer);
-              if (creates && answer.status < 300)
-                accepted.add((JSON.parse(answer.text) as { id: string }).id);
+              const run = (async () => {
+                const answer = await send(request);
+                if (creates && answer.status < 300)
+                  accepted.add((JSON.parse(answer.text) as { id: string }).id);
+                checkAnswer(request, answer);
+              })();
+              inFlight.add(run);
+              try {
+                await run;
+              } finally {
+                inFlight.delete(run);
+              }
             },
             { ciRuns: method === 'get' ? CI_RUNS.read : CI_RUNS.write },
           ),
         );
       } catch (error) {
         failures.push(error instanceof Error ? error.message.slice(0, 3_000) : String(error));
+      }
+      for (const outcome of await Promise.allSettled([...inFlight])) {
+        if (outcome.status === 'rejected') failures.push(String(outcome.reason).slice(0, 3_000));
       }
       if (creates) {
         // Every refused create left nothing behind: the list grew by exactly what was accepted.

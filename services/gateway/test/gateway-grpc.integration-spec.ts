@@ -4,7 +4,7 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
-import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
+import { findProtoDir, loadGatewayProtos, readErrorDetails } from '../src/grpc/grpc.server.js';
 import { devToken, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
@@ -124,7 +124,9 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
 
     const invalid = await grpcError(unary(sessions, 'GetSession', { id: 'nope' }, auth(legal)));
     expect(invalid.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(invalid.details).toContain('path.id');
+    // Proto terms: the request's field name, not the REST location (`path.id`).
+    expect(invalid.details).toMatch(/^invalid request: id: /);
+    expect(readErrorDetails(invalid.metadata)).toMatchObject({ issues: [{ path: 'id' }] });
 
     const forbidden = await grpcError(unary(sessions, 'GetSession', { id: created.id }, auth(finance)));
     expect(forbidden.code).toBe(grpc.status.PERMISSION_DENIED);

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { z } from 'zod';
-import { AppError, type ErrorCode } from '@orgmesh/contracts';
+import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../auth/caller.js';
 import type { GatewayIdentity } from '../auth/identity.js';
@@ -14,7 +14,11 @@ import type { GatewayMetrics } from '../gateway.metrics.js';
 import type { RateLimiter } from '../http/rate-limiter.js';
 import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { Route, RpcRoute } from '../routes/route.js';
+import { guardServerStream, guardUnary, type GuardedMethod, type StreamWrite } from './grpc-boundary.js';
+import { UndecodableRequest, fitProtobufNestingToContracts, guardedService } from './grpc-codec.js';
 import { ProtoJson, toProtoValue } from './proto-json.js';
+
+export { grpcStatusFor, toGrpcError, readErrorDetails } from './grpc-errors.js';
 
 export const PROTO_FILES = ['sessions.proto', 'mesh.proto', 'registry.proto', 'events.proto'];
 
@@ -45,53 +49,6 @@ export function loadGatewayProtos(protoDir: string): protoLoader.PackageDefiniti
   return protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir] });
 }
 
-/** The one gRPC status per orgmesh code (exhaustive, like httpStatusFor). */
-export function grpcStatusFor(code: ErrorCode): grpc.status {
-  switch (code) {
-    case 'validation_failed':
-    case 'invalid_cursor':
-      return grpc.status.INVALID_ARGUMENT;
-    case 'method_not_allowed':
-      return grpc.status.UNIMPLEMENTED;
-    case 'unauthenticated':
-      return grpc.status.UNAUTHENTICATED;
-    case 'forbidden':
-    case 'policy_denied':
-      return grpc.status.PERMISSION_DENIED;
-    case 'not_found':
-    case 'session_not_found':
-    case 'task_not_found':
-    case 'agent_not_found':
-    case 'profile_not_found':
-    case 'user_not_found':
-      return grpc.status.NOT_FOUND;
-    case 'session_illegal_transition':
-    case 'task_illegal_transition':
-    case 'privacy_strict_refused':
-      return grpc.status.FAILED_PRECONDITION;
-    case 'conflict':
-      return grpc.status.ABORTED;
-    case 'payload_too_large':
-    case 'rate_limited':
-      return grpc.status.RESOURCE_EXHAUSTED;
-    case 'unavailable':
-      return grpc.status.UNAVAILABLE;
-    case 'timeout':
-      return grpc.status.DEADLINE_EXCEEDED;
-    case 'internal':
-      return grpc.status.INTERNAL;
-  }
-}
-
-/** A gRPC error carrying the orgmesh code (and details as JSON) in trailing metadata. */
-export function toGrpcError(error: unknown): Partial<grpc.StatusObject> {
-  const app = error instanceof AppError ? error : new AppError('internal', 'internal error');
-  const metadata = new grpc.Metadata();
-  metadata.set('orgmesh-error-code', app.code);
-  if (app.details) metadata.set('orgmesh-error-details', JSON.stringify(app.details));
-  return { code: grpcStatusFor(app.code), details: app.message, metadata };
-}
-
 export interface GrpcServerOptions {
   routes: readonly Route[];
   executor: RouteExecutor;
@@ -108,10 +65,47 @@ function shapeKeys(schema: z.ZodType | undefined): string[] {
   return schema instanceof z.ZodObject ? Object.keys(schema.shape as Record<string, unknown>) : [];
 }
 
+const PACKAGE = 'orgmesh.v1';
+
+/** One method of the loaded protos: its full name, message type names and response serializer. */
+interface ProtoMethod {
+  /** `orgmesh.v1.Sessions/CreateSession` */
+  name: string;
+  requestType: string;
+  responseType: string;
+  serialize: (message: unknown) => Buffer;
+}
+
+function protoMethod(
+  serviceName: string,
+  methodName: string,
+  definition: protoLoader.MethodDefinition<object, object>,
+): ProtoMethod {
+  const typeName = (type: protoLoader.MessageTypeDefinition<object, object>) =>
+    (type.type as { name?: string }).name ?? '';
+  return {
+    name: `${PACKAGE}.${serviceName}/${methodName}`,
+    requestType: typeName(definition.requestType),
+    responseType: typeName(definition.responseType),
+    serialize: definition.responseSerialize as (message: unknown) => Buffer,
+  };
+}
+
+/** A request that did not decode: INVALID_ARGUMENT naming the method, the message type and why. */
+function undecodable(method: ProtoMethod, reason: string): AppError {
+  return new AppError(
+    'validation_failed',
+    `${method.name}: the request is not a valid ${PACKAGE}.${method.requestType} message: ${reason}`,
+    { details: { issues: [{ path: '(request)', message: reason }] } },
+  );
+}
+
 /**
  * The gRPC edge: Sessions, Mesh and Registry answer through the same route table as REST (a
  * method's request message is the route's path params, query and body, flat), and Events streams
  * the same subscriptions as SSE. Metadata `authorization` is verified exactly like the REST header.
+ * Every method runs inside a last-resort boundary (grpc-boundary.ts) and every request decodes
+ * totally (grpc-codec.ts): no input reaches grpc-js or the process as an exception.
  */
 export class GatewayGrpcServer {
   private readonly server: grpc.Server;
@@ -123,6 +117,7 @@ export class GatewayGrpcServer {
       'grpc.max_receive_message_length': options.maxMessageBytes,
       'grpc.max_send_message_length': 64 * 1024 * 1024,
     });
+    fitProtobufNestingToContracts();
     const definition = loadGatewayProtos(options.protoDir);
     this.mapper = new ProtoJson(definition);
     const loaded = grpc.loadPackageDefinition(definition) as unknown as {
@@ -134,33 +129,26 @@ export class GatewayGrpcServer {
       if (route.kind === 'rpc' && route.grpc)
         byBinding.set(`${route.grpc.service}/${route.grpc.method}`, route);
     }
-    for (const serviceName of ['Sessions', 'Mesh', 'Registry'] as const) {
+    for (const serviceName of ['Sessions', 'Mesh', 'Registry', 'Events'] as const) {
       const service = services[serviceName]?.service;
-      if (!service) throw new Error(`proto service orgmesh.v1.${serviceName} missing`);
+      if (!service) throw new Error(`proto service ${PACKAGE}.${serviceName} missing`);
+      const methods = definition[`${PACKAGE}.${serviceName}`] as protoLoader.ServiceDefinition;
       const implementation: grpc.UntypedServiceImplementation = {};
-      for (const methodName of Object.keys(service)) {
+      for (const [methodName, methodDefinition] of Object.entries(methods)) {
+        const method = protoMethod(serviceName, methodName, methodDefinition);
+        if (serviceName === 'Events' && methodName === 'WatchEvents') {
+          implementation[methodName] = guardServerStream(this.options, this.terms(method), (call, write) =>
+            this.watch(method, call, write),
+          );
+          continue;
+        }
         const route = byBinding.get(`${serviceName}/${methodName}`);
-        const methodDefinition = (definition[`orgmesh.v1.${serviceName}`] as protoLoader.ServiceDefinition)[
-          methodName
-        ];
-        const requestType = (methodDefinition?.requestType.type as { name?: string } | undefined)?.name ?? '';
-        const responseType =
-          (methodDefinition?.responseType.type as { name?: string } | undefined)?.name ?? '';
-        implementation[methodName] = route
-          ? this.unary(`${serviceName}/${methodName}`, route, requestType, responseType)
-          : (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) =>
-              callback({
-                code: grpc.status.UNIMPLEMENTED,
-                details: `${serviceName}/${methodName} is not implemented`,
-              });
+        implementation[methodName] = guardUnary(this.options, this.terms(method, route), (call) =>
+          route ? this.unary(method, route, call) : this.unimplemented(method),
+        );
       }
-      this.server.addService(service, implementation);
+      this.server.addService(guardedService(service), implementation);
     }
-    const events = services['Events']?.service;
-    if (!events) throw new Error('proto service orgmesh.v1.Events missing');
-    this.server.addService(events, {
-      WatchEvents: (call: grpc.ServerWritableStream<unknown, unknown>) => void this.watch(call),
-    });
   }
 
   async listen(port: number, host: string): Promise<number> {
@@ -187,6 +175,30 @@ export class GatewayGrpcServer {
     });
   }
 
+  /** Errors in the method's own terms: its name for the REST operation, proto field paths. */
+  private terms(method: ProtoMethod, route?: RpcRoute): GuardedMethod {
+    const watch = method.requestType === 'WatchEventsRequest';
+    return {
+      method: method.name,
+      serialize: method.serialize,
+      // The event hub speaks SSE: its cursor is the Last-Event-ID header, its filter the subject query.
+      words: route
+        ? [[`${route.method} ${route.path}`, method.name]]
+        : watch
+          ? [['Last-Event-ID', 'cursor']]
+          : [],
+      fieldPath: (path) => {
+        if (watch && /^(header\.Last-Event-ID|query\.lastEventId)$/.test(path)) return 'cursor';
+        if (watch && path === 'query.subject') return 'subjects';
+        return this.mapper.fieldPath(method.requestType, path);
+      },
+    };
+  }
+
+  private async unimplemented(method: ProtoMethod): Promise<never> {
+    throw new AppError('method_not_allowed', `${method.name} is not implemented`);
+  }
+
   private async authenticate(metadata: grpc.Metadata): Promise<Caller> {
     const [value] = metadata.get('authorization');
     try {
@@ -207,92 +219,83 @@ export class GatewayGrpcServer {
     }
   }
 
-  private unary(name: string, route: RpcRoute, requestType: string, responseType: string) {
-    const paramKeys = shapeKeys(route.params);
-    const queryKeys = shapeKeys(route.query);
-    return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-      const started = process.hrtime.bigint();
-      const finish = (code: grpc.status) =>
-        this.options.metrics.grpcDuration.observe(
-          { method: name, code: grpc.status[code] ?? String(code) },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
-      void (async () => {
-        try {
-          const caller = await this.authenticate(call.metadata);
-          const fields = this.mapper.fromProto(requestType, call.request);
-          const params: Record<string, unknown> = {};
-          const query: Record<string, unknown> = {};
-          const body: Record<string, unknown> = {};
-          for (const [key, value] of Object.entries(fields)) {
-            if (paramKeys.includes(key)) params[key] = value;
-            // REST query parameters are strings; gRPC's typed values take the same parsing path.
-            else if (queryKeys.includes(key)) query[key] = String(value);
-            else body[key] = value;
-          }
-          const [idempotencyKey] = call.metadata.get('idempotency-key');
-          const key = checkIdempotencyKey(typeof idempotencyKey === 'string' ? idempotencyKey : undefined);
-          const result = await this.options.executor.execute(route, { params, query, body }, caller, key);
-          callback(null, this.mapper.toProto(responseType, result));
-          finish(grpc.status.OK);
-        } catch (error) {
-          const status = toGrpcError(error);
-          if (!(error instanceof AppError))
-            this.options.logger.error({ err: error, method: name }, 'grpc call failed unexpectedly');
-          callback(status);
-          finish(status.code ?? grpc.status.INTERNAL);
-        }
-      })();
-    };
+  /** The decoded request as contract JSON, or INVALID_ARGUMENT if its bytes were not the message. */
+  private requestFields(method: ProtoMethod, request: unknown): Record<string, unknown> {
+    if (request instanceof UndecodableRequest) throw undecodable(method, request.reason);
+    return this.mapper.fromProto(method.requestType, request);
   }
 
-  private async watch(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
-    let end: (() => void) | undefined;
+  private async unary(
+    method: ProtoMethod,
+    route: RpcRoute,
+    call: grpc.ServerUnaryCall<unknown, unknown>,
+  ): Promise<unknown> {
+    const caller = await this.authenticate(call.metadata);
+    const fields = this.requestFields(method, call.request);
+    const paramKeys = shapeKeys(route.params);
+    const queryKeys = shapeKeys(route.query);
+    const params: Record<string, unknown> = {};
+    const query: Record<string, unknown> = {};
+    const body: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (paramKeys.includes(key)) params[key] = value;
+      // REST query parameters are strings; gRPC's typed values take the same parsing path.
+      else if (queryKeys.includes(key)) query[key] = String(value);
+      else body[key] = value;
+    }
+    // grpc-js splits a metadata value at commas; joined again, the key is exactly what was sent.
+    // An empty value stays empty, so the shared check refuses it like an empty REST header.
+    const keys = call.metadata.get('idempotency-key');
+    const key = checkIdempotencyKey(keys.length ? keys.map(String).join(',') : undefined);
+    const result = await this.options.executor.execute(route, { params, query, body }, caller, key);
+    return this.mapper.toProto(method.responseType, result);
+  }
+
+  private async watch(
+    method: ProtoMethod,
+    call: grpc.ServerWritableStream<unknown, unknown>,
+    write: StreamWrite,
+  ): Promise<void> {
+    const caller = await this.authenticate(call.metadata);
+    const request = this.requestFields(method, call.request) as { subjects?: string[]; cursor?: string };
+    const plan = planSubjects(request.subjects?.join(','));
+    const subscription = await this.options.hub.subscribe({ plan, cursor: request.cursor, caller });
+    const end = () => void subscription.close();
+    this.streams.add(end);
+    call.once('cancelled', end);
+    call.once('close', end);
+    // The client may have gone while the subscription was set up: 'cancelled' has fired already then.
+    if (call.cancelled) end();
+    this.options.metrics.subscriptions.inc({ transport: 'grpc' });
     try {
-      const caller = await this.authenticate(call.metadata);
-      const request = this.mapper.fromProto('WatchEventsRequest', call.request) as {
-        subjects?: string[];
-        cursor?: string;
-      };
-      const plan = planSubjects(request.subjects?.join(','));
-      const subscription = await this.options.hub.subscribe({ plan, cursor: request.cursor, caller });
-      end = () => void subscription.close();
-      this.streams.add(end);
-      call.once('cancelled', end);
-      call.once('close', end);
-      this.options.metrics.subscriptions.inc({ transport: 'grpc' });
-      try {
-        for await (const event of subscription) {
-          const message = {
-            subject: event.subject,
-            sequence: event.sequence,
-            cursor: event.cursor,
-            eventId: event.eventId ?? undefined,
-            publishedAt: event.publishedAt,
-            payload: toProtoValue(event.payload),
-          };
-          if (!call.write(message)) {
-            await new Promise<void>((resolveDrain) => {
-              const done = () => {
-                call.off('drain', done);
-                call.off('cancelled', done);
-                resolveDrain();
-              };
-              call.once('drain', done);
-              call.once('cancelled', done);
-            });
-          }
-          this.options.metrics.eventsDelivered.inc({ transport: 'grpc' });
+      // Headers now tell the client the subscription is live, before the first event.
+      call.sendMetadata(new grpc.Metadata());
+      for await (const event of subscription) {
+        const message = {
+          subject: event.subject,
+          sequence: event.sequence,
+          cursor: event.cursor,
+          eventId: event.eventId ?? undefined,
+          publishedAt: event.publishedAt,
+          payload: toProtoValue(event.payload),
+        };
+        if (!write(message)) {
+          await new Promise<void>((resolveDrain) => {
+            const done = () => {
+              call.off('drain', done);
+              call.off('cancelled', done);
+              resolveDrain();
+            };
+            call.once('drain', done);
+            call.once('cancelled', done);
+          });
         }
-        call.end();
-      } finally {
-        this.options.metrics.subscriptions.dec({ transport: 'grpc' });
+        this.options.metrics.eventsDelivered.inc({ transport: 'grpc' });
       }
-    } catch (error) {
-      // grpc-js turns an 'error' on a server stream into the call's final status.
-      if (!call.cancelled) call.emit('error', toGrpcError(error));
     } finally {
-      if (end) this.streams.delete(end);
+      this.options.metrics.subscriptions.dec({ transport: 'grpc' });
+      this.streams.delete(end);
+      end();
     }
   }
 }

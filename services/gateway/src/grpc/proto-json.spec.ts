@@ -63,6 +63,25 @@ describe('ProtoJson', () => {
     ).toEqual({ expectedConfigHashes: { goose: 'sha256:x' }, version: 3 });
   });
 
+  it('names contract issue paths as proto field paths of the request', () => {
+    const cases: Array<[string, string, string]> = [
+      ['GetSessionRequest', 'path.id', 'id'],
+      ['ListSessionsRequest', 'query.agentId', 'agent_id'],
+      ['SendTaskRequest', 'body.to.agentId', 'to.agent_id'],
+      ['SendTaskRequest', 'body.contextId', 'context_id'],
+      // Struct keys are the caller's data, not fields.
+      ['CreateSessionRequest', 'body.metadata.someKey', 'metadata.someKey'],
+      ['LoadRegistryRequest', 'body.files.0.path', 'files[0].path'],
+      ['CreateSessionRequest', 'header.Idempotency-Key', 'metadata.idempotency-key'],
+      ['CreateSessionRequest', 'body', '(request)'],
+      ['CreateSessionRequest', '(root)', '(root)'],
+      // A downstream contract's own name for a field the proto calls otherwise: snake_case still.
+      ['GetAgentRequest', 'agentId', 'agent_id'],
+    ];
+    for (const [type, path, expected] of cases)
+      expect([type, path, mapper.fieldPath(type, path)]).toEqual([type, path, expected]);
+  });
+
   it('has a gRPC status for every error code', () => {
     for (const code of ERROR_CODES) expect(typeof grpcStatusFor(code)).toBe('number');
   });

@@ -21,6 +21,11 @@ type ProtoValue =
   | { structValue: { fields: Record<string, ProtoValue> } }
   | { listValue: { values: ProtoValue[] } };
 
+/** `agentId` → `agent_id`: proto-loader camelCases the protos' snake_case field names. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
 /** JSON → google.protobuf.Value. */
 export function toProtoValue(value: unknown): ProtoValue {
   if (value === null || value === undefined) return { nullValue: 'NULL_VALUE' };
@@ -83,6 +88,45 @@ export class ProtoJson {
   /** A decoded message object of `typeName` → contract JSON (unset fields absent). */
   fromProto(typeName: string, message: unknown): Record<string, unknown> {
     return this.convert(typeName, message, 'in');
+  }
+
+  /**
+   * A contract issue path as a proto field path of `typeName`: the route's location prefix goes
+   * (`path.`, `query.`, `body.`), field names are snake_case, indexes are brackets
+   * (`body.files.0.path` → `files[0].path`). Keys inside Struct, Value and map fields are data and
+   * stay as they are. A header (`header.Idempotency-Key`) is request metadata (`metadata.idempotency-key`).
+   */
+  fieldPath(typeName: string, path: string): string {
+    const segments = path.split('.');
+    const [first] = segments;
+    if (first === 'header') return `metadata.${segments.slice(1).join('.').toLowerCase()}`;
+    if (first === 'path' || first === 'query' || first === 'body') segments.shift();
+    if (segments.length === 0) return '(request)';
+    let descriptor = this.descriptor(typeName);
+    let expectIndex = false;
+    let out = '';
+    for (const segment of segments) {
+      if (/^\d+$/.test(segment) && (expectIndex || !descriptor)) {
+        out += `[${segment}]`;
+        expectIndex = false;
+        continue;
+      }
+      expectIndex = false;
+      const field = descriptor?.field.find((f) => f.name === segment);
+      const name = descriptor ? snakeCase(segment) : segment;
+      out += out ? `.${name}` : name;
+      if (!field || !descriptor) {
+        descriptor = undefined;
+        continue;
+      }
+      const isMap = descriptor.nestedType.some((n) => n.name === field.typeName && n.options?.mapEntry);
+      expectIndex = field.label === 'LABEL_REPEATED' && !isMap;
+      descriptor =
+        field.type === 'TYPE_MESSAGE' && !isMap && !field.typeName.startsWith('google.protobuf.')
+          ? this.descriptor(field.typeName)
+          : undefined;
+    }
+    return out;
   }
 
   private convert(typeName: string, input: unknown, direction: 'in' | 'out'): Record<string, unknown> {

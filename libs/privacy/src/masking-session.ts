@@ -258,7 +258,14 @@ const NORMALISED = { normalize: false } as const;
  */
 function withPieces(spans: readonly Span[], pieces: readonly Span[]): Span[] {
   if (pieces.length === 0) return [...spans];
-  const sorted = [...pieces].sort((a, b) => a.start - b.start);
+  // Two passes over the seams can report one value twice: the first of overlapping pieces stays
+  // whole, a later one keeps only what lies beyond it.
+  const sorted: Span[] = [];
+  for (const piece of [...pieces].sort((a, b) => a.start - b.start || a.group! - b.group!)) {
+    const last = sorted[sorted.length - 1];
+    if (!last || piece.start >= last.end) sorted.push(piece);
+    else if (piece.end > last.end) sorted.push({ ...piece, start: last.end });
+  }
   const out: Span[] = [];
   let p = 0;
   let coveredUntil = 0;

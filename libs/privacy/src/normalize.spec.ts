@@ -46,6 +46,13 @@ describe('normalizeForDetection', () => {
     expect(original(input, at, at + 1)).toBe('%40');
   });
 
+  it('decodes an escape with invisible characters inside it', () => {
+    const input = 'a&#\u200b64;b.io c%4\u00ad0d.io';
+    const n = normalizeForDetection(input);
+    expect(n.text).toBe('a@b.io c@d.io');
+    expect(original(input, 1, 2)).toBe('&#\u200b64;');
+  });
+
   it('decodes numeric and named character references, one level deep', () => {
     const n = normalizeForDetection('a&#64;b.io c&#x40;d.io e&commat;f.io &amp; &amp;#64; &nbsp;x &bogus;');
     expect(n.text).toBe('a@b.io c@d.io e@f.io & &#64;  x &bogus;');

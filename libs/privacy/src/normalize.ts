@@ -194,6 +194,31 @@ function decodeEntity(text: string, i: number): { value: string; end: number } |
   return named === undefined ? null : { value: named, end: semi + 1 };
 }
 
+/** Whether a code unit is an invisible format character (removed by normalisation). */
+function isFormat(c: number): boolean {
+  return c >= 0x80 && kindOf(c) === CHANGES && IS_FORMAT.test(String.fromCharCode(c));
+}
+
+/**
+ * A percent escape or character reference at `i`, read through invisible characters inside it
+ * (`&#\u200b64;`, `%4\u00ad0`): they would otherwise keep the escape from being decoded once they are
+ * removed. Returns the decoded text and the original end.
+ */
+function decodeEscape(text: string, i: number, percent: boolean): { value: string; end: number } | null {
+  const limit = percent ? 12 : 34;
+  let compact = '';
+  const ends: number[] = [];
+  for (let j = i; j < text.length && compact.length < limit; j++) {
+    const c = text.charCodeAt(j);
+    if (isFormat(c)) continue;
+    if (percent ? c !== 37 && HEX(c) < 0 : c === 32 || c === 10 || c === 60) break;
+    compact += text[j];
+    ends.push(j + 1);
+  }
+  const decoded = percent ? decodePercent(compact, 0) : decodeEntity(compact, 0);
+  return decoded ? { value: decoded.value, end: ends[decoded.end - 1]! } : null;
+}
+
 /**
  * Cyrillic and Greek letters that render like Latin ones (the confusables of Unicode TR39 that matter
  * for addresses and names), folded only in mixed-script runs.
@@ -259,7 +284,7 @@ export function normalizeForDetection(text: string): NormalizedText {
     const c = text.charCodeAt(i);
     if (c < 0x80) {
       if (c === 37 || c === 38) {
-        const decoded = c === 37 ? decodePercent(text, i) : decodeEntity(text, i);
+        const decoded = decodeEscape(text, i, c === 37);
         if (decoded) {
           replace(i, decoded.end, foldCluster(decoded.value));
           i = decoded.end;

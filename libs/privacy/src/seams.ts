@@ -61,6 +61,28 @@ export function seamSpans(
 ): SeamResult {
   const byText: Span[][] = [];
   const groups: SeamPiece[][] = [];
+  let scanned = seamPass(texts, detect, reach, byText, groups);
+  // A request walker hands over enum-like fields between content parts (`"user"`, `"text"`), so the
+  // parts of one message are not neighbours in `texts`. A second pass reads the texts without them;
+  // the first still catches a value cut around such a word ("marta." | "klein" | "@example.com").
+  if (texts.some((t) => ENUM_LIKE.test(t))) {
+    const content = texts.map((t) => (ENUM_LIKE.test(t) ? '' : t));
+    scanned += seamPass(content, detect, reach, byText, groups);
+  }
+  return { byText, groups, scanned };
+}
+
+/** A short lowercase identifier: the shape of a role, a content type or another enum value. */
+const ENUM_LIKE = /^[a-z][a-z0-9_.-]{0,31}$/;
+
+/** One pass over the seams of `texts` (empty texts are skipped); returns the characters read. */
+function seamPass(
+  texts: readonly string[],
+  detect: (window: string) => readonly Entity[],
+  reach: number,
+  byText: Span[][],
+  groups: SeamPiece[][],
+): number {
   const pieces: Piece[] = [];
   let total = 0;
   texts.forEach((text, index) => {
@@ -68,7 +90,7 @@ export function seamSpans(
     pieces.push({ index, offset: total, length: text.length });
     total += text.length;
   });
-  if (pieces.length < 2) return { byText, groups, scanned: 0 };
+  if (pieces.length < 2) return 0;
 
   let scanned = 0;
   let p = 1;
@@ -89,7 +111,7 @@ export function seamSpans(
     scanned += window.text.length;
     collect(detect(window.text), window, pieces, byText, groups);
   }
-  return { byText, groups, scanned };
+  return scanned;
 }
 
 interface Window {

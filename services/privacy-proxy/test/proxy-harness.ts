@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { LocalIssuer } from '@orgmesh/auth';
+import type { ProcessingBudget } from '@orgmesh/privacy';
 import { createLogger } from '@orgmesh/telemetry';
 import { RecordingAuditSink, type AuditSink } from '../src/audit/audit-sink.js';
 import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
@@ -55,7 +56,7 @@ export interface Harness {
 
 export async function startHarness(
   upstreamOptions: FakeUpstreamOptions = {},
-  options: { extraAudit?: AuditSink; profiles?: ProfileSource } = {},
+  options: { extraAudit?: AuditSink; profiles?: ProfileSource; processingBudget?: ProcessingBudget } = {},
 ): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:test', audience: 'orgmesh' });
@@ -86,6 +87,7 @@ export async function startHarness(
         }
       : audit,
     logger,
+    ...(options.processingBudget ? { processingBudget: options.processingBudget } : {}),
   });
   const url = await proxy.listen(0);
   return {

@@ -81,12 +81,43 @@ describe('orgmesh agent hook', () => {
     ).toBe(0);
   });
 
-  it('has nothing to check at session start and stop, or without rendered settings', async () => {
+  it('has nothing to check at session start and stop', async () => {
     expect((await hook('session-start', {})).code).toBe(0);
     expect((await hook('stop', {})).code).toBe(0);
-    expect((await hook('pre-tool-use', { tool_name: 'Read', tool_input: { file_path: 'hr/x' } })).code).toBe(
-      0,
-    );
     expect((await hook('bogus', {})).code).toBe(1);
+  });
+
+  it('fails closed: blocks when the settings or the hook input cannot be read', async () => {
+    const missing = await hook('pre-tool-use', { tool_name: 'Read', tool_input: { file_path: 'src/a.ts' } });
+    expect(missing.code).toBe(2);
+    expect(missing.errors[0]).toMatch(/^orgmesh: blocked: cannot read the off-limits paths of backend-agent/);
+    const broken = await hook('pre-tool-use', { tool_name: 'Read', tool_input: {} }, '{"permissions":');
+    expect(broken.code).toBe(2);
+    const errors: string[] = [];
+    const garbled = await runHook(['pre-tool-use', 'backend-agent'], {
+      out: () => undefined,
+      err: (line) => errors.push(line),
+      env: {},
+      stdin: Readable.from(['not json']),
+    });
+    expect(garbled).toBe(2);
+    expect(errors[0]).toContain('the hook input is not JSON');
+  });
+
+  it("guards from the project root (CLAUDE_PROJECT_DIR) after the agent's shell changed directory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'orgmesh-hook-'));
+    dirs.push(dir);
+    await mkdir(join(dir, '.claude'), { recursive: true });
+    await mkdir(join(dir, 'src'), { recursive: true });
+    await writeFile(join(dir, '.claude/settings.json'), await readFile(GOLDEN_SETTINGS, 'utf8'));
+    const run = (input: unknown) =>
+      runHook(['pre-tool-use', 'backend-agent'], {
+        out: () => undefined,
+        err: () => undefined,
+        env: { CLAUDE_PROJECT_DIR: dir },
+        stdin: Readable.from([JSON.stringify({ cwd: join(dir, 'src'), ...(input as object) })]),
+      });
+    expect(await run({ tool_name: 'Bash', tool_input: { command: 'cat ../hr/salaries.csv' } })).toBe(2);
+    expect(await run({ tool_name: 'Read', tool_input: { file_path: 'app.ts' } })).toBe(0);
   });
 });

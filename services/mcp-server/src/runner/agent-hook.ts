@@ -41,8 +41,16 @@ export function offLimitsFromSettings(settings: unknown): string[] {
   return [...patterns];
 }
 
-/** Paths a tool call touches, relative to the workspace (paths outside it are not the registry's to guard). */
-export function touchedPaths(toolName: string, input: Record<string, unknown>, workspace: string): string[] {
+/**
+ * Paths a tool call touches, relative to the workspace (paths outside it are not the registry's to
+ * guard). Relative paths are the tool's: resolved against `cwd`, where the agent's shell may have cd'ed.
+ */
+export function touchedPaths(
+  toolName: string,
+  input: Record<string, unknown>,
+  workspace: string,
+  cwd: string = workspace,
+): string[] {
   const candidates: string[] = [];
   for (const key of ['file_path', 'notebook_path', 'path']) {
     const value = input[key];
@@ -56,7 +64,7 @@ export function touchedPaths(toolName: string, input: Record<string, unknown>, w
   }
   const out: string[] = [];
   for (const candidate of candidates) {
-    const full = isAbsolute(candidate) ? candidate : resolve(workspace, candidate);
+    const full = isAbsolute(candidate) ? candidate : resolve(cwd, candidate);
     const rel = relative(workspace, full);
     if (rel && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel))
       out.push(rel.split(sep).join('/'));
@@ -74,7 +82,8 @@ async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<str
 /**
  * `orgmesh agent hook <event> <agent-id>`, rendered into Claude Code's settings by the registry.
  * pre-tool-use reads the hook's JSON from stdin and blocks (exit 2) a file or shell tool that touches
- * one of the agent's off-limits paths; session-start and stop have nothing to check and exit 0.
+ * one of the agent's off-limits paths, and blocks as well when it cannot tell (unreadable input or
+ * settings); session-start and stop have nothing to check and exit 0.
  */
 export async function runHook(argv: readonly string[], io: CliIo): Promise<number> {
   const [event, agentId] = argv;
@@ -83,21 +92,27 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     return 1;
   }
   if (event !== 'pre-tool-use') return 0;
+  // From here on every failure blocks (exit 2): Claude Code runs the tool on any other exit code, so a
+  // guard that cannot read its input or its list of off-limits paths would guard nothing.
   let hook: { tool_name?: unknown; tool_input?: unknown; cwd?: unknown };
   try {
     hook = JSON.parse((await readStdin(io.stdin)) || '{}') as typeof hook;
   } catch {
-    io.err('orgmesh agent hook: the hook input is not JSON');
-    return 1;
+    io.err('orgmesh: blocked: the hook input is not JSON, so the off-limits check cannot run');
+    return EXIT_BLOCK;
   }
-  const workspace =
+  const cwd =
     typeof hook.cwd === 'string' && hook.cwd ? hook.cwd : (io.env['ORGMESH_WORKSPACE'] ?? process.cwd());
+  // The project root, where the rendered settings are, even after the agent's shell cd'ed elsewhere.
+  const workspace = io.env['CLAUDE_PROJECT_DIR'] || cwd;
   let settings: unknown;
   try {
     settings = JSON.parse(await readFile(join(workspace, '.claude', 'settings.json'), 'utf8'));
-  } catch {
-    // Nothing rendered here: nothing to guard.
-    return 0;
+  } catch (error) {
+    io.err(
+      `orgmesh: blocked: cannot read the off-limits paths of ${agentId} from ${join(workspace, '.claude', 'settings.json')} (${(error as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
+    );
+    return EXIT_BLOCK;
   }
   const patterns = offLimitsFromSettings(settings);
   const toolName = typeof hook.tool_name === 'string' ? hook.tool_name : '';
@@ -105,7 +120,7 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     typeof hook.tool_input === 'object' && hook.tool_input !== null
       ? (hook.tool_input as Record<string, unknown>)
       : {};
-  for (const path of touchedPaths(toolName, input, workspace)) {
+  for (const path of touchedPaths(toolName, input, workspace, cwd)) {
     const pattern = patterns.find((p) => isOffLimits(path, p));
     if (pattern) {
       io.err(

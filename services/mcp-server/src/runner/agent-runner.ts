@@ -24,6 +24,7 @@ import {
   RUNNER_DIR,
   WorkspaceDriftError,
   changedPaths,
+  installOrgmeshBin,
   prepareWorkspace,
   readWorkspaceConfig,
 } from './workspace.js';
@@ -173,6 +174,9 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       }),
     (error) => (error instanceof WorkspaceDriftError ? driftRefusal(error, agentId) : undefined),
   );
+  // The rendered Claude Code hooks call this before PATH, so they still guard when opened directly.
+  await installOrgmeshBin(workspace, { node: process.execPath, script: join(deps.binDir, 'orgmesh') });
+  for (const warning of rendered.warnings) io.say(`warning: ${format}: ${warning}`);
   if (prepared.configHash !== rendered.configHash) {
     throw new Error(
       `the files written to ${workspace} hash to ${prepared.configHash}, the registry rendered ${rendered.configHash}`,

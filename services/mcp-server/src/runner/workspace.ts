@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import type { ConfigFormat, RenderedFile } from '@orgmesh/contracts';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { WORKSPACE_ORGMESH_BIN, type ConfigFormat, type RenderedFile } from '@orgmesh/contracts';
 
 /** The runner's own files inside a workspace: the render record and the logs. */
 export const RUNNER_DIR = '.orgmesh';
@@ -165,4 +165,35 @@ export async function readWorkspaceConfig(
 export function changedPaths(expected: readonly RenderedFile[], actual: readonly RenderedFile[]): string[] {
   const byPath = new Map(actual.map((f) => [f.path, f.content]));
   return expected.filter((f) => byPath.get(f.path) !== f.content).map((f) => f.path);
+}
+
+/** A value as one single-quoted POSIX shell word. */
+function shellWord(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Writes `<workspace>/.orgmesh/bin/orgmesh`, which the rendered Claude Code hooks run before looking
+ * on PATH: this node and this `orgmesh` by absolute path, so the hooks keep working when the workspace
+ * is opened without the runner (PATH without orgmesh, another node first on it). Not a rendered file:
+ * its paths are this machine's, so it stays out of the config hash.
+ */
+export async function installOrgmeshBin(
+  dir: string,
+  target: { node: string; script: string },
+): Promise<string> {
+  if (!isAbsolute(target.node) || !isAbsolute(target.script)) {
+    throw new Error('the workspace orgmesh needs absolute paths to node and the orgmesh script');
+  }
+  const path = join(resolve(dir), WORKSPACE_ORGMESH_BIN);
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.orgmesh-tmp-${process.pid}`;
+  await writeFile(
+    temp,
+    `#!/bin/sh\n# Written by orgmesh agent run: the orgmesh the Claude Code hooks of this workspace call.\nexec ${shellWord(target.node)} ${shellWord(target.script)} "$@"\n`,
+    'utf8',
+  );
+  await chmod(temp, 0o755);
+  await rename(temp, path);
+  return path;
 }

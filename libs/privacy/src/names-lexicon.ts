@@ -14,21 +14,54 @@ import nlp from 'compromise';
  *
  * compromise's own sentence tagger is not run per request: it costs ~50 ms per 4 KB of text
  * (measured on this machine), fifty times the proxy's whole budget; its lexicon is what carries the
- * knowledge of names, and a hash lookup per word is all the request path pays.
+ * knowledge of names, and the request path pays one hash lookup per word.
+ *
+ * Words are keyed by two independent 32-bit hashes of their folded form (lowercase, accents dropped,
+ * computed code unit by code unit, so the recogniser hashes a word while it scans it and allocates
+ * nothing for the ordinary words it skips): a false match needs both to collide (~1e-13 per lookup).
  */
 export interface NamesLexicon {
-  readonly firstNames: ReadonlySet<string>;
-  readonly lastNames: ReadonlySet<string>;
-  /** Proper nouns that are not people (places, organisations, months…), one word. */
-  readonly notPeople: ReadonlySet<string>;
-  /** Words that end or break a name: job titles, company, product, street and calendar words. */
-  readonly businessWords: ReadonlySet<string>;
-  /** The same, several words, folded and joined by one space. */
+  /** The {@link WordFlag}s of a word, by its {@link wordHash} pair (0 when unknown). */
+  flags(h1: number, h2: number): number;
+  /** The same for a word given as a string. */
+  flagsOf(word: string): number;
+  /** Multi-word places and organisations, folded and joined by one space. */
   readonly notPeoplePhrases: ReadonlySet<string>;
   /** Longest phrase in `notPeoplePhrases`, in words. */
   readonly longestPhrase: number;
-  readonly englishWords: ReadonlySet<string>;
 }
+
+/** What the lexicon knows of a word, as bits. */
+export const WordFlag = {
+  FIRST_NAME: 1,
+  LAST_NAME: 2,
+  /** A place, organisation or calendar word of compromise (may also be a surname: Washington). */
+  NOT_PERSON: 4,
+  /** A job title, company, product, street or calendar word: never part of a name. */
+  BUSINESS: 8,
+  ENGLISH: 16,
+  PARTICLE: 32,
+  TITLE: 64,
+  /** A word after which a name is addressed or referred to ("call", "Dear", "thanks", "with"). */
+  CUE: 128,
+  /** A cue that is a common word: it only supports a word the lexicon knows as a name. */
+  WEAK_CUE: 256,
+  /** A word that joins a list of people ("and"). */
+  LIST: 512,
+  /** A sign-off after which the name follows on the next line ("Regards,\nMarisol"). */
+  SIGN_OFF: 1024,
+} as const;
+
+export const PARTICLES =
+  'van von de da del della der den di du la le bin binti ibn al el ter ten dos das do zu af av mac st';
+const TITLES = 'mr mrs ms miss mx dr prof sir dame herr frau mme mlle sr sra srta dona';
+const CUES =
+  'dear hi hello hey call called calling ask asked tell told email emailed mail ping pinged contact contacted meet met ' +
+  'cc thanks thank attn attention regards sincerely cheers by from with to for and invite invited remind reminded ' +
+  'per via bcc spoke speak talk talked phoned';
+const WEAK_CUES = 'by from with to for and per via';
+const LIST_WORDS = 'and und et y e or';
+const SIGN_OFFS = 'regards sincerely cheers thanks';
 
 const FIRST_NAME_TAGS = new Set(['FemaleName', 'MaleName', 'FirstName']);
 const LAST_NAME_TAGS = new Set(['LastName']);
@@ -71,6 +104,89 @@ const BUSINESS_WORDS =
   'monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september ' +
   'october november december today tomorrow yesterday q1 q2 q3 q4 ceo cfo cto coo ciso vp svp evp';
 
+const FOLD_LIMIT = 0x2000;
+/** Per code unit: the lowercase letter without its accent (`É` → `e`), or the code unit itself. */
+const FOLD = (() => {
+  const table = new Uint16Array(FOLD_LIMIT);
+  for (let c = 0; c < FOLD_LIMIT; c++) {
+    const base = String.fromCharCode(c)
+      .normalize('NFD')
+      .replace(/[\u0300-\u036f]/g, '')
+      .toLowerCase();
+    table[c] = base.length === 1 ? base.charCodeAt(0) : c;
+  }
+  table[0x2019] = 39; // ’ as '
+  return table;
+})();
+
+/** The folded code unit, or -1 for a combining mark (not part of a word's key). */
+export function foldCode(c: number): number {
+  if (c >= 0x300 && c <= 0x36f) return -1;
+  if (c === 0x2019) return 39;
+  if (c === 0x2010) return 45;
+  return c < FOLD_LIMIT ? FOLD[c]! : c;
+}
+
+/** Step of the first word hash (×31). Plain integer arithmetic: Math.imul is not inlined everywhere. */
+export function hashStep1(h: number, f: number): number {
+  return ((h << 5) - h + f) | 0;
+}
+/** Step of the second, independent word hash (×131, offset). */
+export function hashStep2(h: number, f: number): number {
+  return ((h << 7) + (h << 1) + h + f + 0x9e) | 0;
+}
+
+/** The two hashes of a word's folded form. */
+export function wordHash(word: string): [number, number] {
+  let h1 = 0;
+  let h2 = 0;
+  for (let i = 0; i < word.length; i++) {
+    const f = foldCode(word.charCodeAt(i));
+    if (f < 0) continue;
+    h1 = hashStep1(h1, f);
+    h2 = hashStep2(h2, f);
+  }
+  return [h1, h2];
+}
+
+/** Open-addressing table from a word's hash pair to its flags. */
+class FlagTable {
+  private readonly mask: number;
+  private readonly keys1: Int32Array;
+  private readonly keys2: Int32Array;
+  private readonly values: Uint16Array;
+  private readonly used: Uint8Array;
+
+  constructor(capacity: number) {
+    let size = 1;
+    while (size < capacity * 2) size <<= 1;
+    this.mask = size - 1;
+    this.keys1 = new Int32Array(size);
+    this.keys2 = new Int32Array(size);
+    this.values = new Uint16Array(size);
+    this.used = new Uint8Array(size);
+  }
+
+  add(h1: number, h2: number, flag: number): void {
+    let slot = (h1 ^ (h2 >>> 11)) & this.mask;
+    while (this.used[slot] && (this.keys1[slot] !== h1 || this.keys2[slot] !== h2))
+      slot = (slot + 1) & this.mask;
+    this.used[slot] = 1;
+    this.keys1[slot] = h1;
+    this.keys2[slot] = h2;
+    this.values[slot]! |= flag;
+  }
+
+  get(h1: number, h2: number): number {
+    let slot = (h1 ^ (h2 >>> 11)) & this.mask;
+    while (this.used[slot]) {
+      if (this.keys1[slot] === h1 && this.keys2[slot] === h2) return this.values[slot]!;
+      slot = (slot + 1) & this.mask;
+    }
+    return 0;
+  }
+}
+
 let cached: NamesLexicon | undefined;
 
 interface CompromiseModel {
@@ -78,43 +194,60 @@ interface CompromiseModel {
   two: { orgWords: Record<string, unknown>; placeWords: Record<string, unknown> };
 }
 
-/** The lexicon, built on first use (~0.3 s, ~30 MB) and shared by every recogniser of the process. */
+/** The lexicon, built on first use (~0.3 s on an idle core, ~15 MB) and shared by every recogniser. */
 export function namesLexicon(): NamesLexicon {
   if (cached) return cached;
   const model = nlp.model() as unknown as CompromiseModel;
-  const firstNames = new Set<string>();
-  const lastNames = new Set<string>();
-  const notPeople = new Set<string>();
+  const require = createRequire(import.meta.url);
+  const english = require('an-array-of-english-words') as string[];
+  const entries = Object.entries(model.one.lexicon);
+  const table = new FlagTable(english.length + entries.length + 1_000);
+  const add = (word: string, flag: number) => {
+    const [h1, h2] = wordHash(word);
+    table.add(h1, h2, flag);
+  };
   const notPeoplePhrases = new Set<string>();
   let longestPhrase = 1;
-  for (const [entry, value] of Object.entries(model.one.lexicon)) {
+  for (const [entry, value] of entries) {
     const tags = Array.isArray(value) ? value : [value];
     const word = foldWord(entry);
-    const phrase = word.includes(' ');
     if (tags.some((t) => NOT_PEOPLE_TAGS.has(t))) {
-      if (phrase) {
+      if (word.includes(' ')) {
         notPeoplePhrases.add(word);
         longestPhrase = Math.max(longestPhrase, word.split(' ').length);
-      } else notPeople.add(word);
+      } else add(word, WordFlag.NOT_PERSON);
       continue;
     }
-    if (phrase) continue;
-    if (tags.some((t) => FIRST_NAME_TAGS.has(t))) firstNames.add(word);
-    if (tags.some((t) => LAST_NAME_TAGS.has(t))) lastNames.add(word);
+    if (word.includes(' ')) continue;
+    if (tags.some((t) => FIRST_NAME_TAGS.has(t))) add(word, WordFlag.FIRST_NAME);
+    if (tags.some((t) => LAST_NAME_TAGS.has(t))) add(word, WordFlag.LAST_NAME);
   }
-  const businessWords = new Set<string>(BUSINESS_WORDS.split(' '));
-  for (const word of Object.keys(model.two.orgWords)) businessWords.add(foldWord(word));
-  for (const word of Object.keys(model.two.placeWords)) businessWords.add(foldWord(word));
-  const require = createRequire(import.meta.url);
-  const englishWords = new Set<string>(require('an-array-of-english-words') as string[]);
-  cached = { firstNames, lastNames, notPeople, businessWords, notPeoplePhrases, longestPhrase, englishWords };
+  for (const word of english) add(word, WordFlag.ENGLISH);
+  for (const word of BUSINESS_WORDS.split(' ')) add(word, WordFlag.BUSINESS);
+  for (const word of Object.keys(model.two.orgWords)) add(foldWord(word), WordFlag.BUSINESS);
+  for (const word of Object.keys(model.two.placeWords)) add(foldWord(word), WordFlag.BUSINESS);
+  for (const word of PARTICLES.split(' ')) add(word, WordFlag.PARTICLE);
+  for (const word of TITLES.split(' ')) add(word, WordFlag.TITLE);
+  for (const word of CUES.split(' ')) add(word, WordFlag.CUE);
+  for (const word of WEAK_CUES.split(' ')) add(word, WordFlag.WEAK_CUE);
+  for (const word of LIST_WORDS.split(' ')) add(word, WordFlag.LIST);
+  for (const word of SIGN_OFFS.split(' ')) add(word, WordFlag.SIGN_OFF);
+  cached = {
+    flags: (h1, h2) => table.get(h1, h2),
+    flagsOf: (word) => {
+      const [h1, h2] = wordHash(word);
+      return table.get(h1, h2);
+    },
+    notPeoplePhrases,
+    longestPhrase,
+  };
   return cached;
 }
 
 const COMBINING_MARKS = /[\u0300-\u036f]/g;
 const NON_ASCII = /[^ -~\t\n\r]/;
 
-/** Lowercase without accents (`José` → `jose`, `Ålesund` → `alesund`), the key of every lookup. */
+/** Lowercase without accents (`José` → `jose`, `Ålesund` → `alesund`): directory and phrase matching. */
 export function foldWord(word: string): string {
   const lower = word.toLowerCase();
   return NON_ASCII.test(lower) ? lower.normalize('NFD').replace(COMBINING_MARKS, '') : lower;

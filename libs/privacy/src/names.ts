@@ -1,4 +1,13 @@
-import { foldWord, namesLexicon, type NamesLexicon } from './names-lexicon.js';
+import {
+  foldCode,
+  foldWord,
+  hashStep1,
+  hashStep2,
+  namesLexicon,
+  wordHash,
+  WordFlag,
+  type NamesLexicon,
+} from './names-lexicon.js';
 
 /** A person's name found in free text: `[start, end)` in UTF-16 code units. */
 export interface NameHit {
@@ -23,44 +32,41 @@ const SCORE_FIRST_NAME = 0.8;
 const SCORE_CUE = 0.75;
 const SCORE_SHAPE = 0.7;
 
-const PARTICLES = new Set(
-  'van von de da del della der den di du la le bin binti ibn al el ter ten dos das do zu af av mac st'.split(
-    ' ',
-  ),
-);
-const TITLES = new Set('mr mrs ms miss mx dr prof sir dame herr frau mme mlle sr sra srta dona'.split(' '));
-/** Words after which a capitalised (or lowercase) word is addressed or referred to as a person. */
-const STRONG_CUES = new Set(
-  (
-    'dear hi hello hey call called calling ask asked tell told email emailed mail ping pinged contact contacted meet met ' +
-    'cc thanks thank attn attention regards sincerely cheers by from with to for and invite invited remind reminded ' +
-    'per via cc: bcc spoke speak talk talked phoned'
-  ).split(' '),
-);
-/** Cues that are common words: they only support a word the lexicon knows as a name. */
-const WEAK_CUES = new Set('by from with to for and per via'.split(' '));
-/** Joins of a list of people: "Kofi Mensah, Ngozi and Ama". */
-const LIST_WORDS = new Set(['and', 'und', 'et', 'y', 'e', 'or']);
-
-const TOKEN = /[\p{L}\p{M}]+(?:['’\u2010-][\p{L}\p{M}]+)*/gu;
 const SPACE_GAP = /^[ \t\u00a0\u202f\u2007]$/;
 const INITIAL_GAP = /^\.[ \t\u00a0\u202f\u2007]$/;
 const LIST_GAP = /^[ \t\u00a0\u202f\u2007]*[,;&/][ \t\u00a0\u202f\u2007]*$/;
-const NAME_PREFIX = /^(?:o['’]|d['’]|mc|mac(?=[A-Z]))/i;
+const TITLE_GAP = /^\.?[ \t\u00a0\u202f\u2007]+$/;
+const CUE_GAP = /^[ \t\u00a0\u202f\u2007]*[,:]?[ \t\u00a0\u202f\u2007\r\n]*$/;
 
 type Shape = 'cap' | 'upper' | 'lower' | 'none';
 
-interface Token {
-  readonly start: number;
-  /** Without a possessive 's. */
-  readonly end: number;
-  readonly folded: string;
-  readonly shape: Shape;
-  /** A digit, `_`, `@`, `/` or `.` touches it: an identifier, a path or an address, not prose. */
-  readonly code: boolean;
-  /** The gap before it (up to 4 characters; longer gaps are cut). */
-  readonly gapBefore: string;
-  readonly sentenceStart: boolean;
+/** A word of the text that may play a part in a name (tokenize drops the others). */
+class Token {
+  private foldedForm: string | undefined;
+
+  constructor(
+    private readonly text: string,
+    readonly start: number,
+    /** Without a possessive 's. */
+    readonly end: number,
+    /** The first hash of its folded form (wordHash). */
+    readonly hash: number,
+    readonly shape: Shape,
+    /** A digit, `_`, `@`, `/` or `.` touches it: an identifier, a path or an address, not prose. */
+    readonly code: boolean,
+    /** The gap before it (up to 4 characters, then `…`): the rules that join words read it. */
+    readonly gapBefore: string,
+    readonly sentenceStart: boolean,
+    /** What the lexicon knows of the whole word ({@link WordFlag}). */
+    readonly flags: number,
+    /** Holds a hyphen or an apostrophe: its parts are looked up too. */
+    readonly compound: boolean,
+  ) {}
+
+  /** Lowercase without accents; computed only for the few words a rule compares as text. */
+  get folded(): string {
+    return (this.foldedForm ??= foldWord(this.text.slice(this.start, this.end)));
+  }
 }
 
 interface Kind {
@@ -75,6 +81,8 @@ interface Kind {
   readonly title: boolean;
   /** O'Brien, McAllister, D'Souza: the shape of a surname. */
   readonly surnameShape: boolean;
+  /** {@link WordFlag} bits of the cue, list and sign-off kinds. */
+  readonly cue: number;
 }
 
 /**
@@ -94,6 +102,8 @@ export class NameRecogniser {
   private readonly lexicon: NamesLexicon;
   /** Directory names, folded, by their first word. */
   private readonly directory = new Map<string, string[][]>();
+  /** First hashes of every directory word: tokenize keeps those words even when they are ordinary. */
+  private readonly directoryWords = new Set<number>();
 
   constructor(directoryNames: readonly string[] = []) {
     this.lexicon = namesLexicon();
@@ -103,12 +113,13 @@ export class NameRecogniser {
       const list = this.directory.get(words[0]!) ?? [];
       list.push(words);
       this.directory.set(words[0]!, list);
+      for (const word of words) this.directoryWords.add(wordHash(word)[0]);
     }
   }
 
   /** Names in `text`, sorted by start, non-overlapping. */
   find(text: string): NameHit[] {
-    const tokens = tokenize(text);
+    const tokens = tokenize(text, this.lexicon, this.directoryWords);
     if (tokens.length === 0) return [];
     const kinds = tokens.map((t) => this.kind(t));
     const hits: NameHit[] = [];
@@ -122,32 +133,33 @@ export class NameRecogniser {
 
   private kind(t: Token): Kind {
     const lex = this.lexicon;
-    const w = t.folded;
-    let first = lex.firstNames.has(w);
-    let last = lex.lastNames.has(w);
-    let english = lex.englishWords.has(w);
-    let notPerson = lex.notPeople.has(w);
-    let business = lex.businessWords.has(w);
-    const dash = w.search(/[-\u2010]/);
-    if (dash > 0) {
+    const flags = t.flags;
+    let first = (flags & WordFlag.FIRST_NAME) !== 0;
+    let last = (flags & WordFlag.LAST_NAME) !== 0;
+    let english = (flags & WordFlag.ENGLISH) !== 0;
+    let notPerson = (flags & WordFlag.NOT_PERSON) !== 0;
+    let business = (flags & WordFlag.BUSINESS) !== 0;
+    if (t.compound && /[-\u2010]/.test(t.folded)) {
       // Jean-Luc, Al-Sayed, Min-jun: a name if a part is one; English only if every part is.
-      const parts = w.split(/[-\u2010]/);
-      first ||= parts.some((p) => lex.firstNames.has(p));
-      last ||= parts.some((p) => lex.lastNames.has(p) || PARTICLES.has(p));
-      english = parts.every((p) => lex.englishWords.has(p));
-      notPerson ||= parts.every((p) => lex.notPeople.has(p));
-      business ||= parts.every((p) => lex.businessWords.has(p));
+      const parts = t.folded.split(/[-\u2010]/).map((p) => lex.flagsOf(p));
+      first ||= parts.some((p) => (p & WordFlag.FIRST_NAME) !== 0);
+      last ||= parts.some((p) => (p & (WordFlag.LAST_NAME | WordFlag.PARTICLE)) !== 0);
+      english = parts.every((p) => (p & WordFlag.ENGLISH) !== 0);
+      notPerson ||= parts.every((p) => (p & WordFlag.NOT_PERSON) !== 0);
+      business ||= parts.every((p) => (p & WordFlag.BUSINESS) !== 0);
     }
-    const surnameShape = NAME_PREFIX.test(w) && w.length > 3 && !english;
+    // Only an unknown word can have a surname's shape: the text is read only then.
+    const prefixed = !english && t.shape !== 'lower' && /^(?:[od]['’]|mc)/.test(t.folded);
     return {
       first,
       last,
       notPerson,
       business,
       english,
-      particle: PARTICLES.has(w),
-      title: TITLES.has(w),
-      surnameShape,
+      particle: (flags & WordFlag.PARTICLE) !== 0,
+      title: (flags & WordFlag.TITLE) !== 0,
+      surnameShape: prefixed && t.end - t.start > 3,
+      cue: flags & (WordFlag.CUE | WordFlag.WEAK_CUE | WordFlag.LIST | WordFlag.SIGN_OFF),
     };
   }
 
@@ -155,6 +167,7 @@ export class NameRecogniser {
   private directoryPass(tokens: readonly Token[], taken: Uint8Array, hits: NameHit[]): void {
     if (this.directory.size === 0) return;
     for (let i = 0; i < tokens.length; i++) {
+      if (!tokens[i]!.compound && !this.directoryWords.has(tokens[i]!.hash)) continue;
       const words = tokens[i]!.folded.split(/[-\u2010'’]/);
       const candidates = this.directory.get(words[0]!);
       if (!candidates) continue;
@@ -200,7 +213,7 @@ export class NameRecogniser {
           if (k.english && !k.first && !k.last) continue;
           if (k.notPerson && !k.first) continue;
         }
-        if (listNeighbour(tokens, isName, single.from, single.to)) {
+        if (listNeighbour(tokens, kinds, isName, single.from, single.to)) {
           found.push({ ...single, score: SCORE_SHAPE });
           for (let k = single.from; k <= single.to; k++) isName[k] = 1;
         }
@@ -252,7 +265,7 @@ export class NameRecogniser {
     while (
       from <= to &&
       isPlainWord(kinds[from]!) &&
-      (tokens[from]!.sentenceStart || STRONG_CUES.has(tokens[from]!.folded) || kinds[from]!.business)
+      (tokens[from]!.sentenceStart || (kinds[from]!.cue & WordFlag.CUE) !== 0 || kinds[from]!.business)
     )
       from++;
     while (to >= from && (kinds[to]!.particle || isInitial(tokens[to]!))) to--;
@@ -326,7 +339,7 @@ export class NameRecogniser {
         t.shape === 'lower' &&
         !k.english &&
         !k.notPerson &&
-        t.folded.length >= 2
+        t.end - t.start >= 2
       );
     };
     const known = (i: number) => kinds[i]!.first || kinds[i]!.last;
@@ -390,25 +403,32 @@ function cueBefore(
   kinds: readonly Kind[],
   at: number,
 ): 'title' | 'strong' | 'weak' | 'none' {
-  const gap = tokens[at]!.gapBefore;
-  // "Regards,\nMarisol"
   if (at === 0) return 'none';
-  const prev = tokens[at - 1]!;
-  if (kinds[at - 1]!.title) return 'title';
-  if (!/^[ \t\u00a0\u202f\u2007]*[,:]?[ \t\u00a0\u202f\u2007\r\n]*$/.test(gap)) return 'none';
-  if (!STRONG_CUES.has(prev.folded)) return 'none';
-  if (/[\r\n]/.test(gap) && !/^(?:regards|sincerely|cheers|thanks)$/.test(prev.folded)) return 'none';
-  return WEAK_CUES.has(prev.folded) ? 'weak' : 'strong';
+  const gap = tokens[at]!.gapBefore;
+  const prev = kinds[at - 1]!;
+  // Ordinary words are not kept as tokens (tokenize): the previous token is the previous word only
+  // when the gap holds no letter.
+  if (prev.title && TITLE_GAP.test(gap)) return 'title';
+  if (!CUE_GAP.test(gap) || (prev.cue & WordFlag.CUE) === 0) return 'none';
+  // "Regards,\nMarisol": only a sign-off reaches across a line break.
+  if (/[\r\n]/.test(gap) && (prev.cue & WordFlag.SIGN_OFF) === 0) return 'none';
+  return (prev.cue & WordFlag.WEAK_CUE) !== 0 ? 'weak' : 'strong';
 }
 
 /** Whether the words `[from, to]` are joined by a comma or "and" to a name on either side. */
-function listNeighbour(tokens: readonly Token[], isName: Uint8Array, from: number, to: number): boolean {
+function listNeighbour(
+  tokens: readonly Token[],
+  kinds: readonly Kind[],
+  isName: Uint8Array,
+  from: number,
+  to: number,
+): boolean {
   const joinedLeft = (i: number) => {
     // token i is joined to token i-1 by ", " or " and "
     const gap = tokens[i]!.gapBefore;
     if (i === 0) return -1;
     if (LIST_GAP.test(gap)) return i - 1;
-    if (SPACE_GAP.test(gap) && LIST_WORDS.has(tokens[i - 1]!.folded) && i >= 2) {
+    if (SPACE_GAP.test(gap) && (kinds[i - 1]!.cue & WordFlag.LIST) !== 0 && i >= 2) {
       const g = tokens[i - 1]!.gapBefore;
       if (SPACE_GAP.test(g) || LIST_GAP.test(g)) return i - 2;
     }
@@ -436,52 +456,205 @@ function matchDirectoryName(tokens: readonly Token[], i: number, name: readonly 
   return -1;
 }
 
-function shapeOf(word: string): Shape {
-  const first = word[0]!;
-  const upper = first.toUpperCase();
-  const lower = first.toLowerCase();
-  if (upper === lower) return 'none';
-  if (first === lower) return 'lower';
-  const letters = word.replace(/[^\p{L}]/gu, '');
-  if (letters.length >= 2 && letters === letters.toUpperCase()) return 'upper';
-  return 'cap';
+const CASE_LIMIT = 0x2000;
+/** Per code unit below 0x2000: 1 uppercase letter, 2 lowercase letter, 0 neither. */
+const CASE = (() => {
+  const table = new Uint8Array(CASE_LIMIT);
+  for (let c = 0; c < CASE_LIMIT; c++) {
+    const ch = String.fromCharCode(c);
+    const lower = ch.toLowerCase();
+    const upper = ch.toUpperCase();
+    table[c] = lower !== ch ? 1 : upper !== ch ? 2 : 0;
+  }
+  return table;
+})();
+const caseOf = (c: number) => (c < CASE_LIMIT ? CASE[c]! : 0);
+
+const isMark = (c: number) => c >= 0x300 && c <= 0x36f;
+/** Letters (and combining marks) make words; digits do not (a digit next to a word makes it code). */
+function isLetter(c: number): boolean {
+  if (c < 128) return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+  return isWordCodeLetter(c);
+}
+function isWordCodeLetter(c: number): boolean {
+  if (c < 0xc0) return c === 0xaa || c === 0xb5 || c === 0xba;
+  if (c === 0xd7 || c === 0xf7) return false;
+  if (c >= 0x2000 && c <= 0x2bff) return false;
+  if (c >= 0x3000 && c <= 0x303f) return false;
+  if (c >= 0xd800 && c <= 0xdfff) return false;
+  if (c >= 0xfe30 && c <= 0xff20) return false;
+  if (c >= 0xff10 && c <= 0xff19) return false;
+  return true;
+}
+const isJoiner = (c: number) => c === 39 || c === 0x2019 || c === 45 || c === 0x2010;
+const isDigit = (c: number) => c >= 48 && c <= 57;
+/** Characters that make a word part of an identifier, a path or an address rather than prose. */
+function isCodeNeighbour(c: number): boolean {
+  return (
+    isDigit(c) ||
+    c === 95 || // _
+    c === 64 || // @
+    c === 47 || // /
+    c === 92 || // \
+    c === 35 || // #
+    c === 36 || // $
+    c === 61 || // =
+    c === 60 || // <
+    c === 62 || // >
+    c === 91 || // [
+    c === 93 || // ]
+    c === 123 || // {
+    c === 125 // }
+  );
+}
+const isWordChar = (c: number) => isLetter(c) || isDigit(c);
+const isBlankCode = (c: number) => c === 32 || c === 9 || c === 0xa0 || c === 0x202f || c === 0x2007;
+/** Characters after which a word opens a sentence (or a list item, a quote, a line). */
+function opensSentence(c: number): boolean {
+  return (
+    c === 46 ||
+    c === 33 ||
+    c === 63 ||
+    c === 58 ||
+    c === 59 ||
+    c === 10 ||
+    c === 13 ||
+    c === 34 ||
+    c === 0x201c ||
+    c === 40 ||
+    c === 45 ||
+    c === 42 ||
+    c === 0x2022
+  );
 }
 
-/** Characters that make a word part of an identifier, a path or an address rather than prose. */
-const CODE_NEIGHBOUR = /[\p{N}_@/\\#$=<>[\]{}]/u;
-const WORD_CHAR = /[\p{L}\p{N}]/u;
-const SENTENCE_END = /[.!?:;\n\r"“(\-*•]\s*$/;
+/** Skip words that can play no part: lowercase English or place words that are no cue, particle or title. */
+const PLAIN = WordFlag.ENGLISH | WordFlag.NOT_PERSON | WordFlag.BUSINESS;
+const SPECIAL = WordFlag.PARTICLE | WordFlag.TITLE | WordFlag.CUE | WordFlag.LIST | WordFlag.SIGN_OFF;
 
-function tokenize(text: string): Token[] {
+/**
+ * The words of `text` that may play a part in a name, in order. One pass over the code units: each
+ * word's key is hashed as it is scanned, and a lowercase ordinary word (most of any text) is dropped
+ * there without allocating anything. The passes tell adjacent words by their gap, which then holds
+ * the dropped word's letters: no rule joins across it.
+ */
+function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>): Token[] {
   const out: Token[] = [];
-  let prevEnd = 0;
-  TOKEN.lastIndex = 0;
-  for (let m = TOKEN.exec(text); m !== null; m = TOKEN.exec(text)) {
-    const start = m.index;
-    let end = start + m[0].length;
-    // A possessive is not part of the name: "Marisol's" → "Marisol".
-    if (end - start > 3 && /['’][sS]$/.test(m[0])) end -= 2;
-    const before = text[start - 1] ?? ' ';
-    const after = text[end] ?? ' ';
+  const n = text.length;
+  let prevRawEnd = 0;
+  let rawIndex = 0;
+  let i = 0;
+  while (i < n) {
+    const c0 = text.charCodeAt(i);
+    if (!isLetter(c0)) {
+      i++;
+      continue;
+    }
+    const start = i;
+    let h1 = 0;
+    let h2 = 0;
+    let firstCase = 0;
+    let letters = 0;
+    let lowers = 0;
+    let hyphenated = false;
+    // The hash before the last apostrophe, for a possessive "'s" that is not part of the name.
+    let apostropheAt = -1;
+    let h1BeforeApostrophe = 0;
+    let h2BeforeApostrophe = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c >= 97 && c <= 122) {
+        // The common case, lowercase ASCII, without the tables.
+        h1 = hashStep1(h1, c);
+        h2 = hashStep2(h2, c);
+        if (letters === 0) firstCase = 2;
+        letters++;
+        lowers++;
+        i++;
+      } else if (isLetter(c) || isMark(c)) {
+        const f = foldCode(c);
+        if (f >= 0) {
+          h1 = hashStep1(h1, f);
+          h2 = hashStep2(h2, f);
+          const k = caseOf(c);
+          if (letters === 0) firstCase = k;
+          letters++;
+          if (k === 2) lowers++;
+        }
+        i++;
+      } else if (isJoiner(c) && i + 1 < n && isLetter(text.charCodeAt(i + 1))) {
+        if (c === 39 || c === 0x2019) {
+          apostropheAt = i;
+          h1BeforeApostrophe = h1;
+          h2BeforeApostrophe = h2;
+        } else hyphenated = true;
+        const f = foldCode(c);
+        h1 = hashStep1(h1, f);
+        h2 = hashStep2(h2, f);
+        i++;
+      } else break;
+    }
+    const rawEnd = i;
+    let end = rawEnd;
+    if (
+      apostropheAt === rawEnd - 2 &&
+      rawEnd - start > 3 &&
+      (text.charCodeAt(rawEnd - 1) | 32) === 115 // s
+    ) {
+      end = apostropheAt;
+      h1 = h1BeforeApostrophe;
+      h2 = h2BeforeApostrophe;
+    }
+    const flags = lexicon.flags(h1, h2);
+    const shape: Shape =
+      firstCase === 1 ? (letters >= 2 && lowers === 0 ? 'upper' : 'cap') : firstCase === 2 ? 'lower' : 'none';
+    const index = rawIndex++;
+    // The gap runs from the previous word kept: a dropped word's letters stay inside it, so no rule
+    // takes the words on either side of it for neighbours.
+    const gapStart = prevRawEnd;
+    const compound = hyphenated || apostropheAt >= 0;
+    if (shape === 'none') continue;
+    if ((flags & PLAIN) !== 0 && (flags & SPECIAL) === 0 && !compound && !keep.has(h1)) {
+      if (shape === 'lower') continue;
+    }
+    const before = start > 0 ? text.charCodeAt(start - 1) : 32;
+    const after = rawEnd < n ? text.charCodeAt(rawEnd) : 32;
     const code =
-      CODE_NEIGHBOUR.test(before) ||
-      CODE_NEIGHBOUR.test(after) ||
-      (before === '.' && WORD_CHAR.test(text[start - 2] ?? ' ')) ||
-      (after === '.' && WORD_CHAR.test(text[end + 1] ?? ' '));
-    const gapStart = Math.max(prevEnd, start - 4);
-    const gapBefore = text.slice(gapStart, start);
-    const context = text.slice(Math.max(0, start - 3), start);
-    const sentenceStart = out.length === 0 || SENTENCE_END.test(context) || /\n\s*$/.test(context);
-    out.push({
-      start,
-      end,
-      folded: foldWord(text.slice(start, end)),
-      shape: shapeOf(m[0]),
-      code,
-      gapBefore: start - prevEnd > 4 ? `${gapBefore}…` : gapBefore,
-      sentenceStart,
-    });
-    prevEnd = start + m[0].length;
+      isCodeNeighbour(before) ||
+      isCodeNeighbour(after) ||
+      (before === 46 && start >= 2 && isWordChar(text.charCodeAt(start - 2))) ||
+      (after === 46 && rawEnd + 1 < n && isWordChar(text.charCodeAt(rawEnd + 1)));
+    let p = start - 1;
+    while (p >= start - 3 && p >= 0 && isBlankCode(text.charCodeAt(p))) p--;
+    const sentenceStart = index === 0 || p < 0 || (p >= start - 3 && opensSentence(text.charCodeAt(p)));
+    const gapFrom = Math.max(gapStart, start - 4);
+    const gap = text.slice(gapFrom, start);
+    // An ordinary capitalised word that opens a sentence ("Please", "The") is context the rules
+    // would strip anyway (segment): dropped here.
+    if (
+      sentenceStart &&
+      shape === 'cap' &&
+      (flags & PLAIN) !== 0 &&
+      (flags & (SPECIAL | WordFlag.FIRST_NAME | WordFlag.LAST_NAME)) === 0 &&
+      !compound &&
+      !keep.has(h1)
+    )
+      continue;
+    prevRawEnd = rawEnd;
+    out.push(
+      new Token(
+        text,
+        start,
+        end,
+        h1,
+        shape,
+        code,
+        start - gapStart > 4 ? `${gap}…` : gap,
+        sentenceStart,
+        flags,
+        compound,
+      ),
+    );
   }
   return out;
 }

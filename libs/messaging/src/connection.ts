@@ -853,7 +853,12 @@ function publishAck(reply: Msg): { seq: number; duplicate: boolean } {
 }
 
 function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R> {
-  const headers = headersToRecord(reply.headers);
+  let headers: Record<string, string>;
+  try {
+    headers = headersToRecord(reply.headers);
+  } catch (error) {
+    throw new AppError('internal', `malformed reply from ${rpc.subject}: unreadable header block`, { cause: error });
+  }
   const status = replyErrorStatus(headers);
   if (status !== undefined) {
     let body: unknown;

@@ -70,7 +70,7 @@ export class ReplyInbox {
     this.pending.delete(token);
     clearTimeout(pending.timer);
     // The server answers a request nobody subscribes to with an empty 503 status message.
-    if (msg.data.length === 0 && msg.headers?.code === 503) {
+    if (msg.data.length === 0 && statusCode(msg) === 503) {
       const cause = new natsErrors.NoRespondersError(pending.subject);
       pending.reject(new natsErrors.RequestError(cause.message, { cause }));
     } else pending.resolve(msg);
@@ -82,5 +82,18 @@ export class ReplyInbox {
       pending.reject(error);
     }
     this.pending.clear();
+  }
+}
+
+/**
+ * The status code of a reply's header block; 0 when it has none or nats.js cannot read it. This runs
+ * in the subscription callback: a throw there would end the connection's read loop, and with it every
+ * subscription of the bus, so a peer's malformed header block is left for decodeReply to refuse.
+ */
+function statusCode(msg: Msg): number {
+  try {
+    return msg.headers?.code ?? 0;
+  } catch {
+    return 0;
   }
 }

@@ -9,6 +9,7 @@ import {
   expectEventually,
   fuzzEdge,
   publishRawProtocol,
+  rawResponder,
   recordProcessFaults,
   replyProblem,
   requestRaw,
@@ -27,6 +28,8 @@ const Echo = defineRpc({
   request: z.object({ mode: z.string(), data: z.json().optional() }),
   response: z.object({ mode: z.string(), text: z.string().optional(), extra: z.unknown().optional() }),
 });
+/** Served by a hostile peer in one test: its replies carry a header block nats.js cannot read. */
+const Relay = defineRpc({ subject: 'rpc.boundarytest.v1.relay', request: z.object({}), response: z.object({}) });
 const Noted = defineEvent({
   subject: 'boundarytest.v1.noted',
   schema: z.object({ mode: z.string(), data: z.json().optional() }),
@@ -161,6 +164,22 @@ describe('the bus boundary: hostile requests and events', () => {
     );
     expect(text).toMatch(/orgmesh-error-code: validation_failed/i);
     await expect(caller.request(Echo, { mode: 'ok' })).resolves.toEqual({ mode: 'ok' });
+  });
+
+  it.each([
+    ['an empty body', ''],
+    ['a body', '{}'],
+  ])('survives a peer replying with an unreadable header block and %s: the call fails typed, the bus keeps reading', async (_what, payload) => {
+    const peer = await rawResponder(ctx.natsUrl, caller.subject(Relay.subject), 'NATS/1.0\r\nbad key: v\r\n\r\n', payload);
+    try {
+      const error = await caller.request(Relay, {}, { timeoutMs: 2000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(AppError);
+      expect((error as AppError).code).toBe('internal');
+    } finally {
+      peer.stop();
+    }
+    // The caller's connection still reads: without the guard its read loop ended on the bad block.
+    await expect(caller.request(Echo, { mode: 'ok' }, { timeoutMs: 2000 })).resolves.toEqual({ mode: 'ok' });
   });
 
   it('fuzz: any bytes get a reply within the timeout, never a 5xx', async () => {

@@ -331,3 +331,42 @@ export async function publishRawProtocol(
     socket.destroy();
   }
 }
+
+/**
+ * A hostile responder over a raw protocol connection: answers every request on `subject` with
+ * `headerBlock` and `payload` written as is. Resolves once subscribed; call `stop()` to disconnect.
+ */
+export async function rawResponder(
+  natsUrl: string,
+  subject: string,
+  headerBlock: string,
+  payload: string,
+): Promise<{ stop(): void }> {
+  const url = new URL(natsUrl.split(',')[0]!.trim());
+  const socket = new Socket();
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.connect(Number(url.port || 4222), url.hostname, resolve);
+  });
+  const hdr = Buffer.from(headerBlock, 'latin1');
+  const data = Buffer.from(payload, 'utf8');
+  let pending = '';
+  let subscribed: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (subscribed = resolve));
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('latin1');
+    if (pending.includes('PONG\r\n')) subscribed();
+    if (pending.includes('PING\r\n')) socket.write('PONG\r\n');
+    // MSG <subject> <sid> <reply> <size>: answer on <reply>.
+    for (const match of pending.matchAll(/(?:^|\r\n)H?MSG \S+ \S+ (\S+) /g)) {
+      socket.write(`HPUB ${match[1]} ${hdr.length} ${hdr.length + data.length}\r\n`);
+      socket.write(Buffer.concat([hdr, data, Buffer.from('\r\n')]));
+    }
+    pending = pending.slice(Math.max(0, pending.lastIndexOf('\r\n')));
+  });
+  socket.write(
+    `CONNECT {"verbose":false,"pedantic":false,"headers":true,"protocol":1}\r\nSUB ${subject} 1\r\nPING\r\n`,
+  );
+  await ready;
+  return { stop: () => socket.destroy() };
+}

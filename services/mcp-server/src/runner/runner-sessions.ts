@@ -148,14 +148,15 @@ export class RunnerSessions {
     const sub = this.bus.nc.subscribe(this.bus.subject(SessionTransitioned.subject), {
       callback: (error, msg) => {
         if (error) return;
-        let payload: unknown;
+        // Nothing may throw out of a core subscription callback: nats.js would end the
+        // connection's read loop, and the runner would stop hearing the mesh. A malformed event is
+        // only a missed wake-up; the heartbeat re-reads the session anyway.
         try {
-          payload = msg.json();
+          const parsed = SessionTransitioned.schema.safeParse(msg.json());
+          if (parsed.success && parsed.data.sessionId === sessionId) onTransition(parsed.data);
         } catch {
           return;
         }
-        const parsed = SessionTransitioned.schema.safeParse(payload);
-        if (parsed.success && parsed.data.sessionId === sessionId) onTransition(parsed.data);
       },
     });
     return () => sub.unsubscribe();

@@ -12,7 +12,7 @@ import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
 import { isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
 import { answerClientError } from './client-error.js';
-import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
+import { answerError, answerLastResort } from './error-response.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
 
@@ -55,7 +55,7 @@ export class GatewayHttpServer {
     this.server = createServer((req, res) => {
       // The last-resort boundary: whatever escapes handle() is a bug, answered as `internal` here
       // rather than an unhandled rejection that would take the process (and every client) down.
-      this.handle(req, res).catch((error: unknown) => this.lastResort(res, error, undefined));
+      this.handle(req, res).catch((error: unknown) => answerLastResort(this.options, res, error, undefined));
     });
     this.server.keepAliveTimeout = 65_000;
     // Node's parser refusals (431 for a 16 KB request line, 400 for control characters) get a body too.
@@ -139,7 +139,7 @@ export class GatewayHttpServer {
     try {
       await context.with(trace.setSpan(parent, span), () => this.dispatch(req, res, method, url, state));
     } catch (error) {
-      this.lastResort(res, error, span.spanContext().traceId);
+      answerLastResort(this.options, res, error, span.spanContext().traceId);
     }
   }
 
@@ -191,34 +191,7 @@ export class GatewayHttpServer {
           method,
         );
     } catch (error) {
-      this.fail(req, res, url.pathname, error, state.route);
-    }
-  }
-
-  /**
-   * For throws that escaped even fail() (or came before the request had a span): logged once, counted,
-   * and answered as a bare `internal` problem when the response has not started, else cut off.
-   */
-  private lastResort(res: ServerResponse, error: unknown, traceId: string | undefined): void {
-    try {
-      this.options.metrics.unexpectedErrors.inc({ transport: 'http' });
-      this.options.logger.error({ err: error, traceId }, 'request failed unexpectedly');
-    } catch {
-      // Telemetry failing must not stop the answer below.
-    }
-    try {
-      if (res.headersSent || res.writableEnded) {
-        res.destroy();
-        return;
-      }
-      const text = JSON.stringify(toProblem(new AppError('internal', 'internal error')));
-      res.writeHead(500, {
-        'content-type': PROBLEM_CONTENT_TYPE,
-        'content-length': String(Buffer.byteLength(text)),
-      });
-      res.end(text);
-    } catch {
-      res.destroy();
+      answerError(this.options, req, res, url.pathname, error, state.route);
     }
   }
 
@@ -371,46 +344,6 @@ export class GatewayHttpServer {
     }
     return false;
   }
-
-  private fail(req: IncomingMessage, res: ServerResponse, path: string, error: unknown, route: string): void {
-    const problem = toProblem(error, path);
-    const streaming = isEventStream(res);
-    if (!(error instanceof AppError)) {
-      // Logged here once, inside the request's span (the line carries its trace id), and counted.
-      this.options.metrics.unexpectedErrors.inc({ transport: streaming ? 'sse' : 'http' });
-      this.options.logger.error({ err: error, route }, 'request failed unexpectedly');
-    } else if (problem.status >= 500) {
-      this.options.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
-    }
-    if (res.headersSent) {
-      if (res.writableEnded) return;
-      if (streaming) {
-        // An event stream ends cleanly with an error event; the client resumes from its Last-Event-ID.
-        res.end(
-          `event: error\ndata: ${JSON.stringify({ code: problem.code, detail: 'the event stream was interrupted' })}\n\n`,
-        );
-        return;
-      }
-      // A fixed-length body cut short must not look complete: the connection goes.
-      res.destroy();
-      return;
-    }
-    const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-    if (error instanceof AppError) {
-      const retry = retryAfterSec(error);
-      if (retry !== undefined) headers['retry-after'] = String(retry);
-      if (error.code === 'unauthenticated') {
-        headers['www-authenticate'] = req.headers.authorization
-          ? 'Bearer realm="orgmesh", error="invalid_token"'
-          : 'Bearer realm="orgmesh"';
-      }
-      if (error.code === 'payload_too_large') headers['connection'] = 'close';
-    }
-    const text = JSON.stringify(problem);
-    headers['content-length'] = String(Buffer.byteLength(text));
-    res.writeHead(problem.status, headers);
-    res.end(req.method === 'HEAD' ? undefined : text);
-  }
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {
@@ -421,11 +354,6 @@ function send(res: ServerResponse, status: number, type: string, body: string): 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[value.length - 1] : value;
-}
-
-function isEventStream(res: ServerResponse): boolean {
-  const type = res.getHeader('content-type');
-  return typeof type === 'string' && type.startsWith('text/event-stream');
 }
 
 /** The request target as a URL; an absolute-form or unparsable target is matched as its path only. */

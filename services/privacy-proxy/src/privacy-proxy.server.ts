@@ -548,7 +548,11 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       throw new AppError('forbidden', "only administrators may use another role's profile");
     const role = typeof input.role === 'string' ? input.role : verified.role;
     // The caller's own profile (its agent's, where the registry names one); another role's: its default.
-    const privacy = await engine.forCaller(role === verified.role ? verified : { role }, verified.tenant);
+    const privacy = await engine.forCaller(
+      role === verified.role ? verified : { role },
+      verified.tenant,
+      workflowOf(x.req),
+    );
     const detector = await engine.detector(privacy.profile);
     const entities = (await detector.detectAsync(input.text)).map(({ type, start, end, score }) => ({
       type,

@@ -40,7 +40,7 @@ export {
   pseudonymKeyScope,
 } from './pseudonymizer.js';
 export type { PlaceholderKey, PseudonymContext } from './pseudonymizer.js';
-export { NameRecogniser, nameRecognizer } from './names.js';
+export { NameRecogniser, nameRecognizer, preloadNamesLexicon } from './names.js';
 export type { NameHit } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';

@@ -1,3 +1,4 @@
+import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { LogAuditSink, type AuditSink } from './audit/audit-sink.js';
@@ -12,6 +13,8 @@ import { NatsRegistryReader } from './profiles/registry-reader.js';
 
 const config = loadPrivacyProxyConfig();
 const logger = createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL });
+// The names recogniser's lexicon is built before the first request, not during it.
+preloadNamesLexicon();
 // Before anything opens a connection: every span from here on reaches the exporter.
 const tracing = startTracing({
   service: config.OTEL_SERVICE_NAME ?? 'privacy-proxy',

@@ -247,9 +247,31 @@ function forms(segment: PathSegment): string[] {
 
 /**
  * The class of `leaf` (a field's segment) under `parents` (the enclosing segments, outermost first),
- * by the longest table suffix that matches; undefined when the table does not know it.
+ * by the longest table suffix that matches; null when the table does not know it.
  */
-export function classOf(parents: readonly PathSegment[], leaf: PathSegment): FieldClass | undefined {
+export function classOf(parents: readonly PathSegment[], leaf: PathSegment): FieldClass | null {
+  const p1 = parents[parents.length - 1];
+  const p2 = parents[parents.length - 2];
+  // Requests repeat the same few hundred paths: the suffix search runs once per distinct context.
+  // Unambiguous: in the schema, parents are table keys (no NUL) and discriminators are [a-z0-9_].
+  const memo = `${p2 ? fullForm(p2) : ''}\u0000${p1 ? fullForm(p1) : ''}\u0000${leaf.element ? `${leaf.key}[]` : leaf.key}`;
+  let cls = CLASS_MEMO.get(memo);
+  if (cls === undefined) {
+    cls = searchClass(parents, leaf) ?? null;
+    if (CLASS_MEMO.size < MEMO_LIMIT) CLASS_MEMO.set(memo, cls);
+  }
+  return cls;
+}
+
+/** Bounded: keys of unknown fields are caller-chosen, so distinct contexts are not. */
+const MEMO_LIMIT = 10_000;
+const CLASS_MEMO = new Map<string, FieldClass | null>();
+
+function fullForm(segment: PathSegment): string {
+  return `${segment.key}${segment.element ? '[]' : ''}${segment.type === undefined ? '' : `:${segment.type}`}`;
+}
+
+function searchClass(parents: readonly PathSegment[], leaf: PathSegment): FieldClass | undefined {
   // The leaf's own `type` is irrelevant to its class; only its key and whether it is an element.
   const leafForms = forms({ key: leaf.key, element: leaf.element });
   const p1 = parents.length > 0 ? forms(parents[parents.length - 1]!) : [];
@@ -296,7 +318,7 @@ export function fieldMode(
   if (mode !== 'schema')
     return { mode, cls: mode === 'unknown' ? 'unknown' : mode === 'json' ? 'json' : 'settings' };
   const cls = classOf(parents, leaf);
-  if (cls === undefined) return { mode: 'unknown', cls: 'unknown' };
+  if (cls === null) return { mode: 'unknown', cls: 'unknown' };
   if (cls === 'json' || cls === 'json-text') return { mode: 'json', cls };
   if (cls === 'settings') return { mode: 'settings', cls };
   return { mode: 'schema', cls };

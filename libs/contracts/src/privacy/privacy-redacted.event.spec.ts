@@ -33,4 +33,19 @@ describe('privacy.v1.redacted', () => {
     expect(PrivacyRedacted.schema.safeParse({ ...valid, outcome: 'leaked' }).success).toBe(false);
     expect(PrivacyRedacted.schema.safeParse({ ...valid, mode: 'hide' }).success).toBe(false);
   });
+
+  it('says what went out raw, what refused the request and what went out unscanned (issue 19)', () => {
+    const honest = {
+      ...valid,
+      outcome: 'partially_masked',
+      passedCounts: { ssn: 1 },
+      refusedCounts: {},
+      unscanned: { 'image/png': 2 },
+    };
+    expect(PrivacyRedacted.schema.parse(honest)).toEqual(honest);
+    const refused = { ...valid, outcome: 'refused', refusal: 'binary_content', maskedCounts: {} };
+    expect(PrivacyRedacted.schema.parse(refused)).toEqual(refused);
+    expect(PrivacyRedacted.schema.safeParse({ ...refused, refusal: 'because' }).success).toBe(false);
+    expect(PrivacyRedacted.schema.safeParse({ ...valid, passedCounts: { ssn: '512-44-7391' } }).success).toBe(false);
+  });
 });

@@ -157,6 +157,18 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
       expect(await storedSessions()).toBe(before);
     });
 
+    it.each([
+      ['a flow sequence', `roles: ${'['.repeat(5000)}${']'.repeat(5000)}\n`],
+      ['block mappings', Array.from({ length: 1200 }, (_, i) => `${' '.repeat(i)}k:`).join('\n') + ' 1\n'],
+    ])('a registry file nested thousands of levels deep (%s) is 400, not a crash', async (_name, content) => {
+      const res = await api<Problem>(gateway, 'PUT', '/v1/registry', {
+        token: as('admin'),
+        body: { files: [{ path: 'roles.yaml', content }] },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    });
+
     it('still stores ordinary Unicode', async () => {
       const res = await api<Task>(gateway, 'POST', '/v1/approvals', {
         token: as('finance-agent'),

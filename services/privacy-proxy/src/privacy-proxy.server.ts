@@ -161,20 +161,21 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     res.setHeader('x-request-id', exchange.requestId);
     // The closing log line runs in the request's context too, so it carries the trace id.
     const run = () =>
-      handle(exchange).then(
-        () => finish(exchange),
-        (error: unknown) => {
-          if (!(error instanceof AppError)) unexpected(error, exchange);
-          try {
+      handle(exchange)
+        .then(
+          () => finish(exchange),
+          (error: unknown) => {
+            if (!(error instanceof AppError)) unexpected(error, exchange);
             fail(exchange, toAppError(error));
             finish(exchange);
-          } catch (failure) {
-            // Answering failed too (a broken socket, a bug in the error path): end the connection.
-            unexpected(failure, exchange);
-            res.destroy();
-          }
-        },
-      );
+          },
+        )
+        .catch((failure: unknown) => {
+          // Answering or closing failed too (a bug in the error path, in metrics or logging): end the
+          // connection. Never an unhandled rejection, which would take the process down.
+          unexpected(failure, exchange);
+          res.destroy();
+        });
     void (exchange.span ? context.with(exchange.span.context, run) : run());
   }
 

@@ -25,6 +25,7 @@ type Started = { close(): Promise<void> };
 const TOOL_NAMES = [
   'complete_task',
   'fetch_status',
+  'get_agent',
   'list_agents',
   'list_tasks',
   'notify',
@@ -146,7 +147,7 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     await ctx?.dispose();
   });
 
-  it('offers the seven mesh tools, each with an input schema', async () => {
+  it('offers the eight mesh tools, each with an input schema', async () => {
     const { tools } = await finance.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(TOOL_NAMES);
     const sendTask = tools.find((t) => t.name === 'send_task');
@@ -294,17 +295,41 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     expect(malformed.text).toMatch(/taskId/);
   });
 
-  it("lists the organisation's agents with their presence", async () => {
+  it("lists the organisation's agents one line each with their presence, and gives one in full on request", async () => {
     const agents = await callTool(finance, 'list_agents', { role: 'legal' });
     expect(agents.isError).toBe(false);
-    const ids = agents.structured.items.map((i: { agent: { id: string } }) => i.agent.id);
+    const ids = agents.structured.items.map((i: { id: string }) => i.id);
     expect(ids).toEqual(expect.arrayContaining(['legal-agent', 'contracts-agent', 'privacy-counsel-agent']));
     expect(
       agents.structured.items.every(
-        (i: { agent: { role: string }; presence: { online: boolean } }) =>
-          i.agent.role === 'legal' && typeof i.presence.online === 'boolean',
+        (i: { role: string; online: unknown }) => i.role === 'legal' && typeof i.online === 'boolean',
       ),
     ).toBe(true);
+    expect(JSON.parse(agents.text)).toEqual(agents.structured);
+
+    const one = await callTool(finance, 'get_agent', { agentId: 'contracts-agent' });
+    expect(one.isError).toBe(false);
+    expect(one.structured).toMatchObject({
+      agent: { id: 'contracts-agent', role: 'legal', responsibilities: expect.any(Array) },
+      presence: { online: expect.any(Boolean) },
+    });
+    const unknown = await callTool(finance, 'get_agent', { agentId: 'ghost-agent' });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toMatch(/^agent_not_found: /);
+  });
+
+  it('answers the whole organisation compactly: list_agents stays under 250 characters an agent, detail on request', async () => {
+    const all = await callTool(finance, 'list_agents');
+    const count = all.structured.items.length;
+    expect(count).toBeGreaterThanOrEqual(26);
+    expect(all.structured.nextCursor).toBeNull();
+    // Issue 20: the pretty-printed full list was 28,097 characters for the 26 demo agents.
+    expect(all.text.length).toBeLessThan(count * 250);
+    expect(all.text).not.toContain('\n');
+    const detailed = await callTool(finance, 'list_agents', { detail: true });
+    expect(detailed.structured.items).toHaveLength(count);
+    expect(detailed.structured.items[0]).toMatchObject({ agent: { id: all.structured.items[0].id } });
+    expect(all.text.length * 3).toBeLessThan(detailed.text.length);
   });
 
   it('reports refused credentials as an unauthenticated tool error (the server stays up)', async () => {
@@ -320,7 +345,7 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     const answer = await callTool(client, 'list_tasks');
     expect(answer.isError).toBe(true);
     expect(answer.text).toMatch(/^unauthenticated: token for client "finance-agent" refused/);
-    expect((await client.listTools()).tools).toHaveLength(7);
+    expect((await client.listTools()).tools).toHaveLength(TOOL_NAMES.length);
   });
 
   it('refuses to start over stdio without the agent credentials, naming the missing keys', async () => {

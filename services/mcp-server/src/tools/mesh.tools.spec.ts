@@ -22,10 +22,11 @@ function context(
 }
 
 describe('mesh tools', () => {
-  it('are the seven tools the registry grants, in its order', () => {
+  it('are the eight tools the registry grants, in its order', () => {
     expect(MESH_TOOLS.map((t) => t.name)).toEqual([
       'complete_task',
       'fetch_status',
+      'get_agent',
       'list_agents',
       'list_tasks',
       'notify',
@@ -34,6 +35,7 @@ describe('mesh tools', () => {
     ]);
     expect(MESH_TOOLS.filter((t) => t.readOnly).map((t) => t.name)).toEqual([
       'fetch_status',
+      'get_agent',
       'list_agents',
       'list_tasks',
     ]);
@@ -87,10 +89,10 @@ describe('mesh tools', () => {
 });
 
 describe('tool results', () => {
-  it('returns the gateway JSON as text and as structured content', () => {
-    expect(toolSuccess({ id: 'x' })).toEqual({
-      content: [{ type: 'text', text: '{\n  "id": "x"\n}' }],
-      structuredContent: { id: 'x' },
+  it('returns the answer as compact JSON text and as structured content', () => {
+    expect(toolSuccess({ id: 'x', n: [1, 2] })).toEqual({
+      content: [{ type: 'text', text: '{"id":"x","n":[1,2]}' }],
+      structuredContent: { id: 'x', n: [1, 2] },
     });
     expect(toolSuccess([1]).structuredContent).toEqual({ value: [1] });
   });

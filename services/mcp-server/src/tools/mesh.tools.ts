@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { APPROVAL_DECISIONS, TASK_KINDS, TASK_PRIORITIES, TASK_STATES } from '@orgmesh/contracts';
+import {
+  APPROVAL_DECISIONS,
+  TASK_KINDS,
+  TASK_PRIORITIES,
+  TASK_STATES,
+  type AgentPresence,
+  type RegistryAgent,
+  type Task,
+} from '@orgmesh/contracts';
 import type { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
+import { agentSummary, summarisePage, taskSummary, withoutNulls } from './compact-answers.js';
 
 /** What a tool needs: the gateway, and who the caller is (its token's role, for inbox filters). */
 export interface ToolContext {
@@ -11,6 +20,7 @@ export interface ToolContext {
 }
 
 type Shape = z.ZodRawShape;
+type AgentListItem = { agent: RegistryAgent; presence: AgentPresence };
 
 /** One MCP tool: its zod input shape (the MCP input schema) and what it does against the gateway. */
 export interface MeshTool<S extends Shape = Shape> {
@@ -59,6 +69,10 @@ const idempotencyKey = z
   .max(200)
   .optional()
   .describe('Optional: repeat a call with the same key to get the first result instead of a duplicate.');
+const detail = z
+  .boolean()
+  .optional()
+  .describe('true: every item in full instead of one line each (large; prefer the get-one tools).');
 const taskId = z.uuid().describe('The task id (from send_task, request_approval, notify or list_tasks).');
 
 /** The mesh resolves a bare id (agent or role) itself; with `agentId` the id in `to` is the role it must act for. */
@@ -83,18 +97,20 @@ export const sendTask = defineTool({
     idempotencyKey,
   },
   readOnly: false,
-  run: (args, { gateway }) =>
-    gateway.request('POST', '/v1/tasks', {
-      body: {
-        to: recipient(args.to, args.agentId),
-        type: args.type,
-        input: args.input,
-        contextId: args.contextId,
-        deadline: args.deadline,
-        priority: args.priority,
-      },
-      idempotencyKey: args.idempotencyKey ?? randomUUID(),
-    }),
+  run: async (args, { gateway }) =>
+    withoutNulls(
+      await gateway.request('POST', '/v1/tasks', {
+        body: {
+          to: recipient(args.to, args.agentId),
+          type: args.type,
+          input: args.input,
+          contextId: args.contextId,
+          deadline: args.deadline,
+          priority: args.priority,
+        },
+        idempotencyKey: args.idempotencyKey ?? randomUUID(),
+      }),
+    ),
 });
 
 export const requestApproval = defineTool({
@@ -114,18 +130,20 @@ export const requestApproval = defineTool({
     idempotencyKey,
   },
   readOnly: false,
-  run: (args, { gateway }) =>
-    gateway.request('POST', '/v1/approvals', {
-      body: {
-        to: recipient(args.to, args.agentId),
-        subject: args.subject,
-        details: args.details,
-        contextId: args.contextId,
-        deadline: args.deadline,
-        priority: args.priority,
-      },
-      idempotencyKey: args.idempotencyKey ?? randomUUID(),
-    }),
+  run: async (args, { gateway }) =>
+    withoutNulls(
+      await gateway.request('POST', '/v1/approvals', {
+        body: {
+          to: recipient(args.to, args.agentId),
+          subject: args.subject,
+          details: args.details,
+          contextId: args.contextId,
+          deadline: args.deadline,
+          priority: args.priority,
+        },
+        idempotencyKey: args.idempotencyKey ?? randomUUID(),
+      }),
+    ),
 });
 
 export const notify = defineTool({
@@ -142,16 +160,18 @@ export const notify = defineTool({
     idempotencyKey,
   },
   readOnly: false,
-  run: (args, { gateway }) =>
-    gateway.request('POST', '/v1/notifications', {
-      body: {
-        to: recipient(args.to, args.agentId),
-        message: args.message,
-        priority: args.priority,
-        contextId: args.contextId,
-      },
-      idempotencyKey: args.idempotencyKey ?? randomUUID(),
-    }),
+  run: async (args, { gateway }) =>
+    withoutNulls(
+      await gateway.request('POST', '/v1/notifications', {
+        body: {
+          to: recipient(args.to, args.agentId),
+          message: args.message,
+          priority: args.priority,
+          contextId: args.contextId,
+        },
+        idempotencyKey: args.idempotencyKey ?? randomUUID(),
+      }),
+    ),
 });
 
 export const fetchStatus = defineTool({
@@ -164,10 +184,12 @@ export const fetchStatus = defineTool({
     includeHistory: z.boolean().optional().describe('Include the event history (default true).'),
   },
   readOnly: true,
-  run: (args, { gateway }) =>
-    gateway.request('GET', `/v1/tasks/${encodeURIComponent(args.taskId)}`, {
-      query: { includeHistory: args.includeHistory ?? true },
-    }),
+  run: async (args, { gateway }) =>
+    withoutNulls(
+      await gateway.request('GET', `/v1/tasks/${encodeURIComponent(args.taskId)}`, {
+        query: { includeHistory: args.includeHistory ?? true },
+      }),
+    ),
 });
 
 export const listTasks = defineTool({
@@ -189,10 +211,11 @@ export const listTasks = defineTool({
     contextId: z.string().min(1).max(200).optional().describe('Only tasks of this workflow.'),
     limit: z.number().int().min(1).max(100).optional().describe('Page size, 1–100 (default 20).'),
     cursor: z.string().min(1).max(2000).optional().describe('The nextCursor of the previous page.'),
+    detail,
   },
   readOnly: true,
   async run(args, { gateway, callerRole }) {
-    return gateway.request('GET', '/v1/tasks', {
+    const page = await gateway.request<{ items: Task[]; nextCursor: string | null }>('GET', '/v1/tasks', {
       query: {
         role: await callerRole(),
         direction: args.direction ?? 'any',
@@ -203,6 +226,7 @@ export const listTasks = defineTool({
         cursor: args.cursor,
       },
     });
+    return args.detail ? page : summarisePage(page, taskSummary);
   },
 });
 
@@ -262,24 +286,43 @@ export const listAgents = defineTool({
   name: 'list_agents',
   title: 'List agents',
   description:
-    'The agents of the organisation with their role, description and presence (online, drift). Use it to find whom to ask.',
+    'The agents of the organisation, one line each: id, role, name, what it does, whether it is online. ' +
+    'Use it to find whom to ask; get_agent gives one agent in full, detail: true the whole page.',
   inputSchema: {
     role: z.string().min(1).max(100).optional().describe('Only agents of this role.'),
     online: z.boolean().optional().describe('Only agents that are (or are not) online.'),
     limit: z.number().int().min(1).max(500).optional().describe('Page size (default 100).'),
     cursor: z.string().min(1).max(2000).optional().describe('The nextCursor of the previous page.'),
+    detail,
   },
   readOnly: true,
-  run: (args, { gateway }) =>
-    gateway.request('GET', '/v1/agents', {
-      query: { role: args.role, online: args.online, limit: args.limit, cursor: args.cursor },
-    }),
+  async run(args, { gateway }) {
+    const page = await gateway.request<{ items: AgentListItem[]; nextCursor: string | null }>(
+      'GET',
+      '/v1/agents',
+      { query: { role: args.role, online: args.online, limit: args.limit, cursor: args.cursor } },
+    );
+    return args.detail ? page : summarisePage(page, agentSummary);
+  },
+});
+
+export const getAgent = defineTool({
+  name: 'get_agent',
+  title: 'Get an agent',
+  description:
+    'One agent in full: its description, responsibilities, delegates, tools, effective profile (mesh permissions) and presence.',
+  inputSchema: {
+    agentId: z.string().min(1).max(200).describe('The agent id, e.g. "contracts-agent" (from list_agents).'),
+  },
+  readOnly: true,
+  run: (args, { gateway }) => gateway.request('GET', `/v1/agents/${encodeURIComponent(args.agentId)}`),
 });
 
 /** Every tool, in the order the registry's renderers list them (services/registry/src/render/agent-capabilities.ts). */
 export const MESH_TOOLS: readonly MeshTool[] = [
   completeTask,
   fetchStatus,
+  getAgent,
   listAgents,
   listTasks,
   notify,

@@ -1,13 +1,16 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
 
-/** A tool's answer: the gateway's JSON, as text (what every client shows) and as structured content. */
+/**
+ * A tool's answer, as text (what every client shows the model) and as structured content. The text is
+ * compact JSON: indentation would be a third of what the model reads.
+ */
 export function toolSuccess(value: unknown): CallToolResult {
   const structured =
     typeof value === 'object' && value !== null && !Array.isArray(value)
       ? (value as Record<string, unknown>)
       : { value };
-  return { content: [{ type: 'text', text: JSON.stringify(value, null, 2) }], structuredContent: structured };
+  return { content: [{ type: 'text', text: JSON.stringify(value) }], structuredContent: structured };
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RenderInput } from './render.types.js';
 export const MESH_TOOLS: ReadonlyArray<readonly [tool: string, needs: keyof MeshPermissions | null]> = [
   ['complete_task', null],
   ['fetch_status', null],
+  ['get_agent', null],
   ['list_agents', null],
   ['list_tasks', null],
   ['notify', 'notify'],

@@ -43,6 +43,7 @@ privacy:
   mode: mask
   entities: { ip_address: detect }
   deny_list: [${denyList.join(', ')}]
+  names: false
 `;
 }
 
@@ -195,8 +196,9 @@ describe('privacy proxy with role profiles and the directory from the registry',
 
   it("masks a person known only from the registry's directory and the profile's deny list, and restores both", async () => {
     const text = `Send the Q1 numbers to ${PERSON.name} before the ${DENIED} review.`;
-    // Without the directory nothing would mark the name as a person: the registry is what protects it.
-    expect(Detector.forProfile({ mode: 'mask' }, { people: [] }).detect(text)).toEqual([]);
+    // The finance profile switches the free-text names recogniser off (names: false, from the
+    // registry), so without the directory nothing would mark the name: the registry is what protects it.
+    expect(Detector.forProfile({ mode: 'mask', names: false }, { people: [] }).detect(text)).toEqual([]);
 
     const response = await chat(h, await h.token('finance'), text);
     expect(response.status).toBe(200);
@@ -212,6 +214,14 @@ describe('privacy proxy with role profiles and the directory from the registry',
       mode: 'mask',
       counts: { person: 1, deny_list: 1 },
     });
+  });
+
+  it("follows the registry profile's names switch: with names: false a name outside the directory goes out as written", async () => {
+    // Issue 19: the switch is the profile's; finance's says false (financeProfile), so only the
+    // directory and the cue rules mark people for it.
+    const response = await chat(h, await h.token('finance'), 'Send the Q1 numbers to Chukwuemeka Adeyemi.');
+    expect(response.status).toBe(200);
+    expect(h.upstream.last.body).toContain('Chukwuemeka Adeyemi');
   });
 
   it("refuses a strict role's request naming the entity types, and nothing goes upstream", async () => {

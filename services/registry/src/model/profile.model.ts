@@ -29,6 +29,10 @@ const PrivacyFileSchema = z.strictObject({
     .default([]),
   deny_list: z.array(z.string().min(1)).default([]),
   employee_id_pattern: regexSource.optional(),
+  /** People's names in free text without the directory (the privacy proxy's default: on). */
+  names: z.boolean().optional(),
+  /** How far a value keeps one placeholder: workflow (default), role or org. */
+  pseudonym_scope: z.enum(['workflow', 'role', 'org']).optional(),
 });
 
 const MeshFileSchema = z.strictObject({
@@ -76,6 +80,9 @@ export const ProfileFileSchema = z
       ),
       denyList: p.privacy.deny_list,
       employeeIdPattern: p.privacy.employee_id_pattern ?? null,
+      // Only when written: a profile without them keeps the same content (and signature) as before.
+      ...(p.privacy.names !== undefined ? { names: p.privacy.names } : {}),
+      ...(p.privacy.pseudonym_scope ? { pseudonymScope: p.privacy.pseudonym_scope } : {}),
     },
     mesh: {
       sendTaskTo: p.mesh.send_task_to,

@@ -8,14 +8,19 @@ export interface DictionaryTerm {
   readonly score: number;
 }
 
-/** One level of the token trie: children by the hash of their token's lowercase form. */
+/** A node of the token trie. Its children live in the matcher's one edge map (no map per node). */
 interface TrieNode {
-  children: Map<number, TrieEdge[]> | undefined;
+  readonly id: number;
+  hasChildren: boolean;
   /** The term that ends here (the first one added with these tokens and separators). */
   term: { readonly type: EntityType; readonly score: number } | undefined;
 }
 
+/** The edge map's key of a node's child by the hash of its token's lowercase form. */
+const edgeKey = (node: TrieNode, hash: number): number => (hash ^ (node.id * 0x45d9f3b)) | 0;
+
 interface TrieEdge {
+  readonly parent: TrieNode;
   /** Lowercase token. */
   readonly token: string;
   /** Separator before this token; `null` means "any run of spaces or tabs" (and nothing before the first). */
@@ -99,7 +104,9 @@ function possessive(text: string, start: number, end: number): number {
  * `'s` is not part of the match.
  */
 export class DictionaryMatcher {
-  private readonly root: TrieNode = { children: new Map(), term: undefined };
+  private readonly root: TrieNode = { id: 0, hasChildren: false, term: undefined };
+  private readonly edges = new Map<number, TrieEdge[]>();
+  private nodes = 1;
   readonly size: number;
   /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
   comparisons = 0;
@@ -118,7 +125,7 @@ export class DictionaryMatcher {
           const sep = term.text.slice(spans[k - 1]!.end, span.start);
           separator = /^[ \t]+$/.test(sep) ? null : sep.toLowerCase();
         }
-        node = child(node, hashLower(term.text, span.start, span.end), token, separator);
+        node = this.child(node, hashLower(term.text, span.start, span.end), token, separator);
       }
       node.term ??= { type: term.type, score: term.score };
       size++;
@@ -170,7 +177,7 @@ export class DictionaryMatcher {
     }
     let best: DictionaryMatch | null = node.term ? { ...node.term, start, end } : null;
     let cursor = end;
-    while (node.children) {
+    while (node.hasChildren) {
       let t = cursor;
       while (t < text.length && !isWordCode(text.charCodeAt(t))) t++;
       if (t >= text.length) break;
@@ -190,6 +197,18 @@ export class DictionaryMatcher {
     return best;
   }
 
+  private child(node: TrieNode, hash: number, token: string, separator: string | null): TrieNode {
+    const key = edgeKey(node, hash);
+    let edges = this.edges.get(key);
+    if (!edges) this.edges.set(key, (edges = []));
+    const existing = edges.find((e) => e.parent === node && e.token === token && e.separator === separator);
+    if (existing) return existing.node;
+    const created: TrieNode = { id: this.nodes++, hasChildren: false, term: undefined };
+    node.hasChildren = true;
+    edges.push({ parent: node, token, separator, node: created });
+    return created;
+  }
+
   /** The child of `node` for the token `text[start, end)` after the separator `text[sep]`. */
   private edge(
     node: TrieNode,
@@ -199,11 +218,11 @@ export class DictionaryMatcher {
     end: number,
     sep: readonly [number, number] | null,
   ): TrieNode | undefined {
-    const edges = node.children?.get(hash);
+    const edges = this.edges.get(edgeKey(node, hash));
     if (!edges) return undefined;
     for (const edge of edges) {
       this.comparisons++;
-      if (!equalsLower(text, start, end, edge.token)) continue;
+      if (edge.parent !== node || !equalsLower(text, start, end, edge.token)) continue;
       if (sep !== null) {
         const ok =
           edge.separator === null
@@ -215,15 +234,4 @@ export class DictionaryMatcher {
     }
     return undefined;
   }
-}
-
-function child(node: TrieNode, hash: number, token: string, separator: string | null): TrieNode {
-  node.children ??= new Map();
-  let edges = node.children.get(hash);
-  if (!edges) node.children.set(hash, (edges = []));
-  const existing = edges.find((e) => e.token === token && e.separator === separator);
-  if (existing) return existing.node;
-  const created: TrieNode = { children: undefined, term: undefined };
-  edges.push({ token, separator, node: created });
-  return created;
 }

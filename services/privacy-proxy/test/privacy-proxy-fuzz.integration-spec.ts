@@ -128,6 +128,8 @@ const PLANTED = fc.constantFrom(
   `Please write to ${EMAIL} today.`,
   `https://files.example.com/u/${EMAIL}/cv.pdf?owner=${EMAIL}`,
   `data:text/plain;base64,${Buffer.from(`Contact: ${EMAIL}`).toString('base64')}`,
+  // Content the proxy cannot scan: a masking role may forward it (it holds no EMAIL), a strict one not.
+  `data:image/png;base64,${Buffer.from('89504e470d0a1a0a0000000d4948445200', 'hex').toString('base64')}`,
 );
 
 /** Puts `value` at a random place of `doc` (as a value, an array element, or a key), never in a raw field. */
@@ -282,7 +284,7 @@ describe('privacy proxy fuzz', () => {
     );
   }, 120_000);
 
-  it('forwards nothing that holds a planted personal value for a strict role', async () => {
+  it('forwards nothing that holds a planted personal value or unscannable content for a strict role', async () => {
     await fuzzEdge(
       'privacy-proxy planted value, strict role',
       plantedRequest,

@@ -154,6 +154,18 @@ describe('request contracts refuse hostile input', () => {
     }
   });
 
+  it('documents bounded JSON exactly as z.json(), for JSON Schema and OpenAPI consumers', async () => {
+    const { z } = await import('zod');
+    const { contractSchema } = await import('./json-schema.js');
+    const { boundedJson } = await import('./safe-input.js');
+    for (const io of ['input', 'output'] as const)
+      expect(z.toJSONSchema(z.object({ v: boundedJson() }), { io })).toEqual(
+        z.toJSONSchema(z.object({ v: z.json() }), { io }),
+      );
+    const request = contractSchema(SendTask).schemas['request'] as { properties: Record<string, unknown> };
+    expect(request.properties['input']).toEqual({ $ref: expect.stringMatching(/^#\/\$defs\//) });
+  });
+
   it('accepts ordinary values, Unicode included', () => {
     expect(SendTask.request.safeParse({ to: 'finance', type: 'révision 💼', input: { a: [1, 'é'] } }).success).toBe(true);
     expect(CreateSession.request.safeParse({ agentId: 'a', role: 'r', metadata: { n: { m: 1 } } }).success).toBe(true);

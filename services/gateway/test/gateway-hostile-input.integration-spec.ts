@@ -145,6 +145,18 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
       expect(await storedTasks()).toBe(before);
     });
 
+    it('an input of more than 50,000 JSON values is refused naming the limit', async () => {
+      const before = await storedTasks();
+      const res = await api<Problem>(gateway, 'POST', '/v1/tasks', {
+        token: as('finance-agent'),
+        rawBody: `{"to":"manager","type":"review","input":[${Array.from({ length: 50_001 }, () => '0').join(',')}]}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(400);
+      expect(issuesOf(res.body).find((i) => i.path === 'body.input')?.message).toMatch(/more than 50000 JSON values/);
+      expect(await storedTasks()).toBe(before);
+    });
+
     it('JSON nested 3,000 levels in session metadata is refused naming the limit', async () => {
       const before = await storedSessions();
       const res = await api<Problem>(gateway, 'POST', '/v1/sessions', {

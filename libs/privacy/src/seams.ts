@@ -144,8 +144,11 @@ function build(
   const total = pieces[pieces.length - 1]!.offset + pieces[pieces.length - 1]!.length;
   let start = from;
   for (let k = 0; k < ALIGN && start > 0 && !isSpace(charAt(texts, pieces, start - 1, first)); k++) start--;
+  // The piece at the window's end, found once: charAt walks from its hint.
+  let last = first;
+  while (last + 1 < pieces.length && pieces[last + 1]!.offset <= to) last++;
   let end = to;
-  for (let k = 0; k < ALIGN && end < total && !isSpace(charAt(texts, pieces, end, first)); k++) end++;
+  for (let k = 0; k < ALIGN && end < total && !isSpace(charAt(texts, pieces, end, last)); k++) end++;
   let firstPiece = first;
   while (firstPiece > 0 && pieces[firstPiece]!.offset > start) firstPiece--;
   const parts: string[] = [];
@@ -159,7 +162,7 @@ function build(
     from: start,
     firstPiece,
     cutStart: start > 0 && !isSpace(charAt(texts, pieces, start - 1, firstPiece)),
-    cutEnd: end < total && !isSpace(charAt(texts, pieces, end, firstPiece)),
+    cutEnd: end < total && !isSpace(charAt(texts, pieces, end, last)),
   };
 }
 

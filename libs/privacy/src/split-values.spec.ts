@@ -40,6 +40,15 @@ describe('values split across the texts of a request', () => {
     expect(s.restorer().restore(a!.slice('Please call '.length))).toBe('Marta\u00a0Kle\u200bin');
   });
 
+  it('masks an SSN cut into one text per character', () => {
+    const s = session();
+    const out = s.processAll(['SSN', ' ', ...'512-44-7391'.split(''), ' ok']);
+    const pieces = out.slice(2, -1);
+    expect(new Set(pieces).size).toBe(1);
+    expect(pieces[0]).toMatch(ONE('SSN'));
+    expect(out.join('')).not.toMatch(/\d(?![0-9a-f]*\]\])/);
+  });
+
   it('joins a percent escape cut by the seam', () => {
     const s = session();
     const out = s.processAll(['to=marta%4', '0example.com']);
@@ -124,6 +133,18 @@ describe('work grows linearly with the request', () => {
     // Characters scanned plus token comparisons: quadratic growth would give ~16×.
     expect(large.work / small.work).toBeLessThan(4.5);
     expect(large.work / small.work).toBeGreaterThan(3.5);
+  });
+
+  it('reads each character of many small texts a bounded number of times', () => {
+    const texts = (n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        i % 7 === 0 ? `mail u${i}@corp.example` : i % 2 ? 'user' : 'a b c',
+      );
+    const small = session();
+    small.processAll(texts(2000));
+    const large = session();
+    large.processAll(texts(8000));
+    expect(large.work / small.work).toBeLessThan(4.5);
   });
 
   it('compares a text token with a bounded number of terms, however many terms share its first token', () => {

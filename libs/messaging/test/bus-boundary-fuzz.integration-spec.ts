@@ -7,6 +7,7 @@ import {
   createTestContext,
   deepJsonText,
   expectEventually,
+  fuzzBudget,
   fuzzEdge,
   publishRawProtocol,
   rawResponder,
@@ -17,6 +18,9 @@ import {
 } from '@orgmesh/testing';
 import { connectBus, DLQ_HEADERS, type ConsumerHandle, type MessageBus } from '../src/index.js';
 import { deleteStreams, readDeadLetters, testLogger } from './helpers.js';
+
+/** A fuzz test's timeout: its time budget in `npm run fuzz` (FUZZ_LONG=1), plus a minute for the rest. */
+const FUZZ_TIMEOUT_MS = (fuzzBudget(1).timeLimitMs ?? 0) + 60_000;
 
 /**
  * The bus's last-resort boundary (issue 17): whatever a request or an event holds, and whatever
@@ -199,7 +203,7 @@ describe('the bus boundary: hostile requests and events', () => {
       },
       { ciRuns: 300 },
     );
-  }, 60_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it('dead-letters poison events (unparseable, invalid, too deep, unreadable headers, failing handler) and keeps consuming', async () => {
     const subject = service.subject(Noted.subject);

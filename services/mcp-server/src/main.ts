@@ -7,6 +7,7 @@ import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/toke
 import { createOrgmeshMcpServer } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { GuardedTransport } from './server/guarded.transport.js';
+import { McpMetrics } from './server/mcp.metrics.js';
 
 // orgmesh-mcp: stdout belongs to the MCP protocol in stdio mode, so logs go to stderr (fd 2) always.
 let config;
@@ -37,18 +38,20 @@ const ownTokens =
         timeoutMs: config.gatewayTimeoutMs,
       })
     : undefined;
+const metrics = new McpMetrics();
 const serverFor = (tokens: TokenSource) =>
   createOrgmeshMcpServer({
     gatewayUrl: config.gatewayUrl,
     tokens,
     gatewayTimeoutMs: config.gatewayTimeoutMs,
     logger,
+    metrics,
   });
 
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
   const server = serverFor(ownTokens);
-  const transport = new GuardedTransport(new StdioServerTransport(), logger, true);
+  const transport = new GuardedTransport(new StdioServerTransport(), logger, true, metrics);
   // The client closing stdin ends the session; so do SIGTERM and SIGINT.
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');
@@ -72,6 +75,7 @@ if (config.transport === 'stdio') {
     ownTokens,
     allowedHosts: config.allowedHosts,
     logger,
+    metrics,
   });
   logger.info(
     { agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'http', url: http.url },

@@ -6,6 +6,7 @@ import {
   createTestContext,
   deepJsonText,
   expectEventually,
+  fuzzBudget,
   fuzzEdge,
   hostileString,
   recordProcessFaults,
@@ -29,7 +30,11 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { createOrgmeshMcpServer } from '../src/server/mcp.server.js';
 import { startMcpHttpServer, type McpHttpServer } from '../src/server/http.transport.js';
 import { MESH_TOOLS } from '../src/tools/mesh.tools.js';
+import { McpMetrics } from '../src/server/mcp.metrics.js';
 import { buildForProcesses, testPath } from './mcp-harness.js';
+
+/** A fuzz test's timeout: its time budget in `npm run fuzz` (FUZZ_LONG=1), plus a minute for the rest. */
+const FUZZ_TIMEOUT_MS = (fuzzBudget(1).timeLimitMs ?? 0) + 60_000;
 
 const silent = createLogger({ service: 'mcp-fuzz', level: 'silent' });
 const encoder = new TextEncoder();
@@ -154,7 +159,7 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
       },
       { ciRuns: 150 },
     );
-  }, 120_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it.each([
     ['a deep input', call('send_task', { to: 'manager', type: 'x', input: JSON.parse(deepJsonText(60)) })],
@@ -162,6 +167,8 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     ['details nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"request_approval","arguments":{"to":"manager","subject":"s","details":${deepJsonText(3000, 'array')}}}}`],
     ['a NUL in a string', call('notify', { to: 'manager', message: 'a\u0000b' })],
     ['a lone surrogate', call('send_task', { to: 'legal', type: '\ud800' })],
+    ['a lone surrogate in a path id', call('fetch_status', { taskId: '\udfffx' })],
+    ['a NUL in an argument name', call('list_tasks', { 'a\u0000': 1 })],
     ['an unknown tool', call('no_such_tool', {})],
     ['arguments that are not an object', call('list_tasks', 'x')],
     ['an id that is an object', call('list_agents', {}, { a: 1 })],
@@ -200,7 +207,7 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
       },
       { ciRuns: 200 },
     );
-  }, 120_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it.each([
     ['empty', ''],
@@ -227,6 +234,49 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     expect(answer.status).toBe(200);
     const body = JSON.parse(answer.text) as { result: { isError?: boolean } };
     expect(body.result.isError ?? false).toBe(false);
+  });
+
+  it('answers a tool that fails unexpectedly with internal, without its message, counted, and keeps serving', async () => {
+    const metrics = new McpMetrics();
+    const broken = await startMcpHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      serverFor: () =>
+        createOrgmeshMcpServer({
+          gatewayUrl: gateway.url,
+          // A bug below the tools: the token source throws something no code path expects.
+          tokens: { token: () => Promise.reject(new TypeError('cannot read x@example.test')) },
+          logger: silent,
+          metrics,
+        }),
+      ownTokens: undefined,
+      allowedHosts: [],
+      logger: silent,
+      metrics,
+    });
+    try {
+      const send = async () => {
+        const res = await fetch(broken.url, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            authorization: 'Bearer x',
+          },
+          body: call('list_tasks', {}),
+        });
+        return { status: res.status, body: (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } } };
+      };
+      const first = await send();
+      expect(first.status).toBe(200);
+      expect(first.body.result).toMatchObject({ isError: true, content: [{ text: 'internal: internal error' }] });
+      expect(JSON.stringify(first.body)).not.toContain('example.test');
+      expect((await send()).status).toBe(200);
+      const scraped = await (await fetch(new URL('/metrics', broken.url))).text();
+      expect(scraped).toMatch(/orgmesh_unexpected_errors_total\{[^}]*edge="mcp-tool"[^}]*subject="list_tasks"[^}]*\} 2/);
+    } finally {
+      await broken.close();
+    }
   });
 
   describe('stdio', () => {

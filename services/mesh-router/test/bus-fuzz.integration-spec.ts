@@ -12,6 +12,7 @@ import type { MessageBus } from '@orgmesh/messaging';
 import {
   describeBody,
   fixedHostileBodies,
+  fuzzBudget,
   fuzzEdge,
   hostileBody,
   recordProcessFaults,
@@ -32,6 +33,9 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import type { RegistryApp } from '../../registry/src/registry.app.js';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mesh-harness.js';
+
+/** A fuzz test's timeout: its time budget in `npm run fuzz` (FUZZ_LONG=1), plus a minute for the rest. */
+const FUZZ_TIMEOUT_MS = (fuzzBudget(1).timeLimitMs ?? 0) + 60_000;
 
 /** Which service answers a context's RPCs; a contract of any other context fails the suite until it is added here. */
 const SERVING_CONTEXTS = ['sessions', 'registry', 'mesh'] as const;
@@ -154,7 +158,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       },
       { ciRuns: 40 * rpcs.size },
     );
-  }, 120_000);
+  }, FUZZ_TIMEOUT_MS);
 
   it('leaves every service answering normal requests', async () => {
     await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({ items: expect.any(Array) });

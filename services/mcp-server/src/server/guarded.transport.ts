@@ -7,6 +7,7 @@ import {
   type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from '@orgmesh/telemetry';
+import type { McpMetrics } from './mcp.metrics.js';
 
 /** Each client request's own schema, by method: what the SDK parses its params with. */
 const REQUEST_SCHEMAS = new Map(
@@ -31,6 +32,7 @@ export class GuardedTransport implements Transport {
     private readonly logger: Logger,
     /** Whether read errors are the client's malformed input (stdio), answered with `id: null`. */
     private readonly answerUnreadable: boolean,
+    private readonly metrics?: McpMetrics,
   ) {
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.readFailed(error);
@@ -75,6 +77,7 @@ export class GuardedTransport implements Transport {
       this.onmessage?.(message, extra);
     } catch (error) {
       // The SDK answers what its handlers throw; a throw here is a bug in the dispatch itself.
+      this.metrics?.countUnexpected('mcp-dispatch', isJSONRPCRequest(message) ? message.method : 'message');
       this.logger.error({ errorType: error instanceof Error ? error.name : typeof error }, 'mcp message dispatch failed');
     }
   }

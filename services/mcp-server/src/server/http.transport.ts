@@ -5,6 +5,7 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { Logger } from '@orgmesh/telemetry';
 import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
 import { GuardedTransport } from './guarded.transport.js';
+import type { McpMetrics } from './mcp.metrics.js';
 
 export interface McpHttpOptions {
   readonly host: string;
@@ -16,6 +17,8 @@ export interface McpHttpOptions {
   /** Host header values accepted besides the loopback names (DNS rebinding protection). */
   readonly allowedHosts: readonly string[];
   readonly logger: Logger;
+  /** Counts unexpected errors and is served at `GET /metrics`. */
+  readonly metrics?: McpMetrics;
 }
 
 export interface McpHttpServer {
@@ -41,6 +44,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
       // Last resort: logged once (type only: an SDK error may quote the body), answered -32603.
+      options.metrics?.countUnexpected('mcp-http', '/mcp');
       options.logger.error(
         { errorType: error instanceof Error ? error.name : typeof error },
         'mcp http request failed unexpectedly',
@@ -54,6 +58,11 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/metrics' && req.method === 'GET' && options.metrics) {
+      const registry = options.metrics.registry;
+      res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
     if (path !== '/mcp') {
@@ -99,7 +108,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       transport.close().catch(() => undefined);
       mcp.close().catch(() => undefined);
     });
-    await mcp.connect(new GuardedTransport(transport, options.logger, false));
+    await mcp.connect(new GuardedTransport(transport, options.logger, false, options.metrics));
     await transport.handleRequest(req, res, body);
   }
 

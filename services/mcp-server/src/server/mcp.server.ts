@@ -1,7 +1,9 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { checkJsonBounds } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
+import type { McpMetrics } from './mcp.metrics.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { MESH_TOOLS, type ToolContext } from '../tools/mesh.tools.js';
 import { toolFailure, toolSuccess } from '../tools/tool-result.js';
@@ -16,6 +18,8 @@ export interface OrgmeshMcpDeps {
   readonly gatewayTimeoutMs?: number;
   readonly logger: Logger;
   readonly fetch?: typeof fetch;
+  /** Counts tool calls that failed in a way no code path anticipated. */
+  readonly metrics?: McpMetrics;
 }
 
 const INSTRUCTIONS =
@@ -56,6 +60,18 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
       },
       async (args: Record<string, unknown>) => {
         const started = Date.now();
+        // The rule of every orgmesh edge (issue 17), before any tool code runs: no NUL or lone
+        // surrogate in any string, JSON no deeper than 64 levels. encodeURIComponent, for one,
+        // throws on a lone surrogate.
+        const unsafe = checkJsonBounds(args);
+        if (unsafe) {
+          const path = unsafe.path || '(root)';
+          return toolFailure(
+            new GatewayError('validation_failed', `invalid arguments: ${path}: ${unsafe.message}`, 0, {
+              issues: [{ path, message: unsafe.message }],
+            }),
+          );
+        }
         try {
           const result = toolSuccess(await tool.run(args as never, ctx));
           deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
@@ -65,6 +81,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
             deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: error.code }, 'tool call failed');
           } else {
             // The last-resort boundary of a tool call: the client gets `internal`, the process keeps serving.
+            deps.metrics?.countUnexpected('mcp-tool', tool.name);
             deps.logger.error(
               { tool: tool.name, ms: Date.now() - started, errorType: error instanceof Error ? error.name : typeof error },
               'tool call failed unexpectedly',

@@ -228,6 +228,14 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
     await expect(readFile(result.logs.stderr, 'utf8')).resolves.toBe('a line on stderr\n');
     expect(result.logs.stdout).toBe(join(dir, '.orgmesh/logs', result.session.id, 'stdout.log'));
     expect(said.join('\n')).toContain(`session ${result.session.id} completed (exit code 0)`);
+    // finance-agent's bash:python3 cannot be enforced by Goose: not rendered, and the runner says so.
+    expect(said).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^warning: goose: bash:python3: not granted to Goose/)]),
+    );
+    expect(yaml).not.toMatch(/- shell\n/);
+    // The orgmesh the rendered Claude Code hooks call when the workspace is opened without the runner.
+    const own = await readFile(join(dir, '.orgmesh/bin/orgmesh'), 'utf8');
+    expect(own).toContain(`exec '${process.execPath}'`);
 
     // It heartbeated with the hash of the config it runs: online, no drift.
     const agent = await bus.request(GetAgent, { agentId: 'finance-agent' });

@@ -11,6 +11,7 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import {
   describeBody,
+  expectEventually,
   fixedHostileBodies,
   fuzzBudget,
   fuzzEdge,
@@ -167,6 +168,38 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       items: expect.any(Array),
     });
   });
+
+  it('left no unexpected error counted and nothing dead-lettered once the consumers caught up', async () => {
+    // What the fuzz stored reaches the services' event consumers (sessions follows the mesh): they
+    // must take all of it without an unexpected error or a dead letter.
+    await expectEventually(
+      async () => {
+        for await (const stream of bus.jsm.streams.list()) {
+          if (!stream.config.name.endsWith(ctx.nameSuffix)) continue;
+          for await (const consumer of bus.jsm.consumers.list(stream.config.name)) {
+            expect({ consumer: consumer.name, pending: consumer.num_pending + consumer.num_ack_pending }).toEqual({
+              consumer: consumer.name,
+              pending: 0,
+            });
+          }
+        }
+      },
+      { timeoutMs: 30_000, intervalMs: 200 },
+    );
+    const deadLetters = await bus.jsm.streams
+      .info(bus.deadLetterStreamName())
+      .then((info) => info.state.messages)
+      .catch(() => 0);
+    expect(deadLetters).toBe(0);
+    for (const app of [sessions, registry, mesh]) {
+      const scraped = await (await fetch(`http://127.0.0.1:${app.health.port}/metrics`)).text();
+      const counted = [...scraped.matchAll(/^orgmesh_unexpected_errors_total\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+      expect({ port: app.health.port, unexpected: counted.reduce((a, b) => a + b, 0) }).toEqual({
+        port: app.health.port,
+        unexpected: 0,
+      });
+    }
+  }, 60_000);
 
   it('let nothing reach the process-level handlers', () => {
     expect(recorder.faults).toEqual([]);

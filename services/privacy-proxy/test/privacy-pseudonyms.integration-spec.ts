@@ -81,6 +81,8 @@ describe('pseudonym scope', () => {
     expect(manager.placeholders).toEqual(first.placeholders);
     expect(legal.placeholders).toEqual(first.placeholders);
     for (const value of VALUES) expect(legal.answer).toContain(value);
+    // The workflow id scopes the placeholders; it is no business of the provider's.
+    expect(h.upstream.last.headers[PRIVACY_CONTEXT_HEADER]).toBeUndefined();
   });
 
   it('another workflow, or no workflow at all: unrelated placeholders for the same values', async () => {

@@ -142,6 +142,24 @@ describe('orgmesh registry render and policy', () => {
     expect(await readFile(join(out, '.gooseignore'), 'utf8')).toContain('hr/**');
   });
 
+  it('says on stderr where the render is narrower than the registry (Goose cannot limit a shell to python3)', async () => {
+    const goose = await run([
+      'render',
+      DEMO_REGISTRY_DIR,
+      'finance-agent',
+      '--out',
+      join(scratch, 'finance'),
+    ]);
+    expect(goose.code).toBe(0);
+    expect(goose.err).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^warning: goose: bash:python3: not granted to Goose: /),
+      ]),
+    );
+    const claude = await run(['render', DEMO_REGISTRY_DIR, 'contracts-agent', '--format', 'claude-code']);
+    expect(claude).toMatchObject({ code: 0, err: [] });
+  });
+
   it('fails with the reason for an impossible render', async () => {
     expect(await run(['render', DEMO_REGISTRY_DIR, 'legal-agent', '--format', 'claude-code'])).toMatchObject({
       code: 1,

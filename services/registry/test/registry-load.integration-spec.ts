@@ -110,7 +110,15 @@ describe('registry round trip: YAML directory → Postgres → render', () => {
         });
       expect(rendered.configHash).toMatch(/^sha256:[0-9a-f]{64}$/);
       expect(rendered.version).toBe(1);
+      // The warnings travel with the files: for Goose, the same lines head its config.yaml.
+      const header = files.get('.config/goose/config.yaml') ?? '';
+      const narrower = [...header.matchAll(/^# Narrower than the registry: (.*)$/gm)].map((m) => m[1]);
+      if (format === 'goose') expect(rendered.warnings).toEqual(narrower);
     }
+    const finance = await bus.request(RenderConfig, { agentId: 'finance-agent', format: 'goose' });
+    expect(finance.warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^bash:python3: not granted to Goose/)]),
+    );
   });
 });
 

@@ -26,7 +26,7 @@ describe('normalizeForDetection', () => {
   });
 
   it('applies NFKC: full-width digits and at sign, NBSP and other spaces, ligatures', () => {
-    const n = normalizeForDetection('ＳＳＮ ５１２\u00a044\u20077391 ｍａｒｔａ＠example.com ﬁle');
+    const n = normalizeForDetection('ＳＳＮ ５１２\u00a044\u20077391\u1680ｍａｒｔａ＠example.com ﬁle');
     expect(n.text).toBe('SSN 512 44 7391 marta@example.com file');
   });
 

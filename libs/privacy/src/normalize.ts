@@ -59,12 +59,13 @@ function kindOf(c: number): number {
   else if (IS_FORMAT.test(s)) kind = CHANGES;
   else if (IS_MARK.test(s) || (c >= 0x1160 && c <= 0x11ff))
     kind = MARK; // Hangul vowels/finals compose too
-  else if (s.normalize('NFKC') !== s || DASHES.has(c)) kind = CHANGES;
+  else if (s.normalize('NFKC') !== s || DASHES.has(c) || SPACE.test(s)) kind = CHANGES;
   else kind = STABLE;
   KIND[c] = kind;
   return kind;
 }
 
+const SPACE = /^\p{Zs}$/u;
 const DASHES = new Set([0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xfe58, 0xfe63]);
 
 /** NFKC, then format characters removed and dashes folded; for one cluster (a character and its marks). */
@@ -75,6 +76,8 @@ function foldCluster(cluster: string): string {
     const cp = ch.codePointAt(0)!;
     if (cp < 0x80) out += ch;
     else if (DASHES.has(cp)) out += '-';
+    else if (SPACE.test(ch))
+      out += ' '; // the spaces NFKC keeps (U+1680)
     else if (!IS_FORMAT.test(ch) && !(cp >= 0xe0100 && cp <= 0xe01ef)) out += ch;
   }
   return out;

@@ -213,8 +213,11 @@ export class Detector {
     ner?: NerHook,
     extra: Pick<DetectorOptions, 'recognizers' | 'normalize'> = {},
   ): Detector {
-    // People's names outside the directory (names.ts), unless the profile switches them off.
-    const names = profile.names === false ? [] : [nameRecognizer(directory)];
+    // People's names outside the directory (names.ts), unless the profile switches them off; the
+    // directory's names with other case, accents or hyphens in any case.
+    const freeText = profile.names !== false;
+    const names =
+      freeText || (directory?.people.length ?? 0) > 0 ? [nameRecognizer(directory, { freeText })] : [];
     return new Detector({
       directory,
       customPatterns: profile.customPatterns,

@@ -41,7 +41,7 @@ export {
 } from './pseudonymizer.js';
 export type { PlaceholderKey, PseudonymContext } from './pseudonymizer.js';
 export { NameRecogniser, nameRecognizer, preloadNamesLexicon } from './names.js';
-export type { NameHit } from './names.js';
+export type { NameHit, NameRecogniserOptions } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';
 export { MaskingSession } from './masking-session.js';

@@ -103,6 +103,16 @@ describe('names in the detector and the masking session', () => {
     expect(found('Please call Marisol Okonkwo tomorrow')).toEqual([]);
     expect(found('Please call Jane Doe tomorrow')).toEqual(['Jane Doe']);
     expect(found('Dear Marisol,')).toEqual(['Marisol']);
+    // The directory's names stay tolerant with names off: case, accents, hyphens.
+    const withAccents = Detector.forProfile(PrivacyProfileSchema.parse({ mode: 'mask', names: false }), {
+      people: [{ name: 'José Álvarez' }, { name: 'Jane Doe' }],
+    });
+    const persons = (text: string) =>
+      withAccents
+        .detect(text, { includeText: true })
+        .filter((e) => e.type === 'person')
+        .map((e) => e.text);
+    expect(persons('Ask jose alvarez and Jane-Doe')).toEqual(['jose alvarez', 'Jane-Doe']);
   });
 
   it('finds a name written with zero-width characters inside (the detector normalises first)', () => {

@@ -21,9 +21,23 @@ export interface NameHit {
  * The recogniser as the detector plugs it in (`Detector.forProfile`, unless the profile says
  * `names: false`), with the directory's names matched tolerantly.
  */
-export function nameRecognizer(directory?: { readonly people: ReadonlyArray<{ readonly name: string }> }) {
-  const recogniser = new NameRecogniser((directory?.people ?? []).map((p) => p.name));
+export function nameRecognizer(
+  directory?: { readonly people: ReadonlyArray<{ readonly name: string }> },
+  options: NameRecogniserOptions = {},
+) {
+  const recogniser = new NameRecogniser(
+    (directory?.people ?? []).map((p) => p.name),
+    options,
+  );
   return (text: string): NameHit[] => recogniser.find(text);
+}
+
+export interface NameRecogniserOptions {
+  /**
+   * Names in free text (default true). False: only the directory's names, matched tolerantly (case,
+   * accents, NBSP, hyphens) — what a profile with `names: false` still gets.
+   */
+  readonly freeText?: boolean;
 }
 
 /**
@@ -113,7 +127,10 @@ export class NameRecogniser {
   /** First hashes of every directory word: tokenize keeps those words even when they are ordinary. */
   private readonly directoryWords = new Set<number>();
 
-  constructor(directoryNames: readonly string[] = []) {
+  private readonly freeText: boolean;
+
+  constructor(directoryNames: readonly string[] = [], options: NameRecogniserOptions = {}) {
+    this.freeText = options.freeText ?? true;
     this.lexicon = namesLexicon();
     for (const name of directoryNames) {
       const words = [...name.matchAll(/[\p{L}\p{M}]+/gu)].map((m) => foldWord(m[0]));
@@ -133,8 +150,10 @@ export class NameRecogniser {
     const hits: NameHit[] = [];
     const taken = new Uint8Array(tokens.length);
     this.directoryPass(tokens, taken, hits);
-    this.chunkPass(tokens, kinds, taken, hits);
-    this.lowercasePass(tokens, kinds, taken, hits);
+    if (this.freeText) {
+      this.chunkPass(tokens, kinds, taken, hits);
+      this.lowercasePass(tokens, kinds, taken, hits);
+    }
     hits.sort((a, b) => a.start - b.start);
     return hits;
   }

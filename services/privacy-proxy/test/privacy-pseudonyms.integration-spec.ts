@@ -27,7 +27,10 @@ beforeAll(async () => {
           auditor: { mode: 'mask', pseudonymScope: 'org' },
           support: { mode: 'mask', names: false },
         },
-        directory: [{ name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' }],
+        directory: [
+          { name: 'Jane Doe', email: 'jane.doe@acme.example', userId: 'u-1001' },
+          { name: 'José Álvarez', email: 'jose.alvarez@acme.example', userId: 'u-1002' },
+        ],
       }),
     },
   );
@@ -66,6 +69,17 @@ describe('names outside the directory', () => {
   it('a profile with names: false lets the free-text name through (the switch is real)', async () => {
     const { upstream } = await call('support', NAME_TEXT, workflow('wf-names'));
     expect(upstream).toContain('Marisol Okonkwo');
+  });
+
+  it('directory names never pass with other case, accents, NBSP or a hyphen inside, names switch or not', async () => {
+    const text = 'Escalate to jose alvarez, JOSÉ\u00a0ÁLVAREZ, Jane-Doe and jane\u00a0doe today.';
+    for (const role of ['finance', 'support']) {
+      const { upstream, answer } = await call(role, text, workflow('wf-directory'));
+      for (const part of ['jose', 'JOSÉ', 'ÁLVAREZ', 'alvarez', 'Jane', 'jane'])
+        expect(upstream).not.toContain(part);
+      expect(answer).toContain('jose alvarez');
+      expect(answer).toContain('Jane-Doe');
+    }
   });
 });
 

@@ -22,6 +22,7 @@ import {
   isErrorCode,
   parseOrThrow,
   toErrorBody,
+  unsafeTextReason,
   validationError,
   type EventDefinition,
   type EventPayload,
@@ -417,7 +418,7 @@ export class MessageBus {
           subject: unprefixSubject(this.namespace, msg.subject),
           headers,
           authorization: headers[HEADERS.authorization],
-          idempotencyKey: headers[HEADERS.idempotencyKey],
+          idempotencyKey: idempotencyKeyOf(headers),
         };
         const result = await handler(input, ctx);
         const checked = rpc.response.safeParse(result);
@@ -890,4 +891,19 @@ function hasErrorCode(body: unknown): boolean {
   if (typeof body !== 'object' || body === null) return false;
   const error = (body as { error?: unknown }).error;
   return typeof error === 'object' && error !== null && isErrorCode((error as { code?: unknown }).code);
+}
+
+/**
+ * The request's idempotency key, which the services store: refused (validation_failed) when
+ * empty, longer than a gateway-scoped key can be, or holding NUL or a lone surrogate — a raw bus
+ * caller cannot store what the gateway's `Idempotency-Key` rule refuses (issue 17).
+ */
+function idempotencyKeyOf(headers: Record<string, string>): string | undefined {
+  const key = headers[HEADERS.idempotencyKey];
+  if (key === undefined) return undefined;
+  const problem = key === '' ? 'must not be empty' : key.length > 500 ? 'longer than 500 characters' : unsafeTextReason(key);
+  if (problem === undefined) return key;
+  throw new AppError('validation_failed', `invalid ${HEADERS.idempotencyKey} header: ${problem}`, {
+    details: { issues: [{ path: `header.${HEADERS.idempotencyKey}`, message: problem }] },
+  });
 }

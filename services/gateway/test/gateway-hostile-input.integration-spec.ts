@@ -57,9 +57,10 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     Number((await sessionsDb.query<{ n: string }>('SELECT count(*) AS n FROM sessions.sessions')).rows[0]?.n);
 
   /** A raw request on the bus, as any NATS client could send it: the JSON text as given. */
-  async function rawRequest(subject: string, text: string, token?: string) {
+  async function rawRequest(subject: string, text: string, token?: string, extra: Record<string, string> = {}) {
     const headers = natsHeaders();
     if (token) headers.set(HEADERS.authorization, `Bearer ${token}`);
+    for (const [k, v] of Object.entries(extra)) headers.set(k, v);
     const reply = await bus.nc.request(bus.subject(subject), new TextEncoder().encode(text), {
       timeout: 5000,
       headers,
@@ -342,6 +343,27 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
         /nested deeper than 64 levels/,
       );
       expect(await storedTasks()).toBe(before);
+    });
+
+    it.each([
+      ['NUL', 'a\u0000b'],
+      ['5,000 characters', 'k'.repeat(5000)],
+    ])('an idempotency-key header with %s: the typed validation error, nothing stored', async (_name, key) => {
+      const tasks = await storedTasks();
+      const sessionsBefore = await storedSessions();
+      const headers = { [HEADERS.idempotencyKey]: key };
+      const task = await rawRequest(SendTask.subject, '{"to":"manager","type":"review"}', as('manager-agent'), headers);
+      expect(task.code).toBe('validation_failed');
+      expect(task.body.error?.details?.issues?.[0]?.path).toBe(`header.${HEADERS.idempotencyKey}`);
+      const session = await rawRequest(
+        CreateSession.subject,
+        '{"agentId":"finance-agent","role":"finance"}',
+        as('admin'),
+        headers,
+      );
+      expect(session.code).toBe('validation_failed');
+      expect(await storedTasks()).toBe(tasks);
+      expect(await storedSessions()).toBe(sessionsBefore);
     });
 
     it('create-session with NUL in the agent id or deep metadata: refused, nothing stored', async () => {

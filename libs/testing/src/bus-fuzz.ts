@@ -203,6 +203,22 @@ export function hostileBody(rpc: RpcDefinition): fc.Arbitrary<HostileBody> {
   );
 }
 
+/**
+ * Metadata headers a service reads besides `authorization`, with hostile values (NATS header values
+ * cannot hold CR or LF, so those are replaced).
+ */
+export const hostileHeaders: fc.Arbitrary<Record<string, string>> = fc.record(
+  {
+    [HEADERS.idempotencyKey]: hostileString.map((v) => v.replace(/[\r\n]/g, ' ')),
+    [HEADERS.traceparent]: fc.oneof(
+      hostileString.map((v) => v.replace(/[\r\n]/g, ' ')),
+      fc.constant('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'),
+      fc.constant('ff-00000000000000000000000000000000-0000000000000000-ff'),
+    ),
+  },
+  { requiredKeys: [] },
+);
+
 /** The fixed cases every contract gets besides the random ones. */
 export function fixedHostileBodies(rpc: RpcDefinition): HostileBody[] {
   const keys = requestKeys(rpc);
@@ -232,10 +248,11 @@ export async function requestRaw(
   nc: NatsConnection,
   subject: string,
   body: Uint8Array,
-  opts: { authorization?: string; timeoutMs: number },
+  opts: { authorization?: string; headers?: Record<string, string>; timeoutMs: number },
 ): Promise<RawReply> {
   const hdrs = natsHeaders();
   if (opts.authorization) hdrs.set(HEADERS.authorization, opts.authorization);
+  for (const [key, value] of Object.entries(opts.headers ?? {})) hdrs.set(key, value);
   const reply = await nc.request(subject, body, { timeout: opts.timeoutMs, headers: hdrs });
   const status = reply.headers?.get(HEADERS.errorStatus);
   const code = reply.headers?.get(HEADERS.errorCode);

@@ -16,6 +16,7 @@ import {
   fuzzBudget,
   fuzzEdge,
   hostileBody,
+  hostileHeaders,
   recordProcessFaults,
   replyProblem,
   requestRaw,
@@ -50,8 +51,9 @@ function rpcContracts(): RpcDefinition[] {
 /**
  * Issue 17 on the bus: for every RPC contract, hostile bodies (raw bytes, non-object JSON, the
  * contract's fields filled with hostile values, 3,000 levels of nesting), with no token, a forged
- * one, an agent's and an admin's: each request is answered in time, with a success or a typed 4xx
- * error, never `internal`; every service still answers afterwards; no process-level fault.
+ * one, an agent's and an admin's, sometimes with hostile idempotency-key and traceparent headers:
+ * each request is answered in time, with a success or a typed 4xx error, never `internal`; every
+ * service still answers afterwards; no process-level fault.
  */
 describe('bus fuzz: every RPC contract against the real services', () => {
   let ctx: TestContext;
@@ -98,11 +100,17 @@ describe('bus fuzz: every RPC contract against the real services', () => {
     await ctx?.dispose();
   });
 
-  async function problemOf(rpc: RpcDefinition, body: HostileBody, authorization: string | undefined) {
+  async function problemOf(
+    rpc: RpcDefinition,
+    body: HostileBody,
+    authorization: string | undefined,
+    headers: Record<string, string> = {},
+  ) {
     let problem: string | undefined;
     try {
       const reply = await requestRaw(bus.nc, bus.subject(rpc.subject), body.body, {
         authorization,
+        headers,
         timeoutMs: TIMEOUT_MS,
       });
       const outcome = reply.code ?? 'ok';
@@ -147,14 +155,16 @@ describe('bus fuzz: every RPC contract against the real services', () => {
           fc.constant(subject),
           hostileBody(rpcs.get(subject)!),
           fc.constantFrom(...authorizations.map((a) => a.name)),
+          // Mostly none: a refused header stops a request before its body is looked at.
+          fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: hostileHeaders }),
         ),
       );
     await fuzzEdge(
       `nats-rpc rpc.${context}.v1.*`,
       arbitrary,
-      async ([subject, body, authName]) => {
+      async ([subject, body, authName, headers]) => {
         const authorization = authorizations.find((a) => a.name === authName)?.value;
-        const problem = await problemOf(rpcs.get(subject)!, body, authorization);
+        const problem = await problemOf(rpcs.get(subject)!, body, authorization, headers);
         if (problem) throw new Error(`${subject} ${body.kind} ${describeBody(body.body)} (${authName}): ${problem}`);
       },
       { ciRuns: 40 * rpcs.size },

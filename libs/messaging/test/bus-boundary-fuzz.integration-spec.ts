@@ -32,6 +32,13 @@ const Echo = defineRpc({
   request: z.object({ mode: z.string(), data: z.json().optional() }),
   response: z.object({ mode: z.string(), text: z.string().optional(), extra: z.unknown().optional() }),
 });
+/** An event whose schema has a bug: its refinement throws on one value. */
+const Fragile = defineEvent({
+  subject: 'boundarytest.v1.fragile',
+  schema: z.object({ mode: z.string() }).superRefine((value) => {
+    if (value.mode === 'explode') throw new Error('refinement bug');
+  }),
+});
 /** Served by a hostile peer in one test: its replies carry a header block nats.js cannot read. */
 const Relay = defineRpc({ subject: 'rpc.boundarytest.v1.relay', request: z.object({}), response: z.object({}) });
 const Noted = defineEvent({
@@ -51,6 +58,8 @@ describe('the bus boundary: hostile requests and events', () => {
   let caller: MessageBus;
   let registry: Registry;
   let consumer: ConsumerHandle;
+  let fragileConsumer: ConsumerHandle;
+  const fragileHandled: string[] = [];
   const handledEvents: string[] = [];
   const recorder = recordProcessFaults();
   const timeoutMs = 3000;
@@ -108,12 +117,21 @@ describe('the bus boundary: hostile requests and events', () => {
       },
       { maxDeliver: 2, backoffMs: [10], ackWaitMs: 2000 },
     );
+    fragileConsumer = await service.consume(
+      Fragile,
+      'boundary-fragile',
+      async ({ mode }) => {
+        fragileHandled.push(mode);
+      },
+      { maxDeliver: 2, backoffMs: [10], ackWaitMs: 2000 },
+    );
     await service.nc.flush();
   });
 
   afterAll(async () => {
     recorder.stop();
     await consumer?.stop();
+    await fragileConsumer?.stop();
     if (service) {
       await deleteStreams(service.jsm, ctx.nameSuffix);
       await service.close();
@@ -238,6 +256,29 @@ describe('the bus boundary: hostile requests and events', () => {
     }, { timeoutMs: 20_000 });
     expect(await unexpectedCount('nats-event')).toBeGreaterThanOrEqual(2);
   }, 30_000);
+
+  it('dead-letters an event whose schema throws at once, counted, and keeps consuming', async () => {
+    const before = await unexpectedCount('nats-event');
+    const publish = async (mode: string, id: string) => {
+      const hdrs = (await import('@nats-io/nats-core')).headers();
+      hdrs.set('Nats-Msg-Id', id);
+      await caller.js.publish(service.subject(Fragile.subject), new TextEncoder().encode(JSON.stringify({ mode })), {
+        headers: hdrs,
+      });
+    };
+    await publish('explode', 'fragile-explode');
+    await publish('fine', 'fragile-fine');
+    await expectEventually(async () => {
+      const letters = (await readDeadLetters(service)).filter(
+        (l) => l.headers[DLQ_HEADERS.originalSubject] === Fragile.subject,
+      );
+      expect(letters.map((l) => [l.headers[DLQ_HEADERS.reason], l.headers[DLQ_HEADERS.deliveryCount]])).toEqual([
+        ['validation_failed', '1'],
+      ]);
+      expect(fragileHandled).toEqual(['fine']);
+    });
+    expect(await unexpectedCount('nats-event')).toBe(before + 1);
+  });
 
   it('nothing reached the process-level handlers', () => {
     expect(recorder.faults).toEqual([]);

@@ -42,6 +42,9 @@ const IDENTITY_SPAN = (start: number, end: number) => ({ start, end });
 /** Plain ASCII without a percent escape or a character reference needs no work at all. */
 const NEEDS_WORK = /[^\p{ASCII}]|%[0-9A-Fa-f]{2}|&[#A-Za-z]/u;
 
+/** Where normalisation may have work: an escape's start or a non-ASCII character. */
+const INTERESTING = /[%&\u0080-\uffff]/g;
+
 const STABLE = 1;
 const CHANGES = 2;
 const MARK = 3;
@@ -68,8 +71,19 @@ function kindOf(c: number): number {
 const SPACE = /^\p{Zs}$/u;
 const DASHES = new Set([0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0xfe58, 0xfe63]);
 
+/** {@link foldCluster} of single code units, remembered: disguised text repeats a few characters. */
+const FOLDED_UNITS = new Map<number, string>();
+
 /** NFKC, then format characters removed and dashes folded; for one cluster (a character and its marks). */
 function foldCluster(cluster: string): string {
+  if (cluster.length !== 1) return foldClusterOnce(cluster);
+  const c = cluster.charCodeAt(0);
+  let folded = FOLDED_UNITS.get(c);
+  if (folded === undefined) FOLDED_UNITS.set(c, (folded = foldClusterOnce(cluster)));
+  return folded;
+}
+
+function foldClusterOnce(cluster: string): string {
   const nfkc = cluster.normalize('NFKC');
   let out = '';
   for (const ch of nfkc) {
@@ -284,7 +298,17 @@ export function normalizeForDetection(text: string): NormalizedText {
   const n = text.length;
   let i = 0;
   while (i < n) {
-    const c = text.charCodeAt(i);
+    let c = text.charCodeAt(i);
+    if (c < 0x80 && c !== 37 && c !== 38) {
+      // Plain ASCII needs nothing: jump to the next character that may (a regex scans much faster).
+      INTERESTING.lastIndex = i;
+      const next = INTERESTING.exec(text);
+      if (next === null) break;
+      i = next.index;
+      c = text.charCodeAt(i);
+      // A combining mark composes with the ASCII character before it ("e\u0301").
+      if (c >= 0x300 && kindOf(c) === MARK && i - 1 >= copyFrom) c = text.charCodeAt(--i);
+    }
     if (c < 0x80) {
       if (c === 37 || c === 38) {
         const decoded = decodeEscape(text, i, c === 37);

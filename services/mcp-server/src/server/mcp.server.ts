@@ -25,7 +25,8 @@ export interface OrgmeshMcpDeps {
 const INSTRUCTIONS =
   'orgmesh connects you with the other agents of your organisation. send_task and request_approval reach another ' +
   'role; notify tells it something; list_tasks shows your inbox and outbox; fetch_status follows a task; ' +
-  'complete_task finishes work sent to you (approvals: with a decision); list_agents shows who is there. ' +
+  'complete_task finishes work sent to you (approvals: with a decision); list_agents shows who is there, ' +
+  'get_agent one of them in full. Lists answer one line per item; pass detail: true for every field. ' +
   'Errors start with a stable code (policy_denied, task_illegal_transition, validation_failed, …).';
 
 /** An MCP server exposing the mesh tools, each one a call to the gateway with the caller's token. */

@@ -50,6 +50,7 @@ Usage:
       ORGMESH_CLIENT_SECRET.
   orgmesh registry render <dir> <agent-id> [--format goose|claude-code] [--out <dir>]
       Render an agent's client config (default goose) and print its config hash; --out writes the files.
+      Grants the client cannot enforce as declared are printed on stderr as warnings (rendered narrower).
   orgmesh registry policy <dir> <from> <to> <task|approval|notification>
       May <from> send <to> that kind of message? Prints the decision and the rule.
 

@@ -50,6 +50,8 @@ export const WordFlag = {
   LIST: 512,
   /** A sign-off after which the name follows on the next line ("Regards,\nMarisol"). */
   SIGN_OFF: 1024,
+  /** A verb of address ("call", "ask"): a cue before a name, not before a colon ("every call: OpenAI"). */
+  VERB_CUE: 2048,
 } as const;
 
 export const PARTICLES =
@@ -62,6 +64,9 @@ const CUES =
 const WEAK_CUES = 'by from with to for and per via';
 const LIST_WORDS = 'and und et y e or';
 const SIGN_OFFS = 'regards sincerely cheers thanks';
+const VERB_CUES =
+  'call called calling ask asked tell told email emailed mail ping pinged contact contacted meet met invite invited ' +
+  'remind reminded spoke speak talk talked phoned';
 
 const FIRST_NAME_TAGS = new Set(['FemaleName', 'MaleName', 'FirstName']);
 const LAST_NAME_TAGS = new Set(['LastName']);
@@ -102,7 +107,8 @@ const BUSINESS_WORDS =
   'procurement payroll accounting treasury compliance security privacy hr it ops admin customer customers client clients ' +
   'user users account accounts invoice invoices order orders payment payments contract contracts product products ' +
   'monday tuesday wednesday thursday friday saturday sunday january february march april may june july august september ' +
-  'october november december today tomorrow yesterday q1 q2 q3 q4 ceo cfo cto coo ciso vp svp evp';
+  'october november december today tomorrow yesterday q1 q2 q3 q4 ceo cfo cto coo ciso vp svp evp ' +
+  'code desktop copilot cli sdk api server engine kit hub';
 
 const FOLD_LIMIT = 0x2000;
 /** Per code unit: the lowercase letter without its accent (`É` → `e`), or the code unit itself. */
@@ -232,6 +238,7 @@ export function namesLexicon(): NamesLexicon {
   for (const word of WEAK_CUES.split(' ')) add(word, WordFlag.WEAK_CUE);
   for (const word of LIST_WORDS.split(' ')) add(word, WordFlag.LIST);
   for (const word of SIGN_OFFS.split(' ')) add(word, WordFlag.SIGN_OFF);
+  for (const word of VERB_CUES.split(' ')) add(word, WordFlag.VERB_CUE);
   cached = {
     flags: (h1, h2) => table.get(h1, h2),
     flagsOf: (word) => {

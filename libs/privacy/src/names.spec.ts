@@ -54,6 +54,8 @@ describe('NameRecogniser', () => {
     'Will the Quarterly Business Review move to Thursday?',
     'Dear Customer, your ticket has been updated.',
     'Regards,\nCustomer Support',
+    'every LLM call: OpenAI- and Anthropic-compatible',
+    'one replica runs each job (Postgres advisory lock or `SKIP LOCKED`).',
     'const userName = getUser(MarisolOkonkwo_2024); see /home/Marisol_Okonkwo/notes',
   ])('leaves the look-alike %j alone', (text) => {
     expect(names(text)).toEqual([]);

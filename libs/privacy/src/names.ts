@@ -186,7 +186,7 @@ export class NameRecogniser {
       particle: (flags & WordFlag.PARTICLE) !== 0,
       title: (flags & WordFlag.TITLE) !== 0,
       surnameShape: prefixed && t.end - t.start > 3,
-      cue: flags & (WordFlag.CUE | WordFlag.WEAK_CUE | WordFlag.LIST | WordFlag.SIGN_OFF),
+      cue: flags & (WordFlag.CUE | WordFlag.WEAK_CUE | WordFlag.LIST | WordFlag.SIGN_OFF | WordFlag.VERB_CUE),
     };
   }
 
@@ -315,10 +315,14 @@ export class NameRecogniser {
       else if (t.shape === 'cap') singles.push({ from, to });
       return;
     }
+    // In capitals, words that are all English are mostly the words, first names or not (`SKIP
+    // LOCKED`), where `MARÍA GONZÁLEZ` has a word that is no English one.
+    const allEnglish = core.every((at) => kinds[at]!.english);
     let evidence = 0;
-    for (const at of core) evidence += this.evidence(tokens[at]!, kinds[at]!);
+    for (const at of core) evidence += this.evidence(tokens[at]!, kinds[at]!, allEnglish);
     const head = kinds[core[0]!]!;
-    if (head.first && !head.notPerson && evidence >= 2) found.push({ from, to, score: SCORE_FIRST_NAME });
+    const headIsName = head.first && !head.notPerson && !(allEnglish && tokens[core[0]!]!.shape === 'upper');
+    if (headIsName && evidence >= 2) found.push({ from, to, score: SCORE_FIRST_NAME });
     else if (evidence >= 2 || (evidence >= 1 && (cue === 'strong' || cue === 'title')))
       found.push({ from, to, score: cue === 'none' ? SCORE_SHAPE : SCORE_CUE });
     // Not enough on its own; a name next to it in a list decides ("Kofi Mensah and Sipho Nkosi").
@@ -326,7 +330,8 @@ export class NameRecogniser {
   }
 
   /** How much one word of a run says "name": 2 a known name, 1 an unknown word, 0 an English word. */
-  private evidence(t: Token, k: Kind): number {
+  private evidence(t: Token, k: Kind, allEnglish: boolean): number {
+    if (k.first && allEnglish && t.shape === 'upper') return 1;
     if (k.first || k.surnameShape) return 2;
     if (k.last) return k.english || k.notPerson ? 1 : 2;
     if (k.english || k.notPerson || k.business) return 0;
@@ -437,6 +442,8 @@ function cueBefore(
   // when the gap holds no letter.
   if (prev.title && TITLE_GAP.test(gap)) return 'title';
   if (!CUE_GAP.test(gap) || (prev.cue & WordFlag.CUE) === 0) return 'none';
+  // "every call: OpenAI" is a noun and a label; "call Marisol" a verb and a name.
+  if ((prev.cue & WordFlag.VERB_CUE) !== 0 && gap.includes(':')) return 'none';
   // "Regards,\nMarisol": only a sign-off reaches across a line break.
   if (/[\r\n]/.test(gap) && (prev.cue & WordFlag.SIGN_OFF) === 0) return 'none';
   return (prev.cue & WordFlag.WEAK_CUE) !== 0 ? 'weak' : 'strong';

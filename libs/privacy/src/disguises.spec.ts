@@ -221,7 +221,17 @@ const card = fc.tuple(digits(14), fc.constantFrom(' ', '-', '')).map(([d, sep]):
   const n = luhnComplete(`4${d}`);
   return { written: sep ? n.match(/.{4}/g)!.join(sep) : n, secret: n, cue: 'card' };
 });
-const value = fc.oneof(email, ssn, iban, card);
+const phone = fc
+  .tuple(fc.integer({ min: 2, max: 9 }), digits(2), fc.integer({ min: 2, max: 9 }), digits(6), fc.boolean())
+  .map(([a, b, c, d, nbsp]): Seeded => {
+    const sep = nbsp ? '\u00a0' : ' ';
+    return {
+      written: `+1${sep}${a}${b}${sep}${c}${d.slice(0, 2)}${sep}${d.slice(2)}`,
+      secret: `${a}${b}${c}${d}`,
+      cue: 'phone',
+    };
+  });
+const value = fc.oneof(email, ssn, iban, card, phone);
 const filler = fc.constantFrom(
   'please',
   'review',
@@ -240,6 +250,8 @@ const placed = fc.tuple(
   value,
   fc.option(fc.tuple(fc.nat(), fc.nat()), { nil: undefined }),
   fc.option(fc.nat(), { nil: undefined }),
+  // What a request walker puts between two content parts: nothing, or enum fields (role, type).
+  fc.constantFrom([], ['text'], ['user', 'text']),
 );
 
 describe('property: disguised and split values', () => {
@@ -248,13 +260,13 @@ describe('property: disguised and split values', () => {
       fc.property(fc.array(placed, { minLength: 1, maxLength: 5 }), (items) => {
         const texts: string[] = [];
         let split = false;
-        for (const [words, v, invisible, cut] of items) {
+        for (const [words, v, invisible, cut, between] of items) {
           const written = invisible ? invisibleAt(v.written, invisible[0], invisible[1]) : v.written;
           const head = `${words.join(' ')} ${v.cue} `;
           if (cut === undefined) texts.push(`${head}${written} .`);
           else {
             const at = 1 + (cut % (written.length - 1));
-            texts.push(head + written.slice(0, at), `${written.slice(at)} .`);
+            texts.push(head + written.slice(0, at), ...between, `${written.slice(at)} .`);
             split = true;
           }
         }

@@ -49,6 +49,31 @@ describe('values split across the texts of a request', () => {
     expect(out.join('')).not.toMatch(/\d(?![0-9a-f]*\]\])/);
   });
 
+  it('masks a value split across two content parts with enum fields between them, as a request walker hands them over', () => {
+    const s = session();
+    const out = s.processAll(['user', 'text', 'My SSN is 512-44-', 'text', '7391 ok']);
+    expect(out.slice(0, 2)).toEqual(['user', 'text']);
+    expect(out[2]).toMatch(/^My SSN is \[\[SSN_[0-9a-f]{8}\]\]$/);
+    expect(out[3]).toBe('text');
+    expect(out[4]).toBe(`${out[2]!.slice('My SSN is '.length)} ok`);
+  });
+
+  it("reports the external recogniser's spans of the normalised text as whole original spans", async () => {
+    const ner = async (text: string) => {
+      const at = text.indexOf('Marisol Okonkwo');
+      return at < 0 ? [] : [{ type: 'PER', start: at, end: at + 'Marisol Okonkwo'.length, score: 0.9 }];
+    };
+    const withNer = new MaskingSession(
+      new Detector({ ner }),
+      pseudonymizer,
+      PrivacyProfileSchema.parse({ mode: 'mask' }),
+      'acme',
+    );
+    const [out] = await withNer.processAllAsync(['call Mari\u200bsol\u00a0Okonkwo today']);
+    expect(out).toMatch(/^call \[\[PERSON_[0-9a-f]{8}\]\] today$/);
+    expect(withNer.restorer().restore(out!)).toBe('call Mari\u200bsol\u00a0Okonkwo today');
+  });
+
   it('joins a percent escape cut by the seam', () => {
     const s = session();
     const out = s.processAll(['to=marta%4', '0example.com']);

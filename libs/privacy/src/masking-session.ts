@@ -227,10 +227,12 @@ export class MaskingSession {
         if (action === 'mask') this.masked[e.type] = (this.masked[e.type] ?? 0) + 1;
       }
       if (action === 'strict') this.strict.add(e.type);
-      if (action !== 'mask') continue;
-      const value = e.group !== undefined ? wholeValues.get(e.group)!.original : text.slice(e.start, e.end);
+      // Spans are disjoint; should two ever overlap, the later one keeps only what is not masked yet.
+      if (action !== 'mask' || e.end <= cursor) continue;
+      const start = Math.max(e.start, cursor);
+      const value = e.group !== undefined ? wholeValues.get(e.group)!.original : text.slice(start, e.end);
       parts.push(
-        text.slice(cursor, e.start),
+        text.slice(cursor, start),
         this.pseudonymizer.placeholder(this.tenant, e.type, value, this.mapping),
       );
       cursor = e.end;

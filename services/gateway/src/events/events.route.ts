@@ -26,9 +26,18 @@ export function sseData(event: LifecycleEvent): string {
   });
 }
 
+/**
+ * Writes one frame, waiting for the socket to drain. Never rejects: the heartbeat calls it without
+ * awaiting, and a rejection there would be unhandled. A response that errors while draining is gone
+ * (its 'close' releases the subscription); the client resumes with its Last-Event-ID.
+ */
 async function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed) return;
-  if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  if (res.destroyed || res.writableEnded) return;
+  try {
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  } catch {
+    res.destroy();
+  }
 }
 
 /**

@@ -109,7 +109,8 @@ describe('gRPC fuzz over every method of the protos', () => {
   const metadataOf = (meta: CaseMetadata): grpc.Metadata => {
     const metadata = new grpc.Metadata();
     const token = meta.token === 'garbage' ? 'eyJhbGciOiJub25lIn0.e30.' : tokens[meta.token];
-    if (token) metadata.set('authorization', `Bearer ${token}`);
+    if (meta.token === 'forged') metadata.set('authorization', meta.forged);
+    else if (token) metadata.set('authorization', `Bearer ${token}`);
     if (meta.idempotencyKey !== undefined) metadata.set('idempotency-key', meta.idempotencyKey);
     if (meta.traceparent !== undefined) metadata.set('traceparent', meta.traceparent);
     return metadata;
@@ -178,7 +179,7 @@ describe('gRPC fuzz over every method of the protos', () => {
     const answer = await call(
       method,
       encode(method, message),
-      metadataOf({ token, idempotencyKey: undefined, traceparent: undefined }),
+      metadataOf({ token, forged: '', idempotencyKey: undefined, traceparent: undefined }),
     );
     if (answer.code !== grpc.status.OK)
       throw new Error(`${name}: ${grpc.status[answer.code]} ${answer.details}`);
@@ -242,7 +243,7 @@ describe('gRPC fuzz over every method of the protos', () => {
       startJobs: false,
     });
     sessions = await startTestSessions(ctx);
-    const clients: Record<Exclude<TokenKind, 'none' | 'garbage'>, string> = {
+    const clients: Record<Exclude<TokenKind, 'none' | 'garbage' | 'forged'>, string> = {
       admin: 'admin',
       agent: 'finance-agent',
       manager: 'manager-agent',
@@ -368,7 +369,7 @@ describe('gRPC fuzz over every method of the protos', () => {
   describe('the reproductions of issue 17 (gRPC edge)', () => {
     const method = (name: string) => methods.find((m) => m.name === name) as Method;
     const as = (token: TokenKind, idempotencyKey?: string) =>
-      metadataOf({ token, idempotencyKey, traceparent: undefined });
+      metadataOf({ token, forged: '', idempotencyKey, traceparent: undefined });
 
     it.each([
       [

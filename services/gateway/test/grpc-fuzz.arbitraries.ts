@@ -18,11 +18,13 @@ interface MessageDescriptor {
 type Message = Record<string, unknown>;
 
 /** Whose token a case carries: agent = finance-agent, manager = manager-agent. */
-export type TokenKind = 'admin' | 'agent' | 'manager' | 'viewer' | 'none' | 'garbage';
+export type TokenKind = 'admin' | 'agent' | 'manager' | 'viewer' | 'none' | 'garbage' | 'forged';
 
 /** Request metadata of one case, besides the request bytes. */
 export interface CaseMetadata {
   token: TokenKind;
+  /** The whole `authorization` value when `token` is `forged`. */
+  forged: string;
   idempotencyKey: string | undefined;
   traceparent: string | undefined;
 }
@@ -247,21 +249,33 @@ export function rawBytes(valid: fc.Arbitrary<Buffer>): fc.Arbitrary<Buffer> {
   );
 }
 
+/** Metadata values are printable ASCII on the wire (grpc-js refuses anything else client-side). */
+function printableAscii(maxLength: number): fc.Arbitrary<string> {
+  return fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    maxLength,
+  });
+}
+
 /** Metadata of a case: mostly real tokens (so calls get past authentication), some hostile keys. */
 export const caseMetadata: fc.Arbitrary<CaseMetadata> = fc.record({
   token: fc.oneof(
     { weight: 6, arbitrary: fc.constantFrom<TokenKind>('admin', 'agent', 'manager', 'viewer') },
-    { weight: 1, arbitrary: fc.constantFrom<TokenKind>('none', 'garbage') },
+    { weight: 1, arbitrary: fc.constantFrom<TokenKind>('none', 'garbage', 'forged') },
   ),
-  // Metadata values are printable ASCII on the wire (grpc-js refuses anything else client-side).
-  idempotencyKey: fc.option(
-    fc.oneof(
-      fc.constantFrom('', ' ', 'k'.repeat(201), 'a,b', '%00'),
-      fc.string({
-        unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
-        maxLength: 40,
-      }),
+  forged: fc.oneof(
+    printableAscii(300),
+    printableAscii(300).map((value) => `Bearer ${value}`),
+    fc.constantFrom(
+      'Bearer',
+      'Bearer ',
+      'Basic YWRtaW46YWRtaW4=',
+      `Bearer ${'a'.repeat(8_000)}`,
+      'Bearer a.b.c',
     ),
+  ),
+  idempotencyKey: fc.option(
+    fc.oneof(fc.constantFrom('', ' ', 'k'.repeat(201), 'a,b', '%00'), printableAscii(40)),
     { nil: undefined, freq: 3 },
   ),
   traceparent: fc.option(fc.constantFrom('00-zz-zz-01', `00-${'0'.repeat(32)}-${'0'.repeat(16)}-01`, ''), {

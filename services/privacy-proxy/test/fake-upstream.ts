@@ -55,8 +55,10 @@ export function echoPlaceholders(request: RecordedRequest): ScriptedAnswer {
   const text = found.length ? `I will contact ${found.join(' and ')} today.` : 'Nothing personal here.';
   const tools = request.json?.['tools'];
   if (!Array.isArray(tools) || tools.length === 0) return { text };
-  const first = tools[0] as { name?: string; function?: { name?: string } };
-  const name = first.function?.name ?? first.name ?? 'tool';
+  // Requests may be any shape (the fuzz sends random ones): read the first tool's name defensively.
+  const first = (tools[0] ?? {}) as { name?: unknown; function?: { name?: unknown } | null };
+  const named = first.function?.name ?? first.name;
+  const name = typeof named === 'string' ? named : 'tool';
   return {
     text,
     toolCalls: [
@@ -99,7 +101,8 @@ export class FakeUpstream {
   static async start(options: FakeUpstreamOptions = {}): Promise<FakeUpstream> {
     const self: { current?: FakeUpstream } = {};
     const server = createServer({ keepAlive: true }, (req, res) => {
-      void self.current!.handle(req, res);
+      // A bug in the stand-in must not look like a proxy hang: drop the connection (the proxy's 503).
+      self.current!.handle(req, res).catch(() => res.destroy());
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
@@ -175,13 +178,13 @@ export class FakeUpstream {
     const split = this.options.split ?? ((t: string) => pieces(t));
     const stream = json?.['stream'] === true;
     if (path === '/v1/chat/completions') {
-      if (stream) await this.openaiStream(res, answer, split, String(json?.['model'] ?? 'fake-model'));
-      else send(res, 200, openaiCompletion(answer, String(json?.['model'] ?? 'fake-model')));
+      if (stream) await this.openaiStream(res, answer, split, modelOf(json));
+      else send(res, 200, openaiCompletion(answer, modelOf(json)));
       return;
     }
     if (path === '/v1/messages') {
-      if (stream) await this.anthropicStream(res, answer, split, String(json?.['model'] ?? 'fake-model'));
-      else send(res, 200, anthropicMessage(answer, String(json?.['model'] ?? 'fake-model')));
+      if (stream) await this.anthropicStream(res, answer, split, modelOf(json));
+      else send(res, 200, anthropicMessage(answer, modelOf(json)));
       return;
     }
     send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
@@ -329,6 +332,11 @@ function anthropicMessage(answer: ScriptedAnswer, model: string): unknown {
     stop_sequence: null,
     usage: { input_tokens: 10, output_tokens: 20 },
   };
+}
+
+function modelOf(json: Record<string, unknown> | undefined): string {
+  const model = json?.['model'];
+  return typeof model === 'string' ? model : 'fake-model';
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -269,7 +269,7 @@ describe('privacy proxy fuzz', () => {
         expect(status).toBeLessThan(500);
         if (status >= 400) expectErrorShape(endpoint, text);
       },
-      { ciRuns: 300 },
+      { ciRuns: 200 },
     );
   }, 120_000);
 
@@ -285,7 +285,7 @@ describe('privacy proxy fuzz', () => {
         if (status === 200) expect(arrived.some((r) => r.body.includes(marker))).toBe(true);
         for (const request of arrived) expect(readable(request)).not.toContain(EMAIL);
       },
-      { ciRuns: 300 },
+      { ciRuns: 200 },
     );
   }, 120_000);
 
@@ -301,7 +301,7 @@ describe('privacy proxy fuzz', () => {
         expectErrorShape(endpoint as Endpoint, text);
         expect(h.upstream.requests.slice(before).filter((r) => r.body.includes(marker))).toEqual([]);
       },
-      { ciRuns: 200 },
+      { ciRuns: 150 },
     );
   }, 120_000);
 });

@@ -150,7 +150,7 @@ export function renderGoose(input: RenderInput): RenderedFile[] {
       path: '.config/goose/config.yaml',
       content: header + stringify(config, { sortMapEntries: true, lineWidth: 0 }),
     },
-    { path: '.goosehints', content: renderInstructions(input, 'Goose') },
+    { path: '.goosehints', content: renderInstructions(input, 'Goose', plan.warnings) },
     { path: '.gooseignore', content: `${ignore.join('\n')}\n` },
   ];
 }

@@ -120,6 +120,10 @@ describe('Goose: each grant kind renders the narrowest tools Goose can expose, a
     // The same lines head config.yaml, so whoever opens the file sees them too.
     const file = content(renderConfig(granted(tools), 'goose'), '.config/goose/config.yaml');
     for (const line of said) expect(file).toContain(`# Narrower than the registry: ${line}\n`);
+    // And the agent reads them in its brief, rather than finding out by failing.
+    const hints = content(renderConfig(granted(tools), 'goose'), '.goosehints');
+    for (const line of said) expect(hints).toContain(`- ${line}\n`);
+    expect(hints.includes('Not as granted in Goose:')).toBe(said.length > 0);
   });
 
   it('keeps the developer extension and the default-enabled platform extensions present but disabled when not granted', () => {

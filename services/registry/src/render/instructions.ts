@@ -11,9 +11,14 @@ const MODE_WORDS: Record<PrivacyMode, string> = {
 
 /**
  * The agent's standing instructions, written once and used as both CLAUDE.md and .goosehints so the
- * two clients get the same brief.
+ * two clients get the same brief. `narrower`: the client's render warnings, so the agent knows which
+ * of its grants this client does not give it (instead of finding out by failing).
  */
-export function renderInstructions(input: RenderInput, client: 'Claude Code' | 'Goose'): string {
+export function renderInstructions(
+  input: RenderInput,
+  client: 'Claude Code' | 'Goose',
+  narrower: readonly string[] = [],
+): string {
   const { agent, profile } = input;
   const caps = capabilitiesOf(input);
   const out: string[] = [];
@@ -56,6 +61,12 @@ export function renderInstructions(input: RenderInput, client: 'Claude Code' | '
       : [],
     'You do not delegate work to other agents.',
   );
+  section(out, 'Tools', [
+    `The registry grants you: ${agent.tools.length > 0 ? agent.tools.map((t) => `\`${t}\``).join(', ') : 'no file, shell or web tools'}.`,
+    ...(narrower.length > 0
+      ? ['', `Not as granted in ${client}:`, ...narrower.map((line) => `- ${line}`)]
+      : []),
+  ]);
   section(out, 'The mesh', [
     `Work with other agents only through the orgmesh MCP tools (${caps.meshToolsAllowed.map((t) => `\`${t}\``).join(', ')}). ` +
       'The mesh refuses anything the policy does not grant:',

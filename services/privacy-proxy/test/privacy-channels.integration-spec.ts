@@ -305,6 +305,31 @@ describe('every channel, masking role (finance): nothing personal reaches the pr
   });
 });
 
+describe('streaming', () => {
+  it('masks a text document and a query string on the way out and restores the streamed answer', async () => {
+    const client = new Anthropic({ apiKey: await h.token('finance'), baseURL: h.url, maxRetries: 0 });
+    const stream = client.messages.stream(
+      {
+        model: 'm',
+        max_tokens: 50,
+        messages: userParts([
+          { type: 'document', source: { type: 'text', media_type: 'text/plain', data: SENTENCE } },
+          { type: 'text', text: 'Summarise.' },
+        ]),
+      },
+      { query: { who: EMAIL } },
+    );
+    let text = '';
+    stream.on('text', (t) => (text += t));
+    await stream.finalMessage();
+    const seen = readable(h.upstream.last);
+    expect({ email: seen.includes(EMAIL), ssn: seen.includes(SSN) }).toEqual({ email: false, ssn: false });
+    // The fake repeats every placeholder it got; the client reads the originals again.
+    expect(text).toContain(EMAIL);
+    expect(text).toContain(SSN);
+  });
+});
+
 describe('every channel, strict role (legal): refused, nothing forwarded', () => {
   it.each(CHANNELS)('%s', async (_name, send) => {
     const before = h.upstream.requests.length;

@@ -23,7 +23,7 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
-import { requestsFor, type FuzzRequest } from './rest-fuzz.arbitraries.js';
+import { rawRequests, requestsFor, type FuzzRequest } from './rest-fuzz.arbitraries.js';
 
 type Json = Record<string, any>;
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
@@ -46,15 +46,46 @@ const CREATES: Record<string, 'sessions' | 'tasks'> = {
   notify: 'tasks',
 };
 
-/** Sends raw bytes and returns everything the server wrote before closing the connection. */
-function exchange(port: number, request: string): Promise<string> {
+/**
+ * Sends raw bytes, half-closes, and returns everything the server wrote before closing the
+ * connection; rejects if it is still open after `timeoutMs` (a hang). A reset is an answer too.
+ */
+function exchange(port: number, request: string | Buffer, timeoutMs = REQUEST_TIMEOUT_MS): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
     const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no end of answer within ${timeoutMs} ms`));
+    }, timeoutMs);
     socket.on('data', (chunk: Buffer) => chunks.push(chunk));
-    socket.on('error', reject);
-    socket.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('latin1'));
+    });
   });
+}
+
+/** The first response in raw bytes: status, lower-cased headers, and its body by Content-Length. */
+function firstResponse(
+  raw: string,
+): { status: number; headers: Map<string, string>; body: string } | undefined {
+  const end = raw.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const [statusLine = '', ...lines] = raw.slice(0, end).split('\r\n');
+  const status = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1];
+  if (!status) return undefined;
+  const headers = new Map<string, string>();
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  const length = Number(headers.get('content-length') ?? '0');
+  const body = Buffer.from(raw.slice(end + 4), 'latin1')
+    .subarray(0, length)
+    .toString('utf8');
+  return { status: Number(status), headers, body };
 }
 
 /**
@@ -267,6 +298,41 @@ describe('REST fuzz over every OpenAPI operation', () => {
     expect(await unexpectedErrors()).toBe(0);
     const cases = results.reduce((sum, r) => sum + r.cases, 0);
     expect(cases).toBeGreaterThanOrEqual(operations.length * CI_RUNS.read);
+  });
+
+  it('answers hostile HTTP/1.1 framing with a well-formed response or a closed connection, never a 5xx or a hang', async () => {
+    const paths = Object.keys(doc['paths'] as Json).filter((path) => !path.startsWith('/v1/events'));
+    await fuzzEdge(
+      'http framing (raw socket)',
+      rawRequests(paths, tokens['admin'] as string),
+      async (request) => {
+        const raw = await exchange(gateway.httpPort, request.bytes);
+        if (!raw) return; // closed without a word: allowed for a connection the parser gave up on
+        const response = firstResponse(raw);
+        const where = request.label;
+        expect({ where, wellFormed: response !== undefined }).toEqual({ where, wellFormed: true });
+        if (!response) return;
+        expect({ where, status: response.status < 500 }).toEqual({ where, status: true });
+        if (response.status < 400 || request.method === 'HEAD') return;
+        expect({ where, type: response.headers.get('content-type') }).toEqual({
+          where,
+          type: 'application/problem+json',
+        });
+        const problem = JSON.parse(response.body) as Json;
+        expect({
+          where,
+          code: (ERROR_CODES as readonly string[]).includes(problem['code']),
+          status: problem['status'],
+        }).toEqual({
+          where,
+          code: true,
+          status: response.status,
+        });
+      },
+      { ciRuns: 150 },
+    );
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    expect(await unexpectedErrors()).toBe(0);
   });
 
   describe('the reproductions of issue 17 (HTTP edge)', () => {

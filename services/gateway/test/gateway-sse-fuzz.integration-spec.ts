@@ -264,5 +264,9 @@ describe('GET /v1/events against hostile clients', () => {
     const stream = await sessions.bus.jsm.streams.info(sessions.bus.streamName('sessions'));
     expect(stream.state.last_seq).toBe(sessionsHead);
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    // Nothing in this file reached the HTTP server's last-resort boundary.
+    const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(/^# TYPE orgmesh_gateway_unexpected_errors_total counter$/m);
+    expect(metrics).not.toMatch(/^orgmesh_gateway_unexpected_errors_total\{[^}]*\} [1-9]/m);
   });
 });

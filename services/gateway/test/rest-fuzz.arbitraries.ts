@@ -303,3 +303,101 @@ export function requestsFor(
       return { path, method: method.toUpperCase(), headers, body: body.body, tokenKind, label };
     });
 }
+
+/** One raw HTTP/1.1 request as bytes, for the framing Node's parser sees before any handler. */
+export interface RawRequestCase {
+  bytes: Buffer;
+  method: string;
+  label: string;
+}
+
+/** Latin-1 text (one byte per character), controls and CR/LF included: what a socket can carry. */
+const rawText = (maxLength: number) =>
+  fc.uint8Array({ maxLength }).map((bytes) => Buffer.from(bytes).toString('latin1'));
+
+/**
+ * Requests with hostile framing: odd methods, versions and request targets (raw bytes, absolute
+ * form, over 16 KB), duplicate and conflicting Content-Length / Transfer-Encoding, control bytes in
+ * header names and values, bodies that do or do not match. `token` is a valid bearer token that
+ * some cases carry, so framing bugs behind authentication are reached too. Event streams are left
+ * out: they are meant to stay open.
+ */
+export function rawRequests(paths: readonly string[], token: string): fc.Arbitrary<RawRequestCase> {
+  const header = fc.oneof(
+    fc.tuple(
+      fc.constant('Content-Length'),
+      fc.constantFrom('0', '5', '-1', '1e3', '99999999999999999999', ' 3', '3, 3'),
+    ),
+    fc.tuple(
+      fc.constant('Transfer-Encoding'),
+      fc.constantFrom('chunked', 'gzip, chunked', 'chunked, gzip', 'identity', 'x'),
+    ),
+    fc.tuple(
+      fc.constant('Content-Type'),
+      fc.constantFrom('application/json', 'text/csv', 'application/json; charset=\u00ff'),
+    ),
+    fc.tuple(
+      fc.constant('Authorization'),
+      fc.constantFrom(`Bearer ${token}`, 'Bearer', 'Basic AAAA', `Bearer ${token}x`),
+    ),
+    fc.tuple(
+      fc.constantFrom('Idempotency-Key', 'Last-Event-ID', 'Host', 'Expect', 'Upgrade', 'traceparent'),
+      rawText(40),
+    ),
+    fc.tuple(rawText(12), rawText(40)),
+  );
+  const target = fc.oneof(
+    fc.tuple(fc.constantFrom(...paths), rawText(24)).map(([path, id]) => path.replace(/\{[^}]+\}/g, id)),
+    fc.constantFrom(
+      '*',
+      '/',
+      '//v1/tasks',
+      'http://gateway/v1/tasks',
+      'http://[',
+      '/v1/tasks?%',
+      '/%zz',
+      '/v1/tasks#x',
+    ),
+    fc.constant(`/v1/tasks?q=${'a'.repeat(17_000)}`),
+  );
+  return fc
+    .record({
+      method: fc.constantFrom(
+        'GET',
+        'POST',
+        'PUT',
+        'PATCH',
+        'DELETE',
+        'OPTIONS',
+        'HEAD',
+        'TRACE',
+        'PROPFIND',
+        'get',
+        'G T',
+        '',
+      ),
+      target,
+      version: fc.constantFrom('HTTP/1.1', 'HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/9', ''),
+      headers: fc.array(header, { maxLength: 6 }),
+      host: fc.constantFrom(true, true, true, false),
+      body: fc.oneof(
+        fc.constant(''),
+        rawText(64),
+        fc.constant('{"to":"manager","type":"review"}'),
+        fc.constant('5\r\nhello\r\n0\r\n\r\n'),
+      ),
+    })
+    .filter(({ target }) => !target.startsWith('/v1/events'))
+    .map(({ method, target, version, headers, host, body }) => {
+      const head =
+        `${method} ${target} ${version}\r\n` +
+        (host ? 'Host: gateway\r\n' : '') +
+        headers.map(([name, value]) => `${name}: ${value}\r\n`).join('') +
+        'Connection: close\r\n\r\n';
+      return {
+        bytes: Buffer.from(head + body, 'latin1'),
+        method,
+        label: JSON.stringify((head + body).slice(0, 400)),
+      };
+    });
+}

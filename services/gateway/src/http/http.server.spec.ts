@@ -187,6 +187,18 @@ describe('GatewayHttpServer boundaries', () => {
     expect((await fetch(`${url}/v1/ok`)).status).toBe(200);
   });
 
+  it('answers an HTTP/1.1 request without Host with a problem body (Node alone would send an empty 400)', async () => {
+    const response = await exchange(port, 'GET /v1/ok HTTP/1.1\r\nConnection: close\r\n\r\n');
+    expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    expect(problemOf(response)).toMatchObject({
+      status: 400,
+      code: 'validation_failed',
+      issues: [{ path: 'header.Host' }],
+    });
+    const old = await exchange(port, 'GET /v1/ok HTTP/1.0\r\n\r\n');
+    expect(old).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
   it('treats an unparsable absolute-form target as an unknown path, not a crash', async () => {
     const response = await exchange(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 (400|404) /);

@@ -52,7 +52,8 @@ export class GatewayHttpServer {
   private readonly streams = new Set<AbortController>();
 
   constructor(private readonly options: HttpServerOptions) {
-    this.server = createServer((req, res) => {
+    // Host is checked in dispatch instead, so its absence is answered with a problem body too.
+    this.server = createServer({ requireHostHeader: false }, (req, res) => {
       // The last-resort boundary: whatever escapes handle() is a bug, answered as `internal` here
       // rather than an unhandled rejection that would take the process (and every client) down.
       this.handle(req, res).catch((error: unknown) => answerLastResort(this.options, res, error, undefined));
@@ -151,6 +152,11 @@ export class GatewayHttpServer {
     state: { route: string },
   ): Promise<void> {
     try {
+      if (req.httpVersion === '1.1' && req.headers.host === undefined) {
+        throw new AppError('validation_failed', 'an HTTP/1.1 request needs a Host header', {
+          details: { issues: [{ path: 'header.Host', message: 'required in HTTP/1.1' }] },
+        });
+      }
       if (this.cors(req, res, method)) return;
       const mounted = this.mounted;
       if (!mounted && url.pathname !== '/healthz')

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
 import { headers as natsHeaders } from '@nats-io/nats-core';
 import { CreateSession, HEADERS, ListSessions, ListTasks, SendTask, type Task } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
@@ -15,6 +16,7 @@ import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
@@ -385,6 +387,41 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
       expect(tasks.status).toBe('400');
       const list = await rawRequest(ListSessions.subject, JSON.stringify({ cursor: forged }), as('admin'));
       expect(list.code).toBe('invalid_cursor');
+    });
+  });
+
+  describe('gRPC: the same rules through the same routes, as INVALID_ARGUMENT', () => {
+    type Client = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void>;
+    let mesh: Client;
+    let sessionsClient: Client;
+
+    beforeAll(() => {
+      const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any;
+      const address = `127.0.0.1:${gateway.grpcPort}`;
+      mesh = new loaded.orgmesh.v1.Mesh(address, grpc.credentials.createInsecure());
+      sessionsClient = new loaded.orgmesh.v1.Sessions(address, grpc.credentials.createInsecure());
+    });
+
+    afterAll(() => {
+      mesh?.close();
+      sessionsClient?.close();
+    });
+
+    function failure(client: Client, method: string, request: unknown): Promise<grpc.ServiceError | null> {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', `Bearer ${as('admin')}`);
+      return new Promise((resolve) => client[method]!(request, metadata, (error) => resolve(error)));
+    }
+
+    it.each([
+      ['Mesh', 'ListTasks', { cursor: b64({ c: '2026-01-01T00:00:00Z', i: 'x' }) }],
+      ['Mesh', 'ListApprovals', { cursor: b64({ c: new Date(Date.now() + 86_400_000).toISOString(), i: randomUUID() }) }],
+      ['Mesh', 'ListTasks', { contextId: 'a\u0000' }],
+      ['Sessions', 'ListSessions', { cursor: 'garbage' }],
+      ['Sessions', 'ListSessions', { agentId: '\u0000' }],
+    ])('%s/%s %j → INVALID_ARGUMENT', async (service, method, request) => {
+      const error = await failure(service === 'Mesh' ? mesh : sessionsClient, method, request);
+      expect(error?.code).toBe(grpc.status.INVALID_ARGUMENT);
     });
   });
 });

@@ -13,6 +13,7 @@ interface LogLine {
   msg: string;
   method?: string;
   traceId?: string;
+  errorType?: string;
 }
 
 /** The boundary's dependencies with a log that can be read back and the real metrics. */
@@ -85,7 +86,7 @@ describe('guardUnary', () => {
     const { deps, unexpected, lines } = newTestBoundary();
     const [[status]] = (await invoke(
       guardUnary(deps, METHOD, async () => {
-        throw new TypeError('boom');
+        throw new TypeError('boom: the input was "hunter2"');
       }),
     )) as [[grpc.StatusObject]];
     expect(status).toMatchObject({ code: grpc.status.INTERNAL, details: 'internal error' });
@@ -93,8 +94,14 @@ describe('guardUnary', () => {
     expect(await unexpected()).toBe(1);
     const errors = lines.filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ msg: 'grpc call failed unexpectedly', method: METHOD.method });
+    expect(errors[0]).toMatchObject({
+      msg: 'grpc call failed unexpectedly',
+      method: METHOD.method,
+      errorType: 'TypeError',
+    });
     expect(errors[0]?.traceId).toEqual(expect.any(String));
+    // Not the message: it may quote the input.
+    expect(JSON.stringify(errors[0])).not.toContain('hunter2');
   });
 
   it('answers a response that cannot be serialised as internal', async () => {

@@ -18,6 +18,24 @@ export interface GuardedMethod extends GrpcErrorTerms {
 }
 
 /**
+ * What is logged about an unexpected throw: its type, a driver's code and the stack frames, not its
+ * message (grpc-js quotes the offending metadata value, a parser the input it choked on).
+ */
+export function errorFields(error: unknown): { errorType: string; errorCode?: string; stack?: string } {
+  if (!(error instanceof Error)) return { errorType: typeof error };
+  const code = (error as { code?: unknown }).code;
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((line) => line.startsWith('    at '))
+    .map((line) => line.trim());
+  return {
+    errorType: error.name || error.constructor.name,
+    ...(typeof code === 'string' ? { errorCode: code } : {}),
+    ...(frames.length > 0 ? { stack: frames.join('\n') } : {}),
+  };
+}
+
+/**
  * One call inside the boundary: its server span (child of the caller's `traceparent`, so the NATS
  * requests it makes and its log lines carry the trace id) and the at-most-once report of an
  * unexpected throw.
@@ -64,7 +82,7 @@ class CallScope {
     try {
       this.deps.metrics.unexpectedErrors.inc({ transport: 'grpc' });
       this.deps.logger.error(
-        { err: error, method: this.method, traceId: this.span.spanContext().traceId },
+        { ...errorFields(error), method: this.method, traceId: this.span.spanContext().traceId },
         'grpc call failed unexpectedly',
       );
     } catch {

@@ -5,7 +5,7 @@ import { headers as natsHeaders } from '@nats-io/nats-core';
 import { CreateSession, HEADERS, ListSessions, ListTasks, SendTask, type Task } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
@@ -182,6 +182,26 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
       });
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('validation_failed');
+    });
+
+    it('JSON at the limit (64 levels) is stored, and the sessions service follows its event (no dead letter)', async () => {
+      const contextId = `ctx-${randomUUID()}`;
+      const res = await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: as('finance-agent'),
+        rawBody: `{"to":"manager","subject":"deep","contextId":"${contextId}","details":${deepJsonText(64)}}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(202);
+      // Requesting an approval pauses the requester's session in that context: the event was applied.
+      await expectEventually(async () => {
+        const listed = await api<{ items: Array<{ status: string }> }>(
+          gateway,
+          'GET',
+          `/v1/sessions?contextId=${contextId}&agentId=finance-agent`,
+          { token: as('admin') },
+        );
+        expect(listed.body.items.map((s) => s.status)).toEqual(['paused']);
+      });
     });
 
     it('still stores ordinary Unicode', async () => {

@@ -110,9 +110,9 @@ const BUSINESS_WORDS =
   'october november december today tomorrow yesterday q1 q2 q3 q4 ceo cfo cto coo ciso vp svp evp ' +
   'code desktop copilot cli sdk api server engine kit hub';
 
-const FOLD_LIMIT = 0x2000;
-/** Per code unit: the lowercase letter without its accent (`É` → `e`), or the code unit itself. */
-const FOLD = (() => {
+export const FOLD_LIMIT = 0x2000;
+/** Per code unit below {@link FOLD_LIMIT}: the lowercase letter without its accent (`É` → `e`), or itself. */
+export const FOLD_TABLE = (() => {
   const table = new Uint16Array(FOLD_LIMIT);
   for (let c = 0; c < FOLD_LIMIT; c++) {
     const base = String.fromCharCode(c)
@@ -121,7 +121,6 @@ const FOLD = (() => {
       .toLowerCase();
     table[c] = base.length === 1 ? base.charCodeAt(0) : c;
   }
-  table[0x2019] = 39; // ’ as '
   return table;
 })();
 
@@ -130,7 +129,7 @@ export function foldCode(c: number): number {
   if (c >= 0x300 && c <= 0x36f) return -1;
   if (c === 0x2019) return 39;
   if (c === 0x2010) return 45;
-  return c < FOLD_LIMIT ? FOLD[c]! : c;
+  return c < FOLD_LIMIT ? FOLD_TABLE[c]! : c;
 }
 
 /** Step of the first word hash (×31). Plain integer arithmetic: Math.imul is not inlined everywhere. */

@@ -1,8 +1,7 @@
 import {
-  foldCode,
+  FOLD_LIMIT,
+  FOLD_TABLE,
   foldWord,
-  hashStep1,
-  hashStep2,
   namesLexicon,
   wordHash,
   WordFlag,
@@ -504,7 +503,6 @@ const CASE = (() => {
 })();
 const caseOf = (c: number) => (c < CASE_LIMIT ? CASE[c]! : 0);
 
-const isMark = (c: number) => c >= 0x300 && c <= 0x36f;
 /** Letters (and combining marks) make words; digits do not (a digit next to a word makes it code). */
 function isLetter(c: number): boolean {
   if (c < 128) return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -520,7 +518,6 @@ function isWordCodeLetter(c: number): boolean {
   if (c >= 0xff10 && c <= 0xff19) return false;
   return true;
 }
-const isJoiner = (c: number) => c === 39 || c === 0x2019 || c === 45 || c === 0x2010;
 const isDigit = (c: number) => c >= 48 && c <= 57;
 /** Characters that make a word part of an identifier, a path or an address rather than prose. */
 function isCodeNeighbour(c: number): boolean {
@@ -580,7 +577,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
   let i = 0;
   while (i < n) {
     const c0 = text.charCodeAt(i);
-    if (!isLetter(c0)) {
+    if (!((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || (c0 >= 0xc0 && isWordCodeLetter(c0)))) {
       i++;
       continue;
     }
@@ -595,38 +592,51 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
     let apostropheAt = -1;
     let h1BeforeApostrophe = 0;
     let h2BeforeApostrophe = 0;
+    // The hot loop: the hash steps of names-lexicon.ts (hashStep1, hashStep2, foldCode) written out
+    // here, as calls into another module are not always inlined (text-scan.ts).
     while (i < n) {
       const c = text.charCodeAt(i);
+      let f: number;
       if (c >= 97 && c <= 122) {
-        // The common case, lowercase ASCII, without the tables.
-        h1 = hashStep1(h1, c);
-        h2 = hashStep2(h2, c);
+        f = c;
         if (letters === 0) firstCase = 2;
-        letters++;
         lowers++;
-        i++;
-      } else if (isLetter(c) || isMark(c)) {
-        const f = foldCode(c);
-        if (f >= 0) {
-          h1 = hashStep1(h1, f);
-          h2 = hashStep2(h2, f);
-          const k = caseOf(c);
-          if (letters === 0) firstCase = k;
-          letters++;
-          if (k === 2) lowers++;
+      } else if (c >= 65 && c <= 90) {
+        f = c + 32;
+        if (letters === 0) firstCase = 1;
+      } else if (c >= 0xc0 && isWordCodeLetter(c)) {
+        if (c >= 0x300 && c <= 0x36f) {
+          // A combining mark: part of the word, not of its key.
+          i++;
+          continue;
         }
-        i++;
-      } else if (isJoiner(c) && i + 1 < n && isLetter(text.charCodeAt(i + 1))) {
+        f = c < FOLD_LIMIT ? FOLD_TABLE[c]! : c;
+        const k = caseOf(c);
+        if (letters === 0) firstCase = k;
+        if (k === 2) lowers++;
+      } else if (
+        (c === 39 || c === 0x2019 || c === 45 || c === 0x2010) &&
+        i + 1 < n &&
+        isLetter(text.charCodeAt(i + 1))
+      ) {
         if (c === 39 || c === 0x2019) {
           apostropheAt = i;
           h1BeforeApostrophe = h1;
           h2BeforeApostrophe = h2;
-        } else hyphenated = true;
-        const f = foldCode(c);
-        h1 = hashStep1(h1, f);
-        h2 = hashStep2(h2, f);
+          f = 39;
+        } else {
+          hyphenated = true;
+          f = 45;
+        }
+        h1 = ((h1 << 5) - h1 + f) | 0;
+        h2 = ((h2 << 7) + (h2 << 1) + h2 + f + 0x9e) | 0;
         i++;
+        continue;
       } else break;
+      h1 = ((h1 << 5) - h1 + f) | 0;
+      h2 = ((h2 << 7) + (h2 << 1) + h2 + f + 0x9e) | 0;
+      letters++;
+      i++;
     }
     const rawEnd = i;
     let end = rawEnd;

@@ -53,9 +53,17 @@ describe('normalizeForDetection', () => {
     expect(original(input, 1, 2)).toBe('&#\u200b64;');
   });
 
-  it('decodes numeric and named character references, one level deep', () => {
-    const n = normalizeForDetection('a&#64;b.io c&#x40;d.io e&commat;f.io &amp; &amp;#64; &nbsp;x &bogus;');
-    expect(n.text).toBe('a@b.io c@d.io e@f.io & &#64;  x &bogus;');
+  it('decodes numeric and named character references, two levels deep', () => {
+    const input = 'a&#64;b.io c&#x40;d.io e&commat;f.io &amp; g&amp;#64;h.io &amp;amp;#64; &nbsp;x &bogus;';
+    const n = normalizeForDetection(input);
+    expect(n.text).toBe('a@b.io c@d.io e@f.io & g@h.io &#64;  x &bogus;');
+    const at = n.text.indexOf('g@') + 1;
+    expect(original(input, at, at + 1)).toBe('&amp;#64;');
+  });
+
+  it('decodes a doubly percent-encoded at sign, and leaves a lone %25 alone', () => {
+    const n = normalizeForDetection('marta%2540example.com 50%25 off %25zz');
+    expect(n.text).toBe('marta@example.com 50%25 off %25zz');
   });
 
   it('folds Cyrillic and Greek look-alikes only in runs that also hold Latin letters', () => {

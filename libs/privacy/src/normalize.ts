@@ -9,8 +9,8 @@
  *
  * What is done, in this order, per character (or per escape sequence):
  * 1. `%XX` escapes are decoded (letters, digits, `@ . - + _` and space, or one whole UTF-8 sequence), and HTML character
- *    references (`&#64;`, `&#x40;`, `&commat;`, `&amp;`, … see {@link NAMED_ENTITIES}); one level only
- *    (`&amp;#64;` reads `&#64;`).
+ *    references (`&#64;`, `&#x40;`, `&commat;`, `&amp;`, … see {@link NAMED_ENTITIES}); two levels
+ *    deep (`%2540`, `&amp;#64;`), not more.
  * 2. Unicode NFKC (full-width and other compatibility forms, ligatures, NBSP and the other spaces).
  * 3. Format characters are removed: `\p{Cf}` (ZWSP, ZWJ, ZWNJ, soft hyphen, BOM, bidi controls,
  *    word joiner, tags), the combining grapheme joiner and variation selectors.
@@ -237,6 +237,22 @@ function decodeEscape(text: string, i: number, percent: boolean): { value: strin
 }
 
 /**
+ * {@link decodeEscape}, and once more where the escape was itself escaped (`%2540` → `%40` → `@`,
+ * `&amp;#64;` → `&#64;` → `@`): double encoding is what a URL inside HTML or a re-encoded query gets.
+ */
+function decodeTwice(text: string, i: number, percent: boolean): { value: string; end: number } | null {
+  if (percent && text.charCodeAt(i + 1) === 50 && text.charCodeAt(i + 2) === 53) {
+    // "%25": a percent sign, decoded only when a valid escape follows it.
+    const inner = decodePercent(`%${text.slice(i + 3, i + 12)}`, 0);
+    return inner ? { value: inner.value, end: i + 3 + inner.end - 1 } : null;
+  }
+  const once = decodeEscape(text, i, percent);
+  if (!once || percent || once.value !== '&') return once;
+  const inner = decodeEntity(`&${text.slice(once.end, once.end + 33)}`, 0);
+  return inner ? { value: inner.value, end: once.end + inner.end - 1 } : once;
+}
+
+/**
  * Cyrillic and Greek letters that render like Latin ones (the confusables of Unicode TR39 that matter
  * for addresses and names), folded only in mixed-script runs.
  */
@@ -311,7 +327,7 @@ export function normalizeForDetection(text: string): NormalizedText {
     }
     if (c < 0x80) {
       if (c === 37 || c === 38) {
-        const decoded = decodeEscape(text, i, c === 37);
+        const decoded = decodeTwice(text, i, c === 37);
         if (decoded) {
           replace(i, decoded.end, foldCluster(decoded.value));
           i = decoded.end;

@@ -129,6 +129,7 @@ const PLANTED = fc.constantFrom(
   `Please write to ${EMAIL} today.`,
   `https://files.example.com/u/${EMAIL}/cv.pdf?owner=${EMAIL}`,
   `data:text/plain;base64,${Buffer.from(`Contact: ${EMAIL}`).toString('base64')}`,
+  Buffer.from(`Mail to ${EMAIL} now`).toString('base64'),
   // Content the proxy cannot scan: a masking role may forward it (it holds no EMAIL), a strict one not.
   `data:image/png;base64,${Buffer.from('89504e470d0a1a0a0000000d4948445200', 'hex').toString('base64')}`,
 );

@@ -136,6 +136,26 @@ describe('collectRequest', () => {
     expect(doc.messages[1]!.content).toBe('data: [[PERSON_1]], see above');
   });
 
+  it('decodes bare base64 text in a text field, and leaves base64 that is not text alone', () => {
+    const doc = {
+      messages: [
+        { role: 'user', content: b64('please call ann at home') },
+        {
+          role: 'user',
+          content: Buffer.from([
+            0x89, 0x50, 0x4e, 0x47, 0xff, 0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
+          ]).toString('base64'),
+        },
+      ],
+    };
+    const png = doc.messages[1]!.content;
+    const collected = collectRequest(doc, '', SCAN);
+    expect(collected.texts).toContain('please call ann at home');
+    collected.apply(maskValues(collected.texts, { ann: '[[PERSON_1]]' }));
+    expect(unb64(doc.messages[0]!.content)).toBe('please call [[PERSON_1]] at home');
+    expect(doc.messages[1]!.content).toBe(png);
+  });
+
   it('re-serialises embedded argument documents only when they changed, and renames keys in place', () => {
     const doc = {
       messages: [

@@ -43,6 +43,13 @@ export const MAX_REQUEST_DEPTH = 64;
 
 type Holder = Record<string, unknown> | unknown[];
 
+/** A whole string of standard base64 (padded), as a pasted file would be. */
+const BARE_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+function isBareBase64(value: string): boolean {
+  return value.length >= 16 && value.length % 4 === 0 && BARE_BASE64.test(value);
+}
+
 /** Exactly a base64 data URL (`data:text/plain;base64,…`), not prose that starts with "data:". */
 const BASE64_DATA_URL = /^data:[a-z]+\/[a-z0-9.+-]+(?:;[a-z0-9-]+=[a-z0-9-]+)*;base64,[A-Za-z0-9+/=\s]*$/i;
 
@@ -97,8 +104,7 @@ export function collectRequest(
       // Keys of caller data and of unknown fields are text too ({"maria@example.org": …}).
       if (mode !== 'schema' || step.cls === 'unknown') {
         const rename = (masked: string) => renames.set(key, masked);
-        if (BASE64_DATA_URL.test(key)) binaryContent(key, undefined, rename);
-        else text(key, rename);
+        freeText(key, rename);
       }
       visit(scope, obj, key, key, value, step.mode, step.cls, parents, depth);
     }
@@ -154,10 +160,34 @@ export function collectRequest(
       case 'json-text':
         return visitEmbedded(scope, holder, key, value, depth);
       default:
-        // A base64 data URL pasted into text is a file all the same: the model can decode it.
+        // Base64 pasted into text (a data URL or bare) is a file all the same: the model can decode it.
         if (BASE64_DATA_URL.test(value)) return visitBinary(scope, holder, key, value);
-        return leafText(scope, holder, key, value);
+        return freeText(value, (masked) => write(scope, holder, key, masked));
     }
+  }
+
+  /**
+   * A text field holding nothing but base64: scanned as it is and, when it decodes to text, decoded
+   * too (a model reads base64). A change to the raw string wins: then the decoded form is moot.
+   */
+  function base64Text(value: string, set: (masked: string) => void): void {
+    const decoded = decodeContent(value, undefined);
+    if (decoded?.kind !== 'text') return text(value, set);
+    let raw = value;
+    let inner = decoded.text;
+    text(value, (m) => (raw = m));
+    text(decoded.text, (m) => (inner = m));
+    finalizers.push(() => {
+      if (raw !== value) set(raw);
+      else if (inner !== decoded.text) set(decoded.encode(inner));
+    });
+  }
+
+  /** Free text (a text field's value, or a key): base64 in it is decoded and scanned too. */
+  function freeText(value: string, set: (masked: string) => void): void {
+    if (BASE64_DATA_URL.test(value)) return binaryContent(value, undefined, set);
+    if (isBareBase64(value)) return base64Text(value, set);
+    text(value, set);
   }
 
   function visitUrl(scope: Scope, holder: Holder, key: string | number, value: string): void {

@@ -344,6 +344,7 @@ export function rawRequests(paths: readonly string[], token: string): fc.Arbitra
       fc.constantFrom('Idempotency-Key', 'Last-Event-ID', 'Host', 'Expect', 'Upgrade', 'traceparent'),
       rawText(40),
     ),
+    fc.tuple(fc.constant('Expect'), fc.constantFrom('100-continue', '', 'x', '100-continue, x')),
     fc.tuple(rawText(12), rawText(40)),
   );
   const target = fc.oneof(
@@ -372,6 +373,7 @@ export function rawRequests(paths: readonly string[], token: string): fc.Arbitra
         'HEAD',
         'TRACE',
         'PROPFIND',
+        'CONNECT',
         'get',
         'G T',
         '',

@@ -199,6 +199,19 @@ describe('GatewayHttpServer boundaries', () => {
     expect(old).toMatch(/^HTTP\/1\.1 200 /);
   });
 
+  it('handles a request with an unknown Expect as if it had none (Node alone would send an empty 417)', async () => {
+    const response = await exchange(
+      port,
+      'GET /v1/ok HTTP/1.1\r\nHost: x\r\nExpect: x\r\nConnection: close\r\n\r\n',
+    );
+    expect(response).toMatch(/^HTTP\/1\.1 200 /);
+    const missing = await exchange(
+      port,
+      'GET /v1/nothing HTTP/1.1\r\nHost: x\r\nExpect: \r\nConnection: close\r\n\r\n',
+    );
+    expect(problemOf(missing)).toMatchObject({ status: 404, code: 'not_found' });
+  });
+
   it('treats an unparsable absolute-form target as an unknown path, not a crash', async () => {
     const response = await exchange(port, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(response).toMatch(/^HTTP\/1\.1 (400|404) /);

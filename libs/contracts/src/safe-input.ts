@@ -89,6 +89,7 @@ export function boundedJsonOf<T extends z.ZodType>(
       if (issue) {
         ctx.issues.push({
           code: 'custom',
+          // zod drops `input` from finished issues unless asked to report it, so no deep value travels on.
           input: value,
           message: issue.path ? `${issue.path}: ${issue.message}` : issue.message,
         });

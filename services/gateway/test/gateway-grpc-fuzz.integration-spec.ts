@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import { connect as connectHttp2 } from 'node:http2';
 import vm from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
@@ -366,6 +367,63 @@ describe('gRPC fuzz over every method of the protos', () => {
     expect(total).toBeGreaterThanOrEqual(selected.length * (only ? 1 : CI_RUNS));
   });
 
+  it('survives hostile gRPC framing (compression flags, lengths, encodings, timeouts) and keeps serving', async () => {
+    // Below the message: what grpc-js itself parses before any handler runs. Its own answers for
+    // broken framing (INTERNAL "Failed to decompress message", for one) are not ours to shape; what
+    // must hold is an answer or a reset in time, nothing reaching the process, and service after.
+    const paths = methods.map((m) => `/${m.name}`);
+    const framing = fc.record({
+      path: fc.oneof(
+        fc.constantFrom(...paths),
+        fc.constantFrom('/', '/orgmesh.v1.Nope/Nope', '/orgmesh.v1.Sessions/'),
+      ),
+      contentType: fc.constantFrom(
+        'application/grpc',
+        'application/grpc+proto',
+        'application/json',
+        'application/grpc+json',
+        '',
+      ),
+      encoding: fc.option(fc.constantFrom('identity', 'gzip', 'deflate', 'snappy', ''), { nil: undefined }),
+      timeout: fc.option(fc.constantFrom('1S', '0n', '99999999H', 'x', '-1m', '1'), { nil: undefined }),
+      flag: fc.constantFrom(0, 1, 2, 255),
+      declared: fc.oneof(fc.constant(undefined), fc.nat({ max: 2 ** 32 - 1 })),
+      payload: fc.uint8Array({ maxLength: 128 }),
+    });
+    const result = await fuzzEdge(
+      'grpc framing',
+      framing,
+      async (frame) => {
+        const body = Buffer.alloc(5 + frame.payload.length);
+        body.writeUInt8(frame.flag, 0);
+        body.writeUInt32BE(frame.declared ?? frame.payload.length, 1);
+        Buffer.from(frame.payload).copy(body, 5);
+        const headers: Record<string, string> = {
+          ':method': 'POST',
+          ':path': frame.path,
+          te: 'trailers',
+          authorization: `Bearer ${tokens['admin'] ?? ''}`,
+        };
+        if (frame.contentType) headers['content-type'] = frame.contentType;
+        if (frame.encoding !== undefined) headers['grpc-encoding'] = frame.encoding;
+        if (frame.timeout !== undefined) headers['grpc-timeout'] = frame.timeout;
+        const outcome = await rawHttp2(gateway.grpcPort, headers, body, UNARY_DEADLINE_MS);
+        expect({
+          frame: JSON.stringify({ ...frame, payload: frame.payload.length }),
+          outcome: outcome === 'hang' ? 'hang' : 'answered',
+        }).toEqual({
+          frame: JSON.stringify({ ...frame, payload: frame.payload.length }),
+          outcome: 'answered',
+        });
+      },
+      { ciRuns: 40 },
+    );
+    expect(result.cases).toBeGreaterThan(0);
+    await normal('orgmesh.v1.Sessions/ListSessions', { limit: 1 });
+    expect(uncaught).toEqual([]);
+    expect(await unexpectedErrors()).toBe(0);
+  });
+
   describe('the reproductions of issue 17 (gRPC edge)', () => {
     const method = (name: string) => methods.find((m) => m.name === name) as Method;
     const as = (token: TokenKind, idempotencyKey?: string) =>
@@ -493,4 +551,34 @@ function field(number: number, payload: Buffer): Buffer {
   }
   length.push(n);
   return Buffer.concat([Buffer.from([(number << 3) | 2, ...length]), payload]);
+}
+
+/** One raw HTTP/2 request: its grpc-status (headers or trailers), 'reset' if the stream was reset, or 'hang'. */
+function rawHttp2(
+  port: number,
+  headers: Record<string, string>,
+  body: Buffer,
+  timeoutMs: number,
+): Promise<string> {
+  return new Promise((resolve) => {
+    const session = connectHttp2(`http://127.0.0.1:${port}`);
+    let status = 'reset';
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done('hang'), timeoutMs);
+    session.on('error', () => done('reset'));
+    const stream = session.request(headers);
+    const read = (fields: Record<string, unknown>) => {
+      if (fields['grpc-status'] !== undefined) status = String(fields['grpc-status']);
+    };
+    stream.on('response', read);
+    stream.on('trailers', read);
+    stream.on('data', () => undefined);
+    stream.on('error', () => undefined);
+    stream.on('close', () => done(status));
+    stream.end(body);
+  });
 }

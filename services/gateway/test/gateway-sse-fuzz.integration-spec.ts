@@ -222,6 +222,24 @@ describe('GET /v1/events against hostile clients', () => {
     await expectEventually(async () => expect(await openSubscriptions()).toBe(0));
   });
 
+  it('answers HEAD like GET without holding a stream open', async () => {
+    const ok = await fetch(`${gateway.url}/v1/events?subject=sessions.>`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${admin}` },
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('content-type')).toContain('text/event-stream');
+    expect(await ok.text()).toBe('');
+    const refused = await fetch(`${gateway.url}/v1/events`, {
+      method: 'HEAD',
+      headers: { authorization: `Bearer ${admin}`, 'last-event-id': 'mesh:99999999999999999999' },
+      signal: AbortSignal.timeout(5_000),
+    });
+    expect(refused.status).toBe(400);
+    await expectEventually(async () => expect(await openSubscriptions()).toBe(0));
+  });
+
   it('releases the subscriptions of 300 clients that vanish abruptly, without waiting for an event', async () => {
     const request =
       `GET /v1/events?subject=sessions.> HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${admin}\r\n` +

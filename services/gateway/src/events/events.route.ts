@@ -109,6 +109,8 @@ export function eventsRoute(
           connection: 'keep-alive',
           'x-accel-buffering': 'no',
         });
+        // HEAD checks the subscription (token, subjects, cursor) without holding a stream open.
+        if (req.method === 'HEAD') return;
         // The first frame fixes the client's Last-Event-ID at the subscription's starting point.
         res.write(`retry: 2000\nid: ${subscription.cursor()}\n: subscribed\n\n`);
         for await (const event of subscription) {

@@ -666,7 +666,7 @@ function builtinHits(text: string): Hit[] {
  * A bare nine-digit SSN without a cue ("512447391"). Nine-digit numbers are also order, invoice and
  * routing numbers, so the rules are narrow and documented in the README of libs/privacy: exactly nine
  * digits standing alone (no digit, letter, `-`, `/`, `.`/`,` + digit, `#`, `$`, `€`, `£` or `+` around
- * them), a valid SSA area, group and serial (no 000, 666 or 9xx area, no 00 group, no 0000 serial),
+ * them) in prose (a word within 40 characters: not a lone value such as a JSON number or an id field), a valid SSA area, group and serial (no 000, 666 or 9xx area, no 00 group, no 0000 serial),
  * not one repeated digit, not the ascending or descending run, not the numbers the SSA voided after
  * they were printed in advertising (078-05-1120, 219-09-9999), and no reference word (order, invoice,
  * ticket, tracking, …) right before it. Scored below the cued forms so any other reading wins.
@@ -684,11 +684,26 @@ function bareSsnAt(text: string, i: number): Hit | null {
     if (BARE_SSN_BLOCKED_AFTER.has(after)) return null;
     if ((after === 46 || after === 44) && isDigit(text.charCodeAt(end + 1))) return null;
   }
+  if (!wordNear(text, i, end)) return null;
   const digits = text.slice(i, end);
   if (!ssnValid(digits.slice(0, 3), digits.slice(3, 5), digits.slice(5))) return null;
   if (BARE_SSN_EXCLUDED.has(digits) || /^(\d)\1{8}$/.test(digits)) return null;
   if (BARE_SSN_REFERENCE.test(text.slice(Math.max(0, i - 24), i))) return null;
   return { type: 'ssn', start: i, end, score: 0.6 };
+}
+/**
+ * Whether a word (a letter) stands within 40 characters of `[start, end)`: a bare number in prose.
+ * A lone nine-digit value — a JSON number, an id field, a cell — is far more often an identifier.
+ */
+function wordNear(text: string, start: number, end: number): boolean {
+  const from = Math.max(0, start - 40);
+  const to = Math.min(text.length, end + 40);
+  for (let p = from; p < to; p++) {
+    if (p === start) p = end;
+    const c = text.charCodeAt(p);
+    if (isAsciiLetter(c) || (c >= 0xc0 && isWordCode(c))) return true;
+  }
+  return false;
 }
 const BARE_SSN_BLOCKED_BEFORE = new Set([45, 47, 35, 36, 43, 95, 0x20ac, 0xa3, 46, 44, 58]);
 const BARE_SSN_BLOCKED_AFTER = new Set([45, 47, 95, 37, 0x20ac]);

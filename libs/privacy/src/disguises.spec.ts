@@ -128,6 +128,9 @@ describe('bare nine-digit numbers', () => {
       'A512447391',
       '512447391-2',
       '$512447391',
+      // A lone value: a JSON number or an id field of a tool call.
+      '512447391',
+      '  512447391 ',
     ])
       expect({ text, found: ssns(text) }).toEqual({ text, found: 0 });
   });

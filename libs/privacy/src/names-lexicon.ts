@@ -62,7 +62,7 @@ const CUES =
   'cc thanks thank attn attention regards sincerely cheers by from with to for and invite invited remind reminded ' +
   'per via bcc spoke speak talk talked phoned';
 const WEAK_CUES = 'by from with to for and per via';
-const LIST_WORDS = 'and und et y e or';
+const LIST_WORDS = 'and und et or';
 const SIGN_OFFS = 'regards sincerely cheers thanks';
 const VERB_CUES =
   'call called calling ask asked tell told email emailed mail ping pinged contact contacted meet met invite invited ' +

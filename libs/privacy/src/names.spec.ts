@@ -19,6 +19,9 @@ describe('NameRecogniser', () => {
       ['Kofi Mensah', 'Wei Zhang', 'Fatima Al-Sayed'],
     ],
     ['Send it to Marisol.', ['Marisol']],
+    // A comma after a name does not make the next capitalised word a name: no list goes on.
+    ['Hi Marisol, Salesforce is down.', ['Marisol']],
+    ['Ngozi, Kofi Mensah and Wei Zhang joined.', ['Ngozi', 'Kofi Mensah', 'Wei Zhang']],
     ['The supplier contact is Nguyen Van Anh from Hanoi.', ['Nguyen Van Anh']],
   ])('finds the names in %j', (text, expected) => {
     expect(names(text)).toEqual(expected);

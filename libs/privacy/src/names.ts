@@ -82,6 +82,8 @@ class Token {
     readonly flags: number,
     /** Holds a hyphen or an apostrophe: its parts are looked up too. */
     readonly compound: boolean,
+    /** The first character after the word and the blanks that follow it (-1 at the end of the text). */
+    readonly nextChar: number,
   ) {}
 
   /** Lowercase without accents; computed only for the few words a rule compares as text. */
@@ -467,12 +469,37 @@ function listNeighbour(
     }
     return -1;
   };
+  // Joined by a comma alone, the words must also end (or open) a list item: "Kofi Mensah, Ngozi and
+  // Ama" are names, "Hi Marisol, Salesforce is down" has no second one.
   const left = joinedLeft(from);
-  if (left >= 0 && isName[left]) return true;
+  if (left >= 0 && isName[left]) {
+    if (!LIST_GAP.test(tokens[from]!.gapBefore)) return true;
+    const next = tokens[to]!.nextChar;
+    if (next === -1 || ITEM_END.has(next)) return true;
+    if (
+      to + 1 < tokens.length &&
+      SPACE_GAP.test(tokens[to + 1]!.gapBefore) &&
+      (kinds[to + 1]!.cue & WordFlag.LIST) !== 0
+    )
+      return true;
+  }
   for (let r = to + 1; r < tokens.length && r <= to + 2; r++) {
-    if (joinedLeft(r) === to && isName[r]) return true;
+    if (joinedLeft(r) !== to || !isName[r]) continue;
+    if (r === to + 2 || !LIST_GAP.test(tokens[r]!.gapBefore)) return true;
+    if (from === 0 || tokens[from]!.sentenceStart || ITEM_START.test(tokens[from]!.gapBefore)) return true;
   }
   return false;
+}
+
+/** Characters that end a list item. */
+const ITEM_END = new Set([44, 59, 46, 41, 10, 13, 33, 63]); // , ; . ) \n \r ! ?
+/** A gap that opens a list item: after a comma, a semicolon, a colon or an opening parenthesis. */
+const ITEM_START = /[,;:(][ \t\u00a0\u202f\u2007]*$/;
+
+function nextCharAfter(text: string, from: number): number {
+  let p = from;
+  while (p < text.length && p < from + 8 && isBlankCode(text.charCodeAt(p))) p++;
+  return p < text.length ? text.charCodeAt(p) : -1;
 }
 
 function matchDirectoryName(tokens: readonly Token[], i: number, name: readonly string[]): number {
@@ -697,6 +724,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
         sentenceStart,
         flags,
         compound,
+        nextCharAfter(text, rawEnd),
       ),
     );
   }

@@ -33,6 +33,10 @@ const PrivacyFileSchema = z.strictObject({
   names: z.boolean().optional(),
   /** How far a value keeps one placeholder: workflow (default), role or org. */
   pseudonym_scope: z.enum(['workflow', 'role', 'org']).optional(),
+  /** Binary content the privacy proxy cannot scan: allow or refuse (default: refuse when strict). */
+  binary: z.enum(['allow', 'refuse']).optional(),
+  /** Request fields the privacy proxy does not know: scan (default) or refuse. */
+  unknown_fields: z.enum(['scan', 'refuse']).optional(),
 });
 
 const MeshFileSchema = z.strictObject({
@@ -83,6 +87,8 @@ export const ProfileFileSchema = z
       // Only when written: a profile without them keeps the same content (and signature) as before.
       ...(p.privacy.names !== undefined ? { names: p.privacy.names } : {}),
       ...(p.privacy.pseudonym_scope ? { pseudonymScope: p.privacy.pseudonym_scope } : {}),
+      ...(p.privacy.binary ? { binary: p.privacy.binary } : {}),
+      ...(p.privacy.unknown_fields ? { unknownFields: p.privacy.unknown_fields } : {}),
     },
     mesh: {
       sendTaskTo: p.mesh.send_task_to,

@@ -60,6 +60,8 @@ describe('agentEnvironment', () => {
       PATH: '/repo/services/mcp-server/bin:/usr/bin',
     });
     expect(env).not.toHaveProperty('NATS_SUBJECT_PREFIX');
+    // Claude Code's custom headers: the workflow and the session, for the privacy proxy.
+    expect(env['ANTHROPIC_CUSTOM_HEADERS']).toBe('x-orgmesh-context-id: c-1\nx-orgmesh-session-id: s-1');
     expect(
       agentEnvironment({ ...input, nats: { url: 'nats://n', subjectPrefix: 't1.', nameSuffix: '_T1' } }),
     ).toMatchObject({ NATS_SUBJECT_PREFIX: 't1.', NATS_NAME_SUFFIX: '_T1' });

@@ -1,5 +1,5 @@
 import { delimiter } from 'node:path';
-import type { ConfigFormat } from '@orgmesh/contracts';
+import { PRIVACY_CONTEXT_HEADER, PRIVACY_SESSION_HEADER, type ConfigFormat } from '@orgmesh/contracts';
 
 export interface AgentEnvironmentInput {
   /** The runner's own environment, inherited by the command. */
@@ -46,6 +46,12 @@ export function agentEnvironment(input: AgentEnvironmentInput): Record<string, s
   // Goose's Anthropic provider insists on an API key (sent as x-api-key); Claude Code would ask whether
   // to trust a custom key, so it only gets the auth token.
   if (input.format === 'goose') env['ANTHROPIC_API_KEY'] = input.token;
+  // Claude Code sends these on every model call: the privacy proxy scopes its placeholders by the
+  // workflow (issue 19) and ties its audit to the session. Other clients fall back to per-request scopes.
+  env['ANTHROPIC_CUSTOM_HEADERS'] = [
+    `${PRIVACY_CONTEXT_HEADER}: ${input.contextId}`,
+    `${PRIVACY_SESSION_HEADER}: ${input.sessionId}`,
+  ].join('\n');
   env['OPENAI_BASE_URL'] = `${input.privacyProxyUrl}/v1`;
   env['OPENAI_API_KEY'] = input.token;
   if (input.format === 'goose') env['XDG_CONFIG_HOME'] = `${input.workspace}/.config`;

@@ -143,7 +143,7 @@ export class MaskingSession {
       const pieces = extra.filter((e) => e.group !== undefined);
       return withPieces(whole.length > 0 ? resolveOverlaps<Span>([...list, ...whole]) : list, pieces);
     });
-    const wholeValues = this.wholeValues(texts, prepared, seams.groups);
+    const wholeValues = this.wholeValues(texts, prepared, seams.groups, found);
     const known = this.knownValues(prepared, spans, wholeValues);
     if (known) {
       for (let i = 0; i < spans.length; i++) {
@@ -165,14 +165,29 @@ export class MaskingSession {
       );
   }
 
-  /** The original value of each value split across texts: its pieces of the original texts, joined. */
+  /**
+   * The original value of each value split across texts: its pieces of the original texts, joined.
+   *
+   * Except where a piece holds a whole value of the same type on its own (`"Please contact"` +
+   * `"jane@acme.com"` glue into `contactjane@acme.com`; `"marta.kl"` + `"ein@example.com"` is a split
+   * address): whether the glued value is real cannot be told, so each piece is masked as a value of
+   * its own — nothing reaches the provider either way, and every placeholder restores exactly what it
+   * replaced rather than an address that may never have existed.
+   */
   private wholeValues(
     texts: readonly string[],
     prepared: readonly NormalizedText[],
     groups: ReadonlyArray<readonly SeamPiece[]>,
+    found: readonly Entity[][],
   ): Map<number, { original: string; normalised: string }> {
     const out = new Map<number, { original: string; normalised: string }>();
     for (const pieces of groups) {
+      const standsAlone = pieces.some((piece) =>
+        found[piece.index]!.some(
+          (e) => e.type === piece.type && e.start >= piece.start && e.end <= piece.end,
+        ),
+      );
+      if (standsAlone) continue;
       let original = '';
       let normalised = '';
       for (const piece of pieces) {
@@ -195,12 +210,10 @@ export class MaskingSession {
     const terms = new Map<string, { text: string; type: EntityType; score: number }>();
     spans.forEach((list, i) => {
       for (const e of list) {
-        if (e.end - e.start < 3 && e.group === undefined) continue;
+        if (e.end - e.start < 3 && !(e.group !== undefined && wholeValues.has(e.group))) continue;
         if (this.action(e.type) !== 'mask' || CONTEXT_FREE.has(e.type)) continue;
-        const value =
-          e.group !== undefined
-            ? wholeValues.get(e.group)!.normalised
-            : prepared[i]!.text.slice(e.start, e.end);
+        const whole = e.group !== undefined ? wholeValues.get(e.group) : undefined;
+        const value = whole ? whole.normalised : prepared[i]!.text.slice(e.start, e.end);
         if (value.length < 3) continue;
         const key = `${e.type}\u0000${value.toLowerCase()}`;
         // Below every detector score: a detection at the same place wins.
@@ -230,7 +243,8 @@ export class MaskingSession {
       // Spans are disjoint; should two ever overlap, the later one keeps only what is not masked yet.
       if (action !== 'mask' || e.end <= cursor) continue;
       const start = Math.max(e.start, cursor);
-      const value = e.group !== undefined ? wholeValues.get(e.group)!.original : text.slice(start, e.end);
+      const whole = e.group !== undefined ? wholeValues.get(e.group) : undefined;
+      const value = whole ? whole.original : text.slice(start, e.end);
       parts.push(
         text.slice(cursor, start),
         this.pseudonymizer.placeholder(this.tenant, e.type, value, this.mapping),

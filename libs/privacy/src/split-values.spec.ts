@@ -40,6 +40,18 @@ describe('values split across the texts of a request', () => {
     expect(s.restorer().restore(a!.slice('Please call '.length))).toBe('Marta\u00a0Kle\u200bin');
   });
 
+  it('masks each piece as its own value where a piece is a whole value itself, so restoring stays exact', () => {
+    // Glued, "contact" + "jane@acme.com" reads as contactjane@acme.com: a real split cannot be told
+    // from this, so both pieces are masked, each restoring to exactly what it replaced.
+    const s = session();
+    const texts = ['Please contact', 'jane@acme.com today'];
+    const out = s.processAll(texts);
+    expect(out[1]).toMatch(/^\[\[EMAIL_[0-9a-f]{8}\]\] today$/);
+    expect(out.map((m) => s.restorer().restore(m))).toEqual(texts);
+    const split = session().processAll(['Mail marta.kl', 'ein@example.com']);
+    expect(split.join('|')).not.toContain('marta');
+  });
+
   it('masks an SSN cut into one text per character', () => {
     const s = session();
     const out = s.processAll(['SSN', ' ', ...'512-44-7391'.split(''), ' ok']);

@@ -14,12 +14,17 @@ describe('decodeBoundedJson', () => {
   });
 
   it('checks a million levels without using the stack', () => {
-    expect(nestsDeeperThan(JSON.parse(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`), MAX_BODY_DEPTH)).toBe(true);
+    expect(
+      nestsDeeperThan(JSON.parse(`${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`), MAX_BODY_DEPTH),
+    ).toBe(true);
   });
 
   it('refuses bytes that are not UTF-8 JSON with validation_failed and a constant message', () => {
     expect(() => decodeBoundedJson(text('{"secret":'), 'x request')).toThrow(
-      expect.objectContaining({ code: 'validation_failed', message: 'invalid x request: body is not valid UTF-8 JSON' }),
+      expect.objectContaining({
+        code: 'validation_failed',
+        message: 'invalid x request: body is not valid UTF-8 JSON',
+      }),
     );
   });
 });

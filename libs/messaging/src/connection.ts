@@ -441,7 +441,10 @@ export class MessageBus {
       this.logger.debug({ subject, code: error.code }, 'rpc answered with an error');
       return errorReply(error, () => {
         this.metrics?.countUnexpected('nats-rpc', subject);
-        this.logger.error({ subject, code: error.code, traceId: traceIdOf(headers) }, 'rpc error details not serialisable');
+        this.logger.error(
+          { subject, code: error.code, traceId: traceIdOf(headers) },
+          'rpc error details not serialisable',
+        );
       });
     }
     this.metrics?.countUnexpected('nats-rpc', subject);
@@ -858,7 +861,9 @@ function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R
   try {
     headers = headersToRecord(reply.headers);
   } catch (error) {
-    throw new AppError('internal', `malformed reply from ${rpc.subject}: unreadable header block`, { cause: error });
+    throw new AppError('internal', `malformed reply from ${rpc.subject}: unreadable header block`, {
+      cause: error,
+    });
   }
   const status = replyErrorStatus(headers);
   if (status !== undefined) {
@@ -901,7 +906,12 @@ function hasErrorCode(body: unknown): boolean {
 function idempotencyKeyOf(headers: Record<string, string>): string | undefined {
   const key = headers[HEADERS.idempotencyKey];
   if (key === undefined) return undefined;
-  const problem = key === '' ? 'must not be empty' : key.length > 500 ? 'longer than 500 characters' : unsafeTextReason(key);
+  const problem =
+    key === ''
+      ? 'must not be empty'
+      : key.length > 500
+        ? 'longer than 500 characters'
+        : unsafeTextReason(key);
   if (problem === undefined) return key;
   throw new AppError('validation_failed', `invalid ${HEADERS.idempotencyKey} header: ${problem}`, {
     details: { issues: [{ path: `header.${HEADERS.idempotencyKey}`, message: problem }] },

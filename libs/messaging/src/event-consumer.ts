@@ -103,7 +103,12 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
         const task: Promise<void> = this.process(msg)
           .catch((error: unknown) => {
             // Neither acked nor nak'd: redelivered after ack_wait, dead-lettered past maxDeliver.
-            this.countUnexpected(msg.subject, { consumer: this.durable }, error, 'consumer processing crashed');
+            this.countUnexpected(
+              msg.subject,
+              { consumer: this.durable },
+              error,
+              'consumer processing crashed',
+            );
           })
           .finally(() => this.inFlight.delete(task));
         this.inFlight.add(task);
@@ -253,7 +258,12 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     }
   }
 
-  private countUnexpected(subject: string, log: Record<string, unknown>, error: unknown, message: string): void {
+  private countUnexpected(
+    subject: string,
+    log: Record<string, unknown>,
+    error: unknown,
+    message: string,
+  ): void {
     this.deps.metrics?.countUnexpected('nats-event', unprefixSubject(this.deps.ns, subject));
     this.deps.logger.error({ ...log, ...unexpectedErrorFields(error) }, message);
   }

@@ -3,7 +3,9 @@ import { traceIdOf, unexpectedErrorFields } from './unexpected.js';
 
 describe('unexpectedErrorFields', () => {
   it('keeps the type, a driver code and the frames, never the message', () => {
-    const error = Object.assign(new TypeError('value "alice@example.test" is\nnot allowed'), { code: '22P02' });
+    const error = Object.assign(new TypeError('value "alice@example.test" is\nnot allowed'), {
+      code: '22P02',
+    });
     const fields = unexpectedErrorFields(error);
     expect(fields).toMatchObject({ errorType: 'TypeError', errorCode: '22P02' });
     expect(fields.stack).toMatch(/^at /);

@@ -77,7 +77,16 @@ function defOf(schema: unknown): ZodDef | undefined {
 }
 
 /** Names that exist in the demo org, so a shaped request sometimes passes policy and reaches storage. */
-const PLAUSIBLE_NAMES = ['finance', 'manager', 'legal', 'finance-agent', 'manager-agent', 'legal-agent', 'admin', 'u00040'];
+const PLAUSIBLE_NAMES = [
+  'finance',
+  'manager',
+  'legal',
+  'finance-agent',
+  'manager-agent',
+  'legal-agent',
+  'admin',
+  'u00040',
+];
 
 /** A string field: mostly something the schema may accept, sometimes with a hostile character in it. */
 function stringValue(def: ZodDef): fc.Arbitrary<string> {
@@ -102,9 +111,17 @@ function stringValue(def: ZodDef): fc.Arbitrary<string> {
       plausible = fc.oneof(fc.constantFrom(...PLAUSIBLE_NAMES), fc.string({ minLength: 1, maxLength: 24 }));
   }
   const spiced = fc
-    .tuple(plausible, fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '💥', 'é', '%00', "'"), fc.boolean())
+    .tuple(
+      plausible,
+      fc.constantFrom('\u0000', '\ud800', '\udfff', '\u202e', '💥', 'é', '%00', "'"),
+      fc.boolean(),
+    )
     .map(([base, bad, atEnd]) => (atEnd ? `${base}${bad}` : `${bad}${base}`));
-  return fc.oneof({ weight: 3, arbitrary: plausible }, { weight: 2, arbitrary: spiced }, { weight: 2, arbitrary: hostileString });
+  return fc.oneof(
+    { weight: 3, arbitrary: plausible },
+    { weight: 2, arbitrary: spiced },
+    { weight: 2, arbitrary: hostileString },
+  );
 }
 
 /**
@@ -134,7 +151,10 @@ export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
       return fc.boolean();
     case 'enum':
       return fc.oneof(
-        { weight: 5, arbitrary: fc.constantFrom(...Object.values(def['entries'] as Record<string, unknown>)) },
+        {
+          weight: 5,
+          arbitrary: fc.constantFrom(...Object.values(def['entries'] as Record<string, unknown>)),
+        },
         { weight: 1, arbitrary: hostileString },
       );
     case 'literal':
@@ -199,7 +219,9 @@ export function hostileBody(rpc: RpcDefinition): fc.Arbitrary<HostileBody> {
     fields.map((v) => hostile('hostile-fields', text(JSON.stringify(v)))),
     fc
       .tuple(deepAt, fc.constantFrom(70, 200, 3000), fc.constantFrom('object' as const, 'array' as const))
-      .map(([key, depth, shape]) => hostile('deep', text(`{${JSON.stringify(key)}:${deepJsonText(depth, shape)}}`))),
+      .map(([key, depth, shape]) =>
+        hostile('deep', text(`{${JSON.stringify(key)}:${deepJsonText(depth, shape)}}`)),
+      ),
   );
 }
 
@@ -273,7 +295,8 @@ export function replyProblem(reply: RawReply): string | undefined {
     return `status ${reply.status} with a body that is not JSON`;
   }
   const code = (parsed as { error?: { code?: unknown } } | null)?.error?.code;
-  if (typeof code !== 'string' || code !== reply.code) return `error body code ${String(code)} ≠ header ${reply.code}`;
+  if (typeof code !== 'string' || code !== reply.code)
+    return `error body code ${String(code)} ≠ header ${reply.code}`;
   return undefined;
 }
 

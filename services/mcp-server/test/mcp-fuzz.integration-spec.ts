@@ -59,7 +59,11 @@ function jsonRpcProblem(answer: HttpAnswer): string | undefined {
     return `HTTP ${answer.status} with a body that is not JSON: ${answer.text.slice(0, 200)}`;
   }
   for (const message of Array.isArray(body) ? body : [body]) {
-    const m = message as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown }; result?: unknown };
+    const m = message as {
+      jsonrpc?: unknown;
+      error?: { code?: unknown; message?: unknown };
+      result?: unknown;
+    };
     if (typeof m !== 'object' || m === null || m.jsonrpc !== '2.0')
       return `HTTP ${answer.status}, not JSON-RPC 2.0: ${answer.text.slice(0, 200)}`;
     if (m.error !== undefined) {
@@ -139,32 +143,42 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
   const call = (name: unknown, args: unknown, id: unknown = 1) =>
     JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 
-  it('fuzz: tools/call of every tool with hostile arguments answers a tool result or a JSON-RPC error, never internal', async () => {
-    const toolArgs = fc.oneof(
-      ...MESH_TOOLS.map((tool) =>
-        fc.tuple(fc.constant(tool.name), schemaValue(z.object(tool.inputSchema))),
-      ),
-      fc.tuple(
-        fc.constantFrom(...MESH_TOOLS.map((t) => t.name)),
-        fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileString),
-      ),
-      fc.tuple(hostileString, fc.dictionary(hostileString, hostileString, { maxKeys: 3 })),
-    );
-    await fuzzEdge(
-      'mcp tools/call',
-      toolArgs,
-      async ([name, args]) => {
-        const problem = jsonRpcProblem(await post(call(name, args)));
-        if (problem) throw new Error(`${name}: ${problem}`);
-      },
-      { ciRuns: 150 },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'fuzz: tools/call of every tool with hostile arguments answers a tool result or a JSON-RPC error, never internal',
+    async () => {
+      const toolArgs = fc.oneof(
+        ...MESH_TOOLS.map((tool) =>
+          fc.tuple(fc.constant(tool.name), schemaValue(z.object(tool.inputSchema))),
+        ),
+        fc.tuple(
+          fc.constantFrom(...MESH_TOOLS.map((t) => t.name)),
+          fc.oneof(fc.jsonValue({ maxDepth: 3 }), hostileString),
+        ),
+        fc.tuple(hostileString, fc.dictionary(hostileString, hostileString, { maxKeys: 3 })),
+      );
+      await fuzzEdge(
+        'mcp tools/call',
+        toolArgs,
+        async ([name, args]) => {
+          const problem = jsonRpcProblem(await post(call(name, args)));
+          if (problem) throw new Error(`${name}: ${problem}`);
+        },
+        { ciRuns: 150 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it.each([
     ['a deep input', call('send_task', { to: 'manager', type: 'x', input: JSON.parse(deepJsonText(60)) })],
-    ['input nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_task","arguments":{"to":"legal","type":"x","input":${deepJsonText(3000)}}}}`],
-    ['details nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"request_approval","arguments":{"to":"manager","subject":"s","details":${deepJsonText(3000, 'array')}}}}`],
+    [
+      'input nested 3,000 levels',
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"send_task","arguments":{"to":"legal","type":"x","input":${deepJsonText(3000)}}}}`,
+    ],
+    [
+      'details nested 3,000 levels',
+      `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"request_approval","arguments":{"to":"manager","subject":"s","details":${deepJsonText(3000, 'array')}}}}`,
+    ],
     ['a NUL in a string', call('notify', { to: 'manager', message: 'a\u0000b' })],
     ['a lone surrogate', call('send_task', { to: 'legal', type: '\ud800' })],
     ['a lone surrogate in a path id', call('fetch_status', { taskId: '\udfffx' })],
@@ -186,7 +200,14 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
           jsonrpc: fc.oneof(fc.constant('2.0'), hostileString),
           id: fc.oneof(fc.integer(), hostileString, fc.constant(null), fc.jsonValue({ maxDepth: 2 })),
           method: fc.oneof(
-            fc.constantFrom('initialize', 'tools/list', 'tools/call', 'ping', 'notifications/initialized', 'resources/list'),
+            fc.constantFrom(
+              'initialize',
+              'tools/list',
+              'tools/call',
+              'ping',
+              'notifications/initialized',
+              'resources/list',
+            ),
             hostileString,
           ),
           params: fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.dictionary(hostileString, hostileString)),
@@ -197,17 +218,21 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
       .map((v) => encoder.encode(JSON.stringify(v))),
   );
 
-  it('fuzz: raw request bodies on the HTTP transport are answered in JSON-RPC shape, never 5xx', async () => {
-    await fuzzEdge(
-      'mcp http body',
-      rawBodies,
-      async (body) => {
-        const problem = jsonRpcProblem(await post(body));
-        if (problem) throw new Error(problem);
-      },
-      { ciRuns: 200 },
-    );
-  }, FUZZ_TIMEOUT_MS);
+  it(
+    'fuzz: raw request bodies on the HTTP transport are answered in JSON-RPC shape, never 5xx',
+    async () => {
+      await fuzzEdge(
+        'mcp http body',
+        rawBodies,
+        async (body) => {
+          const problem = jsonRpcProblem(await post(body));
+          if (problem) throw new Error(problem);
+        },
+        { ciRuns: 200 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it.each([
     ['empty', ''],
@@ -215,7 +240,10 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     ['an empty batch', '[]'],
     ['a JSON string', '"tools/list"'],
     ['nested 3,000 levels', deepJsonText(3000, 'array')],
-    ['params nested 3,000 levels', `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${deepJsonText(3000)}}`],
+    [
+      'params nested 3,000 levels',
+      `{"jsonrpc":"2.0","id":1,"method":"tools/list","params":${deepJsonText(3000)}}`,
+    ],
     ['a hostile method', JSON.stringify({ jsonrpc: '2.0', id: 1, method: '\u0000\ud800' })],
   ])('answers a raw body that is %s with a JSON-RPC error', async (_what, body) => {
     const answer = await post(body);
@@ -224,7 +252,9 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
   });
 
   it('answers a body above the size limit with 413 in JSON-RPC shape', async () => {
-    const answer = await post(`{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"${'x'.repeat(5 * 1024 * 1024)}"}}`);
+    const answer = await post(
+      `{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"${'x'.repeat(5 * 1024 * 1024)}"}}`,
+    );
     expect(answer.status).toBe(413);
     expect(jsonRpcProblem(answer)).toBeUndefined();
   });
@@ -265,15 +295,23 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
           },
           body: call('list_tasks', {}),
         });
-        return { status: res.status, body: (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } } };
+        return {
+          status: res.status,
+          body: (await res.json()) as { result: { isError: boolean; content: Array<{ text: string }> } },
+        };
       };
       const first = await send();
       expect(first.status).toBe(200);
-      expect(first.body.result).toMatchObject({ isError: true, content: [{ text: 'internal: internal error' }] });
+      expect(first.body.result).toMatchObject({
+        isError: true,
+        content: [{ text: 'internal: internal error' }],
+      });
       expect(JSON.stringify(first.body)).not.toContain('example.test');
       expect((await send()).status).toBe(200);
       const scraped = await (await fetch(new URL('/metrics', broken.url))).text();
-      expect(scraped).toMatch(/orgmesh_unexpected_errors_total\{[^}]*edge="mcp-tool"[^}]*subject="list_tasks"[^}]*\} 2/);
+      expect(scraped).toMatch(
+        /orgmesh_unexpected_errors_total\{[^}]*edge="mcp-tool"[^}]*subject="list_tasks"[^}]*\} 2/,
+      );
     } finally {
       await broken.close();
     }
@@ -319,7 +357,12 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
         deepJsonText(3000),
         JSON.stringify({ jsonrpc: '2.0', id: 'a', method: '\ud800' }),
         `{"jsonrpc":"2.0","id":"b","method":"tools/call","params":{"name":"send_task","arguments":{"to":"legal","type":"x","input":${deepJsonText(3000)}}}}`,
-        JSON.stringify({ jsonrpc: '2.0', id: 'c', method: 'tools/call', params: { name: 'notify', arguments: { to: 'manager', message: 'a\u0000b' } } }),
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'c',
+          method: 'tools/call',
+          params: { name: 'notify', arguments: { to: 'manager', message: 'a\u0000b' } },
+        }),
         JSON.stringify({ jsonrpc: '2.0', id: 'last', method: 'tools/list' }),
       ];
       child.stdin.write(`${lines.join('\n')}\n`);
@@ -335,7 +378,9 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
         expect(answer?.error?.code).not.toBe(-32603);
       }
       // Two lines are not JSON (-32700); `42`, `[]` and the deep object are not JSON-RPC messages (-32600).
-      const unreadable = messages().filter((m) => m.id === null).map((m) => m.error?.code);
+      const unreadable = messages()
+        .filter((m) => m.id === null)
+        .map((m) => m.error?.code);
       expect(unreadable.sort()).toEqual([-32700, -32700, -32600, -32600, -32600].sort());
       expect(child.exitCode).toBeNull();
     }, 30_000);

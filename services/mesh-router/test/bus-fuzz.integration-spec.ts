@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createJwtVerifier, LocalIssuer, SCOPES } from '@orgmesh/auth';
-import {
-  allContracts,
-  GetDirectory,
-  ListSessions,
-  ListTasks,
-  type RpcDefinition,
-} from '@orgmesh/contracts';
+import { allContracts, GetDirectory, ListSessions, ListTasks, type RpcDefinition } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import {
   describeBody,
@@ -71,7 +65,11 @@ describe('bus fuzz: every RPC contract against the real services', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     issuer = await LocalIssuer.create();
-    const verifier = createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks });
+    const verifier = createJwtVerifier({
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      jwks: issuer.jwks,
+    });
     registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on' }, verifier });
     sessions = await startTestSessions(ctx);
     mesh = await startTestMeshRouter(ctx, issuer, { startJobs: false });
@@ -137,7 +135,9 @@ describe('bus fuzz: every RPC contract against the real services', () => {
           cases += 1;
           const problem = await problemOf(rpc, body, auth.value);
           if (problem)
-            findings.push(`${rpc.subject} ${body.kind} ${describeBody(body.body)} (${auth.name}): ${problem}`);
+            findings.push(
+              `${rpc.subject} ${body.kind} ${describeBody(body.body)} (${auth.name}): ${problem}`,
+            );
         }
       }
     }
@@ -145,12 +145,16 @@ describe('bus fuzz: every RPC contract against the real services', () => {
     expect(findings).toEqual([]);
   }, 120_000);
 
-  it.each(SERVING_CONTEXTS)('fuzz: hostile requests to every %s RPC get a success or a 4xx in time', async (context) => {
-    const rpcs = new Map(rpcContracts().filter((c) => c.context === context).map((c) => [c.subject, c]));
-    // The subject, not the definition, is drawn: a failure report then names it in one line.
-    const arbitrary = fc
-      .constantFrom(...rpcs.keys())
-      .chain((subject) =>
+  it.each(SERVING_CONTEXTS)(
+    'fuzz: hostile requests to every %s RPC get a success or a 4xx in time',
+    async (context) => {
+      const rpcs = new Map(
+        rpcContracts()
+          .filter((c) => c.context === context)
+          .map((c) => [c.subject, c]),
+      );
+      // The subject, not the definition, is drawn: a failure report then names it in one line.
+      const arbitrary = fc.constantFrom(...rpcs.keys()).chain((subject) =>
         fc.tuple(
           fc.constant(subject),
           hostileBody(rpcs.get(subject)!),
@@ -159,20 +163,25 @@ describe('bus fuzz: every RPC contract against the real services', () => {
           fc.oneof({ weight: 3, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: hostileHeaders }),
         ),
       );
-    await fuzzEdge(
-      `nats-rpc rpc.${context}.v1.*`,
-      arbitrary,
-      async ([subject, body, authName, headers]) => {
-        const authorization = authorizations.find((a) => a.name === authName)?.value;
-        const problem = await problemOf(rpcs.get(subject)!, body, authorization, headers);
-        if (problem) throw new Error(`${subject} ${body.kind} ${describeBody(body.body)} (${authName}): ${problem}`);
-      },
-      { ciRuns: 40 * rpcs.size },
-    );
-  }, FUZZ_TIMEOUT_MS);
+      await fuzzEdge(
+        `nats-rpc rpc.${context}.v1.*`,
+        arbitrary,
+        async ([subject, body, authName, headers]) => {
+          const authorization = authorizations.find((a) => a.name === authName)?.value;
+          const problem = await problemOf(rpcs.get(subject)!, body, authorization, headers);
+          if (problem)
+            throw new Error(`${subject} ${body.kind} ${describeBody(body.body)} (${authName}): ${problem}`);
+        },
+        { ciRuns: 40 * rpcs.size },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it('leaves every service answering normal requests', async () => {
-    await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({ items: expect.any(Array) });
+    await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({
+      items: expect.any(Array),
+    });
     await expect(bus.request(GetDirectory, {})).resolves.toMatchObject({ people: expect.any(Array) });
     await expect(bus.request(ListTasks, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
       items: expect.any(Array),
@@ -187,7 +196,10 @@ describe('bus fuzz: every RPC contract against the real services', () => {
         for await (const stream of bus.jsm.streams.list()) {
           if (!stream.config.name.endsWith(ctx.nameSuffix)) continue;
           for await (const consumer of bus.jsm.consumers.list(stream.config.name)) {
-            expect({ consumer: consumer.name, pending: consumer.num_pending + consumer.num_ack_pending }).toEqual({
+            expect({
+              consumer: consumer.name,
+              pending: consumer.num_pending + consumer.num_ack_pending,
+            }).toEqual({
               consumer: consumer.name,
               pending: 0,
             });
@@ -203,7 +215,9 @@ describe('bus fuzz: every RPC contract against the real services', () => {
     expect(deadLetters).toBe(0);
     for (const app of [sessions, registry, mesh]) {
       const scraped = await (await fetch(`http://127.0.0.1:${app.health.port}/metrics`)).text();
-      const counted = [...scraped.matchAll(/^orgmesh_unexpected_errors_total\{[^}]*\} (\d+)/gm)].map((m) => Number(m[1]));
+      const counted = [...scraped.matchAll(/^orgmesh_unexpected_errors_total\{[^}]*\} (\d+)/gm)].map((m) =>
+        Number(m[1]),
+      );
       expect({ port: app.health.port, unexpected: counted.reduce((a, b) => a + b, 0) }).toEqual({
         port: app.health.port,
         unexpected: 0,

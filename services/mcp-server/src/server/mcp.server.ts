@@ -79,12 +79,19 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
           return result;
         } catch (error) {
           if (error instanceof GatewayError) {
-            deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: error.code }, 'tool call failed');
+            deps.logger.warn(
+              { tool: tool.name, ms: Date.now() - started, code: error.code },
+              'tool call failed',
+            );
           } else {
             // The last-resort boundary of a tool call: the client gets `internal`, the process keeps serving.
             deps.metrics?.countUnexpected('mcp-tool', tool.name);
             deps.logger.error(
-              { tool: tool.name, ms: Date.now() - started, errorType: error instanceof Error ? error.name : typeof error },
+              {
+                tool: tool.name,
+                ms: Date.now() - started,
+                errorType: error instanceof Error ? error.name : typeof error,
+              },
               'tool call failed unexpectedly',
             );
           }

@@ -107,6 +107,12 @@ export interface PseudonymContext {
   readonly role?: string;
   /** The agent work session, when the caller names one and no workflow is known. */
   readonly sessionId?: string;
+  /**
+   * The conversation, when neither is known: a hash of the caller and the request's opening messages,
+   * which every turn of one conversation sends again (so a re-sent signed thinking block or a cached
+   * prompt prefix keeps its placeholders), and another conversation does not.
+   */
+  readonly conversation?: string;
 }
 
 /**
@@ -116,7 +122,8 @@ export interface PseudonymContext {
  *
  * - `workflow` (default): the workflow's contextId — the same person keeps one placeholder through a
  *   Finance → Manager → Legal hand-off, and gets another in the next workflow. Without a contextId:
- *   the session, else this request alone (a random scope) — never the org-wide one.
+ *   the session, else the conversation (its opening messages), else this request alone (a random
+ *   scope) — never the org-wide one.
  * - `role`: every workflow of the caller's role (a role that needs longer continuity).
  * - `org`: the whole tenant (the placeholders of before scopes existed).
  *
@@ -138,6 +145,7 @@ export function pseudonymKeyScope(
   }
   if (context.contextId) return `${tenant}\u0000workflow\u0000${context.contextId}`;
   if (context.sessionId) return `${tenant}\u0000session\u0000${context.sessionId}`;
+  if (context.conversation) return `${tenant}\u0000conversation\u0000${context.conversation}`;
   return `${tenant}\u0000request\u0000${randomUUID()}`;
 }
 

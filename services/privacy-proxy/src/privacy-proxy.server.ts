@@ -33,6 +33,7 @@ import {
 } from './http/http-io.js';
 import { answerClientError, errorShape } from './http/boundary.js';
 import { allowListed, anthropicBeta, anthropicVersion, upstreamAccept } from './http/upstream-headers.js';
+import { conversationKey } from './privacy/conversation-scope.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
 import { refusalError, reportRequest, type RequestReport } from './privacy/request-report.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
@@ -396,8 +397,13 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new AppError('validation_failed', 'request body must be a JSON object');
     }
-    // The workflow scopes the placeholders (pseudonym scope, libs/privacy pseudonymKeyScope).
-    const privacy = await engine.forCaller(verified, verified.tenant, workflowOf(x.req));
+    // The workflow scopes the placeholders (pseudonym scope, libs/privacy pseudonymKeyScope); without
+    // one, the session, else the conversation.
+    const privacy = await engine.forCaller(
+      verified,
+      verified.tenant,
+      workflowOf(x.req, conversationKey(verified.sub, document as Record<string, unknown>)),
+    );
     const path =
       x.route === 'openai.chat.completions'
         ? '/chat/completions'
@@ -742,9 +748,16 @@ function write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
   });
 }
 
-/** What the request says it belongs to, for the scope of its placeholders: its workflow and session. */
-function workflowOf(req: IncomingMessage): { contextId?: string; sessionId?: string } {
+/** What the request belongs to, for the scope of its placeholders: its workflow, session, conversation. */
+function workflowOf(
+  req: IncomingMessage,
+  conversation?: string,
+): { contextId?: string; sessionId?: string; conversation?: string } {
   const contextId = headerValue(req, PRIVACY_CONTEXT_HEADER)?.slice(0, 200);
   const sessionId = headerValue(req, SESSION_HEADER)?.slice(0, 200);
-  return { ...(contextId ? { contextId } : {}), ...(sessionId ? { sessionId } : {}) };
+  return {
+    ...(contextId ? { contextId } : {}),
+    ...(sessionId ? { sessionId } : {}),
+    ...(conversation ? { conversation } : {}),
+  };
 }

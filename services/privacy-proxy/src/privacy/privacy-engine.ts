@@ -49,13 +49,13 @@ export class PrivacyEngine {
 
   /**
    * `caller` is the verified token (its role, and its subject where the source knows agents);
-   * `workflow` what the request says it belongs to (`x-orgmesh-context-id`, `x-orgmesh-session-id`),
-   * which scopes its placeholders by the profile's `pseudonymScope` (pseudonymKeyScope).
+   * `workflow` what the request belongs to (`x-orgmesh-context-id`, `x-orgmesh-session-id`, its
+   * conversation), which scopes its placeholders by the profile's `pseudonymScope` (pseudonymKeyScope).
    */
   async forCaller(
     caller: ProfileCaller,
     tenant: string,
-    workflow: Pick<PseudonymContext, 'contextId' | 'sessionId'> = {},
+    workflow: Pick<PseudonymContext, 'contextId' | 'sessionId' | 'conversation'> = {},
   ): Promise<RequestPrivacy> {
     const profile = await this.profiles.profileFor(caller);
     if (!profile)

@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import type { GatewayMetrics } from '../gateway.metrics.js';
+// One rule for what an unexpected throw may put in a log line, shared with the gRPC boundary.
+import { errorFields } from '../grpc/grpc-boundary.js';
 import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
 
 /** What answering an error needs from the server. */
@@ -18,7 +20,7 @@ function isEventStream(res: ServerResponse): boolean {
 /**
  * Answers a failed request as problem+json with the error's stable code. A throw that is not an
  * AppError is a bug: logged here once, inside the request's span (the line carries its trace id),
- * counted, and answered as `internal` without its message. When the response has started, an event
+ * with its type and stack frames but not its message (which may quote the input), counted, and answered as `internal` without its message. When the response has started, an event
  * stream ends with an `error` event and anything else is cut off (a short body must not look whole).
  */
 export function answerError(
@@ -33,7 +35,7 @@ export function answerError(
   const streaming = isEventStream(res);
   if (!(error instanceof AppError)) {
     ctx.metrics.unexpectedErrors.inc({ transport: streaming ? 'sse' : 'http' });
-    ctx.logger.error({ err: error, route }, 'request failed unexpectedly');
+    ctx.logger.error({ ...errorFields(error), route }, 'request failed unexpectedly');
   } else if (problem.status >= 500) {
     ctx.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
   }
@@ -79,7 +81,7 @@ export function answerLastResort(
 ): void {
   try {
     ctx.metrics.unexpectedErrors.inc({ transport: 'http' });
-    ctx.logger.error({ err: error, traceId }, 'request failed unexpectedly');
+    ctx.logger.error({ ...errorFields(error), traceId }, 'request failed unexpectedly');
   } catch {
     // Telemetry failing must not stop the answer below.
   }

@@ -52,12 +52,12 @@ export class GatewayHttpServer {
   private readonly streams = new Set<AbortController>();
 
   constructor(private readonly options: HttpServerOptions) {
-    // Host is checked in dispatch instead, so its absence is answered with a problem body too.
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       // The last-resort boundary: whatever escapes handle() is a bug, answered as `internal` here
       // rather than an unhandled rejection that would take the process (and every client) down.
       this.handle(req, res).catch((error: unknown) => answerLastResort(this.options, res, error, undefined));
     };
+    // Host is checked in dispatch instead, so its absence is answered with a problem body too.
     this.server = createServer({ requireHostHeader: false }, onRequest);
     // Node answers an `Expect` other than 100-continue with an empty 417 by itself; RFC 9110 lets a
     // server ignore it instead, so the request is handled (and any error is a problem) as usual.

@@ -33,6 +33,20 @@ describe('collectRequest', () => {
     for (const raw of ['gpt-x', 'c1', 'f', 'sig==']) expect(texts).not.toContain(raw);
   });
 
+  it('forwards identifiers raw only while they look like identifiers', () => {
+    const doc = {
+      model: 'claude-sonnet-4-5',
+      tools: [
+        { name: 'send_email', description: 'd' },
+        { name: 'mail ann@x.org now', description: 'd' },
+      ],
+      messages: [{ role: 'tool', tool_call_id: 'call_1', content: 'ok' }],
+    };
+    const texts = collectRequest(doc, '', SCAN).texts;
+    expect(texts).toContain('mail ann@x.org now');
+    for (const raw of ['claude-sonnet-4-5', 'send_email', 'call_1']) expect(texts).not.toContain(raw);
+  });
+
   it('scans Anthropic text documents, also inside tool results, and their titles and context', () => {
     const doc = {
       messages: [

@@ -43,6 +43,12 @@ export const MAX_REQUEST_DEPTH = 64;
 
 type Holder = Record<string, unknown> | unknown[];
 
+/**
+ * What tool names, ids, model names and file ids look like (`send_email`, `toolu_01A…`,
+ * `claude-sonnet-4-5`, `ft:gpt-4o:acme:x:1`, `file-abc`): no spaces, no `@`, at most 256 characters.
+ */
+const IDENTIFIER_SHAPE = /^[A-Za-z0-9_.:/-]{1,256}$/;
+
 /** A whole string of standard base64 (padded), as a pasted file would be. */
 const BARE_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
@@ -150,6 +156,9 @@ export function collectRequest(
   ): void {
     switch (cls) {
       case 'identifier':
+        // Raw only while it looks like one: a sentence or an address in a name field is text.
+        if (IDENTIFIER_SHAPE.test(value)) return;
+        return leafText(scope, holder, key, value);
       case 'sealed':
         return;
       case 'url':

@@ -50,6 +50,10 @@ describe('disguised values are masked whole and restored exactly', () => {
     expectMaskedWhole('SSN: ', '５１２-４４-７３９１', '.', 'SSN');
   });
 
+  it('Arabic-Indic digits in an SSN', () => {
+    expectMaskedWhole('SSN: ', '٥١٢-٤٤-٧٣٩١', '.', 'SSN');
+  });
+
   it('a full-width at sign', () => {
     expectMaskedWhole('mail ', 'marta.klein＠example.com', ' now', 'EMAIL');
   });

@@ -73,6 +73,11 @@ describe('normalizeForDetection', () => {
     expect(n.sameOffsets).toBe(true);
   });
 
+  it('folds the decimal digits of every script to ASCII digits', () => {
+    // Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, Thai.
+    expect(normalizeForDetection('٥١٢-٤٤-٧٣٩١ ۵۱۲ ५१२ ৫১২ ๕๑๒').text).toBe('512-44-7391 512 512 512 512');
+  });
+
   it('folds dash look-alikes to a hyphen', () => {
     expect(normalizeForDetection('512\u201344\u22127391').text).toBe('512-44-7391');
   });

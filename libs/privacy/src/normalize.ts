@@ -14,7 +14,8 @@
  * 2. Unicode NFKC (full-width and other compatibility forms, ligatures, NBSP and the other spaces).
  * 3. Format characters are removed: `\p{Cf}` (ZWSP, ZWJ, ZWNJ, soft hyphen, BOM, bidi controls,
  *    word joiner, tags), the combining grapheme joiner and variation selectors.
- * 4. Hyphen and dash look-alikes (U+2010–U+2015, U+2212) become `-`.
+ * 4. Hyphen and dash look-alikes (U+2010–U+2015, U+2212) become `-`; decimal digits of every script
+ *    (Arabic-Indic, Devanagari, …) become ASCII digits.
  * 5. Homoglyphs: Cyrillic and Greek letters that look like Latin ones become those Latin letters, but
  *    only inside a run of non-space characters that also holds a Latin letter (`mаrta@example.com`
  *    with a Cyrillic `а`). Text written in Cyrillic or Greek is left as it is, so its own names and
@@ -62,7 +63,7 @@ function kindOf(c: number): number {
   else if (IS_FORMAT.test(s)) kind = CHANGES;
   else if (IS_MARK.test(s) || (c >= 0x1160 && c <= 0x11ff))
     kind = MARK; // Hangul vowels/finals compose too
-  else if (s.normalize('NFKC') !== s || DASHES.has(c) || SPACE.test(s)) kind = CHANGES;
+  else if (s.normalize('NFKC') !== s || DASHES.has(c) || SPACE.test(s) || DIGIT.test(s)) kind = CHANGES;
   else kind = STABLE;
   KIND[c] = kind;
   return kind;
@@ -92,9 +93,23 @@ function foldClusterOnce(cluster: string): string {
     else if (DASHES.has(cp)) out += '-';
     else if (SPACE.test(ch))
       out += ' '; // the spaces NFKC keeps (U+1680)
+    else if (DIGIT.test(ch)) out += String(digitValue(cp));
     else if (!IS_FORMAT.test(ch) && !(cp >= 0xe0100 && cp <= 0xe01ef)) out += ch;
   }
   return out;
+}
+
+const DIGIT = /^\p{Nd}$/u;
+
+/**
+ * The value of a decimal digit of any script (Arabic-Indic `٥`, Devanagari `५`, …), which NFKC leaves
+ * as it is: Unicode keeps every script's digits as runs of ten code points from 0 to 9, so the value
+ * is the distance from the start of the run, modulo ten (runs may abut).
+ */
+function digitValue(cp: number): number {
+  let start = cp;
+  while (start > 0 && DIGIT.test(String.fromCodePoint(start - 1))) start--;
+  return (cp - start) % 10;
 }
 
 /**

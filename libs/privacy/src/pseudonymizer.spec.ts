@@ -41,6 +41,18 @@ describe('pseudonym scopes', () => {
     for (const p of one) expect(two).not.toContain(p);
   });
 
+  it('workflow without a context id or session: scoped by the conversation, else by the request', () => {
+    const conversation = placeholders(mask(undefined, { conversation: 'c0ffee' }).masked);
+    expect(placeholders(mask(undefined, { conversation: 'c0ffee' }).masked)).toEqual(conversation);
+    const another = placeholders(mask(undefined, { conversation: 'beef' }).masked);
+    const session = placeholders(mask(undefined, { sessionId: 's-1', conversation: 'c0ffee' }).masked);
+    for (const p of conversation) {
+      expect(another).not.toContain(p);
+      // A session named by the caller wins over the conversation.
+      expect(session).not.toContain(p);
+    }
+  });
+
   it('workflow without a context id: scoped by the session, else by the request — never the org', () => {
     const org = placeholders(mask('org', {}).masked);
     const session = placeholders(mask(undefined, { sessionId: 's-1' }).masked);

@@ -43,11 +43,16 @@ afterAll(async () => {
 });
 
 /** One OpenAI call; returns what the fake received and what the client got back. */
-async function call(role: string, text: string, headers: Record<string, string> = {}) {
+async function call(
+  role: string,
+  text: string,
+  headers: Record<string, string> = {},
+  earlier: Array<{ role: string; content: string }> = [],
+) {
   const response = await fetch(`${h.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens[role]}`, ...headers },
-    body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: text }] }),
+    body: JSON.stringify({ model: 'gpt-test', messages: [...earlier, { role: 'user', content: text }] }),
   });
   expect(response.status).toBe(200);
   const answer = (await response.json()) as { choices: Array<{ message: { content: string } }> };
@@ -99,20 +104,53 @@ describe('pseudonym scope', () => {
     expect(h.upstream.last.headers[PRIVACY_CONTEXT_HEADER]).toBeUndefined();
   });
 
-  it('another workflow, or no workflow at all: unrelated placeholders for the same values', async () => {
+  it('another workflow, a session, or another conversation: unrelated placeholders for the same values', async () => {
     const a = await call('finance', VALUES_TEXT, workflow('wf-A'));
     const b = await call('finance', VALUES_TEXT, workflow('wf-B'));
-    const none1 = await call('finance', VALUES_TEXT);
-    const none2 = await call('finance', VALUES_TEXT);
     const session = await call('finance', VALUES_TEXT, { 'x-orgmesh-session-id': 'sess-9' });
     const sessionAgain = await call('finance', VALUES_TEXT, { 'x-orgmesh-session-id': 'sess-9' });
+    // Without either header: scoped by the conversation (the caller and its opening messages).
+    const opening = [{ role: 'system', content: 'You reconcile refunds.' }];
+    const other = [{ role: 'system', content: 'You review contracts.' }];
+    const none1 = await call('finance', VALUES_TEXT, {}, opening);
+    const none2 = await call('finance', VALUES_TEXT, {}, other);
     expect(sessionAgain.placeholders).toEqual(session.placeholders);
     for (const p of a.placeholders) {
       expect(b.placeholders).not.toContain(p);
       expect(none1.placeholders).not.toContain(p);
       expect(session.placeholders).not.toContain(p);
     }
-    for (const p of none1.placeholders) expect(none2.placeholders).not.toContain(p);
+    for (const p of none1.placeholders) {
+      expect(none2.placeholders).not.toContain(p);
+      expect(session.placeholders).not.toContain(p);
+    }
+  });
+
+  it('no header: the turns of one conversation keep their placeholders (what a re-sent thinking block needs)', async () => {
+    const opening = [
+      { role: 'system', content: 'You reconcile refunds.' },
+      { role: 'user', content: VALUES_TEXT },
+    ];
+    const first = await call('finance', 'Summarise the case.', {}, []);
+    const turn1 = await call('finance', 'Draft the reply.', {}, [
+      ...opening,
+      { role: 'assistant', content: 'On it.' },
+    ]);
+    const turn2 = await call('finance', 'Shorter, please.', {}, [
+      ...opening,
+      { role: 'assistant', content: 'On it.' },
+      { role: 'user', content: 'Draft the reply.' },
+      { role: 'assistant', content: `Dear ${VALUES[0]}, …` },
+    ]);
+    expect(first.placeholders).toHaveLength(0);
+    expect(turn1.placeholders).toHaveLength(3);
+    expect(turn2.placeholders).toEqual(turn1.placeholders);
+    // Another caller with the same opening is another conversation.
+    const manager = await call('manager', 'Draft the reply.', {}, [
+      ...opening,
+      { role: 'assistant', content: 'On it.' },
+    ]);
+    for (const p of turn1.placeholders) expect(manager.placeholders).not.toContain(p);
   });
 
   it('org scope: the same placeholders in every workflow', async () => {

@@ -11,7 +11,11 @@ import {
 } from '@orgmesh/contracts';
 import type { GetAgent, GetDirectory, GetProfile } from '@orgmesh/contracts';
 import { createLogger } from '@orgmesh/telemetry';
-import { RegistryProfileSource, type RegistryProfileSourceOptions } from './registry-profile-source.js';
+import {
+  RegistryProfileSource,
+  toPrivacyProfile,
+  type RegistryProfileSourceOptions,
+} from './registry-profile-source.js';
 import type { RegistryChange, RegistryReader } from './registry-reader.js';
 
 const KID = 'registry-test-key';
@@ -681,5 +685,25 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     const calls = { ...registry.calls };
     expect((await source.profileFor(auditor))?.mode).toBe('mask');
     expect(registry.calls).toEqual(calls);
+  });
+});
+
+describe('toPrivacyProfile', () => {
+  const base = {
+    mode: 'mask' as const,
+    entities: {},
+    customPatterns: [],
+    denyList: [],
+    employeeIdPattern: null,
+  };
+
+  it("carries the channel rules of the registry's privacy section (binary, unknownFields)", () => {
+    expect(toPrivacyProfile({ ...base, binary: 'refuse', unknownFields: 'refuse' })).toMatchObject({
+      binary: 'refuse',
+      unknownFields: 'refuse',
+    });
+    const plain = toPrivacyProfile(base);
+    expect(plain.binary).toBeUndefined();
+    expect(plain.unknownFields).toBeUndefined();
   });
 });

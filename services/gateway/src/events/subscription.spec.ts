@@ -109,6 +109,10 @@ describe('cursors', () => {
     },
   );
 
+  it('name the gRPC field when the cursor came from WatchEvents', () => {
+    expect(() => parseCursor(['mesh'], 'x', 'cursor')).toThrow(/^invalid cursor: /);
+  });
+
   it('accept the largest exact sequence', () => {
     expect([...parseCursor(['mesh'], 'mesh:9007199254740991')]).toEqual([['mesh', Number.MAX_SAFE_INTEGER]]);
   });

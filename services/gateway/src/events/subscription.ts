@@ -81,12 +81,13 @@ export function formatCursor(contexts: readonly EventContext[], positions: Posit
   return contexts.map((c) => `${c}:${positions.get(c) ?? 0}`).join(',');
 }
 
-/** Where a cursor came from, for the `issues` path of a refusal. */
-export type CursorSource = 'header.Last-Event-ID' | 'query.lastEventId';
+/** Where a cursor came from, for the `issues` path of a refusal (`cursor`: the gRPC field). */
+export type CursorSource = 'header.Last-Event-ID' | 'query.lastEventId' | 'cursor';
 
 /** A refused cursor: malformed, out of range, or beyond the head of its stream. */
 export function invalidCursor(message: string, source: CursorSource = 'header.Last-Event-ID'): AppError {
-  return new AppError('invalid_cursor', `invalid Last-Event-ID: ${message}`, {
+  const what = source === 'cursor' ? 'cursor' : 'Last-Event-ID';
+  return new AppError('invalid_cursor', `invalid ${what}: ${message}`, {
     details: { issues: [{ path: source, message }] },
   });
 }

@@ -163,7 +163,7 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
           const problem = jsonRpcProblem(await post(call(name, args)));
           if (problem) throw new Error(`${name}: ${problem}`);
         },
-        { ciRuns: 150 },
+        { ciRuns: 100 },
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -249,6 +249,19 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     const answer = await post(body);
     expect(jsonRpcProblem(answer)).toBeUndefined();
     expect(answer.status).toBeLessThan(500);
+  });
+
+  it.each([
+    ['an unsupported protocol version', { 'mcp-protocol-version': '1999-01-01\u00e9' }, true],
+    ['an Accept without JSON', { accept: 'text/html' }, true],
+    ['a content type that is not JSON', { 'content-type': 'text/plain' }, true],
+    // Stateless: the SDK ignores a session id, and answers the request.
+    ['a session id on a stateless server', { 'mcp-session-id': '\u00ff'.repeat(300) }, false],
+  ])('answers a request with %s in JSON-RPC shape, never 5xx', async (_what, headers, refused) => {
+    const answer = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), headers);
+    expect(answer.status >= 400).toBe(refused);
+    expect(answer.status).toBeLessThan(500);
+    expect(jsonRpcProblem(answer)).toBeUndefined();
   });
 
   it('answers a body above the size limit with 413 in JSON-RPC shape', async () => {

@@ -1,1 +1,3 @@
 export * from './config.js';
+export * from './exit-codes.js';
+export * from './warn-once.js';

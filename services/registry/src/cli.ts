@@ -10,7 +10,10 @@ import {
   type OrgUser,
   type PolicyKind,
 } from '@orgmesh/contracts';
+import { EXIT, formatExitCodes, warnOnce } from '@orgmesh/config';
 import { loadRegistryDir } from './loader/registry.reader.js';
+import { diffRegistry, formatDiff, isEmptyDiff } from './cli/registry-diff.js';
+import { isUnavailable, refusedProblems, type RegistryRemote } from './cli/registry-load.js';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryModel } from './model/registry.model.js';
 import { validateOrgChart } from './org/org-chart.js';
@@ -29,30 +32,46 @@ export type OrgImporter = (csv: string, fileName: string) => Promise<{ orgVersio
 
 export interface CliDependencies {
   readonly importOrg?: OrgImporter;
+  /** The registry service `load` previews against and loads into (connects, so created only when needed). */
+  readonly registryRemote?: () => Promise<RegistryRemote>;
+  /** Asks the operator a yes/no question; absent when there is no terminal to ask on. */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
-const EXIT_OK = 0;
-const EXIT_PROBLEMS = 1;
-const EXIT_USAGE = 2;
+const EXIT_OK = EXIT.ok;
+const EXIT_PROBLEMS = EXIT.failed;
+const EXIT_USAGE = EXIT.usage;
 
-const HELP = `orgmesh registry: validate and inspect an orgmesh registry directory
+const HELP = `orgmesh registry: validate, load and inspect an orgmesh registry directory
 
 Usage:
   orgmesh registry validate <dir>
-      Check a registry directory. Prints one line per problem
-      (file: path.inside.file: reason (line L, column C)) and exits 1, or a summary and exits 0.
+      Check a registry directory. Prints every problem in one pass, one line each
+      (file: path.inside.file: reason (line L, column C)), and exits 1, or a summary and exits 0.
+  orgmesh registry load <dir> [--dry-run] [--yes]
+      Validate the directory, show what it changes against what the registry service holds (agents and
+      profiles added, changed with the fields, removed), ask for confirmation, then load it as a new
+      version (PUT /v1/registry through the gateway, as an admin). --dry-run: show the changes only.
+      --yes: do not ask (needed when stdin is not a terminal).
   orgmesh registry import-org <csv> [--registry <dir>] [--dry-run]
       Check an org chart CSV (user_id,reports_to_id,name,role,email,department) against the
       registry's roles: cycles, unknown roles and managers, duplicate emails, each naming its line.
-      Then import it through the registry service, all or nothing (--dry-run: check only).
-      --registry defaults to the CSV's directory. The service is reached at NATS_URL with an admin
-      token from ORGMESH_TOKEN, or from the gateway (ORGMESH_GATEWAY_URL) for ORGMESH_CLIENT_ID and
-      ORGMESH_CLIENT_SECRET.
+      Then import it through the registry service (NATS_URL), all or nothing (--dry-run: check only).
+      --registry defaults to the CSV's directory.
   orgmesh registry render <dir> <agent-id> [--format goose|claude-code] [--out <dir>]
       Render an agent's client config (default goose) and print its config hash; --out writes the files.
       Grants the client cannot enforce as declared are printed on stderr as warnings (rendered narrower).
   orgmesh registry policy <dir> <from> <to> <task|approval|notification>
-      May <from> send <to> that kind of message? Prints the decision and the rule.
+      May <from> send <to> that kind of message? Prints the decision and the rule (exit 0 allow, 1 deny).
+  Every subcommand takes -h/--help.
+
+Examples:
+  orgmesh registry validate deploy/registry
+  orgmesh registry load deploy/registry --dry-run
+  orgmesh registry load deploy/registry --yes
+  orgmesh registry import-org deploy/registry/org-chart.csv --dry-run
+  orgmesh registry render deploy/registry finance-agent --format claude-code --out /tmp/finance
+  orgmesh registry policy deploy/registry finance-agent legal task
 
 A registry directory holds:
   roles.yaml           roles: [{id, display_name, description}]
@@ -61,10 +80,13 @@ A registry directory holds:
   profiles/<id>.yaml   one role profile: id, role, providers, privacy, mesh, tools, extensions, hints
 See services/registry/README.md and the demo registry in deploy/registry/.
 
-Render endpoints come from ORGMESH_PRIVACY_PROXY_URL (default http://127.0.0.1:8090),
-ORGMESH_GATEWAY_URL (default http://127.0.0.1:8080) and ORGMESH_MCP_COMMAND (default orgmesh-mcp).
+Environment: ORGMESH_GATEWAY_URL (http://127.0.0.1:8080; load), ORGMESH_TOKEN (an admin bearer token),
+or ORGMESH_CLIENT_ID and ORGMESH_CLIENT_SECRET (an admin client; load's default in dev mode: admin /
+admin-dev-secret), NATS_URL and NATS_SUBJECT_PREFIX (import-org). Render endpoints:
+ORGMESH_PRIVACY_PROXY_URL (http://127.0.0.1:8090), ORGMESH_GATEWAY_URL, ORGMESH_MCP_COMMAND (orgmesh-mcp).
 
-Exit codes: 0 ok, 1 problems found, 2 usage error.`;
+Exit codes:
+${formatExitCodes()}`;
 
 /** `orgmesh registry …`: `argv` is everything after `registry`. Returns the exit code. */
 export async function runRegistryCli(
@@ -73,14 +95,20 @@ export async function runRegistryCli(
   deps: CliDependencies = {},
 ): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === '-h' || command === 'help') {
+  if (!command) {
+    io.err(HELP);
+    return EXIT_USAGE;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     io.out(HELP);
-    return command ? EXIT_OK : EXIT_USAGE;
+    return EXIT_OK;
   }
   try {
     switch (command) {
       case 'validate':
         return await validateCommand(rest, io);
+      case 'load':
+        return await loadCommand(rest, io, deps);
       case 'import-org':
         return await importOrgCommand(rest, io, deps);
       case 'render':
@@ -98,7 +126,7 @@ export async function runRegistryCli(
     }
     if (error instanceof AppError) {
       io.err(`orgmesh registry ${command}: ${error.message}`);
-      return EXIT_PROBLEMS;
+      return isUnavailable(error) ? EXIT.unavailable : EXIT_PROBLEMS;
     }
     throw error;
   }
@@ -114,7 +142,7 @@ interface ParsedArgs {
 
 function parse(
   args: readonly string[],
-  options: Record<string, { type: 'string' | 'boolean' }>,
+  options: Record<string, { type: 'string' | 'boolean'; short?: string }>,
   positionals: number,
 ): ParsedArgs {
   let parsed;
@@ -160,6 +188,69 @@ async function validateCommand(args: readonly string[], io: CliIo): Promise<numb
     `${dir}: valid: ${model.roles.length} roles, ${model.profiles.length} profiles, ${model.agents.length} agents (${ms.toFixed(1)} ms)`,
   );
   return EXIT_OK;
+}
+
+async function loadCommand(args: readonly string[], io: CliIo, deps: CliDependencies): Promise<number> {
+  const { help, values, positionals } = parse(
+    args,
+    { 'dry-run': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } },
+    1,
+  );
+  if (help) return printHelp(io);
+  const dir = positionals[0] ?? '';
+  if (values['dry-run'] && values.yes) throw new UsageError('--dry-run and --yes exclude each other');
+  // Decided before anything is contacted: without a terminal and without --yes there is nobody to ask.
+  if (!values['dry-run'] && !values.yes && !deps.confirm)
+    throw new UsageError(
+      'stdin is not a terminal, so nobody can confirm: pass --yes to load, or --dry-run to preview',
+    );
+  const local = await loadRegistryDir(dir);
+  if (!local.ok) {
+    for (const problem of local.problems) io.err(formatProblem(problem));
+    io.err(
+      `${local.problems.length} problem${local.problems.length === 1 ? '' : 's'} in ${dir}; nothing loaded`,
+    );
+    return EXIT_PROBLEMS;
+  }
+  if (!deps.registryRemote) {
+    io.err(`${dir}: valid, but this build cannot reach the registry service`);
+    return EXIT_PROBLEMS;
+  }
+  const remote = await deps.registryRemote();
+  const held = await remote.held(local.model);
+  const diff = diffRegistry(local.model, held);
+  io.out(
+    `${dir}: valid: ${local.model.roles.length} roles, ${local.model.profiles.length} profiles, ${local.model.agents.length} agents; against ${remote.target} (${held.version === null ? 'nothing loaded yet' : `version ${held.version}`}):`,
+  );
+  for (const line of formatDiff(diff)) io.out(`  ${line}`);
+  if (values['dry-run']) {
+    io.out('dry run: nothing loaded');
+    return EXIT_OK;
+  }
+  if (isEmptyDiff(diff) && held.version !== null) {
+    // Roles and descriptions of roles are not listed by the gateway: load anyway, an identical registry is a no-op.
+    io.out('no agent or profile changes; loading anyway (identical content is a no-op)');
+  } else if (!values.yes && !(await deps.confirm?.(`Load ${dir} as a new registry version? [y/N] `))) {
+    io.err('not confirmed: nothing loaded');
+    return EXIT_PROBLEMS;
+  }
+  try {
+    const answer = await remote.load(local.files);
+    io.out(
+      answer.changed
+        ? `loaded ${dir} as registry version ${answer.version} (${answer.digest}): ${answer.roles} roles, ${answer.profiles} profiles, ${answer.agents} agents`
+        : `the registry already holds this content as version ${answer.version}: nothing changed`,
+    );
+    return EXIT_OK;
+  } catch (error) {
+    const problems = refusedProblems(error);
+    if (problems.length === 0) throw error;
+    for (const problem of problems) io.err(formatProblem(problem));
+    io.err(
+      `the registry service refused ${dir} (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing loaded`,
+    );
+    return EXIT_PROBLEMS;
+  }
 }
 
 async function importOrgCommand(args: readonly string[], io: CliIo, deps: CliDependencies): Promise<number> {
@@ -267,9 +358,46 @@ function countRoots(users: readonly OrgUser[]): number {
  * (import-org calls the registry service over NATS; see cli/org-importer.ts). Loaded lazily, so the
  * offline commands never load the NATS client.
  */
-export async function runRegistryCommand(argv: readonly string[], io: CliIo): Promise<number> {
+export async function runRegistryCommand(argv: readonly string[], io: CliIo & CliTerminal): Promise<number> {
   const { natsOrgImporter } = await import('./cli/org-importer.js');
-  return runRegistryCli(argv, io, { importOrg: natsOrgImporter(io.env) });
+  const { adminCredentials } = await import('./cli/gateway-client.js');
+  const { gatewayRemote } = await import('./cli/registry-load.js');
+  return runRegistryCli(argv, io, {
+    importOrg: natsOrgImporter(io.env),
+    registryRemote: async () => {
+      const credentials = await adminCredentials(io.env);
+      if (credentials.devSecret)
+        warnOnce(
+          io,
+          'dev-admin-secret',
+          'no ORGMESH_TOKEN or ORGMESH_CLIENT_ID/ORGMESH_CLIENT_SECRET: using the dev admin client (works against a gateway in dev mode only)',
+        );
+      return gatewayRemote(credentials);
+    },
+    confirm: io.stdin?.isTTY
+      ? (question) => askYesNo(question, io.stdin as NodeJS.ReadableStream, io.stderr)
+      : undefined,
+  });
+}
+
+/** What the `orgmesh` dispatcher passes besides CliIo: the terminal, to ask for confirmation. */
+export interface CliTerminal {
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly stderr?: NodeJS.WritableStream | null;
+}
+
+async function askYesNo(
+  question: string,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream | null | undefined,
+): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input, output: output ?? process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }
 
 const invokedDirectly =
@@ -284,7 +412,7 @@ if (invokedDirectly) {
     env: process.env,
   };
   // Exit explicitly: a NATS connection still being attempted must not keep the CLI alive.
-  runRegistryCommand(argv, io).then(
+  runRegistryCommand(argv, { ...io, stdin: process.stdin, stderr: process.stderr }).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`orgmesh registry: ${error instanceof Error ? error.message : String(error)}\n`);

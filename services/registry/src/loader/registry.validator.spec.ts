@@ -241,7 +241,7 @@ describe('references', () => {
     );
     expect(problemLines(files)).toEqual([
       'agents/finance-agent.yaml: delegates_to[0]: an agent cannot delegate to itself (line 9, column 16)',
-      'agents/finance-agent.yaml: delegates_to[1]: unknown agent "acounts-payable-agent" (line 9, column 31)',
+      'agents/finance-agent.yaml: delegates_to[1]: unknown agent "acounts-payable-agent"; did you mean "accounts-payable-agent"? (line 9, column 31)',
     ]);
   });
 

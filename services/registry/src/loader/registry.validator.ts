@@ -1,16 +1,16 @@
 import type { z } from 'zod';
 import {
   ROLE_WILDCARD,
-  type RegistryAgent,
   type RegistryRole,
   type RegistrySourceFile,
   type RoleProfile,
 } from '@orgmesh/contracts';
 import { AgentFileSchema } from '../model/agent.model.js';
-import { MESH_YAML_KEYS, ProfileFileSchema } from '../model/profile.model.js';
+import { ProfileFileSchema } from '../model/profile.model.js';
 import type { RegistryModel } from '../model/registry.model.js';
 import { RolesFileSchema } from '../model/role.model.js';
 import { patternsOverlap } from './access-patterns.js';
+import { agentView, profileRoleRefs, References, reportUnresolved, type AgentView } from './references.js';
 import { compare, formatPath, ROOT_PATH, sortProblems, type Problem } from './problem.js';
 import { locate, parseYaml, type YamlSource } from './yaml-source.js';
 
@@ -138,9 +138,13 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
       }
     });
   }
+  // Unresolved references are collected, not reported on the spot: one typo used in several files is
+  // reported once, where it was made (see reportUnresolved).
+  const unknownRoles = new References();
+  const unknownAgents = new References();
+  const unknownProfiles = new References();
   const checkRole = (source: YamlSource, path: ReadonlyArray<PropertyKey>, role: string): void => {
-    if (rolesKnown && !roleIds.has(role))
-      report(source, path, `unknown role "${role}" (roles.yaml declares: ${listOf(roleIds)})`);
+    if (rolesKnown && !roleIds.has(role)) unknownRoles.add(role, source, path);
   };
 
   // Agents and profiles, first occurrence of an id wins (files in path order).
@@ -155,15 +159,15 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     report,
   );
 
-  // Profiles: role, mesh targets, one default per role.
+  // Profiles: role and mesh targets (of invalid profiles too, from their readable keys), one default per role.
+  for (const p of profiles.first) {
+    const view = profileRoleRefs(p);
+    if (view.role !== undefined) checkRole(p.source, ['role'], view.role);
+    for (const { path, target } of view.meshTargets)
+      if (target !== ROLE_WILDCARD) checkRole(p.source, path, target);
+  }
   const profilesByRole = new Map<string, Array<Parsed<RoleProfile> & { value: RoleProfile }>>();
   for (const p of profiles.valid) {
-    checkRole(p.source, ['role'], p.value.role);
-    for (const key of Object.keys(MESH_YAML_KEYS) as Array<keyof typeof MESH_YAML_KEYS>) {
-      p.value.mesh[key].forEach((target, i) => {
-        if (target !== ROLE_WILDCARD) checkRole(p.source, ['mesh', MESH_YAML_KEYS[key], i], target);
-      });
-    }
     const list = profilesByRole.get(p.value.role) ?? [];
     list.push(p);
     profilesByRole.set(p.value.role, list);
@@ -198,22 +202,12 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     // With no single default, agents of the role are not checked against a guessed profile (no cascades).
     if (marked.length === 1 && marked[0]) effectiveDefaults.set(role, marked[0].value);
   }
-  if (rolesParsed?.value) {
-    rolesParsed.value.forEach((role, i) => {
-      const declaredForRole = [...profiles.declared.values()].some((p) => p.rawRole === role.id);
-      if (!declaredForRole) {
-        report(
-          rolesParsed.source,
-          ['roles', i, 'id'],
-          `role "${role.id}" has no profile (add profiles/${role.id}.yaml with role: ${role.id})`,
-        );
-      }
-    });
-  }
 
-  // Agents: role, profile, delegation, model, tools, ids distinct from roles.
-  for (const a of agents.valid) {
-    const agent = a.value;
+  // Agents: role, profile, delegation, model, tools, ids distinct from roles; an agent file that failed
+  // its schema is checked too, on the keys that passed, so one run reports all of its problems.
+  for (const a of agents.first) {
+    const agent = agentView(a);
+    if (!agent) continue;
     if (roleIds.has(agent.id)) {
       report(
         a.source,
@@ -221,13 +215,14 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
         `agent id "${agent.id}" is also a role id; they must differ because policies name either`,
       );
     }
-    checkRole(a.source, ['role'], agent.role);
-    let profile: RoleProfile | undefined = effectiveDefaults.get(agent.role);
-    if (agent.profile !== null) {
+    if (agent.role !== undefined) checkRole(a.source, ['role'], agent.role);
+    let profile: RoleProfile | undefined =
+      agent.role === undefined ? undefined : effectiveDefaults.get(agent.role);
+    if (agent.profile === undefined) profile = undefined;
+    else if (agent.profile !== null) {
       profile = profiles.valid.find((p) => p.value.id === agent.profile)?.value;
-      if (!profiles.declared.has(agent.profile))
-        report(a.source, ['profile'], `unknown profile "${agent.profile}"`);
-      else if (profile && profile.role !== agent.role) {
+      if (!profiles.declared.has(agent.profile)) unknownProfiles.add(agent.profile, a.source, ['profile']);
+      else if (profile && agent.role !== undefined && profile.role !== agent.role) {
         report(
           a.source,
           ['profile'],
@@ -238,8 +233,7 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     }
     agent.delegatesTo.forEach((target, i) => {
       if (target === agent.id) report(a.source, ['delegates_to', i], 'an agent cannot delegate to itself');
-      else if (!agents.declared.has(target))
-        report(a.source, ['delegates_to', i], `unknown agent "${target}"`);
+      else if (!agents.declared.has(target)) unknownAgents.add(target, a.source, ['delegates_to', i]);
       else {
         // Delegating is sending a task: a delegation the mesh policy would refuse is a broken declaration.
         const targetRole = agents.declared.get(target)?.rawRole;
@@ -261,10 +255,30 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     if (profile) checkAgentAgainstProfile(a.source, agent, profile, report);
   }
 
+  reportUnresolved({
+    report,
+    unknownRoles,
+    unknownAgents,
+    unknownProfiles,
+    declaredRoles: rolesParsed?.value?.map((role, index) => ({ id: role.id, index })) ?? [],
+    rolesSource: rolesParsed?.source,
+    usedRoles: new Set([
+      ...[...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : [])),
+      ...[...agents.declared.values()].flatMap((a) => (a.rawRole ? [a.rawRole] : [])),
+    ]),
+    profileRoles: new Set([...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : []))),
+    agentFiles: agents.first.map((a) => ({ source: a.source, rawId: a.rawId })),
+    declaredAgents: [...agents.declared.keys()],
+    declaredProfiles: [...profiles.declared.keys()],
+  });
+
   // Exclusive access: no two agents may claim overlapping paths.
-  const claims = agents.valid.flatMap((a) =>
-    a.value.exclusiveAccess.map((pattern, index) => ({ a, pattern, index })),
-  );
+  const claims = agents.first.flatMap((parsed) => {
+    const view = agentView(parsed);
+    if (!view) return [];
+    const a = { source: parsed.source, value: view };
+    return view.exclusiveAccess.map((pattern, index) => ({ a, pattern, index }));
+  });
   for (let i = 0; i < claims.length; i++) {
     for (let j = i + 1; j < claims.length; j++) {
       const first = claims[i];
@@ -301,12 +315,14 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
 
 function checkAgentAgainstProfile(
   source: YamlSource,
-  agent: RegistryAgent,
+  agent: AgentView,
   profile: RoleProfile,
   report: (source: YamlSource, path: ReadonlyArray<PropertyKey>, reason: string) => void,
 ): void {
-  const provider = profile.providers.find((p) => p.name === agent.model.provider);
-  if (!provider) {
+  const provider = agent.model && profile.providers.find((p) => p.name === agent.model?.provider);
+  if (!agent.model) {
+    // An unreadable model was reported by the schema; the tools are still checked.
+  } else if (!provider) {
     report(
       source,
       ['model', 'provider'],
@@ -344,12 +360,21 @@ function uniqueById<T extends { id: string }>(
   parsed: ReadonlyArray<Parsed<T> | undefined>,
   kind: 'agent' | 'profile',
   report: (source: YamlSource, path: ReadonlyArray<PropertyKey>, reason: string) => void,
-): { valid: Array<Parsed<T> & { value: T }>; declared: Map<string, Declared> } {
+): {
+  valid: Array<Parsed<T> & { value: T }>;
+  /** Every file that is the first to declare its id (valid or not): what references are checked on. */
+  first: Array<Parsed<T>>;
+  declared: Map<string, Declared>;
+} {
   const declared = new Map<string, Declared>();
   const valid: Array<Parsed<T> & { value: T }> = [];
+  const firsts: Array<Parsed<T>> = [];
   for (const p of parsed) {
     if (!p?.rawId) {
-      if (p?.value) valid.push(p as Parsed<T> & { value: T });
+      if (p?.value) {
+        valid.push(p as Parsed<T> & { value: T });
+        firsts.push(p);
+      }
       continue;
     }
     const first = declared.get(p.rawId);
@@ -362,9 +387,10 @@ function uniqueById<T extends { id: string }>(
       file: p.source.file,
       rawRole: isRecord(data) && typeof data.role === 'string' ? data.role : undefined,
     });
+    firsts.push(p);
     if (p.value) valid.push(p as Parsed<T> & { value: T });
   }
-  return { valid, declared };
+  return { valid, first: firsts, declared };
 }
 
 function rawRoleIds(data: unknown): string[] {
@@ -374,10 +400,6 @@ function rawRoleIds(data: unknown): string[] {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function listOf(values: Iterable<string>): string {
-  return [...values].sort(compare).join(', ') || 'none';
 }
 
 /** A missing key reads "required" rather than zod's "expected string, received undefined". */

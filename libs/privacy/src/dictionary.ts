@@ -68,6 +68,19 @@ function tokenEnd(text: string, start: number): number {
   return j;
 }
 
+/** End of the token starting at `start`, as {@link tokenEnd} finds it, without hashing it. */
+function skipToken(text: string, start: number): number {
+  const n = text.length;
+  let j = start + 1;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (isWordCode(c)) j++;
+    else if (isJoiner(c) && j + 1 < n && isWordCode(text.charCodeAt(j + 1))) j += 2;
+    else break;
+  }
+  return j;
+}
+
 function tokenize(text: string): Array<{ start: number; end: number }> {
   const out: Array<{ start: number; end: number }> = [];
   for (let i = 0; i < text.length;) {
@@ -106,6 +119,8 @@ function possessive(text: string, start: number, end: number): number {
 export class DictionaryMatcher {
   private readonly root: TrieNode = { id: 0, hasChildren: false, term: undefined };
   private readonly edges = new Map<number, TrieEdge[]>();
+  /** The lowercase first code units of the terms: a token starting otherwise is skipped unhashed. */
+  private readonly firstUnits = new Uint8Array(0x10000);
   private nodes = 1;
   readonly size: number;
   /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
@@ -116,6 +131,7 @@ export class DictionaryMatcher {
     for (const term of terms) {
       const spans = tokenize(term.text);
       if (spans.length === 0) continue;
+      this.firstUnits[lowerCode(term.text.charCodeAt(spans[0]!.start))] = 1;
       let node = this.root;
       for (let k = 0; k < spans.length; k++) {
         const span = spans[k]!;
@@ -152,8 +168,13 @@ export class DictionaryMatcher {
         i = covered[c]!.end;
         continue;
       }
-      if (!isWordCode(text.charCodeAt(i))) {
+      const unit = text.charCodeAt(i);
+      if (!isWordCode(unit)) {
         i++;
+        continue;
+      }
+      if (this.firstUnits[lowerCode(unit)] === 0) {
+        i = skipToken(text, i);
         continue;
       }
       const end = tokenEnd(text, i);

@@ -33,6 +33,11 @@ describe('NameRecogniser', () => {
     ['accents', 'Escalated by Joaquín Gutiérrez today.', ['Joaquín Gutiérrez']],
     ['NBSP between the words', 'Please call Marisol\u00a0Okonkwo tomorrow', ['Marisol\u00a0Okonkwo']],
     ['hyphen and apostrophe', "Hi Jean-Luc, cc Siobhan O'Brien", ['Jean-Luc', "Siobhan O'Brien"]],
+    [
+      'inner capitals of a surname prefix',
+      'cc Fiona MacLeod and DeShawn Washington',
+      ['Fiona MacLeod', 'DeShawn Washington'],
+    ],
     ['possessive', "Marisol Okonkwo's report is late.", ['Marisol Okonkwo']],
   ])('is tolerant of %s', (_what, text, expected) => {
     expect(names(text)).toEqual(expected);
@@ -59,6 +64,7 @@ describe('NameRecogniser', () => {
     'Regards,\nCustomer Support',
     'every LLM call: OpenAI- and Anthropic-compatible',
     'one replica runs each job (Postgres advisory lock or `SKIP LOCKED`).',
+    'A Retryable AppError is thrown by getUser; titles: mx dr mme mlle.',
     'const userName = getUser(MarisolOkonkwo_2024); see /home/Marisol_Okonkwo/notes',
   ])('leaves the look-alike %j alone', (text) => {
     expect(names(text)).toEqual([]);

@@ -372,6 +372,8 @@ export class NameRecogniser {
         t.shape === 'lower' &&
         !k.english &&
         !k.notPerson &&
+        !k.title &&
+        !k.particle &&
         t.end - t.start >= 2
       );
     };
@@ -546,6 +548,9 @@ function isWordCodeLetter(c: number): boolean {
   return true;
 }
 const isDigit = (c: number) => c >= 48 && c <= 57;
+const isLowerAscii = (c: number) => c >= 97 && c <= 122;
+/** What may stand before an inner capital in a name: Mc, Mac, De, Di, Da, Du, La, Le, Van, Von, Fitz. */
+const SURNAME_PREFIX = /^(?:mc|mac|de|di|da|du|la|le|van|von|fitz)$/i;
 /** Characters that make a word part of an identifier, a path or an address rather than prose. */
 function isCodeNeighbour(c: number): boolean {
   return (
@@ -614,6 +619,9 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
     let firstCase = 0;
     let letters = 0;
     let lowers = 0;
+    // An uppercase letter right after a lowercase one (`AppError`, `getUser`): an identifier, unless
+    // the word has a surname's prefix (`McAllister`, `DeShawn`, `MacLeod`, `LeBron`, `DiCaprio`).
+    let camelAt = -1;
     let hyphenated = false;
     // The hash before the last apostrophe, for a possessive "'s" that is not part of the name.
     let apostropheAt = -1;
@@ -631,6 +639,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
       } else if (c >= 65 && c <= 90) {
         f = c + 32;
         if (letters === 0) firstCase = 1;
+        else if (camelAt < 0 && lowers > 0 && isLowerAscii(text.charCodeAt(i - 1))) camelAt = i - start;
       } else if (c >= 0xc0 && isWordCodeLetter(c)) {
         if (c >= 0x300 && c <= 0x36f) {
           // A combining mark: part of the word, not of its key.
@@ -691,6 +700,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
     const before = start > 0 ? text.charCodeAt(start - 1) : 32;
     const after = rawEnd < n ? text.charCodeAt(rawEnd) : 32;
     const code =
+      (camelAt >= 0 && !SURNAME_PREFIX.test(text.slice(start, start + camelAt))) ||
       isCodeNeighbour(before) ||
       isCodeNeighbour(after) ||
       (before === 46 && start >= 2 && isWordChar(text.charCodeAt(start - 2))) ||

@@ -440,7 +440,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         metrics.refusals.inc({ route: x.route });
         throw refusalError(report, verified.role, session.strictTypes);
       }
-      if (applied.bodyChanged) body = JSON.stringify(document);
+      // Always the document that was scanned, never the raw bytes: a duplicate key
+      // (`{"content":"<value>","content":"hi"}`) parses to its last value, and the raw bytes would carry
+      // the first one out unscanned (and a provider's parser may read that one).
+      body = JSON.stringify(document);
       query = applied.query;
       // Types and media types only, never values: what the caller's profile let out as it was.
       const passed = Object.keys(report.passed).sort();

@@ -305,6 +305,22 @@ describe('every channel, masking role (finance): nothing personal reaches the pr
   });
 });
 
+describe('raw bytes', () => {
+  it('forwards the document it scanned, so a duplicate key cannot carry a value out unscanned', async () => {
+    for (const role of ['finance', 'legal', 'manager']) {
+      // JSON.parse keeps the last `content`; the first one must not ride along in the raw bytes.
+      const body = `{"model":"m","messages":[{"role":"user","content":"Write to ${EMAIL}","content":"hi"}]}`;
+      const response = await fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await h.token(role)}`, 'content-type': 'application/json' },
+        body,
+      });
+      expect(response.status).toBe(200);
+      expect(readable(h.upstream.last)).not.toContain(EMAIL);
+    }
+  });
+});
+
 describe('streaming', () => {
   it('masks a text document and a query string on the way out and restores the streamed answer', async () => {
     const client = new Anthropic({ apiKey: await h.token('finance'), baseURL: h.url, maxRetries: 0 });

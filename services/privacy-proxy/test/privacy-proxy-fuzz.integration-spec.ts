@@ -171,8 +171,9 @@ const plantedRequest = fc
     fc.dictionary(key, shape, { maxKeys: 5 }),
     PLANTED,
     fc.array(fc.nat(), { minLength: 1, maxLength: 6 }),
+    fc.boolean(),
   )
-  .map(([endpoint, random, value, path]) => {
+  .map(([endpoint, random, value, path, duplicate]) => {
     // Marks this case's request, so a request still in flight from an earlier case (a time-boxed run
     // stops mid-case) is not taken for this one. In `model`, an identifier the proxy never rewrites.
     const marker = `case-${randomUUID()}`;
@@ -182,7 +183,10 @@ const plantedRequest = fc
       ...random,
       model: marker,
     };
-    return { endpoint, body: JSON.stringify(plant(base, value, path)), value, marker };
+    const planted = JSON.stringify(plant(base, value, path));
+    // Or as the first of two `messages` keys: a parser keeps the last, the raw bytes hold both.
+    const body = duplicate ? `{"messages":${JSON.stringify([value])},${planted.slice(1)}` : planted;
+    return { endpoint, body, value, marker };
   });
 
 /** Hostile bodies: random shapes, deep nesting, garbage bytes, wrong content types. */

@@ -296,7 +296,7 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
     const sessionsBefore = await countSessions();
 
     const refused = await refusal(run({ workspace: dir, command: reportAndExit(0) }).promise);
-    expect(refused.exitCode).toBe(2);
+    expect(refused.exitCode).toBe(125);
     expect(refused.problem).toBe(
       `agent "finance-agent" has drifted from its declared config in ${dir}: .goosehints changed since orgmesh rendered it`,
     );
@@ -352,7 +352,7 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
     const table = cliIo();
     expect(await runSessionsCli(['--agent', 'finance-agent'], table)).toBe(0);
     const [header, ...rows] = table.lines.join('\n').split('\n');
-    expect(header).toMatch(/^AGENT\s+SESSION\s+STATE\s+UPTIME\s+LAST ACTIVITY\s+SOURCE$/);
+    expect(header).toMatch(/^AGENT\s+SESSION\s+STATE\s+DURATION\s+LAST ACTIVITY\s+SOURCE$/);
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatch(
       new RegExp(`^finance-agent\\s+${id}\\s+active\\s+\\d+s\\s+\\d+s ago\\s+runner pid ${process.pid}$`),

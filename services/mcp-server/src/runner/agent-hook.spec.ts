@@ -84,7 +84,11 @@ describe('orgmesh agent hook', () => {
   it('has nothing to check at session start and stop', async () => {
     expect((await hook('session-start', {})).code).toBe(0);
     expect((await hook('stop', {})).code).toBe(0);
-    expect((await hook('bogus', {})).code).toBe(1);
+  });
+
+  it('blocks on a usage error too (exit 2: a mis-rendered hook line must not let tools through)', async () => {
+    const bogus = await hook('bogus', {});
+    expect(bogus.code).toBe(2);
   });
 
   it('fails closed: blocks when the settings or the hook input cannot be read', async () => {

@@ -88,8 +88,11 @@ async function readStdin(stream: NodeJS.ReadableStream | undefined): Promise<str
 export async function runHook(argv: readonly string[], io: CliIo): Promise<number> {
   const [event, agentId] = argv;
   if (!event || !(HOOK_EVENTS as readonly string[]).includes(event) || !agentId) {
-    io.err(`orgmesh agent hook: expected <${HOOK_EVENTS.join('|')}> <agent-id>`);
-    return 1;
+    // 2 is both the CLI's usage error and Claude Code's "block": a mis-rendered hook fails closed.
+    io.err(
+      `orgmesh agent hook: expected <${HOOK_EVENTS.join('|')}> <agent-id> (see orgmesh agent hook --help); blocked`,
+    );
+    return EXIT_BLOCK;
   }
   if (event !== 'pre-tool-use') return 0;
   // From here on every failure blocks (exit 2): Claude Code runs the tool on any other exit code, so a

@@ -8,7 +8,9 @@ import {
   type RpcResponse,
   type Session,
 } from '@orgmesh/contracts';
+import { EXIT } from '@orgmesh/config';
 import type { MessageBus } from '@orgmesh/messaging';
+import { GatewayError } from '../gateway/gateway.errors.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { agentEnvironment } from './agent-environment.js';
 import { SupervisedCommand, describeExit, exitStatusOf, type ChildExit } from './child-process.js';
@@ -30,14 +32,14 @@ import {
 } from './workspace.js';
 import { formatDuration } from './format.js';
 
-/** Exit statuses of `orgmesh agent run` besides the command's own. */
+/** Exit statuses of `orgmesh agent run` besides the command's own: the CLI's one table (EXIT). */
 export const RUN_EXIT = {
-  refused: 2,
-  /** As GNU timeout(1). */
-  watchdog: 124,
-  interrupted: 130,
+  refused: EXIT.refused,
+  unavailable: EXIT.unavailable,
+  watchdog: EXIT.watchdog,
+  interrupted: EXIT.interrupted,
   /** The session was ended from outside (`orgmesh sessions kill`, the idle sweeper). */
-  terminated: 143,
+  terminated: EXIT.terminated,
 } as const;
 
 /** The runner will not start the agent; `fix` tells the operator what to do about it. */
@@ -132,7 +134,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   if (!(format in info.expectedConfigHashes)) {
     throw new RunRefused(
       `agent "${agentId}" cannot run in ${format}: it uses a ${agent.model.provider} model (${agent.model.name}), and Claude Code speaks only the Anthropic API`,
-      `run it with --format goose, or give it an Anthropic model in its agents/${agentId}.yaml and reload the registry`,
+      `run it with --format goose, or give it an Anthropic model in its agents/${agentId}.yaml and reload the registry (orgmesh registry load <dir>)`,
     );
   }
 
@@ -143,6 +145,8 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       new RunRefused(
         `cannot obtain a token for client "${deps.clientId}" from the gateway at ${config.gatewayUrl}: ${messageOf(error)}`,
         `start the suite (npm start) or point ORGMESH_GATEWAY_URL at the gateway; set ORGMESH_CLIENT_SECRET to the agent's client secret (dev mode: ${deps.clientId}-dev-secret)`,
+        // Not reached at all (status 0) is "orgmesh is not running", as for NATS; an answer that refuses is a refusal.
+        error instanceof GatewayError && error.status === 0 ? RUN_EXIT.unavailable : RUN_EXIT.refused,
       ),
   );
   const claims = claimsOf(token);
@@ -410,21 +414,21 @@ function registryRefusal(
     case 'agent_not_found':
       return new RunRefused(
         `unknown agent "${agentId}": the registry declares no such agent`,
-        `declare it in agents/${agentId}.yaml of the registry directory (deploy/registry), check it with \`orgmesh registry validate deploy/registry\`, and load it into the registry service`,
+        `declare it in agents/${agentId}.yaml of the registry directory (deploy/registry), check it with \`orgmesh registry validate deploy/registry\`, and load it with \`orgmesh registry load deploy/registry\``,
       );
     case 'validation_failed':
       return new RunRefused(
         `the registry refuses to render "${agentId}"${format ? ` for ${format}` : ''}: ${error.message}`,
         format === 'claude-code'
           ? 'run it with --format goose, or fix its declaration'
-          : `fix its declaration (agents/${agentId}.yaml, its profile) and reload the registry`,
+          : `fix its declaration (agents/${agentId}.yaml, its profile) and reload the registry (orgmesh registry load <dir>)`,
       );
     case 'unavailable':
     case 'timeout':
       return new RunRefused(
         `the registry service does not answer on ${config.natsUrl}${config.subjectPrefix ? ` (subject prefix ${config.subjectPrefix})` : ''}: ${error.message}`,
         'start the suite (npm start), or point NATS_URL (and NATS_SUBJECT_PREFIX) at the running one',
-        69,
+        RUN_EXIT.unavailable,
       );
     case 'unauthenticated':
     case 'forbidden':
@@ -450,7 +454,7 @@ function driftRefusal(error: WorkspaceDriftError, agentId: string): RunRefused {
   ].filter(Boolean);
   return new RunRefused(
     `agent "${agentId}" has drifted from its declared config in ${error.workspace}: ${parts.join('; ')}`,
-    `undo the local changes, or rerun with --reset-config to replace them with the declared config; to keep a change, make it in the registry (agents/${agentId}.yaml or its profile) and reload it`,
+    `undo the local changes, or rerun with --reset-config to replace them with the declared config; to keep a change, make it in the registry (agents/${agentId}.yaml or its profile) and reload it (orgmesh registry load <dir>)`,
   );
 }
 

@@ -50,6 +50,52 @@ describe('orgmesh agent / sessions command lines (before anything is contacted)'
     expect(out.errors.join('\n')).toContain(message);
   });
 
+  it.each([
+    [['--help'], runAgentCli, 'orgmesh agent run <agent-id> [options] -- <command…>'],
+    [['run', '--help'], runAgentCli, '--timeout <dur>'],
+    [['run', 'finance-agent', '-h'], runAgentCli, '--timeout <dur>'],
+    [['hook', '--help'], runAgentCli, 'orgmesh agent hook <pre-tool-use|session-start|stop> <agent-id>'],
+    [['--help'], runSessionsCli, 'orgmesh sessions kill <session-id>'],
+    [['--all', '--help'], runSessionsCli, '--limit <n|all>'],
+    [['kill', '--help'], runSessionsCli, '--reason <text>'],
+    [['kill', 'not-a-uuid', '-h'], runSessionsCli, '--reason <text>'],
+  ])(
+    '%j prints help with a usage line and an example on stdout, exit 0, contacting nothing',
+    async (argv, cli, line) => {
+      const out = io();
+      expect(await cli(argv, out)).toBe(0);
+      expect(out.errors).toEqual([]);
+      const text = out.lines.join('\n');
+      expect(text).toContain('Usage:');
+      expect(text).toMatch(/Examples?/);
+      expect(text).toContain(line);
+    },
+  );
+
+  it('lists the exit-code table in the help of agent and sessions', async () => {
+    for (const cli of [runAgentCli, runSessionsCli]) {
+      const out = io();
+      await cli(['--help'], out);
+      for (const row of [/ 0 {2}ok/, / 1 {2}the operation failed/, / 2 {2}usage error/, /69 {2}unavailable/])
+        expect(out.lines.join('\n')).toMatch(row);
+    }
+  });
+
+  it('refuses a session id that is not a UUID as a usage error, before contacting anything', async () => {
+    const kill = io();
+    expect(await runSessionsCli(['kill', 'finance-agent'], kill)).toBe(2);
+    expect(kill.errors.join('\n')).toContain('"finance-agent" is not a session id');
+    expect(kill.errors.join('\n')).not.toContain('rpc.sessions');
+  });
+
+  it('reports an unknown option in one readable sentence', async () => {
+    const out = io();
+    expect(await runSessionsCli(['kill', '--force'], out)).toBe(2);
+    expect(out.errors[0]).toBe(
+      "orgmesh sessions kill: Unknown option '--force' (see orgmesh sessions kill --help)",
+    );
+  });
+
   it('refuses bad sessions arguments', async () => {
     const state = io();
     expect(await runSessionsCli(['--state', 'sleeping'], state)).toBe(2);
@@ -59,5 +105,8 @@ describe('orgmesh agent / sessions command lines (before anything is contacted)'
     const kill = io();
     expect(await runSessionsCli(['kill'], kill)).toBe(2);
     expect(kill.errors[0]).toContain('missing <session-id>');
+    const limit = io();
+    expect(await runSessionsCli(['--limit', '0'], limit)).toBe(2);
+    expect(limit.errors[0]).toContain('--limit: expected a whole number ≥ 1 or "all", got "0"');
   });
 });

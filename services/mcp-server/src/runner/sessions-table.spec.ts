@@ -42,7 +42,7 @@ describe('formatting', () => {
 });
 
 describe('orgmesh sessions table', () => {
-  it('shows agent, session, state, uptime, last activity and source', () => {
+  it('shows agent, session, state, duration, last activity and source', () => {
     const now = T0 + 65_000;
     const runner = session({ metadata: { source: 'orgmesh-runner', pid: 4242 } });
     const done = session({
@@ -54,12 +54,27 @@ describe('orgmesh sessions table', () => {
       metadata: { source: 'mesh' },
     });
     expect(renderSessionsTable([runner, done], now).split('\n')).toEqual([
-      'AGENT          SESSION                               STATE      UPTIME  LAST ACTIVITY  SOURCE',
-      'finance-agent  11111111-1111-4111-8111-111111111111  active     1m 05s  1m 00s ago     runner pid 4242',
-      'legal-agent    22222222-2222-4222-8222-222222222222  completed  30s     35s ago        mesh',
+      'AGENT          SESSION                               STATE      DURATION  LAST ACTIVITY  SOURCE',
+      'finance-agent  11111111-1111-4111-8111-111111111111  active     1m 05s    1m 00s ago     runner pid 4242',
+      'legal-agent    22222222-2222-4222-8222-222222222222  completed  30s       35s ago        mesh',
     ]);
     expect(uptimeOf(done, now + 3_600_000)).toBe('30s');
     expect(renderSessionsTable([], now)).toBe('no sessions');
+  });
+
+  it('gives an ended session its real duration, from start to end, even under a second', () => {
+    const ended = (ms: number, status: 'completed' | 'failed' | 'expired') =>
+      session({
+        status,
+        [`${status}At`]: new Date(T0 + ms).toISOString(),
+        lastTransitionAt: new Date(T0 + ms).toISOString(),
+      });
+    const later = T0 + 86_400_000;
+    expect(uptimeOf(ended(420, 'completed'), later)).toBe('420ms');
+    expect(uptimeOf(ended(3_250, 'failed'), later)).toBe('3.2s');
+    expect(uptimeOf(ended(95_000, 'expired'), later)).toBe('1m 35s');
+    // Open: time so far, in whole seconds.
+    expect(uptimeOf(session({ status: 'active' }), T0 + 420)).toBe('0s');
   });
 });
 

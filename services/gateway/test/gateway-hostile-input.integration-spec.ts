@@ -15,6 +15,8 @@ import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harnes
 import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { demoFiles, editFile } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
@@ -203,6 +205,29 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
         expect(listed.body.items.map((s) => s.status)).toEqual(['paused']);
       });
     });
+
+    it.each(['"Fin\\0ance"', '"Fin\\x00ance"', '"Fin\\ud800ance"'])(
+      'a registry file whose YAML escape %s makes NUL or a lone surrogate is 400 naming the file and path',
+      async (escaped) => {
+        const files = editFile(
+          await demoFiles(),
+          'agents/finance-agent.yaml',
+          'display_name: Finance Agent',
+          `display_name: ${escaped}`,
+        );
+        const res = await api<Problem & { problems?: Array<{ file: string; path: string }> }>(
+          gateway,
+          'PUT',
+          '/v1/registry',
+          { token: as('admin'), body: { files } },
+        );
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('validation_failed');
+        expect(res.body.problems).toEqual([
+          expect.objectContaining({ file: 'agents/finance-agent.yaml', path: 'display_name' }),
+        ]);
+      },
+    );
 
     it('still stores ordinary Unicode', async () => {
       const res = await api<Task>(gateway, 'POST', '/v1/approvals', {

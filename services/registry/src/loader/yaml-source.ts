@@ -1,4 +1,5 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { checkJsonBounds, JSON_LIMITS } from '@orgmesh/contracts';
 import { ROOT_PATH, type Problem } from './problem.js';
 
 /** A parsed YAML file that can point problems back at a line and column. */
@@ -30,8 +31,16 @@ export function parseYaml(file: string, content: string): YamlParseResult {
       }),
     };
   }
-  return { ok: true, source: { file, data: doc.toJS({ maxAliasCount: 100 }) as unknown, doc, lineCounter } };
+  const data = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  // YAML escapes ("\0", "\ud800") make NUL and lone surrogates out of clean text, and the model is
+  // stored as jsonb: the parsed document meets the rule every stored string meets (ADR 0008).
+  const unsafe = checkJsonBounds(data, { maxDepth: JSON_LIMITS.maxDepth, maxNodes: YAML_MAX_VALUES });
+  if (unsafe) return { ok: false, problems: [{ file, path: unsafe.path || ROOT_PATH, reason: unsafe.message }] };
+  return { ok: true, source: { file, data, doc, lineCounter } };
 }
+
+/** Values per registry file: far above any profile or agent (a 1 MB deny list included). */
+const YAML_MAX_VALUES = 1_000_000;
 
 function firstLine(message: string): string {
   // The yaml library appends " at line L, column C:" and a code excerpt; the position is reported separately.

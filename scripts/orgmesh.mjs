@@ -11,19 +11,25 @@ const COMMANDS = {
   registry: {
     module: 'services/registry/dist/cli.js',
     run: 'runRegistryCommand',
-    summary: 'validate, render, import the org chart, check a policy (orgmesh registry --help)',
+    summary: 'validate and load a registry directory, render, import the org chart, check a policy',
   },
   agent: {
     module: 'services/mcp-server/dist/runner/runner.cli.js',
     run: 'runAgentCli',
-    summary: 'run an agent under supervision (orgmesh agent run <agent-id> -- <command…>)',
+    summary: 'run an agent under supervision (agent run <agent-id> -- <command…>); hooks',
   },
   sessions: {
     module: 'services/mcp-server/dist/runner/runner.cli.js',
     run: 'runSessionsCli',
-    summary: 'list agent sessions, or kill one (orgmesh sessions kill <id>)',
+    summary: 'list agent sessions, or kill one (sessions kill <session-id>)',
   },
 };
+
+// The one exit-code table (libs/config); its built file has no dependencies, so help stays fast.
+const exitCodesModule = join(root, 'libs/config/dist/exit-codes.js');
+const { EXIT, formatExitCodes } = existsSync(exitCodesModule)
+  ? await import(pathToFileURL(exitCodesModule).href)
+  : { EXIT: { ok: 0, failed: 1, usage: 2 }, formatExitCodes: () => '  (run npm run build to see the table)' };
 
 const HELP = `orgmesh: the control plane for an organisation's AI agents
 
@@ -34,22 +40,39 @@ ${Object.entries(COMMANDS)
   .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
   .join('\n')}
 
-Run orgmesh <command> --help for a command's options. The suite itself: npm start.`;
+Every command and subcommand takes -h/--help (or: orgmesh help <command>). The suite itself: npm start.
 
-const [command, ...argv] = process.argv.slice(2);
-if (!command || command === '--help' || command === '-h' || command === 'help') {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(command ? 0 : 2);
+Examples:
+  orgmesh registry validate deploy/registry
+  orgmesh registry load deploy/registry --dry-run
+  orgmesh agent run finance-agent -- goose run --text "Prepare the Q3 budget"
+  orgmesh sessions --all --limit 100
+
+Exit codes (every command):
+${formatExitCodes()}`;
+
+let [command, ...argv] = process.argv.slice(2);
+if (!command) {
+  process.stderr.write(`${HELP}\n`);
+  process.exit(EXIT.usage);
 }
-const entry = COMMANDS[command];
+if (command === '--help' || command === '-h' || command === 'help') {
+  // `orgmesh help sessions` is `orgmesh sessions --help`.
+  if (command !== 'help' || argv.length === 0 || !Object.hasOwn(COMMANDS, argv[0])) {
+    process.stdout.write(`${HELP}\n`);
+    process.exit(EXIT.ok);
+  }
+  [command, ...argv] = [argv[0], ...argv.slice(1), '--help'];
+}
+const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
 if (!entry) {
   process.stderr.write(`orgmesh: unknown command "${command}"\n\n${HELP}\n`);
-  process.exit(2);
+  process.exit(EXIT.usage);
 }
 const modulePath = join(root, entry.module);
 if (!existsSync(modulePath)) {
   process.stderr.write(`orgmesh ${command}: ${entry.module} is not built yet; run npm run build first\n`);
-  process.exit(1);
+  process.exit(EXIT.failed);
 }
 const mod = await import(pathToFileURL(modulePath).href);
 
@@ -79,5 +102,5 @@ try {
   process.stderr.write(
     `orgmesh ${command}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
-  process.exit(1);
+  process.exit(EXIT.failed);
 }

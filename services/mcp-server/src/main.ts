@@ -8,7 +8,13 @@ import { createOrgmeshMcpServer } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { GuardedTransport } from './server/guarded.transport.js';
 import { McpMetrics } from './server/mcp.metrics.js';
+import { MCP_HELP, wantsHelp } from './mcp.help.js';
 
+// --help needs no configuration (it used to fail with "invalid configuration").
+if (wantsHelp(process.argv.slice(2))) {
+  process.stdout.write(`${MCP_HELP}\n`);
+  process.exit(0);
+}
 // orgmesh-mcp: stdout belongs to the MCP protocol in stdio mode, so logs go to stderr (fd 2) always.
 let config;
 try {

@@ -154,7 +154,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       req,
       res,
       route,
-      requestId: headerValue(req, 'x-request-id') ?? randomUUID(),
+      requestId: requestIdOf(headerValue(req, 'x-request-id')),
       started: process.hrtime.bigint(),
       log: {},
       span: traced ? startHttpServerSpan(PRIVACY_PROXY_TRACER, req.method ?? 'GET', req.headers) : undefined,
@@ -727,6 +727,14 @@ function modelsQuery(query: string): string {
       kept.append(key, value);
   const text = kept.toString();
   return text ? `?${text}` : '';
+}
+
+/**
+ * The caller's `x-request-id` when it is id-shaped; a fresh one otherwise. It is logged on every line,
+ * so free text from a client (an address, a sentence) must not become it.
+ */
+function requestIdOf(value: string | undefined): string {
+  return value !== undefined && /^[A-Za-z0-9_.:-]{1,128}$/.test(value) ? value : randomUUID();
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {

@@ -481,6 +481,26 @@ describe('headers', () => {
   });
 });
 
+describe('request ids', () => {
+  it('keeps an id-shaped x-request-id and replaces free text, which would otherwise be logged', async () => {
+    const finance = await h.token('finance');
+    const send = (id: string) =>
+      fetch(`${h.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${finance}`,
+          'content-type': 'application/json',
+          'x-request-id': id,
+        },
+        body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    expect((await send('req-42.a')).headers.get('x-request-id')).toBe('req-42.a');
+    const replaced = (await send(`for ${EMAIL}`)).headers.get('x-request-id');
+    expect(replaced).not.toContain(EMAIL);
+    expect(h.logs.join('')).not.toContain(EMAIL);
+  });
+});
+
 describe('honest reporting', () => {
   it('detect: the audit says what went out raw, and a header lists the entity types, never values', async () => {
     const session = 'sess-honest-detect';

@@ -1,5 +1,4 @@
 import { createRequire } from 'node:module';
-import nlp from 'compromise';
 
 /**
  * The word knowledge the name recogniser (names.ts) decides with, built once per process:
@@ -202,8 +201,11 @@ interface CompromiseModel {
 /** The lexicon, built on first use (~0.3 s on an idle core, ~15 MB) and shared by every recogniser. */
 export function namesLexicon(): NamesLexicon {
   if (cached) return cached;
-  const model = nlp.model() as unknown as CompromiseModel;
+  // Loaded here, not at import: compromise takes ~1 s to load, and most users of this library never
+  // build the lexicon (the proxy does it at start, preloadNamesLexicon).
   const require = createRequire(import.meta.url);
+  const nlp = require('compromise') as { model(): unknown };
+  const model = nlp.model() as CompromiseModel;
   const english = require('an-array-of-english-words') as string[];
   const entries = Object.entries(model.one.lexicon);
   const table = new FlagTable(english.length + entries.length + 1_000);

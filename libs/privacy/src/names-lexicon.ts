@@ -198,7 +198,10 @@ interface CompromiseModel {
   two: { orgWords: Record<string, unknown>; placeWords: Record<string, unknown> };
 }
 
-/** The lexicon, built on first use (0.4–1 s with loading compromise; ~10 MB of tables) and shared by every recogniser. */
+/**
+ * The lexicon, built on first use (0.4–1 s with loading compromise; ~10 MB of tables) and shared by
+ * every recogniser of the process.
+ */
 export function namesLexicon(): NamesLexicon {
   if (cached) return cached;
   // Loaded here, not at import: compromise takes ~1 s to load, and most users of this library never

@@ -40,8 +40,8 @@ export interface NameRecogniserOptions {
 }
 
 /**
- * Builds the names lexicon now (0.4–1 s with loading compromise, once per process) rather than during the first request that
- * needs it: a server calls this at start.
+ * Builds the names lexicon now (0.4–1 s with loading compromise, once per process) rather than
+ * during the first request that needs it: a server calls this at start.
  */
 export function preloadNamesLexicon(): void {
   namesLexicon();

@@ -603,7 +603,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     endpoint: string;
   }): void {
     const report = input.report;
-    const sessionId = headerValue(input.x.req, SESSION_HEADER);
+    // Id-shaped only: the audit holds no free text a client wrote (an address as a session id).
+    const rawSession = headerValue(input.x.req, SESSION_HEADER);
+    const sessionId =
+      rawSession !== undefined && /^[A-Za-z0-9_.:-]{1,200}$/.test(rawSession) ? rawSession : undefined;
     const event: PrivacyRedactedPayload = {
       eventId: randomUUID(),
       role: input.verified.role,

@@ -499,6 +499,22 @@ describe('request ids', () => {
     expect(replaced).not.toContain(EMAIL);
     expect(h.logs.join('')).not.toContain(EMAIL);
   });
+
+  it('keeps free text out of the audit event when it is sent as a session id', async () => {
+    const before = h.audit.events.length;
+    await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await h.token('finance')}`,
+        'content-type': 'application/json',
+        'x-orgmesh-session-id': `session of ${EMAIL}`,
+      },
+      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: SENTENCE }] }),
+    });
+    const events = h.audit.events.slice(before);
+    expect(events).toHaveLength(1);
+    expect(JSON.stringify(events)).not.toContain(EMAIL);
+  });
 });
 
 describe('honest reporting', () => {

@@ -418,6 +418,30 @@ describe('binary content the proxy cannot read', () => {
   });
 });
 
+describe('numbers', () => {
+  it('refuses a number holding personal data in caller data (it cannot carry a placeholder), for a masking role too', async () => {
+    const before = h.upstream.requests.length;
+    const client = anthropic(await h.token('finance'));
+    const error = (await client.messages
+      .create({
+        model: 'm',
+        max_tokens: 5,
+        messages: [
+          { role: 'user', content: 'go' },
+          {
+            role: 'assistant',
+            content: [{ type: 'tool_use', id: 'toolu_1', name: 'pay', input: { card: 4111111111111111 } }],
+          },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'ok' }] },
+        ],
+      })
+      .catch((e: unknown) => e)) as { status?: number; error?: unknown };
+    expect(error.status).toBe(422);
+    expect(JSON.stringify(error.error)).toContain('unmaskable_value');
+    expect(h.upstream.requests.length).toBe(before);
+  });
+});
+
 describe('unknown fields under unknownFields: refuse', () => {
   it('refuses a request with a field the table does not know, even without personal data', async () => {
     const before = h.upstream.requests.length;

@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
 import { CURSOR_CLOCK_SKEW_MS, defineCursor, keysetCursor } from './cursor.js';
 
-const b64 = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 const id = '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
 const now = new Date('2026-06-01T12:00:00.000Z');
 
@@ -48,9 +49,15 @@ describe('keyset cursor', () => {
   });
 
   it('refuses a position in the future beyond the clock skew, accepts one within it', () => {
-    const within = keysetCursor.encode({ createdAt: new Date(now.getTime() + CURSOR_CLOCK_SKEW_MS).toISOString(), id });
+    const within = keysetCursor.encode({
+      createdAt: new Date(now.getTime() + CURSOR_CLOCK_SKEW_MS).toISOString(),
+      id,
+    });
     expect(keysetCursor.decode(within, now).id).toBe(id);
-    const beyond = keysetCursor.encode({ createdAt: new Date(now.getTime() + CURSOR_CLOCK_SKEW_MS + 1).toISOString(), id });
+    const beyond = keysetCursor.encode({
+      createdAt: new Date(now.getTime() + CURSOR_CLOCK_SKEW_MS + 1).toISOString(),
+      id,
+    });
     expect(refusal(() => keysetCursor.decode(beyond, now))).toEqual({
       code: 'invalid_cursor',
       reason: 'position is in the future',

@@ -99,7 +99,8 @@ export const keysetCursor = {
    */
   decode(cursor: string, now: Date): KeysetPosition {
     const { c, i } = KeysetWire.decode(cursor);
-    if (Date.parse(c) > now.getTime() + CURSOR_CLOCK_SKEW_MS) throw invalidCursor('position is in the future');
+    if (Date.parse(c) > now.getTime() + CURSOR_CLOCK_SKEW_MS)
+      throw invalidCursor('position is in the future');
     return { createdAt: c, id: i };
   },
 };

@@ -1,86 +1,24 @@
 import { describe, expect, it } from '@jest/globals';
 import type { z } from 'zod';
-import { PageCursor } from './cursor.js';
 import { allContracts, type RpcDefinition } from './define.js';
+import { unsafeSchemaPlaces } from './schema-audit.js';
 import './index.js';
 import { CreateSession, ListSessions } from './sessions/index.js';
 import { AssignProfile, GetManager, ImportOrg, LoadRegistry } from './registry/index.js';
-import { CancelTask, Decide, ListTasks, Notify, RequestApproval, SendTask, UpdateTask } from './mesh/index.js';
-
-type Internals = { _zod: { def: Record<string, unknown> & { type: string } } };
+import {
+  CancelTask,
+  Decide,
+  ListTasks,
+  Notify,
+  RequestApproval,
+  SendTask,
+  UpdateTask,
+} from './mesh/index.js';
 
 function deep(depth: number): unknown {
   let value: unknown = 1;
   for (let i = 0; i < depth; i += 1) value = [value];
   return value;
-}
-
-function refuses(schema: z.ZodType, value: unknown, why: RegExp): boolean {
-  const result = schema.safeParse(value);
-  return !result.success && result.error.issues.some((i) => i.code === 'invalid_format' || why.test(i.message));
-}
-
-/**
- * Walks a request schema and names every place a hostile value could get through: a string that
- * takes NUL or a lone surrogate, and free-form JSON without the depth/node bounds.
- */
-function unsafePlaces(schema: z.ZodType, path: string, out: string[]): void {
-  const def = (schema as unknown as Internals)._zod.def;
-  const inner = (key: string) => def[key] as z.ZodType;
-  // Opaque page cursors are parsed by the service that issued them (invalid_cursor), see cursor.ts.
-  if (schema === PageCursor) return;
-  switch (def.type) {
-    case 'string':
-      if (!refuses(schema, 'a\u0000', /NUL/)) out.push(`${path}: takes NUL`);
-      if (!refuses(schema, 'a\ud800', /surrogate/)) out.push(`${path}: takes a lone surrogate`);
-      return;
-    case 'object':
-      for (const [key, child] of Object.entries(def['shape'] as Record<string, z.ZodType>))
-        unsafePlaces(child, `${path}.${key}`, out);
-      return;
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      unsafePlaces(inner('innerType'), path, out);
-      return;
-    case 'union':
-      (def['options'] as z.ZodType[]).forEach((option, i) => unsafePlaces(option, `${path}|${i}`, out));
-      return;
-    case 'array':
-      unsafePlaces(inner('element'), `${path}[]`, out);
-      return;
-    case 'record':
-      unsafePlaces(inner('keyType'), `${path}{key}`, out);
-      unsafePlaces(inner('valueType'), `${path}{}`, out);
-      return;
-    case 'pipe':
-      // boundedJson()/boundedJsonOf(): a transform that checks the bounds in front of a JSON shape.
-      if ((inner('in') as unknown as Internals)._zod.def.type === 'transform') {
-        if (!refuses(schema, deep(100), /nested deeper/)) out.push(`${path}: takes JSON 100 levels deep`);
-        if (!refuses(schema, { k: 'a\u0000' }, /NUL/)) out.push(`${path}: takes NUL inside JSON`);
-        return;
-      }
-      unsafePlaces(inner('in'), path, out);
-      unsafePlaces(inner('out'), path, out);
-      return;
-    case 'lazy':
-    case 'unknown':
-    case 'any':
-      out.push(`${path}: free-form value without bounds`);
-      return;
-    case 'enum':
-    case 'literal':
-    case 'number':
-    case 'boolean':
-    case 'null':
-      return;
-    default:
-      out.push(`${path}: unchecked schema kind ${def.type}`);
-  }
 }
 
 describe('request contracts refuse hostile input', () => {
@@ -89,33 +27,50 @@ describe('request contracts refuse hostile input', () => {
 
   it('has no string that takes NUL or a lone surrogate and no unbounded JSON in any request', () => {
     expect(rpcs.length).toBeGreaterThanOrEqual(24);
-    const places: string[] = [];
-    for (const rpc of rpcs) unsafePlaces(rpc.request, rpc.subject, places);
-    expect(places).toEqual([]);
+    expect(rpcs.flatMap((rpc) => unsafeSchemaPlaces(rpc.request, rpc.subject))).toEqual([]);
   });
 
   it('finds what the walk is for: a plain string and z.json() are reported', async () => {
     const { z } = await import('zod');
-    const places: string[] = [];
-    unsafePlaces(z.object({ a: z.string(), b: z.json().optional(), c: z.record(z.string(), z.unknown()) }), 'x', places);
-    expect(places).toEqual([
-      'x.a: takes NUL',
-      'x.a: takes a lone surrogate',
-      'x.b: free-form value without bounds',
-      'x{key}: takes NUL',
-      'x{key}: takes a lone surrogate',
-      'x{}: free-form value without bounds',
-    ].map((p) => p.replace('x{', 'x.c{')));
+    const places = unsafeSchemaPlaces(
+      z.object({ a: z.string(), b: z.json().optional(), c: z.record(z.string(), z.unknown()) }),
+      'x',
+    );
+    expect(places).toEqual(
+      [
+        'x.a: takes NUL',
+        'x.a: takes a lone surrogate',
+        'x.b: free-form value without bounds',
+        'x{key}: takes NUL',
+        'x{key}: takes a lone surrogate',
+        'x{}: free-form value without bounds',
+      ].map((p) => p.replace('x{', 'x.c{')),
+    );
   });
 
   const id = '7a0c1f3e-1d2b-4c5d-8e9f-0a1b2c3d4e5f';
   const cases: Array<[string, z.ZodType, Record<string, unknown>, string]> = [
     ['send-task type', SendTask.request, { to: 'finance', type: '\u0000' }, 'type'],
     ['send-task type (lone surrogate)', SendTask.request, { to: 'finance', type: 'x\udc00' }, 'type'],
-    ['send-task input', SendTask.request, { to: 'finance', type: 'review', input: { a: 'b\u0000' } }, 'input'],
-    ['send-task contextId', SendTask.request, { to: 'finance', type: 'review', contextId: 'c\u0000' }, 'contextId'],
+    [
+      'send-task input',
+      SendTask.request,
+      { to: 'finance', type: 'review', input: { a: 'b\u0000' } },
+      'input',
+    ],
+    [
+      'send-task contextId',
+      SendTask.request,
+      { to: 'finance', type: 'review', contextId: 'c\u0000' },
+      'contextId',
+    ],
     ['approval subject', RequestApproval.request, { to: 'manager', subject: 'q3\u0000' }, 'subject'],
-    ['approval details', RequestApproval.request, { to: 'manager', subject: 'q3', details: ['\ud800'] }, 'details'],
+    [
+      'approval details',
+      RequestApproval.request,
+      { to: 'manager', subject: 'q3', details: ['\ud800'] },
+      'details',
+    ],
     ['notification message', Notify.request, { to: 'legal', message: '\u0000' }, 'message'],
     ['update reason', UpdateTask.request, { id, state: 'failed', reason: 'r\u0000' }, 'reason'],
     ['update result', UpdateTask.request, { id, state: 'completed', result: { '\u0000': 1 } }, 'result'],
@@ -123,11 +78,21 @@ describe('request contracts refuse hostile input', () => {
     ['cancel reason', CancelTask.request, { id, reason: '\u0000' }, 'reason'],
     ['list-tasks contextId', ListTasks.request, { contextId: '\u0000' }, 'contextId'],
     ['list-sessions agentId', ListSessions.request, { agentId: 'a\u0000' }, 'agentId'],
-    ['create-session metadata', CreateSession.request, { agentId: 'a', role: 'r', metadata: { k: '\u0000' } }, 'metadata'],
+    [
+      'create-session metadata',
+      CreateSession.request,
+      { agentId: 'a', role: 'r', metadata: { k: '\u0000' } },
+      'metadata',
+    ],
     ['get-manager userId', GetManager.request, { userId: 'abc\u0000def' }, 'userId'],
     ['assign-profile userId', AssignProfile.request, { userId: '\ud800', profileId: 'finance' }, 'userId'],
     ['import-org csv', ImportOrg.request, { csv: 'user_id\u0000' }, 'csv'],
-    ['registry file content', LoadRegistry.request, { files: [{ path: 'a.yaml', content: '\u0000' }] }, 'files'],
+    [
+      'registry file content',
+      LoadRegistry.request,
+      { files: [{ path: 'a.yaml', content: '\u0000' }] },
+      'files',
+    ],
   ];
 
   it.each(cases)('refuses %s, naming the field', (_name, schema, payload, field) => {
@@ -165,8 +130,12 @@ describe('request contracts refuse hostile input', () => {
   });
 
   it('accepts ordinary values, Unicode included', () => {
-    expect(SendTask.request.safeParse({ to: 'finance', type: 'révision 💼', input: { a: [1, 'é'] } }).success).toBe(true);
-    expect(CreateSession.request.safeParse({ agentId: 'a', role: 'r', metadata: { n: { m: 1 } } }).success).toBe(true);
+    expect(
+      SendTask.request.safeParse({ to: 'finance', type: 'révision 💼', input: { a: [1, 'é'] } }).success,
+    ).toBe(true);
+    expect(
+      CreateSession.request.safeParse({ agentId: 'a', role: 'r', metadata: { n: { m: 1 } } }).success,
+    ).toBe(true);
     expect(CreateSession.request.safeParse({ agentId: 'a', role: 'r', metadata: [1] }).success).toBe(false);
   });
 });

@@ -61,7 +61,12 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     Number((await sessionsDb.query<{ n: string }>('SELECT count(*) AS n FROM sessions.sessions')).rows[0]?.n);
 
   /** A raw request on the bus, as any NATS client could send it: the JSON text as given. */
-  async function rawRequest(subject: string, text: string, token?: string, extra: Record<string, string> = {}) {
+  async function rawRequest(
+    subject: string,
+    text: string,
+    token?: string,
+    extra: Record<string, string> = {},
+  ) {
     const headers = natsHeaders();
     if (token) headers.set(HEADERS.authorization, `Bearer ${token}`);
     for (const [k, v] of Object.entries(extra)) headers.set(k, v);
@@ -95,7 +100,8 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     });
     meshDb = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 2 });
     sessionsDb = await Database.connect({ url: ctx.databaseUrl, schema: 'sessions', poolSize: 2 });
-    for (const client of ['admin', 'finance-agent', 'manager-agent']) tokens[client] = await devToken(gateway, client);
+    for (const client of ['admin', 'finance-agent', 'manager-agent'])
+      tokens[client] = await devToken(gateway, client);
   });
 
   afterAll(async () => {
@@ -113,13 +119,48 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     const cases: Array<[string, string, string, string]> = [
       ['NUL in a task type', '/v1/tasks', '{"to":"manager","type":"\\u0000"}', 'body.type'],
       ['a lone surrogate in a task type', '/v1/tasks', '{"to":"manager","type":"x\\ud800"}', 'body.type'],
-      ['NUL in a task input', '/v1/tasks', '{"to":"manager","type":"review","input":{"a":"\\u0000"}}', 'body.input'],
-      ['a lone surrogate as an input key', '/v1/tasks', '{"to":"manager","type":"r","input":{"\\udc00":1}}', 'body.input'],
-      ['NUL in a contextId', '/v1/tasks', '{"to":"manager","type":"review","contextId":"c\\u0000"}', 'body.contextId'],
-      ['NUL in an approval subject', '/v1/approvals', '{"to":"manager","subject":"Q3\\u0000"}', 'body.subject'],
-      ['NUL in approval details', '/v1/approvals', '{"to":"manager","subject":"Q3","details":["\\u0000"]}', 'body.details'],
-      ['NUL in a notification message', '/v1/notifications', '{"to":"manager","message":"\\u0000"}', 'body.message'],
-      ['a lone surrogate in a notification', '/v1/notifications', '{"to":"manager","message":"\\ud83d"}', 'body.message'],
+      [
+        'NUL in a task input',
+        '/v1/tasks',
+        '{"to":"manager","type":"review","input":{"a":"\\u0000"}}',
+        'body.input',
+      ],
+      [
+        'a lone surrogate as an input key',
+        '/v1/tasks',
+        '{"to":"manager","type":"r","input":{"\\udc00":1}}',
+        'body.input',
+      ],
+      [
+        'NUL in a contextId',
+        '/v1/tasks',
+        '{"to":"manager","type":"review","contextId":"c\\u0000"}',
+        'body.contextId',
+      ],
+      [
+        'NUL in an approval subject',
+        '/v1/approvals',
+        '{"to":"manager","subject":"Q3\\u0000"}',
+        'body.subject',
+      ],
+      [
+        'NUL in approval details',
+        '/v1/approvals',
+        '{"to":"manager","subject":"Q3","details":["\\u0000"]}',
+        'body.details',
+      ],
+      [
+        'NUL in a notification message',
+        '/v1/notifications',
+        '{"to":"manager","message":"\\u0000"}',
+        'body.message',
+      ],
+      [
+        'a lone surrogate in a notification',
+        '/v1/notifications',
+        '{"to":"manager","message":"\\ud83d"}',
+        'body.message',
+      ],
     ];
 
     it.each(cases)('%s', async (_name, path, rawBody, field) => {
@@ -136,19 +177,22 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
       expect(await storedTasks()).toBe(before);
     });
 
-    it.each([2000, 3000])('JSON nested %i levels in a task input is refused naming the limit', async (depth) => {
-      const before = await storedTasks();
-      const res = await api<Problem>(gateway, 'POST', '/v1/tasks', {
-        token: as('finance-agent'),
-        rawBody: `{"to":"manager","type":"review","input":${deepJsonText(depth)}}`,
-        headers: { 'content-type': 'application/json' },
-      });
-      expect(res.status).toBe(400);
-      expect(res.body.code).toBe('validation_failed');
-      const issue = issuesOf(res.body).find((i) => i.path === 'body.input');
-      expect(issue?.message).toMatch(/nested deeper than 64 levels/);
-      expect(await storedTasks()).toBe(before);
-    });
+    it.each([2000, 3000])(
+      'JSON nested %i levels in a task input is refused naming the limit',
+      async (depth) => {
+        const before = await storedTasks();
+        const res = await api<Problem>(gateway, 'POST', '/v1/tasks', {
+          token: as('finance-agent'),
+          rawBody: `{"to":"manager","type":"review","input":${deepJsonText(depth)}}`,
+          headers: { 'content-type': 'application/json' },
+        });
+        expect(res.status).toBe(400);
+        expect(res.body.code).toBe('validation_failed');
+        const issue = issuesOf(res.body).find((i) => i.path === 'body.input');
+        expect(issue?.message).toMatch(/nested deeper than 64 levels/);
+        expect(await storedTasks()).toBe(before);
+      },
+    );
 
     it('an input of more than 50,000 JSON values is refused naming the limit', async () => {
       const before = await storedTasks();
@@ -158,7 +202,9 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
         headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(400);
-      expect(issuesOf(res.body).find((i) => i.path === 'body.input')?.message).toMatch(/more than 50000 JSON values/);
+      expect(issuesOf(res.body).find((i) => i.path === 'body.input')?.message).toMatch(
+        /more than 50000 JSON values/,
+      );
       expect(await storedTasks()).toBe(before);
     });
 
@@ -170,7 +216,9 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
         headers: { 'content-type': 'application/json' },
       });
       expect(res.status).toBe(400);
-      expect(issuesOf(res.body).find((i) => i.path === 'body.metadata')?.message).toMatch(/nested deeper than 64/);
+      expect(issuesOf(res.body).find((i) => i.path === 'body.metadata')?.message).toMatch(
+        /nested deeper than 64/,
+      );
       expect(await storedSessions()).toBe(before);
     });
 
@@ -294,9 +342,14 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     });
 
     it('session transitions refuse a cursor they did not issue', async () => {
-      const res = await api<Problem>(gateway, 'GET', `/v1/sessions/${sessionId}/transitions?cursor=${forged}`, {
-        token: as('admin'),
-      });
+      const res = await api<Problem>(
+        gateway,
+        'GET',
+        `/v1/sessions/${sessionId}/transitions?cursor=${forged}`,
+        {
+          token: as('admin'),
+        },
+      );
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('invalid_cursor');
     });
@@ -357,7 +410,11 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
   describe('raw NATS: a bus caller cannot store what REST refuses', () => {
     it('send-task with NUL in type: the typed validation error, nothing stored', async () => {
       const before = await storedTasks();
-      const reply = await rawRequest(SendTask.subject, '{"to":"manager","type":"\\u0000"}', as('finance-agent'));
+      const reply = await rawRequest(
+        SendTask.subject,
+        '{"to":"manager","type":"\\u0000"}',
+        as('finance-agent'),
+      );
       expect(reply.code).toBe('validation_failed');
       expect(reply.status).toBe('400');
       expect(reply.body.error?.details?.issues?.map((i) => i.path)).toContain('type');
@@ -395,23 +452,31 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     it.each([
       ['NUL', 'a\u0000b'],
       ['5,000 characters', 'k'.repeat(5000)],
-    ])('an idempotency-key header with %s: the typed validation error, nothing stored', async (_name, key) => {
-      const tasks = await storedTasks();
-      const sessionsBefore = await storedSessions();
-      const headers = { [HEADERS.idempotencyKey]: key };
-      const task = await rawRequest(SendTask.subject, '{"to":"manager","type":"review"}', as('manager-agent'), headers);
-      expect(task.code).toBe('validation_failed');
-      expect(task.body.error?.details?.issues?.[0]?.path).toBe(`header.${HEADERS.idempotencyKey}`);
-      const session = await rawRequest(
-        CreateSession.subject,
-        '{"agentId":"finance-agent","role":"finance"}',
-        as('admin'),
-        headers,
-      );
-      expect(session.code).toBe('validation_failed');
-      expect(await storedTasks()).toBe(tasks);
-      expect(await storedSessions()).toBe(sessionsBefore);
-    });
+    ])(
+      'an idempotency-key header with %s: the typed validation error, nothing stored',
+      async (_name, key) => {
+        const tasks = await storedTasks();
+        const sessionsBefore = await storedSessions();
+        const headers = { [HEADERS.idempotencyKey]: key };
+        const task = await rawRequest(
+          SendTask.subject,
+          '{"to":"manager","type":"review"}',
+          as('manager-agent'),
+          headers,
+        );
+        expect(task.code).toBe('validation_failed');
+        expect(task.body.error?.details?.issues?.[0]?.path).toBe(`header.${HEADERS.idempotencyKey}`);
+        const session = await rawRequest(
+          CreateSession.subject,
+          '{"agentId":"finance-agent","role":"finance"}',
+          as('admin'),
+          headers,
+        );
+        expect(session.code).toBe('validation_failed');
+        expect(await storedTasks()).toBe(tasks);
+        expect(await storedSessions()).toBe(sessionsBefore);
+      },
+    );
 
     it('create-session with NUL in the agent id or deep metadata: refused, nothing stored', async () => {
       const before = await storedSessions();
@@ -436,7 +501,8 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
   });
 
   describe('gRPC: the same rules through the same routes, as INVALID_ARGUMENT', () => {
-    type Client = grpc.Client & Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void>;
+    type Client = grpc.Client &
+      Record<string, (req: unknown, md: grpc.Metadata, cb: (e: grpc.ServiceError | null) => void) => void>;
     let mesh: Client;
     let sessionsClient: Client;
 
@@ -460,7 +526,11 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
 
     it.each([
       ['Mesh', 'ListTasks', { cursor: b64({ c: '2026-01-01T00:00:00Z', i: 'x' }) }],
-      ['Mesh', 'ListApprovals', { cursor: b64({ c: new Date(Date.now() + 86_400_000).toISOString(), i: randomUUID() }) }],
+      [
+        'Mesh',
+        'ListApprovals',
+        { cursor: b64({ c: new Date(Date.now() + 86_400_000).toISOString(), i: randomUUID() }) },
+      ],
       ['Mesh', 'ListTasks', { contextId: 'a\u0000' }],
       ['Sessions', 'ListSessions', { cursor: 'garbage' }],
       ['Sessions', 'ListSessions', { agentId: '\u0000' }],

@@ -40,7 +40,12 @@ describe('list-sessions cursor', () => {
     const { repository, calls } = listingRepository();
     const service = new SessionService(repository, { now: () => now });
     const id = randomUUID();
-    await service.list({ limit: 10, cursor: encodeSessionCursor({ createdAt: '2026-05-01T00:00:00.000Z', id }) });
-    expect(calls).toEqual([expect.objectContaining({ cursor: { createdAt: '2026-05-01T00:00:00.000Z', id } })]);
+    await service.list({
+      limit: 10,
+      cursor: encodeSessionCursor({ createdAt: '2026-05-01T00:00:00.000Z', id }),
+    });
+    expect(calls).toEqual([
+      expect.objectContaining({ cursor: { createdAt: '2026-05-01T00:00:00.000Z', id } }),
+    ]);
   });
 });

@@ -8,6 +8,10 @@ export const Decide = defineRpc({
   description:
     'Approves or rejects an approval (the addressed role or agent, or the manager it escalated to). The task ' +
     'completes with the decision as its result.',
-  request: z.object({ id: z.uuid(), decision: ApprovalDecision, comment: safeText(z.string().max(4000)).optional() }),
+  request: z.object({
+    id: z.uuid(),
+    decision: ApprovalDecision,
+    comment: safeText(z.string().max(4000)).optional(),
+  }),
   response: Task,
 });

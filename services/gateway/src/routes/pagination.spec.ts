@@ -19,7 +19,14 @@ describe('pageOf', () => {
 
   it('refuses a cursor it did not issue with invalid_cursor', () => {
     const forged = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    for (const cursor of ['bogus', '\u0000', forged({ o: -1 }), forged({ o: 1e20 }), forged({ o: '3' }), forged({ o: 0 })])
+    for (const cursor of [
+      'bogus',
+      '\u0000',
+      forged({ o: -1 }),
+      forged({ o: 1e20 }),
+      forged({ o: '3' }),
+      forged({ o: 0 }),
+    ])
       expect(() => pageOf([1], 1, cursor)).toThrow(expect.objectContaining({ code: 'invalid_cursor' }));
   });
 });

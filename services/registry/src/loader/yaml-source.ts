@@ -35,7 +35,8 @@ export function parseYaml(file: string, content: string): YamlParseResult {
   // YAML escapes ("\0", "\ud800") make NUL and lone surrogates out of clean text, and the model is
   // stored as jsonb: the parsed document meets the rule every stored string meets (ADR 0008).
   const unsafe = checkJsonBounds(data, { maxDepth: JSON_LIMITS.maxDepth, maxNodes: YAML_MAX_VALUES });
-  if (unsafe) return { ok: false, problems: [{ file, path: unsafe.path || ROOT_PATH, reason: unsafe.message }] };
+  if (unsafe)
+    return { ok: false, problems: [{ file, path: unsafe.path || ROOT_PATH, reason: unsafe.message }] };
   return { ok: true, source: { file, data, doc, lineCounter } };
 }
 

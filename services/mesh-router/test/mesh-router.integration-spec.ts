@@ -368,7 +368,8 @@ describe('mesh router over NATS and Postgres', () => {
     // The forged cursor of issue 17: parsed before the query, not "invalid input syntax for type uuid".
     const forged = Buffer.from(JSON.stringify({ c: '2026-01-01T00:00:00Z', i: 'x' })).toString('base64url');
     expect(
-      (await rpcError(bus.request(ListTasks, { contextId, cursor: forged }, { authorization: manager }))).code,
+      (await rpcError(bus.request(ListTasks, { contextId, cursor: forged }, { authorization: manager })))
+        .code,
     ).toBe('invalid_cursor');
   });
 

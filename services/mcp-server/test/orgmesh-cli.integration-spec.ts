@@ -5,17 +5,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXIT } from '@orgmesh/config';
+import { ApplySessionEvent, CreateSession } from '@orgmesh/contracts';
+import { connectBus } from '@orgmesh/messaging';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The services run in-process, for real; the CLI runs as its own process (scripts/orgmesh.mjs), as an
 // operator runs it. Every spawn is asynchronous: a blocking spawnSync would stall the in-process services.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { devToken, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { devToken, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { runSessionsCli } from '../src/runner/runner.cli.js';
 import { MCP_BIN_DIR, REPO_ROOT, buildForProcesses, testPath } from './mcp-harness.js';
 
 const node = process.execPath;
@@ -295,5 +298,59 @@ describe('the orgmesh command line as its own process: help, one exit-code table
     expect(invalid.stderr).toMatch(/agents\/forecast-agent\.yaml: [^\n]*display_name[^\n]*: required/);
     expect(invalid.stderr).toContain('nothing loaded');
     expect(await agentStatus('forecast-agent')).toBe(200);
+  });
+  it('orgmesh sessions pages through the service and says when it shows fewer than there are; ended sessions show their duration', async () => {
+    const bus = await connectBus({
+      url: ctx.natsUrl,
+      name: 'orgmesh-cli-test',
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      logger: silentLogger,
+    });
+    try {
+      const agentId = 'pagination-agent';
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const session = await bus.request(CreateSession, { agentId, role: 'finance' });
+        ids.push(session.id);
+      }
+      await bus.request(ApplySessionEvent, {
+        id: ids[0] ?? '',
+        event: 'fail',
+        reason: 'test',
+        actor: 'test',
+      });
+      const cli = async (args: string[]) => {
+        const lines: string[] = [];
+        const errors: string[] = [];
+        const code = await runSessionsCli(args, {
+          out: (l) => lines.push(l),
+          err: (l) => errors.push(l),
+          env,
+        });
+        return { code, rows: lines.join('\n').split('\n').slice(1), errors };
+      };
+
+      const firstTwo = await cli(['--all', '--agent', agentId, '--limit', '2']);
+      expect(firstTwo.code).toBe(0);
+      expect(firstTwo.rows).toHaveLength(2);
+      expect(firstTwo.errors).toEqual([
+        'showing the 2 newest of more than 2 sessions; --limit <n> or --limit all for more',
+      ]);
+      const open = await cli(['--agent', agentId, '--limit', '4']);
+      expect(open.rows).toHaveLength(4);
+      expect(open.errors).toEqual([
+        'showing the 4 newest of 6 sessions; --limit <n> or --limit all for more',
+      ]);
+      const all = await cli(['--all', '--agent', agentId, '--limit', 'all']);
+      expect(all.rows).toHaveLength(7);
+      expect(all.errors).toEqual([]);
+      // The ended one (the oldest, last row) shows how long it ran, not "0s".
+      expect(all.rows.at(-1)).toMatch(
+        new RegExp(`^${agentId}\\s+${ids[0]}\\s+failed\\s+(\\d+ms|\\d\\.\\ds)\\s`),
+      );
+    } finally {
+      await bus.close();
+    }
   });
 });

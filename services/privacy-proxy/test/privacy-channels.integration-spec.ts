@@ -505,6 +505,17 @@ describe('headers', () => {
   });
 });
 
+describe('model list', () => {
+  it('forwards only the paging parameters of GET /v1/models', async () => {
+    const response = await fetch(`${h.url}/v1/models?limit=5&note=${encodeURIComponent(EMAIL)}`, {
+      headers: { authorization: `Bearer ${await h.token('finance')}` },
+    });
+    expect(response.status).toBe(200);
+    expect(h.upstream.last.path).toBe('/v1/models');
+    expect(h.upstream.last.query).toBe('?limit=5');
+  });
+});
+
 describe('request ids', () => {
   it('keeps an id-shaped x-request-id and replaces free text, which would otherwise be logged', async () => {
     const finance = await h.token('finance');

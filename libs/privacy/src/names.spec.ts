@@ -85,6 +85,12 @@ describe('NameRecogniser', () => {
     expect(found.length).toBe(2 * Math.ceil(1_000_000 / para.length));
     expect(ms).toBeLessThan(1_500);
   });
+
+  it('stays linear on one run of 200k capitalised words (the longest chunk there can be)', () => {
+    const started = performance.now();
+    expect(recogniser.find('Aa '.repeat(200_000))).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1_500);
+  });
 });
 
 describe('names in the detector and the masking session', () => {

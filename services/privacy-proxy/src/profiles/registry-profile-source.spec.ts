@@ -706,4 +706,14 @@ describe('toPrivacyProfile', () => {
     expect(plain.binary).toBeUndefined();
     expect(plain.unknownFields).toBeUndefined();
   });
+
+  it("carries the names switch and the pseudonym scope of the registry's privacy section", () => {
+    expect(toPrivacyProfile({ ...base, names: false, pseudonymScope: 'role' })).toMatchObject({
+      names: false,
+      pseudonymScope: 'role',
+    });
+    const plain = toPrivacyProfile(base);
+    expect(plain.names).toBeUndefined();
+    expect(plain.pseudonymScope).toBeUndefined();
+  });
 });

@@ -100,6 +100,31 @@ describe('Detector', () => {
     expect((await ner.detectAsync('ask Zed at zed@x.io')).map((e) => e.type)).toEqual(['person', 'email']);
   });
 
+  it('reports a disguised value as its whole original span, with its original text', () => {
+    const text = 'mail marta.kl\u200bein&#64;example.com or ５１２-４４-７３９１ (SSN)';
+    const found = new Detector().detect(text, { includeText: true });
+    expect(found.map((e) => [e.type, e.text])).toEqual([
+      ['email', 'marta.kl\u200bein&#64;example.com'],
+      ['ssn', '５１２-４４-７３９１'],
+    ]);
+    expect(found.map((e) => text.slice(e.start, e.end))).toEqual(found.map((e) => e.text));
+    // Off, the same text holds nothing a rule recognises whole.
+    expect(new Detector({ normalize: false }).detect(text).map((e) => e.type)).not.toContain('ssn');
+  });
+
+  it('runs in-process recognisers on the normalised text and maps their spans back', () => {
+    const seen: string[] = [];
+    const recognizer = (text: string) => {
+      seen.push(text);
+      const at = text.indexOf('Marisol Okonkwo');
+      return at < 0 ? [] : [{ type: 'person', start: at, end: at + 'Marisol Okonkwo'.length, score: 0.8 }];
+    };
+    const text = 'Please call Mari\u00adsol\u00a0Okonkwo tomorrow';
+    const found = new Detector({ recognizers: [recognizer] }).detect(text, { includeText: true });
+    expect(seen).toEqual(['Please call Marisol Okonkwo tomorrow']);
+    expect(found.map((e) => [e.type, e.text])).toEqual([['person', 'Mari\u00adsol\u00a0Okonkwo']]);
+  });
+
   it('refuses an invalid custom pattern naming its key', () => {
     expect(
       () =>

@@ -23,3 +23,18 @@ describe('profile file: privacy proxy channel rules', () => {
     expect(ProfileFileSchema.safeParse(file({ unknown_fields: 'forward' })).success).toBe(false);
   });
 });
+
+describe('profile file: names and pseudonym scope (issue 19)', () => {
+  it('maps names and pseudonym_scope onto the contract, and leaves them out when not written', () => {
+    const written = ProfileFileSchema.parse(file({ names: false, pseudonym_scope: 'org' }));
+    expect(written.privacy).toMatchObject({ names: false, pseudonymScope: 'org' });
+    const plain = ProfileFileSchema.parse(file({}));
+    expect('names' in plain.privacy).toBe(false);
+    expect('pseudonymScope' in plain.privacy).toBe(false);
+  });
+
+  it('refuses a scope that does not exist', () => {
+    expect(ProfileFileSchema.safeParse(file({ pseudonym_scope: 'tenant' })).success).toBe(false);
+    expect(ProfileFileSchema.safeParse(file({ names: 'yes' })).success).toBe(false);
+  });
+});

@@ -88,13 +88,29 @@ const PLAUSIBLE_NAMES = [
   'u00040',
 ];
 
+/** The regex and length bounds of a zod string schema, read from its checks. */
+function stringChecks(def: ZodDef): { pattern: RegExp | undefined; min: number; max: number } {
+  let pattern: RegExp | undefined;
+  let min = 0;
+  let max = Number.MAX_SAFE_INTEGER;
+  for (const check of (def['checks'] as unknown[] | undefined) ?? []) {
+    const c = defOf(check);
+    if (!c) continue;
+    if (c['check'] === 'string_format' && c['pattern'] instanceof RegExp) pattern = c['pattern'];
+    if (c['check'] === 'min_length' && typeof c['minimum'] === 'number') min = c['minimum'];
+    if (c['check'] === 'max_length' && typeof c['maximum'] === 'number') max = c['maximum'];
+    if (c['check'] === 'length_equals' && typeof c['length'] === 'number') min = max = c['length'];
+  }
+  return { pattern, min, max };
+}
+
 /** A string field: mostly something the schema may accept, sometimes with a hostile character in it. */
-function stringValue(def: ZodDef): fc.Arbitrary<string> {
+function stringValue(def: ZodDef, mild: boolean): fc.Arbitrary<string> {
   let plausible: fc.Arbitrary<string>;
   switch (def['format']) {
     case 'uuid':
     case 'guid':
-      plausible = fc.uuid();
+      plausible = fc.uuid({ version: 4 });
       break;
     case 'datetime':
       plausible = fc
@@ -107,8 +123,14 @@ function stringValue(def: ZodDef): fc.Arbitrary<string> {
     case 'url':
       plausible = fc.constantFrom('http://127.0.0.1:1/x', 'https://example.test/');
       break;
-    default:
-      plausible = fc.oneof(fc.constantFrom(...PLAUSIBLE_NAMES), fc.string({ minLength: 1, maxLength: 24 }));
+    default: {
+      const { pattern, min, max } = stringChecks(def);
+      const base = pattern
+        ? fc.stringMatching(pattern, { size: 'xsmall' })
+        : fc.oneof(fc.constantFrom(...PLAUSIBLE_NAMES), fc.string({ minLength: 1, maxLength: 24 }));
+      plausible = base.filter((v) => v.length >= min && v.length <= max);
+      if (pattern && mild) return plausible;
+    }
   }
   const spiced = fc
     .tuple(
@@ -117,6 +139,15 @@ function stringValue(def: ZodDef): fc.Arbitrary<string> {
       fc.boolean(),
     )
     .map(([base, bad, atEnd]) => (atEnd ? `${base}${bad}` : `${bad}${base}`));
+  // A formatted string (uuid, datetime, …) takes no decoration and stays valid.
+  if (mild && def['format'] !== undefined) return plausible;
+  if (mild) {
+    // Odd but acceptable to any contract: accents, emoji, a bidi override, quotes.
+    const odd = fc
+      .tuple(plausible, fc.constantFrom('é', '💥', '\u202e', "'", '"', ' '))
+      .map(([base, extra]) => `${base}${extra}`);
+    return fc.oneof({ weight: 4, arbitrary: plausible }, { weight: 1, arbitrary: odd });
+  }
   return fc.oneof(
     { weight: 3, arbitrary: plausible },
     { weight: 2, arbitrary: spiced },
@@ -124,25 +155,37 @@ function stringValue(def: ZodDef): fc.Arbitrary<string> {
   );
 }
 
+const MILD_JSON: fc.Arbitrary<unknown> = fc.dictionary(
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }),
+  fc.oneof(fc.string({ unit: 'grapheme', maxLength: 16 }), fc.integer(), fc.boolean(), fc.constant(null)),
+  { maxKeys: 3 },
+);
+
 /**
  * A value shaped like `schema` (zod 4 definitions walked generically): objects get their fields,
  * enums their members, strings their format, free-form JSON hostile JSON; every leaf may be
- * hostile. Most such requests pass validation, so the handlers and the database see them.
+ * hostile, so validation refuses most of them. `mild`: leaves that are odd but valid (accents,
+ * emoji, small JSON), so most values pass validation and the handlers and the database see them.
  */
-export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
+export function schemaValue(schema: unknown, options: { mild?: boolean } = {}): fc.Arbitrary<unknown> {
+  return shaped(schema, 0, options.mild ?? false);
+}
+
+function shaped(schema: unknown, depth: number, mild: boolean): fc.Arbitrary<unknown> {
   const def = defOf(schema);
-  if (!def || depth > 6) return hostileValue;
+  if (!def || depth > 6) return mild ? MILD_JSON : hostileValue;
   switch (def.type) {
     case 'object': {
       const shape = (def['shape'] as Record<string, unknown>) ?? {};
       return fc.record(
-        Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, schemaValue(v, depth + 1)])),
+        Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, shaped(v, depth + 1, mild)])),
         { requiredKeys: Object.keys(shape).filter((k) => defOf(shape[k])?.type !== 'optional') },
       );
     }
     case 'string':
-      return stringValue(def);
+      return stringValue(def, mild);
     case 'number':
+      if (mild) return fc.integer({ min: 1, max: 50 });
       return fc.oneof(
         fc.integer({ min: -2, max: 600 }),
         fc.constantFrom(0, 1, 50, 500, 501, -1, 1.5, 1e21, Number.MAX_SAFE_INTEGER),
@@ -150,6 +193,7 @@ export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
     case 'boolean':
       return fc.boolean();
     case 'enum':
+      if (mild) return fc.constantFrom(...Object.values(def['entries'] as Record<string, unknown>));
       return fc.oneof(
         {
           weight: 5,
@@ -160,15 +204,15 @@ export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
     case 'literal':
       return fc.constantFrom(...(def['values'] as unknown[]));
     case 'array':
-      return fc.array(schemaValue(def['element'], depth + 1), { maxLength: 3 });
+      return fc.array(shaped(def['element'], depth + 1, mild), { maxLength: 3 });
     case 'tuple':
-      return fc.tuple(...((def['items'] as unknown[]) ?? []).map((item) => schemaValue(item, depth + 1)));
+      return fc.tuple(...((def['items'] as unknown[]) ?? []).map((item) => shaped(item, depth + 1, mild)));
     case 'record':
-      return fc.dictionary(stringValue({}), schemaValue(def['valueType'], depth + 1), { maxKeys: 3 });
+      return fc.dictionary(stringValue({}, mild), shaped(def['valueType'], depth + 1, mild), { maxKeys: 3 });
     case 'union':
-      return fc.oneof(...(def['options'] as unknown[]).map((o) => schemaValue(o, depth + 1)));
+      return fc.oneof(...(def['options'] as unknown[]).map((o) => shaped(o, depth + 1, mild)));
     case 'intersection':
-      return schemaValue(def['left'], depth + 1);
+      return shaped(def['left'], depth + 1, mild);
     case 'optional':
     case 'nullable':
     case 'default':
@@ -176,13 +220,14 @@ export function schemaValue(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
     case 'readonly':
     case 'catch':
     case 'nonoptional':
-      return schemaValue(def['innerType'], depth);
+      return shaped(def['innerType'], depth, mild);
     case 'pipe':
-      return schemaValue(def['in'], depth);
+      return shaped(def['in'], depth, mild);
     case 'null':
       return fc.constant(null);
     default:
       // unknown, any, lazy (z.json()), custom: free-form JSON, sometimes just past the depth limit.
+      if (mild) return MILD_JSON;
       return fc.oneof(
         { weight: 4, arbitrary: hostileValue },
         { weight: 1, arbitrary: fc.constantFrom(70, 200).map((d) => deepValue(d)) },
@@ -206,8 +251,14 @@ export function hostileBody(rpc: RpcDefinition): fc.Arbitrary<HostileBody> {
   const deepAt = keys.length > 0 ? fc.constantFrom(...keys) : fc.constant('a');
   return fc.oneof(
     {
-      weight: 6,
+      weight: 4,
       arbitrary: schemaValue(rpc.request).map((v) => hostile('schema-shaped', text(JSON.stringify(v)))),
+    },
+    {
+      weight: 2,
+      arbitrary: schemaValue(rpc.request, { mild: true }).map((v) =>
+        hostile('schema-shaped', text(JSON.stringify(v))),
+      ),
     },
     fc.uint8Array({ maxLength: 256 }).map((body) => hostile('bytes', body)),
     fc

@@ -18,6 +18,12 @@ import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { runRegistryCli } from '../../registry/src/cli.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { adminCredentials } from '../../registry/src/cli/gateway-client.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { gatewayRemote } from '../../registry/src/cli/registry-load.js';
 import { runSessionsCli } from '../src/runner/runner.cli.js';
 import { MCP_BIN_DIR, REPO_ROOT, buildForProcesses, testPath } from './mcp-harness.js';
 
@@ -352,5 +358,42 @@ describe('the orgmesh command line as its own process: help, one exit-code table
     } finally {
       await bus.close();
     }
+  });
+  it('registry load asks before loading: "no" loads nothing (exit 1), "yes" loads', async () => {
+    const dir = await registryCopy();
+    const path = join(dir, 'agents/legal-agent.yaml');
+    await writeFile(
+      path,
+      (await readFile(path, 'utf8')).replace(/^description: .*$/m, 'description: Asked first.'),
+    );
+    const questions: string[] = [];
+    const attempt = async (answer: boolean) => {
+      const lines: string[] = [];
+      const errors: string[] = [];
+      const io = { out: (l: string) => lines.push(l), err: (l: string) => errors.push(l), env };
+      const code = await runRegistryCli(['load', dir], io, {
+        registryRemote: async () => gatewayRemote(await adminCredentials(env)),
+        confirm: async (question) => (questions.push(question), answer),
+      });
+      return { code, lines, errors };
+    };
+    const declined = await attempt(false);
+    expect(declined.code).toBe(EXIT.failed);
+    expect(declined.lines.join('\n')).toContain('~ legal-agent: description');
+    expect(declined.errors).toEqual(['not confirmed: nothing loaded']);
+    expect(questions).toEqual([`Load ${dir} as a new registry version? [y/N] `]);
+    const admin = await devToken(gateway, 'admin');
+    const description = async () =>
+      (
+        (await (
+          await fetch(`${gateway.url}/v1/agents/legal-agent`, {
+            headers: { authorization: `Bearer ${admin}` },
+          })
+        ).json()) as { agent: { description: string } }
+      ).agent.description;
+    expect(await description()).not.toBe('Asked first.');
+    const accepted = await attempt(true);
+    expect(accepted.code).toBe(EXIT.ok);
+    expect(await description()).toBe('Asked first.');
   });
 });

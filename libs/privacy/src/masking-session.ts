@@ -136,19 +136,26 @@ export class MaskingSession {
     );
     this.work += seams.scanned;
     // Spans per text in normalised offsets: detections, then pieces of values found across seams.
+    const pieces: Span[][] = found.map((_, i) =>
+      (seams.byText[i] ?? []).filter((e) => e.group !== undefined),
+    );
     const spans: Span[][] = found.map((list, i) => {
       const extra = seams.byText[i];
       if (!extra || extra.length === 0) return list;
       const whole = extra.filter((e) => e.group === undefined);
-      const pieces = extra.filter((e) => e.group !== undefined);
-      return withPieces(whole.length > 0 ? resolveOverlaps<Span>([...list, ...whole]) : list, pieces);
+      return withPieces(whole.length > 0 ? resolveOverlaps<Span>([...list, ...whole]) : list, pieces[i]!);
     });
     const wholeValues = this.wholeValues(texts, prepared, seams.groups, found);
     const known = this.knownValues(prepared, spans, wholeValues);
     if (known) {
       for (let i = 0; i < spans.length; i++) {
         const extra = known.match(prepared[i]!.text, spans[i]);
-        if (extra.length > 0) spans[i] = resolveOverlaps<Span>([...spans[i]!, ...extra]);
+        if (extra.length === 0) continue;
+        // Pieces stay whatever a known value's score: a piece may score below the matcher's 0.5.
+        spans[i] = withPieces(
+          resolveOverlaps<Span>([...spans[i]!.filter((e) => e.group === undefined), ...extra]),
+          pieces[i]!,
+        );
       }
       this.work += known.comparisons;
     }

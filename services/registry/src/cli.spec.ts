@@ -82,6 +82,45 @@ describe('orgmesh registry validate', () => {
     expect(out.join('\n')).toContain('agents/<id>.yaml');
     expect((await run(['validate', '--help'])).code).toBe(0);
   });
+
+  it.each(['validate', 'load', 'import-org', 'render', 'policy'])(
+    'orgmesh registry %s --help: only its usage and options, an example, the exit codes; before any argument check',
+    async (command) => {
+      const { code, out, err } = await run([command, '--help']);
+      expect(err).toEqual([]);
+      expect(code).toBe(0);
+      const text = out.join('\n');
+      expect(text).toContain(`Usage:\n  orgmesh registry ${command} `);
+      expect(text).toMatch(new RegExp(`Examples?:\\n  orgmesh registry ${command} [^<\\n]+\\n`));
+      expect(text).toContain('69  unavailable');
+      for (const other of [
+        'validate <dir>',
+        'load <dir>',
+        'import-org <csv>',
+        'render <dir>',
+        'policy <dir>',
+      ])
+        if (!other.startsWith(command)) expect(text).not.toContain(`orgmesh registry ${other}`);
+    },
+  );
+
+  it('prints the overview on stderr and exits 2 without a command', async () => {
+    const { code, out, err } = await run([]);
+    expect(code).toBe(2);
+    expect(out).toEqual([]);
+    expect(err.join('\n')).toContain('orgmesh registry load <dir> [--dry-run] [--yes]');
+  });
+
+  it('load: refuses to run without a way to confirm, before reading or contacting anything', async () => {
+    const { code, err } = await run(['load', join(scratch, 'does-not-exist')]);
+    expect(code).toBe(2);
+    expect(err[0]).toContain(
+      'stdin is not a terminal, so nobody can confirm: pass --yes to load, or --dry-run',
+    );
+    const both = await run(['load', DEMO_REGISTRY_DIR, '--yes', '--dry-run']);
+    expect(both.code).toBe(2);
+    expect(both.err[0]).toContain('--dry-run and --yes exclude each other');
+  });
 });
 
 describe('orgmesh registry import-org', () => {

@@ -178,7 +178,7 @@ async function loadOrReport(dir: string, io: CliIo): Promise<RegistryModel | und
 
 async function validateCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { help, positionals } = parse(args, {}, 1);
-  if (help) return printHelp(io);
+  if (help) return printHelp(io, 'validate');
   const dir = positionals[0] ?? '';
   const started = performance.now();
   const model = await loadOrReport(dir, io);
@@ -196,7 +196,7 @@ async function loadCommand(args: readonly string[], io: CliIo, deps: CliDependen
     { 'dry-run': { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } },
     1,
   );
-  if (help) return printHelp(io);
+  if (help) return printHelp(io, 'load');
   const dir = positionals[0] ?? '';
   if (values['dry-run'] && values.yes) throw new UsageError('--dry-run and --yes exclude each other');
   // Decided before anything is contacted: without a terminal and without --yes there is nobody to ask.
@@ -259,7 +259,7 @@ async function importOrgCommand(args: readonly string[], io: CliIo, deps: CliDep
     { registry: { type: 'string' }, 'dry-run': { type: 'boolean' } },
     1,
   );
-  if (help) return printHelp(io);
+  if (help) return printHelp(io, 'import-org');
   const csvPath = positionals[0] ?? '';
   const registryDir = typeof values.registry === 'string' ? values.registry : dirname(csvPath);
   const csv = await readFile(csvPath, 'utf8').catch(() => undefined);
@@ -297,7 +297,7 @@ async function renderCommand(args: readonly string[], io: CliIo): Promise<number
     { format: { type: 'string' }, out: { type: 'string' } },
     2,
   );
-  if (help) return printHelp(io);
+  if (help) return printHelp(io, 'render');
   const [dir = '', agentId = ''] = positionals;
   const format = (values.format ?? 'goose') as ConfigFormat;
   if (!CONFIG_FORMATS.includes(format))
@@ -324,7 +324,7 @@ async function renderCommand(args: readonly string[], io: CliIo): Promise<number
 
 async function policyCommand(args: readonly string[], io: CliIo): Promise<number> {
   const { help, positionals } = parse(args, {}, 4);
-  if (help) return printHelp(io);
+  if (help) return printHelp(io, 'policy');
   const [dir = '', from = '', to = '', kind = ''] = positionals;
   if (!(POLICY_KINDS as readonly string[]).includes(kind))
     throw new UsageError(`kind must be one of ${POLICY_KINDS.join(', ')}`);
@@ -344,8 +344,40 @@ export function endpointsFrom(env: Readonly<Record<string, string | undefined>>)
   };
 }
 
-function printHelp(io: CliIo): number {
-  io.out(HELP);
+/**
+ * `orgmesh registry <command> --help`: that command's part of HELP (usage and options, its examples),
+ * then the environment and the exit codes; cut from HELP so the two never disagree.
+ */
+export function commandHelp(command: string): string {
+  const lines = HELP.split('\n');
+  const head = `  orgmesh registry ${command} `;
+  const start = lines.findIndex((line) => line.startsWith(head) || line === head.trimEnd());
+  if (start < 0) return HELP;
+  let end = start + 1;
+  while (end < lines.length && lines[end]?.startsWith('      ')) end++;
+  const examples = lines.filter(
+    (line) => line.startsWith(`  orgmesh registry ${command} `) && !line.includes('<'),
+  );
+  const from = (title: string) => lines.slice(lines.findIndex((line) => line.startsWith(title))).join('\n');
+  const environment = HELP.slice(HELP.indexOf('Environment:'), HELP.indexOf('\n\nExit codes:'));
+  return [
+    `orgmesh registry ${command}`,
+    '',
+    'Usage:',
+    ...lines.slice(start, end),
+    '  -h, --help   this help',
+    '',
+    `Example${examples.length === 1 ? '' : 's'}:`,
+    ...examples,
+    '',
+    environment,
+    '',
+    from('Exit codes:'),
+  ].join('\n');
+}
+
+function printHelp(io: CliIo, command?: string): number {
+  io.out(command ? commandHelp(command) : HELP);
   return EXIT_OK;
 }
 

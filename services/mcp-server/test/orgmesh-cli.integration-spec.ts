@@ -169,7 +169,7 @@ describe('the orgmesh command line as its own process: help, one exit-code table
 
   it('exit 69 when the gateway or NATS does not answer, whichever command', async () => {
     const natsNowhere = `nats://127.0.0.1:${await closedPort()}`;
-    const [load, sessions, kill, runNoGateway, runNoNats] = await Promise.all([
+    const [load, sessions, kill, runNoGateway, runNoNats, importOrg] = await Promise.all([
       orgmesh(['registry', 'load', DEMO, '--dry-run'], { ORGMESH_GATEWAY_URL: nowhere }),
       orgmesh(['sessions'], { NATS_URL: natsNowhere, ORGMESH_CONNECT_TIMEOUT: '1s' }),
       orgmesh(['sessions', 'kill', '00000000-0000-4000-8000-000000000000'], {
@@ -182,8 +182,17 @@ describe('the orgmesh command line as its own process: help, one exit-code table
         NATS_URL: natsNowhere,
         ORGMESH_CONNECT_TIMEOUT: '1s',
       }),
+      orgmesh(['registry', 'import-org', join(DEMO, 'org-chart.csv')], { NATS_URL: natsNowhere }),
     ]);
-    expect([load.status, sessions.status, kill.status, runNoGateway.status, runNoNats.status]).toEqual([
+    expect([
+      load.status,
+      sessions.status,
+      kill.status,
+      runNoGateway.status,
+      runNoNats.status,
+      importOrg.status,
+    ]).toEqual([
+      EXIT.unavailable,
       EXIT.unavailable,
       EXIT.unavailable,
       EXIT.unavailable,

@@ -2,6 +2,7 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import {
   AppError,
   HEADERS,
+  unsafeTextReason,
   validationError,
   type EventDefinition,
   type EventPayload,
@@ -163,6 +164,20 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     }
     if (malformedHeaders)
       return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', 'malformed header block');
+    const idProblem = eventIdProblem(eventId);
+    if (idProblem) {
+      // Handlers store the event id (processOnce, causation ids): one Postgres refuses would fail
+      // every redelivery and hold the consumer up to maxDeliver times. The stream position names it.
+      const position = `${msg.info.stream}:${msg.seq}`;
+      return this.deadLetter(
+        msg,
+        headers,
+        subject,
+        position,
+        'validation_failed',
+        `Nats-Msg-Id ${idProblem}`,
+      );
+    }
     let body: unknown;
     try {
       body = decodeJson(msg.data, `${this.event.subject} payload`);
@@ -316,4 +331,15 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       msg.nak(retryDelayMs(msg.info.deliveryCount, { baseMs: 500, maxMs: 10_000 }));
     }
   }
+}
+
+/** Longest event id a consumer passes on; ids are UUIDs, a gateway-scoped key is far shorter. */
+const MAX_EVENT_ID_LENGTH = 500;
+
+/** Why an event id (Nats-Msg-Id) is refused, if it is: the rule of every id at the edges (issue 17). */
+export function eventIdProblem(eventId: string): string | undefined {
+  // Empty, every such event would share one processOnce record: the second would be skipped.
+  if (eventId === '') return 'must not be empty';
+  if (eventId.length > MAX_EVENT_ID_LENGTH) return `longer than ${MAX_EVENT_ID_LENGTH} characters`;
+  return unsafeTextReason(eventId);
 }

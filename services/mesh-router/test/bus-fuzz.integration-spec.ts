@@ -6,6 +6,7 @@ import {
   GetDirectory,
   ListSessions,
   ListTasks,
+  TaskUpdated,
   type EventDefinition,
   type RpcDefinition,
 } from '@orgmesh/contracts';
@@ -306,6 +307,43 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       });
     },
     FUZZ_TIMEOUT_MS,
+  );
+
+  it.each([
+    ['a NUL', 'a\u0000b'],
+    ['a lone surrogate', 'x\ud800'],
+    ['2,000 characters', 'k'.repeat(2000)],
+    ['nothing', ''],
+  ])(
+    'takes a valid mesh event whose Nats-Msg-Id holds %s without an unexpected error',
+    async (_what, eventId) => {
+      // A valid TaskUpdated (a fixed seed keeps it the same), so the sessions service's follower
+      // runs and records the event id it was given (processOnce).
+      const [change] = fc.sample(
+        schemaValue(TaskUpdated.schema, { mild: true }).filter(
+          (v) => TaskUpdated.schema.safeParse(v).success,
+        ),
+        {
+          numRuns: 1,
+          seed: 17,
+        },
+      );
+      await bus.js.publish(
+        bus.subject(TaskUpdated.subject),
+        new TextEncoder().encode(JSON.stringify(change)),
+        {
+          msgID: eventId,
+        },
+      );
+      await expectEventually(
+        async () => {
+          expect(await unexpectedCounted()).toBe(0);
+          expect(await unfinished()).toEqual([]);
+        },
+        { timeoutMs: 15_000, intervalMs: 50 },
+      );
+    },
+    30_000,
   );
 
   it('let nothing reach the process-level handlers', () => {

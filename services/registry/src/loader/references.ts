@@ -111,7 +111,7 @@ export interface UnresolvedInput {
 /**
  * Reports each unresolved id once, where the typo was made, instead of once per file that uses it:
  * - a role used in several files but declared nowhere, while roles.yaml declares a near spelling
- *   that nothing uses: the typo is in roles.yaml, reported there;
+ *   that nothing uses: the typo is in roles.yaml, reported there (one use: the use is the typo);
  * - an agent id delegated to, while agents/<that id>.yaml declares another id: the typo is that
  *   file's id, reported there;
  * - otherwise at the first use, naming the other uses and a near spelling if there is one.
@@ -125,7 +125,10 @@ export function reportUnresolved(input: UnresolvedInput): void {
   for (const [role, uses] of sortedGroups(input.unknownRoles)) {
     const near = nearest(role, declaredRoleIds);
     const declaredEntry = input.declaredRoles.find((r) => r.id === near);
-    if (near && declaredEntry && input.rolesSource && !input.usedRoles.has(near)) {
+    // Used in several files while the near spelling is used nowhere: the declaration is the typo. A single
+    // use is more likely the typo itself (a new role declared before anything uses it).
+    const files = new Set(uses.map((u) => u.source.file));
+    if (near && declaredEntry && input.rolesSource && !input.usedRoles.has(near) && files.size > 1) {
       report(
         input.rolesSource,
         ['roles', declaredEntry.index, 'id'],
@@ -134,7 +137,9 @@ export function reportUnresolved(input: UnresolvedInput): void {
       explainedMissingProfile.add(near);
       continue;
     }
-    if (near && !input.profileRoles.has(near)) explainedMissingProfile.add(near);
+    // A profile whose role is misspelt is why its role "has no profile": one problem, at the profile.
+    const profileRoleUse = uses.some((u) => u.source.file.startsWith('profiles/') && u.path[0] === 'role');
+    if (near && profileRoleUse && !input.profileRoles.has(near)) explainedMissingProfile.add(near);
     const [first] = uses;
     if (!first) continue;
     report(

@@ -80,6 +80,22 @@ describe('one typo, one problem', () => {
     ]);
   });
 
+  it('a single misspelt use of a declared but unused role is reported at the use, and the role still lacks a profile', () => {
+    let files = editFile(
+      demo,
+      'roles.yaml',
+      'roles:\n',
+      'roles:\n  - id: ops\n    display_name: Operations\n    description: New.\n',
+    );
+    files = editFile(files, 'agents/data-agent.yaml', /^role: .*$/m, 'role: opps');
+    const lines = problemLines(files);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^agents\/data-agent\.yaml: role: unknown role "opps" \(roles\.yaml declares: .*ops.*\); did you mean "ops"\?/,
+    );
+    expect(lines[1]).toMatch(/^roles\.yaml: roles\[0\]\.id: role "ops" has no profile/);
+  });
+
   it('suggests only near spellings', () => {
     expect(nearest('finanse', ['finance', 'legal'])).toBe('finance');
     expect(nearest('hrr', ['hr', 'sales'])).toBe('hr');

@@ -212,7 +212,7 @@ describe('registry versions over NATS and Postgres', () => {
         expect.objectContaining({
           file: 'agents/finance-agent.yaml',
           path: 'delegates_to[0]',
-          reason: 'unknown agent "acounts-payable-agent"',
+          reason: 'unknown agent "acounts-payable-agent"; did you mean "accounts-payable-agent"?',
           line: 9,
         }),
         expect.objectContaining({

@@ -104,6 +104,9 @@ export interface UnresolvedInput {
   /** Roles some profile file is for. */
   readonly profileRoles: ReadonlySet<string>;
   readonly agentFiles: ReadonlyArray<{ source: YamlSource; rawId: string | undefined }>;
+  /** Paths of every agents/… and profiles/… file, read or not, and of those read. */
+  readonly filePaths: ReadonlySet<string>;
+  readonly readPaths: ReadonlySet<string>;
   readonly declaredAgents: readonly string[];
   readonly declaredProfiles: readonly string[];
 }
@@ -157,7 +160,13 @@ export function reportUnresolved(input: UnresolvedInput): void {
     );
   }
 
+  // agents/<id>.yaml exists but could not be read: its own problem is the one to fix, not every use.
+  const unreadable = (dir: string, id: string) =>
+    [`${dir}/${id}.yaml`, `${dir}/${id}.yml`].some(
+      (path) => input.filePaths.has(path) && !input.readPaths.has(path),
+    );
   for (const [agentId, uses] of sortedGroups(input.unknownAgents)) {
+    if (unreadable('agents', agentId)) continue;
     const misnamed = input.agentFiles.find(
       (file) => fileId(file.source.file) === agentId && file.rawId !== undefined && file.rawId !== agentId,
     );
@@ -179,6 +188,7 @@ export function reportUnresolved(input: UnresolvedInput): void {
   }
 
   for (const [profileId, uses] of sortedGroups(input.unknownProfiles)) {
+    if (unreadable('profiles', profileId)) continue;
     const [first] = uses;
     if (!first) continue;
     report(
@@ -219,15 +229,30 @@ function fileId(file: string): string {
   return file.replace(/^.*\//, '').replace(/\.ya?ml$/, '');
 }
 
-/** The closest candidate within 2 edits (and less than half the word), if any. */
+/**
+ * The closest candidate within 2 edits (and less than half the word), if any. A shared trailing
+ * segment (`-agent`) is left out first, so `qa-agent` is not offered for `hr-agent`.
+ */
 export function nearest(word: string, candidates: readonly string[]): string | undefined {
   let best: { candidate: string; distance: number } | undefined;
   for (const candidate of candidates) {
-    const distance = editDistance(word, candidate);
-    if (distance <= Math.min(2, Math.floor(word.length / 2)) && (!best || distance < best.distance))
+    const [a, b] = withoutSharedTail(word, candidate);
+    const distance = editDistance(a, b);
+    if (distance <= Math.min(2, Math.floor(a.length / 2)) && (!best || distance < best.distance))
       best = { candidate, distance };
   }
   return best?.candidate;
+}
+
+function withoutSharedTail(a: string, b: string): [string, string] {
+  let x = a;
+  let y = b;
+  for (;;) {
+    const cut = x.lastIndexOf('-');
+    if (cut <= 0 || !y.endsWith(x.slice(cut)) || y.length === x.length - cut) return [x, y];
+    y = y.slice(0, y.length - (x.length - cut));
+    x = x.slice(0, cut);
+  }
 }
 
 function editDistance(a: string, b: string): number {

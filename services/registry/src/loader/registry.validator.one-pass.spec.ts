@@ -96,10 +96,21 @@ describe('one typo, one problem', () => {
     expect(lines[1]).toMatch(/^roles\.yaml: roles\[0\]\.id: role "ops" has no profile/);
   });
 
+  it('an agent file that cannot be read is its own problem, not "unknown agent" in each file delegating to it', () => {
+    const files = editFile(demo, 'agents/qa-agent.yaml', /^id: qa-agent$/m, 'id: [qa-agent');
+    const lines = problemLines(files);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^agents\/qa-agent\.yaml: \(root\): invalid YAML/);
+  });
+
   it('suggests only near spellings', () => {
     expect(nearest('finanse', ['finance', 'legal'])).toBe('finance');
     expect(nearest('hrr', ['hr', 'sales'])).toBe('hr');
     expect(nearest('treasury', ['finance', 'legal'])).toBeUndefined();
     expect(nearest('ab', ['cd'])).toBeUndefined();
+    // The shared "-agent" does not make two different agents look alike.
+    expect(nearest('qa-agent', ['hr-agent', 'data-agent'])).toBeUndefined();
+    expect(nearest('acounts-payable-agent', ['accounts-payable-agent'])).toBe('accounts-payable-agent');
+    expect(nearest('legal-agnt', ['legal-agent'])).toBe('legal-agent');
   });
 });

@@ -268,6 +268,8 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     ]),
     profileRoles: new Set([...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : []))),
     agentFiles: agents.first.map((a) => ({ source: a.source, rawId: a.rawId })),
+    filePaths: new Set([...agentFiles, ...profileFiles].map((f) => f.path)),
+    readPaths: new Set([...agents.first, ...profiles.first].map((p) => p.source.file)),
     declaredAgents: [...agents.declared.keys()],
     declaredProfiles: [...profiles.declared.keys()],
   });

@@ -58,10 +58,11 @@ if (!command) {
 }
 if (command === '--help' || command === '-h' || command === 'help') {
   // `orgmesh help sessions` is `orgmesh sessions --help`.
-  if (command !== 'help' || argv.length === 0 || !Object.hasOwn(COMMANDS, argv[0])) {
+  if (command !== 'help' || argv.length === 0) {
     process.stdout.write(`${HELP}\n`);
     process.exit(EXIT.ok);
   }
+  // An unknown <command> falls through to "unknown command" (exit 2).
   [command, ...argv] = [argv[0], ...argv.slice(1), '--help'];
 }
 const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;

@@ -7,3 +7,4 @@ export * from './sessions/index.js';
 export * from './registry/index.js';
 export * from './mesh/index.js';
 export * from './privacy/index.js';
+export * from './visibility.js';

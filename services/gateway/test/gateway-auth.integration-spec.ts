@@ -410,6 +410,26 @@ describe('external issuer (AUTH_MODE=oidc): every bad token is 401', () => {
     expect(write.status).toBe(401);
   });
 
+  it('requires the Bearer scheme (case-insensitive, RFC 7235): a bare token or another scheme is 401', async () => {
+    const token = await issuer.sign();
+    for (const value of [token, `Basic ${token}`, `Token ${token}`, `Bearer`, `Bearer${token}`]) {
+      const res = await api(gateway, 'GET', '/v1/sessions', { headers: { authorization: value } });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ code: 'unauthenticated', status: 401 });
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="orgmesh"/);
+    }
+    const bare = await api(gateway, 'GET', '/v1/sessions', { headers: { authorization: token } });
+    expect(bare.body.detail).toMatch(/Bearer scheme/);
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      const res = await api(gateway, 'GET', '/v1/sessions', { headers: { authorization: `${scheme} ${token}` } });
+      expect(res.status).toBe(200);
+    }
+    // The event stream authenticates the same way.
+    const sse = await fetch(`${gateway.url}/v1/events`, { headers: { authorization: token } });
+    expect(sse.status).toBe(401);
+    await sse.body?.cancel();
+  });
+
   it('refuses a valid token that carries no orgmesh scope (403)', async () => {
     const res = await api(gateway, 'GET', '/v1/sessions', {
       token: await issuer.sign({ scope: 'openid profile' }),

@@ -145,6 +145,24 @@ describe('gRPC edge (@grpc/grpc-js client)', () => {
     expect(tampered.code).toBe(grpc.status.UNAUTHENTICATED);
   });
 
+  it('requires the Bearer scheme in the authorization metadata, matched case-insensitively', async () => {
+    const raw = (value: string) => {
+      const metadata = new grpc.Metadata();
+      metadata.set('authorization', value);
+      return metadata;
+    };
+    const bare = await grpcError(unary(sessions, 'ListSessions', {}, raw(finance)));
+    expect(bare.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect(bare.metadata.get('orgmesh-error-code')).toEqual(['unauthenticated']);
+    expect(bare.details).toMatch(/Bearer scheme/);
+    const basic = await grpcError(unary(sessions, 'ListSessions', {}, raw(`Basic ${finance}`)));
+    expect(basic.code).toBe(grpc.status.UNAUTHENTICATED);
+    for (const scheme of ['bearer', 'BEARER', 'BeArEr']) {
+      const page = await unary<{ items: unknown[] }>(sessions, 'ListSessions', {}, raw(`${scheme} ${finance}`));
+      expect(Array.isArray(page.items)).toBe(true);
+    }
+  });
+
   it('answers every declared method of Sessions, Mesh and Registry (none UNIMPLEMENTED)', async () => {
     const services: Array<[Client, string]> = [
       [sessions, 'Sessions'],

@@ -1,4 +1,4 @@
-import { AppError } from '@orgmesh/contracts';
+import { AppError, type Observer } from '@orgmesh/contracts';
 import { SCOPES, type Principal } from '@orgmesh/auth';
 
 /** What a caller is to the gateway's access rules (ARCHITECTURE §7). */
@@ -37,6 +37,11 @@ export function toCaller(principal: Principal): Caller {
     role: principal.role,
     authorization: `Bearer ${principal.token}`,
   };
+}
+
+/** The caller as the shared visibility rule (libs/contracts) sees it: admins and viewers see everything. */
+export function observerOf(caller: Caller): Observer {
+  return { agentId: caller.subject, role: caller.role, seesAll: caller.kind !== 'agent' };
 }
 
 /** Throws `forbidden` unless the caller is one of the kinds. */

@@ -10,6 +10,7 @@ import {
 } from '@orgmesh/auth';
 import type { Logger } from '@orgmesh/telemetry';
 import type { GatewayConfig } from '../gateway.config.js';
+import { bearerToken } from './bearer.js';
 import { toCaller, type Caller } from './caller.js';
 import {
   devClientDefinitions,
@@ -23,7 +24,7 @@ export interface GatewayIdentity {
   readonly mode: 'dev' | 'oidc';
   readonly issuer: string;
   readonly audience: string;
-  /** Verifies the `Authorization` header; `unauthenticated` (401) or `forbidden` (403, no orgmesh scope). */
+  /** Verifies the `Authorization` header (Bearer scheme only); `unauthenticated` (401) or `forbidden` (403, no orgmesh scope). */
   authenticate(authorization: string | undefined): Promise<Caller>;
   /** The built-in issuer, dev mode only. */
   readonly dev: DevIdentity | undefined;
@@ -58,7 +59,7 @@ export async function createIdentity(
       issuer,
       audience,
       dev: undefined,
-      authenticate: async (authorization) => toCaller(await verifier.verify(authorization)),
+      authenticate: async (authorization) => toCaller(await verifier.verify(bearerToken(authorization))),
       close() {},
     };
   }
@@ -129,7 +130,8 @@ export async function createIdentity(
     issuer: issuer.issuer,
     audience,
     dev,
-    authenticate: async (authorization) => toCaller(await currentVerifier().verify(authorization)),
+    authenticate: async (authorization) =>
+      toCaller(await currentVerifier().verify(bearerToken(authorization))),
     close: () => clearInterval(rotation),
   };
 }

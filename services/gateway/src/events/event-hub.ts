@@ -165,7 +165,7 @@ export class EventHub {
             continue;
           }
           const payload = decode(msg);
-          if (!isVisibleTo(subscription.caller, payload)) {
+          if (!isVisibleTo(subscription.caller, context, payload)) {
             subscription.skip(context, msg.seq);
             continue;
           }

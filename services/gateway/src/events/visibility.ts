@@ -1,4 +1,6 @@
-import type { Caller } from '../auth/caller.js';
+import { canSeeSession, canSeeTask, type TaskParties } from '@orgmesh/contracts';
+import { observerOf, type Caller } from '../auth/caller.js';
+import type { EventContext } from './subscription.js';
 
 /** Fields whose value names a party: a role or agent id string, or an object with `role` / `agentId`. */
 const PARTY_FIELDS = ['role', 'agentId', 'from', 'to', 'assignee', 'decidedBy', 'escalatedTo'] as const;
@@ -21,7 +23,7 @@ function collect(payload: Record<string, unknown>, into: Set<string>): void {
   for (const field of PARTY_FIELDS) addParty(payload[field], into);
 }
 
-/** The roles and agent ids an event concerns: sessions by their role and agent, tasks by sender, recipient and assignee. */
+/** The roles and agent ids a registry event names (its agent, profile or role). */
 export function partiesOf(payload: unknown): Set<string> {
   const parties = new Set<string>();
   if (typeof payload !== 'object' || payload === null) return parties;
@@ -34,12 +36,38 @@ export function partiesOf(payload: unknown): Set<string> {
   return parties;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
+}
+
+/** A task event's `task`, when it has the parts the rule reads (anything else is nobody's). */
+function taskOf(payload: unknown): TaskParties | undefined {
+  const task = isRecord(payload) ? payload['task'] : undefined;
+  if (!isRecord(task) || !isRecord(task['from']) || !isRecord(task['to'])) return undefined;
+  return task as unknown as TaskParties;
+}
+
 /**
- * Who may see a lifecycle event: admins and viewers everything; an agent only events that concern
- * its role or itself (its role's sessions and tasks). An event naming no party is not an agent's.
+ * Who may see a lifecycle event, live or replayed: admins and viewers everything. An agent sees a
+ * task event iff it may see the task (`canSeeTask`, the rule `GET /v1/tasks/{id}` and the list's
+ * SQL apply), a session event iff the session is its own (`canSeeSession`), and a registry event
+ * that names its role or itself. An event it cannot read a party from is not an agent's.
  */
-export function isVisibleTo(caller: Caller, payload: unknown): boolean {
+export function isVisibleTo(caller: Caller, context: EventContext, payload: unknown): boolean {
   if (caller.kind !== 'agent') return true;
-  const parties = partiesOf(payload);
-  return parties.has(caller.role) || parties.has(caller.subject);
+  const observer = observerOf(caller);
+  switch (context) {
+    case 'mesh': {
+      const task = taskOf(payload);
+      return task !== undefined && canSeeTask(task, observer);
+    }
+    case 'sessions': {
+      const agentId = isRecord(payload) ? payload['agentId'] : undefined;
+      return typeof agentId === 'string' && canSeeSession({ agentId }, observer);
+    }
+    case 'registry': {
+      const parties = partiesOf(payload);
+      return parties.has(caller.role) || parties.has(caller.subject);
+    }
+  }
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import {
+  AppError,
   ApplySessionEvent,
+  canSeeSession,
   CreateSession,
   GetAgent,
   GetSession,
@@ -10,7 +12,7 @@ import {
   SessionState,
   SessionTransition,
 } from '@orgmesh/contracts';
-import { requireKind, requireOwnRole, requireSelf } from '../auth/caller.js';
+import { observerOf, requireKind, requireOwnRole, requireSelf } from '../auth/caller.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { ALL_KINDS, WRITERS, defineRoute, type RpcCall, type Route } from './route.js';
 import type { Caller } from '../auth/caller.js';
@@ -27,10 +29,19 @@ const CreateSessionBody = CreateSession.request.omit({ role: true }).extend({
 
 const SessionEventBody = ApplySessionEvent.request.pick({ event: true, reason: true, expectedVersion: true });
 
-/** Agents read and change only their own role's sessions. */
+/**
+ * Agents read and change only their own sessions (libs/contracts `canSeeSession`, the rule the
+ * event stream applies too); the sessions service checks changes again on its own.
+ */
 async function visibleSession(call: RpcCall, caller: Caller, id: string, what: string): Promise<Session> {
   const session = await call(GetSession, { id });
-  requireOwnRole(caller, session.role, what);
+  if (!canSeeSession(session, observerOf(caller))) {
+    throw new AppError(
+      'forbidden',
+      `an agent reads and acts on its own sessions only: ${what} belongs to agent "${session.agentId}", the caller is "${caller.subject}"`,
+      { details: { callerAgentId: caller.subject, agentId: session.agentId } },
+    );
+  }
   return session;
 }
 
@@ -74,7 +85,7 @@ export const sessionRoutes: Route[] = [
     path: '/v1/sessions',
     tag: 'sessions',
     summary: 'List sessions',
-    description: "Newest first. Agents see their own role's sessions only.",
+    description: 'Newest first. Agents see their own sessions only (naming another agent is 403).',
     access: ALL_KINDS,
     // The filters are the contract's own (no NUL, no lone surrogate); only paging is the gateway's.
     query: z.object({
@@ -89,8 +100,14 @@ export const sessionRoutes: Route[] = [
     grpc: { service: 'Sessions', method: 'ListSessions' },
     async handle({ query, caller, call }) {
       if (query.role !== undefined) requireOwnRole(caller, query.role, 'the listed sessions');
-      const role = caller.kind === 'agent' ? caller.role : query.role;
-      return call(ListSessions, { ...query, role, limit: query.limit ?? 50 });
+      if (query.agentId !== undefined) requireSelf(caller, query.agentId, 'the listed sessions');
+      const agent = caller.kind === 'agent';
+      return call(ListSessions, {
+        ...query,
+        role: agent ? caller.role : query.role,
+        agentId: agent ? caller.subject : query.agentId,
+        limit: query.limit ?? 50,
+      });
     },
   }),
   defineRoute({

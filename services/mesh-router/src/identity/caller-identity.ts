@@ -1,4 +1,4 @@
-import { isAdmin, type JwtVerifier } from '@orgmesh/auth';
+import { hasScope, isAdmin, SCOPES, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageContext } from '@orgmesh/messaging';
 import type { Caller } from '../task/task.access.js';
 
@@ -12,6 +12,15 @@ export class CallerIdentity {
 
   async of(ctx: MessageContext): Promise<Caller> {
     const principal = await this.verifier.verify(ctx.authorization);
-    return { agentId: principal.subject, role: principal.role, admin: isAdmin(principal) };
+    const admin = isAdmin(principal);
+    // The gateway's precedence (admin > agent > read): a token that is an agent's is held to the
+    // agent rule even if it also carries the read scope.
+    const viewer = !hasScope(principal, SCOPES.agent) && hasScope(principal, SCOPES.read);
+    return {
+      agentId: principal.subject,
+      role: principal.role,
+      admin,
+      seesAll: admin || viewer,
+    };
   }
 }

@@ -3,7 +3,7 @@ import { taskFixture } from '@orgmesh/testing';
 import { canCancel, canDecide, canSee, canWork, type Caller } from './task.access.js';
 
 const base = taskFixture({ contextId: 'c' });
-const caller = (agentId: string, role: string, admin = false): Caller => ({ agentId, role, admin });
+const caller = (agentId: string, role: string, admin = false): Caller => ({ agentId, role, admin, seesAll: admin });
 const finance = caller('finance-agent', 'finance');
 const manager1 = caller('manager-1', 'manager');
 const manager2 = caller('manager-2', 'manager');

@@ -1,20 +1,22 @@
-import type { Task } from '@orgmesh/contracts';
+import { canSeeTask, isTaskAddressee, isTaskEscalationTarget, type Task } from '@orgmesh/contracts';
 
 /** The verified caller: the token's subject and role (never a payload's claim). */
 export interface Caller {
   agentId: string;
   role: string;
+  /** `orgmesh:admin`: may cancel any task and sees every task. */
   admin: boolean;
+  /** Admins and read-only viewers (`orgmesh:read`) see every task (libs/contracts `canSeeTask`). */
+  seesAll: boolean;
 }
 
 /** The caller is whom the task was addressed to: that agent, or any agent of that role. */
 export function isAddressee(task: Task, caller: Caller): boolean {
-  return task.to.agentId ? caller.agentId === task.to.agentId : caller.role === task.to.role;
+  return isTaskAddressee(task, caller);
 }
 
 export function isEscalationTarget(task: Task, caller: Caller): boolean {
-  const target = task.escalatedTo;
-  return target !== null && (caller.role === target.role || caller.agentId === target.userId);
+  return isTaskEscalationTarget(task, caller);
 }
 
 /** May report progress (update-task): the assignee once there is one, before that the addressee. */
@@ -32,12 +34,7 @@ export function canCancel(task: Task, caller: Caller): boolean {
   return caller.admin || task.from.agentId === caller.agentId;
 }
 
+/** The one visibility rule, shared with the gateway's event streams (libs/contracts). */
 export function canSee(task: Task, caller: Caller): boolean {
-  return (
-    caller.admin ||
-    task.from.agentId === caller.agentId ||
-    task.assignee?.agentId === caller.agentId ||
-    isAddressee(task, caller) ||
-    isEscalationTarget(task, caller)
-  );
+  return canSeeTask(task, caller);
 }

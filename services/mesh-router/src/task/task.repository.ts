@@ -343,6 +343,7 @@ export class TaskRepository {
       );
     }
     if (filter.visibleTo) {
+      // canSeeTask (libs/contracts) in SQL; the gateway's visibility matrix test keeps them equal.
       const agent = p(filter.visibleTo.agentId);
       const role = p(filter.visibleTo.role);
       where.push(

@@ -160,7 +160,7 @@ export class TaskService {
     const items = await this.repository.list({
       ...filter,
       cursor: filter.cursor ? decodeTaskCursor(filter.cursor, this.clock.now()) : undefined,
-      visibleTo: caller.admin ? undefined : { agentId: caller.agentId, role: caller.role },
+      visibleTo: caller.seesAll ? undefined : { agentId: caller.agentId, role: caller.role },
     });
     const last = items[items.length - 1];
     return { items, nextCursor: items.length === filter.limit && last ? encodeTaskCursor(last) : null };

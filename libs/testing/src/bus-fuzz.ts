@@ -1,4 +1,5 @@
 import { Socket } from 'node:net';
+import { runInThisContext } from 'node:vm';
 import fc from 'fast-check';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { HEADERS, type RpcDefinition } from '@orgmesh/contracts';
@@ -359,15 +360,23 @@ export function recordProcessFaults(): { faults: string[]; stop(): void } {
   const faults: string[] = [];
   const onException = (error: unknown) => faults.push(`uncaughtException: ${describeFault(error)}`);
   const onRejection = (error: unknown) => faults.push(`unhandledRejection: ${describeFault(error)}`);
-  process.on('uncaughtException', onException);
-  process.on('unhandledRejection', onRejection);
+  // Under jest, a test module's `process` is a copy whose process-level events never fire; the
+  // listeners go on the real one (jest itself also fails the running test on such a fault).
+  const target = realProcess();
+  target.on('uncaughtException', onException);
+  target.on('unhandledRejection', onRejection);
   return {
     faults,
     stop() {
-      process.off('uncaughtException', onException);
-      process.off('unhandledRejection', onRejection);
+      target.off('uncaughtException', onException);
+      target.off('unhandledRejection', onRejection);
     },
   };
+}
+
+/** The process object of the main context, also from inside a jest sandbox. */
+export function realProcess(): NodeJS.Process {
+  return runInThisContext('process') as NodeJS.Process;
 }
 
 function describeFault(error: unknown): string {

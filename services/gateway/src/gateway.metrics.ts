@@ -11,7 +11,7 @@ export class GatewayMetrics {
   readonly subscriptions: Gauge<'transport'>;
   readonly eventsDelivered: Counter<'transport'>;
   /** Throws that reached an edge's last-resort boundary: each one is a bug, answered as `internal`. */
-  readonly unexpectedErrors: Counter<'transport'>;
+  readonly unexpectedErrors: Counter<'edge' | 'subject'>;
 
   constructor(registry: Registry) {
     this.httpDuration = new Histogram({
@@ -53,9 +53,11 @@ export class GatewayMetrics {
       registers: [registry],
     });
     this.unexpectedErrors = new Counter({
-      name: 'orgmesh_gateway_unexpected_errors_total',
-      help: 'unexpected throws caught by a last-resort boundary (http, sse, grpc), each answered as internal',
-      labelNames: ['transport'],
+      // One series name for every edge of every service (the bus's nats-rpc/nats-event edges of
+      // this process count into it too, through MessagingMetrics.countUnexpected).
+      name: 'orgmesh_unexpected_errors_total',
+      help: 'errors no code path anticipated, answered as internal by a last-resort boundary, by edge (http, sse, grpc, nats-rpc, …) and route, method or subject',
+      labelNames: ['edge', 'subject'],
       registers: [registry],
     });
   }

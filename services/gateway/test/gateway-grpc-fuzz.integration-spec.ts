@@ -205,8 +205,11 @@ describe('gRPC fuzz over every method of the protos', () => {
 
   const unexpectedErrors = async (): Promise<number> => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    const match = /^orgmesh_gateway_unexpected_errors_total\{transport="grpc"\} (\d+)/m.exec(text);
-    return Number(match?.[1] ?? 0);
+    // One series per method: the sum over every grpc series.
+    return [...text.matchAll(/^orgmesh_unexpected_errors_total\{edge="grpc"[^}]*\} (\d+)/gm)].reduce(
+      (sum, match) => sum + Number(match[1]),
+      0,
+    );
   };
 
   /** What every answer must be; `label` names the case in a failure. */

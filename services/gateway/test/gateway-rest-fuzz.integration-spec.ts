@@ -129,7 +129,7 @@ describe('REST fuzz over every OpenAPI operation', () => {
 
   const unexpectedErrors = async (): Promise<number> => {
     const text = await (await fetch(`${gateway.url}/metrics`)).text();
-    return [...text.matchAll(/^orgmesh_gateway_unexpected_errors_total\{[^}]*\} (\d+)/gm)].reduce(
+    return [...text.matchAll(/^orgmesh_unexpected_errors_total\{[^}]*\} (\d+)/gm)].reduce(
       (sum, m) => sum + Number(m[1]),
       0,
     );

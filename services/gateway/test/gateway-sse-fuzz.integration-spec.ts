@@ -284,7 +284,7 @@ describe('GET /v1/events against hostile clients', () => {
     expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
     // Nothing in this file reached the HTTP server's last-resort boundary.
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-    expect(metrics).toMatch(/^# TYPE orgmesh_gateway_unexpected_errors_total counter$/m);
-    expect(metrics).not.toMatch(/^orgmesh_gateway_unexpected_errors_total\{[^}]*\} [1-9]/m);
+    expect(metrics).toMatch(/^# TYPE orgmesh_unexpected_errors_total counter$/m);
+    expect(metrics).not.toMatch(/^orgmesh_unexpected_errors_total\{[^}]*\} [1-9]/m);
   });
 });

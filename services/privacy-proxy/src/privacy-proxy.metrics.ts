@@ -42,8 +42,10 @@ export class PrivacyProxyMetrics {
     registers: [this.registry],
   });
   readonly unexpectedErrors = new Counter({
-    name: 'privacy_proxy_unexpected_errors_total',
-    help: 'Errors that reached the last-resort boundary of the HTTP handler (a bug, never a client mistake)',
+    // The series name every orgmesh edge counts into (label edge="http" here).
+    name: 'orgmesh_unexpected_errors_total',
+    help: 'Errors that reached the last-resort boundary of the HTTP handler (a bug, never a client mistake), by edge',
+    labelNames: ['edge', 'subject'] as const,
     registers: [this.registry],
   });
   readonly upstreamErrors = new Counter({

@@ -182,7 +182,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
 
   /** An error nobody expected (a bug): counted and logged once, with the trace id the logger adds. */
   function unexpected(error: unknown, x: Exchange | undefined): void {
-    metrics.unexpectedErrors.inc();
+    metrics.unexpectedErrors.inc({ edge: 'http' });
     logger.error(
       { ...(x ? { requestId: x.requestId, route: x.route } : {}), ...errorShape(error) },
       'unexpected error',

@@ -27,9 +27,9 @@ function newTestBoundary() {
   const registry = new Registry();
   const metrics = new GatewayMetrics(registry);
   const unexpected = async () =>
-    (await registry.getSingleMetric('orgmesh_gateway_unexpected_errors_total')?.get())?.values.find(
-      (v) => v.labels['transport'] === 'grpc',
-    )?.value ?? 0;
+    (await registry.getSingleMetric('orgmesh_unexpected_errors_total')?.get())?.values
+      .filter((v) => v.labels['edge'] === 'grpc')
+      .reduce((sum, v) => sum + v.value, 0) ?? 0;
   return { deps: { logger, metrics }, lines, unexpected };
 }
 

@@ -80,7 +80,7 @@ class CallScope {
     if (this.reported) return;
     this.reported = true;
     try {
-      this.deps.metrics.unexpectedErrors.inc({ transport: 'grpc' });
+      this.deps.metrics.unexpectedErrors.inc({ edge: 'grpc', subject: this.method });
       this.deps.logger.error(
         { ...errorFields(error), method: this.method, traceId: this.span.spanContext().traceId },
         'grpc call failed unexpectedly',

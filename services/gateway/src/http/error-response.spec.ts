@@ -24,9 +24,9 @@ describe('answerLastResort', () => {
   }
 
   const counted = async () =>
-    (await registry.getSingleMetric('orgmesh_gateway_unexpected_errors_total')?.get())?.values.find(
-      (v) => v.labels['transport'] === 'http',
-    )?.value ?? 0;
+    (await registry.getSingleMetric('orgmesh_unexpected_errors_total')?.get())?.values
+      .filter((v) => v.labels['edge'] === 'http')
+      .reduce((sum, v) => sum + v.value, 0) ?? 0;
 
   it('answers a response that has not started as the bare internal problem and counts it', async () => {
     const before = await counted();

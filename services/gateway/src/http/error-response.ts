@@ -34,7 +34,7 @@ export function answerError(
   const problem = toProblem(error, path);
   const streaming = isEventStream(res);
   if (!(error instanceof AppError)) {
-    ctx.metrics.unexpectedErrors.inc({ transport: streaming ? 'sse' : 'http' });
+    ctx.metrics.unexpectedErrors.inc({ edge: streaming ? 'sse' : 'http', subject: route });
     ctx.logger.error({ ...errorFields(error), route }, 'request failed unexpectedly');
   } else if (problem.status >= 500) {
     ctx.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
@@ -80,7 +80,7 @@ export function answerLastResort(
   traceId: string | undefined,
 ): void {
   try {
-    ctx.metrics.unexpectedErrors.inc({ transport: 'http' });
+    ctx.metrics.unexpectedErrors.inc({ edge: 'http' });
     ctx.logger.error({ ...errorFields(error), traceId }, 'request failed unexpectedly');
   } catch {
     // Telemetry failing must not stop the answer below.

@@ -50,9 +50,9 @@ describe('GatewayHttpServer boundaries', () => {
   const lines: Array<Record<string, unknown>> = [];
 
   const unexpected = async (transport: string) =>
-    (await registry.getSingleMetric('orgmesh_gateway_unexpected_errors_total')?.get())?.values.find(
-      (v) => v.labels['transport'] === transport,
-    )?.value ?? 0;
+    (await registry.getSingleMetric('orgmesh_unexpected_errors_total')?.get())?.values
+      .filter((v) => v.labels['edge'] === transport)
+      .reduce((sum, v) => sum + v.value, 0) ?? 0;
 
   beforeAll(async () => {
     // A real provider, so the request's span is active and log lines carry its trace id.

@@ -16,10 +16,24 @@ export {
   ClientCredentialsTokenSource,
   StaticTokenProvider,
   parseAccessToken,
+  stringClaim,
   type AccessToken,
   type ClientCredentialsOptions,
   type TokenProvider,
 } from './token-source.js';
+export {
+  OidcTokenSource,
+  type OidcClientAuth,
+  type OidcTokenSourceOptions,
+  type TokenClaimNames,
+} from './oidc-token-source.js';
+export {
+  OIDC_CLIENT_ENV,
+  OidcClientEnvSchema,
+  oidcClientSettings,
+  type OidcClientEnv,
+  type OidcClientSettings,
+} from './oidc.config.js';
 export {
   LlmClient,
   assembleStream,

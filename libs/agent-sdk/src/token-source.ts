@@ -176,17 +176,24 @@ export class StaticTokenProvider implements TokenProvider {
   stop(): void {}
 }
 
-/** Reads `sub`, `role` and `exp` from a JWT without verifying it (the services verify; the agent only needs to know its identity). */
-export function parseAccessToken(jwt: string, expiresInSeconds?: number): AccessToken {
+/** Reads the agent id (`sub`), `role` and `exp` from a JWT without verifying it (the services verify; the agent only needs to know its identity). */
+export function parseAccessToken(
+  jwt: string,
+  expiresInSeconds?: number,
+  claimNames: { readonly subject?: string; readonly role?: string } = {},
+): AccessToken {
   let claims: ReturnType<typeof decodeJwt>;
   try {
     claims = decodeJwt(jwt);
   } catch (cause) {
     throw new AppError('unauthenticated', 'the access token is not a JWT', { cause });
   }
-  const subject = typeof claims.sub === 'string' ? claims.sub : undefined;
-  const role = typeof claims['role'] === 'string' ? claims['role'] : undefined;
-  if (!subject || !role) throw new AppError('unauthenticated', 'the access token has no sub or role claim');
+  const subjectClaim = claimNames.subject ?? 'sub';
+  const roleClaim = claimNames.role ?? 'role';
+  const subject = stringClaim(claims, subjectClaim);
+  const role = stringClaim(claims, roleClaim);
+  if (!subject || !role)
+    throw new AppError('unauthenticated', `the access token has no ${subjectClaim} or ${roleClaim} claim`);
   const expiresAt =
     typeof claims.exp === 'number'
       ? claims.exp * 1000
@@ -194,4 +201,20 @@ export function parseAccessToken(jwt: string, expiresInSeconds?: number): Access
         ? Date.now() + expiresInSeconds * 1000
         : Date.now() + 3_600_000;
   return { token: jwt, expiresAt, subject, role };
+}
+
+/**
+ * A string claim by name or dotted path (`orgmesh.role`). A one-element array counts as its
+ * element, because role mappers of providers such as Keycloak emit arrays.
+ */
+export function stringClaim(claims: Record<string, unknown>, path: string): string | undefined {
+  let value: unknown = claims[path];
+  if (!(path in claims)) {
+    value = claims;
+    for (const part of path.split('.')) {
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+    }
+  }
+  if (Array.isArray(value) && value.length === 1) value = value[0];
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

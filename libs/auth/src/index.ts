@@ -1,5 +1,6 @@
 export * from './principal.js';
 export * from './jwt-verifier.js';
+export * from './jwks-cache.js';
 export * from './test-issuer.js';
 export * from './profile-signing.js';
 export * from './dev-issuer.js';

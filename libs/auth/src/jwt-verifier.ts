@@ -1,13 +1,29 @@
 import {
   createLocalJWKSet,
-  createRemoteJWKSet,
   jwtVerify,
   errors as joseErrors,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
 import { AppError } from '@orgmesh/contracts';
+import { createRemoteJwks, type RemoteJwksOptions } from './jwks-cache.js';
 import { PrincipalClaims, type Principal } from './principal.js';
+
+/**
+ * Which claims carry the principal. Providers differ: Keycloak's `sub` is a service-account UUID
+ * (the client id is in `azp`), Entra puts roles in `roles` and scopes in `scp`. Dotted paths
+ * (`orgmesh.role`) reach into object claims; a one-element array counts as its element.
+ */
+export interface ClaimMapping {
+  /** The agent id / user; default `sub`. */
+  subject?: string;
+  /** The org role; default `role`. */
+  role?: string;
+  /** Default `tenant` (absent: `default`). */
+  tenant?: string;
+  /** Space-separated string or array of scopes; default `scope`. */
+  scope?: string;
+}
 
 export interface JwtVerifierOptions {
   issuer: string;
@@ -21,6 +37,10 @@ export interface JwtVerifierOptions {
   clockToleranceSec?: number;
   /** Verified tokens are cached until shortly before they expire; 0 disables the cache. */
   cacheSize?: number;
+  /** Claim names when the issuer's differ from orgmesh's own (`sub`, `role`, `tenant`, `scope`). */
+  claims?: ClaimMapping;
+  /** How the remote JWKS is cached and refetched (rotation, issuer outages). */
+  jwksCache?: RemoteJwksOptions;
 }
 
 export interface JwtVerifier {
@@ -37,7 +57,7 @@ const DEFAULT_ALGORITHMS = ['ES256', 'ES384', 'RS256', 'PS256', 'EdDSA'];
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   let keys: JWTVerifyGetKey;
   if (options.jwks) keys = createLocalJWKSet(options.jwks);
-  else if (options.jwksUrl) keys = createRemoteJWKSet(new URL(options.jwksUrl), { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
+  else if (options.jwksUrl) keys = createRemoteJwks(new URL(options.jwksUrl), options.jwksCache);
   else throw new Error('createJwtVerifier needs jwks or jwksUrl');
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   const cacheSize = options.cacheSize ?? 10_000;
@@ -60,12 +80,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           audience: options.audience,
           algorithms,
           clockTolerance: options.clockToleranceSec ?? 5,
-          requiredClaims: ['exp', 'sub'],
+          requiredClaims: ['exp'],
         }));
       } catch (error) {
         throw new AppError('unauthenticated', `invalid token: ${reason(error)}`, { cause: error });
       }
-      const claims = PrincipalClaims.safeParse(payload);
+      const claims = PrincipalClaims.safeParse(options.claims ? mapClaims(payload, options.claims) : payload);
       if (!claims.success) {
         throw new AppError('unauthenticated', `invalid token: missing or malformed claims (${claims.error.issues.map((i) => i.path.join('.')).join(', ')})`);
       }
@@ -83,6 +103,30 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       return principal;
     },
   };
+}
+
+/** The token's claims under orgmesh's names, so one schema validates every issuer's tokens. */
+function mapClaims(payload: Record<string, unknown>, mapping: ClaimMapping): Record<string, unknown> {
+  const scope = claimAt(payload, mapping.scope ?? 'scope');
+  return {
+    sub: single(claimAt(payload, mapping.subject ?? 'sub')),
+    role: single(claimAt(payload, mapping.role ?? 'role')),
+    tenant: single(claimAt(payload, mapping.tenant ?? 'tenant')),
+    scope: Array.isArray(scope) ? scope.filter((s) => typeof s === 'string').join(' ') : scope,
+  };
+}
+
+function claimAt(payload: Record<string, unknown>, path: string): unknown {
+  if (path in payload) return payload[path];
+  let value: unknown = payload;
+  for (const part of path.split('.')) {
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
+  }
+  return value;
+}
+
+function single(value: unknown): unknown {
+  return Array.isArray(value) && value.length === 1 ? value[0] : value;
 }
 
 function reason(error: unknown): string {

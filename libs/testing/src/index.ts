@@ -9,3 +9,4 @@ export * from './generic-plan.js';
 export * from './task-fixture.js';
 export * from './fuzz.js';
 export * from './bus-fuzz.js';
+export * from './oidc-provider.js';

@@ -1,0 +1,89 @@
+import { createLocalJWKSet, errors as joseErrors, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+
+export interface RemoteJwksOptions {
+  /** Refetch in the background once the keys are this old; default 10 min. */
+  refreshAfterMs?: number;
+  /**
+   * Keep verifying with the last keys fetched for this long when the issuer cannot be reached;
+   * default 24 h. Past it every token fails as `issuer keys unreachable`.
+   */
+  maxStaleMs?: number;
+  /** An unknown `kid` refetches at most this often (a flood of forged kids must not flood the issuer); default 5 s. */
+  cooldownMs?: number;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** The key-lookup function jose calls, plus what tests and metrics want to know. */
+export interface RemoteJwks extends JWTVerifyGetKey {
+  /** JWKS documents fetched successfully so far. */
+  readonly fetches: number;
+}
+
+/**
+ * A remote JWKS that survives the issuer being down. jose's `createRemoteJWKSet` refetches as soon
+ * as its cache is older than `cacheMaxAge` and fails verification when that refetch fails, so an
+ * issuer outage longer than the cache age would refuse every token, including valid ones. Here a
+ * stale key set is refreshed in the background and kept serving until `maxStaleMs`; an unknown
+ * `kid` (the issuer rotated its key) triggers an immediate refetch, rate-limited by `cooldownMs`.
+ */
+export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): RemoteJwks {
+  const refreshAfterMs = options.refreshAfterMs ?? 600_000;
+  const maxStaleMs = options.maxStaleMs ?? 86_400_000;
+  const cooldownMs = options.cooldownMs ?? 5_000;
+  const now = options.now ?? Date.now;
+  const fetchImpl = options.fetch ?? fetch;
+  let local: ReturnType<typeof createLocalJWKSet> | undefined;
+  let fetchedAt = 0;
+  let lastAttempt = Number.NEGATIVE_INFINITY;
+  let pending: Promise<void> | undefined;
+  let fetches = 0;
+
+  const reload = (): Promise<void> => {
+    pending ??= (async () => {
+      lastAttempt = now();
+      let response: Response;
+      try {
+        response = await fetchImpl(url, {
+          headers: { accept: 'application/json' },
+          signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+        });
+      } catch (cause) {
+        throw new joseErrors.JWKSTimeout(`JWKS at ${url.href} unreachable`, { cause });
+      }
+      if (!response.ok) throw new joseErrors.JOSEError(`JWKS at ${url.href} answered ${response.status}`);
+      const jwks = (await response.json()) as JSONWebKeySet;
+      local = createLocalJWKSet(jwks);
+      fetchedAt = now();
+      fetches++;
+    })().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  };
+
+  const getKey = async (...args: Parameters<JWTVerifyGetKey>) => {
+    const age = now() - fetchedAt;
+    if (!local || age > maxStaleMs) {
+      // Nothing usable in hand: this verification has to wait for the issuer.
+      await reload();
+    } else if (age > refreshAfterMs && now() - lastAttempt > cooldownMs) {
+      reload().catch(() => undefined);
+    }
+    try {
+      return await local!(...args);
+    } catch (error) {
+      if (!(error instanceof joseErrors.JWKSNoMatchingKey) || now() - lastAttempt <= cooldownMs) throw error;
+      // A kid we do not know: the issuer has probably rotated; ask once, then decide.
+      try {
+        await reload();
+      } catch {
+        throw error;
+      }
+      return local!(...args);
+    }
+  };
+  Object.defineProperty(getKey, 'fetches', { get: () => fetches });
+  return getKey as RemoteJwks;
+}

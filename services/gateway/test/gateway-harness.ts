@@ -1,7 +1,10 @@
+import { createJwtVerifier } from '@orgmesh/auth';
 import { createLogger } from '@orgmesh/telemetry';
 import type { TestContext } from '@orgmesh/testing';
 import { loadGatewayConfig, type GatewayConfig } from '../src/gateway.config.js';
 import { startGatewayApp, type GatewayApp, type GatewayAppOptions } from '../src/gateway.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { trustIssuer } from '../../sessions/test/sessions-harness.js';
 
 export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
 
@@ -22,12 +25,26 @@ export function gatewayTestConfig(ctx: TestContext, overrides: Record<string, st
   });
 }
 
-export function startTestGateway(
+/**
+ * Starts a gateway; the sessions services of the context trust its issuer from then on (the dev
+ * issuer's JWKS endpoint, or the external issuer's in oidc mode), as they would in a deployment.
+ */
+export async function startTestGateway(
   ctx: TestContext,
   overrides: Record<string, string> = {},
   options: GatewayAppOptions = {},
 ): Promise<GatewayApp> {
-  return startGatewayApp(gatewayTestConfig(ctx, overrides), { logger: silentLogger, ...options });
+  const config = gatewayTestConfig(ctx, overrides);
+  const app = await startGatewayApp(config, { logger: silentLogger, ...options });
+  trustIssuer(
+    ctx,
+    createJwtVerifier({
+      issuer: app.identity.issuer,
+      audience: app.identity.audience,
+      jwksUrl: config.AUTH_JWKS_URL ?? `${app.url}/.well-known/jwks.json`,
+    }),
+  );
+  return app;
 }
 
 export interface ApiResponse<T = unknown> {

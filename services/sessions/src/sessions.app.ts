@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -10,6 +11,7 @@ import { SessionService, type Clock, systemClock } from './session/session.servi
 import { SessionMetrics } from './session/session.metrics.js';
 import { SessionJobs } from './session/session.jobs.js';
 import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
+import { CallerIdentity } from './identity/caller-identity.js';
 
 export interface SessionsApp {
   readonly bus: MessageBus;
@@ -32,6 +34,8 @@ export async function startSessionsApp(
     migrate?: boolean;
     startJobs?: boolean;
     followMesh?: boolean;
+    /** Token verification; default: the JWKS of AUTH_JWKS_URL (or `<AUTH_ISSUER>/.well-known/jwks.json`). */
+    verifier?: JwtVerifier;
   } = {},
 ): Promise<SessionsApp> {
   const host = await ServiceHost.open({
@@ -55,7 +59,15 @@ export async function startSessionsApp(
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
     const relay = await host.startRelay();
     metrics.observeOutbox(() => relay.lag());
-    await host.listen(SessionModule.register({ service, metrics }));
+    const verifier =
+      options.verifier ??
+      createJwtVerifier({
+        issuer: config.AUTH_ISSUER,
+        audience: config.AUTH_AUDIENCE,
+        jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+      });
+    const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
+    await host.listen(SessionModule.register({ service, metrics, identity }));
     // Sessions follow the mesh's task events (ARCHITECTURE §3).
     if (options.followMesh !== false) {
       const meshFollow = await startMeshFollow({ bus, db, service, logger });

@@ -17,6 +17,13 @@ export const SessionsConfigSchema = z.object({
   SESSION_BATCH_IN_FLIGHT: env.int(2, 1),
   /** Session rows each replica remembers to decide events without reading them; 0 disables. */
   SESSION_ROW_CACHE_SIZE: env.int(10_000, 0),
+  /**
+   * Identity: every RPC's forwarded JWT is verified against this issuer's JWKS (the gateway's
+   * built-in issuer by default; `<AUTH_ISSUER>/.well-known/jwks.json` unless AUTH_JWKS_URL is set).
+   */
+  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
+  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
+  AUTH_JWKS_URL: z.url().optional(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   LOG_LEVEL: env.logLevel(),

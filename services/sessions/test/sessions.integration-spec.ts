@@ -11,7 +11,7 @@ import {
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestContext } from '@orgmesh/testing';
-import { clientBus, createTestContext, expectValidHistory, startTestSessions } from './sessions-harness.js';
+import { clientBus, createTestContext, expectValidHistory, sessionsBearer, startTestSessions } from './sessions-harness.js';
 import type { SessionsApp } from '../src/sessions.app.js';
 
 async function rpcError(promise: Promise<unknown>): Promise<AppError> {
@@ -46,14 +46,17 @@ describe('sessions service over NATS and Postgres', () => {
     expect(created).toMatchObject({ agentId: 'finance-agent', role: 'finance', status: 'pending', version: 0 });
     expect(created.contextId).toBeTruthy();
 
-    const active = await bus.request(ApplySessionEvent, { id: created.id, event: 'activate', actor: 'finance-agent' });
+    // The actor is the verified caller: the payload's `actor` counts for nothing.
+    const finance = { authorization: await sessionsBearer(ctx, 'finance-agent', 'finance') };
+    const admin = { authorization: await sessionsBearer(ctx, 'ops-admin', 'admin') };
+    const active = await bus.request(ApplySessionEvent, { id: created.id, event: 'activate', actor: 'someone-else' }, finance);
     expect(active).toMatchObject({ status: 'active', version: 1 });
-    const paused = await bus.request(ApplySessionEvent, { id: created.id, event: 'pause', actor: 'finance-agent', reason: 'waiting for approval' });
+    const paused = await bus.request(ApplySessionEvent, { id: created.id, event: 'pause', reason: 'waiting for approval' }, finance);
     expect(paused.status).toBe('paused');
     expect(paused.pausedAt).not.toBeNull();
-    const resumed = await bus.request(ApplySessionEvent, { id: created.id, event: 'resume', actor: 'manager-agent' });
+    const resumed = await bus.request(ApplySessionEvent, { id: created.id, event: 'resume', actor: 'finance-agent' }, admin);
     expect(resumed.pausedAt).toBeNull();
-    const done = await bus.request(ApplySessionEvent, { id: created.id, event: 'complete', actor: 'finance-agent' });
+    const done = await bus.request(ApplySessionEvent, { id: created.id, event: 'complete' }, finance);
     expect(done.status).toBe('completed');
     expect(done.completedAt).not.toBeNull();
 
@@ -64,7 +67,7 @@ describe('sessions service over NATS and Postgres', () => {
     expect(items.map((t) => [t.from, t.to, t.event, t.actor])).toEqual([
       ['pending', 'active', 'activate', 'finance-agent'],
       ['active', 'paused', 'pause', 'finance-agent'],
-      ['paused', 'active', 'resume', 'manager-agent'],
+      ['paused', 'active', 'resume', 'ops-admin'],
       ['active', 'completed', 'complete', 'finance-agent'],
     ]);
     expect(items[1]?.reason).toBe('waiting for approval');

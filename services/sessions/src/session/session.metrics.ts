@@ -4,6 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export class SessionMetrics {
   readonly transitions: Counter<'event' | 'result'>;
   readonly jobRuns: Counter<'job' | 'result'>;
+  readonly callersRefused: Counter<'code'>;
   readonly jobAffected: Counter<'job'>;
   readonly outboxPending: Gauge;
   private readonly outbox: { source?: () => Promise<{ pending: number; oldestAgeMs: number }> } = {};
@@ -13,6 +14,12 @@ export class SessionMetrics {
       name: 'orgmesh_session_transitions_total',
       help: 'apply-event requests by event and result (applied, noop, or the error code)',
       labelNames: ['event', 'result'],
+      registers: [registry],
+    });
+    this.callersRefused = new Counter({
+      name: 'orgmesh_session_callers_refused_total',
+      help: 'RPCs refused before any work because the caller could not be verified (unauthenticated) or has no orgmesh scope (forbidden)',
+      labelNames: ['code'],
       registers: [registry],
     });
     this.jobRuns = new Counter({

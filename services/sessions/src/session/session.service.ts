@@ -9,6 +9,8 @@ import {
 import { decodeSessionCursor, encodeSessionCursor } from './session.cursor.js';
 import { allowedEvents, nextTimestamps, outcomeOf } from './session.fsm.js';
 import { illegalTransition, sessionNotFound, versionConflict } from './session.errors.js';
+import type { SessionCaller } from '../identity/caller-identity.js';
+import { listFilterAgent, requireMayAct, requireMayOpen, requireMayRead } from './session.access.js';
 import type { Decision, SessionRepository } from './session.repository.js';
 
 export interface Clock {
@@ -19,6 +21,12 @@ export const systemClock: Clock = { now: () => new Date() };
 export interface ApplyEventCommand {
   id: string;
   event: SessionEventName;
+  /**
+   * The verified caller of an RPC: it must own the session (or be an admin) and it is the actor.
+   * Absent only for the service's own work (the idle sweeper, the mesh follower), which names `actor`.
+   */
+  caller?: SessionCaller;
+  /** Recorded as the transition's actor when there is no caller; a caller is always its own actor. */
   actor: string;
   reason?: string;
   causationId?: string;
@@ -33,14 +41,21 @@ export class SessionService {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Opens a session, or returns the open one of that agent and context; a repeated idempotency key returns the first result. */
-  async create(input: {
-    agentId: string;
-    role: string;
-    contextId?: string;
-    metadata?: Record<string, unknown>;
-    idempotencyKey?: string;
-  }) {
+  /**
+   * Opens a session, or returns the open one of that agent and context; a repeated idempotency key
+   * returns the first result. A caller (an RPC) opens sessions for itself unless it is an admin.
+   */
+  async create(
+    input: {
+      agentId: string;
+      role: string;
+      contextId?: string;
+      metadata?: Record<string, unknown>;
+      idempotencyKey?: string;
+    },
+    caller?: SessionCaller,
+  ) {
+    if (caller) requireMayOpen(input, caller);
     return this.repository.create({
       agentId: input.agentId,
       role: input.role,
@@ -51,9 +66,10 @@ export class SessionService {
     });
   }
 
-  async get(id: string): Promise<Session> {
+  async get(id: string, caller?: SessionCaller): Promise<Session> {
     const session = await this.repository.get(id);
     if (!session) throw sessionNotFound(id);
+    if (caller) requireMayRead(session, caller);
     return session;
   }
 
@@ -64,30 +80,37 @@ export class SessionService {
     contextId?: string;
     limit: number;
     cursor?: string;
-  }): Promise<{ items: Session[]; nextCursor: string | null }> {
+  }, caller?: SessionCaller): Promise<{ items: Session[]; nextCursor: string | null }> {
+    const agentId = caller ? listFilterAgent(filter.agentId, caller) : filter.agentId;
     const cursor = filter.cursor ? decodeSessionCursor(filter.cursor, this.clock.now()) : undefined;
-    const items = await this.repository.list({ ...filter, cursor });
+    const items = await this.repository.list({ ...filter, agentId, cursor });
     const last = items[items.length - 1];
     return { items, nextCursor: items.length === filter.limit && last ? encodeSessionCursor(last) : null };
   }
 
-  async listTransitions(id: string): Promise<SessionTransition[]> {
-    await this.get(id);
+  async listTransitions(id: string, caller?: SessionCaller): Promise<SessionTransition[]> {
+    await this.get(id, caller);
     return this.repository.listTransitions(id);
   }
 
-  /** Applies one FSM event; illegal events and version mismatches throw and write nothing. */
+  /**
+   * Applies one FSM event; illegal events, version mismatches and a caller acting on a session that
+   * is not its own throw and write nothing. The ownership check runs on the row the event is decided
+   * on (a session's agent never changes, so a cached row answers it as well as a fresh one).
+   */
   async applyEvent(command: ApplyEventCommand): Promise<{ session: Session; applied: boolean }> {
+    const { caller } = command;
     return this.repository.applyEvent(
       command.id,
       {
         event: command.event,
-        actor: command.actor,
+        actor: caller ? caller.agentId : command.actor,
         reason: command.reason ?? null,
         causationId: command.causationId ?? null,
         idempotencyKey: command.idempotencyKey,
       },
       (current): Decision => {
+        if (caller) requireMayAct(current, caller);
         if (command.expectedVersion !== undefined && command.expectedVersion !== current.version) {
           throw versionConflict(current.id, command.expectedVersion, current.version);
         }

@@ -31,7 +31,7 @@ import {
   type RpcRequestInput,
   type RpcResponse,
 } from '@orgmesh/contracts';
-import { createLogger, type Logger } from '@orgmesh/telemetry';
+import { createLogger, unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import { decodeBoundedJson, decodeJson, encodeJson } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
@@ -65,7 +65,7 @@ import { MessagingMetrics } from './metrics.js';
 import { ReplyInbox } from './reply-inbox.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
-import { traceIdOf, unexpectedErrorFields } from './unexpected.js';
+import { traceIdOf } from './unexpected.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
 export type { CallOptions } from './headers.js';

@@ -7,7 +7,7 @@ import {
   type EventDefinition,
   type EventPayload,
 } from '@orgmesh/contracts';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { nakDelayMs, retryDelayMs, DEFAULT_BACKOFF_MS } from './backoff.js';
 import { decodeJson, MAX_BODY_DEPTH, nestsDeeperThan } from './codec.js';
 import {
@@ -20,7 +20,7 @@ import {
 import type { MessagingMetrics } from './metrics.js';
 import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
 import { withProcessSpan } from './tracing.js';
-import { traceIdOf, unexpectedErrorFields } from './unexpected.js';
+import { traceIdOf } from './unexpected.js';
 import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
 
 export const DEFAULT_MAX_DELIVER = 10;

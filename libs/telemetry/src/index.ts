@@ -4,3 +4,4 @@ export * from './tracing.js';
 export * from './http-tracing.js';
 export * from './run-service.js';
 export * from './job-timers.js';
+export * from './error-fields.js';

@@ -15,6 +15,7 @@ import {
   injectTraceHeaders,
   startHttpClientSpan,
   startHttpServerSpan,
+  unexpectedErrorFields,
   type HttpClientSpan,
   type HttpServerSpan,
   type Logger,
@@ -31,7 +32,7 @@ import {
   sendProviderError,
   toAppError,
 } from './http/http-io.js';
-import { answerClientError, errorShape } from './http/boundary.js';
+import { answerClientError } from './http/boundary.js';
 import { allowListed, anthropicBeta, anthropicVersion, upstreamAccept } from './http/upstream-headers.js';
 import { conversationKey } from './privacy/conversation-scope.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
@@ -184,7 +185,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   function unexpected(error: unknown, x: Exchange | undefined): void {
     metrics.unexpectedErrors.inc({ edge: 'http' });
     logger.error(
-      { ...(x ? { requestId: x.requestId, route: x.route } : {}), ...errorShape(error) },
+      { ...(x ? { requestId: x.requestId, route: x.route } : {}), ...unexpectedErrorFields(error) },
       'unexpected error',
     );
   }

@@ -67,7 +67,7 @@ describe('last-resort boundary', () => {
     const lines = h.logs.slice(logsBefore).filter((l) => l.includes('"unexpected error"'));
     expect(lines).toHaveLength(1);
     const line = JSON.parse(lines[0]!) as Record<string, unknown>;
-    expect(line).toMatchObject({ errorName: 'TypeError', traceId });
+    expect(line).toMatchObject({ errorType: 'TypeError', traceId });
     expect(h.logs.join('')).not.toContain(SECRET);
 
     // The same process answers the next caller normally.

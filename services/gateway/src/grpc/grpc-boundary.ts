@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { SpanKind, SpanStatusCode, context, trace, type Span } from '@opentelemetry/api';
 import { AppError } from '@orgmesh/contracts';
 import { extractTraceContext } from '@orgmesh/messaging';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import { PreSerialized } from './grpc-codec.js';
 import { bareInternalStatus, toGrpcError, type GrpcErrorTerms } from './grpc-errors.js';
@@ -15,24 +15,6 @@ export interface BoundaryDeps {
 /** How one method answers: its name and error terms, and its response serializer (from the proto). */
 export interface GuardedMethod extends GrpcErrorTerms {
   serialize: (message: unknown) => Buffer;
-}
-
-/**
- * What is logged about an unexpected throw: its type, a driver's code and the stack frames, not its
- * message (grpc-js quotes the offending metadata value, a parser the input it choked on).
- */
-export function errorFields(error: unknown): { errorType: string; errorCode?: string; stack?: string } {
-  if (!(error instanceof Error)) return { errorType: typeof error };
-  const code = (error as { code?: unknown }).code;
-  const frames = (error.stack ?? '')
-    .split('\n')
-    .filter((line) => line.startsWith('    at '))
-    .map((line) => line.trim());
-  return {
-    errorType: error.name || error.constructor.name,
-    ...(typeof code === 'string' ? { errorCode: code } : {}),
-    ...(frames.length > 0 ? { stack: frames.join('\n') } : {}),
-  };
 }
 
 /**
@@ -82,7 +64,7 @@ class CallScope {
     try {
       this.deps.metrics.unexpectedErrors.inc({ edge: 'grpc', subject: this.method });
       this.deps.logger.error(
-        { ...errorFields(error), method: this.method, traceId: this.span.spanContext().traceId },
+        { ...unexpectedErrorFields(error), method: this.method, traceId: this.span.spanContext().traceId },
         'grpc call failed unexpectedly',
       );
     } catch {

@@ -1,9 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 // One rule for what an unexpected throw may put in a log line, shared with the gRPC boundary.
-import { errorFields } from '../grpc/grpc-boundary.js';
 import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
 
 /** What answering an error needs from the server. */
@@ -35,7 +34,7 @@ export function answerError(
   const streaming = isEventStream(res);
   if (!(error instanceof AppError)) {
     ctx.metrics.unexpectedErrors.inc({ edge: streaming ? 'sse' : 'http', subject: route });
-    ctx.logger.error({ ...errorFields(error), route }, 'request failed unexpectedly');
+    ctx.logger.error({ ...unexpectedErrorFields(error), route }, 'request failed unexpectedly');
   } else if (problem.status >= 500) {
     ctx.logger.warn({ route, code: problem.code, status: problem.status }, 'request failed');
   }
@@ -81,7 +80,7 @@ export function answerLastResort(
 ): void {
   try {
     ctx.metrics.unexpectedErrors.inc({ edge: 'http' });
-    ctx.logger.error({ ...errorFields(error), traceId }, 'request failed unexpectedly');
+    ctx.logger.error({ ...unexpectedErrorFields(error), traceId }, 'request failed unexpectedly');
   } catch {
     // Telemetry failing must not stop the answer below.
   }

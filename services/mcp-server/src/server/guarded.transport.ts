@@ -6,7 +6,7 @@ import {
   type JSONRPCMessage,
   type MessageExtraInfo,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { McpMetrics } from './mcp.metrics.js';
 
 /** Each client request's own schema, by method: what the SDK parses its params with. */
@@ -78,10 +78,7 @@ export class GuardedTransport implements Transport {
     } catch (error) {
       // The SDK answers what its handlers throw; a throw here is a bug in the dispatch itself.
       this.metrics?.countUnexpected('mcp-dispatch', isJSONRPCRequest(message) ? message.method : 'message');
-      this.logger.error(
-        { errorType: error instanceof Error ? error.name : typeof error },
-        'mcp message dispatch failed',
-      );
+      this.logger.error(unexpectedErrorFields(error), 'mcp message dispatch failed');
     }
   }
 
@@ -104,10 +101,7 @@ export class GuardedTransport implements Transport {
   private answer(message: unknown): void {
     // `id: null` is JSON-RPC's answer to a message without a readable id; the SDK types omit it.
     this.inner.send(message as JSONRPCMessage).catch((error: unknown) => {
-      this.logger.warn(
-        { errorType: error instanceof Error ? error.name : typeof error },
-        'mcp error answer not sent',
-      );
+      this.logger.warn(unexpectedErrorFields(error), 'mcp error answer not sent');
     });
   }
 }

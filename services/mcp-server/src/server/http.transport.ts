@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
 import { GuardedTransport } from './guarded.transport.js';
 import type { McpMetrics } from './mcp.metrics.js';
@@ -45,10 +45,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     void handle(req, res).catch((error: unknown) => {
       // Last resort: logged once (type only: an SDK error may quote the body), answered -32603.
       options.metrics?.countUnexpected('mcp-http', '/mcp');
-      options.logger.error(
-        { errorType: error instanceof Error ? error.name : typeof error },
-        'mcp http request failed unexpectedly',
-      );
+      options.logger.error(unexpectedErrorFields(error), 'mcp http request failed unexpectedly');
       if (!res.headersSent) writeJsonRpcError(res, 500, -32603, 'internal server error');
       else res.end();
     });

@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { checkJsonBounds } from '@orgmesh/contracts';
-import type { Logger } from '@orgmesh/telemetry';
+import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
 import type { McpMetrics } from './mcp.metrics.js';
@@ -90,7 +90,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
               {
                 tool: tool.name,
                 ms: Date.now() - started,
-                errorType: error instanceof Error ? error.name : typeof error,
+                ...unexpectedErrorFields(error),
               },
               'tool call failed unexpectedly',
             );

@@ -59,17 +59,3 @@ export function answerClientError(error: Error & { code?: unknown }, socket: Dup
       body,
   );
 }
-
-/**
- * What may be logged about an unexpected error: its class name and stack frames, never its message
- * (a message can quote input: JSON.parse's does, and so may a library's).
- */
-export function errorShape(error: unknown): { errorName: string; frames?: string } {
-  if (!(error instanceof Error)) return { errorName: typeof error };
-  const frames = error.stack
-    ?.split('\n')
-    .filter((line) => line.trimStart().startsWith('at '))
-    .slice(0, 8)
-    .join('\n');
-  return { errorName: error.name, ...(frames ? { frames } : {}) };
-}

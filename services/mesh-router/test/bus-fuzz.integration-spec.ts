@@ -31,7 +31,7 @@ import {
 // The three services that serve RPCs run in this one test, each the real app against the same
 // NATS namespace and database, so the suite covers every RPC contract with one client.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions, trustLocalIssuer } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { SessionsApp } from '../../sessions/src/sessions.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -82,6 +82,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       jwks: issuer.jwks,
     });
     registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on' }, verifier });
+    trustLocalIssuer(ctx, issuer);
     sessions = await startTestSessions(ctx);
     mesh = await startTestMeshRouter(ctx, issuer, { startJobs: false });
     bus = await clientBus(ctx, 'bus-fuzz-client');
@@ -190,7 +191,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
   );
 
   it('leaves every service answering normal requests', async () => {
-    await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({
+    await expect(bus.request(ListSessions, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
       items: expect.any(Array),
     });
     await expect(bus.request(GetDirectory, {})).resolves.toMatchObject({ people: expect.any(Array) });
@@ -302,7 +303,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       process.stdout.write(
         `bus fuzz events: ${stored} stored (${valid} valid for their schema), ${deadLettered} dead-lettered by a consumer\n`,
       );
-      await expect(bus.request(ListSessions, { limit: 1 })).resolves.toMatchObject({
+      await expect(bus.request(ListSessions, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
         items: expect.any(Array),
       });
     },

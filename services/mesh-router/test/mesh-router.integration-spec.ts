@@ -21,7 +21,7 @@ import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 // The sessions service runs in the same test so its mesh consumer can be observed end to end.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions, trustLocalIssuer } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { SessionsApp } from '../../sessions/src/sessions.app.js';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
@@ -48,6 +48,7 @@ describe('mesh router over NATS and Postgres', () => {
   let finance: string;
   let manager: string;
   let legal: string;
+  let opsAdmin: { authorization: string };
   const agents: TestAgent[] = [];
 
   beforeAll(async () => {
@@ -62,7 +63,10 @@ describe('mesh router over NATS and Postgres', () => {
         MESH_MAX_PAYLOAD_BYTES: '4096',
       },
     });
+    // The sessions service verifies its callers too: it trusts the same issuer.
+    trustLocalIssuer(ctx, issuer);
     sessions = await startTestSessions(ctx);
+    opsAdmin = { authorization: await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin') };
     [finance, manager, legal] = await Promise.all([
       bearer(issuer, 'finance-agent', 'finance'),
       bearer(issuer, 'manager-agent', 'manager'),
@@ -80,9 +84,9 @@ describe('mesh router over NATS and Postgres', () => {
   });
 
   async function transitionsOf(agentId: string, contextId: string): Promise<string[]> {
-    const { items } = await bus.request(ListSessions, { agentId, contextId, limit: 10 });
+    const { items } = await bus.request(ListSessions, { agentId, contextId, limit: 10 }, opsAdmin);
     expect(items).toHaveLength(1);
-    const { items: transitions } = await bus.request(ListSessionTransitions, { id: items[0]!.id });
+    const { items: transitions } = await bus.request(ListSessionTransitions, { id: items[0]!.id }, opsAdmin);
     return transitions.map((t) => `${t.from}>${t.to}`);
   }
 
@@ -181,9 +185,9 @@ describe('mesh router over NATS and Postgres', () => {
       expect(await transitionsOf('legal-agent', contextId)).toEqual(['pending>active', 'active>completed']);
     });
     const [financeSession] = (
-      await bus.request(ListSessions, { agentId: 'finance-agent', contextId, limit: 1 })
+      await bus.request(ListSessions, { agentId: 'finance-agent', contextId, limit: 1 }, opsAdmin)
     ).items;
-    const financeTransitions = (await bus.request(ListSessionTransitions, { id: financeSession!.id })).items;
+    const financeTransitions = (await bus.request(ListSessionTransitions, { id: financeSession!.id }, opsAdmin)).items;
     expect(financeTransitions.map((t) => [t.event, t.actor])).toEqual([
       ['activate', 'finance-agent'],
       ['pause', 'finance-agent'],

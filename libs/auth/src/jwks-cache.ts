@@ -40,9 +40,11 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
   let pending: Promise<void> | undefined;
   let fetches = 0;
 
-  const reload = (): Promise<void> => {
+  // `lastAttempt` counts refetches for an unknown kid and background refreshes, not the first load:
+  // a rotation right after a verifier started must not wait out a cooldown it never used.
+  const reload = (kind: 'load' | 'refetch' = 'refetch'): Promise<void> => {
+    if (kind === 'refetch') lastAttempt = now();
     pending ??= (async () => {
-      lastAttempt = now();
       let response: Response;
       try {
         response = await fetchImpl(url, {
@@ -67,7 +69,7 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
     const age = now() - fetchedAt;
     if (!local || age > maxStaleMs) {
       // Nothing usable in hand: this verification has to wait for the issuer.
-      await reload();
+      await reload('load');
     } else if (age > refreshAfterMs && now() - lastAttempt > cooldownMs) {
       reload().catch(() => undefined);
     }

@@ -13,6 +13,7 @@ await runService({
       process.stdout.write(
         [
           `gateway: REST ${app.url} (docs ${app.url}/docs), gRPC :${app.grpcPort}, dev identity (issuer ${app.identity.issuer})`,
+          '  the dev issuer is for local development (npm start) only: production runs AUTH_MODE=oidc against an OpenID provider (docs/identity.md)',
           '  dev clients (POST /v1/auth/token, grant_type=client_credentials):',
           ...devCredentialLines(app.identity),
           '',

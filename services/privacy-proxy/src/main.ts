@@ -86,6 +86,13 @@ const proxy = createPrivacyProxy({
   verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
+    claims: {
+      subject: config.AUTH_SUBJECT_CLAIM,
+      role: config.AUTH_ROLE_CLAIM,
+      tenant: config.AUTH_TENANT_CLAIM,
+      scope: config.AUTH_SCOPE_CLAIM,
+    },
+    jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
   }),
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,

@@ -52,8 +52,20 @@ export async function createIdentity(
   if (config.AUTH_MODE === 'oidc') {
     const issuer = config.AUTH_ISSUER ?? '';
     const audience = config.AUTH_AUDIENCE ?? '';
-    const verifier = createJwtVerifier({ issuer, audience, jwksUrl: config.AUTH_JWKS_URL });
-    logger.info({ mode: 'oidc', issuer, audience }, 'identity: external issuer');
+    const claims = {
+      subject: config.AUTH_SUBJECT_CLAIM,
+      role: config.AUTH_ROLE_CLAIM,
+      tenant: config.AUTH_TENANT_CLAIM,
+      scope: config.AUTH_SCOPE_CLAIM,
+    };
+    const verifier = createJwtVerifier({
+      issuer,
+      audience,
+      jwksUrl: config.AUTH_JWKS_URL,
+      claims,
+      jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
+    });
+    logger.info({ mode: 'oidc', issuer, audience, claims }, 'identity: external issuer');
     return {
       mode: 'oidc',
       issuer,
@@ -64,6 +76,11 @@ export async function createIdentity(
     };
   }
 
+  // Said at every start, so a dev-mode gateway that reached a real deployment is noticed in its logs.
+  logger.warn(
+    { mode: 'dev', docs: 'docs/identity.md' },
+    'identity: built-in dev issuer with documented secrets, for npm start only; production uses AUTH_MODE=oidc',
+  );
   const issuerUrl = config.AUTH_ISSUER ?? publicUrl;
   const audience = config.AUTH_AUDIENCE ?? 'orgmesh';
   const tokenTtlSec = Math.max(1, Math.round(config.AUTH_TOKEN_TTL / 1000));

@@ -1,5 +1,5 @@
 import type { JSONWebKeySet } from 'jose';
-import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
+import { createJwtVerifier, type ClaimMapping, type JwtVerifier, type RemoteJwksOptions } from '@orgmesh/auth';
 
 /** The caller as the proxy needs it: who, for which role of which tenant, allowed to do what. */
 export interface VerifiedToken {
@@ -17,6 +17,10 @@ export interface TokenVerifier {
 export interface JoseVerifierOptions {
   readonly issuer: string;
   readonly audience: string;
+  /** Claim names of an external issuer (as the gateway's AUTH_*_CLAIM). */
+  readonly claims?: ClaimMapping;
+  /** JWKS refresh and outage tolerance. */
+  readonly jwksCache?: RemoteJwksOptions;
 }
 
 /**

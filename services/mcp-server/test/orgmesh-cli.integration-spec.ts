@@ -15,7 +15,7 @@ import { devToken, silentLogger, startTestGateway } from '../../gateway/test/gat
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -169,7 +169,7 @@ describe('the orgmesh command line as its own process: help, one exit-code table
 
   it('exit 69 when the gateway or NATS does not answer, whichever command', async () => {
     const natsNowhere = `nats://127.0.0.1:${await closedPort()}`;
-    const [load, sessions, kill, runNoGateway, runNoNats, importOrg] = await Promise.all([
+    const [load, sessions, kill, runNoGateway, runNoNats, importOrg, sessionsNoGateway] = await Promise.all([
       orgmesh(['registry', 'load', DEMO, '--dry-run'], { ORGMESH_GATEWAY_URL: nowhere }),
       orgmesh(['sessions'], { NATS_URL: natsNowhere, ORGMESH_CONNECT_TIMEOUT: '1s' }),
       orgmesh(['sessions', 'kill', '00000000-0000-4000-8000-000000000000'], {
@@ -183,6 +183,8 @@ describe('the orgmesh command line as its own process: help, one exit-code table
         ORGMESH_CONNECT_TIMEOUT: '1s',
       }),
       orgmesh(['registry', 'import-org', join(DEMO, 'org-chart.csv')], { NATS_URL: natsNowhere }),
+      // NATS answers; the gateway, which issues the operator's token, does not.
+      orgmesh(['sessions'], { ORGMESH_GATEWAY_URL: nowhere }),
     ]);
     expect([
       load.status,
@@ -191,7 +193,9 @@ describe('the orgmesh command line as its own process: help, one exit-code table
       runNoGateway.status,
       runNoNats.status,
       importOrg.status,
+      sessionsNoGateway.status,
     ]).toEqual([
+      EXIT.unavailable,
       EXIT.unavailable,
       EXIT.unavailable,
       EXIT.unavailable,
@@ -201,6 +205,7 @@ describe('the orgmesh command line as its own process: help, one exit-code table
     ]);
     expect(load.stderr).toContain(`the gateway does not answer at ${nowhere}`);
     expect(runNoGateway.stderr).toContain(`from the gateway at ${nowhere}`);
+    expect(sessionsNoGateway.stderr).toContain('cannot obtain a token from the gateway');
   });
 
   it('agent run: 125 refused, 124 watchdog, otherwise the command’s own status; the dev-secret warning once', async () => {
@@ -315,13 +320,17 @@ describe('the orgmesh command line as its own process: help, one exit-code table
     expect(await agentStatus('forecast-agent')).toBe(200);
   });
   it('orgmesh sessions pages through the service and says when it shows fewer than there are; ended sessions show their duration', async () => {
-    const bus = await connectBus({
-      url: ctx.natsUrl,
-      name: 'orgmesh-cli-test',
-      subjectPrefix: ctx.subjectPrefix,
-      nameSuffix: ctx.nameSuffix,
-      logger: silentLogger,
-    });
+    // Seeded as an admin: the sessions service verifies every caller.
+    const bus = authorizeBus(
+      await connectBus({
+        url: ctx.natsUrl,
+        name: 'orgmesh-cli-test',
+        subjectPrefix: ctx.subjectPrefix,
+        nameSuffix: ctx.nameSuffix,
+        logger: silentLogger,
+      }),
+      `Bearer ${await devToken(gateway, 'admin')}`,
+    );
     try {
       const agentId = 'pagination-agent';
       const ids: string[] = [];
@@ -341,7 +350,8 @@ describe('the orgmesh command line as its own process: help, one exit-code table
         const code = await runSessionsCli(args, {
           out: (l) => lines.push(l),
           err: (l) => errors.push(l),
-          env,
+          // The operator's client named, so stderr holds only what the listing says.
+          env: { ...env, ORGMESH_CLIENT_ID: 'admin', ORGMESH_CLIENT_SECRET: 'admin-dev-secret' },
         });
         return { code, rows: lines.join('\n').split('\n').slice(1), errors };
       };

@@ -16,11 +16,11 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 // The services run in-process, for real: the gateway issues the agent's token, the registry renders and
 // takes heartbeats (verifying that token), the sessions service records every transition in Postgres.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { devToken, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { ClientCredentialsTokenProvider } from '../src/gateway/token.provider.js';
@@ -143,13 +143,17 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
       }),
     );
     services.push(await startTestSessions(ctx));
-    bus = await connectBus({
-      url: ctx.natsUrl,
-      name: 'runner-test',
-      subjectPrefix: ctx.subjectPrefix,
-      nameSuffix: ctx.nameSuffix,
-      logger: silentLogger,
-    });
+    // The test reads and seeds sessions as an admin: the sessions service verifies every caller.
+    bus = authorizeBus(
+      await connectBus({
+        url: ctx.natsUrl,
+        name: 'runner-test',
+        subjectPrefix: ctx.subjectPrefix,
+        nameSuffix: ctx.nameSuffix,
+        logger: silentLogger,
+      }),
+      `Bearer ${await devToken(gateway, 'admin')}`,
+    );
     env = {
       NATS_URL: ctx.natsUrl,
       NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
@@ -371,7 +375,8 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
       'active',
       'failed',
       'fail',
-      'operator',
+      // The operator's token subject (the dev admin client), not a name the command chose.
+      'admin',
       'killed by operator',
     ]);
     const { pid } = JSON.parse(first.stdout.text.split('\n')[0] ?? '{}') as { pid: number };

@@ -91,10 +91,14 @@ export async function clientBus(
   authorization?: string,
 ): Promise<MessageBus> {
   const bus = await connectBus({ url: natsUrl, name: 'sessions-test-client', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silentLogger });
-  const asCaller = authorization ?? (await sessionsBearer(ctx, 'sessions-test-admin', 'admin'));
+  return authorizeBus(bus, authorization ?? (await sessionsBearer(ctx, 'sessions-test-admin', 'admin')));
+}
+
+/** Makes a test's bus send `authorization` with every request that does not name its own. */
+export function authorizeBus(bus: MessageBus, authorization: string): MessageBus {
   const request = bus.request.bind(bus);
   bus.request = ((rpc, payload, opts = {}) =>
-    request(rpc, payload, { authorization: asCaller, ...opts })) as MessageBus['request'];
+    request(rpc, payload, { authorization, ...opts })) as MessageBus['request'];
   return bus;
 }
 

@@ -12,7 +12,10 @@ export const ApplySessionEvent = defineRpc({
     id: z.uuid(),
     event: SessionEventName,
     reason: safeText(z.string().max(2000)).optional(),
-    /** Who caused it (agent id, user id or `system`); the gateway fills it from the token. */
+    /**
+     * Ignored: the sessions service records the verified caller (the forwarded token's subject) as
+     * the actor. Still accepted so older senders validate.
+     */
     actor: safeText(z.string().min(1).max(200)).default('system'),
     causationId: safeText(z.string().max(200)).optional(),
     /** Only apply when the session is still at this version (optimistic concurrency for callers). */

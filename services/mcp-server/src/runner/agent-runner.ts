@@ -121,7 +121,8 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   if (!command)
     throw new RunRefused('no command to run', `put it after --: orgmesh agent run ${agentId} -- <command…>`);
   const rpc = { timeoutMs: config.rpcTimeoutMs };
-  const sessions = new RunnerSessions(bus, config.rpcTimeoutMs);
+  // The agent's own token: the sessions service lets it open and drive its own sessions only.
+  const sessions = new RunnerSessions(bus, config.rpcTimeoutMs, deps.tokens);
 
   // 1. The agent, as the registry declares it.
   const info = await refuseOnError(
@@ -210,7 +211,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       else {
         const pid = String(session.metadata['pid']);
         await sessions
-          .finish(session.id, 'failed', `runner gone (pid ${pid} is not running)`, agentId)
+          .finish(session.id, 'failed', `runner gone (pid ${pid} is not running)`)
           .catch(() => undefined);
         io.say(`session ${session.id}: its runner (pid ${pid}) is gone; failed it`);
       }
@@ -239,7 +240,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   const after = await openRunnerSessions();
   const rank = after.findIndex((s) => s.id === session.id);
   if (rank >= limit) {
-    await sessions.finish(session.id, 'failed', 'refused: concurrent session limit', agentId);
+    await sessions.finish(session.id, 'failed', 'refused: concurrent session limit');
     throw limitRefusal(after.filter((s) => s.id !== session.id));
   }
   deps.onSession?.(session);
@@ -298,7 +299,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   const pid = await child.started.catch(() => undefined);
   if (pid !== undefined) {
     try {
-      await sessions.apply(session.id, 'activate', `started ${command} (pid ${pid})`, agentId);
+      await sessions.apply(session.id, 'activate', `started ${command} (pid ${pid})`);
     } catch (error) {
       // Killed before it was activated: the watcher has already asked the command to stop.
       if (!(error instanceof AppError && error.code === 'session_illegal_transition')) throw error;
@@ -377,7 +378,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
         : cause?.kind === 'interrupt'
           ? RUN_EXIT.interrupted
           : exitStatusOf(exit);
-    const finished = await sessions.finish(session.id, target, reason, agentId);
+    const finished = await sessions.finish(session.id, target, reason);
     final = finished.session;
     if (!finished.appliedByUs && final.status !== target)
       io.say(`session ${session.id} had already ended (${final.status})`);

@@ -13,7 +13,8 @@ import {
   type SessionEventName,
   type SessionState,
 } from '@orgmesh/contracts';
-import type { MessageBus } from '@orgmesh/messaging';
+import type { CallOptions, MessageBus } from '@orgmesh/messaging';
+import type { TokenSource } from '../gateway/token.provider.js';
 
 /** `metadata.source` of the sessions a runner opens; the concurrency limit counts these. */
 export const RUNNER_SOURCE = 'orgmesh-runner';
@@ -51,36 +52,56 @@ export function nextEventToward(
 
 /**
  * The runner's side of the sessions service (rpc.sessions.v1.*): open, drive and list sessions, and
- * watch one session's transitions as they are published.
+ * watch one session's transitions as they are published. Every request carries the caller's token
+ * (the agent's for `agent run`, the operator's for `orgmesh sessions`): the sessions service
+ * verifies it and takes the actor from it, and lets an agent touch its own sessions only.
  */
 export class RunnerSessions {
   constructor(
     private readonly bus: MessageBus,
     private readonly timeoutMs: number,
+    private readonly tokens: TokenSource,
   ) {}
 
   create(input: { agentId: string; role: string; metadata: RunnerMetadata }): Promise<Session> {
-    return this.bus.request(
-      CreateSession,
-      { agentId: input.agentId, role: input.role, metadata: { ...input.metadata } },
-      { timeoutMs: this.timeoutMs },
+    return this.call((opts) =>
+      this.bus.request(
+        CreateSession,
+        { agentId: input.agentId, role: input.role, metadata: { ...input.metadata } },
+        opts,
+      ),
     );
   }
 
   get(id: string): Promise<Session> {
-    return this.bus.request(GetSession, { id }, { timeoutMs: this.timeoutMs });
+    return this.call((opts) => this.bus.request(GetSession, { id }, opts));
   }
 
   /** The session's latest transition (what ended it, once it has ended). */
   async lastTransition(
     id: string,
   ): Promise<{ to: SessionState; event: string; actor: string; reason: string | null } | undefined> {
-    const { items } = await this.bus.request(ListSessionTransitions, { id }, { timeoutMs: this.timeoutMs });
+    const { items } = await this.call((opts) => this.bus.request(ListSessionTransitions, { id }, opts));
     return items.at(-1);
   }
 
-  apply(id: string, event: SessionEventName, reason: string, actor: string): Promise<Session> {
-    return this.bus.request(ApplySessionEvent, { id, event, reason, actor }, { timeoutMs: this.timeoutMs });
+  /** One event; the service records the token's subject as the actor. */
+  apply(id: string, event: SessionEventName, reason: string): Promise<Session> {
+    return this.call((opts) => this.bus.request(ApplySessionEvent, { id, event, reason }, opts));
+  }
+
+  /** A request with the current token; once more with a fresh one if the service found it expired. */
+  private async call<T>(request: (opts: CallOptions) => Promise<T>): Promise<T> {
+    const opts = async (refresh: boolean): Promise<CallOptions> => ({
+      timeoutMs: this.timeoutMs,
+      authorization: `Bearer ${await this.tokens.token(refresh)}`,
+    });
+    try {
+      return await request(await opts(false));
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === 'unauthenticated')) throw error;
+      return request(await opts(true));
+    }
   }
 
   /**
@@ -91,7 +112,6 @@ export class RunnerSessions {
     id: string,
     target: 'completed' | 'failed',
     reason: string,
-    actor: string,
   ): Promise<{ session: Session; appliedByUs: boolean }> {
     let session = await this.get(id);
     let applied = false;
@@ -103,7 +123,6 @@ export class RunnerSessions {
           id,
           event,
           event === 'activate' || event === 'resume' ? `finishing: ${reason}` : reason,
-          actor,
         );
         applied = true;
       } catch (error) {
@@ -127,10 +146,8 @@ export class RunnerSessions {
     const items: Session[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.bus.request(
-        ListSessions,
-        { ...filter, limit: 500, cursor },
-        { timeoutMs: this.timeoutMs },
+      const page = await this.call((opts) =>
+        this.bus.request(ListSessions, { ...filter, limit: 500, cursor }, opts),
       );
       items.push(...page.items);
       cursor = page.nextCursor ?? undefined;

@@ -13,6 +13,7 @@ import {
 import { ConfigError, EXIT, parseDuration, warnOnce, warnedKeys } from '@orgmesh/config';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
+import { GatewayError } from '../gateway/gateway.errors.js';
 import { ClientCredentialsTokenProvider } from '../gateway/token.provider.js';
 import { RunRefused, runAgent } from './agent-runner.js';
 import { runHook } from './agent-hook.js';
@@ -112,6 +113,11 @@ function reportError(what: string, error: unknown, io: CliIo): number {
   if (error instanceof ConfigError) {
     io.err(`${what}: ${error.message}`);
     return EXIT_USAGE;
+  }
+  if (error instanceof GatewayError) {
+    // The operator's token comes from the gateway: not reached at all is "orgmesh is not running".
+    io.err(`${what}: cannot obtain a token from the gateway: ${error.message}`);
+    return error.status === 0 ? EXIT.unavailable : EXIT_FAILED;
   }
   if (error instanceof AppError) {
     io.err(`${what}: ${error.code}: ${error.message}`);
@@ -256,9 +262,10 @@ async function sessionsList(argv: readonly string[], io: CliIo): Promise<number>
   }
   const limit = parseLimit(values.limit);
   const config = loadRunnerConfig(io.env);
+  const tokens = operatorTokens(config, io);
   const bus = await connect(config, 'orgmesh-sessions-cli');
   try {
-    const sessions = new RunnerSessions(bus, config.rpcTimeoutMs);
+    const sessions = new RunnerSessions(bus, config.rpcTimeoutMs, tokens);
     // One more than shown, to know whether there are more (the service lists newest first, page by page).
     const want = limit === Infinity ? Infinity : limit + 1;
     let items: Session[];
@@ -307,12 +314,14 @@ async function sessionsKill(argv: readonly string[], io: CliIo): Promise<number>
       `"${id}" is not a session id: a session id is a UUID (e.g. 3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f), as orgmesh sessions lists them`,
     );
   const config = loadRunnerConfig(io.env);
+  const tokens = operatorTokens(config, io);
   const bus = await connect(config, 'orgmesh-sessions-cli');
   try {
-    const sessions = new RunnerSessions(bus, config.rpcTimeoutMs);
+    const sessions = new RunnerSessions(bus, config.rpcTimeoutMs, tokens);
     const reason = values.reason ?? 'killed by operator';
     try {
-      const session = await sessions.apply(id, 'fail', reason, 'operator');
+      // Recorded with the operator's token subject as the actor (the sessions service takes it from the token).
+      const session = await sessions.apply(id, 'fail', reason);
       io.out(`session ${session.id} (${session.agentId}) failed: ${reason}`);
       if (session.metadata['source'] === 'orgmesh-runner')
         io.out(`its runner (pid ${String(session.metadata['pid'])}) stops the command`);
@@ -334,6 +343,30 @@ async function sessionsKill(argv: readonly string[], io: CliIo): Promise<number>
   } finally {
     await bus.close();
   }
+}
+
+/**
+ * The operator's token for `orgmesh sessions`: an admin client (ORGMESH_CLIENT_ID /
+ * ORGMESH_CLIENT_SECRET), by default the dev admin of `npm start`, said once. An agent's client
+ * works too, and then sees and ends its own sessions only.
+ */
+function operatorTokens(config: RunnerConfig, io: CliIo): ClientCredentialsTokenProvider {
+  const clientId = config.clientId ?? 'admin';
+  let clientSecret = config.clientSecret;
+  if (!clientSecret) {
+    clientSecret = `${clientId}-dev-secret`;
+    warnOnce(
+      io,
+      'dev-client-secret',
+      `ORGMESH_CLIENT_SECRET is not set: using the dev secret of "${clientId}" (works against a gateway in dev mode only)`,
+    );
+  }
+  return new ClientCredentialsTokenProvider({
+    gatewayUrl: config.gatewayUrl,
+    clientId,
+    clientSecret,
+    timeoutMs: config.rpcTimeoutMs,
+  });
 }
 
 /** Connects to NATS, or explains what is missing instead of waiting forever. */

@@ -191,7 +191,7 @@ describe('compose.yaml', () => {
     expect(new URL(issuer).hostname).toBe('gateway');
     expect(new URL(issuer).port).toBe(gateway['GATEWAY_HTTP_PORT']);
     const verifiers = Object.keys(services).filter((name) => env(name)['AUTH_ISSUER'] !== undefined);
-    expect(verifiers.sort()).toEqual(['mesh-router', 'privacy-proxy', 'registry']);
+    expect(verifiers.sort()).toEqual(['mesh-router', 'privacy-proxy', 'registry', 'sessions']);
     for (const name of verifiers) {
       expect([
         name,

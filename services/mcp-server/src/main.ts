@@ -3,7 +3,8 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { ConfigError } from '@orgmesh/config';
 import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { loadMcpConfig } from './mcp.config.js';
-import { ClientCredentialsTokenProvider, type TokenSource } from './gateway/token.provider.js';
+import { type TokenSource } from './gateway/token.provider.js';
+import { agentTokenSource } from './gateway/oidc.token-source.js';
 import { createOrgmeshMcpServer } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { GuardedTransport } from './server/guarded.transport.js';
@@ -36,12 +37,14 @@ const tracing = startTracing({
   logger,
 });
 const ownTokens =
-  config.clientId && config.clientSecret
-    ? new ClientCredentialsTokenProvider({
+  config.oidc || (config.clientId && config.clientSecret)
+    ? agentTokenSource({
+        oidc: config.oidc,
         gatewayUrl: config.gatewayUrl,
-        clientId: config.clientId,
+        clientId: config.clientId ?? '',
         clientSecret: config.clientSecret,
         timeoutMs: config.gatewayTimeoutMs,
+        logger,
       })
     : undefined;
 const metrics = new McpMetrics();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { OIDC_CLIENT_ENV, oidcClientSettings, type OidcClientSettings } from '@orgmesh/agent-sdk';
 
 const optional = z
   .string()
@@ -32,12 +33,16 @@ export const McpConfigSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
   /** `service.name` of this service's spans; default: the service's own name. */
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** ORGMESH_OIDC_*: tokens from an OpenID provider instead of the gateway's dev issuer (docs/identity.md). */
+  ...OIDC_CLIENT_ENV,
 });
 
 export interface McpConfig {
   readonly agentId: string | undefined;
   readonly clientId: string | undefined;
   readonly clientSecret: string | undefined;
+  /** Set when ORGMESH_OIDC_ISSUER is: the agent's tokens come from that OpenID provider. */
+  readonly oidc: OidcClientSettings | undefined;
   readonly gatewayUrl: string;
   readonly transport: 'stdio' | 'http';
   readonly httpHost: string;
@@ -79,12 +84,15 @@ export function loadMcpConfig(
   }
   const agentId = raw.ORGMESH_AGENT_ID;
   const clientId = raw.ORGMESH_CLIENT_ID ?? agentId;
+  const oidc = oidcClientSettings(raw, clientId, problems);
+  // With an OpenID provider the credential is ORGMESH_OIDC_CLIENT_SECRET or the key file (checked above).
+  const hasCredential = Boolean(raw.ORGMESH_CLIENT_SECRET) || raw.ORGMESH_OIDC_ISSUER !== undefined;
   if (transport === 'stdio') {
-    if (!clientId)
+    if (!clientId && !raw.ORGMESH_OIDC_CLIENT_ID)
       problems.push({ key: 'ORGMESH_AGENT_ID', reason: 'required: the agent this server acts for' });
-    if (!raw.ORGMESH_CLIENT_SECRET)
+    if (!hasCredential)
       problems.push({ key: 'ORGMESH_CLIENT_SECRET', reason: 'required: the agent client secret' });
-  } else if (Boolean(clientId) !== Boolean(raw.ORGMESH_CLIENT_SECRET)) {
+  } else if (!raw.ORGMESH_OIDC_ISSUER && Boolean(clientId) !== Boolean(raw.ORGMESH_CLIENT_SECRET)) {
     problems.push({
       key: clientId ? 'ORGMESH_CLIENT_SECRET' : 'ORGMESH_AGENT_ID',
       reason: 'set both or neither',
@@ -102,6 +110,7 @@ export function loadMcpConfig(
     agentId,
     clientId,
     clientSecret: raw.ORGMESH_CLIENT_SECRET,
+    oidc,
     gatewayUrl,
     transport,
     httpHost: raw.MCP_HTTP_HOST,

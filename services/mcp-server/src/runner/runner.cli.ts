@@ -15,6 +15,8 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { GatewayError } from '../gateway/gateway.errors.js';
 import { ClientCredentialsTokenProvider } from '../gateway/token.provider.js';
+import { agentTokenSource } from '../gateway/oidc.token-source.js';
+import { oidcClientSettings } from '@orgmesh/agent-sdk';
 import { RunRefused, runAgent } from './agent-runner.js';
 import { runHook } from './agent-hook.js';
 import { loadRunnerConfig, type RunnerConfig } from './runner.config.js';
@@ -193,8 +195,11 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
   }
   const config = loadRunnerConfig(io.env);
   const clientId = config.clientId ?? agentId;
+  const oidcProblems: Array<{ key: string; reason: string }> = [];
+  const oidc = oidcClientSettings(config.oidc, clientId, oidcProblems);
+  if (oidcProblems.length) throw new ConfigError('orgmesh', oidcProblems);
   let clientSecret = config.clientSecret;
-  if (!clientSecret) {
+  if (!clientSecret && !oidc) {
     clientSecret = `${clientId}-dev-secret`;
     warnOnce(
       io,
@@ -218,14 +223,16 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
       {
         bus,
         config,
-        tokens: new ClientCredentialsTokenProvider({
+        // From the OpenID provider when ORGMESH_OIDC_ISSUER is set, else the gateway's dev issuer.
+        tokens: agentTokenSource({
+          oidc,
           gatewayUrl: config.gatewayUrl,
           clientId,
           clientSecret,
           timeoutMs: config.rpcTimeoutMs,
         }),
         clientId,
-        clientSecret,
+        clientSecret: clientSecret ?? '',
         io: {
           say: (line) => io.err(`[orgmesh] ${line}`),
           stdout: io.stdout ?? null,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { env, parseConfig } from '@orgmesh/config';
+import { OIDC_CLIENT_ENV, type OidcClientEnv } from '@orgmesh/agent-sdk';
 
 const optional = z
   .string()
@@ -37,6 +38,8 @@ export const RunnerConfigSchema = z.object({
   ORGMESH_RPC_TIMEOUT: env.duration('5s'),
   /** How long to wait for NATS before giving up with a message. */
   ORGMESH_CONNECT_TIMEOUT: env.duration('5s'),
+  /** ORGMESH_OIDC_*: the agent's tokens from an OpenID provider instead of the gateway's dev issuer. */
+  ...OIDC_CLIENT_ENV,
 });
 
 export interface RunnerConfig {
@@ -54,6 +57,8 @@ export interface RunnerConfig {
   readonly timeoutMs: number;
   readonly rpcTimeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** The ORGMESH_OIDC_* keys, parsed; turned into settings once the agent (the default client id) is known. */
+  readonly oidc: OidcClientEnv;
 }
 
 export function loadRunnerConfig(source: Readonly<Record<string, string | undefined>>): RunnerConfig {
@@ -77,5 +82,8 @@ export function loadRunnerConfig(source: Readonly<Record<string, string | undefi
     timeoutMs: raw.ORGMESH_AGENT_TIMEOUT,
     rpcTimeoutMs: raw.ORGMESH_RPC_TIMEOUT,
     connectTimeoutMs: raw.ORGMESH_CONNECT_TIMEOUT,
+    oidc: Object.fromEntries(
+      Object.keys(OIDC_CLIENT_ENV).map((key) => [key, raw[key as keyof OidcClientEnv]]),
+    ) as OidcClientEnv,
   };
 }

@@ -110,7 +110,8 @@ export const meshRoutes: Route[] = [
     path: '/v1/tasks',
     tag: 'mesh',
     summary: 'List tasks (inbox and outbox)',
-    description: 'Newest first. Callers who are not admins see only tasks they are a party to.',
+    description:
+      'Newest first. Agents see only the tasks they sent, were assigned or were addressed to (by agent id, or by role when no agent was named), and escalations to them; admins and viewers see all. The event stream applies the same rule.',
     access: ALL_KINDS,
     query: ListQuery.extend({ kind: TaskKind.optional() }),
     status: 200,

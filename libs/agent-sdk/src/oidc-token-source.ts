@@ -277,5 +277,8 @@ function defaultAlgorithm(jwk: JWK): string {
   if (jwk.kty === 'RSA') return 'RS256';
   if (jwk.kty === 'OKP') return 'EdDSA';
   if (jwk.kty === 'EC') return jwk.crv === 'P-384' ? 'ES384' : jwk.crv === 'P-521' ? 'ES512' : 'ES256';
-  throw new AppError('validation_failed', `private key of type ${String(jwk.kty)} is not supported for private_key_jwt`);
+  throw new AppError(
+    'validation_failed',
+    `private key of type ${String(jwk.kty)} is not supported for private_key_jwt`,
+  );
 }

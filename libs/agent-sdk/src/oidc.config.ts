@@ -21,7 +21,9 @@ export const OIDC_CLIENT_ENV = {
   ORGMESH_OIDC_CLIENT_ID: optional,
   /** client_secret_basic (default with a secret) or client_secret_post. */
   ORGMESH_OIDC_CLIENT_SECRET: optional,
-  ORGMESH_OIDC_AUTH_METHOD: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).optional(),
+  ORGMESH_OIDC_AUTH_METHOD: z
+    .enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt'])
+    .optional(),
   /** A private JWK (JSON) or PKCS#8 PEM file: private_key_jwt. */
   ORGMESH_OIDC_PRIVATE_KEY_FILE: optional,
   /** The signing algorithm of a PEM key (a JWK names its own): RS256, ES256, PS256, EdDSA, … */
@@ -69,21 +71,29 @@ export function oidcClientSettings(
     problems.push({ key: 'ORGMESH_OIDC_ISSUER', reason: 'expected https (plain http only on loopback)' });
   }
   const clientId = raw.ORGMESH_OIDC_CLIENT_ID ?? defaultClientId;
-  if (!clientId) problems.push({ key: 'ORGMESH_OIDC_CLIENT_ID', reason: 'required with ORGMESH_OIDC_ISSUER' });
+  if (!clientId)
+    problems.push({ key: 'ORGMESH_OIDC_CLIENT_ID', reason: 'required with ORGMESH_OIDC_ISSUER' });
   const secret = raw.ORGMESH_OIDC_CLIENT_SECRET;
   const keyFile = raw.ORGMESH_OIDC_PRIVATE_KEY_FILE;
   const method = raw.ORGMESH_OIDC_AUTH_METHOD ?? (keyFile ? 'private_key_jwt' : 'client_secret_basic');
   let auth: OidcClientAuth | undefined;
   if (secret && keyFile) {
-    problems.push({ key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE', reason: 'set a client secret or a private key, not both' });
+    problems.push({
+      key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE',
+      reason: 'set a client secret or a private key, not both',
+    });
   } else if (method === 'private_key_jwt') {
-    if (!keyFile) problems.push({ key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE', reason: 'required for private_key_jwt' });
+    if (!keyFile)
+      problems.push({ key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE', reason: 'required for private_key_jwt' });
     else {
       const jwk = readPrivateKey(keyFile, raw, problems, readFile);
       if (jwk) auth = { method, privateJwk: jwk };
     }
   } else if (!secret) {
-    problems.push({ key: 'ORGMESH_OIDC_CLIENT_SECRET', reason: `required for ${method} (or set ORGMESH_OIDC_PRIVATE_KEY_FILE)` });
+    problems.push({
+      key: 'ORGMESH_OIDC_CLIENT_SECRET',
+      reason: `required for ${method} (or set ORGMESH_OIDC_PRIVATE_KEY_FILE)`,
+    });
   } else {
     auth = { method, secret };
   }
@@ -122,7 +132,10 @@ function readPrivateKey(
       return undefined;
     }
     if (typeof jwk.d !== 'string') {
-      problems.push({ key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE', reason: 'a public key: private_key_jwt needs the private key' });
+      problems.push({
+        key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE',
+        reason: 'a public key: private_key_jwt needs the private key',
+      });
       return undefined;
     }
     return {
@@ -134,7 +147,10 @@ function readPrivateKey(
   if (trimmed.startsWith('-----BEGIN PRIVATE KEY-----')) {
     return pemToJwk(trimmed, raw, problems);
   }
-  problems.push({ key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE', reason: 'expected a private JWK (JSON) or a PKCS#8 PEM key' });
+  problems.push({
+    key: 'ORGMESH_OIDC_PRIVATE_KEY_FILE',
+    reason: 'expected a private JWK (JSON) or a PKCS#8 PEM key',
+  });
   return undefined;
 }
 

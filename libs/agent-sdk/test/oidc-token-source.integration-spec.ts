@@ -6,7 +6,12 @@ import { exportJWK, exportPKCS8, generateKeyPair, type JWK } from 'jose';
 import { AppError } from '@orgmesh/contracts';
 import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
 import { expectEventually, startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
-import { OidcClientEnvSchema, OidcTokenSource, oidcClientSettings, type OidcClientSettings } from '../src/index.js';
+import {
+  OidcClientEnvSchema,
+  OidcTokenSource,
+  oidcClientSettings,
+  type OidcClientSettings,
+} from '../src/index.js';
 
 // A real OpenID provider (oidc-provider) on a free port; every key is generated here, per run.
 // RFC 8707 wants the resource to be an absolute URI; oidc-provider enforces it.
@@ -255,7 +260,7 @@ describe('OIDC token renewal against oidc-provider (5 s tokens)', () => {
       const held = await source.current();
       await verifier.verify(held.token);
       await provider.suspend();
-      
+
       // Past the renewal point, the renewal fails, yet callers still get the valid token.
       await expectEventually(() => expect(Date.now()).toBeGreaterThan(held.expiresAt - 2_000), {
         timeoutMs: 8_000,

@@ -52,7 +52,10 @@ export interface OidcTestProvider {
 /** The server script: beside this file in src/ (jest) and copied next to the build in dist/. */
 function serverScript(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'oidc-provider.server.mjs'), join(here, '..', 'src', 'oidc-provider.server.mjs')];
+  const candidates = [
+    join(here, 'oidc-provider.server.mjs'),
+    join(here, '..', 'src', 'oidc-provider.server.mjs'),
+  ];
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new Error(`oidc-provider.server.mjs not found near ${here}`);
   return found;
@@ -82,7 +85,8 @@ export async function startOidcProvider(options: OidcTestProviderOptions): Promi
     else entry?.resolve(message.result);
   });
   child.once('exit', (code) => {
-    for (const entry of waiting.values()) entry.reject(new Error(`oidc-provider exited (${code}): ${stderr}`));
+    for (const entry of waiting.values())
+      entry.reject(new Error(`oidc-provider exited (${code}): ${stderr}`));
     waiting.clear();
   });
   const call = <T>(command: string, extra: Record<string, unknown> = {}): Promise<T> =>

@@ -1,4 +1,4 @@
-import { MeshAgent, type TokenProvider } from '@orgmesh/agent-sdk';
+import { MeshAgent, OidcTokenSource, type TokenProvider } from '@orgmesh/agent-sdk';
 import {
   createLogger,
   createMetricsRegistry,
@@ -44,7 +44,10 @@ export async function startAgentsApp(
       nameSuffix: config.NATS_NAME_SUFFIX,
       credentials: options.tokens
         ? { tokens: options.tokens }
-        : {
+        : config.oidc
+          ? // Production: the OpenID provider, renewed ahead of expiry (ORGMESH_OIDC_*).
+            { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
+          : {
             gatewayUrl: config.GATEWAY_URL,
             clientId: config.AGENT_ID,
             clientSecret: config.AGENT_CLIENT_SECRET,

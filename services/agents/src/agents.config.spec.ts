@@ -50,6 +50,32 @@ describe('agents config', () => {
     expect(message).not.toContain('Bad Id');
   });
 
+  it('ORGMESH_OIDC_ISSUER switches to an OpenID provider: no dev secret, the agent id as client id; problems name keys', () => {
+    const config = loadAgentsConfig({
+      AGENT_ROLE: 'legal',
+      ORGMESH_OIDC_ISSUER: 'https://id.example.com/realms/orgmesh',
+      ORGMESH_OIDC_CLIENT_SECRET: 'hunter2',
+    });
+    expect(config.devSecret).toBe(false);
+    expect(config.oidc).toMatchObject({
+      clientId: 'legal-agent',
+      auth: { method: 'client_secret_basic', secret: 'hunter2' },
+    });
+    expect(loadAgentsConfig({ AGENT_ROLE: 'legal' }).oidc).toBeUndefined();
+    const error = (() => {
+      try {
+        loadAgentsConfig({ AGENT_ROLE: 'legal', ORGMESH_OIDC_ISSUER: 'http://id.example.com' });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems.map((p) => p.key)).toEqual([
+      'ORGMESH_OIDC_ISSUER',
+      'ORGMESH_OIDC_CLIENT_SECRET',
+    ]);
+  });
+
   it('scripted model: port 11434, no recording unless asked', () => {
     const defaults = loadScriptedModelConfig({});
     expect(defaults).toMatchObject({ SCRIPTED_MODEL_PORT: 11434, SCRIPTED_MODEL_HOST: '0.0.0.0' });

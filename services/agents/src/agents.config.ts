@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { env, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { OIDC_CLIENT_ENV, oidcClientSettings } from '@orgmesh/agent-sdk';
 
 export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
@@ -52,14 +53,20 @@ export const AgentsConfigSchema = z
     OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
     /** `service.name` of this agent's spans; default: `agent-<role>`. */
     OTEL_SERVICE_NAME: z.string().min(1).optional(),
+    /** ORGMESH_OIDC_*: the agent's tokens from an OpenID provider (production) instead of the gateway's dev issuer. */
+    ...OIDC_CLIENT_ENV,
   })
   .transform((config) => {
     const agentId = config.AGENT_ID ?? `${config.AGENT_ROLE}-agent`;
+    const problems: Array<{ key: string; reason: string }> = [];
+    const oidc = oidcClientSettings(config, agentId, problems);
+    if (problems.length) throw new ConfigError('agents', problems);
     return {
       ...config,
+      oidc,
       AGENT_ID: agentId,
       AGENT_CLIENT_SECRET: config.AGENT_CLIENT_SECRET ?? `${agentId}-dev-secret`,
-      devSecret: config.AGENT_CLIENT_SECRET === undefined,
+      devSecret: config.AGENT_CLIENT_SECRET === undefined && oidc === undefined,
     };
   });
 export type AgentsConfig = z.infer<typeof AgentsConfigSchema>;

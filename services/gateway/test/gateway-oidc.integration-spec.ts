@@ -63,7 +63,11 @@ describe('gateway identity in OIDC mode: JWKS rotation, issuer outages, claim ma
     };
     identity = await createIdentity(gatewayTestConfig(ctx, oidc), 'http://127.0.0.1:0', silentLogger);
     mapped = await createIdentity(
-      gatewayTestConfig(ctx, { ...oidc, AUTH_SUBJECT_CLAIM: 'orgmesh.agent', AUTH_ROLE_CLAIM: 'orgmesh.role' }),
+      gatewayTestConfig(ctx, {
+        ...oidc,
+        AUTH_SUBJECT_CLAIM: 'orgmesh.agent',
+        AUTH_ROLE_CLAIM: 'orgmesh.role',
+      }),
       'http://127.0.0.1:0',
       silentLogger,
     );
@@ -108,7 +112,9 @@ describe('gateway identity in OIDC mode: JWKS rotation, issuer outages, claim ma
     finance.stop();
     await provider.suspend();
     try {
-      expect(await identity.authenticate(`Bearer ${known.token}`)).toMatchObject({ subject: 'finance-agent' });
+      expect(await identity.authenticate(`Bearer ${known.token}`)).toMatchObject({
+        subject: 'finance-agent',
+      });
       await expect(identity.authenticate(`Bearer ${unknownKid.token}`)).rejects.toMatchObject({
         code: 'unauthenticated',
         message: expect.stringMatching(/unknown signing key/),
@@ -118,7 +124,8 @@ describe('gateway identity in OIDC mode: JWKS rotation, issuer outages, claim ma
     }
     // Back up: the new kid is fetched (after the refetch cooldown) and verifies.
     await expectEventually(
-      async () => expect(await identity.authenticate(`Bearer ${unknownKid.token}`)).toMatchObject({ role: 'finance' }),
+      async () =>
+        expect(await identity.authenticate(`Bearer ${unknownKid.token}`)).toMatchObject({ role: 'finance' }),
       { timeoutMs: 10_000, intervalMs: 250 },
     );
   }, 20_000);

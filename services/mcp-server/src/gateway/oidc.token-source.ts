@@ -19,7 +19,12 @@ export class OidcGatewayTokenSource implements TokenSource {
       return (await this.inner.current()).token;
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      const status = error.code === 'unavailable' || error.code === 'timeout' ? 0 : error.code === 'unauthenticated' ? 401 : 502;
+      const status =
+        error.code === 'unavailable' || error.code === 'timeout'
+          ? 0
+          : error.code === 'unauthenticated'
+            ? 401
+            : 502;
       throw new GatewayError(error.code, error.message, status, error.details ?? {}, { cause: error });
     }
   }

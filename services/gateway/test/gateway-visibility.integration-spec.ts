@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Session, Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import * as grpc from '@grpc/grpc-js';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions } from '../../sessions/test/sessions-harness.js';
@@ -12,6 +13,7 @@ import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, SseClient, startTestGateway } from './gateway-harness.js';
 
 type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
@@ -57,9 +59,44 @@ function taskIdsIn(stream: SseClient, contextId: string): Set<string> {
   );
 }
 
-// Issue 18: SSE live, SSE replay (Last-Event-ID), REST get and REST list (the mesh router's SQL)
-// agree, for every (caller, task) pair, because they all apply the one rule in libs/contracts.
-describe('one visibility rule: SSE live, SSE replay, REST get and REST list agree', () => {
+/** A gRPC Struct value's field, or undefined. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function structField(value: any, field: string): any {
+  return value?.structValue?.fields?.[field];
+}
+
+/** WatchEvents from a cursor until the sentinel arrives; the task ids of `contextId` it delivered. */
+async function watchTaskIds(
+  gateway: GatewayApp,
+  token: string,
+  cursor: string,
+  contextId: string,
+  sentinels: string,
+): Promise<string[]> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any;
+  const client = new loaded.orgmesh.v1.Events(`127.0.0.1:${gateway.grpcPort}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  const seen: Array<{ id: string; contextId: string }> = [];
+  const call = client.WatchEvents({ subjects: ['mesh.v1.*'], cursor }, metadata) as grpc.ClientReadableStream<unknown>;
+  call.on('data', (event: { payload: unknown }) => {
+    const task = structField(event.payload, 'task');
+    seen.push({ id: structField(task, 'id')?.stringValue, contextId: structField(task, 'contextId')?.stringValue });
+  });
+  call.on('error', () => undefined);
+  try {
+    await expectEventually(() => expect(seen.some((t) => t.contextId === sentinels)).toBe(true));
+    return [...new Set(seen.filter((t) => t.contextId === contextId).map((t) => t.id))].sort();
+  } finally {
+    call.cancel();
+    client.close();
+  }
+}
+
+// Issue 18: SSE live, SSE replay (Last-Event-ID), gRPC WatchEvents, REST get and REST list (the mesh
+// router's SQL) agree, for every (caller, task) pair, because they all apply the one rule in libs/contracts.
+describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and REST list agree', () => {
   let ctx: TestContext;
   let sessions: SessionsApp;
   let mesh: MeshApp;
@@ -151,7 +188,7 @@ describe('one visibility rule: SSE live, SSE replay, REST get and REST list agre
 
   const expectedIds = (caller: CallerName): string[] => EXPECTED[caller].map((name) => tasks[name].id).sort();
 
-  it.each(CALLERS)('%s: SSE live, SSE replay, REST get and REST list all show the same tasks', async (caller) => {
+  it.each(CALLERS)('%s: SSE live, SSE replay, WatchEvents, REST get and REST list show the same tasks', async (caller) => {
     const expected = expectedIds(caller);
     // SSE live.
     expect([...taskIdsIn(live[caller], contextId)].sort()).toEqual(expected);
@@ -167,6 +204,9 @@ describe('one visibility rule: SSE live, SSE replay, REST get and REST list agre
     } finally {
       await replay.close();
     }
+
+    // gRPC WatchEvents from the same cursor.
+    expect(await watchTaskIds(gateway, tokens[caller], before, contextId, sentinels)).toEqual(expected);
 
     // REST get, each task.
     const gets: Record<string, number> = {};

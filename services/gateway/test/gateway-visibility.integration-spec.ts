@@ -60,7 +60,7 @@ function taskIdsIn(stream: SseClient, contextId: string): Set<string> {
 }
 
 /** A gRPC Struct value's field, or undefined. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+ 
 function structField(value: any, field: string): any {
   return value?.structValue?.fields?.[field];
 }
@@ -73,7 +73,7 @@ async function watchTaskIds(
   contextId: string,
   sentinels: string,
 ): Promise<string[]> {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+   
   const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any;
   const client = new loaded.orgmesh.v1.Events(`127.0.0.1:${gateway.grpcPort}`, grpc.credentials.createInsecure());
   const metadata = new grpc.Metadata();

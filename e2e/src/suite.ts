@@ -112,7 +112,7 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
     {
       name: 'sessions',
       entry: 'services/sessions/dist/main.js',
-      env: { ...bus, DATABASE_URL: options.databaseUrl, SESSIONS_HTTP_PORT: ports.sessions },
+      env: { ...bus, ...auth, DATABASE_URL: options.databaseUrl, SESSIONS_HTTP_PORT: ports.sessions },
       health: `http://127.0.0.1:${ports.sessions}/readyz`,
     },
     {

@@ -20,6 +20,8 @@ export function buildForProcesses(): void {
       'libs/config',
       'libs/telemetry',
       'libs/messaging',
+      // orgmesh-mcp and the runner take the OIDC token source from the SDK.
+      'libs/agent-sdk',
       'services/registry',
       'services/mcp-server',
     ],

@@ -206,13 +206,6 @@ export async function run(): Promise<BenchResult[]> {
   cleanups.push(() => ns.dispose());
   try {
     progress('  sessions service and gateway as separate processes');
-    const sessions = await startService('sessions', 'services/sessions/dist/main.js', {
-      ...common,
-      DATABASE_URL: dbUrl,
-      SESSIONS_HTTP_PORT: '0',
-      MIGRATE_ON_START: 'true',
-    });
-    cleanups.push(() => stop(sessions.child));
     const gateway = await startService(
       'gateway',
       'services/gateway/dist/main.js',
@@ -227,6 +220,17 @@ export async function run(): Promise<BenchResult[]> {
     );
     cleanups.push(() => stop(gateway.child));
     const base = new URL(gateway.match?.[1] ?? '');
+    // Started after the gateway: it verifies every forwarded token against the gateway's JWKS.
+    const issuerUrl = base.origin;
+    const sessions = await startService('sessions', 'services/sessions/dist/main.js', {
+      ...common,
+      DATABASE_URL: dbUrl,
+      SESSIONS_HTTP_PORT: '0',
+      MIGRATE_ON_START: 'true',
+      AUTH_ISSUER: issuerUrl,
+      AUTH_JWKS_URL: `${issuerUrl}/.well-known/jwks.json`,
+    });
+    cleanups.push(() => stop(sessions.child));
 
     const bus: MessageBus = await connectBus({
       url: env.natsUrl,
@@ -272,14 +276,18 @@ export async function run(): Promise<BenchResult[]> {
         GATEWAY_GRPC_PORT: '0',
         GATEWAY_RATE_LIMIT_RPS: '1000000',
         GATEWAY_RATE_LIMIT_BURST: '1000000',
-        AUTH_SECRET_HASH_COST: '1024',
+        // The separate gateway's tokens, so the sessions service (which trusts that issuer) accepts
+        // what this one forwards.
+        AUTH_MODE: 'oidc',
+        AUTH_ISSUER: issuerUrl,
+        AUTH_AUDIENCE: 'orgmesh',
+        AUTH_JWKS_URL: `${issuerUrl}/.well-known/jwks.json`,
       }),
       { logger },
     );
     cleanups.push(() => inProcess.close());
     const inProcessBase = new URL(inProcess.url);
-    const inProcessAdmin =
-      (await inProcess.identity.dev?.token('admin', 'admin-dev-secret'))?.access_token ?? '';
+    const inProcessAdmin = admin;
     const viaInProcessGateway = async () => {
       const res = await jsonRequest(
         agent,

@@ -1,8 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { LocalIssuer } from '@orgmesh/auth';
 import { AppError, ApplySessionEvent, CreateSession, GetSession } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
@@ -28,12 +30,25 @@ import {
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONCURRENCY = 32;
 
-async function waitUntilServing(bus: MessageBus, child: ChildProcess): Promise<void> {
+/**
+ * The service verifies every caller's token (issue 18), as in production: a local issuer's JWKS
+ * served over HTTP, and one admin token for every request (verified once, then from the cache).
+ */
+async function serveJwks(issuer: LocalIssuer): Promise<{ server: Server; url: string }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(issuer.jwks));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/jwks` };
+}
+
+async function waitUntilServing(bus: MessageBus, child: ChildProcess, authorization: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`sessions service exited with ${child.exitCode}`);
     try {
-      await bus.request(GetSession, { id: randomUUID() }, { timeoutMs: 500 });
+      await bus.request(GetSession, { id: randomUUID() }, { timeoutMs: 500, authorization });
     } catch (error) {
       if (error instanceof AppError && error.code === 'session_not_found') return;
     }
@@ -47,6 +62,13 @@ export async function run(): Promise<BenchResult[]> {
   const ns = await benchNamespace('bsess');
   const { subjectPrefix, nameSuffix, databaseUrl } = ns;
   await runMigrations({ url: databaseUrl, service: 'sessions' });
+  const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:bench' });
+  const jwks = await serveJwks(issuer);
+  const authorization = `Bearer ${await issuer.sign(
+    { sub: 'bench-admin', role: 'admin', scope: 'orgmesh:admin' },
+    { expiresInSec: 6 * 3600 },
+  )}`;
+  const asAdmin = { authorization };
   const child = spawn(process.execPath, [join(root, 'services/sessions/dist/main.js')], {
     env: {
       ...process.env,
@@ -56,6 +78,9 @@ export async function run(): Promise<BenchResult[]> {
       NATS_SUBJECT_PREFIX: subjectPrefix,
       NATS_NAME_SUFFIX: nameSuffix,
       SESSIONS_HTTP_PORT: '0',
+      AUTH_ISSUER: issuer.issuer,
+      AUTH_AUDIENCE: issuer.audience,
+      AUTH_JWKS_URL: jwks.url,
       LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -72,13 +97,17 @@ export async function run(): Promise<BenchResult[]> {
       logger,
     });
     buses.push(bus);
-    await waitUntilServing(bus, child);
+    await waitUntilServing(bus, child, authorization);
     progress('sessions: service up; measuring raw SQL transition vs apply-event over NATS (32 clients)');
 
     // One session per worker, toggled active ⇄ paused so every event is a real transition.
     const openSession = async (i: number) => {
-      const created = await bus.request(CreateSession, { agentId: `bench-agent-${i}`, role: 'finance' });
-      await bus.request(ApplySessionEvent, { id: created.id, event: 'activate' });
+      const created = await bus.request(
+        CreateSession,
+        { agentId: `bench-agent-${i}`, role: 'finance' },
+        asAdmin,
+      );
+      await bus.request(ApplySessionEvent, { id: created.id, event: 'activate' }, asAdmin);
       return { id: created.id, paused: false };
     };
 
@@ -119,11 +148,11 @@ export async function run(): Promise<BenchResult[]> {
       concurrency: CONCURRENCY,
       setupWorker: (i: number) => openSession(i),
       op: async (w: { id: string; paused: boolean }) => {
-        await bus.request(ApplySessionEvent, {
-          id: w.id,
-          event: w.paused ? 'resume' : 'pause',
-          actor: 'bench',
-        });
+        await bus.request(
+          ApplySessionEvent,
+          { id: w.id, event: w.paused ? 'resume' : 'pause' },
+          asAdmin,
+        );
         w.paused = !w.paused;
       },
     };
@@ -141,11 +170,11 @@ export async function run(): Promise<BenchResult[]> {
       ratePerSec: 500,
       setupWorker: (i: number) => openSession(2000 + i),
       op: async (w: { id: string; paused: boolean }) => {
-        await bus.request(ApplySessionEvent, {
-          id: w.id,
-          event: w.paused ? 'resume' : 'pause',
-          actor: 'bench',
-        });
+        await bus.request(
+          ApplySessionEvent,
+          { id: w.id, event: w.paused ? 'resume' : 'pause' },
+          asAdmin,
+        );
         w.paused = !w.paused;
       },
       notes: 'target p99 ≤ 20 ms',
@@ -156,7 +185,8 @@ export async function run(): Promise<BenchResult[]> {
     const create = await runScenario({
       name: 'sessions: create (1 client)',
       concurrency: 1,
-      op: async () => bus.request(CreateSession, { agentId: `bench-create-${n++}`, role: 'finance' }),
+      op: async () =>
+        bus.request(CreateSession, { agentId: `bench-create-${n++}`, role: 'finance' }, asAdmin),
       notes: 'target p50 ≤ 5 ms (reference system: < 150 ms)',
     });
     return [...results, paced, create];
@@ -168,6 +198,7 @@ export async function run(): Promise<BenchResult[]> {
       child.exitCode !== null ? resolve(undefined) : child.once('exit', resolve),
     );
     await ns.dispose();
+    await new Promise((resolve) => jwks.server.close(resolve));
   }
 }
 

@@ -102,7 +102,9 @@ Examples:
   orgmesh sessions --state failed --json
   orgmesh sessions kill 3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f --reason "stuck on a loop"
 
-Environment: NATS_URL (nats://127.0.0.1:4222), NATS_SUBJECT_PREFIX.
+Environment: NATS_URL (nats://127.0.0.1:4222), NATS_SUBJECT_PREFIX; the operator's client,
+ORGMESH_CLIENT_ID / ORGMESH_CLIENT_SECRET (default: the dev admin client of npm start), whose token
+the gateway at ORGMESH_GATEWAY_URL issues. An agent's client sees and ends its own sessions only.
 
 Exit codes:
 ${formatExitCodes()}`;
@@ -118,5 +120,7 @@ Example:
   orgmesh sessions kill 3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f --reason "stuck on a loop"
   (the ids are in the second column of orgmesh sessions)
 
+The transition records the operator's token subject as its actor (e.g. admin).
+
 Exit codes: 0 failed it, 1 it had already ended or does not exist, 2 usage error (e.g. not a session
-id), 69 NATS or the sessions service did not answer.`;
+id), 69 NATS, the gateway (for the token) or the sessions service did not answer.`;

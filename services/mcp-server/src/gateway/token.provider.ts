@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import { stringClaim } from '@orgmesh/agent-sdk';
 import { GatewayError, errorFromResponse } from './gateway.errors.js';
 
 /** Where the bearer token of a gateway call comes from. */
@@ -14,11 +15,11 @@ export interface TokenClaims {
   readonly expiresAt: number | undefined;
 }
 
-export function claimsOf(token: string): TokenClaims {
+export function claimsOf(token: string, subjectClaim = 'sub'): TokenClaims {
   try {
     const claims = decodeJwt(token);
     return {
-      subject: typeof claims.sub === 'string' ? claims.sub : undefined,
+      subject: stringClaim(claims, subjectClaim),
       role: typeof claims['role'] === 'string' ? claims['role'] : undefined,
       expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
     };

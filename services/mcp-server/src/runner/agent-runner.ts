@@ -144,13 +144,18 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     () => deps.tokens.token(),
     (error) =>
       new RunRefused(
-        `cannot obtain a token for client "${deps.clientId}" from the gateway at ${config.gatewayUrl}: ${messageOf(error)}`,
-        `start the suite (npm start) or point ORGMESH_GATEWAY_URL at the gateway; set ORGMESH_CLIENT_SECRET to the agent's client secret (dev mode: ${deps.clientId}-dev-secret)`,
+        config.oidc.ORGMESH_OIDC_ISSUER
+          ? `cannot obtain a token for client "${deps.clientId}" from the OpenID provider ${config.oidc.ORGMESH_OIDC_ISSUER}: ${messageOf(error)}`
+          : `cannot obtain a token for client "${deps.clientId}" from the gateway at ${config.gatewayUrl}: ${messageOf(error)}`,
+        config.oidc.ORGMESH_OIDC_ISSUER
+          ? `check that the provider answers and that it knows ${deps.clientId} with this ORGMESH_OIDC_CLIENT_SECRET or ORGMESH_OIDC_PRIVATE_KEY_FILE (docs/identity.md)`
+          : `start the suite (npm start) or point ORGMESH_GATEWAY_URL at the gateway; set ORGMESH_CLIENT_SECRET to the agent's client secret (dev mode: ${deps.clientId}-dev-secret)`,
         // Not reached at all (status 0) is "orgmesh is not running", as for NATS; an answer that refuses is a refusal.
         error instanceof GatewayError && error.status === 0 ? RUN_EXIT.unavailable : RUN_EXIT.refused,
       ),
   );
-  const claims = claimsOf(token);
+  // An OpenID provider may name the agent in another claim than `sub` (Keycloak: azp).
+  const claims = claimsOf(token, config.oidc.ORGMESH_OIDC_SUBJECT_CLAIM);
   if (claims.subject !== undefined && claims.subject !== agentId) {
     throw new RunRefused(
       `the client "${deps.clientId}" authenticates as "${claims.subject}", not as agent "${agentId}"`,

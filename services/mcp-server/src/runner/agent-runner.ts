@@ -192,8 +192,13 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       `the files written to ${workspace} hash to ${prepared.configHash}, the registry rendered ${rendered.configHash}`,
     );
   }
-  const heartbeat = (configHash: string) =>
-    bus.request(AgentHeartbeat, { agentId, configHash, format }, { ...rpc, authorization });
+  // Each beat asks the token source, which renews ahead of expiry: a run outlives its first token.
+  const heartbeat = async (configHash: string) =>
+    bus.request(
+      AgentHeartbeat,
+      { agentId, configHash, format },
+      { ...rpc, authorization: `Bearer ${await deps.tokens.token()}` },
+    );
   const first = await refuseOnError(
     () => heartbeat(prepared.configHash),
     (error) => registryRefusal(error, agentId, config, format),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
 const optionalString = z
   .string()
@@ -40,18 +41,8 @@ export const GatewayConfigSchema = z.object({
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   AUTH_JWKS_URL: optionalString,
-  /**
-   * Claims naming the caller when the issuer's differ from orgmesh's (`sub`, `role`, `tenant`,
-   * `scope`); dotted paths reach into objects (Keycloak: AUTH_SUBJECT_CLAIM=azp). OIDC mode only.
-   */
-  AUTH_SUBJECT_CLAIM: optionalString,
-  AUTH_ROLE_CLAIM: optionalString,
-  AUTH_TENANT_CLAIM: optionalString,
-  AUTH_SCOPE_CLAIM: optionalString,
-  /** The issuer's JWKS is refetched in the background this often (and at once for an unknown kid). */
-  AUTH_JWKS_REFRESH: env.duration('10m'),
-  /** How long the last JWKS fetched keeps verifying while the issuer is unreachable. */
-  AUTH_JWKS_MAX_STALE: env.duration('24h'),
+  /** OIDC mode: AUTH_*_CLAIM (where agent id, role, tenant, scopes are) and JWKS caching, as every verifier reads them. */
+  ...AUTH_VERIFIER_ENV,
   AUTH_TOKEN_TTL: env.duration('1h'),
   AUTH_KEY_ROTATION: env.duration('24h'),
   /** Registry directory whose agents become dev clients (`<agent-id>` / `<agent-id>-dev-secret`). */

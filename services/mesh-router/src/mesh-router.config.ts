@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
@@ -22,6 +23,8 @@ export const MeshRouterConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   AUTH_JWKS_URL: z.url().optional(),
+  /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
+  ...AUTH_VERIFIER_ENV,
 
   /** Deadline of a create that names none, per kind. */
   MESH_DEADLINE_TASK: env.duration('1h'),

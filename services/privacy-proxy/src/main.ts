@@ -1,6 +1,7 @@
 import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { verifierTuning } from '@orgmesh/auth';
 import { LogAuditSink, type AuditSink } from './audit/audit-sink.js';
 import { NatsAuditSink } from './audit/nats-audit-sink.js';
 import { JoseTokenVerifier } from './auth/token-verifier.js';
@@ -86,13 +87,7 @@ const proxy = createPrivacyProxy({
   verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
-    claims: {
-      subject: config.AUTH_SUBJECT_CLAIM,
-      role: config.AUTH_ROLE_CLAIM,
-      tenant: config.AUTH_TENANT_CLAIM,
-      scope: config.AUTH_SCOPE_CLAIM,
-    },
-    jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
+    ...verifierTuning(config),
   }),
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,

@@ -1,6 +1,7 @@
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
 const optionalString = z
   .string()
@@ -70,15 +71,8 @@ export const PrivacyProxyConfigSchema = z.object({
   AUTH_JWKS_URL: z.string().url().default('http://127.0.0.1:8080/.well-known/jwks.json'),
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
-  /** Claims naming the caller when an external issuer's differ from `sub`/`role`/`tenant`/`scope` (as the gateway's). */
-  AUTH_SUBJECT_CLAIM: z.string().min(1).optional(),
-  AUTH_ROLE_CLAIM: z.string().min(1).optional(),
-  AUTH_TENANT_CLAIM: z.string().min(1).optional(),
-  AUTH_SCOPE_CLAIM: z.string().min(1).optional(),
-  /** The issuer's JWKS is refetched in the background this often (and at once for an unknown kid). */
-  AUTH_JWKS_REFRESH: env.duration('10m'),
-  /** How long the last JWKS fetched keeps verifying while the issuer is unreachable. */
-  AUTH_JWKS_MAX_STALE: env.duration('24h'),
+  /** AUTH_*_CLAIM and JWKS caching, read as the gateway reads them (docs/identity.md). */
+  ...AUTH_VERIFIER_ENV,
   LOG_LEVEL: env.logLevel(),
   /** Where privacy.v1.redacted audit events go: JetStream (default) or the log only. */
   PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),

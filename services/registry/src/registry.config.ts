@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
 
 /** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
@@ -44,6 +45,8 @@ export const RegistryConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   AUTH_JWKS_URL: z.url().optional(),
+  /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
+  ...AUTH_VERIFIER_ENV,
 
   /** An agent silent for longer than this is offline. */
   REGISTRY_PRESENCE_TIMEOUT: env.duration('30s'),

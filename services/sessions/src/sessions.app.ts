@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createJwtVerifier, type JwtVerifier } from '@orgmesh/auth';
+import { createJwtVerifier, verifierTuning, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -65,6 +65,7 @@ export async function startSessionsApp(
         issuer: config.AUTH_ISSUER,
         audience: config.AUTH_AUDIENCE,
         jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+        ...verifierTuning(config),
       });
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
     await host.listen(SessionModule.register({ service, metrics, identity }));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
 
 /** The only place the sessions service reads its environment. */
@@ -24,6 +25,8 @@ export const SessionsConfigSchema = z.object({
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   AUTH_JWKS_URL: z.url().optional(),
+  /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
+  ...AUTH_VERIFIER_ENV,
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
   LOG_LEVEL: env.logLevel(),

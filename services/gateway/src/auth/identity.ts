@@ -2,6 +2,7 @@ import { AppError } from '@orgmesh/contracts';
 import {
   ClientRegistry,
   createJwtVerifier,
+  verifierTuning,
   DevIssuer,
   type ClientDefinition,
   type ClientRecord,
@@ -52,20 +53,9 @@ export async function createIdentity(
   if (config.AUTH_MODE === 'oidc') {
     const issuer = config.AUTH_ISSUER ?? '';
     const audience = config.AUTH_AUDIENCE ?? '';
-    const claims = {
-      subject: config.AUTH_SUBJECT_CLAIM,
-      role: config.AUTH_ROLE_CLAIM,
-      tenant: config.AUTH_TENANT_CLAIM,
-      scope: config.AUTH_SCOPE_CLAIM,
-    };
-    const verifier = createJwtVerifier({
-      issuer,
-      audience,
-      jwksUrl: config.AUTH_JWKS_URL,
-      claims,
-      jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
-    });
-    logger.info({ mode: 'oidc', issuer, audience, claims }, 'identity: external issuer');
+    const tuning = verifierTuning(config);
+    const verifier = createJwtVerifier({ issuer, audience, jwksUrl: config.AUTH_JWKS_URL, ...tuning });
+    logger.info({ mode: 'oidc', issuer, audience, claims: tuning.claims }, 'identity: external issuer');
     return {
       mode: 'oidc',
       issuer,

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { env } from '@orgmesh/config';
+import type { JwtVerifierOptions } from './jwt-verifier.js';
+
+const optionalClaim = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+/**
+ * The environment keys with which every service that verifies tokens reads an OpenID provider's
+ * claims and caches its keys the same way (gateway, privacy proxy, sessions, registry, mesh-router):
+ * spread into the service's config schema. A service that mapped claims differently from the gateway
+ * would see another agent id in the very token the gateway forwarded.
+ */
+export const AUTH_VERIFIER_ENV = {
+  /** Where the agent id is; default `sub` (Keycloak: `azp`). Dotted paths reach into objects. */
+  AUTH_SUBJECT_CLAIM: optionalClaim,
+  /** Where the org role is; default `role`. A one-element array counts as its element. */
+  AUTH_ROLE_CLAIM: optionalClaim,
+  AUTH_TENANT_CLAIM: optionalClaim,
+  /** A space-separated string or an array (`scp`); default `scope`. */
+  AUTH_SCOPE_CLAIM: optionalClaim,
+  /** The issuer's JWKS is refetched in the background this often (and at once for an unknown kid). */
+  AUTH_JWKS_REFRESH: env.duration('10m'),
+  /** How long the last JWKS fetched keeps verifying while the issuer is unreachable. */
+  AUTH_JWKS_MAX_STALE: env.duration('24h'),
+};
+
+type VerifierEnv = { [K in keyof typeof AUTH_VERIFIER_ENV]: z.infer<(typeof AUTH_VERIFIER_ENV)[K]> };
+
+/** The verifier options those keys stand for. */
+export function verifierTuning(config: VerifierEnv): Pick<JwtVerifierOptions, 'claims' | 'jwksCache'> {
+  return {
+    claims: {
+      subject: config.AUTH_SUBJECT_CLAIM,
+      role: config.AUTH_ROLE_CLAIM,
+      tenant: config.AUTH_TENANT_CLAIM,
+      scope: config.AUTH_SCOPE_CLAIM,
+    },
+    jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
+  };
+}

@@ -15,7 +15,7 @@ import {
 // tokens minted by a real OpenID provider (oidc-provider, 5 s tokens), and the runner gets the agent's
 // tokens from it as `orgmesh agent run` does with ORGMESH_OIDC_* set.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { api, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -24,6 +24,7 @@ import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-ha
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { agentTokenSource } from '../src/gateway/oidc.token-source.js';
 import { runAgent } from '../src/runner/agent-runner.js';
+import { runAgentCli, type CliIo } from '../src/runner/runner.cli.js';
 import { loadRunnerConfig } from '../src/runner/runner.config.js';
 import { MCP_BIN_DIR, buildForProcesses, testPath } from './mcp-harness.js';
 
@@ -167,4 +168,42 @@ describe('orgmesh agent run against an OpenID provider: tokens renewed mid-run',
       ['completed', 'finance-agent'],
     ]);
   }, 40_000);
+
+  it('orgmesh agent token prints a fresh token per call (a refresh path for apiKeyHelper); the provider down is exit 69', async () => {
+    const env = {
+      NATS_URL: ctx.natsUrl,
+      ORGMESH_AGENT_ID: 'finance-agent',
+      ORGMESH_OIDC_ISSUER: provider.issuer,
+      ORGMESH_OIDC_CLIENT_SECRET: SECRET,
+      ORGMESH_OIDC_SCOPE: 'orgmesh:agent',
+    };
+    const call = async () => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const io: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env };
+      return { code: await runAgentCli(['token'], io), out, err };
+    };
+    const first = await call();
+    const second = await call();
+    expect(first).toMatchObject({ code: 0, err: [] });
+    expect(first.out).toHaveLength(1);
+    expect(second.out[0]).not.toBe(first.out[0]);
+    const res = await api(gateway, 'GET', '/v1/sessions', { token: second.out[0] });
+    expect(res.status).toBe(200);
+    await provider.suspend();
+    try {
+      const down = await call();
+      expect(down.code).toBe(69);
+      expect(down.out).toEqual([]);
+      expect(down.err.join('\n')).toContain(provider.issuer);
+    } finally {
+      await provider.resume();
+    }
+    const missing = await runAgentCli(['token'], {
+      out: () => undefined,
+      err: () => undefined,
+      env: { NATS_URL: ctx.natsUrl },
+    });
+    expect(missing).toBe(2);
+  });
 });

@@ -16,6 +16,7 @@ import { createLogger } from '@orgmesh/telemetry';
 import { GatewayError } from '../gateway/gateway.errors.js';
 import { ClientCredentialsTokenProvider } from '../gateway/token.provider.js';
 import { agentTokenSource } from '../gateway/oidc.token-source.js';
+import { AGENT_TOKEN_HELP, AgentTokenUsageError, printAgentToken } from './agent-token.js';
 import { oidcClientSettings } from '@orgmesh/agent-sdk';
 import { RunRefused, runAgent } from './agent-runner.js';
 import { runHook } from './agent-hook.js';
@@ -70,11 +71,25 @@ export async function runAgentCli(argv: readonly string[], io: CliIo): Promise<n
       }
       return await runHook(rest, io);
     }
+    if (command === 'token') {
+      if (rest[0] === '--help' || rest[0] === '-h') {
+        io.out(AGENT_TOKEN_HELP);
+        return EXIT_OK;
+      }
+      if (rest.length) throw new UsageError(`unexpected ${rest.join(' ')}`);
+      try {
+        await printAgentToken(io.env, io.out);
+      } catch (error) {
+        if (error instanceof AgentTokenUsageError) throw new UsageError(error.message);
+        throw error;
+      }
+      return EXIT_OK;
+    }
     io.err(`orgmesh agent: unknown command "${command}" (see orgmesh agent --help)`);
     return EXIT_USAGE;
   } catch (error) {
     return reportError(
-      command === 'run' || command === 'hook' ? `orgmesh agent ${command}` : 'orgmesh agent',
+      command === 'run' || command === 'hook' || command === 'token' ? `orgmesh agent ${command}` : 'orgmesh agent',
       error,
       io,
     );

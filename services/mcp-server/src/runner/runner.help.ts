@@ -44,6 +44,7 @@ export const AGENT_HELP = `orgmesh agent: run an agent under orgmesh supervision
 Usage:
 ${RUN_USAGE}
 ${HOOK_USAGE}
+  orgmesh agent token          print a fresh token of the agent (for Claude Code's apiKeyHelper)
 
 Examples:
   orgmesh agent run finance-agent -- goose run --text "Prepare the Q3 budget"

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { canSeeSession, canSeeTask, type Observer, type TaskParties } from './visibility.js';
+import { canSeeSession, canSeeTask, TASK_VISIBILITY, type Observer, type TaskParties } from './visibility.js';
 
 const agent = (agentId: string, role: string): Observer => ({ agentId, role, seesAll: false });
 const task = (over: Partial<TaskParties> = {}): TaskParties => ({
@@ -37,5 +37,27 @@ describe('canSeeSession', () => {
     expect(canSeeSession({ agentId: 'finance-agent' }, agent('finance-agent', 'finance'))).toBe(true);
     expect(canSeeSession({ agentId: 'accounts-payable-agent' }, agent('finance-agent', 'finance'))).toBe(false);
     expect(canSeeSession({ agentId: 'a' }, { agentId: 'admin', role: 'admin', seesAll: true })).toBe(true);
+  });
+});
+
+describe('TASK_VISIBILITY', () => {
+  it('is what canSeeTask evaluates: every clause alone grants sight, and nothing else does', () => {
+    const none = task({
+      from: { agentId: 'a', role: 'ra' },
+      to: { role: 'rb', agentId: 'b' },
+      assignee: { agentId: 'c', role: 'rc' },
+      escalatedTo: { userId: 'd', role: 'rd', name: null },
+    });
+    const nobody = agent('z', 'rz');
+    expect(canSeeTask(none, nobody)).toBe(false);
+    // One observer per clause, each matching exactly that clause.
+    expect(canSeeTask(none, agent('a', 'rz'))).toBe(true);
+    expect(canSeeTask(none, agent('c', 'rz'))).toBe(true);
+    expect(canSeeTask(none, agent('b', 'rz'))).toBe(true);
+    expect(canSeeTask(none, agent('z', 'rb'))).toBe(false);
+    expect(canSeeTask({ ...none, to: { role: 'rb', agentId: null } }, agent('z', 'rb'))).toBe(true);
+    expect(canSeeTask(none, agent('z', 'rd'))).toBe(true);
+    expect(canSeeTask(none, agent('d', 'rz'))).toBe(true);
+    expect(TASK_VISIBILITY).toHaveLength(6);
   });
 });

@@ -28,20 +28,69 @@ export function isTaskEscalationTarget(
   return target !== null && (observer.role === target.role || observer.agentId === target.userId);
 }
 
+/** A field of a task that names a party, as a path into the task. */
+export type TaskPartyField =
+  | 'from.agentId'
+  | 'assignee.agentId'
+  | 'to.agentId'
+  | 'to.role'
+  | 'escalatedTo.role'
+  | 'escalatedTo.userId';
+
+/** One condition: the field equals the observer's agent id or role, or the field is empty. */
+export type TaskVisibilityCondition =
+  | { readonly field: TaskPartyField; readonly equals: 'agentId' | 'role' }
+  | { readonly field: TaskPartyField; readonly isNull: true };
+
 /**
- * THE task-visibility rule: REST get and list (the mesh router's SQL filter is its translation,
- * and a matrix test holds the two together), SSE live delivery, SSE replay and gRPC WatchEvents
- * all ask this. An agent sees a task it sent, was assigned, was addressed to (by agent id, or by
- * role when no agent was named) or that escalated to it; a task addressed to one agent of its role
- * is not its business. Administrators and viewers see every task.
+ * THE task-visibility rule, as data: an agent sees a task when every condition of at least one
+ * clause holds. Data rather than code so that the same definition is evaluated here (SSE live
+ * delivery, SSE replay, gRPC WatchEvents, the mesh router's get) and translated into SQL by the
+ * mesh router's list: the five cannot drift apart. An agent sees a task it sent, was assigned, was
+ * addressed to by agent id, was addressed to by role when no agent was named, or that escalated to
+ * its role or to it; a task addressed to another agent of its role is not its business.
+ * Administrators and viewers see every task (`Observer.seesAll`).
  */
+export const TASK_VISIBILITY: readonly (readonly TaskVisibilityCondition[])[] = [
+  [{ field: 'from.agentId', equals: 'agentId' }],
+  [{ field: 'assignee.agentId', equals: 'agentId' }],
+  [{ field: 'to.agentId', equals: 'agentId' }],
+  [
+    { field: 'to.role', equals: 'role' },
+    { field: 'to.agentId', isNull: true },
+  ],
+  [{ field: 'escalatedTo.role', equals: 'role' }],
+  [{ field: 'escalatedTo.userId', equals: 'agentId' }],
+];
+
+function partyValue(task: TaskParties, field: TaskPartyField): string | null {
+  switch (field) {
+    case 'from.agentId':
+      return task.from.agentId;
+    case 'assignee.agentId':
+      return task.assignee?.agentId ?? null;
+    case 'to.agentId':
+      return task.to.agentId ?? null;
+    case 'to.role':
+      return task.to.role;
+    case 'escalatedTo.role':
+      return task.escalatedTo?.role ?? null;
+    case 'escalatedTo.userId':
+      return task.escalatedTo?.userId ?? null;
+  }
+}
+
+function holds(task: TaskParties, condition: TaskVisibilityCondition, observer: Observer): boolean {
+  const value = partyValue(task, condition.field);
+  if ('isNull' in condition) return value === null;
+  return value !== null && value === observer[condition.equals];
+}
+
+/** Whether the observer may see the task: `TASK_VISIBILITY`, or everything for those who see all. */
 export function canSeeTask(task: TaskParties, observer: Observer): boolean {
   return (
     observer.seesAll ||
-    task.from.agentId === observer.agentId ||
-    task.assignee?.agentId === observer.agentId ||
-    isTaskAddressee(task, observer) ||
-    isTaskEscalationTarget(task, observer)
+    TASK_VISIBILITY.some((clause) => clause.every((condition) => holds(task, condition, observer)))
   );
 }
 

@@ -3,6 +3,7 @@ import { trace } from '@opentelemetry/api';
 import {
   AppError,
   InboxDelivery,
+  TASK_VISIBILITY,
   TaskCreated,
   TaskUpdated,
   parseOrThrow,
@@ -14,6 +15,7 @@ import {
   type TaskEscalation,
   type TaskHistoryEvent,
   type TaskKind,
+  type TaskPartyField,
   type TaskPriority,
   type TaskSender,
   type TaskState,
@@ -343,13 +345,8 @@ export class TaskRepository {
       );
     }
     if (filter.visibleTo) {
-      // canSeeTask (libs/contracts) in SQL; the gateway's visibility matrix test keeps them equal.
-      const agent = p(filter.visibleTo.agentId);
-      const role = p(filter.visibleTo.role);
-      where.push(
-        `(from_agent_id = ${agent} OR assignee_agent_id = ${agent} OR to_agent_id = ${agent}
-          OR (to_role = ${role} AND to_agent_id IS NULL) OR (escalated_to->>'role') = ${role} OR (escalated_to->>'userId') = ${agent})`,
-      );
+      const observer = { agentId: p(filter.visibleTo.agentId), role: p(filter.visibleTo.role) };
+      where.push(visibilitySql(observer));
     }
     if (filter.cursor) {
       where.push(
@@ -859,4 +856,31 @@ function pgErrorCode(error: unknown): string | undefined {
     current = e.driverError ?? e.cause;
   }
   return undefined;
+}
+
+/** The column (or JSON path) of each party field of the visibility rule; every field needs one. */
+const PARTY_COLUMNS: Record<TaskPartyField, string> = {
+  'from.agentId': 'from_agent_id',
+  'assignee.agentId': 'assignee_agent_id',
+  'to.agentId': 'to_agent_id',
+  'to.role': 'to_role',
+  'escalatedTo.role': "(escalated_to->>'role')",
+  'escalatedTo.userId': "(escalated_to->>'userId')",
+};
+
+/**
+ * `TASK_VISIBILITY` (libs/contracts, the rule the gateway's event streams evaluate) translated
+ * clause by clause into a WHERE condition; `observer` holds the placeholders of its agent id and role.
+ */
+export function visibilitySql(observer: { agentId: string; role: string }): string {
+  const clauses = TASK_VISIBILITY.map((clause) =>
+    clause
+      .map((condition) =>
+        'isNull' in condition
+          ? `${PARTY_COLUMNS[condition.field]} IS NULL`
+          : `${PARTY_COLUMNS[condition.field]} = ${observer[condition.equals]}`,
+      )
+      .join(' AND '),
+  );
+  return `(${clauses.map((c) => `(${c})`).join(' OR ')})`;
 }

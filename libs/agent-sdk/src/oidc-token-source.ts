@@ -64,6 +64,7 @@ export class OidcTokenSource implements TokenProvider {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private failures = 0;
+  private retryPending = false;
   private requests = 0;
   private readonly fetchImpl: typeof fetch;
   private readonly issuer: string;
@@ -80,15 +81,15 @@ export class OidcTokenSource implements TokenProvider {
 
   async current(): Promise<AccessToken> {
     const cached = this.cached;
-    if (cached && Date.now() < this.renewAt) return cached;
-    try {
-      return await this.refresh();
-    } catch (error) {
-      // Renewal failed, but the token we hold is still good: serve it and let the retry timer work.
-      const still = this.cached;
-      if (still && still.expiresAt - EXPIRY_SKEW_MS > Date.now()) return still;
-      throw error;
+    const now = Date.now();
+    if (cached && now < this.renewAt) return cached;
+    if (cached && cached.expiresAt - EXPIRY_SKEW_MS > now) {
+      // Renewal is due but the token we hold is still good: renew in the background and serve it, so
+      // a provider that hangs or is down never stalls a caller while a valid token exists.
+      if (!this.pending && !this.retryPending) void this.backgroundRefresh();
+      return cached;
     }
+    return this.refresh();
   }
 
   invalidate(): void {
@@ -244,6 +245,7 @@ export class OidcTokenSource implements TokenProvider {
   private scheduleRenewal(renewAt: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
+    this.retryPending = false;
     this.timer = setTimeout(() => void this.backgroundRefresh(), Math.max(0, renewAt - Date.now()));
     this.timer.unref();
   }
@@ -253,7 +255,11 @@ export class OidcTokenSource implements TokenProvider {
     this.failures++;
     const delay = Math.min(this.options.maxBackoffMs ?? 30_000, 250 * 2 ** Math.min(this.failures, 8));
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.backgroundRefresh(), delay);
+    this.retryPending = true;
+    this.timer = setTimeout(() => {
+      this.retryPending = false;
+      void this.backgroundRefresh();
+    }, delay);
     this.timer.unref();
   }
 

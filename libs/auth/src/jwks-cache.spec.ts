@@ -40,6 +40,23 @@ describe('remote JWKS cache', () => {
     expect(await verifier.verify(token)).toMatchObject({ subject: 'finance-agent' });
   });
 
+  it('an issuer that answers an error or garbage before any keys were held: issuer keys unreachable', async () => {
+    const issuer = await LocalIssuer.create();
+    const token = await issuer.sign({ sub: 'a', role: 'finance' });
+    for (const answer of [new Response('oops', { status: 503 }), new Response('<html>', { status: 200 })]) {
+      const verifier = createJwtVerifier({
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+        jwksUrl: 'https://issuer.test/jwks',
+        jwksCache: { fetch: (async () => answer) as typeof fetch },
+      });
+      await expect(verifier.verify(token)).rejects.toMatchObject({
+        code: 'unauthenticated',
+        message: 'invalid token: issuer keys unreachable',
+      });
+    }
+  });
+
   it('refreshes stale keys in the background while serving the ones it has', async () => {
     const issuer = await LocalIssuer.create();
     const { state, fetchImpl } = endpoint(issuer);

@@ -15,6 +15,11 @@ export interface RemoteJwksOptions {
   now?: () => number;
 }
 
+/** The issuer's JWKS could not be fetched (unreachable, an error status, not JSON) and no usable keys are held. */
+export class JwksUnavailableError extends joseErrors.JOSEError {
+  override readonly name = 'JwksUnavailableError';
+}
+
 /** The key-lookup function jose calls, plus what tests and metrics want to know. */
 export interface RemoteJwks extends JWTVerifyGetKey {
   /** JWKS documents fetched successfully so far. */
@@ -52,11 +57,14 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
           signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
         });
       } catch (cause) {
-        throw new joseErrors.JWKSTimeout(`JWKS at ${url.href} unreachable`, { cause });
+        throw new JwksUnavailableError(`JWKS at ${url.href} unreachable`, { cause });
       }
-      if (!response.ok) throw new joseErrors.JOSEError(`JWKS at ${url.href} answered ${response.status}`);
-      const jwks = (await response.json()) as JSONWebKeySet;
-      local = createLocalJWKSet(jwks);
+      if (!response.ok) throw new JwksUnavailableError(`JWKS at ${url.href} answered ${response.status}`);
+      try {
+        local = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+      } catch (cause) {
+        throw new JwksUnavailableError(`JWKS at ${url.href} is not a JSON Web Key Set`, { cause });
+      }
       fetchedAt = now();
       fetches++;
     })().finally(() => {

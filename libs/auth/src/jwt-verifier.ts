@@ -6,7 +6,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { AppError } from '@orgmesh/contracts';
-import { createRemoteJwks, type RemoteJwksOptions } from './jwks-cache.js';
+import { createRemoteJwks, JwksUnavailableError, type RemoteJwksOptions } from './jwks-cache.js';
 import { PrincipalClaims, type Principal } from './principal.js';
 
 /**
@@ -137,6 +137,6 @@ function reason(error: unknown): string {
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature verification failed';
   if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'malformed token';
   if (error instanceof joseErrors.JOSENotSupported) return 'unsupported token';
-  if (error instanceof joseErrors.JWKSTimeout) return 'issuer keys unreachable';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof JwksUnavailableError) return 'issuer keys unreachable';
   return 'verification failed';
 }

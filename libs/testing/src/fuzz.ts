@@ -47,10 +47,20 @@ export async function fuzzEdge<T>(
   const budget = fuzzBudget(options.ciRuns);
   let cases = 0;
   const started = performance.now();
+  // At its time limit fast-check abandons the case in flight without awaiting it. That case may
+  // still write, answer or fail after fc.check returns; it is awaited here and counted like any other,
+  // so a suite's "nothing stored that was not accepted" check sees it and a late failure is a finding.
+  const inFlight = new Map<Promise<void>, T>();
   const details = await fc.check(
     fc.asyncProperty(arbitrary, async (value) => {
       cases += 1;
-      await property(value);
+      const run = property(value);
+      inFlight.set(run, value);
+      try {
+        await run;
+      } finally {
+        inFlight.delete(run);
+      }
     }),
     {
       numRuns: budget.numRuns,
@@ -60,14 +70,32 @@ export async function fuzzEdge<T>(
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     },
   );
+  let late: { value: T; error: unknown } | undefined;
+  for (const [run, value] of [...inFlight]) {
+    try {
+      await run;
+    } catch (error) {
+      late ??= { value, error };
+    }
+  }
   const result: FuzzEdgeResult = {
     edge,
     cases,
     ms: Math.round(performance.now() - started),
-    failed: details.failed,
-    ...(details.failed ? { counterexample: fc.stringify(details.counterexample) } : {}),
+    failed: details.failed || late !== undefined,
+    ...(details.failed
+      ? { counterexample: fc.stringify(details.counterexample) }
+      : late
+        ? { counterexample: fc.stringify([late.value]) }
+        : {}),
   };
   report(result);
+  if (!details.failed && late) {
+    throw new Error(
+      `fuzz ${edge}: the case in flight at the time limit failed (seed ${details.seed}):\n` +
+        `counterexample: ${result.counterexample}\n${late.error instanceof Error ? (late.error.stack ?? late.error.message) : String(late.error)}`,
+    );
+  }
   if (details.failed) {
     throw new Error(
       `fuzz ${edge}: failed after ${details.numRuns} cases (seed ${details.seed}, path ${details.counterexamplePath}):\n` +
@@ -112,5 +140,7 @@ export function deepJson(depth: number, kind: 'array' | 'object' = 'object'): un
 
 /** The same as text, for bodies whose nesting would overflow JSON.stringify. */
 export function deepJsonText(depth: number, kind: 'array' | 'object' = 'object'): string {
-  return kind === 'array' ? `${'['.repeat(depth)}1${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+  return kind === 'array'
+    ? `${'['.repeat(depth)}1${']'.repeat(depth)}`
+    : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }

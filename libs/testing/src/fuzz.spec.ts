@@ -5,13 +5,18 @@ import { fuzzEdge } from './fuzz.js';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('fuzzEdge in long mode', () => {
+  // These edges fail on purpose: under `npm run fuzz` they must not land in the run's report.
+  const saved = { ...process.env };
   beforeEach(() => {
     process.env['FUZZ_LONG'] = '1';
     process.env['FUZZ_SECONDS'] = '1';
+    delete process.env['FUZZ_REPORT'];
   });
   afterEach(() => {
-    delete process.env['FUZZ_LONG'];
-    delete process.env['FUZZ_SECONDS'];
+    for (const key of ['FUZZ_LONG', 'FUZZ_SECONDS', 'FUZZ_REPORT']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
   });
 
   it('awaits and counts the case fast-check abandons at its time limit', async () => {

@@ -16,19 +16,11 @@ import {
 } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos, readErrorDetails } from '../src/grpc/grpc.server.js';
 import { toProtoStruct } from '../src/grpc/proto-json.js';
-import { devToken, silentLogger, startTestGateway } from './gateway-harness.js';
+import { devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 import {
   ISSUE_BYTES,
   RequestGenerator,
@@ -38,9 +30,6 @@ import {
   type TokenKind,
 } from './grpc-fuzz.arbitraries.js';
 
-type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
 type Message = Record<string, any>;
 
 /** Cases per method in `npm test` (each case is two calls: raw bytes and a hostile message). */
@@ -96,10 +85,8 @@ interface Answer {
  */
 describe('gRPC fuzz over every method of the protos', () => {
   let ctx: TestContext;
-  let sessions: SessionsApp;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   let client: grpc.Client;
   let streamsOnClient = 0;
   let definition: protoLoader.PackageDefinition;
@@ -252,14 +239,8 @@ describe('gRPC fuzz over every method of the protos', () => {
     realProcess.on('uncaughtException', record);
     realProcess.on('unhandledRejection', record);
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
-    sessions = await startTestSessions(ctx);
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     const clients: Record<Exclude<TokenKind, 'none' | 'garbage' | 'forged'>, string> = {
       admin: 'admin',
       agent: 'finance-agent',
@@ -299,10 +280,7 @@ describe('gRPC fuzz over every method of the protos', () => {
 
   afterAll(async () => {
     client?.close();
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
-    await sessions?.close();
+    await stack?.close();
     await ctx?.dispose();
     realProcess.off('uncaughtException', record);
     realProcess.off('unhandledRejection', record);

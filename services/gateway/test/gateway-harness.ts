@@ -3,8 +3,15 @@ import { createLogger } from '@orgmesh/telemetry';
 import type { TestContext } from '@orgmesh/testing';
 import { loadGatewayConfig, type GatewayConfig } from '../src/gateway.config.js';
 import { startGatewayApp, type GatewayApp, type GatewayAppOptions } from '../src/gateway.app.js';
+// The real services run in-process behind the gateway in its integration tests.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { trustIssuer } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions, trustIssuer } from '../../sessions/test/sessions-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
 
 export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
 
@@ -45,6 +52,49 @@ export async function startTestGateway(
     }),
   );
   return app;
+}
+
+export type TestSessions = Awaited<ReturnType<typeof startTestSessions>>;
+export type TestMeshRouter = Awaited<ReturnType<typeof startMeshRouterApp>>;
+export type TestRegistry = Awaited<ReturnType<typeof startTestRegistry>>;
+
+/** The gateway with the real registry (auth on, trusting the gateway), mesh router and sessions behind it. */
+export interface GatewayStack {
+  gateway: GatewayApp;
+  registry: TestRegistry;
+  mesh: TestMeshRouter;
+  /** Undefined when started with `sessions: false`. */
+  sessions: TestSessions | undefined;
+  /** Closes the gateway first, then the services behind it. */
+  close(): Promise<void>;
+}
+
+export async function startGatewayStack(
+  ctx: TestContext,
+  options: { sessions?: boolean } = {},
+): Promise<GatewayStack> {
+  const gateway = await startTestGateway(ctx);
+  const registry = await startTestRegistry(ctx, {
+    overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url },
+  });
+  const mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
+    logger: silentLogger,
+    migrate: true,
+    startJobs: false,
+  });
+  const sessions = options.sessions === false ? undefined : await startTestSessions(ctx);
+  return {
+    gateway,
+    registry,
+    mesh,
+    sessions,
+    async close() {
+      await gateway.close();
+      await mesh.close();
+      await registry.close();
+      await sessions?.close();
+    },
+  };
 }
 
 export interface ApiResponse<T = unknown> {

@@ -8,22 +8,10 @@ import { Database } from '@orgmesh/persistence';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { demoFiles, editFile } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
-import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
-
-type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
+import { api, devToken, silentLogger, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 
 interface Problem {
   code: string;
@@ -45,10 +33,8 @@ function issuesOf(body: Problem): Array<{ path: string; message: string }> {
 
 describe('hostile input at the edge: strings, structure and cursors (issue 17)', () => {
   let ctx: TestContext;
-  let sessions: SessionsApp;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   let bus: MessageBus;
   let meshDb: Database;
   let sessionsDb: Database;
@@ -83,14 +69,8 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
-    sessions = await startTestSessions(ctx);
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     bus = await connectBus({
       url: ctx.natsUrl,
       name: 'hostile-input-client',
@@ -108,10 +88,7 @@ describe('hostile input at the edge: strings, structure and cursors (issue 17)',
     await meshDb?.close();
     await sessionsDb?.close();
     await bus?.close();
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
-    await sessions?.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

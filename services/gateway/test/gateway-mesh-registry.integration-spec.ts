@@ -5,52 +5,29 @@ import type { Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
 import * as grpc from '@grpc/grpc-js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
-import { api, devToken, silentLogger, SseClient, startTestGateway } from './gateway-harness.js';
-
-type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
+import { api, devToken, SseClient, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 
 describe('gateway REST → mesh router and registry → Postgres', () => {
   let ctx: TestContext;
-  let sessions: SessionsApp;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   const tokens: Record<string, string> = {};
   const as = (client: string) => tokens[client] as string;
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
-    sessions = await startTestSessions(ctx);
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     for (const client of ['admin', 'viewer', 'finance-agent', 'manager-agent', 'legal-agent'])
       tokens[client] = await devToken(gateway, client);
   });
 
   afterAll(async () => {
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
-    await sessions?.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

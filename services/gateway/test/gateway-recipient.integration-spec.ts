@@ -3,19 +3,10 @@ import { randomUUID } from 'node:crypto';
 import type { Task } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The real registry (demo directory) and mesh router run in-process behind the gateway.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import * as grpc from '@grpc/grpc-js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
-import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
-
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
+import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 
 /**
  * Issue 17, "addresses mean one thing": `POST /v1/tasks {"to":"accounts-payable-agent"}` was stored
@@ -25,22 +16,16 @@ type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
  */
 describe('gateway REST: a recipient is resolved against the real registry and stored as resolved', () => {
   let ctx: TestContext;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   const tokens: Record<string, string> = {};
   const as = (client: string) => tokens[client] as string;
   let grpcMesh: grpc.Client & Record<string, Function>; // eslint-disable-line @typescript-eslint/no-unsafe-function-type
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
+    stack = await startGatewayStack(ctx, { sessions: false });
+    gateway = stack.gateway;
     for (const client of [
       'admin',
       'finance-agent',
@@ -70,9 +55,7 @@ describe('gateway REST: a recipient is resolved against the real registry and st
 
   afterAll(async () => {
     grpcMesh?.close();
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

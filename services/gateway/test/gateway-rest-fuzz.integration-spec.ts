@@ -12,23 +12,12 @@ import {
 } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
 import type { GatewayApp } from '../src/gateway.app.js';
-import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
+import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 import { rawRequests, requestsFor, type FuzzRequest } from './rest-fuzz.arbitraries.js';
 
 type Json = Record<string, any>;
-type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 /**
@@ -97,10 +86,8 @@ function firstResponse(
  */
 describe('REST fuzz over every OpenAPI operation', () => {
   let ctx: TestContext;
-  let sessions: SessionsApp;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   let doc: Json;
   const tokens: Record<string, string> = {};
   const fixtures: Record<string, string[]> = {};
@@ -170,14 +157,8 @@ describe('REST fuzz over every OpenAPI operation', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
-    sessions = await startTestSessions(ctx);
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     const [admin, agent, manager] = await Promise.all([
       devToken(gateway, 'admin'),
       devToken(gateway, 'finance-agent'),
@@ -216,10 +197,7 @@ describe('REST fuzz over every OpenAPI operation', () => {
   });
 
   afterAll(async () => {
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
-    await sessions?.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

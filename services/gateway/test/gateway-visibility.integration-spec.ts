@@ -4,21 +4,9 @@ import type { Session, Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 import * as grpc from '@grpc/grpc-js';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
-import { api, devToken, silentLogger, SseClient, startTestGateway } from './gateway-harness.js';
-
-type SessionsApp = Awaited<ReturnType<typeof startTestSessions>>;
-type MeshApp = Awaited<ReturnType<typeof startMeshRouterApp>>;
-type RegistryApp = Awaited<ReturnType<typeof startTestRegistry>>;
+import { api, devToken, SseClient, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 
 const CALLERS = [
   'finance-agent',
@@ -60,7 +48,7 @@ function taskIdsIn(stream: SseClient, contextId: string): Set<string> {
 }
 
 /** A gRPC Struct value's field, or undefined. */
- 
+
 function structField(value: any, field: string): any {
   return value?.structValue?.fields?.[field];
 }
@@ -73,16 +61,24 @@ async function watchTaskIds(
   contextId: string,
   sentinels: string,
 ): Promise<string[]> {
-   
   const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any;
-  const client = new loaded.orgmesh.v1.Events(`127.0.0.1:${gateway.grpcPort}`, grpc.credentials.createInsecure());
+  const client = new loaded.orgmesh.v1.Events(
+    `127.0.0.1:${gateway.grpcPort}`,
+    grpc.credentials.createInsecure(),
+  );
   const metadata = new grpc.Metadata();
   metadata.set('authorization', `Bearer ${token}`);
   const seen: Array<{ id: string; contextId: string }> = [];
-  const call = client.WatchEvents({ subjects: ['mesh.v1.*'], cursor }, metadata) as grpc.ClientReadableStream<unknown>;
+  const call = client.WatchEvents(
+    { subjects: ['mesh.v1.*'], cursor },
+    metadata,
+  ) as grpc.ClientReadableStream<unknown>;
   call.on('data', (event: { payload: unknown }) => {
     const task = structField(event.payload, 'task');
-    seen.push({ id: structField(task, 'id')?.stringValue, contextId: structField(task, 'contextId')?.stringValue });
+    seen.push({
+      id: structField(task, 'id')?.stringValue,
+      contextId: structField(task, 'contextId')?.stringValue,
+    });
   });
   call.on('error', () => undefined);
   try {
@@ -98,10 +94,8 @@ async function watchTaskIds(
 // router's SQL) agree, for every (caller, task) pair, because they all apply the one rule in libs/contracts.
 describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and REST list agree', () => {
   let ctx: TestContext;
-  let sessions: SessionsApp;
-  let mesh: MeshApp;
-  let registry: RegistryApp;
   let gateway: GatewayApp;
+  let stack: GatewayStack;
   const tokens = {} as Record<CallerName, string>;
   const live = {} as Record<CallerName, SseClient>;
   const tasks = {} as Record<TaskName, Task>;
@@ -121,22 +115,16 @@ describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and R
    */
   async function waitPastTheTasks(stream: SseClient): Promise<void> {
     await expectEventually(() =>
-      expect(stream.events().some((e) => (e.data?.payload?.task as Task | undefined)?.contextId === sentinels)).toBe(
-        true,
-      ),
+      expect(
+        stream.events().some((e) => (e.data?.payload?.task as Task | undefined)?.contextId === sentinels),
+      ).toBe(true),
     );
   }
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
-    mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
-    sessions = await startTestSessions(ctx);
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     for (const caller of CALLERS) tokens[caller] = await devToken(gateway, caller);
 
     for (const caller of CALLERS) {
@@ -179,51 +167,58 @@ describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and R
 
   afterAll(async () => {
     await Promise.allSettled(Object.values(live).map((s) => s.close()));
-    await gateway?.close();
-    await mesh?.close();
-    await registry?.close();
-    await sessions?.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 
   const expectedIds = (caller: CallerName): string[] => EXPECTED[caller].map((name) => tasks[name].id).sort();
 
-  it.each(CALLERS)('%s: SSE live, SSE replay, WatchEvents, REST get and REST list show the same tasks', async (caller) => {
-    const expected = expectedIds(caller);
-    // SSE live.
-    expect([...taskIdsIn(live[caller], contextId)].sort()).toEqual(expected);
+  it.each(CALLERS)(
+    '%s: SSE live, SSE replay, WatchEvents, REST get and REST list show the same tasks',
+    async (caller) => {
+      const expected = expectedIds(caller);
+      // SSE live.
+      expect([...taskIdsIn(live[caller], contextId)].sort()).toEqual(expected);
 
-    // SSE replay from before the tasks (Last-Event-ID), what a reconnecting client receives.
-    const replay = await SseClient.open(gateway, '/v1/events?subject=mesh.v1.*', {
-      token: tokens[caller],
-      lastEventId: before,
-    });
-    try {
-      await waitPastTheTasks(replay);
-      expect([...taskIdsIn(replay, contextId)].sort()).toEqual(expected);
-    } finally {
-      await replay.close();
-    }
+      // SSE replay from before the tasks (Last-Event-ID), what a reconnecting client receives.
+      const replay = await SseClient.open(gateway, '/v1/events?subject=mesh.v1.*', {
+        token: tokens[caller],
+        lastEventId: before,
+      });
+      try {
+        await waitPastTheTasks(replay);
+        expect([...taskIdsIn(replay, contextId)].sort()).toEqual(expected);
+      } finally {
+        await replay.close();
+      }
 
-    // gRPC WatchEvents from the same cursor.
-    expect(await watchTaskIds(gateway, tokens[caller], before, contextId, sentinels)).toEqual(expected);
+      // gRPC WatchEvents from the same cursor.
+      expect(await watchTaskIds(gateway, tokens[caller], before, contextId, sentinels)).toEqual(expected);
 
-    // REST get, each task.
-    const gets: Record<string, number> = {};
-    for (const [name, task] of Object.entries(tasks)) {
-      gets[name] = (await api(gateway, 'GET', `/v1/tasks/${task.id}`, { token: tokens[caller] })).status;
-    }
-    expect(gets).toEqual(
-      Object.fromEntries(Object.keys(tasks).map((name) => [name, EXPECTED[caller].includes(name as TaskName) ? 200 : 403])),
-    );
+      // REST get, each task.
+      const gets: Record<string, number> = {};
+      for (const [name, task] of Object.entries(tasks)) {
+        gets[name] = (await api(gateway, 'GET', `/v1/tasks/${task.id}`, { token: tokens[caller] })).status;
+      }
+      expect(gets).toEqual(
+        Object.fromEntries(
+          Object.keys(tasks).map((name) => [name, EXPECTED[caller].includes(name as TaskName) ? 200 : 403]),
+        ),
+      );
 
-    // REST list: the mesh router's SQL filter.
-    const list = await api<{ items: Task[] }>(gateway, 'GET', `/v1/tasks?contextId=${contextId}&limit=100`, {
-      token: tokens[caller],
-    });
-    expect(list.status).toBe(200);
-    expect(list.body.items.map((t) => t.id).sort()).toEqual(expected);
-  });
+      // REST list: the mesh router's SQL filter.
+      const list = await api<{ items: Task[] }>(
+        gateway,
+        'GET',
+        `/v1/tasks?contextId=${contextId}&limit=100`,
+        {
+          token: tokens[caller],
+        },
+      );
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((t) => t.id).sort()).toEqual(expected);
+    },
+  );
 
   it("never streams a task's input to an agent of the same role it was not addressed to", () => {
     const raw = JSON.stringify(live['accounts-receivable-agent'].events());
@@ -232,7 +227,9 @@ describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and R
   });
 
   it("shows an agent its own sessions only, live and over REST, and refuses it another agent's session (403)", async () => {
-    const stream = await SseClient.open(gateway, '/v1/events?subject=sessions.v1.*', { token: tokens['finance-agent'] });
+    const stream = await SseClient.open(gateway, '/v1/events?subject=sessions.v1.*', {
+      token: tokens['finance-agent'],
+    });
     try {
       await expectEventually(() => expect(stream.initialId()).toBeDefined());
       const open = async (caller: CallerName) => {
@@ -251,11 +248,18 @@ describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and R
       const agentsSeen = new Set(stream.events().map((e) => e.data?.payload?.agentId));
       expect(agentsSeen).toEqual(new Set(['finance-agent']));
 
-      const get = await api(gateway, 'GET', `/v1/sessions/${payables.id}`, { token: tokens['finance-agent'] });
-      expect(get.status).toBe(403);
-      const list = await api<{ items: Session[] }>(gateway, 'GET', `/v1/sessions?contextId=sessions-${contextId}`, {
+      const get = await api(gateway, 'GET', `/v1/sessions/${payables.id}`, {
         token: tokens['finance-agent'],
       });
+      expect(get.status).toBe(403);
+      const list = await api<{ items: Session[] }>(
+        gateway,
+        'GET',
+        `/v1/sessions?contextId=sessions-${contextId}`,
+        {
+          token: tokens['finance-agent'],
+        },
+      );
       expect(list.body.items.map((s) => s.id)).toEqual([own.id]);
 
       // Acting on it: refused, nothing written; an admin may, and is recorded as the actor.
@@ -264,7 +268,9 @@ describe('one visibility rule: SSE live, SSE replay, WatchEvents, REST get and R
         body: { event: 'fail' },
       });
       expect(fail.status).toBe(403);
-      const after = await api<Session>(gateway, 'GET', `/v1/sessions/${payables.id}`, { token: tokens.admin });
+      const after = await api<Session>(gateway, 'GET', `/v1/sessions/${payables.id}`, {
+        token: tokens.admin,
+      });
       expect([after.body.status, after.body.version]).toEqual(['pending', 0]);
       const byAdmin = await api<Session>(gateway, 'PUT', `/v1/sessions/${payables.id}/events`, {
         token: tokens.admin,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { env } from '@orgmesh/config';
-import type { JwtVerifierOptions } from './jwt-verifier.js';
+import { createJwtVerifier, type JwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
 
 const optionalClaim = z
   .string()
@@ -40,4 +40,20 @@ export function verifierTuning(config: VerifierEnv): Pick<JwtVerifierOptions, 'c
     },
     jwksCache: { refreshAfterMs: config.AUTH_JWKS_REFRESH, maxStaleMs: config.AUTH_JWKS_MAX_STALE },
   };
+}
+
+/**
+ * The verifier of a service that trusts one issuer: its keys from `AUTH_JWKS_URL`, or the issuer's
+ * own `/.well-known/jwks.json` (the gateway's built-in issuer publishes its keys there), tuned by the
+ * keys above. Sessions, the registry and the mesh router build theirs here, so they cannot drift.
+ */
+export function verifierFromConfig(
+  config: VerifierEnv & { AUTH_ISSUER: string; AUTH_AUDIENCE: string; AUTH_JWKS_URL?: string | undefined },
+): JwtVerifier {
+  return createJwtVerifier({
+    issuer: config.AUTH_ISSUER,
+    audience: config.AUTH_AUDIENCE,
+    jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+    ...verifierTuning(config),
+  });
 }

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
-import { createJwtVerifier, verifierTuning, type JwtVerifier } from '@orgmesh/auth';
+import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -65,14 +65,7 @@ export async function startMeshRouterApp(
     await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
 
     const metrics = new TaskMetrics(registry);
-    const verifier =
-      options.verifier ??
-      createJwtVerifier({
-        issuer: config.AUTH_ISSUER,
-        audience: config.AUTH_AUDIENCE,
-        jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-        ...verifierTuning(config),
-      });
+    const verifier = options.verifier ?? verifierFromConfig(config);
     const policy = new NatsPolicyAdapter(bus, logger, {
       ttlMs: config.MESH_POLICY_CACHE_TTL,
       timeoutMs: config.MESH_REGISTRY_TIMEOUT,

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
-import { createJwtVerifier, verifierTuning, type JwtVerifier } from '@orgmesh/auth';
+import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -64,15 +64,7 @@ export async function startRegistryApp(
       );
     }
     const verifier =
-      options.verifier ??
-      (config.REGISTRY_AUTH === 'on'
-        ? createJwtVerifier({
-            issuer: config.AUTH_ISSUER,
-            audience: config.AUTH_AUDIENCE,
-            jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-            ...verifierTuning(config),
-          })
-        : undefined);
+      options.verifier ?? (config.REGISTRY_AUTH === 'on' ? verifierFromConfig(config) : undefined);
     if (!verifier) {
       logger.warn(
         { auth: 'off' },

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createJwtVerifier, verifierTuning, type JwtVerifier } from '@orgmesh/auth';
+import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -59,14 +59,7 @@ export async function startSessionsApp(
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
     const relay = await host.startRelay();
     metrics.observeOutbox(() => relay.lag());
-    const verifier =
-      options.verifier ??
-      createJwtVerifier({
-        issuer: config.AUTH_ISSUER,
-        audience: config.AUTH_AUDIENCE,
-        jwksUrl: config.AUTH_JWKS_URL ?? `${config.AUTH_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-        ...verifierTuning(config),
-      });
+    const verifier = options.verifier ?? verifierFromConfig(config);
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
     await host.listen(SessionModule.register({ service, metrics, identity }));
     // Sessions follow the mesh's task events (ARCHITECTURE §3).

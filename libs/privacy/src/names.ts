@@ -7,6 +7,7 @@ import {
   WordFlag,
   type NamesLexicon,
 } from './names-lexicon.js';
+import { isAsciiLetterCode, isDigitCode, isNonAsciiWordCode, isWordCode } from './text-scan.js';
 
 /** A person's name found in free text: `[start, end)` in UTF-16 code units. */
 export interface NameHit {
@@ -534,27 +535,15 @@ const caseOf = (c: number) => (c < CASE_LIMIT ? CASE[c]! : 0);
 
 /** Letters (and combining marks) make words; digits do not (a digit next to a word makes it code). */
 function isLetter(c: number): boolean {
-  if (c < 128) return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
-  return isWordCodeLetter(c);
+  return c < 128 ? isAsciiLetterCode(c) : isNonAsciiWordCode(c);
 }
-function isWordCodeLetter(c: number): boolean {
-  if (c < 0xc0) return c === 0xaa || c === 0xb5 || c === 0xba;
-  if (c === 0xd7 || c === 0xf7) return false;
-  if (c >= 0x2000 && c <= 0x2bff) return false;
-  if (c >= 0x3000 && c <= 0x303f) return false;
-  if (c >= 0xd800 && c <= 0xdfff) return false;
-  if (c >= 0xfe30 && c <= 0xff20) return false;
-  if (c >= 0xff10 && c <= 0xff19) return false;
-  return true;
-}
-const isDigit = (c: number) => c >= 48 && c <= 57;
 const isLowerAscii = (c: number) => c >= 97 && c <= 122;
 /** What may stand before an inner capital in a name: Mc, Mac, De, Di, Da, Du, La, Le, Van, Von, Fitz. */
 const SURNAME_PREFIX = /^(?:mc|mac|de|di|da|du|la|le|van|von|fitz)$/i;
 /** Characters that make a word part of an identifier, a path or an address rather than prose. */
 function isCodeNeighbour(c: number): boolean {
   return (
-    isDigit(c) ||
+    isDigitCode(c) ||
     c === 95 || // _
     c === 64 || // @
     c === 47 || // /
@@ -570,7 +559,6 @@ function isCodeNeighbour(c: number): boolean {
     c === 125 // }
   );
 }
-const isWordChar = (c: number) => isLetter(c) || isDigit(c);
 const isBlankCode = (c: number) => c === 32 || c === 9 || c === 0xa0 || c === 0x202f || c === 0x2007;
 /** Characters after which a word opens a sentence (or a list item, a quote, a line). */
 function opensSentence(c: number): boolean {
@@ -609,7 +597,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
   let i = 0;
   while (i < n) {
     const c0 = text.charCodeAt(i);
-    if (!((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || (c0 >= 0xc0 && isWordCodeLetter(c0)))) {
+    if (!((c0 >= 97 && c0 <= 122) || (c0 >= 65 && c0 <= 90) || (c0 >= 0xc0 && isNonAsciiWordCode(c0)))) {
       i++;
       continue;
     }
@@ -640,7 +628,7 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
         f = c + 32;
         if (letters === 0) firstCase = 1;
         else if (camelAt < 0 && lowers > 0 && isLowerAscii(text.charCodeAt(i - 1))) camelAt = i - start;
-      } else if (c >= 0xc0 && isWordCodeLetter(c)) {
+      } else if (c >= 0xc0 && isNonAsciiWordCode(c)) {
         if (c >= 0x300 && c <= 0x36f) {
           // A combining mark: part of the word, not of its key.
           i++;
@@ -703,8 +691,8 @@ function tokenize(text: string, lexicon: NamesLexicon, keep: ReadonlySet<number>
       (camelAt >= 0 && !SURNAME_PREFIX.test(text.slice(start, start + camelAt))) ||
       isCodeNeighbour(before) ||
       isCodeNeighbour(after) ||
-      (before === 46 && start >= 2 && isWordChar(text.charCodeAt(start - 2))) ||
-      (after === 46 && rawEnd + 1 < n && isWordChar(text.charCodeAt(rawEnd + 1)));
+      (before === 46 && start >= 2 && isWordCode(text.charCodeAt(start - 2))) ||
+      (after === 46 && rawEnd + 1 < n && isWordCode(text.charCodeAt(rawEnd + 1)));
     let p = start - 1;
     while (p >= start - 3 && p >= 0 && isBlankCode(text.charCodeAt(p))) p--;
     const sentenceStart = index === 0 || p < 0 || (p >= start - 3 && opensSentence(text.charCodeAt(p)));

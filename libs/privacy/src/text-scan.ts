@@ -33,6 +33,11 @@ export function isAsciiLetterCode(c: number): boolean {
  */
 export function isWordCode(c: number): boolean {
   if (c < 128) return isAsciiLetterCode(c) || isDigitCode(c);
+  return isNonAsciiWordCode(c);
+}
+
+/** The non-ASCII half of `isWordCode` (code units from 128 on), shared with the names recogniser. */
+export function isNonAsciiWordCode(c: number): boolean {
   if (c < 0xc0) return c === 0xaa || c === 0xb5 || c === 0xba;
   if (c === 0xd7 || c === 0xf7) return false;
   if (c >= 0x2000 && c <= 0x2bff) return false;

@@ -10,3 +10,4 @@ export * from './task-fixture.js';
 export * from './fuzz.js';
 export * from './bus-fuzz.js';
 export * from './oidc-provider.js';
+export * from './app-error.js';

@@ -213,14 +213,6 @@ export function testAgent(
   );
 }
 
-export async function rpcError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+export { rpcError } from '@orgmesh/testing';
 
 export { createTestContext, LocalIssuer };

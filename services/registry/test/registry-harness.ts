@@ -1,4 +1,4 @@
-import { AppError, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
+import { type EventDefinition, type EventPayload } from '@orgmesh/contracts';
 import type { JwtVerifier } from '@orgmesh/auth';
 import { connectBus, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
@@ -54,15 +54,7 @@ export function clientBus(ctx: TestContext): Promise<MessageBus> {
   });
 }
 
-export async function rpcError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
+export { rpcError } from '@orgmesh/testing';
 
 /**
  * Records registry events as consumers see them: from JetStream (durable consumers, from the start

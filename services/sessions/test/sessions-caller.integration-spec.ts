@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LocalIssuer } from '@orgmesh/auth';
 import {
-  AppError,
   ApplySessionEvent,
   CreateSession,
   GetSession,
@@ -9,20 +8,10 @@ import {
   ListSessions,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
-import type { TestContext } from '@orgmesh/testing';
+import { rpcError, type TestContext } from '@orgmesh/testing';
 import { UnsecuredJWT } from 'jose';
 import { clientBus, createTestContext, sessionsBearer, sessionsIssuer, startTestSessions } from './sessions-harness.js';
 import type { SessionsApp } from '../src/sessions.app.js';
-
-async function rpcError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 // The sessions service verifies every caller itself (issue 18): what the raw bus can do is what the
 // token allows, whatever the payload claims.

@@ -10,19 +10,9 @@ import {
   SessionTransitioned,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
-import { expectEventually, type TestContext } from '@orgmesh/testing';
+import { expectEventually, rpcError, type TestContext } from '@orgmesh/testing';
 import { clientBus, createTestContext, expectValidHistory, sessionsBearer, startTestSessions } from './sessions-harness.js';
 import type { SessionsApp } from '../src/sessions.app.js';
-
-async function rpcError(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('sessions service over NATS and Postgres', () => {
   let ctx: TestContext;

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { connect as connectHttp2 } from 'node:http2';
-import vm from 'node:vm';
 import * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import fc from 'fast-check';
@@ -11,6 +10,7 @@ import {
   createTestContext,
   deepJson,
   fuzzEdge,
+  recordProcessFaults,
   type FuzzEdgeResult,
   type TestContext,
 } from '@orgmesh/testing';
@@ -93,10 +93,8 @@ describe('gRPC fuzz over every method of the protos', () => {
   let methods: Method[];
   const tokens: Partial<Record<TokenKind, string>> = {};
   const ids: string[] = [];
-  /** Recorded on the real process: jest's `process` in a test is a copy whose events never fire. */
-  const uncaught: unknown[] = [];
-  const realProcess = vm.runInThisContext('process') as NodeJS.Process;
-  const record = (error: unknown) => void uncaught.push(error);
+  /** Uncaught exceptions and unhandled rejections of the process while the suite runs. */
+  let faults: ReturnType<typeof recordProcessFaults>;
 
   const metadataOf = (meta: CaseMetadata): grpc.Metadata => {
     const metadata = new grpc.Metadata();
@@ -236,8 +234,7 @@ describe('gRPC fuzz over every method of the protos', () => {
   }
 
   beforeAll(async () => {
-    realProcess.on('uncaughtException', record);
-    realProcess.on('unhandledRejection', record);
+    faults = recordProcessFaults();
     ctx = await createTestContext();
     stack = await startGatewayStack(ctx);
     gateway = stack.gateway;
@@ -282,8 +279,7 @@ describe('gRPC fuzz over every method of the protos', () => {
     client?.close();
     await stack?.close();
     await ctx?.dispose();
-    realProcess.off('uncaughtException', record);
-    realProcess.off('unhandledRejection', record);
+    faults?.stop();
   });
 
   it('answers every method, for raw bytes and hostile messages, with a status that blames the request, and stores nothing it refused', async () => {
@@ -359,7 +355,7 @@ describe('gRPC fuzz over every method of the protos', () => {
       await normal('orgmesh.v1.Sessions/ListSessions', { limit: 1 });
     }
     expect(failures).toEqual([]);
-    expect(uncaught).toEqual([]);
+    expect(faults.faults).toEqual([]);
     expect(await unexpectedErrors()).toBe(0);
     const total = results.reduce((sum, r) => sum + r.cases, 0);
     expect(total).toBeGreaterThanOrEqual(selected.length * (only ? 1 : CI_RUNS));
@@ -418,7 +414,7 @@ describe('gRPC fuzz over every method of the protos', () => {
     );
     expect(result.cases).toBeGreaterThan(0);
     await normal('orgmesh.v1.Sessions/ListSessions', { limit: 1 });
-    expect(uncaught).toEqual([]);
+    expect(faults.faults).toEqual([]);
     expect(await unexpectedErrors()).toBe(0);
   });
 
@@ -448,7 +444,7 @@ describe('gRPC fuzz over every method of the protos', () => {
           expect(JSON.parse(String(text))).toMatchObject({ agentId: requested });
         }
         await normal('orgmesh.v1.Sessions/ListSessions', { limit: 1 });
-        expect(uncaught).toEqual([]);
+        expect(faults.faults).toEqual([]);
       },
     );
 

@@ -23,6 +23,19 @@ export interface Principal {
   token: string;
 }
 
+export type CallerKind = (typeof CALLER_KINDS)[number];
+
+/**
+ * What a principal is to the access rules, one precedence for every service: the admin scope wins
+ * over agent, agent over read. Undefined when the token carries none of them.
+ */
+export function callerKindOf(principal: Pick<Principal, 'scopes'>): CallerKind | undefined {
+  if (principal.scopes.includes(SCOPES.admin)) return 'admin';
+  if (principal.scopes.includes(SCOPES.agent)) return 'agent';
+  if (principal.scopes.includes(SCOPES.read)) return 'viewer';
+  return undefined;
+}
+
 export const PrincipalClaims = z.object({
   sub: z.string().min(1),
   role: z.string().min(1),

@@ -1,8 +1,8 @@
 import { AppError, type Observer } from '@orgmesh/contracts';
-import { SCOPES, type Principal } from '@orgmesh/auth';
+import { callerKindOf, SCOPES, type CallerKind, type Principal } from '@orgmesh/auth';
 
-/** What a caller is to the gateway's access rules (ARCHITECTURE §7). */
-export type CallerKind = 'admin' | 'agent' | 'viewer';
+/** What a caller is to the gateway's access rules (ARCHITECTURE §7); the precedence is libs/auth's. */
+export { callerKindOf, type CallerKind };
 
 /** A verified caller: the principal, its kind and the header to forward on NATS. */
 export interface Caller {
@@ -12,14 +12,6 @@ export interface Caller {
   readonly role: string;
   /** `Bearer <token>`: forwarded in the NATS `authorization` header so each service verifies it too. */
   readonly authorization: string;
-}
-
-/** admin scope wins over agent, agent over read; a token with none of them may not call the API. */
-export function callerKindOf(principal: Principal): CallerKind | undefined {
-  if (principal.scopes.includes(SCOPES.admin)) return 'admin';
-  if (principal.scopes.includes(SCOPES.agent)) return 'agent';
-  if (principal.scopes.includes(SCOPES.read)) return 'viewer';
-  return undefined;
 }
 
 export function toCaller(principal: Principal): Caller {

@@ -1,4 +1,4 @@
-import { hasScope, isAdmin, SCOPES, type JwtVerifier } from '@orgmesh/auth';
+import { callerKindOf, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageContext } from '@orgmesh/messaging';
 import type { Caller } from '../task/task.access.js';
 
@@ -12,15 +12,14 @@ export class CallerIdentity {
 
   async of(ctx: MessageContext): Promise<Caller> {
     const principal = await this.verifier.verify(ctx.authorization);
-    const admin = isAdmin(principal);
     // The gateway's precedence (admin > agent > read): a token that is an agent's is held to the
     // agent rule even if it also carries the read scope.
-    const viewer = !hasScope(principal, SCOPES.agent) && hasScope(principal, SCOPES.read);
+    const kind = callerKindOf(principal);
     return {
       agentId: principal.subject,
       role: principal.role,
-      admin,
-      seesAll: admin || viewer,
+      admin: kind === 'admin',
+      seesAll: kind === 'admin' || kind === 'viewer',
     };
   }
 }

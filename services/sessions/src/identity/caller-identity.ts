@@ -1,9 +1,9 @@
-import { hasScope, isAdmin, SCOPES, type JwtVerifier } from '@orgmesh/auth';
+import { callerKindOf, SCOPES, type CallerKind, type JwtVerifier, type Principal } from '@orgmesh/auth';
 import { AppError, type Observer } from '@orgmesh/contracts';
 import type { MessageContext } from '@orgmesh/messaging';
 
-/** What a caller is to the session rules, with the gateway's precedence: admin > agent > viewer. */
-export type SessionCallerKind = 'admin' | 'agent' | 'viewer';
+/** What a caller is to the session rules, with the gateway's precedence (libs/auth callerKindOf). */
+export type SessionCallerKind = CallerKind;
 
 /** The verified caller of an RPC: the token's subject (its agent id) and role, never a payload's. */
 export interface SessionCaller extends Observer {
@@ -33,9 +33,8 @@ export class CallerIdentity {
   }
 }
 
-function kindOf(principal: Parameters<typeof isAdmin>[0]): SessionCallerKind {
-  if (isAdmin(principal)) return 'admin';
-  if (hasScope(principal, SCOPES.agent)) return 'agent';
-  if (hasScope(principal, SCOPES.read)) return 'viewer';
+function kindOf(principal: Principal): SessionCallerKind {
+  const kind = callerKindOf(principal);
+  if (kind) return kind;
   throw new AppError('forbidden', `the token carries none of the scopes ${Object.values(SCOPES).join(', ')}`);
 }

@@ -55,6 +55,7 @@ const serverFor = (tokens: TokenSource) =>
     gatewayTimeoutMs: config.gatewayTimeoutMs,
     logger,
     metrics,
+    claims: config.oidc?.claims,
   });
 
 if (config.transport === 'stdio') {

@@ -84,6 +84,12 @@ describe('OIDC tokens for orgmesh-mcp and the runner', () => {
   it('reads the agent id from the configured claim (Keycloak puts it in azp)', () => {
     const jwt = `e30.${Buffer.from(JSON.stringify({ sub: '5f0c-uuid', azp: 'finance-agent', role: 'finance' })).toString('base64url')}.c2ln`;
     expect(claimsOf(jwt).subject).toBe('5f0c-uuid');
-    expect(claimsOf(jwt, 'azp').subject).toBe('finance-agent');
+    expect(claimsOf(jwt, { subject: 'azp' }).subject).toBe('finance-agent');
+  });
+
+  it('reads the role from the configured claim too, so list_tasks filters by it (a nested claim here)', () => {
+    const jwt = `e30.${Buffer.from(JSON.stringify({ sub: 'finance-agent', orgmesh: { role: 'finance' } })).toString('base64url')}.c2ln`;
+    expect(claimsOf(jwt).role).toBeUndefined();
+    expect(claimsOf(jwt, { role: 'orgmesh.role' }).role).toBe('finance');
   });
 });

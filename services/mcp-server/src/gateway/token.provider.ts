@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { stringClaim } from '@orgmesh/agent-sdk';
+import { stringClaim, type TokenClaimNames } from '@orgmesh/agent-sdk';
 import { GatewayError, errorFromResponse } from './gateway.errors.js';
 
 /** Where the bearer token of a gateway call comes from. */
@@ -15,12 +15,13 @@ export interface TokenClaims {
   readonly expiresAt: number | undefined;
 }
 
-export function claimsOf(token: string, subjectClaim = 'sub'): TokenClaims {
+/** `names` are the configured claims (ORGMESH_OIDC_SUBJECT_CLAIM / _ROLE_CLAIM); default `sub` and `role`. */
+export function claimsOf(token: string, names: TokenClaimNames = {}): TokenClaims {
   try {
     const claims = decodeJwt(token);
     return {
-      subject: stringClaim(claims, subjectClaim),
-      role: typeof claims['role'] === 'string' ? claims['role'] : undefined,
+      subject: stringClaim(claims, names.subject ?? 'sub'),
+      role: stringClaim(claims, names.role ?? 'role'),
       expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
     };
   } catch {

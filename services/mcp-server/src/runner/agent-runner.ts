@@ -155,7 +155,10 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       ),
   );
   // An OpenID provider may name the agent in another claim than `sub` (Keycloak: azp).
-  const claims = claimsOf(token, config.oidc.ORGMESH_OIDC_SUBJECT_CLAIM);
+  const claims = claimsOf(token, {
+    subject: config.oidc.ORGMESH_OIDC_SUBJECT_CLAIM,
+    role: config.oidc.ORGMESH_OIDC_ROLE_CLAIM,
+  });
   if (claims.subject !== undefined && claims.subject !== agentId) {
     throw new RunRefused(
       `the client "${deps.clientId}" authenticates as "${claims.subject}", not as agent "${agentId}"`,

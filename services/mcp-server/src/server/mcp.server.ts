@@ -1,4 +1,5 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { TokenClaimNames } from '@orgmesh/agent-sdk';
 import { checkJsonBounds } from '@orgmesh/contracts';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
@@ -20,6 +21,8 @@ export interface OrgmeshMcpDeps {
   readonly fetch?: typeof fetch;
   /** Counts tool calls that failed in a way no code path anticipated. */
   readonly metrics?: McpMetrics;
+  /** Where the token names the agent and its role (an OpenID provider's mapping); default `sub`, `role`. */
+  readonly claims?: TokenClaimNames;
 }
 
 const INSTRUCTIONS =
@@ -39,7 +42,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
   });
   const ctx: ToolContext = {
     gateway,
-    callerRole: async () => claimsOf(await deps.tokens.token()).role,
+    callerRole: async () => claimsOf(await deps.tokens.token(), deps.claims).role,
   };
   const server = new McpServer(
     { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-
-export const UNEXPECTED_ERRORS = 'orgmesh_unexpected_errors_total';
+import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import type { BusEdge } from './unexpected.js';
 
 const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -66,28 +66,12 @@ export class MessagingMetrics {
 
   /**
    * Counts an error no code path anticipated (the last-resort boundary answered or dead-lettered
-   * it). The series is found or created on first use: other edges of the same process (HTTP,
-   * gRPC) count into the same `orgmesh_unexpected_errors_total` of the service's registry.
+   * it), into the process's one `orgmesh_unexpected_errors_total` (libs/telemetry), found or
+   * created on first use.
    */
-  countUnexpected(edge: string, subject: string): void {
-    if (!this.unexpected) {
-      const existing = this.registry.getSingleMetric(UNEXPECTED_ERRORS);
-      this.unexpected =
-        existing instanceof Counter
-          ? (existing as Counter<'edge' | 'subject'>)
-          : new Counter({
-              name: UNEXPECTED_ERRORS,
-              help: 'errors no code path anticipated, turned into an internal error reply or a dead letter, by edge and contract subject',
-              labelNames: ['edge', 'subject'],
-              registers: [this.registry],
-            });
-    }
-    try {
-      this.unexpected.inc({ edge, subject });
-    } catch {
-      // Registered first by another edge without a `subject` label: count by edge alone.
-      this.unexpected.inc({ edge });
-    }
+  countUnexpected(edge: BusEdge, subject: string): void {
+    this.unexpected ??= unexpectedErrorsCounter(this.registry);
+    this.unexpected.inc({ edge, subject });
   }
 
   /** Where the outbox lag of `schema` is read at scrape time; returns the function that stops it. */

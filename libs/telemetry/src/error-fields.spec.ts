@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { unexpectedErrorFields } from './error-fields.js';
+import { Registry } from 'prom-client';
+import { unexpectedErrorFields, unexpectedErrorsCounter } from './error-fields.js';
 
 describe('unexpectedErrorFields', () => {
   it('keeps the type, a driver code and the frames, never the message', () => {
@@ -14,5 +15,14 @@ describe('unexpectedErrorFields', () => {
 
   it('describes a thrown non-error by its type only', () => {
     expect(unexpectedErrorFields('alice@example.test')).toEqual({ errorType: 'string' });
+  });
+});
+
+describe('unexpectedErrorsCounter', () => {
+  it('is one counter per registry, whichever edge asks first', () => {
+    const registry = new Registry();
+    const first = unexpectedErrorsCounter(registry);
+    expect(unexpectedErrorsCounter(registry)).toBe(first);
+    expect(unexpectedErrorsCounter(new Registry())).not.toBe(first);
   });
 });

@@ -1,3 +1,5 @@
+import { Counter, type Registry } from 'prom-client';
+
 /**
  * What every last-resort boundary logs about an unexpected error: its type, a driver's code (e.g. a
  * Postgres SQLSTATE) and its stack frames, never its message — a message can quote the input it
@@ -19,4 +21,22 @@ export function unexpectedErrorFields(error: unknown): {
     ...(typeof code === 'string' ? { errorCode: code } : {}),
     ...(frames.length > 0 ? { stack: frames.join('\n') } : {}),
   };
+}
+
+export const UNEXPECTED_ERRORS = 'orgmesh_unexpected_errors_total';
+
+/**
+ * The one series every last-resort boundary counts into, `orgmesh_unexpected_errors_total{edge,
+ * subject}`: found in `registry` or created there, so the edges of one process (HTTP, gRPC, the bus,
+ * MCP) share it whichever of them counts or starts first.
+ */
+export function unexpectedErrorsCounter(registry: Registry): Counter<'edge' | 'subject'> {
+  const existing = registry.getSingleMetric(UNEXPECTED_ERRORS);
+  if (existing instanceof Counter) return existing as Counter<'edge' | 'subject'>;
+  return new Counter({
+    name: UNEXPECTED_ERRORS,
+    help: 'errors no code path anticipated, answered as internal by a last-resort boundary (or dead-lettered), by edge (http, sse, grpc, nats-rpc, …) and route, method, tool or subject',
+    labelNames: ['edge', 'subject'],
+    registers: [registry],
+  });
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -52,13 +53,7 @@ export class GatewayMetrics {
       labelNames: ['transport'],
       registers: [registry],
     });
-    this.unexpectedErrors = new Counter({
-      // One series name for every edge of every service (the bus's nats-rpc/nats-event edges of
-      // this process count into it too, through MessagingMetrics.countUnexpected).
-      name: 'orgmesh_unexpected_errors_total',
-      help: 'errors no code path anticipated, answered as internal by a last-resort boundary, by edge (http, sse, grpc, nats-rpc, …) and route, method or subject',
-      labelNames: ['edge', 'subject'],
-      registers: [registry],
-    });
+    // Shared with the bus's nats-rpc/nats-event edges of this process, whichever registers first.
+    this.unexpectedErrors = unexpectedErrorsCounter(registry);
   }
 }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
 
 /** The proxy's Prometheus metrics, on their own registry (one per server instance). */
 export class PrivacyProxyMetrics {
@@ -41,13 +42,8 @@ export class PrivacyProxyMetrics {
     labelNames: ['media_type'] as const,
     registers: [this.registry],
   });
-  readonly unexpectedErrors = new Counter({
-    // The series name every orgmesh edge counts into (label edge="http" here).
-    name: 'orgmesh_unexpected_errors_total',
-    help: 'Errors that reached the last-resort boundary of the HTTP handler (a bug, never a client mistake), by edge',
-    labelNames: ['edge', 'subject'] as const,
-    registers: [this.registry],
-  });
+  /** The series every orgmesh edge counts into (edge="http" here). */
+  readonly unexpectedErrors = unexpectedErrorsCounter(this.registry);
   readonly upstreamErrors = new Counter({
     name: 'privacy_proxy_upstream_errors_total',
     help: 'Upstream failures (unreachable, timeouts, broken streams)',

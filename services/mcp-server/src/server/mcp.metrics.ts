@@ -1,5 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
-import { createMetricsRegistry } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry, unexpectedErrorsCounter } from '@orgmesh/telemetry';
 
 /** Where an unexpected error was caught: the HTTP request, a tool call, or the message dispatch. */
 export type McpEdge = 'mcp-http' | 'mcp-tool' | 'mcp-dispatch';
@@ -10,12 +10,7 @@ export type McpEdge = 'mcp-http' | 'mcp-tool' | 'mcp-dispatch';
  */
 export class McpMetrics {
   readonly registry: Registry = createMetricsRegistry('orgmesh-mcp');
-  private readonly unexpected = new Counter({
-    name: 'orgmesh_unexpected_errors_total',
-    help: 'errors no code path anticipated, answered as internal, by edge and tool (or endpoint)',
-    labelNames: ['edge', 'subject'],
-    registers: [this.registry],
-  });
+  private readonly unexpected = unexpectedErrorsCounter(this.registry);
 
   countUnexpected(edge: McpEdge, subject: string): void {
     this.unexpected.inc({ edge, subject });

@@ -5,3 +5,4 @@ export * from './http-tracing.js';
 export * from './run-service.js';
 export * from './job-timers.js';
 export * from './error-fields.js';
+export * from './client-error.js';

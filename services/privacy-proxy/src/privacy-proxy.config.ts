@@ -2,6 +2,7 @@ import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
+import { DEFAULT_PROCESSING_BUDGET } from './privacy/privacy-engine.js';
 
 const optionalString = z
   .string()
@@ -62,9 +63,9 @@ export const PrivacyProxyConfigSchema = z.object({
    * Processing budget of one request: characters of text to scan (all fields together). Past it the
    * request is refused with 413 `payload_too_large` before detection, rather than stalling a replica.
    */
-  PRIVACY_MAX_SCAN_CHARS: env.int(4 * 1024 * 1024, 1),
+  PRIVACY_MAX_SCAN_CHARS: env.int(DEFAULT_PROCESSING_BUDGET.maxChars, 1),
   /** Processing budget of one request: personal values found (413 `payload_too_large` past it). */
-  PRIVACY_MAX_VALUES: env.int(100_000, 1),
+  PRIVACY_MAX_VALUES: env.int(DEFAULT_PROCESSING_BUDGET.maxValues, 1),
   /** Optional external NER endpoint: POST {text} → {entities:[{type,start,end,score}]}. */
   PRIVACY_NER_URL: optionalUrl,
   PRIVACY_NER_TIMEOUT: env.duration('2s'),

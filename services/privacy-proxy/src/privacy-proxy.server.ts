@@ -403,7 +403,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     const privacy = await engine.forCaller(
       verified,
       verified.tenant,
-      workflowOf(x.req, conversationKey(verified.sub, document as Record<string, unknown>)),
+      workflowOf(x.req, () => conversationKey(verified.sub, document as Record<string, unknown>)),
     );
     const path =
       x.route === 'openai.chat.completions'
@@ -605,14 +605,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   }): void {
     const report = input.report;
     // Id-shaped only: the audit holds no free text a client wrote (an address as a session id).
-    const rawSession = headerValue(input.x.req, SESSION_HEADER);
-    const sessionId =
-      rawSession !== undefined && /^[A-Za-z0-9_.:-]{1,200}$/.test(rawSession) ? rawSession : undefined;
+    const sessionId = idShaped(headerValue(input.x.req, SESSION_HEADER), 200);
     const event: PrivacyRedactedPayload = {
       eventId: randomUUID(),
       role: input.verified.role,
       agentId: input.verified.sub,
-      ...(sessionId ? { sessionId: sessionId.slice(0, 200) } : {}),
+      ...(sessionId ? { sessionId } : {}),
       tenant: input.verified.tenant,
       mode: input.mode,
       outcome: report.outcome,
@@ -727,8 +725,7 @@ function queryOf(req: IncomingMessage): string {
 function modelsQuery(query: string): string {
   const kept = new URLSearchParams();
   for (const [key, value] of new URLSearchParams(query.slice(1)))
-    if (['limit', 'before_id', 'after_id'].includes(key) && /^[A-Za-z0-9_.:-]{1,128}$/.test(value))
-      kept.append(key, value);
+    if (['limit', 'before_id', 'after_id'].includes(key) && idShaped(value, 128)) kept.append(key, value);
   const text = kept.toString();
   return text ? `?${text}` : '';
 }
@@ -738,7 +735,12 @@ function modelsQuery(query: string): string {
  * so free text from a client (an address, a sentence) must not become it.
  */
 function requestIdOf(value: string | undefined): string {
-  return value !== undefined && /^[A-Za-z0-9_.:-]{1,128}$/.test(value) ? value : randomUUID();
+  return idShaped(value, 128) ?? randomUUID();
+}
+
+/** `value` if it looks like an id (letters, digits, `_.:-`, 1 to `max` characters), else undefined. */
+function idShaped(value: string | undefined, max: number): string | undefined {
+  return value !== undefined && value.length <= max && /^[A-Za-z0-9_.:-]+$/.test(value) ? value : undefined;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -763,13 +765,18 @@ function write(res: ServerResponse, chunk: string | Uint8Array): Promise<void> {
   });
 }
 
-/** What the request belongs to, for the scope of its placeholders: its workflow, session, conversation. */
+/**
+ * What the request belongs to, for the scope of its placeholders: its workflow, session, conversation.
+ * The conversation is the last fallback (pseudonymKeyScope), so its key is hashed only when the
+ * request names neither a workflow nor a session.
+ */
 function workflowOf(
   req: IncomingMessage,
-  conversation?: string,
+  conversationOf?: () => string | undefined,
 ): { contextId?: string; sessionId?: string; conversation?: string } {
   const contextId = headerValue(req, PRIVACY_CONTEXT_HEADER)?.slice(0, 200);
   const sessionId = headerValue(req, SESSION_HEADER)?.slice(0, 200);
+  const conversation = contextId || sessionId ? undefined : conversationOf?.();
   return {
     ...(contextId ? { contextId } : {}),
     ...(sessionId ? { sessionId } : {}),

@@ -245,11 +245,7 @@ export class Detector {
    */
   detect(text: string, options: DetectOptions = {}): Entity[] {
     const prepared = (options.normalize ?? this.normalizes) ? normalizeForDetection(text) : undefined;
-    if (!prepared || prepared.sameOffsets) {
-      const found = this.detectIn(prepared?.text ?? text);
-      return options.includeText ? withText(text, found) : found;
-    }
-    const found = toOriginal(prepared, this.detectIn(prepared.text));
+    const found = prepared ? toOriginal(prepared, this.detectIn(prepared.text)) : this.detectIn(text);
     return options.includeText ? withText(text, found) : found;
   }
 
@@ -677,10 +673,10 @@ function bareSsnAt(text: string, i: number): Hit | null {
   for (let p = i; p < end; p++) if (!isDigit(text.charCodeAt(p))) return null;
   const before = i > 0 ? text.charCodeAt(i - 1) : 32;
   const after = text.charCodeAt(end);
-  if (isDigit(before) || isAsciiLetter(before) || (before >= 0xc0 && isWordCode(before))) return null;
+  if (isWordCode(before)) return null;
   if (BARE_SSN_BLOCKED_BEFORE.has(before)) return null;
   if (!Number.isNaN(after)) {
-    if (isDigit(after) || isAsciiLetter(after) || (after >= 0xc0 && isWordCode(after))) return null;
+    if (isWordCode(after)) return null;
     if (BARE_SSN_BLOCKED_AFTER.has(after)) return null;
     if ((after === 46 || after === 44) && isDigit(text.charCodeAt(end + 1))) return null;
   }

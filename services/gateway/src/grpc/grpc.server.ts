@@ -181,14 +181,9 @@ export class GatewayGrpcServer {
     return {
       method: method.name,
       serialize: method.serialize,
-      // The event hub speaks SSE: its cursor is the Last-Event-ID header, its filter the subject query.
-      words: route
-        ? [[`${route.method} ${route.path}`, method.name]]
-        : watch
-          ? [['Last-Event-ID', 'cursor']]
-          : [],
+      words: route ? [[`${route.method} ${route.path}`, method.name]] : [],
       fieldPath: (path) => {
-        if (watch && /^(header\.Last-Event-ID|query\.lastEventId)$/.test(path)) return 'cursor';
+        // The event hub's subject filter is the SSE query's; its cursor errors name `cursor` already.
         if (watch && path === 'query.subject') return 'subjects';
         return this.mapper.fieldPath(method.requestType, path);
       },
@@ -259,7 +254,12 @@ export class GatewayGrpcServer {
     const caller = await this.authenticate(call.metadata);
     const request = this.requestFields(method, call.request) as { subjects?: string[]; cursor?: string };
     const plan = planSubjects(request.subjects?.join(','));
-    const subscription = await this.options.hub.subscribe({ plan, cursor: request.cursor, caller });
+    const subscription = await this.options.hub.subscribe({
+      plan,
+      cursor: request.cursor,
+      cursorSource: 'cursor',
+      caller,
+    });
     const end = () => void subscription.close();
     this.streams.add(end);
     call.once('cancelled', end);

@@ -47,11 +47,6 @@ export class EventHub {
     private readonly missingStreamRetryMs = 2_000,
   ) {}
 
-  /** Subscriptions opened and not yet closed (what the subscriptions gauge should agree with). */
-  get openCount(): number {
-    return this.open.size;
-  }
-
   /**
    * Resolves once every existing stream's start position is fixed: anything published after that is
    * delivered. Throws `invalid_cursor` for a malformed cursor or one beyond a stream's head.

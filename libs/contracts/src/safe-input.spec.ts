@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { boundedJson, checkJsonBounds, safeText } from './safe-input.js';
+import { boundedJson, checkJsonBounds, safeText, toWellFormed } from './safe-input.js';
 
 function deep(depth: number): unknown {
   let value: unknown = 1;
@@ -27,10 +27,16 @@ describe('safe input', () => {
   });
 
   it('refuses too many nodes and unsafe strings, keys included, naming the path', () => {
-    expect(checkJsonBounds(Array.from({ length: 10 }, () => 1), { maxDepth: 5, maxNodes: 5 })?.message).toMatch(
-      /more than 5/,
-    );
-    expect(checkJsonBounds({ a: [1, 'x\u0000'] })).toEqual({ path: 'a[1]', message: 'must not contain NUL (U+0000)' });
+    expect(
+      checkJsonBounds(
+        Array.from({ length: 10 }, () => 1),
+        { maxDepth: 5, maxNodes: 5 },
+      )?.message,
+    ).toMatch(/more than 5/);
+    expect(checkJsonBounds({ a: [1, 'x\u0000'] })).toEqual({
+      path: 'a[1]',
+      message: 'must not contain NUL (U+0000)',
+    });
     expect(checkJsonBounds({ a: { '\ud800': 1 } })?.message).toMatch(/key must not contain a lone surrogate/);
   });
 
@@ -38,5 +44,11 @@ describe('safe input', () => {
     const value = { amount: 125000, tags: ['q4', null, true], nested: { ok: 'é' } };
     expect(boundedJson().parse(value)).toEqual(value);
     expect(boundedJson().safeParse(() => 1).success).toBe(false);
+  });
+});
+
+describe('toWellFormed', () => {
+  it('replaces lone surrogates with U+FFFD and keeps pairs', () => {
+    expect(toWellFormed('a\ud800b\udfffc💥')).toBe('a\ufffdb\ufffdc💥');
   });
 });

@@ -7,6 +7,13 @@ import { z } from 'zod';
  */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/** `text` with each lone surrogate replaced by U+FFFD (`String#toWellFormed`, absent from the es2023 typings). */
+export function toWellFormed(text: string): string {
+  return text.replace(LONE_SURROGATES, '\ufffd');
+}
+
 export function unsafeTextReason(value: string): string | undefined {
   if (value.includes('\u0000')) return 'must not contain NUL (U+0000)';
   if (LONE_SURROGATE.test(value)) return 'must not contain a lone surrogate';
@@ -43,7 +50,8 @@ export function checkJsonBounds(
   while (stack.length > 0) {
     const item = stack.pop()!;
     nodes += 1;
-    if (nodes > limits.maxNodes) return { path: item.path, message: `more than ${limits.maxNodes} JSON values` };
+    if (nodes > limits.maxNodes)
+      return { path: item.path, message: `more than ${limits.maxNodes} JSON values` };
     if (item.depth > limits.maxDepth)
       return { path: item.path, message: `nested deeper than ${limits.maxDepth} levels` };
     const v = item.value;

@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { AppError, type ErrorCode } from '@orgmesh/contracts';
+import { AppError, toWellFormed, type ErrorCode } from '@orgmesh/contracts';
 
 /** Trailer with the stable orgmesh error code (ASCII, one of ERROR_CODES). */
 export const ERROR_CODE_TRAILER = 'orgmesh-error-code';
@@ -19,18 +19,12 @@ export const MAX_DETAILS_BYTES = 8 * 1024;
 /** `grpc-message` is percent-encoded by grpc-js (up to 9 bytes a character): keep it short. */
 export const MAX_STATUS_MESSAGE_CHARS = 512;
 
-const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
-/** Lone surrogates replaced by U+FFFD: grpc-js `encodeURI`s the status message, which throws on them. */
-export function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATES, '\ufffd');
-}
-
 /** A status message grpc-js can always send: well-formed and bounded. */
 export function safeStatusMessage(message: string): string {
   const cut =
     message.length > MAX_STATUS_MESSAGE_CHARS ? `${message.slice(0, MAX_STATUS_MESSAGE_CHARS)}…` : message;
-  return wellFormed(cut);
+  // grpc-js `encodeURI`s the status message, which throws on a lone surrogate.
+  return toWellFormed(cut);
 }
 
 /** JSON text with every character outside printable ASCII escaped; `JSON.parse` gives the same value. */

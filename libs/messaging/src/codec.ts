@@ -1,4 +1,4 @@
-import { AppError } from '@orgmesh/contracts';
+import { AppError, unsafeTextReason } from '@orgmesh/contracts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -52,4 +52,17 @@ export function decodeBoundedJson(data: Uint8Array, what: string): unknown {
     });
   }
   return value;
+}
+
+/** Longest id a header may carry (`Nats-Msg-Id`, `idempotency-key`): far beyond a UUID or a composed key. */
+export const MAX_HEADER_ID_LENGTH = 500;
+
+/**
+ * Why an id from a header cannot be stored or used as a key, or undefined. Empty is refused too:
+ * every empty id would share one processOnce or idempotency record, and the second would be skipped.
+ */
+export function headerIdProblem(id: string): string | undefined {
+  if (id === '') return 'must not be empty';
+  if (id.length > MAX_HEADER_ID_LENGTH) return `longer than ${MAX_HEADER_ID_LENGTH} characters`;
+  return unsafeTextReason(id);
 }

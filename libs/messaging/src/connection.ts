@@ -22,7 +22,6 @@ import {
   isErrorCode,
   parseOrThrow,
   toErrorBody,
-  unsafeTextReason,
   validationError,
   type EventDefinition,
   type EventPayload,
@@ -33,7 +32,7 @@ import {
 } from '@orgmesh/contracts';
 import { createLogger, unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
-import { decodeBoundedJson, decodeJson, encodeJson } from './codec.js';
+import { decodeBoundedJson, decodeJson, encodeJson, headerIdProblem } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
 import {
   callHeaders,
@@ -906,12 +905,7 @@ function hasErrorCode(body: unknown): boolean {
 function idempotencyKeyOf(headers: Record<string, string>): string | undefined {
   const key = headers[HEADERS.idempotencyKey];
   if (key === undefined) return undefined;
-  const problem =
-    key === ''
-      ? 'must not be empty'
-      : key.length > 500
-        ? 'longer than 500 characters'
-        : unsafeTextReason(key);
+  const problem = headerIdProblem(key);
   if (problem === undefined) return key;
   throw new AppError('validation_failed', `invalid ${HEADERS.idempotencyKey} header: ${problem}`, {
     details: { issues: [{ path: `header.${HEADERS.idempotencyKey}`, message: problem }] },

@@ -2,14 +2,13 @@ import type { ConsumerMessages, JetStreamClient, JsMsg } from '@nats-io/jetstrea
 import {
   AppError,
   HEADERS,
-  unsafeTextReason,
   validationError,
   type EventDefinition,
   type EventPayload,
 } from '@orgmesh/contracts';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { nakDelayMs, retryDelayMs, DEFAULT_BACKOFF_MS } from './backoff.js';
-import { decodeJson, MAX_BODY_DEPTH, nestsDeeperThan } from './codec.js';
+import { decodeJson, headerIdProblem, MAX_BODY_DEPTH, nestsDeeperThan } from './codec.js';
 import {
   DLQ_HEADERS,
   headersToRecord,
@@ -333,13 +332,5 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
   }
 }
 
-/** Longest event id a consumer passes on; ids are UUIDs, a gateway-scoped key is far shorter. */
-const MAX_EVENT_ID_LENGTH = 500;
-
-/** Why an event id (Nats-Msg-Id) is refused, if it is: the rule of every id at the edges (issue 17). */
-export function eventIdProblem(eventId: string): string | undefined {
-  // Empty, every such event would share one processOnce record: the second would be skipped.
-  if (eventId === '') return 'must not be empty';
-  if (eventId.length > MAX_EVENT_ID_LENGTH) return `longer than ${MAX_EVENT_ID_LENGTH} characters`;
-  return unsafeTextReason(eventId);
-}
+/** Why an event id cannot key the consumer's processOnce record (the header id rule of the bus). */
+export const eventIdProblem = headerIdProblem;

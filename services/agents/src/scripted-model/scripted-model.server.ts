@@ -21,6 +21,17 @@ export interface ScriptedModelOptions {
   maxBodyBytes?: number;
 }
 
+/** One model call, read and played, before either face writes its answer. */
+interface ScriptedCall {
+  readonly body: Record<string, unknown>;
+  readonly turn: ScriptedTurn;
+  readonly stream: boolean;
+  readonly seed: string;
+  readonly model: string;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+}
+
 export interface ScriptedModelServer {
   readonly server: Server;
   /** Chat-completion requests answered so far. */
@@ -75,63 +86,28 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
       return;
     }
     if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
-      const raw = await readBody(req, maxBody);
-      if (raw === undefined) {
-        sendJson(res, 413, { error: { message: 'request body too large', type: 'invalid_request_error' } });
-        return;
-      }
-      await record(path, raw);
-      let body: {
-        messages?: unknown;
-        model?: unknown;
-        stream?: unknown;
-        stream_options?: { include_usage?: unknown };
-      };
-      try {
-        body = JSON.parse(raw) as typeof body;
-      } catch {
-        sendJson(res, 400, { error: { message: 'the body is not JSON', type: 'invalid_request_error' } });
-        return;
-      }
-      if (!Array.isArray(body.messages) || body.messages.length === 0) {
-        sendJson(res, 400, {
-          error: {
-            message: 'messages: expected a non-empty array',
-            type: 'invalid_request_error',
-            param: 'messages',
-          },
-        });
-        return;
-      }
-      requests++;
-      const messages = body.messages as ScriptMessage[];
-      const turn = scriptedTurn(messages);
-      const seed = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 24);
-      const model = typeof body.model === 'string' && body.model ? body.model : SCRIPTED_MODEL_ID;
-      const usage = {
-        prompt_tokens: Math.ceil(raw.length / 4),
-        completion_tokens: Math.ceil(JSON.stringify(turn).length / 4),
-      };
-      const fullUsage = { ...usage, total_tokens: usage.prompt_tokens + usage.completion_tokens };
-      options.logger.info(
-        {
-          messages: messages.length,
-          reply: turn.kind,
-          tools: turn.kind === 'tool_calls' ? turn.calls.map((c) => c.name) : [],
-          stream: body.stream === true,
-        },
-        'scripted model answered (deterministic, not an LLM)',
+      const call = await readScriptedCall(req, path, 'openai', (status, message, param) =>
+        sendJson(res, status, {
+          error: { message, type: 'invalid_request_error', ...(param ? { param } : {}) },
+        }),
       );
-      if (body.stream === true)
+      if (!call) return;
+      const usage = {
+        prompt_tokens: call.inputTokens,
+        completion_tokens: call.outputTokens,
+        total_tokens: call.inputTokens + call.outputTokens,
+      };
+      const streamOptions = call.body['stream_options'] as { include_usage?: unknown } | undefined;
+      if (call.stream)
         streamTurn(
           res,
-          turn,
-          seed,
-          model,
+          call.turn,
+          call.seed,
+          call.model,
           chunkChars,
-          body.stream_options?.include_usage === true ? fullUsage : undefined,
+          streamOptions?.include_usage === true ? usage : undefined,
         );
-      else sendJson(res, 200, completion(turn, seed, model, fullUsage));
+      else sendJson(res, 200, completion(call.turn, call.seed, call.model, usage));
       return;
     }
     if (req.method === 'POST' && (path === '/v1/messages' || path === '/messages')) {
@@ -145,41 +121,67 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
 
   /** Anthropic Messages: the same script, answered in Anthropic's shapes and error envelope. */
   async function answerAnthropic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const refuse = (status: number, message: string) =>
-      sendJson(res, status, { type: 'error', error: { type: 'invalid_request_error', message } });
+    const call = await readScriptedCall(req, path, 'anthropic', (status, message) =>
+      sendJson(res, status, { type: 'error', error: { type: 'invalid_request_error', message } }),
+    );
+    if (!call) return;
+    const usage = { input_tokens: call.inputTokens, output_tokens: call.outputTokens };
+    if (call.stream)
+      streamAnthropic(res, call.turn, call.seed, call.model, usage, (text) => pieces(text, chunkChars));
+    else sendJson(res, 200, anthropicMessage(call.turn, call.seed, call.model, usage));
+  }
+
+  /**
+   * What both faces do before they answer: read and record the body, refuse what a provider would
+   * (with `refuse`, in the face's own error shape), read the conversation in the script's terms,
+   * play the script and log the turn. Undefined when the request was refused.
+   */
+  async function readScriptedCall(
+    req: IncomingMessage,
+    path: string,
+    api: 'openai' | 'anthropic',
+    refuse: (status: number, message: string, param?: string) => void,
+  ): Promise<ScriptedCall | undefined> {
     const raw = await readBody(req, maxBody);
-    if (raw === undefined) return refuse(413, 'request body too large');
+    if (raw === undefined) return void refuse(413, 'request body too large');
     await record(path, raw);
-    let body: { system?: unknown; messages?: unknown; model?: unknown; stream?: unknown };
+    let body: unknown;
     try {
-      body = JSON.parse(raw) as typeof body;
+      body = JSON.parse(raw);
     } catch {
-      return refuse(400, 'the body is not JSON');
+      return void refuse(400, 'the body is not JSON');
     }
-    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages) || body.messages.length === 0)
-      return refuse(400, 'messages: expected a non-empty array');
+    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const sent = fields['messages'];
+    if (!Array.isArray(sent) || sent.length === 0)
+      return void refuse(400, 'messages: expected a non-empty array', 'messages');
     requests++;
-    const messages = scriptMessagesFromAnthropic({ system: body.system, messages: body.messages });
+    const messages =
+      api === 'openai'
+        ? (sent as ScriptMessage[])
+        : scriptMessagesFromAnthropic({ system: fields['system'], messages: sent });
     const turn = scriptedTurn(messages);
-    const seed = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 24);
-    const model = typeof body.model === 'string' && body.model ? body.model : SCRIPTED_MODEL_ID;
-    const usage = {
-      input_tokens: Math.ceil(raw.length / 4),
-      output_tokens: Math.ceil(JSON.stringify(turn).length / 4),
-    };
+    const stream = fields['stream'] === true;
     options.logger.info(
       {
         messages: messages.length,
         reply: turn.kind,
         tools: turn.kind === 'tool_calls' ? turn.calls.map((c) => c.name) : [],
-        stream: body.stream === true,
-        api: 'anthropic',
+        stream,
+        api,
       },
       'scripted model answered (deterministic, not an LLM)',
     );
-    if (body.stream === true)
-      streamAnthropic(res, turn, seed, model, usage, (text) => pieces(text, chunkChars));
-    else sendJson(res, 200, anthropicMessage(turn, seed, model, usage));
+    return {
+      body: fields,
+      turn,
+      stream,
+      // Ids derive from the conversation, so the same request gets the same answer.
+      seed: createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 24),
+      model: typeof fields['model'] === 'string' && fields['model'] ? fields['model'] : SCRIPTED_MODEL_ID,
+      inputTokens: Math.ceil(raw.length / 4),
+      outputTokens: Math.ceil(JSON.stringify(turn).length / 4),
+    };
   }
 
   function record(path: string, body: string): Promise<void> {

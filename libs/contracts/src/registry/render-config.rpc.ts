@@ -24,3 +24,10 @@ export const RenderConfig = defineRpc({
  * inside): the rendered Claude Code hooks call it first, then `orgmesh` on PATH, and block when neither runs.
  */
 export const WORKSPACE_ORGMESH_BIN = '.orgmesh/bin/orgmesh';
+
+/** The `orgmesh agent hook <event>` events the rendered Claude Code settings call and the hook serves. */
+export const HOOK_EVENTS = ['pre-tool-use', 'session-start', 'stop'] as const;
+export type HookEvent = (typeof HOOK_EVENTS)[number];
+
+/** Claude Code: exit 2 from a PreToolUse hook blocks the tool call (stderr goes to the model); any other failure lets it run. */
+export const HOOK_EXIT_BLOCK = 2;

@@ -1,10 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { HOOK_EVENTS, HOOK_EXIT_BLOCK } from '@orgmesh/contracts';
 import type { CliIo } from './runner.cli.js';
-
-const HOOK_EVENTS = ['pre-tool-use', 'session-start', 'stop'] as const;
-/** Claude Code: exit 2 blocks the tool call and shows stderr to the model. */
-const EXIT_BLOCK = 2;
 
 /** A workspace-relative glob (`hr/**`, `.env`, `finance/*.csv`) as a regular expression. */
 export function globToRegExp(pattern: string): RegExp {
@@ -92,7 +89,7 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     io.err(
       `orgmesh agent hook: expected <${HOOK_EVENTS.join('|')}> <agent-id> (see orgmesh agent hook --help); blocked`,
     );
-    return EXIT_BLOCK;
+    return HOOK_EXIT_BLOCK;
   }
   if (event !== 'pre-tool-use') return 0;
   // From here on every failure blocks (exit 2): Claude Code runs the tool on any other exit code, so a
@@ -102,7 +99,7 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     hook = JSON.parse((await readStdin(io.stdin)) || '{}') as typeof hook;
   } catch {
     io.err('orgmesh: blocked: the hook input is not JSON, so the off-limits check cannot run');
-    return EXIT_BLOCK;
+    return HOOK_EXIT_BLOCK;
   }
   const cwd =
     typeof hook.cwd === 'string' && hook.cwd ? hook.cwd : (io.env['ORGMESH_WORKSPACE'] ?? process.cwd());
@@ -115,7 +112,7 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
     io.err(
       `orgmesh: blocked: cannot read the off-limits paths of ${agentId} from ${join(workspace, '.claude', 'settings.json')} (${(error as NodeJS.ErrnoException).code ?? 'invalid JSON'})`,
     );
-    return EXIT_BLOCK;
+    return HOOK_EXIT_BLOCK;
   }
   const patterns = offLimitsFromSettings(settings);
   const toolName = typeof hook.tool_name === 'string' ? hook.tool_name : '';
@@ -129,7 +126,7 @@ export async function runHook(argv: readonly string[], io: CliIo): Promise<numbe
       io.err(
         `orgmesh: ${agentId} may not access ${path}: it is off-limits (${pattern}) by the registry's declaration. Ask the agent that owns it through the mesh instead.`,
       );
-      return EXIT_BLOCK;
+      return HOOK_EXIT_BLOCK;
     }
   }
   return 0;

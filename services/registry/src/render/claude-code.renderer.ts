@@ -2,7 +2,8 @@ import type { RenderedFile } from '@orgmesh/contracts';
 import { canonicalJson } from '../canonical-json.js';
 import { capabilitiesOf } from './agent-capabilities.js';
 import { renderInstructions } from './instructions.js';
-import { hookCommand, type HookEvent } from './hook-command.js';
+import type { HookEvent } from '@orgmesh/contracts';
+import { hookCommand } from './hook-command.js';
 import { MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
 
 /**

@@ -1,10 +1,4 @@
-import { WORKSPACE_ORGMESH_BIN } from '@orgmesh/contracts';
-
-/** The `orgmesh agent hook` events the rendered Claude Code settings call. */
-export type HookEvent = 'pre-tool-use' | 'session-start' | 'stop';
-
-/** Claude Code: exit 2 from a PreToolUse hook blocks the tool call; any other failure lets it run. */
-export const HOOK_EXIT_BLOCK = 2;
+import { HOOK_EXIT_BLOCK, WORKSPACE_ORGMESH_BIN, type HookEvent } from '@orgmesh/contracts';
 
 /**
  * The shell command of one Claude Code hook (`sh -c` compatible). It runs the workspace's own

@@ -3,6 +3,7 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import type { OrgImporter } from '../cli.js';
 import { formatProblem } from '../loader/problem.js';
+import { adminCredentials } from './gateway-client.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,40 +59,14 @@ async function importOver(bus: MessageBus, csv: string, fileName: string, author
   }
 }
 
+/**
+ * The admin token of `import-org`, when one is configured (ORGMESH_TOKEN, or client credentials
+ * exchanged at the gateway, as `registry load` does); none otherwise, for a registry with
+ * REGISTRY_AUTH=off, so no dev secret is assumed here.
+ */
 async function adminToken(env: Env): Promise<string | undefined> {
-  const token = env['ORGMESH_TOKEN'];
-  if (token) return token.startsWith('Bearer ') ? token : `Bearer ${token}`;
-  const clientId = env['ORGMESH_CLIENT_ID'];
-  const clientSecret = env['ORGMESH_CLIENT_SECRET'];
-  if (!clientId || !clientSecret) return undefined;
-  const gateway = (env['ORGMESH_GATEWAY_URL'] ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  let response: Response;
-  try {
-    response = await fetch(`${gateway}/v1/auth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        grant_type: 'client_credentials',
-        client_id: clientId,
-        client_secret: clientSecret,
-      }),
-      signal: AbortSignal.timeout(CONNECT_TIMEOUT_MS),
-    });
-  } catch (error) {
-    throw new AppError(
-      'unavailable',
-      `cannot reach the gateway at ${gateway} for a token (set ORGMESH_GATEWAY_URL)`,
-      { cause: error },
-    );
-  }
-  const body = (await response.json().catch(() => ({}))) as { access_token?: unknown };
-  if (!response.ok || typeof body.access_token !== 'string') {
-    throw new AppError(
-      'unauthenticated',
-      `the gateway refused the client credentials of "${clientId}" (HTTP ${response.status})`,
-    );
-  }
-  return `Bearer ${body.access_token}`;
+  if (!env['ORGMESH_TOKEN'] && !(env['ORGMESH_CLIENT_ID'] && env['ORGMESH_CLIENT_SECRET'])) return undefined;
+  return (await adminCredentials(env)).authorization;
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {

@@ -65,18 +65,12 @@ export class OidcTokenSource implements TokenProvider {
   private stopped = false;
   private failures = 0;
   private retryPending = false;
-  private requests = 0;
   private readonly fetchImpl: typeof fetch;
   private readonly issuer: string;
 
   constructor(private readonly options: OidcTokenSourceOptions) {
     this.fetchImpl = options.fetch ?? fetch;
     this.issuer = options.issuer.replace(/\/+$/, '');
-  }
-
-  /** Token requests sent so far (metrics, tests). */
-  get tokenRequests(): number {
-    return this.requests;
   }
 
   async current(): Promise<AccessToken> {
@@ -155,7 +149,6 @@ export class OidcTokenSource implements TokenProvider {
     if (this.options.resource) body.set('resource', this.options.resource);
     if (this.options.audience) body.set('audience', this.options.audience);
 
-    this.requests++;
     const response = await this.send(endpoint, { method: 'POST', headers, body: body.toString() });
     const json = (await response.json().catch(() => ({}))) as Record<string, unknown>;
     if (!response.ok) {

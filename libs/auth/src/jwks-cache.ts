@@ -20,12 +20,6 @@ export class JwksUnavailableError extends joseErrors.JOSEError {
   override readonly name = 'JwksUnavailableError';
 }
 
-/** The key-lookup function jose calls, plus what tests and metrics want to know. */
-export interface RemoteJwks extends JWTVerifyGetKey {
-  /** JWKS documents fetched successfully so far. */
-  readonly fetches: number;
-}
-
 /**
  * A remote JWKS that survives the issuer being down. jose's `createRemoteJWKSet` refetches as soon
  * as its cache is older than `cacheMaxAge` and fails verification when that refetch fails, so an
@@ -33,7 +27,7 @@ export interface RemoteJwks extends JWTVerifyGetKey {
  * stale key set is refreshed in the background and kept serving until `maxStaleMs`; an unknown
  * `kid` (the issuer rotated its key) triggers an immediate refetch, rate-limited by `cooldownMs`.
  */
-export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): RemoteJwks {
+export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): JWTVerifyGetKey {
   const refreshAfterMs = options.refreshAfterMs ?? 600_000;
   const maxStaleMs = options.maxStaleMs ?? 86_400_000;
   const cooldownMs = options.cooldownMs ?? 5_000;
@@ -43,7 +37,6 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
   let fetchedAt = 0;
   let lastAttempt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | undefined;
-  let fetches = 0;
 
   // `lastAttempt` counts refetches for an unknown kid and background refreshes, not the first load:
   // a rotation right after a verifier started must not wait out a cooldown it never used.
@@ -66,7 +59,6 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
         throw new JwksUnavailableError(`JWKS at ${url.href} is not a JSON Web Key Set`, { cause });
       }
       fetchedAt = now();
-      fetches++;
     })().finally(() => {
       pending = undefined;
     });
@@ -94,6 +86,5 @@ export function createRemoteJwks(url: URL, options: RemoteJwksOptions = {}): Rem
       return local!(...args);
     }
   };
-  Object.defineProperty(getKey, 'fetches', { get: () => fetches });
-  return getKey as RemoteJwks;
+  return getKey;
 }

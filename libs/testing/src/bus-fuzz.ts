@@ -3,7 +3,7 @@ import { runInThisContext } from 'node:vm';
 import fc from 'fast-check';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { HEADERS, type RpcDefinition } from '@orgmesh/contracts';
-import { deepJsonText, hostileString } from './fuzz.js';
+import { deepJson, deepJsonText, hostileString } from './fuzz.js';
 
 /**
  * What a hostile bus caller can send to an RPC subject (issue 17), shared by the bus fuzz suites.
@@ -21,7 +21,7 @@ export function requestKeys(rpc: RpcDefinition): string[] {
   let schema: unknown = rpc.request;
   // Unwrap pipes/defaults/optionals down to the object, if any.
   for (let i = 0; i < 8 && schema; i += 1) {
-    const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    const def = defOf(schema);
     if (!def) break;
     if (def['type'] === 'object') return Object.keys((def['shape'] as Record<string, unknown>) ?? {});
     schema = def['in'] ?? def['innerType'] ?? def['schema'];
@@ -231,15 +231,9 @@ function shaped(schema: unknown, depth: number, mild: boolean): fc.Arbitrary<unk
       if (mild) return MILD_JSON;
       return fc.oneof(
         { weight: 4, arbitrary: hostileValue },
-        { weight: 1, arbitrary: fc.constantFrom(70, 200).map((d) => deepValue(d)) },
+        { weight: 1, arbitrary: fc.constantFrom(70, 200).map((d) => deepJson(d)) },
       );
   }
-}
-
-function deepValue(depth: number): unknown {
-  let value: unknown = 'leaf';
-  for (let i = 0; i < depth; i += 1) value = { a: value };
-  return value;
 }
 
 /** Raw bytes, non-object JSON, the contract's keys filled with hostile values, and deep nesting. */

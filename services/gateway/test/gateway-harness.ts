@@ -58,7 +58,10 @@ export type TestSessions = Awaited<ReturnType<typeof startTestSessions>>;
 export type TestMeshRouter = Awaited<ReturnType<typeof startMeshRouterApp>>;
 export type TestRegistry = Awaited<ReturnType<typeof startTestRegistry>>;
 
-/** The gateway with the real registry (auth on, trusting the gateway), mesh router and sessions behind it. */
+/**
+ * The gateway with the real registry (auth on, trusting the gateway, rendering configs that point at
+ * it), mesh router and sessions behind it.
+ */
 export interface GatewayStack {
   gateway: GatewayApp;
   registry: TestRegistry;
@@ -75,7 +78,7 @@ export async function startGatewayStack(
 ): Promise<GatewayStack> {
   const gateway = await startTestGateway(ctx);
   const registry = await startTestRegistry(ctx, {
-    overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url },
+    overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
   });
   const mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
     logger: silentLogger,

@@ -16,17 +16,9 @@ import {
 import { createLogger } from '@orgmesh/telemetry';
 // The suite the tools call runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { devToken, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { devToken, startGatewayStack, type GatewayStack } from '../../gateway/test/gateway-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { createOrgmeshMcpServer } from '../src/server/mcp.server.js';
 import { startMcpHttpServer, type McpHttpServer } from '../src/server/http.transport.js';
 import { MESH_TOOLS } from '../src/tools/mesh.tools.js';
@@ -85,7 +77,7 @@ function jsonRpcProblem(answer: HttpAnswer): string | undefined {
 describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC bodies', () => {
   let ctx: TestContext;
   let gateway: GatewayApp;
-  const services: Array<{ close(): Promise<void> }> = [];
+  let stack: GatewayStack;
   let mcp: McpHttpServer;
   let token: string;
   const recorder = recordProcessFaults();
@@ -107,20 +99,8 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
-    services.push(
-      await startTestRegistry(ctx, {
-        overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
-      }),
-    );
-    services.push(
-      await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-        logger: silent,
-        migrate: true,
-        startJobs: false,
-      }),
-    );
-    services.push(await startTestSessions(ctx));
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
     token = await devToken(gateway, 'finance-agent');
     mcp = await startMcpHttpServer({
       host: '127.0.0.1',
@@ -135,8 +115,7 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
   afterAll(async () => {
     recorder.stop();
     await mcp?.close();
-    await gateway?.close();
-    for (const service of services.reverse()) await service.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

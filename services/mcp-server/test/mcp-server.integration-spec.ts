@@ -8,20 +8,11 @@ import { RenderConfig, type Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // The whole suite runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { api, devToken, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { api, devToken, startGatewayStack, type GatewayStack } from '../../gateway/test/gateway-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { buildForProcesses, callTool, startHttpServer, testPath } from './mcp-harness.js';
 
-type Started = { close(): Promise<void> };
 const TOOL_NAMES = [
   'complete_task',
   'fetch_status',
@@ -36,11 +27,11 @@ const TOOL_NAMES = [
 describe('orgmesh-mcp driven by the official MCP client SDK, against the real gateway and services', () => {
   let ctx: TestContext;
   let gateway: GatewayApp;
-  const services: Started[] = [];
+  let stack: GatewayStack;
   const clients: Client[] = [];
   let finance: Client;
   let manager: Client;
-  let registryBus: Awaited<ReturnType<typeof startTestRegistry>>['bus'];
+  let registryBus: GatewayStack['registry']['bus'];
 
   /** Spawns orgmesh-mcp exactly as a client config rendered by the registry says (command, args, env). */
   async function connectAs(server: {
@@ -75,21 +66,10 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
   beforeAll(async () => {
     buildForProcesses();
     ctx = await createTestContext();
-    gateway = await startTestGateway(ctx);
     // The registry renders configs pointing at this gateway, and trusts its issuer.
-    const registry = await startTestRegistry(ctx, {
-      overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
-    });
-    registryBus = registry.bus;
-    services.push(registry);
-    services.push(
-      await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
-        logger: silentLogger,
-        migrate: true,
-        startJobs: false,
-      }),
-    );
-    services.push(await startTestSessions(ctx));
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
+    registryBus = stack.registry.bus;
 
     // Finance runs Goose: the orgmesh extension of its rendered config.yaml.
     const goose = parseYaml(await renderedFile('finance-agent', 'goose', '.config/goose/config.yaml')) as {
@@ -142,8 +122,7 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
 
   afterAll(async () => {
     for (const client of clients) await client.close().catch(() => undefined);
-    await gateway?.close();
-    for (const service of services.reverse()) await service.close();
+    await stack?.close();
     await ctx?.dispose();
   });
 

@@ -1,5 +1,5 @@
 import { decodeJwt } from 'jose';
-import { AppError } from '@orgmesh/contracts';
+import { AppError, claimAt, singleClaim } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 
 /** What a token source hands out: the JWT, when it stops being valid, and the identity it names. */
@@ -208,13 +208,6 @@ export function parseAccessToken(
  * element, because role mappers of providers such as Keycloak emit arrays.
  */
 export function stringClaim(claims: Record<string, unknown>, path: string): string | undefined {
-  let value: unknown = claims[path];
-  if (!(path in claims)) {
-    value = claims;
-    for (const part of path.split('.')) {
-      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-    }
-  }
-  if (Array.isArray(value) && value.length === 1) value = value[0];
+  const value = singleClaim(claimAt(claims, path));
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

@@ -5,7 +5,7 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
-import { AppError } from '@orgmesh/contracts';
+import { AppError, claimAt, singleClaim } from '@orgmesh/contracts';
 import { createRemoteJwks, JwksUnavailableError, type RemoteJwksOptions } from './jwks-cache.js';
 import { PrincipalClaims, type Principal } from './principal.js';
 
@@ -87,7 +87,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       }
       const claims = PrincipalClaims.safeParse(options.claims ? mapClaims(payload, options.claims) : payload);
       if (!claims.success) {
-        throw new AppError('unauthenticated', `invalid token: missing or malformed claims (${claims.error.issues.map((i) => i.path.join('.')).join(', ')})`);
+        throw new AppError(
+          'unauthenticated',
+          `invalid token: missing or malformed claims (${claims.error.issues.map((i) => i.path.join('.')).join(', ')})`,
+        );
       }
       const principal: Principal = {
         subject: claims.data.sub,
@@ -109,24 +112,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 function mapClaims(payload: Record<string, unknown>, mapping: ClaimMapping): Record<string, unknown> {
   const scope = claimAt(payload, mapping.scope ?? 'scope');
   return {
-    sub: single(claimAt(payload, mapping.subject ?? 'sub')),
-    role: single(claimAt(payload, mapping.role ?? 'role')),
-    tenant: single(claimAt(payload, mapping.tenant ?? 'tenant')),
+    sub: singleClaim(claimAt(payload, mapping.subject ?? 'sub')),
+    role: singleClaim(claimAt(payload, mapping.role ?? 'role')),
+    tenant: singleClaim(claimAt(payload, mapping.tenant ?? 'tenant')),
     scope: Array.isArray(scope) ? scope.filter((s) => typeof s === 'string').join(' ') : scope,
   };
-}
-
-function claimAt(payload: Record<string, unknown>, path: string): unknown {
-  if (path in payload) return payload[path];
-  let value: unknown = payload;
-  for (const part of path.split('.')) {
-    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[part] : undefined;
-  }
-  return value;
-}
-
-function single(value: unknown): unknown {
-  return Array.isArray(value) && value.length === 1 ? value[0] : value;
 }
 
 function reason(error: unknown): string {
@@ -135,8 +125,10 @@ function reason(error: unknown): string {
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'unknown signing key (kid)';
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm not allowed';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature verification failed';
-  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid) return 'malformed token';
+  if (error instanceof joseErrors.JWSInvalid || error instanceof joseErrors.JWTInvalid)
+    return 'malformed token';
   if (error instanceof joseErrors.JOSENotSupported) return 'unsupported token';
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof JwksUnavailableError) return 'issuer keys unreachable';
+  if (error instanceof joseErrors.JWKSTimeout || error instanceof JwksUnavailableError)
+    return 'issuer keys unreachable';
   return 'verification failed';
 }

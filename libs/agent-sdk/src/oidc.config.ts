@@ -1,13 +1,11 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { env } from '@orgmesh/config';
 import type { JWK } from 'jose';
 import type { OidcClientAuth, OidcTokenSourceOptions } from './oidc-token-source.js';
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optional = env.optionalString();
 
 /**
  * The environment keys with which an agent, orgmesh-mcp or the runner gets its tokens from an

@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { env } from '@orgmesh/config';
 import { createJwtVerifier, type JwtVerifier, type JwtVerifierOptions } from './jwt-verifier.js';
 
-const optionalClaim = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalClaim = env.optionalString();
 
 /**
  * The environment keys with which every service that verifies tokens reads an OpenID provider's

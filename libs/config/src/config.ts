@@ -48,6 +48,12 @@ function describe(issue: z.core.$ZodIssue): string {
 
 /** Building blocks shared by service schemas. */
 export const env = {
+  /** An optional string; unset, empty and blank all mean unset (a compose file's `KEY=` is not a value). */
+  optionalString: () =>
+    z
+      .string()
+      .optional()
+      .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   natsUrl: () => z.string().regex(/^(nats|tls|ws|wss):\/\//, 'nats url').default('nats://127.0.0.1:4222'),
   databaseUrl: () => z.string().regex(/^postgres(ql)?:\/\//, 'postgres url').default('postgres://postgres@127.0.0.1:5432/orgmesh'),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),

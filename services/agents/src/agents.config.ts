@@ -6,10 +6,7 @@ export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
 export type AgentRole = (typeof AGENT_ROLES)[number];
 
 const kebab = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalString = env.optionalString();
 
 /**
  * The only place a reference agent reads its environment. One process per role; the agent id and

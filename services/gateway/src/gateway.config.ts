@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalString = env.optionalString();
 
 function isLoopback(url: URL): boolean {
   return ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);

@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { ConfigError, env, parseConfig } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings, type OidcClientSettings } from '@orgmesh/agent-sdk';
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optional = env.optionalString();
 
 /**
  * The only place orgmesh-mcp reads its environment. The names are the ones the registry renders

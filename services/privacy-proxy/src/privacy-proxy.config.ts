@@ -4,10 +4,7 @@ import { ConfigError, env, parseConfig } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { DEFAULT_PROCESSING_BUDGET } from './privacy/privacy-engine.js';
 
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optionalString = env.optionalString();
 
 const optionalUrl = optionalString.refine((v) => v === undefined || URL.canParse(v), {
   message: 'expected a URL',

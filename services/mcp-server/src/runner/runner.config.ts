@@ -2,10 +2,7 @@ import { z } from 'zod';
 import { env, parseConfig } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, type OidcClientEnv } from '@orgmesh/agent-sdk';
 
-const optional = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+const optional = env.optionalString();
 
 /**
  * The only place the runner and the `orgmesh sessions` commands read their environment (handed in

@@ -42,6 +42,10 @@ export default {
     },
   ],
   maxWorkers: 2,
+  // Native ESM under jest's vm modules keeps every test file's module graph alive in its worker; a
+  // worker above this after a file is replaced, so a long run cannot exhaust one worker's heap (CI
+  // saw "Jest worker ran out of memory" at the 180th file).
+  workerIdleMemoryLimit: '1GB',
   // Integration tests wait on real servers (restarts included); unit tests finish in milliseconds anyway.
   testTimeout: 60000,
 };

@@ -37,4 +37,13 @@ describe('RowCache', () => {
     off.remember(row('a', 1));
     expect(off.size).toBe(0);
   });
+
+  it('says whether a remembered row was news: a repeat or an older version is not', () => {
+    const cache = new RowCache(4);
+    expect(cache.remember(row('a', 1))).toBe(true);
+    expect(cache.remember(row('a', 1))).toBe(false);
+    expect(cache.remember(row('a', 2))).toBe(true);
+    expect(cache.remember(row('a', 1))).toBe(false);
+    expect(new RowCache(0).remember(row('a', 1))).toBe(false);
+  });
 });

@@ -15,15 +15,17 @@ export class RowCache<R extends { id: string; version: number }> {
     return row;
   }
 
-  remember(row: R): void {
-    if (this.capacity <= 0) return;
+  /** True when the row is news: unknown here, or newer than the version held (a repeat is not). */
+  remember(row: R): boolean {
+    if (this.capacity <= 0) return false;
     const known = this.rows.get(row.id);
-    if (known && known.version > row.version) return;
+    if (known && known.version > row.version) return false;
     this.touch(row);
     if (this.rows.size > this.capacity) {
       const eldest = this.rows.keys().next();
       if (!eldest.done) this.rows.delete(eldest.value);
     }
+    return !known || known.version < row.version;
   }
 
   /** Drops the row if it is not newer than `version` (the version a guard just missed on). */

@@ -19,7 +19,10 @@ import type { TaskRepository } from './task.repository.js';
  */
 export class ReplicaCacheSync {
   private readonly subscriptions: Subscription[] = [];
-  /** Rows learned from other replicas' events (metrics, tests). */
+  /**
+   * Rows learned from other replicas' events (metrics, tests). A repeat of a version already held
+   * is not counted: the outbox relay may publish an event again when the eager publish was slow.
+   */
   learned = 0;
 
   constructor(
@@ -37,8 +40,7 @@ export class ReplicaCacheSync {
             try {
               const parsed = event.schema.safeParse(msg.json());
               if (!parsed.success) return;
-              this.repository.learn(parsed.data.task);
-              this.learned++;
+              if (this.repository.learn(parsed.data.task)) this.learned++;
             } catch {
               // A malformed event only means a cache miss later. Not logged with its error: a JSON
               // parse error quotes the payload, which may hold personal data.

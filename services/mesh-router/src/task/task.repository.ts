@@ -157,8 +157,8 @@ export class TaskRepository {
    * fast path instead of reading the row first. A hint like every cached row: the write stays
    * guarded by the version.
    */
-  learn(task: Task): void {
-    this.cache.remember(fromTask(task));
+  learn(task: Task): boolean {
+    return this.cache.remember(fromTask(task));
   }
 
   /** Updates decided on a cached row and written at the first try, and those that had to read the row. */

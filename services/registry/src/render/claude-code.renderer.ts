@@ -3,7 +3,7 @@ import { canonicalJson } from '../canonical-json.js';
 import { capabilitiesOf } from './agent-capabilities.js';
 import { renderInstructions } from './instructions.js';
 import type { HookEvent } from '@orgmesh/contracts';
-import { hookCommand } from './hook-command.js';
+import { apiKeyHelperCommand, hookCommand } from './hook-command.js';
 import { MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
 
 /**
@@ -37,6 +37,10 @@ export function renderClaudeCode(input: RenderInput): RenderedFile[] {
   const settings = {
     $schema: 'https://json.schemastore.org/claude-code-settings.json',
     model: agent.model.name,
+    // The model credential is asked for, not fixed at start: `orgmesh agent token` prints a fresh token
+    // and Claude Code re-runs it on its TTL and after a 401, so a run outlives its first token. The
+    // runner leaves ANTHROPIC_AUTH_TOKEN/ANTHROPIC_API_KEY unset: either would take precedence over it.
+    apiKeyHelper: apiKeyHelperCommand(agent.id),
     env: {
       ANTHROPIC_BASE_URL: endpoints.privacyProxyUrl,
       [MCP_ENV.agentId]: agent.id,

@@ -116,6 +116,25 @@ describe('rendered content', () => {
     expect(settings.env.ANTHROPIC_BASE_URL).toBe('http://127.0.0.1:8090');
   });
 
+  it('renders no fixed model credential: Claude Code asks `orgmesh agent token` (apiKeyHelper), Goose takes it from the runner', () => {
+    for (const agentId of ['contracts-agent', 'backend-agent', 'hr-agent']) {
+      const settings = JSON.parse(
+        file(renderAgentConfig(model, agentId, 'claude-code', ENDPOINTS), '.claude/settings.json'),
+      );
+      expect(settings.apiKeyHelper).toMatch(/exec "\$o" agent token$/);
+      expect(settings.apiKeyHelper).toContain('.orgmesh/bin/orgmesh');
+      // A credential in env would take precedence over the helper and expire with its token.
+      expect(Object.keys(settings.env)).not.toEqual(
+        expect.arrayContaining([expect.stringMatching(/API_KEY|AUTH_TOKEN/)]),
+      );
+    }
+    const goose = file(
+      renderAgentConfig(model, 'contracts-agent', 'goose', ENDPOINTS),
+      '.config/goose/config.yaml',
+    );
+    expect(goose).not.toMatch(/API_KEY|AUTH_TOKEN/);
+  });
+
   it('references the agent secret by environment variable, never as a value', () => {
     const mcp = JSON.parse(
       file(renderAgentConfig(model, 'backend-agent', 'claude-code', ENDPOINTS), '.mcp.json'),

@@ -17,14 +17,22 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
-/** The command of one hook event exactly as rendered into backend-agent's .claude/settings.json. */
-function renderedHook(event: 'PreToolUse' | 'SessionStart' | 'Stop'): string {
+/** backend-agent's .claude/settings.json as rendered. */
+function renderedSettings(): {
+  apiKeyHelper?: unknown;
+  hooks?: Record<string, Array<{ hooks?: Array<{ command?: unknown }> }>>;
+} {
   const files = renderAgentConfig(model, 'backend-agent', 'claude-code', {
     privacyProxyUrl: 'http://127.0.0.1:8090',
     gatewayUrl: 'http://127.0.0.1:8080',
     mcpCommand: 'orgmesh-mcp',
   });
-  const settings = JSON.parse(files.find((f) => f.path === '.claude/settings.json')?.content ?? '{}');
+  return JSON.parse(files.find((f) => f.path === '.claude/settings.json')?.content ?? '{}');
+}
+
+/** The command of one hook event exactly as rendered into backend-agent's .claude/settings.json. */
+function renderedHook(event: 'PreToolUse' | 'SessionStart' | 'Stop'): string {
+  const settings = renderedSettings();
   const command = settings.hooks?.[event]?.[0]?.hooks?.[0]?.command;
   if (typeof command !== 'string') throw new Error(`no ${event} hook rendered`);
   return command;
@@ -37,10 +45,13 @@ async function workspace(): Promise<string> {
 }
 
 /** A workspace-local orgmesh standing in for the runner's: records its arguments, exits with `code`. */
-async function fakeOrgmesh(dir: string, code: number): Promise<void> {
+async function fakeOrgmesh(dir: string, code: number, stdout = ''): Promise<void> {
   const bin = join(dir, WORKSPACE_ORGMESH_BIN);
   await mkdir(join(bin, '..'), { recursive: true });
-  await writeFile(bin, `#!/bin/sh\necho "$@" > "${dir}/args"\necho "fake says no" >&2\nexit ${code}\n`);
+  await writeFile(
+    bin,
+    `#!/bin/sh\necho "$@" > "${dir}/args"\n${stdout ? `echo "${stdout}"\n` : ''}echo "fake says no" >&2\nexit ${code}\n`,
+  );
   await chmod(bin, 0o755);
 }
 
@@ -89,5 +100,38 @@ describe('rendered Claude Code hooks fail closed', () => {
     const dir = await workspace();
     expect(runHook(renderedHook('SessionStart'), dir).status).toBe(0);
     expect(runHook(renderedHook('Stop'), dir).status).toBe(0);
+  });
+});
+
+describe('rendered Claude Code apiKeyHelper', () => {
+  /** As Claude Code runs it: /bin/sh, in the workspace; the token is what it prints on stdout. */
+  const runHelper = (dir: string) =>
+    spawnSync('/bin/sh', ['-c', String(renderedSettings().apiKeyHelper)], {
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin' },
+      encoding: 'utf8',
+    });
+
+  it("prints what the workspace's `orgmesh agent token` prints, found from the working directory", async () => {
+    const dir = await workspace();
+    await fakeOrgmesh(dir, 0, 'header.payload.signature');
+    const result = runHelper(dir);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe('header.payload.signature\n');
+    expect((await readFile(join(dir, 'args'), 'utf8')).trim()).toBe('agent token');
+  });
+
+  it('fails with the reason on stderr and nothing on stdout when there is no orgmesh', async () => {
+    const dir = await workspace();
+    const result = runHelper(dir);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('orgmesh: no token for backend-agent');
+  });
+
+  it('passes a refusal of `orgmesh agent token` on as its own failure', async () => {
+    const dir = await workspace();
+    await fakeOrgmesh(dir, 69);
+    expect(runHelper(dir).status).toBe(69);
   });
 });

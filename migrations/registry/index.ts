@@ -1,4 +1,5 @@
 import { CreateRegistry1734000000000 } from './1734000000000-create-registry.js';
+import { RetentionIndexes1736000000000 } from './1736000000000-retention-indexes.js';
 
 export const REGISTRY_SCHEMA = 'registry';
-export const REGISTRY_MIGRATIONS = [CreateRegistry1734000000000];
+export const REGISTRY_MIGRATIONS = [CreateRegistry1734000000000, RetentionIndexes1736000000000];

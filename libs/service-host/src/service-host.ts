@@ -138,10 +138,17 @@ export class ServiceHost {
     return relay;
   }
 
-  /** The health port: `/healthz`, `/readyz` (NATS and Postgres, plus `checks`) and `/metrics`. */
-  async serveHealth(port: number, checks: Record<string, () => Promise<void>> = {}): Promise<HealthServer> {
+  /**
+   * The health port: `/healthz`, `/readyz` (NATS and Postgres, plus `checks`) and `/metrics`, on
+   * the service's `*_HTTP_HOST` and `*_HTTP_PORT`.
+   */
+  async serveHealth(
+    listen: { host: string; port: number },
+    checks: Record<string, () => Promise<void>> = {},
+  ): Promise<HealthServer> {
     const health = await startHealthServer({
-      port,
+      host: listen.host,
+      port: listen.port,
       registry: this.metrics,
       checks: { nats: async () => void (await this.bus.nc.rtt()), postgres: () => this.db.ping(), ...checks },
     });

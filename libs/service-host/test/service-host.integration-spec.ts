@@ -63,7 +63,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
         await h.db.ping();
         order.push('second opened');
       });
-      await h.serveHealth(port, { warm: async () => undefined });
+      await h.serveHealth({ host: '127.0.0.1', port }, { warm: async () => undefined });
     });
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
     expect(ready.status).toBe(200);
@@ -82,7 +82,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     const host = await ServiceHost.open(options('host-b'));
     const port = await freePort();
     try {
-      await host.serveHealth(port, {
+      await host.serveHealth({ host: '127.0.0.1', port }, {
         registry: async () => {
           throw new Error('no registry version loaded');
         },
@@ -101,7 +101,7 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     const closed: string[] = [];
     await expect(
       host.start(async (h) => {
-        await h.serveHealth(port);
+        await h.serveHealth({ host: '127.0.0.1', port });
         h.onClose(() => closed.push('consumer'));
         throw new Error('signing key unreadable');
       }),

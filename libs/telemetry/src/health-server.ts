@@ -4,15 +4,23 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 export type ReadinessCheck = () => Promise<void>;
 
 export interface HealthServer {
+  /** The address bound (the configured host; `0.0.0.0` means every interface). */
+  readonly host: string;
   readonly port: number;
   close(): Promise<void>;
 }
 
-/** A metrics registry per service with Node's default process metrics. */
-export function createMetricsRegistry(service: string): Registry {
+/**
+ * A metrics registry per service: every series it holds carries `service="<service>"` (a default
+ * label, set here and nowhere else), plus Node's runtime metrics under their standard `process_*`
+ * and `nodejs_*` names (`defaultMetrics: false` leaves them out, e.g. for several servers in one
+ * test process). The naming rules every series follows are checked by
+ * {@link metricConventionViolations} (ADR 0010).
+ */
+export function createMetricsRegistry(service: string, options: { defaultMetrics?: boolean } = {}): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   return registry;
 }
 
@@ -22,7 +30,11 @@ export function createMetricsRegistry(service: string): Registry {
  */
 export async function startHealthServer(options: {
   port: number;
-  host?: string;
+  /**
+   * The address to bind, from the service's `*_HTTP_HOST` key: loopback unless set (npm start),
+   * `0.0.0.0` in containers, where probes and scrapes come from outside the pod (ADR 0010).
+   */
+  host: string;
   checks: Record<string, ReadinessCheck>;
   registry: Registry;
   checkTimeoutMs?: number;
@@ -51,11 +63,12 @@ export async function startHealthServer(options: {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
   return {
+    host: typeof address === 'object' && address ? address.address : options.host,
     port,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

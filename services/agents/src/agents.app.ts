@@ -87,6 +87,7 @@ export async function startAgentsApp(
   await agent.start();
 
   const health = await startHealthServer({
+    host: config.AGENTS_HTTP_HOST,
     port: config.AGENTS_HTTP_PORT,
     registry,
     checks: {

@@ -39,6 +39,8 @@ export const AgentsConfigSchema = z
     AGENT_SHUTDOWN_GRACE: env.duration('10s'),
     /** Health and metrics port (`/healthz`, `/readyz`, `/metrics`). */
     AGENTS_HTTP_PORT: env.port(8104),
+    /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
+    AGENTS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     NATS_URL: env.natsUrl(),
     NATS_SUBJECT_PREFIX: env.subjectPrefix(),
     NATS_NAME_SUFFIX: z

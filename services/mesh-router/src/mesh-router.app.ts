@@ -128,7 +128,7 @@ export async function startMeshRouterApp(
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());
 
-    const health = await host.serveHealth(config.MESH_HTTP_PORT);
+    const health = await host.serveHealth({ host: config.MESH_HTTP_HOST, port: config.MESH_HTTP_PORT });
     logger.info({ healthPort: health.port }, 'mesh router started');
 
     return {

@@ -8,6 +8,8 @@ export const RegistryConfigSchema = z.object({
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   REGISTRY_HTTP_PORT: env.port(8102),
+  /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
+  REGISTRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()

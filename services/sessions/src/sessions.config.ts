@@ -8,6 +8,8 @@ export const SessionsConfigSchema = z.object({
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   SESSIONS_HTTP_PORT: env.port(8101),
+  /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
+  SESSIONS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   SESSION_IDLE_TIMEOUT: env.duration('30m'),
   SESSION_RETENTION_DAYS: env.int(30, 1),
   SESSION_SWEEP_INTERVAL: env.duration('30s'),

@@ -1,5 +1,6 @@
 export * from './logger.js';
 export * from './health-server.js';
+export * from './metric-conventions.js';
 export * from './tracing.js';
 export * from './http-tracing.js';
 export * from './run-service.js';

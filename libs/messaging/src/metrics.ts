@@ -9,35 +9,51 @@ type LagSource = () => Promise<{ pending: number; oldestAgeMs: number }>;
 /**
  * The bus's Prometheus series, registered once per registry (several buses or relays of one
  * process may share a service's registry). Labels are contract subjects and durable names, never
- * payload values.
+ * payload values. Each series is registered when the process first has something to put in it
+ * (the first RPC served, the first redelivery, the first outbox observed): a gateway, which serves
+ * no RPC and has no outbox, does not show empty `orgmesh_rpc_server_duration_seconds` or
+ * `orgmesh_outbox_lag_seconds` series (ADR 0010).
  */
 export class MessagingMetrics {
-  readonly rpcDuration: Histogram<'subject' | 'result'>;
-  readonly redeliveries: Counter<'consumer' | 'subject'>;
-  readonly outboxLag: Gauge<'schema'>;
+  private rpcDurationSeries: Histogram<'subject' | 'result'> | undefined;
+  private redeliveriesSeries: Counter<'consumer' | 'subject'> | undefined;
+  private outboxLagSeries: Gauge<'schema'> | undefined;
   private readonly lagSources = new Map<string, LagSource>();
   private unexpected: Counter<'edge' | 'subject'> | undefined;
 
-  private constructor(private readonly registry: Registry) {
-    this.rpcDuration = new Histogram({
+  private constructor(private readonly registry: Registry) {}
+
+  /** NATS RPC handler latency; registered with the first RPC served. */
+  get rpcDuration(): Histogram<'subject' | 'result'> {
+    this.rpcDurationSeries ??= new Histogram({
       name: 'orgmesh_rpc_server_duration_seconds',
       help: 'NATS RPC handler latency by contract subject and result (ok, or the error code)',
       labelNames: ['subject', 'result'],
       buckets: RPC_BUCKETS,
-      registers: [registry],
+      registers: [this.registry],
     });
-    this.redeliveries = new Counter({
+    return this.rpcDurationSeries;
+  }
+
+  /** JetStream redeliveries; registered with the first one. */
+  get redeliveries(): Counter<'consumer' | 'subject'> {
+    this.redeliveriesSeries ??= new Counter({
       name: 'orgmesh_consumer_redeliveries_total',
       help: 'JetStream deliveries after the first (delivery count > 1) by durable consumer and contract subject',
       labelNames: ['consumer', 'subject'],
-      registers: [registry],
+      registers: [this.registry],
     });
+    return this.redeliveriesSeries;
+  }
+
+  /** Outbox lag by schema, read at scrape time; registered with the first outbox observed. */
+  get outboxLag(): Gauge<'schema'> {
     const sources = this.lagSources;
-    this.outboxLag = new Gauge({
+    this.outboxLagSeries ??= new Gauge({
       name: 'orgmesh_outbox_lag_seconds',
       help: 'age of the oldest outbox row not yet published to JetStream (0 when none), by schema',
       labelNames: ['schema'],
-      registers: [registry],
+      registers: [this.registry],
       async collect() {
         await Promise.all(
           [...sources].map(async ([schema, source]) => {
@@ -50,6 +66,7 @@ export class MessagingMetrics {
         );
       },
     });
+    return this.outboxLagSeries;
   }
 
   private static readonly byRegistry = new WeakMap<Registry, MessagingMetrics>();
@@ -76,6 +93,7 @@ export class MessagingMetrics {
 
   /** Where the outbox lag of `schema` is read at scrape time; returns the function that stops it. */
   observeOutbox(schema: string, source: LagSource): () => void {
+    void this.outboxLag; // registers the series with its first source
     this.lagSources.set(schema, source);
     return () => {
       if (this.lagSources.get(schema) === source) this.lagSources.delete(schema);

@@ -61,6 +61,14 @@ describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', 
     await ctx?.dispose();
   });
 
+  it('declares no series before it has something to put in them (a bus that only asks shows none)', async () => {
+    await server.nc.flush();
+    const names = (await registry.getMetricsAsJSON()).map((metric) => metric.name);
+    expect(names).not.toContain('orgmesh_rpc_server_duration_seconds');
+    expect(names).not.toContain('orgmesh_consumer_redeliveries_total');
+    expect(names).not.toContain('orgmesh_outbox_lag_seconds');
+  });
+
   it('observes each RPC handled, by contract subject and result', async () => {
     server.serve(Lookup, async ({ id }) => {
       if (id === 'missing') throw new AppError('not_found', 'no such thing');

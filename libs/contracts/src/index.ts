@@ -9,3 +9,4 @@ export * from './registry/index.js';
 export * from './mesh/index.js';
 export * from './privacy/index.js';
 export * from './visibility.js';
+export * from './access.js';

@@ -1,0 +1,178 @@
+import type { EventDefinition, RpcDefinition } from './define.js';
+import {
+  ApplySessionEvent,
+  CreateSession,
+  GetSession,
+  ListSessionTransitions,
+  ListSessions,
+  SessionCreated,
+  SessionTransitioned,
+} from './sessions/index.js';
+import {
+  AgentHeartbeat,
+  AgentOffline,
+  AgentOnline,
+  AgentRegistered,
+  AgentRemoved,
+  AgentUpdated,
+  AssignProfile,
+  DriftCleared,
+  DriftDetected,
+  GetAgent,
+  GetDirectory,
+  GetManager,
+  GetProfile,
+  ImportOrg,
+  ListAgents,
+  LoadRegistry,
+  OrgImported,
+  ProfilePublished,
+  RenderConfig,
+  ResolvePolicy,
+} from './registry/index.js';
+import {
+  CancelTask,
+  Decide,
+  GetTask,
+  InboxDelivery,
+  ListTasks,
+  MESH_INBOX_STREAM,
+  MESH_INBOX_SUBJECTS,
+  Notify,
+  RequestApproval,
+  SendTask,
+  TaskCreated,
+  TaskUpdated,
+  UpdateTask,
+} from './mesh/index.js';
+import { PrivacyRedacted } from './privacy/index.js';
+
+/**
+ * Who may do what on the bus (issue 18, ADR 0010): the single source the NATS permissions of every
+ * identity are computed from (libs/messaging `busPermissions`). A contract missing here has no
+ * caller or consumer allowed, and the access spec fails for it.
+ *
+ * The identities: the five services, `runner` (`orgmesh agent run` / `orgmesh sessions`, the
+ * supervisor of external agents), `admin-cli` (`orgmesh registry import`), and `agent`, which is a
+ * template: each reference agent gets its own credential, confined to its own inboxes.
+ */
+export const BUS_SERVICES = [
+  'sessions',
+  'registry',
+  'mesh-router',
+  'gateway',
+  'privacy-proxy',
+  'runner',
+  'admin-cli',
+] as const;
+export type BusService = (typeof BUS_SERVICES)[number];
+/** A bus identity: a service, or an agent (parametrised by its id and role). */
+export type BusRole = BusService | 'agent';
+
+/** The service that serves a context's RPCs and owns its streams. */
+export const CONTEXT_OWNERS: Readonly<Record<string, BusService>> = {
+  sessions: 'sessions',
+  registry: 'registry',
+  mesh: 'mesh-router',
+  privacy: 'privacy-proxy',
+};
+
+export interface RpcAccess {
+  readonly rpc: RpcDefinition;
+  /** The identities that may call it (publish to its subject). The owner serves it. */
+  readonly callers: readonly BusRole[];
+}
+
+export interface EventAccess {
+  readonly event: EventDefinition;
+  /** Contract subjects it is published on, when not the contract subject itself (`<subject>.>`). */
+  readonly publishedOn?: readonly string[];
+  /** The stream holding it (a base name, as `ensureWorkQueue` takes it); default: the context's. */
+  readonly stream?: string;
+  /** Read through JetStream consumers of the stream (durable or ordered). */
+  readonly streamConsumers?: readonly BusRole[];
+  /** Subscribed to on core NATS (cache invalidation, live views). */
+  readonly coreSubscribers?: readonly BusRole[];
+  /** Consume this event's dead letters (`dlq.<subject>`) from the DLQ stream. */
+  readonly deadLetterConsumers?: readonly BusRole[];
+}
+
+const SESSIONS_CALLERS: readonly BusRole[] = ['gateway', 'runner'];
+const MESH_CALLERS: readonly BusRole[] = ['gateway', 'agent'];
+
+export const RPC_ACCESS: readonly RpcAccess[] = [
+  { rpc: CreateSession, callers: SESSIONS_CALLERS },
+  { rpc: GetSession, callers: SESSIONS_CALLERS },
+  { rpc: ListSessions, callers: SESSIONS_CALLERS },
+  { rpc: ApplySessionEvent, callers: SESSIONS_CALLERS },
+  { rpc: ListSessionTransitions, callers: SESSIONS_CALLERS },
+
+  { rpc: GetAgent, callers: ['gateway', 'privacy-proxy', 'runner'] },
+  { rpc: ListAgents, callers: ['gateway'] },
+  { rpc: GetProfile, callers: ['gateway', 'privacy-proxy'] },
+  { rpc: ResolvePolicy, callers: ['mesh-router'] },
+  { rpc: GetManager, callers: ['gateway', 'mesh-router'] },
+  { rpc: RenderConfig, callers: ['gateway', 'runner', 'agent'] },
+  // The org directory names every person: the privacy proxy's service identity only (issue 18).
+  { rpc: GetDirectory, callers: ['privacy-proxy'] },
+  { rpc: AssignProfile, callers: ['gateway'] },
+  { rpc: ImportOrg, callers: ['gateway', 'admin-cli'] },
+  { rpc: LoadRegistry, callers: ['gateway'] },
+  { rpc: AgentHeartbeat, callers: ['gateway', 'runner', 'agent'] },
+
+  { rpc: SendTask, callers: MESH_CALLERS },
+  { rpc: RequestApproval, callers: MESH_CALLERS },
+  { rpc: Notify, callers: MESH_CALLERS },
+  { rpc: GetTask, callers: MESH_CALLERS },
+  { rpc: ListTasks, callers: MESH_CALLERS },
+  { rpc: UpdateTask, callers: MESH_CALLERS },
+  { rpc: Decide, callers: MESH_CALLERS },
+  { rpc: CancelTask, callers: MESH_CALLERS },
+];
+
+// The registry events the privacy proxy and the mesh router drop cached answers on.
+const REGISTRY_WATCHERS: readonly BusRole[] = ['privacy-proxy', 'mesh-router'];
+
+export const EVENT_ACCESS: readonly EventAccess[] = [
+  { event: SessionCreated, streamConsumers: ['gateway'] },
+  { event: SessionTransitioned, streamConsumers: ['gateway'], coreSubscribers: ['runner'] },
+
+  { event: AgentRegistered, streamConsumers: ['gateway'], coreSubscribers: REGISTRY_WATCHERS },
+  { event: AgentUpdated, streamConsumers: ['gateway'], coreSubscribers: REGISTRY_WATCHERS },
+  { event: AgentRemoved, streamConsumers: ['gateway'], coreSubscribers: REGISTRY_WATCHERS },
+  { event: ProfilePublished, streamConsumers: ['gateway'], coreSubscribers: REGISTRY_WATCHERS },
+  { event: OrgImported, streamConsumers: ['gateway'], coreSubscribers: REGISTRY_WATCHERS },
+  { event: AgentOnline, streamConsumers: ['gateway'] },
+  { event: AgentOffline, streamConsumers: ['gateway'] },
+  { event: DriftDetected, streamConsumers: ['gateway'] },
+  { event: DriftCleared, streamConsumers: ['gateway'] },
+
+  // The sessions service follows both through one durable (`mesh.v1.*`); the router's replicas learn
+  // each other's writes on core NATS; an agent hears the changes of the tasks it sent.
+  { event: TaskCreated, streamConsumers: ['gateway', 'sessions'], coreSubscribers: ['mesh-router'] },
+  {
+    event: TaskUpdated,
+    streamConsumers: ['gateway', 'sessions'],
+    coreSubscribers: ['mesh-router', 'agent'],
+  },
+  // An agent reads only its own role's and its own inbox (busPermissions confines it).
+  {
+    event: InboxDelivery,
+    publishedOn: MESH_INBOX_SUBJECTS,
+    stream: MESH_INBOX_STREAM,
+    streamConsumers: ['agent'],
+    deadLetterConsumers: ['mesh-router'],
+  },
+
+  { event: PrivacyRedacted },
+];
+
+/** The access entry of an RPC subject, if any. */
+export function rpcAccess(subject: string): RpcAccess | undefined {
+  return RPC_ACCESS.find((a) => a.rpc.subject === subject);
+}
+
+/** The access entry of an event subject, if any. */
+export function eventAccess(subject: string): EventAccess | undefined {
+  return EVENT_ACCESS.find((a) => a.event.subject === subject);
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  BUS_SERVICES,
+  CONTEXT_OWNERS,
+  GetDirectory,
+  allContracts,
+  eventAccess,
+  rpcAccess,
+  streamNameFor,
+  type BusRole,
+} from '@orgmesh/contracts';
+import { allows, busPermissions, inboxPrefixFor, subjectMatches, type BusIdentity } from './permissions.js';
+
+const none = { subjectPrefix: '', nameSuffix: '' };
+const ns = { subjectPrefix: 'tperm1.', nameSuffix: '_TPERM1' };
+const agent: BusIdentity = { role: 'agent', agentId: 'finance-agent', agentRole: 'finance' };
+
+function identityOf(role: BusRole): BusIdentity {
+  return role === 'agent' ? agent : { role };
+}
+
+describe('subjectMatches', () => {
+  it('follows NATS wildcard rules', () => {
+    expect(subjectMatches('a.*.c', 'a.b.c')).toBe(true);
+    expect(subjectMatches('a.*', 'a.b.c')).toBe(false);
+    expect(subjectMatches('a.>', 'a.b.c')).toBe(true);
+    expect(subjectMatches('a.>', 'a')).toBe(false);
+    expect(subjectMatches('a.b', 'a.b.c')).toBe(false);
+    expect(subjectMatches('>', 'anything.at.all')).toBe(true);
+  });
+});
+
+describe('busPermissions covers every contract', () => {
+  // Fails when a contract gains a subject the access table (libs/contracts access.ts) does not cover.
+  for (const contract of allContracts()) {
+    it(`${contract.kind} ${contract.subject}`, () => {
+      const owner = CONTEXT_OWNERS[contract.context];
+      expect(owner).toBeDefined();
+      const ownerPerms = busPermissions({ role: owner! }, ns);
+      const wire = `${ns.subjectPrefix}${contract.subject}`;
+      if (contract.kind === 'rpc') {
+        const access = rpcAccess(contract.subject);
+        expect(access?.callers.length).toBeGreaterThan(0);
+        expect(allows(ownerPerms.subscribe, wire)).toBe(true);
+        expect(ownerPerms.allowResponses).toBe(true);
+        for (const caller of access!.callers) {
+          expect(allows(busPermissions(identityOf(caller), ns).publish, wire)).toBe(true);
+        }
+      } else {
+        const access = eventAccess(contract.subject);
+        expect(access).toBeDefined();
+        const published = (access!.publishedOn ?? [contract.subject]).map((s) => `${ns.subjectPrefix}${s}`);
+        const sample = published.map((s) => s.replace(/>$/, 'some-role'));
+        for (const subject of sample) expect(allows(ownerPerms.publish, subject)).toBe(true);
+        const stream = `${streamNameFor(access!.stream ?? contract.context)}${ns.nameSuffix}`;
+        expect(ownerPerms.publish).toContain(`$JS.API.STREAM.CREATE.${stream}`);
+        for (const role of access!.streamConsumers ?? []) {
+          const perms = busPermissions(identityOf(role), ns);
+          expect(perms.publish).toContain(`$JS.API.STREAM.INFO.${stream}`);
+          expect(perms.publish.some((p) => p.startsWith(`$JS.API.CONSUMER.MSG.NEXT.${stream}.`))).toBe(true);
+        }
+        for (const role of access!.coreSubscribers ?? []) {
+          expect(allows(busPermissions(identityOf(role), ns).subscribe, wire)).toBe(true);
+        }
+      }
+    });
+  }
+});
+
+describe('least privilege', () => {
+  const all: BusIdentity[] = [...BUS_SERVICES.map((role) => ({ role })), agent];
+
+  it('lets only the privacy proxy ask for the org directory', () => {
+    const askers = all.filter((id) => allows(busPermissions(id, none).publish, GetDirectory.subject));
+    expect(askers).toEqual([{ role: 'privacy-proxy' }]);
+  });
+
+  it('gives no identity a full wildcard, and each only its own inbox', () => {
+    for (const identity of all) {
+      const perms = busPermissions(identity, none);
+      for (const pattern of [...perms.publish, ...perms.subscribe]) {
+        expect(pattern).not.toBe('>');
+        expect(pattern).not.toMatch(/^_INBOX\.>$|^\$JS\.API\.>$/);
+      }
+      const inboxes = perms.subscribe.filter((s) => s.startsWith('_INBOX.'));
+      const name = identity.role === 'agent' ? 'agent-finance-agent' : identity.role;
+      expect(inboxes).toEqual([`${inboxPrefixFor(name)}.>`]);
+      expect(perms.publish.some((p) => p.startsWith('_INBOX'))).toBe(false);
+    }
+  });
+
+  it('confines an agent to its own inboxes and the mesh RPCs', () => {
+    const perms = busPermissions(agent, none);
+    expect(allows(perms.publish, 'rpc.sessions.v1.create')).toBe(false);
+    expect(allows(perms.publish, 'rpc.mesh.v1.send-task')).toBe(true);
+    expect(allows(perms.subscribe, 'rpc.mesh.v1.send-task')).toBe(false);
+    expect(allows(perms.publish, 'mesh.v1.inbox.finance')).toBe(false);
+    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.finance')).toBe(true);
+    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.legal')).toBe(false);
+    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-legal.mesh.v1.inbox.legal')).toBe(false);
+    expect(allows(perms.publish, '$JS.API.CONSUMER.MSG.NEXT.MESH_INBOX.inbox-legal')).toBe(false);
+    expect(allows(perms.publish, '$JS.API.STREAM.CREATE.MESH')).toBe(false);
+    expect(allows(perms.publish, '$JS.API.STREAM.DELETE.MESH_INBOX')).toBe(false);
+    expect(allows(perms.subscribe, 'sessions.v1.transitioned')).toBe(false);
+    expect(perms.allowResponses).toBe(false);
+  });
+
+  it('keeps services off RPCs they do not call and events they do not own', () => {
+    const gateway = busPermissions({ role: 'gateway' }, none);
+    expect(allows(gateway.publish, 'sessions.v1.created')).toBe(false);
+    expect(allows(gateway.publish, 'rpc.registry.v1.resolve-policy')).toBe(false);
+    expect(allows(gateway.subscribe, 'rpc.sessions.v1.create')).toBe(false);
+    const proxy = busPermissions({ role: 'privacy-proxy' }, none);
+    expect(allows(proxy.publish, 'rpc.sessions.v1.create')).toBe(false);
+    expect(allows(proxy.publish, '$JS.API.STREAM.CREATE.SESSIONS')).toBe(false);
+  });
+
+  it('applies the namespace to subjects, streams and durables', () => {
+    const perms = busPermissions(agent, ns);
+    expect(perms.publish).toContain('tperm1.rpc.mesh.v1.send-task');
+    expect(perms.publish).not.toContain('rpc.mesh.v1.send-task');
+    expect(perms.publish).toContain(
+      '$JS.API.CONSUMER.CREATE.MESH_INBOX_TPERM1.inbox-finance_TPERM1.tperm1.mesh.v1.inbox.finance',
+    );
+  });
+
+  it('refuses agent ids that would be subject syntax', () => {
+    expect(() => busPermissions({ role: 'agent', agentId: 'a.>', agentRole: 'x' }, none)).toThrow(/agentId/);
+  });
+});

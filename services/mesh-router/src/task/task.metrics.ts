@@ -13,9 +13,9 @@ export class TaskMetrics {
   readonly jobAffected: Counter<'job'>;
   readonly undeliverable: Counter;
   readonly outboxPending: Gauge;
-  readonly policyInvalidations: Gauge;
+  readonly policyInvalidations: Counter;
   readonly tasks: Gauge<'kind' | 'state'>;
-  readonly rowCache: Gauge<'result'>;
+  readonly rowCache: Counter<'result'>;
   private rowCacheSource: (() => { hits: number; misses: number; learned: number }) | undefined;
   private outboxSource: (() => Promise<{ pending: number }>) | undefined;
   private tasksSource: (() => Promise<TaskStateCount[]>) | undefined;
@@ -75,25 +75,31 @@ export class TaskMetrics {
         }
       },
     });
-    this.rowCache = new Gauge({
-      name: 'orgmesh_mesh_update_row_cache',
-      help: "updates since start decided on the cached row (hit) or after reading it (miss), and rows learned from other replicas' task events (learned); many misses with several replicas mean they do not hear each other",
+    // Counts since start, kept by the cache and the policy client themselves and copied here at
+    // scrape time: each counter equals its source's total (reset, then incremented by it), which
+    // only goes back to 0 when the process restarts, as a counter does.
+    this.rowCache = new Counter({
+      name: 'orgmesh_mesh_update_row_cache_total',
+      help: "updates decided on the cached row (hit) or after reading it (miss), and rows learned from other replicas' task events (learned); many misses with several replicas mean they do not hear each other",
       labelNames: ['result'],
       registers: [registry],
       collect: () => {
         const stats = this.rowCacheSource?.();
         if (!stats) return;
-        this.rowCache.set({ result: 'hit' }, stats.hits);
-        this.rowCache.set({ result: 'miss' }, stats.misses);
-        this.rowCache.set({ result: 'learned' }, stats.learned);
+        this.rowCache.reset();
+        this.rowCache.inc({ result: 'hit' }, stats.hits);
+        this.rowCache.inc({ result: 'miss' }, stats.misses);
+        this.rowCache.inc({ result: 'learned' }, stats.learned);
       },
     });
-    this.policyInvalidations = new Gauge({
-      name: 'orgmesh_mesh_policy_cache_invalidations',
-      help: 'policy cache invalidations since start (registry events, newer registry versions, reconnects)',
+    this.policyInvalidations = new Counter({
+      name: 'orgmesh_mesh_policy_cache_invalidations_total',
+      help: 'policy cache invalidations (registry events, newer registry versions, reconnects)',
       registers: [registry],
       collect: () => {
-        if (this.invalidationSource) this.policyInvalidations.set(this.invalidationSource());
+        if (!this.invalidationSource) return;
+        this.policyInvalidations.reset();
+        this.policyInvalidations.inc(this.invalidationSource());
       },
     });
   }

@@ -5,6 +5,17 @@ export {
   DEFAULT_STREAM_MAX_AGE_MS,
 } from './connection.js';
 export type { BusOptions, StreamOptions } from './connection.js';
+export { readNkeySeed } from './connection.js';
+export { BusPermissionError } from './nats-errors.js';
+export {
+  allows,
+  busPermissions,
+  identityName,
+  inboxPrefixFor,
+  subjectMatches,
+  type BusIdentity,
+  type BusPermissions,
+} from './permissions.js';
 export type { CallOptions } from './headers.js';
 export type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 export { DLQ_HEADERS, type DeadLetterReason } from './headers.js';
@@ -34,3 +45,4 @@ export { NatsTransportClient, type NatsTransportClientOptions } from './nats-tra
 export { MessagingMetrics } from './metrics.js';
 export * from './write-coalescing.js';
 export { ReplyInbox } from './reply-inbox.js';
+export { MESSAGING_RETENTION_ENV, MIN_PROCESSED_EVENTS_RETENTION_MS, processedEventsRetention } from './retention.js';

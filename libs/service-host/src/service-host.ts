@@ -125,13 +125,17 @@ export class ServiceHost {
     return microservice;
   }
 
-  /** The outbox relay of the service's schema, started. */
-  async startRelay(): Promise<OutboxRelay> {
+  /**
+   * The outbox relay of the service's schema, started. `publishedRetentionMs`: how long published
+   * rows are kept (the service's OUTBOX_RETENTION; default 24 h, 0 keeps them).
+   */
+  async startRelay(options: { publishedRetentionMs?: number } = {}): Promise<OutboxRelay> {
     const relay = new OutboxRelay({
       databaseUrl: this.options.config.DATABASE_URL,
       schema: this.options.schema,
       bus: this.bus,
       logger: this.logger,
+      publishedRetentionMs: options.publishedRetentionMs,
     });
     this.onClose(() => relay.stop());
     await relay.start();

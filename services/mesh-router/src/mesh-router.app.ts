@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
-import type { Database } from '@orgmesh/persistence';
+import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
@@ -18,6 +18,7 @@ import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
 import { TaskService, systemClock, type Clock } from './task/task.service.js';
 import { TaskMetrics } from './task/task.metrics.js';
 import { TaskJobs } from './task/task.jobs.js';
+import { meshRetentionTargets } from './task/task.retention.js';
 
 export interface MeshRouterApp {
   readonly bus: MessageBus;
@@ -110,20 +111,30 @@ export async function startMeshRouterApp(
     );
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
-    const relay = await host.startRelay();
+    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
     await host.listen(TaskModule.register({ service, identity: new CallerIdentity(verifier), metrics }));
     metrics.observe({
       outbox: () => relay.lag(),
       policyInvalidations: () => policy.invalidations,
-      tasksByState: () => repository.countByState(),
       rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
     });
     const watcher = await startUndeliverableWatcher({ bus, service, metrics, logger });
     host.onClose(() => watcher.stop());
 
-    const jobs = new TaskJobs(service, repository, metrics, logger, {
+    repository.onStateChange((kind, state) => metrics.transitions.inc({ kind, state }));
+    const retention = new RetentionJob(db, {
+      lockKey: 'mesh-job-retention',
+      targets: meshRetentionTargets({
+        tasksMs: config.MESH_TASK_RETENTION,
+        idempotencyKeysMs: config.MESH_IDEMPOTENCY_RETENTION,
+        processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
+      }),
+      batchSize: config.MESH_RETENTION_BATCH_SIZE,
+      metrics: registry,
+    });
+    const jobs = new TaskJobs(service, repository, metrics, logger, retention, {
       deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-      retentionIntervalMs: 3_600_000,
+      retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
     });
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());

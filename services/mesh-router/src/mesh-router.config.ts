@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
+import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
 export const MeshRouterConfigSchema = z.object({
@@ -60,6 +61,19 @@ export const MeshRouterConfigSchema = z.object({
   MESH_WRITE_BATCHES_IN_FLIGHT: env.int(4, 1),
   /** How long a resolve-policy / get-manager request to the registry may take. */
   MESH_REGISTRY_TIMEOUT: env.duration('2s'),
+
+  /**
+   * Retention (docs/operations.md): terminal tasks, approvals and notifications, with their history
+   * and idempotency records, are deleted this long after they ended; 0 keeps them.
+   */
+  MESH_TASK_RETENTION: env.duration('30d'),
+  /** Idempotency records are kept this long (a retry after that is a new request); 0 keeps them. */
+  MESH_IDEMPOTENCY_RETENTION: env.duration('7d'),
+  /** How often the retention job runs (one replica at a time, under an advisory lock), and rows per batch. */
+  MESH_RETENTION_INTERVAL: env.duration('10m'),
+  MESH_RETENTION_BATCH_SIZE: env.int(1000, 1),
+  /** PROCESSED_EVENTS_RETENTION and OUTBOX_RETENTION, read alike by every service with a schema. */
+  ...MESSAGING_RETENTION_ENV,
 });
 export type MeshRouterConfig = z.infer<typeof MeshRouterConfigSchema>;
 

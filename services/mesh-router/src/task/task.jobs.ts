@@ -1,14 +1,14 @@
+import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { TaskService } from './task.service.js';
 import type { TaskRepository } from './task.repository.js';
 import type { TaskMetrics } from './task.metrics.js';
 
 const BATCH = 200;
-const IDEMPOTENCY_RETENTION_MS = 7 * 86_400_000;
 
 /**
  * The deadline job (escalate undecided approvals, then time out open tasks past their deadline)
- * and the idempotency-key retention job. Each tick runs only on the replica that wins the job's
+ * and the retention job (task.retention.ts: what it deletes; RetentionJob: how). Each tick runs only on the replica that wins the job's
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class TaskJobs {
@@ -19,6 +19,7 @@ export class TaskJobs {
     private readonly repository: TaskRepository,
     private readonly metrics: TaskMetrics,
     private readonly logger: Logger,
+    private readonly retention: RetentionJob,
     private readonly options: { deadlineIntervalMs: number; retentionIntervalMs: number },
   ) {
     this.timers = new JobTimers({
@@ -34,6 +35,8 @@ export class TaskJobs {
   }
 
   stop(): Promise<void> {
+    // A retention run in progress ends after its current batch instead of holding up the shutdown.
+    this.retention.stop();
     return this.timers.stop();
   }
 
@@ -59,11 +62,17 @@ export class TaskJobs {
     return ran ? result : undefined;
   }
 
-  async retainOnce(): Promise<number | undefined> {
-    const { ran, result } = await this.repository.lockedJob('retention', (tx) =>
-      this.repository.deleteIdempotencyKeysBefore(tx, new Date(Date.now() - IDEMPOTENCY_RETENTION_MS)),
-    );
-    this.metrics.jobRuns.inc({ job: 'retention', result: ran ? 'ran' : 'skipped' });
-    return ran ? result : undefined;
+  /** One retention run (batches under the lock, each its own transaction); undefined when another replica ran it. */
+  async retainOnce(): Promise<RetentionRun | undefined> {
+    const run = await this.retention.runOnce();
+    this.metrics.jobRuns.inc({ job: 'retention', result: run.ran ? 'ran' : 'skipped' });
+    if (!run.ran) return undefined;
+    const deleted = Object.values(run.deleted).reduce((a, b) => a + b, 0);
+    if (deleted > 0 || run.stoppedEarly)
+      this.logger.info(
+        { job: 'retention', deleted: run.deleted, batches: run.batches, longestBatchMs: Math.round(run.longestBatchMs), stoppedEarly: run.stoppedEarly },
+        'mesh retention finished',
+      );
+    return run;
   }
 }

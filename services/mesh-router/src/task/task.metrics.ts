@@ -1,11 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-export interface TaskStateCount {
-  kind: string;
-  state: string;
-  count: number;
-}
-
 /** Prometheus series of the mesh router. */
 export class TaskMetrics {
   readonly requests: Counter<'operation' | 'result'>;
@@ -14,11 +8,10 @@ export class TaskMetrics {
   readonly undeliverable: Counter;
   readonly outboxPending: Gauge;
   readonly policyInvalidations: Counter;
-  readonly tasks: Gauge<'kind' | 'state'>;
+  readonly transitions: Counter<'kind' | 'state'>;
   readonly rowCache: Counter<'result'>;
   private rowCacheSource: (() => { hits: number; misses: number; learned: number }) | undefined;
   private outboxSource: (() => Promise<{ pending: number }>) | undefined;
-  private tasksSource: (() => Promise<TaskStateCount[]>) | undefined;
   private invalidationSource: (() => number) | undefined;
 
   constructor(registry: Registry) {
@@ -58,22 +51,14 @@ export class TaskMetrics {
         }
       },
     });
-    this.tasks = new Gauge({
-      name: 'orgmesh_mesh_tasks',
-      help: 'stored tasks by kind and state, counted in Postgres at scrape time (every replica reports the same totals: aggregate with max, not sum)',
+    // A counter kept as rows change, not a count of the table at scrape time: that read every
+    // stored task on every scrape on every replica. Each replica counts the changes it committed;
+    // sum over replicas (docs/operations.md has the queries).
+    this.transitions = new Counter({
+      name: 'orgmesh_mesh_task_transitions_total',
+      help: 'task changes committed by this replica, by kind and the state entered (submitted: created); sum over replicas',
       labelNames: ['kind', 'state'],
       registers: [registry],
-      collect: async () => {
-        if (!this.tasksSource) return;
-        try {
-          const counts = await this.tasksSource();
-          // A state no task is in any more reads 0 rather than its last count.
-          this.tasks.reset();
-          for (const { kind, state, count } of counts) this.tasks.set({ kind, state }, count);
-        } catch {
-          // keeps its last values while Postgres is unreachable
-        }
-      },
     });
     // Counts since start, kept by the cache and the policy client themselves and copied here at
     // scrape time: each counter equals its source's total (reset, then incremented by it), which
@@ -108,13 +93,11 @@ export class TaskMetrics {
   observe(sources: {
     outbox: () => Promise<{ pending: number }>;
     policyInvalidations: () => number;
-    tasksByState?: () => Promise<TaskStateCount[]>;
     rowCache?: () => { hits: number; misses: number; learned: number };
   }): void {
     this.rowCacheSource = sources.rowCache;
     this.outboxSource = sources.outbox;
     this.invalidationSource = sources.policyInvalidations;
-    this.tasksSource = sources.tasksByState;
   }
 }
 

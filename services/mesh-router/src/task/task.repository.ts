@@ -116,6 +116,7 @@ const jsonOrNull = (value: unknown): string | null =>
  */
 export class TaskRepository {
   private committed: ((rows: OutboxRow[]) => void) | undefined;
+  private stateChanged: ((kind: string, state: string) => void) | undefined;
   /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
   private readonly cache = new RowCache<TaskRow>(10_000);
   /** Group commit of creates and of fast-path updates (see WriteBatcher): N concurrent writes, one statement. */
@@ -151,6 +152,11 @@ export class TaskRepository {
     this.committed = listener;
   }
 
+  /** Tells `listener` the kind and new state of every task this replica created or changed, once committed (the transitions counter). */
+  onStateChange(listener: (kind: string, state: string) => void): void {
+    this.stateChanged = listener;
+  }
+
   /**
    * Another replica's task-created/task-updated event: remembers the row it describes (newer
    * versions only), so an update that lands here after a change made there is decided on the
@@ -179,14 +185,6 @@ export class TaskRepository {
       [eventIds],
       { name: 'mesh-outbox-mark' },
     );
-  }
-
-  /** How many stored tasks are in each kind and state (the tasks-by-state gauge). */
-  async countByState(): Promise<Array<{ kind: string; state: string; count: number }>> {
-    const { rows } = await this.db.query<{ kind: string; state: string; count: number }>(
-      `SELECT kind, state, count(*)::int AS count FROM mesh.tasks GROUP BY kind, state`,
-    );
-    return rows;
   }
 
   /** Wakes the relay (after an eager publish failed). */
@@ -298,6 +296,7 @@ export class TaskRepository {
     if (created) {
       this.cache.remember(row);
       this.committed?.(outbox);
+      this.stateChanged?.(row.kind, row.state);
       return { task, created: true };
     }
     if (!idempotency) throw new Error('task insert wrote nothing');
@@ -389,6 +388,7 @@ export class TaskRepository {
     if (!result) throw new AppError('conflict', `task ${id} kept changing; try again`, { details: { id } });
     // Only now is the write committed (the locked path commits when its transaction ends).
     if (result.outbox) this.committed?.(result.outbox);
+    if (result.entered) this.stateChanged?.(result.task.kind, result.entered);
     return { task: result.task, changed: result.changed, fingerprint: result.fingerprint };
   }
 
@@ -692,7 +692,9 @@ export class TaskRepository {
       return undefined;
     }
     this.cache.remember(item.next);
-    return { task: item.task, changed: true, outbox: item.outbox };
+    // An escalation changes the row but not its state: no transition to count.
+    const entered = item.next.state !== item.previous.state ? item.next.state : undefined;
+    return { task: item.task, changed: true, outbox: item.outbox, entered };
   }
 
   /** Open approvals whose escalation time has come and that have not escalated yet, oldest first. */
@@ -713,11 +715,6 @@ export class TaskRepository {
       [OPEN_STATES, now, limit],
     );
     return rows.map((r) => r.id);
-  }
-
-  async deleteIdempotencyKeysBefore(tx: Sql, before: Date): Promise<number> {
-    const { rowCount } = await tx.query(`DELETE FROM mesh.idempotency_keys WHERE created_at < $1`, [before]);
-    return rowCount;
   }
 
   lockedJob<T>(name: string, work: (tx: Sql) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
@@ -773,6 +770,8 @@ interface AttemptResult {
   fingerprint?: string;
   /** The rows written, to hand to the eager publisher once committed. */
   outbox?: OutboxRow[];
+  /** The state the task entered, when the change moved it to another (the transitions counter). */
+  entered?: TaskState | undefined;
 }
 
 /** Positional parameters of one statement. */

@@ -23,6 +23,11 @@ const COMMANDS = {
     run: 'runSessionsCli',
     summary: 'list agent sessions, or kill one (sessions kill <session-id>)',
   },
+  'nats-config': {
+    module: 'libs/messaging/dist/nats-config.cli.js',
+    run: 'runNatsConfigCli',
+    summary: 'write a secured nats-server config and one NKey seed per identity (ADR 0010)',
+  },
 };
 
 // The one exit-code table (libs/config); its built file has no dependencies, so help stays fast.
@@ -37,7 +42,7 @@ Usage: orgmesh <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`)
   .join('\n')}
 
 Every command and subcommand takes -h/--help (or: orgmesh help <command>). The suite itself: npm start.

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
-import { nanos, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import { nanos, nkeyAuthenticator, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -49,6 +50,7 @@ import {
   mapPublishError,
   mapRequestError,
 } from './nats-errors.js';
+import { inboxPrefixFor } from './permissions.js';
 import {
   contextOfSubject,
   contextStreamName,
@@ -100,6 +102,33 @@ export interface BusOptions {
    * OTHER replicas did. JetStream deliveries and replies are not affected. Default false.
    */
   noEcho?: boolean;
+  /**
+   * The file holding this identity's NKey seed (`orgmesh nats-config`, ADR 0010): the connection
+   * authenticates with it, and its replies and JetStream deliveries come under
+   * `_INBOX.<identity>.`, the only inbox its permissions let it subscribe to. Unset: an anonymous
+   * connection with the default `_INBOX.` (an open development server).
+   */
+  nkeySeedFile?: string;
+  /** The bus identity the seed belongs to (its inbox token); default `name`. */
+  identity?: string;
+}
+
+/** The NKey seed in a seed file (whitespace and `#` comment lines ignored), refusing anything else. */
+export function readNkeySeed(path: string): Uint8Array {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new AppError('unavailable', `cannot read the NATS seed file ${path}`, { cause: error });
+  }
+  const seed = text
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line !== '' && !line.startsWith('#'));
+  // A user seed: never echo the content, it is the credential.
+  if (!seed || !/^SU[A-Z2-7]{56}$/.test(seed))
+    throw new AppError('validation_failed', `${path} holds no NATS user seed (SU…)`);
+  return new TextEncoder().encode(seed);
 }
 
 export interface StreamOptions {
@@ -130,6 +159,8 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
   const ns: Namespace = { subjectPrefix: opts.subjectPrefix ?? '', nameSuffix: opts.nameSuffix ?? '' };
   validateNamespace(ns);
   const logger = opts.logger ?? createLogger({ service: opts.name });
+  const seed = opts.nkeySeedFile ? readNkeySeed(opts.nkeySeedFile) : undefined;
+  const inboxPrefix = seed ? inboxPrefixFor(opts.identity ?? opts.name) : undefined;
   const nc = await connect({
     servers: opts.url.split(',').map((s) => s.trim()),
     name: opts.name,
@@ -143,6 +174,7 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     // about a sixth of the CPU of a small RPC. Failures are mapped to AppErrors naming the subject anyway.
     noAsyncTraces: true,
     noEcho: opts.noEcho ?? false,
+    ...(seed ? { authenticator: nkeyAuthenticator(seed), inboxPrefix } : {}),
   });
   if (opts.coalesceWrites !== false && !coalesceWrites(nc))
     logger.warn({ name: opts.name }, 'nats client internals changed, writes are not coalesced');
@@ -158,7 +190,7 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     { server: nc.getServer(), name: opts.name, prefix: ns.subjectPrefix || undefined },
     'nats connected',
   );
-  return new MessageBus(nc, js, jsm, opts, ns, logger);
+  return new MessageBus(nc, js, jsm, { ...opts, inboxPrefix }, ns, logger);
 }
 
 /**
@@ -187,7 +219,7 @@ export class MessageBus {
     readonly nc: NatsConnection,
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
-    options: BusOptions,
+    options: BusOptions & { inboxPrefix?: string | undefined },
     readonly namespace: Namespace,
     logger: Logger,
   ) {
@@ -198,7 +230,7 @@ export class MessageBus {
     this.replicas = options.streamReplicas ?? 1;
     this.closeGraceMs = options.closeGraceMs ?? 10_000;
     this.metrics = options.metrics ? MessagingMetrics.of(options.metrics) : undefined;
-    this.replies = new ReplyInbox(nc);
+    this.replies = new ReplyInbox(nc, options.inboxPrefix);
     void this.watchStatus();
   }
 

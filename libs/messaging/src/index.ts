@@ -5,6 +5,25 @@ export {
   DEFAULT_STREAM_MAX_AGE_MS,
 } from './connection.js';
 export type { BusOptions, StreamOptions } from './connection.js';
+export { readNkeySeed } from './connection.js';
+export { BusPermissionError } from './nats-errors.js';
+export {
+  allows,
+  busPermissions,
+  identityName,
+  inboxPrefixFor,
+  subjectMatches,
+  type BusIdentity,
+  type BusPermissions,
+} from './permissions.js';
+export {
+  deploymentIdentities,
+  generateSecuredBus,
+  renderNatsServerConfig,
+  type BusUser,
+  type GenerateBusOptions,
+  type GeneratedBus,
+} from './nats-server-config.js';
 export type { CallOptions } from './headers.js';
 export type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 export { DLQ_HEADERS, type DeadLetterReason } from './headers.js';

@@ -28,10 +28,17 @@ export class ReplyInbox {
   private readonly pending = new Map<string, PendingReply>();
   private next = 0;
 
-  constructor(private readonly nc: NatsConnection) {
-    // The client's default inbox prefix (_INBOX): connectBus sets no other.
-    this.prefix = `${createInbox()}.`;
+  /**
+   * @param inboxPrefix the connection's reply prefix (nats.js `inboxPrefix`); on a secured bus each
+   *   identity may subscribe only under its own (`_INBOX.<identity>`). Default `_INBOX`.
+   */
+  constructor(
+    private readonly nc: NatsConnection,
+    inboxPrefix?: string,
+  ) {
+    this.prefix = `${createInbox(inboxPrefix)}.`;
     const sub = nc.subscribe(`${this.prefix}*`, { callback: (_error, msg) => this.settle(msg) });
+    void this.watchPermissions();
     // The connection closed (or the subscription failed): nothing pending can be answered any more.
     void sub.closed.then(
       () => this.rejectAll(new natsErrors.RequestError('connection closed')),
@@ -61,6 +68,25 @@ export class ReplyInbox {
         reject(error instanceof Error ? error : new natsErrors.RequestError(String(error)));
       }
     });
+  }
+
+  /**
+   * The server answers a publish it refuses with an asynchronous `-ERR Permissions Violation for
+   * Publish to "<subject>"` and no reply: fail the requests pending on that subject now, with the
+   * server's error (mapped to BusPermissionError by the callers), instead of letting them time out.
+   */
+  private async watchPermissions(): Promise<void> {
+    for await (const status of this.nc.status()) {
+      if (status.type !== 'error') continue;
+      const error = status.error;
+      if (!(error instanceof natsErrors.PermissionViolationError) || error.operation !== 'publish') continue;
+      for (const [token, pending] of this.pending) {
+        if (pending.subject !== error.subject) continue;
+        this.pending.delete(token);
+        clearTimeout(pending.timer);
+        pending.reject(error);
+      }
+    }
   }
 
   private settle(msg: Msg): void {

@@ -572,7 +572,7 @@ export function parseProxyMetrics(text: string): ProxyCounters {
   const redactions: Record<string, Record<string, number>> = {};
   let chatCalls = 0;
   for (const line of text.split('\n')) {
-    const redaction = /^privacy_proxy_redactions_total\{([^}]*)\}\s+([\d.e+]+)/.exec(line);
+    const redaction = /^orgmesh_privacy_proxy_redactions_total\{([^}]*)\}\s+([\d.e+]+)/.exec(line);
     if (redaction) {
       const labels = Object.fromEntries(
         [...redaction[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
@@ -582,7 +582,7 @@ export function parseProxyMetrics(text: string): ProxyCounters {
       (redactions[type] ??= {})[action] = Number(redaction[2]);
       continue;
     }
-    const request = /^privacy_proxy_requests_total\{([^}]*)\}\s+([\d.e+]+)/.exec(line);
+    const request = /^orgmesh_privacy_proxy_requests_total\{([^}]*)\}\s+([\d.e+]+)/.exec(line);
     if (request && /route="openai\.chat\.completions"/.test(request[1]!)) chatCalls += Number(request[2]);
   }
   return { redactions, chatCalls };

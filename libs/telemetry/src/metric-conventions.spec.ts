@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { createMetricsRegistry } from './health-server.js';
-import { metricConventionViolations } from './metric-conventions.js';
+import { metricConventionViolations, parseExposition } from './metric-conventions.js';
 
 describe('metricConventionViolations', () => {
   it('passes a service registry whose series follow the rules, runtime series included', async () => {
@@ -27,6 +27,30 @@ describe('metricConventionViolations', () => {
       'orgmesh_wait_ms: use base units in names (_seconds, _bytes)',
       'orgmesh_never_total: declared but has no sample',
     ]);
+  });
+
+  it('reads a /metrics scrape (Prometheus text) as it reads the registry', async () => {
+    const registry = createMetricsRegistry('gateway');
+    new Counter({ name: 'orgmesh_requests', help: 'a "quoted" help', labelNames: ['route'], registers: [registry] }).inc({
+      route: '/v1/tasks/{id}',
+    });
+    new Histogram({ name: 'orgmesh_wait_ms', help: 'w', labelNames: ['route'], registers: [registry] }).observe(
+      { route: 'a' },
+      5,
+    );
+    new Gauge({ name: 'orgmesh_open', help: 'o', labelNames: ['transport'], registers: [registry] });
+    const fromText = await metricConventionViolations(await registry.metrics());
+    expect(fromText).toEqual(await metricConventionViolations(registry));
+    expect(fromText).toEqual([
+      "orgmesh_requests: a counter's name must end in _total",
+      'orgmesh_wait_ms: use base units in names (_seconds, _bytes)',
+      'orgmesh_open: declared but has no sample',
+    ]);
+    const wait = parseExposition(await registry.metrics()).find((family) => family.name === 'orgmesh_wait_ms');
+    expect(wait?.values.find((value) => value.labels['le'] === '+Inf')).toEqual({
+      labels: { le: '+Inf', route: 'a', service: 'gateway' },
+      value: 1,
+    });
   });
 
   it('finds a series without the service label (a registry not made by createMetricsRegistry)', async () => {

@@ -25,18 +25,20 @@ export interface MetricConventionOptions {
 }
 
 /**
- * What breaks orgmesh's metric naming rules in `registry` (ADR 0010), one line per problem, empty
+ * What breaks orgmesh's metric naming rules in `source` — a registry, or the Prometheus text a
+ * `/metrics` scrape returned (ADR 0010), one line per problem, empty
  * when none: the `orgmesh_` prefix (runtime series aside), `_total` on counters and only on them,
  * base units in names, no gauge of a count since start (that is a counter), a `service` label on
  * every sample, and no declared series without samples (unless `eventOnly`).
  */
 export async function metricConventionViolations(
-  registry: Registry,
+  source: Registry | string,
   options: MetricConventionOptions = {},
 ): Promise<string[]> {
   const eventOnly = new Set(options.eventOnly ?? []);
   const problems: string[] = [];
-  for (const metric of await registry.getMetricsAsJSON()) {
+  const families = typeof source === 'string' ? parseExposition(source) : await source.getMetricsAsJSON();
+  for (const metric of families) {
     const { name, type, help } = metric as { name: string; type: string; help: string };
     const values = (metric as { values: Array<{ labels: Record<string, unknown> }> }).values;
     if (values.some((value) => typeof value.labels['service'] !== 'string' || value.labels['service'] === ''))
@@ -55,4 +57,42 @@ export async function metricConventionViolations(
       problems.push(`${name}: declared but has no sample`);
   }
   return problems;
+}
+
+export interface MetricFamily {
+  readonly name: string;
+  readonly type: string;
+  readonly help: string;
+  readonly values: Array<{ labels: Record<string, string>; value: number }>;
+}
+
+/**
+ * The families of a Prometheus text exposition (what `/metrics` answers), in the shape of
+ * `Registry.getMetricsAsJSON()`: each sample (`_bucket`, `_sum`, `_count` included) belongs to the
+ * family whose `# TYPE` line it follows.
+ */
+export function parseExposition(text: string): MetricFamily[] {
+  const families: MetricFamily[] = [];
+  const helps = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const help = /^# HELP (\S+) (.*)$/.exec(line);
+    if (help) {
+      helps.set(help[1] as string, help[2] as string);
+      continue;
+    }
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) {
+      const name = type[1] as string;
+      families.push({ name, type: type[2] as string, help: helps.get(name) ?? '', values: [] });
+      continue;
+    }
+    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)/.exec(line);
+    const family = families.at(-1);
+    if (!sample || !family || !(sample[1] as string).startsWith(family.name)) continue;
+    const labels = Object.fromEntries(
+      [...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    ) as Record<string, string>;
+    family.values.push({ labels, value: Number(sample[3]) });
+  }
+  return families;
 }

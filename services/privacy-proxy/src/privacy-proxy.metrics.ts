@@ -1,57 +1,69 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
-import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { createMetricsRegistry, unexpectedErrorsCounter } from '@orgmesh/telemetry';
 
-/** The proxy's Prometheus metrics, on their own registry (one per server instance). */
+/**
+ * The proxy's Prometheus metrics, on their own registry (one per server instance), named like every
+ * other service's: `orgmesh_privacy_proxy_*`, each sample labelled `service="privacy-proxy"`.
+ */
 export class PrivacyProxyMetrics {
-  readonly registry = new Registry();
-  readonly requests = new Counter({
-    name: 'privacy_proxy_requests_total',
-    help: 'Requests by route and status',
-    labelNames: ['route', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: 'privacy_proxy_request_duration_seconds',
-    help: 'Request latency including the upstream (until the last byte for streams)',
-    labelNames: ['route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [this.registry],
-  });
-  readonly overhead = new Histogram({
-    name: 'privacy_proxy_processing_seconds',
-    help: 'Time the proxy adds before forwarding: auth, parsing, detection and masking',
-    labelNames: ['route'] as const,
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
-    registers: [this.registry],
-  });
-  readonly redactions = new Counter({
-    name: 'privacy_proxy_redactions_total',
-    help: 'Detected entities by type and the action taken (mask, detect, strict)',
-    labelNames: ['entity_type', 'action'] as const,
-    registers: [this.registry],
-  });
-  readonly refusals = new Counter({
-    name: 'privacy_proxy_refusals_total',
-    help: 'Requests refused in strict mode',
-    labelNames: ['route'] as const,
-    registers: [this.registry],
-  });
-  readonly unscanned = new Counter({
-    name: 'privacy_proxy_unscanned_total',
-    help: 'Binary request parts forwarded unscanned by the profile (binary: allow), by media type',
-    labelNames: ['media_type'] as const,
-    registers: [this.registry],
-  });
+  readonly registry: Registry;
+  readonly requests: Counter<'route' | 'status'>;
+  readonly duration: Histogram<'route'>;
+  readonly overhead: Histogram<'route'>;
+  readonly redactions: Counter<'entity_type' | 'action'>;
+  readonly refusals: Counter<'route'>;
+  readonly unscanned: Counter<'media_type'>;
   /** The series every orgmesh edge counts into (edge="http" here). */
-  readonly unexpectedErrors = unexpectedErrorsCounter(this.registry);
-  readonly upstreamErrors = new Counter({
-    name: 'privacy_proxy_upstream_errors_total',
-    help: 'Upstream failures (unreachable, timeouts, broken streams)',
-    labelNames: ['provider'] as const,
-    registers: [this.registry],
-  });
+  readonly unexpectedErrors: Counter<'edge' | 'subject'>;
+  readonly upstreamErrors: Counter<'provider'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    const registry = createMetricsRegistry('privacy-proxy', { defaultMetrics: options.defaultMetrics ?? true });
+    this.registry = registry;
+    this.requests = new Counter({
+      name: 'orgmesh_privacy_proxy_requests_total',
+      help: 'Requests by route and status',
+      labelNames: ['route', 'status'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'orgmesh_privacy_proxy_request_duration_seconds',
+      help: 'Request latency including the upstream (until the last byte for streams)',
+      labelNames: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    });
+    this.overhead = new Histogram({
+      name: 'orgmesh_privacy_proxy_processing_seconds',
+      help: 'Time the proxy adds before forwarding: auth, parsing, detection and masking',
+      labelNames: ['route'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1],
+      registers: [registry],
+    });
+    this.redactions = new Counter({
+      name: 'orgmesh_privacy_proxy_redactions_total',
+      help: 'Detected entities by type and the action taken (mask, detect, strict)',
+      labelNames: ['entity_type', 'action'],
+      registers: [registry],
+    });
+    this.refusals = new Counter({
+      name: 'orgmesh_privacy_proxy_refusals_total',
+      help: 'Requests refused in strict mode',
+      labelNames: ['route'],
+      registers: [registry],
+    });
+    this.unscanned = new Counter({
+      name: 'orgmesh_privacy_proxy_unscanned_total',
+      help: 'Binary request parts forwarded unscanned by the profile (binary: allow), by media type',
+      labelNames: ['media_type'],
+      registers: [registry],
+    });
+    this.unexpectedErrors = unexpectedErrorsCounter(registry);
+    this.upstreamErrors = new Counter({
+      name: 'orgmesh_privacy_proxy_upstream_errors_total',
+      help: 'Upstream failures (unreachable, timeouts, broken streams)',
+      labelNames: ['provider'],
+      registers: [registry],
+    });
   }
 }

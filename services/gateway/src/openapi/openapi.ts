@@ -14,6 +14,8 @@ import {
 } from '@orgmesh/contracts';
 import type { Route, RpcRoute, RawRoute } from '../routes/route.js';
 import { problemTitle, problemType } from '../http/problem.js';
+import { OPERATION_EXAMPLES, problemExample } from './examples.js';
+import { API_LICENSE, introduction } from './introduction.js';
 
 type Json = Record<string, unknown>;
 
@@ -41,7 +43,8 @@ const COMPONENTS = {
   },
 } as unknown as z.core.$ZodRegistry<Record<string, unknown>>;
 
-const STANDARD_ERRORS = [400, 401, 403, 413, 429, 503] as const;
+/** Every JSON route can answer these; 413 only where a request body exists (added per operation). */
+const STANDARD_ERRORS = [400, 401, 403, 429, 503] as const;
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
@@ -67,6 +70,7 @@ class SchemaConverter {
       io,
       unrepresentable: 'any',
       target: 'draft-2020-12',
+      override: dropSafeIntegerBounds,
     }) as Json;
     delete generated['$schema'];
     const defs = (generated['$defs'] ?? {}) as Record<string, Json>;
@@ -102,6 +106,18 @@ class SchemaConverter {
   }
 }
 
+/**
+ * zod's `.int()` is a safe integer, so the generator writes ±(2^53−1) as the bounds of every integer
+ * without its own: noise in the reference (a count or a version shown as "≤ 9007199254740991"). The
+ * bounds a schema sets itself (`limit` 1–500, `min(0)`) stay; only the implicit ones go, here, for
+ * every converted schema.
+ */
+function dropSafeIntegerBounds({ jsonSchema }: { jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  if (jsonSchema.type !== 'integer') return;
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+}
+
 function normaliseAnonymous(name: string, def: Json): string {
   return JSON.stringify(def).split(`"#/$defs/${name}"`).join('"#self"');
 }
@@ -125,25 +141,20 @@ function objectShape(schema: z.ZodType | undefined): Record<string, z.ZodType> {
 
 function parameters(route: RpcRoute | RawRoute, converter: SchemaConverter): Json[] {
   const out: Json[] = [];
+  const examples = OPERATION_EXAMPLES[route.operationId]?.parameters ?? {};
+  const parameter = (name: string, where: 'path' | 'query', schema: z.ZodType, required: boolean): Json => ({
+    name,
+    in: where,
+    required,
+    schema: converter.convert(schema, 'input'),
+    ...describe(schema),
+    ...(examples[name] !== undefined ? { example: examples[name] } : {}),
+  });
   const params = route.kind === 'rpc' ? route.params : undefined;
-  for (const [name, schema] of Object.entries(objectShape(params))) {
-    out.push({
-      name,
-      in: 'path',
-      required: true,
-      schema: converter.convert(schema, 'input'),
-      ...describe(schema),
-    });
-  }
-  for (const [name, schema] of Object.entries(objectShape(route.query))) {
-    out.push({
-      name,
-      in: 'query',
-      required: !schema.safeParse(undefined).success,
-      schema: converter.convert(schema, 'input'),
-      ...describe(schema),
-    });
-  }
+  for (const [name, schema] of Object.entries(objectShape(params)))
+    out.push(parameter(name, 'path', schema, true));
+  for (const [name, schema] of Object.entries(objectShape(route.query)))
+    out.push(parameter(name, 'query', schema, !schema.safeParse(undefined).success));
   if (route.kind === 'rpc' && route.idempotent) out.push({ $ref: '#/components/parameters/IdempotencyKey' });
   return out;
 }
@@ -159,27 +170,57 @@ function errorResponses(statuses: Iterable<number>): Json {
   return out;
 }
 
+/** The request body of an operation: one entry per content type, each with its example. */
+function requestBody(operationId: string, schemas: Record<string, Json>): Json {
+  const example = OPERATION_EXAMPLES[operationId];
+  const content: Json = {};
+  for (const [type, schema] of Object.entries(schemas)) {
+    // A CSV body is text: only an example written as text fits it, never the JSON one.
+    const value = example?.requestByType?.[type] ?? (type === 'text/csv' ? undefined : example?.request);
+    content[type] = { schema, ...(value !== undefined ? { example: value } : {}) };
+  }
+  return { required: true, content };
+}
+
+function successExample(operationId: string): Json {
+  const example = OPERATION_EXAMPLES[operationId];
+  return example && example.response !== undefined ? { example: example.response } : {};
+}
+
+/**
+ * Who may call an operation, always a list: caller kinds (`admin`, `agent`, `viewer`) or `public`
+ * (no token). Finer rules (own role, own agent) are in the description.
+ */
+function accessOf(route: Route): string[] {
+  return route.access === 'public' ? ['public'] : [...route.access];
+}
+
 function rpcOperation(route: RpcRoute, converter: SchemaConverter): Json {
   const operation: Json = {
     operationId: route.operationId,
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    'x-orgmesh-access': [...route.access],
+    'x-orgmesh-access': accessOf(route),
     parameters: parameters(route, converter),
     responses: {
       [String(route.status)]: {
         description: STATUS_TEXT[route.status] ?? 'OK',
-        content: { 'application/json': { schema: converter.convert(route.response, 'output') } },
+        content: {
+          'application/json': {
+            schema: converter.convert(route.response, 'output'),
+            ...successExample(route.operationId),
+          },
+        },
       },
-      ...errorResponses([...STANDARD_ERRORS, ...(route.errors ?? [])]),
+      ...errorResponses([...STANDARD_ERRORS, ...(route.errors ?? []), ...(route.body ? [413] : [])]),
     },
   };
   if (route.grpc) operation['x-orgmesh-grpc'] = `orgmesh.v1.${route.grpc.service}/${route.grpc.method}`;
   if (route.body) {
-    const content: Json = { 'application/json': { schema: converter.convert(route.body, 'input') } };
-    if (route.alternateBodies?.['text/csv']) content['text/csv'] = { schema: { type: 'string' } };
-    operation['requestBody'] = { required: true, content };
+    const schemas: Record<string, Json> = { 'application/json': converter.convert(route.body, 'input') };
+    if (route.alternateBodies?.['text/csv']) schemas['text/csv'] = { type: 'string' };
+    operation['requestBody'] = requestBody(route.operationId, schemas);
   }
   return operation;
 }
@@ -187,13 +228,14 @@ function rpcOperation(route: RpcRoute, converter: SchemaConverter): Json {
 function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
   const responses: Json = {};
   for (const [status, response] of Object.entries(route.responses)) {
+    const example = Number(status) < 300 ? successExample(route.operationId) : {};
     responses[status] = {
       description: response.description,
       ...(response.contentType
         ? {
             content: {
               [response.contentType]: response.schema
-                ? { schema: converter.convert(response.schema, 'output') }
+                ? { schema: converter.convert(response.schema, 'output'), ...example }
                 : {},
             },
           }
@@ -205,16 +247,19 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
-    'x-orgmesh-access': route.access === 'public' ? 'public' : [...route.access],
+    'x-orgmesh-access': accessOf(route),
     parameters: parameters(route, converter),
-    responses: { ...responses, ...errorResponses([...(route.errors ?? []), 429]) },
+    responses: {
+      ...responses,
+      ...errorResponses([...(route.errors ?? []), 429, ...(route.requestBody ? [413] : [])]),
+    },
   };
   if (route.access === 'public') operation['security'] = [];
   if (route.requestBody) {
-    const content: Json = {};
+    const schemas: Record<string, Json> = {};
     for (const type of route.requestBody.contentTypes)
-      content[type] = { schema: converter.convert(route.requestBody.schema, 'input') };
-    operation['requestBody'] = { required: true, content };
+      schemas[type] = converter.convert(route.requestBody.schema, 'input');
+    operation['requestBody'] = requestBody(route.operationId, schemas);
   }
   return operation;
 }
@@ -253,7 +298,7 @@ const ProblemSchema: Json = {
 export interface OpenApiOptions {
   serverUrl: string;
   version: string;
-  /** The dev issuer's token endpoint, documented as an OAuth2 client-credentials flow. */
+  /** The dev issuer's token endpoint (dev mode); absent in oidc mode, where the provider issues tokens. */
   tokenUrl?: string;
 }
 
@@ -282,21 +327,10 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
     responses[`Problem${status}`] = {
       description: `${STATUS_TEXT[status] ?? ''}. Codes: ${codes.map((c) => `\`${c}\` (${problemTitle(c)}, type ${problemType(c)})`).join(', ')}`,
       ...(Object.keys(headers).length ? { headers } : {}),
-      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-    };
-  }
-  const securitySchemes: Json = { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } };
-  if (options.tokenUrl) {
-    securitySchemes['clientCredentials'] = {
-      type: 'oauth2',
-      flows: {
-        clientCredentials: {
-          tokenUrl: options.tokenUrl,
-          scopes: {
-            'orgmesh:admin': 'administer',
-            'orgmesh:agent': 'act as an agent',
-            'orgmesh:read': 'read',
-          },
+      content: {
+        'application/problem+json': {
+          schema: { $ref: '#/components/schemas/Problem' },
+          example: problemExample(status, codes[0] ?? 'internal'),
         },
       },
     };
@@ -307,10 +341,8 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
     info: {
       title: 'orgmesh gateway',
       version: options.version,
-      description:
-        'The public edge of orgmesh: sessions, the agent mesh (tasks, approvals, notifications), the registry, and ' +
-        'lifecycle event subscriptions. Errors are application/problem+json with a stable `code`. Creates honour ' +
-        '`Idempotency-Key`. Lists page with `limit` and `cursor` (`nextCursor`).',
+      description: introduction(options),
+      license: API_LICENSE,
     },
     servers: [{ url: options.serverUrl }],
     security: [{ bearer: [] }],
@@ -334,7 +366,16 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
           schema: { type: 'string', minLength: 1, maxLength: 200 },
         },
       },
-      securitySchemes,
+      securitySchemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An access token from the built-in dev issuer (`POST /v1/auth/token`) or, in oidc mode, from your ' +
+            'OpenID provider. See "First token, first call" above.',
+        },
+      },
     },
   };
 }

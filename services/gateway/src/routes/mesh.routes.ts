@@ -125,6 +125,9 @@ export const meshRoutes: Route[] = [
     path: '/v1/tasks/{id}',
     tag: 'mesh',
     summary: 'Get a task with its history (fetch_status)',
+    description:
+      'fetch_status: the task, approval or notification with its state, result or decision, and (unless `includeHistory=false`) ' +
+      'its history of transitions.',
     access: ALL_KINDS,
     params: TaskIdParams,
     query: z.object({ includeHistory: queryBoolean() }),
@@ -161,6 +164,9 @@ export const meshRoutes: Route[] = [
     path: '/v1/tasks/{id}/decision',
     tag: 'mesh',
     summary: 'Approve or reject an approval',
+    description:
+      "Decides an approval addressed to the caller's role: `approve` completes it, `reject` rejects it, with an optional " +
+      "comment. The requester's paused session resumes. An approval already decided is 409 `task_illegal_transition`.",
     access: WRITERS,
     params: TaskIdParams,
     body: Decide.request.omit({ id: true }),
@@ -179,6 +185,9 @@ export const meshRoutes: Route[] = [
     path: '/v1/tasks/{id}/cancel',
     tag: 'mesh',
     summary: 'Cancel a task (its sender or an admin)',
+    description:
+      'Cancels a task that is not finished yet, with an optional reason; the addressed role sees it canceled. A finished ' +
+      'task is 409 `task_illegal_transition`.',
     access: WRITERS,
     params: TaskIdParams,
     body: CancelTask.request.omit({ id: true }),
@@ -216,6 +225,9 @@ export const meshRoutes: Route[] = [
     path: '/v1/approvals',
     tag: 'mesh',
     summary: 'List approvals',
+    description:
+      'Approvals the caller sent (`direction=outbound`) or must decide (`inbound`), newest first; the same filters as ' +
+      '`GET /v1/tasks`.',
     access: ALL_KINDS,
     query: ListQuery,
     status: 200,
@@ -229,6 +241,9 @@ export const meshRoutes: Route[] = [
     path: '/v1/notifications',
     tag: 'mesh',
     summary: 'Notify a role (fire-and-forget, delivered durably)',
+    description:
+      'notify: a message to a role (or one agent), delivered durably to its inbox; nothing is expected back. Answers ' +
+      '202 with the stored notification.',
     access: WRITERS,
     body: Notify.request.extend({ from: FromField }),
     idempotent: true,
@@ -247,6 +262,8 @@ export const meshRoutes: Route[] = [
     path: '/v1/notifications',
     tag: 'mesh',
     summary: 'List notifications',
+    description:
+      'Notifications the caller sent or received, newest first; the same filters as `GET /v1/tasks`.',
     access: ALL_KINDS,
     query: ListQuery,
     status: 200,

@@ -33,6 +33,9 @@ export const registryRoutes: Route[] = [
     path: '/v1/agents',
     tag: 'registry',
     summary: 'List agents with their presence',
+    description:
+      'The agents of the registry, each with its presence (online, last heartbeat, reported configuration hash, ' +
+      'drift). Filter by `role` or `online`; `version` is the registry version the list was read at.',
     access: ALL_KINDS,
     query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...PageQuery }),
     status: 200,
@@ -48,6 +51,9 @@ export const registryRoutes: Route[] = [
     path: '/v1/agents/{id}',
     tag: 'registry',
     summary: 'Get an agent with its effective profile, presence and drift',
+    description:
+      'The agent as declared, the profile in effect for it, its presence, and the configuration hash expected for ' +
+      'each client format (what a heartbeat is compared with).',
     access: ALL_KINDS,
     params: AgentParams,
     status: 200,
@@ -84,6 +90,9 @@ export const registryRoutes: Route[] = [
     path: '/v1/agents/{id}/drift',
     tag: 'registry',
     summary: 'Does the agent run the configuration it is declared with?',
+    description:
+      '`drift` is true when the configuration hash the agent last reported in its heartbeat differs from the one the ' +
+      'registry expects for it (`expectedConfigHashes`).',
     access: ALL_KINDS,
     params: AgentParams,
     status: 200,
@@ -155,6 +164,9 @@ export const registryRoutes: Route[] = [
     path: '/v1/profiles/{id}',
     tag: 'registry',
     summary: 'A profile by id',
+    description:
+      "A role profile (providers and models, privacy rules, mesh permissions, tools) with the registry's signature: `jws` " +
+      'is the signed profile and `jwks` the keys that verify it.',
     access: ALL_KINDS,
     params: z.object({ id: ProfileId }),
     status: 200,
@@ -209,6 +221,9 @@ export const registryRoutes: Route[] = [
     path: '/v1/users/{id}/profile',
     tag: 'registry',
     summary: "Assign a profile of the user's role (admin)",
+    description:
+      "Assigns one of the profiles of the user's role to the user. A profile of another role is refused; an unknown " +
+      'user or profile is 404.',
     access: ADMINS,
     params: UserParams,
     body: AssignProfile.request.omit({ userId: true }),

@@ -116,6 +116,8 @@ export const sessionRoutes: Route[] = [
     path: '/v1/sessions/{id}',
     tag: 'sessions',
     summary: 'Get a session',
+    description:
+      "One session with its state, version and timestamps. Agents read their own sessions only (another agent's is 403).",
     access: ALL_KINDS,
     params: SessionIdParams,
     status: 200,

@@ -3,10 +3,12 @@ import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { verifierTuning } from '@orgmesh/auth';
 import { LogAuditSink, type AuditSink } from './audit/audit-sink.js';
+import { AuditSpool } from './audit/audit-spool.js';
 import { NatsAuditSink } from './audit/nats-audit-sink.js';
 import { JoseTokenVerifier } from './auth/token-verifier.js';
 import { httpNerHook } from './privacy/privacy-engine.js';
 import { loadPrivacyProxyConfig } from './privacy-proxy.config.js';
+import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
 import { createPrivacyProxy } from './privacy-proxy.server.js';
 import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
 import { RegistryProfileSource } from './profiles/registry-profile-source.js';
@@ -35,10 +37,19 @@ if (config.PRIVACY_AUDIT === 'nats' || config.PRIVACY_PROFILE_SOURCE === 'regist
   });
 }
 
+const metrics = new PrivacyProxyMetrics();
 let audit: AuditSink = new LogAuditSink(logger);
 if (config.PRIVACY_AUDIT === 'nats' && bus) {
   await bus.ensureStream('privacy');
-  audit = new NatsAuditSink(bus, logger);
+  // Opened before the first request: what a killed predecessor left unpublished goes out first.
+  const spool = AuditSpool.open({
+    dir: config.PRIVACY_AUDIT_SPOOL_DIR,
+    maxBytes: config.PRIVACY_AUDIT_SPOOL_MAX_BYTES,
+  });
+  if (spool.pendingBytes > 0) logger.info({ bytes: spool.pendingBytes }, 'privacy audit spool holds unpublished events from an earlier run');
+  const sink = new NatsAuditSink(bus, spool, logger, { registry: metrics.registry });
+  sink.start();
+  audit = sink;
 }
 
 let registryProfiles: RegistryProfileSource | undefined;
@@ -93,6 +104,7 @@ const proxy = createPrivacyProxy({
   hmacKey: config.PRIVACY_HMAC_KEY,
   audit,
   logger,
+  metrics,
   ...(config.PRIVACY_NER_URL ? { ner: httpNerHook(config.PRIVACY_NER_URL, config.PRIVACY_NER_TIMEOUT) } : {}),
   maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
   processingBudget: { maxChars: config.PRIVACY_MAX_SCAN_CHARS, maxValues: config.PRIVACY_MAX_VALUES },
@@ -125,7 +137,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       )
       .then(async (code) => {
         registryProfiles?.stop();
-        if (audit instanceof NatsAuditSink) await audit.flush().catch(() => undefined);
+        if (audit instanceof NatsAuditSink) {
+          // Whatever NATS has not acknowledged by then stays spooled for the next start.
+          await Promise.race([audit.flush(), new Promise((resolve) => setTimeout(resolve, 3_000))]);
+          await audit.stop().catch(() => undefined);
+        }
         await bus?.close().catch(() => undefined);
         await tracing.shutdown().catch(() => undefined);
         process.exit(code);

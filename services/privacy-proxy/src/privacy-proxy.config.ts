@@ -74,6 +74,14 @@ export const PrivacyProxyConfigSchema = z.object({
   LOG_LEVEL: env.logLevel(),
   /** Where privacy.v1.redacted audit events go: JetStream (default) or the log only. */
   PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),
+  /**
+   * `nats` audit: the local spool every event is written to before the answer and kept in until
+   * JetStream acknowledged it (ADR 0010). One directory per replica, on a volume that outlives the
+   * process (Kubernetes: an emptyDir survives container restarts; a PVC survives pod deletion).
+   */
+  PRIVACY_AUDIT_SPOOL_DIR: z.string().min(1).default('.orgmesh/privacy-audit'),
+  /** Unpublished audit bytes the spool holds at most; past it events are dropped and counted. */
+  PRIVACY_AUDIT_SPOOL_MAX_BYTES: env.int(1024 ** 3, 1024 * 1024),
   NATS_URL: env.natsUrl(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z

@@ -3,6 +3,10 @@ import { PrivacyRedacted, type PrivacyRedactedPayload } from '@orgmesh/contracts
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AuditSpool } from '../src/audit/audit-spool.js';
 import { NatsAuditSink } from '../src/audit/nats-audit-sink.js';
 import { SEEDED_TEXT, SEEDED_VALUES, startHarness, type Harness } from './proxy-harness.js';
 
@@ -12,13 +16,15 @@ describe('privacy.v1.redacted audit events on JetStream', () => {
   let sink: NatsAuditSink;
   let h: Harness;
   const received: Array<{ payload: PrivacyRedactedPayload; raw: string }> = [];
+  const spoolDir = mkdtempSync(join(tmpdir(), 'privacy-audit-'));
 
   beforeAll(async () => {
     ctx = await createTestContext();
     const logger = createLogger({ service: 'privacy-audit-test', level: 'silent' });
     bus = await connectBus({ url: ctx.natsUrl, name: 'privacy-proxy', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger });
     await bus.ensureStream('privacy');
-    sink = new NatsAuditSink(bus, logger);
+    sink = new NatsAuditSink(bus, AuditSpool.open({ dir: spoolDir }), logger);
+    sink.start();
     h = await startHarness({}, { extraAudit: sink });
     await bus.consume(PrivacyRedacted, 'audit-test', async (payload) => {
       received.push({ payload, raw: JSON.stringify(payload) });
@@ -27,7 +33,9 @@ describe('privacy.v1.redacted audit events on JetStream', () => {
 
   afterAll(async () => {
     await h?.close();
+    await sink?.stop();
     await bus?.close();
+    rmSync(spoolDir, { recursive: true, force: true });
     await ctx?.dispose();
   });
 

@@ -1,68 +1,142 @@
 import { PrivacyRedacted, type PrivacyRedactedPayload } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { AuditSink } from './audit-sink.js';
+import type { AuditSpool, SpoolBatch } from './audit-spool.js';
+
+export interface NatsAuditSinkOptions {
+  /** First retry delay after a failed publish; doubles up to `maxRetryDelayMs`. Default 200 ms. */
+  readonly retryDelayMs?: number;
+  /** Default 5 s: NATS coming back is noticed within this. */
+  readonly maxRetryDelayMs?: number;
+  /** Where the spool's gauges and the dropped counter are registered. */
+  readonly registry?: Registry;
+}
 
 /**
- * Publishes `privacy.v1.redacted` to JetStream (stream PRIVACY), off the request path: `emit`
- * queues and returns. Each event carries its own id as `Nats-Msg-Id`, so a retried publish is
- * stored once. The queue is bounded; while NATS is unreachable the oldest events are dropped with a
- * warning naming only counts — the proxy keeps serving model calls rather than failing them for
- * audit. The payload never holds values, only counts per entity type.
+ * Publishes `privacy.v1.redacted` to JetStream (stream PRIVACY) from the local spool (ADR 0010):
+ * `emit` appends the event to the spool and returns; a single loop reads the spool, publishes each
+ * event with its id as `Nats-Msg-Id` and commits what JetStream acknowledged. While NATS is down
+ * events wait in the spool, across restarts and kill -9, and are retried forever; the stream's
+ * duplicate window and the consumers' dedupe on the event id absorb a replay. Only a full spool
+ * drops an event, counted in `orgmesh_privacy_audit_dropped_total`. The payload never holds values,
+ * only counts per entity type.
  */
 export class NatsAuditSink implements AuditSink {
-  private readonly queue: PrivacyRedactedPayload[] = [];
-  private draining: Promise<void> | undefined;
-  private dropped = 0;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private stopped = false;
+  private readonly idleWaiters: Array<() => void> = [];
+  private readonly dropped: Counter | undefined;
 
   constructor(
     private readonly bus: MessageBus,
+    private readonly spool: AuditSpool,
     private readonly logger: Logger,
-    private readonly options: { maxQueue?: number; retryDelayMs?: number; maxAttempts?: number } = {},
-  ) {}
+    private readonly options: NatsAuditSinkOptions = {},
+  ) {
+    if (options.registry) {
+      const registry = options.registry;
+      this.dropped = new Counter({
+        name: 'orgmesh_privacy_audit_dropped_total',
+        help: 'Privacy audit events dropped because the local spool was full',
+        registers: [registry],
+      });
+      new Gauge({
+        name: 'orgmesh_privacy_audit_spool_bytes',
+        help: 'Bytes of privacy audit events in the local spool not yet acknowledged by JetStream',
+        registers: [registry],
+        collect() {
+          this.set(spool.pendingBytes);
+        },
+      });
+    }
+  }
+
+  /** Starts publishing, beginning with what an earlier process left in the spool. */
+  start(): void {
+    this.loop ??= this.run();
+  }
 
   emit(event: PrivacyRedactedPayload): void {
-    if (this.queue.length >= (this.options.maxQueue ?? 10_000)) {
-      this.queue.shift();
-      this.dropped++;
-      if (this.dropped === 1 || this.dropped % 1000 === 0) this.logger.warn({ dropped: this.dropped }, 'privacy audit queue full, dropping oldest');
+    if (!this.spool.append(JSON.stringify(event))) {
+      this.dropped?.inc();
+      this.logger.error({ eventId: event.eventId, role: event.role }, 'privacy audit spool full, event dropped');
+      return;
     }
-    this.queue.push(event);
-    this.startDraining();
+    this.wake?.();
   }
 
-  private startDraining(): void {
-    if (this.draining) return;
-    this.draining = this.drain().finally(() => {
-      this.draining = undefined;
-      // An event queued after the loop's last check but before this callback.
-      if (this.queue.length) this.startDraining();
-    });
+  /** Resolves when everything spooled so far is published (never, while NATS stays down). */
+  flush(): Promise<void> {
+    if (this.spool.pendingBytes === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Resolves when everything queued so far is published (or given up on). */
-  async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+  /** Stops publishing after the batch in flight; what is unpublished stays spooled for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    await this.loop;
+    await this.spool.close();
   }
 
-  private async drain(): Promise<void> {
-    for (let event = this.queue.shift(); event; event = this.queue.shift()) {
-      const attempts = this.options.maxAttempts ?? 5;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await this.bus.publish(PrivacyRedacted, event, { eventId: event.eventId });
-          break;
-        } catch (error) {
-          if (attempt >= attempts) {
-            this.logger.warn(
-              { eventId: event.eventId, role: event.role, counts: event.counts, err: { code: (error as { code?: string }).code } },
-              'privacy audit event not published',
-            );
-            break;
-          }
-          await new Promise((resolve) => setTimeout(resolve, (this.options.retryDelayMs ?? 200) * attempt));
-        }
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const batch = await this.spool.read();
+      if (batch.lines.length === 0) {
+        for (const resolve of this.idleWaiters.splice(0)) resolve();
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          // A timer as well: an append racing the read above finds no waiter to wake.
+          setTimeout(resolve, 1_000).unref();
+        });
+        this.wake = undefined;
+        continue;
       }
+      if (!(await this.publish(batch))) return;
+      await this.spool.commit(batch);
     }
+  }
+
+  /** Publishes every event of the batch, retrying failures until they succeed; false when stopped. */
+  private async publish(batch: SpoolBatch): Promise<boolean> {
+    let waiting = batch.lines.flatMap((line) => {
+      const event = parseEvent(line);
+      if (!event) this.logger.warn({ bytes: line.length }, 'unreadable privacy audit spool line skipped');
+      return event ? [event] : [];
+    });
+    for (let attempt = 1; waiting.length > 0; attempt++) {
+      const results = await Promise.allSettled(
+        waiting.map((event) => this.bus.publish(PrivacyRedacted, event, { eventId: event.eventId })),
+      );
+      const failed = waiting.filter((_, i) => results[i]?.status === 'rejected');
+      if (failed.length === 0) return true;
+      const reason = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      if (attempt === 1 || attempt % 20 === 0)
+        this.logger.warn(
+          { waiting: failed.length, attempt, err: { code: (reason.reason as { code?: string }).code } },
+          'privacy audit events not published yet, kept in the spool',
+        );
+      waiting = failed;
+      const delay = Math.min(
+        (this.options.retryDelayMs ?? 200) * 2 ** Math.min(attempt - 1, 10),
+        this.options.maxRetryDelayMs ?? 5_000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.stopped) return false;
+    }
+    return true;
+  }
+}
+
+/** A spooled line as the event it was; undefined for a line torn by a crash or not an event. */
+function parseEvent(line: string): PrivacyRedactedPayload | undefined {
+  try {
+    const parsed = PrivacyRedacted.schema.safeParse(JSON.parse(line));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -32,6 +32,12 @@ export interface RetentionOptions {
   lockTimeoutMs?: number;
   /** `orgmesh_retention_*` series go here when given. */
   metrics?: Registry;
+  /**
+   * The clock the cutoffs are taken from. Default: the database's `now()`. A service whose rows
+   * carry its own clock's timestamps (tasks' `updated_at`, sessions' `last_transition_at`) passes
+   * that clock, so that its tests' manual clock ages the rows it wrote.
+   */
+  now?: () => Date;
 }
 
 export interface RetentionRun {
@@ -45,6 +51,9 @@ export interface RetentionRun {
   /** Why the run ended before every target was done: another replica took the lock, a lock wait timed out, stop(), the batch cap. */
   stoppedEarly?: 'lock-taken' | 'lock-timeout' | 'stopped' | 'batch-cap';
 }
+
+/** Thrown to roll back an EXPLAIN ANALYZE of a DELETE. */
+class RolledBack extends Error {}
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
 
@@ -133,12 +142,8 @@ export class RetentionJob {
     for (const { target, text } of this.statements) {
       if (target.maxAgeMs <= 0) continue;
       run.deleted[target.name] ??= 0;
-      // One cutoff per run and target, in the database's clock: a batch never chases rows that aged meanwhile.
-      const { rows } = await this.db.query<{ cutoff: Date }>(
-        `SELECT now() - ($1::bigint * interval '1 millisecond') AS cutoff`,
-        [target.maxAgeMs],
-      );
-      const cutoff = rows[0]!.cutoff;
+      // One cutoff per run and target: a batch never chases rows that aged meanwhile.
+      const cutoff = await this.cutoff(target.maxAgeMs);
       for (let batch = 0; ; batch++) {
         if (this.stopping) return { ...run, stoppedEarly: 'stopped' };
         if (batch >= this.maxBatches) return { ...run, stoppedEarly: 'batch-cap' };
@@ -168,6 +173,42 @@ export class RetentionJob {
     }
     run.ran = true;
     return run;
+  }
+
+  /**
+   * The plan of one batch of `targetName` as it would run now (EXPLAIN, not executed unless
+   * `analyze`, which runs the DELETE in a transaction it rolls back). The plan tests and the bench
+   * check that it reads the age index and no Seq Scan.
+   */
+  async explain(targetName: string, options: { analyze?: boolean } = {}): Promise<string> {
+    const found = this.statements.find((s) => s.target.name === targetName);
+    if (!found) throw new Error(`no retention target ${targetName}`);
+    const explain = options.analyze ? 'EXPLAIN (ANALYZE, BUFFERS, TIMING OFF)' : 'EXPLAIN';
+    const cutoff = await this.cutoff(found.target.maxAgeMs);
+    const run = async (sql: Pick<Sql, 'query'>) => {
+      const { rows } = await sql.query<{ 'QUERY PLAN': string }>(`${explain} ${found.text}`, [cutoff, this.batchSize]);
+      return rows.map((r) => r['QUERY PLAN']).join('\n');
+    };
+    if (!options.analyze) return run(this.db);
+    let plan = '';
+    await this.db
+      .transaction(async (tx) => {
+        plan = await run(tx);
+        throw new RolledBack();
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof RolledBack)) throw error;
+      });
+    return plan;
+  }
+
+  private async cutoff(maxAgeMs: number): Promise<Date> {
+    if (this.options.now) return new Date(this.options.now().getTime() - maxAgeMs);
+    const { rows } = await this.db.query<{ cutoff: Date }>(
+      `SELECT now() - ($1::bigint * interval '1 millisecond') AS cutoff`,
+      [maxAgeMs],
+    );
+    return rows[0]!.cutoff;
   }
 
   private async batch(tx: Sql, text: string, cutoff: Date): Promise<number | 'lock-taken'> {

@@ -90,6 +90,7 @@ export async function startMeshRouterApp(
     const replicaSync = new ReplicaCacheSync(bus, repository, logger);
     replicaSync.start();
     host.onClose(() => replicaSync.stop());
+    const clock = options.clock ?? systemClock;
     const service = new TaskService(
       repository,
       policy,
@@ -107,7 +108,7 @@ export async function startMeshRouterApp(
         escalateAt: config.MESH_APPROVAL_ESCALATE_AT,
         maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
       },
-      options.clock ?? systemClock,
+      clock,
     );
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
@@ -131,6 +132,8 @@ export async function startMeshRouterApp(
       }),
       batchSize: config.MESH_RETENTION_BATCH_SIZE,
       metrics: registry,
+      // Task rows carry the service clock's timestamps.
+      now: () => clock.now(),
     });
     const jobs = new TaskJobs(service, repository, metrics, logger, retention, {
       deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
-import type { Database } from '@orgmesh/persistence';
+import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { SessionsConfig } from './sessions.config.js';
@@ -10,6 +10,7 @@ import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository
 import { SessionService, type Clock, systemClock } from './session/session.service.js';
 import { SessionMetrics } from './session/session.metrics.js';
 import { SessionJobs } from './session/session.jobs.js';
+import { sessionsRetentionTargets } from './session/session.retention.js';
 import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
 import { CallerIdentity } from './identity/caller-identity.js';
 
@@ -54,10 +55,11 @@ export async function startSessionsApp(
       batchInFlight: config.SESSION_BATCH_IN_FLIGHT,
       rowCacheSize: config.SESSION_ROW_CACHE_SIZE,
     });
-    const service = new SessionService(repository, options.clock ?? systemClock);
+    const clock = options.clock ?? systemClock;
+    const service = new SessionService(repository, clock);
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    const relay = await host.startRelay();
+    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
     metrics.observeOutbox(() => relay.lag());
     const verifier = options.verifier ?? verifierFromConfig(config);
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
@@ -68,10 +70,21 @@ export async function startSessionsApp(
       host.onClose(() => meshFollow.stop());
     }
 
-    const jobs = new SessionJobs(service, repository, metrics, logger, {
+    const retention = new RetentionJob(db, {
+      lockKey: 'sessions-job-retention',
+      targets: sessionsRetentionTargets({
+        sessionsMs: config.SESSION_RETENTION_DAYS * 86_400_000,
+        idempotencyKeysMs: config.SESSION_IDEMPOTENCY_RETENTION,
+        processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
+      }),
+      batchSize: config.SESSION_RETENTION_BATCH_SIZE,
+      metrics: registry,
+      // Session rows carry the service clock's timestamps.
+      now: () => clock.now(),
+    });
+    const jobs = new SessionJobs(service, repository, metrics, logger, retention, {
       idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
       sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
-      retentionMs: config.SESSION_RETENTION_DAYS * 86_400_000,
       retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
     });
     if (options.startJobs !== false) jobs.start();

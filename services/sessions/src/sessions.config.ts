@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
+import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the sessions service reads its environment. */
 export const SessionsConfigSchema = z.object({
@@ -14,6 +15,12 @@ export const SessionsConfigSchema = z.object({
   SESSION_RETENTION_DAYS: env.int(30, 1),
   SESSION_SWEEP_INTERVAL: env.duration('30s'),
   SESSION_RETENTION_INTERVAL: env.duration('1h'),
+  /** Idempotency records of creates are kept this long (a retry after that is a new request); 0 keeps them. */
+  SESSION_IDEMPOTENCY_RETENTION: env.duration('7d'),
+  /** Rows the retention job deletes per batch (one short transaction each). */
+  SESSION_RETENTION_BATCH_SIZE: env.int(1000, 1),
+  /** PROCESSED_EVENTS_RETENTION and OUTBOX_RETENTION, read alike by every service with a schema. */
+  ...MESSAGING_RETENTION_ENV,
   /** apply-event fast path: most transitions written (or rows read) by one statement (README: batching). */
   SESSION_BATCH_MAX: env.int(64, 1),
   /** apply-event fast path: write statements (and read statements) in flight at once. */

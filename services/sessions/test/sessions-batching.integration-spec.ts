@@ -8,7 +8,7 @@ import {
   type SessionEventName,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
-import { Database } from '@orgmesh/persistence';
+import { Database, RetentionJob } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
 import {
   expectEventually,
@@ -19,6 +19,7 @@ import {
 } from '@orgmesh/testing';
 import { SessionRepository, SESSIONS_SCHEMA } from '../src/session/session.repository.js';
 import { SessionService } from '../src/session/session.service.js';
+import { sessionsRetentionTargets } from '../src/session/session.retention.js';
 import type { SessionsApp } from '../src/sessions.app.js';
 import { clientBus, createTestContext, expectValidHistory, startTestSessions } from './sessions-harness.js';
 
@@ -263,24 +264,27 @@ describe('sessions statements and the plan cache', () => {
       );
       await db.query(`ANALYZE sessions.sessions`);
       await db.query(`ANALYZE sessions.idempotency_keys`);
-      const run: RecordedQuery[] = [];
-      const recording = recordingQueries(db, run);
-      const repository = new SessionRepository(db);
-      const monthAgo = new Date(Date.now() - 30 * 86_400_000);
-      const weekAgo = new Date(Date.now() - 7 * 86_400_000);
-      expect(await repository.deleteTerminalBefore(recording, monthAgo, 5_000)).toBe(1_000);
-      expect(await repository.deleteIdempotencyKeysBefore(recording, weekAgo)).toBe(3_000);
-      // Explained as they ran, with the statistics ANALYZE took before (the deletes change too few rows to matter).
-      const [sessionsDelete, keysDelete] = run;
-      const explain = async ({ text, params }: { text: string; params: unknown[] }) =>
-        (await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${text}`, params)).rows
-          .map((r) => r['QUERY PLAN'])
-          .join('\n');
-      const sessionsPlan = await explain(sessionsDelete!);
-      expect(sessionsPlan).toMatch(/sessions_status_last_transition_idx/);
+      const job = new RetentionJob(db, {
+        lockKey: 'sessions-job-retention-plan-test',
+        targets: sessionsRetentionTargets({
+          sessionsMs: 30 * 86_400_000,
+          idempotencyKeysMs: 7 * 86_400_000,
+          processedEventsMs: 8 * 86_400_000,
+        }),
+        batchSize: 5_000,
+      });
+      // Planned with the statistics ANALYZE took, before the deletes.
+      const sessionsPlan = await job.explain('sessions.sessions');
+      const keysPlan = await job.explain('sessions.idempotency_keys');
+      const run = await job.runOnce();
+      expect(run.deleted).toEqual({
+        'sessions.sessions': 1_000,
+        'sessions.idempotency_keys': 3_000,
+        'sessions.processed_events': 0,
+      });
+      expect(sessionsPlan).toMatch(/sessions_terminal_last_transition_idx/);
       expect(sessionsPlan).toMatch(/Tid Scan on sessions/);
       expect(sessionsPlan).not.toMatch(/Seq Scan/);
-      const keysPlan = await explain(keysDelete!);
       expect(keysPlan).toMatch(/idempotency_keys_created_idx/);
       expect(keysPlan).not.toMatch(/Seq Scan/);
     } finally {

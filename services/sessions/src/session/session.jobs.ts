@@ -1,10 +1,12 @@
+import type { RetentionJob } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { SessionService } from './session.service.js';
 import type { SessionRepository } from './session.repository.js';
 import type { SessionMetrics } from './session.metrics.js';
 
 /**
- * The idle sweeper and the retention job. Each tick runs only on the replica that wins the job's
+ * The idle sweeper and the retention job (session.retention.ts: what it deletes; RetentionJob:
+ * how, in batches that each take the job's lock). Each tick runs only on the replica that wins the job's
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class SessionJobs {
@@ -15,7 +17,8 @@ export class SessionJobs {
     private readonly repository: SessionRepository,
     private readonly metrics: SessionMetrics,
     private readonly logger: Logger,
-    private readonly options: { idleTimeoutMs: number; sweepIntervalMs: number; retentionMs: number; retentionIntervalMs: number },
+    private readonly retention: RetentionJob,
+    private readonly options: { idleTimeoutMs: number; sweepIntervalMs: number; retentionIntervalMs: number },
   ) {
     this.timers = new JobTimers({
       logger,
@@ -30,6 +33,8 @@ export class SessionJobs {
   }
 
   stop(): Promise<void> {
+    // A retention run in progress ends after its current batch instead of holding up the shutdown.
+    this.retention.stop();
     return this.timers.stop();
   }
 
@@ -42,13 +47,21 @@ export class SessionJobs {
     return ran ? result : undefined;
   }
 
-  /** One retention tick; returns the number of sessions deleted, or undefined when another replica ran it. */
+  /**
+   * One retention run; returns the number of sessions deleted (their transitions and keys go with
+   * them), or undefined when another replica ran it. Idempotency and dedupe records it deleted are
+   * in the logs and orgmesh_retention_deleted_rows_total.
+   */
   async retainOnce(): Promise<number | undefined> {
-    const { ran, result } = await this.repository.lockedJob('retention', (tx) =>
-      this.service.purgeTerminal(tx, this.options.retentionMs),
-    );
-    this.record('retention', ran, result);
-    return ran ? result : undefined;
+    const run = await this.retention.runOnce();
+    const sessions = run.deleted['sessions.sessions'] ?? 0;
+    this.record('retention', run.ran, sessions);
+    if (run.ran && (Object.values(run.deleted).some((n) => n > 0) || run.stoppedEarly))
+      this.logger.info(
+        { job: 'retention', deleted: run.deleted, batches: run.batches, longestBatchMs: Math.round(run.longestBatchMs), stoppedEarly: run.stoppedEarly },
+        'sessions retention finished',
+      );
+    return run.ran ? sessions : undefined;
   }
 
   private record(job: string, ran: boolean, affected: number | undefined): void {

@@ -3,7 +3,6 @@ import { trace } from '@opentelemetry/api';
 import {
   SessionCreated,
   SessionTransitioned,
-  TERMINAL_SESSION_STATES,
   type Session,
   type SessionEventName,
   type SessionState,
@@ -491,21 +490,6 @@ export class SessionRepository {
    * `before`, at most `limit`. The batch is found by the status index and deleted by ctid:
    * `id IN (SELECT … LIMIT n)` is planned as a hash join over the whole table.
    */
-  async deleteTerminalBefore(tx: Sql, before: Date, limit: number): Promise<number> {
-    const { rowCount } = await tx.query(
-      `DELETE FROM sessions.sessions WHERE ctid = ANY(ARRAY(
-         SELECT ctid FROM sessions.sessions WHERE status = ANY($1) AND last_transition_at < $2 LIMIT $3))`,
-      [TERMINAL_SESSION_STATES, before, limit],
-    );
-    return rowCount;
-  }
-
-  /** Drops idempotency records older than `before` (their retry window is long past). */
-  async deleteIdempotencyKeysBefore(tx: Sql, before: Date): Promise<number> {
-    const { rowCount } = await tx.query(`DELETE FROM sessions.idempotency_keys WHERE created_at < $1`, [before]);
-    return rowCount;
-  }
-
   lockedJob<T>(name: string, work: (tx: Sql) => Promise<T>): Promise<{ ran: boolean; result?: T }> {
     return this.db.withAdvisoryLock(`sessions-job-${name}`, work);
   }

@@ -154,17 +154,4 @@ export class SessionService {
     }
     return expired;
   }
-
-  /** Deletes terminal sessions older than `retentionMs`, in batches; returns how many. */
-  async purgeTerminal(tx: Parameters<SessionRepository['deleteTerminalBefore']>[0], retentionMs: number, batch = 1000) {
-    const before = new Date(this.clock.now().getTime() - retentionMs);
-    let total = 0;
-    for (;;) {
-      const deleted = await this.repository.deleteTerminalBefore(tx, before, batch);
-      total += deleted;
-      if (deleted < batch) break;
-    }
-    await this.repository.deleteIdempotencyKeysBefore(tx, new Date(this.clock.now().getTime() - 7 * 86_400_000));
-    return total;
-  }
 }

@@ -6,7 +6,9 @@ import { roleInboxDurable, type Task } from '@orgmesh/contracts';
 import {
   createLogger,
   injectTraceHeaders,
+  metricConventionViolations,
   startTracing,
+  UNEXPECTED_ERRORS,
   type Logger,
   type Tracing,
 } from '@orgmesh/telemetry';
@@ -361,11 +363,11 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
 
   it('serves the metrics series on every service’s /metrics', async () => {
     const text = await metricsOf();
-    // Tasks by state (mesh), RPC handler latency (every service serving RPCs), outbox lag (every
+    // Task transitions (mesh, counted as they commit), RPC handler latency (every service serving RPCs), outbox lag (every
     // service with an outbox), consumer redeliveries, transitions by event (sessions), request
     // latency (gateway, proxy) and redactions by entity type (proxy).
     expect(
-      sample(text.mesh, 'orgmesh_mesh_tasks', { kind: 'task', state: 'completed' }),
+      sample(text.mesh, 'orgmesh_mesh_task_transitions_total', { kind: 'task', state: 'completed' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
       sample(text.mesh, 'orgmesh_rpc_server_duration_seconds_count', {
@@ -391,8 +393,9 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       ['registry', 'registry'],
     ] as const)
       expect(sample(text[service], 'orgmesh_outbox_lag_seconds', { schema })).toBeGreaterThanOrEqual(0);
-    for (const service of ['mesh', 'sessions', 'registry', 'gateway'] as const)
-      expect(text[service]).toContain('# TYPE orgmesh_consumer_redeliveries_total counter');
+    // Declared only where they can be filled: the gateway serves no RPC and has no outbox.
+    expect(text.gateway).not.toContain('orgmesh_rpc_server_duration_seconds');
+    expect(text.gateway).not.toContain('orgmesh_outbox_lag_seconds');
     expect(text.sessions).toContain('# TYPE orgmesh_session_transitions_total counter');
     expect(
       sample(text.gateway, 'orgmesh_gateway_http_request_duration_seconds_count', {
@@ -402,16 +405,45 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       }),
     ).toBe(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_redactions_total', { entity_type: 'email', action: 'mask' }),
+      sample(text.proxy, 'orgmesh_privacy_proxy_redactions_total', { entity_type: 'email', action: 'mask' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_redactions_total', { entity_type: 'iban', action: 'mask' }),
+      sample(text.proxy, 'orgmesh_privacy_proxy_redactions_total', { entity_type: 'iban', action: 'mask' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_request_duration_seconds_count', {
+      sample(text.proxy, 'orgmesh_privacy_proxy_request_duration_seconds_count', {
         route: 'openai.chat.completions',
       }),
     ).toBe(1);
+  });
+
+  it('every service’s /metrics follows the naming rules once the request has crossed it', async () => {
+    // Series the request above has no event for: bugs, refusals, upstream failures, gRPC calls,
+    // background jobs (started with startJobs: false) and operations it does not make. Each name is
+    // listed on purpose; any other series without a sample fails this test.
+    const eventOnly = {
+      all: [UNEXPECTED_ERRORS],
+      gateway: ['orgmesh_gateway_grpc_request_duration_seconds'],
+      registry: [],
+      mesh: [],
+      sessions: [],
+      proxy: [],
+    } satisfies Record<string, string[]>;
+    const text = await metricsOf();
+    const violations = Object.fromEntries(
+      await Promise.all(
+        (['gateway', 'registry', 'mesh', 'sessions', 'proxy'] as const).map(
+          async (service) =>
+            [
+              service,
+              await metricConventionViolations(text[service], {
+                eventOnly: [...eventOnly.all, ...eventOnly[service]],
+              }),
+            ] as const,
+        ),
+      ),
+    );
+    expect(violations).toEqual({ gateway: [], registry: [], mesh: [], sessions: [], proxy: [] });
   });
 
   it('keeps every seeded personal value out of logs, span attributes and metrics, though the values crossed the system', async () => {
@@ -439,7 +471,7 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
     // The captures are real: each holds plenty (a capture that saw nothing would pass vacuously).
     expect(Object.values(logs).every((l) => l.lines.length > 0)).toBe(true);
     expect(spans().length).toBeGreaterThan(20);
-    expect(metricText).toContain('orgmesh_mesh_tasks');
+    expect(metricText).toContain('orgmesh_mesh_task_transitions_total');
     for (const value of SEEDED_FORMS) {
       expect({ value, inLogs: logText.includes(value) }).toEqual({ value, inLogs: false });
       expect({ value, inSpans: spanText.includes(value) }).toEqual({ value, inSpans: false });

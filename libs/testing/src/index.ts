@@ -11,3 +11,4 @@ export * from './fuzz.js';
 export * from './bus-fuzz.js';
 export * from './oidc-provider.js';
 export * from './app-error.js';
+export * from './secured-nats.js';

@@ -6,7 +6,9 @@ import { roleInboxDurable, type Task } from '@orgmesh/contracts';
 import {
   createLogger,
   injectTraceHeaders,
+  metricConventionViolations,
   startTracing,
+  UNEXPECTED_ERRORS,
   type Logger,
   type Tracing,
 } from '@orgmesh/telemetry';
@@ -391,8 +393,9 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       ['registry', 'registry'],
     ] as const)
       expect(sample(text[service], 'orgmesh_outbox_lag_seconds', { schema })).toBeGreaterThanOrEqual(0);
-    for (const service of ['mesh', 'sessions', 'registry', 'gateway'] as const)
-      expect(text[service]).toContain('# TYPE orgmesh_consumer_redeliveries_total counter');
+    // Declared only where they can be filled: the gateway serves no RPC and has no outbox.
+    expect(text.gateway).not.toContain('orgmesh_rpc_server_duration_seconds');
+    expect(text.gateway).not.toContain('orgmesh_outbox_lag_seconds');
     expect(text.sessions).toContain('# TYPE orgmesh_session_transitions_total counter');
     expect(
       sample(text.gateway, 'orgmesh_gateway_http_request_duration_seconds_count', {
@@ -402,16 +405,65 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       }),
     ).toBe(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_redactions_total', { entity_type: 'email', action: 'mask' }),
+      sample(text.proxy, 'orgmesh_privacy_proxy_redactions_total', { entity_type: 'email', action: 'mask' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_redactions_total', { entity_type: 'iban', action: 'mask' }),
+      sample(text.proxy, 'orgmesh_privacy_proxy_redactions_total', { entity_type: 'iban', action: 'mask' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text.proxy, 'privacy_proxy_request_duration_seconds_count', {
+      sample(text.proxy, 'orgmesh_privacy_proxy_request_duration_seconds_count', {
         route: 'openai.chat.completions',
       }),
     ).toBe(1);
+  });
+
+  it('every service’s /metrics follows the naming rules once the request has crossed it', async () => {
+    // Series the request above has no event for: bugs, refusals, upstream failures, gRPC calls,
+    // background jobs (started with startJobs: false) and operations it does not make. Each name is
+    // listed on purpose; any other series without a sample fails this test.
+    const jobs = (service: string) => [
+      `orgmesh_${service}_job_runs_total`,
+      `orgmesh_${service}_job_affected_total`,
+    ];
+    const retention = ['orgmesh_retention_deleted_rows_total', 'orgmesh_retention_batch_duration_seconds'];
+    const eventOnly = {
+      all: [UNEXPECTED_ERRORS],
+      gateway: ['orgmesh_gateway_grpc_request_duration_seconds'],
+      registry: [
+        'orgmesh_registry_org_imports_total',
+        'orgmesh_registry_heartbeats_total',
+        ...jobs('registry'),
+      ],
+      mesh: [...jobs('mesh'), ...retention],
+      // Sessions follows the mesh's events here; nobody calls its apply-event RPC.
+      sessions: [
+        'orgmesh_session_transitions_total',
+        'orgmesh_session_callers_refused_total',
+        ...jobs('session'),
+        ...retention,
+      ],
+      // The profile masks (no strict refusal), the prompt is text (nothing unscanned), the upstream answers.
+      proxy: [
+        'orgmesh_privacy_proxy_refusals_total',
+        'orgmesh_privacy_proxy_unscanned_total',
+        'orgmesh_privacy_proxy_upstream_errors_total',
+      ],
+    } satisfies Record<string, string[]>;
+    const text = await metricsOf();
+    const violations = Object.fromEntries(
+      await Promise.all(
+        (['gateway', 'registry', 'mesh', 'sessions', 'proxy'] as const).map(
+          async (service) =>
+            [
+              service,
+              await metricConventionViolations(text[service], {
+                eventOnly: [...eventOnly.all, ...eventOnly[service]],
+              }),
+            ] as const,
+        ),
+      ),
+    );
+    expect(violations).toEqual({ gateway: [], registry: [], mesh: [], sessions: [], proxy: [] });
   });
 
   it('keeps every seeded personal value out of logs, span attributes and metrics, though the values crossed the system', async () => {

@@ -82,11 +82,14 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     const host = await ServiceHost.open(options('host-b'));
     const port = await freePort();
     try {
-      await host.serveHealth({ host: '127.0.0.1', port }, {
-        registry: async () => {
-          throw new Error('no registry version loaded');
+      await host.serveHealth(
+        { host: '127.0.0.1', port },
+        {
+          registry: async () => {
+            throw new Error('no registry version loaded');
+          },
         },
-      });
+      );
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(503);
       expect(await ready.text()).toContain('registry');

@@ -6,7 +6,8 @@ import { createMetricsRegistry, startHealthServer, type HealthServer } from './h
 /** An IPv4 address of this machine other than loopback, if it has one (a container's eth0). */
 function externalIPv4(): string | undefined {
   for (const addresses of Object.values(networkInterfaces()))
-    for (const address of addresses ?? []) if (address.family === 'IPv4' && !address.internal) return address.address;
+    for (const address of addresses ?? [])
+      if (address.family === 'IPv4' && !address.internal) return address.address;
   return undefined;
 }
 
@@ -29,7 +30,12 @@ describe('startHealthServer bind host', () => {
     server = undefined;
   });
   const start = (host: string) =>
-    startHealthServer({ host, port: 0, checks: {}, registry: createMetricsRegistry('test', { defaultMetrics: false }) });
+    startHealthServer({
+      host,
+      port: 0,
+      checks: {},
+      registry: createMetricsRegistry('test', { defaultMetrics: false }),
+    });
 
   it('binds loopback when asked: reachable on 127.0.0.1, refused on the machine’s other addresses', async () => {
     server = await start('127.0.0.1');

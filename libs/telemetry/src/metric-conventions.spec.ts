@@ -18,10 +18,15 @@ describe('metricConventionViolations', () => {
     new Gauge({ name: 'orgmesh_open_total', help: 'gauge with _total', registers: [registry] }).set(1);
     new Gauge({ name: 'orgmesh_hits', help: 'hits since start', registers: [registry] }).set(3);
     new Histogram({ name: 'orgmesh_wait_ms', help: 'not a base unit', registers: [registry] }).observe(5);
-    new Counter({ name: 'orgmesh_never_total', help: 'declared, never filled', labelNames: ['x'], registers: [registry] });
+    new Counter({
+      name: 'orgmesh_never_total',
+      help: 'declared, never filled',
+      labelNames: ['x'],
+      registers: [registry],
+    });
     expect(await metricConventionViolations(registry)).toEqual([
       'privacy_proxy_requests_total: lacks the orgmesh_ prefix',
-      'orgmesh_requests: a counter\'s name must end in _total',
+      "orgmesh_requests: a counter's name must end in _total",
       'orgmesh_open_total: only counters end in _total (this is a gauge)',
       'orgmesh_hits: a count since start is a counter, not a gauge',
       'orgmesh_wait_ms: use base units in names (_seconds, _bytes)',
@@ -31,13 +36,20 @@ describe('metricConventionViolations', () => {
 
   it('reads a /metrics scrape (Prometheus text) as it reads the registry', async () => {
     const registry = createMetricsRegistry('gateway');
-    new Counter({ name: 'orgmesh_requests', help: 'a "quoted" help', labelNames: ['route'], registers: [registry] }).inc({
+    new Counter({
+      name: 'orgmesh_requests',
+      help: 'a "quoted" help',
+      labelNames: ['route'],
+      registers: [registry],
+    }).inc({
       route: '/v1/tasks/{id}',
     });
-    new Histogram({ name: 'orgmesh_wait_ms', help: 'w', labelNames: ['route'], registers: [registry] }).observe(
-      { route: 'a' },
-      5,
-    );
+    new Histogram({
+      name: 'orgmesh_wait_ms',
+      help: 'w',
+      labelNames: ['route'],
+      registers: [registry],
+    }).observe({ route: 'a' }, 5);
     new Gauge({ name: 'orgmesh_open', help: 'o', labelNames: ['transport'], registers: [registry] });
     const fromText = await metricConventionViolations(await registry.metrics());
     expect(fromText).toEqual(await metricConventionViolations(registry));
@@ -46,7 +58,9 @@ describe('metricConventionViolations', () => {
       'orgmesh_wait_ms: use base units in names (_seconds, _bytes)',
       'orgmesh_open: declared but has no sample',
     ]);
-    const wait = parseExposition(await registry.metrics()).find((family) => family.name === 'orgmesh_wait_ms');
+    const wait = parseExposition(await registry.metrics()).find(
+      (family) => family.name === 'orgmesh_wait_ms',
+    );
     expect(wait?.values.find((value) => value.labels['le'] === '+Inf')).toEqual({
       labels: { le: '+Inf', route: 'a', service: 'gateway' },
       value: 1,
@@ -56,7 +70,9 @@ describe('metricConventionViolations', () => {
   it('finds a series without the service label (a registry not made by createMetricsRegistry)', async () => {
     const registry = new Registry();
     new Counter({ name: 'orgmesh_things_total', help: 'things', registers: [registry] }).inc();
-    expect(await metricConventionViolations(registry)).toEqual(['orgmesh_things_total: a sample lacks the service label']);
+    expect(await metricConventionViolations(registry)).toEqual([
+      'orgmesh_things_total: a sample lacks the service label',
+    ]);
   });
 
   it('lets an event-only series stay empty, and only that one', async () => {

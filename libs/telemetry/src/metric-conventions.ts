@@ -11,7 +11,8 @@ export const METRIC_PREFIX = 'orgmesh_';
 const RUNTIME_PREFIXES = ['process_', 'nodejs_'];
 
 /** Unit suffixes that are not base units (Prometheus: seconds, bytes), as a name's last words. */
-const NON_BASE_UNITS = /_(ms|millis|milliseconds|us|micros|microseconds|ns|nanoseconds|minutes|hours|days|kb|kilobytes|mb|megabytes|gb|gigabytes|bits)(_total|_bucket|_sum|_count)?$/;
+const NON_BASE_UNITS =
+  /_(ms|millis|milliseconds|us|micros|microseconds|ns|nanoseconds|minutes|hours|days|kb|kilobytes|mb|megabytes|gb|gigabytes|bits)(_total|_bucket|_sum|_count)?$/;
 
 export interface MetricConventionOptions {
   /**
@@ -47,7 +48,8 @@ export async function metricConventionViolations(
     // gauge, `nodejs_gc_duration_seconds` fills on the first collection): only the label is ours.
     if (RUNTIME_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
     if (!name.startsWith(METRIC_PREFIX)) problems.push(`${name}: lacks the ${METRIC_PREFIX} prefix`);
-    if (type === 'counter' && !name.endsWith('_total')) problems.push(`${name}: a counter's name must end in _total`);
+    if (type === 'counter' && !name.endsWith('_total'))
+      problems.push(`${name}: a counter's name must end in _total`);
     if (type !== 'counter' && name.endsWith('_total'))
       problems.push(`${name}: only counters end in _total (this is a ${type})`);
     if (NON_BASE_UNITS.test(name)) problems.push(`${name}: use base units in names (_seconds, _bytes)`);
@@ -90,7 +92,10 @@ export function parseExposition(text: string): MetricFamily[] {
     const family = families.at(-1);
     if (!sample || !family || !(sample[1] as string).startsWith(family.name)) continue;
     const labels = Object.fromEntries(
-      [...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+      [...(sample[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)].map((m) => [
+        m[1],
+        m[2],
+      ]),
     ) as Record<string, string>;
     family.values.push({ labels, value: Number(sample[3]) });
   }

@@ -18,7 +18,9 @@ export class PrivacyProxyMetrics {
   readonly upstreamErrors: Counter<'provider'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    const registry = createMetricsRegistry('privacy-proxy', { defaultMetrics: options.defaultMetrics ?? true });
+    const registry = createMetricsRegistry('privacy-proxy', {
+      defaultMetrics: options.defaultMetrics ?? true,
+    });
     this.registry = registry;
     this.requests = new Counter({
       name: 'orgmesh_privacy_proxy_requests_total',

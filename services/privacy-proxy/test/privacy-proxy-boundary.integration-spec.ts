@@ -43,7 +43,9 @@ afterAll(async () => {
 /** The counter of the HTTP edge; its series appears with the first count (labelled counters start absent). */
 async function unexpectedCount(): Promise<number> {
   const text = await h.proxy.metrics.registry.metrics();
-  return Number(/^orgmesh_unexpected_errors_total\{edge="http",service="privacy-proxy"\} (\d+)/m.exec(text)?.[1] ?? '0');
+  return Number(
+    /^orgmesh_unexpected_errors_total\{edge="http",service="privacy-proxy"\} (\d+)/m.exec(text)?.[1] ?? '0',
+  );
 }
 
 describe('last-resort boundary', () => {

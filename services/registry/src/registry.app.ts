@@ -105,11 +105,14 @@ export async function startRegistryApp(
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());
 
-    const health = await host.serveHealth({ host: config.REGISTRY_HTTP_HOST, port: config.REGISTRY_HTTP_PORT }, {
-      registry: async () => {
-        if (!service.current) throw new Error('no registry version loaded');
+    const health = await host.serveHealth(
+      { host: config.REGISTRY_HTTP_HOST, port: config.REGISTRY_HTTP_PORT },
+      {
+        registry: async () => {
+          if (!service.current) throw new Error('no registry version loaded');
+        },
       },
-    });
+    );
     logger.info(
       {
         healthPort: health.port,

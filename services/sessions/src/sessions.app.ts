@@ -90,7 +90,10 @@ export async function startSessionsApp(
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());
 
-    const health = await host.serveHealth({ host: config.SESSIONS_HTTP_HOST, port: config.SESSIONS_HTTP_PORT });
+    const health = await host.serveHealth({
+      host: config.SESSIONS_HTTP_HOST,
+      port: config.SESSIONS_HTTP_PORT,
+    });
     logger.info({ healthPort: health.port }, 'sessions service started');
 
     return {

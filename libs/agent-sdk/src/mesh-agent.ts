@@ -45,6 +45,8 @@ export type AgentCredentials =
 
 export interface MeshAgentOptions {
   natsUrl: string;
+  /** The agent's NKey seed file on a secured bus (`orgmesh nats-config --agent <id>:<role>`); unset: anonymous. */
+  nkeySeedFile?: string;
   /** Namespace of the bus (tests and isolated deployments). */
   subjectPrefix?: string;
   nameSuffix?: string;
@@ -224,6 +226,7 @@ export class MeshAgent {
     }
     const bus = await connectBus({
       url: options.natsUrl,
+      ...(options.nkeySeedFile ? { nkeySeedFile: options.nkeySeedFile } : {}),
       name: `agent-${identity.subject}`,
       subjectPrefix: options.subjectPrefix,
       nameSuffix: options.nameSuffix,

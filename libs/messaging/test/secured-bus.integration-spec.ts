@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from '@nats-io/transport-node';
-import { errors as natsErrors, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/nats-core';
+import { PermissionViolationError, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/nats-core';
 import {
   AppError,
   CreateSession,
@@ -41,11 +41,11 @@ async function busAs(identity: string): Promise<MessageBus> {
 }
 
 /** The server's permission errors on a connection, as they arrive. */
-function violations(nc: NatsConnection): natsErrors.PermissionViolationError[] {
-  const seen: natsErrors.PermissionViolationError[] = [];
+function violations(nc: NatsConnection): PermissionViolationError[] {
+  const seen: PermissionViolationError[] = [];
   void (async () => {
     for await (const status of nc.status()) {
-      if (status.type === 'error' && status.error instanceof natsErrors.PermissionViolationError) seen.push(status.error);
+      if (status.type === 'error' && status.error instanceof PermissionViolationError) seen.push(status.error);
     }
   })();
   return seen;

@@ -24,6 +24,8 @@ export interface ServiceHostConfig {
   DATABASE_URL: string;
   DATABASE_POOL_SIZE: number;
   NATS_URL: string;
+  /** The service's NKey seed on a secured bus (`orgmesh nats-config`); unset: anonymous. */
+  NATS_NKEY_SEED_FILE?: string | undefined;
   NATS_SUBJECT_PREFIX?: string | undefined;
   NATS_NAME_SUFFIX?: string | undefined;
 }
@@ -83,6 +85,7 @@ export class ServiceHost {
       bus = await connectBus({
         url: config.NATS_URL,
         name: service,
+        nkeySeedFile: config.NATS_NKEY_SEED_FILE,
         subjectPrefix: config.NATS_SUBJECT_PREFIX,
         nameSuffix: config.NATS_NAME_SUFFIX,
         logger,

@@ -40,6 +40,7 @@ export async function startAgentsApp(
   const agent = await connectWhenReachable(logger, () =>
     MeshAgent.connect({
       natsUrl: config.NATS_URL,
+      ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
       subjectPrefix: config.NATS_SUBJECT_PREFIX,
       nameSuffix: config.NATS_NAME_SUFFIX,
       credentials: options.tokens

@@ -42,6 +42,8 @@ export const AgentsConfigSchema = z
     /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
     AGENTS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
     NATS_URL: env.natsUrl(),
+    /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
+    NATS_NKEY_SEED_FILE: env.optionalString(),
     NATS_SUBJECT_PREFIX: env.subjectPrefix(),
     NATS_NAME_SUFFIX: z
       .string()

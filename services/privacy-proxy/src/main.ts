@@ -31,6 +31,7 @@ if (config.PRIVACY_AUDIT === 'nats' || config.PRIVACY_PROFILE_SOURCE === 'regist
   bus = await connectBus({
     url: config.NATS_URL,
     name: 'privacy-proxy',
+    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,

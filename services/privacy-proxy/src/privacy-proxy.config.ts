@@ -83,6 +83,8 @@ export const PrivacyProxyConfigSchema = z.object({
   /** Unpublished audit bytes the spool holds at most; past it events are dropped and counted. */
   PRIVACY_AUDIT_SPOOL_MAX_BYTES: env.int(1024 ** 3, 1024 * 1024),
   NATS_URL: env.natsUrl(),
+  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
+  NATS_NKEY_SEED_FILE: env.optionalString(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()

@@ -5,6 +5,8 @@ import { env, parseConfig } from '@orgmesh/config';
 /** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
 export const RegistryConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
+  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
+  NATS_NKEY_SEED_FILE: env.optionalString(),
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   REGISTRY_HTTP_PORT: env.port(8102),

@@ -413,6 +413,9 @@ export async function connect(config: RunnerConfig, name: string): Promise<Messa
       connectBus({
         url: config.natsUrl,
         name,
+        // Every runner connection is the `runner` identity of a secured bus, whatever its client name.
+        nkeySeedFile: config.nkeySeedFile,
+        identity: 'runner',
         subjectPrefix: config.subjectPrefix,
         nameSuffix: config.nameSuffix,
         logger,

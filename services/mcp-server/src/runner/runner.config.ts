@@ -11,6 +11,8 @@ const optional = env.optionalString();
  */
 export const RunnerConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
+  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
+  NATS_NKEY_SEED_FILE: env.optionalString(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()
@@ -41,6 +43,8 @@ export const RunnerConfigSchema = z.object({
 
 export interface RunnerConfig {
   readonly natsUrl: string;
+  /** The runner identity's NKey seed on a secured bus; unset: anonymous. */
+  readonly nkeySeedFile: string | undefined;
   readonly subjectPrefix: string;
   readonly nameSuffix: string;
   readonly gatewayUrl: string;
@@ -62,6 +66,7 @@ export function loadRunnerConfig(source: Readonly<Record<string, string | undefi
   const raw = parseConfig('orgmesh', RunnerConfigSchema, { ...source });
   return {
     natsUrl: raw.NATS_URL,
+    nkeySeedFile: raw.NATS_NKEY_SEED_FILE,
     subjectPrefix: raw.NATS_SUBJECT_PREFIX,
     nameSuffix: raw.NATS_NAME_SUFFIX,
     gatewayUrl: (raw.ORGMESH_GATEWAY_URL ?? raw.GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),

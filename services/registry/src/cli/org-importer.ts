@@ -23,7 +23,9 @@ export function natsOrgImporter(env: Env): OrgImporter {
     const bus = await withTimeout(
       connectBus({
         url,
-        name: 'orgmesh-cli',
+        // The admin-cli identity of a secured bus (orgmesh nats-config): its seed from NATS_NKEY_SEED_FILE.
+        name: 'admin-cli',
+        nkeySeedFile: env['NATS_NKEY_SEED_FILE'] || undefined,
         subjectPrefix: env['NATS_SUBJECT_PREFIX'] ?? '',
         logger: createLogger({ service: 'orgmesh-cli', level: 'silent' }),
       }),

@@ -54,6 +54,7 @@ export async function startGatewayApp(
   const bus = await connectBus({
     url: config.NATS_URL,
     name: 'gateway',
+    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,

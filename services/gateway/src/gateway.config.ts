@@ -11,6 +11,8 @@ function isLoopback(url: URL): boolean {
 /** The only place the gateway reads its environment. */
 export const GatewayConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
+  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
+  NATS_NKEY_SEED_FILE: env.optionalString(),
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()

@@ -130,12 +130,13 @@ function processCpuMs(pid: number | undefined): number | undefined {
   }
 }
 
-/** A router's row-cache counters (orgmesh_mesh_update_row_cache), from its /metrics. */
+/** A router's row-cache counters (orgmesh_mesh_update_row_cache_total), from its /metrics. */
 async function rowCacheOf(port: number): Promise<Record<'hit' | 'miss' | 'learned', number>> {
   const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
   const value = (result: string) =>
     Number(
-      new RegExp(`orgmesh_mesh_update_row_cache\\{result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ?? NaN,
+      new RegExp(`orgmesh_mesh_update_row_cache_total\\{result="${result}"[^}]*\\} (\\d+)`).exec(text)?.[1] ??
+        NaN,
     );
   return { hit: value('hit'), miss: value('miss'), learned: value('learned') };
 }

@@ -23,6 +23,7 @@ import {
   GetManager,
   GetProfile,
   ImportOrg,
+  ImportOrgPart,
   ListAgents,
   LoadRegistry,
   OrgImported,
@@ -117,6 +118,7 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   { rpc: GetDirectory, callers: ['privacy-proxy'] },
   { rpc: AssignProfile, callers: ['gateway'] },
   { rpc: ImportOrg, callers: ['gateway', 'admin-cli'] },
+  { rpc: ImportOrgPart, callers: ['gateway', 'admin-cli'] },
   { rpc: LoadRegistry, callers: ['gateway'] },
   { rpc: AgentHeartbeat, callers: ['gateway', 'runner', 'agent'] },
 

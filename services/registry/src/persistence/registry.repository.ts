@@ -229,6 +229,20 @@ export class RegistryTransaction {
     await this.sql.query(`DELETE FROM registry.agent_presence WHERE agent_id = ANY($1::text[])`, [agentIds]);
   }
 
+  /** The parts of an upload, in order. */
+  async peekImportParts(uploadId: string): Promise<Array<{ index: number; csv: string }>> {
+    const { rows } = await this.sql.query<{ part_index: number; csv: string }>(
+      `SELECT part_index, csv FROM registry.org_import_parts WHERE upload_id = $1 ORDER BY part_index`,
+      [uploadId],
+    );
+    return rows.map((r) => ({ index: r.part_index, csv: r.csv }));
+  }
+
+  /** Deletes an upload's parts, in the transaction of the import that used them. */
+  async deleteImportParts(uploadId: string): Promise<void> {
+    await this.sql.query(`DELETE FROM registry.org_import_parts WHERE upload_id = $1`, [uploadId]);
+  }
+
   /**
    * Replaces the org chart: a new org version, every user in one statement, and the assignments of
    * users who are gone or changed role dropped (an assignment is only valid for the user's role).
@@ -400,23 +414,60 @@ export class RegistryRepository {
     return rows[0] ? toOrgUser(rows[0]) : undefined;
   }
 
-  /** The people of the org chart and its version, read in one snapshot. */
-  async directory(): Promise<{
+  /**
+   * One page of the directory: people after `after` by user id, `limit` at most, read in one
+   * statement so the page and its org version belong together (an import replaces every row).
+   * `more` says whether people follow.
+   */
+  async directoryPage(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{
     orgVersion: number;
     people: Array<{ userId: string; name: string; email: string; department: string }>;
+    more: boolean;
   }> {
     const { rows } = await this.db.query<
       Pick<OrgUserRow, 'user_id' | 'name' | 'email' | 'department' | 'org_version'>
-    >(`SELECT user_id, name, email, department, org_version FROM registry.org_users ORDER BY user_id`);
+    >(
+      `SELECT user_id, name, email, department, org_version FROM registry.org_users
+        WHERE $1::text IS NULL OR user_id > $1 ORDER BY user_id LIMIT $2`,
+      [after ?? null, limit + 1],
+    );
+    let orgVersion = rows[0]?.org_version;
+    if (orgVersion === undefined) {
+      const head = await this.db.query<{ org_version: number }>(`SELECT org_version FROM registry.org_users LIMIT 1`);
+      orgVersion = head.rows[0]?.org_version ?? 0;
+    }
     return {
-      orgVersion: rows[0]?.org_version ?? 0,
-      people: rows.map((r) => ({
+      orgVersion,
+      more: rows.length > limit,
+      people: rows.slice(0, limit).map((r) => ({
         userId: r.user_id,
         name: r.name,
         email: r.email,
         department: r.department,
       })),
     };
+  }
+
+  /** Keeps one part of a chunked org import (a part sent again replaces the earlier copy). */
+  async saveImportPart(uploadId: string, index: number, csv: string): Promise<void> {
+    await this.db.query(
+      `INSERT INTO registry.org_import_parts (upload_id, part_index, csv) VALUES ($1, $2, $3)
+       ON CONFLICT (upload_id, part_index) DO UPDATE SET csv = EXCLUDED.csv, received_at = now()`,
+      [uploadId, index, csv],
+    );
+  }
+
+  /** Drops the parts of uploads nobody completed; returns how many parts went. */
+  async pruneImportParts(receivedBefore: Date): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM registry.org_import_parts WHERE received_at < $1 RETURNING 1)
+       SELECT count(*)::int AS n FROM gone`,
+      [receivedBefore],
+    );
+    return rows[0]?.n ?? 0;
   }
 
   async assignment(userId: string): Promise<ProfileAssignmentRow | undefined> {

@@ -8,6 +8,7 @@ import {
   GetManager,
   GetProfile,
   ImportOrg,
+  ImportOrgPart,
   ListAgents,
   LoadRegistry,
   RenderConfig,
@@ -65,8 +66,10 @@ export class RegistryHandlers {
   }
 
   @RpcHandler(GetDirectory)
-  async directory(): Promise<RpcResponse<typeof GetDirectory>> {
-    return this.registry.directory();
+  async directory(
+    @Payload() request: RpcRequest<typeof GetDirectory>,
+  ): Promise<RpcResponse<typeof GetDirectory>> {
+    return this.registry.directory(request);
   }
 
   @RpcHandler(GetManager)
@@ -92,13 +95,22 @@ export class RegistryHandlers {
   ): Promise<RpcResponse<typeof ImportOrg>> {
     try {
       const actor = await this.access.requireAdmin(context, 'import-org');
-      const result = await this.registry.importOrg(request.csv, request.fileName, actor);
+      const result = await this.registry.importOrg(request.upload ?? request.csv!, request.fileName, actor);
       this.metrics.orgImports.inc({ result: 'imported' });
       return result;
     } catch (error) {
       this.metrics.orgImports.inc({ result: resultLabel(error) });
       throw error;
     }
+  }
+
+  @RpcHandler(ImportOrgPart)
+  async importOrgPart(
+    @Payload() request: RpcRequest<typeof ImportOrgPart>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof ImportOrgPart>> {
+    const actor = await this.access.requireAdmin(context, 'import-org');
+    return this.registry.importOrgPart(request, actor);
   }
 
   @RpcHandler(LoadRegistry)

@@ -6,6 +6,8 @@ import {
   AgentRemoved,
   AgentUpdated,
   AppError,
+  DIRECTORY_PAGE_MAX_BYTES,
+  DIRECTORY_PAGE_MAX_PEOPLE,
   DriftCleared,
   DriftDetected,
   OrgImported,
@@ -17,6 +19,7 @@ import {
   type RegistryAgent,
   type RegistrySourceFile,
   type RoleProfile,
+  type RpcRequest,
   type RpcResponse,
   type GetAgent,
   type GetDirectory,
@@ -28,6 +31,7 @@ import {
   type ResolvePolicy,
   type AgentHeartbeat,
   type ImportOrg,
+  type ImportOrgPart,
   type AssignProfile,
 } from '@orgmesh/contracts';
 import { signProfile } from '@orgmesh/auth';
@@ -83,6 +87,9 @@ export interface RegistryServiceOptions {
 
 export type LoadResult = RpcResponse<typeof LoadRegistry>;
 
+
+/** Parts of a chunked org import older than this are dropped when the next upload starts. */
+const ORG_IMPORT_PART_TTL_MS = 3_600_000;
 /** How many stale agents one presence sweep handles (the next tick takes the rest). */
 const SWEEP_BATCH = 500;
 
@@ -408,10 +415,50 @@ export class RegistryService {
     return { agentId, format, files, configHash: hash, version: snapshot.version, warnings };
   }
 
-  async directory(): Promise<RpcResponse<typeof GetDirectory>> {
+  /**
+   * One page of the directory (ADR 0010): up to `limit` people after `after`, cut earlier at
+   * DIRECTORY_PAGE_MAX_BYTES of people so that the answer stays one NATS message at any org size.
+   */
+  async directory(
+    request: RpcRequest<typeof GetDirectory> = {},
+  ): Promise<RpcResponse<typeof GetDirectory>> {
     const snapshot = this.require();
-    const { orgVersion, people } = await this.repository.directory();
-    return { people, orgVersion, version: snapshot.version };
+    const limit = request.limit ?? DIRECTORY_PAGE_MAX_PEOPLE;
+    const page = await this.repository.directoryPage(request.after, limit);
+    let bytes = 0;
+    let kept = 0;
+    for (const person of page.people) {
+      bytes += JSON.stringify(person).length + 1;
+      if (bytes > DIRECTORY_PAGE_MAX_BYTES && kept > 0) break;
+      kept++;
+    }
+    const people = kept < page.people.length ? page.people.slice(0, kept) : page.people;
+    const more = page.more || kept < page.people.length;
+    const last = people.at(-1);
+    return {
+      people,
+      orgVersion: page.orgVersion,
+      version: snapshot.version,
+      ...(more && last ? { nextAfter: last.userId } : {}),
+    };
+  }
+
+  /** Keeps one part of a chunked org import until importOrg names its upload. */
+  async importOrgPart(
+    request: RpcRequest<typeof ImportOrgPart>,
+    actor: string,
+  ): Promise<RpcResponse<typeof ImportOrgPart>> {
+    this.require();
+    // A new upload clears what abandoned ones left (an upload takes seconds; an hour is generous).
+    if (request.index === 0) await this.pruneImportParts(ORG_IMPORT_PART_TTL_MS);
+    await this.repository.saveImportPart(request.uploadId, request.index, request.csv);
+    this.logger.debug({ uploadId: request.uploadId, index: request.index, actor }, 'org import part received');
+    return { uploadId: request.uploadId, index: request.index };
+  }
+
+  /** Drops the parts of uploads not completed within `maxAgeMs`. */
+  private async pruneImportParts(maxAgeMs: number): Promise<number> {
+    return this.repository.pruneImportParts(new Date(this.clock.now().getTime() - maxAgeMs));
   }
 
   /**
@@ -435,9 +482,44 @@ export class RegistryService {
 
   /** Replaces the org chart (all or nothing) after validating it against the current roles. */
   async importOrg(
+    source: string | { uploadId: string; parts: number },
+    fileName: string | undefined,
+    actor: string,
+  ): Promise<RpcResponse<typeof ImportOrg>> {
+    if (typeof source !== 'string') return this.importUpload(source, fileName, actor);
+    return this.importCsv(source, fileName, actor);
+  }
+
+  /**
+   * A chunked import: its parts, all of them, joined and imported as one CSV; the parts are
+   * deleted with the import (a refused import keeps them for a retry of the commit).
+   */
+  private async importUpload(
+    upload: { uploadId: string; parts: number },
+    fileName: string | undefined,
+    actor: string,
+  ): Promise<RpcResponse<typeof ImportOrg>> {
+    const parts = await this.repository.transaction((tx) => tx.peekImportParts(upload.uploadId));
+    const missing = [];
+    for (let i = 0; i < upload.parts; i++) if (parts[i]?.index !== i) missing.push(i);
+    if (missing.length > 0 || parts.length !== upload.parts)
+      throw new AppError('validation_failed', `upload ${upload.uploadId} is incomplete`, {
+        details: { uploadId: upload.uploadId, expected: upload.parts, received: parts.length, missing: missing.slice(0, 20) },
+      });
+    const result = await this.importCsv(
+      parts.map((p) => p.csv).join(''),
+      fileName,
+      actor,
+      upload.uploadId,
+    );
+    return result;
+  }
+
+  private async importCsv(
     csv: string,
     fileName: string | undefined,
     actor: string,
+    uploadId?: string,
   ): Promise<RpcResponse<typeof ImportOrg>> {
     const snapshot = this.require();
     const result = validateOrgChart(csv, {
@@ -448,6 +530,7 @@ export class RegistryService {
     const now = this.clock.now();
     const users = withDepths(result.users);
     const orgVersion = await this.repository.transaction(async (tx) => {
+      if (uploadId) await tx.deleteImportParts(uploadId);
       const version = await tx.replaceOrg({
         users,
         sourceHash: `sha256:${createHash('sha256').update(csv, 'utf8').digest('hex')}`,

@@ -38,6 +38,7 @@ import { conversationKey } from './privacy/conversation-scope.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
 import { refusalError, reportRequest, type RequestReport } from './privacy/request-report.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
+import { registerDirectoryMetrics } from './profiles/directory.metrics.js';
 import type { ProfileSource } from './profiles/profile-source.js';
 import { AnthropicStreamRestorer } from './providers/anthropic-stream.js';
 import { restoreDocument } from './providers/json-text.js';
@@ -116,6 +117,8 @@ export const PRIVACY_PROXY_TRACER = '@orgmesh/privacy-proxy';
  */
 export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   const metrics = options.metrics ?? new PrivacyProxyMetrics();
+  const profiles = options.profiles;
+  if (profiles.directoryStatus) registerDirectoryMetrics(metrics.registry, () => profiles.directoryStatus!());
   const engine = new PrivacyEngine(
     options.profiles,
     new Pseudonymizer(options.hmacKey),
@@ -195,7 +198,9 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       case 'health':
         if (x.req.url?.startsWith('/readyz')) {
           await options.profiles.getDirectory();
-          sendJson(x.res, 200, { status: 'ready' });
+          // Ready while a dictionary is in use, even a stale one (the registry down): details say which.
+          const directory = options.profiles.directoryStatus?.();
+          sendJson(x.res, 200, { status: 'ready', ...(directory ? { details: { directory } } : {}) });
         } else sendJson(x.res, 200, { status: 'ok' });
         return;
       case 'metrics': {

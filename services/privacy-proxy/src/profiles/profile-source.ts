@@ -26,6 +26,20 @@ export interface ProfileSource {
    */
   profileFor(caller: ProfileCaller): Promise<PrivacyProfile | undefined>;
   getDirectory(): Promise<Directory>;
+  /** Where the directory in use stands, for `/readyz` and the metrics; sources that cannot go stale omit it. */
+  directoryStatus?(): DirectoryStatus;
+}
+
+/** The directory the proxy detects names with, as `/readyz` reports it. */
+export interface DirectoryStatus {
+  /** A directory is in use. */
+  readonly loaded: boolean;
+  /** The last attempt to refresh it failed: the proxy detects with its last good dictionary. */
+  readonly stale: boolean;
+  /** Seconds since the registry last confirmed the dictionary in use (0 when none is loaded). */
+  readonly ageSeconds: number;
+  readonly orgVersion: number;
+  readonly people: number;
 }
 
 const PersonSchema = z.object({

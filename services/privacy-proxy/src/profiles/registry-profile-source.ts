@@ -11,7 +11,7 @@ import {
 } from '@orgmesh/contracts';
 import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
-import type { ProfileCaller, ProfileSource } from './profile-source.js';
+import type { DirectoryStatus, ProfileCaller, ProfileSource } from './profile-source.js';
 import type { RegistryChange, RegistryReader } from './registry-reader.js';
 
 export interface RegistryProfileSourceOptions {
@@ -113,6 +113,13 @@ export class RegistryProfileSource implements ProfileSource {
   /** The privacy object last built per profile id, shared by its role and id entries. */
   private readonly privacyById = new Map<string, { fingerprint: string; privacy: PrivacyProfile }>();
   private readonly directory: Slot<Directory> = { generation: 0, awaited: undefined };
+  /** When the registry last answered the directory, and since when refreshing it fails. */
+  private readonly directoryHealth: {
+    confirmedAt?: number;
+    failingSince?: number;
+    orgVersion: number;
+    people: number;
+  } = { orgVersion: 0, people: 0 };
   /** The highest signed version seen per profile id: an older one is a replay. */
   private readonly newestPublished = new Map<string, number>();
   private readonly now: () => number;
@@ -167,6 +174,18 @@ export class RegistryProfileSource implements ProfileSource {
 
   async getDirectory(): Promise<Directory> {
     return this.read(this.directory, () => this.loadDirectory(), { what: 'directory' });
+  }
+
+  directoryStatus(): DirectoryStatus {
+    const health = this.directoryHealth;
+    const loaded = this.directory.cached !== undefined;
+    return {
+      loaded,
+      stale: loaded && health.failingSince !== undefined,
+      ageSeconds: loaded && health.confirmedAt !== undefined ? (this.now() - health.confirmedAt) / 1000 : 0,
+      orgVersion: health.orgVersion,
+      people: health.people,
+    };
   }
 
   /** A caller whose entries are not all cached and fresh: ask the registry for what is missing. */
@@ -426,7 +445,18 @@ export class RegistryProfileSource implements ProfileSource {
   }
 
   private async loadDirectory(): Promise<Loaded<Directory>> {
-    const answer = await this.registry.getDirectory();
+    const health = this.directoryHealth;
+    let answer;
+    try {
+      answer = await this.registry.getDirectory();
+    } catch (error) {
+      health.failingSince ??= this.now();
+      throw error;
+    }
+    health.confirmedAt = this.now();
+    health.failingSince = undefined;
+    health.orgVersion = answer.orgVersion;
+    health.people = answer.people.length;
     return {
       value: {
         people: answer.people.map((person) => ({

@@ -3,6 +3,7 @@ import {
   AgentRegistered,
   AgentRemoved,
   AgentUpdated,
+  AppError,
   GetAgent,
   GetDirectory,
   GetProfile,
@@ -11,6 +12,9 @@ import {
   type RpcResponse,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
+
+/** Readings of the directory started over because an import landed mid-way, before giving up. */
+const MAX_DIRECTORY_ATTEMPTS = 3;
 
 /** A change the registry announced, as far as the privacy proxy cares. */
 export type RegistryChange =
@@ -65,8 +69,23 @@ export class NatsRegistryReader implements RegistryReader {
     return this.bus.request(GetAgent, { agentId }, { timeoutMs: this.timeoutMs });
   }
 
-  getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
-    return this.bus.request(GetDirectory, {}, { timeoutMs: this.timeoutMs });
+  /**
+   * The whole directory, page by page (ADR 0010). Every page names its org version: when an import
+   * lands between two pages the reading starts over, so the dictionary is never a mix of two charts.
+   */
+  async getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
+    for (let attempt = 1; ; attempt++) {
+      const first = await this.bus.request(GetDirectory, {}, { timeoutMs: this.timeoutMs });
+      const people = [...first.people];
+      let page = first;
+      while (page.nextAfter !== undefined && page.orgVersion === first.orgVersion) {
+        page = await this.bus.request(GetDirectory, { after: page.nextAfter }, { timeoutMs: this.timeoutMs });
+        people.push(...page.people);
+      }
+      if (page.orgVersion === first.orgVersion) return { ...first, people, version: page.version };
+      if (attempt >= MAX_DIRECTORY_ATTEMPTS)
+        throw new AppError('unavailable', 'the org chart kept changing while the directory was read');
+    }
   }
 
   watch(listener: (change: RegistryChange) => void): () => void {

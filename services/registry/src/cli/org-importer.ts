@@ -1,4 +1,11 @@
-import { AppError, ImportOrg, type RegistryProblem } from '@orgmesh/contracts';
+import { randomUUID } from 'node:crypto';
+import {
+  AppError,
+  ImportOrg,
+  ImportOrgPart,
+  ORG_IMPORT_PART_MAX_CHARS,
+  type RegistryProblem,
+} from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import type { OrgImporter } from '../cli.js';
@@ -40,9 +47,39 @@ export function natsOrgImporter(env: Env): OrgImporter {
   };
 }
 
-async function importOver(bus: MessageBus, csv: string, fileName: string, authorization: string | undefined) {
+/** Parts sent at once: enough to hide the round trips, few enough not to flood one registry replica. */
+const PART_CONCURRENCY = 4;
+
+/**
+ * Imports `csv`: in one message when it fits one part, else as parts (whole lines, in order) and a
+ * commit naming them (ADR 0010). Exported for tests and for callers that hold a bus already.
+ */
+export async function importOver(
+  bus: MessageBus,
+  csv: string,
+  fileName: string,
+  authorization: string | undefined,
+) {
   try {
-    return await bus.request(ImportOrg, { csv, fileName }, { authorization, timeoutMs: IMPORT_TIMEOUT_MS });
+    const parts = splitCsv(csv, ORG_IMPORT_PART_MAX_CHARS);
+    if (parts.length <= 1)
+      return await bus.request(ImportOrg, { csv, fileName }, { authorization, timeoutMs: IMPORT_TIMEOUT_MS });
+    const uploadId = randomUUID();
+    let next = 0;
+    const sender = async () => {
+      for (let index = next++; index < parts.length; index = next++)
+        await bus.request(
+          ImportOrgPart,
+          { uploadId, index, csv: parts[index]! },
+          { authorization, timeoutMs: IMPORT_TIMEOUT_MS },
+        );
+    };
+    await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, parts.length) }, sender));
+    return await bus.request(
+      ImportOrg,
+      { upload: { uploadId, parts: parts.length }, fileName },
+      { authorization, timeoutMs: IMPORT_TIMEOUT_MS },
+    );
   } catch (error) {
     // The service's problems, one line each, as the local check prints them.
     const problems =
@@ -81,4 +118,23 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => 
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * `csv` cut after line ends into parts of at most `maxChars` characters; joined, they are `csv`
+ * again. A single line longer than `maxChars` is cut inside the line (joining restores it).
+ */
+export function splitCsv(csv: string, maxChars: number): string[] {
+  const parts: string[] = [];
+  let start = 0;
+  while (start < csv.length) {
+    let end = Math.min(start + maxChars, csv.length);
+    if (end < csv.length) {
+      const newline = csv.lastIndexOf('\n', end - 1);
+      if (newline >= start) end = newline + 1;
+    }
+    parts.push(csv.slice(start, end));
+    start = end;
+  }
+  return parts;
 }

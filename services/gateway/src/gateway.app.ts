@@ -126,6 +126,7 @@ export async function startGatewayApp(
       logger,
       protoDir: options.protoDir ?? findProtoDir(),
       maxMessageBytes: config.GATEWAY_MAX_IMPORT_BYTES,
+      reflection: config.GATEWAY_GRPC_REFLECTION,
     });
     const grpcPort = await grpcServer.listen(config.GATEWAY_GRPC_PORT, config.GATEWAY_GRPC_HOST);
     closers.unshift(() => grpcServer.close());

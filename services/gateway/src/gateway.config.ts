@@ -22,6 +22,8 @@ export const GatewayConfigSchema = z.object({
   GATEWAY_HTTP_PORT: env.port(8080),
   GATEWAY_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_GRPC_PORT: env.port(50051),
+  /** gRPC server reflection (grpcurl list/describe), unauthenticated: it exposes only the public schema. */
+  GATEWAY_GRPC_REFLECTION: env.bool(true),
   /** The URL clients reach the gateway at; the dev issuer's `iss`. Defaults to http://127.0.0.1:<port>. */
   GATEWAY_PUBLIC_URL: optionalString,
   /** NATS request timeout for one RPC to a service. */
@@ -35,6 +37,14 @@ export const GatewayConfigSchema = z.object({
   /** Comma-separated origins allowed by CORS; CORS is off when unset. `*` allows any origin. */
   GATEWAY_CORS_ORIGINS: optionalString,
   GATEWAY_SSE_HEARTBEAT: env.duration('15s'),
+  /**
+   * Key of the SSE stream tickets (`POST /v1/events/tickets`, events/stream-ticket.ts): 32 bytes,
+   * base64 or hex. Every replica behind one load balancer needs the same key; unset, each process
+   * draws its own, so a ticket works only on the replica that issued it.
+   */
+  GATEWAY_STREAM_TICKET_KEY: optionalString,
+  /** Lifetime of a stream ticket (single use; long enough to open the EventSource). */
+  GATEWAY_STREAM_TICKET_TTL: env.duration('30s'),
   /** `dev`: the built-in issuer with documented dev secrets. `oidc`: an external issuer (production). */
   AUTH_MODE: z.enum(['dev', 'oidc']).default('dev'),
   AUTH_ISSUER: optionalString,

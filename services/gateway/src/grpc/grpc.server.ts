@@ -16,6 +16,7 @@ import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { Route, RpcRoute } from '../routes/route.js';
 import { guardServerStream, guardUnary, type GuardedMethod, type StreamWrite } from './grpc-boundary.js';
 import { UndecodableRequest, fitProtobufNestingToContracts, guardedService } from './grpc-codec.js';
+import { addReflection } from './grpc-reflection.js';
 import { ProtoJson, toProtoValue } from './proto-json.js';
 
 export { grpcStatusFor, toGrpcError, readErrorDetails } from './grpc-errors.js';
@@ -45,8 +46,11 @@ export function findProtoDir(): string {
   throw new Error('libs/contracts/proto not found (set GATEWAY_PROTO_DIR)');
 }
 
-export function loadGatewayProtos(protoDir: string): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, includeDirs: [protoDir] });
+export function loadGatewayProtos(
+  protoDir: string,
+  overrides: protoLoader.Options = {},
+): protoLoader.PackageDefinition {
+  return protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, ...overrides, includeDirs: [protoDir] });
 }
 
 export interface GrpcServerOptions {
@@ -59,6 +63,8 @@ export interface GrpcServerOptions {
   logger: Logger;
   protoDir: string;
   maxMessageBytes: number;
+  /** Serve gRPC server reflection (grpc-reflection.ts); default on. */
+  reflection?: boolean;
 }
 
 function shapeKeys(schema: z.ZodType | undefined): string[] {
@@ -129,7 +135,8 @@ export class GatewayGrpcServer {
       if (route.kind === 'rpc' && route.grpc)
         byBinding.set(`${route.grpc.service}/${route.grpc.method}`, route);
     }
-    for (const serviceName of ['Sessions', 'Mesh', 'Registry', 'Events'] as const) {
+    const serviceNames = ['Sessions', 'Mesh', 'Registry', 'Events'] as const;
+    for (const serviceName of serviceNames) {
       const service = services[serviceName]?.service;
       if (!service) throw new Error(`proto service ${PACKAGE}.${serviceName} missing`);
       const methods = definition[`${PACKAGE}.${serviceName}`] as protoLoader.ServiceDefinition;
@@ -148,6 +155,16 @@ export class GatewayGrpcServer {
         );
       }
       this.server.addService(guardedService(service), implementation);
+    }
+    if (options.reflection !== false) {
+      // The descriptors as written (snake_case fields): the handlers' definition is camelCased by
+      // proto-loader, and grpcurl would show, and expect in its JSON, names the .proto files lack.
+      addReflection(
+        this.server,
+        loadGatewayProtos(options.protoDir, { keepCase: true }),
+        serviceNames.map((name) => `${PACKAGE}.${name}`),
+        options,
+      );
     }
   }
 

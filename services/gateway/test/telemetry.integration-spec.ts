@@ -138,7 +138,8 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       migrate: true,
       startJobs: false,
     });
-    sessions = await startSessionsApp(sessionsTestConfig(ctx), {
+    // Sessions' health port on every interface, as in a container; the others keep the default.
+    sessions = await startSessionsApp(sessionsTestConfig(ctx, { SESSIONS_HTTP_HOST: '0.0.0.0' }), {
       logger: log('sessions'),
       migrate: true,
       startJobs: false,
@@ -464,6 +465,12 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       ),
     );
     expect(violations).toEqual({ gateway: [], registry: [], mesh: [], sessions: [], proxy: [] });
+  });
+
+  it('binds each health/metrics port where its *_HTTP_HOST says, loopback when unset', () => {
+    expect(registry.health.host).toBe('127.0.0.1');
+    expect(mesh.health.host).toBe('127.0.0.1');
+    expect(sessions.health.host).toBe('0.0.0.0');
   });
 
   it('keeps every seeded personal value out of logs, span attributes and metrics, though the values crossed the system', async () => {

@@ -14,6 +14,7 @@ describe('agents config', () => {
       GATEWAY_URL: 'http://127.0.0.1:8080',
       PRIVACY_PROXY_URL: 'http://127.0.0.1:8090',
       AGENTS_HTTP_PORT: 8104,
+      AGENTS_HTTP_HOST: '127.0.0.1',
       AGENT_LLM_STREAM: true,
       AGENT_MAX_WAIT: 300_000,
     });
@@ -22,12 +23,14 @@ describe('agents config', () => {
       AGENT_ID: 'finance-2',
       AGENT_CLIENT_SECRET: 'real-secret',
       AGENT_LLM_STREAM: 'false',
+      AGENTS_HTTP_HOST: '0.0.0.0',
     });
     expect(named).toMatchObject({
       AGENT_ID: 'finance-2',
       AGENT_CLIENT_SECRET: 'real-secret',
       devSecret: false,
       AGENT_LLM_STREAM: false,
+      AGENTS_HTTP_HOST: '0.0.0.0',
     });
   });
 

@@ -47,6 +47,8 @@ export interface TestAgentOptions {
   /** Tasks handled at once; default 4. */
   concurrency?: number;
   logger?: Logger;
+  /** On a secured bus: the agent's seed file; it then connects as the identity `agent-<agentId>`. */
+  nkeySeedFile?: string;
 }
 
 export interface TestAgent {
@@ -82,6 +84,7 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
   const bus = await connectBus({
     url: options.natsUrl,
     name: `test-agent-${options.agentId}`,
+    ...(options.nkeySeedFile ? { nkeySeedFile: options.nkeySeedFile, identity: `agent-${options.agentId}` } : {}),
     subjectPrefix: options.subjectPrefix,
     nameSuffix: options.nameSuffix,
     logger,

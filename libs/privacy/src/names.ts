@@ -131,6 +131,13 @@ export class NameRecogniser {
 
   private readonly freeText: boolean;
 
+  /**
+   * Work done so far: characters scanned plus every step of the loops over words (runs, phrases,
+   * lists, directory names). It grows with the text and lets tests check that growth is linear
+   * without a clock that a loaded machine can stretch.
+   */
+  work = 0;
+
   constructor(directoryNames: readonly string[] = [], options: NameRecogniserOptions = {}) {
     this.freeText = options.freeText ?? true;
     this.lexicon = namesLexicon();
@@ -147,6 +154,7 @@ export class NameRecogniser {
   /** Names in `text`, sorted by start, non-overlapping. */
   find(text: string): NameHit[] {
     const tokens = tokenize(text, this.lexicon, this.directoryWords);
+    this.work += text.length + tokens.length;
     if (tokens.length === 0) return [];
     const kinds = tokens.map((t) => this.kind(t));
     const hits: NameHit[] = [];
@@ -201,6 +209,7 @@ export class NameRecogniser {
       const candidates = this.directory.get(words[0]!);
       if (!candidates) continue;
       for (const name of candidates) {
+        this.work += name.length;
         const end = matchDirectoryName(tokens, i, name);
         if (end === -1) continue;
         hits.push({ type: 'person', start: tokens[i]!.start, end: tokens[end]!.end, score: SCORE_DIRECTORY });
@@ -227,6 +236,7 @@ export class NameRecogniser {
       }
       let j = i;
       while (j + 1 < tokens.length && !taken[j + 1] && continuesChunk(tokens, kinds, j + 1)) j++;
+      this.work += j - i + 1;
       this.chunk(tokens, kinds, i, j, found, singles);
       i = j + 1;
     }
@@ -235,6 +245,7 @@ export class NameRecogniser {
     const isName = new Uint8Array(tokens.length);
     for (const f of found) for (let k = f.from; k <= f.to; k++) isName[k] = 1;
     for (let pass = 0; pass < 2; pass++) {
+      this.work += singles.length;
       for (const single of pass === 0 ? singles : [...singles].reverse()) {
         if (isName[single.from]) continue;
         if (single.from === single.to) {
@@ -264,6 +275,7 @@ export class NameRecogniser {
     singles: Array<{ from: number; to: number }>,
   ): void {
     const vetoed = this.phraseVetoes(tokens, from, to);
+    this.work += to - from + 2;
     // Split at place, organisation and calendar words that are no name ("Marisol Okonkwo Berlin").
     let a = from;
     for (let k = from; k <= to + 1; k++) {
@@ -299,6 +311,7 @@ export class NameRecogniser {
       from++;
     while (to >= from && (kinds[to]!.particle || isInitial(tokens[to]!))) to--;
     if (from > to) return;
+    this.work += 2 * (to - from + 1);
     const core: number[] = [];
     for (let k = from; k <= to; k++) if (!kinds[k]!.particle && !isInitial(tokens[k]!)) core.push(k);
     if (core.length === 0) return;
@@ -348,6 +361,7 @@ export class NameRecogniser {
     for (let i = from; i < to; i++) {
       let phrase = tokens[i]!.folded;
       for (let j = i + 1; j <= to && j - i < longest; j++) {
+        this.work++;
         phrase += ` ${tokens[j]!.folded}`;
         if (this.lexicon.notPeoplePhrases.has(phrase)) for (let k = i; k <= j; k++) out.add(k);
       }
@@ -391,6 +405,7 @@ export class NameRecogniser {
       )
         j++;
       let knows = false;
+      this.work += j - i + 1;
       for (let k = i; k <= j; k++) knows ||= known(k);
       const before = cueBefore(tokens, kinds, i);
       const cue = before === 'strong' || before === 'title';

@@ -3,7 +3,8 @@
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, readFile, writeFile, stat, cp } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findPackageJSON } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const swcrc = JSON.parse(await readFile(join(root, '.swcrc'), 'utf8'));
@@ -69,6 +70,17 @@ for (const dir of dirs) {
       // Non-code assets next to the code (protos, templates, YAML) ship with it.
       jobs.push(mkdir(dirname(out), { recursive: true }).then(() => cp(file, out)));
     }
+  }
+  // Files of a dependency that ship with the build (`orgmesh.assets` in the workspace's package.json:
+  // destination inside the workspace → `<package>/<path>`), e.g. the gateway's /docs renderer, a dev
+  // dependency the production image does not install.
+  for (const [to, from] of Object.entries(meta.orgmesh?.assets ?? {})) {
+    const parts = from.split('/');
+    const name = parts.slice(0, from.startsWith('@') ? 2 : 1).join('/');
+    const manifest = findPackageJSON(name, pathToFileURL(join(dir, 'package.json')));
+    if (!manifest) throw new Error(`build: ${name} (an asset of ${relative(root, dir)}) is not installed`);
+    const source = join(dirname(manifest), ...parts.slice(name.split('/').length));
+    jobs.push(mkdir(dirname(join(dir, to)), { recursive: true }).then(() => cp(source, join(dir, to))));
   }
   await Promise.all(jobs);
 }

@@ -359,12 +359,4 @@ describe('OpenAPI document', () => {
     // With every service running and real fixtures, every documented operation succeeds.
     expect(answers.filter((a) => a.status >= 300)).toEqual([]);
   });
-
-  it('serves a self-contained docs page listing every operation', async () => {
-    const res = await api<string>(gateway, 'GET', '/docs');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/html');
-    for (const { op } of operations(doc)) expect(res.body).toContain(`id="${op['operationId']}"`);
-    expect(res.body).not.toMatch(/<script|https?:\/\/(?!127\.0\.0\.1)[a-z]+\.[a-z]+\/[^"]*\.(js|css)/i);
-  });
 });

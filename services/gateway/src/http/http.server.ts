@@ -7,6 +7,7 @@ import { extractTraceContext } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import type { GatewayIdentity } from '../auth/identity.js';
 import type { Caller } from '../auth/caller.js';
+import { TOKEN_IN_URL, type StreamTickets } from '../events/stream-ticket.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
@@ -15,6 +16,7 @@ import { answerClientError } from './client-error.js';
 import { answerError, answerLastResort } from './error-response.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
+import { DOCS_RENDERER_PATH, docsRenderer, type DocsAsset } from '../openapi/docs-page.js';
 
 export interface HttpServerOptions {
   limiter: RateLimiter;
@@ -33,6 +35,8 @@ export interface HttpMount {
   routes: readonly Route[];
   executor: RouteExecutor;
   identity: GatewayIdentity;
+  /** Redeems `?ticket=` on routes that accept one (`streamTicket`). */
+  tickets?: StreamTickets;
   /** JSON and HTML served at /openapi.json and /docs. */
   docs: { json: string; html: string };
 }
@@ -165,7 +169,7 @@ export class GatewayHttpServer {
       const mounted = this.mounted;
       if (!mounted && url.pathname !== '/healthz')
         throw new AppError('unavailable', 'the gateway is starting');
-      if (await this.builtin(url.pathname, method, res, mounted)) {
+      if (await this.builtin(url.pathname, method, req, res, mounted)) {
         state.route = url.pathname;
         return;
       }
@@ -185,7 +189,7 @@ export class GatewayHttpServer {
       if (route.access === 'public') {
         this.limit(`ip:${clientAddress(req)}`, 'http');
       } else {
-        caller = await this.authenticate(req, (mounted as HttpMount).identity);
+        caller = await this.authenticate(req, url, route, mounted as HttpMount);
         this.limit(`sub:${caller.subject}`, 'http');
       }
       if (route.kind === 'raw') await this.raw(route, req, res, url, caller);
@@ -205,9 +209,14 @@ export class GatewayHttpServer {
     }
   }
 
-  private async authenticate(req: IncomingMessage, identity: GatewayIdentity): Promise<Caller> {
+  private async authenticate(
+    req: IncomingMessage,
+    url: URL,
+    route: Route,
+    mounted: HttpMount,
+  ): Promise<Caller> {
     try {
-      return await identity.authenticate(req.headers.authorization);
+      return await mounted.identity.authenticate(this.credential(req, url, route, mounted));
     } catch (error) {
       const code = error instanceof AppError ? error.code : 'internal';
       this.options.metrics.authFailures.inc({ transport: 'http', code });
@@ -215,6 +224,33 @@ export class GatewayHttpServer {
       this.limit(`ip:${clientAddress(req)}`, 'http');
       throw error;
     }
+  }
+
+  /**
+   * The `Authorization` value to verify: the header, or on a `streamTicket` route the token sealed
+   * in `?ticket=` (single use). A long-lived token in the URL (`?access_token=`) is refused there
+   * outright: URLs end up in proxy and browser logs.
+   */
+  private credential(req: IncomingMessage, url: URL, route: Route, mounted: HttpMount): string | undefined {
+    const header = req.headers.authorization;
+    if (route.kind !== 'raw' || !route.streamTicket) return header;
+    if (url.searchParams.has('access_token')) {
+      throw new AppError(
+        'unauthenticated',
+        'a token in the URL (access_token) is refused: send "Authorization: Bearer <token>", or from a ' +
+          'browser EventSource a single-use ticket from POST /v1/events/tickets as ?ticket=',
+        { details: { reason: TOKEN_IN_URL } },
+      );
+    }
+    const ticket = url.searchParams.get('ticket');
+    if (ticket === null) return header;
+    if (header !== undefined) {
+      throw new AppError('validation_failed', 'send either the Authorization header or a ticket, not both', {
+        details: { issues: [{ path: 'query.ticket', message: 'not with an Authorization header' }] },
+      });
+    }
+    if (!mounted.tickets) throw new AppError('unauthenticated', 'stream tickets are not enabled');
+    return mounted.tickets.redeem(ticket);
   }
 
   private limit(key: string, transport: string): void {
@@ -303,6 +339,7 @@ export class GatewayHttpServer {
   private async builtin(
     path: string,
     method: string,
+    req: IncomingMessage,
     res: ServerResponse,
     mounted: HttpMount | undefined,
   ): Promise<boolean> {
@@ -329,6 +366,10 @@ export class GatewayHttpServer {
         if (!mounted) return false;
         send(res, 200, 'text/html; charset=utf-8', mounted.docs.html);
         return true;
+      case DOCS_RENDERER_PATH:
+        if (!mounted) return false;
+        sendAsset(req, res, await docsRenderer());
+        return true;
       default:
         return false;
     }
@@ -354,6 +395,30 @@ export class GatewayHttpServer {
     }
     return false;
   }
+}
+
+/** A static asset: revalidated by ETag on every use (a new build may change it), gzipped when accepted. */
+function sendAsset(req: IncomingMessage, res: ServerResponse, asset: DocsAsset): void {
+  const headers = { etag: asset.etag, 'cache-control': 'no-cache', vary: 'Accept-Encoding' };
+  if (req.headers['if-none-match'] === asset.etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const gzipped = String(req.headers['accept-encoding'] ?? '')
+    .split(',')
+    .some((part) => {
+      const [name = '', ...params] = part.split(';').map((p) => p.trim());
+      return name === 'gzip' && !params.some((p) => /^q=0(\.0*)?$/.test(p));
+    });
+  const body = gzipped ? asset.gzip : asset.body;
+  res.writeHead(200, {
+    ...headers,
+    'content-type': asset.type,
+    'content-length': body.length,
+    ...(gzipped ? { 'content-encoding': 'gzip' } : {}),
+  });
+  res.end(body);
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string): void {

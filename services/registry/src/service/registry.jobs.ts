@@ -1,3 +1,4 @@
+import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { RegistryService } from './registry.service.js';
 import type { RegistryMetrics } from './registry.metrics.js';
@@ -5,7 +6,7 @@ import type { RegistryMetrics } from './registry.metrics.js';
 /**
  * Background work: the presence sweep (marks silent agents offline; only the replica holding the
  * job's advisory lock runs a tick) and the version refresh (every replica installs versions another
- * replica loaded).
+ * replica loaded), and the retention job (RetentionJob: batches under its advisory lock).
  */
 export class RegistryJobs {
   private readonly timers: JobTimers;
@@ -14,7 +15,8 @@ export class RegistryJobs {
     private readonly service: RegistryService,
     private readonly metrics: RegistryMetrics,
     private readonly logger: Logger,
-    private readonly options: { presenceSweepIntervalMs: number; refreshIntervalMs: number },
+    private readonly retention: RetentionJob,
+    private readonly options: { presenceSweepIntervalMs: number; refreshIntervalMs: number; retentionIntervalMs: number },
   ) {
     this.timers = new JobTimers({
       logger,
@@ -26,10 +28,26 @@ export class RegistryJobs {
   start(): void {
     this.timers.every('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
     this.timers.every('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
+    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
   }
 
   stop(): Promise<void> {
+    // A retention run in progress ends after its current batch instead of holding up the shutdown.
+    this.retention.stop();
     return this.timers.stop();
+  }
+
+  /** One retention run; undefined when another replica ran it. */
+  async retainOnce(): Promise<RetentionRun | undefined> {
+    const run = await this.retention.runOnce();
+    this.metrics.jobRuns.inc({ job: 'retention', result: run.ran ? 'ran' : 'skipped' });
+    if (!run.ran) return undefined;
+    if (Object.values(run.deleted).some((n) => n > 0) || run.stoppedEarly)
+      this.logger.info(
+        { job: 'retention', deleted: run.deleted, batches: run.batches, stoppedEarly: run.stoppedEarly },
+        'registry retention finished',
+      );
+    return run;
   }
 
   /** One presence tick; the number of agents marked offline, or undefined when another replica ran it. */

@@ -9,7 +9,7 @@ import { gzip } from 'node:zlib';
 
 type Json = Record<string, unknown>;
 
-/** Where the gateway serves the API reference renderer (Scalar's standalone bundle, ADR 0010). */
+/** Where the gateway serves the API reference renderer (Scalar's standalone bundle, ADR 0012). */
 export const DOCS_RENDERER_PATH = '/docs/scalar-api-reference.js';
 
 /** The bundle's file name in the build (scripts/build.mjs copies it there, from package.json `orgmesh.assets`). */

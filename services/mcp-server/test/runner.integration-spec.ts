@@ -206,10 +206,12 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
     await expect(readFile(join(dir, '.goosehints'), 'utf8')).resolves.toContain('Finance Agent');
 
     const seen = JSON.parse(stdout.text.trim().split('\n')[0] ?? '{}');
+    // Goose's model endpoints are the runner's relay on loopback, which forwards to the privacy proxy.
+    expect(seen.ANTHROPIC_BASE_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(seen.ANTHROPIC_BASE_URL).not.toBe('http://127.0.0.1:18090');
     expect(seen).toMatchObject({
       cwd: dir,
-      ANTHROPIC_BASE_URL: 'http://127.0.0.1:18090',
-      OPENAI_BASE_URL: 'http://127.0.0.1:18090/v1',
+      OPENAI_BASE_URL: `${seen.ANTHROPIC_BASE_URL}/v1`,
       ORGMESH_AGENT_ID: 'finance-agent',
       ORGMESH_CLIENT_ID: 'finance-agent',
       ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret',
@@ -219,8 +221,9 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
       mcpOnPath: true,
       orgmeshOnPath: true,
     });
-    // The model credential is the agent's orgmesh token, never the operator's provider key.
-    expect(seen.OPENAI_API_KEY.split('.')).toHaveLength(3);
+    // The model credential is the relay's key of this run, never the operator's provider key; the
+    // relay puts the agent's current token on each call.
+    expect(seen.OPENAI_API_KEY).toMatch(/^orgmesh-relay-/);
     expect(seen.ANTHROPIC_AUTH_TOKEN).toBe(seen.OPENAI_API_KEY);
     expect(seen.ANTHROPIC_API_KEY).toBe(seen.OPENAI_API_KEY);
     expect(stderr.text).toContain('a line on stderr');

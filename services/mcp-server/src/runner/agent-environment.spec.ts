@@ -26,24 +26,61 @@ const input: AgentEnvironmentInput = {
 
 describe('agentEnvironment', () => {
   it('points both model APIs at the privacy proxy with the agent token, and drops the operator’s provider keys', () => {
-    const env = agentEnvironment(input);
+    const env = agentEnvironment({ ...input, format: 'claude-code', apiKeyHelperTtlMs: 1_800_000 });
     expect(env).toMatchObject({
       ANTHROPIC_BASE_URL: 'http://127.0.0.1:8090',
-      ANTHROPIC_AUTH_TOKEN: 'jwt.of.legal',
       OPENAI_BASE_URL: 'http://127.0.0.1:8090/v1',
       OPENAI_API_KEY: 'jwt.of.legal',
+      CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '1800000',
       HOME: '/home/op',
     });
+    // Claude Code takes its credential from the rendered apiKeyHelper: either of these would win over it.
     expect(env).not.toHaveProperty('ANTHROPIC_API_KEY');
+    expect(env).not.toHaveProperty('ANTHROPIC_AUTH_TOKEN');
     expect(env).not.toHaveProperty('UNSET');
     expect(Object.values(env)).not.toContain('sk-real');
     expect(Object.values(env)).not.toContain('sk-ant-real');
   });
 
-  it('gives Goose an API key and its config home', () => {
-    const env = agentEnvironment({ ...input, format: 'goose' });
-    expect(env).toMatchObject({ ANTHROPIC_API_KEY: 'jwt.of.legal', XDG_CONFIG_HOME: '/ws/legal/.config' });
+  it("keeps an operator's helper TTL, and sets none for other formats", () => {
+    const base = { ...input.base, CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '60000' };
+    expect(agentEnvironment({ ...input, base, apiKeyHelperTtlMs: 5_000 })).toMatchObject({
+      CLAUDE_CODE_API_KEY_HELPER_TTL_MS: '60000',
+    });
+    expect(agentEnvironment({ ...input, format: 'goose', apiKeyHelperTtlMs: 5_000 })).not.toHaveProperty(
+      'CLAUDE_CODE_API_KEY_HELPER_TTL_MS',
+    );
+  });
+
+  it("gives Goose the relay's URL and run key for every model endpoint, and its config home", () => {
+    const relay = { url: 'http://127.0.0.1:40001', key: 'orgmesh-relay-k' };
+    const env = agentEnvironment({
+      ...input,
+      base: { ...input.base, OPENAI_HOST: 'https://api.openai.com' },
+      format: 'goose',
+      modelRelay: relay,
+    });
+    expect(env).toMatchObject({
+      ANTHROPIC_API_KEY: relay.key,
+      ANTHROPIC_AUTH_TOKEN: relay.key,
+      OPENAI_API_KEY: relay.key,
+      ANTHROPIC_HOST: relay.url,
+      OPENAI_HOST: relay.url,
+      ANTHROPIC_BASE_URL: relay.url,
+      OPENAI_BASE_URL: `${relay.url}/v1`,
+      ORGMESH_PRIVACY_PROXY_URL: 'http://127.0.0.1:8090',
+      ORGMESH_TOKEN: 'jwt.of.legal',
+      XDG_CONFIG_HOME: '/ws/legal/.config',
+    });
     expect(agentEnvironment(input)).not.toHaveProperty('XDG_CONFIG_HOME');
+    expect(agentEnvironment(input)).not.toHaveProperty('OPENAI_HOST');
+  });
+
+  it('gives Goose without a relay the token itself', () => {
+    expect(agentEnvironment({ ...input, format: 'goose' })).toMatchObject({
+      ANTHROPIC_AUTH_TOKEN: 'jwt.of.legal',
+      ANTHROPIC_API_KEY: 'jwt.of.legal',
+    });
   });
 
   it('sets what the rendered orgmesh-mcp config references, the session, NATS, and the bin dir first on PATH', () => {

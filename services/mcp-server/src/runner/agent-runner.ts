@@ -13,6 +13,7 @@ import type { MessageBus } from '@orgmesh/messaging';
 import { GatewayError } from '../gateway/gateway.errors.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { agentEnvironment } from './agent-environment.js';
+import { ModelRelay } from './model-relay.js';
 import { SupervisedCommand, describeExit, exitStatusOf, type ChildExit } from './child-process.js';
 import type { RunnerConfig } from './runner.config.js';
 import {
@@ -166,6 +167,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     );
   }
   const authorization = `Bearer ${token}`;
+  const tokenLifetimeMs = claims.expiresAt !== undefined ? Math.max(0, claims.expiresAt - now()) : undefined;
 
   // 3. Its config, rendered into the workspace unless the workspace has drifted from it.
   const rendered = await refuseOnError(
@@ -280,6 +282,14 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   deps.interrupt?.addEventListener('abort', onInterrupt, { once: true });
 
   const logDir = join(workspace, RUNNER_DIR, 'logs', session.id);
+  // Goose reads its model key once at start and has no credential helper: its calls go through a
+  // loopback relay that puts the current token on each (model-relay.ts). Claude Code asks the
+  // rendered apiKeyHelper instead, every half token lifetime (at most its 5 min default).
+  const relay =
+    format === 'goose'
+      ? new ModelRelay({ targetUrl: config.privacyProxyUrl, tokens: deps.tokens })
+      : undefined;
+  const relayUrl = await relay?.listen();
   const child = new SupervisedCommand({
     command,
     args,
@@ -298,6 +308,8 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
       contextId: session.contextId,
       workspace,
       binDir: deps.binDir,
+      modelRelay: relay && relayUrl ? { url: relayUrl, key: relay.key } : undefined,
+      apiKeyHelperTtlMs: format === 'claude-code' ? apiKeyHelperTtl(tokenLifetimeMs) : undefined,
     }),
     logDir,
     stdout: options.quiet ? null : io.stdout,
@@ -322,7 +334,10 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
     if (deps.interrupt?.aborted) onInterrupt();
     if (claims.expiresAt !== undefined && (timeoutMs === 0 || startedAt + timeoutMs > claims.expiresAt)) {
       io.say(
-        `note: the agent's token expires in ${formatDuration(claims.expiresAt - startedAt)}; model calls after that are refused by the privacy proxy`,
+        `note: the agent's first token expires in ${formatDuration(claims.expiresAt - startedAt)}; ` +
+          (format === 'goose'
+            ? "Goose's model calls get renewed tokens from the runner's relay; ORGMESH_TOKEN is not renewed"
+            : "Claude Code's model calls get renewed tokens from its apiKeyHelper (orgmesh agent token); ORGMESH_TOKEN and OPENAI_API_KEY are not renewed"),
       );
     }
   }
@@ -370,6 +385,7 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   // 7. The end: the session follows the exit.
   const exit: ChildExit = await child.exited;
   finishing = true;
+  await relay?.close();
   for (const timer of timers) clearTimeout(timer);
   deps.interrupt?.removeEventListener('abort', onInterrupt);
   await beating;
@@ -400,6 +416,13 @@ export async function runAgent(options: RunAgentOptions, deps: RunAgentDeps): Pr
   if (exit.kind === 'spawn-failed') io.say(`could not start ${command}: ${exit.error.message}`);
   io.say(`session ${session.id} ${final.status} (${reason}) after ${elapsed}; logs in ${logDir}`);
   return { exitCode, session: final, reason, logs: { stdout: child.stdoutLog, stderr: child.stderrLog } };
+}
+
+/** Half the token's lifetime, between 1 s and Claude Code's own default of 5 min. */
+export function apiKeyHelperTtl(tokenLifetimeMs: number | undefined): number {
+  const DEFAULT_MS = 5 * 60_000;
+  if (tokenLifetimeMs === undefined) return DEFAULT_MS;
+  return Math.min(DEFAULT_MS, Math.max(1_000, Math.floor(tokenLifetimeMs / 2)));
 }
 
 async function refuseOnError<T>(

@@ -11,9 +11,9 @@ Usage:
 ${AGENT_TOKEN_USAGE}
 
 For a model client that can ask a command for its credential each time it needs one, such as Claude
-Code's apiKeyHelper setting ("apiKeyHelper": "orgmesh agent token", refreshed every
-CLAUDE_CODE_API_KEY_HELPER_TTL_MS): its model calls through the privacy proxy then outlive any one
-token. Inside \`orgmesh agent run\` the environment already holds what it needs.
+Code's apiKeyHelper setting (the registry renders it into .claude/settings.json; Claude Code re-runs it
+every CLAUDE_CODE_API_KEY_HELPER_TTL_MS and after a 401): its model calls through the privacy proxy
+then outlive any one token. Inside \`orgmesh agent run\` the environment already holds what it needs.
 
 Environment: ORGMESH_CLIENT_ID (default ORGMESH_AGENT_ID) with ORGMESH_CLIENT_SECRET and
 ORGMESH_GATEWAY_URL (the gateway's dev issuer), or ORGMESH_OIDC_* (an OpenID provider; docs/identity.md).

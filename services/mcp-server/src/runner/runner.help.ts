@@ -26,7 +26,9 @@ const HOOK_USAGE = `  orgmesh agent hook <pre-tool-use|session-start|stop> <agen
 
 const RUN_DETAILS = `The command's stdout and stderr go to <workspace>/.orgmesh/logs/<session-id>/{stdout,stderr}.log and,
 unless --quiet, to this terminal. Its environment: ANTHROPIC_BASE_URL / OPENAI_BASE_URL = the privacy
-proxy, ANTHROPIC_AUTH_TOKEN / OPENAI_API_KEY = the agent's orgmesh token (provider keys are removed),
+proxy, OPENAI_API_KEY = the agent's orgmesh token (provider keys are removed); Claude Code takes its
+model credential from its apiKeyHelper (orgmesh agent token), Goose from the runner's model relay
+(ANTHROPIC_HOST / OPENAI_HOST and a key valid for this run), so both outlive the first token;
 ORGMESH_AGENT_ID, ORGMESH_CLIENT_ID, ORGMESH_CLIENT_SECRET, ORGMESH_GATEWAY_URL (read by orgmesh-mcp),
 ORGMESH_SESSION_ID, ORGMESH_CONTEXT_ID, ORGMESH_TOKEN, ORGMESH_WORKSPACE, NATS_URL.
 

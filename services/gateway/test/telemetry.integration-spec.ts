@@ -434,6 +434,7 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
         'orgmesh_registry_org_imports_total',
         'orgmesh_registry_heartbeats_total',
         ...jobs('registry'),
+        ...retention,
       ],
       mesh: [...jobs('mesh'), ...retention],
       // Sessions follows the mesh's events here; nobody calls its apply-event RPC.

@@ -446,15 +446,20 @@ export class RegistryProfileSource implements ProfileSource {
 
   private async loadDirectory(): Promise<Loaded<Directory>> {
     const health = this.directoryHealth;
+    const cached = this.directory.cached;
     let answer;
     try {
-      answer = await this.registry.getDirectory();
+      // A dictionary in use is confirmed with one small request while the org version holds.
+      answer = await this.registry.getDirectory(cached ? health.orgVersion : undefined);
     } catch (error) {
       health.failingSince ??= this.now();
       throw error;
     }
     health.confirmedAt = this.now();
     health.failingSince = undefined;
+    if (!answer && cached)
+      return { value: cached.value, fingerprint: cached.fingerprint, version: health.orgVersion };
+    if (!answer) throw new AppError('unavailable', 'the registry answered no directory');
     health.orgVersion = answer.orgVersion;
     health.people = answer.people.length;
     return {

@@ -40,7 +40,11 @@ export interface RegistryReader {
   getProfileById(profileId: string): Promise<RpcResponse<typeof GetProfile>>;
   /** Throws `agent_not_found` for an id the registry does not declare, `unavailable`/`timeout` when unreachable. */
   getAgent(agentId: string): Promise<RpcResponse<typeof GetAgent>>;
-  getDirectory(): Promise<RpcResponse<typeof GetDirectory>>;
+  /**
+   * The whole directory. With `unlessOrgVersion`: undefined when the registry's org version is still
+   * that one (one small request instead of every page).
+   */
+  getDirectory(unlessOrgVersion?: number): Promise<RpcResponse<typeof GetDirectory> | undefined>;
   /** Calls `listener` for every announced change until the returned function is called. */
   watch(listener: (change: RegistryChange) => void): () => void;
 }
@@ -73,7 +77,11 @@ export class NatsRegistryReader implements RegistryReader {
    * The whole directory, page by page (ADR 0010). Every page names its org version: when an import
    * lands between two pages the reading starts over, so the dictionary is never a mix of two charts.
    */
-  async getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
+  async getDirectory(unlessOrgVersion?: number): Promise<RpcResponse<typeof GetDirectory> | undefined> {
+    if (unlessOrgVersion !== undefined) {
+      const probe = await this.bus.request(GetDirectory, { limit: 1 }, { timeoutMs: this.timeoutMs });
+      if (probe.orgVersion === unlessOrgVersion) return undefined;
+    }
     for (let attempt = 1; ; attempt++) {
       const first = await this.bus.request(GetDirectory, {}, { timeoutMs: this.timeoutMs });
       const people = [...first.people];

@@ -18,6 +18,7 @@ import {
   AssignProfile,
   DriftCleared,
   DriftDetected,
+  GetAdminDirectory,
   GetAgent,
   GetDirectory,
   GetManager,
@@ -116,6 +117,8 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   { rpc: RenderConfig, callers: ['gateway', 'runner', 'agent'] },
   // The org directory names every person: the privacy proxy's service identity only (issue 18).
   { rpc: GetDirectory, callers: ['privacy-proxy'] },
+  // Admins read it through the gateway; the registry verifies the forwarded admin token itself.
+  { rpc: GetAdminDirectory, callers: ['gateway'] },
   { rpc: AssignProfile, callers: ['gateway'] },
   { rpc: ImportOrg, callers: ['gateway', 'admin-cli'] },
   { rpc: ImportOrgPart, callers: ['gateway', 'admin-cli'] },

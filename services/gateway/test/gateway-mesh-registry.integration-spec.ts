@@ -350,8 +350,10 @@ describe('gateway REST → mesh router and registry → Postgres', () => {
       });
       expect(refused.status).toBe(400);
       expect(refused.body.code).toBe('validation_failed');
-      const users = await api(gateway, 'GET', '/v1/users?limit=5', { token: as('viewer') });
+      const users = await api(gateway, 'GET', '/v1/users?limit=5', { token: as('admin') });
       expect(users.body.items).toHaveLength(5);
+      // The whole directory is for admins only (issue 18); a viewer still reads one user and their manager.
+      expect((await api(gateway, 'GET', '/v1/users', { token: as('viewer') })).status).toBe(403);
       expect(users.body.orgVersion).toBe(imported.body.orgVersion);
       expect((await api(gateway, 'GET', '/v1/users', { token: as('finance-agent') })).status).toBe(403);
 

@@ -4,6 +4,7 @@ import { createJwtVerifier, LocalIssuer, SCOPES } from '@orgmesh/auth';
 import {
   AgentHeartbeat,
   AssignProfile,
+  GetAdminDirectory,
   GetAgent,
   ImportOrg,
   LoadRegistry,
@@ -53,6 +54,8 @@ describe('caller identity with admin checks on', () => {
       (authorization?: string) => bus.request(ImportOrg, { csv }, { authorization }),
       (authorization?: string) =>
         bus.request(AssignProfile, { userId: 'u00040', profileId: 'engineering' }, { authorization }),
+      // The admin's directory (the gateway's /v1/users): the forwarded token is verified here (issue 18).
+      (authorization?: string) => bus.request(GetAdminDirectory, {}, { authorization }),
     ]) {
       expect((await rpcError(call())).code).toBe('unauthenticated');
       expect((await rpcError(call('Bearer not-a-jwt'))).code).toBe('unauthenticated');
@@ -78,6 +81,8 @@ describe('caller identity with admin checks on', () => {
       { csv: await readFile(DEMO_ORG_CHART, 'utf8') },
       { authorization: admin },
     );
+    const directory = await bus.request(GetAdminDirectory, {}, { authorization: admin });
+    expect(directory.people.length).toBeGreaterThan(0);
     expect(imported.users).toBe(60);
     const assigned = await bus.request(
       AssignProfile,

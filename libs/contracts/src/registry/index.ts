@@ -7,6 +7,7 @@ export * from './get-manager.rpc.js';
 export * from './assign-profile.rpc.js';
 export * from './render-config.rpc.js';
 export * from './get-directory.rpc.js';
+export * from './get-admin-directory.rpc.js';
 export * from './import-org.rpc.js';
 export * from './agent-heartbeat.rpc.js';
 export * from './load-registry.rpc.js';

@@ -3,6 +3,7 @@ import { Ctx, Payload } from '@nestjs/microservices';
 import {
   AgentHeartbeat,
   AssignProfile,
+  GetAdminDirectory,
   GetAgent,
   GetDirectory,
   GetManager,
@@ -69,6 +70,16 @@ export class RegistryHandlers {
   async directory(
     @Payload() request: RpcRequest<typeof GetDirectory>,
   ): Promise<RpcResponse<typeof GetDirectory>> {
+    return this.registry.directory(request);
+  }
+
+  /** The directory for an admin (the gateway's /v1/users): the forwarded token verified here, not trusted. */
+  @RpcHandler(GetAdminDirectory)
+  async adminDirectory(
+    @Payload() request: RpcRequest<typeof GetAdminDirectory>,
+    @Ctx() context: MessageContext,
+  ): Promise<RpcResponse<typeof GetAdminDirectory>> {
+    await this.access.requireAdmin(context, 'the org directory');
     return this.registry.directory(request);
   }
 

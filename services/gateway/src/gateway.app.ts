@@ -7,7 +7,8 @@ import { createIdentity, type GatewayIdentity } from './auth/identity.js';
 import { devAuthRoutes } from './auth/auth.routes.js';
 import { devSecretFor } from './auth/dev-clients.js';
 import { EventHub } from './events/event-hub.js';
-import { eventsRoute } from './events/events.route.js';
+import { eventsRoute, streamTicketsRoute } from './events/events.route.js';
+import { StreamTickets } from './events/stream-ticket.js';
 import { GatewayGrpcServer, findProtoDir } from './grpc/grpc.server.js';
 import { GatewayHttpServer } from './http/http.server.js';
 import { RateLimiter } from './http/rate-limiter.js';
@@ -99,9 +100,14 @@ export async function startGatewayApp(
     const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT);
     const hub = new EventHub(bus, logger);
     closers.unshift(() => hub.closeAll());
+    const tickets = new StreamTickets({
+      key: config.GATEWAY_STREAM_TICKET_KEY,
+      ttlMs: config.GATEWAY_STREAM_TICKET_TTL,
+    });
     const routes: Route[] = [
       ...API_ROUTES,
       eventsRoute(hub, { heartbeatMs: config.GATEWAY_SSE_HEARTBEAT, metrics }),
+      streamTicketsRoute(tickets, config.GATEWAY_STREAM_TICKET_TTL),
       ...(identity.dev ? devAuthRoutes(identity.dev) : []),
     ];
     const openapi = buildOpenApi(routes, {
@@ -113,6 +119,7 @@ export async function startGatewayApp(
       routes,
       executor,
       identity,
+      tickets,
       docs: { json: JSON.stringify(openapi), html: renderDocsPage(openapi) },
     });
 

@@ -5,6 +5,7 @@ import { ALL_KINDS, defineRawRoute, type RawRoute } from '../routes/route.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import type { EventHub, LifecycleEvent } from './event-hub.js';
 import { EVENT_CONTEXTS, planSubjects } from './subscription.js';
+import { STREAM_TICKET_REFUSALS, TOKEN_IN_URL, type StreamTickets } from './stream-ticket.js';
 
 const EventEnvelope = z.object({
   subject: z.string().describe('Contract subject, e.g. sessions.v1.transitioned'),
@@ -60,8 +61,13 @@ export function eventsRoute(
       'and viewers see everything. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
       'subscribed, `context:seq` pairs otherwise), `event` = subject, `data` = JSON envelope. Resume with ' +
       '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end. A cursor that is ' +
-      'malformed, names a context twice, or lies beyond the head of a stream is 400 `invalid_cursor`.',
+      'malformed, names a context twice, or lies beyond the head of a stream is 400 `invalid_cursor`. ' +
+      'A browser `EventSource` cannot send the Authorization header: it passes `ticket` (from ' +
+      '`POST /v1/events/tickets`) instead; a ticket that is used, expired or not one is 401 with `reason` ' +
+      `\`${STREAM_TICKET_REFUSALS.used}\`, \`${STREAM_TICKET_REFUSALS.expired}\` or \`${STREAM_TICKET_REFUSALS.invalid}\`. ` +
+      `A token in the URL (\`access_token\`) is refused (401, \`reason\` \`${TOKEN_IN_URL}\`).`,
     access: ALL_KINDS,
+    streamTicket: true,
     query: z.object({
       subject: z.string().max(2000).optional().describe('Comma-separated subject patterns'),
       lastEventId: z
@@ -69,6 +75,11 @@ export function eventsRoute(
         .max(500)
         .optional()
         .describe('Resume cursor, when the client cannot set Last-Event-ID'),
+      ticket: z
+        .string()
+        .max(8200)
+        .optional()
+        .describe('Single-use stream ticket (POST /v1/events/tickets), instead of the Authorization header'),
     }),
     responses: {
       200: {
@@ -126,6 +137,49 @@ export function eventsRoute(
       // A throw above reaches the server's answerError instead: it ends the started stream with an
       // `error` event (the client resumes from its Last-Event-ID), and logs and counts what is a bug.
       res.end();
+    },
+  });
+}
+
+const StreamTicketResponse = z.object({
+  ticket: z.string().describe('Opaque; pass as `?ticket=` to GET /v1/events, once'),
+  expiresAt: z.string().describe('ISO 8601; open the stream before then'),
+});
+
+/**
+ * `POST /v1/events/tickets`: a short-lived, single-use ticket that opens `GET /v1/events` as the
+ * caller, for a browser's `EventSource`, which cannot send an Authorization header.
+ */
+export function streamTicketsRoute(tickets: StreamTickets, ttlMs: number): RawRoute {
+  return defineRawRoute({
+    operationId: 'createStreamTicket',
+    method: 'POST',
+    path: '/v1/events/tickets',
+    tag: 'events',
+    summary: 'Get a single-use ticket to open the event stream from a browser',
+    description:
+      `A browser \`EventSource\` cannot send an Authorization header. Ask for a ticket with the bearer token, ` +
+      `then open \`GET /v1/events?ticket=<ticket>\`: the stream is the caller's, with the same visibility. ` +
+      `A ticket works once and for ${Math.round(ttlMs / 1000)} s; ask for a new one for each (re)connection ` +
+      '(an EventSource reconnecting on its own reuses its URL, so its second attempt is refused: reopen it ' +
+      'with a fresh ticket and `lastEventId`). No request body.',
+    access: ALL_KINDS,
+    responses: {
+      201: { description: 'The ticket', contentType: 'application/json', schema: StreamTicketResponse },
+    },
+    errors: [401, 403],
+    async handle(req, res, ctx) {
+      req.resume();
+      const caller = ctx.caller;
+      if (!caller) throw new Error('the stream tickets route requires a caller');
+      const text = JSON.stringify(tickets.issue(caller.authorization));
+      res.writeHead(201, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        // A ticket is a credential for its lifetime: no cache keeps it.
+        'cache-control': 'no-store',
+      });
+      res.end(text);
     },
   });
 }

@@ -77,6 +77,11 @@ export interface RawRoute extends RouteBase {
   /** Documented request body (OpenAPI only; the handler parses). */
   requestBody?: { contentTypes: string[]; schema: z.ZodType };
   responses: Record<number, { description: string; contentType?: string; schema?: z.ZodType }>;
+  /**
+   * Also authenticates with `?ticket=` from `POST /v1/events/tickets` (events/stream-ticket.ts),
+   * for clients that cannot send a header (a browser's EventSource).
+   */
+  streamTicket?: boolean;
   handle(req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext): Promise<void>;
 }
 

@@ -168,13 +168,9 @@ export class Pseudonymizer {
     const known = mapping.placeholderFor(memo);
     if (known !== undefined) return known;
     const label = labelFor(type);
-    const digest = createHmac('sha256', this.key)
-      .update(tenant)
-      .update('\u0000')
-      .update(type)
-      .update('\u0000')
-      .update(norm)
-      .digest('hex');
+    // One update of the joined string: the same bytes as updating part by part (so the same
+    // placeholders as before), one call into the native hash instead of five.
+    const digest = createHmac('sha256', this.key).update(`${tenant}\u0000${type}\u0000${norm}`).digest('hex');
     let key = `${label}_${digest.slice(0, SHORT_DIGITS)}`;
     if (!mapping.claim(key, label, norm, value)) {
       key = `${label}_${digest.slice(0, LONG_DIGITS)}`;

@@ -1,0 +1,165 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { LocalIssuer } from '@orgmesh/auth';
+import { preloadNamesLexicon } from '@orgmesh/privacy';
+import { createLogger } from '@orgmesh/telemetry';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { createPrivacyProxy, FileProfileSource, JoseTokenVerifier } from '@orgmesh/privacy-proxy';
+
+/**
+ * The processes of the privacy-proxy benchmark. The proxy and the scripted upstream each run in a
+ * child process of their own, as they do in a deployment; the client stays in the bench process. Both
+ * paths (client → upstream, client → proxy → upstream) then pay for the same client and the same
+ * upstream, and the proxy's garbage collector sees only the proxy's allocations — in one process the
+ * client's fetch churn made the proxy's collections long and landed them in the proxy path's tail.
+ */
+
+/** What the bench asks a child to start. */
+export type ChildRole =
+  | { readonly kind: 'upstream' }
+  | {
+      readonly kind: 'proxy';
+      readonly upstream: string;
+      readonly jwks: LocalIssuer['jwks'];
+      readonly issuer: string;
+      readonly audience: string;
+      readonly hmacKey: string;
+      readonly profiles: Parameters<typeof FileProfileSource.fromObject>[0]['profiles'];
+      readonly directory: ReadonlyArray<{ name: string; email: string; userId: string }>;
+    };
+
+type Request = { readonly id: number } & ({ readonly start: ChildRole } | { readonly cpu: true });
+type Reply = { readonly id: number; readonly url?: string; readonly cpuMs?: number; readonly error?: string };
+
+const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
+
+/** A scripted OpenAI-style upstream: echoes the placeholders it received, JSON or SSE (40 deltas). */
+async function startUpstream(): Promise<string> {
+  const server = createServer({ keepAlive: true }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      // At most 200 placeholders echoed: the 2 MB case measures masking, not a 1 MB answer.
+      const found = [...new Set(body.match(PLACEHOLDER) ?? [])].slice(0, 200);
+      const text = `Summary: the checklist is complete. Contacts: ${found.join(', ') || 'none'}. Next steps follow in the report.`;
+      if (body.includes('"stream":true')) {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench' };
+        const size = Math.ceil(text.length / 40);
+        res.write(
+          `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+        );
+        for (let i = 0; i < text.length; i += size) {
+          res.write(
+            `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: text.slice(i, i + size) }, finish_reason: null }] })}\n\n`,
+          );
+        }
+        res.write(
+          `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
+        );
+        res.end('data: [DONE]\n\n');
+        return;
+      }
+      const payload = JSON.stringify({
+        id: 'chatcmpl-bench',
+        object: 'chat.completion',
+        created: 1,
+        model: 'bench',
+        choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1000, completion_tokens: 40, total_tokens: 1040 },
+      });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
+      res.end(payload);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function startProxy(role: Extract<ChildRole, { kind: 'proxy' }>): Promise<string> {
+  // As main.ts does at start: the lexicon is built before the first request, not during it.
+  preloadNamesLexicon();
+  const proxy = createPrivacyProxy({
+    openai: { url: role.upstream, key: 'sk-bench' },
+    verifier: JoseTokenVerifier.fromLocalJwks(role.jwks, { issuer: role.issuer, audience: role.audience }),
+    profiles: FileProfileSource.fromObject({
+      profiles: role.profiles,
+      directory: [...role.directory],
+    }),
+    hmacKey: role.hmacKey,
+    // Audit events are built (the proxy's work) and dropped (a sink is off the request path).
+    audit: { emit: () => undefined },
+    logger: createLogger({
+      service: 'privacy-proxy',
+      level: 'warn',
+      destination: new Writable({ write: (_c, _e, cb) => cb() }),
+    }),
+    metrics: undefined,
+  });
+  return `${await proxy.listen(0)}/v1`;
+}
+
+/** The child's side: starts what it is asked to, answers CPU readings, exits with its parent. */
+function serveParent(): void {
+  const send = (reply: Reply) => process.send!(reply);
+  process.on('message', (request: Request) => {
+    if ('cpu' in request) {
+      const used = process.cpuUsage();
+      send({ id: request.id, cpuMs: (used.user + used.system) / 1000 });
+      return;
+    }
+    const started = request.start.kind === 'upstream' ? startUpstream() : startProxy(request.start);
+    started.then(
+      (url) => send({ id: request.id, url }),
+      (error: unknown) =>
+        send({ id: request.id, error: error instanceof Error ? error.message : String(error) }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** A bench child process: what it serves, its URL, and its CPU time so far. */
+export interface BenchChild {
+  readonly url: string;
+  cpuMs(): Promise<number>;
+  close(): void;
+}
+
+/** Forks this module as a child and starts `role` in it. */
+export async function startChild(role: ChildRole): Promise<BenchChild> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--bench-child'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let next = 0;
+  const waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();
+  child.on('message', (reply: Reply) => {
+    waiting.get(reply.id)?.resolve(reply);
+    waiting.delete(reply.id);
+  });
+  child.once('exit', (code) => {
+    for (const { reject } of waiting.values()) reject(new Error(`bench child exited (${code})`));
+    waiting.clear();
+  });
+  const ask = (request: { start: ChildRole } | { cpu: true }) =>
+    new Promise<Reply>((resolve, reject) => {
+      const id = next++;
+      waiting.set(id, { resolve, reject });
+      child.send({ ...request, id });
+    });
+  const started = await ask({ start: role });
+  if (started.error || !started.url) throw new Error(`bench child failed: ${started.error ?? 'no url'}`);
+  return {
+    url: started.url,
+    cpuMs: async () => (await ask({ cpu: true })).cpuMs ?? Number.NaN,
+    close: () => child.disconnect(),
+  };
+}
+
+if (process.argv.includes('--bench-child')) serveParent();

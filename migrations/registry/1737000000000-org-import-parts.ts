@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * The parts of a chunked org import (ADR 0010), kept until import-org names their upload. Any
+ * The parts of a chunked org import (ADR 0013), kept until import-org names their upload. Any
  * replica may receive a part, so they wait in Postgres, not in one replica's memory.
  */
 export class OrgImportParts1737000000000 implements MigrationInterface {

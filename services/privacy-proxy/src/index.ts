@@ -14,3 +14,4 @@ export { loadPrivacyProxyConfig, PrivacyProxyConfigSchema } from './privacy-prox
 export type { PrivacyProxyConfig } from './privacy-proxy.config.js';
 export { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
 export { NatsAuditSink } from './audit/nats-audit-sink.js';
+export { AuditSpool } from './audit/audit-spool.js';

@@ -76,7 +76,7 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),
   /**
    * `nats` audit: the local spool every event is written to before the answer and kept in until
-   * JetStream acknowledged it (ADR 0010). One directory per replica, on a volume that outlives the
+   * JetStream acknowledged it (ADR 0013). One directory per replica, on a volume that outlives the
    * process (Kubernetes: an emptyDir survives container restarts; a PVC survives pod deletion).
    */
   PRIVACY_AUDIT_SPOOL_DIR: z.string().min(1).default('.orgmesh/privacy-audit'),

@@ -13,7 +13,7 @@ export const GetDirectory = defineRpc({
   subject: 'rpc.registry.v1.directory',
   description:
     "The org's people (names and emails) and its agents' display names: the privacy proxy's detection dictionary. " +
-    'Paged by user id (ADR 0010): ask again with `after` = `nextAfter` until it is absent; every page names the ' +
+    'Paged by user id (ADR 0013): ask again with `after` = `nextAfter` until it is absent; every page names the ' +
     'org version it was read from, and a reader restarts when that changes. Its content is personal data: never log it.',
   request: z.object({
     /** The last user id of the previous page; absent for the first page. */

@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * The privacy audit's local spool (ADR 0010): an append-only directory of JSON-lines segments that
+ * The privacy audit's local spool (ADR 0013): an append-only directory of JSON-lines segments that
  * holds every audit event from the moment the request emits it until JetStream acknowledged it.
  *
  * - `append` is one synchronous `write(2)` on an `O_APPEND` descriptor: when it returns, the line is

@@ -15,7 +15,7 @@ export interface NatsAuditSinkOptions {
 }
 
 /**
- * Publishes `privacy.v1.redacted` to JetStream (stream PRIVACY) from the local spool (ADR 0010):
+ * Publishes `privacy.v1.redacted` to JetStream (stream PRIVACY) from the local spool (ADR 0013):
  * `emit` appends the event to the spool and returns; a single loop reads the spool, publishes each
  * event with its id as `Nats-Msg-Id` and commits what JetStream acknowledged. While NATS is down
  * events wait in the spool, across restarts and kill -9, and are retried forever; the stream's

@@ -74,7 +74,7 @@ export class NatsRegistryReader implements RegistryReader {
   }
 
   /**
-   * The whole directory, page by page (ADR 0010). Every page names its org version: when an import
+   * The whole directory, page by page (ADR 0013). Every page names its org version: when an import
    * lands between two pages the reading starts over, so the dictionary is never a mix of two charts.
    */
   async getDirectory(unlessOrgVersion?: number): Promise<RpcResponse<typeof GetDirectory> | undefined> {

@@ -52,7 +52,7 @@ const PART_CONCURRENCY = 4;
 
 /**
  * Imports `csv`: in one message when it fits one part, else as parts (whole lines, in order) and a
- * commit naming them (ADR 0010). Exported for tests and for callers that hold a bus already.
+ * commit naming them (ADR 0013). Exported for tests and for callers that hold a bus already.
  */
 export async function importOver(
   bus: MessageBus,

@@ -416,7 +416,7 @@ export class RegistryService {
   }
 
   /**
-   * One page of the directory (ADR 0010): up to `limit` people after `after`, cut earlier at
+   * One page of the directory (ADR 0013): up to `limit` people after `after`, cut earlier at
    * DIRECTORY_PAGE_MAX_BYTES of people so that the answer stays one NATS message at any org size.
    */
   async directory(

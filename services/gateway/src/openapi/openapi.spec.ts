@@ -3,7 +3,8 @@ import type { z } from 'zod';
 import type { DevIdentity } from '../auth/identity.js';
 import { devAuthRoutes } from '../auth/auth.routes.js';
 import type { EventHub } from '../events/event-hub.js';
-import { eventsRoute } from '../events/events.route.js';
+import { eventsRoute, streamTicketsRoute } from '../events/events.route.js';
+import type { StreamTickets } from '../events/stream-ticket.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import { API_ROUTES } from '../routes/index.js';
 import type { Route } from '../routes/route.js';
@@ -17,6 +18,7 @@ type Json = Record<string, any>;
 const ROUTES: readonly Route[] = [
   ...API_ROUTES,
   eventsRoute({} as unknown as EventHub, { heartbeatMs: 15000, metrics: {} as unknown as GatewayMetrics }),
+  streamTicketsRoute({} as unknown as StreamTickets, 30_000),
   ...devAuthRoutes({} as unknown as DevIdentity),
 ];
 const SERVER = 'http://127.0.0.1:8080';

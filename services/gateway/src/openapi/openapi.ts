@@ -255,6 +255,7 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
     },
   };
   if (route.access === 'public') operation['security'] = [];
+  if (route.streamTicket) operation['security'] = [{ bearer: [] }, { streamTicket: [] }];
   if (route.requestBody) {
     const schemas: Record<string, Json> = {};
     for (const type of route.requestBody.contentTypes)
@@ -374,6 +375,14 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
           description:
             'An access token from the built-in dev issuer (`POST /v1/auth/token`) or, in oidc mode, from your ' +
             'OpenID provider. See "First token, first call" above.',
+        },
+        streamTicket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description:
+            'For a browser EventSource, which cannot send a header: a single-use ticket from ' +
+            '`POST /v1/events/tickets` (30 s by default), accepted by `GET /v1/events` only.',
         },
       },
     },

@@ -264,6 +264,21 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
   };
   const endsWith = (suffix: string) => (name: string) => name.endsWith(suffix);
   const startsWith = (prefix: string) => (name: string) => name.startsWith(prefix);
+  /**
+   * An outbox event's PRODUCER span and the one CONSUMER span it led to. The relay may publish an
+   * event a second time when the eager publish was slow (a second PRODUCER span under the same
+   * parent); JetStream's duplicate window keeps that from being consumed twice, so exactly one
+   * CONSUMER span must follow whichever publish landed.
+   */
+  const publishedAndTaken = (parent: ReadableSpan | undefined, subject: string) => {
+    const published = childrenOf(parent, endsWith(subject));
+    expect(published.length).toBeGreaterThanOrEqual(1);
+    expect(published.length).toBeLessThanOrEqual(2);
+    for (const span of published) expect(span.kind).toBe(SpanKind.PRODUCER);
+    const taken = published.flatMap((span) => childrenOf(span, startsWith('process ')));
+    expect(taken).toHaveLength(1);
+    return { published: published[0] as ReadableSpan, taken: taken[0] as ReadableSpan };
+  };
 
   it('forms one trace: gateway SERVER → NATS CLIENT → mesh SERVER → PRODUCER → agent CONSUMER → … → sessions CONSUMER', () => {
     try {
@@ -295,9 +310,7 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
     expect(meshDb.every((s) => s.attributes['db.namespace'] === 'mesh')).toBe(true);
 
     // mesh → agent: the inbox delivery, published from the outbox with the create's context.
-    const delivery = onlyChild(createServe, endsWith('mesh.v1.inbox.legal'));
-    expect(delivery.kind).toBe(SpanKind.PRODUCER);
-    const taken = onlyChild(delivery, startsWith('process '));
+    const { taken } = publishedAndTaken(createServe, 'mesh.v1.inbox.legal');
     expect(taken.kind).toBe(SpanKind.CONSUMER);
     expect(taken.attributes['messaging.consumer.group.name']).toBe(
       agent.bus.durableName(roleInboxDurable('legal')),
@@ -310,18 +323,17 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
     const modelCall = onlyChild(proxyServer, (n) => n === 'POST');
     expect(modelCall.kind).toBe(SpanKind.CLIENT);
     expect(modelCall.attributes['http.response.status_code']).toBe(200);
-    expect(upstream.requests[0]?.headers['traceparent']).toBe(
-      `00-${modelCall.spanContext().traceId}-${modelCall.spanContext().spanId}-01`,
-    );
+    // The proxy's own span stays in the trace, but no trace header reaches the provider: one trace id
+    // per workflow would let it link the workflow's model calls across roles (issue 19).
+    expect(modelCall.spanContext().traceId).toBe(proxyServer.spanContext().traceId);
+    expect(upstream.requests[0]?.headers['traceparent']).toBeUndefined();
 
     // agent → mesh: working, then completed; each update publishes task-updated, which Sessions follows.
     const updates = childrenOf(taken, endsWith('rpc.mesh.v1.update-task'));
     expect(updates.map((s) => s.kind)).toEqual([SpanKind.CLIENT, SpanKind.CLIENT]);
     for (const update of updates) {
       const serve = onlyChild(update, startsWith('serve '));
-      const published = onlyChild(serve, endsWith('mesh.v1.task-updated'));
-      expect(published.kind).toBe(SpanKind.PRODUCER);
-      const followed = onlyChild(published, startsWith('process '));
+      const { taken: followed } = publishedAndTaken(serve, 'mesh.v1.task-updated');
       expect(followed.kind).toBe(SpanKind.CONSUMER);
       expect(followed.attributes['messaging.consumer.group.name']).toBe(
         sessions.bus.durableName(MESH_FOLLOW_DURABLE),
@@ -332,8 +344,7 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       expect(sessionsDb.every((s) => s.attributes['db.namespace'] === 'sessions')).toBe(true);
     }
     // task-created is followed too, as a sibling of the delivery under the create's handling.
-    const createdEvent = onlyChild(createServe, endsWith('mesh.v1.task-created'));
-    expect(onlyChild(createdEvent, startsWith('process ')).kind).toBe(SpanKind.CONSUMER);
+    expect(publishedAndTaken(createServe, 'mesh.v1.task-created').taken.kind).toBe(SpanKind.CONSUMER);
 
     // One trace: every span of the chain above has the gateway span's trace id (inTrace is by trace id),
     // and every parent in the trace is itself a span of the trace, or the gateway span is the root.

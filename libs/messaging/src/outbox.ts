@@ -184,6 +184,7 @@ export class OutboxRelay {
   private wakePending = false;
   private wake: (() => void) | undefined;
   private lastCleanup = 0;
+  private lagInFlight: Promise<{ pending: number; oldestAgeMs: number }> | undefined;
   private readonly ensuredContexts = new Set<string>();
   private unobserve: (() => void) | undefined;
   /** Events published since start (for metrics). */
@@ -240,12 +241,27 @@ export class OutboxRelay {
     this.logger.info({ schema: this.schema, published: this.published }, 'outbox relay stopped');
   }
 
-  /** Unpublished rows and the age of the oldest (0 when none). */
-  async lag(): Promise<{ pending: number; oldestAgeMs: number }> {
+  /**
+   * Unpublished rows and the age of the oldest (0 when none). Both read only the unpublished
+   * partial index (normally a handful of entries, never the published table): the count walks it,
+   * the oldest is its first entry in seq order, the order rows are created in. Calls while one
+   * read is in flight share it: a scrape collects two gauges from it at once (pending and lag seconds).
+   */
+  lag(): Promise<{ pending: number; oldestAgeMs: number }> {
+    if (this.lagInFlight) return this.lagInFlight;
+    const value = this.readLag().finally(() => {
+      if (this.lagInFlight === value) this.lagInFlight = undefined;
+    });
+    this.lagInFlight = value;
+    return value;
+  }
+
+  private async readLag(): Promise<{ pending: number; oldestAgeMs: number }> {
+    const outbox = `"${this.schema}".outbox`;
     const { rows } = await this.pool.query<{ pending: number; oldest: number | null }>(
-      `SELECT count(*)::int AS pending,
-              (EXTRACT(EPOCH FROM (now() - min(created_at))) * 1000)::float8 AS oldest
-         FROM "${this.schema}".outbox WHERE published_at IS NULL`,
+      `SELECT (SELECT count(*)::int FROM ${outbox} WHERE published_at IS NULL) AS pending,
+              (SELECT (EXTRACT(EPOCH FROM (now() - created_at)) * 1000)::float8 FROM ${outbox}
+                WHERE published_at IS NULL ORDER BY seq LIMIT 1) AS oldest`,
     );
     const row = rows[0];
     return { pending: row?.pending ?? 0, oldestAgeMs: Math.max(0, Math.round(row?.oldest ?? 0)) };

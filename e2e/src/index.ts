@@ -1,2 +1,3 @@
 export * from './scenario.js';
 export * from './suite.js';
+export * from './oidc.js';

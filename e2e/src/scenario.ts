@@ -64,6 +64,11 @@ export interface ScenarioOptions {
   traceparent?: string;
   /** Called with each lifecycle event as it arrives over SSE (already rendered as one line). */
   onLive?: (line: string) => void;
+  /**
+   * How the requester and the observer get their tokens: the gateway's dev issuer by default; in OIDC
+   * mode, client_credentials at the OpenID provider (`oidcScenarioTokens`, oidc.ts).
+   */
+  issueToken?: (credentials: Credentials) => Promise<string>;
 }
 
 export interface TaskHistoryItem {
@@ -157,12 +162,10 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
   const traceparent =
     options.traceparent ?? `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
   const traceId = traceparent.split('-')[1] ?? '';
-  const observer = await token(
-    gateway,
-    options.observer ?? { clientId: 'admin', clientSecret: 'admin-dev-secret' },
-  );
+  const issue = options.issueToken ?? ((credentials: Credentials) => token(gateway, credentials));
+  const observer = await issue(options.observer ?? { clientId: 'admin', clientSecret: 'admin-dev-secret' });
   const { credentials: requester, token: requesterToken } = await firstToken(
-    gateway,
+    issue,
     options.requesters ?? DEFAULT_REQUESTERS,
   );
 
@@ -375,13 +378,13 @@ async function token(gateway: string, credentials: Credentials): Promise<string>
 }
 
 async function firstToken(
-  gateway: string,
+  issue: (credentials: Credentials) => Promise<string>,
   candidates: Credentials[],
 ): Promise<{ credentials: Credentials; token: string }> {
   const errors: string[] = [];
   for (const credentials of candidates) {
     try {
-      return { credentials, token: await token(gateway, credentials) };
+      return { credentials, token: await issue(credentials) };
     } catch (error) {
       errors.push(error instanceof Error ? error.message : String(error));
     }

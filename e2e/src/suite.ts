@@ -21,6 +21,12 @@ export interface SuiteOptions {
   /** Extra environment per process name (`gateway`, `agent-finance`, …). */
   env?: Record<string, Record<string, string>>;
   readyTimeoutMs?: number;
+  /**
+   * Production identity mode (docs/identity.md): the gateway runs `AUTH_MODE=oidc` and every service
+   * verifies tokens of this OpenID provider; the agents get theirs from it by client_credentials
+   * (`ORGMESH_OIDC_*`, one secret for all in the demo). Default: the gateway's dev issuer.
+   */
+  oidc?: { issuer: string; jwksUrl: string; audience: string; clientSecret: string };
 }
 
 export interface SuiteProcess {
@@ -77,11 +83,24 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
     NATS_SUBJECT_PREFIX: options.subjectPrefix,
     NATS_NAME_SUFFIX: options.nameSuffix,
   };
-  const auth = {
-    AUTH_ISSUER: gatewayUrl,
-    AUTH_AUDIENCE: 'orgmesh',
-    AUTH_JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
-  };
+  const oidc = options.oidc;
+  const auth = oidc
+    ? { AUTH_ISSUER: oidc.issuer, AUTH_AUDIENCE: oidc.audience, AUTH_JWKS_URL: oidc.jwksUrl }
+    : {
+        AUTH_ISSUER: gatewayUrl,
+        AUTH_AUDIENCE: 'orgmesh',
+        AUTH_JWKS_URL: `${gatewayUrl}/.well-known/jwks.json`,
+      };
+  const gatewayAuth: Record<string, string> = oidc
+    ? { AUTH_MODE: 'oidc', ...auth }
+    : { AUTH_MODE: 'dev', AUTH_DEV_CLIENTS: 'finance-lead:finance' };
+  const agentAuth: Record<string, string> = oidc
+    ? {
+        ORGMESH_OIDC_ISSUER: oidc.issuer,
+        ORGMESH_OIDC_CLIENT_SECRET: oidc.clientSecret,
+        ORGMESH_OIDC_SCOPE: 'orgmesh:agent',
+      }
+    : {};
   const common = { LOG_LEVEL: options.logLevel ?? 'info', NODE_ENV: 'test' };
 
   const specs: Array<{ name: string; entry: string; env: Record<string, string>; health: string }> = [
@@ -102,8 +121,7 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
         ...bus,
         GATEWAY_HTTP_PORT: ports.gateway,
         GATEWAY_GRPC_PORT: ports.grpc,
-        AUTH_MODE: 'dev',
-        AUTH_DEV_CLIENTS: 'finance-lead:finance',
+        ...gatewayAuth,
         GATEWAY_RATE_LIMIT_RPS: '500',
         GATEWAY_RATE_LIMIT_BURST: '1000',
       },
@@ -160,6 +178,7 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
       GATEWAY_URL: gatewayUrl,
       PRIVACY_PROXY_URL: proxyUrl,
       AGENT_HEARTBEAT_INTERVAL: '2s',
+      ...agentAuth,
     },
     health: `http://127.0.0.1:${ports[role]}/readyz`,
   }));

@@ -199,7 +199,8 @@ try {
     { name: 'mesh-router', entry: 'services/mesh-router/dist/main.js', env: {}, url: 'health http://127.0.0.1:8103/readyz' },
     { name: 'privacy-proxy', entry: 'services/privacy-proxy/dist/main.js', env: proxyEnv, url: 'http://127.0.0.1:8090' },
     // finance-lead: a person of the Finance team (role finance) for `npm run demo` to hand Finance its task.
-    { name: 'gateway', entry: 'services/gateway/dist/main.js', env: { AUTH_DEV_CLIENTS: process.env.AUTH_DEV_CLIENTS ?? 'finance-lead:finance' }, url: 'http://127.0.0.1:8080' },
+    // With AUTH_MODE=oidc (`npm run demo -- --oidc`) the provider knows finance-lead, and dev clients are refused.
+    { name: 'gateway', entry: 'services/gateway/dist/main.js', env: { AUTH_DEV_CLIENTS: process.env.AUTH_DEV_CLIENTS ?? (process.env.AUTH_MODE === 'oidc' ? undefined : 'finance-lead:finance') }, url: 'http://127.0.0.1:8080' },
   ];
   // The agents come last: they need a token from the gateway and their inboxes from the mesh.
   const agents = ['finance', 'manager', 'legal'].map((role, i) => ({

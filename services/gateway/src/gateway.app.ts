@@ -5,6 +5,7 @@ import type { GatewayConfig } from './gateway.config.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { createIdentity, type GatewayIdentity } from './auth/identity.js';
 import { devAuthRoutes } from './auth/auth.routes.js';
+import { whoamiRoute } from './auth/whoami.route.js';
 import { devSecretFor } from './auth/dev-clients.js';
 import { EventHub } from './events/event-hub.js';
 import { eventsRoute, streamTicketsRoute } from './events/events.route.js';
@@ -108,6 +109,7 @@ export async function startGatewayApp(
       ...API_ROUTES,
       eventsRoute(hub, { heartbeatMs: config.GATEWAY_SSE_HEARTBEAT, metrics }),
       streamTicketsRoute(tickets, config.GATEWAY_STREAM_TICKET_TTL),
+      whoamiRoute,
       ...(identity.dev ? devAuthRoutes(identity.dev) : []),
     ];
     const openapi = buildOpenApi(routes, {

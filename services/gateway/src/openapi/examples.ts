@@ -379,6 +379,15 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
   createStreamTicket: {
     response: { ticket: 'v1.q83vEjRWeJBo9y5wHJzS1gV3bX0-6kDq', expiresAt: T1 },
   },
+  whoami: {
+    response: {
+      subject: 'finance-agent',
+      role: 'finance',
+      kind: 'agent',
+      tenant: 'default',
+      scopes: ['orgmesh:agent'],
+    },
+  },
   issueToken: {
     request: { grant_type: 'client_credentials', client_id: 'admin', client_secret: 'admin-dev-secret' },
     response: { access_token: JWT_EXAMPLE, token_type: 'Bearer', expires_in: 3600, scope: 'orgmesh:admin' },

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { z } from 'zod';
 import type { DevIdentity } from '../auth/identity.js';
 import { devAuthRoutes } from '../auth/auth.routes.js';
+import { whoamiRoute } from '../auth/whoami.route.js';
 import type { EventHub } from '../events/event-hub.js';
 import { eventsRoute, streamTicketsRoute } from '../events/events.route.js';
 import type { StreamTickets } from '../events/stream-ticket.js';
@@ -19,6 +20,7 @@ const ROUTES: readonly Route[] = [
   ...API_ROUTES,
   eventsRoute({} as unknown as EventHub, { heartbeatMs: 15000, metrics: {} as unknown as GatewayMetrics }),
   streamTicketsRoute({} as unknown as StreamTickets, 30_000),
+  whoamiRoute,
   ...devAuthRoutes({} as unknown as DevIdentity),
 ];
 const SERVER = 'http://127.0.0.1:8080';

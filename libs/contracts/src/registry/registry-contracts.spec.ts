@@ -8,7 +8,7 @@ import './index.js';
 describe('registry contracts', () => {
   const registry = allContracts().filter((c) => c.context === 'registry');
 
-  it('defines the eleven RPCs and nine events under the registry context', () => {
+  it('defines its RPCs and nine events under the registry context', () => {
     expect(
       registry
         .filter((c) => c.kind === 'rpc')
@@ -22,6 +22,7 @@ describe('registry contracts', () => {
       'get-profile',
       'heartbeat',
       'import-org',
+      'import-org-part',
       'list-agents',
       'load',
       'render-config',

@@ -4,14 +4,21 @@
 // of the scenario happened and no seeded personal value reached the model.
 //   DEMO_GATEWAY_URL (default http://127.0.0.1:8080), DEMO_PROXY_URL (http://127.0.0.1:8090),
 //   DEMO_TIMEOUT (seconds, default 120), DEMO_LIVE=1 prints lifecycle events as they arrive.
+// `npm run demo -- --oidc`: the same scenario in production identity mode (docs/identity.md). It starts
+// a real OpenID provider (the `oidc-provider` package, as the tests do) and boots the suite with
+// AUTH_MODE=oidc: every service verifies the provider's tokens and every party (the agents, the Finance
+// person who asks, the observer) gets its token from it by client_credentials. It always boots its own
+// suite, so nothing may be running on the suite's ports.
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { runScenario, renderTimeline, SEEDED_PII_VALUES, SCENARIO_EMPLOYEE } =
-  await import('../e2e/dist/scenario.js');
+const { runScenario, renderTimeline, SEEDED_PII_VALUES, SCENARIO_EMPLOYEE, DEMO_OIDC_AUDIENCE, demoOidcClients, oidcScenarioTokens } =
+  await import('../e2e/dist/index.js');
+const oidcMode = process.argv.slice(2).includes('--oidc');
 
 const gatewayUrl = (process.env.DEMO_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const proxyUrl = (process.env.DEMO_PROXY_URL ?? 'http://127.0.0.1:8090').replace(/\/+$/, '');
@@ -31,10 +38,10 @@ async function answers(url) {
 }
 
 /** Boots `scripts/start.mjs` and resolves when it reports ready; its output is kept for a failure. */
-function bootSuite() {
+function bootSuite(extraEnv = {}) {
   const child = spawn(process.execPath, [join(root, 'scripts/start.mjs')], {
     cwd: root,
-    env: process.env,
+    env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = [];
@@ -68,10 +75,46 @@ function bootSuite() {
   return { ready, stop, output };
 }
 
+/**
+ * OIDC mode: a provider on a free loopback port that knows the demo's clients (one secret for all,
+ * generated per run), and the environment that boots the suite against it.
+ */
+async function startProvider() {
+  const { startOidcProvider } = await import('../libs/testing/dist/index.js');
+  const secret = randomBytes(24).toString('base64url');
+  const provider = await startOidcProvider({ audience: DEMO_OIDC_AUDIENCE, clients: demoOidcClients(secret) });
+  const env = {
+    AUTH_MODE: 'oidc',
+    AUTH_ISSUER: provider.issuer,
+    AUTH_AUDIENCE: DEMO_OIDC_AUDIENCE,
+    AUTH_JWKS_URL: provider.jwksUrl,
+    ORGMESH_OIDC_ISSUER: provider.issuer,
+    ORGMESH_OIDC_CLIENT_SECRET: secret,
+    ORGMESH_OIDC_SCOPE: 'orgmesh:agent',
+  };
+  return { provider, secret, env };
+}
+
 let suite;
+let oidc;
 let exitCode = 1;
 try {
-  if (await answers(`${gatewayUrl}/readyz`)) {
+  if (oidcMode) {
+    if (await answers(`${gatewayUrl}/readyz`))
+      throw new Error(
+        `a suite already answers at ${gatewayUrl}; --oidc boots its own in OIDC mode: stop that one (Ctrl-C on npm start) and run again`,
+      );
+    oidc = await startProvider();
+    say(`orgmesh demo (OIDC mode) — OpenID provider (oidc-provider) at ${oidc.provider.issuer}; booting the suite with AUTH_MODE=oidc…`);
+    suite = bootSuite(oidc.env);
+    try {
+      const seconds = await suite.ready;
+      say(`  suite ready in ${seconds} s; every token below comes from the provider`);
+    } catch (error) {
+      say(suite.output.slice(-30).join('\n'));
+      throw error;
+    }
+  } else if (await answers(`${gatewayUrl}/readyz`)) {
     say(`orgmesh demo — using the suite running at ${gatewayUrl}`);
   } else {
     say(`orgmesh demo — nothing answers at ${gatewayUrl}: booting the suite (npm start) for this run…`);
@@ -104,6 +147,13 @@ try {
     onLive: process.env.DEMO_LIVE
       ? (line) => say(`  live  +${((Date.now() - began) / 1000).toFixed(2)}s  ${line}`)
       : undefined,
+    ...(oidc
+      ? {
+          requesters: [{ clientId: 'finance-lead', clientSecret: oidc.secret }],
+          observer: { clientId: 'admin', clientSecret: oidc.secret },
+          issueToken: oidcScenarioTokens(oidc.provider.issuer),
+        }
+      : {}),
   });
   say(renderTimeline(report));
   say('');
@@ -134,8 +184,12 @@ try {
   for (const check of report.checks) say(`  ${check.ok ? '✓' : '✗'} ${check.name} — ${check.detail}`);
   say(`  ${leaks.length ? '✗' : '✓'} what the model saw: ${upstreamNote}`);
   say('');
+  if (oidc) {
+    const { tokenRequests } = await oidc.provider.stats();
+    say(`  identity: AUTH_MODE=oidc; the OpenID provider issued every token (${tokenRequests} token requests)`);
+  }
   say(
-    `Scenario ${report.ok && !leaks.length ? 'succeeded' : 'FAILED'} in ${(report.durationMs / 1000).toFixed(2)} s (request to Finance's completion); ${report.liveEvents} lifecycle events seen live over SSE.`,
+    `Scenario ${report.ok && !leaks.length ? 'succeeded' : 'FAILED'}${oidc ? ' (OIDC mode)' : ''} in ${(report.durationMs / 1000).toFixed(2)} s (request to Finance's completion); ${report.liveEvents} lifecycle events seen live over SSE.`,
   );
   exitCode = report.ok && !leaks.length ? 0 : 1;
 } catch (error) {
@@ -146,5 +200,6 @@ try {
     say('stopping the suite booted for the demo…');
     await suite.stop();
   }
+  await oidc?.provider.close();
 }
 process.exit(exitCode);

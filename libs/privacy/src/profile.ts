@@ -68,8 +68,9 @@ export const PrivacyProfileSchema = z.object({
    */
   binary: z.enum(['allow', 'refuse']).optional(),
   /**
-   * Request fields the proxy's channel table does not know: `scan` treats them as text (strings and
-   * keys masked, numbers holding personal data refused), `refuse` refuses the request. Default `scan`.
+   * Request fields the proxy's channel table does not know: `scan` masks their text (strings and keys)
+   * and refuses the request when they hold anything else (a number, boolean or null cannot be scanned
+   * or masked), `refuse` refuses any of them. Default `scan`.
    */
   unknownFields: z.enum(['scan', 'refuse']).optional(),
   /**

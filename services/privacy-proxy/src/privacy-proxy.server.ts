@@ -423,18 +423,17 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     if (privacy.active) {
       const session = privacy.session;
       const profile = privacy.profile;
-      const unknownRule = profile.unknownFields ?? 'scan';
       // Every field by the channel table, the query string included; all texts in ONE masking call,
       // so values split across parts and messages are seen together.
       const collected = collectRequest(document as Record<string, unknown>, query, {
         binary: binaryRuleOf(profile),
-        unknownFields: unknownRule,
+        unknownFields: profile.unknownFields ?? 'scan',
       });
-      const unknownRefused = unknownRule === 'refuse' && collected.unknownFields > 0;
-      const applied = unknownRefused
+      // Refused for its unknown fields: nothing is scanned, nothing forwarded.
+      const applied = collected.unknownRefused
         ? undefined
         : collected.apply(await session.processAllAsync(collected.texts));
-      const report = reportRequest(session, collected, applied, unknownRefused);
+      const report = reportRequest(session, collected, applied);
       recordFindings(report);
       if (report.notable) {
         x.log['outcome'] = report.outcome;

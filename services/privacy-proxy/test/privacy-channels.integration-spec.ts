@@ -446,6 +446,81 @@ describe('numbers', () => {
   });
 });
 
+describe('unknown fields under unknownFields: scan (the default)', () => {
+  /** Values the proxy cannot scan or mask, in fields the channel table does not know. */
+  const UNSCANNABLE: ReadonlyArray<readonly [string, object]> = [
+    ['a number', { x_ref: 512447391 }],
+    ['a boolean', { x_flag: true }],
+    ['null', { x_note: null }],
+    ['a number deep in an unknown object', { x_meta: { who: 'plain', n: [1, 2] } }],
+  ];
+
+  it.each(UNSCANNABLE)('refuses %s through the OpenAI SDK, nothing forwarded', async (_what, extra) => {
+    const before = h.upstream.requests.length;
+    const error = (await openai(await h.token('finance'))
+      .chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], ...extra })
+      .catch((e: unknown) => e)) as { status?: number; error?: unknown };
+    expect(error.status).toBe(422);
+    expect(JSON.stringify(error.error)).toContain('unknown_fields');
+    expect(h.upstream.requests.length).toBe(before);
+  });
+
+  it.each(UNSCANNABLE)(
+    'refuses %s through the Anthropic SDK, in a content block too',
+    async (_what, extra) => {
+      const before = h.upstream.requests.length;
+      const client = anthropic(await h.token('finance'));
+      for (const body of [
+        { model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }], ...extra },
+        { model: 'm', max_tokens: 5, messages: userParts([{ type: 'text', text: 'hi', ...extra }]) },
+      ]) {
+        const error = (await client.messages.create(body as never).catch((e: unknown) => e)) as {
+          status?: number;
+          error?: unknown;
+        };
+        expect(error.status).toBe(422);
+        expect(JSON.stringify(error.error)).toContain('unknown_fields');
+      }
+      expect(h.upstream.requests.length).toBe(before);
+    },
+  );
+
+  it('forwards unknown text masked, and known numbers, booleans and nulls as they are', async () => {
+    await openai(await h.token('finance')).chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.2,
+      store: false,
+      seed: null,
+      ...({ x_note: `ask ${EMAIL}` } as object),
+    });
+    const body = JSON.parse(h.upstream.last.body) as Record<string, unknown>;
+    expect(body['x_note']).toMatch(/^ask \[\[EMAIL_[0-9a-f]{8}\]\]$/);
+    expect(body).toMatchObject({ temperature: 0.2, store: false, seed: null });
+    await anthropic(await h.token('finance')).messages.create({
+      model: 'm',
+      max_tokens: 5,
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: 'hi', cache_control: { type: 'ephemeral' } }] },
+      ],
+      tools: [
+        {
+          name: 'lookup',
+          input_schema: {
+            type: 'object',
+            properties: { n: { type: 'integer', minimum: 0 } },
+            additionalProperties: false,
+          },
+        },
+      ],
+    });
+    expect(JSON.parse(h.upstream.last.body)).toMatchObject({
+      max_tokens: 5,
+      tools: [{ input_schema: { properties: { n: { minimum: 0 } }, additionalProperties: false } }],
+    });
+  });
+});
+
 describe('unknown fields under unknownFields: refuse', () => {
   it('refuses a request with a field the table does not know, even without personal data', async () => {
     const before = h.upstream.requests.length;
@@ -497,7 +572,9 @@ describe('headers', () => {
     await tracing.forceFlush();
     const upstreamCall = spans
       .getFinishedSpans()
-      .find((span) => span.kind === SpanKind.CLIENT && span.attributes['orgmesh.upstream.provider'] === 'openai');
+      .find(
+        (span) => span.kind === SpanKind.CLIENT && span.attributes['orgmesh.upstream.provider'] === 'openai',
+      );
     expect(upstreamCall?.spanContext().traceId).toBe(TRACE_ID);
     expect(headers['cookie']).toBeUndefined();
     expect(Object.keys(headers).filter((k) => k.startsWith('x-stainless'))).toEqual([]);

@@ -66,7 +66,7 @@ export const PrivacySettings = z.object({
   employeeIdPattern: z.string().min(1).nullable(),
   /** Binary content the privacy proxy cannot scan: forwarded (`allow`) or refused; default by mode. */
   binary: z.enum(['allow', 'refuse']).optional(),
-  /** Request fields the privacy proxy does not know: scanned as text (default) or refused. */
+  /** Request fields the privacy proxy does not know: text masked, other values refused (`scan`, default), or refused. */
   unknownFields: z.enum(['scan', 'refuse']).optional(),
   /** People's names in free text without the directory (default on); `false`: directory and cues only. */
   names: z.boolean().optional(),

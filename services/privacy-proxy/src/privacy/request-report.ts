@@ -28,13 +28,14 @@ export interface RequestReport {
   /** Whether there is anything to audit: a finding, an unscanned part, or a refusal. */
   readonly notable: boolean;
   readonly refusedMedia: readonly string[];
+  /** Values in unknown fields that are not text (see CollectedRequest.unscannableUnknown). */
+  readonly unscannableUnknown: number;
 }
 
 export function reportRequest(
   findings: SessionFindings,
   collected: CollectedRequest,
   applied: { readonly unmaskable: number } | undefined,
-  unknownRefused: boolean,
 ): RequestReport {
   const counts = positive(findings.counts);
   const masked = positive(findings.masked);
@@ -54,7 +55,7 @@ export function reportRequest(
   const refusal: PrivacyRefusal | undefined =
     strict.size > 0
       ? 'entities'
-      : unknownRefused
+      : collected.unknownRefused
         ? 'unknown_fields'
         : refusedMedia.length > 0
           ? 'binary_content'
@@ -74,7 +75,18 @@ export function reportRequest(
           : 'unscanned';
   const notable =
     refusal !== undefined || Object.keys(counts).length > 0 || Object.keys(unscanned).length > 0;
-  return { counts, masked, passed, refused, unscanned, refusal, outcome, notable, refusedMedia };
+  return {
+    counts,
+    masked,
+    passed,
+    refused,
+    unscanned,
+    refusal,
+    outcome,
+    notable,
+    refusedMedia,
+    unscannableUnknown: collected.unscannableUnknown,
+  };
 }
 
 /** The 422 a refused request gets: what refused it, as entity types or media types, never values. */
@@ -93,9 +105,13 @@ export function refusalError(report: RequestReport, role: string, strictTypes: r
         { details: { entity_types: [], reason: report.refusal, media_types: report.refusedMedia } },
       );
     case 'unknown_fields':
-      return new AppError('privacy_strict_refused', `${policy}: it has fields the proxy does not know`, {
-        details: { entity_types: [], reason: report.refusal },
-      });
+      return new AppError(
+        'privacy_strict_refused',
+        report.unscannableUnknown > 0
+          ? `${policy}: fields the proxy does not know hold values it cannot scan (a number, boolean or null)`
+          : `${policy}: it has fields the proxy does not know`,
+        { details: { entity_types: [], reason: report.refusal } },
+      );
     case 'unmaskable_value':
       return new AppError(
         'privacy_strict_refused',

@@ -211,6 +211,38 @@ describe('collectRequest', () => {
       expect(collected.texts).toContain(expected);
     // Top-level `note` and `extra`, and the sneaky block's `data` (its type is unknown).
     expect(collected.unknownFields).toBe(3);
+    // …but `'K@x.org': true` is a boolean in an unknown field: nothing can scan it, so it refuses.
+    expect(collected.unscannableUnknown).toBe(1);
+    expect(collected.unknownRefused).toBe(true);
+  });
+
+  it('refuses numbers, booleans and nulls in unknown fields under either rule; known ones pass', () => {
+    const known = {
+      model: 'm',
+      temperature: 0.5,
+      stream: false,
+      seed: null,
+      messages: [{ role: 'user', content: 'hi' }],
+      tools: [{ name: 't', input_schema: { type: 'object', additionalProperties: false, minimum: 0 } }],
+    };
+    for (const policy of [SCAN, { ...SCAN, unknownFields: 'refuse' } as const]) {
+      const collected = collectRequest(structuredClone(known), '', policy);
+      expect([collected.unknownFields, collected.unscannableUnknown, collected.unknownRefused]).toEqual([
+        0,
+        0,
+        false,
+      ]);
+    }
+    for (const extra of [{ x: 1 }, { x: false }, { x: null }, { x: [null] }, { x: { y: { z: 2 } } }]) {
+      const scanned = collectRequest({ ...structuredClone(known), ...extra }, '', SCAN);
+      expect([scanned.unscannableUnknown, scanned.unknownRefused]).toEqual([1, true]);
+    }
+    // Text in unknown fields is scanned under `scan` and refused under `refuse`.
+    const text = { ...structuredClone(known), x: { note: 'plain' } };
+    expect(collectRequest(text, '', SCAN).unknownRefused).toBe(false);
+    expect(
+      collectRequest(structuredClone(text), '', { ...SCAN, unknownFields: 'refuse' }).unknownRefused,
+    ).toBe(true);
   });
 
   it('reports numbers holding personal data as unmaskable instead of changing their type', () => {

@@ -13,7 +13,11 @@ import { queryTexts, urlTexts } from './url-text.js';
 export interface ChannelPolicy {
   /** Binary content that is not text (images, PDFs, audio): forwarded unscanned, or the request refused. */
   readonly binary: 'allow' | 'refuse';
-  /** Fields the channel table does not know: scanned like text (strings, keys, numbers), or refused. */
+  /**
+   * Fields the channel table does not know: `scan` masks their text (strings and keys) and refuses a
+   * value that is not text (a number, boolean or null: nothing can be scanned in it or replace it),
+   * `refuse` refuses any of them.
+   */
   readonly unknownFields: 'scan' | 'refuse';
 }
 
@@ -27,6 +31,14 @@ export interface CollectedRequest {
   readonly refusedBinary: ReadonlyMap<string, number>;
   /** How many fields the table does not know (refused under `unknownFields: refuse`). */
   readonly unknownFields: number;
+  /**
+   * Values inside unknown fields that are not text — numbers, booleans, null, at any depth: the proxy
+   * cannot scan or mask them, so they refuse the request under either rule (fail closed). In known
+   * free-form data (tool inputs, schemas) numbers are scanned and booleans and nulls pass.
+   */
+  readonly unscannableUnknown: number;
+  /** Whether the profile's `unknownFields` rule refuses this request. */
+  readonly unknownRefused: boolean;
   /**
    * Writes the masked texts back into the document. `bodyChanged`: re-serialise the body; `query`: the
    * request's query string to forward; `unmaskable`: values where personal data was found that cannot
@@ -79,6 +91,7 @@ export function collectRequest(
   const unscanned = new Map<string, number>();
   const refusedBinary = new Map<string, number>();
   let unknownFields = 0;
+  let unscannableUnknown = 0;
   let unmaskable = 0;
 
   const text = (value: string, set: (masked: string) => void): void => {
@@ -128,6 +141,12 @@ export function collectRequest(
     parents: PathSegment[],
     depth: number,
   ): void {
+    if (value === null || typeof value !== 'object') {
+      if (cls === 'unknown' && typeof value !== 'string') {
+        unscannableUnknown += 1;
+        return;
+      }
+    }
     if (value === null || typeof value === 'boolean') return;
     if (typeof value === 'number') {
       if (cls === 'opaque' || cls === 'sealed' || mode === 'settings') return;
@@ -264,6 +283,8 @@ export function collectRequest(
     unscanned,
     refusedBinary,
     unknownFields,
+    unscannableUnknown,
+    unknownRefused: unscannableUnknown > 0 || (policy.unknownFields === 'refuse' && unknownFields > 0),
     apply(masked) {
       unmaskable = 0;
       items.forEach((item, i) => {

@@ -61,6 +61,8 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY --from=build /out/ ./
 RUN if [ -z "$ORGMESH_SERVICE" ]; then echo "build with --build-arg SERVICE=<name>" >&2; exit 1; fi \
  && if [ ! -f "$ORGMESH_ENTRY" ]; then echo "no entry point $ORGMESH_ENTRY in the build" >&2; exit 1; fi
+# The privacy proxy's audit spool (ADR 0013): a volume mounted here starts owned by the service user.
+RUN mkdir -p /var/lib/orgmesh/privacy-audit && chown 1000:1000 /var/lib/orgmesh/privacy-audit
 # uid/gid of the image's `node` user; numeric so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 # The health port of each service, honouring the same environment variables the service reads.

@@ -206,7 +206,8 @@ describe('compose.yaml', () => {
     expect(proxy['PRIVACY_PROFILES_FILE']).toBeUndefined();
     expect(proxy['PRIVACY_PROFILE_SOURCE'] ?? 'registry').toBe('registry');
     expect(proxy['NATS_URL']).toBe(env('registry')['NATS_URL']);
-    expect(services['privacy-proxy']!.volumes ?? []).toEqual([]);
+    // No profiles file is mounted: the one volume is the audit spool (ADR 0013), where the proxy writes it.
+    expect(services['privacy-proxy']!.volumes ?? []).toEqual([`privacy-audit:${proxy['PRIVACY_AUDIT_SPOOL_DIR']}`]);
     // The image's working directory holds deploy/registry (REGISTRY_DIR's default is relative too).
     const seed = env('registry')['REGISTRY_ORG_CHART']!;
     expect(seed).toBe('deploy/registry/org-chart.csv');

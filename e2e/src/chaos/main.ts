@@ -1,0 +1,40 @@
+// `npm run chaos [-- --tasks N --agents M --seconds S --json FILE]`: the suite as real processes with
+// replicas, its own NATS and Postgres, a bounded load, and the faults of issue #21 during it. Prints
+// one table; exits 1 when anything acknowledged was lost, handled twice, a session history is not an
+// FSM path, or a fault did not recover.
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderTable } from './report.js';
+import { runChaos } from './run.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const { values } = parseArgs({
+  options: {
+    tasks: { type: 'string', default: '2000' },
+    agents: { type: 'string', default: '16' },
+    seconds: { type: 'string' },
+    json: { type: 'string' },
+  },
+});
+const tasks = Number(values.tasks);
+const agents = Number(values.agents);
+if (!Number.isInteger(tasks) || tasks < 30) throw new Error('--tasks: an integer ≥ 30');
+if (!Number.isInteger(agents) || agents < 3) throw new Error('--agents: an integer ≥ 3');
+// Default span: ~12 creates/s, never under 2 minutes, so every fault lands while the load runs.
+const loadSeconds = values.seconds ? Number(values.seconds) : Math.max(120, Math.ceil(tasks / 12));
+if (!(loadSeconds > 0)) throw new Error('--seconds: a positive number');
+
+const { result, logDir } = await runChaos({ root, tasks, agents, loadSeconds });
+process.stdout.write(`\n${renderTable(result)}\n`);
+for (const lost of result.lost.slice(0, 20))
+  process.stdout.write(`lost: ${lost.kind} ${lost.id} via ${lost.via} (key ${lost.key}) state ${lost.state ?? 'absent'}\n`);
+for (const dup of result.duplicates.slice(0, 20))
+  process.stdout.write(`duplicate: ${dup.id} handled by ${dup.handledBy.join(', ')}\n`);
+for (const bad of result.invalidHistories.slice(0, 20))
+  process.stdout.write(`invalid session history: ${bad.sessionId}: ${bad.reason}\n`);
+for (const refused of result.refused.slice(0, 10)) process.stdout.write(`refused: ${refused.key}: ${refused.reason}\n`);
+if (!result.ok) process.stdout.write(`logs: ${logDir}\n`);
+if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
+process.exit(result.ok ? 0 : 1);

@@ -1,0 +1,193 @@
+import pg from 'pg';
+import { TERMINAL_TASK_STATES } from '@orgmesh/contracts';
+import type { Acknowledged, ChaosLoad } from './load.js';
+
+/**
+ * The sessions FSM as ARCHITECTURE §3 writes it (services/sessions/src/session/session.fsm.ts holds
+ * the implementation): event → state it applies in → state it moves to. Written out here again so
+ * the check does not trust the code it checks; no-ops are never recorded as transitions.
+ */
+const SESSION_MOVES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  activate: { pending: 'active' },
+  pause: { active: 'paused' },
+  resume: { paused: 'active' },
+  complete: { active: 'completed' },
+  fail: { pending: 'failed', active: 'failed', paused: 'failed' },
+  expire: { pending: 'expired', active: 'expired', paused: 'expired' },
+};
+
+export interface Transition {
+  from: string;
+  to: string;
+  event: string;
+}
+
+/** Why a session's recorded history is not a path through the FSM from `pending` to its status, or null. */
+export function invalidHistory(status: string, transitions: readonly Transition[]): string | null {
+  let state = 'pending';
+  for (const [n, t] of transitions.entries()) {
+    if (t.from !== state) return `transition ${n + 1} starts in ${t.from}, the session was ${state}`;
+    const to = SESSION_MOVES[t.event]?.[t.from];
+    if (to !== t.to) return `transition ${n + 1}: ${t.event} does not move ${t.from} to ${t.to}`;
+    state = t.to;
+  }
+  return state === status ? null : `history ends in ${state}, the session says ${status}`;
+}
+
+export interface FaultRecord {
+  name: string;
+  at: number;
+  /** Null: it did not recover within the wait. */
+  recoveryMs: number | null;
+  underLoad: boolean;
+}
+
+export interface ChaosResult {
+  acknowledged: number;
+  terminal: number;
+  terminalByState: Record<string, number>;
+  lost: Array<Acknowledged & { state: string | null }>;
+  duplicates: Array<{ id: string; handledBy: string[] }>;
+  sessions: number;
+  invalidHistories: Array<{ sessionId: string; reason: string }>;
+  notAcknowledged: number;
+  refused: Array<{ key: string; reason: string }>;
+  faults: FaultRecord[];
+  durationMs: number;
+  ok: boolean;
+}
+
+const TERMINAL = new Set<string>(TERMINAL_TASK_STATES);
+
+/** Current states of the given task ids, straight from the mesh's table. */
+export async function taskStates(databaseUrl: string, ids: readonly string[]): Promise<Map<string, string>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string; state: string }>(
+      'SELECT id, state FROM mesh.tasks WHERE id = ANY($1::uuid[])',
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.state]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** Waits until every acknowledged task is terminal or nothing moved for `quietMs`; returns the last states. */
+export async function settle(
+  databaseUrl: string,
+  load: ChaosLoad,
+  quietMs: number,
+  say: (line: string) => void,
+): Promise<Map<string, string>> {
+  let lastOpen = Number.POSITIVE_INFINITY;
+  let lastProgress = Date.now();
+  for (;;) {
+    const ids = [...load.acknowledged.keys()];
+    let states: Map<string, string>;
+    try {
+      states = await taskStates(databaseUrl, ids);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      continue;
+    }
+    const open = ids.filter((id) => !TERMINAL.has(states.get(id) ?? '')).length;
+    if (open === 0) return states;
+    if (open < lastOpen) {
+      lastOpen = open;
+      lastProgress = Date.now();
+    } else if (Date.now() - lastProgress > quietMs) {
+      say(`settle: ${open} acknowledged tasks still open after ${quietMs / 1000} s without progress`);
+      return states;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+  }
+}
+
+export async function checkSessions(databaseUrl: string): Promise<{ sessions: number; invalid: Array<{ sessionId: string; reason: string }> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string; status: string; transitions: Transition[] | null }>(
+      `SELECT s.id, s.status,
+              json_agg(json_build_object('from', t.from_state, 'to', t.to_state, 'event', t.event) ORDER BY t.seq)
+                FILTER (WHERE t.seq IS NOT NULL) AS transitions
+         FROM sessions.sessions s LEFT JOIN sessions.session_transitions t ON t.session_id = s.id
+        GROUP BY s.id, s.status`,
+    );
+    const invalid: Array<{ sessionId: string; reason: string }> = [];
+    for (const row of rows) {
+      const reason = invalidHistory(row.status, row.transitions ?? []);
+      if (reason) invalid.push({ sessionId: row.id, reason });
+    }
+    return { sessions: rows.length, invalid };
+  } finally {
+    await client.end();
+  }
+}
+
+export function summarize(
+  load: ChaosLoad,
+  states: Map<string, string>,
+  sessions: { sessions: number; invalid: Array<{ sessionId: string; reason: string }> },
+  faults: FaultRecord[],
+  durationMs: number,
+): ChaosResult {
+  const acknowledged = [...load.acknowledged.values()];
+  const terminalByState: Record<string, number> = {};
+  const lost: ChaosResult['lost'] = [];
+  for (const ack of acknowledged) {
+    const state = states.get(ack.id) ?? null;
+    if (state && TERMINAL.has(state)) terminalByState[state] = (terminalByState[state] ?? 0) + 1;
+    else lost.push({ ...ack, state });
+  }
+  const duplicates = [...load.handled.entries()]
+    .filter(([, by]) => by.length > 1)
+    .map(([id, handledBy]) => ({ id, handledBy }));
+  const terminal = acknowledged.length - lost.length;
+  const recovered = faults.every((f) => f.recoveryMs !== null);
+  return {
+    acknowledged: acknowledged.length,
+    terminal,
+    terminalByState,
+    lost,
+    duplicates,
+    sessions: sessions.sessions,
+    invalidHistories: sessions.invalid,
+    notAcknowledged: load.notAcknowledged.length,
+    refused: load.refused.map(({ key, reason }) => ({ key, reason })),
+    faults,
+    durationMs,
+    ok: lost.length === 0 && duplicates.length === 0 && sessions.invalid.length === 0 && recovered && load.refused.length === 0,
+  };
+}
+
+export function renderTable(result: ChaosResult): string {
+  const rows: Array<[string, string]> = [
+    ['acknowledged (tasks, approvals, notifications)', String(result.acknowledged)],
+    [
+      'reached a terminal state',
+      `${result.terminal} (${Object.entries(result.terminalByState)
+        .map(([state, n]) => `${state} ${n}`)
+        .join(', ')})`,
+    ],
+    ['LOST (acknowledged, never terminal)', String(result.lost.length)],
+    ['DUPLICATE side effects (handled twice)', String(result.duplicates.length)],
+    ['sessions checked', String(result.sessions)],
+    ['INVALID session histories (not an FSM path)', String(result.invalidHistories.length)],
+    ['creates never acknowledged (gave up retrying)', String(result.notAcknowledged)],
+    ['creates refused (4xx: a defect of the load)', String(result.refused.length)],
+    ...result.faults.map(
+      (f): [string, string] => [
+        `recovery after: ${f.name}`,
+        `${f.recoveryMs === null ? 'NOT RECOVERED' : `${(f.recoveryMs / 1000).toFixed(1)} s`}${f.underLoad ? '' : ' (load had ended)'}`,
+      ],
+    ),
+    ['run duration', `${(result.durationMs / 1000).toFixed(0)} s`],
+    ['verdict', result.ok ? 'PASS' : 'FAIL'],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  const line = `+${'-'.repeat(width + 2)}+${'-'.repeat(Math.max(...rows.map(([, v]) => v.length)) + 2)}+`;
+  return [line, ...rows.map(([k, v]) => `| ${k.padEnd(width)} | ${v.padEnd(line.length - width - 7)} |`), line].join('\n');
+}

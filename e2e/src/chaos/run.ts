@@ -1,0 +1,210 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MIGRATED_SERVICES, runMigrations } from '@orgmesh/migrations';
+import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
+import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
+import { startChaosNats, startChaosPostgres, type ChaosNats, type ChaosPostgres } from './infra.js';
+import { ChaosLoad, loadRoster } from './load.js';
+import { checkSessions, settle, summarize, taskStates, type ChaosResult, type FaultRecord } from './report.js';
+
+export interface ChaosOptions {
+  root: string;
+  /** Tasks, approvals and notifications together (a third each). */
+  tasks: number;
+  agents: number;
+  /** Over how long the load is spread; the faults are spread over the same span. */
+  loadSeconds: number;
+  /** How long a fault may take to recover before the run calls it not recovered. */
+  recoveryTimeoutMs?: number;
+  /** Stop waiting for open tasks after this long without progress. */
+  settleQuietMs?: number;
+  say?: (line: string) => void;
+}
+
+const FREEZE_MS = 10_000;
+
+/**
+ * The faults in the order they are injected, at these fractions of the load's span (each no
+ * earlier than the previous one's recovery). Two different mesh-router replicas are killed.
+ */
+interface Fault {
+  name: string;
+  at: number;
+  /** Injects the fault; resolves when the fault is over (a restart done, a frozen process released). */
+  inject(env: FaultEnv): Promise<void>;
+  /** The process that has to answer its readiness probe again, if any. */
+  process?: string;
+}
+
+interface FaultEnv {
+  suite: ChaosSuite;
+  nats: ChaosNats;
+  postgres: ChaosPostgres;
+}
+
+const FAULTS: Fault[] = [
+  { name: 'kill -9 mesh-router-1', at: 0.08, process: 'mesh-router-1', inject: async ({ suite }) => suite.byName('mesh-router-1').kill9() },
+  { name: 'kill -9 sessions-1', at: 0.2, process: 'sessions-1', inject: async ({ suite }) => suite.byName('sessions-1').kill9() },
+  { name: 'restart NATS (JetStream store kept)', at: 0.32, inject: ({ nats }) => nats.restart() },
+  { name: 'kill -9 mesh-router-2', at: 0.46, process: 'mesh-router-2', inject: async ({ suite }) => suite.byName('mesh-router-2').kill9() },
+  { name: 'restart Postgres (pg_ctl stop -m immediate)', at: 0.6, inject: ({ postgres }) => postgres.crashRestart() },
+  {
+    name: `freeze mesh-router-1 ${FREEZE_MS / 1000} s (SIGSTOP/SIGCONT)`,
+    at: 0.74,
+    process: 'mesh-router-1',
+    inject: ({ suite }) => suite.byName('mesh-router-1').freeze(FREEZE_MS),
+  },
+];
+
+export interface ChaosRun {
+  result: ChaosResult;
+  logDir: string;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
+  const began = Date.now();
+  const say = (line: string) =>
+    (options.say ?? ((l: string) => process.stdout.write(`${l}\n`)))(`[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}`);
+  const dir = mkdtempSync(join(tmpdir(), 'orgmesh-chaos-'));
+  const logDir = join(dir, 'logs');
+  mkdirSync(logDir);
+  const runId = randomBytes(4).toString('hex');
+  const secret = randomBytes(16).toString('hex');
+  let nats: ChaosNats | undefined;
+  let postgres: ChaosPostgres | undefined;
+  let provider: OidcTestProvider | undefined;
+  let suite: ChaosSuite | undefined;
+  let load: ChaosLoad | undefined;
+  let ok = false;
+  try {
+    nats = await startChaosNats(dir, join(logDir, 'nats-server.log'));
+    postgres = await startChaosPostgres(dir);
+    say(`NATS ${nats.url}, Postgres ${postgres.url}; logs in ${logDir}`);
+    for (const service of MIGRATED_SERVICES()) await runMigrations({ url: postgres.url, service });
+    const audience = 'urn:orgmesh:chaos';
+    const client = (clientId: string, role: string) => ({
+      clientId,
+      clientSecret: secret,
+      tokenEndpointAuthMethod: 'client_secret_basic' as const,
+      scope: 'orgmesh:agent',
+      claims: { role, tenant: 'default' },
+    });
+    provider = await startOidcProvider({
+      audience,
+      accessTokenTtlSec: 3_600,
+      clients: [
+        ...['finance', 'manager', 'legal'].map((role) => client(`${role}-agent`, role)),
+        ...loadRoster(options.agents).map(({ clientId, role }) => client(clientId, role)),
+      ],
+    });
+    const oidc = { issuer: provider.issuer, jwksUrl: provider.jwksUrl, audience, agentSecret: secret };
+    suite = await startChaosSuite({
+      root: options.root,
+      logDir,
+      natsUrl: nats.url,
+      databaseUrl: postgres.url,
+      oidc,
+      recordFile: join(dir, 'model-requests.jsonl'),
+      say,
+    });
+    say(`suite ready: ${suite.processes.map((p) => p.name).join(', ')}`);
+    load = await ChaosLoad.start({
+      natsUrl: nats.url,
+      gatewayUrls: suite.gatewayUrls,
+      oidc: { issuer: provider.issuer, secret },
+      agents: options.agents,
+      runId,
+    });
+    say(`${load.agents.length} SDK agents consuming; driving ${options.tasks} creates over ${options.loadSeconds} s`);
+    const env: FaultEnv = { suite, nats, postgres };
+    const loadStart = Date.now();
+    let loadDone = false;
+    const driving = drive(load, options, loadStart, say).finally(() => (loadDone = true));
+    const faults: FaultRecord[] = [];
+    for (const [n, fault] of FAULTS.entries()) {
+      const due = loadStart + fault.at * options.loadSeconds * 1_000;
+      if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      const underLoad = !loadDone;
+      say(`FAULT ${n + 1}/${FAULTS.length}: ${fault.name}${underLoad ? '' : ' (the load has ended)'}`);
+      const at = Date.now();
+      await fault.inject(env);
+      const recoveryMs = await recover(load, suite, postgres.url, fault, n, at, options.recoveryTimeoutMs ?? 120_000);
+      say(
+        recoveryMs === null
+          ? `  not recovered within ${(options.recoveryTimeoutMs ?? 120_000) / 1000} s`
+          : `  recovered in ${(recoveryMs / 1000).toFixed(1)} s (a task created after the fault completed end to end)`,
+      );
+      faults.push({ name: fault.name, at: at - loadStart, recoveryMs, underLoad });
+    }
+    await driving;
+    say(`load done: ${load.acknowledged.size} acknowledged; waiting for every acknowledged task to end`);
+    const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
+    const sessions = await checkSessions(postgres.url);
+    const result = summarize(load, states, sessions, faults, Date.now() - began);
+    ok = result.ok;
+    return { result, logDir };
+  } finally {
+    await load?.stop().catch(() => undefined);
+    await suite?.stop().catch(() => undefined);
+    await provider?.close().catch(() => undefined);
+    await nats?.stop().catch(() => undefined);
+    await postgres?.stop().catch(() => undefined);
+    // Logs stay when something went wrong: they are the evidence.
+    if (ok) rmSync(dir, { recursive: true, force: true });
+    else say(`logs kept in ${logDir}`);
+  }
+}
+
+/** Releases item i at loadStart + i·span/N, with at most 64 creates in flight. */
+async function drive(load: ChaosLoad, options: ChaosOptions, loadStart: number, say: (line: string) => void): Promise<void> {
+  const spanMs = options.loadSeconds * 1_000;
+  const inFlight = new Set<Promise<unknown>>();
+  let lastReport = Date.now();
+  for (let i = 0; i < options.tasks; i++) {
+    const due = loadStart + (i * spanMs) / options.tasks;
+    if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    while (inFlight.size >= 64) await Promise.race(inFlight);
+    const p = load.create(i).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (Date.now() - lastReport > 15_000) {
+      lastReport = Date.now();
+      say(`load: ${i + 1}/${options.tasks} released, ${load.acknowledged.size} acknowledged, ${inFlight.size} in flight`);
+    }
+  }
+  await Promise.all(inFlight);
+}
+
+/**
+ * Time from the fault until (1) the process it hit answers its readiness probe again and (2) a task
+ * created after the fault, through a gateway, reached a terminal state.
+ */
+async function recover(
+  load: ChaosLoad,
+  suite: ChaosSuite,
+  databaseUrl: string,
+  fault: Fault,
+  n: number,
+  at: number,
+  timeoutMs: number,
+): Promise<number | null> {
+  const deadline = at + timeoutMs;
+  try {
+    const target: ManagedProcess | undefined = fault.process ? suite.byName(fault.process) : undefined;
+    // A killed process is restarted after a short delay: let it die before probing its readiness.
+    if (target) await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await target?.ready(Math.max(1, deadline - Date.now()));
+    // Item 6k+3: a task, through REST (see ChaosLoad.create).
+    const probe = await load.create(6 * n + 3, `probe${n + 1}`);
+    if (!probe) return null;
+    while (Date.now() < deadline) {
+      const state = (await taskStates(databaseUrl, [probe.id]).catch(() => new Map<string, string>())).get(probe.id);
+      if (state === 'completed') return Date.now() - at;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    return null;
+  } catch {
+    return null;
+  }
+}

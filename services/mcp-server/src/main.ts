@@ -5,6 +5,7 @@ import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { loadMcpConfig } from './mcp.config.js';
 import { type TokenSource } from './gateway/token.provider.js';
 import { agentTokenSource } from './gateway/oidc.token-source.js';
+import { CredentialCheckFailed, checkCredentials } from './gateway/credentials.check.js';
 import { createOrgmeshMcpServer } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { GuardedTransport } from './server/guarded.transport.js';
@@ -47,6 +48,25 @@ const ownTokens =
         logger,
       })
     : undefined;
+if (ownTokens && config.startupCheck) {
+  try {
+    const caller = await checkCredentials({
+      tokens: ownTokens,
+      gatewayUrl: config.gatewayUrl,
+      clientId: config.oidc?.clientId ?? config.clientId ?? '',
+      oidcIssuer: config.oidc?.issuer,
+      timeoutMs: config.gatewayTimeoutMs,
+    });
+    logger.info({ subject: caller.subject, role: caller.role, kind: caller.kind }, 'credentials checked');
+  } catch (error) {
+    if (!(error instanceof CredentialCheckFailed)) throw error;
+    // One line an operator (or the MCP client's server log) shows; it never holds a secret or token.
+    process.stderr.write(`orgmesh-mcp: ${error.message}\n`);
+    logger.error({ problem: error.problem, exitCode: error.exitCode }, 'credential check failed');
+    await tracing.shutdown().catch(() => undefined);
+    process.exit(error.exitCode);
+  }
+}
 const metrics = new McpMetrics();
 const serverFor = (tokens: TokenSource) =>
   createOrgmeshMcpServer({

@@ -23,6 +23,11 @@ export const McpConfigSchema = z.object({
   MCP_HTTP_PORT: env.port(8765),
   /** Comma-separated extra Host header values accepted in HTTP mode (DNS rebinding protection). */
   MCP_HTTP_ALLOWED_HOSTS: optional,
+  /**
+   * At start, obtain a token and have the gateway verify it (GET /v1/auth/whoami), exiting 1 (refused)
+   * or 69 (not reached) on failure; `false` starts anyway (a client that starts servers before the gateway).
+   */
+  MCP_STARTUP_CHECK: env.bool(true),
   /** One gateway call's time limit. */
   MCP_GATEWAY_TIMEOUT: env.duration('15s'),
   LOG_LEVEL: env.logLevel(),
@@ -46,6 +51,8 @@ export interface McpConfig {
   readonly httpPort: number;
   readonly allowedHosts: readonly string[];
   readonly gatewayTimeoutMs: number;
+  /** MCP_STARTUP_CHECK: check the credentials at start (gateway/credentials.check.ts). */
+  readonly startupCheck: boolean;
   readonly logLevel: string;
   readonly otlpEndpoint: string | undefined;
   readonly otelServiceName: string | undefined;
@@ -117,6 +124,7 @@ export function loadMcpConfig(
         .map((h) => h.trim())
         .filter(Boolean) ?? [],
     gatewayTimeoutMs: raw.MCP_GATEWAY_TIMEOUT,
+    startupCheck: raw.MCP_STARTUP_CHECK,
     logLevel: raw.LOG_LEVEL,
     otlpEndpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: raw.OTEL_SERVICE_NAME,

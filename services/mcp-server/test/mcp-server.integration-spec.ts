@@ -312,6 +312,8 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
   });
 
   it('reports refused credentials as an unauthenticated tool error (the server stays up)', async () => {
+    // Without its start-up check (which exits 1 instead: mcp-startup-check.integration-spec.ts), a
+    // secret that goes bad later is met at a tool call: this is that path.
     const client = await connectAs({
       command: 'orgmesh-mcp',
       args: [],
@@ -319,6 +321,7 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
         ORGMESH_AGENT_ID: 'finance-agent',
         ORGMESH_CLIENT_SECRET: 'wrong-secret',
         ORGMESH_GATEWAY_URL: gateway.url,
+        MCP_STARTUP_CHECK: 'false',
       },
     });
     const answer = await callTool(client, 'list_tasks');

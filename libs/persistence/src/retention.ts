@@ -117,7 +117,6 @@ export class RetentionJob {
   private readonly maxBatches: number;
   private readonly lockTimeoutMs: number;
   private readonly statements: Array<{ target: RetentionTarget; text: string }>;
-  private readonly metrics: RetentionMetrics | undefined;
   private stopping = false;
 
   constructor(
@@ -129,7 +128,6 @@ export class RetentionJob {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
     if (this.batchSize < 1 || this.maxBatches < 1) throw new Error('retention batch size and cap must be positive');
     this.statements = options.targets.map((target) => ({ target, text: retentionBatchStatement(target) }));
-    this.metrics = options.metrics ? RetentionMetrics.of(options.metrics) : undefined;
   }
 
   /** Ends a run in progress after its current batch (service shutdown). */
@@ -166,8 +164,10 @@ export class RetentionJob {
         run.batches++;
         run.longestBatchMs = Math.max(run.longestBatchMs, ms);
         run.deleted[target.name] = (run.deleted[target.name] ?? 0) + outcome;
-        this.metrics?.batchSeconds.observe({ table: target.name }, ms / 1000);
-        if (outcome > 0) this.metrics?.deleted.inc({ table: target.name }, outcome);
+        // Registered with the first batch, not at start: a series is declared when it has a sample.
+        const metrics = this.options.metrics ? RetentionMetrics.of(this.options.metrics) : undefined;
+        metrics?.batchSeconds.observe({ table: target.name }, ms / 1000);
+        metrics?.deleted.inc({ table: target.name }, outcome);
         if (outcome < this.batchSize) break;
       }
     }

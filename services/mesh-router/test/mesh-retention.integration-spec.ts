@@ -126,6 +126,9 @@ describe('mesh retention', () => {
     expect(keys.rows).toEqual([{ key: 'young-key' }]);
     const events = await db.query<{ event_id: string }>(`SELECT event_id FROM mesh.processed_events`);
     expect(events.rows).toEqual([{ event_id: 'young-event' }]);
+    const scraped = await (await fetch(`http://127.0.0.1:${mesh.health.port}/metrics`)).text();
+    expect(scraped).toMatch(/^orgmesh_retention_deleted_rows_total\{[^}]*table="mesh\.tasks"[^}]*\} 5$/m);
+    expect(scraped).toMatch(/^orgmesh_retention_batch_duration_seconds_count\{[^}]*table="mesh\.tasks"[^}]*\} 3$/m);
     // A second run finds nothing more.
     expect((await mesh.jobs.retainOnce())?.deleted).toEqual({
       'mesh.tasks': 0,

@@ -23,6 +23,11 @@ export async function createOutboxTables(runner: QueryRunner, schema: string): P
       processed_at timestamptz NOT NULL DEFAULT now(),
       PRIMARY KEY (consumer, event_id)
     )`);
+  // The retention job deletes dedupe records oldest first by this index (docs/operations.md). Schemas
+  // created before it get it from their 1736000000000-retention-indexes migration.
+  await runner.query(
+    `CREATE INDEX IF NOT EXISTS processed_events_processed_at_idx ON "${schema}".processed_events (processed_at)`,
+  );
 }
 
 export async function dropOutboxTables(runner: QueryRunner, schema: string): Promise<void> {

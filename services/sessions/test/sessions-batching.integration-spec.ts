@@ -262,8 +262,15 @@ describe('sessions statements and the plan cache', () => {
          SELECT 'create', 'k-' || i, '{}'::jsonb, now() - ((i % 8) * interval '1 day') - interval '1 hour'
            FROM generate_series(1, 24000) i`,
       );
+      // The mesh follower's dedupe records: 2,000 from 9 days ago, 8,000 younger than the 8 days kept.
+      await db.query(
+        `INSERT INTO sessions.processed_events (consumer, event_id, processed_at)
+         SELECT 'mesh-follow', 'event-' || i, CASE WHEN i <= 2000 THEN now() - interval '9 days' ELSE now() - interval '1 day' END
+           FROM generate_series(1, 10000) i`,
+      );
       await db.query(`ANALYZE sessions.sessions`);
       await db.query(`ANALYZE sessions.idempotency_keys`);
+      await db.query(`ANALYZE sessions.processed_events`);
       const job = new RetentionJob(db, {
         lockKey: 'sessions-job-retention-plan-test',
         targets: sessionsRetentionTargets({
@@ -276,17 +283,25 @@ describe('sessions statements and the plan cache', () => {
       // Planned with the statistics ANALYZE took, before the deletes.
       const sessionsPlan = await job.explain('sessions.sessions');
       const keysPlan = await job.explain('sessions.idempotency_keys');
+      const dedupePlan = await job.explain('sessions.processed_events');
       const run = await job.runOnce();
       expect(run.deleted).toEqual({
         'sessions.sessions': 1_000,
         'sessions.idempotency_keys': 3_000,
-        'sessions.processed_events': 0,
+        'sessions.processed_events': 2_000,
       });
       expect(sessionsPlan).toMatch(/sessions_terminal_last_transition_idx/);
       expect(sessionsPlan).toMatch(/Tid Scan on sessions/);
       expect(sessionsPlan).not.toMatch(/Seq Scan/);
       expect(keysPlan).toMatch(/idempotency_keys_created_idx/);
       expect(keysPlan).not.toMatch(/Seq Scan/);
+      expect(dedupePlan).toMatch(/processed_events_processed_at_idx/);
+      expect(dedupePlan).not.toMatch(/Seq Scan/);
+      // Open and young rows stay.
+      const left = await db.query<{ sessions: number; events: number }>(
+        `SELECT (SELECT count(*)::int FROM sessions.sessions) AS sessions, (SELECT count(*)::int FROM sessions.processed_events) AS events`,
+      );
+      expect(left.rows[0]).toEqual({ sessions: 19_000, events: 8_000 });
     } finally {
       await db.close();
     }

@@ -83,7 +83,8 @@ export class ChaosLoad {
   ) {}
 
   static async start(options: LoadOptions): Promise<ChaosLoad> {
-    const logger = createLogger({ service: 'chaos-load', level: 'warn' });
+    // Disconnects during the NATS restart are expected here; the services' own logs keep them.
+    const logger = createLogger({ service: 'chaos-load', level: 'error' });
     const agents: MeshAgent[] = [];
     for (const { clientId } of loadRoster(options.agents)) {
       const tokens = new OidcTokenSource({

@@ -6,6 +6,8 @@ import { Writable } from 'node:stream';
 import { LocalIssuer } from '@orgmesh/auth';
 import type { PrivacyRedactedPayload } from '@orgmesh/contracts';
 import { connectBus } from '@orgmesh/messaging';
+// The proxy in process, as privacy-proxy.child.ts runs it: what is measured is the proxy's own path.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   AuditSpool,
   createPrivacyProxy,
@@ -71,7 +73,13 @@ export async function run(): Promise<BenchResult[]> {
     level: 'silent',
     destination: new Writable({ write: (_c, _e, cb) => cb() }),
   });
-  const bus = await connectBus({ url: env.natsUrl, name: 'privacy-proxy', subjectPrefix: ns.subjectPrefix, nameSuffix: ns.nameSuffix, logger });
+  const bus = await connectBus({
+    url: env.natsUrl,
+    name: 'privacy-proxy',
+    subjectPrefix: ns.subjectPrefix,
+    nameSuffix: ns.nameSuffix,
+    logger,
+  });
   await bus.ensureStream('privacy');
   const spoolDir = mkdtempSync(join(tmpdir(), 'audit-bench-'));
   const sink = new NatsAuditSink(bus, AuditSpool.open({ dir: spoolDir }), logger);
@@ -79,11 +87,19 @@ export async function run(): Promise<BenchResult[]> {
   const memory = new RecordingAuditSink();
   const upstream = await startUpstream();
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:bench', audience: 'orgmesh' });
-  const token = await issuer.sign({ sub: 'finance-agent', role: 'finance', tenant: 'acme', scope: 'orgmesh:agent' });
+  const token = await issuer.sign({
+    sub: 'finance-agent',
+    role: 'finance',
+    tenant: 'acme',
+    scope: 'orgmesh:agent',
+  });
   const proxyWith = async (audit: AuditSink): Promise<{ proxy: PrivacyProxy; url: string }> => {
     const proxy = createPrivacyProxy({
       openai: { url: upstream.url },
-      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, { issuer: issuer.issuer, audience: issuer.audience }),
+      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
       profiles: FileProfileSource.fromObject({
         profiles: { finance: { mode: 'mask' } },
         directory: [{ name: 'Jane Doe', email: 'jane.doe@acme.example' }],
@@ -94,7 +110,9 @@ export async function run(): Promise<BenchResult[]> {
     });
     return { proxy, url: await proxy.listen(0) };
   };
-  const memoryProxy = await proxyWith({ emit: (event) => memory.events.length < 1_000 && memory.emit(event) });
+  const memoryProxy = await proxyWith({
+    emit: (event) => memory.events.length < 1_000 && memory.emit(event),
+  });
   const spoolProxy = await proxyWith(sink);
   const body = JSON.stringify({ model: 'gpt-bench', messages: [{ role: 'user', content: PROMPT }] });
   const call = (url: string) => async () => {

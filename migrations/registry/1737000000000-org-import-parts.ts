@@ -16,7 +16,9 @@ export class OrgImportParts1737000000000 implements MigrationInterface {
         received_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (upload_id, part_index)
       )`);
-    await runner.query(`CREATE INDEX org_import_parts_received_idx ON registry.org_import_parts (received_at)`);
+    await runner.query(
+      `CREATE INDEX org_import_parts_received_idx ON registry.org_import_parts (received_at)`,
+    );
   }
 
   async down(runner: QueryRunner): Promise<void> {

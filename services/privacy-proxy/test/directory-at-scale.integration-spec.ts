@@ -19,7 +19,24 @@ import { startHarness, type Harness } from './proxy-harness.js';
 const silent = createLogger({ service: 'directory-at-scale-test', level: 'silent' });
 const PEOPLE = 100_000;
 
-const SYLLABLES = ['ka', 'lo', 'mer', 'vin', 'tha', 'ros', 'dal', 'quen', 'bri', 'zor', 'fen', 'gal', 'hul', 'jor', 'nim', 'pav'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mer',
+  'vin',
+  'tha',
+  'ros',
+  'dal',
+  'quen',
+  'bri',
+  'zor',
+  'fen',
+  'gal',
+  'hul',
+  'jor',
+  'nim',
+  'pav',
+];
 /** A made-up but name-shaped full name, distinct per index, so only the directory can know it. */
 function personName(i: number): { name: string; email: string } {
   const s = (n: number) => SYLLABLES[n % SYLLABLES.length]!;
@@ -40,11 +57,15 @@ function orgChart(): string {
 }
 
 const REGISTRY_FILES: RegistrySourceFile[] = [
-  { path: 'roles.yaml', content: 'roles:\n  - { id: finance, display_name: Finance, description: Budgets. }\n' },
+  {
+    path: 'roles.yaml',
+    content: 'roles:\n  - { id: finance, display_name: Finance, description: Budgets. }\n',
+  },
   {
     path: 'profiles/finance.yaml',
     // names: false — a name can only be caught through the directory.
-    content: 'id: finance\nrole: finance\ndefault: true\nproviders: [{ name: openai }]\nprivacy:\n  mode: mask\n  names: false\n',
+    content:
+      'id: finance\nrole: finance\ndefault: true\nproviders: [{ name: openai }]\nprivacy:\n  mode: mask\n  names: false\n',
   },
 ];
 
@@ -68,7 +89,13 @@ describe('an org of 100,000 people reaches the privacy proxy', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     const bus = (name: string) =>
-      connectBus({ url: ctx.natsUrl, name, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silent });
+      connectBus({
+        url: ctx.natsUrl,
+        name,
+        subjectPrefix: ctx.subjectPrefix,
+        nameSuffix: ctx.nameSuffix,
+        logger: silent,
+      });
     registry = await startRegistryApp(
       loadRegistryConfig({
         NATS_URL: ctx.natsUrl,
@@ -86,13 +113,15 @@ describe('an org of 100,000 people reaches the privacy proxy', () => {
     await admin.request(LoadRegistry, { files: REGISTRY_FILES });
     proxyBus = await bus('privacy-proxy');
     // A short TTL and retry pause, so the test sees the registry's absence within seconds.
-    source = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 10_000), silent, { ttlMs: 1_000, retryAfterMs: 200 });
+    source = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 10_000), silent, {
+      ttlMs: 1_000,
+      retryAfterMs: 200,
+    });
     source.start();
     h = await startHarness({}, { profiles: source });
   }, 120_000);
 
   afterAll(async () => {
-    // eslint-disable-next-line no-console
     console.log(`directory at scale (${PEOPLE} people): ${JSON.stringify(figures)}`);
     source?.stop();
     await h?.close();
@@ -102,67 +131,70 @@ describe('an org of 100,000 people reaches the privacy proxy', () => {
     await ctx?.dispose();
   });
 
-  it(
-    'imports in parts, and the proxy masks the name and email of person #99,999',
-    async () => {
-      const csv = orgChart();
-      figures['csvBytes'] = Buffer.byteLength(csv);
-      let started = performance.now();
-      const imported = await importOver(admin, csv, 'org-100k.csv', undefined);
-      figures['importMs'] = Math.round(performance.now() - started);
-      expect(imported.users).toBe(PEOPLE);
+  it('imports in parts, and the proxy masks the name and email of person #99,999', async () => {
+    const csv = orgChart();
+    figures['csvBytes'] = Buffer.byteLength(csv);
+    let started = performance.now();
+    const imported = await importOver(admin, csv, 'org-100k.csv', undefined);
+    figures['importMs'] = Math.round(performance.now() - started);
+    expect(imported.users).toBe(PEOPLE);
 
-      started = performance.now();
-      const directory = await source.getDirectory();
-      figures['directoryLoadMs'] = Math.round(performance.now() - started);
-      expect(directory.people).toHaveLength(PEOPLE);
+    started = performance.now();
+    const directory = await source.getDirectory();
+    figures['directoryLoadMs'] = Math.round(performance.now() - started);
+    expect(directory.people).toHaveLength(PEOPLE);
 
-      const person = personName(99_999);
-      const token = await h.token('finance');
-      started = performance.now();
-      const response = await chat(h, token, `Please ask ${person.name} (${person.email}) about the Q3 budget.`);
-      figures['firstMaskedCallMs'] = Math.round(performance.now() - started);
-      expect(response.status).toBe(200);
-      await response.text();
-      const upstream = h.upstream.last.body;
-      expect(upstream).not.toContain(person.name);
-      expect(upstream).not.toContain(person.email);
-      expect(placeholdersIn(upstream).length).toBeGreaterThanOrEqual(2);
-      started = performance.now();
-      await (await chat(h, token, `Ask ${person.name} again.`)).text();
-      figures['secondMaskedCallMs'] = Math.round(performance.now() - started);
+    const person = personName(99_999);
+    const token = await h.token('finance');
+    started = performance.now();
+    const response = await chat(h, token, `Please ask ${person.name} (${person.email}) about the Q3 budget.`);
+    figures['firstMaskedCallMs'] = Math.round(performance.now() - started);
+    expect(response.status).toBe(200);
+    await response.text();
+    const upstream = h.upstream.last.body;
+    expect(upstream).not.toContain(person.name);
+    expect(upstream).not.toContain(person.email);
+    expect(placeholdersIn(upstream).length).toBeGreaterThanOrEqual(2);
+    started = performance.now();
+    await (await chat(h, token, `Ask ${person.name} again.`)).text();
+    figures['secondMaskedCallMs'] = Math.round(performance.now() - started);
 
-      const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { details: { directory: unknown } };
-      expect(ready.details.directory).toMatchObject({ loaded: true, stale: false, people: PEOPLE, orgVersion: imported.orgVersion });
-    },
-    600_000,
-  );
+    const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { details: { directory: unknown } };
+    expect(ready.details.directory).toMatchObject({
+      loaded: true,
+      stale: false,
+      people: PEOPLE,
+      orgVersion: imported.orgVersion,
+    });
+  }, 600_000);
 
-  it(
-    'with the registry down, keeps masking with the last dictionary and says it is stale',
-    async () => {
-      await registry?.close();
-      registry = undefined;
-      await expectEventually(
-        async () => {
-          const ready = (await (await fetch(`${h.url}/readyz`)).json()) as { details: { directory: { stale: boolean } } };
-          expect(ready.details.directory).toMatchObject({ loaded: true, stale: true, people: PEOPLE });
-        },
-        { timeoutMs: 60_000, intervalMs: 250 },
-      );
-      const metrics = await (await fetch(`${h.url}/metrics`)).text();
-      expect(metrics).toMatch(/^orgmesh_privacy_directory_stale(\{[^}]*\})? 1$/m);
-      expect(metrics).toMatch(/^orgmesh_privacy_directory_people(\{[^}]*\})? 100000$/m);
-      const age = Number(/^orgmesh_privacy_directory_age_seconds(\{[^}]*\})? (\S+)$/m.exec(metrics)?.[2]);
-      expect(age).toBeGreaterThan(0);
+  it('with the registry down, keeps masking with the last dictionary and says it is stale', async () => {
+    await registry?.close();
+    registry = undefined;
+    await expectEventually(
+      async () => {
+        const ready = (await (await fetch(`${h.url}/readyz`)).json()) as {
+          details: { directory: { stale: boolean } };
+        };
+        expect(ready.details.directory).toMatchObject({ loaded: true, stale: true, people: PEOPLE });
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).toMatch(/^orgmesh_privacy_directory_stale(\{[^}]*\})? 1$/m);
+    expect(metrics).toMatch(/^orgmesh_privacy_directory_people(\{[^}]*\})? 100000$/m);
+    const age = Number(/^orgmesh_privacy_directory_age_seconds(\{[^}]*\})? (\S+)$/m.exec(metrics)?.[2]);
+    expect(age).toBeGreaterThan(0);
 
-      const person = personName(99_999);
-      const response = await chat(h, await h.token('finance'), `Forward this to ${person.name} at ${person.email}.`);
-      expect(response.status).toBe(200);
-      await response.text();
-      expect(h.upstream.last.body).not.toContain(person.name);
-      expect(h.upstream.last.body).not.toContain(person.email);
-    },
-    180_000,
-  );
+    const person = personName(99_999);
+    const response = await chat(
+      h,
+      await h.token('finance'),
+      `Forward this to ${person.name} at ${person.email}.`,
+    );
+    expect(response.status).toBe(200);
+    await response.text();
+    expect(h.upstream.last.body).not.toContain(person.name);
+    expect(h.upstream.last.body).not.toContain(person.email);
+  }, 180_000);
 });

@@ -43,7 +43,12 @@ describe('AuditSpool', () => {
     first.append('{"n":2}');
     const batch = await first.read();
     // Only the first line was published before the process went away.
-    await first.commit({ ...batch, lines: batch.lines.slice(0, 1), end: { ...batch.end, offset: 8 }, bytes: 8 });
+    await first.commit({
+      ...batch,
+      lines: batch.lines.slice(0, 1),
+      end: { ...batch.end, offset: 8 },
+      bytes: 8,
+    });
     await first.durable();
     await first.close();
     const [segment] = readdirSync(dir).filter((name) => name.endsWith('.jsonl'));

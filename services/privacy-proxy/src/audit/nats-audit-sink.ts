@@ -60,9 +60,21 @@ export class NatsAuditSink implements AuditSink {
   }
 
   emit(event: PrivacyRedactedPayload): void {
-    if (!this.spool.append(JSON.stringify(event))) {
+    let spooled: boolean;
+    let code: string | undefined;
+    try {
+      spooled = this.spool.append(JSON.stringify(event));
+    } catch (error) {
+      // A disk that refuses the write (ENOSPC, EIO): the model call goes on; the loss is counted.
+      spooled = false;
+      code = (error as NodeJS.ErrnoException).code ?? 'unknown';
+    }
+    if (!spooled) {
       this.dropped?.inc();
-      this.logger.error({ eventId: event.eventId, role: event.role }, 'privacy audit spool full, event dropped');
+      this.logger.error(
+        { eventId: event.eventId, role: event.role, ...(code ? { code } : { reason: 'spool_full' }) },
+        'privacy audit event not spooled, dropped',
+      );
       return;
     }
     this.wake?.();
@@ -84,20 +96,35 @@ export class NatsAuditSink implements AuditSink {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const batch = await this.spool.read();
-      if (batch.lines.length === 0) {
-        for (const resolve of this.idleWaiters.splice(0)) resolve();
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          // A timer as well: an append racing the read above finds no waiter to wake.
-          setTimeout(resolve, 1_000).unref();
-        });
-        this.wake = undefined;
-        continue;
+      try {
+        if (!(await this.step())) return;
+      } catch (error) {
+        // The spool could not be read (a file error): keep the events, try again shortly.
+        this.logger.error(
+          { code: (error as NodeJS.ErrnoException).code ?? 'unknown' },
+          'privacy audit spool unreadable, retrying',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
-      if (!(await this.publish(batch))) return;
-      await this.spool.commit(batch);
     }
+  }
+
+  /** Publishes one batch from the spool, or waits for one; false once stopped mid-publish. */
+  private async step(): Promise<boolean> {
+    const batch = await this.spool.read();
+    if (batch.lines.length === 0) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        // A timer as well: an append racing the read above finds no waiter to wake.
+        setTimeout(resolve, 1_000).unref();
+      });
+      this.wake = undefined;
+      return true;
+    }
+    if (!(await this.publish(batch))) return false;
+    await this.spool.commit(batch);
+    return true;
   }
 
   /** Publishes every event of the batch, retrying failures until they succeed; false when stopped. */

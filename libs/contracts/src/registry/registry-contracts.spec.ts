@@ -15,6 +15,7 @@ describe('registry contracts', () => {
         .map((c) => c.subject.split('.').pop())
         .sort(),
     ).toEqual([
+      'admin-directory',
       'assign-profile',
       'directory',
       'get-agent',

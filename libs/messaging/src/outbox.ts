@@ -441,11 +441,40 @@ export class OutboxRelay {
    * would cost every insert and mark). Rows are numbered in insertion order, so the first row
    * created after the cutoff is found by binary search over `seq`, each probe one primary-key
    * lookup, and the rows before it are deleted in primary-key ranges of `PRUNE_BATCH` seq values.
+   *
+   * One replica prunes a schema at a time: the run holds a session advisory lock on its own
+   * connection (each statement still commits alone, so no row lock outlives its range); a replica
+   * that finds it taken returns 0 at once. The lock dies with the connection if the process does.
    */
   async prunePublished(): Promise<number> {
     if (this.retentionMs <= 0) return 0;
+    const lockKey = `orgmesh-outbox-prune-${this.schema}`;
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
+        lockKey,
+      ]);
+      if (!locked.rows[0]?.locked) return 0;
+      try {
+        return await this.pruneOn(client);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => {
+          // The connection is gone (and the lock with it), or must not go back to the pool holding it.
+          broken = true;
+        });
+      }
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async pruneOn(client: pg.PoolClient): Promise<number> {
     const { outbox, probe, bounds, prune } = pruneStatements(this.schema);
-    const first = await this.pool.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [
+    const first = await client.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [
       this.retentionMs,
     ]);
     const { lo: min, hi: max, cutoff } = first.rows[0]!;
@@ -456,7 +485,7 @@ export class OutboxRelay {
     let hi = BigInt(max) + 1n;
     while (lo < hi) {
       const mid = lo + (hi - lo) / 2n;
-      const { rows } = await this.pool.query<{ seq: string; old: boolean }>(probe, [mid.toString(), cutoff]);
+      const { rows } = await client.query<{ seq: string; old: boolean }>(probe, [mid.toString(), cutoff]);
       const row = rows[0];
       if (row?.old) lo = BigInt(row.seq) + 1n;
       else hi = mid;
@@ -466,13 +495,13 @@ export class OutboxRelay {
     const batch = BigInt(PRUNE_BATCH);
     while (from < lo) {
       const to = from + batch < lo ? from + batch : lo;
-      const { rows } = await this.pool.query<{ n: number }>(prune, [from.toString(), to.toString(), cutoff]);
+      const { rows } = await client.query<{ n: number }>(prune, [from.toString(), to.toString(), cutoff]);
       const n = rows[0]?.n ?? 0;
       deleted += n;
       if (n > 0 || to === lo) from = to;
       else {
         // Nothing in this range: go on from the next row there is (seq has gaps).
-        const next = await this.pool.query<{ seq: string }>(probe, [to.toString(), cutoff]);
+        const next = await client.query<{ seq: string }>(probe, [to.toString(), cutoff]);
         from = next.rows[0] ? BigInt(next.rows[0].seq) : lo;
       }
     }

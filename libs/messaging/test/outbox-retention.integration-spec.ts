@@ -80,6 +80,27 @@ describe('outbox retention', () => {
     }
   });
 
+  it('prunes on one replica at a time: skipped while another holds the schema lock', async () => {
+    await db.query(`DELETE FROM "${SCHEMA}".outbox`);
+    await insert(100, 3 * DAY, 2 * DAY, 'expired');
+    const relay = new OutboxRelay({ databaseUrl: ctx.databaseUrl, schema: SCHEMA, bus, publishedRetentionMs: DAY });
+    const other = db.dataSource.createQueryRunner();
+    await other.connect();
+    try {
+      await other.query('SELECT pg_advisory_lock(hashtext($1))', [`orgmesh-outbox-prune-${SCHEMA}`]);
+      expect(await relay.prunePublished()).toBe(0);
+      expect(await remaining()).toEqual({ expired: 100 });
+      await other.query('SELECT pg_advisory_unlock(hashtext($1))', [`orgmesh-outbox-prune-${SCHEMA}`]);
+      expect(await relay.prunePublished()).toBe(100);
+      // Its own lock was released: a second run may take it.
+      await insert(5, 3 * DAY, 2 * DAY, 'expired-later');
+      expect(await relay.prunePublished()).toBe(5);
+    } finally {
+      await other.release();
+      await relay.stop();
+    }
+  });
+
   it('steps over gaps in seq wider than a batch', async () => {
     await db.query(`DELETE FROM "${SCHEMA}".outbox`);
     await insert(3_000, 3 * DAY, 2 * DAY, 'before-gap');

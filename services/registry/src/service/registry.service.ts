@@ -87,7 +87,6 @@ export interface RegistryServiceOptions {
 
 export type LoadResult = RpcResponse<typeof LoadRegistry>;
 
-
 /** Parts of a chunked org import older than this are dropped when the next upload starts. */
 const ORG_IMPORT_PART_TTL_MS = 3_600_000;
 /** How many stale agents one presence sweep handles (the next tick takes the rest). */
@@ -419,9 +418,7 @@ export class RegistryService {
    * One page of the directory (ADR 0013): up to `limit` people after `after`, cut earlier at
    * DIRECTORY_PAGE_MAX_BYTES of people so that the answer stays one NATS message at any org size.
    */
-  async directory(
-    request: RpcRequest<typeof GetDirectory> = {},
-  ): Promise<RpcResponse<typeof GetDirectory>> {
+  async directory(request: RpcRequest<typeof GetDirectory> = {}): Promise<RpcResponse<typeof GetDirectory>> {
     const snapshot = this.require();
     const limit = request.limit ?? DIRECTORY_PAGE_MAX_PEOPLE;
     const page = await this.repository.directoryPage(request.after, limit);
@@ -452,7 +449,10 @@ export class RegistryService {
     // A new upload clears what abandoned ones left (an upload takes seconds; an hour is generous).
     if (request.index === 0) await this.pruneImportParts(ORG_IMPORT_PART_TTL_MS);
     await this.repository.saveImportPart(request.uploadId, request.index, request.csv);
-    this.logger.debug({ uploadId: request.uploadId, index: request.index, actor }, 'org import part received');
+    this.logger.debug(
+      { uploadId: request.uploadId, index: request.index, actor },
+      'org import part received',
+    );
     return { uploadId: request.uploadId, index: request.index };
   }
 
@@ -500,19 +500,20 @@ export class RegistryService {
     actor: string,
   ): Promise<RpcResponse<typeof ImportOrg>> {
     const parts = await this.repository.transaction((tx) => tx.peekImportParts(upload.uploadId));
+    const received = new Set(parts.map((p) => p.index));
     const missing = [];
-    for (let i = 0; i < upload.parts; i++) if (parts[i]?.index !== i) missing.push(i);
+    for (let i = 0; i < upload.parts; i++) if (!received.has(i)) missing.push(i);
+    // Parts past the count named: the upload is not the one the caller thinks it committed.
     if (missing.length > 0 || parts.length !== upload.parts)
       throw new AppError('validation_failed', `upload ${upload.uploadId} is incomplete`, {
-        details: { uploadId: upload.uploadId, expected: upload.parts, received: parts.length, missing: missing.slice(0, 20) },
+        details: {
+          uploadId: upload.uploadId,
+          expected: upload.parts,
+          received: parts.length,
+          missing: missing.slice(0, 20),
+        },
       });
-    const result = await this.importCsv(
-      parts.map((p) => p.csv).join(''),
-      fileName,
-      actor,
-      upload.uploadId,
-    );
-    return result;
+    return this.importCsv(parts.map((p) => p.csv).join(''), fileName, actor, upload.uploadId);
   }
 
   private async importCsv(

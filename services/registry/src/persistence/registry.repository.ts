@@ -436,7 +436,9 @@ export class RegistryRepository {
     );
     let orgVersion = rows[0]?.org_version;
     if (orgVersion === undefined) {
-      const head = await this.db.query<{ org_version: number }>(`SELECT org_version FROM registry.org_users LIMIT 1`);
+      const head = await this.db.query<{ org_version: number }>(
+        `SELECT org_version FROM registry.org_users LIMIT 1`,
+      );
       orgVersion = head.rows[0]?.org_version ?? 0;
     }
     return {

@@ -101,19 +101,16 @@ describe('gRPC server reflection (grpcurl list / describe)', () => {
     return client['ServerReflectionInfo'](metadata) as ReflectionStream;
   }
 
-  it.each(['v1', 'v1alpha'] as const)(
-    'lists the orgmesh services without a token (%s)',
-    async (version) => {
-      const stream = open(version);
-      const listed = await ask(stream, { listServices: '*' });
-      stream.end();
-      expect(listed['messageResponse']).toBe('listServicesResponse');
-      const names = (listed['listServicesResponse'].service as Array<{ name: string }>).map((s) => s.name);
-      expect(names.sort()).toEqual(
-        ['orgmesh.v1.Events', 'orgmesh.v1.Mesh', 'orgmesh.v1.Registry', 'orgmesh.v1.Sessions'].sort(),
-      );
-    },
-  );
+  it.each(['v1', 'v1alpha'] as const)('lists the orgmesh services without a token (%s)', async (version) => {
+    const stream = open(version);
+    const listed = await ask(stream, { listServices: '*' });
+    stream.end();
+    expect(listed['messageResponse']).toBe('listServicesResponse');
+    const names = (listed['listServicesResponse'].service as Array<{ name: string }>).map((s) => s.name);
+    expect(names.sort()).toEqual(
+      ['orgmesh.v1.Events', 'orgmesh.v1.Mesh', 'orgmesh.v1.Registry', 'orgmesh.v1.Sessions'].sort(),
+    );
+  });
 
   it('describes a service with proto (snake_case) field names, and a client built from it calls the method', async () => {
     const stream = open();
@@ -183,6 +180,27 @@ describe('gRPC server reflection (grpcurl list / describe)', () => {
     const next = open();
     await expect(ask(next, { listServices: '*' })).resolves.toHaveProperty('listServicesResponse');
     next.end();
+  });
+
+  it("takes each request from the client address' rate-limit bucket (no token to limit by)", async () => {
+    const limited = await startTestGateway(ctx, {
+      GATEWAY_RATE_LIMIT_RPS: '1',
+      GATEWAY_RATE_LIMIT_BURST: '3',
+    });
+    try {
+      const client = reflectionClient(`127.0.0.1:${limited.grpcPort}`, 'v1');
+      clients.push(client);
+      const stream = client['ServerReflectionInfo']() as ReflectionStream;
+      for (let i = 0; i < 3; i++)
+        await expect(ask(stream, { listServices: '*' })).resolves.toHaveProperty('listServicesResponse');
+      const failed = streamError(stream);
+      stream.write({ listServices: '*' });
+      const error = await failed;
+      expect(error.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      expect(error.metadata.get('orgmesh-error-code')).toEqual(['rate_limited']);
+    } finally {
+      await limited.close();
+    }
   });
 
   it('is off with GATEWAY_GRPC_REFLECTION=false', async () => {

@@ -168,7 +168,28 @@ export class NameRecogniser {
     return hits;
   }
 
+  /**
+   * What a word is to the rules. A plain word's kind follows from its lexicon flags and whether it
+   * has a surname's shape alone: those are shared (a request has hundreds of words and a few dozen
+   * kinds), so most words allocate nothing here.
+   */
   private kind(t: Token): Kind {
+    if (t.compound) return this.kindOf(t);
+    const key = t.flags * 2 + (this.surnameShape(t, (t.flags & WordFlag.ENGLISH) !== 0) ? 1 : 0);
+    let kind = PLAIN_KINDS.get(key);
+    if (kind === undefined) {
+      kind = this.kindOf(t);
+      PLAIN_KINDS.set(key, kind);
+    }
+    return kind;
+  }
+
+  /** Only an unknown word can have a surname's shape: the text is read only then. */
+  private surnameShape(t: Token, english: boolean): boolean {
+    return !english && t.shape !== 'lower' && t.end - t.start > 3 && /^(?:[od]['’]|mc)/.test(t.folded);
+  }
+
+  private kindOf(t: Token): Kind {
     const lex = this.lexicon;
     const flags = t.flags;
     let first = (flags & WordFlag.FIRST_NAME) !== 0;
@@ -185,8 +206,6 @@ export class NameRecogniser {
       notPerson ||= parts.every((p) => (p & WordFlag.NOT_PERSON) !== 0);
       business ||= parts.every((p) => (p & WordFlag.BUSINESS) !== 0);
     }
-    // Only an unknown word can have a surname's shape: the text is read only then.
-    const prefixed = !english && t.shape !== 'lower' && /^(?:[od]['’]|mc)/.test(t.folded);
     return {
       first,
       last,
@@ -195,7 +214,7 @@ export class NameRecogniser {
       english,
       particle: (flags & WordFlag.PARTICLE) !== 0,
       title: (flags & WordFlag.TITLE) !== 0,
-      surnameShape: prefixed && t.end - t.start > 3,
+      surnameShape: this.surnameShape(t, english),
       cue: flags & (WordFlag.CUE | WordFlag.WEAK_CUE | WordFlag.LIST | WordFlag.SIGN_OFF | WordFlag.VERB_CUE),
     };
   }
@@ -355,18 +374,19 @@ export class NameRecogniser {
   }
 
   /** Tokens of `[from, to]` inside a known multi-word place or organisation (`Kuala Lumpur`). */
-  private phraseVetoes(tokens: readonly Token[], from: number, to: number): Set<number> {
-    const out = new Set<number>();
+  private phraseVetoes(tokens: readonly Token[], from: number, to: number): ReadonlySet<number> {
+    let out: Set<number> | undefined;
     const longest = this.lexicon.longestPhrase;
     for (let i = from; i < to; i++) {
       let phrase = tokens[i]!.folded;
       for (let j = i + 1; j <= to && j - i < longest; j++) {
         this.work++;
         phrase += ` ${tokens[j]!.folded}`;
-        if (this.lexicon.notPeoplePhrases.has(phrase)) for (let k = i; k <= j; k++) out.add(k);
+        if (this.lexicon.notPeoplePhrases.has(phrase))
+          for (let k = i; k <= j; k++) (out ??= new Set()).add(k);
       }
     }
-    return out;
+    return out ?? NO_VETOES;
   }
 
   /** `priya sharma`, `call marisol`: lowercase names where the lexicon is sure and no English word is in the way. */
@@ -593,6 +613,10 @@ function opensSentence(c: number): boolean {
     c === 0x2022
   );
 }
+
+/** The kinds of words without a hyphen or apostrophe, by flags and surname shape (see `kind`). */
+const PLAIN_KINDS = new Map<number, Kind>();
+const NO_VETOES: ReadonlySet<number> = new Set();
 
 /** Skip words that can play no part: lowercase English or place words that are no cue, particle or title. */
 const PLAIN = WordFlag.ENGLISH | WordFlag.NOT_PERSON | WordFlag.BUSINESS;

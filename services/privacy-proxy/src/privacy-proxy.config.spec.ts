@@ -19,6 +19,17 @@ describe('privacy proxy config', () => {
     });
   });
 
+  it('spools the audit under .orgmesh by default and refuses a spool cap under 1 MiB', () => {
+    expect(loadPrivacyProxyConfig(base)).toMatchObject({
+      PRIVACY_AUDIT: 'nats',
+      PRIVACY_AUDIT_SPOOL_DIR: '.orgmesh/privacy-audit',
+      PRIVACY_AUDIT_SPOOL_MAX_BYTES: 1024 ** 3,
+    });
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_AUDIT_SPOOL_MAX_BYTES: '1000' })).toThrow(
+      /PRIVACY_AUDIT_SPOOL_MAX_BYTES/,
+    );
+  });
+
   it('names bad keys and never echoes values', () => {
     const secret = 'short-secret';
     let caught: unknown;

@@ -15,7 +15,7 @@ import { RegistryAccess } from './service/registry.access.js';
 import { RegistryJobs } from './service/registry.jobs.js';
 import { RegistryMetrics } from './service/registry.metrics.js';
 import { RegistryModule } from './service/registry.module.js';
-import { RegistryService, systemClock, type Clock } from './service/registry.service.js';
+import { ORG_IMPORT_PART_TTL_MS, RegistryService, systemClock, type Clock } from './service/registry.service.js';
 
 export interface RegistryApp {
   readonly bus: MessageBus;
@@ -99,10 +99,19 @@ export async function startRegistryApp(
     metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
 
     // The registry's own tables grow only with what operators load and import (docs/operations.md);
-    // what grows with traffic is the dedupe table (the outbox: the relay, OUTBOX_RETENTION).
+    // what grows regardless is the dedupe table and the parts of org imports nobody completed (the
+    // outbox: the relay, OUTBOX_RETENTION).
     const retention = new RetentionJob(db, {
       lockKey: 'registry-job-retention',
-      targets: [processedEventsRetention(REGISTRY_SCHEMA, config.PROCESSED_EVENTS_RETENTION)],
+      targets: [
+        processedEventsRetention(REGISTRY_SCHEMA, config.PROCESSED_EVENTS_RETENTION),
+        {
+          name: 'registry.org_import_parts',
+          table: 'registry.org_import_parts',
+          ageColumn: 'received_at',
+          maxAgeMs: ORG_IMPORT_PART_TTL_MS,
+        },
+      ],
       metrics: registry,
     });
     const jobs = new RegistryJobs(service, metrics, logger, retention, {

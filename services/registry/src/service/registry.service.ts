@@ -87,8 +87,11 @@ export interface RegistryServiceOptions {
 
 export type LoadResult = RpcResponse<typeof LoadRegistry>;
 
-/** Parts of a chunked org import older than this are dropped when the next upload starts. */
-const ORG_IMPORT_PART_TTL_MS = 3_600_000;
+/**
+ * Parts of a chunked org import older than this are dropped when the next upload starts, and by the
+ * retention job (registry.app.ts) when none does.
+ */
+export const ORG_IMPORT_PART_TTL_MS = 3_600_000;
 /** How many stale agents one presence sweep handles (the next tick takes the rest). */
 const SWEEP_BATCH = 500;
 

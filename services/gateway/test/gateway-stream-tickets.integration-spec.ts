@@ -27,7 +27,9 @@ describe('POST /v1/events/tickets and GET /v1/events?ticket= (EventSource withou
   const key = randomBytes(32).toString('base64');
 
   const ticketFor = async (app: GatewayApp, token: string) => {
-    const res = await api<{ ticket: string; expiresAt: string }>(app, 'POST', '/v1/events/tickets', { token });
+    const res = await api<{ ticket: string; expiresAt: string }>(app, 'POST', '/v1/events/tickets', {
+      token,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     return res.body;
@@ -37,13 +39,17 @@ describe('POST /v1/events/tickets and GET /v1/events?ticket= (EventSource withou
     clients.push(client);
     return client;
   };
-  const refusal = (client: SseClient) => JSON.parse(client.frames[0]?.data ?? '{}') as Record<string, unknown>;
+  const refusal = (client: SseClient) =>
+    JSON.parse(client.frames[0]?.data ?? '{}') as Record<string, unknown>;
 
   beforeAll(async () => {
     ctx = await createTestContext();
     sessions = await startTestSessions(ctx);
     gateway = await startTestGateway(ctx, { GATEWAY_STREAM_TICKET_KEY: key });
-    [finance, legal] = await Promise.all([devToken(gateway, 'finance-agent'), devToken(gateway, 'legal-agent')]);
+    [finance, legal] = await Promise.all([
+      devToken(gateway, 'finance-agent'),
+      devToken(gateway, 'legal-agent'),
+    ]);
   });
 
   afterAll(async () => {
@@ -108,7 +114,9 @@ describe('POST /v1/events/tickets and GET /v1/events?ticket= (EventSource withou
     expect(inUrl.status).toBe(401);
     expect(refusal(inUrl)).toMatchObject({ code: 'unauthenticated', reason: 'token_in_url' });
     // Even next to a valid header: the token has leaked into the URL, the client must stop doing that.
-    const alsoHeader = await SseClient.open(gateway, `/v1/events?access_token=${finance}`, { token: finance });
+    const alsoHeader = await SseClient.open(gateway, `/v1/events?access_token=${finance}`, {
+      token: finance,
+    });
     clients.push(alsoHeader);
     expect(alsoHeader.status).toBe(401);
 

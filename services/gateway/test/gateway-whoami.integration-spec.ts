@@ -19,7 +19,9 @@ describe('GET /v1/auth/whoami', () => {
   });
 
   it('answers who the token is, without any service behind the gateway', async () => {
-    const agent = await api(gateway, 'GET', '/v1/auth/whoami', { token: await devToken(gateway, 'finance-agent') });
+    const agent = await api(gateway, 'GET', '/v1/auth/whoami', {
+      token: await devToken(gateway, 'finance-agent'),
+    });
     expect(agent.status).toBe(200);
     expect(agent.headers.get('cache-control')).toBe('no-store');
     expect(agent.body).toEqual({

@@ -51,7 +51,15 @@ describe('StreamTickets', () => {
     body[20] = (body[20] ?? 0) ^ 1;
     const forged = `v1.${body.toString('base64url')}`;
     const otherKey = new StreamTickets({ key: undefined, ttlMs: 30_000 }).issue('Bearer a').ticket;
-    for (const bad of [forged, ticket.slice(0, 40), `v2.${ticket.slice(3)}`, `${ticket}.x`, '', 'v1.', otherKey]) {
+    for (const bad of [
+      forged,
+      ticket.slice(0, 40),
+      `v2.${ticket.slice(3)}`,
+      `${ticket}.x`,
+      '',
+      'v1.',
+      otherKey,
+    ]) {
       expect(refusal(() => tickets.redeem(bad))).toEqual({
         code: 'unauthenticated',
         reason: STREAM_TICKET_REFUSALS.invalid,

@@ -48,11 +48,16 @@ export function parseTicketKey(value: string): Buffer {
   const trimmed = value.trim();
   const key = /^[0-9a-f]{64}$/i.test(trimmed) ? Buffer.from(trimmed, 'hex') : Buffer.from(trimmed, 'base64');
   if (key.length !== KEY_BYTES)
-    throw new Error(`GATEWAY_STREAM_TICKET_KEY must be ${KEY_BYTES} bytes (64 hex digits or 44 base64 characters)`);
+    throw new Error(
+      `GATEWAY_STREAM_TICKET_KEY must be ${KEY_BYTES} bytes (64 hex digits or 44 base64 characters)`,
+    );
   return key;
 }
 
-function refuse(reason: (typeof STREAM_TICKET_REFUSALS)[keyof typeof STREAM_TICKET_REFUSALS], message: string) {
+function refuse(
+  reason: (typeof STREAM_TICKET_REFUSALS)[keyof typeof STREAM_TICKET_REFUSALS],
+  message: string,
+) {
   return new AppError('unauthenticated', message, { details: { reason } });
 }
 

@@ -30,7 +30,9 @@ export interface ReflectionDeps extends BoundaryDeps {
 function reflectionService(version: (typeof REFLECTION_VERSIONS)[number]): grpc.ServiceDefinition {
   const packageDir = dirname(createRequire(import.meta.url).resolve('@grpc/reflection/package.json'));
   const file = join(packageDir, 'build', 'proto', 'grpc', 'reflection', version, 'reflection.proto');
-  const loaded = grpc.loadPackageDefinition(protoLoader.loadSync(file, REFLECTION_LOADER_OPTIONS)) as unknown as {
+  const loaded = grpc.loadPackageDefinition(
+    protoLoader.loadSync(file, REFLECTION_LOADER_OPTIONS),
+  ) as unknown as {
     grpc: { reflection: Record<string, { ServerReflection: grpc.ServiceClientConstructor }> };
   };
   const service = loaded.grpc.reflection[version]?.ServerReflection.service;

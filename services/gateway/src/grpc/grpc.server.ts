@@ -50,7 +50,11 @@ export function loadGatewayProtos(
   protoDir: string,
   overrides: protoLoader.Options = {},
 ): protoLoader.PackageDefinition {
-  return protoLoader.loadSync(PROTO_FILES, { ...PROTO_LOADER_OPTIONS, ...overrides, includeDirs: [protoDir] });
+  return protoLoader.loadSync(PROTO_FILES, {
+    ...PROTO_LOADER_OPTIONS,
+    ...overrides,
+    includeDirs: [protoDir],
+  });
 }
 
 export interface GrpcServerOptions {

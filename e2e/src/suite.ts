@@ -164,6 +164,8 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
         PRIVACY_PROXY_PORT: ports.proxy,
         PRIVACY_UPSTREAM_OPENAI_URL: `${modelUrl}/v1`,
         PRIVACY_HMAC_KEY: `e2e-${options.nameSuffix}-hmac-key-0123456789abcdef`,
+        // One spool per suite: two suites sharing the default directory would refuse the second proxy.
+        PRIVACY_AUDIT_SPOOL_DIR: join(options.logDir, 'privacy-audit'),
       },
       health: `${proxyUrl}/readyz`,
     },

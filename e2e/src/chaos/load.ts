@@ -77,6 +77,8 @@ export class ChaosLoad {
   readonly handled = new Map<string, string[]>();
   readonly notAcknowledged: Array<{ key: string; kind: Kind; reason: string }> = [];
   readonly refused: Array<{ key: string; kind: Kind; reason: string }> = [];
+  /** Handler runs on a redelivery (the first delivery was not acknowledged): the faults at work. */
+  redelivered = 0;
   private constructor(
     readonly agents: MeshAgent[],
     private readonly options: LoadOptions,
@@ -107,23 +109,24 @@ export class ChaosLoad {
     const load = new ChaosLoad(agents, options);
     for (const agent of agents) {
       agent
-        .onTask(async (task) => {
-          load.record(task, agent.agentId);
+        .onTask(async (task, ctx) => {
+          load.record(task, agent.agentId, ctx.deliveryCount);
           return { handledBy: agent.agentId };
         })
-        .onApproval(async (task) => {
-          load.record(task, agent.agentId);
+        .onApproval(async (task, ctx) => {
+          load.record(task, agent.agentId, ctx.deliveryCount);
           return { decision: 'approve', comment: 'chaos run' };
         })
-        .onNotification(async (task) => {
-          load.record(task, agent.agentId);
+        .onNotification(async (task, ctx) => {
+          load.record(task, agent.agentId, ctx.deliveryCount);
         });
       await agent.start();
     }
     return load;
   }
 
-  private record(task: Task, agentId: string): void {
+  private record(task: Task, agentId: string, deliveryCount: number): void {
+    if (deliveryCount > 1) this.redelivered += 1;
     const seen = this.handled.get(task.id) ?? [];
     seen.push(agentId);
     this.handled.set(task.id, seen);

@@ -51,13 +51,14 @@ describe('chaos report: the checks that decide the verdict', () => {
       ]),
       notAcknowledged: [],
       refused: [],
+      redelivered: 0,
     } as unknown as ChaosLoad;
     const states = new Map([
       ['a', 'completed'],
       ['b', 'completed'],
       ['c', 'submitted'],
     ]);
-    const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, underLoad: true }];
+    const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, underLoad: true }];
     const result = summarize(load, states, { sessions: 2, invalid: [] }, faults, 10_000);
     expect(result.acknowledged).toBe(3);
     expect(result.terminal).toBe(2);
@@ -78,7 +79,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       { ...load, handled: new Map() } as unknown as ChaosLoad,
       new Map([...states, ['c', 'completed']]),
       { sessions: 2, invalid: [] },
-      [{ ...faults[0]!, recoveryMs: null }],
+      [{ ...faults[0]!, recoveryMs: null, workMs: null }],
       10_000,
     );
     expect(unrecovered.ok).toBe(false);

@@ -37,8 +37,12 @@ export function invalidHistory(status: string, transitions: readonly Transition[
 export interface FaultRecord {
   name: string;
   at: number;
-  /** Null: it did not recover within the wait. */
+  /** The later of the two below; null: it did not recover within the wait. */
   recoveryMs: number | null;
+  /** Until a task created right after the fault completed end to end. */
+  workMs: number | null;
+  /** Until the process the fault hit answered its readiness probe again (null: the fault hit no one process). */
+  processMs: number | null;
   underLoad: boolean;
 }
 
@@ -51,6 +55,7 @@ export interface ChaosResult {
   sessions: number;
   invalidHistories: Array<{ sessionId: string; reason: string }>;
   notAcknowledged: number;
+  redelivered: number;
   refused: Array<{ key: string; reason: string }>;
   faults: FaultRecord[];
   durationMs: number;
@@ -156,11 +161,20 @@ export function summarize(
     sessions: sessions.sessions,
     invalidHistories: sessions.invalid,
     notAcknowledged: load.notAcknowledged.length,
+    redelivered: load.redelivered,
     refused: load.refused.map(({ key, reason }) => ({ key, reason })),
     faults,
     durationMs,
     ok: lost.length === 0 && duplicates.length === 0 && sessions.invalid.length === 0 && recovered && load.refused.length === 0,
   };
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/** `work flows after 1.2 s, process ready after 20.3 s`. */
+export function describeRecovery(f: Pick<FaultRecord, 'workMs' | 'processMs'>): string {
+  const work = `work flows after ${f.workMs === null ? 'never' : seconds(f.workMs)}`;
+  return f.processMs === null ? work : `${work}, process ready after ${seconds(f.processMs)}`;
 }
 
 export function renderTable(result: ChaosResult): string {
@@ -176,12 +190,13 @@ export function renderTable(result: ChaosResult): string {
     ['DUPLICATE side effects (handled twice)', String(result.duplicates.length)],
     ['sessions checked', String(result.sessions)],
     ['INVALID session histories (not an FSM path)', String(result.invalidHistories.length)],
+    ['handled on a redelivery (first delivery unacknowledged)', String(result.redelivered)],
     ['creates never acknowledged (gave up retrying)', String(result.notAcknowledged)],
     ['creates refused (4xx: a defect of the load)', String(result.refused.length)],
     ...result.faults.map(
       (f): [string, string] => [
         `recovery after: ${f.name}`,
-        `${f.recoveryMs === null ? 'NOT RECOVERED' : `${(f.recoveryMs / 1000).toFixed(1)} s`}${f.underLoad ? '' : ' (load had ended)'}`,
+        `${f.recoveryMs === null ? 'NOT RECOVERED' : `${seconds(f.recoveryMs)} (${describeRecovery(f)})`}${f.underLoad ? '' : ' (load had ended)'}`,
       ],
     ),
     ['run duration', `${(result.durationMs / 1000).toFixed(0)} s`],

@@ -750,6 +750,32 @@ describe('prod overlay and platform', () => {
     );
   });
 
+  it('gives every Deployment its own NATS seed only, named in NATS_NKEY_SEED_FILE (ADR 0011)', () => {
+    const seeds: Record<string, string> = {};
+    for (const object of ofKind(objects, 'Deployment')) {
+      const podSpec = spec(object)['template'] as { spec: { volumes?: Array<Record<string, unknown>> } };
+      const volume = (podSpec.spec.volumes ?? []).find((v) => v['name'] === 'nats-credentials') as
+        | { secret: { secretName: string; items: Array<{ key: string; path: string }> } }
+        | undefined;
+      expect(volume?.secret.secretName).toBe('orgmesh-nats-credentials');
+      expect(volume?.secret.items).toHaveLength(1);
+      const [container] = containersOf(object);
+      const mount = (container?.volumeMounts ?? []).find((m) => m.name === 'nats-credentials');
+      const env = resolveEnv(container!, objects).find((e) => e.name === 'NATS_NKEY_SEED_FILE');
+      expect(env?.value).toBe(`${mount?.mountPath}/${volume?.secret.items[0]?.path}`);
+      seeds[object.metadata.name] = volume!.secret.items[0]!.key;
+    }
+    expect(seeds).toMatchObject({
+      sessions: 'sessions.nk',
+      registry: 'registry.nk',
+      'mesh-router': 'mesh-router.nk',
+      'privacy-proxy': 'privacy-proxy.nk',
+      gateway: 'gateway.nk',
+      'agent-finance': 'agent-finance-agent.nk',
+    });
+    expect(new Set(Object.values(seeds)).size).toBe(Object.keys(seeds).length);
+  });
+
   it('lets only orgmesh pods of the orgmesh namespace (and the NATS servers) reach the external NATS', () => {
     const policies = platform.filter((object) => object.kind === 'NetworkPolicy');
     const server: Pod = {

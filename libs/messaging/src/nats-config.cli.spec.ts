@@ -42,6 +42,9 @@ describe('orgmesh nats-config', () => {
     expect(config).toContain('"acme.rpc.sessions.v1.create"');
     expect(config).not.toContain('no_auth_user');
     expect(readFileSync(join(out, 'nats-credentials.secret.yaml'), 'utf8')).toContain('  gateway.nk: ');
+    const auth = readFileSync(join(out, 'nats-auth.conf'), 'utf8');
+    expect(auth.startsWith('authorization {')).toBe(true);
+    expect(nkeyOf(auth, 'gateway')).toBe(nkeyOf(config, 'gateway'));
     try {
       execFileSync('nats-server', ['-c', join(out, 'nats-server.conf'), '-t'], { stdio: 'pipe' });
     } catch (error) {

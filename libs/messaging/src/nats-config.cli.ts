@@ -6,7 +6,7 @@ interface CliIo {
   readonly err: (line: string) => void;
 }
 
-export const NATS_CONFIG_HELP = `orgmesh nats-config: the secured NATS bus's server config and credentials (ADR 0010)
+export const NATS_CONFIG_HELP = `orgmesh nats-config: the secured NATS bus's server config and credentials (ADR 0011)
 
 Usage: orgmesh nats-config --out <dir> [options]
 
@@ -15,7 +15,9 @@ Writes into <dir>:
                                    computed from the contracts; anonymous connections refused
   <identity>.nk                    one seed per identity (mode 0600): give each process its own as
                                    NATS_NKEY_SEED_FILE
-  nats-credentials.secret.yaml     the same as a Kubernetes Secret (kubectl apply -f)
+  nats-auth.conf                   the authorization block alone, for a NATS cluster configured
+                                   elsewhere (the Helm chart: include it)
+  nats-credentials.secret.yaml     all of it as a Kubernetes Secret (kubectl apply -f)
 
 Identities: sessions, registry, mesh-router, gateway, privacy-proxy, runner, admin-cli, and
 agent-<id> per --agent. Existing seeds are kept (re-run after a contract change to update the
@@ -110,6 +112,7 @@ export async function runNatsConfigCli(argv: readonly string[], io: CliIo): Prom
     return usage(error instanceof Error ? error.message : String(error));
   }
   io.out(`wrote ${generated.configFile}`);
+  io.out(`wrote ${generated.authFile}`);
   io.out(`wrote ${generated.secretFile}`);
   for (const [name, file] of Object.entries(generated.seedFiles)) {
     io.out(`${generated.created.includes(name) ? 'new ' : 'kept'} ${name.padEnd(24)} ${file}`);

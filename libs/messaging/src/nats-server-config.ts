@@ -34,8 +34,16 @@ const list = (items: readonly string[]) => `[${items.map(q).join(', ')}]`;
  * allow-lists busPermissions computed, and no anonymous user (no `no_auth_user`): a connection
  * without a known key is refused.
  */
-export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
-  const users = opts.users.map((user) =>
+/**
+ * The `authorization { users = [...] }` block alone: what a NATS cluster configured elsewhere (the
+ * Helm chart's `$include`) needs to run orgmesh's identities.
+ */
+export function renderAuthorization(users: readonly BusUser[]): string {
+  return ['authorization {', '  users = [', renderUsers(users), '  ]', '}', ''].join('\n');
+}
+
+function renderUsers(userList: readonly BusUser[]): string {
+  const users = userList.map((user) =>
     [
       `    # ${user.name}`,
       `    { nkey: ${q(user.publicKey)}, permissions: {`,
@@ -45,6 +53,10 @@ export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
       '    } }',
     ].join('\n'),
   );
+  return users.join('\n');
+}
+
+export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
   const tls = opts.tls
     ? [
         'tls {',
@@ -62,12 +74,7 @@ export function renderNatsServerConfig(opts: NatsServerConfigOptions): string {
     ...(opts.httpPort !== undefined ? [`http_port: ${opts.httpPort}`] : []),
     `jetstream { store_dir: ${q(opts.storeDir)} }`,
     ...tls,
-    'authorization {',
-    '  users = [',
-    users.join('\n'),
-    '  ]',
-    '}',
-    '',
+    renderAuthorization(opts.users),
   ].join('\n');
 }
 
@@ -82,6 +89,8 @@ export function deploymentIdentities(agents: readonly { agentId: string; agentRo
 export interface GeneratedBus {
   /** The written server configuration. */
   configFile: string;
+  /** Its `authorization` block alone (for a NATS cluster configured elsewhere, e.g. the Helm chart). */
+  authFile: string;
   /** Seed file per identity name. */
   seedFiles: Record<string, string>;
   /** The Kubernetes Secret manifest holding every seed (`<identity>.nk` keys). */
@@ -148,15 +157,19 @@ export function generateSecuredBus(opts: GenerateBusOptions): GeneratedBus {
     }),
     { mode: 0o600 },
   );
+  const authFile = join(outDir, 'nats-auth.conf');
+  writeFileSync(authFile, renderAuthorization(users), { mode: 0o600 });
   const secretFile = join(outDir, 'nats-credentials.secret.yaml');
-  writeFileSync(secretFile, renderSecret(opts.secretName ?? 'orgmesh-nats-credentials', seeds, readFileSync(configFile, 'utf8')), {
-    mode: 0o600,
+  const secret = renderSecret(opts.secretName ?? 'orgmesh-nats-credentials', seeds, {
+    'nats-server.conf': readFileSync(configFile, 'utf8'),
+    'nats-auth.conf': readFileSync(authFile, 'utf8'),
   });
-  return { configFile, seedFiles, secretFile, created };
+  writeFileSync(secretFile, secret, { mode: 0o600 });
+  return { configFile, authFile, seedFiles, secretFile, created };
 }
 
-/** A Kubernetes Secret with every seed (`<identity>.nk`) and the server config (`nats-server.conf`). */
-function renderSecret(name: string, seeds: Record<string, string>, config: string): string {
+/** A Kubernetes Secret with every seed (`<identity>.nk`) and the server config files. */
+function renderSecret(name: string, seeds: Record<string, string>, files: Record<string, string>): string {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   return [
     'apiVersion: v1',
@@ -164,7 +177,7 @@ function renderSecret(name: string, seeds: Record<string, string>, config: strin
     `metadata: { name: ${name}, labels: { app.kubernetes.io/part-of: orgmesh } }`,
     'type: Opaque',
     'data:',
-    `  nats-server.conf: ${b64(config)}`,
+    ...Object.entries(files).map(([file, content]) => `  ${file}: ${b64(content)}`),
     ...Object.entries(seeds).map(([identity, seed]) => `  ${identity}.nk: ${b64(`${seed}\n`)}`),
     '',
   ].join('\n');

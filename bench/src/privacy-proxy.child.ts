@@ -32,7 +32,13 @@ export type ChildRole =
     };
 
 type Request = { readonly id: number } & ({ readonly start: ChildRole } | { readonly cpu: true });
-type Reply = { readonly id: number; readonly url?: string; readonly cpuMs?: number; readonly error?: string };
+type Reply = {
+  readonly id: number;
+  readonly url?: string;
+  readonly cpuMs?: number;
+  readonly userMs?: number;
+  readonly error?: string;
+};
 
 const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
 
@@ -112,7 +118,7 @@ function serveParent(): void {
   process.on('message', (request: Request) => {
     if ('cpu' in request) {
       const used = process.cpuUsage();
-      send({ id: request.id, cpuMs: (used.user + used.system) / 1000 });
+      send({ id: request.id, cpuMs: (used.user + used.system) / 1000, userMs: used.user / 1000 });
       return;
     }
     const started = request.start.kind === 'upstream' ? startUpstream() : startProxy(request.start);
@@ -128,7 +134,8 @@ function serveParent(): void {
 /** A bench child process: what it serves, its URL, and its CPU time so far. */
 export interface BenchChild {
   readonly url: string;
-  cpuMs(): Promise<number>;
+  /** CPU time so far: in all (user and kernel: loopback TCP is kernel time) and in user space. */
+  cpu(): Promise<{ totalMs: number; userMs: number }>;
   close(): void;
 }
 
@@ -157,7 +164,10 @@ export async function startChild(role: ChildRole): Promise<BenchChild> {
   if (started.error || !started.url) throw new Error(`bench child failed: ${started.error ?? 'no url'}`);
   return {
     url: started.url,
-    cpuMs: async () => (await ask({ cpu: true })).cpuMs ?? Number.NaN,
+    cpu: async () => {
+      const reply = await ask({ cpu: true });
+      return { totalMs: reply.cpuMs ?? Number.NaN, userMs: reply.userMs ?? Number.NaN };
+    },
     close: () => child.disconnect(),
   };
 }

@@ -55,6 +55,8 @@ export class ModelRelay {
       this.server.once('error', reject);
       this.server.listen(0, '127.0.0.1', () => resolve());
     });
+    // Never what keeps the runner alive: it lives for one command, and close() follows its exit.
+    this.server.unref();
     const { port } = this.server.address() as AddressInfo;
     this.listening = `http://127.0.0.1:${port}`;
     return this.listening;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineRpc } from '../define.js';
+import { safeText } from '../safe-input.js';
 import { RegistryVersion } from './registry.schema.js';
 
 /**
@@ -17,7 +18,7 @@ export const GetDirectory = defineRpc({
     'org version it was read from, and a reader restarts when that changes. Its content is personal data: never log it.',
   request: z.object({
     /** The last user id of the previous page; absent for the first page. */
-    after: z.string().min(1).max(200).optional(),
+    after: safeText(z.string().min(1).max(200)).optional(),
     /** People per page at most; default and cap DIRECTORY_PAGE_MAX_PEOPLE (the byte cap applies too). */
     limit: z.number().int().positive().max(DIRECTORY_PAGE_MAX_PEOPLE).optional(),
   }),

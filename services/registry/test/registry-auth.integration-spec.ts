@@ -97,8 +97,23 @@ describe('caller identity with admin checks on', () => {
     expect(rows[0]).toEqual({ loaded_by: 'alice', imported_by: 'alice' });
   });
 
+  it('renders an agent configuration for that agent or staff only, verifying the token itself', async () => {
+    const render = (authorization?: string) =>
+      bus.request(RenderConfig, { agentId: 'finance-agent', format: 'goose' }, { authorization });
+    expect((await rpcError(render())).code).toBe('unauthenticated');
+    const legal = `Bearer ${await issuer.sign({ sub: 'legal-agent', role: 'legal', scope: SCOPES.agent })}`;
+    expect((await rpcError(render(legal))).code).toBe('forbidden');
+    const noScope = `Bearer ${await issuer.sign({ sub: 'someone', role: 'finance' })}`;
+    expect((await rpcError(render(noScope))).code).toBe('forbidden');
+    expect((await render(financeAgent)).configHash).toEqual((await render(admin)).configHash);
+  });
+
   it('takes a heartbeat only from the agent itself (or an admin)', async () => {
-    const { configHash } = await bus.request(RenderConfig, { agentId: 'finance-agent', format: 'goose' });
+    const { configHash } = await bus.request(
+      RenderConfig,
+      { agentId: 'finance-agent', format: 'goose' },
+      { authorization: financeAgent },
+    );
     expect(
       (
         await bus.request(

@@ -62,7 +62,9 @@ export class RegistryHandlers {
   @RpcHandler(RenderConfig)
   async renderConfig(
     @Payload() request: RpcRequest<typeof RenderConfig>,
+    @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof RenderConfig>> {
+    await this.access.requireSelfOrStaff(context, request.agentId);
     return this.registry.renderConfig(request.agentId, request.format);
   }
 

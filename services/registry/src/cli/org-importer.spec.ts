@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { splitCsv } from './org-importer.js';
+import { fitToMessages, splitCsv } from './org-importer.js';
 
 describe('splitCsv', () => {
   const csv = 'user_id,name\nu-1,Ann\nu-2,Bo\nu-3,Cy\n';
@@ -22,5 +22,19 @@ describe('splitCsv', () => {
   it('cuts a line longer than the limit inside the line rather than loop', () => {
     const parts = splitCsv('x'.repeat(10), 4);
     expect(parts).toEqual(['xxxx', 'xxxx', 'xx']);
+  });
+});
+
+describe('fitToMessages', () => {
+  it('halves parts whose encoding is past a message, so multi-byte text still travels', () => {
+    const line = `${'日本語の名前'.repeat(10_000)}\n`; // 60,001 characters, ~180 KB as UTF-8
+    const parts = fitToMessages(splitCsv(line.repeat(8), 256 * 1024));
+    expect(parts.join('')).toBe(line.repeat(8));
+    for (const part of parts) expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(768 * 1024);
+  });
+
+  it('keeps ASCII parts as they are', () => {
+    const parts = splitCsv('a,b\n'.repeat(100_000), 256 * 1024);
+    expect(fitToMessages(parts)).toEqual(parts);
   });
 });

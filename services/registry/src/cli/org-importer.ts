@@ -61,7 +61,7 @@ export async function importOver(
   authorization: string | undefined,
 ) {
   try {
-    const parts = splitCsv(csv, ORG_IMPORT_PART_MAX_CHARS);
+    const parts = fitToMessages(splitCsv(csv, ORG_IMPORT_PART_MAX_CHARS));
     if (parts.length <= 1)
       return await bus.request(ImportOrg, { csv, fileName }, { authorization, timeoutMs: IMPORT_TIMEOUT_MS });
     const uploadId = randomUUID();
@@ -137,4 +137,18 @@ export function splitCsv(csv: string, maxChars: number): string[] {
     start = end;
   }
   return parts;
+}
+
+/** Encoded bytes a part may take in its request (NATS's default limit is 1 MiB, the envelope aside). */
+const PART_MAX_ENCODED_BYTES = 768 * 1024;
+
+/**
+ * Parts whose JSON encoding fits one message: a part of multi-byte or escaped characters can take
+ * several bytes per character, and is halved (at a line end where there is one) until it fits.
+ */
+export function fitToMessages(parts: readonly string[]): string[] {
+  return parts.flatMap((part) => {
+    if (part.length < 2 || Buffer.byteLength(JSON.stringify(part)) <= PART_MAX_ENCODED_BYTES) return [part];
+    return fitToMessages(splitCsv(part, Math.ceil(part.length / 2)));
+  });
 }

@@ -6,6 +6,7 @@ import {
   AgentRemoved,
   AgentUpdated,
   AppError,
+  configHash,
   DIRECTORY_PAGE_MAX_BYTES,
   DIRECTORY_PAGE_MAX_PEOPLE,
   DriftCleared,
@@ -56,7 +57,6 @@ import {
   type AgentPresenceState,
   type PresenceEvent,
 } from '../presence/presence.js';
-import { configHash } from '../render/config.renderer.js';
 import type { RenderEndpoints } from '../render/render.types.js';
 import {
   toPresenceState,
@@ -428,7 +428,8 @@ export class RegistryService {
     let bytes = 0;
     let kept = 0;
     for (const person of page.people) {
-      bytes += JSON.stringify(person).length + 1;
+      // UTF-8 bytes, not characters: a page of non-Latin names must stay under the message limit too.
+      bytes += Buffer.byteLength(JSON.stringify(person)) + 1;
       if (bytes > DIRECTORY_PAGE_MAX_BYTES && kept > 0) break;
       kept++;
     }

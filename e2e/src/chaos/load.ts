@@ -59,6 +59,10 @@ export interface Acknowledged {
   via: 'sdk' | 'rest';
   key: string;
   at: number;
+  /** Create calls it took (1: acknowledged at the first try). */
+  attempts: number;
+  /** Why the earlier attempts failed, in order. */
+  failures: string[];
 }
 
 export interface LoadOptions {
@@ -143,18 +147,20 @@ export class ChaosLoad {
     const to = target(agent.role, kind, agent.agentId);
     const deadline = Date.now() + (this.options.createRetryMs ?? 90_000);
     let wait = 250;
+    const failures: string[] = [];
     for (let attempt = 1; ; attempt++) {
       try {
         const task =
           via === 'sdk'
             ? await this.createSdk(agent, kind, to, key, i)
             : await this.createRest(agent, kind, to, key, i, attempt);
-        const ack: Acknowledged = { id: task.id, kind, via, key, at: Date.now() };
+        const ack: Acknowledged = { id: task.id, kind, via, key, at: Date.now(), attempts: attempt, failures };
         this.acknowledged.set(task.id, ack);
         return ack;
       } catch (error) {
         const retryable = error instanceof AppError ? error.retryable : true;
         const reason = error instanceof Error ? error.message : String(error);
+        failures.push(reason.slice(0, 200));
         if (!retryable) {
           this.refused.push({ key, kind, reason });
           return undefined;

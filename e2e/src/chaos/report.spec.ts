@@ -41,9 +41,9 @@ describe('chaos report: the checks that decide the verdict', () => {
   it('counts acknowledged-but-open tasks as lost, two handler runs of one task as a duplicate, and fails the verdict on either', () => {
     const load = {
       acknowledged: new Map([
-        ['a', { id: 'a', kind: 'task', via: 'sdk', key: 'k-a', at: 0 }],
-        ['b', { id: 'b', kind: 'approval', via: 'rest', key: 'k-b', at: 0 }],
-        ['c', { id: 'c', kind: 'notification', via: 'rest', key: 'k-c', at: 0 }],
+        ['a', { id: 'a', kind: 'task', via: 'sdk', key: 'k-a', at: 0, attempts: 1, failures: [] }],
+        ['b', { id: 'b', kind: 'approval', via: 'rest', key: 'k-b', at: 0, attempts: 1, failures: [] }],
+        ['c', { id: 'c', kind: 'notification', via: 'rest', key: 'k-c', at: 0, attempts: 1, failures: [] }],
       ]),
       handled: new Map([
         ['a', ['x']],
@@ -58,7 +58,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       ['b', 'completed'],
       ['c', 'submitted'],
     ]);
-    const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, underLoad: true }];
+    const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, probe: '', underLoad: true }];
     const result = summarize(load, states, { sessions: 2, invalid: [] }, faults, 10_000);
     expect(result.acknowledged).toBe(3);
     expect(result.terminal).toBe(2);

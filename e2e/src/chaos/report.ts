@@ -43,6 +43,8 @@ export interface FaultRecord {
   workMs: number | null;
   /** Until the process the fault hit answered its readiness probe again (null: the fault hit no one process). */
   processMs: number | null;
+  /** The recovery probe's timeline from the fault: acknowledged, then each event the mesh recorded. */
+  probe: string;
   underLoad: boolean;
 }
 
@@ -74,6 +76,21 @@ export async function taskStates(databaseUrl: string, ids: readonly string[]): P
       [ids],
     );
     return new Map(rows.map((r) => [r.id, r.state]));
+  } finally {
+    await client.end();
+  }
+}
+
+/** One task's recorded events with their time (ms since the epoch), in order. */
+export async function taskEvents(databaseUrl: string, id: string): Promise<Array<{ event: string; at: number }>> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ event: string; occurred_at: Date }>(
+      'SELECT event, occurred_at FROM mesh.task_events WHERE task_id = $1 ORDER BY seq',
+      [id],
+    );
+    return rows.map((r) => ({ event: r.event, at: r.occurred_at.getTime() }));
   } finally {
     await client.end();
   }

@@ -7,7 +7,7 @@ import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
 import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
 import { startChaosNats, startChaosPostgres, type ChaosNats, type ChaosPostgres } from './infra.js';
 import { ChaosLoad, loadRoster } from './load.js';
-import { checkSessions, describeRecovery, settle, summarize, taskStates, type ChaosResult, type FaultRecord } from './report.js';
+import { checkSessions, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
 
 export interface ChaosOptions {
   root: string;
@@ -135,7 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       say(
         recovery.recoveryMs === null
           ? `  not recovered within ${(options.recoveryTimeoutMs ?? 120_000) / 1000} s`
-          : `  recovered in ${(recovery.recoveryMs / 1000).toFixed(1)} s: ${describeRecovery(recovery)}`,
+          : `  recovered in ${(recovery.recoveryMs / 1000).toFixed(1)} s: ${describeRecovery(recovery)}; probe task ${recovery.probe}`,
       );
       faults.push({ name: fault.name, at: at - loadStart, underLoad, ...recovery });
     }
@@ -191,7 +191,7 @@ async function recover(
   n: number,
   at: number,
   timeoutMs: number,
-): Promise<Pick<FaultRecord, 'recoveryMs' | 'workMs' | 'processMs'>> {
+): Promise<Pick<FaultRecord, 'recoveryMs' | 'workMs' | 'processMs' | 'probe'>> {
   const deadline = at + timeoutMs;
   const target: ManagedProcess | undefined = fault.process ? suite.byName(fault.process) : undefined;
   const processBack = (async () => {
@@ -203,13 +203,24 @@ async function recover(
       () => Number.NaN,
     );
   })();
+  const timeline: string[] = [];
   const workFlows = (async () => {
     // Item 6k+3: a task, through REST (see ChaosLoad.create).
     const probe = await load.create(6 * n + 3, `probe${n + 1}`);
     if (!probe) return Number.NaN;
+    timeline.push(
+      `acknowledged +${((probe.at - at) / 1000).toFixed(1)} s` +
+        (probe.attempts > 1 ? ` at attempt ${probe.attempts} (before: ${probe.failures.join(' | ')})` : ''),
+    );
     while (Date.now() < deadline) {
       const state = (await taskStates(databaseUrl, [probe.id]).catch(() => new Map<string, string>())).get(probe.id);
-      if (state === 'completed') return Date.now() - at;
+      if (state === 'completed') {
+        const done = Date.now() - at;
+        // Where the time went: the probe's own history, as the mesh recorded it.
+        for (const e of await taskEvents(databaseUrl, probe.id).catch(() => []))
+          timeline.push(`${e.event} +${((e.at - at) / 1000).toFixed(1)} s`);
+        return done;
+      }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     return Number.NaN;
@@ -220,5 +231,6 @@ async function recover(
     recoveryMs: failed ? null : Math.max(workMs, processMs ?? 0),
     workMs: Number.isNaN(workMs) ? null : workMs,
     processMs: processMs === null || Number.isNaN(processMs) ? null : processMs,
+    probe: timeline.join(', '),
   };
 }

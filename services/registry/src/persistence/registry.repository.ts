@@ -430,9 +430,15 @@ export class RegistryRepository {
     const { rows } = await this.db.query<
       Pick<OrgUserRow, 'user_id' | 'name' | 'email' | 'department' | 'org_version'>
     >(
-      `SELECT user_id, name, email, department, org_version FROM registry.org_users
-        WHERE $1::text IS NULL OR user_id > $1 ORDER BY user_id LIMIT $2`,
-      [after ?? null, limit + 1],
+      // Two statements rather than `$1 IS NULL OR user_id > $1`: its generic plan walks the primary
+      // key from the start and filters (50,000 rows read to skip to the middle page of 100k people;
+      // 19 ms against 1 ms for the range scan), so paging through the org grew quadratically.
+      after === undefined
+        ? `SELECT user_id, name, email, department, org_version FROM registry.org_users
+            ORDER BY user_id LIMIT $1`
+        : `SELECT user_id, name, email, department, org_version FROM registry.org_users
+            WHERE user_id > $2 ORDER BY user_id LIMIT $1`,
+      after === undefined ? [limit + 1] : [limit + 1, after],
     );
     let orgVersion = rows[0]?.org_version;
     if (orgVersion === undefined) {

@@ -154,7 +154,6 @@ export async function run(): Promise<BenchResult[]> {
     // What the live traffic feels: a task create (row and history, one statement) alone, then while
     // retention batches run back to back on the same table. A batch holds row locks on old terminal
     // tasks only, which no write touches, so what shows here is I/O and CPU contention, not waiting.
-    const background = { stop: false, running: undefined as Promise<void> | undefined, batches: 0 };
     const create = async () => {
       await db.query(
         `WITH t AS (
@@ -167,13 +166,12 @@ export async function run(): Promise<BenchResult[]> {
          SELECT id, 'create', 'submitted', 'writer', now() FROM t`,
       );
     };
-    // Two runs, not one comparison: a comparison warms every scenario up before measuring any, and
-    // the background batches must not start before the baseline is measured.
-    const writers = [
-      ...(await runComparison([{ name: 'task creates alone (baseline)', count: WRITES, warmupMs: 500, op: create }])),
-      ...(await runComparison([
+    /** Creates measured while retention batches run in the background, `pauseMs` apart. */
+    const alongside = async (name: string, pauseMs: number) => {
+      const background = { stop: false, running: undefined as Promise<void> | undefined, batches: 0 };
+      const [result] = await runComparison([
         {
-          name: 'task creates while retention batches run',
+          name,
           baseline: 'task creates alone (baseline)',
           count: WRITES,
           warmupMs: 500,
@@ -182,6 +180,7 @@ export async function run(): Promise<BenchResult[]> {
               while (!background.stop) {
                 const batch = await tasksJob.runOnce();
                 if (batch.deleted['mesh.tasks']) background.batches++;
+                if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs));
               }
             })();
             await create();
@@ -191,9 +190,17 @@ export async function run(): Promise<BenchResult[]> {
             await background.running;
           },
         },
-      ])),
+      ]);
+      progress(`retention: ${background.batches} retention batches ran alongside "${name}"`);
+      return result!;
+    };
+    // Separate runs, not one comparison: a comparison warms every scenario up before measuring any,
+    // and the background batches must not run while the baseline is measured.
+    const writers = [
+      ...(await runComparison([{ name: 'task creates alone (baseline)', count: WRITES, warmupMs: 500, op: create }])),
+      await alongside('task creates while retention batches run back to back', 0),
+      await alongside('task creates while retention batches run 50 ms apart (the default pause)', 50),
     ];
-    progress(`retention: ${background.batches} retention batches ran alongside the writes`);
     results.push(...writers);
     // No task lost part of its history: the cascade went with every deleted task.
     const orphans = await count(

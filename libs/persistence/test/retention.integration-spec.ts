@@ -53,6 +53,15 @@ describe('RetentionJob', () => {
     expect((await ids()).at(-1)).toBe(10);
   });
 
+  it('rests pauseMs between batches', async () => {
+    await seed(30);
+    const job = new RetentionJob(db, { lockKey: 'ret-p', targets: [TARGET], batchSize: 5, pauseMs: 150 });
+    const started = Date.now();
+    // 20 old rows: four full batches (a pause after each) and an empty fifth.
+    expect(await job.runOnce()).toMatchObject({ deleted: { items: 20 }, batches: 5 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 150);
+  });
+
   it('ends after the current batch once stopped', async () => {
     await seed(30);
     const job = new RetentionJob(db, { lockKey: 'ret-c', targets: [TARGET], batchSize: 1 });

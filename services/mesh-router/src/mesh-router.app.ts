@@ -131,6 +131,7 @@ export async function startMeshRouterApp(
         processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
       }),
       batchSize: config.MESH_RETENTION_BATCH_SIZE,
+      pauseMs: config.MESH_RETENTION_BATCH_PAUSE,
       metrics: registry,
       // Task rows carry the service clock's timestamps.
       now: () => clock.now(),

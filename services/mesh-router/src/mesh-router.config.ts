@@ -74,6 +74,8 @@ export const MeshRouterConfigSchema = z.object({
   /** How often the retention job runs (one replica at a time, under an advisory lock), and rows per batch. */
   MESH_RETENTION_INTERVAL: env.duration('10m'),
   MESH_RETENTION_BATCH_SIZE: env.int(1000, 1),
+  /** Rest between two retention batches, so a backlog is worked off without starving live writes. */
+  MESH_RETENTION_BATCH_PAUSE: env.duration('50ms'),
   /** PROCESSED_EVENTS_RETENTION and OUTBOX_RETENTION, read alike by every service with a schema. */
   ...MESSAGING_RETENTION_ENV,
 });

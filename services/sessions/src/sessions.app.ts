@@ -78,6 +78,7 @@ export async function startSessionsApp(
         processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
       }),
       batchSize: config.SESSION_RETENTION_BATCH_SIZE,
+      pauseMs: config.SESSION_RETENTION_BATCH_PAUSE,
       metrics: registry,
       // Session rows carry the service clock's timestamps.
       now: () => clock.now(),

@@ -21,6 +21,8 @@ export const SessionsConfigSchema = z.object({
   SESSION_IDEMPOTENCY_RETENTION: env.duration('7d'),
   /** Rows the retention job deletes per batch (one short transaction each). */
   SESSION_RETENTION_BATCH_SIZE: env.int(1000, 1),
+  /** Rest between two retention batches, so a backlog is worked off without starving live writes. */
+  SESSION_RETENTION_BATCH_PAUSE: env.duration('50ms'),
   /** PROCESSED_EVENTS_RETENTION and OUTBOX_RETENTION, read alike by every service with a schema. */
   ...MESSAGING_RETENTION_ENV,
   /** apply-event fast path: most transitions written (or rows read) by one statement (README: batching). */

@@ -115,6 +115,8 @@ export interface ChaosSuiteOptions {
   /** The OpenID provider every service verifies tokens against (both gateways must accept the same tokens). */
   oidc: { issuer: string; jwksUrl: string; audience: string; agentSecret: string };
   recordFile: string;
+  /** Where processes keep local state (the privacy proxy's audit spool), private to this run. */
+  stateDir: string;
   restartDelayMs?: number;
   logLevel?: string;
   say: (line: string) => void;
@@ -214,6 +216,8 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
       PRIVACY_PROXY_PORT: proxyPort,
       PRIVACY_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${modelPort}/v1`,
       PRIVACY_HMAC_KEY: 'chaos-run-hmac-key-0123456789abcdef0123456789',
+      // The default spool (.orgmesh/privacy-audit under the repo) belongs to `npm start`'s proxy.
+      PRIVACY_AUDIT_SPOOL_DIR: join(options.stateDir, 'privacy-audit'),
     },
     readyUrl: url(proxyPort),
   });

@@ -108,6 +108,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       databaseUrl: postgres.url,
       oidc,
       recordFile: join(dir, 'model-requests.jsonl'),
+      stateDir: dir,
       say,
     });
     say(`suite ready: ${suite.processes.map((p) => p.name).join(', ')}`);

@@ -57,7 +57,9 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
     format: 'goose' | 'claude-code',
     path: string,
   ): Promise<string> {
-    const rendered = await registryBus.request(RenderConfig, { agentId, format });
+    // The registry renders an agent's configuration for that agent (or staff) only (issue 18).
+    const authorization = `Bearer ${await devToken(gateway, agentId)}`;
+    const rendered = await registryBus.request(RenderConfig, { agentId, format }, { authorization });
     const file = rendered.files.find((f) => f.path === path);
     if (!file) throw new Error(`${agentId} ${format}: no ${path}`);
     return file.content;

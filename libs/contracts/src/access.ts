@@ -50,7 +50,7 @@ import {
 import { PrivacyRedacted } from './privacy/index.js';
 
 /**
- * Who may do what on the bus (issue 18, ADR 0010): the single source the NATS permissions of every
+ * Who may do what on the bus (issue 18, ADR 0011): the single source the NATS permissions of every
  * identity are computed from (libs/messaging `busPermissions`). A contract missing here has no
  * caller or consumer allowed, and the access spec fails for it.
  *

@@ -2,14 +2,13 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { ImportOrg, POLICY_KINDS, ResolvePolicy, type PolicyKind } from '@orgmesh/contracts';
+import { configHash, ImportOrg, POLICY_KINDS, ResolvePolicy, type PolicyKind } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 // The registry's domain is measured in process, and its service is started in process so the bench
 // needs no process-spawning harness.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import {
-  configHash,
   formatsFor,
   generateOrgChart,
   readRegistryDir,
@@ -117,7 +116,6 @@ function timeEach(
   }
   return { samples, totalMs: performance.now() - started };
 }
-
 
 export async function run(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];

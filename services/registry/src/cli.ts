@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import {
   AppError,
   CONFIG_FORMATS,
+  configHash,
   POLICY_KINDS,
   type ConfigFormat,
   type OrgUser,
@@ -19,7 +20,7 @@ import { formatProblem } from './loader/problem.js';
 import type { RegistryModel } from './model/registry.model.js';
 import { validateOrgChart } from './org/org-chart.js';
 import { resolvePolicy } from './policy/policy.resolver.js';
-import { configHash, renderAgentConfig, renderAgentWarnings } from './render/config.renderer.js';
+import { renderAgentConfig, renderAgentWarnings } from './render/config.renderer.js';
 import type { RenderEndpoints } from './render/render.types.js';
 
 export interface CliIo {

@@ -6,6 +6,7 @@ export * from './resolve-policy.rpc.js';
 export * from './get-manager.rpc.js';
 export * from './assign-profile.rpc.js';
 export * from './render-config.rpc.js';
+export * from './config-hash.js';
 export * from './get-directory.rpc.js';
 export * from './get-admin-directory.rpc.js';
 export * from './import-org.rpc.js';

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
-import { RenderConfig, type RenderedFile } from '@orgmesh/contracts';
+import { configHash, RenderConfig, type RenderedFile } from '@orgmesh/contracts';
 import type { MeshAgent } from '@orgmesh/agent-sdk';
 import type { Logger } from '@orgmesh/telemetry';
 import { builtInInstructions, type RoleDefinition } from '../roles/role.definitions.js';
@@ -16,15 +15,6 @@ export interface AgentRunConfig {
   readonly format?: 'goose';
 }
 
-/** The registry's config hash: sha256 over the files sorted by path, each as `path NUL content NUL`. */
-export function hashFiles(files: readonly RenderedFile[]): string {
-  const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    hash.update(file.path, 'utf8').update('\0').update(file.content, 'utf8').update('\0');
-  }
-  return `sha256:${hash.digest('hex')}`;
-}
-
 /** The built-in configuration of a role (when the registry is not reachable): its own hash, which the registry will see as drift. */
 export function builtInConfig(
   definition: RoleDefinition,
@@ -37,7 +27,7 @@ export function builtInConfig(
     source: 'built-in',
     instructions,
     model,
-    configHash: hashFiles([
+    configHash: configHash([
       { path: 'AGENT.md', content: instructions },
       { path: 'model', content: model },
     ]),
@@ -65,7 +55,7 @@ export function registryConfig(
     source: 'registry',
     instructions: hints.content,
     model: model ?? 'gpt-4o-mini',
-    configHash: hashFiles(files),
+    configHash: configHash(files),
     format: 'goose',
   };
 }

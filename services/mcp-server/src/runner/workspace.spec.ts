@@ -1,16 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RenderedFile } from '@orgmesh/contracts';
-// The registry's own hash function: the runner must compute exactly what the registry expects.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { configHash as registryConfigHash } from '../../../registry/src/render/config.renderer.js';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { configHash, type RenderedFile } from '@orgmesh/contracts';
 import {
   RENDER_RECORD,
   WorkspaceDriftError,
   changedPaths,
-  configHash,
   prepareWorkspace,
   readWorkspaceConfig,
   workspacePath,
@@ -48,12 +45,29 @@ function prepare(dir: string, files: RenderedFile[], reset = false) {
   });
 }
 
-describe('configHash', () => {
-  it("is the registry's configHash, independent of the order of the files", () => {
-    expect(configHash(v1)).toBe(registryConfigHash(v1));
-    expect(configHash([...v1].reverse())).toBe(configHash(v1));
+// The registry's golden render of finance-agent for Goose (read as data; the registry's spec checks it
+// expects exactly configHash of these files, the agents' spec that they report it too).
+const GOLDEN = fileURLToPath(new URL('../../../registry/test/golden/finance-agent/goose', import.meta.url));
+
+describe('the hash a runner reports', () => {
+  it("is the registry's expected hash of the render it wrote, read back from the workspace", async () => {
+    const entries = await readdir(GOLDEN, { withFileTypes: true, recursive: true });
+    const golden: RenderedFile[] = await Promise.all(
+      entries
+        .filter((e) => e.isFile())
+        .map(async (e) => ({
+          path: relative(GOLDEN, join(e.parentPath, e.name)),
+          content: await readFile(join(e.parentPath, e.name), 'utf8'),
+        })),
+    );
+    const dir = await tempDir();
+    expect((await prepare(dir, golden)).configHash).toBe(configHash(golden));
+    const onDisk = await readWorkspaceConfig(
+      dir,
+      golden.map((f) => f.path),
+    );
+    expect(onDisk.configHash).toBe(configHash(golden));
     expect(configHash(v1)).not.toBe(configHash(v2));
-    expect(configHash(v1)).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 });
 

@@ -1,24 +1,11 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { WORKSPACE_ORGMESH_BIN, type ConfigFormat, type RenderedFile } from '@orgmesh/contracts';
+import { configHash, WORKSPACE_ORGMESH_BIN, type ConfigFormat, type RenderedFile } from '@orgmesh/contracts';
 
 /** The runner's own files inside a workspace: the render record and the logs. */
 export const RUNNER_DIR = '.orgmesh';
 export const RENDER_RECORD = join(RUNNER_DIR, 'rendered.json');
-
-/**
- * `sha256:<hex>` over the files sorted by path (code-point order), each as path NUL content NUL:
- * the registry's configHash (services/registry/src/render/config.renderer.ts), recomputed here from
- * what is on disk so a heartbeat reports the config the agent really runs.
- */
-export function configHash(files: readonly RenderedFile[]): string {
-  const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
-    hash.update(file.path, 'utf8').update('\0').update(file.content, 'utf8').update('\0');
-  }
-  return `sha256:${hash.digest('hex')}`;
-}
 
 function sha256(content: string): string {
   return createHash('sha256').update(content, 'utf8').digest('hex');

@@ -2,11 +2,11 @@ import { beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConfigFormat, RenderedFile } from '@orgmesh/contracts';
+import { configHash, type ConfigFormat, type RenderedFile } from '@orgmesh/contracts';
 import { demoFiles, demoModel, editFile } from '../../test/demo-registry.js';
 import { validateRegistry } from '../loader/registry.validator.js';
 import type { RegistryModel } from '../model/registry.model.js';
-import { configHash, expectedConfigHashes, formatsFor, renderAgentConfig } from './config.renderer.js';
+import { expectedConfigHashes, formatsFor, renderAgentConfig } from './config.renderer.js';
 import type { RenderEndpoints } from './render.types.js';
 
 const GOLDEN_DIR = fileURLToPath(new URL('../../test/golden', import.meta.url));
@@ -77,15 +77,22 @@ describe('determinism and hashing', () => {
     }
   });
 
-  it('hashes files independently of their order, but not of their paths or contents', () => {
-    const files = [
-      { path: 'a', content: 'bc' },
-      { path: 'd', content: 'e' },
-    ];
-    expect(configHash(files)).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(configHash([...files].reverse())).toBe(configHash(files));
-    expect(configHash([{ path: 'ab', content: 'c' }, files[1] ?? files[0]!])).not.toBe(configHash(files));
-    expect(configHash([{ path: 'a', content: 'bc ' }, files[1]!])).not.toBe(configHash(files));
+  // The agents (agent.config-source.spec.ts) and the runner (workspace.spec.ts) hash this same golden
+  // render as they receive and write it; with this test, all three agree on it.
+  it('expects, for the golden finance-agent goose render, the hash of those files as they are on disk', async () => {
+    const dir = join(GOLDEN_DIR, 'finance-agent', 'goose');
+    const golden = await Promise.all(
+      (await listFiles(dir)).map(async (path) => ({
+        path,
+        content: await readFile(join(dir, path), 'utf8'),
+      })),
+    );
+    expect(golden.map((f) => f.path).sort()).toEqual([
+      '.config/goose/config.yaml',
+      '.goosehints',
+      '.gooseignore',
+    ]);
+    expect(expectedConfigHashes(model, 'finance-agent', ENDPOINTS).goose).toBe(configHash(golden));
   });
 
   it("changes the expected hash of a role's agents when their profile changes", async () => {

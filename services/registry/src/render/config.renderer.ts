@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import {
   AppError,
   CONFIG_FORMATS,
+  configHash,
   type ConfigFormat,
   type RegistryAgent,
   type RenderedFile,
@@ -40,18 +40,6 @@ export function renderWarnings(input: RenderInput, format: ConfigFormat): string
         "off-limits paths in shell commands: Claude Code's Read/Edit denies are not a sandbox for Bash; the PreToolUse hook blocks commands naming an off-limits path, best effort (a shell can hide a path)",
       ]
     : [];
-}
-
-/**
- * `sha256:<hex>` over the files sorted by path, each as path, NUL, content, NUL: what a correctly
- * configured agent reports in its heartbeat. Independent of the order the files are given in.
- */
-export function configHash(files: readonly RenderedFile[]): string {
-  const hash = createHash('sha256');
-  for (const file of [...files].sort((a, b) => compare(a.path, b.path))) {
-    hash.update(file.path, 'utf8').update('\0').update(file.content, 'utf8').update('\0');
-  }
-  return `sha256:${hash.digest('hex')}`;
 }
 
 /** The client formats an agent can run in: Claude Code speaks only the Anthropic Messages API. */

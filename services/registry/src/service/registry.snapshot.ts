@@ -1,14 +1,15 @@
-import type { ConfigFormat, PolicyDecision, PolicyKind, RenderedFile } from '@orgmesh/contracts';
+import {
+  configHash,
+  type ConfigFormat,
+  type PolicyDecision,
+  type PolicyKind,
+  type RenderedFile,
+} from '@orgmesh/contracts';
 import { formatProblem } from '../loader/problem.js';
 import { validateRegistry } from '../loader/registry.validator.js';
 import type { RegistryModel } from '../model/registry.model.js';
 import { buildPolicyIndex, resolveWithIndex, type PolicyIndex } from '../policy/policy.resolver.js';
-import {
-  configHash,
-  expectedConfigHashes,
-  renderAgentConfig,
-  renderAgentWarnings,
-} from '../render/config.renderer.js';
+import { expectedConfigHashes, renderAgentConfig, renderAgentWarnings } from '../render/config.renderer.js';
 import type { RenderEndpoints } from '../render/render.types.js';
 import type { RegistrySourceFile } from '@orgmesh/contracts';
 
@@ -27,7 +28,10 @@ export type PublicJwk = { kty: string; kid: string } & Record<string, unknown>;
  * and the signed profiles. Immutable: a new version builds a new snapshot.
  */
 export class RegistrySnapshot {
-  private readonly rendered = new Map<string, { files: RenderedFile[]; configHash: string; warnings: string[] }>();
+  private readonly rendered = new Map<
+    string,
+    { files: RenderedFile[]; configHash: string; warnings: string[] }
+  >();
 
   private constructor(
     readonly version: number,

@@ -47,8 +47,12 @@ describe('e2e: npm run chaos, short variant', () => {
     expect(result.terminal).toBe(result.acknowledged);
   });
 
-  it('no task was handled twice by the agents', () => {
+  it('no request was handled twice by the agents, or stored twice by the mesh', () => {
     expect(result.duplicates).toEqual([]);
+    expect(result.createdTwice).toEqual([]);
+    // Nothing the run did not see acknowledged sits in the mesh's table, open or otherwise.
+    expect(result.tasksInDatabase).toBe(result.acknowledged);
+    expect(result.openInDatabase).toBe(0);
   });
 
   it('every session history is a path through the sessions FSM', () => {

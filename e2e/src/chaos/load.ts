@@ -41,6 +41,24 @@ export function loadRoster(count: number): Array<{ clientId: string; role: strin
   return roster;
 }
 
+const NOTIFICATION_PREFIX = 'chaos notification ';
+
+/**
+ * The load item a task carries (its idempotency key, in the input, details or message): two tasks
+ * with one key are one request applied twice, whatever their ids.
+ */
+export function itemKey(task: Pick<Task, 'input' | 'details' | 'message'>): string | undefined {
+  const fromJson = (value: unknown) =>
+    typeof value === 'object' && value !== null && typeof (value as { key?: unknown }).key === 'string'
+      ? (value as { key: string }).key
+      : undefined;
+  return (
+    fromJson(task.input) ??
+    fromJson(task.details) ??
+    (task.message?.startsWith(NOTIFICATION_PREFIX) ? task.message.slice(NOTIFICATION_PREFIX.length) : undefined)
+  );
+}
+
 export type Kind = 'task' | 'approval' | 'notification';
 
 /** Where a sender of `role` may send each kind (deploy/registry/profiles: its `mesh` grants). */
@@ -77,7 +95,7 @@ export interface LoadOptions {
 
 export class ChaosLoad {
   readonly acknowledged = new Map<string, Acknowledged>();
-  /** Task id → the agent ids whose handler ran for it, one entry per run. */
+  /** Load item (see itemKey; else the task id) → `<agent id> <task id>` per handler run. */
   readonly handled = new Map<string, string[]>();
   readonly notAcknowledged: Array<{ key: string; kind: Kind; reason: string }> = [];
   readonly refused: Array<{ key: string; kind: Kind; reason: string }> = [];
@@ -131,9 +149,10 @@ export class ChaosLoad {
 
   private record(task: Task, agentId: string, deliveryCount: number): void {
     if (deliveryCount > 1) this.redelivered += 1;
-    const seen = this.handled.get(task.id) ?? [];
-    seen.push(agentId);
-    this.handled.set(task.id, seen);
+    const item = itemKey(task) ?? task.id;
+    const seen = this.handled.get(item) ?? [];
+    seen.push(`${agentId} ${task.id}`);
+    this.handled.set(item, seen);
   }
 
   /** Item `i` of the run: its kind, sender and channel follow from `i`, so a rerun drives the same mix. */
@@ -177,9 +196,9 @@ export class ChaosLoad {
 
   private createSdk(agent: MeshAgent, kind: Kind, to: string, key: string, i: number): Promise<Task> {
     const options = { idempotencyKey: key };
-    if (kind === 'task') return agent.sendTask(to, 'chaos.work', { i }, options);
-    if (kind === 'approval') return agent.requestApproval(to, `chaos approval ${i}`, { i }, options);
-    return agent.notify(to, `chaos notification ${i}`, options);
+    if (kind === 'task') return agent.sendTask(to, 'chaos.work', { key }, options);
+    if (kind === 'approval') return agent.requestApproval(to, `chaos approval ${i}`, { key }, options);
+    return agent.notify(to, `${NOTIFICATION_PREFIX}${key}`, options);
   }
 
   private async createRest(agent: MeshAgent, kind: Kind, to: string, key: string, i: number, attempt: number): Promise<Task> {
@@ -187,10 +206,10 @@ export class ChaosLoad {
     const gateway = this.options.gatewayUrls[(Math.floor(i / 2) + attempt - 1) % this.options.gatewayUrls.length];
     const [path, body] =
       kind === 'task'
-        ? ['/v1/tasks', { to, type: 'chaos.work', input: { i } }]
+        ? ['/v1/tasks', { to, type: 'chaos.work', input: { key } }]
         : kind === 'approval'
-          ? ['/v1/approvals', { to, subject: `chaos approval ${i}`, details: { i } }]
-          : ['/v1/notifications', { to, message: `chaos notification ${i}` }];
+          ? ['/v1/approvals', { to, subject: `chaos approval ${i}`, details: { key } }]
+          : ['/v1/notifications', { to, message: `${NOTIFICATION_PREFIX}${key}` }];
     const res = await fetch(`${gateway}${path}`, {
       method: 'POST',
       headers: {

@@ -31,7 +31,9 @@ process.stdout.write(`\n${renderTable(result)}\n`);
 for (const lost of result.lost.slice(0, 20))
   process.stdout.write(`lost: ${lost.kind} ${lost.id} via ${lost.via} (key ${lost.key}) state ${lost.state ?? 'absent'}\n`);
 for (const dup of result.duplicates.slice(0, 20))
-  process.stdout.write(`duplicate: ${dup.id} handled by ${dup.handledBy.join(', ')}\n`);
+  process.stdout.write(`duplicate: item ${dup.item} handled by ${dup.handledBy.join(', ')}\n`);
+for (const twice of result.createdTwice.slice(0, 20))
+  process.stdout.write(`created twice: item ${twice.item} as tasks ${twice.ids.join(', ')}\n`);
 for (const bad of result.invalidHistories.slice(0, 20))
   process.stdout.write(`invalid session history: ${bad.sessionId}: ${bad.reason}\n`);
 for (const refused of result.refused.slice(0, 10)) process.stdout.write(`refused: ${refused.key}: ${refused.reason}\n`);

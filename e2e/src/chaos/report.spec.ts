@@ -59,11 +59,12 @@ describe('chaos report: the checks that decide the verdict', () => {
       ['c', 'submitted'],
     ]);
     const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, probe: '', underLoad: true }];
-    const result = summarize(load, states, { sessions: 2, invalid: [] }, faults, 10_000);
+    const none = { total: 3, open: 0, createdTwice: [] };
+    const result = summarize(load, states, { sessions: 2, invalid: [] }, none, faults, 10_000);
     expect(result.acknowledged).toBe(3);
     expect(result.terminal).toBe(2);
     expect(result.lost.map((l) => [l.id, l.state])).toEqual([['c', 'submitted']]);
-    expect(result.duplicates).toEqual([{ id: 'b', handledBy: ['y', 'y'] }]);
+    expect(result.duplicates).toEqual([{ item: 'b', handledBy: ['y', 'y'] }]);
     expect(result.ok).toBe(false);
     expect(renderTable(result)).toMatch(/LOST \(acknowledged, never terminal\)\s+\| 1 /);
 
@@ -71,14 +72,26 @@ describe('chaos report: the checks that decide the verdict', () => {
       { ...load, handled: new Map([['a', ['x']]]) } as unknown as ChaosLoad,
       new Map([...states, ['c', 'completed']]),
       { sessions: 2, invalid: [] },
+      none,
       faults,
       10_000,
     );
     expect(clean.ok).toBe(true);
+    const twice = summarize(
+      { ...load, handled: new Map() } as unknown as ChaosLoad,
+      new Map([...states, ['c', 'completed']]),
+      { sessions: 2, invalid: [] },
+      { total: 4, open: 0, createdTwice: [{ item: 'k-a', ids: ['a', 'a2'] }] },
+      faults,
+      10_000,
+    );
+    expect(twice.ok).toBe(false);
+    expect(renderTable(twice)).toMatch(/DUPLICATE creates \(one request stored as two tasks\)\s+\| 1 /);
     const unrecovered = summarize(
       { ...load, handled: new Map() } as unknown as ChaosLoad,
       new Map([...states, ['c', 'completed']]),
       { sessions: 2, invalid: [] },
+      none,
       [{ ...faults[0]!, recoveryMs: null, workMs: null }],
       10_000,
     );

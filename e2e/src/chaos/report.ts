@@ -53,7 +53,13 @@ export interface ChaosResult {
   terminal: number;
   terminalByState: Record<string, number>;
   lost: Array<Acknowledged & { state: string | null }>;
-  duplicates: Array<{ id: string; handledBy: string[] }>;
+  /** Load items whose handler ran more than once (`<agent id> <task id>` per run). */
+  duplicates: Array<{ item: string; handledBy: string[] }>;
+  /** Load items the mesh stored as more than one task (a create applied twice). */
+  createdTwice: Array<{ item: string; ids: string[] }>;
+  /** Every task the database holds, and those not terminal (including creates never acknowledged). */
+  tasksInDatabase: number;
+  openInDatabase: number;
   sessions: number;
   invalidHistories: Array<{ sessionId: string; reason: string }>;
   notAcknowledged: number;
@@ -127,6 +133,39 @@ export async function settle(
   }
 }
 
+export interface DatabaseTasks {
+  total: number;
+  open: number;
+  createdTwice: Array<{ item: string; ids: string[] }>;
+}
+
+/** The mesh's table as a whole: the run has its own database, so every row is the run's. */
+export async function checkTasks(databaseUrl: string): Promise<DatabaseTasks> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const totals = await client.query<{ total: string; open: string }>(
+      'SELECT count(*) AS total, count(*) FILTER (WHERE NOT (state = ANY($1::text[]))) AS open FROM mesh.tasks',
+      [[...TERMINAL]],
+    );
+    // The item key travels in the input (tasks), the details (approvals) or the message (notifications): see itemKey.
+    const twice = await client.query<{ item: string; ids: string[] }>(
+      `SELECT item, array_agg(id::text ORDER BY created_at) AS ids FROM (
+         SELECT id, created_at, coalesce(input->>'key', details->>'key',
+                CASE WHEN message LIKE 'chaos notification %' THEN substr(message, 20) END) AS item
+           FROM mesh.tasks) t
+        WHERE item IS NOT NULL GROUP BY item HAVING count(*) > 1`,
+    );
+    return {
+      total: Number(totals.rows[0]?.total ?? 0),
+      open: Number(totals.rows[0]?.open ?? 0),
+      createdTwice: twice.rows,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 export async function checkSessions(databaseUrl: string): Promise<{ sessions: number; invalid: Array<{ sessionId: string; reason: string }> }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
@@ -153,6 +192,7 @@ export function summarize(
   load: ChaosLoad,
   states: Map<string, string>,
   sessions: { sessions: number; invalid: Array<{ sessionId: string; reason: string }> },
+  tasks: DatabaseTasks,
   faults: FaultRecord[],
   durationMs: number,
 ): ChaosResult {
@@ -166,7 +206,7 @@ export function summarize(
   }
   const duplicates = [...load.handled.entries()]
     .filter(([, by]) => by.length > 1)
-    .map(([id, handledBy]) => ({ id, handledBy }));
+    .map(([item, handledBy]) => ({ item, handledBy }));
   const terminal = acknowledged.length - lost.length;
   const recovered = faults.every((f) => f.recoveryMs !== null);
   return {
@@ -175,6 +215,9 @@ export function summarize(
     terminalByState,
     lost,
     duplicates,
+    createdTwice: tasks.createdTwice,
+    tasksInDatabase: tasks.total,
+    openInDatabase: tasks.open,
     sessions: sessions.sessions,
     invalidHistories: sessions.invalid,
     notAcknowledged: load.notAcknowledged.length,
@@ -182,7 +225,13 @@ export function summarize(
     refused: load.refused.map(({ key, reason }) => ({ key, reason })),
     faults,
     durationMs,
-    ok: lost.length === 0 && duplicates.length === 0 && sessions.invalid.length === 0 && recovered && load.refused.length === 0,
+    ok:
+      lost.length === 0 &&
+      duplicates.length === 0 &&
+      tasks.createdTwice.length === 0 &&
+      sessions.invalid.length === 0 &&
+      recovered &&
+      load.refused.length === 0,
   };
 }
 
@@ -205,6 +254,8 @@ export function renderTable(result: ChaosResult): string {
     ],
     ['LOST (acknowledged, never terminal)', String(result.lost.length)],
     ['DUPLICATE side effects (handled twice)', String(result.duplicates.length)],
+    ['DUPLICATE creates (one request stored as two tasks)', String(result.createdTwice.length)],
+    ['tasks in the database (open: never acknowledged ones)', `${result.tasksInDatabase} (open ${result.openInDatabase})`],
     ['sessions checked', String(result.sessions)],
     ['INVALID session histories (not an FSM path)', String(result.invalidHistories.length)],
     ['handled on a redelivery (first delivery unacknowledged)', String(result.redelivered)],

@@ -7,7 +7,7 @@ import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
 import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
 import { startChaosNats, startChaosPostgres, type ChaosNats, type ChaosPostgres } from './infra.js';
 import { ChaosLoad, loadRoster } from './load.js';
-import { checkSessions, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
+import { checkSessions, checkTasks, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
 
 export interface ChaosOptions {
   root: string;
@@ -144,7 +144,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     say(`load done: ${load.acknowledged.size} acknowledged; waiting for every acknowledged task to end`);
     const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
     const sessions = await checkSessions(postgres.url);
-    const result = summarize(load, states, sessions, faults, Date.now() - began);
+    const tasks = await checkTasks(postgres.url);
+    const result = summarize(load, states, sessions, tasks, faults, Date.now() - began);
     ok = result.ok;
     return { result, logDir };
   } finally {

@@ -74,6 +74,15 @@ describe('e2e: npm run chaos, short variant', () => {
     }
   });
 
+  it('dead-lettered both poison messages published after the NATS restart, each with its reason, and their consumers went on', () => {
+    expect(result.poison.map((p) => [p.name, p.deadLetters.length > 0])).toEqual([
+      ['not JSON, in the engineering role inbox', true],
+      ['a task-updated event that is not the contract', true],
+    ]);
+    for (const poison of result.poison)
+      for (const letter of poison.deadLetters) expect([poison.name, letter.reason]).toEqual([poison.name, poison.expectedReason]);
+  });
+
   it('printed the table and exited 0', () => {
     expect(output).toMatch(/LOST \(acknowledged, never terminal\)\s+\| 0 /);
     expect(output).toMatch(/verdict\s+\| PASS/);

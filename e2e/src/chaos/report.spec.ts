@@ -60,7 +60,7 @@ describe('chaos report: the checks that decide the verdict', () => {
     ]);
     const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, probe: '', underLoad: true }];
     const none = { total: 3, open: 0, createdTwice: [] };
-    const result = summarize(load, states, { sessions: 2, invalid: [] }, none, faults, 10_000);
+    const result = summarize(load, states, { sessions: 2, invalid: [] }, none, faults, [], 10_000);
     expect(result.acknowledged).toBe(3);
     expect(result.terminal).toBe(2);
     expect(result.lost.map((l) => [l.id, l.state])).toEqual([['c', 'submitted']]);
@@ -74,6 +74,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       { sessions: 2, invalid: [] },
       none,
       faults,
+      [],
       10_000,
     );
     expect(clean.ok).toBe(true);
@@ -83,6 +84,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       { sessions: 2, invalid: [] },
       { total: 4, open: 0, createdTwice: [{ item: 'k-a', ids: ['a', 'a2'] }] },
       faults,
+      [],
       10_000,
     );
     expect(twice.ok).toBe(false);
@@ -93,9 +95,32 @@ describe('chaos report: the checks that decide the verdict', () => {
       { sessions: 2, invalid: [] },
       none,
       [{ ...faults[0]!, recoveryMs: null, workMs: null }],
+      [],
       10_000,
     );
     expect(unrecovered.ok).toBe(false);
     expect(renderTable(unrecovered)).toMatch(/NOT RECOVERED/);
+    const poison = { name: 'bad', subject: 's', eventId: 'e', expectedReason: 'invalid_json' };
+    const kept = summarize(
+      { ...load, handled: new Map() } as unknown as ChaosLoad,
+      new Map([...states, ['c', 'completed']]),
+      { sessions: 2, invalid: [] },
+      none,
+      faults,
+      [{ ...poison, deadLetters: [] }],
+      10_000,
+    );
+    expect(kept.ok).toBe(false);
+    expect(renderTable(kept)).toMatch(/NOT DEAD-LETTERED/);
+    const wrongReason = summarize(
+      { ...load, handled: new Map() } as unknown as ChaosLoad,
+      new Map([...states, ['c', 'completed']]),
+      { sessions: 2, invalid: [] },
+      none,
+      faults,
+      [{ ...poison, deadLetters: [{ consumer: 'x', reason: 'max_deliver_exceeded', error: '' }] }],
+      10_000,
+    );
+    expect(wrongReason.ok).toBe(false);
   });
 });

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { TERMINAL_TASK_STATES } from '@orgmesh/contracts';
 import type { Acknowledged, ChaosLoad } from './load.js';
+import type { PoisonOutcome } from './poison.js';
 
 /**
  * The sessions FSM as ARCHITECTURE §3 writes it (services/sessions/src/session/session.fsm.ts holds
@@ -66,6 +67,8 @@ export interface ChaosResult {
   redelivered: number;
   refused: Array<{ key: string; reason: string }>;
   faults: FaultRecord[];
+  /** Each poison message and the dead letters its consumers wrote for it. */
+  poison: PoisonOutcome[];
   durationMs: number;
   ok: boolean;
 }
@@ -194,6 +197,7 @@ export function summarize(
   sessions: { sessions: number; invalid: Array<{ sessionId: string; reason: string }> },
   tasks: DatabaseTasks,
   faults: FaultRecord[],
+  poison: PoisonOutcome[],
   durationMs: number,
 ): ChaosResult {
   const acknowledged = [...load.acknowledged.values()];
@@ -224,6 +228,7 @@ export function summarize(
     redelivered: load.redelivered,
     refused: load.refused.map(({ key, reason }) => ({ key, reason })),
     faults,
+    poison,
     durationMs,
     ok:
       lost.length === 0 &&
@@ -231,8 +236,14 @@ export function summarize(
       tasks.createdTwice.length === 0 &&
       sessions.invalid.length === 0 &&
       recovered &&
+      poison.every(deadLetteredAsExpected) &&
       load.refused.length === 0,
   };
+}
+
+/** At least one dead letter, and every one of them with the reason the poison deserves. */
+function deadLetteredAsExpected(p: PoisonOutcome): boolean {
+  return p.deadLetters.length > 0 && p.deadLetters.every((d) => d.reason === p.expectedReason);
 }
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -265,6 +276,14 @@ export function renderTable(result: ChaosResult): string {
       (f): [string, string] => [
         `recovery after: ${f.name}`,
         `${f.recoveryMs === null ? 'NOT RECOVERED' : `${seconds(f.recoveryMs)} (${describeRecovery(f)})`}${f.underLoad ? '' : ' (load had ended)'}`,
+      ],
+    ),
+    ...result.poison.map(
+      (p): [string, string] => [
+        `poison: ${p.name}`,
+        p.deadLetters.length
+          ? `${deadLetteredAsExpected(p) ? '' : 'WRONG REASON: '}dead-lettered by ${p.deadLetters.map((d) => `${d.consumer} (${d.reason})`).join(', ')}`
+          : 'NOT DEAD-LETTERED',
       ],
     ),
     ['run duration', `${(result.durationMs / 1000).toFixed(0)} s`],

@@ -7,6 +7,7 @@ import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
 import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
 import { startChaosNats, startChaosPostgres, type ChaosNats, type ChaosPostgres } from './infra.js';
 import { ChaosLoad, loadRoster } from './load.js';
+import { findDeadLetters, injectPoison, type Poison } from './poison.js';
 import { checkSessions, checkTasks, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
 
 export interface ChaosOptions {
@@ -125,6 +126,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     let loadDone = false;
     const driving = drive(load, options, loadStart, say).finally(() => (loadDone = true));
     const faults: FaultRecord[] = [];
+    let poisons: Poison[] = [];
     for (const [n, fault] of FAULTS.entries()) {
       const due = loadStart + fault.at * options.loadSeconds * 1_000;
       if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
@@ -139,13 +141,18 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
           : `  recovered in ${(recovery.recoveryMs / 1000).toFixed(1)} s: ${describeRecovery(recovery)}; probe task ${recovery.probe}`,
       );
       faults.push({ name: fault.name, at: at - loadStart, underLoad, ...recovery });
+      if (fault.name.startsWith('restart NATS')) {
+        poisons = await injectPoison(nats.url);
+        say(`published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`);
+      }
     }
     await driving;
     say(`load done: ${load.acknowledged.size} acknowledged; waiting for every acknowledged task to end`);
     const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
     const sessions = await checkSessions(postgres.url);
     const tasks = await checkTasks(postgres.url);
-    const result = summarize(load, states, sessions, tasks, faults, Date.now() - began);
+    const poisoned = await findDeadLetters(nats.url, poisons);
+    const result = summarize(load, states, sessions, tasks, faults, poisoned, Date.now() - began);
     ok = result.ok;
     return { result, logDir };
   } finally {

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { connectBus, DLQ_HEADERS } from '@orgmesh/messaging';
+import { createLogger } from '@orgmesh/telemetry';
+
+/**
+ * Poison messages (issue #21, "Bad input and faults"): a message that fails validation is
+ * dead-lettered with its reason — never retried forever, never silently dropped — and its consumer
+ * goes on. The run publishes two, after the NATS restart: bytes that are not JSON into a role inbox
+ * (consumed by the SDK agents) and a task-updated event that is JSON but not the contract (consumed
+ * by the sessions service). The load around them must still end with nothing lost.
+ */
+export interface Poison {
+  name: string;
+  subject: string;
+  eventId: string;
+  expectedReason: string;
+}
+
+export interface PoisonOutcome extends Poison {
+  /** The dead letters found for it: one per consumer that refused it. */
+  deadLetters: Array<{ consumer: string; reason: string; error: string }>;
+}
+
+const DEAD_LETTER_STREAM = 'DLQ';
+
+export async function injectPoison(natsUrl: string): Promise<Poison[]> {
+  const poisons: Poison[] = [
+    {
+      name: 'not JSON, in the engineering role inbox',
+      subject: 'mesh.v1.inbox.engineering',
+      eventId: randomUUID(),
+      expectedReason: 'invalid_json',
+    },
+    {
+      name: 'a task-updated event that is not the contract',
+      subject: 'mesh.v1.task-updated',
+      eventId: randomUUID(),
+      expectedReason: 'validation_failed',
+    },
+  ];
+  const bus = await connectBus({ url: natsUrl, name: 'chaos-poison', logger: createLogger({ service: 'chaos-poison', level: 'error' }) });
+  try {
+    const bodies = ['{"task": {"id": ', JSON.stringify({ task: { id: 'not-a-task' }, change: 42 })];
+    for (const [i, poison] of poisons.entries())
+      await bus.js.publish(poison.subject, new TextEncoder().encode(bodies[i] ?? ''), { msgID: poison.eventId });
+  } finally {
+    await bus.close();
+  }
+  return poisons;
+}
+
+/** Reads the dead-letter stream and matches its letters to the poisons by event id. */
+export async function findDeadLetters(natsUrl: string, poisons: readonly Poison[]): Promise<PoisonOutcome[]> {
+  const outcomes: PoisonOutcome[] = poisons.map((p) => ({ ...p, deadLetters: [] }));
+  if (!poisons.length) return outcomes;
+  const bus = await connectBus({ url: natsUrl, name: 'chaos-dlq-reader', logger: createLogger({ service: 'chaos-poison', level: 'error' }) });
+  try {
+    const info = await bus.jsm.streams.info(DEAD_LETTER_STREAM).catch(() => undefined);
+    if (!info) return outcomes;
+    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+      const msg = await bus.jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }).catch(() => null);
+      const eventId = msg?.header?.get('orgmesh-event-id');
+      const outcome = outcomes.find((o) => o.eventId === eventId);
+      if (!msg || !outcome) continue;
+      outcome.deadLetters.push({
+        consumer: msg.header?.get(DLQ_HEADERS.consumer) ?? '',
+        reason: msg.header?.get(DLQ_HEADERS.reason) ?? '',
+        error: msg.header?.get(DLQ_HEADERS.error) ?? '',
+      });
+    }
+  } finally {
+    await bus.close();
+  }
+  return outcomes;
+}

@@ -9,5 +9,5 @@ export {
   type TokenSource,
 } from './gateway/token.provider.js';
 export { MESH_TOOLS, type MeshTool } from './tools/mesh.tools.js';
-export { createOrgmeshMcpServer, MCP_SERVER_NAME } from './server/mcp.server.js';
+export { createOrgmeshMcpServer } from './server/mcp.server.js';
 export { startMcpHttpServer, type McpHttpServer } from './server/http.transport.js';

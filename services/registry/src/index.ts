@@ -15,6 +15,5 @@ export * from './org/org-chart.generator.js';
 export * from './policy/policy.resolver.js';
 export * from './render/render.types.js';
 export * from './render/config.renderer.js';
-export { MESH_TOOLS } from './render/agent-capabilities.js';
 export * from './presence/presence.js';
 export { canonicalJson } from './canonical-json.js';

@@ -11,3 +11,4 @@ export * from './cancel.rpc.js';
 export * from './task-created.event.js';
 export * from './task-updated.event.js';
 export * from './inbox-delivery.event.js';
+export * from './mesh-tools.js';

@@ -1,10 +1,18 @@
 import { z } from 'zod';
-import { AppError, RoleId, TaskKind, TaskState, type Task } from '@orgmesh/contracts';
+import {
+  AppError,
+  MESH_TOOL,
+  RoleId,
+  TaskKind,
+  TaskState,
+  type MeshToolName,
+  type Task,
+} from '@orgmesh/contracts';
 import type { ChatTool, TaskContext } from '@orgmesh/agent-sdk';
 
 /** A tool the model may call: its name, what it is for, its arguments, and what it does on the mesh. */
 export interface MeshTool<S extends z.ZodType = z.ZodType> {
-  readonly name: string;
+  readonly name: MeshToolName;
   readonly description: string;
   readonly schema: S;
   run(args: z.infer<S>, ctx: ToolContext): Promise<unknown>;
@@ -51,7 +59,7 @@ function tool<S extends z.ZodType>(definition: MeshTool<S>): MeshTool<S> {
 }
 
 export const SEND_TASK = tool({
-  name: 'send_task',
+  name: MESH_TOOL.sendTask,
   description:
     'Send a task to another role. Returns the created task (its task_id); use fetch_status to follow it.',
   schema: z.object({
@@ -63,7 +71,7 @@ export const SEND_TASK = tool({
 });
 
 export const REQUEST_APPROVAL = tool({
-  name: 'request_approval',
+  name: MESH_TOOL.requestApproval,
   description:
     'Ask a role to approve or reject something. Returns the approval task; use fetch_status with wait_seconds to wait for the decision.',
   schema: z.object({
@@ -75,7 +83,7 @@ export const REQUEST_APPROVAL = tool({
 });
 
 export const NOTIFY = tool({
-  name: 'notify',
+  name: MESH_TOOL.notify,
   description: 'Send a notification (fire-and-forget, delivered durably).',
   schema: z.object({
     to: Recipient,
@@ -87,7 +95,7 @@ export const NOTIFY = tool({
 });
 
 export const FETCH_STATUS = tool({
-  name: 'fetch_status',
+  name: MESH_TOOL.fetchStatus,
   description:
     "A task's state and result. With wait_seconds, waits up to that long for the task to end first.",
   schema: z.object({
@@ -110,7 +118,7 @@ export const FETCH_STATUS = tool({
 });
 
 export const LIST_TASKS = tool({
-  name: 'list_tasks',
+  name: MESH_TOOL.listTasks,
   description: 'Your inbox (inbound), outbox (outbound) or both, newest first.',
   schema: z.object({
     direction: z.enum(['inbound', 'outbound', 'any']).optional(),
@@ -131,7 +139,7 @@ export const LIST_TASKS = tool({
 });
 
 export const COMPLETE_TASK = tool({
-  name: 'complete_task',
+  name: MESH_TOOL.completeTask,
   description: 'Complete the task you were given (or another one assigned to you) with its result.',
   schema: z.object({
     task_id: TaskIdArg.optional().describe('Default: the task you are working on'),
@@ -144,7 +152,7 @@ export const COMPLETE_TASK = tool({
 });
 
 export const FAIL_TASK = tool({
-  name: 'fail_task',
+  name: MESH_TOOL.failTask,
   description: 'Report that the task you were given cannot be done, with the reason.',
   schema: z.object({
     task_id: TaskIdArg.optional().describe('Default: the task you are working on'),
@@ -155,7 +163,7 @@ export const FAIL_TASK = tool({
 });
 
 export const DECIDE = tool({
-  name: 'decide',
+  name: MESH_TOOL.decide,
   description: 'Approve or reject the approval request you were given, with a one-line comment.',
   schema: z.object({
     task_id: TaskIdArg.optional().describe('Default: the approval you are working on'),

@@ -7,6 +7,7 @@
  * copied from the conversation it received, so personal data only ever comes back as the
  * placeholders the privacy proxy put in.
  */
+import { MESH_TOOL } from '@orgmesh/contracts';
 
 /** The messages the script reads (a subset of the OpenAI chat shape). */
 export interface ScriptMessage {
@@ -74,16 +75,16 @@ export function scriptedTurn(messages: readonly ScriptMessage[]): ScriptedTurn {
 /** Finance: ask the manager to approve the budget, wait for the decision, complete its task with the outcome. */
 function finance(brief: Brief, steps: Step[]): ScriptedTurn {
   const input = asRecord(brief.payload);
-  const request = last(steps, 'request_approval');
+  const request = last(steps, MESH_TOOL.requestApproval);
   if (!request) {
-    return call('request_approval', {
+    return call(MESH_TOOL.requestApproval, {
       to: 'manager',
       subject: budgetSubject(input, brief),
       details: { ...(input ?? { request: brief.payload }), budget_task_id: brief.taskId },
     });
   }
   if (!request.ok)
-    return call('fail_task', {
+    return call(MESH_TOOL.failTask, {
       task_id: brief.taskId,
       reason: `The approval request was refused: ${errorOf(request)}`,
     });
@@ -94,9 +95,9 @@ function finance(brief: Brief, steps: Step[]): ScriptedTurn {
   const decision = typeof status['decision'] === 'string' ? status['decision'] : undefined;
   const outcome =
     decision === 'approve' ? 'approved' : decision === 'reject' ? 'rejected' : String(status['state']);
-  const completion = last(steps, 'complete_task');
+  const completion = last(steps, MESH_TOOL.completeTask);
   if (!completion) {
-    return call('complete_task', {
+    return call(MESH_TOOL.completeTask, {
       task_id: brief.taskId,
       result: {
         outcome,
@@ -116,7 +117,7 @@ function finance(brief: Brief, steps: Step[]): ScriptedTurn {
 function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
   const details = asRecord(brief.payload) ?? {};
   const amount = toNumber(details['amount']);
-  const decision = last(steps, 'decide');
+  const decision = last(steps, MESH_TOOL.decide);
   if (decision)
     return text(
       decision.ok
@@ -124,16 +125,16 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
         : `Could not record the decision: ${errorOf(decision)}`,
     );
   if (amount !== undefined && amount <= SOX_REVIEW_THRESHOLD) {
-    return call('decide', {
+    return call(MESH_TOOL.decide, {
       task_id: brief.taskId,
       decision: 'approve',
       comment: 'Approved: below the $100,000 SOX review threshold and within plan.',
     });
   }
-  const review = last(steps, 'send_task');
+  const review = last(steps, MESH_TOOL.sendTask);
   if (!review) {
     const employee = asRecord(details['employee']);
-    return call('send_task', {
+    return call(MESH_TOOL.sendTask, {
       to: 'legal',
       type: 'sox-review',
       input: {
@@ -152,7 +153,7 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
     });
   }
   if (!review.ok)
-    return call('decide', {
+    return call(MESH_TOOL.decide, {
       task_id: brief.taskId,
       decision: 'reject',
       comment: `Rejected: the SOX review could not be requested (${errorOf(review)}).`,
@@ -167,7 +168,7 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
     recommendation !== undefined &&
     /^approve/i.test(recommendation);
   const quarter = typeof details['quarter'] === 'string' ? `${details['quarter']} ` : '';
-  return call('decide', {
+  return call(MESH_TOOL.decide, {
     task_id: brief.taskId,
     decision: approve ? 'approve' : 'reject',
     comment: approve
@@ -179,11 +180,11 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
 /** Legal: a SOX review answered with a recommendation and the rule it rests on. */
 function legal(brief: Brief, steps: Step[]): ScriptedTurn {
   const input = asRecord(brief.payload) ?? {};
-  const completion = last(steps, 'complete_task');
+  const completion = last(steps, MESH_TOOL.completeTask);
   if (completion)
     return text(completion.ok ? 'Review sent.' : `Could not send the review: ${errorOf(completion)}`);
   const isSox = (brief.type ?? '').includes('sox');
-  return call('complete_task', {
+  return call(MESH_TOOL.completeTask, {
     task_id: brief.taskId,
     result: isSox
       ? {
@@ -201,9 +202,9 @@ function legal(brief: Brief, steps: Step[]): ScriptedTurn {
 }
 
 function acknowledgeTask(brief: Brief, steps: Step[]): ScriptedTurn {
-  const completion = last(steps, 'complete_task');
+  const completion = last(steps, MESH_TOOL.completeTask);
   if (completion) return text(completion.ok ? 'Done.' : `Could not complete: ${errorOf(completion)}`);
-  return call('complete_task', { task_id: brief.taskId, result: { acknowledged: true } });
+  return call(MESH_TOOL.completeTask, { task_id: brief.taskId, result: { acknowledged: true } });
 }
 
 /** Waits (fetch_status with wait_seconds) for a task to end, a bounded number of times. */
@@ -211,12 +212,12 @@ function waitFor(
   steps: Step[],
   taskId: string,
 ): { kind: 'ended'; status: Record<string, unknown> } | { kind: 'wait'; turn: ScriptedTurn } {
-  const fetches = steps.filter((s) => s.name === 'fetch_status' && s.args['task_id'] === taskId);
+  const fetches = steps.filter((s) => s.name === MESH_TOOL.fetchStatus && s.args['task_id'] === taskId);
   const latest = fetches[fetches.length - 1];
   if (latest?.ok && TERMINAL.has(String(latest.result['state'])))
     return { kind: 'ended', status: latest.result };
   if (fetches.length >= MAX_WAITS) return { kind: 'wait', turn: text(`Gave up waiting for task ${taskId}.`) };
-  return { kind: 'wait', turn: call('fetch_status', { task_id: taskId, wait_seconds: WAIT_SECONDS }) };
+  return { kind: 'wait', turn: call(MESH_TOOL.fetchStatus, { task_id: taskId, wait_seconds: WAIT_SECONDS }) };
 }
 
 // ------------------------------------------------------------------ parsing

@@ -1,6 +1,6 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { TokenClaimNames } from '@orgmesh/agent-sdk';
-import { checkJsonBounds } from '@orgmesh/contracts';
+import { checkJsonBounds, MCP_SERVER_NAME } from '@orgmesh/contracts';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
@@ -9,8 +9,6 @@ import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { MESH_TOOLS, type ToolContext } from '../tools/mesh.tools.js';
 import { toolFailure, toolSuccess } from '../tools/tool-result.js';
 
-/** The MCP server's name in every client config (the registry renders it as `orgmesh`, tools `mcp__orgmesh__*`). */
-export const MCP_SERVER_NAME = 'orgmesh';
 export const MCP_SERVER_VERSION = '0.1.0';
 
 export interface OrgmeshMcpDeps {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { MCP_MESH_TOOLS } from '@orgmesh/contracts';
 import { fakeFetch, type RecordedCall } from '../../test/fake-fetch.js';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
@@ -22,7 +23,8 @@ function context(
 }
 
 describe('mesh tools', () => {
-  it('are the eight tools the registry grants, in its order', () => {
+  it('are the eight tools the registry renders into client configs (MCP_MESH_TOOLS), in its order', () => {
+    expect(MESH_TOOLS.map((t) => t.name)).toEqual(MCP_MESH_TOOLS.map(([tool]) => tool));
     expect(MESH_TOOLS.map((t) => t.name)).toEqual([
       'complete_task',
       'fetch_status',

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import {
   APPROVAL_DECISIONS,
+  MESH_TOOL,
   TASK_KINDS,
   TASK_PRIORITIES,
   TASK_STATES,
   type AgentPresence,
+  type MeshToolName,
   type RegistryAgent,
   type Task,
 } from '@orgmesh/contracts';
@@ -24,7 +26,7 @@ type AgentListItem = { agent: RegistryAgent; presence: AgentPresence };
 
 /** One MCP tool: its zod input shape (the MCP input schema) and what it does against the gateway. */
 export interface MeshTool<S extends Shape = Shape> {
-  readonly name: string;
+  readonly name: MeshToolName;
   readonly title: string;
   readonly description: string;
   readonly inputSchema: S;
@@ -81,7 +83,7 @@ function recipient(to: string, agent: string | undefined): string | { role: stri
 }
 
 export const sendTask = defineTool({
-  name: 'send_task',
+  name: MESH_TOOL.sendTask,
   title: 'Send a task',
   description:
     "Send a task to another role's inbox (or one agent's) through the orgmesh mesh. Returns the task (id, state, contextId). " +
@@ -114,7 +116,7 @@ export const sendTask = defineTool({
 });
 
 export const requestApproval = defineTool({
-  name: 'request_approval',
+  name: MESH_TOOL.requestApproval,
   title: 'Request an approval',
   description:
     'Ask another role to approve or reject something. Returns the approval task; its decision (approve | reject, comment) ' +
@@ -147,7 +149,7 @@ export const requestApproval = defineTool({
 });
 
 export const notify = defineTool({
-  name: 'notify',
+  name: MESH_TOOL.notify,
   title: 'Notify a role',
   description:
     'Fire-and-forget message to a role or one agent, delivered durably. Returns the notification (a task of kind notification).',
@@ -175,7 +177,7 @@ export const notify = defineTool({
 });
 
 export const fetchStatus = defineTool({
-  name: 'fetch_status',
+  name: MESH_TOOL.fetchStatus,
   title: 'Fetch a task',
   description:
     "A task's state, history, result and (for an approval) decision. Only the task's sender and recipients may read it.",
@@ -193,7 +195,7 @@ export const fetchStatus = defineTool({
 });
 
 export const listTasks = defineTool({
-  name: 'list_tasks',
+  name: MESH_TOOL.listTasks,
   title: 'List tasks',
   description:
     "Your role's inbox (inbound), outbox (outbound) or both (any, the default), newest first. " +
@@ -231,7 +233,7 @@ export const listTasks = defineTool({
 });
 
 export const completeTask = defineTool({
-  name: 'complete_task',
+  name: MESH_TOOL.completeTask,
   title: 'Complete a task',
   description:
     'Finish a task sent to your role: completed with a result (default), failed or rejected with a reason. ' +
@@ -283,7 +285,7 @@ export const completeTask = defineTool({
 });
 
 export const listAgents = defineTool({
-  name: 'list_agents',
+  name: MESH_TOOL.listAgents,
   title: 'List agents',
   description:
     'The agents of the organisation, one line each: id, role, name, what it does, whether it is online. ' +
@@ -307,7 +309,7 @@ export const listAgents = defineTool({
 });
 
 export const getAgent = defineTool({
-  name: 'get_agent',
+  name: MESH_TOOL.getAgent,
   title: 'Get an agent',
   description:
     'One agent in full: its description, responsibilities, delegates, tools, effective profile (mesh permissions) and presence.',

@@ -1,18 +1,6 @@
-import { ROLE_WILDCARD, type MeshPermissions } from '@orgmesh/contracts';
+import { MCP_MESH_TOOLS, ROLE_WILDCARD } from '@orgmesh/contracts';
 import { normalizePattern } from '../loader/access-patterns.js';
 import type { RenderInput } from './render.types.js';
-
-/** The orgmesh MCP server's tools, and the mesh permission each one needs (none: always available). */
-export const MESH_TOOLS: ReadonlyArray<readonly [tool: string, needs: keyof MeshPermissions | null]> = [
-  ['complete_task', null],
-  ['fetch_status', null],
-  ['get_agent', null],
-  ['list_agents', null],
-  ['list_tasks', null],
-  ['notify', 'notify'],
-  ['request_approval', 'requestApprovalFrom'],
-  ['send_task', 'sendTaskTo'],
-];
 
 /** Client-neutral view of what an agent may do, shared by every renderer. */
 export interface AgentCapabilities {
@@ -40,10 +28,12 @@ export function capabilitiesOf(input: RenderInput): AgentCapabilities {
         ),
       ];
   const mesh = input.profile.mesh;
-  const meshToolsAllowed = MESH_TOOLS.filter(([, needs]) => needs === null || mesh[needs].length > 0).map(
+  const meshToolsAllowed = MCP_MESH_TOOLS.filter(([, needs]) => needs === null || mesh[needs].length > 0).map(
     ([tool]) => tool,
   );
-  const meshToolsDenied = MESH_TOOLS.map(([tool]) => tool).filter((tool) => !meshToolsAllowed.includes(tool));
+  const meshToolsDenied = MCP_MESH_TOOLS.map(([tool]) => tool).filter(
+    (tool) => !meshToolsAllowed.includes(tool),
+  );
   const offLimits = [
     ...new Set([...input.agent.cannotAccess, ...input.othersExclusiveAccess].map(normalizePattern)),
   ];

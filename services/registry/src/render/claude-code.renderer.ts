@@ -1,10 +1,10 @@
-import type { RenderedFile } from '@orgmesh/contracts';
+import { MCP_SERVER_NAME, type RenderedFile } from '@orgmesh/contracts';
 import { canonicalJson } from '../canonical-json.js';
 import { capabilitiesOf } from './agent-capabilities.js';
 import { renderInstructions } from './instructions.js';
 import type { HookEvent } from '@orgmesh/contracts';
 import { apiKeyHelperCommand, hookCommand } from './hook-command.js';
-import { MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
+import { MCP_ENV, type RenderInput } from './render.types.js';
 
 /**
  * Claude Code: `.claude/settings.json` (model endpoint, permissions, hooks), `.mcp.json` (the orgmesh

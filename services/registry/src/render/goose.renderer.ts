@@ -1,8 +1,8 @@
 import { stringify } from 'yaml';
-import type { RenderedFile } from '@orgmesh/contracts';
+import { MCP_SERVER_NAME, type RenderedFile } from '@orgmesh/contracts';
 import { capabilitiesOf, type AgentCapabilities } from './agent-capabilities.js';
 import { renderInstructions } from './instructions.js';
-import { MCP_ENV, MCP_SERVER_NAME, type RenderInput } from './render.types.js';
+import { MCP_ENV, type RenderInput } from './render.types.js';
 
 const EXTENSION_TIMEOUT_SEC = 300;
 

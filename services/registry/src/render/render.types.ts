@@ -39,6 +39,3 @@ export const MCP_ENV = {
   clientSecret: 'ORGMESH_CLIENT_SECRET',
   gatewayUrl: 'ORGMESH_GATEWAY_URL',
 } as const;
-
-/** The orgmesh MCP server's name in every client config, and so the prefix of its tools. */
-export const MCP_SERVER_NAME = 'orgmesh';

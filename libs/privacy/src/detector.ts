@@ -1,6 +1,7 @@
 import { AppError } from '@orgmesh/contracts';
 import { cardIssuerPlausible, ibanValid, IBAN_LENGTHS, ipv6Valid, luhnValid, ssnValid } from './checksums.js';
 import { DictionaryMatcher, type DictionaryTerm } from './dictionary.js';
+import { DirectoryIndex, directoryTerms } from './directory-index.js';
 import type { Entity, EntityType } from './entity.js';
 import { foldInlineCase } from './case-fold.js';
 import { normalizeForDetection, normalizeNothing, type NormalizedText } from './normalize.js';
@@ -40,7 +41,8 @@ export type NerHook = (text: string) => Promise<readonly NerEntity[]>;
 export type Recognizer = (text: string) => readonly NerEntity[];
 
 export interface DetectorOptions {
-  readonly directory?: Directory;
+  /** The org chart, or its {@link DirectoryIndex} built once and shared by the detectors of every profile. */
+  readonly directory?: Directory | DirectoryIndex;
   readonly customPatterns?: readonly CustomPattern[];
   readonly denyList?: readonly string[];
   readonly employeeIdPattern?: string | null;
@@ -156,6 +158,8 @@ const DATE_SHAPE = /^(?:\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-](?
  */
 export class Detector {
   private readonly dictionary: DictionaryMatcher;
+  /** The directory's terms when they come from a shared {@link DirectoryIndex} (then `dictionary` holds the deny list only). */
+  private readonly directoryDictionary: DictionaryMatcher | undefined;
   private readonly custom: ReadonlyArray<{ type: EntityType; re: RegExp; score: number }>;
   private readonly ner: NerHook | undefined;
   private readonly recognizers: readonly Recognizer[];
@@ -168,17 +172,14 @@ export class Detector {
     // Terms are normalised like the texts they are looked up in (NBSP, full-width letters, …).
     const norm = (term: string) => (this.normalizes ? normalizeForDetection(term).text : term);
     const terms: DictionaryTerm[] = [];
-    for (const person of options.directory?.people ?? []) {
-      const name = norm(person.name).trim().replace(/\s+/g, ' ');
-      const words = name.split(' ');
-      if (words.length >= 2) {
-        terms.push({ text: name, type: 'person', score: 0.95 });
-        const last = words[words.length - 1]!;
-        terms.push({ text: `${last}, ${words.slice(0, -1).join(' ')}`, type: 'person', score: 0.95 });
-      }
-      if (person.userId && /\d/.test(person.userId) && person.userId.length >= 3) {
-        terms.push({ text: person.userId, type: 'employee_id', score: 0.9 });
-      }
+    const directory = options.directory;
+    if (directory instanceof DirectoryIndex) {
+      if (directory.normalized !== this.normalizes)
+        throw new AppError('internal', 'a directory index serves only detectors that normalise as it did');
+      this.directoryDictionary = directory.dictionary;
+    } else {
+      this.directoryDictionary = undefined;
+      for (const person of directory?.people ?? []) terms.push(...directoryTerms(person, this.normalizes));
     }
     for (const term of options.denyList ?? [])
       terms.push({ text: norm(term), type: 'deny_list', score: 0.99 });
@@ -209,7 +210,7 @@ export class Detector {
   /** Builds a detector for a role profile and the org's directory. */
   static forProfile(
     profile: PrivacyProfile,
-    directory?: Directory,
+    directory?: Directory | DirectoryIndex,
     ner?: NerHook,
     extra: Pick<DetectorOptions, 'recognizers' | 'normalize'> = {},
   ): Detector {
@@ -217,7 +218,13 @@ export class Detector {
     // directory's names with other case, accents or hyphens in any case.
     const freeText = profile.names !== false;
     const names =
-      freeText || (directory?.people.length ?? 0) > 0 ? [nameRecognizer(directory, { freeText })] : [];
+      directory instanceof DirectoryIndex
+        ? freeText || directory.peopleCount > 0
+          ? [nameRecognizer(directory.names, { freeText })]
+          : []
+        : freeText || (directory?.people.length ?? 0) > 0
+          ? [nameRecognizer(directory, { freeText })]
+          : [];
     return new Detector({
       directory,
       customPatterns: profile.customPatterns,
@@ -256,6 +263,9 @@ export class Detector {
     if (!isSortedByStart(hits)) hits.sort((a, b) => a.start - b.start || a.end - b.end);
     const dictionary = this.dictionary.match(text);
     if (dictionary.length > 0) hits = mergeByStart(hits, dictionary);
+    // A shared directory's matches may overlap the deny list's: resolveOverlaps decides, as for any hit.
+    const people = this.directoryDictionary?.match(text);
+    if (people && people.length > 0) hits = mergeByStart(hits, people);
     for (const { type, re, score } of this.custom) {
       const found: Hit[] = [];
       re.lastIndex = 0;

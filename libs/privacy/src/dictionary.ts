@@ -122,31 +122,40 @@ export class DictionaryMatcher {
   /** The lowercase first code units of the terms: a token starting otherwise is skipped unhashed. */
   private readonly firstUnits = new Uint8Array(0x10000);
   private nodes = 1;
-  readonly size: number;
+  private terms = 0;
   /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
   comparisons = 0;
 
-  constructor(terms: Iterable<DictionaryTerm>) {
-    let size = 0;
-    for (const term of terms) {
-      const spans = tokenize(term.text);
-      if (spans.length === 0) continue;
-      this.firstUnits[lowerCode(term.text.charCodeAt(spans[0]!.start))] = 1;
-      let node = this.root;
-      for (let k = 0; k < spans.length; k++) {
-        const span = spans[k]!;
-        const token = term.text.slice(span.start, span.end).toLowerCase();
-        let separator: string | null = null;
-        if (k > 0) {
-          const sep = term.text.slice(spans[k - 1]!.end, span.start);
-          separator = /^[ \t]+$/.test(sep) ? null : sep.toLowerCase();
-        }
-        node = this.child(node, hashLower(term.text, span.start, span.end), token, separator);
+  constructor(terms: Iterable<DictionaryTerm> = []) {
+    for (const term of terms) this.add(term);
+  }
+
+  /** Terms added (without a token, a term is not). */
+  get size(): number {
+    return this.terms;
+  }
+
+  /**
+   * Adds a term after construction: a caller indexing a large directory adds in chunks and yields to
+   * the event loop between them (DirectoryIndex.buildAsync). Not to be called while `match` runs.
+   */
+  add(term: DictionaryTerm): void {
+    const spans = tokenize(term.text);
+    if (spans.length === 0) return;
+    this.firstUnits[lowerCode(term.text.charCodeAt(spans[0]!.start))] = 1;
+    let node = this.root;
+    for (let k = 0; k < spans.length; k++) {
+      const span = spans[k]!;
+      const token = term.text.slice(span.start, span.end).toLowerCase();
+      let separator: string | null = null;
+      if (k > 0) {
+        const sep = term.text.slice(spans[k - 1]!.end, span.start);
+        separator = /^[ \t]+$/.test(sep) ? null : sep.toLowerCase();
       }
-      node.term ??= { type: term.type, score: term.score };
-      size++;
+      node = this.child(node, hashLower(term.text, span.start, span.end), token, separator);
     }
-    this.size = size;
+    node.term ??= { type: term.type, score: term.score };
+    this.terms++;
   }
 
   /**

@@ -2,6 +2,7 @@ export { BUILTIN_ENTITY_TYPES, isBuiltinEntityType, labelFor } from './entity.js
 export type { BuiltinEntityType, Entity, EntityType } from './entity.js';
 export { cardIssuerPlausible, ibanValid, ipv4Valid, ipv6Valid, luhnValid, ssnValid } from './checksums.js';
 export { Detector, resolveOverlaps } from './detector.js';
+export { DirectoryIndex } from './directory-index.js';
 export type {
   DetectOptions,
   DetectorOptions,
@@ -40,7 +41,7 @@ export {
   pseudonymKeyScope,
 } from './pseudonymizer.js';
 export type { PlaceholderKey, PseudonymContext } from './pseudonymizer.js';
-export { NameRecogniser, nameRecognizer, preloadNamesLexicon } from './names.js';
+export { DirectoryNames, NameRecogniser, nameRecognizer, preloadNamesLexicon } from './names.js';
 export type { NameHit, NameRecogniserOptions } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';

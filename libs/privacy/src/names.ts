@@ -22,11 +22,11 @@ export interface NameHit {
  * `names: false`), with the directory's names matched tolerantly.
  */
 export function nameRecognizer(
-  directory?: { readonly people: ReadonlyArray<{ readonly name: string }> },
+  directory?: { readonly people: ReadonlyArray<{ readonly name: string }> } | DirectoryNames,
   options: NameRecogniserOptions = {},
 ) {
   const recogniser = new NameRecogniser(
-    (directory?.people ?? []).map((p) => p.name),
+    directory instanceof DirectoryNames ? directory : (directory?.people ?? []).map((p) => p.name),
     options,
   );
   return (text: string): NameHit[] => recogniser.find(text);
@@ -122,12 +122,37 @@ interface Kind {
  * scripts without case (Arabic, CJK) are not found, and a pair of unknown capitalised words that is a
  * brand (`Xiaomi Redmi`) is taken for a name.
  */
+/**
+ * The directory's names as the recogniser looks them up. Built once per directory and shared by the
+ * recognisers of every profile (for 100,000 people it is most of a recogniser's build time and memory);
+ * `add` lets a caller build it in chunks, yielding between them.
+ */
+export class DirectoryNames {
+  /** Directory names, folded, by their first word. */
+  readonly byFirstWord = new Map<string, string[][]>();
+  /** First hashes of every directory word: tokenize keeps those words even when they are ordinary. */
+  readonly words = new Set<number>();
+
+  constructor(names: Iterable<string> = []) {
+    for (const name of names) this.add(name);
+  }
+
+  add(name: string): void {
+    const words = [...name.matchAll(/[\p{L}\p{M}]+/gu)].map((m) => foldWord(m[0]));
+    if (words.length < 2) return;
+    const list = this.byFirstWord.get(words[0]!) ?? [];
+    list.push(words);
+    this.byFirstWord.set(words[0]!, list);
+    for (const word of words) this.words.add(wordHash(word)[0]);
+  }
+}
+
 export class NameRecogniser {
   private readonly lexicon: NamesLexicon;
   /** Directory names, folded, by their first word. */
-  private readonly directory = new Map<string, string[][]>();
+  private readonly directory: ReadonlyMap<string, string[][]>;
   /** First hashes of every directory word: tokenize keeps those words even when they are ordinary. */
-  private readonly directoryWords = new Set<number>();
+  private readonly directoryWords: ReadonlySet<number>;
 
   private readonly freeText: boolean;
 
@@ -138,17 +163,14 @@ export class NameRecogniser {
    */
   work = 0;
 
-  constructor(directoryNames: readonly string[] = [], options: NameRecogniserOptions = {}) {
+  /** `directoryNames`: the names, or a {@link DirectoryNames} shared with other recognisers. */
+  constructor(directoryNames: readonly string[] | DirectoryNames = [], options: NameRecogniserOptions = {}) {
     this.freeText = options.freeText ?? true;
     this.lexicon = namesLexicon();
-    for (const name of directoryNames) {
-      const words = [...name.matchAll(/[\p{L}\p{M}]+/gu)].map((m) => foldWord(m[0]));
-      if (words.length < 2) continue;
-      const list = this.directory.get(words[0]!) ?? [];
-      list.push(words);
-      this.directory.set(words[0]!, list);
-      for (const word of words) this.directoryWords.add(wordHash(word)[0]);
-    }
+    const names =
+      directoryNames instanceof DirectoryNames ? directoryNames : new DirectoryNames(directoryNames);
+    this.directory = names.byFirstWord;
+    this.directoryWords = names.words;
   }
 
   /** Names in `text`, sorted by start, non-overlapping. */

@@ -103,7 +103,7 @@ export interface BusOptions {
    */
   noEcho?: boolean;
   /**
-   * The file holding this identity's NKey seed (`orgmesh nats-config`, ADR 0010): the connection
+   * The file holding this identity's NKey seed (`orgmesh nats-config`, ADR 0011): the connection
    * authenticates with it, and its replies and JetStream deliveries come under
    * `_INBOX.<identity>.`, the only inbox its permissions let it subscribe to. Unset: an anonymous
    * connection with the default `_INBOX.` (an open development server).

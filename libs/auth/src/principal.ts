@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Roles of a caller in orgmesh terms (ARCHITECTURE §7): admin, agent, viewer. */
+/** What a caller is to the access rules (callerKindOf); the gateway lists, validates and documents kinds from here. */
 export const CALLER_KINDS = ['admin', 'agent', 'viewer'] as const;
 
 /** Scopes carried in the `scope` claim (space-separated, as OAuth2 has it). */

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
-import { SCOPES, type ClientDefinition } from '@orgmesh/auth';
+import { CALLER_KINDS, SCOPES, type ClientDefinition } from '@orgmesh/auth';
 import type { CallerKind } from './caller.js';
 
 /** The documented secret of a dev client: `<client-id>-dev-secret`. */
@@ -63,7 +63,7 @@ export function parseDevClientList(value: string): Array<{ id: string; role: str
     .filter(Boolean)
     .map((entry) => {
       const [id, role, kind = 'agent'] = entry.split(':').map((p) => p.trim());
-      if (!id || !role || !['admin', 'agent', 'viewer'].includes(kind)) {
+      if (!id || !role || !(CALLER_KINDS as readonly string[]).includes(kind)) {
         throw new Error(
           `AUTH_DEV_CLIENTS: invalid entry "${entry}" (expected id:role or id:role:admin|agent|viewer)`,
         );

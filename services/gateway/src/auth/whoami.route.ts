@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { CALLER_KINDS } from '@orgmesh/auth';
 import { ALL_KINDS, defineRawRoute, type RawRoute } from '../routes/route.js';
 
 const WhoAmI = z.object({
   subject: z.string().describe('The token subject: the agent id, or the user/client id'),
   role: z.string(),
-  kind: z.enum(['admin', 'agent', 'viewer']).describe('What the caller is to the access rules'),
+  kind: z.enum(CALLER_KINDS).describe('What the caller is to the access rules'),
   tenant: z.string(),
   scopes: z.array(z.string()),
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { RpcDefinition, RpcRequestInput, RpcResponse } from '@orgmesh/contracts';
+import { CALLER_KINDS } from '@orgmesh/auth';
 import type { Caller, CallerKind } from '../auth/caller.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -111,7 +112,7 @@ export function defineRawRoute(route: Omit<RawRoute, 'kind'>): RawRoute {
   return { kind: 'raw', ...route };
 }
 
-export const ALL_KINDS: readonly CallerKind[] = ['admin', 'agent', 'viewer'];
+export const ALL_KINDS: readonly CallerKind[] = CALLER_KINDS;
 export const WRITERS: readonly CallerKind[] = ['admin', 'agent'];
 export const ADMINS: readonly CallerKind[] = ['admin'];
 export const STAFF: readonly CallerKind[] = ['admin', 'viewer'];

@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GetDirectory, ImportOrg, ImportOrgPart, ORG_IMPORT_PART_MAX_CHARS } from '@orgmesh/contracts';
+import {
+  GetDirectory,
+  ImportOrg,
+  ImportOrgPart,
+  ORG_IMPORT_PART_MAX_CHARS,
+  splitCsv,
+} from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { TestContext } from '@orgmesh/testing';
-import { importOver, splitCsv } from '../src/cli/org-importer.js';
+import { importOver } from '../src/cli/org-importer.js';
 import { generateOrgChart } from '../src/org/org-chart.generator.js';
 import type { RegistryApp } from '../src/registry.app.js';
 import { DEMO_ORG_CHART } from './demo-registry.js';

@@ -21,3 +21,4 @@ export * from './agent-online.event.js';
 export * from './agent-offline.event.js';
 export * from './drift-detected.event.js';
 export * from './drift-cleared.event.js';
+export * from './org-import-parts.js';

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import {
   AppError,
   ImportOrg,
   ImportOrgPart,
-  ORG_IMPORT_PART_MAX_CHARS,
+  sendOrgImport,
   type RegistryProblem,
 } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
@@ -47,12 +46,10 @@ export function natsOrgImporter(env: Env): OrgImporter {
   };
 }
 
-/** Parts sent at once: enough to hide the round trips, few enough not to flood one registry replica. */
-const PART_CONCURRENCY = 4;
-
 /**
- * Imports `csv`: in one message when it fits one part, else as parts (whole lines, in order) and a
- * commit naming them (ADR 0013). Exported for tests and for callers that hold a bus already.
+ * Imports `csv`: in one message when it fits one part, else as parts and a commit naming them
+ * (ADR 0013; the splitting is @orgmesh/contracts' sendOrgImport, which the gateway uses too).
+ * Exported for tests and for callers that hold a bus already.
  */
 export async function importOver(
   bus: MessageBus,
@@ -61,25 +58,10 @@ export async function importOver(
   authorization: string | undefined,
 ) {
   try {
-    const parts = fitToMessages(splitCsv(csv, ORG_IMPORT_PART_MAX_CHARS));
-    if (parts.length <= 1)
-      return await bus.request(ImportOrg, { csv, fileName }, { authorization, timeoutMs: IMPORT_TIMEOUT_MS });
-    const uploadId = randomUUID();
-    let next = 0;
-    const sender = async () => {
-      for (let index = next++; index < parts.length; index = next++)
-        await bus.request(
-          ImportOrgPart,
-          { uploadId, index, csv: parts[index]! },
-          { authorization, timeoutMs: IMPORT_TIMEOUT_MS },
-        );
-    };
-    await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, parts.length) }, sender));
-    return await bus.request(
-      ImportOrg,
-      { upload: { uploadId, parts: parts.length }, fileName },
-      { authorization, timeoutMs: IMPORT_TIMEOUT_MS },
-    );
+    return await sendOrgImport(csv, fileName, {
+      part: (request) => bus.request(ImportOrgPart, request, { authorization, timeoutMs: IMPORT_TIMEOUT_MS }),
+      commit: (request) => bus.request(ImportOrg, request, { authorization, timeoutMs: IMPORT_TIMEOUT_MS }),
+    });
   } catch (error) {
     // The service's problems, one line each, as the local check prints them.
     const problems =
@@ -118,37 +100,4 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/**
- * `csv` cut after line ends into parts of at most `maxChars` characters; joined, they are `csv`
- * again. A single line longer than `maxChars` is cut inside the line (joining restores it).
- */
-export function splitCsv(csv: string, maxChars: number): string[] {
-  const parts: string[] = [];
-  let start = 0;
-  while (start < csv.length) {
-    let end = Math.min(start + maxChars, csv.length);
-    if (end < csv.length) {
-      const newline = csv.lastIndexOf('\n', end - 1);
-      if (newline >= start) end = newline + 1;
-    }
-    parts.push(csv.slice(start, end));
-    start = end;
-  }
-  return parts;
-}
-
-/** Encoded bytes a part may take in its request (NATS's default limit is 1 MiB, the envelope aside). */
-const PART_MAX_ENCODED_BYTES = 768 * 1024;
-
-/**
- * Parts whose JSON encoding fits one message: a part of multi-byte or escaped characters can take
- * several bytes per character, and is halved (at a line end where there is one) until it fits.
- */
-export function fitToMessages(parts: readonly string[]): string[] {
-  return parts.flatMap((part) => {
-    if (part.length < 2 || Buffer.byteLength(JSON.stringify(part)) <= PART_MAX_ENCODED_BYTES) return [part];
-    return fitToMessages(splitCsv(part, Math.ceil(part.length / 2)));
-  });
 }

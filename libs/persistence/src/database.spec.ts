@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { sqlOperation } from './database.js';
+import { AppError } from '@orgmesh/contracts';
+import { pgErrorCode, sqlOperation } from './database.js';
 
 describe('sqlOperation', () => {
   it('is the first keyword, upper-cased, after whitespace and comments', () => {
@@ -13,5 +14,23 @@ describe('sqlOperation', () => {
     expect(sqlOperation("'alice@example.com'")).toBe('OTHER');
     expect(sqlOperation('')).toBe('OTHER');
     expect(sqlOperation('(SELECT 1)')).toBe('OTHER');
+  });
+});
+
+describe('pgErrorCode', () => {
+  const pg = (code: string) => Object.assign(new Error('duplicate key value'), { code });
+
+  it('is the SQLSTATE on the error, on its TypeORM driverError, or on a cause it was wrapped in', () => {
+    expect(pgErrorCode(pg('23505'))).toBe('23505');
+    expect(pgErrorCode({ driverError: pg('40P01') })).toBe('40P01');
+    expect(pgErrorCode(new AppError('conflict', 'x', { cause: { driverError: pg('40001') } }))).toBe('40001');
+  });
+
+  it('takes neither an AppError code nor a Node errno for a SQLSTATE', () => {
+    expect(pgErrorCode(new AppError('conflict', 'x'))).toBeUndefined();
+    expect(pgErrorCode(Object.assign(new Error('socket'), { code: 'ECONNRESET' }))).toBeUndefined();
+    expect(pgErrorCode(new AppError('unavailable', 'x', { cause: pg('ECONNREFUSED') }))).toBeUndefined();
+    expect(pgErrorCode(undefined)).toBeUndefined();
+    expect(pgErrorCode('23505')).toBeUndefined();
   });
 });

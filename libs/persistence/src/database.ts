@@ -101,11 +101,20 @@ export function mapDatabaseError(error: unknown): never {
   throw error;
 }
 
-/** The pg error code of a failed statement (unique_violation = 23505, …), if any. */
+/**
+ * The SQLSTATE of a failed statement (unique_violation = 23505, …), if any: on the error, its
+ * TypeORM `driverError`, or a `cause` it was wrapped in (an AppError thrown around a driver error).
+ * Only a five-character SQLSTATE counts, so a Node errno (`ECONNRESET`) or an AppError's own code
+ * (`conflict`) is never taken for one and, say, retried as a deadlock or read as a duplicate key.
+ */
 export function pgErrorCode(error: unknown): string | undefined {
-  const e = error as { code?: unknown; driverError?: { code?: unknown } };
-  if (typeof e?.driverError?.code === 'string') return e.driverError.code;
-  return typeof e?.code === 'string' ? e.code : undefined;
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const e = current as { code?: unknown; driverError?: unknown; cause?: unknown };
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+    current = e.driverError ?? e.cause;
+  }
+  return undefined;
 }
 
 export const PERSISTENCE_TRACER = '@orgmesh/persistence';
@@ -141,8 +150,11 @@ function startDbSpan(name: string, operation: string, schema: string): Span | un
 function endDbSpan(span: Span | undefined, error?: unknown): void {
   if (!span) return;
   if (error !== undefined) {
-    // The pg error code (23505…) or the class name: a driver message may quote row values.
-    const code = pgErrorCode(error) ?? (error instanceof Error ? error.name : 'unknown');
+    // The pg error code (23505…), a Node errno (ECONNREFUSED) or the class name: a driver message may quote row values.
+    const errno = (error as { code?: unknown } | null)?.code;
+    const code =
+      pgErrorCode(error) ??
+      (typeof errno === 'string' ? errno : error instanceof Error ? error.name : 'unknown');
     span.setAttribute('error.type', code);
     span.setStatus({ code: SpanStatusCode.ERROR });
   }

@@ -68,6 +68,10 @@ describe('Database named statements', () => {
   it('keeps the pg error code of a failed statement and maps an unreachable server to unavailable', async () => {
     const error = await db.query(insert, [[1], ['dup']], { name: 'items-insert' }).catch((e: unknown) => e);
     expect(pgErrorCode(error)).toBe('23505');
+    // Through TypeORM's QueryFailedError (unnamed statement) and wrapped by a caller, as the mesh
+    // router's twin-request path sees it.
+    const typeorm = await db.query(`INSERT INTO items (id, tags) VALUES (1, '{}')`).catch((e: unknown) => e);
+    expect(pgErrorCode(new AppError('conflict', 'duplicate', { cause: typeorm }))).toBe('23505');
     const down = await Database.connect({
       url: `postgres://postgres@127.0.0.1:${await freePort()}/postgres`,
       schema: SCHEMA,
@@ -75,5 +79,7 @@ describe('Database named statements', () => {
     }).catch((e: unknown) => e);
     expect(down).toBeInstanceOf(AppError);
     expect((down as AppError).code).toBe('unavailable');
+    // Neither the AppError's code nor the socket's errno underneath is a SQLSTATE.
+    expect(pgErrorCode(down)).toBeUndefined();
   });
 });

@@ -21,7 +21,7 @@ import {
   type TaskState,
 } from '@orgmesh/contracts';
 import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
-import { RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
+import { pgErrorCode, RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
@@ -845,16 +845,6 @@ function outboxBatchInsert(param: number, source = 't'): string {
 /** The trace this write belongs to, recorded with its history entry. */
 function currentTraceId(): string | null {
   return trace.getActiveSpan()?.spanContext().traceId ?? null;
-}
-
-function pgErrorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth++) {
-    const e = current as { code?: unknown; driverError?: unknown; cause?: unknown };
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-    current = e.driverError ?? e.cause;
-  }
-  return undefined;
 }
 
 /** The column (or JSON path) of each party field of the visibility rule; every field needs one. */

@@ -80,6 +80,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   let suite: ChaosSuite | undefined;
   let load: ChaosLoad | undefined;
   let ok = false;
+  let faultsDone = () => {};
   try {
     nats = await startChaosNats(dir, join(logDir, 'nats-server.log'));
     postgres = await startChaosPostgres(dir);
@@ -124,7 +125,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const env: FaultEnv = { suite, nats, postgres };
     const loadStart = Date.now();
     let loadDone = false;
-    const driving = drive(load, options, loadStart, say).finally(() => (loadDone = true));
+    // The last 15 % of the load waits for the last fault's recovery: on a slow machine recoveries
+    // push the schedule back, and every fault must still land while the load runs.
+    const allFaultsDone = new Promise<void>((resolve) => (faultsDone = resolve));
+    const driving = drive(load, options, loadStart, allFaultsDone, say).finally(() => (loadDone = true));
     const faults: FaultRecord[] = [];
     let poisons: Poison[] = [];
     for (const [n, fault] of FAULTS.entries()) {
@@ -146,6 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
         say(`published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`);
       }
     }
+    faultsDone();
     await driving;
     say(`load done: ${load.acknowledged.size} acknowledged; waiting for every acknowledged task to end`);
     const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
@@ -156,6 +161,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     ok = result.ok;
     return { result, logDir };
   } finally {
+    faultsDone();
     await load?.stop().catch(() => undefined);
     await suite?.stop().catch(() => undefined);
     await provider?.close().catch(() => undefined);
@@ -167,14 +173,22 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   }
 }
 
-/** Releases item i at loadStart + i·span/N, with at most 64 creates in flight. */
-async function drive(load: ChaosLoad, options: ChaosOptions, loadStart: number, say: (line: string) => void): Promise<void> {
+/** Releases item i at loadStart + i·span/N (the tail not before `tail`), with at most 64 creates in flight. */
+async function drive(
+  load: ChaosLoad,
+  options: ChaosOptions,
+  loadStart: number,
+  tail: Promise<void>,
+  say: (line: string) => void,
+): Promise<void> {
+  const tailFrom = Math.floor(options.tasks * 0.85);
   const spanMs = options.loadSeconds * 1_000;
   const inFlight = new Set<Promise<unknown>>();
   let lastReport = Date.now();
   for (let i = 0; i < options.tasks; i++) {
     const due = loadStart + (i * spanMs) / options.tasks;
     if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    if (i === tailFrom) await tail;
     while (inFlight.size >= 64) await Promise.race(inFlight);
     const p = load.create(i).finally(() => inFlight.delete(p));
     inFlight.add(p);

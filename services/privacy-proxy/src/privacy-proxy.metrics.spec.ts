@@ -12,4 +12,18 @@ describe('privacy proxy metrics', () => {
     );
     expect(metrics.registry.getSingleMetric(UNEXPECTED_ERRORS)).toBe(metrics.unexpectedErrors);
   });
+
+  it('show the detector build: its duration, the org version in use and whether a newer one builds', async () => {
+    const metrics = new PrivacyProxyMetrics({ defaultMetrics: false });
+    metrics.observeDetectors(() => ({
+      inUse: { orgVersion: 7, people: 100_000 },
+      building: { orgVersion: 8, people: 100_001, seconds: 1.5 },
+    }));
+    metrics.detectorBuild.observe({ outcome: 'ok' }, 3.2);
+    expect(await metricConventionViolations(metrics.registry, { requireSamples: false })).toEqual([]);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^orgmesh_privacy_detector_org_version\{service="privacy-proxy"\} 7$/m);
+    expect(text).toMatch(/^orgmesh_privacy_detector_building\{service="privacy-proxy"\} 1$/m);
+    expect(text).toMatch(/^orgmesh_privacy_detector_build_seconds_count\{[^}]*outcome="ok"[^}]*\} 1$/m);
+  });
 });

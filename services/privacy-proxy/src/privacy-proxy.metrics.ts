@@ -1,5 +1,6 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createMetricsRegistry, unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import type { DetectorStatus } from './privacy/detector-cache.js';
 
 /**
  * The proxy's Prometheus metrics, on their own registry (one per server instance), named like every
@@ -16,6 +17,8 @@ export class PrivacyProxyMetrics {
   /** The series every orgmesh edge counts into (edge="http" here). */
   readonly unexpectedErrors: Counter<'edge' | 'subject'>;
   readonly upstreamErrors: Counter<'provider'>;
+  /** One directory's detector build (index plus the detectors in use), by outcome (ok, error). */
+  readonly detectorBuild: Histogram<'outcome'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = createMetricsRegistry('privacy-proxy', {
@@ -66,6 +69,33 @@ export class PrivacyProxyMetrics {
       help: 'Upstream failures (unreachable, timeouts, broken streams)',
       labelNames: ['provider'],
       registers: [registry],
+    });
+    this.detectorBuild = new Histogram({
+      name: 'orgmesh_privacy_detector_build_seconds',
+      help: 'Building the name detectors for a new org directory, off the request path (previous directory serves meanwhile)',
+      labelNames: ['outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40],
+      registers: [registry],
+    });
+  }
+
+  /** Gauges read from the detectors at scrape time: the org version in use and whether a newer one builds. */
+  observeDetectors(status: () => DetectorStatus): void {
+    new Gauge({
+      name: 'orgmesh_privacy_detector_org_version',
+      help: 'Org directory version the privacy detectors in use are built for (0 before the first build)',
+      registers: [this.registry],
+      collect() {
+        this.set(status().inUse?.orgVersion ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'orgmesh_privacy_detector_building',
+      help: '1 while detectors for a newer org directory are being built in the background, else 0',
+      registers: [this.registry],
+      collect() {
+        this.set(status().building ? 1 : 0);
+      },
     });
   }
 }

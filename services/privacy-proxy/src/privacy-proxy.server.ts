@@ -124,7 +124,11 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     new Pseudonymizer(options.hmacKey),
     options.ner,
     options.processingBudget,
+    { observer: { built: (seconds, outcome) => metrics.detectorBuild.observe({ outcome }, seconds) } },
   );
+  metrics.observeDetectors(() => engine.detectorStatus());
+  // A new directory's detectors are built as soon as the source loads it, not on the next request.
+  const stopDirectory = profiles.onDirectory?.((directory) => engine.directoryLoaded(directory));
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
   const logger = options.logger;
@@ -200,7 +204,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
           await options.profiles.getDirectory();
           // Ready while a dictionary is in use, even a stale one (the registry down): details say which.
           const directory = options.profiles.directoryStatus?.();
-          sendJson(x.res, 200, { status: 'ready', ...(directory ? { details: { directory } } : {}) });
+          // `detector`: the org version the detectors in use are built for, and one building meanwhile.
+          const detector = engine.detectorStatus();
+          sendJson(x.res, 200, {
+            status: 'ready',
+            details: { ...(directory ? { directory } : {}), detector },
+          });
         } else sendJson(x.res, 200, { status: 'ok' });
         return;
       case 'metrics': {
@@ -653,6 +662,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       });
     },
     async close() {
+      stopDirectory?.();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();

@@ -1,6 +1,7 @@
 import { AppError } from '@orgmesh/contracts';
 import {
   Detector,
+  DirectoryIndex,
   MaskingSession,
   Pseudonymizer,
   profileIsActive,
@@ -12,6 +13,12 @@ import {
   type PseudonymContext,
 } from '@orgmesh/privacy';
 import type { ProfileCaller, ProfileSource } from '../profiles/profile-source.js';
+import {
+  DetectorCache,
+  type DetectorBuilder,
+  type DetectorBuildObserver,
+  type DetectorStatus,
+} from './detector-cache.js';
 
 /**
  * The default processing budget of one request: 4 Mi characters of text to scan and 100,000 values.
@@ -32,20 +39,57 @@ export interface RequestPrivacy {
   readonly session: MaskingSession;
 }
 
+export interface PrivacyEngineOptions {
+  /** How detectors are built (default: a shared DirectoryIndex built in chunks, then one detector per profile). */
+  readonly builder?: DetectorBuilder;
+  /** Told how long each directory's build took (the proxy's `orgmesh_privacy_detector_build_seconds`). */
+  readonly observer?: DetectorBuildObserver;
+}
+
+/** The default builder: the directory indexed once, in chunks that yield to the event loop. */
+export function indexedDetectorBuilder(ner?: NerHook): DetectorBuilder<DirectoryIndex> {
+  return {
+    index: (directory) => DirectoryIndex.buildAsync(directory),
+    detector: (profile, index) => Detector.forProfile(profile, index, ner),
+  };
+}
+
 /**
  * Turns a caller into a ready masking session. Detectors are compiled once per profile and directory
- * (the source returns the same objects while nothing changed) and reused by every request.
+ * (the source returns the same objects while nothing changed) and reused by every request; a new
+ * directory is indexed off the request path while the previous one serves (detector-cache.ts).
  */
 export class PrivacyEngine {
-  private readonly detectors = new WeakMap<PrivacyProfile, { directory: Directory; detector: Detector }>();
+  private readonly detectors: DetectorCache;
 
   constructor(
     private readonly profiles: ProfileSource,
     private readonly pseudonymizer: Pseudonymizer,
-    private readonly ner?: NerHook,
+    ner?: NerHook,
     /** What one request may ask of detection before it is refused (413); see PRIVACY_MAX_SCAN_*. */
     private readonly budget: ProcessingBudget = DEFAULT_PROCESSING_BUDGET,
-  ) {}
+    options: PrivacyEngineOptions = {},
+  ) {
+    this.detectors = new DetectorCache(
+      options.builder ?? indexedDetectorBuilder(ner),
+      // The source's status describes the directory it just handed out: the one being labelled.
+      (directory) => ({
+        orgVersion: profiles.directoryStatus?.().orgVersion ?? 0,
+        people: directory.people.length,
+      }),
+      options.observer,
+    );
+  }
+
+  /** A directory the source has just loaded: start building its detectors now, before any request needs them. */
+  directoryLoaded(directory: Directory): void {
+    this.detectors.prepare(directory);
+  }
+
+  /** Which directory the detectors in use are built for, and which one is being built. */
+  detectorStatus(): DetectorStatus {
+    return this.detectors.status();
+  }
 
   /**
    * `caller` is the verified token (its role, and its subject where the source knows agents);
@@ -77,13 +121,12 @@ export class PrivacyEngine {
     };
   }
 
+  /**
+   * The profile's detector on the newest directory that is built; waits only for the very first build.
+   * A newer directory than the one in use starts building here if no announcement started it.
+   */
   async detector(profile: PrivacyProfile): Promise<Detector> {
-    const directory = await this.profiles.getDirectory();
-    const cached = this.detectors.get(profile);
-    if (cached && cached.directory === directory) return cached.detector;
-    const detector = Detector.forProfile(profile, directory, this.ner);
-    this.detectors.set(profile, { directory, detector });
-    return detector;
+    return this.detectors.detector(profile, await this.profiles.getDirectory());
   }
 }
 

@@ -28,6 +28,12 @@ export interface ProfileSource {
   getDirectory(): Promise<Directory>;
   /** Where the directory in use stands, for `/readyz` and the metrics; sources that cannot go stale omit it. */
   directoryStatus?(): DirectoryStatus;
+  /**
+   * Calls `listener` with each new directory the source loads (an announced import refetched in the
+   * background), so that its detectors are built before a request needs them. Returns the unsubscribe.
+   * Sources whose directory never changes omit it.
+   */
+  onDirectory?(listener: (directory: Directory) => void): () => void;
 }
 
 /** The directory the proxy detects names with, as `/readyz` reports it. */

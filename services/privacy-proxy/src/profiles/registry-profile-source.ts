@@ -125,6 +125,9 @@ export class RegistryProfileSource implements ProfileSource {
   private readonly now: () => number;
   private readonly retryAfterMs: number;
   private stopWatching: (() => void) | undefined;
+  private readonly directoryListeners = new Set<(directory: Directory) => void>();
+  /** The directory last handed to the listeners. */
+  private announcedDirectory: Directory | undefined;
 
   constructor(
     private readonly registry: RegistryReader,
@@ -173,7 +176,17 @@ export class RegistryProfileSource implements ProfileSource {
   }
 
   async getDirectory(): Promise<Directory> {
-    return this.read(this.directory, () => this.loadDirectory(), { what: 'directory' });
+    const directory = await this.read(this.directory, () => this.loadDirectory(), { what: 'directory' });
+    if (directory !== this.announcedDirectory) {
+      this.announcedDirectory = directory;
+      for (const listener of this.directoryListeners) listener(directory);
+    }
+    return directory;
+  }
+
+  onDirectory(listener: (directory: Directory) => void): () => void {
+    this.directoryListeners.add(listener);
+    return () => this.directoryListeners.delete(listener);
   }
 
   directoryStatus(): DirectoryStatus {

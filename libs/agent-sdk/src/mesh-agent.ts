@@ -17,10 +17,10 @@ import {
   SendTask,
   TERMINAL_TASK_STATES,
   TaskChange,
-  TaskUpdated,
   UpdateTask,
   agentInboxDurable,
   agentInboxSubject,
+  agentUpdatesSubject,
   roleInboxDurable,
   roleInboxSubject,
   type ApprovalDecision,
@@ -47,6 +47,8 @@ export interface MeshAgentOptions {
   natsUrl: string;
   /** The agent's NKey seed file on a secured bus (`orgmesh nats-config --agent <id>:<role>`); unset: anonymous. */
   nkeySeedFile?: string;
+  /** The CA of the NATS servers' TLS certificate (`NATS_TLS_CA_FILE`): TLS required, only that CA trusted. */
+  tlsCaFile?: string;
   /** Namespace of the bus (tests and isolated deployments). */
   subjectPrefix?: string;
   nameSuffix?: string;
@@ -227,6 +229,7 @@ export class MeshAgent {
     const bus = await connectBus({
       url: options.natsUrl,
       ...(options.nkeySeedFile ? { nkeySeedFile: options.nkeySeedFile } : {}),
+      ...(options.tlsCaFile ? { tlsCaFile: options.tlsCaFile } : {}),
       name: `agent-${identity.subject}`,
       subjectPrefix: options.subjectPrefix,
       nameSuffix: options.nameSuffix,
@@ -448,7 +451,8 @@ export class MeshAgent {
 
   /**
    * Waits until a task ends (completed, failed, canceled, rejected) or the timeout passes, and returns
-   * it as it is then. Woken by the mesh's task-updated events, with a slow poll as a safety net.
+   * it as it is then. Woken by the changes the mesh repeats to this agent (the tasks it sent), with
+   * a slow poll as a safety net (and the only way for a task it did not send).
    */
   async waitForTask(
     id: string,
@@ -565,9 +569,15 @@ export class MeshAgent {
     if (ctx) ctx.ended = true;
   }
 
+  /**
+   * The agent's own updates subject, where the mesh router repeats the changes of the tasks it
+   * sent: its credential may not subscribe to `mesh.v1.task-updated`, every task change of the org
+   * (ADR 0011). An id that cannot be a subject token has none: waitForTask then only polls.
+   */
   private ensureUpdateSubscription(): void {
-    if (this.updates || this.bus.nc.isClosed()) return;
-    this.updates = this.bus.nc.subscribe(this.bus.subject(TaskUpdated.subject), {
+    const subject = agentUpdatesSubject(this.agentId);
+    if (this.updates || !subject || this.bus.nc.isClosed()) return;
+    this.updates = this.bus.nc.subscribe(this.bus.subject(subject), {
       callback: (error, msg) => {
         if (error) return;
         let change: TaskChange;

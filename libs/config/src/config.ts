@@ -85,6 +85,17 @@ export const env = {
 };
 
 /**
+ * The NATS TLS key every process's schema spreads in (`...natsTlsEnv`), so its name and meaning are
+ * written once. `NATS_TLS_CA_FILE`: the PEM CA bundle that signed the NATS servers' certificate
+ * (cert-manager's `ca.crt`). Set, the connection requires TLS and trusts only that CA; unset, a
+ * `tls://` NATS_URL still requires TLS, verified against the system CAs. Clients do not present a
+ * certificate: each already proves its identity with its NKey (ADR 0011).
+ */
+export const natsTlsEnv = {
+  NATS_TLS_CA_FILE: env.optionalString(),
+};
+
+/**
  * `500ms`, `30s`, `15m`, `2h`, `1d`; `0` alone means zero. Any other number without a unit is
  * refused: `SESSION_IDLE_TIMEOUT=1800` or `--timeout 5` meant seconds to the person who wrote it and
  * milliseconds to the code that read it, so neither reading is safe to guess (issue 20).

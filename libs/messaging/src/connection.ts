@@ -111,6 +111,23 @@ export interface BusOptions {
   nkeySeedFile?: string;
   /** The bus identity the seed belongs to (its inbox token); default `name`. */
   identity?: string;
+  /**
+   * PEM file of the CA that signed the NATS servers' certificate (`NATS_TLS_CA_FILE`): the
+   * connection then requires TLS and trusts only that CA. See natsTlsOptions.
+   */
+  tlsCaFile?: string | undefined;
+}
+
+/**
+ * The client's TLS options. nats.js ignores a URL's scheme and would talk plaintext to a server
+ * that offers no TLS even under `tls://`; so a `tls://` URL or a CA file turns TLS into a
+ * requirement (an empty options object is the client's "TLS only"). The CA file, when given, is
+ * read by the client at each (re)connect, so a renewed bundle is picked up without a restart.
+ */
+export function natsTlsOptions(url: string, caFile?: string): { caFile?: string } | undefined {
+  if (caFile) return { caFile };
+  const servers = url.split(',').map((s) => s.trim().toLowerCase());
+  return servers.some((s) => s.startsWith('tls://')) ? {} : undefined;
 }
 
 /** The NKey seed in a seed file (whitespace and `#` comment lines ignored), refusing anything else. */
@@ -129,6 +146,18 @@ export function readNkeySeed(path: string): Uint8Array {
   if (!seed || !/^SU[A-Z2-7]{56}$/.test(seed))
     throw new AppError('validation_failed', `${path} holds no NATS user seed (SU…)`);
   return new TextEncoder().encode(seed);
+}
+
+/**
+ * A missing CA file is a deployment mistake: refuse at startup with the path, rather than let the
+ * client retry a failing TLS handshake forever (waitOnFirstConnect).
+ */
+function assertReadable(path: string): void {
+  try {
+    readFileSync(path);
+  } catch (error) {
+    throw new AppError('unavailable', `cannot read the NATS TLS CA file ${path}`, { cause: error });
+  }
 }
 
 export interface StreamOptions {
@@ -161,6 +190,8 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
   const logger = opts.logger ?? createLogger({ service: opts.name });
   const seed = opts.nkeySeedFile ? readNkeySeed(opts.nkeySeedFile) : undefined;
   const inboxPrefix = seed ? inboxPrefixFor(opts.identity ?? opts.name) : undefined;
+  const tls = natsTlsOptions(opts.url, opts.tlsCaFile);
+  if (opts.tlsCaFile) assertReadable(opts.tlsCaFile);
   const nc = await connect({
     servers: opts.url.split(',').map((s) => s.trim()),
     name: opts.name,
@@ -175,6 +206,7 @@ export async function connectBus(opts: BusOptions): Promise<MessageBus> {
     noAsyncTraces: true,
     noEcho: opts.noEcho ?? false,
     ...(seed ? { authenticator: nkeyAuthenticator(seed), inboxPrefix } : {}),
+    ...(tls ? { tls } : {}),
   });
   if (opts.coalesceWrites !== false && !coalesceWrites(nc))
     logger.warn({ name: opts.name }, 'nats client internals changed, writes are not coalesced');

@@ -5,7 +5,7 @@ export {
   DEFAULT_STREAM_MAX_AGE_MS,
 } from './connection.js';
 export type { BusOptions, StreamOptions } from './connection.js';
-export { readNkeySeed } from './connection.js';
+export { natsTlsOptions, readNkeySeed } from './connection.js';
 export { BusPermissionError } from './nats-errors.js';
 export {
   allows,
@@ -39,6 +39,7 @@ export {
   processOnce,
   pruneStatements,
   type OutboxRelayOptions,
+  type PublishedEvent,
 } from './outbox.js';
 export { extractTraceContext, injectTraceContext, MESSAGING_TRACER } from './tracing.js';
 export { AppErrorFilter } from './app-error.filter.js';

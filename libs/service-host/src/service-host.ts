@@ -6,6 +6,7 @@ import {
   OutboxRelay,
   type BusOptions,
   type MessageBus,
+  type OutboxRelayOptions,
 } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
@@ -26,6 +27,8 @@ export interface ServiceHostConfig {
   NATS_URL: string;
   /** The service's NKey seed on a secured bus (`orgmesh nats-config`); unset: anonymous. */
   NATS_NKEY_SEED_FILE?: string | undefined;
+  /** The CA of the NATS servers' TLS certificate (`natsTlsEnv`); unset: see natsTlsOptions. */
+  NATS_TLS_CA_FILE?: string | undefined;
   NATS_SUBJECT_PREFIX?: string | undefined;
   NATS_NAME_SUFFIX?: string | undefined;
 }
@@ -86,6 +89,7 @@ export class ServiceHost {
         url: config.NATS_URL,
         name: service,
         nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+        tlsCaFile: config.NATS_TLS_CA_FILE,
         subjectPrefix: config.NATS_SUBJECT_PREFIX,
         nameSuffix: config.NATS_NAME_SUFFIX,
         logger,
@@ -130,15 +134,19 @@ export class ServiceHost {
 
   /**
    * The outbox relay of the service's schema, started. `publishedRetentionMs`: how long published
-   * rows are kept (the service's OUTBOX_RETENTION; default 24 h, 0 keeps them).
+   * rows are kept (the service's OUTBOX_RETENTION; default 24 h, 0 keeps them); `onPublished`: see
+   * OutboxRelayOptions.
    */
-  async startRelay(options: { publishedRetentionMs?: number } = {}): Promise<OutboxRelay> {
+  async startRelay(
+    options: Pick<OutboxRelayOptions, 'publishedRetentionMs' | 'onPublished'> = {},
+  ): Promise<OutboxRelay> {
     const relay = new OutboxRelay({
       databaseUrl: this.options.config.DATABASE_URL,
       schema: this.options.schema,
       bus: this.bus,
       logger: this.logger,
       publishedRetentionMs: options.publishedRetentionMs,
+      onPublished: options.onPublished,
     });
     this.onClose(() => relay.stop());
     await relay.start();

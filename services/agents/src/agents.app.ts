@@ -41,6 +41,7 @@ export async function startAgentsApp(
     MeshAgent.connect({
       natsUrl: config.NATS_URL,
       ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
+      ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
       subjectPrefix: config.NATS_SUBJECT_PREFIX,
       nameSuffix: config.NATS_NAME_SUFFIX,
       credentials: options.tokens

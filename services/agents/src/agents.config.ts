@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, natsTlsEnv, parseConfig } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings } from '@orgmesh/agent-sdk';
 
 export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
@@ -44,6 +44,7 @@ export const AgentsConfigSchema = z
     NATS_URL: env.natsUrl(),
     /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
     NATS_NKEY_SEED_FILE: env.optionalString(),
+    ...natsTlsEnv,
     NATS_SUBJECT_PREFIX: env.subjectPrefix(),
     NATS_NAME_SUFFIX: z
       .string()

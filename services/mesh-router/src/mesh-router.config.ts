@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { env, parseConfig } from '@orgmesh/config';
+import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
@@ -8,6 +8,7 @@ export const MeshRouterConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
   NATS_NKEY_SEED_FILE: env.optionalString(),
+  ...natsTlsEnv,
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   MESH_HTTP_PORT: env.port(8103),

@@ -32,6 +32,7 @@ if (config.PRIVACY_AUDIT === 'nats' || config.PRIVACY_PROFILE_SOURCE === 'regist
     url: config.NATS_URL,
     name: 'privacy-proxy',
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    tlsCaFile: config.NATS_TLS_CA_FILE,
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,

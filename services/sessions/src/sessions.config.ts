@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { env, parseConfig } from '@orgmesh/config';
+import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the sessions service reads its environment. */
@@ -8,6 +8,7 @@ export const SessionsConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
   NATS_NKEY_SEED_FILE: env.optionalString(),
+  ...natsTlsEnv,
   DATABASE_URL: env.databaseUrl(),
   DATABASE_POOL_SIZE: env.int(10, 1),
   SESSIONS_HTTP_PORT: env.port(8101),

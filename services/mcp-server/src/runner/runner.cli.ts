@@ -416,6 +416,7 @@ export async function connect(config: RunnerConfig, name: string): Promise<Messa
         // Every runner connection is the `runner` identity of a secured bus, whatever its client name.
         nkeySeedFile: config.nkeySeedFile,
         identity: 'runner',
+        tlsCaFile: config.tlsCaFile,
         subjectPrefix: config.subjectPrefix,
         nameSuffix: config.nameSuffix,
         logger,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, parseConfig } from '@orgmesh/config';
+import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, type OidcClientEnv } from '@orgmesh/agent-sdk';
 
 const optional = env.optionalString();
@@ -13,6 +13,7 @@ export const RunnerConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
   NATS_NKEY_SEED_FILE: env.optionalString(),
+  ...natsTlsEnv,
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()
@@ -45,6 +46,8 @@ export interface RunnerConfig {
   readonly natsUrl: string;
   /** The runner identity's NKey seed on a secured bus; unset: anonymous. */
   readonly nkeySeedFile: string | undefined;
+  /** The CA of the NATS servers' TLS certificate (NATS_TLS_CA_FILE). */
+  readonly tlsCaFile: string | undefined;
   readonly subjectPrefix: string;
   readonly nameSuffix: string;
   readonly gatewayUrl: string;
@@ -67,6 +70,7 @@ export function loadRunnerConfig(source: Readonly<Record<string, string | undefi
   return {
     natsUrl: raw.NATS_URL,
     nkeySeedFile: raw.NATS_NKEY_SEED_FILE,
+    tlsCaFile: raw.NATS_TLS_CA_FILE,
     subjectPrefix: raw.NATS_SUBJECT_PREFIX,
     nameSuffix: raw.NATS_NAME_SUFFIX,
     gatewayUrl: (raw.ORGMESH_GATEWAY_URL ?? raw.GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, ''),

@@ -32,6 +32,7 @@ export function natsOrgImporter(env: Env): OrgImporter {
         // The admin-cli identity of a secured bus (orgmesh nats-config): its seed from NATS_NKEY_SEED_FILE.
         name: 'admin-cli',
         nkeySeedFile: env['NATS_NKEY_SEED_FILE'] || undefined,
+        tlsCaFile: env['NATS_TLS_CA_FILE'] || undefined,
         subjectPrefix: env['NATS_SUBJECT_PREFIX'] ?? '',
         logger: createLogger({ service: 'orgmesh-cli', level: 'silent' }),
       }),

@@ -57,6 +57,7 @@ export async function startGatewayApp(
     url: config.NATS_URL,
     name: 'gateway',
     nkeySeedFile: config.NATS_NKEY_SEED_FILE,
+    tlsCaFile: config.NATS_TLS_CA_FILE,
     subjectPrefix: config.NATS_SUBJECT_PREFIX,
     nameSuffix: config.NATS_NAME_SUFFIX,
     logger,

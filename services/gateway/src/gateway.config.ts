@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, natsTlsEnv, parseConfig } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
 const optionalString = env.optionalString();
@@ -13,6 +13,7 @@ export const GatewayConfigSchema = z.object({
   NATS_URL: env.natsUrl(),
   /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
   NATS_NKEY_SEED_FILE: env.optionalString(),
+  ...natsTlsEnv,
   NATS_SUBJECT_PREFIX: env.subjectPrefix(),
   NATS_NAME_SUFFIX: z
     .string()

@@ -7,3 +7,4 @@ export * from './run-service.js';
 export * from './job-timers.js';
 export * from './error-fields.js';
 export * from './client-error.js';
+export * from './token-bucket.js';

@@ -1,6 +1,6 @@
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import type { ClientDefinition } from '@orgmesh/auth';
-import { createLogger, createMetricsRegistry, type Logger } from '@orgmesh/telemetry';
+import { createLogger, createMetricsRegistry, TokenBucketLimiter, type Logger } from '@orgmesh/telemetry';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { createIdentity, type GatewayIdentity } from './auth/identity.js';
@@ -12,7 +12,6 @@ import { eventsRoute, streamTicketsRoute } from './events/events.route.js';
 import { StreamTickets } from './events/stream-ticket.js';
 import { GatewayGrpcServer, findProtoDir } from './grpc/grpc.server.js';
 import { GatewayHttpServer } from './http/http.server.js';
-import { RateLimiter } from './http/rate-limiter.js';
 import { buildOpenApi } from './openapi/openapi.js';
 import { renderDocsPage } from './openapi/docs-page.js';
 import { RouteExecutor } from './routes/executor.js';
@@ -67,7 +66,10 @@ export async function startGatewayApp(
   const closers: Array<() => Promise<void> | void> = [() => bus.close()];
   try {
     const metrics = new GatewayMetrics(registry);
-    const limiter = new RateLimiter(config.GATEWAY_RATE_LIMIT_RPS, config.GATEWAY_RATE_LIMIT_BURST);
+    const limiter = new TokenBucketLimiter({
+      perSecond: config.GATEWAY_RATE_LIMIT_RPS,
+      burst: config.GATEWAY_RATE_LIMIT_BURST,
+    });
     const corsOrigins = config.GATEWAY_CORS_ORIGINS?.split(',')
       .map((o) => o.trim())
       .filter(Boolean);
@@ -99,7 +101,7 @@ export async function startGatewayApp(
 
     const identity = await createIdentity(config, url, logger, { devClients: options.devClients });
     closers.unshift(() => identity.close());
-    const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT);
+    const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT, config.GATEWAY_IMPORT_RPC_TIMEOUT);
     const hub = new EventHub(bus, logger);
     closers.unshift(() => hub.closeAll());
     const tickets = new StreamTickets({

@@ -4,14 +4,14 @@ import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
-import type { HealthServer, Logger } from '@orgmesh/telemetry';
+import { TokenBucketLimiter, type HealthServer, type Logger } from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
 import { CallerIdentity } from './identity/caller-identity.js';
-import { TokenBucketLimiter } from './limits/rate-limiter.js';
 import { NatsPolicyAdapter } from './policy/nats-policy.adapter.js';
 import type { PolicyPort } from './policy/policy.port.js';
 import { startUndeliverableWatcher } from './delivery/undeliverable.consumer.js';
 import { EagerPublisher } from './delivery/eager-publisher.js';
+import { SenderUpdates } from './delivery/sender-updates.js';
 import { TaskModule } from './task/task.module.js';
 import { ReplicaCacheSync } from './task/replica-sync.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
@@ -77,12 +77,15 @@ export async function startMeshRouterApp(
       maxBatch: config.MESH_WRITE_BATCH_SIZE,
       maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
     });
+    // Whichever path publishes a task-updated event repeats it to the task's sender (ADR 0011).
+    const senderUpdates = new SenderUpdates(bus, logger);
     if (config.MESH_EAGER_PUBLISH) {
       const eager = new EagerPublisher(
         bus,
         (ids) => repository.markPublished(ids),
         () => repository.wakeRelay(),
         logger,
+        (subject, payload) => senderUpdates.repeat(subject, payload),
       );
       repository.onCommitted((rows) => eager.publish(rows));
       host.onClose(() => eager.stop());
@@ -112,7 +115,10 @@ export async function startMeshRouterApp(
     );
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
-    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
+    const relay = await host.startRelay({
+      publishedRetentionMs: config.OUTBOX_RETENTION,
+      onPublished: (event) => senderUpdates.repeat(event.subject, event.data),
+    });
     await host.listen(TaskModule.register({ service, identity: new CallerIdentity(verifier), metrics }));
     metrics.observe({
       outbox: () => relay.lag(),

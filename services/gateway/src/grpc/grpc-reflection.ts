@@ -6,7 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 // outside any boundary; its request-to-response logic is public on the implementation class.
 import { ReflectionV1Implementation } from '@grpc/reflection/build/src/implementations/reflection-v1.js';
 import { AppError } from '@orgmesh/contracts';
-import type { RateLimiter } from '../http/rate-limiter.js';
+import type { TokenBucketLimiter } from '@orgmesh/telemetry';
 import type { BoundaryDeps } from './grpc-boundary.js';
 import { PreSerialized, UndecodableRequest, guardedService } from './grpc-codec.js';
 import { bareInternalStatus, toGrpcError } from './grpc-errors.js';
@@ -24,7 +24,7 @@ const REFLECTION_LOADER_OPTIONS: protoLoader.Options = {
 };
 
 export interface ReflectionDeps extends BoundaryDeps {
-  limiter: RateLimiter;
+  limiter: TokenBucketLimiter;
 }
 
 function reflectionService(version: (typeof REFLECTION_VERSIONS)[number]): grpc.ServiceDefinition {

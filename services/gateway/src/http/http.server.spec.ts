@@ -3,13 +3,12 @@ import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { Registry } from 'prom-client';
-import { createLogger, startTracing, type Tracing } from '@orgmesh/telemetry';
+import { createLogger, startTracing, TokenBucketLimiter, type Tracing } from '@orgmesh/telemetry';
 import type { GatewayIdentity } from '../auth/identity.js';
 import { GatewayMetrics } from '../gateway.metrics.js';
 import type { RouteExecutor } from '../routes/executor.js';
 import { defineRawRoute, type RawRoute } from '../routes/route.js';
 import { GatewayHttpServer } from './http.server.js';
-import { RateLimiter } from './rate-limiter.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -66,7 +65,7 @@ describe('GatewayHttpServer boundaries', () => {
       },
     });
     server = new GatewayHttpServer({
-      limiter: new RateLimiter(10_000, 10_000),
+      limiter: new TokenBucketLimiter({ perSecond: 10_000, burst: 10_000 }),
       metrics: new GatewayMetrics(registry),
       registry,
       logger: createLogger({ service: 'gateway-unit', level: 'info', destination }),

@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { AppError } from '@orgmesh/contracts';
 import { extractTraceContext } from '@orgmesh/messaging';
-import type { Logger } from '@orgmesh/telemetry';
+import type { Logger, TokenBucketLimiter } from '@orgmesh/telemetry';
 import type { GatewayIdentity } from '../auth/identity.js';
 import type { Caller } from '../auth/caller.js';
 import { TOKEN_IN_URL, type StreamTickets } from '../events/stream-ticket.js';
@@ -14,12 +14,11 @@ import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
 import { isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
 import { answerClientError } from './client-error.js';
 import { answerError, answerLastResort } from './error-response.js';
-import type { RateLimiter } from './rate-limiter.js';
 import { Router } from './router.js';
 import { DOCS_RENDERER_PATH, docsRenderer, type DocsAsset } from '../openapi/docs-page.js';
 
 export interface HttpServerOptions {
-  limiter: RateLimiter;
+  limiter: TokenBucketLimiter;
   metrics: GatewayMetrics;
   registry: Registry;
   logger: Logger;

@@ -10,8 +10,8 @@ import {
   type TaskPriority,
   type TaskState,
 } from '@orgmesh/contracts';
-import type { TokenBucketLimiter } from '../limits/rate-limiter.js';
-import { jsonSize } from '../limits/rate-limiter.js';
+import type { TokenBucketLimiter } from '@orgmesh/telemetry';
+import { jsonSize } from '../limits/json-size.js';
 import type { EscalationTarget, PolicyPort } from '../policy/policy.port.js';
 import { canCancel, canDecide, canSee, canWork, type Caller } from './task.access.js';
 import {
@@ -101,8 +101,8 @@ export class TaskService {
       const first = await this.repository.findIdempotent(claim.operation, claim.actor, claim.key);
       if (first) return { task: this.checkedRepeat(first, claim), created: false };
     }
-    const waitMs = this.limiter.take(caller.agentId);
-    if (waitMs > 0) throw rateLimited(caller.agentId, waitMs);
+    const admission = this.limiter.take(caller.agentId);
+    if (!admission.allowed) throw rateLimited(caller.agentId, admission.retryAfterMs);
 
     // Policy, storage and delivery all read this one resolved recipient.
     const { to } = await resolveRecipient(this.policy, caller, command.to, command.kind);

@@ -35,6 +35,7 @@ import {
 import { answerClientError } from './http/boundary.js';
 import { allowListed, anthropicBeta, anthropicVersion, upstreamAccept } from './http/upstream-headers.js';
 import { conversationKey } from './privacy/conversation-scope.js';
+import type { DetectorBuilder } from './privacy/detector-cache.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
 import { refusalError, reportRequest, type RequestReport } from './privacy/request-report.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
@@ -69,6 +70,8 @@ export interface PrivacyProxyOptions {
   readonly processingBudget?: ProcessingBudget;
   readonly upstreamTimeoutMs?: number;
   readonly metrics?: PrivacyProxyMetrics;
+  /** How detectors are built (default: indexedDetectorBuilder); tests hold a build back with it. */
+  readonly detectorBuilder?: DetectorBuilder;
 }
 
 export interface PrivacyProxy {
@@ -124,7 +127,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     new Pseudonymizer(options.hmacKey),
     options.ner,
     options.processingBudget,
-    { observer: { built: (seconds, outcome) => metrics.detectorBuild.observe({ outcome }, seconds) } },
+    {
+      observer: { built: (seconds, outcome) => metrics.detectorBuild.observe({ outcome }, seconds) },
+      ...(options.detectorBuilder ? { builder: options.detectorBuilder } : {}),
+    },
   );
   metrics.observeDetectors(() => engine.detectorStatus());
   // A new directory's detectors are built as soon as the source loads it, not on the next request.

@@ -29,11 +29,19 @@ export const GatewayConfigSchema = z.object({
   GATEWAY_PUBLIC_URL: optionalString,
   /** NATS request timeout for one RPC to a service. */
   GATEWAY_RPC_TIMEOUT: env.duration('5s'),
+  /**
+   * NATS request timeout of each RPC of the org import and registry load (the routes with
+   * GATEWAY_MAX_IMPORT_BYTES): importing 100,000 people takes the registry seconds.
+   */
+  GATEWAY_IMPORT_RPC_TIMEOUT: env.duration('60s'),
   /** Token bucket per client: sustained requests per second and burst size. */
   GATEWAY_RATE_LIMIT_RPS: env.int(50, 1),
   GATEWAY_RATE_LIMIT_BURST: env.int(100, 1),
   GATEWAY_MAX_BODY_BYTES: env.int(1_048_576, 1),
-  /** The org chart import takes a CSV and has its own, larger limit. */
+  /**
+   * The org chart import (and registry load) takes a CSV and has its own, larger limit: 100,000
+   * people are about 9 MB of CSV; the gateway sends what passes one NATS message in parts.
+   */
   GATEWAY_MAX_IMPORT_BYTES: env.int(20_971_520, 1),
   /** Comma-separated origins allowed by CORS; CORS is off when unset. `*` allows any origin. */
   GATEWAY_CORS_ORIGINS: optionalString,

@@ -58,9 +58,15 @@ function parsePart<S extends z.ZodType>(
  * client that forwards the caller's JWT and the idempotency key. Shared by REST and gRPC.
  */
 export class RouteExecutor {
+  /**
+   * `largeBodyRpcTimeoutMs` bounds each RPC of the routes with the import body limit (`largeBody`):
+   * the registry validates and stores a 100,000-person org chart in seconds, not within the
+   * default RPC timeout.
+   */
   constructor(
     private readonly bus: MessageBus,
     private readonly rpcTimeoutMs: number,
+    private readonly largeBodyRpcTimeoutMs: number = rpcTimeoutMs,
   ) {}
 
   async execute(
@@ -80,11 +86,12 @@ export class RouteExecutor {
     }
     // Keys are scoped to the caller so two clients choosing the same key never see each other's result.
     const scopedKey = idempotencyKey === undefined ? undefined : `${caller.subject}/${idempotencyKey}`;
+    const timeoutMs = route.largeBody ? this.largeBodyRpcTimeoutMs : this.rpcTimeoutMs;
     const call = <R extends RpcDefinition>(rpc: R, payload: RpcRequestInput<R>): Promise<RpcResponse<R>> =>
       this.bus.request(rpc, payload, {
         authorization: caller.authorization,
         idempotencyKey: scopedKey,
-        timeoutMs: this.rpcTimeoutMs,
+        timeoutMs,
       });
     return route.handle({ params, query, body, caller, idempotencyKey, call });
   }

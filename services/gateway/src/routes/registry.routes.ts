@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AppError,
   AgentHeartbeat,
   AgentId,
   AgentPresence,
@@ -12,6 +13,7 @@ import {
   GetManager,
   GetProfile,
   ImportOrg,
+  ImportOrgPart,
   ListAgents,
   LoadRegistry,
   OrgUser,
@@ -19,13 +21,38 @@ import {
   RenderConfig,
   RoleId,
   UserId,
+  defineCursor,
+  sendOrgImport,
 } from '@orgmesh/contracts';
 import { requireSelf } from '../auth/caller.js';
-import { PageQuery, pageOf, queryBoolean } from './pagination.js';
+import { PageQuery, queryBoolean } from './pagination.js';
 import { ADMINS, ALL_KINDS, STAFF, WRITERS, defineRoute, type Route } from './route.js';
 
 const AgentParams = z.object({ id: AgentId.describe('Agent id') });
 const UserParams = z.object({ id: UserId.describe('User id (org chart)') });
+
+/**
+ * The cursor of `GET /v1/users`: the registry's `nextAfter` (the last user id of the page) and the
+ * org version the page was read from, so a page of another version is refused, not spliced on.
+ */
+const UsersCursor = defineCursor(
+  z.strictObject({ a: UserId, v: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
+);
+
+function orgChanged(paged: number, current: number): AppError {
+  return new AppError('conflict', 'the org chart was imported again while paging: start again without a cursor', {
+    details: { pagedOrgVersion: paged, orgVersion: current },
+  });
+}
+
+/**
+ * The import's body: a whole CSV. The registry's chunked form (`upload`) is the gateway's to send
+ * (sendOrgImport), not the client's.
+ */
+const ImportOrgBody = z.object({
+  csv: ImportOrg.request.shape.csv.unwrap(),
+  fileName: ImportOrg.request.shape.fileName,
+});
 
 export const registryRoutes: Route[] = [
   defineRoute({
@@ -185,8 +212,10 @@ export const registryRoutes: Route[] = [
     tag: 'registry',
     summary: "The org chart's people (admin)",
     description:
-      'Personal data: admins only. The registry verifies the forwarded admin token itself (issue 18): the bus lets ' +
-      "only the privacy proxy read the directory otherwise.",
+      "Personal data: admins only. The registry verifies the forwarded admin token itself (issue 18): the bus lets " +
+      'only the privacy proxy read the directory otherwise. Ordered by user id; each page is one page of the ' +
+      "registry's directory (ADR 0013), so any org size pages through. A re-import between two pages is 409 " +
+      '`conflict`: start again without a cursor.',
     access: ADMINS,
     query: z.object({ ...PageQuery }),
     status: 200,
@@ -195,10 +224,17 @@ export const registryRoutes: Route[] = [
       nextCursor: z.string().nullable(),
       orgVersion: z.number().int().nonnegative(),
     }),
+    errors: [409],
     grpc: { service: 'Registry', method: 'ListUsers' },
     async handle({ query, call }) {
-      const directory = await call(GetAdminDirectory, {});
-      return { ...pageOf(directory.people, query.limit, query.cursor), orgVersion: directory.orgVersion };
+      const from = query.cursor === undefined ? undefined : UsersCursor.decode(query.cursor);
+      const directory = await call(GetAdminDirectory, { after: from?.a, limit: query.limit ?? 100 });
+      if (from && directory.orgVersion !== from.v) throw orgChanged(from.v, directory.orgVersion);
+      const nextCursor =
+        directory.nextAfter === undefined
+          ? null
+          : UsersCursor.encode({ a: directory.nextAfter, v: directory.orgVersion });
+      return { items: directory.people, nextCursor, orgVersion: directory.orgVersion };
     },
   }),
   defineRoute({
@@ -246,10 +282,12 @@ export const registryRoutes: Route[] = [
     tag: 'registry',
     summary: 'Replace the org chart from a CSV (admin)',
     description:
-      'Body: `text/csv` (`user_id,reports_to_id,name,role,email,department`) or JSON `{csv, fileName?}`. All-or-nothing: ' +
-      'cycles, unknown roles or managers and duplicate emails are 400 with `problems` naming the lines.',
+      'Body: `text/csv` (`user_id,reports_to_id,name,role,email,department`) or JSON `{csv, fileName?}`, up to ' +
+      'GATEWAY_MAX_IMPORT_BYTES (20 MiB by default; 100,000 people take about 9 MB). A CSV past one NATS message ' +
+      'is sent to the registry in parts and committed as one import (ADR 0013). All-or-nothing: cycles, unknown ' +
+      'roles or managers and duplicate emails are 400 with `problems` naming the lines.',
     access: ADMINS,
-    body: ImportOrg.request,
+    body: ImportOrgBody,
     alternateBodies: { 'text/csv': (text) => ({ csv: text }) },
     largeBody: true,
     idempotent: true,
@@ -257,7 +295,10 @@ export const registryRoutes: Route[] = [
     response: ImportOrg.response,
     grpc: { service: 'Registry', method: 'ImportOrg' },
     async handle({ body, call }) {
-      return call(ImportOrg, body);
+      return sendOrgImport(body.csv, body.fileName, {
+        part: (request) => call(ImportOrgPart, request),
+        commit: (request) => call(ImportOrg, request),
+      });
     },
   }),
   defineRoute({

@@ -142,6 +142,36 @@ describe('gateway org directory and import at scale', () => {
     expect([...listed.people].sort()).toEqual(peopleOf(csv).sort());
   }, 300_000);
 
+  /**
+   * The figure of the README: `GATEWAY_ORG_IMPORT_SCALE=100000` imports that many people over HTTP
+   * and pages through them (minutes on a loaded machine, so not part of the default run).
+   */
+  const scale = Number(process.env['GATEWAY_ORG_IMPORT_SCALE'] ?? 0);
+  (scale > 0 ? it : it.skip)(
+    `imports GATEWAY_ORG_IMPORT_SCALE (${scale}) people over HTTP and lists every one`,
+    async () => {
+      const csv = generateOrgChart({ size: scale, seed: 23 });
+      const started = performance.now();
+      const imported = await api(gateway, 'POST', '/v1/org/import', {
+        token: admin,
+        rawBody: csv,
+        headers: { 'content-type': 'text/csv' },
+      });
+      const importMs = performance.now() - started;
+      expect(imported.status).toBe(200);
+      expect(imported.body.users).toBe(scale);
+      const pageStarted = performance.now();
+      const listed = await pageAll(500);
+      const pageMs = performance.now() - pageStarted;
+      expect(new Set(listed.people).size).toBe(scale);
+      process.stdout.write(
+        `HTTP import of ${scale} people (${Buffer.byteLength(csv)} bytes): ${importMs.toFixed(0)} ms; ` +
+          `${listed.pages} pages of 500 read in ${pageMs.toFixed(0)} ms\n`,
+      );
+    },
+    900_000,
+  );
+
   it('refuses a client-sent upload commit: chunking is the gateway’s, the body is a CSV', async () => {
     const refused = await api(gateway, 'POST', '/v1/org/import', {
       token: admin,

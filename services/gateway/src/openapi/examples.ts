@@ -333,7 +333,8 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
         { userId: 'u00001', name: 'Sam Okafor', email: 'sam.okafor@example.com', department: 'Management' },
         { userId: 'u00004', name: 'Dana Reyes', email: 'dana.reyes@example.com', department: 'Finance' },
       ],
-      nextCursor: 'Mg',
+      // The registry's last user id of the page and the org version it was read from, base64url JSON.
+      nextCursor: 'eyJhIjoidTAwMDA0IiwidiI6Mn0',
       orgVersion: 2,
     },
   },

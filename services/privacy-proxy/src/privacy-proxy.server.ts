@@ -12,7 +12,6 @@ import {
 } from '@orgmesh/privacy';
 import { context } from '@opentelemetry/api';
 import {
-  injectTraceHeaders,
   startHttpClientSpan,
   startHttpServerSpan,
   unexpectedErrorFields,
@@ -360,8 +359,9 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     try {
       const response = await undiciRequest(url, {
         method: init.method,
-        // The propagator may add `tracestate` and `baggage` from the caller's context: the allow-list drops them.
-        headers: allowListed(injectTraceHeaders(upstreamHeaders(provider, x.req), clientSpan.context)),
+        // No trace context goes upstream: orgmesh's trace id would let the provider link a workflow's
+        // calls (upstream-headers.ts). The client span stays in orgmesh's own trace.
+        headers: allowListed(upstreamHeaders(provider, x.req)),
         ...(init.body !== undefined ? { body: init.body } : {}),
         signal: abort.signal,
         dispatcher,

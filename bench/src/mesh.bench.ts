@@ -11,8 +11,8 @@ import {
   GetManager,
   GetTask,
   ResolvePolicy,
+  MESH_UPDATES_SUBJECT,
   SendTask,
-  TaskUpdated,
   type TaskChange,
 } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
@@ -23,7 +23,8 @@ import { benchNamespace, benchEnv, benchScale, progress, runScenario, type Bench
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
  * role inbox (update working) → completes it (update completed) → the sender observes completion
- * (the task-updated event) — with 16 concurrent senders, closed loop (throughput) and open loop at
+ * (the router's copy of the task-updated event on the sender's own `mesh.v1.updates.<agentId>`, as
+ * an agent credential hears it, ADR 0011) — with 16 concurrent senders, closed loop (throughput) and open loop at
  * 200 tasks/s (latency); and the same with an agent that completes on receipt (no separate
  * `working` report), which takes one durable commit off each lifecycle. Baseline measured in the
  * same run: a raw NATS request/reply whose responder does one Postgres insert per message.
@@ -339,7 +340,8 @@ export async function run(): Promise<BenchResult[]> {
     const clientBus = await connectBus({ ...busOptions, name: 'bench-senders' });
     cleanups.push(() => clientBus.close());
     const completions = new Completions();
-    clientBus.nc.subscribe(clientBus.subject(TaskUpdated.subject), {
+    // The senders' own updates subjects (as each sender's SDK would subscribe to its own).
+    clientBus.nc.subscribe(clientBus.subject(`${MESH_UPDATES_SUBJECT}.*`), {
       callback: (_error, msg) => {
         const change = msg.json<TaskChange>();
         if (change.task.state === 'completed') completions.completed(change.task.id);
@@ -372,7 +374,7 @@ export async function run(): Promise<BenchResult[]> {
       const behaviour = variant ? 'skipWorking' : 'working';
       const lifecycleNotes = variant
         ? 'the agent completes on receipt (no separate working report): two commits per lifecycle'
-        : 'send-task → inbox → agent reports working → completed → sender sees task-updated: three commits per lifecycle';
+        : 'send-task → inbox → agent reports working → completed → sender sees its update: three commits per lifecycle';
       for (const mode of ['c16', 'rate200'] as const) {
         if (!wanted(`mesh.lifecycle${variant}.${mode}`)) continue;
         if (tracing) {

@@ -40,6 +40,7 @@ import {
   ListTasks,
   MESH_INBOX_STREAM,
   MESH_INBOX_SUBJECTS,
+  MESH_UPDATES_SUBJECT,
   Notify,
   RequestApproval,
   SendTask,
@@ -97,6 +98,11 @@ export interface EventAccess {
   readonly coreSubscribers?: readonly BusRole[];
   /** Consume this event's dead letters (`dlq.<subject>`) from the DLQ stream. */
   readonly deadLetterConsumers?: readonly BusRole[];
+  /**
+   * The owner also repeats it on core NATS to one subject per task sender (`<subject>.<agentId>`);
+   * these subscribe there, an agent only to its own.
+   */
+  readonly perSender?: { readonly subject: string; readonly subscribers: readonly BusRole[] };
 }
 
 const SESSIONS_CALLERS: readonly BusRole[] = ['gateway', 'runner'];
@@ -153,12 +159,14 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
   { event: DriftCleared, streamConsumers: ['gateway'] },
 
   // The sessions service follows both through one durable (`mesh.v1.*`); the router's replicas learn
-  // each other's writes on core NATS; an agent hears the changes of the tasks it sent.
+  // each other's writes on core NATS. An agent hears only the changes of the tasks it sent, on its
+  // own `mesh.v1.updates.<agentId>`: the event itself carries every task change of the org.
   { event: TaskCreated, streamConsumers: ['gateway', 'sessions'], coreSubscribers: ['mesh-router'] },
   {
     event: TaskUpdated,
     streamConsumers: ['gateway', 'sessions'],
-    coreSubscribers: ['mesh-router', 'agent'],
+    coreSubscribers: ['mesh-router'],
+    perSender: { subject: MESH_UPDATES_SUBJECT, subscribers: ['agent'] },
   },
   // An agent reads only its own role's and its own inbox (busPermissions confines it).
   {

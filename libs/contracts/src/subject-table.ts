@@ -45,6 +45,9 @@ function eventRow(def: EventDefinition): string {
   const readers = [
     access?.streamConsumers?.length ? `stream: ${list(access.streamConsumers)}` : '',
     access?.coreSubscribers?.length ? `core: ${list(access.coreSubscribers)}` : '',
+    access?.perSender?.subscribers.length
+      ? `core, each its own copy on \`${access.perSender.subject}.<agentId>\`: ${list(access.perSender.subscribers)}`
+      : '',
     access?.deadLetterConsumers?.length ? `dead letters: ${list(access.deadLetterConsumers)}` : '',
   ].filter((part) => part !== '');
   const stream = streamNameFor(access?.stream ?? def.context);

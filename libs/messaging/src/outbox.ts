@@ -141,6 +141,17 @@ export interface OutboxRelayOptions {
    * time) is registered; default: the bus's registry (BusOptions.metrics), if any.
    */
   metrics?: Registry;
+  /**
+   * Called with each row once JetStream acknowledged it (e.g. to repeat it on core NATS); must not
+   * throw. A row published again after a crash is passed again.
+   */
+  onPublished?: (event: PublishedEvent) => void;
+}
+
+/** An outbox row the relay published. */
+export interface PublishedEvent {
+  readonly subject: string;
+  readonly data: Uint8Array;
 }
 
 interface OutboxRow {
@@ -402,13 +413,13 @@ export class OutboxRelay {
 
   private publishRow(row: OutboxRow): Promise<unknown> {
     const headers = { ...(row.headers ?? {}) };
+    const data = new TextEncoder().encode(JSON.stringify(row.payload));
     // The producer span is a child of the transaction that enqueued the event.
-    return context.with(extractTraceContext(headers), () =>
-      this.bus.publishRaw(row.subject, new TextEncoder().encode(JSON.stringify(row.payload)), {
-        eventId: row.event_id,
-        headers,
-      }),
+    const sent = context.with(extractTraceContext(headers), () =>
+      this.bus.publishRaw(row.subject, data, { eventId: row.event_id, headers }),
     );
+    const onPublished = this.opts.onPublished;
+    return onPublished ? sent.then(() => onPublished({ subject: row.subject, data })) : sent;
   }
 
   /** An event whose context has no stream yet would wait forever: create the context's stream once. */

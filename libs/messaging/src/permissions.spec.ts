@@ -105,6 +105,24 @@ describe('least privilege', () => {
     expect(perms.allowResponses).toBe(false);
   });
 
+  it('lets an agent hear only the changes of its own tasks, not every task change (issue 18)', () => {
+    const perms = busPermissions(agent, ns);
+    expect(allows(perms.subscribe, 'tperm1.mesh.v1.task-updated')).toBe(false);
+    expect(allows(perms.subscribe, 'tperm1.mesh.v1.task-created')).toBe(false);
+    expect(perms.subscribe).toContain('tperm1.mesh.v1.updates.finance-agent');
+    expect(allows(perms.subscribe, 'tperm1.mesh.v1.updates.legal-agent')).toBe(false);
+    expect(allows(perms.subscribe, 'tperm1.mesh.v1.updates.*')).toBe(false);
+    expect(allows(perms.publish, 'tperm1.mesh.v1.updates.finance-agent')).toBe(false);
+    // Only the mesh router publishes the copies, to any sender; it still hears its replicas' events.
+    const router = busPermissions({ role: 'mesh-router' }, ns);
+    expect(allows(router.publish, 'tperm1.mesh.v1.updates.legal-agent')).toBe(true);
+    expect(allows(router.subscribe, 'tperm1.mesh.v1.task-updated')).toBe(true);
+    const publishers = [...BUS_SERVICES.map((role) => ({ role }) as BusIdentity), agent].filter((id) =>
+      allows(busPermissions(id, ns).publish, 'tperm1.mesh.v1.updates.finance-agent'),
+    );
+    expect(publishers).toEqual([{ role: 'mesh-router' }]);
+  });
+
   it('keeps services off RPCs they do not call and events they do not own', () => {
     const gateway = busPermissions({ role: 'gateway' }, none);
     expect(allows(gateway.publish, 'sessions.v1.created')).toBe(false);

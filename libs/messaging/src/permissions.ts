@@ -94,11 +94,12 @@ export function busPermissions(identity: BusIdentity, ns: Namespace): BusPermiss
 
   for (const access of EVENT_ACCESS) {
     const stream = streamOf(access, ns);
-    if (CONTEXT_OWNERS[access.event.context] === role) {
+    if (ownsIt(access, role)) {
       for (const raw of publishedOn(access)) allow.publish.add(subject(raw));
       addStreamAdmin(allow, stream);
     }
     if (access.coreSubscribers?.includes(role)) allow.subscribe.add(subject(access.event.subject));
+    if (access.perSender) addPerSender(allow, identity, access.perSender, subject, ownsIt(access, role));
     if (access.streamConsumers?.includes(role)) {
       if (identity.role === 'agent') addAgentInboxes(allow, identity, ns, stream);
       else addStreamReader(allow, ns, stream, publishedOn(access));
@@ -115,6 +116,26 @@ export function busPermissions(identity: BusIdentity, ns: Namespace): BusPermiss
     subscribe: [...allow.subscribe].sort(),
     allowResponses: serves,
   };
+}
+
+function ownsIt(access: EventAccess, role: BusRole): boolean {
+  return CONTEXT_OWNERS[access.event.context] === role;
+}
+
+/**
+ * The per-sender copies of an event: its owner publishes to any sender's subject; an agent
+ * subscribes to its own only (`<subject>.<agentId>`), a service to all.
+ */
+function addPerSender(
+  allow: AllowList,
+  identity: BusIdentity,
+  perSender: NonNullable<EventAccess['perSender']>,
+  subject: (raw: string) => string,
+  owner: boolean,
+): void {
+  if (owner) allow.publish.add(subject(`${perSender.subject}.*`));
+  if (!perSender.subscribers.includes(identity.role)) return;
+  allow.subscribe.add(subject(`${perSender.subject}.${identity.role === 'agent' ? identity.agentId : '*'}`));
 }
 
 function publishedOn(access: EventAccess): readonly string[] {

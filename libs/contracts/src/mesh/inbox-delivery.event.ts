@@ -19,6 +19,22 @@ export const MESH_INBOX_SUBJECTS = ['mesh.v1.inbox.>'] as const;
 /** The mesh's event stream (`MESH`) captures only its events, so the inboxes can be a work queue. */
 export const MESH_EVENT_SUBJECTS = ['mesh.v1.task-created', 'mesh.v1.task-updated'] as const;
 
+/**
+ * Where the mesh router repeats each task-updated event for the task's sender, on core NATS (not
+ * stored): `mesh.v1.updates.<agentId>`. An agent's credential may subscribe only to its own
+ * (ADR 0011), never to `mesh.v1.task-updated`, which carries every task change of the org.
+ */
+export const MESH_UPDATES_SUBJECT = 'mesh.v1.updates';
+
+// A sender id that is not one subject token (a gateway caller's id may hold dots) gets no copy:
+// it cannot be an agent on a secured bus (libs/messaging identityName refuses it).
+const SUBJECT_TOKEN = /^[A-Za-z0-9_-]+$/;
+
+/** The updates subject of one agent, or undefined when the id cannot be a subject token. */
+export function agentUpdatesSubject(agentId: string): string | undefined {
+  return SUBJECT_TOKEN.test(agentId) ? `${MESH_UPDATES_SUBJECT}.${agentId}` : undefined;
+}
+
 /** The inbox subject of a role. */
 export function roleInboxSubject(role: string): string {
   return `mesh.v1.inbox.${role}`;

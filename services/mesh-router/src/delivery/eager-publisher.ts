@@ -34,6 +34,8 @@ export class EagerPublisher {
     private readonly markPublished: (eventIds: string[]) => Promise<void>,
     private readonly wakeRelay: () => Promise<void>,
     private readonly logger: Logger,
+    /** Called with each event JetStream acknowledged (SenderUpdates); must not throw. */
+    private readonly onPublished?: (subject: string, payload: string) => void,
   ) {}
 
   /** Publishes committed rows in order, without making the caller wait for the acks. */
@@ -53,7 +55,10 @@ export class EagerPublisher {
           }),
         )
         .then(
-          () => this.mark(event.eventId),
+          () => {
+            this.mark(event.eventId);
+            this.onPublished?.(event.subject, event.payload);
+          },
           (error: unknown) => {
             this.logger.warn(
               { err: error, subject: event.subject },

@@ -4,7 +4,7 @@ import { normalizeForDetection } from './normalize.js';
 import type { Directory, DirectoryPerson } from './detector.js';
 
 /** People indexed per event-loop turn by {@link DirectoryIndex.buildAsync}: a few milliseconds of work. */
-const PEOPLE_PER_CHUNK = 1_000;
+const PEOPLE_PER_CHUNK = 500;
 
 /**
  * What detection needs of a directory alone, built once and shared by the detectors of every profile

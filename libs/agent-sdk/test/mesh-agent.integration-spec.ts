@@ -185,8 +185,10 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     ).toEqual(['completed']);
   });
 
-  it('waits for a task it sent to end, woken by the task-updated event', async () => {
+  it('waits for a task it sent to end, woken by the change on its own updates subject', async () => {
     const asker = await startAgent('ops-agent', 'ops', () => undefined);
+    const heard: string[] = [];
+    const unlisten = asker.onTaskUpdate((change) => heard.push(`${change.task.id}:${change.task.state}`));
     const sent: Task = await asker.sendTask('finance-two', 'review', { n: 1 }, { contextId: 'ctx-wait' });
     expect(sent.from).toEqual({ agentId: 'ops-agent', role: 'ops' });
     const waiting = asker.waitForTask(sent.id, { timeoutMs: 20_000 });
@@ -203,6 +205,8 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     expect(ended.state).toBe('completed');
     // Woken by the event, not by the 2 s safety poll.
     expect(Date.now() - started).toBeLessThan(1_900);
+    await expectEventually(() => expect(heard).toEqual([`${sent.id}:completed`]));
+    unlisten();
     // Unfinished after the timeout: returned as it is.
     const open = await asker.sendTask('finance-two', 'review', { n: 2 });
     expect((await asker.waitForTask(open.id, { timeoutMs: 100 })).state).toBe('submitted');

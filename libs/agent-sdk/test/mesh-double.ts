@@ -16,6 +16,7 @@ import {
   SendTask,
   TaskUpdated,
   UpdateTask,
+  agentUpdatesSubject,
   inboxSubject,
   type Task,
 } from '@orgmesh/contracts';
@@ -32,7 +33,7 @@ export interface RecordedCall {
 /**
  * The mesh router's side of the wire contract, in memory: enough to drive the SDK in isolation
  * (creates deliver to the inbox work queue; updates and decisions change the task and publish
- * task-updated; idempotency keys return the first answer). The real mesh router is exercised by
+ * task-updated, repeated on the sender's `mesh.v1.updates.<agentId>`; idempotency keys return the first answer). The real mesh router is exercised by
  * the e2e test; this double checks what the SDK puts on the wire.
  */
 export class MeshDouble {
@@ -239,6 +240,9 @@ export class MeshDouble {
       },
     };
     await this.bus.publish(TaskUpdated, change, { eventId: randomUUID() });
+    // As the router does (SenderUpdates): the copy on the sender's own subject is what the SDK hears.
+    const own = agentUpdatesSubject(task.from.agentId);
+    if (own) this.bus.nc.publish(this.bus.subject(own), JSON.stringify(change));
     return task;
   }
 

@@ -9,6 +9,8 @@ import {
   MESH_INBOX_STREAM,
   MESH_INBOX_SUBJECTS,
   SessionCreated,
+  TaskUpdated,
+  agentUpdatesSubject,
   roleInboxDurable,
   roleInboxSubject,
   type Task,
@@ -155,6 +157,38 @@ describe('secured bus: a compromised agent', () => {
     });
     await agent.nc.flush();
     expect(overheard).toBe(0);
+  });
+
+  it('hears the changes of its own tasks only: neither task-updated (every task of the org) nor another agent’s', async () => {
+    const router = await busAs('mesh-router');
+    const seen = violations(agent.nc);
+    const own = `${prefix}${agentUpdatesSubject(AGENT.agentId)}`;
+    const others = `${prefix}${agentUpdatesSubject('legal-1')}`;
+    const everything = `${prefix}${TaskUpdated.subject}`;
+    const heard: string[] = [];
+    const hear = (error: Error | null, msg: { subject: string }) => void (error === null && heard.push(msg.subject));
+    for (const subject of [everything, others, `${prefix}mesh.v1.updates.*`, `${prefix}mesh.v1.>`, own]) {
+      agent.nc.subscribe(subject, { callback: hear });
+    }
+    // Nor may it forge a change for itself or anyone: only the router publishes there.
+    agent.nc.publish(own, '{"forged":true}');
+    await expectEventually(() => {
+      expect(seen.map((v) => `${v.operation} ${v.subject}`).sort()).toEqual(
+        [
+          `publish ${own}`,
+          `subscription ${everything}`,
+          `subscription ${others}`,
+          `subscription ${prefix}mesh.v1.updates.*`,
+          `subscription ${prefix}mesh.v1.>`,
+        ].sort(),
+      );
+    });
+    await agent.nc.flush();
+    for (const subject of [everything, others, own]) router.nc.publish(subject, '{}');
+    await router.nc.flush();
+    await expectEventually(() => expect(heard).toEqual([own]));
+    await agent.nc.flush();
+    expect(heard).toEqual([own]);
   });
 
   it('consumes its own role inbox and not another role’s', async () => {

@@ -1,24 +1,11 @@
-/** Built-in entity types, the same names the registry's role profiles use for per-entity overrides. */
-export const BUILTIN_ENTITY_TYPES = [
-  'email',
-  'phone',
-  'ssn',
-  'credit_card',
-  'iban',
-  'ip_address',
-  'date_of_birth',
-  'account_number',
-  'person',
-  'employee_id',
-  'deny_list',
-] as const;
-export type BuiltinEntityType = (typeof BUILTIN_ENTITY_TYPES)[number];
+import type { PrivacyEntityType } from '@orgmesh/contracts';
 
 /**
- * An entity type: a built-in one, or the name of a profile's custom pattern (kebab-case), or whatever
+ * An entity type: a built-in one (the registry's `PRIVACY_ENTITY_TYPES`, the names role profiles
+ * use for per-entity overrides), or the name of a profile's custom pattern (kebab-case), or whatever
  * an external NER hook reports (normalised to lowercase snake/kebab case).
  */
-export type EntityType = BuiltinEntityType | (string & {});
+export type EntityType = PrivacyEntityType | (string & {});
 
 /** One detected span of `text`: `[start, end)` in UTF-16 code units, as `String.prototype.slice` takes them. */
 export interface Entity {
@@ -31,7 +18,7 @@ export interface Entity {
   readonly text?: string;
 }
 
-const LABELS: Record<BuiltinEntityType, string> = {
+const LABELS: Record<PrivacyEntityType, string> = {
   email: 'EMAIL',
   phone: 'PHONE',
   ssn: 'SSN',
@@ -54,8 +41,4 @@ export function labelFor(type: EntityType): string {
   if (builtin) return builtin;
   const letters = type.toUpperCase().replace(/[^A-Z]/g, '');
   return letters.length > 0 ? letters.slice(0, 24) : 'CUSTOM';
-}
-
-export function isBuiltinEntityType(type: string): type is BuiltinEntityType {
-  return (BUILTIN_ENTITY_TYPES as readonly string[]).includes(type);
 }

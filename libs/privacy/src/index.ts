@@ -1,5 +1,5 @@
-export { BUILTIN_ENTITY_TYPES, isBuiltinEntityType, labelFor } from './entity.js';
-export type { BuiltinEntityType, Entity, EntityType } from './entity.js';
+export { labelFor } from './entity.js';
+export type { Entity, EntityType } from './entity.js';
 export { cardIssuerPlausible, ibanValid, ipv4Valid, ipv6Valid, luhnValid, ssnValid } from './checksums.js';
 export { Detector, resolveOverlaps } from './detector.js';
 export { DirectoryIndex } from './directory-index.js';
@@ -20,26 +20,11 @@ export {
   actionFor,
   binaryRuleOf,
   CustomPatternSchema,
-  PRIVACY_MODES,
-  PrivacyModeSchema,
   PrivacyProfileSchema,
   profileIsActive,
-  PSEUDONYM_SCOPES,
 } from './profile.js';
-export type {
-  CustomPattern,
-  PrivacyMode,
-  PrivacyProfile,
-  PrivacyProfileInput,
-  PseudonymScope,
-} from './profile.js';
-export {
-  normaliseValue,
-  PLACEHOLDER_FORMAT,
-  PlaceholderMapping,
-  Pseudonymizer,
-  pseudonymKeyScope,
-} from './pseudonymizer.js';
+export type { CustomPattern, PrivacyMode, PrivacyProfile, PseudonymScope } from './profile.js';
+export { normaliseValue, PlaceholderMapping, Pseudonymizer, pseudonymKeyScope } from './pseudonymizer.js';
 export type { PlaceholderKey, PseudonymContext } from './pseudonymizer.js';
 export { DirectoryNames, NameRecogniser, nameRecognizer, preloadNamesLexicon } from './names.js';
 export type { NameHit, NameRecogniserOptions } from './names.js';

@@ -1,13 +1,14 @@
 import { z } from 'zod';
+import {
+  PrivacyMode as PrivacyModeSchema,
+  PSEUDONYM_SCOPES,
+  type PrivacyMode,
+  type PseudonymScope,
+} from '@orgmesh/contracts';
 import type { EntityType } from './entity.js';
 
-export const PRIVACY_MODES = ['off', 'detect', 'mask', 'strict'] as const;
-/** How far a placeholder is shared: see {@link PrivacyProfileSchema} `pseudonymScope`. */
-export const PSEUDONYM_SCOPES = ['workflow', 'role', 'org'] as const;
-export type PseudonymScope = (typeof PSEUDONYM_SCOPES)[number];
-/** off: nothing; detect: audit only; mask: pseudonymise and restore; strict: refuse the request. */
-export type PrivacyMode = (typeof PRIVACY_MODES)[number];
-export const PrivacyModeSchema = z.enum(PRIVACY_MODES);
+// The modes and pseudonym scopes are the registry's (role profiles name them); defined in contracts.
+export type { PrivacyMode, PseudonymScope };
 
 /**
  * A custom pattern of a profile. The registry's shape is `{ name, pattern, action? }`; `type` is
@@ -87,7 +88,6 @@ export const PrivacyProfileSchema = z.object({
   pseudonymScope: z.enum(PSEUDONYM_SCOPES).optional(),
 });
 export type PrivacyProfile = z.output<typeof PrivacyProfileSchema>;
-export type PrivacyProfileInput = z.input<typeof PrivacyProfileSchema>;
 
 /** The action a profile takes for one entity type: per-entity override, then custom pattern action, then the mode. */
 export function actionFor(profile: PrivacyProfile, type: EntityType): PrivacyMode {

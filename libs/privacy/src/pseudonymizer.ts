@@ -20,7 +20,6 @@ import type { PseudonymScope } from './profile.js';
  * Restoring is tolerant: label and digits in any case, one or both brackets on either side dropped
  * (`EMAIL_3f9a1c2b`, `[email_3F9A1C2B]`), a markdown-escaped underscore (`EMAIL\_3f9a1c2b`).
  */
-export const PLACEHOLDER_FORMAT = '[[LABEL_hhhhhhhh]]';
 
 const SHORT_DIGITS = 8;
 const LONG_DIGITS = 16;

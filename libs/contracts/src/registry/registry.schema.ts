@@ -43,6 +43,10 @@ export const PRIVACY_ENTITY_TYPES = [
   /** Hits of the profile's deny list, so they can be acted on differently from the mode. */
   'deny_list',
 ] as const;
+/** How far a value keeps one placeholder (`PrivacySettings.pseudonymScope`). */
+export const PSEUDONYM_SCOPES = ['workflow', 'role', 'org'] as const;
+export type PseudonymScope = (typeof PSEUDONYM_SCOPES)[number];
+
 export const PrivacyEntityType = z.enum(PRIVACY_ENTITY_TYPES);
 export type PrivacyEntityType = z.infer<typeof PrivacyEntityType>;
 
@@ -71,7 +75,7 @@ export const PrivacySettings = z.object({
   /** People's names in free text without the directory (default on); `false`: directory and cues only. */
   names: z.boolean().optional(),
   /** How far a value keeps one placeholder: `workflow` (default), `role` or `org`. */
-  pseudonymScope: z.enum(['workflow', 'role', 'org']).optional(),
+  pseudonymScope: z.enum(PSEUDONYM_SCOPES).optional(),
 });
 export type PrivacySettings = z.infer<typeof PrivacySettings>;
 

@@ -50,8 +50,11 @@ export {
   type NatsTransportServerOptions,
   type NatsTransportStatus,
 } from './nats-transport.server.js';
-export { NatsTransportClient, type NatsTransportClientOptions } from './nats-transport.client.js';
 export { MessagingMetrics } from './metrics.js';
 export * from './write-coalescing.js';
 export { ReplyInbox } from './reply-inbox.js';
-export { MESSAGING_RETENTION_ENV, MIN_PROCESSED_EVENTS_RETENTION_MS, processedEventsRetention } from './retention.js';
+export {
+  MESSAGING_RETENTION_ENV,
+  MIN_PROCESSED_EVENTS_RETENTION_MS,
+  processedEventsRetention,
+} from './retention.js';

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Module, type INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, Payload } from '@nestjs/microservices';
-import { firstValueFrom } from 'rxjs';
 import { z } from 'zod';
 import {
   AppError,
@@ -17,7 +16,6 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 import {
   connectBus,
   EventHandler,
-  NatsTransportClient,
   NatsTransportServer,
   RpcHandler,
   type EventContext,
@@ -149,18 +147,6 @@ describe('RPC over the Nest transport and the bus', () => {
     );
     expect(raw.headers?.get('orgmesh-status') ?? '').toBe('');
     expect(raw.json()).toEqual({ id: 'plain', width: 7 });
-  });
-
-  it('works through the Nest client proxy as well', async () => {
-    const client = new NatsTransportClient(caller);
-    await expect(
-      firstValueFrom(client.send(GetWidget, { id: 'via-nest', size: { width: 2 } })),
-    ).resolves.toMatchObject({ id: 'via-nest', width: 2 });
-    const error = await firstValueFrom(client.send(GetWidget, { id: 'missing', size: { width: 2 } })).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).code).toBe('not_found');
   });
 
   it('answers a malformed body with a validation error naming every field path, without calling the handler', async () => {

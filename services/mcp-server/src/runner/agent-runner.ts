@@ -5,7 +5,6 @@ import {
   GetAgent,
   RenderConfig,
   type ConfigFormat,
-  type RpcResponse,
   type Session,
 } from '@orgmesh/contracts';
 import { EXIT } from '@orgmesh/config';
@@ -494,5 +493,3 @@ function driftRefusal(error: WorkspaceDriftError, agentId: string): RunRefused {
     `undo the local changes, or rerun with --reset-config to replace them with the declared config; to keep a change, make it in the registry (agents/${agentId}.yaml or its profile) and reload it (orgmesh registry load <dir>)`,
   );
 }
-
-export type HeartbeatAnswer = RpcResponse<typeof AgentHeartbeat>;

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { PermissionViolationError } from '@nats-io/nats-core';
+import { MeshAgent } from '@orgmesh/agent-sdk';
 import type { Session, Task } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import {
@@ -40,7 +42,10 @@ describe('the services on a secured bus, each with its own credential', () => {
     nats = await startSecuredNats({
       subjectPrefix: base.subjectPrefix,
       nameSuffix: base.nameSuffix,
-      agents: [{ agentId: 'legal-agent', agentRole: 'legal' }],
+      agents: [
+        { agentId: 'legal-agent', agentRole: 'legal' },
+        { agentId: 'manager-agent', agentRole: 'manager' },
+      ],
     });
     ctx = { ...base, natsUrl: nats.url };
     const seed = (identity: string) => ({ NATS_NKEY_SEED_FILE: nats.seedFile(identity) });
@@ -118,6 +123,35 @@ describe('the services on a secured bus, each with its own credential', () => {
       await events.close();
     }
   }, 90_000);
+
+  it("lets an SDK agent on its own credential hear and wait for the changes of the tasks it sent (ADR 0011)", async () => {
+    const manager = await MeshAgent.connect({
+      natsUrl: nats.url,
+      nkeySeedFile: nats.seedFile('agent-manager-agent'),
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      credentials: { gatewayUrl: gateway.url, clientId: 'manager-agent', clientSecret: 'manager-agent-dev-secret' },
+      agentId: 'manager-agent',
+      logger: silentLogger,
+    });
+    closers.push(() => manager.stop());
+    const refused: string[] = [];
+    void (async () => {
+      for await (const status of manager.bus.nc.status()) {
+        if (status.type === 'error' && status.error instanceof PermissionViolationError)
+          refused.push(`${status.error.operation} ${status.error.subject}`);
+      }
+    })();
+    const heard: string[] = [];
+    manager.onTaskUpdate((change) => heard.push(`${change.task.id}:${change.task.state}`));
+    const sent = await manager.sendTask('legal', 'secured-sdk-probe', { n: 2 });
+    const ended = await manager.waitForTask(sent.id, { timeoutMs: 30_000 });
+    expect(ended).toMatchObject({ state: 'completed', result: { verdict: 'ok' } });
+    // Heard on its own mesh.v1.updates.manager-agent, the only task changes its credential may see.
+    await expectEventually(() => expect(heard).toContain(`${sent.id}:completed`));
+    await manager.bus.nc.flush();
+    expect(refused).toEqual([]);
+  }, 60_000);
 
   it('creates and transitions a session through the gateway', async () => {
     const created = await api<Session>(gateway, 'POST', '/v1/sessions', {

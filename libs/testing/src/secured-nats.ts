@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSecuredBus } from '@orgmesh/messaging';
@@ -12,18 +12,94 @@ export interface SecuredNats {
   readonly seedFiles: Readonly<Record<string, string>>;
   /** The seed file of an identity; throws for one the config does not know. */
   seedFile(identity: string): string;
+  /** With `tls`: the PEM of the throwaway CA that signed the server's certificate (NATS_TLS_CA_FILE). */
+  readonly caFile: string | undefined;
+  /** With `tls`: the server's monitoring port (`/connz` shows each connection's TLS version). */
+  readonly httpPort: number | undefined;
   dispose(): Promise<void>;
+}
+
+/**
+ * A throwaway CA and a server certificate it signed for `localhost` and 127.0.0.1 (openssl, P-256,
+ * one day), written into `dir`. Answers the CA's and the server's files.
+ */
+export function issueTestCertificates(
+  dir: string,
+  name = 'orgmesh-test',
+): { caFile: string; certFile: string; keyFile: string } {
+  const file = (base: string) => join(dir, base);
+  const openssl = (...args: string[]) =>
+    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    file(`${name}-ca.key`),
+    '-out',
+    file(`${name}-ca.crt`),
+    '-days',
+    '1',
+    '-subj',
+    `/CN=${name} CA`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
+  openssl(
+    'req',
+    ...ec,
+    '-keyout',
+    file(`${name}-server.key`),
+    '-out',
+    file(`${name}-server.csr`),
+    '-subj',
+    '/CN=localhost',
+  );
+  writeFileSync(
+    file(`${name}-server.ext`),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file(`${name}-server.csr`),
+    '-CA',
+    file(`${name}-ca.crt`),
+    '-CAkey',
+    file(`${name}-ca.key`),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-out',
+    file(`${name}-server.crt`),
+    '-extfile',
+    file(`${name}-server.ext`),
+  );
+  return {
+    caFile: file(`${name}-ca.crt`),
+    certFile: file(`${name}-server.crt`),
+    keyFile: file(`${name}-server.key`),
+  };
 }
 
 /**
  * A private nats-server secured exactly as `orgmesh nats-config` secures a deployment: one NKey
  * user per identity with the permissions computed from the contracts for this namespace, and no
  * anonymous access. For the attack suite and for running real services with their credentials.
+ *
+ * `tls`: the server as the production Helm values run it instead: its own configuration with TLS
+ * required (a certificate of a throwaway CA, `caFile`) that includes the generated auth-only
+ * `nats-auth.conf`; the URL is then `tls://localhost:<port>`.
  */
 export async function startSecuredNats(options: {
   subjectPrefix: string;
   nameSuffix: string;
   agents?: readonly { agentId: string; agentRole: string }[];
+  tls?: boolean;
 }): Promise<SecuredNats> {
   const binary = natsServerBinary();
   const port = await freePort();
@@ -34,14 +110,37 @@ export async function startSecuredNats(options: {
     agents: options.agents ?? [],
     port,
   });
-  const child: ChildProcess = spawn(binary, ['-c', generated.configFile], { stdio: 'ignore' });
+  let configFile = generated.configFile;
+  let tls: ReturnType<typeof issueTestCertificates> | undefined;
+  let httpPort: number | undefined;
+  if (options.tls) {
+    tls = issueTestCertificates(dir);
+    httpPort = await freePort();
+    configFile = join(dir, 'nats-tls.conf');
+    writeFileSync(
+      configFile,
+      [
+        `host: "127.0.0.1"`,
+        `port: ${port}`,
+        `http_port: ${httpPort}`,
+        `jetstream { store_dir: ${JSON.stringify(join(dir, 'jetstream'))} }`,
+        `tls { cert_file: ${JSON.stringify(tls.certFile)}, key_file: ${JSON.stringify(tls.keyFile)} }`,
+        // As the Helm values do: the generated users from the auth-only file, by relative include.
+        'include "nats-auth.conf"',
+        '',
+      ].join('\n'),
+    );
+  }
+  const child: ChildProcess = spawn(binary, ['-c', configFile], { stdio: 'ignore' });
   let exited = false;
   child.once('exit', () => {
     exited = true;
   });
   await waitForPort(port);
   return {
-    url: `nats://127.0.0.1:${port}`,
+    url: tls ? `tls://localhost:${port}` : `nats://127.0.0.1:${port}`,
+    caFile: tls?.caFile,
+    httpPort,
     seedFiles: generated.seedFiles,
     seedFile(identity) {
       const file = generated.seedFiles[identity];

@@ -84,6 +84,7 @@ class FakeRegistry implements RegistryReader {
   orgVersion = 1;
   down = false;
   calls = { profile: 0, directory: 0, profileById: 0, agent: 0 };
+  private readonly waiters: Array<{ reached: () => boolean; resolve: () => void }> = [];
   /** Answers get-agent with this profile id whatever the agent runs under (an unsigned lie on the bus). */
   agentProfileOverride: string | undefined;
   /** Rewrites the signed profile on its way (a tampering peer). */
@@ -106,8 +107,29 @@ class FakeRegistry implements RegistryReader {
     this.listener?.(change);
   }
 
+  /**
+   * Resolves once the registry has been asked `count` times in all for `kind`: for a read the source
+   * makes in the background after another answer (an agent's profile after the agent). No timer: a
+   * read that never comes leaves the test to fail on jest's timeout.
+   */
+  reached(kind: keyof FakeRegistry['calls'], count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter = { reached: () => this.calls[kind] >= count, resolve };
+      if (waiter.reached()) resolve();
+      else this.waiters.push(waiter);
+    });
+  }
+
+  private asked(kind: keyof FakeRegistry['calls']): void {
+    this.calls[kind]++;
+    for (const waiter of this.waiters.filter((w) => w.reached())) {
+      this.waiters.splice(this.waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
+  }
+
   async getProfile(role: string): Promise<RpcResponse<typeof GetProfile>> {
-    this.calls.profile++;
+    this.asked('profile');
     if (this.down) throw new AppError('unavailable', 'no responders');
     const entry = this.answerWith ?? this.published.get(role);
     if (!entry) throw new AppError('profile_not_found', `no profile for role "${role}"`);
@@ -115,7 +137,7 @@ class FakeRegistry implements RegistryReader {
   }
 
   async getProfileById(profileId: string): Promise<RpcResponse<typeof GetProfile>> {
-    this.calls.profileById++;
+    this.asked('profileById');
     if (this.down) throw new AppError('unavailable', 'no responders');
     const entry = this.answerWith ?? this.byId.get(profileId);
     if (!entry) throw new AppError('profile_not_found', `unknown profile "${profileId}"`);
@@ -123,7 +145,7 @@ class FakeRegistry implements RegistryReader {
   }
 
   async getAgent(agentId: string): Promise<RpcResponse<typeof GetAgent>> {
-    this.calls.agent++;
+    this.asked('agent');
     if (this.down) throw new AppError('timeout', 'rpc.registry.v1.get-agent timed out');
     const agent = this.agents.get(agentId);
     if (!agent) throw new AppError('agent_not_found', `unknown agent "${agentId}"`);
@@ -157,7 +179,7 @@ class FakeRegistry implements RegistryReader {
   }
 
   async getDirectory(): Promise<RpcResponse<typeof GetDirectory>> {
-    this.calls.directory++;
+    this.asked('directory');
     if (this.down) throw new AppError('timeout', 'rpc.registry.v1.directory timed out');
     return { people: this.people, orgVersion: this.orgVersion, version: 1 };
   }
@@ -205,9 +227,6 @@ async function failure(promise: Promise<unknown>): Promise<AppError> {
   }
   throw new Error('expected a failure');
 }
-
-/** Lets the background refresh an announcement starts run to its end. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('RegistryProfileSource', () => {
   it("serves the verified profile's privacy section and the directory, the same objects while nothing changed", async () => {
@@ -263,15 +282,21 @@ describe('RegistryProfileSource', () => {
       2,
     );
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance', version: 2 });
-    await settle();
+    // Asked at once, off the request path (the source's refresh starts with the announcement) …
+    expect(registry.calls.profile).toBe(2);
+    // … and a read while it runs waits for that answer instead of asking again.
     expect(await source.getProfile('finance')).toBe(before);
+    expect(registry.calls.profile).toBe(2);
 
     registry.publish(roleProfile('finance', { mode: 'strict' }), 3);
     registry.announce({ kind: 'profile', role: 'legal', profileId: 'legal', version: 3 });
-    await settle();
+    // Another role's change (one never read): nothing is asked.
+    expect(registry.calls.profile).toBe(2);
     expect(await source.getProfile('finance')).toBe(before);
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance', version: 3 });
+    expect(registry.calls.profile).toBe(3);
     const after = await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(3);
     expect(after).not.toBe(before);
     expect(after).toMatchObject({ mode: 'strict' });
   });
@@ -281,7 +306,9 @@ describe('RegistryProfileSource', () => {
     const before = await source.getProfile('finance');
     // The event overtakes the answering replica: it still serves version 1.
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance', version: 2 });
-    await settle();
+    expect(registry.calls.profile).toBe(2);
+    // That refresh's answer: still version 1, served while the next read asks again.
+    expect(await source.getProfile('finance')).toBe(before);
     expect(registry.calls.profile).toBe(2);
     expect(await source.getProfile('finance')).toBe(before);
     expect(registry.calls.profile).toBe(3);
@@ -292,7 +319,9 @@ describe('RegistryProfileSource', () => {
     expect(registry.calls.profile).toBe(4);
     // A version that never comes (a registry rebuilt from scratch) is awaited for one TTL at most.
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance', version: 99 });
-    await settle();
+    expect(registry.calls.profile).toBe(5);
+    await source.getProfile('finance');
+    expect(registry.calls.profile).toBe(5);
     clock.now += 31_000;
     await source.getProfile('finance');
     const calls = registry.calls.profile;
@@ -318,14 +347,14 @@ describe('RegistryProfileSource', () => {
     const { registry, source } = newTestSource();
     const first = await source.getDirectory();
     registry.announce({ kind: 'org', orgVersion: 1 });
-    await settle();
+    expect(registry.calls.directory).toBe(2);
     expect(await source.getDirectory()).toBe(first);
     registry.people = [
       { userId: 'u-2002', name: 'Rosa Adeyemi', email: 'rosa@acme.example', department: 'Legal' },
     ];
     registry.orgVersion = 2;
     registry.announce({ kind: 'org', orgVersion: 2 });
-    await settle();
+    expect(registry.calls.directory).toBe(3);
     const second = await source.getDirectory();
     expect(second).not.toBe(first);
     expect(second.people.map((p) => p.name)).toEqual(['Rosa Adeyemi']);
@@ -343,8 +372,9 @@ describe('RegistryProfileSource', () => {
     // The role gets a profile later: the announcement replaces the fallback.
     registry.publish(roleProfile('auditor', { mode: 'strict' }), 4);
     registry.announce({ kind: 'profile', role: 'auditor', profileId: 'auditor', version: 4 });
-    await settle();
+    expect(registry.calls.profile).toBe(2);
     expect(await source.getProfile('auditor')).toMatchObject({ mode: 'strict' });
+    expect(registry.calls.profile).toBe(2);
   });
 
   it('without a fallback, a role the registry does not know has no profile', async () => {
@@ -442,8 +472,12 @@ describe('RegistryProfileSource', () => {
     // The refresh started by the announcement is on its way; another change is announced meanwhile.
     registry.publish(roleProfile('finance', { mode: 'strict' }), 2);
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance', version: 2 });
-    await settle();
+    // One refresh at a time: the second announcement does not ask again while the first is on its way.
+    expect(registry.calls.profile).toBe(2);
+    await source.getProfile('finance');
+    // That answer predates version 2: the next read asks again and gets it.
     expect(await source.getProfile('finance')).toMatchObject({ mode: 'strict' });
+    expect(registry.calls.profile).toBe(3);
   });
 
   it('refreshes everything cached after a reconnect', async () => {
@@ -453,9 +487,10 @@ describe('RegistryProfileSource', () => {
     registry.publish(roleProfile('finance', { mode: 'detect' }), 2);
     registry.orgVersion = 2;
     registry.announce({ kind: 'all' });
-    await settle();
     expect(registry.calls).toMatchObject({ profile: 2, directory: 2 });
     expect((await source.getProfile('finance'))?.mode).toBe('detect');
+    await source.getDirectory();
+    expect(registry.calls).toMatchObject({ profile: 2, directory: 2 });
   });
 
   it('stops following announcements when stopped', async () => {
@@ -525,8 +560,11 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     expect(strict?.mode).toBe('strict');
 
     registry.declare('finance-auditor', 'finance', null, 2);
+    const asked = { ...registry.calls };
     registry.announce({ kind: 'agent', agentId: 'finance-auditor', version: 2, present: true });
-    await settle();
+    expect(registry.calls.agent).toBe(asked.agent + 1);
+    // The agent's answer names the role's default; the same background refresh asks for it.
+    await registry.reached('profileById', asked.profileById + 1);
     const calls = { ...registry.calls };
     const after = await source.profileFor(auditor);
     expect(after).toMatchObject({ mode: 'mask', denyList: ['Project Nightjar'] });
@@ -536,16 +574,16 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     // Removed from the registry: the role's default, like any caller that is no agent.
     registry.declare('finance-auditor', 'finance', 'finance-strict', 3);
     registry.announce({ kind: 'agent', agentId: 'finance-auditor', version: 3, present: true });
-    await settle();
+    expect(registry.calls.agent).toBe(calls.agent + 1);
     expect(await source.profileFor(auditor)).toBe(strict);
     registry.agents.delete('finance-auditor');
     registry.announce({ kind: 'agent', agentId: 'finance-auditor', version: 4, present: false });
-    await settle();
+    expect(registry.calls.agent).toBe(calls.agent + 2);
     expect(await source.profileFor(auditor)).toBe(await source.getProfile('finance'));
     // Another agent's change is not this one's.
     const agentCalls = registry.calls.agent;
     registry.announce({ kind: 'agent', agentId: 'someone-else', version: 5, present: true });
-    await settle();
+    expect(registry.calls.agent).toBe(agentCalls);
     await source.profileFor(auditor);
     expect(registry.calls.agent).toBe(agentCalls);
   });
@@ -556,7 +594,9 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     expect(await source.profileFor(newcomer)).toBe(await source.getProfile('finance'));
     // The event overtakes the answering replica: it does not declare the agent yet.
     registry.announce({ kind: 'agent', agentId: 'finance-newcomer', version: 2, present: true });
-    await settle();
+    expect(registry.calls.agent).toBe(2);
+    // That refresh's answer: no such agent yet, so the role's default while the next read asks again.
+    expect((await source.profileFor(newcomer))?.mode).toBe('mask');
     expect(registry.calls.agent).toBe(2);
     expect((await source.profileFor(newcomer))?.mode).toBe('mask');
     expect(registry.calls.agent).toBe(3);
@@ -571,7 +611,8 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     await source.profileFor(auditor);
     // The event overtakes the answering replica: it still declares version 1.
     registry.announce({ kind: 'agent', agentId: 'finance-auditor', version: 2, present: true });
-    await settle();
+    expect(registry.calls.agent).toBe(2);
+    expect((await source.profileFor(auditor))?.mode).toBe('strict');
     expect(registry.calls.agent).toBe(2);
     expect((await source.profileFor(auditor))?.mode).toBe('strict');
     expect(registry.calls.agent).toBe(3);
@@ -583,7 +624,9 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
 
     // Removal: a replica still declaring the agent is lagging; agent_not_found is the awaited answer.
     registry.announce({ kind: 'agent', agentId: 'finance-auditor', version: 3, present: false });
-    await settle();
+    expect(registry.calls.agent).toBe(5);
+    await source.profileFor(auditor);
+    expect(registry.calls.agent).toBe(5);
     await source.profileFor(auditor);
     expect(registry.calls.agent).toBe(6);
     registry.agents.delete('finance-auditor');
@@ -598,12 +641,13 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     const before = await source.profileFor(auditor);
     registry.publish({ ...otherProfile('finance-strict', 'finance', { mode: 'strict' }), hints: 'new' }, 2);
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance-strict', version: 2 });
-    await settle();
+    expect(registry.calls.profileById).toBe(2);
     expect(await source.profileFor(auditor)).toBe(before);
     registry.publish(otherProfile('finance-strict', 'finance', { mode: 'strict', denyList: ['Kestrel'] }), 3);
     registry.announce({ kind: 'profile', role: 'finance', profileId: 'finance-strict', version: 3 });
-    await settle();
+    // Fetched when the change was announced; the request below waits for that answer.
     const calls = registry.calls.profileById;
+    expect(calls).toBe(3);
     const after = await source.profileFor(auditor);
     expect(after).not.toBe(before);
     expect(after).toMatchObject({ mode: 'strict', denyList: ['Kestrel'] });
@@ -680,8 +724,11 @@ describe('RegistryProfileSource for agents (the profile the registry runs an age
     const { registry, source } = newAgentSource();
     await source.profileFor(auditor);
     registry.declare('finance-auditor', 'finance', null, 2);
+    const asked = { ...registry.calls };
     registry.announce({ kind: 'all' });
-    await settle();
+    // The agent and its cached profile at once; then the profile the agent's new answer names.
+    expect(registry.calls).toMatchObject({ agent: asked.agent + 1, profileById: asked.profileById + 1 });
+    await registry.reached('profileById', asked.profileById + 2);
     const calls = { ...registry.calls };
     expect((await source.profileFor(auditor))?.mode).toBe('mask');
     expect(registry.calls).toEqual(calls);

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import * as grpc from '@grpc/grpc-js';
 import { ORG_IMPORT_PART_MAX_CHARS } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The registry's generator of large, valid org charts (the same one its own scale tests use).
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { generateOrgChart } from '../../registry/src/org/org-chart.generator.js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 
 interface UsersPage {
@@ -51,7 +53,9 @@ describe('gateway org directory and import at scale', () => {
   });
 
   /** Every page of `GET /v1/users`, following nextCursor. */
-  async function pageAll(limit: number): Promise<{ people: string[]; pages: number; orgVersions: Set<number> }> {
+  async function pageAll(
+    limit: number,
+  ): Promise<{ people: string[]; pages: number; orgVersions: Set<number> }> {
     const people: string[] = [];
     const orgVersions = new Set<number>();
     let cursor: string | null = null;
@@ -93,7 +97,9 @@ describe('gateway org directory and import at scale', () => {
     expect(imported.body.users).toBe(25_000);
     // The gateway committed its upload: the registry kept no parts.
     expect(await partsLeft()).toBe(0);
-    process.stdout.write(`HTTP import of 25,000 people (${Buffer.byteLength(csv)} bytes): ${importMs.toFixed(0)} ms\n`);
+    process.stdout.write(
+      `HTTP import of 25,000 people (${Buffer.byteLength(csv)} bytes): ${importMs.toFixed(0)} ms\n`,
+    );
 
     const listed = await pageAll(500);
     expect(listed.pages).toBe(50);
@@ -140,6 +146,45 @@ describe('gateway org directory and import at scale', () => {
     expect(new Set(listed.people).size).toBe(20_000);
     // The new chart's people (other names and emails for the same ids), none of the old one's left.
     expect([...listed.people].sort()).toEqual(peopleOf(csv).sort());
+  }, 300_000);
+
+  it('does the same over gRPC: ImportOrg of a CSV past one NATS message, ListUsers paged by nextCursor', async () => {
+    const loaded = grpc.loadPackageDefinition(loadGatewayProtos(findProtoDir())) as any;
+    const registry = new loaded.orgmesh.v1.Registry(
+      `127.0.0.1:${gateway.grpcPort}`,
+      grpc.credentials.createInsecure(),
+    ) as grpc.Client & Record<string, (...args: unknown[]) => void>;
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${admin}`);
+    const unary = <T>(method: string, request: unknown) =>
+      new Promise<T>((resolve, reject) =>
+        registry[method]!(request, metadata, (error: grpc.ServiceError | null, response: T) =>
+          error ? reject(error) : resolve(response),
+        ),
+      );
+    try {
+      const csv = generateOrgChart({ size: 16_000, seed: 24 });
+      expect(Buffer.byteLength(csv)).toBeGreaterThan(1024 * 1024);
+      const imported = await unary<{ users: number; orgVersion: number }>('ImportOrg', {
+        csv,
+        fileName: 'org-16k.csv',
+      });
+      expect(imported.users).toBe(16_000);
+      const people: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page: { items: UsersPage['items']; nextCursor?: string; orgVersion: number } = await unary(
+          'ListUsers',
+          { limit: 500, ...(cursor ? { cursor } : {}) },
+        );
+        expect(page.orgVersion).toBe(imported.orgVersion);
+        people.push(...page.items.map((p) => `${p.userId}|${p.email}`));
+        cursor = page.nextCursor || undefined;
+      } while (cursor);
+      expect(people.sort()).toEqual(peopleOf(csv).sort());
+    } finally {
+      registry.close();
+    }
   }, 300_000);
 
   /**

@@ -37,7 +37,8 @@ describe('fitToMessages', () => {
     const line = `${'日本語の名前'.repeat(10_000)}\n`; // 60,001 characters, ~180 KB as UTF-8
     const parts = fitToMessages(splitCsv(line.repeat(8), 256 * 1024));
     expect(parts.join('')).toBe(line.repeat(8));
-    for (const part of parts) expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(ORG_IMPORT_PART_MAX_ENCODED_BYTES);
+    for (const part of parts)
+      expect(Buffer.byteLength(JSON.stringify(part))).toBeLessThanOrEqual(ORG_IMPORT_PART_MAX_ENCODED_BYTES);
   });
 
   it('keeps ASCII parts as they are', () => {
@@ -87,7 +88,9 @@ describe('sendOrgImport', () => {
     // Indices 0…count-1, each once, and joined in index order they are the CSV again.
     const joined = Array.from({ length: count }, (_, i) => sent.parts.get(i)!.csv).join('');
     expect(joined).toBe(csv);
-    expect(sent.commits).toEqual([{ upload: { uploadId: [...uploadIds][0], parts: count }, fileName: undefined }]);
+    expect(sent.commits).toEqual([
+      { upload: { uploadId: [...uploadIds][0], parts: count }, fileName: undefined },
+    ]);
     expect(sent.maxInFlight()).toBeGreaterThan(1);
     expect(sent.maxInFlight()).toBeLessThanOrEqual(4);
   });

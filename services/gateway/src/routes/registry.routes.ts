@@ -40,9 +40,13 @@ const UsersCursor = defineCursor(
 );
 
 function orgChanged(paged: number, current: number): AppError {
-  return new AppError('conflict', 'the org chart was imported again while paging: start again without a cursor', {
-    details: { pagedOrgVersion: paged, orgVersion: current },
-  });
+  return new AppError(
+    'conflict',
+    'the org chart was imported again while paging: start again without a cursor',
+    {
+      details: { pagedOrgVersion: paged, orgVersion: current },
+    },
+  );
 }
 
 /**
@@ -212,7 +216,7 @@ export const registryRoutes: Route[] = [
     tag: 'registry',
     summary: "The org chart's people (admin)",
     description:
-      "Personal data: admins only. The registry verifies the forwarded admin token itself (issue 18): the bus lets " +
+      'Personal data: admins only. The registry verifies the forwarded admin token itself (issue 18): the bus lets ' +
       'only the privacy proxy read the directory otherwise. Ordered by user id; each page is one page of the ' +
       "registry's directory (ADR 0013), so any org size pages through. A re-import between two pages is 409 " +
       '`conflict`: start again without a cursor.',

@@ -1,10 +1,4 @@
-import {
-  AppError,
-  ImportOrg,
-  ImportOrgPart,
-  sendOrgImport,
-  type RegistryProblem,
-} from '@orgmesh/contracts';
+import { AppError, ImportOrg, ImportOrgPart, sendOrgImport, type RegistryProblem } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import type { OrgImporter } from '../cli.js';

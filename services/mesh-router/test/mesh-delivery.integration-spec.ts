@@ -1,13 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import {
+  CancelTask,
   GetTask,
   MESH_INBOX_STREAM,
   Notify,
   RequestApproval,
   SendTask,
+  UpdateTask,
+  agentUpdatesSubject,
   roleInboxDurable,
   type Task,
+  type TaskChange,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
@@ -75,6 +79,27 @@ describe('mesh delivery, deadlines and escalation', () => {
 
   const get = (id: string, authorization = manager): Promise<Task> =>
     bus.request(GetTask, { id }, { authorization });
+
+  it("repeats each change the relay publishes on the sender's own updates subject", async () => {
+    const heard: string[] = [];
+    const sub = bus.nc.subscribe(bus.subject(agentUpdatesSubject('finance-agent')!), {
+      callback: (error, msg) => void (error === null && heard.push(msgSummary(msg.json<TaskChange>()))),
+    });
+    await bus.nc.flush();
+    const approval = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Relayed' },
+      { authorization: finance },
+    );
+    await bus.request(UpdateTask, { id: approval.id, state: 'working' }, { authorization: manager });
+    // The relay (the only publisher in this file) repeats it after the JetStream ack; the create is not repeated.
+    await expectEventually(() => expect(heard).toContain(`${approval.id}:start:working`));
+    expect(heard.filter((h) => h.startsWith(approval.id))).toEqual([`${approval.id}:start:working`]);
+    // Ended, so the escalation tests below never see it.
+    await bus.request(CancelTask, { id: approval.id }, { authorization: finance });
+    await expectEventually(() => expect(heard).toContain(`${approval.id}:cancel:canceled`));
+    sub.unsubscribe();
+  });
 
   it('redelivers to an agent that crashed before acking, and records its result once', async () => {
     const first = await testAgent(
@@ -314,3 +339,7 @@ describe('mesh delivery, deadlines and escalation', () => {
     ]);
   });
 });
+
+function msgSummary(change: TaskChange): string {
+  return `${change.task.id}:${change.change.event}:${change.task.state}`;
+}

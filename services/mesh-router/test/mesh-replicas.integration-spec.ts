@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { GetTask, SendTask, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
+import { GetTask, SendTask, TaskUpdated, agentUpdatesSubject, type TaskChange } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
@@ -59,6 +59,15 @@ describe('mesh router replicas', () => {
         if (change.task.state === 'completed') completed.add(change.task.id);
       },
     });
+    // The sender's own copies: whichever replica made a change repeats it (a relay republish may repeat one twice).
+    const copies = new Map<string, Set<number>>();
+    const own = bus.nc.subscribe(bus.subject(agentUpdatesSubject('finance-agent')!), {
+      callback: (_error, msg) => {
+        const change = msg.json<TaskChange>();
+        copies.set(change.task.id, (copies.get(change.task.id) ?? new Set()).add(change.task.version));
+      },
+    });
+    await bus.nc.flush();
     const before = replicas.map((r) => ({ ...r.repository.cacheStats }));
     const learnedBefore = replicas[0]!.replicaSync.learned + replicas[1]!.replicaSync.learned;
     const contextId = `replicas-${randomUUID()}`;
@@ -74,6 +83,10 @@ describe('mesh router replicas', () => {
       await expectEventually(() => expect(completed.has(task.id)).toBe(true), { timeoutMs: 5_000 });
     }
     sub.unsubscribe();
+    await expectEventually(() =>
+      expect(sent.map((id) => [...(copies.get(id) ?? [])].sort())).toEqual(sent.map(() => [2, 3])),
+    );
+    own.unsubscribe();
 
     const after = replicas.map((r) => r.repository.cacheStats);
     const hits = after.map((stats, i) => stats.hits - before[i]!.hits);

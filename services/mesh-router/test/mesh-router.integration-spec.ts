@@ -15,7 +15,9 @@ import {
   TaskCreated,
   TaskUpdated,
   UpdateTask,
+  agentUpdatesSubject,
   type Task,
+  type TaskChange,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
@@ -487,6 +489,18 @@ describe('mesh router over NATS and Postgres', () => {
     const contextId = `events-${randomUUID()}`;
     const created: string[] = [];
     const updated: string[] = [];
+    // Each update is repeated on its sender's own subject (the eager path here), and only there.
+    const copies: Record<string, string[]> = { 'finance-agent': [], 'manager-agent': [] };
+    const subs = Object.entries(copies).map(([agentId, list]) =>
+      bus.nc.subscribe(bus.subject(agentUpdatesSubject(agentId)!), {
+        callback: (error, msg) => {
+          if (error) return;
+          const p = msg.json<TaskChange>();
+          if (p.task.contextId === contextId) list.push(`${p.change.event}:${p.task.version}:${p.task.state}`);
+        },
+      }),
+    );
+    await bus.nc.flush();
     const consumers = await Promise.all([
       bus.consume(
         TaskCreated,
@@ -520,7 +534,11 @@ describe('mesh router over NATS and Postgres', () => {
     await expectEventually(() => {
       expect(created).toEqual(['create:1']);
       expect(updated).toEqual(['start:2:working', 'decide:3:completed']);
+      expect(copies['finance-agent']).toEqual(['start:2:working', 'decide:3:completed']);
     });
+    await bus.nc.flush();
+    expect(copies['manager-agent']).toEqual([]);
+    for (const sub of subs) sub.unsubscribe();
     const decided = await bus.request(GetTask, { id: task.id }, { authorization: finance });
     expect(decided).toMatchObject({
       state: 'completed',

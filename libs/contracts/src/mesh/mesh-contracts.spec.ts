@@ -4,11 +4,13 @@ import { allContracts } from '../define.js';
 import {
   InboxDelivery,
   MESH_EVENT_SUBJECTS,
+  MESH_INBOX_SUBJECTS,
   RecipientInput,
   SendTask,
   Task,
   TaskUpdated,
   agentInboxSubject,
+  agentUpdatesSubject,
   inboxSubject,
   roleInboxSubject,
 } from './index.js';
@@ -66,6 +68,14 @@ describe('mesh contracts', () => {
         .sort(),
     ).toEqual(['mesh.v1.inbox', 'mesh.v1.task-created', 'mesh.v1.task-updated']);
     expect(MESH_EVENT_SUBJECTS).not.toContain(InboxDelivery.subject);
+  });
+
+  it("names each sender's updates subject outside both streams, and none for an id that is not one token", () => {
+    expect(agentUpdatesSubject('finance-agent')).toBe('mesh.v1.updates.finance-agent');
+    const captured = [...MESH_EVENT_SUBJECTS, ...MESH_INBOX_SUBJECTS.map((s) => s.replace('>', 'x'))];
+    expect(captured).not.toContain(agentUpdatesSubject('x'));
+    expect(MESH_INBOX_SUBJECTS.every((s) => !'mesh.v1.updates.x'.startsWith(s.replace('>', '')))).toBe(true);
+    for (const id of ['a.b', 'a*', '>', 'u@example.com', 'a b', '']) expect(agentUpdatesSubject(id)).toBeUndefined();
   });
 
   it('round-trips a task, refusing unknown states and malformed ids', () => {

@@ -1,4 +1,4 @@
-// `npm run chaos [-- --tasks N --agents M --seconds S --json FILE]`: the suite as real processes with
+// `npm run chaos [-- --tasks N --agents M --seconds S --json FILE --nats-cluster]`: the suite as real processes with
 // replicas, its own NATS and Postgres, a bounded load, and the faults of issue #21 during it. Prints
 // one table; exits 1 when anything acknowledged was lost, handled twice, a session history is not an
 // FSM path, or a fault did not recover.
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     agents: { type: 'string', default: '16' },
     seconds: { type: 'string' },
     json: { type: 'string' },
+    'nats-cluster': { type: 'boolean', default: false },
   },
 });
 const tasks = Number(values.tasks);
@@ -26,7 +27,7 @@ if (!Number.isInteger(agents) || agents < 3) throw new Error('--agents: an integ
 const loadSeconds = values.seconds ? Number(values.seconds) : Math.max(120, Math.ceil(tasks / 12));
 if (!(loadSeconds > 0)) throw new Error('--seconds: a positive number');
 
-const { result, logDir } = await runChaos({ root, tasks, agents, loadSeconds });
+const { result, logDir } = await runChaos({ root, tasks, agents, loadSeconds, natsCluster: values['nats-cluster'] });
 process.stdout.write(`\n${renderTable(result)}\n`);
 for (const lost of result.lost.slice(0, 20))
   process.stdout.write(`lost: ${lost.kind} ${lost.id} via ${lost.via} (key ${lost.key}) state ${lost.state ?? 'absent'}\n`);

@@ -69,6 +69,8 @@ export interface ChaosResult {
   faults: FaultRecord[];
   /** Each poison message and the dead letters its consumers wrote for it. */
   poison: PoisonOutcome[];
+  /** With the NATS cluster: every stream and its replica count (all must be 3). */
+  natsStreams?: Array<{ name: string; replicas: number }>;
   durationMs: number;
   ok: boolean;
 }
@@ -199,6 +201,7 @@ export function summarize(
   faults: FaultRecord[],
   poison: PoisonOutcome[],
   durationMs: number,
+  natsStreams?: Array<{ name: string; replicas: number }>,
 ): ChaosResult {
   const acknowledged = [...load.acknowledged.values()];
   const terminalByState: Record<string, number> = {};
@@ -229,6 +232,7 @@ export function summarize(
     refused: load.refused.map(({ key, reason }) => ({ key, reason })),
     faults,
     poison,
+    ...(natsStreams ? { natsStreams } : {}),
     durationMs,
     ok:
       lost.length === 0 &&
@@ -237,6 +241,7 @@ export function summarize(
       sessions.invalid.length === 0 &&
       recovered &&
       poison.every(deadLetteredAsExpected) &&
+      (natsStreams ?? []).every((stream) => stream.replicas === 3) &&
       load.refused.length === 0,
   };
 }
@@ -286,6 +291,14 @@ export function renderTable(result: ChaosResult): string {
           : 'NOT DEAD-LETTERED',
       ],
     ),
+    ...(result.natsStreams
+      ? [
+          [
+            'NATS streams (replicas; all must be 3)',
+            result.natsStreams.map((st) => `${st.name} ${st.replicas}`).join(', '),
+          ] as [string, string],
+        ]
+      : []),
     ['run duration', `${(result.durationMs / 1000).toFixed(0)} s`],
     ['verdict', result.ok ? 'PASS' : 'FAIL'],
   ];

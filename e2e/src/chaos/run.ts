@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { MIGRATED_SERVICES, runMigrations } from '@orgmesh/migrations';
 import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
 import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
-import { startChaosNats, startChaosPostgres, type ChaosNats, type ChaosPostgres } from './infra.js';
+import { faultsFor, type Fault, type FaultEnv } from './faults.js';
+import { startChaosNats, startChaosPostgres, type ChaosPostgres } from './infra.js';
+import { startChaosNatsCluster } from './nats-cluster.js';
 import { ChaosLoad, loadRoster } from './load.js';
 import { findDeadLetters, injectPoison, type Poison } from './poison.js';
 import { checkSessions, checkTasks, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
@@ -19,46 +21,12 @@ export interface ChaosOptions {
   loadSeconds: number;
   /** How long a fault may take to recover before the run calls it not recovered. */
   recoveryTimeoutMs?: number;
+  /** NATS as a 3-node JetStream cluster (streams at 3 replicas); its faults kill nodes instead of restarting the one server. */
+  natsCluster?: boolean;
   /** Stop waiting for open tasks after this long without progress. */
   settleQuietMs?: number;
   say?: (line: string) => void;
 }
-
-const FREEZE_MS = 10_000;
-
-/**
- * The faults in the order they are injected, at these fractions of the load's span (each no
- * earlier than the previous one's recovery). Two different mesh-router replicas are killed.
- */
-interface Fault {
-  name: string;
-  at: number;
-  /** Injects the fault; resolves when a restart is done (a freeze resolves at once and lasts FREEZE_MS). */
-  inject(env: FaultEnv): Promise<void>;
-  /** The process that has to answer its readiness probe again, if any. */
-  process?: string;
-}
-
-interface FaultEnv {
-  suite: ChaosSuite;
-  nats: ChaosNats;
-  postgres: ChaosPostgres;
-}
-
-const FAULTS: Fault[] = [
-  { name: 'kill -9 mesh-router-1', at: 0.08, process: 'mesh-router-1', inject: async ({ suite }) => suite.byName('mesh-router-1').kill9() },
-  { name: 'kill -9 sessions-1', at: 0.2, process: 'sessions-1', inject: async ({ suite }) => suite.byName('sessions-1').kill9() },
-  { name: 'restart NATS (JetStream store kept)', at: 0.32, inject: ({ nats }) => nats.restart() },
-  { name: 'kill -9 mesh-router-2', at: 0.46, process: 'mesh-router-2', inject: async ({ suite }) => suite.byName('mesh-router-2').kill9() },
-  { name: 'restart Postgres (pg_ctl stop -m immediate)', at: 0.6, inject: ({ postgres }) => postgres.crashRestart() },
-  {
-    name: `freeze mesh-router-1 ${FREEZE_MS / 1000} s (SIGSTOP/SIGCONT)`,
-    at: 0.74,
-    process: 'mesh-router-1',
-    // Not awaited: the recovery probe runs while the replica is frozen (its NATS connection stays open).
-    inject: async ({ suite }) => void suite.byName('mesh-router-1').freeze(FREEZE_MS),
-  },
-];
 
 export interface ChaosRun {
   result: ChaosResult;
@@ -74,7 +42,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   mkdirSync(logDir);
   const runId = randomBytes(4).toString('hex');
   const secret = randomBytes(16).toString('hex');
-  let nats: ChaosNats | undefined;
+  let nats: FaultEnv['nats'] | undefined;
   let postgres: ChaosPostgres | undefined;
   let provider: OidcTestProvider | undefined;
   let suite: ChaosSuite | undefined;
@@ -82,9 +50,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   let ok = false;
   let faultsDone = () => {};
   try {
-    nats = await startChaosNats(dir, join(logDir, 'nats-server.log'));
+    nats = options.natsCluster
+      ? { cluster: await startChaosNatsCluster(dir, logDir) }
+      : { single: await startChaosNats(dir, join(logDir, 'nats-server.log')) };
+    const natsUrl = 'cluster' in nats ? nats.cluster.url : nats.single.url;
     postgres = await startChaosPostgres(dir);
-    say(`NATS ${nats.url}, Postgres ${postgres.url}; logs in ${logDir}`);
+    say(`NATS ${natsUrl}${'cluster' in nats ? ' (3-node JetStream cluster, streams at 3 replicas)' : ''}, Postgres ${postgres.url}; logs in ${logDir}`);
     for (const service of MIGRATED_SERVICES()) await runMigrations({ url: postgres.url, service });
     const audience = 'urn:orgmesh:chaos';
     const client = (clientId: string, role: string) => ({
@@ -106,7 +77,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     suite = await startChaosSuite({
       root: options.root,
       logDir,
-      natsUrl: nats.url,
+      natsUrl,
       databaseUrl: postgres.url,
       oidc,
       recordFile: join(dir, 'model-requests.jsonl'),
@@ -115,7 +86,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     });
     say(`suite ready: ${suite.processes.map((p) => p.name).join(', ')}`);
     load = await ChaosLoad.start({
-      natsUrl: nats.url,
+      natsUrl,
       gatewayUrls: suite.gatewayUrls,
       oidc: { issuer: provider.issuer, secret },
       agents: options.agents,
@@ -131,22 +102,23 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const driving = drive(load, options, loadStart, allFaultsDone, say).finally(() => (loadDone = true));
     const faults: FaultRecord[] = [];
     let poisons: Poison[] = [];
-    for (const [n, fault] of FAULTS.entries()) {
+    const schedule = faultsFor(options.natsCluster ?? false);
+    for (const [n, fault] of schedule.entries()) {
       const due = loadStart + fault.at * options.loadSeconds * 1_000;
       if (Date.now() < due) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
       const underLoad = !loadDone;
-      say(`FAULT ${n + 1}/${FAULTS.length}: ${fault.name}${underLoad ? '' : ' (the load has ended)'}`);
+      say(`FAULT ${n + 1}/${schedule.length}: ${fault.name}${underLoad ? '' : ' (the load has ended)'}`);
       const at = Date.now();
       await fault.inject(env);
-      const recovery = await recover(load, suite, postgres.url, fault, n, at, options.recoveryTimeoutMs ?? 120_000);
+      const recovery = await recover(load, env, postgres.url, fault, n, at, options.recoveryTimeoutMs ?? 120_000);
       say(
         recovery.recoveryMs === null
           ? `  not recovered within ${(options.recoveryTimeoutMs ?? 120_000) / 1000} s`
           : `  recovered in ${(recovery.recoveryMs / 1000).toFixed(1)} s: ${describeRecovery(recovery)}; probe task ${recovery.probe}`,
       );
       faults.push({ name: fault.name, at: at - loadStart, underLoad, ...recovery });
-      if (fault.name.startsWith('restart NATS')) {
-        poisons = await injectPoison(nats.url);
+      if (fault.name.includes('NATS') && !poisons.length) {
+        poisons = await injectPoison(natsUrl);
         say(`published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`);
       }
     }
@@ -156,8 +128,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
     const sessions = await checkSessions(postgres.url);
     const tasks = await checkTasks(postgres.url);
-    const poisoned = await findDeadLetters(nats.url, poisons);
-    const result = summarize(load, states, sessions, tasks, faults, poisoned, Date.now() - began);
+    const poisoned = await findDeadLetters(natsUrl, poisons);
+    const streams = 'cluster' in nats ? await nats.cluster.streams() : undefined;
+    const result = summarize(load, states, sessions, tasks, faults, poisoned, Date.now() - began, streams);
     ok = result.ok;
     return { result, logDir };
   } finally {
@@ -165,7 +138,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     await load?.stop().catch(() => undefined);
     await suite?.stop().catch(() => undefined);
     await provider?.close().catch(() => undefined);
-    await nats?.stop().catch(() => undefined);
+    await (nats && 'cluster' in nats ? nats.cluster : nats?.single)?.stop().catch(() => undefined);
     await postgres?.stop().catch(() => undefined);
     // Logs stay when something went wrong: they are the evidence.
     if (ok) rmSync(dir, { recursive: true, force: true });
@@ -208,7 +181,7 @@ async function drive(
  */
 async function recover(
   load: ChaosLoad,
-  suite: ChaosSuite,
+  env: FaultEnv,
   databaseUrl: string,
   fault: Fault,
   n: number,
@@ -216,8 +189,13 @@ async function recover(
   timeoutMs: number,
 ): Promise<Pick<FaultRecord, 'recoveryMs' | 'workMs' | 'processMs' | 'probe'>> {
   const deadline = at + timeoutMs;
-  const target: ManagedProcess | undefined = fault.process ? suite.byName(fault.process) : undefined;
+  const target: ManagedProcess | undefined = fault.process ? env.suite.byName(fault.process) : undefined;
   const processBack = (async () => {
+    if (fault.heal)
+      return fault.heal(env).then(
+        () => Date.now() - at,
+        () => Number.NaN,
+      );
     if (!target) return null;
     // A killed process is restarted after a short delay: let it die before probing its readiness.
     await new Promise((resolve) => setTimeout(resolve, 1_000));

@@ -13,13 +13,13 @@ export {
   type TaskUpdateListener,
 } from './mesh-agent.js';
 export {
-  ClientCredentialsTokenSource,
-  StaticTokenProvider,
+  GatewayTokenSource,
+  StaticAccessTokenSource,
   parseAccessToken,
   stringClaim,
   type AccessToken,
-  type ClientCredentialsOptions,
-  type TokenProvider,
+  type GatewayTokenSourceOptions,
+  type AccessTokenSource,
 } from './token-source.js';
 export {
   OidcTokenSource,

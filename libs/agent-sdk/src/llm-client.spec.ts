@@ -2,11 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { LlmClient } from './llm-client.js';
-import type { AccessToken, TokenProvider } from './token-source.js';
+import type { AccessToken, AccessTokenSource } from './token-source.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
-class CountingTokens implements TokenProvider {
+class CountingTokens implements AccessTokenSource {
   issued = 0;
   private token: AccessToken | undefined;
   async current(): Promise<AccessToken> {

@@ -1,5 +1,5 @@
 import { AppError, type ErrorCode } from '@orgmesh/contracts';
-import type { TokenProvider } from './token-source.js';
+import type { AccessTokenSource } from './token-source.js';
 
 /** One tool call of an assistant message (OpenAI chat completions shape). */
 export interface ChatToolCall {
@@ -45,7 +45,7 @@ export interface LlmClientOptions {
   /** The privacy proxy's base URL (`http://127.0.0.1:8090`); `/v1` is appended unless present. */
   baseUrl: string;
   /** The agent's orgmesh token: the proxy authenticates the agent with it (the provider key never leaves the proxy). */
-  tokens: TokenProvider;
+  tokens: AccessTokenSource;
   model: string;
   /** Ask for SSE streaming and assemble the deltas; default false. */
   stream?: boolean;

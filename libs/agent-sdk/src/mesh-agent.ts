@@ -37,11 +37,11 @@ import { connectBus, type ConsumerHandle, type EventContext, type MessageBus } f
 import { createLogger, type Logger } from '@orgmesh/telemetry';
 import { LlmClient, type LlmClientOptions } from './llm-client.js';
 import { RecentIds } from './recent-ids.js';
-import { ClientCredentialsTokenSource, type AccessToken, type TokenProvider } from './token-source.js';
+import { GatewayTokenSource, type AccessToken, type AccessTokenSource } from './token-source.js';
 
 /** How the agent proves who it is: client credentials at the gateway, or a token provider of its own. */
 export type AgentCredentials =
-  { gatewayUrl: string; clientId: string; clientSecret: string } | { tokens: TokenProvider };
+  { gatewayUrl: string; clientId: string; clientSecret: string } | { tokens: AccessTokenSource };
 
 export interface MeshAgentOptions {
   natsUrl: string;
@@ -195,7 +195,7 @@ export class MeshAgent {
 
   private constructor(
     readonly bus: MessageBus,
-    readonly tokens: TokenProvider,
+    readonly tokens: AccessTokenSource,
     identity: AccessToken,
     private readonly options: MeshAgentOptions,
     logger: Logger,
@@ -211,7 +211,7 @@ export class MeshAgent {
     const tokens =
       'tokens' in options.credentials
         ? options.credentials.tokens
-        : new ClientCredentialsTokenSource({ ...options.credentials, logger });
+        : new GatewayTokenSource({ ...options.credentials, logger });
     let identity: AccessToken;
     try {
       identity = await tokens.current();

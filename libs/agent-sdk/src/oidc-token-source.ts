@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
-import { parseAccessToken, type AccessToken, type TokenProvider } from './token-source.js';
+import { parseAccessToken, type AccessToken, type AccessTokenSource } from './token-source.js';
 
 /** How the client proves who it is at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2). */
 export type OidcClientAuth =
@@ -55,7 +55,7 @@ const EXPIRY_SKEW_MS = 1_000;
  * the cached token keeps being served while it is still valid, so a provider outage shorter than
  * the remaining lifetime is invisible to the agent. Past expiry the caller gets `unavailable`.
  */
-export class OidcTokenSource implements TokenProvider {
+export class OidcTokenSource implements AccessTokenSource {
   private cached: AccessToken | undefined;
   private renewAt = 0;
   private pending: Promise<AccessToken> | undefined;

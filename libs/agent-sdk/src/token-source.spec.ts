@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppError } from '@orgmesh/contracts';
-import { ClientCredentialsTokenSource, parseAccessToken } from './token-source.js';
+import { GatewayTokenSource, parseAccessToken } from './token-source.js';
 
 const jwt = (claims: Record<string, unknown>) =>
   `${Buffer.from('{"alg":"ES256"}').toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.c2ln`;
@@ -32,7 +32,7 @@ describe('client-credentials token source', () => {
   it('posts client_credentials to <gateway>/v1/auth/token and reads the identity from the token', async () => {
     const exp = Math.floor(Date.now() / 1000) + 3600;
     const { calls, fetchImpl } = tokenEndpoint([ok({ sub: 'finance-agent', role: 'finance', exp })]);
-    const source = new ClientCredentialsTokenSource({
+    const source = new GatewayTokenSource({
       gatewayUrl: 'http://gw.test/',
       clientId: 'finance-agent',
       clientSecret: 's3cret',
@@ -59,7 +59,7 @@ describe('client-credentials token source', () => {
       ok({ sub: 'a', role: 'r', exp: later }),
       ok({ sub: 'a', role: 'r', exp: later + 1 }),
     ]);
-    const source = new ClientCredentialsTokenSource({
+    const source = new GatewayTokenSource({
       gatewayUrl: 'http://gw.test',
       clientId: 'a',
       clientSecret: 'b',
@@ -82,7 +82,7 @@ describe('client-credentials token source', () => {
       () => new Response(JSON.stringify({ code: 'unauthenticated' }), { status: 401 }),
       () => Promise.reject(new TypeError('fetch failed')),
     ]);
-    const source = new ClientCredentialsTokenSource({
+    const source = new GatewayTokenSource({
       gatewayUrl: 'http://gw.test',
       clientId: 'a',
       clientSecret: 'wrong',

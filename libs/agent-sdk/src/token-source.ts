@@ -13,8 +13,12 @@ export interface AccessToken {
   readonly role: string;
 }
 
-/** Anything that produces the agent's current JWT (the client-credentials source, or a fixed token in tests). */
-export interface TokenProvider {
+/**
+ * Where an agent's access token comes from: the gateway's dev issuer (GatewayTokenSource), an OpenID
+ * provider (OidcTokenSource), or a fixed token (StaticAccessTokenSource). Hands out the parsed token
+ * (AccessToken), not just the JWT.
+ */
+export interface AccessTokenSource {
   /** A token valid for at least a little while longer (refreshed when close to expiry). */
   current(): Promise<AccessToken>;
   /** Forgets the cached token (after a 401), so the next `current()` fetches a new one. */
@@ -22,7 +26,7 @@ export interface TokenProvider {
   stop(): void;
 }
 
-export interface ClientCredentialsOptions {
+export interface GatewayTokenSourceOptions {
   /** Gateway base URL; the token endpoint is `<gatewayUrl>/v1/auth/token`. */
   gatewayUrl: string;
   clientId: string;
@@ -40,11 +44,12 @@ export interface ClientCredentialsOptions {
 const MIN_REFRESH_MARGIN_MS = 30_000;
 
 /**
- * OAuth2 client credentials against the gateway's token endpoint (`POST /v1/auth/token`), with the
- * token cached and refreshed in the background before it expires. Concurrent callers share one
- * request. A failed refresh is retried with backoff while the old token is still valid.
+ * The gateway's dev issuer (`npm start`): OAuth2 client credentials against its token endpoint
+ * (`POST /v1/auth/token`); production agents use OidcTokenSource. The token is cached and
+ * refreshed in the background before it expires. Concurrent callers share one request. A failed
+ * refresh is retried with backoff while the old token is still valid.
  */
-export class ClientCredentialsTokenSource implements TokenProvider {
+export class GatewayTokenSource implements AccessTokenSource {
   private cached: AccessToken | undefined;
   private pending: Promise<AccessToken> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -52,7 +57,7 @@ export class ClientCredentialsTokenSource implements TokenProvider {
   private failures = 0;
   private readonly fetchImpl: typeof fetch;
 
-  constructor(private readonly options: ClientCredentialsOptions) {
+  constructor(private readonly options: GatewayTokenSourceOptions) {
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -164,7 +169,7 @@ export class ClientCredentialsTokenSource implements TokenProvider {
 }
 
 /** A fixed token (tests, or a token minted elsewhere); it is never refreshed. */
-export class StaticTokenProvider implements TokenProvider {
+export class StaticAccessTokenSource implements AccessTokenSource {
   private readonly token: AccessToken;
   constructor(jwt: string) {
     this.token = parseAccessToken(jwt);

@@ -3,7 +3,7 @@ import { AppError, Decide, GetTask, SendTask, UpdateTask, type Task } from '@org
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
-import { MeshAgent, StaticTokenProvider, type MeshAgentOptions, type TaskContext } from '../src/index.js';
+import { MeshAgent, StaticAccessTokenSource, type MeshAgentOptions, type TaskContext } from '../src/index.js';
 import { EXPECTED_HASH, MeshDouble, unsignedJwt } from './mesh-double.js';
 
 const logger = createLogger({ service: 'agent-sdk-test', level: process.env['TEST_LOG_LEVEL'] ?? 'silent' });
@@ -48,7 +48,7 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
       natsUrl: ctx.natsUrl,
       subjectPrefix: ctx.subjectPrefix,
       nameSuffix: ctx.nameSuffix,
-      credentials: { tokens: new StaticTokenProvider(unsignedJwt(agentId, role)) },
+      credentials: { tokens: new StaticAccessTokenSource(unsignedJwt(agentId, role)) },
       agentId,
       heartbeatIntervalMs: 0,
       backoffMs: [50, 100],

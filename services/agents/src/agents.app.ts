@@ -1,4 +1,4 @@
-import { MeshAgent, OidcTokenSource, type TokenProvider } from '@orgmesh/agent-sdk';
+import { MeshAgent, OidcTokenSource, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import {
   createLogger,
   createMetricsRegistry,
@@ -21,7 +21,7 @@ export interface AgentsApp {
 export interface AgentsAppOptions {
   logger?: Logger;
   /** Replaces the gateway's client credentials (tests). */
-  tokens?: TokenProvider;
+  tokens?: AccessTokenSource;
 }
 
 /**
@@ -50,10 +50,10 @@ export async function startAgentsApp(
           ? // Production: the OpenID provider, renewed ahead of expiry (ORGMESH_OIDC_*).
             { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
           : {
-            gatewayUrl: config.GATEWAY_URL,
-            clientId: config.AGENT_ID,
-            clientSecret: config.AGENT_CLIENT_SECRET,
-          },
+              gatewayUrl: config.GATEWAY_URL,
+              clientId: config.AGENT_ID,
+              clientSecret: config.AGENT_CLIENT_SECRET,
+            },
       agentId: config.AGENT_ID,
       // Format omitted: the registry matches the hash against every format it renders for the agent.
       configHash: async () => configSource.current.configHash,

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { LlmClient, StaticTokenProvider, type ChatMessage } from '@orgmesh/agent-sdk';
+import { LlmClient, StaticAccessTokenSource, type ChatMessage } from '@orgmesh/agent-sdk';
 import { createLogger } from '@orgmesh/telemetry';
 import {
   createScriptedModelServer,
@@ -38,7 +38,7 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
   let dir: string;
   let model: ScriptedModelServer;
   let url: string;
-  const tokens = new StaticTokenProvider(
+  const tokens = new StaticAccessTokenSource(
     unsignedJwt({ sub: 'legal-agent', role: 'legal', exp: 4_102_444_800 }),
   );
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { AppError } from '@orgmesh/contracts';
-import type { AccessToken, TokenProvider } from '@orgmesh/agent-sdk';
+import type { AccessToken, AccessTokenSource } from '@orgmesh/agent-sdk';
 import { GatewayError } from './gateway.errors.js';
 import { OidcGatewayTokenSource, agentTokenSource } from './oidc.token-source.js';
 import { ClientCredentialsTokenProvider, claimsOf } from './token.provider.js';
@@ -8,7 +8,7 @@ import { ClientCredentialsTokenProvider, claimsOf } from './token.provider.js';
 /** A provider whose answers the test scripts; the real one is tested against oidc-provider. */
 function scripted(answers: Array<AccessToken | AppError>) {
   const calls = { current: 0, invalidate: 0 };
-  const provider: TokenProvider = {
+  const provider: AccessTokenSource = {
     async current() {
       calls.current++;
       const next = answers.shift();

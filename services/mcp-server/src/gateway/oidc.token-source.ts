@@ -1,5 +1,5 @@
 import { AppError } from '@orgmesh/contracts';
-import { OidcTokenSource, type OidcClientSettings, type TokenProvider } from '@orgmesh/agent-sdk';
+import { OidcTokenSource, type OidcClientSettings, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import type { Logger } from '@orgmesh/telemetry';
 import { GatewayError } from './gateway.errors.js';
 import { ClientCredentialsTokenProvider, type TokenSource } from './token.provider.js';
@@ -11,7 +11,7 @@ import { ClientCredentialsTokenProvider, type TokenSource } from './token.provid
  * reached (the runner's "unavailable" exit), 401 when it refused the client.
  */
 export class OidcGatewayTokenSource implements TokenSource {
-  constructor(private readonly inner: TokenProvider) {}
+  constructor(private readonly inner: AccessTokenSource) {}
 
   async token(refresh = false): Promise<string> {
     if (refresh) this.inner.invalidate();

@@ -217,6 +217,23 @@ describe('gateway org directory and import at scale', () => {
     900_000,
   );
 
+  it('refuses a chart in parts whose last line is wrong as a whole: 400 naming the line, the chart unchanged', async () => {
+    const before = await api<UsersPage>(gateway, 'GET', '/v1/users?limit=1', { token: admin });
+    const valid = generateOrgChart({ size: 20_000, seed: 25 });
+    // A manager nobody declares, on the last line (in the last part).
+    const csv = `${valid}u99999,nobody,Late Person,finance,late.person@example.com,Finance\n`;
+    const refused = await api(gateway, 'POST', '/v1/org/import', {
+      token: admin,
+      rawBody: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.code).toBe('validation_failed');
+    expect(JSON.stringify(refused.body.problems)).toContain('20002');
+    const after = await api<UsersPage>(gateway, 'GET', '/v1/users?limit=1', { token: admin });
+    expect(after.body.orgVersion).toBe(before.body.orgVersion);
+  }, 300_000);
+
   it('refuses a client-sent upload commit: chunking is the gateway’s, the body is a CSV', async () => {
     const refused = await api(gateway, 'POST', '/v1/org/import', {
       token: admin,

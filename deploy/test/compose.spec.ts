@@ -1,9 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { parse } from 'yaml';
+import { generateSecuredBus } from '@orgmesh/messaging';
 import { REPO_ROOT } from './kustomize.js';
 import {
   findConfigSchema,
@@ -98,7 +107,16 @@ describe('compose.yaml', () => {
       const dir = mkdtempSync(join(tmpdir(), 'orgmesh-nats-conf-'));
       try {
         writeFileSync(join(dir, 'k8s.conf'), kubernetesNatsConf());
-        for (const file of [join(COMPOSE_DIR, 'nats.conf'), join(dir, 'k8s.conf')]) {
+        // Compose's nats.conf includes the users nats-config generates (auth/nats-auth.conf).
+        const compose = join(dir, 'compose');
+        const generated = generateSecuredBus({
+          outDir: join(dir, 'gen'),
+          namespace: { subjectPrefix: '', nameSuffix: '' },
+        });
+        mkdirSync(join(compose, 'auth'), { recursive: true });
+        copyFileSync(join(COMPOSE_DIR, 'nats.conf'), join(compose, 'nats.conf'));
+        copyFileSync(generated.authFile, join(compose, 'auth', 'nats-auth.conf'));
+        for (const file of [join(compose, 'nats.conf'), join(dir, 'k8s.conf')]) {
           expect(
             execFileSync(natsServer!, ['-t', '-c', file], {
               encoding: 'utf8',
@@ -206,8 +224,11 @@ describe('compose.yaml', () => {
     expect(proxy['PRIVACY_PROFILES_FILE']).toBeUndefined();
     expect(proxy['PRIVACY_PROFILE_SOURCE'] ?? 'registry').toBe('registry');
     expect(proxy['NATS_URL']).toBe(env('registry')['NATS_URL']);
-    // No profiles file is mounted: the one volume is the audit spool (ADR 0013), where the proxy writes it.
-    expect(services['privacy-proxy']!.volumes ?? []).toEqual([`privacy-audit:${proxy['PRIVACY_AUDIT_SPOOL_DIR']}`]);
+    // No profiles file is mounted: besides its NATS seed (nats-security.spec.ts), the one volume is
+    // the audit spool (ADR 0013), where the proxy writes it.
+    expect((services['privacy-proxy']!.volumes ?? []).filter((v) => !v.startsWith('nats-seed-'))).toEqual([
+      `privacy-audit:${proxy['PRIVACY_AUDIT_SPOOL_DIR']}`,
+    ]);
     // The image's working directory holds deploy/registry (REGISTRY_DIR's default is relative too).
     const seed = env('registry')['REGISTRY_ORG_CHART']!;
     expect(seed).toBe('deploy/registry/org-chart.csv');

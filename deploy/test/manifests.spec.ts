@@ -50,8 +50,12 @@ const rendered: Record<Overlay, K8sObject[]> = {
   prod: kustomizeBuild(join(K8S, 'overlays', 'prod')),
 };
 const platform = readdirSync(join(K8S, 'platform'))
-  // Helm values and the CloudNativePG Cluster (a custom resource) are checked structurally below.
-  .filter((file) => file.endsWith('.yaml') && !['nats-values.yaml', 'postgres-cluster.yaml'].includes(file))
+  // Helm values and the custom resources (CloudNativePG Cluster, cert-manager Issuers and
+  // Certificates) are checked structurally: below and in nats-security.spec.ts.
+  .filter(
+    (file) =>
+      file.endsWith('.yaml') && !['nats-values.yaml', 'postgres-cluster.yaml', 'nats-tls.yaml'].includes(file),
+  )
   .flatMap((file) => readResources(join(K8S, 'platform', file)));
 const schemas = new Map<string, ConfigSchemaInfo | undefined>(
   await Promise.all(
@@ -1002,7 +1006,7 @@ describe('deploy/ commits no secret material', () => {
 });
 
 it('every platform file exists next to the README that documents it', () => {
-  for (const file of ['nats-values.yaml', 'nats-network-policy.yaml', 'postgres-cluster.yaml']) {
+  for (const file of ['nats-values.yaml', 'nats-network-policy.yaml', 'nats-tls.yaml', 'postgres-cluster.yaml']) {
     expect(existsSync(join(K8S, 'platform', file))).toBe(true);
     expect(readme).toContain(`deploy/k8s/platform/${file}`);
   }

@@ -149,7 +149,12 @@ export interface ConfigSchemaInfo {
 }
 
 /** Values tried, in order, for a key whose real value is a secret. */
-const SECRET_STAND_INS = ['postgres://user:password@postgres.example:5432/orgmesh', 'x'.repeat(64)];
+const SECRET_STAND_INS = [
+  'postgres://user:password@postgres.example:5432/orgmesh',
+  'x'.repeat(64),
+  // A public JWKS (the registry's pinned profile-signing key, PRIVACY_PROFILE_JWKS).
+  '{"keys":[{"kty":"EC","crv":"P-256","x":"-jca4DPiApmh876RarO57hihkgLIZrpcxAfc7f0Eq1o","y":"LEBWvOU7t6Cmf2x6UZv19acIZIoGrQO8HogVPr_ysqQ","kid":"stand-in","alg":"ES256","use":"sig"}]}',
+];
 
 /**
  * Finds `export const <exportName>` in a `*.config.ts` file under `searchDir` and introspects it;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { connectBus, DLQ_HEADERS } from '@orgmesh/messaging';
+import { connectBus, DLQ_HEADERS, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 
 /**
@@ -23,6 +23,20 @@ export interface PoisonOutcome extends Poison {
 
 const DEAD_LETTER_STREAM = 'DLQ';
 
+/** Right after a NATS fault JetStream may not answer yet (a cluster electing its meta leader): retry for a minute. */
+async function connect(natsUrl: string, name: string): Promise<MessageBus> {
+  const logger = createLogger({ service: 'chaos-poison', level: 'error' });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await connectBus({ url: natsUrl, name, logger });
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 export async function injectPoison(natsUrl: string): Promise<Poison[]> {
   const poisons: Poison[] = [
     {
@@ -38,7 +52,7 @@ export async function injectPoison(natsUrl: string): Promise<Poison[]> {
       expectedReason: 'validation_failed',
     },
   ];
-  const bus = await connectBus({ url: natsUrl, name: 'chaos-poison', logger: createLogger({ service: 'chaos-poison', level: 'error' }) });
+  const bus = await connect(natsUrl, 'chaos-poison');
   try {
     const bodies = ['{"task": {"id": ', JSON.stringify({ task: { id: 'not-a-task' }, change: 42 })];
     for (const [i, poison] of poisons.entries())
@@ -53,7 +67,7 @@ export async function injectPoison(natsUrl: string): Promise<Poison[]> {
 export async function findDeadLetters(natsUrl: string, poisons: readonly Poison[]): Promise<PoisonOutcome[]> {
   const outcomes: PoisonOutcome[] = poisons.map((p) => ({ ...p, deadLetters: [] }));
   if (!poisons.length) return outcomes;
-  const bus = await connectBus({ url: natsUrl, name: 'chaos-dlq-reader', logger: createLogger({ service: 'chaos-poison', level: 'error' }) });
+  const bus = await connect(natsUrl, 'chaos-dlq-reader');
   try {
     const info = await bus.jsm.streams.info(DEAD_LETTER_STREAM).catch(() => undefined);
     if (!info) return outcomes;

@@ -1,6 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { ConfigError, env, parseConfig, parseDuration } from './config.js';
+import {
+  ConfigError,
+  databaseEnv,
+  env,
+  natsEnv,
+  parseConfig,
+  parseDuration,
+  telemetryEnv,
+} from './config.js';
 
 const schema = z.object({
   NATS_URL: env.natsUrl(),
@@ -13,7 +21,13 @@ const schema = z.object({
 describe('parseConfig', () => {
   it('applies defaults and coercions', () => {
     const config = parseConfig('svc', schema, { API_SECRET: 'x'.repeat(32), IDLE: '15s', VERBOSE: 'yes' });
-    expect(config).toEqual({ NATS_URL: 'nats://127.0.0.1:4222', PORT: 8080, API_SECRET: 'x'.repeat(32), IDLE: 15_000, VERBOSE: true });
+    expect(config).toEqual({
+      NATS_URL: 'nats://127.0.0.1:4222',
+      PORT: 8080,
+      API_SECRET: 'x'.repeat(32),
+      IDLE: 15_000,
+      VERBOSE: true,
+    });
   });
 
   it('names bad keys and never echoes their values', () => {
@@ -47,5 +61,45 @@ describe('parseConfig', () => {
     expect(parseDuration('2h')).toBe(7_200_000);
     expect(parseDuration('1.5s')).toBe(1_500);
     expect(parseDuration('forever')).toBeUndefined();
+  });
+});
+
+describe('shared key fragments', () => {
+  const common = z.object({ ...natsEnv, ...telemetryEnv, ...databaseEnv });
+
+  it('give every process the same bus, telemetry and Postgres keys with the same defaults', () => {
+    expect(parseConfig('svc', common, {})).toEqual({
+      NATS_URL: 'nats://127.0.0.1:4222',
+      NATS_NKEY_SEED_FILE: undefined,
+      NATS_TLS_CA_FILE: undefined,
+      NATS_SUBJECT_PREFIX: '',
+      NATS_NAME_SUFFIX: '',
+      LOG_LEVEL: 'info',
+      OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
+      OTEL_SERVICE_NAME: undefined,
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orgmesh',
+      DATABASE_POOL_SIZE: 10,
+    });
+  });
+
+  it('name the bad keys, never their values', () => {
+    const error = (() => {
+      try {
+        parseConfig('svc', common, {
+          NATS_URL: 'http://bus',
+          NATS_NAME_SUFFIX: 'a.b',
+          DATABASE_POOL_SIZE: '0',
+        });
+      } catch (caught) {
+        return caught as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    })();
+    expect(error.problems.map((p) => p.key).sort()).toEqual([
+      'DATABASE_POOL_SIZE',
+      'NATS_NAME_SUFFIX',
+      'NATS_URL',
+    ]);
+    expect(error.message).not.toContain('http://bus');
   });
 });

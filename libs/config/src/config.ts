@@ -96,6 +96,41 @@ export const natsTlsEnv = {
 };
 
 /**
+ * The bus keys of every process that connects to NATS, spread into its schema (`...natsEnv`) so they
+ * are written once: NATS_URL; NATS_NKEY_SEED_FILE, this process's NKey seed file (`orgmesh
+ * nats-config`, ADR 0011; unset: anonymous); NATS_TLS_CA_FILE (natsTlsEnv); NATS_SUBJECT_PREFIX and
+ * NATS_NAME_SUFFIX, which isolate a deployment or a test run on a shared NATS.
+ */
+export const natsEnv = {
+  NATS_URL: env.natsUrl(),
+  NATS_NKEY_SEED_FILE: env.optionalString(),
+  ...natsTlsEnv,
+  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
+  NATS_NAME_SUFFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]*$/)
+    .default(''),
+};
+
+/**
+ * Logging and trace export keys of every process (`...telemetryEnv`): LOG_LEVEL;
+ * OTEL_EXPORTER_OTLP_ENDPOINT, the OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`;
+ * unset: spans are not exported); OTEL_SERVICE_NAME, the `service.name` of its spans (default: the
+ * process's own name).
+ */
+export const telemetryEnv = {
+  LOG_LEVEL: env.logLevel(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+};
+
+/** The Postgres keys of the stateful services (`...databaseEnv`). */
+export const databaseEnv = {
+  DATABASE_URL: env.databaseUrl(),
+  DATABASE_POOL_SIZE: env.int(10, 1),
+};
+
+/**
  * `500ms`, `30s`, `15m`, `2h`, `1d`; `0` alone means zero. Any other number without a unit is
  * refused: `SESSION_IDLE_TIMEOUT=1800` or `--timeout 5` meant seconds to the person who wrote it and
  * milliseconds to the code that read it, so neither reading is safe to guess (issue 20).

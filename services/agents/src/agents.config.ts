@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings } from '@orgmesh/agent-sdk';
 
 export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
@@ -41,20 +41,8 @@ export const AgentsConfigSchema = z
     AGENTS_HTTP_PORT: env.port(8104),
     /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
     AGENTS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-    NATS_URL: env.natsUrl(),
-    /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-    NATS_NKEY_SEED_FILE: env.optionalString(),
-    ...natsTlsEnv,
-    NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-    NATS_NAME_SUFFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9_-]*$/)
-      .default(''),
-    LOG_LEVEL: env.logLevel(),
-    /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-    OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-    /** `service.name` of this agent's spans; default: `agent-<role>`. */
-    OTEL_SERVICE_NAME: z.string().min(1).optional(),
+    ...natsEnv,
+    ...telemetryEnv,
     /** ORGMESH_OIDC_*: the agent's tokens from an OpenID provider (production) instead of the gateway's dev issuer. */
     ...OIDC_CLIENT_ENV,
   })

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
 const optionalString = env.optionalString();
@@ -10,15 +10,7 @@ function isLoopback(url: URL): boolean {
 
 /** The only place the gateway reads its environment. */
 export const GatewayConfigSchema = z.object({
-  NATS_URL: env.natsUrl(),
-  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-  NATS_NKEY_SEED_FILE: env.optionalString(),
-  ...natsTlsEnv,
-  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
+  ...natsEnv,
   GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_HTTP_PORT: env.port(8080),
   GATEWAY_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
@@ -69,11 +61,7 @@ export const GatewayConfigSchema = z.object({
   AUTH_DEV_CLIENTS: optionalString,
   /** scrypt cost for hashing client secrets (a power of two). */
   AUTH_SECRET_HASH_COST: env.int(16_384, 1024),
-  LOG_LEVEL: env.logLevel(),
-  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** `service.name` of this service's spans; default: the service's own name. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...telemetryEnv,
 });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings, type OidcClientSettings } from '@orgmesh/agent-sdk';
 
 const optional = env.optionalString();
@@ -30,11 +30,7 @@ export const McpConfigSchema = z.object({
   MCP_STARTUP_CHECK: env.bool(true),
   /** One gateway call's time limit. */
   MCP_GATEWAY_TIMEOUT: env.duration('15s'),
-  LOG_LEVEL: env.logLevel(),
-  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** `service.name` of this service's spans; default: the service's own name. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...telemetryEnv,
   /** ORGMESH_OIDC_*: tokens from an OpenID provider instead of the gateway's dev issuer (docs/identity.md). */
   ...OIDC_CLIENT_ENV,
 });

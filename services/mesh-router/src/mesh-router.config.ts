@@ -1,29 +1,16 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { databaseEnv, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
 export const MeshRouterConfigSchema = z.object({
-  NATS_URL: env.natsUrl(),
-  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-  NATS_NKEY_SEED_FILE: env.optionalString(),
-  ...natsTlsEnv,
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_SIZE: env.int(10, 1),
+  ...natsEnv,
+  ...databaseEnv,
   MESH_HTTP_PORT: env.port(8103),
   /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
   MESH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
-  LOG_LEVEL: env.logLevel(),
-  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** `service.name` of this service's spans; default: the service's own name. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...telemetryEnv,
 
   /** Identity: tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
   AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),

@@ -1,6 +1,6 @@
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { ConfigError, env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { DEFAULT_PROCESSING_BUDGET } from './privacy/privacy-engine.js';
 
@@ -71,7 +71,7 @@ export const PrivacyProxyConfigSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
   /** AUTH_*_CLAIM and JWKS caching, read as the gateway reads them (docs/identity.md). */
   ...AUTH_VERIFIER_ENV,
-  LOG_LEVEL: env.logLevel(),
+  ...telemetryEnv,
   /** Where privacy.v1.redacted audit events go: JetStream (default) or the log only. */
   PRIVACY_AUDIT: z.enum(['nats', 'log']).default('nats'),
   /**
@@ -82,19 +82,7 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_AUDIT_SPOOL_DIR: z.string().min(1).default('.orgmesh/privacy-audit'),
   /** Unpublished audit bytes the spool holds at most; past it events are dropped and counted. */
   PRIVACY_AUDIT_SPOOL_MAX_BYTES: env.int(1024 ** 3, 1024 * 1024),
-  NATS_URL: env.natsUrl(),
-  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-  NATS_NKEY_SEED_FILE: env.optionalString(),
-  ...natsTlsEnv,
-  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
-  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** `service.name` of this service's spans; default: the service's own name. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...natsEnv,
 });
 export type ProfileSourceKind = 'registry' | 'file';
 export type PrivacyProxyConfig = Omit<z.infer<typeof PrivacyProxyConfigSchema>, 'PRIVACY_PROFILE_SOURCE'> & {

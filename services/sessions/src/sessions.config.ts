@@ -1,16 +1,12 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { databaseEnv, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the sessions service reads its environment. */
 export const SessionsConfigSchema = z.object({
-  NATS_URL: env.natsUrl(),
-  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-  NATS_NKEY_SEED_FILE: env.optionalString(),
-  ...natsTlsEnv,
-  DATABASE_URL: env.databaseUrl(),
-  DATABASE_POOL_SIZE: env.int(10, 1),
+  ...natsEnv,
+  ...databaseEnv,
   SESSIONS_HTTP_PORT: env.port(8101),
   /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
   SESSIONS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
@@ -41,13 +37,7 @@ export const SessionsConfigSchema = z.object({
   AUTH_JWKS_URL: z.url().optional(),
   /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
   ...AUTH_VERIFIER_ENV,
-  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z.string().regex(/^[A-Za-z0-9_-]*$/).default(''),
-  LOG_LEVEL: env.logLevel(),
-  /** OTLP/HTTP collector base URL (spans go to `<url>/v1/traces`); unset: spans are not exported. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
-  /** `service.name` of this service's spans; default: the service's own name. */
-  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  ...telemetryEnv,
 });
 export type SessionsConfig = z.infer<typeof SessionsConfigSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { env, natsTlsEnv, parseConfig } from '@orgmesh/config';
+import { env, natsEnv, parseConfig } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, type OidcClientEnv } from '@orgmesh/agent-sdk';
 
 const optional = env.optionalString();
@@ -10,15 +10,7 @@ const optional = env.optionalString();
  * ORGMESH_PRIVACY_PROXY_URL), with the services' names as fallbacks.
  */
 export const RunnerConfigSchema = z.object({
-  NATS_URL: env.natsUrl(),
-  /** This process's NKey seed file (`orgmesh nats-config`, ADR 0011); unset: anonymous. */
-  NATS_NKEY_SEED_FILE: env.optionalString(),
-  ...natsTlsEnv,
-  NATS_SUBJECT_PREFIX: env.subjectPrefix(),
-  NATS_NAME_SUFFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
+  ...natsEnv,
   ORGMESH_GATEWAY_URL: optional,
   GATEWAY_URL: optional,
   ORGMESH_PRIVACY_PROXY_URL: optional,

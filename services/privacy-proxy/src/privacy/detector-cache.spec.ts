@@ -167,6 +167,19 @@ describe('DetectorCache', () => {
     expect(knows(await second, 'Kalo Merson')).toBe(true);
   });
 
+  it('serves a first request from the first directory built when a newer one is queued behind it', async () => {
+    const { builder, finish } = gatedBuilder();
+    const cache = newCache(builder);
+    cache.prepare(v1);
+    const first = cache.detector(finance, v2);
+    await finish(v1);
+    // v2's build has not been let finish: the first request is answered with v1.
+    expect(knows(await first, 'Kalo Merson')).toBe(true);
+    expect(cache.status()).toMatchObject({ inUse: { orgVersion: 1 }, building: { orgVersion: 2 } });
+    await finish(v2);
+    await expectSoon(() => cache.status().inUse?.orgVersion === 2);
+  });
+
   it('builds one directory at a time, in order', async () => {
     const { builder, calls, finish } = gatedBuilder();
     const cache = newCache(builder);

@@ -79,17 +79,23 @@ export class DetectorCache<Index = unknown> {
    * yet). Waits only when no directory has been indexed yet.
    */
   async detector(profile: PrivacyProfile, latest: Directory): Promise<Detector> {
-    const newest = this.prepare(latest);
+    const newest = this.generationOf(latest);
     const serving = this.serving;
     if (serving) return this.on(serving, profile);
-    // The very first build: wait for it (every first request awaits the same promise).
-    await newest.building;
+    // The very first build: wait for it (every first request awaits the same promise). Builds run in
+    // order of arrival, so with two directories queued (two imports at start) the older serves first.
+    const first = [...this.generations.values()].find((generation) => generation.building) ?? newest;
+    await first.building;
     if (!this.serving) throw new AppError('unavailable', 'the privacy detector is not built yet');
     return this.on(this.serving, profile);
   }
 
   /** Starts indexing `directory` in the background if it is new (e.g. announced by the source). */
-  prepare(directory: Directory): Generation<Index> {
+  prepare(directory: Directory): void {
+    this.generationOf(directory);
+  }
+
+  private generationOf(directory: Directory): Generation<Index> {
     const known = this.generations.get(directory);
     if (known) {
       if (!known.index && !known.building) this.schedule(known);

@@ -60,7 +60,7 @@ export async function startChaosNatsCluster(dir: string, logDir: string): Promis
   const logger = createLogger({ service: 'chaos-nats', level: 'error' });
   // JetStream answers once the three have elected a meta leader (connectBus checks it).
   let admin: MessageBus | undefined;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   while (!admin) {
     try {
       admin = await connectBus({ url, name: 'chaos-nats-admin', logger, streamReplicas: 3 });
@@ -71,10 +71,19 @@ export async function startChaosNatsCluster(dir: string, logDir: string): Promis
   }
   // The streams the services would create at one replica, created here first at three: a service's
   // ensureStream keeps an existing stream's replica count (it updates subjects and limits only).
-  await admin.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
-  await admin.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
-  for (const context of ['sessions', 'registry', 'privacy']) await admin.ensureStream(context);
-  await admin.ensureDeadLetterStream();
+  // Until all three peers have joined the meta group, an R3 stream has "no suitable peers for placement".
+  for (;;) {
+    try {
+      await admin.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
+      await admin.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
+      for (const context of ['sessions', 'registry', 'privacy']) await admin.ensureStream(context);
+      await admin.ensureDeadLetterStream();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
   return {
     url,
     nodes,

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -180,7 +180,10 @@ describe('privacy audit: nothing lost when NATS is down or the proxy is killed',
   }, 240_000);
 
   it('events spooled before a kill -9 of the proxy process arrive after it restarts', async () => {
-    if (!existsSync(PROXY_MAIN)) throw new Error(`${PROXY_MAIN} is missing: run npm run build first`);
+    // The proxy runs as a real process from its build, as in production; a clean clone has none yet
+    // (the e2e suites build the same way).
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    if (!existsSync(PROXY_MAIN)) throw new Error(`${PROXY_MAIN} is missing after the build`);
     const ledger = new AuditLedger(db, 'audit_kill', 'kill-test');
     await ledger.start(bus, 'audit-kill');
     const upstream = await FakeUpstream.start();

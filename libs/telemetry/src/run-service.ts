@@ -11,12 +11,14 @@ export interface ServiceRuntimeConfig {
 /**
  * A service process's main: JSON logger, tracing started before any connection opens, the app,
  * and a graceful stop on SIGINT/SIGTERM (the app's close, then a span flush, then exit 0 — or 1
- * when close failed). A second signal while stopping is ignored.
+ * when close failed). A second signal while stopping is ignored. With `forceExitAfterMs`, a close
+ * that has not finished by then exits 1 anyway (a stop must not hang an orchestrator's rollout).
  */
 export async function runService(options: {
   service: string;
   config: ServiceRuntimeConfig;
   start: (logger: Logger) => Promise<{ close(): Promise<void> }>;
+  forceExitAfterMs?: number;
 }): Promise<void> {
   const { service, config } = options;
   const logger = createLogger({ service, level: config.LOG_LEVEL });
@@ -32,6 +34,9 @@ export async function runService(options: {
       if (stopping) return;
       stopping = true;
       logger.info({ signal }, 'shutting down');
+      if (options.forceExitAfterMs !== undefined) {
+        setTimeout(() => process.exit(1), options.forceExitAfterMs).unref();
+      }
       void app
         .close()
         .then(

@@ -112,6 +112,8 @@ interface Exchange {
 }
 
 export const PRIVACY_PROXY_TRACER = '@orgmesh/privacy-proxy';
+/** How long `/readyz` waits for the first detector build before answering 503 (probes time out at 3 s). */
+const READY_WAIT_MS = 2_000;
 
 /**
  * The privacy proxy: OpenAI- and Anthropic-compatible endpoints that mask personal data on the way
@@ -206,13 +208,16 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     switch (x.route) {
       case 'health':
         if (x.req.url?.startsWith('/readyz')) {
-          await options.profiles.getDirectory();
-          // Ready while a dictionary is in use, even a stale one (the registry down): details say which.
+          // The file source announces nothing: its one directory starts building here.
+          engine.directoryLoaded(await options.profiles.getDirectory());
+          // Ready while a dictionary is in use, even a stale one (the registry down), and once detectors
+          // are built for it, so that no call is sent here to wait for the first build (a small org's
+          // is built within this wait; 100k people take seconds). Details say which org version.
+          const ready = await engine.detectorsReady(READY_WAIT_MS);
           const directory = options.profiles.directoryStatus?.();
-          // `detector`: the org version the detectors in use are built for, and one building meanwhile.
           const detector = engine.detectorStatus();
-          sendJson(x.res, 200, {
-            status: 'ready',
+          sendJson(x.res, ready ? 200 : 503, {
+            status: ready ? 'ready' : 'not_ready',
             details: { ...(directory ? { directory } : {}), detector },
           });
         } else sendJson(x.res, 200, { status: 'ok' });

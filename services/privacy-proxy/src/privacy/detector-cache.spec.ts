@@ -180,6 +180,20 @@ describe('DetectorCache', () => {
     await expectSoon(() => cache.status().inUse?.orgVersion === 2);
   });
 
+  it('is not serving (readiness) until the first build ends, and then is', async () => {
+    const { builder, finish } = gatedBuilder();
+    const cache = newCache(builder);
+    expect(await cache.serves(10)).toBe(false); // nothing known yet
+    cache.prepare(v1);
+    expect(await cache.serves(20)).toBe(false); // built for longer than the wait
+    const waiting = cache.serves(60_000);
+    await finish(v1);
+    expect(await waiting).toBe(true); // the wait ends with the build
+    cache.prepare(v2);
+    expect(await cache.serves(0)).toBe(true); // a rebuild does not make it unready
+    await finish(v2);
+  });
+
   it('builds one directory at a time, in order', async () => {
     const { builder, calls, finish } = gatedBuilder();
     const cache = newCache(builder);

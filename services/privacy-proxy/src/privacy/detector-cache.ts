@@ -112,6 +112,23 @@ export class DetectorCache<Index = unknown> {
     return generation;
   }
 
+  /**
+   * True once detectors are in use; otherwise waits up to `timeoutMs` for the first build to end (a
+   * small directory's takes milliseconds), then says whether it did. A failed build is false here.
+   */
+  async serves(timeoutMs: number): Promise<boolean> {
+    if (this.serving) return true;
+    const first = [...this.generations.values()].find((generation) => generation.building);
+    if (!first) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      first.building!.catch(() => undefined),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs).unref())),
+    ]);
+    clearTimeout(timer);
+    return this.serving !== undefined;
+  }
+
   status(): DetectorStatus {
     const serving = this.serving;
     let building: Generation<Index> | undefined;

@@ -86,6 +86,11 @@ export class PrivacyEngine {
     this.detectors.prepare(directory);
   }
 
+  /** Whether detectors are in use, waiting up to `timeoutMs` for the first build (readiness). */
+  detectorsReady(timeoutMs: number): Promise<boolean> {
+    return this.detectors.serves(timeoutMs);
+  }
+
   /** Which directory the detectors in use are built for, and which one is being built. */
   detectorStatus(): DetectorStatus {
     return this.detectors.status();

@@ -13,7 +13,14 @@ import {
   type PrivatePostgres,
   type TestContext,
 } from '@orgmesh/testing';
-import { connectBus, enqueueEvent, OutboxRelay, processOnce, type MessageBus } from '../src/index.js';
+import {
+  connectBus,
+  enqueueEvent,
+  OutboxRelay,
+  processOnce,
+  type MessageBus,
+  type PublishedEvent,
+} from '../src/index.js';
 import { deleteStreams, testLogger } from './helpers.js';
 
 const ItemCounted = defineEvent({
@@ -67,6 +74,7 @@ describe('transactional outbox', () => {
   let producer: MessageBus;
   let consumer: MessageBus;
   let relay: OutboxRelay;
+  const published: PublishedEvent[] = [];
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -87,6 +95,7 @@ describe('transactional outbox', () => {
       schema: SCHEMA,
       bus: producer,
       pollIntervalMs: 200,
+      onPublished: (event) => published.push(event),
     });
     await relay.start();
   });
@@ -132,6 +141,22 @@ describe('transactional outbox', () => {
       `SELECT count(*)::int AS count FROM "${SCHEMA}".outbox`,
     );
     expect(rows[0]?.count).toBe(0);
+  });
+
+  it('hands each row to onPublished once JetStream holds it, with the subject and bytes it published', async () => {
+    const n = 4_242;
+    await db.transaction((tx) => enqueueEvent(tx, SCHEMA, ItemCounted, { n }));
+    const mine = () =>
+      published.filter((e) => (JSON.parse(new TextDecoder().decode(e.data)) as { n: number }).n === n);
+    await expectEventually(() => expect(mine()).toHaveLength(1));
+    expect(mine()[0]!.subject).toBe(ItemCounted.subject);
+    // Called after the ack: the stream already holds it.
+    const stored = await producer.jsm.streams.getMessage(producer.streamName('obtest'), {
+      last_by_subj: producer.subject(ItemCounted.subject),
+    });
+    expect(stored?.json<{ n: number }>()).toEqual({ n });
+    // The next test counts the stream's messages and consumes it from the start.
+    await producer.jsm.streams.deleteMessage(producer.streamName('obtest'), stored!.seq);
   });
 
   it('delivers every event exactly once (effectively) across a NATS restart during enqueueing', async () => {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { importJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
-import { parseAccessToken, type AccessToken, type AccessTokenSource } from './token-source.js';
+import { RenewingTokenSource } from './renewing-token-source.js';
+import { parseAccessToken, type AccessToken } from './token-source.js';
 
 /** How the client proves who it is at the token endpoint (RFC 6749 §2.3, RFC 7523 §2.2). */
 export type OidcClientAuth =
@@ -55,20 +56,16 @@ const EXPIRY_SKEW_MS = 1_000;
  * the cached token keeps being served while it is still valid, so a provider outage shorter than
  * the remaining lifetime is invisible to the agent. Past expiry the caller gets `unavailable`.
  */
-export class OidcTokenSource implements AccessTokenSource {
-  private cached: AccessToken | undefined;
+export class OidcTokenSource extends RenewingTokenSource {
   private renewAt = 0;
-  private pending: Promise<AccessToken> | undefined;
   private tokenEndpoint: Promise<string> | undefined;
   private signingKey: Promise<{ key: CryptoKey | Uint8Array; alg: string; kid?: string }> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private failures = 0;
   private retryPending = false;
   private readonly fetchImpl: typeof fetch;
   private readonly issuer: string;
 
   constructor(private readonly options: OidcTokenSourceOptions) {
+    super();
     this.fetchImpl = options.fetch ?? fetch;
     this.issuer = options.issuer.replace(/\/+$/, '');
   }
@@ -86,24 +83,7 @@ export class OidcTokenSource implements AccessTokenSource {
     return this.refresh();
   }
 
-  invalidate(): void {
-    this.cached = undefined;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  /** Fetches a new token now (one request at a time, shared by concurrent callers). */
-  refresh(): Promise<AccessToken> {
-    this.pending ??= this.request().finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
-  }
-
-  private async request(): Promise<AccessToken> {
+  protected async request(): Promise<AccessToken> {
     let token: AccessToken;
     try {
       token = await this.requestOnce();

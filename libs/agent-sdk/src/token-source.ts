@@ -1,6 +1,7 @@
 import { decodeJwt } from 'jose';
 import { AppError, claimAt, singleClaim } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
+import { RenewingTokenSource } from './renewing-token-source.js';
 
 /** What a token source hands out: the JWT, when it stops being valid, and the identity it names. */
 export interface AccessToken {
@@ -49,15 +50,11 @@ const MIN_REFRESH_MARGIN_MS = 30_000;
  * refreshed in the background before it expires. Concurrent callers share one request. A failed
  * refresh is retried with backoff while the old token is still valid.
  */
-export class GatewayTokenSource implements AccessTokenSource {
-  private cached: AccessToken | undefined;
-  private pending: Promise<AccessToken> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
-  private failures = 0;
+export class GatewayTokenSource extends RenewingTokenSource {
   private readonly fetchImpl: typeof fetch;
 
   constructor(private readonly options: GatewayTokenSourceOptions) {
+    super();
     this.fetchImpl = options.fetch ?? fetch;
   }
 
@@ -71,24 +68,7 @@ export class GatewayTokenSource implements AccessTokenSource {
     return this.refresh();
   }
 
-  invalidate(): void {
-    this.cached = undefined;
-  }
-
-  stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
-  }
-
-  /** Fetches a new token now (one request at a time, shared by concurrent callers). */
-  refresh(): Promise<AccessToken> {
-    this.pending ??= this.request().finally(() => {
-      this.pending = undefined;
-    });
-    return this.pending;
-  }
-
-  private async request(): Promise<AccessToken> {
+  protected async request(): Promise<AccessToken> {
     const body = new URLSearchParams({
       grant_type: 'client_credentials',
       client_id: this.options.clientId,

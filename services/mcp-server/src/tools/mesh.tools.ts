@@ -10,6 +10,7 @@ import {
   type MeshToolName,
   type RegistryAgent,
   type Task,
+  type TaskPriority,
 } from '@orgmesh/contracts';
 import type { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
@@ -77,9 +78,42 @@ const detail = z
   .describe('true: every item in full instead of one line each (large; prefer the get-one tools).');
 const taskId = z.uuid().describe('The task id (from send_task, request_approval, notify or list_tasks).');
 
+/** What a send_task and a request_approval take after their own fields. */
+const createOptions = { contextId, deadline, priority, idempotencyKey };
+
 /** The mesh resolves a bare id (agent or role) itself; with `agentId` the id in `to` is the role it must act for. */
 function recipient(to: string, agent: string | undefined): string | { role: string; agentId: string } {
   return agent ? { role: to, agentId: agent } : to;
+}
+
+interface CreateArgs {
+  readonly to: string;
+  readonly agentId?: string | undefined;
+  readonly contextId?: string | undefined;
+  readonly deadline?: string | undefined;
+  readonly priority?: TaskPriority | undefined;
+  readonly idempotencyKey?: string | undefined;
+}
+
+/** A task, approval or notification created through the gateway, with a fresh idempotency key unless given. */
+async function create(
+  gateway: GatewayClient,
+  path: '/v1/tasks' | '/v1/approvals' | '/v1/notifications',
+  args: CreateArgs,
+  fields: Record<string, unknown>,
+): Promise<unknown> {
+  return withoutNulls(
+    await gateway.request('POST', path, {
+      body: {
+        to: recipient(args.to, args.agentId),
+        ...fields,
+        contextId: args.contextId,
+        deadline: args.deadline,
+        priority: args.priority,
+      },
+      idempotencyKey: args.idempotencyKey ?? randomUUID(),
+    }),
+  );
 }
 
 export const sendTask = defineTool({
@@ -93,26 +127,10 @@ export const sendTask = defineTool({
     agentId,
     type: z.string().min(1).max(200).describe('What kind of task, e.g. "sox-review" or "budget-review".'),
     input: z.unknown().optional().describe('The task input: any JSON value the recipient needs.'),
-    contextId,
-    deadline,
-    priority,
-    idempotencyKey,
+    ...createOptions,
   },
   readOnly: false,
-  run: async (args, { gateway }) =>
-    withoutNulls(
-      await gateway.request('POST', '/v1/tasks', {
-        body: {
-          to: recipient(args.to, args.agentId),
-          type: args.type,
-          input: args.input,
-          contextId: args.contextId,
-          deadline: args.deadline,
-          priority: args.priority,
-        },
-        idempotencyKey: args.idempotencyKey ?? randomUUID(),
-      }),
-    ),
+  run: (args, { gateway }) => create(gateway, '/v1/tasks', args, { type: args.type, input: args.input }),
 });
 
 export const requestApproval = defineTool({
@@ -126,26 +144,11 @@ export const requestApproval = defineTool({
     agentId,
     subject: z.string().min(1).max(500).describe('One line: what is to be approved.'),
     details: z.unknown().optional().describe('Everything the approver needs to decide: any JSON value.'),
-    contextId,
-    deadline,
-    priority,
-    idempotencyKey,
+    ...createOptions,
   },
   readOnly: false,
-  run: async (args, { gateway }) =>
-    withoutNulls(
-      await gateway.request('POST', '/v1/approvals', {
-        body: {
-          to: recipient(args.to, args.agentId),
-          subject: args.subject,
-          details: args.details,
-          contextId: args.contextId,
-          deadline: args.deadline,
-          priority: args.priority,
-        },
-        idempotencyKey: args.idempotencyKey ?? randomUUID(),
-      }),
-    ),
+  run: (args, { gateway }) =>
+    create(gateway, '/v1/approvals', args, { subject: args.subject, details: args.details }),
 });
 
 export const notify = defineTool({
@@ -162,18 +165,7 @@ export const notify = defineTool({
     idempotencyKey,
   },
   readOnly: false,
-  run: async (args, { gateway }) =>
-    withoutNulls(
-      await gateway.request('POST', '/v1/notifications', {
-        body: {
-          to: recipient(args.to, args.agentId),
-          message: args.message,
-          priority: args.priority,
-          contextId: args.contextId,
-        },
-        idempotencyKey: args.idempotencyKey ?? randomUUID(),
-      }),
-    ),
+  run: (args, { gateway }) => create(gateway, '/v1/notifications', args, { message: args.message }),
 });
 
 export const fetchStatus = defineTool({

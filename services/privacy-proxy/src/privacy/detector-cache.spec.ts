@@ -6,9 +6,11 @@ const finance = { mode: 'mask', names: false } as PrivacyProfile;
 const legal = { mode: 'mask', names: false, denyList: ['Project Nightjar'] } as PrivacyProfile;
 const v1: Directory = { people: [{ name: 'Kalo Merson' }] };
 const v2: Directory = { people: [{ name: 'Kalo Merson' }, { name: 'Vinta Rosdalson' }] };
+const v3: Directory = { people: [{ name: 'Vinta Rosdalson' }] };
 const versions = new Map([
   [v1, 1],
   [v2, 2],
+  [v3, 3],
 ]);
 
 /** A builder whose index builds wait until the test lets them finish, and that counts its calls. */
@@ -192,6 +194,28 @@ describe('DetectorCache', () => {
     cache.prepare(v2);
     expect(await cache.serves(0)).toBe(true); // a rebuild does not make it unready
     await finish(v2);
+  });
+
+  it('carries on only the profiles requested while the previous directory served', async () => {
+    const { builder, calls, finish } = gatedBuilder();
+    const cache = newCache(builder);
+    const pending = Promise.all([cache.detector(finance, v1), cache.detector(legal, v1)]);
+    await finish(v1);
+    await pending;
+    // Only finance is asked for while v2 serves (legal changed, say: its old object is not asked again).
+    cache.prepare(v2);
+    await finish(v2);
+    await expectSoon(() => cache.status().inUse?.orgVersion === 2);
+    await cache.detector(finance, v2);
+    cache.prepare(v3);
+    await finish(v3);
+    await expectSoon(() => cache.status().inUse?.orgVersion === 3);
+    const builtOn = (directory: Directory) =>
+      calls.detector
+        .filter(([, on]) => on === directory)
+        .map(([profile]) => (profile === finance ? 'finance' : 'legal'));
+    expect(builtOn(v2)).toEqual(['finance', 'legal']);
+    expect(builtOn(v3)).toEqual(['finance']);
   });
 
   it('builds one directory at a time, in order', async () => {

@@ -43,6 +43,8 @@ interface Generation<Index> {
   building?: Promise<Index>;
   buildStartedAt?: number;
   readonly detectors: Map<PrivacyProfile, Detector>;
+  /** Profiles requests asked for while this generation served: the ones carried on to the next. */
+  readonly used: Set<PrivacyProfile>;
 }
 
 /**
@@ -81,13 +83,13 @@ export class DetectorCache<Index = unknown> {
   async detector(profile: PrivacyProfile, latest: Directory): Promise<Detector> {
     const newest = this.generationOf(latest);
     const serving = this.serving;
-    if (serving) return this.on(serving, profile);
+    if (serving) return this.forRequest(serving, profile);
     // The very first build: wait for it (every first request awaits the same promise). Builds run in
     // order of arrival, so with two directories queued (two imports at start) the older serves first.
     const first = [...this.generations.values()].find((generation) => generation.building) ?? newest;
     await first.building;
     if (!this.serving) throw new AppError('unavailable', 'the privacy detector is not built yet');
-    return this.on(this.serving, profile);
+    return this.forRequest(this.serving, profile);
   }
 
   /** Starts indexing `directory` in the background if it is new (e.g. announced by the source). */
@@ -106,6 +108,7 @@ export class DetectorCache<Index = unknown> {
       label: this.labelOf(directory),
       sequence: ++this.sequence,
       detectors: new Map(),
+      used: new Set(),
     };
     this.generations.set(directory, generation);
     this.schedule(generation);
@@ -146,6 +149,12 @@ export class DetectorCache<Index = unknown> {
           }
         : {}),
     };
+  }
+
+  /** A detector a request asked for: its profile is carried on to the next directory. */
+  private forRequest(generation: Generation<Index>, profile: PrivacyProfile): Detector {
+    generation.used.add(profile);
+    return this.on(generation, profile);
   }
 
   private on(generation: Generation<Index>, profile: PrivacyProfile): Detector {
@@ -191,10 +200,10 @@ export class DetectorCache<Index = unknown> {
       this.generations.delete(generation.directory);
       return;
     }
-    // The profiles requested with the previous directory; those not requested since (a profile that
-    // changed is a new object) are not carried on, so their detectors are freed with it.
+    // The profiles requested while the previous directory served; those not requested since (a
+    // profile that changed is a new object) are not carried on, so their detectors are freed with it.
     if (previous)
-      for (const profile of previous.detectors.keys()) {
+      for (const profile of previous.used) {
         try {
           this.on(generation, profile);
         } catch {

@@ -71,7 +71,7 @@ describe('mesh router replicas', () => {
     const before = replicas.map((r) => ({ ...r.repository.cacheStats }));
     const learnedBefore = replicas[0]!.replicaSync.learned + replicas[1]!.replicaSync.learned;
     const contextId = `replicas-${randomUUID()}`;
-    const sent = [];
+    const sent: string[] = [];
     // One at a time, so every update follows a change the other replica may have made.
     for (let n = 0; n < 12; n++) {
       const task = await bus.request(

@@ -172,14 +172,8 @@ export type Task = z.infer<typeof Task>;
 /** What one change did to a task (the payload of mesh.v1.task-created and mesh.v1.task-updated). */
 export const TaskChange = z.object({
   task: Task,
-  change: z.object({
-    event: TaskHistoryEvent,
-    from: TaskState.nullable(),
-    to: TaskState,
-    actor: z.string(),
-    reason: z.string().nullable(),
-    occurredAt: timestamp,
-  }),
+  /** The history entry the change wrote, without its sequence number. */
+  change: TaskHistoryEntry.omit({ seq: true }),
 });
 export type TaskChange = z.infer<typeof TaskChange>;
 

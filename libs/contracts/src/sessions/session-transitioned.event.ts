@@ -1,21 +1,23 @@
 import { z } from 'zod';
 import { defineEvent } from '../define.js';
-import { SessionEventName, SessionState } from './session.schema.js';
+import { SessionTransition } from './session.schema.js';
 
 export const SessionTransitioned = defineEvent({
   subject: 'sessions.v1.transitioned',
-  schema: z.object({
-    sessionId: z.uuid(),
+  // The transition as the session's history records it, with whose session it is and its new version.
+  schema: SessionTransition.pick({
+    sessionId: true,
+    from: true,
+    to: true,
+    event: true,
+    actor: true,
+    reason: true,
+    causationId: true,
+    occurredAt: true,
+  }).extend({
     agentId: z.string(),
     role: z.string(),
     contextId: z.string(),
-    from: SessionState,
-    to: SessionState,
-    event: SessionEventName,
-    actor: z.string(),
-    reason: z.string().nullable(),
-    causationId: z.string().nullable(),
     version: z.number().int(),
-    occurredAt: z.iso.datetime({ offset: true }),
   }),
 });

@@ -14,7 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // The bus identity of each process start.mjs runs; the scripted model never touches NATS.
 const SERVICE_IDENTITIES = ['sessions', 'registry', 'mesh-router', 'privacy-proxy', 'gateway'];
 
-function natsServerBinary() {
+/** The nats-server binary: NATS_SERVER_BIN, the Debian and local paths, then PATH; undefined if none. */
+export function natsServerBinary() {
   for (const candidate of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
     if (candidate && existsSync(candidate)) return candidate;
   }

@@ -6,13 +6,13 @@
 //   3. migrations; 4. every built service, each as its own process; 5. the Finance, Manager and Legal
 //   agents; prints the URLs. Without a configured model provider the privacy proxy's upstream is the
 //   scripted model (deterministic, not an LLM), started here too.
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startSecureNats } from './secure-nats.mjs';
+import { natsServerBinary, startSecureNats } from './secure-nats.mjs';
 import { Supervisor } from './supervisor.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,24 +49,13 @@ async function waitFor(port, what, timeoutMs = 20_000) {
   }
 }
 
-function findNatsServer() {
-  for (const candidate of [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) {
-    if (candidate && existsSync(candidate)) return candidate;
-  }
-  try {
-    return execFileSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 async function ensureNats() {
   if (process.env.NATS_URL) return process.env.NATS_URL;
   if (await answers(4222)) {
     log('NATS: using the server answering on 127.0.0.1:4222');
     return 'nats://127.0.0.1:4222';
   }
-  const binary = findNatsServer();
+  const binary = natsServerBinary();
   if (!binary) {
     throw new Error(
       'no NATS answers on 127.0.0.1:4222 and no nats-server binary was found.\n' +

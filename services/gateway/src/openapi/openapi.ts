@@ -195,14 +195,21 @@ function accessOf(route: Route): string[] {
   return route.access === 'public' ? ['public'] : [...route.access];
 }
 
-function rpcOperation(route: RpcRoute, converter: SchemaConverter): Json {
-  const operation: Json = {
+/** What every operation states the same way: id, tag, summary, description, who may call it, parameters. */
+function operationHeader(route: Route, converter: SchemaConverter): Json {
+  return {
     operationId: route.operationId,
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     'x-orgmesh-access': accessOf(route),
     parameters: parameters(route, converter),
+  };
+}
+
+function rpcOperation(route: RpcRoute, converter: SchemaConverter): Json {
+  const operation: Json = {
+    ...operationHeader(route, converter),
     responses: {
       [String(route.status)]: {
         description: STATUS_TEXT[route.status] ?? 'OK',
@@ -243,12 +250,7 @@ function rawOperation(route: RawRoute, converter: SchemaConverter): Json {
     };
   }
   const operation: Json = {
-    operationId: route.operationId,
-    tags: [route.tag],
-    summary: route.summary,
-    ...(route.description ? { description: route.description } : {}),
-    'x-orgmesh-access': accessOf(route),
-    parameters: parameters(route, converter),
+    ...operationHeader(route, converter),
     responses: {
       ...responses,
       ...errorResponses([...(route.errors ?? []), 429, ...(route.requestBody ? [413] : [])]),

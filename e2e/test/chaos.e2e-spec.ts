@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +23,8 @@ describe('e2e: npm run chaos, short variant', () => {
 
   beforeAll(async () => {
     execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'ignore' });
-    const json = join(mkdtempSync(join(tmpdir(), 'orgmesh-chaos-spec-')), 'result.json');
+    const dir = mkdtempSync(join(tmpdir(), 'orgmesh-chaos-spec-'));
+    const json = join(dir, 'result.json');
     const began = Date.now();
     ({ exitCode, output } = await new Promise<{ exitCode: number | null; output: string }>((resolve) => {
       const child = execFile(
@@ -36,6 +37,7 @@ describe('e2e: npm run chaos, short variant', () => {
     durationMs = Date.now() - began;
     process.stdout.write(`${output}\nchaos short variant: ${(durationMs / 1000).toFixed(0)} s\n`);
     result = JSON.parse(readFileSync(json, 'utf8')) as ChaosResult;
+    rmSync(dir, { recursive: true, force: true });
   }, 300_000);
 
   it('acknowledged every create, and every acknowledged task, approval and notification reached a terminal state', () => {

@@ -55,8 +55,25 @@ export async function startChaosNatsCluster(dir: string, logDir: string): Promis
     children.set(node, spawn(binary, ['-c', join(dir, `nats-${node}.conf`)], { stdio: ['ignore', out, out] }));
     await waitForPort(client.get(node) ?? 0, 30_000);
   };
-  await Promise.all(nodes.map(start));
   const url = nodes.map((n) => `nats://127.0.0.1:${client.get(n)}`).join(',');
+  const stopNodes = () => Promise.all([...children.values()].map((child) => terminate(child, 'SIGTERM', 15_000)));
+  try {
+    await Promise.all(nodes.map(start));
+    return await connectCluster(url, nodes, start, children, stopNodes);
+  } catch (error) {
+    // Nothing else knows these processes yet: stop them here, or they outlive the run.
+    await stopNodes();
+    throw error;
+  }
+}
+
+async function connectCluster(
+  url: string,
+  nodes: string[],
+  start: (node: string) => Promise<void>,
+  children: Map<string, ChildProcess>,
+  stopNodes: () => Promise<unknown>,
+): Promise<ChaosNatsCluster> {
   const logger = createLogger({ service: 'chaos-nats', level: 'error' });
   // JetStream answers once the three have elected a meta leader (connectBus checks it).
   let admin: MessageBus | undefined;
@@ -110,7 +127,7 @@ export async function startChaosNatsCluster(dir: string, logDir: string): Promis
     },
     async stop() {
       await admin.close().catch(() => undefined);
-      await Promise.all([...children.values()].map((child) => terminate(child, 'SIGTERM', 15_000)));
+      await stopNodes();
     },
   };
 }

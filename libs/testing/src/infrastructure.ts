@@ -15,7 +15,8 @@ export interface Infrastructure {
   stop(): Promise<void>;
 }
 
-async function dockerAvailable(): Promise<boolean> {
+/** Whether a Docker engine answers (testcontainers' own probe); `ORGMESH_TESTCONTAINERS=off` says no. */
+export async function dockerAvailable(): Promise<boolean> {
   if (process.env['ORGMESH_TESTCONTAINERS'] === 'off') return false;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');

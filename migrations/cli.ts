@@ -1,17 +1,21 @@
+import { DEFAULT_DATABASE_URL, redactDatabaseUrl, resolveDatabaseUrl } from '@orgmesh/config';
 import { runMigrations, SERVICE_MIGRATIONS } from './index.js';
 
 const HELP = `Usage: npm run migrate [-- <service>...]
 
 Applies pending TypeORM migrations for each service schema (default: all).
 Services: ${Object.keys(SERVICE_MIGRATIONS).join(', ')}
-Environment: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/orgmesh)`;
+Database: DATABASE_URL; unset, the URL a running \`npm start\` wrote to .orgmesh/database-url;
+otherwise ${DEFAULT_DATABASE_URL}. The URL used and its source are printed first.`;
 
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-const url = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/orgmesh';
+// The same rule as every service's DATABASE_URL (libs/config), so migrate and the services agree.
+const { url, source } = resolveDatabaseUrl();
+process.stdout.write(`database: ${redactDatabaseUrl(url)} (from ${source})\n`);
 const services = args.length ? args : Object.keys(SERVICE_MIGRATIONS);
 let failed = false;
 for (const service of services) {

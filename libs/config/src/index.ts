@@ -1,3 +1,4 @@
 export * from './config.js';
+export * from './database-url.js';
 export * from './exit-codes.js';
 export * from './warn-once.js';

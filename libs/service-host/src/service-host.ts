@@ -1,5 +1,6 @@
 import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestMicroservice } from '@nestjs/common';
+import { redactDatabaseUrl, resolveDatabaseUrl } from '@orgmesh/config';
 import {
   connectBus,
   NatsTransportServer,
@@ -75,6 +76,15 @@ export class ServiceHost {
   static async open(options: ServiceHostOptions): Promise<ServiceHost> {
     const { config, service } = options;
     const logger = options.logger ?? createLogger({ service, level: config.LOG_LEVEL });
+    // Which database, and which rule chose it (libs/config resolveDatabaseUrl); never the password.
+    const chosen = resolveDatabaseUrl();
+    logger.info(
+      {
+        database: redactDatabaseUrl(config.DATABASE_URL),
+        databaseFrom: chosen.url === config.DATABASE_URL ? chosen.source : 'DATABASE_URL',
+      },
+      'database',
+    );
     if (options.migrate) await runMigrations({ url: config.DATABASE_URL, service: options.migrate });
     const db = await Database.connect({
       url: config.DATABASE_URL,

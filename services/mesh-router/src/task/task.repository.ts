@@ -284,7 +284,10 @@ export class TaskRepository {
     };
     const outbox = [
       outboxRow(TaskCreated, TaskCreated.subject, change),
-      outboxRow(InboxDelivery, deliverTo, task),
+      // The task's id is its first inbox delivery's message id: the re-delivery sweep
+      // (delivery/redelivery.ts) publishes it again under the same id, so the stream drops the copy
+      // while the original is still in its duplicate window.
+      outboxRow(InboxDelivery, deliverTo, task, task.id),
     ];
     const created = await this.creates.submit({
       row,
@@ -800,10 +803,11 @@ function outboxRow<E extends EventDefinition>(
   event: E,
   subject: string,
   payload: EventPayload<E>,
+  eventId: string = randomUUID(),
 ): OutboxRow {
   const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
   return {
-    eventId: randomUUID(),
+    eventId,
     subject,
     payload: JSON.stringify(body),
     headers: JSON.stringify(injectTraceContext({})),

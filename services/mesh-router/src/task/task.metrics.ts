@@ -6,6 +6,7 @@ export class TaskMetrics {
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly jobAffected: Counter<'job'>;
   readonly undeliverable: Counter;
+  readonly redeliveries: Counter<'result'>;
   readonly outboxPending: Gauge;
   readonly policyInvalidations: Counter;
   readonly transitions: Counter<'kind' | 'state'>;
@@ -36,6 +37,12 @@ export class TaskMetrics {
     this.undeliverable = new Counter({
       name: 'orgmesh_mesh_undeliverable_total',
       help: 'tasks failed as undeliverable after their inbox delivery exhausted its attempts',
+      registers: [registry],
+    });
+    this.redeliveries = new Counter({
+      name: 'orgmesh_mesh_redeliveries_total',
+      help: 'inbox deliveries of never-taken tasks published again by the re-delivery sweep, by result (published: the stream stored it; duplicate: dropped by its duplicate window, the original is still there; failed: retried next run)',
+      labelNames: ['result'],
       registers: [registry],
     });
     this.outboxPending = new Gauge({

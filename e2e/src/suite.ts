@@ -163,6 +163,8 @@ export async function startSuite(options: SuiteOptions): Promise<RunningSuite> {
         ...auth,
         PRIVACY_PROXY_PORT: ports.proxy,
         PRIVACY_UPSTREAM_OPENAI_URL: `${modelUrl}/v1`,
+        // As in `npm start`: the scripted model answers Anthropic Messages too (the Claude-model agents).
+        PRIVACY_UPSTREAM_ANTHROPIC_URL: modelUrl,
         PRIVACY_HMAC_KEY: `e2e-${options.nameSuffix}-hmac-key-0123456789abcdef`,
         // One spool per suite: two suites sharing the default directory would refuse the second proxy.
         PRIVACY_AUDIT_SPOOL_DIR: join(options.logDir, 'privacy-audit'),

@@ -12,6 +12,7 @@ import type { PolicyPort } from './policy/policy.port.js';
 import { startUndeliverableWatcher } from './delivery/undeliverable.consumer.js';
 import { EagerPublisher } from './delivery/eager-publisher.js';
 import { SenderUpdates } from './delivery/sender-updates.js';
+import { RedeliverySweep } from './delivery/redelivery.js';
 import { TaskModule } from './task/task.module.js';
 import { ReplicaCacheSync } from './task/replica-sync.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
@@ -25,6 +26,8 @@ export interface MeshRouterApp {
   readonly db: Database;
   readonly service: TaskService;
   readonly jobs: TaskJobs;
+  /** The inbox re-delivery sweep (tests run it by hand with startJobs: false). */
+  readonly redelivery: RedeliverySweep;
   readonly policy: PolicyPort;
   readonly health: HealthServer;
   /** The task store (its row cache statistics: tests and diagnostics). */
@@ -148,6 +151,15 @@ export async function startMeshRouterApp(
     });
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());
+    const redelivery = new RedeliverySweep(db, bus, metrics, logger, {
+      afterMs: config.MESH_REDELIVER_AFTER,
+      maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
+      batchSize: config.MESH_REDELIVER_BATCH_SIZE,
+      intervalMs: config.MESH_REDELIVER_INTERVAL,
+      now: () => clock.now(),
+    });
+    if (options.startJobs !== false) redelivery.start();
+    host.onClose(() => redelivery.stop());
 
     const health = await host.serveHealth({ host: config.MESH_HTTP_HOST, port: config.MESH_HTTP_PORT });
     logger.info({ healthPort: health.port }, 'mesh router started');
@@ -157,6 +169,7 @@ export async function startMeshRouterApp(
       db,
       service,
       jobs,
+      redelivery,
       policy,
       health,
       repository,

@@ -30,6 +30,17 @@ export const MeshRouterConfigSchema = z.object({
   /** How often the deadline job runs (one replica at a time, under an advisory lock). */
   MESH_DEADLINE_SWEEP_INTERVAL: env.duration('1s'),
 
+  /**
+   * Re-delivery sweep (docs/operations.md): a task still `submitted` this long after its creation
+   * (or its last copy) has its inbox delivery published again under the same message id, at most
+   * MESH_REDELIVER_MAX_ATTEMPTS stored copies per task (0 turns the sweep off). Below the inbox
+   * stream's duplicate window (10m) a copy of a message the stream still holds is dropped.
+   */
+  MESH_REDELIVER_AFTER: env.duration('2m'),
+  MESH_REDELIVER_MAX_ATTEMPTS: env.int(3, 0),
+  MESH_REDELIVER_INTERVAL: env.duration('30s'),
+  MESH_REDELIVER_BATCH_SIZE: env.int(200, 1),
+
   /** Per-sender token bucket on creates: sustained rate and burst. */
   MESH_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(50),
   MESH_RATE_LIMIT_BURST: env.int(100, 1),

@@ -1,0 +1,130 @@
+import { InboxDelivery, inboxSubject, parseOrThrow } from '@orgmesh/contracts';
+import { injectTraceContext, type MessageBus } from '@orgmesh/messaging';
+import type { Database } from '@orgmesh/persistence';
+import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import type { TaskRow } from '../task/task.entity.js';
+import { toTask } from '../task/task.mapper.js';
+import type { TaskMetrics } from '../task/task.metrics.js';
+
+export interface RedeliveryOptions {
+  /** A task still `submitted` this long after it was created (or after its last copy) is published again. */
+  afterMs: number;
+  /** Copies the stream stored, per task, at most; 0 turns the sweep off. */
+  maxAttempts: number;
+  /** Tasks per run. */
+  batchSize: number;
+  intervalMs: number;
+  /** The service clock: task rows carry its timestamps, so tests' manual clocks age them. */
+  now: () => Date;
+}
+
+export interface RedeliveryRun {
+  /** False when another replica holds the job's lock: this run published nothing. */
+  ran: boolean;
+  published: number;
+  duplicate: number;
+  failed: number;
+}
+
+export const REDELIVERY_LOCK = 'mesh-job-redeliver';
+
+/**
+ * What is acknowledged is never lost (issue #21): the outbox marks an inbox delivery published
+ * once JetStream acknowledged it, but a JetStream cluster that resets a stream's state after its
+ * leader dies (nats-server 2.9, `Resetting stream cluster state`) loses acknowledged messages, and
+ * the task then stays `submitted` forever. This sweep publishes the inbox delivery of every task
+ * still `submitted` after `afterMs` again, under the same message id as the first (the task id,
+ * see TaskRepository.create): while the original is still in the stream's duplicate window the
+ * stream drops the copy (`duplicate`) and the sweep tries again `afterMs` later; once the window
+ * has passed a copy is stored. A task is copied at most `maxAttempts` times, so one whose agent is
+ * merely offline gets a bounded number of extra messages; its agent drops the extras (it remembers
+ * the tasks it handled, and a task taken by another instance refuses its report). The copy carries
+ * the task as it is now. Runs on one replica at a time, under a Postgres advisory lock.
+ */
+export class RedeliverySweep {
+  private readonly timers: JobTimers;
+
+  constructor(
+    private readonly db: Pick<Database, 'withAdvisoryLock'>,
+    private readonly bus: Pick<MessageBus, 'publishRaw'>,
+    private readonly metrics: TaskMetrics,
+    private readonly logger: Logger,
+    private readonly options: RedeliveryOptions,
+  ) {
+    if (options.batchSize < 1) throw new Error('re-delivery batch size must be positive');
+    this.timers = new JobTimers({
+      logger,
+      failureMessage: 'mesh job failed',
+      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+    });
+  }
+
+  start(): void {
+    if (this.options.maxAttempts <= 0 || this.options.afterMs <= 0) return;
+    this.timers.every('redeliver', this.options.intervalMs, () => this.runOnce());
+  }
+
+  stop(): Promise<void> {
+    return this.timers.stop();
+  }
+
+  /** One run: at most `batchSize` tasks, oldest first. */
+  async runOnce(): Promise<RedeliveryRun> {
+    const now = this.options.now();
+    const cutoff = new Date(now.getTime() - this.options.afterMs);
+    const { ran, result } = await this.db.withAdvisoryLock(REDELIVERY_LOCK, async (tx) => {
+      // The partial index tasks_submitted_created_idx gives the never-taken tasks oldest first; a
+      // task copied recently, or as often as allowed, is passed over (one primary-key lookup each).
+      const { rows } = await tx.query<TaskRow>(
+        `SELECT t.* FROM mesh.tasks t
+          WHERE t.state = 'submitted' AND t.created_at < $1
+            AND NOT EXISTS (SELECT 1 FROM mesh.task_redeliveries r
+                             WHERE r.task_id = t.id AND (r.attempts >= $2 OR r.last_at >= $1))
+          ORDER BY t.created_at LIMIT $3`,
+        [cutoff, this.options.maxAttempts, this.options.batchSize],
+      );
+      const outcomes = await Promise.all(rows.map((row) => this.republish(row)));
+      const run: RedeliveryRun = { ran: true, published: 0, duplicate: 0, failed: 0 };
+      const copied: string[] = [];
+      const dropped: string[] = [];
+      rows.forEach((row, i) => {
+        const outcome = outcomes[i]!;
+        run[outcome]++;
+        if (outcome === 'published') copied.push(row.id);
+        if (outcome === 'duplicate') dropped.push(row.id);
+      });
+      // A failed publish leaves no trace: the next run tries again.
+      await tx.query(
+        `INSERT INTO mesh.task_redeliveries (task_id, attempts, last_at)
+           SELECT id, 1, $3 FROM unnest($1::uuid[]) AS id
+           UNION ALL SELECT id, 0, $3 FROM unnest($2::uuid[]) AS id
+         ON CONFLICT (task_id) DO UPDATE
+           SET attempts = mesh.task_redeliveries.attempts + EXCLUDED.attempts, last_at = EXCLUDED.last_at`,
+        [copied, dropped, now],
+      );
+      return run;
+    });
+    this.metrics.jobRuns.inc({ job: 'redeliver', result: ran ? 'ran' : 'skipped' });
+    if (!ran || !result) return { ran: false, published: 0, duplicate: 0, failed: 0 };
+    for (const key of ['published', 'duplicate', 'failed'] as const) {
+      if (result[key]) this.metrics.redeliveries.inc({ result: key }, result[key]);
+    }
+    if (result.published || result.failed) this.logger.info({ job: 'redeliver', ...result }, 'inbox re-delivery finished');
+    return result;
+  }
+
+  private async republish(row: TaskRow): Promise<'published' | 'duplicate' | 'failed'> {
+    const subject = inboxSubject({ role: row.to_role, agentId: row.to_agent_id });
+    try {
+      const body = parseOrThrow(InboxDelivery.schema, toTask(row), `${InboxDelivery.subject} payload`);
+      const ack = await this.bus.publishRaw(subject, new TextEncoder().encode(JSON.stringify(body)), {
+        eventId: row.id,
+        headers: injectTraceContext({}),
+      });
+      return ack.duplicate ? 'duplicate' : 'published';
+    } catch (error) {
+      this.logger.warn({ taskId: row.id, err: error }, 'inbox re-delivery failed');
+      return 'failed';
+    }
+  }
+}

@@ -34,8 +34,12 @@ export class EagerPublisher {
     private readonly markPublished: (eventIds: string[]) => Promise<void>,
     private readonly wakeRelay: () => Promise<void>,
     private readonly logger: Logger,
-    /** Called with each event JetStream acknowledged (SenderUpdates); must not throw. */
-    private readonly onPublished?: (subject: string, payload: string) => void,
+    /**
+     * Called with each event right after it is sent, not after its ack (SenderUpdates): the write
+     * is committed already, and waiting for the ack put a JetStream round trip on the path of every
+     * change a sender waits for. Must not throw.
+     */
+    private readonly onSent?: (subject: string, payload: string) => void,
   ) {}
 
   /** Publishes committed rows in order, without making the caller wait for the acks. */
@@ -55,10 +59,7 @@ export class EagerPublisher {
           }),
         )
         .then(
-          () => {
-            this.mark(event.eventId);
-            this.onPublished?.(event.subject, event.payload);
-          },
+          () => this.mark(event.eventId),
           (error: unknown) => {
             this.logger.warn(
               { err: error, subject: event.subject },
@@ -69,6 +70,7 @@ export class EagerPublisher {
         )
         .finally(() => this.inFlight.delete(sent));
       this.inFlight.add(sent);
+      this.onSent?.(event.subject, event.payload);
     }
   }
 

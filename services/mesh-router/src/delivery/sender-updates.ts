@@ -9,11 +9,13 @@ const decoder = new TextDecoder();
  * core NATS), so an agent's credential can hear the changes of the tasks it sent without being
  * allowed `mesh.v1.task-updated`, which carries every task change of the org (issue 18, ADR 0011).
  *
- * Called once JetStream acknowledged the event, by the eager publisher or the outbox relay —
- * whichever published it, on whichever replica — so a change committed just before a crash still
- * reaches its sender when the relay publishes it. Not stored and at most once per publish (a
- * republished event is repeated again): the SDK treats these as wake-ups and reads the task
- * (GetTask) to know where it stands, with a slow poll as a safety net.
+ * Called by whichever path publishes the event, on whichever replica: the eager publisher as it
+ * sends it (the change is committed; waiting for the ack would add a JetStream round trip to every
+ * change a sender waits for), the outbox relay once JetStream acknowledged it — so a change
+ * committed just before a crash still reaches its sender when the relay publishes it. Not stored,
+ * and repeated again when the relay republishes an event (a failed eager publish, a lost mark): the
+ * SDK treats these as wake-ups and reads the task (GetTask) to know where it stands, with a slow
+ * poll as a safety net.
  */
 export class SenderUpdates {
   /** Copies published (tests and diagnostics). */

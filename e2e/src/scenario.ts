@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { claudeCodeCall, type ClaudeCodeCallResult } from './claude-code-call.js';
 
 /**
  * The Finance → Manager → Legal scenario, driven through the gateway's public REST API against a
@@ -69,6 +70,12 @@ export interface ScenarioOptions {
    * mode, client_credentials at the OpenID provider (`oidcScenarioTokens`, oidc.ts).
    */
   issueToken?: (credentials: Credentials) => Promise<string>;
+  /**
+   * A registry agent on an Anthropic model (e.g. contracts-agent): after the workflow it makes the
+   * model call Claude Code makes with its rendered config, about the employee, in this workflow
+   * (claude-code-call.ts), and a check says whether it was answered. Unset: no such step.
+   */
+  claudeCodeAgent?: Credentials;
 }
 
 export interface TaskHistoryItem {
@@ -135,9 +142,11 @@ export interface ScenarioReport {
   sessions: ScenarioSession[];
   /** Redactions by entity type and action (mask, detect, strict), as counted by the proxy during the run. */
   redactions: Record<string, Record<string, number>>;
-  /** Chat-completion requests the proxy answered during the run. */
+  /** Model calls (OpenAI chat completions, Anthropic Messages) the proxy answered during the run. */
   modelCalls: number | undefined;
   liveEvents: number;
+  /** The Claude Code step's call (ScenarioOptions.claudeCodeAgent), or why it could not be made. */
+  claudeCode?: ClaudeCodeCallResult | { agentId: string; error: string };
   checks: ScenarioCheck[];
   startedAt: string;
   durationMs: number;
@@ -224,6 +233,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     report.tasks = await tasksOf(gateway, observer, contextId);
     report.kickoff = report.tasks.find((t) => t.id === kickoff.id) ?? current;
     report.sessions = await sessionsOf(gateway, observer, contextId);
+    if (options.claudeCodeAgent) report.claudeCode = await claudeCodeStep(gateway, issue, options.claudeCodeAgent, contextId);
     const after = options.proxyUrl && before ? await proxyCounters(options.proxyUrl) : undefined;
     if (before && after) {
       report.redactions = diffRedactions(before.redactions, after.redactions);
@@ -283,6 +293,16 @@ export function scenarioChecks(report: ScenarioReport, financeAgent = 'finance-a
       `session of ${agent}: ${expected.join(' → ')}`,
       JSON.stringify(events) === JSON.stringify(expected),
       session ? `${session.status} (${events.join(', ') || 'no transitions'})` : 'no session',
+    );
+  }
+  if (report.claudeCode) {
+    const call = report.claudeCode;
+    check(
+      '6. a Claude Code agent answered (Anthropic Messages through the privacy proxy)',
+      'status' in call && call.status === 200 && call.streamed && call.text.length > 0,
+      'status' in call
+        ? `${call.agentId} (${call.model}) → ${call.baseUrl}/v1/messages: ${call.status}${call.streamed ? ', streamed' : ''}; "${truncate(call.text, 80)}"`
+        : `${call.agentId}: ${call.error}`,
     );
   }
   if (report.modelCalls !== undefined) {
@@ -361,6 +381,26 @@ export function renderTimeline(report: ScenarioReport): string {
 }
 
 // ------------------------------------------------------------------ gateway access
+
+/** The Claude Code step: the agent's token, then its call; a failure becomes the check's detail. */
+async function claudeCodeStep(
+  gateway: string,
+  issue: (credentials: Credentials) => Promise<string>,
+  agent: Credentials,
+  contextId: string,
+): Promise<ClaudeCodeCallResult | { agentId: string; error: string }> {
+  try {
+    return await claudeCodeCall({
+      gatewayUrl: gateway,
+      agentId: agent.clientId,
+      token: await issue(agent),
+      contextId,
+      prompt: `Does the Q1 engineering budget that names ${SCENARIO_EMPLOYEE.name} (${SCENARIO_EMPLOYEE.email}) need a contract amendment?`,
+    });
+  } catch (error) {
+    return { agentId: agent.clientId, error: error instanceof Error ? error.message : String(error) };
+  }
+}
 
 async function token(gateway: string, credentials: Credentials): Promise<string> {
   const res = await fetch(`${gateway}/v1/auth/token`, {
@@ -586,7 +626,9 @@ export function parseProxyMetrics(text: string): ProxyCounters {
       continue;
     }
     const request = /^orgmesh_privacy_proxy_requests_total\{([^}]*)\}\s+([\d.e+]+)/.exec(line);
-    if (request && /route="openai\.chat\.completions"/.test(request[1]!)) chatCalls += Number(request[2]);
+    // Model calls of both APIs: the reference agents' chat completions and the Claude Code step's Messages.
+    if (request && /route="(openai\.chat\.completions|anthropic\.messages)"/.test(request[1]!))
+      chatCalls += Number(request[2]);
   }
   return { redactions, chatCalls };
 }

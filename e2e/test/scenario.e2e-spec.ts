@@ -52,7 +52,13 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario across the whole suite
       logDir,
       recordFile,
     });
-    report = await runScenario({ gatewayUrl: suite.gatewayUrl, proxyUrl: suite.proxyUrl, timeoutMs: 90_000 });
+    report = await runScenario({
+      gatewayUrl: suite.gatewayUrl,
+      proxyUrl: suite.proxyUrl,
+      timeoutMs: 90_000,
+      // As `npm run demo`: a Claude-model agent's call, through the proxy to the Anthropic upstream.
+      claudeCodeAgent: { clientId: 'contracts-agent', clientSecret: 'contracts-agent-dev-secret' },
+    });
     db = new pg.Client({ connectionString: ctx.databaseUrl });
     await db.connect();
     process.stdout.write(
@@ -79,6 +85,9 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario across the whole suite
     expect(report.ok).toBe(true);
     // Every step went through the agents' model conversations, each through the proxy.
     expect(report.modelCalls).toBeGreaterThanOrEqual(9);
+    // The Claude Code step: a Claude-model agent got a streamed Anthropic answer, and its check ran.
+    expect(report.claudeCode).toMatchObject({ agentId: 'contracts-agent', model: 'claude-sonnet-4-5', status: 200, streamed: true });
+    expect(report.checks.map((c) => c.name)).toContain('6. a Claude Code agent answered (Anthropic Messages through the privacy proxy)');
     expect(report.liveEvents).toBeGreaterThan(0);
   });
 

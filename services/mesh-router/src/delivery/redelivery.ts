@@ -94,14 +94,15 @@ export class RedeliverySweep {
         if (outcome === 'duplicate') dropped.push(row.id);
       });
       // A failed publish leaves no trace: the next run tries again.
-      await tx.query(
-        `INSERT INTO mesh.task_redeliveries (task_id, attempts, last_at)
-           SELECT id, 1, $3 FROM unnest($1::uuid[]) AS id
-           UNION ALL SELECT id, 0, $3 FROM unnest($2::uuid[]) AS id
+      if (copied.length || dropped.length)
+        await tx.query(
+          `INSERT INTO mesh.task_redeliveries (task_id, attempts, last_at)
+           SELECT id, 1, $3::timestamptz FROM unnest($1::uuid[]) AS id
+           UNION ALL SELECT id, 0, $3::timestamptz FROM unnest($2::uuid[]) AS id
          ON CONFLICT (task_id) DO UPDATE
            SET attempts = mesh.task_redeliveries.attempts + EXCLUDED.attempts, last_at = EXCLUDED.last_at`,
-        [copied, dropped, now],
-      );
+          [copied, dropped, now],
+        );
       return run;
     });
     this.metrics.jobRuns.inc({ job: 'redeliver', result: ran ? 'ran' : 'skipped' });
@@ -109,7 +110,8 @@ export class RedeliverySweep {
     for (const key of ['published', 'duplicate', 'failed'] as const) {
       if (result[key]) this.metrics.redeliveries.inc({ result: key }, result[key]);
     }
-    if (result.published || result.failed) this.logger.info({ job: 'redeliver', ...result }, 'inbox re-delivery finished');
+    if (result.published || result.failed)
+      this.logger.info({ job: 'redeliver', ...result }, 'inbox re-delivery finished');
     return result;
   }
 

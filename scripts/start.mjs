@@ -10,8 +10,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { modelPathLines, readAgentModels } from './agent-model-paths.mjs';
 import { natsServerBinary, startSecureNats } from './secure-nats.mjs';
 import { Supervisor } from './supervisor.mjs';
 
@@ -228,6 +229,12 @@ try {
   log(`  NATS           ${natsUrl}`);
   if (secure?.runnerSeed) log(`  orgmesh agent/sessions: NATS_URL=${natsUrl} NATS_NKEY_SEED_FILE=${secure.runnerSeed}`);
   log(`  Postgres       ${databaseUrl.replace(/:[^:@/]+@/, ':***@')} (.orgmesh/database-url: npm run migrate and hand-started services use it)`);
+  // Every agent of the registry and its model path; those that cannot run are named with the reason.
+  const registryDir = resolve(root, process.env.REGISTRY_DIR ?? 'deploy/registry');
+  const upstreams = { openai: proxyEnv.PRIVACY_UPSTREAM_OPENAI_URL, anthropic: proxyEnv.PRIVACY_UPSTREAM_ANTHROPIC_URL };
+  const agentModels = existsSync(join(registryDir, 'agents')) ? readAgentModels(registryDir) : [];
+  log(`  agents         ${agentModels.length} in ${registryDir} (finance, manager, legal run above; the others through \`orgmesh agent run\`)`);
+  for (const line of modelPathLines(agentModels, upstreams, { scripted })) log(`    ${line}`);
 } catch (error) {
   process.stderr.write(`orgmesh: ${error instanceof Error ? error.message : String(error)}\n`);
   await shutdown(1);

@@ -10,7 +10,7 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
-import { REDELIVERY_LOCK } from '../src/delivery/redelivery.js';
+import { DUE_FOR_REDELIVERY, REDELIVERY_LOCK } from '../src/delivery/redelivery.js';
 import {
   DEMO_CHART,
   DEMO_RULES,
@@ -187,5 +187,26 @@ describe('mesh inbox re-delivery sweep', () => {
     await sleep(500);
     expect(audit.received.filter((t) => t.id === task.id)).toHaveLength(1);
     expect(await metric('published')).toBe(before);
+  });
+
+  it('finds the due tasks by the partial index of never-taken tasks, not by reading the table', async () => {
+    // 20,000 tasks, nearly all taken or ended; 200 still submitted, half of them old.
+    await mesh.db.query(
+      `INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, priority, state, context_id, deadline,
+                               version, created_at, updated_at)
+       SELECT gen_random_uuid(), 'task', 'a', 'manager', 'nobody', 'normal',
+              CASE WHEN i % 100 = 0 THEN 'submitted' WHEN i % 2 = 0 THEN 'completed' ELSE 'working' END,
+              'ctx', now() + interval '1 hour', 2, now() - (i % 2) * interval '1 hour', now()
+         FROM generate_series(1, 20000) i`,
+    );
+    await mesh.db.query('ANALYZE mesh.tasks');
+    const { rows } = await mesh.db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${DUE_FOR_REDELIVERY}`, [
+      new Date(Date.now() - 60_000),
+      2,
+      200,
+    ]);
+    const plan = rows.map((r) => r['QUERY PLAN']).join('\n');
+    expect(plan).toMatch(/tasks_submitted_created_idx/);
+    expect(plan).not.toMatch(/Seq Scan on tasks/);
   });
 });

@@ -29,6 +29,17 @@ export interface RedeliveryRun {
 export const REDELIVERY_LOCK = 'mesh-job-redeliver';
 
 /**
+ * The tasks due (`$1` cutoff, `$2` max attempts, `$3` batch size): the partial index
+ * tasks_submitted_created_idx gives the never-taken tasks oldest first; a task copied recently, or
+ * as often as allowed, is passed over (one primary-key lookup each). The plan test checks the index.
+ */
+export const DUE_FOR_REDELIVERY = `SELECT t.* FROM mesh.tasks t
+  WHERE t.state = 'submitted' AND t.created_at < $1
+    AND NOT EXISTS (SELECT 1 FROM mesh.task_redeliveries r
+                     WHERE r.task_id = t.id AND (r.attempts >= $2 OR r.last_at >= $1))
+  ORDER BY t.created_at LIMIT $3`;
+
+/**
  * What is acknowledged is never lost (issue #21): the outbox marks an inbox delivery published
  * once JetStream acknowledged it, but a JetStream cluster that resets a stream's state after its
  * leader dies (nats-server 2.9, `Resetting stream cluster state`) loses acknowledged messages, and
@@ -73,16 +84,11 @@ export class RedeliverySweep {
     const now = this.options.now();
     const cutoff = new Date(now.getTime() - this.options.afterMs);
     const { ran, result } = await this.db.withAdvisoryLock(REDELIVERY_LOCK, async (tx) => {
-      // The partial index tasks_submitted_created_idx gives the never-taken tasks oldest first; a
-      // task copied recently, or as often as allowed, is passed over (one primary-key lookup each).
-      const { rows } = await tx.query<TaskRow>(
-        `SELECT t.* FROM mesh.tasks t
-          WHERE t.state = 'submitted' AND t.created_at < $1
-            AND NOT EXISTS (SELECT 1 FROM mesh.task_redeliveries r
-                             WHERE r.task_id = t.id AND (r.attempts >= $2 OR r.last_at >= $1))
-          ORDER BY t.created_at LIMIT $3`,
-        [cutoff, this.options.maxAttempts, this.options.batchSize],
-      );
+      const { rows } = await tx.query<TaskRow>(DUE_FOR_REDELIVERY, [
+        cutoff,
+        this.options.maxAttempts,
+        this.options.batchSize,
+      ]);
       const outcomes = await Promise.all(rows.map((row) => this.republish(row)));
       const run: RedeliveryRun = { ran: true, published: 0, duplicate: 0, failed: 0 };
       const copied: string[] = [];

@@ -6,3 +6,4 @@ export * from './test-issuer.js';
 export * from './profile-signing.js';
 export * from './dev-issuer.js';
 export * from './client-registry.js';
+export * from './refusal-counter.js';

@@ -444,14 +444,15 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
       registry: [
         'orgmesh_registry_org_imports_total',
         'orgmesh_registry_heartbeats_total',
+        'orgmesh_callers_refused_total',
         ...jobs('registry'),
         ...retention,
       ],
-      mesh: [...jobs('mesh'), ...retention],
+      mesh: ['orgmesh_callers_refused_total', ...jobs('mesh'), ...retention],
       // Sessions follows the mesh's events here; nobody calls its apply-event RPC.
       sessions: [
         'orgmesh_session_transitions_total',
-        'orgmesh_session_callers_refused_total',
+        'orgmesh_callers_refused_total',
         ...jobs('session'),
         ...retention,
       ],

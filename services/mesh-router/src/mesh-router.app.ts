@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
-import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
+import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -122,7 +122,13 @@ export async function startMeshRouterApp(
       publishedRetentionMs: config.OUTBOX_RETENTION,
       onPublished: (event) => senderUpdates.repeat(event.subject, event.data),
     });
-    await host.listen(TaskModule.register({ service, identity: new CallerIdentity(verifier), metrics }));
+    await host.listen(
+      TaskModule.register({
+        service,
+        identity: new CallerIdentity(countingRefusals(verifier, callersRefusedCounter(registry))),
+        metrics,
+      }),
+    );
     metrics.observe({
       outbox: () => relay.lag(),
       policyInvalidations: () => policy.invalidations,

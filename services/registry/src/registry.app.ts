@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
-import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
+import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import { processedEventsRetention, type MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
@@ -95,7 +95,13 @@ export async function startRegistryApp(
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
     const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
-    await host.listen(RegistryModule.register({ service, access: new RegistryAccess(verifier), metrics }));
+    await host.listen(
+      RegistryModule.register({
+        service,
+        access: new RegistryAccess(verifier && countingRefusals(verifier, callersRefusedCounter(registry))),
+        metrics,
+      }),
+    );
     metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
 
     // The registry's own tables grow only with what operators load and import (docs/operations.md);

@@ -54,7 +54,7 @@ describe('sessions service: the caller, verified on every RPC', () => {
     const text = await (await fetch(`http://127.0.0.1:${app.health.port}/metrics`)).text();
     const line = text
       .split('\n')
-      .find((l) => l.startsWith('orgmesh_session_callers_refused_total{') && l.includes(`code="${code}"`));
+      .find((l) => l.startsWith('orgmesh_callers_refused_total{') && l.includes(`code="${code}"`));
     return line ? Number(line.split(' ').at(-1)) : 0;
   }
 

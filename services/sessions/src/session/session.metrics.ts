@@ -1,3 +1,4 @@
+import { callersRefusedCounter } from '@orgmesh/auth';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** Prometheus series of the sessions service. */
@@ -16,12 +17,8 @@ export class SessionMetrics {
       labelNames: ['event', 'result'],
       registers: [registry],
     });
-    this.callersRefused = new Counter({
-      name: 'orgmesh_session_callers_refused_total',
-      help: 'RPCs refused before any work because the caller could not be verified (unauthenticated) or has no orgmesh scope (forbidden)',
-      labelNames: ['code'],
-      registers: [registry],
-    });
+    // Shared with mesh-router and the registry (libs/auth): one series for refused callers on the bus.
+    this.callersRefused = callersRefusedCounter(registry);
     this.jobRuns = new Counter({
       name: 'orgmesh_session_job_runs_total',
       help: 'background job runs by job and result (ran, skipped: another replica holds the lock, failed)',

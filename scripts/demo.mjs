@@ -145,8 +145,7 @@ try {
     proxyUrl,
     timeoutMs,
     // A Claude Code agent (Anthropic model) asks the model through the proxy too; its check is step 6.
-    // Dev mode only: the demo's OpenID provider knows only the scenario's clients.
-    ...(oidc ? {} : { claudeCodeAgent: { clientId: 'contracts-agent', clientSecret: 'contracts-agent-dev-secret' } }),
+    claudeCodeAgent: { clientId: 'contracts-agent', clientSecret: oidc ? oidc.secret : 'contracts-agent-dev-secret' },
     onLive: process.env.DEMO_LIVE
       ? (line) => say(`  live  +${((Date.now() - began) / 1000).toFixed(2)}s  ${line}`)
       : undefined,

@@ -29,6 +29,8 @@ export function demoOidcClients(secret: string): DemoOidcClient[] {
     client('finance-agent', 'finance'),
     client('manager-agent', 'manager'),
     client('legal-agent', 'legal'),
+    // The demo's Claude Code step (scenario.ts claudeCodeAgent): an agent on an Anthropic model.
+    client('contracts-agent', 'legal'),
     client('finance-lead', 'finance'),
     client('admin', 'admin', 'orgmesh:admin'),
   ];

@@ -64,6 +64,7 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario with an OpenID provide
       requesters: [{ clientId: 'finance-lead', clientSecret: secret }],
       observer: { clientId: 'admin', clientSecret: secret },
       issueToken: oidcScenarioTokens(provider.issuer),
+      claudeCodeAgent: { clientId: 'contracts-agent', clientSecret: secret },
     });
     process.stdout.write(
       `${renderTimeline(report)}\n\nsuite ready in ${suite.readyMs} ms; scenario ${report.durationMs} ms; logs in ${logDir}\n`,
@@ -82,6 +83,8 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario with an OpenID provide
     expect(report.requester).toBe('finance-lead');
     // The agents' model calls went through the privacy proxy, which verified the provider's tokens.
     expect(report.modelCalls).toBeGreaterThanOrEqual(9);
+    // The Claude Code step on a provider token: Anthropic Messages through the proxy, answered.
+    expect(report.claudeCode).toMatchObject({ agentId: 'contracts-agent', status: 200, streamed: true });
   });
 
   it('got every token from the provider: the agents, the requester and the observer asked it', async () => {

@@ -14,7 +14,7 @@ if (args.includes('--help') || args.includes('-h')) {
   process.exit(0);
 }
 // The same rule as every service's DATABASE_URL (libs/config), so migrate and the services agree.
-const { url, source } = resolveDatabaseUrl();
+const { url, source } = resolveDatabaseUrl({ DATABASE_URL: process.env['DATABASE_URL'] });
 process.stdout.write(`database: ${redactDatabaseUrl(url)} (from ${source})\n`);
 const services = args.length ? args : Object.keys(SERVICE_MIGRATIONS);
 let failed = false;

@@ -12,3 +12,4 @@ export * from './bus-fuzz.js';
 export * from './oidc-provider.js';
 export * from './app-error.js';
 export * from './secured-nats.js';
+export * from './token-attacks.js';

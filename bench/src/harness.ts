@@ -35,6 +35,8 @@ export interface ScenarioOptions<W> {
   count?: number;
   /** Unmeasured warm-up before measuring; default 500 ms (scaled). */
   warmupMs?: number;
+  /** Called after the warm-up, right before measuring (to start counting a process's CPU, say). */
+  afterWarmUp?: () => Promise<void> | void;
   /**
    * Open loop: start operations at this total rate instead of back to back. Latency is then
    * measured from each operation's scheduled start, so a stall shows as latency rather than
@@ -318,6 +320,7 @@ export async function runComparison(
     for (const run of runs) {
       await run.setup();
       await run.warmUp((run.options.warmupMs ?? DEFAULT_WARMUP_MS) * scale);
+      await run.options.afterWarmUp?.();
     }
     for (let round = 0; round < rounds; round++) {
       for (const run of runs) {

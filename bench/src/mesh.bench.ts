@@ -18,7 +18,7 @@ import {
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
-import { benchNamespace, benchEnv, benchScale, progress, runScenario, type BenchResult } from './harness.js';
+import { benchNamespace, benchEnv, progress, runScenario, type BenchResult } from './harness.js';
 
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
@@ -57,7 +57,10 @@ async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Se
 
 /** Starts the router process and waits for /readyz. */
 async function startRouter(env: Record<string, string>, healthPort: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [ROUTER_MAIN], {
+  // BENCH_MESH_ROUTER_NODE_ARGS: extra node flags for the router processes (e.g. `--cpu-prof
+  // --cpu-prof-dir=/tmp/prof`), to profile a router under the benchmark's load.
+  const nodeArgs = (process.env['BENCH_MESH_ROUTER_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ROUTER_MAIN], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -129,6 +132,65 @@ function processCpuMs(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Read and write system calls the process has made so far (/proc/<pid>/io); undefined where that is not there. */
+function processSyscalls(pid: number | undefined): { reads: number; writes: number } | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Transactions committed in the bench database so far (Postgres's statistics, flushed within ~1 s). */
+async function commitsOf(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    'SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()',
+  );
+  return Number(rows[0]?.n ?? NaN);
+}
+
+/**
+ * Per-lifecycle costs of the router processes over a scenario: CPU, system calls and Postgres
+ * commits (the last counts the whole database, the bench's own few queries included).
+ */
+async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
+  const usage = () => ({ cpu: pids.map(processCpuMs), calls: pids.map(processSyscalls) });
+  // Backends flush their statistics at most once a second while busy: the commit counts of a
+  // loaded scenario lag by about that much at both ends.
+  const before = { ...usage(), commits: await commitsOf(pool) };
+  return async (lifecycles: number) => {
+    const after = usage();
+    const commits = await commitsOf(pool);
+    const sum = (values: Array<number | undefined>) =>
+      values.includes(undefined) ? NaN : values.reduce<number>((a, b) => a + b!, 0);
+    const cpu = after.cpu.map((v, i) =>
+      v === undefined || before.cpu[i] === undefined ? undefined : v - before.cpu[i]!,
+    );
+    const calls = (key: 'reads' | 'writes') =>
+      sum(after.calls.map((v, i) => (v && before.calls[i] ? v[key] - before.calls[i]![key] : undefined)));
+    const perOp = (value: number) => Number((value / lifecycles).toFixed(3));
+    return {
+      routerCpuMsPerOp: perOp(sum(cpu)),
+      routerCpuSeconds: cpu.map((v) => ((v ?? NaN) / 1000).toFixed(2)).join(' + '),
+      routerSyscallReadsPerOp: perOp(calls('reads')),
+      routerSyscallWritesPerOp: perOp(calls('writes')),
+      pgCommitsPerOp: perOp(commits - before.commits),
+    };
+  };
+}
+
+/** Prints a scenario's router costs (see routerCosts). */
+function printCosts(costs: Awaited<ReturnType<Awaited<ReturnType<typeof routerCosts>>>>): void {
+  progress(
+    `      router CPU ≈ ${costs.routerCpuMsPerOp.toFixed(2)} ms per lifecycle (${costs.routerCpuSeconds} s); ` +
+      `per lifecycle: ${costs.routerSyscallReadsPerOp.toFixed(1)} reads + ${costs.routerSyscallWritesPerOp.toFixed(1)} writes (syscalls), ` +
+      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits`,
+  );
 }
 
 /** A router's row-cache counters (orgmesh_mesh_update_row_cache_total), from its /metrics. */
@@ -381,13 +443,14 @@ export async function run(): Promise<BenchResult[]> {
           traced = [];
           completions.recording = true;
         }
-        const cpuBefore = processCpuMs(router.pid);
+        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
         const result = await runScenario({
           name: `mesh.lifecycle${variant}.${mode}`,
           baseline: `baseline.nats-request+pg-insert.${mode}`,
           concurrency: SENDERS,
           durationMs: DURATION_MS,
           warmupMs: MESH_WARMUP_MS,
+          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid])),
           ...(mode === 'rate200' ? { ratePerSec: RATE } : {}),
           setupWorker: (index: number) => ({
             authorization: senders[index % senders.length]!,
@@ -399,15 +462,11 @@ export async function run(): Promise<BenchResult[]> {
               ? `${lifecycleNotes}; closed loop`
               : `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
         });
-        // The router's CPU per lifecycle (warm-up included in both the CPU and the time): a steadier
-        // figure than latency on a noisy machine, for comparing changes to the router.
-        const cpuAfter = processCpuMs(router.pid);
-        if (cpuBefore !== undefined && cpuAfter !== undefined) {
-          const seconds = (result.durationMs + MESH_WARMUP_MS * benchScale()) / 1000;
-          const perOp = (cpuAfter - cpuBefore) / (result.throughput * seconds);
-          result.extra = { ...result.extra, routerCpuMsPerOp: Number(perOp.toFixed(3)) };
-          progress(`      router CPU ≈ ${perOp.toFixed(2)} ms per lifecycle`);
-        }
+        // The router's CPU per lifecycle over the measured time: a steadier figure than latency on a
+        // noisy machine, for comparing changes to the router.
+        const cost = await costs!(result.throughput * (result.durationMs / 1000));
+        result.extra = { ...result.extra, ...cost };
+        printCosts(cost);
         results.push(result);
         if (traced) {
           progress(`    breakdown of mesh.lifecycle${variant}.${mode} (p50 per stage):`);
@@ -424,25 +483,41 @@ export async function run(): Promise<BenchResult[]> {
       const secondPort = await freePort();
       const second = await startRouter(routerEnv(secondPort), secondPort);
       try {
-        results.push(
-          await runScenario({
-            name: 'mesh.lifecycle.2-replicas.c16',
-            baseline: 'baseline.nats-request+pg-insert.c16',
-            concurrency: SENDERS,
-            durationMs: DURATION_MS,
-            warmupMs: MESH_WARMUP_MS,
-            setupWorker: (index: number) => ({
-              authorization: senders[index % senders.length]!,
-              to: 'worker',
-            }),
-            op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
-            notes: 'the full lifecycle with two router processes in one queue group; closed loop',
+        if (tracing) {
+          traced = [];
+          completions.recording = true;
+        }
+        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
+        const result = await runScenario({
+          name: 'mesh.lifecycle.2-replicas.c16',
+          baseline: 'baseline.nats-request+pg-insert.c16',
+          concurrency: SENDERS,
+          durationMs: DURATION_MS,
+          warmupMs: MESH_WARMUP_MS,
+          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid, second.pid])),
+          setupWorker: (index: number) => ({
+            authorization: senders[index % senders.length]!,
+            to: 'worker',
           }),
-        );
+          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+          notes: 'the full lifecycle with two router processes in one queue group; closed loop',
+        });
+        // Both routers together, to compare with mesh.lifecycle.c16's one router.
+        const cost = await costs!(result.throughput * (result.durationMs / 1000));
+        result.extra = { ...result.extra, ...cost };
+        printCosts(cost);
+        results.push(result);
         const stats = await Promise.all([healthPort, secondPort].map(rowCacheOf));
         progress(
           `      row cache per replica (hit/miss/learned): ${stats.map((r) => `${r.hit}/${r.miss}/${r.learned}`).join(', ')}`,
         );
+        if (traced) {
+          progress('    breakdown of mesh.lifecycle.2-replicas.c16 (p50 per stage):');
+          progress(await breakdown(clientBus, traced, completions.arrivedAt));
+          traced = undefined;
+          completions.recording = false;
+          completions.arrivedAt.clear();
+        }
       } finally {
         await stopRouter(second);
       }

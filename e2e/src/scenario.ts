@@ -299,9 +299,14 @@ export function scenarioChecks(report: ScenarioReport, financeAgent = 'finance-a
     const call = report.claudeCode;
     check(
       '6. a Claude Code agent answered (Anthropic Messages through the privacy proxy)',
-      'status' in call && call.status === 200 && call.streamed && call.text.length > 0,
+      'status' in call &&
+        call.status === 200 &&
+        call.streamed &&
+        call.text.length > 0 &&
+        // The scripted model names the question's placeholders: the proxy must have restored the name.
+        (!call.text.startsWith('(scripted model)') || call.text.includes(SCENARIO_EMPLOYEE.name)),
       'status' in call
-        ? `${call.agentId} (${call.model}) → ${call.baseUrl}/v1/messages: ${call.status}${call.streamed ? ', streamed' : ''}; "${truncate(call.text, 80)}"`
+        ? `${call.agentId} (${call.model}) → ${call.baseUrl}/v1/messages: ${call.status}${call.streamed ? ', streamed' : ''}; "${truncate(call.text, 140)}"`
         : `${call.agentId}: ${call.error}`,
     );
   }

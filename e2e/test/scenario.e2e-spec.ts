@@ -87,6 +87,8 @@ describe('e2e: the Finance ↔ Manager ↔ Legal scenario across the whole suite
     expect(report.modelCalls).toBeGreaterThanOrEqual(9);
     // The Claude Code step: a Claude-model agent got a streamed Anthropic answer, and its check ran.
     expect(report.claudeCode).toMatchObject({ agentId: 'contracts-agent', model: 'claude-sonnet-4-5', status: 200, streamed: true });
+    // The model saw placeholders (below); the answer came back with the employee's name restored.
+    expect(report.claudeCode).toMatchObject({ text: expect.stringContaining(SCENARIO_EMPLOYEE.name) });
     expect(report.checks.map((c) => c.name)).toContain('6. a Claude Code agent answered (Anthropic Messages through the privacy proxy)');
     expect(report.liveEvents).toBeGreaterThan(0);
   });

@@ -290,4 +290,17 @@ describe('scripted model: the scenario script', () => {
       scriptedTurn(conversation('finance', task({ kind: 'notification', type: null, message: 'hi' }))),
     ).toEqual({ kind: 'text', text: 'Noted.' });
   });
+
+  it('names the placeholders of an unscripted question, copied, so the proxy restores them in the answer', () => {
+    const question = `Does the budget naming ${MASKED_EMPLOYEE.name} (${MASKED_EMPLOYEE.email}) need an amendment? ${MASKED_EMPLOYEE.name}`;
+    expect(scriptedTurn([{ role: 'user', content: [{ type: 'text', text: question }] }])).toEqual({
+      kind: 'text',
+      text: `(scripted model) This conversation is not one the script knows: no reply. It names ${MASKED_EMPLOYEE.name}, ${MASKED_EMPLOYEE.email}.`,
+    });
+    // Brackets that are not placeholders are not echoed.
+    expect(scriptedTurn([{ role: 'user', content: 'see [[note]] and [x]' }])).toEqual({
+      kind: 'text',
+      text: '(scripted model) This conversation is not one the script knows: no reply.',
+    });
+  });
 });

@@ -48,8 +48,7 @@ export function scriptedTurn(messages: readonly ScriptMessage[]): ScriptedTurn {
   const role = roleOf(messages);
   const briefIndex = messages.findIndex((m) => m.role === 'user');
   const brief = briefIndex >= 0 ? parseBrief(textOf(messages[briefIndex]!.content)) : undefined;
-  if (!role || !brief)
-    return text('(scripted model) This conversation is not one the script knows: no reply.');
+  if (!role || !brief) return unscripted(messages);
   const steps = stepsAfter(messages, briefIndex);
   if (brief.kind === 'notification') return text('Noted.');
   switch (role) {
@@ -303,6 +302,19 @@ function stepsAfter(messages: readonly ScriptMessage[], briefIndex: number): Ste
     }
   }
   return steps;
+}
+
+/**
+ * A conversation outside the script (e.g. the demo's Claude Code step): says so, and names the
+ * placeholders of the last user message, copied, so a client sees the proxy restore them in the answer.
+ */
+function unscripted(messages: readonly ScriptMessage[]): ScriptedTurn {
+  const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+  const named = [...new Set(textOf(lastUser?.content).match(/\[\[[A-Z][A-Z0-9_]*_[0-9a-f]{8,16}\]\]/g) ?? [])];
+  return text(
+    '(scripted model) This conversation is not one the script knows: no reply.' +
+      (named.length > 0 ? ` It names ${named.join(', ')}.` : ''),
+  );
 }
 
 function textOf(content: unknown): string {

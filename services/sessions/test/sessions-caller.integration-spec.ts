@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { LocalIssuer } from '@orgmesh/auth';
 import {
   ApplySessionEvent,
   CreateSession,
@@ -8,9 +7,15 @@ import {
   ListSessions,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
-import { rpcError, type TestContext } from '@orgmesh/testing';
-import { UnsecuredJWT } from 'jose';
-import { clientBus, createTestContext, sessionsBearer, sessionsIssuer, startTestSessions } from './sessions-harness.js';
+import { rpcError, tokenAttacks, type TestContext } from '@orgmesh/testing';
+import {
+  clientBus,
+  createTestContext,
+  sessionsBearer,
+  sessionsIssuer,
+  startTestSessions,
+  trustIssuer,
+} from './sessions-harness.js';
 import type { SessionsApp } from '../src/sessions.app.js';
 
 // The sessions service verifies every caller itself (issue 18): what the raw bus can do is what the
@@ -60,33 +65,34 @@ describe('sessions service: the caller, verified on every RPC', () => {
 
   it('refuses apply-event with a forged actor and no token, or a bad one, as unauthenticated, writing nothing', async () => {
     const before = await refusedCount('unauthenticated');
-    const issuer = await sessionsIssuer(ctx);
-    const stranger = await LocalIssuer.create({ issuer: issuer.issuer, audience: issuer.audience });
-    const none = new UnsecuredJWT({ role: 'admin', scope: 'orgmesh:admin' })
-      .setSubject('ops-admin')
-      .setIssuer(issuer.issuer)
-      .setAudience(issuer.audience)
-      .setExpirationTime('10m')
-      .encode();
-    const bad = [
-      '',
-      'Bearer not-a-jwt',
-      `Bearer ${await stranger.sign({ sub: 'ops-admin', role: 'admin', scope: 'orgmesh:admin' })}`,
-      `Bearer ${await issuer.sign({ sub: 'accounts-payable-agent', role: 'finance' }, { expiresInSec: -120 })}`,
-      `Bearer ${none}`,
-    ];
-    for (const authorization of bad) {
+    // The gateway suite's attacks (libs/testing): the wrong-issuer and wrong-audience tokens are signed
+    // by keys this verifier trusts, so each is refused for its own flaw.
+    const kit = await tokenAttacks(await sessionsIssuer(ctx), {
+      sub: 'ops-admin',
+      role: 'admin',
+      scope: 'orgmesh:admin',
+    });
+    trustIssuer(ctx, kit.verifier);
+    for (const attack of kit.attacks) {
       const error = await rpcError(
-        bus.request(ApplySessionEvent, { id: payablesSession, event: 'fail', actor: 'accounts-payable-agent' }, { authorization }),
+        bus.request(
+          ApplySessionEvent,
+          { id: payablesSession, event: 'fail', actor: 'accounts-payable-agent' },
+          { authorization: attack.authorization },
+        ),
       );
-      expect(error.code).toBe('unauthenticated');
+      expect({ attack: attack.name, code: error.code, reason: error.message }).toEqual({
+        attack: attack.name,
+        code: 'unauthenticated',
+        reason: expect.stringMatching(attack.reason),
+      });
     }
     // Reads are verified the same way.
     expect((await rpcError(bus.request(GetSession, { id: payablesSession }, { authorization: '' }))).code).toBe(
       'unauthenticated',
     );
     await untouched(payablesSession);
-    expect(await refusedCount('unauthenticated')).toBe(before + bad.length + 1);
+    expect(await refusedCount('unauthenticated')).toBe(before + kit.attacks.length + 1);
   });
 
   it("refuses an agent acting on another agent's session of its own role (403), writing nothing", async () => {

@@ -19,6 +19,7 @@ export function createLogger(options: { service: string; level?: string; destina
         paths: ['authorization', 'token', 'password', 'secret', 'body', '*.authorization', '*.token', '*.body', 'headers.authorization'],
         censor: '[redacted]',
       },
+      serializers: { err: safeErrorFields, error: safeErrorFields },
       mixin() {
         const span = trace.getActiveSpan();
         if (!span) return {};
@@ -28,4 +29,28 @@ export function createLogger(options: { service: string; level?: string; destina
     },
     options.destination,
   );
+}
+
+/**
+ * What a log line keeps of an error passed as `err`: its type, message, code and stack, and its
+ * cause's, never its other properties. pino's standard serializer copies every enumerable property,
+ * and drivers hang live objects on their errors: a pg pool error carried the client, with its
+ * connection parameters and cancel key, into the outbox relay's warning.
+ */
+export function safeErrorFields(error: unknown, depth = 0): Record<string, unknown> | unknown {
+  if (!(error instanceof Error)) {
+    // Already shaped by the caller (e.g. `{ name, code }`): its plain values, no nested objects.
+    if (typeof error !== 'object' || error === null) return error;
+    return Object.fromEntries(
+      Object.entries(error).filter(([, value]) => ['string', 'number', 'boolean'].includes(typeof value)),
+    );
+  }
+  const fields: Record<string, unknown> = { type: error.name || error.constructor.name, message: error.message };
+  for (const key of ['code', 'errno', 'syscall'] as const) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (typeof value === 'string' || typeof value === 'number') fields[key] = value;
+  }
+  if (error.stack) fields['stack'] = error.stack;
+  if (error.cause !== undefined && depth < 3) fields['cause'] = safeErrorFields(error.cause, depth + 1);
+  return fields;
 }

@@ -112,7 +112,7 @@ describe('mesh inbox re-delivery sweep', () => {
   it('a delivery lost from the stream is published again and the task completed exactly once', async () => {
     const task = await send();
     await expectEventually(async () => expect(await held()).toBe(1), { timeoutMs: 10_000 });
-    // What a stream reset does: the message and its duplicate-window entry are gone.
+    // What the cluster's stream reset did in the chaos run: the acknowledged message is gone.
     const purged = await bus.jsm.streams.purge(stream(), { filter: bus.subject(roleInboxSubject('legal')) });
     expect(purged.purged).toBe(1);
     expect(await held()).toBe(0);
@@ -124,19 +124,8 @@ describe('mesh inbox re-delivery sweep', () => {
     expect(legal.received).toHaveLength(0);
     expect((await get(task.id)).state).toBe('submitted');
 
-    // A purge keeps the stream's record of the message id (a reset may not): inside the duplicate
-    // window the copy is dropped, and tried again `after` later.
-    expect(await mesh.redelivery.runOnce()).toMatchObject({
-      ran: true,
-      published: 0,
-      duplicate: 1,
-      failed: 0,
-    });
-    await sleep(AFTER_MS + 100);
-    expect(legal.received).toHaveLength(0);
-    // Past the window (10 min in production; shortened to 1 s here) the copy is stored.
-    await bus.jsm.streams.update(stream(), { duplicate_window: 1_000_000_000 });
-    await sleep(1_100);
+    // A purge keeps the stream's record of the message id (so does a reset, at times): the stream
+    // answers `duplicate`, but the sequence it names holds no such message, so a copy goes out.
     expect(await mesh.redelivery.runOnce()).toMatchObject({
       ran: true,
       published: 1,

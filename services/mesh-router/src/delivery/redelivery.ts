@@ -1,4 +1,4 @@
-import { InboxDelivery, inboxSubject, parseOrThrow } from '@orgmesh/contracts';
+import { InboxDelivery, MESH_INBOX_STREAM, inboxSubject, parseOrThrow } from '@orgmesh/contracts';
 import { injectTraceContext, type MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
@@ -33,7 +33,8 @@ export const REDELIVERY_LOCK = 'mesh-job-redeliver';
  * tasks_submitted_created_idx gives the never-taken tasks oldest first; a task copied recently, or
  * as often as allowed, is passed over (one primary-key lookup each). The plan test checks the index.
  */
-export const DUE_FOR_REDELIVERY = `SELECT t.* FROM mesh.tasks t
+export const DUE_FOR_REDELIVERY = `SELECT t.*, COALESCE((SELECT r.attempts FROM mesh.task_redeliveries r WHERE r.task_id = t.id), 0) AS redeliveries
+  FROM mesh.tasks t
   WHERE t.state = 'submitted' AND t.created_at < $1
     AND NOT EXISTS (SELECT 1 FROM mesh.task_redeliveries r
                      WHERE r.task_id = t.id AND (r.attempts >= $2 OR r.last_at >= $1))
@@ -45,9 +46,9 @@ export const DUE_FOR_REDELIVERY = `SELECT t.* FROM mesh.tasks t
  * leader dies (nats-server 2.9, `Resetting stream cluster state`) loses acknowledged messages, and
  * the task then stays `submitted` forever. This sweep publishes the inbox delivery of every task
  * still `submitted` after `afterMs` again, under the same message id as the first (the task id,
- * see TaskRepository.create): while the original is still in the stream's duplicate window the
- * stream drops the copy (`duplicate`) and the sweep tries again `afterMs` later; once the window
- * has passed a copy is stored. A task is copied at most `maxAttempts` times, so one whose agent is
+ * see TaskRepository.create): while the original is still in the stream the stream drops the copy
+ * (`duplicate`, inside its duplicate window) and the sweep tries again `afterMs` later; once the
+ * window has passed, or when the original is gone (see republish), a copy is stored. A task is copied at most `maxAttempts` times, so one whose agent is
  * merely offline gets a bounded number of extra messages; its agent drops the extras (it remembers
  * the tasks it handled, and a task taken by another instance refuses its report). The copy carries
  * the task as it is now. Runs on one replica at a time, under a Postgres advisory lock.
@@ -57,7 +58,7 @@ export class RedeliverySweep {
 
   constructor(
     private readonly db: Pick<Database, 'withAdvisoryLock'>,
-    private readonly bus: Pick<MessageBus, 'publishRaw'>,
+    private readonly bus: Pick<MessageBus, 'publishRaw' | 'jsm' | 'streamName'>,
     private readonly metrics: TaskMetrics,
     private readonly logger: Logger,
     private readonly options: RedeliveryOptions,
@@ -84,7 +85,7 @@ export class RedeliverySweep {
     const now = this.options.now();
     const cutoff = new Date(now.getTime() - this.options.afterMs);
     const { ran, result } = await this.db.withAdvisoryLock(REDELIVERY_LOCK, async (tx) => {
-      const { rows } = await tx.query<TaskRow>(DUE_FOR_REDELIVERY, [
+      const { rows } = await tx.query<TaskRow & { redeliveries: number }>(DUE_FOR_REDELIVERY, [
         cutoff,
         this.options.maxAttempts,
         this.options.batchSize,
@@ -121,18 +122,40 @@ export class RedeliverySweep {
     return result;
   }
 
-  private async republish(row: TaskRow): Promise<'published' | 'duplicate' | 'failed'> {
+  /**
+   * Publishes the task's delivery under its first message id. A `duplicate` answer only says the
+   * stream remembers the id: its ack names the sequence the id was stored at, and if no message with
+   * that id is there any more while the task is still `submitted`, the original was lost with its
+   * id record kept (a purge, some stream resets); then a copy goes out under `<task id>:<n>`, the
+   * n-th copy, so a run repeated after a failure to record it is still dropped by the stream.
+   */
+  private async republish(
+    row: TaskRow & { redeliveries: number },
+  ): Promise<'published' | 'duplicate' | 'failed'> {
     const subject = inboxSubject({ role: row.to_role, agentId: row.to_agent_id });
     try {
       const body = parseOrThrow(InboxDelivery.schema, toTask(row), `${InboxDelivery.subject} payload`);
-      const ack = await this.bus.publishRaw(subject, new TextEncoder().encode(JSON.stringify(body)), {
+      const data = new TextEncoder().encode(JSON.stringify(body));
+      const ack = await this.bus.publishRaw(subject, data, {
         eventId: row.id,
         headers: injectTraceContext({}),
       });
-      return ack.duplicate ? 'duplicate' : 'published';
+      if (!ack.duplicate) return 'published';
+      if (await this.holds(ack.seq, row.id)) return 'duplicate';
+      const copy = await this.bus.publishRaw(subject, data, {
+        eventId: `${row.id}:${Number(row.redeliveries) + 1}`,
+        headers: injectTraceContext({}),
+      });
+      return copy.duplicate ? 'duplicate' : 'published';
     } catch (error) {
       this.logger.warn({ taskId: row.id, err: error }, 'inbox re-delivery failed');
       return 'failed';
     }
+  }
+
+  /** Whether the inbox stream still holds the message `messageId` at `seq` (a reset may reuse sequences). */
+  private async holds(seq: number, messageId: string): Promise<boolean> {
+    const stored = await this.bus.jsm.streams.getMessage(this.bus.streamName(MESH_INBOX_STREAM), { seq });
+    return stored?.header?.get('Nats-Msg-Id') === messageId;
   }
 }

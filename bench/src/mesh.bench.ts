@@ -479,44 +479,55 @@ export async function run(): Promise<BenchResult[]> {
     }
     // Two replicas in one queue group, as a Deployment with replicas: 2 runs them: requests land
     // on either, and each learns the other's changes from the task events (ReplicaCacheSync).
-    if (wanted('mesh.lifecycle.2-replicas.c16')) {
+    // mesh.lifecycle.2-replicas.c32 (only when BENCH_MESH_ONLY names it): each replica then has as
+    // many senders as the lone router of mesh.lifecycle.c16, to compare the cost at an equal
+    // per-process load.
+    const replicaRuns = [
+      { name: 'mesh.lifecycle.2-replicas.c16', concurrency: SENDERS },
+      ...(only?.test('mesh.lifecycle.2-replicas.c32')
+        ? [{ name: 'mesh.lifecycle.2-replicas.c32', concurrency: SENDERS * 2 }]
+        : []),
+    ].filter((run) => wanted(run.name));
+    if (replicaRuns.length > 0) {
       const secondPort = await freePort();
       const second = await startRouter(routerEnv(secondPort), secondPort);
       try {
-        if (tracing) {
-          traced = [];
-          completions.recording = true;
-        }
-        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
-        const result = await runScenario({
-          name: 'mesh.lifecycle.2-replicas.c16',
-          baseline: 'baseline.nats-request+pg-insert.c16',
-          concurrency: SENDERS,
-          durationMs: DURATION_MS,
-          warmupMs: MESH_WARMUP_MS,
-          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid, second.pid])),
-          setupWorker: (index: number) => ({
-            authorization: senders[index % senders.length]!,
-            to: 'worker',
-          }),
-          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
-          notes: 'the full lifecycle with two router processes in one queue group; closed loop',
-        });
-        // Both routers together, to compare with mesh.lifecycle.c16's one router.
-        const cost = await costs!(result.throughput * (result.durationMs / 1000));
-        result.extra = { ...result.extra, ...cost };
-        printCosts(cost);
-        results.push(result);
-        const stats = await Promise.all([healthPort, secondPort].map(rowCacheOf));
-        progress(
-          `      row cache per replica (hit/miss/learned): ${stats.map((r) => `${r.hit}/${r.miss}/${r.learned}`).join(', ')}`,
-        );
-        if (traced) {
-          progress('    breakdown of mesh.lifecycle.2-replicas.c16 (p50 per stage):');
-          progress(await breakdown(clientBus, traced, completions.arrivedAt));
-          traced = undefined;
-          completions.recording = false;
-          completions.arrivedAt.clear();
+        for (const run of replicaRuns) {
+          if (tracing) {
+            traced = [];
+            completions.recording = true;
+          }
+          let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
+          const result = await runScenario({
+            name: run.name,
+            baseline: 'baseline.nats-request+pg-insert.c16',
+            concurrency: run.concurrency,
+            durationMs: DURATION_MS,
+            warmupMs: MESH_WARMUP_MS,
+            afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid, second.pid])),
+            setupWorker: (index: number) => ({
+              authorization: senders[index % senders.length]!,
+              to: 'worker',
+            }),
+            op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+            notes: `the full lifecycle with two router processes in one queue group; closed loop, ${run.concurrency} senders`,
+          });
+          // Both routers together, to compare with mesh.lifecycle.c16's one router.
+          const cost = await costs!(result.throughput * (result.durationMs / 1000));
+          result.extra = { ...result.extra, ...cost };
+          printCosts(cost);
+          results.push(result);
+          const stats = await Promise.all([healthPort, secondPort].map(rowCacheOf));
+          progress(
+            `      row cache per replica (hit/miss/learned): ${stats.map((r) => `${r.hit}/${r.miss}/${r.learned}`).join(', ')}`,
+          );
+          if (traced) {
+            progress(`    breakdown of ${run.name} (p50 per stage):`);
+            progress(await breakdown(clientBus, traced, completions.arrivedAt));
+            traced = undefined;
+            completions.recording = false;
+            completions.arrivedAt.clear();
+          }
         }
       } finally {
         await stopRouter(second);

@@ -448,7 +448,13 @@ describe('one request through gateway, mesh router, agent, privacy proxy and ses
         ...jobs('registry'),
         ...retention,
       ],
-      mesh: ['orgmesh_callers_refused_total', ...jobs('mesh'), ...retention],
+      // The re-delivery sweep is a job too: nothing stays submitted here.
+      mesh: [
+        'orgmesh_callers_refused_total',
+        'orgmesh_mesh_redeliveries_total',
+        ...jobs('mesh'),
+        ...retention,
+      ],
       // Sessions follows the mesh's events here; nobody calls its apply-event RPC.
       sessions: [
         'orgmesh_session_transitions_total',

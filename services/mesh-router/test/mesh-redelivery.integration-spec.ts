@@ -4,9 +4,11 @@ import {
   GetTask,
   MESH_INBOX_STREAM,
   SendTask,
+  roleInboxDurable,
   roleInboxSubject,
   type Task,
 } from '@orgmesh/contracts';
+import { AckPolicy } from '@nats-io/jetstream';
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
@@ -96,8 +98,16 @@ describe('mesh inbox re-delivery sweep', () => {
     });
     expect(skipped).toEqual({ ran: false, published: 0, duplicate: 0, failed: 0 });
 
+    // The role's consumer exists and has not delivered it yet (no agent pulls): still held.
+    const durable = bus.durableName(roleInboxDurable('legal'));
+    await bus.jsm.consumers.add(stream(), {
+      durable_name: durable,
+      filter_subject: bus.subject(roleInboxSubject('legal')),
+      ack_policy: AckPolicy.Explicit,
+    });
     const run = await mesh.redelivery.runOnce();
     expect(run).toMatchObject({ ran: true, published: 0, duplicate: 1, failed: 0 });
+    await bus.jsm.consumers.delete(stream(), durable);
     expect(await held()).toBe(1);
     // Tried again only `after` later.
     expect(await mesh.redelivery.runOnce()).toMatchObject({ ran: true, published: 0, duplicate: 0 });

@@ -1,4 +1,11 @@
-import { InboxDelivery, MESH_INBOX_STREAM, inboxSubject, parseOrThrow } from '@orgmesh/contracts';
+import {
+  InboxDelivery,
+  MESH_INBOX_STREAM,
+  agentInboxDurable,
+  inboxSubject,
+  parseOrThrow,
+  roleInboxDurable,
+} from '@orgmesh/contracts';
 import { injectTraceContext, type MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
@@ -58,7 +65,7 @@ export class RedeliverySweep {
 
   constructor(
     private readonly db: Pick<Database, 'withAdvisoryLock'>,
-    private readonly bus: Pick<MessageBus, 'publishRaw' | 'jsm' | 'streamName'>,
+    private readonly bus: Pick<MessageBus, 'publishRaw' | 'jsm' | 'streamName' | 'durableName'>,
     private readonly metrics: TaskMetrics,
     private readonly logger: Logger,
     private readonly options: RedeliveryOptions,
@@ -125,8 +132,9 @@ export class RedeliverySweep {
   /**
    * Publishes the task's delivery under its first message id. A `duplicate` answer only says the
    * stream remembers the id: its ack names the sequence the id was stored at, and if no message with
-   * that id is there any more while the task is still `submitted`, the original was lost with its
-   * id record kept (a purge, some stream resets); then a copy goes out under `<task id>:<n>`, the
+   * that id is there any more while the task is still `submitted` (lost with its id record kept: a
+   * purge, some stream resets), or it is there but behind its consumer's ack floor (stranded), a
+   * copy goes out under `<task id>:<n>`, the
    * n-th copy, so a run repeated after a failure to record it is still dropped by the stream.
    */
   private async republish(
@@ -141,7 +149,7 @@ export class RedeliverySweep {
         headers: injectTraceContext({}),
       });
       if (!ack.duplicate) return 'published';
-      if (await this.holds(ack.seq, row.id)) return 'duplicate';
+      if (await this.holds(ack.seq, row.id, row)) return 'duplicate';
       const copy = await this.bus.publishRaw(subject, data, {
         eventId: `${row.id}:${Number(row.redeliveries) + 1}`,
         headers: injectTraceContext({}),
@@ -153,9 +161,20 @@ export class RedeliverySweep {
     }
   }
 
-  /** Whether the inbox stream still holds the message `messageId` at `seq` (a reset may reuse sequences). */
-  private async holds(seq: number, messageId: string): Promise<boolean> {
-    const stored = await this.bus.jsm.streams.getMessage(this.bus.streamName(MESH_INBOX_STREAM), { seq });
-    return stored?.header?.get('Nats-Msg-Id') === messageId;
+  /**
+   * Whether the inbox stream still holds the message `messageId` at `seq` (a reset may reuse
+   * sequences) where its consumer will still deliver it: the chaos run also saw a durable consumer
+   * come back from a reset with its ack floor past messages it never delivered, which then stay in
+   * the stream and never reach an agent. No consumer yet: it will start from the first message.
+   */
+  private async holds(seq: number, messageId: string, row: TaskRow): Promise<boolean> {
+    const stream = this.bus.streamName(MESH_INBOX_STREAM);
+    const stored = await this.bus.jsm.streams.getMessage(stream, { seq });
+    if (stored?.header?.get('Nats-Msg-Id') !== messageId) return false;
+    const durable = this.bus.durableName(
+      row.to_agent_id ? agentInboxDurable(row.to_agent_id) : roleInboxDurable(row.to_role),
+    );
+    const consumer = await this.bus.jsm.consumers.info(stream, durable).catch(() => undefined);
+    return !consumer || consumer.ack_floor.stream_seq < seq;
   }
 }

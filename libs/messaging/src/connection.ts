@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { nanos, nkeyAuthenticator, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import {
@@ -32,7 +31,7 @@ import {
   type RpcResponse,
 } from '@orgmesh/contracts';
 import { createLogger, unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
-import type { Registry } from 'prom-client';
+import { assertReadable, readNkeySeed, natsTlsOptions, type BusOptions } from './bus-options.js';
 import { decodeBoundedJson, decodeJson, encodeJson, headerIdProblem } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
 import {
@@ -70,95 +69,6 @@ import { traceIdOf } from './unexpected.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
 export type { CallOptions } from './headers.js';
-
-export interface BusOptions {
-  /** NATS server URL(s), comma-separated for a cluster. */
-  url: string;
-  /** Client name shown by the server, and the default RPC queue group (the service name). */
-  name: string;
-  /** Namespace prefix for every subject (tests and benchmarks); include the trailing dot. */
-  subjectPrefix?: string;
-  /** Namespace suffix for every stream and durable name. */
-  nameSuffix?: string;
-  logger?: Logger;
-  /** Default request timeout; 5000 ms. */
-  requestTimeoutMs?: number;
-  /** How long a JetStream publish waits for its ack; 5000 ms. */
-  publishTimeoutMs?: number;
-  /** JetStream replicas for streams this bus creates (3 on a clustered NATS); default 1. */
-  streamReplicas?: number;
-  /** How long close() waits for handlers in flight; 10 s. */
-  closeGraceMs?: number;
-  /**
-   * The service's Prometheus registry: RPC handler latency (`orgmesh_rpc_server_duration_seconds`)
-   * and consumer redeliveries (`orgmesh_consumer_redeliveries_total`) are recorded there.
-   */
-  metrics?: Registry;
-  /** Send what the connection writes in one event-loop turn as one socket write (coalesceWrites); default true. */
-  coalesceWrites?: boolean;
-  /**
-   * The server never delivers this connection's own messages to its own core subscriptions
-   * (NATS `no_echo`): for a service that listens to the events it publishes only to learn what
-   * OTHER replicas did. JetStream deliveries and replies are not affected. Default false.
-   */
-  noEcho?: boolean;
-  /**
-   * The file holding this identity's NKey seed (`orgmesh nats-config`, ADR 0011): the connection
-   * authenticates with it, and its replies and JetStream deliveries come under
-   * `_INBOX.<identity>.`, the only inbox its permissions let it subscribe to. Unset: an anonymous
-   * connection with the default `_INBOX.` (an open development server).
-   */
-  nkeySeedFile?: string;
-  /** The bus identity the seed belongs to (its inbox token); default `name`. */
-  identity?: string;
-  /**
-   * PEM file of the CA that signed the NATS servers' certificate (`NATS_TLS_CA_FILE`): the
-   * connection then requires TLS and trusts only that CA. See natsTlsOptions.
-   */
-  tlsCaFile?: string | undefined;
-}
-
-/**
- * The client's TLS options. nats.js ignores a URL's scheme and would talk plaintext to a server
- * that offers no TLS even under `tls://`; so a `tls://` URL or a CA file turns TLS into a
- * requirement (an empty options object is the client's "TLS only"). The CA file, when given, is
- * read by the client at each (re)connect, so a renewed bundle is picked up without a restart.
- */
-export function natsTlsOptions(url: string, caFile?: string): { caFile?: string } | undefined {
-  if (caFile) return { caFile };
-  const servers = url.split(',').map((s) => s.trim().toLowerCase());
-  return servers.some((s) => s.startsWith('tls://')) ? {} : undefined;
-}
-
-/** The NKey seed in a seed file (whitespace and `#` comment lines ignored), refusing anything else. */
-export function readNkeySeed(path: string): Uint8Array {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new AppError('unavailable', `cannot read the NATS seed file ${path}`, { cause: error });
-  }
-  const seed = text
-    .split('\n')
-    .map((line) => line.trim())
-    .find((line) => line !== '' && !line.startsWith('#'));
-  // A user seed: never echo the content, it is the credential.
-  if (!seed || !/^SU[A-Z2-7]{56}$/.test(seed))
-    throw new AppError('validation_failed', `${path} holds no NATS user seed (SU…)`);
-  return new TextEncoder().encode(seed);
-}
-
-/**
- * A missing CA file is a deployment mistake: refuse at startup with the path, rather than let the
- * client retry a failing TLS handshake forever (waitOnFirstConnect).
- */
-function assertReadable(path: string): void {
-  try {
-    readFileSync(path);
-  } catch (error) {
-    throw new AppError('unavailable', `cannot read the NATS TLS CA file ${path}`, { cause: error });
-  }
-}
 
 export interface StreamOptions {
   /** How long events are kept; default 7 days. */

@@ -4,8 +4,8 @@ export {
   DEFAULT_DUPLICATE_WINDOW_MS,
   DEFAULT_STREAM_MAX_AGE_MS,
 } from './connection.js';
-export type { BusOptions, StreamOptions } from './connection.js';
-export { natsTlsOptions, readNkeySeed } from './connection.js';
+export type { StreamOptions } from './connection.js';
+export { natsTlsOptions, readNkeySeed, type BusOptions } from './bus-options.js';
 export { BusPermissionError } from './nats-errors.js';
 export {
   allows,

@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { isAbsolute, join, resolve } from 'node:path';
 import { nkeys } from '@nats-io/nats-core';
 import { BUS_SERVICES } from '@orgmesh/contracts';
-import { readNkeySeed } from './connection.js';
+import { readNkeySeed } from './bus-options.js';
 import { validateNamespace, type Namespace } from './names.js';
 import { busPermissions, identityName, type BusIdentity, type BusPermissions } from './permissions.js';
 

@@ -2,7 +2,8 @@ import { Server, type CustomTransportStrategy, type MessageHandler } from '@nest
 import type { Subscription } from '@nats-io/nats-core';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { allContracts, type EventDefinition, type RpcDefinition } from '@orgmesh/contracts';
-import { connectBus, MessageBus, type BusOptions } from './connection.js';
+import type { BusOptions } from './bus-options.js';
+import { connectBus, MessageBus } from './connection.js';
 import { conventionalDurable } from './names.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { natsTlsOptions } from './connection.js';
+import { natsTlsOptions } from './bus-options.js';
 
 describe('natsTlsOptions', () => {
   it('requires TLS for a tls:// URL, even though nats.js ignores the scheme', () => {

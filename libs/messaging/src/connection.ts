@@ -5,15 +5,10 @@ import {
   DeliverPolicy,
   JetStreamApiError,
   JetStreamError,
-  RetentionPolicy,
-  StorageType,
   jetstream,
   jetstreamManager,
-  type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
-  type StreamConfig,
-  type StreamInfo,
 } from '@nats-io/jetstream';
 import {
   AppError,
@@ -43,9 +38,6 @@ import {
   type CallOptions,
 } from './headers.js';
 import {
-  isAlreadyInUse,
-  isConsumerNotFound,
-  isStreamNotFound,
   mapPublishError,
   mapRequestError,
 } from './nats-errors.js';
@@ -63,32 +55,13 @@ import {
 } from './names.js';
 import { MessagingMetrics } from './metrics.js';
 import { ReplyInbox } from './reply-inbox.js';
+import { StreamProvisioner, type StreamOptions } from './stream-provisioning.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
 import { traceIdOf } from './unexpected.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
 export type { CallOptions } from './headers.js';
-
-export interface StreamOptions {
-  /** How long events are kept; default 7 days. */
-  maxAgeMs?: number;
-  /** Nats-Msg-Id de-duplication window; default 10 minutes. */
-  duplicateWindowMs?: number;
-  /** Contract subjects (prefix applied) instead of `<context>.>`. */
-  subjects?: string[];
-}
-
-type StreamSpec = Partial<StreamConfig> & {
-  name: string;
-  subjects: string[];
-  max_age: number;
-  duplicate_window: number;
-};
-
-export const DEFAULT_STREAM_MAX_AGE_MS = 7 * 24 * 3600_000;
-export const DEFAULT_DUPLICATE_WINDOW_MS = 10 * 60_000;
-const DEAD_LETTER_MAX_AGE_MS = 30 * 24 * 3600_000;
 
 /**
  * Connects to NATS (reconnecting forever, logging each disconnect and reconnect) and returns the
@@ -146,13 +119,13 @@ export class MessageBus {
   readonly metrics: MessagingMetrics | undefined;
   private readonly requestTimeoutMs: number;
   private readonly publishTimeoutMs: number;
-  private readonly replicas: number;
   private readonly closeGraceMs: number;
   private readonly subscriptions = new Set<Subscription>();
   private readonly consumers = new Set<ConsumerHandle>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly statusListeners = new Set<(status: BusStatus) => void>();
-  private readonly ensuredStreams = new Map<string, Promise<void>>();
+  /** The JetStream streams and durable consumers this bus provisions. */
+  private readonly provisioner: StreamProvisioner;
   /** The replies of this bus's RPC calls and the acks of its publishes. */
   private readonly replies: ReplyInbox;
   private closing: Promise<void> | undefined;
@@ -169,10 +142,10 @@ export class MessageBus {
     this.logger = logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 5_000;
     this.publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
-    this.replicas = options.streamReplicas ?? 1;
     this.closeGraceMs = options.closeGraceMs ?? 10_000;
     this.metrics = options.metrics ? MessagingMetrics.of(options.metrics) : undefined;
     this.replies = new ReplyInbox(nc, options.inboxPrefix);
+    this.provisioner = new StreamProvisioner(jsm, namespace, options.streamReplicas ?? 1, logger);
     void this.watchStatus();
   }
 
@@ -513,19 +486,7 @@ export class MessageBus {
    * or brings an existing one to the given settings. Idempotent; safe from several replicas.
    */
   async ensureStream(context: string, opts: StreamOptions = {}): Promise<void> {
-    const maxAge = opts.maxAgeMs ?? DEFAULT_STREAM_MAX_AGE_MS;
-    await this.upsertStream(
-      {
-        name: this.streamName(context),
-        subjects: (opts.subjects ?? [`${context}.>`]).map((s) => this.subject(s)),
-        retention: RetentionPolicy.Limits,
-        storage: StorageType.File,
-        max_age: nanos(maxAge),
-        duplicate_window: nanos(Math.min(opts.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS, maxAge)),
-        num_replicas: this.replicas,
-      },
-      true,
-    );
+    await this.provisioner.ensureStream(context, opts);
   }
 
   /**
@@ -536,48 +497,17 @@ export class MessageBus {
     contracts: ReadonlyArray<EventDefinition | RpcDefinition>,
     opts: StreamOptions = {},
   ): Promise<string[]> {
-    const contexts = [...new Set(contracts.filter((c) => c.kind === 'event').map((c) => c.context))];
-    for (const context of contexts) await this.ensureStream(context, opts);
-    return contexts.map((context) => this.streamName(context));
+    return this.provisioner.ensureContractStreams(contracts, opts);
   }
 
   /** A work-queue stream (each message taken by one consumer, then gone), e.g. the agent inboxes. */
   async ensureWorkQueue(name: string, subjects: string[]): Promise<void> {
-    await this.upsertStream(
-      {
-        name: this.streamName(name),
-        subjects: subjects.map((s) => this.subject(s)),
-        retention: RetentionPolicy.Workqueue,
-        storage: StorageType.File,
-        max_age: nanos(DEFAULT_STREAM_MAX_AGE_MS),
-        duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
-        num_replicas: this.replicas,
-      },
-      true,
-    );
+    await this.provisioner.ensureWorkQueue(name, subjects);
   }
 
   /** The dead-letter stream of this namespace, capturing `<prefix>dlq.>`. */
   async ensureDeadLetterStream(): Promise<void> {
-    const name = deadLetterStreamName(this.namespace);
-    let pending = this.ensuredStreams.get(name);
-    if (!pending) {
-      pending = this.upsertStream(
-        {
-          name,
-          subjects: [this.subject('dlq.>')],
-          retention: RetentionPolicy.Limits,
-          storage: StorageType.File,
-          max_age: nanos(DEAD_LETTER_MAX_AGE_MS),
-          duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
-          num_replicas: this.replicas,
-        },
-        false,
-      );
-      this.ensuredStreams.set(name, pending);
-      pending.catch(() => this.ensuredStreams.delete(name));
-    }
-    await pending;
+    await this.provisioner.ensureDeadLetterStream();
   }
 
   /**
@@ -585,18 +515,7 @@ export class MessageBus {
    * names: test and benchmark cleanup. Refused without a suffix, where it would mean every stream.
    */
   async deleteNamespaceStreams(): Promise<string[]> {
-    if (!this.namespace.nameSuffix)
-      throw new AppError('forbidden', 'refusing to delete streams of a namespace without a suffix');
-    const deleted: string[] = [];
-    for await (const name of this.jsm.streams.names()) {
-      if (
-        name.endsWith(this.namespace.nameSuffix) &&
-        (await this.jsm.streams.delete(name).catch(() => false))
-      )
-        deleted.push(name);
-    }
-    this.ensuredStreams.clear();
-    return deleted;
+    return this.provisioner.deleteNamespaceStreams();
   }
 
   /** The dead-letter stream's name (for tools and tests reading dead letters). */
@@ -604,71 +523,12 @@ export class MessageBus {
     return deadLetterStreamName(this.namespace);
   }
 
-  private async upsertStream(config: StreamSpec, update: boolean): Promise<void> {
-    let info: StreamInfo | undefined;
-    try {
-      info = await this.jsm.streams.info(config.name);
-    } catch (error) {
-      if (!isStreamNotFound(error)) throw mapPublishError(error, config.name);
-    }
-    if (!info) {
-      try {
-        await this.jsm.streams.add(config);
-        this.logger.info(
-          { stream: config.name, subjects: config.subjects, retention: config.retention },
-          'stream created',
-        );
-        return;
-      } catch (error) {
-        if (!isAlreadyInUse(error)) throw mapPublishError(error, config.name);
-        info = await this.jsm.streams.info(config.name);
-      }
-    }
-    if (!update) return;
-    const current = info.config;
-    const sameSubjects =
-      current.subjects.length === config.subjects.length &&
-      config.subjects.every((s) => current.subjects.includes(s));
-    if (
-      sameSubjects &&
-      current.max_age === config.max_age &&
-      current.duplicate_window === config.duplicate_window
-    )
-      return;
-    await this.jsm.streams.update(config.name, {
-      ...current,
-      subjects: config.subjects,
-      max_age: config.max_age,
-      duplicate_window: config.duplicate_window,
-    });
-    this.logger.info({ stream: config.name, subjects: config.subjects }, 'stream updated');
-  }
-
   /**
    * The stream capturing a contract subject; when none does, creates the context's stream with
    * default settings (never changes an existing one). Returns the stream name.
    */
   async ensureStreamFor(rawSubject: string, context: string = contextOfSubject(rawSubject)): Promise<string> {
-    const subject = this.subject(rawSubject);
-    try {
-      return await this.jsm.streams.find(subject);
-    } catch {
-      // No stream yet: consumers may start before the owning service has provisioned it.
-      const name = this.streamName(context);
-      await this.upsertStream(
-        {
-          name,
-          subjects: [this.subject(`${context}.>`)],
-          retention: RetentionPolicy.Limits,
-          storage: StorageType.File,
-          max_age: nanos(DEFAULT_STREAM_MAX_AGE_MS),
-          duplicate_window: nanos(DEFAULT_DUPLICATE_WINDOW_MS),
-          num_replicas: this.replicas,
-        },
-        false,
-      );
-      return name;
-    }
+    return this.provisioner.ensureStreamFor(rawSubject, context);
   }
 
   /**
@@ -702,7 +562,7 @@ export class MessageBus {
       opts,
     );
     await this.ensureDeadLetterStream();
-    await this.ensureConsumer(stream, {
+    await this.provisioner.ensureConsumer(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: opts.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
@@ -725,43 +585,6 @@ export class MessageBus {
     this.consumers.add(handle);
     this.logger.debug({ consumer: name, stream, subject: rawSubject }, 'consumer started');
     return handle;
-  }
-
-  private async ensureConsumer(
-    stream: string,
-    config: Partial<ConsumerConfig> & { durable_name: string },
-  ): Promise<void> {
-    try {
-      const info = await this.jsm.consumers.info(stream, config.durable_name);
-      const current = info.config;
-      if (current.filter_subject !== config.filter_subject) {
-        // The filter cannot change in place without losing the durable's position; refuse loudly.
-        throw new AppError(
-          'conflict',
-          `durable ${config.durable_name} exists with filter ${current.filter_subject ?? '(none)'}`,
-        );
-      }
-      if (
-        current.ack_wait !== config.ack_wait ||
-        current.max_deliver !== config.max_deliver ||
-        current.max_ack_pending !== config.max_ack_pending
-      ) {
-        await this.jsm.consumers.update(stream, config.durable_name, {
-          ack_wait: config.ack_wait,
-          max_deliver: config.max_deliver,
-          max_ack_pending: config.max_ack_pending,
-        });
-      }
-      return;
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      if (!isConsumerNotFound(error)) throw mapPublishError(error, `consumer ${config.durable_name}`);
-    }
-    try {
-      await this.jsm.consumers.add(stream, config);
-    } catch (error) {
-      if (!isAlreadyInUse(error)) throw mapPublishError(error, `consumer ${config.durable_name}`);
-    }
   }
 
   /**

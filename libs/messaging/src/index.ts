@@ -1,10 +1,9 @@
+export { connectBus, MessageBus } from './connection.js';
 export {
-  connectBus,
-  MessageBus,
   DEFAULT_DUPLICATE_WINDOW_MS,
   DEFAULT_STREAM_MAX_AGE_MS,
-} from './connection.js';
-export type { StreamOptions } from './connection.js';
+  type StreamOptions,
+} from './stream-provisioning.js';
 export { natsTlsOptions, readNkeySeed, type BusOptions } from './bus-options.js';
 export { BusPermissionError } from './nats-errors.js';
 export {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { z } from 'zod';
-import { DEFAULT_STREAM_MAX_AGE_MS } from './connection.js';
+import { DEFAULT_STREAM_MAX_AGE_MS } from './stream-provisioning.js';
 import { MESSAGING_RETENTION_ENV, MIN_PROCESSED_EVENTS_RETENTION_MS, processedEventsRetention } from './retention.js';
 
 const schema = z.object(MESSAGING_RETENTION_ENV);

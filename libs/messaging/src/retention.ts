@@ -1,6 +1,6 @@
 import { env } from '@orgmesh/config';
 import type { RetentionTarget } from '@orgmesh/persistence';
-import { DEFAULT_STREAM_MAX_AGE_MS } from './connection.js';
+import { DEFAULT_STREAM_MAX_AGE_MS } from './stream-provisioning.js';
 
 /**
  * How long a consumer's dedupe record (`processed_events`, written by `processOnce`) must be kept.

@@ -4,6 +4,7 @@ import {
   ConfigError,
   databaseEnv,
   env,
+  migrateEnv,
   natsEnv,
   parseConfig,
   parseDuration,
@@ -103,5 +104,22 @@ describe('shared key fragments', () => {
       'NATS_URL',
     ]);
     expect(error.message).not.toContain('http://bus');
+  });
+});
+
+describe('migrateEnv', () => {
+  const schema = z.object({ ...migrateEnv });
+
+  it('is off unless MIGRATE_ON_START says true, 1 or yes', () => {
+    expect(parseConfig('svc', schema, {})).toEqual({ MIGRATE_ON_START: false });
+    expect(parseConfig('svc', schema, { MIGRATE_ON_START: 'false' })).toEqual({ MIGRATE_ON_START: false });
+    for (const on of ['true', '1', 'yes'])
+      expect(parseConfig('svc', schema, { MIGRATE_ON_START: on })).toEqual({ MIGRATE_ON_START: true });
+  });
+
+  it('refuses any other value, naming the key and not the value (a typo must not skip migrations silently)', () => {
+    expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).toThrow(ConfigError);
+    expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).toThrow(/MIGRATE_ON_START/);
+    expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).not.toThrow(/ture/);
   });
 });

@@ -133,6 +133,16 @@ export const telemetryEnv = {
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
 };
 
+/**
+ * MIGRATE_ON_START of the stateful services (`...migrateEnv`): `true` applies the service's pending
+ * migrations before its pool opens (dev, compose); unset or `false`: a migration job does it
+ * (deploy/k8s/base/migrate-job.yaml). Any other value is refused rather than read as `false`, so a
+ * typo does not silently skip migrations.
+ */
+export const migrateEnv = {
+  MIGRATE_ON_START: env.bool(false),
+};
+
 /** The Postgres keys of the stateful services (`...databaseEnv`). */
 export const databaseEnv = {
   DATABASE_URL: env.databaseUrl(),

@@ -6,5 +6,5 @@ const config = loadMeshRouterConfig();
 await runService({
   service: 'mesh-router',
   config,
-  start: (logger) => startMeshRouterApp(config, { logger, migrate: process.env['MIGRATE_ON_START'] === 'true' }),
+  start: (logger) => startMeshRouterApp(config, { logger, migrate: config.MIGRATE_ON_START }),
 });

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { databaseEnv, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
 export const MeshRouterConfigSchema = z.object({
   ...natsEnv,
   ...databaseEnv,
+  ...migrateEnv,
   MESH_HTTP_PORT: env.port(8103),
   /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
   MESH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),

@@ -6,5 +6,5 @@ const config = loadRegistryConfig();
 await runService({
   service: 'registry',
   config,
-  start: (logger) => startRegistryApp(config, { logger, migrate: process.env['MIGRATE_ON_START'] === 'true' }),
+  start: (logger) => startRegistryApp(config, { logger, migrate: config.MIGRATE_ON_START }),
 });

@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
-import { databaseEnv, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
 export const RegistryConfigSchema = z.object({
   ...natsEnv,
   ...databaseEnv,
+  ...migrateEnv,
   REGISTRY_HTTP_PORT: env.port(8102),
   /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
   REGISTRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),

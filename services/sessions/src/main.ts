@@ -6,5 +6,5 @@ const config = loadSessionsConfig();
 await runService({
   service: 'sessions',
   config,
-  start: (logger) => startSessionsApp(config, { logger, migrate: process.env['MIGRATE_ON_START'] === 'true' }),
+  start: (logger) => startSessionsApp(config, { logger, migrate: config.MIGRATE_ON_START }),
 });

@@ -1,0 +1,29 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError } from '@orgmesh/config';
+import { loadRegistryConfig } from './registry.config.js';
+
+describe('loadRegistryConfig', () => {
+  it('parses MIGRATE_ON_START: off by default, on when set to true', () => {
+    expect(loadRegistryConfig({}).MIGRATE_ON_START).toBe(false);
+    expect(loadRegistryConfig({ MIGRATE_ON_START: 'true' }).MIGRATE_ON_START).toBe(true);
+    expect(loadRegistryConfig({ MIGRATE_ON_START: 'false' }).MIGRATE_ON_START).toBe(false);
+  });
+
+  it('refuses a MIGRATE_ON_START it cannot read, naming the key and not the value', () => {
+    let caught: unknown;
+    try {
+      loadRegistryConfig({ MIGRATE_ON_START: 'maybe-later' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems.map((p) => p.key)).toEqual(['MIGRATE_ON_START']);
+    expect((caught as ConfigError).message).not.toContain('maybe-later');
+  });
+
+  it('parses LOG_LEVEL, which runService hands to the logger', () => {
+    expect(loadRegistryConfig({}).LOG_LEVEL).toBe('info');
+    expect(loadRegistryConfig({ LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
+    expect(() => loadRegistryConfig({ LOG_LEVEL: 'loud' })).toThrow(/LOG_LEVEL/);
+  });
+});

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
-import { createLogger } from './logger.js';
+import { createLogger, DEFAULT_LOG_LEVEL } from './logger.js';
 
 function capture(): { lines: () => Array<Record<string, unknown>>; destination: Writable } {
   const chunks: string[] = [];
@@ -46,5 +46,24 @@ describe('createLogger', () => {
     const logger = createLogger({ service: 'test', level: 'info', destination: out.destination });
     logger.info({ authorization: 'Bearer abc.def.ghi' }, 'request');
     expect(JSON.stringify(out.lines()[0])).not.toContain('abc.def.ghi');
+  });
+});
+
+describe('createLogger level', () => {
+  it('uses the level the caller passes and, without one, the default — never LOG_LEVEL from the environment', () => {
+    const saved = process.env['LOG_LEVEL'];
+    process.env['LOG_LEVEL'] = 'silent';
+    try {
+      const out = capture();
+      const unset = createLogger({ service: 'test', destination: out.destination });
+      expect(unset.level).toBe(DEFAULT_LOG_LEVEL);
+      unset.info('written at the default level');
+      unset.debug('below the default level');
+      expect(out.lines().map((l) => l['msg'])).toEqual(['written at the default level']);
+      expect(createLogger({ service: 'test', level: 'warn', destination: out.destination }).level).toBe('warn');
+    } finally {
+      if (saved === undefined) delete process.env['LOG_LEVEL'];
+      else process.env['LOG_LEVEL'] = saved;
+    }
   });
 });

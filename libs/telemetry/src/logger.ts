@@ -3,14 +3,21 @@ import { trace } from '@opentelemetry/api';
 
 export type { Logger } from 'pino';
 
+/** The level of a logger created without one. */
+export const DEFAULT_LOG_LEVEL = 'info';
+
 /**
  * JSON logs with constant messages and fields; the active trace and span ids are added to every
  * line so logs join traces. Callers never pass bodies, tokens or protected values.
+ *
+ * `level` comes from the caller's parsed config (LOG_LEVEL of telemetryEnv); without one the level
+ * is DEFAULT_LOG_LEVEL. The environment is not read here: a process's config is parsed once, in its
+ * config file, so a bad LOG_LEVEL is a ConfigError naming the key rather than a pino throw.
  */
 export function createLogger(options: { service: string; level?: string; destination?: DestinationStream }): Logger {
   return pino(
     {
-      level: options.level ?? process.env['LOG_LEVEL'] ?? 'info',
+      level: options.level ?? DEFAULT_LOG_LEVEL,
       base: { service: options.service },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },

@@ -1,5 +1,6 @@
 import { DEFAULT_DATABASE_URL, redactDatabaseUrl, resolveDatabaseUrl } from '@orgmesh/config';
 import { runMigrations, SERVICE_MIGRATIONS } from './index.js';
+import { loadMigrateConfig } from './migrate.config.js';
 
 const HELP = `Usage: npm run migrate [-- <service>...]
 
@@ -13,8 +14,9 @@ if (args.includes('--help') || args.includes('-h')) {
   process.stdout.write(`${HELP}\n`);
   process.exit(0);
 }
-// The same rule as every service's DATABASE_URL (libs/config), so migrate and the services agree.
-const { url, source } = resolveDatabaseUrl({ DATABASE_URL: process.env['DATABASE_URL'] });
+// The same rule as every service's DATABASE_URL (libs/config), so migrate and the services agree;
+// DATABASE_URL itself is read in migrate.config.ts.
+const { url, source } = resolveDatabaseUrl(loadMigrateConfig());
 process.stdout.write(`database: ${redactDatabaseUrl(url)} (from ${source})\n`);
 const services = args.length ? args : Object.keys(SERVICE_MIGRATIONS);
 let failed = false;

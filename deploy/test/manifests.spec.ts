@@ -420,9 +420,9 @@ describe.each(Object.keys(OVERLAYS) as Overlay[])('overlay %s', (overlay) => {
     const entry = container.command?.find((arg) => arg.endsWith('.js'));
     expect(entry).toBe('migrations/dist/cli.js');
     expect(relative(REPO_ROOT, sourceOfBuiltEntry(entry!) ?? '')).toBe(join('migrations', 'cli.ts'));
-    expect(readFileSync(join(REPO_ROOT, 'migrations', 'cli.ts'), 'utf8')).toContain(
-      "process.env['DATABASE_URL']",
-    );
+    // The CLI's environment is read in its config file (issue #22 item 7): DATABASE_URL, nothing else.
+    expect(readFileSync(join(REPO_ROOT, 'migrations', 'cli.ts'), 'utf8')).toContain('loadMigrateConfig()');
+    expect(readFileSync(join(REPO_ROOT, 'migrations', 'migrate.config.ts'), 'utf8')).toContain('DATABASE_URL:');
     expect(resolveEnv(container, objects).map((env) => [env.name, env.secret])).toEqual([
       ['DATABASE_URL', { name: 'orgmesh-database-app', key: 'uri' }],
     ]);

@@ -20,7 +20,8 @@ if (wantsHelp(process.argv.slice(2))) {
 // orgmesh-mcp: stdout belongs to the MCP protocol in stdio mode, so logs go to stderr (fd 2) always.
 let config;
 try {
-  config = loadMcpConfig(process.env, process.argv.slice(2));
+  // The environment is read in mcp.config.ts (its default source), nowhere else.
+  config = loadMcpConfig(undefined, process.argv.slice(2));
 } catch (error) {
   // A ConfigError's message already names the program and every bad key (never a value).
   process.stderr.write(`${error instanceof ConfigError ? error.message : `orgmesh-mcp: ${String(error)}`}\n`);

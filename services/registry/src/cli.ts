@@ -16,6 +16,7 @@ import { loadRegistryDir } from './loader/registry.reader.js';
 import { diffRegistry, formatDiff, isEmptyDiff } from './cli/registry-diff.js';
 import { HELP, commandHelp } from './cli/registry.help.js';
 import { isUnavailable, refusedProblems, type RegistryRemote } from './cli/registry-load.js';
+import { loadRegistryCliEnv } from './cli/registry-cli.config.js';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryModel } from './model/registry.model.js';
 import { validateOrgChart } from './org/org-chart.js';
@@ -365,7 +366,8 @@ if (invokedDirectly) {
   const io: CliIo = {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
-    env: process.env,
+    // Read in cli/registry-cli.config.ts, the only place this process reads its environment.
+    env: loadRegistryCliEnv(),
   };
   // Exit explicitly: a NATS connection still being attempted must not keep the CLI alive.
   runRegistryCommand(argv, { ...io, stdin: process.stdin, stderr: process.stderr }).then(

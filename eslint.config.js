@@ -35,6 +35,33 @@ export default tseslint.config(
     },
   },
   {
+    // Config is parsed once with zod, in the process's config file (docs/style.md, issue #22 item 7):
+    // production code gets parsed values passed in and never reads the environment itself.
+    files: ['**/*.ts'],
+    ignores: [
+      '**/*.config.ts',
+      'libs/config/**',
+      'libs/testing/**',
+      'scripts/**',
+      'bench/**',
+      'e2e/**',
+      '**/test/**',
+      '**/*.spec.ts',
+      '**/*.integration-spec.ts',
+      '**/*.e2e-spec.ts',
+    ],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read the environment only in the zod config file (src/<name>.config.ts, parseConfig from @orgmesh/config) and pass the parsed value in.',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'bench/**/*.ts', 'e2e/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

@@ -3,8 +3,6 @@ import { nanos, nkeyAuthenticator, type Msg, type NatsConnection, type Subscript
 import {
   AckPolicy,
   DeliverPolicy,
-  JetStreamApiError,
-  JetStreamError,
   jetstream,
   jetstreamManager,
   type JetStreamClient,
@@ -13,8 +11,6 @@ import {
 import {
   AppError,
   HEADERS,
-  fromErrorBody,
-  isErrorCode,
   parseOrThrow,
   toErrorBody,
   validationError,
@@ -27,20 +23,16 @@ import {
 } from '@orgmesh/contracts';
 import { createLogger, unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { assertReadable, readNkeySeed, natsTlsOptions, type BusOptions } from './bus-options.js';
-import { decodeBoundedJson, decodeJson, encodeJson, headerIdProblem } from './codec.js';
+import { decodeBoundedJson, encodeJson, headerIdProblem } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
 import {
   callHeaders,
   errorReplyHeaders,
   headersToRecord,
   recordToHeaders,
-  replyErrorStatus,
   type CallOptions,
 } from './headers.js';
-import {
-  mapPublishError,
-  mapRequestError,
-} from './nats-errors.js';
+import { mapPublishError, mapRequestError } from './nats-errors.js';
 import { inboxPrefixFor } from './permissions.js';
 import {
   contextOfSubject,
@@ -55,6 +47,7 @@ import {
 } from './names.js';
 import { MessagingMetrics } from './metrics.js';
 import { ReplyInbox } from './reply-inbox.js';
+import { decodeReply, publishAck } from './reply-decoding.js';
 import { StreamProvisioner, type StreamOptions } from './stream-provisioning.js';
 import { withProcessSpan, withSendSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
@@ -632,66 +625,6 @@ function errorReply(error: AppError, onUnencodable?: () => void): RpcReply {
     data = encodeJson({ error: { code: error.code, message: error.message } });
   }
   return { data, headers: errorReplyHeaders(error), result: error.code };
-}
-
-/** A JetStream publish ack (`{stream, seq, duplicate?}`), or the stream's refusal as the client's error classes. */
-function publishAck(reply: Msg): { seq: number; duplicate: boolean } {
-  let ack: {
-    stream?: string;
-    seq?: number;
-    duplicate?: boolean;
-    error?: { code: number; err_code: number; description: string };
-  };
-  try {
-    ack = reply.json();
-  } catch (error) {
-    throw new JetStreamError('invalid ack response', { cause: error });
-  }
-  if (ack?.error) throw new JetStreamApiError(ack.error);
-  if (!ack?.stream || typeof ack.seq !== 'number') throw new JetStreamError('invalid ack response');
-  return { seq: ack.seq, duplicate: ack.duplicate === true };
-}
-
-function decodeReply<R extends RpcDefinition>(rpc: R, reply: Msg): RpcResponse<R> {
-  let headers: Record<string, string>;
-  try {
-    headers = headersToRecord(reply.headers);
-  } catch (error) {
-    throw new AppError('internal', `malformed reply from ${rpc.subject}: unreadable header block`, {
-      cause: error,
-    });
-  }
-  const status = replyErrorStatus(headers);
-  if (status !== undefined) {
-    let body: unknown;
-    try {
-      body = decodeJson(reply.data, 'error reply');
-    } catch {
-      body = undefined;
-    }
-    const headerCode = headers[HEADERS.errorCode.toLowerCase()];
-    if (!hasErrorCode(body) && isErrorCode(headerCode))
-      throw new AppError(headerCode, `${rpc.subject} failed with ${headerCode}`);
-    throw fromErrorBody(body, status);
-  }
-  let body: unknown;
-  try {
-    body = decodeJson(reply.data, 'reply');
-  } catch (error) {
-    throw new AppError('internal', `malformed reply from ${rpc.subject}`, { cause: error });
-  }
-  const parsed = rpc.response.safeParse(body);
-  if (!parsed.success) {
-    const invalid = validationError(`reply from ${rpc.subject}`, parsed.error);
-    throw new AppError('internal', invalid.message, { details: invalid.details });
-  }
-  return parsed.data as RpcResponse<R>;
-}
-
-function hasErrorCode(body: unknown): boolean {
-  if (typeof body !== 'object' || body === null) return false;
-  const error = (body as { error?: unknown }).error;
-  return typeof error === 'object' && error !== null && isErrorCode((error as { code?: unknown }).code);
 }
 
 /**

@@ -1,107 +1,37 @@
-import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
 import {
   AppError,
   InboxDelivery,
-  TASK_VISIBILITY,
   TaskCreated,
   TaskUpdated,
-  parseOrThrow,
-  type EventDefinition,
-  type EventPayload,
   type Task,
   type TaskChange,
-  type TaskDecision,
-  type TaskEscalation,
-  type TaskHistoryEvent,
-  type TaskKind,
-  type TaskPartyField,
-  type TaskPriority,
-  type TaskSender,
   type TaskState,
 } from '@orgmesh/contracts';
-import { injectTraceContext, outboxChannel } from '@orgmesh/messaging';
-import { pgErrorCode, RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
+import { outboxChannel } from '@orgmesh/messaging';
+import { pgErrorCode, RowCache, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
+import { TaskBatchWrites, type UpdateItem } from './task.batch-writes.js';
+import { listTasksQuery } from './task.list-sql.js';
+import { MESH_SCHEMA, outboxRow, type OutboxRow } from './task.outbox.js';
+import type {
+  ChangeMeta,
+  IdempotencyClaim,
+  NewTask,
+  StoredResponse,
+  TaskDecisionOutcome,
+  TaskListFilter,
+} from './task.repository.types.js';
 
-export const MESH_SCHEMA = 'mesh';
+export { MESH_SCHEMA, type OutboxRow } from './task.outbox.js';
+export { visibilitySql } from './task.list-sql.js';
+export type * from './task.repository.types.js';
+
 const OPEN_STATES: TaskState[] = ['submitted', 'working', 'input-required'];
 /** Optimistic attempts before an update queues on the row lock instead. */
 const OPTIMISTIC_ATTEMPTS = 3;
-
-export interface NewTask {
-  id: string;
-  kind: TaskKind;
-  from: TaskSender;
-  to: { role: string; agentId: string | null };
-  type: string | null;
-  subject: string | null;
-  input: unknown;
-  details: unknown;
-  message: string | null;
-  priority: TaskPriority;
-  contextId: string;
-  deadline: Date;
-  escalateAt: Date | null;
-  now: Date;
-}
-
-/** An idempotency record to write with a change: a repeat of (operation, actor, key) returns `response`. */
-export interface IdempotencyClaim {
-  operation: string;
-  actor: string;
-  key: string;
-  fingerprint: string;
-}
-
-/** What the domain decided for one command on the locked row. */
-export type TaskDecisionOutcome =
-  | { kind: 'noop' }
-  | {
-      kind: 'change';
-      event: TaskHistoryEvent;
-      to: TaskState;
-      reason: string | null;
-      patch: {
-        assignee?: TaskSender;
-        result?: unknown;
-        decision?: TaskDecision;
-        escalatedTo?: TaskEscalation | null;
-        escalatedAt?: Date;
-      };
-      /** Deliver the changed task to another inbox too (an escalation). */
-      deliverTo?: string;
-      now: Date;
-    };
-
-export interface ChangeMeta {
-  actor: string;
-  idempotency?: IdempotencyClaim;
-}
-
-export interface TaskListFilter {
-  role?: string;
-  agentId?: string;
-  state?: TaskState;
-  kind?: TaskKind;
-  contextId?: string;
-  direction: 'inbound' | 'outbound' | 'any';
-  /** Restricts to tasks this caller is a party to (non-admins). */
-  visibleTo?: { agentId: string; role: string };
-  limit: number;
-  cursor?: { createdAt: string; id: string };
-}
-
-/** A previous answer stored under an idempotency key. */
-export interface StoredResponse {
-  fingerprint: string;
-  response: Task;
-}
-
-const jsonOrNull = (value: unknown): string | null =>
-  value === undefined || value === null ? null : JSON.stringify(value);
 
 /**
  * All SQL of the mesh router.
@@ -113,35 +43,23 @@ const jsonOrNull = (value: unknown): string | null =>
  * miss and the command is decided again on the new state. This is the sessions pattern (row,
  * history and outbox in one transaction) with the row lock and the BEGIN/COMMIT round trips taken
  * out, because every round trip counts at a thousand task lifecycles per second.
+ *
+ * The statements live beside it: the batched writes in task.batch-writes.ts, the list query and the
+ * visibility filter in task.list-sql.ts, the outbox rows in task.outbox.ts.
  */
 export class TaskRepository {
   private committed: ((rows: OutboxRow[]) => void) | undefined;
   private stateChanged: ((kind: string, state: string) => void) | undefined;
   /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
   private readonly cache = new RowCache<TaskRow>(10_000);
-  /** Group commit of creates and of fast-path updates (see WriteBatcher): N concurrent writes, one statement. */
-  private readonly creates: WriteBatcher<CreateItem, boolean>;
-  private readonly updates: WriteBatcher<UpdateItem, boolean>;
-  private readonly idempotencyReads: WriteBatcher<
-    { operation: string; actor: string; key: string },
-    StoredResponse | undefined
-  >;
+  /** Group commit of creates, of fast-path updates and of idempotency lookups (see TaskBatchWrites). */
+  private readonly batch: TaskBatchWrites;
 
   constructor(
     private readonly db: Database,
     batching: { maxBatch?: number; maxInFlight?: number } = {},
   ) {
-    this.creates = new WriteBatcher((items) => this.createBatch(items), {
-      ...batching,
-      // Twins (one idempotency key) go in successive batches: the second then finds the first's answer.
-      keyOf: (item) => (item.claim ? idempotencyId(item.claim) : item.row.id),
-    });
-    this.updates = new WriteBatcher((items) => this.updateBatch(items), {
-      ...batching,
-      // Two changes of one task are decided one after the other, never in one statement.
-      keyOf: (item) => item.next.id,
-    });
-    this.idempotencyReads = new WriteBatcher((keys) => this.findIdempotentBatch(keys), batching);
+    this.batch = new TaskBatchWrites(db, batching, () => this.committed !== undefined);
   }
 
   /**
@@ -192,44 +110,9 @@ export class TaskRepository {
     await this.db.query(`SELECT pg_notify($1, '')`, [outboxChannel(MESH_SCHEMA)]);
   }
 
-  /** A batch statement's relay wake-up (once per statement, param `$index`), unless a listener publishes. */
-  private batchNotify(index: number): string {
-    return this.committed
-      ? `0 AS notified`
-      : `(SELECT count(*) FROM (SELECT pg_notify($${index}, '') FROM o LIMIT 1) n)::int AS notified`;
-  }
-
-  /** A batch statement's prepared name: its text differs with and without the relay wake-up. */
-  private statementName(base: string): string {
-    return `${base}${this.committed ? '' : '-notify'}`;
-  }
-
-  private batchNotifyParams(): string[] {
-    return this.committed ? [] : [outboxChannel(MESH_SCHEMA)];
-  }
-
   /** The stored answer of (operation, actor, key), if any. Concurrent lookups share one statement. */
   findIdempotent(operation: string, actor: string, key: string): Promise<StoredResponse | undefined> {
-    return this.idempotencyReads.submit({ operation, actor, key });
-  }
-
-  private async findIdempotentBatch(
-    keys: Array<{ operation: string; actor: string; key: string }>,
-  ): Promise<Array<StoredResponse | undefined>> {
-    const { rows } = await this.db.query<StoredResponse & { operation: string; actor: string; key: string }>(
-      // A lateral lookup per key, by the index, for the reason given at updateMany.
-      `SELECT q.operation, q.actor, q.key, k.fingerprint, k.response
-         FROM unnest($1::text[], $2::text[], $3::text[]) AS q(operation, actor, key)
-         CROSS JOIN LATERAL (
-           SELECT fingerprint, response FROM mesh.idempotency_keys k
-            WHERE k.operation = q.operation AND k.actor = q.actor AND k.key = q.key LIMIT 1) k`,
-      [keys.map((k) => k.operation), keys.map((k) => k.actor), keys.map((k) => k.key)],
-      { name: 'mesh-idempotency-find' },
-    );
-    const found = new Map(
-      rows.map((r) => [idempotencyId(r), { fingerprint: r.fingerprint, response: r.response }]),
-    );
-    return keys.map((k) => found.get(idempotencyId(k)));
+    return this.batch.findIdempotent(operation, actor, key);
   }
 
   /**
@@ -289,7 +172,7 @@ export class TaskRepository {
       // while the original is still in its duplicate window.
       outboxRow(InboxDelivery, deliverTo, task, task.id),
     ];
-    const created = await this.creates.submit({
+    const created = await this.batch.create({
       row,
       task,
       outbox,
@@ -316,50 +199,8 @@ export class TaskRepository {
   }
 
   async list(filter: TaskListFilter): Promise<Task[]> {
-    const where: string[] = [];
-    const params = new Params();
-    const p = (value: unknown): string => params.add(value);
-    if (filter.state) where.push(`state = ${p(filter.state)}`);
-    if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
-    if (filter.contextId) where.push(`context_id = ${p(filter.contextId)}`);
-    if (filter.role) {
-      const role = p(filter.role);
-      const inbound = `(to_role = ${role} OR (escalated_to->>'role') = ${role})`;
-      const outbound = `from_role = ${role}`;
-      where.push(
-        filter.direction === 'inbound'
-          ? inbound
-          : filter.direction === 'outbound'
-            ? outbound
-            : `(${inbound} OR ${outbound})`,
-      );
-    }
-    if (filter.agentId) {
-      const agent = p(filter.agentId);
-      const inbound = `(to_agent_id = ${agent} OR assignee_agent_id = ${agent})`;
-      const outbound = `from_agent_id = ${agent}`;
-      where.push(
-        filter.direction === 'inbound'
-          ? inbound
-          : filter.direction === 'outbound'
-            ? outbound
-            : `(${inbound} OR ${outbound})`,
-      );
-    }
-    if (filter.visibleTo) {
-      const observer = { agentId: p(filter.visibleTo.agentId), role: p(filter.visibleTo.role) };
-      where.push(visibilitySql(observer));
-    }
-    if (filter.cursor) {
-      where.push(
-        `(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`,
-      );
-    }
-    const { rows } = await this.db.query<TaskRow>(
-      `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ${p(filter.limit)}`,
-      params.values,
-    );
+    const query = listTasksQuery(filter);
+    const { rows } = await this.db.query<TaskRow>(query.text, query.values);
     return rows.map((row) => toTask(row));
   }
 
@@ -460,7 +301,7 @@ export class TaskRepository {
       outbox,
       traceId: currentTraceId(),
     };
-    return this.settled(item, await this.updates.submit(item));
+    return this.settled(item, await this.batch.update(item));
   }
 
   /** The row, task and outbox rows a decided change produces. */
@@ -499,174 +340,6 @@ export class TaskRepository {
     if (outcome.deliverTo) outbox.push(outboxRow(InboxDelivery, outcome.deliverTo, task));
     return { next, task, outbox };
   }
-
-  /**
-   * N new tasks in one statement: idempotency claims first (a key already taken gates its task
-   * out), then the tasks, their `create` history entries and their outbox rows. Answers, per item,
-   * whether its task was written.
-   */
-  private async createBatch(items: CreateItem[]): Promise<boolean[]> {
-    const col = <T>(f: (item: CreateItem) => T): T[] => items.map(f);
-    const jsonCol = (f: (item: CreateItem) => unknown) => items.map((item) => jsonOrNull(f(item)));
-    const claims = items.filter((item) => item.claim);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.row.id, ...o })));
-    const { rows } = await this.db.query<{ id: string }>(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                              $9::jsonb[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
-                              $15::timestamptz[], $16::timestamptz[], $17::text[])
-             AS v(id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
-                  priority, context_id, deadline, escalate_at, created_at, trace_id)),
-       claim AS (
-         INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
-         SELECT * FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::uuid[], $23::jsonb[])
-         ON CONFLICT DO NOTHING RETURNING task_id),
-       t AS (
-         INSERT INTO mesh.tasks (id, kind, from_agent_id, from_role, to_role, to_agent_id, type, subject, input, details, message,
-                                 priority, state, context_id, deadline, escalate_at, version, created_at, updated_at)
-         SELECT v.id, v.kind, v.from_agent_id, v.from_role, v.to_role, v.to_agent_id, v.type, v.subject, v.input, v.details,
-                v.message, v.priority, 'submitted', v.context_id, v.deadline, v.escalate_at, 1, v.created_at, v.created_at
-           FROM v
-          WHERE v.id <> ALL($22::uuid[]) OR v.id IN (SELECT task_id FROM claim)
-         RETURNING id),
-       h AS (
-         INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
-         SELECT v.id, 'create', NULL, 'submitted', v.from_agent_id, NULL, v.trace_id, v.created_at FROM v JOIN t USING (id)),
-       o AS (${outboxBatchInsert(24)})
-       SELECT id, ${this.batchNotify(25)} FROM t`,
-      [
-        col((i) => i.row.id),
-        col((i) => i.row.kind),
-        col((i) => i.row.from_agent_id),
-        col((i) => i.row.from_role),
-        col((i) => i.row.to_role),
-        col((i) => i.row.to_agent_id),
-        col((i) => i.row.type),
-        col((i) => i.row.subject),
-        jsonCol((i) => i.row.input),
-        jsonCol((i) => i.row.details),
-        col((i) => i.row.message),
-        col((i) => i.row.priority),
-        col((i) => i.row.context_id),
-        col((i) => i.row.deadline.toISOString()),
-        col((i) => i.row.escalate_at?.toISOString() ?? null),
-        col((i) => i.row.created_at.toISOString()),
-        col((i) => i.traceId),
-        claims.map((i) => i.claim!.operation),
-        claims.map((i) => i.claim!.actor),
-        claims.map((i) => i.claim!.key),
-        claims.map((i) => i.claim!.fingerprint),
-        claims.map((i) => i.row.id),
-        claims.map((i) => JSON.stringify(i.task)),
-        outboxDocument(outbox),
-        ...this.batchNotifyParams(),
-      ],
-      { name: this.statementName('mesh-task-create') },
-    );
-    const written = new Set(rows.map((r) => r.id));
-    return items.map((item) => written.has(item.row.id));
-  }
-
-  /**
-   * N decided changes of N different tasks in one statement, each guarded by the version it was
-   * decided on: the rows whose guard holds are updated and get their history entry, outbox rows
-   * and idempotency record; the others are untouched and answer false (decided again on the
-   * stored row). A twin's idempotency key (unique violation) fails the whole statement; then each
-   * change is written alone, so only the twin misses.
-   */
-  private async updateBatch(items: UpdateItem[]): Promise<boolean[]> {
-    if (items.length === 1) return [await this.updateOne(items[0]!)];
-    try {
-      return await this.updateMany(items);
-    } catch (error) {
-      if (pgErrorCode(error) !== '23505') throw error;
-      return Promise.all(items.map((item) => this.updateOne(item)));
-    }
-  }
-
-  private async updateOne(item: UpdateItem): Promise<boolean> {
-    try {
-      const [updated] = await this.updateMany([item]);
-      return updated ?? false;
-    } catch (error) {
-      if (item.meta.idempotency && pgErrorCode(error) === '23505') return false;
-      throw error;
-    }
-  }
-
-  /**
-   * Each row is found by a LATERAL lookup on the primary key and updated by its ctid, never by a
-   * plain join of the batch with mesh.tasks. A named statement's generic plan is made once per
-   * connection, early; while the table is small and not yet analysed the planner rightly prefers
-   * a hash join over a sequential scan for such a join, and that plan stays cached while the
-   * table grows (a fresh deployment until autovacuum analyses it, every benchmark run): each
-   * update then read every task. The lateral lookup (its LIMIT keeps the planner from flattening
-   * it back into a join) runs per batch row through the index, and the ctid match is a TID scan,
-   * whatever the statistics say. The version check on `t` is what a concurrent writer trips: the
-   * row is re-checked at its newest version, which no longer matches, and is left alone.
-   */
-  private async updateMany(items: UpdateItem[], sql: Sql = this.db): Promise<boolean[]> {
-    const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
-    const keyed = items.filter((item) => item.meta.idempotency);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.next.id, ...o })));
-    const { rows } = await sql.query<{ id: string }>(
-      `WITH v AS (
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
-                              $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
-             AS v(id, version, state, reason, updated_at, assignee_agent_id, assignee_role, result, decision, escalated_to,
-                  escalated_at, event, from_state, actor, trace_id)),
-       u AS (
-         UPDATE mesh.tasks t
-            SET state = v.state, reason = v.reason, version = v.version + 1, updated_at = v.updated_at,
-                assignee_agent_id = v.assignee_agent_id, assignee_role = v.assignee_role, result = v.result,
-                decision = v.decision, escalated_to = v.escalated_to, escalated_at = v.escalated_at
-           FROM v CROSS JOIN LATERAL (
-                  SELECT c.ctid AS tid, c.version FROM mesh.tasks c WHERE c.id = v.id AND c.version = v.version LIMIT 1
-                ) guarded
-          WHERE t.ctid = guarded.tid AND t.version = guarded.version
-         RETURNING t.id),
-       h AS (
-         INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
-         SELECT v.id, v.event, v.from_state, v.state, v.actor, v.reason, v.trace_id, v.updated_at FROM v JOIN u USING (id)),
-       k AS (
-         INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
-         SELECT k.operation, k.actor, k.key, k.fingerprint, k.task_id, k.response
-           FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[], $21::jsonb[])
-             AS k(operation, actor, key, fingerprint, task_id, response)
-           JOIN u ON u.id = k.task_id),
-       o AS (${outboxBatchInsert(22, 'u')})
-       SELECT id, ${this.batchNotify(23)} FROM u`,
-      [
-        col((i) => i.next.id),
-        col((i) => i.previous.version),
-        col((i) => i.next.state),
-        col((i) => i.next.reason),
-        col((i) => i.next.updated_at.toISOString()),
-        col((i) => i.next.assignee_agent_id),
-        col((i) => i.next.assignee_role),
-        col((i) => jsonOrNull(i.next.result)),
-        col((i) => jsonOrNull(i.next.decision)),
-        col((i) => jsonOrNull(i.next.escalated_to)),
-        col((i) => i.next.escalated_at?.toISOString() ?? null),
-        col((i) => i.outcome.event),
-        col((i) => i.previous.state),
-        col((i) => i.meta.actor),
-        col((i) => i.traceId),
-        keyed.map((i) => i.meta.idempotency!.operation),
-        keyed.map((i) => i.meta.idempotency!.actor),
-        keyed.map((i) => i.meta.idempotency!.key),
-        keyed.map((i) => i.meta.idempotency!.fingerprint),
-        keyed.map((i) => i.next.id),
-        keyed.map((i) => JSON.stringify(i.task)),
-        outboxDocument(outbox),
-        ...this.batchNotifyParams(),
-      ],
-      { name: this.statementName('mesh-task-update') },
-    );
-    const written = new Set(rows.map((r) => r.id));
-    return items.map((item) => written.has(item.next.id));
-  }
-
   /** Writes a decided change guarded by `row.version`; undefined when the guard (or a twin's idempotency key) missed. */
   private async write(
     sql: Sql,
@@ -679,7 +352,7 @@ export class TaskRepository {
     const item: UpdateItem = { previous: row, next, task, meta, outcome, outbox, traceId: currentTraceId() };
     let updated: boolean | undefined;
     try {
-      [updated] = await this.updateMany([item], sql);
+      [updated] = await this.batch.updateMany([item], sql);
     } catch (error) {
       // The same key written concurrently by a twin request: read again, the first answer wins.
       if (meta.idempotency && !lock && pgErrorCode(error) === '23505') return undefined;
@@ -742,31 +415,6 @@ export class TaskRepository {
   }
 }
 
-/** One string per (operation, actor, key). */
-function idempotencyId(k: { operation: string; actor: string; key: string }): string {
-  return `${k.operation}\u0000${k.actor}\u0000${k.key}`;
-}
-
-/** A new task waiting for its batch. */
-interface CreateItem {
-  row: TaskRow;
-  task: Task;
-  outbox: OutboxRow[];
-  claim: IdempotencyClaim | undefined;
-  traceId: string | null;
-}
-
-/** A decided change waiting for its batch. */
-interface UpdateItem {
-  previous: TaskRow;
-  next: TaskRow;
-  task: Task;
-  meta: ChangeMeta;
-  outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>;
-  outbox: OutboxRow[];
-  traceId: string | null;
-}
-
 interface AttemptResult {
   task: Task;
   changed: boolean;
@@ -777,103 +425,7 @@ interface AttemptResult {
   entered?: TaskState | undefined;
 }
 
-/** Positional parameters of one statement. */
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
-export interface OutboxRow {
-  eventId: string;
-  subject: string;
-  payload: string;
-  headers: string;
-}
-
-/**
- * An outbox row as `enqueueEvent` (libs/messaging) writes it: validated against the contract now
- * (a bad event fails the write, not the relay later), with the trace context in its headers. Built
- * here so the row joins the task's single statement, and so an inbox delivery can go to the
- * recipient's subject rather than the contract's own.
- */
-function outboxRow<E extends EventDefinition>(
-  event: E,
-  subject: string,
-  payload: EventPayload<E>,
-  eventId: string = randomUUID(),
-): OutboxRow {
-  const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
-  return {
-    eventId,
-    subject,
-    payload: JSON.stringify(body),
-    headers: JSON.stringify(injectTraceContext({})),
-  };
-}
-
-/**
- * A batch's outbox rows as ONE jsonb document (an array of {task_id, event_id, subject, payload,
- * headers}, in write order), not five parameter arrays. The payloads and headers are JSON already:
- * they are spliced in as they are, where a jsonb[] parameter would make node-postgres escape every
- * quote of every payload into an array literal and Postgres parse that literal before parsing each
- * element as jsonb again (array_in was about a fifth of Postgres's CPU in the lifecycle benchmark,
- * all array parameters together; the batch statements' bind p50 went from 0.274 to 0.243 ms).
- */
-function outboxDocument(rows: Array<OutboxRow & { taskId: string }>): string {
-  return `[${rows
-    .map(
-      (r) =>
-        `{"task_id":"${r.taskId}","event_id":"${r.eventId}","subject":${JSON.stringify(r.subject)},"payload":${r.payload},"headers":${r.headers}}`,
-    )
-    .join(',')}]`;
-}
-
-/**
- * Inserts a batch's outbox rows (param `$param`, see outboxDocument) in write order, only those of
- * tasks the gating CTE `source` wrote.
- */
-function outboxBatchInsert(param: number, source = 't'): string {
-  return `INSERT INTO mesh.outbox (event_id, subject, payload, headers)
-          SELECT o.event_id, o.subject, o.payload, o.headers
-            FROM ROWS FROM (jsonb_to_recordset($${param}::jsonb)
-                   AS (task_id uuid, event_id uuid, subject text, payload jsonb, headers jsonb))
-                 WITH ORDINALITY AS o(task_id, event_id, subject, payload, headers, ord)
-            JOIN ${source} ON ${source}.id = o.task_id
-           ORDER BY o.ord
-          RETURNING seq`;
-}
-
 /** The trace this write belongs to, recorded with its history entry. */
 function currentTraceId(): string | null {
   return trace.getActiveSpan()?.spanContext().traceId ?? null;
-}
-
-/** The column (or JSON path) of each party field of the visibility rule; every field needs one. */
-const PARTY_COLUMNS: Record<TaskPartyField, string> = {
-  'from.agentId': 'from_agent_id',
-  'assignee.agentId': 'assignee_agent_id',
-  'to.agentId': 'to_agent_id',
-  'to.role': 'to_role',
-  'escalatedTo.role': "(escalated_to->>'role')",
-  'escalatedTo.userId': "(escalated_to->>'userId')",
-};
-
-/**
- * `TASK_VISIBILITY` (libs/contracts, the rule the gateway's event streams evaluate) translated
- * clause by clause into a WHERE condition; `observer` holds the placeholders of its agent id and role.
- */
-export function visibilitySql(observer: { agentId: string; role: string }): string {
-  const clauses = TASK_VISIBILITY.map((clause) =>
-    clause
-      .map((condition) =>
-        'isNull' in condition
-          ? `${PARTY_COLUMNS[condition.field]} IS NULL`
-          : `${PARTY_COLUMNS[condition.field]} = ${observer[condition.equals]}`,
-      )
-      .join(' AND '),
-  );
-  return `(${clauses.map((c) => `(${c})`).join(' OR ')})`;
 }

@@ -1,0 +1,86 @@
+import { TASK_VISIBILITY, type TaskPartyField } from '@orgmesh/contracts';
+import type { TaskListFilter } from './task.repository.types.js';
+
+/** The SELECT of one page of `list` (filters, visibility, keyset cursor), newest first. */
+export function listTasksQuery(filter: TaskListFilter): { text: string; values: unknown[] } {
+  const where: string[] = [];
+  const params = new Params();
+  const p = (value: unknown): string => params.add(value);
+  if (filter.state) where.push(`state = ${p(filter.state)}`);
+  if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
+  if (filter.contextId) where.push(`context_id = ${p(filter.contextId)}`);
+  if (filter.role) {
+    const role = p(filter.role);
+    const inbound = `(to_role = ${role} OR (escalated_to->>'role') = ${role})`;
+    const outbound = `from_role = ${role}`;
+    where.push(
+      filter.direction === 'inbound'
+        ? inbound
+        : filter.direction === 'outbound'
+          ? outbound
+          : `(${inbound} OR ${outbound})`,
+    );
+  }
+  if (filter.agentId) {
+    const agent = p(filter.agentId);
+    const inbound = `(to_agent_id = ${agent} OR assignee_agent_id = ${agent})`;
+    const outbound = `from_agent_id = ${agent}`;
+    where.push(
+      filter.direction === 'inbound'
+        ? inbound
+        : filter.direction === 'outbound'
+          ? outbound
+          : `(${inbound} OR ${outbound})`,
+    );
+  }
+  if (filter.visibleTo) {
+    const observer = { agentId: p(filter.visibleTo.agentId), role: p(filter.visibleTo.role) };
+    where.push(visibilitySql(observer));
+  }
+  if (filter.cursor) {
+    where.push(
+      `(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`,
+    );
+  }
+  return {
+    text: `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT ${p(filter.limit)}`,
+    values: params.values,
+  };
+}
+
+/** Positional parameters of one statement. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/** The column (or JSON path) of each party field of the visibility rule; every field needs one. */
+const PARTY_COLUMNS: Record<TaskPartyField, string> = {
+  'from.agentId': 'from_agent_id',
+  'assignee.agentId': 'assignee_agent_id',
+  'to.agentId': 'to_agent_id',
+  'to.role': 'to_role',
+  'escalatedTo.role': "(escalated_to->>'role')",
+  'escalatedTo.userId': "(escalated_to->>'userId')",
+};
+
+/**
+ * `TASK_VISIBILITY` (libs/contracts, the rule the gateway's event streams evaluate) translated
+ * clause by clause into a WHERE condition; `observer` holds the placeholders of its agent id and role.
+ */
+export function visibilitySql(observer: { agentId: string; role: string }): string {
+  const clauses = TASK_VISIBILITY.map((clause) =>
+    clause
+      .map((condition) =>
+        'isNull' in condition
+          ? `${PARTY_COLUMNS[condition.field]} IS NULL`
+          : `${PARTY_COLUMNS[condition.field]} = ${observer[condition.equals]}`,
+      )
+      .join(' AND '),
+  );
+  return `(${clauses.map((c) => `(${c})`).join(' OR ')})`;
+}

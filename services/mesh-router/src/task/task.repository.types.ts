@@ -1,0 +1,79 @@
+import type {
+  Task,
+  TaskDecision,
+  TaskEscalation,
+  TaskHistoryEvent,
+  TaskKind,
+  TaskPriority,
+  TaskSender,
+  TaskState,
+} from '@orgmesh/contracts';
+
+export interface NewTask {
+  id: string;
+  kind: TaskKind;
+  from: TaskSender;
+  to: { role: string; agentId: string | null };
+  type: string | null;
+  subject: string | null;
+  input: unknown;
+  details: unknown;
+  message: string | null;
+  priority: TaskPriority;
+  contextId: string;
+  deadline: Date;
+  escalateAt: Date | null;
+  now: Date;
+}
+
+/** An idempotency record to write with a change: a repeat of (operation, actor, key) returns `response`. */
+export interface IdempotencyClaim {
+  operation: string;
+  actor: string;
+  key: string;
+  fingerprint: string;
+}
+
+/** What the domain decided for one command on the locked row. */
+export type TaskDecisionOutcome =
+  | { kind: 'noop' }
+  | {
+      kind: 'change';
+      event: TaskHistoryEvent;
+      to: TaskState;
+      reason: string | null;
+      patch: {
+        assignee?: TaskSender;
+        result?: unknown;
+        decision?: TaskDecision;
+        escalatedTo?: TaskEscalation | null;
+        escalatedAt?: Date;
+      };
+      /** Deliver the changed task to another inbox too (an escalation). */
+      deliverTo?: string;
+      now: Date;
+    };
+
+export interface ChangeMeta {
+  actor: string;
+  idempotency?: IdempotencyClaim;
+}
+
+export interface TaskListFilter {
+  role?: string;
+  agentId?: string;
+  state?: TaskState;
+  kind?: TaskKind;
+  contextId?: string;
+  direction: 'inbound' | 'outbound' | 'any';
+  /** Restricts to tasks this caller is a party to (non-admins). */
+  visibleTo?: { agentId: string; role: string };
+  limit: number;
+  cursor?: { createdAt: string; id: string };
+}
+
+/** A previous answer stored under an idempotency key. */
+export interface StoredResponse {
+  fingerprint: string;
+  response: Task;
+}

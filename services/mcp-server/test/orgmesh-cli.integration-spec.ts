@@ -48,7 +48,9 @@ function run(command: string[], env: Record<string, string>): Promise<Ran> {
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('error', reject);
-    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+    // 'close', not 'exit': 'exit' may come before the last output is read from the pipes (on a
+    // loaded CI machine the dry run's whole stdout once arrived after it).
+    child.once('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
 

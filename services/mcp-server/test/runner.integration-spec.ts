@@ -460,7 +460,8 @@ describe('orgmesh agent run: the runner against real NATS, Postgres, gateway, re
     let err = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // 'close' (the pipes drained), not 'exit', which may come before the last output is read.
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
     expect(err).toContain('ORGMESH_CLIENT_SECRET is not set: using the dev secret of "finance-agent"');
     expect(code).toBe(0);
     expect(out).toBe('hello from the agent\n');

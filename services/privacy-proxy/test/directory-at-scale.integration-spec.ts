@@ -8,9 +8,9 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { importOver } from '../../registry/src/cli/org-importer.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startRegistryApp, type RegistryApp } from '../../registry/src/registry.app.js';
+import type { RegistryApp } from '../../registry/src/registry.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadRegistryConfig } from '../../registry/src/registry.config.js';
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { RegistryProfileSource } from '../src/profiles/registry-profile-source.js';
 import { NatsRegistryReader } from '../src/profiles/registry-reader.js';
 import { placeholdersIn } from './fake-upstream.js';
@@ -96,19 +96,8 @@ describe('an org of 100,000 people reaches the privacy proxy', () => {
         nameSuffix: ctx.nameSuffix,
         logger: silent,
       });
-    registry = await startRegistryApp(
-      loadRegistryConfig({
-        NATS_URL: ctx.natsUrl,
-        DATABASE_URL: ctx.databaseUrl,
-        NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-        NATS_NAME_SUFFIX: ctx.nameSuffix,
-        REGISTRY_HTTP_PORT: '0',
-        REGISTRY_DIR: '',
-        REGISTRY_AUTH: 'off',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: silent, migrate: true, startJobs: false },
-    );
+    // The registry as its own tests start it, with no directory loaded: each test loads its own.
+    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_DIR: '' } });
     admin = await bus('registry-admin');
     await admin.request(LoadRegistry, { files: REGISTRY_FILES });
     proxyBus = await bus('privacy-proxy');

@@ -13,9 +13,9 @@ import { createTestContext, expectEventually, type TestContext } from '@orgmesh/
 // The real registry service, in-process against this test's Postgres database and NATS namespace:
 // the proxy reads it over NATS exactly as in production (tests only; the proxy never imports it).
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startRegistryApp, type RegistryApp } from '../../registry/src/registry.app.js';
+import type { RegistryApp } from '../../registry/src/registry.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadRegistryConfig } from '../../registry/src/registry.config.js';
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { RegistryProfileSource } from '../src/profiles/registry-profile-source.js';
 import { NatsRegistryReader, type RegistryReader } from '../src/profiles/registry-reader.js';
 import { placeholdersIn } from './fake-upstream.js';
@@ -158,19 +158,8 @@ describe('privacy proxy with role profiles and the directory from the registry',
         nameSuffix: ctx.nameSuffix,
         logger: silent,
       });
-    registry = await startRegistryApp(
-      loadRegistryConfig({
-        NATS_URL: ctx.natsUrl,
-        DATABASE_URL: ctx.databaseUrl,
-        NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-        NATS_NAME_SUFFIX: ctx.nameSuffix,
-        REGISTRY_HTTP_PORT: '0',
-        REGISTRY_DIR: '',
-        REGISTRY_AUTH: 'off',
-        LOG_LEVEL: 'silent',
-      }),
-      { logger: silent, migrate: true, startJobs: false },
-    );
+    // The registry as its own tests start it, with no directory loaded: each test loads its own.
+    registry = await startTestRegistry(ctx, { overrides: { REGISTRY_DIR: '' } });
     admin = await bus('registry-admin');
     await admin.request(LoadRegistry, { files: registryFiles([DENIED]) });
     await admin.request(ImportOrg, { csv: ORG_CHART, fileName: 'org-chart.csv' }, { timeoutMs: 30_000 });

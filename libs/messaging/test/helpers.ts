@@ -1,8 +1,11 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
 import type { MsgHdrs } from '@nats-io/nats-core';
+import { createOutboxTables } from '@orgmesh/migrations';
+import { Database } from '@orgmesh/persistence';
 import { createLogger } from '@orgmesh/telemetry';
 import type { Logger } from '@orgmesh/telemetry';
-import type { MessageBus } from '../src/index.js';
+import type { TestContext } from '@orgmesh/testing';
+import { connectBus, type MessageBus } from '../src/index.js';
 
 /** Quiet logs in tests unless LOG_LEVEL asks for more. */
 export function testLogger(service: string): Logger {
@@ -49,4 +52,28 @@ function toRecord(h: MsgHdrs | undefined): Record<string, string> {
   if (!h) return out;
   for (const [k, v] of h) out[k.toLowerCase()] = v[v.length - 1] ?? '';
   return out;
+}
+
+/** A fresh schema holding the outbox tables, and a bus in the test's namespace: what an outbox test starts from. */
+export async function outboxSchemaAndBus(
+  ctx: TestContext,
+  schema: string,
+  name: string,
+): Promise<{ db: Database; bus: MessageBus }> {
+  const db = await Database.connect({ url: ctx.databaseUrl, schema });
+  await db.query(`CREATE SCHEMA "${schema}"`);
+  const runner = db.dataSource.createQueryRunner();
+  try {
+    await createOutboxTables(runner, schema);
+  } finally {
+    await runner.release();
+  }
+  const bus = await connectBus({
+    url: ctx.natsUrl,
+    name,
+    subjectPrefix: ctx.subjectPrefix,
+    nameSuffix: ctx.nameSuffix,
+    logger: testLogger(name),
+  });
+  return { db, bus };
 }

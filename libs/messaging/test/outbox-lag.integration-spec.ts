@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { createOutboxTables } from '@orgmesh/migrations';
-import { Database } from '@orgmesh/persistence';
+import type { Database } from '@orgmesh/persistence';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
-import { connectBus, OutboxRelay, type MessageBus } from '../src/index.js';
-import { testLogger } from './helpers.js';
+import { OutboxRelay, type MessageBus } from '../src/index.js';
+import { outboxSchemaAndBus } from './helpers.js';
 
 const SCHEMA = 'lagtest';
 
@@ -18,21 +17,7 @@ describe('outbox lag', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    db = await Database.connect({ url: ctx.databaseUrl, schema: SCHEMA });
-    await db.query(`CREATE SCHEMA "${SCHEMA}"`);
-    const runner = db.dataSource.createQueryRunner();
-    try {
-      await createOutboxTables(runner, SCHEMA);
-    } finally {
-      await runner.release();
-    }
-    bus = await connectBus({
-      url: ctx.natsUrl,
-      name: 'lag',
-      subjectPrefix: ctx.subjectPrefix,
-      nameSuffix: ctx.nameSuffix,
-      logger: testLogger('lag'),
-    });
+    ({ db, bus } = await outboxSchemaAndBus(ctx, SCHEMA, 'lag'));
   });
 
   afterAll(async () => {

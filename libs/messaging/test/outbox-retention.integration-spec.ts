@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createOutboxTables } from '@orgmesh/migrations';
-import { Database } from '@orgmesh/persistence';
+import type { Database } from '@orgmesh/persistence';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
-import { connectBus, OutboxRelay, pruneStatements, type MessageBus } from '../src/index.js';
-import { testLogger } from './helpers.js';
+import { OutboxRelay, pruneStatements, type MessageBus } from '../src/index.js';
+import { outboxSchemaAndBus } from './helpers.js';
 
 const SCHEMA = 'rettest';
 const DAY = 24 * 3600_000;
@@ -19,21 +18,7 @@ describe('outbox retention', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    db = await Database.connect({ url: ctx.databaseUrl, schema: SCHEMA });
-    await db.query(`CREATE SCHEMA "${SCHEMA}"`);
-    const runner = db.dataSource.createQueryRunner();
-    try {
-      await createOutboxTables(runner, SCHEMA);
-    } finally {
-      await runner.release();
-    }
-    bus = await connectBus({
-      url: ctx.natsUrl,
-      name: 'retention',
-      subjectPrefix: ctx.subjectPrefix,
-      nameSuffix: ctx.nameSuffix,
-      logger: testLogger('retention'),
-    });
+    ({ db, bus } = await outboxSchemaAndBus(ctx, SCHEMA, 'retention'));
   });
 
   afterAll(async () => {

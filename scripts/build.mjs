@@ -1,7 +1,7 @@
 // Compiles every workspace's src/ to dist/ with swc (legacy decorators + metadata, as Nest needs).
 // Typechecking is separate (npm run typecheck, tsgo); this only transpiles, so it takes well under a second per package.
 import { transformFile } from '@swc/core';
-import { mkdir, readdir, readFile, writeFile, stat, cp } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile, stat, rename } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findPackageJSON } from 'node:module';
@@ -28,6 +28,26 @@ async function exists(path) {
   } catch {
     return false;
   }
+}
+
+// Several test files build at once (each jest worker that spawns a dist/ entry point) while other
+// processes already run that dist/. A plain writeFile truncates then writes, so a concurrent import
+// could read a half-written module ("does not provide an export named …", seen in CI). Unchanged
+// files are therefore left alone and changed ones replaced atomically (write aside, then rename).
+async function writeIfChanged(path, content) {
+  const next = Buffer.isBuffer(content) ? content : Buffer.from(content);
+  const current = await readFile(path).catch(() => undefined);
+  if (current && current.equals(next)) return;
+  const aside = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  await writeFile(aside, next);
+  await rename(aside, path);
+}
+
+async function copyIfChanged(from, to) {
+  if ((await stat(from)).isDirectory()) {
+    await mkdir(to, { recursive: true });
+    for (const entry of await readdir(from)) await copyIfChanged(join(from, entry), join(to, entry));
+  } else await writeIfChanged(to, await readFile(from));
 }
 
 const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
@@ -61,14 +81,14 @@ for (const dir of dirs) {
           const result = await transformFile(file, { ...swcrc, filename: file, sourceFileName: relative(dirname(out), file), swcrc: false });
           const js = out.replace(/\.ts$/, '.js');
           await mkdir(dirname(js), { recursive: true });
-          await writeFile(js, result.code + `\n//# sourceMappingURL=${js.split('/').pop()}.map\n`);
-          if (result.map) await writeFile(`${js}.map`, result.map);
+          await writeIfChanged(js, result.code + `\n//# sourceMappingURL=${js.split('/').pop()}.map\n`);
+          if (result.map) await writeIfChanged(`${js}.map`, result.map);
           files++;
         })(),
       );
     } else if (!file.endsWith('.ts') && !file.endsWith('package.json')) {
       // Non-code assets next to the code (protos, templates, YAML) ship with it.
-      jobs.push(mkdir(dirname(out), { recursive: true }).then(() => cp(file, out)));
+      jobs.push(mkdir(dirname(out), { recursive: true }).then(async () => writeIfChanged(out, await readFile(file))));
     }
   }
   // Files of a dependency that ship with the build (`orgmesh.assets` in the workspace's package.json:
@@ -80,7 +100,7 @@ for (const dir of dirs) {
     const manifest = findPackageJSON(name, pathToFileURL(join(dir, 'package.json')));
     if (!manifest) throw new Error(`build: ${name} (an asset of ${relative(root, dir)}) is not installed`);
     const source = join(dirname(manifest), ...parts.slice(name.split('/').length));
-    jobs.push(mkdir(dirname(join(dir, to)), { recursive: true }).then(() => cp(source, join(dir, to))));
+    jobs.push(mkdir(dirname(join(dir, to)), { recursive: true }).then(() => copyIfChanged(source, join(dir, to))));
   }
   await Promise.all(jobs);
 }

@@ -534,7 +534,9 @@ describe('mesh router over NATS and Postgres', () => {
     await expectEventually(() => {
       expect(created).toEqual(['create:1']);
       expect(updated).toEqual(['start:2:working', 'decide:3:completed']);
-      expect(copies['finance-agent']).toEqual(['start:2:working', 'decide:3:completed']);
+      // Copies are core-NATS wake-ups, repeated when the relay republishes an event (SenderUpdates):
+      // each change reaches its sender, in order, possibly more than once (CI once saw two of each).
+      expect([...new Set(copies['finance-agent'])]).toEqual(['start:2:working', 'decide:3:completed']);
     });
     await bus.nc.flush();
     expect(copies['manager-agent']).toEqual([]);

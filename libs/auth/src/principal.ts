@@ -8,6 +8,12 @@ export const SCOPES = {
   admin: 'orgmesh:admin',
   agent: 'orgmesh:agent',
   read: 'orgmesh:read',
+  /**
+   * A person of the org chart signed in (the console, issue 23): `sub` is the directory user id,
+   * `role` is `person`. What a person may see and decide follows from the org chart and the
+   * approval rules, checked in the mesh.
+   */
+  person: 'orgmesh:person',
 } as const;
 
 /**

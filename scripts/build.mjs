@@ -1,7 +1,8 @@
 // Compiles every workspace's src/ to dist/ with swc (legacy decorators + metadata, as Nest needs).
 // Typechecking is separate (npm run typecheck, tsgo); this only transpiles, so it takes well under a second per package.
 import { transformFile } from '@swc/core';
-import { mkdir, readdir, readFile, writeFile, stat, rename } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, writeFile, stat, rename, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { findPackageJSON } from 'node:module';
@@ -66,8 +67,14 @@ if (only.length) dirs.splice(0, dirs.length, ...dirs.filter((dir) => only.includ
 
 let files = 0;
 const started = Date.now();
+const bundled = [];
 for (const dir of dirs) {
   const meta = JSON.parse(await readFile(join(dir, 'package.json'), 'utf8').catch(() => '{}'));
+  // A browser app (`orgmesh.bundler: "vite"`, the console, ADR 0020) is bundled by vite, not swc.
+  if (meta.orgmesh?.bundler === 'vite') {
+    bundled.push(dir);
+    continue;
+  }
   const src = join(dir, meta.orgmesh?.sourceRoot ?? 'src');
   if (!(await exists(src))) continue;
   const jobs = [];
@@ -103,5 +110,76 @@ for (const dir of dirs) {
     jobs.push(mkdir(dirname(join(dir, to)), { recursive: true }).then(() => copyIfChanged(source, join(dir, to))));
   }
   await Promise.all(jobs);
+}
+
+// The versions of what turns a browser app's sources into its bundle: a change rebuilds it.
+const BUNDLER_PACKAGES = ['vite', '@vitejs/plugin-react', 'react', 'react-dom'];
+
+/**
+ * Builds a vite workspace into its dist/. Skipped in a few ms when nothing changed: the hash of its
+ * sources (everything but dist/ and node_modules/) and of the bundler packages' versions is kept in
+ * dist/.build-stamp. Vite writes into a directory aside; its files then enter dist/ through
+ * writeIfChanged (so a gateway serving dist/ never reads a half-written file), index.html last, and
+ * hashed assets the new index.html no longer names are removed after it.
+ */
+async function bundleWithVite(dir) {
+  const hash = createHash('sha256');
+  const inputs = [];
+  async function collect(current) {
+    for (const entry of await readdir(current, { withFileTypes: true })) {
+      if (entry.name === 'node_modules' || entry.name === 'dist' || entry.name.startsWith('.vite-build-')) continue;
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) await collect(full);
+      else inputs.push(full);
+    }
+  }
+  await collect(dir);
+  for (const file of inputs.sort()) hash.update(relative(dir, file)).update('\0').update(await readFile(file)).update('\0');
+  for (const name of BUNDLER_PACKAGES) {
+    const manifest = findPackageJSON(name, pathToFileURL(join(dir, 'package.json')));
+    hash.update(`${name}@${manifest ? JSON.parse(await readFile(manifest, 'utf8')).version : 'missing'}\0`);
+  }
+  const stamp = hash.digest('hex');
+  const dist = join(dir, 'dist');
+  const stampFile = join(dist, '.build-stamp');
+  if ((await readFile(stampFile, 'utf8').catch(() => '')) === stamp && (await exists(join(dist, 'index.html')))) return false;
+
+  const aside = join(dir, `.vite-build-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  try {
+    const { build } = await import('vite');
+    await build({ root: dir, configFile: join(dir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: aside, emptyOutDir: true } });
+    const built = [];
+    async function list(current) {
+      for (const entry of await readdir(current, { withFileTypes: true })) {
+        const full = join(current, entry.name);
+        if (entry.isDirectory()) await list(full);
+        else built.push(relative(aside, full));
+      }
+    }
+    await list(aside);
+    const ordered = [...built.filter((f) => f !== 'index.html'), ...built.filter((f) => f === 'index.html')];
+    for (const file of ordered) {
+      await mkdir(dirname(join(dist, file)), { recursive: true });
+      await writeIfChanged(join(dist, file), await readFile(join(aside, file)));
+    }
+    const keep = new Set(built);
+    async function prune(current) {
+      for (const entry of await readdir(current, { withFileTypes: true }).catch(() => [])) {
+        const full = join(current, entry.name);
+        if (entry.isDirectory()) await prune(full);
+        else if (!keep.has(relative(dist, full)) && entry.name !== '.build-stamp') await rm(full, { force: true });
+      }
+    }
+    await prune(dist);
+    await writeIfChanged(stampFile, stamp);
+    return true;
+  } finally {
+    await rm(aside, { recursive: true, force: true });
+  }
+}
+
+for (const dir of bundled) {
+  const bundleStarted = Date.now();
+  if (await bundleWithVite(dir)) process.stderr.write(`build: ${relative(root, dir)} bundled by vite in ${Date.now() - bundleStarted} ms\n`);
 }
 process.stderr.write(`build: ${files} files in ${Date.now() - started} ms\n`);

@@ -31,15 +31,16 @@ export { DEFAULT_BACKOFF_MS, nakDelayMs, retryDelayMs } from './backoff.js';
 export { conventionalDurable, deadLetterSubject } from './names.js';
 export {
   enqueueEvent,
-  prepareOutboxEvent,
-  type PreparedOutboxEvent,
   outboxChannel,
-  OutboxRelay,
-  processOnce,
-  pruneStatements,
-  type OutboxRelayOptions,
-  type PublishedEvent,
-} from './outbox.js';
+  outboxEvent,
+  OutboxWriter,
+  type KeyedOutboxEvent,
+  type OutboxEvent,
+  type OutboxEventOptions,
+} from './outbox-writer.js';
+export { OutboxRelay, type OutboxRelayOptions, type PublishedEvent } from './outbox-relay.js';
+export { pruneStatements } from './outbox-retention.js';
+export { processOnce } from './process-once.js';
 export { extractTraceContext, injectTraceContext, MESSAGING_TRACER } from './tracing.js';
 export { AppErrorFilter } from './app-error.filter.js';
 export { EventHandler, RpcHandler } from './nats-transport.decorators.js';

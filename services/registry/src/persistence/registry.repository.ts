@@ -7,7 +7,7 @@ import type {
   RegistrySourceFile,
   RoleProfile,
 } from '@orgmesh/contracts';
-import { enqueueEvent } from '@orgmesh/messaging';
+import { OutboxWriter } from '@orgmesh/messaging';
 import type { Database, Sql } from '@orgmesh/persistence';
 import type { AgentPresenceState } from '../presence/presence.js';
 import type {
@@ -19,6 +19,8 @@ import type {
 } from './registry.entity.js';
 
 export const REGISTRY_SCHEMA = 'registry';
+/** The registry's outbox: the events its services choose are written through it (libs/messaging). */
+const outbox = new OutboxWriter(REGISTRY_SCHEMA);
 
 /** Serialises registry loads; heartbeats take it shared so drift is judged against a committed version. */
 const LOAD_LOCK = 'registry-load';
@@ -298,9 +300,9 @@ export class RegistryTransaction {
     );
   }
 
-  /** Adds an event to the outbox in this transaction (validated against its contract now). */
+  /** Adds the event a service chose to the outbox in this transaction (validated against its contract now). */
   async enqueue<E extends EventDefinition>(event: E, payload: EventPayload<E>): Promise<void> {
-    await enqueueEvent(this.sql, REGISTRY_SCHEMA, event, payload);
+    await outbox.insert(this.sql, [outbox.event(event, payload)]);
   }
 }
 

@@ -1,129 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { context } from '@opentelemetry/api';
-import { AppError, parseOrThrow, type EventDefinition, type EventPayload } from '@orgmesh/contracts';
-import type { Database, Sql } from '@orgmesh/persistence';
+import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import { retryDelayMs } from './backoff.js';
 import type { MessageBus } from './connection.js';
 import { MessagingMetrics } from './metrics.js';
-import { extractTraceContext, injectTraceContext } from './tracing.js';
+import { assertOutboxSchema, outboxChannel } from './outbox-writer.js';
+import { prunePublishedOutbox } from './outbox-retention.js';
+import { extractTraceContext } from './tracing.js';
 
 /**
- * The transactional outbox (ARCHITECTURE §2): a service writes its rows and the event in one
- * Postgres transaction (`enqueueEvent`); the relay publishes committed events to JetStream with
- * `Nats-Msg-Id` = event id and marks them only after the JetStream ack. Consumers dedupe with
- * `processOnce`. Tables: "<schema>".outbox and "<schema>".processed_events
- * (migrations/common/outbox-tables.ts).
+ * The publishing side of the transactional outbox (ARCHITECTURE §2): the relay publishes the
+ * events a service's transactions committed (outbox-writer.ts) to JetStream with `Nats-Msg-Id` =
+ * event id and marks them only after the JetStream ack. Consumers dedupe with `processOnce`
+ * (process-once.ts); published rows are pruned by outbox-retention.ts.
  */
-
-const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function assertSchema(schema: string): void {
-  if (!SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name "${schema}"`);
-}
-
-/** The LISTEN/NOTIFY channel that wakes a schema's relay when an outbox transaction commits. */
-export function outboxChannel(schema: string): string {
-  assertSchema(schema);
-  return `orgmesh_outbox_${schema}`;
-}
-
-/**
- * Adds an event to the outbox inside the caller's transaction and returns its id. The payload is
- * validated now (a bad event fails the transaction, not the relay later); the active trace
- * context is stored with it so the consumer joins the producer's trace. The relay is notified
- * when the transaction commits.
- */
-/** An outbox row ready to insert: validated payload, event id, trace headers, the relay's channel. */
-export interface PreparedOutboxEvent {
-  eventId: string;
-  subject: string;
-  /** JSON text of the validated payload. */
-  payload: string;
-  /** JSON text of the headers (trace context included). */
-  headers: string;
-  channel: string;
-}
-
-/**
- * Validates an event and captures the active trace context, for callers that insert the outbox
- * row inside a statement of their own (one round trip for a whole state change).
- */
-export function prepareOutboxEvent<E extends EventDefinition>(
-  schema: string,
-  event: E,
-  payload: EventPayload<E>,
-  opts: { eventId?: string; headers?: Record<string, string> } = {},
-): PreparedOutboxEvent {
-  const channel = outboxChannel(schema);
-  const body = parseOrThrow(event.schema, payload, `${event.subject} payload`);
-  const eventId = opts.eventId ?? randomUUID();
-  if (!UUID.test(eventId))
-    throw new AppError('validation_failed', 'invalid event id: expected a UUID', {
-      details: { issues: [{ path: 'eventId', message: 'expected a UUID' }] },
-    });
-  const headers = injectTraceContext({ ...(opts.headers ?? {}) });
-  return {
-    eventId,
-    subject: event.subject,
-    payload: JSON.stringify(body),
-    headers: JSON.stringify(headers),
-    channel,
-  };
-}
-
-/**
- * Adds an event to the outbox inside the caller's transaction and returns its id. The payload is
- * validated now (a bad event fails the transaction, not the relay later); the active trace
- * context is stored with it so the consumer joins the producer's trace. The relay is notified
- * when the transaction commits.
- */
-export async function enqueueEvent<E extends EventDefinition>(
-  tx: Sql,
-  schema: string,
-  event: E,
-  payload: EventPayload<E>,
-  opts: { eventId?: string; headers?: Record<string, string> } = {},
-): Promise<string> {
-  const row = prepareOutboxEvent(schema, event, payload, opts);
-  // One round trip: the insert and the notification (delivered by Postgres at commit).
-  await tx.query(
-    `WITH inserted AS (
-       INSERT INTO "${schema}".outbox (event_id, subject, payload, headers) VALUES ($1, $2, $3::jsonb, $4::jsonb) RETURNING seq
-     )
-     SELECT pg_notify($5, '') FROM inserted`,
-    [row.eventId, row.subject, row.payload, row.headers, row.channel],
-  );
-  return row.eventId;
-}
-
-/**
- * Runs `work` at most once per (consumer, event id): the processed_events row is inserted in the
- * same transaction as the work, so a redelivered event finds it and is skipped. Returns false
- * (work not run) when the event was already processed. Concurrent duplicates serialise on the
- * primary key: the second waits for the first to commit, then skips.
- */
-export async function processOnce(
-  db: Pick<Database, 'transaction'>,
-  schema: string,
-  consumer: string,
-  eventId: string,
-  work: (tx: Sql) => Promise<void>,
-): Promise<boolean> {
-  assertSchema(schema);
-  return db.transaction(async (tx) => {
-    const { rows } = await tx.query(
-      `INSERT INTO "${schema}".processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
-      [consumer, eventId],
-    );
-    if (rows.length === 0) return false;
-    await work(tx);
-    return true;
-  });
-}
 
 export interface OutboxRelayOptions {
   databaseUrl: string;
@@ -202,7 +94,7 @@ export class OutboxRelay {
   published = 0;
 
   constructor(private readonly opts: OutboxRelayOptions) {
-    assertSchema(opts.schema);
+    assertOutboxSchema(opts.schema);
     this.schema = opts.schema;
     this.bus = opts.bus;
     this.logger = opts.logger ?? opts.bus.logger;
@@ -309,16 +201,8 @@ export class OutboxRelay {
   }
 
   private async waitForWork(ms: number): Promise<void> {
-    if (this.wakePending || !this.running) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    });
-    this.wake = undefined;
+    if (this.wakePending) return;
+    await this.sleep(ms);
   }
 
   private async run(): Promise<void> {
@@ -344,6 +228,7 @@ export class OutboxRelay {
     }
   }
 
+  /** Waits `ms`, or less when woken (a notification, or stop). */
   private async sleep(ms: number): Promise<void> {
     if (!this.running) return;
     await new Promise<void>((resolve) => {
@@ -445,113 +330,10 @@ export class OutboxRelay {
 
   /**
    * Deletes the rows published more than the retention ago (the relay runs it every minute);
-   * returns how many. A row never published is kept, however old.
-   *
-   * It never reads the whole table: at a thousand task lifecycles a second the mesh outbox holds
-   * hundreds of millions of rows a day, and `published_at` has no index of its own (another index
-   * would cost every insert and mark). Rows are numbered in insertion order, so the first row
-   * created after the cutoff is found by binary search over `seq`, each probe one primary-key
-   * lookup, and the rows before it are deleted in primary-key ranges of `PRUNE_BATCH` seq values.
-   *
-   * One replica prunes a schema at a time: the run holds a session advisory lock on its own
-   * connection (each statement still commits alone, so no row lock outlives its range); a replica
-   * that finds it taken returns 0 at once. The lock dies with the connection if the process does.
+   * returns how many. A row never published is kept, however old. One replica prunes a schema at
+   * a time. See prunePublishedOutbox.
    */
-  async prunePublished(): Promise<number> {
-    if (this.retentionMs <= 0) return 0;
-    const lockKey = `orgmesh-outbox-prune-${this.schema}`;
-    const client = await this.pool.connect();
-    let broken = false;
-    try {
-      const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-        lockKey,
-      ]);
-      if (!locked.rows[0]?.locked) return 0;
-      try {
-        return await this.pruneOn(client);
-      } finally {
-        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]).catch(() => {
-          // The connection is gone (and the lock with it), or must not go back to the pool holding it.
-          broken = true;
-        });
-      }
-    } catch (error) {
-      broken = true;
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+  prunePublished(): Promise<number> {
+    return prunePublishedOutbox(this.pool, this.schema, this.retentionMs, this.logger);
   }
-
-  private async pruneOn(client: pg.PoolClient): Promise<number> {
-    const { outbox, probe, bounds, prune } = pruneStatements(this.schema);
-    const first = await client.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [
-      this.retentionMs,
-    ]);
-    const { lo: min, hi: max, cutoff } = first.rows[0]!;
-    if (min === null || max === null) return 0;
-    // The first seq whose row (or the next row after it) was created at or after the cutoff: rows
-    // before it are old. Invariant: every row below `lo` is old; the boundary is at most `hi`.
-    let lo = BigInt(min);
-    let hi = BigInt(max) + 1n;
-    while (lo < hi) {
-      const mid = lo + (hi - lo) / 2n;
-      const { rows } = await client.query<{ seq: string; old: boolean }>(probe, [mid.toString(), cutoff]);
-      const row = rows[0];
-      if (row?.old) lo = BigInt(row.seq) + 1n;
-      else hi = mid;
-    }
-    let deleted = 0;
-    let from = BigInt(min);
-    const batch = BigInt(PRUNE_BATCH);
-    while (from < lo) {
-      const to = from + batch < lo ? from + batch : lo;
-      const { rows } = await client.query<{ n: number }>(prune, [from.toString(), to.toString(), cutoff]);
-      const n = rows[0]?.n ?? 0;
-      deleted += n;
-      if (n > 0 || to === lo) from = to;
-      else {
-        // Nothing in this range: go on from the next row there is (seq has gaps).
-        const next = await client.query<{ seq: string }>(probe, [to.toString(), cutoff]);
-        from = next.rows[0] ? BigInt(next.rows[0].seq) : lo;
-      }
-    }
-    if (deleted > 0)
-      this.logger.debug({ schema: this.schema, outbox, deleted }, 'outbox relay pruned published rows');
-    return deleted;
-  }
-}
-
-/** Seq values (so at most as many rows) per retention statement. */
-const PRUNE_BATCH = 5_000;
-
-/**
- * The retention's statements (`prunePublished`); each reads the primary key, never the table.
- * Exported for the plan tests.
- */
-export function pruneStatements(schema: string): {
-  outbox: string;
-  bounds: string;
-  probe: string;
-  prune: string;
-} {
-  assertSchema(schema);
-  const outbox = `"${schema}".outbox`;
-  return {
-    outbox,
-    // The lowest and highest seq, and the cutoff in the database's clock.
-    bounds: `SELECT (SELECT seq FROM ${outbox} ORDER BY seq LIMIT 1)::text AS lo,
-                    (SELECT seq FROM ${outbox} ORDER BY seq DESC LIMIT 1)::text AS hi,
-                    now() - ($1::bigint * interval '1 millisecond') AS cutoff`,
-    // The first row at or after a seq, and whether it was created before the cutoff.
-    probe: `SELECT seq::text AS seq, created_at < $2::timestamptz AS old
-              FROM ${outbox} WHERE seq >= $1::bigint ORDER BY seq LIMIT 1`,
-    // The rows of a range of seq (so at most PRUNE_BATCH rows) published before the cutoff. A
-    // range, not `seq IN (… LIMIT n)`: the planner answers that with a hash join over the table.
-    prune: `WITH gone AS (
-              DELETE FROM ${outbox}
-               WHERE seq >= $1::bigint AND seq < $2::bigint AND published_at < $3::timestamptz
-              RETURNING 1)
-            SELECT count(*)::int AS n FROM gone`,
-  };
 }

@@ -1,13 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { trace } from '@opentelemetry/api';
-import {
-  SessionCreated,
-  SessionTransitioned,
-  type Session,
-  type SessionEventName,
-  type SessionState,
-} from '@orgmesh/contracts';
-import { prepareOutboxEvent, type PreparedOutboxEvent } from '@orgmesh/messaging';
+import type { Session, SessionEventName, SessionState } from '@orgmesh/contracts';
+import { OutboxWriter, type OutboxEvent } from '@orgmesh/messaging';
 import { pgErrorCode, RowCache, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
 import type { SessionRow, SessionTransitionRow } from './session.entity.js';
 import { toSession, toTransition } from './session.mapper.js';
@@ -16,18 +9,27 @@ import type { SessionTimestamps } from './session.fsm.js';
 import { PerKeyQueue } from './per-key-queue.js';
 
 export const SESSIONS_SCHEMA = 'sessions';
+/** Where the events the service chose are written, in the same statement as the rows they describe. */
+const outbox = new OutboxWriter(SESSIONS_SCHEMA);
 const OPEN_STATES: SessionState[] = ['pending', 'active', 'paused'];
 
-/** What the domain decided for one event on the locked row. */
+/** What the domain decided for one event on the locked row: for a move, the event it emits too. */
 export type Decision =
   | { kind: 'noop' }
-  | { kind: 'move'; to: SessionState; timestamps: SessionTimestamps; now: Date };
+  | { kind: 'move'; to: SessionState; timestamps: SessionTimestamps; now: Date; event: OutboxEvent };
 
 export interface TransitionMeta {
   event: SessionEventName;
   actor: string;
   reason: string | null;
   causationId: string | null;
+  idempotencyKey?: string;
+}
+
+/** A session the service opens, and the event it chose to announce it. */
+export interface NewSession {
+  session: Session;
+  event: OutboxEvent;
   idempotencyKey?: string;
 }
 
@@ -56,7 +58,6 @@ interface PendingTransition {
   row: SessionRow;
   meta: TransitionMeta;
   decision: Move;
-  event: PreparedOutboxEvent;
   traceId: string | null;
 }
 
@@ -95,14 +96,11 @@ export class SessionRepository {
     this.reads = new WriteBatcher((ids) => this.readBatch(ids), batching);
   }
 
-  async create(input: {
-    agentId: string;
-    role: string;
-    contextId: string;
-    metadata: Record<string, unknown>;
-    now: Date;
-    idempotencyKey?: string;
-  }): Promise<{ session: Session; created: boolean }> {
+  /**
+   * Stores a new pending session with its created event (both chosen by the service), or finds
+   * the agent's open session in that context (then neither is written).
+   */
+  async create(input: NewSession): Promise<{ session: Session; created: boolean }> {
     const key = input.idempotencyKey;
     // Without a key, one statement (an implicit transaction): the row, its outbox event, the relay's wake-up.
     if (!key) return this.insertOrFindOpen(this.db, input);
@@ -130,42 +128,21 @@ export class SessionRepository {
    */
   private async insertOrFindOpen(
     sql: Sql,
-    input: { agentId: string; role: string; contextId: string; metadata: Record<string, unknown>; now: Date },
+    input: NewSession,
     remember = true,
   ): Promise<{ session: Session; created: boolean }> {
-    const at = input.now.toISOString();
-    const candidate: Session = {
-      id: randomUUID(),
-      agentId: input.agentId,
-      role: input.role,
-      contextId: input.contextId,
-      status: 'pending',
-      version: 0,
-      createdAt: at,
-      updatedAt: at,
-      lastTransitionAt: at,
-      pausedAt: null,
-      completedAt: null,
-      failedAt: null,
-      expiredAt: null,
-      metadata: input.metadata,
-    };
-    const event = prepareOutboxEvent(SESSIONS_SCHEMA, SessionCreated, candidate);
+    const candidate = input.session;
     const inserted = await sql.query<SessionRow & { notified: unknown }>(
       `WITH inserted AS (
          INSERT INTO sessions.sessions (id, agent_id, role, context_id, status, version, metadata, created_at, updated_at, last_transition_at)
          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $6)
          ON CONFLICT (agent_id, context_id) WHERE status IN ('pending','active','paused') DO NOTHING
          RETURNING *
-       ), outboxed AS (
-         INSERT INTO sessions.outbox (event_id, subject, payload, headers)
-         SELECT $7, $8, $9::jsonb, $10::jsonb FROM inserted
-         RETURNING seq
-       )
-       SELECT inserted.*, (SELECT count(pg_notify($11, '')) FROM outboxed) AS notified FROM inserted`,
+       ), outboxed AS (${outbox.insertSql(7, 'inserted')})
+       SELECT inserted.*, ${outbox.notifySql(8, 'outboxed')} FROM inserted`,
       [
-        candidate.id, input.agentId, input.role, input.contextId, JSON.stringify(input.metadata), input.now,
-        event.eventId, event.subject, event.payload, event.headers, event.channel,
+        candidate.id, candidate.agentId, candidate.role, candidate.contextId, JSON.stringify(candidate.metadata),
+        candidate.createdAt, outbox.document([{ ...input.event, key: candidate.id }]), outbox.channel,
       ],
       { name: 'sessions-create' },
     );
@@ -177,7 +154,7 @@ export class SessionRepository {
     }
     const existing = await sql.query<SessionRow>(
       `SELECT * FROM sessions.sessions WHERE agent_id = $1 AND context_id = $2 AND status = ANY($3)`,
-      [input.agentId, input.contextId, OPEN_STATES],
+      [candidate.agentId, candidate.contextId, OPEN_STATES],
     );
     const found = existing.rows[0];
     if (!found) throw new Error('open session vanished between insert and read');
@@ -317,24 +294,10 @@ export class SessionRepository {
     return { session: toSession(written), applied: true };
   }
 
-  /** A decided transition with its outbox event, validated now (a bad event fails this request, not its batch). */
+  /** A decided transition (its event validated when the service chose it: a bad one fails that request, not its batch). */
   private pending(row: SessionRow, meta: TransitionMeta, decision: Move): PendingTransition {
-    const event = prepareOutboxEvent(SESSIONS_SCHEMA, SessionTransitioned, {
-      sessionId: row.id,
-      agentId: row.agent_id,
-      role: row.role,
-      contextId: row.context_id,
-      from: row.status,
-      to: decision.to,
-      event: meta.event,
-      actor: meta.actor,
-      reason: meta.reason,
-      causationId: meta.causationId,
-      version: row.version + 1,
-      occurredAt: decision.now.toISOString(),
-    });
     const traceId = trace.getActiveSpan()?.spanContext().traceId ?? null;
-    return { row, meta, decision, event, traceId };
+    return { row, meta, decision, traceId };
   }
 
   /** The batcher's write: one statement; if Postgres aborts it as a deadlock (replicas locking rows in turn), each item alone. */
@@ -365,15 +328,14 @@ export class SessionRepository {
     // Rows are locked in id order whoever writes them, so two batches wait for each other rather than deadlock.
     const sorted = [...items].sort((a, b) => (a.row.id < b.row.id ? -1 : a.row.id > b.row.id ? 1 : 0));
     const column = <T>(pick: (item: PendingTransition) => T): T[] => sorted.map(pick);
-    const channel = sorted[0]?.event.channel;
-    if (!channel) return [];
+    if (sorted.length === 0) return [];
     const { rows } = await sql.query<SessionRow & { notified: unknown }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
                               $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::text[], $11::text[], $12::text[],
-                              $13::text[], $14::text[], $15::text[], $16::uuid[], $17::text[], $18::text[], $19::text[])
+                              $13::text[], $14::text[], $15::text[])
                 WITH ORDINALITY AS v(id, version, to_state, now, last_transition_at, paused_at, completed_at, failed_at, expired_at,
-                                     from_state, event, actor, reason, causation_id, trace_id, event_id, subject, payload, headers, ord)
+                                     from_state, event, actor, reason, causation_id, trace_id, ord)
        ), updated AS (
          UPDATE sessions.sessions s
             SET status = v.to_state, version = s.version + 1, updated_at = v.now, last_transition_at = v.last_transition_at,
@@ -387,13 +349,8 @@ export class SessionRepository {
          INSERT INTO sessions.session_transitions (session_id, from_state, to_state, event, actor, reason, causation_id, trace_id, occurred_at)
          SELECT v.id, v.from_state, v.to_state, v.event, v.actor, v.reason, v.causation_id, v.trace_id, v.now
            FROM v JOIN updated USING (id) ORDER BY v.ord
-       ), outboxed AS (
-         INSERT INTO sessions.outbox (event_id, subject, payload, headers)
-         SELECT v.event_id, v.subject, v.payload::jsonb, v.headers::jsonb
-           FROM v JOIN updated USING (id) ORDER BY v.ord
-         RETURNING seq
-       )
-       SELECT updated.*, (SELECT count(*) FROM (SELECT pg_notify($20, '') FROM outboxed LIMIT 1) n) AS notified FROM updated`,
+       ), outboxed AS (${outbox.insertSql(16, 'updated')})
+       SELECT updated.*, ${outbox.notifySql(17, 'outboxed')} FROM updated`,
       [
         column((i) => i.row.id),
         column((i) => i.row.version),
@@ -410,11 +367,9 @@ export class SessionRepository {
         column((i) => i.meta.reason),
         column((i) => i.meta.causationId),
         column((i) => i.traceId),
-        column((i) => i.event.eventId),
-        column((i) => i.event.subject),
-        column((i) => i.event.payload),
-        column((i) => i.event.headers),
-        channel,
+        // In the same (id) order as v: the events go out in the order their transitions are written.
+        outbox.document(sorted.map((i) => ({ ...i.decision.event, key: i.row.id }))),
+        outbox.channel,
       ],
       { name: 'sessions-transition-batch' },
     );

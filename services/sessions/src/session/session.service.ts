@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
   AppError,
+  SessionCreated,
+  SessionTransitioned,
   type Session,
   type SessionEventName,
   type SessionState,
   type SessionTransition,
 } from '@orgmesh/contracts';
+import { outboxEvent } from '@orgmesh/messaging';
 import { decodeSessionCursor, encodeSessionCursor } from './session.cursor.js';
 import { allowedEvents, nextTimestamps, outcomeOf } from './session.fsm.js';
 import { illegalTransition, sessionNotFound, versionConflict } from './session.errors.js';
@@ -34,7 +37,11 @@ export interface ApplyEventCommand {
   idempotencyKey?: string;
 }
 
-/** Session lifecycle rules; all I/O goes through the repository. */
+/**
+ * Session lifecycle rules, and the events each change emits (sessions.v1.created on open,
+ * sessions.v1.transitioned on every move); all I/O goes through the repository, which writes the
+ * events with the rows they describe.
+ */
 export class SessionService {
   constructor(
     private readonly repository: SessionRepository,
@@ -56,14 +63,26 @@ export class SessionService {
     caller?: SessionCaller,
   ) {
     if (caller) requireMayOpen(input, caller);
-    return this.repository.create({
+    const at = this.clock.now().toISOString();
+    const session: Session = {
+      id: randomUUID(),
       agentId: input.agentId,
       role: input.role,
       contextId: input.contextId ?? randomUUID(),
+      status: 'pending',
+      version: 0,
+      createdAt: at,
+      updatedAt: at,
+      lastTransitionAt: at,
+      pausedAt: null,
+      completedAt: null,
+      failedAt: null,
+      expiredAt: null,
       metadata: input.metadata ?? {},
-      now: this.clock.now(),
-      idempotencyKey: input.idempotencyKey,
-    });
+    };
+    // Written only if this session is stored (not when the agent's open one is returned instead).
+    const event = outboxEvent(SessionCreated, session);
+    return this.repository.create({ session, event, idempotencyKey: input.idempotencyKey });
   }
 
   async get(id: string, caller?: SessionCaller): Promise<Session> {
@@ -100,15 +119,16 @@ export class SessionService {
    */
   async applyEvent(command: ApplyEventCommand): Promise<{ session: Session; applied: boolean }> {
     const { caller } = command;
+    const meta = {
+      event: command.event,
+      actor: caller ? caller.agentId : command.actor,
+      reason: command.reason ?? null,
+      causationId: command.causationId ?? null,
+      idempotencyKey: command.idempotencyKey,
+    };
     return this.repository.applyEvent(
       command.id,
-      {
-        event: command.event,
-        actor: caller ? caller.agentId : command.actor,
-        reason: command.reason ?? null,
-        causationId: command.causationId ?? null,
-        idempotencyKey: command.idempotencyKey,
-      },
+      meta,
       (current): Decision => {
         if (caller) requireMayAct(current, caller);
         if (command.expectedVersion !== undefined && command.expectedVersion !== current.version) {
@@ -131,7 +151,22 @@ export class SessionService {
           outcome.to,
           now,
         );
-        return { kind: 'move', to: outcome.to, timestamps, now };
+        // Validated now: a bad event fails this request, not the batch its transition is written in.
+        const event = outboxEvent(SessionTransitioned, {
+          sessionId: current.id,
+          agentId: current.agentId,
+          role: current.role,
+          contextId: current.contextId,
+          from: current.status,
+          to: outcome.to,
+          event: meta.event,
+          actor: meta.actor,
+          reason: meta.reason,
+          causationId: meta.causationId,
+          version: current.version + 1,
+          occurredAt: now.toISOString(),
+        });
+        return { kind: 'move', to: outcome.to, timestamps, now, event };
       },
     );
   }

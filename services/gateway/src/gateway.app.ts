@@ -7,6 +7,15 @@ import { createIdentity, type GatewayIdentity } from './auth/identity.js';
 import { devAuthRoutes } from './auth/auth.routes.js';
 import { whoamiRoute } from './auth/whoami.route.js';
 import { devSecretFor } from './auth/dev-clients.js';
+import {
+  createPeopleLogin,
+  loadDevPeople,
+  peopleLoginRoutes,
+  type PeopleLogin,
+  type PeopleOptions,
+} from './auth/people-login.js';
+import { ConsoleAssets, findConsoleDist } from './console/console-assets.js';
+import { consoleRoutes } from './console/console.routes.js';
 import { EventHub } from './events/event-hub.js';
 import { eventsRoute, streamTicketsRoute } from './events/events.route.js';
 import { StreamTickets } from './events/stream-ticket.js';
@@ -23,6 +32,8 @@ export const GATEWAY_API_VERSION = '1.0.0';
 export interface GatewayApp {
   readonly bus: MessageBus;
   readonly identity: GatewayIdentity;
+  /** People's sign-in at the built-in issuer (dev mode only): the console's login. */
+  readonly login: PeopleLogin | undefined;
   /** Bound ports (the configured ones, or the ones the OS chose for port 0). */
   readonly httpPort: number;
   readonly grpcPort: number;
@@ -39,6 +50,10 @@ export interface GatewayAppOptions {
   devClients?: ClientDefinition[];
   /** Where the .proto files are; found from the module location by default. */
   protoDir?: string;
+  /** Replaces the org chart's people who may sign in, or fixes their passwords (tests); dev mode only. */
+  people?: PeopleOptions;
+  /** The console's build directory; found from the module location by default (console/dist). */
+  consoleDir?: string;
 }
 
 /**
@@ -101,6 +116,14 @@ export async function startGatewayApp(
 
     const identity = await createIdentity(config, url, logger, { devClients: options.devClients });
     closers.unshift(() => identity.close());
+    const login = identity.dev
+      ? createPeopleLogin(
+          identity.dev,
+          url,
+          loadDevPeople(config.AUTH_DEV_REGISTRY_DIR, logger, options.people),
+        )
+      : undefined;
+    closers.unshift(() => login?.close());
     const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT, config.GATEWAY_IMPORT_RPC_TIMEOUT);
     const hub = new EventHub(bus, logger);
     closers.unshift(() => hub.closeAll());
@@ -113,15 +136,20 @@ export async function startGatewayApp(
       eventsRoute(hub, { heartbeatMs: config.GATEWAY_SSE_HEARTBEAT, metrics }),
       streamTicketsRoute(tickets, config.GATEWAY_STREAM_TICKET_TTL),
       whoamiRoute,
-      ...(identity.dev ? devAuthRoutes(identity.dev) : []),
+      ...(identity.dev ? devAuthRoutes(identity.dev, login) : []),
     ];
     const openapi = buildOpenApi(routes, {
       serverUrl: url,
       version: GATEWAY_API_VERSION,
       tokenUrl: identity.dev ? `${url}/v1/auth/token` : undefined,
     });
+    // The sign-in pages and the console's files are served but are no API operations (not in OpenAPI or gRPC).
+    const pages = [
+      ...(login ? peopleLoginRoutes(login) : []),
+      ...consoleRoutes(new ConsoleAssets(options.consoleDir ?? findConsoleDist())),
+    ];
     http.mount({
-      routes,
+      routes: [...routes, ...pages],
       executor,
       identity,
       tickets,
@@ -148,6 +176,7 @@ export async function startGatewayApp(
     return {
       bus,
       identity,
+      login,
       httpPort,
       grpcPort,
       url,

@@ -4,6 +4,7 @@ import { AppError } from '@orgmesh/contracts';
 import { defineRawRoute, type RawRoute } from '../routes/route.js';
 import { isJsonMediaType, mediaType, parseJsonBody } from '../http/body.js';
 import type { DevIdentity } from './identity.js';
+import { peopleLoginDiscovery, type PeopleLogin } from './people-login.js';
 
 const TokenRequest = z.object({
   grant_type: z.literal('client_credentials'),
@@ -54,7 +55,7 @@ function basicCredentials(
 }
 
 /** The built-in issuer's endpoints (dev mode only): token, JWKS and discovery. */
-export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
+export function devAuthRoutes(dev: DevIdentity, login?: PeopleLogin): RawRoute[] {
   return [
     defineRawRoute({
       operationId: 'issueToken',
@@ -64,7 +65,9 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
       summary: 'Get an access token (OAuth2 client_credentials, dev mode)',
       description:
         'Form or JSON body; client credentials in the body or as HTTP Basic. Dev clients: `admin` / `admin-dev-secret`, ' +
-        '`viewer` / `viewer-dev-secret`, and `<agent-id>` / `<agent-id>-dev-secret` per registry agent. Not served in oidc mode.',
+        '`viewer` / `viewer-dev-secret`, and `<agent-id>` / `<agent-id>-dev-secret` per registry agent. Not served in oidc mode. ' +
+        'People of the org chart sign in at `GET /v1/auth/authorize` (the console); their code is redeemed here with ' +
+        '`grant_type=authorization_code`, `code`, `redirect_uri`, `client_id` and the PKCE `code_verifier`.',
       access: 'public',
       requestBody: {
         contentTypes: ['application/x-www-form-urlencoded', 'application/json'],
@@ -94,6 +97,10 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
               },
             },
           );
+        }
+        if (login && fields['grant_type'] === 'authorization_code') {
+          sendJson(res, 200, await login.token(fields), { 'cache-control': 'no-store', pragma: 'no-cache' });
+          return;
         }
         const basic = basicCredentials(req.headers.authorization);
         if (basic) fields = { ...fields, ...basic };
@@ -161,7 +168,11 @@ export function devAuthRoutes(dev: DevIdentity): RawRoute[] {
         },
       },
       async handle(_req, res) {
-        sendJson(res, 200, dev.issuer.openidConfiguration(), { 'cache-control': 'public, max-age=300' });
+        const metadata = {
+          ...dev.issuer.openidConfiguration(),
+          ...(login ? peopleLoginDiscovery(dev.issuer.issuer) : {}),
+        };
+        sendJson(res, 200, metadata, { 'cache-control': 'public, max-age=300' });
       },
     }),
   ];

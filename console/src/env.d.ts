@@ -1,0 +1,2 @@
+/** Stylesheets are bundled by vite (ADR 0020). */
+declare module '*.css';

@@ -1,0 +1,142 @@
+import { useState } from 'react';
+import { get } from '../api';
+import type { Agent, Page, Presence } from '../types';
+import { Json, ProblemBanner, Section, Time, useLoad } from '../ui';
+
+interface AgentDetail {
+  agent: Agent;
+  profileId: string | null;
+  presence: Presence;
+  expectedConfigHashes: Record<string, string>;
+}
+interface Drift {
+  drift: boolean;
+  online: boolean;
+  lastSeenAt: string | null;
+  reportedConfigHash: string | null;
+  expectedConfigHashes: Record<string, string>;
+}
+interface Rendered {
+  format: string;
+  files: Array<{ path: string; content: string }>;
+  configHash: string;
+  warnings: string[];
+}
+
+const FORMATS = ['claude-code', 'goose'];
+
+function AgentView({ id }: { id: string }) {
+  const [format, setFormat] = useState('claude-code');
+  const detail = useLoad(() => get<AgentDetail>(`/v1/agents/${encodeURIComponent(id)}`), [id]);
+  const drift = useLoad(() => get<Drift>(`/v1/agents/${encodeURIComponent(id)}/drift`), [id]);
+  const profileId = detail.data?.profileId;
+  const profile = useLoad(
+    () =>
+      profileId
+        ? get<{ profile: unknown }>(`/v1/profiles/${encodeURIComponent(profileId)}`)
+        : Promise.resolve(undefined),
+    [profileId],
+  );
+  const config = useLoad(
+    () => get<Rendered>(`/v1/agents/${encodeURIComponent(id)}/config?format=${format}`),
+    [id, format],
+  );
+  return (
+    <Section title={`Agent ${id}`}>
+      <ProblemBanner error={detail.error ?? drift.error} />
+      {drift.data ? (
+        <dl className="facts">
+          <dt>Presence</dt>
+          <dd>{drift.data.online ? 'online' : 'offline'}</dd>
+          <dt>Last seen</dt>
+          <dd>
+            <Time at={drift.data.lastSeenAt} />
+          </dd>
+          <dt>Drift</dt>
+          <dd className={drift.data.drift ? 'overdue' : undefined}>
+            {drift.data.drift ? 'yes: the running config differs from the rendered one' : 'none'}
+          </dd>
+          <dt>Reported config</dt>
+          <dd>
+            <code>{drift.data.reportedConfigHash ?? '—'}</code>
+          </dd>
+        </dl>
+      ) : null}
+      <h3>Effective profile {profileId ? <code>{profileId}</code> : null}</h3>
+      <ProblemBanner error={profile.error} />
+      <Json value={profile.data?.profile} />
+      <h3>Rendered config</h3>
+      <label>
+        Format{' '}
+        <select value={format} onChange={(e) => setFormat(e.target.value)}>
+          {FORMATS.map((f) => (
+            <option key={f}>{f}</option>
+          ))}
+        </select>
+      </label>
+      <ProblemBanner error={config.error} />
+      {config.data?.files.map((file) => (
+        <details key={file.path}>
+          <summary>
+            <code>{file.path}</code>
+          </summary>
+          <pre className="json">{file.content}</pre>
+        </details>
+      ))}
+      {config.data?.warnings.length ? (
+        <p className="muted">Warnings: {config.data.warnings.join('; ')}</p>
+      ) : null}
+    </Section>
+  );
+}
+
+export function AgentsPage() {
+  const [filter, setFilter] = useState('');
+  const [selected, setSelected] = useState<string>();
+  const list = useLoad(() => get<Page<{ agent: Agent; presence: Presence }>>('/v1/agents?limit=200'), []);
+  const rows = (list.data?.items ?? []).filter(
+    ({ agent }) => !filter || `${agent.id} ${agent.role}`.toLowerCase().includes(filter.trim().toLowerCase()),
+  );
+  return (
+    <div className="split">
+      <Section title={`Agents (${rows.length})`}>
+        <label>
+          Search by agent or role{' '}
+          <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+        </label>
+        <ProblemBanner error={list.error} />
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Agent</th>
+                <th scope="col">Role</th>
+                <th scope="col">Presence</th>
+                <th scope="col">Drift</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map(({ agent, presence }) => (
+                <tr key={agent.id} aria-selected={selected === agent.id}>
+                  <td>
+                    <button type="button" className="link" onClick={() => setSelected(agent.id)}>
+                      {agent.id}
+                    </button>
+                  </td>
+                  <td>{agent.role}</td>
+                  <td>{presence.online ? 'online' : 'offline'}</td>
+                  <td>{presence.drift ? <span className="overdue">drift</span> : 'none'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Section>
+      {selected ? (
+        <AgentView id={selected} />
+      ) : (
+        <p className="muted">Choose an agent to see its profile and config.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,221 @@
+import { useEffect, useRef, useState } from 'react';
+import { get, post } from '../api';
+import { followEvents } from '../events';
+import { ApiError } from '../problem';
+import type { Page, PersonApproval, Task } from '../types';
+import { Json, ProblemBanner, Section, StateBadge, Time, Until, useLoad } from '../ui';
+
+/**
+ * An approval as the inbox shows it. With the mesh's person view (GET /v1/approvals?awaiting=me,
+ * issue 23) each item carries its rule, step deadline and escalation path; an older mesh answers
+ * plain approval tasks, shown with what they have.
+ */
+function normalize(item: PersonApproval | Task): PersonApproval {
+  if ('task' in item) return item;
+  return {
+    task: item,
+    rule: 'request',
+    status: item.decision ? 'decided' : 'open',
+    step: 0,
+    stepDeadline: item.escalateAt ?? item.deadline,
+    awaiting: [],
+    escalationPath: [],
+    decisions: [],
+    onBehalfOf: null,
+  };
+}
+
+async function loadInbox(me: string): Promise<{ awaiting: PersonApproval[]; decided: PersonApproval[] }> {
+  const [awaiting, decided] = await Promise.all([
+    get<Page<PersonApproval | Task>>('/v1/approvals?awaiting=me&limit=100'),
+    get<Page<PersonApproval | Task>>('/v1/approvals?decided=me&limit=100'),
+  ]);
+  const open = awaiting.items
+    .map(normalize)
+    .filter(
+      (a) => !a.task.decision && !['completed', 'rejected', 'canceled', 'failed'].includes(a.task.state),
+    );
+  const mine = decided.items
+    .map(normalize)
+    .filter((a) => a.decisions.some((d) => d.userId === me) || a.task.decision?.decidedBy?.userId === me);
+  return { awaiting: open, decided: mine };
+}
+
+function who(party: { agentId?: string | null; role: string; userId?: string | null }): string {
+  return party.agentId ? `${party.agentId} (${party.role})` : party.userId ? `${party.userId}` : party.role;
+}
+
+function ApprovalCard({ approval, onDecided }: { approval: PersonApproval; onDecided: () => void }) {
+  const { task } = approval;
+  const [comment, setComment] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  const decide = async (decision: 'approve' | 'reject') => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await post<Task>(`/v1/tasks/${encodeURIComponent(task.id)}/decision`, {
+        decision,
+        ...(comment.trim() ? { comment: comment.trim() } : {}),
+      });
+      setDone(decision === 'approve' ? 'Approved' : 'Rejected');
+      onDecided();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const titleId = `approval-${task.id}`;
+  return (
+    <article className="approval" aria-labelledby={titleId}>
+      <h3 id={titleId}>{task.subject ?? 'Approval'}</h3>
+      <dl className="facts">
+        <dt>Requested by</dt>
+        <dd>{who(task.from)}</dd>
+        <dt>Requested</dt>
+        <dd>
+          <Time at={task.createdAt} />
+        </dd>
+        <dt>Decide by</dt>
+        <dd>
+          <Until at={approval.stepDeadline} /> (<Time at={approval.stepDeadline} />)
+        </dd>
+        <dt>Rule</dt>
+        <dd>{approval.rule}</dd>
+        {approval.onBehalfOf ? (
+          <>
+            <dt>On behalf of</dt>
+            <dd>{approval.onBehalfOf}</dd>
+          </>
+        ) : null}
+        <dt>Then escalates to</dt>
+        <dd>
+          {approval.escalationPath.length ? (
+            approval.escalationPath.map((p) => p.name ?? p.userId).join(' → ')
+          ) : (
+            <span className="muted">nobody further (the chain ends)</span>
+          )}
+        </dd>
+        <dt>Priority</dt>
+        <dd>{task.priority}</dd>
+      </dl>
+      <details open>
+        <summary>Request details</summary>
+        <Json value={task.details} />
+      </details>
+      {done ? (
+        <p className="ok" role="status">
+          {done}.
+        </p>
+      ) : (
+        <div className="decide">
+          <label htmlFor={`comment-${task.id}`}>Comment (optional)</label>
+          <textarea
+            id={`comment-${task.id}`}
+            value={comment}
+            onChange={(e) => setComment(e.target.value)}
+            rows={2}
+            maxLength={4000}
+          />
+          <div className="buttons">
+            <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
+              Approve
+            </button>
+            <button type="button" className="danger" disabled={busy} onClick={() => void decide('reject')}>
+              Reject
+            </button>
+          </div>
+        </div>
+      )}
+      <ProblemBanner error={error} />
+    </article>
+  );
+}
+
+export function ApprovalsPage({ me }: { me: string }) {
+  const inbox = useLoad(() => loadInbox(me), [me]);
+  const reload = useRef(inbox.reload);
+  reload.current = inbox.reload;
+  // New or changed approvals arrive over the event stream: the inbox reloads (debounced).
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = followEvents(
+      (event) => {
+        const payload = event.payload as { task?: Task } | undefined;
+        if (payload?.task?.kind !== 'approval') return;
+        clearTimeout(timer);
+        timer = setTimeout(() => reload.current(), 150);
+      },
+      () => {},
+      'mesh.v1.task-created,mesh.v1.task-updated',
+    );
+    return () => {
+      clearTimeout(timer);
+      stop();
+    };
+  }, []);
+  const notAvailable = inbox.error instanceof ApiError && inbox.error.status === 403;
+  return (
+    <>
+      <Section
+        title="Waiting for me"
+        actions={
+          <button type="button" onClick={inbox.reload}>
+            Refresh
+          </button>
+        }
+      >
+        <ProblemBanner error={inbox.error} />
+        {notAvailable ? <p>The mesh does not let this sign-in list approvals.</p> : null}
+        {inbox.loading && !inbox.data ? <p aria-busy="true">Loading…</p> : null}
+        {inbox.data && !inbox.data.awaiting.length ? <p className="muted">Nothing waits for you.</p> : null}
+        <div className="approvals">
+          {inbox.data?.awaiting.map((a) => (
+            <ApprovalCard key={a.task.id} approval={a} onDecided={inbox.reload} />
+          ))}
+        </div>
+      </Section>
+      <Section title="What I decided">
+        {inbox.data && !inbox.data.decided.length ? <p className="muted">No decisions yet.</p> : null}
+        {inbox.data?.decided.length ? (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Request</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Decision</th>
+                  <th scope="col">Comment</th>
+                  <th scope="col">When</th>
+                  <th scope="col">State</th>
+                </tr>
+              </thead>
+              <tbody>
+                {inbox.data.decided.map((a) => {
+                  const mine = a.decisions.find((d) => d.userId === me);
+                  const decision = mine ?? a.task.decision;
+                  return (
+                    <tr key={a.task.id}>
+                      <td>{a.task.subject}</td>
+                      <td>{who(a.task.from)}</td>
+                      <td>{decision?.decision}</td>
+                      <td>{decision?.comment ?? <span className="muted">—</span>}</td>
+                      <td>
+                        <Time at={decision?.decidedAt} />
+                      </td>
+                      <td>
+                        <StateBadge state={a.task.state} />
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        ) : null}
+      </Section>
+    </>
+  );
+}

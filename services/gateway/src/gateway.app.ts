@@ -4,6 +4,7 @@ import { createLogger, createMetricsRegistry, TokenBucketLimiter, type Logger } 
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayMetrics } from './gateway.metrics.js';
 import { createIdentity, type GatewayIdentity } from './auth/identity.js';
+import { createA2A } from './a2a/a2a.routes.js';
 import { devAuthRoutes } from './auth/auth.routes.js';
 import { whoamiRoute } from './auth/whoami.route.js';
 import { devSecretFor } from './auth/dev-clients.js';
@@ -143,10 +144,26 @@ export async function startGatewayApp(
       version: GATEWAY_API_VERSION,
       tokenUrl: identity.dev ? `${url}/v1/auth/token` : undefined,
     });
+    // A2A over the mesh (ADR 0018): described by its Agent Cards, not by the OpenAPI document.
+    const a2a = config.GATEWAY_A2A
+      ? await createA2A({
+          bus,
+          hub,
+          logger,
+          baseUrl: url,
+          tokenUrl: identity.dev ? `${url}/v1/auth/token` : undefined,
+          version: GATEWAY_API_VERSION,
+          rpcTimeoutMs: config.GATEWAY_RPC_TIMEOUT,
+          blockingTimeoutMs: config.GATEWAY_A2A_BLOCKING_TIMEOUT,
+          heartbeatMs: config.GATEWAY_SSE_HEARTBEAT,
+          signingKey: config.GATEWAY_A2A_SIGNING_KEY,
+        })
+      : undefined;
     // The sign-in pages and the console's files are served but are no API operations (not in OpenAPI or gRPC).
     const pages = [
       ...(login ? peopleLoginRoutes(login) : []),
       ...consoleRoutes(new ConsoleAssets(options.consoleDir ?? findConsoleDist())),
+      ...(a2a?.routes ?? []),
     ];
     http.mount({
       routes: [...routes, ...pages],

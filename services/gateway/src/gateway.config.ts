@@ -46,6 +46,16 @@ export const GatewayConfigSchema = z.object({
   GATEWAY_STREAM_TICKET_KEY: optionalString,
   /** Lifetime of a stream ticket (single use; long enough to open the EventSource). */
   GATEWAY_STREAM_TICKET_TTL: env.duration('30s'),
+  /** The A2A server over the mesh (`/a2a/<agent-id>`, Agent Cards; ADR 0018). */
+  GATEWAY_A2A: env.bool(true),
+  /**
+   * The ES256 key that signs Agent Cards: a private EC P-256 JWK (JSON) or PEM, the forms of the
+   * registry's REGISTRY_SIGNING_KEY (give it the same secret to sign cards with the registry's key).
+   * A secret; the same on every replica. Unset: drawn at startup (dev).
+   */
+  GATEWAY_A2A_SIGNING_KEY: optionalString,
+  /** How long a blocking A2A SendMessage waits for a terminal or interrupted state before answering the task as it is. */
+  GATEWAY_A2A_BLOCKING_TIMEOUT: env.duration('30s'),
   /** `dev`: the built-in issuer with documented dev secrets. `oidc`: an external issuer (production). */
   AUTH_MODE: z.enum(['dev', 'oidc']).default('dev'),
   AUTH_ISSUER: optionalString,

@@ -1,0 +1,385 @@
+import type {
+  AgentCard,
+  CancelTaskRequest,
+  DeleteTaskPushNotificationConfigRequest,
+  GetExtendedAgentCardRequest,
+  GetTaskPushNotificationConfigRequest,
+  GetTaskRequest,
+  ListTaskPushNotificationConfigsRequest,
+  ListTaskPushNotificationConfigsResponse,
+  ListTasksRequest,
+  ListTasksResponse,
+  Message,
+  SendMessageRequest,
+  StreamResponse,
+  SubscribeToTaskRequest,
+  Task as A2ATask,
+  TaskPushNotificationConfig,
+} from '@a2a-js/sdk';
+import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
+import {
+  ExtendedAgentCardNotConfiguredError,
+  PushNotificationNotSupportedError,
+  RequestMalformedError,
+  TaskNotFoundError,
+  UnsupportedOperationError,
+} from '@a2a-js/sdk/errors';
+import {
+  CancelTask,
+  GetTask,
+  ListTasks,
+  SendTask,
+  TaskChange,
+  type RpcDefinition,
+  type RpcRequestInput,
+  type RpcResponse,
+  type Task as MeshTask,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { Caller } from '../auth/caller.js';
+import type { EventHub, EventSubscription } from '../events/event-hub.js';
+import { planSubjects } from '../events/subscription.js';
+import { toA2AError } from './a2a-errors.js';
+import {
+  changeEvents,
+  idempotencyKeyOf,
+  isFinalOrInterrupted,
+  isTerminal,
+  meshInputOf,
+  meshStateOf,
+  taskEvent,
+  toA2ATask,
+} from './a2a-mapping.js';
+
+/** Who an A2A endpoint is: one registry agent (`/a2a/<agent-id>`), or the org routing by role (`/a2a`). */
+export type A2ATarget = { kind: 'agent'; agentId: string } | { kind: 'org' };
+
+/** Keys of the per-request state the HTTP layer puts in the SDK's ServerCallContext. */
+export const CALLER_KEY = 'orgmesh.caller';
+export const SIGNAL_KEY = 'orgmesh.signal';
+
+const TASK_UPDATES = 'mesh.v1.task-updated';
+/** Task type of a mesh task created over A2A unless the sender names one (`metadata.type`). */
+export const DEFAULT_A2A_TASK_TYPE = 'a2a-message';
+
+export interface MeshA2AOptions {
+  bus: MessageBus;
+  hub: EventHub;
+  rpcTimeoutMs: number;
+  /** How long a blocking SendMessage waits for a terminal or interrupted state before answering with the task as it is. */
+  blockingTimeoutMs: number;
+}
+
+function callerOf(context: ServerCallContext): Caller {
+  const caller = context.state.get(CALLER_KEY) as Caller | undefined;
+  if (!caller) throw new Error('A2A request without a verified caller');
+  return caller;
+}
+
+function signalOf(context: ServerCallContext): AbortSignal | undefined {
+  return context.state.get(SIGNAL_KEY) as AbortSignal | undefined;
+}
+
+function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
+  const value = record?.[key];
+  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/**
+ * The A2A request handler over the mesh. The SDK's own DefaultRequestHandler keeps its event bus in
+ * the process and runs an executor in it; here nothing is held in memory: a SendMessage is a mesh
+ * SendTask (the caller's token forwarded, so policy applies as for every mesh task), get, cancel and
+ * list are the mesh's RPCs, and every stream is read from the MESH JetStream stream. Any gateway
+ * replica serves any task.
+ */
+export class MeshA2AHandler implements A2ARequestHandler {
+  constructor(
+    private readonly target: A2ATarget,
+    private readonly options: MeshA2AOptions,
+    private readonly card: () => Promise<AgentCard>,
+  ) {}
+
+  getAgentCard(): Promise<AgentCard> {
+    return this.card();
+  }
+
+  async getAuthenticatedExtendedAgentCard(
+    _params: GetExtendedAgentCardRequest,
+    _context: ServerCallContext,
+  ): Promise<AgentCard> {
+    // The card is already served to authenticated callers only; there is no richer one.
+    throw new ExtendedAgentCardNotConfiguredError();
+  }
+
+  async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | A2ATask> {
+    const caller = callerOf(context);
+    const message = this.checkMessage(params);
+    if (params.configuration?.returnImmediately) {
+      return toA2ATask(await this.create(params, message, caller), params.configuration.historyLength);
+    }
+    // Blocking (the A2A default): wait for a terminal or interrupted state. The subscription opens
+    // before the task exists, so no change can fall between creating it and watching it.
+    const subscription = await this.subscribe(caller, context);
+    try {
+      let task = await this.create(params, message, caller);
+      const deadline = AbortSignal.timeout(this.options.blockingTimeoutMs);
+      const stop = () => void subscription.close();
+      deadline.addEventListener('abort', stop, { once: true });
+      try {
+        for await (const change of this.changes(subscription, task)) {
+          task = change;
+          if (isFinalOrInterrupted(task)) break;
+        }
+      } finally {
+        deadline.removeEventListener('abort', stop);
+      }
+      return toA2ATask(task, params.configuration?.historyLength);
+    } finally {
+      await subscription.close();
+    }
+  }
+
+  async *sendMessageStream(
+    params: SendMessageRequest,
+    context: ServerCallContext,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
+    const caller = callerOf(context);
+    const message = this.checkMessage(params);
+    const subscription = await this.subscribe(caller, context);
+    try {
+      const task = await this.create(params, message, caller);
+      yield taskEvent(task);
+      if (isFinalOrInterrupted(task)) return;
+      for await (const change of this.changes(subscription, task)) {
+        yield* changeEvents(change);
+        if (isFinalOrInterrupted(change)) return;
+      }
+    } finally {
+      await subscription.close();
+    }
+  }
+
+  /**
+   * SubscribeToTask (tasks/resubscribe): the task as it is now, then every later change until it ends.
+   * The subscription is positioned before the task is read, and changes are ordered by the task's
+   * version, so a client that lost its stream on another replica misses no state: what happened
+   * meanwhile is in the snapshot, what happens next arrives as events.
+   */
+  async *resubscribe(
+    params: SubscribeToTaskRequest,
+    context: ServerCallContext,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
+    const caller = callerOf(context);
+    const subscription = await this.subscribe(caller, context);
+    try {
+      const task = await this.read(params.id, caller);
+      if (isTerminal(task.state)) {
+        throw new UnsupportedOperationError(
+          `task ${task.id} is ${task.state}: a finished task has no stream`,
+        );
+      }
+      yield taskEvent(task);
+      for await (const change of this.changes(subscription, task)) {
+        yield* changeEvents(change);
+        if (isTerminal(change.state)) return;
+      }
+    } finally {
+      await subscription.close();
+    }
+  }
+
+  async getTask(params: GetTaskRequest, context: ServerCallContext): Promise<A2ATask> {
+    if (params.historyLength !== undefined && params.historyLength < 0) {
+      throw new RequestMalformedError('historyLength must not be negative');
+    }
+    return toA2ATask(await this.read(params.id, callerOf(context)), params.historyLength);
+  }
+
+  async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<A2ATask> {
+    const caller = callerOf(context);
+    // Read first: through an agent's endpoint only that agent's tasks exist.
+    await this.read(params.id, caller);
+    const reason = stringField(params.metadata, 'reason');
+    try {
+      const task = await this.call(caller, CancelTask, { id: params.id, ...(reason ? { reason } : {}) });
+      return toA2ATask(task);
+    } catch (error) {
+      throw toA2AError(error, { notCancelable: true });
+    }
+  }
+
+  async listTasks(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    const caller = callerOf(context);
+    const pageSize = params.pageSize ?? 50;
+    if (pageSize < 1 || pageSize > 100) throw new RequestMalformedError('pageSize must be between 1 and 100');
+    const state = meshStateOf(params.status);
+    const page = await this.callMapped(caller, ListTasks, {
+      ...(this.target.kind === 'agent'
+        ? { agentId: this.target.agentId, direction: 'inbound' as const }
+        : {}),
+      ...(params.contextId ? { contextId: params.contextId } : {}),
+      ...(state ? { state } : {}),
+      kind: 'task',
+      limit: pageSize,
+      ...(params.pageToken ? { cursor: params.pageToken } : {}),
+    });
+    const after = params.statusTimestampAfter ? Date.parse(params.statusTimestampAfter) : Number.NaN;
+    const items = Number.isNaN(after)
+      ? page.items
+      : page.items.filter((t) => Date.parse(t.updatedAt) >= after);
+    const tasks = items.map((t) => {
+      const task = toA2ATask(t, params.historyLength);
+      return params.includeArtifacts ? task : { ...task, artifacts: [] };
+    });
+    // The mesh pages by cursor and does not count: totalSize is what this page holds.
+    return { tasks, nextPageToken: page.nextCursor ?? '', pageSize, totalSize: tasks.length };
+  }
+
+  async createTaskPushNotificationConfig(
+    _params: TaskPushNotificationConfig,
+    _context: ServerCallContext,
+  ): Promise<TaskPushNotificationConfig> {
+    throw new PushNotificationNotSupportedError();
+  }
+
+  async getTaskPushNotificationConfig(
+    _params: GetTaskPushNotificationConfigRequest,
+    _context: ServerCallContext,
+  ): Promise<TaskPushNotificationConfig> {
+    throw new PushNotificationNotSupportedError();
+  }
+
+  async listTaskPushNotificationConfigs(
+    _params: ListTaskPushNotificationConfigsRequest,
+    _context: ServerCallContext,
+  ): Promise<ListTaskPushNotificationConfigsResponse> {
+    throw new PushNotificationNotSupportedError();
+  }
+
+  async deleteTaskPushNotificationConfig(
+    _params: DeleteTaskPushNotificationConfigRequest,
+    _context: ServerCallContext,
+  ): Promise<void> {
+    throw new PushNotificationNotSupportedError();
+  }
+
+  private checkMessage(params: SendMessageRequest): Message {
+    const message = params.message;
+    if (!message) throw new RequestMalformedError('message is required');
+    if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
+    if (!message.parts.length) throw new RequestMalformedError('message.parts must not be empty');
+    if (message.taskId) {
+      // A follow-up turn on a task: the mesh has no way for a sender to add input to a task it sent.
+      throw new UnsupportedOperationError(
+        'a message continuing a task (taskId) is not supported: the mesh task takes no further input from its sender; send a new message',
+      );
+    }
+    if (params.configuration?.taskPushNotificationConfig) throw new PushNotificationNotSupportedError();
+    return message;
+  }
+
+  /** The mesh SendTask of a message, sent with the caller's token, as REST's POST /v1/tasks does. */
+  private async create(params: SendMessageRequest, message: Message, caller: Caller): Promise<MeshTask> {
+    const metadata = { ...message.metadata, ...params.metadata } as Record<string, unknown>;
+    let to: RpcRequestInput<typeof SendTask>['to'];
+    if (this.target.kind === 'agent') {
+      to = { agentId: this.target.agentId };
+    } else {
+      const role = stringField(metadata, 'role');
+      if (!role) {
+        throw new RequestMalformedError(
+          'the org endpoint routes by role: name one in metadata.role (a skill id of the org card)',
+        );
+      }
+      to = { role };
+    }
+    const type = stringField(metadata, 'type') ?? DEFAULT_A2A_TASK_TYPE;
+    const priority = stringField(metadata, 'priority');
+    return this.callMapped(
+      caller,
+      SendTask,
+      {
+        to,
+        type,
+        input: meshInputOf(message),
+        ...(message.contextId ? { contextId: message.contextId } : {}),
+        ...(priority ? { priority: priority as RpcRequestInput<typeof SendTask>['priority'] } : {}),
+      },
+      idempotencyKeyOf(message.messageId),
+    );
+  }
+
+  /** The task, if the caller may see it (the mesh decides) and it belongs to this endpoint. */
+  private async read(id: string, caller: Caller): Promise<MeshTask> {
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+      // Mesh task ids are UUIDs: anything else names no task.
+      throw new TaskNotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);
+    }
+    const task = await this.callMapped(caller, GetTask, { id, includeHistory: false });
+    if (!this.owns(task)) throw new TaskNotFoundError(`task ${id} not found`);
+    return task;
+  }
+
+  /** Through an agent's endpoint, that agent's tasks: addressed to it or taken by it. The org endpoint has all. */
+  private owns(task: MeshTask): boolean {
+    if (this.target.kind === 'org') return true;
+    return task.to.agentId === this.target.agentId || task.assignee?.agentId === this.target.agentId;
+  }
+
+  private async subscribe(caller: Caller, context: ServerCallContext): Promise<EventSubscription> {
+    let subscription: EventSubscription;
+    try {
+      subscription = await this.options.hub.subscribe({ plan: planSubjects(TASK_UPDATES), caller });
+    } catch (error) {
+      throw toA2AError(error);
+    }
+    // The client left: end the stream (its iterator returns, the consumer stops).
+    const signal = signalOf(context);
+    if (signal) {
+      if (signal.aborted) void subscription.close();
+      else signal.addEventListener('abort', () => void subscription.close(), { once: true });
+    }
+    return subscription;
+  }
+
+  /** The task's later changes, in version order (older or repeated ones, as after a redelivery, skipped). */
+  private async *changes(subscription: EventSubscription, from: MeshTask): AsyncGenerator<MeshTask> {
+    let version = from.version;
+    for await (const event of subscription) {
+      if (event.subject !== TASK_UPDATES) continue;
+      const payload = event.payload as { task?: { id?: unknown } } | null;
+      if (payload?.task?.id !== from.id) continue;
+      const parsed = TaskChange.safeParse(payload);
+      if (!parsed.success || parsed.data.task.version <= version) continue;
+      version = parsed.data.task.version;
+      yield parsed.data.task;
+    }
+  }
+
+  private call<R extends RpcDefinition>(
+    caller: Caller,
+    rpc: R,
+    payload: RpcRequestInput<R>,
+    idempotencyKey?: string,
+  ): Promise<RpcResponse<R>> {
+    return this.options.bus.request(rpc, payload, {
+      authorization: caller.authorization,
+      // Scoped to the caller, as at REST, so two callers' keys never meet.
+      idempotencyKey: idempotencyKey === undefined ? undefined : `${caller.subject}/${idempotencyKey}`,
+      timeoutMs: this.options.rpcTimeoutMs,
+    });
+  }
+
+  private async callMapped<R extends RpcDefinition>(
+    caller: Caller,
+    rpc: R,
+    payload: RpcRequestInput<R>,
+    idempotencyKey?: string,
+  ): Promise<RpcResponse<R>> {
+    try {
+      return await this.call(caller, rpc, payload, idempotencyKey);
+    } catch (error) {
+      throw toA2AError(error);
+    }
+  }
+}

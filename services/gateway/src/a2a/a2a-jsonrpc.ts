@@ -1,0 +1,194 @@
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JsonRpcTransportHandler, ServerCallContext, type A2ARequestHandler } from '@a2a-js/sdk/server';
+import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
+import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
+import type { Logger } from '@orgmesh/telemetry';
+import type { Caller } from '../auth/caller.js';
+import { A2A_VERSIONS } from './agent-cards.js';
+import { CALLER_KEY, SIGNAL_KEY } from './a2a-handler.js';
+
+type Envelope = {
+  jsonrpc: string;
+  id: string | number | null;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+};
+
+export interface JsonRpcExchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  caller: Caller;
+  signal: AbortSignal;
+  body: Buffer;
+  handler: A2ARequestHandler;
+  heartbeatMs: number;
+  logger: Logger;
+}
+
+function errorEnvelope(id: Envelope['id'], code: number, message: string): Envelope {
+  return { jsonrpc: '2.0', id, error: { code, message } };
+}
+
+function idOf(value: unknown): Envelope['id'] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id)) ? id : null;
+}
+
+/**
+ * Checks what the SDK's handler reads loosely, with JSON-RPC 2.0's own codes: a body that is not
+ * JSON is a parse error (-32700), one that is not a request object an invalid request (-32600). The
+ * SDK answers both as invalid params (-32602); A2A's spec uses JSON-RPC's codes.
+ */
+function envelopeProblem(body: unknown): string | undefined {
+  if (Array.isArray(body)) return 'batch requests are not supported';
+  if (typeof body !== 'object' || body === null) return 'the request must be a JSON-RPC 2.0 request object';
+  const request = body as Record<string, unknown>;
+  if (request['jsonrpc'] !== '2.0') return 'jsonrpc must be "2.0"';
+  if (typeof request['method'] !== 'string' || !request['method']) return 'method must be a non-empty string';
+  if ('id' in request) {
+    const id = request['id'];
+    if (!(typeof id === 'string' || id === null || (typeof id === 'number' && Number.isInteger(id)))) {
+      return 'id must be a string, an integer or null';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The protocol version a request speaks: its `A2A-Version` header; without one, a v0.3 method name
+ * (`message/send`) is v0.3 and a v1.0 one (`SendMessage`) is v1.0, so curl needs no header.
+ */
+function versionOf(req: IncomingMessage, method: string): string {
+  const header = req.headers['a2a-version'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value && value.trim()) return value.trim();
+  return method.includes('/') ? '0.3' : '1.0';
+}
+
+async function write(res: ServerResponse, chunk: string): Promise<void> {
+  if (res.destroyed || res.writableEnded) return;
+  try {
+    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  } catch {
+    res.destroy();
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function isAsyncIterable(value: unknown): value is AsyncGenerator<Envelope, void, undefined> {
+  return typeof (value as { [Symbol.asyncIterator]?: unknown })?.[Symbol.asyncIterator] === 'function';
+}
+
+/**
+ * One JSON-RPC exchange on an A2A endpoint, handed to the SDK's transport handler (v1.0, or its v0.3
+ * compat handler) over our node:http server: a JSON answer, or for SendStreamingMessage and
+ * SubscribeToTask (`message/stream`, `tasks/resubscribe`) server-sent events, one JSON-RPC response
+ * per event, with keep-alive comments while the task is quiet.
+ */
+export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
+  const { req, res, caller, signal, handler, logger } = exchange;
+  let body: unknown;
+  try {
+    body = JSON.parse(exchange.body.toString('utf8'));
+  } catch {
+    sendJson(res, 200, errorEnvelope(null, A2A_ERROR_CODE.PARSE_ERROR, 'Parse error: the body is not JSON'));
+    return;
+  }
+  const problem = envelopeProblem(body);
+  if (problem) {
+    sendJson(
+      res,
+      200,
+      errorEnvelope(idOf(body), A2A_ERROR_CODE.INVALID_REQUEST, `Invalid Request: ${problem}`),
+    );
+    return;
+  }
+  const request = body as { id?: Envelope['id']; method: string };
+  const id = request.id ?? null;
+  const version = versionOf(req, request.method);
+  if (!(A2A_VERSIONS as readonly string[]).includes(version)) {
+    sendJson(
+      res,
+      200,
+      errorEnvelope(
+        id,
+        A2A_ERROR_CODE.VERSION_NOT_SUPPORTED,
+        `A2A version ${JSON.stringify(version.slice(0, 20))} is not supported; supported: ${A2A_VERSIONS.join(', ')}`,
+      ),
+    );
+    return;
+  }
+  const legacy = version === '0.3';
+  const context = new ServerCallContext({
+    requestedVersion: version,
+    state: new Map<string, unknown>([
+      [CALLER_KEY, caller],
+      [SIGNAL_KEY, signal],
+    ]),
+  });
+  const transport = legacy
+    ? new LegacyJsonRpcTransportHandler(handler)
+    : new JsonRpcTransportHandler(handler);
+  const mapError = (error: unknown) =>
+    legacy
+      ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error)
+      : JsonRpcTransportHandler.mapToJSONRPCError(error);
+  const answer = (await transport.handle(body as Record<string, unknown>, context)) as
+    Envelope | AsyncGenerator<Envelope, void, undefined>;
+
+  if (!isAsyncIterable(answer)) {
+    const envelope = scrub(answer, logger);
+    sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
+    return;
+  }
+  const iterator = answer[Symbol.asyncIterator]();
+  let first: IteratorResult<Envelope, void>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    // Refused before the stream started (unknown task, policy, bad message): a plain JSON answer.
+    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] }, logger);
+    sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
+    return;
+  }
+  res.setHeader('content-type', 'text/event-stream');
+  res.writeHead(200, {
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const heartbeat = setInterval(() => void write(res, ': keep-alive\n\n'), exchange.heartbeatMs);
+  try {
+    if (!first.done) await write(res, `data: ${JSON.stringify(first.value)}\n\n`);
+    for (;;) {
+      if (signal.aborted) break;
+      const next = await iterator.next();
+      if (next.done) break;
+      await write(res, `data: ${JSON.stringify(next.value)}\n\n`);
+    }
+  } catch (error) {
+    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] }, logger);
+    await write(res, `event: error\ndata: ${JSON.stringify(envelope)}\n\n`);
+  } finally {
+    clearInterval(heartbeat);
+    await iterator.return?.(undefined).catch(() => undefined);
+    if (!res.writableEnded) res.end();
+  }
+}
+
+/**
+ * An internal error leaves without its message (it may quote internals or input), and is logged once
+ * without it too (no personal data in logs).
+ */
+function scrub(envelope: Envelope, logger: Logger): Envelope {
+  if (envelope.error?.code !== A2A_ERROR_CODE.INTERNAL_ERROR) return envelope;
+  logger.error({ code: envelope.error.code }, 'a2a request failed with an internal error');
+  return { ...envelope, error: { code: A2A_ERROR_CODE.INTERNAL_ERROR, message: 'internal error' } };
+}

@@ -1,0 +1,201 @@
+import type { ServerResponse } from 'node:http';
+import { AgentCard } from '@a2a-js/sdk';
+import { AppError } from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { Logger } from '@orgmesh/telemetry';
+import type { Caller } from '../auth/caller.js';
+import type { EventHub } from '../events/event-hub.js';
+import { ALL_KINDS, defineRawRoute, type RawRoute, type RawRouteContext } from '../routes/route.js';
+import { AgentCards } from './agent-cards.js';
+import { CardSigner, type AgentCardJson } from './card-signing.js';
+import { MeshA2AHandler, type A2ATarget } from './a2a-handler.js';
+import { serveJsonRpc } from './a2a-jsonrpc.js';
+
+/** Where the card-signing keys are published (the `jku` of every card signature). */
+export const A2A_JWKS_PATH = '/a2a/jwks.json';
+export const ORG_CARD_PATH = '/.well-known/agent-card.json';
+
+export interface A2AOptions {
+  bus: MessageBus;
+  hub: EventHub;
+  logger: Logger;
+  /** The gateway's public base URL, without a trailing slash. */
+  baseUrl: string;
+  tokenUrl: string | undefined;
+  version: string;
+  rpcTimeoutMs: number;
+  blockingTimeoutMs: number;
+  heartbeatMs: number;
+  /** GATEWAY_A2A_SIGNING_KEY; unset: a key drawn at startup. */
+  signingKey: string | undefined;
+}
+
+export interface A2AMount {
+  routes: RawRoute[];
+  signer: CardSigner;
+}
+
+function sendCard(res: ServerResponse, card: AgentCardJson): void {
+  const text = JSON.stringify(card);
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    // Built from the caller's view of the registry with the caller's token: not for shared caches.
+    'cache-control': 'private, max-age=60',
+  });
+  res.end(text);
+}
+
+function callerOf(ctx: RawRouteContext): Caller {
+  if (!ctx.caller) throw new Error('an A2A route requires a caller');
+  return ctx.caller;
+}
+
+/** The `<agent-id>` segment of `/a2a/<agent-id>...`. */
+function agentIdOf(url: URL): string {
+  const segment = url.pathname.split('/')[2] ?? '';
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+function unknownAgent(agentId: string): AppError {
+  return new AppError(
+    'not_found',
+    `no registry agent ${JSON.stringify(agentId.slice(0, 200))} serves A2A here`,
+    {
+      details: { issues: [{ path: 'path.agentId', message: 'not a registry agent' }] },
+    },
+  );
+}
+
+/**
+ * The A2A server over the mesh (issue 25, ADR 0018): Agent Cards, JSON-RPC endpoints per agent and
+ * for the org, and the card-signing JWKS. Raw routes of the gateway's table, so tokens, rate limits,
+ * body limits and problem+json refusals are the REST edge's own; not in the OpenAPI document (the
+ * Agent Card describes this surface).
+ */
+export async function createA2A(options: A2AOptions): Promise<A2AMount> {
+  const signer = await CardSigner.create(options.signingKey, `${options.baseUrl}${A2A_JWKS_PATH}`);
+  const cards = new AgentCards({
+    bus: options.bus,
+    signer,
+    baseUrl: options.baseUrl,
+    rpcTimeoutMs: options.rpcTimeoutMs,
+    tokenUrl: options.tokenUrl,
+    version: options.version,
+  });
+  const handlerOptions = {
+    bus: options.bus,
+    hub: options.hub,
+    rpcTimeoutMs: options.rpcTimeoutMs,
+    blockingTimeoutMs: options.blockingTimeoutMs,
+  };
+
+  const jsonRpc = async (
+    target: A2ATarget,
+    req: Parameters<RawRoute['handle']>[0],
+    res: ServerResponse,
+    ctx: RawRouteContext,
+  ) => {
+    const caller = callerOf(ctx);
+    if (target.kind === 'agent' && !(await cards.exists(target.agentId, caller)))
+      throw unknownAgent(target.agentId);
+    const body = await ctx.readBody();
+    const card = async () => {
+      const json =
+        target.kind === 'agent' ? await cards.agentCard(target.agentId, caller) : await cards.orgCard(caller);
+      return AgentCard.fromJSON(json);
+    };
+    await serveJsonRpc({
+      req,
+      res,
+      caller,
+      signal: ctx.signal,
+      body,
+      handler: new MeshA2AHandler(target, handlerOptions, card),
+      heartbeatMs: options.heartbeatMs,
+      logger: options.logger,
+    });
+  };
+
+  const routes: RawRoute[] = [
+    defineRawRoute({
+      operationId: 'a2aOrgAgentCard',
+      method: 'GET',
+      path: ORG_CARD_PATH,
+      tag: 'a2a',
+      summary: "The org's A2A Agent Card: one skill per role",
+      access: ALL_KINDS,
+      responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
+      async handle(req, res, ctx) {
+        req.resume();
+        sendCard(res, await cards.orgCard(callerOf(ctx)));
+      },
+    }),
+    defineRawRoute({
+      operationId: 'a2aAgentCard',
+      method: 'GET',
+      path: '/a2a/{agentId}/.well-known/agent-card.json',
+      tag: 'a2a',
+      summary: "A registry agent's A2A Agent Card",
+      access: ALL_KINDS,
+      responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
+      errors: [404],
+      async handle(req, res, ctx) {
+        req.resume();
+        const agentId = agentIdOf(ctx.url);
+        const card = await cards.agentCard(agentId, callerOf(ctx));
+        if (!card) throw unknownAgent(agentId);
+        sendCard(res, card);
+      },
+    }),
+    defineRawRoute({
+      operationId: 'a2aOrgJsonRpc',
+      method: 'POST',
+      path: '/a2a',
+      tag: 'a2a',
+      summary: 'A2A JSON-RPC for the org: a message goes to the role in metadata.role',
+      access: ALL_KINDS,
+      responses: { 200: { description: 'A JSON-RPC response, or server-sent events for streaming methods' } },
+      async handle(req, res, ctx) {
+        await jsonRpc({ kind: 'org' }, req, res, ctx);
+      },
+    }),
+    defineRawRoute({
+      operationId: 'a2aAgentJsonRpc',
+      method: 'POST',
+      path: '/a2a/{agentId}',
+      tag: 'a2a',
+      summary: 'A2A JSON-RPC for one registry agent: a message becomes a mesh task to that agent',
+      access: ALL_KINDS,
+      responses: { 200: { description: 'A JSON-RPC response, or server-sent events for streaming methods' } },
+      errors: [404],
+      async handle(req, res, ctx) {
+        await jsonRpc({ kind: 'agent', agentId: agentIdOf(ctx.url) }, req, res, ctx);
+      },
+    }),
+    defineRawRoute({
+      operationId: 'a2aCardKeys',
+      method: 'GET',
+      path: A2A_JWKS_PATH,
+      tag: 'a2a',
+      summary: 'The public keys Agent Card signatures verify against (JWKS)',
+      access: 'public',
+      responses: { 200: { description: 'A JWK Set', contentType: 'application/json' } },
+      async handle(req, res) {
+        req.resume();
+        const text = JSON.stringify(signer.jwks());
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'public, max-age=300',
+        });
+        res.end(text);
+      },
+    }),
+  ];
+  return { routes, signer };
+}

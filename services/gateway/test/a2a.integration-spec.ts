@@ -1,0 +1,517 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import {
+  Role,
+  TaskState,
+  verifyAgentCardSignature,
+  type AgentCard,
+  type Message,
+  type SendMessageRequest,
+  type StreamResponse,
+  type Task as A2ATask,
+} from '@a2a-js/sdk';
+import {
+  ClientFactory,
+  ClientFactoryOptions,
+  DefaultAgentCardResolver,
+  JsonRpcTransportFactory,
+  type Client,
+} from '@a2a-js/sdk/client';
+import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
+import type { JWK } from 'jose';
+import type { Task } from '@orgmesh/contracts';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import type { GatewayApp } from '../src/gateway.app.js';
+import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
+
+/** A fetch that sends the caller's bearer token, as an A2A client configured with credentials does. */
+function bearerFetch(token: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', `Bearer ${token}`);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** The official SDK client for an endpoint, built from the card it fetches (JSON-RPC transport). */
+async function a2aClient(gateway: GatewayApp, token: string, path: string): Promise<Client> {
+  const fetchImpl = bearerFetch(token);
+  const factory = new ClientFactory(
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl })],
+      cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+    }),
+  );
+  // The card lies at <endpoint>/.well-known/agent-card.json: the base URL ends with a slash.
+  return factory.createFromUrl(`${gateway.url}${path}/`);
+}
+
+function userMessage(
+  text: string,
+  options: { contextId?: string; metadata?: Record<string, unknown> } = {},
+): Message {
+  return {
+    messageId: randomUUID(),
+    contextId: options.contextId ?? '',
+    taskId: '',
+    role: Role.ROLE_USER,
+    parts: [
+      { content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' },
+    ],
+    metadata: options.metadata,
+    extensions: [],
+    referenceTaskIds: [],
+  };
+}
+
+function sendRequest(message: Message, returnImmediately = true): SendMessageRequest {
+  return {
+    tenant: '',
+    message,
+    configuration: {
+      acceptedOutputModes: [],
+      taskPushNotificationConfig: undefined,
+      returnImmediately,
+    },
+    metadata: undefined,
+  };
+}
+
+function asTask(result: Message | A2ATask): A2ATask {
+  if (!('status' in result)) throw new Error('expected a task, got a message');
+  return result;
+}
+
+async function rpc(
+  gateway: GatewayApp,
+  path: string,
+  token: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gateway.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? JSON.parse(text) : undefined };
+}
+
+describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → mesh router → Postgres)', () => {
+  let ctx: TestContext;
+  let stack: GatewayStack;
+  let gateway: GatewayApp;
+  const tokens: Record<string, string> = {};
+  const as = (client: string) => tokens[client] as string;
+
+  /** Legal's agent takes the task over REST, as a mesh agent does. */
+  const update = async (id: string, body: Record<string, unknown>) => {
+    const res = await api<Task>(gateway, 'POST', `/v1/tasks/${id}/updates`, {
+      token: as('legal-agent'),
+      body,
+    });
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    stack = await startGatewayStack(ctx, { sessions: false });
+    gateway = stack.gateway;
+    for (const client of ['admin', 'viewer', 'finance-agent', 'manager-agent', 'legal-agent'])
+      tokens[client] = await devToken(gateway, client);
+  });
+
+  afterAll(async () => {
+    await stack?.close();
+    await ctx?.dispose();
+  });
+
+  describe('Agent Cards', () => {
+    it("serves each registry agent's card: skills from the registry, bearer JWT, JSON-RPC 1.0 and 0.3, signed and verifiable from the published JWKS", async () => {
+      const res = await fetch(`${gateway.url}/a2a/legal-agent/.well-known/agent-card.json`, {
+        headers: { authorization: `Bearer ${as('manager-agent')}` },
+      });
+      expect(res.status).toBe(200);
+      const card = (await res.json()) as Record<string, any>;
+      expect(card['name']).toBe('Legal Agent');
+      expect(card['description']).toContain('SOX');
+      expect(card['supportedInterfaces']).toEqual([
+        { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
+        { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+      ]);
+      expect(card['securitySchemes']).toEqual({
+        bearer: {
+          httpAuthSecurityScheme: expect.objectContaining({ scheme: 'Bearer', bearerFormat: 'JWT' }),
+        },
+      });
+      // No scopes: ProtoJSON leaves the empty list out.
+      expect(card['securityRequirements']).toEqual([{ schemes: { bearer: {} } }]);
+      expect(card['capabilities']).toMatchObject({ streaming: true });
+      const skills = card['skills'] as Array<{ name: string; tags: string[] }>;
+      expect(skills.map((s) => s.name)).toEqual([
+        'Review spending requests for SOX compliance',
+        'Answer with a recommendation and the rule it rests on',
+      ]);
+      expect(skills.every((s) => s.tags.includes('legal'))).toBe(true);
+
+      // The signature: JWS over the canonical card, verified with the SDK against the key the jku names.
+      expect(card['signatures']).toHaveLength(1);
+      const header = JSON.parse(Buffer.from(card['signatures'][0].protected, 'base64url').toString());
+      expect(header).toMatchObject({ alg: 'ES256', typ: 'JOSE', jku: `${gateway.url}/a2a/jwks.json` });
+      const keys = async (kid: string, jku?: string) => {
+        const jwks = (await (await fetch(jku as string)).json()) as { keys: JWK[] };
+        const jwk = jwks.keys.find((k) => k.kid === kid);
+        if (!jwk) throw new Error(`no key ${kid}`);
+        return jwk;
+      };
+      const verify = verifyAgentCardSignature(keys);
+      await expect(verify(card as unknown as AgentCard)).resolves.toBeUndefined();
+      // Negative control: a card changed after signing no longer verifies.
+      await expect(verify({ ...card, name: 'Finance Agent' } as unknown as AgentCard)).rejects.toThrow();
+    });
+
+    it('serves the org card with one skill per role, and refuses an unknown agent (404) and a missing token (401)', async () => {
+      const org = await fetch(`${gateway.url}/.well-known/agent-card.json`, {
+        headers: { authorization: `Bearer ${as('viewer')}` },
+      });
+      expect(org.status).toBe(200);
+      const card = (await org.json()) as {
+        skills: Array<{ id: string }>;
+        supportedInterfaces: Array<{ url: string }>;
+      };
+      expect(card.skills.map((s) => s.id)).toEqual(expect.arrayContaining(['finance', 'legal', 'manager']));
+      expect(card.supportedInterfaces[0]?.url).toBe(`${gateway.url}/a2a`);
+
+      const unknown = await api(gateway, 'GET', '/a2a/nobody-agent/.well-known/agent-card.json', {
+        token: as('viewer'),
+      });
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.code).toBe('not_found');
+      const anonymous = await api(gateway, 'GET', '/a2a/legal-agent/.well-known/agent-card.json');
+      expect(anonymous.status).toBe(401);
+      const jwks = await api(gateway, 'GET', '/a2a/jwks.json');
+      expect(jwks.status).toBe(200);
+      expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
+    });
+  });
+
+  describe('JSON-RPC', () => {
+    it('SendMessage creates the mesh task (same id, visible over REST), once per messageId', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const contextId = `a2a-${randomUUID()}`;
+      const message = userMessage('Is the Q3 budget SOX compliant?', { contextId });
+      const task = asTask(await client.sendMessage(sendRequest(message)));
+      expect(task.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED);
+      expect(task.contextId).toBe(contextId);
+      expect(task.history[0]?.parts[0]?.content).toEqual({
+        $case: 'text',
+        value: 'Is the Q3 budget SOX compliant?',
+      });
+
+      const mesh = await api<Task>(gateway, 'GET', `/v1/tasks/${task.id}`, { token: as('legal-agent') });
+      expect(mesh.status).toBe(200);
+      expect(mesh.body).toMatchObject({
+        id: task.id,
+        kind: 'task',
+        type: 'a2a-message',
+        from: { agentId: 'manager-agent', role: 'manager' },
+        to: { role: 'legal', agentId: 'legal-agent' },
+        contextId,
+        state: 'submitted',
+        input: { text: 'Is the Q3 budget SOX compliant?' },
+      });
+      // A retried send (same messageId) is the same task.
+      const again = asTask(await client.sendMessage(sendRequest(message)));
+      expect(again.id).toBe(task.id);
+    });
+
+    it('a blocking SendMessage answers when the agent completes the task, with the result as an artifact', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const contextId = `a2a-${randomUUID()}`;
+      const pending = client.sendMessage(
+        sendRequest(userMessage('Review contract c-7', { contextId }), false),
+      );
+      let id = '';
+      await expectEventually(async () => {
+        const inbox = await api(gateway, 'GET', `/v1/tasks?contextId=${contextId}`, {
+          token: as('legal-agent'),
+        });
+        expect(inbox.body.items).toHaveLength(1);
+        id = inbox.body.items[0].id;
+      });
+      await update(id, { state: 'working' });
+      await update(id, { state: 'completed', result: { verdict: 'compliant', rule: 'SOX 404' } });
+      const task = asTask(await pending);
+      expect(task.id).toBe(id);
+      expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+      expect(task.artifacts[0]?.parts[0]?.content).toEqual({
+        $case: 'data',
+        value: { verdict: 'compliant', rule: 'SOX 404' },
+      });
+    });
+
+    it('SendStreamingMessage streams the task, then its changes from JetStream until it ends', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const events: StreamResponse[] = [];
+      const done = (async () => {
+        for await (const event of client.sendMessageStream(sendRequest(userMessage('Stream me a review')))) {
+          events.push(event);
+        }
+      })();
+      await expectEventually(() => expect(events.length).toBeGreaterThanOrEqual(1));
+      const first = events[0]?.payload;
+      if (first?.$case !== 'task') throw new Error(`first event is ${first?.$case}`);
+      const id = first.value.id;
+      expect(first.value.status?.state).toBe(TaskState.TASK_STATE_SUBMITTED);
+      await update(id, { state: 'working' });
+      await expectEventually(() => expect(events.length).toBeGreaterThanOrEqual(2));
+      await update(id, { state: 'completed', result: 'approved under SOX 404' });
+      await done;
+      const kinds = events.map((e) =>
+        e.payload?.$case === 'statusUpdate'
+          ? `status:${TaskState[e.payload.value.status?.state ?? 0]}`
+          : e.payload?.$case,
+      );
+      expect(kinds).toEqual([
+        'task',
+        'status:TASK_STATE_WORKING',
+        'artifactUpdate',
+        'status:TASK_STATE_COMPLETED',
+      ]);
+      const artifact = events[2]?.payload;
+      expect(artifact?.$case === 'artifactUpdate' && artifact.value.artifact?.parts[0]?.content).toEqual({
+        $case: 'text',
+        value: 'approved under SOX 404',
+      });
+    });
+
+    it('GetTask maps mesh states (input-required → INPUT_REQUIRED); an unknown or foreign task is TaskNotFound', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const task = asTask(await client.sendMessage(sendRequest(userMessage('Need more facts?'))));
+      await update(task.id, { state: 'working' });
+      await update(task.id, { state: 'input-required', reason: 'which contract?' });
+      const got = await client.getTask({ tenant: '', id: task.id });
+      expect(got.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+      expect(got.status?.message?.parts[0]?.content).toEqual({ $case: 'text', value: 'which contract?' });
+      expect(got.metadata?.['orgmesh']).toMatchObject({
+        kind: 'task',
+        version: 3,
+        to: { agentId: 'legal-agent' },
+      });
+
+      await expect(client.getTask({ tenant: '', id: randomUUID() })).rejects.toBeInstanceOf(
+        TaskNotFoundError,
+      );
+      await expect(client.getTask({ tenant: '', id: 'not-a-task' })).rejects.toBeInstanceOf(
+        TaskNotFoundError,
+      );
+      // A task of another agent is not found through this agent's endpoint.
+      const other = await api<Task>(gateway, 'POST', '/v1/tasks', {
+        token: as('manager-agent'),
+        body: { to: 'finance-agent', type: 'ledger' },
+      });
+      expect(other.status).toBe(202);
+      await expect(client.getTask({ tenant: '', id: other.body.id })).rejects.toBeInstanceOf(
+        TaskNotFoundError,
+      );
+      // A caller who is no party to the task may not read it (the mesh's rule, as GET /v1/tasks/{id}: forbidden).
+      const finance = await a2aClient(gateway, as('finance-agent'), '/a2a/legal-agent');
+      await expect(finance.getTask({ tenant: '', id: task.id })).rejects.toMatchObject({
+        envelopeCode: -32040,
+      });
+      const rest = await api(gateway, 'GET', `/v1/tasks/${task.id}`, { token: as('finance-agent') });
+      expect(rest.status).toBe(403);
+    });
+
+    it('CancelTask cancels the mesh task; a finished task is TaskNotCancelable, and has no stream to resubscribe to', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const task = asTask(await client.sendMessage(sendRequest(userMessage('Cancel me'))));
+      const canceled = await client.cancelTask({
+        tenant: '',
+        id: task.id,
+        metadata: { reason: 'changed my mind' },
+      });
+      expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+      const mesh = await api<Task>(gateway, 'GET', `/v1/tasks/${task.id}`, { token: as('manager-agent') });
+      expect(mesh.body).toMatchObject({ state: 'canceled', reason: 'changed my mind' });
+      await expect(client.cancelTask({ tenant: '', id: task.id, metadata: {} })).rejects.toBeInstanceOf(
+        TaskNotCancelableError,
+      );
+      const resubscribe = async () => {
+        for await (const _event of client.resubscribeTask({ tenant: '', id: task.id })) void _event;
+      };
+      await expect(resubscribe()).rejects.toBeInstanceOf(UnsupportedOperationError);
+    });
+
+    it('SubscribeToTask after the first stream was dropped: the current state, then every later change', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const abort = new AbortController();
+      const firstSeen: StreamResponse[] = [];
+      const first = (async () => {
+        try {
+          for await (const event of client.sendMessageStream(sendRequest(userMessage('Long review')), {
+            signal: abort.signal,
+          })) {
+            firstSeen.push(event);
+          }
+        } catch {
+          // aborted
+        }
+      })();
+      await expectEventually(() => expect(firstSeen.length).toBe(1));
+      const head = firstSeen[0]?.payload;
+      if (head?.$case !== 'task') throw new Error('expected the task first');
+      const id = head.value.id;
+      abort.abort();
+      await first;
+      // Changes while no stream is open.
+      await update(id, { state: 'working' });
+      await update(id, { state: 'input-required', reason: 'waiting for the CFO' });
+
+      const events: StreamResponse[] = [];
+      const second = (async () => {
+        for await (const event of client.resubscribeTask({ tenant: '', id })) events.push(event);
+      })();
+      await expectEventually(() => expect(events.length).toBe(1));
+      const snapshot = events[0]?.payload;
+      expect(snapshot?.$case === 'task' && snapshot.value.status?.state).toBe(
+        TaskState.TASK_STATE_INPUT_REQUIRED,
+      );
+      await update(id, { state: 'working' });
+      await update(id, { state: 'completed', result: { ok: true } });
+      await second;
+      expect(
+        events
+          .slice(1)
+          .map((e) =>
+            e.payload?.$case === 'statusUpdate' ? e.payload.value.status?.state : e.payload?.$case,
+          ),
+      ).toEqual([TaskState.TASK_STATE_WORKING, 'artifactUpdate', TaskState.TASK_STATE_COMPLETED]);
+    });
+
+    it('applies mesh policy and the caller kind as for REST: denied sends name the rule', async () => {
+      const legal = await a2aClient(gateway, as('legal-agent'), '/a2a/finance-agent');
+      const denied = await legal
+        .sendMessage(sendRequest(userMessage('fix the ledger')))
+        .catch((e: unknown) => e);
+      expect(denied).toBeInstanceOf(Error);
+      expect(String((denied as Error).message)).toMatch(/rule|deny|policy/i);
+      const raw = await rpc(
+        gateway,
+        '/a2a/finance-agent',
+        as('legal-agent'),
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'SendMessage',
+          params: { message: { messageId: randomUUID(), role: 'ROLE_USER', parts: [{ text: 'fix it' }] } },
+        }),
+        { 'A2A-Version': '1.0' },
+      );
+      expect(raw.json).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32040 } });
+      expect(raw.json.error.message).toMatch(/rule|deny|policy/i);
+      // Nothing was created for the refused send.
+      const outbox = await api(gateway, 'GET', '/v1/tasks?agentId=legal-agent&direction=outbound', {
+        token: as('legal-agent'),
+      });
+      expect(outbox.body.items).toHaveLength(0);
+    });
+
+    it('routes by role through the org endpoint (metadata.role) and refuses a message naming none', async () => {
+      // The org card is the gateway's own (/.well-known/agent-card.json); its interface is /a2a.
+      const client = await a2aClient(gateway, as('manager-agent'), '');
+      const task = asTask(
+        await client.sendMessage(
+          sendRequest(userMessage('to whoever is on legal', { metadata: { role: 'legal' } })),
+        ),
+      );
+      const mesh = await api<Task>(gateway, 'GET', `/v1/tasks/${task.id}`, { token: as('legal-agent') });
+      expect(mesh.body.to).toEqual({ role: 'legal', agentId: null });
+      await expect(client.sendMessage(sendRequest(userMessage('to nobody')))).rejects.toThrow(
+        /metadata\.role/,
+      );
+      const listed = await client.listTasks({
+        tenant: '',
+        contextId: task.contextId,
+        status: TaskState.TASK_STATE_UNSPECIFIED,
+        pageToken: '',
+        statusTimestampAfter: undefined,
+      });
+      expect(listed.tasks.map((t) => t.id)).toEqual([task.id]);
+    });
+
+    it("answers malformed JSON-RPC with the spec's codes and serves v0.3 method names", async () => {
+      const token = as('manager-agent');
+      const call = (body: string, headers?: Record<string, string>) =>
+        rpc(gateway, '/a2a/legal-agent', token, body, headers);
+      expect((await call('{"jsonrpc": "2.0", "method": ')).json).toMatchObject({
+        id: null,
+        error: { code: -32700 },
+      });
+      expect((await call('[]')).json.error.code).toBe(-32600);
+      expect((await call('{"jsonrpc":"1.0","id":1,"method":"GetTask"}')).json).toMatchObject({
+        id: 1,
+        error: { code: -32600 },
+      });
+      expect((await call('{"jsonrpc":"2.0","id":{},"method":"GetTask"}')).json.error.code).toBe(-32600);
+      expect((await call('{"jsonrpc":"2.0","id":2,"method":"NoSuchMethod","params":{}}')).json).toMatchObject(
+        {
+          id: 2,
+          error: { code: -32601 },
+        },
+      );
+      expect((await call('{"jsonrpc":"2.0","id":3,"method":"GetTask","params":[1]}')).json.error.code).toBe(
+        -32602,
+      );
+      expect(
+        (
+          await call(
+            JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'GetTask', params: { id: randomUUID() } }),
+          )
+        ).json,
+      ).toMatchObject({ id: 4, error: { code: -32001 } });
+      expect(
+        (
+          await call('{"jsonrpc":"2.0","id":5,"method":"GetTask","params":{"id":"x"}}', {
+            'A2A-Version': '9.9',
+          })
+        ).json.error.code,
+      ).toBe(-32009);
+
+      // v0.3 (`message/send`, `tasks/get`): the SDK's compat layer over the same mesh handler.
+      const sent = await call(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'a',
+          method: 'message/send',
+          params: {
+            message: {
+              kind: 'message',
+              messageId: randomUUID(),
+              role: 'user',
+              parts: [{ kind: 'text', text: 'v0.3 hello' }],
+            },
+            configuration: { blocking: false },
+          },
+        }),
+      );
+      expect(sent.status).toBe(200);
+      expect(sent.json.result).toMatchObject({ kind: 'task', status: { state: 'submitted' } });
+      const got = await call(
+        JSON.stringify({ jsonrpc: '2.0', id: 'b', method: 'tasks/get', params: { id: sent.json.result.id } }),
+      );
+      expect(got.json.result).toMatchObject({ id: sent.json.result.id, kind: 'task' });
+      const missing = await call(
+        JSON.stringify({ jsonrpc: '2.0', id: 'c', method: 'tasks/get', params: { id: randomUUID() } }),
+      );
+      expect(missing.json.error.code).toBe(-32001);
+
+      // Transport refusals stay the gateway's: no token 401, unknown agent 404.
+      const anonymous = await fetch(`${gateway.url}/a2a/legal-agent`, { method: 'POST', body: '{}' });
+      expect(anonymous.status).toBe(401);
+      expect((await rpc(gateway, '/a2a/nobody-agent', token, '{}')).status).toBe(404);
+    });
+  });
+});

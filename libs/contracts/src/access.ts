@@ -48,7 +48,7 @@ import {
   TaskUpdated,
   UpdateTask,
 } from './mesh/index.js';
-import { PrivacyBudgetWarning, PrivacyRedacted } from './privacy/index.js';
+import { PrivacyRedacted } from './privacy/index.js';
 
 /**
  * Who may do what on the bus (issue 18, ADR 0011): the single source the NATS permissions of every
@@ -178,7 +178,6 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
   },
 
   { event: PrivacyRedacted },
-  { event: PrivacyBudgetWarning },
 ];
 
 /** The access entry of an RPC subject, if any. */

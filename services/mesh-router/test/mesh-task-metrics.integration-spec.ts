@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import type { TaskState } from '@orgmesh/contracts';
+import type { Task, TaskState } from '@orgmesh/contracts';
 import type { TestContext } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
-import type { NewTask, TaskDecisionOutcome } from '../src/task/task.repository.js';
+import { taskCreate, taskWrite } from '../src/task/task.changes.js';
+import type { TaskCreate, TaskWrite } from '../src/task/task.repository.js';
 import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
 /** The value of a sample in Prometheus text, 0 when absent. */
@@ -11,8 +12,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
   const line = text
     .split('\n')
     .find(
-      (l) =>
-        l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
+      (l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => l.includes(`${k}="${v}"`)),
     );
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
 }
@@ -36,36 +36,40 @@ describe('mesh task metrics', () => {
     await ctx?.dispose();
   });
 
-  const newTask = (kind: 'task' | 'approval'): NewTask => {
+  const newTask = (kind: 'task' | 'approval'): TaskCreate => {
     const now = new Date();
-    return {
-      id: randomUUID(),
-      kind,
-      from: { agentId: 'finance-agent', role: 'finance' },
-      to: { role: 'worker', agentId: null },
-      type: null,
-      subject: 'metrics',
-      input: null,
-      details: null,
-      message: null,
-      priority: 'normal',
-      contextId: `metrics-${randomUUID()}`,
-      deadline: new Date(now.getTime() + 3_600_000),
-      escalateAt: null,
-      now,
-    };
+    return taskCreate(
+      {
+        id: randomUUID(),
+        kind,
+        from: { agentId: 'finance-agent', role: 'finance' },
+        to: { role: 'worker', agentId: null },
+        type: null,
+        subject: 'metrics',
+        input: null,
+        details: null,
+        message: null,
+        priority: 'normal',
+        contextId: `metrics-${randomUUID()}`,
+        deadline: new Date(now.getTime() + 3_600_000),
+        escalateAt: null,
+        now,
+      },
+      'mesh.inbox.role.worker',
+    );
   };
 
   const move =
-    (to: TaskState) =>
-    (): TaskDecisionOutcome => ({
-      kind: 'change',
-      event: to === 'working' ? 'start' : to === 'completed' ? 'complete' : 'escalate',
-      to,
-      reason: null,
-      patch: {},
-      now: new Date(),
-    });
+    (to: TaskState, actor = 'worker-agent') =>
+    (current: Task): TaskWrite =>
+      taskWrite(current, actor, {
+        kind: 'change',
+        event: to === 'working' ? 'start' : to === 'completed' ? 'complete' : 'escalate',
+        to,
+        reason: null,
+        patch: {},
+        now: new Date(),
+      });
 
   it('counts each committed transition once by kind and state entered, and a scrape reads no task row', async () => {
     const before = await scrape();
@@ -73,11 +77,11 @@ describe('mesh task metrics', () => {
       sample(text, 'orgmesh_mesh_task_transitions_total', { kind, state }) -
       sample(before, 'orgmesh_mesh_task_transitions_total', { kind, state });
 
-    const { task } = await mesh.repository.create(newTask('task'), 'mesh.inbox.role.worker');
-    await mesh.repository.create(newTask('approval'), 'mesh.inbox.role.worker');
+    const { task } = await mesh.repository.create(newTask('task'));
+    await mesh.repository.create(newTask('approval'));
     await mesh.repository.apply(task.id, { actor: 'worker-agent' }, move('working'));
     // A change that keeps the state (an escalation) is no transition.
-    await mesh.repository.apply(task.id, { actor: 'system' }, move('working'));
+    await mesh.repository.apply(task.id, { actor: 'system' }, move('working', 'system'));
     await mesh.repository.apply(task.id, { actor: 'worker-agent' }, move('completed'));
     // A no-op commits nothing and counts nothing.
     await mesh.repository.apply(task.id, { actor: 'worker-agent' }, () => ({ kind: 'noop' }));

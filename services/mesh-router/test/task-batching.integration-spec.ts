@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import type { Task, TaskState } from '@orgmesh/contracts';
+import type { OutboxEvent } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
 import {
@@ -11,12 +12,13 @@ import {
 } from '@orgmesh/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { eventForReportedState, taskOutcome } from '../src/task/task.fsm.js';
+import { taskCreate, taskWrite } from '../src/task/task.changes.js';
 import {
   TaskRepository,
   type IdempotencyClaim,
   type NewTask,
-  type OutboxRow,
-  type TaskDecisionOutcome,
+  type TaskCreate,
+  type TaskWrite,
 } from '../src/task/task.repository.js';
 import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
@@ -47,7 +49,10 @@ describe('task repository group commit', () => {
     await ctx?.dispose();
   });
 
-  const newTask = (contextId: string, n: number): NewTask => {
+  /** A new task to the worker role's inbox, with its events, as TaskService settles it. */
+  const newTask = (contextId: string, n: number): TaskCreate =>
+    taskCreate(newTaskInput(contextId, n), 'mesh.inbox.role.worker');
+  const newTaskInput = (contextId: string, n: number): NewTask => {
     const now = new Date();
     return {
       id: randomUUID(),
@@ -74,15 +79,15 @@ describe('task repository group commit', () => {
     fingerprint,
   });
 
-  /** The domain's decision for an agent reporting `state`, as TaskService makes it. */
+  /** The domain's decision for an agent reporting `state`, settled with its events, as TaskService makes it. */
   const report =
     (state: 'working' | 'input-required' | 'completed') =>
-    (current: Task): TaskDecisionOutcome => {
+    (current: Task): TaskWrite => {
       const event = eventForReportedState(state);
       const outcome = taskOutcome(current.kind, current.state, event);
       if (outcome.kind === 'illegal') throw new Error(`illegal: ${current.state} → ${state}`);
       if (outcome.kind === 'noop') return { kind: 'noop' };
-      return {
+      return taskWrite(current, 'worker-agent', {
         kind: 'change',
         event,
         to: outcome.to,
@@ -92,7 +97,7 @@ describe('task repository group commit', () => {
           result: state === 'completed' ? { done: true } : undefined,
         },
         now: new Date(),
-      };
+      });
     };
 
   const historyOf = async (id: string) =>
@@ -105,7 +110,7 @@ describe('task repository group commit', () => {
 
   it('writes 40 concurrent creates in one statement, a twin key once, with every row and outbox entry', async () => {
     const repository = new TaskRepository(counted, { maxInFlight: 1 });
-    const published: OutboxRow[] = [];
+    const published: OutboxEvent[] = [];
     repository.onCommitted((rows) => published.push(...rows));
     const contextId = `batch-${randomUUID()}`;
     const twinKey = `twin-${randomUUID()}`;
@@ -113,11 +118,7 @@ describe('task repository group commit', () => {
     statements.length = 0;
     const results = await Promise.all(
       inputs.map((input, n) =>
-        repository.create(
-          input,
-          'mesh.inbox.role.worker',
-          n % 2 === 0 ? claim(n < 4 ? twinKey : `key-${randomUUID()}`) : undefined,
-        ),
+        repository.create(input, n % 2 === 0 ? claim(n < 4 ? twinKey : `key-${randomUUID()}`) : undefined),
       ),
     );
     // Tasks 0 and 2 share a key: the first wins, the second answers the first's task.
@@ -134,8 +135,8 @@ describe('task repository group commit', () => {
     );
     expect(stored).toHaveLength(39);
     expect(stored.every((t) => t.version === 1 && t.state === 'submitted')).toBe(true);
-    const first = stored.find((t) => t.id === inputs[1]!.id);
-    expect(first?.input).toEqual(inputs[1]!.input);
+    const first = stored.find((t) => t.id === inputs[1]!.task.id);
+    expect(first?.input).toEqual(inputs[1]!.task.input);
     const ids = stored.map((t) => t.id);
     const { rows: history } = await db.query<{ count: number }>(
       `SELECT count(*)::int AS count FROM mesh.task_events WHERE task_id = ANY($1::uuid[]) AND event = 'create'`,
@@ -171,9 +172,7 @@ describe('task repository group commit', () => {
     const other = new TaskRepository(db);
     const contextId = `batch-${randomUUID()}`;
     const created = await Promise.all(
-      Array.from({ length: 30 }, (_, n) =>
-        repository.create(newTask(contextId, n), 'mesh.inbox.role.worker'),
-      ),
+      Array.from({ length: 30 }, (_, n) => repository.create(newTask(contextId, n))),
     );
     const ids = created.map((c) => c.task.id);
     // Task 0 moves on the other replica: the first's cached version 1 is stale now.
@@ -231,7 +230,7 @@ describe('task repository group commit', () => {
     // a plain join of the batch with mesh.tasks is a hash join over a sequential scan there, and
     // that plan then read every task on every update as the table grew.
     const repository = new TaskRepository(counted);
-    const { task } = await repository.create(newTask(`plan-${randomUUID()}`, 0), 'mesh.inbox.role.worker');
+    const { task } = await repository.create(newTask(`plan-${randomUUID()}`, 0));
     statements.length = 0;
     await repository.apply(task.id, { actor: 'worker-agent' }, report('working'));
     const update = statements.find((s) => s.text.includes('UPDATE mesh.tasks'))?.text;
@@ -261,7 +260,7 @@ describe('task repository group commit', () => {
     const repository = new TaskRepository(counted, { maxInFlight: 1 });
     const contextId = `batch-${randomUUID()}`;
     const created = await Promise.all(
-      Array.from({ length: 5 }, (_, n) => repository.create(newTask(contextId, n), 'mesh.inbox.role.worker')),
+      Array.from({ length: 5 }, (_, n) => repository.create(newTask(contextId, n))),
     );
     const ids = created.map((c) => c.task.id);
     const key = `shared-${randomUUID()}`;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { safeText } from '../safe-input.js';
-import { LlmGovernance } from '../privacy/llm-governance.js';
 
 /**
  * Shapes of the registry's model as every consumer sees it (RPC replies, events, REST, the privacy
@@ -145,8 +144,6 @@ export const RoleProfile = z.object({
   extensions: z.array(kebabId),
   /** Role-wide guidance written into CLAUDE.md and .goosehints. */
   hints: z.string(),
-  /** LLM budgets, rate limits and store-outage rule, enforced by the privacy proxy (issue 24). */
-  llm: LlmGovernance.optional(),
 });
 export type RoleProfile = z.infer<typeof RoleProfile>;
 

@@ -1,14 +1,12 @@
-import { outboxChannel } from '@orgmesh/messaging';
+import { OutboxWriter, type OutboxEvent } from '@orgmesh/messaging';
 import { pgErrorCode, WriteBatcher, type Database, type Sql } from '@orgmesh/persistence';
-import type { Task } from '@orgmesh/contracts';
+import type { Task, TaskHistoryEvent } from '@orgmesh/contracts';
 import type { TaskRow } from './task.entity.js';
-import { MESH_SCHEMA, outboxBatchInsert, outboxDocument, type OutboxRow } from './task.outbox.js';
-import type {
-  ChangeMeta,
-  IdempotencyClaim,
-  StoredResponse,
-  TaskDecisionOutcome,
-} from './task.repository.types.js';
+import type { ChangeMeta, IdempotencyClaim, StoredResponse } from './task.repository.types.js';
+
+export const MESH_SCHEMA = 'mesh';
+/** The mesh's outbox (libs/messaging): its rows go in the task statements below, gated by the tasks written. */
+export const meshOutbox = new OutboxWriter(MESH_SCHEMA);
 
 const jsonOrNull = (value: unknown): string | null =>
   value === undefined || value === null ? null : JSON.stringify(value);
@@ -57,9 +55,7 @@ export class TaskBatchWrites {
 
   /** A batch statement's relay wake-up (once per statement, param `$index`), unless a listener publishes. */
   private batchNotify(index: number): string {
-    return this.listening()
-      ? `0 AS notified`
-      : `(SELECT count(*) FROM (SELECT pg_notify($${index}, '') FROM o LIMIT 1) n)::int AS notified`;
+    return this.listening() ? `0 AS notified` : meshOutbox.notifySql(index, 'o');
   }
 
   /** A batch statement's prepared name: its text differs with and without the relay wake-up. */
@@ -68,7 +64,7 @@ export class TaskBatchWrites {
   }
 
   private batchNotifyParams(): string[] {
-    return this.listening() ? [] : [outboxChannel(MESH_SCHEMA)];
+    return this.listening() ? [] : [meshOutbox.channel];
   }
 
   /** The stored answer of (operation, actor, key), if any. Concurrent lookups share one statement. */
@@ -104,7 +100,7 @@ export class TaskBatchWrites {
     const col = <T>(f: (item: CreateItem) => T): T[] => items.map(f);
     const jsonCol = (f: (item: CreateItem) => unknown) => items.map((item) => jsonOrNull(f(item)));
     const claims = items.filter((item) => item.claim);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.row.id, ...o })));
+    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: item.row.id })));
     const { rows } = await this.db.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
@@ -127,7 +123,7 @@ export class TaskBatchWrites {
        h AS (
          INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
          SELECT v.id, 'create', NULL, 'submitted', v.from_agent_id, NULL, v.trace_id, v.created_at FROM v JOIN t USING (id)),
-       o AS (${outboxBatchInsert(24)})
+       o AS (${meshOutbox.insertSql(24, 't')})
        SELECT id, ${this.batchNotify(25)} FROM t`,
       [
         col((i) => i.row.id),
@@ -153,7 +149,7 @@ export class TaskBatchWrites {
         claims.map((i) => i.claim!.fingerprint),
         claims.map((i) => i.row.id),
         claims.map((i) => JSON.stringify(i.task)),
-        outboxDocument(outbox),
+        meshOutbox.document(outbox),
         ...this.batchNotifyParams(),
       ],
       { name: this.statementName('mesh-task-create') },
@@ -203,7 +199,7 @@ export class TaskBatchWrites {
   async updateMany(items: UpdateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
     const keyed = items.filter((item) => item.meta.idempotency);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ taskId: item.next.id, ...o })));
+    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: item.next.id })));
     const { rows } = await sql.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
@@ -229,7 +225,7 @@ export class TaskBatchWrites {
            FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[], $21::jsonb[])
              AS k(operation, actor, key, fingerprint, task_id, response)
            JOIN u ON u.id = k.task_id),
-       o AS (${outboxBatchInsert(22, 'u')})
+       o AS (${meshOutbox.insertSql(22, 'u')})
        SELECT id, ${this.batchNotify(23)} FROM u`,
       [
         col((i) => i.next.id),
@@ -243,7 +239,7 @@ export class TaskBatchWrites {
         col((i) => jsonOrNull(i.next.decision)),
         col((i) => jsonOrNull(i.next.escalated_to)),
         col((i) => i.next.escalated_at?.toISOString() ?? null),
-        col((i) => i.outcome.event),
+        col((i) => i.event),
         col((i) => i.previous.state),
         col((i) => i.meta.actor),
         col((i) => i.traceId),
@@ -253,7 +249,7 @@ export class TaskBatchWrites {
         keyed.map((i) => i.meta.idempotency!.fingerprint),
         keyed.map((i) => i.next.id),
         keyed.map((i) => JSON.stringify(i.task)),
-        outboxDocument(outbox),
+        meshOutbox.document(outbox),
         ...this.batchNotifyParams(),
       ],
       { name: this.statementName('mesh-task-update') },
@@ -272,7 +268,7 @@ export function idempotencyId(k: { operation: string; actor: string; key: string
 export interface CreateItem {
   row: TaskRow;
   task: Task;
-  outbox: OutboxRow[];
+  outbox: OutboxEvent[];
   claim: IdempotencyClaim | undefined;
   traceId: string | null;
 }
@@ -283,7 +279,7 @@ export interface UpdateItem {
   next: TaskRow;
   task: Task;
   meta: ChangeMeta;
-  outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>;
-  outbox: OutboxRow[];
+  event: TaskHistoryEvent;
+  outbox: OutboxEvent[];
   traceId: string | null;
 }

@@ -1,31 +1,22 @@
 import { trace } from '@opentelemetry/api';
-import {
-  AppError,
-  InboxDelivery,
-  TaskCreated,
-  TaskUpdated,
-  type Task,
-  type TaskChange,
-  type TaskState,
-} from '@orgmesh/contracts';
-import { outboxChannel } from '@orgmesh/messaging';
+import { AppError, type Task, type TaskState } from '@orgmesh/contracts';
+import type { OutboxEvent } from '@orgmesh/messaging';
 import { pgErrorCode, RowCache, type Database, type Sql } from '@orgmesh/persistence';
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
-import { TaskBatchWrites, type UpdateItem } from './task.batch-writes.js';
+import { meshOutbox, TaskBatchWrites, type UpdateItem } from './task.batch-writes.js';
 import { listTasksQuery } from './task.list-sql.js';
-import { MESH_SCHEMA, outboxRow, type OutboxRow } from './task.outbox.js';
 import type {
   ChangeMeta,
   IdempotencyClaim,
-  NewTask,
   StoredResponse,
-  TaskDecisionOutcome,
+  TaskCreate,
   TaskListFilter,
+  TaskWrite,
 } from './task.repository.types.js';
 
-export { MESH_SCHEMA, type OutboxRow } from './task.outbox.js';
+export { MESH_SCHEMA } from './task.batch-writes.js';
 export { visibilitySql } from './task.list-sql.js';
 export type * from './task.repository.types.js';
 
@@ -34,7 +25,8 @@ const OPEN_STATES: TaskState[] = ['submitted', 'working', 'input-required'];
 const OPTIMISTIC_ATTEMPTS = 3;
 
 /**
- * All SQL of the mesh router.
+ * All SQL of the mesh router. It writes what the service settled (task.changes.ts: the task and the
+ * events each write emits) and chooses nothing itself.
  *
  * Every write is ONE statement (data-modifying CTEs): the task row, its history entry, its event
  * and its inbox delivery (the outbox rows) and the idempotency record commit together, atomically,
@@ -45,10 +37,10 @@ const OPTIMISTIC_ATTEMPTS = 3;
  * out, because every round trip counts at a thousand task lifecycles per second.
  *
  * The statements live beside it: the batched writes in task.batch-writes.ts, the list query and the
- * visibility filter in task.list-sql.ts, the outbox rows in task.outbox.ts.
+ * visibility filter in task.list-sql.ts; the outbox rows are written by libs/messaging's OutboxWriter.
  */
 export class TaskRepository {
-  private committed: ((rows: OutboxRow[]) => void) | undefined;
+  private committed: ((rows: OutboxEvent[]) => void) | undefined;
   private stateChanged: ((kind: string, state: string) => void) | undefined;
   /** The last row this replica wrote or read per task: the fast path of updates (see attemptFromCache). */
   private readonly cache = new RowCache<TaskRow>(10_000);
@@ -66,7 +58,7 @@ export class TaskRepository {
    * Hands every committed write's outbox rows to `listener` (the eager publisher) instead of
    * waking the relay with NOTIFY; the relay then finds by polling only what the listener missed.
    */
-  onCommitted(listener: (rows: OutboxRow[]) => void): void {
+  onCommitted(listener: (rows: OutboxEvent[]) => void): void {
     this.committed = listener;
   }
 
@@ -107,7 +99,7 @@ export class TaskRepository {
 
   /** Wakes the relay (after an eager publish failed). */
   async wakeRelay(): Promise<void> {
-    await this.db.query(`SELECT pg_notify($1, '')`, [outboxChannel(MESH_SCHEMA)]);
+    await meshOutbox.wake(this.db);
   }
 
   /** The stored answer of (operation, actor, key), if any. Concurrent lookups share one statement. */
@@ -116,62 +108,17 @@ export class TaskRepository {
   }
 
   /**
-   * Stores a new task, its `create` history entry, the task-created event and the inbox delivery.
+   * Stores a new task, its `create` history entry, and the events the service chose for it (the
+   * task-created event and the inbox delivery).
    * With an idempotency claim, the key's row gates the whole statement: a repeat (even a
    * concurrent one) inserts nothing and gets the first task back (`created: false`).
    */
   async create(
-    input: NewTask,
-    deliverTo: string,
+    write: TaskCreate,
     idempotency?: IdempotencyClaim,
   ): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
-    const row: TaskRow = {
-      id: input.id,
-      kind: input.kind,
-      from_agent_id: input.from.agentId,
-      from_role: input.from.role,
-      to_role: input.to.role,
-      to_agent_id: input.to.agentId,
-      assignee_agent_id: null,
-      assignee_role: null,
-      type: input.type,
-      subject: input.subject,
-      input: input.input ?? null,
-      details: input.details ?? null,
-      message: input.message,
-      priority: input.priority,
-      state: 'submitted',
-      reason: null,
-      context_id: input.contextId,
-      deadline: input.deadline,
-      escalate_at: input.escalateAt,
-      result: null,
-      decision: null,
-      escalated_to: null,
-      escalated_at: null,
-      version: 1,
-      created_at: input.now,
-      updated_at: input.now,
-    };
-    const task = toTask(row);
-    const change: TaskChange = {
-      task,
-      change: {
-        event: 'create',
-        from: null,
-        to: 'submitted',
-        actor: input.from.agentId,
-        reason: null,
-        occurredAt: input.now.toISOString(),
-      },
-    };
-    const outbox = [
-      outboxRow(TaskCreated, TaskCreated.subject, change),
-      // The task's id is its first inbox delivery's message id: the re-delivery sweep
-      // (delivery/redelivery.ts) publishes it again under the same id, so the stream drops the copy
-      // while the original is still in its duplicate window.
-      outboxRow(InboxDelivery, deliverTo, task, task.id),
-    ];
+    const { task, events: outbox } = write;
+    const row = fromTask(task);
     const created = await this.batch.create({
       row,
       task,
@@ -213,7 +160,7 @@ export class TaskRepository {
   async apply(
     id: string,
     meta: ChangeMeta,
-    decide: (current: Task) => TaskDecisionOutcome,
+    decide: (current: Task) => TaskWrite,
   ): Promise<{ task: Task; changed: boolean; fingerprint?: string }> {
     let result = await this.attemptFromCache(id, meta, decide);
     if (result) this.cacheStats.hits++;
@@ -242,7 +189,7 @@ export class TaskRepository {
     lock: boolean,
     id: string,
     meta: ChangeMeta,
-    decide: (current: Task) => TaskDecisionOutcome,
+    decide: (current: Task) => TaskWrite,
   ): Promise<AttemptResult | undefined> {
     const key = meta.idempotency;
     const { rows } = await sql.query<
@@ -280,76 +227,30 @@ export class TaskRepository {
   private async attemptFromCache(
     id: string,
     meta: ChangeMeta,
-    decide: (current: Task) => TaskDecisionOutcome,
+    decide: (current: Task) => TaskWrite,
   ): Promise<AttemptResult | undefined> {
     const cached = this.cache.get(id);
     if (!cached) return undefined;
-    let outcome: TaskDecisionOutcome;
+    let outcome: TaskWrite;
     try {
       outcome = decide(toTask(cached));
     } catch {
       return undefined;
     }
     if (outcome.kind !== 'change') return undefined;
-    const { next, task, outbox } = this.changeOf(cached, meta, outcome);
-    const item: UpdateItem = {
-      previous: cached,
-      next,
-      task,
-      meta,
-      outcome,
-      outbox,
-      traceId: currentTraceId(),
-    };
+    const item = updateItem(cached, meta, outcome);
     return this.settled(item, await this.batch.update(item));
   }
 
-  /** The row, task and outbox rows a decided change produces. */
-  private changeOf(
-    row: TaskRow,
-    meta: ChangeMeta,
-    outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
-  ): { next: TaskRow; task: Task; outbox: OutboxRow[] } {
-    const patch = outcome.patch;
-    const next: TaskRow = {
-      ...row,
-      state: outcome.to,
-      reason: outcome.reason,
-      version: row.version + 1,
-      updated_at: outcome.now,
-      assignee_agent_id: patch.assignee?.agentId ?? row.assignee_agent_id,
-      assignee_role: patch.assignee?.role ?? row.assignee_role,
-      result: patch.result !== undefined ? patch.result : row.result,
-      decision: patch.decision ?? row.decision,
-      escalated_to: patch.escalatedTo !== undefined ? patch.escalatedTo : row.escalated_to,
-      escalated_at: patch.escalatedAt ?? row.escalated_at,
-    };
-    const task = toTask(next);
-    const change: TaskChange = {
-      task,
-      change: {
-        event: outcome.event,
-        from: row.state,
-        to: outcome.to,
-        actor: meta.actor,
-        reason: outcome.reason,
-        occurredAt: outcome.now.toISOString(),
-      },
-    };
-    const outbox = [outboxRow(TaskUpdated, TaskUpdated.subject, change)];
-    if (outcome.deliverTo) outbox.push(outboxRow(InboxDelivery, outcome.deliverTo, task));
-    return { next, task, outbox };
-  }
   /** Writes a decided change guarded by `row.version`; undefined when the guard (or a twin's idempotency key) missed. */
   private async write(
     sql: Sql,
     row: TaskRow,
     meta: ChangeMeta,
-    outcome: Extract<TaskDecisionOutcome, { kind: 'change' }>,
+    outcome: Extract<TaskWrite, { kind: 'change' }>,
     lock: boolean,
   ): Promise<AttemptResult | undefined> {
-    const { next, task, outbox } = this.changeOf(row, meta, outcome);
-    const item: UpdateItem = { previous: row, next, task, meta, outcome, outbox, traceId: currentTraceId() };
+    const item = updateItem(row, meta, outcome);
     let updated: boolean | undefined;
     try {
       [updated] = await this.batch.updateMany([item], sql);
@@ -420,9 +321,26 @@ interface AttemptResult {
   changed: boolean;
   fingerprint?: string;
   /** The rows written, to hand to the eager publisher once committed. */
-  outbox?: OutboxRow[];
+  outbox?: OutboxEvent[];
   /** The state the task entered, when the change moved it to another (the transitions counter). */
   entered?: TaskState | undefined;
+}
+
+/** A settled change of `previous`, for the batch writer: the row it becomes is the service's next task's. */
+function updateItem(
+  previous: TaskRow,
+  meta: ChangeMeta,
+  write: Extract<TaskWrite, { kind: 'change' }>,
+): UpdateItem {
+  return {
+    previous,
+    next: fromTask(write.task),
+    task: write.task,
+    meta,
+    event: write.event,
+    outbox: write.events,
+    traceId: currentTraceId(),
+  };
 }
 
 /** The trace this write belongs to, recorded with its history entry. */

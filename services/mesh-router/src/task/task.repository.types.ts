@@ -8,6 +8,7 @@ import type {
   TaskSender,
   TaskState,
 } from '@orgmesh/contracts';
+import type { OutboxEvent } from '@orgmesh/messaging';
 
 export interface NewTask {
   id: string;
@@ -53,6 +54,19 @@ export type TaskDecisionOutcome =
       deliverTo?: string;
       now: Date;
     };
+
+/** A new task as the service settled it (task.changes.ts): the task to store and the events its creation emits. */
+export interface TaskCreate {
+  task: Task;
+  events: OutboxEvent[];
+}
+
+/**
+ * What a command does to a task, as the service settled it (task.changes.ts): nothing, or the
+ * history event, the next task and the events the change emits. The repository writes it as it is.
+ */
+export type TaskWrite =
+  { kind: 'noop' } | { kind: 'change'; event: TaskHistoryEvent; task: Task; events: OutboxEvent[] };
 
 export interface ChangeMeta {
   actor: string;

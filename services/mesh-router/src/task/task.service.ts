@@ -26,7 +26,8 @@ import {
 import { decodeTaskCursor, encodeTaskCursor } from './task.cursor.js';
 import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutcome } from './task.fsm.js';
 import { resolveRecipient } from './task.recipient.js';
-import type { IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
+import type { ChangeMeta, IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
+import { taskCreate, taskWrite } from './task.changes.js';
 
 export interface Clock {
   now(): Date;
@@ -114,23 +115,25 @@ export class TaskService {
         ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
         : null;
     const { task, created, fingerprint } = await this.repository.create(
-      {
-        id: randomUUID(),
-        kind: command.kind,
-        from: { agentId: caller.agentId, role: caller.role },
-        to,
-        type: command.type ?? null,
-        subject: command.subject ?? null,
-        input: command.input,
-        details: command.details,
-        message: command.message ?? null,
-        priority: command.priority,
-        contextId: command.contextId ?? randomUUID(),
-        deadline,
-        escalateAt,
-        now,
-      },
-      inboxSubject(to),
+      taskCreate(
+        {
+          id: randomUUID(),
+          kind: command.kind,
+          from: { agentId: caller.agentId, role: caller.role },
+          to,
+          type: command.type ?? null,
+          subject: command.subject ?? null,
+          input: command.input,
+          details: command.details,
+          message: command.message ?? null,
+          priority: command.priority,
+          contextId: command.contextId ?? randomUUID(),
+          deadline,
+          escalateAt,
+          now,
+        },
+        inboxSubject(to),
+      ),
       claim,
     );
     if (!created && claim && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
@@ -170,7 +173,7 @@ export class TaskService {
   async update(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
     const claim = idempotencyKey ? this.claim('update-task', caller, idempotencyKey, command) : undefined;
     const event = eventForReportedState(command.state);
-    const { task, changed, fingerprint } = await this.repository.apply(
+    const { task, changed, fingerprint } = await this.apply(
       command.id,
       { actor: caller.agentId, idempotency: claim },
       (current): TaskDecisionOutcome => {
@@ -207,7 +210,7 @@ export class TaskService {
     idempotencyKey?: string,
   ): Promise<Task> {
     const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.repository.apply(
+    const { task, changed, fingerprint } = await this.apply(
       command.id,
       { actor: caller.agentId, idempotency: claim },
       (current): TaskDecisionOutcome => {
@@ -251,7 +254,7 @@ export class TaskService {
     idempotencyKey?: string,
   ): Promise<Task> {
     const claim = idempotencyKey ? this.claim('cancel', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.repository.apply(
+    const { task, changed, fingerprint } = await this.apply(
       command.id,
       { actor: caller.agentId, idempotency: claim },
       (current): TaskDecisionOutcome => {
@@ -280,7 +283,7 @@ export class TaskService {
 
   /** Times out an open task (deadline job); false when it ended meanwhile. */
   async expire(id: string): Promise<boolean> {
-    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+    const { changed } = await this.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
       if (isTerminalTaskState(current.state) || new Date(current.deadline) > this.clock.now())
         return { kind: 'noop' };
       const outcome = taskOutcome(current.kind, current.state, 'expire');
@@ -310,7 +313,7 @@ export class TaskService {
       role: task.to.role,
       agentId: task.to.agentId ?? task.assignee?.agentId ?? null,
     });
-    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+    const { changed } = await this.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
       if (isTerminalTaskState(current.state) || current.escalatedAt) return { kind: 'noop' };
       return {
         kind: 'change',
@@ -331,7 +334,7 @@ export class TaskService {
    * to its agent and its deadline.
    */
   async markUndeliverable(id: string): Promise<boolean> {
-    const { changed } = await this.repository.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
+    const { changed } = await this.apply(id, { actor: SYSTEM }, (current): TaskDecisionOutcome => {
       if (current.state !== 'submitted') return { kind: 'noop' };
       return {
         kind: 'change',
@@ -343,6 +346,15 @@ export class TaskService {
       };
     });
     return changed;
+  }
+
+  /**
+   * Applies a command through the repository: `decide` is the domain's outcome on the current
+   * task; the next task and the events the change emits are settled here (task.changes.ts), and
+   * the repository writes them as they are.
+   */
+  private apply(id: string, meta: ChangeMeta, decide: (current: Task) => TaskDecisionOutcome) {
+    return this.repository.apply(id, meta, (current) => taskWrite(current, meta.actor, decide(current)));
   }
 
   /** Ids of tasks the deadline job must escalate / expire now. */

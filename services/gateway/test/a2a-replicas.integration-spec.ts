@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { TaskState, verifyAgentCardSignature, type AgentCard, type StreamResponse } from '@a2a-js/sdk';
+import { OidcTokenSource } from '@orgmesh/agent-sdk';
+import type { Task } from '@orgmesh/contracts';
+import {
+  createTestContext,
+  expectEventually,
+  startOidcProvider,
+  type OidcTestProvider,
+  type TestContext,
+} from '@orgmesh/testing';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import type { GatewayApp } from '../src/gateway.app.js';
+import {
+  api,
+  silentLogger,
+  startTestGateway,
+  type TestMeshRouter,
+  type TestRegistry,
+} from './gateway-harness.js';
+import { a2aClient, keyFromJku, sendRequest, userMessage, versionOf } from './a2a-harness.js';
+
+// Two gateway replicas behind one (imaginary) load balancer: both trust the same external issuer (oidc
+// mode, as in production: dev-mode keys are per process) and sign cards with the same key.
+const AUDIENCE = 'urn:orgmesh:api';
+const SECRET = `secret-${randomUUID()}`;
+const CLIENTS = [
+  { id: 'manager-agent', role: 'manager' },
+  { id: 'legal-agent', role: 'legal' },
+];
+
+describe('A2A across gateway replicas: any replica serves any task, a stream survives the replica that opened it', () => {
+  let ctx: TestContext;
+  let provider: OidcTestProvider;
+  let first: GatewayApp;
+  let second: GatewayApp;
+  let registry: TestRegistry;
+  let mesh: TestMeshRouter;
+  const tokens: Record<string, string> = {};
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    provider = await startOidcProvider({
+      audience: AUDIENCE,
+      clients: CLIENTS.map(({ id, role }) => ({
+        clientId: id,
+        clientSecret: SECRET,
+        tokenEndpointAuthMethod: 'client_secret_basic' as const,
+        scope: 'orgmesh:agent',
+        claims: { role },
+      })),
+    });
+    const trust = { AUTH_ISSUER: provider.issuer, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: provider.jwksUrl };
+    const key = JSON.stringify(
+      generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+    );
+    const replica = {
+      AUTH_MODE: 'oidc',
+      ...trust,
+      GATEWAY_A2A_SIGNING_KEY: key,
+      GATEWAY_SSE_HEARTBEAT: '200ms',
+    };
+    first = await startTestGateway(ctx, replica);
+    second = await startTestGateway(ctx, replica);
+    registry = await startTestRegistry(ctx, {
+      overrides: { REGISTRY_AUTH: 'on', ...trust, GATEWAY_URL: second.url },
+    });
+    mesh = await startMeshRouterApp(meshTestConfig(ctx, trust), {
+      logger: silentLogger,
+      migrate: true,
+      startJobs: false,
+    });
+    for (const { id } of CLIENTS) {
+      const source = new OidcTokenSource({
+        issuer: provider.issuer,
+        clientId: id,
+        auth: { method: 'client_secret_basic', secret: SECRET },
+        scope: 'orgmesh:agent',
+      });
+      tokens[id] = (await source.current()).token;
+    }
+  });
+
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+    await mesh?.close();
+    await registry?.close();
+    await provider?.close();
+    await ctx?.dispose();
+  });
+
+  const update = async (id: string, body: Record<string, unknown>) => {
+    const res = await api<Task>(second, 'POST', `/v1/tasks/${id}/updates`, {
+      token: tokens['legal-agent'],
+      body,
+    });
+    expect(res.status).toBe(200);
+  };
+
+  it('a card fetched from one replica verifies against the keys the other publishes', async () => {
+    const res = await fetch(`${first.url}/a2a/legal-agent/.well-known/agent-card.json`, {
+      headers: { authorization: `Bearer ${tokens['manager-agent']}` },
+    });
+    expect(res.status).toBe(200);
+    const card = (await res.json()) as Record<string, unknown>;
+    const viaSecond = (kid: string) => keyFromJku(kid, `${second.url}/a2a/jwks.json`);
+    await expect(verifyAgentCardSignature(viaSecond)(card as unknown as AgentCard)).resolves.toBeUndefined();
+  });
+
+  it('resubscribes through the second replica after the first stopped mid-stream, missing no change', async () => {
+    const manager = tokens['manager-agent'] as string;
+    const onFirst = await a2aClient(first, manager, '/a2a/legal-agent');
+    const seenFirst: StreamResponse[] = [];
+    const firstStream = (async () => {
+      try {
+        for await (const event of onFirst.sendMessageStream(sendRequest(userMessage('Review the merger')))) {
+          seenFirst.push(event);
+        }
+      } catch {
+        // The replica went away: the stream breaks off.
+      }
+    })();
+    await expectEventually(() => expect(seenFirst).toHaveLength(1));
+    const head = seenFirst[0]?.payload;
+    if (head?.$case !== 'task') throw new Error('expected the task first');
+    const id = head.value.id;
+    await update(id, { state: 'working' });
+    await expectEventually(() => expect(seenFirst).toHaveLength(2));
+
+    // The first replica stops mid-stream; the task moves on meanwhile.
+    await first.close();
+    await firstStream;
+    await update(id, { state: 'input-required', reason: 'need the board minutes' });
+
+    // Any replica answers for the task: get, then resubscribe through the second one.
+    const onSecond = await a2aClient(second, manager, '/a2a/legal-agent');
+    const got = await onSecond.getTask({ tenant: '', id });
+    expect(got.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const seenSecond: StreamResponse[] = [];
+    const secondStream = (async () => {
+      for await (const event of onSecond.resubscribeTask({ tenant: '', id })) seenSecond.push(event);
+    })();
+    await expectEventually(() => expect(seenSecond).toHaveLength(1));
+    await update(id, { state: 'working' });
+    await update(id, { state: 'completed', result: { opinion: 'no objection' } });
+    await secondStream;
+
+    // Every version of the task reached the client: 1-2 on the first stream, 3 in the snapshot, 4-5 after.
+    const versions = [...seenFirst, ...seenSecond].map(versionOf).filter((v) => v !== undefined);
+    expect(versions).toEqual([1, 2, 3, 4, 5]);
+    const last = seenSecond[seenSecond.length - 1]?.payload;
+    expect(last?.$case === 'statusUpdate' && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(seenSecond.some((e) => e.payload?.$case === 'artifactUpdate')).toBe(true);
+  });
+});

@@ -6,7 +6,7 @@ import { loadMcpConfig } from './mcp.config.js';
 import { type TokenSource } from './gateway/token.provider.js';
 import { agentTokenSource } from './gateway/oidc.token-source.js';
 import { CredentialCheckFailed, checkCredentials } from './gateway/credentials.check.js';
-import { createOrgmeshMcpServer } from './server/mcp.server.js';
+import { createOrgmeshMcpServer, taskCallsOf } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { GuardedTransport } from './server/guarded.transport.js';
 import { McpMetrics } from './server/mcp.metrics.js';
@@ -77,12 +77,20 @@ const serverFor = (tokens: TokenSource) =>
     logger,
     metrics,
     claims: config.oidc?.claims,
+    approvalWaitMs: config.approvalWaitMs,
+    taskPollIntervalMs: config.taskPollIntervalMs,
   });
 
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
   const server = serverFor(ownTokens);
-  const transport = new GuardedTransport(new StdioServerTransport(), logger, true, metrics);
+  const transport = new GuardedTransport(
+    new StdioServerTransport(),
+    logger,
+    true,
+    metrics,
+    taskCallsOf(server),
+  );
   // The client closing stdin ends the session; so do SIGTERM and SIGINT.
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');

@@ -30,6 +30,13 @@ export const McpConfigSchema = z.object({
   MCP_STARTUP_CHECK: env.bool(true),
   /** One gateway call's time limit. */
   MCP_GATEWAY_TIMEOUT: env.duration('15s'),
+  /**
+   * How long request_approval waits for the decision when the client did not ask for an MCP task
+   * (the blocking fallback, ADR 0017); then it answers approval_pending and the approval stays open.
+   */
+  MCP_APPROVAL_WAIT: env.duration('5m'),
+  /** The pollInterval an approval task advertises, and how often the blocking wait asks the mesh. */
+  MCP_TASK_POLL_INTERVAL: env.duration('1s'),
   ...telemetryEnv,
   /** ORGMESH_OIDC_*: tokens from an OpenID provider instead of the gateway's dev issuer (docs/identity.md). */
   ...OIDC_CLIENT_ENV,
@@ -47,6 +54,10 @@ export interface McpConfig {
   readonly httpPort: number;
   readonly allowedHosts: readonly string[];
   readonly gatewayTimeoutMs: number;
+  /** MCP_APPROVAL_WAIT: the blocking fallback's limit. */
+  readonly approvalWaitMs: number;
+  /** MCP_TASK_POLL_INTERVAL. */
+  readonly taskPollIntervalMs: number;
   /** MCP_STARTUP_CHECK: check the credentials at start (gateway/credentials.check.ts). */
   readonly startupCheck: boolean;
   readonly logLevel: string;
@@ -120,6 +131,8 @@ export function loadMcpConfig(
         .map((h) => h.trim())
         .filter(Boolean) ?? [],
     gatewayTimeoutMs: raw.MCP_GATEWAY_TIMEOUT,
+    approvalWaitMs: raw.MCP_APPROVAL_WAIT,
+    taskPollIntervalMs: raw.MCP_TASK_POLL_INTERVAL,
     startupCheck: raw.MCP_STARTUP_CHECK,
     logLevel: raw.LOG_LEVEL,
     otlpEndpoint: raw.OTEL_EXPORTER_OTLP_ENDPOINT,

@@ -105,7 +105,9 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     mcp = await startMcpHttpServer({
       host: '127.0.0.1',
       port: 0,
-      serverFor: (tokens) => createOrgmeshMcpServer({ gatewayUrl: gateway.url, tokens, logger: silent }),
+      // A valid request_approval waits for its decision: briefly here, well under the fetch's 10 s.
+      serverFor: (tokens) =>
+        createOrgmeshMcpServer({ gatewayUrl: gateway.url, tokens, logger: silent, approvalWaitMs: 1_000 }),
       ownTokens: undefined,
       allowedHosts: [],
       logger: silent,

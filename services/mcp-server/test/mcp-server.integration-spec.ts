@@ -152,6 +152,8 @@ describe('orgmesh-mcp driven by the official MCP client SDK, against the real ga
       subject: 'Q1 engineering budget: $125K',
       details: { amount: 125_000, currency: 'USD' },
       contextId,
+      // Return at once; waiting for the decision is mcp-tasks.integration-spec.ts's.
+      wait: false,
     });
     expect(requested.isError).toBe(false);
     const approval = requested.structured as Task;

@@ -8,6 +8,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { McpMetrics } from './mcp.metrics.js';
+import type { TaskAugmentedCalls } from './task-augmented-calls.js';
 
 /** Each client request's own schema, by method: what the SDK parses its params with. */
 const REQUEST_SCHEMAS = new Map(
@@ -33,6 +34,8 @@ export class GuardedTransport implements Transport {
     /** Whether read errors are the client's malformed input (stdio), answered with `id: null`. */
     private readonly answerUnreadable: boolean,
     private readonly metrics?: McpMetrics,
+    /** Told of every valid request first: which tools/call asked for a task (ADR 0017). */
+    private readonly taskCalls?: TaskAugmentedCalls,
   ) {
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.readFailed(error);
@@ -72,6 +75,7 @@ export class GuardedTransport implements Transport {
         });
         return;
       }
+      this.taskCalls?.note(message);
     }
     try {
       this.onmessage?.(message, extra);

@@ -2,10 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
 import { GuardedTransport } from './guarded.transport.js';
 import type { McpMetrics } from './mcp.metrics.js';
+import { taskCallsOf } from './mcp.server.js';
 
 export interface McpHttpOptions {
   readonly host: string;
@@ -93,10 +95,19 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       writeJsonRpcError(res, 400, -32700, 'parse error: the body is not JSON');
       return;
     }
+    // JSON that is not a JSON-RPC message is JSON-RPC's Invalid Request (-32600); the SDK's
+    // transport would answer it -32700, the code for bytes that are not JSON at all.
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 0 || !messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
+      writeJsonRpcError(res, 400, -32600, 'invalid request: not a JSON-RPC 2.0 message');
+      return;
+    }
     const mcp = options.serverFor(tokens);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      enableJsonResponse: true,
+      // One JSON answer per request, except for a request that asked for progress notifications
+      // (request_approval's blocking wait): those need the SSE response to travel on.
+      enableJsonResponse: !wantsProgress(body),
       enableDnsRebindingProtection: true,
       allowedHosts: hostsFor(port),
     });
@@ -105,7 +116,9 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       transport.close().catch(() => undefined);
       mcp.close().catch(() => undefined);
     });
-    await mcp.connect(new GuardedTransport(transport, options.logger, false, options.metrics));
+    await mcp.connect(
+      new GuardedTransport(transport, options.logger, false, options.metrics, taskCallsOf(mcp)),
+    );
     await transport.handleRequest(req, res, body);
   }
 
@@ -128,6 +141,15 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
         server.closeAllConnections();
       }),
   };
+}
+
+/** Whether the body is one request (or a batch holding one) with a `_meta.progressToken`. */
+function wantsProgress(body: unknown): boolean {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.some((message) => {
+    const meta = (message as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+    return meta?.progressToken !== undefined;
+  });
 }
 
 const TOO_LARGE = Symbol('too large');

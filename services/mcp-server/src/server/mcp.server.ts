@@ -1,13 +1,26 @@
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type {
+  CreateTaskRequestHandlerExtra,
+  TaskRequestHandlerExtra,
+} from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
+import type { CallToolResult, CreateTaskResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenClaimNames } from '@orgmesh/agent-sdk';
-import { checkJsonBounds, MCP_SERVER_NAME } from '@orgmesh/contracts';
+import { checkJsonBounds, MCP_SERVER_NAME, type Task } from '@orgmesh/contracts';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
 import type { McpMetrics } from './mcp.metrics.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
-import { MESH_TOOLS, type ToolContext } from '../tools/mesh.tools.js';
+import { MESH_TOOLS, requestApproval, type MeshTool, type ToolContext } from '../tools/mesh.tools.js';
 import { toolFailure, toolSuccess } from '../tools/tool-result.js';
+import {
+  approvalResult,
+  inlineTask,
+  MeshTaskStore,
+  toMcpTask,
+  waitForDecision,
+} from '../tools/approval-tasks.js';
+import { TaskAugmentedCalls } from './task-augmented-calls.js';
 
 export const MCP_SERVER_VERSION = '0.1.0';
 
@@ -21,6 +34,30 @@ export interface OrgmeshMcpDeps {
   readonly metrics?: McpMetrics;
   /** Where the token names the agent and its role (an OpenID provider's mapping); default `sub`, `role`. */
   readonly claims?: TokenClaimNames;
+  /** How long a request_approval without a task waits for the decision (MCP_APPROVAL_WAIT); 5 min. */
+  readonly approvalWaitMs?: number;
+  /** The poll interval a task advertises and the blocking wait uses (MCP_TASK_POLL_INTERVAL); 1 s. */
+  readonly taskPollIntervalMs?: number;
+}
+
+interface ToolConfig {
+  readonly title: string;
+  readonly description: string;
+  readonly inputSchema: MeshTool['inputSchema'];
+  readonly annotations: ToolAnnotations;
+}
+
+/** The tools served as MCP tasks when the client asks for one (ADR 0017). */
+const TASK_TOOLS: ReadonlySet<string> = new Set([requestApproval.name]);
+
+const taskCallsByServer = new WeakMap<McpServer, TaskAugmentedCalls>();
+
+/**
+ * What the transport of this server must be told of each request (GuardedTransport's `taskCalls`),
+ * so request_approval can tell a task-augmented call from one that waits for its decision.
+ */
+export function taskCallsOf(server: McpServer): TaskAugmentedCalls | undefined {
+  return taskCallsByServer.get(server);
 }
 
 const INSTRUCTIONS =
@@ -42,62 +79,135 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
     gateway,
     callerRole: async () => claimsOf(await deps.tokens.token(), deps.claims).role,
   };
+  const pollIntervalMs = deps.taskPollIntervalMs ?? 1_000;
+  const store = new MeshTaskStore({ gateway, callerRole: ctx.callerRole, pollIntervalMs });
+  const taskCalls = new TaskAugmentedCalls(TASK_TOOLS);
   const server = new McpServer(
     { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },
-    { instructions: INSTRUCTIONS },
+    {
+      instructions: INSTRUCTIONS,
+      // MCP 2025-11-25 tasks: tool calls may ask for one; tasks/get, tasks/result, tasks/list and
+      // tasks/cancel are answered from the mesh through this store (ADR 0017).
+      capabilities: { tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } },
+      taskStore: store,
+    },
   );
+  taskCallsByServer.set(server, taskCalls);
+
+  /**
+   * Every tool call's edge: the JSON bounds of every orgmesh edge (issue 17) before any tool code
+   * runs, one log line, and the last-resort boundary (the client gets `internal`, the process keeps
+   * serving).
+   */
+  async function guarded(tool: MeshTool, args: Record<string, unknown>, run: () => Promise<CallToolResult>) {
+    const started = Date.now();
+    // No NUL or lone surrogate in any string, JSON no deeper than 64 levels. encodeURIComponent,
+    // for one, throws on a lone surrogate.
+    const unsafe = checkJsonBounds(args);
+    if (unsafe) {
+      const path = unsafe.path || '(root)';
+      return toolFailure(
+        new GatewayError('validation_failed', `invalid arguments: ${path}: ${unsafe.message}`, 0, {
+          issues: [{ path, message: unsafe.message }],
+        }),
+      );
+    }
+    try {
+      const result = await run();
+      deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
+      return result;
+    } catch (error) {
+      if (error instanceof GatewayError) {
+        deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: error.code }, 'tool call failed');
+      } else {
+        deps.metrics?.countUnexpected('mcp-tool', tool.name);
+        deps.logger.error(
+          { tool: tool.name, ms: Date.now() - started, ...unexpectedErrorFields(error) },
+          'tool call failed unexpectedly',
+        );
+      }
+      return toolFailure(error);
+    }
+  }
+
   for (const tool of MESH_TOOLS) {
-    server.registerTool(
-      tool.name,
-      {
+    const config: ToolConfig = {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: tool.inputSchema,
+      annotations: {
         title: tool.title,
-        description: tool.description,
-        inputSchema: tool.inputSchema,
-        annotations: {
-          title: tool.title,
-          readOnlyHint: tool.readOnly,
-          destructiveHint: false,
-          openWorldHint: false,
-        },
+        readOnlyHint: tool.readOnly,
+        destructiveHint: false,
+        openWorldHint: false,
       },
-      async (args: Record<string, unknown>) => {
-        const started = Date.now();
-        // The rule of every orgmesh edge (issue 17), before any tool code runs: no NUL or lone
-        // surrogate in any string, JSON no deeper than 64 levels. encodeURIComponent, for one,
-        // throws on a lone surrogate.
-        const unsafe = checkJsonBounds(args);
-        if (unsafe) {
-          const path = unsafe.path || '(root)';
-          return toolFailure(
-            new GatewayError('validation_failed', `invalid arguments: ${path}: ${unsafe.message}`, 0, {
-              issues: [{ path, message: unsafe.message }],
-            }),
-          );
+    };
+    if (TASK_TOOLS.has(tool.name)) {
+      registerApprovalTask(tool, config);
+      continue;
+    }
+    server.registerTool(tool.name, config, async (args: Record<string, unknown>) =>
+      guarded(tool, args, async () => toolSuccess(await tool.run(args as never, ctx))),
+    );
+  }
+
+  /**
+   * request_approval as a task tool (`execution.taskSupport: optional`). Asked for a task, it answers
+   * at once with the mesh approval as the task. Otherwise it is the blocking fallback: it waits for
+   * the decision (progress notifications if the client gave a progressToken) up to approvalWaitMs,
+   * or returns at once with `wait: false`. The SDK then reads the outcome through the store.
+   */
+  function registerApprovalTask(tool: MeshTool, config: ToolConfig) {
+    const waitMs = deps.approvalWaitMs ?? 300_000;
+    const create = async (
+      args: Record<string, unknown>,
+      extra: CreateTaskRequestHandlerExtra,
+    ): Promise<CreateTaskResult> => {
+      const asTask = taskCalls.take(extra.requestId);
+      let outcome: Task | undefined;
+      const result = await guarded(tool, args, async () => {
+        const created = (await tool.run(args as never, ctx)) as Task;
+        if (asTask || args['wait'] === false) {
+          outcome = created;
+          return toolSuccess(created);
         }
-        try {
-          const result = toolSuccess(await tool.run(args as never, ctx));
-          deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
-          return result;
-        } catch (error) {
-          if (error instanceof GatewayError) {
-            deps.logger.warn(
-              { tool: tool.name, ms: Date.now() - started, code: error.code },
-              'tool call failed',
-            );
-          } else {
-            // The last-resort boundary of a tool call: the client gets `internal`, the process keeps serving.
-            deps.metrics?.countUnexpected('mcp-tool', tool.name);
-            deps.logger.error(
-              {
-                tool: tool.name,
-                ms: Date.now() - started,
-                ...unexpectedErrorFields(error),
-              },
-              'tool call failed unexpectedly',
-            );
-          }
-          return toolFailure(error);
-        }
+        const progressToken = extra._meta?.progressToken;
+        outcome = await waitForDecision(store, created, {
+          waitMs,
+          pollIntervalMs,
+          signal: extra.signal,
+          onProgress:
+            progressToken === undefined
+              ? undefined
+              : (task, count) =>
+                  extra.sendNotification({
+                    method: 'notifications/progress',
+                    params: {
+                      progressToken,
+                      progress: count,
+                      message: `approval ${task.id}: ${task.state}, waiting for ${task.to.agentId ?? task.to.role}`,
+                    },
+                  }),
+        });
+        return approvalResult(outcome);
+      });
+      // A task-augmented call gets the approval itself; anything else (a refusal, the fallback's
+      // outcome) is a task that already holds its result.
+      if (asTask && outcome && !result.isError) return { task: toMcpTask(outcome, pollIntervalMs) };
+      return { task: inlineTask(result, new Date()) };
+    };
+    server.experimental.tasks.registerToolTask(
+      tool.name,
+      { ...config, execution: { taskSupport: 'optional' } },
+      {
+        createTask: create as never,
+        getTask: async (_args: unknown, extra: TaskRequestHandlerExtra) => {
+          const task = await store.getTask(extra.taskId);
+          if (!task) throw new GatewayError('task_not_found', `task ${extra.taskId} not found`, 404);
+          return task;
+        },
+        getTaskResult: async (_args: unknown, extra: TaskRequestHandlerExtra) =>
+          store.getTaskResult(extra.taskId),
       },
     );
   }

@@ -137,14 +137,20 @@ export const requestApproval = defineTool({
   name: MESH_TOOL.requestApproval,
   title: 'Request an approval',
   description:
-    'Ask another role to approve or reject something. Returns the approval task; its decision (approve | reject, comment) ' +
-    'arrives later: poll it with fetch_status. Your session waits (pauses) until it is decided.',
+    'Ask another role to approve or reject something, and wait for the decision: the answer is the approval with its ' +
+    "decision (approve | reject, comment). Not decided within the server's limit (5 min by default): approval_pending " +
+    'with its id; it stays open, follow it with fetch_status. wait: false returns the approval at once. Clients that ' +
+    'support MCP tasks get a task instead. Your session waits (pauses) until it is decided.',
   inputSchema: {
     to,
     agentId,
     subject: z.string().min(1).max(500).describe('One line: what is to be approved.'),
     details: z.unknown().optional().describe('Everything the approver needs to decide: any JSON value.'),
     ...createOptions,
+    wait: z
+      .boolean()
+      .optional()
+      .describe('false: return the approval at once instead of waiting for the decision (default true).'),
   },
   readOnly: false,
   run: (args, { gateway }) =>

@@ -1,0 +1,427 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  CallToolResultSchema,
+  CreateTaskResultSchema,
+  ErrorCode,
+  LATEST_PROTOCOL_VERSION,
+  McpError,
+  type CallToolResult,
+  type Progress,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Task } from '@orgmesh/contracts';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+// The whole suite runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { api, devToken, startGatewayStack, type GatewayStack } from '../../gateway/test/gateway-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import type { GatewayApp } from '../../gateway/src/gateway.app.js';
+import { buildForProcesses, startHttpServer, testPath } from './mcp-harness.js';
+
+/** A JSON-RPC answer as it comes over the wire. */
+interface RawAnswer {
+  readonly id?: unknown;
+  readonly result?: Record<string, unknown>;
+  readonly error?: { code: number; message: string };
+}
+
+/**
+ * ADR 0017: approvals as MCP tasks (2025-11-25 `tasks`, the revision the official SDK 1.32.2 serves)
+ * for clients that ask for one, the blocking fallback for those that do not, and the protocol
+ * revisions orgmesh-mcp answers. Every client here is the official SDK's; every decision is made
+ * by the manager agent through the gateway's REST API, as another agent would.
+ */
+describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serves', () => {
+  let ctx: TestContext;
+  let gateway: GatewayApp;
+  let stack: GatewayStack;
+  let managerToken: string;
+  const clients: Client[] = [];
+  const children: Array<{ kill(signal: NodeJS.Signals): boolean }> = [];
+  let finance: Client;
+  /** A second orgmesh-mcp, over HTTP in its own process: it holds nothing the first one made. */
+  let financeHttp: Client;
+  let httpUrl: string;
+
+  const FINANCE = {
+    ORGMESH_AGENT_ID: 'finance-agent',
+    ORGMESH_CLIENT_SECRET: 'finance-agent-dev-secret',
+    MCP_TASK_POLL_INTERVAL: '100ms',
+    LOG_LEVEL: 'silent',
+  };
+
+  async function stdioClient(env: Record<string, string>): Promise<Client> {
+    const client = new Client({ name: 'orgmesh-mcp-tasks-test', version: '1.0.0' });
+    await client.connect(
+      new StdioClientTransport({
+        command: 'orgmesh-mcp',
+        args: [],
+        env: { ...env, ORGMESH_GATEWAY_URL: gateway.url, PATH: testPath() },
+        stderr: 'ignore',
+      }),
+    );
+    clients.push(client);
+    return client;
+  }
+
+  async function httpClient(url: string): Promise<Client> {
+    const client = new Client({ name: 'orgmesh-mcp-tasks-http-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    clients.push(client);
+    return client;
+  }
+
+  const approvalArgs = (extra: Record<string, unknown> = {}) => ({
+    to: 'manager',
+    subject: `Q1 budget ${randomUUID()}`,
+    details: { amount: 12_500 },
+    ...extra,
+  });
+
+  /** The manager agent decides through the gateway, as any other agent would. */
+  async function decide(taskId: string, decision: 'approve' | 'reject', comment: string): Promise<void> {
+    const res = await api(gateway, 'POST', `/v1/tasks/${taskId}/decision`, {
+      token: managerToken,
+      body: { decision, comment },
+    });
+    expect(res.status).toBe(200);
+  }
+
+  async function meshTask(taskId: string): Promise<Task> {
+    const res = await api<Task>(gateway, 'GET', `/v1/tasks/${taskId}?includeHistory=false`, {
+      token: managerToken,
+    });
+    expect(res.status).toBe(200);
+    return res.body;
+  }
+
+  /** A task-augmented tools/call as the 2025-11-25 spec frames it: `params.task`. */
+  async function createApprovalTask(client: Client, args = approvalArgs()) {
+    const { task } = await client.request(
+      { method: 'tools/call', params: { name: 'request_approval', arguments: args, task: { ttl: 60_000 } } },
+      CreateTaskResultSchema,
+    );
+    return task;
+  }
+
+  const textOf = (result: CallToolResult) =>
+    result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+
+  beforeAll(async () => {
+    buildForProcesses();
+    ctx = await createTestContext();
+    stack = await startGatewayStack(ctx);
+    gateway = stack.gateway;
+    managerToken = await devToken(gateway, 'engineering-manager-agent');
+    finance = await stdioClient(FINANCE);
+    const http = await startHttpServer({ ...FINANCE, ORGMESH_GATEWAY_URL: gateway.url });
+    children.push(http.child);
+    httpUrl = http.url;
+    financeHttp = await httpClient(httpUrl);
+  });
+
+  afterAll(async () => {
+    for (const client of clients) await client.close().catch(() => undefined);
+    for (const child of children) child.kill('SIGTERM');
+    await stack?.close();
+    await ctx?.dispose();
+  });
+
+  describe('protocol revisions', () => {
+    it('negotiates 2025-11-25 with the official client and declares tool-call tasks', async () => {
+      const transport = new StreamableHTTPClientTransport(new URL(httpUrl));
+      const client = new Client({ name: 'revision-test', version: '1.0.0' });
+      await client.connect(transport);
+      clients.push(client);
+      expect(LATEST_PROTOCOL_VERSION).toBe('2025-11-25');
+      expect(transport.protocolVersion).toBe('2025-11-25');
+      expect(client.getServerCapabilities()?.tasks).toEqual({
+        list: {},
+        cancel: {},
+        requests: { tools: { call: {} } },
+      });
+      const { tools } = await client.listTools();
+      const approval = tools.find((t) => t.name === 'request_approval');
+      expect(approval?.execution).toEqual({ taskSupport: 'optional' });
+      // Every other tool answers at once, as before.
+      expect(tools.filter((t) => t.execution?.taskSupport === 'optional').map((t) => t.name)).toEqual([
+        'request_approval',
+      ]);
+    });
+
+    /** One raw JSON-RPC request over HTTP, as a client of another SDK or revision would send it. */
+    async function rawPost(body: unknown, headers: Record<string, string> = {}) {
+      const res = await fetch(httpUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          ...headers,
+        },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? (JSON.parse(text) as RawAnswer) : undefined };
+    }
+
+    const initialize = (protocolVersion: string) => ({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+    });
+
+    it('still serves an older revision (2025-06-18) as that revision', async () => {
+      const answer = await rawPost(initialize('2025-06-18'));
+      expect(answer.status).toBe(200);
+      expect(answer.body?.['result']).toMatchObject({ protocolVersion: '2025-06-18' });
+    });
+
+    it('answers a 2026-07-28 client honestly: initialize is countered with 2025-11-25, server/discover is -32601', async () => {
+      // The SDK this server is built on (1.32.2) implements 2025-11-25 at most; the version
+      // negotiation of every revision up to it answers a newer request with the newest it has.
+      const init = await rawPost(initialize('2026-07-28'));
+      expect(init.body?.['result']).toMatchObject({ protocolVersion: '2025-11-25' });
+      const discover = await rawPost({ jsonrpc: '2.0', id: 2, method: 'server/discover', params: {} });
+      expect(discover.body?.['error']).toMatchObject({ code: ErrorCode.MethodNotFound });
+      // With the 2026-07-28 header, the 2025-11-25 transport rule: 400, naming the versions it has.
+      const modern = await rawPost(
+        { jsonrpc: '2.0', id: 3, method: 'server/discover', params: {} },
+        { 'mcp-protocol-version': '2026-07-28' },
+      );
+      expect(modern.status).toBe(400);
+      expect(modern.body?.['error']?.message).toContain('2025-11-25');
+    });
+
+    it('answers malformed JSON-RPC with the spec codes: -32700, -32600, -32602 (tasks/get without a taskId)', async () => {
+      const notJson = await rawPost('{"jsonrpc":"2.0",');
+      expect(notJson).toMatchObject({
+        status: 400,
+        body: { id: null, error: { code: ErrorCode.ParseError } },
+      });
+      const noMethod = await rawPost({ jsonrpc: '2.0', id: 3, method: 7 });
+      expect(noMethod).toMatchObject({
+        status: 400,
+        body: { id: null, error: { code: ErrorCode.InvalidRequest } },
+      });
+      const noTaskId = await rawPost({ jsonrpc: '2.0', id: 4, method: 'tasks/get', params: {} });
+      expect(noTaskId.body).toMatchObject({
+        id: 4,
+        error: { code: ErrorCode.InvalidParams, message: 'Invalid params: params.taskId' },
+      });
+
+      // Over stdio the same lines are answered with id null instead of being dropped.
+      const child = spawn('orgmesh-mcp', [], {
+        env: { ...FINANCE, ORGMESH_GATEWAY_URL: gateway.url, PATH: testPath() },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      child.stdin.write('this is not json\n{"jsonrpc":"2.0","id":5,"method":"tasks/cancel","params":{}}\n');
+      await expectEventually(() => expect(out.trim().split('\n')).toHaveLength(2));
+      const lines = out
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id: unknown; error: { code: number } });
+      expect(lines.map((l) => [l.id, l.error.code])).toEqual([
+        [null, ErrorCode.ParseError],
+        [5, ErrorCode.InvalidParams],
+      ]);
+      child.stdin.end();
+    });
+  });
+
+  describe('the Tasks path (the client asks for a task)', () => {
+    it('answers a task whose id is the mesh approval; the official client follows it to the decision made in the mesh', async () => {
+      // The official client asks for a task when the tool list says the tool supports one.
+      await finance.listTools();
+      const stream = finance.experimental.tasks.callToolStream(
+        { name: 'request_approval', arguments: approvalArgs() },
+        CallToolResultSchema,
+      );
+      const seen: string[] = [];
+      let result: CallToolResult | undefined;
+      for await (const message of stream) {
+        if (message.type === 'taskCreated') {
+          seen.push(`created:${message.task.status}`);
+          const approval = await meshTask(message.task.taskId);
+          expect(approval).toMatchObject({
+            kind: 'approval',
+            state: 'submitted',
+            from: { agentId: 'finance-agent' },
+          });
+          await decide(message.task.taskId, 'approve', 'within plan');
+        } else if (message.type === 'taskStatus') {
+          seen.push(`status:${message.task.status}`);
+        } else if (message.type === 'result') {
+          result = message.result as CallToolResult;
+        } else {
+          throw message.error;
+        }
+      }
+      expect(seen[0]).toBe('created:working');
+      expect(seen.at(-1)).toBe('status:completed');
+      expect(result?.isError).toBeFalsy();
+      expect(result?.structuredContent).toMatchObject({
+        kind: 'approval',
+        state: 'completed',
+        decision: {
+          decision: 'approve',
+          comment: 'within plan',
+          decidedBy: { agentId: 'engineering-manager-agent' },
+        },
+      });
+    });
+
+    it('keeps the task in the mesh: another orgmesh-mcp process answers tasks/get, tasks/list and tasks/result for it', async () => {
+      const task = await createApprovalTask(finance);
+      expect(task).toMatchObject({ status: 'working', ttl: null, pollInterval: 100 });
+      expect(task.statusMessage).toBe('submitted: waiting for manager to decide');
+
+      const elsewhere = await financeHttp.experimental.tasks.getTask(task.taskId);
+      expect(elsewhere).toMatchObject({ taskId: task.taskId, status: 'working', createdAt: task.createdAt });
+      const listed = await financeHttp.experimental.tasks.listTasks();
+      expect(listed.tasks.map((t) => t.taskId)).toContain(task.taskId);
+
+      // tasks/result blocks until the mesh has the decision, then answers the tool result.
+      const pending = financeHttp.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
+      await decide(task.taskId, 'reject', 'not this quarter');
+      const result = await pending;
+      // A rejection is the approval's answer, not a failed call.
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({
+        id: task.taskId,
+        // The mesh completes an approval with either decision.
+        state: 'completed',
+        decision: { decision: 'reject', comment: 'not this quarter' },
+      });
+      expect(await finance.experimental.tasks.getTask(task.taskId)).toMatchObject({
+        status: 'completed',
+        statusMessage: 'reject by engineering-manager-agent',
+      });
+    });
+
+    it('tasks/cancel cancels the mesh approval; a second cancel and an unknown task are -32602', async () => {
+      const task = await createApprovalTask(finance);
+      const cancelled = await financeHttp.experimental.tasks.cancelTask(task.taskId);
+      expect(cancelled).toMatchObject({ taskId: task.taskId, status: 'cancelled' });
+      expect(await meshTask(task.taskId)).toMatchObject({
+        state: 'canceled',
+        reason: 'canceled by the requester (MCP tasks/cancel)',
+      });
+      const result = await finance.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^approval_canceled: /);
+
+      await expect(finance.experimental.tasks.cancelTask(task.taskId)).rejects.toMatchObject({
+        code: ErrorCode.InvalidParams,
+      });
+      for (const unknown of [randomUUID(), 'not-a-task-id']) {
+        const error = await finance.experimental.tasks.getTask(unknown).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(McpError);
+        expect(error).toMatchObject({ code: ErrorCode.InvalidParams });
+      }
+    });
+
+    it('a task of someone else is not found for the caller (no cancel across roles)', async () => {
+      const task = await createApprovalTask(finance);
+      const legal = await stdioClient({
+        ORGMESH_AGENT_ID: 'legal-agent',
+        ORGMESH_CLIENT_SECRET: 'legal-agent-dev-secret',
+        LOG_LEVEL: 'silent',
+      });
+      await expect(legal.experimental.tasks.getTask(task.taskId)).rejects.toMatchObject({
+        code: ErrorCode.InvalidParams,
+      });
+      await expect(legal.experimental.tasks.cancelTask(task.taskId)).rejects.toMatchObject({
+        code: ErrorCode.InvalidParams,
+      });
+      expect((await meshTask(task.taskId)).state).toBe('submitted');
+    });
+
+    it('a refused approval is a task born failed, whose result is the same tool error the plain call gives', async () => {
+      const task = await createApprovalTask(finance, approvalArgs({ to: 'legal' }));
+      expect(task.status).toBe('failed');
+      expect(task.statusMessage).toMatch(/^policy_denied: /);
+      // Any instance answers it: the refusal travels in the task id.
+      const result = await financeHttp.experimental.tasks.getTaskResult(task.taskId, CallToolResultSchema);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(/^policy_denied: /);
+      expect(result.structuredContent).toMatchObject({ error: { code: 'policy_denied', status: 403 } });
+    });
+  });
+
+  describe('the blocking fallback (the client does not ask for a task)', () => {
+    it('waits for the decision, with progress notifications when the client asks for them', async () => {
+      const progress: Progress[] = [];
+      const call = finance.callTool({ name: 'request_approval', arguments: approvalArgs() }, undefined, {
+        onprogress: (p) => void progress.push(p),
+        resetTimeoutOnProgress: true,
+      });
+      // The first progress notification names the approval: decide it then.
+      await expectEventually(() => expect(progress.length).toBeGreaterThan(0));
+      const id = /approval ([0-9a-f-]{36})/.exec(progress[0]?.message ?? '')?.[1];
+      expect(id).toBeDefined();
+      await decide(id as string, 'approve', 'go');
+      const result = (await call) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({
+        id,
+        state: 'completed',
+        decision: { decision: 'approve' },
+      });
+      expect(progress[0]).toMatchObject({ progress: 1, message: expect.stringContaining('submitted') });
+    });
+
+    it('waits over HTTP too, the progress travelling on the SSE answer', async () => {
+      const progress: Progress[] = [];
+      const call = financeHttp.callTool({ name: 'request_approval', arguments: approvalArgs() }, undefined, {
+        onprogress: (p) => void progress.push(p),
+      });
+      await expectEventually(() => expect(progress.length).toBeGreaterThan(0));
+      const id = /approval ([0-9a-f-]{36})/.exec(progress[0]?.message ?? '')?.[1] as string;
+      await decide(id, 'reject', 'no');
+      const result = (await call) as CallToolResult;
+      expect(result.structuredContent).toMatchObject({
+        id,
+        state: 'completed',
+        decision: { decision: 'reject' },
+      });
+    });
+
+    it('gives up at MCP_APPROVAL_WAIT with approval_pending naming the approval, which stays open', async () => {
+      const impatient = await stdioClient({ ...FINANCE, MCP_APPROVAL_WAIT: '1s' });
+      const started = Date.now();
+      const result = (await impatient.callTool({
+        name: 'request_approval',
+        arguments: approvalArgs(),
+      })) as CallToolResult;
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
+      expect(result.isError).toBe(true);
+      expect(textOf(result)).toMatch(
+        /^approval_pending: not decided within 1 s; the approval [0-9a-f-]{36} stays open/,
+      );
+      const { taskId } = (result.structuredContent as { error: { taskId: string } }).error;
+      expect(await meshTask(taskId)).toMatchObject({ state: 'submitted' });
+    });
+
+    it('returns the approval at once with wait: false, and refuses as before', async () => {
+      const result = (await finance.callTool({
+        name: 'request_approval',
+        arguments: approvalArgs({ wait: false }),
+      })) as CallToolResult;
+      expect(result.structuredContent).toMatchObject({ kind: 'approval', state: 'submitted' });
+      const refused = (await finance.callTool({
+        name: 'request_approval',
+        arguments: approvalArgs({ to: 'legal' }),
+      })) as CallToolResult;
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/^policy_denied: /);
+    });
+  });
+});

@@ -61,6 +61,11 @@ export class ConsoleAssets {
 
   constructor(readonly root: string | undefined) {}
 
+  /** Whether a build is there (it may appear after the gateway started: `npm run build` meanwhile). */
+  available(): boolean {
+    return this.root !== undefined && existsSync(join(this.root, 'index.html'));
+  }
+
   /**
    * The asset at a path below /console/ (`assets/index-x.js`), or index.html for a client-side page
    * (a last segment without an extension); undefined when there is no such file. Paths that leave

@@ -62,7 +62,7 @@ export function consoleRoutes(assets: ConsoleAssets): RawRoute[] {
       res.end();
       return;
     }
-    if (!assets.root) {
+    if (!assets.available()) {
       throw new AppError(
         'unavailable',
         'the console is not built: run npm run build (it bundles console/ with vite)',

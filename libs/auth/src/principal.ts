@@ -1,7 +1,12 @@
 import { z } from 'zod';
 
-/** What a caller is to the access rules (callerKindOf); the gateway lists, validates and documents kinds from here. */
-export const CALLER_KINDS = ['admin', 'agent', 'viewer'] as const;
+/**
+ * What a caller is to the access rules (callerKindOf); the gateway lists, validates and documents kinds from here.
+ * `person`: a person of the org chart signed in (scope `orgmesh:person`); the mesh decides what they may see and
+ * decide from the org chart and the approval rules. Routes name the kinds they admit, so a person reaches only
+ * the routes that list `person` (the gateway's ALL_KINDS is the three machine-era kinds, not this list).
+ */
+export const CALLER_KINDS = ['admin', 'agent', 'person', 'viewer'] as const;
 
 /** Scopes carried in the `scope` claim (space-separated, as OAuth2 has it). */
 export const SCOPES = {
@@ -33,11 +38,12 @@ export type CallerKind = (typeof CALLER_KINDS)[number];
 
 /**
  * What a principal is to the access rules, one precedence for every service: the admin scope wins
- * over agent, agent over read. Undefined when the token carries none of them.
+ * over agent, agent over person, person over read. Undefined when the token carries none of them.
  */
 export function callerKindOf(principal: Pick<Principal, 'scopes'>): CallerKind | undefined {
   if (principal.scopes.includes(SCOPES.admin)) return 'admin';
   if (principal.scopes.includes(SCOPES.agent)) return 'agent';
+  if (principal.scopes.includes(SCOPES.person)) return 'person';
   if (principal.scopes.includes(SCOPES.read)) return 'viewer';
   return undefined;
 }

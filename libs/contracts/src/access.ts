@@ -35,8 +35,10 @@ import {
 import {
   CancelTask,
   Decide,
+  DelegateApprovals,
   GetTask,
   InboxDelivery,
+  ListPersonApprovals,
   ListTasks,
   MESH_INBOX_STREAM,
   MESH_INBOX_SUBJECTS,
@@ -48,7 +50,7 @@ import {
   TaskUpdated,
   UpdateTask,
 } from './mesh/index.js';
-import { PrivacyRedacted } from './privacy/index.js';
+import { PrivacyBudgetWarning, PrivacyRedacted } from './privacy/index.js';
 
 /**
  * Who may do what on the bus (issue 18, ADR 0011): the single source the NATS permissions of every
@@ -117,7 +119,8 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
 
   { rpc: GetAgent, callers: ['gateway', 'privacy-proxy', 'runner'] },
   { rpc: ListAgents, callers: ['gateway'] },
-  { rpc: GetProfile, callers: ['gateway', 'privacy-proxy'] },
+  // The mesh router reads a role's approval rules (issue 23).
+  { rpc: GetProfile, callers: ['gateway', 'privacy-proxy', 'mesh-router'] },
   { rpc: ResolvePolicy, callers: ['mesh-router'] },
   { rpc: GetManager, callers: ['gateway', 'mesh-router'] },
   { rpc: RenderConfig, callers: ['gateway', 'runner', 'agent'] },
@@ -139,6 +142,9 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   { rpc: UpdateTask, callers: MESH_CALLERS },
   { rpc: Decide, callers: MESH_CALLERS },
   { rpc: CancelTask, callers: MESH_CALLERS },
+  // A person's approvals and delegations: signed-in people reach them through the gateway only.
+  { rpc: ListPersonApprovals, callers: ['gateway'] },
+  { rpc: DelegateApprovals, callers: ['gateway'] },
 ];
 
 // The registry events the privacy proxy and the mesh router drop cached answers on.
@@ -178,6 +184,7 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
   },
 
   { event: PrivacyRedacted },
+  { event: PrivacyBudgetWarning },
 ];
 
 /** The access entry of an RPC subject, if any. */

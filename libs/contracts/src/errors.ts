@@ -18,6 +18,8 @@ export const ERROR_CODES = [
   'user_not_found',
   'session_illegal_transition',
   'task_illegal_transition',
+  /** A person decides an approval they (or the person they stand in for) already decided (issue 23). */
+  'approval_already_decided',
   'conflict',
   'payload_too_large',
   'rate_limited',
@@ -79,6 +81,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case 'session_illegal_transition':
     case 'task_illegal_transition':
+    case 'approval_already_decided':
     case 'conflict':
       return 409;
     case 'method_not_allowed':

@@ -20,12 +20,19 @@ import { TaskService, systemClock, type Clock } from './task/task.service.js';
 import { TaskMetrics } from './task/task.metrics.js';
 import { TaskJobs } from './task/task.jobs.js';
 import { meshRetentionTargets } from './task/task.retention.js';
+import { ApprovalRepository } from './approval/approval.repository.js';
+import { ApprovalService } from './approval/approval.service.js';
+import { ApprovalJobs } from './approval/approval.jobs.js';
+import { NatsOrgChartAdapter } from './approval/nats-org-chart.adapter.js';
 
 export interface MeshRouterApp {
   readonly bus: MessageBus;
   readonly db: Database;
   readonly service: TaskService;
   readonly jobs: TaskJobs;
+  /** Approvals decided by people (ADR 0019) and their deadline sweep (tests run it by hand with startJobs: false). */
+  readonly approvals: ApprovalService;
+  readonly approvalJobs: ApprovalJobs;
   /** The inbox re-delivery sweep (tests run it by hand with startJobs: false). */
   readonly redelivery: RedeliverySweep;
   readonly policy: PolicyPort;
@@ -97,6 +104,24 @@ export async function startMeshRouterApp(
     replicaSync.start();
     host.onClose(() => replicaSync.stop());
     const clock = options.clock ?? systemClock;
+    const orgChart = new NatsOrgChartAdapter(bus, {
+      ttlMs: config.MESH_POLICY_CACHE_TTL,
+      timeoutMs: config.MESH_REGISTRY_TIMEOUT,
+    });
+    orgChart.start();
+    host.onClose(() => orgChart.stop());
+    // The approvals write their task changes through the task service (set right below).
+    const late: { tasks?: TaskService } = {};
+    const approvals = new ApprovalService(
+      new ApprovalRepository(db),
+      {
+        get: (id) => repository.get(id, false),
+        applyOutcome: (id, actor, decide) => late.tasks!.applyOutcome(id, actor, decide),
+      },
+      orgChart,
+      logger,
+      () => clock.now(),
+    );
     const service = new TaskService(
       repository,
       policy,
@@ -115,7 +140,9 @@ export async function startMeshRouterApp(
         maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
       },
       clock,
+      approvals,
     );
+    late.tasks = service;
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
     const relay = await host.startRelay({
@@ -127,6 +154,7 @@ export async function startMeshRouterApp(
         service,
         identity: new CallerIdentity(countingRefusals(verifier, callersRefusedCounter(registry))),
         metrics,
+        approvals,
       }),
     );
     metrics.observe({
@@ -157,6 +185,11 @@ export async function startMeshRouterApp(
     });
     if (options.startJobs !== false) jobs.start();
     host.onClose(() => jobs.stop());
+    const approvalJobs = new ApprovalJobs(approvals, repository, metrics, logger, {
+      intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+    });
+    if (options.startJobs !== false) approvalJobs.start();
+    host.onClose(() => approvalJobs.stop());
     const redelivery = new RedeliverySweep(db, bus, metrics, logger, {
       afterMs: config.MESH_REDELIVER_AFTER,
       maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
@@ -175,6 +208,8 @@ export async function startMeshRouterApp(
       db,
       service,
       jobs,
+      approvals,
+      approvalJobs,
       redelivery,
       policy,
       health,

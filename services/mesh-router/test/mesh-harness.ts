@@ -1,6 +1,6 @@
 import type { Subscription } from '@nats-io/nats-core';
 import { LocalIssuer, createJwtVerifier } from '@orgmesh/auth';
-import { AppError, GetManager, ResolvePolicy, type OrgUser, type PolicyKind } from '@orgmesh/contracts';
+import { AppError, GetManager, GetProfile, ResolvePolicy, type OrgUser, type PolicyKind } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import {
@@ -130,6 +130,14 @@ export class RegistryResponder {
           const user = this.chart.find((u) => u.userId === userId);
           if (!user) throw new AppError('user_not_found', `user ${userId} not found`);
           return { user, manager: this.chart.find((u) => u.userId === user.reportsToId) ?? null };
+        },
+        { queue: 'registry' },
+      ),
+      // The table's roles have no profiles, so no approval rules (ADR 0019): approvals stay with their agents.
+      this.bus.serve(
+        GetProfile,
+        async (request) => {
+          throw new AppError('profile_not_found', `no profile for ${JSON.stringify(request)}`);
         },
         { queue: 'registry' },
       ),

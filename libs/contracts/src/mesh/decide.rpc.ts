@@ -7,7 +7,9 @@ export const Decide = defineRpc({
   subject: 'rpc.mesh.v1.decide',
   description:
     'Approves or rejects an approval (the addressed role or agent, or the manager it escalated to). The task ' +
-    'completes with the decision as its result.',
+    'completes with the decision as its result. An approval routed to people (ADR 0019) is decided by a person ' +
+    '(orgmesh:person) of its waiting step or their delegate: deciding twice → approval_already_decided (409) ' +
+    'naming the earlier decision; without the right → forbidden (403) naming the rule.',
   request: z.object({
     id: z.uuid(),
     decision: ApprovalDecision,

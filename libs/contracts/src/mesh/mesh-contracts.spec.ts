@@ -42,7 +42,7 @@ const task: Task = {
 };
 
 describe('mesh contracts', () => {
-  it('defines eight RPCs and three events under the mesh context', () => {
+  it('defines ten RPCs and three events under the mesh context', () => {
     const mesh = allContracts().filter((c) => c.context === 'mesh');
     expect(
       mesh
@@ -53,7 +53,9 @@ describe('mesh contracts', () => {
       [
         'cancel',
         'decide',
+        'delegate-approvals',
         'get-task',
+        'list-person-approvals',
         'list-tasks',
         'notify',
         'request-approval',

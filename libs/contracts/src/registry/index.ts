@@ -1,4 +1,5 @@
 export * from './registry.schema.js';
+export * from './approval-rules.js';
 export * from './get-agent.rpc.js';
 export * from './list-agents.rpc.js';
 export * from './get-profile.rpc.js';

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { safeText } from '../safe-input.js';
+import { ApprovalRule } from './approval-rules.js';
+import { LlmGovernance } from '../privacy/llm-governance.js';
 
 /**
  * Shapes of the registry's model as every consumer sees it (RPC replies, events, REST, the privacy
@@ -144,6 +146,10 @@ export const RoleProfile = z.object({
   extensions: z.array(kebabId),
   /** Role-wide guidance written into CLAUDE.md and .goosehints. */
   hints: z.string(),
+  /** Approval rules the mesh applies to approvals addressed to this role (issue 23); absent: none. */
+  approvals: z.array(ApprovalRule).optional(),
+  /** LLM budgets, rate limits and store-outage rule, enforced by the privacy proxy (issue 24). */
+  llm: LlmGovernance.optional(),
 });
 export type RoleProfile = z.infer<typeof RoleProfile>;
 

@@ -33,7 +33,7 @@ export function toCaller(principal: Principal): Caller {
 
 /** The caller as the shared visibility rule (libs/contracts) sees it: admins and viewers see everything. */
 export function observerOf(caller: Caller): Observer {
-  return { agentId: caller.subject, role: caller.role, seesAll: caller.kind !== 'agent' };
+  return { agentId: caller.subject, role: caller.role, seesAll: caller.kind === 'admin' || caller.kind === 'viewer' };
 }
 
 /** Throws `forbidden` unless the caller is one of the kinds. */

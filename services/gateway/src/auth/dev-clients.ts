@@ -13,6 +13,7 @@ export function devSecretFor(clientId: string): string {
 const SCOPES_BY_KIND: Record<CallerKind, string[]> = {
   admin: [SCOPES.admin, SCOPES.read],
   agent: [SCOPES.agent],
+  person: [SCOPES.person],
   viewer: [SCOPES.read],
 };
 

@@ -24,7 +24,8 @@ export const whoamiRoute: RawRoute = defineRawRoute({
   description:
     'Verifies the bearer token exactly as every other route does and answers who it is: subject, role, ' +
     'caller kind, tenant and scopes. No service is called: a cheap credential check for a client at start.',
-  access: ALL_KINDS,
+  // A signed-in person too (issue 23): the console reads who signed in.
+  access: [...ALL_KINDS, 'person'],
   responses: { 200: { description: 'The caller', contentType: 'application/json', schema: WhoAmI } },
   errors: [401, 403],
   async handle(req, res, ctx) {

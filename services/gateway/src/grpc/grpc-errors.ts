@@ -57,6 +57,7 @@ export function grpcStatusFor(code: ErrorCode): grpc.status {
     case 'privacy_strict_refused':
       return grpc.status.FAILED_PRECONDITION;
     case 'conflict':
+    case 'approval_already_decided':
       return grpc.status.ABORTED;
     case 'payload_too_large':
     case 'rate_limited':

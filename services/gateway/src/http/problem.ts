@@ -27,6 +27,7 @@ const TITLES: Record<ErrorCode, string> = {
   user_not_found: 'User not found',
   session_illegal_transition: 'Illegal session transition',
   task_illegal_transition: 'Illegal task transition',
+  approval_already_decided: 'Approval already decided',
   conflict: 'Conflict',
   payload_too_large: 'Payload too large',
   rate_limited: 'Too many requests',

@@ -131,7 +131,7 @@ describe('OpenAPI document', () => {
     for (const op of operations) {
       const access = op['x-orgmesh-access'];
       expect(Array.isArray(access) && access.length > 0).toBe(true);
-      for (const kind of access as unknown[]) expect(['admin', 'agent', 'viewer', 'public']).toContain(kind);
+      for (const kind of access as unknown[]) expect(['admin', 'agent', 'person', 'viewer', 'public']).toContain(kind);
       expect((access as string[]).includes('public')).toBe(
         Array.isArray(op['security']) && op['security'].length === 0,
       );

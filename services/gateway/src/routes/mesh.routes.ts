@@ -166,8 +166,11 @@ export const meshRoutes: Route[] = [
     summary: 'Approve or reject an approval',
     description:
       "Decides an approval addressed to the caller's role: `approve` completes it, `reject` rejects it, with an optional " +
-      "comment. The requester's paused session resumes. An approval already decided is 409 `task_illegal_transition`.",
-    access: WRITERS,
+      "comment. The requester's paused session resumes. An approval already decided is 409 `task_illegal_transition`. " +
+      'An approval routed to people (ADR 0019) is decided by a signed-in person of its waiting step or their delegate: ' +
+      'a second decision is 409 `approval_already_decided` naming the earlier one, a person without the right 403 ' +
+      '`forbidden` naming the rule.',
+    access: [...WRITERS, 'person'],
     params: TaskIdParams,
     body: Decide.request.omit({ id: true }),
     idempotent: true,

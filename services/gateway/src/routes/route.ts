@@ -112,7 +112,11 @@ export function defineRawRoute(route: Omit<RawRoute, 'kind'>): RawRoute {
   return { kind: 'raw', ...route };
 }
 
-export const ALL_KINDS: readonly CallerKind[] = CALLER_KINDS;
+/**
+ * Every kind of machine-era caller. Not CALLER_KINDS: a signed-in person (`person`, issue 23) reaches only
+ * the routes that name it (the approvals inbox, the decision, whoami), never these by default.
+ */
+export const ALL_KINDS: readonly CallerKind[] = CALLER_KINDS.filter((kind) => kind !== 'person');
 export const WRITERS: readonly CallerKind[] = ['admin', 'agent'];
 export const ADMINS: readonly CallerKind[] = ['admin'];
 export const STAFF: readonly CallerKind[] = ['admin', 'viewer'];

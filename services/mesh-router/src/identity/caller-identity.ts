@@ -12,7 +12,7 @@ export class CallerIdentity {
 
   async of(ctx: MessageContext): Promise<Caller> {
     const principal = await this.verifier.verify(ctx.authorization);
-    // The gateway's precedence (admin > agent > read): a token that is an agent's is held to the
+    // The gateway's precedence (admin > agent > person > read): a token that is an agent's is held to the
     // agent rule even if it also carries the read scope.
     const kind = callerKindOf(principal);
     return {
@@ -20,6 +20,7 @@ export class CallerIdentity {
       role: principal.role,
       admin: kind === 'admin',
       seesAll: kind === 'admin' || kind === 'viewer',
+      person: kind === 'person',
     };
   }
 }

@@ -8,6 +8,11 @@ export interface Caller {
   admin: boolean;
   /** Admins and read-only viewers (`orgmesh:read`) see every task (libs/contracts `canSeeTask`). */
   seesAll: boolean;
+  /**
+   * A person of the org chart (`orgmesh:person`; `agentId` is their user id): decides approvals routed
+   * to people (src/approval) and nothing else. Optional so callers built before people keep compiling.
+   */
+  person?: boolean;
 }
 
 /** The caller is whom the task was addressed to: that agent, or any agent of that role. */
@@ -21,6 +26,8 @@ export function isEscalationTarget(task: Task, caller: Caller): boolean {
 
 /** May report progress (update-task): the assignee once there is one, before that the addressee. */
 export function canWork(task: Task, caller: Caller): boolean {
+  // People decide approvals through src/approval, never as a role's agent.
+  if (caller.person) return false;
   if (task.assignee) return task.assignee.agentId === caller.agentId;
   return isAddressee(task, caller) || isEscalationTarget(task, caller);
 }
@@ -31,6 +38,7 @@ export function canDecide(task: Task, caller: Caller): boolean {
 }
 
 export function canCancel(task: Task, caller: Caller): boolean {
+  if (caller.person) return false;
   return caller.admin || task.from.agentId === caller.agentId;
 }
 

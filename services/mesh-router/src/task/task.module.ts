@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ApprovalHandlers } from '../approval/approval.handlers.js';
+import { ApprovalService } from '../approval/approval.service.js';
 import { CallerIdentity } from '../identity/caller-identity.js';
 import { TaskHandlers } from './task.handlers.js';
 import { TaskMetrics } from './task.metrics.js';
@@ -11,11 +13,13 @@ export class TaskModule {
     service: TaskService;
     identity: CallerIdentity;
     metrics: TaskMetrics;
+    approvals: ApprovalService;
   }): DynamicModule {
     return {
       module: TaskModule,
-      controllers: [TaskHandlers],
+      controllers: [TaskHandlers, ApprovalHandlers],
       providers: [
+        { provide: ApprovalService, useValue: deps.approvals },
         { provide: TaskService, useValue: deps.service },
         { provide: CallerIdentity, useValue: deps.identity },
         { provide: TaskMetrics, useValue: deps.metrics },

@@ -26,6 +26,8 @@ import {
 import { decodeTaskCursor, encodeTaskCursor } from './task.cursor.js';
 import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutcome } from './task.fsm.js';
 import { resolveRecipient } from './task.recipient.js';
+import type { ApprovalService } from '../approval/approval.service.js';
+import { peopleDecideOnly } from '../approval/approval.errors.js';
 import type { ChangeMeta, IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
 import { taskCreate, taskWrite } from './task.changes.js';
 
@@ -54,6 +56,8 @@ export interface CreateCommand {
   contextId?: string;
   deadline?: string;
   priority: TaskPriority;
+  /** An approval's person approver (ADR 0019): a user id, manager-of:<…> or head-of:<role>. */
+  approver?: string;
 }
 
 export interface UpdateCommand {
@@ -78,6 +82,8 @@ export class TaskService {
     private readonly limiter: TokenBucketLimiter,
     private readonly options: TaskServiceOptions,
     private readonly clock: Clock = systemClock,
+    /** Approvals decided by people (src/approval, ADR 0019); absent: every approval is its role's agents'. */
+    private readonly approvals?: ApprovalService,
   ) {}
 
   /**
@@ -91,6 +97,7 @@ export class TaskService {
     command: CreateCommand,
     idempotencyKey?: string,
   ): Promise<{ task: Task; created: boolean }> {
+    if (caller.person) throw peopleDecideOnly(`send a ${command.kind}`);
     for (const field of ['input', 'details', 'message'] as const) {
       const bytes = jsonSize(command[field]);
       if (bytes > this.options.maxPayloadBytes)
@@ -107,11 +114,13 @@ export class TaskService {
 
     // Policy, storage and delivery all read this one resolved recipient.
     const { to } = await resolveRecipient(this.policy, caller, command.to, command.kind);
+    // Routed to people by the role's rules or the named approver: the route's steps decide, not escalateAt.
+    const plan = command.kind === 'approval' ? await this.approvals?.plan(caller, to, command) : undefined;
 
     const now = this.clock.now();
-    const deadline = this.deadlineFor(command.kind, command.deadline, now);
+    const deadline = this.deadlineFor(command.kind, command.deadline, now, plan && this.approvals?.durationMs(plan));
     const escalateAt =
-      command.kind === 'approval'
+      command.kind === 'approval' && !plan
         ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
         : null;
     const { task, created, fingerprint } = await this.repository.create(
@@ -137,6 +146,7 @@ export class TaskService {
       claim,
     );
     if (!created && claim && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
+    if (created && plan) await this.approvals?.open(task, plan);
     return { task, created };
   }
 
@@ -209,6 +219,9 @@ export class TaskService {
     command: { id: string; decision: ApprovalDecision; comment?: string },
     idempotencyKey?: string,
   ): Promise<Task> {
+    // Routed to people: decided there (a person's 403/409 too); undefined while its agents may decide.
+    const byPeople = await this.approvals?.decide(caller, command);
+    if (byPeople) return byPeople;
     const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
     const { task, changed, fingerprint } = await this.apply(
       command.id,
@@ -245,6 +258,7 @@ export class TaskService {
         };
       },
     );
+    if (changed) await this.approvals?.decidedByAgent(task.id);
     return this.checkedResult(task, changed, fingerprint, claim);
   }
 
@@ -366,7 +380,23 @@ export class TaskService {
     return this.repository.dueForExpiry(this.clock.now(), batch);
   }
 
-  private deadlineFor(kind: TaskKind, requested: string | undefined, now: Date): Date {
+  /** Outcome of a change decided outside this class (src/approval), written through the same path. */
+  applyOutcome(id: string, actor: string, decide: (current: Task) => TaskDecisionOutcome): Promise<{ task: Task }> {
+    return this.apply(id, { actor }, decide);
+  }
+
+  /**
+   * `routeMs`: an approval routed to people needs at least its steps' time (plus a minute, so the
+   * route's own end decides it, not the expiry), within the maximum.
+   */
+  private deadlineFor(kind: TaskKind, requested: string | undefined, now: Date, routeMs?: number): Date {
+    const deadline = this.requestedDeadline(kind, requested, now);
+    if (routeMs === undefined) return deadline;
+    const needed = Math.min(now.getTime() + routeMs + 60_000, now.getTime() + this.options.maxDeadlineMs);
+    return new Date(Math.max(deadline.getTime(), needed));
+  }
+
+  private requestedDeadline(kind: TaskKind, requested: string | undefined, now: Date): Date {
     if (requested === undefined) return new Date(now.getTime() + this.options.defaultDeadlineMs[kind]);
     const deadline = new Date(requested);
     if (deadline.getTime() <= now.getTime()) throw invalidDeadline('deadline must be in the future');

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   AgentTool,
+  LlmGovernance,
   MeshTarget,
   PrivacyEntityType,
   PrivacyMode,
@@ -9,6 +10,7 @@ import {
   RoleId,
   type RoleProfile,
 } from '@orgmesh/contracts';
+import { ApprovalRulesFileSchema } from './approval-rules.model.js';
 
 const regexSource = z.string().min(1).refine(isValidRegex, { error: 'not a valid regular expression' });
 
@@ -39,6 +41,69 @@ const PrivacyFileSchema = z.strictObject({
   unknown_fields: z.enum(['scan', 'refuse']).optional(),
 });
 
+/** `llm:` — budgets, rate limits and the store-outage rule the privacy proxy enforces (issue 24). */
+const LlmFileSchema = z.strictObject({
+  budgets: z
+    .array(
+      z
+        .strictObject({
+          name: ProfileId,
+          per: z.enum(['agent', 'role']),
+          tokens: z.number().int().positive().optional(),
+          cost_usd: z.number().positive().optional(),
+          window: z.enum(['day', 'week', 'month']),
+          reset: z.enum(['calendar', 'rolling']).default('calendar'),
+          warn_at: z.number().gt(0).lt(1).optional(),
+        })
+        .refine((b) => (b.tokens === undefined) !== (b.cost_usd === undefined), {
+          error: 'a budget limits exactly one of tokens and cost_usd',
+        }),
+    )
+    .optional(),
+  rate_limits: z
+    .array(
+      z
+        .strictObject({
+          per: z.enum(['agent', 'role']),
+          requests_per_minute: z.number().int().positive().optional(),
+          tokens_per_minute: z.number().int().positive().optional(),
+        })
+        .refine((r) => r.requests_per_minute !== undefined || r.tokens_per_minute !== undefined, {
+          error: 'a rate limit sets requests_per_minute, tokens_per_minute or both',
+        }),
+    )
+    .optional(),
+  on_store_unavailable: z.enum(['refuse', 'allow']).optional(),
+});
+
+function llmGovernance(llm: z.infer<typeof LlmFileSchema>): NonNullable<RoleProfile['llm']> {
+  return LlmGovernance.parse({
+    ...(llm.budgets
+      ? {
+          budgets: llm.budgets.map((b) => ({
+            name: b.name,
+            per: b.per,
+            ...(b.tokens !== undefined ? { tokens: b.tokens } : {}),
+            ...(b.cost_usd !== undefined ? { costUsd: b.cost_usd } : {}),
+            window: b.window,
+            reset: b.reset,
+            ...(b.warn_at !== undefined ? { warnAt: b.warn_at } : {}),
+          })),
+        }
+      : {}),
+    ...(llm.rate_limits
+      ? {
+          rateLimits: llm.rate_limits.map((r) => ({
+            per: r.per,
+            ...(r.requests_per_minute !== undefined ? { requestsPerMinute: r.requests_per_minute } : {}),
+            ...(r.tokens_per_minute !== undefined ? { tokensPerMinute: r.tokens_per_minute } : {}),
+          })),
+        }
+      : {}),
+    ...(llm.on_store_unavailable ? { onStoreUnavailable: llm.on_store_unavailable } : {}),
+  });
+}
+
 const MeshFileSchema = z.strictObject({
   send_task_to: z.array(MeshTarget).default([]),
   request_approval_from: z.array(MeshTarget).default([]),
@@ -66,6 +131,8 @@ export const ProfileFileSchema = z
     tools: z.array(AgentTool).default([]),
     extensions: z.array(ProfileId).default([]),
     hints: z.string().default(''),
+    llm: LlmFileSchema.optional(),
+    approvals: ApprovalRulesFileSchema.optional(),
   })
   .transform((p): RoleProfile => ({
     id: p.id,
@@ -98,6 +165,9 @@ export const ProfileFileSchema = z
     tools: p.tools,
     extensions: p.extensions,
     hints: p.hints,
+    // Only when written: a profile without it keeps the same content (and signature) as before.
+    ...(p.llm ? { llm: llmGovernance(p.llm) } : {}),
+    ...(p.approvals ? { approvals: p.approvals } : {}),
   }));
 
 /** YAML key of each mesh permission, as written in profile files (for messages and policy rules). */

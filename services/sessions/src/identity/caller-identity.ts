@@ -35,6 +35,8 @@ export class CallerIdentity {
 
 function kindOf(principal: Principal): SessionCallerKind {
   const kind = callerKindOf(principal);
+  // A person of the org chart (issue 23) has no session rule yet: refused rather than read as staff.
+  if (kind === 'person') throw new AppError('forbidden', 'a person token does not read or change sessions');
   if (kind) return kind;
   throw new AppError('forbidden', `the token carries none of the scopes ${Object.values(SCOPES).join(', ')}`);
 }

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { defineRpc } from '../define.js';
+import { UserId } from '../registry/registry.schema.js';
+
+const timestamp = z.iso.datetime({ offset: true });
+
+export const ApprovalDelegation = z.object({
+  id: z.uuid(),
+  from: z.string(),
+  to: z.string(),
+  startsAt: timestamp,
+  endsAt: timestamp,
+});
+export type ApprovalDelegation = z.infer<typeof ApprovalDelegation>;
+
+export const DelegateApprovals = defineRpc({
+  subject: 'rpc.mesh.v1.delegate-approvals',
+  description:
+    'A signed-in person (orgmesh:person) hands their approvals to another person of the org chart for a period: ' +
+    'the delegate may decide what waits for the caller, recorded as on behalf of the caller. Not to oneself; ' +
+    '`endsAt` after `startsAt` (default now) and at most 90 days ahead.',
+  request: z.object({
+    to: UserId,
+    startsAt: timestamp.optional(),
+    endsAt: timestamp,
+  }),
+  response: ApprovalDelegation,
+});

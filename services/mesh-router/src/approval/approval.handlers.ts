@@ -1,0 +1,36 @@
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, Payload } from '@nestjs/microservices';
+import {
+  DelegateApprovals,
+  ListPersonApprovals,
+  type RpcRequest,
+  type RpcResponse,
+} from '@orgmesh/contracts';
+import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { CallerIdentity } from '../identity/caller-identity.js';
+import { ApprovalService } from './approval.service.js';
+
+/** A signed-in person's approval RPCs (the console's inbox and delegation). Deciding is rpc.mesh.v1.decide. */
+@Controller()
+export class ApprovalHandlers {
+  constructor(
+    @Inject(ApprovalService) private readonly approvals: ApprovalService,
+    @Inject(CallerIdentity) private readonly identity: CallerIdentity,
+  ) {}
+
+  @RpcHandler(ListPersonApprovals)
+  async list(
+    @Payload() request: RpcRequest<typeof ListPersonApprovals>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof ListPersonApprovals>> {
+    return this.approvals.list(await this.identity.of(ctx), request.view, request.limit);
+  }
+
+  @RpcHandler(DelegateApprovals)
+  async delegate(
+    @Payload() request: RpcRequest<typeof DelegateApprovals>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof DelegateApprovals>> {
+    return this.approvals.delegate(await this.identity.of(ctx), request);
+  }
+}

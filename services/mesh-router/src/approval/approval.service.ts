@@ -1,0 +1,400 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  ApprovalDecision,
+  ApprovalPerson,
+  ApprovalStep,
+  PersonApproval,
+  PersonDecision,
+  Task,
+  TaskRecipient,
+} from '@orgmesh/contracts';
+import type { Logger } from '@orgmesh/telemetry';
+import type { Caller } from '../task/task.access.js';
+import { isTerminalTaskState } from '../task/task.fsm.js';
+import { toTask } from '../task/task.mapper.js';
+import type { TaskDecisionOutcome } from '../task/task.repository.types.js';
+import { taskNotFound } from '../task/task.errors.js';
+import { planApproval, planDurationMs, type ApprovalPlan } from './approval.planner.js';
+import type { ApprovalRepository, RouteOutcome } from './approval.repository.js';
+import {
+  alreadyDecided,
+  approvalEnded,
+  invalidDelegation,
+  notYourApproval,
+  peopleDecideOnly,
+} from './approval.errors.js';
+import type { OrgChartPort } from './org-chart.port.js';
+
+const SYSTEM = 'system';
+
+/**
+ * The task side approvals write through: the task service's own change path (the FSM's outcome
+ * written with its history entry and event), so a person's decision is a task change like any other.
+ */
+export interface ApprovalTaskPort {
+  get(id: string): Promise<Task | undefined>;
+  applyOutcome(
+    id: string,
+    actor: string,
+    decide: (current: Task) => TaskDecisionOutcome,
+  ): Promise<{ task: Task }>;
+}
+const MAX_DELEGATION_MS = 90 * 86_400_000;
+
+/**
+ * Approvals decided by people of the org chart (ADR 0019): routes an approval by the addressed
+ * role's rules (or the approver the agent named), records every person's decision, applies the
+ * outcome to the task through the task repository (so the event, the history and the requester's
+ * resumed session work as for an agent's decision), and moves undecided steps up the reporting
+ * line when their deadline passes (the sweep reads the deadlines from Postgres).
+ */
+export class ApprovalService {
+  constructor(
+    private readonly routes: ApprovalRepository,
+    private readonly tasks: ApprovalTaskPort,
+    private readonly org: OrgChartPort,
+    private readonly logger: Logger,
+    private readonly now: () => Date,
+  ) {}
+
+  /** The route of a new approval, or undefined when its role's agents decide it as before. */
+  plan(
+    caller: Caller,
+    to: TaskRecipient,
+    command: { details?: unknown; approver?: string },
+  ): Promise<ApprovalPlan | undefined> {
+    return planApproval(this.org, {
+      requester: { agentId: caller.agentId, role: caller.role },
+      toRole: to.role,
+      details: command.details,
+      approver: command.approver,
+    });
+  }
+
+  durationMs(plan: ApprovalPlan): number {
+    return planDurationMs(plan);
+  }
+
+  /** Stores the route of a created approval and audits the people it had to skip. */
+  async open(task: Task, plan: ApprovalPlan): Promise<void> {
+    const now = this.now();
+    const first = plan.steps[0];
+    // A first step nobody can take (everyone named left the org) is due at once: the sweep moves on.
+    const stepMs = first && (first.kind === 'agent' || first.approvers.length > 0) ? first.deadlineMs : 0;
+    await this.routes.insertRoute(
+      {
+        taskId: task.id,
+        rule: plan.rule,
+        steps: plan.steps,
+        step: 0,
+        stepDeadline: new Date(now.getTime() + stepMs),
+        status: 'open',
+      },
+      now,
+    );
+    for (const spec of plan.skipped)
+      await this.audit(task.id, `skipped ${spec}: not in the org chart (rule: ${plan.rule})`);
+    const person = first?.kind === 'people' ? first.approvers[0] : undefined;
+    if (first && person)
+      await this.audit(task.id, `awaiting ${describe(first.approvers)} (rule: ${plan.rule})`, person);
+  }
+
+  /**
+   * A decision on an approval. Undefined: not routed to people (or waiting for its agents), the
+   * task service decides as before. A person decides only as one of the waiting step's people or
+   * as the delegate of one: 403 otherwise, 409 for a second decision.
+   */
+  async decide(
+    caller: Caller,
+    command: { id: string; decision: ApprovalDecision; comment?: string },
+  ): Promise<Task | undefined> {
+    const route = await this.routes.route(command.id);
+    if (!route) {
+      if (!caller.person) return undefined;
+      const task = await this.tasks.get(command.id);
+      if (!task) throw taskNotFound(command.id);
+      throw notYourApproval(command.id, 'none', caller.agentId, 'it is decided by agents, not people');
+    }
+    const waiting = route.steps[route.step];
+    if (!caller.person) {
+      if (route.status === 'open' && waiting?.kind === 'agent') return undefined;
+      throw notYourApproval(command.id, route.rule, caller.agentId, 'people of the org chart decide it now');
+    }
+    const outcome = await this.routes.transaction(async (tx) => {
+      const current = (await this.routes.route(command.id, tx, true)) ?? route;
+      const decisions = (await this.routes.decisionsByTask([command.id])).get(command.id) ?? [];
+      const mine = decisions.find((d) => d.userId === caller.agentId);
+      if (mine) throw alreadyDecided(command.id, mine);
+      if (current.status !== 'open') throw approvalEnded(command.id, current.rule, current.status);
+      const step = current.steps[current.step];
+      if (!step || step.kind !== 'people')
+        throw notYourApproval(command.id, current.rule, caller.agentId, 'its agents decide it now');
+      const now = this.now();
+      const forWhom = await this.standingFor(caller.agentId, step, now, tx);
+      if (!forWhom)
+        throw notYourApproval(
+          command.id,
+          current.rule,
+          caller.agentId,
+          `it waits for ${describe(step.approvers)}, and none of them delegated to you`,
+        );
+      const earlier = decisions.find(
+        (d) => (d.onBehalfOf ?? d.userId) === forWhom && d.step === current.step,
+      );
+      if (earlier) throw alreadyDecided(command.id, earlier);
+      const decision: PersonDecision = {
+        userId: caller.agentId,
+        onBehalfOf: forWhom === caller.agentId ? null : forWhom,
+        step: current.step,
+        decision: command.decision,
+        comment: command.comment ?? null,
+        rule: current.rule,
+        decidedAt: now.toISOString(),
+      };
+      await this.routes.insertDecision(tx, command.id, decision);
+      const inStep = [...decisions, decision].filter((d) => d.step === current.step);
+      const approvals = inStep.filter((d) => d.decision === 'approve').length;
+      const rejections = inStep.filter((d) => d.decision === 'reject').length;
+      const role = step.approvers.find((p) => p.userId === forWhom)?.role ?? 'person';
+      let result: RouteOutcome | undefined;
+      if (approvals >= step.quorum)
+        result = { decision: 'approve', comment: decision.comment, by: { userId: caller.agentId, role } };
+      // Rejected once the quorum can no longer be reached.
+      else if (step.approvers.length - rejections < step.quorum)
+        result = { decision: 'reject', comment: decision.comment, by: { userId: caller.agentId, role } };
+      if (result) await this.routes.updateRoute(tx, command.id, { status: 'decided', outcome: result }, now);
+      return result;
+    });
+    if (outcome) return this.finalize(command.id, route.rule, outcome);
+    const task = await this.tasks.get(command.id);
+    if (!task) throw taskNotFound(command.id);
+    return task;
+  }
+
+  /** An agent decided while its step waited: the route ends with the task. */
+  async decidedByAgent(taskId: string): Promise<void> {
+    await this.routes.endOpen(taskId, this.now());
+  }
+
+  /** One sweep: applies decisions not yet on their task, escalates steps past their deadline, denies at the chain's end. */
+  async sweepOnce(batch: number): Promise<{ escalated: number; ended: number }> {
+    let escalated = 0;
+    let ended = 0;
+    for (const taskId of await this.routes.due(this.now(), batch)) {
+      const moved = await this.advance(taskId);
+      if (moved === 'escalated') escalated++;
+      if (moved === 'ended') ended++;
+    }
+    return { escalated, ended };
+  }
+
+  async list(
+    caller: Caller,
+    view: 'awaiting' | 'decided',
+    limit: number,
+  ): Promise<{ items: PersonApproval[] }> {
+    if (!caller.person) throw peopleDecideOnly('list approvals awaiting them (a person token is needed)');
+    const me = caller.agentId;
+    const delegators = view === 'awaiting' ? await this.routes.delegatorsOf(me, this.now()) : [];
+    const found =
+      view === 'awaiting'
+        ? await this.routes.awaiting([me, ...delegators], limit)
+        : await this.routes.decidedBy(me, limit);
+    const decisions = await this.routes.decisionsByTask(found.map((f) => f.route.taskId));
+    return {
+      items: found.map(({ route, task }) => {
+        const made = decisions.get(route.taskId) ?? [];
+        const step = route.steps[route.step];
+        const decided = new Set(
+          made.filter((d) => d.step === route.step).map((d) => d.onBehalfOf ?? d.userId),
+        );
+        const awaiting = step?.kind === 'people' ? step.approvers.filter((p) => !decided.has(p.userId)) : [];
+        const onBehalfOf =
+          view === 'awaiting' && !awaiting.some((p) => p.userId === me)
+            ? (awaiting.find((p) => delegators.includes(p.userId))?.userId ?? null)
+            : null;
+        return {
+          task: toTask(task),
+          rule: route.rule,
+          status: route.status,
+          step: route.step,
+          stepDeadline: route.stepDeadline.toISOString(),
+          steps: route.steps,
+          awaiting,
+          escalationPath: route.steps.slice(route.step + 1).flatMap((s) => s.approvers),
+          decisions: made,
+          onBehalfOf,
+        };
+      }),
+    };
+  }
+
+  async delegate(
+    caller: Caller,
+    command: { to: string; startsAt?: string; endsAt: string },
+  ): Promise<{ id: string; from: string; to: string; startsAt: string; endsAt: string }> {
+    if (!caller.person) throw peopleDecideOnly('delegate approvals (a person token is needed)');
+    const now = this.now();
+    const startsAt = command.startsAt ? new Date(command.startsAt) : now;
+    const endsAt = new Date(command.endsAt);
+    if (command.to === caller.agentId)
+      throw invalidDelegation('a person cannot delegate to themselves', 'to');
+    if (endsAt <= startsAt || endsAt <= now)
+      throw invalidDelegation('endsAt must be after startsAt and now', 'endsAt');
+    if (endsAt.getTime() - now.getTime() > MAX_DELEGATION_MS)
+      throw invalidDelegation('a delegation lasts at most 90 days', 'endsAt');
+    if (!(await this.org.person(command.to)))
+      throw invalidDelegation(`no person "${command.to}" in the org chart`, 'to');
+    const id = randomUUID();
+    await this.routes.insertDelegation({ id, from: caller.agentId, to: command.to, startsAt, endsAt, now });
+    return {
+      id,
+      from: caller.agentId,
+      to: command.to,
+      startsAt: startsAt.toISOString(),
+      endsAt: endsAt.toISOString(),
+    };
+  }
+
+  /** Whom the caller decides for in this step: themselves, or a person who delegated to them now. */
+  private async standingFor(
+    userId: string,
+    step: ApprovalStep,
+    now: Date,
+    tx: Parameters<ApprovalRepository['delegatorsOf']>[2],
+  ): Promise<string | undefined> {
+    if (step.approvers.some((p) => p.userId === userId)) return userId;
+    const delegators = await this.routes.delegatorsOf(userId, now, tx);
+    return step.approvers.find((p) => delegators.includes(p.userId))?.userId;
+  }
+
+  /** A due route: apply its decision, or end it with its task, or move to the next step that has someone to ask. */
+  private async advance(taskId: string): Promise<'escalated' | 'ended' | undefined> {
+    const route = await this.routes.route(taskId);
+    if (!route) return undefined;
+    if (route.status === 'decided' && route.outcome) {
+      await this.finalize(taskId, route.rule, route.outcome);
+      return 'ended';
+    }
+    const task = await this.tasks.get(taskId);
+    if (!task || isTerminalTaskState(task.state)) {
+      await this.routes.endOpen(taskId, this.now());
+      return undefined;
+    }
+    // Who is next: people who left the org chart since the route was planned are skipped, audited.
+    const steps = route.steps.map((s) => ({ ...s, approvers: [...s.approvers] }));
+    let next = route.step + 1;
+    for (; next < steps.length; next++) {
+      const step = steps[next]!;
+      const present: ApprovalPerson[] = [];
+      for (const person of step.approvers) {
+        if (await this.org.person(person.userId)) present.push(person);
+        else await this.audit(taskId, `skipped ${person.userId}: left the org chart (rule: ${route.rule})`);
+      }
+      step.approvers = present;
+      step.quorum = Math.max(1, Math.min(step.quorum, present.length));
+      if (present.length > 0) break;
+    }
+    const now = this.now();
+    if (next >= steps.length) {
+      const outcome: RouteOutcome = {
+        decision: 'reject',
+        comment: `denied: the approval chain ended undecided (rule: ${route.rule})`,
+        by: { userId: SYSTEM, role: SYSTEM },
+      };
+      const applied = await this.routes.transaction(async (tx) => {
+        const locked = await this.routes.route(taskId, tx, true);
+        if (!locked || locked.status !== 'open' || locked.step !== route.step) return false;
+        await this.routes.updateRoute(tx, taskId, { status: 'decided', outcome }, now);
+        return true;
+      });
+      if (!applied) return undefined;
+      await this.finalize(taskId, route.rule, outcome);
+      this.logger.info({ taskId, rule: route.rule }, 'approval chain ended: denied');
+      return 'ended';
+    }
+    const target = steps[next]!;
+    const moved = await this.routes.transaction(async (tx) => {
+      const locked = await this.routes.route(taskId, tx, true);
+      // Decided or moved meanwhile (a person decided as the deadline passed): nothing to do.
+      if (!locked || locked.status !== 'open' || locked.step !== route.step) return false;
+      await this.routes.updateRoute(
+        tx,
+        taskId,
+        { steps, step: next, stepDeadline: new Date(now.getTime() + target.deadlineMs) },
+        now,
+      );
+      return true;
+    });
+    if (!moved) return undefined;
+    const from = route.steps[route.step];
+    const why =
+      from?.kind === 'agent' ? 'its agents did not decide in time' : 'the deadline of the step passed';
+    await this.audit(
+      taskId,
+      `escalated to ${describe(target.approvers)}: ${why} (rule: ${route.rule})`,
+      target.approvers[0],
+    );
+    return 'escalated';
+  }
+
+  /** Applies a route's outcome to its task: the decide event the requester's session resumes on. */
+  private async finalize(taskId: string, rule: string, outcome: RouteOutcome): Promise<Task> {
+    const now = this.now();
+    const { task } = await this.tasks.applyOutcome(
+      taskId,
+      outcome.by.userId,
+      (current): TaskDecisionOutcome => {
+        if (isTerminalTaskState(current.state)) return { kind: 'noop' };
+        return {
+          kind: 'change',
+          event: 'decide',
+          to: 'completed',
+          reason: `${outcome.decision} (rule: ${rule})${outcome.comment ? `: ${outcome.comment}` : ''}`,
+          patch: {
+            decision: {
+              decision: outcome.decision,
+              comment: outcome.comment,
+              decidedBy: { agentId: outcome.by.userId, role: outcome.by.role },
+              decidedAt: now.toISOString(),
+            },
+            result: { decision: outcome.decision, comment: outcome.comment, rule },
+          },
+          now,
+        };
+      },
+    );
+    await this.routes.transaction((tx) => this.routes.updateRoute(tx, taskId, { status: 'ended' }, now));
+    return task;
+  }
+
+  /** An entry in the task's history (and a task-updated event): escalations and skips are audited where the timeline shows them. */
+  private async audit(taskId: string, reason: string, escalatedTo?: ApprovalPerson): Promise<void> {
+    const now = this.now();
+    await this.tasks.applyOutcome(taskId, SYSTEM, (current): TaskDecisionOutcome => {
+      if (isTerminalTaskState(current.state)) return { kind: 'noop' };
+      return {
+        kind: 'change',
+        event: 'escalate',
+        to: current.state,
+        reason,
+        patch: escalatedTo
+          ? {
+              escalatedTo: {
+                userId: escalatedTo.userId,
+                role: escalatedTo.role ?? 'person',
+                name: escalatedTo.name,
+              },
+              escalatedAt: now,
+            }
+          : {},
+        now,
+      };
+    });
+  }
+}
+
+function describe(people: readonly ApprovalPerson[]): string {
+  if (people.length === 0) return 'nobody';
+  return people.map((p) => (p.name ? `${p.userId} (${p.name})` : p.userId)).join(', ');
+}

@@ -1,0 +1,406 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import {
+  Decide,
+  DelegateApprovals,
+  GetTask,
+  ImportOrg,
+  ListPersonApprovals,
+  OrgImported,
+  RequestApproval,
+  SendTask,
+  type Task,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { TestContext } from '@orgmesh/testing';
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { DEMO_ORG_CHART, DEMO_REGISTRY_DIR } from '../../registry/test/demo-registry.js';
+import { startMeshRouterApp, type MeshRouterApp } from '../src/mesh-router.app.js';
+import { createJwtVerifier } from '@orgmesh/auth';
+import {
+  LocalIssuer,
+  bearer,
+  clientBus,
+  createTestContext,
+  rpcError,
+  silentLogger,
+  testConfig,
+} from './mesh-harness.js';
+
+/**
+ * Issue 23 items 1 and 5, "Bad input and faults" (ADR 0019), against the real registry loaded with
+ * the shipped registry (deploy/registry: its org chart and the manager profile's
+ * `finance-spend-over-100k` rule) plus two test rules, real NATS and Postgres. The router's clock
+ * is moved by hand and its sweep run by hand, so deadlines pass without waiting.
+ */
+const TEST_RULES = `
+  - id: two-directors
+    from: [finance]
+    when: { field: case, op: '==', value: 2 }
+    approvers: [u00002, u00014, u00026]
+    quorum: 2
+    step_deadline: 10m
+    escalate: none
+  - id: departed-first
+    from: [finance]
+    when: { field: case, op: '==', value: 3 }
+    approvers: [u99999, u00003]
+    step_deadline: 10m
+`;
+
+const MINUTE = 60_000;
+
+describe('approvals decided by people of the org chart', () => {
+  let ctx: TestContext;
+  let issuer: LocalIssuer;
+  let dir: string;
+  let registry: Awaited<ReturnType<typeof startTestRegistry>>;
+  let mesh: MeshRouterApp;
+  let bus: MessageBus;
+  let now = Date.parse('2026-12-07T09:00:00.000Z');
+  const clock = { now: () => new Date(now) };
+  const tokens: Record<string, string> = {};
+
+  const startMesh = (startJobs: boolean) =>
+    startMeshRouterApp(testConfig(ctx), {
+      logger: silentLogger,
+      migrate: true,
+      startJobs,
+      clock,
+      verifier: createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }),
+    });
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    issuer = await LocalIssuer.create();
+    dir = await mkdtemp(join(tmpdir(), 'orgmesh-approvals-'));
+    await cp(DEMO_REGISTRY_DIR, dir, { recursive: true });
+    const manager = await readFile(join(dir, 'profiles/manager.yaml'), 'utf8');
+    // The test rules first: the first matching rule applies, and they match on a field the shipped rule ignores.
+    await writeFile(
+      join(dir, 'profiles/manager.yaml'),
+      manager.replace('approvals:\n', `approvals:${TEST_RULES}`),
+    );
+    registry = await startTestRegistry(ctx, {
+      overrides: { REGISTRY_DIR: dir, REGISTRY_ORG_CHART: DEMO_ORG_CHART },
+    });
+    mesh = await startMesh(false);
+    bus = await clientBus(ctx);
+    tokens['finance-agent'] = await bearer(issuer, 'finance-agent', 'finance');
+    tokens['manager-agent'] = await bearer(issuer, 'manager-agent', 'manager');
+    tokens['admin'] = await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin');
+    for (const userId of ['u00001', 'u00002', 'u00003', 'u00014', 'u00015', 'u00026'])
+      tokens[userId] = await bearer(issuer, userId, 'person', 'orgmesh:person');
+  }, 60_000);
+
+  afterAll(async () => {
+    await bus?.close();
+    await mesh?.close();
+    await registry?.close();
+    await ctx?.dispose();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const as = (who: string) => ({ authorization: tokens[who] as string });
+  const request = (details: Record<string, unknown>, extra: { approver?: string } = {}) =>
+    bus.request(
+      RequestApproval,
+      { to: 'manager', subject: `budget ${randomUUID().slice(0, 8)}`, details, ...extra },
+      as('finance-agent'),
+    );
+  const get = (id: string): Promise<Task> => bus.request(GetTask, { id, includeHistory: true }, as('admin'));
+  const awaiting = async (who: string) =>
+    (await bus.request(ListPersonApprovals, { view: 'awaiting', limit: 50 }, as(who))).items;
+  /** Runs an org import and returns once its event is out (the router drops its cached org chart on it). */
+  const imported = async (work: () => Promise<unknown>) => {
+    const sub = bus.nc.subscribe(bus.subject(OrgImported.subject), { max: 1 });
+    const heard = (async () => {
+      for await (const _ of sub) return;
+    })();
+    await work();
+    await heard;
+    // The router hears the same core-NATS message; give its callback a moment.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  };
+  const advance = async (ms: number) => {
+    now += ms;
+    return mesh.approvalJobs.sweepOnce();
+  };
+
+  it('item 5: the shipped $125K rule waits for the Manager agent, then escalates to the head of Finance, who approves; a second decision is 409', async () => {
+    const approval = await request({ amount: 125_000, currency: 'USD' });
+    expect(approval.escalateAt).toBeNull();
+    // The Manager agent's two minutes have not passed: nobody is asked yet.
+    expect(await awaiting('u00002')).toEqual([]);
+
+    expect(await advance(2 * MINUTE + 1_000)).toEqual({ escalated: 1, ended: 0 });
+    const escalated = await get(approval.id);
+    expect(escalated.state).toBe('submitted');
+    expect(escalated.escalatedTo).toEqual({ userId: 'u00002', role: 'manager', name: 'Yara Quinn' });
+    expect(escalated.history?.at(-1)).toMatchObject({
+      event: 'escalate',
+      actor: 'system',
+      reason: expect.stringContaining('escalated to u00002 (Yara Quinn): its agents did not decide in time'),
+    });
+
+    // The agent's time is over: its decision is refused, naming the rule.
+    const agentRefused = await rpcError(
+      bus.request(Decide, { id: approval.id, decision: 'approve' }, as('manager-agent')),
+    );
+    expect(agentRefused.code).toBe('forbidden');
+    expect(agentRefused.details).toMatchObject({ rule: 'manager#finance-spend-over-100k' });
+
+    const inbox = await awaiting('u00002');
+    const mine = inbox.find((i) => i.task.id === approval.id);
+    expect(mine).toMatchObject({
+      rule: 'manager#finance-spend-over-100k',
+      status: 'open',
+      step: 1,
+      awaiting: [{ userId: 'u00002', name: 'Yara Quinn', role: 'manager' }],
+      escalationPath: [{ userId: 'u00001', name: 'Ada Bauer', role: 'manager' }],
+      task: {
+        from: { agentId: 'finance-agent', role: 'finance' },
+        details: { amount: 125_000, currency: 'USD' },
+      },
+    });
+    expect(Date.parse(mine!.stepDeadline)).toBe(now + 30 * MINUTE);
+
+    // Someone else of the org chart has no right: 403 naming the rule.
+    const stranger = await rpcError(
+      bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00003')),
+    );
+    expect(stranger.code).toBe('forbidden');
+    expect(stranger.details).toMatchObject({ rule: 'manager#finance-spend-over-100k' });
+    expect(stranger.message).toContain('rule: manager#finance-spend-over-100k');
+
+    const decided = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'approve', comment: 'Within the annual plan.' },
+      as('u00002'),
+    );
+    expect(decided.state).toBe('completed');
+    expect(decided.decision).toMatchObject({
+      decision: 'approve',
+      comment: 'Within the annual plan.',
+      decidedBy: { agentId: 'u00002', role: 'manager' },
+      decidedAt: new Date(now).toISOString(),
+    });
+    expect(decided.result).toEqual({
+      decision: 'approve',
+      comment: 'Within the annual plan.',
+      rule: 'manager#finance-spend-over-100k',
+    });
+
+    const twice = await rpcError(bus.request(Decide, { id: approval.id, decision: 'reject' }, as('u00002')));
+    expect(twice.code).toBe('approval_already_decided');
+    expect(twice.details).toMatchObject({
+      earlierDecision: { userId: 'u00002', decision: 'approve', rule: 'manager#finance-spend-over-100k' },
+    });
+
+    const history = (await bus.request(ListPersonApprovals, { view: 'decided', limit: 10 }, as('u00002')))
+      .items;
+    expect(history[0]).toMatchObject({
+      task: { id: approval.id, state: 'completed' },
+      status: 'ended',
+      decisions: [
+        { userId: 'u00002', onBehalfOf: null, decision: 'approve', comment: 'Within the annual plan.' },
+      ],
+    });
+    expect(await awaiting('u00002')).not.toContainEqual(
+      expect.objectContaining({
+        rule: expect.any(String),
+        task: expect.objectContaining({ id: approval.id }),
+      }),
+    );
+  });
+
+  it('the automatic path: the Manager agent decides within its time and nobody is asked', async () => {
+    const approval = await request({ amount: 125_000 });
+    const decided = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'approve', comment: 'SOX review done' },
+      as('manager-agent'),
+    );
+    expect(decided.decision?.decidedBy.agentId).toBe('manager-agent');
+    expect(await advance(3 * MINUTE)).toEqual({ escalated: 0, ended: 0 });
+    expect((await get(approval.id)).escalatedTo).toBeNull();
+  });
+
+  it('below the threshold no rule applies: the agents decide as before, and a person may not', async () => {
+    const approval = await request({ amount: 5_000 });
+    expect(approval.escalateAt).not.toBeNull();
+    const person = await rpcError(
+      bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00002')),
+    );
+    expect(person.code).toBe('forbidden');
+    expect(person.details).toMatchObject({ rule: 'none' });
+    const decided = await bus.request(Decide, { id: approval.id, decision: 'approve' }, as('manager-agent'));
+    expect(decided.state).toBe('completed');
+  });
+
+  it('an undecided chain climbs the reporting line and ends denied, audited', async () => {
+    const approval = await request({ amount: 250_000 });
+    await advance(2 * MINUTE + 1_000); // → u00002
+    await advance(30 * MINUTE + 1_000); // → u00001
+    expect((await get(approval.id)).escalatedTo?.userId).toBe('u00001');
+    expect((await awaiting('u00001')).map((i) => i.task.id)).toContain(approval.id);
+    expect((await advance(30 * MINUTE + 1_000))?.ended).toBeGreaterThanOrEqual(1);
+    const denied = await get(approval.id);
+    expect(denied.state).toBe('completed');
+    expect(denied.decision).toMatchObject({
+      decision: 'reject',
+      decidedBy: { agentId: 'system', role: 'system' },
+    });
+    expect(denied.decision?.comment).toContain(
+      'approval chain ended undecided (rule: manager#finance-spend-over-100k)',
+    );
+    const reasons = (denied.history ?? []).map((h) => h.reason ?? '');
+    expect(reasons.filter((r) => r.startsWith('escalated to'))).toHaveLength(2);
+    expect(reasons.at(-1)).toMatch(/^reject \(rule: manager#finance-spend-over-100k\): denied/);
+  });
+
+  it('quorum: two of three directors; one approval is not enough, the second completes it', async () => {
+    const approval = await request({ case: 2, amount: 10 });
+    const waiting = await awaiting('u00014');
+    expect(waiting.find((i) => i.task.id === approval.id)).toMatchObject({
+      rule: 'manager#two-directors',
+      steps: [{ kind: 'people', quorum: 2 }],
+      escalationPath: [],
+    });
+    const first = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'approve', comment: 'ok' },
+      as('u00002'),
+    );
+    expect(first.state).toBe('submitted');
+    expect(
+      (await awaiting('u00014')).find((i) => i.task.id === approval.id)?.awaiting.map((p) => p.userId),
+    ).toEqual(['u00014', 'u00026']);
+    const second = await bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00026'));
+    expect(second.state).toBe('completed');
+    expect(second.decision).toMatchObject({ decision: 'approve', decidedBy: { agentId: 'u00026' } });
+    // The third director comes too late: the approval has ended.
+    const late = await rpcError(bus.request(Decide, { id: approval.id, decision: 'reject' }, as('u00014')));
+    expect(late.code).toBe('task_illegal_transition');
+  });
+
+  it('quorum: rejected as soon as the quorum cannot be reached', async () => {
+    const approval = await request({ case: 2 });
+    const one = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'reject', comment: 'no' },
+      as('u00014'),
+    );
+    expect(one.state).toBe('submitted');
+    const two = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'reject', comment: 'no!' },
+      as('u00026'),
+    );
+    expect(two.decision).toMatchObject({ decision: 'reject', comment: 'no!' });
+  });
+
+  it('delegation: a director hands approvals to a colleague, who decides on their behalf', async () => {
+    const delegation = await bus.request(
+      DelegateApprovals,
+      { to: 'u00015', endsAt: new Date(now + 86_400_000).toISOString() },
+      as('u00014'),
+    );
+    expect(delegation).toMatchObject({ from: 'u00014', to: 'u00015' });
+    const approval = await request({ case: 2 });
+    expect((await awaiting('u00015')).find((i) => i.task.id === approval.id)?.onBehalfOf).toBe('u00014');
+    await bus.request(Decide, { id: approval.id, decision: 'approve', comment: 'for Leon' }, as('u00015'));
+    // Leon's own decision would be a second one for him.
+    const again = await rpcError(bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00014')));
+    expect(again.code).toBe('approval_already_decided');
+    expect(again.details).toMatchObject({ earlierDecision: { userId: 'u00015', onBehalfOf: 'u00014' } });
+    const done = await bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00002'));
+    expect(done.state).toBe('completed');
+
+    const self = await rpcError(
+      bus.request(
+        DelegateApprovals,
+        { to: 'u00014', endsAt: new Date(now + MINUTE).toISOString() },
+        as('u00014'),
+      ),
+    );
+    expect(self.code).toBe('validation_failed');
+    const nobody = await rpcError(
+      bus.request(
+        DelegateApprovals,
+        { to: 'u77777', endsAt: new Date(now + MINUTE).toISOString() },
+        as('u00014'),
+      ),
+    );
+    expect(nobody.code).toBe('validation_failed');
+  });
+
+  it('an approver named by the agent (no rule applies) routes to that person', async () => {
+    const approval = await request({ amount: 50 }, { approver: 'user:u00014' });
+    expect((await awaiting('u00014')).find((i) => i.task.id === approval.id)).toMatchObject({
+      rule: 'request',
+      escalationPath: [{ userId: 'u00001' }],
+    });
+    const decided = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'reject', comment: 'not now' },
+      as('u00014'),
+    );
+    expect(decided.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'u00014' } });
+  });
+
+  it('a person only decides: sending a task, or listing without a person token, is refused', async () => {
+    const send = await rpcError(bus.request(SendTask, { to: 'finance', type: 'x' }, as('u00002')));
+    expect(send.code).toBe('forbidden');
+    const list = await rpcError(
+      bus.request(ListPersonApprovals, { view: 'awaiting', limit: 5 }, as('manager-agent')),
+    );
+    expect(list.code).toBe('forbidden');
+  });
+
+  it('people who left the org chart are skipped, audited: at planning and when the chain reaches them', async () => {
+    const approval = await request({ case: 3 });
+    const planned = await get(approval.id);
+    const reasons = (planned.history ?? []).map((h) => h.reason ?? '');
+    expect(reasons).toContain('skipped u99999: not in the org chart (rule: manager#departed-first)');
+    expect(
+      (await awaiting('u00003')).find((i) => i.task.id === approval.id)?.escalationPath.map((p) => p.userId),
+    ).toEqual(['u00002', 'u00001']);
+
+    // Yara Quinn (u00002) leaves: her reports go to Ada Bauer.
+    const csv = (await readFile(DEMO_ORG_CHART, 'utf8'))
+      .split('\n')
+      .filter((line) => !line.startsWith('u00002,'))
+      .map((line) => line.replace(/^(u\d+),u00002,/, '$1,u00001,'))
+      .join('\n');
+    await imported(() => bus.request(ImportOrg, { csv, fileName: 'org-chart.csv' }, as('admin')));
+
+    await advance(10 * MINUTE + 1_000);
+    const moved = await get(approval.id);
+    expect(moved.escalatedTo?.userId).toBe('u00001');
+    const after = (moved.history ?? []).map((h) => h.reason ?? '');
+    expect(after).toContain('skipped u00002: left the org chart (rule: manager#departed-first)');
+    expect(after.at(-1)).toContain('escalated to u00001 (Ada Bauer)');
+
+    // Put the chart back for any later test.
+    const shipped = await readFile(DEMO_ORG_CHART, 'utf8');
+    await imported(() => bus.request(ImportOrg, { csv: shipped, fileName: 'org-chart.csv' }, as('admin')));
+  });
+
+  it('a deadline that passes while the mesh router is down is honoured when it starts again', async () => {
+    const approval = await request({ amount: 300_000 });
+    await mesh.close();
+    now += 10 * MINUTE; // the Manager agent's two minutes pass with no router running
+    mesh = await startMesh(true);
+    try {
+      for (let i = 0; i < 100 && !(await get(approval.id)).escalatedTo; i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect((await get(approval.id)).escalatedTo?.userId).toBe('u00002');
+    } finally {
+      await mesh.approvalJobs.stop();
+    }
+  });
+});

@@ -1,3 +1,6 @@
+import { PrivacyBudgetWarning } from '@orgmesh/contracts';
+import { runMigrations } from '@orgmesh/migrations';
+import { Database, RetentionJob } from '@orgmesh/persistence';
 import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
@@ -10,6 +13,10 @@ import { httpNerHook } from './privacy/privacy-engine.js';
 import { loadPrivacyProxyConfig } from './privacy-proxy.config.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
 import { createPrivacyProxy } from './privacy-proxy.server.js';
+import { MemoryCounterStore, PostgresCounterStore } from './governance/counter-store.js';
+import { Governor } from './governance/governor.js';
+import { DEFAULT_PRICES, PriceList } from './governance/prices.js';
+import { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
 import { RegistryProfileSource } from './profiles/registry-profile-source.js';
 import { NatsRegistryReader } from './profiles/registry-reader.js';
@@ -88,6 +95,57 @@ logger.info(
   'privacy profiles source chosen',
 );
 
+// LLM governance (ADR 0016): Postgres when DATABASE_URL is set (shared by the replicas), else memory.
+let db: Database | undefined;
+let retention: NodeJS.Timeout | undefined;
+if (config.DATABASE_URL) {
+  if (config.MIGRATE_ON_START) await runMigrations({ url: config.DATABASE_URL, service: 'privacy-proxy' });
+  db = await Database.connect({
+    url: config.DATABASE_URL,
+    schema: 'privacy_proxy',
+    poolSize: config.DATABASE_POOL_SIZE,
+    applicationName: 'privacy-proxy',
+    statementTimeoutMs: 5_000,
+  });
+  const job = new RetentionJob(db, {
+    lockKey: 'privacy-proxy-usage-retention',
+    targets: [
+      { name: 'privacy_proxy.llm_usage', table: 'privacy_proxy.llm_usage', ageColumn: 'bucket', maxAgeMs: config.PRIVACY_USAGE_RETENTION },
+      // Counters older than the longest window (a month) decide nothing any more.
+      { name: 'privacy_proxy.llm_counters', table: 'privacy_proxy.llm_counters', ageColumn: 'bucket', maxAgeMs: 35 * 86_400_000 },
+      { name: 'privacy_proxy.llm_budget_warnings', table: 'privacy_proxy.llm_budget_warnings', ageColumn: 'sent_at', maxAgeMs: 35 * 86_400_000 },
+    ],
+    metrics: metrics.registry,
+  });
+  retention = setInterval(() => void job.runOnce().catch(() => undefined), 3_600_000);
+  retention.unref();
+} else {
+  logger.warn({}, 'DATABASE_URL unset: LLM usage and budget counters are kept in this process only (one replica)');
+}
+const governor = new Governor(
+  {
+    counters: db ? new PostgresCounterStore(db) : new MemoryCounterStore(),
+    usage: db ? new PostgresUsageStore(db) : new MemoryUsageStore(),
+    prices: new PriceList({ ...DEFAULT_PRICES, ...config.PRIVACY_LLM_PRICES }),
+    logger,
+    outputReserveTokens: config.PRIVACY_LLM_OUTPUT_RESERVE,
+    syncIntervalMs: config.PRIVACY_BUDGET_SYNC_INTERVAL,
+    staleAfterMs: config.PRIVACY_BUDGET_STALE_AFTER,
+    onWarning: (warning) => {
+      if (!bus) {
+        logger.warn({ budget: warning.budget, per: warning.per, role: warning.role }, 'budget warning threshold crossed');
+        return;
+      }
+      bus
+        .publish(PrivacyBudgetWarning, warning, { eventId: warning.eventId })
+        .catch((error: unknown) =>
+          logger.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'budget warning not published'),
+        );
+    },
+  },
+  metrics,
+);
+
 const proxy = createPrivacyProxy({
   ...(config.PRIVACY_UPSTREAM_OPENAI_URL
     ? { openai: { url: config.PRIVACY_UPSTREAM_OPENAI_URL, key: config.PRIVACY_UPSTREAM_OPENAI_KEY } }
@@ -111,6 +169,7 @@ const proxy = createPrivacyProxy({
   maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
   processingBudget: { maxChars: config.PRIVACY_MAX_SCAN_CHARS, maxValues: config.PRIVACY_MAX_VALUES },
   upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
+  governor,
 });
 
 const url = await proxy.listen(config.PRIVACY_PROXY_PORT, config.PRIVACY_PROXY_HOST);
@@ -139,6 +198,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       )
       .then(async (code) => {
         registryProfiles?.stop();
+        if (retention) clearInterval(retention);
+        await db?.close().catch(() => undefined);
         if (audit instanceof NatsAuditSink) {
           // Whatever NATS has not acknowledged by then stays spooled for the next start.
           await Promise.race([audit.flush(), new Promise((resolve) => setTimeout(resolve, 3_000))]);

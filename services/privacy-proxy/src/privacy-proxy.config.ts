@@ -1,8 +1,9 @@
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
-import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { ConfigError, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 import { DEFAULT_PROCESSING_BUDGET } from './privacy/privacy-engine.js';
+import { PriceTableSchema, type PriceTable } from './governance/prices.js';
 
 const optionalString = env.optionalString();
 
@@ -82,6 +83,45 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_AUDIT_SPOOL_DIR: z.string().min(1).default('.orgmesh/privacy-audit'),
   /** Unpublished audit bytes the spool holds at most; past it events are dropped and counted. */
   PRIVACY_AUDIT_SPOOL_MAX_BYTES: env.int(1024 ** 3, 1024 * 1024),
+  /**
+   * LLM governance (issue 24, ADR 0016). Set: usage is aggregated in Postgres (schema `privacy_proxy`)
+   * and the budget and rate-limit counters are shared by every replica there. Unset: both live in this
+   * process only — fine for one replica, wrong for several (each would grant the whole budget).
+   * Only the variable is read (no `.orgmesh/database-url` fallback): a proxy that ran without
+   * Postgres does not start needing one. `npm start` passes it.
+   */
+  DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: 'expected a postgres:// URL',
+  }),
+  DATABASE_POOL_SIZE: env.int(4, 1),
+  ...migrateEnv,
+  /**
+   * Model prices over the shipped defaults (src/governance/prices.ts), as JSON: model-name prefix →
+   * US dollars per million tokens, `{"gpt-4o-mini": {"input": 0.15, "output": 0.6, "cachedInput": 0.075}}`.
+   */
+  PRIVACY_LLM_PRICES: optionalString.transform((text, ctx): PriceTable | undefined => {
+    if (text === undefined) return undefined;
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = undefined;
+    }
+    const parsed = PriceTableSchema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: 'expected {"<model prefix>": {"input": n, "output": n, "cachedInput"?: n}}' });
+      return undefined;
+    }
+    return parsed.data;
+  }),
+  /** Output tokens a call reserves against budgets and token rate limits until its real usage is known. */
+  PRIVACY_LLM_OUTPUT_RESERVE: env.int(1024, 0),
+  /** How often a replica writes its budget deltas and reads the other replicas' (the cross-replica lag). */
+  PRIVACY_BUDGET_SYNC_INTERVAL: env.duration('200ms'),
+  /** Without a successful sync for this long the budget store counts as unreachable (profiles decide: refuse by default). */
+  PRIVACY_BUDGET_STALE_AFTER: env.duration('3s'),
+  /** How long hourly usage rows are kept in Postgres; 0 keeps them. */
+  PRIVACY_USAGE_RETENTION: env.duration('400d'),
   ...natsEnv,
 });
 export type ProfileSourceKind = 'registry' | 'file';

@@ -19,6 +19,16 @@ export class PrivacyProxyMetrics {
   readonly upstreamErrors: Counter<'provider'>;
   /** One directory's detector build (index plus the detectors in use), by outcome (ok, error). */
   readonly detectorBuild: Histogram<'outcome'>;
+  /** Model calls answered by a provider, by provider, model, role and whether the usage was estimated. */
+  readonly llmCalls: Counter<'provider' | 'model' | 'role' | 'estimated'>;
+  /** Tokens of those calls by type (input, output, cached_input). */
+  readonly llmTokens: Counter<'provider' | 'model' | 'role' | 'type'>;
+  /** Their cost by the price table (0 for models it does not price). */
+  readonly llmCost: Counter<'provider' | 'model' | 'role'>;
+  /** Calls refused before the provider: budget, rate_limit, model_policy, store_unavailable. */
+  readonly llmRefusals: Counter<'reason'>;
+  readonly budgetWarnings: Counter;
+  readonly budgetStoreErrors: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = createMetricsRegistry('privacy-proxy', {
@@ -75,6 +85,43 @@ export class PrivacyProxyMetrics {
       help: 'Building the name detectors for a new org directory, off the request path (previous directory serves meanwhile)',
       labelNames: ['outcome'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40],
+      registers: [registry],
+    });
+    this.llmCalls = new Counter({
+      name: 'orgmesh_privacy_proxy_llm_calls_total',
+      help: 'Model calls a provider answered, by provider, model, role and estimated (usage counted by the tokenizer because the answer had none)',
+      labelNames: ['provider', 'model', 'role', 'estimated'],
+      registers: [registry],
+    });
+    this.llmTokens = new Counter({
+      name: 'orgmesh_privacy_proxy_llm_tokens_total',
+      help: 'Tokens of model calls by type: input (cache reads and writes included), output, cached_input',
+      labelNames: ['provider', 'model', 'role', 'type'],
+      registers: [registry],
+    });
+    this.llmCost = new Counter({
+      name: 'orgmesh_privacy_proxy_llm_cost_usd_total',
+      help: "Cost of model calls in US dollars by the proxy's price table (PRIVACY_LLM_PRICES over the shipped defaults)",
+      labelNames: ['provider', 'model', 'role'],
+      registers: [registry],
+    });
+    this.llmRefusals = new Counter({
+      name: 'orgmesh_privacy_proxy_llm_refusals_total',
+      help: 'Model calls refused before the provider by LLM governance: budget, rate_limit, model_policy, store_unavailable',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    // Every reason has a series from the start, so that a rate over it is defined before the first refusal.
+    for (const reason of ['budget', 'rate_limit', 'model_policy', 'store_unavailable'])
+      this.llmRefusals.inc({ reason }, 0);
+    this.budgetWarnings = new Counter({
+      name: 'orgmesh_privacy_proxy_budget_warnings_total',
+      help: 'Budget warning thresholds crossed (privacy.v1.budget-warning sent by this replica)',
+      registers: [registry],
+    });
+    this.budgetStoreErrors = new Counter({
+      name: 'orgmesh_privacy_proxy_budget_store_errors_total',
+      help: 'Failed reads or writes of the shared budget counters (Postgres)',
       registers: [registry],
     });
   }

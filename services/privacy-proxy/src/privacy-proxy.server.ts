@@ -44,7 +44,12 @@ import { AnthropicStreamRestorer } from './providers/anthropic-stream.js';
 import { restoreDocument } from './providers/json-text.js';
 import { collectRequest } from './providers/request-walker.js';
 import { OpenAiStreamRestorer } from './providers/openai-stream.js';
-import { SseParser, type SseEvent } from './providers/sse.js';
+import { formatSse, SseParser, type SseEvent } from './providers/sse.js';
+import { governanceOf } from './governance/governance.js';
+import type { GovernedCall, Governor } from './governance/governor.js';
+import { GovernanceRefusal } from './governance/ledger.js';
+import { checkModelPolicy } from './governance/model-policy.js';
+import { factsOfJson, StreamUsageTap, textOfJson, type AnswerFacts } from './governance/usage.js';
 
 export type Provider = 'openai' | 'anthropic';
 
@@ -71,6 +76,11 @@ export interface PrivacyProxyOptions {
   readonly metrics?: PrivacyProxyMetrics;
   /** How detectors are built (default: indexedDetectorBuilder); tests hold a build back with it. */
   readonly detectorBuilder?: DetectorBuilder;
+  /**
+   * LLM governance (issue 24): usage accounting, budgets, rate limits. Started with the proxy and
+   * stopped with it. Without it calls are neither counted nor limited (the model policy still holds).
+   */
+  readonly governor?: Governor;
 }
 
 export interface PrivacyProxy {
@@ -109,6 +119,8 @@ interface Exchange {
   readonly span: HttpServerSpan | undefined;
   /** The upstream call's CLIENT span, ended with the exchange (streams: after the last byte). */
   upstream?: { readonly span: HttpClientSpan; status?: number };
+  /** OpenTelemetry GenAI attributes of a model call, set on both spans when the exchange ends. */
+  genai?: Record<string, string | number | boolean | string[]>;
 }
 
 export const PRIVACY_PROXY_TRACER = '@orgmesh/privacy-proxy';
@@ -136,6 +148,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   metrics.observeDetectors(() => engine.detectorStatus());
   // A new directory's detectors are built as soon as the source loads it, not on the next request.
   const stopDirectory = profiles.onDirectory?.((directory) => engine.directoryLoaded(directory));
+  const governor = options.governor;
+  governor?.start();
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
   const logger = options.logger;
@@ -259,6 +273,11 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       return;
     }
     const provider = providerOf(x);
+    if (error instanceof GovernanceRefusal) {
+      if (error.retryAfterSeconds !== undefined) x.res.setHeader('retry-after', String(error.retryAfterSeconds));
+      // The official SDKs retry 429 and 503 unless told not to: a spent budget does not come back in seconds.
+      x.res.setHeader('x-should-retry', error.final ? 'false' : 'true');
+    }
     if (provider) sendProviderError(x.res, provider, error);
     else sendProblem(x.res, error);
   }
@@ -277,6 +296,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     };
     if (status >= 500) logger.warn(fields, 'request failed');
     else if (x.route !== 'health' && x.route !== 'metrics') logger.info(fields, 'request completed');
+    if (x.genai) {
+      for (const [key, value] of Object.entries(x.genai)) {
+        x.span?.span.setAttribute(key, value);
+        x.upstream?.span.span.setAttribute(key, value);
+      }
+    }
     if (x.upstream) {
       const upstream = x.upstream;
       upstream.span.end(x.log['streamError'] ? { error: 'stream_broken' } : { status: upstream.status ?? 0 });
@@ -423,13 +448,82 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new AppError('validation_failed', 'request body must be a JSON object');
     }
+    const doc = document as Record<string, unknown>;
     // The workflow scopes the placeholders (pseudonym scope, libs/privacy pseudonymKeyScope); without
     // one, the session, else the conversation.
-    const privacy = await engine.forCaller(
-      verified,
-      verified.tenant,
-      workflowOf(x.req, () => conversationKey(verified.sub, document as Record<string, unknown>)),
-    );
+    const workflow = workflowOf(x.req, () => conversationKey(verified.sub, doc));
+    const privacy = await engine.forCaller(verified, verified.tenant, workflow);
+    const requestModel = typeof doc['model'] === 'string' ? doc['model'] : '';
+    const governance = governanceOf(privacy.profile);
+    // A model call: the model policy, then budgets and rate limits, all before any masking work.
+    const modelCall = x.route !== 'anthropic.count_tokens';
+    if (modelCall) {
+      const streaming = doc['stream'] === true;
+      x.genai = {
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': provider,
+        'gen_ai.system': provider,
+        'gen_ai.request.model': requestModel.slice(0, 200),
+        'orgmesh.llm.streaming': streaming,
+      };
+    }
+    if (governance) {
+      try {
+        checkModelPolicy(governance, provider, requestModel);
+      } catch (error) {
+        metrics.llmRefusals.inc({ reason: 'model_policy' });
+        throw error;
+      }
+    }
+    let call: GovernedCall | undefined;
+    if (modelCall && governor) {
+      call = await governor.admit(
+        {
+          tenant: verified.tenant,
+          agentId: verified.sub,
+          role: verified.role,
+          ...(governance ? { profileId: governance.profileId } : {}),
+          sessionId: idShaped(headerValue(x.req, SESSION_HEADER), 200) ?? '',
+          workflowId: idShaped(headerValue(x.req, PRIVACY_CONTEXT_HEADER), 200) ?? '',
+          provider,
+          model: requestModel.slice(0, 200),
+        },
+        governance?.llm,
+        { bytes: raw.length, document: doc },
+      );
+    }
+    const partial: PartialAnswer = {};
+    try {
+      const facts = await forwardCompletion(x, provider, restoreAnswer, verified, raw, doc, privacy, call, partial);
+      if (call && facts) {
+        const usage = await call.finish(facts.answer, facts.texts());
+        if (usage && x.genai) {
+          x.genai['gen_ai.usage.input_tokens'] = usage.inputTokens;
+          x.genai['gen_ai.usage.output_tokens'] = usage.outputTokens;
+          x.genai['orgmesh.llm.usage_estimated'] = usage.estimated;
+        }
+      }
+    } catch (error) {
+      // Refused or unreachable: nothing was used, the reservation goes. A stream that broke off counts
+      // what it carried (its usage if it came, else estimated from its text).
+      const started = partial.stream?.();
+      await call?.finish(started?.answer, started?.texts()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Masks, forwards and restores one completion; what the answer said about usage, for accounting. */
+  async function forwardCompletion(
+    x: Exchange,
+    provider: Provider,
+    restoreAnswer: boolean,
+    verified: VerifiedToken,
+    raw: Buffer,
+    document: Record<string, unknown>,
+    privacy: Awaited<ReturnType<PrivacyEngine['forCaller']>>,
+    call: GovernedCall | undefined,
+    partial: PartialAnswer,
+  ): Promise<CompletionFacts | undefined> {
     const path =
       x.route === 'openai.chat.completions'
         ? '/chat/completions'
@@ -445,7 +539,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       const profile = privacy.profile;
       // Every field by the channel table, the query string included; all texts in ONE masking call,
       // so values split across parts and messages are seen together.
-      const collected = collectRequest(document as Record<string, unknown>, query, {
+      const collected = collectRequest(document, query, {
         binary: binaryRuleOf(profile),
         unknownFields: profile.unknownFields ?? 'scan',
       });
@@ -455,6 +549,12 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         : collected.apply(await session.processAllAsync(collected.texts));
       const report = reportRequest(session, collected, applied);
       recordFindings(report);
+      if (x.genai) {
+        // Counts only, never what was found.
+        x.genai['orgmesh.privacy.masked_count'] = sum(report.masked);
+        x.genai['orgmesh.privacy.passed_count'] = sum(report.passed);
+        x.genai['orgmesh.privacy.refused_count'] = sum(report.refused);
+      }
       if (report.notable) {
         x.log['outcome'] = report.outcome;
         x.log['entities'] = session.total;
@@ -480,6 +580,22 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         jsonRestorer = session.restorer({ encode: jsonStringContent });
       }
     }
+    // OpenAI sends a stream's usage only when asked: the proxy asks, and drops that extra chunk again
+    // for a client that did not ask for it.
+    let dropUsageChunk = false;
+    if (call && provider === 'openai' && document['stream'] === true) {
+      const options = document['stream_options'];
+      const asked =
+        typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true;
+      if (!asked) {
+        document['stream_options'] = {
+          ...(typeof options === 'object' && options !== null ? options : {}),
+          include_usage: true,
+        };
+        body = JSON.stringify(document);
+        dropUsageChunk = true;
+      }
+    }
     metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
     const response = await forward(x, provider, upstreamUrl(provider, path, query), {
       method: 'POST',
@@ -492,20 +608,41 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       const value = response.header(name);
       if (value !== undefined) passHeaders[name] = value;
     }
+    const sent = body;
     if (contentType.includes('text/event-stream')) {
-      await relayStream(x, provider, response, passHeaders, restorer, jsonRestorer);
-      return;
+      const tap = call ? new StreamUsageTap(provider) : undefined;
+      if (tap && response.status < 300)
+        partial.stream = () => ({
+          answer: tap.result(),
+          texts: () => ({ request: String(sent), answer: tap.keptText().text }),
+        });
+      await relayStream(x, provider, response, passHeaders, restorer, jsonRestorer, tap, dropUsageChunk);
+      if (!tap) return undefined;
+      const answer = tap.result();
+      noteAnswer(x, answer);
+      return {
+        answer: response.status < 300 ? answer : { finishReasons: [] , usage: ZERO_USAGE },
+        texts: () => ({ request: String(sent), answer: tap.keptText().text }),
+      };
     }
     const text = await response.body.text();
     let out = text;
-    if (restorer && jsonRestorer && contentType.includes('json')) {
+    let parsed: unknown;
+    if ((restorer && jsonRestorer) || call) {
       try {
-        const parsed: unknown = JSON.parse(text);
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+    }
+    // Facts before restoring: usage and model are numbers and ids, and the answer text is estimated as sent.
+    const answer = call && response.status < 300 ? factsOfJson(provider, parsed) : undefined;
+    const answerText = call && answer && !answer.usage ? textOfJson(parsed) : '';
+    if (restorer && jsonRestorer && contentType.includes('json')) {
+      if (parsed !== undefined) {
         restoreDocument(parsed, restorer, jsonRestorer);
         out = JSON.stringify(parsed);
-      } catch {
-        out = restorer.restore(text);
-      }
+      } else out = restorer.restore(text);
     }
     x.res.writeHead(response.status, {
       'content-type': contentType,
@@ -513,6 +650,19 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       ...passHeaders,
     });
     x.res.end(out);
+    if (!call) return undefined;
+    if (answer) noteAnswer(x, answer);
+    // A provider error used nothing the proxy can know of: counted as a call without tokens.
+    return {
+      answer: answer ?? { finishReasons: [], usage: ZERO_USAGE },
+      texts: () => ({ request: String(sent), answer: answerText }),
+    };
+  }
+
+  function noteAnswer(x: Exchange, answer: AnswerFacts): void {
+    if (!x.genai) return;
+    if (answer.model) x.genai['gen_ai.response.model'] = answer.model.slice(0, 200);
+    if (answer.finishReasons.length > 0) x.genai['gen_ai.response.finish_reasons'] = answer.finishReasons.slice(0, 16);
   }
 
   async function relayStream(
@@ -522,6 +672,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     headers: Record<string, string>,
     restorer: Restorer | undefined,
     jsonRestorer: Restorer | undefined,
+    tap: StreamUsageTap | undefined,
+    dropUsageChunk: boolean,
   ): Promise<void> {
     x.res.writeHead(response.status, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -531,37 +683,50 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     });
     x.res.flushHeaders();
     const body = response.body;
-    if (!restorer || !jsonRestorer) {
-      // Nothing was masked: relay the bytes as they come.
+    if ((!restorer || !jsonRestorer) && !tap) {
+      // Nothing was masked and nothing is counted: relay the bytes as they come.
       for await (const chunk of body) await write(x.res, chunk as Uint8Array);
       x.res.end();
       return;
     }
     const transformer =
-      provider === 'openai'
-        ? new OpenAiStreamRestorer(restorer, jsonRestorer)
-        : new AnthropicStreamRestorer(restorer, jsonRestorer);
+      restorer && jsonRestorer
+        ? provider === 'openai'
+          ? new OpenAiStreamRestorer(restorer, jsonRestorer)
+          : new AnthropicStreamRestorer(restorer, jsonRestorer)
+        : undefined;
     const parser = new SseParser();
     const decoder = new TextDecoder();
+    // Without a restorer and without a chunk to drop, the upstream's bytes go out as they came and the
+    // parser only reads along for the usage.
+    const passBytes = !transformer && !dropUsageChunk;
     const emit = async (events: SseEvent[]) => {
       let out = '';
-      for (const event of events) out += transformer.transform(event);
+      for (const event of events) {
+        if (tap?.observe(event) && dropUsageChunk) continue;
+        if (passBytes) continue;
+        out += transformer ? transformer.transform(event) : formatSse(event);
+      }
       if (out.length > 0) await write(x.res, out);
     };
     try {
-      for await (const chunk of body)
-        await emit(parser.push(decoder.decode(chunk as Uint8Array, { stream: true })));
+      for await (const chunk of body) {
+        const bytes = chunk as Uint8Array;
+        const events = parser.push(decoder.decode(bytes, { stream: true }));
+        if (passBytes) await write(x.res, bytes);
+        await emit(events);
+      }
       await emit(parser.push(decoder.decode()));
       await emit(parser.end());
     } catch (cause) {
       metrics.upstreamErrors.inc({ provider });
       x.log['streamError'] = true;
       // Flush what is held back with the end-of-stream rule (no fragment leaves), then end.
-      const rest = transformer.finish();
+      const rest = transformer?.finish();
       if (rest) await write(x.res, rest).catch(() => undefined);
       throw new AppError('unavailable', `${provider} upstream stream broke off`, { cause });
     }
-    const rest = transformer.finish();
+    const rest = transformer?.finish();
     if (rest) await write(x.res, rest);
     x.res.end();
   }
@@ -674,6 +839,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     },
     async close() {
       stopDirectory?.();
+      await governor?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
@@ -681,6 +847,24 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       await dispatcher.close();
     },
   };
+}
+
+interface CompletionFacts {
+  readonly answer: AnswerFacts | undefined;
+  readonly texts: () => { request: string; answer: string };
+}
+
+/** What a stream carried before it broke off. */
+interface PartialAnswer {
+  stream?: () => CompletionFacts;
+}
+
+const ZERO_USAGE = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, estimated: false };
+
+function sum(counts: Record<string, number>): number {
+  let total = 0;
+  for (const n of Object.values(counts)) total += n;
+  return total;
 }
 
 /** The `http.route` of each route (the canonical path; aliases share it). */

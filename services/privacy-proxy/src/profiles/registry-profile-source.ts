@@ -11,6 +11,7 @@ import {
 } from '@orgmesh/contracts';
 import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
+import { attachGovernance } from '../governance/governance.js';
 import type { DirectoryStatus, ProfileCaller, ProfileSource } from './profile-source.js';
 import type { RegistryChange, RegistryReader } from './registry-reader.js';
 
@@ -448,9 +449,17 @@ export class RegistryProfileSource implements ProfileSource {
     this.newestPublished.set(profile.id, version);
     const fingerprint = `${profile.id}:${JSON.stringify(privacy)}`;
     const known = this.privacyById.get(profile.id);
-    if (known?.fingerprint === fingerprint) return known;
-    this.privacyById.set(profile.id, { fingerprint, privacy });
-    return { privacy, fingerprint };
+    const accepted = known?.fingerprint === fingerprint ? known : { fingerprint, privacy };
+    if (accepted !== known) this.privacyById.set(profile.id, accepted);
+    // Model policy, budgets and rate limits ride on the privacy object the request path already holds;
+    // a change of them alone keeps the object (and its detectors) and applies at once.
+    attachGovernance(accepted.privacy, {
+      profileId: profile.id,
+      role: profile.role,
+      providers: profile.providers,
+      ...(profile.llm ? { llm: profile.llm } : {}),
+    });
+    return accepted;
   }
 
   private fallback(): Loaded<PrivacyProfile | undefined> {

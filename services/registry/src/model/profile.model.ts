@@ -10,7 +10,6 @@ import {
   RoleId,
   type RoleProfile,
 } from '@orgmesh/contracts';
-import { ApprovalRulesFileSchema } from './approval-rules.model.js';
 
 const regexSource = z.string().min(1).refine(isValidRegex, { error: 'not a valid regular expression' });
 
@@ -132,7 +131,6 @@ export const ProfileFileSchema = z
     extensions: z.array(ProfileId).default([]),
     hints: z.string().default(''),
     llm: LlmFileSchema.optional(),
-    approvals: ApprovalRulesFileSchema.optional(),
   })
   .transform((p): RoleProfile => ({
     id: p.id,
@@ -167,7 +165,6 @@ export const ProfileFileSchema = z
     hints: p.hints,
     // Only when written: a profile without it keeps the same content (and signature) as before.
     ...(p.llm ? { llm: llmGovernance(p.llm) } : {}),
-    ...(p.approvals ? { approvals: p.approvals } : {}),
   }));
 
 /** YAML key of each mesh permission, as written in profile files (for messages and policy rules). */

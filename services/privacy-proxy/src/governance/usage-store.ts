@@ -1,0 +1,261 @@
+import type { Sql } from '@orgmesh/persistence';
+import type { Logger } from '@orgmesh/telemetry';
+
+/** The dimensions one model call is attributed to ('' where the call named none). */
+export interface UsageDimensions {
+  readonly tenant: string;
+  readonly agentId: string;
+  readonly role: string;
+  readonly profileId: string;
+  readonly sessionId: string;
+  readonly workflowId: string;
+  readonly provider: string;
+  readonly model: string;
+}
+
+export interface UsageTotals {
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  costMicroUsd: number;
+  estimatedRequests: number;
+}
+
+export interface UsageRow extends UsageDimensions, UsageTotals {
+  /** Hour bucket start, epoch ms. */
+  readonly bucket: number;
+}
+
+export interface UsageQuery {
+  readonly tenant: string;
+  readonly agentId?: string;
+  readonly role?: string;
+  readonly model?: string;
+  readonly provider?: string;
+  /** Epoch ms, inclusive hour buckets. */
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+}
+
+/** Where aggregated usage is kept: Postgres `privacy_proxy.llm_usage`, or this process's memory. */
+export interface UsageStore {
+  add(rows: readonly UsageRow[]): Promise<void>;
+  query(query: UsageQuery): Promise<UsageRow[]>;
+}
+
+function dimensionKey(row: UsageDimensions & { bucket: number }): string {
+  return [
+    row.bucket,
+    row.tenant,
+    row.agentId,
+    row.role,
+    row.profileId,
+    row.sessionId,
+    row.workflowId,
+    row.provider,
+    row.model,
+  ].join('\u0000');
+}
+
+function addTotals(target: UsageTotals, delta: UsageTotals): void {
+  target.requests += delta.requests;
+  target.inputTokens += delta.inputTokens;
+  target.outputTokens += delta.outputTokens;
+  target.cachedInputTokens += delta.cachedInputTokens;
+  target.costMicroUsd += delta.costMicroUsd;
+  target.estimatedRequests += delta.estimatedRequests;
+}
+
+interface PgUsageRow {
+  bucket_ms: string;
+  tenant: string;
+  agent_id: string;
+  role: string;
+  profile_id: string;
+  session_id: string;
+  workflow_id: string;
+  provider: string;
+  model: string;
+  requests: string;
+  input_tokens: string;
+  output_tokens: string;
+  cached_input_tokens: string;
+  cost_micro_usd: string;
+  estimated_requests: string;
+}
+
+export class PostgresUsageStore implements UsageStore {
+  constructor(private readonly db: Sql) {}
+
+  async add(rows: readonly UsageRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <K extends keyof UsageRow>(k: K) => rows.map((r) => r[k]);
+    await this.db.query(
+      `INSERT INTO llm_usage AS u (bucket, tenant, agent_id, role, profile_id, session_id, workflow_id, provider, model,
+          requests, input_tokens, output_tokens, cached_input_tokens, cost_micro_usd, estimated_requests)
+       SELECT to_timestamp(b / 1000.0), t, a, r, p, s, w, pr, m, rq, it, ot, ct, c, e
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
+              AS d(b, t, a, r, p, s, w, pr, m, rq, it, ot, ct, c, e)
+       ON CONFLICT (bucket, tenant, agent_id, role, profile_id, session_id, workflow_id, provider, model) DO UPDATE SET
+         requests = u.requests + excluded.requests,
+         input_tokens = u.input_tokens + excluded.input_tokens,
+         output_tokens = u.output_tokens + excluded.output_tokens,
+         cached_input_tokens = u.cached_input_tokens + excluded.cached_input_tokens,
+         cost_micro_usd = u.cost_micro_usd + excluded.cost_micro_usd,
+         estimated_requests = u.estimated_requests + excluded.estimated_requests,
+         updated_at = clock_timestamp()`,
+      [
+        col('bucket'),
+        col('tenant'),
+        col('agentId'),
+        col('role'),
+        col('profileId'),
+        col('sessionId'),
+        col('workflowId'),
+        col('provider'),
+        col('model'),
+        col('requests'),
+        col('inputTokens'),
+        col('outputTokens'),
+        col('cachedInputTokens'),
+        col('costMicroUsd'),
+        col('estimatedRequests'),
+      ],
+      { name: 'privacy-proxy-usage-add' },
+    );
+  }
+
+  async query(q: UsageQuery): Promise<UsageRow[]> {
+    const result = await this.db.query<PgUsageRow>(
+      `SELECT (extract(epoch from bucket) * 1000)::bigint AS bucket_ms, tenant, agent_id, role, profile_id, session_id,
+              workflow_id, provider, model, requests, input_tokens, output_tokens, cached_input_tokens,
+              cost_micro_usd, estimated_requests
+         FROM llm_usage
+        WHERE tenant = $1 AND bucket >= to_timestamp($2 / 1000.0) AND bucket <= to_timestamp($3 / 1000.0)
+          AND ($4::text IS NULL OR agent_id = $4) AND ($5::text IS NULL OR role = $5)
+          AND ($6::text IS NULL OR model = $6) AND ($7::text IS NULL OR provider = $7)
+        ORDER BY bucket DESC, agent_id, model
+        LIMIT $8`,
+      [q.tenant, q.from, q.to, q.agentId ?? null, q.role ?? null, q.model ?? null, q.provider ?? null, q.limit],
+    );
+    return result.rows.map((r) => ({
+      bucket: Number(r.bucket_ms),
+      tenant: r.tenant,
+      agentId: r.agent_id,
+      role: r.role,
+      profileId: r.profile_id,
+      sessionId: r.session_id,
+      workflowId: r.workflow_id,
+      provider: r.provider,
+      model: r.model,
+      requests: Number(r.requests),
+      inputTokens: Number(r.input_tokens),
+      outputTokens: Number(r.output_tokens),
+      cachedInputTokens: Number(r.cached_input_tokens),
+      costMicroUsd: Number(r.cost_micro_usd),
+      estimatedRequests: Number(r.estimated_requests),
+    }));
+  }
+}
+
+/** Usage of this process only (no DATABASE_URL): kept for the last `keepMs`. */
+export class MemoryUsageStore implements UsageStore {
+  private readonly rows = new Map<string, UsageRow>();
+
+  constructor(private readonly keepMs = 7 * 86_400_000) {}
+
+  add(rows: readonly UsageRow[]): Promise<void> {
+    const cutoff = Date.now() - this.keepMs;
+    for (const row of rows) {
+      if (row.bucket < cutoff) continue;
+      const key = dimensionKey(row);
+      const prior = this.rows.get(key);
+      if (prior) addTotals(prior, row);
+      else this.rows.set(key, { ...row });
+    }
+    for (const [key, row] of this.rows) if (row.bucket < cutoff) this.rows.delete(key);
+    return Promise.resolve();
+  }
+
+  query(q: UsageQuery): Promise<UsageRow[]> {
+    return Promise.resolve(
+      [...this.rows.values()]
+        .filter(
+          (r) =>
+            r.tenant === q.tenant &&
+            r.bucket >= q.from &&
+            r.bucket <= q.to &&
+            (q.agentId === undefined || r.agentId === q.agentId) &&
+            (q.role === undefined || r.role === q.role) &&
+            (q.model === undefined || r.model === q.model) &&
+            (q.provider === undefined || r.provider === q.provider),
+        )
+        .sort((a, b) => b.bucket - a.bucket || a.agentId.localeCompare(b.agentId))
+        .slice(0, q.limit)
+        .map((r) => ({ ...r })),
+    );
+  }
+}
+
+/**
+ * Aggregates calls in memory per hour and dimensions and writes them in one statement per interval,
+ * off the request path. A failed write keeps the rows for the next one (bounded: past `maxRows`
+ * distinct rows the oldest aggregates are dropped and counted).
+ */
+export class UsageRecorder {
+  private pending = new Map<string, UsageRow>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    readonly store: UsageStore,
+    private readonly logger: Logger,
+    private readonly options: { intervalMs?: number; maxRows?: number; onDropped?: (n: number) => void } = {},
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.intervalMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.writing;
+    await this.flush();
+  }
+
+  record(row: UsageRow): void {
+    const key = dimensionKey(row);
+    const prior = this.pending.get(key);
+    if (prior) addTotals(prior, row);
+    else {
+      if (this.pending.size >= (this.options.maxRows ?? 100_000)) {
+        const oldest = this.pending.keys().next().value;
+        if (oldest !== undefined) this.pending.delete(oldest);
+        this.options.onDropped?.(1);
+      }
+      this.pending.set(key, { ...row });
+    }
+  }
+
+  /** Writes what is aggregated now (tests read right after). */
+  async flush(): Promise<void> {
+    if (this.writing) await this.writing;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.writing = this.store
+      .add([...batch.values()])
+      .catch((error: unknown) => {
+        for (const row of batch.values()) this.record(row);
+        this.logger.warn({ err: error instanceof Error ? error.name : 'unknown', rows: batch.size }, 'usage write failed');
+      })
+      .finally(() => {
+        this.writing = undefined;
+      });
+    await this.writing;
+  }
+}

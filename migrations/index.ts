@@ -4,6 +4,7 @@ import { createOutboxTables, dropOutboxTables } from './common/outbox-tables.js'
 import { SESSIONS_MIGRATIONS, SESSIONS_SCHEMA } from './sessions/index.js';
 import { MESH_MIGRATIONS, MESH_SCHEMA } from './mesh/index.js';
 import { REGISTRY_MIGRATIONS, REGISTRY_SCHEMA } from './registry/index.js';
+import { PRIVACY_PROXY_MIGRATIONS, PRIVACY_PROXY_SCHEMA } from './privacy-proxy/index.js';
 import type { QueryRunner } from 'typeorm';
 
 export { createOutboxTables, dropOutboxTables };
@@ -31,6 +32,7 @@ export const SERVICE_MIGRATIONS: Record<string, { schema: string; migrations: Mi
   sessions: { schema: SESSIONS_SCHEMA, migrations: SESSIONS_MIGRATIONS },
   mesh: { schema: MESH_SCHEMA, migrations: MESH_MIGRATIONS },
   registry: { schema: REGISTRY_SCHEMA, migrations: REGISTRY_MIGRATIONS },
+  'privacy-proxy': { schema: PRIVACY_PROXY_SCHEMA, migrations: PRIVACY_PROXY_MIGRATIONS },
 };
 
 export const MIGRATED_SERVICES = (): string[] => Object.keys(SERVICE_MIGRATIONS);

@@ -185,7 +185,6 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
 
   { event: PrivacyRedacted },
   { event: PrivacyBudgetWarning },
-  { event: PrivacyBudgetWarning },
 ];
 
 /** The access entry of an RPC subject, if any. */

@@ -37,6 +37,12 @@ export interface FakeUpstreamOptions {
   readonly error?: { readonly status: number; readonly body: (request: RecordedRequest) => unknown };
   /** Break the connection after this many streamed text deltas. */
   readonly breakAfterDeltas?: number;
+  /**
+   * The usage the answers report (default 10 input, 20 output tokens); `false`: none at all, as some
+   * OpenAI-compatible servers answer. OpenAI streams carry it only when the request asked
+   * (`stream_options.include_usage`), in a last chunk with empty `choices`, as OpenAI does.
+   */
+  readonly usage?: { readonly input: number; readonly output: number } | false;
 }
 
 const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
@@ -177,14 +183,17 @@ export class FakeUpstream {
     const answer = (this.options.answer ?? echoPlaceholders)(request);
     const split = this.options.split ?? ((t: string) => pieces(t));
     const stream = json?.['stream'] === true;
+    const usage = this.options.usage === undefined ? { input: 10, output: 20 } : this.options.usage;
     if (path === '/v1/chat/completions') {
-      if (stream) await this.openaiStream(res, answer, split, modelOf(json));
-      else send(res, 200, openaiCompletion(answer, modelOf(json)));
+      const options = json?.['stream_options'] as { include_usage?: unknown } | undefined;
+      const streamUsage = usage && options?.include_usage === true ? usage : false;
+      if (stream) await this.openaiStream(res, answer, split, modelOf(json), streamUsage);
+      else send(res, 200, openaiCompletion(answer, modelOf(json), usage));
       return;
     }
     if (path === '/v1/messages') {
-      if (stream) await this.anthropicStream(res, answer, split, modelOf(json));
-      else send(res, 200, anthropicMessage(answer, modelOf(json)));
+      if (stream) await this.anthropicStream(res, answer, split, modelOf(json), usage);
+      else send(res, 200, anthropicMessage(answer, modelOf(json), usage));
       return;
     }
     send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
@@ -195,6 +204,7 @@ export class FakeUpstream {
     answer: ScriptedAnswer,
     split: (t: string) => string[],
     model: string,
+    usage: { readonly input: number; readonly output: number } | false,
   ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await delay(this.options.firstTokenDelayMs);
@@ -228,6 +238,10 @@ export class FakeUpstream {
         res.write(event({ tool_calls: [{ index, function: { arguments: piece } }] }));
     });
     res.write(event({}, answer.toolCalls?.length ? 'tool_calls' : 'stop'));
+    if (usage)
+      res.write(
+        `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } })}\n\n`,
+      );
     res.end('data: [DONE]\n\n');
   }
 
@@ -236,6 +250,7 @@ export class FakeUpstream {
     answer: ScriptedAnswer,
     split: (t: string) => string[],
     model: string,
+    usage: { readonly input: number; readonly output: number } | false,
   ): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await delay(this.options.firstTokenDelayMs);
@@ -251,7 +266,7 @@ export class FakeUpstream {
           content: [],
           stop_reason: null,
           stop_sequence: null,
-          usage: { input_tokens: 10, output_tokens: 1 },
+          ...(usage ? { usage: { input_tokens: usage.input, output_tokens: 1 } } : {}),
         },
       }),
     );
@@ -278,14 +293,16 @@ export class FakeUpstream {
     res.write(
       event('message_delta', {
         delta: { stop_reason: answer.toolCalls?.length ? 'tool_use' : 'end_turn', stop_sequence: null },
-        usage: { output_tokens: 20 },
+        ...(usage ? { usage: { output_tokens: usage.output } } : {}),
       }),
     );
     res.end(event('message_stop', {}));
   }
 }
 
-function openaiCompletion(answer: ScriptedAnswer, model: string): unknown {
+type ScriptedUsage = { readonly input: number; readonly output: number } | false;
+
+function openaiCompletion(answer: ScriptedAnswer, model: string, usage: ScriptedUsage): unknown {
   const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({
     id: `call_${i}`,
     type: 'function',
@@ -309,11 +326,13 @@ function openaiCompletion(answer: ScriptedAnswer, model: string): unknown {
         finish_reason: toolCalls.length ? 'tool_calls' : 'stop',
       },
     ],
-    usage: { prompt_tokens: 10, completion_tokens: 20, total_tokens: 30 },
+    ...(usage
+      ? { usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } }
+      : {}),
   };
 }
 
-function anthropicMessage(answer: ScriptedAnswer, model: string): unknown {
+function anthropicMessage(answer: ScriptedAnswer, model: string, usage: ScriptedUsage): unknown {
   return {
     id: `msg_${randomUUID()}`,
     type: 'message',
@@ -330,7 +349,7 @@ function anthropicMessage(answer: ScriptedAnswer, model: string): unknown {
     ],
     stop_reason: answer.toolCalls?.length ? 'tool_use' : 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: 10, output_tokens: 20 },
+    ...(usage ? { usage: { input_tokens: usage.input, output_tokens: usage.output } } : {}),
   };
 }
 

@@ -5,6 +5,10 @@ import { createLogger } from '@orgmesh/telemetry';
 import { RecordingAuditSink, type AuditSink } from '../src/audit/audit-sink.js';
 import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
 import { createPrivacyProxy, type PrivacyProxy } from '../src/privacy-proxy.server.js';
+import { PrivacyProxyMetrics } from '../src/privacy-proxy.metrics.js';
+import { MemoryCounterStore } from '../src/governance/counter-store.js';
+import { Governor, type GovernorOptions } from '../src/governance/governor.js';
+import { MemoryUsageStore } from '../src/governance/usage-store.js';
 import { FileProfileSource, type ProfileSource } from '../src/profiles/profile-source.js';
 import { FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 
@@ -50,13 +54,21 @@ export interface Harness {
   readonly audit: RecordingAuditSink;
   /** Every log line the proxy wrote. */
   readonly logs: string[];
+  /** LLM governance, when the harness was started with it. */
+  readonly governor: Governor | undefined;
   token(role: string, options?: { scope?: string; sub?: string }): Promise<string>;
   close(): Promise<void>;
 }
 
 export async function startHarness(
   upstreamOptions: FakeUpstreamOptions = {},
-  options: { extraAudit?: AuditSink; profiles?: ProfileSource; processingBudget?: ProcessingBudget } = {},
+  options: {
+    extraAudit?: AuditSink;
+    profiles?: ProfileSource;
+    processingBudget?: ProcessingBudget;
+    /** LLM governance: its stores default to memory; `true` for all defaults. */
+    governance?: Partial<GovernorOptions> | true;
+  } = {},
 ): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:test', audience: 'orgmesh' });
@@ -69,7 +81,17 @@ export async function startHarness(
     },
   });
   const logger = createLogger({ service: 'privacy-proxy', level: 'debug', destination });
+  const metrics = new PrivacyProxyMetrics();
+  const governance = options.governance === true ? {} : options.governance;
+  const governor = governance
+    ? new Governor(
+        { counters: new MemoryCounterStore(), usage: new MemoryUsageStore(), logger, syncIntervalMs: 50, ...governance },
+        metrics,
+      )
+    : undefined;
   const proxy = createPrivacyProxy({
+    metrics,
+    ...(governor ? { governor } : {}),
     openai: { url: upstream.openaiUrl, key: 'sk-upstream-openai-secret' },
     anthropic: { url: upstream.anthropicUrl, key: 'sk-ant-upstream-secret' },
     verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
@@ -97,6 +119,7 @@ export async function startHarness(
     issuer,
     audit,
     logs,
+    governor,
     token: (role, options = {}) =>
       issuer.sign({
         sub: options.sub ?? `${role}-agent`,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { safeText } from '../safe-input.js';
-import { LlmGovernance } from '../privacy/llm-governance.js';
 import { ApprovalRule } from './approval-rules.js';
 import { LlmGovernance } from '../privacy/llm-governance.js';
 

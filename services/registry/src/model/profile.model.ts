@@ -10,6 +10,7 @@ import {
   RoleId,
   type RoleProfile,
 } from '@orgmesh/contracts';
+import { ApprovalRulesFileSchema } from './approval-rules.model.js';
 
 const regexSource = z.string().min(1).refine(isValidRegex, { error: 'not a valid regular expression' });
 
@@ -131,6 +132,7 @@ export const ProfileFileSchema = z
     extensions: z.array(ProfileId).default([]),
     hints: z.string().default(''),
     llm: LlmFileSchema.optional(),
+    approvals: ApprovalRulesFileSchema.optional(),
   })
   .transform((p): RoleProfile => ({
     id: p.id,
@@ -165,6 +167,7 @@ export const ProfileFileSchema = z
     hints: p.hints,
     // Only when written: a profile without it keeps the same content (and signature) as before.
     ...(p.llm ? { llm: llmGovernance(p.llm) } : {}),
+    ...(p.approvals ? { approvals: p.approvals } : {}),
   }));
 
 /** YAML key of each mesh permission, as written in profile files (for messages and policy rules). */

@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { defineEvent } from '../define.js';
+import { LLM_BUDGET_RESETS, LLM_BUDGET_WINDOWS, LlmGovernanceScope } from './llm-governance.js';
+
+export const PrivacyBudgetWarning = defineEvent({
+  subject: 'privacy.v1.budget-warning',
+  description:
+    "An agent's or a role's LLM usage crossed the warning threshold of a budget its profile declares " +
+    '(issue 24). Once per budget, subject and window across all proxy replicas. Counts and limits only.',
+  schema: z.object({
+    /** Unique per budget, subject and window: the NATS `Nats-Msg-Id`, so a replay is deduplicated. */
+    eventId: z.string().min(1).max(300),
+    tenant: z.string().min(1),
+    role: z.string().min(1),
+    /** Set when `per` is `agent`. */
+    agentId: z.string().min(1).optional(),
+    profileId: z.string().min(1).optional(),
+    budget: z.string().min(1),
+    per: LlmGovernanceScope,
+    window: z.enum(LLM_BUDGET_WINDOWS),
+    reset: z.enum(LLM_BUDGET_RESETS),
+    windowStart: z.iso.datetime({ offset: true }),
+    unit: z.enum(['tokens', 'usd']),
+    limit: z.number().positive(),
+    used: z.number().nonnegative(),
+    warnAt: z.number().gt(0).lt(1),
+    occurredAt: z.iso.datetime({ offset: true }),
+  }),
+});
+export type PrivacyBudgetWarningPayload = z.infer<typeof PrivacyBudgetWarning.schema>;

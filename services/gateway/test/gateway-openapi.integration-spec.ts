@@ -78,7 +78,8 @@ describe('OpenAPI document', () => {
   beforeAll(async () => {
     ctx = await createTestContext();
     sessions = await startTestSessions(ctx);
-    gateway = await startTestGateway(ctx);
+    // A person of the org chart as a dev client (issue 23): the approvals delegation is theirs only.
+    gateway = await startTestGateway(ctx, { AUTH_DEV_CLIENTS: 'u00002:person:person' });
     // The real mesh router and registry, trusting the gateway's built-in issuer through its JWKS endpoint.
     registry = await startTestRegistry(ctx, { overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url } });
     mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
@@ -295,6 +296,10 @@ describe('OpenAPI document', () => {
       assignProfile: { params: { id: user.userId }, body: { profileId: profile.id } },
       importOrg: { body: { csv, fileName: 'org-chart.csv' } },
       loadRegistry: { body: { files: await demoFiles() } },
+      delegateApprovals: {
+        body: { to: 'u00003', endsAt: new Date(Date.now() + 86_400_000).toISOString() },
+        token: await devToken(gateway, 'u00002'),
+      },
       issueToken: {
         body: { grant_type: 'client_credentials', client_id: 'viewer', client_secret: 'viewer-dev-secret' },
       },

@@ -313,24 +313,6 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     request: { reason: 'superseded by MSA-2026-015' },
     response: { ...task, state: 'canceled', reason: 'superseded by MSA-2026-015', version: 2, updatedAt: T2 },
   },
-  listApprovalsAwaitingMe: {
-    parameters: { limit: 20 },
-    response: { items: [personApproval] },
-  },
-  listApprovalsDecidedByMe: {
-    parameters: { limit: 20 },
-    response: {
-      items: [
-        {
-          ...personApproval,
-          status: 'ended',
-          awaiting: [],
-          decisions: [personDecision],
-          task: { ...personApproval.task, state: 'completed', version: 3, updatedAt: T2 },
-        },
-      ],
-    },
-  },
   delegateApprovals: {
     request: { to: 'u00001', endsAt: '2026-03-09T18:00:00.000Z' },
     response: {

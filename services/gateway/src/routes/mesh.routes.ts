@@ -4,6 +4,7 @@ import {
   CancelTask,
   Decide,
   GetTask,
+  ListPersonApprovals,
   ListTasks,
   Notify,
   RequestApproval,
@@ -82,6 +83,12 @@ function listTasks(kind: z.infer<typeof TaskKind> | undefined) {
 }
 
 const TaskList = ListTasks.response;
+
+function personView(message: string): AppError {
+  return new AppError('validation_failed', message, {
+    details: { issues: [{ path: 'awaiting', message }] },
+  });
+}
 
 export const meshRoutes: Route[] = [
   defineRoute({
@@ -230,13 +237,33 @@ export const meshRoutes: Route[] = [
     summary: 'List approvals',
     description:
       'Approvals the caller sent (`direction=outbound`) or must decide (`inbound`), newest first; the same filters as ' +
-      '`GET /v1/tasks`.',
-    access: ALL_KINDS,
-    query: ListQuery,
+      '`GET /v1/tasks`. A signed-in person (issue 23, ADR 0019) lists with `awaiting=me` — the approvals routed to ' +
+      'people that wait for the caller now, or for someone who delegated to the caller (`onBehalfOf`), oldest step ' +
+      'deadline first, each with the request (`task`), the rule, the step deadline, who must still decide ' +
+      '(`awaiting`), the escalation path and the decisions so far — or `decided=me` (newest decision first); those ' +
+      'answer person views (`items[].task`) and take `limit` (at most 200) only. Decide with ' +
+      '`POST /v1/tasks/{id}/decision`.',
+    access: [...ALL_KINDS, 'person'],
+    query: ListQuery.extend({
+      awaiting: z.literal('me').optional().describe("`me`: a person's approvals waiting for them"),
+      decided: z.literal('me').optional().describe("`me`: the approvals a person decided"),
+    }),
     status: 200,
-    response: TaskList,
+    response: z.union([TaskList, ListPersonApprovals.response.extend({ nextCursor: z.null() })]),
     grpc: { service: 'Mesh', method: 'ListApprovals' },
-    handle: listTasks('approval'),
+    async handle({ query, caller, call }) {
+      const { awaiting, decided, ...filters } = query;
+      if (awaiting && decided) throw personView('name one of awaiting=me and decided=me');
+      if (awaiting || decided) {
+        const { items } = await call(ListPersonApprovals, {
+          view: awaiting ? 'awaiting' : 'decided',
+          limit: Math.min(filters.limit ?? 50, 200),
+        });
+        return { items, nextCursor: null };
+      }
+      if (caller.kind === 'person') throw personView('a person lists with awaiting=me or decided=me');
+      return listTasks('approval')({ query: filters, caller, call });
+    },
   }),
   defineRoute({
     operationId: 'notify',

@@ -16,7 +16,10 @@ import {
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { TestContext } from '@orgmesh/testing';
+// The real registry runs in-process: its org chart and the shipped profiles' approval rules.
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART, DEMO_REGISTRY_DIR } from '../../registry/test/demo-registry.js';
 import { startMeshRouterApp, type MeshRouterApp } from '../src/mesh-router.app.js';
 import { createJwtVerifier } from '@orgmesh/auth';

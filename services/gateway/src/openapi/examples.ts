@@ -94,53 +94,6 @@ const approval = {
   updatedAt: T0,
 };
 
-/** An approval routed to people (ADR 0019): waiting for the head of Finance, then up the line. */
-const personApproval = {
-  task: {
-    ...approval,
-    subject: 'Q1 engineering budget: $125,000',
-    details: { amount: 125000, currency: 'USD' },
-    escalateAt: null,
-    escalatedTo: { userId: 'u00002', role: 'manager', name: 'Yara Quinn' },
-    escalatedAt: T1,
-    version: 2,
-    updatedAt: T1,
-  },
-  rule: 'manager#finance-spend-over-100k',
-  status: 'open',
-  step: 1,
-  stepDeadline: '2026-03-02T09:46:30.000Z',
-  steps: [
-    { kind: 'agent', approvers: [], quorum: 1, deadlineMs: 120000 },
-    {
-      kind: 'people',
-      approvers: [{ userId: 'u00002', name: 'Yara Quinn', role: 'manager' }],
-      quorum: 1,
-      deadlineMs: 1800000,
-    },
-    {
-      kind: 'people',
-      approvers: [{ userId: 'u00001', name: 'Ada Bauer', role: 'manager' }],
-      quorum: 1,
-      deadlineMs: 1800000,
-    },
-  ],
-  awaiting: [{ userId: 'u00002', name: 'Yara Quinn', role: 'manager' }],
-  escalationPath: [{ userId: 'u00001', name: 'Ada Bauer', role: 'manager' }],
-  decisions: [],
-  onBehalfOf: null,
-};
-
-const personDecision = {
-  userId: 'u00002',
-  onBehalfOf: null,
-  step: 1,
-  decision: 'approve',
-  comment: 'Within the annual plan.',
-  rule: 'manager#finance-spend-over-100k',
-  decidedAt: T2,
-};
-
 const notification = {
   ...taskBase,
   id: NOTIFICATION_ID,

@@ -51,6 +51,7 @@ export {
   type NatsTransportStatus,
 } from './nats-transport.server.js';
 export { MessagingMetrics } from './metrics.js';
+export { countOutcome, resultLabel } from './rpc-outcome.js';
 export * from './write-coalescing.js';
 export { ReplyInbox } from './reply-inbox.js';
 export {

@@ -77,14 +77,7 @@ export async function withSendSpan<T>(
   );
   const ctx = trace.setSpan(parent, span);
   injectTraceContext(headers, ctx);
-  try {
-    return await context.with(ctx, send);
-  } catch (error) {
-    recordFailure(span, error);
-    throw error;
-  } finally {
-    span.end();
-  }
+  return runInSpan(span, ctx, send);
 }
 
 /**
@@ -108,8 +101,13 @@ export async function withProcessSpan<T>(
     },
     parent,
   );
+  return runInSpan(span, trace.setSpan(parent, span), handle);
+}
+
+/** Runs `work` in `ctx` (whose active span is `span`), records its failure on the span, and ends it. */
+async function runInSpan<T>(span: Span, ctx: Context, work: () => Promise<T>): Promise<T> {
   try {
-    return await context.with(trace.setSpan(parent, span), handle);
+    return await context.with(ctx, work);
   } catch (error) {
     recordFailure(span, error);
     throw error;

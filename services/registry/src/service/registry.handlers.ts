@@ -17,10 +17,10 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from '@orgmesh/contracts';
-import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { RegistryService } from './registry.service.js';
 import { RegistryAccess } from './registry.access.js';
-import { RegistryMetrics, resultLabel } from './registry.metrics.js';
+import { RegistryMetrics } from './registry.metrics.js';
 
 /** NATS RPC endpoints: the transport has already validated the payload; check the caller → service → reply. */
 @Controller()
@@ -106,15 +106,14 @@ export class RegistryHandlers {
     @Payload() request: RpcRequest<typeof ImportOrg>,
     @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof ImportOrg>> {
-    try {
-      const actor = await this.access.requireAdmin(context, 'import-org');
-      const result = await this.registry.importOrg(request.upload ?? request.csv!, request.fileName, actor);
-      this.metrics.orgImports.inc({ result: 'imported' });
-      return result;
-    } catch (error) {
-      this.metrics.orgImports.inc({ result: resultLabel(error) });
-      throw error;
-    }
+    return countOutcome(
+      (result) => this.metrics.orgImports.inc({ result }),
+      async () => {
+        const actor = await this.access.requireAdmin(context, 'import-org');
+        return this.registry.importOrg(request.upload ?? request.csv!, request.fileName, actor);
+      },
+      () => 'imported',
+    );
   }
 
   @RpcHandler(ImportOrgPart)
@@ -131,15 +130,14 @@ export class RegistryHandlers {
     @Payload() request: RpcRequest<typeof LoadRegistry>,
     @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof LoadRegistry>> {
-    try {
-      const actor = await this.access.requireAdmin(context, 'load');
-      const result = await this.registry.loadFiles(request.files, actor);
-      this.metrics.loads.inc({ result: result.changed ? 'stored' : 'unchanged' });
-      return result;
-    } catch (error) {
-      this.metrics.loads.inc({ result: resultLabel(error) });
-      throw error;
-    }
+    return countOutcome(
+      (result) => this.metrics.loads.inc({ result }),
+      async () => {
+        const actor = await this.access.requireAdmin(context, 'load');
+        return this.registry.loadFiles(request.files, actor);
+      },
+      (result) => (result.changed ? 'stored' : 'unchanged'),
+    );
   }
 
   @RpcHandler(AgentHeartbeat)
@@ -147,14 +145,13 @@ export class RegistryHandlers {
     @Payload() request: RpcRequest<typeof AgentHeartbeat>,
     @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof AgentHeartbeat>> {
-    try {
-      await this.access.requireAgent(context, request.agentId);
-      const result = await this.registry.heartbeat(request);
-      this.metrics.heartbeats.inc({ result: result.drift ? 'drift' : 'in_sync' });
-      return result;
-    } catch (error) {
-      this.metrics.heartbeats.inc({ result: resultLabel(error) });
-      throw error;
-    }
+    return countOutcome(
+      (result) => this.metrics.heartbeats.inc({ result }),
+      async () => {
+        await this.access.requireAgent(context, request.agentId);
+        return this.registry.heartbeat(request);
+      },
+      (result) => (result.drift ? 'drift' : 'in_sync'),
+    );
   }
 }

@@ -78,8 +78,3 @@ export class RegistryMetrics {
   }
 }
 
-/** The metric label of an error: its stable code, or `internal`. */
-export function resultLabel(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'internal';
-}

@@ -9,7 +9,7 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from '@orgmesh/contracts';
-import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { CallerIdentity, type SessionCaller } from '../identity/caller-identity.js';
 import { SessionService } from './session.service.js';
 import { SessionMetrics } from './session.metrics.js';
@@ -60,24 +60,24 @@ export class SessionHandlers {
     @Payload() request: RpcRequest<typeof ApplySessionEvent>,
     @Ctx() context: MessageContext,
   ): Promise<RpcResponse<typeof ApplySessionEvent>> {
-    try {
-      const caller = await this.identity.of(context);
-      const { session, applied } = await this.sessions.applyEvent({
-        id: request.id,
-        event: request.event,
-        reason: request.reason,
-        causationId: request.causationId,
-        expectedVersion: request.expectedVersion,
-        caller,
-        actor: caller.agentId,
-        idempotencyKey: callerKey(caller, context.idempotencyKey),
-      });
-      this.metrics.transitions.inc({ event: request.event, result: applied ? 'applied' : 'noop' });
-      return session;
-    } catch (error) {
-      this.metrics.transitions.inc({ event: request.event, result: resultLabel(error) });
-      throw error;
-    }
+    const { session } = await countOutcome(
+      (result) => this.metrics.transitions.inc({ event: request.event, result }),
+      async () => {
+        const caller = await this.identity.of(context);
+        return this.sessions.applyEvent({
+          id: request.id,
+          event: request.event,
+          reason: request.reason,
+          causationId: request.causationId,
+          expectedVersion: request.expectedVersion,
+          caller,
+          actor: caller.agentId,
+          idempotencyKey: callerKey(caller, context.idempotencyKey),
+        });
+      },
+      ({ applied }) => (applied ? 'applied' : 'noop'),
+    );
+    return session;
   }
 
   @RpcHandler(ListSessionTransitions)
@@ -97,9 +97,4 @@ export class SessionHandlers {
 function callerKey(caller: SessionCaller, key: string | undefined): string | undefined {
   if (key === undefined) return undefined;
   return key.startsWith(`${caller.agentId}/`) ? key : `${caller.agentId}/${key}`;
-}
-
-function resultLabel(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'internal';
 }

@@ -41,6 +41,22 @@ function baseAttributes(operation: MessagingOperation, destination: string, extr
   };
 }
 
+/** A messaging span (OpenTelemetry messaging conventions) under `parent`. */
+function startSpan(
+  name: string,
+  kind: SpanKind,
+  operation: MessagingOperation,
+  destination: string,
+  attributes: Attributes,
+  parent: Context,
+): Span {
+  return tracer().startSpan(
+    name,
+    { kind, attributes: baseAttributes(operation, destination, attributes) },
+    parent,
+  );
+}
+
 function recordFailure(span: Span, error: unknown): void {
   if (error instanceof AppError) {
     span.setAttribute('error.type', error.code);
@@ -67,14 +83,8 @@ export async function withSendSpan<T>(
   // Headers that already carry a trace (an outbox row) continue it when nothing is active here.
   const active = context.active();
   const parent = trace.getSpan(active) ? active : extractTraceContext(headers, active);
-  const span = tracer().startSpan(
-    `${operation} ${destination}`,
-    {
-      kind: operation === 'publish' ? SpanKind.PRODUCER : SpanKind.CLIENT,
-      attributes: baseAttributes(operation, destination, attributes),
-    },
-    parent,
-  );
+  const kind = operation === 'publish' ? SpanKind.PRODUCER : SpanKind.CLIENT;
+  const span = startSpan(`${operation} ${destination}`, kind, operation, destination, attributes, parent);
   const ctx = trace.setSpan(parent, span);
   injectTraceContext(headers, ctx);
   return runInSpan(span, ctx, send);
@@ -93,14 +103,9 @@ export async function withProcessSpan<T>(
   handle: () => Promise<T>,
 ): Promise<T> {
   const parent = extractTraceContext(headers);
-  const span = tracer().startSpan(
-    `${operation === 'serve' ? 'serve' : 'process'} ${destination}`,
-    {
-      kind: operation === 'serve' ? SpanKind.SERVER : SpanKind.CONSUMER,
-      attributes: baseAttributes(operation, destination, attributes),
-    },
-    parent,
-  );
+  const name = `${operation === 'serve' ? 'serve' : 'process'} ${destination}`;
+  const kind = operation === 'serve' ? SpanKind.SERVER : SpanKind.CONSUMER;
+  const span = startSpan(name, kind, operation, destination, attributes, parent);
   return runInSpan(span, trace.setSpan(parent, span), handle);
 }
 

@@ -11,6 +11,7 @@ import {
   ClientFactoryOptions,
   DefaultAgentCardResolver,
   JsonRpcTransportFactory,
+  RestTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
 import type { JWK } from 'jose';
@@ -25,12 +26,25 @@ export function bearerFetch(token: string): typeof fetch {
   };
 }
 
-/** The official SDK client for an endpoint, built from the card it fetches (JSON-RPC transport). */
-export async function a2aClient(gateway: GatewayApp, token: string, path: string): Promise<Client> {
+/**
+ * The official SDK client for an endpoint, built from the card it fetches, over the card's JSON-RPC
+ * interface or (`binding: 'HTTP+JSON'`) its REST one.
+ */
+export async function a2aClient(
+  gateway: GatewayApp,
+  token: string,
+  path: string,
+  binding: 'JSONRPC' | 'HTTP+JSON' = 'JSONRPC',
+): Promise<Client> {
   const fetchImpl = bearerFetch(token);
   const factory = new ClientFactory(
     ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-      transports: [new JsonRpcTransportFactory({ fetchImpl })],
+      transports:
+        binding === 'JSONRPC'
+          ? [new JsonRpcTransportFactory({ fetchImpl })]
+          : [new RestTransportFactory({ fetchImpl })],
+      // The defaults carry both transports without credentials: this binding's, with them, first.
+      preferredTransports: [binding],
       cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
     }),
   );

@@ -50,6 +50,7 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
       expect(card['supportedInterfaces']).toEqual([
         { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
         { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
+        { url: `${gateway.url}/a2a/legal-agent/rest`, protocolBinding: 'HTTP+JSON', protocolVersion: '1.0' },
       ]);
       expect(card['securitySchemes']).toEqual({
         bearer: {
@@ -422,6 +423,61 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
       const anonymous = await fetch(`${gateway.url}/a2a/legal-agent`, { method: 'POST', body: '{}' });
       expect(anonymous.status).toBe(401);
       expect((await rpc(gateway, '/a2a/nobody-agent', token, '{}')).status).toBe(404);
+    });
+  });
+  describe('HTTP+JSON (REST) binding, through the SDK’s own REST handler', () => {
+    it('sends, streams, gets, lists and cancels over REST, the same mesh tasks as over JSON-RPC', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent', 'HTTP+JSON');
+      expect(client.transport.protocolName).toBe('HTTP+JSON');
+      const contextId = `rest-${randomUUID()}`;
+      const task = asTask(await client.sendMessage(sendRequest(userMessage('over REST', { contextId }))));
+      const mesh = await api<Task>(gateway, 'GET', `/v1/tasks/${task.id}`, { token: as('legal-agent') });
+      expect(mesh.body).toMatchObject({
+        to: { agentId: 'legal-agent' },
+        contextId,
+        input: { text: 'over REST' },
+      });
+
+      const events: StreamResponse[] = [];
+      const streamed = (async () => {
+        for await (const event of client.sendMessageStream(sendRequest(userMessage('stream over REST')))) {
+          events.push(event);
+        }
+      })();
+      await expectEventually(() => expect(events).toHaveLength(1));
+      const head = events[0]?.payload;
+      if (head?.$case !== 'task') throw new Error('expected the task first');
+      await update(head.value.id, { state: 'working' });
+      await update(head.value.id, { state: 'rejected', reason: 'out of scope' });
+      await streamed;
+      const last = events[events.length - 1]?.payload;
+      expect(last?.$case === 'statusUpdate' && last.value.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
+
+      expect((await client.getTask({ tenant: '', id: task.id })).status?.state).toBe(
+        TaskState.TASK_STATE_SUBMITTED,
+      );
+      const listed = await client.listTasks({
+        tenant: '',
+        contextId,
+        status: TaskState.TASK_STATE_UNSPECIFIED,
+        pageToken: '',
+        statusTimestampAfter: undefined,
+      });
+      expect(listed.tasks.map((t) => t.id)).toEqual([task.id]);
+      const canceled = await client.cancelTask({ tenant: '', id: task.id, metadata: {} });
+      expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+      await expect(client.cancelTask({ tenant: '', id: task.id, metadata: {} })).rejects.toBeInstanceOf(
+        TaskNotCancelableError,
+      );
+      await expect(client.getTask({ tenant: '', id: randomUUID() })).rejects.toBeInstanceOf(
+        TaskNotFoundError,
+      );
+      // Transport refusals stay the gateway's: no token 401, unknown agent 404.
+      expect((await fetch(`${gateway.url}/a2a/legal-agent/rest/tasks`)).status).toBe(401);
+      const unknown = await api(gateway, 'GET', '/a2a/nobody-agent/rest/tasks', {
+        token: as('manager-agent'),
+      });
+      expect(unknown.status).toBe(404);
     });
   });
 });

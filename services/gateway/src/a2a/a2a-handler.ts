@@ -57,6 +57,7 @@ export type A2ATarget = { kind: 'agent'; agentId: string } | { kind: 'org' };
 /** Keys of the per-request state the HTTP layer puts in the SDK's ServerCallContext. */
 export const CALLER_KEY = 'orgmesh.caller';
 export const SIGNAL_KEY = 'orgmesh.signal';
+export const TARGET_KEY = 'orgmesh.target';
 
 const TASK_UPDATES = 'mesh.v1.task-updated';
 /** Task type of a mesh task created over A2A unless the sender names one (`metadata.type`). */
@@ -76,6 +77,12 @@ function callerOf(context: ServerCallContext): Caller {
   return caller;
 }
 
+function targetOf(context: ServerCallContext): A2ATarget {
+  const target = context.state.get(TARGET_KEY) as A2ATarget | undefined;
+  if (!target) throw new Error('A2A request without a target');
+  return target;
+}
+
 function signalOf(context: ServerCallContext): AbortSignal | undefined {
   return context.state.get(SIGNAL_KEY) as AbortSignal | undefined;
 }
@@ -83,6 +90,12 @@ function signalOf(context: ServerCallContext): AbortSignal | undefined {
 function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
   const value = record?.[key];
   return typeof value === 'string' && value.trim() ? value.trim() : undefined;
+}
+
+/** Through an agent's endpoint, that agent's tasks: addressed to it or taken by it. The org endpoint has all. */
+function owns(target: A2ATarget, task: MeshTask): boolean {
+  if (target.kind === 'org') return true;
+  return task.to.agentId === target.agentId || task.assignee?.agentId === target.agentId;
 }
 
 /**
@@ -93,14 +106,19 @@ function stringField(record: Record<string, unknown> | undefined, key: string): 
  * replica serves any task.
  */
 export class MeshA2AHandler implements A2ARequestHandler {
+  /**
+   * One handler serves every endpoint: the transport layer puts the target (agent or org), the
+   * verified caller and the request's abort signal in the call context.
+   * `versionCard` is what the SDK's transports read to check the client's A2A-Version against the
+   * supported interfaces; the cards clients read are served per agent at the well-known paths.
+   */
   constructor(
-    private readonly target: A2ATarget,
     private readonly options: MeshA2AOptions,
-    private readonly card: () => Promise<AgentCard>,
+    private readonly versionCard: AgentCard,
   ) {}
 
-  getAgentCard(): Promise<AgentCard> {
-    return this.card();
+  async getAgentCard(): Promise<AgentCard> {
+    return this.versionCard;
   }
 
   async getAuthenticatedExtendedAgentCard(
@@ -115,13 +133,16 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const caller = callerOf(context);
     const message = this.checkMessage(params);
     if (params.configuration?.returnImmediately) {
-      return toA2ATask(await this.create(params, message, caller), params.configuration.historyLength);
+      return toA2ATask(
+        await this.create(params, message, caller, targetOf(context)),
+        params.configuration.historyLength,
+      );
     }
     // Blocking (the A2A default): wait for a terminal or interrupted state. The subscription opens
     // before the task exists, so no change can fall between creating it and watching it.
     const subscription = await this.subscribe(caller, context);
     try {
-      let task = await this.create(params, message, caller);
+      let task = await this.create(params, message, caller, targetOf(context));
       const deadline = AbortSignal.timeout(this.options.blockingTimeoutMs);
       const stop = () => void subscription.close();
       deadline.addEventListener('abort', stop, { once: true });
@@ -147,7 +168,7 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const message = this.checkMessage(params);
     const subscription = await this.subscribe(caller, context);
     try {
-      const task = await this.create(params, message, caller);
+      const task = await this.create(params, message, caller, targetOf(context));
       yield taskEvent(task);
       if (isFinalOrInterrupted(task)) return;
       for await (const change of this.changes(subscription, task)) {
@@ -172,7 +193,7 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const caller = callerOf(context);
     const subscription = await this.subscribe(caller, context);
     try {
-      const task = await this.read(params.id, caller);
+      const task = await this.read(params.id, caller, targetOf(context));
       if (isTerminal(task.state)) {
         throw new UnsupportedOperationError(
           `task ${task.id} is ${task.state}: a finished task has no stream`,
@@ -192,13 +213,13 @@ export class MeshA2AHandler implements A2ARequestHandler {
     if (params.historyLength !== undefined && params.historyLength < 0) {
       throw new RequestMalformedError('historyLength must not be negative');
     }
-    return toA2ATask(await this.read(params.id, callerOf(context)), params.historyLength);
+    return toA2ATask(await this.read(params.id, callerOf(context), targetOf(context)), params.historyLength);
   }
 
   async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<A2ATask> {
     const caller = callerOf(context);
     // Read first: through an agent's endpoint only that agent's tasks exist.
-    await this.read(params.id, caller);
+    await this.read(params.id, caller, targetOf(context));
     const reason = stringField(params.metadata, 'reason');
     try {
       const task = await this.call(caller, CancelTask, { id: params.id, ...(reason ? { reason } : {}) });
@@ -210,13 +231,12 @@ export class MeshA2AHandler implements A2ARequestHandler {
 
   async listTasks(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
     const caller = callerOf(context);
+    const target = targetOf(context);
     const pageSize = params.pageSize ?? 50;
     if (pageSize < 1 || pageSize > 100) throw new RequestMalformedError('pageSize must be between 1 and 100');
     const state = meshStateOf(params.status);
     const page = await this.callMapped(caller, ListTasks, {
-      ...(this.target.kind === 'agent'
-        ? { agentId: this.target.agentId, direction: 'inbound' as const }
-        : {}),
+      ...(target.kind === 'agent' ? { agentId: target.agentId, direction: 'inbound' as const } : {}),
       ...(params.contextId ? { contextId: params.contextId } : {}),
       ...(state ? { state } : {}),
       kind: 'task',
@@ -279,11 +299,16 @@ export class MeshA2AHandler implements A2ARequestHandler {
   }
 
   /** The mesh SendTask of a message, sent with the caller's token, as REST's POST /v1/tasks does. */
-  private async create(params: SendMessageRequest, message: Message, caller: Caller): Promise<MeshTask> {
+  private async create(
+    params: SendMessageRequest,
+    message: Message,
+    caller: Caller,
+    target: A2ATarget,
+  ): Promise<MeshTask> {
     const metadata = { ...message.metadata, ...params.metadata } as Record<string, unknown>;
     let to: RpcRequestInput<typeof SendTask>['to'];
-    if (this.target.kind === 'agent') {
-      to = { agentId: this.target.agentId };
+    if (target.kind === 'agent') {
+      to = { agentId: target.agentId };
     } else {
       const role = stringField(metadata, 'role');
       if (!role) {
@@ -310,20 +335,14 @@ export class MeshA2AHandler implements A2ARequestHandler {
   }
 
   /** The task, if the caller may see it (the mesh decides) and it belongs to this endpoint. */
-  private async read(id: string, caller: Caller): Promise<MeshTask> {
+  private async read(id: string, caller: Caller, target: A2ATarget): Promise<MeshTask> {
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       // Mesh task ids are UUIDs: anything else names no task.
       throw new TaskNotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);
     }
     const task = await this.callMapped(caller, GetTask, { id, includeHistory: false });
-    if (!this.owns(task)) throw new TaskNotFoundError(`task ${id} not found`);
+    if (!owns(target, task)) throw new TaskNotFoundError(`task ${id} not found`);
     return task;
-  }
-
-  /** Through an agent's endpoint, that agent's tasks: addressed to it or taken by it. The org endpoint has all. */
-  private owns(task: MeshTask): boolean {
-    if (this.target.kind === 'org') return true;
-    return task.to.agentId === this.target.agentId || task.assignee?.agentId === this.target.agentId;
   }
 
   private async subscribe(caller: Caller, context: ServerCallContext): Promise<EventSubscription> {

@@ -6,7 +6,7 @@ import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../auth/caller.js';
 import { A2A_VERSIONS } from './agent-cards.js';
-import { CALLER_KEY, SIGNAL_KEY } from './a2a-handler.js';
+import { CALLER_KEY, SIGNAL_KEY, TARGET_KEY, type A2ATarget } from './a2a-handler.js';
 
 type Envelope = {
   jsonrpc: string;
@@ -22,6 +22,7 @@ export interface JsonRpcExchange {
   signal: AbortSignal;
   body: Buffer;
   handler: A2ARequestHandler;
+  target: A2ATarget;
   heartbeatMs: number;
   logger: Logger;
 }
@@ -131,6 +132,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
     state: new Map<string, unknown>([
       [CALLER_KEY, caller],
       [SIGNAL_KEY, signal],
+      [TARGET_KEY, exchange.target],
     ]),
   });
   const transport = legacy

@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { AgentCard } from '@a2a-js/sdk';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
@@ -10,10 +9,12 @@ import { AgentCards } from './agent-cards.js';
 import { CardSigner, type AgentCardJson } from './card-signing.js';
 import { MeshA2AHandler, type A2ATarget } from './a2a-handler.js';
 import { serveJsonRpc } from './a2a-jsonrpc.js';
+import { A2ARestTransport, REST_SUFFIXES } from './a2a-rest.js';
 
 /** Where the card-signing keys are published (the `jku` of every card signature). */
 export const A2A_JWKS_PATH = '/a2a/jwks.json';
 export const ORG_CARD_PATH = '/.well-known/agent-card.json';
+const ORG: A2ATarget = { kind: 'org' };
 
 export interface A2AOptions {
   bus: MessageBus;
@@ -87,37 +88,61 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     tokenUrl: options.tokenUrl,
     version: options.version,
   });
-  const handlerOptions = {
-    bus: options.bus,
-    hub: options.hub,
-    rpcTimeoutMs: options.rpcTimeoutMs,
-    blockingTimeoutMs: options.blockingTimeoutMs,
+  const handler = new MeshA2AHandler(
+    {
+      bus: options.bus,
+      hub: options.hub,
+      rpcTimeoutMs: options.rpcTimeoutMs,
+      blockingTimeoutMs: options.blockingTimeoutMs,
+    },
+    cards.versionCard(),
+  );
+  const rest = new A2ARestTransport(handler);
+
+  /** The agent a request names (404 for an agent the registry does not have). */
+  const agentTarget = async (url: URL, caller: Caller): Promise<A2ATarget> => {
+    const agentId = agentIdOf(url);
+    if (!(await cards.exists(agentId, caller))) throw unknownAgent(agentId);
+    return { kind: 'agent', agentId };
   };
 
-  const jsonRpc = async (
-    target: A2ATarget,
-    req: Parameters<RawRoute['handle']>[0],
-    res: ServerResponse,
-    ctx: RawRouteContext,
-  ) => {
+  const jsonRpc = async (org: boolean, req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext) => {
     const caller = callerOf(ctx);
-    if (target.kind === 'agent' && !(await cards.exists(target.agentId, caller)))
-      throw unknownAgent(target.agentId);
+    const target = org ? ORG : await agentTarget(ctx.url, caller);
     const body = await ctx.readBody();
-    const card = async () => {
-      const json =
-        target.kind === 'agent' ? await cards.agentCard(target.agentId, caller) : await cards.orgCard(caller);
-      return AgentCard.fromJSON(json);
-    };
     await serveJsonRpc({
       req,
       res,
       caller,
       signal: ctx.signal,
       body,
-      handler: new MeshA2AHandler(target, handlerOptions, card),
+      handler,
+      target,
       heartbeatMs: options.heartbeatMs,
       logger: options.logger,
+    });
+  };
+
+  const restRoute = (org: boolean, method: 'GET' | 'POST', suffix: string): RawRoute => {
+    const prefix = org ? '/a2a/rest' : '/a2a/{agentId}/rest';
+    return defineRawRoute({
+      operationId: `a2aRest ${method} ${prefix}${suffix}`,
+      method,
+      path: `${prefix}${suffix}`,
+      tag: 'a2a',
+      summary: 'A2A HTTP+JSON (REST) binding',
+      access: ALL_KINDS,
+      responses: { 200: { description: 'The binding’s JSON, or server-sent events for streaming methods' } },
+      async handle(req, res, ctx) {
+        const caller = callerOf(ctx);
+        const target = org ? ORG : await agentTarget(ctx.url, caller);
+        // The SDK's router sees the path below the endpoint's /rest, as the request wrote it.
+        const written = (req.url ?? '')
+          .split('/')
+          .slice(0, org ? 3 : 4)
+          .join('/');
+        await rest.serve(req, res, written, { caller, signal: ctx.signal, target });
+      },
     });
   };
 
@@ -161,7 +186,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       access: ALL_KINDS,
       responses: { 200: { description: 'A JSON-RPC response, or server-sent events for streaming methods' } },
       async handle(req, res, ctx) {
-        await jsonRpc({ kind: 'org' }, req, res, ctx);
+        await jsonRpc(true, req, res, ctx);
       },
     }),
     defineRawRoute({
@@ -174,7 +199,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       responses: { 200: { description: 'A JSON-RPC response, or server-sent events for streaming methods' } },
       errors: [404],
       async handle(req, res, ctx) {
-        await jsonRpc({ kind: 'agent', agentId: agentIdOf(ctx.url) }, req, res, ctx);
+        await jsonRpc(false, req, res, ctx);
       },
     }),
     defineRawRoute({
@@ -196,6 +221,10 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
         res.end(text);
       },
     }),
+    ...REST_SUFFIXES.flatMap(({ method, suffix }) => [
+      restRoute(false, method, suffix),
+      restRoute(true, method, suffix),
+    ]),
   ];
   return { routes, signer };
 }

@@ -132,13 +132,25 @@ export class AgentCards {
     );
   }
 
+  /**
+   * The card the SDK's transports consult for version negotiation only (its interfaces' bindings and
+   * versions); no registry read, no signature.
+   */
+  versionCard(): AgentCard {
+    return this.card({ name: 'orgmesh', description: '', url: this.options.baseUrl, skills: [] });
+  }
+
   private card(parts: { name: string; description: string; url: string; skills: AgentSkill[] }): AgentCard {
-    const interfaces: AgentInterface[] = A2A_VERSIONS.map((protocolVersion) => ({
-      url: parts.url,
-      protocolBinding: 'JSONRPC',
-      tenant: '',
-      protocolVersion,
-    }));
+    const interfaces: AgentInterface[] = [
+      ...A2A_VERSIONS.map((protocolVersion) => ({
+        url: parts.url,
+        protocolBinding: 'JSONRPC',
+        tenant: '',
+        protocolVersion,
+      })),
+      // HTTP+JSON (REST) in v1.0 only: the SDK's REST handler, mounted under <endpoint>/rest.
+      { url: `${parts.url}/rest`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' },
+    ];
     const howToGetOne = this.options.tokenUrl
       ? `a token from ${this.options.tokenUrl} (client_credentials)`
       : "a token of the organisation's OpenID provider";

@@ -50,7 +50,7 @@ import {
   TaskUpdated,
   UpdateTask,
 } from './mesh/index.js';
-import { PrivacyBudgetWarning, PrivacyRedacted } from './privacy/index.js';
+import { GetUsage, PrivacyBudgetWarning, PrivacyRedacted } from './privacy/index.js';
 
 /**
  * Who may do what on the bus (issue 18, ADR 0011): the single source the NATS permissions of every
@@ -145,6 +145,9 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   // A person's approvals and delegations: signed-in people reach them through the gateway only.
   { rpc: ListPersonApprovals, callers: ['gateway'] },
   { rpc: DelegateApprovals, callers: ['gateway'] },
+
+  // LLM usage (issue 24): through the gateway, which forwards the caller's token; the proxy checks it.
+  { rpc: GetUsage, callers: ['gateway'] },
 ];
 
 // The registry events the privacy proxy and the mesh router drop cached answers on.

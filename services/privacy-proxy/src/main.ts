@@ -17,6 +17,7 @@ import { MemoryCounterStore, PostgresCounterStore } from './governance/counter-s
 import { Governor } from './governance/governor.js';
 import { DEFAULT_PRICES, PriceList } from './governance/prices.js';
 import { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
+import { serveUsage } from './governance/usage-rpc.js';
 import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
 import { RegistryProfileSource } from './profiles/registry-profile-source.js';
 import { NatsRegistryReader } from './profiles/registry-reader.js';
@@ -122,10 +123,16 @@ if (config.DATABASE_URL) {
 } else {
   logger.warn({}, 'DATABASE_URL unset: LLM usage and budget counters are kept in this process only (one replica)');
 }
+const usage = db ? new PostgresUsageStore(db) : new MemoryUsageStore();
+const verifier = JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
+  issuer: config.AUTH_ISSUER,
+  audience: config.AUTH_AUDIENCE,
+  ...verifierTuning(config),
+});
 const governor = new Governor(
   {
     counters: db ? new PostgresCounterStore(db) : new MemoryCounterStore(),
-    usage: db ? new PostgresUsageStore(db) : new MemoryUsageStore(),
+    usage,
     prices: new PriceList({ ...DEFAULT_PRICES, ...config.PRIVACY_LLM_PRICES }),
     logger,
     outputReserveTokens: config.PRIVACY_LLM_OUTPUT_RESERVE,
@@ -155,11 +162,7 @@ const proxy = createPrivacyProxy({
         anthropic: { url: config.PRIVACY_UPSTREAM_ANTHROPIC_URL, key: config.PRIVACY_UPSTREAM_ANTHROPIC_KEY },
       }
     : {}),
-  verifier: JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    ...verifierTuning(config),
-  }),
+  verifier,
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,
   audit,
@@ -171,6 +174,9 @@ const proxy = createPrivacyProxy({
   upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
   governor,
 });
+
+// GET /v1/usage at the gateway: rpc.privacy.v1.get-usage, answered by any replica (one queue group).
+if (bus) serveUsage(bus, { usage, recorder: governor.recorder, verifier });
 
 const url = await proxy.listen(config.PRIVACY_PROXY_PORT, config.PRIVACY_PROXY_HOST);
 logger.info(

@@ -3,7 +3,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { ProcessingBudget } from '@orgmesh/privacy';
 import { createLogger } from '@orgmesh/telemetry';
 import { RecordingAuditSink, type AuditSink } from '../src/audit/audit-sink.js';
-import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
+import { JoseTokenVerifier, type TokenVerifier } from '../src/auth/token-verifier.js';
 import { createPrivacyProxy, type PrivacyProxy } from '../src/privacy-proxy.server.js';
 import { PrivacyProxyMetrics } from '../src/privacy-proxy.metrics.js';
 import { MemoryCounterStore } from '../src/governance/counter-store.js';
@@ -68,6 +68,8 @@ export async function startHarness(
     processingBudget?: ProcessingBudget;
     /** LLM governance: its stores default to memory; `true` for all defaults. */
     governance?: Partial<GovernorOptions> | true;
+    /** Tokens of another issuer (the gateway's) instead of the harness's own. */
+    verifier?: TokenVerifier;
   } = {},
 ): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
@@ -94,10 +96,12 @@ export async function startHarness(
     ...(governor ? { governor } : {}),
     openai: { url: upstream.openaiUrl, key: 'sk-upstream-openai-secret' },
     anthropic: { url: upstream.anthropicUrl, key: 'sk-ant-upstream-secret' },
-    verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
-      issuer: issuer.issuer,
-      audience: issuer.audience,
-    }),
+    verifier:
+      options.verifier ??
+      JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
     profiles: options.profiles ?? FileProfileSource.fromObject(PROFILES),
     hmacKey: 'integration-test-hmac-key-0123456789abcdef',
     audit: options.extraAudit

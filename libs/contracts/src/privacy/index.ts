@@ -2,3 +2,4 @@ export * from './privacy-redacted.event.js';
 export * from './proxy-headers.js';
 export * from './llm-governance.js';
 export * from './budget-warning.event.js';
+export * from './get-usage.rpc.js';

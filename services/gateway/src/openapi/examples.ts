@@ -184,6 +184,33 @@ const ORG_CSV =
 const expectedConfigHashes = { 'claude-code': HASH_CLAUDE, goose: HASH_GOOSE };
 
 export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
+  getUsage: {
+    parameters: { agentId: 'finance-agent', from: '2026-03-02T00:00:00Z', limit: 50 },
+    response: {
+      rows: [
+        {
+          hour: '2026-03-02T09:00:00.000Z',
+          agentId: 'finance-agent',
+          role: 'finance',
+          profileId: 'finance',
+          sessionId: '',
+          workflowId: 'ctx-q1-close',
+          provider: 'openai',
+          model: 'gpt-4o-mini',
+          requests: 12,
+          inputTokens: 48210,
+          outputTokens: 3904,
+          cachedInputTokens: 20480,
+          costUsd: 0.008,
+          estimatedRequests: 0,
+        },
+      ],
+      totals: { requests: 12, inputTokens: 48210, outputTokens: 3904, costUsd: 0.008 },
+      from: '2026-03-02T00:00:00.000Z',
+      to: '2026-03-02T10:15:00.000Z',
+      truncated: false,
+    },
+  },
   createSession: {
     request: { agentId: 'finance-agent', contextId: CONTEXT_ID, metadata: { ticket: 'FIN-1042' } },
     response: { ...session, status: 'pending', version: 1, updatedAt: T0, lastTransitionAt: T0 },

@@ -2,6 +2,7 @@ import { approvalRoutes } from './approvals.routes.js';
 import { meshRoutes } from './mesh.routes.js';
 import { registryRoutes } from './registry.routes.js';
 import { sessionRoutes } from './sessions.routes.js';
+import { usageRoutes } from './usage.routes.js';
 import type { Route } from './route.js';
 
 /** Every REST operation that translates to NATS RPCs (SSE and identity routes are added by the app). */
@@ -10,4 +11,5 @@ export const API_ROUTES: readonly Route[] = [
   ...meshRoutes,
   ...approvalRoutes,
   ...registryRoutes,
+  ...usageRoutes,
 ];

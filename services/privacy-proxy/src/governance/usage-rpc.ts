@@ -1,0 +1,78 @@
+import { AppError, GetUsage, type LlmUsageRow, type RpcResponse } from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import type { UsageRecorder, UsageStore } from './usage-store.js';
+import { HOUR_MS, hourOf } from './windows.js';
+
+const ADMIN_SCOPE = 'orgmesh:admin';
+const AGENT_SCOPE = 'orgmesh:agent';
+
+/**
+ * `rpc.privacy.v1.get-usage` (GET /v1/usage at the gateway). The forwarded token is verified here, as
+ * every service does for itself: an admin reads its tenant's usage, an agent its own calls only. This
+ * replica's aggregates are written first; other replicas' reach Postgres within a second.
+ */
+export function serveUsage(
+  bus: MessageBus,
+  deps: { readonly usage: UsageStore; readonly recorder?: UsageRecorder; readonly verifier: TokenVerifier; readonly now?: () => number },
+): ReturnType<MessageBus['serve']> {
+  const now = deps.now ?? Date.now;
+  return bus.serve(GetUsage, async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
+    const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
+    if (!token) throw new AppError('unauthenticated', 'usage is read with a token: none was forwarded');
+    const caller = await deps.verifier.verify(token);
+    let agentId = request.agentId;
+    if (!caller.scopes.includes(ADMIN_SCOPE)) {
+      if (!caller.scopes.includes(AGENT_SCOPE))
+        throw new AppError('forbidden', 'LLM usage is read by admins (all) and agents (their own)');
+      if (agentId !== undefined && agentId !== caller.sub)
+        throw new AppError('forbidden', `an agent reads its own usage only: the caller is "${caller.sub}", not "${agentId}"`, {
+          details: { rule: 'usage.own-agent-only' },
+        });
+      agentId = caller.sub;
+    }
+    const to = request.to ? Date.parse(request.to) : now();
+    const from = request.from ? Date.parse(request.from) : to - 24 * HOUR_MS;
+    if (from > to)
+      throw new AppError('validation_failed', 'from must not be after to', {
+        details: { issues: [{ path: 'from', message: 'after to' }] },
+      });
+    await deps.recorder?.flush();
+    const found = await deps.usage.query({
+      tenant: caller.tenant,
+      ...(agentId !== undefined ? { agentId } : {}),
+      ...(request.role !== undefined ? { role: request.role } : {}),
+      ...(request.model !== undefined ? { model: request.model } : {}),
+      ...(request.provider !== undefined ? { provider: request.provider } : {}),
+      from: hourOf(from),
+      to,
+      limit: request.limit + 1,
+    });
+    const truncated = found.length > request.limit;
+    const rows: LlmUsageRow[] = found.slice(0, request.limit).map((r) => ({
+      hour: new Date(r.bucket).toISOString(),
+      agentId: r.agentId,
+      role: r.role,
+      profileId: r.profileId,
+      sessionId: r.sessionId,
+      workflowId: r.workflowId,
+      provider: r.provider,
+      model: r.model,
+      requests: r.requests,
+      inputTokens: r.inputTokens,
+      outputTokens: r.outputTokens,
+      cachedInputTokens: r.cachedInputTokens,
+      costUsd: r.costMicroUsd / 1e6,
+      estimatedRequests: r.estimatedRequests,
+    }));
+    const totals = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    for (const row of rows) {
+      totals.requests += row.requests;
+      totals.inputTokens += row.inputTokens;
+      totals.outputTokens += row.outputTokens;
+      totals.costUsd += row.costUsd;
+    }
+    totals.costUsd = Math.round(totals.costUsd * 1e6) / 1e6;
+    return { rows, totals, from: new Date(from).toISOString(), to: new Date(to).toISOString(), truncated };
+  });
+}

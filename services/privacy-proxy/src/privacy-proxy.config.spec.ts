@@ -30,6 +30,30 @@ describe('privacy proxy config', () => {
     );
   });
 
+  it('LLM governance: Postgres only when DATABASE_URL is set, prices merged over the shipped ones, bad values named', () => {
+    const defaults = loadPrivacyProxyConfig(base);
+    expect(defaults.DATABASE_URL).toBeUndefined();
+    expect(defaults.PRIVACY_LLM_PRICES).toBeUndefined();
+    expect(defaults).toMatchObject({
+      MIGRATE_ON_START: false,
+      PRIVACY_BUDGET_SYNC_INTERVAL: 200,
+      PRIVACY_BUDGET_STALE_AFTER: 3_000,
+      PRIVACY_LLM_OUTPUT_RESERVE: 1024,
+    });
+    const prices = '{"gpt-4o-mini": {"input": 0.1, "output": 0.5}}';
+    expect(
+      loadPrivacyProxyConfig({ ...base, DATABASE_URL: 'postgres://proxy@db:5432/orgmesh', PRIVACY_LLM_PRICES: prices }),
+    ).toMatchObject({
+      DATABASE_URL: 'postgres://proxy@db:5432/orgmesh',
+      PRIVACY_LLM_PRICES: { 'gpt-4o-mini': { input: 0.1, output: 0.5 } },
+    });
+    expect(() => loadPrivacyProxyConfig({ ...base, DATABASE_URL: 'mysql://db/orgmesh' })).toThrow(/DATABASE_URL/);
+    const bad = '{"gpt-4o-mini": {"input": "cheap"}}';
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_LLM_PRICES: bad })).toThrow(ConfigError);
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_LLM_PRICES: bad })).toThrow(/PRIVACY_LLM_PRICES/);
+    expect(() => loadPrivacyProxyConfig({ ...base, PRIVACY_LLM_PRICES: bad })).not.toThrow(/cheap/);
+  });
+
   it('names bad keys and never echoes values', () => {
     const secret = 'short-secret';
     let caught: unknown;

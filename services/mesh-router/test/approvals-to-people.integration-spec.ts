@@ -12,6 +12,7 @@ import {
   OrgImported,
   RequestApproval,
   SendTask,
+  UpdateTask,
   type Task,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
@@ -67,8 +68,8 @@ describe('approvals decided by people of the org chart', () => {
   const clock = { now: () => new Date(now) };
   const tokens: Record<string, string> = {};
 
-  const startMesh = (startJobs: boolean) =>
-    startMeshRouterApp(testConfig(ctx), {
+  const startMesh = (startJobs: boolean, overrides: Record<string, string> = {}) =>
+    startMeshRouterApp(testConfig(ctx, overrides), {
       logger: silentLogger,
       migrate: true,
       startJobs,
@@ -230,6 +231,32 @@ describe('approvals decided by people of the org chart', () => {
     expect(decided.decision?.decidedBy.agentId).toBe('manager-agent');
     expect(await advance(3 * MINUTE)).toEqual({ escalated: 0, ended: 0 });
     expect((await get(approval.id)).escalatedTo).toBeNull();
+  });
+
+  it('--human: the Manager agent reports input-required and the approval goes to the person at once; the agent may not end it by a report', async () => {
+    const approval = await request({ amount: 125_000 });
+    await bus.request(UpdateTask, { id: approval.id, state: 'working' }, as('manager-agent'));
+    await bus.request(UpdateTask, { id: approval.id, state: 'input-required' }, as('manager-agent'));
+    const handed = await get(approval.id);
+    expect(handed.state).toBe('input-required');
+    expect(handed.escalatedTo?.userId).toBe('u00002');
+    expect(handed.history?.at(-1)?.reason).toContain(
+      'escalated to u00002 (Yara Quinn): its agent asked for a person',
+    );
+    expect((await awaiting('u00002')).map((i) => i.task.id)).toContain(approval.id);
+
+    const byReport = await rpcError(
+      bus.request(UpdateTask, { id: approval.id, state: 'rejected', reason: 'no' }, as('manager-agent')),
+    );
+    expect(byReport.code).toBe('forbidden');
+    expect(byReport.details).toMatchObject({ rule: 'manager#finance-spend-over-100k' });
+
+    const decided = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'reject', comment: 'Not this quarter.' },
+      as('u00002'),
+    );
+    expect(decided.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'u00002' } });
   });
 
   it('below the threshold no rule applies: the agents decide as before, and a person may not', async () => {
@@ -397,7 +424,8 @@ describe('approvals decided by people of the org chart', () => {
     const approval = await request({ amount: 300_000 });
     await mesh.close();
     now += 10 * MINUTE; // the Manager agent's two minutes pass with no router running
-    mesh = await startMesh(true);
+    // An hour between sweeps: only the sweep at start-up can have escalated it.
+    mesh = await startMesh(true, { MESH_DEADLINE_SWEEP_INTERVAL: '1h' });
     try {
       for (let i = 0; i < 100 && !(await get(approval.id)).escalatedTo; i++)
         await new Promise((resolve) => setTimeout(resolve, 50));

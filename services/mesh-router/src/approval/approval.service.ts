@@ -171,6 +171,27 @@ export class ApprovalService {
     return task;
   }
 
+  /**
+   * The addressed agent reported `input-required` while its step waited: it asks for a person, so
+   * the route moves on to its people now instead of at the step's deadline (the demo's `--human`
+   * mode; A2A's input-required is the human-in-the-loop state).
+   */
+  async handOver(taskId: string): Promise<void> {
+    const route = await this.routes.route(taskId);
+    if (route?.status !== 'open' || route.steps[route.step]?.kind !== 'agent') return;
+    await this.advance(taskId, 'its agent asked for a person');
+  }
+
+  /**
+   * An agent ending an approval by a report (`failed`, `rejected`) while people decide it would be a
+   * decision by the back door: refused, naming the rule. While its agents decide, it may.
+   */
+  async guardReport(caller: Caller, taskId: string): Promise<void> {
+    const route = await this.routes.route(taskId);
+    if (route?.status === 'open' && route.steps[route.step]?.kind === 'people')
+      throw notYourApproval(taskId, route.rule, caller.agentId, 'people of the org chart decide it now');
+  }
+
   /** An agent decided while its step waited: the route ends with the task. */
   async decidedByAgent(taskId: string): Promise<void> {
     await this.routes.endOpen(taskId, this.now());
@@ -269,7 +290,7 @@ export class ApprovalService {
   }
 
   /** A due route: apply its decision, or end it with its task, or move to the next step that has someone to ask. */
-  private async advance(taskId: string): Promise<'escalated' | 'ended' | undefined> {
+  private async advance(taskId: string, because?: string): Promise<'escalated' | 'ended' | undefined> {
     const route = await this.routes.route(taskId);
     if (!route) return undefined;
     if (route.status === 'decided' && route.outcome) {
@@ -329,7 +350,8 @@ export class ApprovalService {
     if (!moved) return undefined;
     const from = route.steps[route.step];
     const why =
-      from?.kind === 'agent' ? 'its agents did not decide in time' : 'the deadline of the step passed';
+      because ??
+      (from?.kind === 'agent' ? 'its agents did not decide in time' : 'the deadline of the step passed');
     await this.audit(
       taskId,
       `escalated to ${describe(target.approvers)}: ${why} (rule: ${route.rule})`,

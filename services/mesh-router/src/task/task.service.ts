@@ -118,7 +118,12 @@ export class TaskService {
     const plan = command.kind === 'approval' ? await this.approvals?.plan(caller, to, command) : undefined;
 
     const now = this.clock.now();
-    const deadline = this.deadlineFor(command.kind, command.deadline, now, plan && this.approvals?.durationMs(plan));
+    const deadline = this.deadlineFor(
+      command.kind,
+      command.deadline,
+      now,
+      plan && this.approvals?.durationMs(plan),
+    );
     const escalateAt =
       command.kind === 'approval' && !plan
         ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
@@ -181,6 +186,16 @@ export class TaskService {
 
   /** The assigned agent reports progress. Its first report assigns the task to it. */
   async update(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
+    // Reports that end a task are checked against an approval's route first (one primary-key read).
+    if (command.state === 'failed' || command.state === 'rejected')
+      await this.approvals?.guardReport(caller, command.id);
+    const task = await this.report(caller, command, idempotencyKey);
+    // An approval's agent asking for input hands it to the people of its route now (ADR 0019).
+    if (command.state === 'input-required') await this.approvals?.handOver(task.id);
+    return task;
+  }
+
+  private async report(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
     const claim = idempotencyKey ? this.claim('update-task', caller, idempotencyKey, command) : undefined;
     const event = eventForReportedState(command.state);
     const { task, changed, fingerprint } = await this.apply(
@@ -381,7 +396,11 @@ export class TaskService {
   }
 
   /** Outcome of a change decided outside this class (src/approval), written through the same path. */
-  applyOutcome(id: string, actor: string, decide: (current: Task) => TaskDecisionOutcome): Promise<{ task: Task }> {
+  applyOutcome(
+    id: string,
+    actor: string,
+    decide: (current: Task) => TaskDecisionOutcome,
+  ): Promise<{ task: Task }> {
     return this.apply(id, { actor }, decide);
   }
 

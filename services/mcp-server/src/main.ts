@@ -8,6 +8,7 @@ import { agentTokenSource } from './gateway/oidc.token-source.js';
 import { CredentialCheckFailed, checkCredentials } from './gateway/credentials.check.js';
 import { createOrgmeshMcpServer, taskCallsOf } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
+import { createModernMcpServer } from './server/modern.server.js';
 import { GuardedTransport } from './server/guarded.transport.js';
 import { McpMetrics } from './server/mcp.metrics.js';
 import { MCP_HELP, wantsHelp } from './mcp.help.js';
@@ -69,17 +70,17 @@ if (ownTokens && config.startupCheck) {
   }
 }
 const metrics = new McpMetrics();
-const serverFor = (tokens: TokenSource) =>
-  createOrgmeshMcpServer({
-    gatewayUrl: config.gatewayUrl,
-    tokens,
-    gatewayTimeoutMs: config.gatewayTimeoutMs,
-    logger,
-    metrics,
-    claims: config.oidc?.claims,
-    approvalWaitMs: config.approvalWaitMs,
-    taskPollIntervalMs: config.taskPollIntervalMs,
-  });
+const depsFor = (tokens: TokenSource) => ({
+  gatewayUrl: config.gatewayUrl,
+  tokens,
+  gatewayTimeoutMs: config.gatewayTimeoutMs,
+  logger,
+  metrics,
+  claims: config.oidc?.claims,
+  approvalWaitMs: config.approvalWaitMs,
+  taskPollIntervalMs: config.taskPollIntervalMs,
+});
+const serverFor = (tokens: TokenSource) => createOrgmeshMcpServer(depsFor(tokens));
 
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
@@ -111,6 +112,8 @@ if (config.transport === 'stdio') {
     host: config.httpHost,
     port: config.httpPort,
     serverFor,
+    // MCP 2026-07-28 over HTTP (ADR 0017); stdio serves 2025-11-25 and older.
+    modernServerFor: (tokens) => createModernMcpServer(depsFor(tokens)),
     ownTokens,
     allowedHosts: config.allowedHosts,
     logger,

@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import {
+  Client as ModernClient,
+  ProtocolError,
+  StreamableHTTPClientTransport as ModernHttpTransport,
+} from '@modelcontextprotocol/client';
+import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { z } from 'zod';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
@@ -181,20 +188,20 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
       expect(answer.body?.['result']).toMatchObject({ protocolVersion: '2025-06-18' });
     });
 
-    it('answers a 2026-07-28 client honestly: initialize is countered with 2025-11-25, server/discover is -32601', async () => {
-      // The SDK this server is built on (1.32.2) implements 2025-11-25 at most; the version
-      // negotiation of every revision up to it answers a newer request with the newest it has.
+    it('answers a 2026-07-28 initialize with 2025-11-25, and a claim-less server/discover with -32601', async () => {
+      // `initialize` is the 2025 handshake: its version negotiation answers the newest 2025-era
+      // revision. 2026-07-28 clients probe with server/discover and the envelope (below).
       const init = await rawPost(initialize('2026-07-28'));
       expect(init.body?.['result']).toMatchObject({ protocolVersion: '2025-11-25' });
       const discover = await rawPost({ jsonrpc: '2.0', id: 2, method: 'server/discover', params: {} });
       expect(discover.body?.['error']).toMatchObject({ code: ErrorCode.MethodNotFound });
-      // With the 2026-07-28 header, the 2025-11-25 transport rule: 400, naming the versions it has.
+      // A 2026-07-28 header without the envelope: the v2 SDK's ladder refuses it, -32602 naming it.
       const modern = await rawPost(
-        { jsonrpc: '2.0', id: 3, method: 'server/discover', params: {} },
-        { 'mcp-protocol-version': '2026-07-28' },
+        { jsonrpc: '2.0', id: 3, method: 'tools/list', params: {} },
+        { 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/list' },
       );
       expect(modern.status).toBe(400);
-      expect(modern.body?.['error']?.message).toContain('2025-11-25');
+      expect(modern.body?.['error']?.code).toBe(ErrorCode.InvalidParams);
     });
 
     it('answers malformed JSON-RPC with the spec codes: -32700, -32600, -32602 (tasks/get without a taskId)', async () => {
@@ -422,6 +429,188 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
       })) as CallToolResult;
       expect(refused.isError).toBe(true);
       expect(textOf(refused)).toMatch(/^policy_denied: /);
+    });
+  });
+
+  describe('MCP 2026-07-28 (the official SDK v2 line) on the same HTTP endpoint', () => {
+    const ENVELOPE = {
+      'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'raw-2026', version: '1' },
+    };
+    let modern: ModernClient;
+
+    beforeAll(async () => {
+      modern = new ModernClient(
+        { name: 'orgmesh-mcp-2026-test', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      await modern.connect(new ModernHttpTransport(new URL(httpUrl)));
+    });
+
+    afterAll(async () => {
+      await modern?.close().catch(() => undefined);
+    });
+
+    /** One 2026-07-28 request as the spec frames it: envelope in `_meta`, the standard headers. */
+    async function post2026(method: string, params: Record<string, unknown>, capabilities: object = {}) {
+      const name = (params['name'] ?? params['taskId']) as string | undefined;
+      const res = await fetch(httpUrl, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2026-07-28',
+          'mcp-method': method,
+          ...(name ? { 'mcp-name': name } : {}),
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: randomUUID(),
+          method,
+          params: {
+            ...params,
+            _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities },
+          },
+        }),
+      });
+      expect(res.headers.get('content-type')).toContain('application/json');
+      return { status: res.status, body: (await res.json()) as RawAnswer };
+    }
+
+    const TASKS = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+    const taskSchema = z.looseObject({ taskId: z.string(), status: z.string() });
+
+    it('negotiates 2026-07-28 through server/discover, declares the Tasks extension, serves the same tools', async () => {
+      expect(modern.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+      expect(modern.getServerCapabilities()).toMatchObject({
+        extensions: { 'io.modelcontextprotocol/tasks': {} },
+      });
+      const { tools } = await modern.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual([
+        'complete_task',
+        'fetch_status',
+        'get_agent',
+        'list_agents',
+        'list_tasks',
+        'notify',
+        'request_approval',
+        'send_task',
+      ]);
+      const note = (await modern.callTool({
+        name: 'notify',
+        arguments: { to: 'manager', message: 'over 2026-07-28' },
+      })) as CallToolResult;
+      expect(note.structuredContent).toMatchObject({
+        from: { agentId: 'finance-agent' },
+        message: 'over 2026-07-28',
+      });
+    });
+
+    it('over stdio a negotiating v2 client falls back to 2025-11-25 (2026-07-28 is served over HTTP only)', async () => {
+      const client = new ModernClient(
+        { name: 'orgmesh-mcp-2026-stdio-test', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      await client.connect(
+        new ModernStdioTransport({
+          command: 'orgmesh-mcp',
+          args: [],
+          env: { ...FINANCE, ORGMESH_GATEWAY_URL: gateway.url, PATH: testPath() },
+          stderr: 'ignore',
+        }),
+      );
+      try {
+        expect(client.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+        expect((await client.listTools()).tools).toHaveLength(8);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('without the Tasks extension, request_approval waits for the decision, with progress', async () => {
+      const progress: Progress[] = [];
+      const call = modern.callTool(
+        { name: 'request_approval', arguments: approvalArgs() },
+        {
+          onprogress: (p: Progress) => void progress.push(p),
+        },
+      );
+      await expectEventually(() => expect(progress.length).toBeGreaterThan(0));
+      const id = /approval ([0-9a-f-]{36})/.exec(progress[0]?.message ?? '')?.[1] as string;
+      await decide(id, 'approve', 'ok for 2026');
+      const result = (await call) as CallToolResult;
+      expect(result.structuredContent).toMatchObject({
+        id,
+        state: 'completed',
+        decision: { decision: 'approve' },
+      });
+    });
+
+    it('with the Tasks extension, tools/call answers a task (the mesh approval), tasks/get carries the result once decided', async () => {
+      const created = await post2026(
+        'tools/call',
+        { name: 'request_approval', arguments: approvalArgs() },
+        TASKS,
+      );
+      expect(created.status).toBe(200);
+      const task = created.body?.result as {
+        resultType: string;
+        taskId: string;
+        status: string;
+        ttlMs: unknown;
+      };
+      expect(task).toMatchObject({ resultType: 'task', status: 'working', ttlMs: null, pollIntervalMs: 100 });
+      expect(await meshTask(task.taskId)).toMatchObject({ kind: 'approval', state: 'submitted' });
+
+      // The official v2 client reads the task; so does a 2025-11-25 client of the other process.
+      const working = await modern.request(
+        { method: 'tasks/get', params: { taskId: task.taskId } },
+        taskSchema,
+      );
+      expect(working).toMatchObject({ taskId: task.taskId, status: 'working' });
+      expect(working['result']).toBeUndefined();
+      expect(await finance.experimental.tasks.getTask(task.taskId)).toMatchObject({ status: 'working' });
+
+      await decide(task.taskId, 'reject', 'not in 2026 either');
+      const done = await modern.request({ method: 'tasks/get', params: { taskId: task.taskId } }, taskSchema);
+      expect(done).toMatchObject({
+        taskId: task.taskId,
+        status: 'completed',
+        result: {
+          resultType: 'complete',
+          structuredContent: {
+            id: task.taskId,
+            decision: { decision: 'reject', comment: 'not in 2026 either' },
+          },
+        },
+      });
+    });
+
+    it('tasks/cancel cancels the mesh approval; an unknown task is -32602; a refusal is the plain tool error', async () => {
+      const created = await post2026(
+        'tools/call',
+        { name: 'request_approval', arguments: approvalArgs() },
+        TASKS,
+      );
+      const { taskId } = created.body?.result as { taskId: string };
+      await modern.request({ method: 'tasks/cancel', params: { taskId } }, z.looseObject({}));
+      expect(await meshTask(taskId)).toMatchObject({ state: 'canceled' });
+      const cancelled = await modern.request({ method: 'tasks/get', params: { taskId } }, taskSchema);
+      expect(cancelled.status).toBe('cancelled');
+
+      const unknown = await modern
+        .request({ method: 'tasks/get', params: { taskId: randomUUID() } }, taskSchema)
+        .catch((e: unknown) => e);
+      expect(unknown).toBeInstanceOf(ProtocolError);
+      expect(unknown).toMatchObject({ code: ErrorCode.InvalidParams });
+
+      const refused = await post2026(
+        'tools/call',
+        { name: 'request_approval', arguments: approvalArgs({ to: 'legal' }) },
+        TASKS,
+      );
+      expect(refused.body?.result).toMatchObject({ resultType: 'complete', isError: true });
+      expect(JSON.stringify(refused.body?.result)).toContain('policy_denied: ');
     });
   });
 });

@@ -1,5 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
+import {
+  createMcpHandler,
+  hostHeaderValidationResponse,
+  isLegacyRequest,
+  type McpHttpHandler,
+  type McpServer as ModernMcpServer,
+} from '@modelcontextprotocol/server';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -14,6 +23,11 @@ export interface McpHttpOptions {
   readonly port: number;
   /** Builds one MCP server for one request, acting with these tokens. */
   readonly serverFor: (tokens: TokenSource) => McpServer;
+  /**
+   * Builds one MCP 2026-07-28 server (the SDK's v2 line) for one request. Without it, every
+   * request is served by `serverFor` (2025-11-25 and older).
+   */
+  readonly modernServerFor?: (tokens: TokenSource) => ModernMcpServer;
   /** The server's own agent credentials; without them every request must bring a bearer token. */
   readonly ownTokens: TokenSource | undefined;
   /** Host header values accepted besides the loopback names (DNS rebinding protection). */
@@ -42,6 +56,26 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
   const hostsFor = (p: number) => [
     ...['127.0.0.1', 'localhost', '[::1]'].flatMap((h) => [h, `${h}:${p}`]),
     ...options.allowedHosts.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${p}`])),
+  ];
+  // 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) go to the v2 SDK's
+  // handler; the bearer token travels to its per-request factory as `authInfo`.
+  const modern: McpHttpHandler | undefined = options.modernServerFor
+    ? createMcpHandler(
+        (context) => {
+          const tokens = context.authInfo ? new StaticTokenSource(context.authInfo.token) : options.ownTokens;
+          if (!tokens) throw new Error('unreachable: requests without a token are answered 401 first');
+          return options.modernServerFor!(tokens);
+        },
+        { legacy: 'reject' },
+      )
+    : undefined;
+  const hostnames = [
+    '127.0.0.1',
+    'localhost',
+    '[::1]',
+    ...options.allowedHosts.map((h) =>
+      h.startsWith('[') ? h.replace(/\]:\d+$/, ']') : h.replace(/:\d+$/, ''),
+    ),
   ];
   const server: Server = createServer((req, res) => {
     void handle(req, res).catch((error: unknown) => {
@@ -102,6 +136,19 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       writeJsonRpcError(res, 400, -32600, 'invalid request: not a JSON-RPC 2.0 message');
       return;
     }
+    if (modern) {
+      const request = webRequest(req, res);
+      if (!(await isLegacyRequest(request, body))) {
+        const answer =
+          hostHeaderValidationResponse(request, hostnames) ??
+          (await modern.fetch(request, {
+            parsedBody: body,
+            authInfo: bearer ? { token: bearer, clientId: 'bearer', scopes: [] } : undefined,
+          }));
+        await writeWebResponse(res, answer);
+        return;
+      }
+    }
     const mcp = options.serverFor(tokens);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -137,6 +184,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        void modern?.close().catch(() => undefined);
         server.close(() => resolve());
         server.closeAllConnections();
       }),
@@ -149,6 +197,36 @@ function wantsProgress(body: unknown): boolean {
   return messages.some((message) => {
     const meta = (message as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
     return meta?.progressToken !== undefined;
+  });
+}
+
+/** The web-standard Request the v2 SDK's handler takes; aborted when the client goes away. */
+function webRequest(req: IncomingMessage, res: ServerResponse): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+    else if (value !== undefined) headers.set(name, value);
+  }
+  const aborted = new AbortController();
+  res.on('close', () => aborted.abort());
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/mcp'}`, {
+    method: req.method,
+    headers,
+    signal: aborted.signal,
+  });
+}
+
+async function writeWebResponse(res: ServerResponse, answer: Response): Promise<void> {
+  res.writeHead(answer.status, Object.fromEntries(answer.headers));
+  if (!answer.body) {
+    res.end();
+    return;
+  }
+  await new Promise<void>((resolve) => {
+    const body = Readable.fromWeb(answer.body as unknown as NodeReadableStream);
+    body.on('error', () => res.destroy());
+    res.on('close', resolve);
+    body.pipe(res);
   });
 }
 

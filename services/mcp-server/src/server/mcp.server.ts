@@ -3,16 +3,17 @@ import type {
   CreateTaskRequestHandlerExtra,
   TaskRequestHandlerExtra,
 } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
-import type { CallToolResult, CreateTaskResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import type { CreateTaskResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import type { TokenClaimNames } from '@orgmesh/agent-sdk';
-import { checkJsonBounds, MCP_SERVER_NAME, type Task } from '@orgmesh/contracts';
-import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
+import { MCP_SERVER_NAME, type Task } from '@orgmesh/contracts';
+import type { Logger } from '@orgmesh/telemetry';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
+import { guardedToolCall } from './guarded-tool-call.js';
 import type { McpMetrics } from './mcp.metrics.js';
 import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { MESH_TOOLS, requestApproval, type MeshTool, type ToolContext } from '../tools/mesh.tools.js';
-import { toolFailure, toolSuccess } from '../tools/tool-result.js';
+import { toolSuccess } from '../tools/tool-result.js';
 import {
   approvalResult,
   inlineTask,
@@ -60,7 +61,7 @@ export function taskCallsOf(server: McpServer): TaskAugmentedCalls | undefined {
   return taskCallsByServer.get(server);
 }
 
-const INSTRUCTIONS =
+export const INSTRUCTIONS =
   'orgmesh connects you with the other agents of your organisation. send_task and request_approval reach another ' +
   'role; notify tells it something; list_tasks shows your inbox and outbox; fetch_status follows a task; ' +
   'complete_task finishes work sent to you (approvals: with a decision); list_agents shows who is there, ' +
@@ -94,41 +95,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
   );
   taskCallsByServer.set(server, taskCalls);
 
-  /**
-   * Every tool call's edge: the JSON bounds of every orgmesh edge (issue 17) before any tool code
-   * runs, one log line, and the last-resort boundary (the client gets `internal`, the process keeps
-   * serving).
-   */
-  async function guarded(tool: MeshTool, args: Record<string, unknown>, run: () => Promise<CallToolResult>) {
-    const started = Date.now();
-    // No NUL or lone surrogate in any string, JSON no deeper than 64 levels. encodeURIComponent,
-    // for one, throws on a lone surrogate.
-    const unsafe = checkJsonBounds(args);
-    if (unsafe) {
-      const path = unsafe.path || '(root)';
-      return toolFailure(
-        new GatewayError('validation_failed', `invalid arguments: ${path}: ${unsafe.message}`, 0, {
-          issues: [{ path, message: unsafe.message }],
-        }),
-      );
-    }
-    try {
-      const result = await run();
-      deps.logger.info({ tool: tool.name, ms: Date.now() - started }, 'tool call succeeded');
-      return result;
-    } catch (error) {
-      if (error instanceof GatewayError) {
-        deps.logger.warn({ tool: tool.name, ms: Date.now() - started, code: error.code }, 'tool call failed');
-      } else {
-        deps.metrics?.countUnexpected('mcp-tool', tool.name);
-        deps.logger.error(
-          { tool: tool.name, ms: Date.now() - started, ...unexpectedErrorFields(error) },
-          'tool call failed unexpectedly',
-        );
-      }
-      return toolFailure(error);
-    }
-  }
+  const guarded = guardedToolCall(deps.logger, deps.metrics);
 
   for (const tool of MESH_TOOLS) {
     const config: ToolConfig = {
@@ -147,7 +114,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
       continue;
     }
     server.registerTool(tool.name, config, async (args: Record<string, unknown>) =>
-      guarded(tool, args, async () => toolSuccess(await tool.run(args as never, ctx))),
+      guarded(tool.name, args, async () => toolSuccess(await tool.run(args as never, ctx))),
     );
   }
 
@@ -165,7 +132,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
     ): Promise<CreateTaskResult> => {
       const asTask = taskCalls.take(extra.requestId);
       let outcome: Task | undefined;
-      const result = await guarded(tool, args, async () => {
+      const result = await guarded(tool.name, args, async () => {
         const created = (await tool.run(args as never, ctx)) as Task;
         if (asTask || args['wait'] === false) {
           outcome = created;

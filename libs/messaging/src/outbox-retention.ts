@@ -35,9 +35,10 @@ export async function prunePublishedOutbox(
   const client = await pool.connect();
   let broken = false;
   try {
-    const locked = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [
-      lockKey,
-    ]);
+    const locked = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
+      [lockKey],
+    );
     if (!locked.rows[0]?.locked) return 0;
     try {
       return await pruneOn(client, schema, retentionMs, logger);
@@ -55,9 +56,16 @@ export async function prunePublishedOutbox(
   }
 }
 
-async function pruneOn(client: pg.PoolClient, schema: string, retentionMs: number, logger: Logger): Promise<number> {
+async function pruneOn(
+  client: pg.PoolClient,
+  schema: string,
+  retentionMs: number,
+  logger: Logger,
+): Promise<number> {
   const { outbox, probe, bounds, prune } = pruneStatements(schema);
-  const first = await client.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [retentionMs]);
+  const first = await client.query<{ lo: string | null; hi: string | null; cutoff: Date }>(bounds, [
+    retentionMs,
+  ]);
   const { lo: min, hi: max, cutoff } = first.rows[0]!;
   if (min === null || max === null) return 0;
   // The first seq whose row (or the next row after it) was created at or after the cutoff: rows

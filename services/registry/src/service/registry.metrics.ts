@@ -77,4 +77,3 @@ export class RegistryMetrics {
     Object.assign(this.sources, sources);
   }
 }
-

@@ -43,7 +43,7 @@ const ENTITIES = [
 ];
 
 /** About 4 KB of business text with 12 entities. */
-function prompt(): string {
+export function prompt(): string {
   let text = '';
   let p = 0;
   for (let i = 0; text.length < 4000; i++) {
@@ -117,7 +117,7 @@ function denseRequest(values = 50_000, bytes = 2 * 1024 * 1024): string[] {
   return texts;
 }
 
-async function complete(url: string, token: string, body: string): Promise<void> {
+export async function complete(url: string, token: string, body: string): Promise<void> {
   const response = await fetch(`${url}/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -129,7 +129,7 @@ async function complete(url: string, token: string, body: string): Promise<void>
 }
 
 /** Milliseconds from sending the request to the first non-empty content delta; drains the rest. */
-async function firstToken(url: string, token: string, body: string): Promise<number> {
+export async function firstToken(url: string, token: string, body: string): Promise<number> {
   const started = performance.now();
   const response = await fetch(`${url}/chat/completions`, {
     method: 'POST',

@@ -7,7 +7,18 @@ import type { LocalIssuer } from '@orgmesh/auth';
 import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger } from '@orgmesh/telemetry';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { createPrivacyProxy, FileProfileSource, JoseTokenVerifier } from '@orgmesh/privacy-proxy';
+import {
+  attachGovernance,
+  createPrivacyProxy,
+  FileProfileSource,
+  Governor,
+  JoseTokenVerifier,
+  PostgresCounterStore,
+  PostgresUsageStore,
+  PrivacyProxyMetrics,
+} from '@orgmesh/privacy-proxy';
+import { Database } from '@orgmesh/persistence';
+import type { LlmGovernance } from '@orgmesh/contracts';
 
 /**
  * The processes of the privacy-proxy benchmark. The proxy and the scripted upstream each run in a
@@ -29,6 +40,11 @@ export type ChildRole =
       readonly hmacKey: string;
       readonly profiles: Parameters<typeof FileProfileSource.fromObject>[0]['profiles'];
       readonly directory: ReadonlyArray<{ name: string; email: string; userId: string }>;
+      /**
+       * LLM governance on (issue 24): usage and the budget counters in this Postgres database (schema
+       * `privacy_proxy`, migrated by the bench), and these budgets and limits on every profile.
+       */
+      readonly governance?: { readonly databaseUrl: string; readonly llm: LlmGovernance };
     };
 
 type Request = { readonly id: number } & ({ readonly start: ChildRole } | { readonly cpu: true });
@@ -53,6 +69,8 @@ async function startUpstream(): Promise<string> {
       const found = [...new Set(body.match(PLACEHOLDER) ?? [])].slice(0, 200);
       const text = `Summary: the checklist is complete. Contacts: ${found.join(', ') || 'none'}. Next steps follow in the report.`;
       if (body.includes('"stream":true')) {
+        // As OpenAI: a stream's usage comes only when asked, as a last chunk without choices.
+        const usage = body.includes('"include_usage":true');
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         const base = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench' };
         const size = Math.ceil(text.length / 40);
@@ -67,6 +85,10 @@ async function startUpstream(): Promise<string> {
         res.write(
           `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`,
         );
+        if (usage)
+          res.write(
+            `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 1000, completion_tokens: 40, total_tokens: 1040 } })}\n\n`,
+          );
         res.end('data: [DONE]\n\n');
         return;
       }
@@ -92,22 +114,50 @@ async function startUpstream(): Promise<string> {
 async function startProxy(role: Extract<ChildRole, { kind: 'proxy' }>): Promise<string> {
   // As main.ts does at start: the lexicon is built before the first request, not during it.
   preloadNamesLexicon();
+  const profiles = FileProfileSource.fromObject({
+    profiles: role.profiles,
+    directory: [...role.directory],
+  });
+  const logger = createLogger({
+    service: 'privacy-proxy',
+    level: 'warn',
+    destination: new Writable({ write: (_c, _e, cb) => cb() }),
+  });
+  let governor: Governor | undefined;
+  let metrics: PrivacyProxyMetrics | undefined;
+  if (role.governance) {
+    const db = await Database.connect({
+      url: role.governance.databaseUrl,
+      schema: 'privacy_proxy',
+      poolSize: 4,
+    });
+    metrics = new PrivacyProxyMetrics();
+    governor = new Governor(
+      { counters: new PostgresCounterStore(db), usage: new PostgresUsageStore(db), logger },
+      metrics,
+    );
+    // What the registry source does for a signed profile: its budgets and limits ride on the profile object.
+    for (const role_ of Object.keys(role.profiles)) {
+      const profile = await profiles.getProfile(role_);
+      if (profile)
+        attachGovernance(profile, {
+          profileId: role_,
+          role: role_,
+          providers: [{ name: 'openai', models: [] }],
+          llm: role.governance.llm,
+        });
+    }
+  }
   const proxy = createPrivacyProxy({
     openai: { url: role.upstream, key: 'sk-bench' },
     verifier: JoseTokenVerifier.fromLocalJwks(role.jwks, { issuer: role.issuer, audience: role.audience }),
-    profiles: FileProfileSource.fromObject({
-      profiles: role.profiles,
-      directory: [...role.directory],
-    }),
+    profiles,
     hmacKey: role.hmacKey,
     // Audit events are built (the proxy's work) and dropped (a sink is off the request path).
     audit: { emit: () => undefined },
-    logger: createLogger({
-      service: 'privacy-proxy',
-      level: 'warn',
-      destination: new Writable({ write: (_c, _e, cb) => cb() }),
-    }),
-    metrics: undefined,
+    logger,
+    metrics,
+    ...(governor ? { governor } : {}),
   });
   return `${await proxy.listen(0)}/v1`;
 }

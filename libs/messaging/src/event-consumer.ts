@@ -129,6 +129,15 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
   }
 
   private async process(msg: JsMsg): Promise<void> {
+    const { delivery, malformedHeaders } = this.delivery(msg);
+    if (delivery.deliveryCount > 1)
+      this.deps.metrics?.redeliveries.inc({ consumer: this.durable, subject: delivery.subject });
+    const admitted = await this.admit(delivery, malformedHeaders);
+    if (admitted) await this.handle(delivery, admitted.payload);
+  }
+
+  /** What the logs and a dead letter of `msg` need; a header block nats.js refuses is reported, not thrown. */
+  private delivery(msg: JsMsg): { delivery: Delivery; malformedHeaders: boolean } {
     let headers: Record<string, string>;
     let malformedHeaders = false;
     try {
@@ -149,30 +158,33 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       streamSeq: msg.seq,
       traceId: traceIdOf(headers),
     };
-    if (deliveryCount > 1) this.deps.metrics?.redeliveries.inc({ consumer: this.durable, subject });
+    return { delivery: { msg, headers, subject, eventId, deliveryCount, log }, malformedHeaders };
+  }
 
-    if (deliveryCount > this.maxDeliver) {
+  /**
+   * The validated payload, or undefined when the message was dead-lettered instead: delivered too
+   * often, a malformed header block or event id, a body that is not JSON, nests too deep or fails
+   * the contract (none of which a redelivery would change).
+   */
+  private async admit(
+    delivery: Delivery,
+    malformedHeaders: boolean,
+  ): Promise<{ payload: EventPayload<E> } | undefined> {
+    const { msg, eventId } = delivery;
+    if (delivery.deliveryCount > this.maxDeliver)
       return this.deadLetter(
-        msg,
-        headers,
-        subject,
-        eventId,
+        delivery,
         'max_deliver_exceeded',
         `no success after ${this.maxDeliver} deliveries`,
       );
-    }
-    if (malformedHeaders)
-      return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', 'malformed header block');
+    if (malformedHeaders) return this.deadLetter(delivery, 'validation_failed', 'malformed header block');
     const idProblem = eventIdProblem(eventId);
     if (idProblem) {
       // Handlers store the event id (processOnce, causation ids): one Postgres refuses would fail
       // every redelivery and hold the consumer up to maxDeliver times. The stream position names it.
       const position = `${msg.info.stream}:${msg.seq}`;
       return this.deadLetter(
-        msg,
-        headers,
-        subject,
-        position,
+        { ...delivery, eventId: position },
         'validation_failed',
         `Nats-Msg-Id ${idProblem}`,
       );
@@ -183,33 +195,33 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     } catch (error) {
       // decodeJson's own message, never the parser's (it quotes the payload).
       const detail = error instanceof AppError ? error.message : 'invalid JSON';
-      return this.deadLetter(msg, headers, subject, eventId, 'invalid_json', detail);
+      return this.deadLetter(delivery, 'invalid_json', detail);
     }
     if (nestsDeeperThan(body, MAX_BODY_DEPTH)) {
       const detail = `${this.event.subject} payload nested deeper than ${MAX_BODY_DEPTH} levels`;
-      return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', detail);
+      return this.deadLetter(delivery, 'validation_failed', detail);
     }
-    let payload: EventPayload<E>;
     try {
       const parsed = this.event.schema.safeParse(body);
       if (!parsed.success) {
         const error = validationError(`${this.event.subject} payload`, parsed.error);
-        return this.deadLetter(msg, headers, subject, eventId, 'validation_failed', error.message);
+        return this.deadLetter(delivery, 'validation_failed', error.message);
       }
-      payload = parsed.data as EventPayload<E>;
+      return { payload: parsed.data as EventPayload<E> };
     } catch (error) {
       // A schema that throws (a refinement's bug, a stack overflow) would throw on every redelivery.
-      this.countUnexpected(subject, log, error, 'event validation failed unexpectedly');
+      this.countUnexpected(delivery.subject, delivery.log, error, 'event validation failed unexpectedly');
       return this.deadLetter(
-        msg,
-        headers,
-        subject,
-        eventId,
+        delivery,
         'validation_failed',
         `${this.event.subject} payload could not be validated`,
       );
     }
+  }
 
+  /** Runs the handler: ack on success; a failure is retried with backoff or dead-lettered. */
+  private async handle(delivery: Delivery, payload: EventPayload<E>): Promise<void> {
+    const { msg, headers, subject, eventId, deliveryCount, log } = delivery;
     const ctx: EventContext = {
       subject,
       headers,
@@ -238,31 +250,22 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     } catch (error) {
       // Retried like a retryable error (it may be transient), dead-lettered past maxDeliver.
       if (!(error instanceof AppError))
-        this.countUnexpected(subject, log, error, 'event handler failed unexpectedly');
+        this.countUnexpected(delivery.subject, delivery.log, error, 'event handler failed unexpectedly');
       const retryable = !(error instanceof AppError) || error.retryable;
       if (!retryable) {
         const app = error as AppError;
-        return this.deadLetter(
-          msg,
-          headers,
-          subject,
-          eventId,
-          'non_retryable_error',
-          `${app.code}: ${app.message}`,
-          app.code,
-        );
+        await this.deadLetter(delivery, 'non_retryable_error', `${app.code}: ${app.message}`, app.code);
+        return;
       }
       const code = error instanceof AppError ? error.code : 'internal';
       if (deliveryCount >= this.maxDeliver) {
-        return this.deadLetter(
-          msg,
-          headers,
-          subject,
-          eventId,
+        await this.deadLetter(
+          delivery,
           'max_deliver_exceeded',
           `last error ${code} after ${deliveryCount} deliveries`,
           code,
         );
+        return;
       }
       const delay = nakDelayMs(deliveryCount, this.backoffMs);
       this.deps.logger.warn({ ...log, code, delayMs: delay }, 'event handler failed, will retry');
@@ -282,15 +285,14 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     this.deps.logger.error({ ...log, ...unexpectedErrorFields(error) }, message);
   }
 
+  /** Moves the message to the dead letters (never lost: a failed publish naks it); resolves to undefined. */
   private async deadLetter(
-    msg: JsMsg,
-    headers: Record<string, string>,
-    subject: string,
-    eventId: string,
+    delivery: Delivery,
     reason: DeadLetterReason,
     detail: string,
     errorCode?: string,
-  ): Promise<void> {
+  ): Promise<undefined> {
+    const { msg, headers, subject, eventId } = delivery;
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(headers))
       if (!DROPPED_ON_DEAD_LETTER.has(key)) out[key] = value;
@@ -329,7 +331,19 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
       );
       msg.nak(retryDelayMs(msg.info.deliveryCount, { baseMs: 500, maxMs: 10_000 }));
     }
+    return undefined;
   }
+}
+
+/** One message being processed: what its handling, its logs and its dead letter need. */
+interface Delivery {
+  msg: JsMsg;
+  headers: Record<string, string>;
+  /** Without the namespace prefix. */
+  subject: string;
+  eventId: string;
+  deliveryCount: number;
+  log: Record<string, unknown>;
 }
 
 /** Why an event id cannot key the consumer's processOnce record (the header id rule of the bus). */

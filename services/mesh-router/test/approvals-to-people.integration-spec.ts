@@ -96,7 +96,7 @@ describe('approvals decided by people of the org chart', () => {
     tokens['finance-agent'] = await bearer(issuer, 'finance-agent', 'finance');
     tokens['manager-agent'] = await bearer(issuer, 'manager-agent', 'manager');
     tokens['admin'] = await bearer(issuer, 'ops-admin', 'admin', 'orgmesh:admin');
-    for (const userId of ['u00001', 'u00002', 'u00003', 'u00014', 'u00015', 'u00026'])
+    for (const userId of ['u00001', 'u00002', 'u00003', 'u00014', 'u00015', 'u00016', 'u00026'])
       tokens[userId] = await bearer(issuer, userId, 'person', 'orgmesh:person');
   }, 60_000);
 
@@ -380,6 +380,31 @@ describe('approvals decided by people of the org chart', () => {
       as('u00014'),
     );
     expect(decided.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'u00014' } });
+  });
+
+  it("head-of: a role is the person heading it; a department is found on the requester's reporting line, or nobody (skipped, denied)", async () => {
+    const ofRole = await request({ amount: 1 }, { approver: 'head-of:legal' });
+    // The registry's head of a role: its topmost holder (Leon Okafor, under Legal's manager Leon Schmidt).
+    expect((await awaiting('u00016')).find((i) => i.task.id === ofRole.id)).toMatchObject({
+      awaiting: [{ userId: 'u00016', role: 'legal' }],
+      escalationPath: [{ userId: 'u00014' }, { userId: 'u00001' }],
+    });
+
+    const finance = await request({ amount: 1 }, { approver: 'head-of:Finance' });
+    expect((await awaiting('u00002')).find((i) => i.task.id === finance.id)).toMatchObject({
+      awaiting: [{ userId: 'u00002', name: 'Yara Quinn' }],
+      escalationPath: [{ userId: 'u00001' }],
+    });
+
+    const elsewhere = await request({ amount: 1 }, { approver: 'head-of:Human Resources' });
+    expect((await get(elsewhere.id)).history?.map((h) => h.reason)).toContain(
+      'skipped head-of:Human Resources: not in the org chart (rule: request)',
+    );
+    await advance(1_000);
+    expect((await get(elsewhere.id)).decision).toMatchObject({
+      decision: 'reject',
+      decidedBy: { agentId: 'system' },
+    });
   });
 
   it('a person only decides: sending a task, or listing without a person token, is refused', async () => {

@@ -5,18 +5,24 @@ import { z } from 'zod';
  * - `user:<userId>` (or a bare user id): that person of the org chart;
  * - `manager-of:requester`: the manager of the person who owns the requesting agent (the head of its role);
  * - `manager-of:<userId | agentId | roleId>`: that person's manager (an agent or a role by the head of its role);
- * - `head-of:<roleId>`: the person heading that role in the org chart.
+ * - `head-of:<roleId>`: the person heading that role in the org chart; `head-of:<department>` (any
+ *   other name): the topmost person of that department on the requesting agent's reporting line.
  * A role id (as `to` names it today) is not written here: the approval's `to` names it.
  */
-export const APPROVER_SPEC = /^(?:user:|manager-of:|head-of:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
+// A department name may hold spaces (`head-of:Human Resources`); ids never do.
+export const APPROVER_SPEC =
+  /^(?:(?:user:|manager-of:)?[A-Za-z0-9][A-Za-z0-9._@-]{0,99}|head-of:[A-Za-z0-9](?:[A-Za-z0-9 ._@&-]{0,98}[A-Za-z0-9._@&-])?)$/;
 export const ApproverSpec = z
   .string()
   .min(1)
   .max(112)
   .regex(APPROVER_SPEC, {
-    error: 'expected a user id, user:<id>, manager-of:<requester|user|agent|role> or head-of:<role>',
+    error:
+      'expected a user id, user:<id>, manager-of:<requester|user|agent|role> or head-of:<role|department>',
   })
-  .describe('A person (user id or user:<id>), manager-of:<requester|user|agent|role>, or head-of:<role>.');
+  .describe(
+    'A person (user id or user:<id>), manager-of:<requester|user|agent|role>, or head-of:<role|department>.',
+  );
 export type ApproverSpec = z.infer<typeof ApproverSpec>;
 
 /** Comparisons a rule's threshold may make on a numeric field of the approval's details. */
@@ -28,7 +34,11 @@ export const APPROVAL_RULE_OPS = ['>', '>=', '<', '<=', '=='] as const;
  * that matches, in the profile's order, applies: write the highest threshold first.
  */
 export const ApprovalRule = z.object({
-  id: z.string().min(2).max(64).regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/),
+  id: z
+    .string()
+    .min(2)
+    .max(64)
+    .regex(/^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/),
   /** Requesting roles the rule applies to; absent: every role. */
   from: z.array(z.string().min(1).max(64)).optional(),
   /** A threshold on a numeric field of the request's details (dotted path), e.g. amount > 10000. */

@@ -116,8 +116,28 @@ async function resolveApprover(org: OrgChartPort, spec: string, requester: strin
     const of = spec.slice('manager-of:'.length);
     return org.managerOf(of === 'requester' ? requester : of);
   }
-  if (spec.startsWith('head-of:')) return org.headOf(spec.slice('head-of:'.length));
+  if (spec.startsWith('head-of:')) return headOf(org, spec.slice('head-of:'.length), requester);
   return org.person(spec.startsWith('user:') ? spec.slice('user:'.length) : spec);
+}
+
+/**
+ * `head-of:<role>`: the person heading the role. `head-of:<department>` (any other name): the
+ * topmost person of that department on the requester's reporting line — the mesh may not read the
+ * directory (ADR 0011), so a department is found from the requesting agent's side; a department
+ * not on that line resolves to nobody (skipped, audited).
+ */
+async function headOf(org: OrgChartPort, name: string, requester: string): Promise<OrgUser | null> {
+  const head = await org.headOf(name);
+  if (head && head.role === name) return head;
+  const department = name.toLowerCase();
+  let found: OrgUser | null = null;
+  let person = await org.headOf(requester);
+  for (let i = 0; person && i < MAX_CHAIN; i++) {
+    if (person.department.toLowerCase() === department) found = person;
+    else if (found) break;
+    person = await org.managerOf(person.userId);
+  }
+  return found;
 }
 
 /** Total time the planned steps may take: the approval's deadline must not cut the chain short. */

@@ -123,7 +123,8 @@ const BUNDLER_PACKAGES = ['vite', '@vitejs/plugin-react', 'react', 'react-dom'];
  * hashed assets the new index.html no longer names are removed after it.
  */
 async function bundleWithVite(dir) {
-  const hash = createHash('sha256');
+  // The recipe's own version: a change to how bundles are made (below) rebuilds them too.
+  const hash = createHash('sha256').update('vite-bundle-recipe 2 (production)\0');
   const inputs = [];
   async function collect(current) {
     for (const entry of await readdir(current, { withFileTypes: true })) {
@@ -147,7 +148,16 @@ async function bundleWithVite(dir) {
   const aside = join(dir, `.vite-build-${process.pid}-${Math.random().toString(36).slice(2)}`);
   try {
     const { build } = await import('vite');
-    await build({ root: dir, configFile: join(dir, 'vite.config.ts'), logLevel: 'warn', build: { outDir: aside, emptyOutDir: true } });
+    // A production bundle whatever NODE_ENV the caller has (jest runs this script with NODE_ENV=test,
+    // and vite would then bundle React's development build, twice the size).
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      await build({ root: dir, configFile: join(dir, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir: aside, emptyOutDir: true } });
+    } finally {
+      if (nodeEnv === undefined) delete process.env.NODE_ENV;
+      else process.env.NODE_ENV = nodeEnv;
+    }
     const built = [];
     async function list(current) {
       for (const entry of await readdir(current, { withFileTypes: true })) {

@@ -47,8 +47,11 @@ export function App({ initialError }: { initialError?: unknown }) {
     return () => removeEventListener('hashchange', onHash);
   }, []);
   // After a page change the focus moves to its heading, so keyboard and screen-reader users land there.
+  const firstPage = useRef(true);
   useEffect(() => {
-    heading.current?.focus();
+    // Not at the first render: a fresh load starts at the top of the document (the skip link first).
+    if (!firstPage.current) heading.current?.focus();
+    firstPage.current = false;
     document.title = `${PAGES.find((p) => p.id === page)?.label ?? ''} — orgmesh console`;
   }, [page]);
   if (!session) return <SignIn error={initialError} />;

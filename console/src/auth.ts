@@ -12,6 +12,7 @@ export interface Session {
   /** The person's directory user id (the token's `sub`). */
   subject: string;
   role: string;
+  scopes: string[];
 }
 
 export function redirectUri(): string {
@@ -42,6 +43,18 @@ export function currentSession(): Session | undefined {
   }
   sessionStorage.removeItem(TOKEN);
   return undefined;
+}
+
+/**
+ * Whether this tab is signed in as a person of the org chart (scope orgmesh:person, no operator
+ * scope): the gateway lets a person reach their approvals only, so the operator pages say so.
+ */
+export function signedInAsPerson(session: Session | undefined = currentSession()): boolean {
+  const scopes = session?.scopes ?? [];
+  return (
+    scopes.includes('orgmesh:person') &&
+    !scopes.some((s) => ['orgmesh:admin', 'orgmesh:read', 'orgmesh:agent'].includes(s))
+  );
 }
 
 export function signOut(): void {
@@ -115,6 +128,9 @@ export async function completeSignIn(): Promise<Session | undefined> {
     expiresAt: Date.now() + token.expires_in * 1000,
     subject: String(c['sub'] ?? ''),
     role: String(c['role'] ?? ''),
+    scopes: String(c['scope'] ?? '')
+      .split(' ')
+      .filter(Boolean),
   };
   sessionStorage.setItem(TOKEN, JSON.stringify(session));
   return session;

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
+import { signedInAsPerson } from './auth';
 import { plainProblem } from './problem';
 
 /** A refusal shown in plain words, with the problem's own title and detail below. */
@@ -111,5 +112,16 @@ export function Section({
       </header>
       {children}
     </section>
+  );
+}
+
+/** On the operator pages: a person's sign-in reaches the approvals only; the refusals below say the same. */
+export function OperatorsOnly() {
+  if (!signedInAsPerson()) return null;
+  return (
+    <p className="note">
+      This page is for operators (an administrator's or viewer's token). You are signed in as a person of the
+      org chart, whom the gateway lets see and decide their approvals only.
+    </p>
   );
 }

@@ -2,7 +2,8 @@ import { useEffect, useMemo, useState } from 'react';
 import { get } from '../api';
 import { followEvents, type StreamState } from '../events';
 import type { EventEnvelope, Page, SessionRow, Task } from '../types';
-import { ProblemBanner, Section, StateBadge, Time, useLoad } from '../ui';
+import { WorkflowTimeline } from './Timeline';
+import { OperatorsOnly, ProblemBanner, Section, StateBadge, Time, useLoad } from '../ui';
 
 interface Filters {
   agent: string;
@@ -116,12 +117,11 @@ export function ActivityPage() {
       .sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
   }, [tasks.data, liveTasks, filters]);
 
-  const timeline = useMemo(
-    () =>
-      events
-        .map((e) => ({ event: e, ...describe(e) }))
-        .filter((e) => !context || e.context === context)
-        .reverse(),
+  const timeline = useMemo(() => events.map((e) => ({ event: e, ...describe(e) })).reverse(), [events]);
+
+  // The selected workflow's timeline reloads when one of its own events arrives.
+  const contextEvents = useMemo(
+    () => (context ? events.filter((e) => describe(e).context === context).length : 0),
     [events, context],
   );
 
@@ -138,6 +138,7 @@ export function ActivityPage() {
 
   return (
     <>
+      <OperatorsOnly />
       <Section title="Search">
         <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
           {field('agent', 'Agent')}
@@ -198,7 +199,7 @@ export function ActivityPage() {
                       onClick={() => setContext(s.contextId)}
                       title="Show this workflow's timeline"
                     >
-                      {s.contextId.slice(0, 12)}
+                      {s.contextId}
                     </button>
                   </td>
                   <td>
@@ -242,7 +243,7 @@ export function ActivityPage() {
                       onClick={() => setContext(t.contextId)}
                       title="Show this workflow's timeline"
                     >
-                      {t.contextId.slice(0, 12)}
+                      {t.contextId}
                     </button>
                   </td>
                   <td>
@@ -255,11 +256,7 @@ export function ActivityPage() {
         </div>
       </Section>
       <Section
-        title={
-          context
-            ? `Timeline of workflow ${context.slice(0, 12)}`
-            : 'Timeline (every event since this page opened)'
-        }
+        title={context ? `Timeline of workflow ${context}` : 'Events (every event since this page opened)'}
         actions={
           context ? (
             <button type="button" onClick={() => setContext('')}>
@@ -268,7 +265,8 @@ export function ActivityPage() {
           ) : undefined
         }
       >
-        {timeline.length ? (
+        {context ? <WorkflowTimeline contextId={context} version={contextEvents} /> : null}
+        {context ? null : timeline.length ? (
           <ol className="timeline">
             {timeline.map(({ event, text }) => (
               <li key={`${event.subject}-${event.sequence}`}>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { api, post } from '../api';
 import { previewOrgCsv, type OrgPreview } from '../orgPreview';
-import { ProblemBanner, Section } from '../ui';
+import { OperatorsOnly, ProblemBanner, Section } from '../ui';
 
 interface LoadResult {
   version: number;
@@ -161,8 +161,9 @@ function OrgImport() {
 export function AdminPage() {
   return (
     <>
+      <OperatorsOnly />
       <p className="muted">
-        These actions need an administrator&apos;s sign-in; the gateway refuses them to anyone else.
+        These actions need an administrator&apos;s token; the gateway refuses them to anyone else.
       </p>
       <RegistryReload />
       <OrgImport />

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { get } from '../api';
 import type { Agent, Page, Presence } from '../types';
-import { Json, ProblemBanner, Section, Time, useLoad } from '../ui';
+import { Json, OperatorsOnly, ProblemBanner, Section, Time, useLoad } from '../ui';
 
 interface AgentDetail {
   agent: Agent;
@@ -23,11 +23,12 @@ interface Rendered {
   warnings: string[];
 }
 
-const FORMATS = ['claude-code', 'goose'];
-
 function AgentView({ id }: { id: string }) {
-  const [format, setFormat] = useState('claude-code');
+  const [chosen, setFormat] = useState<string>();
   const detail = useLoad(() => get<AgentDetail>(`/v1/agents/${encodeURIComponent(id)}`), [id]);
+  // The formats the registry renders for this agent (its model's provider decides: Claude Code speaks Anthropic only).
+  const formats = Object.keys(detail.data?.expectedConfigHashes ?? {});
+  const format = chosen && formats.includes(chosen) ? chosen : formats[0];
   const drift = useLoad(() => get<Drift>(`/v1/agents/${encodeURIComponent(id)}/drift`), [id]);
   const profileId = detail.data?.profileId;
   const profile = useLoad(
@@ -38,7 +39,10 @@ function AgentView({ id }: { id: string }) {
     [profileId],
   );
   const config = useLoad(
-    () => get<Rendered>(`/v1/agents/${encodeURIComponent(id)}/config?format=${format}`),
+    () =>
+      format
+        ? get<Rendered>(`/v1/agents/${encodeURIComponent(id)}/config?format=${encodeURIComponent(format)}`)
+        : Promise.resolve(undefined),
     [id, format],
   );
   return (
@@ -68,8 +72,8 @@ function AgentView({ id }: { id: string }) {
       <h3>Rendered config</h3>
       <label>
         Format{' '}
-        <select value={format} onChange={(e) => setFormat(e.target.value)}>
-          {FORMATS.map((f) => (
+        <select value={format ?? ''} onChange={(e) => setFormat(e.target.value)}>
+          {formats.map((f) => (
             <option key={f}>{f}</option>
           ))}
         </select>
@@ -98,45 +102,48 @@ export function AgentsPage() {
     ({ agent }) => !filter || `${agent.id} ${agent.role}`.toLowerCase().includes(filter.trim().toLowerCase()),
   );
   return (
-    <div className="split">
-      <Section title={`Agents (${rows.length})`}>
-        <label>
-          Search by agent or role{' '}
-          <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
-        </label>
-        <ProblemBanner error={list.error} />
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Role</th>
-                <th scope="col">Presence</th>
-                <th scope="col">Drift</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map(({ agent, presence }) => (
-                <tr key={agent.id} aria-selected={selected === agent.id}>
-                  <td>
-                    <button type="button" className="link" onClick={() => setSelected(agent.id)}>
-                      {agent.id}
-                    </button>
-                  </td>
-                  <td>{agent.role}</td>
-                  <td>{presence.online ? 'online' : 'offline'}</td>
-                  <td>{presence.drift ? <span className="overdue">drift</span> : 'none'}</td>
+    <>
+      <OperatorsOnly />
+      <div className="split">
+        <Section title={`Agents (${rows.length})`}>
+          <label>
+            Search by agent or role{' '}
+            <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
+          </label>
+          <ProblemBanner error={list.error} />
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Agent</th>
+                  <th scope="col">Role</th>
+                  <th scope="col">Presence</th>
+                  <th scope="col">Drift</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      </Section>
-      {selected ? (
-        <AgentView id={selected} />
-      ) : (
-        <p className="muted">Choose an agent to see its profile and config.</p>
-      )}
-    </div>
+              </thead>
+              <tbody>
+                {rows.map(({ agent, presence }) => (
+                  <tr key={agent.id} aria-selected={selected === agent.id}>
+                    <td>
+                      <button type="button" className="link" onClick={() => setSelected(agent.id)}>
+                        {agent.id}
+                      </button>
+                    </td>
+                    <td>{agent.role}</td>
+                    <td>{presence.online ? 'online' : 'offline'}</td>
+                    <td>{presence.drift ? <span className="overdue">drift</span> : 'none'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </Section>
+        {selected ? (
+          <AgentView id={selected} />
+        ) : (
+          <p className="muted">Choose an agent to see its profile and config.</p>
+        )}
+      </div>
+    </>
   );
 }

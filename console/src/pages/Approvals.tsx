@@ -45,12 +45,17 @@ function who(party: { agentId?: string | null; role: string; userId?: string | n
   return party.agentId ? `${party.agentId} (${party.role})` : party.userId ? `${party.userId}` : party.role;
 }
 
-function ApprovalCard({ approval, onDecided }: { approval: PersonApproval; onDecided: () => void }) {
+function ApprovalCard({
+  approval,
+  onDecided,
+}: {
+  approval: PersonApproval;
+  onDecided: (decision: 'approve' | 'reject', task: Task) => void;
+}) {
   const { task } = approval;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
-  const [done, setDone] = useState<string>();
   const decide = async (decision: 'approve' | 'reject') => {
     setBusy(true);
     setError(undefined);
@@ -59,8 +64,7 @@ function ApprovalCard({ approval, onDecided }: { approval: PersonApproval; onDec
         decision,
         ...(comment.trim() ? { comment: comment.trim() } : {}),
       });
-      setDone(decision === 'approve' ? 'Approved' : 'Rejected');
-      onDecided();
+      onDecided(decision, task);
     } catch (e) {
       setError(e);
     } finally {
@@ -105,30 +109,24 @@ function ApprovalCard({ approval, onDecided }: { approval: PersonApproval; onDec
         <summary>Request details</summary>
         <Json value={task.details} />
       </details>
-      {done ? (
-        <p className="ok" role="status">
-          {done}.
-        </p>
-      ) : (
-        <div className="decide">
-          <label htmlFor={`comment-${task.id}`}>Comment (optional)</label>
-          <textarea
-            id={`comment-${task.id}`}
-            value={comment}
-            onChange={(e) => setComment(e.target.value)}
-            rows={2}
-            maxLength={4000}
-          />
-          <div className="buttons">
-            <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
-              Approve
-            </button>
-            <button type="button" className="danger" disabled={busy} onClick={() => void decide('reject')}>
-              Reject
-            </button>
-          </div>
+      <div className="decide">
+        <label htmlFor={`comment-${task.id}`}>Comment (optional)</label>
+        <textarea
+          id={`comment-${task.id}`}
+          value={comment}
+          onChange={(e) => setComment(e.target.value)}
+          rows={2}
+          maxLength={4000}
+        />
+        <div className="buttons">
+          <button type="button" className="primary" disabled={busy} onClick={() => void decide('approve')}>
+            Approve
+          </button>
+          <button type="button" className="danger" disabled={busy} onClick={() => void decide('reject')}>
+            Reject
+          </button>
         </div>
-      )}
+      </div>
       <ProblemBanner error={error} />
     </article>
   );
@@ -141,6 +139,7 @@ export function ApprovalsPage({ me }: { me: string }) {
   // New or changed approvals arrive over the event stream: the inbox reloads (debounced).
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let poll: ReturnType<typeof setInterval> | undefined;
     const stop = followEvents(
       (event) => {
         const payload = event.payload as { task?: Task } | undefined;
@@ -148,15 +147,24 @@ export function ApprovalsPage({ me }: { me: string }) {
         clearTimeout(timer);
         timer = setTimeout(() => reload.current(), 150);
       },
-      () => {},
+      (state, detail) => {
+        // The stream refused (a person's token reaches the approvals only): the inbox polls instead.
+        if (state === 'closed' && detail && !poll) poll = setInterval(() => reload.current(), 10_000);
+      },
       'mesh.v1.task-created,mesh.v1.task-updated',
     );
     return () => {
       clearTimeout(timer);
+      clearInterval(poll);
       stop();
     };
   }, []);
   const notAvailable = inbox.error instanceof ApiError && inbox.error.status === 403;
+  const [notice, setNotice] = useState<string>();
+  const decided = (decision: 'approve' | 'reject', task: Task) => {
+    setNotice(`You ${decision === 'approve' ? 'approved' : 'rejected'} “${task.subject ?? 'the approval'}”.`);
+    inbox.reload();
+  };
   return (
     <>
       <Section
@@ -167,13 +175,16 @@ export function ApprovalsPage({ me }: { me: string }) {
           </button>
         }
       >
+        <p className="ok" role="status">
+          {notice}
+        </p>
         <ProblemBanner error={inbox.error} />
         {notAvailable ? <p>The mesh does not let this sign-in list approvals.</p> : null}
         {inbox.loading && !inbox.data ? <p aria-busy="true">Loading…</p> : null}
         {inbox.data && !inbox.data.awaiting.length ? <p className="muted">Nothing waits for you.</p> : null}
         <div className="approvals">
           {inbox.data?.awaiting.map((a) => (
-            <ApprovalCard key={a.task.id} approval={a} onDecided={inbox.reload} />
+            <ApprovalCard key={a.task.id} approval={a} onDecided={decided} />
           ))}
         </div>
       </Section>

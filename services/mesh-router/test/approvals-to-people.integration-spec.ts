@@ -183,7 +183,7 @@ describe('approvals decided by people of the org chart', () => {
     const decided = await bus.request(
       Decide,
       { id: approval.id, decision: 'approve', comment: 'Within the annual plan.' },
-      as('u00002'),
+      { ...as('u00002'), idempotencyKey: 'click-1' },
     );
     expect(decided.state).toBe('completed');
     expect(decided.decision).toMatchObject({
@@ -198,6 +198,17 @@ describe('approvals decided by people of the org chart', () => {
       rule: 'manager#finance-spend-over-100k',
     });
 
+    // The same request retried with an Idempotency-Key answers the approval as it is; anything else is 409.
+    const retried = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'approve', comment: 'Within the annual plan.' },
+      { ...as('u00002'), idempotencyKey: 'click-1' },
+    );
+    expect(retried).toMatchObject({
+      id: approval.id,
+      state: 'completed',
+      decision: { decidedBy: { agentId: 'u00002' } },
+    });
     const twice = await rpcError(bus.request(Decide, { id: approval.id, decision: 'reject' }, as('u00002')));
     expect(twice.code).toBe('approval_already_decided');
     expect(twice.details).toMatchObject({

@@ -107,6 +107,7 @@ export class ApprovalService {
   async decide(
     caller: Caller,
     command: { id: string; decision: ApprovalDecision; comment?: string },
+    idempotencyKey?: string,
   ): Promise<Task | undefined> {
     const route = await this.routes.route(command.id);
     if (!route) {
@@ -124,6 +125,14 @@ export class ApprovalService {
       const current = (await this.routes.route(command.id, tx, true)) ?? route;
       const decisions = (await this.routes.decisionsByTask([command.id])).get(command.id) ?? [];
       const mine = decisions.find((d) => d.userId === caller.agentId);
+      // A retry (same Idempotency-Key header sent again, same decision and comment) gets the approval as it is now.
+      if (
+        mine &&
+        idempotencyKey &&
+        mine.decision === command.decision &&
+        mine.comment === (command.comment ?? null)
+      )
+        return 'repeat' as const;
       if (mine) throw alreadyDecided(command.id, mine);
       if (current.status !== 'open') throw approvalEnded(command.id, current.rule, current.status);
       const step = current.steps[current.step];
@@ -165,7 +174,7 @@ export class ApprovalService {
       if (result) await this.routes.updateRoute(tx, command.id, { status: 'decided', outcome: result }, now);
       return result;
     });
-    if (outcome) return this.finalize(command.id, route.rule, outcome);
+    if (outcome && outcome !== 'repeat') return this.finalize(command.id, route.rule, outcome);
     const task = await this.tasks.get(command.id);
     if (!task) throw taskNotFound(command.id);
     return task;

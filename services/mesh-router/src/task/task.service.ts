@@ -235,7 +235,7 @@ export class TaskService {
     idempotencyKey?: string,
   ): Promise<Task> {
     // Routed to people: decided there (a person's 403/409 too); undefined while its agents may decide.
-    const byPeople = await this.approvals?.decide(caller, command);
+    const byPeople = await this.approvals?.decide(caller, command, idempotencyKey);
     if (byPeople) return byPeople;
     const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
     const { task, changed, fingerprint } = await this.apply(

@@ -17,6 +17,7 @@ import {
 } from './auth/people-login.js';
 import { ConsoleAssets, findConsoleDist } from './console/console-assets.js';
 import { consoleRoutes } from './console/console.routes.js';
+import { consoleSignIn } from './console/console-signin.js';
 import { EventHub } from './events/event-hub.js';
 import { eventsRoute, streamTicketsRoute } from './events/events.route.js';
 import { StreamTickets } from './events/stream-ticket.js';
@@ -162,7 +163,15 @@ export async function startGatewayApp(
     // The sign-in pages and the console's files are served but are no API operations (not in OpenAPI or gRPC).
     const pages = [
       ...(login ? peopleLoginRoutes(login) : []),
-      ...consoleRoutes(new ConsoleAssets(options.consoleDir ?? findConsoleDist())),
+      ...consoleRoutes(
+        new ConsoleAssets(options.consoleDir ?? findConsoleDist()),
+        consoleSignIn({
+          mode: identity.mode,
+          issuer: config.AUTH_ISSUER,
+          clientId: config.CONSOLE_OIDC_CLIENT_ID,
+          scope: config.CONSOLE_OIDC_SCOPE,
+        }),
+      ),
       ...(a2a?.routes ?? []),
     ];
     http.mount({

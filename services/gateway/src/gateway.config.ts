@@ -56,6 +56,13 @@ export const GatewayConfigSchema = z.object({
   GATEWAY_A2A_SIGNING_KEY: optionalString,
   /** How long a blocking A2A SendMessage waits for a terminal or interrupted state before answering the task as it is. */
   GATEWAY_A2A_BLOCKING_TIMEOUT: env.duration('30s'),
+  /**
+   * OIDC mode: the console's client id at the OpenID provider (a public client: authorization code
+   * with PKCE, redirect URI `<GATEWAY_PUBLIC_URL>/console/`). Unset: the console cannot sign anyone in.
+   */
+  CONSOLE_OIDC_CLIENT_ID: optionalString,
+  /** OIDC mode: the scopes the console asks the provider for (a person's token carries orgmesh:person). */
+  CONSOLE_OIDC_SCOPE: z.string().default('openid orgmesh:person'),
   /** `dev`: the built-in issuer with documented dev secrets. `oidc`: an external issuer (production). */
   AUTH_MODE: z.enum(['dev', 'oidc']).default('dev'),
   AUTH_ISSUER: optionalString,

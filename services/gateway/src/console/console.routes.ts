@@ -2,14 +2,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import { defineRawRoute, type RawRoute } from '../routes/route.js';
 import { ConsoleAssets, type ConsoleAsset } from './console-assets.js';
+import type { ConsoleSignIn } from './console-signin.js';
 
 /**
  * What the console's pages may load and call: only the gateway itself (no CDN, no inline script),
  * never framed. `connect-src 'self'` covers the REST calls and the SSE stream.
  */
-const CONSOLE_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+function consoleCsp(connect: readonly string[]): string {
+  return (
+    `default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src ${["'self'", ...connect].join(' ')}; ` +
+    "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+  );
+}
 
 function acceptsGzip(req: IncomingMessage): boolean {
   return String(req.headers['accept-encoding'] ?? '')
@@ -20,7 +24,7 @@ function acceptsGzip(req: IncomingMessage): boolean {
     });
 }
 
-function send(req: IncomingMessage, res: ServerResponse, asset: ConsoleAsset): void {
+function send(req: IncomingMessage, res: ServerResponse, asset: ConsoleAsset, csp: string): void {
   const headers: Record<string, string> = {
     etag: asset.etag,
     // index.html is revalidated at every load (it names the current build's hashed files); those
@@ -31,7 +35,7 @@ function send(req: IncomingMessage, res: ServerResponse, asset: ConsoleAsset): v
   };
   if (asset.gzip) headers['vary'] = 'Accept-Encoding';
   if (asset.type.startsWith('text/html')) {
-    headers['content-security-policy'] = CONSOLE_CSP;
+    headers['content-security-policy'] = csp;
     headers['x-frame-options'] = 'DENY';
   }
   if (req.headers['if-none-match'] === asset.etag) {
@@ -54,9 +58,19 @@ function send(req: IncomingMessage, res: ServerResponse, asset: ConsoleAsset): v
  * The console's static files at /console/ (no token: the page signs in by itself, and every call it
  * makes is checked like any client's). Not in the OpenAPI document: they are files, not operations.
  */
-export function consoleRoutes(assets: ConsoleAssets): RawRoute[] {
+export function consoleRoutes(assets: ConsoleAssets, signIn: () => Promise<ConsoleSignIn>): RawRoute[] {
   const serve = async (req: IncomingMessage, res: ServerResponse, url: URL) => {
     req.resume();
+    if (url.pathname === '/console/config.json') {
+      const text = JSON.stringify(await signIn());
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'no-cache',
+      });
+      res.end(req.method === 'HEAD' ? undefined : text);
+      return;
+    }
     if (url.pathname === '/console') {
       res.writeHead(308, { location: `/console/${url.search}`, 'content-length': '0' });
       res.end();
@@ -73,7 +87,14 @@ export function consoleRoutes(assets: ConsoleAssets): RawRoute[] {
     }
     const asset = await assets.get(url.pathname.slice('/console/'.length));
     if (!asset) throw new AppError('not_found', `no console file at ${url.pathname.slice(0, 200)}`);
-    send(req, res, asset);
+    // With an external provider the console redeems its code there: its token endpoint joins connect-src.
+    const provider = asset.type.startsWith('text/html')
+      ? await signIn().then(
+          (s) => (s.mode === 'oidc' ? [new URL(s.tokenEndpoint).origin] : []),
+          () => [],
+        )
+      : [];
+    send(req, res, asset, consoleCsp(provider));
   };
   const route = (path: string, operationId: string) =>
     defineRawRoute({

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import { ConfigError } from '@orgmesh/config';
 import { createLogger, startTracing } from '@orgmesh/telemetry';
 import { loadMcpConfig } from './mcp.config.js';
@@ -9,6 +10,7 @@ import { CredentialCheckFailed, checkCredentials } from './gateway/credentials.c
 import { createOrgmeshMcpServer, taskCallsOf } from './server/mcp.server.js';
 import { startMcpHttpServer } from './server/http.transport.js';
 import { createModernMcpServer } from './server/modern.server.js';
+import { opensModernEra, peekFirstLine } from './server/stdio-era.js';
 import { GuardedTransport } from './server/guarded.transport.js';
 import { McpMetrics } from './server/mcp.metrics.js';
 import { MCP_HELP, wantsHelp } from './mcp.help.js';
@@ -84,7 +86,17 @@ const serverFor = (tokens: TokenSource) => createOrgmeshMcpServer(depsFor(tokens
 
 if (config.transport === 'stdio') {
   if (!ownTokens) throw new Error('unreachable: stdio mode requires credentials (checked by loadMcpConfig)');
-  const server = serverFor(ownTokens);
+  const tokens = ownTokens;
+  // The first message decides the era of the connection (ADR 0017): the 2026-07-28 envelope goes
+  // to the v2 SDK, anything else (initialize, unreadable lines) to the 2025-era server below.
+  const firstLine = await peekFirstLine(process.stdin);
+  const modernStdio = opensModernEra(firstLine)
+    ? serveStdio(() => createModernMcpServer(depsFor(tokens)), {
+        legacy: 'reject',
+        onerror: (error) => logger.warn({ errorType: error.name }, 'mcp stdio error'),
+      })
+    : undefined;
+  const server = serverFor(tokens);
   const transport = new GuardedTransport(
     new StdioServerTransport(),
     logger,
@@ -96,15 +108,24 @@ if (config.transport === 'stdio') {
   const stop = async (reason: string) => {
     logger.info({ reason }, 'orgmesh-mcp stopping');
     await server.close().catch(() => undefined);
+    await modernStdio?.close().catch(() => undefined);
     await tracing.shutdown().catch(() => undefined);
     process.exit(0);
   };
+  if (firstLine === undefined) await stop('stdin closed');
   process.stdin.once('end', () => void stop('stdin closed'));
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  await server.connect(transport);
+  if (!modernStdio) await server.connect(transport);
+  // Both transports listen now: let the first line (put back by the peek) and the rest flow.
+  process.stdin.resume();
   logger.info(
-    { agentId: config.agentId, gatewayUrl: config.gatewayUrl, transport: 'stdio' },
+    {
+      agentId: config.agentId,
+      gatewayUrl: config.gatewayUrl,
+      transport: 'stdio',
+      revision: modernStdio ? '2026-07-28' : '2025',
+    },
     'orgmesh-mcp started',
   );
 } else {
@@ -112,7 +133,7 @@ if (config.transport === 'stdio') {
     host: config.httpHost,
     port: config.httpPort,
     serverFor,
-    // MCP 2026-07-28 over HTTP (ADR 0017); stdio serves 2025-11-25 and older.
+    // MCP 2026-07-28 requests go to the v2 SDK's server (ADR 0017).
     modernServerFor: (tokens) => createModernMcpServer(depsFor(tokens)),
     ownTokens,
     allowedHosts: config.allowedHosts,

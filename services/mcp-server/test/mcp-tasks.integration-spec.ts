@@ -506,7 +506,7 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
       });
     });
 
-    it('over stdio a negotiating v2 client falls back to 2025-11-25 (2026-07-28 is served over HTTP only)', async () => {
+    it('over stdio too: a negotiating v2 client gets 2026-07-28, a 2025 client on the same command 2025-11-25', async () => {
       const client = new ModernClient(
         { name: 'orgmesh-mcp-2026-stdio-test', version: '1.0.0' },
         { versionNegotiation: { mode: 'auto' } },
@@ -520,8 +520,23 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
         }),
       );
       try {
-        expect(client.getNegotiatedProtocolVersion()).toBe('2025-11-25');
+        expect(client.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+        expect(client.getServerCapabilities()).toMatchObject({
+          extensions: { 'io.modelcontextprotocol/tasks': {} },
+        });
         expect((await client.listTools()).tools).toHaveLength(8);
+        // The fallback and the mesh-backed tasks/get work over this connection as over HTTP.
+        const progress: Progress[] = [];
+        const call = client.callTool(
+          { name: 'request_approval', arguments: approvalArgs() },
+          { onprogress: (p: Progress) => void progress.push(p) },
+        );
+        await expectEventually(() => expect(progress.length).toBeGreaterThan(0));
+        const id = /approval ([0-9a-f-]{36})/.exec(progress[0]?.message ?? '')?.[1] as string;
+        await decide(id, 'approve', 'over stdio');
+        expect(((await call) as CallToolResult).structuredContent).toMatchObject({ id, state: 'completed' });
+        const task = await client.request({ method: 'tasks/get', params: { taskId: id } }, taskSchema);
+        expect(task).toMatchObject({ taskId: id, status: 'completed', result: { resultType: 'complete' } });
       } finally {
         await client.close();
       }

@@ -24,8 +24,8 @@ import { INSTRUCTIONS, MCP_SERVER_VERSION, type OrgmeshMcpDeps } from './mcp.ser
 
 /**
  * orgmesh-mcp on MCP 2026-07-28 (ADR 0017): the same tools on the official SDK's v2 server, which
- * implements that revision (per-request `_meta` envelope, `server/discover`, no session). Served over
- * streamable HTTP next to the 2025-era server (http.transport.ts routes each request by era).
+ * implements that revision (per-request `_meta` envelope, `server/discover`, no session). Served next to
+ * the 2025-era server: http.transport.ts routes each request by era, main.ts each stdio connection.
  *
  * Approvals use the Tasks extension (`io.modelcontextprotocol/tasks`, SEP-2663) when the request
  * declares it in its client capabilities: `tools/call` answers `resultType: "task"` whose id is the

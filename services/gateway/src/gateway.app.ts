@@ -158,8 +158,12 @@ export async function startGatewayApp(
           blockingTimeoutMs: config.GATEWAY_A2A_BLOCKING_TIMEOUT,
           heartbeatMs: config.GATEWAY_SSE_HEARTBEAT,
           signingKey: config.GATEWAY_A2A_SIGNING_KEY,
+          push: config.GATEWAY_A2A_PUSH,
+          pushAllow: config.GATEWAY_A2A_PUSH_ALLOW,
+          metricsRegistry: registry,
         })
       : undefined;
+    closers.unshift(() => a2a?.close());
     // The sign-in pages and the console's files are served but are no API operations (not in OpenAPI or gRPC).
     const pages = [
       ...(login ? peopleLoginRoutes(login) : []),

@@ -56,6 +56,13 @@ export const GatewayConfigSchema = z.object({
   GATEWAY_A2A_SIGNING_KEY: optionalString,
   /** How long a blocking A2A SendMessage waits for a terminal or interrupted state before answering the task as it is. */
   GATEWAY_A2A_BLOCKING_TIMEOUT: env.duration('30s'),
+  /** A2A push-notification configs, delivered at least once by a durable consumer shared by the replicas. */
+  GATEWAY_A2A_PUSH: env.bool(true),
+  /**
+   * Push callbacks allowed although not public (loopback, private, link-local are refused otherwise):
+   * host names, addresses or CIDR ranges, comma-separated.
+   */
+  GATEWAY_A2A_PUSH_ALLOW: optionalString,
   /**
    * OIDC mode: the console's client id at the OpenID provider (a public client: authorization code
    * with PKCE, redirect URI `<GATEWAY_PUBLIC_URL>/console/`). Unset: the console cannot sign anyone in.

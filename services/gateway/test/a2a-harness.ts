@@ -14,8 +14,18 @@ import {
   RestTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
+import type { TestContext } from '@orgmesh/testing';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import type { GatewayApp } from '../src/gateway.app.js';
+import { silentLogger, startTestGateway } from './gateway-harness.js';
 
 /** A fetch that sends the caller's bearer token, as an A2A client configured with credentials does. */
 export function bearerFetch(token: string): typeof fetch {
@@ -122,4 +132,71 @@ export function versionOf(event: StreamResponse): number | undefined {
     return meta?.version;
   }
   return undefined;
+}
+
+/** The stack of the gateway's integration tests (gateway, registry, mesh router), with gateway overrides. */
+export async function startA2AStack(
+  ctx: TestContext,
+  overrides: Record<string, string> = {},
+): Promise<{ gateway: GatewayApp; close(): Promise<void> }> {
+  const gateway = await startTestGateway(ctx, overrides);
+  const registry = await startTestRegistry(ctx, {
+    overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
+  });
+  const mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url }), {
+    logger: silentLogger,
+    migrate: true,
+    startJobs: false,
+  });
+  return {
+    gateway,
+    async close() {
+      await gateway.close();
+      await mesh.close();
+      await registry.close();
+    },
+  };
+}
+
+export interface ReceivedPush {
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/**
+ * A push-notification receiver on loopback: records each POST, answering 500 to the first
+ * `failFirst` and to every one while `failing` is set.
+ */
+export async function startPushReceiver(options: { failFirst?: number } = {}): Promise<{
+  url: string;
+  received: ReceivedPush[];
+  attempts: () => number;
+  failing: { value: boolean };
+  close(): Promise<void>;
+}> {
+  const received: ReceivedPush[] = [];
+  const failing = { value: false };
+  let attempts = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      attempts++;
+      if (failing.value || attempts <= (options.failFirst ?? 0)) {
+        res.writeHead(500).end();
+        return;
+      }
+      received.push({ headers: req.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/a2a`,
+    received,
+    attempts: () => attempts,
+    failing,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

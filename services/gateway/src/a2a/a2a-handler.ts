@@ -38,6 +38,9 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Caller } from '../auth/caller.js';
 import type { EventHub, EventSubscription } from '../events/event-hub.js';
+import { randomUUID } from 'node:crypto';
+import type { PushConfigStore, StoredPushConfig } from './push.js';
+import { CallbackRefused, checkCallbackUrl, type PushAllowList } from './push-url.js';
 import { planSubjects } from '../events/subscription.js';
 import { toA2AError } from './a2a-errors.js';
 import {
@@ -69,6 +72,8 @@ export interface MeshA2AOptions {
   rpcTimeoutMs: number;
   /** How long a blocking SendMessage waits for a terminal or interrupted state before answering with the task as it is. */
   blockingTimeoutMs: number;
+  /** Push-notification configs; undefined: not offered (PushNotificationNotSupported). */
+  push?: { store: PushConfigStore; allow: PushAllowList };
 }
 
 function callerOf(context: ServerCallContext): Caller {
@@ -256,31 +261,89 @@ export class MeshA2AHandler implements A2ARequestHandler {
   }
 
   async createTaskPushNotificationConfig(
-    _params: TaskPushNotificationConfig,
-    _context: ServerCallContext,
+    params: TaskPushNotificationConfig,
+    context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError();
+    const push = this.pushOrRefuse();
+    const caller = callerOf(context);
+    const task = await this.read(params.taskId, caller, targetOf(context));
+    await this.checkCallback(params.url, push.allow);
+    return this.storePush(push.store, params, task.id, caller);
   }
 
   async getTaskPushNotificationConfig(
-    _params: GetTaskPushNotificationConfigRequest,
-    _context: ServerCallContext,
+    params: GetTaskPushNotificationConfigRequest,
+    context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError();
+    const stored = await this.ownPush(params.taskId, params.id, context);
+    return stored.config;
   }
 
   async listTaskPushNotificationConfigs(
-    _params: ListTaskPushNotificationConfigsRequest,
-    _context: ServerCallContext,
+    params: ListTaskPushNotificationConfigsRequest,
+    context: ServerCallContext,
   ): Promise<ListTaskPushNotificationConfigsResponse> {
-    throw new PushNotificationNotSupportedError();
+    const push = this.pushOrRefuse();
+    const caller = callerOf(context);
+    const task = await this.read(params.taskId, caller, targetOf(context));
+    const configs = (await push.store.list(task.id))
+      .filter((c) => c.owner === caller.subject)
+      .map((c) => c.config);
+    return { configs, nextPageToken: '' };
   }
 
   async deleteTaskPushNotificationConfig(
-    _params: DeleteTaskPushNotificationConfigRequest,
-    _context: ServerCallContext,
+    params: DeleteTaskPushNotificationConfigRequest,
+    context: ServerCallContext,
   ): Promise<void> {
-    throw new PushNotificationNotSupportedError();
+    await this.ownPush(params.taskId, params.id, context);
+    await this.pushOrRefuse().store.delete(params.taskId, params.id);
+  }
+
+  private pushOrRefuse(): NonNullable<MeshA2AOptions['push']> {
+    if (!this.options.push) throw new PushNotificationNotSupportedError();
+    return this.options.push;
+  }
+
+  /** A config of a task the caller may see, created by the caller (others' configs do not exist for it). */
+  private async ownPush(taskId: string, id: string, context: ServerCallContext): Promise<StoredPushConfig> {
+    const push = this.pushOrRefuse();
+    const caller = callerOf(context);
+    const task = await this.read(taskId, caller, targetOf(context));
+    const stored = await push.store.get(task.id, id);
+    if (!stored || stored.owner !== caller.subject) {
+      throw new TaskNotFoundError(
+        `push notification config ${JSON.stringify(id.slice(0, 100))} of task ${task.id} not found`,
+      );
+    }
+    return stored;
+  }
+
+  private async checkCallback(url: string, allow: PushAllowList): Promise<void> {
+    try {
+      await checkCallbackUrl(url, allow);
+    } catch (error) {
+      if (error instanceof CallbackRefused) throw new RequestMalformedError(error.message);
+      throw error;
+    }
+  }
+
+  private async storePush(
+    store: PushConfigStore,
+    params: TaskPushNotificationConfig,
+    taskId: string,
+    caller: Caller,
+  ): Promise<TaskPushNotificationConfig> {
+    const config: TaskPushNotificationConfig = {
+      tenant: '',
+      id: params.id || randomUUID(),
+      taskId,
+      url: params.url,
+      token: params.token,
+      authentication: params.authentication,
+    };
+    await store.put({ config, owner: caller.subject, failing: null, createdAt: new Date().toISOString() });
+    return config;
   }
 
   private checkMessage(params: SendMessageRequest): Message {
@@ -294,7 +357,6 @@ export class MeshA2AHandler implements A2ARequestHandler {
         'a message continuing a task (taskId) is not supported: the mesh task takes no further input from its sender; send a new message',
       );
     }
-    if (params.configuration?.taskPushNotificationConfig) throw new PushNotificationNotSupportedError();
     return message;
   }
 
@@ -320,7 +382,11 @@ export class MeshA2AHandler implements A2ARequestHandler {
     }
     const type = stringField(metadata, 'type') ?? DEFAULT_A2A_TASK_TYPE;
     const priority = stringField(metadata, 'priority');
-    return this.callMapped(
+    // A push config with the message: its URL is checked before the task exists, so a refused one creates nothing.
+    const pushConfig = params.configuration?.taskPushNotificationConfig;
+    const push = pushConfig ? this.pushOrRefuse() : undefined;
+    if (pushConfig && push) await this.checkCallback(pushConfig.url, push.allow);
+    const task = await this.callMapped(
       caller,
       SendTask,
       {
@@ -332,6 +398,10 @@ export class MeshA2AHandler implements A2ARequestHandler {
       },
       idempotencyKeyOf(message.messageId),
     );
+    // Stored right after the task is created: a change the agent makes before this line is not pushed
+    // (a client that must not miss one reads the task once, or streams).
+    if (pushConfig && push) await this.storePush(push.store, pushConfig, task.id, caller);
+    return task;
   }
 
   /** The task, if the caller may see it (the mesh decides) and it belongs to this endpoint. */

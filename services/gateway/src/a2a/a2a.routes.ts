@@ -2,12 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 import type { Caller } from '../auth/caller.js';
 import type { EventHub } from '../events/event-hub.js';
 import { ALL_KINDS, defineRawRoute, type RawRoute, type RawRouteContext } from '../routes/route.js';
 import { AgentCards } from './agent-cards.js';
 import { CardSigner, type AgentCardJson } from './card-signing.js';
-import { MeshA2AHandler, type A2ATarget } from './a2a-handler.js';
+import {
+  MeshA2AHandler,
+  type A2ATarget,
+  type MeshA2AOptions as MeshA2AHandlerOptions,
+} from './a2a-handler.js';
+import { PushConfigStore, PushDispatcher, pushMetrics } from './push.js';
+import { PushAllowList } from './push-url.js';
 import { serveJsonRpc } from './a2a-jsonrpc.js';
 import { A2ARestTransport, REST_SUFFIXES } from './a2a-rest.js';
 
@@ -29,11 +36,20 @@ export interface A2AOptions {
   heartbeatMs: number;
   /** GATEWAY_A2A_SIGNING_KEY; unset: a key drawn at startup. */
   signingKey: string | undefined;
+  /** Push-notification configs and their delivery (GATEWAY_A2A_PUSH). */
+  push: boolean;
+  /** GATEWAY_A2A_PUSH_ALLOW: callback hosts, addresses and ranges allowed although not public. */
+  pushAllow: string | undefined;
+  metricsRegistry: Registry;
 }
 
 export interface A2AMount {
   routes: RawRoute[];
   signer: CardSigner;
+  /** Whether push-notification configs are offered (the delivery consumer started). */
+  push: boolean;
+  /** Stops the push delivery consumer (deliveries in flight finish). */
+  close(): Promise<void>;
 }
 
 function sendCard(res: ServerResponse, card: AgentCardJson): void {
@@ -80,6 +96,31 @@ function unknownAgent(agentId: string): AppError {
  */
 export async function createA2A(options: A2AOptions): Promise<A2AMount> {
   const signer = await CardSigner.create(options.signingKey, `${options.baseUrl}${A2A_JWKS_PATH}`);
+  // Push delivery needs a durable consumer on the MESH stream and a stream of its own: where the
+  // bus refuses either (a locked-down NATS account), the gateway runs without push, and says so.
+  let push: NonNullable<MeshA2AHandlerOptions['push']> | undefined;
+  let dispatcher: PushDispatcher | undefined;
+  if (options.push) {
+    const store = new PushConfigStore(options.bus);
+    const allow = new PushAllowList(options.pushAllow);
+    const candidate = new PushDispatcher(
+      options.bus,
+      store,
+      allow,
+      options.logger,
+      pushMetrics(options.metricsRegistry),
+    );
+    try {
+      await candidate.start();
+      push = { store, allow };
+      dispatcher = candidate;
+    } catch (error) {
+      options.logger.warn(
+        { err: error },
+        'a2a push notifications unavailable: the delivery consumer did not start',
+      );
+    }
+  }
   const cards = new AgentCards({
     bus: options.bus,
     signer,
@@ -87,6 +128,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     rpcTimeoutMs: options.rpcTimeoutMs,
     tokenUrl: options.tokenUrl,
     version: options.version,
+    pushNotifications: push !== undefined,
   });
   const handler = new MeshA2AHandler(
     {
@@ -94,6 +136,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       hub: options.hub,
       rpcTimeoutMs: options.rpcTimeoutMs,
       blockingTimeoutMs: options.blockingTimeoutMs,
+      push,
     },
     cards.versionCard(),
   );
@@ -226,5 +269,12 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       restRoute(true, method, suffix),
     ]),
   ];
-  return { routes, signer };
+  return {
+    routes,
+    signer,
+    push: push !== undefined,
+    close: async () => {
+      await dispatcher?.stop();
+    },
+  };
 }

@@ -33,6 +33,8 @@ export interface AgentCardsOptions {
   /** The dev issuer's token endpoint, named in the security scheme's description; undefined in oidc mode. */
   tokenUrl: string | undefined;
   version: string;
+  /** Whether push-notification configs are offered. */
+  pushNotifications: boolean;
 }
 
 function slug(text: string): string {
@@ -161,7 +163,12 @@ export class AgentCards {
       provider: { organization: 'orgmesh', url: this.options.baseUrl },
       version: this.options.version,
       documentationUrl: `${this.options.baseUrl}/docs`,
-      capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+      capabilities: {
+        streaming: true,
+        pushNotifications: this.options.pushNotifications,
+        extensions: [],
+        extendedAgentCard: false,
+      },
       securitySchemes: {
         [SCHEME]: {
           scheme: {

@@ -26,4 +26,26 @@ describe('privacy proxy metrics', () => {
     expect(text).toMatch(/^orgmesh_privacy_detector_building\{service="privacy-proxy"\} 1$/m);
     expect(text).toMatch(/^orgmesh_privacy_detector_build_seconds_count\{[^}]*outcome="ok"[^}]*\} 1$/m);
   });
+
+  it('declare the usage series only when usage is counted, and every refusal reason from the start', async () => {
+    const metrics = new PrivacyProxyMetrics({ defaultMetrics: false });
+    expect(metrics.registry.getSingleMetric('orgmesh_privacy_proxy_llm_calls_total')).toBeUndefined();
+    const text = await metrics.registry.metrics();
+    for (const reason of ['budget', 'rate_limit', 'model_policy', 'store_unavailable'])
+      expect(text).toMatch(
+        new RegExp(
+          `^orgmesh_privacy_proxy_llm_refusals_total\\{reason="${reason}",service="privacy-proxy"\\} 0$`,
+          'm',
+        ),
+      );
+    const usage = metrics.llmUsage();
+    expect(metrics.llmUsage()).toBe(usage);
+    usage.calls.inc({ provider: 'openai', model: 'gpt-4o-mini', role: 'finance', estimated: 'false' });
+    usage.tokens.inc({ provider: 'openai', model: 'gpt-4o-mini', role: 'finance', type: 'input' }, 10);
+    usage.cost.inc({ provider: 'openai', model: 'gpt-4o-mini', role: 'finance' }, 0.00001);
+    expect(await metricConventionViolations(metrics.registry, { requireSamples: false })).toEqual([]);
+    expect(await metrics.registry.metrics()).toMatch(
+      /^orgmesh_privacy_proxy_llm_tokens_total\{provider="openai",model="gpt-4o-mini",role="finance",type="input",service="privacy-proxy"\} 10$/m,
+    );
+  });
 });

@@ -2,6 +2,16 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createMetricsRegistry, unexpectedErrorsCounter } from '@orgmesh/telemetry';
 import type { DetectorStatus } from './privacy/detector-cache.js';
 
+/** Usage accounting's series (issue 24). */
+export interface LlmUsageCounters {
+  /** Model calls answered by a provider, by provider, model, role and whether the usage was estimated. */
+  readonly calls: Counter<'provider' | 'model' | 'role' | 'estimated'>;
+  /** Tokens of those calls by type (input, output, cached_input). */
+  readonly tokens: Counter<'provider' | 'model' | 'role' | 'type'>;
+  /** Their cost by the price table (0 for models it does not price). */
+  readonly cost: Counter<'provider' | 'model' | 'role'>;
+}
+
 /**
  * The proxy's Prometheus metrics, on their own registry (one per server instance), named like every
  * other service's: `orgmesh_privacy_proxy_*`, each sample labelled `service="privacy-proxy"`.
@@ -19,12 +29,7 @@ export class PrivacyProxyMetrics {
   readonly upstreamErrors: Counter<'provider'>;
   /** One directory's detector build (index plus the detectors in use), by outcome (ok, error). */
   readonly detectorBuild: Histogram<'outcome'>;
-  /** Model calls answered by a provider, by provider, model, role and whether the usage was estimated. */
-  readonly llmCalls: Counter<'provider' | 'model' | 'role' | 'estimated'>;
-  /** Tokens of those calls by type (input, output, cached_input). */
-  readonly llmTokens: Counter<'provider' | 'model' | 'role' | 'type'>;
-  /** Their cost by the price table (0 for models it does not price). */
-  readonly llmCost: Counter<'provider' | 'model' | 'role'>;
+  private usageCounters: LlmUsageCounters | undefined;
   /** Calls refused before the provider: budget, rate_limit, model_policy, store_unavailable. */
   readonly llmRefusals: Counter<'reason'>;
   readonly budgetWarnings: Counter;
@@ -87,24 +92,6 @@ export class PrivacyProxyMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40],
       registers: [registry],
     });
-    this.llmCalls = new Counter({
-      name: 'orgmesh_privacy_proxy_llm_calls_total',
-      help: 'Model calls a provider answered, by provider, model, role and estimated (usage counted by the tokenizer because the answer had none)',
-      labelNames: ['provider', 'model', 'role', 'estimated'],
-      registers: [registry],
-    });
-    this.llmTokens = new Counter({
-      name: 'orgmesh_privacy_proxy_llm_tokens_total',
-      help: 'Tokens of model calls by type: input (cache reads and writes included), output, cached_input',
-      labelNames: ['provider', 'model', 'role', 'type'],
-      registers: [registry],
-    });
-    this.llmCost = new Counter({
-      name: 'orgmesh_privacy_proxy_llm_cost_usd_total',
-      help: "Cost of model calls in US dollars by the proxy's price table (PRIVACY_LLM_PRICES over the shipped defaults)",
-      labelNames: ['provider', 'model', 'role'],
-      registers: [registry],
-    });
     this.llmRefusals = new Counter({
       name: 'orgmesh_privacy_proxy_llm_refusals_total',
       help: 'Model calls refused before the provider by LLM governance: budget, rate_limit, model_policy, store_unavailable',
@@ -124,6 +111,35 @@ export class PrivacyProxyMetrics {
       help: 'Failed reads or writes of the shared budget counters (Postgres)',
       registers: [registry],
     });
+  }
+
+  /**
+   * The usage series, declared by the governor that counts into them (a proxy without usage accounting
+   * declares none, rather than series that never get a sample).
+   */
+  llmUsage(): LlmUsageCounters {
+    const registry = this.registry;
+    this.usageCounters ??= {
+      calls: new Counter({
+        name: 'orgmesh_privacy_proxy_llm_calls_total',
+        help: 'Model calls a provider answered, by provider, model, role and estimated (usage counted by the tokenizer because the answer had none)',
+        labelNames: ['provider', 'model', 'role', 'estimated'],
+        registers: [registry],
+      }),
+      tokens: new Counter({
+        name: 'orgmesh_privacy_proxy_llm_tokens_total',
+        help: 'Tokens of model calls by type: input (cache reads and writes included), output, cached_input',
+        labelNames: ['provider', 'model', 'role', 'type'],
+        registers: [registry],
+      }),
+      cost: new Counter({
+        name: 'orgmesh_privacy_proxy_llm_cost_usd_total',
+        help: "Cost of model calls in US dollars by the proxy's price table (PRIVACY_LLM_PRICES over the shipped defaults)",
+        labelNames: ['provider', 'model', 'role'],
+        registers: [registry],
+      }),
+    };
+    return this.usageCounters;
   }
 
   /** Gauges read from the detectors at scrape time: the org version in use and whether a newer one builds. */

@@ -1,10 +1,22 @@
 import type { LlmGovernance, PrivacyBudgetWarningPayload } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
-import type { PrivacyProxyMetrics } from '../privacy-proxy.metrics.js';
-import { BudgetLedger, GovernanceRefusal, type BudgetWarning, type LedgerSubject, type Reservation } from './ledger.js';
+import type { LlmUsageCounters, PrivacyProxyMetrics } from '../privacy-proxy.metrics.js';
+import {
+  BudgetLedger,
+  GovernanceRefusal,
+  type BudgetWarning,
+  type LedgerSubject,
+  type Reservation,
+} from './ledger.js';
 import type { CounterStore } from './counter-store.js';
 import { PriceList } from './prices.js';
-import { estimateUsage, quickInputEstimate, type AnswerFacts, type LlmUsage, type Provider } from './usage.js';
+import {
+  estimateUsage,
+  quickInputEstimate,
+  type AnswerFacts,
+  type LlmUsage,
+  type Provider,
+} from './usage.js';
 import { UsageRecorder, type UsageStore } from './usage-store.js';
 import { hourOf } from './windows.js';
 
@@ -34,7 +46,10 @@ export interface CallContext extends LedgerSubject {
 /** One admitted model call: finished exactly once, with what the provider reported (or nothing). */
 export interface GovernedCall {
   /** Settles the reservation and records usage; estimates from the tokenizer when `facts` has no usage. */
-  finish(facts: AnswerFacts | undefined, texts: { request: string; answer: string } | undefined): Promise<LlmUsage | undefined>;
+  finish(
+    facts: AnswerFacts | undefined,
+    texts: { request: string; answer: string } | undefined,
+  ): Promise<LlmUsage | undefined>;
 }
 
 function maxOutputOf(document: Record<string, unknown>): number | undefined {
@@ -56,6 +71,7 @@ export class Governor {
   readonly prices: PriceList;
   private readonly outputReserve: number;
   private readonly now: () => number;
+  private readonly usageCounters: LlmUsageCounters;
 
   constructor(
     private readonly options: GovernorOptions,
@@ -64,6 +80,7 @@ export class Governor {
     this.prices = options.prices ?? new PriceList();
     this.outputReserve = options.outputReserveTokens ?? 1024;
     this.now = options.now ?? Date.now;
+    this.usageCounters = metrics.llmUsage();
     this.ledger = new BudgetLedger({
       store: options.counters,
       logger: options.logger,
@@ -127,7 +144,13 @@ export class Governor {
           try {
             usage = await estimateUsage(texts?.request ?? '', texts?.answer ?? '');
           } catch {
-            usage = { inputTokens: input, outputTokens: output, cachedInputTokens: 0, cacheWriteTokens: 0, estimated: true };
+            usage = {
+              inputTokens: input,
+              outputTokens: output,
+              cachedInputTokens: 0,
+              cacheWriteTokens: 0,
+              estimated: true,
+            };
           }
         }
         const model = facts.model || context.model || 'unknown';
@@ -151,11 +174,13 @@ export class Governor {
           estimatedRequests: usage.estimated ? 1 : 0,
         });
         const labels = { provider: context.provider, model, role: context.role };
-        this.metrics.llmCalls.inc({ ...labels, estimated: String(usage.estimated) });
-        this.metrics.llmTokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
-        this.metrics.llmTokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
-        if (usage.cachedInputTokens > 0) this.metrics.llmTokens.inc({ ...labels, type: 'cached_input' }, usage.cachedInputTokens);
-        this.metrics.llmCost.inc(labels, cost / 1e6);
+        const counters = this.usageCounters;
+        counters.calls.inc({ ...labels, estimated: String(usage.estimated) });
+        counters.tokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
+        counters.tokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
+        if (usage.cachedInputTokens > 0)
+          counters.tokens.inc({ ...labels, type: 'cached_input' }, usage.cachedInputTokens);
+        counters.cost.inc(labels, cost / 1e6);
         return usage;
       },
     };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import {
+  CancelTask,
   Decide,
   DelegateApprovals,
   GetTask,
@@ -416,6 +417,16 @@ describe('approvals decided by people of the org chart', () => {
       decision: 'reject',
       decidedBy: { agentId: 'system' },
     });
+  });
+
+  it('an approval its requester cancels no longer waits for anyone', async () => {
+    const approval = await request({ amount: 20 }, { approver: 'u00003' });
+    expect((await awaiting('u00003')).map((i) => i.task.id)).toContain(approval.id);
+    await bus.request(CancelTask, { id: approval.id, reason: 'not needed' }, as('finance-agent'));
+    expect((await awaiting('u00003')).map((i) => i.task.id)).not.toContain(approval.id);
+    const late = await rpcError(bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00003')));
+    expect(late.code).toBe('task_illegal_transition');
+    expect(late.message).toContain('canceled');
   });
 
   it('a person only decides: sending a task, or listing without a person token, is refused', async () => {

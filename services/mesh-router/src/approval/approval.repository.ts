@@ -176,6 +176,8 @@ export class ApprovalRepository {
       `SELECT r.*, row_to_json(t) AS task
          FROM mesh.approval_routes r JOIN mesh.tasks t ON t.id = r.task_id
         WHERE r.status = 'open'
+          -- A task canceled or expired meanwhile waits for nobody (the sweep ends its route later).
+          AND t.state NOT IN ('completed', 'failed', 'canceled', 'rejected')
           AND EXISTS (
             SELECT 1 FROM jsonb_array_elements(r.steps -> r.step -> 'approvers') a
              WHERE a ->> 'userId' = ANY($1::text[])

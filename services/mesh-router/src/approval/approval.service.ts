@@ -121,6 +121,7 @@ export class ApprovalService {
       if (route.status === 'open' && waiting?.kind === 'agent') return undefined;
       throw notYourApproval(command.id, route.rule, caller.agentId, 'people of the org chart decide it now');
     }
+    const taskNow = await this.tasks.get(command.id);
     const outcome = await this.routes.transaction(async (tx) => {
       const current = (await this.routes.route(command.id, tx, true)) ?? route;
       const decisions = (await this.routes.decisionsByTask([command.id])).get(command.id) ?? [];
@@ -135,6 +136,11 @@ export class ApprovalService {
         return 'repeat' as const;
       if (mine) throw alreadyDecided(command.id, mine);
       if (current.status !== 'open') throw approvalEnded(command.id, current.rule, current.status);
+      // Canceled or expired meanwhile: its route ends with it, and no decision is recorded.
+      if (taskNow && isTerminalTaskState(taskNow.state)) {
+        await this.routes.updateRoute(tx, command.id, { status: 'ended' }, this.now());
+        return { ended: taskNow.state };
+      }
       const step = current.steps[current.step];
       if (!step || step.kind !== 'people')
         throw notYourApproval(command.id, current.rule, caller.agentId, 'its agents decide it now');
@@ -174,6 +180,8 @@ export class ApprovalService {
       if (result) await this.routes.updateRoute(tx, command.id, { status: 'decided', outcome: result }, now);
       return result;
     });
+    if (outcome && typeof outcome === 'object' && 'ended' in outcome)
+      throw approvalEnded(command.id, route.rule, outcome.ended);
     if (outcome && outcome !== 'repeat') return this.finalize(command.id, route.rule, outcome);
     const task = await this.tasks.get(command.id);
     if (!task) throw taskNotFound(command.id);

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import pg from 'pg';
-import { LoadRegistry, type LlmBudget, type PrivacyBudgetWarningPayload, type RegistrySourceFile } from '@orgmesh/contracts';
+import {
+  LoadRegistry,
+  type LlmBudget,
+  type PrivacyBudgetWarningPayload,
+  type RegistrySourceFile,
+} from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
@@ -34,6 +39,7 @@ const roles = `roles:
   - { id: sales, display_name: Sales, description: Customers. }
   - { id: ops, display_name: Ops, description: Operations. }
   - { id: engineering, display_name: Engineering, description: Builds. }
+  - { id: hr, display_name: HR, description: People. }
 `;
 
 const profile = (id: string, providers: string, llm: string) => `id: ${id}
@@ -66,7 +72,11 @@ const FILES: RegistrySourceFile[] = [
   },
   {
     path: 'profiles/ops.yaml',
-    content: profile('ops', `  - { name: openai, models: [] }`, `  rate_limits:\n    - { per: agent, requests_per_minute: 2 }`),
+    content: profile(
+      'ops',
+      `  - { name: openai, models: [] }`,
+      `  rate_limits:\n    - { per: agent, requests_per_minute: 2 }`,
+    ),
   },
   {
     path: 'profiles/engineering.yaml',
@@ -74,6 +84,14 @@ const FILES: RegistrySourceFile[] = [
       'engineering',
       `  - { name: openai, models: [] }`,
       `  budgets:\n    - { name: eng-monthly-cost, per: role, cost_usd: 5, window: month, reset: rolling }`,
+    ),
+  },
+  {
+    path: 'profiles/hr.yaml',
+    content: profile(
+      'hr',
+      `  - { name: openai, models: [] }`,
+      `  budgets:\n    - { name: hr-daily-cost, per: agent, cost_usd: 0.00005, window: day, reset: rolling }`,
     ),
   },
 ];
@@ -96,9 +114,17 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
   const warnings: PrivacyBudgetWarningPayload[] = [];
 
   async function replica(url: string, governance: Partial<GovernorOptions> = {}): Promise<Harness> {
-    const db = await Database.connect({ url, schema: 'privacy_proxy', poolSize: 2, connectTimeoutMs: 1_000, statementTimeoutMs: 1_000 });
+    const db = await Database.connect({
+      url,
+      schema: 'privacy_proxy',
+      poolSize: 2,
+      connectTimeoutMs: 1_000,
+      statementTimeoutMs: 1_000,
+    });
     dbs.push(db);
-    const source = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 2_000), silent, { ttlMs: 600_000 });
+    const source = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 2_000), silent, {
+      ttlMs: 600_000,
+    });
     source.start();
     sources.push(source);
     const harness = await startHarness(
@@ -124,7 +150,13 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     await runMigrations({ url: ctx.databaseUrl, service: 'privacy-proxy' });
     registry = await startTestRegistry(ctx, { overrides: { REGISTRY_DIR: '' } });
     const bus = (name: string) =>
-      connectBus({ url: ctx.natsUrl, name, subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silent });
+      connectBus({
+        url: ctx.natsUrl,
+        name,
+        subjectPrefix: ctx.subjectPrefix,
+        nameSuffix: ctx.nameSuffix,
+        logger: silent,
+      });
     admin = await bus('registry-admin');
     await admin.request(LoadRegistry, { files: FILES });
     proxyBus = await bus('privacy-proxy');
@@ -150,7 +182,11 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     (await openai(h, role, sub)).chat.completions.create({ model: 'gpt-4o-mini', messages });
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
   const budgetRefusals = async (h: Harness) =>
-    Number(/^orgmesh_privacy_proxy_llm_refusals_total\{reason="budget"[^}]*\} (\d+)/m.exec(await (await fetch(`${h.url}/metrics`)).text())?.[1]);
+    Number(
+      /^orgmesh_privacy_proxy_llm_refusals_total\{reason="budget"[^}]*\} (\d+)/m.exec(
+        await (await fetch(`${h.url}/metrics`)).text(),
+      )?.[1],
+    );
 
   it('refuses the call that finds the agent budget spent with 429 in both providers shapes, before the provider, and reopens it the next day', async () => {
     // 100 tokens a day; each call uses 30: calls at 0, 30, 60 and 90 are admitted, the fifth is refused.
@@ -160,14 +196,24 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
 
     // The OpenAI SDK with its default retries: told not to retry (x-should-retry: false), it asks once.
     const client = await openai(a, 'finance', 'finance-capped', 2);
-    const error = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
+    const error = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.RateLimitError);
     const openaiError = error as InstanceType<typeof OpenAI.RateLimitError>;
     expect(openaiError.status).toBe(429);
-    expect(openaiError.message).toMatch(/LLM budget "agent-daily-tokens" of agent finance-capped is exhausted: 100 tokens per calendar day/);
+    expect(openaiError.message).toMatch(
+      /LLM budget "agent-daily-tokens" of agent finance-capped is exhausted: 100 tokens per calendar day/,
+    );
     expect(openaiError.headers.get('x-should-retry')).toBe('false');
     expect(Number(openaiError.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(openaiError.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limited', rule: 'budgets.agent-daily-tokens', used: 120, limit: 100 });
+    expect(openaiError.error).toMatchObject({
+      type: 'rate_limit_error',
+      code: 'rate_limited',
+      rule: 'budgets.agent-daily-tokens',
+      used: 120,
+      limit: 100,
+    });
     expect(await budgetRefusals(a)).toBe(refusalsBefore + 1);
 
     const claude = await anthropic(a, 'finance', 'finance-capped');
@@ -178,7 +224,12 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     // Anthropic's own shape: {type: "error", error: {type: "rate_limit_error", message}}, which the SDK shows whole.
     expect((anthropicError as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({
       type: 'error',
-      error: { type: 'rate_limit_error', message: expect.stringMatching(/LLM budget "agent-daily-tokens" of agent finance-capped is exhausted/) },
+      error: {
+        type: 'rate_limit_error',
+        message: expect.stringMatching(
+          /LLM budget "agent-daily-tokens" of agent finance-capped is exhausted/,
+        ),
+      },
     });
     expect((anthropicError as Error).message).toContain('is exhausted: 100 tokens per calendar day used up');
     // The other replica knows the same budget (within a sync interval).
@@ -186,7 +237,9 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     await expect(chat(b, 'finance', 'finance-capped')).rejects.toBeInstanceOf(OpenAI.RateLimitError);
     // The fake's record: none of the refused calls reached the provider.
     expect(a.upstream.requests.length).toBe(upstreamBefore);
-    expect(b.upstream.requests.filter((r) => r.json?.['messages'] && r.headers['authorization'])).toHaveLength(0);
+    expect(
+      b.upstream.requests.filter((r) => r.json?.['messages'] && r.headers['authorization']),
+    ).toHaveLength(0);
 
     // Another agent of the role has its own budget.
     await expect(chat(a, 'finance', 'finance-other')).resolves.toBeDefined();
@@ -214,7 +267,9 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     expect(outcomes).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', '429', '429', '429']);
     const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: 1 });
     const rows = await pool
-      .query<{ tokens: string }>(`SELECT sum(tokens)::text AS tokens FROM privacy_proxy.llm_counters WHERE key = 'role:acme:sales'`)
+      .query<{ tokens: string }>(
+        `SELECT sum(tokens)::text AS tokens FROM privacy_proxy.llm_counters WHERE key = 'role:acme:sales'`,
+      )
       .finally(() => pool.end());
     expect(Number(rows.rows[0]!.tokens)).toBe(7 * 30);
     // warn_at 0.5: crossed at the fourth call (120 ≥ 100); one event for both replicas.
@@ -226,13 +281,41 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     expect(sales[0]).not.toHaveProperty('agentId');
   });
 
+  it('refuses by cost: a budget in dollars by the price table', async () => {
+    // gpt-4o-mini at the shipped price: 10 × $0.15 + 20 × $0.60 per million = 13.5 µ$, rounded to 14 µ$ a call.
+    // $0.00005 (50 µ$): calls at 0, 14, 28 and 42 µ$ are admitted, the fifth (at 56 µ$) is refused.
+    const outcomes: string[] = [];
+    for (let i = 0; i < 5; i++)
+      outcomes.push(
+        await chat(a, 'hr', 'hr-agent').then(
+          () => 'ok',
+          (e: unknown) => (e instanceof OpenAI.RateLimitError ? (e as Error).message : 'other'),
+        ),
+      );
+    expect(outcomes.slice(0, 4)).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(outcomes[4]).toMatch(
+      /LLM budget "hr-daily-cost" of agent hr-agent is exhausted: \$0\.00005 per rolling day used up/,
+    );
+  });
+
   it('reserves an estimate while a stream runs and settles it on the real usage', async () => {
     a.upstream.script({ firstTokenDelayMs: 600 });
-    const budget: LlmBudget = { name: 'agent-daily-tokens', per: 'agent', tokens: 100, window: 'day', reset: 'calendar' };
+    const budget: LlmBudget = {
+      name: 'agent-daily-tokens',
+      per: 'agent',
+      tokens: 100,
+      window: 'day',
+      reset: 'calendar',
+    };
     const subject = { tenant: 'acme', agentId: 'finance-streamer', role: 'finance' };
     const client = await openai(a, 'finance', 'finance-streamer');
     const done = (async () => {
-      const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, max_tokens: 50, messages });
+      const stream = await client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        stream: true,
+        max_tokens: 50,
+        messages,
+      });
       for await (const chunk of stream) void chunk;
     })();
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -251,7 +334,10 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     await settle();
     const response = await fetch(`${a.url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${await a.token('ops', { sub: 'ops-agent' })}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${await a.token('ops', { sub: 'ops-agent' })}`,
+      },
       body: JSON.stringify({ model: 'gpt-4o-mini', messages }),
     });
     expect(response.status).toBe(429);
@@ -261,30 +347,44 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     // A rate limit passes within the minute: the SDKs may retry it.
     expect(response.headers.get('x-should-retry')).toBe('true');
     const body = (await response.json()) as { error: { type: string; message: string; rule: string } };
-    expect(body.error).toMatchObject({ type: 'rate_limit_error', rule: 'rateLimits.agent.requestsPerMinute' });
+    expect(body.error).toMatchObject({
+      type: 'rate_limit_error',
+      rule: 'rateLimits.agent.requestsPerMinute',
+    });
     expect(body.error.message).toMatch(/rate limit of agent ops-agent: 2 requests per minute/);
     // Another agent of the role is not limited by it.
     await expect(chat(a, 'ops', 'ops-other')).resolves.toBeDefined();
   });
 
   it('refuses a provider or a model the profile does not list with 403 naming the rule (model policy)', async () => {
-    const gpt41 = await (await openai(a, 'finance', 'finance-policy')).chat.completions
+    const gpt41 = await (
+      await openai(a, 'finance', 'finance-policy')
+    ).chat.completions
       .create({ model: 'gpt-4.1', messages })
       .catch((e: unknown) => e);
     expect(gpt41).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((gpt41 as Error).message).toMatch(/model policy of profile finance: model "gpt-4.1" is not allowed for openai/);
+    expect((gpt41 as Error).message).toMatch(
+      /model policy of profile finance: model "gpt-4.1" is not allowed for openai/,
+    );
     expect((gpt41 as InstanceType<typeof OpenAI.PermissionDeniedError>).error).toMatchObject({
       rule: 'profiles.finance.providers.openai.models',
     });
     // A dated snapshot of a listed model is the listed model.
     await expect(
-      (await openai(a, 'finance', 'finance-policy')).chat.completions.create({ model: 'gpt-4o-mini-2024-07-18', messages }),
+      (await openai(a, 'finance', 'finance-policy')).chat.completions.create({
+        model: 'gpt-4o-mini-2024-07-18',
+        messages,
+      }),
     ).resolves.toBeDefined();
-    const claude = await (await anthropic(a, 'ops', 'ops-policy')).messages
+    const claude = await (
+      await anthropic(a, 'ops', 'ops-policy')
+    ).messages
       .create({ model: 'claude-haiku-4-5', max_tokens: 64, messages })
       .catch((e: unknown) => e);
     expect(claude).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((claude as Error).message).toMatch(/model policy of profile ops: provider anthropic is not allowed \(allowed: openai\)/);
+    expect((claude as Error).message).toMatch(
+      /model policy of profile ops: provider anthropic is not allowed \(allowed: openai\)/,
+    );
   });
 
   it('refuses calls with 503 and a clear message while the budget store does not answer (fail closed), and recovers', async () => {
@@ -305,7 +405,9 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
       const error = await chat(c, 'engineering', 'eng-agent').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);
       expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
-      expect((error as Error).message).toMatch(/the LLM budget store is unreachable and this profile limits LLM use: the call is refused/);
+      expect((error as Error).message).toMatch(
+        /the LLM budget store is unreachable and this profile limits LLM use: the call is refused/,
+      );
       expect(c.upstream.requests.length).toBe(before);
       // The store answers again: within a sync interval or two the calls go through.
       await blocker.query('COMMIT');

@@ -65,14 +65,17 @@ async function anthropic(agent: string): Promise<Anthropic> {
 function metricValue(text: string, name: string, labels: Record<string, string>): number | undefined {
   for (const line of text.split('\n')) {
     if (!line.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) return Number(line.split(' ').pop());
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.split(' ').pop());
   }
   return undefined;
 }
 
 /** The proxy's SERVER span of the last model call. */
 function serverSpan(): ReadableSpan {
-  const found = spans.getFinishedSpans().filter((s) => s.kind === SpanKind.SERVER && s.name.startsWith('POST /v1/'));
+  const found = spans
+    .getFinishedSpans()
+    .filter((s) => s.kind === SpanKind.SERVER && s.name.startsWith('POST /v1/'));
   expect(found.length).toBeGreaterThan(0);
   return found.at(-1)!;
 }
@@ -105,8 +108,12 @@ describe('usage accounting at the proxy', () => {
     ]);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     const labels = { provider: 'openai', model: 'gpt-4o-mini', role: 'finance' };
-    expect(metricValue(metrics, 'orgmesh_privacy_proxy_llm_tokens_total', { ...labels, type: 'input' })).toBeGreaterThanOrEqual(10);
-    expect(metricValue(metrics, 'orgmesh_privacy_proxy_llm_calls_total', { ...labels, estimated: 'false' })).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(metrics, 'orgmesh_privacy_proxy_llm_tokens_total', { ...labels, type: 'input' }),
+    ).toBeGreaterThanOrEqual(10);
+    expect(
+      metricValue(metrics, 'orgmesh_privacy_proxy_llm_calls_total', { ...labels, estimated: 'false' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(metricValue(metrics, 'orgmesh_privacy_proxy_llm_cost_usd_total', labels)).toBeGreaterThan(0);
 
     const span = serverSpan();
@@ -122,7 +129,9 @@ describe('usage accounting at the proxy', () => {
       'orgmesh.privacy.masked_count': 2,
     });
     // The upstream CLIENT span carries them too (the span of the model call itself).
-    const client_ = spans.getFinishedSpans().find((s) => s.kind === SpanKind.CLIENT && s.attributes['gen_ai.request.model']);
+    const client_ = spans
+      .getFinishedSpans()
+      .find((s) => s.kind === SpanKind.CLIENT && s.attributes['gen_ai.request.model']);
     expect(client_?.attributes['gen_ai.usage.output_tokens']).toBe(20);
     // Never content: no seeded value and no placeholder in any attribute of any span.
     const attributes = JSON.stringify(spans.getFinishedSpans().map((s) => s.attributes));
@@ -145,9 +154,18 @@ describe('usage accounting at the proxy', () => {
     // What the provider was asked: the usage.
     expect(h.upstream.last.json?.['stream_options']).toEqual({ include_usage: true });
     expect(await rowsOf('usage-openai-stream')).toEqual([
-      expect.objectContaining({ provider: 'openai', model: 'gpt-4.1', inputTokens: 10, outputTokens: 20, estimatedRequests: 0 }),
+      expect.objectContaining({
+        provider: 'openai',
+        model: 'gpt-4.1',
+        inputTokens: 10,
+        outputTokens: 20,
+        estimatedRequests: 0,
+      }),
     ]);
-    expect(serverSpan().attributes).toMatchObject({ 'gen_ai.usage.output_tokens': 20, 'orgmesh.llm.streaming': true });
+    expect(serverSpan().attributes).toMatchObject({
+      'gen_ai.usage.output_tokens': 20,
+      'orgmesh.llm.streaming': true,
+    });
   });
 
   it('passes the usage chunk through to a client that asked for it (stream_options.include_usage)', async () => {
@@ -161,7 +179,9 @@ describe('usage accounting at the proxy', () => {
     const chunks: OpenAI.ChatCompletionChunk[] = [];
     for await (const chunk of stream) chunks.push(chunk);
     expect(chunks.at(-1)?.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 20 });
-    expect(await rowsOf('usage-openai-asked')).toEqual([expect.objectContaining({ inputTokens: 10, outputTokens: 20 })]);
+    expect(await rowsOf('usage-openai-asked')).toEqual([
+      expect.objectContaining({ inputTokens: 10, outputTokens: 20 }),
+    ]);
   });
 
   it('records Anthropic JSON and streamed calls (message_start input, message_delta output)', async () => {
@@ -202,7 +222,10 @@ describe('usage accounting at the proxy', () => {
   it('estimates the usage from the tokenizer, marked estimated, when the answer carries none', async () => {
     h.upstream.script({ usage: false });
     const client = await openai('usage-estimated');
-    await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Summarise the quarter in one line.' }] });
+    await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Summarise the quarter in one line.' }],
+    });
     const stream = await client.chat.completions.create({
       model: 'gpt-4o-mini',
       stream: true,
@@ -218,16 +241,47 @@ describe('usage accounting at the proxy', () => {
     expect(row!.outputTokens).toBeLessThan(30);
     const metrics = await (await fetch(`${h.url}/metrics`)).text();
     expect(
-      metricValue(metrics, 'orgmesh_privacy_proxy_llm_calls_total', { model: 'gpt-4o-mini', estimated: 'true' }),
+      metricValue(metrics, 'orgmesh_privacy_proxy_llm_calls_total', {
+        model: 'gpt-4o-mini',
+        estimated: 'true',
+      }),
     ).toBe(2);
     expect(serverSpan().attributes['orgmesh.llm.usage_estimated']).toBe(true);
   });
 
+  it('counts a stream that broke off by what it carried, estimated', async () => {
+    h.upstream.script({ breakAfterDeltas: 6 });
+    const client = await openai('usage-broken');
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: 'A long answer, please.' }],
+    });
+    // The proxy ends the stream at the break (end-of-stream rule): the client sees a stream without a finish.
+    const chunks: OpenAI.ChatCompletionChunk[] = [];
+    await (async () => {
+      for await (const chunk of stream) chunks.push(chunk);
+    })().catch(() => undefined);
+    expect(chunks.some((c) => c.choices[0]?.finish_reason)).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [row] = await rowsOf('usage-broken');
+    expect(row).toMatchObject({ requests: 1, estimatedRequests: 1 });
+    expect(row!.inputTokens).toBeGreaterThan(10);
+    expect(row!.outputTokens).toBeGreaterThan(0);
+  });
+
   it('counts no tokens for a call the privacy check refused (strict), and the call never reached the provider', async () => {
     const before = h.upstream.requests.length;
-    const client = new OpenAI({ apiKey: await h.token('legal', { sub: 'usage-legal' }), baseURL: `${h.url}/v1`, maxRetries: 0 });
+    const client = new OpenAI({
+      apiKey: await h.token('legal', { sub: 'usage-legal' }),
+      baseURL: `${h.url}/v1`,
+      maxRetries: 0,
+    });
     await expect(
-      client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }] }),
+      client.chat.completions.create({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user', content: `SSN ${SEEDED.ssn}` }],
+      }),
     ).rejects.toMatchObject({ status: 422 });
     expect(h.upstream.requests.length).toBe(before);
     expect(await rowsOf('usage-legal')).toEqual([]);

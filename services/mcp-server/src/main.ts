@@ -93,7 +93,8 @@ if (config.transport === 'stdio') {
   const modernStdio = opensModernEra(firstLine)
     ? serveStdio(() => createModernMcpServer(depsFor(tokens)), {
         legacy: 'reject',
-        onerror: (error) => logger.warn({ errorType: error.name }, 'mcp stdio error'),
+        // Reporting only: rejected requests (bad input) arrive here too.
+        onerror: (error) => logger.debug({ errorType: error.name }, 'mcp 2026-07-28 request refused'),
       })
     : undefined;
   const server = serverFor(tokens);

@@ -20,6 +20,7 @@ import { devToken, startGatewayStack, type GatewayStack } from '../../gateway/te
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { GatewayApp } from '../../gateway/src/gateway.app.js';
 import { createOrgmeshMcpServer } from '../src/server/mcp.server.js';
+import { createModernMcpServer } from '../src/server/modern.server.js';
 import { startMcpHttpServer, type McpHttpServer } from '../src/server/http.transport.js';
 import { MESH_TOOLS } from '../src/tools/mesh.tools.js';
 import { McpMetrics } from '../src/server/mcp.metrics.js';
@@ -108,6 +109,9 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
       // A valid request_approval waits for its decision: briefly here, well under the fetch's 10 s.
       serverFor: (tokens) =>
         createOrgmeshMcpServer({ gatewayUrl: gateway.url, tokens, logger: silent, approvalWaitMs: 1_000 }),
+      // The 2026-07-28 edge (ADR 0017) meets the same input.
+      modernServerFor: (tokens) =>
+        createModernMcpServer({ gatewayUrl: gateway.url, tokens, logger: silent, approvalWaitMs: 1_000 }),
       ownTokens: undefined,
       allowedHosts: [],
       logger: silent,
@@ -218,6 +222,90 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     },
     FUZZ_TIMEOUT_MS,
   );
+
+  /** A 2026-07-28 request: the envelope in `_meta`, the standard headers mirroring the body. */
+  function post2026(method: string, params: Record<string, unknown>, id: unknown = 1): Promise<HttpAnswer> {
+    const mirrored = typeof params['name'] === 'string' ? params['name'] : params['taskId'];
+    const name =
+      typeof mirrored !== 'string'
+        ? undefined
+        : /^[\x20-\x7e]*$/.test(mirrored)
+          ? mirrored
+          : `=?base64?${Buffer.from(mirrored).toString('base64')}?=`;
+    return post(
+      JSON.stringify({
+        jsonrpc: '2.0',
+        id,
+        method,
+        params: {
+          ...params,
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientInfo': { name: 'fuzz', version: '1' },
+            'io.modelcontextprotocol/clientCapabilities': {
+              extensions: { 'io.modelcontextprotocol/tasks': {} },
+            },
+          },
+        },
+      }),
+      {
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': method,
+        ...(name === undefined ? {} : { 'mcp-name': name }),
+      },
+    );
+  }
+
+  it(
+    'fuzz: 2026-07-28 tools/call and tasks/get|cancel|update with hostile arguments answer in JSON-RPC shape, never internal',
+    async () => {
+      const hostileCall = fc.oneof(
+        ...MESH_TOOLS.map((tool) =>
+          fc.tuple(
+            fc.constant('tools/call'),
+            schemaValue(z.object(tool.inputSchema)).map((args) => ({ name: tool.name, arguments: args })),
+          ),
+        ),
+        fc.tuple(
+          fc.constantFrom('tools/call', 'tasks/get', 'tasks/cancel', 'tasks/update'),
+          fc.oneof(
+            fc.record({ taskId: fc.oneof(hostileString, fc.uuid()) }),
+            fc.record({
+              name: fc.constantFrom(...MESH_TOOLS.map((t) => t.name)),
+              arguments: fc.jsonValue({ maxDepth: 3 }),
+            }),
+            fc.dictionary(hostileString, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 3 }),
+          ),
+        ),
+      );
+      await fuzzEdge(
+        'mcp 2026-07-28 requests',
+        hostileCall,
+        async ([method, params]) => {
+          const answer = await post2026(method, params as Record<string, unknown>);
+          const problem = jsonRpcProblem(answer);
+          if (problem) throw new Error(`${method}: ${problem}`);
+        },
+        { ciRuns: 100 },
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
+
+  it('answers 2026-07-28 bad input with the spec codes: unknown method -32601, unfit params -32602, unknown task -32602', async () => {
+    const unknown = JSON.parse((await post2026('no/such/method', {})).text) as { error?: { code: number } };
+    expect(unknown.error?.code).toBe(-32601);
+    const unfit = JSON.parse((await post2026('tools/call', { name: 'list_tasks', arguments: 'x' })).text) as {
+      error?: { code: number };
+    };
+    expect(unfit.error?.code).toBe(-32602);
+    const noTask = JSON.parse(
+      (await post2026('tasks/get', { taskId: '0b6f0d3e-6c1f-4c55-9d51-6f3f3f1b2a10' })).text,
+    ) as {
+      error?: { code: number; message: string };
+    };
+    expect(noTask.error).toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
+  });
 
   it.each([
     ['empty', ''],

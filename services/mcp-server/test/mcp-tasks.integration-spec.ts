@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import {
   Client as ModernClient,
   ProtocolError,
@@ -540,6 +541,62 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
       } finally {
         await client.close();
       }
+    });
+
+    it('acts as the bearer of the request’s token, and keeps DNS rebinding protection', async () => {
+      const anonymous = await startHttpServer({ ORGMESH_GATEWAY_URL: gateway.url, LOG_LEVEL: 'silent' });
+      children.push(anonymous.child);
+      const legal = new ModernClient(
+        { name: 'orgmesh-mcp-2026-bearer-test', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      await legal.connect(
+        new ModernHttpTransport(new URL(anonymous.url), {
+          requestInit: { headers: { authorization: `Bearer ${await devToken(gateway, 'legal-agent')}` } },
+        }),
+      );
+      try {
+        expect(legal.getNegotiatedProtocolVersion()).toBe('2026-07-28');
+        const note = (await legal.callTool({
+          name: 'notify',
+          arguments: { to: 'manager', message: 'legal over 2026-07-28' },
+        })) as CallToolResult;
+        expect(note.structuredContent).toMatchObject({ from: { agentId: 'legal-agent', role: 'legal' } });
+      } finally {
+        await legal.close();
+      }
+      const { port } = new URL(httpUrl);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          {
+            host: '127.0.0.1',
+            port: Number(port),
+            path: '/mcp',
+            method: 'POST',
+            headers: {
+              host: 'evil.example',
+              'content-type': 'application/json',
+              accept: 'application/json, text/event-stream',
+              'mcp-protocol-version': '2026-07-28',
+              'mcp-method': 'server/discover',
+            },
+          },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.once('error', reject);
+        req.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'server/discover',
+            params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': {} } },
+          }),
+        );
+      });
+      expect(status).toBe(403);
     });
 
     it('without the Tasks extension, request_approval waits for the decision, with progress', async () => {

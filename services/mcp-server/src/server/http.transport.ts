@@ -66,7 +66,12 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
           if (!tokens) throw new Error('unreachable: requests without a token are answered 401 first');
           return options.modernServerFor!(tokens);
         },
-        { legacy: 'reject' },
+        {
+          legacy: 'reject',
+          // Reporting only: rejected requests (bad input) arrive here too, so not counted as unexpected.
+          onerror: (error) =>
+            options.logger.debug({ errorType: error.name }, 'mcp 2026-07-28 request refused'),
+        },
       )
     : undefined;
   const hostnames = [

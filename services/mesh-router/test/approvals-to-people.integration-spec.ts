@@ -329,6 +329,24 @@ describe('approvals decided by people of the org chart', () => {
     expect(late.code).toBe('task_illegal_transition');
   });
 
+  it('quorum: two directors approving at the same moment complete it once', async () => {
+    const approval = await request({ case: 2 });
+    const both = await Promise.all(
+      ['u00002', 'u00026', 'u00014'].map((who) =>
+        bus.request(Decide, { id: approval.id, decision: 'approve' }, as(who)).then(
+          (task) => ({ who, task, code: undefined as string | undefined }),
+          (error: { code?: string }) => ({ who, task: undefined, code: error.code }),
+        ),
+      ),
+    );
+    // Two settle the quorum; the third finds it ended (or decides first and one of the others does).
+    expect(both.filter((b) => b.task).length).toBe(2);
+    expect(both.filter((b) => b.code).map((b) => b.code)).toEqual(['task_illegal_transition']);
+    const done = await get(approval.id);
+    expect(done.state).toBe('completed');
+    expect(done.history?.filter((h) => h.event === 'decide')).toHaveLength(1);
+  });
+
   it('quorum: rejected as soon as the quorum cannot be reached', async () => {
     const approval = await request({ case: 2 });
     const one = await bus.request(

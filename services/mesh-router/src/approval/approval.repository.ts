@@ -132,8 +132,8 @@ export class ApprovalRepository {
     );
   }
 
-  async decisionsByTask(taskIds: string[]): Promise<Map<string, PersonDecision[]>> {
-    const { rows } = await this.db.query<DecisionRow>(
+  async decisionsByTask(taskIds: string[], sql: Sql = this.db): Promise<Map<string, PersonDecision[]>> {
+    const { rows } = await sql.query<DecisionRow>(
       `SELECT * FROM mesh.approval_decisions WHERE task_id = ANY($1::uuid[]) ORDER BY decided_at, user_id`,
       [taskIds],
     );

@@ -124,7 +124,7 @@ export class ApprovalService {
     const taskNow = await this.tasks.get(command.id);
     const outcome = await this.routes.transaction(async (tx) => {
       const current = (await this.routes.route(command.id, tx, true)) ?? route;
-      const decisions = (await this.routes.decisionsByTask([command.id])).get(command.id) ?? [];
+      const decisions = (await this.routes.decisionsByTask([command.id], tx)).get(command.id) ?? [];
       const mine = decisions.find((d) => d.userId === caller.agentId);
       // A retry (same Idempotency-Key header sent again, same decision and comment) gets the approval as it is now.
       if (

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Task } from '@orgmesh/contracts';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
@@ -11,7 +11,9 @@ import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harnes
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startMeshRouterApp, type MeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 import type { GatewayApp } from '../src/gateway.app.js';
-import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
+import { api, devToken, silentLogger, startTestGateway, type TestSessions } from './gateway-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestSessions } from '../../sessions/test/sessions-harness.js';
 
 /**
  * Issue 23 at the REST edge (ADR 0019): a signed-in person (scope orgmesh:person, sub = user id;
@@ -24,6 +26,7 @@ describe('gateway: approvals decided by people', () => {
   let gateway: GatewayApp;
   let registry: Awaited<ReturnType<typeof startTestRegistry>>;
   let mesh: MeshRouterApp;
+  let sessions: TestSessions;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -42,7 +45,8 @@ describe('gateway: approvals decided by people', () => {
       migrate: true,
       startJobs: false,
     });
-    for (const client of ['finance-agent', 'manager-agent', 'u00002', 'u00003'])
+    sessions = await startTestSessions(ctx);
+    for (const client of ['admin', 'finance-agent', 'manager-agent', 'u00002', 'u00003'])
       tokens[client] = await devToken(gateway, client);
   }, 60_000);
 
@@ -50,6 +54,7 @@ describe('gateway: approvals decided by people', () => {
     await gateway?.close();
     await mesh?.close();
     await registry?.close();
+    await sessions?.close();
     await ctx?.dispose();
   });
 
@@ -58,10 +63,26 @@ describe('gateway: approvals decided by people', () => {
   it('lists the approval waiting for the person, decides it once, refuses the second decision and a stranger', async () => {
     const created = await api<Task>(gateway, 'POST', '/v1/approvals', {
       token: as('finance-agent'),
-      body: { to: 'manager', subject: 'Conference travel', details: { amount: 2_400 }, approver: 'user:u00002' },
+      body: {
+        to: 'manager',
+        subject: 'Conference travel',
+        details: { amount: 2_400 },
+        approver: 'user:u00002',
+      },
     });
     expect(created.status).toBe(202);
     const id = created.body.id;
+    // The requesting agent's session pauses on its request, as for an approval an agent decides.
+    const requesterSession = async () =>
+      (
+        await api<{ items: Array<{ status: string }> }>(
+          gateway,
+          'GET',
+          `/v1/sessions?agentId=finance-agent&contextId=${created.body.contextId}`,
+          { token: as('admin') },
+        )
+      ).body.items[0]?.status;
+    await expectEventually(async () => expect(await requesterSession()).toBe('paused'));
 
     const whoami = await api(gateway, 'GET', '/v1/auth/whoami', { token: as('u00002') });
     expect(whoami.body).toMatchObject({ kind: 'person', subject: 'u00002' });
@@ -87,7 +108,9 @@ describe('gateway: approvals decided by people', () => {
     expect((await api(gateway, 'GET', '/v1/tasks', { token: as('u00002') })).status).toBe(403);
     expect((await api(gateway, 'GET', '/v1/sessions', { token: as('u00002') })).status).toBe(403);
     // An agent asking for a person's view is refused by the mesh.
-    expect((await api(gateway, 'GET', '/v1/approvals?awaiting=me', { token: as('manager-agent') })).status).toBe(403);
+    expect(
+      (await api(gateway, 'GET', '/v1/approvals?awaiting=me', { token: as('manager-agent') })).status,
+    ).toBe(403);
 
     const stranger = await api(gateway, 'POST', `/v1/tasks/${id}/decision`, {
       token: as('u00003'),
@@ -103,6 +126,8 @@ describe('gateway: approvals decided by people', () => {
     });
     expect(decided.status).toBe(200);
     expect(decided.body.decision).toMatchObject({ decision: 'approve', decidedBy: { agentId: 'u00002' } });
+    // The person's decision resumes it.
+    await expectEventually(async () => expect(await requesterSession()).toBe('active'));
 
     const twice = await api(gateway, 'POST', `/v1/tasks/${id}/decision`, {
       token: as('u00002'),

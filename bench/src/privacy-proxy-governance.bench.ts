@@ -21,7 +21,7 @@ import {
  * agent and a role budget (tokens and cost) and a per-agent rate limit on the caller's profile, set
  * high enough never to refuse. All three are measured in interleaved rounds of the same run, JSON (the
  * 4 KB / 11-entity prompt of the privacy-proxy suite) and streaming (time to first token). Short on
- * purpose (~40 s): the machine is shared.
+ * purpose (~55 s): the machine is shared. Then 16 clients at once for the saturation throughput.
  */
 
 const GOVERNANCE: LlmGovernance = {
@@ -161,6 +161,28 @@ export async function run(): Promise<BenchResult[]> {
       targetTtftOverheadMs: 1,
     };
 
+    // Saturation: 16 clients back to back, the proxy with governance on against the upstream alone.
+    const SATURATED_DIRECT = 'privacy-proxy-governance: direct upstream, 16 clients (JSON, saturation)';
+    const saturation = await runComparison(
+      [
+        {
+          name: SATURATED_DIRECT,
+          concurrency: 16,
+          op: () => complete(upstream.url, token, jsonBody),
+          durationMs: 3000,
+        },
+        {
+          name: 'privacy-proxy-governance: via proxy, governance on, 16 clients (JSON, saturation)',
+          baseline: SATURATED_DIRECT,
+          concurrency: 16,
+          op: () => complete(governed.url, token, jsonBody),
+          durationMs: 3000,
+          extra: { targetThroughput: 2000 },
+        },
+      ],
+      { rounds: 1 },
+    );
+
     // What the governed proxy wrote: every measured call counted, once (usage rows are hourly aggregates).
     const pool = new pg.Pool({ connectionString: ns.databaseUrl, max: 1 });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -175,9 +197,9 @@ export async function run(): Promise<BenchResult[]> {
       `  privacy-proxy-governance: added p50 ${viaPlain.extra['addedP50Ms']} ms without, ${viaGoverned.extra['addedP50Ms']} ms with governance ` +
         `(p99 ${viaPlain.extra['addedP99Ms']} / ${viaGoverned.extra['addedP99Ms']} ms); proxy CPU ${viaPlain.extra['proxyCpuMsPerRequest']} / ` +
         `${viaGoverned.extra['proxyCpuMsPerRequest']} ms/request; TTFT +${streams[1]!.extra['ttftOverheadP50Ms']} / +${streams[2]!.extra['ttftOverheadP50Ms']} ms; ` +
-        `usage rows count ${written.rows[0]!.requests} calls`,
+        `saturation ${round(saturation[1]!.throughput, 0)} requests/s with governance (${round(saturation[0]!.throughput, 0)} direct); usage rows count ${written.rows[0]!.requests} calls`,
     );
-    return [...latency, ...streams];
+    return [...latency, ...streams, ...saturation];
   } finally {
     for (const child of children) child.close();
     await ns.dispose().catch(() => undefined);

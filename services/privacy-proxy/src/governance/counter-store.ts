@@ -58,10 +58,10 @@ const COLUMNS = `key, (extract(epoch from bucket) * 1000)::bigint AS bucket_ms, 
 
 /**
  * A change is read by its `updated_at`; a statement that took its timestamp before another committed
- * may commit after it, so every read goes back this far (rows are absolute values: reading one
+ * may commit after it (single-statement autocommit upserts: milliseconds), so every read goes back this far (rows are absolute values: reading one
  * twice is harmless).
  */
-const READ_OVERLAP_MS = 5_000;
+const READ_OVERLAP_MS = 2_000;
 
 /** Counters in Postgres (`privacy_proxy.llm_counters`), the schema of migrations/privacy-proxy. */
 export class PostgresCounterStore implements CounterStore {

@@ -12,7 +12,12 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import { createLogger } from '@orgmesh/telemetry';
-import { createIsolatedDatabase, createTestContext, type TestContext } from '@orgmesh/testing';
+import {
+  createIsolatedDatabase,
+  createTestContext,
+  expectEventually,
+  type TestContext,
+} from '@orgmesh/testing';
 // The real registry service, in-process against this test's database and NATS namespace: the proxy
 // reads the role profiles (and their llm section) over NATS exactly as in production (tests only).
 // eslint-disable-next-line @nx/enforce-module-boundaries
@@ -40,6 +45,7 @@ const roles = `roles:
   - { id: ops, display_name: Ops, description: Operations. }
   - { id: engineering, display_name: Engineering, description: Builds. }
   - { id: hr, display_name: HR, description: People. }
+  - { id: support, display_name: Support, description: Customers. }
 `;
 
 const profile = (id: string, providers: string, llm: string) => `id: ${id}
@@ -52,14 +58,14 @@ llm:
 ${llm}
 `;
 
-const FILES: RegistrySourceFile[] = [
+const files = (financeTokens = 100): RegistrySourceFile[] => [
   { path: 'roles.yaml', content: roles },
   {
     path: 'profiles/finance.yaml',
     content: profile(
       'finance',
       `  - { name: openai, models: [gpt-4o-mini] }\n  - { name: anthropic, models: [claude-haiku-4-5] }`,
-      `  budgets:\n    - { name: agent-daily-tokens, per: agent, tokens: 100, window: day, reset: calendar }`,
+      `  budgets:\n    - { name: agent-daily-tokens, per: agent, tokens: ${financeTokens}, window: day, reset: calendar }`,
     ),
   },
   {
@@ -92,6 +98,14 @@ const FILES: RegistrySourceFile[] = [
       'hr',
       `  - { name: openai, models: [] }`,
       `  budgets:\n    - { name: hr-daily-cost, per: agent, cost_usd: 0.00005, window: day, reset: rolling }`,
+    ),
+  },
+  {
+    path: 'profiles/support.yaml',
+    content: profile(
+      'support',
+      `  - { name: openai, models: [] }`,
+      `  budgets:\n    - { name: support-daily-tokens, per: role, tokens: 1000000, window: day, reset: calendar }\n  on_store_unavailable: allow`,
     ),
   },
 ];
@@ -158,7 +172,7 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
         logger: silent,
       });
     admin = await bus('registry-admin');
-    await admin.request(LoadRegistry, { files: FILES });
+    await admin.request(LoadRegistry, { files: files() });
     proxyBus = await bus('privacy-proxy');
     a = await replica(ctx.databaseUrl);
     b = await replica(ctx.databaseUrl);
@@ -249,6 +263,23 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     await expect(chat(a, 'finance', 'finance-capped')).resolves.toBeDefined();
     await expect(chat(b, 'finance', 'finance-capped')).resolves.toBeDefined();
     offset -= DAY;
+  });
+
+  it('applies a budget the registry raises within a second on both replicas, without a restart', async () => {
+    // finance-capped has spent today's 100 tokens (first test).
+    await expect(chat(a, 'finance', 'finance-capped')).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const published = Date.now();
+    await admin.request(LoadRegistry, { files: files(1_000) });
+    await expectEventually(() => expect(chat(a, 'finance', 'finance-capped')).resolves.toBeDefined(), {
+      timeoutMs: 1_000,
+      intervalMs: 50,
+    });
+    await expectEventually(() => expect(chat(b, 'finance', 'finance-capped')).resolves.toBeDefined(), {
+      timeoutMs: 1_000,
+      intervalMs: 50,
+    });
+    expect(Date.now() - published).toBeLessThan(2_000);
+    await admin.request(LoadRegistry, { files: files() });
   });
 
   it('shares a role budget between two replicas through Postgres, and one warning crosses the threshold once', async () => {
@@ -409,6 +440,9 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
         /the LLM budget store is unreachable and this profile limits LLM use: the call is refused/,
       );
       expect(c.upstream.requests.length).toBe(before);
+      // A profile that says `on_store_unavailable: allow` goes on, counted locally.
+      await expect(chat(c, 'support', 'support-agent')).resolves.toBeDefined();
+      expect(c.upstream.requests.length).toBe(before + 1);
       // The store answers again: within a sync interval or two the calls go through.
       await blocker.query('COMMIT');
       await new Promise((resolve) => setTimeout(resolve, 1_500));

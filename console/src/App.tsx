@@ -24,12 +24,13 @@ function pageFromHash(): PageId {
 }
 
 function SignIn({ error }: { error: unknown }) {
+  const [refused, setRefused] = useState<unknown>();
   return (
     <main id="main" className="signin">
       <h1>orgmesh console</h1>
       <p>Sign in as a person of the org chart to see what waits for you.</p>
-      <ProblemBanner error={error} />
-      <button type="button" className="primary" onClick={() => void signIn()}>
+      <ProblemBanner error={refused ?? error} />
+      <button type="button" className="primary" onClick={() => signIn().catch(setRefused)}>
         Sign in
       </button>
     </main>

@@ -1,8 +1,24 @@
 import { randomVerifier, s256Challenge } from './pkce';
 import { ApiError, toProblem } from './problem';
 
-/** The console's public OAuth client at the gateway's built-in issuer (services/gateway/src/auth). */
-export const CLIENT_ID = 'orgmesh-console';
+/**
+ * Where the console signs people in, as the gateway says (`GET /console/config.json`): its built-in
+ * issuer in dev mode, the organisation's OpenID provider in oidc mode.
+ */
+interface SignInConfig {
+  mode: 'dev' | 'oidc';
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  clientId: string;
+  scope: string;
+}
+
+async function signInConfig(): Promise<SignInConfig> {
+  const res = await fetch('/console/config.json');
+  const body: unknown = await res.json().catch(() => undefined);
+  if (!res.ok) throw new ApiError(toProblem(res.status, body));
+  return body as SignInConfig;
+}
 const PENDING = 'orgmesh.console.pkce';
 const TOKEN = 'orgmesh.console.token';
 
@@ -63,19 +79,29 @@ export function signOut(): void {
 
 /** Starts the authorization code flow: to the issuer's sign-in page, back to /console/ with a code. */
 export async function signIn(): Promise<void> {
+  const config = await signInConfig();
   const verifier = randomVerifier();
   const state = randomVerifier();
-  sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, returnTo: location.hash }));
-  const query = new URLSearchParams({
+  const pending = {
+    verifier,
+    state,
+    returnTo: location.hash,
+    tokenEndpoint: config.tokenEndpoint,
+    clientId: config.clientId,
+  };
+  sessionStorage.setItem(PENDING, JSON.stringify(pending));
+  const target = new URL(config.authorizationEndpoint, location.origin);
+  const query = {
     response_type: 'code',
-    client_id: CLIENT_ID,
+    client_id: config.clientId,
     redirect_uri: redirectUri(),
     code_challenge: await s256Challenge(verifier),
     code_challenge_method: 'S256',
     state,
-    scope: 'orgmesh:person',
-  });
-  location.assign(`/v1/auth/authorize?${query.toString()}`);
+    scope: config.scope,
+  };
+  for (const [key, value] of Object.entries(query)) target.searchParams.set(key, value);
+  location.assign(target.toString());
 }
 
 /**
@@ -91,6 +117,8 @@ export async function completeSignIn(): Promise<Session | undefined> {
     verifier: string;
     state: string;
     returnTo: string;
+    tokenEndpoint: string;
+    clientId: string;
   } | null;
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, '', `/console/${pending?.returnTo ?? ''}`);
@@ -108,14 +136,14 @@ export async function completeSignIn(): Promise<Session | undefined> {
       detail: 'the sign-in answer does not belong to this tab; sign in again',
     });
   }
-  const res = await fetch('/v1/auth/token', {
+  const res = await fetch(pending.tokenEndpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
       grant_type: 'authorization_code',
       code: code ?? '',
       redirect_uri: redirectUri(),
-      client_id: CLIENT_ID,
+      client_id: pending.clientId,
       code_verifier: pending.verifier,
     }).toString(),
   });

@@ -105,6 +105,43 @@ async function startProvider(
       expect((await fetch(`${gateway.url}/v1/auth/authorize`)).status).toBe(404);
     });
 
+    it('answers 503 naming the cause when the console has no client or the provider cannot be read', async () => {
+      const deadPort = await freePort();
+      const unconfigured = await startTestGateway(ctx, {
+        AUTH_MODE: 'oidc',
+        AUTH_ISSUER: provider.issuer,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_JWKS_URL: `${provider.issuer}/jwks`,
+      });
+      const unreachable = await startTestGateway(ctx, {
+        AUTH_MODE: 'oidc',
+        AUTH_ISSUER: `http://127.0.0.1:${deadPort}`,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_JWKS_URL: `http://127.0.0.1:${deadPort}/jwks`,
+        CONSOLE_OIDC_CLIENT_ID: 'orgmesh-console',
+      });
+      try {
+        const noClient = await fetch(`${unconfigured.url}/console/config.json`);
+        expect(noClient.status).toBe(503);
+        expect(await noClient.json()).toMatchObject({
+          code: 'unavailable',
+          detail: expect.stringContaining('CONSOLE_OIDC_CLIENT_ID'),
+        });
+        const down = await fetch(`${unreachable.url}/console/config.json`);
+        expect(down.status).toBe(503);
+        expect(await down.json()).toMatchObject({
+          detail: "the OpenID provider's discovery document could not be read",
+        });
+        // The page itself still loads (its CSP then admits only the gateway) and shows the refusal on sign-in.
+        const page = await fetch(`${unreachable.url}/console/`);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-security-policy')).toContain("connect-src 'self';");
+      } finally {
+        await unconfigured.close();
+        await unreachable.close();
+      }
+    });
+
     it("signs a person in at the provider's login page, and the gateway accepts the token as that person's", async () => {
       const context = await browser.newContext();
       const page = await context.newPage();

@@ -123,6 +123,14 @@ export interface UnresolvedInput {
  */
 export function reportUnresolved(input: UnresolvedInput): void {
   const { report } = input;
+  // An unresolved id is reported once, at its first use, naming the others.
+  const atFirstUse = (
+    uses: ReadonlyArray<{ source: YamlSource; path: ReadonlyArray<PropertyKey> }>,
+    reason: string,
+  ) => {
+    const [first] = uses;
+    if (first) report(first.source, first.path, `${reason}${alsoUsed(uses)}`);
+  };
   const explainedMissingProfile = new Set<string>();
   const declaredRoleIds = input.declaredRoles.map((r) => r.id);
   for (const [role, uses] of sortedGroups(input.unknownRoles)) {
@@ -143,12 +151,9 @@ export function reportUnresolved(input: UnresolvedInput): void {
     // A profile whose role is misspelt is why its role "has no profile": one problem, at the profile.
     const profileRoleUse = uses.some((u) => u.source.file.startsWith('profiles/') && u.path[0] === 'role');
     if (near && profileRoleUse && !input.profileRoles.has(near)) explainedMissingProfile.add(near);
-    const [first] = uses;
-    if (!first) continue;
-    report(
-      first.source,
-      first.path,
-      `unknown role "${role}" (roles.yaml declares: ${listOf(declaredRoleIds)})${didYouMean(near)}${alsoUsed(uses)}`,
+    atFirstUse(
+      uses,
+      `unknown role "${role}" (roles.yaml declares: ${listOf(declaredRoleIds)})${didYouMean(near)}`,
     );
   }
   for (const { id, index } of input.declaredRoles) {
@@ -178,23 +183,14 @@ export function reportUnresolved(input: UnresolvedInput): void {
       );
       continue;
     }
-    const [first] = uses;
-    if (!first) continue;
-    report(
-      first.source,
-      first.path,
-      `unknown agent "${agentId}"${didYouMean(nearest(agentId, input.declaredAgents))}${alsoUsed(uses)}`,
-    );
+    atFirstUse(uses, `unknown agent "${agentId}"${didYouMean(nearest(agentId, input.declaredAgents))}`);
   }
 
   for (const [profileId, uses] of sortedGroups(input.unknownProfiles)) {
     if (unreadable('profiles', profileId)) continue;
-    const [first] = uses;
-    if (!first) continue;
-    report(
-      first.source,
-      first.path,
-      `unknown profile "${profileId}"${didYouMean(nearest(profileId, input.declaredProfiles))}${alsoUsed(uses)}`,
+    atFirstUse(
+      uses,
+      `unknown profile "${profileId}"${didYouMean(nearest(profileId, input.declaredProfiles))}`,
     );
   }
 }

@@ -1,4 +1,3 @@
-import { PrivacyBudgetWarning } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database, RetentionJob } from '@orgmesh/persistence';
 import { preloadNamesLexicon } from '@orgmesh/privacy';
@@ -18,6 +17,7 @@ import { Governor } from './governance/governor.js';
 import { DEFAULT_PRICES, PriceList } from './governance/prices.js';
 import { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 import { serveUsage } from './governance/usage-rpc.js';
+import { budgetWarningPublisher } from './governance/warnings.js';
 import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
 import { RegistryProfileSource } from './profiles/registry-profile-source.js';
 import { NatsRegistryReader } from './profiles/registry-reader.js';
@@ -56,7 +56,11 @@ if (config.PRIVACY_AUDIT === 'nats' && bus) {
     dir: config.PRIVACY_AUDIT_SPOOL_DIR,
     maxBytes: config.PRIVACY_AUDIT_SPOOL_MAX_BYTES,
   });
-  if (spool.pendingBytes > 0) logger.info({ bytes: spool.pendingBytes }, 'privacy audit spool holds unpublished events from an earlier run');
+  if (spool.pendingBytes > 0)
+    logger.info(
+      { bytes: spool.pendingBytes },
+      'privacy audit spool holds unpublished events from an earlier run',
+    );
   const sink = new NatsAuditSink(bus, spool, logger, { registry: metrics.registry });
   sink.start();
   audit = sink;
@@ -111,18 +115,38 @@ if (config.DATABASE_URL) {
   const job = new RetentionJob(db, {
     lockKey: 'privacy-proxy-usage-retention',
     targets: [
-      { name: 'privacy_proxy.llm_usage', table: 'privacy_proxy.llm_usage', ageColumn: 'bucket', maxAgeMs: config.PRIVACY_USAGE_RETENTION },
+      {
+        name: 'privacy_proxy.llm_usage',
+        table: 'privacy_proxy.llm_usage',
+        ageColumn: 'bucket',
+        maxAgeMs: config.PRIVACY_USAGE_RETENTION,
+      },
       // Counters older than the longest window (a month) decide nothing any more.
-      { name: 'privacy_proxy.llm_counters', table: 'privacy_proxy.llm_counters', ageColumn: 'bucket', maxAgeMs: 35 * 86_400_000 },
-      { name: 'privacy_proxy.llm_budget_warnings', table: 'privacy_proxy.llm_budget_warnings', ageColumn: 'sent_at', maxAgeMs: 35 * 86_400_000 },
+      {
+        name: 'privacy_proxy.llm_counters',
+        table: 'privacy_proxy.llm_counters',
+        ageColumn: 'bucket',
+        maxAgeMs: 35 * 86_400_000,
+      },
+      {
+        name: 'privacy_proxy.llm_budget_warnings',
+        table: 'privacy_proxy.llm_budget_warnings',
+        ageColumn: 'sent_at',
+        maxAgeMs: 35 * 86_400_000,
+      },
     ],
     metrics: metrics.registry,
   });
   retention = setInterval(() => void job.runOnce().catch(() => undefined), 3_600_000);
   retention.unref();
 } else {
-  logger.warn({}, 'DATABASE_URL unset: LLM usage and budget counters are kept in this process only (one replica)');
+  logger.warn(
+    {},
+    'DATABASE_URL unset: LLM usage and budget counters are kept in this process only (one replica)',
+  );
 }
+// Budget warnings go to the PRIVACY stream, which the nats audit sink provisions; without it, here.
+if (bus && config.PRIVACY_AUDIT !== 'nats') await bus.ensureStream('privacy');
 const usage = db ? new PostgresUsageStore(db) : new MemoryUsageStore();
 const verifier = JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
   issuer: config.AUTH_ISSUER,
@@ -138,17 +162,7 @@ const governor = new Governor(
     outputReserveTokens: config.PRIVACY_LLM_OUTPUT_RESERVE,
     syncIntervalMs: config.PRIVACY_BUDGET_SYNC_INTERVAL,
     staleAfterMs: config.PRIVACY_BUDGET_STALE_AFTER,
-    onWarning: (warning) => {
-      if (!bus) {
-        logger.warn({ budget: warning.budget, per: warning.per, role: warning.role }, 'budget warning threshold crossed');
-        return;
-      }
-      bus
-        .publish(PrivacyBudgetWarning, warning, { eventId: warning.eventId })
-        .catch((error: unknown) =>
-          logger.warn({ err: error instanceof Error ? error.name : 'unknown' }, 'budget warning not published'),
-        );
-    },
+    onWarning: budgetWarningPublisher(bus, logger),
   },
   metrics,
 );

@@ -4,6 +4,7 @@ import OpenAI from 'openai';
 import pg from 'pg';
 import {
   LoadRegistry,
+  PrivacyBudgetWarning,
   type LlmBudget,
   type PrivacyBudgetWarningPayload,
   type RegistrySourceFile,
@@ -27,6 +28,7 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 import { PostgresCounterStore } from '../src/governance/counter-store.js';
 import type { GovernorOptions } from '../src/governance/governor.js';
 import { PostgresUsageStore } from '../src/governance/usage-store.js';
+import { budgetWarningPublisher } from '../src/governance/warnings.js';
 import { RegistryProfileSource } from '../src/profiles/registry-profile-source.js';
 import { NatsRegistryReader } from '../src/profiles/registry-reader.js';
 import { startHarness, type Harness } from './proxy-harness.js';
@@ -126,6 +128,8 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
   let offset = 0;
   const now = () => Date.now() + offset;
   const warnings: PrivacyBudgetWarningPayload[] = [];
+  const published: PrivacyBudgetWarningPayload[] = [];
+  let publishWarning: (warning: PrivacyBudgetWarningPayload) => void = () => undefined;
 
   async function replica(url: string, governance: Partial<GovernorOptions> = {}): Promise<Harness> {
     const db = await Database.connect({
@@ -150,7 +154,11 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
           usage: new PostgresUsageStore(db),
           syncIntervalMs: 50,
           now,
-          onWarning: (warning) => warnings.push(warning),
+          // The replica's own record, and what main.ts does with a warning: publish it on JetStream.
+          onWarning: (warning) => {
+            warnings.push(warning);
+            publishWarning(warning);
+          },
           ...governance,
         },
       },
@@ -174,6 +182,12 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     admin = await bus('registry-admin');
     await admin.request(LoadRegistry, { files: files() });
     proxyBus = await bus('privacy-proxy');
+    await proxyBus.ensureStream('privacy');
+    publishWarning = budgetWarningPublisher(proxyBus, silent);
+    // A consumer of the PRIVACY stream (what a notifier or the console would run).
+    await admin.consume(PrivacyBudgetWarning, 'budget-warnings-test', async (payload) => {
+      published.push(payload);
+    });
     a = await replica(ctx.databaseUrl);
     b = await replica(ctx.databaseUrl);
   });
@@ -310,6 +324,10 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     expect(sales[0]).toMatchObject({ per: 'role', role: 'sales', unit: 'tokens', limit: 200, warnAt: 0.5 });
     expect(sales[0]!.used).toBeGreaterThanOrEqual(100);
     expect(sales[0]).not.toHaveProperty('agentId');
+    // On the bus: the one warning, validated against its contract, as JetStream delivered it.
+    await expectEventually(() =>
+      expect(published.filter((w) => w.budget === 'sales-daily-tokens')).toEqual(sales),
+    );
   });
 
   it('refuses by cost: a budget in dollars by the price table', async () => {

@@ -8,6 +8,11 @@ import {
   StreamableHTTPClientTransport as ModernHttpTransport,
 } from '@modelcontextprotocol/client';
 import { StdioClientTransport as ModernStdioTransport } from '@modelcontextprotocol/client/stdio';
+import {
+  createTaskSessionFromClient,
+  resultFromTaskOutcome,
+  type JsonRpcResponse,
+} from '@modelcontextprotocol/ext-tasks/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { z } from 'zod';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -656,6 +661,73 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
           },
         },
       });
+    });
+
+    it('the official Tasks requester (ext-tasks) calls request_approval as a task and settles it on the mesh decision', async () => {
+      // ext-tasks drives 2026-07-28 tasks through a raw dispatch the host supplies, because the v2
+      // client's codec refuses `resultType: "task"`; this one posts each request as the spec frames it.
+      const rawDispatch = async (request: unknown): Promise<JsonRpcResponse> => {
+        const message = request as { method: string; params?: { name?: string; taskId?: string } };
+        const name = message.params?.name ?? message.params?.taskId;
+        const res = await fetch(httpUrl, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2026-07-28',
+            'mcp-method': message.method,
+            ...(name ? { 'mcp-name': name } : {}),
+          },
+          // The requester hands over method and params; the JSON-RPC frame is the host's.
+          body: JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), ...(request as object) }),
+        });
+        const body = JSON.parse(await res.text()) as RawAnswer;
+        return body.error
+          ? { kind: 'error', error: body.error }
+          : { kind: 'result', result: body.result as never };
+      };
+      // Jest runs this file in its own realm: a body parsed by Node's fetch (`response.json()`) is
+      // made of the other realm's objects, which ext-tasks' plain-object check refuses. Parsing the
+      // text here keeps every object in this realm; the bytes on the wire are the same.
+      const sameRealmFetch = async (url: string | URL, init?: RequestInit): Promise<Response> => {
+        const answer = await fetch(url, init);
+        if (!(answer.headers.get('content-type') ?? '').includes('application/json')) return answer;
+        const text = await answer.text();
+        const copy = new Response(text, { status: answer.status, headers: answer.headers });
+        Object.defineProperty(copy, 'json', { value: async () => JSON.parse(text) as unknown });
+        return copy;
+      };
+      const requester = new ModernClient(
+        { name: 'orgmesh-mcp-ext-tasks-test', version: '1.0.0' },
+        { versionNegotiation: { mode: 'auto' } },
+      );
+      await requester.connect(new ModernHttpTransport(new URL(httpUrl), { fetch: sameRealmFetch }));
+      const session = createTaskSessionFromClient(requester, {
+        endpointId: 'orgmesh-mcp-test',
+        rawDispatch,
+        v2RequestFraming: {
+          protocolVersion: '2026-07-28',
+          clientInfo: { name: 'orgmesh-mcp-ext-tasks-test', version: '1.0.0' },
+          clientCapabilities: {},
+        },
+      });
+      try {
+        const execution = await session.callTool('request_approval', approvalArgs());
+        const handle = execution.handle as { taskId: string } | undefined;
+        expect(handle?.taskId).toMatch(/^[0-9a-f-]{36}$/);
+        expect(await meshTask(handle!.taskId)).toMatchObject({ kind: 'approval', state: 'submitted' });
+        const settled = execution.settle();
+        await decide(handle!.taskId, 'approve', 'settled through ext-tasks');
+        const { outcome } = await settled;
+        const result = resultFromTaskOutcome(outcome) as CallToolResult;
+        expect(result.structuredContent).toMatchObject({
+          id: handle!.taskId,
+          decision: { decision: 'approve', comment: 'settled through ext-tasks' },
+        });
+      } finally {
+        await session.close();
+        await requester.close();
+      }
     });
 
     it('tasks/cancel cancels the mesh approval; an unknown task is -32602; a refusal is the plain tool error', async () => {

@@ -4,6 +4,7 @@ import type { MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 import type { SessionsConfig } from './sessions.config.js';
 import { SessionModule } from './session/session.module.js';
 import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository.js';
@@ -70,19 +71,7 @@ export async function startSessionsApp(
       host.onClose(() => meshFollow.stop());
     }
 
-    const retention = new RetentionJob(db, {
-      lockKey: 'sessions-job-retention',
-      targets: sessionsRetentionTargets({
-        sessionsMs: config.SESSION_RETENTION_DAYS * 86_400_000,
-        idempotencyKeysMs: config.SESSION_IDEMPOTENCY_RETENTION,
-        processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
-      }),
-      batchSize: config.SESSION_RETENTION_BATCH_SIZE,
-      pauseMs: config.SESSION_RETENTION_BATCH_PAUSE,
-      metrics: registry,
-      // Session rows carry the service clock's timestamps.
-      now: () => clock.now(),
-    });
+    const retention = retentionJob(db, config, registry, clock);
     const jobs = new SessionJobs(service, repository, metrics, logger, retention, {
       idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
       sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
@@ -108,5 +97,22 @@ export async function startSessionsApp(
         logger.info({}, 'sessions service stopped');
       },
     };
+  });
+}
+
+/** The sessions' retention (session.retention.ts: what it deletes, for how long each table keeps rows). */
+function retentionJob(db: Database, config: SessionsConfig, registry: Registry, clock: Clock): RetentionJob {
+  return new RetentionJob(db, {
+    lockKey: 'sessions-job-retention',
+    targets: sessionsRetentionTargets({
+      sessionsMs: config.SESSION_RETENTION_DAYS * 86_400_000,
+      idempotencyKeysMs: config.SESSION_IDEMPOTENCY_RETENTION,
+      processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
+    }),
+    batchSize: config.SESSION_RETENTION_BATCH_SIZE,
+    pauseMs: config.SESSION_RETENTION_BATCH_PAUSE,
+    metrics: registry,
+    // Session rows carry the service clock's timestamps.
+    now: () => clock.now(),
   });
 }

@@ -473,6 +473,11 @@ describe('approvals decided by people of the org chart', () => {
       .join('\n');
     await imported(() => bus.request(ImportOrg, { csv, fileName: 'org-chart.csv' }, as('admin')));
 
+    // Her token still verifies, but she is not in the org chart any more: she decides nothing.
+    const gone = await rpcError(bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00002')));
+    expect(gone.code).toBe('forbidden');
+    expect(gone.message).toContain('not in the org chart');
+
     await advance(10 * MINUTE + 1_000);
     const moved = await get(approval.id);
     expect(moved.escalatedTo?.userId).toBe('u00001');

@@ -121,6 +121,9 @@ export class ApprovalService {
       if (route.status === 'open' && waiting?.kind === 'agent') return undefined;
       throw notYourApproval(command.id, route.rule, caller.agentId, 'people of the org chart decide it now');
     }
+    // A token can outlive a person's place in the org chart: who left decides nothing.
+    const me = await this.org.person(caller.agentId);
+    if (!me) throw notYourApproval(command.id, route.rule, caller.agentId, 'they are not in the org chart');
     const taskNow = await this.tasks.get(command.id);
     const outcome = await this.routes.transaction(async (tx) => {
       const current = (await this.routes.route(command.id, tx, true)) ?? route;
@@ -170,7 +173,7 @@ export class ApprovalService {
       const inStep = [...decisions, decision].filter((d) => d.step === current.step);
       const approvals = inStep.filter((d) => d.decision === 'approve').length;
       const rejections = inStep.filter((d) => d.decision === 'reject').length;
-      const role = step.approvers.find((p) => p.userId === forWhom)?.role ?? 'person';
+      const role = me.role;
       let result: RouteOutcome | undefined;
       if (approvals >= step.quorum)
         result = { decision: 'approve', comment: decision.comment, by: { userId: caller.agentId, role } };

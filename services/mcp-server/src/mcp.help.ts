@@ -16,6 +16,10 @@ Options:
   --port <n>                         HTTP port (MCP_HTTP_PORT, default 8765)
   -h, --help                         this help
 
+MCP revisions: 2026-07-28 and 2025-11-25 (and 2025-06-18, 2025-03-26, 2024-11-05, 2024-10-07), on
+both transports, each in the revision the client speaks. request_approval is an MCP task for a client
+that asks for one, otherwise it waits for the decision (MCP_APPROVAL_WAIT).
+
 Environment: ORGMESH_AGENT_ID (required over stdio: the agent it acts for), ORGMESH_CLIENT_ID (default
 the agent id), ORGMESH_CLIENT_SECRET (required over stdio), ORGMESH_GATEWAY_URL (http://127.0.0.1:8080),
 MCP_HTTP_HOST (127.0.0.1), MCP_HTTP_PORT (8765), MCP_HTTP_ALLOWED_HOSTS, MCP_GATEWAY_TIMEOUT (15s),

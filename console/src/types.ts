@@ -48,6 +48,7 @@ export interface PersonApproval {
   status: string;
   step: number;
   stepDeadline: string;
+  steps?: Array<{ kind: string; approvers: ApprovalPerson[]; quorum: number; deadlineMs: number }>;
   awaiting: ApprovalPerson[];
   escalationPath: ApprovalPerson[];
   decisions: Array<{

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { get, post } from '../api';
 import { followEvents } from '../events';
 import { ApiError } from '../problem';
@@ -92,6 +92,19 @@ function ApprovalCard({
           <>
             <dt>On behalf of</dt>
             <dd>{approval.onBehalfOf}</dd>
+          </>
+        ) : null}
+        {approval.steps?.[approval.step] ? (
+          <>
+            <dt>Who decides</dt>
+            <dd>
+              {approval.steps[approval.step]?.quorum ?? 1} of{' '}
+              {(approval.steps[approval.step]?.approvers ?? []).map((p) => p.name ?? p.userId).join(', ') ||
+                'the role'}
+              {approval.awaiting.length
+                ? `; still waiting for ${approval.awaiting.map((p) => p.name ?? p.userId).join(', ')}`
+                : ''}
+            </dd>
           </>
         ) : null}
         <dt>Then escalates to</dt>
@@ -188,6 +201,7 @@ export function ApprovalsPage({ me }: { me: string }) {
           ))}
         </div>
       </Section>
+      <Delegate me={me} />
       <Section title="What I decided">
         {inbox.data && !inbox.data.decided.length ? <p className="muted">No decisions yet.</p> : null}
         {inbox.data?.decided.length ? (
@@ -228,5 +242,53 @@ export function ApprovalsPage({ me }: { me: string }) {
         ) : null}
       </Section>
     </>
+  );
+}
+
+/** Hands my approvals to another person of the org chart for a while (the mesh records each decision as on my behalf). */
+function Delegate({ me }: { me: string }) {
+  const [to, setTo] = useState('');
+  const [until, setUntil] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const [done, setDone] = useState<{ to: string; endsAt: string }>();
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    setDone(undefined);
+    try {
+      const endsAt = until ? new Date(until).toISOString() : '';
+      setDone(
+        await post<{ to: string; endsAt: string }>('/v1/approvals/delegations', { to: to.trim(), endsAt }),
+      );
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Section title="Delegate my approvals">
+      <form className="filters" onSubmit={(e) => void submit(e)}>
+        <label>
+          To (user id)
+          <input value={to} onChange={(e) => setTo(e.target.value)} required placeholder="u00003" />
+        </label>
+        <label>
+          Until
+          <input type="datetime-local" value={until} onChange={(e) => setUntil(e.target.value)} required />
+        </label>
+        <button type="submit" disabled={busy} className="align-end">
+          Delegate
+        </button>
+      </form>
+      <p className="ok" role="status">
+        {done
+          ? `Until ${new Date(done.endsAt).toLocaleString()}, ${done.to} decides what waits for ${me}, on your behalf.`
+          : ''}
+      </p>
+      <ProblemBanner error={error} />
+    </Section>
   );
 }

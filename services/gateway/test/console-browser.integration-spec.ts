@@ -176,6 +176,18 @@ const PASSWORD = `console-test-${randomUUID()}`;
         },
       });
       expect(requested.status).toBe(202);
+      // A second one, which "another tab" decides first: the console then shows the mesh's 409.
+      const travel = await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: finance,
+        body: {
+          to: 'manager',
+          approver: APPROVER,
+          subject: 'Conference travel of $3K',
+          details: { amount: 3_000 },
+          contextId,
+        },
+      });
+      expect(travel.status).toBe(202);
 
       // First load, cold (empty cache): the sign-in screen. Twice more in fresh contexts, once the
       // browser process itself is warm: the first navigation of a new Chromium also pays its start-up.
@@ -214,7 +226,34 @@ const PASSWORD = `console-test-${randomUUID()}`;
       const card = page.getByRole('article', { name: 'Q3 hiring budget of $45K' });
       await card.waitFor({ timeout: 15_000 });
       await expect(card.textContent()).resolves.toContain('finance-agent (finance)');
+      const travelCard = page.getByRole('article', { name: 'Conference travel of $3K' });
+      await travelCard.waitFor({ timeout: 15_000 });
       await shot('approvals');
+
+      // Decided elsewhere first (the same person's token, as another tab would), then clicked here:
+      // the refusal in plain words, with the problem's title and its detail naming the earlier decision.
+      const elsewhere = await page.evaluate(async (id) => {
+        const session = JSON.parse(sessionStorage.getItem('orgmesh.console.token') ?? '{}') as {
+          accessToken?: string;
+        };
+        const res = await fetch(`/v1/tasks/${id}/decision`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${session.accessToken ?? ''}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ decision: 'reject', comment: 'Decided in another tab.' }),
+        });
+        return res.status;
+      }, travel.body.id);
+      expect(elsewhere).toBe(200);
+      await travelCard.getByRole('button', { name: 'Approve' }).click();
+      const refusal = travelCard.getByRole('alert');
+      await refusal.waitFor();
+      const refusalText = (await refusal.textContent()) ?? '';
+      expect(refusalText).toContain('This approval was already decided.');
+      expect(refusalText).toMatch(/reject/);
+      await shot('approvals-refusal');
 
       await card.getByLabel('Comment (optional)').fill('Within the hiring plan.');
       await card.getByRole('button', { name: 'Approve' }).click();
@@ -226,6 +265,23 @@ const PASSWORD = `console-test-${randomUUID()}`;
         .waitFor({ timeout: 15_000 });
       await expect(card.count()).resolves.toBe(0);
       await shot('approvals-decided');
+
+      // Delegation: to oneself is refused (shown in plain words), to a colleague until tomorrow is recorded.
+      const delegate = page.getByRole('region', { name: 'Delegate my approvals' });
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
+      await delegate.getByLabel('To (user id)').fill(APPROVER);
+      await delegate.getByLabel('Until').fill(tomorrow);
+      await delegate.getByRole('button', { name: 'Delegate' }).click();
+      await delegate.getByRole('alert').waitFor();
+      await expect(delegate.getByRole('alert').textContent()).resolves.toContain(
+        'Something in the request is not right.',
+      );
+      await delegate.getByLabel('To (user id)').fill('u00003');
+      await delegate.getByRole('button', { name: 'Delegate' }).click();
+      await delegate
+        .getByRole('status')
+        .getByText(/u00003 decides what waits for u00002, on your behalf\./)
+        .waitFor();
 
       // The mesh agrees: the approval is completed with this person's decision.
       const admin = await devToken(gateway, 'admin');

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { generateSecuredBus } from './nats-server-config.js';
 
 interface CliIo {
@@ -38,27 +38,30 @@ Options:
   --rotate               new seeds for every identity
   -h, --help             this help`;
 
+/** The flags of `orgmesh nats-config` (see NATS_CONFIG_HELP). */
+const NATS_CONFIG_OPTIONS = {
+  out: { type: 'string' },
+  prefix: { type: 'string', default: '' },
+  'name-suffix': { type: 'string', default: '' },
+  agent: { type: 'string', multiple: true, default: [] },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'http-port': { type: 'string' },
+  'store-dir': { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
+  rotate: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const satisfies ParseArgsConfig['options'];
+
 /** `orgmesh nats-config …` → exit status (0 ok, 2 usage). */
 export async function runNatsConfigCli(argv: readonly string[], io: CliIo): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
       args: [...argv],
-      options: {
-        out: { type: 'string' },
-        prefix: { type: 'string', default: '' },
-        'name-suffix': { type: 'string', default: '' },
-        agent: { type: 'string', multiple: true, default: [] },
-        host: { type: 'string' },
-        port: { type: 'string' },
-        'http-port': { type: 'string' },
-        'store-dir': { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'tls-ca': { type: 'string' },
-        rotate: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
+      options: NATS_CONFIG_OPTIONS,
       strict: true,
       allowPositionals: false,
     }));

@@ -141,7 +141,7 @@ describe('approvals decided by people of the org chart', () => {
     // The Manager agent's two minutes have not passed: nobody is asked yet.
     expect(await awaiting('u00002')).toEqual([]);
 
-    expect(await advance(2 * MINUTE + 1_000)).toEqual({ escalated: 1, ended: 0 });
+    expect(await advance(2 * MINUTE + 1_000)).toEqual({ escalated: 1, ended: 0, failed: 0 });
     const escalated = await get(approval.id);
     expect(escalated.state).toBe('submitted');
     expect(escalated.escalatedTo).toEqual({ userId: 'u00002', role: 'manager', name: 'Yara Quinn' });
@@ -241,7 +241,7 @@ describe('approvals decided by people of the org chart', () => {
       as('manager-agent'),
     );
     expect(decided.decision?.decidedBy.agentId).toBe('manager-agent');
-    expect(await advance(3 * MINUTE)).toEqual({ escalated: 0, ended: 0 });
+    expect(await advance(3 * MINUTE)).toEqual({ escalated: 0, ended: 0, failed: 0 });
     expect((await get(approval.id)).escalatedTo).toBeNull();
   });
 

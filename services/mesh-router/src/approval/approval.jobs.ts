@@ -46,13 +46,15 @@ export class ApprovalJobs {
   }
 
   /** One sweep; undefined when another replica ran it. */
-  async sweepOnce(): Promise<{ escalated: number; ended: number } | undefined> {
+  async sweepOnce(): Promise<{ escalated: number; ended: number; failed: number } | undefined> {
     const { ran, result } = await this.repository.lockedJob('approvals', () => this.service.sweepOnce(BATCH));
     this.metrics.jobRuns.inc({ job: 'approvals', result: ran ? 'ran' : 'skipped' });
     if (ran && result) {
       if (result.escalated) this.metrics.jobAffected.inc({ job: 'approval-escalate' }, result.escalated);
       if (result.ended) this.metrics.jobAffected.inc({ job: 'approval-end' }, result.ended);
-      if (result.escalated || result.ended) this.logger.info(result, 'approval sweep finished');
+      if (result.failed) this.metrics.jobRuns.inc({ job: 'approvals', result: 'failed' });
+      if (result.escalated || result.ended || result.failed)
+        this.logger.info(result, 'approval sweep finished');
     }
     return ran ? result : undefined;
   }

@@ -218,15 +218,31 @@ export class ApprovalService {
   }
 
   /** One sweep: applies decisions not yet on their task, escalates steps past their deadline, denies at the chain's end. */
-  async sweepOnce(batch: number): Promise<{ escalated: number; ended: number }> {
+  async sweepOnce(batch: number): Promise<{ escalated: number; ended: number; failed: number }> {
     let escalated = 0;
     let ended = 0;
+    let failed = 0;
     for (const taskId of await this.routes.due(this.now(), batch)) {
-      const moved = await this.advance(taskId);
-      if (moved === 'escalated') escalated++;
-      if (moved === 'ended') ended++;
+      // One route that cannot move now (the registry not answering) must not hold up the others.
+      try {
+        const moved = await this.advance(taskId);
+        if (moved === 'escalated') escalated++;
+        if (moved === 'ended') ended++;
+      } catch (error) {
+        failed++;
+        this.logger.warn(
+          {
+            taskId,
+            err:
+              error instanceof Error
+                ? { name: error.name, code: (error as { code?: string }).code }
+                : undefined,
+          },
+          'approval route not moved',
+        );
+      }
     }
-    return { escalated, ended };
+    return { escalated, ended, failed };
   }
 
   async list(
@@ -280,6 +296,8 @@ export class ApprovalService {
     const endsAt = new Date(command.endsAt);
     if (command.to === caller.agentId)
       throw invalidDelegation('a person cannot delegate to themselves', 'to');
+    if (!(await this.org.person(caller.agentId)))
+      throw peopleDecideOnly('delegate approvals: the caller is not in the org chart');
     if (endsAt <= startsAt || endsAt <= now)
       throw invalidDelegation('endsAt must be after startsAt and now', 'endsAt');
     if (endsAt.getTime() - now.getTime() > MAX_DELEGATION_MS)

@@ -534,6 +534,23 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     let query = queryOf(x.req);
     let restorer: Restorer | undefined;
     let jsonRestorer: Restorer | undefined;
+    // OpenAI sends a stream's usage only when asked: the proxy asks, and drops that extra chunk again
+    // for a client that did not ask for it. Set before masking, so the body is serialised once.
+    let dropUsageChunk = false;
+    if (call && provider === 'openai' && document['stream'] === true) {
+      const options = document['stream_options'];
+      const asked =
+        typeof options === 'object' &&
+        options !== null &&
+        (options as Record<string, unknown>)['include_usage'] === true;
+      if (!asked) {
+        document['stream_options'] = {
+          ...(typeof options === 'object' && options !== null ? options : {}),
+          include_usage: true,
+        };
+        dropUsageChunk = true;
+      }
+    }
     if (privacy.active) {
       const session = privacy.session;
       const profile = privacy.profile;
@@ -580,22 +597,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         jsonRestorer = session.restorer({ encode: jsonStringContent });
       }
     }
-    // OpenAI sends a stream's usage only when asked: the proxy asks, and drops that extra chunk again
-    // for a client that did not ask for it.
-    let dropUsageChunk = false;
-    if (call && provider === 'openai' && document['stream'] === true) {
-      const options = document['stream_options'];
-      const asked =
-        typeof options === 'object' && options !== null && (options as Record<string, unknown>)['include_usage'] === true;
-      if (!asked) {
-        document['stream_options'] = {
-          ...(typeof options === 'object' && options !== null ? options : {}),
-          include_usage: true,
-        };
-        body = JSON.stringify(document);
-        dropUsageChunk = true;
-      }
-    }
+    if (dropUsageChunk && !privacy.active) body = JSON.stringify(document);
     metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
     const response = await forward(x, provider, upstreamUrl(provider, path, query), {
       method: 'POST',

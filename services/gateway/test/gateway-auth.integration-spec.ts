@@ -198,7 +198,10 @@ describe('built-in issuer (AUTH_MODE=dev)', () => {
       issuer: gateway.url,
       jwks_uri: `${gateway.url}/.well-known/jwks.json`,
       token_endpoint: `${gateway.url}/v1/auth/token`,
-      grant_types_supported: ['client_credentials'],
+      // authorization_code: people of the org chart sign in to the console with PKCE (ADR 0020).
+      grant_types_supported: ['client_credentials', 'authorization_code'],
+      authorization_endpoint: `${gateway.url}/v1/auth/authorize`,
+      code_challenge_methods_supported: ['S256'],
     });
   });
 

@@ -7,6 +7,7 @@ import { processedEventsRetention, type MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
 import { ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryConfig } from './registry.config.js';
 import { RegistryRepository, REGISTRY_SCHEMA } from './persistence/registry.repository.js';
@@ -15,7 +16,12 @@ import { RegistryAccess } from './service/registry.access.js';
 import { RegistryJobs } from './service/registry.jobs.js';
 import { RegistryMetrics } from './service/registry.metrics.js';
 import { RegistryModule } from './service/registry.module.js';
-import { ORG_IMPORT_PART_TTL_MS, RegistryService, systemClock, type Clock } from './service/registry.service.js';
+import {
+  ORG_IMPORT_PART_TTL_MS,
+  RegistryService,
+  systemClock,
+  type Clock,
+} from './service/registry.service.js';
 
 export interface RegistryApp {
   readonly bus: MessageBus;
@@ -56,42 +62,10 @@ export async function startRegistryApp(
   return host.start(async ({ bus, db, logger, metrics: registry }) => {
     await bus.ensureStream('registry');
 
-    const signingKey = await profileSigningKey(config.REGISTRY_SIGNING_KEY);
-    if (signingKey.origin === 'generated') {
-      logger.warn(
-        { kid: signingKey.kid },
-        'profile signing key generated at startup (dev): set REGISTRY_SIGNING_KEY to sign with one managed key',
-      );
-    }
-    const verifier =
-      options.verifier ?? (config.REGISTRY_AUTH === 'on' ? verifierFromConfig(config) : undefined);
-    if (!verifier) {
-      logger.warn(
-        { auth: 'off' },
-        'admin checks are off (REGISTRY_AUTH=off): any caller may load, import-org and assign-profile',
-      );
-    }
+    const { signingKey, verifier } = await keys(config, options, logger);
 
     const metrics = new RegistryMetrics(registry);
-    const repository = new RegistryRepository(db);
-    const service = new RegistryService(
-      repository,
-      {
-        endpoints: {
-          privacyProxyUrl: config.PRIVACY_PROXY_URL,
-          gatewayUrl: config.GATEWAY_URL,
-          mcpCommand: config.REGISTRY_MCP_COMMAND,
-        },
-        presenceTimeoutMs: config.REGISTRY_PRESENCE_TIMEOUT,
-        signingKey,
-      },
-      logger,
-      options.clock ?? systemClock,
-    );
-    await service.start();
-    if (config.REGISTRY_DIR) await loadAtStartup(service, metrics, logger, config.REGISTRY_DIR);
-    if (config.REGISTRY_ORG_CHART) await seedOrgChart(service, logger, config.REGISTRY_ORG_CHART);
-    if (service.current) await service.reconcileDrift();
+    const service = await startService(db, config, signingKey, metrics, logger, options.clock ?? systemClock);
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
     const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
@@ -104,22 +78,7 @@ export async function startRegistryApp(
     );
     metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
 
-    // The registry's own tables grow only with what operators load and import (docs/operations.md);
-    // what grows regardless is the dedupe table and the parts of org imports nobody completed (the
-    // outbox: the relay, OUTBOX_RETENTION).
-    const retention = new RetentionJob(db, {
-      lockKey: 'registry-job-retention',
-      targets: [
-        processedEventsRetention(REGISTRY_SCHEMA, config.PROCESSED_EVENTS_RETENTION),
-        {
-          name: 'registry.org_import_parts',
-          table: 'registry.org_import_parts',
-          ageColumn: 'received_at',
-          maxAgeMs: ORG_IMPORT_PART_TTL_MS,
-        },
-      ],
-      metrics: registry,
-    });
+    const retention = retentionJob(db, config, registry);
     const jobs = new RegistryJobs(service, metrics, logger, retention, {
       presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
       refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
@@ -158,6 +117,81 @@ export async function startRegistryApp(
         logger.info({}, 'registry service stopped');
       },
     };
+  });
+}
+
+/** The registry service over its tables, started: REGISTRY_DIR loaded, the org chart seeded, drift reconciled. */
+async function startService(
+  db: Database,
+  config: RegistryConfig,
+  signingKey: Awaited<ReturnType<typeof profileSigningKey>>,
+  metrics: RegistryMetrics,
+  logger: Logger,
+  clock: Clock,
+): Promise<RegistryService> {
+  const service = new RegistryService(
+    new RegistryRepository(db),
+    {
+      endpoints: {
+        privacyProxyUrl: config.PRIVACY_PROXY_URL,
+        gatewayUrl: config.GATEWAY_URL,
+        mcpCommand: config.REGISTRY_MCP_COMMAND,
+      },
+      presenceTimeoutMs: config.REGISTRY_PRESENCE_TIMEOUT,
+      signingKey,
+    },
+    logger,
+    clock,
+  );
+  await service.start();
+  if (config.REGISTRY_DIR) await loadAtStartup(service, metrics, logger, config.REGISTRY_DIR);
+  if (config.REGISTRY_ORG_CHART) await seedOrgChart(service, logger, config.REGISTRY_ORG_CHART);
+  if (service.current) await service.reconcileDrift();
+  return service;
+}
+
+/** The key this replica signs profiles with, and the verifier of callers' tokens (none: admin checks off). */
+async function keys(
+  config: RegistryConfig,
+  options: RegistryAppOptions,
+  logger: Logger,
+): Promise<{ signingKey: Awaited<ReturnType<typeof profileSigningKey>>; verifier: JwtVerifier | undefined }> {
+  const signingKey = await profileSigningKey(config.REGISTRY_SIGNING_KEY);
+  if (signingKey.origin === 'generated') {
+    logger.warn(
+      { kid: signingKey.kid },
+      'profile signing key generated at startup (dev): set REGISTRY_SIGNING_KEY to sign with one managed key',
+    );
+  }
+  const verifier =
+    options.verifier ?? (config.REGISTRY_AUTH === 'on' ? verifierFromConfig(config) : undefined);
+  if (!verifier) {
+    logger.warn(
+      { auth: 'off' },
+      'admin checks are off (REGISTRY_AUTH=off): any caller may load, import-org and assign-profile',
+    );
+  }
+  return { signingKey, verifier };
+}
+
+/**
+ * The registry's own tables grow only with what operators load and import (docs/operations.md);
+ * what grows regardless is the dedupe table and the parts of org imports nobody completed (the
+ * outbox: the relay, OUTBOX_RETENTION).
+ */
+function retentionJob(db: Database, config: RegistryConfig, registry: Registry): RetentionJob {
+  return new RetentionJob(db, {
+    lockKey: 'registry-job-retention',
+    targets: [
+      processedEventsRetention(REGISTRY_SCHEMA, config.PROCESSED_EVENTS_RETENTION),
+      {
+        name: 'registry.org_import_parts',
+        table: 'registry.org_import_parts',
+        ageColumn: 'received_at',
+        maxAgeMs: ORG_IMPORT_PART_TTL_MS,
+      },
+    ],
+    metrics: registry,
   });
 }
 

@@ -49,7 +49,7 @@ import { governanceOf } from './governance/governance.js';
 import type { GovernedCall, Governor } from './governance/governor.js';
 import { GovernanceRefusal } from './governance/ledger.js';
 import { checkModelPolicy } from './governance/model-policy.js';
-import { factsOfJson, StreamUsageTap, textOfJson, type AnswerFacts } from './governance/usage.js';
+import { factsOfJson, modelLabel, StreamUsageTap, textOfJson, type AnswerFacts } from './governance/usage.js';
 
 export type Provider = 'openai' | 'anthropic';
 
@@ -274,7 +274,8 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     }
     const provider = providerOf(x);
     if (error instanceof GovernanceRefusal) {
-      if (error.retryAfterSeconds !== undefined) x.res.setHeader('retry-after', String(error.retryAfterSeconds));
+      if (error.retryAfterSeconds !== undefined)
+        x.res.setHeader('retry-after', String(error.retryAfterSeconds));
       // The official SDKs retry 429 and 503 unless told not to: a spent budget does not come back in seconds.
       x.res.setHeader('x-should-retry', error.final ? 'false' : 'true');
     }
@@ -463,7 +464,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': provider,
         'gen_ai.system': provider,
-        'gen_ai.request.model': requestModel.slice(0, 200),
+        'gen_ai.request.model': modelLabel(requestModel),
         'orgmesh.llm.streaming': streaming,
       };
     }
@@ -486,7 +487,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
           sessionId: idShaped(headerValue(x.req, SESSION_HEADER), 200) ?? '',
           workflowId: idShaped(headerValue(x.req, PRIVACY_CONTEXT_HEADER), 200) ?? '',
           provider,
-          model: requestModel.slice(0, 200),
+          model: modelLabel(requestModel),
         },
         governance?.llm,
         { bytes: raw.length, document: doc },
@@ -494,7 +495,17 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     }
     const partial: PartialAnswer = {};
     try {
-      const facts = await forwardCompletion(x, provider, restoreAnswer, verified, raw, doc, privacy, call, partial);
+      const facts = await forwardCompletion(
+        x,
+        provider,
+        restoreAnswer,
+        verified,
+        raw,
+        doc,
+        privacy,
+        call,
+        partial,
+      );
       if (call && facts) {
         const usage = await call.finish(facts.answer, facts.texts());
         if (usage && x.genai) {
@@ -623,7 +634,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
       const answer = tap.result();
       noteAnswer(x, answer);
       return {
-        answer: response.status < 300 ? answer : { finishReasons: [] , usage: ZERO_USAGE },
+        answer: response.status < 300 ? answer : { finishReasons: [], usage: ZERO_USAGE },
         texts: () => ({ request: String(sent), answer: tap.keptText().text }),
       };
     }
@@ -663,8 +674,9 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
 
   function noteAnswer(x: Exchange, answer: AnswerFacts): void {
     if (!x.genai) return;
-    if (answer.model) x.genai['gen_ai.response.model'] = answer.model.slice(0, 200);
-    if (answer.finishReasons.length > 0) x.genai['gen_ai.response.finish_reasons'] = answer.finishReasons.slice(0, 16);
+    if (answer.model) x.genai['gen_ai.response.model'] = modelLabel(answer.model);
+    if (answer.finishReasons.length > 0)
+      x.genai['gen_ai.response.finish_reasons'] = answer.finishReasons.slice(0, 16);
   }
 
   async function relayStream(
@@ -861,7 +873,13 @@ interface PartialAnswer {
   stream?: () => CompletionFacts;
 }
 
-const ZERO_USAGE = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, estimated: false };
+const ZERO_USAGE = {
+  inputTokens: 0,
+  outputTokens: 0,
+  cachedInputTokens: 0,
+  cacheWriteTokens: 0,
+  estimated: false,
+};
 
 function sum(counts: Record<string, number>): number {
   let total = 0;

@@ -270,6 +270,26 @@ describe('usage accounting at the proxy', () => {
     expect(row!.outputTokens).toBeGreaterThan(0);
   });
 
+  it('keeps free text written into `model` out of usage rows, metrics and spans', async () => {
+    const client = await openai('usage-odd-model');
+    await client.chat.completions.create({
+      model: `for ${SEEDED.email}`,
+      messages: [{ role: 'user', content: 'Hi.' }],
+    });
+    // The body's model field is text there: masked on the way out, like any other.
+    expect(h.upstream.last.body).not.toContain(SEEDED.email);
+    expect(await rowsOf('usage-odd-model')).toEqual([
+      expect.objectContaining({ model: 'other', requests: 1 }),
+    ]);
+    expect(serverSpan().attributes).toMatchObject({
+      'gen_ai.request.model': 'other',
+      'gen_ai.response.model': 'other',
+    });
+    const metrics = await (await fetch(`${h.url}/metrics`)).text();
+    expect(metrics).not.toContain(SEEDED.email);
+    expect(metrics).not.toMatch(/\[\[[A-Z]+_/);
+  });
+
   it('counts no tokens for a call the privacy check refused (strict), and the call never reached the provider', async () => {
     const before = h.upstream.requests.length;
     const client = new OpenAI({

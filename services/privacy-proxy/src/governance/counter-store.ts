@@ -164,7 +164,10 @@ export class MemoryCounterStore implements CounterStore {
   }
 
   changedSince(after: number): Promise<{ rows: CounterRow[]; until: number }> {
-    return Promise.resolve({ rows: [...this.rows.values()].filter((r) => r.updatedAt > after), until: this.clock });
+    return Promise.resolve({
+      rows: [...this.rows.values()].filter((r) => r.updatedAt > after),
+      until: this.clock,
+    });
   }
 
   claimWarning(id: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkModelPolicy, modelAllowed } from './model-policy.js';
 import { DEFAULT_PRICES, PriceList } from './prices.js';
-import { anthropicUsage, factsOfJson, openAiUsage, StreamUsageTap } from './usage.js';
+import { anthropicUsage, factsOfJson, modelLabel, openAiUsage, StreamUsageTap } from './usage.js';
 import { windowReopens, windowStart } from './windows.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -186,5 +186,17 @@ describe('usage from answers', () => {
       finishReasons: ['stop'],
       usage: { inputTokens: 3, outputTokens: 4 },
     });
+  });
+});
+
+describe('model labels', () => {
+  it('keep identifier-shaped names and never carry free text into telemetry', () => {
+    expect(modelLabel('gpt-4o-mini-2024-07-18')).toBe('gpt-4o-mini-2024-07-18');
+    expect(modelLabel('accounts/fireworks/models/llama-v3p1-8b')).toBe(
+      'accounts/fireworks/models/llama-v3p1-8b',
+    );
+    expect(modelLabel('maria.gonzalez@example.org')).toBe('other');
+    expect(modelLabel('call Jane Doe')).toBe('other');
+    expect(modelLabel('')).toBe('unknown');
   });
 });

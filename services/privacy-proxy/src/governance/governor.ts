@@ -12,6 +12,7 @@ import type { CounterStore } from './counter-store.js';
 import { PriceList } from './prices.js';
 import {
   estimateUsage,
+  modelLabel,
   quickInputEstimate,
   type AnswerFacts,
   type LlmUsage,
@@ -153,7 +154,8 @@ export class Governor {
             };
           }
         }
-        const model = facts.model || context.model || 'unknown';
+        // The answer's model when it names one (the snapshot that served), else the request's.
+        const model = facts.model ? modelLabel(facts.model) : context.model || 'unknown';
         const cost = this.prices.costMicroUsd(model, usage);
         reservation.settle({ tokens: usage.inputTokens + usage.outputTokens, costMicroUsd: cost });
         this.recorder.record({

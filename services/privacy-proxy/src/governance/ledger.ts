@@ -216,7 +216,8 @@ export class BudgetLedger {
       for (const [bucket, counts] of view.local)
         if (bucket < keep || (counts.requests === 0 && counts.tokens === 0 && counts.costMicroUsd === 0))
           view.local.delete(bucket);
-      if (now - view.lastUsed > IDLE_VIEW_MS && view.local.size === 0 && !view.loading) this.views.delete(key);
+      if (now - view.lastUsed > IDLE_VIEW_MS && view.local.size === 0 && !view.loading)
+        this.views.delete(key);
     }
   }
 
@@ -272,7 +273,11 @@ export class BudgetLedger {
    * window's earlier calls. Checks, in order: the store reachable (when the profile limits anything),
    * the rate limits, the budgets.
    */
-  async admit(subject: LedgerSubject, governance: LlmGovernance | undefined, estimate: CallAmount): Promise<Reservation> {
+  async admit(
+    subject: LedgerSubject,
+    governance: LlmGovernance | undefined,
+    estimate: CallAmount,
+  ): Promise<Reservation> {
     const now = this.now();
     const budgets = governance?.budgets ?? [];
     const limits = governance?.rateLimits ?? [];

@@ -6,7 +6,9 @@ const SNAPSHOT_SUFFIX = /^-(?:\d{8}|\d{4}-\d{2}-\d{2}|latest)$/;
 
 export function modelAllowed(allowed: readonly string[], model: string): boolean {
   if (allowed.length === 0) return true;
-  return allowed.some((name) => model === name || (model.startsWith(name) && SNAPSHOT_SUFFIX.test(model.slice(name.length))));
+  return allowed.some(
+    (name) => model === name || (model.startsWith(name) && SNAPSHOT_SUFFIX.test(model.slice(name.length))),
+  );
 }
 
 /**
@@ -14,7 +16,11 @@ export function modelAllowed(allowed: readonly string[], model: string): boolean
  * provider the only models (empty: any), its callers may use. Anything else is refused with 403
  * `policy_denied` naming the rule, before masking and before the provider.
  */
-export function checkModelPolicy(governance: ProfileGovernance, provider: 'openai' | 'anthropic', model: string): void {
+export function checkModelPolicy(
+  governance: ProfileGovernance,
+  provider: 'openai' | 'anthropic',
+  model: string,
+): void {
   const allowance = governance.providers.find((p) => p.name === provider);
   if (!allowance)
     throw new AppError(

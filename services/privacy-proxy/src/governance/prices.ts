@@ -28,7 +28,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-5-mini': { input: 0.25, output: 2, cachedInput: 0.025 },
   'gpt-5': { input: 1.25, output: 10, cachedInput: 0.125 },
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
-  'o3': { input: 2, output: 8, cachedInput: 0.5 },
+  o3: { input: 2, output: 8, cachedInput: 0.5 },
   'claude-opus-4': { input: 15, output: 75, cachedInput: 1.5 },
   'claude-sonnet-4': { input: 3, output: 15, cachedInput: 0.3 },
   'claude-haiku-4-5': { input: 1, output: 5, cachedInput: 0.1 },

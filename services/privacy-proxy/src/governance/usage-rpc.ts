@@ -14,7 +14,12 @@ const AGENT_SCOPE = 'orgmesh:agent';
  */
 export function serveUsage(
   bus: MessageBus,
-  deps: { readonly usage: UsageStore; readonly recorder?: UsageRecorder; readonly verifier: TokenVerifier; readonly now?: () => number },
+  deps: {
+    readonly usage: UsageStore;
+    readonly recorder?: UsageRecorder;
+    readonly verifier: TokenVerifier;
+    readonly now?: () => number;
+  },
 ): ReturnType<MessageBus['serve']> {
   const now = deps.now ?? Date.now;
   return bus.serve(GetUsage, async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
@@ -26,9 +31,13 @@ export function serveUsage(
       if (!caller.scopes.includes(AGENT_SCOPE))
         throw new AppError('forbidden', 'LLM usage is read by admins (all) and agents (their own)');
       if (agentId !== undefined && agentId !== caller.sub)
-        throw new AppError('forbidden', `an agent reads its own usage only: the caller is "${caller.sub}", not "${agentId}"`, {
-          details: { rule: 'usage.own-agent-only' },
-        });
+        throw new AppError(
+          'forbidden',
+          `an agent reads its own usage only: the caller is "${caller.sub}", not "${agentId}"`,
+          {
+            details: { rule: 'usage.own-agent-only' },
+          },
+        );
       agentId = caller.sub;
     }
     const to = request.to ? Date.parse(request.to) : now();

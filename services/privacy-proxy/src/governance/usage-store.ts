@@ -139,7 +139,16 @@ export class PostgresUsageStore implements UsageStore {
           AND ($6::text IS NULL OR model = $6) AND ($7::text IS NULL OR provider = $7)
         ORDER BY bucket DESC, agent_id, model
         LIMIT $8`,
-      [q.tenant, q.from, q.to, q.agentId ?? null, q.role ?? null, q.model ?? null, q.provider ?? null, q.limit],
+      [
+        q.tenant,
+        q.from,
+        q.to,
+        q.agentId ?? null,
+        q.role ?? null,
+        q.model ?? null,
+        q.provider ?? null,
+        q.limit,
+      ],
     );
     return result.rows.map((r) => ({
       bucket: Number(r.bucket_ms),
@@ -251,7 +260,10 @@ export class UsageRecorder {
       .add([...batch.values()])
       .catch((error: unknown) => {
         for (const row of batch.values()) this.record(row);
-        this.logger.warn({ err: error instanceof Error ? error.name : 'unknown', rows: batch.size }, 'usage write failed');
+        this.logger.warn(
+          { err: error instanceof Error ? error.name : 'unknown', rows: batch.size },
+          'usage write failed',
+        );
       })
       .finally(() => {
         this.writing = undefined;

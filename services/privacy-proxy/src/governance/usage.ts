@@ -2,6 +2,16 @@ import type { SseEvent } from '../providers/sse.js';
 
 export type Provider = 'openai' | 'anthropic';
 
+/**
+ * A model name as spans, metrics and usage rows may carry it: identifier-shaped (the channel table's
+ * rule for `model`), else `other`. A client can write anything into `model`, and what is not an
+ * identifier is text the proxy masks in the body — it must not leave through telemetry either.
+ */
+export function modelLabel(model: string | undefined): string {
+  if (!model) return 'unknown';
+  return /^[A-Za-z0-9_.:/-]{1,200}$/.test(model) ? model : 'other';
+}
+
 /** Token usage of one model call, the same shape for both providers. */
 export interface LlmUsage {
   /** Every input token, cache reads and writes included. */
@@ -130,8 +140,7 @@ export class StreamUsageTap {
   }
 
   private openAi(data: string): boolean {
-    const interesting =
-      !this.sawModel || data.includes('"usage":{') || data.includes('"finish_reason":"');
+    const interesting = !this.sawModel || data.includes('"usage":{') || data.includes('"finish_reason":"');
     if (!interesting || data === '[DONE]') return false;
     let chunk: Json;
     try {
@@ -215,7 +224,8 @@ export class StreamUsageTap {
           if (Array.isArray(calls))
             for (const call of calls) {
               const fn = isObject(call) ? call['function'] : undefined;
-              if (isObject(fn)) text += `${typeof fn['name'] === 'string' ? fn['name'] : ''}${typeof fn['arguments'] === 'string' ? fn['arguments'] : ''}`;
+              if (isObject(fn))
+                text += `${typeof fn['name'] === 'string' ? fn['name'] : ''}${typeof fn['arguments'] === 'string' ? fn['arguments'] : ''}`;
             }
         }
       }

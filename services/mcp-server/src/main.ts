@@ -92,6 +92,16 @@ if (config.transport === 'stdio') {
   const firstLine = await peekFirstLine(process.stdin);
   const modernStdio = opensModernEra(firstLine)
     ? serveStdio(() => createModernMcpServer(depsFor(tokens)), {
+        // The v2 SDK's stdio reader skips a line that is not JSON without a word; behind the same
+        // edge as the 2025 era, it is answered -32700 (and JSON that is not JSON-RPC -32600).
+        transport: new GuardedTransport(
+          new StdioServerTransport(),
+          logger,
+          true,
+          metrics,
+          undefined,
+          false,
+        ) as unknown as NonNullable<Parameters<typeof serveStdio>[1]>['transport'],
         legacy: 'reject',
         // Reporting only: rejected requests (bad input) arrive here too.
         onerror: (error) => logger.debug({ errorType: error.name }, 'mcp 2026-07-28 request refused'),

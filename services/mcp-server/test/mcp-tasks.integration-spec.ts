@@ -548,6 +548,47 @@ describe('orgmesh-mcp approvals as MCP tasks, and the protocol revisions it serv
       }
     });
 
+    it('answers malformed lines on a 2026-07-28 stdio connection with the spec codes, and keeps serving', async () => {
+      const child = spawn('orgmesh-mcp', [], {
+        env: { ...FINANCE, ORGMESH_GATEWAY_URL: gateway.url, PATH: testPath() },
+        stdio: ['pipe', 'pipe', 'ignore'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      const meta = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': {} };
+      const lines = [
+        { jsonrpc: '2.0', id: 1, method: 'server/discover', params: { _meta: meta } },
+        'this is not json',
+        { jsonrpc: '2.0', id: 2, method: 7 },
+        { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { _meta: meta } },
+        { jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { taskId: randomUUID(), _meta: meta } },
+      ];
+      child.stdin.write(lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n');
+      await expectEventually(() => expect(out.trim().split('\n')).toHaveLength(5), { timeoutMs: 10_000 });
+      const answers = out
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              id: unknown;
+              result?: { supportedVersions?: string[] };
+              error?: { code: number };
+            },
+        );
+      const byId = (id: unknown) => answers.filter((a) => a.id === id);
+      expect(byId(1)[0]?.result?.supportedVersions).toEqual(['2026-07-28']);
+      expect(
+        byId(null)
+          .map((a) => a.error?.code)
+          .sort(),
+      ).toEqual([ErrorCode.InvalidRequest, ErrorCode.ParseError].sort());
+      expect(byId(3)[0]?.error?.code).toBe(ErrorCode.InvalidParams);
+      expect(byId(4)[0]?.error?.code).toBe(ErrorCode.InvalidParams);
+      child.stdin.end();
+    });
+
     it('acts as the bearer of the request’s token, and keeps DNS rebinding protection', async () => {
       const anonymous = await startHttpServer({ ORGMESH_GATEWAY_URL: gateway.url, LOG_LEVEL: 'silent' });
       children.push(anonymous.child);

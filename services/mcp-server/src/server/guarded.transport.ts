@@ -36,6 +36,11 @@ export class GuardedTransport implements Transport {
     private readonly metrics?: McpMetrics,
     /** Told of every valid request first: which tools/call asked for a task (ADR 0017). */
     private readonly taskCalls?: TaskAugmentedCalls,
+    /**
+     * Whether params are checked against the 2025-era request schemas. Off in front of the
+     * 2026-07-28 server, whose SDK validates its own revision's shapes (ADR 0017).
+     */
+    private readonly checkParams = true,
   ) {
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.readFailed(error);
@@ -63,7 +68,7 @@ export class GuardedTransport implements Transport {
   }
 
   private received(message: JSONRPCMessage, extra: MessageExtraInfo | undefined): void {
-    if (isJSONRPCRequest(message)) {
+    if (isJSONRPCRequest(message) && this.checkParams) {
       const schema = REQUEST_SCHEMAS.get(message.method);
       const parsed = schema?.safeParse(message);
       if (parsed && !parsed.success) {

@@ -1,6 +1,6 @@
 import { AppError, type OrgUser } from '@orgmesh/contracts';
 import { compare, ROOT_PATH, type Problem } from '../loader/problem.js';
-import { parseCsv } from './csv.js';
+import { parseCsv, type CsvRecord } from './csv.js';
 
 export const ORG_CHART_COLUMNS = ['user_id', 'reports_to_id', 'name', 'role', 'email', 'department'] as const;
 type Column = (typeof ORG_CHART_COLUMNS)[number];
@@ -8,6 +8,10 @@ type Column = (typeof ORG_CHART_COLUMNS)[number];
 export type OrgChartValidation = { ok: true; users: OrgUser[] } | { ok: false; problems: Problem[] };
 
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
+
+/** Reports a problem on a line (and column) of the file. */
+type At = (line: number, column: Column | null, reason: string) => void;
+type LinedUser = OrgUser & { line: number };
 
 /**
  * Parses and validates an org chart CSV (`user_id,reports_to_id,name,role,email,department`, columns in
@@ -41,16 +45,7 @@ export function validateOrgChart(
       ],
     };
 
-  const names = header.fields.map((f) => f.trim().toLowerCase());
-  const index = new Map<string, number>();
-  names.forEach((name, i) => {
-    if (!(ORG_CHART_COLUMNS as readonly string[]).includes(name))
-      at(header.line, null, `unknown column "${name}"`);
-    else if (index.has(name)) at(header.line, null, `duplicate column "${name}"`);
-    else index.set(name, i);
-  });
-  for (const column of ORG_CHART_COLUMNS)
-    if (!index.has(column)) at(header.line, null, `missing column "${column}"`);
+  const index = columnIndex(header, at);
   if (problems.length > 0) return { ok: false, problems };
   if (rows.length === 0)
     return {
@@ -58,12 +53,49 @@ export function validateOrgChart(
       problems: [{ file, path: ROOT_PATH, reason: 'no users: the file holds only a header' }],
     };
 
-  const users: Array<OrgUser & { line: number }> = [];
+  const { users, lineOfUser } = readUsers(rows, header.fields.length, index, options.knownRoles, at);
+  for (const user of users) {
+    if (user.reportsToId !== null && !lineOfUser.has(user.reportsToId)) {
+      at(user.line, 'reports_to_id', `unknown manager "${user.reportsToId}"`);
+    }
+  }
+  problems.push(...findCycles(users, file));
+  if (problems.length > 0) return { ok: false, problems: sortByLine(problems) };
+  return { ok: true, users: users.map(({ line: _line, ...user }) => user) };
+}
+
+/** The position of each column in the header; unknown, duplicate and missing columns are reported. */
+function columnIndex(header: CsvRecord, at: At): Map<string, number> {
+  const index = new Map<string, number>();
+  header.fields.forEach((field, i) => {
+    const name = field.trim().toLowerCase();
+    if (!(ORG_CHART_COLUMNS as readonly string[]).includes(name))
+      at(header.line, null, `unknown column "${name}"`);
+    else if (index.has(name)) at(header.line, null, `duplicate column "${name}"`);
+    else index.set(name, i);
+  });
+  for (const column of ORG_CHART_COLUMNS)
+    if (!index.has(column)) at(header.line, null, `missing column "${column}"`);
+  return index;
+}
+
+/**
+ * The users of the rows that pass every check (each problem reported at its line and column), and
+ * the line of every user id (a refused row's too, so its reports are not "unknown manager").
+ */
+function readUsers(
+  rows: readonly CsvRecord[],
+  columns: number,
+  index: ReadonlyMap<string, number>,
+  knownRoles: ReadonlySet<string>,
+  at: At,
+): { users: LinedUser[]; lineOfUser: Map<string, number> } {
+  const users: LinedUser[] = [];
   const lineOfUser = new Map<string, number>();
   const lineOfEmail = new Map<string, number>();
   for (const row of rows) {
-    if (row.fields.length !== names.length) {
-      at(row.line, null, `expected ${names.length} fields, found ${row.fields.length}`);
+    if (row.fields.length !== columns) {
+      at(row.line, null, `expected ${columns} fields, found ${row.fields.length}`);
       continue;
     }
     const get = (column: Column): string => (row.fields[index.get(column) ?? -1] ?? '').trim();
@@ -90,11 +122,11 @@ export function validateOrgChart(
         valid = false;
       } else lineOfUser.set(user.userId, row.line);
     }
-    if (user.role && !options.knownRoles.has(user.role)) {
+    if (user.role && !knownRoles.has(user.role)) {
       at(
         row.line,
         'role',
-        `unknown role "${user.role}" (known: ${[...options.knownRoles].sort(compare).join(', ')})`,
+        `unknown role "${user.role}" (known: ${[...knownRoles].sort(compare).join(', ')})`,
       );
       valid = false;
     }
@@ -111,15 +143,7 @@ export function validateOrgChart(
     }
     if (valid) users.push(user);
   }
-
-  for (const user of users) {
-    if (user.reportsToId !== null && !lineOfUser.has(user.reportsToId)) {
-      at(user.line, 'reports_to_id', `unknown manager "${user.reportsToId}"`);
-    }
-  }
-  problems.push(...findCycles(users, file));
-  if (problems.length > 0) return { ok: false, problems: sortByLine(problems) };
-  return { ok: true, users: users.map(({ line: _line, ...user }) => user) };
+  return { users, lineOfUser };
 }
 
 /** Every reporting cycle once, reported at its first line, listing the users and lines in it. */

@@ -161,7 +161,7 @@ describe('A2A push notifications (durable configs, at-least-once delivery, SSRF 
     await expectEventually(() => expect(dead.attempts()).toBe(6), { timeoutMs: 15_000 });
     await expectEventually(async () => {
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
-      expect(metrics).toMatch(/gateway_a2a_push_configs_failed_total\S* 1/);
+      expect(metrics).toMatch(/orgmesh_gateway_a2a_push_configs_failed_total\S* 1/);
     });
     dead.failing.value = false;
     await update(task.id, { state: 'completed', result: 'ok' });

@@ -65,6 +65,13 @@ export function toA2AError(error: unknown, options: { notCancelable?: boolean } 
       return options.notCancelable
         ? new TaskNotCancelableError({ message: error.message, metadata })
         : new UnsupportedOperationError({ message: error.message, metadata });
+    case 'conflict':
+      // A task that kept changing under a write is worth retrying; a messageId (the idempotency key)
+      // already used for another message is the client's mistake.
+      if (error.details?.['id'] !== undefined) {
+        return new OrgmeshA2AError(ORGMESH_A2A_CODES.unavailable, 'UNAVAILABLE', error.message, metadata);
+      }
+      return new RequestMalformedError({ message: error.message, metadata });
     case 'validation_failed':
     case 'invalid_cursor':
     case 'payload_too_large':
@@ -91,7 +98,19 @@ export function toA2AError(error: unknown, options: { notCancelable?: boolean } 
     case 'rate_limited':
       return new OrgmeshA2AError(ORGMESH_A2A_CODES.unavailable, 'UNAVAILABLE', error.message, metadata);
     default:
-      // No internal message leaves the gateway (as at REST); the SDK answers -32603.
-      return new Error('internal error');
+      // No internal message leaves the gateway (as at REST).
+      return internalError();
   }
+}
+
+/** The message of an internal error of ours (the handler's), as it leaves: nothing of the cause. */
+export const INTERNAL_MESSAGE = 'internal error';
+
+/**
+ * An error the handler did not expect (a bug), as the transports see it: -32603 with no message of
+ * its own. Any other -32603 the SDK's transport answers came from its own reading of the request's
+ * params (a shape it could not translate), which is the client's input, not our fault.
+ */
+export function internalError(): OrgmeshA2AError {
+  return new OrgmeshA2AError(-32603, 'INTERNAL_ERROR', INTERNAL_MESSAGE);
 }

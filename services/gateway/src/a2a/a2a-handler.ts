@@ -306,14 +306,20 @@ export class MeshA2AHandler implements A2ARequestHandler {
   }
 
   /** A config of a task the caller may see, created by the caller (others' configs do not exist for it). */
-  private async ownPush(taskId: string, id: string, context: ServerCallContext): Promise<StoredPushConfig> {
+  private async ownPush(
+    taskId: string | undefined,
+    id: string | undefined,
+    context: ServerCallContext,
+  ): Promise<StoredPushConfig> {
     const push = this.pushOrRefuse();
     const caller = callerOf(context);
     const task = await this.read(taskId, caller, targetOf(context));
+    if (typeof id !== 'string' || !id)
+      throw new RequestMalformedError('the push notification config id is required');
     const stored = await push.store.get(task.id, id);
     if (!stored || stored.owner !== caller.subject) {
       throw new TaskNotFoundError(
-        `push notification config ${JSON.stringify(id.slice(0, 100))} of task ${task.id} not found`,
+        `push notification config ${JSON.stringify(String(id ?? '').slice(0, 100))} of task ${task.id} not found`,
       );
     }
     return stored;
@@ -349,8 +355,12 @@ export class MeshA2AHandler implements A2ARequestHandler {
   private checkMessage(params: SendMessageRequest): Message {
     const message = params.message;
     if (!message) throw new RequestMalformedError('message is required');
-    if (!message.messageId) throw new RequestMalformedError('message.messageId is required');
-    if (!message.parts.length) throw new RequestMalformedError('message.parts must not be empty');
+    if (typeof message.messageId !== 'string' || !message.messageId) {
+      throw new RequestMalformedError('message.messageId is required');
+    }
+    if (!Array.isArray(message.parts) || !message.parts.length) {
+      throw new RequestMalformedError('message.parts must not be empty');
+    }
     if (message.taskId) {
       // A follow-up turn on a task: the mesh has no way for a sender to add input to a task it sent.
       throw new UnsupportedOperationError(
@@ -405,7 +415,9 @@ export class MeshA2AHandler implements A2ARequestHandler {
   }
 
   /** The task, if the caller may see it (the mesh decides) and it belongs to this endpoint. */
-  private async read(id: string, caller: Caller, target: A2ATarget): Promise<MeshTask> {
+  private async read(id: string | undefined, caller: Caller, target: A2ATarget): Promise<MeshTask> {
+    // A missing id is malformed input, as the SDK's own handler answers it; a wrong one names no task.
+    if (typeof id !== 'string' || !id.trim()) throw new RequestMalformedError('the task id is required');
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
       // Mesh task ids are UUIDs: anything else names no task.
       throw new TaskNotFoundError(`task ${JSON.stringify(id.slice(0, 100))} not found`);

@@ -3,9 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcTransportHandler, ServerCallContext, type A2ARequestHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
-import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../auth/caller.js';
 import { A2A_VERSIONS } from './agent-cards.js';
+import { INTERNAL_MESSAGE } from './a2a-errors.js';
 import { CALLER_KEY, SIGNAL_KEY, TARGET_KEY, type A2ATarget } from './a2a-handler.js';
 
 type Envelope = {
@@ -24,7 +24,6 @@ export interface JsonRpcExchange {
   handler: A2ARequestHandler;
   target: A2ATarget;
   heartbeatMs: number;
-  logger: Logger;
 }
 
 function errorEnvelope(id: Envelope['id'], code: number, message: string): Envelope {
@@ -94,7 +93,7 @@ function isAsyncIterable(value: unknown): value is AsyncGenerator<Envelope, void
  * per event, with keep-alive comments while the task is quiet.
  */
 export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
-  const { req, res, caller, signal, handler, logger } = exchange;
+  const { req, res, caller, signal, handler } = exchange;
   let body: unknown;
   try {
     body = JSON.parse(exchange.body.toString('utf8'));
@@ -146,7 +145,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
     Envelope | AsyncGenerator<Envelope, void, undefined>;
 
   if (!isAsyncIterable(answer)) {
-    const envelope = scrub(answer, logger);
+    const envelope = scrub(answer);
     sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
     return;
   }
@@ -156,7 +155,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
     first = await iterator.next();
   } catch (error) {
     // Refused before the stream started (unknown task, policy, bad message): a plain JSON answer.
-    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] }, logger);
+    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] });
     sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
     return;
   }
@@ -176,7 +175,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
       await write(res, `data: ${JSON.stringify(next.value)}\n\n`);
     }
   } catch (error) {
-    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] }, logger);
+    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] });
     await write(res, `event: error\ndata: ${JSON.stringify(envelope)}\n\n`);
   } finally {
     clearInterval(heartbeat);
@@ -186,11 +185,20 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
 }
 
 /**
- * An internal error leaves without its message (it may quote internals or input), and is logged once
- * without it too (no personal data in logs).
+ * A -32603 of ours (the guarded handler's, already logged) stays an internal error (HTTP 500). Any
+ * other -32603 is the SDK's transport failing to read the request's params (a shape it could not
+ * translate, e.g. v0.3 `tasks/pushNotificationConfig/set` without its config): the client's input,
+ * answered as invalid params, without the SDK's message (it may quote internals).
  */
-function scrub(envelope: Envelope, logger: Logger): Envelope {
-  if (envelope.error?.code !== A2A_ERROR_CODE.INTERNAL_ERROR) return envelope;
-  logger.error({ code: envelope.error.code }, 'a2a request failed with an internal error');
-  return { ...envelope, error: { code: A2A_ERROR_CODE.INTERNAL_ERROR, message: 'internal error' } };
+function scrub(envelope: Envelope): Envelope {
+  if (envelope.error?.code !== A2A_ERROR_CODE.INTERNAL_ERROR || envelope.error.message === INTERNAL_MESSAGE) {
+    return envelope;
+  }
+  return {
+    ...envelope,
+    error: {
+      code: A2A_ERROR_CODE.INVALID_PARAMS,
+      message: 'Invalid params: they do not have the shape of the method',
+    },
+  };
 }

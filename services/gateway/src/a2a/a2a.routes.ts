@@ -16,6 +16,7 @@ import {
 import { PushConfigStore, PushDispatcher, pushMetrics } from './push.js';
 import { PushAllowList } from './push-url.js';
 import { serveJsonRpc } from './a2a-jsonrpc.js';
+import { GuardedHandler } from './guarded-handler.js';
 import { A2ARestTransport, REST_SUFFIXES } from './a2a-rest.js';
 
 /** Where the card-signing keys are published (the `jku` of every card signature). */
@@ -130,7 +131,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     version: options.version,
     pushNotifications: push !== undefined,
   });
-  const handler = new MeshA2AHandler(
+  const mesh = new MeshA2AHandler(
     {
       bus: options.bus,
       hub: options.hub,
@@ -140,6 +141,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     },
     cards.versionCard(),
   );
+  const handler = new GuardedHandler(mesh, options.logger);
   const rest = new A2ARestTransport(handler);
 
   /** The agent a request names (404 for an agent the registry does not have). */
@@ -162,7 +164,6 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       handler,
       target,
       heartbeatMs: options.heartbeatMs,
-      logger: options.logger,
     });
   };
 

@@ -120,13 +120,13 @@ export interface PushMetrics {
 export function pushMetrics(registry: Registry): PushMetrics {
   return {
     deliveries: new Counter({
-      name: 'gateway_a2a_push_deliveries_total',
+      name: 'orgmesh_gateway_a2a_push_deliveries_total',
       help: 'A2A push notification attempts by outcome (delivered, failed_attempt, refused)',
       labelNames: ['outcome'],
       registers: [registry],
     }),
     failingConfigs: new Counter({
-      name: 'gateway_a2a_push_configs_failed_total',
+      name: 'orgmesh_gateway_a2a_push_configs_failed_total',
       help: 'A2A push configs marked failing after their retries were exhausted',
       registers: [registry],
     }),

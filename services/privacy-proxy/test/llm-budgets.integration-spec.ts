@@ -377,6 +377,23 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     expect(a.governor!.ledger.usedOf(subject, budget)).toBe(30);
   });
 
+  it('counts the reservations of calls in flight: a burst on a nearly spent budget admits what fits, not the whole burst', async () => {
+    // 90 of 100 tokens used; twenty calls at once, each reserving its bytes / 4 plus 1,024 output tokens.
+    for (let i = 0; i < 3; i++) await chat(a, 'finance', 'finance-burst');
+    const before = a.upstream.requests.length;
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        chat(a, 'finance', 'finance-burst').then(
+          () => 'ok',
+          (e: unknown) => (e instanceof OpenAI.RateLimitError ? '429' : 'other'),
+        ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === '429')).toHaveLength(19);
+    expect(a.upstream.requests.length).toBe(before + 1);
+  });
+
   it('limits requests per minute per agent with Retry-After', async () => {
     await chat(a, 'ops', 'ops-agent');
     await chat(b, 'ops', 'ops-agent');

@@ -1,5 +1,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -139,6 +141,51 @@ async function startProvider(
       } finally {
         await unconfigured.close();
         await unreachable.close();
+      }
+    });
+
+    it('refuses a discovery document without a usable endpoint, and keeps what it read for a while', async () => {
+      // A provider whose discovery document names no token endpoint (and counts how often it is read).
+      let reads = 0;
+      let document: Record<string, unknown> = { authorization_endpoint: 'http://127.0.0.1/auth' };
+      const server = createServer((_req, res) => {
+        reads++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(document));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const broken = await startTestGateway(ctx, {
+        AUTH_MODE: 'oidc',
+        AUTH_ISSUER: `http://127.0.0.1:${port}`,
+        AUTH_AUDIENCE: AUDIENCE,
+        AUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks`,
+        CONSOLE_OIDC_CLIENT_ID: 'orgmesh-console',
+      });
+      try {
+        const refused = await fetch(`${broken.url}/console/config.json`);
+        expect(refused.status).toBe(503);
+        expect(await refused.json()).toMatchObject({
+          detail: "the OpenID provider's discovery document has no valid token_endpoint",
+        });
+        document = {
+          authorization_endpoint: 'ftp://127.0.0.1/auth',
+          token_endpoint: 'http://127.0.0.1/token',
+        };
+        expect(await (await fetch(`${broken.url}/console/config.json`)).json()).toMatchObject({
+          detail: "the OpenID provider's discovery document has no valid authorization_endpoint",
+        });
+        document = {
+          authorization_endpoint: 'http://127.0.0.1/auth',
+          token_endpoint: 'http://127.0.0.1/token',
+        };
+        expect((await fetch(`${broken.url}/console/config.json`)).status).toBe(200);
+        const before = reads;
+        expect((await fetch(`${broken.url}/console/config.json`)).status).toBe(200);
+        expect(reads).toBe(before);
+      } finally {
+        await broken.close();
+        server.close();
       }
     });
 

@@ -48,6 +48,7 @@ const roles = `roles:
   - { id: engineering, display_name: Engineering, description: Builds. }
   - { id: hr, display_name: HR, description: People. }
   - { id: support, display_name: Support, description: Customers. }
+  - { id: data, display_name: Data, description: Analytics. }
 `;
 
 const profile = (id: string, providers: string, llm: string) => `id: ${id}
@@ -108,6 +109,14 @@ const files = (financeTokens = 100): RegistrySourceFile[] => [
       'support',
       `  - { name: openai, models: [] }`,
       `  budgets:\n    - { name: support-daily-tokens, per: role, tokens: 1000000, window: day, reset: calendar }\n  on_store_unavailable: allow`,
+    ),
+  },
+  {
+    path: 'profiles/data.yaml',
+    content: profile(
+      'data',
+      `  - { name: openai, models: [] }`,
+      `  rate_limits:\n    - { per: role, tokens_per_minute: 50 }`,
     ),
   },
 ];
@@ -208,6 +217,11 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     new Anthropic({ apiKey: await h.token(role, { sub }), baseURL: h.url, maxRetries });
   const chat = async (h: Harness, role: string, sub: string) =>
     (await openai(h, role, sub)).chat.completions.create({ model: 'gpt-4o-mini', messages });
+  /** Rate limits count calendar minutes: start a test's calls with at least 3 s of the minute left. */
+  const sameMinute = async () => {
+    const left = 60_000 - (Date.now() % 60_000);
+    if (left < 3_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
+  };
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
   const budgetRefusals = async (h: Harness) =>
     Number(
@@ -395,6 +409,7 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
   });
 
   it('limits requests per minute per agent with Retry-After', async () => {
+    await sameMinute();
     await chat(a, 'ops', 'ops-agent');
     await chat(b, 'ops', 'ops-agent');
     await settle();
@@ -420,6 +435,25 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     expect(body.error.message).toMatch(/rate limit of agent ops-agent: 2 requests per minute/);
     // Another agent of the role is not limited by it.
     await expect(chat(a, 'ops', 'ops-other')).resolves.toBeDefined();
+  });
+
+  it('limits tokens per minute per role, the estimate of the next call included', async () => {
+    // The first call of the minute is admitted whatever its estimate, and uses 30 tokens; the next
+    // reserves its bytes / 4 plus its max_tokens (10): 30 + that > 50 → refused, for every agent of the role.
+    const small = async (sub: string) =>
+      (await openai(a, 'data', sub)).chat.completions.create({
+        model: 'gpt-4o-mini',
+        max_tokens: 10,
+        messages,
+      });
+    await sameMinute();
+    await expect(small('data-agent-1')).resolves.toBeDefined();
+    const error = await small('data-agent-2').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((error as InstanceType<typeof OpenAI.RateLimitError>).error).toMatchObject({
+      rule: 'rateLimits.role.tokensPerMinute',
+      message: expect.stringMatching(/rate limit of role data: 50 tokens per minute/),
+    });
   });
 
   it('refuses a provider or a model the profile does not list with 403 naming the rule (model policy)', async () => {

@@ -38,6 +38,7 @@ import {
   DelegateApprovals,
   GetTask,
   InboxDelivery,
+  ListDelegations,
   ListPersonApprovals,
   ListTasks,
   MESH_INBOX_STREAM,
@@ -45,6 +46,7 @@ import {
   MESH_UPDATES_SUBJECT,
   Notify,
   RequestApproval,
+  RevokeDelegation,
   SendTask,
   TaskCreated,
   TaskUpdated,
@@ -145,6 +147,8 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   // A person's approvals and delegations: signed-in people reach them through the gateway only.
   { rpc: ListPersonApprovals, callers: ['gateway'] },
   { rpc: DelegateApprovals, callers: ['gateway'] },
+  { rpc: ListDelegations, callers: ['gateway'] },
+  { rpc: RevokeDelegation, callers: ['gateway'] },
 
   // LLM usage (issue 24): through the gateway, which forwards the caller's token; the proxy checks it.
   { rpc: GetUsage, callers: ['gateway'] },

@@ -261,6 +261,13 @@ describe('OpenAPI document', () => {
         })
       ).status,
     ).toBe(200);
+    // A person's delegation, for the operation that revokes one.
+    const person = await devToken(gateway, 'u00002');
+    const given = await api<{ id: string }>(gateway, 'POST', '/v1/approvals/delegations', {
+      token: person,
+      body: { to: 'u00001', endsAt: new Date(Date.now() + 86_400_000).toISOString() },
+    });
+    expect(given.status).toBe(201);
     const user = (await api(gateway, 'GET', '/v1/users/u00004', { token: admin })).body.user as {
       userId: string;
       role: string;
@@ -298,8 +305,10 @@ describe('OpenAPI document', () => {
       loadRegistry: { body: { files: await demoFiles() } },
       delegateApprovals: {
         body: { to: 'u00003', endsAt: new Date(Date.now() + 86_400_000).toISOString() },
-        token: await devToken(gateway, 'u00002'),
+        token: person,
       },
+      listDelegations: { token: person },
+      revokeDelegation: { params: { id: given.body.id }, token: person },
       issueToken: {
         body: { grant_type: 'client_credentials', client_id: 'viewer', client_secret: 'viewer-dev-secret' },
       },

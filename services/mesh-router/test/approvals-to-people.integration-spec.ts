@@ -9,9 +9,11 @@ import {
   DelegateApprovals,
   GetTask,
   ImportOrg,
+  ListDelegations,
   ListPersonApprovals,
   OrgImported,
   RequestApproval,
+  RevokeDelegation,
   SendTask,
   UpdateTask,
   type Task,
@@ -379,6 +381,21 @@ describe('approvals decided by people of the org chart', () => {
     expect(again.details).toMatchObject({ earlierDecision: { userId: 'u00015', onBehalfOf: 'u00014' } });
     const done = await bus.request(Decide, { id: approval.id, decision: 'approve' }, as('u00002'));
     expect(done.state).toBe('completed');
+
+    // Leon sees what he gave, Ana what she received; Leon revokes it and Ana decides nothing more for him.
+    const mine = await bus.request(ListDelegations, {}, as('u00014'));
+    expect(mine.given.map((d) => d.id)).toContain(delegation.id);
+    expect((await bus.request(ListDelegations, {}, as('u00015'))).received.map((d) => d.id)).toContain(
+      delegation.id,
+    );
+    const notHers = await rpcError(bus.request(RevokeDelegation, { id: delegation.id }, as('u00015')));
+    expect(notHers.code).toBe('not_found');
+    const revoked = await bus.request(RevokeDelegation, { id: delegation.id }, as('u00014'));
+    expect(Date.parse(revoked.endsAt)).toBeLessThanOrEqual(now);
+    const after = await request({ case: 2 });
+    expect((await awaiting('u00015')).map((i) => i.task.id)).not.toContain(after.id);
+    const refused = await rpcError(bus.request(Decide, { id: after.id, decision: 'approve' }, as('u00015')));
+    expect(refused.code).toBe('forbidden');
 
     const self = await rpcError(
       bus.request(

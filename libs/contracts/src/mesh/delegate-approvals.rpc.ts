@@ -26,3 +26,21 @@ export const DelegateApprovals = defineRpc({
   }),
   response: ApprovalDelegation,
 });
+
+export const ListDelegations = defineRpc({
+  subject: 'rpc.mesh.v1.list-delegations',
+  description:
+    "A signed-in person's delegations not yet ended: those they gave (`given`) and those given to them " +
+    '(`received`), soonest end first.',
+  request: z.object({}),
+  response: z.object({ given: z.array(ApprovalDelegation), received: z.array(ApprovalDelegation) }),
+});
+
+export const RevokeDelegation = defineRpc({
+  subject: 'rpc.mesh.v1.revoke-delegation',
+  description:
+    'The person who gave a delegation ends it now (its delegate decides nothing more for them). Not theirs or ' +
+    'unknown → not_found; already ended → answered as it is.',
+  request: z.object({ id: z.uuid() }),
+  response: ApprovalDelegation,
+});

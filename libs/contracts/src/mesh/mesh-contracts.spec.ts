@@ -42,7 +42,7 @@ const task: Task = {
 };
 
 describe('mesh contracts', () => {
-  it('defines ten RPCs and three events under the mesh context', () => {
+  it('defines twelve RPCs and three events under the mesh context', () => {
     const mesh = allContracts().filter((c) => c.context === 'mesh');
     expect(
       mesh
@@ -55,10 +55,12 @@ describe('mesh contracts', () => {
         'decide',
         'delegate-approvals',
         'get-task',
+        'list-delegations',
         'list-person-approvals',
         'list-tasks',
         'notify',
         'request-approval',
+        'revoke-delegation',
         'send-task',
         'update-task',
       ].map((v) => `rpc.mesh.v1.${v}`),

@@ -293,6 +293,30 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
     request: { reason: 'superseded by MSA-2026-015' },
     response: { ...task, state: 'canceled', reason: 'superseded by MSA-2026-015', version: 2, updatedAt: T2 },
   },
+  listDelegations: {
+    response: {
+      given: [
+        {
+          id: '5b0b7f1e-3f43-4c1c-9a37-3e2b1d6f9a01',
+          from: 'u00002',
+          to: 'u00001',
+          startsAt: T1,
+          endsAt: '2026-03-09T18:00:00.000Z',
+        },
+      ],
+      received: [],
+    },
+  },
+  revokeDelegation: {
+    parameters: { id: '5b0b7f1e-3f43-4c1c-9a37-3e2b1d6f9a01' },
+    response: {
+      id: '5b0b7f1e-3f43-4c1c-9a37-3e2b1d6f9a01',
+      from: 'u00002',
+      to: 'u00001',
+      startsAt: T1,
+      endsAt: T2,
+    },
+  },
   delegateApprovals: {
     request: { to: 'u00001', endsAt: '2026-03-09T18:00:00.000Z' },
     response: {

@@ -1,4 +1,5 @@
-import { DelegateApprovals } from '@orgmesh/contracts';
+import { z } from 'zod';
+import { DelegateApprovals, ListDelegations, RevokeDelegation } from '@orgmesh/contracts';
 import { defineRoute, type Route } from './route.js';
 
 const PEOPLE = ['person'] as const;
@@ -24,6 +25,37 @@ export const approvalRoutes: Route[] = [
     response: DelegateApprovals.response,
     async handle({ body, call }) {
       return call(DelegateApprovals, body);
+    },
+  }),
+  defineRoute({
+    operationId: 'listDelegations',
+    method: 'GET',
+    path: '/v1/approvals/delegations',
+    tag: 'mesh',
+    summary: 'My delegations (given and received)',
+    description: 'The delegations the caller gave and received that have not ended, soonest end first.',
+    access: PEOPLE,
+    status: 200,
+    response: ListDelegations.response,
+    async handle({ call }) {
+      return call(ListDelegations, {});
+    },
+  }),
+  defineRoute({
+    operationId: 'revokeDelegation',
+    method: 'DELETE',
+    path: '/v1/approvals/delegations/{id}',
+    tag: 'mesh',
+    summary: 'Revoke a delegation I gave',
+    description:
+      'Ends the delegation now: its delegate decides nothing more for the caller. Not the caller’s, or unknown → 404.',
+    access: PEOPLE,
+    params: z.object({ id: z.uuid().describe('Delegation id') }),
+    status: 200,
+    response: RevokeDelegation.response,
+    errors: [404],
+    async handle({ params, call }) {
+      return call(RevokeDelegation, { id: params.id });
     },
   }),
 ];

@@ -2,7 +2,9 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
   DelegateApprovals,
+  ListDelegations,
   ListPersonApprovals,
+  RevokeDelegation,
   type RpcRequest,
   type RpcResponse,
 } from '@orgmesh/contracts';
@@ -32,5 +34,21 @@ export class ApprovalHandlers {
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof DelegateApprovals>> {
     return this.approvals.delegate(await this.identity.of(ctx), request);
+  }
+
+  @RpcHandler(ListDelegations)
+  async delegations(
+    @Payload() _request: RpcRequest<typeof ListDelegations>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof ListDelegations>> {
+    return this.approvals.delegations(await this.identity.of(ctx));
+  }
+
+  @RpcHandler(RevokeDelegation)
+  async revoke(
+    @Payload() request: RpcRequest<typeof RevokeDelegation>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof RevokeDelegation>> {
+    return this.approvals.revoke(await this.identity.of(ctx), request.id);
   }
 }

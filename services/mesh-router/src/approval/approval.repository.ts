@@ -31,6 +31,14 @@ interface RouteRow {
   outcome: RouteOutcome | null;
 }
 
+export interface DelegationRow {
+  id: string;
+  from_user: string;
+  to_user: string;
+  starts_at: Date;
+  ends_at: Date;
+}
+
 interface DecisionRow {
   task_id: string;
   user_id: string;
@@ -217,6 +225,26 @@ export class ApprovalRepository {
        VALUES ($1, $2, $3, $4, $5, $6)`,
       [d.id, d.from, d.to, d.startsAt, d.endsAt, d.now],
     );
+  }
+
+  /** A person's delegations not yet ended, given and received, soonest end first. */
+  async delegationsOf(userId: string, now: Date): Promise<DelegationRow[]> {
+    const { rows } = await this.db.query<DelegationRow>(
+      `SELECT * FROM mesh.approval_delegations
+        WHERE (from_user = $1 OR to_user = $1) AND ends_at > $2 ORDER BY ends_at, id`,
+      [userId, now],
+    );
+    return rows;
+  }
+
+  /** Ends a delegation its giver revokes (now, unless it ended already); undefined when it is not theirs. */
+  async revokeDelegation(id: string, fromUser: string, now: Date): Promise<DelegationRow | undefined> {
+    const { rows } = await this.db.query<DelegationRow>(
+      `UPDATE mesh.approval_delegations SET ends_at = LEAST(ends_at, GREATEST(starts_at, $3::timestamptz))
+        WHERE id = $1 AND from_user = $2 RETURNING *`,
+      [id, fromUser, now],
+    );
+    return rows[0];
   }
 
   /** The people who delegated their approvals to this person, in force now. */

@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type {
-  ApprovalDecision,
-  ApprovalPerson,
-  ApprovalStep,
-  PersonApproval,
-  PersonDecision,
-  Task,
-  TaskRecipient,
+import {
+  AppError,
+  type ApprovalDecision,
+  type ApprovalDelegation,
+  type ApprovalPerson,
+  type ApprovalStep,
+  type PersonApproval,
+  type PersonDecision,
+  type Task,
+  type TaskRecipient,
 } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../task/task.access.js';
@@ -15,7 +17,7 @@ import { toTask } from '../task/task.mapper.js';
 import type { TaskDecisionOutcome } from '../task/task.repository.types.js';
 import { taskNotFound } from '../task/task.errors.js';
 import { planApproval, planDurationMs, type ApprovalPlan } from './approval.planner.js';
-import type { ApprovalRepository, RouteOutcome } from './approval.repository.js';
+import type { ApprovalRepository, DelegationRow, RouteOutcome } from './approval.repository.js';
 import {
   alreadyDecided,
   approvalEnded,
@@ -315,6 +317,25 @@ export class ApprovalService {
     };
   }
 
+  async delegations(
+    caller: Caller,
+  ): Promise<{ given: ApprovalDelegation[]; received: ApprovalDelegation[] }> {
+    if (!caller.person) throw peopleDecideOnly('list delegations (a person token is needed)');
+    const rows = (await this.routes.delegationsOf(caller.agentId, this.now())).map(toDelegation);
+    return {
+      given: rows.filter((d) => d.from === caller.agentId),
+      received: rows.filter((d) => d.to === caller.agentId),
+    };
+  }
+
+  async revoke(caller: Caller, id: string): Promise<ApprovalDelegation> {
+    if (!caller.person) throw peopleDecideOnly('revoke a delegation (a person token is needed)');
+    const row = await this.routes.revokeDelegation(id, caller.agentId, this.now());
+    if (!row)
+      throw new AppError('not_found', `no delegation ${id} given by ${caller.agentId}`, { details: { id } });
+    return toDelegation(row);
+  }
+
   /** Whom the caller decides for in this step: themselves, or a person who delegated to them now. */
   private async standingFor(
     userId: string,
@@ -453,6 +474,14 @@ export class ApprovalService {
     });
   }
 }
+
+const toDelegation = (row: DelegationRow): ApprovalDelegation => ({
+  id: row.id,
+  from: row.from_user,
+  to: row.to_user,
+  startsAt: row.starts_at.toISOString(),
+  endsAt: row.ends_at.toISOString(),
+});
 
 function describe(people: readonly ApprovalPerson[]): string {
   if (people.length === 0) return 'nobody';

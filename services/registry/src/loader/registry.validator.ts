@@ -42,6 +42,16 @@ interface Parsed<T> {
   readonly rawId: string | undefined;
 }
 
+/** Records a problem at a path of a file (its line and column located in the YAML). */
+type Report = (
+  source: YamlSource,
+  path: ReadonlyArray<PropertyKey>,
+  reason: string,
+  pointAtKey?: boolean,
+) => void;
+type Valid<T> = Parsed<T> & { value: T };
+type Declarations<T extends { id: string }> = ReturnType<typeof uniqueById<T>>;
+
 /**
  * Validates a registry given as its files (paths relative to the registry directory).
  * Pure: reads nothing, so the same function serves the CLI, the `load` RPC and tests.
@@ -49,15 +59,84 @@ interface Parsed<T> {
  */
 export function validateRegistry(files: readonly RegistrySourceFile[]): RegistryValidation {
   const problems: Problem[] = [];
-  const report = (
-    source: YamlSource,
-    path: ReadonlyArray<PropertyKey>,
-    reason: string,
-    pointAtKey = false,
-  ): void => {
+  const report: Report = (source, path, reason, pointAtKey = false) => {
     problems.push({ file: source.file, path: formatPath(path), reason, ...locate(source, path, pointAtKey) });
   };
+  const { roleFiles, agentFiles, profileFiles } = sortFiles(files, problems);
+  const parse = <S extends z.ZodType>(file: RegistrySourceFile, schema: S) =>
+    parseFile(file, schema, problems, report);
 
+  const roles = readRoles(roleFiles[0] && parse(roleFiles[0], RolesFileSchema), report);
+  // Unresolved references are collected, not reported on the spot: one typo used in several files is
+  // reported once, where it was made (see reportUnresolved).
+  const unknown = { roles: new References(), agents: new References(), profiles: new References() };
+  // Without a readable roles file every role reference would be reported as unknown: check none.
+  const checkRole: CheckRole = (source, path, role) => {
+    if (roles.parsed !== undefined && !roles.ids.has(role)) unknown.roles.add(role, source, path);
+  };
+
+  // Agents and profiles, first occurrence of an id wins (files in path order).
+  const agents = uniqueById(
+    agentFiles.map((f) => parse(f, AgentFileSchema)),
+    'agent',
+    report,
+  );
+  const profiles = uniqueById(
+    profileFiles.map((f) => parse(f, ProfileFileSchema)),
+    'profile',
+    report,
+  );
+  const effectiveDefaults = checkProfiles(profiles, checkRole, report);
+  for (const a of agents.first)
+    checkAgent(a, { roleIds: roles.ids, agents, profiles, effectiveDefaults, checkRole, unknown, report });
+
+  reportUnresolved({
+    report,
+    unknownRoles: unknown.roles,
+    unknownAgents: unknown.agents,
+    unknownProfiles: unknown.profiles,
+    declaredRoles: roles.parsed?.value?.map((role, index) => ({ id: role.id, index })) ?? [],
+    rolesSource: roles.parsed?.source,
+    usedRoles: new Set([
+      ...[...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : [])),
+      ...[...agents.declared.values()].flatMap((a) => (a.rawRole ? [a.rawRole] : [])),
+    ]),
+    profileRoles: new Set([...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : []))),
+    agentFiles: agents.first.map((a) => ({ source: a.source, rawId: a.rawId })),
+    filePaths: new Set([...agentFiles, ...profileFiles].map((f) => f.path)),
+    readPaths: new Set([...agents.first, ...profiles.first].map((p) => p.source.file)),
+    declaredAgents: [...agents.declared.keys()],
+    declaredProfiles: [...profiles.declared.keys()],
+  });
+  checkExclusiveAccess(agents.first, report);
+
+  const rolesFile = roles.parsed;
+  if (problems.length > 0 || !rolesFile?.value) return { ok: false, problems: sortProblems(problems) };
+  const sortedProfiles = profiles.valid
+    .map((p) => ({ ...p.value, isDefault: effectiveDefaults.get(p.value.role)?.id === p.value.id }))
+    .sort((x, y) => compare(x.id, y.id));
+  return {
+    ok: true,
+    model: {
+      roles: [...roles.list].sort((x, y) => compare(x.id, y.id)),
+      agents: agents.valid.map((a) => a.value).sort((x, y) => compare(x.id, y.id)),
+      profiles: sortedProfiles,
+      sources: {
+        roles: rolesFile.source.file,
+        agents: new Map(agents.valid.map((a) => [a.value.id, a.source.file])),
+        profiles: new Map(profiles.valid.map((p) => [p.value.id, p.source.file])),
+      },
+    },
+  };
+}
+
+type CheckRole = (source: YamlSource, path: ReadonlyArray<PropertyKey>, role: string) => void;
+
+/** The files by kind, in path order; a file given twice, an unexpected YAML file and a missing or second roles file are problems. */
+function sortFiles(
+  files: readonly RegistrySourceFile[],
+  problems: Problem[],
+): { roleFiles: RegistrySourceFile[]; agentFiles: RegistrySourceFile[]; profileFiles: RegistrySourceFile[] } {
   const seenPaths = new Set<string>();
   const roleFiles: RegistrySourceFile[] = [];
   const agentFiles: RegistrySourceFile[] = [];
@@ -93,80 +172,79 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
       reason: `roles are declared once; ${roleFiles[0]?.path} already does`,
     });
   }
+  return { roleFiles, agentFiles, profileFiles };
+}
 
-  const parse = <S extends z.ZodType>(
-    file: RegistrySourceFile,
-    schema: S,
-  ): Parsed<z.output<S>> | undefined => {
-    const result = parseYaml(file.path, file.content);
-    if (!result.ok) {
-      problems.push(...result.problems);
-      return undefined;
-    }
-    const { source } = result;
-    const data = source.data;
-    const rawId = isRecord(data) && typeof data.id === 'string' ? data.id : undefined;
-    const parsed = schema.safeParse(data, { error: requiredMessage });
-    if (parsed.success) return { source, value: parsed.data, rawId };
-    for (const issue of parsed.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        for (const key of issue.keys) report(source, [...issue.path, key], 'unknown key', true);
-      } else report(source, issue.path, issue.message);
-    }
-    return { source, value: undefined, rawId };
-  };
+/**
+ * A file parsed as YAML and checked against its schema; undefined when it is not YAML. Every schema
+ * issue is a problem; the declared `id` is kept even when the rest is invalid.
+ */
+function parseFile<S extends z.ZodType>(
+  file: RegistrySourceFile,
+  schema: S,
+  problems: Problem[],
+  report: Report,
+): Parsed<z.output<S>> | undefined {
+  const result = parseYaml(file.path, file.content);
+  if (!result.ok) {
+    problems.push(...result.problems);
+    return undefined;
+  }
+  const { source } = result;
+  const data = source.data;
+  const rawId = isRecord(data) && typeof data.id === 'string' ? data.id : undefined;
+  const parsed = schema.safeParse(data, { error: requiredMessage });
+  if (parsed.success) return { source, value: parsed.data, rawId };
+  for (const issue of parsed.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) report(source, [...issue.path, key], 'unknown key', true);
+    } else report(source, issue.path, issue.message);
+  }
+  return { source, value: undefined, rawId };
+}
 
-  // Roles.
-  const rolesParsed = roleFiles[0] ? parse(roleFiles[0], RolesFileSchema) : undefined;
-  const roleIds = new Set<string>(rolesParsed ? rawRoleIds(rolesParsed.source.data) : []);
-  // Without a readable roles file every role reference would be reported as unknown: check none.
-  const rolesKnown = rolesParsed !== undefined;
-  const roles: RegistryRole[] = [];
-  if (rolesParsed?.value) {
+/** The roles file: its role ids (readable ones even when invalid) and its roles, the first of each id. */
+function readRoles(
+  parsed: Parsed<z.output<typeof RolesFileSchema>> | undefined,
+  report: Report,
+): { parsed: typeof parsed; ids: Set<string>; list: RegistryRole[] } {
+  const ids = new Set<string>(parsed ? rawRoleIds(parsed.source.data) : []);
+  const list: RegistryRole[] = [];
+  if (parsed?.value) {
     const firstIndex = new Map<string, number>();
-    rolesParsed.value.forEach((role, i) => {
+    parsed.value.forEach((role, i) => {
       const first = firstIndex.get(role.id);
       if (first !== undefined)
         report(
-          rolesParsed.source,
+          parsed.source,
           ['roles', i, 'id'],
           `duplicate role id "${role.id}" (first at roles[${first}])`,
         );
       else {
         firstIndex.set(role.id, i);
-        roles.push(role);
+        list.push(role);
       }
     });
   }
-  // Unresolved references are collected, not reported on the spot: one typo used in several files is
-  // reported once, where it was made (see reportUnresolved).
-  const unknownRoles = new References();
-  const unknownAgents = new References();
-  const unknownProfiles = new References();
-  const checkRole = (source: YamlSource, path: ReadonlyArray<PropertyKey>, role: string): void => {
-    if (rolesKnown && !roleIds.has(role)) unknownRoles.add(role, source, path);
-  };
+  return { parsed, ids, list };
+}
 
-  // Agents and profiles, first occurrence of an id wins (files in path order).
-  const agents = uniqueById(
-    agentFiles.map((f) => parse(f, AgentFileSchema)),
-    'agent',
-    report,
-  );
-  const profiles = uniqueById(
-    profileFiles.map((f) => parse(f, ProfileFileSchema)),
-    'profile',
-    report,
-  );
-
-  // Profiles: role and mesh targets (of invalid profiles too, from their readable keys), one default per role.
+/**
+ * Profiles: role and mesh targets (of invalid profiles too, from their readable keys), one default
+ * per role. Returns each role's default profile, where there is exactly one.
+ */
+function checkProfiles(
+  profiles: Declarations<RoleProfile>,
+  checkRole: CheckRole,
+  report: Report,
+): Map<string, RoleProfile> {
   for (const p of profiles.first) {
     const view = profileRoleRefs(p);
     if (view.role !== undefined) checkRole(p.source, ['role'], view.role);
     for (const { path, target } of view.meshTargets)
       if (target !== ROLE_WILDCARD) checkRole(p.source, path, target);
   }
-  const profilesByRole = new Map<string, Array<Parsed<RoleProfile> & { value: RoleProfile }>>();
+  const profilesByRole = new Map<string, Array<Valid<RoleProfile>>>();
   for (const p of profiles.valid) {
     const list = profilesByRole.get(p.value.role) ?? [];
     list.push(p);
@@ -202,80 +280,82 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
     // With no single default, agents of the role are not checked against a guessed profile (no cascades).
     if (marked.length === 1 && marked[0]) effectiveDefaults.set(role, marked[0].value);
   }
+  return effectiveDefaults;
+}
 
-  // Agents: role, profile, delegation, model, tools, ids distinct from roles; an agent file that failed
-  // its schema is checked too, on the keys that passed, so one run reports all of its problems.
-  for (const a of agents.first) {
-    const agent = agentView(a);
-    if (!agent) continue;
-    if (roleIds.has(agent.id)) {
+interface AgentChecks {
+  roleIds: ReadonlySet<string>;
+  agents: Declarations<z.output<typeof AgentFileSchema>>;
+  profiles: Declarations<RoleProfile>;
+  effectiveDefaults: ReadonlyMap<string, RoleProfile>;
+  checkRole: CheckRole;
+  unknown: { agents: References; profiles: References };
+  report: Report;
+}
+
+/**
+ * One agent: role, profile, delegation, model, tools, an id distinct from the roles'. An agent file
+ * that failed its schema is checked too, on the keys that passed, so one run reports all of its problems.
+ */
+function checkAgent(a: Parsed<z.output<typeof AgentFileSchema>>, checks: AgentChecks): void {
+  const { report, profiles } = checks;
+  const agent = agentView(a);
+  if (!agent) return;
+  if (checks.roleIds.has(agent.id)) {
+    report(
+      a.source,
+      ['id'],
+      `agent id "${agent.id}" is also a role id; they must differ because policies name either`,
+    );
+  }
+  if (agent.role !== undefined) checks.checkRole(a.source, ['role'], agent.role);
+  let profile: RoleProfile | undefined =
+    agent.role === undefined ? undefined : checks.effectiveDefaults.get(agent.role);
+  if (agent.profile === undefined) profile = undefined;
+  else if (agent.profile !== null) {
+    profile = profiles.valid.find((p) => p.value.id === agent.profile)?.value;
+    if (!profiles.declared.has(agent.profile))
+      checks.unknown.profiles.add(agent.profile, a.source, ['profile']);
+    else if (profile && agent.role !== undefined && profile.role !== agent.role) {
       report(
         a.source,
-        ['id'],
-        `agent id "${agent.id}" is also a role id; they must differ because policies name either`,
+        ['profile'],
+        `profile "${profile.id}" is for role "${profile.role}", not "${agent.role}"`,
       );
+      profile = undefined;
     }
-    if (agent.role !== undefined) checkRole(a.source, ['role'], agent.role);
-    let profile: RoleProfile | undefined =
-      agent.role === undefined ? undefined : effectiveDefaults.get(agent.role);
-    if (agent.profile === undefined) profile = undefined;
-    else if (agent.profile !== null) {
-      profile = profiles.valid.find((p) => p.value.id === agent.profile)?.value;
-      if (!profiles.declared.has(agent.profile)) unknownProfiles.add(agent.profile, a.source, ['profile']);
-      else if (profile && agent.role !== undefined && profile.role !== agent.role) {
+  }
+  agent.delegatesTo.forEach((target, i) => {
+    if (target === agent.id) report(a.source, ['delegates_to', i], 'an agent cannot delegate to itself');
+    else if (!checks.agents.declared.has(target))
+      checks.unknown.agents.add(target, a.source, ['delegates_to', i]);
+    else {
+      // Delegating is sending a task: a delegation the mesh policy would refuse is a broken declaration.
+      const targetRole = checks.agents.declared.get(target)?.rawRole;
+      const sendTaskTo = profile?.mesh.sendTaskTo;
+      if (
+        targetRole &&
+        sendTaskTo &&
+        !sendTaskTo.includes(targetRole) &&
+        !sendTaskTo.includes(ROLE_WILDCARD)
+      ) {
         report(
           a.source,
-          ['profile'],
-          `profile "${profile.id}" is for role "${profile.role}", not "${agent.role}"`,
+          ['delegates_to', i],
+          `profile "${profile?.id}" does not allow sending tasks to role "${targetRole}" of agent "${target}" (mesh.send_task_to)`,
         );
-        profile = undefined;
       }
     }
-    agent.delegatesTo.forEach((target, i) => {
-      if (target === agent.id) report(a.source, ['delegates_to', i], 'an agent cannot delegate to itself');
-      else if (!agents.declared.has(target)) unknownAgents.add(target, a.source, ['delegates_to', i]);
-      else {
-        // Delegating is sending a task: a delegation the mesh policy would refuse is a broken declaration.
-        const targetRole = agents.declared.get(target)?.rawRole;
-        const sendTaskTo = profile?.mesh.sendTaskTo;
-        if (
-          targetRole &&
-          sendTaskTo &&
-          !sendTaskTo.includes(targetRole) &&
-          !sendTaskTo.includes(ROLE_WILDCARD)
-        ) {
-          report(
-            a.source,
-            ['delegates_to', i],
-            `profile "${profile?.id}" does not allow sending tasks to role "${targetRole}" of agent "${target}" (mesh.send_task_to)`,
-          );
-        }
-      }
-    });
-    if (profile) checkAgentAgainstProfile(a.source, agent, profile, report);
-  }
-
-  reportUnresolved({
-    report,
-    unknownRoles,
-    unknownAgents,
-    unknownProfiles,
-    declaredRoles: rolesParsed?.value?.map((role, index) => ({ id: role.id, index })) ?? [],
-    rolesSource: rolesParsed?.source,
-    usedRoles: new Set([
-      ...[...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : [])),
-      ...[...agents.declared.values()].flatMap((a) => (a.rawRole ? [a.rawRole] : [])),
-    ]),
-    profileRoles: new Set([...profiles.declared.values()].flatMap((p) => (p.rawRole ? [p.rawRole] : []))),
-    agentFiles: agents.first.map((a) => ({ source: a.source, rawId: a.rawId })),
-    filePaths: new Set([...agentFiles, ...profileFiles].map((f) => f.path)),
-    readPaths: new Set([...agents.first, ...profiles.first].map((p) => p.source.file)),
-    declaredAgents: [...agents.declared.keys()],
-    declaredProfiles: [...profiles.declared.keys()],
   });
+  if (profile) checkAgentAgainstProfile(a.source, agent, profile, report);
+}
 
-  // Exclusive access: no two agents may claim overlapping paths.
-  const claims = agents.first.flatMap((parsed) => {
+/** Exclusive access: no two agents may claim overlapping paths. */
+function checkExclusiveAccess(
+  agents: ReadonlyArray<Parsed<z.output<typeof AgentFileSchema>>>,
+  report: Report,
+): void {
+  const claims = agents.flatMap((parsed) => {
     const view = agentView(parsed);
     if (!view) return [];
     const a = { source: parsed.source, value: view };
@@ -294,25 +374,6 @@ export function validateRegistry(files: readonly RegistrySourceFile[]): Registry
       );
     }
   }
-
-  if (problems.length > 0 || !rolesParsed?.value) return { ok: false, problems: sortProblems(problems) };
-
-  const sortedProfiles = profiles.valid
-    .map((p) => ({ ...p.value, isDefault: effectiveDefaults.get(p.value.role)?.id === p.value.id }))
-    .sort((x, y) => compare(x.id, y.id));
-  return {
-    ok: true,
-    model: {
-      roles: [...roles].sort((x, y) => compare(x.id, y.id)),
-      agents: agents.valid.map((a) => a.value).sort((x, y) => compare(x.id, y.id)),
-      profiles: sortedProfiles,
-      sources: {
-        roles: rolesParsed.source.file,
-        agents: new Map(agents.valid.map((a) => [a.value.id, a.source.file])),
-        profiles: new Map(profiles.valid.map((p) => [p.value.id, p.source.file])),
-      },
-    },
-  };
 }
 
 function checkAgentAgainstProfile(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import fc from 'fast-check';
 import { z } from 'zod';
 import {
@@ -334,6 +335,39 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     const answer = await post(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), headers);
     expect(answer.status >= 400).toBe(refused);
     expect(answer.status).toBeLessThan(500);
+    expect(jsonRpcProblem(answer)).toBeUndefined();
+  });
+
+  it('answers a 2026-07-28 request whose Host is no URL authority in JSON-RPC shape, never 5xx', async () => {
+    // fetch() sets Host itself; node:http sends what it is given. The 2026-07-28 path builds a web
+    // Request, which must not take its URL from this header.
+    const { port } = new URL(mcp.url);
+    const answer = await new Promise<HttpAnswer>((resolve, reject) => {
+      const req = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: Number(port),
+          path: '/mcp',
+          method: 'POST',
+          headers: {
+            host: 'a b:c',
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+            'mcp-protocol-version': '2026-07-28',
+            'mcp-method': 'tools/list',
+          },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.once('error', reject);
+      req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }));
+    });
+    expect(answer.status).toBeGreaterThanOrEqual(400);
     expect(jsonRpcProblem(answer)).toBeUndefined();
   });
 

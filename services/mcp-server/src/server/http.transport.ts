@@ -59,12 +59,13 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
   ];
   // 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) go to the v2 SDK's
   // handler; the bearer token travels to its per-request factory as `authInfo`.
-  const modern: McpHttpHandler | undefined = options.modernServerFor
+  const modernServerFor = options.modernServerFor;
+  const modern: McpHttpHandler | undefined = modernServerFor
     ? createMcpHandler(
         (context) => {
           const tokens = context.authInfo ? new StaticTokenSource(context.authInfo.token) : options.ownTokens;
           if (!tokens) throw new Error('unreachable: requests without a token are answered 401 first');
-          return options.modernServerFor!(tokens);
+          return modernServerFor(tokens);
         },
         {
           legacy: 'reject',
@@ -214,7 +215,9 @@ function webRequest(req: IncomingMessage, res: ServerResponse): Request {
   }
   const aborted = new AbortController();
   res.on('close', () => aborted.abort());
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/mcp'}`, {
+  // A fixed URL: the Host header (checked against the allowed names) may be anything a client
+  // sends, and a URL built from it could fail to parse.
+  return new Request('http://localhost/mcp', {
     method: req.method,
     headers,
     signal: aborted.signal,

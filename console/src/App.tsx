@@ -39,10 +39,14 @@ function SignIn({ error }: { error: unknown }) {
 
 export function App({ initialError }: { initialError?: unknown }) {
   const [session, setSession] = useState<Session | undefined>(currentSession);
+  const [signedOutBy, setSignedOutBy] = useState<unknown>();
   const [page, setPage] = useState<PageId>(pageFromHash);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
-    whenSignedOut(() => setSession(undefined));
+    whenSignedOut((refusal) => {
+      setSignedOutBy(refusal);
+      setSession(undefined);
+    });
     const onHash = () => setPage(pageFromHash());
     addEventListener('hashchange', onHash);
     return () => removeEventListener('hashchange', onHash);
@@ -55,7 +59,7 @@ export function App({ initialError }: { initialError?: unknown }) {
     firstPage.current = false;
     document.title = `${PAGES.find((p) => p.id === page)?.label ?? ''} — orgmesh console`;
   }, [page]);
-  if (!session) return <SignIn error={initialError} />;
+  if (!session) return <SignIn error={signedOutBy ?? initialError} />;
   const label = PAGES.find((p) => p.id === page)?.label ?? '';
   return (
     <>

@@ -1,9 +1,9 @@
-import { currentSession } from './auth';
+import { currentSession, signOut } from './auth';
 import { ApiError, toProblem } from './problem';
 
 /** Called when the gateway says the token is no good any more (401): the app shows the sign-in. */
-let onUnauthenticated: () => void = () => {};
-export function whenSignedOut(handler: () => void): void {
+let onUnauthenticated: (refusal: ApiError) => void = () => {};
+export function whenSignedOut(handler: (refusal: ApiError) => void): void {
   onUnauthenticated = handler;
 }
 
@@ -27,8 +27,13 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     // Not JSON: kept as text for the problem.
   }
   if (!res.ok) {
-    if (res.status === 401) onUnauthenticated();
-    throw new ApiError(toProblem(res.status, parsed));
+    const refusal = new ApiError(toProblem(res.status, parsed));
+    if (res.status === 401) {
+      // The token is no good any more (expired, or the issuer restarted with new keys): sign in again.
+      signOut();
+      onUnauthenticated(refusal);
+    }
+    throw refusal;
   }
   return parsed as T;
 }

@@ -255,8 +255,14 @@ const PASSWORD = `console-test-${randomUUID()}`;
       expect(refusalText).toMatch(/reject/);
       await shot('approvals-refusal');
 
-      await card.getByLabel('Comment (optional)').fill('Within the hiring plan.');
-      await card.getByRole('button', { name: 'Approve' }).click();
+      // By keyboard: the comment, then Tab to Approve and Enter.
+      await card.getByLabel('Comment (optional)').focus();
+      await page.keyboard.type('Within the hiring plan.');
+      await page.keyboard.press('Tab');
+      await expect(
+        page.evaluate('document.activeElement && document.activeElement.textContent'),
+      ).resolves.toBe('Approve');
+      await page.keyboard.press('Enter');
       const notice = page.getByRole('region', { name: 'Waiting for me' }).getByRole('status');
       await notice.getByText('You approved “Q3 hiring budget of $45K”.').waitFor({ timeout: 15_000 });
       const decided = page.getByRole('region', { name: 'What I decided' });
@@ -318,6 +324,23 @@ const PASSWORD = `console-test-${randomUUID()}`;
         'main',
       );
 
+      // A token the gateway no longer accepts (here: a forged one) sends the console back to its sign-in, saying why.
+      await page.evaluate(() => {
+        const session = JSON.parse(sessionStorage.getItem('orgmesh.console.token') ?? '{}') as Record<
+          string,
+          unknown
+        >;
+        sessionStorage.setItem(
+          'orgmesh.console.token',
+          JSON.stringify({ ...session, accessToken: 'not.a.token' }),
+        );
+      });
+      await page.reload();
+      await page.getByRole('button', { name: 'Sign in' }).waitFor();
+      await expect(page.getByRole('alert').textContent()).resolves.toContain(
+        'Your sign-in is missing or has expired. Sign in again.',
+      );
+
       await operatorPages(contextId);
       const js = [...jsBytes.values()];
       const timing = {
@@ -331,7 +354,8 @@ const PASSWORD = `console-test-${randomUUID()}`;
           note: 'first navigation of a new browser, empty cache',
         },
         coldLoadWarmBrowser: {
-          interactiveMs: warmBrowserColdMs,
+          interactiveMsFirst: warmBrowserColdMs[0],
+          interactiveMsSecond: warmBrowserColdMs[1],
           note: 'new context (empty cache) in a running browser',
         },
         signedInLoad: {

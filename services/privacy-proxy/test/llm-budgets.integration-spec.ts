@@ -222,7 +222,13 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     const left = 60_000 - (Date.now() % 60_000);
     if (left < 3_000) await new Promise((resolve) => setTimeout(resolve, left + 100));
   };
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+  /**
+   * What the sync loop does every 50 ms here, done now on both replicas (write, then read the other's):
+   * the shared counters in Postgres, without the test depending on the machine's scheduling.
+   */
+  const settle = async () => {
+    for (let i = 0; i < 2; i++) await Promise.all([a, b].map((h) => h.governor!.ledger.syncNow()));
+  };
   const budgetRefusals = async (h: Harness) =>
     Number(
       /^orgmesh_privacy_proxy_llm_refusals_total\{reason="budget"[^}]*\} (\d+)/m.exec(
@@ -331,8 +337,10 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
       )
       .finally(() => pool.end());
     expect(Number(rows.rows[0]!.tokens)).toBe(7 * 30);
-    // warn_at 0.5: crossed at the fourth call (120 ≥ 100); one event for both replicas.
+    // warn_at 0.5: crossed at the fourth call (120 ≥ 100); one event for both replicas (each tried to
+    // claim it; give the losing claim time to come back before counting).
     await settle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const sales = warnings.filter((w) => w.budget === 'sales-daily-tokens');
     expect(sales).toHaveLength(1);
     expect(sales[0]).toMatchObject({ per: 'role', role: 'sales', unit: 'tokens', limit: 200, warnAt: 0.5 });

@@ -12,10 +12,10 @@ import {
   type RpcRequest,
   type RpcResponse,
 } from '@orgmesh/contracts';
-import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
+import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { CallerIdentity } from '../identity/caller-identity.js';
 import { TaskService } from './task.service.js';
-import { resultLabel, TaskMetrics } from './task.metrics.js';
+import { TaskMetrics } from './task.metrics.js';
 
 /** NATS RPC endpoints: verify the caller → service → reply. The transport has validated the payload. */
 @Controller()
@@ -125,13 +125,11 @@ export class TaskHandlers {
     operation: string,
     work: () => Promise<{ value: T; repeat?: boolean }>,
   ): Promise<T> {
-    try {
-      const { value, repeat } = await work();
-      this.metrics.requests.inc({ operation, result: repeat ? 'repeat' : 'ok' });
-      return value;
-    } catch (error) {
-      this.metrics.requests.inc({ operation, result: resultLabel(error) });
-      throw error;
-    }
+    const { value } = await countOutcome(
+      (result) => this.metrics.requests.inc({ operation, result }),
+      work,
+      ({ repeat }) => (repeat ? 'repeat' : 'ok'),
+    );
+    return value;
   }
 }

@@ -107,9 +107,3 @@ export class TaskMetrics {
     this.invalidationSource = sources.policyInvalidations;
   }
 }
-
-/** The metric label of a failure: its stable code, or `internal`. */
-export function resultLabel(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'internal';
-}

@@ -507,6 +507,19 @@ describe('approvals decided by people of the org chart', () => {
     await imported(() => bus.request(ImportOrg, { csv: shipped, fileName: 'org-chart.csv' }, as('admin')));
   });
 
+  it('an outage longer than the whole chain: the sweeps run the chain to its end, denied, before the approval expires', async () => {
+    const approval = await request({ amount: 400_000 });
+    now = Date.parse(approval.deadline) - 10_000; // past every step and the approval's deadline less its margin
+    for (let i = 0; i < 5 && !(await get(approval.id)).decision; i++) await advance(0);
+    const ended = await get(approval.id);
+    expect(ended.state).toBe('completed');
+    expect(ended.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'system' } });
+    expect(ended.history?.filter((h) => h.reason?.startsWith('escalated to')).map((h) => h.reason)).toEqual([
+      expect.stringContaining('u00002'),
+      expect.stringContaining('u00001'),
+    ]);
+  });
+
   it('a deadline that passes while the mesh router is down is honoured when it starts again', async () => {
     const approval = await request({ amount: 300_000 });
     await mesh.close();

@@ -42,6 +42,8 @@ export interface ApprovalTaskPort {
   ): Promise<{ task: Task }>;
 }
 const MAX_DELEGATION_MS = 90 * 86_400_000;
+/** How long before the approval's own deadline its route must have ended (the expiry job's tick is 1 s). */
+const STEP_MARGIN_MS = 30_000;
 
 /**
  * Approvals decided by people of the org chart (ADR 0019): routes an approval by the addressed
@@ -401,7 +403,7 @@ export class ApprovalService {
       await this.routes.updateRoute(
         tx,
         taskId,
-        { steps, step: next, stepDeadline: new Date(now.getTime() + target.deadlineMs) },
+        { steps, step: next, stepDeadline: this.stepDeadline(now, target.deadlineMs, task.deadline) },
         now,
       );
       return true;
@@ -417,6 +419,16 @@ export class ApprovalService {
       target.approvers[0],
     );
     return 'escalated';
+  }
+
+  /**
+   * A step's deadline: its own time, but never past the approval's deadline less a margin, so the
+   * route's end (a denial, audited) decides it rather than the generic expiry. After a long outage
+   * the remaining steps get what is left, down to none: the chain then runs to its end at once.
+   */
+  private stepDeadline(now: Date, stepMs: number, taskDeadline: string): Date {
+    const last = Date.parse(taskDeadline) - STEP_MARGIN_MS;
+    return new Date(Math.max(now.getTime(), Math.min(now.getTime() + stepMs, last)));
   }
 
   /** Applies a route's outcome to its task: the decide event the requester's session resumes on. */

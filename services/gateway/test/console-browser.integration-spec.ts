@@ -449,6 +449,14 @@ const PASSWORD = `console-test-${randomUUID()}`;
         await ops.getByLabel('Org chart CSV').setInputFiles(DEMO_ORG_CHART);
         await ops.getByText('No problem found in the browser.').waitFor();
         await ops.getByText(/^60 people in /).waitFor();
+        await ops.getByRole('button', { name: 'Import 60 people' }).click();
+        await ops.getByText(/^Imported 60 people \(org version \d+\)\.$/).waitFor({ timeout: 15_000 });
+        // Registry reload from the directory the registry itself loaded: validated, stored, unchanged.
+        await ops.getByLabel('Registry directory').setInputFiles(DEMO_REGISTRY_DIR);
+        await ops.getByRole('button', { name: /^Load \d+ files$/ }).click();
+        await ops
+          .getByText(/^Unchanged \(version \d+\): 6 roles, 26 agents, 7 profiles\.$/)
+          .waitFor({ timeout: 15_000 });
         await shot('admin', ops);
       } catch (error) {
         await ops

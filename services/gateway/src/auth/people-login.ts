@@ -58,9 +58,6 @@ const CodeTokenRequest = z.object({
   code_verifier: z.string().min(1).max(200),
 });
 
-/** The token endpoint's second grant, documented alongside client_credentials. */
-export const AuthorizationCodeTokenRequest = CodeTokenRequest;
-
 function invalidRequest(
   message: string,
   issues: Array<{ path: string; message: string }>,

@@ -198,4 +198,64 @@ describe('A2A JSON-RPC under hostile input', () => {
     });
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32001);
   }, 120_000);
+  it('answers the HTTP+JSON binding with its own error bodies or the gateway’s problems: never a 5xx, never a hang', async () => {
+    // Lone surrogates cannot be percent-encoded: made well-formed first (the server sees UTF-8 anyway).
+    const segment = fc
+      .oneof(hostile, fc.uuid())
+      .map((v) => encodeURIComponent(v.replace(/[\uD800-\uDFFF]/g, '\uFFFD')));
+    const suffix = fc.oneof(
+      fc.constantFrom('/message:send', '/message:stream', '/tasks', '/extendedAgentCard'),
+      segment.map((id) => `/tasks/${id}`),
+      fc
+        .tuple(segment, fc.constantFrom(':cancel', ':subscribe', ''))
+        .map(([id, verb]) => `/tasks/${id}${verb}`),
+      segment.map((x) => `/${x}`),
+    );
+    const statuses = new Map<number, number>();
+    await fuzzEdge(
+      'a2a REST /a2a/{agentId}/rest',
+      fc.record({
+        method: fc.constantFrom('GET', 'POST'),
+        path: fc.tuple(fc.constantFrom('/a2a/legal-agent/rest', '/a2a/rest'), suffix).map(([p, x]) => p + x),
+        query: fc.oneof(
+          fc.constant(''),
+          fc.constantFrom('?pageSize=0', '?pageSize=abc', '?historyLength=-1', '?status=BOGUS'),
+        ),
+        type: fc.constantFrom('application/json', 'application/a2a+json', 'text/plain'),
+        body: fc.oneof(
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+          fc.string(),
+          params.map((v) => JSON.stringify(v)),
+        ),
+      }),
+      async ({ method, path, query, type, body }) => {
+        const abort = new AbortController();
+        const timer = setTimeout(() => abort.abort(), 5_000);
+        try {
+          const res = await fetch(`${gateway.url}${path}${query}`, {
+            method,
+            headers: { authorization: `Bearer ${token}`, 'content-type': type, 'A2A-Version': '1.0' },
+            body: method === 'POST' ? body : undefined,
+            signal: abort.signal,
+          });
+          expect({ path, method, status: res.status }).toEqual({ path, method, status: expect.any(Number) });
+          expect({ path, method, status: res.status < 500 }).toEqual({ path, method, status: true });
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+          if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+            abort.abort();
+            return;
+          }
+          await res.text();
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      { ciRuns: 150 },
+    );
+    // Not vacuous: the binding itself answered (successes and its own refusals), not only the router.
+    expect([...statuses.keys()].some((code) => code >= 200 && code < 300)).toBe(true);
+    expect([...statuses.keys()].some((code) => code === 400 || code === 415)).toBe(true);
+    const total = [...statuses.values()].reduce((a, b) => a + b, 0);
+    expect(statuses.get(404) ?? 0).toBeLessThan(total);
+  }, 120_000);
 });

@@ -330,6 +330,34 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
       expect(outbox.body.items).toHaveLength(0);
     });
 
+    it('shows an approval awaiting its decision as INPUT_REQUIRED, and its decision as the artifact', async () => {
+      const approval = await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: as('finance-agent'),
+        body: { to: 'manager', subject: 'Q4 budget', details: { amount: 9_000 } },
+      });
+      expect(approval.status).toBe(202);
+      // Through the org endpoint (an approval is addressed to a role, not to one agent).
+      const client = await a2aClient(gateway, as('finance-agent'), '');
+      const waiting = await client.getTask({ tenant: '', id: approval.body.id });
+      expect(waiting.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+      expect(waiting.history[0]?.parts.map((p) => p.content)).toEqual([
+        { $case: 'text', value: 'Q4 budget' },
+        { $case: 'data', value: { amount: 9_000 } },
+      ]);
+      const decided = await api<Task>(gateway, 'POST', `/v1/tasks/${approval.body.id}/decision`, {
+        token: as('manager-agent'),
+        body: { decision: 'approve', comment: 'ok' },
+      });
+      expect(decided.status).toBe(200);
+      const done = await client.getTask({ tenant: '', id: approval.body.id });
+      expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+      expect(done.artifacts[0]?.name).toBe('decision');
+      expect(done.artifacts[0]?.parts[0]?.content).toMatchObject({
+        $case: 'data',
+        value: { decision: 'approve', comment: 'ok' },
+      });
+    });
+
     it('routes by role through the org endpoint (metadata.role) and refuses a message naming none', async () => {
       // The org card is the gateway's own (/.well-known/agent-card.json); its interface is /a2a.
       const client = await a2aClient(gateway, as('manager-agent'), '');

@@ -24,7 +24,20 @@ import {
   type TestMeshRouter,
   type TestRegistry,
 } from './gateway-harness.js';
-import { a2aClient, keyFromJku, sendRequest, userMessage, versionOf } from './a2a-harness.js';
+import {
+  a2aClient,
+  keyFromJku,
+  sendRequest,
+  startPushReceiver,
+  userMessage,
+  versionOf,
+} from './a2a-harness.js';
+
+/** The task version a pushed status update carries. */
+function pushedVersion(body: unknown): number | undefined {
+  return (body as { statusUpdate?: { metadata?: { orgmesh?: { version?: number } } } }).statusUpdate?.metadata
+    ?.orgmesh?.version;
+}
 
 // Two gateway replicas behind one (imaginary) load balancer: both trust the same external issuer (oidc
 // mode, as in production: dev-mode keys are per process) and sign cards with the same key.
@@ -43,6 +56,7 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
   let registry: TestRegistry;
   let mesh: TestMeshRouter;
   const tokens: Record<string, string> = {};
+  const receivers: Array<{ close(): Promise<void> }> = [];
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -65,6 +79,8 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
       ...trust,
       GATEWAY_A2A_SIGNING_KEY: key,
       GATEWAY_SSE_HEARTBEAT: '200ms',
+      // The push receiver listens on loopback.
+      GATEWAY_A2A_PUSH_ALLOW: '127.0.0.1',
     };
     first = await startTestGateway(ctx, replica);
     second = await startTestGateway(ctx, replica);
@@ -88,6 +104,7 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
   });
 
   afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.close()));
     await first?.close();
     await second?.close();
     await mesh?.close();
@@ -131,6 +148,17 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
     const head = seenFirst[0]?.payload;
     if (head?.$case !== 'task') throw new Error('expected the task first');
     const id = head.value.id;
+    // A push config made through the first replica: deliveries go on after it is gone.
+    const hook = await startPushReceiver();
+    receivers.push(hook);
+    await onFirst.createTaskPushNotificationConfig({
+      tenant: '',
+      id: 'replicas',
+      taskId: id,
+      url: hook.url,
+      token: '',
+      authentication: { scheme: 'Bearer', credentials: 'hook-secret' },
+    });
     await update(id, { state: 'working' });
     await expectEventually(() => expect(seenFirst).toHaveLength(2));
 
@@ -158,5 +186,13 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
     const last = seenSecond[seenSecond.length - 1]?.payload;
     expect(last?.$case === 'statusUpdate' && last.value.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
     expect(seenSecond.some((e) => e.payload?.$case === 'artifactUpdate')).toBe(true);
+
+    // Every change reached the push receiver too (at least once), those after the first replica
+    // stopped delivered by the second.
+    await expectEventually(() => {
+      const pushed = new Set(hook.received.map((r) => pushedVersion(r.body)));
+      expect([2, 3, 4, 5].filter((v) => !pushed.has(v))).toEqual([]);
+    });
+    expect(hook.received.every((r) => r.headers['authorization'] === 'Bearer hook-secret')).toBe(true);
   });
 });

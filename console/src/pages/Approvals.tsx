@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { get, post } from '../api';
+import { signedInAsPerson } from '../auth';
 import { followEvents } from '../events';
 import { ApiError } from '../problem';
 import type { Page, PersonApproval, Task } from '../types';
@@ -151,6 +152,11 @@ export function ApprovalsPage({ me }: { me: string }) {
   reload.current = inbox.reload;
   // New or changed approvals arrive over the event stream: the inbox reloads (debounced).
   useEffect(() => {
+    // A person's token does not open the event stream (it reaches the approvals only): the inbox polls.
+    if (signedInAsPerson()) {
+      const poll = setInterval(() => reload.current(), 10_000);
+      return () => clearInterval(poll);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     let poll: ReturnType<typeof setInterval> | undefined;
     const stop = followEvents(
@@ -161,7 +167,7 @@ export function ApprovalsPage({ me }: { me: string }) {
         timer = setTimeout(() => reload.current(), 150);
       },
       (state, detail) => {
-        // The stream refused (a person's token reaches the approvals only): the inbox polls instead.
+        // The stream refused this token: the inbox polls instead.
         if (state === 'closed' && detail && !poll) poll = setInterval(() => reload.current(), 10_000);
       },
       'mesh.v1.task-created,mesh.v1.task-updated',

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import { get, post } from '../api';
+import { api, get, post } from '../api';
 import { signedInAsPerson } from '../auth';
 import { followEvents } from '../events';
 import { ApiError } from '../problem';
@@ -251,32 +251,57 @@ export function ApprovalsPage({ me }: { me: string }) {
   );
 }
 
-/** Hands my approvals to another person of the org chart for a while (the mesh records each decision as on my behalf). */
+interface Delegation {
+  id: string;
+  from: string;
+  to: string;
+  startsAt: string;
+  endsAt: string;
+}
+
+/**
+ * Hands my approvals to another person of the org chart for a while (the mesh records each decision
+ * as on my behalf), lists the delegations I gave and received, and revokes one I gave.
+ */
 function Delegate({ me }: { me: string }) {
   const [to, setTo] = useState('');
   const [until, setUntil] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
-  const [done, setDone] = useState<{ to: string; endsAt: string }>();
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const [done, setDone] = useState<string>();
+  const list = useLoad(
+    () => get<{ given: Delegation[]; received: Delegation[] }>('/v1/approvals/delegations'),
+    [],
+  );
+  const act = async (work: () => Promise<string>) => {
     setBusy(true);
     setError(undefined);
     setDone(undefined);
     try {
-      const endsAt = until ? new Date(until).toISOString() : '';
-      setDone(
-        await post<{ to: string; endsAt: string }>('/v1/approvals/delegations', { to: to.trim(), endsAt }),
-      );
+      setDone(await work());
+      list.reload();
     } catch (e) {
       setError(e);
     } finally {
       setBusy(false);
     }
   };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void act(async () => {
+      const endsAt = until ? new Date(until).toISOString() : '';
+      const made = await post<Delegation>('/v1/approvals/delegations', { to: to.trim(), endsAt });
+      return `Until ${new Date(made.endsAt).toLocaleString()}, ${made.to} decides what waits for ${me}, on your behalf.`;
+    });
+  };
+  const revoke = (d: Delegation) =>
+    void act(async () => {
+      await api<Delegation>('DELETE', `/v1/approvals/delegations/${encodeURIComponent(d.id)}`);
+      return `${d.to} no longer decides for you.`;
+    });
   return (
     <Section title="Delegate my approvals">
-      <form className="filters" onSubmit={(e) => void submit(e)}>
+      <form className="filters" onSubmit={submit}>
         <label>
           To (user id)
           <input value={to} onChange={(e) => setTo(e.target.value)} required placeholder="u00003" />
@@ -290,11 +315,30 @@ function Delegate({ me }: { me: string }) {
         </button>
       </form>
       <p className="ok" role="status">
-        {done
-          ? `Until ${new Date(done.endsAt).toLocaleString()}, ${done.to} decides what waits for ${me}, on your behalf.`
-          : ''}
+        {done}
       </p>
-      <ProblemBanner error={error} />
+      <ProblemBanner error={error ?? list.error} />
+      {list.data?.given.length ? (
+        <ul className="delegations" aria-label="Delegations I gave">
+          {list.data.given.map((d) => (
+            <li key={d.id}>
+              {d.to} decides for me until <Time at={d.endsAt} />{' '}
+              <button type="button" disabled={busy} onClick={() => revoke(d)}>
+                Revoke
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {list.data?.received.length ? (
+        <ul className="delegations" aria-label="Delegations I received">
+          {list.data.received.map((d) => (
+            <li key={d.id}>
+              I decide for {d.from} until <Time at={d.endsAt} />
+            </li>
+          ))}
+        </ul>
+      ) : null}
     </Section>
   );
 }

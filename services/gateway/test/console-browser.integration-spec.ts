@@ -288,6 +288,11 @@ const PASSWORD = `console-test-${randomUUID()}`;
         .getByRole('status')
         .getByText(/u00003 decides what waits for u00002, on your behalf\./)
         .waitFor();
+      const given = delegate.getByRole('list', { name: 'Delegations I gave' });
+      await given.getByText(/u00003 decides for me until/).waitFor();
+      await given.getByRole('button', { name: 'Revoke' }).click();
+      await delegate.getByRole('status').getByText('u00003 no longer decides for you.').waitFor();
+      await expect(delegate.getByRole('list', { name: 'Delegations I gave' }).count()).resolves.toBe(0);
 
       // The mesh agrees: the approval is completed with this person's decision.
       const admin = await devToken(gateway, 'admin');

@@ -227,12 +227,24 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
           // Ready while a dictionary is in use, even a stale one (the registry down), and once detectors
           // are built for it, so that no call is sent here to wait for the first build (a small org's
           // is built within this wait; 100k people take seconds). Details say which org version.
-          const ready = await engine.detectorsReady(READY_WAIT_MS);
+          const [detectorsReady, storeSynced] = await Promise.all([
+            engine.detectorsReady(READY_WAIT_MS),
+            // Budgets and limits need the shared counters read once; afterwards an outage of the store
+            // does not make the replica unready (profiles decide, most calls need no store at all).
+            governor ? governor.ledger.synced(READY_WAIT_MS) : Promise.resolve(true),
+          ]);
+          const ready = detectorsReady && storeSynced;
           const directory = options.profiles.directoryStatus?.();
           const detector = engine.detectorStatus();
           sendJson(x.res, ready ? 200 : 503, {
             status: ready ? 'ready' : 'not_ready',
-            details: { ...(directory ? { directory } : {}), detector },
+            details: {
+              ...(directory ? { directory } : {}),
+              detector,
+              ...(governor
+                ? { budgetStore: { synced: storeSynced, healthy: governor.ledger.storeHealthy() } }
+                : {}),
+            },
           });
         } else sendJson(x.res, 200, { status: 'ok' });
         return;

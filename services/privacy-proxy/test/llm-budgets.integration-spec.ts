@@ -294,9 +294,14 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
 
     // The next calendar day (UTC) the budget reopens, on both replicas.
     offset += DAY;
-    await expect(chat(a, 'finance', 'finance-capped')).resolves.toBeDefined();
-    await expect(chat(b, 'finance', 'finance-capped')).resolves.toBeDefined();
-    offset -= DAY;
+    try {
+      await expect(chat(a, 'finance', 'finance-capped')).resolves.toBeDefined();
+      // Until a's next sync, b sees that call's reservation (its estimate), not yet its 30 tokens.
+      await settle();
+      await expect(chat(b, 'finance', 'finance-capped')).resolves.toBeDefined();
+    } finally {
+      offset -= DAY;
+    }
   });
 
   it('applies a budget the registry raises within a second on both replicas, without a restart', async () => {
@@ -370,7 +375,7 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
   });
 
   it('reserves an estimate while a stream runs and settles it on the real usage', async () => {
-    a.upstream.script({ firstTokenDelayMs: 600 });
+    a.upstream.script({ firstTokenDelayMs: 1_500 });
     const budget: LlmBudget = {
       name: 'agent-daily-tokens',
       per: 'agent',
@@ -389,11 +394,12 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
       });
       for await (const chunk of stream) void chunk;
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    // In flight: the body's bytes / 4 plus max_tokens (50) are reserved.
-    const reserved = a.governor!.ledger.usedOf(subject, budget);
-    expect(reserved).toBeGreaterThan(50);
-    expect(reserved).not.toBe(30);
+    // In flight (the fake holds the first token 1.5 s): the body's bytes / 4 plus max_tokens (50) are reserved.
+    await expectEventually(() => expect(a.governor!.ledger.usedOf(subject, budget)).toBeGreaterThan(50), {
+      timeoutMs: 1_200,
+      intervalMs: 20,
+    });
+    expect(a.upstream.requests.at(-1)?.json?.['stream']).toBe(true);
     await done;
     a.upstream.script({});
     expect(a.governor!.ledger.usedOf(subject, budget)).toBe(30);
@@ -501,6 +507,13 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     try {
       await runMigrations({ url: isolated.url, service: 'privacy-proxy' });
       const c = await replica(isolated.url, { staleAfterMs: 400 });
+      // Ready once the shared counters were read (and the detectors built).
+      const ready = await fetch(`${c.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(((await ready.json()) as { details: { budgetStore: unknown } }).details.budgetStore).toEqual({
+        synced: true,
+        healthy: true,
+      });
       await expect(chat(c, 'engineering', 'eng-agent')).resolves.toBeDefined();
       // The store stops answering: the counters table is locked, every read and write of it waits
       // (and times out after the pool's 1 s statement timeout), as with a database that hangs.
@@ -509,6 +522,13 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
       await blocker.query('LOCK TABLE privacy_proxy.llm_counters IN ACCESS EXCLUSIVE MODE');
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(c.governor!.ledger.storeHealthy()).toBe(false);
+      // The replica stays ready: most profiles need no store, and those that do answer 503 themselves.
+      const readyz = await fetch(`${c.url}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(((await readyz.json()) as { details: { budgetStore: unknown } }).details.budgetStore).toEqual({
+        synced: true,
+        healthy: false,
+      });
       const before = c.upstream.requests.length;
       const error = await chat(c, 'engineering', 'eng-agent').catch((e: unknown) => e);
       expect(error).toBeInstanceOf(OpenAI.InternalServerError);

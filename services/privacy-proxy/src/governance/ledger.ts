@@ -121,6 +121,9 @@ export class BudgetLedger {
   private readonly syncIntervalMs: number;
   private readonly staleAfterMs: number;
   private lastSyncOk = -Infinity;
+  /** Resolves at the first successful sync: a replica that just started waits for it, once. */
+  private readonly firstSync: Promise<void>;
+  private firstSynced!: () => void;
   private readFrom = 0;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -130,6 +133,25 @@ export class BudgetLedger {
     this.now = options.now ?? Date.now;
     this.syncIntervalMs = options.syncIntervalMs ?? 200;
     this.staleAfterMs = options.staleAfterMs ?? 3_000;
+    this.firstSync = new Promise((resolve) => (this.firstSynced = resolve));
+  }
+
+  /**
+   * Whether the store has been read once, waiting up to `timeoutMs` for it (readiness, and a governed
+   * call that arrives before a new replica's first sync: it waits rather than being refused).
+   */
+  async synced(timeoutMs: number): Promise<boolean> {
+    if (this.lastSyncOk > -Infinity) return true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.firstSync,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.lastSyncOk > -Infinity;
   }
 
   start(): void {
@@ -185,6 +207,7 @@ export class BudgetLedger {
       for (const row of changed.rows) if (this.views.has(row.key)) this.confirm(row);
       this.readFrom = changed.until;
       this.lastSyncOk = performance.now();
+      this.firstSynced();
       this.prune();
     } catch (error) {
       // Not written: queued again (before what came since), so nothing is lost while the store is down.
@@ -284,6 +307,8 @@ export class BudgetLedger {
     const governed = budgets.length > 0 || limits.length > 0;
     const failOpen = governance?.onStoreUnavailable === 'allow';
     if (governed) {
+      // A replica that just started has not read the store yet: wait for that once, not refuse.
+      if (this.lastSyncOk === -Infinity) await this.synced(this.staleAfterMs);
       if (!this.storeHealthy() && !failOpen) throw storeUnavailable();
       const keys = new Set<string>();
       for (const b of budgets) keys.add(b.per === 'agent' ? agentKey(subject) : roleKey(subject));

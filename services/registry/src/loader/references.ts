@@ -14,7 +14,8 @@ import { MESH_YAML_KEYS } from '../model/profile.model.js';
 import { compare } from './problem.js';
 import type { YamlSource } from './yaml-source.js';
 
-type Report = (
+/** Records a problem at a path of a file (its line and column located in the YAML). */
+export type Report = (
   source: YamlSource,
   path: ReadonlyArray<PropertyKey>,
   reason: string,

@@ -10,7 +10,14 @@ import { ProfileFileSchema } from '../model/profile.model.js';
 import type { RegistryModel } from '../model/registry.model.js';
 import { RolesFileSchema } from '../model/role.model.js';
 import { patternsOverlap } from './access-patterns.js';
-import { agentView, profileRoleRefs, References, reportUnresolved, type AgentView } from './references.js';
+import {
+  agentView,
+  profileRoleRefs,
+  References,
+  reportUnresolved,
+  type AgentView,
+  type Report,
+} from './references.js';
 import { compare, formatPath, ROOT_PATH, sortProblems, type Problem } from './problem.js';
 import { locate, parseYaml, type YamlSource } from './yaml-source.js';
 
@@ -42,13 +49,6 @@ interface Parsed<T> {
   readonly rawId: string | undefined;
 }
 
-/** Records a problem at a path of a file (its line and column located in the YAML). */
-type Report = (
-  source: YamlSource,
-  path: ReadonlyArray<PropertyKey>,
-  reason: string,
-  pointAtKey?: boolean,
-) => void;
 type Valid<T> = Parsed<T> & { value: T };
 type Declarations<T extends { id: string }> = ReturnType<typeof uniqueById<T>>;
 

@@ -38,9 +38,12 @@ export interface AgentView {
   readonly exclusiveAccess: readonly string[];
 }
 
-interface ParsedFile<T> {
+/** A registry file as parsed: its YAML source, its value when it passed its schema, the id it declares. */
+export interface ParsedFile<T> {
   readonly source: YamlSource;
+  /** Undefined when the file failed its schema. */
   readonly value: T | undefined;
+  /** The `id` the file declares, even if the rest of it is invalid (avoids cascades of "unknown id"). */
   readonly rawId: string | undefined;
 }
 

@@ -16,6 +16,7 @@ import {
   References,
   reportUnresolved,
   type AgentView,
+  type ParsedFile,
   type Report,
 } from './references.js';
 import { compare, formatPath, ROOT_PATH, sortProblems, type Problem } from './problem.js';
@@ -41,13 +42,7 @@ const AGENT_FILE = /^agents\/[^/]+\.ya?ml$/;
 const PROFILE_FILE = /^profiles\/[^/]+\.ya?ml$/;
 const ROLES_FILE = /^roles\.ya?ml$/;
 
-interface Parsed<T> {
-  readonly source: YamlSource;
-  /** Undefined when the file failed its schema. */
-  readonly value: T | undefined;
-  /** The `id` the file declares, even if the rest of it is invalid (avoids cascades of "unknown id"). */
-  readonly rawId: string | undefined;
-}
+type Parsed<T> = ParsedFile<T>;
 
 type Valid<T> = Parsed<T> & { value: T };
 type Declarations<T extends { id: string }> = ReturnType<typeof uniqueById<T>>;

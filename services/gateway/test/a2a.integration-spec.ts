@@ -141,9 +141,8 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
     it('a blocking SendMessage answers when the agent completes the task, with the result as an artifact', async () => {
       const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
       const contextId = `a2a-${randomUUID()}`;
-      const pending = client.sendMessage(
-        sendRequest(userMessage('Review contract c-7', { contextId }), false),
-      );
+      const retried = userMessage('Review contract c-7', { contextId });
+      const pending = client.sendMessage(sendRequest(retried, false));
       let id = '';
       await expectEventually(async () => {
         const inbox = await api(gateway, 'GET', `/v1/tasks?contextId=${contextId}`, {
@@ -161,6 +160,11 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
         $case: 'data',
         value: { verdict: 'compliant', rule: 'SOX 404' },
       });
+      // Retried (same messageId) after the task finished: the finished task at once, not a wait.
+      const started = Date.now();
+      const again = asTask(await client.sendMessage(sendRequest(retried, false)));
+      expect(again).toMatchObject({ id, status: { state: TaskState.TASK_STATE_COMPLETED } });
+      expect(Date.now() - started).toBeLessThan(5_000);
     });
 
     it('SendStreamingMessage streams the task, then its changes from JetStream until it ends', async () => {

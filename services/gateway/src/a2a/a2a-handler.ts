@@ -147,7 +147,9 @@ export class MeshA2AHandler implements A2ARequestHandler {
     // before the task exists, so no change can fall between creating it and watching it.
     const subscription = await this.subscribe(caller, context);
     try {
-      let task = await this.create(params, message, caller, targetOf(context));
+      const created = await this.create(params, message, caller, targetOf(context));
+      let task = await this.current(created, caller, context);
+      if (isFinalOrInterrupted(task)) return toA2ATask(task, params.configuration?.historyLength);
       const deadline = AbortSignal.timeout(this.options.blockingTimeoutMs);
       const stop = () => void subscription.close();
       deadline.addEventListener('abort', stop, { once: true });
@@ -173,7 +175,8 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const message = this.checkMessage(params);
     const subscription = await this.subscribe(caller, context);
     try {
-      const task = await this.create(params, message, caller, targetOf(context));
+      const created = await this.create(params, message, caller, targetOf(context));
+      const task = await this.current(created, caller, context);
       yield taskEvent(task);
       if (isFinalOrInterrupted(task)) return;
       for await (const change of this.changes(subscription, task)) {
@@ -412,6 +415,16 @@ export class MeshA2AHandler implements A2ARequestHandler {
     // (a client that must not miss one reads the task once, or streams).
     if (pushConfig && push) await this.storePush(push.store, pushConfig, task.id, caller);
     return task;
+  }
+
+  /**
+   * The task as it is now. A retried send (same messageId) is answered with the task as it was first
+   * created, so a blocking or streaming send reads it again once its subscription is positioned:
+   * nothing after this read is missed. (One more RPC on those paths; the SendTask reply alone cannot
+   * tell a replay from a first send.)
+   */
+  private current(created: MeshTask, caller: Caller, context: ServerCallContext): Promise<MeshTask> {
+    return this.read(created.id, caller, targetOf(context));
   }
 
   /** The task, if the caller may see it (the mesh decides) and it belongs to this endpoint. */

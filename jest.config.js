@@ -24,6 +24,7 @@ const common = {
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
     '^@orgmesh/migrations$': '<rootDir>/migrations/index.ts',
+    '^@orgmesh/service-host/http-edge$': '<rootDir>/libs/service-host/src/http-edge/index.ts',
     '^@orgmesh/([^/]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

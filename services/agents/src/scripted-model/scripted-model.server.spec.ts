@@ -135,3 +135,45 @@ describe('scripted model server (OpenAI-compatible, deterministic)', () => {
     );
   });
 });
+
+describe('scripted model server body limit', () => {
+  let model: ScriptedModelServer;
+  let url: string;
+
+  beforeAll(async () => {
+    model = createScriptedModelServer({ logger: createLogger({ service: 'test', level: 'silent' }), maxBodyBytes: 256 });
+    url = await model.listen(0);
+  });
+
+  afterAll(() => model.close());
+
+  it("refuses a body over the limit with 413 in each face's own error shape, declared or chunked, without playing it", async () => {
+    const big = JSON.stringify({ messages: [{ role: 'user', content: 'x'.repeat(300) }] });
+    const openai = await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: big });
+    expect(openai.status).toBe(413);
+    expect(await openai.json()).toEqual({
+      error: { message: 'request body too large', type: 'invalid_request_error' },
+    });
+    const chunks = [big.slice(0, 200), big.slice(200)];
+    const anthropic = await fetch(`${url}/v1/messages`, {
+      method: 'POST',
+      body: new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const next = chunks.shift();
+          if (next === undefined) controller.close();
+          else controller.enqueue(new TextEncoder().encode(next));
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
+    expect(anthropic.status).toBe(413);
+    expect(await anthropic.json()).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'request body too large' },
+    });
+    expect(model.requests).toBe(0);
+    const small = JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] });
+    expect((await fetch(`${url}/v1/chat/completions`, { method: 'POST', body: small })).status).toBe(200);
+    expect(model.requests).toBe(1);
+  });
+});

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isBodyTooLarge, listenHttp, readBody, sendJson, type HttpEdge } from '@orgmesh/service-host/http-edge';
 import type { Logger } from '@orgmesh/telemetry';
 import { anthropicMessage, scriptMessagesFromAnthropic, streamAnthropic } from './anthropic-shape.js';
 import { scriptedTurn, type ScriptMessage, type ScriptedTurn } from './scenario.script.js';
@@ -50,6 +50,7 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
   const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
   let requests = 0;
   let recording: Promise<void> = Promise.resolve();
+  let edge: HttpEdge | undefined;
 
   const server = createServer((req, res) => {
     res.setHeader('x-orgmesh-model', LABEL_HEADER);
@@ -142,8 +143,14 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     api: 'openai' | 'anthropic',
     refuse: (status: number, message: string, param?: string) => void,
   ): Promise<ScriptedCall | undefined> {
-    const raw = await readBody(req, maxBody);
-    if (raw === undefined) return void refuse(413, 'request body too large');
+    let raw: string;
+    try {
+      raw = (await readBody(req, maxBody)).toString('utf8');
+    } catch (error) {
+      // Refused in the face's own error shape (a provider SDK parses it), not problem+json.
+      if (isBodyTooLarge(error)) return void refuse(413, 'request body too large');
+      throw error;
+    }
     await record(path, raw);
     let body: unknown;
     try {
@@ -204,23 +211,12 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     get requests() {
       return requests;
     },
-    listen(port, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const address = server.address() as AddressInfo;
-          resolve(
-            `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`,
-          );
-        });
-      });
+    async listen(port, host = '127.0.0.1') {
+      edge = await listenHttp(server, { port, host });
+      return edge.origin;
     },
     close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      return edge?.close() ?? Promise.resolve();
     },
   };
 }
@@ -318,21 +314,4 @@ function pieces(text: string, size: number): string[] {
   const chars = Array.from(text);
   for (let i = 0; i < chars.length; i += size) out.push(chars.slice(i, i + size).join(''));
   return out;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > max) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

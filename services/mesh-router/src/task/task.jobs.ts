@@ -1,5 +1,6 @@
 import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
-import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import { ServiceJobs } from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { TaskService } from './task.service.js';
 import type { TaskRepository } from './task.repository.js';
 import type { TaskMetrics } from './task.metrics.js';
@@ -12,32 +13,32 @@ const BATCH = 200;
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class TaskJobs {
-  private readonly timers: JobTimers;
+  private readonly jobs: ServiceJobs;
 
   constructor(
     private readonly service: TaskService,
     private readonly repository: TaskRepository,
     private readonly metrics: TaskMetrics,
     private readonly logger: Logger,
-    private readonly retention: RetentionJob,
+    retention: RetentionJob,
     private readonly options: { deadlineIntervalMs: number; retentionIntervalMs: number },
   ) {
-    this.timers = new JobTimers({
+    this.jobs = new ServiceJobs({
       logger,
+      jobRuns: metrics.jobRuns,
+      retention,
       failureMessage: 'mesh job failed',
-      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+      retentionMessage: 'mesh retention finished',
     });
   }
 
   start(): void {
-    this.timers.every('deadlines', this.options.deadlineIntervalMs, () => this.deadlinesOnce());
-    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+    this.jobs.every('deadlines', this.options.deadlineIntervalMs, () => this.deadlinesOnce());
+    this.jobs.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
   }
 
   stop(): Promise<void> {
-    // A retention run in progress ends after its current batch instead of holding up the shutdown.
-    this.retention.stop();
-    return this.timers.stop();
+    return this.jobs.stop();
   }
 
   /** One deadline tick; undefined when another replica ran it. */
@@ -53,7 +54,7 @@ export class TaskJobs {
       }
       return { escalated, expired };
     });
-    this.metrics.jobRuns.inc({ job: 'deadlines', result: ran ? 'ran' : 'skipped' });
+    this.jobs.recordRun('deadlines', ran);
     if (ran && result) {
       if (result.escalated) this.metrics.jobAffected.inc({ job: 'escalate' }, result.escalated);
       if (result.expired) this.metrics.jobAffected.inc({ job: 'expire' }, result.expired);
@@ -63,16 +64,7 @@ export class TaskJobs {
   }
 
   /** One retention run (batches under the lock, each its own transaction); undefined when another replica ran it. */
-  async retainOnce(): Promise<RetentionRun | undefined> {
-    const run = await this.retention.runOnce();
-    this.metrics.jobRuns.inc({ job: 'retention', result: run.ran ? 'ran' : 'skipped' });
-    if (!run.ran) return undefined;
-    const deleted = Object.values(run.deleted).reduce((a, b) => a + b, 0);
-    if (deleted > 0 || run.stoppedEarly)
-      this.logger.info(
-        { job: 'retention', deleted: run.deleted, batches: run.batches, longestBatchMs: Math.round(run.longestBatchMs), stoppedEarly: run.stoppedEarly },
-        'mesh retention finished',
-      );
-    return run;
+  retainOnce(): Promise<RetentionRun | undefined> {
+    return this.jobs.retainOnce();
   }
 }

@@ -1,5 +1,6 @@
 import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
-import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import { ServiceJobs } from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { RegistryService } from './registry.service.js';
 import type { RegistryMetrics } from './registry.metrics.js';
 
@@ -9,51 +10,43 @@ import type { RegistryMetrics } from './registry.metrics.js';
  * replica loaded), and the retention job (RetentionJob: batches under its advisory lock).
  */
 export class RegistryJobs {
-  private readonly timers: JobTimers;
+  private readonly jobs: ServiceJobs;
 
   constructor(
     private readonly service: RegistryService,
     private readonly metrics: RegistryMetrics,
     private readonly logger: Logger,
-    private readonly retention: RetentionJob,
+    retention: RetentionJob,
     private readonly options: { presenceSweepIntervalMs: number; refreshIntervalMs: number; retentionIntervalMs: number },
   ) {
-    this.timers = new JobTimers({
+    this.jobs = new ServiceJobs({
       logger,
+      jobRuns: metrics.jobRuns,
+      retention,
       failureMessage: 'registry job failed',
-      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+      retentionMessage: 'registry retention finished',
     });
   }
 
   start(): void {
-    this.timers.every('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
-    this.timers.every('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
-    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+    this.jobs.every('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
+    this.jobs.every('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
+    this.jobs.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
   }
 
   stop(): Promise<void> {
-    // A retention run in progress ends after its current batch instead of holding up the shutdown.
-    this.retention.stop();
-    return this.timers.stop();
+    return this.jobs.stop();
   }
 
   /** One retention run; undefined when another replica ran it. */
-  async retainOnce(): Promise<RetentionRun | undefined> {
-    const run = await this.retention.runOnce();
-    this.metrics.jobRuns.inc({ job: 'retention', result: run.ran ? 'ran' : 'skipped' });
-    if (!run.ran) return undefined;
-    if (Object.values(run.deleted).some((n) => n > 0) || run.stoppedEarly)
-      this.logger.info(
-        { job: 'retention', deleted: run.deleted, batches: run.batches, stoppedEarly: run.stoppedEarly },
-        'registry retention finished',
-      );
-    return run;
+  retainOnce(): Promise<RetentionRun | undefined> {
+    return this.jobs.retainOnce();
   }
 
   /** One presence tick; the number of agents marked offline, or undefined when another replica ran it. */
   async sweepOnce(): Promise<number | undefined> {
     const offline = await this.service.sweepPresence();
-    this.metrics.jobRuns.inc({ job: 'presence', result: offline === undefined ? 'skipped' : 'ran' });
+    this.jobs.recordRun('presence', offline !== undefined);
     if (offline) {
       this.metrics.markedOffline.inc(offline);
       this.logger.info({ job: 'presence', offline }, 'agents marked offline');
@@ -63,7 +56,7 @@ export class RegistryJobs {
 
   async refreshOnce(): Promise<boolean> {
     const changed = await this.service.refresh();
-    this.metrics.jobRuns.inc({ job: 'refresh', result: 'ran' });
+    this.jobs.recordRun('refresh', true);
     return changed;
   }
 }

@@ -1,5 +1,6 @@
 import type { RetentionJob } from '@orgmesh/persistence';
-import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import { ServiceJobs } from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { SessionService } from './session.service.js';
 import type { SessionRepository } from './session.repository.js';
 import type { SessionMetrics } from './session.metrics.js';
@@ -10,32 +11,32 @@ import type { SessionMetrics } from './session.metrics.js';
  * Postgres advisory lock, so any number of replicas may run this safely.
  */
 export class SessionJobs {
-  private readonly timers: JobTimers;
+  private readonly jobs: ServiceJobs;
 
   constructor(
     private readonly service: SessionService,
     private readonly repository: SessionRepository,
     private readonly metrics: SessionMetrics,
     private readonly logger: Logger,
-    private readonly retention: RetentionJob,
+    retention: RetentionJob,
     private readonly options: { idleTimeoutMs: number; sweepIntervalMs: number; retentionIntervalMs: number },
   ) {
-    this.timers = new JobTimers({
+    this.jobs = new ServiceJobs({
       logger,
+      jobRuns: metrics.jobRuns,
+      retention,
       failureMessage: 'session job failed',
-      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
+      retentionMessage: 'sessions retention finished',
     });
   }
 
   start(): void {
-    this.timers.every('idle-sweeper', this.options.sweepIntervalMs, () => this.sweepOnce());
-    this.timers.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
+    this.jobs.every('idle-sweeper', this.options.sweepIntervalMs, () => this.sweepOnce());
+    this.jobs.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
   }
 
   stop(): Promise<void> {
-    // A retention run in progress ends after its current batch instead of holding up the shutdown.
-    this.retention.stop();
-    return this.timers.stop();
+    return this.jobs.stop();
   }
 
   /** One sweeper tick; returns the number of sessions expired, or undefined when another replica ran it. */
@@ -43,7 +44,8 @@ export class SessionJobs {
     const { ran, result } = await this.repository.lockedJob('idle-sweeper', () =>
       this.service.sweepIdle(this.options.idleTimeoutMs),
     );
-    this.record('idle-sweeper', ran, result);
+    this.jobs.recordRun('idle-sweeper', ran);
+    if (ran) this.recordAffected('idle-sweeper', result);
     return ran ? result : undefined;
   }
 
@@ -53,20 +55,15 @@ export class SessionJobs {
    * in the logs and orgmesh_retention_deleted_rows_total.
    */
   async retainOnce(): Promise<number | undefined> {
-    const run = await this.retention.runOnce();
+    const run = await this.jobs.retainOnce();
+    if (!run) return undefined;
     const sessions = run.deleted['sessions.sessions'] ?? 0;
-    this.record('retention', run.ran, sessions);
-    if (run.ran && (Object.values(run.deleted).some((n) => n > 0) || run.stoppedEarly))
-      this.logger.info(
-        { job: 'retention', deleted: run.deleted, batches: run.batches, longestBatchMs: Math.round(run.longestBatchMs), stoppedEarly: run.stoppedEarly },
-        'sessions retention finished',
-      );
-    return run.ran ? sessions : undefined;
+    this.recordAffected('retention', sessions);
+    return sessions;
   }
 
-  private record(job: string, ran: boolean, affected: number | undefined): void {
-    this.metrics.jobRuns.inc({ job, result: ran ? 'ran' : 'skipped' });
-    if (ran && affected) {
+  private recordAffected(job: string, affected: number | undefined): void {
+    if (affected) {
       this.metrics.jobAffected.inc({ job }, affected);
       this.logger.info({ job, affected }, 'session job finished');
     }

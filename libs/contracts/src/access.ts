@@ -194,6 +194,26 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
   { event: PrivacyBudgetWarning },
 ];
 
+/**
+ * A stream a service keeps for itself, not an event stream: only its owner creates it, writes its
+ * subjects, reads single messages (`STREAM.MSG.GET`) and purges them.
+ */
+export interface StoreAccess {
+  readonly owner: BusService;
+  /** The stream's base name (a context name, as `bus.streamName` takes it). */
+  readonly stream: string;
+  /** Its subjects, without the namespace prefix. */
+  readonly subjects: readonly string[];
+}
+
+/** A2A push-notification configs (issue 25, ADR 0018): one subject per config, shared by the gateway's replicas. */
+export const A2A_PUSH_STREAM = 'a2a-push';
+export const A2A_PUSH_SUBJECT_ROOT = 'a2a.push.v1';
+
+export const STORE_ACCESS: readonly StoreAccess[] = [
+  { owner: 'gateway', stream: A2A_PUSH_STREAM, subjects: [`${A2A_PUSH_SUBJECT_ROOT}.>`] },
+];
+
 /** The access entry of an RPC subject, if any. */
 export function rpcAccess(subject: string): RpcAccess | undefined {
   return RPC_ACCESS.find((a) => a.rpc.subject === subject);

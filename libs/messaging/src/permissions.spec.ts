@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  A2A_PUSH_STREAM,
+  A2A_PUSH_SUBJECT_ROOT,
   BUS_SERVICES,
   CONTEXT_OWNERS,
   GetDirectory,
@@ -95,9 +97,15 @@ describe('least privilege', () => {
     expect(allows(perms.publish, 'rpc.mesh.v1.send-task')).toBe(true);
     expect(allows(perms.subscribe, 'rpc.mesh.v1.send-task')).toBe(false);
     expect(allows(perms.publish, 'mesh.v1.inbox.finance')).toBe(false);
-    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.finance')).toBe(true);
-    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.legal')).toBe(false);
-    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-legal.mesh.v1.inbox.legal')).toBe(false);
+    expect(
+      allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.finance'),
+    ).toBe(true);
+    expect(
+      allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-finance.mesh.v1.inbox.legal'),
+    ).toBe(false);
+    expect(allows(perms.publish, '$JS.API.CONSUMER.CREATE.MESH_INBOX.inbox-legal.mesh.v1.inbox.legal')).toBe(
+      false,
+    );
     expect(allows(perms.publish, '$JS.API.CONSUMER.MSG.NEXT.MESH_INBOX.inbox-legal')).toBe(false);
     expect(allows(perms.publish, '$JS.API.STREAM.CREATE.MESH')).toBe(false);
     expect(allows(perms.publish, '$JS.API.STREAM.DELETE.MESH_INBOX')).toBe(false);
@@ -131,6 +139,29 @@ describe('least privilege', () => {
     const proxy = busPermissions({ role: 'privacy-proxy' }, none);
     expect(allows(proxy.publish, 'rpc.sessions.v1.create')).toBe(false);
     expect(allows(proxy.publish, '$JS.API.STREAM.CREATE.SESSIONS')).toBe(false);
+  });
+
+  it("lets only a store's owner provision, write, read and purge it (A2A push configs, issue 25)", () => {
+    const stream = `${streamNameFor(A2A_PUSH_STREAM)}_TPERM1`;
+    const subject = `tperm1.${A2A_PUSH_SUBJECT_ROOT}.task-1.cfg`;
+    const needed = (perms: ReturnType<typeof busPermissions>) =>
+      [
+        `$JS.API.STREAM.CREATE.${stream}`,
+        `$JS.API.STREAM.INFO.${stream}`,
+        `$JS.API.STREAM.MSG.GET.${stream}`,
+        `$JS.API.STREAM.PURGE.${stream}`,
+        subject,
+      ].filter((s) => allows(perms.publish, s));
+    expect(needed(busPermissions({ role: 'gateway' }, ns))).toHaveLength(5);
+    for (const other of [
+      ...BUS_SERVICES.filter((r) => r !== 'gateway').map((role) => ({ role }) as BusIdentity),
+      agent,
+    ]) {
+      expect({ role: other.role, allowed: needed(busPermissions(other, ns)) }).toEqual({
+        role: other.role,
+        allowed: [],
+      });
+    }
   });
 
   it('applies the namespace to subjects, streams and durables', () => {

@@ -2,6 +2,7 @@ import {
   CONTEXT_OWNERS,
   EVENT_ACCESS,
   RPC_ACCESS,
+  STORE_ACCESS,
   agentInboxDurable,
   agentInboxSubject,
   roleInboxDurable,
@@ -43,7 +44,10 @@ const TOKEN = /^[A-Za-z0-9_-]+$/;
 /** The identity's name: its NATS user, client name and inbox token (`agent-<agentId>` for an agent). */
 export function identityName(identity: BusIdentity): string {
   if (identity.role !== 'agent') return identity.role;
-  for (const [key, value] of [['agentId', identity.agentId], ['agentRole', identity.agentRole]] as const) {
+  for (const [key, value] of [
+    ['agentId', identity.agentId],
+    ['agentRole', identity.agentRole],
+  ] as const) {
     if (!TOKEN.test(value)) throw new Error(`invalid ${key} "${value}": letters, digits, - and _ only`);
   }
   return `agent-${identity.agentId}`;
@@ -73,6 +77,7 @@ class AllowList {
  * - a stream consumer reads the streams of the events it consumes (consumer API on those streams
  *   only; an agent only its own two durables with their filters pinned);
  * - a core subscriber subscribes to the event subjects it listens to;
+ * - a store's owner (STORE_ACCESS) provisions, writes, reads and purges its own stream;
  * - everyone subscribes to its own inbox prefix and asks `$JS.API.INFO`.
  */
 export function busPermissions(identity: BusIdentity, ns: Namespace): BusPermissions {
@@ -109,6 +114,15 @@ export function busPermissions(identity: BusIdentity, ns: Namespace): BusPermiss
       addStreamAdmin(allow, dlq);
       addStreamReader(allow, ns, dlq, []);
     }
+  }
+
+  for (const store of STORE_ACCESS) {
+    if (store.owner !== role) continue;
+    const stream = contextStreamName(ns, store.stream);
+    addStreamAdmin(allow, stream);
+    allow.publish.add(`$JS.API.STREAM.MSG.GET.${stream}`);
+    allow.publish.add(`$JS.API.STREAM.PURGE.${stream}`);
+    for (const raw of store.subjects) allow.publish.add(subject(raw));
   }
 
   return {

@@ -27,6 +27,7 @@ import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { NatsRegistryReader } from '../../privacy-proxy/src/profiles/registry-reader.js';
 import { api, devToken, SseClient, silentLogger, startTestGateway } from './gateway-harness.js';
+import { a2aClient, asTask, sendRequest, startPushReceiver, userMessage } from './a2a-harness.js';
 
 describe('the services on a secured bus, each with its own credential', () => {
   let ctx: TestContext;
@@ -49,21 +50,31 @@ describe('the services on a secured bus, each with its own credential', () => {
     });
     ctx = { ...base, natsUrl: nats.url };
     const seed = (identity: string) => ({ NATS_NKEY_SEED_FILE: nats.seedFile(identity) });
-    gateway = await startTestGateway(ctx, seed('gateway'));
+    // A2A push receivers listen on loopback in this test (refused unless allowed, ADR 0018).
+    gateway = await startTestGateway(ctx, { ...seed('gateway'), GATEWAY_A2A_PUSH_ALLOW: '127.0.0.1' });
     closers.push(() => gateway.close());
     const registry = await startTestRegistry(ctx, {
-      overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url, ...seed('registry') },
+      overrides: {
+        REGISTRY_AUTH: 'on',
+        AUTH_ISSUER: gateway.url,
+        GATEWAY_URL: gateway.url,
+        ...seed('registry'),
+      },
     });
     closers.push(() => registry.close());
-    const mesh = await startMeshRouterApp(meshTestConfig(ctx, { AUTH_ISSUER: gateway.url, ...seed('mesh-router') }), {
-      logger: silentLogger,
-      migrate: true,
-      startJobs: false,
-    });
+    const mesh = await startMeshRouterApp(
+      meshTestConfig(ctx, { AUTH_ISSUER: gateway.url, ...seed('mesh-router') }),
+      {
+        logger: silentLogger,
+        migrate: true,
+        startJobs: false,
+      },
+    );
     closers.push(() => mesh.close());
     const sessions = await startTestSessions(ctx, { overrides: seed('sessions') });
     closers.push(() => sessions.close());
-    for (const client of ['admin', 'manager-agent', 'legal-agent']) tokens[client] = await devToken(gateway, client);
+    for (const client of ['admin', 'manager-agent', 'legal-agent'])
+      tokens[client] = await devToken(gateway, client);
     legal = await startTestAgent({
       natsUrl: nats.url,
       subjectPrefix: ctx.subjectPrefix,
@@ -93,7 +104,9 @@ describe('the services on a secured bus, each with its own credential', () => {
   });
 
   it('runs a task through the gateway to an agent on its own credential and back, streaming its events', async () => {
-    const events = await SseClient.open(gateway, '/v1/events?subject=mesh.v1.*', { token: tokens['manager-agent'] });
+    const events = await SseClient.open(gateway, '/v1/events?subject=mesh.v1.*', {
+      token: tokens['manager-agent'],
+    });
     try {
       await expectEventually(() => expect(events.initialId()).toBeDefined());
       const created = await api<Task>(gateway, 'POST', '/v1/tasks', {
@@ -102,35 +115,50 @@ describe('the services on a secured bus, each with its own credential', () => {
         headers: { 'idempotency-key': randomUUID() },
       });
       expect(created.status).toBe(202);
-      await expectEventually(async () => {
-        const task = await api<Task>(gateway, 'GET', `/v1/tasks/${created.body.id}`, { token: tokens['manager-agent'] });
-        expect(task.body).toMatchObject({ state: 'completed', result: { verdict: 'ok' } });
-      }, { timeoutMs: 30_000 });
+      await expectEventually(
+        async () => {
+          const task = await api<Task>(gateway, 'GET', `/v1/tasks/${created.body.id}`, {
+            token: tokens['manager-agent'],
+          });
+          expect(task.body).toMatchObject({ state: 'completed', result: { verdict: 'ok' } });
+        },
+        { timeoutMs: 30_000 },
+      );
       expect(legal.received.map((t) => t.id)).toContain(created.body.id);
       await expectEventually(() =>
-        expect(events.events().filter((e) => e.data.payload.task.id === created.body.id).map((e) => e.event)).toEqual(
-          expect.arrayContaining(['mesh.v1.task-created', 'mesh.v1.task-updated']),
-        ),
+        expect(
+          events
+            .events()
+            .filter((e) => e.data.payload.task.id === created.body.id)
+            .map((e) => e.event),
+        ).toEqual(expect.arrayContaining(['mesh.v1.task-created', 'mesh.v1.task-updated'])),
       );
       // The sessions service follows the mesh through its durable on the MESH stream.
-      await expectEventually(async () => {
-        const list = await api<{ items: Session[] }>(gateway, 'GET', '/v1/sessions?agentId=legal-agent', {
-          token: tokens['admin'],
-        });
-        expect(list.body.items.some((s) => s.status === 'completed')).toBe(true);
-      }, { timeoutMs: 30_000 });
+      await expectEventually(
+        async () => {
+          const list = await api<{ items: Session[] }>(gateway, 'GET', '/v1/sessions?agentId=legal-agent', {
+            token: tokens['admin'],
+          });
+          expect(list.body.items.some((s) => s.status === 'completed')).toBe(true);
+        },
+        { timeoutMs: 30_000 },
+      );
     } finally {
       await events.close();
     }
   }, 90_000);
 
-  it("lets an SDK agent on its own credential hear and wait for the changes of the tasks it sent (ADR 0011)", async () => {
+  it('lets an SDK agent on its own credential hear and wait for the changes of the tasks it sent (ADR 0011)', async () => {
     const manager = await MeshAgent.connect({
       natsUrl: nats.url,
       nkeySeedFile: nats.seedFile('agent-manager-agent'),
       subjectPrefix: ctx.subjectPrefix,
       nameSuffix: ctx.nameSuffix,
-      credentials: { gatewayUrl: gateway.url, clientId: 'manager-agent', clientSecret: 'manager-agent-dev-secret' },
+      credentials: {
+        gatewayUrl: gateway.url,
+        clientId: 'manager-agent',
+        clientSecret: 'manager-agent-dev-secret',
+      },
       agentId: 'manager-agent',
       logger: silentLogger,
     });
@@ -151,6 +179,41 @@ describe('the services on a secured bus, each with its own credential', () => {
     await expectEventually(() => expect(heard).toContain(`${sent.id}:completed`));
     await manager.bus.nc.flush();
     expect(refused).toEqual([]);
+  }, 60_000);
+
+  it('keeps A2A push configs in its own stream and delivers them, on its own credential (STORE_ACCESS)', async () => {
+    const hook = await startPushReceiver();
+    closers.push(() => hook.close());
+    const client = await a2aClient(gateway, tokens['manager-agent']!, '/a2a/legal-agent');
+    // Without the stream's permissions the gateway starts without push and its cards say so.
+    expect((await client.getAgentCard()).capabilities?.pushNotifications).toBe(true);
+    const request = sendRequest(userMessage('Review, and tell my webhook'));
+    request.configuration = {
+      acceptedOutputModes: [],
+      returnImmediately: true,
+      taskPushNotificationConfig: {
+        tenant: '',
+        id: '',
+        taskId: '',
+        url: hook.url,
+        token: 'secured-push',
+        authentication: undefined,
+      },
+    };
+    const task = asTask(await client.sendMessage(request));
+    const configs = await client.listTaskPushNotificationConfig({
+      tenant: '',
+      taskId: task.id,
+      pageSize: 10,
+      pageToken: '',
+    });
+    expect(configs.configs).toEqual([expect.objectContaining({ taskId: task.id, url: hook.url })]);
+    // The legal agent completes it: its changes reach the webhook, the last one the completion.
+    await expectEventually(
+      () => expect(JSON.stringify(hook.received.at(-1)?.body ?? null)).toContain('TASK_STATE_COMPLETED'),
+      { timeoutMs: 30_000 },
+    );
+    expect(hook.received.every((r) => r.headers['x-a2a-notification-token'] === 'secured-push')).toBe(true);
   }, 60_000);
 
   it('creates and transitions a session through the gateway', async () => {

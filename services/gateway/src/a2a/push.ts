@@ -1,7 +1,7 @@
 import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { StreamResponse, type TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { TaskUpdated, type TaskChange } from '@orgmesh/contracts';
-import type { ConsumerHandle, MessageBus } from '@orgmesh/messaging';
+import { A2A_PUSH_STREAM, A2A_PUSH_SUBJECT_ROOT, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
+import { BusPermissionError, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import { Counter, type Registry } from 'prom-client';
 import { changeEvents } from './a2a-mapping.js';
@@ -17,8 +17,9 @@ export interface StoredPushConfig {
   createdAt: string;
 }
 
-const STREAM_CONTEXT = 'a2a-push';
-const SUBJECT_ROOT = 'a2a.push.v1';
+// Named in the contracts' access table (STORE_ACCESS), which grants the gateway this stream on a secured bus.
+const STREAM_CONTEXT = A2A_PUSH_STREAM;
+const SUBJECT_ROOT = A2A_PUSH_SUBJECT_ROOT;
 /** Delays before each attempt of one delivery: at least once, with backoff, then the config is failing. */
 export const PUSH_RETRY_DELAYS_MS = [0, 200, 400, 800, 1_600, 3_200];
 const DELIVERY_TIMEOUT_MS = 5_000;
@@ -152,15 +153,52 @@ export class PushDispatcher {
     private readonly delaysMs: readonly number[] = PUSH_RETRY_DELAYS_MS,
   ) {}
 
+  private stopped = false;
+  private waiting: Promise<void> | undefined;
+
+  /**
+   * Provisions the config stream (refused → throws: no push on this bus) and starts delivery. The
+   * MESH stream is the mesh router's to create; where the gateway may not create it (a secured bus)
+   * and it does not exist yet, delivery waits for it in the background, as the SSE hub does —
+   * nothing to deliver is lost meanwhile, since no task has changed before the stream exists.
+   */
   async start(): Promise<void> {
     await this.store.ensure();
+    try {
+      await this.subscribe();
+    } catch (error) {
+      if (!(error instanceof BusPermissionError)) throw error;
+      this.logger.info({}, 'a2a push delivery waits for the mesh stream');
+      this.waiting = this.retryUntilSubscribed();
+    }
+  }
+
+  private async subscribe(): Promise<void> {
     this.handle = await this.bus.consume(TaskUpdated, 'gateway-a2a-push', (change) => this.deliver(change), {
       deliverPolicy: 'new',
       concurrency: 1,
     });
   }
 
+  private async retryUntilSubscribed(): Promise<void> {
+    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5_000)) {
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      if (this.stopped) return;
+      try {
+        await this.subscribe();
+        this.logger.info({}, 'a2a push delivery started');
+        return;
+      } catch (error) {
+        if (!(error instanceof BusPermissionError)) {
+          this.logger.warn({ err: error }, 'a2a push delivery could not start; retrying');
+        }
+      }
+    }
+  }
+
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.waiting;
     await this.handle?.stop();
   }
 

@@ -8,13 +8,14 @@ import {
   Notify,
   RequestApproval,
   SendTask,
+  type Task,
   UpdateTask,
   type RpcRequest,
   type RpcResponse,
 } from '@orgmesh/contracts';
 import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { CallerIdentity } from '../identity/caller-identity.js';
-import { TaskService } from './task.service.js';
+import { TaskService, type CreateCommand } from './task.service.js';
 import { TaskMetrics } from './task.metrics.js';
 
 /** NATS RPC endpoints: verify the caller → service → reply. The transport has validated the payload. */
@@ -31,14 +32,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof SendTask>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof SendTask>> {
-    return this.measure('send-task', async () => {
-      const { task, created } = await this.tasks.create(
-        await this.identity.of(ctx),
-        { kind: 'task', ...request },
-        ctx.idempotencyKey,
-      );
-      return { value: task, repeat: !created };
-    });
+    return this.create('send-task', { kind: 'task', ...request }, ctx);
   }
 
   @RpcHandler(RequestApproval)
@@ -46,14 +40,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof RequestApproval>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof RequestApproval>> {
-    return this.measure('request-approval', async () => {
-      const { task, created } = await this.tasks.create(
-        await this.identity.of(ctx),
-        { kind: 'approval', ...request },
-        ctx.idempotencyKey,
-      );
-      return { value: task, repeat: !created };
-    });
+    return this.create('request-approval', { kind: 'approval', ...request }, ctx);
   }
 
   @RpcHandler(Notify)
@@ -61,14 +48,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof Notify>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof Notify>> {
-    return this.measure('notify', async () => {
-      const { task, created } = await this.tasks.create(
-        await this.identity.of(ctx),
-        { kind: 'notification', ...request },
-        ctx.idempotencyKey,
-      );
-      return { value: task, repeat: !created };
-    });
+    return this.create('notify', { kind: 'notification', ...request }, ctx);
   }
 
   @RpcHandler(GetTask)
@@ -119,6 +99,14 @@ export class TaskHandlers {
     return this.measure('cancel', async () => ({
       value: await this.tasks.cancel(await this.identity.of(ctx), request, ctx.idempotencyKey),
     }));
+  }
+
+  /** Send, request-approval and notify: one create path, counted per operation (a replayed key is a repeat). */
+  private create(operation: string, command: CreateCommand, ctx: MessageContext): Promise<Task> {
+    return this.measure(operation, async () => {
+      const { task, created } = await this.tasks.create(await this.identity.of(ctx), command, ctx.idempotencyKey);
+      return { value: task, repeat: !created };
+    });
   }
 
   private async measure<T>(

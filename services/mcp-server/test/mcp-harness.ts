@@ -20,6 +20,8 @@ export function buildForProcesses(): void {
       'libs/config',
       'libs/telemetry',
       'libs/messaging',
+      // The HTTP edge kit (@orgmesh/service-host/http-edge) of orgmesh-mcp --http.
+      'libs/service-host',
       // orgmesh-mcp and the runner take the OIDC token source from the SDK.
       'libs/agent-sdk',
       'services/registry',

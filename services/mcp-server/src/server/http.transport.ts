@@ -1,5 +1,4 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
@@ -12,6 +11,7 @@ import {
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { isBodyTooLarge, listenHttp, readBody, sendJson } from '@orgmesh/service-host/http-edge';
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import { StaticTokenSource, type TokenSource } from '../gateway/token.provider.js';
 import { GuardedTransport } from './guarded.transport.js';
@@ -96,7 +96,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      sendJson(res, 200, { status: 'ok' });
       return;
     }
     if (path === '/metrics' && req.method === 'GET' && options.metrics) {
@@ -128,6 +128,8 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     }
     const body = await readJson(req);
     if (body === TOO_LARGE) {
+      // The rest of the body is not read: the connection ends with this answer.
+      res.setHeader('connection', 'close');
       writeJsonRpcError(res, 413, -32600, `request body above ${MAX_BODY_BYTES} bytes`);
       return;
     }
@@ -175,25 +177,17 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     await transport.handleRequest(req, res, body);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  port = (server.address() as AddressInfo).port;
-  const host = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/mcp`;
+  // No grace at close: a request in flight may be a blocking approval wait (minutes), so a stop
+  // cuts it; the client retries against another replica or after the restart.
+  const edge = await listenHttp(server, { port: options.port, host: options.host, graceMs: 0 });
+  port = edge.port;
   return {
-    url,
+    url: `${edge.origin}/mcp`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        void modern?.close().catch(() => undefined);
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      void modern?.close().catch(() => undefined);
+      await edge.close();
+    },
   };
 }
 
@@ -241,23 +235,23 @@ async function writeWebResponse(res: ServerResponse, answer: Response): Promise<
 const TOO_LARGE = Symbol('too large');
 const INVALID = Symbol('invalid');
 
+/** The body as JSON, or why not: above MAX_BODY_BYTES (the kit's limit), or not JSON at all. */
 async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return TOO_LARGE;
-    chunks.push(chunk as Buffer);
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, MAX_BODY_BYTES);
+  } catch (error) {
+    if (isBodyTooLarge(error)) return TOO_LARGE;
+    throw error;
   }
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return JSON.parse(raw.toString('utf8'));
   } catch {
     return INVALID;
   }
 }
 
+/** JSON-RPC's error envelope: the MCP edge answers in its protocol's shape, not problem+json. */
 function writeJsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res
-    .writeHead(status, { 'content-type': 'application/json' })
-    .end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
+  sendJson(res, status, { jsonrpc: '2.0', error: { code, message }, id: null });
 }

@@ -3,6 +3,7 @@ import { checkModelPolicy, modelAllowed } from './model-policy.js';
 import { DEFAULT_PRICES, PriceList } from './prices.js';
 import { anthropicUsage, factsOfJson, modelLabel, openAiUsage, StreamUsageTap } from './usage.js';
 import { windowReopens, windowStart } from './windows.js';
+import { agentKey, roleKey } from './ledger.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -198,5 +199,19 @@ describe('model labels', () => {
     expect(modelLabel('maria.gonzalez@example.org')).toBe('other');
     expect(modelLabel('call Jane Doe')).toBe('other');
     expect(modelLabel('')).toBe('unknown');
+  });
+});
+
+describe('counter keys', () => {
+  it('cannot be made to collide by ids that contain the separator', () => {
+    expect(agentKey({ tenant: 'acme', agentId: 'finance-agent', role: 'finance' })).toBe(
+      'agent:acme:finance-agent',
+    );
+    expect(agentKey({ tenant: 'a:b', agentId: 'c', role: 'r' })).not.toBe(
+      agentKey({ tenant: 'a', agentId: 'b:c', role: 'r' }),
+    );
+    expect(roleKey({ tenant: 'a%3Ab', agentId: 'x', role: 'c' })).not.toBe(
+      roleKey({ tenant: 'a:b', agentId: 'x', role: 'c' }),
+    );
   });
 });

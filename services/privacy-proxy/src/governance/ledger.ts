@@ -92,11 +92,16 @@ function addTo(target: Counts, delta: Counts, sign = 1): void {
   target.costMicroUsd += sign * delta.costMicroUsd;
 }
 
+/** A key part: `:` and `%` escaped, so that no tenant, agent or role id can make two keys one. */
+function part(value: string): string {
+  return /[:%]/.test(value) ? encodeURIComponent(value) : value;
+}
+
 export function agentKey(s: LedgerSubject): string {
-  return `agent:${s.tenant}:${s.agentId}`;
+  return `agent:${part(s.tenant)}:${part(s.agentId)}`;
 }
 export function roleKey(s: LedgerSubject): string {
-  return `role:${s.tenant}:${s.role}`;
+  return `role:${part(s.tenant)}:${part(s.role)}`;
 }
 function rateKey(s: LedgerSubject, per: 'agent' | 'role'): string {
   return `rpm:${per === 'agent' ? agentKey(s) : roleKey(s)}`;

@@ -18,7 +18,10 @@ export class MessagingMetrics {
   private rpcDurationSeries: Histogram<'subject' | 'result'> | undefined;
   private redeliveriesSeries: Counter<'consumer' | 'subject'> | undefined;
   private outboxLagSeries: Gauge<'schema'> | undefined;
+  private outboxPendingSeries: Gauge | undefined;
   private readonly lagSources = new Map<string, LagSource>();
+  /** The last pending count read per schema: a failed read keeps it, as the lag gauge keeps its value. */
+  private readonly lastPending = new Map<string, number>();
   private unexpected: Counter<'edge' | 'subject'> | undefined;
 
   private constructor(private readonly registry: Registry) {}
@@ -69,6 +72,36 @@ export class MessagingMetrics {
     return this.outboxLagSeries;
   }
 
+  /**
+   * Outbox rows not yet published, summed over the relays observed (a service runs one), read at
+   * scrape time; registered with the first outbox observed. Unlabelled, as each stateful service
+   * had it before the relay registered it for them.
+   */
+  get outboxPending(): Gauge {
+    const sources = this.lagSources;
+    const last = this.lastPending;
+    this.outboxPendingSeries ??= new Gauge({
+      name: 'orgmesh_outbox_pending',
+      help: 'outbox rows not yet published to JetStream',
+      registers: [this.registry],
+      async collect() {
+        await Promise.all(
+          [...sources].map(async ([schema, source]) => {
+            try {
+              last.set(schema, (await source()).pending);
+            } catch {
+              // keeps its last value while Postgres is unreachable
+            }
+          }),
+        );
+        let pending = 0;
+        for (const [schema, count] of last) if (sources.has(schema)) pending += count;
+        this.set(pending);
+      },
+    });
+    return this.outboxPendingSeries;
+  }
+
   private static readonly byRegistry = new WeakMap<Registry, MessagingMetrics>();
 
   /** The messaging series of `registry`, registered on first use. */
@@ -93,10 +126,14 @@ export class MessagingMetrics {
 
   /** Where the outbox lag of `schema` is read at scrape time; returns the function that stops it. */
   observeOutbox(schema: string, source: LagSource): () => void {
-    void this.outboxLag; // registers the series with its first source
+    // registers the series with their first source
+    void this.outboxLag;
+    void this.outboxPending;
     this.lagSources.set(schema, source);
     return () => {
-      if (this.lagSources.get(schema) === source) this.lagSources.delete(schema);
+      if (this.lagSources.get(schema) !== source) return;
+      this.lagSources.delete(schema);
+      this.lastPending.delete(schema);
     };
   }
 }

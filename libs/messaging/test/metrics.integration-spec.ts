@@ -30,6 +30,12 @@ function sample(text: string, series: string, labels: Record<string, string>): n
   return undefined;
 }
 
+/** An unlabelled series' value from the Prometheus text. */
+function unlabelled(text: string, series: string): number | undefined {
+  const match = new RegExp(`^${series} (\\S+)$`, 'm').exec(text);
+  return match ? Number(match[1]) : undefined;
+}
+
 describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', () => {
   let ctx: TestContext;
   let registry: Registry;
@@ -67,6 +73,7 @@ describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', 
     expect(names).not.toContain('orgmesh_rpc_server_duration_seconds');
     expect(names).not.toContain('orgmesh_consumer_redeliveries_total');
     expect(names).not.toContain('orgmesh_outbox_lag_seconds');
+    expect(names).not.toContain('orgmesh_outbox_pending');
   });
 
   it('observes each RPC handled, by contract subject and result', async () => {
@@ -119,7 +126,7 @@ describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', 
     }
   });
 
-  it('reports the age of the oldest unpublished outbox row, and 0 once the relay has published it', async () => {
+  it('reports the age of the oldest unpublished outbox row and the rows pending, and 0 once the relay has published them', async () => {
     // A long poll interval: the row below is inserted without NOTIFY, so it waits for us to wake the relay.
     const relay = new OutboxRelay({
       databaseUrl: ctx.databaseUrl,
@@ -140,10 +147,12 @@ describe('bus metrics: RPC handler latency, consumer redeliveries, outbox lag', 
       const lag = sample(await registry.metrics(), 'orgmesh_outbox_lag_seconds', { schema: SCHEMA });
       expect(lag).toBeGreaterThanOrEqual(30);
       expect(lag).toBeLessThan(60);
+      expect(unlabelled(await registry.metrics(), 'orgmesh_outbox_pending')).toBe(1);
       await db.query(`SELECT pg_notify($1, '')`, [`orgmesh_outbox_${SCHEMA}`]);
       await expectEventually(async () =>
         expect(sample(await registry.metrics(), 'orgmesh_outbox_lag_seconds', { schema: SCHEMA })).toBe(0),
       );
+      expect(unlabelled(await registry.metrics(), 'orgmesh_outbox_pending')).toBe(0);
     } finally {
       await relay.stop();
     }

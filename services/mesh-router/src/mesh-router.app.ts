@@ -145,7 +145,8 @@ export async function startMeshRouterApp(
     late.tasks = service;
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
-    const relay = await host.startRelay({
+    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
+    await host.startRelay({
       publishedRetentionMs: config.OUTBOX_RETENTION,
       onPublished: (event) => senderUpdates.repeat(event.subject, event.data),
     });
@@ -158,7 +159,6 @@ export async function startMeshRouterApp(
       }),
     );
     metrics.observe({
-      outbox: () => relay.lag(),
       policyInvalidations: () => policy.invalidations,
       rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
     });

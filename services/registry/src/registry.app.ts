@@ -68,7 +68,8 @@ export async function startRegistryApp(
     const service = await startService(db, config, signingKey, metrics, logger, options.clock ?? systemClock);
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
+    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
+    await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
     await host.listen(
       RegistryModule.register({
         service,
@@ -76,7 +77,7 @@ export async function startRegistryApp(
         metrics,
       }),
     );
-    metrics.observe({ outbox: () => relay.lag(), version: () => service.current?.version ?? 0 });
+    metrics.observe({ version: () => service.current?.version ?? 0 });
 
     const retention = retentionJob(db, config, registry);
     const jobs = new RegistryJobs(service, metrics, logger, retention, {

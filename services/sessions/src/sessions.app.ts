@@ -60,8 +60,8 @@ export async function startSessionsApp(
     const service = new SessionService(repository, clock);
 
     // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    const relay = await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
-    metrics.observeOutbox(() => relay.lag());
+    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
+    await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
     const verifier = options.verifier ?? verifierFromConfig(config);
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
     await host.listen(SessionModule.register({ service, metrics, identity }));

@@ -9,7 +9,6 @@ describe('mesh-router metrics', () => {
     let stats = { hits: 5, misses: 2, learned: 1 };
     let invalidations = 3;
     metrics.observe({
-      outbox: async () => ({ pending: 0 }),
       policyInvalidations: () => invalidations,
       rowCache: () => stats,
     });

@@ -1,4 +1,4 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 
 /** Prometheus series of the mesh router. */
 export class TaskMetrics {
@@ -7,12 +7,10 @@ export class TaskMetrics {
   readonly jobAffected: Counter<'job'>;
   readonly undeliverable: Counter;
   readonly redeliveries: Counter<'result'>;
-  readonly outboxPending: Gauge;
   readonly policyInvalidations: Counter;
   readonly transitions: Counter<'kind' | 'state'>;
   readonly rowCache: Counter<'result'>;
   private rowCacheSource: (() => { hits: number; misses: number; learned: number }) | undefined;
-  private outboxSource: (() => Promise<{ pending: number }>) | undefined;
   private invalidationSource: (() => number) | undefined;
 
   constructor(registry: Registry) {
@@ -44,19 +42,6 @@ export class TaskMetrics {
       help: 'inbox deliveries of never-taken tasks published again by the re-delivery sweep, by result (published: the stream stored it; duplicate: dropped by its duplicate window, the original is still there; failed: retried next run)',
       labelNames: ['result'],
       registers: [registry],
-    });
-    this.outboxPending = new Gauge({
-      name: 'orgmesh_outbox_pending',
-      help: 'outbox rows not yet published to JetStream',
-      registers: [registry],
-      collect: async () => {
-        if (!this.outboxSource) return;
-        try {
-          this.outboxPending.set((await this.outboxSource()).pending);
-        } catch {
-          // keeps its last value while Postgres is unreachable
-        }
-      },
     });
     // A counter kept as rows change, not a count of the table at scrape time: that read every
     // stored task on every scrape on every replica. Each replica counts the changes it committed;
@@ -98,12 +83,10 @@ export class TaskMetrics {
 
   /** Where the gauges read their values at scrape time. */
   observe(sources: {
-    outbox: () => Promise<{ pending: number }>;
     policyInvalidations: () => number;
     rowCache?: () => { hits: number; misses: number; learned: number };
   }): void {
     this.rowCacheSource = sources.rowCache;
-    this.outboxSource = sources.outbox;
     this.invalidationSource = sources.policyInvalidations;
   }
 }

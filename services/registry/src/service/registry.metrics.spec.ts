@@ -5,7 +5,7 @@ import { RegistryMetrics } from './registry.metrics.js';
 describe('registry metrics', () => {
   it('follow the naming rules', async () => {
     const registry = createMetricsRegistry('registry');
-    new RegistryMetrics(registry).observe({ outbox: async () => ({ pending: 0 }), version: () => 7 });
+    new RegistryMetrics(registry).observe({ version: () => 7 });
     expect(await metricConventionViolations(registry, { requireSamples: false })).toEqual([]);
     expect(await registry.metrics()).toMatch(/^orgmesh_registry_version\{service="registry"\} 7$/m);
   });

@@ -10,7 +10,7 @@ export class RegistryMetrics {
   readonly policyDecisions: Counter<'decision'>;
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly markedOffline: Counter;
-  private readonly sources: { outbox?: Source<{ pending: number }>; version?: Source<number> } = {};
+  private readonly sources: { version?: Source<number> } = {};
 
   constructor(registry: Registry) {
     this.loads = new Counter({
@@ -57,23 +57,10 @@ export class RegistryMetrics {
         this.set((await sources.version?.()) ?? 0);
       },
     });
-    new Gauge({
-      name: 'orgmesh_outbox_pending',
-      help: 'outbox rows not yet published to JetStream',
-      registers: [registry],
-      async collect() {
-        if (!sources.outbox) return;
-        try {
-          this.set((await sources.outbox()).pending);
-        } catch {
-          // keeps its last value while Postgres is unreachable
-        }
-      },
-    });
   }
 
   /** Where the gauges read their values at scrape time. */
-  observe(sources: { outbox: Source<{ pending: number }>; version: Source<number> }): void {
+  observe(sources: { version: Source<number> }): void {
     Object.assign(this.sources, sources);
   }
 }

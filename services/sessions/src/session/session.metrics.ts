@@ -1,5 +1,5 @@
 import { callersRefusedCounter } from '@orgmesh/auth';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 
 /** Prometheus series of the sessions service. */
 export class SessionMetrics {
@@ -7,8 +7,6 @@ export class SessionMetrics {
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly callersRefused: Counter<'code'>;
   readonly jobAffected: Counter<'job'>;
-  readonly outboxPending: Gauge;
-  private readonly outbox: { source?: () => Promise<{ pending: number; oldestAgeMs: number }> } = {};
 
   constructor(registry: Registry) {
     this.transitions = new Counter({
@@ -31,24 +29,5 @@ export class SessionMetrics {
       labelNames: ['job'],
       registers: [registry],
     });
-    const outbox = this.outbox;
-    this.outboxPending = new Gauge({
-      name: 'orgmesh_outbox_pending',
-      help: 'outbox rows not yet published to JetStream',
-      registers: [registry],
-      async collect() {
-        if (!outbox.source) return;
-        try {
-          this.set((await outbox.source()).pending);
-        } catch {
-          // keeps its last value while Postgres is unreachable
-        }
-      },
-    });
-  }
-
-  /** Where the outbox gauge reads its value at scrape time. */
-  observeOutbox(source: () => Promise<{ pending: number; oldestAgeMs: number }>): void {
-    this.outbox.source = source;
   }
 }

@@ -1,12 +1,13 @@
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { AppError } from '@orgmesh/contracts';
+import { AppError, ERROR_CODES, httpStatusFor } from '@orgmesh/contracts';
 import {
   listenHttp,
   parseJsonBody,
   readBody,
   sendJson,
   sendProblem,
+  toProblem,
   PROBLEM_CONTENT_TYPE,
   type HttpEdge,
 } from './index.js';
@@ -133,6 +134,14 @@ describe('http edge kit', () => {
   });
 
   describe('sendProblem', () => {
+    it('gives every error code a type, a title and its one HTTP status', () => {
+      for (const code of ERROR_CODES) {
+        const problem = toProblem(new AppError(code, 'x'));
+        expect(problem).toMatchObject({ type: `urn:orgmesh:problem:${code}`, code, status: httpStatusFor(code) });
+        expect(problem.title.length).toBeGreaterThan(0);
+      }
+    });
+
     it('answers a throw that is not an AppError as internal, without its message', async () => {
       const { origin } = await edge(() => {
         throw new Error('secret input 4111 1111 1111 1111');

@@ -7,3 +7,4 @@ export * from './profile-signing.js';
 export * from './dev-issuer.js';
 export * from './client-registry.js';
 export * from './refusal-counter.js';
+export * from './a2a-card.js';

@@ -140,6 +140,7 @@ async function startService(
       },
       presenceTimeoutMs: config.REGISTRY_PRESENCE_TIMEOUT,
       signingKey,
+      remoteCards: { timeoutMs: config.REGISTRY_A2A_CARD_TIMEOUT },
     },
     logger,
     clock,

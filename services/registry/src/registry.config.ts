@@ -42,6 +42,9 @@ export const RegistryConfigSchema = z.object({
   /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
   ...AUTH_VERIFIER_ENV,
 
+  /** Longest wait for a remote A2A agent's card (and its key set) when a registry is loaded (ADR 0021). */
+  REGISTRY_A2A_CARD_TIMEOUT: env.duration('5s'),
+
   /** An agent silent for longer than this is offline. */
   REGISTRY_PRESENCE_TIMEOUT: env.duration('30s'),
   /** How often the presence job looks for silent agents (one replica at a time, advisory lock). */

@@ -153,6 +153,14 @@ export const RoleProfile = z.object({
 });
 export type RoleProfile = z.infer<typeof RoleProfile>;
 
+/** Where a remote A2A agent's card is, and (optionally) the only key set its card signatures may use. */
+export const RemoteA2AAgent = z.object({
+  cardUrl: z.url({ protocol: /^https?$/ }),
+  /** Pinned JWKS: card signatures verify against it only. Unset: the signature's `jku` on the card's origin. */
+  jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type RemoteA2AAgent = z.infer<typeof RemoteA2AAgent>;
+
 export const RegistryAgent = z.object({
   id: AgentId,
   role: RoleId,
@@ -167,6 +175,11 @@ export const RegistryAgent = z.object({
   exclusiveAccess: z.array(AccessPattern),
   responsibilities: z.array(z.string().min(1)),
   forbidden: z.array(z.string().min(1)),
+  /**
+   * A remote A2A agent (issue 25, ADR 0021): the mesh reaches it through the official A2A client at
+   * its Agent Card; absent for an agent that runs on the mesh itself.
+   */
+  a2a: RemoteA2AAgent.optional(),
 });
 export type RegistryAgent = z.infer<typeof RegistryAgent>;
 

@@ -25,6 +25,13 @@ export const AgentFileSchema = z
     exclusive_access: z.array(AccessPattern).default([]),
     responsibilities: z.array(z.string().min(1)).default([]),
     forbidden: z.array(z.string().min(1)).default([]),
+    /** A remote A2A agent: its card URL (fetched and its signature verified at load) and an optional pinned JWKS. */
+    a2a: z
+      .strictObject({
+        card_url: z.url({ protocol: /^https?$/ }),
+        jwks_url: z.url({ protocol: /^https?$/ }).optional(),
+      })
+      .optional(),
   })
   .transform((a): RegistryAgent => ({
     id: a.id,
@@ -39,4 +46,7 @@ export const AgentFileSchema = z
     exclusiveAccess: a.exclusive_access,
     responsibilities: a.responsibilities,
     forbidden: a.forbidden,
+    ...(a.a2a
+      ? { a2a: { cardUrl: a.a2a.card_url, ...(a.a2a.jwks_url ? { jwksUrl: a.a2a.jwks_url } : {}) } }
+      : {}),
   }));

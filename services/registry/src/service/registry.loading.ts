@@ -13,6 +13,7 @@ import { signProfile } from '@orgmesh/auth';
 import type { Logger } from '@orgmesh/telemetry';
 import { loadRegistryDir } from '../loader/registry.reader.js';
 import { validateRegistry } from '../loader/registry.validator.js';
+import { checkRemoteAgents } from '../loader/remote-agents.js';
 import { diffModels, modelDigest, type RegistryChanges } from '../model/registry.diff.js';
 import { effectiveProfile, type RegistryModel } from '../model/registry.model.js';
 import type { RegistryRepository, RegistryTransaction } from '../persistence/registry.repository.js';
@@ -48,6 +49,7 @@ export class RegistryLoader {
   async loadFiles(files: readonly RegistrySourceFile[], actor: string): Promise<LoadResult> {
     const validation = validateRegistry(files);
     if (!validation.ok) throw registryRefused(validation.problems);
+    await this.checkRemoteCards(validation.model, files);
     return this.store(files, validation.model, actor);
   }
 
@@ -55,7 +57,14 @@ export class RegistryLoader {
   async loadDirectory(dir: string, actor: string): Promise<LoadResult> {
     const result = await loadRegistryDir(dir);
     if (!result.ok) throw registryRefused(result.problems);
+    await this.checkRemoteCards(result.model, result.files);
     return this.store(result.files, result.model, actor);
+  }
+
+  /** Remote A2A agents whose card does not answer or does not verify refuse the load (ADR 0021). */
+  private async checkRemoteCards(model: RegistryModel, files: readonly RegistrySourceFile[]): Promise<void> {
+    const problems = await checkRemoteAgents(model, files, this.options.remoteCards);
+    if (problems.length > 0) throw registryRefused(problems);
   }
 
   private async store(

@@ -1,5 +1,6 @@
 import { AppError } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
+import type { RemoteCardCheck } from '../loader/remote-agents.js';
 import type { RegistryModel } from '../model/registry.model.js';
 import type { RenderEndpoints } from '../render/render.types.js';
 import type { RegistryRepository } from '../persistence/registry.repository.js';
@@ -16,6 +17,8 @@ export interface RegistryServiceOptions {
   readonly endpoints: RenderEndpoints;
   readonly presenceTimeoutMs: number;
   readonly signingKey: ProfileSigningKey;
+  /** How remote A2A agents' cards are checked at load (ADR 0021); default: 5 s per card. */
+  readonly remoteCards?: RemoteCardCheck;
 }
 
 /**

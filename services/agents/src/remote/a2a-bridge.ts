@@ -1,0 +1,175 @@
+import type { Task as A2ATask } from '@a2a-js/sdk';
+import type { Client } from '@a2a-js/sdk/client';
+import type { MeshAgent, TaskContext } from '@orgmesh/agent-sdk';
+import { AppError, type Task as MeshTask } from '@orgmesh/contracts';
+import type { Logger } from '@orgmesh/telemetry';
+import { messageResult, outcomeOf, requestFor, type RemoteOutcome } from './a2a-mapping.js';
+
+export interface A2ABridgeOptions {
+  agent: MeshAgent;
+  /** The official A2A client, built from the remote agent's verified card. */
+  client: Client;
+  /** The remote agent's name (its card's), for reasons and results. */
+  agentName: string;
+  logger: Logger;
+  /** Longest a remote task may run when the mesh task's deadline is later (or the poll fallback). */
+  maxCallMs: number;
+  /** Poll interval when the remote agent does not stream; default 500 ms. */
+  pollMs?: number;
+}
+
+/**
+ * The bridge: a MeshAgent whose handler is the remote agent. Each task delivered to the remote
+ * agent (its role's inbox or its own) is sent as an A2A message through the official client; the
+ * remote task is followed (its stream, or polled when the agent does not stream) until it ends or
+ * waits for input, and its outcome becomes the mesh task's update: completed with the answer as
+ * result, failed, rejected, or input-required with the agent's question. Policy was applied by the
+ * mesh when the task was sent; the mesh task's deadline bounds the remote call (the remote task is
+ * canceled when it passes), and the mesh's own deadline job and escalations apply as for any agent.
+ *
+ * Approvals are not sent out: an A2A agent has no notion of deciding one. They are marked
+ * input-required, as the reference agents mark an approval they leave undecided, so a person or the
+ * approval's escalation decides.
+ */
+export function attachA2ABridge(options: A2ABridgeOptions): void {
+  const { agent, logger } = options;
+  agent.onTask(async (task, ctx) => {
+    const outcome = await callRemote(task, ctx, options);
+    switch (outcome.kind) {
+      case 'completed':
+        await ctx.complete(outcome.result);
+        return;
+      case 'failed':
+        await ctx.fail(outcome.reason);
+        return;
+      case 'rejected':
+        await ctx.reject(outcome.reason);
+        return;
+      case 'running':
+      case 'input-required':
+        // Only when the deadline passed: the mesh's deadline job may have ended the task already.
+        await ctx.fail(`${options.agentName} did not answer before the task's deadline`);
+        return;
+    }
+  });
+  agent.onApproval(async (_task, ctx) => {
+    await ctx.progress(
+      'input-required',
+      `${options.agentName} is a remote A2A agent and does not decide approvals: a person or the escalation decides`,
+    );
+    logger.info({ taskId: ctx.task.id }, 'approval left to a person: remote A2A agents do not decide');
+  });
+}
+
+/**
+ * Sends the task and follows the remote task to its end: its stream first, then (a stream that
+ * ended early, an agent that does not stream, or a task waiting for input) by polling. While the
+ * remote agent waits for input the mesh task is input-required with its question; when the remote
+ * task moves on (someone answered it on the agent's side) the mesh task is working again. Resolves
+ * to the end, or to the state it was in when the deadline passed (the remote task is then canceled).
+ */
+async function callRemote(
+  task: MeshTask,
+  ctx: TaskContext,
+  options: A2ABridgeOptions,
+): Promise<RemoteOutcome> {
+  const { client, agentName, logger } = options;
+  const untilDeadline = Date.parse(task.deadline) - Date.now();
+  const budget = Math.max(0, Math.min(untilDeadline, options.maxCallMs));
+  const deadline = AbortSignal.timeout(budget);
+  const signal = AbortSignal.any([ctx.signal, deadline]);
+  let remote: A2ATask | undefined;
+  let reported: RemoteOutcome = { kind: 'running' };
+  const log = { taskId: task.id, agent: agentName };
+  /** Mirrors an interruption (or the resumption after it) on the mesh task; true when the remote task ended. */
+  const settle = async (): Promise<boolean> => {
+    if (!remote) return false;
+    const outcome = outcomeOf(remote, agentName);
+    if (outcome.kind === 'input-required') {
+      if (reported.kind !== 'input-required' || reported.reason !== outcome.reason)
+        await ctx.progress('input-required', outcome.reason);
+    } else if (outcome.kind === 'running') {
+      if (reported.kind === 'input-required') await ctx.progress('working');
+    } else return true;
+    reported = outcome;
+    return false;
+  };
+  try {
+    // Streamed when the card says the agent streams; the SDK falls back to one blocking send otherwise.
+    for await (const event of client.sendMessageStream(requestFor(task), { signal })) {
+      const payload = event.payload;
+      if (!payload) continue;
+      if (payload.$case === 'message')
+        return { kind: 'completed', result: messageResult(payload.value, agentName) };
+      if (payload.$case === 'task') remote = payload.value;
+      else if (payload.$case === 'statusUpdate' && remote)
+        remote = { ...remote, status: payload.value.status };
+      else if (payload.$case === 'artifactUpdate' && remote && payload.value.artifact) {
+        const artifact = payload.value.artifact;
+        const others = remote.artifacts.filter((a) => a.artifactId !== artifact.artifactId);
+        const previous = remote.artifacts.find((a) => a.artifactId === artifact.artifactId);
+        const merged =
+          payload.value.append && previous
+            ? { ...previous, parts: [...previous.parts, ...artifact.parts] }
+            : artifact;
+        remote = { ...remote, artifacts: [...others, merged] };
+      }
+      if (await settle()) break;
+    }
+    if (!remote) throw new AppError('unavailable', `${agentName} answered with neither a task nor a message`);
+    const pollMs = options.pollMs ?? 500;
+    while (!(await settle())) {
+      await sleep(pollMs, signal);
+      remote = await client.getTask({ tenant: '', id: remote.id }, { signal });
+    }
+    let outcome = outcomeOf(remote, agentName);
+    // The complete task: a streamed one may lack the artifacts sent before the client attached.
+    if (outcome.kind === 'completed' && outcome.result.text === '' && !outcome.result.data)
+      outcome = outcomeOf(await client.getTask({ tenant: '', id: remote.id }, { signal }), agentName);
+    logger.info({ ...log, remoteTaskId: remote.id, outcome: outcome.kind }, 'remote A2A task ended');
+    return outcome;
+  } catch (error) {
+    if (deadline.aborted && !ctx.signal.aborted) {
+      logger.warn({ ...log, remoteTaskId: remote?.id }, 'remote A2A task passed the deadline; canceling it');
+      if (remote) await cancelQuietly(client, remote.id, logger);
+      return { kind: 'running' };
+    }
+    if (ctx.signal.aborted) {
+      // The agent is stopping: the delivery goes back to the inbox; the remote task is left to finish.
+      throw new AppError('unavailable', 'the bridge is stopping', { cause: error });
+    }
+    if (error instanceof AppError) throw error;
+    // A network failure or a 5xx of the remote agent passes: the delivery is retried (then fails the task).
+    logger.warn({ ...log, err: describe(error) }, 'remote A2A call failed');
+    throw new AppError('unavailable', `${agentName} could not be reached: ${describe(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+async function cancelQuietly(client: Client, id: string, logger: Logger): Promise<void> {
+  try {
+    await client.cancelTask({ tenant: '', id, metadata: undefined }, { signal: AbortSignal.timeout(5_000) });
+  } catch (error) {
+    logger.warn({ remoteTaskId: id, err: describe(error) }, 'could not cancel the remote A2A task');
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).slice(0, 300);
+}

@@ -1,0 +1,308 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { StaticAccessTokenSource } from '@orgmesh/agent-sdk';
+import { LocalIssuer } from '@orgmesh/auth';
+import {
+  AppError,
+  GetAgent,
+  GetTask,
+  LoadRegistry,
+  SendTask,
+  type RegistrySourceFile,
+  type Task,
+} from '@orgmesh/contracts';
+import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { createLogger } from '@orgmesh/telemetry';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestMeshRouter } from '../../mesh-router/test/mesh-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { demoFiles, withFile } from '../../registry/test/demo-registry.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { loadRemoteAgentConfig } from '../src/remote/remote-agent.config.js';
+import { startRemoteAgentApp, type RemoteAgentApp } from '../src/remote/remote-agent.app.js';
+import {
+  closedPort,
+  startRemoteLegalAgent,
+  startSilentServer,
+  type RemoteLegalAgent,
+} from './remote-a2a-server.js';
+
+const logger = createLogger({
+  service: 'remote-agent-test',
+  level: process.env['TEST_LOG_LEVEL'] ?? 'silent',
+});
+const REMOTE_ID = 'outside-counsel-agent';
+
+/** The agent file of a remote A2A agent of the Legal role. */
+function remoteAgentFile(cardUrl: string, jwksUrl?: string): string {
+  return [
+    `id: ${REMOTE_ID}`,
+    'role: legal',
+    'display_name: Outside Counsel',
+    'description: A law firm agent, reached over A2A.',
+    'model:',
+    '  provider: openai',
+    '  name: gpt-4o-mini',
+    'a2a:',
+    `  card_url: ${cardUrl}`,
+    ...(jwksUrl ? [`  jwks_url: ${jwksUrl}`] : []),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Issue 25 item 2: a remote A2A agent (a server built with the official SDK, here) as a mesh member.
+ * Real registry, real mesh router, real NATS and Postgres; the bridge is the remote-agent process's
+ * app, the sender a manager calling the mesh's SendTask with its token.
+ */
+describe('remote A2A agents as mesh members', () => {
+  let ctx: TestContext;
+  let issuer: LocalIssuer;
+  let bus: MessageBus;
+  let remote: RemoteLegalAgent;
+  let demo: RegistrySourceFile[];
+  let bridge: RemoteAgentApp | undefined;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  beforeAll(async () => {
+    ctx = await createTestContext();
+    issuer = await LocalIssuer.create();
+    const registry = await startTestRegistry(ctx, { overrides: { REGISTRY_A2A_CARD_TIMEOUT: '1s' } });
+    closers.push(() => registry.close());
+    const mesh = await startTestMeshRouter(ctx, issuer);
+    closers.push(() => mesh.close());
+    bus = await connectBus({
+      url: ctx.natsUrl,
+      name: 'remote-agent-test',
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      logger,
+    });
+    closers.push(() => bus.close());
+    remote = await startRemoteLegalAgent();
+    closers.push(() => remote.close());
+    demo = await demoFiles();
+  }, 120_000);
+
+  afterAll(async () => {
+    await bridge?.close();
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await ctx?.dispose();
+  }, 60_000);
+
+  async function load(files: RegistrySourceFile[]) {
+    return bus.request(LoadRegistry, { files }, { timeoutMs: 15_000 });
+  }
+
+  async function refusal(files: RegistrySourceFile[]): Promise<AppError> {
+    const error = await load(files).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(error instanceof AppError)) throw new Error(`expected a refusal, got ${String(error)}`);
+    return error;
+  }
+
+  async function bearer(sub: string, role: string): Promise<string> {
+    return `Bearer ${await issuer.sign({ sub, role, scope: 'orgmesh:agent' })}`;
+  }
+
+  async function send(from: { sub: string; role: string }, type: string, input: unknown, deadline?: string) {
+    return bus.request(
+      SendTask,
+      { to: 'legal', type, input: input as never, ...(deadline ? { deadline } : {}) },
+      { authorization: await bearer(from.sub, from.role), idempotencyKey: randomUUID() },
+    );
+  }
+
+  async function task(id: string): Promise<Task> {
+    return bus.request(
+      GetTask,
+      { id, includeHistory: true },
+      { authorization: await bearer('manager-agent', 'manager') },
+    );
+  }
+
+  describe('the registry refuses a remote agent with a line naming why', () => {
+    it('a card URL that does not answer: connection refused, and no answer within the timeout', async () => {
+      const port = await closedPort();
+      const refused = await refusal(
+        withFile(
+          demo,
+          `agents/${REMOTE_ID}.yaml`,
+          remoteAgentFile(`http://127.0.0.1:${port}/.well-known/agent-card.json`),
+        ),
+      );
+      expect(refused.code).toBe('validation_failed');
+      expect(refused.message).toContain(
+        `agents/${REMOTE_ID}.yaml: a2a.card_url: remote A2A agent refused: the card at http://127.0.0.1:${port}/.well-known/agent-card.json did not answer (ECONNREFUSED)`,
+      );
+
+      const silent = await startSilentServer();
+      try {
+        const started = Date.now();
+        const timedOut = await refusal(
+          withFile(
+            demo,
+            `agents/${REMOTE_ID}.yaml`,
+            remoteAgentFile(`${silent.url}/.well-known/agent-card.json`),
+          ),
+        );
+        expect(timedOut.message).toContain(
+          `remote A2A agent refused: the card at ${silent.url}/.well-known/agent-card.json did not answer within 1000 ms`,
+        );
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        await silent.close();
+      }
+      // Nothing was stored: the agent is unknown.
+      await expect(bus.request(GetAgent, { agentId: REMOTE_ID })).rejects.toMatchObject({
+        code: 'agent_not_found',
+      });
+    });
+
+    it('a card whose signature fails: altered after signing, or verified against a pinned JWKS without its key', async () => {
+      const tampered = await refusal(
+        withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.tamperedCardUrl)),
+      );
+      expect(tampered.message).toContain(
+        `agents/${REMOTE_ID}.yaml: a2a.card_url: remote A2A agent refused: card signature does not verify: signature 1 does not match the card (altered card or wrong key)`,
+      );
+      // A pinned key set that does not hold the card's key: another agent's.
+      const other = await startRemoteLegalAgent();
+      try {
+        const pinned = await refusal(
+          withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl, other.jwksUrl)),
+        );
+        expect(pinned.message).toMatch(
+          new RegExp(
+            `card signature does not verify: signature 1 key \\S+ is not in ${other.jwksUrl.replace(/[.]/g, '\\.')}`,
+          ),
+        );
+      } finally {
+        await other.close();
+      }
+      await expect(bus.request(GetAgent, { agentId: REMOTE_ID })).rejects.toMatchObject({
+        code: 'agent_not_found',
+      });
+    });
+  });
+
+  describe('a remote A2A agent registered for the Legal role', () => {
+    beforeAll(async () => {
+      const loaded = await load(withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl)));
+      expect(loaded.changed).toBe(true);
+      const { agent } = await bus.request(GetAgent, { agentId: REMOTE_ID });
+      expect(agent.a2a).toEqual({ cardUrl: remote.cardUrl });
+      bridge = await startRemoteAgentApp(
+        loadRemoteAgentConfig({
+          AGENT_ID: REMOTE_ID,
+          NATS_URL: ctx.natsUrl,
+          NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
+          NATS_NAME_SUFFIX: ctx.nameSuffix,
+          AGENTS_HTTP_PORT: '0',
+          A2A_POLL_INTERVAL: '100ms',
+          AGENT_SHUTDOWN_GRACE: '1s',
+          LOG_LEVEL: 'silent',
+        }),
+        {
+          logger,
+          tokens: new StaticAccessTokenSource(
+            await issuer.sign({ sub: REMOTE_ID, role: 'legal', scope: 'orgmesh:agent' }),
+          ),
+        },
+      );
+      expect(bridge.card).toEqual({ name: 'Outside Counsel', signature: 'signed' });
+    }, 60_000);
+
+    it('takes a Legal task from the mesh: the remote answer completes it as its result', async () => {
+      const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+        text: 'Is a $125,000 Q1 engineering budget request compliant?',
+        amount: 125_000,
+      });
+      expect(sent.state).toBe('submitted');
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      const done = await task(sent.id);
+      expect(done.assignee).toMatchObject({ agentId: REMOTE_ID, role: 'legal' });
+      expect(done.result).toMatchObject({
+        text: 'Approve subject to a SOX 404 review: 125000 is above the $100,000 threshold (question: Is a $125,000 Q1 engineering budget request compliant?)',
+        data: [{ recommendation: 'approve', rule: 'SOX 404' }],
+        a2a: { agent: 'Outside Counsel' },
+      });
+      expect((done.result as { a2a: { taskId: string } }).a2a.taskId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(done.history?.map((h) => h.to)).toEqual(['submitted', 'working', 'completed']);
+      // What the remote agent received: the task's text, its input as data, the mesh ids.
+      const message = remote.received.find(
+        (m) => (m.metadata?.['orgmesh'] as { taskId?: string })?.taskId === sent.id,
+      );
+      expect(message?.messageId).toBe(sent.id);
+      expect(message?.metadata?.['orgmesh']).toMatchObject({
+        type: 'sox-review',
+        fromRole: 'manager',
+        contextId: sent.contextId,
+      });
+    });
+
+    it('policy applies as for local agents: a role not allowed to send Legal tasks is refused before anything reaches the remote agent', async () => {
+      const before = remote.received.length;
+      await expect(
+        send({ sub: 'finance-agent', role: 'finance' }, 'sox-review', { amount: 1 }),
+      ).rejects.toMatchObject({
+        code: 'policy_denied',
+      });
+      expect(remote.received.length).toBe(before);
+    });
+
+    it("the remote agent's question makes the mesh task input-required with it; the deadline still applies", async () => {
+      const deadline = new Date(Date.now() + 4_000).toISOString();
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'sox-review',
+        { text: 'Is this compliant?' },
+        deadline,
+      );
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('input-required'), {
+        timeoutMs: 10_000,
+      });
+      expect((await task(sent.id)).reason).toBe('Outside Counsel asks: What is the amount of the request?');
+      // Nobody answers: it stays input-required (the bridge follows the remote task, completes nothing).
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect((await task(sent.id)).state).toBe('input-required');
+      // The deadline passes: the mesh task fails and the remote task is canceled.
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+        timeoutMs: 10_000,
+      });
+      expect((await task(sent.id)).reason).toMatch(
+        /^(Outside Counsel did not answer before the task's deadline|deadline_exceeded)$/,
+      );
+      await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
+    }, 30_000);
+
+    it("the mesh task's deadline bounds the remote call: past it the remote task is canceled and the mesh task fails", async () => {
+      const deadline = new Date(Date.now() + 3_000).toISOString();
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'slow',
+        { text: 'Take your time.' },
+        deadline,
+      );
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('working'), {
+        timeoutMs: 10_000,
+      });
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+        timeoutMs: 20_000,
+      });
+      const failed = await task(sent.id);
+      // Either the bridge's reason or the mesh's deadline job, whichever came first; both are the deadline.
+      expect(failed.reason).toMatch(
+        /^(Outside Counsel did not answer before the task's deadline|deadline_exceeded)$/,
+      );
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(deadline));
+      await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
+    }, 30_000);
+  });
+});

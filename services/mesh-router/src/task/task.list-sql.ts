@@ -11,26 +11,22 @@ export function listTasksQuery(filter: TaskListFilter): { text: string; values: 
   if (filter.contextId) where.push(`context_id = ${p(filter.contextId)}`);
   if (filter.role) {
     const role = p(filter.role);
-    const inbound = `(to_role = ${role} OR (escalated_to->>'role') = ${role})`;
-    const outbound = `from_role = ${role}`;
     where.push(
-      filter.direction === 'inbound'
-        ? inbound
-        : filter.direction === 'outbound'
-          ? outbound
-          : `(${inbound} OR ${outbound})`,
+      directed(
+        filter.direction,
+        `(to_role = ${role} OR (escalated_to->>'role') = ${role})`,
+        `from_role = ${role}`,
+      ),
     );
   }
   if (filter.agentId) {
     const agent = p(filter.agentId);
-    const inbound = `(to_agent_id = ${agent} OR assignee_agent_id = ${agent})`;
-    const outbound = `from_agent_id = ${agent}`;
     where.push(
-      filter.direction === 'inbound'
-        ? inbound
-        : filter.direction === 'outbound'
-          ? outbound
-          : `(${inbound} OR ${outbound})`,
+      directed(
+        filter.direction,
+        `(to_agent_id = ${agent} OR assignee_agent_id = ${agent})`,
+        `from_agent_id = ${agent}`,
+      ),
     );
   }
   if (filter.visibleTo) {
@@ -83,4 +79,11 @@ export function visibilitySql(observer: { agentId: string; role: string }): stri
       .join(' AND '),
   );
   return `(${clauses.map((c) => `(${c})`).join(' OR ')})`;
+}
+
+/** The condition of a role or agent filter in one direction: received, sent, or either. */
+function directed(direction: TaskListFilter['direction'], inbound: string, outbound: string): string {
+  if (direction === 'inbound') return inbound;
+  if (direction === 'outbound') return outbound;
+  return `(${inbound} OR ${outbound})`;
 }

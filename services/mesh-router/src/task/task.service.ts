@@ -5,10 +5,11 @@ import {
   roleInboxSubject,
   type ApprovalDecision,
   type RecipientInput,
+  type AppError,
   type Task,
+  type TaskFsmEvent,
   type TaskKind,
   type TaskPriority,
-  type TaskState,
 } from '@orgmesh/contracts';
 import type { TokenBucketLimiter } from '@orgmesh/telemetry';
 import { jsonSize } from '../limits/json-size.js';
@@ -29,6 +30,7 @@ import { resolveRecipient } from './task.recipient.js';
 import type { ApprovalService } from '../approval/approval.service.js';
 import { peopleDecideOnly } from '../approval/approval.errors.js';
 import type { ChangeMeta, IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
+import type { TaskListFilter } from './task.repository.types.js';
 import { taskCreate, taskWrite } from './task.changes.js';
 
 export interface Clock {
@@ -164,16 +166,8 @@ export class TaskService {
 
   async list(
     caller: Caller,
-    filter: {
-      role?: string;
-      agentId?: string;
-      state?: TaskState;
-      kind?: TaskKind;
-      contextId?: string;
-      direction: 'inbound' | 'outbound' | 'any';
-      limit: number;
-      cursor?: string;
-    },
+    // The repository's filter as a caller gives it: the cursor still opaque, visibility from the caller.
+    filter: Omit<TaskListFilter, 'cursor' | 'visibleTo'> & { cursor?: string },
   ): Promise<{ items: Task[]; nextCursor: string | null }> {
     const items = await this.repository.list({
       ...filter,
@@ -204,14 +198,7 @@ export class TaskService {
       (current): TaskDecisionOutcome => {
         if (!canWork(current, caller)) throw notAParty(current.id, 'update');
         const outcome = taskOutcome(current.kind, current.state, event);
-        if (outcome.kind === 'illegal')
-          throw illegalTaskTransition(
-            current.id,
-            current.kind,
-            current.state,
-            event,
-            allowedTaskEvents(current.kind, current.state),
-          );
+        if (outcome.kind === 'illegal') throw illegalOn(current, event);
         if (outcome.kind === 'noop') return { kind: 'noop' };
         return {
           kind: 'change',
@@ -244,14 +231,7 @@ export class TaskService {
       (current): TaskDecisionOutcome => {
         if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
         const outcome = taskOutcome(current.kind, current.state, 'decide');
-        if (outcome.kind !== 'move')
-          throw illegalTaskTransition(
-            current.id,
-            current.kind,
-            current.state,
-            'decide',
-            allowedTaskEvents(current.kind, current.state),
-          );
+        if (outcome.kind !== 'move') throw illegalOn(current, 'decide');
         const now = this.clock.now();
         const comment = command.comment ?? null;
         return {
@@ -289,14 +269,7 @@ export class TaskService {
       (current): TaskDecisionOutcome => {
         if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
         const outcome = taskOutcome(current.kind, current.state, 'cancel');
-        if (outcome.kind !== 'move')
-          throw illegalTaskTransition(
-            current.id,
-            current.kind,
-            current.state,
-            'cancel',
-            allowedTaskEvents(current.kind, current.state),
-          );
+        if (outcome.kind !== 'move') throw illegalOn(current, 'cancel');
         return {
           kind: 'change',
           event: 'cancel',
@@ -449,4 +422,9 @@ export class TaskService {
       throw idempotencyKeyReused(claim.key);
     return task;
   }
+}
+
+/** task_illegal_transition for `event` on the task as it is, naming the events it accepts now. */
+function illegalOn(task: Pick<Task, 'id' | 'kind' | 'state'>, event: TaskFsmEvent): AppError {
+  return illegalTaskTransition(task.id, task.kind, task.state, event, allowedTaskEvents(task.kind, task.state));
 }

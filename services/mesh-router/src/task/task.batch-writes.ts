@@ -143,12 +143,7 @@ export class TaskBatchWrites {
         col((i) => i.row.escalate_at?.toISOString() ?? null),
         col((i) => i.row.created_at.toISOString()),
         col((i) => i.traceId),
-        claims.map((i) => i.claim!.operation),
-        claims.map((i) => i.claim!.actor),
-        claims.map((i) => i.claim!.key),
-        claims.map((i) => i.claim!.fingerprint),
-        claims.map((i) => i.row.id),
-        claims.map((i) => JSON.stringify(i.task)),
+        ...claimColumns(claims.map((i) => ({ claim: i.claim!, taskId: i.row.id, task: i.task }))),
         meshOutbox.document(outbox),
         ...this.batchNotifyParams(),
       ],
@@ -243,12 +238,7 @@ export class TaskBatchWrites {
         col((i) => i.previous.state),
         col((i) => i.meta.actor),
         col((i) => i.traceId),
-        keyed.map((i) => i.meta.idempotency!.operation),
-        keyed.map((i) => i.meta.idempotency!.actor),
-        keyed.map((i) => i.meta.idempotency!.key),
-        keyed.map((i) => i.meta.idempotency!.fingerprint),
-        keyed.map((i) => i.next.id),
-        keyed.map((i) => JSON.stringify(i.task)),
+        ...claimColumns(keyed.map((i) => ({ claim: i.meta.idempotency!, taskId: i.next.id, task: i.task }))),
         meshOutbox.document(outbox),
         ...this.batchNotifyParams(),
       ],
@@ -257,6 +247,21 @@ export class TaskBatchWrites {
     const written = new Set(rows.map((r) => r.id));
     return items.map((item) => written.has(item.next.id));
   }
+}
+
+/**
+ * The idempotency records' parameter arrays of a batch statement (create and update store them
+ * alike): operation, actor, key, fingerprint, the task's id, and the answer a repeat gets.
+ */
+function claimColumns(records: { claim: IdempotencyClaim; taskId: string; task: Task }[]): unknown[][] {
+  return [
+    records.map((r) => r.claim.operation),
+    records.map((r) => r.claim.actor),
+    records.map((r) => r.claim.key),
+    records.map((r) => r.claim.fingerprint),
+    records.map((r) => r.taskId),
+    records.map((r) => JSON.stringify(r.task)),
+  ];
 }
 
 /** One string per (operation, actor, key). */

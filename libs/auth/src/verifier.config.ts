@@ -26,6 +26,19 @@ export const AUTH_VERIFIER_ENV = {
 
 type VerifierEnv = { [K in keyof typeof AUTH_VERIFIER_ENV]: z.infer<(typeof AUTH_VERIFIER_ENV)[K]> };
 
+/**
+ * The keys of a service that trusts one issuer (sessions, registry, mesh-router): every RPC's
+ * forwarded JWT is verified against this issuer's JWKS (the gateway's built-in issuer by default;
+ * `<AUTH_ISSUER>/.well-known/jwks.json` unless AUTH_JWKS_URL is set), with the claims and caching
+ * of AUTH_VERIFIER_ENV. Read by verifierFromConfig.
+ */
+export const AUTH_TRUSTED_ISSUER_ENV = {
+  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
+  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
+  AUTH_JWKS_URL: z.url().optional(),
+  ...AUTH_VERIFIER_ENV,
+};
+
 /** The verifier options those keys stand for. */
 export function verifierTuning(config: VerifierEnv): Pick<JwtVerifierOptions, 'claims' | 'jwksCache'> {
   return {

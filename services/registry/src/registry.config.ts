@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
+import { AUTH_TRUSTED_ISSUER_ENV } from '@orgmesh/auth';
 import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
@@ -35,12 +35,8 @@ export const RegistryConfigSchema = z.object({
    * (the NATS `authorization` header). `off`: no checks (tests, trusted single-user setups); logged at startup.
    */
   REGISTRY_AUTH: z.enum(['on', 'off']).default('on'),
-  /** Tokens are verified against this issuer's JWKS (the gateway's built-in issuer by default). */
-  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
-  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
-  AUTH_JWKS_URL: z.url().optional(),
-  /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
-  ...AUTH_VERIFIER_ENV,
+  /** Identity: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL, AUTH_*_CLAIM, JWKS caching (libs/auth, docs/identity.md). */
+  ...AUTH_TRUSTED_ISSUER_ENV,
 
   /** Longest wait for a remote A2A agent's card (and its key set) when a registry is loaded (ADR 0021). */
   REGISTRY_A2A_CARD_TIMEOUT: env.duration('5s'),

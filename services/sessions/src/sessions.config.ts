@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
+import { AUTH_TRUSTED_ISSUER_ENV } from '@orgmesh/auth';
 import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
@@ -29,15 +29,8 @@ export const SessionsConfigSchema = z.object({
   SESSION_BATCH_IN_FLIGHT: env.int(2, 1),
   /** Session rows each replica remembers to decide events without reading them; 0 disables. */
   SESSION_ROW_CACHE_SIZE: env.int(10_000, 0),
-  /**
-   * Identity: every RPC's forwarded JWT is verified against this issuer's JWKS (the gateway's
-   * built-in issuer by default; `<AUTH_ISSUER>/.well-known/jwks.json` unless AUTH_JWKS_URL is set).
-   */
-  AUTH_ISSUER: z.string().min(1).default('http://127.0.0.1:8080'),
-  AUTH_AUDIENCE: z.string().min(1).default('orgmesh'),
-  AUTH_JWKS_URL: z.url().optional(),
-  /** AUTH_*_CLAIM and JWKS caching, read alike by every verifier (docs/identity.md). */
-  ...AUTH_VERIFIER_ENV,
+  /** Identity: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL, AUTH_*_CLAIM, JWKS caching (libs/auth, docs/identity.md). */
+  ...AUTH_TRUSTED_ISSUER_ENV,
   ...telemetryEnv,
 });
 export type SessionsConfig = z.infer<typeof SessionsConfigSchema>;

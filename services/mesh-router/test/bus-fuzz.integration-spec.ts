@@ -28,7 +28,7 @@ import {
   type HostileBody,
   type TestContext,
 } from '@orgmesh/testing';
-// The three services that serve RPCs run in this one test, each the real app against the same
+// The services that serve RPCs run in this one test (the privacy proxy's usage RPC with its own handler), each the real app against the same
 // NATS namespace and database, so the suite covers every RPC contract with one client.
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestSessions, trustLocalIssuer } from '../../sessions/test/sessions-harness.js';
@@ -38,6 +38,8 @@ import type { SessionsApp } from '../../sessions/src/sessions.app.js';
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import type { RegistryApp } from '../../registry/src/registry.app.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '../../privacy-proxy/src/index.js';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
@@ -45,7 +47,7 @@ import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mes
 const FUZZ_TIMEOUT_MS = (fuzzBudget(1).timeLimitMs ?? 0) + 60_000;
 
 /** Which service answers a context's RPCs; a contract of any other context fails the suite until it is added here. */
-const SERVING_CONTEXTS = ['sessions', 'registry', 'mesh'] as const;
+const SERVING_CONTEXTS = ['sessions', 'registry', 'mesh', 'privacy'] as const;
 const TIMEOUT_MS = 5_000;
 
 /** Every RPC contract defined in libs/contracts, found through the registry of definitions. */
@@ -67,6 +69,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
   let sessions: SessionsApp;
   let registry: RegistryApp;
   let mesh: MeshRouterApp;
+  let proxyBus: MessageBus;
   let authorizations: Array<{ name: string; value: string | undefined }>;
   let agentToken: string;
   const recorder = recordProcessFaults();
@@ -86,6 +89,16 @@ describe('bus fuzz: every RPC contract against the real services', () => {
     sessions = await startTestSessions(ctx);
     mesh = await startTestMeshRouter(ctx, issuer, { startJobs: false });
     bus = await clientBus(ctx, 'bus-fuzz-client');
+    // The privacy proxy's one RPC (GET /v1/usage), its real handler and token check on an in-memory store.
+    proxyBus = await clientBus(ctx, 'bus-fuzz-privacy-proxy');
+    serveUsage(proxyBus, {
+      usage: new MemoryUsageStore(),
+      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
+    });
+    await proxyBus.nc.flush();
     agentToken = await bearer(issuer, 'finance-agent', 'finance');
     authorizations = [
       { name: 'no token', value: undefined },
@@ -104,6 +117,7 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       `bus fuzz answers: ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}\n`,
     );
     await bus?.close();
+    await proxyBus?.close();
     await mesh?.close();
     await sessions?.close();
     await registry?.close();
@@ -191,7 +205,9 @@ describe('bus fuzz: every RPC contract against the real services', () => {
   );
 
   it('leaves every service answering normal requests', async () => {
-    await expect(bus.request(ListSessions, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
+    await expect(
+      bus.request(ListSessions, { limit: 1 }, { authorization: agentToken }),
+    ).resolves.toMatchObject({
       items: expect.any(Array),
     });
     await expect(bus.request(GetDirectory, {})).resolves.toMatchObject({ people: expect.any(Array) });
@@ -303,7 +319,9 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       process.stdout.write(
         `bus fuzz events: ${stored} stored (${valid} valid for their schema), ${deadLettered} dead-lettered by a consumer\n`,
       );
-      await expect(bus.request(ListSessions, { limit: 1 }, { authorization: agentToken })).resolves.toMatchObject({
+      await expect(
+        bus.request(ListSessions, { limit: 1 }, { authorization: agentToken }),
+      ).resolves.toMatchObject({
         items: expect.any(Array),
       });
     },

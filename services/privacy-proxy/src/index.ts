@@ -21,3 +21,4 @@ export { Governor } from './governance/governor.js';
 export type { GovernorOptions } from './governance/governor.js';
 export { MemoryCounterStore, PostgresCounterStore } from './governance/counter-store.js';
 export { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
+export { serveUsage } from './governance/usage-rpc.js';

@@ -304,5 +304,21 @@ describe('remote A2A agents as mesh members', () => {
       expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(deadline));
       await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
     }, 30_000);
+
+    it('the registered agent is not refused again by a repeated load while it is down; any new version is', async () => {
+      const files = withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl));
+      await remote.close();
+      // The version served: checked when stored, so a restart or a repeated load is a no-op, not a refusal.
+      await expect(load(files)).resolves.toMatchObject({ changed: false });
+      const edited = withFile(
+        files,
+        'roles.yaml',
+        `${files.find((f) => f.path === 'roles.yaml')!.content}\n# edited\n`,
+      );
+      const refused = await refusal(edited);
+      expect(refused.message).toContain(
+        `agents/${REMOTE_ID}.yaml: a2a.card_url: remote A2A agent refused: the card at ${remote.cardUrl} did not answer (ECONNREFUSED)`,
+      );
+    });
   });
 });

@@ -63,6 +63,9 @@ export class RegistryLoader {
 
   /** Remote A2A agents whose card does not answer or does not verify refuse the load (ADR 0021). */
   private async checkRemoteCards(model: RegistryModel, files: readonly RegistrySourceFile[]): Promise<void> {
+    // The files of the version served (a restart, a repeated load): checked when it was stored, and the
+    // load is a no-op; a remote agent down at that moment must not make a restart log a refusal.
+    if (this.versions.current?.sourceHash === configHash(files)) return;
     const problems = await checkRemoteAgents(model, files, this.options.remoteCards);
     if (problems.length > 0) throw registryRefused(problems);
   }

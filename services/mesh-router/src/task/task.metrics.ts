@@ -1,3 +1,4 @@
+import { jobAffectedCounter, jobRunsCounter } from '@orgmesh/service-host';
 import { Counter, type Registry } from 'prom-client';
 
 /** Prometheus series of the mesh router. */
@@ -20,18 +21,12 @@ export class TaskMetrics {
       labelNames: ['operation', 'result'],
       registers: [registry],
     });
-    this.jobRuns = new Counter({
-      name: 'orgmesh_mesh_job_runs_total',
-      help: 'deadline job runs by result (ran, skipped: another replica holds the lock, failed)',
-      labelNames: ['job', 'result'],
-      registers: [registry],
-    });
-    this.jobAffected = new Counter({
-      name: 'orgmesh_mesh_job_affected_total',
-      help: 'tasks escalated or timed out by the deadline job',
-      labelNames: ['job'],
-      registers: [registry],
-    });
+    this.jobRuns = jobRunsCounter(registry, 'mesh');
+    this.jobAffected = jobAffectedCounter(
+      registry,
+      'mesh',
+      'tasks escalated or timed out by the deadline job',
+    );
     this.undeliverable = new Counter({
       name: 'orgmesh_mesh_undeliverable_total',
       help: 'tasks failed as undeliverable after their inbox delivery exhausted its attempts',

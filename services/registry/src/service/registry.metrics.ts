@@ -1,3 +1,4 @@
+import { jobRunsCounter } from '@orgmesh/service-host';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 type Source<T> = () => Promise<T> | T;
@@ -37,12 +38,7 @@ export class RegistryMetrics {
       labelNames: ['decision'],
       registers: [registry],
     });
-    this.jobRuns = new Counter({
-      name: 'orgmesh_registry_job_runs_total',
-      help: 'background job runs by job and result (ran, skipped: another replica holds the lock, failed)',
-      labelNames: ['job', 'result'],
-      registers: [registry],
-    });
+    this.jobRuns = jobRunsCounter(registry, 'registry');
     this.markedOffline = new Counter({
       name: 'orgmesh_registry_agents_marked_offline_total',
       help: 'agents the presence job marked offline (no heartbeat within the timeout)',

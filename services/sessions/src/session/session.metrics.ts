@@ -1,4 +1,5 @@
 import { callersRefusedCounter } from '@orgmesh/auth';
+import { jobAffectedCounter, jobRunsCounter } from '@orgmesh/service-host';
 import { Counter, type Registry } from 'prom-client';
 
 /** Prometheus series of the sessions service. */
@@ -17,17 +18,11 @@ export class SessionMetrics {
     });
     // Shared with mesh-router and the registry (libs/auth): one series for refused callers on the bus.
     this.callersRefused = callersRefusedCounter(registry);
-    this.jobRuns = new Counter({
-      name: 'orgmesh_session_job_runs_total',
-      help: 'background job runs by job and result (ran, skipped: another replica holds the lock, failed)',
-      labelNames: ['job', 'result'],
-      registers: [registry],
-    });
-    this.jobAffected = new Counter({
-      name: 'orgmesh_session_job_affected_total',
-      help: 'sessions expired by the sweeper or deleted by retention',
-      labelNames: ['job'],
-      registers: [registry],
-    });
+    this.jobRuns = jobRunsCounter(registry, 'session');
+    this.jobAffected = jobAffectedCounter(
+      registry,
+      'session',
+      'sessions expired by the sweeper or deleted by retention',
+    );
   }
 }

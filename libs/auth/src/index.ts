@@ -8,3 +8,4 @@ export * from './dev-issuer.js';
 export * from './client-registry.js';
 export * from './refusal-counter.js';
 export * from './a2a-card.js';
+export * from './es256-key.js';

@@ -36,9 +36,9 @@ const logger = createLogger({
 const REMOTE_ID = 'outside-counsel-agent';
 
 /** The agent file of a remote A2A agent of the Legal role. */
-function remoteAgentFile(cardUrl: string, jwksUrl?: string): string {
+function remoteAgentFile(cardUrl: string, jwksUrl?: string, id = REMOTE_ID): string {
   return [
-    `id: ${REMOTE_ID}`,
+    `id: ${id}`,
     'role: legal',
     'display_name: Outside Counsel',
     'description: A law firm agent, reached over A2A.',
@@ -109,10 +109,16 @@ describe('remote A2A agents as mesh members', () => {
     return `Bearer ${await issuer.sign({ sub, role, scope: 'orgmesh:agent' })}`;
   }
 
-  async function send(from: { sub: string; role: string }, type: string, input: unknown, deadline?: string) {
+  async function send(
+    from: { sub: string; role: string },
+    type: string,
+    input: unknown,
+    deadline?: string,
+    to = 'legal',
+  ) {
     return bus.request(
       SendTask,
-      { to: 'legal', type, input: input as never, ...(deadline ? { deadline } : {}) },
+      { to, type, input: input as never, ...(deadline ? { deadline } : {}) },
       { authorization: await bearer(from.sub, from.role), idempotencyKey: randomUUID() },
     );
   }
@@ -191,8 +197,16 @@ describe('remote A2A agents as mesh members', () => {
   });
 
   describe('a remote A2A agent registered for the Legal role', () => {
+    /** The files of the version the registry serves. */
+    let registered: RegistrySourceFile[];
+    const bridges: RemoteAgentApp[] = [];
+    afterAll(async () => {
+      for (const other of bridges) await other.close();
+    });
+
     beforeAll(async () => {
-      const loaded = await load(withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl)));
+      registered = withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl));
+      const loaded = await load(registered);
       expect(loaded.changed).toBe(true);
       const { agent } = await bus.request(GetAgent, { agentId: REMOTE_ID });
       expect(agent.a2a).toEqual({ cardUrl: remote.cardUrl });
@@ -305,8 +319,61 @@ describe('remote A2A agents as mesh members', () => {
       await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
     }, 30_000);
 
+    it('an agent that does not stream, over HTTP+JSON, with an unsigned card: one blocking send through the SDK's fallback, completed', async () => {
+      const plain = await startRemoteLegalAgent({
+        binding: 'HTTP+JSON',
+        streaming: false,
+        name: 'Plain Counsel',
+        signed: false,
+      });
+      closers.push(() => plain.close());
+      const id = 'plain-counsel-agent';
+      registered = withFile(registered, `agents/${id}.yaml`, remoteAgentFile(plain.cardUrl, undefined, id));
+      await expect(load(registered)).resolves.toMatchObject({ changed: true });
+      const app = await startRemoteAgentApp(
+        loadRemoteAgentConfig({
+          AGENT_ID: id,
+          NATS_URL: ctx.natsUrl,
+          NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
+          NATS_NAME_SUFFIX: ctx.nameSuffix,
+          AGENTS_HTTP_PORT: '0',
+          A2A_POLL_INTERVAL: '100ms',
+          AGENT_SHUTDOWN_GRACE: '1s',
+          LOG_LEVEL: 'silent',
+        }),
+        {
+          logger,
+          tokens: new StaticAccessTokenSource(
+            await issuer.sign({ sub: id, role: 'legal', scope: 'orgmesh:agent' }),
+          ),
+        },
+      );
+      bridges.push(app);
+      expect(app.card).toEqual({ name: 'Plain Counsel', signature: 'unsigned' });
+      // Addressed to the agent itself (its role's policy applies: the manager may send Legal tasks).
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'sox-review',
+        { text: 'Is a $40,000 purchase compliant?', amount: 40_000 },
+        undefined,
+        id,
+      );
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      const done = await task(sent.id);
+      expect(done.assignee).toMatchObject({ agentId: id });
+      expect(done.result).toMatchObject({
+        text: 'Approve: 40000 is under the $100,000 SOX threshold (question: Is a $40,000 purchase compliant?)',
+        data: [{ recommendation: 'approve', rule: 'none' }],
+        a2a: { agent: 'Plain Counsel' },
+      });
+      expect(plain.received.map((m) => m.messageId)).toEqual([sent.id]);
+      expect(remote.received.map((m) => m.messageId)).not.toContain(sent.id);
+    });
+
     it('the registered agent is not refused again by a repeated load while it is down; any new version is', async () => {
-      const files = withFile(demo, `agents/${REMOTE_ID}.yaml`, remoteAgentFile(remote.cardUrl));
+      const files = registered;
       await remote.close();
       // The version served: checked when stored, so a restart or a repeated load is a no-op, not a refusal.
       await expect(load(files)).resolves.toMatchObject({ changed: false });

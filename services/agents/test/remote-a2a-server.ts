@@ -17,7 +17,7 @@ import {
   type ExecutionEventBus,
   type RequestContext,
 } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import { agentCardHandler, jsonRpcHandler, restHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
 /**
@@ -175,7 +175,20 @@ interface ExpressApp {
 // Imported by name at run time: its declarations are not in the tree (the SDK's express types resolve to any).
 const EXPRESS = 'express';
 
-export async function startRemoteLegalAgent(): Promise<RemoteLegalAgent> {
+export interface RemoteLegalAgentOptions {
+  /** The one transport its card offers: JSON-RPC (default) or HTTP+JSON. */
+  binding?: 'JSONRPC' | 'HTTP+JSON';
+  /** Whether its card says it streams (default true); without, clients send and poll. */
+  streaming?: boolean;
+  name?: string;
+  /** Whether its card is signed (default true). */
+  signed?: boolean;
+}
+
+export async function startRemoteLegalAgent(
+  options: RemoteLegalAgentOptions = {},
+): Promise<RemoteLegalAgent> {
+  const binding = options.binding ?? 'JSONRPC';
   const { default: express } = (await import(EXPRESS)) as { default: () => ExpressApp };
   const app = express();
   const server: Server = createServer(app);
@@ -187,14 +200,16 @@ export async function startRemoteLegalAgent(): Promise<RemoteLegalAgent> {
   const kid = await calculateJwkThumbprint(exported, 'sha256');
   const jwksUrl = `${url}/jwks.json`;
   const card: AgentCard = {
-    name: 'Outside Counsel',
+    name: options.name ?? 'Outside Counsel',
     description: 'Answers legal questions: SOX reviews of spending requests.',
     supportedInterfaces: [
-      { url: `${url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+      binding === 'JSONRPC'
+        ? { url: `${url}/a2a/jsonrpc`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }
+        : { url: `${url}/a2a/rest`, protocolBinding: 'HTTP+JSON', tenant: '', protocolVersion: '1.0' },
     ],
     provider: undefined,
     version: '1.0.0',
-    capabilities: { streaming: true, pushNotifications: false, extensions: [] },
+    capabilities: { streaming: options.streaming ?? true, pushNotifications: false, extensions: [] },
     securitySchemes: {},
     securityRequirements: [],
     defaultInputModes: ['text/plain', 'application/json'],
@@ -224,7 +239,7 @@ export async function startRemoteLegalAgent(): Promise<RemoteLegalAgent> {
     undefined,
     undefined,
     undefined,
-    signer,
+    options.signed === false ? undefined : signer,
   );
   app.get('/jwks.json', (_req, res) => {
     res.json({ keys: [{ ...exported, kid, alg: 'ES256', use: 'sig' }] });
@@ -240,10 +255,13 @@ export async function startRemoteLegalAgent(): Promise<RemoteLegalAgent> {
       res.json({ ...signed, description: 'Approves everything.' });
     })();
   });
-  app.use(
-    '/a2a/jsonrpc',
-    jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
-  );
+  if (binding === 'JSONRPC')
+    app.use(
+      '/a2a/jsonrpc',
+      jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }),
+    );
+  else
+    app.use('/a2a/rest', restHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
   return {
     url,
     cardUrl: `${url}/.well-known/agent-card.json`,

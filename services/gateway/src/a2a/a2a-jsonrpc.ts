@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcTransportHandler, ServerCallContext, type A2ARequestHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
+import { sendJson } from '@orgmesh/service-host/http-edge';
 import type { Caller } from '../auth/caller.js';
 import { A2A_VERSIONS } from './agent-cards.js';
 import { INTERNAL_MESSAGE } from './a2a-errors.js';
@@ -74,12 +75,6 @@ async function write(res: ServerResponse, chunk: string): Promise<void> {
   } catch {
     res.destroy();
   }
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
 }
 
 function isAsyncIterable(value: unknown): value is AsyncGenerator<Envelope, void, undefined> {

@@ -1,8 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { AppError } from '@orgmesh/contracts';
+import { isJsonMediaType, mediaType, parseJsonBody, sendJson } from '@orgmesh/service-host/http-edge';
 import { defineRawRoute, type RawRoute } from '../routes/route.js';
-import { isJsonMediaType, mediaType, parseJsonBody } from '../http/body.js';
 import type { DevIdentity } from './identity.js';
 import { peopleLoginDiscovery, type PeopleLogin } from './people-login.js';
 
@@ -19,21 +18,6 @@ const TokenResponseSchema = z.object({
   expires_in: z.number().int(),
   scope: z.string(),
 });
-
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
 
 /** client_secret_basic: `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1). */
 function basicCredentials(

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { AppError } from '@orgmesh/contracts';
 import { SCOPES, type TokenResponse } from '@orgmesh/auth';
 import type { Logger } from '@orgmesh/telemetry';
+import { mediaType } from '@orgmesh/service-host/http-edge';
 import { defineRawRoute, type RawRoute } from '../routes/route.js';
-import { mediaType } from '../http/body.js';
 import {
   AuthorizationCodes,
   CODE_CHALLENGE,

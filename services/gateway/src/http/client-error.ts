@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream';
 import { answerClientError as answerRefusedRequest, type ClientErrorKind } from '@orgmesh/telemetry';
-import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemType, type Problem } from '@orgmesh/service-host/http-edge';
 
 const WORDING: Record<ClientErrorKind['status'], { title: string; detail: string }> = {
   400: {

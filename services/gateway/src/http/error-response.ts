@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
+import { PROBLEM_CONTENT_TYPE, sendJson, sendProblem, toProblem } from '@orgmesh/service-host/http-edge';
+// One rule for what an unexpected throw may put in a log line, shared with the gRPC boundary.
 import { unexpectedErrorFields, type Logger } from '@orgmesh/telemetry';
 import type { GatewayMetrics } from '../gateway.metrics.js';
-// One rule for what an unexpected throw may put in a log line, shared with the gRPC boundary.
-import { PROBLEM_CONTENT_TYPE, retryAfterSec, toProblem } from './problem.js';
 
 /** What answering an error needs from the server. */
 export interface ErrorResponseContext {
@@ -50,21 +50,7 @@ export function answerError(
     res.destroy();
     return;
   }
-  const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE };
-  if (error instanceof AppError) {
-    const retry = retryAfterSec(error);
-    if (retry !== undefined) headers['retry-after'] = String(retry);
-    if (error.code === 'unauthenticated') {
-      headers['www-authenticate'] = req.headers.authorization
-        ? 'Bearer realm="orgmesh", error="invalid_token"'
-        : 'Bearer realm="orgmesh"';
-    }
-    if (error.code === 'payload_too_large') headers['connection'] = 'close';
-  }
-  const text = JSON.stringify(problem);
-  headers['content-length'] = String(Buffer.byteLength(text));
-  res.writeHead(problem.status, headers);
-  res.end(req.method === 'HEAD' ? undefined : text);
+  sendProblem(req, res, error, path);
 }
 
 /**
@@ -89,12 +75,9 @@ export function answerLastResort(
       res.destroy();
       return;
     }
-    const text = JSON.stringify(toProblem(new AppError('internal', 'internal error')));
-    res.writeHead(500, {
+    sendJson(res, 500, toProblem(new AppError('internal', 'internal error')), {
       'content-type': PROBLEM_CONTENT_TYPE,
-      'content-length': String(Buffer.byteLength(text)),
     });
-    res.end(text);
   } catch {
     res.destroy();
   }

@@ -74,7 +74,7 @@ describe('GatewayHttpServer boundaries', () => {
       corsOrigins: undefined,
       ready: async () => ({}),
     });
-    port = await server.listen(0, '127.0.0.1');
+    port = await server.listen(0, '127.0.0.1', 100);
     url = `http://127.0.0.1:${port}`;
     server.mount({
       routes: [
@@ -103,7 +103,7 @@ describe('GatewayHttpServer boundaries', () => {
   });
 
   afterAll(async () => {
-    await server.close(100);
+    await server.close();
     await tracing.shutdown();
   });
 

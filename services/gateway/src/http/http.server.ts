@@ -1,9 +1,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import type { Registry } from 'prom-client';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { AppError } from '@orgmesh/contracts';
 import { extractTraceContext } from '@orgmesh/messaging';
+import {
+  isJsonMediaType,
+  listenHttp,
+  mediaType,
+  parseJsonBody,
+  readBody,
+  type HttpEdge,
+} from '@orgmesh/service-host/http-edge';
 import type { Logger, TokenBucketLimiter } from '@orgmesh/telemetry';
 import type { GatewayIdentity } from '../auth/identity.js';
 import type { Caller } from '../auth/caller.js';
@@ -11,7 +18,6 @@ import { TOKEN_IN_URL, type StreamTickets } from '../events/stream-ticket.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import { checkIdempotencyKey, type RouteExecutor } from '../routes/executor.js';
 import type { HttpMethod, RawRoute, Route, RpcRoute } from '../routes/route.js';
-import { isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
 import { answerClientError } from './client-error.js';
 import { answerError, answerLastResort } from './error-response.js';
 import { Router } from './router.js';
@@ -41,6 +47,8 @@ export interface HttpMount {
 }
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+/** How long a stop lets requests in flight finish before their connections are cut. */
+const SHUTDOWN_GRACE_MS = 5_000;
 
 /**
  * The REST edge on node:http. Every request: CORS, route match (404/405 as problems), token
@@ -51,7 +59,7 @@ export class GatewayHttpServer {
   private readonly server: Server;
   private router = new Router<Route>();
   private mounted: HttpMount | undefined;
-  private readonly sockets = new Set<Socket>();
+  private edge: HttpEdge | undefined;
   private readonly streams = new Set<AbortController>();
 
   constructor(private readonly options: HttpServerOptions) {
@@ -68,10 +76,6 @@ export class GatewayHttpServer {
     this.server.keepAliveTimeout = 65_000;
     // Node's parser refusals (431 for a 16 KB request line, 400 for control characters) get a body too.
     this.server.on('clientError', answerClientError);
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
-    });
   }
 
   /** Starts answering API requests; before this every request but /healthz is 503. */
@@ -82,29 +86,20 @@ export class GatewayHttpServer {
     this.mounted = mount;
   }
 
-  async listen(port: number, host: string): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = this.server.address();
-    return typeof address === 'object' && address ? address.port : port;
+  /** Binds (port 0: a free one) and resolves with the port bound. */
+  async listen(port: number, host: string, graceMs = SHUTDOWN_GRACE_MS): Promise<number> {
+    this.edge = await listenHttp(this.server, { port, host, graceMs });
+    return this.edge.port;
   }
 
-  /** Stops accepting, ends event streams, lets requests in flight finish, closes idle sockets. */
-  async close(graceMs = 5_000): Promise<void> {
+  /**
+   * Ends event streams first (they would otherwise hold their connections for the whole grace), then
+   * stops accepting, closes idle connections and lets requests in flight finish within the grace
+   * given to listen (the edge kit's close, which runService's stop awaits through the closers).
+   */
+  async close(): Promise<void> {
     for (const stream of this.streams) stream.abort();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const timer = setTimeout(() => {
-      for (const socket of this.sockets) socket.destroy();
-    }, graceMs);
-    timer.unref();
-    await closed;
-    clearTimeout(timer);
+    await this.edge?.close();
   }
 
   /**

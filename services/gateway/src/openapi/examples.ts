@@ -1,5 +1,5 @@
 import type { ErrorCode } from '@orgmesh/contracts';
-import { problemTitle, problemType } from '../http/problem.js';
+import { problemTitle, problemType } from '@orgmesh/service-host/http-edge';
 
 /**
  * One worked example per operation, shown in /docs and prefilled by its try-it client. Every value

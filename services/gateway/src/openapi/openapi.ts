@@ -12,8 +12,8 @@ import {
   TaskHistoryEntry,
   httpStatusFor,
 } from '@orgmesh/contracts';
+import { problemTitle, problemType } from '@orgmesh/service-host/http-edge';
 import type { Route, RpcRoute, RawRoute } from '../routes/route.js';
-import { problemTitle, problemType } from '../http/problem.js';
 import { OPERATION_EXAMPLES, problemExample } from './examples.js';
 import { API_LICENSE, introduction } from './introduction.js';
 

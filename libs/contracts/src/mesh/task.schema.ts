@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AgentId, AgentOrRole, RoleId } from '../registry/registry.schema.js';
+import { AgentId, AgentOrRole, POLICY_KINDS, PolicyKind, RoleId } from '../registry/registry.schema.js';
 import { ContextId } from './context-id.js';
 
 /** Task states, as A2A v1.0 names them. */
@@ -18,9 +18,10 @@ export type TaskState = z.infer<typeof TaskState>;
 /** States that accept no further change. */
 export const TERMINAL_TASK_STATES: readonly TaskState[] = ['completed', 'failed', 'canceled', 'rejected'];
 
-export const TASK_KINDS = ['task', 'approval', 'notification'] as const;
-export const TaskKind = z.enum(TASK_KINDS);
-export type TaskKind = z.infer<typeof TaskKind>;
+/** The kinds of mesh message: one list with what the registry's policy decides on (POLICY_KINDS). */
+export const TASK_KINDS = POLICY_KINDS;
+export const TaskKind = PolicyKind;
+export type TaskKind = PolicyKind;
 
 export const TASK_PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
 export const TaskPriority = z.enum(TASK_PRIORITIES);

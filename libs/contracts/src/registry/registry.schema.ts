@@ -200,6 +200,7 @@ export const OrgUser = z.object({
 });
 export type OrgUser = z.infer<typeof OrgUser>;
 
+/** What a mesh permission is about: the kinds of mesh message (mesh TASK_KINDS is this list). */
 export const POLICY_KINDS = ['task', 'approval', 'notification'] as const;
 export const PolicyKind = z.enum(POLICY_KINDS);
 export type PolicyKind = z.infer<typeof PolicyKind>;

@@ -9,6 +9,12 @@
 // AUTH_MODE=oidc: every service verifies the provider's tokens and every party (the agents, the Finance
 // person who asks, the observer) gets its token from it by client_credentials. It always boots its own
 // suite, so nothing may be running on the suite's ports.
+// `npm run demo -- --human`: the demo with a person (issue 23, ADR 0019). The request asks that a
+// person decide; the Manager agent hands the approval on (input-required) and the manager profile's
+// rule routes it to the person heading Finance's reporting line (Yara Quinn, u00002). The demo prints
+// who decides and the console URL, and waits — DEMO_HUMAN_TIMEOUT seconds (default 600) — for that
+// person to sign in at /console/ (dev password printed by npm start) and decide; Finance then completes.
+// `npm run demo -- --help`: this usage.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -18,14 +24,38 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { runScenario, renderTimeline, SEEDED_PII_VALUES, SCENARIO_EMPLOYEE, DEMO_OIDC_AUDIENCE, demoOidcClients, oidcScenarioTokens } =
   await import('../e2e/dist/index.js');
-const oidcMode = process.argv.slice(2).includes('--oidc');
+const args = process.argv.slice(2);
+const USAGE = `usage: npm run demo [-- --human | --oidc | --help]
+
+  (no flag)  the Finance → Manager → Legal scenario, fully automatic: the Manager agent approves
+  --human    a person decides: the Manager agent hands the $125K approval on, the manager profile's
+             rule routes it to the head of Finance's reporting line; the demo prints the console URL
+             and waits (DEMO_HUMAN_TIMEOUT seconds, default 600) for that person to approve or reject
+             at /console/ (sign in with the dev password npm start printed for them)
+  --oidc     the automatic scenario in production identity mode (a real OpenID provider)
+
+environment: DEMO_GATEWAY_URL (http://127.0.0.1:8080), DEMO_PROXY_URL (http://127.0.0.1:8090),
+             DEMO_TIMEOUT (seconds, 120), DEMO_HUMAN_TIMEOUT (seconds, 600), DEMO_LIVE=1 (live events)`;
+const unknown = args.filter((a) => !['--oidc', '--human', '--help', '-h'].includes(a));
+if (args.includes('--help') || args.includes('-h') || unknown.length) {
+  if (unknown.length) process.stderr.write(`orgmesh demo: unknown option ${unknown.join(' ')}\n`);
+  (unknown.length ? process.stderr : process.stdout).write(`${USAGE}\n`);
+  process.exit(unknown.length ? 2 : 0);
+}
+const oidcMode = args.includes('--oidc');
+const humanMode = args.includes('--human');
+if (oidcMode && humanMode) {
+  // The console's sign-in of people is the dev issuer's; in OIDC mode the provider would sign people in (not wired in the demo).
+  process.stderr.write('orgmesh demo: --human and --oidc do not combine (people sign in at the dev issuer); run one of them\n');
+  process.exit(2);
+}
 
 const gatewayUrl = (process.env.DEMO_GATEWAY_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 const proxyUrl = (process.env.DEMO_PROXY_URL ?? 'http://127.0.0.1:8090').replace(/\/+$/, '');
 // What the scripted model received, as `npm start` has it record (see scripts/start.mjs).
 const recordFile =
   process.env.DEMO_MODEL_RECORD_FILE ?? join(root, '.orgmesh', 'scripted-model-requests.jsonl');
-const timeoutMs = Number(process.env.DEMO_TIMEOUT ?? 120) * 1000;
+const timeoutMs = Number((humanMode ? process.env.DEMO_HUMAN_TIMEOUT : process.env.DEMO_TIMEOUT) ?? (humanMode ? 600 : 120)) * 1000;
 const began = Date.now();
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -137,15 +167,42 @@ try {
     `  (${SCENARIO_EMPLOYEE.name}, ${SCENARIO_EMPLOYEE.email}, SSN ${SCENARIO_EMPLOYEE.ssn}, IBAN ${SCENARIO_EMPLOYEE.iban}).`,
   );
   say(
-    '  The Manager consults Legal for a SOX review, Legal answers, the Manager approves, Finance completes.',
+    humanMode
+      ? "  With a person (--human): the request asks that a person decide; the Manager agent hands the approval on,\n  the manager profile's rule routes it to the head of Finance's reporting line, that person approves in the console, Finance completes."
+      : '  The Manager consults Legal for a SOX review, Legal answers, the Manager approves, Finance completes.',
   );
   say('');
+  const seconds = () => `${((Date.now() - began) / 1000).toFixed(0)} s`;
+  const human = humanMode
+    ? {
+        onAwaitingPerson: (who) => {
+          const password = suite?.output
+            .map((line) => new RegExp(`^\\s+${who.userId}\\s+(\\S+)\\s`).exec(line)?.[1])
+            .find(Boolean);
+          say(`Waiting for a person: ${who.name ?? who.userId} (${who.userId}, ${who.role}) decides "${who.subject ?? who.approvalId}".`);
+          say(`  Open the console: ${gatewayUrl}/console/`);
+          say(
+            password
+              ? `  Sign in as ${who.userId} with the dev password ${password}, then Approve (or Reject) it in the inbox.`
+              : `  Sign in as ${who.userId} with the dev password npm start printed for them (its "people of the org chart" lines), then Approve (or Reject) it in the inbox.`,
+          );
+          say(`  Waiting up to ${Math.round(timeoutMs / 1000)} s (DEMO_HUMAN_TIMEOUT)…`);
+        },
+        onStillWaiting: (_waitedMs, who) =>
+          say(
+            who
+              ? `  … still waiting for ${who.name ?? who.userId} (${who.userId}) to decide at ${gatewayUrl}/console/ (${seconds()})`
+              : `  … waiting for the Manager agent to hand the approval to a person (${seconds()})`,
+          ),
+      }
+    : undefined;
   const report = await runScenario({
     gatewayUrl,
     proxyUrl,
     timeoutMs,
     // A Claude Code agent (Anthropic model) asks the model through the proxy too; its check is step 6.
     claudeCodeAgent: { clientId: 'contracts-agent', clientSecret: oidc ? oidc.secret : 'contracts-agent-dev-secret' },
+    ...(human ? { human } : {}),
     onLive: process.env.DEMO_LIVE
       ? (line) => say(`  live  +${((Date.now() - began) / 1000).toFixed(2)}s  ${line}`)
       : undefined,
@@ -157,6 +214,15 @@ try {
         }
       : {}),
   });
+  if (report.timedOut)
+    say(
+      humanMode
+        ? report.awaitedPerson
+          ? `Nobody decided within ${Math.round(timeoutMs / 1000)} s: the approval still waits for ${report.awaitedPerson.userId} at ${gatewayUrl}/console/ (the manager profile's rule escalates it up the reporting line at each step's deadline, then denies it). Raise DEMO_HUMAN_TIMEOUT to wait longer.`
+          : `The approval was not handed to a person within ${Math.round(timeoutMs / 1000)} s (is the suite running the reference Manager agent and the shipped manager profile?).`
+        : `Finance's task did not end within ${Math.round(timeoutMs / 1000)} s (DEMO_TIMEOUT).`,
+    );
+  else if (humanMode && report.awaitedPerson) say(`The person decided: Finance's task ${report.kickoff?.state ?? 'ended'}.`);
   say(renderTimeline(report));
   say('');
 
@@ -191,7 +257,7 @@ try {
     say(`  identity: AUTH_MODE=oidc; the OpenID provider issued every token (${tokenRequests} token requests)`);
   }
   say(
-    `Scenario ${report.ok && !leaks.length ? 'succeeded' : 'FAILED'}${oidc ? ' (OIDC mode)' : ''} in ${(report.durationMs / 1000).toFixed(2)} s (request to Finance's completion); ${report.liveEvents} lifecycle events seen live over SSE.`,
+    `Scenario ${report.ok && !leaks.length ? 'succeeded' : 'FAILED'}${oidc ? ' (OIDC mode)' : humanMode ? ' (with a person)' : ''} in ${(report.durationMs / 1000).toFixed(2)} s (request to Finance's completion); ${report.liveEvents} lifecycle events seen live over SSE.`,
   );
   exitCode = report.ok && !leaks.length ? 0 : 1;
 } catch (error) {

@@ -30,8 +30,14 @@ export const SEEDED_PII_VALUES: readonly string[] = [
   SCENARIO_EMPLOYEE.iban.replace(/\s/g, ''),
 ];
 
-export function budgetRequestInput(): Record<string, unknown> {
+/**
+ * The request, as the Finance person hands it over. `humanApproval`: the request asks that a person
+ * decide (`npm run demo -- --human`); Finance copies it into the approval's details, where the
+ * Manager agent reads it and leaves the approval to people (input-required).
+ */
+export function budgetRequestInput(humanApproval = false): Record<string, unknown> {
   return {
+    ...(humanApproval ? { human_approval: true } : {}),
     quarter: 'Q1',
     department: 'Engineering',
     amount: 125_000,
@@ -76,6 +82,29 @@ export interface ScenarioOptions {
    * (claude-code-call.ts), and a check says whether it was answered. Unset: no such step.
    */
   claudeCodeAgent?: Credentials;
+  /**
+   * The demo with a person (`--human`): the request asks for a person's decision, the Manager agent
+   * hands the approval on (input-required) and the manager profile's rule routes it to the head of
+   * Finance's reporting line. The run waits (up to `timeoutMs`) for that person to decide.
+   */
+  human?: HumanStep;
+}
+
+/** Who the approval waits for, once the mesh has routed it to a person. */
+export interface AwaitingPerson {
+  approvalId: string;
+  subject: string | null;
+  userId: string;
+  name: string | null;
+  role: string;
+}
+
+export interface HumanStep {
+  /** Called once, when the approval has been handed to a person. */
+  onAwaitingPerson?: (who: AwaitingPerson) => void;
+  /** Called every `stillWaitingEveryMs` (default 15 s) while the run waits, before and after the hand-over. */
+  onStillWaiting?: (waitedMs: number, who: AwaitingPerson | undefined) => void;
+  stillWaitingEveryMs?: number;
 }
 
 export interface TaskHistoryItem {
@@ -103,6 +132,8 @@ export interface ScenarioTask {
   details?: unknown;
   result: unknown;
   decision: { decision: string; comment: string | null; decidedBy: { agentId: string } } | null;
+  /** An approval routed to a person (approvals to people, ADR 0019). */
+  escalatedTo?: { userId: string; role: string; name: string | null } | null;
   createdAt: string;
   updatedAt: string;
   history?: TaskHistoryItem[];
@@ -150,6 +181,10 @@ export interface ScenarioReport {
   checks: ScenarioCheck[];
   startedAt: string;
   durationMs: number;
+  /** The run's `timeoutMs` passed before Finance's task ended. */
+  timedOut: boolean;
+  /** `--human`: the person the approval was handed to (undefined if it never was). */
+  awaitedPerson?: AwaitingPerson;
 }
 
 const DEFAULT_REQUESTERS: Credentials[] = [
@@ -194,13 +229,14 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     checks,
     startedAt: new Date(started).toISOString(),
     durationMs: 0,
+    timedOut: false,
   };
   try {
     const kickoff = await api<ScenarioTask>(gateway, requesterToken, 'POST', '/v1/tasks', {
       body: {
         to: { role: 'finance', agentId: financeAgent },
         type: 'budget-request',
-        input: budgetRequestInput(),
+        input: budgetRequestInput(options.human !== undefined),
         contextId,
         priority: 'high',
       },
@@ -209,6 +245,9 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
     });
     let current = kickoff;
     const deadline = started + timeoutMs;
+    const human = options.human;
+    let lookedForPerson = 0;
+    let toldWaiting = started;
     while (!TERMINAL.has(current.state) && Date.now() < deadline) {
       await sleep(150);
       current = await api<ScenarioTask>(
@@ -217,7 +256,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
         'GET',
         `/v1/tasks/${kickoff.id}?includeHistory=false`,
       );
+      if (!human) continue;
+      // Once a second until the mesh has routed the approval to a person: who, for the caller to say.
+      if (!report.awaitedPerson && Date.now() - lookedForPerson >= 1_000) {
+        lookedForPerson = Date.now();
+        report.awaitedPerson = await awaitedPerson(gateway, observer, contextId, financeAgent);
+        if (report.awaitedPerson) human.onAwaitingPerson?.(report.awaitedPerson);
+      }
+      if (Date.now() - toldWaiting >= (human.stillWaitingEveryMs ?? 15_000) && !TERMINAL.has(current.state)) {
+        toldWaiting = Date.now();
+        human.onStillWaiting?.(toldWaiting - started, report.awaitedPerson);
+      }
     }
+    report.timedOut = !TERMINAL.has(current.state);
     report.durationMs = Date.now() - started;
     // The requester's own session (it sent the task) ends with the workflow.
     await closeOwnSession(gateway, requesterToken, requester.clientId, contextId, traceparent);
@@ -240,7 +291,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRep
       report.modelCalls = after.chatCalls - before.chatCalls;
     }
     report.liveEvents = live.count();
-    checks.push(...scenarioChecks(report, financeAgent));
+    checks.push(...(human ? humanScenarioChecks(report, financeAgent) : scenarioChecks(report, financeAgent)));
     report.ok = checks.every((c) => c.ok);
     return report;
   } finally {
@@ -321,6 +372,79 @@ export function scenarioChecks(report: ScenarioReport, financeAgent = 'finance-a
     );
   }
   return checks;
+}
+
+/** Finance's approval once the mesh routed it to a person (`escalatedTo`), else undefined. */
+async function awaitedPerson(
+  gateway: string,
+  bearer: string,
+  contextId: string,
+  financeAgent: string,
+): Promise<AwaitingPerson | undefined> {
+  const page = await api<{ items: ScenarioTask[] }>(
+    gateway,
+    bearer,
+    'GET',
+    `/v1/tasks?contextId=${encodeURIComponent(contextId)}&limit=100`,
+  );
+  const approval = page.items.find((t) => t.kind === 'approval' && t.from.agentId === financeAgent);
+  const to = approval?.escalatedTo;
+  if (!approval || !to) return undefined;
+  return { approvalId: approval.id, subject: approval.subject, userId: to.userId, name: to.name, role: to.role };
+}
+
+/** What "the demo with a person succeeded" means (`--human`): no Legal review, a person decides. */
+export function humanScenarioChecks(report: ScenarioReport, financeAgent = 'finance-agent'): ScenarioCheck[] {
+  const checks: ScenarioCheck[] = [];
+  const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  const kickoff = report.kickoff;
+  const approval = report.tasks.find((t) => t.kind === 'approval' && t.from.agentId === financeAgent);
+  const result = (kickoff?.result ?? {}) as { outcome?: string };
+  const history = approval?.history ?? [];
+  const handedOn = history.find((h) => h.event === 'require-input');
+  const escalated = history.find((h) => h.event === 'escalate');
+  const person = approval?.escalatedTo;
+  check(
+    '1. Finance requested approval from Manager',
+    approval?.to.role === 'manager',
+    approval ? `${approval.id}: "${approval.subject ?? ''}"` : 'no approval request in the workflow',
+  );
+  check(
+    '2. the Manager agent asked for a person (input-required)',
+    handedOn?.actor.startsWith('manager') === true,
+    handedOn ? `by ${handedOn.actor}${handedOn.reason ? `: ${handedOn.reason}` : ''}` : 'the approval was never input-required',
+  );
+  check(
+    "3. the manager profile's rule routed it to a person",
+    escalated !== undefined && person !== null && person !== undefined,
+    person ? `${person.name ?? person.userId} (${person.userId})${escalated?.reason ? ` — ${escalated.reason}` : ''}` : 'not escalated to anyone',
+  );
+  check(
+    '4. that person approved',
+    approval?.state === 'completed' &&
+      approval.decision?.decision === 'approve' &&
+      person !== null &&
+      person !== undefined &&
+      approval.decision.decidedBy.agentId === person.userId,
+    approval?.decision
+      ? `${approval.decision.decision} by ${approval.decision.decidedBy.agentId}: ${approval.decision.comment ?? ''}`
+      : `approval ${approval?.state ?? 'missing'}${report.timedOut ? ' (nobody decided in time)' : ''}`,
+  );
+  check(
+    '5. Finance completed',
+    kickoff?.state === 'completed' && result.outcome === 'approved',
+    kickoff ? `${kickoff.state}, outcome ${result.outcome ?? '(none)'}` : 'no budget task',
+  );
+  const finance = report.sessions.find((s) => s.agentId === financeAgent);
+  const financeEvents = finance?.transitions.map((t) => t.event) ?? [];
+  const expected = EXPECTED_SESSION_EVENTS['finance-agent']!;
+  check(
+    `session of ${financeAgent}: ${expected.join(' → ')}`,
+    JSON.stringify(financeEvents) === JSON.stringify(expected),
+    finance ? `${finance.status} (${financeEvents.join(', ') || 'no transitions'})` : 'no session',
+  );
+  // The Claude Code step and the proxy's masking are the same as in the automatic run.
+  return [...checks, ...scenarioChecks(report, financeAgent).filter((c) => c.name.startsWith('6.') || c.name.startsWith('privacy'))];
 }
 
 /** Each reference agent's session in the workflow, as the sessions service records it following the mesh. */

@@ -228,6 +228,34 @@ describe('scripted model: the scenario script', () => {
     expect(direct.kind === 'tool_calls' && direct.calls[0]!.name).toBe('decide');
   });
 
+  it('Manager: leaves an approval the request asks a person to decide undecided (no decide, no Legal), and only then', () => {
+    const human = conversation(
+      'manager',
+      task({
+        id: ids.approval,
+        kind: 'approval',
+        type: null,
+        subject: 'x',
+        details: { ...BUDGET_INPUT, human_approval: true },
+      }),
+    );
+    const turn = scriptedTurn(human);
+    expect(turn).toEqual({
+      kind: 'text',
+      text: 'A person decides this approval (the request asks for a human decision): left to them.',
+    });
+    // Anything but `true` (a string the model could have been handed, false) is the automatic path.
+    for (const flag of [false, 'true']) {
+      const automatic = scriptedTurn(
+        conversation(
+          'manager',
+          task({ id: ids.approval, kind: 'approval', type: null, subject: 'x', details: { ...BUDGET_INPUT, human_approval: flag } }),
+        ),
+      );
+      expect(automatic.kind === 'tool_calls' && automatic.calls[0]!.name).toBe('send_task');
+    }
+  });
+
   it('Legal: answers a SOX review with a recommendation and the rule it rests on', () => {
     const messages = conversation(
       'legal',

@@ -40,6 +40,8 @@ interface Step {
 }
 
 export const SOX_REVIEW_THRESHOLD = 100_000;
+/** A request field (copied by Finance into the approval's details) asking that a person decide it. */
+export const HUMAN_APPROVAL_FIELD = 'human_approval';
 const MAX_WAITS = 6;
 const WAIT_SECONDS = 120;
 const TERMINAL = new Set(['completed', 'failed', 'canceled', 'rejected']);
@@ -123,6 +125,11 @@ function managerApproval(brief: Brief, steps: Step[]): ScriptedTurn {
         ? `Decided: ${String(decision.args['decision'])}.`
         : `Could not record the decision: ${errorOf(decision)}`,
     );
+  // The requester asked for a person's decision (`npm run demo -- --human`): the Manager decides
+  // nothing and ends its turn; the agent runtime then reports the approval input-required (A2A's
+  // human-in-the-loop state), and the mesh hands it to the people of the manager profile's rule.
+  if (details[HUMAN_APPROVAL_FIELD] === true)
+    return text('A person decides this approval (the request asks for a human decision): left to them.');
   if (amount !== undefined && amount <= SOX_REVIEW_THRESHOLD) {
     return call(MESH_TOOL.decide, {
       task_id: brief.taskId,

@@ -319,7 +319,7 @@ describe('remote A2A agents as mesh members', () => {
       await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
     }, 30_000);
 
-    it('an agent that does not stream, over HTTP+JSON, with an unsigned card: one blocking send through the SDK's fallback, completed', async () => {
+    it('an agent that does not stream, over HTTP+JSON, with an unsigned card: one blocking send through the SDK fallback, completed', async () => {
       const plain = await startRemoteLegalAgent({
         binding: 'HTTP+JSON',
         streaming: false,

@@ -224,3 +224,73 @@ describe('GatewayHttpServer boundaries', () => {
     expect(problemOf(response)).toHaveProperty('code');
   });
 });
+
+describe('GatewayHttpServer close', () => {
+  it('ends event streams at once, lets a request in flight finish, refuses new connections and closes idle ones', async () => {
+    const server = new GatewayHttpServer({
+      limiter: new TokenBucketLimiter({ perSecond: 10_000, burst: 10_000 }),
+      metrics: new GatewayMetrics(new Registry()),
+      registry: new Registry(),
+      logger: createLogger({ service: 'gateway-unit', level: 'error' }),
+      maxBodyBytes: 1024,
+      maxImportBytes: 1024,
+      corsOrigins: undefined,
+      ready: async () => ({}),
+    });
+    // A grace long enough that anything ended only by it shows in the timings below.
+    const graceMs = 3_000;
+    const port = await server.listen(0, '127.0.0.1', graceMs);
+    const url = `http://127.0.0.1:${port}`;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let arrived!: () => void;
+    const inFlight = new Promise<void>((resolve) => (arrived = resolve));
+    server.mount({
+      routes: [
+        raw('/v1/quick', async (_req, res) => {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"quick":true}');
+        }),
+        raw('/v1/slow', async (_req, res) => {
+          arrived();
+          await released;
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"slow":true}');
+        }),
+        raw('/v1/stream', async (_req, res, { signal }) => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(': subscribed\n\n');
+          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+          res.end('event: closed\ndata: {}\n\n');
+        }),
+      ],
+      executor: {} as RouteExecutor,
+      identity: {} as GatewayIdentity,
+      docs: { json: '{}', html: '' },
+    });
+
+    // An idle keep-alive connection, an open event stream and a request in flight.
+    expect(await (await fetch(`${url}/v1/quick`)).json()).toEqual({ quick: true });
+    const stream = await fetch(`${url}/v1/stream`);
+    const reader = stream.body!.getReader();
+    await reader.read();
+    const slow = fetch(`${url}/v1/slow`);
+    await inFlight;
+
+    const started = Date.now();
+    let closed = false;
+    const closing = server.close().then(() => (closed = true));
+    let rest = '';
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      rest += Buffer.from(chunk.value).toString('utf8');
+    // The stream ended by its handler (the abort), not cut by the grace.
+    expect(rest).toBe('event: closed\ndata: {}\n\n');
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await expect(fetch(`${url}/v1/quick`)).rejects.toThrow();
+    expect(closed).toBe(false);
+
+    release();
+    const answer = await slow;
+    expect([answer.status, await answer.json()]).toEqual([200, { slow: true }]);
+    await closing;
+    expect(Date.now() - started).toBeLessThan(graceMs);
+  });
+});

@@ -7,6 +7,7 @@ import {
   GetAgent,
   GetTask,
   LoadRegistry,
+  RequestApproval,
   SendTask,
   type RegistrySourceFile,
   type Task,
@@ -370,6 +371,34 @@ describe('remote A2A agents as mesh members', () => {
       });
       expect(plain.received.map((m) => m.messageId)).toEqual([sent.id]);
       expect(remote.received.map((m) => m.messageId)).not.toContain(sent.id);
+    });
+
+    it('an approval delivered to a remote agent is left to a person: input-required, its escalation scheduled by the mesh', async () => {
+      // The demo lets nobody ask Legal for approvals: the manager may, in this version.
+      const manager = registered.find((f) => f.path === 'profiles/manager.yaml')!;
+      const granted = manager.content.replace(
+        'request_approval_from: [manager]',
+        'request_approval_from: [manager, legal]',
+      );
+      expect(granted).not.toBe(manager.content);
+      registered = withFile(registered, 'profiles/manager.yaml', granted);
+      await expect(load(registered)).resolves.toMatchObject({ changed: true });
+      const before = remote.received.length;
+      const approval = await bus.request(
+        RequestApproval,
+        { to: REMOTE_ID, subject: 'Sign the NDA with Acme', details: { counterparty: 'Acme' } },
+        { authorization: await bearer('manager-agent', 'manager'), idempotencyKey: randomUUID() },
+      );
+      await expectEventually(async () => expect((await task(approval.id)).state).toBe('input-required'), {
+        timeoutMs: 10_000,
+      });
+      const waiting = await task(approval.id);
+      expect(waiting.reason).toBe(
+        'Outside Counsel is a remote A2A agent and does not decide approvals: a person or the escalation decides',
+      );
+      expect(waiting.decision).toBeNull();
+      expect(waiting.escalateAt).not.toBeNull();
+      expect(remote.received.length).toBe(before);
     });
 
     it('the registered agent is not refused again by a repeated load while it is down; any new version is', async () => {

@@ -6,12 +6,14 @@ export interface ServiceJobsOptions {
   logger: Logger;
   /** The service's `orgmesh_<service>_job_runs_total` (labels job, result: ran, skipped, failed). */
   jobRuns: Counter<'job' | 'result'>;
-  /** The service's retention job (what it deletes is the service's; how is RetentionJob's). */
-  retention: RetentionJob;
   /** Constant log message of a failed tick, e.g. `mesh job failed`. */
   failureMessage: string;
-  /** Constant log message of a retention run that deleted rows or stopped early. */
-  retentionMessage: string;
+  /**
+   * The service's retention job (what it deletes is the service's; how is RetentionJob's) and the
+   * constant log message of a run that deleted rows or stopped early; a set of jobs without
+   * retention (the mesh's approval sweep, its re-delivery) has none.
+   */
+  retention?: { job: RetentionJob; message: string };
 }
 
 /**
@@ -23,6 +25,7 @@ export interface ServiceJobsOptions {
  */
 export class ServiceJobs {
   private readonly timers: JobTimers;
+  private readonly firstTicks: Promise<unknown>[] = [];
 
   constructor(private readonly options: ServiceJobsOptions) {
     this.timers = new JobTimers({
@@ -36,6 +39,30 @@ export class ServiceJobs {
     this.timers.every(job, intervalMs, tick);
   }
 
+  /**
+   * Like `every`, but the first tick runs now rather than after one interval: for work whose due
+   * rows are in Postgres (deadlines that passed while no replica ran are honoured at start). A
+   * failed first tick is counted and logged as a failed tick is.
+   */
+  everyFromNow(job: string, intervalMs: number, tick: () => Promise<unknown>): void {
+    this.firstTicks.push(
+      tick().catch((error: unknown) => {
+        this.options.jobRuns.inc({ job, result: 'failed' });
+        this.options.logger.warn(
+          {
+            job,
+            err:
+              error instanceof Error
+                ? { name: error.name, code: (error as { code?: string }).code }
+                : undefined,
+          },
+          this.options.failureMessage,
+        );
+      }),
+    );
+    this.timers.every(job, intervalMs, tick);
+  }
+
   /** Counts one run of `job`: ran, or skipped because another replica held its lock. */
   recordRun(job: string, ran: boolean): void {
     this.options.jobRuns.inc({ job, result: ran ? 'ran' : 'skipped' });
@@ -43,7 +70,9 @@ export class ServiceJobs {
 
   /** One retention run; undefined when another replica ran it. */
   async retainOnce(): Promise<RetentionRun | undefined> {
-    const run = await this.options.retention.runOnce();
+    const retention = this.options.retention;
+    if (!retention) throw new Error('these jobs have no retention job');
+    const run = await retention.job.runOnce();
     this.recordRun('retention', run.ran);
     if (!run.ran) return undefined;
     if (Object.values(run.deleted).some((n) => n > 0) || run.stoppedEarly)
@@ -55,14 +84,15 @@ export class ServiceJobs {
           longestBatchMs: Math.round(run.longestBatchMs),
           stoppedEarly: run.stoppedEarly,
         },
-        this.options.retentionMessage,
+        retention.message,
       );
     return run;
   }
 
-  stop(): Promise<void> {
+  async stop(): Promise<void> {
     // A retention run in progress ends after its current batch instead of holding up the shutdown.
-    this.options.retention.stop();
-    return this.timers.stop();
+    this.options.retention?.job.stop();
+    await Promise.allSettled(this.firstTicks);
+    await this.timers.stop();
   }
 }

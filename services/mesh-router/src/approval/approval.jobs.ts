@@ -1,4 +1,5 @@
-import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import { ServiceJobs } from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { TaskRepository } from '../task/task.repository.js';
 import type { TaskMetrics } from '../task/task.metrics.js';
 import type { ApprovalService } from './approval.service.js';
@@ -12,8 +13,7 @@ const BATCH = 200;
  * router ran: `start()` sweeps at once, then every interval. One replica at a time (advisory lock).
  */
 export class ApprovalJobs {
-  private readonly timers: JobTimers;
-  private first: Promise<unknown> | undefined;
+  private readonly jobs: ServiceJobs;
 
   constructor(
     private readonly service: ApprovalService,
@@ -22,33 +22,21 @@ export class ApprovalJobs {
     private readonly logger: Logger,
     private readonly options: { intervalMs: number },
   ) {
-    this.timers = new JobTimers({
-      logger,
-      failureMessage: 'mesh job failed',
-      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
-    });
+    this.jobs = new ServiceJobs({ logger, jobRuns: metrics.jobRuns, failureMessage: 'mesh job failed' });
   }
 
   start(): void {
-    this.first = this.sweepOnce().catch((error: unknown) => {
-      this.metrics.jobRuns.inc({ job: 'approvals', result: 'failed' });
-      this.logger.warn(
-        { job: 'approvals', err: error instanceof Error ? { name: error.name } : undefined },
-        'mesh job failed',
-      );
-    });
-    this.timers.every('approvals', this.options.intervalMs, () => this.sweepOnce());
+    this.jobs.everyFromNow('approvals', this.options.intervalMs, () => this.sweepOnce());
   }
 
-  async stop(): Promise<void> {
-    await this.first;
-    await this.timers.stop();
+  stop(): Promise<void> {
+    return this.jobs.stop();
   }
 
   /** One sweep; undefined when another replica ran it. */
   async sweepOnce(): Promise<{ escalated: number; ended: number; failed: number } | undefined> {
     const { ran, result } = await this.repository.lockedJob('approvals', () => this.service.sweepOnce(BATCH));
-    this.metrics.jobRuns.inc({ job: 'approvals', result: ran ? 'ran' : 'skipped' });
+    this.jobs.recordRun('approvals', ran);
     if (ran && result) {
       if (result.escalated) this.metrics.jobAffected.inc({ job: 'approval-escalate' }, result.escalated);
       if (result.ended) this.metrics.jobAffected.inc({ job: 'approval-end' }, result.ended);

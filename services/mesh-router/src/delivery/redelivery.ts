@@ -8,7 +8,8 @@ import {
 } from '@orgmesh/contracts';
 import { injectTraceContext, type MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
-import { JobTimers, type Logger } from '@orgmesh/telemetry';
+import { ServiceJobs } from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { TaskRow } from '../task/task.entity.js';
 import { toTask } from '../task/task.mapper.js';
 import type { TaskMetrics } from '../task/task.metrics.js';
@@ -61,7 +62,7 @@ export const DUE_FOR_REDELIVERY = `SELECT t.*, COALESCE((SELECT r.attempts FROM 
  * the task as it is now. Runs on one replica at a time, under a Postgres advisory lock.
  */
 export class RedeliverySweep {
-  private readonly timers: JobTimers;
+  private readonly jobs: ServiceJobs;
 
   constructor(
     private readonly db: Pick<Database, 'withAdvisoryLock'>,
@@ -71,20 +72,16 @@ export class RedeliverySweep {
     private readonly options: RedeliveryOptions,
   ) {
     if (options.batchSize < 1) throw new Error('re-delivery batch size must be positive');
-    this.timers = new JobTimers({
-      logger,
-      failureMessage: 'mesh job failed',
-      onFailure: (job) => metrics.jobRuns.inc({ job, result: 'failed' }),
-    });
+    this.jobs = new ServiceJobs({ logger, jobRuns: metrics.jobRuns, failureMessage: 'mesh job failed' });
   }
 
   start(): void {
     if (this.options.maxAttempts <= 0 || this.options.afterMs <= 0) return;
-    this.timers.every('redeliver', this.options.intervalMs, () => this.runOnce());
+    this.jobs.every('redeliver', this.options.intervalMs, () => this.runOnce());
   }
 
   stop(): Promise<void> {
-    return this.timers.stop();
+    return this.jobs.stop();
   }
 
   /** One run: at most `batchSize` tasks, oldest first. */
@@ -119,7 +116,7 @@ export class RedeliverySweep {
         );
       return run;
     });
-    this.metrics.jobRuns.inc({ job: 'redeliver', result: ran ? 'ran' : 'skipped' });
+    this.jobs.recordRun('redeliver', ran);
     if (!ran || !result) return { ran: false, published: 0, duplicate: 0, failed: 0 };
     for (const key of ['published', 'duplicate', 'failed'] as const) {
       if (result[key]) this.metrics.redeliveries.inc({ result: key }, result[key]);

@@ -26,9 +26,8 @@ export class TaskJobs {
     this.jobs = new ServiceJobs({
       logger,
       jobRuns: metrics.jobRuns,
-      retention,
       failureMessage: 'mesh job failed',
-      retentionMessage: 'mesh retention finished',
+      retention: { job: retention, message: 'mesh retention finished' },
     });
   }
 

@@ -22,9 +22,8 @@ export class RegistryJobs {
     this.jobs = new ServiceJobs({
       logger,
       jobRuns: metrics.jobRuns,
-      retention,
       failureMessage: 'registry job failed',
-      retentionMessage: 'registry retention finished',
+      retention: { job: retention, message: 'registry retention finished' },
     });
   }
 

@@ -24,9 +24,8 @@ export class SessionJobs {
     this.jobs = new ServiceJobs({
       logger,
       jobRuns: metrics.jobRuns,
-      retention,
       failureMessage: 'session job failed',
-      retentionMessage: 'sessions retention finished',
+      retention: { job: retention, message: 'sessions retention finished' },
     });
   }
 

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,6 +179,9 @@ class DemoRun {
         await card.waitFor({ timeout: 15_000 });
         await expect(card.textContent()).resolves.toContain('finance-agent (finance)');
         await card.getByLabel('Comment (optional)').fill('Approved for Q1: Legal sign-off filed with the budget.');
+        // The demo's request as its approver sees it, beside the console's other pages (docs/console/).
+        await mkdir(join(root, 'docs', 'console'), { recursive: true });
+        await page.screenshot({ path: join(root, 'docs', 'console', 'demo-human-approval.png'), fullPage: true });
         await card.getByRole('button', { name: 'Approve' }).click();
         await page
           .getByRole('region', { name: 'Waiting for me' })

@@ -220,6 +220,7 @@ describe('remote A2A agents as mesh members', () => {
           AGENTS_HTTP_PORT: '0',
           A2A_POLL_INTERVAL: '100ms',
           AGENT_SHUTDOWN_GRACE: '1s',
+          AGENT_MAX_DELIVER: '2',
           LOG_LEVEL: 'silent',
         }),
         {
@@ -414,6 +415,20 @@ describe('remote A2A agents as mesh members', () => {
       const refused = await refusal(edited);
       expect(refused.message).toContain(
         `agents/${REMOTE_ID}.yaml: a2a.card_url: remote A2A agent refused: the card at ${remote.cardUrl} did not answer (ECONNREFUSED)`,
+      );
+      // A task for it meanwhile: the delivery is retried (AGENT_MAX_DELIVER 2), then the task fails with why.
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'sox-review',
+        { text: 'Anyone there?', amount: 1 },
+        undefined,
+        REMOTE_ID,
+      );
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+        timeoutMs: 20_000,
+      });
+      expect((await task(sent.id)).reason).toBe(
+        'unavailable: Outside Counsel could not be reached: fetch failed (ECONNREFUSED)',
       );
     });
   });

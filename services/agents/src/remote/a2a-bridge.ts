@@ -171,5 +171,12 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 function describe(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).slice(0, 300);
+  // fetch's own message is "fetch failed"; the cause says what failed (ECONNREFUSED, a timeout…).
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const detail =
+    typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : '';
+  // By shape, not instanceof: fetch's errors may come from another realm (test VMs).
+  const own = (error as { message?: unknown } | null)?.message;
+  const message = typeof own === 'string' ? own : String(error);
+  return (detail ? `${message} (${detail})` : message).slice(0, 300);
 }

@@ -64,6 +64,7 @@ export async function startRemoteAgentApp(
     agentId: config.AGENT_ID,
     // No config hash: a remote agent runs no rendered config, so it sends no heartbeats (ADR 0021).
     concurrency: config.AGENT_CONCURRENCY,
+    maxDeliver: config.AGENT_MAX_DELIVER,
     shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
     logger,
   });

@@ -23,6 +23,8 @@ export const RemoteAgentConfigSchema = z
     /** Poll interval for a remote agent that does not stream. */
     A2A_POLL_INTERVAL: env.duration('500ms'),
     AGENT_CONCURRENCY: env.int(4, 1),
+    /** Deliveries of a task while the remote agent cannot be reached; the last one fails the task. */
+    AGENT_MAX_DELIVER: env.int(10, 1),
     AGENT_SHUTDOWN_GRACE: env.duration('10s'),
     /** Health and metrics port (`/healthz`, `/readyz`, `/metrics`). */
     AGENTS_HTTP_PORT: env.port(8105),

@@ -172,7 +172,8 @@ try {
       : '  The Manager consults Legal for a SOX review, Legal answers, the Manager approves, Finance completes.',
   );
   say('');
-  const seconds = () => `${((Date.now() - began) / 1000).toFixed(0)} s`;
+  // Counted from the request to Finance, as DEMO_HUMAN_TIMEOUT is.
+  const waited = (ms) => `waited ${(ms / 1000).toFixed(0)} s`;
   const human = humanMode
     ? {
         onAwaitingPerson: (who) => {
@@ -188,11 +189,11 @@ try {
           );
           say(`  Waiting up to ${Math.round(timeoutMs / 1000)} s (DEMO_HUMAN_TIMEOUT)…`);
         },
-        onStillWaiting: (_waitedMs, who) =>
+        onStillWaiting: (waitedMs, who) =>
           say(
             who
-              ? `  … still waiting for ${who.name ?? who.userId} (${who.userId}) to decide at ${gatewayUrl}/console/ (${seconds()})`
-              : `  … waiting for the Manager agent to hand the approval to a person (${seconds()})`,
+              ? `  … still waiting for ${who.name ?? who.userId} (${who.userId}) to decide at ${gatewayUrl}/console/ (${waited(waitedMs)})`
+              : `  … waiting for the Manager agent to hand the approval to a person (${waited(waitedMs)})`,
           ),
       }
     : undefined;

@@ -21,6 +21,7 @@ import { TaskMetrics } from './task/task.metrics.js';
 import { TaskJobs } from './task/task.jobs.js';
 import { meshRetentionTargets } from './task/task.retention.js';
 import { ApprovalRepository } from './approval/approval.repository.js';
+import { ApprovalDelegations } from './approval/approval.delegations.js';
 import { ApprovalService } from './approval/approval.service.js';
 import { ApprovalJobs } from './approval/approval.jobs.js';
 import { NatsOrgChartAdapter } from './approval/nats-org-chart.adapter.js';
@@ -112,8 +113,9 @@ export async function startMeshRouterApp(
     host.onClose(() => orgChart.stop());
     // The approvals write their task changes through the task service (set right below).
     const late: { tasks?: TaskService } = {};
+    const approvalRepository = new ApprovalRepository(db);
     const approvals = new ApprovalService(
-      new ApprovalRepository(db),
+      approvalRepository,
       {
         get: (id) => repository.get(id, false),
         applyOutcome: (id, actor, decide) => late.tasks!.applyOutcome(id, actor, decide),
@@ -156,6 +158,7 @@ export async function startMeshRouterApp(
         identity: new CallerIdentity(countingRefusals(verifier, callersRefusedCounter(registry))),
         metrics,
         approvals,
+        delegations: new ApprovalDelegations(approvalRepository, orgChart, () => clock.now()),
       }),
     );
     metrics.observe({

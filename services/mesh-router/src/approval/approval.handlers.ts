@@ -10,6 +10,7 @@ import {
 } from '@orgmesh/contracts';
 import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { CallerIdentity } from '../identity/caller-identity.js';
+import { ApprovalDelegations } from './approval.delegations.js';
 import { ApprovalService } from './approval.service.js';
 
 /** A signed-in person's approval RPCs (the console's inbox and delegation). Deciding is rpc.mesh.v1.decide. */
@@ -17,6 +18,7 @@ import { ApprovalService } from './approval.service.js';
 export class ApprovalHandlers {
   constructor(
     @Inject(ApprovalService) private readonly approvals: ApprovalService,
+    @Inject(ApprovalDelegations) private readonly delegationRules: ApprovalDelegations,
     @Inject(CallerIdentity) private readonly identity: CallerIdentity,
   ) {}
 
@@ -33,7 +35,7 @@ export class ApprovalHandlers {
     @Payload() request: RpcRequest<typeof DelegateApprovals>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof DelegateApprovals>> {
-    return this.approvals.delegate(await this.identity.of(ctx), request);
+    return this.delegationRules.delegate(await this.identity.of(ctx), request);
   }
 
   @RpcHandler(ListDelegations)
@@ -41,7 +43,7 @@ export class ApprovalHandlers {
     @Payload() _request: RpcRequest<typeof ListDelegations>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof ListDelegations>> {
-    return this.approvals.delegations(await this.identity.of(ctx));
+    return this.delegationRules.delegations(await this.identity.of(ctx));
   }
 
   @RpcHandler(RevokeDelegation)
@@ -49,6 +51,6 @@ export class ApprovalHandlers {
     @Payload() request: RpcRequest<typeof RevokeDelegation>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof RevokeDelegation>> {
-    return this.approvals.revoke(await this.identity.of(ctx), request.id);
+    return this.delegationRules.revoke(await this.identity.of(ctx), request.id);
   }
 }

@@ -1,8 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import {
-  AppError,
   type ApprovalDecision,
-  type ApprovalDelegation,
   type ApprovalPerson,
   type ApprovalStep,
   type PersonApproval,
@@ -17,11 +14,10 @@ import { toTask } from '../task/task.mapper.js';
 import type { TaskDecisionOutcome } from '../task/task.repository.types.js';
 import { taskNotFound } from '../task/task.errors.js';
 import { planApproval, planDurationMs, type ApprovalPlan } from './approval.planner.js';
-import type { ApprovalRepository, DelegationRow, RouteOutcome } from './approval.repository.js';
+import type { ApprovalRepository, RouteOutcome } from './approval.repository.js';
 import {
   alreadyDecided,
   approvalEnded,
-  invalidDelegation,
   notYourApproval,
   peopleDecideOnly,
 } from './approval.errors.js';
@@ -41,7 +37,6 @@ export interface ApprovalTaskPort {
     decide: (current: Task) => TaskDecisionOutcome,
   ): Promise<{ task: Task }>;
 }
-const MAX_DELEGATION_MS = 90 * 86_400_000;
 /** How long before the approval's own deadline its route must have ended (the expiry job's tick is 1 s). */
 const STEP_MARGIN_MS = 30_000;
 
@@ -290,54 +285,6 @@ export class ApprovalService {
     };
   }
 
-  async delegate(
-    caller: Caller,
-    command: { to: string; startsAt?: string; endsAt: string },
-  ): Promise<{ id: string; from: string; to: string; startsAt: string; endsAt: string }> {
-    if (!caller.person) throw peopleDecideOnly('delegate approvals (a person token is needed)');
-    const now = this.now();
-    const startsAt = command.startsAt ? new Date(command.startsAt) : now;
-    const endsAt = new Date(command.endsAt);
-    if (command.to === caller.agentId)
-      throw invalidDelegation('a person cannot delegate to themselves', 'to');
-    if (!(await this.org.person(caller.agentId)))
-      throw peopleDecideOnly('delegate approvals: the caller is not in the org chart');
-    if (endsAt <= startsAt || endsAt <= now)
-      throw invalidDelegation('endsAt must be after startsAt and now', 'endsAt');
-    if (endsAt.getTime() - now.getTime() > MAX_DELEGATION_MS)
-      throw invalidDelegation('a delegation lasts at most 90 days', 'endsAt');
-    if (!(await this.org.person(command.to)))
-      throw invalidDelegation(`no person "${command.to}" in the org chart`, 'to');
-    const id = randomUUID();
-    await this.routes.insertDelegation({ id, from: caller.agentId, to: command.to, startsAt, endsAt, now });
-    return {
-      id,
-      from: caller.agentId,
-      to: command.to,
-      startsAt: startsAt.toISOString(),
-      endsAt: endsAt.toISOString(),
-    };
-  }
-
-  async delegations(
-    caller: Caller,
-  ): Promise<{ given: ApprovalDelegation[]; received: ApprovalDelegation[] }> {
-    if (!caller.person) throw peopleDecideOnly('list delegations (a person token is needed)');
-    const rows = (await this.routes.delegationsOf(caller.agentId, this.now())).map(toDelegation);
-    return {
-      given: rows.filter((d) => d.from === caller.agentId),
-      received: rows.filter((d) => d.to === caller.agentId),
-    };
-  }
-
-  async revoke(caller: Caller, id: string): Promise<ApprovalDelegation> {
-    if (!caller.person) throw peopleDecideOnly('revoke a delegation (a person token is needed)');
-    const row = await this.routes.revokeDelegation(id, caller.agentId, this.now());
-    if (!row)
-      throw new AppError('not_found', `no delegation ${id} given by ${caller.agentId}`, { details: { id } });
-    return toDelegation(row);
-  }
-
   /** Whom the caller decides for in this step: themselves, or a person who delegated to them now. */
   private async standingFor(
     userId: string,
@@ -486,14 +433,6 @@ export class ApprovalService {
     });
   }
 }
-
-const toDelegation = (row: DelegationRow): ApprovalDelegation => ({
-  id: row.id,
-  from: row.from_user,
-  to: row.to_user,
-  startsAt: row.starts_at.toISOString(),
-  endsAt: row.ends_at.toISOString(),
-});
 
 function describe(people: readonly ApprovalPerson[]): string {
   if (people.length === 0) return 'nobody';

@@ -1,4 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ApprovalDelegations } from '../approval/approval.delegations.js';
 import { ApprovalHandlers } from '../approval/approval.handlers.js';
 import { ApprovalService } from '../approval/approval.service.js';
 import { CallerIdentity } from '../identity/caller-identity.js';
@@ -14,12 +15,14 @@ export class TaskModule {
     identity: CallerIdentity;
     metrics: TaskMetrics;
     approvals: ApprovalService;
+    delegations: ApprovalDelegations;
   }): DynamicModule {
     return {
       module: TaskModule,
       controllers: [TaskHandlers, ApprovalHandlers],
       providers: [
         { provide: ApprovalService, useValue: deps.approvals },
+        { provide: ApprovalDelegations, useValue: deps.delegations },
         { provide: TaskService, useValue: deps.service },
         { provide: CallerIdentity, useValue: deps.identity },
         { provide: TaskMetrics, useValue: deps.metrics },

@@ -123,7 +123,7 @@ export async function startAgentsApp(
  * The gateway may come up after the agent (Kubernetes starts pods in any order): an unreachable
  * token endpoint is waited for, with backoff, for up to a minute. Refused credentials fail at once.
  */
-async function connectWhenReachable(
+export async function connectWhenReachable(
   logger: Logger,
   connect: () => Promise<MeshAgent>,
   timeoutMs = 60_000,

@@ -16,6 +16,7 @@ import {
   type HealthServer,
   type Logger,
 } from '@orgmesh/telemetry';
+import { connectWhenReachable } from '../agents.app.js';
 import { attachA2ABridge } from './a2a-bridge.js';
 import type { RemoteAgentConfig } from './remote-agent.config.js';
 
@@ -46,28 +47,31 @@ export async function startRemoteAgentApp(
   options: RemoteAgentAppOptions = {},
 ): Promise<RemoteAgentApp> {
   const logger = options.logger ?? createLogger({ service: 'remote-agent', level: config.LOG_LEVEL });
-  const agent = await MeshAgent.connect({
-    natsUrl: config.NATS_URL,
-    ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
-    ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
-    credentials: options.tokens
-      ? { tokens: options.tokens }
-      : config.oidc
-        ? { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
-        : {
-            gatewayUrl: config.GATEWAY_URL,
-            clientId: config.AGENT_ID,
-            clientSecret: config.AGENT_CLIENT_SECRET,
-          },
-    agentId: config.AGENT_ID,
-    // No config hash: a remote agent runs no rendered config, so it sends no heartbeats (ADR 0021).
-    concurrency: config.AGENT_CONCURRENCY,
-    maxDeliver: config.AGENT_MAX_DELIVER,
-    shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
-    logger,
-  });
+  // The gateway may come up after the bridge: waited for as the reference agents wait (up to a minute).
+  const agent = await connectWhenReachable(logger, () =>
+    MeshAgent.connect({
+      natsUrl: config.NATS_URL,
+      ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
+      ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
+      subjectPrefix: config.NATS_SUBJECT_PREFIX,
+      nameSuffix: config.NATS_NAME_SUFFIX,
+      credentials: options.tokens
+        ? { tokens: options.tokens }
+        : config.oidc
+          ? { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
+          : {
+              gatewayUrl: config.GATEWAY_URL,
+              clientId: config.AGENT_ID,
+              clientSecret: config.AGENT_CLIENT_SECRET,
+            },
+      agentId: config.AGENT_ID,
+      // No config hash: a remote agent runs no rendered config, so it sends no heartbeats (ADR 0021).
+      concurrency: config.AGENT_CONCURRENCY,
+      maxDeliver: config.AGENT_MAX_DELIVER,
+      shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
+      logger,
+    }),
+  );
   try {
     const { agent: registered } = await agent.bus.request(
       GetAgent,

@@ -1,19 +1,13 @@
 import type { JSONWebKeySet } from 'jose';
-import { verifyProfile } from '@orgmesh/auth';
-import {
-  AgentId,
-  AppError,
-  RoleId,
-  type GetProfile,
-  type PrivacySettings,
-  type RoleProfile,
-  type RpcResponse,
-} from '@orgmesh/contracts';
-import { PrivacyProfileSchema, type Directory, type PrivacyProfile } from '@orgmesh/privacy';
+import { AgentId, AppError } from '@orgmesh/contracts';
+import type { Directory, PrivacyProfile } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
-import { attachGovernance } from '../governance/governance.js';
 import type { DirectoryStatus, ProfileCaller, ProfileSource } from './profile-source.js';
+import { expire, MISS, RegistryCache, slotIn, type Loaded, type Slot } from './registry-cache.js';
 import type { RegistryChange, RegistryReader } from './registry-reader.js';
+import { SignedProfiles, type ProfileById } from './signed-profiles.js';
+
+export { toPrivacyProfile } from './signed-profiles.js';
 
 export interface RegistryProfileSourceOptions {
   /** How long a profile or the directory is used without asking again when no change was announced. */
@@ -30,59 +24,13 @@ export interface RegistryProfileSourceOptions {
   readonly now?: () => number;
 }
 
-interface Cached<T> {
-  readonly value: T;
-  /** Equal fingerprints: nothing the proxy uses changed, and the same object is served on. */
-  readonly fingerprint: string;
-  readonly fetchedAt: number;
-  /** An announced change may concern it: ask the registry before serving it again. */
-  stale: boolean;
-  /** Until then a failed refresh is not retried; the cached value is served. */
-  retryAt: number;
-}
-
-interface Slot<T> {
-  cached?: Cached<T>;
-  inflight?: Promise<T>;
-  /** Counts announced changes, so that an answer fetched before a change is not taken as fresh. */
-  generation: number;
-  /**
-   * The change an announcement carries: registry version `version`, in which the entry exists or, for
-   * a removed agent, does not (`absent`). A registry replica may answer from an older version for a
-   * moment (the event can overtake its snapshot); such an answer is used but not taken as fresh.
-   */
-  awaited: { version: number; since: number; absent: boolean } | undefined;
-}
-
-interface Loaded<T> {
-  readonly value: T;
-  readonly fingerprint: string;
-  /** The registry version (profiles, agents) or org version (directory) the answer reflects; 0 when unknown. */
-  readonly version: number;
-  /** The registry answered that it has no such entry (its answer then carries no version). */
-  readonly absent?: boolean;
-}
-
 /** The registry agent a token's subject names: the role it is declared with and the profile it runs under. */
 interface AgentBinding {
   readonly role: string;
   readonly profileId: string;
 }
 
-/** A profile fetched by id: its privacy settings and the role its signed form names. */
-interface ProfileById {
-  readonly role: string;
-  readonly privacy: PrivacyProfile;
-}
-
-/** The registry's answer cannot be trusted (bad signature, wrong role, replayed older version). */
-class ProfileRefused extends Error {
-  override readonly name = 'ProfileRefused';
-}
-
 const DEFAULT_RETRY_AFTER_MS = 2_000;
-/** A cache miss (distinct from a cached `undefined`: a role without profile, a subject that is no agent). */
-const MISS = Symbol('miss');
 
 /**
  * Privacy profiles and the org-chart directory from the registry, cached and refreshed when the
@@ -111,8 +59,6 @@ export class RegistryProfileSource implements ProfileSource {
   private readonly agents = new Map<string, Slot<AgentBinding | undefined>>();
   /** Per profile id, for agents: undefined while the registry does not publish it. */
   private readonly profilesById = new Map<string, Slot<ProfileById | undefined>>();
-  /** The privacy object last built per profile id, shared by its role and id entries. */
-  private readonly privacyById = new Map<string, { fingerprint: string; privacy: PrivacyProfile }>();
   private readonly directory: Slot<Directory> = { generation: 0, awaited: undefined };
   /** When the registry last answered the directory, and since when refreshing it fails. */
   private readonly directoryHealth: {
@@ -121,10 +67,9 @@ export class RegistryProfileSource implements ProfileSource {
     orgVersion: number;
     people: number;
   } = { orgVersion: 0, people: 0 };
-  /** The highest signed version seen per profile id: an older one is a replay. */
-  private readonly newestPublished = new Map<string, number>();
   private readonly now: () => number;
-  private readonly retryAfterMs: number;
+  private readonly cache: RegistryCache;
+  private readonly signed: SignedProfiles;
   private stopWatching: (() => void) | undefined;
   private readonly directoryListeners = new Set<(directory: Directory) => void>();
   /** The directory last handed to the listeners. */
@@ -136,7 +81,12 @@ export class RegistryProfileSource implements ProfileSource {
     private readonly options: RegistryProfileSourceOptions,
   ) {
     this.now = options.now ?? Date.now;
-    this.retryAfterMs = options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS;
+    this.cache = new RegistryCache(logger, {
+      ttlMs: options.ttlMs,
+      retryAfterMs: options.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS,
+      now: this.now,
+    });
+    this.signed = new SignedProfiles(registry, options);
   }
 
   /** Starts following the registry's change announcements. */
@@ -154,13 +104,13 @@ export class RegistryProfileSource implements ProfileSource {
     if (sub === undefined) return this.getProfile(caller.role);
     // The hot path: everything at hand and fresh, answered from the maps without another await.
     const now = this.now();
-    const binding = this.peek(this.agents.get(sub), now);
+    const binding = this.cache.peek(this.agents.get(sub), now);
     if (binding !== MISS) {
       if (binding === undefined || binding.role !== caller.role) {
-        const profile = this.peek(this.roleProfiles.get(caller.role), now);
+        const profile = this.cache.peek(this.roleProfiles.get(caller.role), now);
         if (profile !== MISS) return Promise.resolve(profile);
       } else {
-        const entry = this.peek(this.profilesById.get(binding.profileId), now);
+        const entry = this.cache.peek(this.profilesById.get(binding.profileId), now);
         if (entry !== MISS && entry !== undefined && entry.role === caller.role)
           return Promise.resolve(entry.privacy);
       }
@@ -170,14 +120,16 @@ export class RegistryProfileSource implements ProfileSource {
 
   /** The default profile of a role (or the fallback). */
   getProfile(role: string): Promise<PrivacyProfile | undefined> {
-    return this.read(slotIn(this.roleProfiles, role), () => this.loadRoleProfile(role), {
+    return this.cache.read(slotIn(this.roleProfiles, role), () => this.signed.loadRoleProfile(role), {
       what: 'profile',
       role,
     });
   }
 
   async getDirectory(): Promise<Directory> {
-    const directory = await this.read(this.directory, () => this.loadDirectory(), { what: 'directory' });
+    const directory = await this.cache.read(this.directory, () => this.loadDirectory(), {
+      what: 'directory',
+    });
     if (directory !== this.announcedDirectory) {
       this.announcedDirectory = directory;
       for (const listener of this.directoryListeners) listener(directory);
@@ -233,17 +185,21 @@ export class RegistryProfileSource implements ProfileSource {
   }
 
   private readAgent(agentId: string): Promise<AgentBinding | undefined> {
-    return this.read(slotIn(this.agents, agentId), () => this.loadAgent(agentId), {
+    return this.cache.read(slotIn(this.agents, agentId), () => this.loadAgent(agentId), {
       what: 'agent',
       agentId,
     });
   }
 
   private readProfileById(profileId: string): Promise<ProfileById | undefined> {
-    return this.read(slotIn(this.profilesById, profileId), () => this.loadProfileById(profileId), {
-      what: 'profile',
-      profileId,
-    });
+    return this.cache.read(
+      slotIn(this.profilesById, profileId),
+      () => this.signed.loadProfileById(profileId),
+      {
+        what: 'profile',
+        profileId,
+      },
+    );
   }
 
   /** An announced change: mark what it concerns stale and fetch it again now, off the request path. */
@@ -281,124 +237,13 @@ export class RegistryProfileSource implements ProfileSource {
     }
     for (const [slot, version, absent, refetch] of touched) {
       if (!slot) continue;
-      slot.generation++;
-      if (version > (slot.awaited?.version ?? 0)) slot.awaited = { version, since: this.now(), absent };
+      this.cache.announce(slot, version, absent);
       if (slot.cached) {
         expire(slot);
         refetch();
       }
     }
     this.logger.debug({ change: change.kind }, 'registry change announced');
-  }
-
-  /** The cached value while it may be served without asking the registry; MISS otherwise. */
-  private peek<T>(slot: Slot<T> | undefined, now: number): T | typeof MISS {
-    const cached = slot?.cached;
-    if (!cached) return MISS;
-    if (!cached.stale && now - cached.fetchedAt < this.options.ttlMs) return cached.value;
-    // A failed refresh pauses before the next attempt, serving what is cached.
-    if (now < cached.retryAt) return cached.value;
-    return MISS;
-  }
-
-  private read<T>(slot: Slot<T>, load: () => Promise<Loaded<T>>, subject: LogSubject): Promise<T> {
-    const hit = this.peek(slot, this.now());
-    if (hit !== MISS) return Promise.resolve(hit);
-    if (!slot.inflight) {
-      const refresh = this.refresh(slot, load, subject);
-      slot.inflight = refresh;
-      // Cleared once settled (callers awaiting it see its outcome); never an unhandled rejection.
-      refresh.then(
-        () => this.settled(slot, refresh),
-        () => this.settled(slot, refresh),
-      );
-    }
-    return slot.inflight;
-  }
-
-  private settled<T>(slot: Slot<T>, refresh: Promise<T>): void {
-    if (slot.inflight === refresh) slot.inflight = undefined;
-  }
-
-  private async refresh<T>(slot: Slot<T>, load: () => Promise<Loaded<T>>, subject: LogSubject): Promise<T> {
-    const generation = slot.generation;
-    try {
-      const loaded = await load();
-      const prior = slot.cached;
-      const now = this.now();
-      // An answer older than an announced change: the next read asks again, until the replica has
-      // caught up or a TTL has passed since the announcement (a registry rebuilt from scratch).
-      const awaited = slot.awaited;
-      const caughtUp =
-        awaited === undefined || (loaded.absent ? awaited.absent : loaded.version >= awaited.version);
-      const lagging = !caughtUp && awaited !== undefined && now - awaited.since < this.options.ttlMs;
-      if (!lagging) slot.awaited = undefined;
-      slot.cached = {
-        value: prior && prior.fingerprint === loaded.fingerprint ? prior.value : loaded.value,
-        fingerprint: loaded.fingerprint,
-        fetchedAt: now,
-        // A change announced while this answer was on its way: it may predate the change.
-        stale: lagging || slot.generation !== generation,
-        retryAt: 0,
-      };
-      return slot.cached.value;
-    } catch (error) {
-      if (error instanceof ProfileRefused) {
-        slot.cached = undefined;
-        this.logger.error({ ...subject, reason: error.message }, 'signed privacy profile refused');
-        throw new AppError('unavailable', `the privacy ${describe(subject)} could not be verified`, {
-          cause: error,
-        });
-      }
-      const code = error instanceof AppError ? error.code : 'internal';
-      if (slot.cached) {
-        slot.cached.retryAt = this.now() + this.retryAfterMs;
-        this.logger.warn({ ...subject, code }, 'registry unreachable: serving the cached privacy settings');
-        return slot.cached.value;
-      }
-      throw new AppError(
-        'unavailable',
-        `the registry did not answer: the privacy ${describe(subject)} is unknown, so the request is refused`,
-        { cause: error },
-      );
-    }
-  }
-
-  private async loadRoleProfile(role: string): Promise<Loaded<PrivacyProfile | undefined>> {
-    // A role id the registry cannot hold (its ids are kebab-case) has no profile there either.
-    if (!RoleId.safeParse(role).success) return this.fallback();
-    let answer;
-    try {
-      answer = await this.registry.getProfile(role);
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'profile_not_found') return this.fallback();
-      throw error;
-    }
-    const { profile, version } = await this.verified(answer);
-    if (profile.role !== role || !profile.isDefault)
-      throw new ProfileRefused('the signed profile is not the default profile of the role asked for');
-    const { privacy, fingerprint } = this.accept(profile, version);
-    return { value: privacy, fingerprint, version: answer.version };
-  }
-
-  private async loadProfileById(profileId: string): Promise<Loaded<ProfileById | undefined>> {
-    let answer;
-    try {
-      answer = await this.registry.getProfileById(profileId);
-    } catch (error) {
-      if (error instanceof AppError && error.code === 'profile_not_found')
-        return { value: undefined, fingerprint: 'absent', version: 0, absent: true };
-      throw error;
-    }
-    const { profile, version } = await this.verified(answer);
-    if (profile.id !== profileId) throw new ProfileRefused('the signed profile is not the profile asked for');
-    const { privacy, fingerprint } = this.accept(profile, version);
-    // Whose role it is, is checked against each caller's token when it is used.
-    return {
-      value: { role: profile.role, privacy },
-      fingerprint: `${profile.role}|${fingerprint}`,
-      version: answer.version,
-    };
   }
 
   private async loadAgent(agentId: string): Promise<Loaded<AgentBinding | undefined>> {
@@ -414,56 +259,6 @@ export class RegistryProfileSource implements ProfileSource {
     }
     const binding = { role: answer.agent.role, profileId: answer.profileId };
     return { value: binding, fingerprint: `${binding.role}|${binding.profileId}`, version: answer.version };
-  }
-
-  /** The signed profile of an answer; only its payload is read, never the unsigned copy beside it. */
-  private async verified(
-    answer: RpcResponse<typeof GetProfile>,
-  ): Promise<{ profile: RoleProfile; version: number }> {
-    try {
-      const { published } = await verifyProfile(
-        answer.jws,
-        this.options.trustedKeys ?? (answer.jwks as JSONWebKeySet),
-      );
-      return { profile: published.profile, version: published.version };
-    } catch (error) {
-      throw new ProfileRefused(error instanceof Error ? error.message : 'profile signature refused', {
-        cause: error,
-      });
-    }
-  }
-
-  /**
-   * A verified profile's privacy settings, after the replay check; the object built before for the
-   * same profile id and settings when there is one.
-   */
-  private accept(profile: RoleProfile, version: number): { privacy: PrivacyProfile; fingerprint: string } {
-    const newest = this.newestPublished.get(profile.id) ?? 0;
-    if (version < newest) throw new ProfileRefused('the signed profile is older than one already in use');
-    let privacy: PrivacyProfile;
-    try {
-      privacy = toPrivacyProfile(profile.privacy);
-    } catch (error) {
-      throw new ProfileRefused('the signed privacy settings do not fit the privacy engine', { cause: error });
-    }
-    this.newestPublished.set(profile.id, version);
-    const fingerprint = `${profile.id}:${JSON.stringify(privacy)}`;
-    const known = this.privacyById.get(profile.id);
-    const accepted = known?.fingerprint === fingerprint ? known : { fingerprint, privacy };
-    if (accepted !== known) this.privacyById.set(profile.id, accepted);
-    // Model policy, budgets and rate limits ride on the privacy object the request path already holds;
-    // a change of them alone keeps the object (and its detectors) and applies at once.
-    attachGovernance(accepted.privacy, {
-      profileId: profile.id,
-      role: profile.role,
-      providers: profile.providers,
-      ...(profile.llm ? { llm: profile.llm } : {}),
-    });
-    return accepted;
-  }
-
-  private fallback(): Loaded<PrivacyProfile | undefined> {
-    return { value: this.options.fallback, fingerprint: 'fallback', version: 0, absent: true };
   }
 
   private async loadDirectory(): Promise<Loaded<Directory>> {
@@ -497,48 +292,4 @@ export class RegistryProfileSource implements ProfileSource {
       version: answer.orgVersion,
     };
   }
-}
-
-function slotIn<T>(slots: Map<string, Slot<T>>, key: string): Slot<T> {
-  let slot = slots.get(key);
-  if (!slot) {
-    slot = { generation: 0, awaited: undefined };
-    slots.set(key, slot);
-  }
-  return slot;
-}
-
-/** Asks the registry before the entry is served again. */
-function expire(slot: Slot<unknown> | undefined): void {
-  if (slot?.cached) {
-    slot.cached.stale = true;
-    slot.cached.retryAt = 0;
-  }
-}
-
-type LogSubject =
-  | { what: 'profile'; role: string }
-  | { what: 'profile'; profileId: string }
-  | { what: 'agent'; agentId: string }
-  | { what: 'directory' };
-
-function describe(subject: LogSubject): string {
-  if (subject.what === 'directory') return 'directory';
-  if (subject.what === 'agent') return `profile of agent ${subject.agentId}`;
-  return 'role' in subject ? `profile of role ${subject.role}` : `profile ${subject.profileId}`;
-}
-
-/** The registry's privacy section as the privacy engine takes it. */
-export function toPrivacyProfile(privacy: PrivacySettings): PrivacyProfile {
-  return PrivacyProfileSchema.parse({
-    mode: privacy.mode,
-    entities: privacy.entities,
-    customPatterns: privacy.customPatterns,
-    denyList: privacy.denyList,
-    employeeIdPattern: privacy.employeeIdPattern,
-    binary: privacy.binary,
-    unknownFields: privacy.unknownFields,
-    names: privacy.names,
-    pseudonymScope: privacy.pseudonymScope,
-  });
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError, httpStatusFor, type ErrorCode } from '@orgmesh/contracts';
+import { sendJson } from '@orgmesh/service-host/http-edge';
 
 /** Reads a request body up to `limit` bytes; larger bodies are `payload_too_large` without reading on. */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
@@ -37,21 +38,6 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch (cause) {
     throw new AppError('validation_failed', 'request body is not valid JSON', { cause });
   }
-}
-
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = typeof body === 'string' ? body : JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(payload),
-    ...headers,
-  });
-  res.end(payload);
 }
 
 /** `application/problem+json` with a stable `code`, for the proxy's own endpoints. */

@@ -12,6 +12,9 @@ import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harnes
 import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
+// eslint-disable-next-line @nx/enforce-module-boundaries
+import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '../../privacy-proxy/src/index.js';
+import { connectBus } from '@orgmesh/messaging';
 
 export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
 
@@ -86,18 +89,47 @@ export async function startGatewayStack(
     startJobs: false,
   });
   const sessions = options.sessions === false ? undefined : await startTestSessions(ctx);
+  const usage = await startUsageResponder(ctx, gateway);
   return {
     gateway,
     registry,
     mesh,
     sessions,
     async close() {
+      await usage.close();
       await gateway.close();
       await mesh.close();
       await registry.close();
       await sessions?.close();
     },
   };
+}
+
+/**
+ * What answers GET /v1/usage (`rpc.privacy.v1.get-usage`) in the privacy proxy: its real handler and
+ * token check (trusting this gateway's issuer, as deployed) on an in-memory usage store, without
+ * starting a proxy.
+ */
+export async function startUsageResponder(
+  ctx: TestContext,
+  gateway: GatewayApp,
+): Promise<{ close(): Promise<void> }> {
+  const bus = await connectBus({
+    url: ctx.natsUrl,
+    name: 'privacy-proxy',
+    subjectPrefix: ctx.subjectPrefix,
+    nameSuffix: ctx.nameSuffix,
+    logger: silentLogger,
+  });
+  serveUsage(bus, {
+    usage: new MemoryUsageStore(),
+    verifier: JoseTokenVerifier.fromJwksUrl(`${gateway.url}/.well-known/jwks.json`, {
+      issuer: gateway.identity.issuer,
+      audience: gateway.identity.audience,
+    }),
+  });
+  await bus.nc.flush();
+  return { close: () => bus.close() };
 }
 
 export interface ApiResponse<T = unknown> {

@@ -14,11 +14,8 @@ import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '../../privacy-proxy/src/index.js';
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import type { GatewayApp } from '../src/gateway.app.js';
-import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
+import { api, devToken, silentLogger, startTestGateway, startUsageResponder } from './gateway-harness.js';
 import { OPENAPI_31_SCHEMA } from './openapi-3.1.schema.js';
 
 type Json = Record<string, any>;
@@ -75,7 +72,7 @@ describe('OpenAPI document', () => {
   let registry: RegistryApp;
   let gateway: GatewayApp;
   let doc: Json;
-  let proxyBus: MessageBus;
+  let usage: { close(): Promise<void> };
   let admin: string;
   let finance: string;
 
@@ -92,21 +89,7 @@ describe('OpenAPI document', () => {
       startJobs: false,
     });
     // GET /v1/usage is the privacy proxy's rpc.privacy.v1.get-usage: its real handler and token check.
-    proxyBus = await connectBus({
-      url: ctx.natsUrl,
-      name: 'privacy-proxy',
-      subjectPrefix: ctx.subjectPrefix,
-      nameSuffix: ctx.nameSuffix,
-      logger: silentLogger,
-    });
-    serveUsage(proxyBus, {
-      usage: new MemoryUsageStore(),
-      verifier: JoseTokenVerifier.fromJwksUrl(`${gateway.url}/.well-known/jwks.json`, {
-        issuer: gateway.identity.issuer,
-        audience: gateway.identity.audience,
-      }),
-    });
-    await proxyBus.nc.flush();
+    usage = await startUsageResponder(ctx, gateway);
     [admin, finance] = await Promise.all([devToken(gateway, 'admin'), devToken(gateway, 'finance-agent')]);
     const res = await api(gateway, 'GET', '/openapi.json');
     expect(res.status).toBe(200);
@@ -114,7 +97,7 @@ describe('OpenAPI document', () => {
   });
 
   afterAll(async () => {
-    await proxyBus?.close();
+    await usage?.close();
     await gateway?.close();
     await mesh?.close();
     await registry?.close();

@@ -140,13 +140,22 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
   const published: PrivacyBudgetWarningPayload[] = [];
   let publishWarning: (warning: PrivacyBudgetWarningPayload) => void = () => undefined;
 
-  async function replica(url: string, governance: Partial<GovernorOptions> = {}): Promise<Harness> {
+  /**
+   * A proxy replica on the shared counters. Only the fail-closed test wants a store that is judged
+   * down quickly (its own staleAfterMs and a 1 s statement timeout); the others get timeouts a loaded
+   * CI machine cannot trip (a sync there once took over the default 3 s and a call was refused 503).
+   */
+  async function replica(
+    url: string,
+    governance: Partial<GovernorOptions> = {},
+    { statementTimeoutMs = 10_000 }: { statementTimeoutMs?: number } = {},
+  ): Promise<Harness> {
     const db = await Database.connect({
       url,
       schema: 'privacy_proxy',
       poolSize: 2,
-      connectTimeoutMs: 1_000,
-      statementTimeoutMs: 1_000,
+      connectTimeoutMs: 10_000,
+      statementTimeoutMs,
     });
     dbs.push(db);
     const source = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 2_000), silent, {
@@ -162,6 +171,7 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
           counters: new PostgresCounterStore(db),
           usage: new PostgresUsageStore(db),
           syncIntervalMs: 50,
+          staleAfterMs: 30_000,
           now,
           // The replica's own record, and what main.ts does with a warning: publish it on JetStream.
           onWarning: (warning) => {
@@ -506,7 +516,7 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
     const blocker = new pg.Client({ connectionString: isolated.url });
     try {
       await runMigrations({ url: isolated.url, service: 'privacy-proxy' });
-      const c = await replica(isolated.url, { staleAfterMs: 400 });
+      const c = await replica(isolated.url, { staleAfterMs: 400 }, { statementTimeoutMs: 1_000 });
       // Ready once the shared counters were read (and the detectors built).
       const ready = await fetch(`${c.url}/readyz`);
       expect(ready.status).toBe(200);

@@ -118,14 +118,19 @@ export interface PushMetrics {
   failingConfigs: Counter;
 }
 
+/** The outcomes of a push attempt, each counted from zero so the series exists before the first push. */
+const PUSH_OUTCOMES = ['delivered', 'failed_attempt', 'refused'] as const;
+
 export function pushMetrics(registry: Registry): PushMetrics {
+  const deliveries = new Counter({
+    name: 'orgmesh_gateway_a2a_push_deliveries_total',
+    help: 'A2A push notification attempts by outcome (delivered, failed_attempt, refused)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of PUSH_OUTCOMES) deliveries.labels(outcome).inc(0);
   return {
-    deliveries: new Counter({
-      name: 'orgmesh_gateway_a2a_push_deliveries_total',
-      help: 'A2A push notification attempts by outcome (delivered, failed_attempt, refused)',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
+    deliveries,
     failingConfigs: new Counter({
       name: 'orgmesh_gateway_a2a_push_configs_failed_total',
       help: 'A2A push configs marked failing after their retries were exhausted',

@@ -321,13 +321,16 @@ describe('remote A2A agents as mesh members', () => {
       await expectEventually(() => expect(remote.canceled).toContain(sent.id), { timeoutMs: 10_000 });
     }, 30_000);
 
-    it('an agent that does not stream, over HTTP+JSON, with an unsigned card: one blocking send through the SDK fallback, completed', async () => {
+    it('an agent that does not stream, over HTTP+JSON, unsigned card, bearer credentials: one blocking send through the SDK fallback, completed', async () => {
       const plain = await startRemoteLegalAgent({
         binding: 'HTTP+JSON',
         streaming: false,
         name: 'Plain Counsel',
         signed: false,
+        requireAuthorization: 'Bearer counsel-secret',
       });
+      // Its endpoint refuses a call without the credentials its security scheme asks for.
+      expect((await fetch(`${plain.url}/a2a/rest/tasks/any`)).status).toBe(401);
       closers.push(() => plain.close());
       const id = 'plain-counsel-agent';
       registered = withFile(registered, `agents/${id}.yaml`, remoteAgentFile(plain.cardUrl, undefined, id));
@@ -341,6 +344,7 @@ describe('remote A2A agents as mesh members', () => {
           AGENTS_HTTP_PORT: '0',
           A2A_POLL_INTERVAL: '100ms',
           AGENT_SHUTDOWN_GRACE: '1s',
+          A2A_AUTHORIZATION: 'Bearer counsel-secret',
           LOG_LEVEL: 'silent',
         }),
         {

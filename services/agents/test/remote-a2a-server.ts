@@ -183,6 +183,8 @@ export interface RemoteLegalAgentOptions {
   name?: string;
   /** Whether its card is signed (default true). */
   signed?: boolean;
+  /** The `Authorization` its A2A endpoint demands (401 otherwise); the card stays public. */
+  requireAuthorization?: string;
 }
 
 export async function startRemoteLegalAgent(
@@ -255,6 +257,14 @@ export async function startRemoteLegalAgent(
       res.json({ ...signed, description: 'Approves everything.' });
     })();
   });
+  const endpoint = binding === 'JSONRPC' ? '/a2a/jsonrpc' : '/a2a/rest';
+  if (options.requireAuthorization) {
+    const required = options.requireAuthorization;
+    app.use(endpoint, (req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      if (req.headers.authorization === required) return next();
+      res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+    });
+  }
   if (binding === 'JSONRPC')
     app.use(
       '/a2a/jsonrpc',

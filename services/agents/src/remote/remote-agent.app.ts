@@ -93,7 +93,10 @@ export async function startRemoteAgentApp(
       ...(registered.a2a.jwksUrl ? { jwksUrl: registered.a2a.jwksUrl } : {}),
       ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
     });
-    const client = await clientFor(verified.card, options.fetchImpl);
+    const client = await clientFor(
+      verified.card,
+      withAuthorization(options.fetchImpl ?? fetch, config.A2A_AUTHORIZATION),
+    );
     const agentName = typeof verified.card['name'] === 'string' ? verified.card['name'] : config.AGENT_ID;
     attachA2ABridge({
       agent,
@@ -140,17 +143,25 @@ export async function startRemoteAgentApp(
 }
 
 /** The official client over the card's transports (JSON-RPC or HTTP+JSON), from the card already verified. */
-async function clientFor(
-  card: Record<string, unknown>,
-  fetchImpl: typeof fetch | undefined,
-): Promise<Client> {
-  const resolver = new DefaultAgentCardResolver(fetchImpl ? { fetchImpl } : undefined);
+async function clientFor(card: Record<string, unknown>, fetchImpl: typeof fetch): Promise<Client> {
+  const resolver = new DefaultAgentCardResolver({ fetchImpl });
   const factory = new ClientFactory(
-    fetchImpl
-      ? ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
-          transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
-        })
-      : ClientFactoryOptions.default,
+    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, {
+      transports: [new JsonRpcTransportFactory({ fetchImpl }), new RestTransportFactory({ fetchImpl })],
+    }),
   );
   return factory.createFromAgentCard(resolver.normalizeAgentCard(card));
+}
+
+/**
+ * The credentials the remote agent's security scheme asks for (`A2A_AUTHORIZATION`, e.g. `Bearer …`),
+ * sent on every A2A call (not on the card, which the registry also reads without them).
+ */
+function withAuthorization(fetchImpl: typeof fetch, authorization: string | undefined): typeof fetch {
+  if (!authorization) return fetchImpl;
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('authorization', authorization);
+    return fetchImpl(input, { ...init, headers });
+  };
 }

@@ -16,6 +16,11 @@ export const RemoteAgentConfigSchema = z
     /** Client secret for the gateway's token endpoint; default (dev mode only): `<agent-id>-dev-secret`. */
     AGENT_CLIENT_SECRET: env.optionalString(),
     GATEWAY_URL: z.url().default('http://127.0.0.1:8080'),
+    /**
+     * A secret: the `Authorization` header value sent on every call to the remote agent (its card's
+     * security scheme, e.g. `Bearer <token>`); unset: none. Never logged.
+     */
+    A2A_AUTHORIZATION: env.optionalString(),
     /** Longest wait for the card (and its key set) at start. */
     A2A_CARD_TIMEOUT: env.duration('5s'),
     /** Longest a remote task may run, when the mesh task's deadline is later. */

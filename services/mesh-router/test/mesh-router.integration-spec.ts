@@ -313,6 +313,82 @@ describe('mesh router over NATS and Postgres', () => {
     expect(other.id).not.toBe(results[0]!.id);
   });
 
+  it('answers a repeated key of an update, a decision and a cancel with the first answer, and refuses it with another body', async () => {
+    const approval = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Keyed' },
+      { authorization: finance },
+    );
+    const startKey = `start-${randomUUID()}`;
+    const started = await bus.request(
+      UpdateTask,
+      { id: approval.id, state: 'working' },
+      { authorization: manager, idempotencyKey: startKey },
+    );
+    expect(
+      await bus.request(
+        UpdateTask,
+        { id: approval.id, state: 'working' },
+        { authorization: manager, idempotencyKey: startKey },
+      ),
+    ).toEqual(started);
+    const startReused = await rpcError(
+      bus.request(
+        UpdateTask,
+        { id: approval.id, state: 'working', reason: 'other' },
+        { authorization: manager, idempotencyKey: startKey },
+      ),
+    );
+    expect(startReused.code).toBe('conflict');
+
+    const decideKey = `decide-${randomUUID()}`;
+    const decided = await bus.request(
+      Decide,
+      { id: approval.id, decision: 'approve' },
+      { authorization: manager, idempotencyKey: decideKey },
+    );
+    expect(decided.state).toBe('completed');
+    expect(
+      await bus.request(
+        Decide,
+        { id: approval.id, decision: 'approve' },
+        { authorization: manager, idempotencyKey: decideKey },
+      ),
+    ).toEqual(decided);
+    const decideReused = await rpcError(
+      bus.request(
+        Decide,
+        { id: approval.id, decision: 'reject' },
+        { authorization: manager, idempotencyKey: decideKey },
+      ),
+    );
+    expect(decideReused.code).toBe('conflict');
+
+    const task = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject: 'Keyed cancel' },
+      { authorization: finance },
+    );
+    const cancelKey = `cancel-${randomUUID()}`;
+    const canceled = await bus.request(
+      CancelTask,
+      { id: task.id },
+      { authorization: finance, idempotencyKey: cancelKey },
+    );
+    expect(canceled.state).toBe('canceled');
+    expect(
+      await bus.request(CancelTask, { id: task.id }, { authorization: finance, idempotencyKey: cancelKey }),
+    ).toEqual(canceled);
+    const cancelReused = await rpcError(
+      bus.request(
+        CancelTask,
+        { id: task.id, reason: 'other' },
+        { authorization: finance, idempotencyKey: cancelKey },
+      ),
+    );
+    expect(cancelReused.code).toBe('conflict');
+  });
+
   it('lists tasks newest first with filters and a cursor', async () => {
     const contextId = `list-${randomUUID()}`;
     const sent: string[] = [];

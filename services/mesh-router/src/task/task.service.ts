@@ -10,6 +10,7 @@ import {
   type TaskFsmEvent,
   type TaskKind,
   type TaskPriority,
+  type TaskState,
 } from '@orgmesh/contracts';
 import type { TokenBucketLimiter } from '@orgmesh/telemetry';
 import { jsonSize } from '../limits/json-size.js';
@@ -190,11 +191,12 @@ export class TaskService {
   }
 
   private async report(caller: Caller, command: UpdateCommand, idempotencyKey?: string): Promise<Task> {
-    const claim = idempotencyKey ? this.claim('update-task', caller, idempotencyKey, command) : undefined;
     const event = eventForReportedState(command.state);
-    const { task, changed, fingerprint } = await this.apply(
-      command.id,
-      { actor: caller.agentId, idempotency: claim },
+    const { task } = await this.changeAs(
+      'update-task',
+      caller,
+      command,
+      idempotencyKey,
       (current): TaskDecisionOutcome => {
         if (!canWork(current, caller)) throw notAParty(current.id, 'update');
         const outcome = taskOutcome(current.kind, current.state, event);
@@ -213,7 +215,7 @@ export class TaskService {
         };
       },
     );
-    return this.checkedResult(task, changed, fingerprint, claim);
+    return task;
   }
 
   async decide(
@@ -224,20 +226,20 @@ export class TaskService {
     // Routed to people: decided there (a person's 403/409 too); undefined while its agents may decide.
     const byPeople = await this.approvals?.decide(caller, command, idempotencyKey);
     if (byPeople) return byPeople;
-    const claim = idempotencyKey ? this.claim('decide', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.apply(
-      command.id,
-      { actor: caller.agentId, idempotency: claim },
+    const { task, changed } = await this.changeAs(
+      'decide',
+      caller,
+      command,
+      idempotencyKey,
       (current): TaskDecisionOutcome => {
         if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
-        const outcome = taskOutcome(current.kind, current.state, 'decide');
-        if (outcome.kind !== 'move') throw illegalOn(current, 'decide');
+        const to = movedTo(current, 'decide');
         const now = this.clock.now();
         const comment = command.comment ?? null;
         return {
           kind: 'change',
           event: 'decide',
-          to: outcome.to,
+          to,
           reason: comment ? `${command.decision}: ${comment}` : command.decision,
           patch: {
             assignee: current.assignee ? undefined : { agentId: caller.agentId, role: caller.role },
@@ -254,7 +256,7 @@ export class TaskService {
       },
     );
     if (changed) await this.approvals?.decidedByAgent(task.id);
-    return this.checkedResult(task, changed, fingerprint, claim);
+    return task;
   }
 
   async cancel(
@@ -262,25 +264,24 @@ export class TaskService {
     command: { id: string; reason?: string },
     idempotencyKey?: string,
   ): Promise<Task> {
-    const claim = idempotencyKey ? this.claim('cancel', caller, idempotencyKey, command) : undefined;
-    const { task, changed, fingerprint } = await this.apply(
-      command.id,
-      { actor: caller.agentId, idempotency: claim },
+    const { task } = await this.changeAs(
+      'cancel',
+      caller,
+      command,
+      idempotencyKey,
       (current): TaskDecisionOutcome => {
         if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
-        const outcome = taskOutcome(current.kind, current.state, 'cancel');
-        if (outcome.kind !== 'move') throw illegalOn(current, 'cancel');
         return {
           kind: 'change',
           event: 'cancel',
-          to: outcome.to,
+          to: movedTo(current, 'cancel'),
           reason: command.reason ?? null,
           patch: {},
           now: this.clock.now(),
         };
       },
     );
-    return this.checkedResult(task, changed, fingerprint, claim);
+    return task;
   }
 
   /** Times out an open task (deadline job); false when it ended meanwhile. */
@@ -412,16 +413,34 @@ export class TaskService {
     return first.response;
   }
 
-  private checkedResult(
-    task: Task,
-    changed: boolean,
-    fingerprint: string | undefined,
-    claim: IdempotencyClaim | undefined,
-  ): Task {
+  /**
+   * A caller's change of one task (report, decide, cancel): claimed under its idempotency key,
+   * decided on the current row, and a repeat of the key with other content refused.
+   */
+  private async changeAs(
+    operation: string,
+    caller: Caller,
+    command: { id: string },
+    idempotencyKey: string | undefined,
+    decide: (current: Task) => TaskDecisionOutcome,
+  ): Promise<{ task: Task; changed: boolean }> {
+    const claim = idempotencyKey ? this.claim(operation, caller, idempotencyKey, command) : undefined;
+    const { task, changed, fingerprint } = await this.apply(
+      command.id,
+      { actor: caller.agentId, idempotency: claim },
+      decide,
+    );
     if (!changed && claim && fingerprint !== undefined && fingerprint !== claim.fingerprint)
       throw idempotencyKeyReused(claim.key);
-    return task;
+    return { task, changed };
   }
+}
+
+/** The state `event` moves the task to; task_illegal_transition when it does not move it (a no-op included). */
+function movedTo(task: Task, event: TaskFsmEvent): TaskState {
+  const outcome = taskOutcome(task.kind, task.state, event);
+  if (outcome.kind !== 'move') throw illegalOn(task, event);
+  return outcome.to;
 }
 
 /** task_illegal_transition for `event` on the task as it is, naming the events it accepts now. */

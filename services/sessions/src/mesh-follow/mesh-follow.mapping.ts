@@ -1,4 +1,4 @@
-import type { SessionEventName, SessionState, TaskChange } from '@orgmesh/contracts';
+import { TERMINAL_TASK_STATES, type SessionEventName, type SessionState, type TaskChange } from '@orgmesh/contracts';
 
 /** Where one agent's session in the task's context should be after a task change. */
 export type SessionTarget = 'active' | 'paused' | 'completed' | 'failed';
@@ -61,8 +61,7 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
     case 'escalate':
       break;
   }
-  const ended =
-    change.to !== change.from && ['completed', 'failed', 'canceled', 'rejected'].includes(change.to);
+  const ended = change.to !== change.from && TERMINAL_TASK_STATES.includes(change.to);
   if (task.kind === 'approval' && ended) {
     step(
       task.from,

@@ -86,22 +86,63 @@ export function collectRequest(
   query: string,
   policy: ChannelPolicy,
 ): CollectedRequest {
-  const items: Item[] = [];
-  const finalizers: (() => void)[] = [];
-  const unscanned = new Map<string, number>();
-  const refusedBinary = new Map<string, number>();
-  let unknownFields = 0;
-  let unscannableUnknown = 0;
-  let unmaskable = 0;
+  return new RequestCollector(policy).collect(document, query);
+}
 
-  const text = (value: string, set: (masked: string) => void): void => {
-    items.push({ text: value, set });
-  };
-  const leafText = (scope: Scope, holder: Holder, key: string | number, value: string): void =>
-    text(value, (masked) => write(scope, holder, key, masked));
-  const bump = (map: Map<string, number>, media: string) => map.set(media, (map.get(media) ?? 0) + 1);
+/** One request's walk: the texts found, and what to do with each once masked. */
+class RequestCollector {
+  private readonly items: Item[] = [];
+  private readonly finalizers: (() => void)[] = [];
+  private readonly unscanned = new Map<string, number>();
+  private readonly refusedBinary = new Map<string, number>();
+  private unknownFields = 0;
+  private unscannableUnknown = 0;
+  private unmaskable = 0;
 
-  function walkObject(
+  constructor(private readonly policy: ChannelPolicy) {}
+
+  collect(document: Record<string, unknown>, query: string): CollectedRequest {
+    const root: Scope = { changed: false };
+    this.walkObject(root, document, 'schema', [], 0);
+
+    const queryParts = queryTexts(query);
+    const maskedQuery = [...queryParts.texts];
+    queryParts.texts.forEach((t, i) => this.text(t, (m) => (maskedQuery[i] = m)));
+
+    const { items, finalizers } = this;
+    return {
+      texts: items.map((i) => i.text),
+      unscanned: this.unscanned,
+      refusedBinary: this.refusedBinary,
+      unknownFields: this.unknownFields,
+      unscannableUnknown: this.unscannableUnknown,
+      unknownRefused:
+        this.unscannableUnknown > 0 || (this.policy.unknownFields === 'refuse' && this.unknownFields > 0),
+      apply: (masked) => {
+        this.unmaskable = 0;
+        items.forEach((item, i) => {
+          const m = masked[i];
+          if (m !== undefined && m !== item.text) item.set(m);
+        });
+        for (let i = finalizers.length - 1; i >= 0; i--) finalizers[i]!();
+        return {
+          bodyChanged: root.changed,
+          query: queryParts.rebuild(maskedQuery),
+          unmaskable: this.unmaskable,
+        };
+      },
+    };
+  }
+
+  private text(value: string, set: (masked: string) => void): void {
+    this.items.push({ text: value, set });
+  }
+
+  private leafText(scope: Scope, holder: Holder, key: string | number, value: string): void {
+    this.text(value, (masked) => write(scope, holder, key, masked));
+  }
+
+  private walkObject(
     scope: Scope,
     obj: Record<string, unknown>,
     mode: WalkMode,
@@ -110,7 +151,7 @@ export function collectRequest(
   ): void {
     if (depth > MAX_REQUEST_DEPTH) throw tooDeep();
     const renames = new Map<string, string>();
-    finalizers.push(() => {
+    this.finalizers.push(() => {
       if (renames.size === 0) return;
       renameKeys(obj, renames);
       touch(scope);
@@ -119,18 +160,18 @@ export function collectRequest(
       const value = obj[key];
       // An array's elements are classified by the array's name: `messages[]`, `stop[]`.
       const step = fieldMode(mode, parents, { key, element: Array.isArray(value) });
-      if (step.cls === 'unknown' && mode === 'schema') unknownFields += 1;
+      if (step.cls === 'unknown' && mode === 'schema') this.unknownFields += 1;
       // Keys of caller data and of unknown fields are text too ({"maria@example.org": …}).
       if (mode !== 'schema' || step.cls === 'unknown') {
         const rename = (masked: string) => renames.set(key, masked);
-        freeText(key, rename);
+        this.freeText(key, rename);
       }
-      visit(scope, obj, key, key, value, step.mode, step.cls, parents, depth);
+      this.visit(scope, obj, key, key, value, step.mode, step.cls, parents, depth);
     }
   }
 
   /** `name`: the field's key (an array's elements carry the array's); `parents`: the enclosing objects. */
-  function visit(
+  private visit(
     scope: Scope,
     holder: Holder,
     key: string | number,
@@ -143,29 +184,29 @@ export function collectRequest(
   ): void {
     if (value === null || typeof value !== 'object') {
       if (cls === 'unknown' && typeof value !== 'string') {
-        unscannableUnknown += 1;
+        this.unscannableUnknown += 1;
         return;
       }
     }
     if (value === null || typeof value === 'boolean') return;
     if (typeof value === 'number') {
       if (cls === 'opaque' || cls === 'sealed' || mode === 'settings') return;
-      text(String(value), () => (unmaskable += 1));
+      this.text(String(value), () => (this.unmaskable += 1));
       return;
     }
-    if (typeof value === 'string') return visitString(scope, holder, key, value, cls, depth);
+    if (typeof value === 'string') return this.visitString(scope, holder, key, value, cls, depth);
     if (typeof value !== 'object') return;
     if (depth + 1 > MAX_REQUEST_DEPTH) throw tooDeep();
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++)
-        visit(scope, value, i, name, value[i], mode, cls, parents, depth + 1);
+        this.visit(scope, value, i, name, value[i], mode, cls, parents, depth + 1);
       return;
     }
     const segment: PathSegment = { key: name, element: typeof key === 'number', ...typeOf(value) };
-    walkObject(scope, value as Record<string, unknown>, mode, [...parents, segment], depth + 1);
+    this.walkObject(scope, value as Record<string, unknown>, mode, [...parents, segment], depth + 1);
   }
 
-  function visitString(
+  private visitString(
     scope: Scope,
     holder: Holder,
     key: string | number,
@@ -177,20 +218,20 @@ export function collectRequest(
       case 'identifier':
         // Raw only while it looks like one: a sentence or an address in a name field is text.
         if (IDENTIFIER_SHAPE.test(value)) return;
-        return leafText(scope, holder, key, value);
+        return this.leafText(scope, holder, key, value);
       case 'sealed':
         return;
       case 'url':
-        if (value.startsWith('data:')) return visitBinary(scope, holder, key, value);
-        return visitUrl(scope, holder, key, value);
+        if (value.startsWith('data:')) return this.visitBinary(scope, holder, key, value);
+        return this.visitUrl(scope, holder, key, value);
       case 'binary':
-        return visitBinary(scope, holder, key, value);
+        return this.visitBinary(scope, holder, key, value);
       case 'json-text':
-        return visitEmbedded(scope, holder, key, value, depth);
+        return this.visitEmbedded(scope, holder, key, value, depth);
       default:
         // Base64 pasted into text (a data URL or bare) is a file all the same: the model can decode it.
-        if (BASE64_DATA_URL.test(value)) return visitBinary(scope, holder, key, value);
-        return freeText(value, (masked) => write(scope, holder, key, masked));
+        if (BASE64_DATA_URL.test(value)) return this.visitBinary(scope, holder, key, value);
+        return this.freeText(value, (masked) => write(scope, holder, key, masked));
     }
   }
 
@@ -198,58 +239,61 @@ export function collectRequest(
    * A text field holding nothing but base64: scanned as it is and, when it decodes to text, decoded
    * too (a model reads base64). A change to the raw string wins: then the decoded form is moot.
    */
-  function base64Text(value: string, set: (masked: string) => void): void {
+  private base64Text(value: string, set: (masked: string) => void): void {
     const decoded = decodeContent(value, undefined);
-    if (decoded?.kind !== 'text') return text(value, set);
+    if (decoded?.kind !== 'text') return this.text(value, set);
     let raw = value;
     let inner = decoded.text;
-    text(value, (m) => (raw = m));
-    text(decoded.text, (m) => (inner = m));
-    finalizers.push(() => {
+    this.text(value, (m) => (raw = m));
+    this.text(decoded.text, (m) => (inner = m));
+    this.finalizers.push(() => {
       if (raw !== value) set(raw);
       else if (inner !== decoded.text) set(decoded.encode(inner));
     });
   }
 
   /** Free text (a text field's value, or a key): base64 in it is decoded and scanned too. */
-  function freeText(value: string, set: (masked: string) => void): void {
-    if (BASE64_DATA_URL.test(value)) return binaryContent(value, undefined, set);
-    if (isBareBase64(value)) return base64Text(value, set);
-    text(value, set);
+  private freeText(value: string, set: (masked: string) => void): void {
+    if (BASE64_DATA_URL.test(value)) return this.binaryContent(value, undefined, set);
+    if (isBareBase64(value)) return this.base64Text(value, set);
+    this.text(value, set);
   }
 
-  function visitUrl(scope: Scope, holder: Holder, key: string | number, value: string): void {
+  private visitUrl(scope: Scope, holder: Holder, key: string | number, value: string): void {
     const url = urlTexts(value);
-    if (!url) return leafText(scope, holder, key, value);
+    if (!url) return this.leafText(scope, holder, key, value);
     const masked = [...url.texts];
-    url.texts.forEach((t, i) => text(t, (m) => (masked[i] = m)));
-    finalizers.push(() => {
+    url.texts.forEach((t, i) => this.text(t, (m) => (masked[i] = m)));
+    this.finalizers.push(() => {
       const rebuilt = url.rebuild(masked);
       if (rebuilt !== value) write(scope, holder, key, rebuilt);
     });
   }
 
-  function visitBinary(scope: Scope, holder: Holder, key: string | number, value: string): void {
-    binaryContent(value, mediaHint(holder), (encoded) => write(scope, holder, key, encoded));
+  private visitBinary(scope: Scope, holder: Holder, key: string | number, value: string): void {
+    this.binaryContent(value, mediaHint(holder), (encoded) => write(scope, holder, key, encoded));
   }
 
   /** Binary content: decoded and scanned when it is text (`set` takes it re-encoded), else the policy. */
-  function binaryContent(value: string, mediaHint: string | undefined, set: (encoded: string) => void): void {
+  private binaryContent(value: string, mediaHint: string | undefined, set: (encoded: string) => void): void {
     const decoded = decodeContent(value, mediaHint);
     // Neither a data URL nor base64: whatever it is, it is scanned as text.
-    if (!decoded) return text(value, set);
+    if (!decoded) return this.text(value, set);
     if (decoded.kind === 'binary') {
-      bump(policy.binary === 'allow' ? unscanned : refusedBinary, reportedMedia(decoded.mediaType));
+      bump(
+        this.policy.binary === 'allow' ? this.unscanned : this.refusedBinary,
+        reportedMedia(decoded.mediaType),
+      );
       return;
     }
     let masked = decoded.text;
-    text(decoded.text, (m) => (masked = m));
-    finalizers.push(() => {
+    this.text(decoded.text, (m) => (masked = m));
+    this.finalizers.push(() => {
       if (masked !== decoded.text) set(decoded.encode(masked));
     });
   }
 
-  function visitEmbedded(
+  private visitEmbedded(
     scope: Scope,
     holder: Holder,
     key: string | number,
@@ -260,47 +304,26 @@ export function collectRequest(
     try {
       parsed = JSON.parse(value);
     } catch {
-      return leafText(scope, holder, key, value);
+      return this.leafText(scope, holder, key, value);
     }
-    if (parsed === null || typeof parsed !== 'object') return leafText(scope, holder, key, value);
+    if (parsed === null || typeof parsed !== 'object') return this.leafText(scope, holder, key, value);
     const inner: Scope = { changed: false, parent: scope };
     // Pushed before the document's own items: finalizers run last-first, so this one sees their writes.
-    finalizers.push(() => {
+    this.finalizers.push(() => {
       if (inner.changed) write(scope, holder, key, JSON.stringify(parsed));
     });
-    visit(inner, [parsed], 0, 'arguments', parsed, 'json', 'json', [], depth);
+    this.visit(inner, [parsed], 0, 'arguments', parsed, 'json', 'json', [], depth);
   }
-
-  const root: Scope = { changed: false };
-  walkObject(root, document, 'schema', [], 0);
-
-  const queryParts = queryTexts(query);
-  const maskedQuery = [...queryParts.texts];
-  queryParts.texts.forEach((t, i) => text(t, (m) => (maskedQuery[i] = m)));
-
-  return {
-    texts: items.map((i) => i.text),
-    unscanned,
-    refusedBinary,
-    unknownFields,
-    unscannableUnknown,
-    unknownRefused: unscannableUnknown > 0 || (policy.unknownFields === 'refuse' && unknownFields > 0),
-    apply(masked) {
-      unmaskable = 0;
-      items.forEach((item, i) => {
-        const m = masked[i];
-        if (m !== undefined && m !== item.text) item.set(m);
-      });
-      for (let i = finalizers.length - 1; i >= 0; i--) finalizers[i]!();
-      return { bodyChanged: root.changed, query: queryParts.rebuild(maskedQuery), unmaskable };
-    },
-  };
 }
 
 /** Which document a write changes: the body, or a JSON document inside one of its strings. */
 interface Scope {
   changed: boolean;
   readonly parent?: Scope;
+}
+
+function bump(map: Map<string, number>, media: string): void {
+  map.set(media, (map.get(media) ?? 0) + 1);
 }
 
 function touch(scope: Scope): void {

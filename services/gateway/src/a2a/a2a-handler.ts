@@ -73,7 +73,12 @@ export interface MeshA2AOptions {
   /** How long a blocking SendMessage waits for a terminal or interrupted state before answering with the task as it is. */
   blockingTimeoutMs: number;
   /** Push-notification configs; undefined: not offered (PushNotificationNotSupported). */
-  push?: { store: PushConfigStore; allow: PushAllowList };
+  push?: {
+    store: PushConfigStore;
+    allow: PushAllowList;
+    /** Pushes a task's current state to one config (the changes before a SendMessage's config was stored). */
+    catchUp?: (stored: StoredPushConfig, task: MeshTask) => Promise<void>;
+  };
 }
 
 function callerOf(context: ServerCallContext): Caller {
@@ -343,6 +348,15 @@ export class MeshA2AHandler implements A2ARequestHandler {
     taskId: string,
     caller: Caller,
   ): Promise<TaskPushNotificationConfig> {
+    return (await this.storeConfig(store, params, taskId, caller)).config;
+  }
+
+  private async storeConfig(
+    store: PushConfigStore,
+    params: TaskPushNotificationConfig,
+    taskId: string,
+    caller: Caller,
+  ): Promise<StoredPushConfig> {
     const config: TaskPushNotificationConfig = {
       tenant: '',
       id: params.id || randomUUID(),
@@ -351,8 +365,14 @@ export class MeshA2AHandler implements A2ARequestHandler {
       token: params.token,
       authentication: params.authentication,
     };
-    await store.put({ config, owner: caller.subject, failing: null, createdAt: new Date().toISOString() });
-    return config;
+    const stored: StoredPushConfig = {
+      config,
+      owner: caller.subject,
+      failing: null,
+      createdAt: new Date().toISOString(),
+    };
+    await store.put(stored);
+    return stored;
   }
 
   private checkMessage(params: SendMessageRequest): Message {
@@ -411,9 +431,16 @@ export class MeshA2AHandler implements A2ARequestHandler {
       },
       idempotencyKeyOf(message.messageId),
     );
-    // Stored right after the task is created: a change the agent makes before this line is not pushed
-    // (a client that must not miss one reads the task once, or streams).
-    if (pushConfig && push) await this.storePush(push.store, pushConfig, task.id, caller);
+    // Stored right after the task is created. A change the agent made before that reached no config:
+    // the task is read once more and, if it moved, its current state is pushed to this config (in
+    // the background: the push retries with backoff, the answer does not wait for it).
+    if (pushConfig && push) {
+      const stored = await this.storeConfig(push.store, pushConfig, task.id, caller);
+      const now = await this.callMapped(caller, GetTask, { id: task.id, includeHistory: false });
+      if (now.version > task.version && push.catchUp) {
+        void push.catchUp(stored, now); // never rejects: the dispatcher logs what failed
+      }
+    }
     return task;
   }
 

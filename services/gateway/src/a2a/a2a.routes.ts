@@ -113,7 +113,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     );
     try {
       await candidate.start();
-      push = { store, allow };
+      push = { store, allow, catchUp: (stored, task) => candidate.catchUp(stored, task) };
       dispatcher = candidate;
     } catch (error) {
       options.logger.warn(

@@ -1,6 +1,12 @@
 import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { StreamResponse, type TaskPushNotificationConfig } from '@a2a-js/sdk';
-import { A2A_PUSH_STREAM, A2A_PUSH_SUBJECT_ROOT, TaskUpdated, type TaskChange } from '@orgmesh/contracts';
+import {
+  A2A_PUSH_STREAM,
+  A2A_PUSH_SUBJECT_ROOT,
+  TaskUpdated,
+  type Task as MeshTask,
+  type TaskChange,
+} from '@orgmesh/contracts';
 import { BusPermissionError, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import { Counter, type Registry } from 'prom-client';
@@ -113,6 +119,10 @@ export class PushConfigStore {
   }
 }
 
+function eventBodies(task: MeshTask): string[] {
+  return changeEvents(task).map((event) => JSON.stringify(StreamResponse.toJSON(event)));
+}
+
 export interface PushMetrics {
   deliveries: Counter<'outcome'>;
   failingConfigs: Counter;
@@ -210,20 +220,35 @@ export class PushDispatcher {
   private async deliver(change: TaskChange): Promise<void> {
     const configs = (await this.store.list(change.task.id)).filter((c) => !c.failing);
     if (!configs.length) return;
-    const bodies = changeEvents(change.task).map((event) => JSON.stringify(StreamResponse.toJSON(event)));
-    for (const stored of configs) {
-      for (const body of bodies) {
-        const failure = await this.post(stored.config, body);
-        if (failure) {
-          await this.store.put({ ...stored, failing: { since: new Date().toISOString(), reason: failure } });
-          this.metrics.failingConfigs.inc();
-          // No URL in the log: it may carry the receiver's secrets.
-          this.logger.warn(
-            { taskId: stored.config.taskId, configId: stored.config.id },
-            'a2a push config failing',
-          );
-          break;
-        }
+    const bodies = eventBodies(change.task);
+    for (const stored of configs) await this.deliverTo(stored, bodies);
+  }
+
+  /**
+   * Pushes a task as it is now to one config. A config given with SendMessage is stored once the
+   * task exists, so changes the agent made before that were delivered to no one: the handler hands
+   * the task's current state here when it moved meanwhile (a receiver dedupes on the version).
+   */
+  async catchUp(stored: StoredPushConfig, task: MeshTask): Promise<void> {
+    try {
+      await this.deliverTo(stored, eventBodies(task));
+    } catch (error) {
+      this.logger.warn({ err: error, taskId: task.id }, 'a2a push catch-up failed');
+    }
+  }
+
+  private async deliverTo(stored: StoredPushConfig, bodies: readonly string[]): Promise<void> {
+    for (const body of bodies) {
+      const failure = await this.post(stored.config, body);
+      if (failure) {
+        await this.store.put({ ...stored, failing: { since: new Date().toISOString(), reason: failure } });
+        this.metrics.failingConfigs.inc();
+        // No URL in the log: it may carry the receiver's secrets.
+        this.logger.warn(
+          { taskId: stored.config.taskId, configId: stored.config.id },
+          'a2a push config failing',
+        );
+        return;
       }
     }
   }

@@ -16,7 +16,7 @@ await runService({
           '  the dev issuer is for local development (npm start) only: production runs AUTH_MODE=oidc against an OpenID provider (docs/identity.md)',
           '  dev clients (POST /v1/auth/token, grant_type=client_credentials):',
           ...devCredentialLines(app.identity),
-          `  people of the org chart (console ${app.url}/console/; passwords random at every start):`,
+          `  the dev operator (admin) and the people of the org chart (console ${app.url}/console/; passwords random at every start):`,
           ...(app.login?.people.credentialLines() ?? []),
           '',
         ].join('\n'),

@@ -14,6 +14,7 @@ const PEOPLE = [
 const PASSWORDS = new Map([
   ['u00002', 'yara-test-password'],
   ['u00004', 'julia-test-password'],
+  ['operator', 'operator-test-password'],
 ]);
 
 const verifierOf = () => randomBytes(32).toString('base64url');
@@ -119,6 +120,35 @@ describe('people sign in (authorization code + PKCE at the dev issuer)', () => {
       scope: 'orgmesh:person',
       client_id: 'orgmesh-console',
     });
+  });
+
+  it("signs the dev operator in with an admin's token: the console's operator pages, where a person is refused", async () => {
+    const verifier = verifierOf();
+    const code = await codeFor(challengeOf(verifier), 'operator', 'operator-test-password');
+    const token = await redeem({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: redirectUri,
+      client_id: 'orgmesh-console',
+      code_verifier: verifier,
+    });
+    expect(token.status).toBe(200);
+    expect(token.body).toMatchObject({ token_type: 'Bearer', scope: 'orgmesh:admin orgmesh:read' });
+    const bearer = (access: unknown) => ({ authorization: `Bearer ${String(access)}` });
+    const whoami = await fetch(`${gateway.url}/v1/auth/whoami`, { headers: bearer(token.body['access_token']) });
+    expect(await whoami.json()).toMatchObject({ subject: 'operator', kind: 'admin' });
+    // A person signed in the same way reads no operator page (GET /v1/agents answers them 403).
+    const personVerifier = verifierOf();
+    const person = await redeem({
+      grant_type: 'authorization_code',
+      code: await codeFor(challengeOf(personVerifier)),
+      redirect_uri: redirectUri,
+      client_id: 'orgmesh-console',
+      code_verifier: personVerifier,
+    });
+    const agents = (access: unknown) => fetch(`${gateway.url}/v1/agents`, { headers: bearer(access) });
+    expect((await agents(person.body['access_token'])).status).toBe(403);
+    expect((await agents(token.body['access_token'])).status).not.toBe(403);
   });
 
   it('refuses a wrong code_verifier, and the code cannot be retried with the right one', async () => {

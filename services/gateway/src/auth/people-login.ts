@@ -12,7 +12,7 @@ import {
   type PublicClient,
 } from './authorization-codes.js';
 import type { DevIdentity } from './identity.js';
-import { DevPeople, readOrgChartPeople, type DevPerson } from './people.js';
+import { DEV_OPERATOR, DevPeople, readOrgChartPeople, type DevPerson } from './people.js';
 import { findDemoRegistryDir } from './dev-clients.js';
 
 /** The role claim of a person's token (the identity contract of issue 23). */
@@ -47,7 +47,10 @@ export function loadDevPeople(
   const dir = registryDir ?? findDemoRegistryDir();
   const people = options.people ?? (dir ? readOrgChartPeople(dir) : []);
   if (!people.length) logger.warn({}, 'dev issuer: no org chart found; nobody can sign in to the console');
-  return new DevPeople(people, options.passwords);
+  // The operator account signs in like the people (its own random password, printed first); an org
+  // chart that names someone `operator` keeps that person and goes without it.
+  const withOperator = people.some((p) => p.id === DEV_OPERATOR.id) ? people : [DEV_OPERATOR, ...people];
+  return new DevPeople(withOperator, options.passwords);
 }
 
 const CodeTokenRequest = z.object({
@@ -100,12 +103,12 @@ export function createPeopleLogin(dev: DevIdentity, publicUrl: string, people: D
         throw new AppError('validation_failed', 'the person is no longer in the org chart', {
           details: { error: 'invalid_grant' },
         });
-      return dev.issuer.issue({
-        sub: person.id,
-        role: PERSON_ROLE,
-        scopes: [SCOPES.person],
-        clientId: grant.clientId,
-      });
+      // The operator's token is an admin's (as the admin dev client's); a person's says only who they are.
+      return dev.issuer.issue(
+        person.operator
+          ? { sub: person.id, role: 'admin', scopes: [SCOPES.admin, SCOPES.read], clientId: grant.clientId }
+          : { sub: person.id, role: PERSON_ROLE, scopes: [SCOPES.person], clientId: grant.clientId },
+      );
     },
     close: () => codes.close(),
   };

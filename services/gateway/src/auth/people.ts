@@ -9,7 +9,24 @@ export interface DevPerson {
   name: string;
   email: string;
   department: string;
+  /**
+   * The dev operator account (not an org-chart person): its token is an admin's, so the console's
+   * operator pages (sessions, agents, admin) can be used in `npm start`, where no OpenID provider
+   * issues operators their tokens.
+   */
+  operator?: true;
 }
+
+/** The user id of the dev operator account. */
+export const DEV_OPERATOR_ID = 'operator';
+
+export const DEV_OPERATOR: DevPerson = {
+  id: DEV_OPERATOR_ID,
+  name: 'Operator (admin, dev issuer only)',
+  email: '',
+  department: 'orgmesh',
+  operator: true,
+};
 
 /** Splits one CSV line (RFC 4180 quoting: `"a, b"`, `""` for a quote). */
 function csvFields(line: string): string[] {

@@ -43,6 +43,7 @@ import type { PushConfigStore, StoredPushConfig } from './push.js';
 import { CallbackRefused, checkCallbackUrl, type PushAllowList } from './push-url.js';
 import { planSubjects } from '../events/subscription.js';
 import { toA2AError } from './a2a-errors.js';
+import { callerOf, owns, signalOf, stringField, targetOf, type A2ATarget } from './a2a-context.js';
 import {
   changeEvents,
   idempotencyKeyOf,
@@ -54,13 +55,7 @@ import {
   toA2ATask,
 } from './a2a-mapping.js';
 
-/** Who an A2A endpoint is: one registry agent (`/a2a/<agent-id>`), or the org routing by role (`/a2a`). */
-export type A2ATarget = { kind: 'agent'; agentId: string } | { kind: 'org' };
-
-/** Keys of the per-request state the HTTP layer puts in the SDK's ServerCallContext. */
-export const CALLER_KEY = 'orgmesh.caller';
-export const SIGNAL_KEY = 'orgmesh.signal';
-export const TARGET_KEY = 'orgmesh.target';
+export { CALLER_KEY, SIGNAL_KEY, TARGET_KEY, type A2ATarget } from './a2a-context.js';
 
 const TASK_UPDATES = 'mesh.v1.task-updated';
 /** Task type of a mesh task created over A2A unless the sender names one (`metadata.type`). */
@@ -79,33 +74,6 @@ export interface MeshA2AOptions {
     /** Pushes a task's current state to one config (the changes before a SendMessage's config was stored). */
     catchUp?: (stored: StoredPushConfig, task: MeshTask) => Promise<void>;
   };
-}
-
-function callerOf(context: ServerCallContext): Caller {
-  const caller = context.state.get(CALLER_KEY) as Caller | undefined;
-  if (!caller) throw new Error('A2A request without a verified caller');
-  return caller;
-}
-
-function targetOf(context: ServerCallContext): A2ATarget {
-  const target = context.state.get(TARGET_KEY) as A2ATarget | undefined;
-  if (!target) throw new Error('A2A request without a target');
-  return target;
-}
-
-function signalOf(context: ServerCallContext): AbortSignal | undefined {
-  return context.state.get(SIGNAL_KEY) as AbortSignal | undefined;
-}
-
-function stringField(record: Record<string, unknown> | undefined, key: string): string | undefined {
-  const value = record?.[key];
-  return typeof value === 'string' && value.trim() ? value.trim() : undefined;
-}
-
-/** Through an agent's endpoint, that agent's tasks: addressed to it or taken by it. The org endpoint has all. */
-function owns(target: A2ATarget, task: MeshTask): boolean {
-  if (target.kind === 'org') return true;
-  return task.to.agentId === target.agentId || task.assignee?.agentId === target.agentId;
 }
 
 /**

@@ -14,7 +14,8 @@ import {
 } from '@orgmesh/contracts';
 import { problemTitle, problemType } from '@orgmesh/service-host/http-edge';
 import type { Route, RpcRoute, RawRoute } from '../routes/route.js';
-import { OPERATION_EXAMPLES, problemExample } from './examples.js';
+import { OPERATION_EXAMPLES } from './examples.js';
+import { problemExample } from './problem-examples.js';
 import { API_LICENSE, introduction } from './introduction.js';
 
 type Json = Record<string, unknown>;

@@ -158,34 +158,39 @@ export class Governor {
         const model = facts.model ? modelLabel(facts.model) : context.model || 'unknown';
         const cost = this.prices.costMicroUsd(model, usage);
         reservation.settle({ tokens: usage.inputTokens + usage.outputTokens, costMicroUsd: cost });
-        this.recorder.record({
-          bucket: hourOf(this.now()),
-          tenant: context.tenant,
-          agentId: context.agentId,
-          role: context.role,
-          profileId: context.profileId ?? '',
-          sessionId: context.sessionId,
-          workflowId: context.workflowId,
-          provider: context.provider,
-          model,
-          requests: 1,
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          cachedInputTokens: usage.cachedInputTokens,
-          costMicroUsd: cost,
-          estimatedRequests: usage.estimated ? 1 : 0,
-        });
-        const labels = { provider: context.provider, model, role: context.role };
-        const counters = this.usageCounters;
-        counters.calls.inc({ ...labels, estimated: String(usage.estimated) });
-        counters.tokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
-        counters.tokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
-        if (usage.cachedInputTokens > 0)
-          counters.tokens.inc({ ...labels, type: 'cached_input' }, usage.cachedInputTokens);
-        counters.cost.inc(labels, cost / 1e6);
+        this.count(context, model, usage, cost);
         return usage;
       },
     };
+  }
+
+  /** One answered call into the usage aggregates and the Prometheus counters. */
+  private count(context: CallContext, model: string, usage: LlmUsage, cost: number): void {
+    this.recorder.record({
+      bucket: hourOf(this.now()),
+      tenant: context.tenant,
+      agentId: context.agentId,
+      role: context.role,
+      profileId: context.profileId ?? '',
+      sessionId: context.sessionId,
+      workflowId: context.workflowId,
+      provider: context.provider,
+      model,
+      requests: 1,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      costMicroUsd: cost,
+      estimatedRequests: usage.estimated ? 1 : 0,
+    });
+    const labels = { provider: context.provider, model, role: context.role };
+    const counters = this.usageCounters;
+    counters.calls.inc({ ...labels, estimated: String(usage.estimated) });
+    counters.tokens.inc({ ...labels, type: 'input' }, usage.inputTokens);
+    counters.tokens.inc({ ...labels, type: 'output' }, usage.outputTokens);
+    if (usage.cachedInputTokens > 0)
+      counters.tokens.inc({ ...labels, type: 'cached_input' }, usage.cachedInputTokens);
+    counters.cost.inc(labels, cost / 1e6);
   }
 
   private warned(warning: BudgetWarning): void {

@@ -308,6 +308,17 @@ describe('orgmesh-mcp under hostile input: tools/call arguments and raw JSON-RPC
     expect(noTask.error).toMatchObject({ code: -32602, message: expect.stringContaining('Task not found') });
   });
 
+  it('answers headers too large for node:http (a 2026-07-28 taskId mirrored into its header) in JSON-RPC shape', async () => {
+    // `npm run fuzz` found it: node answered 431 with no body before any handler ran.
+    const answer = await post2026('tools/call', { taskId: 'x'.repeat(20_000) });
+    expect(answer.status).toBe(431);
+    expect(JSON.parse(answer.text)).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: 'request headers larger than the server accepts' },
+    });
+  });
+
   it.each([
     ['empty', ''],
     ['not JSON', '{"jsonrpc":'],

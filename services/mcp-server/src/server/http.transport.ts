@@ -93,6 +93,26 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     });
   });
 
+  // Requests node:http refuses before any handler runs (a 2026-07-28 client mirrors `name` or
+  // `taskId` into a header, so an oversized one overflows the 16 KB header limit): answered in
+  // JSON-RPC shape like every other refusal, not node's bare 431/400.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return void socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: tooLarge ? 'request headers larger than the server accepts' : 'malformed HTTP request',
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {

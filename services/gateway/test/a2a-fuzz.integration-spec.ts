@@ -119,7 +119,13 @@ describe('A2A JSON-RPC under hostile input', () => {
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    stack = await startGatewayStack(ctx, { sessions: false });
+    // No agent answers here: a valid blocking SendMessage waits out the blocking timeout (30 s by
+    // default), which the 5 s hang check would call a hang (`npm run fuzz` drew one). 2 s keeps a
+    // legitimate wait inside it, and still exercises the blocking path.
+    stack = await startGatewayStack(ctx, {
+      sessions: false,
+      gateway: { GATEWAY_A2A_BLOCKING_TIMEOUT: '2s' },
+    });
     gateway = stack.gateway;
     token = await devToken(gateway, 'manager-agent');
   });

@@ -77,9 +77,9 @@ export interface GatewayStack {
 
 export async function startGatewayStack(
   ctx: TestContext,
-  options: { sessions?: boolean } = {},
+  options: { sessions?: boolean; gateway?: Record<string, string> } = {},
 ): Promise<GatewayStack> {
-  const gateway = await startTestGateway(ctx);
+  const gateway = await startTestGateway(ctx, options.gateway);
   const registry = await startTestRegistry(ctx, {
     overrides: { REGISTRY_AUTH: 'on', AUTH_ISSUER: gateway.url, GATEWAY_URL: gateway.url },
   });

@@ -204,6 +204,26 @@ describe('A2A JSON-RPC under hostile input', () => {
     });
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32001);
   }, 120_000);
+  it('refuses a message:send whose parts are not objects with 400, where the SDK answered 500 (npm run fuzz)', async () => {
+    for (const body of [
+      '{"message":{"parts":[null]}}',
+      '{"message":{"messageId":"m","parts":[1,"x"]}}',
+      '{"message":',
+    ]) {
+      const res = await fetch(`${gateway.url}/a2a/legal-agent/rest/message:send`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'A2A-Version': '1.0',
+        },
+        body,
+      });
+      expect({ body, status: res.status }).toEqual({ body, status: 400 });
+      expect(await res.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT' } });
+    }
+  });
+
   it('answers the HTTP+JSON binding with its own error bodies or the gateway’s problems: never a 5xx, never a hang', async () => {
     // Lone surrogates cannot be percent-encoded: made well-formed first (the server sees UTF-8 anyway).
     const segment = fc

@@ -20,6 +20,46 @@ interface ExpressApp {
 }
 const express = createRequire(import.meta.url)('express') as () => ExpressApp;
 
+/**
+ * The SDK's REST binding converts each message part before any handler runs and throws a TypeError
+ * on a part that is not an object (`parts: [null]` → 500 INTERNAL, found by `npm run fuzz`). For
+ * message:send and message:stream with a JSON body, the body is parsed here: a part that is not an
+ * object, or a body that is not JSON, is refused with the binding's own 400 shape; otherwise the
+ * parsed body is handed on as `req.body`, as the SDK's JSON parser would (which then skips a body
+ * already read).
+ */
+function refuseNonObjectParts(
+  req: IncomingMessage & { body?: unknown },
+  res: ServerResponse,
+  next: () => void,
+): void {
+  const path = (req.url ?? '').split('?')[0] ?? '';
+  const json = /^application\/(a2a\+)?json\b/i.test(req.headers['content-type'] ?? '');
+  if (req.method !== 'POST' || !json || !/message:(send|stream)$/.test(path)) return next();
+  const refuse = (message: string) => {
+    const text = JSON.stringify({ error: { code: 400, status: 'INVALID_ARGUMENT', message, details: [] } });
+    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  };
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.once('error', () => refuse('the request body could not be read'));
+  req.once('end', () => {
+    let body: unknown;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      return refuse('the request body is not JSON');
+    }
+    const parts = (body as { message?: { parts?: unknown } } | null)?.message?.parts;
+    if (Array.isArray(parts) && parts.some((p) => p === null || typeof p !== 'object' || Array.isArray(p))) {
+      return refuse('message.parts: every part must be an object');
+    }
+    req.body = body;
+    next();
+  });
+}
+
 class VerifiedUser implements User {
   constructor(readonly verified: Verified) {}
   get isAuthenticated(): boolean {
@@ -62,6 +102,7 @@ export class A2ARestTransport {
     };
     this.app = express();
     this.app.disable('x-powered-by');
+    this.app.use(refuseNonObjectParts);
     this.app.use(
       restHandler({
         requestHandler: handler,

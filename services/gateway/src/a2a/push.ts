@@ -196,7 +196,9 @@ export class PushDispatcher {
   }
 
   private async retryUntilSubscribed(): Promise<void> {
-    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5_000)) {
+    // Capped at 500 ms: the changes of a task made before the durable exists are not delivered (it
+    // starts at new messages), so the window after the mesh router creates MESH is kept short.
+    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 500)) {
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
       if (this.stopped) return;
       try {

@@ -1,4 +1,4 @@
-import { MeshAgent, OidcTokenSource, type AccessTokenSource } from '@orgmesh/agent-sdk';
+import { MeshAgent, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import {
   createLogger,
   createMetricsRegistry,
@@ -7,6 +7,9 @@ import {
   type Logger,
 } from '@orgmesh/telemetry';
 import type { AgentsConfig } from './agents.config.js';
+import { connectWhenReachable, meshConnection } from './mesh-connection.js';
+
+export { connectWhenReachable } from './mesh-connection.js';
 import { AgentConfigSource } from './agent/agent.config-source.js';
 import { AgentMetrics } from './agent/agent.metrics.js';
 import { attachAgentRuntime } from './agent/agent.runtime.js';
@@ -39,28 +42,12 @@ export async function startAgentsApp(
   const configSource = new AgentConfigSource(definition, config.AGENT_ID, config.AGENT_MODEL, logger);
   const agent = await connectWhenReachable(logger, () =>
     MeshAgent.connect({
-      natsUrl: config.NATS_URL,
-      ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
-      ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
-      subjectPrefix: config.NATS_SUBJECT_PREFIX,
-      nameSuffix: config.NATS_NAME_SUFFIX,
-      credentials: options.tokens
-        ? { tokens: options.tokens }
-        : config.oidc
-          ? // Production: the OpenID provider, renewed ahead of expiry (ORGMESH_OIDC_*).
-            { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
-          : {
-              gatewayUrl: config.GATEWAY_URL,
-              clientId: config.AGENT_ID,
-              clientSecret: config.AGENT_CLIENT_SECRET,
-            },
-      agentId: config.AGENT_ID,
+      ...meshConnection(config, options.tokens, logger),
       // Format omitted: the registry matches the hash against every format it renders for the agent.
       configHash: async () => configSource.current.configHash,
       heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
       concurrency: config.AGENT_CONCURRENCY,
       shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
-      logger,
     }),
   );
   if (agent.role !== config.AGENT_ROLE) {
@@ -117,26 +104,4 @@ export async function startAgentsApp(
       await health.close();
     },
   };
-}
-
-/**
- * The gateway may come up after the agent (Kubernetes starts pods in any order): an unreachable
- * token endpoint is waited for, with backoff, for up to a minute. Refused credentials fail at once.
- */
-export async function connectWhenReachable(
-  logger: Logger,
-  connect: () => Promise<MeshAgent>,
-  timeoutMs = 60_000,
-): Promise<MeshAgent> {
-  const deadline = Date.now() + timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await connect();
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if ((code !== 'unavailable' && code !== 'timeout') || Date.now() > deadline) throw error;
-      if (attempt === 1) logger.warn({ code }, 'gateway not reachable yet; waiting for it');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
-    }
-  }
 }

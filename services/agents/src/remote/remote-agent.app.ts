@@ -6,7 +6,7 @@ import {
   RestTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import { MeshAgent, OidcTokenSource, type AccessTokenSource } from '@orgmesh/agent-sdk';
+import { MeshAgent, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import { fetchVerifiedAgentCard } from '@orgmesh/auth';
 import { AppError, GetAgent } from '@orgmesh/contracts';
 import {
@@ -16,7 +16,7 @@ import {
   type HealthServer,
   type Logger,
 } from '@orgmesh/telemetry';
-import { connectWhenReachable } from '../agents.app.js';
+import { connectWhenReachable, meshConnection } from '../mesh-connection.js';
 import { attachA2ABridge } from './a2a-bridge.js';
 import type { RemoteAgentConfig } from './remote-agent.config.js';
 
@@ -50,26 +50,11 @@ export async function startRemoteAgentApp(
   // The gateway may come up after the bridge: waited for as the reference agents wait (up to a minute).
   const agent = await connectWhenReachable(logger, () =>
     MeshAgent.connect({
-      natsUrl: config.NATS_URL,
-      ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
-      ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
-      subjectPrefix: config.NATS_SUBJECT_PREFIX,
-      nameSuffix: config.NATS_NAME_SUFFIX,
-      credentials: options.tokens
-        ? { tokens: options.tokens }
-        : config.oidc
-          ? { tokens: new OidcTokenSource({ ...config.oidc, logger }) }
-          : {
-              gatewayUrl: config.GATEWAY_URL,
-              clientId: config.AGENT_ID,
-              clientSecret: config.AGENT_CLIENT_SECRET,
-            },
-      agentId: config.AGENT_ID,
+      ...meshConnection(config, options.tokens, logger),
       // No config hash: a remote agent runs no rendered config, so it sends no heartbeats (ADR 0021).
       concurrency: config.AGENT_CONCURRENCY,
       maxDeliver: config.AGENT_MAX_DELIVER,
       shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
-      logger,
     }),
   );
   try {

@@ -1,12 +1,7 @@
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  type JsonWebKey,
-  type KeyObject,
-} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { generateAgentCardSignature, type AgentCard } from '@a2a-js/sdk';
-import { calculateJwkThumbprint, type JWK } from 'jose';
+import type { JWK } from 'jose';
+import { es256SigningKey } from '@orgmesh/auth';
 
 const KEY_PROBLEM =
   'GATEWAY_A2A_SIGNING_KEY: expected a private EC P-256 key as a JWK (JSON) or a PEM (PKCS#8 or SEC1)';
@@ -35,41 +30,9 @@ export class CardSigner {
   ) {}
 
   static async create(secret: string | undefined, jwksUrl: string): Promise<CardSigner> {
-    let privateKey: KeyObject;
-    let declaredKid: string | undefined;
-    if (!secret) {
-      privateKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    } else {
-      const text = secret.trim();
-      try {
-        if (text.startsWith('-----BEGIN')) privateKey = createPrivateKey(text);
-        else {
-          const jwk = JSON.parse(text) as JWK;
-          declaredKid = typeof jwk.kid === 'string' && jwk.kid ? jwk.kid : undefined;
-          privateKey = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
-        }
-      } catch {
-        // Never echo the secret.
-        throw new Error(KEY_PROBLEM);
-      }
-      if (
-        privateKey.asymmetricKeyType !== 'ec' ||
-        privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1'
-      ) {
-        throw new Error(KEY_PROBLEM);
-      }
-    }
-    const exported = createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
-    const base: JWK = { kty: exported.kty, crv: exported.crv, x: exported.x, y: exported.y };
-    // The same derivation as the registry's, so the same key has the same kid in both JWKS.
-    const kid = declaredKid ?? (await calculateJwkThumbprint(base, 'sha256'));
-    return new CardSigner(
-      privateKey,
-      kid,
-      { ...base, kid, alg: 'ES256', use: 'sig' },
-      jwksUrl,
-      secret ? 'configured' : 'generated',
-    );
+    // The registry's key loader (same forms, same kid derivation): one key, one kid in both JWKS.
+    const key = await es256SigningKey(secret, KEY_PROBLEM);
+    return new CardSigner(key.privateKey, key.kid, key.publicJwk, jwksUrl, key.origin);
   }
 
   jwks(): { keys: JWK[] } {

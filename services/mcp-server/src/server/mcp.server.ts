@@ -68,8 +68,15 @@ export const INSTRUCTIONS =
   'get_agent one of them in full. Lists answer one line per item; pass detail: true for every field. ' +
   'Errors start with a stable code (policy_denied, task_illegal_transition, validation_failed, …).';
 
-/** An MCP server exposing the mesh tools, each one a call to the gateway with the caller's token. */
-export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
+/**
+ * What the tools of both protocol eras act through: the gateway with the caller's token, the
+ * caller's role from that token, and the approvals' task store (state in the mesh).
+ */
+export function meshToolContext(deps: OrgmeshMcpDeps): {
+  ctx: ToolContext;
+  store: MeshTaskStore;
+  pollIntervalMs: number;
+} {
   const gateway = new GatewayClient({
     gatewayUrl: deps.gatewayUrl,
     tokens: deps.tokens,
@@ -81,7 +88,16 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
     callerRole: async () => claimsOf(await deps.tokens.token(), deps.claims).role,
   };
   const pollIntervalMs = deps.taskPollIntervalMs ?? 1_000;
-  const store = new MeshTaskStore({ gateway, callerRole: ctx.callerRole, pollIntervalMs });
+  return {
+    ctx,
+    store: new MeshTaskStore({ gateway, callerRole: ctx.callerRole, pollIntervalMs }),
+    pollIntervalMs,
+  };
+}
+
+/** An MCP server exposing the mesh tools, each one a call to the gateway with the caller's token. */
+export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
+  const { ctx, store, pollIntervalMs } = meshToolContext(deps);
   const taskCalls = new TaskAugmentedCalls(TASK_TOOLS);
   const server = new McpServer(
     { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },

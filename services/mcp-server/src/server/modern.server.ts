@@ -7,20 +7,12 @@ import {
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { MCP_SERVER_NAME, type Task } from '@orgmesh/contracts';
-import { GatewayClient } from '../gateway/gateway.client.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
-import { claimsOf } from '../gateway/token.provider.js';
-import {
-  approvalResult,
-  mcpStatusOf,
-  MeshTaskStore,
-  toMcpTask,
-  waitForDecision,
-} from '../tools/approval-tasks.js';
-import { MESH_TOOLS, requestApproval, type ToolContext } from '../tools/mesh.tools.js';
+import { approvalResult, mcpStatusOf, toMcpTask, waitForDecision } from '../tools/approval-tasks.js';
+import { MESH_TOOLS, requestApproval } from '../tools/mesh.tools.js';
 import { toolSuccess } from '../tools/tool-result.js';
 import { guardedToolCall } from './guarded-tool-call.js';
-import { INSTRUCTIONS, MCP_SERVER_VERSION, type OrgmeshMcpDeps } from './mcp.server.js';
+import { INSTRUCTIONS, MCP_SERVER_VERSION, meshToolContext, type OrgmeshMcpDeps } from './mcp.server.js';
 
 /**
  * orgmesh-mcp on MCP 2026-07-28 (ADR 0017): the same tools on the official SDK's v2 server, which
@@ -78,19 +70,8 @@ const taskIdParams = z.looseObject({ taskId: z.string().max(200) });
 
 /** One 2026-07-28 server for one request (createMcpHandler builds one per request). */
 export function createModernMcpServer(deps: OrgmeshMcpDeps): ModernMcpServer {
-  const gateway = new GatewayClient({
-    gatewayUrl: deps.gatewayUrl,
-    tokens: deps.tokens,
-    timeoutMs: deps.gatewayTimeoutMs,
-    fetch: deps.fetch,
-  });
-  const ctx: ToolContext = {
-    gateway,
-    callerRole: async () => claimsOf(await deps.tokens.token(), deps.claims).role,
-  };
-  const pollIntervalMs = deps.taskPollIntervalMs ?? 1_000;
+  const { ctx, store, pollIntervalMs } = meshToolContext(deps);
   const waitMs = deps.approvalWaitMs ?? 300_000;
-  const store = new MeshTaskStore({ gateway, callerRole: ctx.callerRole, pollIntervalMs });
   const guarded = guardedToolCall(deps.logger, deps.metrics);
   const server = new ModernMcpServer(
     { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },

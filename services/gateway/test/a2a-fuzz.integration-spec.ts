@@ -224,6 +224,15 @@ describe('A2A JSON-RPC under hostile input', () => {
     }
   });
 
+  it('reads a REST message:send body within the gateway body limit: larger is 413, as on every route', async () => {
+    const res = await fetch(`${gateway.url}/a2a/legal-agent/rest/message:send`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'A2A-Version': '1.0' },
+      body: JSON.stringify({ message: { messageId: 'big', parts: [{ text: 'x'.repeat(1_100_000) }] } }),
+    });
+    expect(res.status).toBe(413);
+  });
+
   it('answers the HTTP+JSON binding with its own error bodies or the gateway’s problems: never a 5xx, never a hang', async () => {
     // Lone surrogates cannot be percent-encoded: made well-formed first (the server sees UTF-8 anyway).
     const segment = fc

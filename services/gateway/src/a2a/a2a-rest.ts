@@ -20,44 +20,37 @@ interface ExpressApp {
 }
 const express = createRequire(import.meta.url)('express') as () => ExpressApp;
 
+/** The binding's own 400 body (google.rpc.Status shape, as the SDK answers its refusals). */
+function refuse(res: ServerResponse, message: string): void {
+  const text = JSON.stringify({ error: { code: 400, status: 'INVALID_ARGUMENT', message, details: [] } });
+  res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 /**
- * The SDK's REST binding converts each message part before any handler runs and throws a TypeError
- * on a part that is not an object (`parts: [null]` → 500 INTERNAL, found by `npm run fuzz`). For
- * message:send and message:stream with a JSON body, the body is parsed here: a part that is not an
- * object, or a body that is not JSON, is refused with the binding's own 400 shape; otherwise the
- * parsed body is handed on as `req.body`, as the SDK's JSON parser would (which then skips a body
- * already read).
+ * A POST body the gateway already read (within its body limit) handed to the SDK's router as
+ * `req.body`, as its JSON parser would (which skips a request already read). Checked first: the SDK's
+ * REST binding converts each message part before any handler runs and threw a TypeError on a part
+ * that is not an object (`parts: [null]` → 500 INTERNAL, found by `npm run fuzz`), so such parts and
+ * a JSON body that does not parse get the binding's 400 here. False when refused.
  */
-function refuseNonObjectParts(
-  req: IncomingMessage & { body?: unknown },
-  res: ServerResponse,
-  next: () => void,
-): void {
-  const path = (req.url ?? '').split('?')[0] ?? '';
-  const json = /^application\/(a2a\+)?json\b/i.test(req.headers['content-type'] ?? '');
-  if (req.method !== 'POST' || !json || !/message:(send|stream)$/.test(path)) return next();
-  const refuse = (message: string) => {
-    const text = JSON.stringify({ error: { code: 400, status: 'INVALID_ARGUMENT', message, details: [] } });
-    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
-  };
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.once('error', () => refuse('the request body could not be read'));
-  req.once('end', () => {
-    let body: unknown;
-    try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      return refuse('the request body is not JSON');
-    }
-    const parts = (body as { message?: { parts?: unknown } } | null)?.message?.parts;
-    if (Array.isArray(parts) && parts.some((p) => p === null || typeof p !== 'object' || Array.isArray(p))) {
-      return refuse('message.parts: every part must be an object');
-    }
-    req.body = body;
-    next();
-  });
+function acceptBody(req: IncomingMessage & { body?: unknown }, res: ServerResponse, body: Buffer): boolean {
+  if (body.length === 0 || !/^application\/(a2a\+)?json\b/i.test(req.headers['content-type'] ?? ''))
+    return true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    refuse(res, 'the request body is not JSON');
+    return false;
+  }
+  const parts = (parsed as { message?: { parts?: unknown } } | null)?.message?.parts;
+  if (Array.isArray(parts) && parts.some((p) => p === null || typeof p !== 'object' || Array.isArray(p))) {
+    refuse(res, 'message.parts: every part must be an object');
+    return false;
+  }
+  req.body = parsed;
+  return true;
 }
 
 class VerifiedUser implements User {
@@ -102,7 +95,6 @@ export class A2ARestTransport {
     };
     this.app = express();
     this.app.disable('x-powered-by');
-    this.app.use(refuseNonObjectParts);
     this.app.use(
       restHandler({
         requestHandler: handler,
@@ -125,7 +117,15 @@ export class A2ARestTransport {
   }
 
   /** Serves one request whose path starts with `prefix` (the endpoint's `/rest`); resolves when answered. */
-  async serve(req: IncomingMessage, res: ServerResponse, prefix: string, verified: Verified): Promise<void> {
+  /** `body`: a POST's body, read by the gateway within its body limit (the router's parser then skips it). */
+  async serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    prefix: string,
+    verified: Verified,
+    body?: Buffer,
+  ): Promise<void> {
+    if (body && !acceptBody(req, res, body)) return;
     this.verified.set(req, verified);
     req.url = (req.url ?? '/').slice(prefix.length) || '/';
     await new Promise<void>((resolve) => {

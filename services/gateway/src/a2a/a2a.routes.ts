@@ -185,7 +185,9 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
           .split('/')
           .slice(0, org ? 3 : 4)
           .join('/');
-        await rest.serve(req, res, written, { caller, signal: ctx.signal, target });
+        // A POST's body is read here, within the gateway's body limit (413 as for every route).
+        const body = method === 'POST' ? await ctx.readBody() : undefined;
+        await rest.serve(req, res, written, { caller, signal: ctx.signal, target }, body);
       },
     });
   };

@@ -193,14 +193,7 @@ export function ActivityPage() {
                     <StateBadge state={s.status} />
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => setContext(s.contextId)}
-                      title="Show this workflow's timeline"
-                    >
-                      {s.contextId}
-                    </button>
+                    <WorkflowLink contextId={s.contextId} onOpen={setContext} />
                   </td>
                   <td>
                     <Time at={s.updatedAt} />
@@ -237,14 +230,7 @@ export function ActivityPage() {
                     <StateBadge state={t.state} />
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      className="link"
-                      onClick={() => setContext(t.contextId)}
-                      title="Show this workflow's timeline"
-                    >
-                      {t.contextId}
-                    </button>
+                    <WorkflowLink contextId={t.contextId} onOpen={setContext} />
                   </td>
                   <td>
                     <Time at={t.updatedAt} />
@@ -279,5 +265,19 @@ export function ActivityPage() {
         )}
       </Section>
     </>
+  );
+}
+
+/** A workflow id that opens its timeline (sessions and tasks tables). */
+function WorkflowLink({ contextId, onOpen }: { contextId: string; onOpen: (contextId: string) => void }) {
+  return (
+    <button
+      type="button"
+      className="link"
+      onClick={() => onOpen(contextId)}
+      title="Show this workflow's timeline"
+    >
+      {contextId}
+    </button>
   );
 }

@@ -13,7 +13,14 @@ import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
 import { startTestRegistry } from '../../registry/test/registry-harness.js';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '../../privacy-proxy/src/index.js';
+import {
+  JoseTokenVerifier,
+  MemoryRedactionStore,
+  MemoryUsageStore,
+  serveRedactions,
+  serveUsage,
+  type RedactionStore,
+} from '../../privacy-proxy/src/index.js';
 import { connectBus } from '@orgmesh/messaging';
 
 export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
@@ -106,13 +113,15 @@ export async function startGatewayStack(
 }
 
 /**
- * What answers GET /v1/usage (`rpc.privacy.v1.get-usage`) in the privacy proxy: its real handler and
- * token check (trusting this gateway's issuer, as deployed) on an in-memory usage store, without
- * starting a proxy.
+ * What answers GET /v1/usage (`rpc.privacy.v1.get-usage`) and GET /v1/privacy/redactions
+ * (`rpc.privacy.v1.get-redactions`) in the privacy proxy: their real handlers and token check
+ * (trusting this gateway's issuer, as deployed) on in-memory stores (or the given redaction store),
+ * without starting a proxy.
  */
 export async function startUsageResponder(
   ctx: TestContext,
   gateway: GatewayApp,
+  options: { redactions?: RedactionStore } = {},
 ): Promise<{ close(): Promise<void> }> {
   const bus = await connectBus({
     url: ctx.natsUrl,
@@ -121,13 +130,12 @@ export async function startUsageResponder(
     nameSuffix: ctx.nameSuffix,
     logger: silentLogger,
   });
-  serveUsage(bus, {
-    usage: new MemoryUsageStore(),
-    verifier: JoseTokenVerifier.fromJwksUrl(`${gateway.url}/.well-known/jwks.json`, {
-      issuer: gateway.identity.issuer,
-      audience: gateway.identity.audience,
-    }),
+  const verifier = JoseTokenVerifier.fromJwksUrl(`${gateway.url}/.well-known/jwks.json`, {
+    issuer: gateway.identity.issuer,
+    audience: gateway.identity.audience,
   });
+  serveUsage(bus, { usage: new MemoryUsageStore(), verifier });
+  serveRedactions(bus, { redactions: options.redactions ?? new MemoryRedactionStore(), verifier });
   await bus.nc.flush();
   return { close: () => bus.close() };
 }

@@ -22,3 +22,11 @@ export type { GovernorOptions } from './governance/governor.js';
 export { MemoryCounterStore, PostgresCounterStore } from './governance/counter-store.js';
 export { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 export { serveUsage } from './governance/usage-rpc.js';
+export {
+  MemoryRedactionStore,
+  PostgresRedactionStore,
+  RedactionRecorder,
+  teeAudit,
+} from './redactions/redaction-store.js';
+export type { RedactionStore } from './redactions/redaction-store.js';
+export { serveRedactions } from './redactions/redactions-rpc.js';

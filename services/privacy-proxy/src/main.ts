@@ -18,6 +18,13 @@ import { DEFAULT_PRICES, PriceList } from './governance/prices.js';
 import { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 import { serveUsage } from './governance/usage-rpc.js';
 import { budgetWarningPublisher } from './governance/warnings.js';
+import {
+  MemoryRedactionStore,
+  PostgresRedactionStore,
+  RedactionRecorder,
+  teeAudit,
+} from './redactions/redaction-store.js';
+import { serveRedactions } from './redactions/redactions-rpc.js';
 import { FileProfileSource, type ProfileSource } from './profiles/profile-source.js';
 import { RegistryProfileSource } from './profiles/registry-profile-source.js';
 import { NatsRegistryReader } from './profiles/registry-reader.js';
@@ -121,6 +128,13 @@ if (config.DATABASE_URL) {
         ageColumn: 'bucket',
         maxAgeMs: config.PRIVACY_USAGE_RETENTION,
       },
+      // Redaction counts are kept as long as the usage beside them.
+      {
+        name: 'privacy_proxy.redaction_counts',
+        table: 'privacy_proxy.redaction_counts',
+        ageColumn: 'bucket',
+        maxAgeMs: config.PRIVACY_USAGE_RETENTION,
+      },
       // Counters older than the longest window (a month) decide nothing any more.
       {
         name: 'privacy_proxy.llm_counters',
@@ -148,6 +162,13 @@ if (config.DATABASE_URL) {
 // Budget warnings go to the PRIVACY stream, which the nats audit sink provisions; without it, here.
 if (bus && config.PRIVACY_AUDIT !== 'nats') await bus.ensureStream('privacy');
 const usage = db ? new PostgresUsageStore(db) : new MemoryUsageStore();
+// Redaction counts per hour, role, entity type and action: every audited request, summed in memory
+// and written once a second (the request path only adds to a map).
+const redactions = new RedactionRecorder(
+  db ? new PostgresRedactionStore(db) : new MemoryRedactionStore(),
+  logger,
+);
+redactions.start();
 const verifier = JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
   issuer: config.AUTH_ISSUER,
   audience: config.AUTH_AUDIENCE,
@@ -179,7 +200,7 @@ const proxy = createPrivacyProxy({
   verifier,
   profiles,
   hmacKey: config.PRIVACY_HMAC_KEY,
-  audit,
+  audit: teeAudit(audit, redactions),
   logger,
   metrics,
   ...(config.PRIVACY_NER_URL ? { ner: httpNerHook(config.PRIVACY_NER_URL, config.PRIVACY_NER_TIMEOUT) } : {}),
@@ -191,6 +212,8 @@ const proxy = createPrivacyProxy({
 
 // GET /v1/usage at the gateway: rpc.privacy.v1.get-usage, answered by any replica (one queue group).
 if (bus) serveUsage(bus, { usage, recorder: governor.recorder, verifier });
+// GET /v1/privacy/redactions: rpc.privacy.v1.get-redactions, the same way.
+if (bus) serveRedactions(bus, { redactions: redactions.store, recorder: redactions, verifier });
 
 const url = await proxy.listen(config.PRIVACY_PROXY_PORT, config.PRIVACY_PROXY_HOST);
 logger.info(
@@ -219,6 +242,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       .then(async (code) => {
         registryProfiles?.stop();
         if (retention) clearInterval(retention);
+        await redactions.stop().catch(() => undefined);
         await db?.close().catch(() => undefined);
         if (audit instanceof NatsAuditSink) {
           // Whatever NATS has not acknowledged by then stays spooled for the next start.

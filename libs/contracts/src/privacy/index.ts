@@ -3,3 +3,4 @@ export * from './proxy-headers.js';
 export * from './llm-governance.js';
 export * from './budget-warning.event.js';
 export * from './get-usage.rpc.js';
+export * from './get-redactions.rpc.js';

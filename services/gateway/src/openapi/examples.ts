@@ -208,6 +208,34 @@ export const OPERATION_EXAMPLES: Readonly<Record<string, OperationExample>> = {
       truncated: false,
     },
   },
+  getRedactions: {
+    parameters: { role: 'finance', from: '2026-03-02T00:00:00Z', bucket: 'hour' },
+    response: {
+      rows: [
+        {
+          bucket: '2026-03-02T09:00:00.000Z',
+          role: 'finance',
+          entityType: 'email',
+          masked: 14,
+          passed: 0,
+          refused: 0,
+        },
+        {
+          bucket: '2026-03-02T09:00:00.000Z',
+          role: 'finance',
+          entityType: 'iban',
+          masked: 3,
+          passed: 0,
+          refused: 1,
+        },
+      ],
+      totals: { masked: 17, passed: 0, refused: 1 },
+      from: '2026-03-02T00:00:00.000Z',
+      to: '2026-03-02T10:15:00.000Z',
+      bucket: 'hour',
+      truncated: false,
+    },
+  },
   createSession: {
     request: { agentId: 'finance-agent', contextId: CONTEXT_ID, metadata: { ticket: 'FIN-1042' } },
     response: { ...session, status: 'pending', version: 1, updatedAt: T0, lastTransitionAt: T0 },

@@ -355,6 +355,7 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
       { name: 'mesh', description: 'Tasks, approvals and notifications between agents' },
       { name: 'registry', description: 'Agents, profiles, the org chart' },
       { name: 'usage', description: 'LLM usage and cost recorded by the privacy proxy' },
+      { name: 'privacy', description: 'Redaction counts recorded by the privacy proxy (counts only)' },
       { name: 'events', description: 'Lifecycle event subscriptions (SSE)' },
       { name: 'identity', description: 'Tokens and keys' },
     ],

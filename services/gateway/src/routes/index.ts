@@ -1,5 +1,6 @@
 import { approvalRoutes } from './approvals.routes.js';
 import { meshRoutes } from './mesh.routes.js';
+import { privacyRoutes } from './privacy.routes.js';
 import { registryRoutes } from './registry.routes.js';
 import { sessionRoutes } from './sessions.routes.js';
 import { usageRoutes } from './usage.routes.js';
@@ -12,4 +13,5 @@ export const API_ROUTES: readonly Route[] = [
   ...approvalRoutes,
   ...registryRoutes,
   ...usageRoutes,
+  ...privacyRoutes,
 ];

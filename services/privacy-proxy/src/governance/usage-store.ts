@@ -1,5 +1,6 @@
 import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
+import { AggregatingWriter, type AggregatingWriterOptions } from './aggregating-writer.js';
 
 /** The dimensions one model call is attributed to ('' where the call named none). */
 export interface UsageDimensions {
@@ -214,60 +215,21 @@ export class MemoryUsageStore implements UsageStore {
  * off the request path. A failed write keeps the rows for the next one (bounded: past `maxRows`
  * distinct rows the oldest aggregates are dropped and counted).
  */
-export class UsageRecorder {
-  private pending = new Map<string, UsageRow>();
-  private timer: NodeJS.Timeout | undefined;
-  private writing: Promise<void> | undefined;
-
+export class UsageRecorder extends AggregatingWriter<UsageRow> {
   constructor(
     readonly store: UsageStore,
-    private readonly logger: Logger,
-    private readonly options: { intervalMs?: number; maxRows?: number; onDropped?: (n: number) => void } = {},
-  ) {}
-
-  start(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.intervalMs ?? 1_000);
-    this.timer.unref();
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.writing;
-    await this.flush();
-  }
-
-  record(row: UsageRow): void {
-    const key = dimensionKey(row);
-    const prior = this.pending.get(key);
-    if (prior) addTotals(prior, row);
-    else {
-      if (this.pending.size >= (this.options.maxRows ?? 100_000)) {
-        const oldest = this.pending.keys().next().value;
-        if (oldest !== undefined) this.pending.delete(oldest);
-        this.options.onDropped?.(1);
-      }
-      this.pending.set(key, { ...row });
-    }
-  }
-
-  /** Writes what is aggregated now (tests read right after). */
-  async flush(): Promise<void> {
-    if (this.writing) await this.writing;
-    if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    this.writing = this.store
-      .add([...batch.values()])
-      .catch((error: unknown) => {
-        for (const row of batch.values()) this.record(row);
-        this.logger.warn(
-          { err: error instanceof Error ? error.name : 'unknown', rows: batch.size },
-          'usage write failed',
-        );
-      })
-      .finally(() => {
-        this.writing = undefined;
-      });
-    await this.writing;
+    logger: Logger,
+    options: AggregatingWriterOptions = {},
+  ) {
+    super(
+      {
+        key: dimensionKey,
+        merge: addTotals,
+        write: (rows) => store.add(rows),
+        failure: 'usage write failed',
+      },
+      logger,
+      options,
+    );
   }
 }

@@ -1,0 +1,79 @@
+import type { Logger } from '@orgmesh/telemetry';
+
+export interface AggregatingWriterOptions {
+  readonly intervalMs?: number;
+  /** Distinct rows kept at most; past it the oldest aggregate is dropped and counted. */
+  readonly maxRows?: number;
+  readonly onDropped?: (n: number) => void;
+}
+
+/**
+ * Sums rows with the same key in memory and writes them in one statement per interval, off the
+ * request path (LLM usage, redaction counts). A failed write keeps the rows for the next one
+ * (bounded by `maxRows`).
+ */
+export class AggregatingWriter<Row extends object> {
+  private pending = new Map<string, Row>();
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    private readonly parts: {
+      /** Rows with the same key are summed. */
+      readonly key: (row: Row) => string;
+      /** Adds `delta`'s counts into `target`. */
+      readonly merge: (target: Row, delta: Row) => void;
+      readonly write: (rows: readonly Row[]) => Promise<void>;
+      /** Constant log message of a failed write. */
+      readonly failure: string;
+    },
+    private readonly logger: Logger,
+    private readonly options: AggregatingWriterOptions = {},
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.flush(), this.options.intervalMs ?? 1_000);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.writing;
+    await this.flush();
+  }
+
+  record(row: Row): void {
+    const key = this.parts.key(row);
+    const prior = this.pending.get(key);
+    if (prior) this.parts.merge(prior, row);
+    else {
+      if (this.pending.size >= (this.options.maxRows ?? 100_000)) {
+        const oldest = this.pending.keys().next().value;
+        if (oldest !== undefined) this.pending.delete(oldest);
+        this.options.onDropped?.(1);
+      }
+      this.pending.set(key, { ...row });
+    }
+  }
+
+  /** Writes what is aggregated now (readers call it first, so this replica's latest counts are in). */
+  async flush(): Promise<void> {
+    if (this.writing) await this.writing;
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    this.writing = this.parts
+      .write([...batch.values()])
+      .catch((error: unknown) => {
+        for (const row of batch.values()) this.record(row);
+        this.logger.warn(
+          { err: error instanceof Error ? error.name : 'unknown', rows: batch.size },
+          this.parts.failure,
+        );
+      })
+      .finally(() => {
+        this.writing = undefined;
+      });
+    await this.writing;
+  }
+}

@@ -1,0 +1,214 @@
+import type { PrivacyRedactedPayload, REDACTION_ACTIONS, REDACTION_BUCKETS } from '@orgmesh/contracts';
+import type { Sql } from '@orgmesh/persistence';
+import type { Logger } from '@orgmesh/telemetry';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { AggregatingWriter, type AggregatingWriterOptions } from '../governance/aggregating-writer.js';
+import { DAY_MS, hourOf } from '../governance/windows.js';
+
+export type RedactionAction = (typeof REDACTION_ACTIONS)[number];
+export type RedactionBucket = (typeof REDACTION_BUCKETS)[number];
+
+/** One hour of one role's findings of one entity type under one action: a count, nothing else. */
+export interface RedactionCount {
+  /** Hour bucket start, epoch ms. */
+  readonly bucket: number;
+  readonly tenant: string;
+  readonly role: string;
+  readonly entityType: string;
+  readonly action: RedactionAction;
+  count: number;
+}
+
+/** Counts of one bucket (hour or day), role and entity type, per action. */
+export interface RedactionTotals {
+  /** Bucket start, epoch ms. */
+  readonly bucket: number;
+  readonly role: string;
+  readonly entityType: string;
+  masked: number;
+  passed: number;
+  refused: number;
+}
+
+export interface RedactionQuery {
+  readonly tenant: string;
+  readonly role?: string;
+  readonly entityType?: string;
+  /** Epoch ms, inclusive hour buckets. */
+  readonly from: number;
+  readonly to: number;
+  readonly bucket: RedactionBucket;
+  readonly limit: number;
+}
+
+/** Where redaction counts are kept: Postgres `privacy_proxy.redaction_counts`, or this process's memory. */
+export interface RedactionStore {
+  add(rows: readonly RedactionCount[]): Promise<void>;
+  query(query: RedactionQuery): Promise<RedactionTotals[]>;
+}
+
+const countKey = (r: RedactionCount) => [r.bucket, r.tenant, r.role, r.entityType, r.action].join('\u0000');
+
+/** The per-action counts of one audit event, by entity type (what `privacy.v1.redacted` distinguishes). */
+export function countsOf(event: PrivacyRedactedPayload, bucket: number): RedactionCount[] {
+  const rows: RedactionCount[] = [];
+  const add = (action: RedactionAction, counts: Record<string, number> | undefined) => {
+    for (const [entityType, count] of Object.entries(counts ?? {}))
+      if (count > 0) rows.push({ bucket, tenant: event.tenant, role: event.role, entityType, action, count });
+  };
+  add('masked', event.maskedCounts);
+  add('passed', event.passedCounts);
+  add('refused', event.refusedCounts);
+  return rows;
+}
+
+interface PgRedactionRow {
+  bucket_ms: string;
+  role: string;
+  entity_type: string;
+  masked: string;
+  passed: string;
+  refused: string;
+}
+
+export class PostgresRedactionStore implements RedactionStore {
+  constructor(private readonly db: Sql) {}
+
+  async add(rows: readonly RedactionCount[]): Promise<void> {
+    if (rows.length === 0) return;
+    const col = <K extends keyof RedactionCount>(k: K) => rows.map((r) => r[k]);
+    await this.db.query(
+      `INSERT INTO redaction_counts AS c (bucket, tenant, role, entity_type, action, count)
+       SELECT to_timestamp(b / 1000.0), t, r, e, a, n
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS d(b, t, r, e, a, n)
+       ON CONFLICT (bucket, tenant, role, entity_type, action) DO UPDATE SET
+         count = c.count + excluded.count,
+         updated_at = clock_timestamp()`,
+      [col('bucket'), col('tenant'), col('role'), col('entityType'), col('action'), col('count')],
+      { name: 'privacy-proxy-redactions-add' },
+    );
+  }
+
+  async query(q: RedactionQuery): Promise<RedactionTotals[]> {
+    // Days are UTC days, as the hours are UTC hours.
+    const result = await this.db.query<PgRedactionRow>(
+      `SELECT (extract(epoch from date_trunc($6, bucket, 'UTC')) * 1000)::bigint AS bucket_ms, role, entity_type,
+              coalesce(sum(count) FILTER (WHERE action = 'masked'), 0) AS masked,
+              coalesce(sum(count) FILTER (WHERE action = 'passed'), 0) AS passed,
+              coalesce(sum(count) FILTER (WHERE action = 'refused'), 0) AS refused
+         FROM redaction_counts
+        WHERE tenant = $1 AND bucket >= to_timestamp($2 / 1000.0) AND bucket <= to_timestamp($3 / 1000.0)
+          AND ($4::text IS NULL OR role = $4) AND ($5::text IS NULL OR entity_type = $5)
+        GROUP BY 1, 2, 3
+        ORDER BY 1 DESC, 2, 3
+        LIMIT $7`,
+      [q.tenant, q.from, q.to, q.role ?? null, q.entityType ?? null, q.bucket, q.limit],
+    );
+    return result.rows.map((r) => ({
+      bucket: Number(r.bucket_ms),
+      role: r.role,
+      entityType: r.entity_type,
+      masked: Number(r.masked),
+      passed: Number(r.passed),
+      refused: Number(r.refused),
+    }));
+  }
+}
+
+/** Counts of this process only (no DATABASE_URL): kept for the last `keepMs`. */
+export class MemoryRedactionStore implements RedactionStore {
+  private readonly rows = new Map<string, RedactionCount>();
+
+  constructor(private readonly keepMs = 7 * DAY_MS) {}
+
+  add(rows: readonly RedactionCount[]): Promise<void> {
+    const cutoff = Date.now() - this.keepMs;
+    for (const row of rows) {
+      if (row.bucket < cutoff) continue;
+      const prior = this.rows.get(countKey(row));
+      if (prior) prior.count += row.count;
+      else this.rows.set(countKey(row), { ...row });
+    }
+    for (const [key, row] of this.rows) if (row.bucket < cutoff) this.rows.delete(key);
+    return Promise.resolve();
+  }
+
+  query(q: RedactionQuery): Promise<RedactionTotals[]> {
+    const grouped = new Map<string, RedactionTotals>();
+    for (const r of this.rows.values()) {
+      if (r.tenant !== q.tenant || r.bucket < q.from || r.bucket > q.to) continue;
+      if (
+        (q.role !== undefined && r.role !== q.role) ||
+        (q.entityType !== undefined && r.entityType !== q.entityType)
+      )
+        continue;
+      const bucket = q.bucket === 'day' ? Math.floor(r.bucket / DAY_MS) * DAY_MS : r.bucket;
+      const key = [bucket, r.role, r.entityType].join('\u0000');
+      const totals = grouped.get(key) ?? {
+        bucket,
+        role: r.role,
+        entityType: r.entityType,
+        masked: 0,
+        passed: 0,
+        refused: 0,
+      };
+      totals[r.action] += r.count;
+      grouped.set(key, totals);
+    }
+    return Promise.resolve(
+      [...grouped.values()]
+        .sort(
+          (a, b) =>
+            b.bucket - a.bucket || a.role.localeCompare(b.role) || a.entityType.localeCompare(b.entityType),
+        )
+        .slice(0, q.limit),
+    );
+  }
+}
+
+/**
+ * Counts what every audited request's profile did, per hour, role, entity type and action, and
+ * writes the sums in one statement a second (AggregatingWriter): the request path only adds to a
+ * map. It is an AuditSink, teed with the real one, so it sees exactly what the audit sees — and,
+ * like the audit, counts only: the event carries no value, and only its counts are kept.
+ */
+export class RedactionRecorder extends AggregatingWriter<RedactionCount> implements AuditSink {
+  private readonly now: () => number;
+
+  constructor(
+    readonly store: RedactionStore,
+    logger: Logger,
+    options: AggregatingWriterOptions & { now?: () => number } = {},
+  ) {
+    super(
+      {
+        key: countKey,
+        merge: (target, delta) => {
+          target.count += delta.count;
+        },
+        write: (rows) => store.add(rows),
+        failure: 'redaction counts write failed',
+      },
+      logger,
+      options,
+    );
+    this.now = options.now ?? Date.now;
+  }
+
+  emit(event: PrivacyRedactedPayload): void {
+    for (const row of countsOf(event, hourOf(this.now()))) this.record(row);
+  }
+}
+
+/** Both sinks get every event; a throwing one does not keep it from the other. */
+export function teeAudit(first: AuditSink, second: AuditSink): AuditSink {
+  return {
+    emit(event) {
+      try {
+        first.emit(event);
+      } finally {
+        second.emit(event);
+      }
+    },
+  };
+}

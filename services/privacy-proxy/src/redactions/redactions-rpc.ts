@@ -1,0 +1,100 @@
+import { AppError, GetRedactions, type RpcResponse } from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
+import type { TokenVerifier } from '../auth/token-verifier.js';
+import { HOUR_MS, hourOf } from '../governance/windows.js';
+import type { RedactionRecorder, RedactionStore } from './redaction-store.js';
+
+const ADMIN_SCOPE = 'orgmesh:admin';
+const AGENT_SCOPE = 'orgmesh:agent';
+const READ_SCOPE = 'orgmesh:read';
+
+/**
+ * Who reads which counts, by the forwarded token (the precedence of libs/auth callerKindOf): an admin
+ * or a viewer (`orgmesh:read`) its whole tenant — counts carry no personal data, and viewers read
+ * every other operator view; an agent its own role only (what its profile did to its own calls and
+ * its peers'); a person of the org chart nothing (the console's people reach their approvals only).
+ */
+function scopeOf(
+  caller: { scopes: readonly string[]; role: string },
+  role: string | undefined,
+): string | undefined {
+  if (caller.scopes.includes(ADMIN_SCOPE)) return role;
+  if (caller.scopes.includes(AGENT_SCOPE)) {
+    if (role !== undefined && role !== caller.role)
+      throw new AppError(
+        'forbidden',
+        `an agent reads its own role's redaction counts only: the caller's role is "${caller.role}", not "${role}"`,
+        { details: { rule: 'redactions.own-role-only' } },
+      );
+    return caller.role;
+  }
+  if (caller.scopes.includes(READ_SCOPE)) return role;
+  throw new AppError(
+    'forbidden',
+    'redaction counts are read by admins and viewers (all) and agents (their own role)',
+  );
+}
+
+/**
+ * `rpc.privacy.v1.get-redactions` (GET /v1/privacy/redactions at the gateway). The forwarded token is
+ * verified here, as every service does for itself. This replica's counts are written first; other
+ * replicas' reach Postgres within a second.
+ */
+export function serveRedactions(
+  bus: MessageBus,
+  deps: {
+    readonly redactions: RedactionStore;
+    readonly recorder?: RedactionRecorder;
+    readonly verifier: TokenVerifier;
+    readonly now?: () => number;
+  },
+): ReturnType<MessageBus['serve']> {
+  const now = deps.now ?? Date.now;
+  return bus.serve(GetRedactions, async (request, ctx): Promise<RpcResponse<typeof GetRedactions>> => {
+    const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
+    if (!token)
+      throw new AppError('unauthenticated', 'redaction counts are read with a token: none was forwarded');
+    const caller = await deps.verifier.verify(token);
+    const role = scopeOf(caller, request.role);
+    const to = request.to ? Date.parse(request.to) : now();
+    const from = request.from ? Date.parse(request.from) : to - 24 * HOUR_MS;
+    if (from > to)
+      throw new AppError('validation_failed', 'from must not be after to', {
+        details: { issues: [{ path: 'from', message: 'after to' }] },
+      });
+    await deps.recorder?.flush();
+    const found = await deps.redactions.query({
+      tenant: caller.tenant,
+      ...(role !== undefined ? { role } : {}),
+      ...(request.entityType !== undefined ? { entityType: request.entityType } : {}),
+      // A day bucket counts the whole UTC day `from` falls in, an hour bucket the whole hour.
+      from: request.bucket === 'day' ? Math.floor(from / (24 * HOUR_MS)) * 24 * HOUR_MS : hourOf(from),
+      to,
+      bucket: request.bucket,
+      limit: request.limit + 1,
+    });
+    const truncated = found.length > request.limit;
+    const rows = found.slice(0, request.limit).map((r) => ({
+      bucket: new Date(r.bucket).toISOString(),
+      role: r.role,
+      entityType: r.entityType,
+      masked: r.masked,
+      passed: r.passed,
+      refused: r.refused,
+    }));
+    const totals = { masked: 0, passed: 0, refused: 0 };
+    for (const row of rows) {
+      totals.masked += row.masked;
+      totals.passed += row.passed;
+      totals.refused += row.refused;
+    }
+    return {
+      rows,
+      totals,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      bucket: request.bucket,
+      truncated,
+    };
+  });
+}

@@ -4,10 +4,12 @@ import {
   ConfigError,
   databaseEnv,
   env,
+  httpListenEnv,
   migrateEnv,
   natsEnv,
   parseConfig,
   parseDuration,
+  storeServiceEnv,
   telemetryEnv,
 } from './config.js';
 import { databaseUrlWithoutEnv } from './database-url.js';
@@ -121,5 +123,31 @@ describe('migrateEnv', () => {
     expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).toThrow(ConfigError);
     expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).toThrow(/MIGRATE_ON_START/);
     expect(() => parseConfig('svc', schema, { MIGRATE_ON_START: 'ture' })).not.toThrow(/ture/);
+  });
+});
+
+describe('storeServiceEnv', () => {
+  it('is the bus, Postgres, migrate and telemetry fragments together', () => {
+    expect(Object.keys(storeServiceEnv).sort()).toEqual(
+      Object.keys({ ...natsEnv, ...databaseEnv, ...migrateEnv, ...telemetryEnv }).sort(),
+    );
+  });
+});
+
+describe('httpListenEnv', () => {
+  const schema = z.object({ ...httpListenEnv('SVC', 8101) });
+
+  it("names the prefix's port and host, loopback and the given port unless set", () => {
+    expect(parseConfig('svc', schema, {})).toEqual({ SVC_HTTP_PORT: 8101, SVC_HTTP_HOST: '127.0.0.1' });
+    expect(parseConfig('svc', schema, { SVC_HTTP_PORT: '0', SVC_HTTP_HOST: '0.0.0.0' })).toEqual({
+      SVC_HTTP_PORT: 0,
+      SVC_HTTP_HOST: '0.0.0.0',
+    });
+  });
+
+  it('refuses a port out of range and an empty host, naming the keys', () => {
+    expect(() => parseConfig('svc', schema, { SVC_HTTP_PORT: '70000', SVC_HTTP_HOST: '' })).toThrow(
+      /SVC_HTTP_HOST.*SVC_HTTP_PORT|SVC_HTTP_PORT.*SVC_HTTP_HOST/,
+    );
   });
 });

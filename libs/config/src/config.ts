@@ -150,6 +150,40 @@ export const databaseEnv = {
 };
 
 /**
+ * The keys every stateful service (sessions, mesh-router, registry) reads alike, spread into its
+ * schema (`...storeServiceEnv`): the bus (natsEnv), its Postgres (databaseEnv), MIGRATE_ON_START
+ * (migrateEnv) and logging and trace export (telemetryEnv). What service-host opens from them is
+ * described by its ServiceHostConfig.
+ */
+export const storeServiceEnv = {
+  ...natsEnv,
+  ...databaseEnv,
+  ...migrateEnv,
+  ...telemetryEnv,
+};
+
+/** The zod schema of a `<PREFIX>_HTTP_PORT` key: a TCP port, `fallback` unless set. */
+type PortKey = ReturnType<typeof env.port>;
+/** The zod schema of a `<PREFIX>_HTTP_HOST` key: a non-empty address, loopback unless set. */
+type HostKey = z.ZodDefault<z.ZodString>;
+
+/** `<PREFIX>_HTTP_PORT` and `<PREFIX>_HTTP_HOST`, as httpListenEnv spreads them into a schema. */
+export type HttpListenEnv<P extends string> = { [K in `${P}_HTTP_PORT`]: PortKey } & {
+  [K in `${P}_HTTP_HOST`]: HostKey;
+};
+
+/**
+ * The HTTP port a process listens on (its API, or its health and metrics port), spread into its
+ * schema (`...httpListenEnv('MESH', 8103)`): `<PREFIX>_HTTP_PORT`, `port` unless set, and
+ * `<PREFIX>_HTTP_HOST`, the address it binds: loopback unless set, so a process started from a
+ * checkout is not reachable from the network; containers set 0.0.0.0 (ADR 0010).
+ */
+export function httpListenEnv<P extends string>(prefix: P, port: number): HttpListenEnv<P> {
+  const host: HostKey = z.string().min(1).default('127.0.0.1');
+  return { [`${prefix}_HTTP_PORT`]: env.port(port), [`${prefix}_HTTP_HOST`]: host } as HttpListenEnv<P>;
+}
+
+/**
  * `500ms`, `30s`, `15m`, `2h`, `1d`; `0` alone means zero. Any other number without a unit is
  * refused: `SESSION_IDLE_TIMEOUT=1800` or `--timeout 5` meant seconds to the person who wrote it and
  * milliseconds to the code that read it, so neither reading is safe to guess (issue 20).

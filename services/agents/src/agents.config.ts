@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { ConfigError, env, httpListenEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings } from '@orgmesh/agent-sdk';
 
 export const AGENT_ROLES = ['finance', 'manager', 'legal'] as const;
@@ -37,10 +37,8 @@ export const AgentsConfigSchema = z
     AGENT_CONCURRENCY: env.int(4, 1),
     AGENT_HEARTBEAT_INTERVAL: env.duration('15s'),
     AGENT_SHUTDOWN_GRACE: env.duration('10s'),
-    /** Health and metrics port (`/healthz`, `/readyz`, `/metrics`). */
-    AGENTS_HTTP_PORT: env.port(8104),
-    /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
-    AGENTS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    /** Health and metrics port (`/healthz`, `/readyz`, `/metrics`), loopback unless AGENTS_HTTP_HOST is set. */
+    ...httpListenEnv('AGENTS', 8104),
     ...natsEnv,
     ...telemetryEnv,
     /** ORGMESH_OIDC_*: the agent's tokens from an OpenID provider (production) instead of the gateway's dev issuer. */

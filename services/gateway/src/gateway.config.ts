@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { ConfigError, env, httpListenEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { AUTH_VERIFIER_ENV } from '@orgmesh/auth';
 
 const optionalString = env.optionalString();
@@ -11,8 +11,8 @@ function isLoopback(url: URL): boolean {
 /** The only place the gateway reads its environment. */
 export const GatewayConfigSchema = z.object({
   ...natsEnv,
-  GATEWAY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  GATEWAY_HTTP_PORT: env.port(8080),
+  /** The REST port (GATEWAY_HTTP_PORT) and the address it binds (GATEWAY_HTTP_HOST, loopback unless set). */
+  ...httpListenEnv('GATEWAY', 8080),
   GATEWAY_GRPC_HOST: z.string().min(1).default('127.0.0.1'),
   GATEWAY_GRPC_PORT: env.port(50051),
   /** gRPC server reflection (grpcurl list/describe), unauthenticated: it exposes only the public schema. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError, env, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { ConfigError, env, httpListenEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
 import { OIDC_CLIENT_ENV, oidcClientSettings, type OidcClientSettings } from '@orgmesh/agent-sdk';
 
 const optional = env.optionalString();
@@ -19,8 +19,8 @@ export const McpConfigSchema = z.object({
   GATEWAY_URL: optional,
   /** `stdio` (default: what Claude Code and Goose spawn) or `http` (streamable HTTP on MCP_HTTP_PORT). */
   MCP_TRANSPORT: z.enum(['stdio', 'http']).optional(),
-  MCP_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  MCP_HTTP_PORT: env.port(8765),
+  /** The streamable HTTP port (MCP_HTTP_PORT) and the address it binds (MCP_HTTP_HOST, loopback unless set). */
+  ...httpListenEnv('MCP', 8765),
   /** Comma-separated extra Host header values accepted in HTTP mode (DNS rebinding protection). */
   MCP_HTTP_ALLOWED_HOSTS: optional,
   /**

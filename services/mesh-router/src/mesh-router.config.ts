@@ -1,17 +1,14 @@
 import { z } from 'zod';
 import { AUTH_TRUSTED_ISSUER_ENV } from '@orgmesh/auth';
-import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { env, httpListenEnv, parseConfig, storeServiceEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the mesh router reads its environment. Durations accept `30s`, `15m`, `2h`, `1d`. */
 export const MeshRouterConfigSchema = z.object({
-  ...natsEnv,
-  ...databaseEnv,
-  ...migrateEnv,
-  MESH_HTTP_PORT: env.port(8103),
-  /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
-  MESH_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  ...telemetryEnv,
+  /** NATS, Postgres, MIGRATE_ON_START, LOG_LEVEL and OTEL_* keys, read alike by every stateful service. */
+  ...storeServiceEnv,
+  /** The health and metrics port (loopback unless MESH_HTTP_HOST is set; ADR 0010). */
+  ...httpListenEnv('MESH', 8103),
 
   /** Identity: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL, AUTH_*_CLAIM, JWKS caching (libs/auth, docs/identity.md). */
   ...AUTH_TRUSTED_ISSUER_ENV,

@@ -1,17 +1,14 @@
 import { z } from 'zod';
 import { AUTH_TRUSTED_ISSUER_ENV } from '@orgmesh/auth';
-import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { env, httpListenEnv, parseConfig, storeServiceEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the registry service reads its environment. Durations accept `500ms`, `30s`, `15m`. */
 export const RegistryConfigSchema = z.object({
-  ...natsEnv,
-  ...databaseEnv,
-  ...migrateEnv,
-  REGISTRY_HTTP_PORT: env.port(8102),
-  /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
-  REGISTRY_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  ...telemetryEnv,
+  /** NATS, Postgres, MIGRATE_ON_START, LOG_LEVEL and OTEL_* keys, read alike by every stateful service. */
+  ...storeServiceEnv,
+  /** The health and metrics port (loopback unless REGISTRY_HTTP_HOST is set; ADR 0010). */
+  ...httpListenEnv('REGISTRY', 8102),
 
   /**
    * The registry directory loaded at startup (relative to the working directory) when its content

@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import { AUTH_TRUSTED_ISSUER_ENV } from '@orgmesh/auth';
-import { databaseEnv, env, migrateEnv, natsEnv, parseConfig, telemetryEnv } from '@orgmesh/config';
+import { env, httpListenEnv, parseConfig, storeServiceEnv } from '@orgmesh/config';
 import { MESSAGING_RETENTION_ENV } from '@orgmesh/messaging';
 
 /** The only place the sessions service reads its environment. */
 export const SessionsConfigSchema = z.object({
-  ...natsEnv,
-  ...databaseEnv,
-  ...migrateEnv,
-  SESSIONS_HTTP_PORT: env.port(8101),
-  /** Address the health and metrics port binds: loopback unless set; containers set 0.0.0.0 (ADR 0010). */
-  SESSIONS_HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  /** NATS, Postgres, MIGRATE_ON_START, LOG_LEVEL and OTEL_* keys, read alike by every stateful service. */
+  ...storeServiceEnv,
+  /** The health and metrics port (loopback unless SESSIONS_HTTP_HOST is set; ADR 0010). */
+  ...httpListenEnv('SESSIONS', 8101),
   SESSION_IDLE_TIMEOUT: env.duration('30m'),
   SESSION_RETENTION_DAYS: env.int(30, 1),
   SESSION_SWEEP_INTERVAL: env.duration('30s'),
@@ -31,7 +29,6 @@ export const SessionsConfigSchema = z.object({
   SESSION_ROW_CACHE_SIZE: env.int(10_000, 0),
   /** Identity: AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL, AUTH_*_CLAIM, JWKS caching (libs/auth, docs/identity.md). */
   ...AUTH_TRUSTED_ISSUER_ENV,
-  ...telemetryEnv,
 });
 export type SessionsConfig = z.infer<typeof SessionsConfigSchema>;
 

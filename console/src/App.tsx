@@ -6,6 +6,7 @@ import { AdminPage } from './pages/Admin';
 import { AgentsPage } from './pages/Agents';
 import { ApprovalsPage } from './pages/Approvals';
 import { PrivacyPage } from './pages/Privacy';
+import { UsagePage } from './pages/Usage';
 import { ProblemBanner } from './ui';
 
 const PAGES = [
@@ -13,6 +14,7 @@ const PAGES = [
   { id: 'activity', label: 'Sessions & tasks' },
   { id: 'agents', label: 'Agents' },
   { id: 'privacy', label: 'Privacy' },
+  { id: 'usage', label: 'Usage' },
   { id: 'admin', label: 'Admin' },
 ] as const;
 type PageId = (typeof PAGES)[number]['id'];
@@ -104,6 +106,7 @@ export function App({ initialError }: { initialError?: unknown }) {
         {page === 'activity' ? <ActivityPage /> : null}
         {page === 'agents' ? <AgentsPage /> : null}
         {page === 'privacy' ? <PrivacyPage /> : null}
+        {page === 'usage' ? <UsagePage /> : null}
         {page === 'admin' ? <AdminPage /> : null}
       </main>
     </>

@@ -78,7 +78,7 @@ export interface KeysetPosition {
  * Only the form `Date#toISOString` writes, and a real instant (no 30 February, which Postgres
  * would refuse with an error rather than a 400).
  */
-const CanonicalTimestamp = z
+export const CanonicalTimestamp = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/)
   .refine((value) => {

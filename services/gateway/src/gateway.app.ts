@@ -127,7 +127,7 @@ export async function startGatewayApp(
       : undefined;
     closers.unshift(() => login?.close());
     const executor = new RouteExecutor(bus, config.GATEWAY_RPC_TIMEOUT, config.GATEWAY_IMPORT_RPC_TIMEOUT);
-    const hub = new EventHub(bus, logger);
+    const hub = new EventHub(bus, logger, undefined, config.GATEWAY_RPC_TIMEOUT);
     closers.unshift(() => hub.closeAll());
     const tickets = new StreamTickets({
       key: config.GATEWAY_STREAM_TICKET_KEY,

@@ -10,6 +10,7 @@ export * from './decide.rpc.js';
 export * from './cancel.rpc.js';
 export * from './person-approval.schema.js';
 export * from './list-person-approvals.rpc.js';
+export * from './person-approval-visibility.rpc.js';
 export * from './delegate-approvals.rpc.js';
 export * from './task-created.event.js';
 export * from './task-updated.event.js';

@@ -42,7 +42,7 @@ const task: Task = {
 };
 
 describe('mesh contracts', () => {
-  it('defines twelve RPCs and three events under the mesh context', () => {
+  it('defines thirteen RPCs and three events under the mesh context', () => {
     const mesh = allContracts().filter((c) => c.context === 'mesh');
     expect(
       mesh
@@ -59,6 +59,7 @@ describe('mesh contracts', () => {
         'list-person-approvals',
         'list-tasks',
         'notify',
+        'person-approval-visibility',
         'request-approval',
         'revoke-delegation',
         'send-task',

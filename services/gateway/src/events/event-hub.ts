@@ -1,9 +1,9 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
-import { AppError, HEADERS } from '@orgmesh/contracts';
+import { AppError, HEADERS, PersonApprovalVisibility } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../auth/caller.js';
-import { isVisibleTo } from './visibility.js';
+import { isVisibleTo, isVisibleToPerson } from './visibility.js';
 import {
   EVENT_CONTEXTS,
   formatCursor,
@@ -45,6 +45,8 @@ export class EventHub {
     private readonly bus: MessageBus,
     private readonly logger: Logger,
     private readonly missingStreamRetryMs = 2_000,
+    /** Bounds the mesh's answer to a person's visibility question (the gateway's RPC timeout). */
+    private readonly rpcTimeoutMs = 10_000,
   ) {}
 
   /**
@@ -160,7 +162,7 @@ export class EventHub {
             continue;
           }
           const payload = decode(msg);
-          if (!isVisibleTo(subscription.caller, context, payload)) {
+          if (!(await this.isVisible(subscription.caller, context, payload))) {
             subscription.skip(context, msg.seq);
             continue;
           }
@@ -185,6 +187,24 @@ export class EventHub {
         }
       }
     })();
+  }
+
+  /**
+   * The same rule for live and replayed events. A person's approval events are asked of the mesh
+   * with the person's own token, event by event (no cache: a delegation or a decision changes the
+   * answer); a failed question fails the subscription before the event's position is taken, so the
+   * client resumes at it instead of missing it.
+   */
+  private isVisible(caller: Caller, context: EventContext, payload: unknown): Promise<boolean> | boolean {
+    if (caller.kind !== 'person') return isVisibleTo(caller, context, payload);
+    return isVisibleToPerson(caller, context, payload, async (taskIds) => {
+      const answer = await this.bus.request(
+        PersonApprovalVisibility,
+        { taskIds },
+        { authorization: caller.authorization, timeoutMs: this.rpcTimeoutMs },
+      );
+      return answer.visible;
+    });
   }
 
   private unprefix(wire: string): string {

@@ -58,7 +58,9 @@ export function eventsRoute(
     description:
       `Contexts: ${EVENT_CONTEXTS.join(', ')}. \`subject\` filters with NATS patterns (comma-separated, e.g. ` +
       "`sessions.v1.*,mesh.v1.task-updated`); default all. Agents see their own role's sessions and tasks; admins " +
-      'and viewers see everything. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
+      'and viewers see everything; a signed-in person (ADR 0019) sees the task changes of the approvals routed to ' +
+      'them, decided by them or waiting for someone who delegated to them (the mesh decides, event by event, live ' +
+      'and replayed) and their own sessions. Each event: `id` = resume cursor (the JetStream sequence when one context is ' +
       'subscribed, `context:seq` pairs otherwise), `event` = subject, `data` = JSON envelope. Resume with ' +
       '`Last-Event-ID` (or `lastEventId`). Without it the stream starts at the current end. A cursor that is ' +
       'malformed, names a context twice, or lies beyond the head of a stream is 400 `invalid_cursor`. ' +
@@ -66,7 +68,7 @@ export function eventsRoute(
       '`POST /v1/events/tickets`) instead; a ticket that is used, expired or not one is 401 with `reason` ' +
       `\`${STREAM_TICKET_REFUSALS.used}\`, \`${STREAM_TICKET_REFUSALS.expired}\` or \`${STREAM_TICKET_REFUSALS.invalid}\`. ` +
       `A token in the URL (\`access_token\`) is refused (401, \`reason\` \`${TOKEN_IN_URL}\`).`,
-    access: ALL_KINDS,
+    access: [...ALL_KINDS, 'person'],
     streamTicket: true,
     query: z.object({
       subject: z.string().max(2000).optional().describe('Comma-separated subject patterns'),
@@ -163,7 +165,7 @@ export function streamTicketsRoute(tickets: StreamTickets, ttlMs: number): RawRo
       `A ticket works once and for ${Math.round(ttlMs / 1000)} s; ask for a new one for each (re)connection ` +
       '(an EventSource reconnecting on its own reuses its URL, so its second attempt is refused: reopen it ' +
       'with a fresh ticket and `lastEventId`). No request body.',
-    access: ALL_KINDS,
+    access: [...ALL_KINDS, 'person'],
     responses: {
       201: { description: 'The ticket', contentType: 'application/json', schema: StreamTicketResponse },
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Caller } from '../auth/caller.js';
-import { isVisibleTo, partiesOf } from './visibility.js';
+import { isVisibleTo, isVisibleToPerson, partiesOf } from './visibility.js';
 
 const caller = (kind: Caller['kind'], subject: string, role: string): Caller =>
   ({
@@ -76,5 +76,33 @@ describe('event visibility', () => {
       [...partiesOf({ from: 'finance', to: { role: 'manager', agentId: 'manager-agent' }, role: 3 })].sort(),
     ).toEqual(['finance', 'manager', 'manager-agent']);
     expect(partiesOf(null).size).toBe(0);
+  });
+
+  it("shows a person only the approvals the mesh names, their own sessions and no registry event", async () => {
+    const yara = caller('person', 'u00002', 'manager');
+    const mine = '6f1e2d3c-4b5a-4a69-8877-665544332211';
+    const other = '0a1b2c3d-4e5f-4a6b-8c7d-8e9f0a1b2c3d';
+    const asked: string[][] = [];
+    const mesh = async (taskIds: string[]) => {
+      asked.push(taskIds);
+      return taskIds.filter((id) => id === mine);
+    };
+    const approval = (id: string) =>
+      taskEvent({ agentId: 'finance-agent', role: 'finance' }, { role: 'manager', agentId: null }, { id, kind: 'approval' });
+    expect(await isVisibleToPerson(yara, 'mesh', approval(mine), mesh)).toBe(true);
+    // Addressed to her token's role, escalated to her: the agent rule would show it, the mesh says no.
+    const escalated = { ...approval(other) };
+    escalated.task = { ...escalated.task, escalatedTo: { userId: 'u00002', role: 'manager', name: null } };
+    expect(await isVisibleToPerson(yara, 'mesh', escalated, mesh)).toBe(false);
+    // A task that is no approval, or without a task id, is never asked about.
+    const plain = taskEvent({ agentId: 'u00002', role: 'manager' }, { role: 'manager', agentId: null }, { id: mine, kind: 'task' });
+    expect(await isVisibleToPerson(yara, 'mesh', plain, mesh)).toBe(false);
+    expect(await isVisibleToPerson(yara, 'mesh', approval('not-a-uuid'), mesh)).toBe(false);
+    expect(asked).toEqual([[mine], [other]]);
+    expect(await isVisibleToPerson(yara, 'sessions', { agentId: 'u00002' }, mesh)).toBe(true);
+    expect(await isVisibleToPerson(yara, 'sessions', { agentId: 'finance-agent', role: 'manager' }, mesh)).toBe(false);
+    expect(await isVisibleToPerson(yara, 'registry', { role: 'manager', agentId: 'u00002' }, mesh)).toBe(false);
+    // Without the mesh's answer (the sync rule) a person sees no task and no registry event.
+    expect(isVisibleTo(yara, 'mesh', approval(mine))).toBe(false);
   });
 });

@@ -52,13 +52,15 @@ function taskOf(payload: unknown): TaskParties | undefined {
  * task event iff it may see the task (`canSeeTask`, the rule `GET /v1/tasks/{id}` and the list's
  * SQL apply), a session event iff the session is its own (`canSeeSession`), and a registry event
  * that names its role or itself. An event it cannot read a party from is not an agent's.
+ * A person's rule needs the mesh's answer (`isVisibleToPerson`); without it a person sees only
+ * their own sessions here.
  */
 export function isVisibleTo(caller: Caller, context: EventContext, payload: unknown): boolean {
   if (caller.kind === 'admin' || caller.kind === 'viewer') return true;
-  // A person (issue 23) is held to the agent rule: none of the parties is their user id.
   const observer = observerOf(caller);
   switch (context) {
     case 'mesh': {
+      if (caller.kind === 'person') return false;
       const task = taskOf(payload);
       return task !== undefined && canSeeTask(task, observer);
     }
@@ -67,8 +69,35 @@ export function isVisibleTo(caller: Caller, context: EventContext, payload: unkn
       return typeof agentId === 'string' && canSeeSession({ agentId }, observer);
     }
     case 'registry': {
+      if (caller.kind === 'person') return false;
       const parties = partiesOf(payload);
       return parties.has(caller.role) || parties.has(caller.subject);
     }
   }
+}
+
+/** The mesh's answer: which of these task ids the person may follow (rpc.mesh.v1.person-approval-visibility). */
+export type FollowedApprovals = (taskIds: string[]) => Promise<readonly string[]>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A signed-in person (issue 23, ADR 0019) sees the task changes of the approvals the mesh says they
+ * may follow (routed to them in any step, decided by or for them, or waiting for someone who
+ * delegated to them now) and their own sessions; no other task, no registry event. Not the agent
+ * rule: a person's token role would match every task escalated to a role of that name. The
+ * payload's parties are never trusted for a person: only its task id is read, and the mesh decides.
+ */
+export async function isVisibleToPerson(
+  caller: Caller,
+  context: EventContext,
+  payload: unknown,
+  followed: FollowedApprovals,
+): Promise<boolean> {
+  if (context !== 'mesh') return isVisibleTo(caller, context, payload);
+  const task = isRecord(payload) ? payload['task'] : undefined;
+  if (!isRecord(task) || task['kind'] !== 'approval') return false;
+  const id = task['id'];
+  if (typeof id !== 'string' || !UUID.test(id)) return false;
+  return (await followed([id])).includes(id);
 }

@@ -241,7 +241,8 @@ export const meshRoutes: Route[] = [
       'people that wait for the caller now, or for someone who delegated to the caller (`onBehalfOf`), oldest step ' +
       'deadline first, each with the request (`task`), the rule, the step deadline, who must still decide ' +
       '(`awaiting`), the escalation path and the decisions so far — or `decided=me` (newest decision first); those ' +
-      'answer person views (`items[].task`) and take `limit` (at most 200) only. Decide with ' +
+      'answer person views (`items[].task`) and take `limit` (at most 200 per page) and `cursor` (the previous ' +
+      'page’s `nextCursor` of the same view; anything else is 400 `invalid_cursor`) only. Decide with ' +
       '`POST /v1/tasks/{id}/decision`.',
     access: [...ALL_KINDS, 'person'],
     query: ListQuery.extend({
@@ -249,17 +250,17 @@ export const meshRoutes: Route[] = [
       decided: z.literal('me').optional().describe("`me`: the approvals a person decided"),
     }),
     status: 200,
-    response: z.union([TaskList, ListPersonApprovals.response.extend({ nextCursor: z.null() })]),
+    response: z.union([TaskList, ListPersonApprovals.response]),
     grpc: { service: 'Mesh', method: 'ListApprovals' },
     async handle({ query, caller, call }) {
       const { awaiting, decided, ...filters } = query;
       if (awaiting && decided) throw personView('name one of awaiting=me and decided=me');
       if (awaiting || decided) {
-        const { items } = await call(ListPersonApprovals, {
+        return call(ListPersonApprovals, {
           view: awaiting ? 'awaiting' : 'decided',
           limit: Math.min(filters.limit ?? 50, 200),
+          cursor: filters.cursor,
         });
-        return { items, nextCursor: null };
       }
       if (caller.kind === 'person') throw personView('a person lists with awaiting=me or decided=me');
       return listTasks('approval')({ query: filters, caller, call });

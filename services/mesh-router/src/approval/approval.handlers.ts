@@ -4,6 +4,7 @@ import {
   DelegateApprovals,
   ListDelegations,
   ListPersonApprovals,
+  PersonApprovalVisibility,
   RevokeDelegation,
   type RpcRequest,
   type RpcResponse,
@@ -12,6 +13,7 @@ import { RpcHandler, type MessageContext } from '@orgmesh/messaging';
 import { CallerIdentity } from '../identity/caller-identity.js';
 import { ApprovalDelegations } from './approval.delegations.js';
 import { ApprovalService } from './approval.service.js';
+import { ApprovalVisibility } from './approval.visibility.js';
 
 /** A signed-in person's approval RPCs (the console's inbox and delegation). Deciding is rpc.mesh.v1.decide. */
 @Controller()
@@ -19,6 +21,7 @@ export class ApprovalHandlers {
   constructor(
     @Inject(ApprovalService) private readonly approvals: ApprovalService,
     @Inject(ApprovalDelegations) private readonly delegationRules: ApprovalDelegations,
+    @Inject(ApprovalVisibility) private readonly visibility: ApprovalVisibility,
     @Inject(CallerIdentity) private readonly identity: CallerIdentity,
   ) {}
 
@@ -27,7 +30,15 @@ export class ApprovalHandlers {
     @Payload() request: RpcRequest<typeof ListPersonApprovals>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof ListPersonApprovals>> {
-    return this.approvals.list(await this.identity.of(ctx), request.view, request.limit);
+    return this.approvals.list(await this.identity.of(ctx), request.view, request.limit, request.cursor);
+  }
+
+  @RpcHandler(PersonApprovalVisibility)
+  async visible(
+    @Payload() request: RpcRequest<typeof PersonApprovalVisibility>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof PersonApprovalVisibility>> {
+    return this.visibility.visible(await this.identity.of(ctx), request.taskIds);
   }
 
   @RpcHandler(DelegateApprovals)

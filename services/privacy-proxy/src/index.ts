@@ -22,6 +22,7 @@ export type { GovernorOptions } from './governance/governor.js';
 export { MemoryCounterStore, PostgresCounterStore } from './governance/counter-store.js';
 export { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 export { serveUsage } from './governance/usage-rpc.js';
+export { budgetWarningPublisher } from './governance/warnings.js';
 export {
   MemoryRedactionStore,
   PostgresRedactionStore,

@@ -28,3 +28,35 @@ export const PrivacyBudgetWarning = defineEvent({
   }),
 });
 export type PrivacyBudgetWarningPayload = z.infer<typeof PrivacyBudgetWarning.schema>;
+
+/**
+ * The mesh notification a budget warning becomes (issue 24 item 2, ADR 0016): `system` notifies the
+ * role of the manager of the person heading the warned agent's or role's line. `Task.type` is
+ * `BUDGET_WARNING_NOTIFICATION_TYPE`; `Task.details` is this object — ids, counts and limits only,
+ * never prompt content or a person's name.
+ */
+export const BUDGET_WARNING_NOTIFICATION_TYPE = 'llm.budget-warning';
+export const BudgetWarningNotificationDetails = PrivacyBudgetWarning.schema
+  .pick({
+    eventId: true,
+    tenant: true,
+    role: true,
+    agentId: true,
+    profileId: true,
+    budget: true,
+    per: true,
+    window: true,
+    reset: true,
+    windowStart: true,
+    unit: true,
+    limit: true,
+    used: true,
+    warnAt: true,
+  })
+  .extend({
+    /** `used / limit` in percent, one decimal. */
+    percentUsed: z.number().nonnegative(),
+    /** The org-chart manager notified, by id: their user id and the role whose inbox got it. */
+    manager: z.object({ userId: z.string().min(1), role: z.string().min(1) }),
+  });
+export type BudgetWarningNotificationDetails = z.infer<typeof BudgetWarningNotificationDetails>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { TaskState, verifyAgentCardSignature, type AgentCard, type StreamResponse } from '@a2a-js/sdk';
+import { AgentCard, TaskState, verifyAgentCardSignature, type StreamResponse } from '@a2a-js/sdk';
 import { TaskNotCancelableError, TaskNotFoundError, UnsupportedOperationError } from '@a2a-js/sdk/errors';
 import type { Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
@@ -39,14 +39,19 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
   });
 
   describe('Agent Cards', () => {
-    it("serves each registry agent's card: skills from the registry, bearer JWT, JSON-RPC 1.0 and 0.3, signed and verifiable from the published JWKS", async () => {
-      const res = await fetch(`${gateway.url}/a2a/legal-agent/.well-known/agent-card.json`, {
-        headers: { authorization: `Bearer ${as('manager-agent')}` },
-      });
+    it("serves each registry agent's public card without a token: bearer JWT, JSON-RPC 1.0 and 0.3, signed and verifiable from the published JWKS; the extended card holds the registry's skills", async () => {
+      // A2A discovery: the card is read before the client authenticates (it names the scheme).
+      const res = await fetch(`${gateway.url}/a2a/legal-agent/.well-known/agent-card.json`);
       expect(res.status).toBe(200);
+      expect(res.headers.get('cache-control')).toBe('public, max-age=60');
       const card = (await res.json()) as Record<string, any>;
       expect(card['name']).toBe('Legal Agent');
-      expect(card['description']).toContain('SOX');
+      // Nothing of the registry's descriptions is public: no responsibilities, no "does not", no tools.
+      const text = JSON.stringify(card);
+      expect(text).not.toContain('SOX');
+      expect(text).not.toContain('Does not');
+      expect(card['capabilities']).toMatchObject({ extendedAgentCard: true });
+      expect((card['skills'] as Array<{ id: string }>).map((s) => s.id)).toEqual(['legal']);
       expect(card['supportedInterfaces']).toEqual([
         { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
         { url: `${gateway.url}/a2a/legal-agent`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
@@ -60,12 +65,29 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
       // No scopes: ProtoJSON leaves the empty list out.
       expect(card['securityRequirements']).toEqual([{ schemes: { bearer: {} } }]);
       expect(card['capabilities']).toMatchObject({ streaming: true });
-      const skills = card['skills'] as Array<{ name: string; tags: string[] }>;
-      expect(skills.map((s) => s.name)).toEqual([
+
+      // The extended card (GetExtendedAgentCard, which the SDK client reads when the public card
+      // offers one): the registry's responsibilities as skills, signed as well.
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const extended = await client.getAgentCard();
+      // Verified in its JSON form: the SDK's verifier reads its argument as JSON, and the client's
+      // card object holds the security scheme in its `$case` form, which that reading drops.
+      await expect(
+        verifyAgentCardSignature(keyFromJku)(AgentCard.toJSON(extended) as AgentCard),
+      ).resolves.toBeUndefined();
+      expect(extended.description).toContain('SOX');
+      expect(extended.skills.map((s) => s.name)).toEqual([
         'Review spending requests for SOX compliance',
         'Answer with a recommendation and the rule it rests on',
       ]);
-      expect(skills.every((s) => s.tags.includes('legal'))).toBe(true);
+      expect(extended.skills.every((s) => s.tags.includes('legal'))).toBe(true);
+      // Over REST too; and without a token it is the gateway's 401, as for every A2A method.
+      const rest = await fetch(`${gateway.url}/a2a/legal-agent/rest/extendedAgentCard`, {
+        headers: { authorization: `Bearer ${as('viewer')}` },
+      });
+      expect(rest.status).toBe(200);
+      expect(((await rest.json()) as { description: string }).description).toContain('SOX');
+      expect((await fetch(`${gateway.url}/a2a/legal-agent/rest/extendedAgentCard`)).status).toBe(401);
 
       // The signature: JWS over the canonical card, verified with the SDK against the key the jku names.
       expect(card['signatures']).toHaveLength(1);
@@ -83,25 +105,22 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
       }
     });
 
-    it('serves the org card with one skill per role, and refuses an unknown agent (404) and a missing token (401)', async () => {
-      const org = await fetch(`${gateway.url}/.well-known/agent-card.json`, {
-        headers: { authorization: `Bearer ${as('viewer')}` },
-      });
+    it('serves the public org card with one skill per role and no agent named, the extended one with its agents, and refuses an unknown agent (404)', async () => {
+      const org = await fetch(`${gateway.url}/.well-known/agent-card.json`);
       expect(org.status).toBe(200);
       const card = (await org.json()) as {
-        skills: Array<{ id: string }>;
+        skills: Array<{ id: string; description: string }>;
         supportedInterfaces: Array<{ url: string }>;
       };
       expect(card.skills.map((s) => s.id)).toEqual(expect.arrayContaining(['finance', 'legal', 'manager']));
+      expect(JSON.stringify(card)).not.toContain('Legal Agent');
       expect(card.supportedInterfaces[0]?.url).toBe(`${gateway.url}/a2a`);
+      const extended = await (await a2aClient(gateway, as('viewer'), '')).getAgentCard();
+      expect(extended.skills.find((s) => s.id === 'legal')?.description).toContain('Legal Agent');
 
-      const unknown = await api(gateway, 'GET', '/a2a/nobody-agent/.well-known/agent-card.json', {
-        token: as('viewer'),
-      });
+      const unknown = await api(gateway, 'GET', '/a2a/nobody-agent/.well-known/agent-card.json');
       expect(unknown.status).toBe(404);
       expect(unknown.body.code).toBe('not_found');
-      const anonymous = await api(gateway, 'GET', '/a2a/legal-agent/.well-known/agent-card.json');
-      expect(anonymous.status).toBe(401);
       const jwks = await api(gateway, 'GET', '/a2a/jwks.json');
       expect(jwks.status).toBe(200);
       expect(jwks.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256' });
@@ -304,6 +323,42 @@ describe('A2A v1.0 over the mesh (official @a2a-js/sdk client → gateway → me
             e.payload?.$case === 'statusUpdate' ? e.payload.value.status?.state : e.payload?.$case,
           ),
       ).toEqual([TaskState.TASK_STATE_WORKING, 'artifactUpdate', TaskState.TASK_STATE_COMPLETED]);
+    });
+
+    it('ListTasks counts every task of its filters the caller may see (totalSize), across pages', async () => {
+      const client = await a2aClient(gateway, as('manager-agent'), '/a2a/legal-agent');
+      const contextId = `count-${randomUUID()}`;
+      const ids: string[] = [];
+      for (const text of ['one', 'two', 'three']) {
+        ids.push(asTask(await client.sendMessage(sendRequest(userMessage(text, { contextId })))).id);
+      }
+      await update(ids[0] as string, { state: 'working' });
+      const list = (c: typeof client, params: { pageToken?: string; status?: TaskState; after?: string }) =>
+        c.listTasks({
+          tenant: '',
+          contextId,
+          status: params.status ?? TaskState.TASK_STATE_UNSPECIFIED,
+          pageSize: 2,
+          pageToken: params.pageToken ?? '',
+          statusTimestampAfter: params.after,
+        });
+      const first = await list(client, {});
+      expect(first.tasks).toHaveLength(2);
+      expect(first.totalSize).toBe(3);
+      const second = await list(client, { pageToken: first.nextPageToken });
+      expect(second.tasks).toHaveLength(1);
+      expect(second.totalSize).toBe(3);
+      expect([...first.tasks, ...second.tasks].map((t) => t.id).sort()).toEqual([...ids].sort());
+      // The same filters for the count: one task is working.
+      const working = await list(client, { status: TaskState.TASK_STATE_WORKING });
+      expect(working.tasks.map((t) => t.id)).toEqual([ids[0]]);
+      expect(working.totalSize).toBe(1);
+      expect((await list(client, { after: new Date(Date.now() + 60_000).toISOString() })).totalSize).toBe(0);
+      // What the caller may not see is not counted: finance is no party to these tasks.
+      const finance = await a2aClient(gateway, as('finance-agent'), '/a2a/legal-agent');
+      const theirs = await list(finance, {});
+      expect(theirs.tasks).toEqual([]);
+      expect(theirs.totalSize).toBe(0);
     });
 
     it('applies mesh policy and the caller kind as for REST: denied sends name the rule', async () => {

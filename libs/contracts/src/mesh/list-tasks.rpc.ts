@@ -18,9 +18,21 @@ export const ListTasks = defineRpc({
     state: TaskState.optional(),
     kind: TaskKind.optional(),
     contextId: ContextId.optional(),
+    /** Only tasks changed at or after this instant (A2A ListTasks' statusTimestampAfter). */
+    updatedAfter: z.iso.datetime({ offset: true }).optional(),
     direction: z.enum(TASK_DIRECTIONS).default('any'),
     limit: z.number().int().min(1).max(500).default(50),
     cursor: PageCursor.optional(),
+    /** Also count every task the filters match (A2A ListTasks' totalSize). */
+    count: z.boolean().optional(),
   }),
-  response: z.object({ items: z.array(Task), nextCursor: z.string().nullable() }),
+  response: z.object({
+    items: z.array(Task),
+    nextCursor: z.string().nullable(),
+    /**
+     * With `count`: how many tasks the filters match for this caller, whatever the page; exact up to
+     * 10 000, and 10 000 when more match (the count stops reading there).
+     */
+    total: z.number().int().nonnegative().optional(),
+  }),
 });

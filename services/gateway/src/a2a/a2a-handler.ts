@@ -19,7 +19,6 @@ import type {
 import type { A2ARequestHandler, ServerCallContext } from '@a2a-js/sdk/server';
 import {
   ExtendedAgentCardNotConfiguredError,
-  PushNotificationNotSupportedError,
   RequestMalformedError,
   TaskNotFoundError,
   UnsupportedOperationError,
@@ -38,9 +37,7 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Caller } from '../auth/caller.js';
 import type { EventHub, EventSubscription } from '../events/event-hub.js';
-import { randomUUID } from 'node:crypto';
-import type { PushConfigStore, StoredPushConfig } from './push.js';
-import { CallbackRefused, checkCallbackUrl, type PushAllowList } from './push-url.js';
+import { A2APushConfigs, type PushOptions } from './a2a-push-configs.js';
 import { planSubjects } from '../events/subscription.js';
 import { toA2AError } from './a2a-errors.js';
 import { callerOf, owns, signalOf, stringField, targetOf, type A2ATarget } from './a2a-context.js';
@@ -68,12 +65,9 @@ export interface MeshA2AOptions {
   /** How long a blocking SendMessage waits for a terminal or interrupted state before answering with the task as it is. */
   blockingTimeoutMs: number;
   /** Push-notification configs; undefined: not offered (PushNotificationNotSupported). */
-  push?: {
-    store: PushConfigStore;
-    allow: PushAllowList;
-    /** Pushes a task's current state to one config (the changes before a SendMessage's config was stored). */
-    catchUp?: (stored: StoredPushConfig, task: MeshTask) => Promise<void>;
-  };
+  push?: PushOptions;
+  /** The endpoint's extended card, built with the caller's token; undefined: not offered. */
+  extendedCard?: (target: A2ATarget, caller: Caller) => Promise<AgentCard>;
 }
 
 /**
@@ -90,21 +84,34 @@ export class MeshA2AHandler implements A2ARequestHandler {
    * `versionCard` is what the SDK's transports read to check the client's A2A-Version against the
    * supported interfaces; the cards clients read are served per agent at the well-known paths.
    */
+  private readonly pushConfigs: A2APushConfigs;
+
   constructor(
     private readonly options: MeshA2AOptions,
     private readonly versionCard: AgentCard,
-  ) {}
+  ) {
+    this.pushConfigs = new A2APushConfigs(options.push, (id, caller, target) => this.read(id, caller, target));
+  }
 
   async getAgentCard(): Promise<AgentCard> {
     return this.versionCard;
   }
 
+  /**
+   * The full card (the registry's descriptions of the agent, or the org's agents per role), for a
+   * caller with a token: the card at the well-known path is public and holds only what a client
+   * needs to connect (ADR 0018).
+   */
   async getAuthenticatedExtendedAgentCard(
     _params: GetExtendedAgentCardRequest,
-    _context: ServerCallContext,
+    context: ServerCallContext,
   ): Promise<AgentCard> {
-    // The card is already served to authenticated callers only; there is no richer one.
-    throw new ExtendedAgentCardNotConfiguredError();
+    if (!this.options.extendedCard) throw new ExtendedAgentCardNotConfiguredError();
+    try {
+      return await this.options.extendedCard(targetOf(context), callerOf(context));
+    } catch (error) {
+      throw toA2AError(error);
+    }
   }
 
   async sendMessage(params: SendMessageRequest, context: ServerCallContext): Promise<Message | A2ATask> {
@@ -216,131 +223,60 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const pageSize = params.pageSize ?? 50;
     if (pageSize < 1 || pageSize > 100) throw new RequestMalformedError('pageSize must be between 1 and 100');
     const state = meshStateOf(params.status);
+    const after = params.statusTimestampAfter ? Date.parse(params.statusTimestampAfter) : undefined;
+    if (after !== undefined && Number.isNaN(after)) {
+      throw new RequestMalformedError('statusTimestampAfter must be an RFC 3339 timestamp');
+    }
+    // Every filter is the mesh's, so the count and the pages see the same tasks.
     const page = await this.callMapped(caller, ListTasks, {
       ...(target.kind === 'agent' ? { agentId: target.agentId, direction: 'inbound' as const } : {}),
       ...(params.contextId ? { contextId: params.contextId } : {}),
       ...(state ? { state } : {}),
+      ...(after !== undefined ? { updatedAfter: new Date(after).toISOString() } : {}),
       kind: 'task',
       limit: pageSize,
+      count: true,
       ...(params.pageToken ? { cursor: params.pageToken } : {}),
     });
-    const after = params.statusTimestampAfter ? Date.parse(params.statusTimestampAfter) : Number.NaN;
-    const items = Number.isNaN(after)
-      ? page.items
-      : page.items.filter((t) => Date.parse(t.updatedAt) >= after);
-    const tasks = items.map((t) => {
+    const tasks = page.items.map((t) => {
       const task = toA2ATask(t, params.historyLength);
       return params.includeArtifacts ? task : { ...task, artifacts: [] };
     });
-    // The mesh pages by cursor and does not count: totalSize is what this page holds.
-    return { tasks, nextPageToken: page.nextCursor ?? '', pageSize, totalSize: tasks.length };
+    // totalSize: every task of these filters the caller may see (the mesh counts up to 10 000).
+    return {
+      tasks,
+      nextPageToken: page.nextCursor ?? '',
+      pageSize,
+      totalSize: page.total ?? tasks.length,
+    };
   }
 
-  async createTaskPushNotificationConfig(
+  createTaskPushNotificationConfig(
     params: TaskPushNotificationConfig,
     context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    const push = this.pushOrRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(params.taskId, caller, targetOf(context));
-    await this.checkCallback(params.url, push.allow);
-    return this.storePush(push.store, params, task.id, caller);
+    return this.pushConfigs.create(params, context);
   }
 
-  async getTaskPushNotificationConfig(
+  getTaskPushNotificationConfig(
     params: GetTaskPushNotificationConfigRequest,
     context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    const stored = await this.ownPush(params.taskId, params.id, context);
-    return stored.config;
+    return this.pushConfigs.get(params, context);
   }
 
-  async listTaskPushNotificationConfigs(
+  listTaskPushNotificationConfigs(
     params: ListTaskPushNotificationConfigsRequest,
     context: ServerCallContext,
   ): Promise<ListTaskPushNotificationConfigsResponse> {
-    const push = this.pushOrRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(params.taskId, caller, targetOf(context));
-    const configs = (await push.store.list(task.id))
-      .filter((c) => c.owner === caller.subject)
-      .map((c) => c.config);
-    return { configs, nextPageToken: '' };
+    return this.pushConfigs.list(params, context);
   }
 
-  async deleteTaskPushNotificationConfig(
+  deleteTaskPushNotificationConfig(
     params: DeleteTaskPushNotificationConfigRequest,
     context: ServerCallContext,
   ): Promise<void> {
-    await this.ownPush(params.taskId, params.id, context);
-    await this.pushOrRefuse().store.delete(params.taskId, params.id);
-  }
-
-  private pushOrRefuse(): NonNullable<MeshA2AOptions['push']> {
-    if (!this.options.push) throw new PushNotificationNotSupportedError();
-    return this.options.push;
-  }
-
-  /** A config of a task the caller may see, created by the caller (others' configs do not exist for it). */
-  private async ownPush(
-    taskId: string | undefined,
-    id: string | undefined,
-    context: ServerCallContext,
-  ): Promise<StoredPushConfig> {
-    const push = this.pushOrRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(taskId, caller, targetOf(context));
-    if (typeof id !== 'string' || !id)
-      throw new RequestMalformedError('the push notification config id is required');
-    const stored = await push.store.get(task.id, id);
-    if (!stored || stored.owner !== caller.subject) {
-      throw new TaskNotFoundError(
-        `push notification config ${JSON.stringify(String(id ?? '').slice(0, 100))} of task ${task.id} not found`,
-      );
-    }
-    return stored;
-  }
-
-  private async checkCallback(url: string, allow: PushAllowList): Promise<void> {
-    try {
-      await checkCallbackUrl(url, allow);
-    } catch (error) {
-      if (error instanceof CallbackRefused) throw new RequestMalformedError(error.message);
-      throw error;
-    }
-  }
-
-  private async storePush(
-    store: PushConfigStore,
-    params: TaskPushNotificationConfig,
-    taskId: string,
-    caller: Caller,
-  ): Promise<TaskPushNotificationConfig> {
-    return (await this.storeConfig(store, params, taskId, caller)).config;
-  }
-
-  private async storeConfig(
-    store: PushConfigStore,
-    params: TaskPushNotificationConfig,
-    taskId: string,
-    caller: Caller,
-  ): Promise<StoredPushConfig> {
-    const config: TaskPushNotificationConfig = {
-      tenant: '',
-      id: params.id || randomUUID(),
-      taskId,
-      url: params.url,
-      token: params.token,
-      authentication: params.authentication,
-    };
-    const stored: StoredPushConfig = {
-      config,
-      owner: caller.subject,
-      failing: null,
-      createdAt: new Date().toISOString(),
-    };
-    await store.put(stored);
-    return stored;
+    return this.pushConfigs.delete(params, context);
   }
 
   private checkMessage(params: SendMessageRequest): Message {
@@ -385,8 +321,8 @@ export class MeshA2AHandler implements A2ARequestHandler {
     const priority = stringField(metadata, 'priority');
     // A push config with the message: its URL is checked before the task exists, so a refused one creates nothing.
     const pushConfig = params.configuration?.taskPushNotificationConfig;
-    const push = pushConfig ? this.pushOrRefuse() : undefined;
-    if (pushConfig && push) await this.checkCallback(pushConfig.url, push.allow);
+    const push = pushConfig ? this.pushConfigs.orRefuse() : undefined;
+    if (pushConfig && push) await this.pushConfigs.checkCallback(pushConfig.url, push.allow);
     const task = await this.callMapped(
       caller,
       SendTask,
@@ -403,7 +339,7 @@ export class MeshA2AHandler implements A2ARequestHandler {
     // the task is read once more and, if it moved, its current state is pushed to this config (in
     // the background: the push retries with backoff, the answer does not wait for it).
     if (pushConfig && push) {
-      const stored = await this.storeConfig(push.store, pushConfig, task.id, caller);
+      const stored = await this.pushConfigs.store(push.store, pushConfig, task.id, caller);
       const now = await this.callMapped(caller, GetTask, { id: task.id, includeHistory: false });
       if (now.version > task.version && push.catchUp) {
         void push.catchUp(stored, now); // never rejects: the dispatcher logs what failed

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AgentCard } from '@a2a-js/sdk';
 import { AppError } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
@@ -58,8 +59,8 @@ function sendCard(res: ServerResponse, card: AgentCardJson): void {
   res.writeHead(200, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(text),
-    // Built from the caller's view of the registry with the caller's token: not for shared caches.
-    'cache-control': 'private, max-age=60',
+    // The public card: the same for every reader (the extended card is a JSON-RPC/REST method).
+    'cache-control': 'public, max-age=60',
   });
   res.end(text);
 }
@@ -138,6 +139,12 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       rpcTimeoutMs: options.rpcTimeoutMs,
       blockingTimeoutMs: options.blockingTimeoutMs,
       push,
+      extendedCard: async (target, caller) => {
+        if (target.kind === 'org') return AgentCard.fromJSON(await cards.orgCard(caller));
+        const card = await cards.agentCard(target.agentId, caller);
+        if (!card) throw unknownAgent(target.agentId);
+        return AgentCard.fromJSON(card);
+      },
     },
     cards.versionCard(),
   );
@@ -198,12 +205,15 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       method: 'GET',
       path: ORG_CARD_PATH,
       tag: 'a2a',
-      summary: "The org's A2A Agent Card: one skill per role",
-      access: ALL_KINDS,
+      summary: "The org's public A2A Agent Card: one skill per role",
+      // Public, as A2A discovery has it: a client reads the card (its security scheme) before it
+      // authenticates. Rate-limited per client address as every public route; the full card is
+      // GetExtendedAgentCard, with a token.
+      access: 'public',
       responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
-      async handle(req, res, ctx) {
+      async handle(req, res) {
         req.resume();
-        sendCard(res, await cards.orgCard(callerOf(ctx)));
+        sendCard(res, await cards.publicOrgCard());
       },
     }),
     defineRawRoute({
@@ -211,14 +221,14 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
       method: 'GET',
       path: '/a2a/{agentId}/.well-known/agent-card.json',
       tag: 'a2a',
-      summary: "A registry agent's A2A Agent Card",
-      access: ALL_KINDS,
+      summary: "A registry agent's public A2A Agent Card",
+      access: 'public',
       responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
       errors: [404],
       async handle(req, res, ctx) {
         req.resume();
         const agentId = agentIdOf(ctx.url);
-        const card = await cards.agentCard(agentId, callerOf(ctx));
+        const card = await cards.publicAgentCard(agentId);
         if (!card) throw unknownAgent(agentId);
         sendCard(res, card);
       },

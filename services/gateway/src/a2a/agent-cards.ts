@@ -23,6 +23,15 @@ const ORG_AGENTS_LIMIT = 500;
 /** How long a known agent id is trusted without asking the registry again (agents are rarely removed). */
 const KNOWN_AGENT_TTL_MS = 30_000;
 const KNOWN_AGENT_MAX = 10_000;
+/**
+ * How long a public card is served from memory. Public cards are read without a token, so each read
+ * would otherwise be registry RPCs (and, for the org card, a page of 500 agents) on an anonymous
+ * request: a replica answers from its copy for this long instead.
+ */
+const PUBLIC_CARD_TTL_MS = 30_000;
+const PUBLIC_CARD_MAX = 10_000;
+/** The cache key of the org's public card (agent ids cannot contain a space). */
+const ORG_KEY = ' org';
 
 export interface AgentCardsOptions {
   bus: MessageBus;
@@ -47,6 +56,23 @@ function slug(text: string): string {
   );
 }
 
+const ORG_DESCRIPTION =
+  "The organisation's agents over the mesh: a message goes to the role named in metadata.role (a skill id " +
+  'below), as a mesh task under the sender’s policy. Each agent has its own card at /a2a/<agent-id>/.well-known/agent-card.json.';
+
+function roleSkill(role: string, description: string): AgentSkill {
+  return {
+    id: role,
+    name: role,
+    description,
+    tags: [role],
+    examples: [],
+    inputModes: [],
+    outputModes: [],
+    securityRequirements: [],
+  };
+}
+
 /**
  * Builds the Agent Cards from the registry, read with the caller's token (as GET /v1/agents reads
  * it): one card per agent and an org card whose skills are the roles. Cards are signed on every read
@@ -55,6 +81,7 @@ function slug(text: string): string {
  */
 export class AgentCards {
   private readonly known = new Map<string, number>();
+  private readonly publicCards = new Map<string, { until: number; card: AgentCardJson }>();
 
   constructor(private readonly options: AgentCardsOptions) {}
 
@@ -70,7 +97,7 @@ export class AgentCards {
     return true;
   }
 
-  /** The agent's signed card, or undefined when the registry has no such agent. */
+  /** The agent's extended card (with a token: the registry's descriptions), or undefined when the registry has no such agent. */
   async agentCard(agentId: string, caller: Caller): Promise<AgentCardJson | undefined> {
     const found = await this.agent(agentId, caller);
     if (!found) return undefined;
@@ -103,35 +130,85 @@ export class AgentCards {
     );
   }
 
-  /** The org card: one skill per role; a message names the role in `metadata.role`. */
+  /** The org's extended card (with a token): one skill per role, naming its agents; a message names the role in `metadata.role`. */
   async orgCard(caller: Caller): Promise<AgentCardJson> {
     const page = await this.call(caller, ListAgents, { limit: ORG_AGENTS_LIMIT });
     const roles = new Map<string, RegistryAgent[]>();
     for (const { agent } of page.items) roles.set(agent.role, [...(roles.get(agent.role) ?? []), agent]);
     const skills: AgentSkill[] = [...roles.entries()]
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([role, agents]) => ({
-        id: role,
-        name: role,
-        description:
+      .map(([role, agents]) =>
+        roleSkill(
+          role,
           `Send to role ${role} with metadata.role = "${role}"; any of its agents may take it. Agents: ` +
-          agents.map((a) => `${a.displayName} (${a.responsibilities.slice(0, 3).join('; ')})`).join(', '),
-        tags: [role],
-        examples: [],
-        inputModes: [],
-        outputModes: [],
-        securityRequirements: [],
-      }));
+            agents.map((a) => `${a.displayName} (${a.responsibilities.slice(0, 3).join('; ')})`).join(', '),
+        ),
+      );
     return this.sign(
       this.card({
         name: 'orgmesh',
-        description:
-          "The organisation's agents over the mesh: a message goes to the role named in metadata.role (a skill id " +
-          'below), as a mesh task under the sender’s policy. Each agent has its own card at /a2a/<agent-id>/.well-known/agent-card.json.',
+        description: ORG_DESCRIPTION,
         url: `${this.options.baseUrl}/a2a`,
         skills,
       }),
     );
+  }
+
+  /**
+   * The agent's public card, served without a token (A2A discovery: a client reads the card, then
+   * authenticates as its security scheme says). It holds what a client needs to connect and nothing
+   * of the registry's descriptions: the agent's display name and role, the interfaces, the security
+   * scheme. Responsibilities, what it must not do, tools, the profile and its description are in the
+   * extended card (`GetExtendedAgentCard`, with a token). Undefined when the registry has no such agent.
+   */
+  async publicAgentCard(agentId: string): Promise<AgentCardJson | undefined> {
+    if (!AgentId.safeParse(agentId).success) return undefined;
+    const cached = this.cachedPublic(agentId);
+    if (cached) return cached;
+    const found = await this.agent(agentId, undefined);
+    if (!found) return undefined;
+    const { role, displayName } = found.agent;
+    const card = await this.sign(
+      this.card({
+        name: displayName,
+        description:
+          `An orgmesh agent of role ${role}. What it does is in its extended card (GetExtendedAgentCard), ` +
+          'for callers with a token.',
+        url: `${this.options.baseUrl}/a2a/${agentId}`,
+        skills: [roleSkill(role, `Tasks for role ${role}, taken by this agent.`)],
+      }),
+    );
+    return this.keepPublic(agentId, card);
+  }
+
+  /** The org's public card: one skill per role (the value of `metadata.role`), no agent named. */
+  async publicOrgCard(): Promise<AgentCardJson> {
+    const cached = this.cachedPublic(ORG_KEY);
+    if (cached) return cached;
+    const page = await this.call(undefined, ListAgents, { limit: ORG_AGENTS_LIMIT });
+    const roles = [...new Set(page.items.map(({ agent }) => agent.role))].sort((a, b) => a.localeCompare(b));
+    const card = await this.sign(
+      this.card({
+        name: 'orgmesh',
+        description: ORG_DESCRIPTION,
+        url: `${this.options.baseUrl}/a2a`,
+        skills: roles.map((role) =>
+          roleSkill(role, `Send to role ${role} with metadata.role = "${role}"; any of its agents may take it.`),
+        ),
+      }),
+    );
+    return this.keepPublic(ORG_KEY, card);
+  }
+
+  private cachedPublic(key: string): AgentCardJson | undefined {
+    const entry = this.publicCards.get(key);
+    return entry && entry.until > Date.now() ? entry.card : undefined;
+  }
+
+  private keepPublic(key: string, card: AgentCardJson): AgentCardJson {
+    if (this.publicCards.size >= PUBLIC_CARD_MAX) this.publicCards.clear();
+    this.publicCards.set(key, { until: Date.now() + PUBLIC_CARD_TTL_MS, card });
+    return card;
   }
 
   /**
@@ -167,7 +244,8 @@ export class AgentCards {
         streaming: true,
         pushNotifications: this.options.pushNotifications,
         extensions: [],
-        extendedAgentCard: false,
+        // The public card at the well-known path is the short one; GetExtendedAgentCard (with a token) the full one.
+        extendedAgentCard: true,
       },
       securitySchemes: {
         [SCHEME]: {
@@ -193,9 +271,10 @@ export class AgentCards {
     return this.options.signer.sign(AgentCard.toJSON(card) as AgentCardJson);
   }
 
+  /** `caller` undefined: read without a token (the registry's agent reads need none; public cards only). */
   private async agent(
     agentId: string,
-    caller: Caller,
+    caller: Caller | undefined,
   ): Promise<{ agent: RegistryAgent; profileId: string } | undefined> {
     if (!AgentId.safeParse(agentId).success) return undefined;
     try {
@@ -218,12 +297,12 @@ export class AgentCards {
   }
 
   private call<R extends RpcDefinition>(
-    caller: Caller,
+    caller: Caller | undefined,
     rpc: R,
     payload: RpcRequestInput<R>,
   ): Promise<RpcResponse<R>> {
     return this.options.bus.request(rpc, payload, {
-      authorization: caller.authorization,
+      authorization: caller?.authorization,
       timeoutMs: this.options.rpcTimeoutMs,
     });
   }

@@ -1,11 +1,47 @@
 import { TASK_VISIBILITY, type TaskPartyField } from '@orgmesh/contracts';
 import type { TaskListFilter } from './task.repository.types.js';
 
+/**
+ * How many matching tasks a count reads at most: the count of a large organisation's unfiltered
+ * list would read every row, so it stops here (a total of this size means "at least").
+ */
+export const TASK_COUNT_CAP = 10_000;
+
 /** The SELECT of one page of `list` (filters, visibility, keyset cursor), newest first. */
 export function listTasksQuery(filter: TaskListFilter): { text: string; values: unknown[] } {
-  const where: string[] = [];
   const params = new Params();
   const p = (value: unknown): string => params.add(value);
+  const where = conditions(filter, p);
+  if (filter.cursor) {
+    where.push(
+      `(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`,
+    );
+  }
+  return {
+    text: `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT ${p(filter.limit)}`,
+    values: params.values,
+  };
+}
+
+/**
+ * The count of every task the same filters and visibility match, whatever the page (no cursor),
+ * up to TASK_COUNT_CAP rows read: the conditions are the page's, so it uses the page's indexes.
+ */
+export function countTasksQuery(filter: TaskListFilter): { text: string; values: unknown[] } {
+  const params = new Params();
+  const p = (value: unknown): string => params.add(value);
+  const where = conditions(filter, p);
+  return {
+    text: `SELECT count(*)::int AS total FROM (SELECT 1 FROM mesh.tasks
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} LIMIT ${p(TASK_COUNT_CAP)}) matching`,
+    values: params.values,
+  };
+}
+
+/** The WHERE conditions of a list's filters and visibility (not its cursor). */
+function conditions(filter: TaskListFilter, p: (value: unknown) => string): string[] {
+  const where: string[] = [];
   if (filter.state) where.push(`state = ${p(filter.state)}`);
   if (filter.kind) where.push(`kind = ${p(filter.kind)}`);
   if (filter.contextId) where.push(`context_id = ${p(filter.contextId)}`);
@@ -29,20 +65,12 @@ export function listTasksQuery(filter: TaskListFilter): { text: string; values: 
       ),
     );
   }
+  if (filter.updatedAfter) where.push(`updated_at >= ${p(filter.updatedAfter)}::timestamptz`);
   if (filter.visibleTo) {
     const observer = { agentId: p(filter.visibleTo.agentId), role: p(filter.visibleTo.role) };
     where.push(visibilitySql(observer));
   }
-  if (filter.cursor) {
-    where.push(
-      `(created_at, id) < (${p(filter.cursor.createdAt)}::timestamptz, ${p(filter.cursor.id)}::uuid)`,
-    );
-  }
-  return {
-    text: `SELECT * FROM mesh.tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT ${p(filter.limit)}`,
-    values: params.values,
-  };
+  return where;
 }
 
 /** Positional parameters of one statement. */

@@ -79,6 +79,8 @@ export interface TaskListFilter {
   state?: TaskState;
   kind?: TaskKind;
   contextId?: string;
+  /** Only tasks changed at or after this instant (ISO 8601). */
+  updatedAfter?: string;
   direction: 'inbound' | 'outbound' | 'any';
   /** Restricts to tasks this caller is a party to (non-admins). */
   visibleTo?: { agentId: string; role: string };

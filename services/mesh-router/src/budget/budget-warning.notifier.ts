@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import {
   BUDGET_WARNING_NOTIFICATION_TYPE,
   inboxSubject,
+  UserId,
   type OrgUser,
   type PrivacyBudgetWarningPayload,
   type Task,
@@ -101,7 +102,11 @@ export class BudgetWarningNotifier {
    * knows decides.
    */
   private async managerOf(warning: PrivacyBudgetWarningPayload): Promise<NotifiedManager | null> {
-    const ids = [warning.agentId, warning.role].filter((id): id is string => Boolean(id));
+    // A token subject the chart's id rule refuses (too long, say) cannot be a person or an agent of
+    // the chart: asking would fail the delivery for good, so the role is asked instead.
+    const ids = [warning.agentId, warning.role].filter(
+      (id): id is string => id !== undefined && UserId.safeParse(id).success,
+    );
     for (const id of ids) {
       if (!(await this.chart.headOf(id))) continue;
       const manager = await this.chart.managerOf(id);

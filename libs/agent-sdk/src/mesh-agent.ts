@@ -166,6 +166,37 @@ export class MeshAgent {
     // The agent may come up before the mesh router: make sure the inbox work queue exists (idempotent).
     await this.bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
     await this.bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
+    await this.consumeInboxes();
+    this.updates.subscribe();
+    await this.heartbeats.loop();
+    this.logger.info({ agentId: this.agentId, role: this.role }, 'agent consuming its inboxes');
+  }
+
+  /**
+   * Stops taking deliveries from both inboxes (handlers in flight finish; the durables keep their
+   * place), as if this agent were not running: its tasks wait in the inboxes for another instance of
+   * the role, or for `resumeInboxes()`. A bridge pauses while the agent it stands for is unreachable.
+   */
+  async pauseInboxes(): Promise<void> {
+    if (this.consumers.length === 0) return;
+    const consumers = this.consumers.splice(0);
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    this.logger.info({ agentId: this.agentId }, 'agent stopped taking deliveries');
+  }
+
+  /** Takes deliveries again after `pauseInboxes()`; a no-op before `start()`, while consuming or stopping. */
+  async resumeInboxes(): Promise<void> {
+    if (!this.started || this.stopping || this.consumers.length > 0) return;
+    await this.consumeInboxes();
+    this.logger.info({ agentId: this.agentId }, 'agent takes deliveries again');
+  }
+
+  /** Whether the inboxes are being consumed (started, not paused). */
+  get consuming(): boolean {
+    return this.consumers.length > 0;
+  }
+
+  private async consumeInboxes(): Promise<void> {
     const consumeOptions = {
       concurrency: this.options.concurrency ?? 4,
       maxDeliver: this.options.maxDeliver ?? 10,
@@ -183,9 +214,6 @@ export class MeshAgent {
         subject: agentInboxSubject(this.agentId),
       }),
     );
-    this.updates.subscribe();
-    await this.heartbeats.loop();
-    this.logger.info({ agentId: this.agentId, role: this.role }, 'agent consuming its inboxes');
   }
 
   /** What the health endpoint shows. */
@@ -345,8 +373,8 @@ export class MeshAgent {
 
   /**
    * Waits until a task ends (completed, failed, canceled, rejected) or the timeout passes, and returns
-   * it as it is then. Woken by the changes the mesh repeats to this agent (the tasks it sent), with
-   * a slow poll as a safety net (and the only way for a task it did not send).
+   * it as it is then. Woken by the changes the mesh repeats to this agent (the tasks it sent
+   * and the tasks assigned to it), with a slow poll as a safety net (the only way for any other task).
    */
   async waitForTask(
     id: string,

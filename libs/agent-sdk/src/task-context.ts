@@ -43,6 +43,11 @@ export interface TaskContext {
   fetchStatus(id: string, options?: { includeHistory?: boolean }): Promise<Task>;
   listTasks(filter?: ListFilter): Promise<{ items: Task[]; nextCursor: string | null }>;
   waitForTask(id: string, options?: { timeoutMs?: number }): Promise<Task>;
+  /**
+   * The task as the mesh says it is now (a fetch, a wake-up): when it ended elsewhere (canceled, the
+   * deadline job), `ended` becomes true, so the handler's return completes nothing.
+   */
+  observe(task: Task): void;
   /** Updates (update-task) on another task, tracked so `ended` stays right when it is this one. */
   updateTask(id: string, state: UpdateState, extra?: { result?: unknown; reason?: string }): Promise<Task>;
   decideTask(id: string, decision: ApprovalDecision, comment?: string): Promise<Task>;
@@ -120,6 +125,12 @@ export class TaskContextImpl implements TaskContext {
 
   decide(decision: ApprovalDecision, comment?: string): Promise<Task> {
     return this.decideTask(this.task.id, decision, comment);
+  }
+
+  observe(task: Task): void {
+    if (task.id !== this.task.id) return;
+    this.task = task;
+    if (isTerminal(task.state)) this.ended = true;
   }
 
   async updateTask(

@@ -17,6 +17,7 @@ import { Governor } from './governance/governor.js';
 import { DEFAULT_PRICES, PriceList } from './governance/prices.js';
 import { MemoryUsageStore, PostgresUsageStore } from './governance/usage-store.js';
 import { serveUsage } from './governance/usage-rpc.js';
+import { serveTextPrivacy } from './text-rpc/text-privacy.rpc.js';
 import { budgetWarningPublisher } from './governance/warnings.js';
 import {
   MemoryRedactionStore,
@@ -212,6 +213,9 @@ const proxy = createPrivacyProxy({
 
 // GET /v1/usage at the gateway: rpc.privacy.v1.get-usage, answered by any replica (one queue group).
 if (bus) serveUsage(bus, { usage, recorder: governor.recorder, verifier });
+// Text a bridge sends to a remote A2A agent, masked and restored as model calls are (ADR 0021).
+if (bus)
+  serveTextPrivacy(bus, { engine: proxy.engine, verifier, hmacKey: config.PRIVACY_HMAC_KEY, audit, logger });
 // GET /v1/privacy/redactions: rpc.privacy.v1.get-redactions, the same way.
 if (bus) serveRedactions(bus, { redactions: redactions.store, recorder: redactions, verifier });
 

@@ -61,6 +61,7 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
   return {
     server,
     metrics,
+    engine,
     listen(port, host = '127.0.0.1') {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -4,3 +4,5 @@ export * from './llm-governance.js';
 export * from './budget-warning.event.js';
 export * from './get-usage.rpc.js';
 export * from './get-redactions.rpc.js';
+export * from './mask-text.rpc.js';
+export * from './restore-text.rpc.js';

@@ -5,6 +5,7 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { Governor } from '../governance/governor.js';
 import type { DetectorBuilder } from '../privacy/detector-cache.js';
+import type { PrivacyEngine } from '../privacy/privacy-engine.js';
 import type { PrivacyProxyMetrics } from '../privacy-proxy.metrics.js';
 import type { ProfileSource } from '../profiles/profile-source.js';
 
@@ -43,6 +44,8 @@ export interface PrivacyProxyOptions {
 export interface PrivacyProxy {
   readonly server: Server;
   readonly metrics: PrivacyProxyMetrics;
+  /** The proxy's masking engine, shared with the text RPCs (text-rpc/), so they mask as its model calls do. */
+  readonly engine: PrivacyEngine;
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(port: number, host?: string): Promise<string>;
   close(): Promise<void>;

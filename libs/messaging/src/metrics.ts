@@ -1,10 +1,31 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { oncePerRegistry, seriesOn, unexpectedErrorsCounter } from '@orgmesh/telemetry';
 import type { BusEdge } from './unexpected.js';
 
 const RPC_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 type LagSource = () => Promise<{ pending: number; oldestAgeMs: number }>;
+
+/**
+ * Reads every observed outbox at scrape time and hands each answer to `use`; a read that fails
+ * (Postgres unreachable) is skipped, so what it fed keeps its last value.
+ */
+async function readEach(
+  sources: ReadonlyMap<string, LagSource>,
+  use: (schema: string, lag: { pending: number; oldestAgeMs: number }) => void,
+): Promise<void> {
+  await Promise.all(
+    [...sources].map(async ([schema, source]) => {
+      let lag: { pending: number; oldestAgeMs: number };
+      try {
+        lag = await source();
+      } catch {
+        return;
+      }
+      use(schema, lag);
+    }),
+  );
+}
 
 /**
  * The bus's Prometheus series, registered once per registry (several buses or relays of one
@@ -24,51 +45,45 @@ export class MessagingMetrics {
   private readonly lastPending = new Map<string, number>();
   private unexpected: Counter<'edge' | 'subject'> | undefined;
 
-  private constructor(private readonly registry: Registry) {}
+  private readonly series: ReturnType<typeof seriesOn>;
+
+  private constructor(private readonly registry: Registry) {
+    this.series = seriesOn(registry);
+  }
 
   /** NATS RPC handler latency; registered with the first RPC served. */
   get rpcDuration(): Histogram<'subject' | 'result'> {
-    this.rpcDurationSeries ??= new Histogram({
-      name: 'orgmesh_rpc_server_duration_seconds',
-      help: 'NATS RPC handler latency by contract subject and result (ok, or the error code)',
-      labelNames: ['subject', 'result'],
-      buckets: RPC_BUCKETS,
-      registers: [this.registry],
-    });
+    this.rpcDurationSeries ??= this.series.histogram(
+      'orgmesh_rpc_server_duration_seconds',
+      'NATS RPC handler latency by contract subject and result (ok, or the error code)',
+      { labels: ['subject', 'result'], buckets: RPC_BUCKETS },
+    );
     return this.rpcDurationSeries;
   }
 
   /** JetStream redeliveries; registered with the first one. */
   get redeliveries(): Counter<'consumer' | 'subject'> {
-    this.redeliveriesSeries ??= new Counter({
-      name: 'orgmesh_consumer_redeliveries_total',
-      help: 'JetStream deliveries after the first (delivery count > 1) by durable consumer and contract subject',
-      labelNames: ['consumer', 'subject'],
-      registers: [this.registry],
-    });
+    this.redeliveriesSeries ??= this.series.counter(
+      'orgmesh_consumer_redeliveries_total',
+      'JetStream deliveries after the first (delivery count > 1) by durable consumer and contract subject',
+      { labels: ['consumer', 'subject'] },
+    );
     return this.redeliveriesSeries;
   }
 
   /** Outbox lag by schema, read at scrape time; registered with the first outbox observed. */
   get outboxLag(): Gauge<'schema'> {
     const sources = this.lagSources;
-    this.outboxLagSeries ??= new Gauge({
-      name: 'orgmesh_outbox_lag_seconds',
-      help: 'age of the oldest outbox row not yet published to JetStream (0 when none), by schema',
-      labelNames: ['schema'],
-      registers: [this.registry],
-      async collect() {
-        await Promise.all(
-          [...sources].map(async ([schema, source]) => {
-            try {
-              this.set({ schema }, (await source()).oldestAgeMs / 1000);
-            } catch {
-              // keeps its last value while Postgres is unreachable
-            }
-          }),
-        );
+    this.outboxLagSeries ??= this.series.gauge(
+      'orgmesh_outbox_lag_seconds',
+      'age of the oldest outbox row not yet published to JetStream (0 when none), by schema',
+      {
+        labels: ['schema'],
+        async collect() {
+          await readEach(sources, (schema, lag) => this.set({ schema }, lag.oldestAgeMs / 1000));
+        },
       },
-    });
+    );
     return this.outboxLagSeries;
   }
 
@@ -80,39 +95,23 @@ export class MessagingMetrics {
   get outboxPending(): Gauge {
     const sources = this.lagSources;
     const last = this.lastPending;
-    this.outboxPendingSeries ??= new Gauge({
-      name: 'orgmesh_outbox_pending',
-      help: 'outbox rows not yet published to JetStream',
-      registers: [this.registry],
-      async collect() {
-        await Promise.all(
-          [...sources].map(async ([schema, source]) => {
-            try {
-              last.set(schema, (await source()).pending);
-            } catch {
-              // keeps its last value while Postgres is unreachable
-            }
-          }),
-        );
-        let pending = 0;
-        for (const [schema, count] of last) if (sources.has(schema)) pending += count;
-        this.set(pending);
+    this.outboxPendingSeries ??= this.series.gauge(
+      'orgmesh_outbox_pending',
+      'outbox rows not yet published to JetStream',
+      {
+        async read() {
+          await readEach(sources, (schema, lag) => last.set(schema, lag.pending));
+          let pending = 0;
+          for (const [schema, count] of last) if (sources.has(schema)) pending += count;
+          return pending;
+        },
       },
-    });
+    );
     return this.outboxPendingSeries;
   }
 
-  private static readonly byRegistry = new WeakMap<Registry, MessagingMetrics>();
-
   /** The messaging series of `registry`, registered on first use. */
-  static of(registry: Registry): MessagingMetrics {
-    let metrics = MessagingMetrics.byRegistry.get(registry);
-    if (!metrics) {
-      metrics = new MessagingMetrics(registry);
-      MessagingMetrics.byRegistry.set(registry, metrics);
-    }
-    return metrics;
-  }
+  static readonly of = oncePerRegistry((registry) => new MessagingMetrics(registry));
 
   /**
    * Counts an error no code path anticipated (the last-resort boundary answered or dead-lettered

@@ -1,4 +1,5 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Counter, Histogram, Registry } from 'prom-client';
+import { oncePerRegistry, seriesOn } from '@orgmesh/telemetry';
 import type { Database, Sql } from './database.js';
 import { pgErrorCode } from './database.js';
 
@@ -69,7 +70,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/;
  * tuples by their ctid (a Tid Scan). `= ANY(ARRAY(…))` rather than `IN (SELECT …)`: the planner
  * may answer an IN with a hash semi-join over the whole table.
  */
-export function retentionBatchStatement(target: Pick<RetentionTarget, 'table' | 'ageColumn' | 'where'>): string {
+export function retentionBatchStatement(
+  target: Pick<RetentionTarget, 'table' | 'ageColumn' | 'where'>,
+): string {
   if (!IDENTIFIER.test(target.table) || !IDENTIFIER.test(target.ageColumn))
     throw new Error(`invalid retention table or column: ${target.table}.${target.ageColumn}`);
   const where = target.where ? ` AND (${target.where})` : '';
@@ -79,34 +82,25 @@ export function retentionBatchStatement(target: Pick<RetentionTarget, 'table' | 
 }
 
 class RetentionMetrics {
-  private static readonly byRegistry = new WeakMap<Registry, RetentionMetrics>();
   readonly deleted: Counter<'table'>;
   readonly batchSeconds: Histogram<'table'>;
 
   private constructor(registry: Registry) {
-    this.deleted = new Counter({
-      name: 'orgmesh_retention_deleted_rows_total',
-      help: 'rows deleted by retention jobs, by table (rows removed with them by ON DELETE CASCADE not counted)',
-      labelNames: ['table'],
-      registers: [registry],
-    });
-    this.batchSeconds = new Histogram({
-      name: 'orgmesh_retention_batch_duration_seconds',
-      help: 'time of one retention batch (one DELETE transaction, so the longest its row locks are held), by table',
-      labelNames: ['table'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    });
+    const series = seriesOn(registry);
+    this.deleted = series.counter(
+      'orgmesh_retention_deleted_rows_total',
+      'rows deleted by retention jobs, by table (rows removed with them by ON DELETE CASCADE not counted)',
+      { labels: ['table'] },
+    );
+    this.batchSeconds = series.histogram(
+      'orgmesh_retention_batch_duration_seconds',
+      'time of one retention batch (one DELETE transaction, so the longest its row locks are held), by table',
+      { labels: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+    );
   }
 
-  static of(registry: Registry): RetentionMetrics {
-    let metrics = RetentionMetrics.byRegistry.get(registry);
-    if (!metrics) {
-      metrics = new RetentionMetrics(registry);
-      RetentionMetrics.byRegistry.set(registry, metrics);
-    }
-    return metrics;
-  }
+  /** The retention series of `registry` (every retention job of a service shares them). */
+  static readonly of = oncePerRegistry((registry) => new RetentionMetrics(registry));
 }
 
 /**
@@ -132,7 +126,8 @@ export class RetentionJob {
     this.batchSize = options.batchSize ?? 1000;
     this.maxBatches = options.maxBatchesPerRun ?? 10_000;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
-    if (this.batchSize < 1 || this.maxBatches < 1) throw new Error('retention batch size and cap must be positive');
+    if (this.batchSize < 1 || this.maxBatches < 1)
+      throw new Error('retention batch size and cap must be positive');
     this.statements = options.targets.map((target) => ({ target, text: retentionBatchStatement(target) }));
   }
 
@@ -193,7 +188,10 @@ export class RetentionJob {
     const explain = options.analyze ? 'EXPLAIN (ANALYZE, BUFFERS, TIMING OFF)' : 'EXPLAIN';
     const cutoff = await this.cutoff(found.target.maxAgeMs);
     const run = async (sql: Pick<Sql, 'query'>) => {
-      const { rows } = await sql.query<{ 'QUERY PLAN': string }>(`${explain} ${found.text}`, [cutoff, this.batchSize]);
+      const { rows } = await sql.query<{ 'QUERY PLAN': string }>(`${explain} ${found.text}`, [
+        cutoff,
+        this.batchSize,
+      ]);
       return rows.map((r) => r['QUERY PLAN']).join('\n');
     };
     if (!options.analyze) return run(this.db);
@@ -219,9 +217,10 @@ export class RetentionJob {
   }
 
   private async batch(tx: Sql, text: string, cutoff: Date): Promise<number | 'lock-taken'> {
-    const { rows } = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked', [
-      this.options.lockKey,
-    ]);
+    const { rows } = await tx.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked',
+      [this.options.lockKey],
+    );
     if (!rows[0]?.locked) return 'lock-taken';
     // SET LOCAL takes no parameters; the value is a number we formatted.
     await tx.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(this.lockTimeoutMs))}`);

@@ -8,3 +8,4 @@ export * from './job-timers.js';
 export * from './error-fields.js';
 export * from './client-error.js';
 export * from './token-bucket.js';
+export * from './metric-series.js';

@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { seriesOn, unexpectedErrorsCounter } from '@orgmesh/telemetry';
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -15,44 +15,37 @@ export class GatewayMetrics {
   readonly unexpectedErrors: Counter<'edge' | 'subject'>;
 
   constructor(registry: Registry) {
-    this.httpDuration = new Histogram({
-      name: 'orgmesh_gateway_http_request_duration_seconds',
-      help: 'REST request latency by method, route template and status',
-      labelNames: ['method', 'route', 'status'],
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    this.grpcDuration = new Histogram({
-      name: 'orgmesh_gateway_grpc_request_duration_seconds',
-      help: 'gRPC unary call latency by method and status code',
-      labelNames: ['method', 'code'],
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    this.rateLimited = new Counter({
-      name: 'orgmesh_gateway_rate_limited_total',
-      help: 'requests refused by the per-client rate limit',
-      labelNames: ['transport'],
-      registers: [registry],
-    });
-    this.authFailures = new Counter({
-      name: 'orgmesh_gateway_auth_failures_total',
-      help: 'requests refused as unauthenticated or forbidden',
-      labelNames: ['transport', 'code'],
-      registers: [registry],
-    });
-    this.subscriptions = new Gauge({
-      name: 'orgmesh_gateway_event_subscriptions',
-      help: 'open event subscriptions (SSE and gRPC WatchEvents)',
-      labelNames: ['transport'],
-      registers: [registry],
-    });
-    this.eventsDelivered = new Counter({
-      name: 'orgmesh_gateway_events_delivered_total',
-      help: 'lifecycle events written to subscribers',
-      labelNames: ['transport'],
-      registers: [registry],
-    });
+    const series = seriesOn(registry);
+    this.httpDuration = series.histogram(
+      'orgmesh_gateway_http_request_duration_seconds',
+      'REST request latency by method, route template and status',
+      { labels: ['method', 'route', 'status'], buckets: LATENCY_BUCKETS },
+    );
+    this.grpcDuration = series.histogram(
+      'orgmesh_gateway_grpc_request_duration_seconds',
+      'gRPC unary call latency by method and status code',
+      { labels: ['method', 'code'], buckets: LATENCY_BUCKETS },
+    );
+    this.rateLimited = series.counter(
+      'orgmesh_gateway_rate_limited_total',
+      'requests refused by the per-client rate limit',
+      { labels: ['transport'] },
+    );
+    this.authFailures = series.counter(
+      'orgmesh_gateway_auth_failures_total',
+      'requests refused as unauthenticated or forbidden',
+      { labels: ['transport', 'code'] },
+    );
+    this.subscriptions = series.gauge(
+      'orgmesh_gateway_event_subscriptions',
+      'open event subscriptions (SSE and gRPC WatchEvents)',
+      { labels: ['transport'] },
+    );
+    this.eventsDelivered = series.counter(
+      'orgmesh_gateway_events_delivered_total',
+      'lifecycle events written to subscribers',
+      { labels: ['transport'] },
+    );
     // Shared with the bus's nats-rpc/nats-event edges of this process, whichever registers first.
     this.unexpectedErrors = unexpectedErrorsCounter(registry);
     // The label values known in advance start at 0: a scrape shows the series before the first

@@ -1,5 +1,6 @@
 import { jobRunsCounter } from '@orgmesh/service-host';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { seriesOn } from '@orgmesh/telemetry';
+import type { Counter, Registry } from 'prom-client';
 
 type Source<T> = () => Promise<T> | T;
 
@@ -14,44 +15,35 @@ export class RegistryMetrics {
   private readonly sources: { version?: Source<number> } = {};
 
   constructor(registry: Registry) {
-    this.loads = new Counter({
-      name: 'orgmesh_registry_loads_total',
-      help: 'registry loads by result (stored, unchanged, or the error code, e.g. validation_failed)',
-      labelNames: ['result'],
-      registers: [registry],
-    });
-    this.orgImports = new Counter({
-      name: 'orgmesh_registry_org_imports_total',
-      help: 'org chart imports by result (imported, or the error code, e.g. validation_failed, forbidden)',
-      labelNames: ['result'],
-      registers: [registry],
-    });
-    this.heartbeats = new Counter({
-      name: 'orgmesh_registry_heartbeats_total',
-      help: 'agent heartbeats by result (in_sync, drift, or the error code)',
-      labelNames: ['result'],
-      registers: [registry],
-    });
-    this.policyDecisions = new Counter({
-      name: 'orgmesh_registry_policy_decisions_total',
-      help: 'resolve-policy answers by decision (allow, deny)',
-      labelNames: ['decision'],
-      registers: [registry],
-    });
+    const series = seriesOn(registry);
+    this.loads = series.counter(
+      'orgmesh_registry_loads_total',
+      'registry loads by result (stored, unchanged, or the error code, e.g. validation_failed)',
+      { labels: ['result'] },
+    );
+    this.orgImports = series.counter(
+      'orgmesh_registry_org_imports_total',
+      'org chart imports by result (imported, or the error code, e.g. validation_failed, forbidden)',
+      { labels: ['result'] },
+    );
+    this.heartbeats = series.counter(
+      'orgmesh_registry_heartbeats_total',
+      'agent heartbeats by result (in_sync, drift, or the error code)',
+      { labels: ['result'] },
+    );
+    this.policyDecisions = series.counter(
+      'orgmesh_registry_policy_decisions_total',
+      'resolve-policy answers by decision (allow, deny)',
+      { labels: ['decision'] },
+    );
     this.jobRuns = jobRunsCounter(registry, 'registry');
-    this.markedOffline = new Counter({
-      name: 'orgmesh_registry_agents_marked_offline_total',
-      help: 'agents the presence job marked offline (no heartbeat within the timeout)',
-      registers: [registry],
-    });
+    this.markedOffline = series.counter(
+      'orgmesh_registry_agents_marked_offline_total',
+      'agents the presence job marked offline (no heartbeat within the timeout)',
+    );
     const sources = this.sources;
-    new Gauge({
-      name: 'orgmesh_registry_version',
-      help: 'the registry version this replica serves (0: none loaded)',
-      registers: [registry],
-      async collect() {
-        this.set((await sources.version?.()) ?? 0);
-      },
+    series.gauge('orgmesh_registry_version', 'the registry version this replica serves (0: none loaded)', {
+      read: async () => (await sources.version?.()) ?? 0,
     });
   }
 

@@ -1,6 +1,7 @@
 import { callersRefusedCounter } from '@orgmesh/auth';
 import { jobAffectedCounter, jobRunsCounter } from '@orgmesh/service-host';
-import { Counter, type Registry } from 'prom-client';
+import { seriesOn } from '@orgmesh/telemetry';
+import type { Counter, Registry } from 'prom-client';
 
 /** Prometheus series of the sessions service. */
 export class SessionMetrics {
@@ -10,12 +11,11 @@ export class SessionMetrics {
   readonly jobAffected: Counter<'job'>;
 
   constructor(registry: Registry) {
-    this.transitions = new Counter({
-      name: 'orgmesh_session_transitions_total',
-      help: 'apply-event requests by event and result (applied, noop, or the error code)',
-      labelNames: ['event', 'result'],
-      registers: [registry],
-    });
+    this.transitions = seriesOn(registry).counter(
+      'orgmesh_session_transitions_total',
+      'apply-event requests by event and result (applied, noop, or the error code)',
+      { labels: ['event', 'result'] },
+    );
     // Shared with mesh-router and the registry (libs/auth): one series for refused callers on the bus.
     this.callersRefused = callersRefusedCounter(registry);
     this.jobRuns = jobRunsCounter(registry, 'session');

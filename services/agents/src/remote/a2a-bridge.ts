@@ -1,9 +1,10 @@
 import type { Task as A2ATask } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
-import type { MeshAgent, TaskContext } from '@orgmesh/agent-sdk';
+import { isTerminal, type MeshAgent, type TaskContext } from '@orgmesh/agent-sdk';
 import { AppError, type Task as MeshTask } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
 import { messageResult, outcomeOf, requestFor, type RemoteOutcome } from './a2a-mapping.js';
+import type { RemotePrivacy } from './remote-privacy.js';
 
 export interface A2ABridgeOptions {
   agent: MeshAgent;
@@ -16,16 +17,25 @@ export interface A2ABridgeOptions {
   maxCallMs: number;
   /** Poll interval when the remote agent does not stream; default 500 ms. */
   pollMs?: number;
+  /** Masks the task input before it leaves and restores the answer (the privacy proxy). */
+  privacy: RemotePrivacy;
 }
+
+/** What the remote call came to: the remote outcome, or the mesh task ended meanwhile (canceled, its deadline job). */
+type CallOutcome = RemoteOutcome | { kind: 'ended-in-mesh'; state: MeshTask['state'] };
+
+/** Restores placeholders in what the remote agent said (the identity when nothing was masked). */
+type Restore = (outcome: RemoteOutcome) => Promise<RemoteOutcome>;
 
 /**
  * The bridge: a MeshAgent whose handler is the remote agent. Each task delivered to the remote
- * agent (its role's inbox or its own) is sent as an A2A message through the official client; the
- * remote task is followed (its stream, or polled when the agent does not stream) until it ends or
- * waits for input, and its outcome becomes the mesh task's update: completed with the answer as
- * result, failed, rejected, or input-required with the agent's question. Policy was applied by the
- * mesh when the task was sent; the mesh task's deadline bounds the remote call (the remote task is
- * canceled when it passes), and the mesh's own deadline job and escalations apply as for any agent.
+ * agent (its role's inbox or its own) is masked by the privacy proxy and sent as an A2A message
+ * through the official client; the remote task is followed (its stream, or polled when the agent
+ * does not stream) until it ends or waits for input, and its outcome — restored — becomes the mesh
+ * task's update: completed with the answer as result, failed, rejected, or input-required with the
+ * agent's question. Policy was applied by the mesh when the task was sent; the mesh task's deadline
+ * bounds the remote call (the remote task is canceled when it passes), and a cancel of the mesh task
+ * (or its end by the mesh's deadline job) cancels the remote task as soon as the mesh says so.
  *
  * Approvals are not sent out: an A2A agent has no notion of deciding one. They are marked
  * input-required, as the reference agents mark an approval they leave undecided, so a person or the
@@ -34,8 +44,17 @@ export interface A2ABridgeOptions {
 export function attachA2ABridge(options: A2ABridgeOptions): void {
   const { agent, logger } = options;
   agent.onTask(async (task, ctx) => {
-    const outcome = await callRemote(task, ctx, options);
+    // Fail closed: a proxy that does not answer throws here (retried), before anything is sent.
+    const masked = await options.privacy.mask(task);
+    if (masked.kind === 'refused') {
+      await ctx.fail(masked.reason);
+      return;
+    }
+    const outcome = await callRemote({ ...task, input: masked.input as never }, ctx, options, masked.restore);
     switch (outcome.kind) {
+      case 'ended-in-mesh':
+        // ctx.observe marked it ended: nothing to report.
+        return;
       case 'completed':
         await ctx.complete(outcome.result);
         return;
@@ -62,76 +81,50 @@ export function attachA2ABridge(options: A2ABridgeOptions): void {
 }
 
 /**
- * Sends the task and follows the remote task to its end: its stream first, then (a stream that
- * ended early, an agent that does not stream, or a task waiting for input) by polling. While the
- * remote agent waits for input the mesh task is input-required with its question; when the remote
- * task moves on (someone answered it on the agent's side) the mesh task is working again. Resolves
- * to the end, or to the state it was in when the deadline passed (the remote task is then canceled).
+ * Sends the task and follows the remote task to its end (followRemote), while the mesh task is
+ * watched: its end in the mesh (a cancel, the deadline job) aborts the call and cancels the remote
+ * task. The mesh repeats each change of a task to its assignee (`mesh.v1.updates.<agentId>`), so a
+ * cancel reaches the remote agent within a round trip or two, not at the bridge's next report.
+ * Resolves to the end, or to the state it was in when the deadline passed (the remote task is then
+ * canceled).
  */
 async function callRemote(
   task: MeshTask,
   ctx: TaskContext,
   options: A2ABridgeOptions,
-): Promise<RemoteOutcome> {
+  restore: Restore,
+): Promise<CallOutcome> {
   const { client, agentName, logger } = options;
   const untilDeadline = Date.parse(task.deadline) - Date.now();
   const budget = Math.max(0, Math.min(untilDeadline, options.maxCallMs));
   const deadline = AbortSignal.timeout(budget);
-  const signal = AbortSignal.any([ctx.signal, deadline]);
-  let remote: A2ATask | undefined;
-  let reported: RemoteOutcome = { kind: 'running' };
+  const meshEnded = new AbortController();
+  const watching = new AbortController();
+  const mesh: { ended?: MeshTask } = {};
+  void watchMeshTask(ctx, budget, AbortSignal.any([ctx.signal, deadline, watching.signal]), (current) => {
+    mesh.ended = current;
+    meshEnded.abort(new Error('the mesh task ended'));
+  });
+  const signal = AbortSignal.any([ctx.signal, deadline, meshEnded.signal]);
+  const followed: { remote?: A2ATask } = {};
   const log = { taskId: task.id, agent: agentName };
-  /** Mirrors an interruption (or the resumption after it) on the mesh task; true when the remote task ended. */
-  const settle = async (): Promise<boolean> => {
-    if (!remote) return false;
-    const outcome = outcomeOf(remote, agentName);
-    if (outcome.kind === 'input-required') {
-      if (reported.kind !== 'input-required' || reported.reason !== outcome.reason)
-        await ctx.progress('input-required', outcome.reason);
-    } else if (outcome.kind === 'running') {
-      if (reported.kind === 'input-required') await ctx.progress('working');
-    } else return true;
-    reported = outcome;
-    return false;
-  };
   try {
-    // Streamed when the card says the agent streams; the SDK falls back to one blocking send otherwise.
-    for await (const event of client.sendMessageStream(requestFor(task), { signal })) {
-      const payload = event.payload;
-      if (!payload) continue;
-      if (payload.$case === 'message')
-        return { kind: 'completed', result: messageResult(payload.value, agentName) };
-      if (payload.$case === 'task') remote = payload.value;
-      else if (payload.$case === 'statusUpdate' && remote)
-        remote = { ...remote, status: payload.value.status };
-      else if (payload.$case === 'artifactUpdate' && remote && payload.value.artifact) {
-        const artifact = payload.value.artifact;
-        const others = remote.artifacts.filter((a) => a.artifactId !== artifact.artifactId);
-        const previous = remote.artifacts.find((a) => a.artifactId === artifact.artifactId);
-        const merged =
-          payload.value.append && previous
-            ? { ...previous, parts: [...previous.parts, ...artifact.parts] }
-            : artifact;
-        remote = { ...remote, artifacts: [...others, merged] };
-      }
-      if (await settle()) break;
-    }
-    if (!remote) throw new AppError('unavailable', `${agentName} answered with neither a task nor a message`);
-    const pollMs = options.pollMs ?? 500;
-    while (!(await settle())) {
-      await sleep(pollMs, signal);
-      remote = await client.getTask({ tenant: '', id: remote.id }, { signal });
-    }
-    let outcome = outcomeOf(remote, agentName);
-    // The complete task: a streamed one may lack the artifacts sent before the client attached.
-    if (outcome.kind === 'completed' && outcome.result.text === '' && !outcome.result.data)
-      outcome = outcomeOf(await client.getTask({ tenant: '', id: remote.id }, { signal }), agentName);
-    logger.info({ ...log, remoteTaskId: remote.id, outcome: outcome.kind }, 'remote A2A task ended');
-    return outcome;
+    return await followRemote(task, ctx, options, restore, signal, followed);
   } catch (error) {
+    const remoteId = followed.remote?.id;
+    const ended = mesh.ended;
+    if (ended) {
+      ctx.observe(ended);
+      logger.info(
+        { ...log, remoteTaskId: remoteId, state: ended.state },
+        'mesh task ended; canceling the remote A2A task',
+      );
+      if (remoteId) await cancelQuietly(client, remoteId, logger);
+      return { kind: 'ended-in-mesh', state: ended.state };
+    }
     if (deadline.aborted && !ctx.signal.aborted) {
-      logger.warn({ ...log, remoteTaskId: remote?.id }, 'remote A2A task passed the deadline; canceling it');
-      if (remote) await cancelQuietly(client, remote.id, logger);
+      logger.warn({ ...log, remoteTaskId: remoteId }, 'remote A2A task passed the deadline; canceling it');
+      if (remoteId) await cancelQuietly(client, remoteId, logger);
       return { kind: 'running' };
     }
     if (ctx.signal.aborted) {
@@ -144,7 +137,104 @@ async function callRemote(
     throw new AppError('unavailable', `${agentName} could not be reached: ${describe(error)}`, {
       cause: error,
     });
+  } finally {
+    watching.abort();
   }
+}
+
+/**
+ * Waits (woken by the mesh's copies of the task's changes, GetTask as a slow safety net) until the
+ * mesh task ends, and says so. Aborted when the call is over; a mesh that cannot be asked leaves the
+ * call bounded by its deadline.
+ */
+async function watchMeshTask(
+  ctx: TaskContext,
+  budgetMs: number,
+  signal: AbortSignal,
+  onEnded: (task: MeshTask) => void,
+): Promise<void> {
+  try {
+    const current = await ctx.agent.waitForTask(ctx.task.id, {
+      timeoutMs: budgetMs + 1_000,
+      signal,
+      headers: ctx.headers(),
+    });
+    if (!signal.aborted && isTerminal(current.state)) onEnded(current);
+  } catch {
+    // Aborted (the call is over) or the mesh did not answer: nothing to cancel from here.
+  }
+}
+
+/**
+ * The stream first, then (a stream that ended early, an agent that does not stream, or a task
+ * waiting for input) polling. While the remote agent waits for input the mesh task is input-required
+ * with its (restored) question; when the remote task moves on (someone answered it on the agent's
+ * side) the mesh task is working again. `followed.remote` is the remote task as last seen.
+ */
+async function followRemote(
+  task: MeshTask,
+  ctx: TaskContext,
+  options: A2ABridgeOptions,
+  restore: Restore,
+  signal: AbortSignal,
+  followed: { remote?: A2ATask },
+): Promise<RemoteOutcome> {
+  const { client, agentName, logger } = options;
+  let reported: RemoteOutcome = { kind: 'running' };
+  /** Mirrors an interruption (or the resumption after it) on the mesh task; true when the remote task ended. */
+  const settle = async (): Promise<boolean> => {
+    if (!followed.remote) return false;
+    const outcome = outcomeOf(followed.remote, agentName);
+    if (outcome.kind === 'input-required') {
+      if (reported.kind !== 'input-required' || reported.reason !== outcome.reason) {
+        const said = await restore(outcome);
+        await ctx.progress('input-required', said.kind === 'input-required' ? said.reason : outcome.reason);
+      }
+    } else if (outcome.kind === 'running') {
+      if (reported.kind === 'input-required') await ctx.progress('working');
+    } else return true;
+    reported = outcome;
+    return false;
+  };
+  // Streamed when the card says the agent streams; the SDK falls back to one blocking send otherwise.
+  for await (const event of client.sendMessageStream(requestFor(task), { signal })) {
+    const payload = event.payload;
+    if (!payload) continue;
+    if (payload.$case === 'message')
+      return restore({ kind: 'completed', result: messageResult(payload.value, agentName) });
+    const remote = followed.remote;
+    if (payload.$case === 'task') followed.remote = payload.value;
+    else if (payload.$case === 'statusUpdate' && remote)
+      followed.remote = { ...remote, status: payload.value.status };
+    else if (payload.$case === 'artifactUpdate' && remote && payload.value.artifact) {
+      const artifact = payload.value.artifact;
+      const others = remote.artifacts.filter((a) => a.artifactId !== artifact.artifactId);
+      const previous = remote.artifacts.find((a) => a.artifactId === artifact.artifactId);
+      const merged =
+        payload.value.append && previous
+          ? { ...previous, parts: [...previous.parts, ...artifact.parts] }
+          : artifact;
+      followed.remote = { ...remote, artifacts: [...others, merged] };
+    }
+    if (await settle()) break;
+  }
+  if (!followed.remote)
+    throw new AppError('unavailable', `${agentName} answered with neither a task nor a message`);
+  const pollMs = options.pollMs ?? 500;
+  while (!(await settle())) {
+    await sleep(pollMs, signal);
+    followed.remote = await client.getTask({ tenant: '', id: followed.remote.id }, { signal });
+  }
+  const remote = followed.remote;
+  let outcome = outcomeOf(remote, agentName);
+  // The complete task: a streamed one may lack the artifacts sent before the client attached.
+  if (outcome.kind === 'completed' && outcome.result.text === '' && !outcome.result.data)
+    outcome = outcomeOf(await client.getTask({ tenant: '', id: remote.id }, { signal }), agentName);
+  logger.info(
+    { taskId: task.id, agent: agentName, remoteTaskId: remote.id, outcome: outcome.kind },
+    'remote A2A task ended',
+  );
+  return restore(outcome);
 }
 
 async function cancelQuietly(client: Client, id: string, logger: Logger): Promise<void> {

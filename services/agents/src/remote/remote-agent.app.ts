@@ -8,7 +8,7 @@ import {
 } from '@a2a-js/sdk/client';
 import { MeshAgent, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import { fetchVerifiedAgentCard } from '@orgmesh/auth';
-import { AppError, GetAgent } from '@orgmesh/contracts';
+import { AppError, GetAgent, RenderConfig } from '@orgmesh/contracts';
 import {
   createLogger,
   createMetricsRegistry,
@@ -18,6 +18,8 @@ import {
 } from '@orgmesh/telemetry';
 import { connectWhenReachable, meshConnection } from '../mesh-connection.js';
 import { attachA2ABridge } from './a2a-bridge.js';
+import { RemotePresence } from './remote-presence.js';
+import { RemotePrivacy } from './remote-privacy.js';
 import type { RemoteAgentConfig } from './remote-agent.config.js';
 
 export interface RemoteAgentApp {
@@ -48,10 +50,14 @@ export async function startRemoteAgentApp(
 ): Promise<RemoteAgentApp> {
   const logger = options.logger ?? createLogger({ service: 'remote-agent', level: config.LOG_LEVEL });
   // The gateway may come up after the bridge: waited for as the reference agents wait (up to a minute).
+  // Set once the card is verified: heartbeats go out only while the remote agent answers (ADR 0021).
+  let heartbeatHash: (() => string | undefined) | undefined;
   const agent = await connectWhenReachable(logger, () =>
     MeshAgent.connect({
       ...meshConnection(config, options.tokens, logger),
-      // No config hash: a remote agent runs no rendered config, so it sends no heartbeats (ADR 0021).
+      configHash: async () => heartbeatHash?.(),
+      configFormat: HEARTBEAT_FORMAT,
+      heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
       concurrency: config.AGENT_CONCURRENCY,
       maxDeliver: config.AGENT_MAX_DELIVER,
       shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
@@ -90,8 +96,20 @@ export async function startRemoteAgentApp(
       logger,
       maxCallMs: config.A2A_MAX_CALL,
       pollMs: config.A2A_POLL_INTERVAL,
+      privacy: new RemotePrivacy(agent, agentName, config.A2A_PRIVACY_TIMEOUT),
     });
+    const presence = new RemotePresence({
+      agent,
+      cardUrl: registered.a2a.cardUrl,
+      fetchImpl: options.fetchImpl ?? fetch,
+      intervalMs: config.A2A_LIVENESS_INTERVAL,
+      timeoutMs: config.A2A_LIVENESS_TIMEOUT,
+      logger,
+    });
+    const declared = await declaredConfigHash(agent);
+    heartbeatHash = () => (presence.online ? declared : undefined);
     await agent.start();
+    presence.start();
     const health = await startHealthServer({
       host: config.AGENTS_HTTP_HOST,
       port: config.AGENTS_HTTP_PORT,
@@ -117,6 +135,7 @@ export async function startRemoteAgentApp(
       health,
       card: { name: agentName, signature: verified.signature },
       async close() {
+        presence.stop();
         await agent.stop();
         await health.close();
       },
@@ -125,6 +144,24 @@ export async function startRemoteAgentApp(
     await agent.stop();
     throw error;
   }
+}
+
+/** The client format whose rendered config the bridge reports in its heartbeats. */
+const HEARTBEAT_FORMAT = 'goose' as const;
+
+/**
+ * What the bridge's heartbeats report: the hash of the config the registry renders for the agent's
+ * declaration as the bridge started. A remote agent runs no rendered config, but the bridge runs on
+ * that declaration (role, card URL) until it restarts: a changed declaration shows as drift, which
+ * says the bridge must be restarted to take it.
+ */
+async function declaredConfigHash(agent: MeshAgent): Promise<string> {
+  const rendered = await agent.bus.request(
+    RenderConfig,
+    { agentId: agent.agentId, format: HEARTBEAT_FORMAT },
+    { authorization: await agent.authorization(), timeoutMs: 5_000 },
+  );
+  return rendered.configHash;
 }
 
 /** The official client over the card's transports (JSON-RPC or HTTP+JSON), from the card already verified. */

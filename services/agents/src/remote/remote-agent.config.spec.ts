@@ -12,6 +12,10 @@ describe('remote-agent config', () => {
       A2A_CARD_TIMEOUT: 5_000,
       A2A_MAX_CALL: 600_000,
       A2A_POLL_INTERVAL: 500,
+      A2A_LIVENESS_INTERVAL: 10_000,
+      A2A_LIVENESS_TIMEOUT: 3_000,
+      A2A_PRIVACY_TIMEOUT: 10_000,
+      AGENT_HEARTBEAT_INTERVAL: 15_000,
       AGENTS_HTTP_PORT: 8105,
     });
     expect(config.oidc).toBeUndefined();

@@ -27,6 +27,14 @@ export const RemoteAgentConfigSchema = z
     A2A_MAX_CALL: env.duration('10m'),
     /** Poll interval for a remote agent that does not stream. */
     A2A_POLL_INTERVAL: env.duration('500ms'),
+    /** How often the remote agent's card is asked for, to know whether it is there (heartbeats stop when not). */
+    A2A_LIVENESS_INTERVAL: env.duration('10s'),
+    /** How long that ask may take before the remote agent counts as not answering. */
+    A2A_LIVENESS_TIMEOUT: env.duration('3s'),
+    /** Longest wait for the privacy proxy to mask a task input or restore an answer. */
+    A2A_PRIVACY_TIMEOUT: env.duration('10s'),
+    /** Heartbeat period while the remote agent answers; shortened to a third of the registry's offline timeout. */
+    AGENT_HEARTBEAT_INTERVAL: env.duration('15s'),
     AGENT_CONCURRENCY: env.int(4, 1),
     /** Deliveries of a task while the remote agent cannot be reached; the last one fails the task. */
     AGENT_MAX_DELIVER: env.int(10, 1),

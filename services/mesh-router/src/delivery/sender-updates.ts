@@ -8,6 +8,9 @@ const decoder = new TextDecoder();
  * Repeats each published task-updated event on its sender's own subject (`mesh.v1.updates.<agentId>`,
  * core NATS), so an agent's credential can hear the changes of the tasks it sent without being
  * allowed `mesh.v1.task-updated`, which carries every task change of the org (issue 18, ADR 0011).
+ * The task's assignee (or the agent it is addressed to, before one took it) gets the same copy on
+ * its own subject: it may read the task anyway, and a bridge to a remote A2A agent must hear a
+ * cancel at once to cancel the remote task (ADR 0021), not at its next report.
  *
  * Called by whichever path publishes the event, on whichever replica: the eager publisher as it
  * sends it (the change is committed; waiting for the ack would add a JetStream round trip to every
@@ -29,28 +32,40 @@ export class SenderUpdates {
   /** `subject` without the namespace prefix, `data` the event's JSON as published. */
   repeat(subject: string, data: Uint8Array | string): void {
     if (subject !== TaskUpdated.subject) return;
-    const target = senderSubject(data);
-    if (!target) return;
-    try {
-      this.bus.nc.publish(this.bus.subject(target), data);
-      this.repeated++;
-    } catch (error) {
-      // The connection is closing or closed: the sender's SDK falls back to polling the task.
-      this.logger.debug({ err: error }, 'repeating a task update to its sender failed');
+    for (const target of updateSubjects(data)) {
+      try {
+        this.bus.nc.publish(this.bus.subject(target), data);
+        this.repeated++;
+      } catch (error) {
+        // The connection is closing or closed: the agent's SDK falls back to polling the task.
+        this.logger.debug({ err: error }, 'repeating a task update to an agent failed');
+        return;
+      }
     }
   }
 }
 
-/** The updates subject of the event's sender, if the event names one that can be a subject token. */
-function senderSubject(data: Uint8Array | string): string | undefined {
-  let agentId: unknown;
+/** The updates subjects of the event's sender and assignee (or addressed agent), those that can be subject tokens. */
+function updateSubjects(data: Uint8Array | string): string[] {
+  let task: {
+    from?: { agentId?: unknown };
+    assignee?: { agentId?: unknown } | null;
+    to?: { agentId?: unknown };
+  };
   try {
     const change = JSON.parse(typeof data === 'string' ? data : decoder.decode(data)) as {
-      task?: { from?: { agentId?: unknown } };
+      task?: typeof task;
     };
-    agentId = change.task?.from?.agentId;
+    if (!change.task) return [];
+    task = change.task;
   } catch {
-    return undefined;
+    return [];
   }
-  return typeof agentId === 'string' ? agentUpdatesSubject(agentId) : undefined;
+  const ids = new Set<string>();
+  for (const id of [task.from?.agentId, task.assignee?.agentId ?? task.to?.agentId])
+    if (typeof id === 'string') ids.add(id);
+  return [...ids].flatMap((id) => {
+    const subject = agentUpdatesSubject(id);
+    return subject ? [subject] : [];
+  });
 }

@@ -174,7 +174,7 @@ describe('gateway: a person’s event stream and paged approvals', () => {
   });
 
   it('pages awaiting=me and decided=me by keyset cursor and refuses a forged cursor', async () => {
-    const ids = [];
+    const ids: string[] = [];
     for (const subject of ['Page one', 'Page two', 'Page three'])
       ids.push(await approval(subject, 'user:u00002'));
     const walk = async (view: string) => {

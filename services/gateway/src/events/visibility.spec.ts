@@ -91,8 +91,11 @@ describe('event visibility', () => {
       taskEvent({ agentId: 'finance-agent', role: 'finance' }, { role: 'manager', agentId: null }, { id, kind: 'approval' });
     expect(await isVisibleToPerson(yara, 'mesh', approval(mine), mesh)).toBe(true);
     // Addressed to her token's role, escalated to her: the agent rule would show it, the mesh says no.
-    const escalated = { ...approval(other) };
-    escalated.task = { ...escalated.task, escalatedTo: { userId: 'u00002', role: 'manager', name: null } };
+    const escalated = taskEvent(
+      { agentId: 'finance-agent', role: 'finance' },
+      { role: 'manager', agentId: null },
+      { id: other, kind: 'approval', escalatedTo: { userId: 'u00002', role: 'manager', name: null } },
+    );
     expect(await isVisibleToPerson(yara, 'mesh', escalated, mesh)).toBe(false);
     // A task that is no approval, or without a task id, is never asked about.
     const plain = taskEvent({ agentId: 'u00002', role: 'manager' }, { role: 'manager', agentId: null }, { id: mine, kind: 'task' });

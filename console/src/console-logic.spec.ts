@@ -45,6 +45,9 @@ describe('console logic', () => {
       { id: '7', event: 'mesh.v1.task-updated', data: '{"a":1}' },
       { id: undefined, event: undefined, data: 'x\ny' },
     ]);
+    // The gateway's first frame is an id without data: no event, but the resume point.
+    expect(parser.push('retry: 2000\nid: mesh:12\n: subscribed\n\n')).toEqual([]);
+    expect(parser.lastEventId).toBe('mesh:12');
   });
 
   it('previews an org chart CSV: counts, missing columns, duplicates and unknown managers', () => {

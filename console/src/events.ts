@@ -7,7 +7,8 @@ export type StreamState = 'connecting' | 'live' | 'retrying' | 'closed';
 /**
  * Follows the gateway's event stream (GET /v1/events, server-sent events) with the person's token in
  * the Authorization header, read with fetch so every subject arrives without naming it in advance.
- * It reconnects after a drop with Last-Event-ID, so no event in between is missed.
+ * It reconnects after a drop with Last-Event-ID, so no event in between is missed. The gateway filters
+ * what each token may see (an operator: all; a person: their approvals' changes, ADR 0019).
  */
 export function followEvents(
   onEvent: (event: EventEnvelope) => void,
@@ -44,8 +45,9 @@ export function followEvents(
           for (;;) {
             const { value, done } = await reader.read();
             if (done) break;
-            for (const frame of parser.push(value)) {
-              if (frame.id) lastEventId = frame.id;
+            const frames = parser.push(value);
+            if (parser.lastEventId) lastEventId = parser.lastEventId;
+            for (const frame of frames) {
               try {
                 onEvent(JSON.parse(frame.data) as EventEnvelope);
               } catch {

@@ -11,6 +11,11 @@ export interface SseEvent {
  */
 export class SseParser {
   private buffer = '';
+  /**
+   * The last `id` the stream set, also from frames without data: the gateway's first frame carries
+   * only the subscription's starting cursor, so a drop before any event still resumes from there.
+   */
+  lastEventId: string | undefined;
 
   push(chunk: string): SseEvent[] {
     this.buffer += chunk.replace(/\r\n?/g, '\n');
@@ -27,7 +32,7 @@ export class SseParser {
         const field = colon < 0 ? line : line.slice(0, colon);
         const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
         if (field === 'data') data.push(value);
-        else if (field === 'id') event.id = value;
+        else if (field === 'id') event.id = this.lastEventId = value;
         else if (field === 'event') event.event = value;
       }
       if (data.length) events.push({ ...event, data: data.join('\n') });

@@ -1,46 +1,9 @@
-import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, get, post } from '../api';
-import { signedInAsPerson } from '../auth';
-import { followEvents } from '../events';
 import { ApiError } from '../problem';
-import type { Page, PersonApproval, Task } from '../types';
+import type { Task } from '../types';
 import { Json, ProblemBanner, Section, StateBadge, Time, Until, useLoad } from '../ui';
-
-/**
- * An approval as the inbox shows it. With the mesh's person view (GET /v1/approvals?awaiting=me,
- * issue 23) each item carries its rule, step deadline and escalation path; an older mesh answers
- * plain approval tasks, shown with what they have.
- */
-function normalize(item: PersonApproval | Task): PersonApproval {
-  if ('task' in item) return item;
-  return {
-    task: item,
-    rule: 'request',
-    status: item.decision ? 'decided' : 'open',
-    step: 0,
-    stepDeadline: item.escalateAt ?? item.deadline,
-    awaiting: [],
-    escalationPath: [],
-    decisions: [],
-    onBehalfOf: null,
-  };
-}
-
-async function loadInbox(me: string): Promise<{ awaiting: PersonApproval[]; decided: PersonApproval[] }> {
-  const [awaiting, decided] = await Promise.all([
-    get<Page<PersonApproval | Task>>('/v1/approvals?awaiting=me&limit=100'),
-    get<Page<PersonApproval | Task>>('/v1/approvals?decided=me&limit=100'),
-  ]);
-  const open = awaiting.items
-    .map(normalize)
-    .filter(
-      (a) => !a.task.decision && !['completed', 'rejected', 'canceled', 'failed'].includes(a.task.state),
-    );
-  const mine = decided.items
-    .map(normalize)
-    .filter((a) => a.decisions.some((d) => d.userId === me) || a.task.decision?.decidedBy?.userId === me);
-  return { awaiting: open, decided: mine };
-}
+import { useInbox, type InboxView, type ShownApproval } from './approvals-inbox';
 
 function who(party: { agentId?: string | null; role: string; userId?: string | null }): string {
   return party.agentId ? `${party.agentId} (${party.role})` : party.userId ? `${party.userId}` : party.role;
@@ -50,7 +13,7 @@ function ApprovalCard({
   approval,
   onDecided,
 }: {
-  approval: PersonApproval;
+  approval: ShownApproval;
   onDecided: (decision: 'approve' | 'reject', task: Task) => void;
 }) {
   const { task } = approval;
@@ -76,6 +39,11 @@ function ApprovalCard({
   return (
     <article className="approval" aria-labelledby={titleId}>
       <h3 id={titleId}>{task.subject ?? 'Approval'}</h3>
+      {approval.gone ? (
+        <p className="muted">
+          No longer waiting for you (decided or moved on elsewhere). Refresh to clear it.
+        </p>
+      ) : null}
       <dl className="facts">
         <dt>Requested by</dt>
         <dd>{who(task.from)}</dd>
@@ -146,38 +114,19 @@ function ApprovalCard({
   );
 }
 
+/** "Load more" under a list while the gateway says another page follows. */
+function More({ view, inbox }: { view: InboxView; inbox: ReturnType<typeof useInbox> }) {
+  if (!inbox.data?.[view].nextCursor) return null;
+  return (
+    <button type="button" disabled={inbox.loadingMore === view} onClick={() => inbox.more(view)}>
+      {inbox.loadingMore === view ? 'Loading…' : 'Load more'}
+    </button>
+  );
+}
+
 export function ApprovalsPage({ me }: { me: string }) {
-  const inbox = useLoad(() => loadInbox(me), [me]);
-  const reload = useRef(inbox.reload);
-  reload.current = inbox.reload;
-  // New or changed approvals arrive over the event stream: the inbox reloads (debounced).
-  useEffect(() => {
-    // A person's token does not open the event stream (it reaches the approvals only): the inbox polls.
-    if (signedInAsPerson()) {
-      const poll = setInterval(() => reload.current(), 10_000);
-      return () => clearInterval(poll);
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let poll: ReturnType<typeof setInterval> | undefined;
-    const stop = followEvents(
-      (event) => {
-        const payload = event.payload as { task?: Task } | undefined;
-        if (payload?.task?.kind !== 'approval') return;
-        clearTimeout(timer);
-        timer = setTimeout(() => reload.current(), 150);
-      },
-      (state, detail) => {
-        // The stream refused this token: the inbox polls instead.
-        if (state === 'closed' && detail && !poll) poll = setInterval(() => reload.current(), 10_000);
-      },
-      'mesh.v1.task-created,mesh.v1.task-updated',
-    );
-    return () => {
-      clearTimeout(timer);
-      clearInterval(poll);
-      stop();
-    };
-  }, []);
+  // Paged, and refreshed by the approvals' changes on the event stream (approvals-inbox.ts).
+  const inbox = useInbox(me);
   const notAvailable = inbox.error instanceof ApiError && inbox.error.status === 403;
   const [notice, setNotice] = useState<string>();
   const decided = (decision: 'approve' | 'reject', task: Task) => {
@@ -200,17 +149,20 @@ export function ApprovalsPage({ me }: { me: string }) {
         <ProblemBanner error={inbox.error} />
         {notAvailable ? <p>The mesh does not let this sign-in list approvals.</p> : null}
         {inbox.loading && !inbox.data ? <p aria-busy="true">Loading…</p> : null}
-        {inbox.data && !inbox.data.awaiting.length ? <p className="muted">Nothing waits for you.</p> : null}
+        {inbox.data && !inbox.data.awaiting.items.length ? (
+          <p className="muted">Nothing waits for you.</p>
+        ) : null}
         <div className="approvals">
-          {inbox.data?.awaiting.map((a) => (
+          {inbox.data?.awaiting.items.map((a) => (
             <ApprovalCard key={a.task.id} approval={a} onDecided={decided} />
           ))}
         </div>
+        <More view="awaiting" inbox={inbox} />
       </Section>
       <Delegate me={me} />
       <Section title="What I decided">
-        {inbox.data && !inbox.data.decided.length ? <p className="muted">No decisions yet.</p> : null}
-        {inbox.data?.decided.length ? (
+        {inbox.data && !inbox.data.decided.items.length ? <p className="muted">No decisions yet.</p> : null}
+        {inbox.data?.decided.items.length ? (
           <div className="table-wrap">
             <table>
               <thead>
@@ -224,7 +176,7 @@ export function ApprovalsPage({ me }: { me: string }) {
                 </tr>
               </thead>
               <tbody>
-                {inbox.data.decided.map((a) => {
+                {inbox.data.decided.items.map((a) => {
                   const mine = a.decisions.find((d) => d.userId === me);
                   const decision = mine ?? a.task.decision;
                   return (
@@ -246,6 +198,7 @@ export function ApprovalsPage({ me }: { me: string }) {
             </table>
           </div>
         ) : null}
+        <More view="decided" inbox={inbox} />
       </Section>
     </>
   );

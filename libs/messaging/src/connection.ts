@@ -5,6 +5,7 @@ import {
   DeliverPolicy,
   jetstream,
   jetstreamManager,
+  type ConsumerConfig,
   type JetStreamClient,
   type JetStreamManager,
 } from '@nats-io/jetstream';
@@ -397,7 +398,7 @@ export class MessageBus {
     await this.provisioner.ensureConsumer(stream, {
       durable_name: name,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: opts.deliverPolicy === 'new' ? DeliverPolicy.New : DeliverPolicy.All,
+      ...deliverFrom(opts.deliverPolicy),
       filter_subject: this.subject(rawSubject),
       ack_wait: nanos(opts.ackWaitMs ?? 30_000),
       // Unlimited on the server: the consumer itself dead-letters any delivery beyond maxDeliver,
@@ -435,4 +436,13 @@ export class MessageBus {
     if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     this.logger.info({ name: this.name }, 'nats connection closed');
   }
+}
+
+/** The consumer config fields of a durable's starting point. */
+function deliverFrom(
+  policy: ConsumeOptions['deliverPolicy'],
+): Pick<ConsumerConfig, 'deliver_policy' | 'opt_start_time'> {
+  if (policy === 'new') return { deliver_policy: DeliverPolicy.New };
+  if (policy === undefined || policy === 'all') return { deliver_policy: DeliverPolicy.All };
+  return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: policy.startTime.toISOString() };
 }

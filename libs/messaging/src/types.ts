@@ -25,8 +25,11 @@ export interface ConsumeOptions {
   backoffMs?: number[];
   /** How long the server waits for an ack before redelivering; default 30 s (extended while the handler runs). */
   ackWaitMs?: number;
-  /** Where a new durable starts: every stored event (`all`, default) or only new ones. Ignored once it exists. */
-  deliverPolicy?: 'all' | 'new';
+  /**
+   * Where a new durable starts: every stored event (`all`, default), only new ones, or (`startTime`)
+   * the events stored at or after that instant. Ignored once it exists.
+   */
+  deliverPolicy?: 'all' | 'new' | { startTime: Date };
   /** Handlers running at once for this consumer; default 1 (in stream order). */
   concurrency?: number;
   /**

@@ -29,6 +29,11 @@ const SUBJECT_ROOT = A2A_PUSH_SUBJECT_ROOT;
 /** Delays before each attempt of one delivery: at least once, with backoff, then the config is failing. */
 export const PUSH_RETRY_DELAYS_MS = [0, 200, 400, 800, 1_600, 3_200];
 const DELIVERY_TIMEOUT_MS = 5_000;
+/**
+ * Taken off the gateway's start when its push durable starts by time: NATS compares the start with
+ * its own clock. MESH did not exist at the start, so the margin replays nothing older than the stream.
+ */
+const CLOCK_SKEW_MARGIN_MS = 60_000;
 const A2A_CONTENT_TYPE = 'application/a2a+json';
 
 function token(value: string): string {
@@ -166,6 +171,8 @@ export class PushDispatcher {
     private readonly logger: Logger,
     private readonly metrics: PushMetrics,
     private readonly delaysMs: readonly number[] = PUSH_RETRY_DELAYS_MS,
+    /** How long to wait between attempts to start the durable while MESH does not exist yet. */
+    private readonly waitRetryMs = 500,
   ) {}
 
   private stopped = false;
@@ -174,35 +181,41 @@ export class PushDispatcher {
   /**
    * Provisions the config stream (refused → throws: no push on this bus) and starts delivery. The
    * MESH stream is the mesh router's to create; where the gateway may not create it (a secured bus)
-   * and it does not exist yet, delivery waits for it in the background, as the SSE hub does —
-   * nothing to deliver is lost meanwhile, since no task has changed before the stream exists.
+   * and it does not exist yet, delivery waits for it in the background, as the SSE hub does. The
+   * durable it then creates starts at this gateway's start (less a margin for clock skew between
+   * this host and the NATS server), not at new changes: a task that changed between the stream's
+   * creation and the durable's is delivered too (ADR 0018, issue 25).
    */
   async start(): Promise<void> {
+    const startedAt = new Date(Date.now() - CLOCK_SKEW_MARGIN_MS);
     await this.store.ensure();
     try {
-      await this.subscribe();
+      await this.subscribe('new');
     } catch (error) {
       if (!(error instanceof BusPermissionError)) throw error;
       this.logger.info({}, 'a2a push delivery waits for the mesh stream');
-      this.waiting = this.retryUntilSubscribed();
+      this.waiting = this.retryUntilSubscribed({ startTime: startedAt });
     }
   }
 
-  private async subscribe(): Promise<void> {
+  private async subscribe(from: 'new' | { startTime: Date }): Promise<void> {
     this.handle = await this.bus.consume(TaskUpdated, 'gateway-a2a-push', (change) => this.deliver(change), {
-      deliverPolicy: 'new',
+      deliverPolicy: from,
       concurrency: 1,
     });
   }
 
-  private async retryUntilSubscribed(): Promise<void> {
-    // Capped at 500 ms: the changes of a task made before the durable exists are not delivered (it
-    // starts at new messages), so the window after the mesh router creates MESH is kept short.
-    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 500)) {
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+  /**
+   * The MESH stream did not exist when this gateway started, so every change in it is newer than
+   * `from`: the durable starts there and misses none, however long the retries take. (Where another
+   * replica created the durable first, it keeps that one's start.)
+   */
+  private async retryUntilSubscribed(from: { startTime: Date }): Promise<void> {
+    while (!this.stopped) {
+      await new Promise((resolve) => setTimeout(resolve, this.waitRetryMs).unref());
       if (this.stopped) return;
       try {
-        await this.subscribe();
+        await this.subscribe(from);
         this.logger.info({}, 'a2a push delivery started');
         return;
       } catch (error) {

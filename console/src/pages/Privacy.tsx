@@ -59,7 +59,7 @@ export function PrivacyPage() {
         for. Counts only: never the values.
       </p>
       <form
-        className="filters"
+        className="filters spaced"
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
@@ -110,7 +110,7 @@ export function PrivacyPage() {
               format={formatCount}
             />
             <div className="table-wrap">
-              <table>
+              <table className="counts">
                 <thead>
                   <tr>
                     <th scope="col">Role</th>

@@ -71,7 +71,7 @@ export function UsagePage() {
         price table.
       </p>
       <form
-        className="filters"
+        className="filters spaced"
         role="search"
         onSubmit={(e) => {
           e.preventDefault();
@@ -131,7 +131,7 @@ export function UsagePage() {
               format={formatCount}
             />
             <div className="table-wrap">
-              <table>
+              <table className="counts">
                 <thead>
                   <tr>
                     <th scope="col">{label}</th>

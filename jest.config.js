@@ -25,6 +25,8 @@ const common = {
   moduleNameMapper: {
     '^@orgmesh/migrations$': '<rootDir>/migrations/index.ts',
     '^@orgmesh/service-host/http-edge$': '<rootDir>/libs/service-host/src/http-edge/index.ts',
+    // A service's test entry point (package.json exports ./testing), from its sources as in typecheck.
+    '^@orgmesh/([^/]+)/testing$': '<rootDir>/services/$1/src/testing/index.ts',
     '^@orgmesh/([^/]+)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

@@ -9,10 +9,8 @@ import { connectBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 // The gateway and the mesh router run in this process (their in-process entry points); the registry
 // as its own process (its dist/main.js). Benchmarks may import services' entry points.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadMeshRouterConfig, startMeshRouterApp } from '@orgmesh/mesh-router';
+import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway/testing';
+import { loadMeshRouterConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
 import {
   benchEnv,
   benchNamespace,

@@ -6,12 +6,9 @@ import { connectBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 // The registry, the mesh router and the sessions service run in this process (their in-process
 // entry points), so the figure is the services' work and the bus, not process start-up.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadRegistryConfig, startRegistryApp } from '@orgmesh/registry/app';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadMeshRouterConfig, startMeshRouterApp } from '@orgmesh/mesh-router';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadSessionsConfig, startSessionsApp } from '@orgmesh/sessions';
+import { loadRegistryConfig, startRegistryApp } from '@orgmesh/registry/testing';
+import { loadMeshRouterConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
+import { loadSessionsConfig, startSessionsApp } from '@orgmesh/sessions/testing';
 import { benchEnv, benchNamespace, progress, runComparison, type BenchResult } from './harness.js';
 
 /**

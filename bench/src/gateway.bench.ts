@@ -8,8 +8,7 @@ import { AppError, CreateSession, GetSession, type Session } from '@orgmesh/cont
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 // The gateway also runs in this process (beside its own-process run) to separate its cost from the extra process hop.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway';
+import { loadGatewayConfig, startGatewayApp } from '@orgmesh/gateway/testing';
 import { benchNamespace, benchEnv, progress, round, runComparison, runScenario, type BenchResult } from './harness.js';
 
 /**

@@ -7,7 +7,6 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { PrivacyRedactedPayload } from '@orgmesh/contracts';
 import { connectBus } from '@orgmesh/messaging';
 // The proxy in process, as privacy-proxy.child.ts runs it: what is measured is the proxy's own path.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   AuditSpool,
   createPrivacyProxy,
@@ -17,7 +16,7 @@ import {
   RecordingAuditSink,
   type AuditSink,
   type PrivacyProxy,
-} from '@orgmesh/privacy-proxy';
+} from '@orgmesh/privacy-proxy/testing';
 import { createLogger } from '@orgmesh/telemetry';
 import { benchEnv, benchNamespace, progress, runComparison, type BenchResult } from './harness.js';
 

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import type { LocalIssuer } from '@orgmesh/auth';
 import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger } from '@orgmesh/telemetry';
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   attachGovernance,
   createPrivacyProxy,
@@ -16,7 +15,7 @@ import {
   PostgresCounterStore,
   PostgresUsageStore,
   PrivacyProxyMetrics,
-} from '@orgmesh/privacy-proxy';
+} from '@orgmesh/privacy-proxy/testing';
 import { Database } from '@orgmesh/persistence';
 import type { LlmGovernance } from '@orgmesh/contracts';
 

@@ -7,7 +7,6 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 // The registry's domain is measured in process, and its service is started in process so the bench
 // needs no process-spawning harness.
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import {
   formatsFor,
   generateOrgChart,
@@ -16,9 +15,10 @@ import {
   validateOrgChart,
   validateRegistry,
   type RenderEndpoints,
-} from '@orgmesh/registry';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadRegistryConfig, startRegistryApp, type RegistryApp } from '@orgmesh/registry/app';
+  loadRegistryConfig,
+  startRegistryApp,
+  type RegistryApp,
+} from '@orgmesh/registry/testing';
 import { benchNamespace, benchEnv, progress, round, runScenario, type BenchResult } from './harness.js';
 
 /**

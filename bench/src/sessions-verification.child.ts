@@ -3,8 +3,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createJwtVerifier, type JwtVerifier, type LocalIssuer } from '@orgmesh/auth';
 import { createLogger } from '@orgmesh/telemetry';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { loadSessionsConfig, startSessionsApp } from '@orgmesh/sessions';
+import { loadSessionsConfig, startSessionsApp } from '@orgmesh/sessions/testing';
 
 /**
  * A sessions service in a child process of the caller-verification benchmark, with its token

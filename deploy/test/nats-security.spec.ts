@@ -17,8 +17,8 @@ import { generateSecuredBus } from '@orgmesh/messaging';
 import { kustomizeBuild, podSpecOf, readYamlDocuments, REPO_ROOT, type K8sObject } from './kustomize.js';
 import { natsServerBinary } from './deploy-helpers.js';
 import { containersOf, find, ofKind, resolveEnv, type Container } from './workloads.js';
-import { profileSigningKey } from '../../services/registry/src/service/profile-signing.key.js';
-import { loadPrivacyProxyConfig } from '../../services/privacy-proxy/src/privacy-proxy.config.js';
+import { profileSigningKey } from '@orgmesh/registry/testing';
+import { loadPrivacyProxyConfig } from '@orgmesh/privacy-proxy/testing';
 
 const K8S = join(REPO_ROOT, 'deploy', 'k8s');
 const COMPOSE_DIR = join(REPO_ROOT, 'deploy', 'compose');

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 // A test-only dependency: the shared fuzz budget, report and hostile values (the library itself imports none).
-// eslint-disable-next-line @nx/enforce-module-boundaries
 import { deepJson, fuzzEdge, hostileString } from '@orgmesh/testing';
 import { CURSOR_CLOCK_SKEW_MS, keysetCursor } from './cursor.js';
 import { allContracts, type RpcDefinition } from './define.js';

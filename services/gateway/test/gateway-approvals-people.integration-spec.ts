@@ -2,18 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp, type MeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
+import { DEMO_ORG_CHART, startTestRegistry } from '@orgmesh/registry/testing';
+import {
+  testConfig as meshTestConfig,
+  startMeshRouterApp,
+  type MeshRouterApp,
+} from '@orgmesh/mesh-router/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, silentLogger, startTestGateway, type TestSessions } from './gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 
 /**
  * Issue 23 at the REST edge (ADR 0019): a signed-in person (scope orgmesh:person, sub = user id;

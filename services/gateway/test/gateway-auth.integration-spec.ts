@@ -14,8 +14,7 @@ import {
   type JWK,
 } from 'jose';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findDemoRegistryDir } from '../src/auth/dev-clients.js';
 import { api, devToken, startTestGateway } from './gateway-harness.js';

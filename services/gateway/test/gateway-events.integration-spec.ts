@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Session } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, SseClient, startTestGateway } from './gateway-harness.js';
 

@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { devToken, startTestGateway } from './gateway-harness.js';
 

@@ -7,8 +7,7 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { demoFiles, editFile } from '../../registry/test/demo-registry.js';
+import { demoFiles, editFile } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, silentLogger, startGatewayStack, type GatewayStack } from './gateway-harness.js';

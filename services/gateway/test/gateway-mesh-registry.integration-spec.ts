@@ -4,8 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
+import { DEMO_ORG_CHART, demoFiles } from '@orgmesh/registry/testing';
 import * as grpc from '@grpc/grpc-js';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';

@@ -8,8 +8,7 @@ import {
   type OidcTestProvider,
   type TestContext,
 } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { createIdentity, type GatewayIdentity } from '../src/auth/identity.js';
 import { api, gatewayTestConfig, silentLogger, startTestGateway } from './gateway-harness.js';

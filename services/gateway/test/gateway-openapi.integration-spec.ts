@@ -4,16 +4,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { Session, Task } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART, demoFiles } from '../../registry/test/demo-registry.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
+import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
+import { startTestRegistry, DEMO_ORG_CHART, demoFiles } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, silentLogger, startTestGateway, startUsageResponder } from './gateway-harness.js';
 import { OPENAPI_31_SCHEMA } from './openapi-3.1.schema.js';

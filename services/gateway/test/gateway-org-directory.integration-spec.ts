@@ -3,8 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ORG_IMPORT_PART_MAX_CHARS } from '@orgmesh/contracts';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The registry's generator of large, valid org charts (the same one its own scale tests use).
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { generateOrgChart } from '../../registry/src/org/org-chart.generator.js';
+import { generateOrgChart } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { findProtoDir, loadGatewayProtos } from '../src/grpc/grpc.server.js';
 import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';

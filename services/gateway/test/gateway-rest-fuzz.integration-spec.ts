@@ -11,8 +11,7 @@ import {
   type TestContext,
 } from '@orgmesh/testing';
 // Every service runs in-process, for real, each trusting the gateway's built-in issuer through its JWKS.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART } from '../../registry/test/demo-registry.js';
+import { DEMO_ORG_CHART } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, startGatewayStack, type GatewayStack } from './gateway-harness.js';
 import { rawRequests, requestsFor, type FuzzRequest } from './rest-fuzz.arbitraries.js';

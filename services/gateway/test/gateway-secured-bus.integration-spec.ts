@@ -16,16 +16,10 @@ import {
 import type { GatewayApp } from '../src/gateway.app.js';
 // The real services, each on a secured bus with its own generated credential (issue 18): a
 // permission the contracts' access table forgot fails one of these flows.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { NatsRegistryReader } from '../../privacy-proxy/src/profiles/registry-reader.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
+import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
+import { NatsRegistryReader } from '@orgmesh/privacy-proxy/testing';
 import { api, devToken, SseClient, silentLogger, startTestGateway } from './gateway-harness.js';
 import { a2aClient, asTask, sendRequest, startPushReceiver, userMessage } from './a2a-harness.js';
 

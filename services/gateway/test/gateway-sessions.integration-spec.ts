@@ -5,8 +5,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { GetSession, type Session } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // Test harnesses may cross service boundaries: the sessions service runs in-process, for real.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, startTestGateway } from './gateway-harness.js';
 

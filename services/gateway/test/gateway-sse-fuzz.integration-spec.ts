@@ -9,8 +9,7 @@ import {
   hostileString,
   type TestContext,
 } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
+import { startTestSessions } from '@orgmesh/sessions/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, SseClient, startTestGateway } from './gateway-harness.js';
 

@@ -21,30 +21,30 @@ import {
 } from '@orgmesh/testing';
 // Every service runs in-process, for real, in one trace provider: the spans of all of them land in
 // one in-memory exporter, as they would in one collector.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as sessionsTestConfig } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startSessionsApp, type SessionsApp } from '../../sessions/src/sessions.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { MESH_FOLLOW_DURABLE } from '../../sessions/src/mesh-follow/mesh-follow.consumer.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp, type MeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as registryTestConfig } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startRegistryApp, type RegistryApp } from '../../registry/src/registry.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { FakeUpstream } from '../../privacy-proxy/test/fake-upstream.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { createPrivacyProxy, type PrivacyProxy } from '../../privacy-proxy/src/privacy-proxy.server.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { JoseTokenVerifier } from '../../privacy-proxy/src/auth/token-verifier.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { RecordingAuditSink } from '../../privacy-proxy/src/audit/audit-sink.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { FileProfileSource } from '../../privacy-proxy/src/profiles/profile-source.js';
+import {
+  testConfig as sessionsTestConfig,
+  startSessionsApp,
+  type SessionsApp,
+  MESH_FOLLOW_DURABLE,
+} from '@orgmesh/sessions/testing';
+import {
+  testConfig as meshTestConfig,
+  startMeshRouterApp,
+  type MeshRouterApp,
+} from '@orgmesh/mesh-router/testing';
+import {
+  testConfig as registryTestConfig,
+  startRegistryApp,
+  type RegistryApp,
+} from '@orgmesh/registry/testing';
+import {
+  FakeUpstream,
+  createPrivacyProxy,
+  type PrivacyProxy,
+  JoseTokenVerifier,
+  RecordingAuditSink,
+  FileProfileSource,
+} from '@orgmesh/privacy-proxy/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { api, devToken, gatewayTestConfig } from './gateway-harness.js';
 import { startGatewayApp } from '../src/gateway.app.js';

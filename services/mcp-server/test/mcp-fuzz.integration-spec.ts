@@ -16,10 +16,7 @@ import {
 } from '@orgmesh/testing';
 import { createLogger } from '@orgmesh/telemetry';
 // The suite the tools call runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { devToken, startGatewayStack, type GatewayStack } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
+import { devToken, startGatewayStack, type GatewayStack, type GatewayApp } from '@orgmesh/gateway/testing';
 import { createOrgmeshMcpServer } from '../src/server/mcp.server.js';
 import { createModernMcpServer } from '../src/server/modern.server.js';
 import { startMcpHttpServer, type McpHttpServer } from '../src/server/http.transport.js';

@@ -7,10 +7,13 @@ import { parse as parseYaml } from 'yaml';
 import { RenderConfig, type Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // The whole suite runs in-process, for real: gateway (dev issuer), registry, mesh router, sessions.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { api, devToken, startGatewayStack, type GatewayStack } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
+import {
+  api,
+  devToken,
+  startGatewayStack,
+  type GatewayStack,
+  type GatewayApp,
+} from '@orgmesh/gateway/testing';
 import { buildForProcesses, callTool, startHttpServer, testPath } from './mcp-harness.js';
 
 const TOOL_NAMES = [

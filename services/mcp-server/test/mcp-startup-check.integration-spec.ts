@@ -10,10 +10,7 @@ import {
   type OidcTestProvider,
   type TestContext,
 } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestGateway } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
+import { startTestGateway, type GatewayApp } from '@orgmesh/gateway/testing';
 import { buildForProcesses, testPath } from './mcp-harness.js';
 
 const AUDIENCE = 'urn:orgmesh:api';

@@ -10,20 +10,14 @@ import { connectBus } from '@orgmesh/messaging';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The services run in-process, for real; the CLI runs as its own process (scripts/orgmesh.mjs), as an
 // operator runs it. Every spawn is asynchronous: a blocking spawnSync would stall the in-process services.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { devToken, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { runRegistryCli } from '../../registry/src/cli.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { adminCredentials } from '../../registry/src/cli/gateway-client.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { gatewayRemote } from '../../registry/src/cli/registry-load.js';
+import { devToken, silentLogger, startTestGateway, type GatewayApp } from '@orgmesh/gateway/testing';
+import { authorizeBus, startTestSessions } from '@orgmesh/sessions/testing';
+import {
+  startTestRegistry,
+  runRegistryCli,
+  adminCredentials,
+  gatewayRemote,
+} from '@orgmesh/registry/testing';
 import { runSessionsCli } from '../src/runner/runner.cli.js';
 import { MCP_BIN_DIR, REPO_ROOT, buildForProcesses, testPath } from './mcp-harness.js';
 

@@ -15,26 +15,18 @@ import {
 // (the one thing outside orgmesh): model calls of Claude Code and Goose runs must outlive the agent's
 // first 5 s token. Claude Code and Goose themselves stand in as small scripts that follow their
 // documented credential behaviour (below); neither binary is available here.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { RecordingAuditSink } from '../../privacy-proxy/src/audit/audit-sink.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { JoseTokenVerifier } from '../../privacy-proxy/src/auth/token-verifier.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { createPrivacyProxy, type PrivacyProxy } from '../../privacy-proxy/src/privacy-proxy.server.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { FileProfileSource } from '../../privacy-proxy/src/profiles/profile-source.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { FakeUpstream } from '../../privacy-proxy/test/fake-upstream.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { PROFILES } from '../../privacy-proxy/test/proxy-harness.js';
+import { silentLogger, startTestGateway, type GatewayApp } from '@orgmesh/gateway/testing';
+import { startTestSessions } from '@orgmesh/sessions/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
+import {
+  RecordingAuditSink,
+  JoseTokenVerifier,
+  createPrivacyProxy,
+  type PrivacyProxy,
+  FileProfileSource,
+  FakeUpstream,
+  PROFILES,
+} from '@orgmesh/privacy-proxy/testing';
 import { agentTokenSource } from '../src/gateway/oidc.token-source.js';
 import { runAgent, type RunResult } from '../src/runner/agent-runner.js';
 import { loadRunnerConfig } from '../src/runner/runner.config.js';

@@ -14,14 +14,9 @@ import {
 // The suite in production identity mode: the gateway, the registry and the sessions service verify
 // tokens minted by a real OpenID provider (oidc-provider, 5 s tokens), and the runner gets the agent's
 // tokens from it as `orgmesh agent run` does with ORGMESH_OIDC_* set.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { api, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { api, silentLogger, startTestGateway, type GatewayApp } from '@orgmesh/gateway/testing';
+import { authorizeBus, startTestSessions } from '@orgmesh/sessions/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
 import { agentTokenSource } from '../src/gateway/oidc.token-source.js';
 import { runAgent } from '../src/runner/agent-runner.js';
 import { runAgentCli, type CliIo } from '../src/runner/runner.cli.js';

@@ -15,14 +15,9 @@ import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // The services run in-process, for real: the gateway issues the agent's token, the registry renders and
 // takes heartbeats (verifying that token), the sessions service records every transition in Postgres.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { devToken, silentLogger, startTestGateway } from '../../gateway/test/gateway-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { authorizeBus, startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { devToken, silentLogger, startTestGateway, type GatewayApp } from '@orgmesh/gateway/testing';
+import { authorizeBus, startTestSessions } from '@orgmesh/sessions/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
 import { ClientCredentialsTokenProvider } from '../src/gateway/token.provider.js';
 import { RunRefused, runAgent, type RunAgentOptions, type RunResult } from '../src/runner/agent-runner.js';
 import { loadRunnerConfig, type RunnerConfig } from '../src/runner/runner.config.js';

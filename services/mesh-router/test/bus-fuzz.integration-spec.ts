@@ -30,16 +30,9 @@ import {
 } from '@orgmesh/testing';
 // The services that serve RPCs run in this one test (the privacy proxy's usage RPC with its own handler), each the real app against the same
 // NATS namespace and database, so the suite covers every RPC contract with one client.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions, trustLocalIssuer } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { SessionsApp } from '../../sessions/src/sessions.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { RegistryApp } from '../../registry/src/registry.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '../../privacy-proxy/src/index.js';
+import { startTestSessions, trustLocalIssuer, type SessionsApp } from '@orgmesh/sessions/testing';
+import { startTestRegistry, type RegistryApp } from '@orgmesh/registry/testing';
+import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '@orgmesh/privacy-proxy/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 

@@ -5,12 +5,7 @@ import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // The real registry service and its importer, in-process against this test's database and NATS
 // namespace: the proxy reads it over NATS exactly as in production (tests only).
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { importOver } from '../../registry/src/cli/org-importer.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { RegistryApp } from '../../registry/src/registry.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { importOver, type RegistryApp, startTestRegistry } from '@orgmesh/registry/testing';
 import { RegistryProfileSource } from '../src/profiles/registry-profile-source.js';
 import { NatsRegistryReader } from '../src/profiles/registry-reader.js';
 import { placeholdersIn } from './fake-upstream.js';

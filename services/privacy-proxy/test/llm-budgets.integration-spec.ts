@@ -21,10 +21,7 @@ import {
 } from '@orgmesh/testing';
 // The real registry service, in-process against this test's database and NATS namespace: the proxy
 // reads the role profiles (and their llm section) over NATS exactly as in production (tests only).
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { RegistryApp } from '../../registry/src/registry.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { type RegistryApp, startTestRegistry } from '@orgmesh/registry/testing';
 import { PostgresCounterStore } from '../src/governance/counter-store.js';
 import type { GovernorOptions } from '../src/governance/governor.js';
 import { PostgresUsageStore } from '../src/governance/usage-store.js';

@@ -6,10 +6,7 @@ import { Database } from '@orgmesh/persistence';
 import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, type TestContext } from '@orgmesh/testing';
 // The real gateway, in-process against this test's NATS namespace (tests only; the proxy never imports it).
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { GatewayApp } from '../../gateway/src/gateway.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { api, devToken, startTestGateway } from '../../gateway/test/gateway-harness.js';
+import { type GatewayApp, api, devToken, startTestGateway } from '@orgmesh/gateway/testing';
 import { JoseTokenVerifier } from '../src/auth/token-verifier.js';
 import { PostgresRedactionStore, RedactionRecorder } from '../src/redactions/redaction-store.js';
 import { serveRedactions } from '../src/redactions/redactions-rpc.js';

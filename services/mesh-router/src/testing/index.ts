@@ -1,0 +1,5 @@
+// @orgmesh/mesh-router/testing: what other packages' tests and the bench need from this service, in process.
+// Test code only (tests, test/, e2e/, bench/): eslint.config.js forbids it in production code and the
+// package-boundaries check (scripts/package-boundaries.spec.ts) fails if production code imports it.
+export * from '../index.js';
+export * from './mesh-harness.js';

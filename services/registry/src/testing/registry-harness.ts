@@ -1,0 +1,97 @@
+import { type EventDefinition, type EventPayload } from '@orgmesh/contracts';
+import type { JwtVerifier } from '@orgmesh/auth';
+import { connectBus, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
+import { createLogger } from '@orgmesh/telemetry';
+import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { loadRegistryConfig, type RegistryConfig } from '../registry.config.js';
+import { startRegistryApp, type RegistryApp } from '../registry.app.js';
+import type { Clock } from '../service/registry.service.js';
+import { DEMO_REGISTRY_DIR } from './demo-registry.js';
+
+export const silentLogger = createLogger({ service: 'registry-test', level: 'silent' });
+
+/** Test defaults: the demo registry, admin checks off, health on a free port. */
+export function testConfig(ctx: TestContext, overrides: Record<string, string> = {}): RegistryConfig {
+  return loadRegistryConfig({
+    NATS_URL: ctx.natsUrl,
+    DATABASE_URL: ctx.databaseUrl,
+    REGISTRY_HTTP_PORT: '0',
+    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
+    NATS_NAME_SUFFIX: ctx.nameSuffix,
+    LOG_LEVEL: 'silent',
+    REGISTRY_DIR: DEMO_REGISTRY_DIR,
+    REGISTRY_AUTH: 'off',
+    ...overrides,
+  });
+}
+
+export async function startTestRegistry(
+  ctx: TestContext,
+  options: {
+    overrides?: Record<string, string>;
+    verifier?: JwtVerifier;
+    startJobs?: boolean;
+    clock?: Clock;
+  } = {},
+): Promise<RegistryApp> {
+  return startRegistryApp(testConfig(ctx, options.overrides), {
+    logger: silentLogger,
+    migrate: true,
+    verifier: options.verifier,
+    startJobs: options.startJobs ?? false,
+    clock: options.clock,
+  });
+}
+
+/** A client bus in the same isolated namespace as the service under test. */
+export function clientBus(ctx: TestContext): Promise<MessageBus> {
+  return connectBus({
+    url: ctx.natsUrl,
+    name: 'registry-test-client',
+    subjectPrefix: ctx.subjectPrefix,
+    nameSuffix: ctx.nameSuffix,
+    logger: silentLogger,
+  });
+}
+
+export { rpcError } from '@orgmesh/testing';
+
+/**
+ * Records registry events as consumers see them: from JetStream (durable consumers, from the start
+ * of the stream), so an event shows here only once the outbox relay has published it.
+ */
+export class EventRecorder {
+  private readonly received = new Map<string, Array<{ payload: unknown; eventId: string }>>();
+  private readonly handles: ConsumerHandle[] = [];
+
+  static async start(bus: MessageBus, events: readonly EventDefinition[]): Promise<EventRecorder> {
+    const recorder = new EventRecorder();
+    for (const event of events) {
+      recorder.received.set(event.subject, []);
+      recorder.handles.push(
+        await bus.consume(
+          event,
+          `registry-test-${event.subject.split('.').pop() ?? 'event'}`,
+          async (payload, ctx) => {
+            recorder.received.get(event.subject)?.push({ payload, eventId: ctx.eventId });
+          },
+        ),
+      );
+    }
+    return recorder;
+  }
+
+  of<E extends EventDefinition>(event: E): Array<EventPayload<E>> {
+    return (this.received.get(event.subject) ?? []).map((r) => r.payload as EventPayload<E>);
+  }
+
+  eventIds(event: EventDefinition): string[] {
+    return (this.received.get(event.subject) ?? []).map((r) => r.eventId);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled(this.handles.map((h) => h.stop()));
+  }
+}
+
+export { createTestContext };

@@ -59,6 +59,28 @@ describe('sessions follow the mesh: which session goes where', () => {
     ]);
   });
 
+  it('a decision by someone else (a person, the end of a route) completes the assignee that handed it over too', () => {
+    const person = { agentId: 'u00002', role: 'manager' };
+    const byPerson = change(
+      {
+        state: 'completed',
+        assignee: manager,
+        decision: { decision: 'reject', comment: null, decidedBy: person, decidedAt: approval.createdAt },
+      },
+      { event: 'decide', from: 'input-required', to: 'completed', actor: 'u00002' },
+    );
+    expect(targets(byPerson)).toEqual([
+      ['u00002', 'completed'],
+      ['manager-agent', 'completed'],
+      ['finance-agent', 'active'],
+    ]);
+    // Nobody took it (its agent step passed unanswered): only the decider and the requester move.
+    expect(targets(change({ ...byPerson.task, assignee: null }, byPerson.change))).toEqual([
+      ['u00002', 'completed'],
+      ['finance-agent', 'active'],
+    ]);
+  });
+
   it('fails the assignee on its failure or timeout, not on an undeliverable task, and always releases the requester', () => {
     const working = { assignee: manager, state: 'failed' as const };
     expect(

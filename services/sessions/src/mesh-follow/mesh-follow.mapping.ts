@@ -15,7 +15,8 @@ export interface SessionStep {
  * ARCHITECTURE §3/§4, "sessions follow the mesh", per agent and context:
  * - sending a task activates the sender's session; requesting an approval pauses it (it waits);
  * - taking a task (working) activates the assignee's session; input-required pauses it;
- * - the decision resumes the requester's session (as does any other end of its approval: it stops waiting);
+ * - the decision resumes the requester's session (as does any other end of its approval: it stops waiting),
+ *   and completes the session of the agent that took it when someone else decided (ADR 0019);
  * - the final result completes the session of the agent that produced it (completed, decided,
  *   rejected), a failure fails it (the agent's failure report or a timeout of its task).
  * Notifications, escalations and cancellations leave the recipient's session alone; an undeliverable
@@ -48,9 +49,15 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
     case 'reject':
       step(assignee, 'completed', `${label} ${change.to}`);
       break;
-    case 'decide':
-      step(task.decision?.decidedBy ?? assignee, 'completed', `decided ${label}`);
+    case 'decide': {
+      const decider = task.decision?.decidedBy ?? assignee;
+      step(decider, 'completed', `decided ${label}`);
+      // Decided by someone else (a person of the org chart, the end of a route, an escalation's
+      // manager): the agent that took it — paused if it handed the approval to people — is done with it too.
+      if (assignee && decider && assignee.agentId !== decider.agentId)
+        step(assignee, 'completed', `${label} decided by ${decider.agentId}`);
       break;
+    }
     case 'fail':
       if (change.actor !== 'system') step(assignee, 'failed', `${label} failed`);
       break;

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import {
   AssignProfile,
+  GetDepartmentHead,
   GetDirectory,
   GetManager,
   ImportOrg,
@@ -114,6 +115,24 @@ describe('org chart import, manager lookup, directory and profile assignment', (
     expect(await bus.request(GetManager, { userId: 'legal-agent' })).toEqual(byRole);
   });
 
+  it('answers the head of a department anywhere in the chart (its topmost person), ids only; not_found naming a department nobody is in', async () => {
+    // Hana Jensen heads Human Resources under Ada Bauer (Executive): found by name in any case.
+    expect(await bus.request(GetDepartmentHead, { department: 'human RESOURCES' })).toEqual({
+      department: 'Human Resources',
+      userId: 'u00026',
+      role: 'manager',
+    });
+    expect(await bus.request(GetDepartmentHead, { department: 'Executive' })).toEqual({
+      department: 'Executive',
+      userId: 'u00001',
+      role: 'manager',
+    });
+    const none = await rpcError(bus.request(GetDepartmentHead, { department: 'Procurement' }));
+    expect(none.code).toBe('not_found');
+    expect(none.details).toEqual({ department: 'Procurement' });
+    expect(none.message).toContain('"Procurement"');
+  });
+
   const BAD_CHARTS: ReadonlyArray<
     [name: string, edit: (csv: string) => string, problem: Partial<RegistryProblem>]
   > = [
@@ -214,7 +233,7 @@ describe('org chart import, manager lookup, directory and profile assignment', (
     const first = await bus.request(GetDirectory, {}, { timeoutMs: 30_000 });
     expect(first.people.length).toBeLessThan(10_000);
     const people = [...first.people];
-    for (let page = first; page.nextAfter !== undefined; ) {
+    for (let page = first; page.nextAfter !== undefined;) {
       page = await bus.request(GetDirectory, { after: page.nextAfter }, { timeoutMs: 30_000 });
       expect(page.orgVersion).toBe(first.orgVersion);
       people.push(...page.people);

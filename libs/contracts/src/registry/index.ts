@@ -5,6 +5,7 @@ export * from './list-agents.rpc.js';
 export * from './get-profile.rpc.js';
 export * from './resolve-policy.rpc.js';
 export * from './get-manager.rpc.js';
+export * from './get-department-head.rpc.js';
 export * from './assign-profile.rpc.js';
 export * from './render-config.rpc.js';
 export * from './config-hash.js';

@@ -19,6 +19,7 @@ describe('registry contracts', () => {
       'assign-profile',
       'directory',
       'get-agent',
+      'get-department-head',
       'get-manager',
       'get-profile',
       'heartbeat',

@@ -416,6 +416,15 @@ export class RegistryRepository {
     return rows[0] ? toOrgUser(rows[0]) : undefined;
   }
 
+  /** The topmost user of a department (its name in any case), as headOfRole. */
+  async headOfDepartment(department: string): Promise<OrgUser | undefined> {
+    const { rows } = await this.db.query<OrgUserRow>(
+      `SELECT * FROM registry.org_users WHERE lower(department) = lower($1) ORDER BY depth, user_id LIMIT 1`,
+      [department],
+    );
+    return rows[0] ? toOrgUser(rows[0]) : undefined;
+  }
+
   /**
    * One page of the directory: people after `after` by user id, `limit` at most, read in one
    * statement so the page and its org version belong together (an import replaces every row).

@@ -6,6 +6,7 @@ import {
   GetAdminDirectory,
   GetAgent,
   GetDirectory,
+  GetDepartmentHead,
   GetManager,
   GetProfile,
   ImportOrg,
@@ -90,6 +91,13 @@ export class RegistryHandlers {
     @Payload() request: RpcRequest<typeof GetManager>,
   ): Promise<RpcResponse<typeof GetManager>> {
     return this.registry.getManager(request.userId);
+  }
+
+  @RpcHandler(GetDepartmentHead)
+  async departmentHead(
+    @Payload() request: RpcRequest<typeof GetDepartmentHead>,
+  ): Promise<RpcResponse<typeof GetDepartmentHead>> {
+    return this.registry.departmentHead(request.department);
   }
 
   @RpcHandler(AssignProfile)

@@ -5,6 +5,7 @@ import {
   DIRECTORY_PAGE_MAX_PEOPLE,
   OrgImported,
   type AssignProfile,
+  type GetDepartmentHead,
   type GetDirectory,
   type GetManager,
   type ImportOrg,
@@ -100,6 +101,19 @@ export class RegistryOrg {
     if (!user) throw new AppError('user_not_found', `unknown user "${userId}"`, { details: { userId } });
     const manager = user.reportsToId ? ((await this.repository.findUser(user.reportsToId)) ?? null) : null;
     return { user, manager };
+  }
+
+  /**
+   * The head of a department anywhere in the chart (its topmost person), ids only: the mesh's
+   * `head-of:<department>` (ADR 0019). Nobody in it: not_found naming the department.
+   */
+  async departmentHead(department: string): Promise<RpcResponse<typeof GetDepartmentHead>> {
+    const head = await this.repository.headOfDepartment(department);
+    if (!head)
+      throw new AppError('not_found', `department "${department}" has nobody in the org chart to head it`, {
+        details: { department },
+      });
+    return { department: head.department, userId: head.userId, role: head.role };
   }
 
   /** Replaces the org chart (all or nothing) after validating it against the current roles. */

@@ -6,6 +6,7 @@ import {
   type ConfigFormat,
   type GetAgent,
   type GetDirectory,
+  type GetDepartmentHead,
   type GetManager,
   type GetProfile,
   type ImportOrg,
@@ -199,6 +200,11 @@ export class RegistryService {
   /** A user's manager, also asked by agent id or role id; see RegistryOrg.getManager. */
   getManager(userId: string): Promise<RpcResponse<typeof GetManager>> {
     return this.org.getManager(userId);
+  }
+
+  /** The head of a department, ids only; see RegistryOrg.departmentHead. */
+  departmentHead(department: string): Promise<RpcResponse<typeof GetDepartmentHead>> {
+    return this.org.departmentHead(department);
   }
 
   // ---- writes ----------------------------------------------------------------------------------

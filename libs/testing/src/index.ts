@@ -1,5 +1,6 @@
 export * from './eventually.js';
 export * from './ports.js';
+export * from './server-process.js';
 export * from './private-nats.js';
 export * from './private-postgres.js';
 export * from './infrastructure.js';

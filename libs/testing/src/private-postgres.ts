@@ -1,17 +1,15 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitForPort } from './ports.js';
+import { restartableServer, type PrivateServer } from './server-process.js';
 
-export interface PrivatePostgres {
-  /** A connection URL to the `postgres` database of this instance. */
-  readonly url: string;
-  readonly port: number;
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  dispose(): Promise<void>;
-}
+/**
+ * A private PostgreSQL cluster; `url` names its `postgres` database. Stopped with SIGINT (fast
+ * shutdown: clients are disconnected, what a crash-free restart looks like to them).
+ */
+export type PrivatePostgres = PrivateServer;
 
 /** The port opens before recovery finishes ("the database system is starting up"): wait for a real query. */
 async function waitForQueries(port: number, timeoutMs = 20_000): Promise<void> {
@@ -70,42 +68,17 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     cwd: base,
     ...owner,
   });
-  let child: ChildProcess | undefined;
-
-  async function start(): Promise<void> {
-    if (child) return;
-    const args = ['-D', dataDir, '-p', String(port), '-k', base, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'];
-    child = spawn(join(bin, 'postgres'), args, { stdio: 'ignore', cwd: base, ...owner });
-    child.once('exit', () => {
-      child = undefined;
-    });
-    await waitForPort(port);
-    await waitForQueries(port);
-  }
-
-  async function stop(): Promise<void> {
-    const running = child;
-    if (!running) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => running.kill('SIGKILL'), 10_000);
-      running.once('exit', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // SIGINT = fast shutdown: disconnects clients, what a crash-free restart looks like to them.
-      running.kill('SIGINT');
-    });
-  }
-
-  await start();
-  return {
+  const args = ['-D', dataDir, '-p', String(port), '-k', base, '-h', '127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'];
+  return restartableServer({
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
-    start,
-    stop,
-    async dispose() {
-      await stop();
-      rmSync(base, { recursive: true, force: true });
+    launch: () => spawn(join(bin, 'postgres'), args, { stdio: 'ignore', cwd: base, ...owner }),
+    ready: async () => {
+      await waitForPort(port);
+      await waitForQueries(port);
     },
-  };
+    // SIGINT = fast shutdown: disconnects clients, what a crash-free restart looks like to them.
+    stopping: { signal: 'SIGINT', graceMs: 10_000 },
+    cleanUp: () => rmSync(base, { recursive: true, force: true }),
+  });
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { generateSecuredBus } from '@orgmesh/messaging';
 import { freePort, waitForPort } from './ports.js';
 import { natsServerBinary } from './private-nats.js';
+import { stopChild } from './server-process.js';
 
 export interface SecuredNats {
   readonly url: string;
@@ -132,10 +133,6 @@ export async function startSecuredNats(options: {
     );
   }
   const child: ChildProcess = spawn(binary, ['-c', configFile], { stdio: 'ignore' });
-  let exited = false;
-  child.once('exit', () => {
-    exited = true;
-  });
   await waitForPort(port);
   return {
     url: tls ? `tls://localhost:${port}` : `nats://127.0.0.1:${port}`,
@@ -148,16 +145,7 @@ export async function startSecuredNats(options: {
       return file;
     },
     async dispose() {
-      if (!exited) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          child.once('exit', () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill('SIGTERM');
-        });
-      }
+      await stopChild(child, { signal: 'SIGTERM', graceMs: 5_000 });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -15,12 +15,8 @@ import {
   type OidcTestProvider,
   type TestContext,
 } from '@orgmesh/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import {
   api,

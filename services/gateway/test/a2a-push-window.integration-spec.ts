@@ -14,12 +14,8 @@ import {
 import type { GatewayApp } from '../src/gateway.app.js';
 import { PushConfigStore, PushDispatcher, pushMetrics } from '../src/a2a/push.js';
 import { PushAllowList } from '../src/a2a/push-url.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
+import { startTestRegistry } from '@orgmesh/registry/testing';
 import { api, devToken, silentLogger, startTestGateway } from './gateway-harness.js';
 import { startPushReceiver } from './a2a-harness.js';
 

@@ -185,6 +185,8 @@ export interface RemoteLegalAgentOptions {
   signed?: boolean;
   /** The `Authorization` its A2A endpoint demands (401 otherwise); the card stays public. */
   requireAuthorization?: string;
+  /** Listen on this port (an agent back at its address after it stopped); default any. */
+  port?: number;
 }
 
 export async function startRemoteLegalAgent(
@@ -194,7 +196,7 @@ export async function startRemoteLegalAgent(
   const { default: express } = (await import(EXPRESS)) as { default: () => ExpressApp };
   const app = express();
   const server: Server = createServer(app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });

@@ -22,10 +22,7 @@ import {
 import type { MessageBus } from '@orgmesh/messaging';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 // The sessions service runs in the same test so its mesh consumer can be observed end to end.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions, trustLocalIssuer } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import type { SessionsApp } from '../../sessions/src/sessions.app.js';
+import { startTestSessions, trustLocalIssuer, type SessionsApp } from '@orgmesh/sessions/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import {
   DEMO_CHART,
@@ -189,7 +186,9 @@ describe('mesh router over NATS and Postgres', () => {
     const [financeSession] = (
       await bus.request(ListSessions, { agentId: 'finance-agent', contextId, limit: 1 }, opsAdmin)
     ).items;
-    const financeTransitions = (await bus.request(ListSessionTransitions, { id: financeSession!.id }, opsAdmin)).items;
+    const financeTransitions = (
+      await bus.request(ListSessionTransitions, { id: financeSession!.id }, opsAdmin)
+    ).items;
     expect(financeTransitions.map((t) => [t.event, t.actor])).toEqual([
       ['activate', 'finance-agent'],
       ['pause', 'finance-agent'],
@@ -565,14 +564,15 @@ describe('mesh router over NATS and Postgres', () => {
     const contextId = `events-${randomUUID()}`;
     const created: string[] = [];
     const updated: string[] = [];
-    // Each update is repeated on its sender's own subject (the eager path here), and only there.
-    const copies: Record<string, string[]> = { 'finance-agent': [], 'manager-agent': [] };
+    // Each update is repeated on its sender's and its assignee's own subjects (the eager path here), and only there.
+    const copies: Record<string, string[]> = { 'finance-agent': [], 'manager-agent': [], 'legal-agent': [] };
     const subs = Object.entries(copies).map(([agentId, list]) =>
       bus.nc.subscribe(bus.subject(agentUpdatesSubject(agentId)!), {
         callback: (error, msg) => {
           if (error) return;
           const p = msg.json<TaskChange>();
-          if (p.task.contextId === contextId) list.push(`${p.change.event}:${p.task.version}:${p.task.state}`);
+          if (p.task.contextId === contextId)
+            list.push(`${p.change.event}:${p.task.version}:${p.task.state}`);
         },
       }),
     );
@@ -613,9 +613,11 @@ describe('mesh router over NATS and Postgres', () => {
       // Copies are core-NATS wake-ups, repeated when the relay republishes an event (SenderUpdates):
       // each change reaches its sender, in order, possibly more than once (CI once saw two of each).
       expect([...new Set(copies['finance-agent'])]).toEqual(['start:2:working', 'decide:3:completed']);
+      // The assignee too (ADR 0021: a bridge hears a cancel of the task it works on at once).
+      expect([...new Set(copies['manager-agent'])]).toEqual(['start:2:working', 'decide:3:completed']);
     });
     await bus.nc.flush();
-    expect(copies['manager-agent']).toEqual([]);
+    expect(copies['legal-agent']).toEqual([]);
     for (const sub of subs) sub.unsubscribe();
     const decided = await bus.request(GetTask, { id: task.id }, { authorization: finance });
     expect(decided).toMatchObject({

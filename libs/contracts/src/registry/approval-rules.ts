@@ -6,7 +6,8 @@ import { z } from 'zod';
  * - `manager-of:requester`: the manager of the person who owns the requesting agent (the head of its role);
  * - `manager-of:<userId | agentId | roleId>`: that person's manager (an agent or a role by the head of its role);
  * - `head-of:<roleId>`: the person heading that role in the org chart; `head-of:<department>` (any
- *   other name): the topmost person of that department on the requesting agent's reporting line.
+ *   other name): the head of that department anywhere in the org chart, its topmost person
+ *   (rpc.registry.v1.get-department-head); a department nobody is in is skipped at planning, audited.
  * A role id (as `to` names it today) is not written here: the approval's `to` names it.
  */
 // A department name may hold spaces (`head-of:Human Resources`); ids never do.

@@ -18,7 +18,7 @@ import type { GatewayApp } from '../src/gateway.app.js';
 // permission the contracts' access table forgot fails one of these flows.
 import { startTestSessions } from '@orgmesh/sessions/testing';
 import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
-import { startTestRegistry } from '@orgmesh/registry/testing';
+import { DEMO_ORG_CHART, startTestRegistry } from '@orgmesh/registry/testing';
 import { NatsRegistryReader } from '@orgmesh/privacy-proxy/testing';
 import { api, devToken, SseClient, silentLogger, startTestGateway } from './gateway-harness.js';
 import { a2aClient, asTask, sendRequest, startPushReceiver, userMessage } from './a2a-harness.js';
@@ -45,13 +45,19 @@ describe('the services on a secured bus, each with its own credential', () => {
     ctx = { ...base, natsUrl: nats.url };
     const seed = (identity: string) => ({ NATS_NKEY_SEED_FILE: nats.seedFile(identity) });
     // A2A push receivers listen on loopback in this test (refused unless allowed, ADR 0018).
-    gateway = await startTestGateway(ctx, { ...seed('gateway'), GATEWAY_A2A_PUSH_ALLOW: '127.0.0.1' });
+    gateway = await startTestGateway(ctx, {
+      ...seed('gateway'),
+      GATEWAY_A2A_PUSH_ALLOW: '127.0.0.1',
+      // A signed-in person of the demo org chart (issue 23): their event stream asks the mesh.
+      AUTH_DEV_CLIENTS: 'u00002:manager:person',
+    });
     closers.push(() => gateway.close());
     const registry = await startTestRegistry(ctx, {
       overrides: {
         REGISTRY_AUTH: 'on',
         AUTH_ISSUER: gateway.url,
         GATEWAY_URL: gateway.url,
+        REGISTRY_ORG_CHART: DEMO_ORG_CHART,
         ...seed('registry'),
       },
     });
@@ -67,7 +73,7 @@ describe('the services on a secured bus, each with its own credential', () => {
     closers.push(() => mesh.close());
     const sessions = await startTestSessions(ctx, { overrides: seed('sessions') });
     closers.push(() => sessions.close());
-    for (const client of ['admin', 'manager-agent', 'legal-agent'])
+    for (const client of ['admin', 'manager-agent', 'legal-agent', 'finance-agent', 'u00002'])
       tokens[client] = await devToken(gateway, client);
     legal = await startTestAgent({
       natsUrl: nats.url,
@@ -141,6 +147,30 @@ describe('the services on a secured bus, each with its own credential', () => {
       await events.close();
     }
   }, 90_000);
+
+  it("streams a person their approval's changes, the gateway asking the mesh on its own credential (issue 23)", async () => {
+    const events = await SseClient.open(gateway, '/v1/events?subject=mesh.v1.*', { token: tokens['u00002'] });
+    try {
+      expect(events.status).toBe(200);
+      await expectEventually(() => expect(events.initialId()).toBeDefined());
+      const created = await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: tokens['finance-agent'],
+        body: { to: 'manager', subject: 'Secured approval probe', approver: 'user:u00002' },
+      });
+      expect(created.status).toBe(202);
+      const decided = await api<Task>(gateway, 'POST', `/v1/tasks/${created.body.id}/decision`, {
+        token: tokens['u00002'],
+        body: { decision: 'approve' },
+      });
+      expect(decided.status).toBe(200);
+      await expectEventually(() =>
+        expect(events.events().some((e) => e.data.payload.change?.event === 'decide')).toBe(true),
+      );
+      expect(new Set(events.events().map((e) => e.data.payload.task.id))).toEqual(new Set([created.body.id]));
+    } finally {
+      await events.close();
+    }
+  }, 60_000);
 
   it('lets an SDK agent on its own credential hear and wait for the changes of the tasks it sent (ADR 0011)', async () => {
     const manager = await MeshAgent.connect({

@@ -33,7 +33,7 @@ export class BudgetWarningConsumer {
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly notifier: BudgetWarningNotifier,
+    private readonly notifier: Pick<BudgetWarningNotifier, 'notify'>,
     private readonly logger: Logger,
     registry: Registry,
   ) {

@@ -4,6 +4,8 @@ import { previewOrgCsv } from './orgPreview';
 import { randomVerifier, s256Challenge } from './pkce';
 import { ApiError, plainProblem, toProblem } from './problem';
 import { SseParser } from './sse';
+import { append, keepGone } from './pages/approvals-list';
+import type { PersonApproval } from './types';
 
 describe('console logic', () => {
   it('makes PKCE verifiers of the RFC 7636 alphabet and the S256 challenge the issuer checks', async () => {
@@ -68,5 +70,22 @@ describe('console logic', () => {
     expect(bad.problems).toEqual(['line 3: user_id u1 appears twice', 'line 3: email a@x appears twice']);
     const orphan = previewOrgCsv('user_id,reports_to_id,name,role,email,department\nu2,u9,B,finance,b@x,F\n');
     expect(orphan.problems).toEqual(['line 2: reports_to_id u9 is not in the file']);
+  });
+
+  it('keeps the cards a live refresh drops where they were, marked gone, and appends a page without repeats', () => {
+    const a = (id: string) => ({ task: { id } }) as unknown as PersonApproval;
+    const merged = keepGone([a('1'), a('2'), a('3')], [a('1'), a('3'), a('4')]);
+    expect(merged.map((x) => [x.task.id, x.gone ?? false])).toEqual([
+      ['1', false],
+      ['2', true],
+      ['3', false],
+      ['4', false],
+    ]);
+    const more = append(
+      { items: [a('1'), a('2')], nextCursor: 'c1' },
+      { items: [a('2'), a('5')], nextCursor: null },
+    );
+    expect(more.items.map((x) => x.task.id)).toEqual(['1', '2', '5']);
+    expect(more.nextCursor).toBeNull();
   });
 });

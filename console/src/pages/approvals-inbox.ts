@@ -2,49 +2,20 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { get } from '../api';
 import { followEvents } from '../events';
 import type { Page, PersonApproval, Task } from '../types';
+import {
+  append,
+  keep,
+  keepGone,
+  normalize,
+  type InboxList,
+  type InboxView,
+  type ShownApproval,
+} from './approvals-list';
+
+export type { InboxList, InboxView, ShownApproval } from './approvals-list';
 
 /** Items per request; "load more" asks for the next page with the previous page's cursor. */
 export const INBOX_PAGE = 20;
-
-export type InboxView = 'awaiting' | 'decided';
-
-export interface InboxList<T extends PersonApproval = PersonApproval> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-/** An approval the inbox still shows although the mesh no longer lists it as waiting for the person. */
-export interface ShownApproval extends PersonApproval {
-  /** Decided or moved elsewhere meanwhile: kept in place (the person may be writing a comment) until the next full reload. */
-  gone?: boolean;
-}
-
-/**
- * An approval as the inbox shows it. With the mesh's person view (GET /v1/approvals?awaiting=me,
- * issue 23) each item carries its rule, step deadline and escalation path; an older mesh answers
- * plain approval tasks, shown with what they have.
- */
-export function normalize(item: PersonApproval | Task): PersonApproval {
-  if ('task' in item) return item;
-  return {
-    task: item,
-    rule: 'request',
-    status: item.decision ? 'decided' : 'open',
-    step: 0,
-    stepDeadline: item.escalateAt ?? item.deadline,
-    awaiting: [],
-    escalationPath: [],
-    decisions: [],
-    onBehalfOf: null,
-  };
-}
-
-const ENDED = ['completed', 'rejected', 'canceled', 'failed'];
-
-function keep(view: InboxView, me: string, a: PersonApproval): boolean {
-  if (view === 'awaiting') return !a.task.decision && !ENDED.includes(a.task.state);
-  return a.decisions.some((d) => d.userId === me) || a.task.decision?.decidedBy?.userId === me;
-}
 
 async function page(view: InboxView, me: string, cursor: string | null): Promise<InboxList> {
   const after = cursor ? `&cursor=${encodeURIComponent(cursor)}` : '';
@@ -67,24 +38,6 @@ async function firstPages(view: InboxView, me: string, want: number): Promise<In
     cursor = next.nextCursor;
   } while (cursor && items.length < want);
   return { items, nextCursor: cursor };
-}
-
-/** The refreshed list, with the cards that left it kept where they were, marked gone. */
-function keepGone(before: ShownApproval[], now: PersonApproval[]): ShownApproval[] {
-  const ids = new Set(now.map((a) => a.task.id));
-  const merged: ShownApproval[] = [...now];
-  before.forEach((a, index) => {
-    if (!ids.has(a.task.id)) merged.splice(Math.min(index, merged.length), 0, { ...a, gone: true });
-  });
-  return merged;
-}
-
-function append<T extends PersonApproval>(list: InboxList<T>, more: InboxList<T>): InboxList<T> {
-  const ids = new Set(list.items.map((a) => a.task.id));
-  return {
-    items: [...list.items, ...more.items.filter((a) => !ids.has(a.task.id))],
-    nextCursor: more.nextCursor,
-  };
 }
 
 export interface Inbox {

@@ -4,6 +4,7 @@ import { StaticAccessTokenSource } from '@orgmesh/agent-sdk';
 import { LocalIssuer } from '@orgmesh/auth';
 import {
   AppError,
+  CancelTask,
   GetAgent,
   GetTask,
   LoadRegistry,
@@ -15,12 +16,18 @@ import {
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import {
+  RecordingAuditSink,
+  JoseTokenVerifier,
+  createPrivacyProxy,
+  type PrivacyProxy,
+  RegistryProfileSource,
+  NatsRegistryReader,
+} from '@orgmesh/privacy-proxy/testing';
 // eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestMeshRouter } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { demoFiles, withFile } from '../../registry/test/demo-registry.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { serveTextPrivacy } from '../../privacy-proxy/src/text-rpc/text-privacy.rpc.js';
+import { startTestMeshRouter } from '@orgmesh/mesh-router/testing';
+import { demoFiles, withFile, startTestRegistry } from '@orgmesh/registry/testing';
 import { loadRemoteAgentConfig } from '../src/remote/remote-agent.config.js';
 import { startRemoteAgentApp, type RemoteAgentApp } from '../src/remote/remote-agent.app.js';
 import {
@@ -66,12 +73,62 @@ describe('remote A2A agents as mesh members', () => {
   let demo: RegistrySourceFile[];
   let bridge: RemoteAgentApp | undefined;
   const closers: Array<() => Promise<unknown>> = [];
+  /** The privacy proxy's bus, its mask/restore RPCs (stopped and served again by the fail-closed test). */
+  let proxyBus: MessageBus;
+  let proxy: PrivacyProxy;
+  let textRpcs: Array<{ unsubscribe(): void }> = [];
+  const audit = new RecordingAuditSink();
+  const serveText = () => {
+    textRpcs = serveTextPrivacy(proxyBus, {
+      engine: proxy.engine,
+      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
+      hmacKey: 'remote-agent-test-placeholder-key-0123456789',
+      audit,
+      logger,
+    });
+  };
 
   beforeAll(async () => {
     ctx = await createTestContext();
     issuer = await LocalIssuer.create();
-    const registry = await startTestRegistry(ctx, { overrides: { REGISTRY_A2A_CARD_TIMEOUT: '1s' } });
+    // Presence: an agent silent for 3 s is offline (the sweep looks every 500 ms).
+    const registry = await startTestRegistry(ctx, {
+      overrides: {
+        REGISTRY_A2A_CARD_TIMEOUT: '1s',
+        REGISTRY_PRESENCE_TIMEOUT: '3s',
+        REGISTRY_PRESENCE_SWEEP_INTERVAL: '500ms',
+      },
+    });
     closers.push(() => registry.close());
+    // The privacy proxy as deployed: profiles from the registry, the mask/restore RPCs on its own bus.
+    proxyBus = await connectBus({
+      url: ctx.natsUrl,
+      name: 'privacy-proxy',
+      subjectPrefix: ctx.subjectPrefix,
+      nameSuffix: ctx.nameSuffix,
+      logger,
+    });
+    closers.push(() => proxyBus.close());
+    const profiles = new RegistryProfileSource(new NatsRegistryReader(proxyBus, 2_000), logger, {
+      ttlMs: 600_000,
+    });
+    profiles.start();
+    closers.push(async () => profiles.stop());
+    proxy = createPrivacyProxy({
+      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+        issuer: issuer.issuer,
+        audience: issuer.audience,
+      }),
+      profiles,
+      hmacKey: 'remote-agent-test-placeholder-key-0123456789',
+      audit,
+      logger,
+    });
+    closers.push(() => proxy.close());
+    serveText();
     const mesh = await startTestMeshRouter(ctx, issuer);
     closers.push(() => mesh.close());
     bus = await connectBus({
@@ -201,6 +258,8 @@ describe('remote A2A agents as mesh members', () => {
     /** The files of the version the registry serves. */
     let registered: RegistrySourceFile[];
     const bridges: RemoteAgentApp[] = [];
+    /** The second remote agent (no streaming, HTTP+JSON), stopped by the last test. */
+    let plain: RemoteLegalAgent | undefined;
     afterAll(async () => {
       for (const other of bridges) await other.close();
     });
@@ -219,6 +278,9 @@ describe('remote A2A agents as mesh members', () => {
           NATS_NAME_SUFFIX: ctx.nameSuffix,
           AGENTS_HTTP_PORT: '0',
           A2A_POLL_INTERVAL: '100ms',
+          A2A_LIVENESS_INTERVAL: '300ms',
+          A2A_LIVENESS_TIMEOUT: '500ms',
+          AGENT_HEARTBEAT_INTERVAL: '1s',
           AGENT_SHUTDOWN_GRACE: '1s',
           AGENT_MAX_DELIVER: '2',
           LOG_LEVEL: 'silent',
@@ -261,6 +323,131 @@ describe('remote A2A agents as mesh members', () => {
         fromRole: 'manager',
         contextId: sent.contextId,
       });
+    });
+
+    it('is present while its card answers: the bridge heartbeats for it, with the declared config (no drift)', async () => {
+      await expectEventually(
+        async () => {
+          const { presence } = await bus.request(GetAgent, { agentId: REMOTE_ID });
+          expect(presence).toMatchObject({ online: true, drift: false });
+        },
+        { timeoutMs: 10_000 },
+      );
+      expect(bridge!.agent.consuming).toBe(true);
+    });
+
+    it('pseudonymises the task input before it leaves (the remote agent sees placeholders) and restores them in its answer', async () => {
+      const email = 'maria.gonzalez@example.org';
+      const question = `Is a $125,000 budget request from ${email} compliant?`;
+      const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+        text: question,
+        amount: 125_000,
+        requester: { email },
+      });
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      const message = remote.received.find(
+        (m) => (m.metadata?.['orgmesh'] as { taskId?: string })?.taskId === sent.id,
+      );
+      expect(message).toBeDefined();
+      // Nowhere in what the remote agent received: its text part, its data part, its metadata.
+      const seen = JSON.stringify(message);
+      expect(seen).not.toContain(email);
+      const placeholder = /\[\[EMAIL_[0-9a-f]{8}\]\]/.exec(seen)?.[0];
+      expect(placeholder).toBeDefined();
+      const textPart = message!.parts.find((p) => p.content?.$case === 'text');
+      expect(textPart?.content?.value).toBe(`Is a $125,000 budget request from ${placeholder} compliant?`);
+      const dataPart = message!.parts.find((p) => p.content?.$case === 'data');
+      expect(dataPart?.content?.value).toEqual({
+        text: `Is a $125,000 budget request from ${placeholder} compliant?`,
+        amount: 125_000,
+        requester: { email: placeholder },
+      });
+      // The remote answer quoted the placeholder; the mesh task's result has the value back.
+      const done = await task(sent.id);
+      expect(done.result).toMatchObject({
+        text: `Approve subject to a SOX 404 review: 125000 is above the $100,000 threshold (question: ${question})`,
+      });
+      expect(JSON.stringify(done.result)).not.toContain('[[EMAIL_');
+      // Audited as a model request of the role would be: counts, never values.
+      const event = audit.events.find((e) => e.endpoint === 'rpc.mask-text' && e.agentId === REMOTE_ID);
+      expect(event).toMatchObject({
+        role: 'legal',
+        mode: 'mask',
+        outcome: 'masked',
+        maskedCounts: { email: 2 },
+      });
+      expect(JSON.stringify(audit.events)).not.toContain(email);
+    });
+
+    it("the role profile's strict types refuse as for model calls: a Legal task holding an SSN fails and nothing is sent", async () => {
+      const before = remote.received.length;
+      const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+        text: 'Check the contractor with SSN 123-45-6789.',
+        amount: 1,
+      });
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+        timeoutMs: 20_000,
+      });
+      expect((await task(sent.id)).reason).toBe(
+        'not sent to Outside Counsel: request refused by the privacy policy of role legal: it contains ssn',
+      );
+      expect(remote.received.length).toBe(before);
+    });
+
+    it('fails closed: without the privacy proxy nothing is sent; the delivery is retried, then the task fails saying why', async () => {
+      for (const sub of textRpcs) sub.unsubscribe();
+      try {
+        const before = remote.received.length;
+        const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+          text: 'Is a $5,000 purchase by maria.gonzalez@example.org compliant?',
+          amount: 5_000,
+        });
+        await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+          timeoutMs: 20_000,
+        });
+        expect((await task(sent.id)).reason).toMatch(
+          /^unavailable: the task input was not sent to Outside Counsel: the privacy proxy did not mask it: /,
+        );
+        expect(remote.received.length).toBe(before);
+      } finally {
+        serveText();
+      }
+    });
+
+    it('a cancel of the mesh task reaches the remote task within a second (the bridge hears it, it does not wait for its next report)', async () => {
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'slow',
+        { text: 'Take your time.' },
+        new Date(Date.now() + 60_000).toISOString(),
+      );
+      await expectEventually(
+        () =>
+          expect(
+            remote.received.some((m) => (m.metadata?.['orgmesh'] as { taskId?: string })?.taskId === sent.id),
+          ).toBe(true),
+        { timeoutMs: 10_000 },
+      );
+      // The remote task's first event reaches the bridge (it needs the remote task's id to cancel it);
+      // the latency measured starts with the cancel.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(remote.canceled).not.toContain(sent.id);
+      const started = Date.now();
+      await bus.request(
+        CancelTask,
+        { id: sent.id, reason: 'no longer needed' },
+        { authorization: await bearer('manager-agent', 'manager'), idempotencyKey: randomUUID() },
+      );
+      await expectEventually(() => expect(remote.canceled).toContain(sent.id), {
+        timeoutMs: 5_000,
+        intervalMs: 20,
+      });
+      expect(Date.now() - started).toBeLessThan(1_000);
+      // The bridge reports nothing over the cancel: the mesh task stays canceled, with the sender's reason.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await task(sent.id)).toMatchObject({ state: 'canceled', reason: 'no longer needed' });
     });
 
     it('policy applies as for local agents: a role not allowed to send Legal tasks is refused before anything reaches the remote agent', async () => {
@@ -322,7 +509,7 @@ describe('remote A2A agents as mesh members', () => {
     }, 30_000);
 
     it('an agent that does not stream, over HTTP+JSON, unsigned card, bearer credentials: one blocking send through the SDK fallback, completed', async () => {
-      const plain = await startRemoteLegalAgent({
+      plain = await startRemoteLegalAgent({
         binding: 'HTTP+JSON',
         streaming: false,
         name: 'Plain Counsel',
@@ -331,7 +518,8 @@ describe('remote A2A agents as mesh members', () => {
       });
       // Its endpoint refuses a call without the credentials its security scheme asks for.
       expect((await fetch(`${plain.url}/a2a/rest/tasks/any`)).status).toBe(401);
-      closers.push(() => plain.close());
+      const started = plain;
+      closers.push(() => started.close());
       const id = 'plain-counsel-agent';
       registered = withFile(registered, `agents/${id}.yaml`, remoteAgentFile(plain.cardUrl, undefined, id));
       await expect(load(registered)).resolves.toMatchObject({ changed: true });
@@ -345,6 +533,8 @@ describe('remote A2A agents as mesh members', () => {
           A2A_POLL_INTERVAL: '100ms',
           AGENT_SHUTDOWN_GRACE: '1s',
           A2A_AUTHORIZATION: 'Bearer counsel-secret',
+          A2A_LIVENESS_INTERVAL: '1m',
+          AGENT_MAX_DELIVER: '2',
           LOG_LEVEL: 'silent',
         }),
         {
@@ -420,7 +610,19 @@ describe('remote A2A agents as mesh members', () => {
       expect(refused.message).toContain(
         `agents/${REMOTE_ID}.yaml: a2a.card_url: remote A2A agent refused: the card at ${remote.cardUrl} did not answer (ECONNREFUSED)`,
       );
-      // A task for it meanwhile: the delivery is retried (AGENT_MAX_DELIVER 2), then the task fails with why.
+    });
+
+    it('goes offline when its card stops answering, its tasks wait in the inbox as for a local agent that is not running, and are served when it is back', async () => {
+      // The remote server was stopped by the test before: heartbeats stop, the registry's timeout passes.
+      await expectEventually(
+        async () => {
+          const { presence } = await bus.request(GetAgent, { agentId: REMOTE_ID });
+          expect(presence.online).toBe(false);
+        },
+        { timeoutMs: 15_000, intervalMs: 200 },
+      );
+      expect(bridge!.agent.consuming).toBe(false);
+      // Not taken, not failed: the task waits for the agent (or another of the role) or its deadline.
       const sent = await send(
         { sub: 'manager-agent', role: 'manager' },
         'sox-review',
@@ -428,11 +630,42 @@ describe('remote A2A agents as mesh members', () => {
         undefined,
         REMOTE_ID,
       );
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      expect(await task(sent.id)).toMatchObject({ state: 'submitted', assignee: null });
+
+      // Back at its address: online again, deliveries taken, the waiting task served.
+      const back = await startRemoteLegalAgent({ port: Number(new URL(remote.url).port) });
+      closers.push(() => back.close());
+      await expectEventually(
+        async () => {
+          const { presence } = await bus.request(GetAgent, { agentId: REMOTE_ID });
+          expect(presence.online).toBe(true);
+        },
+        { timeoutMs: 10_000, intervalMs: 200 },
+      );
+      expect(bridge!.agent.consuming).toBe(true);
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      expect(back.received.map((m) => m.messageId)).toEqual([sent.id]);
+      await back.close();
+    }, 60_000);
+
+    it('a call that fails while the agent still counts as present is retried, then fails the task saying why', async () => {
+      // The plain agent's bridge asks for its card once a minute: it has not noticed its end yet.
+      await plain!.close();
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'sox-review',
+        { text: 'Anyone there?', amount: 1 },
+        undefined,
+        'plain-counsel-agent',
+      );
       await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
         timeoutMs: 20_000,
       });
       expect((await task(sent.id)).reason).toBe(
-        'unavailable: Outside Counsel could not be reached: fetch failed (ECONNREFUSED)',
+        'unavailable: Plain Counsel could not be reached: fetch failed (ECONNREFUSED)',
       );
     });
   });

@@ -22,9 +22,12 @@ import { TaskJobs } from './task/task.jobs.js';
 import { meshRetentionTargets } from './task/task.retention.js';
 import { ApprovalRepository } from './approval/approval.repository.js';
 import { ApprovalDelegations } from './approval/approval.delegations.js';
+import { ApprovalVisibility } from './approval/approval.visibility.js';
 import { ApprovalService } from './approval/approval.service.js';
 import { ApprovalJobs } from './approval/approval.jobs.js';
 import { NatsOrgChartAdapter } from './approval/nats-org-chart.adapter.js';
+import { BudgetWarningNotifier } from './budget/budget-warning.notifier.js';
+import { BudgetWarningConsumer } from './budget/budget-warning.consumer.js';
 
 export interface MeshRouterApp {
   readonly bus: MessageBus;
@@ -159,6 +162,7 @@ export async function startMeshRouterApp(
         metrics,
         approvals,
         delegations: new ApprovalDelegations(approvalRepository, orgChart, () => clock.now()),
+        visibility: new ApprovalVisibility(approvalRepository, () => clock.now()),
       }),
     );
     metrics.observe({
@@ -167,6 +171,20 @@ export async function startMeshRouterApp(
     });
     const watcher = await startUndeliverableWatcher({ bus, service, metrics, logger });
     host.onClose(() => watcher.stop());
+    // LLM budget warnings become notifications to the manager's role (issue 24, ADR 0016).
+    const budgetWarnings = new BudgetWarningConsumer(
+      bus,
+      new BudgetWarningNotifier(
+        repository,
+        orgChart,
+        { deadlineMs: config.MESH_DEADLINE_NOTIFICATION },
+        clock,
+      ),
+      logger,
+      registry,
+    );
+    await budgetWarnings.start();
+    host.onClose(() => budgetWarnings.stop());
 
     repository.onStateChange((kind, state) => metrics.transitions.inc({ kind, state }));
     const retention = new RetentionJob(db, {

@@ -78,8 +78,8 @@ export class ApprovalRepository {
     return this.db.transaction(work);
   }
 
-  async insertRoute(route: Omit<ApprovalRoute, 'outcome'>, now: Date): Promise<void> {
-    await this.db.query(
+  async insertRoute(route: Omit<ApprovalRoute, 'outcome'>, now: Date, sql: Sql = this.db): Promise<void> {
+    await sql.query(
       `INSERT INTO mesh.approval_routes (task_id, rule, steps, step, step_deadline, status, created_at, updated_at)
        VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $7) ON CONFLICT (task_id) DO NOTHING`,
       [
@@ -178,12 +178,20 @@ export class ApprovalRepository {
     return rows.map((r) => r.task_id);
   }
 
-  /** Open routes whose waiting step names one of these people (oldest deadline first), with their tasks. */
-  async awaiting(userIds: string[], limit: number): Promise<Array<{ route: ApprovalRoute; task: TaskRow }>> {
+  /**
+   * Open routes whose waiting step names one of these people, oldest deadline first (ties by task
+   * id), after `after` when paging: a keyset on `approval_routes_open_keyset_idx`, no OFFSET.
+   */
+  async awaiting(
+    userIds: string[],
+    limit: number,
+    after?: { at: string; taskId: string },
+  ): Promise<Array<{ route: ApprovalRoute; task: TaskRow }>> {
     const { rows } = await this.db.query<RouteRow & { task: TaskRow }>(
       `SELECT r.*, row_to_json(t) AS task
          FROM mesh.approval_routes r JOIN mesh.tasks t ON t.id = r.task_id
         WHERE r.status = 'open'
+          ${after ? 'AND (r.step_deadline, r.task_id) > ($3::timestamptz, $4::uuid)' : ''}
           -- A task canceled or expired meanwhile waits for nobody (the sweep ends its route later).
           AND t.state NOT IN ('completed', 'failed', 'canceled', 'rejected')
           AND EXISTS (
@@ -193,23 +201,57 @@ export class ApprovalRepository {
                AND NOT EXISTS (
                  SELECT 1 FROM mesh.approval_decisions d
                   WHERE d.task_id = r.task_id AND COALESCE(d.on_behalf_of, d.user_id) = a ->> 'userId'))
-        ORDER BY r.step_deadline LIMIT $2`,
-      [userIds, limit],
+        ORDER BY r.step_deadline, r.task_id LIMIT $2`,
+      after ? [userIds, limit, after.at, after.taskId] : [userIds, limit],
     );
     return rows.map((r) => ({ route: toRoute(r), task: reviveTask(r.task) }));
   }
 
-  /** Routes this person decided (newest decision first), with their tasks. */
-  async decidedBy(userId: string, limit: number): Promise<Array<{ route: ApprovalRoute; task: TaskRow }>> {
-    const { rows } = await this.db.query<RouteRow & { task: TaskRow }>(
-      `SELECT r.*, row_to_json(t) AS task
+  /**
+   * Routes this person decided, newest decision first (ties by task id), before `before` when
+   * paging: a keyset on `approval_decisions_user_keyset_idx`, no OFFSET. `decidedAt` is the cursor's.
+   */
+  async decidedBy(
+    userId: string,
+    limit: number,
+    before?: { at: string; taskId: string },
+  ): Promise<Array<{ route: ApprovalRoute; task: TaskRow; decidedAt: Date }>> {
+    const { rows } = await this.db.query<RouteRow & { task: TaskRow; my_decided_at: Date }>(
+      `SELECT r.*, row_to_json(t) AS task, d.decided_at AS my_decided_at
          FROM mesh.approval_decisions d
          JOIN mesh.approval_routes r ON r.task_id = d.task_id
          JOIN mesh.tasks t ON t.id = d.task_id
-        WHERE d.user_id = $1 ORDER BY d.decided_at DESC LIMIT $2`,
-      [userId, limit],
+        WHERE d.user_id = $1
+          ${before ? 'AND (d.decided_at, d.task_id) < ($3::timestamptz, $4::uuid)' : ''}
+        ORDER BY d.decided_at DESC, d.task_id DESC LIMIT $2`,
+      before ? [userId, limit, before.at, before.taskId] : [userId, limit],
     );
-    return rows.map((r) => ({ route: toRoute(r), task: reviveTask(r.task) }));
+    return rows.map((r) => ({ route: toRoute(r), task: reviveTask(r.task), decidedAt: r.my_decided_at }));
+  }
+
+  /**
+   * Which of these tasks a person may follow on the event stream (issue 23): routes that name them
+   * in any step, that they decided or were decided for, or whose waiting people step names someone
+   * who delegated to them now. Tasks without a route are nobody's (agents decide them).
+   */
+  async visibleTo(userId: string, taskIds: string[], now: Date): Promise<string[]> {
+    const { rows } = await this.db.query<{ task_id: string }>(
+      `SELECT r.task_id FROM mesh.approval_routes r
+        WHERE r.task_id = ANY($1::uuid[])
+          AND (
+            EXISTS (
+              SELECT 1 FROM jsonb_array_elements(r.steps) s, jsonb_array_elements(s -> 'approvers') a
+               WHERE a ->> 'userId' = $2)
+            OR EXISTS (
+              SELECT 1 FROM mesh.approval_decisions d
+               WHERE d.task_id = r.task_id AND (d.user_id = $2 OR d.on_behalf_of = $2))
+            OR (r.status = 'open' AND (r.steps -> r.step ->> 'kind') = 'people' AND EXISTS (
+              SELECT 1 FROM jsonb_array_elements(r.steps -> r.step -> 'approvers') a
+                JOIN mesh.approval_delegations g ON g.from_user = a ->> 'userId'
+               WHERE g.to_user = $2 AND g.starts_at <= $3 AND g.ends_at > $3)))`,
+      [taskIds, userId, now],
+    );
+    return rows.map((r) => r.task_id);
   }
 
   async insertDelegation(d: {

@@ -31,3 +31,5 @@ export {
 } from './redactions/redaction-store.js';
 export type { RedactionStore } from './redactions/redaction-store.js';
 export { serveRedactions } from './redactions/redactions-rpc.js';
+export { startPrivacyProxyApp } from './privacy-proxy.app.js';
+export type { PrivacyProxyApp } from './privacy-proxy.app.js';

@@ -1,5 +1,6 @@
 import { AppError, GetUsage, type LlmUsageRow, type RpcResponse } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
+import type { RpcAnswer } from '../app/rpc-answer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { UsageRecorder, UsageStore } from './usage-store.js';
 import { HOUR_MS, hourOf } from './windows.js';
@@ -7,22 +8,21 @@ import { HOUR_MS, hourOf } from './windows.js';
 const ADMIN_SCOPE = 'orgmesh:admin';
 const AGENT_SCOPE = 'orgmesh:agent';
 
+export interface UsageAnswerDeps {
+  readonly usage: UsageStore;
+  readonly recorder?: UsageRecorder;
+  readonly verifier: TokenVerifier;
+  readonly now?: () => number;
+}
+
 /**
  * `rpc.privacy.v1.get-usage` (GET /v1/usage at the gateway). The forwarded token is verified here, as
  * every service does for itself: an admin reads its tenant's usage, an agent its own calls only. This
  * replica's aggregates are written first; other replicas' reach Postgres within a second.
  */
-export function serveUsage(
-  bus: MessageBus,
-  deps: {
-    readonly usage: UsageStore;
-    readonly recorder?: UsageRecorder;
-    readonly verifier: TokenVerifier;
-    readonly now?: () => number;
-  },
-): ReturnType<MessageBus['serve']> {
+export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
   const now = deps.now ?? Date.now;
-  return bus.serve(GetUsage, async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
+  return async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
     const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
     if (!token) throw new AppError('unauthenticated', 'usage is read with a token: none was forwarded');
     const caller = await deps.verifier.verify(token);
@@ -83,5 +83,10 @@ export function serveUsage(
     }
     totals.costUsd = Math.round(totals.costUsd * 1e6) / 1e6;
     return { rows, totals, from: new Date(from).toISOString(), to: new Date(to).toISOString(), truncated };
-  });
+  };
+}
+
+/** The answer on a bus without Nest (the tests' proxies); the service serves it through its module. */
+export function serveUsage(bus: MessageBus, deps: UsageAnswerDeps): ReturnType<MessageBus['serve']> {
+  return bus.serve(GetUsage, usageAnswer(deps));
 }

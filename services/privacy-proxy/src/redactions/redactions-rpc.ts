@@ -1,5 +1,6 @@
 import { AppError, GetRedactions, type RpcResponse } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
+import type { RpcAnswer } from '../app/rpc-answer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import { HOUR_MS, hourOf } from '../governance/windows.js';
 import type { RedactionRecorder, RedactionStore } from './redaction-store.js';
@@ -35,22 +36,21 @@ function scopeOf(
   );
 }
 
+export interface RedactionsAnswerDeps {
+  readonly redactions: RedactionStore;
+  readonly recorder?: RedactionRecorder;
+  readonly verifier: TokenVerifier;
+  readonly now?: () => number;
+}
+
 /**
  * `rpc.privacy.v1.get-redactions` (GET /v1/privacy/redactions at the gateway). The forwarded token is
  * verified here, as every service does for itself. This replica's counts are written first; other
  * replicas' reach Postgres within a second.
  */
-export function serveRedactions(
-  bus: MessageBus,
-  deps: {
-    readonly redactions: RedactionStore;
-    readonly recorder?: RedactionRecorder;
-    readonly verifier: TokenVerifier;
-    readonly now?: () => number;
-  },
-): ReturnType<MessageBus['serve']> {
+export function redactionsAnswer(deps: RedactionsAnswerDeps): RpcAnswer<typeof GetRedactions> {
   const now = deps.now ?? Date.now;
-  return bus.serve(GetRedactions, async (request, ctx): Promise<RpcResponse<typeof GetRedactions>> => {
+  return async (request, ctx): Promise<RpcResponse<typeof GetRedactions>> => {
     const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
     if (!token)
       throw new AppError('unauthenticated', 'redaction counts are read with a token: none was forwarded');
@@ -96,5 +96,13 @@ export function serveRedactions(
       bucket: request.bucket,
       truncated,
     };
-  });
+  };
+}
+
+/** The answer on a bus without Nest (the tests' proxies); the service serves it through its module. */
+export function serveRedactions(
+  bus: MessageBus,
+  deps: RedactionsAnswerDeps,
+): ReturnType<MessageBus['serve']> {
+  return bus.serve(GetRedactions, redactionsAnswer(deps));
 }

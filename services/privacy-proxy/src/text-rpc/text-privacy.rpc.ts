@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { AppError, MaskText, RestoreText, type RpcResponse } from '@orgmesh/contracts';
-import type { MessageBus } from '@orgmesh/messaging';
+import { AppError, MaskText, RestoreText, type RpcRequest, type RpcResponse } from '@orgmesh/contracts';
+import type { MessageBus, MessageContext } from '@orgmesh/messaging';
+import type { RpcAnswer } from '../app/rpc-answer.js';
 import { Restorer } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AuditSink } from '../audit/audit-sink.js';
@@ -43,12 +44,15 @@ const TEXTS_ONLY: Omit<CollectedRequest, 'texts' | 'apply'> = {
  * (`privacy_strict_refused`). Findings are audited as `privacy.redacted` (counts only) like a model
  * request's. Only agents call it; the restore mapping travels sealed in the answer (restore-handle.ts).
  */
-export function serveTextPrivacy(
-  bus: MessageBus,
-  deps: TextPrivacyDeps,
-): Array<ReturnType<MessageBus['serve']>> {
+export function textPrivacyAnswers(deps: TextPrivacyDeps): {
+  mask: RpcAnswer<typeof MaskText>;
+  restore: RpcAnswer<typeof RestoreText>;
+} {
   const handles = new RestoreHandles(deps.hmacKey, deps.now);
-  const mask = bus.serve(MaskText, async (request, ctx): Promise<RpcResponse<typeof MaskText>> => {
+  const mask = async (
+    request: RpcRequest<typeof MaskText>,
+    ctx: MessageContext,
+  ): Promise<RpcResponse<typeof MaskText>> => {
     const caller = await agentCaller(deps.verifier, ctx.authorization);
     const privacy = await deps.engine.forCaller(
       caller,
@@ -76,13 +80,25 @@ export function serveTextPrivacy(
       counts: report.counts,
       masked: report.masked,
     };
-  });
-  const restore = bus.serve(RestoreText, async (request, ctx): Promise<RpcResponse<typeof RestoreText>> => {
+  };
+  const restore = async (
+    request: RpcRequest<typeof RestoreText>,
+    ctx: MessageContext,
+  ): Promise<RpcResponse<typeof RestoreText>> => {
     const caller = await agentCaller(deps.verifier, ctx.authorization);
     const restorer = new Restorer(handles.open(request.handle, caller));
     return { texts: request.texts.map((text) => restorer.restore(text)) };
-  });
-  return [mask, restore];
+  };
+  return { mask, restore };
+}
+
+/** Both answers on a bus without Nest (the tests' proxies); the service serves them through its module. */
+export function serveTextPrivacy(
+  bus: MessageBus,
+  deps: TextPrivacyDeps,
+): Array<ReturnType<MessageBus['serve']>> {
+  const answers = textPrivacyAnswers(deps);
+  return [bus.serve(MaskText, answers.mask), bus.serve(RestoreText, answers.restore)];
 }
 
 async function agentCaller(

@@ -32,6 +32,14 @@ export interface ServiceHostConfig {
   NATS_TLS_CA_FILE?: string | undefined;
   NATS_SUBJECT_PREFIX?: string | undefined;
   NATS_NAME_SUFFIX?: string | undefined;
+  /** How long the outbox relay keeps published rows (MESSAGING_RETENTION_ENV; 0 keeps them). */
+  OUTBOX_RETENTION?: number | undefined;
+}
+
+/** A service's background jobs: interval timers it starts, and stops at shutdown. */
+export interface StartableJobs {
+  start(): void;
+  stop(): Promise<void> | void;
 }
 
 export interface ServiceHostOptions {
@@ -143,9 +151,11 @@ export class ServiceHost {
   }
 
   /**
-   * The outbox relay of the service's schema, started. `publishedRetentionMs`: how long published
-   * rows are kept (the service's OUTBOX_RETENTION; default 24 h, 0 keeps them); `onPublished`: see
-   * OutboxRelayOptions.
+   * The outbox relay of the service's schema, started; it registers orgmesh_outbox_pending and
+   * orgmesh_outbox_lag_seconds (libs/messaging). Started before `listen`, it is stopped after the
+   * microservice (closing runs last-opened first), so requests in flight still publish.
+   * `publishedRetentionMs`: how long published rows are kept (default: the config's
+   * OUTBOX_RETENTION, else 24 h; 0 keeps them); `onPublished`: see OutboxRelayOptions.
    */
   async startRelay(
     options: Pick<OutboxRelayOptions, 'publishedRetentionMs' | 'onPublished'> = {},
@@ -155,12 +165,22 @@ export class ServiceHost {
       schema: this.options.schema,
       bus: this.bus,
       logger: this.logger,
-      publishedRetentionMs: options.publishedRetentionMs,
+      publishedRetentionMs: options.publishedRetentionMs ?? this.options.config.OUTBOX_RETENTION,
       onPublished: options.onPublished,
     });
     this.onClose(() => relay.stop());
     await relay.start();
     return relay;
+  }
+
+  /**
+   * Starts `jobs` now unless `start` is false (tests that run each tick by hand), and stops them
+   * at close either way (a tick started by hand may still be running). Returns `jobs`.
+   */
+  runJobs<J extends StartableJobs>(jobs: J, start: boolean): J {
+    if (start) jobs.start();
+    this.onClose(() => jobs.stop());
+    return jobs;
   }
 
   /**

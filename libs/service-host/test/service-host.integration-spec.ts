@@ -129,6 +129,22 @@ describe('ServiceHost (real NATS and Postgres)', () => {
     await noPoolLeft('host-d');
   });
 
+  it('starts jobs unless told not to, and stops them at close either way', async () => {
+    const host = await ServiceHost.open(options('host-f'));
+    const events: string[] = [];
+    const jobs = (name: string) => ({
+      start: () => void events.push(`start ${name}`),
+      stop: async () => void events.push(`stop ${name}`),
+    });
+    const running = jobs('running');
+    expect(host.runJobs(running, true)).toBe(running);
+    host.runJobs(jobs('by hand'), false);
+    expect(events).toEqual(['start running']);
+    await host.close();
+    expect(events).toEqual(['start running', 'stop by hand', 'stop running']);
+    await noPoolLeft('host-f');
+  });
+
   it('leaves no pool behind when the bus cannot be opened', async () => {
     const opts = options('host-e');
     // Refused by the bus before any connection (the pool is already open by then).

@@ -67,9 +67,7 @@ export async function startRegistryApp(
     const metrics = new RegistryMetrics(registry);
     const service = await startService(db, config, signingKey, metrics, logger, options.clock ?? systemClock);
 
-    // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
-    await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
+    await host.startRelay();
     await host.listen(
       RegistryModule.register({
         service,
@@ -80,13 +78,14 @@ export async function startRegistryApp(
     metrics.observe({ version: () => service.current?.version ?? 0 });
 
     const retention = retentionJob(db, config, registry);
-    const jobs = new RegistryJobs(service, metrics, logger, retention, {
-      presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
-      refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
-      retentionIntervalMs: config.REGISTRY_RETENTION_INTERVAL,
-    });
-    if (options.startJobs !== false) jobs.start();
-    host.onClose(() => jobs.stop());
+    const jobs = host.runJobs(
+      new RegistryJobs(service, metrics, logger, retention, {
+        presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
+        refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
+        retentionIntervalMs: config.REGISTRY_RETENTION_INTERVAL,
+      }),
+      options.startJobs !== false,
+    );
 
     const health = await host.serveHealth(
       { host: config.REGISTRY_HTTP_HOST, port: config.REGISTRY_HTTP_PORT },

@@ -59,9 +59,7 @@ export async function startSessionsApp(
     const clock = options.clock ?? systemClock;
     const service = new SessionService(repository, clock);
 
-    // Stopped after the microservice (closing runs last-opened first): requests in flight still publish.
-    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
-    await host.startRelay({ publishedRetentionMs: config.OUTBOX_RETENTION });
+    await host.startRelay();
     const verifier = options.verifier ?? verifierFromConfig(config);
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
     await host.listen(SessionModule.register({ service, metrics, identity }));
@@ -72,13 +70,14 @@ export async function startSessionsApp(
     }
 
     const retention = retentionJob(db, config, registry, clock);
-    const jobs = new SessionJobs(service, repository, metrics, logger, retention, {
-      idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
-      sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
-      retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
-    });
-    if (options.startJobs !== false) jobs.start();
-    host.onClose(() => jobs.stop());
+    const jobs = host.runJobs(
+      new SessionJobs(service, repository, metrics, logger, retention, {
+        idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
+        sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
+        retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
+      }),
+      options.startJobs !== false,
+    );
 
     const health = await host.serveHealth({
       host: config.SESSIONS_HTTP_HOST,

@@ -10,16 +10,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { Task } from '@orgmesh/contracts';
 import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 // The real services run in-process behind the gateway, as in the other gateway integration tests.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART, DEMO_REGISTRY_DIR } from '../../registry/test/demo-registry.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestSessions } from '../../sessions/test/sessions-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { testConfig as meshTestConfig } from '../../mesh-router/test/mesh-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startMeshRouterApp } from '../../mesh-router/src/mesh-router.app.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
+import { DEMO_ORG_CHART, DEMO_REGISTRY_DIR, startTestRegistry } from '@orgmesh/registry/testing';
+import { startTestSessions } from '@orgmesh/sessions/testing';
+import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
 import { readOrgChartPeople } from '../src/auth/people.js';
 import {
@@ -31,6 +24,7 @@ import {
   type TestRegistry,
   type TestSessions,
 } from './gateway-harness.js';
+import { startPrivacyData, visitPrivacyAndUsage } from './console-privacy-pages.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const SHOTS = join(ROOT, 'docs', 'console');
@@ -68,6 +62,7 @@ const PASSWORD = `console-test-${randomUUID()}`;
     let browser: Browser;
     let context: BrowserContext;
     let page: Page;
+    let privacyData: { close(): Promise<void> };
     const jsBytes = new Map<string, { encoded: number; decoded: number; encoding: string }>();
 
     beforeAll(async () => {
@@ -96,6 +91,7 @@ const PASSWORD = `console-test-${randomUUID()}`;
         startJobs: false,
       });
       sessions = await startTestSessions(ctx);
+      privacyData = await startPrivacyData(ctx, gateway);
       const admin = await devToken(gateway, 'admin');
       const imported = await api(gateway, 'POST', '/v1/org/import', {
         token: admin,
@@ -125,6 +121,7 @@ const PASSWORD = `console-test-${randomUUID()}`;
 
     afterAll(async () => {
       await browser?.close();
+      await privacyData?.close();
       await gateway?.close();
       await mesh?.close();
       await registry?.close();
@@ -272,6 +269,16 @@ const PASSWORD = `console-test-${randomUUID()}`;
       await expect(card.count()).resolves.toBe(0);
       await shot('approvals-decided');
 
+      // A new approval reaches the open inbox over the event stream (the person's stream carries their
+      // approvals' changes; the console polls, every 30 s, only while the stream fails): it shows
+      // within seconds, without a reload.
+      const offsite = await api<Task>(gateway, 'POST', '/v1/approvals', {
+        token: finance,
+        body: { to: 'manager', approver: APPROVER, subject: 'Team offsite of $2K', details: { amount: 2_000 }, contextId },
+      });
+      expect(offsite.status).toBe(202);
+      await page.getByRole('article', { name: 'Team offsite of $2K' }).waitFor({ timeout: 8_000 });
+
       // Delegation: to oneself is refused (shown in plain words), to a colleague until tomorrow is recorded.
       const delegate = page.getByRole('region', { name: 'Delegate my approvals' });
       const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 16);
@@ -292,7 +299,8 @@ const PASSWORD = `console-test-${randomUUID()}`;
       await given.getByText(/u00003 decides for me until/).waitFor();
       await given.getByRole('button', { name: 'Revoke' }).click();
       await delegate.getByRole('status').getByText('u00003 no longer decides for you.').waitFor();
-      await expect(delegate.getByRole('list', { name: 'Delegations I gave' }).count()).resolves.toBe(0);
+      // The status shows before the list's reload answers: wait for the list to go.
+      await delegate.getByRole('list', { name: 'Delegations I gave' }).waitFor({ state: 'detached' });
 
       // The mesh agrees: the approval is completed with this person's decision.
       const admin = await devToken(gateway, 'admin');
@@ -446,9 +454,7 @@ const PASSWORD = `console-test-${randomUUID()}`;
         await detail.locator('details summary code').first().waitFor({ timeout: 15_000 });
         await shot('agents', ops);
 
-        await ops.getByRole('link', { name: 'Privacy' }).click();
-        await ops.getByText('Not available yet.').waitFor();
-        await shot('privacy', ops);
+        await visitPrivacyAndUsage(ops, shot);
 
         await ops.getByRole('link', { name: 'Admin' }).click();
         await ops.getByLabel('Org chart CSV').setInputFiles(DEMO_ORG_CHART);

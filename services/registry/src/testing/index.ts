@@ -2,7 +2,8 @@
 // Test code only (tests, test/, e2e/, bench/): eslint.config.js forbids it in production code and the
 // package-boundaries check (scripts/package-boundaries.spec.ts) fails if production code imports it.
 export * from '../index.js';
-export * from '../app.js';
+export { startRegistryApp, type RegistryApp, type RegistryAppOptions } from '../registry.app.js';
+export { loadRegistryConfig, RegistryConfigSchema, type RegistryConfig } from '../registry.config.js';
 export * from './registry-harness.js';
 export * from './demo-registry.js';
 // The registry CLI's pieces, for tests that drive it against a running stack.

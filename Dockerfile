@@ -32,12 +32,13 @@ RUN --mount=type=cache,target=/root/.npm \
 COPY . .
 RUN npm run build
 # Collect what runs: each workspace without its TypeScript sources and tests (dist/, package.json and
-# runtime assets such as libs/contracts/proto), the root manifests, the demo registry.
+# runtime assets such as libs/contracts/proto), the root manifests, the demo registry. A service's
+# dist/testing is its built test harness (@orgmesh/<service>/testing, for the bench): not shipped.
 # (The unquoted substitution expands the workspace globs of package.json, e.g. libs/*.)
 RUN set -eu; mkdir -p /out/deploy; \
     for dir in $(node -p "require('./package.json').workspaces.join(' ')"); do \
       [ -f "$dir/package.json" ] || continue; mkdir -p "/out/$dir"; \
-      tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test -cf - . | tar -C "/out/$dir" -xf -; \
+      tar -C "$dir" --exclude=./node_modules --exclude=./src --exclude=./test --exclude=./dist/testing -cf - . | tar -C "/out/$dir" -xf -; \
     done; \
     cp package.json package-lock.json /out/; \
     if [ -d deploy/registry ]; then cp -R deploy/registry /out/deploy/registry; fi

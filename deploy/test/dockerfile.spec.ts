@@ -133,6 +133,11 @@ describe('Dockerfile', () => {
         expect(existsSync(join(out, 'services', dir, 'package.json'))).toBe(true);
         expect(existsSync(join(out, 'services', dir, 'src'))).toBe(false);
         expect(existsSync(join(out, 'services', dir, 'test'))).toBe(false);
+        // The built test harness (@orgmesh/<service>/testing) stays out; the rest of dist/ ships.
+        expect(existsSync(join(out, 'services', dir, 'dist', 'testing'))).toBe(false);
+        expect(existsSync(join(out, 'services', dir, 'dist'))).toBe(
+          existsSync(join(REPO_ROOT, 'services', dir, 'dist')),
+        );
       }
       expect(existsSync(join(out, 'node_modules'))).toBe(false);
     } finally {

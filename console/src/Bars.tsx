@@ -1,4 +1,4 @@
-import { bucketLabel, type Bucket, type SeriesPoint } from './counts';
+import { bucketLabel, RANGES, type Bucket, type RangeId, type SeriesPoint } from './counts';
 
 /**
  * A stacked bar per hour or day in plain SVG (no chart library: the console's JS budget, ADR 0020).
@@ -65,5 +65,62 @@ export function Bars({
         ))}
       </div>
     </figure>
+  );
+}
+
+/** The time range of the Privacy and Usage pages (24 hours by the hour, 7 or 30 UTC days by the day). */
+export function RangeSelect({ value, onChange }: { value: RangeId; onChange: (range: RangeId) => void }) {
+  return (
+    <label>
+      Range
+      <select value={value} onChange={(e) => onChange(e.target.value as RangeId)}>
+        {RANGES.map((r) => (
+          <option key={r.id} value={r.id}>
+            {r.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+/** A text filter of the Privacy and Usage pages ("all" when blank). */
+export function TextFilter({
+  label,
+  value,
+  onChange,
+}: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <input value={value} onChange={(e) => onChange(e.target.value)} placeholder="all" />
+    </label>
+  );
+}
+
+/** What the answer says besides its rows: still loading, cut short by the limit, or empty. */
+export function LoadNotes({
+  loading,
+  truncated,
+  empty,
+  emptyText,
+}: {
+  loading: boolean;
+  truncated: boolean | undefined;
+  empty: boolean;
+  emptyText: string;
+}) {
+  return (
+    <>
+      {loading ? <p className="muted">Loading…</p> : null}
+      {truncated ? (
+        <p className="overdue">Only part of the range is shown: narrow the filters or the range.</p>
+      ) : null}
+      {empty ? <p className="muted">{emptyText}</p> : null}
+    </>
   );
 }

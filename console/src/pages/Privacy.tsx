@@ -1,10 +1,9 @@
 import { useMemo, useState } from 'react';
 import { get } from '../api';
-import { Bars } from '../Bars';
+import { Bars, LoadNotes, RangeSelect, TextFilter } from '../Bars';
 import {
   formatCount,
   queryString,
-  RANGES,
   rangeQuery,
   redactionTable,
   series,
@@ -66,40 +65,24 @@ export function PrivacyPage() {
           setAsked({ range: asked.range, role, entityType, at: Date.now() });
         }}
       >
-        <label>
-          Range
-          <select
-            value={asked.range}
-            onChange={(e) => setAsked({ range: e.target.value as RangeId, role, entityType, at: Date.now() })}
-          >
-            {RANGES.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Role
-          <input value={role} onChange={(e) => setRole(e.target.value)} placeholder="all" />
-        </label>
-        <label>
-          Entity type
-          <input value={entityType} onChange={(e) => setEntityType(e.target.value)} placeholder="all" />
-        </label>
+        <RangeSelect
+          value={asked.range}
+          onChange={(range) => setAsked({ range, role, entityType, at: Date.now() })}
+        />
+        <TextFilter label="Role" value={role} onChange={setRole} />
+        <TextFilter label="Entity type" value={entityType} onChange={setEntityType} />
         <button type="submit" className="align-end">
           Show
         </button>
       </form>
       <ProblemBanner error={data.error} />
       <Section title="Redactions per role and entity type">
-        {data.loading && !data.data ? <p className="muted">Loading…</p> : null}
-        {data.data?.truncated ? (
-          <p className="overdue">Only part of the range is shown: narrow the filters or the range.</p>
-        ) : null}
-        {data.data && table.rows.length === 0 ? (
-          <p className="muted">Nothing was found in requests in this range.</p>
-        ) : null}
+        <LoadNotes
+          loading={data.loading && !data.data}
+          truncated={data.data?.truncated}
+          empty={!!data.data && table.rows.length === 0}
+          emptyText="Nothing was found in requests in this range."
+        />
         {table.rows.length ? (
           <>
             <Bars
@@ -109,51 +92,7 @@ export function PrivacyPage() {
               legend={['Masked', 'Let through', 'Refused']}
               format={formatCount}
             />
-            <div className="table-wrap">
-              <table className="counts">
-                <thead>
-                  <tr>
-                    <th scope="col">Role</th>
-                    <th scope="col">Entity type</th>
-                    <th scope="col" className="num">
-                      Masked
-                    </th>
-                    <th scope="col" className="num">
-                      Let through
-                    </th>
-                    <th scope="col" className="num">
-                      Refused
-                    </th>
-                    <th scope="col" className="num">
-                      Total
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {table.rows.map((r) => (
-                    <tr key={`${r.role}/${r.entityType}`}>
-                      <td>{r.role}</td>
-                      <td>
-                        <code>{r.entityType}</code>
-                      </td>
-                      <td className="num">{formatCount(r.masked)}</td>
-                      <td className="num">{formatCount(r.passed)}</td>
-                      <td className="num">{formatCount(r.refused)}</td>
-                      <td className="num">{formatCount(r.total)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-                <tfoot>
-                  <tr>
-                    <td colSpan={2}>All</td>
-                    <td className="num">{formatCount(table.sum.masked)}</td>
-                    <td className="num">{formatCount(table.sum.passed)}</td>
-                    <td className="num">{formatCount(table.sum.refused)}</td>
-                    <td className="num">{formatCount(table.sum.total)}</td>
-                  </tr>
-                </tfoot>
-              </table>
-            </div>
+            <RedactionsTable table={table} />
           </>
         ) : null}
         <p className="muted">
@@ -162,5 +101,56 @@ export function PrivacyPage() {
         </p>
       </Section>
     </>
+  );
+}
+
+/** Totals per role × entity type over the range, with the sum of all in the footer. */
+function RedactionsTable({ table }: { table: ReturnType<typeof redactionTable> }) {
+  return (
+    <div className="table-wrap">
+      <table className="counts">
+        <thead>
+          <tr>
+            <th scope="col">Role</th>
+            <th scope="col">Entity type</th>
+            <th scope="col" className="num">
+              Masked
+            </th>
+            <th scope="col" className="num">
+              Let through
+            </th>
+            <th scope="col" className="num">
+              Refused
+            </th>
+            <th scope="col" className="num">
+              Total
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {table.rows.map((r) => (
+            <tr key={`${r.role}/${r.entityType}`}>
+              <td>{r.role}</td>
+              <td>
+                <code>{r.entityType}</code>
+              </td>
+              <td className="num">{formatCount(r.masked)}</td>
+              <td className="num">{formatCount(r.passed)}</td>
+              <td className="num">{formatCount(r.refused)}</td>
+              <td className="num">{formatCount(r.total)}</td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <td colSpan={2}>All</td>
+            <td className="num">{formatCount(table.sum.masked)}</td>
+            <td className="num">{formatCount(table.sum.passed)}</td>
+            <td className="num">{formatCount(table.sum.refused)}</td>
+            <td className="num">{formatCount(table.sum.total)}</td>
+          </tr>
+        </tfoot>
+      </table>
+    </div>
   );
 }

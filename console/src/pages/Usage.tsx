@@ -1,11 +1,10 @@
 import { useMemo, useState } from 'react';
 import { get } from '../api';
-import { Bars } from '../Bars';
+import { Bars, LoadNotes, RangeSelect, TextFilter } from '../Bars';
 import {
   formatCount,
   formatUsd,
   queryString,
-  RANGES,
   rangeQuery,
   series,
   usageTable,
@@ -66,10 +65,7 @@ export function UsagePage() {
   return (
     <>
       <OperatorsOnly />
-      <p className="muted">
-        Tokens and cost of the model calls that went through the privacy proxy. Cost is by the proxy&apos;s
-        price table.
-      </p>
+      <p className="muted">Tokens and cost of model calls through the privacy proxy (its price table).</p>
       <form
         className="filters spaced"
         role="search"
@@ -78,49 +74,23 @@ export function UsagePage() {
           ask(asked.range);
         }}
       >
-        <label>
-          Range
-          <select value={asked.range} onChange={(e) => ask(e.target.value as RangeId)}>
-            {RANGES.map((r) => (
-              <option key={r.id} value={r.id}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Per
-          <select value={by} onChange={(e) => setBy(e.target.value as UsageGroup)}>
-            {GROUPS.map((g) => (
-              <option key={g.id} value={g.id}>
-                {g.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Agent
-          <input value={agentId} onChange={(e) => setAgentId(e.target.value)} placeholder="all" />
-        </label>
-        <label>
-          Role
-          <input value={role} onChange={(e) => setRole(e.target.value)} placeholder="all" />
-        </label>
-        <label>
-          Model
-          <input value={model} onChange={(e) => setModel(e.target.value)} placeholder="all" />
-        </label>
+        <RangeSelect value={asked.range} onChange={ask} />
+        <GroupSelect value={by} onChange={setBy} />
+        <TextFilter label="Agent" value={agentId} onChange={setAgentId} />
+        <TextFilter label="Role" value={role} onChange={setRole} />
+        <TextFilter label="Model" value={model} onChange={setModel} />
         <button type="submit" className="align-end">
           Show
         </button>
       </form>
       <ProblemBanner error={data.error} />
       <Section title={`Usage per ${label.toLowerCase()}`}>
-        {data.loading && !data.data ? <p className="muted">Loading…</p> : null}
-        {data.data?.truncated ? (
-          <p className="overdue">Only part of the range is shown: narrow the filters or the range.</p>
-        ) : null}
-        {data.data && table.rows.length === 0 ? <p className="muted">No model calls in this range.</p> : null}
+        <LoadNotes
+          loading={data.loading && !data.data}
+          truncated={data.data?.truncated}
+          empty={!!data.data && table.rows.length === 0}
+          emptyText="No model calls in this range."
+        />
         {table.rows.length ? (
           <>
             <Bars
@@ -130,51 +100,73 @@ export function UsagePage() {
               legend={['Input', 'Output']}
               format={formatCount}
             />
-            <div className="table-wrap">
-              <table className="counts">
-                <thead>
-                  <tr>
-                    <th scope="col">{label}</th>
-                    <th scope="col" className="num">
-                      Calls
-                    </th>
-                    <th scope="col" className="num">
-                      Input tokens
-                    </th>
-                    <th scope="col" className="num">
-                      Output tokens
-                    </th>
-                    <th scope="col" className="num">
-                      Cost
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {table.rows.map((r) => (
-                    <tr key={r.key}>
-                      <td>{r.key}</td>
-                      <td className="num">{formatCount(r.requests)}</td>
-                      <td className="num">{formatCount(r.inputTokens)}</td>
-                      <td className="num">{formatCount(r.outputTokens)}</td>
-                      <td className="num">{formatUsd(r.costUsd)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-                <tfoot>
-                  <tr>
-                    <td>All</td>
-                    <td className="num">{formatCount(table.sum.requests)}</td>
-                    <td className="num">{formatCount(table.sum.inputTokens)}</td>
-                    <td className="num">{formatCount(table.sum.outputTokens)}</td>
-                    <td className="num">{formatUsd(table.sum.costUsd)}</td>
-                  </tr>
-                </tfoot>
-              </table>
-            </div>
+            <UsageTable table={table} label={label} />
           </>
         ) : null}
         <p className="muted">Hours and days are UTC. An agent&apos;s token sees its own calls only.</p>
       </Section>
     </>
+  );
+}
+
+/** Usage per agent, role or model over the range, with the sum of all in the footer. */
+function UsageTable({ table, label }: { table: ReturnType<typeof usageTable>; label: string }) {
+  return (
+    <div className="table-wrap">
+      <table className="counts">
+        <thead>
+          <tr>
+            <th scope="col">{label}</th>
+            <th scope="col" className="num">
+              Calls
+            </th>
+            <th scope="col" className="num">
+              Input tokens
+            </th>
+            <th scope="col" className="num">
+              Output tokens
+            </th>
+            <th scope="col" className="num">
+              Cost
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {table.rows.map((r) => (
+            <tr key={r.key}>
+              <td>{r.key}</td>
+              <td className="num">{formatCount(r.requests)}</td>
+              <td className="num">{formatCount(r.inputTokens)}</td>
+              <td className="num">{formatCount(r.outputTokens)}</td>
+              <td className="num">{formatUsd(r.costUsd)}</td>
+            </tr>
+          ))}
+        </tbody>
+        <tfoot>
+          <tr>
+            <td>All</td>
+            <td className="num">{formatCount(table.sum.requests)}</td>
+            <td className="num">{formatCount(table.sum.inputTokens)}</td>
+            <td className="num">{formatCount(table.sum.outputTokens)}</td>
+            <td className="num">{formatUsd(table.sum.costUsd)}</td>
+          </tr>
+        </tfoot>
+      </table>
+    </div>
+  );
+}
+
+function GroupSelect({ value, onChange }: { value: UsageGroup; onChange: (by: UsageGroup) => void }) {
+  return (
+    <label>
+      Per
+      <select value={value} onChange={(e) => onChange(e.target.value as UsageGroup)}>
+        {GROUPS.map((g) => (
+          <option key={g.id} value={g.id}>
+            {g.label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

@@ -443,6 +443,17 @@ export function humanScenarioChecks(report: ScenarioReport, financeAgent = 'fina
     JSON.stringify(financeEvents) === JSON.stringify(expected),
     finance ? `${finance.status} (${financeEvents.join(', ') || 'no transitions'})` : 'no session',
   );
+  // The Manager agent handed the approval to a person: its session paused on input-required and ends
+  // with the person's decision (ADR 0019), instead of staying paused until the idle sweep.
+  const handedBy = approval?.assignee?.agentId ?? 'manager-agent';
+  const handing = report.sessions.find((s) => s.agentId === handedBy);
+  const handingEvents = handing?.transitions.map((t) => t.event) ?? [];
+  const handedOver = ['activate', 'pause', 'resume', 'complete'];
+  check(
+    `session of ${handedBy}: ${handedOver.join(' → ')}`,
+    JSON.stringify(handingEvents) === JSON.stringify(handedOver),
+    handing ? `${handing.status} (${handingEvents.join(', ') || 'no transitions'})` : 'no session',
+  );
   // The Claude Code step and the proxy's masking are the same as in the automatic run.
   return [...checks, ...scenarioChecks(report, financeAgent).filter((c) => c.name.startsWith('6.') || c.name.startsWith('privacy'))];
 }

@@ -207,6 +207,7 @@ class DemoRun {
         '✓ 4. that person approved — approve by u00002: Approved for Q1: Legal sign-off filed with the budget.',
         '✓ 5. Finance completed — completed, outcome approved',
         '✓ session of finance-agent: activate → pause → resume → complete',
+        '✓ session of manager-agent: activate → pause → resume → complete',
       ])
         expect([check, output.includes(check)]).toEqual([check, true]);
       expect(output).not.toMatch(/^ {2}✗/m);

@@ -3,6 +3,21 @@ import { PageCursor } from './cursor.js';
 
 type Internals = { _zod: { def: Record<string, unknown> & { type: string } } };
 
+/**
+ * The zod 4 definition types that wrap one schema (`def.innerType`) and take what it takes (or
+ * also undefined, null, a default or a fallback): code that walks a schema's tree (this audit,
+ * the bus fuzzer's value generator) looks through them to the wrapped schema.
+ */
+export const ZOD_WRAPPER_TYPES: ReadonlySet<string> = new Set([
+  'optional',
+  'nullable',
+  'default',
+  'prefault',
+  'readonly',
+  'catch',
+  'nonoptional',
+]);
+
 function deepArray(depth: number): unknown {
   let value: unknown = 1;
   for (let i = 0; i < depth; i += 1) value = [value];
@@ -37,6 +52,7 @@ function walk(schema: z.ZodType, path: string, opaque: (path: string) => boolean
   if (schema === PageCursor || opaque(path)) return;
   const def = (schema as unknown as Internals)._zod.def;
   const inner = (key: string) => def[key] as z.ZodType;
+  if (ZOD_WRAPPER_TYPES.has(def.type)) return walk(inner('innerType'), path, opaque, out);
   switch (def.type) {
     case 'string':
       if (!refuses(schema, 'a\u0000', /NUL/)) out.push(`${path}: takes NUL`);
@@ -45,15 +61,6 @@ function walk(schema: z.ZodType, path: string, opaque: (path: string) => boolean
     case 'object':
       for (const [key, child] of Object.entries(def['shape'] as Record<string, z.ZodType>))
         walk(child, `${path}.${key}`, opaque, out);
-      return;
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      walk(inner('innerType'), path, opaque, out);
       return;
     case 'union':
       (def['options'] as z.ZodType[]).forEach((option, i) => walk(option, `${path}|${i}`, opaque, out));

@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { runInThisContext } from 'node:vm';
 import fc from 'fast-check';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
-import { HEADERS, type RpcDefinition } from '@orgmesh/contracts';
+import { HEADERS, ZOD_WRAPPER_TYPES, type RpcDefinition } from '@orgmesh/contracts';
 import { deepJson, deepJsonText, hostileString } from './fuzz.js';
 
 /**
@@ -175,6 +175,7 @@ export function schemaValue(schema: unknown, options: { mild?: boolean } = {}): 
 function shaped(schema: unknown, depth: number, mild: boolean): fc.Arbitrary<unknown> {
   const def = defOf(schema);
   if (!def || depth > 6) return mild ? MILD_JSON : hostileValue;
+  if (def.type !== undefined && ZOD_WRAPPER_TYPES.has(def.type)) return shaped(def['innerType'], depth, mild);
   switch (def.type) {
     case 'object': {
       const shape = (def['shape'] as Record<string, unknown>) ?? {};
@@ -214,14 +215,6 @@ function shaped(schema: unknown, depth: number, mild: boolean): fc.Arbitrary<unk
       return fc.oneof(...(def['options'] as unknown[]).map((o) => shaped(o, depth + 1, mild)));
     case 'intersection':
       return shaped(def['left'], depth + 1, mild);
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      return shaped(def['innerType'], depth, mild);
     case 'pipe':
       return shaped(def['in'], depth, mild);
     case 'null':

@@ -61,8 +61,14 @@ export function isRetryable(code: ErrorCode): boolean {
   return code === 'unavailable' || code === 'timeout' || code === 'rate_limited';
 }
 
-/** The one HTTP status for each code; NATS error replies carry the same number in the `Status` header. */
-export function httpStatusFor(code: ErrorCode): number {
+/** The HTTP statuses an orgmesh error is answered with (httpStatusFor). */
+export type ErrorHttpStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503 | 504;
+
+/**
+ * The one HTTP status for each code; NATS error replies carry the same number in the `Status`
+ * header, and the gateway's gRPC status follows from it (grpcStatusFor), so a code is classified here once.
+ */
+export function httpStatusFor(code: ErrorCode): ErrorHttpStatus {
   switch (code) {
     case 'validation_failed':
     case 'invalid_cursor':

@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import * as grpc from '@grpc/grpc-js';
-import { AppError } from '@orgmesh/contracts';
+import { AppError, ERROR_CODES, type ErrorCode } from '@orgmesh/contracts';
 import {
   ERROR_DETAILS_BIN_TRAILER,
   ERROR_DETAILS_TRAILER,
   MAX_DETAILS_BYTES,
   MAX_STATUS_MESSAGE_CHARS,
   asciiJson,
+  grpcStatusFor,
   readErrorDetails,
   toGrpcError,
 } from './grpc-errors.js';
@@ -129,5 +130,36 @@ describe('asciiJson', () => {
     const text = asciiJson(JSON.stringify(value));
     expect(text).toMatch(/^[\x20-\x7e]*$/);
     expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe('grpcStatusFor', () => {
+  it('gives every orgmesh code its gRPC status', () => {
+    const { status } = grpc;
+    const expected: Record<ErrorCode, grpc.status> = {
+      validation_failed: status.INVALID_ARGUMENT,
+      invalid_cursor: status.INVALID_ARGUMENT,
+      method_not_allowed: status.UNIMPLEMENTED,
+      unauthenticated: status.UNAUTHENTICATED,
+      forbidden: status.PERMISSION_DENIED,
+      policy_denied: status.PERMISSION_DENIED,
+      not_found: status.NOT_FOUND,
+      session_not_found: status.NOT_FOUND,
+      task_not_found: status.NOT_FOUND,
+      agent_not_found: status.NOT_FOUND,
+      profile_not_found: status.NOT_FOUND,
+      user_not_found: status.NOT_FOUND,
+      session_illegal_transition: status.FAILED_PRECONDITION,
+      task_illegal_transition: status.FAILED_PRECONDITION,
+      privacy_strict_refused: status.FAILED_PRECONDITION,
+      conflict: status.ABORTED,
+      approval_already_decided: status.ABORTED,
+      payload_too_large: status.RESOURCE_EXHAUSTED,
+      rate_limited: status.RESOURCE_EXHAUSTED,
+      unavailable: status.UNAVAILABLE,
+      timeout: status.DEADLINE_EXCEEDED,
+      internal: status.INTERNAL,
+    };
+    expect(Object.fromEntries(ERROR_CODES.map((code) => [code, grpcStatusFor(code)]))).toEqual(expected);
   });
 });

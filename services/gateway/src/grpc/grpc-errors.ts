@@ -1,5 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
-import { AppError, toWellFormed, type ErrorCode } from '@orgmesh/contracts';
+import { AppError, httpStatusFor, toWellFormed, type ErrorCode, type ErrorHttpStatus } from '@orgmesh/contracts';
 
 /** Trailer with the stable orgmesh error code (ASCII, one of ERROR_CODES). */
 export const ERROR_CODE_TRAILER = 'orgmesh-error-code';
@@ -32,43 +32,32 @@ export function asciiJson(json: string): string {
   return json.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** The one gRPC status per orgmesh code (exhaustive, like httpStatusFor). */
+/** The gRPC status of each HTTP status an orgmesh error has (exhaustive over ErrorHttpStatus). */
+const GRPC_STATUS_BY_HTTP: Record<ErrorHttpStatus, grpc.status> = {
+  400: grpc.status.INVALID_ARGUMENT,
+  401: grpc.status.UNAUTHENTICATED,
+  403: grpc.status.PERMISSION_DENIED,
+  404: grpc.status.NOT_FOUND,
+  405: grpc.status.UNIMPLEMENTED,
+  // Retrying the read-modify-write may succeed (gRPC's guide: ABORTED for concurrency conflicts).
+  409: grpc.status.ABORTED,
+  413: grpc.status.RESOURCE_EXHAUSTED,
+  422: grpc.status.FAILED_PRECONDITION,
+  429: grpc.status.RESOURCE_EXHAUSTED,
+  500: grpc.status.INTERNAL,
+  503: grpc.status.UNAVAILABLE,
+  504: grpc.status.DEADLINE_EXCEEDED,
+};
+
+/**
+ * The one gRPC status per orgmesh code: the one of its HTTP status (httpStatusFor classifies the
+ * codes), except an illegal transition, a 409 that no retry fixes (the state forbids it), which is
+ * FAILED_PRECONDITION rather than ABORTED.
+ */
 export function grpcStatusFor(code: ErrorCode): grpc.status {
-  switch (code) {
-    case 'validation_failed':
-    case 'invalid_cursor':
-      return grpc.status.INVALID_ARGUMENT;
-    case 'method_not_allowed':
-      return grpc.status.UNIMPLEMENTED;
-    case 'unauthenticated':
-      return grpc.status.UNAUTHENTICATED;
-    case 'forbidden':
-    case 'policy_denied':
-      return grpc.status.PERMISSION_DENIED;
-    case 'not_found':
-    case 'session_not_found':
-    case 'task_not_found':
-    case 'agent_not_found':
-    case 'profile_not_found':
-    case 'user_not_found':
-      return grpc.status.NOT_FOUND;
-    case 'session_illegal_transition':
-    case 'task_illegal_transition':
-    case 'privacy_strict_refused':
-      return grpc.status.FAILED_PRECONDITION;
-    case 'conflict':
-    case 'approval_already_decided':
-      return grpc.status.ABORTED;
-    case 'payload_too_large':
-    case 'rate_limited':
-      return grpc.status.RESOURCE_EXHAUSTED;
-    case 'unavailable':
-      return grpc.status.UNAVAILABLE;
-    case 'timeout':
-      return grpc.status.DEADLINE_EXCEEDED;
-    case 'internal':
-      return grpc.status.INTERNAL;
-  }
+  if (code === 'session_illegal_transition' || code === 'task_illegal_transition')
+    return grpc.status.FAILED_PRECONDITION;
+  return GRPC_STATUS_BY_HTTP[httpStatusFor(code)];
 }
 
 /** Ever smaller copies of details that do not fit: string prefix, array and object entries, depth. */

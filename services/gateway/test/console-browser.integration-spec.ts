@@ -244,6 +244,9 @@ const PASSWORD = `console-test-${randomUUID()}`;
         return res.status;
       }, travel.body.id);
       expect(elsewhere).toBe(200);
+      // The decision's task change reaches this page over the event stream: the card stays (it may hold a
+      // comment being written) and says it no longer waits for this person.
+      await travelCard.getByText(/No longer waiting for you/).waitFor({ timeout: 8_000 });
       await travelCard.getByRole('button', { name: 'Approve' }).click();
       const refusal = travelCard.getByRole('alert');
       await refusal.waitFor();

@@ -7,24 +7,26 @@ import {
   CancelTask,
   Decide,
   DelegateApprovals,
+  GetDepartmentHead,
   GetTask,
   ImportOrg,
   ListDelegations,
   ListPersonApprovals,
   OrgImported,
+  RPC_ACCESS,
   RequestApproval,
   RevokeDelegation,
   SendTask,
+  TaskCreated,
   UpdateTask,
   type Task,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { TestContext } from '@orgmesh/testing';
 // The real registry runs in-process: its org chart and the shipped profiles' approval rules.
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { startTestRegistry } from '../../registry/test/registry-harness.js';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { DEMO_ORG_CHART, DEMO_REGISTRY_DIR } from '../../registry/test/demo-registry.js';
+import { startTestRegistry, DEMO_ORG_CHART, DEMO_REGISTRY_DIR } from '@orgmesh/registry/testing';
+// The real sessions service follows the mesh's task events (the agents' sessions of the --human path).
+import { startTestSessions, type SessionsApp } from '@orgmesh/sessions/testing';
 import { startMeshRouterApp, type MeshRouterApp } from '../src/mesh-router.app.js';
 import { createJwtVerifier } from '@orgmesh/auth';
 import {
@@ -66,6 +68,7 @@ describe('approvals decided by people of the org chart', () => {
   let dir: string;
   let registry: Awaited<ReturnType<typeof startTestRegistry>>;
   let mesh: MeshRouterApp;
+  let sessions: SessionsApp;
   let bus: MessageBus;
   let now = Date.parse('2026-12-07T09:00:00.000Z');
   const clock = { now: () => new Date(now) };
@@ -95,6 +98,7 @@ describe('approvals decided by people of the org chart', () => {
       overrides: { REGISTRY_DIR: dir, REGISTRY_ORG_CHART: DEMO_ORG_CHART },
     });
     mesh = await startMesh(false);
+    sessions = await startTestSessions(ctx);
     bus = await clientBus(ctx);
     tokens['finance-agent'] = await bearer(issuer, 'finance-agent', 'finance');
     tokens['manager-agent'] = await bearer(issuer, 'manager-agent', 'manager');
@@ -105,6 +109,7 @@ describe('approvals decided by people of the org chart', () => {
 
   afterAll(async () => {
     await bus?.close();
+    await sessions?.close();
     await mesh?.close();
     await registry?.close();
     await ctx?.dispose();
@@ -131,6 +136,16 @@ describe('approvals decided by people of the org chart', () => {
     await heard;
     // The router hears the same core-NATS message; give its callback a moment.
     await new Promise((resolve) => setTimeout(resolve, 200));
+  };
+  /** The newest session of an agent in a context once `done` holds for its status (or after 5 s). */
+  const sessionOf = async (agentId: string, contextId: string, done: (status: string) => boolean) => {
+    let status: string | undefined;
+    for (let i = 0; i < 100; i++) {
+      status = (await sessions.service.list({ agentId, contextId, limit: 1 })).items[0]?.status;
+      if (status && done(status)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return status;
   };
   const advance = async (ms: number) => {
     now += ms;
@@ -265,12 +280,30 @@ describe('approvals decided by people of the org chart', () => {
     expect(byReport.code).toBe('forbidden');
     expect(byReport.details).toMatchObject({ rule: 'manager#finance-spend-over-100k' });
 
+    // The sessions service followed: the Manager agent waits (paused) on the approval it handed over.
+    expect(await sessionOf('manager-agent', approval.contextId, (s) => s === 'paused')).toBe('paused');
+
     const decided = await bus.request(
       Decide,
       { id: approval.id, decision: 'reject', comment: 'Not this quarter.' },
       as('u00002'),
     );
     expect(decided.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'u00002' } });
+    // A person's decision ends the Manager agent's part too: its session no longer waits.
+    // (Resumed on the way: wait for where it ends, not for the first status that is not `paused`.)
+    const ended = (s: string) => ['completed', 'failed', 'expired'].includes(s);
+    expect(await sessionOf('manager-agent', approval.contextId, ended)).toBe('completed');
+    const [managerSession] = (
+      await sessions.service.list({ agentId: 'manager-agent', contextId: approval.contextId, limit: 1 })
+    ).items;
+    expect((await sessions.service.listTransitions(managerSession!.id)).map((t) => t.event)).toEqual([
+      'activate',
+      'pause',
+      'resume',
+      'complete',
+    ]);
+    expect(await sessionOf('u00002', approval.contextId, (s) => s === 'completed')).toBe('completed');
+    expect(await sessionOf('finance-agent', approval.contextId, (s) => s === 'active')).toBe('active');
   });
 
   it('below the threshold no rule applies: the agents decide as before, and a person may not', async () => {
@@ -429,7 +462,7 @@ describe('approvals decided by people of the org chart', () => {
     expect(decided.decision).toMatchObject({ decision: 'reject', decidedBy: { agentId: 'u00014' } });
   });
 
-  it("head-of: a role is the person heading it; a department is found on the requester's reporting line, or nobody (skipped, denied)", async () => {
+  it('head-of: a role is the person heading it; a department is its head anywhere in the org chart; a department nobody heads is skipped, named, and the chain denied', async () => {
     const ofRole = await request({ amount: 1 }, { approver: 'head-of:legal' });
     // The registry's head of a role: its topmost holder (Leon Okafor, under Legal's manager Leon Schmidt).
     expect((await awaiting('u00016')).find((i) => i.task.id === ofRole.id)).toMatchObject({
@@ -443,15 +476,84 @@ describe('approvals decided by people of the org chart', () => {
       escalationPath: [{ userId: 'u00001' }],
     });
 
-    const elsewhere = await request({ amount: 1 }, { approver: 'head-of:Human Resources' });
-    expect((await get(elsewhere.id)).history?.map((h) => h.reason)).toContain(
-      'skipped head-of:Human Resources: not in the org chart (rule: request)',
+    // Human Resources is not on the Finance agent's reporting line: its head is found all the same
+    // (Hana Jensen, the topmost person of the department), by a name in any case.
+    const elsewhere = await request({ amount: 1 }, { approver: 'head-of:human resources' });
+    expect((await awaiting('u00026')).find((i) => i.task.id === elsewhere.id)).toMatchObject({
+      awaiting: [{ userId: 'u00026', name: 'Hana Jensen', role: 'manager' }],
+      escalationPath: [{ userId: 'u00001' }],
+    });
+
+    const nobody = await request({ amount: 1 }, { approver: 'head-of:Procurement' });
+    expect((await get(nobody.id)).history?.map((h) => h.reason)).toContain(
+      'skipped head-of:Procurement: department "Procurement" has nobody in the org chart to head it (rule: request)',
     );
     await advance(1_000);
-    expect((await get(elsewhere.id)).decision).toMatchObject({
+    expect((await get(nobody.id)).decision).toMatchObject({
       decision: 'reject',
       decidedBy: { agentId: 'system' },
     });
+  });
+
+  it('the registry answers a department head with ids only; of the bus identities only the mesh router may ask', async () => {
+    expect(RPC_ACCESS.find((a) => a.rpc === GetDepartmentHead)?.callers).toEqual(['mesh-router']);
+    const head = await bus.request(GetDepartmentHead, { department: 'LEGAL' });
+    expect(head).toEqual({ department: 'Legal', userId: 'u00014', role: 'manager' });
+    const none = await rpcError(bus.request(GetDepartmentHead, { department: 'Procurement' }));
+    expect(none).toMatchObject({ code: 'not_found', details: { department: 'Procurement' } });
+  });
+
+  it('the approval, its route and its task-created event commit together: a failed route insert leaves none of them', async () => {
+    const subject = `budget ${randomUUID()}`;
+    const created = bus.nc.subscribe(bus.subject(TaskCreated.subject));
+    const seen: string[] = [];
+    void (async () => {
+      for await (const m of created) seen.push(m.string());
+    })();
+    // A failure between the task's insert and its route's: the route's insert violates a check.
+    await mesh.db.query(`
+      CREATE FUNCTION mesh.refuse_route() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'route refused by the test' USING ERRCODE = 'check_violation'; END $$;
+      CREATE TRIGGER refuse_route BEFORE INSERT ON mesh.approval_routes
+        FOR EACH ROW EXECUTE FUNCTION mesh.refuse_route();`);
+    try {
+      const failed = await rpcError(
+        bus.request(
+          RequestApproval,
+          { to: 'manager', subject, details: { amount: 1 }, approver: 'u00003' },
+          as('finance-agent'),
+        ),
+      );
+      expect(failed.code).toBe('internal');
+    } finally {
+      await mesh.db.query(
+        `DROP TRIGGER refuse_route ON mesh.approval_routes; DROP FUNCTION mesh.refuse_route();`,
+      );
+    }
+    const count = async (sql: string) =>
+      Number((await mesh.db.query<{ n: string }>(sql, [subject])).rows[0]?.n);
+    expect(await count(`SELECT count(*) AS n FROM mesh.tasks WHERE subject = $1`)).toBe(0);
+    expect(
+      await count(
+        `SELECT count(*) AS n FROM mesh.approval_routes r JOIN mesh.tasks t ON t.id = r.task_id WHERE t.subject = $1`,
+      ),
+    ).toBe(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM mesh.outbox WHERE payload::text LIKE '%' || $1 || '%'`),
+    ).toBe(0);
+
+    // The same request without the fault: task, route and event, all three.
+    const ok = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject, details: { amount: 1 }, approver: 'u00003' },
+      as('finance-agent'),
+    );
+    expect(await count(`SELECT count(*) AS n FROM mesh.tasks WHERE subject = $1`)).toBe(1);
+    expect((await awaiting('u00003')).map((i) => i.task.id)).toContain(ok.id);
+    for (let i = 0; i < 50 && !seen.some((m) => m.includes(ok.id)); i++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    created.unsubscribe();
+    expect(seen.filter((m) => m.includes(subject))).toHaveLength(1);
   });
 
   it('an approval its requester cancels no longer waits for anyone', async () => {

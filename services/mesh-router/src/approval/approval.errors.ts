@@ -42,3 +42,14 @@ export function peopleDecideOnly(action: string): AppError {
 export function invalidDelegation(message: string, path: string): AppError {
   return new AppError('validation_failed', message, { details: { issues: [{ path, message }] } });
 }
+
+/** `head-of:<department>` names a department nobody in the org chart belongs to (ADR 0019: skipped at planning, audited). */
+export function departmentWithoutHead(department: string): AppError {
+  return new AppError('not_found', `department "${department}" has nobody in the org chart to head it`, {
+    details: { department },
+  });
+}
+
+export function isDepartmentWithoutHead(error: unknown): error is AppError {
+  return error instanceof AppError && error.code === 'not_found' && typeof error.details?.['department'] === 'string';
+}

@@ -1,4 +1,5 @@
 import { type ApprovalPerson, type ApprovalRule, type ApprovalStep, type OrgUser } from '@orgmesh/contracts';
+import { isDepartmentWithoutHead } from './approval.errors.js';
 import type { OrgChartPort } from './org-chart.port.js';
 
 /** Where an approval goes: the rule that applied and its steps, in order. */
@@ -6,8 +7,8 @@ export interface ApprovalPlan {
   /** `<profile>#<rule>`, or `request` when the requesting agent named the approver. */
   rule: string;
   steps: ApprovalStep[];
-  /** People a spec named who are not in the org chart: skipped, and audited on the task. */
-  skipped: string[];
+  /** Approver specs that resolved to nobody, and why: skipped, and audited on the task. */
+  skipped: Array<{ spec: string; why: string }>;
 }
 
 /** The longest reporting line walked (a validated chart has no cycles; this bounds a broken one). */
@@ -82,11 +83,19 @@ export async function planApproval(
       : undefined);
   if (!spec) return undefined;
 
-  const skipped: string[] = [];
+  const skipped: ApprovalPlan['skipped'] = [];
   const people: OrgUser[] = [];
   for (const approver of spec.approvers) {
-    const user = await resolveApprover(org, approver, input.requester.agentId);
-    if (!user) skipped.push(approver);
+    let user: OrgUser | null;
+    try {
+      user = await resolveApprover(org, approver, input.requester.agentId);
+    } catch (error) {
+      // A department nobody heads is skipped like a person who left (ADR 0019), named in the audit.
+      if (!isDepartmentWithoutHead(error)) throw error;
+      skipped.push({ spec: approver, why: error.message });
+      continue;
+    }
+    if (!user) skipped.push({ spec: approver, why: 'not in the org chart' });
     else if (!people.some((p) => p.userId === user.userId)) people.push(user);
   }
   const steps: ApprovalStep[] = [];
@@ -111,33 +120,24 @@ export async function planApproval(
   return { rule: rule ? `${profileId}#${rule.id}` : 'request', steps, skipped };
 }
 
-async function resolveApprover(org: OrgChartPort, spec: string, requester: string): Promise<OrgUser | null> {
+function resolveApprover(org: OrgChartPort, spec: string, requester: string): Promise<OrgUser | null> {
   if (spec.startsWith('manager-of:')) {
     const of = spec.slice('manager-of:'.length);
     return org.managerOf(of === 'requester' ? requester : of);
   }
-  if (spec.startsWith('head-of:')) return headOf(org, spec.slice('head-of:'.length), requester);
+  if (spec.startsWith('head-of:')) return headOf(org, spec.slice('head-of:'.length));
   return org.person(spec.startsWith('user:') ? spec.slice('user:'.length) : spec);
 }
 
 /**
  * `head-of:<role>`: the person heading the role. `head-of:<department>` (any other name): the
- * topmost person of that department on the requester's reporting line — the mesh may not read the
- * directory (ADR 0011), so a department is found from the requesting agent's side; a department
- * not on that line resolves to nobody (skipped, audited).
+ * head of that department anywhere in the org chart, its topmost person (the registry's
+ * get-department-head, ids only); a department nobody belongs to throws `departmentWithoutHead`.
  */
-async function headOf(org: OrgChartPort, name: string, requester: string): Promise<OrgUser | null> {
+async function headOf(org: OrgChartPort, name: string): Promise<OrgUser | null> {
   const head = await org.headOf(name);
   if (head && head.role === name) return head;
-  const department = name.toLowerCase();
-  let found: OrgUser | null = null;
-  let person = await org.headOf(requester);
-  for (let i = 0; person && i < MAX_CHAIN; i++) {
-    if (person.department.toLowerCase() === department) found = person;
-    else if (found) break;
-    person = await org.managerOf(person.userId);
-  }
-  return found;
+  return org.headOfDepartment(name);
 }
 
 /** Total time the planned steps may take: the approval's deadline must not cut the chain short. */

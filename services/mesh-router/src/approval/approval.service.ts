@@ -3,10 +3,13 @@ import {
   type ApprovalPerson,
   type ApprovalStep,
   type PersonApproval,
+  type PersonApprovalView,
   type PersonDecision,
   type Task,
   type TaskRecipient,
+  personApprovalCursor,
 } from '@orgmesh/contracts';
+import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../task/task.access.js';
 import { isTerminalTaskState } from '../task/task.fsm.js';
@@ -74,15 +77,19 @@ export class ApprovalService {
     return planDurationMs(plan);
   }
 
-  /** Stores the route of a created approval and audits the people it had to skip. */
-  async open(task: Task, plan: ApprovalPlan): Promise<void> {
+  /**
+   * Writes the route of a new approval in `tx`, the transaction that inserts its task and the
+   * task's events (TaskRepository.create's `joined`): task, route and task-created commit
+   * together or not at all, so no approval exists that its agents would decide as before.
+   */
+  async insertRoute(tx: Sql, taskId: string, plan: ApprovalPlan): Promise<void> {
     const now = this.now();
     const first = plan.steps[0];
     // A first step nobody can take (everyone named left the org) is due at once: the sweep moves on.
     const stepMs = first && (first.kind === 'agent' || first.approvers.length > 0) ? first.deadlineMs : 0;
     await this.routes.insertRoute(
       {
-        taskId: task.id,
+        taskId,
         rule: plan.rule,
         steps: plan.steps,
         step: 0,
@@ -90,9 +97,15 @@ export class ApprovalService {
         status: 'open',
       },
       now,
+      tx,
     );
-    for (const spec of plan.skipped)
-      await this.audit(task.id, `skipped ${spec}: not in the org chart (rule: ${plan.rule})`);
+  }
+
+  /** After the approval and its route committed: audits the people its plan had to skip and whom it waits for. */
+  async opened(task: Task, plan: ApprovalPlan): Promise<void> {
+    const first = plan.steps[0];
+    for (const skip of plan.skipped)
+      await this.audit(task.id, `skipped ${skip.spec}: ${skip.why} (rule: ${plan.rule})`);
     const person = first?.kind === 'people' ? first.approvers[0] : undefined;
     if (first && person)
       await this.audit(task.id, `awaiting ${describe(first.approvers)} (rule: ${plan.rule})`, person);
@@ -246,18 +259,31 @@ export class ApprovalService {
 
   async list(
     caller: Caller,
-    view: 'awaiting' | 'decided',
+    view: PersonApprovalView,
     limit: number,
-  ): Promise<{ items: PersonApproval[] }> {
+    cursor?: string,
+  ): Promise<{ items: PersonApproval[]; nextCursor: string | null }> {
     if (!caller.person) throw peopleDecideOnly('list approvals awaiting them (a person token is needed)');
+    // Read before any query: a forged cursor is invalid_cursor (400), never an SQL error.
+    const position = cursor === undefined ? undefined : personApprovalCursor.decode(cursor, view);
     const me = caller.agentId;
     const delegators = view === 'awaiting' ? await this.routes.delegatorsOf(me, this.now()) : [];
-    const found =
+    // One row more than the page tells whether another page follows.
+    const rows =
       view === 'awaiting'
-        ? await this.routes.awaiting([me, ...delegators], limit)
-        : await this.routes.decidedBy(me, limit);
+        ? (await this.routes.awaiting([me, ...delegators], limit + 1, position)).map((f) => ({
+            ...f,
+            at: f.route.stepDeadline,
+          }))
+        : (await this.routes.decidedBy(me, limit + 1, position)).map((f) => ({ ...f, at: f.decidedAt }));
+    const found = rows.slice(0, limit);
+    const last = rows.length > limit ? found[found.length - 1] : undefined;
+    const nextCursor = last
+      ? personApprovalCursor.encode({ view, at: last.at.toISOString(), taskId: last.route.taskId })
+      : null;
     const decisions = await this.routes.decisionsByTask(found.map((f) => f.route.taskId));
     return {
+      nextCursor,
       items: found.map(({ route, task }) => {
         const made = decisions.get(route.taskId) ?? [];
         const step = route.steps[route.step];

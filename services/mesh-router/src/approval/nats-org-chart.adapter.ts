@@ -1,15 +1,23 @@
 import type { Subscription } from '@nats-io/nats-core';
-import { AppError, GetManager, GetProfile, type ApprovalRule, type OrgUser } from '@orgmesh/contracts';
+import {
+  AppError,
+  GetDepartmentHead,
+  GetManager,
+  GetProfile,
+  type ApprovalRule,
+  type OrgUser,
+} from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import { PolicyCache } from '../policy/policy-cache.js';
 import { POLICY_INVALIDATING_EVENTS } from '../policy/nats-policy.adapter.js';
+import { departmentWithoutHead } from './approval.errors.js';
 import type { OrgChartPort } from './org-chart.port.js';
 
 type ManagerAnswer = { user: OrgUser; manager: OrgUser | null } | null;
 
 /**
  * The org chart and the roles' approval rules over NATS (rpc.registry.v1.get-manager and
- * get-profile), cached like the policy answers: a TTL, and dropped when the registry announces a
+ * get-profile, get-department-head), cached like the policy answers: a TTL, and dropped when the registry announces a
  * profile, agent or org change, and on reconnect. The mesh may not read the org directory (ADR 0011),
  * so every lookup is one person, agent or role at a time. A registry that does not answer fails the
  * caller with `unavailable`: an approval is never routed on a guess.
@@ -17,6 +25,8 @@ type ManagerAnswer = { user: OrgUser; manager: OrgUser | null } | null;
 export class NatsOrgChartAdapter implements OrgChartPort {
   private readonly managers: PolicyCache<ManagerAnswer>;
   private readonly rules: PolicyCache<{ profileId: string; rules: ApprovalRule[] }>;
+  /** Department (lower case) → its head's user id, null when nobody heads it. */
+  private readonly departments: PolicyCache<string | null>;
   private readonly subscriptions: Subscription[] = [];
   private stopStatus: (() => void) | undefined;
 
@@ -26,6 +36,7 @@ export class NatsOrgChartAdapter implements OrgChartPort {
   ) {
     this.managers = new PolicyCache({ ttlMs: options.ttlMs });
     this.rules = new PolicyCache({ ttlMs: options.ttlMs });
+    this.departments = new PolicyCache({ ttlMs: options.ttlMs });
   }
 
   start(): void {
@@ -47,6 +58,7 @@ export class NatsOrgChartAdapter implements OrgChartPort {
   invalidate(): void {
     this.managers.clear();
     this.rules.clear();
+    this.departments.clear();
   }
 
   async person(userId: string): Promise<OrgUser | null> {
@@ -61,6 +73,29 @@ export class NatsOrgChartAdapter implements OrgChartPort {
 
   async headOf(id: string): Promise<OrgUser | null> {
     return (await this.lookup(id))?.user ?? null;
+  }
+
+  /**
+   * get-department-head answers ids only (the mesh may not read the directory); the person then
+   * comes from get-manager by that id, like every other approver.
+   */
+  async headOfDepartment(department: string): Promise<OrgUser> {
+    const userId = await this.departments.get(department.toLowerCase(), async () => {
+      try {
+        const head = await this.bus.request(
+          GetDepartmentHead,
+          { department },
+          { timeoutMs: this.options.timeoutMs },
+        );
+        return head.userId;
+      } catch (error) {
+        if (error instanceof AppError && error.code === 'not_found') return null;
+        throw unavailable(error);
+      }
+    });
+    const head = userId === null ? null : await this.person(userId);
+    if (!head) throw departmentWithoutHead(department);
+    return head;
   }
 
   rulesOf(role: string): Promise<{ profileId: string; rules: ApprovalRule[] }> {

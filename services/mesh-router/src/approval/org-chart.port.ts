@@ -14,6 +14,11 @@ export interface OrgChartPort {
   managerOf(id: string): Promise<OrgUser | null>;
   /** The person heading a role (or the person with that user id); null when unknown. */
   headOf(id: string): Promise<OrgUser | null>;
+  /**
+   * The head of a department anywhere in the org chart (its topmost person). Throws
+   * `departmentWithoutHead` (not_found, details.department) when nobody in the chart belongs to it.
+   */
+  headOfDepartment(department: string): Promise<OrgUser>;
   /** The approval rules of the role's default profile, with the profile id (`[]` when none). */
   rulesOf(role: string): Promise<{ profileId: string; rules: ApprovalRule[] }>;
 }

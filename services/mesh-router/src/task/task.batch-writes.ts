@@ -48,6 +48,15 @@ export class TaskBatchWrites {
     return this.creates.submit(item);
   }
 
+  /**
+   * A new task written alone by the same statement inside the caller's transaction `tx`, not
+   * batched: for a task whose other rows (an approval's route) must commit or roll back with it.
+   */
+  async createIn(tx: Sql, item: CreateItem): Promise<boolean> {
+    const [written] = await this.createBatch([item], tx);
+    return written === true;
+  }
+
   /** Queues a decided change for the next update statement; true when its version guard held. */
   update(item: UpdateItem): Promise<boolean> {
     return this.updates.submit(item);
@@ -96,12 +105,12 @@ export class TaskBatchWrites {
    * out), then the tasks, their `create` history entries and their outbox rows. Answers, per item,
    * whether its task was written.
    */
-  private async createBatch(items: CreateItem[]): Promise<boolean[]> {
+  private async createBatch(items: CreateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: CreateItem) => T): T[] => items.map(f);
     const jsonCol = (f: (item: CreateItem) => unknown) => items.map((item) => jsonOrNull(f(item)));
     const claims = items.filter((item) => item.claim);
     const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: item.row.id })));
-    const { rows } = await this.db.query<{ id: string }>(
+    const { rows } = await sql.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                               $9::jsonb[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
@@ -198,14 +207,15 @@ export class TaskBatchWrites {
     const { rows } = await sql.query<{ id: string }>(
       `WITH v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
-                              $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[])
+                              $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[],
+                              $16::jsonb[])
              AS v(id, version, state, reason, updated_at, assignee_agent_id, assignee_role, result, decision, escalated_to,
-                  escalated_at, event, from_state, actor, trace_id)),
+                  escalated_at, event, from_state, actor, trace_id, input)),
        u AS (
          UPDATE mesh.tasks t
             SET state = v.state, reason = v.reason, version = v.version + 1, updated_at = v.updated_at,
                 assignee_agent_id = v.assignee_agent_id, assignee_role = v.assignee_role, result = v.result,
-                decision = v.decision, escalated_to = v.escalated_to, escalated_at = v.escalated_at
+                decision = v.decision, escalated_to = v.escalated_to, escalated_at = v.escalated_at, input = v.input
            FROM v CROSS JOIN LATERAL (
                   SELECT c.ctid AS tid, c.version FROM mesh.tasks c WHERE c.id = v.id AND c.version = v.version LIMIT 1
                 ) guarded
@@ -217,11 +227,11 @@ export class TaskBatchWrites {
        k AS (
          INSERT INTO mesh.idempotency_keys (operation, actor, key, fingerprint, task_id, response)
          SELECT k.operation, k.actor, k.key, k.fingerprint, k.task_id, k.response
-           FROM unnest($16::text[], $17::text[], $18::text[], $19::text[], $20::uuid[], $21::jsonb[])
+           FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::uuid[], $22::jsonb[])
              AS k(operation, actor, key, fingerprint, task_id, response)
            JOIN u ON u.id = k.task_id),
-       o AS (${meshOutbox.insertSql(22, 'u')})
-       SELECT id, ${this.batchNotify(23)} FROM u`,
+       o AS (${meshOutbox.insertSql(23, 'u')})
+       SELECT id, ${this.batchNotify(24)} FROM u`,
       [
         col((i) => i.next.id),
         col((i) => i.previous.version),
@@ -238,6 +248,8 @@ export class TaskBatchWrites {
         col((i) => i.previous.state),
         col((i) => i.meta.actor),
         col((i) => i.traceId),
+        // Written back as it is unless a change set it (a sender's added input, AddTaskInput).
+        col((i) => jsonOrNull(i.next.input)),
         ...claimColumns(keyed.map((i) => ({ claim: i.meta.idempotency!, taskId: i.next.id, task: i.task }))),
         meshOutbox.document(outbox),
         ...this.batchNotifyParams(),

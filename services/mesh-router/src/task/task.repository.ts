@@ -6,7 +6,7 @@ import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
 import { meshOutbox, TaskBatchWrites, type UpdateItem } from './task.batch-writes.js';
-import { listTasksQuery } from './task.list-sql.js';
+import { countTasksQuery, listTasksQuery } from './task.list-sql.js';
 import type {
   ChangeMeta,
   IdempotencyClaim,
@@ -111,21 +111,26 @@ export class TaskRepository {
    * Stores a new task, its `create` history entry, and the events the service chose for it (the
    * task-created event and the inbox delivery).
    * With an idempotency claim, the key's row gates the whole statement: a repeat (even a
-   * concurrent one) inserts nothing and gets the first task back (`created: false`).
+   * concurrent one) inserts nothing and gets the first task back (`created: false`). `joined`
+   * writes more rows in the same transaction, only when the task was written.
    */
   async create(
     write: TaskCreate,
     idempotency?: IdempotencyClaim,
+    joined?: (tx: Sql) => Promise<void>,
   ): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
     const { task, events: outbox } = write;
     const row = fromTask(task);
-    const created = await this.batch.create({
-      row,
-      task,
-      outbox,
-      claim: idempotency,
-      traceId: currentTraceId(),
-    });
+    const item = { row, task, outbox, claim: idempotency, traceId: currentTraceId() };
+    // `joined`: rows that belong to the task (an approval's route) commit with it or not at all, so
+    // the task goes alone in a transaction instead of in a batch (ADR 0019).
+    const created = joined
+      ? await this.db.transaction(async (tx) => {
+          const written = await this.batch.createIn(tx, item);
+          if (written) await joined(tx);
+          return written;
+        })
+      : await this.batch.create(item);
     if (created) {
       this.cache.remember(row);
       this.committed?.(outbox);
@@ -149,6 +154,13 @@ export class TaskRepository {
     const query = listTasksQuery(filter);
     const { rows } = await this.db.query<TaskRow>(query.text, query.values);
     return rows.map((row) => toTask(row));
+  }
+
+  /** How many tasks the filter matches, whatever the page (at most TASK_COUNT_CAP). */
+  async count(filter: TaskListFilter): Promise<number> {
+    const query = countTasksQuery(filter);
+    const { rows } = await this.db.query<{ total: number }>(query.text, query.values);
+    return rows[0]?.total ?? 0;
   }
 
   /**

@@ -131,10 +131,12 @@ export class TaskService {
       command.kind === 'approval' && !plan
         ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
         : null;
+    const approvals = plan ? this.approvals : undefined;
+    const id = randomUUID();
     const { task, created, fingerprint } = await this.repository.create(
       taskCreate(
         {
-          id: randomUUID(),
+          id,
           kind: command.kind,
           from: { agentId: caller.agentId, role: caller.role },
           to,
@@ -152,9 +154,11 @@ export class TaskService {
         inboxSubject(to),
       ),
       claim,
+      // The route commits with the task and its events (ADR 0019), or neither does.
+      approvals && plan ? (tx) => approvals.insertRoute(tx, id, plan) : undefined,
     );
     if (!created && claim && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
-    if (created && plan) await this.approvals?.open(task, plan);
+    if (created && approvals && plan) await approvals.opened(task, plan);
     return { task, created };
   }
 
@@ -168,15 +172,22 @@ export class TaskService {
   async list(
     caller: Caller,
     // The repository's filter as a caller gives it: the cursor still opaque, visibility from the caller.
-    filter: Omit<TaskListFilter, 'cursor' | 'visibleTo'> & { cursor?: string },
-  ): Promise<{ items: Task[]; nextCursor: string | null }> {
-    const items = await this.repository.list({
-      ...filter,
+    filter: Omit<TaskListFilter, 'cursor' | 'visibleTo'> & { cursor?: string; count?: boolean },
+  ): Promise<{ items: Task[]; nextCursor: string | null; total?: number }> {
+    const { count, ...rest } = filter;
+    const query: TaskListFilter = {
+      ...rest,
       cursor: filter.cursor ? decodeTaskCursor(filter.cursor, this.clock.now()) : undefined,
       visibleTo: caller.seesAll ? undefined : { agentId: caller.agentId, role: caller.role },
-    });
+    };
+    // The count reads the same filters and visibility, so it counts exactly what the caller may page through.
+    const [items, total] = await Promise.all([
+      this.repository.list(query),
+      count ? this.repository.count(query) : undefined,
+    ]);
     const last = items[items.length - 1];
-    return { items, nextCursor: items.length === filter.limit && last ? encodeTaskCursor(last) : null };
+    const nextCursor = items.length === filter.limit && last ? encodeTaskCursor(last) : null;
+    return total === undefined ? { items, nextCursor } : { items, nextCursor, total };
   }
 
   /** The assigned agent reports progress. Its first report assigns the task to it. */

@@ -23,9 +23,8 @@ import {
   type PrivacyProxy,
   RegistryProfileSource,
   NatsRegistryReader,
+  serveTextPrivacy,
 } from '@orgmesh/privacy-proxy/testing';
-// eslint-disable-next-line @nx/enforce-module-boundaries
-import { serveTextPrivacy } from '../../privacy-proxy/src/text-rpc/text-privacy.rpc.js';
 import { startTestMeshRouter } from '@orgmesh/mesh-router/testing';
 import { demoFiles, withFile, startTestRegistry } from '@orgmesh/registry/testing';
 import { loadRemoteAgentConfig } from '../src/remote/remote-agent.config.js';

@@ -4,3 +4,5 @@
 export * from '../index.js';
 export * from './fake-upstream.js';
 export * from './proxy-harness.js';
+// The proxy's text-masking RPC handler, served on a test's bus without starting a proxy.
+export { serveTextPrivacy } from '../text-rpc/text-privacy.rpc.js';

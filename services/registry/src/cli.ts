@@ -11,7 +11,7 @@ import {
   type OrgUser,
   type PolicyKind,
 } from '@orgmesh/contracts';
-import { EXIT, warnOnce } from '@orgmesh/config';
+import { EXIT, groupHelpAnswer, warnOnce, type CliIo } from '@orgmesh/config';
 import { loadRegistryDir } from './loader/registry.reader.js';
 import { diffRegistry, formatDiff, isEmptyDiff } from './cli/registry-diff.js';
 import { HELP, commandHelp } from './cli/registry.help.js';
@@ -24,11 +24,7 @@ import { resolvePolicy } from './policy/policy.resolver.js';
 import { renderAgentConfig, renderAgentWarnings } from './render/config.renderer.js';
 import type { RenderEndpoints } from './render/render.types.js';
 
-export interface CliIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
-}
+export type { CliIo };
 
 /** The import step itself (an RPC to the registry service); injected by whoever wires the `orgmesh` bin. */
 export type OrgImporter = (csv: string, fileName: string) => Promise<{ orgVersion: number; users: number }>;
@@ -52,14 +48,8 @@ export async function runRegistryCli(
   deps: CliDependencies = {},
 ): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command) {
-    io.err(HELP);
-    return EXIT_USAGE;
-  }
-  if (command === '--help' || command === '-h' || command === 'help') {
-    io.out(HELP);
-    return EXIT_OK;
-  }
+  const helpAnswer = groupHelpAnswer(command, HELP, io);
+  if (helpAnswer !== undefined) return helpAnswer;
   try {
     switch (command) {
       case 'validate':

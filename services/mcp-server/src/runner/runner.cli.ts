@@ -10,7 +10,16 @@ import {
   type Session,
   type SessionState,
 } from '@orgmesh/contracts';
-import { ConfigError, EXIT, parseDuration, warnOnce, warnedKeys } from '@orgmesh/config';
+import {
+  asksForHelp,
+  ConfigError,
+  EXIT,
+  groupHelpAnswer,
+  parseDuration,
+  warnOnce,
+  warnedKeys,
+  type CliIo as BaseCliIo,
+} from '@orgmesh/config';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { GatewayError } from '../gateway/gateway.errors.js';
@@ -34,10 +43,7 @@ import {
 export { AGENT_HELP, AGENT_HOOK_HELP, AGENT_RUN_HELP, SESSIONS_HELP, SESSIONS_KILL_HELP };
 
 /** What a CLI command gets from the `orgmesh` dispatcher (the same shape as `orgmesh registry`'s). */
-export interface CliIo {
-  readonly out: (line: string) => void;
-  readonly err: (line: string) => void;
-  readonly env: Readonly<Record<string, string | undefined>>;
+export interface CliIo extends BaseCliIo {
   /** The terminal, for the command's own output (null: collect nothing). */
   readonly stdout?: NodeJS.WritableStream | null;
   readonly stderr?: NodeJS.WritableStream | null;
@@ -53,14 +59,8 @@ const EXIT_USAGE = EXIT.usage;
 /** `orgmesh agent …` (argv after `agent`); resolves to the exit status. */
 export async function runAgentCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command) {
-    io.err(AGENT_HELP);
-    return EXIT_USAGE;
-  }
-  if (command === '--help' || command === '-h' || command === 'help') {
-    io.out(AGENT_HELP);
-    return EXIT_OK;
-  }
+  const helpAnswer = groupHelpAnswer(command, AGENT_HELP, io);
+  if (helpAnswer !== undefined) return helpAnswer;
   try {
     if (command === 'run') return await agentRun(rest, io);
     if (command === 'hook') {
@@ -99,7 +99,7 @@ export async function runAgentCli(argv: readonly string[], io: CliIo): Promise<n
 /** `orgmesh sessions …` (argv after `sessions`). */
 export async function runSessionsCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [first, ...rest] = argv;
-  if (first === '--help' || first === '-h' || first === 'help') {
+  if (asksForHelp(first)) {
     io.out(SESSIONS_HELP);
     return EXIT_OK;
   }

@@ -8,6 +8,7 @@ import {
 import { AppError, claimAt, singleClaim } from '@orgmesh/contracts';
 import { createRemoteJwks, JwksUnavailableError, type RemoteJwksOptions } from './jwks-cache.js';
 import { PrincipalClaims, type Principal } from './principal.js';
+import { verifyJwtSync } from './sync-jwt.js';
 
 /**
  * Which claims carry the principal. Providers differ: Keycloak's `sub` is a service-account UUID
@@ -61,6 +62,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   else throw new Error('createJwtVerifier needs jwks or jwksUrl');
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   const cacheSize = options.cacheSize ?? 10_000;
+  const clockToleranceSec = options.clockToleranceSec ?? 5;
   const cache = new Map<string, { principal: Principal; expiresAtMs: number }>();
 
   return {
@@ -75,13 +77,23 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       }
       let payload: Record<string, unknown>;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
-          issuer: options.issuer,
-          audience: options.audience,
-          algorithms,
-          clockTolerance: options.clockToleranceSec ?? 5,
-          requiredClaims: ['exp'],
-        }));
+        // The signature on this thread when the token's shape allows (sync-jwt.ts), else jose.
+        payload =
+          (await verifyJwtSync(token, keys, {
+            issuer: options.issuer,
+            audience: options.audience,
+            algorithms,
+            clockToleranceSec,
+          })) ??
+          (
+            await jwtVerify(token, keys, {
+              issuer: options.issuer,
+              audience: options.audience,
+              algorithms,
+              clockTolerance: clockToleranceSec,
+              requiredClaims: ['exp'],
+            })
+          ).payload;
       } catch (error) {
         throw new AppError('unauthenticated', `invalid token: ${reason(error)}`, { cause: error });
       }

@@ -20,6 +20,7 @@ import {
   DriftDetected,
   GetAdminDirectory,
   GetAgent,
+  GetDepartmentHead,
   GetDirectory,
   GetManager,
   GetProfile,
@@ -33,6 +34,7 @@ import {
   ResolvePolicy,
 } from './registry/index.js';
 import {
+  AddTaskInput,
   CancelTask,
   Decide,
   DelegateApprovals,
@@ -45,6 +47,7 @@ import {
   MESH_INBOX_SUBJECTS,
   MESH_UPDATES_SUBJECT,
   Notify,
+  PersonApprovalVisibility,
   RequestApproval,
   RevokeDelegation,
   SendTask,
@@ -52,7 +55,14 @@ import {
   TaskUpdated,
   UpdateTask,
 } from './mesh/index.js';
-import { GetUsage, PrivacyBudgetWarning, PrivacyRedacted } from './privacy/index.js';
+import {
+  GetRedactions,
+  GetUsage,
+  MaskText,
+  PrivacyBudgetWarning,
+  PrivacyRedacted,
+  RestoreText,
+} from './privacy/index.js';
 
 /**
  * Who may do what on the bus (issue 18, ADR 0011): the single source the NATS permissions of every
@@ -125,6 +135,8 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   { rpc: GetProfile, callers: ['gateway', 'privacy-proxy', 'mesh-router'] },
   { rpc: ResolvePolicy, callers: ['mesh-router'] },
   { rpc: GetManager, callers: ['gateway', 'mesh-router'] },
+  // `head-of:<department>` approvers (issue 23): ids only, where the directory would name everyone.
+  { rpc: GetDepartmentHead, callers: ['mesh-router'] },
   { rpc: RenderConfig, callers: ['gateway', 'runner', 'agent'] },
   // The org directory names every person: the privacy proxy's service identity only (issue 18).
   { rpc: GetDirectory, callers: ['privacy-proxy'] },
@@ -144,14 +156,24 @@ export const RPC_ACCESS: readonly RpcAccess[] = [
   { rpc: UpdateTask, callers: MESH_CALLERS },
   { rpc: Decide, callers: MESH_CALLERS },
   { rpc: CancelTask, callers: MESH_CALLERS },
+  // A sender's further input to its open task (an A2A message continuing a task, issue 25).
+  { rpc: AddTaskInput, callers: MESH_CALLERS },
   // A person's approvals and delegations: signed-in people reach them through the gateway only.
   { rpc: ListPersonApprovals, callers: ['gateway'] },
+  // What a person's event stream may carry (issue 23): the gateway asks with the person's token.
+  { rpc: PersonApprovalVisibility, callers: ['gateway'] },
   { rpc: DelegateApprovals, callers: ['gateway'] },
   { rpc: ListDelegations, callers: ['gateway'] },
   { rpc: RevokeDelegation, callers: ['gateway'] },
 
   // LLM usage (issue 24): through the gateway, which forwards the caller's token; the proxy checks it.
   { rpc: GetUsage, callers: ['gateway'] },
+  // Redaction counts (issues 23/24): the same way, the proxy checks the forwarded token.
+  { rpc: GetRedactions, callers: ['gateway'] },
+  // A bridge's task input to a remote A2A agent, masked by its own role's profile (ADR 0021); the
+  // proxy checks the agent token and binds the restore handle to it.
+  { rpc: MaskText, callers: ['agent'] },
+  { rpc: RestoreText, callers: ['agent'] },
 ];
 
 // The registry events the privacy proxy and the mesh router drop cached answers on.
@@ -173,7 +195,8 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
 
   // The sessions service follows both through one durable (`mesh.v1.*`); the router's replicas learn
   // each other's writes on core NATS. An agent hears only the changes of the tasks it sent, on its
-  // own `mesh.v1.updates.<agentId>`: the event itself carries every task change of the org.
+  // own `mesh.v1.updates.<agentId>` (and those of the tasks assigned to it, ADR 0021): the event
+  // itself carries every task change of the org.
   { event: TaskCreated, streamConsumers: ['gateway', 'sessions'], coreSubscribers: ['mesh-router'] },
   {
     event: TaskUpdated,
@@ -191,7 +214,8 @@ export const EVENT_ACCESS: readonly EventAccess[] = [
   },
 
   { event: PrivacyRedacted },
-  { event: PrivacyBudgetWarning },
+  // The mesh router notifies the warned role's manager (ADR 0016): one durable, deduped by the warning's id.
+  { event: PrivacyBudgetWarning, streamConsumers: ['mesh-router'] },
 ];
 
 /**

@@ -6,6 +6,7 @@ export * from './notify.rpc.js';
 export * from './get-task.rpc.js';
 export * from './list-tasks.rpc.js';
 export * from './update-task.rpc.js';
+export * from './add-task-input.rpc.js';
 export * from './decide.rpc.js';
 export * from './cancel.rpc.js';
 export * from './person-approval.schema.js';

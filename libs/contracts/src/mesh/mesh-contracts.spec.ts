@@ -42,7 +42,7 @@ const task: Task = {
 };
 
 describe('mesh contracts', () => {
-  it('defines thirteen RPCs and three events under the mesh context', () => {
+  it('defines fourteen RPCs and three events under the mesh context', () => {
     const mesh = allContracts().filter((c) => c.context === 'mesh');
     expect(
       mesh
@@ -51,6 +51,7 @@ describe('mesh contracts', () => {
         .sort(),
     ).toEqual(
       [
+        'add-task-input',
         'cancel',
         'decide',
         'delegate-approvals',

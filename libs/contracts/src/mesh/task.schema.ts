@@ -44,8 +44,8 @@ export const TASK_FSM_EVENTS = [
 export const TaskFsmEvent = z.enum(TASK_FSM_EVENTS);
 export type TaskFsmEvent = z.infer<typeof TaskFsmEvent>;
 
-/** Every entry of a task's history: its creation, each FSM event applied, and an escalation. */
-export const TASK_HISTORY_EVENTS = ['create', ...TASK_FSM_EVENTS, 'escalate'] as const;
+/** Every entry of a task's history: its creation, each FSM event applied, an escalation, and input its sender added. */
+export const TASK_HISTORY_EVENTS = ['create', ...TASK_FSM_EVENTS, 'escalate', 'input'] as const;
 export const TaskHistoryEvent = z.enum(TASK_HISTORY_EVENTS);
 export type TaskHistoryEvent = z.infer<typeof TaskHistoryEvent>;
 

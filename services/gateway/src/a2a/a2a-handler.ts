@@ -24,6 +24,7 @@ import {
   UnsupportedOperationError,
 } from '@a2a-js/sdk/errors';
 import {
+  AddTaskInput,
   CancelTask,
   GetTask,
   ListTasks,
@@ -39,11 +40,13 @@ import type { Caller } from '../auth/caller.js';
 import type { EventHub, EventSubscription } from '../events/event-hub.js';
 import { A2APushConfigs, type PushOptions } from './a2a-push-configs.js';
 import { planSubjects } from '../events/subscription.js';
-import { toA2AError } from './a2a-errors.js';
+import { ORGMESH_A2A_CODES, OrgmeshA2AError, toA2AError } from './a2a-errors.js';
 import { callerOf, owns, signalOf, stringField, targetOf, type A2ATarget } from './a2a-context.js';
 import {
   changeEvents,
+  continuedInputOf,
   idempotencyKeyOf,
+  latestMessageIdOf,
   isFinalOrInterrupted,
   isTerminal,
   meshInputOf,
@@ -90,7 +93,9 @@ export class MeshA2AHandler implements A2ARequestHandler {
     private readonly options: MeshA2AOptions,
     private readonly versionCard: AgentCard,
   ) {
-    this.pushConfigs = new A2APushConfigs(options.push, (id, caller, target) => this.read(id, caller, target));
+    this.pushConfigs = new A2APushConfigs(options.push, (id, caller, target) =>
+      this.read(id, caller, target),
+    );
   }
 
   async getAgentCard(): Promise<AgentCard> {
@@ -288,17 +293,41 @@ export class MeshA2AHandler implements A2ARequestHandler {
     if (!Array.isArray(message.parts) || !message.parts.length) {
       throw new RequestMalformedError('message.parts must not be empty');
     }
-    if (message.taskId) {
-      // A follow-up turn on a task: the mesh has no way for a sender to add input to a task it sent.
-      throw new UnsupportedOperationError(
-        'a message continuing a task (taskId) is not supported: the mesh task takes no further input from its sender; send a new message',
-      );
-    }
     return message;
   }
 
-  /** The mesh SendTask of a message, sent with the caller's token, as REST's POST /v1/tasks does. */
+  /**
+   * The mesh task of a message: a new one (SendTask), or, for a message naming its task
+   * (`message.taskId`), that task given the message as input (continueTask). A push config with the
+   * message is checked before anything is written, so a refused one changes nothing.
+   */
   private async create(
+    params: SendMessageRequest,
+    message: Message,
+    caller: Caller,
+    target: A2ATarget,
+  ): Promise<MeshTask> {
+    const pushConfig = params.configuration?.taskPushNotificationConfig;
+    const push = pushConfig ? this.pushConfigs.orRefuse() : undefined;
+    if (pushConfig && push) await this.pushConfigs.checkCallback(pushConfig.url, push.allow);
+    const task = message.taskId
+      ? await this.continueTask(message, caller, target)
+      : await this.sendTask(params, message, caller, target);
+    // Stored right after the task is created. A change the agent made before that reached no config:
+    // the task is read once more and, if it moved, its current state is pushed to this config (in
+    // the background: the push retries with backoff, the answer does not wait for it).
+    if (pushConfig && push) {
+      const stored = await this.pushConfigs.store(push.store, pushConfig, task.id, caller);
+      const now = await this.callMapped(caller, GetTask, { id: task.id, includeHistory: false });
+      if (now.version > task.version && push.catchUp) {
+        void push.catchUp(stored, now); // never rejects: the dispatcher logs what failed
+      }
+    }
+    return task;
+  }
+
+  /** The mesh SendTask of a message, sent with the caller's token, as REST's POST /v1/tasks does. */
+  private sendTask(
     params: SendMessageRequest,
     message: Message,
     caller: Caller,
@@ -319,11 +348,7 @@ export class MeshA2AHandler implements A2ARequestHandler {
     }
     const type = stringField(metadata, 'type') ?? DEFAULT_A2A_TASK_TYPE;
     const priority = stringField(metadata, 'priority');
-    // A push config with the message: its URL is checked before the task exists, so a refused one creates nothing.
-    const pushConfig = params.configuration?.taskPushNotificationConfig;
-    const push = pushConfig ? this.pushConfigs.orRefuse() : undefined;
-    if (pushConfig && push) await this.pushConfigs.checkCallback(pushConfig.url, push.allow);
-    const task = await this.callMapped(
+    return this.callMapped(
       caller,
       SendTask,
       {
@@ -335,17 +360,40 @@ export class MeshA2AHandler implements A2ARequestHandler {
       },
       idempotencyKeyOf(message.messageId),
     );
-    // Stored right after the task is created. A change the agent made before that reached no config:
-    // the task is read once more and, if it moved, its current state is pushed to this config (in
-    // the background: the push retries with backoff, the answer does not wait for it).
-    if (pushConfig && push) {
-      const stored = await this.pushConfigs.store(push.store, pushConfig, task.id, caller);
-      const now = await this.callMapped(caller, GetTask, { id: task.id, includeHistory: false });
-      if (now.version > task.version && push.catchUp) {
-        void push.catchUp(stored, now); // never rejects: the dispatcher logs what failed
-      }
+  }
+
+  /**
+   * A message continuing a task (A2A's multi-turn: `message.taskId` set), as the mesh's AddTaskInput:
+   * the message becomes the task's input (the earlier turns kept), an input-required task goes back
+   * to working and the task is delivered again to its agent. A task the caller did not send is
+   * TaskNotFound, as one it cannot see (nothing revealed); a finished one is UnsupportedOperation
+   * (A2A: a terminal task takes no more messages).
+   */
+  private async continueTask(message: Message, caller: Caller, target: A2ATarget): Promise<MeshTask> {
+    const notFound = () => new TaskNotFoundError(`task ${String(message.taskId).slice(0, 100)} not found`);
+    // A task the mesh refuses to show this caller (not a party) is not found here either.
+    const task = await this.read(message.taskId, caller, target).catch((error: unknown) => {
+      const denied =
+        error instanceof OrgmeshA2AError && error.envelopeCode === ORGMESH_A2A_CODES.permissionDenied;
+      throw denied ? notFound() : error;
+    });
+    if (task.from.agentId !== caller.subject) throw notFound();
+    if (isTerminal(task.state)) {
+      throw new UnsupportedOperationError(
+        `task ${task.id} is ${task.state}: a finished task takes no more messages; send a new message without taskId`,
+      );
     }
-    return task;
+    if (message.contextId && message.contextId !== task.contextId) {
+      throw new RequestMalformedError(`message.contextId is not the contextId of task ${task.id}`);
+    }
+    // A retried message (its messageId is the task's latest input) is answered with the task as it is.
+    if (latestMessageIdOf(task) === message.messageId) return task;
+    try {
+      return await this.call(caller, AddTaskInput, { id: task.id, input: continuedInputOf(task, message) });
+    } catch (error) {
+      // Finished meanwhile (an illegal transition): as above, UnsupportedOperation.
+      throw toA2AError(error);
+    }
   }
 
   /**

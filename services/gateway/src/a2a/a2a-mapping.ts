@@ -109,8 +109,12 @@ export function artifactsOf(task: MeshTask): Artifact[] {
 /** What a mesh task's `input` holds when it was sent over A2A: the text for agents, the message as sent. */
 export interface A2AInput {
   text: string;
-  a2a: { message: unknown };
+  /** `earlier`: the messages before this one, oldest first, when the sender continued the task. */
+  a2a: { message: unknown; earlier?: unknown[] };
 }
+
+/** Earlier messages a continued task's input keeps (the oldest go first): its history in A2A. */
+const EARLIER_MESSAGES_KEPT = 20;
 
 function isA2AInput(input: unknown): input is A2AInput {
   return (
@@ -169,8 +173,9 @@ function meshMetadata(task: MeshTask): Record<string, unknown> {
 }
 
 export function toA2ATask(task: MeshTask, historyLength?: number): A2ATask {
-  const request = requestMessage(task);
-  const history = request && historyLength !== 0 ? [request] : [];
+  const messages = historyOf(task);
+  const history =
+    historyLength === undefined ? messages : historyLength > 0 ? messages.slice(-historyLength) : [];
   return {
     id: task.id,
     contextId: task.contextId,
@@ -224,6 +229,43 @@ export function messageText(message: A2AMessage): string {
 
 export function meshInputOf(message: A2AMessage): A2AInput {
   return { text: messageText(message), a2a: { message: A2AMessageCodec.toJSON(message) } };
+}
+
+/**
+ * The input of a task its sender continues with `message` (AddTaskInput): the new message is the
+ * input (its text is what an agent reads), the messages before it are kept as `earlier`, so the
+ * task's A2A history still holds every turn (up to EARLIER_MESSAGES_KEPT).
+ */
+export function continuedInputOf(task: MeshTask, message: A2AMessage): A2AInput {
+  const earlier = historyOf(task)
+    .map((m) => A2AMessageCodec.toJSON(m))
+    .slice(-EARLIER_MESSAGES_KEPT);
+  return {
+    text: messageText(message),
+    a2a: { message: A2AMessageCodec.toJSON(message), ...(earlier.length ? { earlier } : {}) },
+  };
+}
+
+/** The messageId of the task's latest message from its sender (its input), if it came over A2A. */
+export function latestMessageIdOf(task: MeshTask): string | undefined {
+  return isA2AInput(task.input) ? requestMessage(task)?.messageId : undefined;
+}
+
+/** The task's messages, oldest first: the earlier turns a sender added, then the current input. */
+function historyOf(task: MeshTask): A2AMessage[] {
+  const request = requestMessage(task);
+  if (!request) return [];
+  const earlier: A2AMessage[] = [];
+  if (isA2AInput(task.input) && Array.isArray(task.input.a2a.earlier)) {
+    for (const value of task.input.a2a.earlier) {
+      try {
+        earlier.push(A2AMessageCodec.fromJSON(value));
+      } catch {
+        // Not a message: left out of the history.
+      }
+    }
+  }
+  return [...earlier, request];
 }
 
 /**

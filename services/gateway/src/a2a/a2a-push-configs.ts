@@ -39,7 +39,10 @@ export class A2APushConfigs {
     private readonly read: TaskReader,
   ) {}
 
-  async create(params: TaskPushNotificationConfig, context: ServerCallContext): Promise<TaskPushNotificationConfig> {
+  async create(
+    params: TaskPushNotificationConfig,
+    context: ServerCallContext,
+  ): Promise<TaskPushNotificationConfig> {
     const push = this.orRefuse();
     const caller = callerOf(context);
     const task = await this.read(params.taskId, caller, targetOf(context));

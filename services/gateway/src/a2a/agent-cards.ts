@@ -193,7 +193,10 @@ export class AgentCards {
         description: ORG_DESCRIPTION,
         url: `${this.options.baseUrl}/a2a`,
         skills: roles.map((role) =>
-          roleSkill(role, `Send to role ${role} with metadata.role = "${role}"; any of its agents may take it.`),
+          roleSkill(
+            role,
+            `Send to role ${role} with metadata.role = "${role}"; any of its agents may take it.`,
+          ),
         ),
       }),
     );

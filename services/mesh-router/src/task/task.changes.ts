@@ -73,6 +73,7 @@ export function taskWrite(current: Task, actor: string, outcome: TaskDecisionOut
     assignee: patch.assignee
       ? { agentId: patch.assignee.agentId, role: patch.assignee.role }
       : current.assignee,
+    input: patch.input !== undefined ? (patch.input as Task['input']) : current.input,
     state: outcome.to,
     reason: outcome.reason,
     result: patch.result !== undefined ? (patch.result as Task['result']) : current.result,

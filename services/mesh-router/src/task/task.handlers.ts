@@ -1,6 +1,7 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, Payload } from '@nestjs/microservices';
 import {
+  AddTaskInput,
   CancelTask,
   Decide,
   GetTask,
@@ -17,6 +18,7 @@ import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messagin
 import { CallerIdentity } from '../identity/caller-identity.js';
 import { TaskService, type CreateCommand } from './task.service.js';
 import { TaskMetrics } from './task.metrics.js';
+import { addTaskInput } from './task.input.js';
 
 /** NATS RPC endpoints: verify the caller → service → reply. The transport has validated the payload. */
 @Controller()
@@ -91,6 +93,16 @@ export class TaskHandlers {
     }));
   }
 
+  @RpcHandler(AddTaskInput)
+  addTaskInput(
+    @Payload() request: RpcRequest<typeof AddTaskInput>,
+    @Ctx() ctx: MessageContext,
+  ): Promise<RpcResponse<typeof AddTaskInput>> {
+    return this.measure('add-task-input', async () => ({
+      value: await addTaskInput(this.tasks, await this.identity.of(ctx), request),
+    }));
+  }
+
   @RpcHandler(CancelTask)
   cancel(
     @Payload() request: RpcRequest<typeof CancelTask>,
@@ -104,7 +116,11 @@ export class TaskHandlers {
   /** Send, request-approval and notify: one create path, counted per operation (a replayed key is a repeat). */
   private create(operation: string, command: CreateCommand, ctx: MessageContext): Promise<Task> {
     return this.measure(operation, async () => {
-      const { task, created } = await this.tasks.create(await this.identity.of(ctx), command, ctx.idempotencyKey);
+      const { task, created } = await this.tasks.create(
+        await this.identity.of(ctx),
+        command,
+        ctx.idempotencyKey,
+      );
       return { value: task, repeat: !created };
     });
   }

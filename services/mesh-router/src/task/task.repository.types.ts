@@ -44,6 +44,8 @@ export type TaskDecisionOutcome =
       to: TaskState;
       reason: string | null;
       patch: {
+        /** A new input from the task's sender (AddTaskInput). */
+        input?: unknown;
         assignee?: TaskSender;
         result?: unknown;
         decision?: TaskDecision;

@@ -1,3 +1,9 @@
-export { ServiceHost, type ServiceHostConfig, type ServiceHostOptions } from './service-host.js';
+export {
+  ServiceHost,
+  type ServiceHostConfig,
+  type ServiceHostOptions,
+  type StartableJobs,
+} from './service-host.js';
+export { handlersModule, instance } from './handlers-module.js';
 export { ServiceJobs, type ServiceJobsOptions } from './jobs/service-jobs.js';
 export { jobAffectedCounter, jobRunsCounter } from './jobs/job-metrics.js';

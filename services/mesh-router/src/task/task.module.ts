@@ -1,4 +1,5 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
+import { handlersModule, instance } from '@orgmesh/service-host';
 import { ApprovalDelegations } from '../approval/approval.delegations.js';
 import { ApprovalHandlers } from '../approval/approval.handlers.js';
 import { ApprovalService } from '../approval/approval.service.js';
@@ -9,9 +10,8 @@ import { TaskMetrics } from './task.metrics.js';
 import { TaskService } from './task.service.js';
 
 /** Wires the handlers to instances built outside Nest (so jobs, consumers and tests share them). */
-@Module({})
-export class TaskModule {
-  static register(deps: {
+export const TaskModule = {
+  register(deps: {
     service: TaskService;
     identity: CallerIdentity;
     metrics: TaskMetrics;
@@ -19,17 +19,17 @@ export class TaskModule {
     delegations: ApprovalDelegations;
     visibility: ApprovalVisibility;
   }): DynamicModule {
-    return {
-      module: TaskModule,
-      controllers: [TaskHandlers, ApprovalHandlers],
-      providers: [
-        { provide: ApprovalService, useValue: deps.approvals },
-        { provide: ApprovalDelegations, useValue: deps.delegations },
-        { provide: ApprovalVisibility, useValue: deps.visibility },
-        { provide: TaskService, useValue: deps.service },
-        { provide: CallerIdentity, useValue: deps.identity },
-        { provide: TaskMetrics, useValue: deps.metrics },
+    return handlersModule(
+      'TaskModule',
+      [TaskHandlers, ApprovalHandlers],
+      [
+        instance(ApprovalService, deps.approvals),
+        instance(ApprovalDelegations, deps.delegations),
+        instance(ApprovalVisibility, deps.visibility),
+        instance(TaskService, deps.service),
+        instance(CallerIdentity, deps.identity),
+        instance(TaskMetrics, deps.metrics),
       ],
-    };
-  }
-}
+    );
+  },
+};

@@ -224,28 +224,20 @@ describe('the services on a secured bus, each with its own credential', () => {
         authentication: undefined,
       },
     };
-    // The gateway started before the mesh router created MESH, so its push durable starts a moment
-    // after (retrying every 500 ms) and takes only changes made after it: a task the agent finished
-    // in that moment may push nothing, so the message is sent again, up to three times.
+    // The gateway started before the mesh router created MESH, so its push durable started a moment
+    // after; it starts at the gateway's start, so a task the agent finished in that moment is pushed
+    // too (ADR 0018) and one message suffices (it was sent up to three times before that fix).
     const completed = () =>
       hook.received.some((r) => JSON.stringify(r.body).includes('TASK_STATE_COMPLETED'));
-    for (let attempt = 1; attempt <= 3 && !completed(); attempt++) {
-      const task = asTask(
-        await client.sendMessage({ ...request, message: { ...request.message!, messageId: randomUUID() } }),
-      );
-      const configs = await client.listTaskPushNotificationConfig({
-        tenant: '',
-        taskId: task.id,
-        pageSize: 10,
-        pageToken: '',
-      });
-      expect(configs.configs).toEqual([expect.objectContaining({ taskId: task.id, url: hook.url })]);
-      await expectEventually(() => expect(completed()).toBe(true), {
-        timeoutMs: attempt === 3 ? 30_000 : 5_000,
-      }).catch((error: unknown) => {
-        if (attempt === 3) throw error;
-      });
-    }
+    const task = asTask(await client.sendMessage(request));
+    const configs = await client.listTaskPushNotificationConfig({
+      tenant: '',
+      taskId: task.id,
+      pageSize: 10,
+      pageToken: '',
+    });
+    expect(configs.configs).toEqual([expect.objectContaining({ taskId: task.id, url: hook.url })]);
+    await expectEventually(() => expect(completed()).toBe(true), { timeoutMs: 30_000 });
     expect(completed()).toBe(true);
     expect(hook.received.every((r) => r.headers['x-a2a-notification-token'] === 'secured-push')).toBe(true);
   }, 60_000);

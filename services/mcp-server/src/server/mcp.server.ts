@@ -15,6 +15,7 @@ import { claimsOf, type TokenSource } from '../gateway/token.provider.js';
 import { MESH_TOOLS, requestApproval, type MeshTool, type ToolContext } from '../tools/mesh.tools.js';
 import { toolSuccess } from '../tools/tool-result.js';
 import {
+  approvalProgress,
   approvalResult,
   inlineTask,
   MeshTaskStore,
@@ -159,18 +160,7 @@ export function createOrgmeshMcpServer(deps: OrgmeshMcpDeps): McpServer {
           waitMs,
           pollIntervalMs,
           signal: extra.signal,
-          onProgress:
-            progressToken === undefined
-              ? undefined
-              : (task, count) =>
-                  extra.sendNotification({
-                    method: 'notifications/progress',
-                    params: {
-                      progressToken,
-                      progress: count,
-                      message: `approval ${task.id}: ${task.state}, waiting for ${task.to.agentId ?? task.to.role}`,
-                    },
-                  }),
+          onProgress: approvalProgress(progressToken, (notification) => extra.sendNotification(notification)),
         });
         return approvalResult(outcome);
       });

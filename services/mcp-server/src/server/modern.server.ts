@@ -8,7 +8,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { MCP_SERVER_NAME, type Task } from '@orgmesh/contracts';
 import { GatewayError } from '../gateway/gateway.errors.js';
-import { approvalResult, mcpStatusOf, toMcpTask, waitForDecision } from '../tools/approval-tasks.js';
+import {
+  approvalProgress,
+  approvalResult,
+  mcpStatusOf,
+  toMcpTask,
+  waitForDecision,
+} from '../tools/approval-tasks.js';
 import { MESH_TOOLS, requestApproval } from '../tools/mesh.tools.js';
 import { toolSuccess } from '../tools/tool-result.js';
 import { guardedToolCall } from './guarded-tool-call.js';
@@ -107,18 +113,7 @@ export function createModernMcpServer(deps: OrgmeshMcpDeps): ModernMcpServer {
           waitMs,
           pollIntervalMs,
           signal: call.mcpReq.signal,
-          onProgress:
-            progressToken === undefined
-              ? undefined
-              : (task, count) =>
-                  call.mcpReq.notify({
-                    method: 'notifications/progress',
-                    params: {
-                      progressToken,
-                      progress: count,
-                      message: `approval ${task.id}: ${task.state}, waiting for ${task.to.agentId ?? task.to.role}`,
-                    },
-                  }),
+          onProgress: approvalProgress(progressToken, (notification) => call.mcpReq.notify(notification)),
         });
         return approvalResult(decided);
       });

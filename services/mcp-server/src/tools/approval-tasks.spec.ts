@@ -2,7 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import type { Task } from '@orgmesh/contracts';
 import { GatewayClient } from '../gateway/gateway.client.js';
 import { StaticTokenSource } from '../gateway/token.provider.js';
-import { approvalResult, inlineTask, mcpStatusOf, MeshTaskStore, toMcpTask } from './approval-tasks.js';
+import {
+  approvalProgress,
+  approvalResult,
+  inlineTask,
+  mcpStatusOf,
+  MeshTaskStore,
+  toMcpTask,
+  type ApprovalProgressNotification,
+} from './approval-tasks.js';
 import { toolFailure } from './tool-result.js';
 import { GatewayError } from '../gateway/gateway.errors.js';
 
@@ -80,5 +88,36 @@ describe('approvals as MCP tasks', () => {
     // A forged or damaged id is no task, and is never sent to the gateway.
     expect(await offline.getTask('inline.bm90IGpzb24')).toBeNull();
     expect(await offline.getTask('not-a-uuid')).toBeNull();
+  });
+});
+
+describe('approvalProgress', () => {
+  it('sends nothing for a call without a progress token', () => {
+    expect(approvalProgress(undefined, async () => undefined)).toBeUndefined();
+  });
+
+  it('sends each step as notifications/progress naming the approval, its state and whom it waits for', async () => {
+    const sent: ApprovalProgressNotification[] = [];
+    const onProgress = approvalProgress('tok-1', async (notification) => void sent.push(notification));
+    await onProgress?.(approval('submitted'), 1);
+    await onProgress?.(approval('working', { to: { role: 'manager', agentId: 'manager-agent' } }), 2);
+    expect(sent).toEqual([
+      {
+        method: 'notifications/progress',
+        params: {
+          progressToken: 'tok-1',
+          progress: 1,
+          message: 'approval 0b6f0d3e-6c1f-4c55-9d51-6f3f3f1b2a10: submitted, waiting for manager',
+        },
+      },
+      {
+        method: 'notifications/progress',
+        params: {
+          progressToken: 'tok-1',
+          progress: 2,
+          message: 'approval 0b6f0d3e-6c1f-4c55-9d51-6f3f3f1b2a10: working, waiting for manager-agent',
+        },
+      },
+    ]);
   });
 });

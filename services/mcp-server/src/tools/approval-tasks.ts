@@ -248,6 +248,33 @@ export interface WaitOptions {
   readonly heartbeatMs?: number;
 }
 
+/** A progress notification about a waiting approval, as either protocol era's SDK sends it. */
+export interface ApprovalProgressNotification {
+  readonly method: 'notifications/progress';
+  readonly params: { progressToken: string | number; progress: number; message: string };
+}
+
+/**
+ * The `onProgress` of waitForDecision for a call whose client gave a `progressToken` (none
+ * without one): each state change of the approval, and each heartbeat, sent through `notify` as
+ * `notifications/progress` naming the approval, its state and whom it waits for.
+ */
+export function approvalProgress(
+  progressToken: string | number | undefined,
+  notify: (notification: ApprovalProgressNotification) => Promise<void>,
+): WaitOptions['onProgress'] {
+  if (progressToken === undefined) return undefined;
+  return (task, count) =>
+    notify({
+      method: 'notifications/progress',
+      params: {
+        progressToken,
+        progress: count,
+        message: `approval ${task.id}: ${task.state}, waiting for ${task.to.agentId ?? task.to.role}`,
+      },
+    });
+}
+
 /** The wait ended before a decision: the approval stays open. A tool error the model reads. */
 function stillPending(task: Task, why: string): GatewayError {
   return new GatewayError(

@@ -104,8 +104,13 @@ describe('the privacy proxy as a Nest service', () => {
 
   it('masks and restores text over the bus for an agent, and refuses a call without a token', async () => {
     const auth = { authorization: `Bearer ${financeToken}` };
+    // The texts' findings are counted with the model calls' (the same teed audit sink).
+    const emailsMasked = async () =>
+      (await client.request(GetRedactions, { entityType: 'email' }, auth)).totals.masked;
+    const before = await emailsMasked();
     const masked = await client.request(MaskText, { texts: ['Ask jane.doe@acme.example.'] }, auth);
     expect(masked.texts[0]).not.toContain('jane.doe@acme.example');
+    expect(await emailsMasked()).toBe(before + 1);
     expect(masked.handle).toEqual(expect.any(String));
     const restored = await client.request(RestoreText, { texts: masked.texts, handle: masked.handle! }, auth);
     expect(restored.texts).toEqual(['Ask jane.doe@acme.example.']);

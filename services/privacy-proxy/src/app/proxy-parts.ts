@@ -57,6 +57,7 @@ export interface ProxyParts {
   readonly bus: MessageBus | undefined;
   readonly db: Database | undefined;
   readonly metrics: PrivacyProxyMetrics;
+  /** The audit sink teed with the redaction counts: model calls and mask-text texts are counted alike. */
   readonly audit: AuditSink;
   readonly usage: UsageStore;
   readonly redactions: RedactionRecorder;
@@ -92,6 +93,8 @@ export async function openProxyParts(
   );
   redactions.start();
   closing.push(() => redactions.stop());
+  // Every audited finding is counted: model calls and the texts of rpc.privacy.v1.mask-text alike.
+  const counted = teeAudit(audit, redactions);
   const verifier = JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
     issuer: config.AUTH_ISSUER,
     audience: config.AUTH_AUDIENCE,
@@ -115,7 +118,7 @@ export async function openProxyParts(
     verifier,
     profiles,
     hmacKey: config.PRIVACY_HMAC_KEY,
-    audit: teeAudit(audit, redactions),
+    audit: counted,
     logger,
     metrics,
     ...(config.PRIVACY_NER_URL
@@ -126,7 +129,7 @@ export async function openProxyParts(
     upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
     governor,
   });
-  return { config, logger, bus, db, metrics, audit, usage, redactions, verifier, governor, proxy };
+  return { config, logger, bus, db, metrics, audit: counted, usage, redactions, verifier, governor, proxy };
 }
 
 function upstreams(config: PrivacyProxyConfig) {

@@ -1,5 +1,6 @@
 import { AppError } from '@orgmesh/contracts';
-import { Counter, type Registry } from 'prom-client';
+import { seriesOn } from '@orgmesh/telemetry';
+import type { Counter, Registry } from 'prom-client';
 import type { JwtVerifier } from './jwt-verifier.js';
 
 /** One series for every service that verifies forwarded callers; `service` comes from the registry's default labels. */
@@ -10,14 +11,11 @@ export const CALLERS_REFUSED_TOTAL = 'orgmesh_callers_refused_total';
  * mesh-router and the registry count into the same series name so one alert covers the bus).
  */
 export function callersRefusedCounter(registry: Registry): Counter<'code'> {
-  const existing = registry.getSingleMetric(CALLERS_REFUSED_TOTAL);
-  if (existing) return existing as Counter<'code'>;
-  return new Counter({
-    name: CALLERS_REFUSED_TOTAL,
-    help: 'RPCs refused before any work because the forwarded caller token could not be verified (unauthenticated) or, in sessions, carries no orgmesh scope (forbidden)',
-    labelNames: ['code'],
-    registers: [registry],
-  });
+  return seriesOn(registry).sharedCounter(
+    CALLERS_REFUSED_TOTAL,
+    'RPCs refused before any work because the forwarded caller token could not be verified (unauthenticated) or, in sessions, carries no orgmesh scope (forbidden)',
+    { labels: ['code'] },
+  );
 }
 
 /**

@@ -1,4 +1,5 @@
-import { Counter, type Registry } from 'prom-client';
+import type { Counter, Registry } from 'prom-client';
+import { seriesOn } from './metric-series.js';
 
 /**
  * What every last-resort boundary logs about an unexpected error: its type, a driver's code (e.g. a
@@ -31,12 +32,9 @@ export const UNEXPECTED_ERRORS = 'orgmesh_unexpected_errors_total';
  * MCP) share it whichever of them counts or starts first.
  */
 export function unexpectedErrorsCounter(registry: Registry): Counter<'edge' | 'subject'> {
-  const existing = registry.getSingleMetric(UNEXPECTED_ERRORS);
-  if (existing instanceof Counter) return existing as Counter<'edge' | 'subject'>;
-  return new Counter({
-    name: UNEXPECTED_ERRORS,
-    help: 'errors no code path anticipated, answered as internal by a last-resort boundary (or dead-lettered), by edge (http, sse, grpc, nats-rpc, …) and route, method, tool or subject',
-    labelNames: ['edge', 'subject'],
-    registers: [registry],
-  });
+  return seriesOn(registry).sharedCounter(
+    UNEXPECTED_ERRORS,
+    'errors no code path anticipated, answered as internal by a last-resort boundary (or dead-lettered), by edge (http, sse, grpc, nats-rpc, …) and route, method, tool or subject',
+    { labels: ['edge', 'subject'] },
+  );
 }

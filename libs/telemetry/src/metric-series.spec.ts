@@ -62,3 +62,19 @@ describe('seriesOn', () => {
     expect(created).toBe(2);
   });
 });
+
+describe('sharedCounter', () => {
+  it('is the one counter of its name on a registry, whoever declares it first', () => {
+    const registry = new Registry();
+    const first = seriesOn(registry).sharedCounter('orgmesh_test_shared_errors_total', 'errors', {
+      labels: ['edge'],
+    });
+    const second = seriesOn(registry).sharedCounter('orgmesh_test_shared_errors_total', 'errors', {
+      labels: ['edge'],
+    });
+    expect(second).toBe(first);
+    expect(seriesOn(new Registry()).sharedCounter('orgmesh_test_shared_errors_total', 'errors')).not.toBe(
+      first,
+    );
+  });
+});

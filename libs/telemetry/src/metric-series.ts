@@ -48,6 +48,20 @@ export class MetricSeries {
     });
   }
 
+  /**
+   * The one counter of `name` on this registry, declared by whichever part of the process asks
+   * first (several edges or services of one process count into one series, e.g. unexpected errors).
+   */
+  sharedCounter<L extends string = string>(
+    name: string,
+    help: string,
+    options: SeriesOptions<L> = {},
+  ): Counter<L> {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing instanceof Counter) return existing as Counter<L>;
+    return this.counter(name, help, options);
+  }
+
   histogram<L extends string = string>(
     name: string,
     help: string,

@@ -1,7 +1,7 @@
 import { PrivacyRedacted, type PrivacyRedactedPayload } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
-import type { Logger } from '@orgmesh/telemetry';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { seriesOn, type Logger } from '@orgmesh/telemetry';
+import type { Counter, Registry } from 'prom-client';
 import type { AuditSink } from './audit-sink.js';
 import type { AuditSpool, SpoolBatch } from './audit-spool.js';
 
@@ -37,20 +37,16 @@ export class NatsAuditSink implements AuditSink {
     private readonly options: NatsAuditSinkOptions = {},
   ) {
     if (options.registry) {
-      const registry = options.registry;
-      this.dropped = new Counter({
-        name: 'orgmesh_privacy_audit_dropped_total',
-        help: 'Privacy audit events dropped because the local spool was full',
-        registers: [registry],
-      });
-      new Gauge({
-        name: 'orgmesh_privacy_audit_spool_bytes',
-        help: 'Bytes of privacy audit events in the local spool not yet acknowledged by JetStream',
-        registers: [registry],
-        collect() {
-          this.set(spool.pendingBytes);
-        },
-      });
+      const series = seriesOn(options.registry);
+      this.dropped = series.counter(
+        'orgmesh_privacy_audit_dropped_total',
+        'Privacy audit events dropped because the local spool was full',
+      );
+      series.gauge(
+        'orgmesh_privacy_audit_spool_bytes',
+        'Bytes of privacy audit events in the local spool not yet acknowledged by JetStream',
+        { read: () => spool.pendingBytes },
+      );
     }
   }
 

@@ -149,12 +149,7 @@ export async function startMeshRouterApp(
     );
     late.tasks = service;
 
-    // Stopped after the microservice (closing runs last-opened first): requests in flight still commit and publish.
-    // The relay registers orgmesh_outbox_pending and orgmesh_outbox_lag_seconds (libs/messaging).
-    await host.startRelay({
-      publishedRetentionMs: config.OUTBOX_RETENTION,
-      onPublished: (event) => senderUpdates.repeat(event.subject, event.data),
-    });
+    await host.startRelay({ onPublished: (event) => senderUpdates.repeat(event.subject, event.data) });
     await host.listen(
       TaskModule.register({
         service,
@@ -200,26 +195,30 @@ export async function startMeshRouterApp(
       // Task rows carry the service clock's timestamps.
       now: () => clock.now(),
     });
-    const jobs = new TaskJobs(service, repository, metrics, logger, retention, {
-      deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-      retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
-    });
-    if (options.startJobs !== false) jobs.start();
-    host.onClose(() => jobs.stop());
-    const approvalJobs = new ApprovalJobs(approvals, repository, metrics, logger, {
-      intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-    });
-    if (options.startJobs !== false) approvalJobs.start();
-    host.onClose(() => approvalJobs.stop());
-    const redelivery = new RedeliverySweep(db, bus, metrics, logger, {
-      afterMs: config.MESH_REDELIVER_AFTER,
-      maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
-      batchSize: config.MESH_REDELIVER_BATCH_SIZE,
-      intervalMs: config.MESH_REDELIVER_INTERVAL,
-      now: () => clock.now(),
-    });
-    if (options.startJobs !== false) redelivery.start();
-    host.onClose(() => redelivery.stop());
+    const startJobs = options.startJobs !== false;
+    const jobs = host.runJobs(
+      new TaskJobs(service, repository, metrics, logger, retention, {
+        deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+        retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
+      }),
+      startJobs,
+    );
+    const approvalJobs = host.runJobs(
+      new ApprovalJobs(approvals, repository, metrics, logger, {
+        intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+      }),
+      startJobs,
+    );
+    const redelivery = host.runJobs(
+      new RedeliverySweep(db, bus, metrics, logger, {
+        afterMs: config.MESH_REDELIVER_AFTER,
+        maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
+        batchSize: config.MESH_REDELIVER_BATCH_SIZE,
+        intervalMs: config.MESH_REDELIVER_INTERVAL,
+        now: () => clock.now(),
+      }),
+      startJobs,
+    );
 
     const health = await host.serveHealth({ host: config.MESH_HTTP_HOST, port: config.MESH_HTTP_PORT });
     logger.info({ healthPort: health.port }, 'mesh router started');

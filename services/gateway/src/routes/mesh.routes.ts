@@ -15,6 +15,7 @@ import {
   TaskState,
   UpdateTask,
   safeText,
+  type RpcRequestInput,
   type RpcResponse,
 } from '@orgmesh/contracts';
 import type { Caller } from '../auth/caller.js';
@@ -55,6 +56,36 @@ function checkFrom(caller: Caller, from: z.infer<typeof FromField>): void {
   }
 }
 
+/**
+ * The three creates (send_task, request_approval, notify) alike: the contract's request plus the
+ * optional `from` the token must match (checkFrom), idempotent, answered 202 with the stored task.
+ */
+function createRoute(
+  contract: typeof SendTask | typeof RequestApproval | typeof Notify,
+  route: { operationId: string; path: string; summary: string; description: string; grpcMethod: string },
+): Route {
+  return defineRoute({
+    operationId: route.operationId,
+    method: 'POST',
+    path: route.path,
+    tag: 'mesh',
+    summary: route.summary,
+    description: route.description,
+    access: WRITERS,
+    // Each route validates with its own contract's request; the cast only names one of the three for the types.
+    body: (contract.request as typeof SendTask.request).extend({ from: FromField }),
+    idempotent: true,
+    status: 202,
+    response: Task,
+    grpc: { service: 'Mesh', method: route.grpcMethod },
+    async handle({ body, caller, call }) {
+      const { from, ...payload } = body;
+      checkFrom(caller, from);
+      return call(contract, payload as RpcRequestInput<typeof contract>);
+    },
+  });
+}
+
 /** The filters are the contract's own (no NUL, no lone surrogate); only paging is the gateway's. */
 const ListQuery = z.object({
   role: ListTasks.request.shape.role,
@@ -91,25 +122,13 @@ function personView(message: string): AppError {
 }
 
 export const meshRoutes: Route[] = [
-  defineRoute({
+  createRoute(SendTask, {
     operationId: 'sendTask',
-    method: 'POST',
     path: '/v1/tasks',
-    tag: 'mesh',
     summary: 'Send a task to a role (or one agent)',
     description:
       "send_task. The sender is the caller's token (subject and role). Policy may refuse (403 `policy_denied` naming the rule).",
-    access: WRITERS,
-    body: SendTask.request.extend({ from: FromField }),
-    idempotent: true,
-    status: 202,
-    response: Task,
-    grpc: { service: 'Mesh', method: 'SendTask' },
-    async handle({ body, caller, call }) {
-      const { from, ...payload } = body;
-      checkFrom(caller, from);
-      return call(SendTask, payload);
-    },
+    grpcMethod: 'SendTask',
   }),
   defineRoute({
     operationId: 'listTasks',
@@ -210,24 +229,12 @@ export const meshRoutes: Route[] = [
       return call(CancelTask, { id: params.id, ...body });
     },
   }),
-  defineRoute({
+  createRoute(RequestApproval, {
     operationId: 'requestApproval',
-    method: 'POST',
     path: '/v1/approvals',
-    tag: 'mesh',
     summary: 'Request an approval decision',
     description: "request_approval. The requester's session pauses until the approval is decided.",
-    access: WRITERS,
-    body: RequestApproval.request.extend({ from: FromField }),
-    idempotent: true,
-    status: 202,
-    response: Task,
-    grpc: { service: 'Mesh', method: 'RequestApproval' },
-    async handle({ body, caller, call }) {
-      const { from, ...payload } = body;
-      checkFrom(caller, from);
-      return call(RequestApproval, payload);
-    },
+    grpcMethod: 'RequestApproval',
   }),
   defineRoute({
     operationId: 'listApprovals',
@@ -247,7 +254,7 @@ export const meshRoutes: Route[] = [
     access: [...ALL_KINDS, 'person'],
     query: ListQuery.extend({
       awaiting: z.literal('me').optional().describe("`me`: a person's approvals waiting for them"),
-      decided: z.literal('me').optional().describe("`me`: the approvals a person decided"),
+      decided: z.literal('me').optional().describe('`me`: the approvals a person decided'),
     }),
     status: 200,
     response: z.union([TaskList, ListPersonApprovals.response]),
@@ -266,26 +273,14 @@ export const meshRoutes: Route[] = [
       return listTasks('approval')({ query: filters, caller, call });
     },
   }),
-  defineRoute({
+  createRoute(Notify, {
     operationId: 'notify',
-    method: 'POST',
     path: '/v1/notifications',
-    tag: 'mesh',
     summary: 'Notify a role (fire-and-forget, delivered durably)',
     description:
       'notify: a message to a role (or one agent), delivered durably to its inbox; nothing is expected back. Answers ' +
       '202 with the stored notification.',
-    access: WRITERS,
-    body: Notify.request.extend({ from: FromField }),
-    idempotent: true,
-    status: 202,
-    response: Task,
-    grpc: { service: 'Mesh', method: 'Notify' },
-    async handle({ body, caller, call }) {
-      const { from, ...payload } = body;
-      checkFrom(caller, from);
-      return call(Notify, payload);
-    },
+    grpcMethod: 'Notify',
   }),
   defineRoute({
     operationId: 'listNotifications',

@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createJwtVerifier, LocalIssuer, SCOPES } from '@orgmesh/auth';
@@ -28,11 +31,17 @@ import {
   type HostileBody,
   type TestContext,
 } from '@orgmesh/testing';
-// The services that serve RPCs run in this one test (the privacy proxy's usage RPC with its own handler), each the real app against the same
-// NATS namespace and database, so the suite covers every RPC contract with one client.
+// The services that serve RPCs run in this one test, each the real app (the privacy proxy too: its Nest
+// service with a profiles file) against the same NATS namespace and database, so the suite covers
+// every RPC contract with one client.
 import { startTestSessions, trustLocalIssuer, type SessionsApp } from '@orgmesh/sessions/testing';
 import { startTestRegistry, type RegistryApp } from '@orgmesh/registry/testing';
-import { JoseTokenVerifier, MemoryUsageStore, serveUsage } from '@orgmesh/privacy-proxy/testing';
+import {
+  JoseTokenVerifier,
+  loadPrivacyProxyConfig,
+  startPrivacyProxyApp,
+  type PrivacyProxyApp,
+} from '@orgmesh/privacy-proxy/testing';
 import type { MeshRouterApp } from '../src/mesh-router.app.js';
 import { bearer, clientBus, createTestContext, startTestMeshRouter } from './mesh-harness.js';
 
@@ -62,7 +71,8 @@ describe('bus fuzz: every RPC contract against the real services', () => {
   let sessions: SessionsApp;
   let registry: RegistryApp;
   let mesh: MeshRouterApp;
-  let proxyBus: MessageBus;
+  let proxy: PrivacyProxyApp;
+  let proxyDir: string;
   let authorizations: Array<{ name: string; value: string | undefined }>;
   let agentToken: string;
   const recorder = recordProcessFaults();
@@ -82,16 +92,34 @@ describe('bus fuzz: every RPC contract against the real services', () => {
     sessions = await startTestSessions(ctx);
     mesh = await startTestMeshRouter(ctx, issuer, { startJobs: false });
     bus = await clientBus(ctx, 'bus-fuzz-client');
-    // The privacy proxy's one RPC (GET /v1/usage), its real handler and token check on an in-memory store.
-    proxyBus = await clientBus(ctx, 'bus-fuzz-privacy-proxy');
-    serveUsage(proxyBus, {
-      usage: new MemoryUsageStore(),
-      verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
-        issuer: issuer.issuer,
-        audience: issuer.audience,
+    // The privacy proxy's RPCs (usage, redaction counts, mask/restore text) through its Nest controller.
+    proxyDir = await mkdtemp(join(tmpdir(), 'orgmesh-bus-fuzz-proxy-'));
+    await writeFile(
+      join(proxyDir, 'profiles.json'),
+      JSON.stringify({ profiles: { finance: { mode: 'mask' } } }),
+    );
+    proxy = await startPrivacyProxyApp(
+      loadPrivacyProxyConfig({
+        PRIVACY_PROXY_PORT: '0',
+        PRIVACY_UPSTREAM_OPENAI_URL: 'http://127.0.0.1:9/v1',
+        PRIVACY_PROFILES_FILE: join(proxyDir, 'profiles.json'),
+        PRIVACY_HMAC_KEY: 'bus-fuzz-hmac-key-0123456789abcdef0123',
+        PRIVACY_AUDIT: 'nats',
+        PRIVACY_AUDIT_SPOOL_DIR: join(proxyDir, 'spool'),
+        DATABASE_URL: ctx.databaseUrl,
+        MIGRATE_ON_START: 'true',
+        NATS_URL: ctx.natsUrl,
+        NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
+        NATS_NAME_SUFFIX: ctx.nameSuffix,
+        LOG_LEVEL: 'silent',
       }),
-    });
-    await proxyBus.nc.flush();
+      {
+        verifier: JoseTokenVerifier.fromLocalJwks(issuer.jwks, {
+          issuer: issuer.issuer,
+          audience: issuer.audience,
+        }),
+      },
+    );
     agentToken = await bearer(issuer, 'finance-agent', 'finance');
     authorizations = [
       { name: 'no token', value: undefined },
@@ -110,7 +138,8 @@ describe('bus fuzz: every RPC contract against the real services', () => {
       `bus fuzz answers: ${JSON.stringify(Object.fromEntries([...outcomes].sort((a, b) => b[1] - a[1])))}\n`,
     );
     await bus?.close();
-    await proxyBus?.close();
+    await proxy?.close();
+    if (proxyDir?.includes('orgmesh-bus-fuzz-proxy-')) await rm(proxyDir, { recursive: true, force: true });
     await mesh?.close();
     await sessions?.close();
     await registry?.close();

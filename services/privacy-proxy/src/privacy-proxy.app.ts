@@ -7,6 +7,7 @@ import { createLogger, type Logger } from '@orgmesh/telemetry';
 import { ModelApiListener } from './app/model-api.listener.js';
 import { PrivacyProxyModule } from './app/privacy-proxy.module.js';
 import { CloseStack, openProxyParts, type ProxyParts } from './app/proxy-parts.js';
+import type { TokenVerifier } from './auth/token-verifier.js';
 import type { PrivacyProxyConfig } from './privacy-proxy.config.js';
 
 export interface PrivacyProxyApp {
@@ -24,14 +25,20 @@ export interface PrivacyProxyApp {
  */
 export async function startPrivacyProxyApp(
   config: PrivacyProxyConfig,
-  options: { logger?: Logger } = {},
+  options: {
+    logger?: Logger;
+    /** Token verification; default: the JWKS of AUTH_JWKS_URL (a test's local issuer otherwise). */
+    verifier?: TokenVerifier;
+  } = {},
 ): Promise<PrivacyProxyApp> {
   const logger = options.logger ?? createLogger({ service: 'privacy-proxy', level: config.LOG_LEVEL });
   // The names recogniser's lexicon is built before the first request, not during it.
   preloadNamesLexicon();
   const closing = new CloseStack();
   try {
-    const parts = await openProxyParts(config, logger, closing);
+    const parts = await openProxyParts(config, logger, closing, {
+      ...(options.verifier ? { verifier: options.verifier } : {}),
+    });
     let app: INestApplicationContext;
     try {
       app = await startNest(parts);

@@ -76,6 +76,7 @@ export async function openProxyParts(
   config: PrivacyProxyConfig,
   logger: Logger,
   closing: CloseStack,
+  options: { verifier?: TokenVerifier } = {},
 ): Promise<ProxyParts> {
   const bus = await openBus(config, logger, closing);
   const metrics = new PrivacyProxyMetrics();
@@ -95,11 +96,13 @@ export async function openProxyParts(
   closing.push(() => redactions.stop());
   // Every audited finding is counted: model calls and the texts of rpc.privacy.v1.mask-text alike.
   const counted = teeAudit(audit, redactions);
-  const verifier = JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    ...verifierTuning(config),
-  });
+  const verifier =
+    options.verifier ??
+    JoseTokenVerifier.fromJwksUrl(config.AUTH_JWKS_URL, {
+      issuer: config.AUTH_ISSUER,
+      audience: config.AUTH_AUDIENCE,
+      ...verifierTuning(config),
+    });
   const governor = new Governor(
     {
       counters: db ? new PostgresCounterStore(db) : new MemoryCounterStore(),

@@ -9,6 +9,56 @@ function who(party: { agentId?: string | null; role: string; userId?: string | n
   return party.agentId ? `${party.agentId} (${party.role})` : party.userId ? `${party.userId}` : party.role;
 }
 
+/** What the person needs to decide: who asks, by when, under which rule, who else decides, what follows. */
+function ApprovalFacts({ approval }: { approval: ShownApproval }) {
+  const { task } = approval;
+  return (
+    <dl className="facts">
+      <dt>Requested by</dt>
+      <dd>{who(task.from)}</dd>
+      <dt>Requested</dt>
+      <dd>
+        <Time at={task.createdAt} />
+      </dd>
+      <dt>Decide by</dt>
+      <dd>
+        <Until at={approval.stepDeadline} /> (<Time at={approval.stepDeadline} />)
+      </dd>
+      <dt>Rule</dt>
+      <dd>{approval.rule}</dd>
+      {approval.onBehalfOf ? (
+        <>
+          <dt>On behalf of</dt>
+          <dd>{approval.onBehalfOf}</dd>
+        </>
+      ) : null}
+      {approval.steps?.[approval.step] ? (
+        <>
+          <dt>Who decides</dt>
+          <dd>
+            {approval.steps[approval.step]?.quorum ?? 1} of{' '}
+            {(approval.steps[approval.step]?.approvers ?? []).map((p) => p.name ?? p.userId).join(', ') ||
+              'the role'}
+            {approval.awaiting.length
+              ? `; still waiting for ${approval.awaiting.map((p) => p.name ?? p.userId).join(', ')}`
+              : ''}
+          </dd>
+        </>
+      ) : null}
+      <dt>Then escalates to</dt>
+      <dd>
+        {approval.escalationPath.length ? (
+          approval.escalationPath.map((p) => p.name ?? p.userId).join(' → ')
+        ) : (
+          <span className="muted">nobody further (the chain ends)</span>
+        )}
+      </dd>
+      <dt>Priority</dt>
+      <dd>{task.priority}</dd>
+    </dl>
+  );
+}
+
 function ApprovalCard({
   approval,
   onDecided,
@@ -44,49 +94,7 @@ function ApprovalCard({
           No longer waiting for you (decided or moved on elsewhere). Refresh to clear it.
         </p>
       ) : null}
-      <dl className="facts">
-        <dt>Requested by</dt>
-        <dd>{who(task.from)}</dd>
-        <dt>Requested</dt>
-        <dd>
-          <Time at={task.createdAt} />
-        </dd>
-        <dt>Decide by</dt>
-        <dd>
-          <Until at={approval.stepDeadline} /> (<Time at={approval.stepDeadline} />)
-        </dd>
-        <dt>Rule</dt>
-        <dd>{approval.rule}</dd>
-        {approval.onBehalfOf ? (
-          <>
-            <dt>On behalf of</dt>
-            <dd>{approval.onBehalfOf}</dd>
-          </>
-        ) : null}
-        {approval.steps?.[approval.step] ? (
-          <>
-            <dt>Who decides</dt>
-            <dd>
-              {approval.steps[approval.step]?.quorum ?? 1} of{' '}
-              {(approval.steps[approval.step]?.approvers ?? []).map((p) => p.name ?? p.userId).join(', ') ||
-                'the role'}
-              {approval.awaiting.length
-                ? `; still waiting for ${approval.awaiting.map((p) => p.name ?? p.userId).join(', ')}`
-                : ''}
-            </dd>
-          </>
-        ) : null}
-        <dt>Then escalates to</dt>
-        <dd>
-          {approval.escalationPath.length ? (
-            approval.escalationPath.map((p) => p.name ?? p.userId).join(' → ')
-          ) : (
-            <span className="muted">nobody further (the chain ends)</span>
-          )}
-        </dd>
-        <dt>Priority</dt>
-        <dd>{task.priority}</dd>
-      </dl>
+      <ApprovalFacts approval={approval} />
       <details open>
         <summary>Request details</summary>
         <Json value={task.details} />

@@ -46,6 +46,47 @@ export interface Inbox {
 }
 
 /**
+ * Calls `refresh(true)` when an approval changes. The inbox follows the event stream (a person sees
+ * their approvals' changes there, ADR 0019): no polling while it is live. Only while the stream fails
+ * (refused, or reconnecting after a drop) does a slow poll keep the inbox roughly current; it stops as
+ * soon as the stream is live again.
+ */
+function useApprovalChanges(refresh: (live: boolean) => Promise<void>): void {
+  const live = useRef(refresh);
+  live.current = refresh;
+  useEffect(() => {
+    let disposed = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let poll: ReturnType<typeof setInterval> | undefined;
+    const stop = followEvents(
+      (event) => {
+        const payload = event.payload as { task?: Task } | undefined;
+        if (payload?.task?.kind !== 'approval') return;
+        // A burst of changes (an approval's create and its first audit) is one refresh.
+        clearTimeout(timer);
+        timer = setTimeout(() => void live.current(true), 150);
+      },
+      (state) => {
+        if (disposed) return;
+        if (state === 'live') {
+          clearInterval(poll);
+          poll = undefined;
+        } else if ((state === 'retrying' || state === 'closed') && !poll) {
+          poll = setInterval(() => void live.current(true), 30_000);
+        }
+      },
+      'mesh.v1.task-created,mesh.v1.task-updated',
+    );
+    return () => {
+      disposed = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      stop();
+    };
+  }, []);
+}
+
+/**
  * The person's inbox, paged: `reload` reads it afresh (after the person's own decision, or Refresh);
  * the event stream's approval changes refresh it in place (`live`), keeping what was loaded and the
  * cards the person may be acting on; `more` appends a view's next page.
@@ -116,40 +157,7 @@ export function useInbox(me: string) {
     void refresh(false);
   }, [refresh]);
 
-  const live = useRef(refresh);
-  live.current = refresh;
-  useEffect(() => {
-    let disposed = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let poll: ReturnType<typeof setInterval> | undefined;
-    // The inbox follows the event stream (a person sees their approvals' changes there, ADR 0019): no
-    // polling while it is live. Only while the stream fails (refused, or reconnecting after a drop) does
-    // a slow poll keep the inbox roughly current; it stops as soon as the stream is live again.
-    const stop = followEvents(
-      (event) => {
-        const payload = event.payload as { task?: Task } | undefined;
-        if (payload?.task?.kind !== 'approval') return;
-        clearTimeout(timer);
-        timer = setTimeout(() => void live.current(true), 150);
-      },
-      (state) => {
-        if (disposed) return;
-        if (state === 'live') {
-          clearInterval(poll);
-          poll = undefined;
-        } else if ((state === 'retrying' || state === 'closed') && !poll) {
-          poll = setInterval(() => void live.current(true), 30_000);
-        }
-      },
-      'mesh.v1.task-created,mesh.v1.task-updated',
-    );
-    return () => {
-      disposed = true;
-      clearTimeout(timer);
-      clearInterval(poll);
-      stop();
-    };
-  }, []);
+  useApprovalChanges(refresh);
 
   return {
     data,

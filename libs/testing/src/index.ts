@@ -14,3 +14,4 @@ export * from './oidc-provider.js';
 export * from './app-error.js';
 export * from './secured-nats.js';
 export * from './token-attacks.js';
+export * from './service-under-test.js';

@@ -1,6 +1,6 @@
 import { createJwtVerifier } from '@orgmesh/auth';
 import { createLogger } from '@orgmesh/telemetry';
-import type { TestContext } from '@orgmesh/testing';
+import { type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
 import { loadGatewayConfig, type GatewayConfig } from '../gateway.config.js';
 import { startGatewayApp, type GatewayApp, type GatewayAppOptions } from '../gateway.app.js';
 // The real services run in-process behind the gateway in its integration tests.
@@ -15,23 +15,17 @@ import {
   serveUsage,
   type RedactionStore,
 } from '@orgmesh/privacy-proxy/testing';
-import { connectBus } from '@orgmesh/messaging';
 
 export const silentLogger = createLogger({ service: 'gateway-test', level: 'silent' });
 
 /** Test defaults: OS-chosen ports, the test's NATS namespace, cheap secret hashing, a generous rate limit. */
 export function gatewayTestConfig(ctx: TestContext, overrides: Record<string, string> = {}): GatewayConfig {
   return loadGatewayConfig({
-    NATS_URL: ctx.natsUrl,
-    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-    NATS_NAME_SUFFIX: ctx.nameSuffix,
-    GATEWAY_HTTP_PORT: '0',
-    GATEWAY_GRPC_PORT: '0',
+    ...serviceTestEnv(ctx, ['GATEWAY_HTTP_PORT', 'GATEWAY_GRPC_PORT']),
     GATEWAY_RPC_TIMEOUT: '3s',
     GATEWAY_RATE_LIMIT_RPS: '10000',
     GATEWAY_RATE_LIMIT_BURST: '10000',
     AUTH_SECRET_HASH_COST: '1024',
-    LOG_LEVEL: 'silent',
     ...overrides,
   });
 }
@@ -117,13 +111,7 @@ export async function startUsageResponder(
   gateway: GatewayApp,
   options: { redactions?: RedactionStore } = {},
 ): Promise<{ close(): Promise<void> }> {
-  const bus = await connectBus({
-    url: ctx.natsUrl,
-    name: 'privacy-proxy',
-    subjectPrefix: ctx.subjectPrefix,
-    nameSuffix: ctx.nameSuffix,
-    logger: silentLogger,
-  });
+  const bus = await namespaceBus(ctx, 'privacy-proxy', { logger: silentLogger });
   const verifier = JoseTokenVerifier.fromJwksUrl(`${gateway.url}/.well-known/jwks.json`, {
     issuer: gateway.identity.issuer,
     audience: gateway.identity.audience,

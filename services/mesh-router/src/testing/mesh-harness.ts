@@ -1,7 +1,14 @@
 import type { Subscription } from '@nats-io/nats-core';
 import { LocalIssuer, createJwtVerifier } from '@orgmesh/auth';
-import { AppError, GetManager, GetProfile, ResolvePolicy, type OrgUser, type PolicyKind } from '@orgmesh/contracts';
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import {
+  AppError,
+  GetManager,
+  GetProfile,
+  ResolvePolicy,
+  type OrgUser,
+  type PolicyKind,
+} from '@orgmesh/contracts';
+import type { MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import {
   createTestContext,
@@ -9,6 +16,8 @@ import {
   type TestAgent,
   type TestAgentBehaviour,
   type TestContext,
+  namespaceBus,
+  serviceTestEnv,
 } from '@orgmesh/testing';
 import { loadMeshRouterConfig, type MeshRouterConfig } from '../mesh-router.config.js';
 import { startMeshRouterApp, type MeshRouterApp } from '../mesh-router.app.js';
@@ -16,15 +25,7 @@ import { startMeshRouterApp, type MeshRouterApp } from '../mesh-router.app.js';
 export const silentLogger = createLogger({ service: 'mesh-test', level: 'silent' });
 
 export function testConfig(ctx: TestContext, overrides: Record<string, string> = {}): MeshRouterConfig {
-  return loadMeshRouterConfig({
-    NATS_URL: ctx.natsUrl,
-    DATABASE_URL: ctx.databaseUrl,
-    MESH_HTTP_PORT: '0',
-    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-    NATS_NAME_SUFFIX: ctx.nameSuffix,
-    LOG_LEVEL: 'silent',
-    ...overrides,
-  });
+  return loadMeshRouterConfig({ ...serviceTestEnv(ctx, ['MESH_HTTP_PORT']), ...overrides });
 }
 
 export async function startTestMeshRouter(
@@ -42,13 +43,7 @@ export async function startTestMeshRouter(
 
 /** A client bus in the same isolated namespace as the service under test. */
 export function clientBus(ctx: TestContext, name = 'mesh-test-client'): Promise<MessageBus> {
-  return connectBus({
-    url: ctx.natsUrl,
-    name,
-    subjectPrefix: ctx.subjectPrefix,
-    nameSuffix: ctx.nameSuffix,
-    logger: silentLogger,
-  });
+  return namespaceBus(ctx, name, { logger: silentLogger });
 }
 
 /** `Bearer <jwt>` for an agent of a role. */

@@ -1,8 +1,8 @@
 import { type EventDefinition, type EventPayload } from '@orgmesh/contracts';
 import type { JwtVerifier } from '@orgmesh/auth';
-import { connectBus, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
+import { type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
 import { loadRegistryConfig, type RegistryConfig } from '../registry.config.js';
 import { startRegistryApp, type RegistryApp } from '../registry.app.js';
 import type { Clock } from '../service/registry.service.js';
@@ -13,12 +13,7 @@ export const silentLogger = createLogger({ service: 'registry-test', level: 'sil
 /** Test defaults: the demo registry, admin checks off, health on a free port. */
 export function testConfig(ctx: TestContext, overrides: Record<string, string> = {}): RegistryConfig {
   return loadRegistryConfig({
-    NATS_URL: ctx.natsUrl,
-    DATABASE_URL: ctx.databaseUrl,
-    REGISTRY_HTTP_PORT: '0',
-    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-    NATS_NAME_SUFFIX: ctx.nameSuffix,
-    LOG_LEVEL: 'silent',
+    ...serviceTestEnv(ctx, ['REGISTRY_HTTP_PORT']),
     REGISTRY_DIR: DEMO_REGISTRY_DIR,
     REGISTRY_AUTH: 'off',
     ...overrides,
@@ -45,13 +40,7 @@ export async function startTestRegistry(
 
 /** A client bus in the same isolated namespace as the service under test. */
 export function clientBus(ctx: TestContext): Promise<MessageBus> {
-  return connectBus({
-    url: ctx.natsUrl,
-    name: 'registry-test-client',
-    subjectPrefix: ctx.subjectPrefix,
-    nameSuffix: ctx.nameSuffix,
-    logger: silentLogger,
-  });
+  return namespaceBus(ctx, 'registry-test-client', { logger: silentLogger });
 }
 
 export { rpcError } from '@orgmesh/testing';

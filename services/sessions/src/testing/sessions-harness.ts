@@ -1,7 +1,7 @@
 import { createJwtVerifier, LocalIssuer, type JwtVerifier } from '@orgmesh/auth';
 import { AppError } from '@orgmesh/contracts';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
+import type { MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { loadSessionsConfig, type SessionsConfig } from '../sessions.config.js';
 import { startSessionsApp, type SessionsApp } from '../sessions.app.js';
@@ -10,15 +10,7 @@ import type { Clock } from '../session/session.service.js';
 export const silentLogger = createLogger({ service: 'sessions-test', level: 'silent' });
 
 export function testConfig(ctx: TestContext, overrides: Record<string, string> = {}): SessionsConfig {
-  return loadSessionsConfig({
-    NATS_URL: ctx.natsUrl,
-    DATABASE_URL: ctx.databaseUrl,
-    SESSIONS_HTTP_PORT: '0',
-    NATS_SUBJECT_PREFIX: ctx.subjectPrefix,
-    NATS_NAME_SUFFIX: ctx.nameSuffix,
-    LOG_LEVEL: 'silent',
-    ...overrides,
-  });
+  return loadSessionsConfig({ ...serviceTestEnv(ctx, ['SESSIONS_HTTP_PORT']), ...overrides });
 }
 
 /**
@@ -35,7 +27,10 @@ export function trustIssuer(ctx: TestContext, verifier: JwtVerifier): void {
 
 /** Trusts a local issuer's tokens (tests that sign their own, like the mesh router's). */
 export function trustLocalIssuer(ctx: TestContext, issuer: LocalIssuer): void {
-  trustIssuer(ctx, createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }));
+  trustIssuer(
+    ctx,
+    createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }),
+  );
 }
 
 function contextVerifier(ctx: TestContext): JwtVerifier {
@@ -82,7 +77,7 @@ export async function clientBus(
   natsUrl = ctx.natsUrl,
   authorization?: string,
 ): Promise<MessageBus> {
-  const bus = await connectBus({ url: natsUrl, name: 'sessions-test-client', subjectPrefix: ctx.subjectPrefix, nameSuffix: ctx.nameSuffix, logger: silentLogger });
+  const bus = await namespaceBus(ctx, 'sessions-test-client', { natsUrl, logger: silentLogger });
   return authorizeBus(bus, authorization ?? (await sessionsBearer(ctx, 'sessions-test-admin', 'admin')));
 }
 
@@ -96,7 +91,12 @@ export function authorizeBus(bus: MessageBus, authorization: string): MessageBus
 
 export async function startTestSessions(
   ctx: TestContext,
-  options: { overrides?: Record<string, string>; clock?: Clock; startJobs?: boolean; verifier?: JwtVerifier } = {},
+  options: {
+    overrides?: Record<string, string>;
+    clock?: Clock;
+    startJobs?: boolean;
+    verifier?: JwtVerifier;
+  } = {},
 ): Promise<SessionsApp> {
   return startSessionsApp(testConfig(ctx, options.overrides), {
     logger: silentLogger,

@@ -74,163 +74,26 @@ export async function startMeshRouterApp(
     // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
     bus: { noEcho: true },
   });
-  return host.start(async ({ bus, db, logger, metrics: registry }) => {
+  return host.start(async ({ bus, db, logger }) => {
     // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
     await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
     await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
 
-    const metrics = new TaskMetrics(registry);
-    const verifier = options.verifier ?? verifierFromConfig(config);
-    const policy = new NatsPolicyAdapter(bus, logger, {
-      ttlMs: config.MESH_POLICY_CACHE_TTL,
-      timeoutMs: config.MESH_REGISTRY_TIMEOUT,
-    });
-    policy.start();
-    host.onClose(() => policy.stop());
-    const repository = new TaskRepository(db, {
-      maxBatch: config.MESH_WRITE_BATCH_SIZE,
-      maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
-    });
-    // Whichever path publishes a task-updated event repeats it to the task's sender (ADR 0011).
-    const senderUpdates = new SenderUpdates(bus, logger);
-    if (config.MESH_EAGER_PUBLISH) {
-      const eager = new EagerPublisher(
-        bus,
-        (ids) => repository.markPublished(ids),
-        () => repository.wakeRelay(),
-        logger,
-        (subject, payload) => senderUpdates.repeat(subject, payload),
-      );
-      repository.onCommitted((rows) => eager.publish(rows));
-      host.onClose(() => eager.stop());
-    }
-    const replicaSync = new ReplicaCacheSync(bus, repository, logger);
-    replicaSync.start();
-    host.onClose(() => replicaSync.stop());
-    const clock = options.clock ?? systemClock;
-    const orgChart = new NatsOrgChartAdapter(bus, {
-      ttlMs: config.MESH_POLICY_CACHE_TTL,
-      timeoutMs: config.MESH_REGISTRY_TIMEOUT,
-    });
-    orgChart.start();
-    host.onClose(() => orgChart.stop());
-    // The approvals write their task changes through the task service (set right below).
-    const late: { tasks?: TaskService } = {};
-    const approvalRepository = new ApprovalRepository(db);
-    const approvals = new ApprovalService(
-      approvalRepository,
-      {
-        get: (id) => repository.get(id, false),
-        applyOutcome: (id, actor, decide) => late.tasks!.applyOutcome(id, actor, decide),
-      },
-      orgChart,
-      logger,
-      () => clock.now(),
-    );
-    const service = new TaskService(
-      repository,
-      policy,
-      new TokenBucketLimiter({
-        perSecond: config.MESH_RATE_LIMIT_PER_SECOND,
-        burst: config.MESH_RATE_LIMIT_BURST,
-      }),
-      {
-        defaultDeadlineMs: {
-          task: config.MESH_DEADLINE_TASK,
-          approval: config.MESH_DEADLINE_APPROVAL,
-          notification: config.MESH_DEADLINE_NOTIFICATION,
-        },
-        maxDeadlineMs: config.MESH_MAX_DEADLINE,
-        escalateAt: config.MESH_APPROVAL_ESCALATE_AT,
-        maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
-      },
-      clock,
-      approvals,
-    );
-    late.tasks = service;
-
-    await host.startRelay({ onPublished: (event) => senderUpdates.repeat(event.subject, event.data) });
-    await host.listen(
-      TaskModule.register({
-        service,
-        identity: new CallerIdentity(countingRefusals(verifier, callersRefusedCounter(registry))),
-        metrics,
-        approvals,
-        delegations: new ApprovalDelegations(approvalRepository, orgChart, () => clock.now()),
-        visibility: new ApprovalVisibility(approvalRepository, () => clock.now()),
-      }),
-    );
-    metrics.observe({
-      policyInvalidations: () => policy.invalidations,
-      rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
-    });
-    const watcher = await startUndeliverableWatcher({ bus, service, metrics, logger });
-    host.onClose(() => watcher.stop());
-    // LLM budget warnings become notifications to the manager's role (issue 24, ADR 0016).
-    const budgetWarnings = new BudgetWarningConsumer(
-      bus,
-      new BudgetWarningNotifier(
-        repository,
-        orgChart,
-        { deadlineMs: config.MESH_DEADLINE_NOTIFICATION },
-        clock,
-      ),
-      logger,
-      registry,
-    );
-    await budgetWarnings.start();
-    host.onClose(() => budgetWarnings.stop());
-
-    repository.onStateChange((kind, state) => metrics.transitions.inc({ kind, state }));
-    const retention = new RetentionJob(db, {
-      lockKey: 'mesh-job-retention',
-      targets: meshRetentionTargets({
-        tasksMs: config.MESH_TASK_RETENTION,
-        idempotencyKeysMs: config.MESH_IDEMPOTENCY_RETENTION,
-        processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
-      }),
-      batchSize: config.MESH_RETENTION_BATCH_SIZE,
-      pauseMs: config.MESH_RETENTION_BATCH_PAUSE,
-      metrics: registry,
-      // Task rows carry the service clock's timestamps.
-      now: () => clock.now(),
-    });
-    const startJobs = options.startJobs !== false;
-    const jobs = host.runJobs(
-      new TaskJobs(service, repository, metrics, logger, retention, {
-        deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-        retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
-      }),
-      startJobs,
-    );
-    const approvalJobs = host.runJobs(
-      new ApprovalJobs(approvals, repository, metrics, logger, {
-        intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-      }),
-      startJobs,
-    );
-    const redelivery = host.runJobs(
-      new RedeliverySweep(db, bus, metrics, logger, {
-        afterMs: config.MESH_REDELIVER_AFTER,
-        maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
-        batchSize: config.MESH_REDELIVER_BATCH_SIZE,
-        intervalMs: config.MESH_REDELIVER_INTERVAL,
-        now: () => clock.now(),
-      }),
-      startJobs,
-    );
+    const parts = openParts(host, config, options);
+    await serveHandlers(host, parts, options.verifier ?? verifierFromConfig(config));
+    await wireConsumers(host, config, parts);
+    const jobs = runJobs(host, config, parts, options.startJobs !== false);
 
     const health = await host.serveHealth({ host: config.MESH_HTTP_HOST, port: config.MESH_HTTP_PORT });
     logger.info({ healthPort: health.port }, 'mesh router started');
 
+    const { service, approvals, policy, repository, replicaSync } = parts;
     return {
       bus,
       db,
       service,
-      jobs,
+      ...jobs,
       approvals,
-      approvalJobs,
-      redelivery,
       policy,
       health,
       repository,
@@ -240,5 +103,231 @@ export async function startMeshRouterApp(
         logger.info({}, 'mesh router stopped');
       },
     };
+  });
+}
+
+/** What the router's handlers, consumers and jobs share (opened once by `openParts`). */
+interface MeshRouterParts {
+  readonly clock: Clock;
+  readonly metrics: TaskMetrics;
+  readonly policy: NatsPolicyAdapter;
+  readonly repository: TaskRepository;
+  readonly senderUpdates: SenderUpdates;
+  readonly replicaSync: ReplicaCacheSync;
+  readonly orgChart: NatsOrgChartAdapter;
+  readonly approvalRepository: ApprovalRepository;
+  readonly approvals: ApprovalService;
+  readonly service: TaskService;
+}
+
+/**
+ * Opens the router's parts: the registry's policy and org-chart caches, the task store with its
+ * publication paths (eager publisher, replica sync, repeats to the sender), and the task and
+ * approval services, which depend on each other. Each part that runs is stopped at the host's close.
+ */
+function openParts(host: ServiceHost, config: MeshRouterConfig, options: MeshRouterOptions): MeshRouterParts {
+  const { bus, db, logger, metrics: registry } = host;
+  const metrics = new TaskMetrics(registry);
+  const policy = new NatsPolicyAdapter(bus, logger, {
+    ttlMs: config.MESH_POLICY_CACHE_TTL,
+    timeoutMs: config.MESH_REGISTRY_TIMEOUT,
+  });
+  policy.start();
+  host.onClose(() => policy.stop());
+  const repository = new TaskRepository(db, {
+    maxBatch: config.MESH_WRITE_BATCH_SIZE,
+    maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
+  });
+  // Whichever path publishes a task-updated event repeats it to the task's sender (ADR 0011).
+  const senderUpdates = new SenderUpdates(bus, logger);
+  if (config.MESH_EAGER_PUBLISH) startEagerPublisher(host, repository, senderUpdates);
+  const replicaSync = new ReplicaCacheSync(bus, repository, logger);
+  replicaSync.start();
+  host.onClose(() => replicaSync.stop());
+  const clock = options.clock ?? systemClock;
+  const orgChart = new NatsOrgChartAdapter(bus, {
+    ttlMs: config.MESH_POLICY_CACHE_TTL,
+    timeoutMs: config.MESH_REGISTRY_TIMEOUT,
+  });
+  orgChart.start();
+  host.onClose(() => orgChart.stop());
+  // The approvals write their task changes through the task service (set right below).
+  const late: { tasks?: TaskService } = {};
+  const approvalRepository = new ApprovalRepository(db);
+  const approvals = new ApprovalService(
+    approvalRepository,
+    {
+      get: (id) => repository.get(id, false),
+      applyOutcome: (id, actor, decide) => late.tasks!.applyOutcome(id, actor, decide),
+    },
+    orgChart,
+    logger,
+    () => clock.now(),
+  );
+  const service = taskService(config, repository, policy, clock, approvals);
+  late.tasks = service;
+  return {
+    clock,
+    metrics,
+    policy,
+    repository,
+    senderUpdates,
+    replicaSync,
+    orgChart,
+    approvalRepository,
+    approvals,
+    service,
+  };
+}
+
+/** Publishes committed task events right away instead of waiting for the relay's poll (MESH_EAGER_PUBLISH). */
+function startEagerPublisher(
+  host: ServiceHost,
+  repository: TaskRepository,
+  senderUpdates: SenderUpdates,
+): void {
+  const eager = new EagerPublisher(
+    host.bus,
+    (ids) => repository.markPublished(ids),
+    () => repository.wakeRelay(),
+    host.logger,
+    (subject, payload) => senderUpdates.repeat(subject, payload),
+  );
+  repository.onCommitted((rows) => eager.publish(rows));
+  host.onClose(() => eager.stop());
+}
+
+/** The task service with the configured rate limit, deadlines and payload bound. */
+function taskService(
+  config: MeshRouterConfig,
+  repository: TaskRepository,
+  policy: PolicyPort,
+  clock: Clock,
+  approvals: ApprovalService,
+): TaskService {
+  return new TaskService(
+    repository,
+    policy,
+    new TokenBucketLimiter({
+      perSecond: config.MESH_RATE_LIMIT_PER_SECOND,
+      burst: config.MESH_RATE_LIMIT_BURST,
+    }),
+    {
+      defaultDeadlineMs: {
+        task: config.MESH_DEADLINE_TASK,
+        approval: config.MESH_DEADLINE_APPROVAL,
+        notification: config.MESH_DEADLINE_NOTIFICATION,
+      },
+      maxDeadlineMs: config.MESH_MAX_DEADLINE,
+      escalateAt: config.MESH_APPROVAL_ESCALATE_AT,
+      maxPayloadBytes: config.MESH_MAX_PAYLOAD_BYTES,
+    },
+    clock,
+    approvals,
+  );
+}
+
+/**
+ * Starts the outbox relay (its published task updates repeated to the sender), then the Nest
+ * handlers, and exposes the policy and row-cache gauges.
+ */
+async function serveHandlers(
+  host: ServiceHost,
+  parts: MeshRouterParts,
+  verifier: JwtVerifier,
+): Promise<void> {
+  const { clock, metrics, policy, repository, senderUpdates, replicaSync, orgChart, approvalRepository } =
+    parts;
+  await host.startRelay({ onPublished: (event) => senderUpdates.repeat(event.subject, event.data) });
+  await host.listen(
+    TaskModule.register({
+      service: parts.service,
+      identity: new CallerIdentity(countingRefusals(verifier, callersRefusedCounter(host.metrics))),
+      metrics,
+      approvals: parts.approvals,
+      delegations: new ApprovalDelegations(approvalRepository, orgChart, () => clock.now()),
+      visibility: new ApprovalVisibility(approvalRepository, () => clock.now()),
+    }),
+  );
+  metrics.observe({
+    policyInvalidations: () => policy.invalidations,
+    rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
+  });
+}
+
+/** The stream consumers: the dead-letter watcher (undeliverable tasks) and the LLM budget warnings. */
+async function wireConsumers(
+  host: ServiceHost,
+  config: MeshRouterConfig,
+  parts: MeshRouterParts,
+): Promise<void> {
+  const { bus, logger } = host;
+  const { service, metrics, repository, orgChart, clock } = parts;
+  const watcher = await startUndeliverableWatcher({ bus, service, metrics, logger });
+  host.onClose(() => watcher.stop());
+  // LLM budget warnings become notifications to the manager's role (issue 24, ADR 0016).
+  const budgetWarnings = new BudgetWarningConsumer(
+    bus,
+    new BudgetWarningNotifier(repository, orgChart, { deadlineMs: config.MESH_DEADLINE_NOTIFICATION }, clock),
+    logger,
+    host.metrics,
+  );
+  await budgetWarnings.start();
+  host.onClose(() => budgetWarnings.stop());
+}
+
+/**
+ * The background jobs — task deadlines and retention, approval deadlines, inbox re-delivery —
+ * started now unless the caller runs them by hand (tests: `startJobs: false`).
+ */
+function runJobs(
+  host: ServiceHost,
+  config: MeshRouterConfig,
+  parts: MeshRouterParts,
+  start: boolean,
+): Pick<MeshRouterApp, 'jobs' | 'approvalJobs' | 'redelivery'> {
+  const { bus, db, logger } = host;
+  const { service, repository, metrics, approvals, clock } = parts;
+  repository.onStateChange((kind, state) => metrics.transitions.inc({ kind, state }));
+  const jobs = host.runJobs(
+    new TaskJobs(service, repository, metrics, logger, retentionJob(host, config, clock), {
+      deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+      retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
+    }),
+    start,
+  );
+  const approvalJobs = host.runJobs(
+    new ApprovalJobs(approvals, repository, metrics, logger, {
+      intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+    }),
+    start,
+  );
+  const redelivery = host.runJobs(
+    new RedeliverySweep(db, bus, metrics, logger, {
+      afterMs: config.MESH_REDELIVER_AFTER,
+      maxAttempts: config.MESH_REDELIVER_MAX_ATTEMPTS,
+      batchSize: config.MESH_REDELIVER_BATCH_SIZE,
+      intervalMs: config.MESH_REDELIVER_INTERVAL,
+      now: () => clock.now(),
+    }),
+    start,
+  );
+  return { jobs, approvalJobs, redelivery };
+}
+
+/** The mesh's retention (task.retention.ts: what it deletes, for how long each table keeps rows). */
+function retentionJob(host: ServiceHost, config: MeshRouterConfig, clock: Clock): RetentionJob {
+  return new RetentionJob(host.db, {
+    lockKey: 'mesh-job-retention',
+    targets: meshRetentionTargets({
+      tasksMs: config.MESH_TASK_RETENTION,
+      idempotencyKeysMs: config.MESH_IDEMPOTENCY_RETENTION,
+      processedEventsMs: config.PROCESSED_EVENTS_RETENTION,
+    }),
+    batchSize: config.MESH_RETENTION_BATCH_SIZE,
+    pauseMs: config.MESH_RETENTION_BATCH_PAUSE,
+    metrics: host.metrics,
+    // Task rows carry the service clock's timestamps.
+    now: () => clock.now(),
   });
 }

@@ -19,6 +19,7 @@ import { CallerIdentity } from '../identity/caller-identity.js';
 import { TaskService, type CreateCommand } from './task.service.js';
 import { TaskMetrics } from './task.metrics.js';
 import { addTaskInput } from './task.input.js';
+import type { Caller } from './task.access.js';
 
 /** NATS RPC endpoints: verify the caller → service → reply. The transport has validated the payload. */
 @Controller()
@@ -58,9 +59,9 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof GetTask>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof GetTask>> {
-    return this.measure('get-task', async () => ({
-      value: await this.tasks.get(await this.identity.of(ctx), request.id, request.includeHistory),
-    }));
+    return this.answer('get-task', ctx, (caller) =>
+      this.tasks.get(caller, request.id, request.includeHistory),
+    );
   }
 
   @RpcHandler(ListTasks)
@@ -68,9 +69,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof ListTasks>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof ListTasks>> {
-    return this.measure('list-tasks', async () => ({
-      value: await this.tasks.list(await this.identity.of(ctx), request),
-    }));
+    return this.answer('list-tasks', ctx, (caller) => this.tasks.list(caller, request));
   }
 
   @RpcHandler(UpdateTask)
@@ -78,9 +77,9 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof UpdateTask>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof UpdateTask>> {
-    return this.measure('update-task', async () => ({
-      value: await this.tasks.update(await this.identity.of(ctx), request, ctx.idempotencyKey),
-    }));
+    return this.answer('update-task', ctx, (caller) =>
+      this.tasks.update(caller, request, ctx.idempotencyKey),
+    );
   }
 
   @RpcHandler(Decide)
@@ -88,9 +87,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof Decide>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof Decide>> {
-    return this.measure('decide', async () => ({
-      value: await this.tasks.decide(await this.identity.of(ctx), request, ctx.idempotencyKey),
-    }));
+    return this.answer('decide', ctx, (caller) => this.tasks.decide(caller, request, ctx.idempotencyKey));
   }
 
   @RpcHandler(AddTaskInput)
@@ -98,9 +95,7 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof AddTaskInput>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof AddTaskInput>> {
-    return this.measure('add-task-input', async () => ({
-      value: await addTaskInput(this.tasks, await this.identity.of(ctx), request),
-    }));
+    return this.answer('add-task-input', ctx, (caller) => addTaskInput(this.tasks, caller, request));
   }
 
   @RpcHandler(CancelTask)
@@ -108,30 +103,38 @@ export class TaskHandlers {
     @Payload() request: RpcRequest<typeof CancelTask>,
     @Ctx() ctx: MessageContext,
   ): Promise<RpcResponse<typeof CancelTask>> {
-    return this.measure('cancel', async () => ({
-      value: await this.tasks.cancel(await this.identity.of(ctx), request, ctx.idempotencyKey),
-    }));
+    return this.answer('cancel', ctx, (caller) => this.tasks.cancel(caller, request, ctx.idempotencyKey));
   }
 
   /** Send, request-approval and notify: one create path, counted per operation (a replayed key is a repeat). */
   private create(operation: string, command: CreateCommand, ctx: MessageContext): Promise<Task> {
-    return this.measure(operation, async () => {
-      const { task, created } = await this.tasks.create(
-        await this.identity.of(ctx),
-        command,
-        ctx.idempotencyKey,
-      );
+    return this.measure(operation, ctx, async (caller) => {
+      const { task, created } = await this.tasks.create(caller, command, ctx.idempotencyKey);
       return { value: task, repeat: !created };
     });
   }
 
+  /** An RPC that answers what `work` returns for the verified caller, counted by operation and outcome. */
+  private answer<T>(
+    operation: string,
+    ctx: MessageContext,
+    work: (caller: Caller) => Promise<T>,
+  ): Promise<T> {
+    return this.measure(operation, ctx, async (caller) => ({ value: await work(caller) }));
+  }
+
+  /**
+   * Verifies the caller (a refusal is counted as its error code, like any failure of `work`), runs
+   * `work` for it and counts the outcome: ok, repeat (a replayed idempotency key) or the error code.
+   */
   private async measure<T>(
     operation: string,
-    work: () => Promise<{ value: T; repeat?: boolean }>,
+    ctx: MessageContext,
+    work: (caller: Caller) => Promise<{ value: T; repeat?: boolean }>,
   ): Promise<T> {
     const { value } = await countOutcome(
       (result) => this.metrics.requests.inc({ operation, result }),
-      work,
+      async () => work(await this.identity.of(ctx)),
       ({ repeat }) => (repeat ? 'repeat' : 'ok'),
     );
     return value;

@@ -75,6 +75,44 @@ function RegistryReload() {
   );
 }
 
+/** What the chosen CSV holds, read in this browser, and the button that imports it. */
+function OrgPreviewPanel({
+  fileName,
+  preview,
+  disabled,
+  onImport,
+}: {
+  fileName: string | undefined;
+  preview: OrgPreview;
+  disabled: boolean;
+  onImport: () => void;
+}) {
+  return (
+    <div className="preview" aria-live="polite">
+      <h3>Preview of {fileName}</h3>
+      <p>
+        {preview.people} people in {preview.departments.length} departments; roles:{' '}
+        {preview.roles.map(([r, n]) => `${r} ${n}`).join(', ')}.
+      </p>
+      {preview.missingColumns.length ? (
+        <p className="overdue">Missing columns: {preview.missingColumns.join(', ')}</p>
+      ) : null}
+      {preview.problems.length ? (
+        <ul className="overdue">
+          {preview.problems.map((p) => (
+            <li key={p}>{p}</li>
+          ))}
+        </ul>
+      ) : (
+        <p className="ok">No problem found in the browser.</p>
+      )}
+      <button type="button" className="primary" disabled={disabled} onClick={onImport}>
+        Import {preview.people} people
+      </button>
+    </div>
+  );
+}
+
 function OrgImport() {
   const [file, setFile] = useState<{ name: string; text: string }>();
   const [preview, setPreview] = useState<OrgPreview>();
@@ -120,33 +158,12 @@ function OrgImport() {
         Org chart CSV <input type="file" accept=".csv,text/csv" onChange={(e) => void pick(e.target.files)} />
       </label>
       {preview ? (
-        <div className="preview" aria-live="polite">
-          <h3>Preview of {file?.name}</h3>
-          <p>
-            {preview.people} people in {preview.departments.length} departments; roles:{' '}
-            {preview.roles.map(([r, n]) => `${r} ${n}`).join(', ')}.
-          </p>
-          {preview.missingColumns.length ? (
-            <p className="overdue">Missing columns: {preview.missingColumns.join(', ')}</p>
-          ) : null}
-          {preview.problems.length ? (
-            <ul className="overdue">
-              {preview.problems.map((p) => (
-                <li key={p}>{p}</li>
-              ))}
-            </ul>
-          ) : (
-            <p className="ok">No problem found in the browser.</p>
-          )}
-          <button
-            type="button"
-            className="primary"
-            disabled={busy || blocked}
-            onClick={() => void importIt()}
-          >
-            Import {preview.people} people
-          </button>
-        </div>
+        <OrgPreviewPanel
+          fileName={file?.name}
+          preview={preview}
+          disabled={busy || blocked}
+          onImport={() => void importIt()}
+        />
       ) : null}
       {result ? (
         <p className="ok" role="status">

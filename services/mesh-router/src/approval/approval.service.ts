@@ -17,13 +17,8 @@ import { toTask } from '../task/task.mapper.js';
 import type { TaskDecisionOutcome } from '../task/task.repository.types.js';
 import { taskNotFound } from '../task/task.errors.js';
 import { planApproval, planDurationMs, type ApprovalPlan } from './approval.planner.js';
-import type { ApprovalRepository, RouteOutcome } from './approval.repository.js';
-import {
-  alreadyDecided,
-  approvalEnded,
-  notYourApproval,
-  peopleDecideOnly,
-} from './approval.errors.js';
+import type { ApprovalRepository, ApprovalRoute, RouteOutcome } from './approval.repository.js';
+import { alreadyDecided, approvalEnded, notYourApproval, peopleDecideOnly } from './approval.errors.js';
 import type { OrgChartPort } from './org-chart.port.js';
 
 const SYSTEM = 'system';
@@ -137,70 +132,78 @@ export class ApprovalService {
     const me = await this.org.person(caller.agentId);
     if (!me) throw notYourApproval(command.id, route.rule, caller.agentId, 'they are not in the org chart');
     const taskNow = await this.tasks.get(command.id);
-    const outcome = await this.routes.transaction(async (tx) => {
-      const current = (await this.routes.route(command.id, tx, true)) ?? route;
-      const decisions = (await this.routes.decisionsByTask([command.id], tx)).get(command.id) ?? [];
-      const mine = decisions.find((d) => d.userId === caller.agentId);
-      // A retry (same Idempotency-Key header sent again, same decision and comment) gets the approval as it is now.
-      if (
-        mine &&
-        idempotencyKey &&
-        mine.decision === command.decision &&
-        mine.comment === (command.comment ?? null)
-      )
-        return 'repeat' as const;
-      if (mine) throw alreadyDecided(command.id, mine);
-      if (current.status !== 'open') throw approvalEnded(command.id, current.rule, current.status);
-      // Canceled or expired meanwhile: its route ends with it, and no decision is recorded.
-      if (taskNow && isTerminalTaskState(taskNow.state)) {
-        await this.routes.updateRoute(tx, command.id, { status: 'ended' }, this.now());
-        return { ended: taskNow.state };
-      }
-      const step = current.steps[current.step];
-      if (!step || step.kind !== 'people')
-        throw notYourApproval(command.id, current.rule, caller.agentId, 'its agents decide it now');
-      const now = this.now();
-      const forWhom = await this.standingFor(caller.agentId, step, now, tx);
-      if (!forWhom)
-        throw notYourApproval(
-          command.id,
-          current.rule,
-          caller.agentId,
-          `it waits for ${describe(step.approvers)}, and none of them delegated to you`,
-        );
-      const earlier = decisions.find(
-        (d) => (d.onBehalfOf ?? d.userId) === forWhom && d.step === current.step,
-      );
-      if (earlier) throw alreadyDecided(command.id, earlier);
-      const decision: PersonDecision = {
-        userId: caller.agentId,
-        onBehalfOf: forWhom === caller.agentId ? null : forWhom,
-        step: current.step,
-        decision: command.decision,
-        comment: command.comment ?? null,
-        rule: current.rule,
-        decidedAt: now.toISOString(),
-      };
-      await this.routes.insertDecision(tx, command.id, decision);
-      const inStep = [...decisions, decision].filter((d) => d.step === current.step);
-      const approvals = inStep.filter((d) => d.decision === 'approve').length;
-      const rejections = inStep.filter((d) => d.decision === 'reject').length;
-      const role = me.role;
-      let result: RouteOutcome | undefined;
-      if (approvals >= step.quorum)
-        result = { decision: 'approve', comment: decision.comment, by: { userId: caller.agentId, role } };
-      // Rejected once the quorum can no longer be reached.
-      else if (step.approvers.length - rejections < step.quorum)
-        result = { decision: 'reject', comment: decision.comment, by: { userId: caller.agentId, role } };
-      if (result) await this.routes.updateRoute(tx, command.id, { status: 'decided', outcome: result }, now);
-      return result;
-    });
+    const outcome = await this.routes.transaction((tx) =>
+      this.recordDecision(tx, caller, me.role, command, route, taskNow, idempotencyKey),
+    );
     if (outcome && typeof outcome === 'object' && 'ended' in outcome)
       throw approvalEnded(command.id, route.rule, outcome.ended);
     if (outcome && outcome !== 'repeat') return this.finalize(command.id, route.rule, outcome);
     const task = await this.tasks.get(command.id);
     if (!task) throw taskNotFound(command.id);
     return task;
+  }
+
+  /**
+   * The decision's transaction, on the route as it is now (locked): a retry, a second decision, an
+   * ended route or a caller not standing for anyone of the waiting step are told apart here, the
+   * person's decision is recorded, and the route is decided once its step's quorum is settled.
+   * Returns the route's outcome (undefined while the step still waits), 'repeat' for a retry, or
+   * the task's terminal state when the approval ended meanwhile.
+   */
+  private async recordDecision(
+    tx: Sql,
+    caller: Caller,
+    role: string,
+    command: { id: string; decision: ApprovalDecision; comment?: string },
+    route: ApprovalRoute,
+    taskNow: Task | undefined,
+    idempotencyKey: string | undefined,
+  ): Promise<RouteOutcome | 'repeat' | { ended: Task['state'] } | undefined> {
+    const current = (await this.routes.route(command.id, tx, true)) ?? route;
+    const decisions = (await this.routes.decisionsByTask([command.id], tx)).get(command.id) ?? [];
+    const mine = decisions.find((d) => d.userId === caller.agentId);
+    // A retry (same Idempotency-Key header sent again, same decision and comment) gets the approval as it is now.
+    if (
+      mine &&
+      idempotencyKey &&
+      mine.decision === command.decision &&
+      mine.comment === (command.comment ?? null)
+    )
+      return 'repeat' as const;
+    if (mine) throw alreadyDecided(command.id, mine);
+    if (current.status !== 'open') throw approvalEnded(command.id, current.rule, current.status);
+    // Canceled or expired meanwhile: its route ends with it, and no decision is recorded.
+    if (taskNow && isTerminalTaskState(taskNow.state)) {
+      await this.routes.updateRoute(tx, command.id, { status: 'ended' }, this.now());
+      return { ended: taskNow.state };
+    }
+    const step = current.steps[current.step];
+    if (!step || step.kind !== 'people')
+      throw notYourApproval(command.id, current.rule, caller.agentId, 'its agents decide it now');
+    const now = this.now();
+    const forWhom = await this.standingFor(caller.agentId, step, now, tx);
+    if (!forWhom)
+      throw notYourApproval(
+        command.id,
+        current.rule,
+        caller.agentId,
+        `it waits for ${describe(step.approvers)}, and none of them delegated to you`,
+      );
+    const earlier = decisions.find((d) => (d.onBehalfOf ?? d.userId) === forWhom && d.step === current.step);
+    if (earlier) throw alreadyDecided(command.id, earlier);
+    const decision: PersonDecision = {
+      userId: caller.agentId,
+      onBehalfOf: forWhom === caller.agentId ? null : forWhom,
+      step: current.step,
+      decision: command.decision,
+      comment: command.comment ?? null,
+      rule: current.rule,
+      decidedAt: now.toISOString(),
+    };
+    await this.routes.insertDecision(tx, command.id, decision);
+    const result = stepOutcome(step, [...decisions, decision], decision, role);
+    if (result) await this.routes.updateRoute(tx, command.id, { status: 'decided', outcome: result }, now);
+    return result;
   }
 
   /**
@@ -458,6 +461,28 @@ export class ApprovalService {
       };
     });
   }
+}
+
+/**
+ * The step's outcome after `decision` (`decisions`: every decision so far, this one included):
+ * approved once the quorum approves, rejected once the quorum can no longer be reached, else
+ * undefined (the step still waits). `by` names the person who settled it, with their role.
+ */
+function stepOutcome(
+  step: ApprovalStep,
+  decisions: readonly PersonDecision[],
+  decision: PersonDecision,
+  role: string,
+): RouteOutcome | undefined {
+  const inStep = decisions.filter((d) => d.step === decision.step);
+  const approvals = inStep.filter((d) => d.decision === 'approve').length;
+  const rejections = inStep.filter((d) => d.decision === 'reject').length;
+  const by = { userId: decision.userId, role };
+  if (approvals >= step.quorum) return { decision: 'approve', comment: decision.comment, by };
+  // Rejected once the quorum can no longer be reached.
+  if (step.approvers.length - rejections < step.quorum)
+    return { decision: 'reject', comment: decision.comment, by };
+  return undefined;
 }
 
 function describe(people: readonly ApprovalPerson[]): string {

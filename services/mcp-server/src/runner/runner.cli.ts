@@ -27,7 +27,7 @@ import { ClientCredentialsTokenProvider } from '../gateway/token.provider.js';
 import { agentTokenSource } from '../gateway/oidc.token-source.js';
 import { AGENT_TOKEN_HELP, AgentTokenUsageError, printAgentToken } from './agent-token.js';
 import { oidcClientSettings } from '@orgmesh/agent-sdk';
-import { RunRefused, runAgent } from './agent-runner.js';
+import { RunRefused, runAgent, type RunAgentDeps, type RunAgentOptions } from './agent-runner.js';
 import { runHook } from './agent-hook.js';
 import { loadRunnerConfig, type RunnerConfig } from './runner.config.js';
 import { RunnerSessions, byAge, isTerminal } from './runner-sessions.js';
@@ -170,7 +170,29 @@ export function binDir(): string {
   return fileURLToPath(new URL('../../bin', import.meta.url));
 }
 
+/** `orgmesh agent run`: parse, settle the agent's credentials, connect, and hand over to runAgent. */
 async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
+  const options = parseAgentRunArgs(argv);
+  if (options === 'help') {
+    io.out(AGENT_RUN_HELP);
+    return EXIT_OK;
+  }
+  const config = loadRunnerConfig(io.env);
+  const credentials = agentCredentials(config, options.agentId, io);
+  const bus = await connect(config, 'orgmesh-agent-runner');
+  try {
+    const result = await runAgent(options, agentRunDeps(bus, config, credentials, io));
+    return result.exitCode;
+  } finally {
+    await bus.close();
+  }
+}
+
+/**
+ * The run's own flags (before `--`) and the command (after it), checked before any config is read
+ * or connection made, so a mistyped command line answers at once with a usage error.
+ */
+function parseAgentRunArgs(argv: readonly string[]): RunAgentOptions | 'help' {
   const separator = argv.indexOf('--');
   const own = separator < 0 ? argv : argv.slice(0, separator);
   const command = separator < 0 ? [] : argv.slice(separator + 1);
@@ -182,10 +204,7 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
     'max-sessions': { type: 'string' },
     quiet: { type: 'boolean' },
   });
-  if (values.help) {
-    io.out(AGENT_RUN_HELP);
-    return EXIT_OK;
-  }
+  if (values.help) return 'help';
   const [agentId, ...extra] = positionals;
   if (!agentId) throw new UsageError('missing <agent-id>');
   if (extra.length) throw new UsageError(`unexpected ${extra.join(' ')}: put the command after --`);
@@ -208,7 +227,30 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
     if (!Number.isInteger(maxSessions) || maxSessions < 1)
       throw new UsageError('--max-sessions: expected a whole number ≥ 1');
   }
-  const config = loadRunnerConfig(io.env);
+  return {
+    agentId,
+    command,
+    workspace: values.workspace === undefined ? undefined : resolve(values.workspace),
+    timeoutMs,
+    format: values.format as ConfigFormat | undefined,
+    resetConfig: values['reset-config'] ?? false,
+    maxSessions,
+    quiet: values.quiet ?? false,
+  };
+}
+
+interface AgentCredentials {
+  readonly clientId: string;
+  /** Undefined only with an OpenID provider that authenticates the client another way (a key file). */
+  readonly clientSecret: string | undefined;
+  readonly oidc: ReturnType<typeof oidcClientSettings>;
+}
+
+/**
+ * The agent's client at the token issuer: the OpenID provider's settings when configured (their
+ * problems are config errors), else the gateway's dev issuer, with the dev secret said once.
+ */
+function agentCredentials(config: RunnerConfig, agentId: string, io: CliIo): AgentCredentials {
   const clientId = config.clientId ?? agentId;
   const oidcProblems: Array<{ key: string; reason: string }> = [];
   const oidc = oidcClientSettings(config.oidc, clientId, oidcProblems);
@@ -222,48 +264,40 @@ async function agentRun(argv: readonly string[], io: CliIo): Promise<number> {
       `ORGMESH_CLIENT_SECRET is not set: using the dev secret of "${clientId}" (works against a gateway in dev mode only)`,
     );
   }
-  const bus = await connect(config, 'orgmesh-agent-runner');
-  try {
-    const result = await runAgent(
-      {
-        agentId,
-        command,
-        workspace: values.workspace === undefined ? undefined : resolve(values.workspace),
-        timeoutMs,
-        format: values.format as ConfigFormat | undefined,
-        resetConfig: values['reset-config'] ?? false,
-        maxSessions,
-        quiet: values.quiet ?? false,
-      },
-      {
-        bus,
-        config,
-        // From the OpenID provider when ORGMESH_OIDC_ISSUER is set, else the gateway's dev issuer.
-        tokens: agentTokenSource({
-          oidc,
-          gatewayUrl: config.gatewayUrl,
-          clientId,
-          clientSecret,
-          timeoutMs: config.rpcTimeoutMs,
-        }),
-        clientId,
-        clientSecret: clientSecret ?? '',
-        io: {
-          say: (line) => io.err(`[orgmesh] ${line}`),
-          stdout: io.stdout ?? null,
-          stderr: io.stderr ?? null,
-          inheritStdin: Boolean(io.stdin?.isTTY),
-        },
-        // The commands it starts (hooks, orgmesh-mcp, a nested agent run) do not repeat its warnings.
-        baseEnv: warnedKeys(io.env) ? { ...io.env, ORGMESH_WARNED: warnedKeys(io.env) } : io.env,
-        binDir: binDir(),
-        interrupt: io.interrupt,
-      },
-    );
-    return result.exitCode;
-  } finally {
-    await bus.close();
-  }
+  return { clientId, clientSecret, oidc };
+}
+
+/** What runAgent needs from the CLI: the bus, the agent's token source, and the terminal. */
+function agentRunDeps(
+  bus: MessageBus,
+  config: RunnerConfig,
+  { clientId, clientSecret, oidc }: AgentCredentials,
+  io: CliIo,
+): RunAgentDeps {
+  return {
+    bus,
+    config,
+    // From the OpenID provider when ORGMESH_OIDC_ISSUER is set, else the gateway's dev issuer.
+    tokens: agentTokenSource({
+      oidc,
+      gatewayUrl: config.gatewayUrl,
+      clientId,
+      clientSecret,
+      timeoutMs: config.rpcTimeoutMs,
+    }),
+    clientId,
+    clientSecret: clientSecret ?? '',
+    io: {
+      say: (line) => io.err(`[orgmesh] ${line}`),
+      stdout: io.stdout ?? null,
+      stderr: io.stderr ?? null,
+      inheritStdin: Boolean(io.stdin?.isTTY),
+    },
+    // The commands it starts (hooks, orgmesh-mcp, a nested agent run) do not repeat its warnings.
+    baseEnv: warnedKeys(io.env) ? { ...io.env, ORGMESH_WARNED: warnedKeys(io.env) } : io.env,
+    binDir: binDir(),
+    interrupt: io.interrupt,
+  };
 }
 
 async function sessionsList(argv: readonly string[], io: CliIo): Promise<number> {

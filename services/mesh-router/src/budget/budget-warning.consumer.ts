@@ -43,6 +43,10 @@ export class BudgetWarningConsumer {
       labelNames: ['outcome'],
       registers: [registry],
     });
+    // Every outcome is a series from the start (at 0): a scrape before the first warning shows the
+    // counter, and a rate over it starts from a known zero.
+    const outcomes: BudgetWarningOutcome[] = ['notified', 'duplicate', 'no_manager'];
+    for (const outcome of outcomes) this.outcomes.inc({ outcome }, 0);
   }
 
   async start(): Promise<void> {

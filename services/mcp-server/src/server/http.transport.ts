@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
   createMcpHandler,
@@ -52,39 +52,10 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
  * `GET /healthz` answers 200.
  */
 export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHttpServer> {
-  let port = options.port;
-  const hostsFor = (p: number) => [
-    ...['127.0.0.1', 'localhost', '[::1]'].flatMap((h) => [h, `${h}:${p}`]),
-    ...options.allowedHosts.flatMap((h) => (h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${p}`])),
-  ];
-  // 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) go to the v2 SDK's
-  // handler; the bearer token travels to its per-request factory as `authInfo`.
-  const modernServerFor = options.modernServerFor;
-  const modern: McpHttpHandler | undefined = modernServerFor
-    ? createMcpHandler(
-        (context) => {
-          const tokens = context.authInfo ? new StaticTokenSource(context.authInfo.token) : options.ownTokens;
-          if (!tokens) throw new Error('unreachable: requests without a token are answered 401 first');
-          return modernServerFor(tokens);
-        },
-        {
-          legacy: 'reject',
-          // Reporting only: rejected requests (bad input) arrive here too, so not counted as unexpected.
-          onerror: (error) =>
-            options.logger.debug({ errorType: error.name }, 'mcp 2026-07-28 request refused'),
-        },
-      )
-    : undefined;
-  const hostnames = [
-    '127.0.0.1',
-    'localhost',
-    '[::1]',
-    ...options.allowedHosts.map((h) =>
-      h.startsWith('[') ? h.replace(/\]:\d+$/, ']') : h.replace(/:\d+$/, ''),
-    ),
-  ];
+  const modern = modernHandler(options);
+  const endpoint = new McpEndpoint(options, modern);
   const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
+    void endpoint.handle(req, res).catch((error: unknown) => {
       // Last resort: logged once (type only: an SDK error may quote the body), answered -32603.
       options.metrics?.countUnexpected('mcp-http', '/mcp');
       options.logger.error(unexpectedErrorFields(error), 'mcp http request failed unexpectedly');
@@ -92,35 +63,101 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       else res.end();
     });
   });
+  server.on('clientError', answerClientError);
 
-  // Requests node:http refuses before any handler runs (a 2026-07-28 client mirrors `name` or
-  // `taskId` into a header, so an oversized one overflows the 16 KB header limit): answered in
-  // JSON-RPC shape like every other refusal, not node's bare 431/400.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return void socket.destroy();
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: null,
-      error: {
-        code: -32600,
-        message: tooLarge ? 'request headers larger than the server accepts' : 'malformed HTTP request',
-      },
-    });
-    socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-        `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
+  // No grace at close: a request in flight may be a blocking approval wait (minutes), so a stop
+  // cuts it; the client retries against another replica or after the restart.
+  const edge = await listenHttp(server, { port: options.port, host: options.host, graceMs: 0 });
+  endpoint.port = edge.port;
+  return {
+    url: `${edge.origin}/mcp`,
+    port: edge.port,
+    close: async () => {
+      void modern?.close().catch(() => undefined);
+      await edge.close();
+    },
+  };
+}
+
+/**
+ * 2026-07-28 requests (the per-request `_meta` envelope, `server/discover`) go to the v2 SDK's
+ * handler; the bearer token travels to its per-request factory as `authInfo`. Undefined without
+ * `modernServerFor`: every request is then served by the 2025-11-25 server.
+ */
+function modernHandler(options: McpHttpOptions): McpHttpHandler | undefined {
+  const modernServerFor = options.modernServerFor;
+  if (!modernServerFor) return undefined;
+  return createMcpHandler(
+    (context) => {
+      const tokens = context.authInfo ? new StaticTokenSource(context.authInfo.token) : options.ownTokens;
+      if (!tokens) throw new Error('unreachable: requests without a token are answered 401 first');
+      return modernServerFor(tokens);
+    },
+    {
+      legacy: 'reject',
+      // Reporting only: rejected requests (bad input) arrive here too, so not counted as unexpected.
+      onerror: (error) => options.logger.debug({ errorType: error.name }, 'mcp 2026-07-28 request refused'),
+    },
+  );
+}
+
+/**
+ * Requests node:http refuses before any handler runs (a 2026-07-28 client mirrors `name` or
+ * `taskId` into a header, so an oversized one overflows the 16 KB header limit): answered in
+ * JSON-RPC shape like every other refusal, not node's bare 431/400.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: {
+      code: -32600,
+      message: tooLarge ? 'request headers larger than the server accepts' : 'malformed HTTP request',
+    },
   });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * One request's way through the endpoint: routing (health, metrics, the MCP path and method),
+ * the caller's token, the body's checks, then the protocol era's server. Holds only what every
+ * request shares — no per-client state, as the server is stateless.
+ */
+class McpEndpoint {
+  /** The listening port, known once listening: the legacy transport's allowed Host values name it. */
+  port: number;
+  /** The Host names the v2 handler accepts, ports stripped (it compares hostnames). */
+  private readonly hostnames: string[];
+
+  constructor(
+    private readonly options: McpHttpOptions,
+    private readonly modern: McpHttpHandler | undefined,
+  ) {
+    this.port = options.port;
+    this.hostnames = [
+      '127.0.0.1',
+      'localhost',
+      '[::1]',
+      ...options.allowedHosts.map((h) =>
+        h.startsWith('[') ? h.replace(/\]:\d+$/, ']') : h.replace(/:\d+$/, ''),
+      ),
+    ];
+  }
+
+  /** Routes: `GET /healthz`, `GET /metrics` (with metrics), `POST /mcp`; anything else in JSON-RPC's shape. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' && req.method === 'GET') {
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    if (path === '/metrics' && req.method === 'GET' && options.metrics) {
-      const registry = options.metrics.registry;
+    if (path === '/metrics' && req.method === 'GET' && this.options.metrics) {
+      const registry = this.options.metrics.registry;
       res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
       return;
     }
@@ -134,8 +171,13 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       writeJsonRpcError(res, 405, -32000, 'method not allowed: this server is stateless, POST only');
       return;
     }
+    await this.serveMcp(req, res);
+  }
+
+  /** `POST /mcp`: who calls (their bearer token, else the server's own), what they sent, and which era serves it. */
+  private async serveMcp(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-    const tokens = bearer ? new StaticTokenSource(bearer) : options.ownTokens;
+    const tokens = bearer ? new StaticTokenSource(bearer) : this.options.ownTokens;
     if (!tokens) {
       res.setHeader('www-authenticate', 'Bearer realm="orgmesh"');
       writeJsonRpcError(
@@ -146,30 +188,14 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       );
       return;
     }
-    const body = await readJson(req);
-    if (body === TOO_LARGE) {
-      // The rest of the body is not read: the connection ends with this answer.
-      res.setHeader('connection', 'close');
-      writeJsonRpcError(res, 413, -32600, `request body above ${MAX_BODY_BYTES} bytes`);
-      return;
-    }
-    if (body === INVALID) {
-      writeJsonRpcError(res, 400, -32700, 'parse error: the body is not JSON');
-      return;
-    }
-    // JSON that is not a JSON-RPC message is JSON-RPC's Invalid Request (-32600); the SDK's
-    // transport would answer it -32700, the code for bytes that are not JSON at all.
-    const messages = Array.isArray(body) ? body : [body];
-    if (messages.length === 0 || !messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
-      writeJsonRpcError(res, 400, -32600, 'invalid request: not a JSON-RPC 2.0 message');
-      return;
-    }
-    if (modern) {
+    const body = await readMessages(req, res);
+    if (body === undefined) return;
+    if (this.modern) {
       const request = webRequest(req, res);
       if (!(await isLegacyRequest(request, body))) {
         const answer =
-          hostHeaderValidationResponse(request, hostnames) ??
-          (await modern.fetch(request, {
+          hostHeaderValidationResponse(request, this.hostnames) ??
+          (await this.modern.fetch(request, {
             parsedBody: body,
             authInfo: bearer ? { token: bearer, clientId: 'bearer', scopes: [] } : undefined,
           }));
@@ -177,6 +203,17 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
         return;
       }
     }
+    await this.serveLegacy(req, res, tokens, body);
+  }
+
+  /** 2025-11-25 and older: one SDK server and transport for this request, closed when it ends. */
+  private async serveLegacy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tokens: TokenSource,
+    body: unknown,
+  ): Promise<void> {
+    const { options } = this;
     const mcp = options.serverFor(tokens);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -184,7 +221,7 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
       // (request_approval's blocking wait): those need the SSE response to travel on.
       enableJsonResponse: !wantsProgress(body),
       enableDnsRebindingProtection: true,
-      allowedHosts: hostsFor(port),
+      allowedHosts: this.allowedHosts(),
     });
     res.on('close', () => {
       // A rejection here would be unhandled, and Node ends the process on one.
@@ -197,18 +234,42 @@ export async function startMcpHttpServer(options: McpHttpOptions): Promise<McpHt
     await transport.handleRequest(req, res, body);
   }
 
-  // No grace at close: a request in flight may be a blocking approval wait (minutes), so a stop
-  // cuts it; the client retries against another replica or after the restart.
-  const edge = await listenHttp(server, { port: options.port, host: options.host, graceMs: 0 });
-  port = edge.port;
-  return {
-    url: `${edge.origin}/mcp`,
-    port,
-    close: async () => {
-      void modern?.close().catch(() => undefined);
-      await edge.close();
-    },
-  };
+  /** Host header values the legacy transport accepts: the loopback names and the allowed hosts, bare or with the port. */
+  private allowedHosts(): string[] {
+    const p = this.port;
+    return [
+      ...['127.0.0.1', 'localhost', '[::1]'].flatMap((h) => [h, `${h}:${p}`]),
+      ...this.options.allowedHosts.flatMap((h) =>
+        h.includes(':') && !h.startsWith('[') ? [h] : [h, `${h}:${p}`],
+      ),
+    ];
+  }
+}
+
+/**
+ * The body as JSON-RPC messages (one or a batch), or undefined once refused: 413 above
+ * MAX_BODY_BYTES, -32700 for bytes that are not JSON, -32600 for JSON that is not JSON-RPC.
+ */
+async function readMessages(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const body = await readJson(req);
+  if (body === TOO_LARGE) {
+    // The rest of the body is not read: the connection ends with this answer.
+    res.setHeader('connection', 'close');
+    writeJsonRpcError(res, 413, -32600, `request body above ${MAX_BODY_BYTES} bytes`);
+    return undefined;
+  }
+  if (body === INVALID) {
+    writeJsonRpcError(res, 400, -32700, 'parse error: the body is not JSON');
+    return undefined;
+  }
+  // JSON that is not a JSON-RPC message is JSON-RPC's Invalid Request (-32600); the SDK's
+  // transport would answer it -32700, the code for bytes that are not JSON at all.
+  const messages = Array.isArray(body) ? body : [body];
+  if (messages.length === 0 || !messages.every((m) => JSONRPCMessageSchema.safeParse(m).success)) {
+    writeJsonRpcError(res, 400, -32600, 'invalid request: not a JSON-RPC 2.0 message');
+    return undefined;
+  }
+  return body;
 }
 
 /** Whether the body is one request (or a batch holding one) with a `_meta.progressToken`. */

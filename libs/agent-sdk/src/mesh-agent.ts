@@ -62,8 +62,9 @@ export {
 
 /**
  * An agent on the mesh: it authenticates with client credentials (token refreshed before expiry),
- * consumes its role's inbox and its own from JetStream, hands each task to its handler once per
- * process (redeliveries of handled or ended tasks are dropped), reports progress and results, calls
+ * consumes its role's inbox and its own from JetStream, hands each turn of a task to its handler once
+ * per process (redeliveries of handled turns or ended tasks are dropped; input its sender added is
+ * the next turn), reports progress and results, calls
  * the mesh with its JWT in the `authorization` header, heartbeats to the registry with its config
  * hash, and stops gracefully (no new deliveries, handlers in flight finish, connection drained).
  */
@@ -75,8 +76,8 @@ export class MeshAgent {
   private readonly deliveries: InboxDeliveries;
   private readonly updates: TaskUpdates;
   private readonly heartbeats: Heartbeats;
-  /** Progress reports per task and state, so a second `working` (after input-required) gets its own idempotency key. */
-  private readonly progressReports = new Map<string, number>();
+  /** Progress reports per task, turn and state, so a second `working` (after input-required) gets its own idempotency key. */
+  private readonly progressReports = new Map<string, Map<string, number>>();
   private started = false;
   private stopping: Promise<void> | undefined;
   private readonly shutdown = new AbortController();
@@ -136,7 +137,11 @@ export class MeshAgent {
     return new MeshAgent(bus, tokens, identity, options, logger);
   }
 
-  /** Handles tasks (send_task) addressed to this agent or its role. The returned value completes the task unless the handler ended it. */
+  /**
+   * Handles tasks (send_task) addressed to this agent or its role, and each later turn (input the
+   * sender added). The returned value completes the task unless the handler ended it or asked for
+   * input (`ctx.requestInput`): then the task waits for its next turn.
+   */
   onTask(handler: TaskHandler): this {
     this.deliveries.handlers.task = handler;
     return this;
@@ -313,12 +318,17 @@ export class MeshAgent {
     return this.call(ListTasks, { ...filter }, undefined, headers);
   }
 
-  /** Reports progress or the end of a task this agent works on (update-task). */
+  /**
+   * Reports progress or the end of a task this agent works on (update-task). `turnVersion` is the
+   * version of the task the turn was delivered at (1, the request, unless its sender added input):
+   * progress keys are per turn, so a later turn's `input-required` is not answered with an earlier one's.
+   */
   async updateTask(
     id: string,
     state: UpdateState,
     extra: { result?: unknown; reason?: string } = {},
     headers?: Record<string, string>,
+    turnVersion = 1,
   ): Promise<Task> {
     const task = await this.call(
       UpdateTask,
@@ -328,10 +338,11 @@ export class MeshAgent {
         ...(extra.result !== undefined ? { result: extra.result as never } : {}),
         ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
       },
-      this.updateKey(id, state),
+      this.updateKey(id, state, turnVersion),
       headers,
     );
     if (isTerminal(task.state)) this.markEnded(id);
+    else this.deliveries.observe(task);
     return task;
   }
 
@@ -456,19 +467,21 @@ export class MeshAgent {
 
   /**
    * `<id>:<state>`: a redelivered task reporting the same step again gets the first answer. A progress
-   * state reported again later in the same handling (working after input-required) is a new step.
+   * state reported again later in the same handling (working after input-required) is a new step, and
+   * so is one of a later turn (`<id>@v<version>:<state>`, the version the turn was delivered at).
    */
-  private updateKey(id: string, state: UpdateState): string {
+  private updateKey(id: string, state: UpdateState, turnVersion = 1): string {
     if (state !== 'working' && state !== 'input-required') return `${id}:${state}`;
-    const key = `${id}:${state}`;
-    const n = (this.progressReports.get(key) ?? 0) + 1;
-    this.progressReports.set(key, n);
+    const key = turnVersion > 1 ? `${id}@v${turnVersion}:${state}` : `${id}:${state}`;
+    const reports = this.progressReports.get(id) ?? new Map<string, number>();
+    this.progressReports.set(id, reports);
+    const n = (reports.get(key) ?? 0) + 1;
+    reports.set(key, n);
     return n === 1 ? key : `${key}:${n}`;
   }
 
   private markEnded(id: string): void {
-    this.progressReports.delete(`${id}:working`);
-    this.progressReports.delete(`${id}:input-required`);
+    this.progressReports.delete(id);
     this.deliveries.markEnded(id);
   }
 }

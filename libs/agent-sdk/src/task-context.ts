@@ -28,6 +28,14 @@ export interface TaskContext {
   /** Headers that continue the task's trace on other calls (e.g. the model call). */
   headers(): Record<string, string>;
   progress(state: 'working' | 'input-required', reason?: string): Promise<Task>;
+  /**
+   * Asks the task's sender for input (the task becomes input-required, `question` its reason, which
+   * A2A shows as the status message). The handler may then return: the task waits, and the sender's
+   * answer comes as the task's next turn — the handler is called again with the task's new input.
+   */
+  requestInput(question: string): Promise<Task>;
+  /** Whether the task waits for its sender's input (asked in this turn): returning then completes nothing. */
+  readonly awaitingInput: boolean;
   complete(result?: unknown): Promise<Task>;
   fail(reason: string): Promise<Task>;
   reject(reason: string): Promise<Task>;
@@ -78,13 +86,24 @@ export function isDecisionResult(value: unknown): value is { decision: ApprovalD
  */
 export class TaskContextImpl implements TaskContext {
   ended = false;
+  /**
+   * The version of the task this delivery carried: 1 for the request, the version of the change
+   * that delivered it for a later turn (input its sender added). Scopes the progress reports' keys.
+   */
+  readonly turnVersion: number;
 
   constructor(
     readonly agent: MeshAgent,
     public task: Task,
     private readonly delivery: EventContext,
     readonly signal: AbortSignal,
-  ) {}
+  ) {
+    this.turnVersion = task.version;
+  }
+
+  get awaitingInput(): boolean {
+    return !this.ended && this.task.state === 'input-required';
+  }
 
   get deliveryCount(): number {
     return this.delivery.deliveryCount;
@@ -111,6 +130,10 @@ export class TaskContextImpl implements TaskContext {
     return this.updateTask(this.task.id, state, reason !== undefined ? { reason } : {});
   }
 
+  requestInput(question: string): Promise<Task> {
+    return this.progress('input-required', question);
+  }
+
   complete(result?: unknown): Promise<Task> {
     return this.updateTask(this.task.id, 'completed', { result: result ?? null });
   }
@@ -128,7 +151,8 @@ export class TaskContextImpl implements TaskContext {
   }
 
   observe(task: Task): void {
-    if (task.id !== this.task.id) return;
+    // An older answer (a slower read) does not undo what a newer one said.
+    if (task.id !== this.task.id || task.version < this.task.version) return;
     this.task = task;
     if (isTerminal(task.state)) this.ended = true;
   }
@@ -138,11 +162,9 @@ export class TaskContextImpl implements TaskContext {
     state: UpdateState,
     extra: { result?: unknown; reason?: string } = {},
   ): Promise<Task> {
-    const task = await this.agent.updateTask(id, state, extra, this.headers());
-    if (id === this.task.id) {
-      this.task = task;
-      if (isTerminal(task.state)) this.ended = true;
-    }
+    const own = id === this.task.id;
+    const task = await this.agent.updateTask(id, state, extra, this.headers(), own ? this.turnVersion : 1);
+    if (own) this.observe(task);
     return task;
   }
 
@@ -204,13 +226,13 @@ export class TaskContextImpl implements TaskContext {
   /**
    * Creates made while handling a task default to its workflow, and their idempotency key is derived
    * from the task and the request: handling a redelivered task again returns the tasks it already
-   * created instead of creating them twice.
+   * created instead of creating them twice. A later turn (input its sender added) has its own keys.
    */
   private createOptions(operation: string, args: unknown[], options: CreateOptions): CreateOptions {
     const contextId = options.contextId ?? this.task.contextId;
     const idempotencyKey =
       options.idempotencyKey ??
-      `${this.task.id}:${createHash('sha256')
+      `${this.task.id}${this.turnVersion > 1 ? `@v${this.turnVersion}` : ''}:${createHash('sha256')
         .update(JSON.stringify([operation, contextId, ...args]))
         .digest('base64url')
         .slice(0, 32)}`;

@@ -130,6 +130,71 @@ describe('MeshAgent against NATS (mesh router and registry played by a wire-leve
     ).toHaveLength(1);
   });
 
+  it('takes input its sender added as the next turn: a handler asks (input-required, nothing completed) and returns; a next turn waits for the one in flight; the same turn again is dropped', async () => {
+    const turns: string[] = [];
+    const events: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    await startAgent('audit-agent', 'audit', (agent) =>
+      agent.onTask(async (task, taskCtx) => {
+        const input = task.input as { answers: string[] };
+        turns.push(input.answers.join('+'));
+        events.push(`start ${input.answers.length}`);
+        if (input.answers.length === 0) {
+          await taskCtx.requestInput('which quarter?');
+          expect(taskCtx.awaitingInput).toBe(true);
+          await gate; // still in flight when the answer comes
+          events.push('end 0');
+          return { ignored: true };
+        }
+        if (input.answers.length === 1) {
+          await taskCtx.requestInput('which year?');
+          return undefined;
+        }
+        return { audited: input.answers.join(' ') };
+      }),
+    );
+    const first = await mesh.deliverNew('task', manager, {
+      to: 'audit',
+      type: 'audit',
+      input: { answers: [] },
+    });
+    await expectEventually(() => expect(mesh.get(first.id).state).toBe('input-required'));
+    const second = await mesh.addInput(first.id, { answers: ['Q3'] });
+    // The answer waits for the turn in flight, then runs as the next turn.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(turns).toEqual(['']);
+    release();
+    await expectEventually(() => expect(mesh.get(first.id).state).toBe('input-required'));
+    expect(mesh.get(first.id).reason).toBe('which year?');
+    expect(events).toEqual(['start 0', 'end 0', 'start 1']);
+    // Both turns delivered again while the task waits: neither runs again.
+    await mesh.resend(first);
+    await mesh.resend(second);
+    await expectEventually(async () => {
+      for (const durable of ['inbox-audit', 'inbox-agent-audit-agent']) {
+        const info = await serviceBus.jsm.consumers.info(
+          serviceBus.streamName('mesh-inbox'),
+          serviceBus.durableName(durable),
+        );
+        expect(info.num_pending + info.num_ack_pending).toBe(0);
+      }
+    });
+    expect(turns).toEqual(['', 'Q3']);
+    await mesh.addInput(first.id, { answers: ['Q3', '2026'] });
+    await expectEventually(() => expect(mesh.get(first.id).state).toBe('completed'));
+    expect(mesh.get(first.id).result).toEqual({ audited: 'Q3 2026' });
+    expect(turns).toEqual(['', 'Q3', 'Q3+2026']);
+    // Nothing completed the task before its last turn; each turn's question has its own key.
+    const updates = mesh.callsTo(UpdateTask.subject).filter((c) => c.payload['id'] === first.id);
+    expect(updates.map((c) => [c.payload['state'], c.headers['idempotency-key']])).toEqual([
+      ['working', `${first.id}:working`],
+      ['input-required', `${first.id}:input-required`],
+      ['input-required', `${first.id}@v${second.version}:input-required`],
+      ['completed', `${first.id}:completed`],
+    ]);
+  });
+
   it('retries a delivery after a passing failure and fails the task on a lasting one', async () => {
     let attempts = 0;
     await startAgent('hr-agent', 'hr', (agent) =>

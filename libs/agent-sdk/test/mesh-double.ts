@@ -159,6 +159,41 @@ export class MeshDouble {
     });
   }
 
+  /**
+   * The sender gives an open task more input (AddTaskInput): the input is replaced, an input-required
+   * task is working again, and the task goes again to whoever works on it (assignee, else recipient).
+   * Resolves to the task as delivered.
+   */
+  async addInput(id: string, input: Task['input']): Promise<Task> {
+    const current = this.get(id);
+    const task: Task = {
+      ...current,
+      input,
+      state: current.state === 'input-required' ? 'working' : current.state,
+      version: current.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    this.tasks.set(id, task);
+    const worker = current.assignee
+      ? { role: current.assignee.role, agentId: current.assignee.agentId }
+      : current.to;
+    await this.bus.publishRaw(inboxSubject(worker), new TextEncoder().encode(JSON.stringify(task)), {
+      eventId: randomUUID(),
+    });
+    return task;
+  }
+
+  /** Publishes exactly this delivery again (another message, the same turn): at-least-once delivery. */
+  async resend(delivered: Task): Promise<void> {
+    const worker =
+      delivered.version > 1 && delivered.assignee
+        ? { role: delivered.assignee.role, agentId: delivered.assignee.agentId }
+        : delivered.to;
+    await this.bus.publishRaw(inboxSubject(worker), new TextEncoder().encode(JSON.stringify(delivered)), {
+      eventId: randomUUID(),
+    });
+  }
+
   get(id: string): Task {
     const task = this.tasks.get(id);
     if (!task) throw new AppError('task_not_found', `task ${id} not found`);

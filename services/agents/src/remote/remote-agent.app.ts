@@ -49,65 +49,22 @@ export async function startRemoteAgentApp(
   options: RemoteAgentAppOptions = {},
 ): Promise<RemoteAgentApp> {
   const logger = options.logger ?? createLogger({ service: 'remote-agent', level: config.LOG_LEVEL });
-  // The gateway may come up after the bridge: waited for as the reference agents wait (up to a minute).
   // Set once the card is verified: heartbeats go out only while the remote agent answers (ADR 0021).
-  let heartbeatHash: (() => string | undefined) | undefined;
-  const agent = await connectWhenReachable(logger, () =>
-    MeshAgent.connect({
-      ...meshConnection(config, options.tokens, logger),
-      configHash: async () => heartbeatHash?.(),
-      configFormat: HEARTBEAT_FORMAT,
-      heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
-      concurrency: config.AGENT_CONCURRENCY,
-      maxDeliver: config.AGENT_MAX_DELIVER,
-      shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
-    }),
-  );
+  const heartbeat: { hash?: () => string | undefined } = {};
+  const agent = await connectBridgeAgent(config, options, logger, () => heartbeat.hash?.());
   try {
-    const { agent: registered } = await agent.bus.request(
-      GetAgent,
-      { agentId: config.AGENT_ID },
-      { authorization: await agent.authorization(), timeoutMs: 5_000 },
-    );
-    if (!registered.a2a)
-      throw new AppError(
-        'validation_failed',
-        `agent ${config.AGENT_ID} is not a remote A2A agent in the registry`,
-      );
-    if (registered.role !== agent.role)
-      throw new AppError(
-        'validation_failed',
-        `agent ${config.AGENT_ID} has role ${agent.role} in its token, not ${registered.role}`,
-      );
-    const verified = await fetchVerifiedAgentCard(registered.a2a.cardUrl, {
-      timeoutMs: config.A2A_CARD_TIMEOUT,
-      ...(registered.a2a.jwksUrl ? { jwksUrl: registered.a2a.jwksUrl } : {}),
-      ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
-    });
-    const client = await clientFor(
-      verified.card,
-      withAuthorization(options.fetchImpl ?? fetch, config.A2A_AUTHORIZATION),
-    );
-    const agentName = typeof verified.card['name'] === 'string' ? verified.card['name'] : config.AGENT_ID;
-    attachA2ABridge({
-      agent,
-      client,
-      agentName,
-      logger,
-      maxCallMs: config.A2A_MAX_CALL,
-      pollMs: config.A2A_POLL_INTERVAL,
-      privacy: new RemotePrivacy(agent, agentName, config.A2A_PRIVACY_TIMEOUT),
-    });
+    const a2a = await registeredA2A(agent, config);
+    const { verified, agentName } = await bridgeVerifiedCard(agent, a2a, config, options, logger);
     const presence = new RemotePresence({
       agent,
-      cardUrl: registered.a2a.cardUrl,
+      cardUrl: a2a.cardUrl,
       fetchImpl: options.fetchImpl ?? fetch,
       intervalMs: config.A2A_LIVENESS_INTERVAL,
       timeoutMs: config.A2A_LIVENESS_TIMEOUT,
       logger,
     });
     const declared = await declaredConfigHash(agent);
-    heartbeatHash = () => (presence.online ? declared : undefined);
+    heartbeat.hash = () => (presence.online ? declared : undefined);
     await agent.start();
     presence.start();
     const health = await startHealthServer({
@@ -144,6 +101,89 @@ export async function startRemoteAgentApp(
     await agent.stop();
     throw error;
   }
+}
+
+/**
+ * The bridge's mesh connection, as the registry's agent. The gateway may come up after the
+ * bridge: waited for as the reference agents wait (up to a minute). Its heartbeats carry
+ * `configHash`, undefined (no heartbeat) until the card is verified and while the agent is down.
+ */
+function connectBridgeAgent(
+  config: RemoteAgentConfig,
+  options: RemoteAgentAppOptions,
+  logger: Logger,
+  configHash: () => string | undefined,
+): Promise<MeshAgent> {
+  return connectWhenReachable(logger, () =>
+    MeshAgent.connect({
+      ...meshConnection(config, options.tokens, logger),
+      configHash: async () => configHash(),
+      configFormat: HEARTBEAT_FORMAT,
+      heartbeatIntervalMs: config.AGENT_HEARTBEAT_INTERVAL,
+      concurrency: config.AGENT_CONCURRENCY,
+      maxDeliver: config.AGENT_MAX_DELIVER,
+      shutdownGraceMs: config.AGENT_SHUTDOWN_GRACE,
+    }),
+  );
+}
+
+/**
+ * The agent's A2A declaration in the registry; refused (validation_failed) when the registry does
+ * not declare it remote, or declares another role than its token carries.
+ */
+async function registeredA2A(
+  agent: MeshAgent,
+  config: RemoteAgentConfig,
+): Promise<{ cardUrl: string; jwksUrl?: string | undefined }> {
+  const { agent: registered } = await agent.bus.request(
+    GetAgent,
+    { agentId: config.AGENT_ID },
+    { authorization: await agent.authorization(), timeoutMs: 5_000 },
+  );
+  if (!registered.a2a)
+    throw new AppError(
+      'validation_failed',
+      `agent ${config.AGENT_ID} is not a remote A2A agent in the registry`,
+    );
+  if (registered.role !== agent.role)
+    throw new AppError(
+      'validation_failed',
+      `agent ${config.AGENT_ID} has role ${agent.role} in its token, not ${registered.role}`,
+    );
+  return registered.a2a;
+}
+
+/**
+ * Fetches and verifies the card (refusing an unanswered card or a failed signature), builds the
+ * A2A client from it, and attaches the bridge that takes the agent's mesh tasks to that client.
+ */
+async function bridgeVerifiedCard(
+  agent: MeshAgent,
+  a2a: { cardUrl: string; jwksUrl?: string | undefined },
+  config: RemoteAgentConfig,
+  options: RemoteAgentAppOptions,
+  logger: Logger,
+): Promise<{ verified: Awaited<ReturnType<typeof fetchVerifiedAgentCard>>; agentName: string }> {
+  const verified = await fetchVerifiedAgentCard(a2a.cardUrl, {
+    timeoutMs: config.A2A_CARD_TIMEOUT,
+    ...(a2a.jwksUrl ? { jwksUrl: a2a.jwksUrl } : {}),
+    ...(options.fetchImpl ? { fetchImpl: options.fetchImpl } : {}),
+  });
+  const client = await clientFor(
+    verified.card,
+    withAuthorization(options.fetchImpl ?? fetch, config.A2A_AUTHORIZATION),
+  );
+  const agentName = typeof verified.card['name'] === 'string' ? verified.card['name'] : config.AGENT_ID;
+  attachA2ABridge({
+    agent,
+    client,
+    agentName,
+    logger,
+    maxCallMs: config.A2A_MAX_CALL,
+    pollMs: config.A2A_POLL_INTERVAL,
+    privacy: new RemotePrivacy(agent, agentName, config.A2A_PRIVACY_TIMEOUT),
+  });
+  return { verified, agentName };
 }
 
 /** The client format whose rendered config the bridge reports in its heartbeats. */

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { isBodyTooLarge, listenHttp, readBody, sendJson, type HttpEdge } from '@orgmesh/service-host/http-edge';
+import {
+  isBodyTooLarge,
+  listenHttp,
+  readBody,
+  sendJson,
+  type HttpEdge,
+} from '@orgmesh/service-host/http-edge';
 import type { Logger } from '@orgmesh/telemetry';
 import { anthropicMessage, scriptMessagesFromAnthropic, streamAnthropic } from './anthropic-shape.js';
 import { scriptedTurn, type ScriptMessage, type ScriptedTurn } from './scenario.script.js';
@@ -46,15 +52,11 @@ export interface ScriptedModelServer {
  * The answer depends only on the request's messages: ids and timestamps are derived from them.
  */
 export function createScriptedModelServer(options: ScriptedModelOptions): ScriptedModelServer {
-  const chunkChars = Math.max(1, options.chunkChars ?? 12);
-  const maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
-  let requests = 0;
-  let recording: Promise<void> = Promise.resolve();
+  const model = new ScriptedModel(options);
   let edge: HttpEdge | undefined;
-
   const server = createServer((req, res) => {
     res.setHeader('x-orgmesh-model', LABEL_HEADER);
-    handle(req, res).catch((error: unknown) => {
+    model.handle(req, res).catch((error: unknown) => {
       options.logger.error(
         { err: error instanceof Error ? error.name : 'unknown' },
         'scripted model request failed',
@@ -64,11 +66,43 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
       else res.end();
     });
   });
+  return {
+    server,
+    get requests() {
+      return model.requests;
+    },
+    async listen(port, host = '127.0.0.1') {
+      edge = await listenHttp(server, { port, host });
+      return edge.origin;
+    },
+    close() {
+      return edge?.close() ?? Promise.resolve();
+    },
+  };
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+/**
+ * The scripted model behind the HTTP server: its routes (health, models, the OpenAI and Anthropic
+ * faces) on one side, and on the other what both faces share — reading a call, matching it to the
+ * scenario script, recording it — so each face only writes the played turn in its own shape.
+ */
+class ScriptedModel {
+  /** Chat-completion requests answered so far. */
+  requests = 0;
+  private recording: Promise<void> = Promise.resolve();
+  private readonly chunkChars: number;
+  private readonly maxBody: number;
+
+  constructor(private readonly options: ScriptedModelOptions) {
+    this.chunkChars = Math.max(1, options.chunkChars ?? 12);
+    this.maxBody = options.maxBodyBytes ?? 20 * 1024 * 1024;
+  }
+
+  /** The routes, trailing slashes ignored, each with and without the `/v1` prefix as providers' SDKs vary. */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
     if (req.method === 'GET' && (path === '/healthz' || path === '/readyz')) {
-      sendJson(res, 200, { status: 'ok', model: SCRIPTED_MODEL_LABEL, requests });
+      sendJson(res, 200, { status: 'ok', model: SCRIPTED_MODEL_LABEL, requests: this.requests });
       return;
     }
     if (req.method === 'GET' && (path === '/v1/models' || path === '/models')) {
@@ -87,32 +121,11 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
       return;
     }
     if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/chat/completions')) {
-      const call = await readScriptedCall(req, path, 'openai', (status, message, param) =>
-        sendJson(res, status, {
-          error: { message, type: 'invalid_request_error', ...(param ? { param } : {}) },
-        }),
-      );
-      if (!call) return;
-      const usage = {
-        prompt_tokens: call.inputTokens,
-        completion_tokens: call.outputTokens,
-        total_tokens: call.inputTokens + call.outputTokens,
-      };
-      const streamOptions = call.body['stream_options'] as { include_usage?: unknown } | undefined;
-      if (call.stream)
-        streamTurn(
-          res,
-          call.turn,
-          call.seed,
-          call.model,
-          chunkChars,
-          streamOptions?.include_usage === true ? usage : undefined,
-        );
-      else sendJson(res, 200, completion(call.turn, call.seed, call.model, usage));
+      await this.answerOpenAI(req, res, path);
       return;
     }
     if (req.method === 'POST' && (path === '/v1/messages' || path === '/messages')) {
-      await answerAnthropic(req, res, path);
+      await this.answerAnthropic(req, res, path);
       return;
     }
     sendJson(res, 404, {
@@ -120,15 +133,41 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     });
   }
 
+  /** OpenAI chat completions: the played turn as a completion, or as chunks with usage when asked for. */
+  private async answerOpenAI(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const call = await this.readScriptedCall(req, path, 'openai', (status, message, param) =>
+      sendJson(res, status, {
+        error: { message, type: 'invalid_request_error', ...(param ? { param } : {}) },
+      }),
+    );
+    if (!call) return;
+    const usage = {
+      prompt_tokens: call.inputTokens,
+      completion_tokens: call.outputTokens,
+      total_tokens: call.inputTokens + call.outputTokens,
+    };
+    const streamOptions = call.body['stream_options'] as { include_usage?: unknown } | undefined;
+    if (call.stream)
+      streamTurn(
+        res,
+        call.turn,
+        call.seed,
+        call.model,
+        this.chunkChars,
+        streamOptions?.include_usage === true ? usage : undefined,
+      );
+    else sendJson(res, 200, completion(call.turn, call.seed, call.model, usage));
+  }
+
   /** Anthropic Messages: the same script, answered in Anthropic's shapes and error envelope. */
-  async function answerAnthropic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
-    const call = await readScriptedCall(req, path, 'anthropic', (status, message) =>
+  private async answerAnthropic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const call = await this.readScriptedCall(req, path, 'anthropic', (status, message) =>
       sendJson(res, status, { type: 'error', error: { type: 'invalid_request_error', message } }),
     );
     if (!call) return;
     const usage = { input_tokens: call.inputTokens, output_tokens: call.outputTokens };
     if (call.stream)
-      streamAnthropic(res, call.turn, call.seed, call.model, usage, (text) => pieces(text, chunkChars));
+      streamAnthropic(res, call.turn, call.seed, call.model, usage, (text) => pieces(text, this.chunkChars));
     else sendJson(res, 200, anthropicMessage(call.turn, call.seed, call.model, usage));
   }
 
@@ -137,7 +176,7 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
    * (with `refuse`, in the face's own error shape), read the conversation in the script's terms,
    * play the script and log the turn. Undefined when the request was refused.
    */
-  async function readScriptedCall(
+  private async readScriptedCall(
     req: IncomingMessage,
     path: string,
     api: 'openai' | 'anthropic',
@@ -145,13 +184,13 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
   ): Promise<ScriptedCall | undefined> {
     let raw: string;
     try {
-      raw = (await readBody(req, maxBody)).toString('utf8');
+      raw = (await readBody(req, this.maxBody)).toString('utf8');
     } catch (error) {
       // Refused in the face's own error shape (a provider SDK parses it), not problem+json.
       if (isBodyTooLarge(error)) return void refuse(413, 'request body too large');
       throw error;
     }
-    await record(path, raw);
+    await this.record(path, raw);
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -162,14 +201,14 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     const sent = fields['messages'];
     if (!Array.isArray(sent) || sent.length === 0)
       return void refuse(400, 'messages: expected a non-empty array', 'messages');
-    requests++;
+    this.requests++;
     const messages =
       api === 'openai'
         ? (sent as ScriptMessage[])
         : scriptMessagesFromAnthropic({ system: fields['system'], messages: sent });
     const turn = scriptedTurn(messages);
     const stream = fields['stream'] === true;
-    options.logger.info(
+    this.options.logger.info(
       {
         messages: messages.length,
         reply: turn.kind,
@@ -191,34 +230,21 @@ export function createScriptedModelServer(options: ScriptedModelOptions): Script
     };
   }
 
-  function record(path: string, body: string): Promise<void> {
-    const file = options.recordFile;
+  /** Appends the request to `recordFile`, when set. */
+  private record(path: string, body: string): Promise<void> {
+    const file = this.options.recordFile;
     if (!file) return Promise.resolve();
     // Serialised, and awaited before answering: whoever reads the file after the answer sees the request.
-    recording = recording
+    this.recording = this.recording
       .then(() => appendFile(file, `${JSON.stringify({ at: new Date().toISOString(), path, body })}\n`))
       .catch((error: unknown) => {
-        options.logger.error(
+        this.options.logger.error(
           { err: error instanceof Error ? error.name : 'unknown' },
           'could not record a request',
         );
       });
-    return recording;
+    return this.recording;
   }
-
-  return {
-    server,
-    get requests() {
-      return requests;
-    },
-    async listen(port, host = '127.0.0.1') {
-      edge = await listenHttp(server, { port, host });
-      return edge.origin;
-    },
-    close() {
-      return edge?.close() ?? Promise.resolve();
-    },
-  };
 }
 
 function toolCallsOf(

@@ -98,31 +98,7 @@ function unknownAgent(agentId: string): AppError {
  */
 export async function createA2A(options: A2AOptions): Promise<A2AMount> {
   const signer = await CardSigner.create(options.signingKey, `${options.baseUrl}${A2A_JWKS_PATH}`);
-  // Push delivery needs a durable consumer on the MESH stream and a stream of its own: where the
-  // bus refuses either (a locked-down NATS account), the gateway runs without push, and says so.
-  let push: NonNullable<MeshA2AHandlerOptions['push']> | undefined;
-  let dispatcher: PushDispatcher | undefined;
-  if (options.push) {
-    const store = new PushConfigStore(options.bus);
-    const allow = new PushAllowList(options.pushAllow);
-    const candidate = new PushDispatcher(
-      options.bus,
-      store,
-      allow,
-      options.logger,
-      pushMetrics(options.metricsRegistry),
-    );
-    try {
-      await candidate.start();
-      push = { store, allow, catchUp: (stored, task) => candidate.catchUp(stored, task) };
-      dispatcher = candidate;
-    } catch (error) {
-      options.logger.warn(
-        { err: error },
-        'a2a push notifications unavailable: the delivery consumer did not start',
-      );
-    }
-  }
+  const { push, dispatcher } = await startPush(options);
   const cards = new AgentCards({
     bus: options.bus,
     signer,
@@ -132,7 +108,64 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     version: options.version,
     pushNotifications: push !== undefined,
   });
-  const mesh = new MeshA2AHandler(
+  const handler = new GuardedHandler(meshHandler(options, cards, push), options.logger);
+  const rest = new A2ARestTransport(handler);
+  const routes: RawRoute[] = [
+    ...cardRoutes(cards),
+    ...jsonRpcRoutes(cards, handler, options.heartbeatMs),
+    jwksRoute(signer),
+    ...REST_SUFFIXES.flatMap(({ method, suffix }) => [
+      restRoute(cards, rest, false, method, suffix),
+      restRoute(cards, rest, true, method, suffix),
+    ]),
+  ];
+  return {
+    routes,
+    signer,
+    push: push !== undefined,
+    close: async () => {
+      await dispatcher?.stop();
+    },
+  };
+}
+
+type PushPort = NonNullable<MeshA2AHandlerOptions['push']>;
+
+/**
+ * Push delivery needs a durable consumer on the MESH stream and a stream of its own: where the
+ * bus refuses either (a locked-down NATS account), the gateway runs without push, and says so.
+ */
+async function startPush(
+  options: A2AOptions,
+): Promise<{ push: PushPort | undefined; dispatcher: PushDispatcher | undefined }> {
+  if (!options.push) return { push: undefined, dispatcher: undefined };
+  const store = new PushConfigStore(options.bus);
+  const allow = new PushAllowList(options.pushAllow);
+  const candidate = new PushDispatcher(
+    options.bus,
+    store,
+    allow,
+    options.logger,
+    pushMetrics(options.metricsRegistry),
+  );
+  try {
+    await candidate.start();
+    return {
+      push: { store, allow, catchUp: (stored, task) => candidate.catchUp(stored, task) },
+      dispatcher: candidate,
+    };
+  } catch (error) {
+    options.logger.warn(
+      { err: error },
+      'a2a push notifications unavailable: the delivery consumer did not start',
+    );
+    return { push: undefined, dispatcher: undefined };
+  }
+}
+
+/** The A2A request handler over the mesh; its extended cards are the caller's view of the org's or an agent's card. */
+function meshHandler(options: A2AOptions, cards: AgentCards, push: PushPort | undefined): MeshA2AHandler {
+  return new MeshA2AHandler(
     {
       bus: options.bus,
       hub: options.hub,
@@ -148,58 +181,18 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     },
     cards.versionCard(),
   );
-  const handler = new GuardedHandler(mesh, options.logger);
-  const rest = new A2ARestTransport(handler);
+}
 
-  /** The agent a request names (404 for an agent the registry does not have). */
-  const agentTarget = async (url: URL, caller: Caller): Promise<A2ATarget> => {
-    const agentId = agentIdOf(url);
-    if (!(await cards.exists(agentId, caller))) throw unknownAgent(agentId);
-    return { kind: 'agent', agentId };
-  };
+/** The agent a request names (404 for an agent the registry does not have). */
+async function agentTarget(cards: AgentCards, url: URL, caller: Caller): Promise<A2ATarget> {
+  const agentId = agentIdOf(url);
+  if (!(await cards.exists(agentId, caller))) throw unknownAgent(agentId);
+  return { kind: 'agent', agentId };
+}
 
-  const jsonRpc = async (org: boolean, req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext) => {
-    const caller = callerOf(ctx);
-    const target = org ? ORG : await agentTarget(ctx.url, caller);
-    const body = await ctx.readBody();
-    await serveJsonRpc({
-      req,
-      res,
-      caller,
-      signal: ctx.signal,
-      body,
-      handler,
-      target,
-      heartbeatMs: options.heartbeatMs,
-    });
-  };
-
-  const restRoute = (org: boolean, method: 'GET' | 'POST', suffix: string): RawRoute => {
-    const prefix = org ? '/a2a/rest' : '/a2a/{agentId}/rest';
-    return defineRawRoute({
-      operationId: `a2aRest ${method} ${prefix}${suffix}`,
-      method,
-      path: `${prefix}${suffix}`,
-      tag: 'a2a',
-      summary: 'A2A HTTP+JSON (REST) binding',
-      access: ALL_KINDS,
-      responses: { 200: { description: 'The binding’s JSON, or server-sent events for streaming methods' } },
-      async handle(req, res, ctx) {
-        const caller = callerOf(ctx);
-        const target = org ? ORG : await agentTarget(ctx.url, caller);
-        // The SDK's router sees the path below the endpoint's /rest, as the request wrote it.
-        const written = (req.url ?? '')
-          .split('/')
-          .slice(0, org ? 3 : 4)
-          .join('/');
-        // A POST's body is read here, within the gateway's body limit (413 as for every route).
-        const body = method === 'POST' ? await ctx.readBody() : undefined;
-        await rest.serve(req, res, written, { caller, signal: ctx.signal, target }, body);
-      },
-    });
-  };
-
-  const routes: RawRoute[] = [
+/** The public Agent Cards: the org's and each registry agent's. */
+function cardRoutes(cards: AgentCards): RawRoute[] {
+  return [
     defineRawRoute({
       operationId: 'a2aOrgAgentCard',
       method: 'GET',
@@ -233,6 +226,18 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
         sendCard(res, card);
       },
     }),
+  ];
+}
+
+/** The JSON-RPC binding: one endpoint for the org (a message goes to a role), one per registry agent. */
+function jsonRpcRoutes(cards: AgentCards, handler: GuardedHandler, heartbeatMs: number): RawRoute[] {
+  const jsonRpc = async (org: boolean, req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext) => {
+    const caller = callerOf(ctx);
+    const target = org ? ORG : await agentTarget(cards, ctx.url, caller);
+    const body = await ctx.readBody();
+    await serveJsonRpc({ req, res, caller, signal: ctx.signal, body, handler, target, heartbeatMs });
+  };
+  return [
     defineRawRoute({
       operationId: 'a2aOrgJsonRpc',
       method: 'POST',
@@ -258,36 +263,60 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
         await jsonRpc(false, req, res, ctx);
       },
     }),
-    defineRawRoute({
-      operationId: 'a2aCardKeys',
-      method: 'GET',
-      path: A2A_JWKS_PATH,
-      tag: 'a2a',
-      summary: 'The public keys Agent Card signatures verify against (JWKS)',
-      access: 'public',
-      responses: { 200: { description: 'A JWK Set', contentType: 'application/json' } },
-      async handle(req, res) {
-        req.resume();
-        const text = JSON.stringify(signer.jwks());
-        res.writeHead(200, {
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(text),
-          'cache-control': 'public, max-age=300',
-        });
-        res.end(text);
-      },
-    }),
-    ...REST_SUFFIXES.flatMap(({ method, suffix }) => [
-      restRoute(false, method, suffix),
-      restRoute(true, method, suffix),
-    ]),
   ];
-  return {
-    routes,
-    signer,
-    push: push !== undefined,
-    close: async () => {
-      await dispatcher?.stop();
+}
+
+/** The keys card signatures verify against (the `jku` of every signature). */
+function jwksRoute(signer: CardSigner): RawRoute {
+  return defineRawRoute({
+    operationId: 'a2aCardKeys',
+    method: 'GET',
+    path: A2A_JWKS_PATH,
+    tag: 'a2a',
+    summary: 'The public keys Agent Card signatures verify against (JWKS)',
+    access: 'public',
+    responses: { 200: { description: 'A JWK Set', contentType: 'application/json' } },
+    async handle(req, res) {
+      req.resume();
+      const text = JSON.stringify(signer.jwks());
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+        'cache-control': 'public, max-age=300',
+      });
+      res.end(text);
     },
-  };
+  });
+}
+
+/** One method of the HTTP+JSON (REST) binding, for the org or for one registry agent. */
+function restRoute(
+  cards: AgentCards,
+  rest: A2ARestTransport,
+  org: boolean,
+  method: 'GET' | 'POST',
+  suffix: string,
+): RawRoute {
+  const prefix = org ? '/a2a/rest' : '/a2a/{agentId}/rest';
+  return defineRawRoute({
+    operationId: `a2aRest ${method} ${prefix}${suffix}`,
+    method,
+    path: `${prefix}${suffix}`,
+    tag: 'a2a',
+    summary: 'A2A HTTP+JSON (REST) binding',
+    access: ALL_KINDS,
+    responses: { 200: { description: 'The binding’s JSON, or server-sent events for streaming methods' } },
+    async handle(req, res, ctx) {
+      const caller = callerOf(ctx);
+      const target = org ? ORG : await agentTarget(cards, ctx.url, caller);
+      // The SDK's router sees the path below the endpoint's /rest, as the request wrote it.
+      const written = (req.url ?? '')
+        .split('/')
+        .slice(0, org ? 3 : 4)
+        .join('/');
+      // A POST's body is read here, within the gateway's body limit (413 as for every route).
+      const body = method === 'POST' ? await ctx.readBody() : undefined;
+      await rest.serve(req, res, written, { caller, signal: ctx.signal, target }, body);
+    },
+  });
 }

@@ -88,13 +88,48 @@ function isAsyncIterable(value: unknown): value is AsyncGenerator<Envelope, void
  * per event, with keep-alive comments while the task is quiet.
  */
 export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
-  const { req, res, caller, signal, handler } = exchange;
+  const { res } = exchange;
+  const request = readRequest(exchange);
+  if (!request) return;
+  const { answer, mapError } = await handOver(exchange, request);
+  const failure = (error: unknown): Envelope =>
+    scrub({ jsonrpc: '2.0', id: request.id, error: mapError(error) as Envelope['error'] });
+
+  if (!isAsyncIterable(answer)) {
+    sendEnvelope(res, scrub(answer));
+    return;
+  }
+  const iterator = answer[Symbol.asyncIterator]();
+  let first: IteratorResult<Envelope, void>;
+  try {
+    first = await iterator.next();
+  } catch (error) {
+    // Refused before the stream started (unknown task, policy, bad message): a plain JSON answer.
+    sendEnvelope(res, failure(error));
+    return;
+  }
+  await streamEvents(exchange, iterator, first, failure);
+}
+
+/** A request that passed the envelope checks: its body, its id and the protocol version it speaks. */
+interface CheckedRequest {
+  body: Record<string, unknown>;
+  id: Envelope['id'];
+  version: string;
+}
+
+/**
+ * Parses and checks the request before the SDK sees it: not JSON (-32700), not a request object
+ * (-32600), a protocol version we do not speak. Undefined when refused (the error answer is sent).
+ */
+function readRequest(exchange: JsonRpcExchange): CheckedRequest | undefined {
+  const { req, res } = exchange;
   let body: unknown;
   try {
     body = JSON.parse(exchange.body.toString('utf8'));
   } catch {
     sendJson(res, 200, errorEnvelope(null, A2A_ERROR_CODE.PARSE_ERROR, 'Parse error: the body is not JSON'));
-    return;
+    return undefined;
   }
   const problem = envelopeProblem(body);
   if (problem) {
@@ -103,7 +138,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
       200,
       errorEnvelope(idOf(body), A2A_ERROR_CODE.INVALID_REQUEST, `Invalid Request: ${problem}`),
     );
-    return;
+    return undefined;
   }
   const request = body as { id?: Envelope['id']; method: string };
   const id = request.id ?? null;
@@ -118,11 +153,27 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
         `A2A version ${JSON.stringify(version.slice(0, 20))} is not supported; supported: ${A2A_VERSIONS.join(', ')}`,
       ),
     );
-    return;
+    return undefined;
   }
-  const legacy = version === '0.3';
+  return { body: body as Record<string, unknown>, id, version };
+}
+
+/**
+ * Hands the request to the SDK's transport of its version, with the caller, the abort signal and
+ * the target in the call's state (read by the mesh handler). Returns the SDK's answer and how that
+ * version maps an error to a JSON-RPC error.
+ */
+async function handOver(
+  exchange: JsonRpcExchange,
+  request: CheckedRequest,
+): Promise<{
+  answer: Envelope | AsyncGenerator<Envelope, void, undefined>;
+  mapError: (error: unknown) => unknown;
+}> {
+  const { caller, signal, handler } = exchange;
+  const legacy = request.version === '0.3';
   const context = new ServerCallContext({
-    requestedVersion: version,
+    requestedVersion: request.version,
     state: new Map<string, unknown>([
       [CALLER_KEY, caller],
       [SIGNAL_KEY, signal],
@@ -136,24 +187,28 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
     legacy
       ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError(error)
       : JsonRpcTransportHandler.mapToJSONRPCError(error);
-  const answer = (await transport.handle(body as Record<string, unknown>, context)) as
+  const answer = (await transport.handle(request.body, context)) as
     Envelope | AsyncGenerator<Envelope, void, undefined>;
+  return { answer, mapError };
+}
 
-  if (!isAsyncIterable(answer)) {
-    const envelope = scrub(answer);
-    sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
-    return;
-  }
-  const iterator = answer[Symbol.asyncIterator]();
-  let first: IteratorResult<Envelope, void>;
-  try {
-    first = await iterator.next();
-  } catch (error) {
-    // Refused before the stream started (unknown task, policy, bad message): a plain JSON answer.
-    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] });
-    sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
-    return;
-  }
+/** A JSON answer: HTTP 500 for our internal error, 200 for every other JSON-RPC answer. */
+function sendEnvelope(res: ServerResponse, envelope: Envelope): void {
+  sendJson(res, envelope.error?.code === A2A_ERROR_CODE.INTERNAL_ERROR ? 500 : 200, envelope);
+}
+
+/**
+ * The stream's events as server-sent events from its first one on, with keep-alive comments while
+ * the task is quiet, until the stream ends or the client goes; a failure mid-stream is its last
+ * event (`event: error`). The SDK's iterator is always returned, so its subscription ends.
+ */
+async function streamEvents(
+  exchange: JsonRpcExchange,
+  iterator: AsyncIterator<Envelope, void, undefined>,
+  first: IteratorResult<Envelope, void>,
+  failure: (error: unknown) => Envelope,
+): Promise<void> {
+  const { res, signal } = exchange;
   res.setHeader('content-type', 'text/event-stream');
   res.writeHead(200, {
     'cache-control': 'no-cache, no-transform',
@@ -170,8 +225,7 @@ export async function serveJsonRpc(exchange: JsonRpcExchange): Promise<void> {
       await write(res, `data: ${JSON.stringify(next.value)}\n\n`);
     }
   } catch (error) {
-    const envelope = scrub({ jsonrpc: '2.0', id, error: mapError(error) as Envelope['error'] });
-    await write(res, `event: error\ndata: ${JSON.stringify(envelope)}\n\n`);
+    await write(res, `event: error\ndata: ${JSON.stringify(failure(error))}\n\n`);
   } finally {
     clearInterval(heartbeat);
     await iterator.return?.(undefined).catch(() => undefined);

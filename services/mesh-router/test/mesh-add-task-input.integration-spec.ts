@@ -82,6 +82,13 @@ describe('AddTaskInput over NATS and Postgres', () => {
       as('manager-agent'),
     );
     expect(again.version).toBe(2);
+    // Also when the stored input (Postgres jsonb) has its keys in another order than the sender's.
+    const shaped = { text: 'third', a2a: { message: { messageId: 'm-3', role: 'ROLE_USER' } } };
+    expect(
+      (await bus.request(AddTaskInput, { id: task.id, input: shaped }, as('manager-agent'))).version,
+    ).toBe(3);
+    const retried = await bus.request(AddTaskInput, { id: task.id, input: shaped }, as('manager-agent'));
+    expect(retried.version).toBe(3);
   });
 
   it('takes input from the sender of an open task only: others are forbidden, a finished task or an approval illegal', async () => {

@@ -42,7 +42,7 @@ export async function addTaskInput(
         { details: { id: current.id, kind: current.kind, state: current.state } },
       );
     }
-    if (JSON.stringify(current.input) === JSON.stringify(input ?? null)) return { kind: 'noop' };
+    if (sameJson(current.input, input ?? null)) return { kind: 'noop' };
     const worker = current.assignee
       ? { role: current.assignee.role, agentId: current.assignee.agentId }
       : current.to;
@@ -57,4 +57,17 @@ export async function addTaskInput(
     };
   });
   return task;
+}
+
+/**
+ * Equal as JSON whatever the order of object keys: the stored input comes back from Postgres jsonb,
+ * which orders keys its own way (shorter first), so comparing serialisations as sent would take a
+ * retried `{text, a2a}` for new input and deliver the task again.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  const sorted = (_key: string, v: unknown): unknown =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : v;
+  return JSON.stringify(a, sorted) === JSON.stringify(b, sorted);
 }

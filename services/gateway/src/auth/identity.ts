@@ -44,27 +44,17 @@ export interface IdentityOptions {
   devClients?: ClientDefinition[];
 }
 
+/**
+ * The gateway's identity: an external OIDC issuer's tokens (AUTH_MODE=oidc), or the built-in dev
+ * issuer with its clients, its key rotation and a verifier that follows the rotations.
+ */
 export async function createIdentity(
   config: GatewayConfig,
   publicUrl: string,
   logger: Logger,
   options: IdentityOptions = {},
 ): Promise<GatewayIdentity> {
-  if (config.AUTH_MODE === 'oidc') {
-    const issuer = config.AUTH_ISSUER ?? '';
-    const audience = config.AUTH_AUDIENCE ?? '';
-    const tuning = verifierTuning(config);
-    const verifier = createJwtVerifier({ issuer, audience, jwksUrl: config.AUTH_JWKS_URL, ...tuning });
-    logger.info({ mode: 'oidc', issuer, audience, claims: tuning.claims }, 'identity: external issuer');
-    return {
-      mode: 'oidc',
-      issuer,
-      audience,
-      dev: undefined,
-      authenticate: async (authorization) => toCaller(await verifier.verify(bearerToken(authorization))),
-      close() {},
-    };
-  }
+  if (config.AUTH_MODE === 'oidc') return oidcIdentity(config, logger);
 
   // Said at every start, so a dev-mode gateway that reached a real deployment is noticed in its logs.
   logger.warn(
@@ -77,19 +67,7 @@ export async function createIdentity(
   const issuer = await DevIssuer.create({ issuer: issuerUrl, audience, tokenTtlSec });
   const definitions = options.devClients ?? loadDevClients(config, logger);
   const clients = await ClientRegistry.create(definitions, { cost: config.AUTH_SECRET_HASH_COST });
-
-  // The verifier works on a snapshot of the JWKS; it is rebuilt when the key set changes (a
-  // rotation, or a retired key leaving after its overlap).
-  let verifierVersion = -1;
-  let verifier: JwtVerifier | undefined;
-  const currentVerifier = (): JwtVerifier => {
-    const version = issuer.keySetVersion();
-    if (!verifier || version !== verifierVersion) {
-      verifier = createJwtVerifier({ issuer: issuer.issuer, audience, jwks: issuer.jwks() });
-      verifierVersion = version;
-    }
-    return verifier;
-  };
+  const currentVerifier = followingVerifier(issuer, audience);
 
   const rotation = setInterval(() => {
     issuer.rotate().then(
@@ -99,7 +77,57 @@ export async function createIdentity(
   }, config.AUTH_KEY_ROTATION);
   rotation.unref();
 
-  const dev: DevIdentity = {
+  return {
+    mode: 'dev',
+    issuer: issuer.issuer,
+    audience,
+    dev: devIdentity(issuer, clients),
+    authenticate: async (authorization) =>
+      toCaller(await currentVerifier().verify(bearerToken(authorization))),
+    close: () => clearInterval(rotation),
+  };
+}
+
+/** An external issuer's tokens, verified against its JWKS (AUTH_JWKS_URL, or found by discovery). */
+function oidcIdentity(config: GatewayConfig, logger: Logger): GatewayIdentity {
+  const issuer = config.AUTH_ISSUER ?? '';
+  const audience = config.AUTH_AUDIENCE ?? '';
+  const tuning = verifierTuning(config);
+  const verifier = createJwtVerifier({ issuer, audience, jwksUrl: config.AUTH_JWKS_URL, ...tuning });
+  logger.info({ mode: 'oidc', issuer, audience, claims: tuning.claims }, 'identity: external issuer');
+  return {
+    mode: 'oidc',
+    issuer,
+    audience,
+    dev: undefined,
+    authenticate: async (authorization) => toCaller(await verifier.verify(bearerToken(authorization))),
+    close() {},
+  };
+}
+
+/**
+ * The verifier works on a snapshot of the JWKS; it is rebuilt when the key set changes (a
+ * rotation, or a retired key leaving after its overlap).
+ */
+function followingVerifier(issuer: DevIssuer, audience: string): () => JwtVerifier {
+  let verifierVersion = -1;
+  let verifier: JwtVerifier | undefined;
+  return () => {
+    const version = issuer.keySetVersion();
+    if (!verifier || version !== verifierVersion) {
+      verifier = createJwtVerifier({ issuer: issuer.issuer, audience, jwks: issuer.jwks() });
+      verifierVersion = version;
+    }
+    return verifier;
+  };
+}
+
+/**
+ * The dev issuer's token grant: a client whose secret matches gets its own scopes, or the requested
+ * ones when all of them are its own (OAuth2's invalid_client and invalid_scope otherwise).
+ */
+function devIdentity(issuer: DevIssuer, clients: ClientRegistry): DevIdentity {
+  return {
     issuer,
     clients,
     async token(clientId, clientSecret, requestedScopes) {
@@ -130,16 +158,6 @@ export async function createIdentity(
         clientId: client.clientId,
       });
     },
-  };
-
-  return {
-    mode: 'dev',
-    issuer: issuer.issuer,
-    audience,
-    dev,
-    authenticate: async (authorization) =>
-      toCaller(await currentVerifier().verify(bearerToken(authorization))),
-    close: () => clearInterval(rotation),
   };
 }
 

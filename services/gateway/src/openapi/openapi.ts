@@ -299,22 +299,22 @@ const ProblemSchema: Json = {
   additionalProperties: true,
 };
 
-export interface OpenApiOptions {
-  serverUrl: string;
-  version: string;
-  /** The dev issuer's token endpoint (dev mode); absent in oidc mode, where the provider issues tokens. */
-  tokenUrl?: string;
-}
-
-/** The OpenAPI 3.1 document of the REST surface, generated from the route table and the zod contracts. */
-export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions): Json {
-  const converter = new SchemaConverter();
+/** One path item per route path, one operation per method; the converter collects the schemas they refer to. */
+function pathItems(routes: readonly Route[], converter: SchemaConverter): Record<string, Json> {
   const paths: Record<string, Json> = {};
   for (const route of routes) {
     const item = (paths[route.path] ??= {});
     item[route.method.toLowerCase()] =
       route.kind === 'rpc' ? rpcOperation(route, converter) : rawOperation(route, converter);
   }
+  return paths;
+}
+
+/**
+ * The shared problem+json responses, one per HTTP status the edge answers with: the error codes
+ * each stands for (a timeout is a 503), the retry and challenge headers, an example problem.
+ */
+function problemResponses(): Json {
   const responses: Json = {};
   for (const status of [400, 401, 403, 404, 409, 413, 429, 503]) {
     const codes = ERROR_CODES.filter(
@@ -339,6 +339,21 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
       },
     };
   }
+  return responses;
+}
+
+export interface OpenApiOptions {
+  serverUrl: string;
+  version: string;
+  /** The dev issuer's token endpoint (dev mode); absent in oidc mode, where the provider issues tokens. */
+  tokenUrl?: string;
+}
+
+/** The OpenAPI 3.1 document of the REST surface, generated from the route table and the zod contracts. */
+export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions): Json {
+  const converter = new SchemaConverter();
+  const paths = pathItems(routes, converter);
+  const responses = problemResponses();
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',

@@ -85,6 +85,17 @@ export default tseslint.config(
     },
   },
   {
+    // Readable units (issue #22 item 5): no production source file over 500 lines and no function
+    // over 80 (blank and comment lines not counted; a closure counts toward its enclosing function).
+    // Split along responsibilities when one grows past them.
+    files: ['services/*/src/**/*.ts', 'libs/*/src/**/*.ts', 'console/src/**/*.ts', 'console/src/**/*.tsx'],
+    ignores: TEST_CODE,
+    rules: {
+      'max-lines': ['error', { max: 500 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['**/*.spec.ts', '**/*.integration-spec.ts', '**/*.e2e-spec.ts', 'bench/**/*.ts', 'e2e/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },

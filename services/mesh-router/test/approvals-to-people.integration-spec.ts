@@ -556,6 +556,91 @@ describe('approvals decided by people of the org chart', () => {
     expect(seen.filter((m) => m.includes(subject))).toHaveLength(1);
   });
 
+  it('the planning entries (skips, whom it waits for) commit with the approval and its route: a refused entry leaves nothing', async () => {
+    const subject = `budget ${randomUUID()}`;
+    const count = async (sql: string, params: unknown[] = []) =>
+      Number((await mesh.db.query<{ n: string }>(sql, params)).rows[0]?.n);
+    const totals = async () => ({
+      tasks: await count(`SELECT count(*) AS n FROM mesh.tasks`),
+      routes: await count(`SELECT count(*) AS n FROM mesh.approval_routes`),
+      history: await count(`SELECT count(*) AS n FROM mesh.task_events`),
+      outbox: await count(`SELECT count(*) AS n FROM mesh.outbox`),
+    });
+    // The fault: the planning entry's insert is refused, after the task, its create entry and its
+    // route were written in the same transaction. The trigger first counts, on a sequence (which no
+    // rollback undoes), that it saw the task and its route already there.
+    await mesh.db.query(`
+      CREATE SEQUENCE mesh.refused_entry_seen;
+      CREATE FUNCTION mesh.refuse_entry() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.event = 'escalate' AND EXISTS (SELECT 1 FROM mesh.tasks t JOIN mesh.approval_routes r ON r.task_id = t.id
+                                              WHERE t.id = NEW.task_id AND t.subject = '${subject}') THEN
+          PERFORM nextval('mesh.refused_entry_seen');
+          RAISE EXCEPTION 'planning entry refused by the test' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse_entry BEFORE INSERT ON mesh.task_events
+        FOR EACH ROW EXECUTE FUNCTION mesh.refuse_entry();`);
+    const before = await totals();
+    let seen: number;
+    try {
+      const failed = await rpcError(
+        bus.request(RequestApproval, { to: 'manager', subject, details: { case: 3 } }, as('finance-agent')),
+      );
+      expect(failed.code).toBe('internal');
+      seen = await count(`SELECT last_value AS n FROM mesh.refused_entry_seen WHERE is_called`);
+    } finally {
+      await mesh.db.query(
+        `DROP TRIGGER refuse_entry ON mesh.task_events; DROP FUNCTION mesh.refuse_entry(); DROP SEQUENCE mesh.refused_entry_seen;`,
+      );
+    }
+    // The trigger fired once the task and its route were in (so the failure was between their
+    // insert and the commit), and the rollback took task, route, history and outbox rows with it.
+    expect(seen).toBe(1);
+    expect(await totals()).toEqual(before);
+    expect(await count(`SELECT count(*) AS n FROM mesh.tasks WHERE subject = $1`, [subject])).toBe(0);
+    expect(
+      await count(`SELECT count(*) AS n FROM mesh.outbox WHERE payload::text LIKE '%' || $1 || '%'`, [
+        subject,
+      ]),
+    ).toBe(0);
+
+    // Without the fault: the task, its create entry, the planning entries, the route and every
+    // outbox row (task-created, the inbox delivery, a task-updated per entry) in one transaction.
+    const ok = await bus.request(
+      RequestApproval,
+      { to: 'manager', subject, details: { case: 3 } },
+      as('finance-agent'),
+    );
+    const { rows: history } = await mesh.db.query<{
+      event: string;
+      actor: string;
+      reason: string | null;
+      tx: string;
+    }>(
+      `SELECT event, actor, reason, xmin::text AS tx FROM mesh.task_events WHERE task_id = $1 ORDER BY seq`,
+      [ok.id],
+    );
+    expect(history.map((h) => [h.event, h.actor, h.reason])).toEqual([
+      ['create', 'finance-agent', null],
+      ['escalate', 'system', 'skipped u99999: not in the org chart (rule: manager#departed-first)'],
+      ['escalate', 'system', 'awaiting u00003 (Lara Kowalski) (rule: manager#departed-first)'],
+    ]);
+    const { rows: others } = await mesh.db.query<{ tx: string }>(
+      `SELECT xmin::text AS tx FROM mesh.tasks WHERE id = $1
+       UNION ALL SELECT xmin::text FROM mesh.approval_routes WHERE task_id = $1
+       UNION ALL SELECT xmin::text FROM mesh.outbox WHERE payload::text LIKE '%' || $1 || '%'`,
+      [ok.id],
+    );
+    // The task row, its route and four outbox rows (created, delivery, two task-updated).
+    expect(others).toHaveLength(6);
+    expect(new Set([...history, ...others].map((r) => r.tx)).size).toBe(1);
+    const task = await get(ok.id);
+    expect(task.version).toBe(3);
+    expect(task.escalatedTo).toMatchObject({ userId: 'u00003' });
+  });
+
   it('an approval its requester cancels no longer waits for anyone', async () => {
     const approval = await request({ amount: 20 }, { approver: 'u00003' });
     expect((await awaiting('u00003')).map((i) => i.task.id)).toContain(approval.id);

@@ -17,6 +17,7 @@ import { toTask } from '../task/task.mapper.js';
 import type { TaskDecisionOutcome } from '../task/task.repository.types.js';
 import { taskNotFound } from '../task/task.errors.js';
 import { planApproval, planDurationMs, type ApprovalPlan } from './approval.planner.js';
+import { auditEntry, describe } from './approval.entries.js';
 import type { ApprovalRepository, ApprovalRoute, RouteOutcome } from './approval.repository.js';
 import { alreadyDecided, approvalEnded, notYourApproval, peopleDecideOnly } from './approval.errors.js';
 import type { OrgChartPort } from './org-chart.port.js';
@@ -96,14 +97,22 @@ export class ApprovalService {
     );
   }
 
-  /** After the approval and its route committed: audits the people its plan had to skip and whom it waits for. */
-  async opened(task: Task, plan: ApprovalPlan): Promise<void> {
+  /**
+   * The history entries of a new approval's plan, decided here and written by the task's create in
+   * the transaction of the task and its route (ADR 0019): each person it had to skip, then whom it
+   * waits for. `task` is the approval as created.
+   */
+  planningEntries(task: Task, plan: ApprovalPlan, now: Date): TaskDecisionOutcome[] {
     const first = plan.steps[0];
-    for (const skip of plan.skipped)
-      await this.audit(task.id, `skipped ${skip.spec}: ${skip.why} (rule: ${plan.rule})`);
+    const entries = plan.skipped.map((skip) =>
+      auditEntry(task, `skipped ${skip.spec}: ${skip.why} (rule: ${plan.rule})`, now),
+    );
     const person = first?.kind === 'people' ? first.approvers[0] : undefined;
     if (first && person)
-      await this.audit(task.id, `awaiting ${describe(first.approvers)} (rule: ${plan.rule})`, person);
+      entries.push(
+        auditEntry(task, `awaiting ${describe(first.approvers)} (rule: ${plan.rule})`, now, person),
+      );
+    return entries;
   }
 
   /**
@@ -440,26 +449,9 @@ export class ApprovalService {
   /** An entry in the task's history (and a task-updated event): escalations and skips are audited where the timeline shows them. */
   private async audit(taskId: string, reason: string, escalatedTo?: ApprovalPerson): Promise<void> {
     const now = this.now();
-    await this.tasks.applyOutcome(taskId, SYSTEM, (current): TaskDecisionOutcome => {
-      if (isTerminalTaskState(current.state)) return { kind: 'noop' };
-      return {
-        kind: 'change',
-        event: 'escalate',
-        to: current.state,
-        reason,
-        patch: escalatedTo
-          ? {
-              escalatedTo: {
-                userId: escalatedTo.userId,
-                role: escalatedTo.role ?? 'person',
-                name: escalatedTo.name,
-              },
-              escalatedAt: now,
-            }
-          : {},
-        now,
-      };
-    });
+    await this.tasks.applyOutcome(taskId, SYSTEM, (current): TaskDecisionOutcome =>
+      isTerminalTaskState(current.state) ? { kind: 'noop' } : auditEntry(current, reason, now, escalatedTo),
+    );
   }
 }
 
@@ -483,9 +475,4 @@ function stepOutcome(
   if (step.approvers.length - rejections < step.quorum)
     return { decision: 'reject', comment: decision.comment, by };
   return undefined;
-}
-
-function describe(people: readonly ApprovalPerson[]): string {
-  if (people.length === 0) return 'nobody';
-  return people.map((p) => (p.name ? `${p.userId} (${p.name})` : p.userId)).join(', ');
 }

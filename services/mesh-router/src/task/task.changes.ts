@@ -1,6 +1,12 @@
 import { InboxDelivery, TaskCreated, TaskUpdated, type Task, type TaskChange } from '@orgmesh/contracts';
 import { outboxEvent } from '@orgmesh/messaging';
-import type { NewTask, TaskCreate, TaskDecisionOutcome, TaskWrite } from './task.repository.types.js';
+import type {
+  NewTask,
+  TaskChangeWrite,
+  TaskCreate,
+  TaskDecisionOutcome,
+  TaskWrite,
+} from './task.repository.types.js';
 
 /**
  * What a task's writes are, settled by the service and written by the repository as they are: the
@@ -97,4 +103,20 @@ export function taskWrite(current: Task, actor: string, outcome: TaskDecisionOut
   const events = [outboxEvent(TaskUpdated, change)];
   if (outcome.deliverTo) events.push(outboxEvent(InboxDelivery, task, { subject: outcome.deliverTo }));
   return { kind: 'change', event: outcome.event, task, events };
+}
+
+/**
+ * Successive changes of `start` by `actor` (the planning entries of a new approval): each decided
+ * on the task the previous one left, so the repository writes them one after the other, in order.
+ */
+export function taskChanges(start: Task, actor: string, outcomes: TaskDecisionOutcome[]): TaskChangeWrite[] {
+  const changes: TaskChangeWrite[] = [];
+  let current = start;
+  for (const outcome of outcomes) {
+    const write = taskWrite(current, actor, outcome);
+    if (write.kind === 'noop') continue;
+    changes.push({ actor, write });
+    current = write.task;
+  }
+  return changes;
 }

@@ -5,11 +5,12 @@ import { pgErrorCode, RowCache, type Database, type Sql } from '@orgmesh/persist
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
-import { meshOutbox, TaskBatchWrites, type UpdateItem } from './task.batch-writes.js';
+import { meshOutbox, TaskBatchWrites, type CreateItem, type UpdateItem } from './task.batch-writes.js';
 import { countTasksQuery, listTasksQuery } from './task.list-sql.js';
 import type {
   ChangeMeta,
   IdempotencyClaim,
+  JoinedWrites,
   StoredResponse,
   TaskCreate,
   TaskListFilter,
@@ -112,28 +113,26 @@ export class TaskRepository {
    * task-created event and the inbox delivery).
    * With an idempotency claim, the key's row gates the whole statement: a repeat (even a
    * concurrent one) inserts nothing and gets the first task back (`created: false`). `joined`
-   * writes more rows in the same transaction, only when the task was written.
+   * writes more rows and changes of the task in the same transaction, only when the task was
+   * written. The answer is the task as created (what a repeat of the key gets too).
    */
   async create(
     write: TaskCreate,
     idempotency?: IdempotencyClaim,
-    joined?: (tx: Sql) => Promise<void>,
+    joined?: JoinedWrites,
   ): Promise<{ task: Task; created: boolean; fingerprint?: string }> {
-    const { task, events: outbox } = write;
+    const { task, events } = write;
     const row = fromTask(task);
-    const item = { row, task, outbox, claim: idempotency, traceId: currentTraceId() };
-    // `joined`: rows that belong to the task (an approval's route) commit with it or not at all, so
-    // the task goes alone in a transaction instead of in a batch (ADR 0019).
+    const item = { row, task, outbox: events, claim: idempotency, traceId: currentTraceId() };
+    // `joined`: rows and changes that belong to the task (an approval's route and its planning
+    // entries) commit with it or not at all, so the task goes alone in a transaction instead of in
+    // a batch (ADR 0019).
     const created = joined
-      ? await this.db.transaction(async (tx) => {
-          const written = await this.batch.createIn(tx, item);
-          if (written) await joined(tx);
-          return written;
-        })
-      : await this.batch.create(item);
+      ? await this.db.transaction((tx) => this.createJoined(tx, item, joined))
+      : (await this.batch.create(item)) && { last: row, outbox: events };
     if (created) {
-      this.cache.remember(row);
-      this.committed?.(outbox);
+      this.cache.remember(created.last);
+      this.committed?.(created.outbox);
       this.stateChanged?.(row.kind, row.state);
       return { task, created: true };
     }
@@ -141,6 +140,30 @@ export class TaskRepository {
     const first = await this.findIdempotent(idempotency.operation, idempotency.actor, idempotency.key);
     if (!first) throw new Error('idempotency key vanished between insert and read');
     return { task: first.response, created: false, fingerprint: first.fingerprint };
+  }
+
+  /**
+   * The new task, then `joined`'s rows, then its changes in order (each guarded by the version the
+   * previous one left), all in `tx`. False when the task was not written (a repeated key); a change
+   * whose guard misses throws, so nothing of the task commits.
+   */
+  private async createJoined(
+    tx: Sql,
+    item: CreateItem,
+    joined: JoinedWrites,
+  ): Promise<{ last: TaskRow; outbox: OutboxEvent[] } | false> {
+    if (!(await this.batch.createIn(tx, item))) return false;
+    await joined.rows(tx);
+    let last = item.row;
+    const outbox = [...item.outbox];
+    for (const { actor, write } of joined.changes) {
+      const change = updateItem(last, { actor }, write);
+      const [updated] = await this.batch.updateMany([change], tx);
+      if (!updated) throw new Error('a change of a new task missed its version guard');
+      last = change.next;
+      outbox.push(...change.outbox);
+    }
+    return { last, outbox };
   }
 
   async get(id: string, includeHistory: boolean): Promise<Task | undefined> {

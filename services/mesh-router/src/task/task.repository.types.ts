@@ -9,6 +9,7 @@ import type {
   TaskState,
 } from '@orgmesh/contracts';
 import type { OutboxEvent } from '@orgmesh/messaging';
+import type { Sql } from '@orgmesh/persistence';
 
 export interface NewTask {
   id: string;
@@ -69,6 +70,23 @@ export interface TaskCreate {
  */
 export type TaskWrite =
   { kind: 'noop' } | { kind: 'change'; event: TaskHistoryEvent; task: Task; events: OutboxEvent[] };
+
+/** A change the service settled (taskWrite), by `actor`. */
+export interface TaskChangeWrite {
+  actor: string;
+  write: Extract<TaskWrite, { kind: 'change' }>;
+}
+
+/**
+ * What commits with a new task in its own transaction, or not at all (ADR 0019: an approval's
+ * route and its planning entries): `rows`, rows of other tables that belong to the task; `changes`,
+ * changes of the new task in order, each settled on the task the previous one left, written with
+ * their history entries and events after the task's insert and `rows`.
+ */
+export interface JoinedWrites {
+  rows: (tx: Sql) => Promise<void>;
+  changes: TaskChangeWrite[];
+}
 
 export interface ChangeMeta {
   actor: string;

@@ -30,9 +30,16 @@ import { allowedTaskEvents, eventForReportedState, isTerminalTaskState, taskOutc
 import { resolveRecipient } from './task.recipient.js';
 import type { ApprovalService } from '../approval/approval.service.js';
 import { peopleDecideOnly } from '../approval/approval.errors.js';
-import type { ChangeMeta, IdempotencyClaim, TaskDecisionOutcome, TaskRepository } from './task.repository.js';
+import type { ApprovalPlan } from '../approval/approval.planner.js';
+import type {
+  ChangeMeta,
+  IdempotencyClaim,
+  JoinedWrites,
+  TaskDecisionOutcome,
+  TaskRepository,
+} from './task.repository.js';
 import type { TaskListFilter } from './task.repository.types.js';
-import { taskCreate, taskWrite } from './task.changes.js';
+import { taskChanges, taskCreate, taskWrite } from './task.changes.js';
 
 export interface Clock {
   now(): Date;
@@ -131,35 +138,46 @@ export class TaskService {
       command.kind === 'approval' && !plan
         ? new Date(now.getTime() + Math.round((deadline.getTime() - now.getTime()) * this.options.escalateAt))
         : null;
-    const approvals = plan ? this.approvals : undefined;
     const id = randomUUID();
+    const write = taskCreate(
+      {
+        id,
+        kind: command.kind,
+        from: { agentId: caller.agentId, role: caller.role },
+        to,
+        type: command.type ?? null,
+        subject: command.subject ?? null,
+        input: command.input,
+        details: command.details,
+        message: command.message ?? null,
+        priority: command.priority,
+        contextId: command.contextId ?? randomUUID(),
+        deadline,
+        escalateAt,
+        now,
+      },
+      inboxSubject(to),
+    );
     const { task, created, fingerprint } = await this.repository.create(
-      taskCreate(
-        {
-          id,
-          kind: command.kind,
-          from: { agentId: caller.agentId, role: caller.role },
-          to,
-          type: command.type ?? null,
-          subject: command.subject ?? null,
-          input: command.input,
-          details: command.details,
-          message: command.message ?? null,
-          priority: command.priority,
-          contextId: command.contextId ?? randomUUID(),
-          deadline,
-          escalateAt,
-          now,
-        },
-        inboxSubject(to),
-      ),
+      write,
       claim,
-      // The route commits with the task and its events (ADR 0019), or neither does.
-      approvals && plan ? (tx) => approvals.insertRoute(tx, id, plan) : undefined,
+      plan && this.routed(write.task, plan, now),
     );
     if (!created && claim && fingerprint !== claim.fingerprint) throw idempotencyKeyReused(claim.key);
-    if (created && approvals && plan) await approvals.opened(task, plan);
     return { task, created };
+  }
+
+  /**
+   * What commits with a routed approval (ADR 0019), or nothing of it does: its route and its
+   * planning entries (whom it skipped, whom it waits for) with their task-updated events.
+   */
+  private routed(task: Task, plan: ApprovalPlan, now: Date): JoinedWrites | undefined {
+    const approvals = this.approvals;
+    if (!approvals) return undefined;
+    return {
+      rows: (tx) => approvals.insertRoute(tx, task.id, plan),
+      changes: taskChanges(task, SYSTEM, approvals.planningEntries(task, plan, now)),
+    };
   }
 
   async get(caller: Caller, id: string, includeHistory = true): Promise<Task> {
@@ -456,5 +474,11 @@ function movedTo(task: Task, event: TaskFsmEvent): TaskState {
 
 /** task_illegal_transition for `event` on the task as it is, naming the events it accepts now. */
 function illegalOn(task: Pick<Task, 'id' | 'kind' | 'state'>, event: TaskFsmEvent): AppError {
-  return illegalTaskTransition(task.id, task.kind, task.state, event, allowedTaskEvents(task.kind, task.state));
+  return illegalTaskTransition(
+    task.id,
+    task.kind,
+    task.state,
+    event,
+    allowedTaskEvents(task.kind, task.state),
+  );
 }

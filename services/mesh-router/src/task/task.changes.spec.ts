@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { InboxDelivery, Task, TaskChange, TaskCreated, TaskUpdated } from '@orgmesh/contracts';
-import { taskCreate, taskWrite } from './task.changes.js';
+import { taskChanges, taskCreate, taskWrite } from './task.changes.js';
 import type { NewTask } from './task.repository.types.js';
 
 const now = new Date('2026-11-21T09:00:00.000Z');
@@ -125,5 +125,35 @@ describe('taskWrite: the write a decided outcome makes', () => {
     expect(write.events.map((e) => e.subject)).toEqual([TaskUpdated.subject, 'mesh.v1.inbox.executive']);
     expect(write.events[1]?.eventId).not.toBe(taken.id);
     expect(JSON.parse(write.events[1]!.payload)).toEqual(write.task);
+  });
+});
+
+describe("taskChanges: successive changes of a new task (an approval's planning entries)", () => {
+  it('decides each on the task the previous one left: versions follow, the last patch wins, no-ops are dropped', () => {
+    const { task } = taskCreate(input, 'mesh.v1.inbox.manager');
+    const entry = (reason: string, userId?: string) => ({
+      kind: 'change' as const,
+      event: 'escalate' as const,
+      to: 'submitted' as const,
+      reason,
+      patch: userId ? { escalatedTo: { userId, role: 'manager', name: null }, escalatedAt: now } : {},
+      now,
+    });
+    const changes = taskChanges(task, 'system', [
+      entry('skipped u99999: not in the org chart'),
+      { kind: 'noop' },
+      entry('awaiting u00003', 'u00003'),
+    ]);
+    expect(changes.map((c) => [c.actor, c.write.task.version, c.write.task.reason])).toEqual([
+      ['system', 2, 'skipped u99999: not in the org chart'],
+      ['system', 3, 'awaiting u00003'],
+    ]);
+    expect(changes[1]?.write.task.escalatedTo?.userId).toBe('u00003');
+    const updated = changes.map((c) => TaskChange.parse(JSON.parse(c.write.events[0]!.payload)));
+    expect(updated.map((u) => [u.task.version, u.change.event, u.change.from, u.change.to])).toEqual([
+      [2, 'escalate', 'submitted', 'submitted'],
+      [3, 'escalate', 'submitted', 'submitted'],
+    ]);
+    expect(taskChanges(task, 'system', [])).toEqual([]);
   });
 });

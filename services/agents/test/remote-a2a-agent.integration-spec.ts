@@ -3,11 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { StaticAccessTokenSource } from '@orgmesh/agent-sdk';
 import { LocalIssuer } from '@orgmesh/auth';
 import {
+  AddTaskInput,
   AppError,
   CancelTask,
   GetAgent,
   GetTask,
   LoadRegistry,
+  MaskText,
   RequestApproval,
   SendTask,
   type RegistrySourceFile,
@@ -414,6 +416,136 @@ describe('remote A2A agents as mesh members', () => {
         serveText();
       }
     });
+
+    it('masks object keys like strings: an email used as a key reaches the remote agent as a placeholder and comes back restored', async () => {
+      const email = 'maria.gonzalez@example.org';
+      const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+        text: 'Review the parties of a $5,000 purchase.',
+        amount: 5_000,
+        parties: { [email]: 'signatory' },
+      });
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      const message = remote.received.find(
+        (m) => (m.metadata?.['orgmesh'] as { taskId?: string })?.taskId === sent.id,
+      );
+      expect(message).toBeDefined();
+      expect(JSON.stringify(message)).not.toContain(email);
+      const dataPart = message!.parts.find((p) => p.content?.$case === 'data');
+      const parties = (dataPart?.content?.value as { parties: Record<string, string> }).parties;
+      expect(Object.keys(parties)).toHaveLength(1);
+      expect(Object.keys(parties)[0]).toMatch(/^\[\[EMAIL_[0-9a-f]{8}\]\]$/);
+      expect(Object.values(parties)).toEqual(['signatory']);
+      // The remote answer named the party by its (masked) key; the mesh task's result has the value back.
+      const done = await task(sent.id);
+      expect(done.result).toMatchObject({
+        data: [{ recommendation: 'approve', rule: 'none', parties: { [email]: 'reviewed' } }],
+      });
+      expect(JSON.stringify(done.result)).not.toContain('[[EMAIL_');
+    });
+
+    it('fails closed on a number holding personal data (a placeholder cannot replace a number): nothing is sent, the reason names its path and type', async () => {
+      // Under the demo's Legal profile an SSN is strict: the proxy refuses the whole input.
+      const before = remote.received.length;
+      const strict = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+        text: 'Check the contractor.',
+        contractor: { ssn: 512447391 },
+      });
+      await expectEventually(async () => expect((await task(strict.id)).state).toBe('failed'), {
+        timeoutMs: 20_000,
+      });
+      expect((await task(strict.id)).reason).toBe(
+        'not sent to Outside Counsel: request refused by the privacy policy of role legal: it contains ssn',
+      );
+      // A profile that masks SSNs: the string would go out masked, the number cannot.
+      const legal = registered.find((f) => f.path === 'profiles/legal.yaml')!;
+      const masking = legal.content.replace('ssn: strict', 'ssn: mask');
+      expect(masking).not.toBe(legal.content);
+      await expect(load(withFile(registered, 'profiles/legal.yaml', masking))).resolves.toMatchObject({
+        changed: true,
+      });
+      try {
+        const bridgeToken = await bearer(REMOTE_ID, 'legal');
+        await expectEventually(
+          async () => {
+            const masked = await bus.request(
+              MaskText,
+              { texts: ['SSN 123-45-6789'] },
+              { authorization: bridgeToken, timeoutMs: 2_000 },
+            );
+            expect(masked.texts[0]).toMatch(/^SSN \[\[SSN_[0-9a-f]{8}\]\]$/);
+          },
+          { timeoutMs: 15_000 },
+        );
+        const sent = await send({ sub: 'manager-agent', role: 'manager' }, 'sox-review', {
+          text: 'Check the contractor with SSN 123-45-6789.',
+          amount: 1,
+          contractor: { ssn: 512447391, 'maria.gonzalez@example.org': 7 },
+        });
+        await expectEventually(async () => expect((await task(sent.id)).state).toBe('failed'), {
+          timeoutMs: 20_000,
+        });
+        const reason = (await task(sent.id)).reason!;
+        expect(reason).toBe(
+          'not sent to Outside Counsel: personal data in a number, which a placeholder cannot replace: $.contractor.ssn (ssn)',
+        );
+        expect(reason).not.toContain('512447391');
+        expect(remote.received.length).toBe(before);
+      } finally {
+        await expect(load(registered)).resolves.toMatchObject({ changed: true });
+      }
+    }, 60_000);
+
+    it("continues the remote task with the sender's added input (masked), and completes on its answer", async () => {
+      const email = 'maria.gonzalez@example.org';
+      const sent = await send(
+        { sub: 'manager-agent', role: 'manager' },
+        'sox-review',
+        { text: 'Is this compliant?' },
+        new Date(Date.now() + 60_000).toISOString(),
+      );
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('input-required'), {
+        timeoutMs: 10_000,
+      });
+      expect((await task(sent.id)).reason).toBe('Outside Counsel asks: What is the amount of the request?');
+      const question = `$40,000, requested by ${email}.`;
+      const continued = await bus.request(
+        AddTaskInput,
+        { id: sent.id, input: { text: question, amount: 40_000 } },
+        { authorization: await bearer('manager-agent', 'manager'), idempotencyKey: randomUUID() },
+      );
+      expect(continued.state).toBe('working');
+      await expectEventually(async () => expect((await task(sent.id)).state).toBe('completed'), {
+        timeoutMs: 20_000,
+      });
+      const messages = remote.received.filter(
+        (m) => (m.metadata?.['orgmesh'] as { taskId?: string })?.taskId === sent.id,
+      );
+      expect(messages).toHaveLength(2);
+      const [first, second] = messages;
+      const done = await task(sent.id);
+      const remoteTaskId = (done.result as { a2a: { taskId: string } }).a2a.taskId;
+      // The same remote task, continued: its id and context, a message id of the turn.
+      expect(first!.messageId).toBe(sent.id);
+      expect(second!.taskId).toBe(remoteTaskId);
+      expect(second!.contextId).not.toBe('');
+      expect(second!.messageId).toBe(`${sent.id}@v${continued.version}`);
+      expect(JSON.stringify(second)).not.toContain(email);
+      const placeholder = /\[\[EMAIL_[0-9a-f]{8}\]\]/.exec(JSON.stringify(second))?.[0];
+      expect(placeholder).toBeDefined();
+      expect(done.result).toMatchObject({
+        text: `Approve: 40000 is under the $100,000 SOX threshold (question: ${question})`,
+        data: [{ recommendation: 'approve', rule: 'none' }],
+      });
+      expect(done.history?.map((h) => h.to)).toEqual([
+        'submitted',
+        'working',
+        'input-required',
+        'working',
+        'completed',
+      ]);
+    }, 60_000);
 
     it('a cancel of the mesh task reaches the remote task within a second (the bridge hears it, it does not wait for its next report)', async () => {
       const sent = await send(

@@ -28,7 +28,9 @@ import { calculateJwkThumbprint, type JWK } from 'jose';
  *
  * Its opinion is a function of the request (an amount above $100,000 needs a SOX 404 review), so
  * the test can check that what the mesh sent is what the remote agent answered about. A question
- * without an amount is answered with INPUT_REQUIRED; a `slow` task runs until it is canceled.
+ * without an amount is answered with INPUT_REQUIRED (the answer, a message continuing the task,
+ * is judged as a request of its own); a `slow` task runs until it is canceled. A request's
+ * `parties` (an object) come back in the answer's data under the same keys.
  */
 export interface RemoteLegalAgent {
   readonly url: string;
@@ -54,6 +56,10 @@ function textOf(message: Message): string {
 function dataOf(message: Message): Record<string, unknown> | undefined {
   const part = message.parts.find((p) => p.content?.$case === 'data');
   return part?.content?.$case === 'data' ? (part.content.value as Record<string, unknown>) : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 class OutsideCounselExecutor implements AgentExecutor {
@@ -139,7 +145,18 @@ class OutsideCounselExecutor implements AgentExecutor {
             {
               content: {
                 $case: 'data',
-                value: { recommendation: 'approve', rule: amount > 100_000 ? 'SOX 404' : 'none' },
+                value: {
+                  recommendation: 'approve',
+                  rule: amount > 100_000 ? 'SOX 404' : 'none',
+                  // The parties named by the request, by the keys it named them with.
+                  ...(isRecord(input?.['parties'])
+                    ? {
+                        parties: Object.fromEntries(
+                          Object.keys(input['parties']).map((k) => [k, 'reviewed']),
+                        ),
+                      }
+                    : {}),
+                },
               },
               metadata: undefined,
               filename: '',

@@ -3,7 +3,14 @@ import type { Client } from '@a2a-js/sdk/client';
 import { isTerminal, type MeshAgent, type TaskContext } from '@orgmesh/agent-sdk';
 import { AppError, type Task as MeshTask } from '@orgmesh/contracts';
 import type { Logger } from '@orgmesh/telemetry';
-import { messageResult, outcomeOf, requestFor, type RemoteOutcome } from './a2a-mapping.js';
+import {
+  continuationInput,
+  messageResult,
+  outcomeOf,
+  requestFor,
+  type RemoteOutcome,
+  type RemoteTaskRef,
+} from './a2a-mapping.js';
 import type { RemotePrivacy } from './remote-privacy.js';
 
 export interface A2ABridgeOptions {
@@ -21,11 +28,33 @@ export interface A2ABridgeOptions {
   privacy: RemotePrivacy;
 }
 
-/** What the remote call came to: the remote outcome, or the mesh task ended meanwhile (canceled, its deadline job). */
-type CallOutcome = RemoteOutcome | { kind: 'ended-in-mesh'; state: MeshTask['state'] };
+/**
+ * What the remote call came to: the remote outcome, the mesh task ended meanwhile (canceled, its
+ * deadline job), or the sender added input while the remote agent asked for it (the next turn).
+ */
+type CallOutcome =
+  | RemoteOutcome
+  | { kind: 'ended-in-mesh'; state: MeshTask['state'] }
+  | { kind: 'continued'; remote: RemoteTaskRef };
 
 /** Restores placeholders in what the remote agent said (the identity when nothing was masked). */
 type Restore = (outcome: RemoteOutcome) => Promise<RemoteOutcome>;
+
+/** A turn of a mesh task: how to restore the answer, and the remote task it continues (a later turn). */
+interface Turn {
+  restore: Restore;
+  continuing?: RemoteTaskRef | undefined;
+}
+
+/** A remote task that asked for input, and the sender gave it: what the mesh task's next turn continues. */
+interface Waiting {
+  remote: RemoteTaskRef;
+  /** The earlier turns' restore: a later answer may quote their placeholders. */
+  restore: Restore;
+}
+
+/** Continuations remembered at most (a next turn the SDK dropped leaves its entry). */
+const MAX_WAITING = 10_000;
 
 /**
  * The bridge: a MeshAgent whose handler is the remote agent. Each task delivered to the remote
@@ -40,20 +69,42 @@ type Restore = (outcome: RemoteOutcome) => Promise<RemoteOutcome>;
  * Approvals are not sent out: an A2A agent has no notion of deciding one. They are marked
  * input-required, as the reference agents mark an approval they leave undecided, so a person or the
  * approval's escalation decides.
+ *
+ * Turns: when the remote agent asks for input and the sender adds it to the mesh task (an A2A
+ * message with `taskId`, AddTaskInput), the turn following the remote task returns (the task stays
+ * the sender's to answer) and the mesh delivers the next turn: its added input, masked like the
+ * first, goes to the same remote task (`taskId`, `contextId`), and its answer is mapped as the first.
  */
 export function attachA2ABridge(options: A2ABridgeOptions): void {
   const { agent, logger } = options;
+  // Mesh task id → the remote task its next turn continues. In this process only (ADR 0021, limits).
+  const waiting = new Map<string, Waiting>();
   agent.onTask(async (task, ctx) => {
+    const previous = task.version > 1 ? waiting.get(task.id) : undefined;
+    waiting.delete(task.id);
     // Fail closed: a proxy that does not answer throws here (retried), before anything is sent.
-    const masked = await options.privacy.mask(task);
+    const masked = await options.privacy.mask(task, previous ? continuationInput(task.input) : task.input);
     if (masked.kind === 'refused') {
       await ctx.fail(masked.reason);
       return;
     }
-    const outcome = await callRemote({ ...task, input: masked.input as never }, ctx, options, masked.restore);
+    const restore: Restore = previous
+      ? async (outcome) => previous.restore(await masked.restore(outcome))
+      : masked.restore;
+    const turn: Turn = { restore, continuing: previous?.remote };
+    const outcome = await callRemote({ ...task, input: masked.input as never }, ctx, options, turn);
     switch (outcome.kind) {
       case 'ended-in-mesh':
         // ctx.observe marked it ended: nothing to report.
+        return;
+      case 'continued':
+        // The task asked (input-required) in this turn: returning completes nothing; the next turn continues.
+        if (waiting.size >= MAX_WAITING) waiting.delete(waiting.keys().next().value!);
+        waiting.set(task.id, { remote: outcome.remote, restore });
+        logger.info(
+          { taskId: task.id, agent: options.agentName },
+          'input added; the next turn continues the remote task',
+        );
         return;
       case 'completed':
         await ctx.complete(outcome.result);
@@ -92,7 +143,7 @@ async function callRemote(
   task: MeshTask,
   ctx: TaskContext,
   options: A2ABridgeOptions,
-  restore: Restore,
+  turn: Turn,
 ): Promise<CallOutcome> {
   const { client, agentName, logger } = options;
   const untilDeadline = Date.parse(task.deadline) - Date.now();
@@ -109,7 +160,7 @@ async function callRemote(
   const followed: { remote?: A2ATask } = {};
   const log = { taskId: task.id, agent: agentName };
   try {
-    return await followRemote(task, ctx, options, restore, signal, followed);
+    return await followRemote(task, ctx, options, turn, signal, followed);
   } catch (error) {
     const remoteId = followed.remote?.id;
     const ended = mesh.ended;
@@ -169,17 +220,19 @@ async function watchMeshTask(
  * The stream first, then (a stream that ended early, an agent that does not stream, or a task
  * waiting for input) polling. While the remote agent waits for input the mesh task is input-required
  * with its (restored) question; when the remote task moves on (someone answered it on the agent's
- * side) the mesh task is working again. `followed.remote` is the remote task as last seen.
+ * side) the mesh task is working again, and when the sender adds input to the mesh task the turn
+ * is over (`continued`). `followed.remote` is the remote task as last seen.
  */
 async function followRemote(
   task: MeshTask,
   ctx: TaskContext,
   options: A2ABridgeOptions,
-  restore: Restore,
+  turn: Turn,
   signal: AbortSignal,
   followed: { remote?: A2ATask },
-): Promise<RemoteOutcome> {
+): Promise<RemoteOutcome | { kind: 'continued'; remote: RemoteTaskRef }> {
   const { client, agentName, logger } = options;
+  const restore = turn.restore;
   let reported: RemoteOutcome = { kind: 'running' };
   /** Mirrors an interruption (or the resumption after it) on the mesh task; true when the remote task ended. */
   const settle = async (): Promise<boolean> => {
@@ -197,15 +250,19 @@ async function followRemote(
     return false;
   };
   // Streamed when the card says the agent streams; the SDK falls back to one blocking send otherwise.
-  for await (const event of client.sendMessageStream(requestFor(task), { signal })) {
+  for await (const event of client.sendMessageStream(requestFor(task, turn.continuing), { signal })) {
     const payload = event.payload;
     if (!payload) continue;
     if (payload.$case === 'message')
       return restore({ kind: 'completed', result: messageResult(payload.value, agentName) });
     const remote = followed.remote;
     if (payload.$case === 'task') followed.remote = payload.value;
-    else if (payload.$case === 'statusUpdate' && remote)
-      followed.remote = { ...remote, status: payload.value.status };
+    else if (payload.$case === 'statusUpdate')
+      // A continued task's stream may start with its status (the agent knows the task already).
+      followed.remote = {
+        ...(remote ?? bareTask(payload.value.taskId, payload.value.contextId)),
+        status: payload.value.status,
+      };
     else if (payload.$case === 'artifactUpdate' && remote && payload.value.artifact) {
       const artifact = payload.value.artifact;
       const others = remote.artifacts.filter((a) => a.artifactId !== artifact.artifactId);
@@ -223,6 +280,12 @@ async function followRemote(
   const pollMs = options.pollMs ?? 500;
   while (!(await settle())) {
     await sleep(pollMs, signal);
+    // `reported` is set by settle (a closure): TypeScript's narrowing does not see that.
+    if ((reported as RemoteOutcome).kind === 'input-required' && (await inputAdded(ctx)))
+      return {
+        kind: 'continued',
+        remote: { taskId: followed.remote.id, contextId: followed.remote.contextId },
+      };
     followed.remote = await client.getTask({ tenant: '', id: followed.remote.id }, { signal });
   }
   const remote = followed.remote;
@@ -235,6 +298,25 @@ async function followRemote(
     'remote A2A task ended',
   );
   return restore(outcome);
+}
+
+/**
+ * Whether the sender added input to the mesh task since this turn asked for it: only its
+ * AddTaskInput moves an input-required task back to working (with a later version). A mesh that
+ * does not answer says no: the remote task is followed as before.
+ */
+async function inputAdded(ctx: TaskContext): Promise<boolean> {
+  try {
+    const current = await ctx.fetchStatus(ctx.task.id, { includeHistory: false });
+    return current.state === 'working' && current.version > ctx.task.version;
+  } catch {
+    return false;
+  }
+}
+
+/** A remote task known only by its ids (its status comes with the event that named it). */
+function bareTask(id: string, contextId: string): A2ATask {
+  return { id, contextId, status: undefined, artifacts: [], history: [], metadata: undefined };
 }
 
 async function cancelQuietly(client: Client, id: string, logger: Logger): Promise<void> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { TaskState, type Part, type Task as A2ATask } from '@a2a-js/sdk';
 import type { Task as MeshTask } from '@orgmesh/contracts';
-import { outcomeOf, requestFor, textOf } from './a2a-mapping.js';
+import { continuationInput, outcomeOf, requestFor, textOf } from './a2a-mapping.js';
 
 const text = (value: string): Part => ({
   content: { $case: 'text', value },
@@ -138,5 +138,31 @@ describe('mesh task → A2A message', () => {
 
     expect(textOf(requestFor(meshTask({ amount: 5 })).message?.parts ?? [])).toBe('{"amount":5}');
     expect(textOf(requestFor(meshTask(null)).message?.parts ?? [])).toBe('null');
+  });
+
+  it('continues the remote task on a later turn: its task and context ids, a message id of the turn', () => {
+    const task = { ...meshTask({ text: 'It is $40,000.', amount: 40_000 }), version: 4 };
+    const continued = requestFor(task, { taskId: 'remote-1', contextId: 'ctx-remote' });
+    expect(continued.message).toMatchObject({
+      taskId: 'remote-1',
+      contextId: 'ctx-remote',
+      messageId: '00000000-0000-4000-8000-000000000001@v4',
+    });
+    expect(textOf(continued.message?.parts ?? [])).toBe('It is $40,000.');
+    const first = requestFor(task);
+    expect(first.message).toMatchObject({ taskId: '', contextId: '', messageId: task.id });
+  });
+
+  it("sends a continuation without an A2A sender's earlier messages (the remote task has them)", () => {
+    const input = {
+      text: 'It is $40,000.',
+      a2a: { message: { messageId: 'm2' }, earlier: [{ messageId: 'm1' }] },
+    };
+    expect(continuationInput(input)).toEqual({
+      text: 'It is $40,000.',
+      a2a: { message: { messageId: 'm2' } },
+    });
+    expect(continuationInput({ amount: 5 })).toEqual({ amount: 5 });
+    expect(continuationInput('yes')).toBe('yes');
   });
 });

@@ -84,8 +84,11 @@ function resultOf(task: A2ATask, agentName: string): RemoteResult {
  * the gateway's A2A tasks do, a string input as is, anything else as JSON), the input itself as a
  * data part, and the mesh's identifiers in `metadata.orgmesh`. The message id is the mesh task's id:
  * a redelivery of the task sends the same message id, which an agent that dedupes recognises.
+ *
+ * A later turn (the sender added input, the remote agent had asked for it) continues the remote
+ * task: its `taskId` and `contextId`, and `<mesh task id>@v<version>` as the message id.
  */
-export function requestFor(task: MeshTask): SendMessageRequest {
+export function requestFor(task: MeshTask, continuing?: RemoteTaskRef): SendMessageRequest {
   const input = task.input;
   const text =
     typeof input === 'string'
@@ -106,9 +109,9 @@ export function requestFor(task: MeshTask): SendMessageRequest {
   return {
     tenant: '',
     message: {
-      messageId: task.id,
-      contextId: '',
-      taskId: '',
+      messageId: continuing ? `${task.id}@v${task.version}` : task.id,
+      contextId: continuing?.contextId ?? '',
+      taskId: continuing?.taskId ?? '',
       role: Role.ROLE_USER,
       parts,
       metadata: {
@@ -130,6 +133,22 @@ export function requestFor(task: MeshTask): SendMessageRequest {
     },
     metadata: undefined,
   };
+}
+
+/** The remote task a mesh task's next turn continues. */
+export interface RemoteTaskRef {
+  taskId: string;
+  contextId: string;
+}
+
+/**
+ * What a continuation sends: the turn's input, without an A2A sender's earlier messages
+ * (`a2a.earlier`, which the gateway keeps in the input): the remote task has those turns already.
+ */
+export function continuationInput(input: unknown): unknown {
+  if (!isRecord(input) || !isRecord(input['a2a']) || !('earlier' in input['a2a'])) return input;
+  const { earlier: _earlier, ...a2a } = input['a2a'];
+  return { ...input, a2a };
 }
 
 export function textOf(parts: readonly Part[]): string {

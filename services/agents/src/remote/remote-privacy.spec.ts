@@ -1,25 +1,70 @@
 import { describe, expect, it } from '@jest/globals';
-import { collectStrings, replaceStrings } from './remote-privacy.js';
+import { collectTexts, replaceTexts, type Unmaskable } from './remote-privacy.js';
 
-describe('the strings of a task input', () => {
+describe('the texts of a task input', () => {
   const input = { text: 'Ask maria@example.org', amount: 5, to: ['a', { note: 'b' }], ok: true, none: null };
 
-  it('are collected depth first and put back in the same order, everything else kept', () => {
+  it('are collected depth first, each key before its value, numbers as their decimal text when asked', () => {
     const texts: string[] = [];
-    collectStrings(input, texts);
-    expect(texts).toEqual(['Ask maria@example.org', 'a', 'b']);
-    const masked = replaceStrings(input, ['Ask [[EMAIL_1]]', 'A', 'B'][Symbol.iterator]());
-    expect(masked).toEqual({
-      text: 'Ask [[EMAIL_1]]',
+    collectTexts(input, texts, { numbers: true });
+    expect(texts).toEqual([
+      'text',
+      'Ask maria@example.org',
+      'amount',
+      '5',
+      'to',
+      'a',
+      'note',
+      'b',
+      'ok',
+      'none',
+    ]);
+    const strings: string[] = [];
+    collectTexts(input, strings, { numbers: false });
+    expect(strings).toEqual([
+      'text',
+      'Ask maria@example.org',
+      'amount',
+      'to',
+      'a',
+      'note',
+      'b',
+      'ok',
+      'none',
+    ]);
+  });
+
+  it('are put back in the same order: keys renamed, numbers kept, booleans and null passed', () => {
+    const back = ['text', 'Ask [[EMAIL_1a2b3c4d]]', 'amount', '5', 'to', 'A', 'note', 'B', 'ok', 'none'];
+    const numbers: Unmaskable[] = [];
+    expect(replaceTexts(input, back[Symbol.iterator](), { numbers })).toEqual({
+      text: 'Ask [[EMAIL_1a2b3c4d]]',
       amount: 5,
       to: ['A', { note: 'B' }],
       ok: true,
       none: null,
     });
-    expect(replaceStrings('x', ['y'][Symbol.iterator]())).toBe('y');
+    expect(numbers).toEqual([]);
+    expect(
+      replaceTexts({ 'maria@example.org': 'x' }, ['[[EMAIL_1a2b3c4d]]', 'y'][Symbol.iterator]()),
+    ).toEqual({
+      '[[EMAIL_1a2b3c4d]]': 'y',
+    });
+    expect(replaceTexts('x', ['y'][Symbol.iterator]())).toBe('y');
+  });
+
+  it('record a number whose text came back changed, by its path (keys masked) and type, never its value', () => {
+    const value = { 'maria@example.org': { ids: [7, 512447391] } };
+    const texts: string[] = [];
+    collectTexts(value, texts, { numbers: true });
+    expect(texts).toEqual(['maria@example.org', 'ids', '7', '512447391']);
+    const numbers: Unmaskable[] = [];
+    const back = ['[[EMAIL_1a2b3c4d]]', 'ids', '7', '[[SSN_0f9e8d7c]]'];
+    replaceTexts(value, back[Symbol.iterator](), { numbers });
+    expect(numbers).toEqual([{ path: '$["[[EMAIL_1a2b3c4d]]"].ids[1]', type: 'ssn' }]);
   });
 
   it('never fall back to an original value when fewer texts come back', () => {
-    expect(() => replaceStrings(input, ['only one'][Symbol.iterator]())).toThrow(/fewer texts/);
+    expect(() => replaceTexts(input, ['only one'][Symbol.iterator]())).toThrow(/fewer texts/);
   });
 });

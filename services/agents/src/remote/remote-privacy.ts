@@ -5,7 +5,11 @@ import type { RemoteOutcome } from './a2a-mapping.js';
 /** The task input as it may leave orgmesh, and how to bring the remote agent's words back. */
 export type MaskedInput =
   | { kind: 'masked'; input: unknown; restore: (outcome: RemoteOutcome) => Promise<RemoteOutcome> }
-  /** The caller's profile refuses it (a strict type): nothing is sent; the reason names the types, never values. */
+  /**
+   * The caller's profile refuses it (a strict type), or a number holds personal data (a placeholder
+   * cannot replace a number without changing its type): nothing is sent; the reason names the types
+   * and the numbers' JSON paths (their keys masked), never values.
+   */
   | { kind: 'refused'; reason: string };
 
 /**
@@ -15,8 +19,10 @@ export type MaskedInput =
  * data's strings, a question or a failure reason — are restored (`restore-text`, the sealed handle).
  *
  * Fail closed: when the proxy does not answer, nothing is sent; the delivery is retried
- * (`unavailable`), and the last one fails the task with that reason. Only string values are masked
- * (keys and numbers go as they are, as a mesh input's structure is the sender's vocabulary).
+ * (`unavailable`), and the last one fails the task with that reason. String values and object keys
+ * are masked (a key becomes its masked text); each number's decimal text is scanned with them, in
+ * the same call, and a number the proxy would change refuses the task, as the model path refuses an
+ * unmaskable value. Booleans and null pass.
  */
 export class RemotePrivacy {
   constructor(
@@ -25,15 +31,15 @@ export class RemotePrivacy {
     private readonly timeoutMs: number,
   ) {}
 
-  async mask(task: MeshTask): Promise<MaskedInput> {
+  async mask(task: MeshTask, input: unknown = task.input): Promise<MaskedInput> {
     const texts: string[] = [];
-    collectStrings(task.input, texts);
+    collectTexts(input, texts, { numbers: true });
     let masked: { texts: string[]; handle: string | null };
     try {
       masked = await this.agent.bus.request(
         MaskText,
         {
-          texts,
+          texts: separated(texts),
           contextId: task.contextId,
           // The handle outlives the call: an input-required task waits until its deadline.
           ttlSeconds: clampTtl(Date.parse(task.deadline) - Date.now()),
@@ -48,13 +54,28 @@ export class RemotePrivacy {
         error,
       );
     }
-    const input = replaceStrings(task.input, masked.texts[Symbol.iterator]());
+    const unmaskable: Unmaskable[] = [];
+    const answers = masked.texts.filter((_, i) => i % 2 === 0);
+    const out = replaceTexts(input, answers[Symbol.iterator](), { numbers: unmaskable });
+    if (unmaskable.length) return { kind: 'refused', reason: this.unmaskableReason(unmaskable) };
     const handle = masked.handle;
     return {
       kind: 'masked',
-      input,
+      input: out,
       restore: (outcome) => (handle ? this.restore(outcome, handle) : Promise.resolve(outcome)),
     };
+  }
+
+  private unmaskableReason(found: readonly Unmaskable[]): string {
+    const listed = found
+      .slice(0, 5)
+      .map((f) => `${f.path} (${f.type})`)
+      .join(', ');
+    const more = found.length > 5 ? ` and ${found.length - 5} more` : '';
+    return `not sent to ${this.agentName}: personal data in a number, which a placeholder cannot replace: ${listed}${more}`.slice(
+      0,
+      1000,
+    );
   }
 
   private async restore(outcome: RemoteOutcome, handle: string): Promise<RemoteOutcome> {
@@ -63,9 +84,9 @@ export class RemotePrivacy {
         return outcome;
       case 'completed': {
         const texts: string[] = [outcome.result.text];
-        collectStrings(outcome.result.data, texts);
+        collectTexts(outcome.result.data, texts, { numbers: false });
         const [text, ...rest] = await this.restoreTexts(handle, texts);
-        const data = replaceStrings(outcome.result.data, rest[Symbol.iterator]()) as unknown[] | undefined;
+        const data = replaceTexts(outcome.result.data, rest[Symbol.iterator]()) as unknown[] | undefined;
         return {
           kind: 'completed',
           result: { ...outcome.result, text: text ?? '', ...(data ? { data } : {}) },
@@ -110,24 +131,80 @@ function clampTtl(untilDeadlineMs: number): number {
   return Math.min(7 * 86_400, Math.max(60, Math.ceil(untilDeadlineMs / 1000) + 60));
 }
 
-/** The string values of a JSON value, depth first, in key order. */
-export function collectStrings(value: unknown, out: string[]): void {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const item of value) collectStrings(item, out);
-  else if (typeof value === 'object' && value !== null)
-    for (const item of Object.values(value)) collectStrings(item, out);
+/**
+ * The texts with a space between each two. The proxy reads across the seams of consecutive texts (a
+ * value cut in two is found): glued without a space, a key and the value after it (`email` +
+ * `maria@…`) read as one address, and every piece is masked as one. With it, what crosses a seam is
+ * a cue (`ssn` before `512447391`), as a key gives a value in prose.
+ */
+function separated(texts: readonly string[]): string[] {
+  return texts.flatMap((text, i) => (i === 0 ? [text] : [' ', text]));
 }
 
-/** The value with its strings replaced, in `collectStrings`' order. */
-export function replaceStrings(value: unknown, texts: Iterator<string>): unknown {
-  if (typeof value === 'string') {
-    const next = texts.next();
-    // Fewer texts than strings would be a proxy defect: never fall back to the original value.
-    if (next.done) throw new AppError('internal', 'the privacy proxy answered fewer texts than it was sent');
-    return next.value;
+/** A number in which the proxy found personal data: where (keys masked), and the type found. */
+export interface Unmaskable {
+  path: string;
+  type: string;
+}
+
+/**
+ * The texts of a JSON value the proxy scans, depth first, in key order: each key before its value,
+ * string values, and (with `numbers`) each number's decimal text. A stable order: `replaceTexts`
+ * takes the answers back in it.
+ */
+export function collectTexts(value: unknown, out: string[], options: { numbers: boolean }): void {
+  if (typeof value === 'string') out.push(value);
+  else if (typeof value === 'number' && options.numbers) out.push(String(value));
+  else if (Array.isArray(value)) for (const item of value) collectTexts(item, out, options);
+  else if (typeof value === 'object' && value !== null)
+    for (const [key, item] of Object.entries(value)) {
+      out.push(key);
+      collectTexts(item, out, options);
+    }
+}
+
+/**
+ * The value with its keys and strings replaced, in `collectTexts`' order. With `numbers`, each
+ * number takes its text back too and stays the number it was; one whose text came back changed
+ * (personal data found in it) is recorded there, with its path named by the masked keys.
+ */
+export function replaceTexts(
+  value: unknown,
+  texts: Iterator<string>,
+  options: { numbers?: Unmaskable[]; path?: string } = {},
+): unknown {
+  const path = options.path ?? '$';
+  if (typeof value === 'string') return nextText(texts);
+  if (typeof value === 'number' && options.numbers) {
+    const text = nextText(texts);
+    if (text !== String(value)) options.numbers.push({ path, type: entityTypeIn(text) });
+    return value;
   }
-  if (Array.isArray(value)) return value.map((item) => replaceStrings(item, texts));
+  if (Array.isArray(value))
+    return value.map((item, i) => replaceTexts(item, texts, { ...options, path: `${path}[${i}]` }));
   if (typeof value === 'object' && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, replaceStrings(v, texts)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([, item]) => {
+        const masked = nextText(texts);
+        return [masked, replaceTexts(item, texts, { ...options, path: `${path}${pathKey(masked)}` })];
+      }),
+    );
   return value;
+}
+
+function nextText(texts: Iterator<string>): string {
+  const next = texts.next();
+  // Fewer texts than were sent would be a proxy defect: never fall back to the original value.
+  if (next.done) throw new AppError('internal', 'the privacy proxy answered fewer texts than it was sent');
+  return next.value;
+}
+
+function pathKey(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+/** The entity type of the first placeholder in a masked text (`[[SSN_3f9a1c2b]]` → `ssn`). */
+function entityTypeIn(text: string): string {
+  const type = /\[\[([A-Z][A-Z0-9_]*?)_[0-9a-f]{6,}\]\]/.exec(text)?.[1];
+  return type ? type.toLowerCase() : 'personal data';
 }

@@ -86,6 +86,8 @@ export function attachA2ABridge(options: A2ABridgeOptions): void {
     const masked = await options.privacy.mask(task, previous ? continuationInput(task.input) : task.input);
     if (masked.kind === 'refused') {
       await ctx.fail(masked.reason);
+      // The remote task that asked for this input will not get it: ended rather than left waiting.
+      if (previous) await cancelQuietly(options.client, previous.remote.taskId, logger);
       return;
     }
     const restore: Restore = previous

@@ -3,7 +3,8 @@ import type { MessageBus } from '@orgmesh/messaging';
 import type { RpcAnswer } from '../app/rpc-answer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { UsageRecorder, UsageStore } from './usage-store.js';
-import { HOUR_MS, hourOf } from './windows.js';
+import { forwardedCaller } from '../auth/forwarded-caller.js';
+import { hourOf, requestedRange } from './windows.js';
 
 const ADMIN_SCOPE = 'orgmesh:admin';
 const AGENT_SCOPE = 'orgmesh:agent';
@@ -23,9 +24,7 @@ export interface UsageAnswerDeps {
 export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
   const now = deps.now ?? Date.now;
   return async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
-    const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
-    if (!token) throw new AppError('unauthenticated', 'usage is read with a token: none was forwarded');
-    const caller = await deps.verifier.verify(token);
+    const caller = await forwardedCaller(deps.verifier, ctx.authorization, 'usage is read with a token');
     let agentId = request.agentId;
     if (!caller.scopes.includes(ADMIN_SCOPE)) {
       if (!caller.scopes.includes(AGENT_SCOPE))
@@ -40,12 +39,7 @@ export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
         );
       agentId = caller.sub;
     }
-    const to = request.to ? Date.parse(request.to) : now();
-    const from = request.from ? Date.parse(request.from) : to - 24 * HOUR_MS;
-    if (from > to)
-      throw new AppError('validation_failed', 'from must not be after to', {
-        details: { issues: [{ path: 'from', message: 'after to' }] },
-      });
+    const { from, to } = requestedRange(request, now);
     await deps.recorder?.flush();
     const found = await deps.usage.query({
       tenant: caller.tenant,

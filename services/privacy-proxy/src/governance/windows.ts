@@ -1,4 +1,4 @@
-import type { LlmBudget } from '@orgmesh/contracts';
+import { AppError, type LlmBudget } from '@orgmesh/contracts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -39,3 +39,20 @@ export function windowReopens(budget: Pick<LlmBudget, 'window' | 'reset'>, now: 
 
 /** How far back a key's hourly buckets matter (the longest window, a calendar month or 30 rolling days). */
 export const LONGEST_WINDOW_MS = 31 * DAY_MS;
+
+/**
+ * The time range a read RPC asks for (`from`/`to` ISO timestamps, both optional): up to now, over
+ * the 24 hours before `to` by default; `from` after `to` is refused naming the field.
+ */
+export function requestedRange(
+  request: { readonly from?: string | undefined; readonly to?: string | undefined },
+  now: () => number,
+): { from: number; to: number } {
+  const to = request.to ? Date.parse(request.to) : now();
+  const from = request.from ? Date.parse(request.from) : to - 24 * HOUR_MS;
+  if (from > to)
+    throw new AppError('validation_failed', 'from must not be after to', {
+      details: { issues: [{ path: 'from', message: 'after to' }] },
+    });
+  return { from, to };
+}

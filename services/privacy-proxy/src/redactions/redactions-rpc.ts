@@ -2,7 +2,8 @@ import { AppError, GetRedactions, type RpcResponse } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { RpcAnswer } from '../app/rpc-answer.js';
 import type { TokenVerifier } from '../auth/token-verifier.js';
-import { HOUR_MS, hourOf } from '../governance/windows.js';
+import { forwardedCaller } from '../auth/forwarded-caller.js';
+import { DAY_MS, hourOf, requestedRange } from '../governance/windows.js';
 import type { RedactionRecorder, RedactionStore } from './redaction-store.js';
 
 const ADMIN_SCOPE = 'orgmesh:admin';
@@ -51,24 +52,20 @@ export interface RedactionsAnswerDeps {
 export function redactionsAnswer(deps: RedactionsAnswerDeps): RpcAnswer<typeof GetRedactions> {
   const now = deps.now ?? Date.now;
   return async (request, ctx): Promise<RpcResponse<typeof GetRedactions>> => {
-    const token = ctx.authorization?.replace(/^Bearer\s+/i, '').trim();
-    if (!token)
-      throw new AppError('unauthenticated', 'redaction counts are read with a token: none was forwarded');
-    const caller = await deps.verifier.verify(token);
+    const caller = await forwardedCaller(
+      deps.verifier,
+      ctx.authorization,
+      'redaction counts are read with a token',
+    );
     const role = scopeOf(caller, request.role);
-    const to = request.to ? Date.parse(request.to) : now();
-    const from = request.from ? Date.parse(request.from) : to - 24 * HOUR_MS;
-    if (from > to)
-      throw new AppError('validation_failed', 'from must not be after to', {
-        details: { issues: [{ path: 'from', message: 'after to' }] },
-      });
+    const { from, to } = requestedRange(request, now);
     await deps.recorder?.flush();
     const found = await deps.redactions.query({
       tenant: caller.tenant,
       ...(role !== undefined ? { role } : {}),
       ...(request.entityType !== undefined ? { entityType: request.entityType } : {}),
       // A day bucket counts the whole UTC day `from` falls in, an hour bucket the whole hour.
-      from: request.bucket === 'day' ? Math.floor(from / (24 * HOUR_MS)) * 24 * HOUR_MS : hourOf(from),
+      from: request.bucket === 'day' ? Math.floor(from / DAY_MS) * DAY_MS : hourOf(from),
       to,
       bucket: request.bucket,
       limit: request.limit + 1,

@@ -5,6 +5,7 @@ import type { RpcAnswer } from '../app/rpc-answer.js';
 import { Restorer } from '@orgmesh/privacy';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AuditSink } from '../audit/audit-sink.js';
+import { forwardedCaller } from '../auth/forwarded-caller.js';
 import type { TokenVerifier, VerifiedToken } from '../auth/token-verifier.js';
 import type { PrivacyEngine } from '../privacy/privacy-engine.js';
 import { refusalError, reportRequest } from '../privacy/request-report.js';
@@ -105,9 +106,11 @@ async function agentCaller(
   verifier: TokenVerifier,
   authorization: string | undefined,
 ): Promise<VerifiedToken> {
-  const token = authorization?.replace(/^Bearer\s+/i, '').trim();
-  if (!token) throw new AppError('unauthenticated', 'mask-text and restore-text need the agent token');
-  const caller = await verifier.verify(token);
+  const caller = await forwardedCaller(
+    verifier,
+    authorization,
+    'mask-text and restore-text need the agent token',
+  );
   if (!caller.scopes.includes(AGENT_SCOPE))
     throw new AppError('forbidden', 'mask-text and restore-text are for agents (their own role profile)');
   return caller;

@@ -4,6 +4,7 @@ export {
   type ServiceHostOptions,
   type StartableJobs,
 } from './service-host.js';
+export { CloseStack } from './close-stack.js';
 export { handlersModule, instance } from './handlers-module.js';
 export { ServiceJobs, type ServiceJobsOptions } from './jobs/service-jobs.js';
 export { jobAffectedCounter, jobRunsCounter } from './jobs/job-metrics.js';

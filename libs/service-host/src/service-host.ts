@@ -19,6 +19,7 @@ import {
   type Logger,
 } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
+import { CloseStack } from './close-stack.js';
 
 /** The config keys every stateful service's schema has (each parses its own with zod). */
 export interface ServiceHostConfig {
@@ -69,7 +70,8 @@ type CloseStep = () => unknown;
  * connection or port behind.
  */
 export class ServiceHost {
-  private readonly steps: CloseStep[] = [];
+  /** The bus and the pool close last, after every part opened on them. */
+  private readonly parts = new CloseStack();
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -78,7 +80,10 @@ export class ServiceHost {
     readonly bus: MessageBus,
     readonly metrics: Registry,
     private readonly options: ServiceHostOptions,
-  ) {}
+  ) {
+    this.parts.push(() => db.close());
+    this.parts.push(() => bus.close());
+  }
 
   /** Migrates (when asked), opens the pool and connects the bus. */
   static async open(options: ServiceHostOptions): Promise<ServiceHost> {
@@ -123,7 +128,7 @@ export class ServiceHost {
 
   /** Runs `step` at close, before everything registered earlier. */
   onClose(step: CloseStep): void {
-    this.steps.push(step);
+    this.parts.push(step);
   }
 
   /**
@@ -206,20 +211,7 @@ export class ServiceHost {
    * keep the others from running; the first failure is rethrown at the end. Idempotent.
    */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      let failure: { error: unknown } | undefined;
-      const steps = [...this.steps.reverse(), () => this.bus.close(), () => this.db.close()];
-      this.steps.length = 0;
-      for (const step of steps) {
-        try {
-          await step();
-        } catch (error) {
-          this.logger.error({ err: error, service: this.options.service }, 'closing a service part failed');
-          failure ??= { error };
-        }
-      }
-      if (failure) throw failure.error;
-    })();
+    this.closing ??= this.parts.close(this.logger, { service: this.options.service });
     return this.closing;
   }
 }

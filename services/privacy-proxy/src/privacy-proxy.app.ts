@@ -6,7 +6,8 @@ import { preloadNamesLexicon } from '@orgmesh/privacy';
 import { createLogger, type Logger } from '@orgmesh/telemetry';
 import { ModelApiListener } from './app/model-api.listener.js';
 import { PrivacyProxyModule } from './app/privacy-proxy.module.js';
-import { CloseStack, openProxyParts, type ProxyParts } from './app/proxy-parts.js';
+import { CloseStack } from '@orgmesh/service-host';
+import { openProxyParts, type ProxyParts } from './app/proxy-parts.js';
 import type { TokenVerifier } from './auth/token-verifier.js';
 import type { PrivacyProxyConfig } from './privacy-proxy.config.js';
 

@@ -2,6 +2,7 @@ import { verifierTuning } from '@orgmesh/auth';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database, RetentionJob } from '@orgmesh/persistence';
+import type { CloseStack } from '@orgmesh/service-host';
 import type { Logger } from '@orgmesh/telemetry';
 import { LogAuditSink, type AuditSink } from '../audit/audit-sink.js';
 import { AuditSpool } from '../audit/audit-spool.js';
@@ -27,28 +28,6 @@ import {
 } from '../redactions/redaction-store.js';
 import type { PrivacyProxy } from '../server/options.js';
 import { proxyRetentionTargets } from './proxy-retention.js';
-
-/** Closes what was opened, last opened first; a failing step does not stop the others. */
-export class CloseStack {
-  private readonly steps: Array<() => unknown> = [];
-
-  push(step: () => unknown): void {
-    this.steps.push(step);
-  }
-
-  async close(logger: Logger): Promise<void> {
-    let failure: { error: unknown } | undefined;
-    for (const step of this.steps.splice(0).reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        logger.error({ err: error }, 'closing a privacy proxy part failed');
-        failure ??= { error };
-      }
-    }
-    if (failure) throw failure.error;
-  }
-}
 
 /** Everything the proxy process runs on, opened from its config; the Nest module serves it. */
 export interface ProxyParts {

@@ -17,7 +17,8 @@ import {
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JWK } from 'jose';
-import type { TestContext } from '@orgmesh/testing';
+import { OidcTokenSource } from '@orgmesh/agent-sdk';
+import { startOidcProvider, type OidcTestProvider, type TestContext } from '@orgmesh/testing';
 import { testConfig as meshTestConfig, startMeshRouterApp } from '@orgmesh/mesh-router/testing';
 import { startTestRegistry } from '@orgmesh/registry/testing';
 import type { GatewayApp } from '../src/gateway.app.js';
@@ -194,5 +195,52 @@ export async function startPushReceiver(options: { failFirst?: number } = {}): P
     attempts: () => attempts,
     failing,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The agents the replica tests act as, each an OIDC client of the external issuer. */
+const REPLICA_CLIENTS = [
+  { id: 'manager-agent', role: 'manager' },
+  { id: 'legal-agent', role: 'legal' },
+] as const;
+
+/**
+ * The external issuer that gateway replicas share in the replica tests (oidc mode, as in production:
+ * dev-mode keys are per process): an `oidc-provider` with the manager and legal agents as clients,
+ * the `AUTH_*` keys that trust it, and each agent's client-credentials token from it.
+ */
+export async function startReplicaIssuer(): Promise<{
+  provider: OidcTestProvider;
+  trust: { AUTH_ISSUER: string; AUTH_AUDIENCE: string; AUTH_JWKS_URL: string };
+  tokens(): Promise<Record<string, string>>;
+}> {
+  const audience = 'urn:orgmesh:api';
+  const secret = `secret-${randomUUID()}`;
+  const provider = await startOidcProvider({
+    audience,
+    clients: REPLICA_CLIENTS.map(({ id, role }) => ({
+      clientId: id,
+      clientSecret: secret,
+      tokenEndpointAuthMethod: 'client_secret_basic' as const,
+      scope: 'orgmesh:agent',
+      claims: { role },
+    })),
+  });
+  return {
+    provider,
+    trust: { AUTH_ISSUER: provider.issuer, AUTH_AUDIENCE: audience, AUTH_JWKS_URL: provider.jwksUrl },
+    async tokens() {
+      const tokens: Record<string, string> = {};
+      for (const { id } of REPLICA_CLIENTS) {
+        const source = new OidcTokenSource({
+          issuer: provider.issuer,
+          clientId: id,
+          auth: { method: 'client_secret_basic', secret },
+          scope: 'orgmesh:agent',
+        });
+        tokens[id] = (await source.current()).token;
+      }
+      return tokens;
+    },
   };
 }

@@ -1,17 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TaskState, type StreamResponse } from '@a2a-js/sdk';
-import { OidcTokenSource } from '@orgmesh/agent-sdk';
 import type { Task } from '@orgmesh/contracts';
 import {
   createTestContext,
   expectEventually,
   freePort,
-  startOidcProvider,
   type OidcTestProvider,
   type TestContext,
 } from '@orgmesh/testing';
@@ -25,7 +23,7 @@ import {
   type TestMeshRouter,
   type TestRegistry,
 } from './gateway-harness.js';
-import { a2aClient, sendRequest, userMessage, versionOf } from './a2a-harness.js';
+import { a2aClient, sendRequest, startReplicaIssuer, userMessage, versionOf } from './a2a-harness.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const GATEWAY_MAIN = join(REPO_ROOT, 'services/gateway/dist/main.js');
@@ -40,12 +38,6 @@ const BUILD = [
   'libs/service-host',
   'migrations',
   'services/gateway',
-];
-const AUDIENCE = 'urn:orgmesh:api';
-const SECRET = `secret-${randomUUID()}`;
-const CLIENTS = [
-  { id: 'manager-agent', role: 'manager' },
-  { id: 'legal-agent', role: 'legal' },
 ];
 
 /** Starts the built gateway as a process of its own and resolves once it serves A2A. */
@@ -92,18 +84,10 @@ describe('A2A: a replica killed (SIGKILL) mid-stream, the stream resumed through
     execFileSync(process.execPath, ['scripts/build.mjs', ...BUILD], { cwd: REPO_ROOT, stdio: 'ignore' });
     if (!existsSync(GATEWAY_MAIN)) throw new Error(`${GATEWAY_MAIN} is missing after the build`);
     ctx = await createTestContext();
-    provider = await startOidcProvider({
-      audience: AUDIENCE,
-      clients: CLIENTS.map(({ id, role }) => ({
-        clientId: id,
-        clientSecret: SECRET,
-        tokenEndpointAuthMethod: 'client_secret_basic' as const,
-        scope: 'orgmesh:agent',
-        claims: { role },
-      })),
-    });
+    const issuer = await startReplicaIssuer();
+    provider = issuer.provider;
     // Both replicas trust the same external issuer (dev-mode keys are per process) and share a card key.
-    const trust = { AUTH_ISSUER: provider.issuer, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: provider.jwksUrl };
+    const trust = issuer.trust;
     const replica = {
       AUTH_MODE: 'oidc',
       ...trust,
@@ -133,15 +117,7 @@ describe('A2A: a replica killed (SIGKILL) mid-stream, the stream resumed through
       migrate: true,
       startJobs: false,
     });
-    for (const { id } of CLIENTS) {
-      const source = new OidcTokenSource({
-        issuer: provider.issuer,
-        clientId: id,
-        auth: { method: 'client_secret_basic', secret: SECRET },
-        scope: 'orgmesh:agent',
-      });
-      tokens[id] = (await source.current()).token;
-    }
+    Object.assign(tokens, await issuer.tokens());
   }, 120_000);
 
   afterAll(async () => {

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { TaskState, verifyAgentCardSignature, type AgentCard, type StreamResponse } from '@a2a-js/sdk';
-import { OidcTokenSource } from '@orgmesh/agent-sdk';
 import type { Task } from '@orgmesh/contracts';
 import {
   createTestContext,
   expectEventually,
-  startOidcProvider,
   type OidcTestProvider,
   type TestContext,
 } from '@orgmesh/testing';
@@ -25,6 +23,7 @@ import {
   keyFromJku,
   sendRequest,
   startPushReceiver,
+  startReplicaIssuer,
   userMessage,
   versionOf,
 } from './a2a-harness.js';
@@ -37,12 +36,6 @@ function pushedVersion(body: unknown): number | undefined {
 
 // Two gateway replicas behind one (imaginary) load balancer: both trust the same external issuer (oidc
 // mode, as in production: dev-mode keys are per process) and sign cards with the same key.
-const AUDIENCE = 'urn:orgmesh:api';
-const SECRET = `secret-${randomUUID()}`;
-const CLIENTS = [
-  { id: 'manager-agent', role: 'manager' },
-  { id: 'legal-agent', role: 'legal' },
-];
 
 describe('A2A across gateway replicas: any replica serves any task, a stream survives the replica that opened it', () => {
   let ctx: TestContext;
@@ -56,17 +49,9 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
 
   beforeAll(async () => {
     ctx = await createTestContext();
-    provider = await startOidcProvider({
-      audience: AUDIENCE,
-      clients: CLIENTS.map(({ id, role }) => ({
-        clientId: id,
-        clientSecret: SECRET,
-        tokenEndpointAuthMethod: 'client_secret_basic' as const,
-        scope: 'orgmesh:agent',
-        claims: { role },
-      })),
-    });
-    const trust = { AUTH_ISSUER: provider.issuer, AUTH_AUDIENCE: AUDIENCE, AUTH_JWKS_URL: provider.jwksUrl };
+    const issuer = await startReplicaIssuer();
+    provider = issuer.provider;
+    const trust = issuer.trust;
     const key = JSON.stringify(
       generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
     );
@@ -88,15 +73,7 @@ describe('A2A across gateway replicas: any replica serves any task, a stream sur
       migrate: true,
       startJobs: false,
     });
-    for (const { id } of CLIENTS) {
-      const source = new OidcTokenSource({
-        issuer: provider.issuer,
-        clientId: id,
-        auth: { method: 'client_secret_basic', secret: SECRET },
-        scope: 'orgmesh:agent',
-      });
-      tokens[id] = (await source.current()).token;
-    }
+    Object.assign(tokens, await issuer.tokens());
   });
 
   afterAll(async () => {

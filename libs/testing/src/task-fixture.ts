@@ -1,4 +1,4 @@
-import type { Task } from '@orgmesh/contracts';
+import type { PrivacyBudgetWarningPayload, Task } from '@orgmesh/contracts';
 
 /**
  * A complete, valid mesh task for unit tests: by default a submitted approval from the Finance
@@ -29,6 +29,32 @@ export function taskFixture(overrides: Partial<Task> = {}): Task {
     version: 1,
     createdAt: '2029-01-01T00:00:00.000Z',
     updatedAt: '2029-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/**
+ * A valid `privacy.v1.budget-warning` payload for tests: the Finance agent's daily token budget at
+ * 80 of 100 with the warning at 80 %. Pass only what a test is about.
+ */
+export function budgetWarningFixture(
+  overrides: Partial<PrivacyBudgetWarningPayload> = {},
+): PrivacyBudgetWarningPayload {
+  return {
+    eventId: 'warn-1',
+    tenant: 'acme',
+    role: 'finance',
+    agentId: 'finance-agent',
+    budget: 'agent-daily-tokens',
+    per: 'agent',
+    window: 'day',
+    reset: 'calendar',
+    windowStart: '2026-12-06T00:00:00.000Z',
+    unit: 'tokens',
+    limit: 100,
+    used: 80,
+    warnAt: 0.8,
+    occurredAt: '2026-12-06T10:00:00.000Z',
     ...overrides,
   };
 }

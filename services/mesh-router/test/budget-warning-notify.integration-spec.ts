@@ -16,6 +16,7 @@ import { BusPermissionError, connectBus, type MessageBus } from '@orgmesh/messag
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import {
+  budgetWarningFixture,
   expectEventually,
   startSecuredNats,
   type SecuredNats,
@@ -321,22 +322,7 @@ describe('budget warnings on a secured bus (access.ts grants the router its dura
     await consumer.start();
     const proxyBus = await busAs('privacy-proxy');
     await proxyBus.ensureStream('privacy');
-    const warning: PrivacyBudgetWarningPayload = {
-      eventId: 'secured-1',
-      tenant: 'acme',
-      role: 'finance',
-      agentId: 'finance-agent',
-      budget: 'agent-daily-tokens',
-      per: 'agent',
-      window: 'day',
-      reset: 'calendar',
-      windowStart: '2026-12-06T00:00:00.000Z',
-      unit: 'tokens',
-      limit: 100,
-      used: 80,
-      warnAt: 0.8,
-      occurredAt: '2026-12-06T10:00:00.000Z',
-    };
+    const warning = budgetWarningFixture({ eventId: 'secured-1' });
     await proxyBus.publish(PrivacyBudgetWarning, warning, { eventId: warning.eventId });
     await expectEventually(() => expect(got).toEqual([warning]), { timeoutMs: 15_000 });
     const gateway = await busAs('gateway');

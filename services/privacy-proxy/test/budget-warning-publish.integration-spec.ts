@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { PrivacyBudgetWarning, type PrivacyBudgetWarningPayload } from '@orgmesh/contracts';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
+import {
+  budgetWarningFixture,
+  createTestContext,
+  expectEventually,
+  type TestContext,
+} from '@orgmesh/testing';
 import { budgetWarningPublisher } from '../src/governance/warnings.js';
 
 /**
@@ -12,22 +17,7 @@ import { budgetWarningPublisher } from '../src/governance/warnings.js';
  */
 const silent = createLogger({ service: 'budget-warning-publish-test', level: 'silent' });
 
-const warning: PrivacyBudgetWarningPayload = {
-  eventId: 'bw-retry-1',
-  tenant: 'acme',
-  role: 'finance',
-  agentId: 'finance-agent',
-  budget: 'agent-daily-tokens',
-  per: 'agent',
-  window: 'day',
-  reset: 'calendar',
-  windowStart: '2026-12-06T00:00:00.000Z',
-  unit: 'tokens',
-  limit: 100,
-  used: 80,
-  warnAt: 0.8,
-  occurredAt: '2026-12-06T10:00:00.000Z',
-};
+const warning = budgetWarningFixture({ eventId: 'bw-retry-1' });
 
 describe('budget warning publisher', () => {
   let ctx: TestContext;

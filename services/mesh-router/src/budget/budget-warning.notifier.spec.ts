@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { InboxDelivery, type OrgUser, type PrivacyBudgetWarningPayload } from '@orgmesh/contracts';
+import { InboxDelivery, type OrgUser } from '@orgmesh/contracts';
+import { budgetWarningFixture } from '@orgmesh/testing';
 import type { IdempotencyClaim, TaskCreate } from '../task/task.repository.types.js';
 import {
   BUDGET_WARNING_OPERATION,
@@ -55,22 +56,7 @@ const chart = () =>
   new Chart([person('u1', 'executive', null), person('u2', 'manager', 'u1'), person('u3', 'finance', 'u2')], {
     'finance-agent': 'finance',
   });
-const warning: PrivacyBudgetWarningPayload = {
-  eventId: 'warn-1',
-  tenant: 'acme',
-  role: 'finance',
-  agentId: 'finance-agent',
-  budget: 'agent-daily-tokens',
-  per: 'agent',
-  window: 'day',
-  reset: 'calendar',
-  windowStart: '2026-12-06T00:00:00.000Z',
-  unit: 'tokens',
-  limit: 100,
-  used: 80,
-  warnAt: 0.8,
-  occurredAt: '2026-12-06T10:00:00.000Z',
-};
+const warning = budgetWarningFixture();
 const clock = { now: () => new Date('2026-12-06T10:00:01.000Z') };
 
 describe('BudgetWarningNotifier', () => {

@@ -1,4 +1,4 @@
-import { AppError, type Task } from '@orgmesh/contracts';
+import { AppError, canonicalJson, type Task } from '@orgmesh/contracts';
 import type { EventContext } from '@orgmesh/messaging';
 import type { MeshAgentOptions } from './agent-options.js';
 import type { MeshAgent } from './mesh-agent.js';
@@ -16,18 +16,6 @@ export interface InboxHandlers {
   task?: TaskHandler;
   approval?: TaskHandler;
   notification?: NotificationHandler;
-}
-
-/**
- * JSON with object keys sorted: the mesh stores input as Postgres jsonb, which does not keep the
- * sender's key order, so the task read back and the task delivered differ in order only.
- */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 }
 
 /** A delivery being handled: its context, its turn, and when it is done (a next turn waits for it). */

@@ -10,7 +10,7 @@ import {
   type JWK,
 } from 'jose';
 import type { KeyObject } from 'node:crypto';
-import { AppError, PublishedProfile } from '@orgmesh/contracts';
+import { AppError, canonicalJson, PublishedProfile } from '@orgmesh/contracts';
 
 /** `typ` of a signed profile: a token signed with the same key for another purpose is never accepted as a profile. */
 export const PROFILE_JWS_TYPE = 'orgmesh-profile+jws';
@@ -84,14 +84,4 @@ function reason(error: unknown): string {
   if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'algorithm not allowed';
   if (error instanceof joseErrors.JWSInvalid) return 'malformed JWS';
   return 'verification failed';
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }

@@ -3,6 +3,7 @@ export * from './errors.js';
 export * from './safe-input.js';
 export * from './claims.js';
 export * from './cursor.js';
+export * from './canonical-json.js';
 export * from './schema-audit.js';
 export * from './sessions/index.js';
 export * from './registry/index.js';

@@ -1,4 +1,4 @@
-import { AppError, inboxSubject, type Task } from '@orgmesh/contracts';
+import { AppError, canonicalJson, inboxSubject, type Task } from '@orgmesh/contracts';
 import type { Caller } from './task.access.js';
 import { notAParty } from './task.errors.js';
 import { isTerminalTaskState } from './task.fsm.js';
@@ -65,9 +65,5 @@ export async function addTaskInput(
  * retried `{text, a2a}` for new input and deliver the task again.
  */
 function sameJson(a: unknown, b: unknown): boolean {
-  const sorted = (_key: string, v: unknown): unknown =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
-      : v;
-  return JSON.stringify(a, sorted) === JSON.stringify(b, sorted);
+  return canonicalJson(a) === canonicalJson(b);
 }

@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { CloseStack } from '@orgmesh/service-host';
 import type { ClientDefinition } from '@orgmesh/auth';
 import { createLogger, createMetricsRegistry, TokenBucketLimiter, type Logger } from '@orgmesh/telemetry';
 import type { GatewayConfig } from './gateway.config.js';
@@ -82,7 +83,8 @@ export async function startGatewayApp(
     metrics: registry,
   });
   // Closed last opened first; also when the start fails half-way, so no connection or port stays behind.
-  const closers: Closer[] = [() => bus.close()];
+  const parts = new CloseStack();
+  parts.push(() => bus.close());
   try {
     const base: GatewayBase = {
       bus,
@@ -93,7 +95,7 @@ export async function startGatewayApp(
         perSecond: config.GATEWAY_RATE_LIMIT_RPS,
         burst: config.GATEWAY_RATE_LIMIT_BURST,
       }),
-      onClose: (close) => closers.unshift(close),
+      onClose: (close) => parts.push(close),
     };
     const { http, httpPort, url } = await openHttp(config, base);
     const { identity, login } = await openIdentity(config, options, base, url);
@@ -115,14 +117,14 @@ export async function startGatewayApp(
       openapi: api.openapi,
       close() {
         closing ??= (async () => {
-          for (const close of closers) await close();
+          await parts.close(logger, { service: 'gateway' });
           logger.info({}, 'gateway stopped');
         })();
         return closing;
       },
     };
   } catch (error) {
-    for (const close of closers) await Promise.resolve(close()).catch(() => undefined);
+    await parts.close(logger, { service: 'gateway' }).catch(() => undefined);
     throw error;
   }
 }

@@ -30,6 +30,18 @@ describe('subjectMatches', () => {
     expect(subjectMatches('a.b', 'a.b.c')).toBe(false);
     expect(subjectMatches('>', 'anything.at.all')).toBe(true);
   });
+
+  // The gateway's event filters match subjects with it too (services/gateway event-hub).
+  it.each([
+    ['sessions.v1.*', 'sessions.v1.created', true],
+    ['sessions.v1.*', 'sessions.v1.a.b', false],
+    ['sessions.>', 'sessions.v1.a.b', true],
+    ['sessions.>', 'sessions', false],
+    ['mesh.v1.task-updated', 'mesh.v1.task-updated', true],
+    ['mesh.v1.task-updated', 'mesh.v1.task-created', false],
+  ])('%s ~ %s → %s', (pattern, subject, expected) => {
+    expect(subjectMatches(pattern, subject)).toBe(expected);
+  });
 });
 
 describe('busPermissions covers every contract', () => {

@@ -1,6 +1,6 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { AppError, HEADERS, PersonApprovalVisibility } from '@orgmesh/contracts';
-import type { MessageBus } from '@orgmesh/messaging';
+import { subjectMatches, type MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import type { Caller } from '../auth/caller.js';
 import { isVisibleTo, isVisibleToPerson } from './visibility.js';
@@ -10,7 +10,6 @@ import {
   invalidCursor,
   parseCursor,
   type CursorSource,
-  subjectMatches,
   type EventContext,
   type Positions,
   type SubjectPlan,

@@ -56,18 +56,6 @@ export function planSubjects(filter: string | undefined): SubjectPlan {
   return plan;
 }
 
-/** NATS subject matching: `*` one token, `>` one or more trailing tokens. */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== '*' && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
-
 /** Stream positions of a subscription: the last sequence delivered (or skipped) per context. */
 export type Positions = Map<EventContext, number>;
 

@@ -1,13 +1,7 @@
 import { MeshAgent, type AccessTokenSource } from '@orgmesh/agent-sdk';
-import {
-  createLogger,
-  createMetricsRegistry,
-  startHealthServer,
-  type HealthServer,
-  type Logger,
-} from '@orgmesh/telemetry';
+import { createLogger, createMetricsRegistry, type HealthServer, type Logger } from '@orgmesh/telemetry';
 import type { AgentsConfig } from './agents.config.js';
-import { connectWhenReachable, meshConnection } from './mesh-connection.js';
+import { connectWhenReachable, meshConnection, startAgentHealth } from './mesh-connection.js';
 
 export { connectWhenReachable } from './mesh-connection.js';
 import { AgentConfigSource } from './agent/agent.config-source.js';
@@ -75,15 +69,7 @@ export async function startAgentsApp(
   });
   await agent.start();
 
-  const health = await startHealthServer({
-    host: config.AGENTS_HTTP_HOST,
-    port: config.AGENTS_HTTP_PORT,
-    registry,
-    checks: {
-      nats: () => agent.bus.ping(),
-      token: async () => void (await agent.tokens.current()),
-    },
-  });
+  const health = await startAgentHealth(agent, config, registry);
   logger.info(
     {
       agentId: agent.agentId,

@@ -5,7 +5,8 @@ import {
   type MeshAgentOptions,
   type oidcClientSettings,
 } from '@orgmesh/agent-sdk';
-import type { Logger } from '@orgmesh/telemetry';
+import { startHealthServer, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
 
 /** The config keys both agent processes (reference agents, remote A2A bridges) connect with. */
 export interface MeshConnectionConfig {
@@ -80,4 +81,30 @@ export async function connectWhenReachable(
       await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
     }
   }
+}
+
+/** Where an agent process serves `/healthz`, `/readyz` and `/metrics`. */
+export interface AgentHealthConfig {
+  AGENTS_HTTP_HOST: string;
+  AGENTS_HTTP_PORT: number;
+}
+
+/**
+ * The health port of an agent process (reference agent or remote A2A bridge): ready while its bus
+ * answers a ping and its token can be had, with the process's metrics.
+ */
+export function startAgentHealth(
+  agent: MeshAgent,
+  config: AgentHealthConfig,
+  registry: Registry,
+): Promise<HealthServer> {
+  return startHealthServer({
+    host: config.AGENTS_HTTP_HOST,
+    port: config.AGENTS_HTTP_PORT,
+    registry,
+    checks: {
+      nats: () => agent.bus.ping(),
+      token: async () => void (await agent.tokens.current()),
+    },
+  });
 }

@@ -9,14 +9,8 @@ import {
 import { MeshAgent, type AccessTokenSource } from '@orgmesh/agent-sdk';
 import { fetchVerifiedAgentCard } from '@orgmesh/auth';
 import { AppError, GetAgent, RenderConfig } from '@orgmesh/contracts';
-import {
-  createLogger,
-  createMetricsRegistry,
-  startHealthServer,
-  type HealthServer,
-  type Logger,
-} from '@orgmesh/telemetry';
-import { connectWhenReachable, meshConnection } from '../mesh-connection.js';
+import { createLogger, createMetricsRegistry, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import { connectWhenReachable, meshConnection, startAgentHealth } from '../mesh-connection.js';
 import { attachA2ABridge } from './a2a-bridge.js';
 import { RemotePresence } from './remote-presence.js';
 import { RemotePrivacy } from './remote-privacy.js';
@@ -67,15 +61,7 @@ export async function startRemoteAgentApp(
     heartbeat.hash = () => (presence.online ? declared : undefined);
     await agent.start();
     presence.start();
-    const health = await startHealthServer({
-      host: config.AGENTS_HTTP_HOST,
-      port: config.AGENTS_HTTP_PORT,
-      registry: createMetricsRegistry('remote-agent'),
-      checks: {
-        nats: () => agent.bus.ping(),
-        token: async () => void (await agent.tokens.current()),
-      },
-    });
+    const health = await startAgentHealth(agent, config, createMetricsRegistry('remote-agent'));
     // The card URL is the operator's configuration, not personal data; the signature outcome is the audit.
     logger.info(
       {

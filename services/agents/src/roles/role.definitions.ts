@@ -1,19 +1,20 @@
+import type { RegistryAgent, RoleProfile } from '@orgmesh/contracts';
 import type { AgentRole } from '../agents.config.js';
 
 /**
  * What a reference agent knows about its role when the registry cannot render its config: the
  * same responsibilities and guidance as `deploy/registry` (agents/<role>-agent.yaml and the role's
- * profile). With the registry up, the rendered instructions replace these.
+ * profile), so the registry's own field types. With the registry up, the rendered instructions
+ * replace these.
  */
-export interface RoleDefinition {
-  readonly role: AgentRole;
-  readonly displayName: string;
-  readonly description: string;
-  readonly model: string;
-  readonly responsibilities: readonly string[];
-  readonly forbidden: readonly string[];
-  readonly hints: string;
-}
+export type RoleDefinition = Readonly<
+  Pick<RegistryAgent, 'displayName' | 'description' | 'responsibilities' | 'forbidden'> &
+    Pick<RoleProfile, 'hints'> & {
+      role: AgentRole;
+      /** The model name (the registry's `model.name`). */
+      model: string;
+    }
+>;
 
 export const ROLE_DEFINITIONS: Readonly<Record<AgentRole, RoleDefinition>> = {
   finance: {

@@ -59,3 +59,4 @@ export {
   MIN_PROCESSED_EVENTS_RETENTION_MS,
   processedEventsRetention,
 } from './retention.js';
+export { rpcController, rpcRoute, type RpcRoute } from './rpc-routes.js';

@@ -5,7 +5,7 @@ import { AppError, type RegistryProblem } from '@orgmesh/contracts';
 import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import { processedEventsRetention, type MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
-import { handlersModule, instance, ServiceHost } from '@orgmesh/service-host';
+import { handlersModule, ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import { formatProblem } from './loader/problem.js';
@@ -15,7 +15,7 @@ import { profileSigningKey } from './service/profile-signing.key.js';
 import { RegistryAccess } from './service/registry.access.js';
 import { RegistryJobs } from './service/registry.jobs.js';
 import { RegistryMetrics } from './service/registry.metrics.js';
-import { RegistryHandlers } from './service/registry.handlers.js';
+import { registryHandlers } from './service/registry.handlers.js';
 import {
   ORG_IMPORT_PART_TTL_MS,
   RegistryService,
@@ -68,20 +68,10 @@ export async function startRegistryApp(
     const service = await startService(db, config, signingKey, metrics, logger, options.clock ?? systemClock);
 
     await host.startRelay();
-    await host.listen(
-      handlersModule(
-        'RegistryModule',
-        [RegistryHandlers],
-        [
-          instance(RegistryService, service),
-          instance(
-            RegistryAccess,
-            new RegistryAccess(verifier && countingRefusals(verifier, callersRefusedCounter(registry))),
-          ),
-          instance(RegistryMetrics, metrics),
-        ],
-      ),
+    const access = new RegistryAccess(
+      verifier && countingRefusals(verifier, callersRefusedCounter(registry)),
     );
+    await host.listen(handlersModule('RegistryModule', [registryHandlers(service, access, metrics)], []));
     metrics.observe({ version: () => service.current?.version ?? 0 });
 
     const retention = retentionJob(db, config, registry);

@@ -2,14 +2,14 @@ import 'reflect-metadata';
 import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
-import { handlersModule, instance, ServiceHost } from '@orgmesh/service-host';
+import { handlersModule, ServiceHost } from '@orgmesh/service-host';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import type { SessionsConfig } from './sessions.config.js';
 import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository.js';
 import { SessionService, type Clock, systemClock } from './session/session.service.js';
 import { SessionMetrics } from './session/session.metrics.js';
-import { SessionHandlers } from './session/session.handlers.js';
+import { sessionHandlers } from './session/session.handlers.js';
 import { SessionJobs } from './session/session.jobs.js';
 import { sessionsRetentionTargets } from './session/session.retention.js';
 import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
@@ -62,17 +62,7 @@ export async function startSessionsApp(
     await host.startRelay();
     const verifier = options.verifier ?? verifierFromConfig(config);
     const identity = new CallerIdentity(verifier, (code) => metrics.callersRefused.inc({ code }));
-    await host.listen(
-      handlersModule(
-        'SessionModule',
-        [SessionHandlers],
-        [
-          instance(SessionService, service),
-          instance(SessionMetrics, metrics),
-          instance(CallerIdentity, identity),
-        ],
-      ),
-    );
+    await host.listen(handlersModule('SessionModule', [sessionHandlers(service, metrics, identity)], []));
     // Sessions follow the mesh's task events (ARCHITECTURE §3).
     if (options.followMesh !== false) {
       const meshFollow = await startMeshFollow({ bus, db, service, logger });

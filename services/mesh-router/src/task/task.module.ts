@@ -1,13 +1,13 @@
 import type { DynamicModule } from '@nestjs/common';
-import { handlersModule, instance } from '@orgmesh/service-host';
-import { ApprovalDelegations } from '../approval/approval.delegations.js';
-import { ApprovalHandlers } from '../approval/approval.handlers.js';
-import { ApprovalService } from '../approval/approval.service.js';
-import { ApprovalVisibility } from '../approval/approval.visibility.js';
-import { CallerIdentity } from '../identity/caller-identity.js';
-import { TaskHandlers } from './task.handlers.js';
-import { TaskMetrics } from './task.metrics.js';
-import { TaskService } from './task.service.js';
+import { handlersModule } from '@orgmesh/service-host';
+import type { ApprovalDelegations } from '../approval/approval.delegations.js';
+import { approvalHandlers } from '../approval/approval.handlers.js';
+import type { ApprovalService } from '../approval/approval.service.js';
+import type { ApprovalVisibility } from '../approval/approval.visibility.js';
+import type { CallerIdentity } from '../identity/caller-identity.js';
+import { taskHandlers } from './task.handlers.js';
+import type { TaskMetrics } from './task.metrics.js';
+import type { TaskService } from './task.service.js';
 
 /** Wires the handlers to instances built outside Nest (so jobs, consumers and tests share them). */
 export const TaskModule = {
@@ -21,15 +21,11 @@ export const TaskModule = {
   }): DynamicModule {
     return handlersModule(
       'TaskModule',
-      [TaskHandlers, ApprovalHandlers],
       [
-        instance(ApprovalService, deps.approvals),
-        instance(ApprovalDelegations, deps.delegations),
-        instance(ApprovalVisibility, deps.visibility),
-        instance(TaskService, deps.service),
-        instance(CallerIdentity, deps.identity),
-        instance(TaskMetrics, deps.metrics),
+        taskHandlers(deps.service, deps.identity, deps.metrics),
+        approvalHandlers(deps.approvals, deps.delegations, deps.visibility, deps.identity),
       ],
+      [],
     );
   },
 };

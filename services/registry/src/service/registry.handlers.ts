@@ -1,5 +1,4 @@
-import { Controller, Inject } from '@nestjs/common';
-import { Ctx, Payload } from '@nestjs/microservices';
+import type { Type } from '@nestjs/common';
 import {
   AgentHeartbeat,
   AssignProfile,
@@ -15,151 +14,81 @@ import {
   LoadRegistry,
   RenderConfig,
   ResolvePolicy,
-  type RpcRequest,
-  type RpcResponse,
 } from '@orgmesh/contracts';
-import { countOutcome, RpcHandler, type MessageContext } from '@orgmesh/messaging';
-import { RegistryService } from './registry.service.js';
-import { RegistryAccess } from './registry.access.js';
-import { RegistryMetrics } from './registry.metrics.js';
+import { countOutcome, rpcController, rpcRoute } from '@orgmesh/messaging';
+import type { RegistryService } from './registry.service.js';
+import type { RegistryAccess } from './registry.access.js';
+import type { RegistryMetrics } from './registry.metrics.js';
 
 /** NATS RPC endpoints: the transport has already validated the payload; check the caller → service → reply. */
-@Controller()
-export class RegistryHandlers {
-  constructor(
-    @Inject(RegistryService) private readonly registry: RegistryService,
-    @Inject(RegistryAccess) private readonly access: RegistryAccess,
-    @Inject(RegistryMetrics) private readonly metrics: RegistryMetrics,
-  ) {}
+export function registryHandlers(
+  registry: RegistryService,
+  access: RegistryAccess,
+  metrics: RegistryMetrics,
+): Type<unknown> {
+  return rpcController('RegistryHandlers', [
+    // Reads: any caller the bus lets publish the subject (RPC_ACCESS).
+    rpcRoute(GetAgent, async (request) => registry.getAgent(request.agentId)),
+    rpcRoute(ListAgents, async (request) => registry.listAgents(request)),
+    rpcRoute(GetProfile, async (request) => registry.getProfile(request)),
+    rpcRoute(GetDirectory, async (request) => registry.directory(request)),
+    rpcRoute(GetManager, async (request) => registry.getManager(request.userId)),
+    rpcRoute(GetDepartmentHead, async (request) => registry.departmentHead(request.department)),
+    rpcRoute(ResolvePolicy, async (request) => {
+      const decision = registry.resolvePolicy(request.from, request.to, request.kind);
+      metrics.policyDecisions.inc({ decision: decision.allowed ? 'allow' : 'deny' });
+      return decision;
+    }),
 
-  @RpcHandler(GetAgent)
-  async getAgent(@Payload() request: RpcRequest<typeof GetAgent>): Promise<RpcResponse<typeof GetAgent>> {
-    return this.registry.getAgent(request.agentId);
-  }
+    // The forwarded token verified here, not trusted.
+    rpcRoute(RenderConfig, async (request, context) => {
+      await access.requireSelfOrStaff(context, request.agentId);
+      return registry.renderConfig(request.agentId, request.format);
+    }),
+    // The directory for an admin (the gateway's /v1/users).
+    rpcRoute(GetAdminDirectory, async (request, context) => {
+      await access.requireAdmin(context, 'the org directory');
+      return registry.directory(request);
+    }),
+    rpcRoute(AssignProfile, async (request, context) => {
+      const actor = await access.requireAdmin(context, 'assign-profile');
+      return registry.assignProfile(request.userId, request.profileId, actor);
+    }),
+    rpcRoute(ImportOrgPart, async (request, context) => {
+      const actor = await access.requireAdmin(context, 'import-org');
+      return registry.importOrgPart(request, actor);
+    }),
 
-  @RpcHandler(ListAgents)
-  async listAgents(
-    @Payload() request: RpcRequest<typeof ListAgents>,
-  ): Promise<RpcResponse<typeof ListAgents>> {
-    return this.registry.listAgents(request);
-  }
-
-  @RpcHandler(GetProfile)
-  async getProfile(
-    @Payload() request: RpcRequest<typeof GetProfile>,
-  ): Promise<RpcResponse<typeof GetProfile>> {
-    return this.registry.getProfile(request);
-  }
-
-  @RpcHandler(ResolvePolicy)
-  async resolvePolicy(
-    @Payload() request: RpcRequest<typeof ResolvePolicy>,
-  ): Promise<RpcResponse<typeof ResolvePolicy>> {
-    const decision = this.registry.resolvePolicy(request.from, request.to, request.kind);
-    this.metrics.policyDecisions.inc({ decision: decision.allowed ? 'allow' : 'deny' });
-    return decision;
-  }
-
-  @RpcHandler(RenderConfig)
-  async renderConfig(
-    @Payload() request: RpcRequest<typeof RenderConfig>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof RenderConfig>> {
-    await this.access.requireSelfOrStaff(context, request.agentId);
-    return this.registry.renderConfig(request.agentId, request.format);
-  }
-
-  @RpcHandler(GetDirectory)
-  async directory(
-    @Payload() request: RpcRequest<typeof GetDirectory>,
-  ): Promise<RpcResponse<typeof GetDirectory>> {
-    return this.registry.directory(request);
-  }
-
-  /** The directory for an admin (the gateway's /v1/users): the forwarded token verified here, not trusted. */
-  @RpcHandler(GetAdminDirectory)
-  async adminDirectory(
-    @Payload() request: RpcRequest<typeof GetAdminDirectory>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof GetAdminDirectory>> {
-    await this.access.requireAdmin(context, 'the org directory');
-    return this.registry.directory(request);
-  }
-
-  @RpcHandler(GetManager)
-  async getManager(
-    @Payload() request: RpcRequest<typeof GetManager>,
-  ): Promise<RpcResponse<typeof GetManager>> {
-    return this.registry.getManager(request.userId);
-  }
-
-  @RpcHandler(GetDepartmentHead)
-  async departmentHead(
-    @Payload() request: RpcRequest<typeof GetDepartmentHead>,
-  ): Promise<RpcResponse<typeof GetDepartmentHead>> {
-    return this.registry.departmentHead(request.department);
-  }
-
-  @RpcHandler(AssignProfile)
-  async assignProfile(
-    @Payload() request: RpcRequest<typeof AssignProfile>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof AssignProfile>> {
-    const actor = await this.access.requireAdmin(context, 'assign-profile');
-    return this.registry.assignProfile(request.userId, request.profileId, actor);
-  }
-
-  @RpcHandler(ImportOrg)
-  async importOrg(
-    @Payload() request: RpcRequest<typeof ImportOrg>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof ImportOrg>> {
-    return countOutcome(
-      (result) => this.metrics.orgImports.inc({ result }),
-      async () => {
-        const actor = await this.access.requireAdmin(context, 'import-org');
-        return this.registry.importOrg(request.upload ?? request.csv!, request.fileName, actor);
-      },
-      () => 'imported',
-    );
-  }
-
-  @RpcHandler(ImportOrgPart)
-  async importOrgPart(
-    @Payload() request: RpcRequest<typeof ImportOrgPart>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof ImportOrgPart>> {
-    const actor = await this.access.requireAdmin(context, 'import-org');
-    return this.registry.importOrgPart(request, actor);
-  }
-
-  @RpcHandler(LoadRegistry)
-  async load(
-    @Payload() request: RpcRequest<typeof LoadRegistry>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof LoadRegistry>> {
-    return countOutcome(
-      (result) => this.metrics.loads.inc({ result }),
-      async () => {
-        const actor = await this.access.requireAdmin(context, 'load');
-        return this.registry.loadFiles(request.files, actor);
-      },
-      (result) => (result.changed ? 'stored' : 'unchanged'),
-    );
-  }
-
-  @RpcHandler(AgentHeartbeat)
-  async heartbeat(
-    @Payload() request: RpcRequest<typeof AgentHeartbeat>,
-    @Ctx() context: MessageContext,
-  ): Promise<RpcResponse<typeof AgentHeartbeat>> {
-    return countOutcome(
-      (result) => this.metrics.heartbeats.inc({ result }),
-      async () => {
-        await this.access.requireAgent(context, request.agentId);
-        return this.registry.heartbeat(request);
-      },
-      (result) => (result.drift ? 'drift' : 'in_sync'),
-    );
-  }
+    // Counted by outcome; a refused caller is counted as its error code.
+    rpcRoute(ImportOrg, (request, context) =>
+      countOutcome(
+        (result) => metrics.orgImports.inc({ result }),
+        async () => {
+          const actor = await access.requireAdmin(context, 'import-org');
+          return registry.importOrg(request.upload ?? request.csv!, request.fileName, actor);
+        },
+        () => 'imported',
+      ),
+    ),
+    rpcRoute(LoadRegistry, (request, context) =>
+      countOutcome(
+        (result) => metrics.loads.inc({ result }),
+        async () => {
+          const actor = await access.requireAdmin(context, 'load');
+          return registry.loadFiles(request.files, actor);
+        },
+        (result) => (result.changed ? 'stored' : 'unchanged'),
+      ),
+    ),
+    rpcRoute(AgentHeartbeat, (request, context) =>
+      countOutcome(
+        (result) => metrics.heartbeats.inc({ result }),
+        async () => {
+          await access.requireAgent(context, request.agentId);
+          return registry.heartbeat(request);
+        },
+        (result) => (result.drift ? 'drift' : 'in_sync'),
+      ),
+    ),
+  ]);
 }

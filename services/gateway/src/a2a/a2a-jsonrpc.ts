@@ -1,10 +1,10 @@
-import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JsonRpcTransportHandler, ServerCallContext, type A2ARequestHandler } from '@a2a-js/sdk/server';
 import { LegacyJsonRpcTransportHandler } from '@a2a-js/sdk/compat/v0_3/server';
 import { A2A_ERROR_CODE } from '@a2a-js/sdk/errors';
 import { sendJson } from '@orgmesh/service-host/http-edge';
 import type { Caller } from '../auth/caller.js';
+import { keepAlive, writeEventStreamHead, writeFrame } from '../http/sse.js';
 import { A2A_VERSIONS } from './agent-cards.js';
 import { INTERNAL_MESSAGE } from './a2a-errors.js';
 import { CALLER_KEY, SIGNAL_KEY, TARGET_KEY, type A2ATarget } from './a2a-handler.js';
@@ -66,15 +66,6 @@ function versionOf(req: IncomingMessage, method: string): string {
   const value = Array.isArray(header) ? header[0] : header;
   if (value && value.trim()) return value.trim();
   return method.includes('/') ? '0.3' : '1.0';
-}
-
-async function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return;
-  try {
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  } catch {
-    res.destroy();
-  }
 }
 
 function isAsyncIterable(value: unknown): value is AsyncGenerator<Envelope, void, undefined> {
@@ -209,23 +200,18 @@ async function streamEvents(
   failure: (error: unknown) => Envelope,
 ): Promise<void> {
   const { res, signal } = exchange;
-  res.setHeader('content-type', 'text/event-stream');
-  res.writeHead(200, {
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  const heartbeat = setInterval(() => void write(res, ': keep-alive\n\n'), exchange.heartbeatMs);
+  writeEventStreamHead(res, 'text/event-stream');
+  const heartbeat = keepAlive(res, exchange.heartbeatMs);
   try {
-    if (!first.done) await write(res, `data: ${JSON.stringify(first.value)}\n\n`);
+    if (!first.done) await writeFrame(res, `data: ${JSON.stringify(first.value)}\n\n`);
     for (;;) {
       if (signal.aborted) break;
       const next = await iterator.next();
       if (next.done) break;
-      await write(res, `data: ${JSON.stringify(next.value)}\n\n`);
+      await writeFrame(res, `data: ${JSON.stringify(next.value)}\n\n`);
     }
   } catch (error) {
-    await write(res, `event: error\ndata: ${JSON.stringify(failure(error))}\n\n`);
+    await writeFrame(res, `event: error\ndata: ${JSON.stringify(failure(error))}\n\n`);
   } finally {
     clearInterval(heartbeat);
     await iterator.return?.(undefined).catch(() => undefined);

@@ -6,9 +6,15 @@ import type { Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import type { Caller } from '../auth/caller.js';
 import type { EventHub } from '../events/event-hub.js';
-import { ALL_KINDS, defineRawRoute, type RawRoute, type RawRouteContext } from '../routes/route.js';
+import {
+  ALL_KINDS,
+  definePublicDocumentRoute,
+  defineRawRoute,
+  type RawRoute,
+  type RawRouteContext,
+} from '../routes/route.js';
 import { AgentCards } from './agent-cards.js';
-import { CardSigner, type AgentCardJson } from './card-signing.js';
+import { CardSigner } from './card-signing.js';
 import {
   MeshA2AHandler,
   type A2ATarget,
@@ -24,6 +30,8 @@ import { A2ARestTransport, REST_SUFFIXES } from './a2a-rest.js';
 export const A2A_JWKS_PATH = '/a2a/jwks.json';
 export const ORG_CARD_PATH = '/.well-known/agent-card.json';
 const ORG: A2ATarget = { kind: 'org' };
+/** The public card is the same for every reader (the extended card is a JSON-RPC/REST method). */
+const CARD_MAX_AGE_SEC = 60;
 
 export interface A2AOptions {
   bus: MessageBus;
@@ -52,17 +60,6 @@ export interface A2AMount {
   push: boolean;
   /** Stops the push delivery consumer (deliveries in flight finish). */
   close(): Promise<void>;
-}
-
-function sendCard(res: ServerResponse, card: AgentCardJson): void {
-  const text = JSON.stringify(card);
-  res.writeHead(200, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    // The public card: the same for every reader (the extended card is a JSON-RPC/REST method).
-    'cache-control': 'public, max-age=60',
-  });
-  res.end(text);
 }
 
 function callerOf(ctx: RawRouteContext): Caller {
@@ -190,40 +187,36 @@ async function agentTarget(cards: AgentCards, url: URL, caller: Caller): Promise
   return { kind: 'agent', agentId };
 }
 
-/** The public Agent Cards: the org's and each registry agent's. */
+/**
+ * The public Agent Cards: the org's and each registry agent's. Public, as A2A discovery has it: a
+ * client reads the card (its security scheme) before it authenticates. Rate-limited per client
+ * address as every public route; the full card is GetExtendedAgentCard, with a token.
+ */
 function cardRoutes(cards: AgentCards): RawRoute[] {
+  const signedCard = { description: 'A signed Agent Card' };
   return [
-    defineRawRoute({
+    definePublicDocumentRoute({
       operationId: 'a2aOrgAgentCard',
-      method: 'GET',
       path: ORG_CARD_PATH,
       tag: 'a2a',
       summary: "The org's public A2A Agent Card: one skill per role",
-      // Public, as A2A discovery has it: a client reads the card (its security scheme) before it
-      // authenticates. Rate-limited per client address as every public route; the full card is
-      // GetExtendedAgentCard, with a token.
-      access: 'public',
-      responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
-      async handle(req, res) {
-        req.resume();
-        sendCard(res, await cards.publicOrgCard());
-      },
+      response: signedCard,
+      maxAgeSec: CARD_MAX_AGE_SEC,
+      document: () => cards.publicOrgCard(),
     }),
-    defineRawRoute({
+    definePublicDocumentRoute({
       operationId: 'a2aAgentCard',
-      method: 'GET',
       path: '/a2a/{agentId}/.well-known/agent-card.json',
       tag: 'a2a',
       summary: "A registry agent's public A2A Agent Card",
-      access: 'public',
-      responses: { 200: { description: 'A signed Agent Card', contentType: 'application/json' } },
+      response: signedCard,
       errors: [404],
-      async handle(req, res, ctx) {
-        req.resume();
+      maxAgeSec: CARD_MAX_AGE_SEC,
+      async document(ctx) {
         const agentId = agentIdOf(ctx.url);
         const card = await cards.publicAgentCard(agentId);
         if (!card) throw unknownAgent(agentId);
-        sendCard(res, card);
+        return card;
       },
     }),
   ];
@@ -268,24 +261,14 @@ function jsonRpcRoutes(cards: AgentCards, handler: GuardedHandler, heartbeatMs: 
 
 /** The keys card signatures verify against (the `jku` of every signature). */
 function jwksRoute(signer: CardSigner): RawRoute {
-  return defineRawRoute({
+  return definePublicDocumentRoute({
     operationId: 'a2aCardKeys',
-    method: 'GET',
     path: A2A_JWKS_PATH,
     tag: 'a2a',
     summary: 'The public keys Agent Card signatures verify against (JWKS)',
-    access: 'public',
-    responses: { 200: { description: 'A JWK Set', contentType: 'application/json' } },
-    async handle(req, res) {
-      req.resume();
-      const text = JSON.stringify(signer.jwks());
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-        'cache-control': 'public, max-age=300',
-      });
-      res.end(text);
-    },
+    response: { description: 'A JWK Set' },
+    maxAgeSec: 300,
+    document: async () => signer.jwks(),
   });
 }
 

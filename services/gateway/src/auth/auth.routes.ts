@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '@orgmesh/contracts';
 import { isJsonMediaType, mediaType, parseJsonBody, sendJson } from '@orgmesh/service-host/http-edge';
-import { defineRawRoute, type RawRoute } from '../routes/route.js';
+import { definePublicDocumentRoute, defineRawRoute, type RawRoute } from '../routes/route.js';
 import type { DevIdentity } from './identity.js';
 import { peopleLoginDiscovery, type PeopleLogin } from './people-login.js';
 
@@ -134,52 +134,36 @@ function clientCredentials(
 
 /** The built-in issuer's public keys, for verifiers that fetch them. */
 function jwksRoute(dev: DevIdentity): RawRoute {
-  return defineRawRoute({
+  return definePublicDocumentRoute({
     operationId: 'getJwks',
-    method: 'GET',
     path: '/.well-known/jwks.json',
     tag: 'identity',
     summary: "The built-in issuer's public keys (JWKS)",
     description: 'The signing key and any rotated key whose tokens may still be valid.',
-    access: 'public',
-    responses: {
-      200: {
-        description: 'JSON Web Key Set',
-        contentType: 'application/json',
-        schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
-      },
+    response: {
+      description: 'JSON Web Key Set',
+      schema: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }),
     },
-    async handle(_req, res) {
-      sendJson(res, 200, dev.issuer.jwks(), { 'cache-control': 'public, max-age=60' });
-    },
+    maxAgeSec: 60,
+    document: async () => dev.issuer.jwks(),
   });
 }
 
 /** The built-in issuer's discovery document; with people's sign-in, it names the authorization endpoint too. */
 function discoveryRoute(dev: DevIdentity, login: PeopleLogin | undefined): RawRoute {
-  return defineRawRoute({
+  return definePublicDocumentRoute({
     operationId: 'getOpenIdConfiguration',
-    method: 'GET',
     path: '/.well-known/openid-configuration',
     tag: 'identity',
     summary: "The built-in issuer's discovery document",
     description:
       'OpenID Provider metadata of the dev issuer: `issuer`, `token_endpoint`, `jwks_uri`. Verifiers configured with ' +
       '`AUTH_ISSUER` find the keys here. Not served in oidc mode.',
-    access: 'public',
-    responses: {
-      200: {
-        description: 'OpenID Provider metadata',
-        contentType: 'application/json',
-        schema: z.record(z.string(), z.unknown()),
-      },
-    },
-    async handle(_req, res) {
-      const metadata = {
-        ...dev.issuer.openidConfiguration(),
-        ...(login ? peopleLoginDiscovery(dev.issuer.issuer) : {}),
-      };
-      sendJson(res, 200, metadata, { 'cache-control': 'public, max-age=300' });
-    },
+    response: { description: 'OpenID Provider metadata', schema: z.record(z.string(), z.unknown()) },
+    maxAgeSec: 300,
+    document: async () => ({
+      ...dev.issuer.openidConfiguration(),
+      ...(login ? peopleLoginDiscovery(dev.issuer.issuer) : {}),
+    }),
   });
 }

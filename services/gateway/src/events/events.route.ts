@@ -1,8 +1,9 @@
-import { once } from 'node:events';
 import { z } from 'zod';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '@orgmesh/service-host/http-edge';
 import { ALL_KINDS, defineRawRoute, type RawRoute, type RawRouteContext } from '../routes/route.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
+import { keepAlive, writeEventStreamHead, writeFrame } from '../http/sse.js';
 import type { EventHub, LifecycleEvent } from './event-hub.js';
 import { EVENT_CONTEXTS, planSubjects } from './subscription.js';
 import { STREAM_TICKET_REFUSALS, TOKEN_IN_URL, type StreamTickets } from './stream-ticket.js';
@@ -24,20 +25,6 @@ export function sseData(event: LifecycleEvent): string {
     publishedAt: event.publishedAt,
     payload: event.payload,
   });
-}
-
-/**
- * Writes one frame, waiting for the socket to drain. Never rejects: the heartbeat calls it without
- * awaiting, and a rejection there would be unhandled. A response that errors while draining is gone
- * (its 'close' releases the subscription); the client resumes with its Last-Event-ID.
- */
-async function write(res: ServerResponse, chunk: string): Promise<void> {
-  if (res.destroyed || res.writableEnded) return;
-  try {
-    if (!res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  } catch {
-    res.destroy();
-  }
 }
 
 const EVENTS_DESCRIPTION =
@@ -123,26 +110,20 @@ async function streamEvents(
   });
   // Counted from here to the finally below, so the gauge agrees with the hub's open subscriptions.
   options.metrics.subscriptions.inc({ transport: 'sse' });
-  const heartbeat = setInterval(() => void write(res, ': keep-alive\n\n'), options.heartbeatMs);
+  const heartbeat = keepAlive(res, options.heartbeatMs);
   // Released when the socket closes, not at the next write: an idle stream's client may never come back.
   const release = () => void subscription.close();
   ctx.signal.addEventListener('abort', release, { once: true });
   // The client may have left while the subscription was being opened (the signal fired already).
   if (ctx.signal.aborted) release();
   try {
-    // Set (not passed to writeHead) so the server's boundary can tell this response is an event stream.
-    res.setHeader('content-type', 'text/event-stream; charset=utf-8');
-    res.writeHead(200, {
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    writeEventStreamHead(res, 'text/event-stream; charset=utf-8');
     // HEAD checks the subscription (token, subjects, cursor) without holding a stream open.
     if (req.method !== 'HEAD') {
       // The first frame fixes the client's Last-Event-ID at the subscription's starting point.
       res.write(`retry: 2000\nid: ${subscription.cursor()}\n: subscribed\n\n`);
       for await (const event of subscription) {
-        await write(res, `id: ${event.cursor}\nevent: ${event.subject}\ndata: ${sseData(event)}\n\n`);
+        await writeFrame(res, `id: ${event.cursor}\nevent: ${event.subject}\ndata: ${sseData(event)}\n\n`);
         options.metrics.eventsDelivered.inc({ transport: 'sse' });
         if (res.destroyed) break;
       }
@@ -189,14 +170,8 @@ export function streamTicketsRoute(tickets: StreamTickets, ttlMs: number): RawRo
       req.resume();
       const caller = ctx.caller;
       if (!caller) throw new Error('the stream tickets route requires a caller');
-      const text = JSON.stringify(tickets.issue(caller.authorization));
-      res.writeHead(201, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(text),
-        // A ticket is a credential for its lifetime: no cache keeps it.
-        'cache-control': 'no-store',
-      });
-      res.end(text);
+      // A ticket is a credential for its lifetime: no cache keeps it.
+      sendJson(res, 201, tickets.issue(caller.authorization), { 'cache-control': 'no-store' });
     },
   });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import type { RpcDefinition, RpcRequestInput, RpcResponse } from '@orgmesh/contracts';
 import { CALLER_KINDS } from '@orgmesh/auth';
+import { sendJson } from '@orgmesh/service-host/http-edge';
 import type { Caller, CallerKind } from '../auth/caller.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -110,6 +111,30 @@ export function defineRoute<
 
 export function defineRawRoute(route: Omit<RawRoute, 'kind'>): RawRoute {
   return { kind: 'raw', ...route };
+}
+
+/**
+ * A public GET of one JSON document (signing keys, discovery metadata, Agent Cards): no token, and
+ * the same document for every reader, so a shared cache may keep it `maxAgeSec` seconds.
+ */
+export function definePublicDocumentRoute(
+  route: Omit<RawRoute, 'kind' | 'method' | 'access' | 'responses' | 'handle'> & {
+    response: { description: string; schema?: z.ZodType };
+    maxAgeSec: number;
+    document(ctx: RawRouteContext): Promise<unknown>;
+  },
+): RawRoute {
+  const { response, maxAgeSec, document, ...rest } = route;
+  return defineRawRoute({
+    ...rest,
+    method: 'GET',
+    access: 'public',
+    responses: { 200: { ...response, contentType: 'application/json' } },
+    async handle(req, res, ctx) {
+      req.resume();
+      sendJson(res, 200, await document(ctx), { 'cache-control': `public, max-age=${maxAgeSec}` });
+    },
+  });
 }
 
 /**

@@ -14,10 +14,7 @@ import {
   RequestApproval,
   SendTask,
   UpdateTask,
-  agentInboxDurable,
-  agentInboxSubject,
-  roleInboxDurable,
-  roleInboxSubject,
+  agentInboxes,
   type ApprovalDecision,
   type RecipientInput,
   type RpcDefinition,
@@ -209,16 +206,13 @@ export class MeshAgent {
       backoffMs: this.options.backoffMs ?? [500, 2_000, 5_000, 10_000],
     };
     const handle = (task: Task, ctx: EventContext) => this.deliveries.onDelivery(task, ctx);
-    this.consumers.push(
-      await this.bus.consume(InboxDelivery, roleInboxDurable(this.role), handle, {
-        ...consumeOptions,
-        subject: roleInboxSubject(this.role),
-      }),
-      await this.bus.consume(InboxDelivery, agentInboxDurable(this.agentId), handle, {
-        ...consumeOptions,
-        subject: agentInboxSubject(this.agentId),
-      }),
-    );
+    // Tracked only once both consume: a half-started pair does not count as consuming.
+    const started: ConsumerHandle[] = [];
+    for (const inbox of agentInboxes(this)) {
+      const subjectOptions = { ...consumeOptions, subject: inbox.subject };
+      started.push(await this.bus.consume(InboxDelivery, inbox.durable, handle, subjectOptions));
+    }
+    this.consumers.push(...started);
   }
 
   /** What the health endpoint shows. */
@@ -261,12 +255,8 @@ export class MeshAgent {
     options: CreateOptions = {},
     headers?: Record<string, string>,
   ): Promise<Task> {
-    return this.call(
-      SendTask,
-      { to, type, ...(input !== undefined ? { input: input as never } : {}), ...createFields(options) },
-      options.idempotencyKey ?? randomUUID(),
-      headers,
-    );
+    const fields = { to, type, ...(input !== undefined ? { input: input as never } : {}) };
+    return this.create(SendTask, fields, options, headers);
   }
 
   requestApproval(
@@ -276,17 +266,8 @@ export class MeshAgent {
     options: CreateOptions = {},
     headers?: Record<string, string>,
   ): Promise<Task> {
-    return this.call(
-      RequestApproval,
-      {
-        to,
-        subject,
-        ...(details !== undefined ? { details: details as never } : {}),
-        ...createFields(options),
-      },
-      options.idempotencyKey ?? randomUUID(),
-      headers,
-    );
+    const fields = { to, subject, ...(details !== undefined ? { details: details as never } : {}) };
+    return this.create(RequestApproval, fields, options, headers);
   }
 
   notify(
@@ -295,12 +276,21 @@ export class MeshAgent {
     options: CreateOptions = {},
     headers?: Record<string, string>,
   ): Promise<Task> {
-    return this.call(
-      Notify,
-      { to, message, ...createFields(options) },
-      options.idempotencyKey ?? randomUUID(),
-      headers,
-    );
+    return this.create(Notify, { to, message }, options, headers);
+  }
+
+  /**
+   * Every create: the kind's own fields with the create options, under the caller's idempotency key
+   * or a fresh one (the same on each retry of the call, so a retry never creates twice).
+   */
+  private create<R extends typeof SendTask | typeof RequestApproval | typeof Notify>(
+    rpc: R,
+    fields: RpcRequestInput<R>,
+    options: CreateOptions,
+    headers: Record<string, string> | undefined,
+  ): Promise<RpcResponse<R>> {
+    const payload = { ...fields, ...createFields(options) };
+    return this.call(rpc, payload, options.idempotencyKey ?? randomUUID(), headers);
   }
 
   fetchStatus(

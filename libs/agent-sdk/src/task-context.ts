@@ -178,13 +178,8 @@ export class TaskContextImpl implements TaskContext {
   }
 
   sendTask(to: RecipientInput, type: string, input?: unknown, options: CreateOptions = {}): Promise<Task> {
-    return this.agent.sendTask(
-      to,
-      type,
-      input,
-      this.createOptions('send-task', [to, type, input], options),
-      this.headers(),
-    );
+    const create = this.createOptions('send-task', [to, type, input], options);
+    return this.agent.sendTask(to, type, input, create, this.headers());
   }
 
   requestApproval(
@@ -193,22 +188,13 @@ export class TaskContextImpl implements TaskContext {
     details?: unknown,
     options: CreateOptions = {},
   ): Promise<Task> {
-    return this.agent.requestApproval(
-      to,
-      subject,
-      details,
-      this.createOptions('request-approval', [to, subject, details], options),
-      this.headers(),
-    );
+    const create = this.createOptions('request-approval', [to, subject, details], options);
+    return this.agent.requestApproval(to, subject, details, create, this.headers());
   }
 
   notify(to: RecipientInput, message: string, options: CreateOptions = {}): Promise<Task> {
-    return this.agent.notify(
-      to,
-      message,
-      this.createOptions('notify', [to, message], options),
-      this.headers(),
-    );
+    const create = this.createOptions('notify', [to, message], options);
+    return this.agent.notify(to, message, create, this.headers());
   }
 
   fetchStatus(id: string, options: { includeHistory?: boolean } = {}): Promise<Task> {

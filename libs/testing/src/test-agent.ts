@@ -6,10 +6,7 @@ import {
   MESH_INBOX_STREAM,
   MESH_INBOX_SUBJECTS,
   UpdateTask,
-  agentInboxDurable,
-  agentInboxSubject,
-  roleInboxDurable,
-  roleInboxSubject,
+  agentInboxes,
   type ApprovalDecision,
   type Task,
 } from '@orgmesh/contracts';
@@ -134,16 +131,11 @@ export async function startTestAgent(options: TestAgentOptions): Promise<TestAge
     backoffMs: options.backoffMs ?? [50, 100, 200],
     concurrency: options.concurrency ?? 4,
   };
-  consumers.push(
-    await bus.consume(InboxDelivery, roleInboxDurable(options.role), handle, {
-      ...consumeOptions,
-      subject: roleInboxSubject(options.role),
-    }),
-    await bus.consume(InboxDelivery, agentInboxDurable(options.agentId), handle, {
-      ...consumeOptions,
-      subject: agentInboxSubject(options.agentId),
-    }),
-  );
+  for (const inbox of agentInboxes(options)) {
+    consumers.push(
+      await bus.consume(InboxDelivery, inbox.durable, handle, { ...consumeOptions, subject: inbox.subject }),
+    );
+  }
   return agent;
 }
 

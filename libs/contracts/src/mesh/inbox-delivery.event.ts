@@ -61,3 +61,17 @@ export function roleInboxDurable(role: string): string {
 export function agentInboxDurable(agentId: string): string {
   return `inbox-agent-${agentId}`;
 }
+
+/** One inbox an agent consumes: the subject it is delivered on and the durable consumer that reads it. */
+export interface AgentInbox {
+  readonly subject: string;
+  readonly durable: string;
+}
+
+/** The two inboxes every agent consumes: its role's (shared with every instance of the role) and its own. */
+export function agentInboxes(agent: { role: string; agentId: string }): readonly AgentInbox[] {
+  return [
+    { subject: roleInboxSubject(agent.role), durable: roleInboxDurable(agent.role) },
+    { subject: agentInboxSubject(agent.agentId), durable: agentInboxDurable(agent.agentId) },
+  ];
+}

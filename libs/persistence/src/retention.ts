@@ -1,5 +1,5 @@
-import type { Counter, Histogram, Registry } from 'prom-client';
-import { oncePerRegistry, seriesOn } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
+import { counterSeries, declareSeries, histogramSeries, oncePerRegistry } from '@orgmesh/telemetry';
 import type { Database, Sql } from './database.js';
 import { pgErrorCode } from './database.js';
 
@@ -81,27 +81,21 @@ export function retentionBatchStatement(
              ORDER BY ${target.ageColumn} LIMIT $2))`;
 }
 
-class RetentionMetrics {
-  readonly deleted: Counter<'table'>;
-  readonly batchSeconds: Histogram<'table'>;
+const RETENTION_SERIES = {
+  deleted: counterSeries(
+    'orgmesh_retention_deleted_rows_total',
+    'rows deleted by retention jobs, by table (rows removed with them by ON DELETE CASCADE not counted)',
+    { labels: ['table'] },
+  ),
+  batchSeconds: histogramSeries(
+    'orgmesh_retention_batch_duration_seconds',
+    'time of one retention batch (one DELETE transaction, so the longest its row locks are held), by table',
+    { labels: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
+  ),
+};
 
-  private constructor(registry: Registry) {
-    const series = seriesOn(registry);
-    this.deleted = series.counter(
-      'orgmesh_retention_deleted_rows_total',
-      'rows deleted by retention jobs, by table (rows removed with them by ON DELETE CASCADE not counted)',
-      { labels: ['table'] },
-    );
-    this.batchSeconds = series.histogram(
-      'orgmesh_retention_batch_duration_seconds',
-      'time of one retention batch (one DELETE transaction, so the longest its row locks are held), by table',
-      { labels: ['table'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5] },
-    );
-  }
-
-  /** The retention series of `registry` (every retention job of a service shares them). */
-  static readonly of = oncePerRegistry((registry) => new RetentionMetrics(registry));
-}
+/** The retention series of `registry` (every retention job of a service shares them). */
+const retentionMetricsOf = oncePerRegistry((registry) => declareSeries(registry, RETENTION_SERIES));
 
 /**
  * Deletes what has outlived its retention, table by table, in bounded batches. Each batch is its
@@ -166,7 +160,7 @@ export class RetentionJob {
         run.longestBatchMs = Math.max(run.longestBatchMs, ms);
         run.deleted[target.name] = (run.deleted[target.name] ?? 0) + outcome;
         // Registered with the first batch, not at start: a series is declared when it has a sample.
-        const metrics = this.options.metrics ? RetentionMetrics.of(this.options.metrics) : undefined;
+        const metrics = this.options.metrics ? retentionMetricsOf(this.options.metrics) : undefined;
         metrics?.batchSeconds.observe({ table: target.name }, ms / 1000);
         metrics?.deleted.inc({ table: target.name }, outcome);
         if (outcome < this.batchSize) break;

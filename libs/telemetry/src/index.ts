@@ -9,3 +9,4 @@ export * from './error-fields.js';
 export * from './client-error.js';
 export * from './token-bucket.js';
 export * from './metric-series.js';
+export * from './metric-table.js';

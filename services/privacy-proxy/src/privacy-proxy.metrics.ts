@@ -1,104 +1,117 @@
-import type { Counter, Histogram, Registry } from 'prom-client';
-import { createMetricsRegistry, seriesOn, unexpectedErrorsCounter } from '@orgmesh/telemetry';
+import type { Registry } from 'prom-client';
+import {
+  counterSeries,
+  createMetricsRegistry,
+  declareSeries,
+  histogramSeries,
+  metricsClass,
+  seriesOn,
+  unexpectedErrorsCounter,
+  type DeclaredSeries,
+} from '@orgmesh/telemetry';
 import type { DetectorStatus } from './privacy/detector-cache.js';
 
-/** Usage accounting's series (issue 24). */
-export interface LlmUsageCounters {
+const PROXY_SERIES = {
+  requests: counterSeries('orgmesh_privacy_proxy_requests_total', 'Requests by route and status', {
+    labels: ['route', 'status'],
+  }),
+  duration: histogramSeries(
+    'orgmesh_privacy_proxy_request_duration_seconds',
+    'Request latency including the upstream (until the last byte for streams)',
+    {
+      labels: ['route'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    },
+  ),
+  overhead: histogramSeries(
+    'orgmesh_privacy_proxy_processing_seconds',
+    'Time the proxy adds before forwarding: auth, parsing, detection and masking',
+    { labels: ['route'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] },
+  ),
+  redactions: counterSeries(
+    'orgmesh_privacy_proxy_redactions_total',
+    'Detected entities by type and the action taken (mask, detect, strict)',
+    { labels: ['entity_type', 'action'] },
+  ),
+  refusals: counterSeries('orgmesh_privacy_proxy_refusals_total', 'Requests refused in strict mode', {
+    labels: ['route'],
+  }),
+  unscanned: counterSeries(
+    'orgmesh_privacy_proxy_unscanned_total',
+    'Binary request parts forwarded unscanned by the profile (binary: allow), by media type',
+    { labels: ['media_type'] },
+  ),
+  /** The series every orgmesh edge counts into (edge="http" here). */
+  unexpectedErrors: unexpectedErrorsCounter,
+  upstreamErrors: counterSeries(
+    'orgmesh_privacy_proxy_upstream_errors_total',
+    'Upstream failures (unreachable, timeouts, broken streams)',
+    { labels: ['provider'] },
+  ),
+  /** One directory's detector build (index plus the detectors in use), by outcome (ok, error). */
+  detectorBuild: histogramSeries(
+    'orgmesh_privacy_detector_build_seconds',
+    'Building the name detectors for a new org directory, off the request path (previous directory serves meanwhile)',
+    { labels: ['outcome'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40] },
+  ),
+  /** Calls refused before the provider: budget, rate_limit, model_policy, store_unavailable. */
+  llmRefusals: counterSeries(
+    'orgmesh_privacy_proxy_llm_refusals_total',
+    'Model calls refused before the provider by LLM governance: budget, rate_limit, model_policy, store_unavailable',
+    // Every reason has a series from the start, so that a rate over it is defined before the first refusal.
+    {
+      labels: ['reason'],
+      startAtZero: { reason: ['budget', 'rate_limit', 'model_policy', 'store_unavailable'] },
+    },
+  ),
+  budgetWarnings: counterSeries(
+    'orgmesh_privacy_proxy_budget_warnings_total',
+    'Budget warning thresholds crossed (privacy.v1.budget-warning sent by this replica)',
+  ),
+  budgetStoreErrors: counterSeries(
+    'orgmesh_privacy_proxy_budget_store_errors_total',
+    'Failed reads or writes of the shared budget counters (Postgres)',
+  ),
+};
+
+const LLM_USAGE_SERIES = {
   /** Model calls answered by a provider, by provider, model, role and whether the usage was estimated. */
-  readonly calls: Counter<'provider' | 'model' | 'role' | 'estimated'>;
+  calls: counterSeries(
+    'orgmesh_privacy_proxy_llm_calls_total',
+    'Model calls a provider answered, by provider, model, role and estimated (usage counted by the tokenizer because the answer had none)',
+    { labels: ['provider', 'model', 'role', 'estimated'] },
+  ),
   /** Tokens of those calls by type (input, output, cached_input). */
-  readonly tokens: Counter<'provider' | 'model' | 'role' | 'type'>;
+  tokens: counterSeries(
+    'orgmesh_privacy_proxy_llm_tokens_total',
+    'Tokens of model calls by type: input (cache reads and writes included), output, cached_input',
+    { labels: ['provider', 'model', 'role', 'type'] },
+  ),
   /** Their cost by the price table (0 for models it does not price). */
-  readonly cost: Counter<'provider' | 'model' | 'role'>;
-}
+  cost: counterSeries(
+    'orgmesh_privacy_proxy_llm_cost_usd_total',
+    "Cost of model calls in US dollars by the proxy's price table (PRIVACY_LLM_PRICES over the shipped defaults)",
+    { labels: ['provider', 'model', 'role'] },
+  ),
+};
+
+/** Usage accounting's series (issue 24). */
+export type LlmUsageCounters = DeclaredSeries<typeof LLM_USAGE_SERIES>;
 
 /**
  * The proxy's Prometheus metrics, on their own registry (one per server instance), named like every
  * other service's: `orgmesh_privacy_proxy_*`, each sample labelled `service="privacy-proxy"`.
  */
-export class PrivacyProxyMetrics {
+export class PrivacyProxyMetrics extends metricsClass(PROXY_SERIES) {
   readonly registry: Registry;
-  readonly requests: Counter<'route' | 'status'>;
-  readonly duration: Histogram<'route'>;
-  readonly overhead: Histogram<'route'>;
-  readonly redactions: Counter<'entity_type' | 'action'>;
-  readonly refusals: Counter<'route'>;
-  readonly unscanned: Counter<'media_type'>;
-  /** The series every orgmesh edge counts into (edge="http" here). */
-  readonly unexpectedErrors: Counter<'edge' | 'subject'>;
-  readonly upstreamErrors: Counter<'provider'>;
-  /** One directory's detector build (index plus the detectors in use), by outcome (ok, error). */
-  readonly detectorBuild: Histogram<'outcome'>;
   private usageCounters: LlmUsageCounters | undefined;
-  /** Calls refused before the provider: budget, rate_limit, model_policy, store_unavailable. */
-  readonly llmRefusals: Counter<'reason'>;
-  readonly budgetWarnings: Counter;
-  readonly budgetStoreErrors: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registry = createMetricsRegistry('privacy-proxy', {
       defaultMetrics: options.defaultMetrics ?? true,
     });
+    super(registry);
     this.registry = registry;
-    const series = seriesOn(registry);
-    this.requests = series.counter('orgmesh_privacy_proxy_requests_total', 'Requests by route and status', {
-      labels: ['route', 'status'],
-    });
-    this.duration = series.histogram(
-      'orgmesh_privacy_proxy_request_duration_seconds',
-      'Request latency including the upstream (until the last byte for streams)',
-      {
-        labels: ['route'],
-        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      },
-    );
-    this.overhead = series.histogram(
-      'orgmesh_privacy_proxy_processing_seconds',
-      'Time the proxy adds before forwarding: auth, parsing, detection and masking',
-      { labels: ['route'], buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1] },
-    );
-    this.redactions = series.counter(
-      'orgmesh_privacy_proxy_redactions_total',
-      'Detected entities by type and the action taken (mask, detect, strict)',
-      { labels: ['entity_type', 'action'] },
-    );
-    this.refusals = series.counter(
-      'orgmesh_privacy_proxy_refusals_total',
-      'Requests refused in strict mode',
-      { labels: ['route'] },
-    );
-    this.unscanned = series.counter(
-      'orgmesh_privacy_proxy_unscanned_total',
-      'Binary request parts forwarded unscanned by the profile (binary: allow), by media type',
-      { labels: ['media_type'] },
-    );
-    this.unexpectedErrors = unexpectedErrorsCounter(registry);
-    this.upstreamErrors = series.counter(
-      'orgmesh_privacy_proxy_upstream_errors_total',
-      'Upstream failures (unreachable, timeouts, broken streams)',
-      { labels: ['provider'] },
-    );
-    this.detectorBuild = series.histogram(
-      'orgmesh_privacy_detector_build_seconds',
-      'Building the name detectors for a new org directory, off the request path (previous directory serves meanwhile)',
-      { labels: ['outcome'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40] },
-    );
-    this.llmRefusals = series.counter(
-      'orgmesh_privacy_proxy_llm_refusals_total',
-      'Model calls refused before the provider by LLM governance: budget, rate_limit, model_policy, store_unavailable',
-      { labels: ['reason'] },
-    );
-    // Every reason has a series from the start, so that a rate over it is defined before the first refusal.
-    for (const reason of ['budget', 'rate_limit', 'model_policy', 'store_unavailable'])
-      this.llmRefusals.inc({ reason }, 0);
-    this.budgetWarnings = series.counter(
-      'orgmesh_privacy_proxy_budget_warnings_total',
-      'Budget warning thresholds crossed (privacy.v1.budget-warning sent by this replica)',
-    );
-    this.budgetStoreErrors = series.counter(
-      'orgmesh_privacy_proxy_budget_store_errors_total',
-      'Failed reads or writes of the shared budget counters (Postgres)',
-    );
   }
 
   /**
@@ -106,24 +119,7 @@ export class PrivacyProxyMetrics {
    * declares none, rather than series that never get a sample).
    */
   llmUsage(): LlmUsageCounters {
-    const series = seriesOn(this.registry);
-    this.usageCounters ??= {
-      calls: series.counter(
-        'orgmesh_privacy_proxy_llm_calls_total',
-        'Model calls a provider answered, by provider, model, role and estimated (usage counted by the tokenizer because the answer had none)',
-        { labels: ['provider', 'model', 'role', 'estimated'] },
-      ),
-      tokens: series.counter(
-        'orgmesh_privacy_proxy_llm_tokens_total',
-        'Tokens of model calls by type: input (cache reads and writes included), output, cached_input',
-        { labels: ['provider', 'model', 'role', 'type'] },
-      ),
-      cost: series.counter(
-        'orgmesh_privacy_proxy_llm_cost_usd_total',
-        "Cost of model calls in US dollars by the proxy's price table (PRIVACY_LLM_PRICES over the shipped defaults)",
-        { labels: ['provider', 'model', 'role'] },
-      ),
-    };
+    this.usageCounters ??= declareSeries(this.registry, LLM_USAGE_SERIES);
     return this.usageCounters;
   }
 

@@ -1,50 +1,45 @@
 import { jobAffectedCounter, jobRunsCounter } from '@orgmesh/service-host';
-import { seriesOn } from '@orgmesh/telemetry';
+import { counterSeries, metricsClass, seriesOn } from '@orgmesh/telemetry';
 import type { Counter, Registry } from 'prom-client';
 
+const TASK_SERIES = {
+  requests: counterSeries(
+    'orgmesh_mesh_requests_total',
+    'mesh RPCs by operation and result (ok, repeat, or the error code)',
+    { labels: ['operation', 'result'] },
+  ),
+  jobRuns: (registry: Registry) => jobRunsCounter(registry, 'mesh'),
+  jobAffected: (registry: Registry) =>
+    jobAffectedCounter(registry, 'mesh', 'tasks escalated or timed out by the deadline job'),
+  undeliverable: counterSeries(
+    'orgmesh_mesh_undeliverable_total',
+    'tasks failed as undeliverable after their inbox delivery exhausted its attempts',
+  ),
+  redeliveries: counterSeries(
+    'orgmesh_mesh_redeliveries_total',
+    'inbox deliveries of never-taken tasks published again by the re-delivery sweep, by result (published: the stream stored it; duplicate: dropped by its duplicate window, the original is still there; failed: retried next run)',
+    { labels: ['result'] },
+  ),
+  // A counter kept as rows change, not a count of the table at scrape time: that read every
+  // stored task on every scrape on every replica. Each replica counts the changes it committed;
+  // sum over replicas (docs/operations.md has the queries).
+  transitions: counterSeries(
+    'orgmesh_mesh_task_transitions_total',
+    'task changes committed by this replica, by kind and the state entered (submitted: created); sum over replicas',
+    { labels: ['kind', 'state'] },
+  ),
+};
+
 /** Prometheus series of the mesh router. */
-export class TaskMetrics {
-  readonly requests: Counter<'operation' | 'result'>;
-  readonly jobRuns: Counter<'job' | 'result'>;
-  readonly jobAffected: Counter<'job'>;
-  readonly undeliverable: Counter;
-  readonly redeliveries: Counter<'result'>;
-  readonly policyInvalidations: Counter;
-  readonly transitions: Counter<'kind' | 'state'>;
+export class TaskMetrics extends metricsClass(TASK_SERIES) {
   readonly rowCache: Counter<'result'>;
+  readonly policyInvalidations: Counter;
   private rowCacheSource: (() => { hits: number; misses: number; learned: number }) | undefined;
   private invalidationSource: (() => number) | undefined;
 
   constructor(registry: Registry) {
+    super(registry);
     const series = seriesOn(registry);
-    this.requests = series.counter(
-      'orgmesh_mesh_requests_total',
-      'mesh RPCs by operation and result (ok, repeat, or the error code)',
-      { labels: ['operation', 'result'] },
-    );
-    this.jobRuns = jobRunsCounter(registry, 'mesh');
-    this.jobAffected = jobAffectedCounter(
-      registry,
-      'mesh',
-      'tasks escalated or timed out by the deadline job',
-    );
-    this.undeliverable = series.counter(
-      'orgmesh_mesh_undeliverable_total',
-      'tasks failed as undeliverable after their inbox delivery exhausted its attempts',
-    );
-    this.redeliveries = series.counter(
-      'orgmesh_mesh_redeliveries_total',
-      'inbox deliveries of never-taken tasks published again by the re-delivery sweep, by result (published: the stream stored it; duplicate: dropped by its duplicate window, the original is still there; failed: retried next run)',
-      { labels: ['result'] },
-    );
-    // A counter kept as rows change, not a count of the table at scrape time: that read every
-    // stored task on every scrape on every replica. Each replica counts the changes it committed;
-    // sum over replicas (docs/operations.md has the queries).
-    this.transitions = series.counter(
-      'orgmesh_mesh_task_transitions_total',
-      'task changes committed by this replica, by kind and the state entered (submitted: created); sum over replicas',
-      { labels: ['kind', 'state'] },
-    );
     // Counts since start, kept by the cache and the policy client themselves and copied here at
     // scrape time: each counter equals its source's total (reset, then incremented by it), which
     // only goes back to 0 when the process restarts, as a counter does.

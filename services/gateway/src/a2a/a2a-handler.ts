@@ -158,19 +158,10 @@ export class MeshA2AHandler implements A2ARequestHandler {
   ): AsyncGenerator<StreamResponse, void, undefined> {
     const caller = callerOf(context);
     const message = this.checkMessage(params);
-    const subscription = await this.subscribe(caller, context);
-    try {
-      const created = await this.create(params, message, caller, targetOf(context));
-      const task = await this.current(created, caller, context);
-      yield taskEvent(task);
-      if (isFinalOrInterrupted(task)) return;
-      for await (const change of this.changes(subscription, task)) {
-        yield* changeEvents(change);
-        if (isFinalOrInterrupted(change)) return;
-      }
-    } finally {
-      await subscription.close();
-    }
+    // A stream ends where a blocking send answers: at a terminal or interrupted state.
+    yield* this.follow(caller, context, isFinalOrInterrupted, async () =>
+      this.current(await this.create(params, message, caller, targetOf(context)), caller, context),
+    );
   }
 
   /**
@@ -184,18 +175,40 @@ export class MeshA2AHandler implements A2ARequestHandler {
     context: ServerCallContext,
   ): AsyncGenerator<StreamResponse, void, undefined> {
     const caller = callerOf(context);
+    yield* this.follow(
+      caller,
+      context,
+      (task) => isTerminal(task.state),
+      async () => {
+        const task = await this.read(params.id, caller, targetOf(context));
+        if (isTerminal(task.state)) {
+          throw new UnsupportedOperationError(
+            `task ${task.id} is ${task.state}: a finished task has no stream`,
+          );
+        }
+        return task;
+      },
+    );
+  }
+
+  /**
+   * A task's stream: the subscription opens first, then `start` yields the task (created or read),
+   * whose state is the first event; then its later changes, until one `ends` it or the client leaves.
+   */
+  private async *follow(
+    caller: Caller,
+    context: ServerCallContext,
+    ends: (task: MeshTask) => boolean,
+    start: () => Promise<MeshTask>,
+  ): AsyncGenerator<StreamResponse, void, undefined> {
     const subscription = await this.subscribe(caller, context);
     try {
-      const task = await this.read(params.id, caller, targetOf(context));
-      if (isTerminal(task.state)) {
-        throw new UnsupportedOperationError(
-          `task ${task.id} is ${task.state}: a finished task has no stream`,
-        );
-      }
+      const task = await start();
       yield taskEvent(task);
+      if (ends(task)) return;
       for await (const change of this.changes(subscription, task)) {
         yield* changeEvents(change);
-        if (isTerminal(change.state)) return;
+        if (ends(change)) return;
       }
     } finally {
       await subscription.close();

@@ -43,9 +43,7 @@ export class A2APushConfigs {
     params: TaskPushNotificationConfig,
     context: ServerCallContext,
   ): Promise<TaskPushNotificationConfig> {
-    const push = this.orRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(params.taskId, caller, targetOf(context));
+    const { push, caller, task } = await this.taskOf(params.taskId, context);
     await this.checkCallback(params.url, push.allow);
     return (await this.store(push.store, params, task.id, caller)).config;
   }
@@ -61,9 +59,7 @@ export class A2APushConfigs {
     params: ListTaskPushNotificationConfigsRequest,
     context: ServerCallContext,
   ): Promise<ListTaskPushNotificationConfigsResponse> {
-    const push = this.orRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(params.taskId, caller, targetOf(context));
+    const { push, caller, task } = await this.taskOf(params.taskId, context);
     const configs = (await push.store.list(task.id))
       .filter((c) => c.owner === caller.subject)
       .map((c) => c.config);
@@ -113,15 +109,23 @@ export class A2APushConfigs {
     return stored;
   }
 
+  /** Push must be offered, and the task one the caller may see through this endpoint. */
+  private async taskOf(
+    taskId: string | undefined,
+    context: ServerCallContext,
+  ): Promise<{ push: PushOptions; caller: Caller; task: MeshTask }> {
+    const push = this.orRefuse();
+    const caller = callerOf(context);
+    return { push, caller, task: await this.read(taskId, caller, targetOf(context)) };
+  }
+
   /** A config of a task the caller may see, created by the caller (others' configs do not exist for it). */
   private async own(
     taskId: string | undefined,
     id: string | undefined,
     context: ServerCallContext,
   ): Promise<StoredPushConfig> {
-    const push = this.orRefuse();
-    const caller = callerOf(context);
-    const task = await this.read(taskId, caller, targetOf(context));
+    const { push, caller, task } = await this.taskOf(taskId, context);
     if (typeof id !== 'string' || !id)
       throw new RequestMalformedError('the push notification config id is required');
     const stored = await push.store.get(task.id, id);

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentCard } from '@a2a-js/sdk';
+import type { A2ARequestHandler } from '@a2a-js/sdk/server';
 import { AppError } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
@@ -23,7 +24,7 @@ import {
 import { PushConfigStore, PushDispatcher, pushMetrics } from './push.js';
 import { PushAllowList } from './push-url.js';
 import { serveJsonRpc } from './a2a-jsonrpc.js';
-import { GuardedHandler } from './guarded-handler.js';
+import { guardedHandler } from './guarded-handler.js';
 import { A2ARestTransport, REST_SUFFIXES } from './a2a-rest.js';
 
 /** Where the card-signing keys are published (the `jku` of every card signature). */
@@ -105,7 +106,7 @@ export async function createA2A(options: A2AOptions): Promise<A2AMount> {
     version: options.version,
     pushNotifications: push !== undefined,
   });
-  const handler = new GuardedHandler(meshHandler(options, cards, push), options.logger);
+  const handler = guardedHandler(meshHandler(options, cards, push), options.logger);
   const rest = new A2ARestTransport(handler);
   const routes: RawRoute[] = [
     ...cardRoutes(cards),
@@ -223,7 +224,7 @@ function cardRoutes(cards: AgentCards): RawRoute[] {
 }
 
 /** The JSON-RPC binding: one endpoint for the org (a message goes to a role), one per registry agent. */
-function jsonRpcRoutes(cards: AgentCards, handler: GuardedHandler, heartbeatMs: number): RawRoute[] {
+function jsonRpcRoutes(cards: AgentCards, handler: A2ARequestHandler, heartbeatMs: number): RawRoute[] {
   const jsonRpc = async (org: boolean, req: IncomingMessage, res: ServerResponse, ctx: RawRouteContext) => {
     const caller = callerOf(ctx);
     const target = org ? ORG : await agentTarget(cards, ctx.url, caller);

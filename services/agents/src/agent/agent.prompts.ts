@@ -32,6 +32,25 @@ const KIND_LABEL: Record<Task['kind'], string> = {
   notification: 'notification',
 };
 
+/** What the agent is to do with a delivery of each kind (the last line of its message). */
+const KIND_NEXT_STEP: Record<Task['kind'], string> = {
+  task: 'Do the work, then call complete_task with the result (or fail_task with the reason).',
+  approval: 'Decide it with the decide tool: approve or reject, with a one-line comment.',
+  notification: 'It is already acknowledged; act on it only if your role requires it.',
+};
+
+/** What a delivery carries, under its heading: a task's input, an approval's details (JSON), a notification's text. */
+function payloadLines(task: Task): [heading: string, payload: string] {
+  switch (task.kind) {
+    case 'task':
+      return ['Input (JSON):', JSON.stringify(task.input ?? null, null, 2)];
+    case 'approval':
+      return ['Details (JSON):', JSON.stringify(task.details ?? null, null, 2)];
+    case 'notification':
+      return ['Message:', task.message ?? ''];
+  }
+}
+
 /**
  * The user message for one delivered task: a header of `Key: value` lines (parsed by the scripted
  * model) and the task's payload as JSON.
@@ -46,31 +65,6 @@ export function deliveryMessage(task: Task): string {
   if (task.subject) lines.push(`Subject: ${task.subject}`);
   lines.push(`Priority: ${task.priority}`, `Context: ${task.contextId}`, `Deadline: ${task.deadline}`);
   if (task.escalatedTo) lines.push(`Escalated to: ${task.escalatedTo.role}`);
-  switch (task.kind) {
-    case 'task':
-      lines.push(
-        'Input (JSON):',
-        JSON.stringify(task.input ?? null, null, 2),
-        '',
-        'Do the work, then call complete_task with the result (or fail_task with the reason).',
-      );
-      break;
-    case 'approval':
-      lines.push(
-        'Details (JSON):',
-        JSON.stringify(task.details ?? null, null, 2),
-        '',
-        'Decide it with the decide tool: approve or reject, with a one-line comment.',
-      );
-      break;
-    case 'notification':
-      lines.push(
-        'Message:',
-        task.message ?? '',
-        '',
-        'It is already acknowledged; act on it only if your role requires it.',
-      );
-      break;
-  }
+  lines.push(...payloadLines(task), '', KIND_NEXT_STEP[task.kind]);
   return lines.join('\n');
 }

@@ -4,6 +4,7 @@ import {
   MESH_TOOL,
   RoleId,
   TaskKind,
+  TaskPriority,
   TaskState,
   type MeshToolName,
   type Task,
@@ -88,7 +89,7 @@ export const NOTIFY = tool({
   schema: z.object({
     to: Recipient,
     message: z.string().min(1).max(4000),
-    priority: z.enum(['low', 'normal', 'high', 'urgent']).optional(),
+    priority: TaskPriority.optional(),
   }),
   run: async (args, { task }) =>
     taskSummary(await task.notify(args.to, args.message, args.priority ? { priority: args.priority } : {})),

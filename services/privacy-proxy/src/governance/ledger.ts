@@ -357,33 +357,26 @@ export class BudgetLedger {
     const used = view ? this.sum(view, minuteOf(now)) : zero();
     const retryAfter = Math.max(1, Math.ceil((minuteOf(now) + MINUTE_MS - now) / 1000));
     const who = limit.per === 'agent' ? `agent ${subject.agentId}` : `role ${subject.role}`;
-    if (limit.requestsPerMinute !== undefined && used.requests + 1 > limit.requestsPerMinute)
-      throw new GovernanceRefusal(
+    const refusal = (unit: 'requests' | 'tokens', perMinute: number) =>
+      new GovernanceRefusal(
         'rate_limit',
         new AppError(
           'rate_limited',
-          `rate limit of ${who}: ${limit.requestsPerMinute} requests per minute (profile rate limit per ${limit.per}); retry in ${retryAfter} s`,
-          { details: { rule: `rateLimits.${limit.per}.requestsPerMinute`, limit: limit.requestsPerMinute } },
+          `rate limit of ${who}: ${perMinute} ${unit} per minute (profile rate limit per ${limit.per}); retry in ${retryAfter} s`,
+          { details: { rule: `rateLimits.${limit.per}.${unit}PerMinute`, limit: perMinute } },
         ),
         retryAfter,
         false,
       );
+    if (limit.requestsPerMinute !== undefined && used.requests + 1 > limit.requestsPerMinute)
+      throw refusal('requests', limit.requestsPerMinute);
     // A minute with nothing in it admits any one call, however large its estimate.
     if (
       limit.tokensPerMinute !== undefined &&
       used.tokens > 0 &&
       used.tokens + estimate.tokens > limit.tokensPerMinute
     )
-      throw new GovernanceRefusal(
-        'rate_limit',
-        new AppError(
-          'rate_limited',
-          `rate limit of ${who}: ${limit.tokensPerMinute} tokens per minute (profile rate limit per ${limit.per}); retry in ${retryAfter} s`,
-          { details: { rule: `rateLimits.${limit.per}.tokensPerMinute`, limit: limit.tokensPerMinute } },
-        ),
-        retryAfter,
-        false,
-      );
+      throw refusal('tokens', limit.tokensPerMinute);
   }
 
   /** The budget's usage in its current window (tokens, or dollars for a cost budget). */

@@ -187,27 +187,29 @@ export class FakeUpstream {
     if (path === '/v1/chat/completions') {
       const options = json?.['stream_options'] as { include_usage?: unknown } | undefined;
       const streamUsage = usage && options?.include_usage === true ? usage : false;
-      if (stream) await this.openaiStream(res, answer, split, modelOf(json), streamUsage);
+      if (stream) await this.openaiStream(res, { answer, split, model: modelOf(json), usage: streamUsage });
       else send(res, 200, openaiCompletion(answer, modelOf(json), usage));
       return;
     }
     if (path === '/v1/messages') {
-      if (stream) await this.anthropicStream(res, answer, split, modelOf(json), usage);
+      if (stream) await this.anthropicStream(res, { answer, split, model: modelOf(json), usage });
       else send(res, 200, anthropicMessage(answer, modelOf(json), usage));
       return;
     }
     send(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });
   }
 
-  private async openaiStream(
-    res: ServerResponse,
-    answer: ScriptedAnswer,
-    split: (t: string) => string[],
-    model: string,
-    usage: { readonly input: number; readonly output: number } | false,
-  ): Promise<void> {
+  /** The event stream's head, then the scripted wait for the first token. */
+  private async startStream(res: ServerResponse): Promise<void> {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     await delay(this.options.firstTokenDelayMs);
+  }
+
+  private async openaiStream(
+    res: ServerResponse,
+    { answer, split, model, usage }: StreamedReply,
+  ): Promise<void> {
+    await this.startStream(res);
     const base = {
       id: `chatcmpl-${randomUUID()}`,
       object: 'chat.completion.chunk',
@@ -247,13 +249,9 @@ export class FakeUpstream {
 
   private async anthropicStream(
     res: ServerResponse,
-    answer: ScriptedAnswer,
-    split: (t: string) => string[],
-    model: string,
-    usage: { readonly input: number; readonly output: number } | false,
+    { answer, split, model, usage }: StreamedReply,
   ): Promise<void> {
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    await delay(this.options.firstTokenDelayMs);
+    await this.startStream(res);
     const event = (type: string, data: unknown) =>
       `event: ${type}\ndata: ${JSON.stringify({ type, ...(data as object) })}\n\n`;
     res.write(
@@ -302,6 +300,14 @@ export class FakeUpstream {
 
 type ScriptedUsage = { readonly input: number; readonly output: number } | false;
 
+/** What a streamed answer is written from: the scripted answer, split into deltas, and its usage (false: none sent). */
+interface StreamedReply {
+  readonly answer: ScriptedAnswer;
+  readonly split: (text: string) => string[];
+  readonly model: string;
+  readonly usage: ScriptedUsage;
+}
+
 function openaiCompletion(answer: ScriptedAnswer, model: string, usage: ScriptedUsage): unknown {
   const toolCalls = (answer.toolCalls ?? []).map((call, i) => ({
     id: `call_${i}`,
@@ -327,7 +333,13 @@ function openaiCompletion(answer: ScriptedAnswer, model: string, usage: Scripted
       },
     ],
     ...(usage
-      ? { usage: { prompt_tokens: usage.input, completion_tokens: usage.output, total_tokens: usage.input + usage.output } }
+      ? {
+          usage: {
+            prompt_tokens: usage.input,
+            completion_tokens: usage.output,
+            total_tokens: usage.input + usage.output,
+          },
+        }
       : {}),
   };
 }

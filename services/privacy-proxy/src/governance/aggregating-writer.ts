@@ -8,6 +8,35 @@ export interface AggregatingWriterOptions {
 }
 
 /**
+ * Where aggregated counts are kept (LLM usage, redaction counts): Postgres, or this process's memory.
+ * `add` sums rows into the stored ones; `query` reads totals.
+ */
+export interface AggregateStore<Row, Query extends AggregateQuery, Totals = Row> {
+  add(rows: readonly Row[]): Promise<void>;
+  query(query: Query): Promise<Totals[]>;
+}
+
+/** What every read of aggregated counts names: the tenant, the buckets it spans, the most rows. */
+export interface AggregateQuery {
+  readonly tenant: string;
+  /** Epoch ms, inclusive hour buckets. */
+  readonly from: number;
+  readonly to: number;
+  readonly limit: number;
+}
+
+/**
+ * `rows` as one array per field, in the order of `fields`: the parameters of an insert that reads
+ * them with `unnest($1::…[], $2::…[], …)`, one statement however many rows.
+ */
+export function columnsOf<Row, K extends keyof Row>(
+  rows: readonly Row[],
+  fields: readonly K[],
+): Array<Array<Row[K]>> {
+  return fields.map((field) => rows.map((row) => row[field]));
+}
+
+/**
  * Sums rows with the same key in memory and writes them in one statement per interval, off the
  * request path (LLM usage, redaction counts). A failed write keeps the rows for the next one
  * (bounded by `maxRows`).

@@ -1,19 +1,16 @@
 import { AppError, GetUsage, type LlmUsageRow, type RpcResponse } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { RpcAnswer } from '../app/rpc-answer.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { UsageRecorder, UsageStore } from './usage-store.js';
 import { forwardedCaller } from '../auth/forwarded-caller.js';
-import { hourOf, requestedRange } from './windows.js';
+import { readCounts, totalsOf, type CountsReadDeps } from './counts-read.js';
+import { hourOf } from './windows.js';
 
 const ADMIN_SCOPE = 'orgmesh:admin';
 const AGENT_SCOPE = 'orgmesh:agent';
 
-export interface UsageAnswerDeps {
+export interface UsageAnswerDeps extends CountsReadDeps<UsageRecorder> {
   readonly usage: UsageStore;
-  readonly recorder?: UsageRecorder;
-  readonly verifier: TokenVerifier;
-  readonly now?: () => number;
 }
 
 /**
@@ -22,7 +19,6 @@ export interface UsageAnswerDeps {
  * replica's aggregates are written first; other replicas' reach Postgres within a second.
  */
 export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
-  const now = deps.now ?? Date.now;
   return async (request, ctx): Promise<RpcResponse<typeof GetUsage>> => {
     const caller = await forwardedCaller(deps.verifier, ctx.authorization, 'usage is read with a token');
     let agentId = request.agentId;
@@ -39,20 +35,19 @@ export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
         );
       agentId = caller.sub;
     }
-    const { from, to } = requestedRange(request, now);
-    await deps.recorder?.flush();
-    const found = await deps.usage.query({
-      tenant: caller.tenant,
-      ...(agentId !== undefined ? { agentId } : {}),
-      ...(request.role !== undefined ? { role: request.role } : {}),
-      ...(request.model !== undefined ? { model: request.model } : {}),
-      ...(request.provider !== undefined ? { provider: request.provider } : {}),
-      from: hourOf(from),
-      to,
-      limit: request.limit + 1,
-    });
-    const truncated = found.length > request.limit;
-    const rows: LlmUsageRow[] = found.slice(0, request.limit).map((r) => ({
+    const page = await readCounts(deps, request, ({ from, to }, limit) =>
+      deps.usage.query({
+        tenant: caller.tenant,
+        ...(agentId !== undefined ? { agentId } : {}),
+        ...(request.role !== undefined ? { role: request.role } : {}),
+        ...(request.model !== undefined ? { model: request.model } : {}),
+        ...(request.provider !== undefined ? { provider: request.provider } : {}),
+        from: hourOf(from),
+        to,
+        limit,
+      }),
+    );
+    const rows: LlmUsageRow[] = page.rows.map((r) => ({
       hour: new Date(r.bucket).toISOString(),
       agentId: r.agentId,
       role: r.role,
@@ -68,15 +63,9 @@ export function usageAnswer(deps: UsageAnswerDeps): RpcAnswer<typeof GetUsage> {
       costUsd: r.costMicroUsd / 1e6,
       estimatedRequests: r.estimatedRequests,
     }));
-    const totals = { requests: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 };
-    for (const row of rows) {
-      totals.requests += row.requests;
-      totals.inputTokens += row.inputTokens;
-      totals.outputTokens += row.outputTokens;
-      totals.costUsd += row.costUsd;
-    }
+    const totals = totalsOf(rows, ['requests', 'inputTokens', 'outputTokens', 'costUsd']);
     totals.costUsd = Math.round(totals.costUsd * 1e6) / 1e6;
-    return { rows, totals, from: new Date(from).toISOString(), to: new Date(to).toISOString(), truncated };
+    return { rows, totals, from: page.from, to: page.to, truncated: page.truncated };
   };
 }
 

@@ -1,6 +1,12 @@
 import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
-import { AggregatingWriter, type AggregatingWriterOptions } from './aggregating-writer.js';
+import {
+  AggregatingWriter,
+  columnsOf,
+  type AggregateQuery,
+  type AggregateStore,
+  type AggregatingWriterOptions,
+} from './aggregating-writer.js';
 
 /** The dimensions one model call is attributed to ('' where the call named none). */
 export interface UsageDimensions {
@@ -28,23 +34,15 @@ export interface UsageRow extends UsageDimensions, UsageTotals {
   readonly bucket: number;
 }
 
-export interface UsageQuery {
-  readonly tenant: string;
+export interface UsageQuery extends AggregateQuery {
   readonly agentId?: string;
   readonly role?: string;
   readonly model?: string;
   readonly provider?: string;
-  /** Epoch ms, inclusive hour buckets. */
-  readonly from: number;
-  readonly to: number;
-  readonly limit: number;
 }
 
 /** Where aggregated usage is kept: Postgres `privacy_proxy.llm_usage`, or this process's memory. */
-export interface UsageStore {
-  add(rows: readonly UsageRow[]): Promise<void>;
-  query(query: UsageQuery): Promise<UsageRow[]>;
-}
+export type UsageStore = AggregateStore<UsageRow, UsageQuery>;
 
 function dimensionKey(row: UsageDimensions & { bucket: number }): string {
   return [
@@ -92,7 +90,6 @@ export class PostgresUsageStore implements UsageStore {
 
   async add(rows: readonly UsageRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const col = <K extends keyof UsageRow>(k: K) => rows.map((r) => r[k]);
     await this.db.query(
       `INSERT INTO llm_usage AS u (bucket, tenant, agent_id, role, profile_id, session_id, workflow_id, provider, model,
           requests, input_tokens, output_tokens, cached_input_tokens, cost_micro_usd, estimated_requests)
@@ -108,23 +105,23 @@ export class PostgresUsageStore implements UsageStore {
          cost_micro_usd = u.cost_micro_usd + excluded.cost_micro_usd,
          estimated_requests = u.estimated_requests + excluded.estimated_requests,
          updated_at = clock_timestamp()`,
-      [
-        col('bucket'),
-        col('tenant'),
-        col('agentId'),
-        col('role'),
-        col('profileId'),
-        col('sessionId'),
-        col('workflowId'),
-        col('provider'),
-        col('model'),
-        col('requests'),
-        col('inputTokens'),
-        col('outputTokens'),
-        col('cachedInputTokens'),
-        col('costMicroUsd'),
-        col('estimatedRequests'),
-      ],
+      columnsOf(rows, [
+        'bucket',
+        'tenant',
+        'agentId',
+        'role',
+        'profileId',
+        'sessionId',
+        'workflowId',
+        'provider',
+        'model',
+        'requests',
+        'inputTokens',
+        'outputTokens',
+        'cachedInputTokens',
+        'costMicroUsd',
+        'estimatedRequests',
+      ]),
       { name: 'privacy-proxy-usage-add' },
     );
   }

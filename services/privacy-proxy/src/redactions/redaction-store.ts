@@ -2,7 +2,13 @@ import type { PrivacyRedactedPayload, REDACTION_ACTIONS, REDACTION_BUCKETS } fro
 import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AggregatingWriter, type AggregatingWriterOptions } from '../governance/aggregating-writer.js';
+import {
+  AggregatingWriter,
+  columnsOf,
+  type AggregateQuery,
+  type AggregateStore,
+  type AggregatingWriterOptions,
+} from '../governance/aggregating-writer.js';
 import { DAY_MS, hourOf } from '../governance/windows.js';
 
 export type RedactionAction = (typeof REDACTION_ACTIONS)[number];
@@ -30,22 +36,14 @@ export interface RedactionTotals {
   refused: number;
 }
 
-export interface RedactionQuery {
-  readonly tenant: string;
+export interface RedactionQuery extends AggregateQuery {
   readonly role?: string;
   readonly entityType?: string;
-  /** Epoch ms, inclusive hour buckets. */
-  readonly from: number;
-  readonly to: number;
   readonly bucket: RedactionBucket;
-  readonly limit: number;
 }
 
 /** Where redaction counts are kept: Postgres `privacy_proxy.redaction_counts`, or this process's memory. */
-export interface RedactionStore {
-  add(rows: readonly RedactionCount[]): Promise<void>;
-  query(query: RedactionQuery): Promise<RedactionTotals[]>;
-}
+export type RedactionStore = AggregateStore<RedactionCount, RedactionQuery, RedactionTotals>;
 
 const countKey = (r: RedactionCount) => [r.bucket, r.tenant, r.role, r.entityType, r.action].join('\u0000');
 
@@ -76,7 +74,6 @@ export class PostgresRedactionStore implements RedactionStore {
 
   async add(rows: readonly RedactionCount[]): Promise<void> {
     if (rows.length === 0) return;
-    const col = <K extends keyof RedactionCount>(k: K) => rows.map((r) => r[k]);
     await this.db.query(
       `INSERT INTO redaction_counts AS c (bucket, tenant, role, entity_type, action, count)
        SELECT to_timestamp(b / 1000.0), t, r, e, a, n
@@ -84,7 +81,7 @@ export class PostgresRedactionStore implements RedactionStore {
        ON CONFLICT (bucket, tenant, role, entity_type, action) DO UPDATE SET
          count = c.count + excluded.count,
          updated_at = clock_timestamp()`,
-      [col('bucket'), col('tenant'), col('role'), col('entityType'), col('action'), col('count')],
+      columnsOf(rows, ['bucket', 'tenant', 'role', 'entityType', 'action', 'count']),
       { name: 'privacy-proxy-redactions-add' },
     );
   }

@@ -1,9 +1,9 @@
 import { AppError, GetRedactions, type RpcResponse } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { RpcAnswer } from '../app/rpc-answer.js';
-import type { TokenVerifier } from '../auth/token-verifier.js';
 import { forwardedCaller } from '../auth/forwarded-caller.js';
-import { DAY_MS, hourOf, requestedRange } from '../governance/windows.js';
+import { readCounts, totalsOf, type CountsReadDeps } from '../governance/counts-read.js';
+import { DAY_MS, hourOf } from '../governance/windows.js';
 import type { RedactionRecorder, RedactionStore } from './redaction-store.js';
 
 const ADMIN_SCOPE = 'orgmesh:admin';
@@ -37,11 +37,8 @@ function scopeOf(
   );
 }
 
-export interface RedactionsAnswerDeps {
+export interface RedactionsAnswerDeps extends CountsReadDeps<RedactionRecorder> {
   readonly redactions: RedactionStore;
-  readonly recorder?: RedactionRecorder;
-  readonly verifier: TokenVerifier;
-  readonly now?: () => number;
 }
 
 /**
@@ -50,7 +47,6 @@ export interface RedactionsAnswerDeps {
  * replicas' reach Postgres within a second.
  */
 export function redactionsAnswer(deps: RedactionsAnswerDeps): RpcAnswer<typeof GetRedactions> {
-  const now = deps.now ?? Date.now;
   return async (request, ctx): Promise<RpcResponse<typeof GetRedactions>> => {
     const caller = await forwardedCaller(
       deps.verifier,
@@ -58,20 +54,19 @@ export function redactionsAnswer(deps: RedactionsAnswerDeps): RpcAnswer<typeof G
       'redaction counts are read with a token',
     );
     const role = scopeOf(caller, request.role);
-    const { from, to } = requestedRange(request, now);
-    await deps.recorder?.flush();
-    const found = await deps.redactions.query({
-      tenant: caller.tenant,
-      ...(role !== undefined ? { role } : {}),
-      ...(request.entityType !== undefined ? { entityType: request.entityType } : {}),
-      // A day bucket counts the whole UTC day `from` falls in, an hour bucket the whole hour.
-      from: request.bucket === 'day' ? Math.floor(from / DAY_MS) * DAY_MS : hourOf(from),
-      to,
-      bucket: request.bucket,
-      limit: request.limit + 1,
-    });
-    const truncated = found.length > request.limit;
-    const rows = found.slice(0, request.limit).map((r) => ({
+    const page = await readCounts(deps, request, ({ from, to }, limit) =>
+      deps.redactions.query({
+        tenant: caller.tenant,
+        ...(role !== undefined ? { role } : {}),
+        ...(request.entityType !== undefined ? { entityType: request.entityType } : {}),
+        // A day bucket counts the whole UTC day `from` falls in, an hour bucket the whole hour.
+        from: request.bucket === 'day' ? Math.floor(from / DAY_MS) * DAY_MS : hourOf(from),
+        to,
+        bucket: request.bucket,
+        limit,
+      }),
+    );
+    const rows = page.rows.map((r) => ({
       bucket: new Date(r.bucket).toISOString(),
       role: r.role,
       entityType: r.entityType,
@@ -79,19 +74,13 @@ export function redactionsAnswer(deps: RedactionsAnswerDeps): RpcAnswer<typeof G
       passed: r.passed,
       refused: r.refused,
     }));
-    const totals = { masked: 0, passed: 0, refused: 0 };
-    for (const row of rows) {
-      totals.masked += row.masked;
-      totals.passed += row.passed;
-      totals.refused += row.refused;
-    }
     return {
       rows,
-      totals,
-      from: new Date(from).toISOString(),
-      to: new Date(to).toISOString(),
+      totals: totalsOf(rows, ['masked', 'passed', 'refused']),
+      from: page.from,
+      to: page.to,
       bucket: request.bucket,
-      truncated,
+      truncated: page.truncated,
     };
   };
 }

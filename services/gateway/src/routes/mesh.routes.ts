@@ -18,7 +18,7 @@ import {
   type RpcRequestInput,
   type RpcResponse,
 } from '@orgmesh/contracts';
-import type { Caller } from '../auth/caller.js';
+import type { Caller, CallerKind } from '../auth/caller.js';
 import { PageQuery, queryBoolean } from './pagination.js';
 import { ALL_KINDS, WRITERS, defineRoute, type Route, type RpcCall } from './route.js';
 
@@ -56,32 +56,69 @@ function checkFrom(caller: Caller, from: z.infer<typeof FromField>): void {
   }
 }
 
+/** What the documentation of a mesh write names: the operation, its path, and its Mesh gRPC method. */
+interface MeshWriteDoc {
+  operationId: string;
+  path: string;
+  summary: string;
+  description: string;
+  grpcMethod: string;
+}
+
+/** What every mesh write shares: POST, idempotent (the key forwarded), answered with the task. */
+function meshWrite({ grpcMethod, ...doc }: MeshWriteDoc) {
+  return {
+    ...doc,
+    method: 'POST',
+    tag: 'mesh',
+    idempotent: true,
+    response: Task,
+    grpc: { service: 'Mesh', method: grpcMethod },
+  } as const;
+}
+
 /**
  * The three creates (send_task, request_approval, notify) alike: the contract's request plus the
- * optional `from` the token must match (checkFrom), idempotent, answered 202 with the stored task.
+ * optional `from` the token must match (checkFrom), answered 202 with the stored task.
  */
 function createRoute(
   contract: typeof SendTask | typeof RequestApproval | typeof Notify,
-  route: { operationId: string; path: string; summary: string; description: string; grpcMethod: string },
+  doc: MeshWriteDoc,
 ): Route {
   return defineRoute({
-    operationId: route.operationId,
-    method: 'POST',
-    path: route.path,
-    tag: 'mesh',
-    summary: route.summary,
-    description: route.description,
+    ...meshWrite(doc),
     access: WRITERS,
     // Each route validates with its own contract's request; the cast only names one of the three for the types.
     body: (contract.request as typeof SendTask.request).extend({ from: FromField }),
-    idempotent: true,
     status: 202,
-    response: Task,
-    grpc: { service: 'Mesh', method: route.grpcMethod },
     async handle({ body, caller, call }) {
       const { from, ...payload } = body;
       checkFrom(caller, from);
       return call(contract, payload as RpcRequestInput<typeof contract>);
+    },
+  });
+}
+
+/**
+ * The three changes to one task (update, decision, cancel) alike: `POST /v1/tasks/{id}/<change>`,
+ * the contract's request without its `id` (the path names the task), answered 200 with the task; an
+ * unknown task is 404, a change its state does not allow 409.
+ */
+function taskChangeRoute(
+  contract: typeof UpdateTask | typeof Decide | typeof CancelTask,
+  doc: MeshWriteDoc & { path: `/v1/tasks/{id}/${string}`; access: readonly CallerKind[] },
+): Route {
+  const { access, ...write } = doc;
+  return defineRoute({
+    ...meshWrite(write),
+    access,
+    params: TaskIdParams,
+    // Each route validates with its own contract's request; the cast only names one of the three for the types.
+    body: (contract.request as typeof UpdateTask.request).omit({ id: true }),
+    status: 200,
+    errors: [404, 409],
+    async handle({ params, body, call }) {
+      return call(contract, { id: params.id, ...body } as RpcRequestInput<typeof contract>);
     },
   });
 }
@@ -165,30 +202,17 @@ export const meshRoutes: Route[] = [
       return call(GetTask, { id: params.id, includeHistory: query.includeHistory ?? true });
     },
   }),
-  defineRoute({
+  taskChangeRoute(UpdateTask, {
     operationId: 'updateTask',
-    method: 'POST',
     path: '/v1/tasks/{id}/updates',
-    tag: 'mesh',
     summary: 'Report progress on a task (the assigned agent)',
     description: 'working, input-required, completed (with a result), failed or rejected (with a reason).',
     access: WRITERS,
-    params: TaskIdParams,
-    body: UpdateTask.request.omit({ id: true }),
-    idempotent: true,
-    status: 200,
-    response: Task,
-    errors: [404, 409],
-    grpc: { service: 'Mesh', method: 'UpdateTask' },
-    async handle({ params, body, call }) {
-      return call(UpdateTask, { id: params.id, ...body });
-    },
+    grpcMethod: 'UpdateTask',
   }),
-  defineRoute({
+  taskChangeRoute(Decide, {
     operationId: 'decideTask',
-    method: 'POST',
     path: '/v1/tasks/{id}/decision',
-    tag: 'mesh',
     summary: 'Approve or reject an approval',
     description:
       "Decides an approval addressed to the caller's role: `approve` completes it, `reject` rejects it, with an optional " +
@@ -197,37 +221,17 @@ export const meshRoutes: Route[] = [
       'a second decision is 409 `approval_already_decided` naming the earlier one, a person without the right 403 ' +
       '`forbidden` naming the rule.',
     access: [...WRITERS, 'person'],
-    params: TaskIdParams,
-    body: Decide.request.omit({ id: true }),
-    idempotent: true,
-    status: 200,
-    response: Task,
-    errors: [404, 409],
-    grpc: { service: 'Mesh', method: 'Decide' },
-    async handle({ params, body, call }) {
-      return call(Decide, { id: params.id, ...body });
-    },
+    grpcMethod: 'Decide',
   }),
-  defineRoute({
+  taskChangeRoute(CancelTask, {
     operationId: 'cancelTask',
-    method: 'POST',
     path: '/v1/tasks/{id}/cancel',
-    tag: 'mesh',
     summary: 'Cancel a task (its sender or an admin)',
     description:
       'Cancels a task that is not finished yet, with an optional reason; the addressed role sees it canceled. A finished ' +
       'task is 409 `task_illegal_transition`.',
     access: WRITERS,
-    params: TaskIdParams,
-    body: CancelTask.request.omit({ id: true }),
-    idempotent: true,
-    status: 200,
-    response: Task,
-    errors: [404, 409],
-    grpc: { service: 'Mesh', method: 'CancelTask' },
-    async handle({ params, body, call }) {
-      return call(CancelTask, { id: params.id, ...body });
-    },
+    grpcMethod: 'CancelTask',
   }),
   createRoute(RequestApproval, {
     operationId: 'requestApproval',

@@ -1,10 +1,15 @@
 import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import type { MessageBus } from '@orgmesh/messaging';
-import { RetentionJob, type Database } from '@orgmesh/persistence';
-import { ServiceHost } from '@orgmesh/service-host';
-import { TokenBucketLimiter, type HealthServer, type Logger } from '@orgmesh/telemetry';
+import { RetentionJob } from '@orgmesh/persistence';
+import {
+  serviceApp,
+  startServiceApp,
+  type ServiceApp,
+  type ServiceAppOptions,
+  type ServiceHost,
+} from '@orgmesh/service-host';
+import { TokenBucketLimiter } from '@orgmesh/telemetry';
 import type { MeshRouterConfig } from './mesh-router.config.js';
 import { CallerIdentity } from './identity/caller-identity.js';
 import { NatsPolicyAdapter } from './policy/nats-policy.adapter.js';
@@ -29,32 +34,19 @@ import { NatsOrgChartAdapter } from './approval/nats-org-chart.adapter.js';
 import { BudgetWarningNotifier } from './budget/budget-warning.notifier.js';
 import { BudgetWarningConsumer } from './budget/budget-warning.consumer.js';
 
-export interface MeshRouterApp {
-  readonly bus: MessageBus;
-  readonly db: Database;
-  readonly service: TaskService;
-  readonly jobs: TaskJobs;
+export interface MeshRouterApp extends ServiceApp<TaskService, TaskJobs> {
   /** Approvals decided by people (ADR 0019) and their deadline sweep (tests run it by hand with startJobs: false). */
   readonly approvals: ApprovalService;
   readonly approvalJobs: ApprovalJobs;
   /** The inbox re-delivery sweep (tests run it by hand with startJobs: false). */
   readonly redelivery: RedeliverySweep;
   readonly policy: PolicyPort;
-  readonly health: HealthServer;
   /** The task store (its row cache statistics: tests and diagnostics). */
   readonly repository: TaskRepository;
   readonly replicaSync: ReplicaCacheSync;
-  close(): Promise<void>;
 }
 
-export interface MeshRouterOptions {
-  logger?: Logger;
-  clock?: Clock;
-  migrate?: boolean;
-  startJobs?: boolean;
-  /** Token verification; default: the JWKS of AUTH_JWKS_URL (or `<AUTH_ISSUER>/.well-known/jwks.json`). */
-  verifier?: JwtVerifier;
-}
+export type MeshRouterOptions = ServiceAppOptions<Clock>;
 
 /**
  * Starts the mesh router: Postgres pool, NATS bus, the MESH event stream and the MESH_INBOX work
@@ -65,16 +57,16 @@ export async function startMeshRouterApp(
   config: MeshRouterConfig,
   options: MeshRouterOptions = {},
 ): Promise<MeshRouterApp> {
-  const host = await ServiceHost.open({
+  const hostOptions = {
     service: 'mesh-router',
     schema: MESH_SCHEMA,
+    migrations: 'mesh',
     config,
-    logger: options.logger,
-    migrate: options.migrate ? 'mesh' : undefined,
     // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
     bus: { noEcho: true },
-  });
-  return host.start(async ({ bus, db, logger }) => {
+  };
+  return startServiceApp(hostOptions, options, async (host) => {
+    const { bus, logger } = host;
     // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
     await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
     await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
@@ -88,21 +80,11 @@ export async function startMeshRouterApp(
     logger.info({ healthPort: health.port }, 'mesh router started');
 
     const { service, approvals, policy, repository, replicaSync } = parts;
-    return {
-      bus,
-      db,
-      service,
-      ...jobs,
-      approvals,
-      policy,
-      health,
-      repository,
-      replicaSync,
-      async close() {
-        await host.close();
-        logger.info({}, 'mesh router stopped');
-      },
-    };
+    return serviceApp(
+      host,
+      { service, ...jobs, approvals, policy, health, repository, replicaSync },
+      'mesh router stopped',
+    );
   });
 }
 

@@ -3,10 +3,16 @@ import { readFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { AppError, type RegistryProblem } from '@orgmesh/contracts';
 import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import { processedEventsRetention, type MessageBus } from '@orgmesh/messaging';
+import { processedEventsRetention } from '@orgmesh/messaging';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
-import { handlersModule, ServiceHost } from '@orgmesh/service-host';
-import type { HealthServer, Logger } from '@orgmesh/telemetry';
+import {
+  handlersModule,
+  serviceApp,
+  startServiceApp,
+  type ServiceApp,
+  type ServiceAppOptions,
+} from '@orgmesh/service-host';
+import type { Logger } from '@orgmesh/telemetry';
 import type { Registry } from 'prom-client';
 import { formatProblem } from './loader/problem.js';
 import type { RegistryConfig } from './registry.config.js';
@@ -23,25 +29,13 @@ import {
   type Clock,
 } from './service/registry.service.js';
 
-export interface RegistryApp {
-  readonly bus: MessageBus;
-  readonly db: Database;
-  readonly service: RegistryService;
-  readonly jobs: RegistryJobs;
-  readonly health: HealthServer;
+export interface RegistryApp extends ServiceApp<RegistryService, RegistryJobs> {
   /** The kid of the key this replica signs profiles with. */
   readonly signingKid: string;
-  close(): Promise<void>;
 }
 
-export interface RegistryAppOptions {
-  logger?: Logger;
-  clock?: Clock;
-  migrate?: boolean;
-  startJobs?: boolean;
-  /** Token verification; default: the JWKS of AUTH_JWKS_URL (or `<AUTH_ISSUER>/.well-known/jwks.json`) when REGISTRY_AUTH=on. */
-  verifier?: JwtVerifier;
-}
+/** No verifier and REGISTRY_AUTH=off: admin checks are off. */
+export type RegistryAppOptions = ServiceAppOptions<Clock>;
 
 /**
  * Starts the registry service: Postgres pool, NATS bus, the REGISTRY stream, the profile signing key,
@@ -52,14 +46,9 @@ export async function startRegistryApp(
   config: RegistryConfig,
   options: RegistryAppOptions = {},
 ): Promise<RegistryApp> {
-  const host = await ServiceHost.open({
-    service: 'registry',
-    schema: REGISTRY_SCHEMA,
-    config,
-    logger: options.logger,
-    migrate: options.migrate ? 'registry' : undefined,
-  });
-  return host.start(async ({ bus, db, logger, metrics: registry }) => {
+  const hostOptions = { service: 'registry', schema: REGISTRY_SCHEMA, migrations: 'registry', config };
+  return startServiceApp(hostOptions, options, async (host) => {
+    const { bus, db, logger, metrics: registry } = host;
     await bus.ensureStream('registry');
 
     const { signingKey, verifier } = await keys(config, options, logger);
@@ -102,18 +91,11 @@ export async function startRegistryApp(
       'registry service started',
     );
 
-    return {
-      bus,
-      db,
-      service,
-      jobs,
-      health,
-      signingKid: signingKey.kid,
-      async close() {
-        await host.close();
-        logger.info({}, 'registry service stopped');
-      },
-    };
+    return serviceApp(
+      host,
+      { service, jobs, health, signingKid: signingKey.kid },
+      'registry service stopped',
+    );
   });
 }
 

@@ -1,9 +1,13 @@
 import 'reflect-metadata';
-import { verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import type { MessageBus } from '@orgmesh/messaging';
+import { verifierFromConfig } from '@orgmesh/auth';
 import { RetentionJob, type Database } from '@orgmesh/persistence';
-import { handlersModule, ServiceHost } from '@orgmesh/service-host';
-import type { HealthServer, Logger } from '@orgmesh/telemetry';
+import {
+  handlersModule,
+  serviceApp,
+  startServiceApp,
+  type ServiceApp,
+  type ServiceAppOptions,
+} from '@orgmesh/service-host';
 import type { Registry } from 'prom-client';
 import type { SessionsConfig } from './sessions.config.js';
 import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository.js';
@@ -15,13 +19,11 @@ import { sessionsRetentionTargets } from './session/session.retention.js';
 import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
 import { CallerIdentity } from './identity/caller-identity.js';
 
-export interface SessionsApp {
-  readonly bus: MessageBus;
-  readonly db: Database;
-  readonly service: SessionService;
-  readonly jobs: SessionJobs;
-  readonly health: HealthServer;
-  close(): Promise<void>;
+export type SessionsApp = ServiceApp<SessionService, SessionJobs>;
+
+export interface SessionsAppOptions extends ServiceAppOptions<Clock> {
+  /** false: the sessions do not follow the mesh's task events; default: they do. */
+  followMesh?: boolean;
 }
 
 /**
@@ -30,24 +32,11 @@ export interface SessionsApp {
  */
 export async function startSessionsApp(
   config: SessionsConfig,
-  options: {
-    logger?: Logger;
-    clock?: Clock;
-    migrate?: boolean;
-    startJobs?: boolean;
-    followMesh?: boolean;
-    /** Token verification; default: the JWKS of AUTH_JWKS_URL (or `<AUTH_ISSUER>/.well-known/jwks.json`). */
-    verifier?: JwtVerifier;
-  } = {},
+  options: SessionsAppOptions = {},
 ): Promise<SessionsApp> {
-  const host = await ServiceHost.open({
-    service: 'sessions',
-    schema: SESSIONS_SCHEMA,
-    config,
-    logger: options.logger,
-    migrate: options.migrate ? 'sessions' : undefined,
-  });
-  return host.start(async ({ bus, db, logger, metrics: registry }) => {
+  const hostOptions = { service: 'sessions', schema: SESSIONS_SCHEMA, migrations: 'sessions', config };
+  return startServiceApp(hostOptions, options, async (host) => {
+    const { bus, db, logger, metrics: registry } = host;
     await bus.ensureStream('sessions');
 
     const metrics = new SessionMetrics(registry);
@@ -85,17 +74,7 @@ export async function startSessionsApp(
     });
     logger.info({ healthPort: health.port }, 'sessions service started');
 
-    return {
-      bus,
-      db,
-      service,
-      jobs,
-      health,
-      async close() {
-        await host.close();
-        logger.info({}, 'sessions service stopped');
-      },
-    };
+    return serviceApp(host, { service, jobs, health }, 'sessions service stopped');
   });
 }
 

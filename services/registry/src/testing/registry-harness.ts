@@ -1,11 +1,9 @@
 import { type EventDefinition, type EventPayload } from '@orgmesh/contracts';
-import type { JwtVerifier } from '@orgmesh/auth';
 import { type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
 import { loadRegistryConfig, type RegistryConfig } from '../registry.config.js';
-import { startRegistryApp, type RegistryApp } from '../registry.app.js';
-import type { Clock } from '../service/registry.service.js';
+import { startRegistryApp, type RegistryApp, type RegistryAppOptions } from '../registry.app.js';
 import { DEMO_REGISTRY_DIR } from './demo-registry.js';
 
 export const silentLogger = createLogger({ service: 'registry-test', level: 'silent' });
@@ -20,21 +18,19 @@ export function testConfig(ctx: TestContext, overrides: Record<string, string> =
   });
 }
 
+/** The registry on `testConfig` (plus `overrides`), migrated, silent, its jobs run by hand unless `startJobs`. */
 export async function startTestRegistry(
   ctx: TestContext,
-  options: {
+  options: Pick<RegistryAppOptions, 'verifier' | 'startJobs' | 'clock'> & {
     overrides?: Record<string, string>;
-    verifier?: JwtVerifier;
-    startJobs?: boolean;
-    clock?: Clock;
   } = {},
 ): Promise<RegistryApp> {
-  return startRegistryApp(testConfig(ctx, options.overrides), {
+  const { overrides, ...appOptions } = options;
+  return startRegistryApp(testConfig(ctx, overrides), {
+    ...appOptions,
     logger: silentLogger,
     migrate: true,
-    verifier: options.verifier,
-    startJobs: options.startJobs ?? false,
-    clock: options.clock,
+    startJobs: appOptions.startJobs ?? false,
   });
 }
 

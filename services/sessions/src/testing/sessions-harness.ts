@@ -4,8 +4,7 @@ import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } fro
 import type { MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { loadSessionsConfig, type SessionsConfig } from '../sessions.config.js';
-import { startSessionsApp, type SessionsApp } from '../sessions.app.js';
-import type { Clock } from '../session/session.service.js';
+import { startSessionsApp, type SessionsApp, type SessionsAppOptions } from '../sessions.app.js';
 
 export const silentLogger = createLogger({ service: 'sessions-test', level: 'silent' });
 
@@ -89,21 +88,23 @@ export function authorizeBus(bus: MessageBus, authorization: string): MessageBus
   return bus;
 }
 
+/**
+ * The sessions service on `testConfig` (plus `overrides`), migrated, silent, verifying the context's
+ * issuer unless given a verifier, its jobs run by hand unless `startJobs`.
+ */
 export async function startTestSessions(
   ctx: TestContext,
-  options: {
+  options: Pick<SessionsAppOptions, 'clock' | 'startJobs' | 'verifier'> & {
     overrides?: Record<string, string>;
-    clock?: Clock;
-    startJobs?: boolean;
-    verifier?: JwtVerifier;
   } = {},
 ): Promise<SessionsApp> {
-  return startSessionsApp(testConfig(ctx, options.overrides), {
+  const { overrides, ...appOptions } = options;
+  return startSessionsApp(testConfig(ctx, overrides), {
+    ...appOptions,
     logger: silentLogger,
     migrate: true,
-    clock: options.clock,
-    startJobs: options.startJobs ?? false,
-    verifier: options.verifier ?? contextVerifier(ctx),
+    startJobs: appOptions.startJobs ?? false,
+    verifier: appOptions.verifier ?? contextVerifier(ctx),
   });
 }
 

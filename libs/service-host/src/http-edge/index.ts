@@ -4,6 +4,7 @@
 // (`@orgmesh/service-host/http-edge`), so an edge does not load the Nest/Postgres/NATS host.
 export { bodyTooLarge, isBodyTooLarge, isJsonMediaType, mediaType, parseJsonBody, readBody } from './body.js';
 export { sendJson } from './json.js';
+export { problemFields, readJsonAnswer, type ProblemFields } from './json-answer.js';
 export {
   PROBLEM_CONTENT_TYPE,
   problemTitle,

@@ -1,3 +1,4 @@
+import { readJsonAnswer } from '@orgmesh/service-host/http-edge';
 import { errorFromResponse, GatewayError } from './gateway.errors.js';
 import { unreachable, type TokenSource } from './token.provider.js';
 
@@ -45,13 +46,7 @@ export class GatewayClient {
       await res.body?.cancel();
       res = await this.send(method, url, request, await this.options.tokens.token(true));
     }
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = text ? JSON.parse(text) : undefined;
-    } catch {
-      body = undefined;
-    }
+    const { text, json: body } = await readJsonAnswer(res);
     if (!res.ok) throw errorFromResponse(res.status, body);
     if (text && body === undefined)
       throw new GatewayError(

@@ -1,3 +1,5 @@
+import { problemFields } from '@orgmesh/service-host/http-edge';
+
 /**
  * An error answer of the gateway (RFC 9457 problem+json with orgmesh's stable `code`), or a failure
  * to reach it. `code` is the gateway's code verbatim, so MCP clients see the same codes as REST ones.
@@ -18,24 +20,10 @@ export class GatewayError extends Error {
   }
 }
 
-const STANDARD_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'code', 'instance']);
-
 /** Builds the error of a non-2xx gateway answer from its body (problem+json, or anything else). */
 export function errorFromResponse(status: number, body: unknown): GatewayError {
-  if (typeof body === 'object' && body !== null) {
-    const problem = body as Record<string, unknown>;
-    const code = typeof problem['code'] === 'string' ? problem['code'] : codeForStatus(status);
-    const message =
-      typeof problem['detail'] === 'string'
-        ? problem['detail']
-        : typeof problem['title'] === 'string'
-          ? problem['title']
-          : `gateway answered ${status}`;
-    const details: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(problem)) if (!STANDARD_MEMBERS.has(key)) details[key] = value;
-    return new GatewayError(code, message, status, details);
-  }
-  return new GatewayError(codeForStatus(status), `gateway answered ${status}`, status);
+  const problem = problemFields(body, `gateway answered ${status}`);
+  return new GatewayError(problem.code ?? codeForStatus(status), problem.message, status, problem.extensions);
 }
 
 /** The closest orgmesh code for a status without a problem body (a proxy in between, say). */

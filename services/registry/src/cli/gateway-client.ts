@@ -1,4 +1,5 @@
 import { AppError, isErrorCode, type ErrorCode, type RegistryProblem } from '@orgmesh/contracts';
+import { problemFields, readJsonAnswer } from '@orgmesh/service-host/http-edge';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -93,30 +94,19 @@ export async function gatewayFetch<T>(
       { cause: error },
     );
   }
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
+  const { json } = await readJsonAnswer(response);
   if (response.ok) return json as T;
-  const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown; problems?: unknown };
+  const problem = problemFields(json, `HTTP ${response.status}`);
   const code: ErrorCode = isErrorCode(problem.code)
     ? problem.code
     : response.status === 503 || response.status === 502 || response.status === 504
       ? 'unavailable'
       : 'internal';
-  const message =
-    typeof problem.detail === 'string'
-      ? problem.detail
-      : typeof problem.title === 'string'
-        ? problem.title
-        : `HTTP ${response.status}`;
+  const problems = problem.extensions['problems'];
   throw new GatewayProblem(
     response.status,
     code,
-    `${method} ${path}: ${message}`,
-    Array.isArray(problem.problems) ? (problem.problems as RegistryProblem[]) : [],
+    `${method} ${path}: ${problem.message}`,
+    Array.isArray(problems) ? (problems as RegistryProblem[]) : [],
   );
 }

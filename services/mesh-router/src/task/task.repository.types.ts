@@ -4,26 +4,24 @@ import type {
   TaskEscalation,
   TaskHistoryEvent,
   TaskKind,
-  TaskPriority,
   TaskSender,
   TaskState,
 } from '@orgmesh/contracts';
 import type { OutboxEvent } from '@orgmesh/messaging';
 import type { Sql } from '@orgmesh/persistence';
+import type { TaskRow } from './task.entity.js';
 
-export interface NewTask {
-  id: string;
-  kind: TaskKind;
+/**
+ * A task to create: the columns it is stored with as given (TaskRow's types), and its sender,
+ * recipient, context and escalation time in the domain's names.
+ */
+export interface NewTask extends Pick<
+  TaskRow,
+  'id' | 'kind' | 'type' | 'subject' | 'input' | 'details' | 'message' | 'priority' | 'deadline'
+> {
   from: TaskSender;
   to: { role: string; agentId: string | null };
-  type: string | null;
-  subject: string | null;
-  input: unknown;
-  details: unknown;
-  message: string | null;
-  priority: TaskPriority;
   contextId: string;
-  deadline: Date;
   escalateAt: Date | null;
   now: Date;
 }

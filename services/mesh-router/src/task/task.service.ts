@@ -227,7 +227,6 @@ export class TaskService {
       command,
       idempotencyKey,
       (current): TaskDecisionOutcome => {
-        if (!canWork(current, caller)) throw notAParty(current.id, 'update');
         const outcome = taskOutcome(current.kind, current.state, event);
         if (outcome.kind === 'illegal') throw illegalOn(current, event);
         if (outcome.kind === 'noop') return { kind: 'noop' };
@@ -261,7 +260,6 @@ export class TaskService {
       command,
       idempotencyKey,
       (current): TaskDecisionOutcome => {
-        if (!canDecide(current, caller)) throw notAParty(current.id, 'decide');
         const to = movedTo(current, 'decide');
         const now = this.clock.now();
         const comment = command.comment ?? null;
@@ -298,17 +296,14 @@ export class TaskService {
       caller,
       command,
       idempotencyKey,
-      (current): TaskDecisionOutcome => {
-        if (!canCancel(current, caller)) throw notAParty(current.id, 'cancel');
-        return {
-          kind: 'change',
-          event: 'cancel',
-          to: movedTo(current, 'cancel'),
-          reason: command.reason ?? null,
-          patch: {},
-          now: this.clock.now(),
-        };
-      },
+      (current): TaskDecisionOutcome => ({
+        kind: 'change',
+        event: 'cancel',
+        to: movedTo(current, 'cancel'),
+        reason: command.reason ?? null,
+        patch: {},
+        now: this.clock.now(),
+      }),
     );
     return task;
   }
@@ -444,26 +439,38 @@ export class TaskService {
 
   /**
    * A caller's change of one task (report, decide, cancel): claimed under its idempotency key,
-   * decided on the current row, and a repeat of the key with other content refused.
+   * refused unless the caller is a party to it (PARTIES), decided on the current row, and a repeat
+   * of the key with other content refused.
    */
   private async changeAs(
-    operation: string,
+    operation: keyof typeof PARTIES,
     caller: Caller,
     command: { id: string },
     idempotencyKey: string | undefined,
     decide: (current: Task) => TaskDecisionOutcome,
   ): Promise<{ task: Task; changed: boolean }> {
     const claim = idempotencyKey ? this.claim(operation, caller, idempotencyKey, command) : undefined;
+    const party = PARTIES[operation];
     const { task, changed, fingerprint } = await this.apply(
       command.id,
       { actor: caller.agentId, idempotency: claim },
-      decide,
+      (current) => {
+        if (!party.may(current, caller)) throw notAParty(current.id, party.refused);
+        return decide(current);
+      },
     );
     if (!changed && claim && fingerprint !== undefined && fingerprint !== claim.fingerprint)
       throw idempotencyKeyReused(claim.key);
     return { task, changed };
   }
 }
+
+/** Who may make each change of a task, and what the refusal says they may not do. */
+const PARTIES = {
+  'update-task': { may: canWork, refused: 'update' },
+  decide: { may: canDecide, refused: 'decide' },
+  cancel: { may: canCancel, refused: 'cancel' },
+} as const;
 
 /** The state `event` moves the task to; task_illegal_transition when it does not move it (a no-op included). */
 function movedTo(task: Task, event: TaskFsmEvent): TaskState {

@@ -219,15 +219,12 @@ async function seedOrgChart(service: RegistryService, logger: Logger, file: stri
   }
   if ((await service.directory()).orgVersion > 0) return;
   const path = resolve(file);
-  let csv: string;
-  try {
-    csv = await readFile(path, 'utf8');
-  } catch (cause) {
+  const csv = await readFile(path, 'utf8').catch((cause: unknown) => {
     throw new AppError('validation_failed', 'REGISTRY_ORG_CHART cannot be read', {
       cause,
       details: { path },
     });
-  }
+  });
   try {
     const result = await service.importOrg(csv, basename(path), 'startup');
     logger.info({ file: path, orgVersion: result.orgVersion, users: result.users }, 'org chart seeded');

@@ -12,6 +12,19 @@ export const PageQuery = {
     .describe('The `nextCursor` of the previous page (opaque; anything else is 400 `invalid_cursor`).'),
 };
 
+/**
+ * `limit` of a report that answers rows rather than pages (usage, redaction counts): 1 to `max`;
+ * absent, the handler asks for `fallback`.
+ */
+export const rowLimit = (max: number, fallback: number) =>
+  z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(max)
+    .optional()
+    .describe(`Rows at most (default ${fallback}, max ${max})`);
+
 /** Query booleans are the strings `true` / `false`. */
 export const queryBoolean = () =>
   z

@@ -1,9 +1,7 @@
-import { z } from 'zod';
 import { GetRedactions } from '@orgmesh/contracts';
 import { requireOwnRole } from '../auth/caller.js';
+import { rowLimit } from './pagination.js';
 import { defineRoute, type Route } from './route.js';
-
-const filters = GetRedactions.request.shape;
 
 /**
  * Redaction counts recorded by the privacy proxy (issues 23 and 24). Admins and viewers read their
@@ -23,19 +21,12 @@ export const privacyRoutes: Route[] = [
       'role of their tenant; an agent reads its own role (naming another role is 403). Default range: the last ' +
       '24 hours.',
     access: ['admin', 'viewer', 'agent'],
-    query: z.object({
-      role: filters.role,
-      entityType: filters.entityType,
-      from: filters.from,
-      to: filters.to,
-      bucket: filters.bucket.optional().describe('Group by UTC hour (default) or UTC day'),
-      limit: z.coerce
-        .number()
-        .int()
-        .min(1)
-        .max(5000)
+    // The contract's filters; `bucket` and `limit` are optional here and default in the handler.
+    query: GetRedactions.request.extend({
+      bucket: GetRedactions.request.shape.bucket
         .optional()
-        .describe('Rows at most (default 1000, max 5000)'),
+        .describe('Group by UTC hour (default) or UTC day'),
+      limit: rowLimit(5000, 1000),
     }),
     status: 200,
     response: GetRedactions.response,

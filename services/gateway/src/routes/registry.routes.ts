@@ -9,7 +9,6 @@ import {
   ConfigHash,
   GetAdminDirectory,
   GetAgent,
-  GetDirectory,
   GetManager,
   GetProfile,
   ImportOrg,
@@ -224,7 +223,7 @@ export const registryRoutes: Route[] = [
     query: z.object({ ...PageQuery }),
     status: 200,
     response: z.object({
-      items: GetDirectory.response.shape.people,
+      items: GetAdminDirectory.response.shape.people,
       nextCursor: z.string().nullable(),
       orgVersion: z.number().int().nonnegative(),
     }),

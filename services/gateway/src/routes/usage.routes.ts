@@ -1,9 +1,7 @@
-import { z } from 'zod';
 import { GetUsage } from '@orgmesh/contracts';
 import { requireSelf } from '../auth/caller.js';
+import { rowLimit } from './pagination.js';
 import { WRITERS, defineRoute, type Route } from './route.js';
-
-const filters = GetUsage.request.shape;
 
 /** LLM usage recorded by the privacy proxy (issue 24): admins read their tenant's, an agent its own. */
 export const usageRoutes: Route[] = [
@@ -19,14 +17,9 @@ export const usageRoutes: Route[] = [
       '(naming another agent is 403). Default range: the last 24 hours. Cost is by the proxy’s price table; ' +
       '`estimatedRequests` counts calls whose answer carried no usage (counted by the tokenizer).',
     access: WRITERS,
-    query: z.object({
-      agentId: filters.agentId,
-      role: filters.role,
-      model: filters.model,
-      provider: filters.provider,
-      from: filters.from,
-      to: filters.to,
-      limit: z.coerce.number().int().min(1).max(1000).optional().describe('Rows at most (default 100, max 1000)'),
+    // The contract's filters; only `limit` arrives as a string and defaults here.
+    query: GetUsage.request.extend({
+      limit: rowLimit(1000, 100),
     }),
     status: 200,
     response: GetUsage.response,

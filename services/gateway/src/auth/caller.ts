@@ -33,7 +33,11 @@ export function toCaller(principal: Principal): Caller {
 
 /** The caller as the shared visibility rule (libs/contracts) sees it: admins and viewers see everything. */
 export function observerOf(caller: Caller): Observer {
-  return { agentId: caller.subject, role: caller.role, seesAll: caller.kind === 'admin' || caller.kind === 'viewer' };
+  return {
+    agentId: caller.subject,
+    role: caller.role,
+    seesAll: caller.kind === 'admin' || caller.kind === 'viewer',
+  };
 }
 
 /** Throws `forbidden` unless the caller is one of the kinds. */
@@ -69,4 +73,22 @@ export function requireSelf(caller: Caller, agentId: string, what: string): void
       },
     );
   }
+}
+
+/**
+ * The role a read is confined to: an agent's own (naming another is 403, as requireOwnRole); for
+ * admins and viewers, the role they named, if any.
+ */
+export function ownRoleFilter(caller: Caller, named: string | undefined, what: string): string | undefined {
+  if (named !== undefined) requireOwnRole(caller, named, what);
+  return caller.kind === 'agent' ? caller.role : named;
+}
+
+/**
+ * The agent a read is confined to: an agent itself (naming another is 403, as requireSelf); for
+ * admins and viewers, the agent they named, if any.
+ */
+export function selfFilter(caller: Caller, named: string | undefined, what: string): string | undefined {
+  if (named !== undefined) requireSelf(caller, named, what);
+  return caller.kind === 'agent' ? caller.subject : named;
 }

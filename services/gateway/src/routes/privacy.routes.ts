@@ -1,5 +1,5 @@
 import { GetRedactions } from '@orgmesh/contracts';
-import { requireOwnRole } from '../auth/caller.js';
+import { ownRoleFilter } from '../auth/caller.js';
 import { rowLimit } from './pagination.js';
 import { defineRoute, type Route } from './route.js';
 
@@ -31,11 +31,10 @@ export const privacyRoutes: Route[] = [
     status: 200,
     response: GetRedactions.response,
     async handle({ query, caller, call }) {
-      if (query.role !== undefined) requireOwnRole(caller, query.role, 'the redaction counts');
       // The proxy checks the forwarded token again and confines an agent to its own role.
       return call(GetRedactions, {
         ...query,
-        ...(caller.kind === 'agent' ? { role: caller.role } : {}),
+        role: ownRoleFilter(caller, query.role, 'the redaction counts'),
         bucket: query.bucket ?? 'hour',
         limit: query.limit ?? 1000,
       });

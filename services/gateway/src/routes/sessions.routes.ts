@@ -12,7 +12,14 @@ import {
   SessionState,
   SessionTransition,
 } from '@orgmesh/contracts';
-import { observerOf, requireKind, requireOwnRole, requireSelf } from '../auth/caller.js';
+import {
+  observerOf,
+  ownRoleFilter,
+  requireKind,
+  requireOwnRole,
+  requireSelf,
+  selfFilter,
+} from '../auth/caller.js';
 import { PageQuery, pageOf } from './pagination.js';
 import { ALL_KINDS, WRITERS, defineRoute, type RpcCall, type Route } from './route.js';
 import type { Caller } from '../auth/caller.js';
@@ -99,13 +106,10 @@ export const sessionRoutes: Route[] = [
     response: ListSessions.response,
     grpc: { service: 'Sessions', method: 'ListSessions' },
     async handle({ query, caller, call }) {
-      if (query.role !== undefined) requireOwnRole(caller, query.role, 'the listed sessions');
-      if (query.agentId !== undefined) requireSelf(caller, query.agentId, 'the listed sessions');
-      const agent = caller.kind === 'agent';
       return call(ListSessions, {
         ...query,
-        role: agent ? caller.role : query.role,
-        agentId: agent ? caller.subject : query.agentId,
+        role: ownRoleFilter(caller, query.role, 'the listed sessions'),
+        agentId: selfFilter(caller, query.agentId, 'the listed sessions'),
         limit: query.limit ?? 50,
       });
     },

@@ -1,5 +1,5 @@
 import { GetUsage } from '@orgmesh/contracts';
-import { requireSelf } from '../auth/caller.js';
+import { selfFilter } from '../auth/caller.js';
 import { rowLimit } from './pagination.js';
 import { WRITERS, defineRoute, type Route } from './route.js';
 
@@ -24,11 +24,10 @@ export const usageRoutes: Route[] = [
     status: 200,
     response: GetUsage.response,
     async handle({ query, caller, call }) {
-      if (query.agentId !== undefined) requireSelf(caller, query.agentId, 'the usage');
       // The proxy checks the forwarded token again and confines an agent to its own calls.
       return call(GetUsage, {
         ...query,
-        ...(caller.kind === 'agent' ? { agentId: caller.subject } : {}),
+        agentId: selfFilter(caller, query.agentId, 'the usage'),
         limit: query.limit ?? 100,
       });
     },

@@ -18,8 +18,8 @@ export interface ServiceAppOptions<Clock> {
   /** false: the background jobs are not started (tests run each tick by hand); default: started. */
   startJobs?: boolean;
   /**
-   * Verifies the token an RPC forwards; default: the JWKS of AUTH_JWKS_URL (or
-   * `<AUTH_ISSUER>/.well-known/jwks.json`), in the registry only when REGISTRY_AUTH=on.
+   * Verifies the token an RPC forwards; default: the service's from its config (verifierFromConfig:
+   * the JWKS of AUTH_JWKS_URL, or `<AUTH_ISSUER>/.well-known/jwks.json`).
    */
   verifier?: JwtVerifier;
 }

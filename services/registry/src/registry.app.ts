@@ -34,7 +34,7 @@ export interface RegistryApp extends ServiceApp<RegistryService, RegistryJobs> {
   readonly signingKid: string;
 }
 
-/** No verifier and REGISTRY_AUTH=off: admin checks are off. */
+/** The default verifier only when REGISTRY_AUTH=on; with none, admin checks are off. */
 export type RegistryAppOptions = ServiceAppOptions<Clock>;
 
 /**

@@ -1,5 +1,5 @@
 import type { Restorer, StreamRestorer } from '@orgmesh/privacy';
-import { formatSse, type SseEvent } from './sse.js';
+import { formatSse, jsonData, type SseEvent } from './sse.js';
 
 type Json = Record<string, unknown>;
 
@@ -23,12 +23,8 @@ export class AnthropicStreamRestorer {
   ) {}
 
   transform(event: SseEvent): string {
-    let payload: Json;
-    try {
-      payload = JSON.parse(event.data) as Json;
-    } catch {
-      return formatSse(event);
-    }
+    const payload = jsonData(event);
+    if (payload === undefined) return formatSse(event);
     const type = payload['type'];
     const index = typeof payload['index'] === 'number' ? payload['index'] : 0;
     switch (type) {

@@ -1,5 +1,5 @@
 import type { Restorer, StreamRestorer } from '@orgmesh/privacy';
-import { formatSse, type SseEvent } from './sse.js';
+import { formatSse, jsonData, type SseEvent } from './sse.js';
 
 /** Text fields of an OpenAI chat delta that the model writes. */
 const TEXT_FIELDS = ['content', 'refusal', 'reasoning_content', 'reasoning'] as const;
@@ -30,12 +30,8 @@ export class OpenAiStreamRestorer {
   /** Serialized output for one upstream event (possibly nothing, possibly several events). */
   transform(event: SseEvent): string {
     if (event.data === '[DONE]') return this.flushAll() + formatSse(event);
-    let chunk: Json;
-    try {
-      chunk = JSON.parse(event.data) as Json;
-    } catch {
-      return formatSse(event);
-    }
+    const chunk = jsonData(event);
+    if (chunk === undefined) return formatSse(event);
     const choices = chunk['choices'];
     if (!Array.isArray(choices) || choices.length === 0) return formatSse(event);
     this.template ??= {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { formatSse, SseParser, type SseEvent } from './sse.js';
+import { formatSse, jsonData, SseParser, type SseEvent } from './sse.js';
 
 const STREAM =
   'event: a\ndata: {"x":1}\n\n: keep-alive\n\ndata: line1\ndata: line2\nid: 7\n\nevent: b\r\ndata: crlf\r\n\r\ndata: [DONE]\n\n';
@@ -48,5 +48,14 @@ describe('SseParser', () => {
   it('formats events back into the wire form', () => {
     const text = EXPECTED.map(formatSse).join('');
     expect(parseInPieces(text, [])).toEqual(EXPECTED);
+  });
+});
+
+describe('jsonData', () => {
+  it("parses an event's JSON data, and is undefined for data that is not JSON", () => {
+    expect(jsonData({ data: '{"type":"ping","index":2}' })).toEqual({ type: 'ping', index: 2 });
+    expect(jsonData({ data: '[DONE]' })).toBeUndefined();
+    expect(jsonData({ data: '' })).toBeUndefined();
+    expect(jsonData({ data: '{"cut":' })).toBeUndefined();
   });
 });

@@ -8,6 +8,19 @@ export interface SseEvent {
   readonly comments?: readonly string[];
 }
 
+/**
+ * An event's data as the JSON object a provider's stream chunk is, or undefined when it is not JSON
+ * (`[DONE]`, a keep-alive: the restorers send such an event on as it came). It runs per chunk, so it
+ * allocates nothing beyond the parse itself.
+ */
+export function jsonData(event: SseEvent): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(event.data) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Incremental SSE parser: push decoded text, get complete events; CRLF, LF and CR line ends. */
 export class SseParser {
   private buffer = '';

@@ -153,41 +153,45 @@ export function wordHash(word: string): [number, number] {
   return [h1, h2];
 }
 
-/** Open-addressing table from a word's hash pair to its flags. */
+/**
+ * Open-addressing table from a word's hash pair to its flags. One Int32Array holds each slot's two
+ * hashes and its flags side by side (12 bytes), so a lookup reads one cache line where four parallel
+ * arrays read four. The table is megabytes (300k+ words) and is probed once per word of every request;
+ * between requests the client, the upstream and the bus evict it from the cache, so a cold lookup's
+ * misses, not its instructions, are its cost. Flags are never 0 once added: 0 marks an empty slot.
+ */
 class FlagTable {
   private readonly mask: number;
-  private readonly keys1: Int32Array;
-  private readonly keys2: Int32Array;
-  private readonly values: Uint16Array;
-  private readonly used: Uint8Array;
+  private readonly slots: Int32Array;
 
   constructor(capacity: number) {
     let size = 1;
     while (size < capacity * 2) size <<= 1;
     this.mask = size - 1;
-    this.keys1 = new Int32Array(size);
-    this.keys2 = new Int32Array(size);
-    this.values = new Uint16Array(size);
-    this.used = new Uint8Array(size);
+    this.slots = new Int32Array(size * 3);
   }
 
   add(h1: number, h2: number, flag: number): void {
+    const slots = this.slots;
     let slot = (h1 ^ (h2 >>> 11)) & this.mask;
-    while (this.used[slot] && (this.keys1[slot] !== h1 || this.keys2[slot] !== h2))
+    while (slots[slot * 3 + 2] !== 0 && (slots[slot * 3] !== h1 || slots[slot * 3 + 1] !== h2))
       slot = (slot + 1) & this.mask;
-    this.used[slot] = 1;
-    this.keys1[slot] = h1;
-    this.keys2[slot] = h2;
-    this.values[slot]! |= flag;
+    const at = slot * 3;
+    slots[at] = h1;
+    slots[at + 1] = h2;
+    slots[at + 2]! |= flag;
   }
 
   get(h1: number, h2: number): number {
+    const slots = this.slots;
     let slot = (h1 ^ (h2 >>> 11)) & this.mask;
-    while (this.used[slot]) {
-      if (this.keys1[slot] === h1 && this.keys2[slot] === h2) return this.values[slot]!;
+    for (;;) {
+      const at = slot * 3;
+      const flags = slots[at + 2]!;
+      if (flags === 0) return 0;
+      if (slots[at] === h1 && slots[at + 1] === h2) return flags;
       slot = (slot + 1) & this.mask;
     }
-    return 0;
   }
 }
 

@@ -6,6 +6,11 @@ export {
 } from './service-host.js';
 export { CloseStack } from './close-stack.js';
 export { handlersModule, instance } from './handlers-module.js';
-export { ServiceJobs, type ServiceJobsOptions } from './jobs/service-jobs.js';
+export {
+  ServiceJobs,
+  type JobDefinition,
+  type ServiceJobParts,
+  type ServiceJobsOptions,
+} from './jobs/service-jobs.js';
 export { jobAffectedCounter, jobRunsCounter } from './jobs/job-metrics.js';
 export { serviceApp, startServiceApp, type ServiceApp, type ServiceAppOptions } from './service-app.js';

@@ -23,13 +23,13 @@ import { ReplicaCacheSync } from './task/replica-sync.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
 import { TaskService, systemClock, type Clock } from './task/task.service.js';
 import { TaskMetrics } from './task/task.metrics.js';
-import { TaskJobs } from './task/task.jobs.js';
+import { taskJobs, type TaskJobs } from './task/task.jobs.js';
 import { meshRetentionTargets } from './task/task.retention.js';
 import { ApprovalRepository } from './approval/approval.repository.js';
 import { ApprovalDelegations } from './approval/approval.delegations.js';
 import { ApprovalVisibility } from './approval/approval.visibility.js';
 import { ApprovalService } from './approval/approval.service.js';
-import { ApprovalJobs } from './approval/approval.jobs.js';
+import { approvalJobs, type ApprovalJobs } from './approval/approval.jobs.js';
 import { NatsOrgChartAdapter } from './approval/nats-org-chart.adapter.js';
 import { BudgetWarningNotifier } from './budget/budget-warning.notifier.js';
 import { BudgetWarningConsumer } from './budget/budget-warning.consumer.js';
@@ -272,16 +272,20 @@ function runJobs(
   const { service, repository, metrics, approvals, clock } = parts;
   repository.onStateChange((kind, state) => metrics.transitions.inc({ kind, state }));
   const jobs = host.runJobs(
-    new TaskJobs(service, repository, metrics, logger, retentionJob(host, config, clock), {
-      deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-      retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
-    }),
+    taskJobs(
+      { service, repository, metrics, logger, retention: retentionJob(host, config, clock) },
+      {
+        deadlineIntervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
+        retentionIntervalMs: config.MESH_RETENTION_INTERVAL,
+      },
+    ),
     start,
   );
-  const approvalJobs = host.runJobs(
-    new ApprovalJobs(approvals, repository, metrics, logger, {
-      intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL,
-    }),
+  const approvalSweep = host.runJobs(
+    approvalJobs(
+      { service: approvals, repository, metrics, logger },
+      { intervalMs: config.MESH_DEADLINE_SWEEP_INTERVAL },
+    ),
     start,
   );
   const redelivery = host.runJobs(
@@ -294,7 +298,7 @@ function runJobs(
     }),
     start,
   );
-  return { jobs, approvalJobs, redelivery };
+  return { jobs, approvalJobs: approvalSweep, redelivery };
 }
 
 /** The mesh's retention (task.retention.ts: what it deletes, for how long each table keeps rows). */

@@ -19,7 +19,7 @@ import type { RegistryConfig } from './registry.config.js';
 import { RegistryRepository, REGISTRY_SCHEMA } from './persistence/registry.repository.js';
 import { profileSigningKey } from './service/profile-signing.key.js';
 import { RegistryAccess } from './service/registry.access.js';
-import { RegistryJobs } from './service/registry.jobs.js';
+import { registryJobs, type RegistryJobs } from './service/registry.jobs.js';
 import { RegistryMetrics } from './service/registry.metrics.js';
 import { registryHandlers } from './service/registry.handlers.js';
 import {
@@ -65,11 +65,14 @@ export async function startRegistryApp(
 
     const retention = retentionJob(db, config, registry);
     const jobs = host.runJobs(
-      new RegistryJobs(service, metrics, logger, retention, {
-        presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
-        refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
-        retentionIntervalMs: config.REGISTRY_RETENTION_INTERVAL,
-      }),
+      registryJobs(
+        { service, metrics, logger, retention },
+        {
+          presenceSweepIntervalMs: config.REGISTRY_PRESENCE_SWEEP_INTERVAL,
+          refreshIntervalMs: config.REGISTRY_REFRESH_INTERVAL,
+          retentionIntervalMs: config.REGISTRY_RETENTION_INTERVAL,
+        },
+      ),
       options.startJobs !== false,
     );
 

@@ -14,7 +14,7 @@ import { SessionRepository, SESSIONS_SCHEMA } from './session/session.repository
 import { SessionService, type Clock, systemClock } from './session/session.service.js';
 import { SessionMetrics } from './session/session.metrics.js';
 import { sessionHandlers } from './session/session.handlers.js';
-import { SessionJobs } from './session/session.jobs.js';
+import { sessionJobs, type SessionJobs } from './session/session.jobs.js';
 import { sessionsRetentionTargets } from './session/session.retention.js';
 import { startMeshFollow } from './mesh-follow/mesh-follow.consumer.js';
 import { CallerIdentity } from './identity/caller-identity.js';
@@ -60,11 +60,14 @@ export async function startSessionsApp(
 
     const retention = retentionJob(db, config, registry, clock);
     const jobs = host.runJobs(
-      new SessionJobs(service, repository, metrics, logger, retention, {
-        idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
-        sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
-        retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
-      }),
+      sessionJobs(
+        { service, repository, metrics, logger, retention },
+        {
+          idleTimeoutMs: config.SESSION_IDLE_TIMEOUT,
+          sweepIntervalMs: config.SESSION_SWEEP_INTERVAL,
+          retentionIntervalMs: config.SESSION_RETENTION_INTERVAL,
+        },
+      ),
       options.startJobs !== false,
     );
 

@@ -59,4 +59,17 @@ describe('ServiceJobs', () => {
     expect(await runs('sweep', 'skipped')).toBe(2);
     await expect(jobs.retainOnce()).rejects.toThrow('no retention job');
   });
+
+  it('start schedules the declared jobs: a fromStart job runs at once, the others after one interval', async () => {
+    const { jobs } = setup();
+    const ran: string[] = [];
+    jobs.schedule(
+      { name: 'sweep', intervalMs: 60_000, run: async () => ran.push('sweep'), fromStart: true },
+      { name: 'refresh', intervalMs: 60_000, run: async () => ran.push('refresh') },
+    );
+    expect(ran).toEqual([]);
+    jobs.start();
+    await jobs.stop();
+    expect(ran).toEqual(['sweep']);
+  });
 });

@@ -1,6 +1,18 @@
 import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
 import { JobTimers, type Logger } from '@orgmesh/telemetry';
 import type { Counter } from 'prom-client';
+import type { StartableJobs } from '../service-host.js';
+
+/** One background job as its service declares it: `start` schedules it, tests call `run` by hand. */
+export interface JobDefinition {
+  /** The `job` label of its runs and the name its failed ticks are logged under. */
+  name: string;
+  intervalMs: number;
+  /** One run: the service's own work, which counts itself with `recordRun`. */
+  run: () => Promise<unknown>;
+  /** Run once at start, then every interval (see `everyFromNow`); default: first run after one interval. */
+  fromStart?: boolean;
+}
 
 export interface ServiceJobsOptions {
   logger: Logger;
@@ -16,6 +28,13 @@ export interface ServiceJobsOptions {
   retention?: { job: RetentionJob; message: string };
 }
 
+/** What every stateful service gives its jobs: its logger, its metrics (their job-runs counter), its retention job. */
+export interface ServiceJobParts<Metrics extends { jobRuns: ServiceJobsOptions['jobRuns'] }> {
+  metrics: Metrics;
+  logger: Logger;
+  retention: RetentionJob;
+}
+
 /**
  * What the background jobs of the stateful services (registry, sessions, mesh-router) have in
  * common: interval timers that count a failed tick, the retention run with its count and log
@@ -23,9 +42,10 @@ export interface ServiceJobsOptions {
  * their own ticks (what a presence sweep or a deadline run does, and what it counts) and call
  * `recordRun` with whether they won the job's advisory lock.
  */
-export class ServiceJobs {
+export class ServiceJobs implements StartableJobs {
   private readonly timers: JobTimers;
   private readonly firstTicks: Promise<unknown>[] = [];
+  private readonly scheduled: JobDefinition[] = [];
 
   constructor(private readonly options: ServiceJobsOptions) {
     this.timers = new JobTimers({
@@ -33,6 +53,36 @@ export class ServiceJobs {
       failureMessage: options.failureMessage,
       onFailure: (job) => options.jobRuns.inc({ job, result: 'failed' }),
     });
+  }
+
+  /** A stateful service's jobs over its `parts`, with its constant log lines of a failed tick and a retention run. */
+  static withRetention(
+    parts: ServiceJobParts<{ jobRuns: ServiceJobsOptions['jobRuns'] }>,
+    messages: { failure: string; retention: string },
+  ): ServiceJobs {
+    return new ServiceJobs({
+      logger: parts.logger,
+      jobRuns: parts.metrics.jobRuns,
+      failureMessage: messages.failure,
+      retention: { job: parts.retention, message: messages.retention },
+    });
+  }
+
+  /**
+   * Declares the jobs `start` schedules. A service declares them once its runs exist (they count
+   * themselves on this instance), so this comes after the constructor.
+   */
+  schedule(...jobs: JobDefinition[]): this {
+    this.scheduled.push(...jobs);
+    return this;
+  }
+
+  /** Starts the declared jobs' timers (not called when tests run the ticks by hand). */
+  start(): void {
+    for (const job of this.scheduled) {
+      if (job.fromStart) this.everyFromNow(job.name, job.intervalMs, job.run);
+      else this.every(job.name, job.intervalMs, job.run);
+    }
   }
 
   every(job: string, intervalMs: number, tick: () => Promise<unknown>): void {

@@ -1,6 +1,5 @@
-import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
-import { ServiceJobs } from '@orgmesh/service-host';
-import type { Logger } from '@orgmesh/telemetry';
+import type { RetentionRun } from '@orgmesh/persistence';
+import { ServiceJobs, type ServiceJobParts, type StartableJobs } from '@orgmesh/service-host';
 import type { TaskService } from './task.service.js';
 import type { TaskRepository } from './task.repository.js';
 import type { TaskMetrics } from './task.metrics.js';
@@ -10,60 +9,51 @@ const BATCH = 200;
 /**
  * The deadline job (escalate undecided approvals, then time out open tasks past their deadline)
  * and the retention job (task.retention.ts: what it deletes; RetentionJob: how). Each tick runs only on the replica that wins the job's
- * Postgres advisory lock, so any number of replicas may run this safely.
+ * Postgres advisory lock, so any number of replicas may run this safely. Tests run the ticks by
+ * hand (startJobs: false).
  */
-export class TaskJobs {
-  private readonly jobs: ServiceJobs;
-
-  constructor(
-    private readonly service: TaskService,
-    private readonly repository: TaskRepository,
-    private readonly metrics: TaskMetrics,
-    private readonly logger: Logger,
-    retention: RetentionJob,
-    private readonly options: { deadlineIntervalMs: number; retentionIntervalMs: number },
-  ) {
-    this.jobs = new ServiceJobs({
-      logger,
-      jobRuns: metrics.jobRuns,
-      failureMessage: 'mesh job failed',
-      retention: { job: retention, message: 'mesh retention finished' },
-    });
-  }
-
-  start(): void {
-    this.jobs.every('deadlines', this.options.deadlineIntervalMs, () => this.deadlinesOnce());
-    this.jobs.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
-  }
-
-  stop(): Promise<void> {
-    return this.jobs.stop();
-  }
-
+export interface TaskJobs extends StartableJobs {
   /** One deadline tick; undefined when another replica ran it. */
-  async deadlinesOnce(): Promise<{ escalated: number; expired: number } | undefined> {
-    const { ran, result } = await this.repository.lockedJob('deadlines', async () => {
-      let escalated = 0;
-      for (const id of await this.service.dueForEscalation(BATCH)) {
-        if ((await this.service.escalate(id)) !== undefined) escalated++;
-      }
-      let expired = 0;
-      for (const id of await this.service.dueForExpiry(BATCH)) {
-        if (await this.service.expire(id)) expired++;
-      }
-      return { escalated, expired };
-    });
-    this.jobs.recordRun('deadlines', ran);
-    if (ran && result) {
-      if (result.escalated) this.metrics.jobAffected.inc({ job: 'escalate' }, result.escalated);
-      if (result.expired) this.metrics.jobAffected.inc({ job: 'expire' }, result.expired);
-      if (result.escalated || result.expired) this.logger.info(result, 'deadline job finished');
-    }
-    return ran ? result : undefined;
-  }
-
+  deadlinesOnce(): Promise<{ escalated: number; expired: number } | undefined>;
   /** One retention run (batches under the lock, each its own transaction); undefined when another replica ran it. */
-  retainOnce(): Promise<RetentionRun | undefined> {
-    return this.jobs.retainOnce();
-  }
+  retainOnce(): Promise<RetentionRun | undefined>;
+}
+
+export function taskJobs(
+  parts: ServiceJobParts<TaskMetrics> & { service: TaskService; repository: TaskRepository },
+  options: { deadlineIntervalMs: number; retentionIntervalMs: number },
+): TaskJobs {
+  const { service, repository, metrics, logger } = parts;
+  const jobs = ServiceJobs.withRetention(parts, {
+    failure: 'mesh job failed',
+    retention: 'mesh retention finished',
+  });
+  const runs = {
+    deadlinesOnce: async () => {
+      const { ran, result } = await repository.lockedJob('deadlines', async () => {
+        let escalated = 0;
+        for (const id of await service.dueForEscalation(BATCH)) {
+          if ((await service.escalate(id)) !== undefined) escalated++;
+        }
+        let expired = 0;
+        for (const id of await service.dueForExpiry(BATCH)) {
+          if (await service.expire(id)) expired++;
+        }
+        return { escalated, expired };
+      });
+      jobs.recordRun('deadlines', ran);
+      if (ran && result) {
+        if (result.escalated) metrics.jobAffected.inc({ job: 'escalate' }, result.escalated);
+        if (result.expired) metrics.jobAffected.inc({ job: 'expire' }, result.expired);
+        if (result.escalated || result.expired) logger.info(result, 'deadline job finished');
+      }
+      return ran ? result : undefined;
+    },
+    retainOnce: () => jobs.retainOnce(),
+  };
+  jobs.schedule(
+    { name: 'deadlines', intervalMs: options.deadlineIntervalMs, run: runs.deadlinesOnce },
+    { name: 'retention', intervalMs: options.retentionIntervalMs, run: runs.retainOnce },
+  );
+  return { ...runs, start: () => jobs.start(), stop: () => jobs.stop() };
 }

@@ -1,61 +1,53 @@
-import type { RetentionJob, RetentionRun } from '@orgmesh/persistence';
-import { ServiceJobs } from '@orgmesh/service-host';
-import type { Logger } from '@orgmesh/telemetry';
+import type { RetentionRun } from '@orgmesh/persistence';
+import { ServiceJobs, type ServiceJobParts, type StartableJobs } from '@orgmesh/service-host';
 import type { RegistryService } from './registry.service.js';
 import type { RegistryMetrics } from './registry.metrics.js';
 
 /**
  * Background work: the presence sweep (marks silent agents offline; only the replica holding the
  * job's advisory lock runs a tick) and the version refresh (every replica installs versions another
- * replica loaded), and the retention job (RetentionJob: batches under its advisory lock).
+ * replica loaded), and the retention job (RetentionJob: batches under its advisory lock). Tests run
+ * the ticks by hand (startJobs: false).
  */
-export class RegistryJobs {
-  private readonly jobs: ServiceJobs;
-
-  constructor(
-    private readonly service: RegistryService,
-    private readonly metrics: RegistryMetrics,
-    private readonly logger: Logger,
-    retention: RetentionJob,
-    private readonly options: { presenceSweepIntervalMs: number; refreshIntervalMs: number; retentionIntervalMs: number },
-  ) {
-    this.jobs = new ServiceJobs({
-      logger,
-      jobRuns: metrics.jobRuns,
-      failureMessage: 'registry job failed',
-      retention: { job: retention, message: 'registry retention finished' },
-    });
-  }
-
-  start(): void {
-    this.jobs.every('presence', this.options.presenceSweepIntervalMs, () => this.sweepOnce());
-    this.jobs.every('refresh', this.options.refreshIntervalMs, () => this.refreshOnce());
-    this.jobs.every('retention', this.options.retentionIntervalMs, () => this.retainOnce());
-  }
-
-  stop(): Promise<void> {
-    return this.jobs.stop();
-  }
-
-  /** One retention run; undefined when another replica ran it. */
-  retainOnce(): Promise<RetentionRun | undefined> {
-    return this.jobs.retainOnce();
-  }
-
+export interface RegistryJobs extends StartableJobs {
   /** One presence tick; the number of agents marked offline, or undefined when another replica ran it. */
-  async sweepOnce(): Promise<number | undefined> {
-    const offline = await this.service.sweepPresence();
-    this.jobs.recordRun('presence', offline !== undefined);
-    if (offline) {
-      this.metrics.markedOffline.inc(offline);
-      this.logger.info({ job: 'presence', offline }, 'agents marked offline');
-    }
-    return offline;
-  }
+  sweepOnce(): Promise<number | undefined>;
+  /** Installs a version another replica loaded; whether the current version changed. */
+  refreshOnce(): Promise<boolean>;
+  /** One retention run; undefined when another replica ran it. */
+  retainOnce(): Promise<RetentionRun | undefined>;
+}
 
-  async refreshOnce(): Promise<boolean> {
-    const changed = await this.service.refresh();
-    this.jobs.recordRun('refresh', true);
-    return changed;
-  }
+export function registryJobs(
+  parts: ServiceJobParts<RegistryMetrics> & { service: RegistryService },
+  options: { presenceSweepIntervalMs: number; refreshIntervalMs: number; retentionIntervalMs: number },
+): RegistryJobs {
+  const { service, metrics, logger } = parts;
+  const jobs = ServiceJobs.withRetention(parts, {
+    failure: 'registry job failed',
+    retention: 'registry retention finished',
+  });
+  const runs = {
+    sweepOnce: async () => {
+      const offline = await service.sweepPresence();
+      jobs.recordRun('presence', offline !== undefined);
+      if (offline) {
+        metrics.markedOffline.inc(offline);
+        logger.info({ job: 'presence', offline }, 'agents marked offline');
+      }
+      return offline;
+    },
+    refreshOnce: async () => {
+      const changed = await service.refresh();
+      jobs.recordRun('refresh', true);
+      return changed;
+    },
+    retainOnce: () => jobs.retainOnce(),
+  };
+  jobs.schedule(
+    { name: 'presence', intervalMs: options.presenceSweepIntervalMs, run: runs.sweepOnce },
+    { name: 'refresh', intervalMs: options.refreshIntervalMs, run: runs.refreshOnce },
+    { name: 'retention', intervalMs: options.retentionIntervalMs, run: runs.retainOnce },
+  );
+  return { ...runs, start: () => jobs.start(), stop: () => jobs.stop() };
 }

@@ -1,5 +1,11 @@
 import { connect } from '@nats-io/transport-node';
-import { nanos, nkeyAuthenticator, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
+import {
+  nanos,
+  nkeyAuthenticator,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/nats-core';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -40,7 +46,7 @@ import { ReplyInbox } from './reply-inbox.js';
 import { RpcServer } from './rpc-server.js';
 import { decodeReply, publishAck } from './reply-decoding.js';
 import { StreamProvisioner, type StreamOptions } from './stream-provisioning.js';
-import { withSendSpan } from './tracing.js';
+import { withMessagingSpan } from './tracing.js';
 import { coalesceWrites } from './write-coalescing.js';
 import type { BusStatus, ConsumeOptions, ConsumerHandle, EventContext, MessageContext } from './types.js';
 
@@ -228,7 +234,7 @@ export class MessageBus {
     const subject = this.subject(rpc.subject);
     const headers = callHeaders(opts);
     const data = encodeJson(body);
-    return withSendSpan(
+    return withMessagingSpan(
       'request',
       subject,
       headers,
@@ -293,7 +299,7 @@ export class MessageBus {
   ): Promise<{ seq: number; duplicate: boolean }> {
     const subject = this.subject(rawSubject);
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    return withSendSpan(
+    return withMessagingSpan(
       'publish',
       subject,
       headers,

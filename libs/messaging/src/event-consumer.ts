@@ -18,7 +18,7 @@ import {
 } from './headers.js';
 import type { MessagingMetrics } from './metrics.js';
 import { deadLetterSubject, unprefixSubject, type Namespace } from './names.js';
-import { withProcessSpan } from './tracing.js';
+import { withMessagingSpan } from './tracing.js';
 import { traceIdOf } from './unexpected.js';
 import type { ConsumeOptions, ConsumerHandle, EventContext } from './types.js';
 
@@ -235,7 +235,7 @@ export class EventConsumer<E extends EventDefinition> implements ConsumerHandle 
     const keepAlive = setInterval(() => msg.working(), Math.max(500, Math.floor(this.ackWaitMs / 2)));
     keepAlive.unref();
     try {
-      await withProcessSpan(
+      await withMessagingSpan(
         'consume',
         msg.subject,
         headers,

@@ -14,7 +14,7 @@ import { decodeBoundedJson, encodeJson, headerIdProblem } from './codec.js';
 import { errorReplyHeaders, headersToRecord, recordToHeaders } from './headers.js';
 import type { MessagingMetrics } from './metrics.js';
 import { prefixSubject, sanitizeName, unprefixSubject, type Namespace } from './names.js';
-import { withProcessSpan } from './tracing.js';
+import { withMessagingSpan } from './tracing.js';
 import { traceIdOf } from './unexpected.js';
 import type { MessageContext } from './types.js';
 
@@ -66,7 +66,6 @@ export class RpcServer {
   private subject(raw: string): string {
     return prefixSubject(this.namespace, raw);
   }
-
 
   /**
    * Serves an RPC in a queue group (default: the bus name). The request is validated first: a
@@ -153,7 +152,7 @@ export class RpcServer {
     msg: Msg,
     headers: Record<string, string>,
   ): Promise<Uint8Array> {
-    return withProcessSpan(
+    return withMessagingSpan(
       'serve',
       msg.subject,
       headers,

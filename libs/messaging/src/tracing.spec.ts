@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { extractTraceContext, injectTraceContext, withSendSpan } from './tracing.js';
+import { extractTraceContext, injectTraceContext, withMessagingSpan } from './tracing.js';
 
 const TRACEPARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
@@ -10,7 +10,13 @@ describe('trace context headers without an SDK', () => {
 
   it('continues the trace already in the headers (an outbox row) through a no-op send span', async () => {
     const headers: Record<string, string> = { traceparent: TRACEPARENT, tracestate: 'k=v' };
-    const seen = await withSendSpan('publish', 'x.v1.y', headers, {}, async () => headers['traceparent']);
+    const seen = await withMessagingSpan(
+      'publish',
+      'x.v1.y',
+      headers,
+      {},
+      async () => headers['traceparent'],
+    );
     expect(seen).toBe(TRACEPARENT);
     expect(headers['tracestate']).toBe('k=v');
   });

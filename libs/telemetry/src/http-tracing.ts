@@ -6,11 +6,11 @@ import {
   trace,
   type Attributes,
   type Context,
-  type Span,
   type TextMapGetter,
   type TextMapSetter,
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { startChildSpan, type ChildSpan } from './child-span.js';
 
 /**
  * HTTP spans by hand (the services run node:http and undici directly; no auto-instrumentation).
@@ -49,10 +49,54 @@ export function injectTraceHeaders(
   return headers;
 }
 
-export interface HttpServerSpan {
-  readonly span: Span;
-  /** The context to run the handler in (its spans and log lines join the request's trace). */
-  readonly context: Context;
+/**
+ * The parent of an outgoing message's span: the active context when a span is active in it, else the
+ * trace its headers already carry (one written earlier, e.g. an outbox row) on top of the active context.
+ */
+export function activeOrHeaderParent(headers: HeaderBag): Context {
+  const active = context.active();
+  return trace.getSpan(active) ? active : extractTraceHeaders(headers, active);
+}
+
+/** A child span whose `end(…)` records how it ended, then ends the span; a second call does nothing. */
+interface EndOnceSpan<A extends unknown[]> extends ChildSpan {
+  end(...outcome: A): void;
+}
+
+function endOnce<A extends unknown[]>(child: ChildSpan, record: (...outcome: A) => void): EndOnceSpan<A> {
+  let ended = false;
+  return {
+    ...child,
+    end(...outcome) {
+      if (ended) return;
+      ended = true;
+      record(...outcome);
+      child.span.end();
+    },
+  };
+}
+
+/** An HTTP span: named by its method until the route is known, which it records as `http.request.method`. */
+function startHttpSpan(
+  tracerName: string,
+  method: string,
+  kind: SpanKind,
+  attributes: Attributes,
+  parent: Context,
+): ChildSpan {
+  return startChildSpan(
+    tracerName,
+    method,
+    { kind, attributes: { 'http.request.method': method, ...attributes } },
+    parent,
+  );
+}
+
+/**
+ * An incoming request's span; its `context` is the one to run the handler in (its spans and log
+ * lines join the request's trace).
+ */
+export interface HttpServerSpan extends ChildSpan {
   /** Names the span `<METHOD> <route>`, records the status (5xx is an error) and ends it. Idempotent. */
   end(route: string, status: number): void;
 }
@@ -64,32 +108,15 @@ export function startHttpServerSpan(
   headers: HeaderBag,
   attributes: Attributes = {},
 ): HttpServerSpan {
-  const parent = extractTraceHeaders(headers);
-  const span = trace
-    .getTracer(tracerName)
-    .startSpan(
-      method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, ...attributes } },
-      parent,
-    );
-  let ended = false;
-  return {
-    span,
-    context: trace.setSpan(parent, span),
-    end(route, status) {
-      if (ended) return;
-      ended = true;
-      span.updateName(`${method} ${route}`);
-      span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
-      if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    },
-  };
+  const child = startHttpSpan(tracerName, method, SpanKind.SERVER, attributes, extractTraceHeaders(headers));
+  return endOnce(child, (route: string, status: number) => {
+    child.span.updateName(`${method} ${route}`);
+    child.span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+    if (status >= 500) child.span.setStatus({ code: SpanStatusCode.ERROR });
+  });
 }
 
-export interface HttpClientSpan {
-  readonly span: Span;
-  readonly context: Context;
+export interface HttpClientSpan extends ChildSpan {
   /** Records the response status (or the failure) and ends the span. Idempotent. */
   end(outcome: { status: number } | { error: string }): void;
 }
@@ -104,35 +131,24 @@ export function startHttpClientSpan(
   url: URL,
   attributes: Attributes = {},
 ): HttpClientSpan {
-  const active = context.active();
-  const span = trace.getTracer(tracerName).startSpan(
+  const child = startHttpSpan(
+    tracerName,
     method,
+    SpanKind.CLIENT,
     {
-      kind: SpanKind.CLIENT,
-      attributes: {
-        'http.request.method': method,
-        'server.address': url.hostname,
-        'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
-        ...attributes,
-      },
+      'server.address': url.hostname,
+      'server.port': Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      ...attributes,
     },
-    active,
+    context.active(),
   );
-  let ended = false;
-  return {
-    span,
-    context: trace.setSpan(active, span),
-    end(outcome) {
-      if (ended) return;
-      ended = true;
-      if ('status' in outcome) {
-        span.setAttribute('http.response.status_code', outcome.status);
-        if (outcome.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-      } else {
-        span.setAttribute('error.type', outcome.error);
-        span.setStatus({ code: SpanStatusCode.ERROR });
-      }
-      span.end();
-    },
-  };
+  return endOnce(child, (outcome: { status: number } | { error: string }) => {
+    if ('status' in outcome) {
+      child.span.setAttribute('http.response.status_code', outcome.status);
+      if (outcome.status >= 400) child.span.setStatus({ code: SpanStatusCode.ERROR });
+    } else {
+      child.span.setAttribute('error.type', outcome.error);
+      child.span.setStatus({ code: SpanStatusCode.ERROR });
+    }
+  });
 }

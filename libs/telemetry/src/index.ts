@@ -10,3 +10,4 @@ export * from './client-error.js';
 export * from './token-bucket.js';
 export * from './metric-series.js';
 export * from './metric-table.js';
+export * from './child-span.js';

@@ -58,4 +58,9 @@ describe('jsonData', () => {
     expect(jsonData({ data: '' })).toBeUndefined();
     expect(jsonData({ data: '{"cut":' })).toBeUndefined();
   });
+
+  it('is undefined for JSON that is not an object, which the restorers then pass on as it came', () => {
+    for (const data of ['null', '1', '"text"', '[{"choices":[]}]', 'true'])
+      expect(jsonData({ data })).toBeUndefined();
+  });
 });

@@ -9,16 +9,21 @@ export interface SseEvent {
 }
 
 /**
- * An event's data as the JSON object a provider's stream chunk is, or undefined when it is not JSON
- * (`[DONE]`, a keep-alive: the restorers send such an event on as it came). It runs per chunk, so it
- * allocates nothing beyond the parse itself.
+ * An event's data as the JSON object a provider's stream chunk is, or undefined when it is not a JSON
+ * object (`[DONE]`, a keep-alive, or an upstream's `null`, number or array: the restorers send such an
+ * event on as it came, rather than failing the stream on it). It runs per chunk, so it allocates
+ * nothing beyond the parse itself.
  */
 export function jsonData(event: SseEvent): Record<string, unknown> | undefined {
+  let data: unknown;
   try {
-    return JSON.parse(event.data) as Record<string, unknown>;
+    data = JSON.parse(event.data);
   } catch {
     return undefined;
   }
+  return typeof data === 'object' && data !== null && !Array.isArray(data)
+    ? (data as Record<string, unknown>)
+    : undefined;
 }
 
 /** Incremental SSE parser: push decoded text, get complete events; CRLF, LF and CR line ends. */

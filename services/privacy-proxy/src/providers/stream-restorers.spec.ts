@@ -98,6 +98,15 @@ describe('OpenAiStreamRestorer', () => {
   });
 });
 
+describe('JSON data that is not an object (an odd upstream)', () => {
+  it('passes through both restorers as it came instead of failing the stream', () => {
+    for (const data of ['null', '42', '"text"', '[1]']) {
+      expect(new OpenAiStreamRestorer(text, json).transform({ data })).toBe(`data: ${data}\n\n`);
+      expect(new AnthropicStreamRestorer(text, json).transform({ data })).toBe(`data: ${data}\n\n`);
+    }
+  });
+});
+
 describe('AnthropicStreamRestorer', () => {
   it('restores text and input_json deltas per block and flushes before content_block_stop', () => {
     const r = new AnthropicStreamRestorer(text, json);

@@ -14,6 +14,7 @@ export * from './get-admin-directory.rpc.js';
 export * from './import-org.rpc.js';
 export * from './agent-heartbeat.rpc.js';
 export * from './load-registry.rpc.js';
+export * from './registry-rpcs.js';
 export * from './agent-registered.event.js';
 export * from './agent-updated.event.js';
 export * from './agent-removed.event.js';

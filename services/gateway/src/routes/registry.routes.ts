@@ -1,23 +1,13 @@
 import { z } from 'zod';
 import {
   AppError,
-  AgentHeartbeat,
   AgentId,
   AgentPresence,
-  AssignProfile,
   ConfigFormat,
   ConfigHash,
-  GetAdminDirectory,
-  GetAgent,
-  GetManager,
-  GetProfile,
-  ImportOrg,
-  ImportOrgPart,
-  ListAgents,
-  LoadRegistry,
   OrgUser,
   ProfileId,
-  RenderConfig,
+  RegistryRpc,
   RoleId,
   UserId,
   defineCursor,
@@ -53,8 +43,8 @@ function orgChanged(paged: number, current: number): AppError {
  * (sendOrgImport), not the client's.
  */
 const ImportOrgBody = z.object({
-  csv: ImportOrg.request.shape.csv.unwrap(),
-  fileName: ImportOrg.request.shape.fileName,
+  csv: RegistryRpc.ImportOrg.request.shape.csv.unwrap(),
+  fileName: RegistryRpc.ImportOrg.request.shape.fileName,
 });
 
 export const registryRoutes: Route[] = [
@@ -70,10 +60,10 @@ export const registryRoutes: Route[] = [
     access: ALL_KINDS,
     query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...PageQuery }),
     status: 200,
-    response: ListAgents.response,
+    response: RegistryRpc.ListAgents.response,
     grpc: { service: 'Registry', method: 'ListAgents' },
     async handle({ query, call }) {
-      return call(ListAgents, { ...query, limit: query.limit ?? 100 });
+      return call(RegistryRpc.ListAgents, { ...query, limit: query.limit ?? 100 });
     },
   }),
   defineRoute({
@@ -88,11 +78,11 @@ export const registryRoutes: Route[] = [
     access: ALL_KINDS,
     params: AgentParams,
     status: 200,
-    response: GetAgent.response,
+    response: RegistryRpc.GetAgent.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'GetAgent' },
     async handle({ params, call }) {
-      return call(GetAgent, { agentId: params.id });
+      return call(RegistryRpc.GetAgent, { agentId: params.id });
     },
   }),
   defineRoute({
@@ -107,12 +97,12 @@ export const registryRoutes: Route[] = [
     params: AgentParams,
     query: z.object({ format: ConfigFormat }),
     status: 200,
-    response: RenderConfig.response,
+    response: RegistryRpc.RenderConfig.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'RenderConfig' },
     async handle({ params, query, caller, call }) {
       requireSelf(caller, params.id, 'the configuration');
-      return call(RenderConfig, { agentId: params.id, format: query.format });
+      return call(RegistryRpc.RenderConfig, { agentId: params.id, format: query.format });
     },
   }),
   defineRoute({
@@ -133,13 +123,15 @@ export const registryRoutes: Route[] = [
       online: z.boolean(),
       lastSeenAt: AgentPresence.shape.lastSeenAt,
       reportedConfigHash: ConfigHash.nullable(),
-      expectedConfigHashes: GetAgent.response.shape.expectedConfigHashes,
+      expectedConfigHashes: RegistryRpc.GetAgent.response.shape.expectedConfigHashes,
       version: z.number().int().positive(),
     }),
     errors: [404],
     grpc: { service: 'Registry', method: 'GetAgentDrift' },
     async handle({ params, call }) {
-      const { presence, expectedConfigHashes, version } = await call(GetAgent, { agentId: params.id });
+      const { presence, expectedConfigHashes, version } = await call(RegistryRpc.GetAgent, {
+        agentId: params.id,
+      });
       return {
         agentId: params.id,
         drift: presence.drift,
@@ -161,14 +153,14 @@ export const registryRoutes: Route[] = [
       'An agent reports for itself only. A hash that differs from the rendered configuration is drift.',
     access: WRITERS,
     params: AgentParams,
-    body: AgentHeartbeat.request.omit({ agentId: true }),
+    body: RegistryRpc.AgentHeartbeat.request.omit({ agentId: true }),
     status: 200,
-    response: AgentHeartbeat.response,
+    response: RegistryRpc.AgentHeartbeat.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'Heartbeat' },
     async handle({ params, body, caller, call }) {
       requireSelf(caller, params.id, 'the heartbeat');
-      return call(AgentHeartbeat, { agentId: params.id, ...body });
+      return call(RegistryRpc.AgentHeartbeat, { agentId: params.id, ...body });
     },
   }),
   defineRoute({
@@ -182,11 +174,11 @@ export const registryRoutes: Route[] = [
     access: ALL_KINDS,
     query: z.object({ role: RoleId }),
     status: 200,
-    response: GetProfile.response,
+    response: RegistryRpc.GetProfile.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'GetRoleProfile' },
     async handle({ query, call }) {
-      return call(GetProfile, { role: query.role });
+      return call(RegistryRpc.GetProfile, { role: query.role });
     },
   }),
   defineRoute({
@@ -201,11 +193,11 @@ export const registryRoutes: Route[] = [
     access: ALL_KINDS,
     params: z.object({ id: ProfileId }),
     status: 200,
-    response: GetProfile.response,
+    response: RegistryRpc.GetProfile.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'GetProfile' },
     async handle({ params, call }) {
-      return call(GetProfile, { profileId: params.id });
+      return call(RegistryRpc.GetProfile, { profileId: params.id });
     },
   }),
   defineRoute({
@@ -223,7 +215,7 @@ export const registryRoutes: Route[] = [
     query: z.object({ ...PageQuery }),
     status: 200,
     response: z.object({
-      items: GetAdminDirectory.response.shape.people,
+      items: RegistryRpc.GetAdminDirectory.response.shape.people,
       nextCursor: z.string().nullable(),
       orgVersion: z.number().int().nonnegative(),
     }),
@@ -231,7 +223,10 @@ export const registryRoutes: Route[] = [
     grpc: { service: 'Registry', method: 'ListUsers' },
     async handle({ query, call }) {
       const from = query.cursor === undefined ? undefined : UsersCursor.decode(query.cursor);
-      const directory = await call(GetAdminDirectory, { after: from?.a, limit: query.limit ?? 100 });
+      const directory = await call(RegistryRpc.GetAdminDirectory, {
+        after: from?.a,
+        limit: query.limit ?? 100,
+      });
       if (from && directory.orgVersion !== from.v) throw orgChanged(from.v, directory.orgVersion);
       const nextCursor =
         directory.nextAfter === undefined
@@ -254,7 +249,7 @@ export const registryRoutes: Route[] = [
     errors: [404],
     grpc: { service: 'Registry', method: 'GetUser' },
     async handle({ params, call }) {
-      return call(GetManager, { userId: params.id });
+      return call(RegistryRpc.GetManager, { userId: params.id });
     },
   }),
   defineRoute({
@@ -268,14 +263,14 @@ export const registryRoutes: Route[] = [
       'user or profile is 404.',
     access: ADMINS,
     params: UserParams,
-    body: AssignProfile.request.omit({ userId: true }),
+    body: RegistryRpc.AssignProfile.request.omit({ userId: true }),
     idempotent: true,
     status: 200,
-    response: AssignProfile.response,
+    response: RegistryRpc.AssignProfile.response,
     errors: [404],
     grpc: { service: 'Registry', method: 'AssignProfile' },
     async handle({ params, body, call }) {
-      return call(AssignProfile, { userId: params.id, ...body });
+      return call(RegistryRpc.AssignProfile, { userId: params.id, ...body });
     },
   }),
   defineRoute({
@@ -295,12 +290,12 @@ export const registryRoutes: Route[] = [
     largeBody: true,
     idempotent: true,
     status: 200,
-    response: ImportOrg.response,
+    response: RegistryRpc.ImportOrg.response,
     grpc: { service: 'Registry', method: 'ImportOrg' },
     async handle({ body, call }) {
       return sendOrgImport(body.csv, body.fileName, {
-        part: (request) => call(ImportOrgPart, request),
-        commit: (request) => call(ImportOrg, request),
+        part: (request) => call(RegistryRpc.ImportOrgPart, request),
+        commit: (request) => call(RegistryRpc.ImportOrg, request),
       });
     },
   }),
@@ -314,14 +309,14 @@ export const registryRoutes: Route[] = [
       'Validated and stored atomically as a new version; invalid files are 400 with `problems` ({file, path, reason}). ' +
       'Identical content is a no-op.',
     access: ADMINS,
-    body: LoadRegistry.request,
+    body: RegistryRpc.LoadRegistry.request,
     largeBody: true,
     idempotent: true,
     status: 200,
-    response: LoadRegistry.response,
+    response: RegistryRpc.LoadRegistry.response,
     grpc: { service: 'Registry', method: 'LoadRegistry' },
     async handle({ body, call }) {
-      return call(LoadRegistry, body);
+      return call(RegistryRpc.LoadRegistry, body);
     },
   }),
 ];

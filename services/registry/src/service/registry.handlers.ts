@@ -1,20 +1,5 @@
 import type { Type } from '@nestjs/common';
-import {
-  AgentHeartbeat,
-  AssignProfile,
-  GetAdminDirectory,
-  GetAgent,
-  GetDirectory,
-  GetDepartmentHead,
-  GetManager,
-  GetProfile,
-  ImportOrg,
-  ImportOrgPart,
-  ListAgents,
-  LoadRegistry,
-  RenderConfig,
-  ResolvePolicy,
-} from '@orgmesh/contracts';
+import { RegistryRpc } from '@orgmesh/contracts';
 import { countOutcome, rpcController, rpcRoute } from '@orgmesh/messaging';
 import type { RegistryService } from './registry.service.js';
 import type { RegistryAccess } from './registry.access.js';
@@ -28,39 +13,39 @@ export function registryHandlers(
 ): Type<unknown> {
   return rpcController('RegistryHandlers', [
     // Reads: any caller the bus lets publish the subject (RPC_ACCESS).
-    rpcRoute(GetAgent, async (request) => registry.getAgent(request.agentId)),
-    rpcRoute(ListAgents, async (request) => registry.listAgents(request)),
-    rpcRoute(GetProfile, async (request) => registry.getProfile(request)),
-    rpcRoute(GetDirectory, async (request) => registry.directory(request)),
-    rpcRoute(GetManager, async (request) => registry.getManager(request.userId)),
-    rpcRoute(GetDepartmentHead, async (request) => registry.departmentHead(request.department)),
-    rpcRoute(ResolvePolicy, async (request) => {
+    rpcRoute(RegistryRpc.GetAgent, async (request) => registry.getAgent(request.agentId)),
+    rpcRoute(RegistryRpc.ListAgents, async (request) => registry.listAgents(request)),
+    rpcRoute(RegistryRpc.GetProfile, async (request) => registry.getProfile(request)),
+    rpcRoute(RegistryRpc.GetDirectory, async (request) => registry.directory(request)),
+    rpcRoute(RegistryRpc.GetManager, async (request) => registry.getManager(request.userId)),
+    rpcRoute(RegistryRpc.GetDepartmentHead, async (request) => registry.departmentHead(request.department)),
+    rpcRoute(RegistryRpc.ResolvePolicy, async (request) => {
       const decision = registry.resolvePolicy(request.from, request.to, request.kind);
       metrics.policyDecisions.inc({ decision: decision.allowed ? 'allow' : 'deny' });
       return decision;
     }),
 
     // The forwarded token verified here, not trusted.
-    rpcRoute(RenderConfig, async (request, context) => {
+    rpcRoute(RegistryRpc.RenderConfig, async (request, context) => {
       await access.requireSelfOrStaff(context, request.agentId);
       return registry.renderConfig(request.agentId, request.format);
     }),
     // The directory for an admin (the gateway's /v1/users).
-    rpcRoute(GetAdminDirectory, async (request, context) => {
+    rpcRoute(RegistryRpc.GetAdminDirectory, async (request, context) => {
       await access.requireAdmin(context, 'the org directory');
       return registry.directory(request);
     }),
-    rpcRoute(AssignProfile, async (request, context) => {
+    rpcRoute(RegistryRpc.AssignProfile, async (request, context) => {
       const actor = await access.requireAdmin(context, 'assign-profile');
       return registry.assignProfile(request.userId, request.profileId, actor);
     }),
-    rpcRoute(ImportOrgPart, async (request, context) => {
+    rpcRoute(RegistryRpc.ImportOrgPart, async (request, context) => {
       const actor = await access.requireAdmin(context, 'import-org');
       return registry.importOrgPart(request, actor);
     }),
 
     // Counted by outcome; a refused caller is counted as its error code.
-    rpcRoute(ImportOrg, (request, context) =>
+    rpcRoute(RegistryRpc.ImportOrg, (request, context) =>
       countOutcome(
         (result) => metrics.orgImports.inc({ result }),
         async () => {
@@ -70,7 +55,7 @@ export function registryHandlers(
         () => 'imported',
       ),
     ),
-    rpcRoute(LoadRegistry, (request, context) =>
+    rpcRoute(RegistryRpc.LoadRegistry, (request, context) =>
       countOutcome(
         (result) => metrics.loads.inc({ result }),
         async () => {
@@ -80,7 +65,7 @@ export function registryHandlers(
         (result) => (result.changed ? 'stored' : 'unchanged'),
       ),
     ),
-    rpcRoute(AgentHeartbeat, (request, context) =>
+    rpcRoute(RegistryRpc.AgentHeartbeat, (request, context) =>
       countOutcome(
         (result) => metrics.heartbeats.inc({ result }),
         async () => {

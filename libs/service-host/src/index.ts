@@ -13,4 +13,10 @@ export {
   type ServiceJobsOptions,
 } from './jobs/service-jobs.js';
 export { jobAffectedCounter, jobRunsCounter } from './jobs/job-metrics.js';
-export { serviceApp, startServiceApp, type ServiceApp, type ServiceAppOptions } from './service-app.js';
+export {
+  serviceApp,
+  serviceAppStarter,
+  type ServiceApp,
+  type ServiceAppDefinition,
+  type ServiceAppOptions,
+} from './service-app.js';

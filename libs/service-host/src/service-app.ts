@@ -2,7 +2,7 @@ import type { JwtVerifier } from '@orgmesh/auth';
 import type { MessageBus } from '@orgmesh/messaging';
 import type { Database } from '@orgmesh/persistence';
 import type { HealthServer, Logger } from '@orgmesh/telemetry';
-import { ServiceHost, type ServiceHostOptions } from './service-host.js';
+import { ServiceHost, type ServiceHostConfig, type ServiceHostOptions } from './service-host.js';
 
 /**
  * What a stateful service's start takes besides its config, alike in sessions, mesh-router and
@@ -36,23 +36,44 @@ export interface ServiceApp<Service, Jobs> {
   close(): Promise<void>;
 }
 
+/** What is fixed about a stateful service's host; the config and options come with each start. */
+export interface ServiceAppDefinition extends Pick<ServiceHostOptions, 'service' | 'schema' | 'bus'> {
+  /** Its key in @orgmesh/migrations, applied before the pool opens when `options.migrate`. */
+  migrations: string;
+  /**
+   * Its event stream, made (`bus.ensureStream`) before `start` runs; a service whose stream takes
+   * more than its name (the mesh narrows its subjects) makes it in `start`.
+   */
+  stream?: string;
+}
+
 /**
- * Opens the service's ServiceHost — with `options.logger`, and its `migrations` (its key in
- * @orgmesh/migrations) applied when `options.migrate` — and runs `start` on it (ServiceHost.start:
- * a start that fails closes what it opened).
+ * The start function of a stateful service: it opens the service's ServiceHost — with
+ * `options.logger`, its migrations applied when `options.migrate` — makes its stream, and runs
+ * `start` on it (ServiceHost.start: a start that fails closes what it opened).
  */
-export async function startServiceApp<T>(
-  host: Omit<ServiceHostOptions, 'logger' | 'migrate'> & { migrations: string },
-  options: Pick<ServiceAppOptions<unknown>, 'logger' | 'migrate'>,
-  start: (host: ServiceHost) => Promise<T>,
-): Promise<T> {
-  const { migrations, ...hostOptions } = host;
-  const opened = await ServiceHost.open({
-    ...hostOptions,
-    logger: options.logger,
-    migrate: options.migrate ? migrations : undefined,
-  });
-  return opened.start(start);
+export function serviceAppStarter<
+  Config extends ServiceHostConfig,
+  Options extends ServiceAppOptions<unknown>,
+  App,
+>(
+  definition: ServiceAppDefinition,
+  start: (host: ServiceHost, config: Config, options: Options) => Promise<App>,
+): (config: Config, options?: Options) => Promise<App> {
+  const { migrations, stream, ...hostOptions } = definition;
+  // Every member of ServiceAppOptions is optional, so a start without options has none set.
+  return async (config, options = {} as Options) => {
+    const host = await ServiceHost.open({
+      ...hostOptions,
+      config,
+      logger: options.logger,
+      migrate: options.migrate ? migrations : undefined,
+    });
+    return host.start(async (opened) => {
+      if (stream) await opened.bus.ensureStream(stream);
+      return start(opened, config, options);
+    });
+  };
 }
 
 /**

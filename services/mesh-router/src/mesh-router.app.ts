@@ -4,7 +4,7 @@ import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVe
 import { RetentionJob } from '@orgmesh/persistence';
 import {
   serviceApp,
-  startServiceApp,
+  serviceAppStarter,
   type ServiceApp,
   type ServiceAppOptions,
   type ServiceHost,
@@ -53,19 +53,15 @@ export type MeshRouterOptions = ServiceAppOptions<Clock>;
  * queue, the Nest microservice on the orgmesh NATS transport, the outbox relay, the dead-letter
  * watcher (undeliverable tasks), the deadline job and the health port.
  */
-export async function startMeshRouterApp(
-  config: MeshRouterConfig,
-  options: MeshRouterOptions = {},
-): Promise<MeshRouterApp> {
-  const hostOptions = {
+export const startMeshRouterApp = serviceAppStarter(
+  {
     service: 'mesh-router',
     schema: MESH_SCHEMA,
     migrations: 'mesh',
-    config,
     // Replicas learn each other's changes from the task events (ReplicaCacheSync), never their own.
     bus: { noEcho: true },
-  };
-  return startServiceApp(hostOptions, options, async (host) => {
+  },
+  async (host, config: MeshRouterConfig, options: MeshRouterOptions): Promise<MeshRouterApp> => {
     const { bus, logger } = host;
     // The event stream first (narrowed to the events), so the inbox subjects are free for the work queue.
     await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
@@ -85,8 +81,8 @@ export async function startMeshRouterApp(
       { service, ...jobs, approvals, policy, health, repository, replicaSync },
       'mesh router stopped',
     );
-  });
-}
+  },
+);
 
 /** What the router's handlers, consumers and jobs share (opened once by `openParts`). */
 interface MeshRouterParts {

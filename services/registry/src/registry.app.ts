@@ -8,7 +8,7 @@ import { RetentionJob, type Database } from '@orgmesh/persistence';
 import {
   handlersModule,
   serviceApp,
-  startServiceApp,
+  serviceAppStarter,
   type ServiceApp,
   type ServiceAppOptions,
 } from '@orgmesh/service-host';
@@ -42,15 +42,10 @@ export type RegistryAppOptions = ServiceAppOptions<Clock>;
  * the registry directory loaded as a new version when it changed, the Nest microservice on the orgmesh
  * NATS transport, the outbox relay, the presence and refresh jobs and the health port.
  */
-export async function startRegistryApp(
-  config: RegistryConfig,
-  options: RegistryAppOptions = {},
-): Promise<RegistryApp> {
-  const hostOptions = { service: 'registry', schema: REGISTRY_SCHEMA, migrations: 'registry', config };
-  return startServiceApp(hostOptions, options, async (host) => {
-    const { bus, db, logger, metrics: registry } = host;
-    await bus.ensureStream('registry');
-
+export const startRegistryApp = serviceAppStarter(
+  { service: 'registry', schema: REGISTRY_SCHEMA, migrations: 'registry', stream: 'registry' },
+  async (host, config: RegistryConfig, options: RegistryAppOptions): Promise<RegistryApp> => {
+    const { db, logger, metrics: registry } = host;
     const { signingKey, verifier } = await keys(config, options, logger);
 
     const metrics = new RegistryMetrics(registry);
@@ -99,8 +94,8 @@ export async function startRegistryApp(
       { service, jobs, health, signingKid: signingKey.kid },
       'registry service stopped',
     );
-  });
-}
+  },
+);
 
 /** The registry service over its tables, started: REGISTRY_DIR loaded, the org chart seeded, drift reconciled. */
 async function startService(

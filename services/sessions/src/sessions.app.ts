@@ -4,7 +4,7 @@ import { RetentionJob, type Database } from '@orgmesh/persistence';
 import {
   handlersModule,
   serviceApp,
-  startServiceApp,
+  serviceAppStarter,
   type ServiceApp,
   type ServiceAppOptions,
 } from '@orgmesh/service-host';
@@ -30,15 +30,10 @@ export interface SessionsAppOptions extends ServiceAppOptions<Clock> {
  * Starts the sessions service: Postgres pool, NATS bus, the SESSIONS stream, the Nest microservice
  * on the orgmesh NATS transport, the outbox relay, the background jobs and the health port.
  */
-export async function startSessionsApp(
-  config: SessionsConfig,
-  options: SessionsAppOptions = {},
-): Promise<SessionsApp> {
-  const hostOptions = { service: 'sessions', schema: SESSIONS_SCHEMA, migrations: 'sessions', config };
-  return startServiceApp(hostOptions, options, async (host) => {
+export const startSessionsApp = serviceAppStarter(
+  { service: 'sessions', schema: SESSIONS_SCHEMA, migrations: 'sessions', stream: 'sessions' },
+  async (host, config: SessionsConfig, options: SessionsAppOptions): Promise<SessionsApp> => {
     const { bus, db, logger, metrics: registry } = host;
-    await bus.ensureStream('sessions');
-
     const metrics = new SessionMetrics(registry);
     const repository = new SessionRepository(db, {
       batchMax: config.SESSION_BATCH_MAX,
@@ -78,8 +73,8 @@ export async function startSessionsApp(
     logger.info({ healthPort: health.port }, 'sessions service started');
 
     return serviceApp(host, { service, jobs, health }, 'sessions service stopped');
-  });
-}
+  },
+);
 
 /** The sessions' retention (session.retention.ts: what it deletes, for how long each table keeps rows). */
 function retentionJob(db: Database, config: SessionsConfig, registry: Registry, clock: Clock): RetentionJob {

@@ -87,7 +87,13 @@ export async function startHarness(
   const governance = options.governance === true ? {} : options.governance;
   const governor = governance
     ? new Governor(
-        { counters: new MemoryCounterStore(), usage: new MemoryUsageStore(), logger, syncIntervalMs: 50, ...governance },
+        {
+          counters: new MemoryCounterStore(),
+          usage: new MemoryUsageStore(),
+          logger,
+          syncIntervalMs: 50,
+          ...governance,
+        },
         metrics,
       )
     : undefined;

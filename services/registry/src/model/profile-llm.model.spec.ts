@@ -37,6 +37,14 @@ describe('profile file: llm governance (issue 24)', () => {
       rateLimits: [{ per: 'agent', requestsPerMinute: 60, tokensPerMinute: 100000 }],
       onStoreUnavailable: 'allow',
     });
+    // What the file left out stays out, rather than present as undefined: the signed content is what was written.
+    expect(profile.llm?.budgets?.map((budget) => Object.keys(budget).sort())).toEqual([
+      ['name', 'per', 'reset', 'tokens', 'warnAt', 'window'],
+      ['costUsd', 'name', 'per', 'reset', 'window'],
+    ]);
+    expect(Object.keys(ProfileFileSchema.parse(file({ on_store_unavailable: 'allow' })).llm ?? {})).toEqual([
+      'onStoreUnavailable',
+    ]);
     // What the registry signs and the proxy reads is a valid contract profile.
     expect(RoleProfile.safeParse({ ...profile, isDefault: true }).success).toBe(true);
   });

@@ -77,31 +77,30 @@ const LlmFileSchema = z.strictObject({
 });
 
 function llmGovernance(llm: z.infer<typeof LlmFileSchema>): NonNullable<RoleProfile['llm']> {
-  return LlmGovernance.parse({
-    ...(llm.budgets
-      ? {
-          budgets: llm.budgets.map((b) => ({
-            name: b.name,
-            per: b.per,
-            ...(b.tokens !== undefined ? { tokens: b.tokens } : {}),
-            ...(b.cost_usd !== undefined ? { costUsd: b.cost_usd } : {}),
-            window: b.window,
-            reset: b.reset,
-            ...(b.warn_at !== undefined ? { warnAt: b.warn_at } : {}),
-          })),
-        }
-      : {}),
-    ...(llm.rate_limits
-      ? {
-          rateLimits: llm.rate_limits.map((r) => ({
-            per: r.per,
-            ...(r.requests_per_minute !== undefined ? { requestsPerMinute: r.requests_per_minute } : {}),
-            ...(r.tokens_per_minute !== undefined ? { tokensPerMinute: r.tokens_per_minute } : {}),
-          })),
-        }
-      : {}),
-    ...(llm.on_store_unavailable ? { onStoreUnavailable: llm.on_store_unavailable } : {}),
-  });
+  return LlmGovernance.parse(
+    givenFields({
+      budgets: llm.budgets?.map((b) => ({
+        name: b.name,
+        per: b.per,
+        window: b.window,
+        reset: b.reset,
+        ...givenFields({ tokens: b.tokens, costUsd: b.cost_usd, warnAt: b.warn_at }),
+      })),
+      rateLimits: llm.rate_limits?.map((r) => ({
+        per: r.per,
+        ...givenFields({ requestsPerMinute: r.requests_per_minute, tokensPerMinute: r.tokens_per_minute }),
+      })),
+      onStoreUnavailable: llm.on_store_unavailable,
+    }),
+  );
+}
+
+/**
+ * `fields` without those the file left out: a parsed optional member given as undefined stays in
+ * the parsed object (zod keeps it), and the profile's content, hence its signature, would change.
+ */
+function givenFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
 const MeshFileSchema = z.strictObject({

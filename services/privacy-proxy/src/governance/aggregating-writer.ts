@@ -37,6 +37,29 @@ export function columnsOf<Row, K extends keyof Row>(
 }
 
 /**
+ * The in-memory stores' add (tests and single-replica setups): each row summed into the row of its
+ * key, rows older than `keepMs` (by their hour bucket) neither added nor kept — the retention a
+ * Postgres store gets from its retention job.
+ */
+export function addKept<Row extends { readonly bucket: number }>(
+  kept: Map<string, Row>,
+  rows: readonly Row[],
+  keepMs: number,
+  keyOf: (row: Row) => string,
+  addTo: (prior: Row, row: Row) => void,
+): void {
+  const cutoff = Date.now() - keepMs;
+  for (const row of rows) {
+    if (row.bucket < cutoff) continue;
+    const key = keyOf(row);
+    const prior = kept.get(key);
+    if (prior) addTo(prior, row);
+    else kept.set(key, { ...row });
+  }
+  for (const [key, row] of kept) if (row.bucket < cutoff) kept.delete(key);
+}
+
+/**
  * Sums rows with the same key in memory and writes them in one statement per interval, off the
  * request path (LLM usage, redaction counts). A failed write keeps the rows for the next one
  * (bounded by `maxRows`).

@@ -1,6 +1,7 @@
 import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import {
+  addKept,
   AggregatingWriter,
   columnsOf,
   type AggregateQuery,
@@ -175,15 +176,7 @@ export class MemoryUsageStore implements UsageStore {
   constructor(private readonly keepMs = 7 * 86_400_000) {}
 
   add(rows: readonly UsageRow[]): Promise<void> {
-    const cutoff = Date.now() - this.keepMs;
-    for (const row of rows) {
-      if (row.bucket < cutoff) continue;
-      const key = dimensionKey(row);
-      const prior = this.rows.get(key);
-      if (prior) addTotals(prior, row);
-      else this.rows.set(key, { ...row });
-    }
-    for (const [key, row] of this.rows) if (row.bucket < cutoff) this.rows.delete(key);
+    addKept(this.rows, rows, this.keepMs, dimensionKey, addTotals);
     return Promise.resolve();
   }
 

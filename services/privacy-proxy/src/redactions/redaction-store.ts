@@ -3,6 +3,7 @@ import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AuditSink } from '../audit/audit-sink.js';
 import {
+  addKept,
   AggregatingWriter,
   columnsOf,
   type AggregateQuery,
@@ -119,14 +120,9 @@ export class MemoryRedactionStore implements RedactionStore {
   constructor(private readonly keepMs = 7 * DAY_MS) {}
 
   add(rows: readonly RedactionCount[]): Promise<void> {
-    const cutoff = Date.now() - this.keepMs;
-    for (const row of rows) {
-      if (row.bucket < cutoff) continue;
-      const prior = this.rows.get(countKey(row));
-      if (prior) prior.count += row.count;
-      else this.rows.set(countKey(row), { ...row });
-    }
-    for (const [key, row] of this.rows) if (row.bucket < cutoff) this.rows.delete(key);
+    addKept(this.rows, rows, this.keepMs, countKey, (prior, row) => {
+      prior.count += row.count;
+    });
     return Promise.resolve();
   }
 

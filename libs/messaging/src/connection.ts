@@ -26,6 +26,7 @@ import {
   type RpcResponse,
 } from '@orgmesh/contracts';
 import { createLogger, type Logger } from '@orgmesh/telemetry';
+import { busStatusOf, logNatsStatus } from './bus-status.js';
 import { assertReadable, readNkeySeed, natsTlsOptions, type BusOptions } from './bus-options.js';
 import { encodeJson } from './codec.js';
 import { EventConsumer } from './event-consumer.js';
@@ -141,38 +142,9 @@ export class MessageBus {
 
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
-      switch (status.type) {
-        case 'disconnect':
-          this.logger.warn({ server: status.server }, 'nats disconnected');
-          this.emitStatus({ type: 'disconnect', server: status.server });
-          break;
-        case 'reconnect':
-          this.logger.info({ server: status.server }, 'nats reconnected');
-          this.emitStatus({ type: 'reconnect', server: status.server });
-          break;
-        case 'reconnecting':
-          this.logger.debug('nats reconnecting');
-          this.emitStatus({ type: 'reconnecting' });
-          break;
-        case 'error':
-          this.logger.error({ err: status.error }, 'nats error');
-          this.emitStatus({ type: 'error', error: status.error });
-          break;
-        case 'ldm':
-          this.logger.warn({ server: status.server }, 'nats server entering lame duck mode');
-          break;
-        case 'staleConnection':
-          this.logger.warn('nats connection stale');
-          break;
-        case 'slowConsumer':
-          this.logger.warn(
-            { subject: status.sub.getSubject(), pending: status.pending },
-            'nats slow consumer',
-          );
-          break;
-        default:
-          break;
-      }
+      logNatsStatus(this.logger, status);
+      const busStatus = busStatusOf(status);
+      if (busStatus) this.emitStatus(busStatus);
     }
     this.emitStatus({ type: 'close' });
   }

@@ -29,62 +29,53 @@ export function issueTestCertificates(
   name = 'orgmesh-test',
 ): { caFile: string; certFile: string; keyFile: string } {
   const file = (base: string) => join(dir, base);
-  const openssl = (...args: string[]) =>
-    execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
+  const ca = { key: file(`${name}-ca.key`), crt: file(`${name}-ca.crt`) };
+  const server = {
+    key: file(`${name}-server.key`),
+    csr: file(`${name}-server.csr`),
+    ext: file(`${name}-server.ext`),
+    crt: file(`${name}-server.crt`),
+  };
+  const ec = { newkey: 'ec', pkeyopt: 'ec_paramgen_curve:P-256', nodes: true } as const;
+  openssl('req', {
+    x509: true,
     ...ec,
-    '-keyout',
-    file(`${name}-ca.key`),
-    '-out',
-    file(`${name}-ca.crt`),
-    '-days',
-    '1',
-    '-subj',
-    `/CN=${name} CA`,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
-  );
-  openssl(
-    'req',
-    ...ec,
-    '-keyout',
-    file(`${name}-server.key`),
-    '-out',
-    file(`${name}-server.csr`),
-    '-subj',
-    '/CN=localhost',
-  );
+    keyout: ca.key,
+    out: ca.crt,
+    days: '1',
+    subj: `/CN=${name} CA`,
+    addext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'],
+  });
+  openssl('req', { ...ec, keyout: server.key, out: server.csr, subj: '/CN=localhost' });
   writeFileSync(
-    file(`${name}-server.ext`),
+    server.ext,
     'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n',
   );
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file(`${name}-server.csr`),
-    '-CA',
-    file(`${name}-ca.crt`),
-    '-CAkey',
-    file(`${name}-ca.key`),
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-out',
-    file(`${name}-server.crt`),
-    '-extfile',
-    file(`${name}-server.ext`),
+  openssl('x509', {
+    req: true,
+    in: server.csr,
+    CA: ca.crt,
+    CAkey: ca.key,
+    CAcreateserial: true,
+    days: '1',
+    out: server.crt,
+    extfile: server.ext,
+  });
+  return { caFile: ca.crt, certFile: server.crt, keyFile: server.key };
+}
+
+/**
+ * Runs `openssl <command>` with `options` as its flags, in order: `-name value` (once per value of a
+ * list), or `-name` alone for `true`.
+ */
+function openssl(
+  command: string,
+  options: Readonly<Record<string, string | readonly string[] | true>>,
+): void {
+  const args = Object.entries(options).flatMap(([flag, value]) =>
+    value === true ? [`-${flag}`] : [value].flat().flatMap((one) => [`-${flag}`, one]),
   );
-  return {
-    caFile: file(`${name}-ca.crt`),
-    certFile: file(`${name}-server.crt`),
-    keyFile: file(`${name}-server.key`),
-  };
+  execFileSync('openssl', [command, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**

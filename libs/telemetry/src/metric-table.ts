@@ -35,11 +35,7 @@ export function counterSeries<L extends string = string>(
   help: string,
   options: CounterRowOptions<L> = {},
 ): SeriesDeclaration<Counter<L>> {
-  return (registry) => {
-    const counter = seriesOn(registry).counter(name, help, options);
-    for (const labels of combinations(options.startAtZero)) counter.inc(labels, 0);
-    return counter;
-  };
+  return startingAtZero((registry) => seriesOn(registry).counter(name, help, options), options.startAtZero);
 }
 
 /** A histogram row; `buckets` are upper bounds in the series' base unit (seconds, bytes). */
@@ -57,11 +53,7 @@ export function gaugeSeries<L extends string = string>(
   help: string,
   options: GaugeRowOptions<L> = {},
 ): SeriesDeclaration<Gauge<L>> {
-  return (registry) => {
-    const gauge = seriesOn(registry).gauge(name, help, options);
-    for (const labels of combinations(options.startAtZero)) gauge.set(labels, 0);
-    return gauge;
-  };
+  return startingAtZero((registry) => seriesOn(registry).gauge(name, help, options), options.startAtZero);
 }
 
 /** Declares every row of `table` on `registry`, in the table's order. */
@@ -85,6 +77,21 @@ export function metricsClass<T extends SeriesTable>(table: T): new (registry: Re
       Object.assign(this, declareSeries(registry, table));
     }
   } as new (registry: Registry) => DeclaredSeries<T>;
+}
+
+/**
+ * `declare`, then a sample of 0 for every combination of `values` (a counter's or a gauge's, both of
+ * which `inc` by 0 to a new sample of 0).
+ */
+function startingAtZero<L extends string, S extends Counter<L> | Gauge<L>>(
+  declare: SeriesDeclaration<S>,
+  values: StartAtZero<L> | undefined,
+): SeriesDeclaration<S> {
+  return (registry) => {
+    const series = declare(registry);
+    for (const labels of combinations(values)) series.inc(labels, 0);
+    return series;
+  };
 }
 
 /** Every combination of the label values (one label set per combination); none without values. */

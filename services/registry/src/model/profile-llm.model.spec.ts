@@ -37,7 +37,7 @@ describe('profile file: llm governance (issue 24)', () => {
       rateLimits: [{ per: 'agent', requestsPerMinute: 60, tokensPerMinute: 100000 }],
       onStoreUnavailable: 'allow',
     });
-    // What the file left out stays out, rather than present as undefined: the signed content is what was written.
+    // What the file left out stays out, rather than present as undefined.
     expect(profile.llm?.budgets?.map((budget) => Object.keys(budget).sort())).toEqual([
       ['name', 'per', 'reset', 'tokens', 'warnAt', 'window'],
       ['costUsd', 'name', 'per', 'reset', 'window'],

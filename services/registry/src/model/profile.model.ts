@@ -96,8 +96,8 @@ function llmGovernance(llm: z.infer<typeof LlmFileSchema>): NonNullable<RoleProf
 }
 
 /**
- * `fields` without those the file left out: a parsed optional member given as undefined stays in
- * the parsed object (zod keeps it), and the profile's content, hence its signature, would change.
+ * `fields` without those the file left out: an optional member given as undefined stays in the
+ * parsed object (zod keeps it), so the profile would carry members its file does not have.
  */
 function givenFields(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));

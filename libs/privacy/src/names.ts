@@ -217,6 +217,7 @@ export class NameRecogniser {
   ): void {
     const found: Array<{ from: number; to: number; score: number }> = [];
     const singles: Array<{ from: number; to: number }> = [];
+    const runs: Runs = { tokens, kinds, found, singles };
     let i = 0;
     while (i < tokens.length) {
       if (taken[i] || !startsChunk(tokens[i]!, kinds[i]!)) {
@@ -226,7 +227,7 @@ export class NameRecogniser {
       let j = i;
       while (j + 1 < tokens.length && !taken[j + 1] && continuesChunk(tokens, kinds, j + 1)) j++;
       this.work += j - i + 1;
-      this.chunk(tokens, kinds, i, j, found, singles);
+      this.chunk(runs, i, j);
       i = j + 1;
     }
     // Lists: a lone word joined by a comma or "and" to a name found next to it is a name too
@@ -255,14 +256,8 @@ export class NameRecogniser {
   }
 
   /** Decides on one run of capitalised words `[from, to]`; pushes names to `found`, lone words to `singles`. */
-  private chunk(
-    tokens: readonly Token[],
-    kinds: readonly Kind[],
-    from: number,
-    to: number,
-    found: Array<{ from: number; to: number; score: number }>,
-    singles: Array<{ from: number; to: number }>,
-  ): void {
+  private chunk(runs: Runs, from: number, to: number): void {
+    const { tokens, kinds } = runs;
     const vetoed = this.phraseVetoes(tokens, from, to);
     this.work += to - from + 2;
     // Split at place, organisation and calendar words that are no name ("Marisol Okonkwo Berlin").
@@ -277,19 +272,13 @@ export class NameRecogniser {
         !(k > a && kinds[k - 1]!.first);
       const boundary = k > to || vetoed.has(k) || place || kinds[k]!.business || kinds[k]!.title;
       if (!boundary) continue;
-      if (k > a) this.segment(tokens, kinds, a, k - 1, found, singles);
+      if (k > a) this.segment(runs, a, k - 1);
       a = k + 1;
     }
   }
 
-  private segment(
-    tokens: readonly Token[],
-    kinds: readonly Kind[],
-    from: number,
-    to: number,
-    found: Array<{ from: number; to: number; score: number }>,
-    singles: Array<{ from: number; to: number }>,
-  ): void {
+  private segment(runs: Runs, from: number, to: number): void {
+    const { tokens, kinds, found, singles } = runs;
     // A leading English word that is no name is context when it opens the sentence or is a cue
     // ("Attached Invoice", "Thanks Marisol"); elsewhere it may be a given name ("Ask Jasmine Pritchard").
     while (
@@ -409,5 +398,15 @@ export class NameRecogniser {
 }
 
 /** The kinds of words without a hyphen or apostrophe, by flags and surname shape (see `kind`). */
+/** What the chunk pass decides over: the words, what the lexicon says of each, and its findings so far. */
+interface Runs {
+  readonly tokens: readonly Token[];
+  readonly kinds: readonly Kind[];
+  /** Names found: token ranges with their score. */
+  readonly found: Array<{ from: number; to: number; score: number }>;
+  /** Runs that are a name only if a name next to them in a list says so. */
+  readonly singles: Array<{ from: number; to: number }>;
+}
+
 const PLAIN_KINDS = new Map<number, Kind>();
 const NO_VETOES: ReadonlySet<number> = new Set();

@@ -69,17 +69,23 @@ export async function relayAnswer(
     const value = response.header(name);
     if (value !== undefined) passHeaders[name] = value;
   }
-  if (contentType.includes('text/event-stream'))
-    return relayStreamAnswer(metrics, x, response, passHeaders, relay);
-  return relayJsonAnswer(x, response, contentType, passHeaders, relay);
+  const answer: Answer = { x, response, passHeaders, relay };
+  if (contentType.includes('text/event-stream')) return relayStreamAnswer(metrics, answer);
+  return relayJsonAnswer(answer, contentType);
+}
+
+/** One upstream answer on its way to the client: the exchange, the answer, what goes with it. */
+interface Answer {
+  readonly x: Exchange;
+  readonly response: UpstreamResponse;
+  /** The upstream's headers the client gets too (rate limits, retry-after). */
+  readonly passHeaders: Record<string, string>;
+  readonly relay: AnswerRelay;
 }
 
 async function relayStreamAnswer(
   metrics: PrivacyProxyMetrics,
-  x: Exchange,
-  response: UpstreamResponse,
-  passHeaders: Record<string, string>,
-  relay: AnswerRelay,
+  { x, response, passHeaders, relay }: Answer,
 ): Promise<CompletionFacts | undefined> {
   const sent = relay.sent;
   const tap = relay.counted ? new StreamUsageTap(relay.provider) : undefined;
@@ -99,11 +105,8 @@ async function relayStreamAnswer(
 }
 
 async function relayJsonAnswer(
-  x: Exchange,
-  response: UpstreamResponse,
+  { x, response, passHeaders, relay }: Answer,
   contentType: string,
-  passHeaders: Record<string, string>,
-  relay: AnswerRelay,
 ): Promise<CompletionFacts | undefined> {
   const { restorer, jsonRestorer, counted } = relay;
   const text = await response.body.text();

@@ -15,3 +15,4 @@ export * from './app-error.js';
 export * from './secured-nats.js';
 export * from './token-attacks.js';
 export * from './service-under-test.js';
+export * from './test-service.js';

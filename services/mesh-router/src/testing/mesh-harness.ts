@@ -18,6 +18,7 @@ import {
   type TestContext,
   namespaceBus,
   serviceTestEnv,
+  startTestService,
 } from '@orgmesh/testing';
 import { loadMeshRouterConfig, type MeshRouterConfig } from '../mesh-router.config.js';
 import { startMeshRouterApp, type MeshRouterApp } from '../mesh-router.app.js';
@@ -28,17 +29,22 @@ export function testConfig(ctx: TestContext, overrides: Record<string, string> =
   return loadMeshRouterConfig({ ...serviceTestEnv(ctx, ['MESH_HTTP_PORT']), ...overrides });
 }
 
-export async function startTestMeshRouter(
+/** The mesh router on `testConfig` (plus `overrides`), migrated, silent, trusting `issuer`, its jobs running unless `startJobs: false`. */
+export function startTestMeshRouter(
   ctx: TestContext,
   issuer: LocalIssuer,
   options: { overrides?: Record<string, string>; startJobs?: boolean } = {},
 ): Promise<MeshRouterApp> {
-  return startMeshRouterApp(testConfig(ctx, options.overrides), {
-    logger: silentLogger,
-    migrate: true,
-    startJobs: options.startJobs ?? true,
-    verifier: createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }),
-  });
+  return startTestService(
+    startMeshRouterApp,
+    (overrides) => testConfig(ctx, overrides),
+    {
+      overrides: options.overrides,
+      startJobs: options.startJobs ?? true,
+      verifier: createJwtVerifier({ issuer: issuer.issuer, audience: issuer.audience, jwks: issuer.jwks }),
+    },
+    silentLogger,
+  );
 }
 
 /** A client bus in the same isolated namespace as the service under test. */

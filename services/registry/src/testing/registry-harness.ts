@@ -1,7 +1,8 @@
 import { type EventDefinition, type EventPayload } from '@orgmesh/contracts';
 import { type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
+import type { TestContext, TestServiceOptions } from '@orgmesh/testing';
+import { createTestContext, namespaceBus, serviceTestEnv, startTestService } from '@orgmesh/testing';
 import { loadRegistryConfig, type RegistryConfig } from '../registry.config.js';
 import { startRegistryApp, type RegistryApp, type RegistryAppOptions } from '../registry.app.js';
 import { DEMO_REGISTRY_DIR } from './demo-registry.js';
@@ -19,19 +20,11 @@ export function testConfig(ctx: TestContext, overrides: Record<string, string> =
 }
 
 /** The registry on `testConfig` (plus `overrides`), migrated, silent, its jobs run by hand unless `startJobs`. */
-export async function startTestRegistry(
+export function startTestRegistry(
   ctx: TestContext,
-  options: Pick<RegistryAppOptions, 'verifier' | 'startJobs' | 'clock'> & {
-    overrides?: Record<string, string>;
-  } = {},
+  options: TestServiceOptions<RegistryAppOptions, 'verifier' | 'startJobs' | 'clock'> = {},
 ): Promise<RegistryApp> {
-  const { overrides, ...appOptions } = options;
-  return startRegistryApp(testConfig(ctx, overrides), {
-    ...appOptions,
-    logger: silentLogger,
-    migrate: true,
-    startJobs: appOptions.startJobs ?? false,
-  });
+  return startTestService(startRegistryApp, (overrides) => testConfig(ctx, overrides), options, silentLogger);
 }
 
 /** A client bus in the same isolated namespace as the service under test. */

@@ -1,6 +1,7 @@
 import { createJwtVerifier, LocalIssuer, type JwtVerifier } from '@orgmesh/auth';
 import { AppError } from '@orgmesh/contracts';
-import { createTestContext, type TestContext, namespaceBus, serviceTestEnv } from '@orgmesh/testing';
+import type { TestContext, TestServiceOptions } from '@orgmesh/testing';
+import { createTestContext, namespaceBus, serviceTestEnv, startTestService } from '@orgmesh/testing';
 import type { MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { loadSessionsConfig, type SessionsConfig } from '../sessions.config.js';
@@ -92,20 +93,16 @@ export function authorizeBus(bus: MessageBus, authorization: string): MessageBus
  * The sessions service on `testConfig` (plus `overrides`), migrated, silent, verifying the context's
  * issuer unless given a verifier, its jobs run by hand unless `startJobs`.
  */
-export async function startTestSessions(
+export function startTestSessions(
   ctx: TestContext,
-  options: Pick<SessionsAppOptions, 'clock' | 'startJobs' | 'verifier'> & {
-    overrides?: Record<string, string>;
-  } = {},
+  options: TestServiceOptions<SessionsAppOptions, 'clock' | 'startJobs' | 'verifier'> = {},
 ): Promise<SessionsApp> {
-  const { overrides, ...appOptions } = options;
-  return startSessionsApp(testConfig(ctx, overrides), {
-    ...appOptions,
-    logger: silentLogger,
-    migrate: true,
-    startJobs: appOptions.startJobs ?? false,
-    verifier: appOptions.verifier ?? contextVerifier(ctx),
-  });
+  return startTestService(
+    startSessionsApp,
+    (overrides) => testConfig(ctx, overrides),
+    { ...options, verifier: options.verifier ?? contextVerifier(ctx) },
+    silentLogger,
+  );
 }
 
 export { createTestContext };

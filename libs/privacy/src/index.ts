@@ -30,5 +30,7 @@ export { DirectoryNames, NameRecogniser, nameRecognizer, preloadNamesLexicon } f
 export type { NameHit, NameRecogniserOptions } from './names.js';
 export { jsonStringContent, Restorer, StreamRestorer } from './restorer.js';
 export type { RestoreOptions } from './restorer.js';
+export { DetectionMemo } from './detection-memo.js';
+export type { DetectionMemoOptions, DetectionMemoStats } from './detection-memo.js';
 export { MaskingSession } from './masking-session.js';
 export type { EntityCounts, ProcessingBudget } from './masking-session.js';

@@ -1,4 +1,5 @@
 import { AppError } from '@orgmesh/contracts';
+import type { DetectionMemo } from './detection-memo.js';
 import { resolveOverlaps, toOriginal, type Detector } from './detector.js';
 import { DictionaryMatcher } from './dictionary.js';
 import type { Entity, EntityType } from './entity.js';
@@ -51,6 +52,8 @@ export class MaskingSession {
     readonly profile: PrivacyProfile,
     readonly tenant: string,
     private readonly budget: ProcessingBudget = {},
+    /** Detection results of texts seen before (a conversation's history, sent again each turn). */
+    private readonly memo?: DetectionMemo,
   ) {}
 
   /** Entity types whose action is `strict` and that occurred; the request must be refused when non-empty. */
@@ -81,7 +84,14 @@ export class MaskingSession {
    */
   processAll(texts: readonly string[]): string[] {
     const prepared = this.prepare(texts);
-    const found = prepared.map((p) => (p.text.length === 0 ? [] : this.detector.detect(p.text, NORMALISED)));
+    const memo = this.memo;
+    const found = prepared.map((p) =>
+      p.text.length === 0
+        ? []
+        : memo
+          ? memo.detect(this.detector, p.text)
+          : this.detector.detect(p.text, NORMALISED),
+    );
     return this.apply(texts, prepared, found);
   }
 
@@ -125,7 +135,11 @@ export class MaskingSession {
     return action;
   }
 
-  private apply(texts: readonly string[], prepared: NormalizedText[], found: Entity[][]): string[] {
+  private apply(
+    texts: readonly string[],
+    prepared: NormalizedText[],
+    found: ReadonlyArray<readonly Entity[]>,
+  ): string[] {
     let values = 0;
     for (const list of found) values += list.length;
     this.checkValues(values);
@@ -139,7 +153,7 @@ export class MaskingSession {
     const pieces: Span[][] = found.map((_, i) =>
       (seams.byText[i] ?? []).filter((e) => e.group !== undefined),
     );
-    const spans: Span[][] = found.map((list, i) => {
+    const spans: Array<readonly Span[]> = found.map((list, i) => {
       const extra = seams.byText[i];
       if (!extra || extra.length === 0) return list;
       const whole = extra.filter((e) => e.group === undefined);
@@ -185,7 +199,7 @@ export class MaskingSession {
     texts: readonly string[],
     prepared: readonly NormalizedText[],
     groups: ReadonlyArray<readonly SeamPiece[]>,
-    found: readonly Entity[][],
+    found: ReadonlyArray<readonly Entity[]>,
   ): Map<number, { original: string; normalised: string }> {
     const out = new Map<number, { original: string; normalised: string }>();
     for (const pieces of groups) {
@@ -211,7 +225,7 @@ export class MaskingSession {
   /** A matcher for the values this request masks, or undefined when there are none. */
   private knownValues(
     prepared: readonly NormalizedText[],
-    spans: readonly Span[][],
+    spans: ReadonlyArray<readonly Span[]>,
     wholeValues: ReadonlyMap<number, { normalised: string }>,
   ): DictionaryMatcher | undefined {
     const terms = new Map<string, { text: string; type: EntityType; score: number }>();

@@ -19,7 +19,16 @@ export interface Hit {
 export function toOriginal<T extends { start: number; end: number }>(
   prepared: NormalizedText,
   spans: T[],
-): T[] {
+): T[];
+export function toOriginal<T extends { start: number; end: number }>(
+  prepared: NormalizedText,
+  spans: readonly T[],
+): readonly T[];
+export function toOriginal<T extends { start: number; end: number }>(
+  prepared: NormalizedText,
+  spans: readonly T[],
+): readonly T[] {
+  // Offsets that are the original's already: the same spans (readonly in, readonly out).
   if (prepared.sameOffsets) return spans;
   const out: T[] = [];
   let previousEnd = 0;

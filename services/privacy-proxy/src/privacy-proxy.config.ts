@@ -64,6 +64,12 @@ export const PrivacyProxyConfigSchema = z.object({
   PRIVACY_MAX_SCAN_CHARS: env.int(DEFAULT_PROCESSING_BUDGET.maxChars, 1),
   /** Processing budget of one request: personal values found (413 `payload_too_large` past it). */
   PRIVACY_MAX_VALUES: env.int(DEFAULT_PROCESSING_BUDGET.maxValues, 1),
+  /**
+   * Texts (of 256 characters or more) whose detection results the proxy remembers, least recently used
+   * out; 0 turns it off. Agents send their whole conversation again on every turn: with this, each turn
+   * detects only what is new. About 1–2 KB of offsets per text, never the text (keyed by an HMAC).
+   */
+  PRIVACY_DETECTION_MEMO_ENTRIES: env.int(4096, 0),
   /** Optional external NER endpoint: POST {text} → {entities:[{type,start,end,score}]}. */
   PRIVACY_NER_URL: optionalUrl,
   PRIVACY_NER_TIMEOUT: env.duration('2s'),
@@ -109,7 +115,10 @@ export const PrivacyProxyConfigSchema = z.object({
     }
     const parsed = PriceTableSchema.safeParse(value);
     if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: 'expected {"<model prefix>": {"input": n, "output": n, "cachedInput"?: n}}' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected {"<model prefix>": {"input": n, "output": n, "cachedInput"?: n}}',
+      });
       return undefined;
     }
     return parsed.data;

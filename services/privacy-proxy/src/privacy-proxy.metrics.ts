@@ -54,6 +54,12 @@ const PROXY_SERIES = {
     'Building the name detectors for a new org directory, off the request path (previous directory serves meanwhile)',
     { labels: ['outcome'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40] },
   ),
+  /** Texts whose detection came from memory (a conversation's history sent again) or was run. */
+  detectionMemo: counterSeries(
+    'orgmesh_privacy_detection_memo_total',
+    'Texts of 256 characters or more whose detection was read from memory (hit: sent before, e.g. conversation history) or run (miss)',
+    { labels: ['result'], startAtZero: { result: ['hit', 'miss'] } },
+  ),
   /** Calls refused before the provider: budget, rate_limit, model_policy, store_unavailable. */
   llmRefusals: counterSeries(
     'orgmesh_privacy_proxy_llm_refusals_total',

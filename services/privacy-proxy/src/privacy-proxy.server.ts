@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Pseudonymizer } from '@orgmesh/privacy';
+import { DetectionMemo, Pseudonymizer } from '@orgmesh/privacy';
 import { answerClientError } from './http/boundary.js';
 import { PrivacyEngine } from './privacy/privacy-engine.js';
 import { PrivacyProxyMetrics } from './privacy-proxy.metrics.js';
@@ -33,6 +33,10 @@ export function createPrivacyProxy(options: PrivacyProxyOptions): PrivacyProxy {
     options.processingBudget,
     {
       observer: { built: (seconds, outcome) => metrics.detectorBuild.observe({ outcome }, seconds) },
+      memo: new DetectionMemo({
+        ...(options.detectionMemoEntries !== undefined ? { maxEntries: options.detectionMemoEntries } : {}),
+        observe: (result) => metrics.detectionMemo.inc({ result }),
+      }),
       ...(options.detectorBuilder ? { builder: options.detectorBuilder } : {}),
     },
   );

@@ -108,6 +108,7 @@ export async function openProxyParts(
       : {}),
     maxBodyBytes: config.PRIVACY_MAX_BODY_BYTES,
     processingBudget: { maxChars: config.PRIVACY_MAX_SCAN_CHARS, maxValues: config.PRIVACY_MAX_VALUES },
+    detectionMemoEntries: config.PRIVACY_DETECTION_MEMO_ENTRIES,
     upstreamTimeoutMs: config.PRIVACY_UPSTREAM_TIMEOUT,
     governor,
   });

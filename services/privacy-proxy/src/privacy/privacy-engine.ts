@@ -1,5 +1,6 @@
 import { AppError } from '@orgmesh/contracts';
 import {
+  DetectionMemo,
   Detector,
   DirectoryIndex,
   MaskingSession,
@@ -44,6 +45,11 @@ export interface PrivacyEngineOptions {
   readonly builder?: DetectorBuilder;
   /** Told how long each directory's build took (the proxy's `orgmesh_privacy_detector_build_seconds`). */
   readonly observer?: DetectorBuildObserver;
+  /**
+   * Detection results of texts seen before, shared by every request (default: none). A conversation's
+   * history comes again with every turn; with a memo only what is new is detected.
+   */
+  readonly memo?: DetectionMemo;
 }
 
 /** The default builder: the directory indexed once, in chunks that yield to the event loop. */
@@ -61,6 +67,7 @@ export function indexedDetectorBuilder(ner?: NerHook): DetectorBuilder<Directory
  */
 export class PrivacyEngine {
   private readonly detectors: DetectorCache;
+  private readonly memo: DetectionMemo | undefined;
 
   constructor(
     private readonly profiles: ProfileSource,
@@ -70,6 +77,7 @@ export class PrivacyEngine {
     private readonly budget: ProcessingBudget = DEFAULT_PROCESSING_BUDGET,
     options: PrivacyEngineOptions = {},
   ) {
+    this.memo = options.memo;
     this.detectors = new DetectorCache(
       options.builder ?? indexedDetectorBuilder(ner),
       // The source's status describes the directory it just handed out: the one being labelled.
@@ -122,6 +130,7 @@ export class PrivacyEngine {
         profile,
         pseudonymKeyScope(tenant, profile.pseudonymScope, { ...workflow, role: caller.role }),
         this.budget,
+        this.memo,
       ),
     };
   }

@@ -30,6 +30,11 @@ export interface PrivacyProxyOptions {
   readonly maxBodyBytes?: number;
   /** What one request may ask of detection before it is refused with 413 (default: privacy-engine.ts). */
   readonly processingBudget?: ProcessingBudget;
+  /**
+   * Texts whose detection results are remembered (PRIVACY_DETECTION_MEMO_ENTRIES, default 4096; 0
+   * off): a conversation's history, sent again every turn, is detected once (libs/privacy DetectionMemo).
+   */
+  readonly detectionMemoEntries?: number;
   readonly upstreamTimeoutMs?: number;
   readonly metrics?: PrivacyProxyMetrics;
   /** How detectors are built (default: indexedDetectorBuilder); tests hold a build back with it. */

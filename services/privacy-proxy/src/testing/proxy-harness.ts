@@ -70,6 +70,8 @@ export async function startHarness(
     governance?: Partial<GovernorOptions> | true;
     /** Tokens of another issuer (the gateway's) instead of the harness's own. */
     verifier?: TokenVerifier;
+    /** PRIVACY_DETECTION_MEMO_ENTRIES (default: the proxy's). */
+    detectionMemoEntries?: number;
   } = {},
 ): Promise<Harness> {
   const upstream = await FakeUpstream.start(upstreamOptions);
@@ -120,6 +122,9 @@ export async function startHarness(
       : audit,
     logger,
     ...(options.processingBudget ? { processingBudget: options.processingBudget } : {}),
+    ...(options.detectionMemoEntries !== undefined
+      ? { detectionMemoEntries: options.detectionMemoEntries }
+      : {}),
   });
   const url = await proxy.listen(0);
   return {

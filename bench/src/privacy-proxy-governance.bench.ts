@@ -2,7 +2,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { LlmGovernance } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import pg from 'pg';
-import { complete, firstToken, prompt } from './privacy-proxy.bench.js';
+import { complete, firstToken, freshPrompt } from './privacy-proxy.bench.js';
 import { startChild, type BenchChild } from './privacy-proxy.child.js';
 import {
   benchNamespace,
@@ -61,19 +61,21 @@ export async function run(): Promise<BenchResult[]> {
     });
     children.push(governed);
 
-    const text = prompt();
-    const jsonBody = JSON.stringify({
-      model: 'gpt-4o-mini',
-      messages: [
-        { role: 'system', content: 'You help the finance team.' },
-        { role: 'user', content: text },
-      ],
-    });
-    const streamBody = JSON.stringify({
-      model: 'gpt-4o-mini',
-      stream: true,
-      messages: [{ role: 'user', content: text }],
-    });
+    // A new prompt per request (freshPrompt): the proxy remembers detections of texts it has seen.
+    const jsonBody = () =>
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        messages: [
+          { role: 'system', content: 'You help the finance team.' },
+          { role: 'user', content: freshPrompt() },
+        ],
+      });
+    const streamBody = () =>
+      JSON.stringify({
+        model: 'gpt-4o-mini',
+        stream: true,
+        messages: [{ role: 'user', content: freshPrompt() }],
+      });
 
     const DIRECT = 'privacy-proxy-governance: direct upstream, 4 KB prompt (JSON)';
     const PLAIN = 'privacy-proxy-governance: via proxy, mask, no governance (JSON)';
@@ -81,13 +83,13 @@ export async function run(): Promise<BenchResult[]> {
       'privacy-proxy-governance: via proxy, mask, usage + budgets + rate limit in Postgres (JSON)';
     const cpu = { plain: 0, governed: 0, plainOps: 0, governedOps: 0 };
     const counted = (child: BenchChild, key: 'plain' | 'governed') => async () => {
-      await complete(child.url, token, jsonBody);
+      await complete(child.url, token, jsonBody());
       cpu[`${key}Ops`]++;
     };
     const before = { plain: await plain.cpu(), governed: await governed.cpu() };
     const latency = await runComparison(
       [
-        { name: DIRECT, op: () => complete(upstream.url, token, jsonBody), durationMs: 7500 },
+        { name: DIRECT, op: () => complete(upstream.url, token, jsonBody()), durationMs: 7500 },
         { name: PLAIN, baseline: DIRECT, op: counted(plain, 'plain'), durationMs: 7500 },
         { name: GOVERNED, baseline: DIRECT, op: counted(governed, 'governed'), durationMs: 7500 },
       ],
@@ -123,19 +125,19 @@ export async function run(): Promise<BenchResult[]> {
       [
         {
           name: DIRECT_TTFT,
-          op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody)),
+          op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody())),
           durationMs: 4500,
         },
         {
           name: 'privacy-proxy-governance: via proxy, no governance, stream (TTFT)',
           baseline: DIRECT_TTFT,
-          op: async () => ttft.plain.record(await firstToken(plain.url, token, streamBody)),
+          op: async () => ttft.plain.record(await firstToken(plain.url, token, streamBody())),
           durationMs: 4500,
         },
         {
           name: 'privacy-proxy-governance: via proxy, governance on, stream (TTFT)',
           baseline: DIRECT_TTFT,
-          op: async () => ttft.governed.record(await firstToken(governed.url, token, streamBody)),
+          op: async () => ttft.governed.record(await firstToken(governed.url, token, streamBody())),
           durationMs: 4500,
         },
       ],
@@ -168,14 +170,14 @@ export async function run(): Promise<BenchResult[]> {
         {
           name: SATURATED_DIRECT,
           concurrency: 16,
-          op: () => complete(upstream.url, token, jsonBody),
+          op: () => complete(upstream.url, token, jsonBody()),
           durationMs: 3000,
         },
         {
           name: 'privacy-proxy-governance: via proxy, governance on, 16 clients (JSON, saturation)',
           baseline: SATURATED_DIRECT,
           concurrency: 16,
-          op: () => complete(governed.url, token, jsonBody),
+          op: () => complete(governed.url, token, jsonBody()),
           durationMs: 3000,
           extra: { targetThroughput: 2000 },
         },

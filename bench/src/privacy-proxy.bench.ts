@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LocalIssuer } from '@orgmesh/auth';
 import { Detector, MaskingSession, PrivacyProfileSchema, Pseudonymizer } from '@orgmesh/privacy';
 import { startChild, type BenchChild } from './privacy-proxy.child.js';
+import { conversationTurns } from './privacy-proxy-conversation.js';
 import {
   LatencyHistogram,
   progress,
@@ -41,6 +42,17 @@ const ENTITIES = [
   'The payroll correction concerns SSN 123-45-6789, employee EMP-20431, DOB: 1985-03-12, account number 004512339871.',
   'The access review showed logins from 203.0.113.45.',
 ];
+
+let served = 0;
+
+/**
+ * The 4 KB prompt with an invoice number no earlier request had (the same length, the same
+ * entities): the proxy remembers the detection of texts it has seen (DetectionMemo), so a bench that
+ * sent one text again and again would measure the memory, not the masking of a new prompt.
+ */
+export function freshPrompt(): string {
+  return prompt().replaceAll('INV-88412', `INV-${String(served++ % 100_000).padStart(5, '0')}`);
+}
 
 /** About 4 KB of business text with 12 entities. */
 export function prompt(): string {
@@ -261,10 +273,14 @@ async function largeRequest(
     ],
     { rounds: 3 },
   );
-  const body = JSON.stringify({
-    model: 'bench',
-    messages: texts.map((content) => ({ role: 'user', content })),
-  });
+  // Each request's messages are new to the proxy (a reference number in front), as in freshPrompt.
+  const body = () => {
+    const ref = served++;
+    return JSON.stringify({
+      model: 'bench',
+      messages: texts.map((content) => ({ role: 'user', content: `Ref ${ref}. ${content}` })),
+    });
+  };
   const DIRECT = 'privacy-proxy: direct upstream, 2 MB / 50k values (JSON)';
   const PROXIED = 'privacy-proxy: via proxy, mask, 2 MB / 50k values (JSON)';
   const {
@@ -273,20 +289,20 @@ async function largeRequest(
     userCpuMsPerRequest,
   } = await proxyCpuPerRequest(
     proxy,
-    () => complete(proxy.url, token, body),
+    () => complete(proxy.url, token, body()),
     (counted) =>
       runComparison(
         [
           {
             name: DIRECT,
-            op: () => complete(upstreamUrl, token, body),
+            op: () => complete(upstreamUrl, token, body()),
             durationMs: 6000,
             warmupMs: 1500,
           },
           {
             name: PROXIED,
             baseline: DIRECT,
-            op: counted(() => complete(proxy.url, token, body)),
+            op: counted(() => complete(proxy.url, token, body())),
             durationMs: 6000,
             warmupMs: 1500,
           },
@@ -344,18 +360,21 @@ export async function run(): Promise<BenchResult[]> {
   const detector = Detector.forProfile(profile, { people: directory });
   const entityCount = detector.detect(text).length;
   progress(`  privacy-proxy: prompt ${Buffer.byteLength(text)} bytes, ${entityCount} entities`);
-  const jsonBody = JSON.stringify({
-    model: 'bench',
-    messages: [
-      { role: 'system', content: 'You help the finance team.' },
-      { role: 'user', content: text },
-    ],
-  });
-  const streamBody = JSON.stringify({
-    model: 'bench',
-    stream: true,
-    messages: [{ role: 'user', content: text }],
-  });
+  // A new prompt per request (freshPrompt), for the direct calls too: both pay the same client work.
+  const jsonBody = () =>
+    JSON.stringify({
+      model: 'bench',
+      messages: [
+        { role: 'system', content: 'You help the finance team.' },
+        { role: 'user', content: freshPrompt() },
+      ],
+    });
+  const streamBody = () =>
+    JSON.stringify({
+      model: 'bench',
+      stream: true,
+      messages: [{ role: 'user', content: freshPrompt() }],
+    });
 
   try {
     const DIRECT = 'privacy-proxy: direct upstream, 4 KB prompt (JSON)';
@@ -366,15 +385,15 @@ export async function run(): Promise<BenchResult[]> {
       userCpuMsPerRequest,
     } = await proxyCpuPerRequest(
       proxy,
-      () => complete(proxyUrl, token, jsonBody),
+      () => complete(proxyUrl, token, jsonBody()),
       (counted) =>
         runComparison(
           [
-            { name: DIRECT, op: () => complete(upstream.url, token, jsonBody), durationMs: 4000 },
+            { name: DIRECT, op: () => complete(upstream.url, token, jsonBody()), durationMs: 4000 },
             {
               name: VIA_PROXY,
               baseline: DIRECT,
-              op: counted(() => complete(proxyUrl, token, jsonBody)),
+              op: counted(() => complete(proxyUrl, token, jsonBody())),
               durationMs: 4000,
             },
           ],
@@ -400,13 +419,13 @@ export async function run(): Promise<BenchResult[]> {
       [
         {
           name: DIRECT_TTFT,
-          op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody)),
+          op: async () => ttft.direct.record(await firstToken(upstream.url, token, streamBody())),
           durationMs: 3000,
         },
         {
           name: 'privacy-proxy: via proxy, mask, stream (TTFT)',
           baseline: DIRECT_TTFT,
-          op: async () => ttft.proxy.record(await firstToken(proxyUrl, token, streamBody)),
+          op: async () => ttft.proxy.record(await firstToken(proxyUrl, token, streamBody())),
           durationMs: 3000,
         },
       ],
@@ -463,8 +482,25 @@ export async function run(): Promise<BenchResult[]> {
         `detection ${business.mbPerSecond} MB/s (business; ${businessRaw.mbPerSecond} without normalisation, ` +
         `${businessDisguised.mbPerSecond} disguised), ${dense.mbPerSecond} MB/s (dense corpus)`,
     );
+    const memoOff = await startChild({
+      kind: 'proxy',
+      upstream: upstream.url,
+      jwks: issuer.jwks,
+      issuer: issuer.issuer,
+      audience: issuer.audience,
+      hmacKey: 'bench-hmac-key-0123456789abcdef0123456789',
+      profiles: { finance: profile },
+      directory,
+      detectionMemoEntries: 0,
+    });
+    let conversation: BenchResult[];
+    try {
+      conversation = await conversationTurns(upstream.url, proxy, memoOff, token);
+    } finally {
+      memoOff.close();
+    }
     const large = await largeRequest(upstream.url, proxy, token, profile, directory);
-    return [...latency, ...streams, detection, ...large];
+    return [...latency, ...streams, detection, ...conversation, ...large];
   } finally {
     proxy.close();
     upstream.close();

@@ -39,6 +39,8 @@ export type ChildRole =
       readonly hmacKey: string;
       readonly profiles: Parameters<typeof FileProfileSource.fromObject>[0]['profiles'];
       readonly directory: ReadonlyArray<{ name: string; email: string; userId: string }>;
+      /** PRIVACY_DETECTION_MEMO_ENTRIES (default: the proxy's; 0: every text detected every time). */
+      readonly detectionMemoEntries?: number;
       /**
        * LLM governance on (issue 24): usage and the budget counters in this Postgres database (schema
        * `privacy_proxy`, migrated by the bench), and these budgets and limits on every profile.
@@ -155,6 +157,7 @@ async function startProxy(role: Extract<ChildRole, { kind: 'proxy' }>): Promise<
     // Audit events are built (the proxy's work) and dropped (a sink is off the request path).
     audit: { emit: () => undefined },
     logger,
+    ...(role.detectionMemoEntries !== undefined ? { detectionMemoEntries: role.detectionMemoEntries } : {}),
     metrics,
     ...(governor ? { governor } : {}),
   });

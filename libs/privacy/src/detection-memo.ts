@@ -26,7 +26,7 @@ const DEFAULT_MIN_CHARS = 256;
  * proxy detects the same history once per turn, and a long conversation's turns cost more and more;
  * with it, a turn costs detecting what is new in it plus one keyed hash per earlier text.
  *
- * Only the detector's own findings in one text are remembered (types and offsets, frozen): the
+ * Only the detector's own findings in one text are remembered (types and offsets): the
  * seams between texts, the values found elsewhere in the request, actions and placeholders are
  * worked out per request as before, so a request gets the same masking with or without the memo.
  * A detector is built per profile and directory, so a changed profile or directory starts empty.
@@ -49,7 +49,10 @@ export class DetectionMemo {
 
   /**
    * `detector.detect(text, { normalize: false })`, remembered: `text` is already as the detector reads
-   * it (a masking session's prepared text). The result must not be changed (it is frozen).
+   * it (a masking session's prepared text). The result is shared by every request that sends the text
+   * and must not be changed: its type says so (readonly array of readonly entities). It is not frozen
+   * at run time: frozen entities took the masking session's spreads and merges off V8's fast paths,
+   * +0.22 M instructions per new 4 KB text in the proxy (callgrind), twice what the keyed hash costs.
    */
   detect(detector: Detector, text: string): readonly Entity[] {
     if (this.maxEntries <= 0 || text.length < this.minChars) return detector.detect(text, NOT_AGAIN);
@@ -67,7 +70,7 @@ export class DetectionMemo {
     }
     this.stats.misses++;
     this.observe?.('miss');
-    const found = Object.freeze(detector.detect(text, NOT_AGAIN).map((e) => Object.freeze(e)));
+    const found: readonly Entity[] = detector.detect(text, NOT_AGAIN);
     seen.set(key, found);
     if (seen.size > this.maxEntries) seen.delete(seen.keys().next().value!);
     return found;

@@ -3,7 +3,7 @@ import type { LlmGovernance } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import pg from 'pg';
 import { complete, firstToken, freshPrompt } from './privacy-proxy.bench.js';
-import { startChild, type BenchChild } from './privacy-proxy.child.js';
+import { proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import {
   benchNamespace,
   LatencyHistogram,
@@ -43,20 +43,11 @@ export async function run(): Promise<BenchResult[]> {
   try {
     const upstream = await startChild({ kind: 'upstream' });
     children.push(upstream);
-    const proxyRole = {
-      kind: 'proxy' as const,
-      upstream: upstream.url,
-      jwks: issuer.jwks,
-      issuer: issuer.issuer,
-      audience: issuer.audience,
-      hmacKey: 'bench-hmac-key-0123456789abcdef0123456789',
-      profiles: { finance: profile },
-      directory,
-    };
-    const plain = await startChild(proxyRole);
+    const role = proxyRole(upstream.url, issuer, { finance: profile }, directory);
+    const plain = await startChild(role);
     children.push(plain);
     const governed = await startChild({
-      ...proxyRole,
+      ...role,
       governance: { databaseUrl: ns.databaseUrl, llm: GOVERNANCE },
     });
     children.push(governed);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { LocalIssuer } from '@orgmesh/auth';
 import { Detector, MaskingSession, PrivacyProfileSchema, Pseudonymizer } from '@orgmesh/privacy';
-import { startChild, type BenchChild } from './privacy-proxy.child.js';
+import { BENCH_HMAC_KEY, proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import { conversationTurns } from './privacy-proxy-conversation.js';
 import {
   LatencyHistogram,
@@ -248,7 +248,7 @@ async function largeRequest(
   const texts = denseRequest();
   const chars = texts.reduce((n, t) => n + t.length, 0);
   const profile = PrivacyProfileSchema.parse(profileInput);
-  const pseudonymizer = new Pseudonymizer('bench-hmac-key-0123456789abcdef0123456789');
+  const pseudonymizer = new Pseudonymizer(BENCH_HMAC_KEY);
   const normalising = Detector.forProfile(profile, { people: directory });
   const raw = Detector.forProfile(profile, { people: directory }, undefined, { normalize: false });
   const probe = new MaskingSession(normalising, pseudonymizer, profile, 'acme');
@@ -345,16 +345,8 @@ export async function run(): Promise<BenchResult[]> {
   // Normalisation and names are on by default (issue 19's bench conditions).
   const profile = { mode: 'mask' as const, employeeIdPattern: 'EMP-\\d{5}' };
   const upstream = await startChild({ kind: 'upstream' });
-  const proxy = await startChild({
-    kind: 'proxy',
-    upstream: upstream.url,
-    jwks: issuer.jwks,
-    issuer: issuer.issuer,
-    audience: issuer.audience,
-    hmacKey: 'bench-hmac-key-0123456789abcdef0123456789',
-    profiles: { finance: profile },
-    directory,
-  });
+  const role = proxyRole(upstream.url, issuer, { finance: profile }, directory);
+  const proxy = await startChild(role);
   const proxyUrl = proxy.url;
   const text = prompt();
   const detector = Detector.forProfile(profile, { people: directory });
@@ -482,17 +474,7 @@ export async function run(): Promise<BenchResult[]> {
         `detection ${business.mbPerSecond} MB/s (business; ${businessRaw.mbPerSecond} without normalisation, ` +
         `${businessDisguised.mbPerSecond} disguised), ${dense.mbPerSecond} MB/s (dense corpus)`,
     );
-    const memoOff = await startChild({
-      kind: 'proxy',
-      upstream: upstream.url,
-      jwks: issuer.jwks,
-      issuer: issuer.issuer,
-      audience: issuer.audience,
-      hmacKey: 'bench-hmac-key-0123456789abcdef0123456789',
-      profiles: { finance: profile },
-      directory,
-      detectionMemoEntries: 0,
-    });
+    const memoOff = await startChild({ ...role, detectionMemoEntries: 0 });
     let conversation: BenchResult[];
     try {
       conversation = await conversationTurns(upstream.url, proxy, memoOff, token);

@@ -48,6 +48,28 @@ export type ChildRole =
       readonly governance?: { readonly databaseUrl: string; readonly llm: LlmGovernance };
     };
 
+/** The placeholder key of every proxy the benches start (and of their in-process masking). */
+export const BENCH_HMAC_KEY = 'bench-hmac-key-0123456789abcdef0123456789';
+
+/** A proxy in front of `upstream`, trusting `issuer`'s tokens, with one role's profile and the directory. */
+export function proxyRole(
+  upstream: string,
+  issuer: Pick<LocalIssuer, 'jwks' | 'issuer' | 'audience'>,
+  profiles: Extract<ChildRole, { kind: 'proxy' }>['profiles'],
+  directory: Extract<ChildRole, { kind: 'proxy' }>['directory'],
+): Extract<ChildRole, { kind: 'proxy' }> {
+  return {
+    kind: 'proxy',
+    upstream,
+    jwks: issuer.jwks,
+    issuer: issuer.issuer,
+    audience: issuer.audience,
+    hmacKey: BENCH_HMAC_KEY,
+    profiles,
+    directory,
+  };
+}
+
 type Request = { readonly id: number } & ({ readonly start: ChildRole } | { readonly cpu: true });
 type Reply = {
   readonly id: number;

@@ -84,15 +84,14 @@ export class MaskingSession {
    */
   processAll(texts: readonly string[]): string[] {
     const prepared = this.prepare(texts);
-    const memo = this.memo;
-    const found = prepared.map((p) =>
-      p.text.length === 0
-        ? []
-        : memo
-          ? memo.detect(this.detector, p.text)
-          : this.detector.detect(p.text, NORMALISED),
-    );
+    const found = prepared.map((p) => this.detectPrepared(p.text));
     return this.apply(texts, prepared, found);
+  }
+
+  /** The detector's findings in one prepared text, from the memo when the session has one. */
+  private detectPrepared(text: string): readonly Entity[] {
+    if (text.length === 0) return [];
+    return this.memo ? this.memo.detect(this.detector, text) : this.detector.detect(text, NORMALISED);
   }
 
   /** Like {@link processAll}, including the external recogniser when the detector has one. */

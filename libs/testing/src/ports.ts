@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /**
  * A free TCP port for a test server, below the kernel's ephemeral range.
@@ -10,14 +12,45 @@ import { createServer } from 'node:net';
  * health port while other suites opened Postgres and NATS connections. Ports below the range are
  * never used that way; one is picked at random and checked free on every interface (services
  * listen on 0.0.0.0). Falls back to the kernel's choice if none is found.
+ *
+ * A port is also reserved for {@link RESERVATION_MS} across the machine's test processes (a file
+ * created exclusively under the temp dir): between the check and the bind, a test file in another
+ * jest worker could otherwise pick the same free port, and one of the two servers fails to start
+ * (CI saw restartableServer's test server not answering right after its start).
  */
 export async function freePort(): Promise<number> {
   const below = ephemeralRangeStart();
   for (let attempt = 0; attempt < 50 && below > 11_000; attempt++) {
     const port = 10_000 + Math.floor(Math.random() * (below - 10_000));
-    if (await canListen(port)) return port;
+    if (reserve(port) && (await canListen(port))) return port;
   }
   return listenOnce(0);
+}
+
+/** How long a port handed out stays reserved for the process that asked (its server binds by then). */
+export const RESERVATION_MS = 120_000;
+
+const RESERVATIONS = join(tmpdir(), 'orgmesh-test-ports');
+
+/** True when `port` was not handed out to any test process in the last RESERVATION_MS; reserves it. */
+function reserve(port: number): boolean {
+  const file = join(RESERVATIONS, String(port));
+  try {
+    mkdirSync(RESERVATIONS, { recursive: true });
+    closeSync(openSync(file, 'wx'));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return true; // no reservations here: the bind check alone
+  }
+  try {
+    // Reserved before: free again once the reservation is old (its test has bound and released it).
+    if (Date.now() - statSync(file).mtimeMs < RESERVATION_MS) return false;
+    const now = new Date();
+    utimesSync(file, now, now);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function ephemeralRangeStart(): number {

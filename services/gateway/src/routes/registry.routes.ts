@@ -5,17 +5,27 @@ import {
   AgentPresence,
   ConfigFormat,
   ConfigHash,
-  OrgUser,
   ProfileId,
   RegistryRpc,
   RoleId,
   UserId,
   defineCursor,
   sendOrgImport,
+  type RpcDefinition,
+  type RpcRequestInput,
 } from '@orgmesh/contracts';
 import { requireSelf } from '../auth/caller.js';
 import { PageQuery, queryBoolean } from './pagination.js';
-import { ADMINS, ALL_KINDS, STAFF, WRITERS, defineRoute, type Route } from './route.js';
+import {
+  ADMINS,
+  ALL_KINDS,
+  STAFF,
+  WRITERS,
+  defineRoute,
+  type Route,
+  type RouteInput,
+  type RpcRoute,
+} from './route.js';
 
 const AgentParams = z.object({ id: AgentId.describe('Agent id') });
 const UserParams = z.object({ id: UserId.describe('User id (org chart)') });
@@ -47,76 +57,100 @@ const ImportOrgBody = z.object({
   fileName: RegistryRpc.ImportOrg.request.shape.fileName,
 });
 
+/** A registry route as written in the table below: its Registry gRPC method instead of the binding. */
+type RegistryRouteDoc<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType> = Omit<
+  RpcRoute<P, Q, B, R>,
+  'kind' | 'tag' | 'status' | 'grpc'
+> & { grpcMethod: string };
+
+/** What every registry route shares: the tag, 200, and the Registry gRPC method it also answers as. */
+function registryRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, R extends z.ZodType>({
+  grpcMethod,
+  ...route
+}: RegistryRouteDoc<P, Q, B, R>): Route {
+  return defineRoute<P, Q, B, R>({
+    ...route,
+    tag: 'registry',
+    status: 200,
+    grpc: { service: 'Registry', method: grpcMethod },
+  });
+}
+
+/**
+ * Most registry routes are one registry RPC, answered with its response as it is: the route names the
+ * RPC once, and `request` makes the RPC's request of the route's input (after checking what the caller
+ * may ask, e.g. requireSelf).
+ */
+function forwardRoute<Rpc extends RpcDefinition, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+  rpc: Rpc,
+  doc: Omit<RegistryRouteDoc<P, Q, B, Rpc['response']>, 'response' | 'handle'> & {
+    request(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): RpcRequestInput<Rpc>;
+  },
+): Route {
+  const { request, ...route } = doc;
+  return registryRoute<P, Q, B, Rpc['response']>({
+    ...route,
+    response: rpc.response,
+    // The RPC's parsed response is its schema's output; the route answers it as it is.
+    handle: async (input) => (await input.call(rpc, request(input))) as z.input<Rpc['response']>,
+  });
+}
+
 export const registryRoutes: Route[] = [
-  defineRoute({
+  forwardRoute(RegistryRpc.ListAgents, {
     operationId: 'listAgents',
     method: 'GET',
     path: '/v1/agents',
-    tag: 'registry',
     summary: 'List agents with their presence',
     description:
       'The agents of the registry, each with its presence (online, last heartbeat, reported configuration hash, ' +
       'drift). Filter by `role` or `online`; `version` is the registry version the list was read at.',
     access: ALL_KINDS,
     query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...PageQuery }),
-    status: 200,
-    response: RegistryRpc.ListAgents.response,
-    grpc: { service: 'Registry', method: 'ListAgents' },
-    async handle({ query, call }) {
-      return call(RegistryRpc.ListAgents, { ...query, limit: query.limit ?? 100 });
-    },
+    grpcMethod: 'ListAgents',
+    request: ({ query }) => ({ ...query, limit: query.limit ?? 100 }),
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.GetAgent, {
     operationId: 'getAgent',
     method: 'GET',
     path: '/v1/agents/{id}',
-    tag: 'registry',
     summary: 'Get an agent with its effective profile, presence and drift',
     description:
       'The agent as declared, the profile in effect for it, its presence, and the configuration hash expected for ' +
       'each client format (what a heartbeat is compared with).',
     access: ALL_KINDS,
     params: AgentParams,
-    status: 200,
-    response: RegistryRpc.GetAgent.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'GetAgent' },
-    async handle({ params, call }) {
-      return call(RegistryRpc.GetAgent, { agentId: params.id });
-    },
+    grpcMethod: 'GetAgent',
+    request: ({ params }) => ({ agentId: params.id }),
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.RenderConfig, {
     operationId: 'renderAgentConfig',
     method: 'GET',
     path: '/v1/agents/{id}/config',
-    tag: 'registry',
     summary: "Render an agent's client configuration",
     description:
       'The ready-to-run files for Claude Code or Goose and their hash. An agent may fetch its own only.',
     access: ALL_KINDS,
     params: AgentParams,
     query: z.object({ format: ConfigFormat }),
-    status: 200,
-    response: RegistryRpc.RenderConfig.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'RenderConfig' },
-    async handle({ params, query, caller, call }) {
+    grpcMethod: 'RenderConfig',
+    request({ params, query, caller }) {
       requireSelf(caller, params.id, 'the configuration');
-      return call(RegistryRpc.RenderConfig, { agentId: params.id, format: query.format });
+      return { agentId: params.id, format: query.format };
     },
   }),
-  defineRoute({
+  registryRoute({
     operationId: 'getAgentDrift',
     method: 'GET',
     path: '/v1/agents/{id}/drift',
-    tag: 'registry',
     summary: 'Does the agent run the configuration it is declared with?',
     description:
       '`drift` is true when the configuration hash the agent last reported in its heartbeat differs from the one the ' +
       'registry expects for it (`expectedConfigHashes`).',
     access: ALL_KINDS,
     params: AgentParams,
-    status: 200,
     response: z.object({
       agentId: AgentId,
       drift: z.boolean(),
@@ -127,7 +161,7 @@ export const registryRoutes: Route[] = [
       version: z.number().int().positive(),
     }),
     errors: [404],
-    grpc: { service: 'Registry', method: 'GetAgentDrift' },
+    grpcMethod: 'GetAgentDrift',
     async handle({ params, call }) {
       const { presence, expectedConfigHashes, version } = await call(RegistryRpc.GetAgent, {
         agentId: params.id,
@@ -143,68 +177,54 @@ export const registryRoutes: Route[] = [
       };
     },
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.AgentHeartbeat, {
     operationId: 'agentHeartbeat',
     method: 'POST',
     path: '/v1/agents/{id}/heartbeat',
-    tag: 'registry',
     summary: 'Report that the agent is alive and which configuration it runs',
     description:
       'An agent reports for itself only. A hash that differs from the rendered configuration is drift.',
     access: WRITERS,
     params: AgentParams,
     body: RegistryRpc.AgentHeartbeat.request.omit({ agentId: true }),
-    status: 200,
-    response: RegistryRpc.AgentHeartbeat.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'Heartbeat' },
-    async handle({ params, body, caller, call }) {
+    grpcMethod: 'Heartbeat',
+    request({ params, body, caller }) {
       requireSelf(caller, params.id, 'the heartbeat');
-      return call(RegistryRpc.AgentHeartbeat, { agentId: params.id, ...body });
+      return { agentId: params.id, ...body };
     },
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.GetProfile, {
     operationId: 'getProfiles',
     method: 'GET',
     path: '/v1/profiles',
-    tag: 'registry',
     summary: "A role's default profile",
     description:
       'With its signed published form (`jws`). The registry has no profile listing yet, so `role` is required.',
     access: ALL_KINDS,
     query: z.object({ role: RoleId }),
-    status: 200,
-    response: RegistryRpc.GetProfile.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'GetRoleProfile' },
-    async handle({ query, call }) {
-      return call(RegistryRpc.GetProfile, { role: query.role });
-    },
+    grpcMethod: 'GetRoleProfile',
+    request: ({ query }) => ({ role: query.role }),
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.GetProfile, {
     operationId: 'getProfile',
     method: 'GET',
     path: '/v1/profiles/{id}',
-    tag: 'registry',
     summary: 'A profile by id',
     description:
       "A role profile (providers and models, privacy rules, mesh permissions, tools) with the registry's signature: `jws` " +
       'is the signed profile and `jwks` the keys that verify it.',
     access: ALL_KINDS,
     params: z.object({ id: ProfileId }),
-    status: 200,
-    response: RegistryRpc.GetProfile.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'GetProfile' },
-    async handle({ params, call }) {
-      return call(RegistryRpc.GetProfile, { profileId: params.id });
-    },
+    grpcMethod: 'GetProfile',
+    request: ({ params }) => ({ profileId: params.id }),
   }),
-  defineRoute({
+  registryRoute({
     operationId: 'listUsers',
     method: 'GET',
     path: '/v1/users',
-    tag: 'registry',
     summary: "The org chart's people (admin)",
     description:
       'Personal data: admins only. The registry verifies the forwarded admin token itself (issue 18): the bus lets ' +
@@ -213,14 +233,13 @@ export const registryRoutes: Route[] = [
       '`conflict`: start again without a cursor.',
     access: ADMINS,
     query: z.object({ ...PageQuery }),
-    status: 200,
     response: z.object({
       items: RegistryRpc.GetAdminDirectory.response.shape.people,
       nextCursor: z.string().nullable(),
       orgVersion: z.number().int().nonnegative(),
     }),
     errors: [409],
-    grpc: { service: 'Registry', method: 'ListUsers' },
+    grpcMethod: 'ListUsers',
     async handle({ query, call }) {
       const from = query.cursor === undefined ? undefined : UsersCursor.decode(query.cursor);
       const directory = await call(RegistryRpc.GetAdminDirectory, {
@@ -235,28 +254,22 @@ export const registryRoutes: Route[] = [
       return { items: directory.people, nextCursor, orgVersion: directory.orgVersion };
     },
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.GetManager, {
     operationId: 'getUser',
     method: 'GET',
     path: '/v1/users/{id}',
-    tag: 'registry',
     summary: 'A user and their manager',
     description: 'Personal data: admins and viewers only.',
     access: STAFF,
     params: UserParams,
-    status: 200,
-    response: z.object({ user: OrgUser, manager: OrgUser.nullable() }),
     errors: [404],
-    grpc: { service: 'Registry', method: 'GetUser' },
-    async handle({ params, call }) {
-      return call(RegistryRpc.GetManager, { userId: params.id });
-    },
+    grpcMethod: 'GetUser',
+    request: ({ params }) => ({ userId: params.id }),
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.AssignProfile, {
     operationId: 'assignProfile',
     method: 'PUT',
     path: '/v1/users/{id}/profile',
-    tag: 'registry',
     summary: "Assign a profile of the user's role (admin)",
     description:
       "Assigns one of the profiles of the user's role to the user. A profile of another role is refused; an unknown " +
@@ -265,19 +278,14 @@ export const registryRoutes: Route[] = [
     params: UserParams,
     body: RegistryRpc.AssignProfile.request.omit({ userId: true }),
     idempotent: true,
-    status: 200,
-    response: RegistryRpc.AssignProfile.response,
     errors: [404],
-    grpc: { service: 'Registry', method: 'AssignProfile' },
-    async handle({ params, body, call }) {
-      return call(RegistryRpc.AssignProfile, { userId: params.id, ...body });
-    },
+    grpcMethod: 'AssignProfile',
+    request: ({ params, body }) => ({ userId: params.id, ...body }),
   }),
-  defineRoute({
+  registryRoute({
     operationId: 'importOrg',
     method: 'POST',
     path: '/v1/org/import',
-    tag: 'registry',
     summary: 'Replace the org chart from a CSV (admin)',
     description:
       'Body: `text/csv` (`user_id,reports_to_id,name,role,email,department`) or JSON `{csv, fileName?}`, up to ' +
@@ -289,9 +297,8 @@ export const registryRoutes: Route[] = [
     alternateBodies: { 'text/csv': (text) => ({ csv: text }) },
     largeBody: true,
     idempotent: true,
-    status: 200,
     response: RegistryRpc.ImportOrg.response,
-    grpc: { service: 'Registry', method: 'ImportOrg' },
+    grpcMethod: 'ImportOrg',
     async handle({ body, call }) {
       return sendOrgImport(body.csv, body.fileName, {
         part: (request) => call(RegistryRpc.ImportOrgPart, request),
@@ -299,11 +306,10 @@ export const registryRoutes: Route[] = [
       });
     },
   }),
-  defineRoute({
+  forwardRoute(RegistryRpc.LoadRegistry, {
     operationId: 'loadRegistry',
     method: 'PUT',
     path: '/v1/registry',
-    tag: 'registry',
     summary: 'Replace the registry (agents, roles, profiles) from its source files (admin)',
     description:
       'Validated and stored atomically as a new version; invalid files are 400 with `problems` ({file, path, reason}). ' +
@@ -312,11 +318,7 @@ export const registryRoutes: Route[] = [
     body: RegistryRpc.LoadRegistry.request,
     largeBody: true,
     idempotent: true,
-    status: 200,
-    response: RegistryRpc.LoadRegistry.response,
-    grpc: { service: 'Registry', method: 'LoadRegistry' },
-    async handle({ body, call }) {
-      return call(RegistryRpc.LoadRegistry, body);
-    },
+    grpcMethod: 'LoadRegistry',
+    request: ({ body }) => body,
   }),
 ];

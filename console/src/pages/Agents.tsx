@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { get } from '../api';
+import { Table } from '../table';
 import type { Agent, Page, Presence } from '../types';
 import { Json, OperatorsOnly, ProblemBanner, Section, Time, useLoad } from '../ui';
 
@@ -111,32 +112,27 @@ export function AgentsPage() {
             <input type="search" value={filter} onChange={(e) => setFilter(e.target.value)} />
           </label>
           <ProblemBanner error={list.error} />
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Agent</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Presence</th>
-                  <th scope="col">Drift</th>
-                </tr>
-              </thead>
-              <tbody>
-                {rows.map(({ agent, presence }) => (
-                  <tr key={agent.id} aria-selected={selected === agent.id}>
-                    <td>
-                      <button type="button" className="link" onClick={() => setSelected(agent.id)}>
-                        {agent.id}
-                      </button>
-                    </td>
-                    <td>{agent.role}</td>
-                    <td>{presence.online ? 'online' : 'offline'}</td>
-                    <td>{presence.drift ? <span className="overdue">drift</span> : 'none'}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table
+            columns={[
+              {
+                head: 'Agent',
+                cell: ({ agent }) => (
+                  <button type="button" className="link" onClick={() => setSelected(agent.id)}>
+                    {agent.id}
+                  </button>
+                ),
+              },
+              { head: 'Role', cell: ({ agent }) => agent.role },
+              { head: 'Presence', cell: ({ presence }) => (presence.online ? 'online' : 'offline') },
+              {
+                head: 'Drift',
+                cell: ({ presence }) => (presence.drift ? <span className="overdue">drift</span> : 'none'),
+              },
+            ]}
+            rows={rows}
+            rowKey={({ agent }) => agent.id}
+            rowProps={({ agent }) => ({ 'aria-selected': selected === agent.id })}
+          />
         </Section>
         {selected ? (
           <AgentView id={selected} />

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { api, get, post } from '../api';
 import { ApiError } from '../problem';
-import type { Task } from '../types';
+import { Table } from '../table';
+import type { PersonApproval, Task } from '../types';
 import { Json, ProblemBanner, Section, StateBadge, Time, Until, useLoad } from '../ui';
 import { useInbox, type InboxView, type ShownApproval } from './approvals-inbox';
 
@@ -171,44 +172,33 @@ export function ApprovalsPage({ me }: { me: string }) {
       <Section title="What I decided">
         {inbox.data && !inbox.data.decided.items.length ? <p className="muted">No decisions yet.</p> : null}
         {inbox.data?.decided.items.length ? (
-          <div className="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Request</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Decision</th>
-                  <th scope="col">Comment</th>
-                  <th scope="col">When</th>
-                  <th scope="col">State</th>
-                </tr>
-              </thead>
-              <tbody>
-                {inbox.data.decided.items.map((a) => {
-                  const mine = a.decisions.find((d) => d.userId === me);
-                  const decision = mine ?? a.task.decision;
-                  return (
-                    <tr key={a.task.id}>
-                      <td>{a.task.subject}</td>
-                      <td>{who(a.task.from)}</td>
-                      <td>{decision?.decision}</td>
-                      <td>{decision?.comment ?? <span className="muted">—</span>}</td>
-                      <td>
-                        <Time at={decision?.decidedAt} />
-                      </td>
-                      <td>
-                        <StateBadge state={a.task.state} />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+          <DecidedTable approvals={inbox.data.decided.items} me={me} />
         ) : null}
         <More view="decided" inbox={inbox} />
       </Section>
     </>
+  );
+}
+
+/** The approvals I decided: my decision (or the one that ended the approval) and where each stands. */
+function DecidedTable({ approvals, me }: { approvals: PersonApproval[]; me: string }) {
+  const rows = approvals.map((a) => ({
+    task: a.task,
+    decision: a.decisions.find((d) => d.userId === me) ?? a.task.decision,
+  }));
+  return (
+    <Table
+      columns={[
+        { head: 'Request', cell: ({ task }) => task.subject },
+        { head: 'From', cell: ({ task }) => who(task.from) },
+        { head: 'Decision', cell: ({ decision }) => decision?.decision },
+        { head: 'Comment', cell: ({ decision }) => decision?.comment ?? <span className="muted">—</span> },
+        { head: 'When', cell: ({ decision }) => <Time at={decision?.decidedAt} /> },
+        { head: 'State', cell: ({ task }) => <StateBadge state={task.state} /> },
+      ]}
+      rows={rows}
+      rowKey={({ task }) => task.id}
+    />
   );
 }
 

@@ -1,3 +1,4 @@
+import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 
 export interface AggregatingWriterOptions {
@@ -26,14 +27,48 @@ export interface AggregateQuery {
 }
 
 /**
- * `rows` as one array per field, in the order of `fields`: the parameters of an insert that reads
- * them with `unnest($1::…[], $2::…[], …)`, one statement however many rows.
+ * An aggregate table of Postgres: each row is one hour (`bucket`) of one key, and carries counts.
+ * Columns are named with the row field they hold; every key column besides `bucket` is text, every
+ * counted column bigint.
  */
-export function columnsOf<Row, K extends keyof Row>(
-  rows: readonly Row[],
-  fields: readonly K[],
-): Array<Array<Row[K]>> {
-  return fields.map((field) => rows.map((row) => row[field]));
+export interface SumTable<Row> {
+  readonly table: string;
+  /** Key columns besides `bucket`, in the table's unique key order. */
+  readonly keys: Readonly<Record<string, keyof Row>>;
+  /** The counted columns: a row's values are added to the stored ones. */
+  readonly sums: Readonly<Record<string, keyof Row>>;
+  /** The prepared statement's name (a name always comes with the same text). */
+  readonly statement: string;
+}
+
+/**
+ * The Postgres stores' add: every row summed into the stored row of its bucket and key, in one
+ * statement however many rows (one array per column, read with `unnest`). One declaration of the
+ * table, instead of the column list, the conflict key, the sums and the row fields written apart in
+ * the same order.
+ */
+export function sumInto<Row extends { readonly bucket: number }>(
+  table: SumTable<Row>,
+): (db: Sql, rows: readonly Row[]) => Promise<void> {
+  const keys = Object.keys(table.keys);
+  const sums = Object.keys(table.sums);
+  const columns = ['bucket', ...keys, ...sums];
+  const fields: Array<keyof Row> = ['bucket', ...Object.values(table.keys), ...Object.values(table.sums)];
+  const arrays = columns.map((_, i) => `$${i + 1}::${i === 0 || i > keys.length ? 'bigint' : 'text'}[]`);
+  const text = `INSERT INTO ${table.table} AS t (${columns.join(', ')})
+       SELECT to_timestamp(d.bucket / 1000.0), ${[...keys, ...sums].map((c) => `d.${c}`).join(', ')}
+         FROM unnest(${arrays.join(', ')}) AS d(${columns.join(', ')})
+       ON CONFLICT (${['bucket', ...keys].join(', ')}) DO UPDATE SET
+         ${sums.map((c) => `${c} = t.${c} + excluded.${c}`).join(',\n         ')},
+         updated_at = clock_timestamp()`;
+  return async (db, rows) => {
+    if (rows.length === 0) return;
+    await db.query(
+      text,
+      fields.map((field) => rows.map((row) => row[field])),
+      { name: table.statement },
+    );
+  };
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from '@orgmesh/telemetry';
 import {
   addKept,
   AggregatingWriter,
-  columnsOf,
+  sumInto,
   type AggregateQuery,
   type AggregateStore,
   type AggregatingWriterOptions,
@@ -86,45 +86,35 @@ interface PgUsageRow {
   estimated_requests: string;
 }
 
+/** `llm_usage`: one row per hour and dimensions, its counts summed as calls are recorded. */
+const addUsage = sumInto<UsageRow>({
+  table: 'llm_usage',
+  keys: {
+    tenant: 'tenant',
+    agent_id: 'agentId',
+    role: 'role',
+    profile_id: 'profileId',
+    session_id: 'sessionId',
+    workflow_id: 'workflowId',
+    provider: 'provider',
+    model: 'model',
+  },
+  sums: {
+    requests: 'requests',
+    input_tokens: 'inputTokens',
+    output_tokens: 'outputTokens',
+    cached_input_tokens: 'cachedInputTokens',
+    cost_micro_usd: 'costMicroUsd',
+    estimated_requests: 'estimatedRequests',
+  },
+  statement: 'privacy-proxy-usage-add',
+});
+
 export class PostgresUsageStore implements UsageStore {
   constructor(private readonly db: Sql) {}
 
-  async add(rows: readonly UsageRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.query(
-      `INSERT INTO llm_usage AS u (bucket, tenant, agent_id, role, profile_id, session_id, workflow_id, provider, model,
-          requests, input_tokens, output_tokens, cached_input_tokens, cost_micro_usd, estimated_requests)
-       SELECT to_timestamp(b / 1000.0), t, a, r, p, s, w, pr, m, rq, it, ot, ct, c, e
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
-              AS d(b, t, a, r, p, s, w, pr, m, rq, it, ot, ct, c, e)
-       ON CONFLICT (bucket, tenant, agent_id, role, profile_id, session_id, workflow_id, provider, model) DO UPDATE SET
-         requests = u.requests + excluded.requests,
-         input_tokens = u.input_tokens + excluded.input_tokens,
-         output_tokens = u.output_tokens + excluded.output_tokens,
-         cached_input_tokens = u.cached_input_tokens + excluded.cached_input_tokens,
-         cost_micro_usd = u.cost_micro_usd + excluded.cost_micro_usd,
-         estimated_requests = u.estimated_requests + excluded.estimated_requests,
-         updated_at = clock_timestamp()`,
-      columnsOf(rows, [
-        'bucket',
-        'tenant',
-        'agentId',
-        'role',
-        'profileId',
-        'sessionId',
-        'workflowId',
-        'provider',
-        'model',
-        'requests',
-        'inputTokens',
-        'outputTokens',
-        'cachedInputTokens',
-        'costMicroUsd',
-        'estimatedRequests',
-      ]),
-      { name: 'privacy-proxy-usage-add' },
-    );
+  add(rows: readonly UsageRow[]): Promise<void> {
+    return addUsage(this.db, rows);
   }
 
   async query(q: UsageQuery): Promise<UsageRow[]> {

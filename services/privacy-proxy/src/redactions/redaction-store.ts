@@ -5,7 +5,7 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import {
   addKept,
   AggregatingWriter,
-  columnsOf,
+  sumInto,
   type AggregateQuery,
   type AggregateStore,
   type AggregatingWriterOptions,
@@ -70,21 +70,19 @@ interface PgRedactionRow {
   refused: string;
 }
 
+/** `redaction_counts`: one row per hour, role, entity type and action, its count summed. */
+const addCounts = sumInto<RedactionCount>({
+  table: 'redaction_counts',
+  keys: { tenant: 'tenant', role: 'role', entity_type: 'entityType', action: 'action' },
+  sums: { count: 'count' },
+  statement: 'privacy-proxy-redactions-add',
+});
+
 export class PostgresRedactionStore implements RedactionStore {
   constructor(private readonly db: Sql) {}
 
-  async add(rows: readonly RedactionCount[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.query(
-      `INSERT INTO redaction_counts AS c (bucket, tenant, role, entity_type, action, count)
-       SELECT to_timestamp(b / 1000.0), t, r, e, a, n
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS d(b, t, r, e, a, n)
-       ON CONFLICT (bucket, tenant, role, entity_type, action) DO UPDATE SET
-         count = c.count + excluded.count,
-         updated_at = clock_timestamp()`,
-      columnsOf(rows, ['bucket', 'tenant', 'role', 'entityType', 'action', 'count']),
-      { name: 'privacy-proxy-redactions-add' },
-    );
+  add(rows: readonly RedactionCount[]): Promise<void> {
+    return addCounts(this.db, rows);
   }
 
   async query(q: RedactionQuery): Promise<RedactionTotals[]> {

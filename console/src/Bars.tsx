@@ -70,13 +70,28 @@ export function Bars({
 
 /** The time range of the Privacy and Usage pages (24 hours by the hour, 7 or 30 UTC days by the day). */
 export function RangeSelect({ value, onChange }: { value: RangeId; onChange: (range: RangeId) => void }) {
+  return <Choice label="Range" value={value} options={RANGES} onChange={onChange} />;
+}
+
+/** A labelled choice of the Privacy and Usage pages' filters (the range, what the usage is counted per). */
+export function Choice<Id extends string>({
+  label,
+  value,
+  options,
+  onChange,
+}: {
+  label: string;
+  value: Id;
+  options: ReadonlyArray<{ id: Id; label: string }>;
+  onChange: (id: Id) => void;
+}) {
   return (
     <label>
-      Range
-      <select value={value} onChange={(e) => onChange(e.target.value as RangeId)}>
-        {RANGES.map((r) => (
-          <option key={r.id} value={r.id}>
-            {r.label}
+      {label}
+      <select value={value} onChange={(e) => onChange(e.target.value as Id)}>
+        {options.map((o) => (
+          <option key={o.id} value={o.id}>
+            {o.label}
           </option>
         ))}
       </select>

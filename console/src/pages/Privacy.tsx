@@ -1,25 +1,16 @@
 import { useMemo, useState } from 'react';
-import { get } from '../api';
-import { Bars, LoadNotes, RangeSelect, TextFilter } from '../Bars';
+import { RangeSelect, TextFilter } from '../Bars';
 import {
   formatCount,
   queryString,
-  rangeQuery,
   redactionTable,
-  series,
   type RangeId,
   type RedactionRow,
+  type RedactionTotalsRow,
 } from '../counts';
-import { OperatorsOnly, ProblemBanner, Section, useLoad } from '../ui';
-
-interface Redactions {
-  rows: RedactionRow[];
-  totals: { masked: number; passed: number; refused: number };
-  from: string;
-  to: string;
-  bucket: 'hour' | 'day';
-  truncated: boolean;
-}
+import type { Column } from '../table';
+import { OperatorsOnly, ProblemBanner } from '../ui';
+import { CountsSection, FilterForm, useCounts } from './counts-report';
 
 /**
  * What the privacy proxy did with personal data, per role and entity type (GET /v1/privacy/redactions):
@@ -28,28 +19,16 @@ interface Redactions {
 export function PrivacyPage() {
   const [role, setRole] = useState('');
   const [entityType, setEntityType] = useState('');
-  // What was asked for: the range is fixed when asked (Show, or a new range), so the table and the
-  // bars describe the same moments, and typing in a filter asks nothing until it is submitted.
   const [asked, setAsked] = useState({ range: '24h' as RangeId, role: '', entityType: '', at: Date.now() });
-  const query = useMemo(() => rangeQuery(asked.range, asked.at), [asked]);
-  const data = useLoad(
-    () =>
-      get<Redactions>(
-        `/v1/privacy/redactions${queryString({ ...query, role: asked.role, entityType: asked.entityType, limit: 5000 })}`,
-      ),
-    [query, asked],
-  );
-  const table = useMemo(() => redactionTable(data.data?.rows ?? []), [data.data]);
-  const points = useMemo(
-    () =>
-      series(
-        data.data?.rows ?? [],
-        query,
-        (r) => r.bucket,
-        (r) => [r.masked, r.passed, r.refused],
-      ),
-    [data.data, query],
-  );
+  const ask = (range: RangeId) => setAsked({ range, role, entityType, at: Date.now() });
+  const counts = useCounts<RedactionRow>({
+    asked,
+    url: (range) =>
+      `/v1/privacy/redactions${queryString({ ...range, role: asked.role, entityType: asked.entityType, limit: 5000 })}`,
+    at: (r) => r.bucket,
+    parts: (r) => [r.masked, r.passed, r.refused],
+  });
+  const table = useMemo(() => redactionTable(counts.rows), [counts.answer.data]);
   return (
     <>
       <OperatorsOnly />
@@ -57,100 +36,39 @@ export function PrivacyPage() {
         How many values the privacy proxy masked, let through by a role&apos;s profile, or refused a request
         for. Counts only: never the values.
       </p>
-      <form
-        className="filters spaced"
-        role="search"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setAsked({ range: asked.range, role, entityType, at: Date.now() });
-        }}
-      >
-        <RangeSelect
-          value={asked.range}
-          onChange={(range) => setAsked({ range, role, entityType, at: Date.now() })}
-        />
+      <FilterForm onSubmit={() => ask(asked.range)}>
+        <RangeSelect value={asked.range} onChange={ask} />
         <TextFilter label="Role" value={role} onChange={setRole} />
         <TextFilter label="Entity type" value={entityType} onChange={setEntityType} />
-        <button type="submit" className="align-end">
-          Show
-        </button>
-      </form>
-      <ProblemBanner error={data.error} />
-      <Section title="Redactions per role and entity type">
-        <LoadNotes
-          loading={data.loading && !data.data}
-          truncated={data.data?.truncated}
-          empty={!!data.data && table.rows.length === 0}
-          emptyText="Nothing was found in requests in this range."
-        />
-        {table.rows.length ? (
-          <>
-            <Bars
-              title={`Findings per ${query.bucket}`}
-              points={points}
-              bucket={query.bucket}
-              legend={['Masked', 'Let through', 'Refused']}
-              format={formatCount}
-            />
-            <RedactionsTable table={table} />
-          </>
-        ) : null}
-        <p className="muted">
-          “Let through” is the profile&apos;s <code>detect</code> action; “Refused” its <code>strict</code>{' '}
-          action (the request was not sent). Hours and days are UTC.
-        </p>
-      </Section>
+      </FilterForm>
+      <ProblemBanner error={counts.answer.error} />
+      <CountsSection
+        title="Redactions per role and entity type"
+        counts={counts}
+        measure="Findings"
+        legend={['Masked', 'Let through', 'Refused']}
+        table={table}
+        columns={REDACTION_COLUMNS}
+        rowKey={(r) => `${r.role}/${r.entityType}`}
+        emptyText="Nothing was found in requests in this range."
+        note={
+          <p className="muted">
+            “Let through” is the profile&apos;s <code>detect</code> action; “Refused” its <code>strict</code>{' '}
+            action (the request was not sent). Hours and days are UTC.
+          </p>
+        }
+      />
     </>
   );
 }
 
-/** Totals per role × entity type over the range, with the sum of all in the footer. */
-function RedactionsTable({ table }: { table: ReturnType<typeof redactionTable> }) {
-  return (
-    <div className="table-wrap">
-      <table className="counts">
-        <thead>
-          <tr>
-            <th scope="col">Role</th>
-            <th scope="col">Entity type</th>
-            <th scope="col" className="num">
-              Masked
-            </th>
-            <th scope="col" className="num">
-              Let through
-            </th>
-            <th scope="col" className="num">
-              Refused
-            </th>
-            <th scope="col" className="num">
-              Total
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {table.rows.map((r) => (
-            <tr key={`${r.role}/${r.entityType}`}>
-              <td>{r.role}</td>
-              <td>
-                <code>{r.entityType}</code>
-              </td>
-              <td className="num">{formatCount(r.masked)}</td>
-              <td className="num">{formatCount(r.passed)}</td>
-              <td className="num">{formatCount(r.refused)}</td>
-              <td className="num">{formatCount(r.total)}</td>
-            </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr>
-            <td colSpan={2}>All</td>
-            <td className="num">{formatCount(table.sum.masked)}</td>
-            <td className="num">{formatCount(table.sum.passed)}</td>
-            <td className="num">{formatCount(table.sum.refused)}</td>
-            <td className="num">{formatCount(table.sum.total)}</td>
-          </tr>
-        </tfoot>
-      </table>
-    </div>
-  );
-}
+/** Totals per role × entity type over the range; the footer sums them all. */
+const REDACTION_COLUMNS: ReadonlyArray<Column<RedactionTotalsRow, ReturnType<typeof redactionTable>['sum']>> =
+  [
+    { head: 'Role', cell: (r) => r.role },
+    { head: 'Entity type', cell: (r) => <code>{r.entityType}</code> },
+    { head: 'Masked', num: true, cell: (r) => formatCount(r.masked) },
+    { head: 'Let through', num: true, cell: (r) => formatCount(r.passed) },
+    { head: 'Refused', num: true, cell: (r) => formatCount(r.refused) },
+    { head: 'Total', num: true, cell: (r) => formatCount(r.total) },
+  ];

@@ -112,10 +112,12 @@ function openParts(host: ServiceHost, config: MeshRouterConfig, options: MeshRou
   });
   policy.start();
   host.onClose(() => policy.stop());
-  const repository = new TaskRepository(db, {
-    maxBatch: config.MESH_WRITE_BATCH_SIZE,
-    maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT,
-  });
+  const repository = new TaskRepository(
+    db,
+    { maxBatch: config.MESH_WRITE_BATCH_SIZE, maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT },
+    // A failed mark only means the relay publishes those rows again.
+    (error, rows) => logger.debug({ err: error, rows }, 'marking eagerly published rows failed'),
+  );
   // Whichever path publishes a task-updated event repeats it to the task's sender (ADR 0011).
   const senderUpdates = new SenderUpdates(bus, logger);
   if (config.MESH_EAGER_PUBLISH) startEagerPublisher(host, repository, senderUpdates);
@@ -166,7 +168,7 @@ function startEagerPublisher(
 ): void {
   const eager = new EagerPublisher(
     host.bus,
-    (ids) => repository.markPublished(ids),
+    repository.publishedMarks,
     () => repository.wakeRelay(),
     host.logger,
     (subject, payload) => senderUpdates.repeat(subject, payload),

@@ -5,6 +5,7 @@ import type { OutboxEvent } from '@orgmesh/messaging';
 import { Database } from '@orgmesh/persistence';
 import { runMigrations } from '@orgmesh/migrations';
 import {
+  expectEventually,
   genericPlanOnEmptyTables,
   recordingQueries,
   type RecordedQuery,
@@ -21,6 +22,29 @@ import {
   type TaskWrite,
 } from '../src/task/task.repository.js';
 import { LocalIssuer, createTestContext, startTestMeshRouter } from './mesh-harness.js';
+
+/** A new task to the worker role's inbox, with its events, as TaskService settles it. */
+const newTask = (contextId: string, n: number): TaskCreate =>
+  taskCreate(newTaskInput(contextId, n), 'mesh.inbox.role.worker');
+const newTaskInput = (contextId: string, n: number): NewTask => {
+  const now = new Date();
+  return {
+    id: randomUUID(),
+    kind: 'task',
+    from: { agentId: 'finance-agent', role: 'finance' },
+    to: { role: 'worker', agentId: null },
+    type: 'batch-test',
+    subject: `task ${n}`,
+    input: { n, quote: `it's "quoted" \\ {braces}, [brackets]` },
+    details: null,
+    message: null,
+    priority: 'normal',
+    contextId,
+    deadline: new Date(now.getTime() + 3_600_000),
+    escalateAt: null,
+    now,
+  };
+};
 
 /**
  * Group commit in the task repository, against real Postgres: many writes in one statement must
@@ -48,29 +72,6 @@ describe('task repository group commit', () => {
     await mesh?.close();
     await ctx?.dispose();
   });
-
-  /** A new task to the worker role's inbox, with its events, as TaskService settles it. */
-  const newTask = (contextId: string, n: number): TaskCreate =>
-    taskCreate(newTaskInput(contextId, n), 'mesh.inbox.role.worker');
-  const newTaskInput = (contextId: string, n: number): NewTask => {
-    const now = new Date();
-    return {
-      id: randomUUID(),
-      kind: 'task',
-      from: { agentId: 'finance-agent', role: 'finance' },
-      to: { role: 'worker', agentId: null },
-      type: 'batch-test',
-      subject: `task ${n}`,
-      input: { n, quote: `it's "quoted" \\ {braces}, [brackets]` },
-      details: null,
-      message: null,
-      priority: 'normal',
-      contextId,
-      deadline: new Date(now.getTime() + 3_600_000),
-      escalateAt: null,
-      now,
-    };
-  };
 
   const claim = (key: string, fingerprint = 'f'): IdempotencyClaim => ({
     operation: 'send-task',
@@ -344,5 +345,61 @@ describe('task repository: marking published outbox rows', () => {
     expect(plan).toMatch(/Index Scan using outbox_event_id_key/);
     expect(plan).toMatch(/Tid Scan on outbox/);
     expect(plan).not.toMatch(/outbox_unpublished_idx|Seq Scan on outbox|BitmapAnd/);
+  });
+
+  it('marks the published rows waiting with the next batched task statement, skipping a row the relay holds', async () => {
+    const ids = Array.from({ length: 3 }, () => randomUUID());
+    for (const id of ids)
+      await db.query(
+        `INSERT INTO mesh.outbox (event_id, subject, payload) VALUES ($1, 'mesh.v1.task-updated', '{}')`,
+        [id],
+      );
+    const statements: RecordedQuery[] = [];
+    const repository = new TaskRepository(recordingQueries(db, statements));
+    for (const id of ids) repository.publishedMarks.add(id);
+
+    // The relay holds row 2 (claimed, being published) while the task is written: the statement
+    // skips it instead of waiting for the relay's transaction (which here waits for the statement).
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT 1 FROM mesh.outbox WHERE event_id = $1 FOR UPDATE`, [ids[2]]);
+      const created = repository.create(newTask(randomUUID(), 1));
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('waited for the lock')), 5_000);
+      });
+      await expect(Promise.race([created, late]).finally(() => clearTimeout(timer))).resolves.toMatchObject({
+        created: true,
+      });
+    });
+    // Longer than the wait before a statement of their own (MARK_ALONE_AFTER_MS): the create took them.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(statements.map((s) => s.text)).toEqual([expect.stringContaining('INSERT INTO mesh.tasks')]);
+    const { rows } = await db.query<{ event_id: string; published_at: Date | null }>(
+      `SELECT event_id, published_at FROM mesh.outbox WHERE event_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const at = new Map(rows.map((r) => [r.event_id, r.published_at]));
+    expect(at.get(ids[0]!)).toBeInstanceOf(Date);
+    expect(at.get(ids[1]!)).toBeInstanceOf(Date);
+    // Left to the relay, which marks what it publishes.
+    expect(at.get(ids[2]!)).toBeNull();
+  });
+
+  it('marks published rows by a statement of their own when no task statement comes', async () => {
+    const id = randomUUID();
+    await db.query(
+      `INSERT INTO mesh.outbox (event_id, subject, payload) VALUES ($1, 'mesh.v1.task-updated', '{}')`,
+      [id],
+    );
+    const statements: RecordedQuery[] = [];
+    new TaskRepository(recordingQueries(db, statements)).publishedMarks.add(id);
+    await expectEventually(async () => {
+      const { rows } = await db.query<{ published_at: Date | null }>(
+        `SELECT published_at FROM mesh.outbox WHERE event_id = $1`,
+        [id],
+      );
+      expect(rows[0]?.published_at).toBeInstanceOf(Date);
+    });
+    expect(statements).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import { context } from '@opentelemetry/api';
 import { extractTraceContext, type MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
+import type { PublishedMarks } from '../task/published-marks.js';
 
 /** An outbox row just committed: what the relay would publish. */
 export interface CommittedEvent {
@@ -10,28 +11,24 @@ export interface CommittedEvent {
   headers: string;
 }
 
-const MARK_EVERY_MS = 20;
-const MARK_BATCH = 500;
-
 /**
  * The outbox's fast path. The relay (libs/messaging) wakes on NOTIFY and publishes committed rows
  * in a second transaction: correct, but one extra commit and a poll cycle on the path of every
  * delivery. Here, right after a write commits, its rows are published at once with the outbox
- * event id as `Nats-Msg-Id`, and marked published in batches. The outbox stays the guarantee: a
- * row whose publish fails (or whose process dies first) is still unpublished, and the relay's poll
- * publishes it; a row published twice is dropped by the stream's duplicate window. Rows are
- * written without NOTIFY in this mode, so the relay does not race the fast path for them.
+ * event id as `Nats-Msg-Id`, and marked published once acknowledged, mostly by the next task
+ * statement (PublishedMarks). The outbox stays the guarantee: a row whose publish fails (or whose
+ * process dies first) is still unpublished, and the relay's poll publishes it; a row published
+ * twice is dropped by the stream's duplicate window. Rows are written without NOTIFY in this mode,
+ * and the relay's polls leave rows younger than their grace alone, so the relay does not race the
+ * fast path for them.
  */
 export class EagerPublisher {
-  private readonly toMark: string[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private marking: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private stopped = false;
 
   constructor(
     private readonly bus: MessageBus,
-    private readonly markPublished: (eventIds: string[]) => Promise<void>,
+    private readonly marks: PublishedMarks,
     private readonly wakeRelay: () => Promise<void>,
     private readonly logger: Logger,
     /**
@@ -59,7 +56,7 @@ export class EagerPublisher {
           }),
         )
         .then(
-          () => this.mark(event.eventId),
+          () => this.marks.add(event.eventId),
           (error: unknown) => {
             this.logger.warn(
               { err: error, subject: event.subject },
@@ -74,31 +71,10 @@ export class EagerPublisher {
     }
   }
 
-  private mark(eventId: string): void {
-    this.toMark.push(eventId);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, MARK_EVERY_MS);
-  }
-
-  /** Marks the published rows (the relay skips them); a failure only means the relay publishes them again. */
-  async flush(): Promise<void> {
-    await this.marking;
-    const batch = this.toMark.splice(0, MARK_BATCH);
-    if (batch.length === 0) return;
-    this.marking = this.markPublished(batch).catch((error: unknown) =>
-      this.logger.debug({ err: error, rows: batch.length }, 'marking eagerly published rows failed'),
-    );
-    await this.marking;
-    if (this.toMark.length) await this.flush();
-  }
-
+  /** Stops publishing (the relay takes what is committed later) and marks what was published. */
   async stop(): Promise<void> {
     this.stopped = true;
     await Promise.allSettled([...this.inFlight]);
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.flush();
+    await this.marks.flush();
   }
 }

@@ -5,7 +5,14 @@ import { pgErrorCode, RowCache, type Database, type Sql } from '@orgmesh/persist
 import type { TaskEventRow, TaskRow } from './task.entity.js';
 import { fromTask, toTask } from './task.mapper.js';
 import { taskNotFound } from './task.errors.js';
-import { meshOutbox, TaskBatchWrites, type CreateItem, type UpdateItem } from './task.batch-writes.js';
+import {
+  markPublishedSql,
+  meshOutbox,
+  TaskBatchWrites,
+  type CreateItem,
+  type UpdateItem,
+} from './task.batch-writes.js';
+import { PublishedMarks } from './published-marks.js';
 import { countTasksQuery, listTasksQuery } from './task.list-sql.js';
 import type {
   ChangeMeta,
@@ -47,12 +54,17 @@ export class TaskRepository {
   private readonly cache = new RowCache<TaskRow>(10_000);
   /** Group commit of creates, of fast-path updates and of idempotency lookups (see TaskBatchWrites). */
   private readonly batch: TaskBatchWrites;
+  /** The eagerly published rows waiting to be marked, mostly by the next batched task statement. */
+  readonly publishedMarks: PublishedMarks;
 
+  /** `markFailed` hears why a statement marking published rows alone failed (they are published again). */
   constructor(
     private readonly db: Database,
     batching: { maxBatch?: number; maxInFlight?: number } = {},
+    markFailed?: (error: unknown, rows: number) => void,
   ) {
-    this.batch = new TaskBatchWrites(db, batching, () => this.committed !== undefined);
+    this.publishedMarks = new PublishedMarks((ids) => this.markPublished(ids), markFailed);
+    this.batch = new TaskBatchWrites(db, batching, () => this.committed !== undefined, this.publishedMarks);
   }
 
   /**
@@ -82,20 +94,11 @@ export class TaskRepository {
   readonly cacheStats = { hits: 0, misses: 0 };
 
   /**
-   * Marks rows the eager publisher published, so the relay skips them; a row the relay marked
-   * first keeps its time. Each row is found by its event id alone and updated by ctid (ADR 0007):
-   * with `published_at IS NULL` in the same scan, the planner ANDed in a bitmap of the whole
-   * unpublished index, dead entries and all (8 % of Postgres's CPU under the mesh benchmark).
+   * Marks rows the eager publisher published, by a statement of their own, so the relay skips
+   * them (see markPublishedSql); most are marked by the task statements instead (publishedMarks).
    */
   async markPublished(eventIds: string[]): Promise<void> {
-    await this.db.query(
-      `UPDATE mesh.outbox t SET published_at = now()
-         FROM unnest($1::uuid[]) AS e(id)
-         CROSS JOIN LATERAL (SELECT ctid AS tid FROM mesh.outbox WHERE event_id = e.id LIMIT 1) found
-        WHERE t.ctid = found.tid AND t.published_at IS NULL`,
-      [eventIds],
-      { name: 'mesh-outbox-mark' },
-    );
+    await this.db.query(markPublishedSql(1), [eventIds], { name: 'mesh-outbox-mark' });
   }
 
   /** Wakes the relay (after an eager publish failed). */

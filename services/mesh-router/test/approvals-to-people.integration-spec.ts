@@ -627,15 +627,21 @@ describe('approvals decided by people of the org chart', () => {
       ['escalate', 'system', 'skipped u99999: not in the org chart (rule: manager#departed-first)'],
       ['escalate', 'system', 'awaiting u00003 (Lara Kowalski) (rule: manager#departed-first)'],
     ]);
-    const { rows: others } = await mesh.db.query<{ tx: string }>(
-      `SELECT xmin::text AS tx FROM mesh.tasks WHERE id = $1
-       UNION ALL SELECT xmin::text FROM mesh.approval_routes WHERE task_id = $1
-       UNION ALL SELECT xmin::text FROM mesh.outbox WHERE payload::text LIKE '%' || $1 || '%'`,
+    const { rows: others } = await mesh.db.query<{ tx: string; marked: boolean }>(
+      `SELECT xmin::text AS tx, false AS marked FROM mesh.tasks WHERE id = $1
+       UNION ALL SELECT xmin::text, false FROM mesh.approval_routes WHERE task_id = $1
+       UNION ALL SELECT xmin::text, published_at IS NOT NULL FROM mesh.outbox WHERE payload::text LIKE '%' || $1 || '%'`,
       [ok.id],
     );
-    // The task row, its route and four outbox rows (created, delivery, two task-updated).
+    // The task row, its route and four outbox rows (created, delivery, two task-updated). An outbox
+    // row already marked published carries the marking statement's xmin (the publisher marks rows
+    // after their JetStream ack, with the next task statement or within 50 ms): only unmarked rows
+    // still show the transaction that wrote them. Read within milliseconds of the reply, they are
+    // almost always all unmarked; a loaded machine may mark some first.
     expect(others).toHaveLength(6);
-    expect(new Set([...history, ...others].map((r) => r.tx)).size).toBe(1);
+    const written = [...history, ...others.filter((r) => !r.marked)];
+    expect(written.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(written.map((r) => r.tx)).size).toBe(1);
     const task = await get(ok.id);
     expect(task.version).toBe(3);
     expect(task.escalatedTo).toMatchObject({ userId: 'u00003' });

@@ -119,8 +119,13 @@ function possessive(text: string, start: number, end: number): number {
 export class DictionaryMatcher {
   private readonly root: TrieNode = { id: 0, hasChildren: false, term: undefined };
   private readonly edges = new Map<number, TrieEdge[]>();
-  /** The lowercase first code units of the terms: a token starting otherwise is skipped unhashed. */
-  private readonly firstUnits = new Uint8Array(0x10000);
+  /**
+   * The lowercase first code units of the terms: a token starting otherwise is skipped unhashed.
+   * ASCII in a 128-entry table, the rest in a set: a matcher is also built per request (the values
+   * of one request, masking-session.ts), where a table of every code unit cost a 64 KB buffer each.
+   */
+  private readonly firstAscii = new Uint8Array(128);
+  private readonly firstOther = new Set<number>();
   private nodes = 1;
   private terms = 0;
   /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
@@ -142,7 +147,9 @@ export class DictionaryMatcher {
   add(term: DictionaryTerm): void {
     const spans = tokenize(term.text);
     if (spans.length === 0) return;
-    this.firstUnits[lowerCode(term.text.charCodeAt(spans[0]!.start))] = 1;
+    const first = lowerCode(term.text.charCodeAt(spans[0]!.start));
+    if (first < 128) this.firstAscii[first] = 1;
+    else this.firstOther.add(first);
     let node = this.root;
     for (let k = 0; k < spans.length; k++) {
       const span = spans[k]!;
@@ -182,7 +189,8 @@ export class DictionaryMatcher {
         i++;
         continue;
       }
-      if (this.firstUnits[lowerCode(unit)] === 0) {
+      const first = lowerCode(unit);
+      if (first < 128 ? this.firstAscii[first] === 0 : !this.firstOther.has(first)) {
         i = skipToken(text, i);
         continue;
       }

@@ -35,8 +35,11 @@ export async function relayStream(
     'x-accel-buffering': 'no',
     ...headers,
   });
-  x.res.flushHeaders();
   const body = response.body;
+  // The client learns at once that the stream has started, as from the provider. When the first
+  // event is already here (it usually came with the upstream's headers), the headers go out with it
+  // in one write instead: one wake-up of the client less before its first token.
+  if (body.readableLength === 0) x.res.flushHeaders();
   if ((!restorer || !jsonRestorer) && !tap) {
     // Nothing was masked and nothing is counted: relay the bytes as they come.
     for await (const chunk of body) await write(x.res, chunk as Uint8Array);

@@ -2,7 +2,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { LlmGovernance } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import pg from 'pg';
-import { complete, firstToken, freshPrompt } from './privacy-proxy.bench.js';
+import { complete, firstToken, freshBodies } from './privacy-proxy.bench.js';
 import { proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import {
   benchNamespace,
@@ -53,20 +53,7 @@ export async function run(): Promise<BenchResult[]> {
     children.push(governed);
 
     // A new prompt per request (freshPrompt): the proxy remembers detections of texts it has seen.
-    const jsonBody = () =>
-      JSON.stringify({
-        model: 'gpt-4o-mini',
-        messages: [
-          { role: 'system', content: 'You help the finance team.' },
-          { role: 'user', content: freshPrompt() },
-        ],
-      });
-    const streamBody = () =>
-      JSON.stringify({
-        model: 'gpt-4o-mini',
-        stream: true,
-        messages: [{ role: 'user', content: freshPrompt() }],
-      });
+    const { json: jsonBody, stream: streamBody } = freshBodies('gpt-4o-mini');
 
     const DIRECT = 'privacy-proxy-governance: direct upstream, 4 KB prompt (JSON)';
     const PLAIN = 'privacy-proxy-governance: via proxy, mask, no governance (JSON)';

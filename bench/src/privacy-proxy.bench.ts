@@ -54,6 +54,25 @@ export function freshPrompt(): string {
   return prompt().replaceAll('INV-88412', `INV-${String(served++ % 100_000).padStart(5, '0')}`);
 }
 
+/**
+ * The benches' 4 KB request bodies for `model`, each with a prompt no earlier request had
+ * (freshPrompt): a completion with a system prompt, and a stream.
+ */
+export function freshBodies(model: string): { json: () => string; stream: () => string } {
+  return {
+    json: () =>
+      JSON.stringify({
+        model,
+        messages: [
+          { role: 'system', content: 'You help the finance team.' },
+          { role: 'user', content: freshPrompt() },
+        ],
+      }),
+    stream: () =>
+      JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: freshPrompt() }] }),
+  };
+}
+
 /** About 4 KB of business text with 12 entities. */
 export function prompt(): string {
   let text = '';
@@ -353,20 +372,7 @@ export async function run(): Promise<BenchResult[]> {
   const entityCount = detector.detect(text).length;
   progress(`  privacy-proxy: prompt ${Buffer.byteLength(text)} bytes, ${entityCount} entities`);
   // A new prompt per request (freshPrompt), for the direct calls too: both pay the same client work.
-  const jsonBody = () =>
-    JSON.stringify({
-      model: 'bench',
-      messages: [
-        { role: 'system', content: 'You help the finance team.' },
-        { role: 'user', content: freshPrompt() },
-      ],
-    });
-  const streamBody = () =>
-    JSON.stringify({
-      model: 'bench',
-      stream: true,
-      messages: [{ role: 'user', content: freshPrompt() }],
-    });
+  const { json: jsonBody, stream: streamBody } = freshBodies('bench');
 
   try {
     const DIRECT = 'privacy-proxy: direct upstream, 4 KB prompt (JSON)';

@@ -4,10 +4,15 @@ import { connect } from 'node:net';
 import { freePort, waitForPort } from './ports.js';
 import { restartableServer, stopChild } from './server-process.js';
 
-/** A node process that serves `port` and, with `stubborn`, ignores SIGTERM. */
+/**
+ * A node process that serves `port` and, with `stubborn`, ignores SIGTERM. Its sockets ignore
+ * errors: waitForPort resets its probe connection at once, and the reply written to it then fails
+ * with EPIPE or ECONNRESET, which without a listener would crash the server (CI saw the server
+ * gone right after its start).
+ */
 function server(port: number, stubborn = false) {
   const script = `${stubborn ? "process.on('SIGTERM', () => {});" : ''}
-    require('node:net').createServer((s) => s.end('up')).listen(${port}, '127.0.0.1');`;
+    require('node:net').createServer((s) => { s.on('error', () => {}); s.end('up'); }).listen(${port}, '127.0.0.1');`;
   return spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
 }
 

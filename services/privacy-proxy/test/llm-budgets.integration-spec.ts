@@ -406,7 +406,11 @@ describe('LLM budgets, rate limits and model policy at the proxy', () => {
       timeoutMs: 1_200,
       intervalMs: 20,
     });
-    expect(a.upstream.requests.at(-1)?.json?.['stream']).toBe(true);
+    // The reservation is taken before the request is forwarded: the fake may record it a moment later.
+    await expectEventually(() => expect(a.upstream.requests.at(-1)?.json?.['stream']).toBe(true), {
+      timeoutMs: 1_000,
+      intervalMs: 20,
+    });
     await done;
     a.upstream.script({});
     expect(a.governor!.ledger.usedOf(subject, budget)).toBe(30);

@@ -15,8 +15,7 @@ import { join } from 'node:path';
  *
  * A port is also reserved for {@link RESERVATION_MS} across the machine's test processes (a file
  * created exclusively under the temp dir): between the check and the bind, a test file in another
- * jest worker could otherwise pick the same free port, and one of the two servers fails to start
- * (CI saw restartableServer's test server not answering right after its start).
+ * jest worker could otherwise pick the same free port, and one of the two servers fails to start.
  */
 export async function freePort(): Promise<number> {
   const below = ephemeralRangeStart();

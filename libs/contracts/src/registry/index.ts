@@ -25,3 +25,4 @@ export * from './agent-offline.event.js';
 export * from './drift-detected.event.js';
 export * from './drift-cleared.event.js';
 export * from './org-import-parts.js';
+export * from './org-csv.js';

@@ -1,6 +1,7 @@
 import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseCsv } from '@orgmesh/contracts';
 
 /** A person of the org chart who may sign in to the console (dev issuer only). */
 export interface DevPerson {
@@ -28,48 +29,24 @@ export const DEV_OPERATOR: DevPerson = {
   operator: true,
 };
 
-/** Splits one CSV line (RFC 4180 quoting: `"a, b"`, `""` for a quote). */
-function csvFields(line: string): string[] {
-  const fields: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      fields.push(field);
-      field = '';
-    } else field += c;
-  }
-  fields.push(field);
-  return fields.map((f) => f.trim());
-}
-
 /**
  * The people of a registry directory's `org-chart.csv` (`user_id,reports_to_id,name,role,email,department`),
- * the same file the registry loads. Lines without a user id are skipped; the registry validates the
- * chart itself (a person it refuses cannot do anything after signing in anyway).
+ * the same file the registry loads, read with the registry's CSV parser. Lines without a user id are
+ * skipped and a file that is not valid CSV gives no one; the registry validates the chart itself (a
+ * person it refuses cannot do anything after signing in anyway).
  */
 export function readOrgChartPeople(registryDir: string): DevPerson[] {
   const file = join(registryDir, 'org-chart.csv');
   if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8')
-    .split(/\r?\n/)
-    .filter((l) => l.trim());
-  const header = csvFields(lines.shift() ?? '');
-  const at = (name: string) => header.indexOf(name);
+  const parsed = parseCsv(readFileSync(file, 'utf8'));
+  if (!parsed.ok) return [];
+  const [head, ...records] = parsed.records.map((r) => r.fields.map((f) => f.trim()));
+  const at = (name: string) => head?.indexOf(name);
   const [id, name, email, department] = ['user_id', 'name', 'email', 'department'].map(at);
   if (id === undefined || id < 0) return [];
   const people: DevPerson[] = [];
   const seen = new Set<string>();
-  for (const line of lines) {
-    const fields = csvFields(line);
+  for (const fields of records) {
     const userId = fields[id] ?? '';
     if (!userId || seen.has(userId)) continue;
     seen.add(userId);

@@ -2,7 +2,6 @@ import { describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import { DEMO_ORG_CHART } from '../../test/demo-registry.js';
 import { formatProblem } from '../loader/problem.js';
-import { parseCsv } from './csv.js';
 import { generateOrgChart } from './org-chart.generator.js';
 import { OrgDirectory, validateOrgChart } from './org-chart.js';
 
@@ -149,11 +148,6 @@ describe('CSV dialect', () => {
         },
       ],
     });
-  });
-
-  it('numbers records by the line they start on', () => {
-    const parsed = parseCsv('a,b\n"x\ny",z\n\nlast,row\n');
-    expect(parsed.ok && parsed.records.map((r) => r.line)).toEqual([1, 2, 5]);
   });
 });
 

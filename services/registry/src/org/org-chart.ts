@@ -1,6 +1,5 @@
-import { AppError, type OrgUser } from '@orgmesh/contracts';
+import { AppError, parseCsv, type CsvRecord, type OrgUser } from '@orgmesh/contracts';
 import { compare, ROOT_PATH, type Problem } from '../loader/problem.js';
-import { parseCsv, type CsvRecord } from './csv.js';
 
 export const ORG_CHART_COLUMNS = ['user_id', 'reports_to_id', 'name', 'role', 'email', 'department'] as const;
 type Column = (typeof ORG_CHART_COLUMNS)[number];

@@ -7,6 +7,9 @@ export interface CsvRecord {
 export type CsvParseResult = { ok: true; records: CsvRecord[] } | { ok: false; line: number; reason: string };
 
 /**
+ * The org chart's CSV (`org-chart.csv`, `POST /v1/org/import`), read by the registry's import and by
+ * the gateway's dev sign-in (the same file's people), so both read a line the same way.
+ *
  * RFC 4180 CSV: comma-separated, `"` quoting with `""` escapes, quoted fields may hold commas and line
  * breaks, LF or CRLF line ends, an optional UTF-8 BOM. Blank lines are skipped.
  */

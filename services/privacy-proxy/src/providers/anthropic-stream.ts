@@ -16,6 +16,8 @@ interface BlockState {
  */
 export class AnthropicStreamRestorer {
   private readonly blocks = new Map<number, BlockState>();
+  /** True once any text, thinking or tool input has been let out (the stream's first token). */
+  textSent = false;
 
   constructor(
     private readonly text: Restorer,
@@ -35,6 +37,7 @@ export class AnthropicStreamRestorer {
         if (state && block && state.field !== 'partial_json' && typeof block[state.field] === 'string') {
           const value = block[state.field] as string;
           const out = value.length > 0 ? state.stream.push(value) : value;
+          if (out.length > 0) this.textSent = true;
           if (out !== value) {
             block[state.field] = out;
             return formatSse({ ...event, data: JSON.stringify(payload) });
@@ -50,6 +53,7 @@ export class AnthropicStreamRestorer {
           return formatSse(event);
         const value = delta[state.field] as string;
         const out = state.stream.push(value);
+        if (out.length > 0) this.textSent = true;
         if (out.length === 0 && value.length > 0) return '';
         if (out === value) return formatSse(event);
         delta[state.field] = out;

@@ -21,6 +21,8 @@ export class OpenAiStreamRestorer {
   private template: Json | undefined;
   /** Counts changes made to parsed chunks (restored text, appended tails). */
   private mutations = 0;
+  /** True once any text or tool-call argument has been let out (the stream's first token). */
+  textSent = false;
 
   constructor(
     private readonly text: Restorer,
@@ -57,6 +59,7 @@ export class OpenAiStreamRestorer {
               delta[key] = out;
               this.mutations++;
             }
+            if (out.length > 0) this.textSent = true;
             if (out.length > 0 || value.length === 0) meaningful = true;
           } else if (key === 'tool_calls' && Array.isArray(value)) {
             for (const call of value as Json[]) {
@@ -71,7 +74,10 @@ export class OpenAiStreamRestorer {
                   fn['arguments'] = out;
                   this.mutations++;
                 }
-                if (out.length > 0) meaningful = true;
+                if (out.length > 0) {
+                  meaningful = true;
+                  this.textSent = true;
+                }
               }
             }
           } else if (value !== null && value !== undefined) {

@@ -195,3 +195,56 @@ describe('events the restore leaves unchanged', () => {
     expect((JSON.parse(out[0]!.data) as { delta: { text: string } }).delta.text).toBe('to ann@example.com ');
   });
 });
+
+describe('textSent (the stream relay writes the first token on its own)', () => {
+  const openaiChunk = (delta: unknown) => ({
+    data: JSON.stringify({
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, delta, finish_reason: null }],
+    }),
+  });
+
+  it('OpenAI: false for the role chunk and while a placeholder fragment is held back, true once text leaves', () => {
+    const r = new OpenAiStreamRestorer(text, json);
+    r.transform(openaiChunk({ role: 'assistant', content: '' }));
+    expect(r.textSent).toBe(false);
+    expect(r.transform(openaiChunk({ content: EMAIL.slice(0, 5) }))).toBe('');
+    expect(r.textSent).toBe(false);
+    r.transform(openaiChunk({ content: `${EMAIL.slice(5)} ok` }));
+    expect(r.textSent).toBe(true);
+  });
+
+  it('OpenAI: true once tool-call arguments leave', () => {
+    const r = new OpenAiStreamRestorer(text, json);
+    r.transform(
+      openaiChunk({
+        tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'send', arguments: '' } }],
+      }),
+    );
+    expect(r.textSent).toBe(false);
+    r.transform(openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"a":1' } }] }));
+    expect(r.textSent).toBe(true);
+  });
+
+  it('Anthropic: false for message_start and an empty block start, true at the first text delta that leaves', () => {
+    const r = new AnthropicStreamRestorer(text, json);
+    const event = (type: string, payload: object) => ({
+      event: type,
+      data: JSON.stringify({ type, ...payload }),
+    });
+    r.transform(event('message_start', { message: { id: 'm', content: [] } }));
+    r.transform(event('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+    expect(r.textSent).toBe(false);
+    r.transform(
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: NAME.slice(0, 3) } }),
+    );
+    expect(r.textSent).toBe(false);
+    r.transform(
+      event('content_block_delta', { index: 0, delta: { type: 'text_delta', text: `${NAME.slice(3)}!` } }),
+    );
+    expect(r.textSent).toBe(true);
+  });
+});

@@ -57,12 +57,22 @@ export async function relayStream(
   // Without a restorer and without a chunk to drop, the upstream's bytes go out as they came and the
   // parser only reads along for the usage.
   const passBytes = !transformer && !dropUsageChunk;
+  // The first token goes out on its own. The events of one upstream read are otherwise gathered into
+  // one write; but a provider (or a slow client read) often hands over many events at once, and the
+  // client's first token would then wait for the whole batch to be restored (about 0.2 ms for 40
+  // events in the bench).
+  let firstTextOut = !transformer;
   const emit = async (events: SseEvent[]) => {
     let out = '';
     for (const event of events) {
       if (tap?.observe(event) && dropUsageChunk) continue;
       if (passBytes) continue;
       out += transformer ? transformer.transform(event) : formatSse(event);
+      if (!firstTextOut && transformer?.textSent) {
+        firstTextOut = true;
+        await write(x.res, out);
+        out = '';
+      }
     }
     if (out.length > 0) await write(x.res, out);
   };

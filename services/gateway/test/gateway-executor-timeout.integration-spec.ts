@@ -20,7 +20,7 @@ const route = (largeBody: boolean) =>
     operationId: largeBody ? 'slowImport' : 'slow',
     method: 'POST',
     path: '/v1/test/slow',
-    tag: 'test',
+    tag: 'sessions',
     summary: 'test',
     access: ['admin'],
     body: z.object({ ms: z.number() }),

@@ -17,7 +17,7 @@ function raw(path: string, handle: RawRoute['handle']): RawRoute {
     operationId: path,
     method: 'GET',
     path,
-    tag: 'test',
+    tag: 'sessions',
     summary: path,
     access: 'public',
     responses: {},

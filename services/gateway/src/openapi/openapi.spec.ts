@@ -8,7 +8,7 @@ import { eventsRoute, streamTicketsRoute } from '../events/events.route.js';
 import type { StreamTickets } from '../events/stream-ticket.js';
 import type { GatewayMetrics } from '../gateway.metrics.js';
 import { API_ROUTES } from '../routes/index.js';
-import type { Route } from '../routes/route.js';
+import { defineRawRoute, type Route } from '../routes/route.js';
 import { OPERATION_EXAMPLES } from './examples.js';
 import { buildOpenApi } from './openapi.js';
 
@@ -131,7 +131,8 @@ describe('OpenAPI document', () => {
     for (const op of operations) {
       const access = op['x-orgmesh-access'];
       expect(Array.isArray(access) && access.length > 0).toBe(true);
-      for (const kind of access as unknown[]) expect(['admin', 'agent', 'person', 'viewer', 'public']).toContain(kind);
+      for (const kind of access as unknown[])
+        expect(['admin', 'agent', 'person', 'viewer', 'public']).toContain(kind);
       expect((access as string[]).includes('public')).toBe(
         Array.isArray(op['security']) && op['security'].length === 0,
       );
@@ -164,6 +165,30 @@ describe('OpenAPI document', () => {
       name: expect.any(String),
       identifier: expect.any(String),
     });
+  });
+
+  it('describes exactly the tags its operations use', () => {
+    const used = [...new Set(operations.flatMap((op) => op['tags'] as string[]))].sort();
+    const declared = (doc['tags'] as Array<{ name: string; description: string }>).map((t) => t.name).sort();
+    expect(declared).toEqual(used);
+    for (const tag of doc['tags'] as Array<{ description: string }>) expect(tag.description).not.toBe('');
+    // A2A and console routes are described too when mounted (they were once left out of the list).
+    const withA2a = buildOpenApi(
+      [
+        defineRawRoute({
+          operationId: 'a2aCard',
+          method: 'GET',
+          path: '/a2a/card',
+          tag: 'a2a',
+          summary: 'card',
+          access: 'public',
+          responses: {},
+          handle: async () => undefined,
+        }),
+      ],
+      { serverUrl: SERVER, version: '1.0.0' },
+    ) as Json;
+    expect(withA2a['tags']).toEqual([{ name: 'a2a', description: expect.stringContaining('A2A') }]);
   });
 
   it('opens with how to get a first token in dev mode and in oidc mode', () => {

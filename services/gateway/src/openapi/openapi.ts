@@ -13,7 +13,7 @@ import {
   httpStatusFor,
 } from '@orgmesh/contracts';
 import { problemTitle, problemType } from '@orgmesh/service-host/http-edge';
-import type { Route, RpcRoute, RawRoute } from '../routes/route.js';
+import { ROUTE_TAGS, type Route, type RpcRoute, type RawRoute } from '../routes/route.js';
 import { OPERATION_EXAMPLES } from './examples.js';
 import { problemExample } from './problem-examples.js';
 import { API_LICENSE, introduction } from './introduction.js';
@@ -365,15 +365,10 @@ export function buildOpenApi(routes: readonly Route[], options: OpenApiOptions):
     },
     servers: [{ url: options.serverUrl }],
     security: [{ bearer: [] }],
-    tags: [
-      { name: 'sessions', description: 'Agent work sessions and their lifecycle' },
-      { name: 'mesh', description: 'Tasks, approvals and notifications between agents' },
-      { name: 'registry', description: 'Agents, profiles, the org chart' },
-      { name: 'usage', description: 'LLM usage and cost recorded by the privacy proxy' },
-      { name: 'privacy', description: 'Redaction counts recorded by the privacy proxy (counts only)' },
-      { name: 'events', description: 'Lifecycle event subscriptions (SSE)' },
-      { name: 'identity', description: 'Tokens and keys' },
-    ],
+    // The tags the operations use, in the table's order.
+    tags: Object.entries(ROUTE_TAGS)
+      .filter(([name]) => routes.some((route) => route.tag === name))
+      .map(([name, description]) => ({ name, description })),
     paths,
     components: {
       schemas: { Problem: ProblemSchema, ...converter.components },

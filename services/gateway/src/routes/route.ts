@@ -28,13 +28,31 @@ export interface GrpcBinding {
   method: string;
 }
 
+/**
+ * The OpenAPI tags, each with its description: a route names one of these (a typo fails the
+ * typecheck), and the document describes every tag its operations use.
+ */
+export const ROUTE_TAGS = {
+  sessions: 'Agent work sessions and their lifecycle',
+  mesh: 'Tasks, approvals and notifications between agents',
+  registry: 'Agents, profiles, the org chart',
+  usage: 'LLM usage and cost recorded by the privacy proxy',
+  privacy: 'Redaction counts recorded by the privacy proxy (counts only)',
+  events: 'Lifecycle event subscriptions (SSE)',
+  identity: 'Tokens and keys',
+  a2a: "Agent2Agent (A2A): the org's and the registry agents' cards and endpoints",
+  console: 'The operator console (static files)',
+} as const;
+
+export type RouteTag = keyof typeof ROUTE_TAGS;
+
 interface RouteBase {
   /** Unique; the OpenAPI operationId. */
   operationId: string;
   method: HttpMethod;
   /** OpenAPI path template, e.g. `/v1/sessions/{id}/events`. */
   path: string;
-  tag: string;
+  tag: RouteTag;
   summary: string;
   description?: string;
   /** Error statuses documented besides 400/401/403/429/503, e.g. 404 and 409. */

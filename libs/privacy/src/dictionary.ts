@@ -1,5 +1,5 @@
 import type { EntityType } from './entity.js';
-import { equalsLower, hashLower, isWordCode, lowerCode } from './text-scan.js';
+import { equalsLower, FOLD_LIMIT, hashLower, isWordCode, lowerCode } from './text-scan.js';
 
 /** A term of the dictionary matcher: people of the org chart, deny-list phrases, directory ids. */
 export interface DictionaryTerm {
@@ -93,6 +93,84 @@ function tokenize(text: string): Array<{ start: number; end: number }> {
   return out;
 }
 
+/**
+ * How many ASCII code units (letters in either case count twice, digits once) may start a term
+ * before the prefilter stops paying: measured on the 4 KB bench prompt with terms starting with the
+ * most frequent letters first, the prefilter took 18 / 27 / 41 µs against the walk's 30 / 32 / 51 µs
+ * at 3 / 6 / 9 letters, and 55 against 36 µs at 12. Past it nearly every token is a candidate, and a
+ * regular expression run per token costs more than the walk.
+ */
+const PREFILTER_MAX_ASCII = 16;
+
+/** Per lowercase unit below FOLD_LIMIT, the word units that fold to it (itself included). */
+const FOLDS_TO: ReadonlyMap<number, readonly number[]> = (() => {
+  const map = new Map<number, number[]>();
+  for (let unit = 0; unit < FOLD_LIMIT; unit++) {
+    if (!isWordCode(unit)) continue;
+    const lower = lowerCode(unit);
+    let list = map.get(lower);
+    if (!list) map.set(lower, (list = []));
+    list.push(unit);
+  }
+  return map;
+})();
+
+/**
+ * Compiled prefilters by their units, shared by all matchers. `lastIndex` is set before each use and
+ * a match runs to its end synchronously, so sharing one expression is safe.
+ */
+const PREFILTERS = new Map<string, RegExp>();
+const PREFILTER_CACHE_SIZE = 256;
+
+/** Whether the walk of {@link DictionaryMatcher.matchWalking}, restarted at `floor`, starts a token at `q`. */
+function tokenStartAt(text: string, q: number, floor: number): boolean {
+  if (!isWordCode(text.charCodeAt(q))) return false;
+  if (q === floor) return true;
+  const before = text.charCodeAt(q - 1);
+  if (isWordCode(before)) return false;
+  return !(q - 2 >= floor && isJoiner(before) && isWordCode(text.charCodeAt(q - 2)));
+}
+
+/** The next token start at or after `from` whose first unit `filter` accepts, or the text's length. */
+function nextCandidate(text: string, from: number, floor: number, filter: RegExp): number {
+  filter.lastIndex = from;
+  while (filter.test(text)) {
+    const q = filter.lastIndex - 1;
+    if (tokenStartAt(text, q, floor)) return q;
+  }
+  return text.length;
+}
+
+/**
+ * The first position at or after `s` where the walk (restarted at `floor` < `s`) stops: `s` itself,
+ * unless `s` lies inside a token (a word unit that starts none, or a joiner between two word units),
+ * and then that token's end.
+ */
+function walkPositionAt(text: string, s: number, floor: number): number {
+  const n = text.length;
+  const unit = text.charCodeAt(s);
+  let j: number;
+  if (isWordCode(unit)) {
+    if (tokenStartAt(text, s, floor)) return s;
+    j = s + 1;
+  } else if (
+    isJoiner(unit) &&
+    s + 1 < n &&
+    isWordCode(text.charCodeAt(s + 1)) &&
+    s - 1 >= floor &&
+    isWordCode(text.charCodeAt(s - 1))
+  ) {
+    j = s + 2;
+  } else return s;
+  while (j < n) {
+    const c = text.charCodeAt(j);
+    if (isWordCode(c)) j++;
+    else if (isJoiner(c) && j + 1 < n && isWordCode(text.charCodeAt(j + 1))) j += 2;
+    else break;
+  }
+  return j;
+}
+
 function isBlank(text: string, start: number, end: number): boolean {
   if (end <= start) return false;
   for (let i = start; i < end; i++) {
@@ -128,6 +206,8 @@ export class DictionaryMatcher {
   private readonly firstOther = new Set<number>();
   private nodes = 1;
   private terms = 0;
+  /** match's prefilter of the first units (null: the walk); built at the first match after an add. */
+  private prefilter: RegExp | null | undefined;
   /** Token comparisons made by `match` so far: a count of its work, for tests of its growth. */
   comparisons = 0;
 
@@ -147,6 +227,7 @@ export class DictionaryMatcher {
   add(term: DictionaryTerm): void {
     const spans = tokenize(term.text);
     if (spans.length === 0) return;
+    this.prefilter = undefined;
     const first = lowerCode(term.text.charCodeAt(spans[0]!.start));
     if (first < 128) this.firstAscii[first] = 1;
     else this.firstOther.add(first);
@@ -168,8 +249,29 @@ export class DictionaryMatcher {
   /**
    * Non-overlapping matches, left to right. `covered` (sorted, disjoint spans) are skipped: no match
    * starts inside one, as for a caller whose detections there win over any match anyway.
+   *
+   * The same matches as {@link matchWalking}, found faster when few first code units start a term
+   * (the values of one request, a small directory): a regular expression finds the next token that
+   * may start a term, instead of a loop over every code unit of the text in between (a 4 KB prompt:
+   * about 6 µs instead of 30 on the bench machine). A term list whose first units cover much of the
+   * alphabet gains nothing from it and is walked.
    */
   match(
+    text: string,
+    covered: ReadonlyArray<{ readonly start: number; readonly end: number }> = [],
+  ): DictionaryMatch[] {
+    if (this.size === 0) return [];
+    if (this.prefilter === undefined) this.prefilter = this.buildPrefilter();
+    return this.prefilter
+      ? this.matchFiltered(text, covered, this.prefilter)
+      : this.matchWalking(text, covered);
+  }
+
+  /**
+   * The reference walk behind {@link match}: token by token over the text, each token whose first
+   * unit starts a term tried against the trie. Public for the tests that hold the faster path to it.
+   */
+  matchWalking(
     text: string,
     covered: ReadonlyArray<{ readonly start: number; readonly end: number }> = [],
   ): DictionaryMatch[] {
@@ -189,8 +291,7 @@ export class DictionaryMatcher {
         i++;
         continue;
       }
-      const first = lowerCode(unit);
-      if (first < 128 ? this.firstAscii[first] === 0 : !this.firstOther.has(first)) {
+      if (!this.startsTerm(unit)) {
         i = skipToken(text, i);
         continue;
       }
@@ -202,6 +303,84 @@ export class DictionaryMatcher {
       } else i = end;
     }
     return out;
+  }
+
+  /**
+   * {@link matchWalking}'s walk, skipping ahead. The walk restarts at `floor` (the text's start, a
+   * match's end, a covered span's end), where a word unit starts a token; after it, a word unit
+   * starts a token when no word unit precedes it and no joiner that follows a word unit since
+   * `floor` (tokenStartAt). `filter` finds the next unit that may start a term (a superset: it looks
+   * behind for ASCII word units only); a covered span met first is handled where the walk would meet
+   * it (walkPositionAt).
+   */
+  private matchFiltered(
+    text: string,
+    covered: ReadonlyArray<{ readonly start: number; readonly end: number }>,
+    filter: RegExp,
+  ): DictionaryMatch[] {
+    const out: DictionaryMatch[] = [];
+    const n = text.length;
+    let i = 0;
+    let floor = 0;
+    let c = 0;
+    while (i < n) {
+      while (c < covered.length && covered[c]!.end <= i) c++;
+      if (c < covered.length && covered[c]!.start <= i) {
+        i = floor = covered[c]!.end;
+        continue;
+      }
+      const q = i === floor && isWordCode(text.charCodeAt(i)) ? i : nextCandidate(text, i, floor, filter);
+      const coveredStart = c < covered.length ? covered[c]!.start : n;
+      if (coveredStart < n && coveredStart <= q) {
+        i = walkPositionAt(text, coveredStart, floor);
+        continue;
+      }
+      if (q >= n) break;
+      if (!this.startsTerm(text.charCodeAt(q))) {
+        // Only at `floor`, where any word unit starts a token.
+        i = skipToken(text, q);
+        continue;
+      }
+      const end = tokenEnd(text, q);
+      const hit = this.matchAt(text, q, end, lastTokenHash);
+      if (hit) {
+        out.push(hit);
+        i = floor = hit.end;
+      } else i = end;
+    }
+    return out;
+  }
+
+  private startsTerm(unit: number): boolean {
+    const first = lowerCode(unit);
+    return first < 128 ? this.firstAscii[first] === 1 : this.firstOther.has(first);
+  }
+
+  /**
+   * The units that start a term, as a global expression `(?<![A-Za-z0-9])[units]` over UTF-16 code
+   * units (no `u` flag: the walk reads code units too), or null when more than
+   * {@link PREFILTER_MAX_ASCII} ASCII units start one.
+   */
+  private buildPrefilter(): RegExp | null {
+    const units: number[] = [];
+    const add = (first: number) => {
+      for (const unit of first < FOLD_LIMIT ? (FOLDS_TO.get(first) ?? []) : [first]) units.push(unit);
+    };
+    for (let first = 0; first < 128; first++) if (this.firstAscii[first] === 1) add(first);
+    for (const first of this.firstOther) add(first);
+    if (units.filter((unit) => unit < 128).length > PREFILTER_MAX_ASCII) return null;
+    units.sort((a, b) => a - b);
+    const key = units.join(',');
+    let filter = PREFILTERS.get(key);
+    if (!filter) {
+      // A matcher is built per request too (its values): the same few first units come again, and
+      // compiling the expression each time would cost more than it saves.
+      if (PREFILTERS.size >= PREFILTER_CACHE_SIZE) PREFILTERS.clear();
+      const set = units.map((unit) => `\\u${unit.toString(16).padStart(4, '0')}`).join('');
+      filter = new RegExp(`(?<![A-Za-z0-9])[${set}]`, 'g');
+      PREFILTERS.set(key, filter);
+    }
+    return filter;
   }
 
   private matchAt(text: string, start: number, end: number, hash: number): DictionaryMatch | null {

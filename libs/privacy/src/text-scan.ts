@@ -3,7 +3,8 @@
  * characters, lowercase folding and an allocation-free hash of a word's lowercase form.
  */
 
-const FOLD_LIMIT = 0x530; // Latin, Latin-1, Latin Extended A/B, IPA, Greek, Cyrillic
+/** Code units from here on are their own lowercase (lowerCode). */
+export const FOLD_LIMIT = 0x530; // Latin, Latin-1, Latin Extended A/B, IPA, Greek, Cyrillic
 const FOLD = (() => {
   const table = new Uint16Array(FOLD_LIMIT);
   for (let c = 0; c < FOLD_LIMIT; c++) {

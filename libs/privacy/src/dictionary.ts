@@ -70,8 +70,12 @@ function tokenEnd(text: string, start: number): number {
 
 /** End of the token starting at `start`, as {@link tokenEnd} finds it, without hashing it. */
 function skipToken(text: string, start: number): number {
+  return restOfToken(text, start + 1);
+}
+
+/** End of the token that goes on at `j` (a position just after a word unit of it). */
+function restOfToken(text: string, j: number): number {
   const n = text.length;
-  let j = start + 1;
   while (j < n) {
     const c = text.charCodeAt(j);
     if (isWordCode(c)) j++;
@@ -162,13 +166,7 @@ function walkPositionAt(text: string, s: number, floor: number): number {
   ) {
     j = s + 2;
   } else return s;
-  while (j < n) {
-    const c = text.charCodeAt(j);
-    if (isWordCode(c)) j++;
-    else if (isJoiner(c) && j + 1 < n && isWordCode(text.charCodeAt(j + 1))) j += 2;
-    else break;
-  }
-  return j;
+  return restOfToken(text, j);
 }
 
 function isBlank(text: string, start: number, end: number): boolean {

@@ -55,6 +55,7 @@ export async function provisionInfrastructure(
       return { url: server.url, stop: () => server.dispose() };
     },
   });
+  // A Postgres that fails to start must not leave the NATS server started for it running.
   const postgres = await provisionOne(stops, {
     env: envDb,
     container: docker
@@ -66,6 +67,9 @@ export async function provisionInfrastructure(
       : undefined,
     local: 'embedded',
     startLocal: startEmbeddedPostgres,
+  }).catch(async (error: unknown) => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    throw error;
   });
   log(`orgmesh test infrastructure: nats=${nats.source} postgres=${postgres.source}`);
   return {

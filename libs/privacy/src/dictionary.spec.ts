@@ -4,8 +4,9 @@ import { DictionaryMatcher, type DictionaryTerm } from './dictionary.js';
 
 // Units that decide where the walk's tokens start and end: candidate and other letters in both cases,
 // digits, the joiners (' ’ - _), blanks, punctuation, Latin letters with accents and their capitals,
-// İ (lowercases to two units: folded to itself), the Kelvin sign (lowercases to an ASCII k), Cyrillic,
-// a combining mark, CJK and a surrogate pair.
+// İ (lowercases to two units: folded to itself), the Kelvin sign (JavaScript lowercases it to an
+// ASCII k; lowerCode, and so both paths, leave it as it is), Cyrillic, a combining mark, CJK and a
+// surrogate pair.
 const UNITS = [
   'a',
   'e',
@@ -110,7 +111,7 @@ describe('DictionaryMatcher: the prefiltered match finds what the walk finds', (
     expect(matcher.match("Jane Doe's file, O'Brien").map((m) => [m.start, m.end])).toEqual([[0, 8]]);
   });
 
-  it('walks a term list whose first units cover most of the alphabet, with the same matches', () => {
+  it('finds every term of a list whose first units cover the whole alphabet, as the walk does', () => {
     const words = 'abcdefghijklmnopqrstuvwxyz0123456789'.split('').map((c) => `${c}x${c}`);
     const matcher = new DictionaryMatcher(
       words.map((text) => ({ text, type: 'person' as const, score: 0.9 })),

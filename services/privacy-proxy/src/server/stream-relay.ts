@@ -58,9 +58,9 @@ export async function relayStream(
   // parser only reads along for the usage.
   const passBytes = !transformer && !dropUsageChunk;
   // The first token goes out on its own. The events of one upstream read are otherwise gathered into
-  // one write; but a provider (or a slow client read) often hands over many events at once, and the
-  // client's first token would then wait for the whole batch to be restored (about 0.2 ms for 40
-  // events in the bench).
+  // one write; but a provider (or a proxy busy elsewhere, reading late) often hands over many events
+  // at once, and the client's first token would then wait for the whole batch to be restored (about
+  // 0.2 ms for 40 events in the bench).
   let firstTextOut = !transformer;
   const emit = async (events: SseEvent[]) => {
     let out = '';

@@ -1,12 +1,18 @@
 import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import {
-  addKept,
+  IN_RANGE,
+  MemoryAggregateStore,
+  PostgresAggregateStore,
+  rangeParams,
+  writerFor,
+} from './aggregate-stores.js';
+import {
   AggregatingWriter,
-  sumInto,
   type AggregateQuery,
   type AggregateStore,
   type AggregatingWriterOptions,
+  type SumTable,
 } from './aggregating-writer.js';
 
 /** The dimensions one model call is attributed to ('' where the call named none). */
@@ -45,29 +51,6 @@ export interface UsageQuery extends AggregateQuery {
 /** Where aggregated usage is kept: Postgres `privacy_proxy.llm_usage`, or this process's memory. */
 export type UsageStore = AggregateStore<UsageRow, UsageQuery>;
 
-function dimensionKey(row: UsageDimensions & { bucket: number }): string {
-  return [
-    row.bucket,
-    row.tenant,
-    row.agentId,
-    row.role,
-    row.profileId,
-    row.sessionId,
-    row.workflowId,
-    row.provider,
-    row.model,
-  ].join('\u0000');
-}
-
-function addTotals(target: UsageTotals, delta: UsageTotals): void {
-  target.requests += delta.requests;
-  target.inputTokens += delta.inputTokens;
-  target.outputTokens += delta.outputTokens;
-  target.cachedInputTokens += delta.cachedInputTokens;
-  target.costMicroUsd += delta.costMicroUsd;
-  target.estimatedRequests += delta.estimatedRequests;
-}
-
 interface PgUsageRow {
   bucket_ms: string;
   tenant: string;
@@ -87,7 +70,7 @@ interface PgUsageRow {
 }
 
 /** `llm_usage`: one row per hour and dimensions, its counts summed as calls are recorded. */
-const addUsage = sumInto<UsageRow>({
+const LLM_USAGE: SumTable<UsageRow> = {
   table: 'llm_usage',
   keys: {
     tenant: 'tenant',
@@ -108,13 +91,11 @@ const addUsage = sumInto<UsageRow>({
     estimated_requests: 'estimatedRequests',
   },
   statement: 'privacy-proxy-usage-add',
-});
+};
 
-export class PostgresUsageStore implements UsageStore {
-  constructor(private readonly db: Sql) {}
-
-  add(rows: readonly UsageRow[]): Promise<void> {
-    return addUsage(this.db, rows);
+export class PostgresUsageStore extends PostgresAggregateStore<UsageRow, UsageQuery> {
+  constructor(db: Sql) {
+    super(db, LLM_USAGE);
   }
 
   async query(q: UsageQuery): Promise<UsageRow[]> {
@@ -123,21 +104,12 @@ export class PostgresUsageStore implements UsageStore {
               workflow_id, provider, model, requests, input_tokens, output_tokens, cached_input_tokens,
               cost_micro_usd, estimated_requests
          FROM llm_usage
-        WHERE tenant = $1 AND bucket >= to_timestamp($2 / 1000.0) AND bucket <= to_timestamp($3 / 1000.0)
+        WHERE ${IN_RANGE}
           AND ($4::text IS NULL OR agent_id = $4) AND ($5::text IS NULL OR role = $5)
           AND ($6::text IS NULL OR model = $6) AND ($7::text IS NULL OR provider = $7)
         ORDER BY bucket DESC, agent_id, model
         LIMIT $8`,
-      [
-        q.tenant,
-        q.from,
-        q.to,
-        q.agentId ?? null,
-        q.role ?? null,
-        q.model ?? null,
-        q.provider ?? null,
-        q.limit,
-      ],
+      [...rangeParams(q), q.agentId ?? null, q.role ?? null, q.model ?? null, q.provider ?? null, q.limit],
     );
     return result.rows.map((r) => ({
       bucket: Number(r.bucket_ms),
@@ -160,24 +132,16 @@ export class PostgresUsageStore implements UsageStore {
 }
 
 /** Usage of this process only (no DATABASE_URL): kept for the last `keepMs`. */
-export class MemoryUsageStore implements UsageStore {
-  private readonly rows = new Map<string, UsageRow>();
-
-  constructor(private readonly keepMs = 7 * 86_400_000) {}
-
-  add(rows: readonly UsageRow[]): Promise<void> {
-    addKept(this.rows, rows, this.keepMs, dimensionKey, addTotals);
-    return Promise.resolve();
+export class MemoryUsageStore extends MemoryAggregateStore<UsageRow, UsageQuery> {
+  constructor(keepMs = 7 * 86_400_000) {
+    super(LLM_USAGE, keepMs);
   }
 
   query(q: UsageQuery): Promise<UsageRow[]> {
     return Promise.resolve(
-      [...this.rows.values()]
+      this.rowsIn(q)
         .filter(
           (r) =>
-            r.tenant === q.tenant &&
-            r.bucket >= q.from &&
-            r.bucket <= q.to &&
             (q.agentId === undefined || r.agentId === q.agentId) &&
             (q.role === undefined || r.role === q.role) &&
             (q.model === undefined || r.model === q.model) &&
@@ -201,15 +165,6 @@ export class UsageRecorder extends AggregatingWriter<UsageRow> {
     logger: Logger,
     options: AggregatingWriterOptions = {},
   ) {
-    super(
-      {
-        key: dimensionKey,
-        merge: addTotals,
-        write: (rows) => store.add(rows),
-        failure: 'usage write failed',
-      },
-      logger,
-      options,
-    );
+    super(writerFor(store, LLM_USAGE, 'usage write failed'), logger, options);
   }
 }

@@ -3,12 +3,18 @@ import type { Sql } from '@orgmesh/persistence';
 import type { Logger } from '@orgmesh/telemetry';
 import type { AuditSink } from '../audit/audit-sink.js';
 import {
-  addKept,
+  IN_RANGE,
+  MemoryAggregateStore,
+  PostgresAggregateStore,
+  rangeParams,
+  writerFor,
+} from '../governance/aggregate-stores.js';
+import {
   AggregatingWriter,
-  sumInto,
   type AggregateQuery,
   type AggregateStore,
   type AggregatingWriterOptions,
+  type SumTable,
 } from '../governance/aggregating-writer.js';
 import { DAY_MS, hourOf } from '../governance/windows.js';
 
@@ -46,8 +52,6 @@ export interface RedactionQuery extends AggregateQuery {
 /** Where redaction counts are kept: Postgres `privacy_proxy.redaction_counts`, or this process's memory. */
 export type RedactionStore = AggregateStore<RedactionCount, RedactionQuery, RedactionTotals>;
 
-const countKey = (r: RedactionCount) => [r.bucket, r.tenant, r.role, r.entityType, r.action].join('\u0000');
-
 /** The per-action counts of one audit event, by entity type (what `privacy.v1.redacted` distinguishes). */
 export function countsOf(event: PrivacyRedactedPayload, bucket: number): RedactionCount[] {
   const rows: RedactionCount[] = [];
@@ -71,18 +75,20 @@ interface PgRedactionRow {
 }
 
 /** `redaction_counts`: one row per hour, role, entity type and action, its count summed. */
-const addCounts = sumInto<RedactionCount>({
+const REDACTION_COUNTS: SumTable<RedactionCount> = {
   table: 'redaction_counts',
   keys: { tenant: 'tenant', role: 'role', entity_type: 'entityType', action: 'action' },
   sums: { count: 'count' },
   statement: 'privacy-proxy-redactions-add',
-});
+};
 
-export class PostgresRedactionStore implements RedactionStore {
-  constructor(private readonly db: Sql) {}
-
-  add(rows: readonly RedactionCount[]): Promise<void> {
-    return addCounts(this.db, rows);
+export class PostgresRedactionStore extends PostgresAggregateStore<
+  RedactionCount,
+  RedactionQuery,
+  RedactionTotals
+> {
+  constructor(db: Sql) {
+    super(db, REDACTION_COUNTS);
   }
 
   async query(q: RedactionQuery): Promise<RedactionTotals[]> {
@@ -93,12 +99,12 @@ export class PostgresRedactionStore implements RedactionStore {
               coalesce(sum(count) FILTER (WHERE action = 'passed'), 0) AS passed,
               coalesce(sum(count) FILTER (WHERE action = 'refused'), 0) AS refused
          FROM redaction_counts
-        WHERE tenant = $1 AND bucket >= to_timestamp($2 / 1000.0) AND bucket <= to_timestamp($3 / 1000.0)
+        WHERE ${IN_RANGE}
           AND ($4::text IS NULL OR role = $4) AND ($5::text IS NULL OR entity_type = $5)
         GROUP BY 1, 2, 3
         ORDER BY 1 DESC, 2, 3
         LIMIT $7`,
-      [q.tenant, q.from, q.to, q.role ?? null, q.entityType ?? null, q.bucket, q.limit],
+      [...rangeParams(q), q.role ?? null, q.entityType ?? null, q.bucket, q.limit],
     );
     return result.rows.map((r) => ({
       bucket: Number(r.bucket_ms),
@@ -112,22 +118,18 @@ export class PostgresRedactionStore implements RedactionStore {
 }
 
 /** Counts of this process only (no DATABASE_URL): kept for the last `keepMs`. */
-export class MemoryRedactionStore implements RedactionStore {
-  private readonly rows = new Map<string, RedactionCount>();
-
-  constructor(private readonly keepMs = 7 * DAY_MS) {}
-
-  add(rows: readonly RedactionCount[]): Promise<void> {
-    addKept(this.rows, rows, this.keepMs, countKey, (prior, row) => {
-      prior.count += row.count;
-    });
-    return Promise.resolve();
+export class MemoryRedactionStore extends MemoryAggregateStore<
+  RedactionCount,
+  RedactionQuery,
+  RedactionTotals
+> {
+  constructor(keepMs = 7 * DAY_MS) {
+    super(REDACTION_COUNTS, keepMs);
   }
 
   query(q: RedactionQuery): Promise<RedactionTotals[]> {
     const grouped = new Map<string, RedactionTotals>();
-    for (const r of this.rows.values()) {
-      if (r.tenant !== q.tenant || r.bucket < q.from || r.bucket > q.to) continue;
+    for (const r of this.rowsIn(q)) {
       if (
         (q.role !== undefined && r.role !== q.role) ||
         (q.entityType !== undefined && r.entityType !== q.entityType)
@@ -171,18 +173,7 @@ export class RedactionRecorder extends AggregatingWriter<RedactionCount> impleme
     logger: Logger,
     options: AggregatingWriterOptions & { now?: () => number } = {},
   ) {
-    super(
-      {
-        key: countKey,
-        merge: (target, delta) => {
-          target.count += delta.count;
-        },
-        write: (rows) => store.add(rows),
-        failure: 'redaction counts write failed',
-      },
-      logger,
-      options,
-    );
+    super(writerFor(store, REDACTION_COUNTS, 'redaction counts write failed'), logger, options);
     this.now = options.now ?? Date.now;
   }
 

@@ -144,11 +144,12 @@ export class TaskBatchWrites {
   private async createBatch(items: CreateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: CreateItem) => T): T[] => items.map(f);
     const jsonCol = (f: (item: CreateItem) => unknown) => items.map((item) => jsonOrNull(f(item)));
+    // Row fields that go as they are, named as the columns of `v`.
+    const rowColumns = (...fields: Array<keyof TaskRow>) => fields.map((field) => col((i) => i.row[field]));
     const claims = items.filter((item) => item.claim);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: item.row.id })));
-    const marks = this.marksFor(sql);
-    const written = sql.query<{ id: string }>(
-      `WITH v AS (
+    return this.writeTasks(sql, items, (item) => item.row.id, {
+      name: 'mesh-task-create',
+      ctes: `v AS (
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                               $9::jsonb[], $10::jsonb[], $11::text[], $12::text[], $13::text[], $14::timestamptz[],
                               $15::timestamptz[], $16::timestamptz[], $17::text[])
@@ -168,38 +169,29 @@ export class TaskBatchWrites {
          RETURNING id),
        h AS (
          INSERT INTO mesh.task_events (task_id, event, from_state, to_state, actor, reason, trace_id, occurred_at)
-         SELECT v.id, 'create', NULL, 'submitted', v.from_agent_id, NULL, v.trace_id, v.created_at FROM v JOIN t USING (id)),
-       o AS (${meshOutbox.insertSql(24, 't')}),
-       m AS (${markPublishedSql(25)})
-       SELECT id, ${this.batchNotify(26)} FROM t`,
-      [
-        col((i) => i.row.id),
-        col((i) => i.row.kind),
-        col((i) => i.row.from_agent_id),
-        col((i) => i.row.from_role),
-        col((i) => i.row.to_role),
-        col((i) => i.row.to_agent_id),
-        col((i) => i.row.type),
-        col((i) => i.row.subject),
+         SELECT v.id, 'create', NULL, 'submitted', v.from_agent_id, NULL, v.trace_id, v.created_at FROM v JOIN t USING (id))`,
+      written: 't',
+      params: [
+        ...rowColumns(
+          'id',
+          'kind',
+          'from_agent_id',
+          'from_role',
+          'to_role',
+          'to_agent_id',
+          'type',
+          'subject',
+        ),
         jsonCol((i) => i.row.input),
         jsonCol((i) => i.row.details),
-        col((i) => i.row.message),
-        col((i) => i.row.priority),
-        col((i) => i.row.context_id),
+        ...rowColumns('message', 'priority', 'context_id'),
         col((i) => i.row.deadline.toISOString()),
         col((i) => i.row.escalate_at?.toISOString() ?? null),
         col((i) => i.row.created_at.toISOString()),
         col((i) => i.traceId),
         ...claimColumns(claims.map((i) => ({ claim: i.claim!, taskId: i.row.id, task: i.task }))),
-        meshOutbox.document(outbox),
-        marks,
-        ...this.batchNotifyParams(),
       ],
-      { name: this.statementName('mesh-task-create') },
-    );
-    const { rows } = await written.catch(this.unmarked(marks));
-    const ids = new Set(rows.map((r) => r.id));
-    return items.map((item) => ids.has(item.row.id));
+    });
   }
 
   /**
@@ -243,10 +235,9 @@ export class TaskBatchWrites {
   async updateMany(items: UpdateItem[], sql: Sql = this.db): Promise<boolean[]> {
     const col = <T>(f: (item: UpdateItem) => T): T[] => items.map(f);
     const keyed = items.filter((item) => item.meta.idempotency);
-    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: item.next.id })));
-    const marks = this.marksFor(sql);
-    const written = sql.query<{ id: string }>(
-      `WITH v AS (
+    return this.writeTasks(sql, items, (item) => item.next.id, {
+      name: 'mesh-task-update',
+      ctes: `v AS (
          SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::timestamptz[], $6::text[], $7::text[],
                               $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::timestamptz[], $12::text[], $13::text[], $14::text[], $15::text[],
                               $16::jsonb[])
@@ -270,11 +261,9 @@ export class TaskBatchWrites {
          SELECT k.operation, k.actor, k.key, k.fingerprint, k.task_id, k.response
            FROM unnest($17::text[], $18::text[], $19::text[], $20::text[], $21::uuid[], $22::jsonb[])
              AS k(operation, actor, key, fingerprint, task_id, response)
-           JOIN u ON u.id = k.task_id),
-       o AS (${meshOutbox.insertSql(23, 'u')}),
-       m AS (${markPublishedSql(24)})
-       SELECT id, ${this.batchNotify(25)} FROM u`,
-      [
+           JOIN u ON u.id = k.task_id)`,
+      written: 'u',
+      params: [
         col((i) => i.next.id),
         col((i) => i.previous.version),
         col((i) => i.next.state),
@@ -293,15 +282,37 @@ export class TaskBatchWrites {
         // Written back as it is unless a change set it (a sender's added input, AddTaskInput).
         col((i) => jsonOrNull(i.next.input)),
         ...claimColumns(keyed.map((i) => ({ claim: i.meta.idempotency!, taskId: i.next.id, task: i.task }))),
-        meshOutbox.document(outbox),
-        marks,
-        ...this.batchNotifyParams(),
       ],
-      { name: this.statementName('mesh-task-update') },
+    });
+  }
+
+  /**
+   * One batched task statement: `ctes` write the tasks (the CTE named `written` returns the ids of
+   * those written) from their parameters `params`. Every task statement ends alike: the outbox rows
+   * of the written tasks, the published rows it marks (given back when the statement fails) and the
+   * relay wake-up, their parameters numbered on after `params`. Answers, per item, whether its task
+   * was written.
+   */
+  private async writeTasks<Item extends { outbox: OutboxEvent[] }>(
+    sql: Sql,
+    items: Item[],
+    taskIdOf: (item: Item) => string,
+    statement: { name: string; ctes: string; written: string; params: unknown[] },
+  ): Promise<boolean[]> {
+    const outbox = items.flatMap((item) => item.outbox.map((o) => ({ ...o, key: taskIdOf(item) })));
+    const marks = this.marksFor(sql);
+    const next = statement.params.length + 1;
+    const written = sql.query<{ id: string }>(
+      `WITH ${statement.ctes},
+       o AS (${meshOutbox.insertSql(next, statement.written)}),
+       m AS (${markPublishedSql(next + 1)})
+       SELECT id, ${this.batchNotify(next + 2)} FROM ${statement.written}`,
+      [...statement.params, meshOutbox.document(outbox), marks, ...this.batchNotifyParams()],
+      { name: this.statementName(statement.name) },
     );
     const { rows } = await written.catch(this.unmarked(marks));
     const ids = new Set(rows.map((r) => r.id));
-    return items.map((item) => ids.has(item.next.id));
+    return items.map((item) => ids.has(taskIdOf(item)));
   }
 }
 

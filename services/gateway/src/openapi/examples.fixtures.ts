@@ -34,6 +34,7 @@ export const session = {
   metadata: { ticket: 'FIN-1042' },
 };
 
+/** A task, approval or notification as it is when sent: nothing set yet, unchanged since (version 1). */
 export const taskBase = {
   assignee: null,
   type: null,
@@ -42,6 +43,7 @@ export const taskBase = {
   details: null,
   message: null,
   priority: 'normal',
+  state: 'submitted',
   reason: null,
   contextId: CONTEXT_ID,
   deadline: '2026-03-03T09:15:00.000Z',
@@ -50,7 +52,15 @@ export const taskBase = {
   decision: null,
   escalatedTo: null,
   escalatedAt: null,
+  version: 1,
   createdAt: T0,
+  updatedAt: T0,
+};
+
+/** The finance agent's approval and notification both go to the manager role. */
+const financeToManager = {
+  from: { agentId: 'finance-agent', role: 'finance' },
+  to: { role: 'manager', agentId: null },
 };
 
 export const task = {
@@ -61,36 +71,26 @@ export const task = {
   to: { role: 'legal', agentId: null },
   type: 'contract-review',
   input: { contract: 'MSA-2026-014', pages: 12 },
-  state: 'submitted',
-  version: 1,
-  updatedAt: T0,
 };
 
 export const approval = {
   ...taskBase,
   id: APPROVAL_ID,
   kind: 'approval',
-  from: { agentId: 'finance-agent', role: 'finance' },
-  to: { role: 'manager', agentId: null },
+  ...financeToManager,
   subject: 'Q1 marketing budget above 50k',
   details: { amount: 62000, currency: 'EUR' },
   priority: 'high',
-  state: 'submitted',
   escalateAt: '2026-03-02T13:15:00.000Z',
-  version: 1,
-  updatedAt: T0,
 };
 
 export const notification = {
   ...taskBase,
   id: NOTIFICATION_ID,
   kind: 'notification',
-  from: { agentId: 'finance-agent', role: 'finance' },
-  to: { role: 'manager', agentId: null },
+  ...financeToManager,
   message: 'The Q1 payment run is scheduled for Friday.',
   state: 'completed',
-  version: 1,
-  updatedAt: T0,
 };
 
 export const agent = {

@@ -142,32 +142,23 @@ export class RegistryPresence {
 
 async function enqueuePresence(tx: RegistryTransaction, events: readonly PresenceEvent[]): Promise<void> {
   for (const event of events) {
-    const occurredAt = new Date(event.at).toISOString();
+    const about = { agentId: event.agentId, occurredAt: new Date(event.at).toISOString() };
     switch (event.type) {
       case 'agent-online':
-        await tx.enqueue(AgentOnline, { agentId: event.agentId, occurredAt });
+        await tx.enqueue(AgentOnline, about);
         break;
       case 'agent-offline':
-        await tx.enqueue(AgentOffline, {
-          agentId: event.agentId,
-          lastSeenAt: new Date(event.lastSeenAt).toISOString(),
-          occurredAt,
-        });
+        await tx.enqueue(AgentOffline, { ...about, lastSeenAt: new Date(event.lastSeenAt).toISOString() });
         break;
       case 'drift-detected':
         await tx.enqueue(DriftDetected, {
-          agentId: event.agentId,
+          ...about,
           reportedConfigHash: event.reportedConfigHash,
           expectedConfigHashes: [...event.expectedConfigHashes],
-          occurredAt,
         });
         break;
       case 'drift-cleared':
-        await tx.enqueue(DriftCleared, {
-          agentId: event.agentId,
-          configHash: event.configHash,
-          occurredAt,
-        });
+        await tx.enqueue(DriftCleared, { ...about, configHash: event.configHash });
         break;
     }
   }

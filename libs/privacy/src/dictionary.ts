@@ -285,21 +285,7 @@ export class DictionaryMatcher {
         i = covered[c]!.end;
         continue;
       }
-      const unit = text.charCodeAt(i);
-      if (!isWordCode(unit)) {
-        i++;
-        continue;
-      }
-      if (!this.startsTerm(unit)) {
-        i = skipToken(text, i);
-        continue;
-      }
-      const end = tokenEnd(text, i);
-      const hit = this.matchAt(text, i, end, lastTokenHash);
-      if (hit) {
-        out.push(hit);
-        i = hit.end;
-      } else i = end;
+      i = isWordCode(text.charCodeAt(i)) ? this.tokenAt(text, i, out) : i + 1;
     }
     return out;
   }
@@ -335,19 +321,25 @@ export class DictionaryMatcher {
         continue;
       }
       if (q >= n) break;
-      if (!this.startsTerm(text.charCodeAt(q))) {
-        // Only at `floor`, where any word unit starts a token.
-        i = skipToken(text, q);
-        continue;
-      }
-      const end = tokenEnd(text, q);
-      const hit = this.matchAt(text, q, end, lastTokenHash);
-      if (hit) {
-        out.push(hit);
-        i = floor = hit.end;
-      } else i = end;
+      // A unit that starts no term is met only at `floor`, where any word unit starts a token.
+      const found = out.length;
+      i = this.tokenAt(text, q, out);
+      if (out.length > found) floor = i;
     }
     return out;
+  }
+
+  /**
+   * The step both walks take at a token's start `at`: the longest term there, if any, is added to
+   * `out`; returns where the walk goes on (past the match, else past the token).
+   */
+  private tokenAt(text: string, at: number, out: DictionaryMatch[]): number {
+    if (!this.startsTerm(text.charCodeAt(at))) return skipToken(text, at);
+    const end = tokenEnd(text, at);
+    const hit = this.matchAt(text, at, end, lastTokenHash);
+    if (!hit) return end;
+    out.push(hit);
+    return hit.end;
   }
 
   private startsTerm(unit: number): boolean {

@@ -3,6 +3,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import { Detector, MaskingSession, PrivacyProfileSchema, Pseudonymizer } from '@orgmesh/privacy';
 import { BENCH_HMAC_KEY, proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import { conversationTurns } from './privacy-proxy-conversation.js';
+import { postJson } from './http-client.js';
 import {
   LatencyHistogram,
   progress,
@@ -149,33 +150,24 @@ function denseRequest(values = 50_000, bytes = 2 * 1024 * 1024): string[] {
 }
 
 export async function complete(url: string, token: string, body: string): Promise<void> {
-  const response = await fetch(`${url}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-  });
-  if (response.status !== 200) throw new Error(`status ${response.status}`);
-  const json = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+  const answer = await postJson(`${url}/chat/completions`, token, body);
+  if (answer.status !== 200) throw new Error(`status ${answer.status}`);
+  const json = JSON.parse(answer.body) as { choices: Array<{ message: { content: string } }> };
   if (json.choices[0]!.message.content.includes('[[')) throw new Error('placeholder left in the answer');
 }
 
 /** Milliseconds from sending the request to the first non-empty content delta; drains the rest. */
 export async function firstToken(url: string, token: string, body: string): Promise<number> {
-  const started = performance.now();
-  const response = await fetch(`${url}/chat/completions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body,
-  });
   const decoder = new TextDecoder();
   let ttft = -1;
   let seen = '';
-  for await (const chunk of response.body!) {
-    if (ttft < 0) {
-      seen += decoder.decode(chunk as Uint8Array, { stream: true });
-      if (/"content":"[^"]/.test(seen)) ttft = performance.now() - started;
-    }
-  }
+  const started = performance.now();
+  const answer = await postJson(`${url}/chat/completions`, token, body, (chunk, at) => {
+    if (ttft >= 0) return;
+    seen += decoder.decode(chunk, { stream: true });
+    if (/"content":"[^"]/.test(seen)) ttft = at - started;
+  });
+  if (answer.status !== 200) throw new Error(`status ${answer.status}`);
   if (ttft < 0) throw new Error('no content in the stream');
   return ttft;
 }

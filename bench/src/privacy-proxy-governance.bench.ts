@@ -141,7 +141,15 @@ export async function run(): Promise<BenchResult[]> {
       targetTtftOverheadMs: 1,
     };
 
-    // Saturation: 16 clients back to back, the proxy with governance on against the upstream alone.
+    // Saturation: 16 clients back to back, the proxy with governance on against the upstream alone,
+    // then two replicas of it sharing the clients.
+    const second = await startChild({
+      ...role,
+      governance: { databaseUrl: ns.databaseUrl, llm: GOVERNANCE },
+    });
+    children.push(second);
+    const replicas = [governed, second];
+    let next = 0;
     const SATURATED_DIRECT = 'privacy-proxy-governance: direct upstream, 16 clients (JSON, saturation)';
     const saturation = await runComparison(
       [
@@ -156,6 +164,16 @@ export async function run(): Promise<BenchResult[]> {
           baseline: SATURATED_DIRECT,
           concurrency: 16,
           op: () => complete(governed.url, token, jsonBody()),
+          durationMs: 3000,
+          extra: { targetThroughput: 2000 },
+        },
+        {
+          // As a deployment runs more than one: a Service spreads the calls, the counters and the
+          // usage live in the one database. One Node process uses one core; this machine has two.
+          name: 'privacy-proxy-governance: via two proxy replicas, governance on, 16 clients (JSON, saturation)',
+          baseline: SATURATED_DIRECT,
+          concurrency: 16,
+          op: () => complete(replicas[next++ % replicas.length]!.url, token, jsonBody()),
           durationMs: 3000,
           extra: { targetThroughput: 2000 },
         },
@@ -177,7 +195,7 @@ export async function run(): Promise<BenchResult[]> {
       `  privacy-proxy-governance: added p50 ${viaPlain.extra['addedP50Ms']} ms without, ${viaGoverned.extra['addedP50Ms']} ms with governance ` +
         `(p99 ${viaPlain.extra['addedP99Ms']} / ${viaGoverned.extra['addedP99Ms']} ms); proxy CPU ${viaPlain.extra['proxyCpuMsPerRequest']} / ` +
         `${viaGoverned.extra['proxyCpuMsPerRequest']} ms/request; TTFT +${streams[1]!.extra['ttftOverheadP50Ms']} / +${streams[2]!.extra['ttftOverheadP50Ms']} ms; ` +
-        `saturation ${round(saturation[1]!.throughput, 0)} requests/s with governance (${round(saturation[0]!.throughput, 0)} direct); usage rows count ${written.rows[0]!.requests} calls`,
+        `saturation ${round(saturation[1]!.throughput, 0)} requests/s with governance, ${round(saturation[2]!.throughput, 0)} with two replicas (${round(saturation[0]!.throughput, 0)} direct); usage rows count ${written.rows[0]!.requests} calls`,
     );
     return [...latency, ...streams, ...saturation];
   } finally {

@@ -1,9 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import { startHttpClientSpan, type HttpClientSpan } from '@orgmesh/telemetry';
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import { allowListed, anthropicBeta, anthropicVersion, upstreamAccept } from '../http/upstream-headers.js';
 import type { PrivacyProxyMetrics } from '../privacy-proxy.metrics.js';
+import { dispatchCall, type UpstreamBody } from './upstream-dispatch.js';
 import { headerValue, PRIVACY_PROXY_TRACER, type Exchange } from './exchange.js';
 import type { PrivacyProxyOptions, Provider, UpstreamConfig } from './options.js';
 
@@ -11,7 +12,7 @@ import type { PrivacyProxyOptions, Provider, UpstreamConfig } from './options.js
 export interface UpstreamResponse {
   readonly status: number;
   header(name: string): string | undefined;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: UpstreamBody;
 }
 
 /** The forward unit: the providers' URLs and headers, and one call with its timeout and client span. */
@@ -52,19 +53,19 @@ export class UpstreamClient {
     const upstream: { span: HttpClientSpan; status?: number } = { span: clientSpan };
     x.upstream = upstream;
     try {
-      const response = await undiciRequest(url, {
+      // Not undici.request: upstream-dispatch.ts says why.
+      const response = await dispatchCall(this.dispatcher, new URL(url), {
         method: init.method,
         // No trace context goes upstream: orgmesh's trace id would let the provider link a workflow's
         // calls (upstream-headers.ts). The client span stays in orgmesh's own trace.
         headers: allowListed(this.headers(provider, x.req)),
         ...(init.body !== undefined ? { body: init.body } : {}),
         signal: abort.signal,
-        dispatcher: this.dispatcher,
       });
-      upstream.status = response.statusCode;
+      upstream.status = response.status;
       const headers = response.headers;
       return {
-        status: response.statusCode,
+        status: response.status,
         header: (name) => {
           const value = headers[name];
           return Array.isArray(value) ? value[0] : value;

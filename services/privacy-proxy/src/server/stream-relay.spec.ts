@@ -33,16 +33,29 @@ let server: Server;
 let url: string;
 /** The writes of the last relayed answer, as the relay made them. */
 let writes: string[] = [];
+/** The relay's writes and the socket's flushes to the kernel, in order. */
+let order: Array<'write' | 'flush'> = [];
 let restore = true;
 
 beforeAll(async () => {
   server = createServer((_req, res) => {
     writes = [];
+    order = [];
     const write = res.write.bind(res) as (chunk: unknown) => boolean;
     res.write = ((data: string | Uint8Array) => {
       writes.push(typeof data === 'string' ? data : Buffer.from(data).toString('utf8'));
+      order.push('write');
       return write(data);
     }) as typeof res.write;
+    // What the socket hands to the kernel, and when (a corked socket hands nothing until uncorked).
+    const socket = res.socket as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+    for (const method of ['_write', '_writev'] as const) {
+      const flush = socket[method].bind(socket);
+      socket[method] = (...args: unknown[]) => {
+        order.push('flush');
+        flush(...args);
+      };
+    }
     const upstream: UpstreamResponse = {
       status: 200,
       header: () => undefined,
@@ -90,6 +103,10 @@ describe('relayStream', () => {
     // The first write ends with the first text, before the other 31 events are restored.
     expect(writes[0]).toBe(chunk({ role: 'assistant', content: '' }) + chunk({ content: 'Hello' }));
     expect(writes[1]).toContain('ann@example.com');
+    // And it reaches the kernel before the rest is restored, not at the next tick after it (the
+    // headers may have gone before it, on their own).
+    const first = order.indexOf('write');
+    expect(order.slice(first, first + 3)).toEqual(['write', 'flush', 'write']);
     expect(body).toBe(BATCH.replace(EMAIL, 'ann@example.com'));
   });
 

@@ -71,6 +71,10 @@ export async function relayStream(
       if (!firstTextOut && transformer?.textSent) {
         firstTextOut = true;
         await write(x.res, out);
+        // node:http holds a chunked write back (corked) until the next tick, which comes only after the
+        // rest of this read is restored (microtasks): the first token would still wait for the batch.
+        // Uncorked now, it leaves at once.
+        if (x.res.writableCorked > 0) x.res.uncork();
         out = '';
       }
     }

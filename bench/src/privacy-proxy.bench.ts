@@ -359,6 +359,10 @@ export async function run(): Promise<BenchResult[]> {
   const role = proxyRole(upstream.url, issuer, { finance: profile }, directory);
   const proxy = await startChild(role);
   const proxyUrl = proxy.url;
+  // BENCH_PROXY_COMPARE=<root of another checkout, built>: that build's proxy is measured in the same
+  // rounds (before and after a change in one run, where the machine's speed moves between runs).
+  const compareRoot = process.env['BENCH_PROXY_COMPARE'];
+  const compared = compareRoot ? await startChild(role, compareRoot) : undefined;
   const text = prompt();
   const detector = Detector.forProfile(profile, { people: directory });
   const entityCount = detector.detect(text).length;
@@ -386,11 +390,21 @@ export async function run(): Promise<BenchResult[]> {
               op: counted(() => complete(proxyUrl, token, jsonBody())),
               durationMs: 4000,
             },
+            ...(compared
+              ? [
+                  {
+                    name: `${VIA_PROXY}, compared build`,
+                    baseline: DIRECT,
+                    op: () => complete(compared.url, token, jsonBody()),
+                    durationMs: 4000,
+                  },
+                ]
+              : []),
           ],
           { rounds: 4 },
         ),
     );
-    const [direct, viaProxy] = latency as [BenchResult, BenchResult];
+    const [direct, viaProxy, viaCompared] = latency as [BenchResult, BenchResult, BenchResult?];
     viaProxy.extra = {
       addedP50Ms: round(viaProxy.latencyMs.p50 - direct.latencyMs.p50, 3),
       addedP99Ms: round(viaProxy.latencyMs.p99 - direct.latencyMs.p99, 3),
@@ -403,7 +417,11 @@ export async function run(): Promise<BenchResult[]> {
       'proxy*CpuMsPerRequest: mean CPU time of the proxy process per request after a warm-up, in all (kernel TCP included) and in user space';
 
     // Time to first token: the harness times whole operations, so TTFT samples are kept on the side.
-    const ttft = { direct: new LatencyHistogram(), proxy: new LatencyHistogram() };
+    const ttft = {
+      direct: new LatencyHistogram(),
+      proxy: new LatencyHistogram(),
+      compared: new LatencyHistogram(),
+    };
     const DIRECT_TTFT = 'privacy-proxy: direct upstream, stream (TTFT)';
     const streams = await runComparison(
       [
@@ -418,12 +436,23 @@ export async function run(): Promise<BenchResult[]> {
           op: async () => ttft.proxy.record(await firstToken(proxyUrl, token, streamBody())),
           durationMs: 3000,
         },
+        ...(compared
+          ? [
+              {
+                name: 'privacy-proxy: via proxy, mask, stream (TTFT), compared build',
+                baseline: DIRECT_TTFT,
+                op: async () => ttft.compared.record(await firstToken(compared.url, token, streamBody())),
+                durationMs: 3000,
+              },
+            ]
+          : []),
       ],
       { rounds: 4 },
     );
     for (const [result, histogram] of [
       [streams[0]!, ttft.direct],
       [streams[1]!, ttft.proxy],
+      ...(streams[2] ? [[streams[2], ttft.compared] as const] : []),
     ] as const) {
       result.notes = 'latency figures are time to first content token; throughput counts whole streams';
       result.latencyMs = {
@@ -438,6 +467,15 @@ export async function run(): Promise<BenchResult[]> {
       ttftOverheadP50Ms: round(streams[1]!.latencyMs.p50 - streams[0]!.latencyMs.p50, 3),
       targetTtftOverheadMs: 1,
     };
+    if (viaCompared && streams[2]) {
+      const added = (r: BenchResult, base: BenchResult, p: 'p50' | 'p99') =>
+        round(r.latencyMs[p] - base.latencyMs[p], 3);
+      progress(
+        `  privacy-proxy: compared build (${compareRoot}): added p50 ${added(viaCompared, direct, 'p50')} ms, ` +
+          `p99 ${added(viaCompared, direct, 'p99')} ms, TTFT +${added(streams[2], streams[0]!, 'p50')} ms ` +
+          `(this build: ${added(viaProxy, direct, 'p50')} / ${added(viaProxy, direct, 'p99')} / +${added(streams[1]!, streams[0]!, 'p50')} ms)`,
+      );
+    }
 
     const business = megabytesPerSecond(detector, text.repeat(64));
     const raw = Detector.forProfile(profile, { people: directory }, undefined, { normalize: false });
@@ -483,6 +521,7 @@ export async function run(): Promise<BenchResult[]> {
     return [...latency, ...streams, detection, ...conversation, ...large];
   } finally {
     proxy.close();
+    compared?.close();
     upstream.close();
   }
 }

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { LocalIssuer } from '@orgmesh/auth';
@@ -213,9 +214,15 @@ export interface BenchChild {
   close(): void;
 }
 
-/** Forks this module as a child and starts `role` in it. */
-export async function startChild(role: ChildRole): Promise<BenchChild> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--bench-child'], {
+/**
+ * Forks this module as a child and starts `role` in it; with `build` (the root of another checkout of
+ * orgmesh, built), that build's copy of this module, so that two builds' proxies run side by side.
+ */
+export async function startChild(role: ChildRole, build?: string): Promise<BenchChild> {
+  const module = build
+    ? join(build, 'bench', 'dist', 'privacy-proxy.child.js')
+    : fileURLToPath(import.meta.url);
+  const child: ChildProcess = fork(module, ['--bench-child'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let next = 0;

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
@@ -28,15 +28,19 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-let onClose: () => void = () => undefined;
-afterEach(() => {
-  onClose = () => undefined;
-});
 function watchEarlyClose(res: ServerResponse): void {
-  closedEarly = new Promise((resolve) => (onClose = resolve));
-  res.on('close', () => {
-    if (!res.writableFinished) onClose();
-  });
+  closedEarly = new Promise((resolve) =>
+    res.on('close', () => {
+      if (!res.writableFinished) resolve();
+    }),
+  );
+}
+
+/** A stream's first event, then nothing more: the call stays open until the client ends it. */
+function firstEventThenSilence(_req: IncomingMessage, res: ServerResponse): void {
+  watchEarlyClose(res);
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  res.write('data: first\n\n');
 }
 
 const call = (signal = new AbortController().signal, body?: string) =>
@@ -106,10 +110,15 @@ describe('dispatchCall', () => {
   });
 
   it('rejects with the abort reason when aborted before the answer, and the upstream sees the call closed', async () => {
-    answer = (_req, res) => watchEarlyClose(res); // never answers
+    let arrived!: () => void;
+    const received = new Promise<void>((resolve) => (arrived = resolve));
+    answer = (_req, res) => {
+      watchEarlyClose(res);
+      arrived(); // and never answers
+    };
     const abort = new AbortController();
     const pending = call(abort.signal);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await received;
     const reason = new Error('upstream timed out');
     abort.abort(reason);
     await expect(pending).rejects.toBe(reason);
@@ -117,11 +126,7 @@ describe('dispatchCall', () => {
   });
 
   it('fails the body with the abort reason when aborted while the body arrives', async () => {
-    answer = (_req, res) => {
-      watchEarlyClose(res);
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: first\n\n');
-    };
+    answer = firstEventThenSilence;
     const abort = new AbortController();
     const answered = await call(abort.signal);
     const read = (async () => {
@@ -135,11 +140,7 @@ describe('dispatchCall', () => {
   });
 
   it('ends the upstream call when its reader stops early', async () => {
-    answer = (_req, res) => {
-      watchEarlyClose(res);
-      res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write('data: first\n\n');
-    };
+    answer = firstEventThenSilence;
     const answered = await call();
     for await (const _chunk of answered.body) break;
     await closedEarly;

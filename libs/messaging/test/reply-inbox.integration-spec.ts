@@ -17,6 +17,23 @@ describe('ReplyInbox', () => {
   let client: NatsConnection;
   let inbox: ReplyInbox;
   const late: Array<() => void> = [];
+  // The reply subject of every request the echo responder received, in order.
+  const replySubjects: string[] = [];
+  const slowly = () => {
+    const h = headers();
+    h.set('delay', '1');
+    return h;
+  };
+  const echo = (on: ReplyInbox, body: string, opts: { timeoutMs?: number; slow?: boolean } = {}) =>
+    on
+      .request(`${ctx.subjectPrefix}inbox.echo`, bytes(body), {
+        timeoutMs: opts.timeoutMs ?? 5_000,
+        ...(opts.slow ? { headers: slowly() } : {}),
+      })
+      .then((answer) => text(answer.data));
+  const oneAfterAnother = async (on: ReplyInbox, count: number) => {
+    for (let i = 0; i < count; i++) expect(await echo(on, `s${i}`)).toBe(`S${i}`);
+  };
 
   beforeAll(async () => {
     ctx = await createTestContext();
@@ -25,10 +42,18 @@ describe('ReplyInbox', () => {
     // Echoes the body back, upper-cased, after the delay (ms) the `delay` header asks for.
     server.subscribe(`${ctx.subjectPrefix}inbox.echo`, {
       callback: (_error, msg) => {
+        replySubjects.push(msg.reply ?? '');
         const answer = () => msg.respond(bytes(text(msg.data).toUpperCase()));
         const delay = Number(msg.headers?.get('delay') || 0);
         if (delay > 0) late.push(() => answer());
         else answer();
+      },
+    });
+    // Answers at once, and keeps a second answer for the test to send (a stray reply).
+    server.subscribe(`${ctx.subjectPrefix}inbox.twice`, {
+      callback: (_error, msg) => {
+        msg.respond(bytes('first'));
+        late.push(() => msg.respond(bytes('stray second answer')));
       },
     });
     await server.flush();
@@ -69,6 +94,52 @@ describe('ReplyInbox', () => {
     await server.flush();
     const next = await inbox.request(`${ctx.subjectPrefix}inbox.echo`, bytes('next'), { timeoutMs: 5_000 });
     expect(text(next.data)).toBe('NEXT');
+  });
+
+  it('reuses a small set of reply subjects, each only after 64 other answers', async () => {
+    const own = new ReplyInbox(client);
+    replySubjects.length = 0;
+    await oneAfterAnother(own, 300);
+    // One call in flight at a time: the 64 waiting tokens and the one in use.
+    expect(new Set(replySubjects).size).toBe(65);
+    replySubjects.forEach((subject, i) => {
+      const previous = i > 0 ? replySubjects.lastIndexOf(subject, i - 1) : -1;
+      if (previous >= 0) expect(i - previous).toBeGreaterThan(64);
+    });
+  });
+
+  it('never sends a call to the reply subject of one that timed out, and drops its late answer', async () => {
+    const own = new ReplyInbox(client);
+    replySubjects.length = 0;
+    const slow = await echo(own, 'slow', { timeoutMs: 100, slow: true }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(slow).toBeInstanceOf(natsErrors.TimeoutError);
+    const retired = replySubjects[0];
+    await oneAfterAnother(own, 200);
+    expect(replySubjects.indexOf(retired!, 1)).toBe(-1);
+    // Both the late answer and this call's own are sent now: only its own reaches it.
+    const pending = echo(own, 'mine', { slow: true });
+    // Sent, and received by the responder (which holds both answers now).
+    await client.flush();
+    await server.flush();
+    late.splice(0).forEach((answer) => answer());
+    expect(await pending).toBe('MINE');
+  });
+
+  it("does not hand a stray second answer to a later call on the first one's subject", async () => {
+    const own = new ReplyInbox(client);
+    const first = await own.request(`${ctx.subjectPrefix}inbox.twice`, bytes('x'), { timeoutMs: 5_000 });
+    expect(text(first.data)).toBe('first');
+    const stray = late.splice(0);
+    await oneAfterAnother(own, 10);
+    const pending = echo(own, 'own answer', { slow: true });
+    await client.flush();
+    stray.forEach((answer) => answer());
+    await server.flush();
+    late.splice(0).forEach((answer) => answer());
+    expect(await pending).toBe('OWN ANSWER');
   });
 
   it('reports no responders as the client does (a RequestError caused by NoRespondersError)', async () => {

@@ -1,6 +1,7 @@
-import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Detector } from './detector.js';
 import type { Entity } from './entity.js';
+import { HmacSha256 } from './hmac-sha256.js';
 
 export interface DetectionMemoOptions {
   /** Texts remembered per detector, least recently used first out (0: the memo is off). */
@@ -38,8 +39,7 @@ export class DetectionMemo {
   private readonly maxEntries: number;
   private readonly minChars: number;
   private readonly observe: ((result: 'hit' | 'miss') => void) | undefined;
-  // A KeyObject: createHmac imports raw key bytes again on every call (Pseudonymizer measured 5×).
-  private readonly key = createSecretKey(randomBytes(32));
+  private readonly hmac = new HmacSha256(randomBytes(32));
   private readonly byDetector = new WeakMap<Detector, Map<string, readonly Entity[]>>();
 
   constructor(options: DetectionMemoOptions = {}) {
@@ -59,7 +59,7 @@ export class DetectionMemo {
     if (this.maxEntries <= 0 || text.length < this.minChars) return detector.detect(text, NOT_AGAIN);
     let seen = this.byDetector.get(detector);
     if (!seen) this.byDetector.set(detector, (seen = new Map()));
-    const key = createHmac('sha256', this.key).update(text).digest('base64');
+    const key = this.hmac.digest(text, 'base64');
     const known = seen.get(key);
     if (known) {
       this.stats.hits++;

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { Detector } from './detector.js';
 import { MaskingSession } from './masking-session.js';
@@ -20,6 +21,17 @@ function mask(scope: PseudonymScope | undefined, context: PseudonymContext, tena
 }
 
 const placeholders = (s: string) => s.match(/\[\[[A-Z]+_[0-9a-f]+\]\]/g) ?? [];
+
+describe('placeholders', () => {
+  it('are the HMAC-SHA-256 of scope, type and normalised value, as every earlier version made them', () => {
+    // Replicas of two versions serve one conversation during a rollout: their placeholders must agree.
+    const digest = createHmac('sha256', KEY)
+      .update('acme\u0000email\u0000marta.klein@example.com')
+      .digest('hex');
+    const masked = mask('org', {}).masked;
+    expect(masked).toContain(`[[EMAIL_${digest.slice(0, 8)}]]`);
+  });
+});
 
 describe('pseudonym scopes', () => {
   it('workflow (default): one placeholder per value through a hand-off across roles and calls', () => {

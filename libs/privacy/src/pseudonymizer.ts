@@ -1,7 +1,8 @@
-import { createHmac, createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Entity, EntityType } from './entity.js';
 import { labelFor } from './entity.js';
 import type { PseudonymScope } from './profile.js';
+import { HmacSha256 } from './hmac-sha256.js';
 
 /**
  * Placeholder format: `[[LABEL_hhhhhhhh]]`, e.g. `[[EMAIL_3f9a1c2b]]`.
@@ -150,14 +151,14 @@ export function pseudonymKeyScope(
 
 /** Keyed, deterministic placeholders for detected values. */
 export class Pseudonymizer {
-  // A KeyObject, not the raw bytes: createHmac would otherwise import the key on every call (5× slower).
-  private readonly key: KeyObject;
+  // Not createHmac: a native object per placeholder, each a weak handle for the next collection.
+  private readonly hmac: HmacSha256;
 
   /** @param key the HMAC key (at least 16 bytes); the same key must be used by every proxy replica. */
   constructor(key: string | Uint8Array) {
     const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : Buffer.from(key);
     if (bytes.length < 16) throw new RangeError('pseudonymizer key must be at least 16 bytes');
-    this.key = createSecretKey(bytes);
+    this.hmac = new HmacSha256(bytes);
   }
 
   /** The placeholder text for a value, registering it in `mapping` for restoring. */
@@ -167,9 +168,8 @@ export class Pseudonymizer {
     const known = mapping.placeholderFor(memo);
     if (known !== undefined) return known;
     const label = labelFor(type);
-    // One update of the joined string: the same bytes as updating part by part (so the same
-    // placeholders as before), one call into the native hash instead of five.
-    const digest = createHmac('sha256', this.key).update(`${tenant}\u0000${type}\u0000${norm}`).digest('hex');
+    // The joined string: the same bytes as updating part by part (so the same placeholders as before).
+    const digest = this.hmac.digest(`${tenant}\u0000${type}\u0000${norm}`, 'hex');
     let key = `${label}_${digest.slice(0, SHORT_DIGITS)}`;
     if (!mapping.claim(key, label, norm, value)) {
       key = `${label}_${digest.slice(0, LONG_DIGITS)}`;

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** How many leading messages open a conversation at most (a long system preamble split into parts). */
 const OPENING_MESSAGES = 4;
@@ -21,10 +21,11 @@ export function conversationKey(subject: string, document: Record<string, unknow
     if (typeof message === 'object' && message !== null && (message as { role?: unknown }).role === 'user')
       break;
   }
-  return createHash('sha256')
-    .update(subject)
-    .update('\u0000')
-    .update(JSON.stringify([document['system'] ?? null, opening]))
-    .digest('hex')
-    .slice(0, 32);
+  // One-shot over the joined string (the same bytes as the three updates it replaced, so the same
+  // keys): no native Hash object, whose weak handle the next young-generation collection would visit.
+  return hash(
+    'sha256',
+    `${subject}\u0000${JSON.stringify([document['system'] ?? null, opening])}`,
+    'hex',
+  ).slice(0, 32);
 }

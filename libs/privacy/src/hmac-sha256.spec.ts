@@ -10,6 +10,7 @@ const MESSAGES = [
   'a',
   'acme\u0000email\u0000jane.doe@acme.example',
   'Grüße aus Köln — 東京 — 🙂 surrogate pairs',
+  'a lone surrogate \ud800 and another \udfff', // written as U+FFFD by both
   'x'.repeat(55),
   'x'.repeat(64),
   'é'.repeat(300), // longer than the first scratch buffer, in bytes twice its characters

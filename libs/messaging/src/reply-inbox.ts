@@ -14,16 +14,6 @@ interface PendingReply {
 }
 
 /**
- * Request/reply (RPC calls and JetStream publish acks) over one reply subscription per connection.
- *
- * nats.js's own `request` does the same multiplexing, but settling a request also builds an
- * `Error` ("cancelled") for a promise that is already resolved, on every request, whatever
- * `noAsyncTraces` says: the stack capture alone was 7 % of the mesh router's CPU and 9 % of its
- * clients' (cpu profiles of the mesh benchmark). Here a request costs a map entry and a timer, and
- * an error is built only when there is one, of the same classes the client builds (TimeoutError;
- * RequestError caused by NoRespondersError), so callers map failures as before.
- */
-/**
  * How many other requests must have been answered before a reply token is used again. nats-server
  * matches the subject of every message it routes against the subscriptions (and, on a secured bus,
  * a responder's reply against its permissions and its table of open requests); it caches these per
@@ -38,6 +28,16 @@ interface PendingReply {
  */
 const REUSE_AFTER = 64;
 
+/**
+ * Request/reply (RPC calls and JetStream publish acks) over one reply subscription per connection.
+ *
+ * nats.js's own `request` does the same multiplexing, but settling a request also builds an
+ * `Error` ("cancelled") for a promise that is already resolved, on every request, whatever
+ * `noAsyncTraces` says: the stack capture alone was 7 % of the mesh router's CPU and 9 % of its
+ * clients' (cpu profiles of the mesh benchmark). Here a request costs a map entry and a timer, and
+ * an error is built only when there is one, of the same classes the client builds (TimeoutError;
+ * RequestError caused by NoRespondersError), so callers map failures as before.
+ */
 export class ReplyInbox {
   private readonly prefix: string;
   private readonly pending = new Map<string, PendingReply>();

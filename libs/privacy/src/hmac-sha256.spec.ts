@@ -41,6 +41,15 @@ describe('HmacSha256', () => {
     expect(first).toBe(reference(key, 'jane.doe@acme.example', 'hex'));
   });
 
+  it('keeps nothing of a message after the call (the messages are personal values)', () => {
+    const hmac = new HmacSha256(randomBytes(32));
+    const message = 'acme\u0000email\u0000jane.doe@acme.example';
+    hmac.digest(message, 'hex');
+    const scratch = (hmac as unknown as { scratch: Buffer }).scratch;
+    expect(scratch.includes(Buffer.from('jane.doe'))).toBe(false);
+    expect(scratch.subarray(64).every((byte) => byte === 0)).toBe(true);
+  });
+
   it('keeps its own copy of the key', () => {
     const key = randomBytes(32);
     const expected = reference(key, 'value', 'hex');

@@ -389,6 +389,8 @@ export async function run(): Promise<BenchResult[]> {
               baseline: DIRECT,
               op: counted(() => complete(proxyUrl, token, jsonBody())),
               durationMs: 4000,
+              // BENCH_PROXY_STAGES=1: time this scenario's measured requests only.
+              afterWarmUp: async () => void (await proxy.stages('reset')),
             },
             ...(compared
               ? [
@@ -415,6 +417,22 @@ export async function run(): Promise<BenchResult[]> {
     };
     viaProxy.notes =
       'proxy*CpuMsPerRequest: mean CPU time of the proxy process per request after a warm-up, in all (kernel TCP included) and in user space';
+    const stages = await proxy.stages('report');
+    if (stages) {
+      for (const [name, s] of Object.entries(stages.stages)) {
+        const key = `stage ${name}`.replace(/ (\w)/g, (_m, c: string) => c.toUpperCase());
+        Object.assign(viaProxy.extra, { [`${key}P50Ms`]: s.p50, [`${key}P99Ms`]: s.p99 });
+      }
+      progress(
+        `  privacy-proxy: stages in the proxy (${stages.requests} requests, p50 / p90 / p99 ms; the stage furthest above its median in each of the slowest 1 %): ` +
+          Object.entries(stages.stages)
+            .map(
+              ([name, s]) =>
+                `${name} ${s.p50} / ${s.p90} / ${s.p99}${name === 'total' ? '' : ` (${s.slowest})`}`,
+            )
+            .join('; '),
+      );
+    }
 
     // Time to first token: the harness times whole operations, so TTFT samples are kept on the side.
     const ttft = {

@@ -19,6 +19,7 @@ import {
 } from '@orgmesh/privacy-proxy/testing';
 import { Database } from '@orgmesh/persistence';
 import type { LlmGovernance } from '@orgmesh/contracts';
+import { startStageClock, type StageReport } from './proxy-stages.js';
 
 /**
  * The processes of the privacy-proxy benchmark. The proxy and the scripted upstream each run in a
@@ -71,14 +72,23 @@ export function proxyRole(
   };
 }
 
-type Request = { readonly id: number } & ({ readonly start: ChildRole } | { readonly cpu: true });
+type Request = { readonly id: number } & (
+  { readonly start: ChildRole } | { readonly cpu: true } | { readonly stages: 'reset' | 'report' }
+);
 type Reply = {
   readonly id: number;
   readonly url?: string;
   readonly cpuMs?: number;
   readonly userMs?: number;
+  readonly stages?: StageReport;
   readonly error?: string;
 };
+
+// BENCH_PROXY_STAGES=1: the proxy child times the stages of each request (proxy-stages.ts).
+const stageClock =
+  process.argv.includes('--bench-child') && process.env['BENCH_PROXY_STAGES'] === '1'
+    ? startStageClock()
+    : undefined;
 
 const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
 
@@ -196,6 +206,14 @@ function serveParent(): void {
       send({ id: request.id, cpuMs: (used.user + used.system) / 1000, userMs: used.user / 1000 });
       return;
     }
+    if ('stages' in request) {
+      if (request.stages === 'reset') stageClock?.reset();
+      send({
+        id: request.id,
+        ...(request.stages === 'report' && stageClock ? { stages: stageClock.report() } : {}),
+      });
+      return;
+    }
     const started = request.start.kind === 'upstream' ? startUpstream() : startProxy(request.start);
     started.then(
       (url) => send({ id: request.id, url }),
@@ -211,6 +229,12 @@ export interface BenchChild {
   readonly url: string;
   /** CPU time so far: in all (user and kernel: loopback TCP is kernel time) and in user space. */
   cpu(): Promise<{ totalMs: number; userMs: number }>;
+  /**
+   * With BENCH_PROXY_STAGES=1, a proxy of this build times its requests' stages: `reset` starts
+   * over, `report` says what was timed since (undefined without the variable). Not for a child of
+   * another build (`startChild`'s `build`), which does not know the message.
+   */
+  stages(action: 'reset' | 'report'): Promise<StageReport | undefined>;
   close(): void;
 }
 
@@ -235,7 +259,7 @@ export async function startChild(role: ChildRole, build?: string): Promise<Bench
     for (const { reject } of waiting.values()) reject(new Error(`bench child exited (${code})`));
     waiting.clear();
   });
-  const ask = (request: { start: ChildRole } | { cpu: true }) =>
+  const ask = (request: { start: ChildRole } | { cpu: true } | { stages: 'reset' | 'report' }) =>
     new Promise<Reply>((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });
@@ -249,6 +273,7 @@ export async function startChild(role: ChildRole, build?: string): Promise<Bench
       const reply = await ask({ cpu: true });
       return { totalMs: reply.cpuMs ?? Number.NaN, userMs: reply.userMs ?? Number.NaN };
     },
+    stages: async (action) => (await ask({ stages: action })).stages,
     close: () => child.disconnect(),
   };
 }

@@ -46,10 +46,9 @@ export async function run(): Promise<BenchResult[]> {
     const role = proxyRole(upstream.url, issuer, { finance: profile }, directory);
     const plain = await startChild(role);
     children.push(plain);
-    const governed = await startChild({
-      ...role,
-      governance: { databaseUrl: ns.databaseUrl, llm: GOVERNANCE },
-    });
+    // Every governed replica shares the one database: its counters and usage rows.
+    const governedRole = { ...role, governance: { databaseUrl: ns.databaseUrl, llm: GOVERNANCE } };
+    const governed = await startChild(governedRole);
     children.push(governed);
 
     // A new prompt per request (freshPrompt): the proxy remembers detections of texts it has seen.
@@ -143,10 +142,7 @@ export async function run(): Promise<BenchResult[]> {
 
     // Saturation: 16 clients back to back, the proxy with governance on against the upstream alone,
     // then two replicas of it sharing the clients.
-    const second = await startChild({
-      ...role,
-      governance: { databaseUrl: ns.databaseUrl, llm: GOVERNANCE },
-    });
+    const second = await startChild(governedRole);
     children.push(second);
     const replicas = [governed, second];
     let next = 0;

@@ -72,9 +72,10 @@ export function proxyRole(
   };
 }
 
-type Request = { readonly id: number } & (
-  { readonly start: ChildRole } | { readonly cpu: true } | { readonly stages: 'reset' | 'report' }
-);
+/** What the bench asks a child: start a role, its CPU time so far, or its stage clock (proxy-stages.ts). */
+type Question =
+  { readonly start: ChildRole } | { readonly cpu: true } | { readonly stages: 'reset' | 'report' };
+type Request = { readonly id: number } & Question;
 type Reply = {
   readonly id: number;
   readonly url?: string;
@@ -84,11 +85,8 @@ type Reply = {
   readonly error?: string;
 };
 
-// BENCH_PROXY_STAGES=1: the proxy child times the stages of each request (proxy-stages.ts).
-const stageClock =
-  process.argv.includes('--bench-child') && process.env['BENCH_PROXY_STAGES'] === '1'
-    ? startStageClock()
-    : undefined;
+// BENCH_PROXY_STAGES=1: a proxy child times the stages of each request (started with the proxy).
+let stageClock: ReturnType<typeof startStageClock> | undefined;
 
 const PLACEHOLDER = /\[\[[A-Z]+_[0-9a-f]{8,16}\]\]/g;
 
@@ -146,6 +144,7 @@ async function startUpstream(): Promise<string> {
 }
 
 async function startProxy(role: Extract<ChildRole, { kind: 'proxy' }>): Promise<string> {
+  if (process.env['BENCH_PROXY_STAGES'] === '1') stageClock ??= startStageClock();
   // As main.ts does at start: the lexicon is built before the first request, not during it.
   preloadNamesLexicon();
   const profiles = FileProfileSource.fromObject({
@@ -259,7 +258,7 @@ export async function startChild(role: ChildRole, build?: string): Promise<Bench
     for (const { reject } of waiting.values()) reject(new Error(`bench child exited (${code})`));
     waiting.clear();
   });
-  const ask = (request: { start: ChildRole } | { cpu: true } | { stages: 'reset' | 'report' }) =>
+  const ask = (request: Question) =>
     new Promise<Reply>((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });

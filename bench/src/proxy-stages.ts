@@ -58,28 +58,26 @@ export function startStageClock(): { reset(): void; report(): StageReport } {
 function summarise(rows: Array<Record<StageName, number>>): StageReport {
   const at = (values: number[], p: number) =>
     values[Math.min(values.length - 1, Math.floor(values.length * p))] ?? 0;
-  const sorted = (name: StageName) => rows.map((r) => r[name]).sort((a, b) => a - b);
-  const medians = Object.fromEntries(STAGES.map((name) => [name, at(sorted(name), 0.5)])) as Record<
-    StageName,
-    number
-  >;
+  const sorted = Object.fromEntries(
+    [...STAGES, 'total' as const].map((name) => [name, rows.map((r) => r[name]).sort((a, b) => a - b)]),
+  ) as Record<StageName, number[]>;
+  const median = (name: StageName) => at(sorted[name], 0.5);
   const slowest = [...rows].sort((a, b) => b.total - a.total).slice(0, Math.ceil(rows.length / 100));
   const blame = new Map<StageName, number>();
   for (const row of slowest) {
-    const worst = [...STAGES].sort((a, b) => row[b] - medians[b] - (row[a] - medians[a]))[0]!;
+    const worst = [...STAGES].sort((a, b) => row[b] - median(b) - (row[a] - median(a)))[0]!;
     blame.set(worst, (blame.get(worst) ?? 0) + 1);
   }
   const round = (ms: number) => Math.round(ms * 1000) / 1000;
   const stages = Object.fromEntries(
-    [...STAGES, 'total' as const].map((name) => {
-      const values = sorted(name);
+    Object.entries(sorted).map(([name, values]) => {
       return [
         name,
         {
           p50: round(at(values, 0.5)),
           p90: round(at(values, 0.9)),
           p99: round(at(values, 0.99)),
-          slowest: blame.get(name) ?? 0,
+          slowest: blame.get(name as StageName) ?? 0,
         },
       ];
     }),

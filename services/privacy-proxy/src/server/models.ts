@@ -12,7 +12,7 @@ export async function models(ctx: ProxyContext, x: Exchange): Promise<void> {
     ctx.upstream.url(provider, '/models', modelsQuery(queryOf(x.req))),
     { method: 'GET' },
   );
-  const body = Buffer.from(await response.body.arrayBuffer());
+  const body = await response.body.bytes();
   x.res.writeHead(response.status, {
     'content-type': response.header('content-type') ?? 'application/json',
     'content-length': body.length,

@@ -16,7 +16,8 @@ export interface UpstreamBody extends AsyncIterable<Buffer> {
   /** Bytes received and not yet read. */
   readonly readableLength: number;
   text(): Promise<string>;
-  arrayBuffer(): Promise<ArrayBuffer>;
+  /** The whole body's bytes. */
+  bytes(): Promise<Buffer>;
 }
 
 /** An answer as it starts: its status and headers; the body still arriving. */
@@ -109,12 +110,7 @@ class AnswerStream extends Readable implements UpstreamBody {
     return (await this.bytes()).toString('utf8');
   }
 
-  async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = await this.bytes();
-    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  }
-
-  private async bytes(): Promise<Buffer> {
+  async bytes(): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const chunk of this) chunks.push(chunk as Buffer);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);

@@ -47,14 +47,15 @@ export class UpstreamClient {
     init: { method: 'GET' | 'POST'; body?: string | Buffer },
   ): Promise<UpstreamResponse> {
     const abort = this.abortOnTimeoutOrHangUp(x, provider);
-    const clientSpan = startHttpClientSpan(PRIVACY_PROXY_TRACER, init.method, new URL(url), {
+    const target = new URL(url);
+    const clientSpan = startHttpClientSpan(PRIVACY_PROXY_TRACER, init.method, target, {
       'orgmesh.upstream.provider': provider,
     });
     const upstream: { span: HttpClientSpan; status?: number } = { span: clientSpan };
     x.upstream = upstream;
     try {
       // Not undici.request: upstream-dispatch.ts says why.
-      const response = await dispatchCall(this.dispatcher, new URL(url), {
+      const response = await dispatchCall(this.dispatcher, target, {
         method: init.method,
         // No trace context goes upstream: orgmesh's trace id would let the provider link a workflow's
         // calls (upstream-headers.ts). The client span stays in orgmesh's own trace.

@@ -2,7 +2,8 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { LlmGovernance } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import pg from 'pg';
-import { complete, firstToken, freshBodies } from './privacy-proxy.bench.js';
+import { complete, firstToken, freshBodies, settledFigures } from './privacy-proxy.bench.js';
+import { settleProxies } from './proxy-settle.js';
 import { proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import {
   benchNamespace,
@@ -53,6 +54,18 @@ export async function run(): Promise<BenchResult[]> {
 
     // A new prompt per request (freshPrompt): the proxy remembers detections of texts it has seen.
     const { json: jsonBody, stream: streamBody } = freshBodies('gpt-4o-mini');
+    const settleCalls = {
+      json: (url: string) => complete(url, token, jsonBody()),
+      stream: (url: string) => firstToken(url, token, streamBody()),
+    };
+    // Proxies in service, not fresh processes (proxy-settle.ts says why).
+    const settled = await settleProxies(
+      [
+        { label: 'privacy-proxy-governance: proxy without governance', child: plain },
+        { label: 'privacy-proxy-governance: proxy with governance', child: governed },
+      ],
+      settleCalls,
+    );
 
     const DIRECT = 'privacy-proxy-governance: direct upstream, 4 KB prompt (JSON)';
     const PLAIN = 'privacy-proxy-governance: via proxy, mask, no governance (JSON)';
@@ -80,6 +93,7 @@ export async function run(): Promise<BenchResult[]> {
       addedP50Ms: round(viaPlain.latencyMs.p50 - direct.latencyMs.p50, 3),
       addedP99Ms: round(viaPlain.latencyMs.p99 - direct.latencyMs.p99, 3),
       proxyCpuMsPerRequest: round(cpu.plain, 3),
+      ...settledFigures(settled.get(plain)),
     };
     viaGoverned.extra = {
       addedP50Ms: round(viaGoverned.latencyMs.p50 - direct.latencyMs.p50, 3),
@@ -88,9 +102,11 @@ export async function run(): Promise<BenchResult[]> {
       proxyCpuMsPerRequest: round(cpu.governed, 3),
       targetAddedP50Ms: 1,
       targetAddedP99Ms: 2.5,
+      ...settledFigures(settled.get(governed)),
     };
     viaGoverned.notes =
-      'proxyCpuMsPerRequest: CPU of the proxy process per request over the measured rounds and their warm-up (kernel TCP included)';
+      'proxyCpuMsPerRequest: CPU of the proxy process per request over the measured rounds and their warm-up (kernel TCP included); ' +
+      'measured after the proxy settled (proxy-settle.ts): freshP99Ms is the p99 of its first settling window, settledP99Ms of its last';
 
     const ttft = {
       direct: new LatencyHistogram(),
@@ -144,6 +160,7 @@ export async function run(): Promise<BenchResult[]> {
     // then two replicas of it sharing the clients.
     const second = await startChild(governedRole);
     children.push(second);
+    await settleProxies([{ label: 'privacy-proxy-governance: second replica', child: second }], settleCalls);
     const replicas = [governed, second];
     let next = 0;
     const SATURATED_DIRECT = 'privacy-proxy-governance: direct upstream, 16 clients (JSON, saturation)';

@@ -3,6 +3,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import { Detector, MaskingSession, PrivacyProfileSchema, Pseudonymizer } from '@orgmesh/privacy';
 import { BENCH_HMAC_KEY, proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import { conversationTurns } from './privacy-proxy-conversation.js';
+import { settleProxies } from './proxy-settle.js';
 import { postJson } from './http-client.js';
 import {
   LatencyHistogram,
@@ -349,6 +350,13 @@ async function largeRequest(
   return [...inProcess, ...viaProxy];
 }
 
+/** What a proxy did while it settled (proxy-settle.ts), for a result's extra figures. */
+export function settledFigures(
+  figures: { freshP99Ms: number; settledP99Ms: number } | undefined,
+): Record<string, number> {
+  return figures ? { freshP99Ms: figures.freshP99Ms, settledP99Ms: figures.settledP99Ms } : {};
+}
+
 export async function run(): Promise<BenchResult[]> {
   const issuer = await LocalIssuer.create({ issuer: 'urn:orgmesh:bench', audience: 'orgmesh' });
   const token = await issuer.sign({ sub: 'finance-agent', role: 'finance', tenant: 'acme' });
@@ -369,8 +377,20 @@ export async function run(): Promise<BenchResult[]> {
   progress(`  privacy-proxy: prompt ${Buffer.byteLength(text)} bytes, ${entityCount} entities`);
   // A new prompt per request (freshPrompt), for the direct calls too: both pay the same client work.
   const { json: jsonBody, stream: streamBody } = freshBodies('bench');
+  const settleCalls = {
+    json: (url: string) => complete(url, token, jsonBody()),
+    stream: (url: string) => firstToken(url, token, streamBody()),
+  };
 
   try {
+    // Proxies in service, not fresh processes (proxy-settle.ts says why).
+    const settled = await settleProxies(
+      [
+        { label: 'privacy-proxy: proxy', child: proxy },
+        ...(compared ? [{ label: 'privacy-proxy: compared build', child: compared }] : []),
+      ],
+      settleCalls,
+    );
     const DIRECT = 'privacy-proxy: direct upstream, 4 KB prompt (JSON)';
     const VIA_PROXY = `privacy-proxy: via proxy, mask, 4 KB prompt, ${entityCount} entities (JSON)`;
     const {
@@ -414,9 +434,11 @@ export async function run(): Promise<BenchResult[]> {
       proxyUserCpuMsPerRequest: round(userCpuMsPerRequest, 3),
       targetAddedP50Ms: 1,
       targetAddedP99Ms: 2.5,
+      ...settledFigures(settled.get(proxy)),
     };
     viaProxy.notes =
-      'proxy*CpuMsPerRequest: mean CPU time of the proxy process per request after a warm-up, in all (kernel TCP included) and in user space';
+      'proxy*CpuMsPerRequest: mean CPU time of the proxy process per request after a warm-up, in all (kernel TCP included) and in user space; ' +
+      'measured after the proxy settled (proxy-settle.ts): freshP99Ms is the p99 of its first settling window, settledP99Ms of its last';
     const stages = await proxy.stages('report');
     if (stages) {
       for (const [name, s] of Object.entries(stages.stages)) {
@@ -531,6 +553,11 @@ export async function run(): Promise<BenchResult[]> {
     const memoOff = await startChild({ ...role, detectionMemoEntries: 0 });
     let conversation: BenchResult[];
     try {
+      // Compared with the settled proxy: settled too.
+      await settleProxies(
+        [{ label: 'privacy-proxy: proxy without the detection memo', child: memoOff }],
+        settleCalls,
+      );
       conversation = await conversationTurns(upstream.url, proxy, memoOff, token);
     } finally {
       memoOff.close();

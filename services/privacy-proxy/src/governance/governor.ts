@@ -46,10 +46,13 @@ export interface CallContext extends LedgerSubject {
 
 /** One admitted model call: finished exactly once, with what the provider reported (or nothing). */
 export interface GovernedCall {
-  /** Settles the reservation and records usage; estimates from the tokenizer when `facts` has no usage. */
+  /**
+   * Settles the reservation and records usage; estimates from the tokenizer when `facts` has no usage.
+   * `texts` is called only then: collecting a stream's text parses each of its events again.
+   */
   finish(
     facts: AnswerFacts | undefined,
-    texts: { request: string; answer: string } | undefined,
+    texts: (() => { request: string; answer: string }) | undefined,
   ): Promise<LlmUsage | undefined>;
 }
 
@@ -143,7 +146,8 @@ export class Governor {
         let usage = facts.usage;
         if (!usage) {
           try {
-            usage = await estimateUsage(texts?.request ?? '', texts?.answer ?? '');
+            const said = texts?.();
+            usage = await estimateUsage(said?.request ?? '', said?.answer ?? '');
           } catch {
             usage = {
               inputTokens: input,

@@ -258,6 +258,13 @@ export class BudgetLedger {
     return view;
   }
 
+  /** Marks a key's view used now; true when its store rows are already loaded. */
+  private touch(key: string): boolean {
+    const view = this.view(key);
+    view.lastUsed = this.now();
+    return view.loaded;
+  }
+
   /** The view with the store's rows loaded (one read on a replica's first sight of the key). */
   private async loaded(key: string): Promise<KeyView> {
     const view = this.view(key);
@@ -318,11 +325,15 @@ export class BudgetLedger {
       const keys = new Set<string>();
       for (const b of budgets) keys.add(b.per === 'agent' ? agentKey(subject) : roleKey(subject));
       for (const l of limits) keys.add(rateKey(subject, l.per));
-      try {
-        await Promise.all([...keys].map((key) => this.loaded(key)));
-      } catch (cause) {
-        this.options.onStoreError?.();
-        if (!failOpen) throw storeUnavailable(cause);
+      // Read from the store only on a replica's first sight of a key; every later call stays synchronous.
+      const unloaded = [...keys].filter((key) => !this.touch(key));
+      if (unloaded.length > 0) {
+        try {
+          await Promise.all(unloaded.map((key) => this.loaded(key)));
+        } catch (cause) {
+          this.options.onStoreError?.();
+          if (!failOpen) throw storeUnavailable(cause);
+        }
       }
       for (const limit of limits) this.checkRate(subject, limit, estimate, now);
       for (const budget of budgets) this.checkBudget(subject, budget, now);

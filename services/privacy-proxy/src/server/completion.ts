@@ -48,7 +48,7 @@ export async function completion(
       partial,
     });
     if (call && facts) {
-      const usage = await call.finish(facts.answer, facts.texts());
+      const usage = await call.finish(facts.answer, facts.texts);
       if (usage && x.genai) {
         x.genai['gen_ai.usage.input_tokens'] = usage.inputTokens;
         x.genai['gen_ai.usage.output_tokens'] = usage.outputTokens;
@@ -59,7 +59,7 @@ export async function completion(
     // Refused or unreachable: nothing was used, the reservation goes. A stream that broke off counts
     // what it carried (its usage if it came, else estimated from its text).
     const started = partial.stream?.();
-    await call?.finish(started?.answer, started?.texts()).catch(() => undefined);
+    await call?.finish(started?.answer, started?.texts).catch(() => undefined);
     throw error;
   }
 }

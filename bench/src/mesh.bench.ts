@@ -44,7 +44,17 @@ const RATE = 200;
  * scenarios (and, alike, their baselines) are measured after 3 s of the same load, not the
  * harness's default 500 ms.
  */
-const MESH_WARMUP_MS = 3_000;
+const MESH_WARMUP_MS = meshWarmupMs();
+
+/** BENCH_MESH_WARMUP_MS overrides the warm-up (ms, not scaled by BENCH_SCALE). */
+function meshWarmupMs(): number {
+  const raw = process.env['BENCH_MESH_WARMUP_MS'];
+  if (raw === undefined) return 3_000;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new Error(`BENCH_MESH_WARMUP_MS must be a whole number ≥ 0, got ${raw}`);
+  return ms;
+}
 
 /** Serves the issuer's JWKS, as the gateway's built-in issuer does, for the router to verify tokens with. */
 async function serveJwks(issuer: LocalIssuer): Promise<{ url: string; server: Server }> {

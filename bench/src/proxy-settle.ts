@@ -4,7 +4,7 @@ import { benchScale, LatencyHistogram, progress, round } from './harness.js';
 /**
  * Brings freshly started proxies to the state a proxy in service is in before any figure is taken.
  *
- * A new proxy process is slower for its first ~15,000 requests, and its tail most: on 7 Dec 2026, a
+ * A new proxy process is slower for its first ~15,000–30,000 requests, and its tail most: on 7 Dec 2026, a
  * fresh proxy's added p99 on the 4 KB request was 5.4 ms in its first 4 s, 3.0–4.0 ms up to 16 s,
  * then 1.7–2.1 ms from 20 s on; its CPU per request fell from 1.17 to 0.72 ms. V8 was still
  * compiling: 2,062 optimised compilations and 221 deoptimisations in the first 4 s (in the three
@@ -15,8 +15,12 @@ import { benchScale, LatencyHistogram, progress, round } from './harness.js';
  * own requests (JSON and streams, one worker per proxy, all at once), and what the fresh proxy did
  * is printed and kept (`freshP99Ms`, the p99 of its first window) rather than dropped.
  *
- * `BENCH_PROXY_SETTLE_REQUESTS` (default 15,000 per proxy, scaled by BENCH_SCALE, at least 1,000)
- * sets how many; 0 measures fresh proxies, as the benches did before.
+ * How many: the p99 stopped falling after ~13,000 requests while the machine ran at its usual speed,
+ * and only after ~28,000 when it ran ~20 % slower (CPU per request 0.88–0.92 ms instead of
+ * 0.72–0.75: compilation takes longer too). Settled with 15,000 in such a phase, one run measured an
+ * added p99 of 2.87 ms; with 30,000, 1.82 ms minutes later. `BENCH_PROXY_SETTLE_REQUESTS` (default
+ * 30,000 per proxy, scaled by BENCH_SCALE, at least 1,000) sets it; 0 measures fresh proxies, as the
+ * benches did before.
  */
 export async function settleProxies(
   proxies: ReadonlyArray<{ readonly label: string; readonly child: BenchChild }>,
@@ -60,7 +64,7 @@ export async function settleProxies(
 
 function settleRequests(): number {
   const raw = process.env['BENCH_PROXY_SETTLE_REQUESTS'];
-  const wanted = raw === undefined ? 15_000 : Number(raw);
+  const wanted = raw === undefined ? 30_000 : Number(raw);
   if (!Number.isFinite(wanted) || wanted < 0) {
     throw new Error(`BENCH_PROXY_SETTLE_REQUESTS must be a whole number ≥ 0, got ${raw}`);
   }

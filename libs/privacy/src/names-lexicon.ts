@@ -160,9 +160,17 @@ export function wordHash(word: string): [number, number] {
  * between requests the client, the upstream and the bus evict it from the cache, so a cold lookup's
  * misses, not its instructions, are its cost. Flags are never 0 once added: 0 marks an empty slot.
  */
-class FlagTable {
+export class FlagTable {
   private readonly mask: number;
   private readonly slots: Int32Array;
+  /**
+   * The words looked up last, direct-mapped by their hashes: 4,096 slots of 12 bytes (48 KB), which a
+   * text's common words keep warm, so most lookups of a request read no line of the big table.
+   * Unknown words are kept too (flags 0). A slot holds the hash pair and the flags with
+   * {@link SEEN} set: 0 marks an empty slot. The table never changes after it is built, so a kept
+   * answer never goes stale.
+   */
+  private readonly recent = new Int32Array(RECENT_SLOTS * 3);
 
   constructor(capacity: number) {
     let size = 1;
@@ -172,6 +180,8 @@ class FlagTable {
   }
 
   add(h1: number, h2: number, flag: number): void {
+    // A lookup kept before this add would now be stale (tables are built before use; this is the guard).
+    this.recent[recentSlot(h1, h2) + 2] = 0;
     const slots = this.slots;
     let slot = (h1 ^ (h2 >>> 11)) & this.mask;
     while (slots[slot * 3 + 2] !== 0 && (slots[slot * 3] !== h1 || slots[slot * 3 + 1] !== h2))
@@ -183,6 +193,18 @@ class FlagTable {
   }
 
   get(h1: number, h2: number): number {
+    const recent = this.recent;
+    const near = recentSlot(h1, h2);
+    const kept = recent[near + 2]!;
+    if (kept !== 0 && recent[near] === h1 && recent[near + 1] === h2) return kept & ~SEEN;
+    const flags = this.probe(h1, h2);
+    recent[near] = h1;
+    recent[near + 1] = h2;
+    recent[near + 2] = flags | SEEN;
+    return flags;
+  }
+
+  private probe(h1: number, h2: number): number {
     const slots = this.slots;
     let slot = (h1 ^ (h2 >>> 11)) & this.mask;
     for (;;) {
@@ -193,6 +215,16 @@ class FlagTable {
       slot = (slot + 1) & this.mask;
     }
   }
+}
+
+/** Slots of a {@link FlagTable}'s recent-words cache (a power of two). */
+const RECENT_SLOTS = 4096;
+/** Set in a recent-words slot that holds an answer: flags use the low 12 bits. */
+const SEEN = 1 << 30;
+
+/** Where a hash pair sits in the recent-words cache (the index of its first Int32). */
+export function recentSlot(h1: number, h2: number): number {
+  return ((h2 ^ (h1 >>> 13)) & (RECENT_SLOTS - 1)) * 3;
 }
 
 let cached: NamesLexicon | undefined;

@@ -2,7 +2,7 @@ import { LocalIssuer } from '@orgmesh/auth';
 import type { LlmGovernance } from '@orgmesh/contracts';
 import { runMigrations } from '@orgmesh/migrations';
 import pg from 'pg';
-import { complete, firstToken, freshBodies, settledFigures } from './privacy-proxy.bench.js';
+import { complete, firstToken, freshBodies, proxyCalls } from './privacy-proxy.bench.js';
 import { settleProxies } from './proxy-settle.js';
 import { proxyRole, startChild, type BenchChild } from './privacy-proxy.child.js';
 import {
@@ -53,11 +53,9 @@ export async function run(): Promise<BenchResult[]> {
     children.push(governed);
 
     // A new prompt per request (freshPrompt): the proxy remembers detections of texts it has seen.
-    const { json: jsonBody, stream: streamBody } = freshBodies('gpt-4o-mini');
-    const settleCalls = {
-      json: (url: string) => complete(url, token, jsonBody()),
-      stream: (url: string) => firstToken(url, token, streamBody()),
-    };
+    const bodies = freshBodies('gpt-4o-mini');
+    const { json: jsonBody, stream: streamBody } = bodies;
+    const settleCalls = proxyCalls(token, bodies);
     // Proxies in service, not fresh processes (proxy-settle.ts says why).
     const settled = await settleProxies(
       [
@@ -93,7 +91,7 @@ export async function run(): Promise<BenchResult[]> {
       addedP50Ms: round(viaPlain.latencyMs.p50 - direct.latencyMs.p50, 3),
       addedP99Ms: round(viaPlain.latencyMs.p99 - direct.latencyMs.p99, 3),
       proxyCpuMsPerRequest: round(cpu.plain, 3),
-      ...settledFigures(settled.get(plain)),
+      ...settled.get(plain),
     };
     viaGoverned.extra = {
       addedP50Ms: round(viaGoverned.latencyMs.p50 - direct.latencyMs.p50, 3),
@@ -102,7 +100,7 @@ export async function run(): Promise<BenchResult[]> {
       proxyCpuMsPerRequest: round(cpu.governed, 3),
       targetAddedP50Ms: 1,
       targetAddedP99Ms: 2.5,
-      ...settledFigures(settled.get(governed)),
+      ...settled.get(governed),
     };
     viaGoverned.notes =
       'proxyCpuMsPerRequest: CPU of the proxy process per request over the measured rounds and their warm-up (kernel TCP included); ' +

@@ -350,11 +350,15 @@ async function largeRequest(
   return [...inProcess, ...viaProxy];
 }
 
-/** What a proxy did while it settled (proxy-settle.ts), for a result's extra figures. */
-export function settledFigures(
-  figures: { freshP99Ms: number; settledP99Ms: number } | undefined,
-): Record<string, number> {
-  return figures ? { freshP99Ms: figures.freshP99Ms, settledP99Ms: figures.settledP99Ms } : {};
+/** A JSON call and a stream through the proxy at `url` with `token` and these bodies (settleProxies' calls). */
+export function proxyCalls(
+  token: string,
+  bodies: { json: () => string; stream: () => string },
+): { json: (url: string) => Promise<void>; stream: (url: string) => Promise<number> } {
+  return {
+    json: (url) => complete(url, token, bodies.json()),
+    stream: (url) => firstToken(url, token, bodies.stream()),
+  };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -376,11 +380,9 @@ export async function run(): Promise<BenchResult[]> {
   const entityCount = detector.detect(text).length;
   progress(`  privacy-proxy: prompt ${Buffer.byteLength(text)} bytes, ${entityCount} entities`);
   // A new prompt per request (freshPrompt), for the direct calls too: both pay the same client work.
-  const { json: jsonBody, stream: streamBody } = freshBodies('bench');
-  const settleCalls = {
-    json: (url: string) => complete(url, token, jsonBody()),
-    stream: (url: string) => firstToken(url, token, streamBody()),
-  };
+  const bodies = freshBodies('bench');
+  const { json: jsonBody, stream: streamBody } = bodies;
+  const settleCalls = proxyCalls(token, bodies);
 
   try {
     // Proxies in service, not fresh processes (proxy-settle.ts says why).
@@ -434,7 +436,7 @@ export async function run(): Promise<BenchResult[]> {
       proxyUserCpuMsPerRequest: round(userCpuMsPerRequest, 3),
       targetAddedP50Ms: 1,
       targetAddedP99Ms: 2.5,
-      ...settledFigures(settled.get(proxy)),
+      ...settled.get(proxy),
     };
     viaProxy.notes =
       'proxy*CpuMsPerRequest: mean CPU time of the proxy process per request after a warm-up, in all (kernel TCP included) and in user space; ' +

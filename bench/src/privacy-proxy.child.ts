@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -196,6 +198,34 @@ async function startProxy(role: Extract<ChildRole, { kind: 'proxy' }>): Promise<
   return `${await proxy.listen(0)}/v1`;
 }
 
+let profiler: Session | undefined;
+
+/**
+ * BENCH_PROXY_PROFILE=<dir>: a proxy child records a V8 CPU profile of the measured JSON scenario,
+ * from the stage clock's reset (after the warm-up, the proxy settled) to its report, written to
+ * `<dir>/proxy-<pid>.cpuprofile` (open it in Chrome DevTools or speedscope). Not for the upstream.
+ */
+async function startProfile(): Promise<void> {
+  if (!process.env['BENCH_PROXY_PROFILE'] || !isProxy || profiler) return;
+  profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  // 100 us: a proxied request takes about 1 ms of CPU, so the default 1 ms would sample it once.
+  await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+  await profiler.post('Profiler.start');
+}
+
+async function stopProfile(): Promise<void> {
+  const dir = process.env['BENCH_PROXY_PROFILE'];
+  if (!dir || !profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  profiler.disconnect();
+  profiler = undefined;
+  await writeFile(join(dir, `proxy-${process.pid}.cpuprofile`), JSON.stringify(profile));
+}
+
+let isProxy = false;
+
 /** The child's side: starts what it is asked to, answers CPU readings, exits with its parent. */
 function serveParent(): void {
   const send = (reply: Reply) => process.send!(reply);
@@ -207,12 +237,16 @@ function serveParent(): void {
     }
     if ('stages' in request) {
       if (request.stages === 'reset') stageClock?.reset();
-      send({
-        id: request.id,
-        ...(request.stages === 'report' && stageClock ? { stages: stageClock.report() } : {}),
-      });
+      const profiled = request.stages === 'reset' ? startProfile() : stopProfile().then(() => undefined);
+      void profiled.then(() =>
+        send({
+          id: request.id,
+          ...(request.stages === 'report' && stageClock ? { stages: stageClock.report() } : {}),
+        }),
+      );
       return;
     }
+    isProxy = request.start.kind === 'proxy';
     const started = request.start.kind === 'upstream' ? startUpstream() : startProxy(request.start);
     started.then(
       (url) => send({ id: request.id, url }),

@@ -32,14 +32,33 @@ interface ResultsFile {
 const here = dirname(fileURLToPath(import.meta.url));
 const resultsPath = join(here, '..', 'results', 'latest.json');
 
-function parseArgs(argv: string[]): { only: string[] } {
+const USAGE = `usage: npm run bench [-- --only <suite>[,<suite>]]
+
+Runs every suite in bench/ (or the named ones), each against a baseline measured in the same run,
+prints a table per suite and writes bench/results/latest.json (the other suites' previous figures
+are kept). Suites take from seconds to several minutes; progress goes to stderr.
+
+  --only <suites>   comma-separated suite names (the *.bench.ts file names without .bench.ts)
+  --help            this text and the suites
+
+Environment: BENCH_SCALE (default 1) scales every suite's load; a suite's own BENCH_* settings are
+described where it is (bench/src/<suite>.bench.ts) and in the README of the service it measures.`;
+
+/** The command line, or a usage error (exit 2) that names the argument it did not understand. */
+export function parseArgs(argv: string[]): { only: string[]; help: boolean } | { error: string } {
   const only: string[] = [];
+  let help = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (arg === '--only') only.push(...(argv[++i] ?? '').split(','));
-    else if (arg.startsWith('--only=')) only.push(...arg.slice('--only='.length).split(','));
+    if (arg === '--help' || arg === '-h') help = true;
+    else if (arg === '--only') {
+      const value = argv[++i];
+      if (value === undefined || value.startsWith('-')) return { error: '--only needs a suite name' };
+      only.push(...value.split(','));
+    } else if (arg.startsWith('--only=')) only.push(...arg.slice('--only='.length).split(','));
+    else return { error: `unknown argument: ${arg}` };
   }
-  return { only: only.map((s) => s.trim()).filter(Boolean) };
+  return { only: only.map((s) => s.trim()).filter(Boolean), help };
 }
 
 function isResultList(output: unknown): output is BenchResult[] {
@@ -106,9 +125,18 @@ async function readPrevious(): Promise<ResultsFile | undefined> {
 }
 
 async function main(): Promise<number> {
-  const { only } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.js')).sort();
   const suites = files.map((f) => ({ file: f, suite: f.slice(0, -'.bench.js'.length) }));
+  if ('error' in args) {
+    process.stderr.write(`bench: ${args.error}\n\n${USAGE}\n`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n\nsuites: ${suites.map((s) => s.suite).join(', ')}\n`);
+    return 0;
+  }
+  const { only } = args;
   const selected = only.length ? suites.filter((s) => only.includes(s.suite)) : suites;
   if (only.length && selected.length === 0) {
     progress(`no suite named ${only.join(', ')}; available: ${suites.map((s) => s.suite).join(', ')}`);

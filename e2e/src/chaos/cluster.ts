@@ -46,7 +46,8 @@ export class ManagedProcess {
 
   launch(): void {
     const entry = join(this.root, this.spec.entry);
-    if (!existsSync(entry)) throw new Error(`${this.spec.name}: ${this.spec.entry} is not built (npm run build)`);
+    if (!existsSync(entry))
+      throw new Error(`${this.spec.name}: ${this.spec.entry} is not built (npm run build)`);
     const out = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
       cwd: this.root,
@@ -93,7 +94,9 @@ export class ManagedProcess {
         }
       }
       if (Date.now() > deadline)
-        throw new Error(`${this.name} not ready at ${this.spec.readyUrl} after ${timeoutMs} ms; see ${this.logFile}`);
+        throw new Error(
+          `${this.name} not ready at ${this.spec.readyUrl} after ${timeoutMs} ms; see ${this.logFile}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -111,6 +114,8 @@ export interface ChaosSuiteOptions {
   root: string;
   logDir: string;
   natsUrl: string;
+  /** NATS_STREAM_REPLICAS of every process: 3 on the 3-node cluster, as the production overlay sets it. */
+  streamReplicas: number;
   databaseUrl: string;
   /** The OpenID provider every service verifies tokens against (both gateways must accept the same tokens). */
   oidc: { issuer: string; jwksUrl: string; audience: string; agentSecret: string };
@@ -139,7 +144,7 @@ export interface ChaosSuite {
 export async function startChaosSuite(options: ChaosSuiteOptions): Promise<ChaosSuite> {
   const port = async () => String(await freePort());
   const url = (p: string, path = '/readyz') => `http://127.0.0.1:${p}${path}`;
-  const bus = { NATS_URL: options.natsUrl };
+  const bus = { NATS_URL: options.natsUrl, NATS_STREAM_REPLICAS: String(options.streamReplicas) };
   const auth = {
     AUTH_ISSUER: options.oidc.issuer,
     AUTH_AUDIENCE: options.oidc.audience,
@@ -265,7 +270,13 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
   try {
     for (const group of [specs, agents]) {
       const started = group.map((spec) => {
-        const managed = new ManagedProcess(spec, options.root, options.logDir, options.restartDelayMs ?? 500, options.say);
+        const managed = new ManagedProcess(
+          spec,
+          options.root,
+          options.logDir,
+          options.restartDelayMs ?? 500,
+          options.say,
+        );
         managed.launch();
         processes.push(managed);
         return managed;

@@ -78,6 +78,7 @@ describe('shared key fragments', () => {
       NATS_TLS_CA_FILE: undefined,
       NATS_SUBJECT_PREFIX: '',
       NATS_NAME_SUFFIX: '',
+      NATS_STREAM_REPLICAS: 1,
       LOG_LEVEL: 'info',
       OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
       OTEL_SERVICE_NAME: undefined,
@@ -106,6 +107,13 @@ describe('shared key fragments', () => {
       'NATS_URL',
     ]);
     expect(error.message).not.toContain('http://bus');
+  });
+
+  it('take 1 to 5 stream replicas and refuse anything else by name', () => {
+    expect(parseConfig('svc', common, { NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).toBe(3);
+    for (const bad of ['0', '6', '2.5', 'three']) {
+      expect(() => parseConfig('svc', common, { NATS_STREAM_REPLICAS: bad })).toThrow(/NATS_STREAM_REPLICAS/);
+    }
   });
 });
 

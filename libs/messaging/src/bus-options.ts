@@ -17,7 +17,10 @@ export interface BusOptions {
   requestTimeoutMs?: number;
   /** How long a JetStream publish waits for its ack; 5000 ms. */
   publishTimeoutMs?: number;
-  /** JetStream replicas for streams this bus creates (3 on a clustered NATS); default 1. */
+  /**
+   * JetStream replicas of the streams this bus creates (3 on a clustered NATS; NATS_STREAM_REPLICAS);
+   * default 1. An existing stream with fewer is raised to it; one with more keeps them.
+   */
   streamReplicas?: number;
   /** How long close() waits for handlers in flight; 10 s. */
   closeGraceMs?: number;
@@ -48,6 +51,36 @@ export interface BusOptions {
    * connection then requires TLS and trusts only that CA. See natsTlsOptions.
    */
   tlsCaFile?: string | undefined;
+}
+
+/** The bus keys of a process's config (libs/config natsEnv), as its schema parsed them. */
+export interface NatsConfigKeys {
+  NATS_URL: string;
+  NATS_NKEY_SEED_FILE?: string | undefined;
+  NATS_TLS_CA_FILE?: string | undefined;
+  NATS_SUBJECT_PREFIX?: string | undefined;
+  NATS_NAME_SUFFIX?: string | undefined;
+  NATS_STREAM_REPLICAS?: number | undefined;
+}
+
+/**
+ * The connection options a process's bus keys say (connectBus adds its name and the rest): every
+ * process reads NATS_URL, its seed, the TLS CA, the namespace and the stream replicas the same way.
+ */
+export function busOptionsFromConfig(
+  config: NatsConfigKeys,
+): Pick<
+  BusOptions,
+  'url' | 'nkeySeedFile' | 'tlsCaFile' | 'subjectPrefix' | 'nameSuffix' | 'streamReplicas'
+> {
+  return {
+    url: config.NATS_URL,
+    ...(config.NATS_NKEY_SEED_FILE ? { nkeySeedFile: config.NATS_NKEY_SEED_FILE } : {}),
+    ...(config.NATS_TLS_CA_FILE ? { tlsCaFile: config.NATS_TLS_CA_FILE } : {}),
+    ...(config.NATS_SUBJECT_PREFIX ? { subjectPrefix: config.NATS_SUBJECT_PREFIX } : {}),
+    ...(config.NATS_NAME_SUFFIX ? { nameSuffix: config.NATS_NAME_SUFFIX } : {}),
+    ...(config.NATS_STREAM_REPLICAS ? { streamReplicas: config.NATS_STREAM_REPLICAS } : {}),
+  };
 }
 
 /**

@@ -316,6 +316,11 @@ export class MessageBus {
     await this.provisioner.ensureWorkQueue(name, subjects);
   }
 
+  /** A service's store stream (StreamProvisioner.ensureStoreStream). */
+  async ensureStoreStream(context: string, subjects: string[], maxMsgsPerSubject: number): Promise<void> {
+    await this.provisioner.ensureStoreStream(context, subjects, maxMsgsPerSubject);
+  }
+
   /** The dead-letter stream of this namespace, capturing `<prefix>dlq.>`. */
   async ensureDeadLetterStream(): Promise<void> {
     await this.provisioner.ensureDeadLetterStream();

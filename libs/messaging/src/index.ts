@@ -4,7 +4,13 @@ export {
   DEFAULT_STREAM_MAX_AGE_MS,
   type StreamOptions,
 } from './stream-provisioning.js';
-export { natsTlsOptions, readNkeySeed, type BusOptions } from './bus-options.js';
+export {
+  busOptionsFromConfig,
+  natsTlsOptions,
+  readNkeySeed,
+  type BusOptions,
+  type NatsConfigKeys,
+} from './bus-options.js';
 export { BusPermissionError } from './nats-errors.js';
 export {
   allows,

@@ -109,6 +109,28 @@ export class StreamProvisioner {
     );
   }
 
+  /**
+   * A stream a service keeps as a store (contracts' STORE_ACCESS): the last `maxMsgsPerSubject`
+   * messages of each subject, kept without an age limit. Created with this bus's replicas; an
+   * existing one keeps its settings but for replicas, which are raised.
+   */
+  async ensureStoreStream(context: string, subjects: string[], maxMsgsPerSubject: number): Promise<void> {
+    await this.upsertStream(
+      {
+        name: this.streamName(context),
+        subjects: subjects.map((s) => this.subject(s)),
+        retention: RetentionPolicy.Limits,
+        storage: StorageType.File,
+        max_age: 0,
+        // NATS's own default: a store's writes are keyed by subject, not deduplicated by id.
+        duplicate_window: nanos(120_000),
+        max_msgs_per_subject: maxMsgsPerSubject,
+        num_replicas: this.replicas,
+      },
+      false,
+    );
+  }
+
   /** The dead-letter stream of this namespace, capturing `<prefix>dlq.>`. */
   async ensureDeadLetterStream(): Promise<void> {
     const name = deadLetterStreamName(this.namespace);
@@ -171,15 +193,23 @@ export class StreamProvisioner {
         info = await this.jsm.streams.info(config.name);
       }
     }
-    if (!update) return;
     const current = info.config;
+    // Replicas only go up: a process left at the default (1) must not shrink a stream that another,
+    // configured for the cluster (NATS_STREAM_REPLICAS), made durable; lowering is an operator's act.
+    const replicas = Math.max(current.num_replicas ?? 1, config.num_replicas ?? 1);
+    const raise = replicas > (current.num_replicas ?? 1);
+    if (!update) {
+      if (raise) await this.raiseReplicas(config.name, current, replicas);
+      return;
+    }
     const sameSubjects =
       current.subjects.length === config.subjects.length &&
       config.subjects.every((s) => current.subjects.includes(s));
     if (
       sameSubjects &&
       current.max_age === config.max_age &&
-      current.duplicate_window === config.duplicate_window
+      current.duplicate_window === config.duplicate_window &&
+      !raise
     )
       return;
     await this.jsm.streams.update(config.name, {
@@ -187,8 +217,14 @@ export class StreamProvisioner {
       subjects: config.subjects,
       max_age: config.max_age,
       duplicate_window: config.duplicate_window,
+      num_replicas: replicas,
     });
-    this.logger.info({ stream: config.name, subjects: config.subjects }, 'stream updated');
+    this.logger.info({ stream: config.name, subjects: config.subjects, replicas }, 'stream updated');
+  }
+
+  private async raiseReplicas(name: string, current: StreamConfig, replicas: number): Promise<void> {
+    await this.jsm.streams.update(name, { ...current, num_replicas: replicas });
+    this.logger.info({ stream: name, replicas }, 'stream updated');
   }
 
   /**

@@ -2,6 +2,7 @@ import { NestFactory } from '@nestjs/core';
 import type { DynamicModule, INestMicroservice } from '@nestjs/common';
 import { redactDatabaseUrl, resolveDatabaseUrl } from '@orgmesh/config';
 import {
+  busOptionsFromConfig,
   connectBus,
   NatsTransportServer,
   OutboxRelay,
@@ -33,6 +34,8 @@ export interface ServiceHostConfig {
   NATS_TLS_CA_FILE?: string | undefined;
   NATS_SUBJECT_PREFIX?: string | undefined;
   NATS_NAME_SUFFIX?: string | undefined;
+  /** JetStream replicas of the streams the service creates (natsEnv; raised, never lowered). */
+  NATS_STREAM_REPLICAS?: number | undefined;
   /** How long the outbox relay keeps published rows (MESSAGING_RETENTION_ENV; 0 keeps them). */
   OUTBOX_RETENTION?: number | undefined;
 }
@@ -109,12 +112,8 @@ export class ServiceHost {
     let bus: MessageBus;
     try {
       bus = await connectBus({
-        url: config.NATS_URL,
+        ...busOptionsFromConfig(config),
         name: service,
-        nkeySeedFile: config.NATS_NKEY_SEED_FILE,
-        tlsCaFile: config.NATS_TLS_CA_FILE,
-        subjectPrefix: config.NATS_SUBJECT_PREFIX,
-        nameSuffix: config.NATS_NAME_SUFFIX,
         logger,
         metrics,
         ...options.bus,

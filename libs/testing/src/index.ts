@@ -2,6 +2,7 @@ export * from './eventually.js';
 export * from './ports.js';
 export * from './server-process.js';
 export * from './private-nats.js';
+export * from './private-nats-cluster.js';
 export * from './private-postgres.js';
 export * from './infrastructure.js';
 export * from './test-context.js';

@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { busOptionsFromConfig, connectBus, type MessageBus } from '@orgmesh/messaging';
 import { CloseStack } from '@orgmesh/service-host';
 import type { ClientDefinition } from '@orgmesh/auth';
 import { createLogger, createMetricsRegistry, TokenBucketLimiter, type Logger } from '@orgmesh/telemetry';
@@ -72,12 +72,8 @@ export async function startGatewayApp(
   const logger = options.logger ?? createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const registry = createMetricsRegistry('gateway');
   const bus = await connectBus({
-    url: config.NATS_URL,
+    ...busOptionsFromConfig(config),
     name: 'gateway',
-    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
-    tlsCaFile: config.NATS_TLS_CA_FILE,
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
     requestTimeoutMs: config.GATEWAY_RPC_TIMEOUT,
     metrics: registry,

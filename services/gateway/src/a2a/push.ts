@@ -1,4 +1,3 @@
-import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import { StreamResponse, type TaskPushNotificationConfig } from '@a2a-js/sdk';
 import {
   A2A_PUSH_STREAM,
@@ -58,31 +57,14 @@ export class PushConfigStore {
     return this.bus.subject(`${SUBJECT_ROOT}.${taskId}.${id === undefined ? '*' : token(id)}`);
   }
 
-  /** Creates the stream once (idempotent across replicas). */
+  /** Creates the stream once (idempotent across replicas; NATS_STREAM_REPLICAS replicas, raised). */
   ensure(): Promise<void> {
-    this.ready ??= (async () => {
-      try {
-        await this.bus.jsm.streams.info(this.stream);
-      } catch {
-        await this.bus.jsm.streams
-          .add({
-            name: this.stream,
-            subjects: [this.bus.subject(`${SUBJECT_ROOT}.>`)],
-            retention: RetentionPolicy.Limits,
-            storage: StorageType.File,
-            max_msgs_per_subject: 1,
-          })
-          .catch(async (error: unknown) => {
-            // Another replica created it meanwhile.
-            await this.bus.jsm.streams.info(this.stream).catch(() => {
-              throw error;
-            });
-          });
-      }
-    })().catch((error: unknown) => {
-      this.ready = undefined;
-      throw error;
-    });
+    this.ready ??= this.bus
+      .ensureStoreStream(STREAM_CONTEXT, [`${SUBJECT_ROOT}.>`], 1)
+      .catch((error: unknown) => {
+        this.ready = undefined;
+        throw error;
+      });
     return this.ready;
   }
 

@@ -1,5 +1,5 @@
 import { verifierTuning } from '@orgmesh/auth';
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
+import { busOptionsFromConfig, connectBus, type MessageBus } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database, RetentionJob } from '@orgmesh/persistence';
 import type { CloseStack } from '@orgmesh/service-host';
@@ -139,12 +139,8 @@ async function openBus(
 ): Promise<MessageBus | undefined> {
   if (config.PRIVACY_AUDIT !== 'nats' && config.PRIVACY_PROFILE_SOURCE !== 'registry') return undefined;
   const bus = await connectBus({
-    url: config.NATS_URL,
+    ...busOptionsFromConfig(config),
     name: 'privacy-proxy',
-    nkeySeedFile: config.NATS_NKEY_SEED_FILE,
-    tlsCaFile: config.NATS_TLS_CA_FILE,
-    subjectPrefix: config.NATS_SUBJECT_PREFIX,
-    nameSuffix: config.NATS_NAME_SUFFIX,
     logger,
   });
   closing.push(() => bus.close());

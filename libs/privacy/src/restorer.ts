@@ -45,6 +45,39 @@ function isWordChar(c: number): boolean {
   return isLetter(c) || (c >= 48 && c <= 57) || c === UNDERSCORE;
 }
 
+interface LabelIndex {
+  /** Every prefix of every label (uppercase): a partial label at a stream's end may still complete. */
+  readonly prefixes: ReadonlySet<string>;
+  /** The labels' first letters, both cases: where a placeholder without brackets may start. */
+  readonly firstLetters: ReadonlySet<number>;
+}
+
+/**
+ * The label index of each set of labels met so far. Requests mostly carry the same few types, and each
+ * builds two restorers (text and JSON-escaped): the index is built once per set, not twice per request.
+ * Labels are entity types (built-in and the profiles' own), so the sets are few; the cap only guards
+ * against a profile source that keeps inventing types.
+ */
+const LABEL_INDEXES = new Map<string, LabelIndex>();
+const LABEL_INDEXES_MAX = 1024;
+
+function labelIndex(labels: ReadonlySet<string>): LabelIndex {
+  const key = [...labels].sort().join('\u0000');
+  let index = LABEL_INDEXES.get(key);
+  if (index) return index;
+  const prefixes = new Set<string>();
+  const firstLetters = new Set<number>();
+  for (const label of labels) {
+    for (let i = 1; i <= label.length; i++) prefixes.add(label.slice(0, i));
+    firstLetters.add(label.charCodeAt(0));
+    firstLetters.add(label.toLowerCase().charCodeAt(0));
+  }
+  index = { prefixes, firstLetters };
+  if (LABEL_INDEXES.size >= LABEL_INDEXES_MAX) LABEL_INDEXES.clear();
+  LABEL_INDEXES.set(key, index);
+  return index;
+}
+
 /**
  * Restores placeholders of one request's mapping in model output. One left-to-right scanner serves
  * both whole texts and streams: on a stream it stops where a decision needs characters that have not
@@ -62,8 +95,8 @@ function isWordChar(c: number): boolean {
  */
 export class Restorer {
   private readonly labels: ReadonlySet<string>;
-  private readonly prefixes = new Set<string>();
-  private readonly firstLetters = new Set<number>();
+  private readonly prefixes: ReadonlySet<string>;
+  private readonly firstLetters: ReadonlySet<number>;
   private readonly encode: (value: string) => string;
 
   constructor(
@@ -71,11 +104,7 @@ export class Restorer {
     options: RestoreOptions = {},
   ) {
     this.labels = mapping.labels;
-    for (const label of this.labels) {
-      for (let i = 1; i <= label.length; i++) this.prefixes.add(label.slice(0, i));
-      this.firstLetters.add(label.charCodeAt(0));
-      this.firstLetters.add(label.toLowerCase().charCodeAt(0));
-    }
+    ({ prefixes: this.prefixes, firstLetters: this.firstLetters } = labelIndex(this.labels));
     this.encode = options.encode ?? ((v) => v);
   }
 

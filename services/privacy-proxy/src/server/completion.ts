@@ -92,16 +92,21 @@ async function forwardCompletion(
   let query = queryOf(x.req);
   let restorer: Restorer | undefined;
   let jsonRestorer: Restorer | undefined;
+  let record: (() => void) | undefined;
   const dropUsageChunk = call !== undefined && provider === 'openai' && askForStreamUsage(document);
   if (privacy.active) {
     const masked = await maskRequest(ctx, x, c.verified, document, query, privacy, c.restoreAnswer);
-    ({ body, query, restorer, jsonRestorer } = masked);
+    ({ body, query, restorer, jsonRestorer, record } = masked);
   } else if (dropUsageChunk) body = JSON.stringify(document);
-  ctx.metrics.overhead.observe({ route: x.route }, Number(process.hrtime.bigint() - x.started) / 1e9);
-  const response = await ctx.upstream.forward(x, provider, ctx.upstream.url(provider, path, query), {
+  const overheadSeconds = Number(process.hrtime.bigint() - x.started) / 1e9;
+  const answer = ctx.upstream.forward(x, provider, ctx.upstream.url(provider, path, query), {
     method: 'POST',
     body,
   });
+  // The metrics and the audit event once the call is written (undici writes on a reused connection in
+  // the next check phase, and immediates run in order): while the provider works, not before it is asked.
+  setImmediate(recordAfterForward, ctx, x, overheadSeconds, record);
+  const response = await answer;
   return relayAnswer(ctx.metrics, x, response, {
     provider,
     restorer,
@@ -111,4 +116,23 @@ async function forwardCompletion(
     sent: body,
     partial: c.partial,
   });
+}
+
+function recordAfterForward(
+  ctx: ProxyContext,
+  x: Exchange,
+  overheadSeconds: number,
+  record: (() => void) | undefined,
+): void {
+  try {
+    ctx.metrics.overhead.observe({ route: x.route }, overheadSeconds);
+    record?.();
+  } catch (error) {
+    // Outside the request's promise chain: a failure here must not become an uncaught exception.
+    ctx.metrics.unexpectedErrors.inc({ edge: 'http' });
+    ctx.logger.error(
+      { requestId: x.requestId, route: x.route, err: error instanceof Error ? error.name : 'unknown' },
+      'recording a request failed',
+    );
+  }
 }

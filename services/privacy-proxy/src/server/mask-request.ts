@@ -18,12 +18,18 @@ export interface MaskedRequest {
   readonly query: string;
   readonly restorer: Restorer | undefined;
   readonly jsonRestorer: Restorer | undefined;
+  /**
+   * Counts the findings and emits the audit event: for the caller to run once the call is on its
+   * way upstream (completion.ts), off the request's path. Values never reach either.
+   */
+  readonly record: () => void;
 }
 
 /**
  * The detect/mask unit: every field of `document` (mutated in place) and the query by the channel
  * table, all texts in ONE masking call so values split across parts and messages are seen together.
- * Counts the findings, audits notable ones, and throws the refusal when the profile refuses.
+ * Throws the refusal when the profile refuses (counted and audited first); otherwise says how to
+ * count and audit the findings (`record`).
  */
 export async function maskRequest(
   ctx: ProxyContext,
@@ -45,7 +51,10 @@ export async function maskRequest(
     ? undefined
     : collected.apply(await session.processAllAsync(collected.texts));
   const report = reportRequest(session, collected, applied);
-  recordFindings(ctx.metrics, report);
+  const record = () => {
+    recordFindings(ctx.metrics, report);
+    if (report.notable) auditRequest(ctx, { verified, x, mode: profile.mode, report, endpoint: x.route });
+  };
   if (x.genai) {
     // Counts only, never what was found.
     x.genai['orgmesh.privacy.masked_count'] = sum(report.masked);
@@ -56,9 +65,9 @@ export async function maskRequest(
     x.log['outcome'] = report.outcome;
     x.log['entities'] = session.total;
     if (report.refusal) x.log['refusal'] = report.refusal;
-    auditRequest(ctx, { verified, x, mode: profile.mode, report, endpoint: x.route });
   }
   if (report.refusal || !applied) {
+    record();
     ctx.metrics.refusals.inc({ route: x.route });
     throw refusalError(report, verified.role, session.strictTypes);
   }
@@ -76,6 +85,7 @@ export async function maskRequest(
     query: applied.query,
     restorer: restore ? session.restorer() : undefined,
     jsonRestorer: restore ? session.restorer({ encode: jsonStringContent }) : undefined,
+    record,
   };
 }
 

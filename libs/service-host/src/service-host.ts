@@ -8,6 +8,7 @@ import {
   OutboxRelay,
   type BusOptions,
   type MessageBus,
+  type NatsConfigKeys,
   type OutboxRelayOptions,
 } from '@orgmesh/messaging';
 import { runMigrations } from '@orgmesh/migrations';
@@ -22,20 +23,14 @@ import {
 import type { Registry } from 'prom-client';
 import { CloseStack } from './close-stack.js';
 
-/** The config keys every stateful service's schema has (each parses its own with zod). */
-export interface ServiceHostConfig {
+/**
+ * The config keys every stateful service's schema has (each parses its own with zod): the bus keys
+ * (NatsConfigKeys: URL, seed, TLS CA, namespace, stream replicas) and these.
+ */
+export interface ServiceHostConfig extends NatsConfigKeys {
   LOG_LEVEL: string;
   DATABASE_URL: string;
   DATABASE_POOL_SIZE: number;
-  NATS_URL: string;
-  /** The service's NKey seed on a secured bus (`orgmesh nats-config`); unset: anonymous. */
-  NATS_NKEY_SEED_FILE?: string | undefined;
-  /** The CA of the NATS servers' TLS certificate (`natsTlsEnv`); unset: see natsTlsOptions. */
-  NATS_TLS_CA_FILE?: string | undefined;
-  NATS_SUBJECT_PREFIX?: string | undefined;
-  NATS_NAME_SUFFIX?: string | undefined;
-  /** JetStream replicas of the streams the service creates (natsEnv; raised, never lowered). */
-  NATS_STREAM_REPLICAS?: number | undefined;
   /** How long the outbox relay keeps published rows (MESSAGING_RETENTION_ENV; 0 keeps them). */
   OUTBOX_RETENTION?: number | undefined;
 }

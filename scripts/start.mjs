@@ -16,6 +16,37 @@ import { modelPathLines, readAgentModels } from './agent-model-paths.mjs';
 import { natsServerBinary, startSecureNats } from './secure-nats.mjs';
 import { Supervisor } from './supervisor.mjs';
 
+const USAGE = `usage: npm start
+
+Runs the whole suite in the foreground on embedded defaults: NATS (its own secured nats-server on
+127.0.0.1:4223), an embedded Postgres in .orgmesh/pg, the migrations, every service, the scripted
+model when no provider is set, and the Finance, Manager and Legal agents; prints the URLs. Ctrl-C
+stops everything; a service that dies is restarted with backoff (only a crash loop stops the suite).
+It takes no arguments; the environment changes the defaults:
+
+  NATS_URL                        an existing NATS instead of the secured nats-server
+  ORGMESH_NATS_PORT               the secured nats-server's port (4223)
+  DATABASE_URL                    an existing Postgres instead of the embedded one
+  ORGMESH_EMBEDDED_PG_PORT        the embedded Postgres's port (5499)
+  PRIVACY_UPSTREAM_OPENAI_URL,    real model providers behind the privacy proxy (unset: the
+  PRIVACY_UPSTREAM_ANTHROPIC_URL  scripted model, deterministic, not an LLM)
+  REGISTRY_ORG_CHART, REGISTRY_DIR  the org chart and the registry directory to load
+  AUTH_MODE=oidc                  an external OpenID provider instead of the dev issuer
+  LOG_LEVEL                       the services' log level (warn)
+
+Then: npm run demo (the Finance → Manager → Legal scenario), npm run orgmesh -- --help.`;
+
+// Before anything starts: `npm start -- --help` used to start the whole suite.
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(`npm start: unknown argument ${args[0]}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stateDir = join(root, '.orgmesh');
 mkdirSync(stateDir, { recursive: true });

@@ -228,6 +228,19 @@ export class StreamProvisioner {
   }
 
   /**
+   * The stream capturing a contract subject, or undefined when none does yet: for a reader that waits
+   * for the owner to make it rather than try (a secured bus refuses, and every refusal is logged).
+   */
+  async streamFor(rawSubject: string): Promise<string | undefined> {
+    try {
+      return await this.jsm.streams.find(this.subject(rawSubject));
+    } catch (error) {
+      if (isStreamNotFound(error)) return undefined;
+      throw mapPublishError(error, rawSubject);
+    }
+  }
+
+  /**
    * The stream capturing a contract subject; when none does, creates the context's stream with
    * default settings (never changes an existing one). Returns the stream name.
    */

@@ -13,6 +13,7 @@ import {
   type Task,
 } from '@orgmesh/contracts';
 import { BusPermissionError, connectBus, type MessageBus } from '@orgmesh/messaging';
+import { createLogger } from '@orgmesh/telemetry';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import {
@@ -281,6 +282,8 @@ describe('budget warnings on a secured bus (access.ts grants the router its dura
   const buses: MessageBus[] = [];
   let consumer: BudgetWarningConsumer | undefined;
 
+  // What the router's bus logged: a refused request shows there (and in the server's log).
+  const routerLog: string[] = [];
   const busAs = async (identity: string) => {
     const bus = await connectBus({
       url: nats.url,
@@ -288,7 +291,14 @@ describe('budget warnings on a secured bus (access.ts grants the router its dura
       nkeySeedFile: nats.seedFile(identity),
       subjectPrefix: `${token}.`,
       nameSuffix: `_${token.toUpperCase()}`,
-      logger: silentLogger,
+      logger:
+        identity === 'mesh-router'
+          ? createLogger({
+              service: 'mesh-router',
+              level: 'info',
+              destination: { write: (line: string) => void routerLog.push(line) },
+            })
+          : silentLogger,
     });
     buses.push(bus);
     return bus;
@@ -318,13 +328,16 @@ describe('budget warnings on a secured bus (access.ts grants the router its dura
       silentLogger,
       new Registry(),
     );
-    // The router may not create the proxy's stream: it starts waiting for it, without failing.
+    // The router may not create the proxy's stream: it starts waiting for it, without failing, and
+    // without trying (each refused try was a permission violation in both logs).
     await consumer.start();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const proxyBus = await busAs('privacy-proxy');
     await proxyBus.ensureStream('privacy');
     const warning = budgetWarningFixture({ eventId: 'secured-1' });
     await proxyBus.publish(PrivacyBudgetWarning, warning, { eventId: warning.eventId });
     await expectEventually(() => expect(got).toEqual([warning]), { timeoutMs: 15_000 });
+    expect(routerLog.filter((line) => /Permissions Violation/i.test(line))).toEqual([]);
     const gateway = await busAs('gateway');
     await expect(
       gateway.consume(PrivacyBudgetWarning, 'gateway--privacy-v1-budget-warning', async () => undefined),

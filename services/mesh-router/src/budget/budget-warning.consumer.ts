@@ -51,12 +51,17 @@ export class BudgetWarningConsumer {
 
   async start(): Promise<void> {
     try {
-      await this.subscribe();
+      // Not created here when missing: the stream is the proxy's, and on a secured bus the attempt
+      // is refused (a permission violation in the router's and the server's log on every start).
+      if (await this.bus.streamFor(PrivacyBudgetWarning.subject)) {
+        await this.subscribe();
+        return;
+      }
     } catch (error) {
       if (!(error instanceof BusPermissionError)) throw error;
-      this.logger.info({}, 'budget warning notifications wait for the privacy stream');
-      this.waiting = this.retryUntilSubscribed();
     }
+    this.logger.info({}, 'budget warning notifications wait for the privacy stream');
+    this.waiting = this.retryUntilSubscribed();
   }
 
   async stop(): Promise<void> {
@@ -91,6 +96,7 @@ export class BudgetWarningConsumer {
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
       if (this.stopped) return;
       try {
+        if (!(await this.bus.streamFor(PrivacyBudgetWarning.subject))) continue;
         await this.subscribe();
         this.logger.info({}, 'budget warning notifications started');
         return;

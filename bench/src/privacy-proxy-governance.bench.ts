@@ -75,6 +75,8 @@ export async function run(): Promise<BenchResult[]> {
       cpu[`${key}Ops`]++;
     };
     const before = { plain: await plain.cpu(), governed: await governed.cpu() };
+    // BENCH_PROXY_PROFILE=<dir>: the governed proxy's CPU profile over the JSON rounds (privacy-proxy.child.ts).
+    await governed.stages('reset');
     const latency = await runComparison(
       [
         { name: DIRECT, op: () => complete(upstream.url, token, jsonBody()), durationMs: 7500 },
@@ -83,6 +85,7 @@ export async function run(): Promise<BenchResult[]> {
       ],
       { rounds: 3 },
     );
+    await governed.stages('report');
     const after = { plain: await plain.cpu(), governed: await governed.cpu() };
     cpu.plain = (after.plain.totalMs - before.plain.totalMs) / Math.max(1, cpu.plainOps);
     cpu.governed = (after.governed.totalMs - before.governed.totalMs) / Math.max(1, cpu.governedOps);

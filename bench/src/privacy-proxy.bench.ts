@@ -373,8 +373,14 @@ export async function run(): Promise<BenchResult[]> {
   const proxyUrl = proxy.url;
   // BENCH_PROXY_COMPARE=<root of another checkout, built>: that build's proxy is measured in the same
   // rounds (before and after a change in one run, where the machine's speed moves between runs).
+  // BENCH_PROXY_COMPARE_NODE_ARGS="<node flags>": the compared proxy (this build unless
+  // BENCH_PROXY_COMPARE names another) runs with these flags, e.g. a GC setting against the default.
   const compareRoot = process.env['BENCH_PROXY_COMPARE'];
-  const compared = compareRoot ? await startChild(role, compareRoot) : undefined;
+  const compareArgs = process.env['BENCH_PROXY_COMPARE_NODE_ARGS']?.split(' ').filter(Boolean);
+  const compared =
+    compareRoot || compareArgs?.length
+      ? await startChild(role, compareRoot || undefined, compareArgs)
+      : undefined;
   const text = prompt();
   const detector = Detector.forProfile(profile, { people: directory });
   const entityCount = detector.detect(text).length;
@@ -513,7 +519,7 @@ export async function run(): Promise<BenchResult[]> {
       const added = (r: BenchResult, base: BenchResult, p: 'p50' | 'p99') =>
         round(r.latencyMs[p] - base.latencyMs[p], 3);
       progress(
-        `  privacy-proxy: compared build (${compareRoot}): added p50 ${added(viaCompared, direct, 'p50')} ms, ` +
+        `  privacy-proxy: compared build (${compareRoot ?? 'this build'}${compareArgs?.length ? ` with ${compareArgs.join(' ')}` : ''}): added p50 ${added(viaCompared, direct, 'p50')} ms, ` +
           `p99 ${added(viaCompared, direct, 'p99')} ms, TTFT +${added(streams[2], streams[0]!, 'p50')} ms ` +
           `(this build: ${added(viaProxy, direct, 'p50')} / ${added(viaProxy, direct, 'p99')} / +${added(streams[1]!, streams[0]!, 'p50')} ms)`,
       );

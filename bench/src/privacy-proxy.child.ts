@@ -273,14 +273,21 @@ export interface BenchChild {
 
 /**
  * Forks this module as a child and starts `role` in it; with `build` (the root of another checkout of
- * orgmesh, built), that build's copy of this module, so that two builds' proxies run side by side.
+ * orgmesh, built), that build's copy of this module, so that two builds' proxies run side by side;
+ * with `nodeArgs`, node flags for this child only.
  */
-export async function startChild(role: ChildRole, build?: string): Promise<BenchChild> {
+export async function startChild(
+  role: ChildRole,
+  build?: string,
+  nodeArgs?: readonly string[],
+): Promise<BenchChild> {
   const module = build
     ? join(build, 'bench', 'dist', 'privacy-proxy.child.js')
     : fileURLToPath(import.meta.url);
   const child: ChildProcess = fork(module, ['--bench-child'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Node flags of this child only (a GC setting, say), after the bench's own.
+    ...(nodeArgs ? { execArgv: [...process.execArgv, ...nodeArgs] } : {}),
   });
   let next = 0;
   const waiting = new Map<number, { resolve: (reply: Reply) => void; reject: (error: Error) => void }>();

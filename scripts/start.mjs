@@ -273,10 +273,10 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 // The suite must never outlive this process. A reader that went away (`npm start | head`) made the
 // next log line an EPIPE that killed this process first and left every service running, holding the
-// ports the next `npm start` needs. Now its own output is dropped: the services, writing to the same
-// closed pipe, crash and crash again, and the supervisor stops the suite as for any crash loop. Any
-// other crash of this process stops the services before it exits.
-for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+// ports the next `npm start` needs. Now a closed output stops the suite, as Ctrl-C does (the
+// services write to the same pipe and would only crash on it). Any other crash of this process stops
+// the services before it exits.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => void shutdown(0));
 process.on('uncaughtException', (error) => {
   process.stderr.write(`orgmesh: unexpected ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   void shutdown(1);

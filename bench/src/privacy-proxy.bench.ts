@@ -519,7 +519,7 @@ export async function run(): Promise<BenchResult[]> {
       const added = (r: BenchResult, base: BenchResult, p: 'p50' | 'p99') =>
         round(r.latencyMs[p] - base.latencyMs[p], 3);
       progress(
-        `  privacy-proxy: compared build (${compareRoot ?? 'this build'}${compareArgs?.length ? ` with ${compareArgs.join(' ')}` : ''}): added p50 ${added(viaCompared, direct, 'p50')} ms, ` +
+        `  privacy-proxy: compared build (${compareRoot || 'this build'}${compareArgs?.length ? ` with ${compareArgs.join(' ')}` : ''}): added p50 ${added(viaCompared, direct, 'p50')} ms, ` +
           `p99 ${added(viaCompared, direct, 'p99')} ms, TTFT +${added(streams[2], streams[0]!, 'p50')} ms ` +
           `(this build: ${added(viaProxy, direct, 'p50')} / ${added(viaProxy, direct, 'p99')} / +${added(streams[1]!, streams[0]!, 'p50')} ms)`,
       );

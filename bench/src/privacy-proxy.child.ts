@@ -237,7 +237,7 @@ function serveParent(): void {
     }
     if ('stages' in request) {
       if (request.stages === 'reset') stageClock?.reset();
-      const profiled = request.stages === 'reset' ? startProfile() : stopProfile().then(() => undefined);
+      const profiled = request.stages === 'reset' ? startProfile() : stopProfile();
       void profiled.then(() =>
         send({
           id: request.id,

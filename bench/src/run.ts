@@ -45,7 +45,7 @@ Environment: BENCH_SCALE (default 1) scales every suite's load; a suite's own BE
 described where it is (bench/src/<suite>.bench.ts) and in the README of the service it measures.`;
 
 /** The command line, or a usage error (exit 2) that names the argument it did not understand. */
-export function parseArgs(argv: string[]): { only: string[]; help: boolean } | { error: string } {
+function parseArgs(argv: string[]): { only: string[]; help: boolean } | { error: string } {
   const only: string[] = [];
   let help = false;
   for (let i = 0; i < argv.length; i++) {

@@ -46,8 +46,7 @@ export class ManagedProcess {
 
   launch(): void {
     const entry = join(this.root, this.spec.entry);
-    if (!existsSync(entry))
-      throw new Error(`${this.spec.name}: ${this.spec.entry} is not built (npm run build)`);
+    if (!existsSync(entry)) throw new Error(`${this.spec.name}: ${this.spec.entry} is not built (npm run build)`);
     const out = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--enable-source-maps', entry], {
       cwd: this.root,
@@ -94,9 +93,7 @@ export class ManagedProcess {
         }
       }
       if (Date.now() > deadline)
-        throw new Error(
-          `${this.name} not ready at ${this.spec.readyUrl} after ${timeoutMs} ms; see ${this.logFile}`,
-        );
+        throw new Error(`${this.name} not ready at ${this.spec.readyUrl} after ${timeoutMs} ms; see ${this.logFile}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -270,13 +267,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
   try {
     for (const group of [specs, agents]) {
       const started = group.map((spec) => {
-        const managed = new ManagedProcess(
-          spec,
-          options.root,
-          options.logDir,
-          options.restartDelayMs ?? 500,
-          options.say,
-        );
+        const managed = new ManagedProcess(spec, options.root, options.logDir, options.restartDelayMs ?? 500, options.say);
         managed.launch();
         processes.push(managed);
         return managed;

@@ -62,26 +62,17 @@ if (!Number.isInteger(agents) || agents < 3) usageError('--agents: an integer â‰
 const loadSeconds = values.seconds ? Number(values.seconds) : Math.max(120, Math.ceil(tasks / 12));
 if (!(loadSeconds > 0)) usageError('--seconds: a positive number');
 
-const { result, logDir } = await runChaos({
-  root,
-  tasks,
-  agents,
-  loadSeconds,
-  natsCluster: values['nats-cluster'],
-});
+const { result, logDir } = await runChaos({ root, tasks, agents, loadSeconds, natsCluster: values['nats-cluster'] });
 process.stdout.write(`\n${renderTable(result)}\n`);
 for (const lost of result.lost.slice(0, 20))
-  process.stdout.write(
-    `lost: ${lost.kind} ${lost.id} via ${lost.via} (key ${lost.key}) state ${lost.state ?? 'absent'}\n`,
-  );
+  process.stdout.write(`lost: ${lost.kind} ${lost.id} via ${lost.via} (key ${lost.key}) state ${lost.state ?? 'absent'}\n`);
 for (const dup of result.duplicates.slice(0, 20))
   process.stdout.write(`duplicate: item ${dup.item} handled by ${dup.handledBy.join(', ')}\n`);
 for (const twice of result.createdTwice.slice(0, 20))
   process.stdout.write(`created twice: item ${twice.item} as tasks ${twice.ids.join(', ')}\n`);
 for (const bad of result.invalidHistories.slice(0, 20))
   process.stdout.write(`invalid session history: ${bad.sessionId}: ${bad.reason}\n`);
-for (const refused of result.refused.slice(0, 10))
-  process.stdout.write(`refused: ${refused.key}: ${refused.reason}\n`);
+for (const refused of result.refused.slice(0, 10)) process.stdout.write(`refused: ${refused.key}: ${refused.reason}\n`);
 if (!result.ok) process.stdout.write(`logs: ${logDir}\n`);
 if (values.json) writeFileSync(values.json, JSON.stringify(result, null, 2));
 process.exit(result.ok ? 0 : 1);

@@ -1,6 +1,6 @@
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
-import { startPrivateNatsCluster } from '@orgmesh/testing';
+import { startPrivateNatsCluster, streamOnAllNodes } from '@orgmesh/testing';
 
 /**
  * NATS as the production overlay runs it: three nats-server processes with cluster routes, each
@@ -43,22 +43,10 @@ export async function startChaosNatsCluster(dir: string, logDir: string): Promis
       const info = await admin.jsm.streams.info(admin.streamName(stream));
       return info.cluster?.leader;
     },
-    async replicasCurrent(stream, timeoutMs) {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
-        const info = await admin.jsm.streams.info(admin.streamName(stream)).catch(() => undefined);
-        const replicas = info?.cluster?.replicas ?? [];
-        if (info?.cluster?.leader && replicas.length === 2 && replicas.every((r) => r.current && !r.offline))
-          return;
-        if (Date.now() > until)
-          throw new Error(`stream ${stream}: replicas not current after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    },
+    replicasCurrent: (stream, timeoutMs) => streamOnAllNodes(admin, admin.streamName(stream), timeoutMs),
     async streams() {
       const out: Array<{ name: string; replicas: number }> = [];
-      for await (const info of admin.jsm.streams.list())
-        out.push({ name: info.config.name, replicas: info.config.num_replicas });
+      for await (const info of admin.jsm.streams.list()) out.push({ name: info.config.name, replicas: info.config.num_replicas });
       return out;
     },
     async stop() {

@@ -10,17 +10,7 @@ import { startChaosNats, startChaosPostgres, type ChaosPostgres } from './infra.
 import { startChaosNatsCluster } from './nats-cluster.js';
 import { ChaosLoad, loadRoster } from './load.js';
 import { findDeadLetters, injectPoison, type Poison } from './poison.js';
-import {
-  checkSessions,
-  checkTasks,
-  describeRecovery,
-  settle,
-  summarize,
-  taskEvents,
-  taskStates,
-  type ChaosResult,
-  type FaultRecord,
-} from './report.js';
+import { checkSessions, checkTasks, describeRecovery, settle, summarize, taskEvents, taskStates, type ChaosResult, type FaultRecord } from './report.js';
 
 export interface ChaosOptions {
   root: string;
@@ -46,9 +36,7 @@ export interface ChaosRun {
 export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   const began = Date.now();
   const say = (line: string) =>
-    (options.say ?? ((l: string) => process.stdout.write(`${l}\n`)))(
-      `[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}`,
-    );
+    (options.say ?? ((l: string) => process.stdout.write(`${l}\n`)))(`[chaos +${((Date.now() - began) / 1000).toFixed(1)}s] ${line}`);
   const dir = mkdtempSync(join(tmpdir(), 'orgmesh-chaos-'));
   const logDir = join(dir, 'logs');
   mkdirSync(logDir);
@@ -67,9 +55,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       : { single: await startChaosNats(dir, join(logDir, 'nats-server.log')) };
     const natsUrl = 'cluster' in nats ? nats.cluster.url : nats.single.url;
     postgres = await startChaosPostgres(dir);
-    say(
-      `NATS ${natsUrl}${'cluster' in nats ? ' (3-node JetStream cluster, streams at 3 replicas)' : ''}, Postgres ${postgres.url}; logs in ${logDir}`,
-    );
+    say(`NATS ${natsUrl}${'cluster' in nats ? ' (3-node JetStream cluster, streams at 3 replicas)' : ''}, Postgres ${postgres.url}; logs in ${logDir}`);
     for (const service of MIGRATED_SERVICES()) await runMigrations({ url: postgres.url, service });
     const audience = 'urn:orgmesh:chaos';
     const client = (clientId: string, role: string) => ({
@@ -107,9 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       agents: options.agents,
       runId,
     });
-    say(
-      `${load.agents.length} SDK agents consuming; driving ${options.tasks} creates over ${options.loadSeconds} s`,
-    );
+    say(`${load.agents.length} SDK agents consuming; driving ${options.tasks} creates over ${options.loadSeconds} s`);
     const env: FaultEnv = { suite, nats, postgres };
     const loadStart = Date.now();
     let loadDone = false;
@@ -127,15 +111,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       say(`FAULT ${n + 1}/${schedule.length}: ${fault.name}${underLoad ? '' : ' (the load has ended)'}`);
       const at = Date.now();
       await fault.inject(env);
-      const recovery = await recover(
-        load,
-        env,
-        postgres.url,
-        fault,
-        n,
-        at,
-        options.recoveryTimeoutMs ?? 120_000,
-      );
+      const recovery = await recover(load, env, postgres.url, fault, n, at, options.recoveryTimeoutMs ?? 120_000);
       say(
         recovery.recoveryMs === null
           ? `  not recovered within ${(options.recoveryTimeoutMs ?? 120_000) / 1000} s`
@@ -144,9 +120,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       faults.push({ name: fault.name, at: at - loadStart, underLoad, ...recovery });
       if (fault.name.includes('NATS') && !poisons.length) {
         poisons = await injectPoison(natsUrl);
-        say(
-          `published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`,
-        );
+        say(`published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`);
       }
     }
     faultsDone();
@@ -194,9 +168,7 @@ async function drive(
     inFlight.add(p);
     if (Date.now() - lastReport > 15_000) {
       lastReport = Date.now();
-      say(
-        `load: ${i + 1}/${options.tasks} released, ${load.acknowledged.size} acknowledged, ${inFlight.size} in flight`,
-      );
+      say(`load: ${i + 1}/${options.tasks} released, ${load.acknowledged.size} acknowledged, ${inFlight.size} in flight`);
     }
   }
   await Promise.all(inFlight);
@@ -243,9 +215,7 @@ async function recover(
         (probe.attempts > 1 ? ` at attempt ${probe.attempts} (before: ${probe.failures.join(' | ')})` : ''),
     );
     while (Date.now() < deadline) {
-      const state = (await taskStates(databaseUrl, [probe.id]).catch(() => new Map<string, string>())).get(
-        probe.id,
-      );
+      const state = (await taskStates(databaseUrl, [probe.id]).catch(() => new Map<string, string>())).get(probe.id);
       if (state === 'completed') {
         const done = Date.now() - at;
         // Where the time went: the probe's own history, as the mesh recorded it.

@@ -55,11 +55,7 @@ export const env = {
       .string()
       .optional()
       .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim())),
-  natsUrl: () =>
-    z
-      .string()
-      .regex(/^(nats|tls|ws|wss):\/\//, 'nats url')
-      .default('nats://127.0.0.1:4222'),
+  natsUrl: () => z.string().regex(/^(nats|tls|ws|wss):\/\//, 'nats url').default('nats://127.0.0.1:4222'),
   /**
    * DATABASE_URL; unset, the URL a running `npm start` wrote to .orgmesh/database-url, else the 5432
    * default (resolveDatabaseUrl). prefault, not default: the file's content is validated like a value.
@@ -87,19 +83,14 @@ export const env = {
         if (ms === undefined) {
           ctx.addIssue({
             code: 'custom',
-            message:
-              'expected a duration with a unit, like 500ms, 30s, 15m, 2h (a bare number other than 0 is refused)',
+            message: 'expected a duration with a unit, like 500ms, 30s, 15m, 2h (a bare number other than 0 is refused)',
           });
           return z.NEVER;
         }
         return ms;
       }),
   /** Optional subject prefix / name suffix that isolate a deployment or a test run on a shared NATS. */
-  subjectPrefix: () =>
-    z
-      .string()
-      .regex(/^([a-z0-9_-]+\.)?$/)
-      .default(''),
+  subjectPrefix: () => z.string().regex(/^([a-z0-9_-]+\.)?$/).default(''),
 };
 
 /**
@@ -130,8 +121,7 @@ export const natsEnv = {
   NATS_NAME_SUFFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),
-  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+    .default(''),  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 };
 
 /**
@@ -207,8 +197,6 @@ export function parseDuration(value: string): number | undefined {
   const n = Number(match[1]);
   if (match[2] === undefined && n !== 0) return undefined;
   const unit = match[2] ?? 'ms';
-  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    unit as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
+  const factor = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(n * factor);
 }

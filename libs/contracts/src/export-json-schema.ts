@@ -43,10 +43,6 @@ for (const contract of contracts) {
 }
 await writeFile(
   join(outDir, 'index.json'),
-  `${JSON.stringify(
-    contracts.map((c) => ({ kind: c.kind, subject: c.subject, file: `${c.subject}.json` })),
-    null,
-    2,
-  )}\n`,
+  `${JSON.stringify(contracts.map((c) => ({ kind: c.kind, subject: c.subject, file: `${c.subject}.json` })), null, 2)}\n`,
 );
 process.stdout.write(`wrote ${contracts.length} contract schemas to ${outDir}\n`);

@@ -53,6 +53,10 @@ describe('prepareOutputDir (npm run contracts:schema)', () => {
     const noIndex = dir({ 'a.json': '{}' });
     await expect(prepareOutputDir(noIndex)).rejects.toThrow(OutputDirRefused);
     expect(readdirSync(noIndex)).toEqual(['a.json']);
+    // An index.json that is not one: refused too, by name.
+    const badIndex = dir({ 'index.json': 'not json', 'a.json': '{}' });
+    await expect(prepareOutputDir(badIndex)).rejects.toThrow(/index\.json is not/);
+    expect(readdirSync(badIndex).sort()).toEqual(['a.json', 'index.json']);
   });
 
   it('refuses a file named as the directory', async () => {

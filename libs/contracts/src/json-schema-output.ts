@@ -32,7 +32,14 @@ export async function prepareOutputDir(dir: string): Promise<void> {
         'name an empty or new directory',
     );
   }
-  const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as unknown;
+  let index: unknown;
+  try {
+    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  } catch {
+    throw new OutputDirRefused(
+      `${dir}/index.json is not an earlier run's index; name an empty or new directory`,
+    );
+  }
   const listed = Array.isArray(index)
     ? index.flatMap((row) =>
         typeof row === 'object' && row !== null && typeof (row as { file?: unknown }).file === 'string'

@@ -339,15 +339,15 @@ export class MessageBus {
     return deadLetterStreamName(this.namespace);
   }
 
-  /**
-   * The stream capturing a contract subject; when none does, creates the context's stream with
-   * default settings (never changes an existing one). Returns the stream name.
-   */
   /** The stream capturing a contract subject, or undefined when none does yet (StreamProvisioner.streamFor). */
   async streamFor(rawSubject: string): Promise<string | undefined> {
     return this.provisioner.streamFor(rawSubject);
   }
 
+  /**
+   * The stream capturing a contract subject; when none does, creates the context's stream with
+   * default settings (never changes an existing one). Returns the stream name.
+   */
   async ensureStreamFor(rawSubject: string, context: string = contextOfSubject(rawSubject)): Promise<string> {
     return this.provisioner.ensureStreamFor(rawSubject, context);
   }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startPrivateNatsCluster, type PrivateNatsCluster } from '@orgmesh/testing';
+import { startPrivateNatsCluster, streamOnAllNodes, type PrivateNatsCluster } from '@orgmesh/testing';
 import { connectBus, type MessageBus } from '../src/index.js';
 
 /**
@@ -26,17 +26,7 @@ describe('stream replicas on a 3-node cluster', () => {
   };
 
   /** Until the stream has a leader and two current followers (a raise takes a moment to catch up). */
-  const placed = async (on: MessageBus, stream: string) => {
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const info = await on.jsm.streams.info(stream).catch(() => undefined);
-      const followers = info?.cluster?.replicas ?? [];
-      if (info?.cluster?.leader && followers.length === 2 && followers.every((r) => r.current && !r.offline))
-        return;
-      if (Date.now() > until) throw new Error(`${stream}: not placed on three nodes`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  };
+  const placed = (on: MessageBus, stream: string) => streamOnAllNodes(on, stream, 30_000);
 
   beforeAll(async () => {
     cluster = await startPrivateNatsCluster();

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectBus } from '@orgmesh/messaging';
+import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { freePort, waitForPort } from './ports.js';
 import { natsServerBinary } from './private-nats.js';
 import { stopChild } from './server-process.js';
@@ -118,5 +118,22 @@ async function placementReady(url: string, timeoutMs: number): Promise<void> {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
+  }
+}
+
+/**
+ * Waits until the stream (its full name) has a leader and its two followers are current and online:
+ * placed on all three nodes, caught up (a stream just created, raised to 3 replicas, or whose node
+ * came back takes a moment).
+ */
+export async function streamOnAllNodes(bus: MessageBus, stream: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await bus.jsm.streams.info(stream).catch(() => undefined);
+    const followers = info?.cluster?.replicas ?? [];
+    if (info?.cluster?.leader && followers.length === 2 && followers.every((r) => r.current && !r.offline))
+      return;
+    if (Date.now() > until) throw new Error(`stream ${stream}: replicas not current after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

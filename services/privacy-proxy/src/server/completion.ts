@@ -11,6 +11,7 @@ import type { CallerPrivacy, ProxyContext } from './context.js';
 import { queryOf, workflowOf, type Exchange } from './exchange.js';
 import { askForStreamUsage, maskRequest } from './mask-request.js';
 import type { Provider } from './options.js';
+import { unexpected } from './unexpected.js';
 
 /**
  * A chat completion, an Anthropic message or a count_tokens request, in the order of the request
@@ -129,10 +130,6 @@ function recordAfterForward(
     record?.();
   } catch (error) {
     // Outside the request's promise chain: a failure here must not become an uncaught exception.
-    ctx.metrics.unexpectedErrors.inc({ edge: 'http' });
-    ctx.logger.error(
-      { requestId: x.requestId, route: x.route, err: error instanceof Error ? error.name : 'unknown' },
-      'recording a request failed',
-    );
+    unexpected(ctx, error, x);
   }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppError } from '@orgmesh/contracts';
 import { context } from '@opentelemetry/api';
-import { startHttpServerSpan, unexpectedErrorFields } from '@orgmesh/telemetry';
+import { startHttpServerSpan } from '@orgmesh/telemetry';
 import { GovernanceRefusal } from '../governance/ledger.js';
 import { sendProblem, sendProviderError, toAppError } from '../http/http-io.js';
 import { completion } from './completion.js';
@@ -17,6 +17,7 @@ import {
 } from './exchange.js';
 import { health, metricsEndpoint } from './health.js';
 import { models } from './models.js';
+import { unexpected } from './unexpected.js';
 import { utility } from './utility.js';
 
 /**
@@ -89,15 +90,6 @@ async function dispatch(ctx: ProxyContext, x: Exchange): Promise<void> {
     case 'not_found':
       throw new AppError('not_found', 'no such endpoint');
   }
-}
-
-/** An error nobody expected (a bug): counted and logged once, with the trace id the logger adds. */
-function unexpected(ctx: ProxyContext, error: unknown, x: Exchange | undefined): void {
-  ctx.metrics.unexpectedErrors.inc({ edge: 'http' });
-  ctx.logger.error(
-    { ...(x ? { requestId: x.requestId, route: x.route } : {}), ...unexpectedErrorFields(error) },
-    'unexpected error',
-  );
 }
 
 function fail(x: Exchange, error: AppError): void {

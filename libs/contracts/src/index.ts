@@ -1,6 +1,7 @@
 export * from './define.js';
 export * from './errors.js';
 export * from './safe-input.js';
+export * from './timestamp.js';
 export * from './claims.js';
 export * from './cursor.js';
 export * from './canonical-json.js';

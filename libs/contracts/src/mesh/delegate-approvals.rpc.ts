@@ -1,15 +1,14 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
 import { UserId } from '../registry/registry.schema.js';
-
-const timestamp = z.iso.datetime({ offset: true });
 
 export const ApprovalDelegation = z.object({
   id: z.uuid(),
   from: z.string(),
   to: z.string(),
-  startsAt: timestamp,
-  endsAt: timestamp,
+  startsAt: Timestamp,
+  endsAt: Timestamp,
 });
 export type ApprovalDelegation = z.infer<typeof ApprovalDelegation>;
 
@@ -21,8 +20,8 @@ export const DelegateApprovals = defineRpc({
     '`endsAt` after `startsAt` (default now) and at most 90 days ahead.',
   request: z.object({
     to: UserId,
-    startsAt: timestamp.optional(),
-    endsAt: timestamp,
+    startsAt: Timestamp.optional(),
+    endsAt: Timestamp,
   }),
   response: ApprovalDelegation,
 });

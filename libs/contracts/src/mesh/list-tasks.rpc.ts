@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
 import { PageCursor } from '../cursor.js';
 import { safeText } from '../safe-input.js';
@@ -19,7 +20,7 @@ export const ListTasks = defineRpc({
     kind: TaskKind.optional(),
     contextId: ContextId.optional(),
     /** Only tasks changed at or after this instant (A2A ListTasks' statusTimestampAfter). */
-    updatedAfter: z.iso.datetime({ offset: true }).optional(),
+    updatedAfter: Timestamp.optional(),
     direction: z.enum(TASK_DIRECTIONS).default('any'),
     limit: z.number().int().min(1).max(500).default(50),
     cursor: PageCursor.optional(),

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { ApprovalDecision, Task } from './task.schema.js';
-
-const timestamp = z.iso.datetime({ offset: true });
 
 /** A person of the org chart on an approval's path. */
 export const ApprovalPerson = z.object({
@@ -31,7 +30,7 @@ export const PersonDecision = z.object({
   decision: ApprovalDecision,
   comment: z.string().nullable(),
   rule: z.string(),
-  decidedAt: timestamp,
+  decidedAt: Timestamp,
 });
 export type PersonDecision = z.infer<typeof PersonDecision>;
 
@@ -46,7 +45,7 @@ export const PersonApproval = z.object({
   /** The index in `steps` of the step now waiting. */
   step: z.number().int().nonnegative(),
   /** When the waiting step escalates (or, at the last step, the chain ends in a denial). */
-  stepDeadline: timestamp,
+  stepDeadline: Timestamp,
   steps: z.array(ApprovalStep),
   /** Who must decide now: the waiting step's people who have not decided yet. */
   awaiting: z.array(ApprovalPerson),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { AgentId, AgentOrRole, POLICY_KINDS, PolicyKind, RoleId } from '../registry/registry.schema.js';
 import { ContextId } from './context-id.js';
 
@@ -55,8 +56,6 @@ export const TASK_FAILURE_REASONS = {
   deadlineExceeded: 'deadline_exceeded',
 } as const;
 
-const timestamp = z.iso.datetime({ offset: true });
-
 /** Who sent a task: the verified token's subject and role, never the payload's. */
 export const TaskSender = z.object({ agentId: z.string().min(1).max(200), role: z.string().min(1).max(100) });
 export type TaskSender = z.infer<typeof TaskSender>;
@@ -106,7 +105,7 @@ export const TaskDecision = z.object({
   decision: ApprovalDecision,
   comment: z.string().nullable(),
   decidedBy: TaskSender,
-  decidedAt: timestamp,
+  decidedAt: Timestamp,
 });
 export type TaskDecision = z.infer<typeof TaskDecision>;
 
@@ -126,7 +125,7 @@ export const TaskHistoryEntry = z.object({
   /** The token subject that caused it, or `system`. */
   actor: z.string(),
   reason: z.string().nullable(),
-  occurredAt: timestamp,
+  occurredAt: Timestamp,
 });
 export type TaskHistoryEntry = z.infer<typeof TaskHistoryEntry>;
 
@@ -154,18 +153,18 @@ export const Task = z.object({
   reason: z.string().nullable(),
   /** The A2A contextId: the workflow this task belongs to (sessions follow it). */
   contextId: z.string().min(1),
-  deadline: timestamp,
+  deadline: Timestamp,
   /** When an undecided approval escalates to the approver's manager; null for other kinds. */
-  escalateAt: timestamp.nullable(),
+  escalateAt: Timestamp.nullable(),
   /** The result artifact of a completed task. */
   result: z.json().nullable(),
   decision: TaskDecision.nullable(),
   escalatedTo: TaskEscalation.nullable(),
-  escalatedAt: timestamp.nullable(),
+  escalatedAt: Timestamp.nullable(),
   /** Increases by one with every change; events carry it so consumers can order them. */
   version: z.number().int().positive(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
   history: z.array(TaskHistoryEntry).optional(),
 });
 export type Task = z.infer<typeof Task>;
@@ -182,6 +181,6 @@ export type TaskChange = z.infer<typeof TaskChange>;
 export const CreateOptions = {
   contextId: ContextId.optional(),
   /** Absolute; defaults per kind (service config). Must be in the future. */
-  deadline: timestamp.optional(),
+  deadline: Timestamp.optional(),
   priority: TaskPriority.default('normal'),
 };

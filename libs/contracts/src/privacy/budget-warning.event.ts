@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
 import { LLM_BUDGET_RESETS, LLM_BUDGET_WINDOWS, LlmGovernanceScope } from './llm-governance.js';
 
@@ -19,12 +20,12 @@ export const PrivacyBudgetWarning = defineEvent({
     per: LlmGovernanceScope,
     window: z.enum(LLM_BUDGET_WINDOWS),
     reset: z.enum(LLM_BUDGET_RESETS),
-    windowStart: z.iso.datetime({ offset: true }),
+    windowStart: Timestamp,
     unit: z.enum(['tokens', 'usd']),
     limit: z.number().positive(),
     used: z.number().nonnegative(),
     warnAt: z.number().gt(0).lt(1),
-    occurredAt: z.iso.datetime({ offset: true }),
+    occurredAt: Timestamp,
   }),
 });
 export type PrivacyBudgetWarningPayload = z.infer<typeof PrivacyBudgetWarning.schema>;

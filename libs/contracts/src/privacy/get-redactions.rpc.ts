@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
 import { safeText } from '../safe-input.js';
 
 /** A filter value: no NUL, no lone surrogate (ADR 0008). */
 const id = safeText(z.string().min(1).max(200));
-const timestamp = z.iso.datetime({ offset: true });
 const count = z.number().int().nonnegative();
 
 /** How the counts are grouped in time: UTC hours or UTC days. */
@@ -20,7 +20,7 @@ export const REDACTION_ACTIONS = ['masked', 'passed', 'refused'] as const;
 /** One bucket of one role's findings of one entity type. Counts only: never values, placeholders or text. */
 export const RedactionRow = z.object({
   /** Start of the hour or day (UTC). */
-  bucket: timestamp,
+  bucket: Timestamp,
   role: z.string(),
   /** A built-in type (`email`, `ssn`, …) or the name of a profile's custom pattern. */
   entityType: z.string(),
@@ -40,9 +40,9 @@ export const GetRedactions = defineRpc({
     role: id.optional(),
     entityType: id.optional(),
     /** From (inclusive, rounded down to its bucket); default 24 hours before `to`. */
-    from: timestamp.optional(),
+    from: Timestamp.optional(),
     /** Up to (inclusive); default now. */
-    to: timestamp.optional(),
+    to: Timestamp.optional(),
     bucket: z.enum(REDACTION_BUCKETS).default('hour'),
     limit: z.number().int().min(1).max(5000).default(1000),
   }),
@@ -51,8 +51,8 @@ export const GetRedactions = defineRpc({
     rows: z.array(RedactionRow),
     /** Sums over `rows`. */
     totals: z.object({ masked: count, passed: count, refused: count }),
-    from: timestamp,
-    to: timestamp,
+    from: Timestamp,
+    to: Timestamp,
     bucket: z.enum(REDACTION_BUCKETS),
     /** More rows matched than `limit`: narrow the filters or the time range. */
     truncated: z.boolean(),

@@ -1,16 +1,16 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
 import { MODEL_PROVIDERS } from '../registry/registry.schema.js';
 import { safeText } from '../safe-input.js';
 
 /** A filter value: no NUL, no lone surrogate (ADR 0008). */
 const id = safeText(z.string().min(1).max(200));
-const timestamp = z.iso.datetime({ offset: true });
 
 /** One hour of one agent's model calls with one provider and model, in one session and workflow. */
 export const LlmUsageRow = z.object({
   /** Start of the hour (UTC). */
-  hour: timestamp,
+  hour: Timestamp,
   agentId: z.string(),
   role: z.string(),
   /** The registry profile the calls ran under; '' for profiles from a file or the fallback. */
@@ -44,9 +44,9 @@ export const GetUsage = defineRpc({
     model: id.optional(),
     provider: z.enum(MODEL_PROVIDERS).optional(),
     /** Hours from (inclusive); default 24 hours before `to`. */
-    from: timestamp.optional(),
+    from: Timestamp.optional(),
     /** Hours up to (inclusive); default now. */
-    to: timestamp.optional(),
+    to: Timestamp.optional(),
     limit: z.number().int().min(1).max(1000).default(100),
   }),
   response: z.object({
@@ -58,8 +58,8 @@ export const GetUsage = defineRpc({
       outputTokens: z.number().int().nonnegative(),
       costUsd: z.number().nonnegative(),
     }),
-    from: timestamp,
-    to: timestamp,
+    from: Timestamp,
+    to: Timestamp,
     /** More rows matched than `limit`: narrow the filters or the time range. */
     truncated: z.boolean(),
   }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
 
 /**
@@ -47,7 +48,7 @@ export const PrivacyRedacted = defineEvent({
     refusal: z.enum(PRIVACY_REFUSALS).optional(),
     /** The provider API that was called, e.g. `openai.chat.completions`, `anthropic.messages`. */
     endpoint: z.string().min(1),
-    occurredAt: z.iso.datetime({ offset: true }),
+    occurredAt: Timestamp,
   }),
 });
 export type PrivacyRedactedPayload = z.infer<typeof PrivacyRedacted.schema>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
-import { AgentId, ConfigFormat, ConfigHash, RegistryTimestamp } from './registry.schema.js';
+import { AgentId, ConfigFormat, ConfigHash } from './registry.schema.js';
 
 export const AgentHeartbeat = defineRpc({
   subject: 'rpc.registry.v1.heartbeat',
@@ -18,6 +19,6 @@ export const AgentHeartbeat = defineRpc({
     drift: z.boolean(),
     /** How long the agent may stay silent before it is considered offline. */
     timeoutMs: z.number().int().positive(),
-    receivedAt: RegistryTimestamp,
+    receivedAt: Timestamp,
   }),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
-import { AgentId, RegistryTimestamp, RegistryVersion, RoleId } from './registry.schema.js';
+import { AgentId, RegistryVersion, RoleId } from './registry.schema.js';
 
 export const AgentRemoved = defineEvent({
   subject: 'registry.v1.agent-removed',
@@ -9,6 +10,6 @@ export const AgentRemoved = defineEvent({
     agentId: AgentId,
     role: RoleId,
     version: RegistryVersion,
-    occurredAt: RegistryTimestamp,
+    occurredAt: Timestamp,
   }),
 });

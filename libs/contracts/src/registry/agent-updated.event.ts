@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
-import { RegistryAgent, RegistryTimestamp, RegistryVersion } from './registry.schema.js';
+import { RegistryAgent, RegistryVersion } from './registry.schema.js';
 
 export const AgentUpdated = defineEvent({
   subject: 'registry.v1.agent-updated',
@@ -11,6 +12,6 @@ export const AgentUpdated = defineEvent({
     /** Top-level agent fields that changed; `profile` when only its effective profile changed. */
     changed: z.array(z.string()),
     version: RegistryVersion,
-    occurredAt: RegistryTimestamp,
+    occurredAt: Timestamp,
   }),
 });

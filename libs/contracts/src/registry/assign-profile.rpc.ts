@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
-import { ProfileId, RegistryTimestamp, UserId } from './registry.schema.js';
+import { ProfileId, UserId } from './registry.schema.js';
 
 export const AssignProfile = defineRpc({
   subject: 'rpc.registry.v1.assign-profile',
@@ -12,6 +13,6 @@ export const AssignProfile = defineRpc({
     userId: z.string(),
     profileId: ProfileId,
     assignedBy: z.string(),
-    assignedAt: RegistryTimestamp,
+    assignedAt: Timestamp,
   }),
 });

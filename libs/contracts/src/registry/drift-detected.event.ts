@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
-import { AgentId, ConfigHash, RegistryTimestamp } from './registry.schema.js';
+import { AgentId, ConfigHash } from './registry.schema.js';
 
 export const DriftDetected = defineEvent({
   subject: 'registry.v1.drift-detected',
@@ -10,6 +11,6 @@ export const DriftDetected = defineEvent({
     agentId: AgentId,
     reportedConfigHash: ConfigHash,
     expectedConfigHashes: z.array(ConfigHash),
-    occurredAt: RegistryTimestamp,
+    occurredAt: Timestamp,
   }),
 });

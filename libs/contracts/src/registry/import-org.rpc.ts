@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineRpc } from '../define.js';
 import { safeText } from '../safe-input.js';
-import { RegistryTimestamp } from './registry.schema.js';
 
 /**
  * The largest CSV part of a chunked org import, in characters: a part travels as one NATS message
@@ -34,7 +34,7 @@ export const ImportOrg = defineRpc({
   response: z.object({
     orgVersion: z.number().int().positive(),
     users: z.number().int().nonnegative(),
-    importedAt: RegistryTimestamp,
+    importedAt: Timestamp,
   }),
 });
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
-import { RegistryTimestamp } from './registry.schema.js';
 
 export const OrgImported = defineEvent({
   subject: 'registry.v1.org-imported',
@@ -10,6 +10,6 @@ export const OrgImported = defineEvent({
     orgVersion: z.number().int().positive(),
     users: z.number().int().nonnegative(),
     importedBy: z.string(),
-    occurredAt: RegistryTimestamp,
+    occurredAt: Timestamp,
   }),
 });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { defineEvent } from '../define.js';
-import { ProfileId, RegistryTimestamp, RegistryVersion, RoleId } from './registry.schema.js';
+import { ProfileId, RegistryVersion, RoleId } from './registry.schema.js';
 
 export const ProfilePublished = defineEvent({
   subject: 'registry.v1.profile-published',
@@ -13,6 +14,6 @@ export const ProfilePublished = defineEvent({
     version: RegistryVersion,
     jws: z.string(),
     kid: z.string(),
-    occurredAt: RegistryTimestamp,
+    occurredAt: Timestamp,
   }),
 });

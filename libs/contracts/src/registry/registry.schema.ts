@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 import { safeText } from '../safe-input.js';
 import { ApprovalRule } from './approval-rules.js';
 import { LlmGovernance } from '../privacy/llm-governance.js';
@@ -19,8 +20,6 @@ export const RoleId = kebabId;
 export const ProfileId = kebabId;
 /** An agent id or a role id; the registry keeps the two namespaces disjoint. */
 export const AgentOrRole = kebabId;
-
-const timestamp = z.iso.datetime({ offset: true });
 
 export const ROLE_WILDCARD = '*';
 /** A role, or `*` for every role. */
@@ -228,7 +227,7 @@ export const ConfigHash = z
 
 export const AgentPresence = z.object({
   online: z.boolean(),
-  lastSeenAt: timestamp.nullable(),
+  lastSeenAt: Timestamp.nullable(),
   reportedConfigHash: ConfigHash.nullable(),
   /** The last heartbeat's hash differs from every config rendered for the agent's current version. */
   drift: z.boolean(),
@@ -254,12 +253,10 @@ export const RegistrySourceFile = z.object({
 export type RegistrySourceFile = z.infer<typeof RegistrySourceFile>;
 
 export const RegistryVersion = z.number().int().positive();
-export const RegistryTimestamp = timestamp;
-
 /** The payload of a signed profile (the JWS published with `registry.v1.profile-published`). */
 export const PublishedProfile = z.object({
   profile: RoleProfile,
   version: RegistryVersion,
-  publishedAt: timestamp,
+  publishedAt: Timestamp,
 });
 export type PublishedProfile = z.infer<typeof PublishedProfile>;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Timestamp } from '../timestamp.js';
 
 export const SESSION_STATES = ['pending', 'active', 'paused', 'completed', 'failed', 'expired'] as const;
 export const SessionState = z.enum(SESSION_STATES);
@@ -10,8 +11,6 @@ export type SessionEventName = z.infer<typeof SessionEventName>;
 
 export const TERMINAL_SESSION_STATES: readonly SessionState[] = ['completed', 'failed', 'expired'];
 
-const timestamp = z.iso.datetime({ offset: true });
-
 /** A session as every consumer sees it (REST, gRPC, events). */
 export const Session = z.object({
   id: z.uuid(),
@@ -20,13 +19,13 @@ export const Session = z.object({
   contextId: z.string().min(1),
   status: SessionState,
   version: z.number().int().nonnegative(),
-  createdAt: timestamp,
-  updatedAt: timestamp,
-  lastTransitionAt: timestamp,
-  pausedAt: timestamp.nullable(),
-  completedAt: timestamp.nullable(),
-  failedAt: timestamp.nullable(),
-  expiredAt: timestamp.nullable(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  lastTransitionAt: Timestamp,
+  pausedAt: Timestamp.nullable(),
+  completedAt: Timestamp.nullable(),
+  failedAt: Timestamp.nullable(),
+  expiredAt: Timestamp.nullable(),
   metadata: z.record(z.string(), z.unknown()),
 });
 export type Session = z.infer<typeof Session>;
@@ -41,6 +40,6 @@ export const SessionTransition = z.object({
   reason: z.string().nullable(),
   causationId: z.string().nullable(),
   traceId: z.string().nullable(),
-  occurredAt: timestamp,
+  occurredAt: Timestamp,
 });
 export type SessionTransition = z.infer<typeof SessionTransition>;

@@ -34,6 +34,12 @@ export async function prunePublishedOutbox(
   const lockKey = `orgmesh-outbox-prune-${schema}`;
   const client = await pool.connect();
   let broken = false;
+  // pg emits 'error' on a checked-out client when the server goes away between queries (a Postgres
+  // restart mid-prune); without a listener that crashes the process. The query in flight fails too.
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     const locked = await client.query<{ locked: boolean }>(
       'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
@@ -52,6 +58,7 @@ export async function prunePublishedOutbox(
     broken = true;
     throw error;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }

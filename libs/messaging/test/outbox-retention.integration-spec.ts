@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Database } from '@orgmesh/persistence';
-import { createTestContext, type TestContext } from '@orgmesh/testing';
+import { createTestContext, expectEventually, type TestContext } from '@orgmesh/testing';
 import { OutboxRelay, pruneStatements, type MessageBus } from '../src/index.js';
 import { outboxSchemaAndBus } from './helpers.js';
 
@@ -82,6 +82,39 @@ describe('outbox retention', () => {
       expect(await relay.prunePublished()).toBe(5);
     } finally {
       await other.release();
+      await relay.stop();
+    }
+  });
+
+  it('survives its connection dying mid-prune (a Postgres restart): that prune fails, the process does not', async () => {
+    await db.query(`DELETE FROM "${SCHEMA}".outbox`);
+    await insert(10, 3 * DAY, 2 * DAY, 'expired');
+    const relay = new OutboxRelay({ databaseUrl: ctx.databaseUrl, schema: SCHEMA, bus, publishedRetentionMs: DAY });
+    // Another transaction holds the rows: the prune's DELETE waits with its connection checked out.
+    const blocker = db.dataSource.createQueryRunner();
+    await blocker.connect();
+    try {
+      await blocker.startTransaction();
+      await blocker.query(`SELECT seq FROM "${SCHEMA}".outbox FOR UPDATE`);
+      const pruning = relay.prunePublished();
+      let pid: number | undefined;
+      await expectEventually(async () => {
+        const { rows } = await db.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          [`outbox-relay-${SCHEMA}`],
+        );
+        pid = rows[0]?.pid;
+        expect(pid).toBeDefined();
+      });
+      // As a restart does: the server ends the connection. Unheard, pg's 'error' event on a
+      // checked-out client crashed the process (a sessions replica, found under the chaos timing).
+      await db.query('SELECT pg_terminate_backend($1)', [pid]);
+      await expect(pruning).rejects.toThrow();
+      await blocker.rollbackTransaction();
+      // The dead connection was not put back: the next prune runs on a new one.
+      expect(await relay.prunePublished()).toBe(10);
+    } finally {
+      await blocker.release();
       await relay.stop();
     }
   });

@@ -43,6 +43,7 @@ import {
   type Namespace,
 } from './names.js';
 import { MessagingMetrics } from './metrics.js';
+import { consumeOnceOwnerCreates } from './owner-wait.js';
 import { ReplyInbox } from './reply-inbox.js';
 import { RpcServer } from './rpc-server.js';
 import { decodeReply, publishAck } from './reply-decoding.js';
@@ -366,6 +367,20 @@ export class MessageBus {
   ): Promise<ConsumerHandle> {
     if (this.closing) throw new AppError('unavailable', 'message bus is closing');
     const rawSubject = opts.subject ?? event.subject;
+    if (opts.waitForOwner && !(await this.streamFor(rawSubject))) {
+      return consumeOnceOwnerCreates(
+        {
+          durable: this.durableName(durable),
+          stream: this.streamName(event.context),
+          subject: rawSubject,
+          exists: async () => (await this.streamFor(rawSubject)) !== undefined,
+          start: (started) => this.consume(event, durable, handler, started),
+          closing: () => this.closing !== undefined,
+          logger: this.logger,
+        },
+        opts,
+      );
+    }
     const stream = await this.ensureStreamFor(rawSubject, event.context);
     const name = this.durableName(durable);
     const consumer = new EventConsumer(

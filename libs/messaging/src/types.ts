@@ -37,6 +37,14 @@ export interface ConsumeOptions {
    * role's inbox on a work-queue stream. Contract subject, without the namespace prefix.
    */
   subject?: string;
+  /**
+   * The stream is another service's (sessions reading the mesh's task events): where none captures
+   * the subject yet, never create it but start consuming once its owner has. `consume` then
+   * resolves at once with a handle that holds the wait (owner-wait.ts). Without it, a missing
+   * stream is created with defaults, which a secured bus refuses to any identity but its owner.
+   * `lookEveryMs`: a fixed interval between looks instead of 100 ms doubling to 2 s.
+   */
+  waitForOwner?: boolean | { lookEveryMs: number };
 }
 
 export interface ConsumerHandle {

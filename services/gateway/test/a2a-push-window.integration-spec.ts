@@ -34,7 +34,7 @@ function pushedVersion(body: unknown): number | undefined {
 // A secured bus (ADR 0011): the gateway may not create MESH, the mesh router does. A gateway that
 // starts first waits for the stream; its push durable is created only at its next attempt. A task
 // that finished between the stream's creation and that attempt was pushed to no one while the
-// durable started at "new" messages (issue 25); it starts at the gateway's start now.
+// durable started at "new" messages (issue 25); it starts where the wait began now.
 describe('A2A push: a gateway started before the mesh router misses no change made before its durable exists', () => {
   let ctx: TestContext;
   let nats: SecuredNats;
@@ -80,19 +80,20 @@ describe('A2A push: a gateway started before the mesh router misses no change ma
     'delivers the changes of a task that finished before the push durable started',
     async () => {
       // The gateway's push delivery on the gateway's own credential, before MESH exists.
-      bus = await connectBus({
-        url: nats.url,
-        // The inbox prefix the bus grants the gateway follows its connection name.
-      name: 'gateway',
-        nkeySeedFile: nats.seedFile('gateway'),
-        subjectPrefix: ctx.subjectPrefix,
-        nameSuffix: ctx.nameSuffix,
-        logger: silentLogger,
-      });
+      // The bus logs the wait for MESH and the durable's start (libs/messaging owner-wait.ts).
       const logger = createLogger({
         service: 'gateway-push-window',
         level: 'info',
         destination: { write: (line: string) => void logs.push(JSON.parse(line) as { msg?: string }) },
+      });
+      bus = await connectBus({
+        url: nats.url,
+        // The inbox prefix the bus grants the gateway follows its connection name.
+        name: 'gateway',
+        nkeySeedFile: nats.seedFile('gateway'),
+        subjectPrefix: ctx.subjectPrefix,
+        nameSuffix: ctx.nameSuffix,
+        logger,
       });
       const store = new PushConfigStore(bus);
       dispatcher = new PushDispatcher(
@@ -106,7 +107,7 @@ describe('A2A push: a gateway started before the mesh router misses no change ma
       );
       await dispatcher.start();
       const logged = (msg: string) => logs.some((l) => l.msg === msg);
-      expect(logged('a2a push delivery waits for the mesh stream')).toBe(true);
+      expect(logged('consumer waits for its stream')).toBe(true);
 
       // The mesh router starts and creates MESH; a task runs to its end at once.
       const mesh = await startMeshRouterApp(
@@ -142,13 +143,13 @@ describe('A2A push: a gateway started before the mesh router misses no change ma
         expect(res.status).toBe(200);
       }
       // The task ended inside the window: the durable does not exist yet (else this test proves nothing).
-      expect(logged('a2a push delivery started')).toBe(false);
+      expect(logged('consumer started once its stream existed')).toBe(false);
       expect(hook.received).toEqual([]);
 
-      // Once the durable starts, it starts at the gateway's start: both changes reach the receiver.
+      // Once the durable starts, it starts where the wait began: both changes reach the receiver.
       await expectEventually(
         () => {
-          expect(logged('a2a push delivery started')).toBe(true);
+          expect(logged('consumer started once its stream existed')).toBe(true);
           const versions = hook.received.map((r) => pushedVersion(r.body));
           expect(versions).toEqual(expect.arrayContaining([2, 3]));
         },

@@ -6,7 +6,7 @@ import {
   type Task as MeshTask,
   type TaskChange,
 } from '@orgmesh/contracts';
-import { BusPermissionError, type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
+import { type ConsumerHandle, type MessageBus } from '@orgmesh/messaging';
 import type { Logger } from '@orgmesh/telemetry';
 import { Counter, type Registry } from 'prom-client';
 import { changeEvents } from './a2a-mapping.js';
@@ -28,11 +28,6 @@ const SUBJECT_ROOT = A2A_PUSH_SUBJECT_ROOT;
 /** Delays before each attempt of one delivery: at least once, with backoff, then the config is failing. */
 export const PUSH_RETRY_DELAYS_MS = [0, 200, 400, 800, 1_600, 3_200];
 const DELIVERY_TIMEOUT_MS = 5_000;
-/**
- * Taken off the gateway's start when its push durable starts by time: NATS compares the start with
- * its own clock. MESH did not exist at the start, so the margin replays nothing older than the stream.
- */
-const CLOCK_SKEW_MARGIN_MS = 60_000;
 const A2A_CONTENT_TYPE = 'application/a2a+json';
 
 function token(value: string): string {
@@ -153,64 +148,28 @@ export class PushDispatcher {
     private readonly logger: Logger,
     private readonly metrics: PushMetrics,
     private readonly delaysMs: readonly number[] = PUSH_RETRY_DELAYS_MS,
-    /** How long to wait between attempts to start the durable while MESH does not exist yet. */
-    private readonly waitRetryMs = 500,
+    /** Between looks for MESH while it does not exist yet; default the bus's (100 ms doubling to 2 s). */
+    private readonly waitRetryMs?: number,
   ) {}
-
-  private stopped = false;
-  private waiting: Promise<void> | undefined;
 
   /**
    * Provisions the config stream (refused → throws: no push on this bus) and starts delivery. The
-   * MESH stream is the mesh router's to create; where the gateway may not create it (a secured bus)
-   * and it does not exist yet, delivery waits for it in the background, as the SSE hub does. The
-   * durable it then creates starts at this gateway's start (less a margin for clock skew between
-   * this host and the NATS server), not at new changes: a task that changed between the stream's
-   * creation and the durable's is delivered too (ADR 0018, issue 25).
+   * MESH stream is the mesh router's to create; where it does not exist yet, delivery waits for it
+   * in the background (ConsumeOptions.waitForOwner), as the SSE hub does. The durable it then
+   * creates starts at the moment the wait began (less a margin for clock skew with the NATS server),
+   * not at new changes: a task that changed between the stream's creation and the durable's is
+   * delivered too (ADR 0018, issue 25).
    */
   async start(): Promise<void> {
-    const startedAt = new Date(Date.now() - CLOCK_SKEW_MARGIN_MS);
     await this.store.ensure();
-    try {
-      await this.subscribe('new');
-    } catch (error) {
-      if (!(error instanceof BusPermissionError)) throw error;
-      this.logger.info({}, 'a2a push delivery waits for the mesh stream');
-      this.waiting = this.retryUntilSubscribed({ startTime: startedAt });
-    }
-  }
-
-  private async subscribe(from: 'new' | { startTime: Date }): Promise<void> {
     this.handle = await this.bus.consume(TaskUpdated, 'gateway-a2a-push', (change) => this.deliver(change), {
-      deliverPolicy: from,
+      deliverPolicy: 'new',
       concurrency: 1,
+      waitForOwner: this.waitRetryMs === undefined ? true : { lookEveryMs: this.waitRetryMs },
     });
   }
 
-  /**
-   * The MESH stream did not exist when this gateway started, so every change in it is newer than
-   * `from`: the durable starts there and misses none, however long the retries take. (Where another
-   * replica created the durable first, it keeps that one's start.)
-   */
-  private async retryUntilSubscribed(from: { startTime: Date }): Promise<void> {
-    while (!this.stopped) {
-      await new Promise((resolve) => setTimeout(resolve, this.waitRetryMs).unref());
-      if (this.stopped) return;
-      try {
-        await this.subscribe(from);
-        this.logger.info({}, 'a2a push delivery started');
-        return;
-      } catch (error) {
-        if (!(error instanceof BusPermissionError)) {
-          this.logger.warn({ err: error }, 'a2a push delivery could not start; retrying');
-        }
-      }
-    }
-  }
-
   async stop(): Promise<void> {
-    this.stopped = true;
-    await this.waiting;
     await this.handle?.stop();
   }
 

@@ -16,7 +16,8 @@ const OPEN: SessionState[] = ['pending', 'active', 'paused'];
  * The sessions service's consumer of the mesh's task events. Both events share one payload
  * (TaskChange), so one durable reads `mesh.v1.*` in stream order. Each event is applied once per
  * event id (processOnce); the steps converge a session toward a target state, so a partially
- * applied event that is redelivered finishes without repeating a transition.
+ * applied event that is redelivered finishes without repeating a transition. Resolves at once when
+ * the mesh has not created its stream yet; the consumer starts when it has.
  */
 export async function startMeshFollow(deps: {
   bus: MessageBus;
@@ -33,7 +34,15 @@ export async function startMeshFollow(deps: {
         follower.apply(change, ctx.eventId),
       );
     },
-    { subject: MESH_TASK_CHANGES, concurrency: 1, maxDeliver: 20, backoffMs: [100, 500, 2000, 5000] },
+    {
+      subject: MESH_TASK_CHANGES,
+      concurrency: 1,
+      maxDeliver: 20,
+      backoffMs: [100, 500, 2000, 5000],
+      // MESH is the mesh router's: a sessions replica that starts first follows it once it exists
+      // (on a secured bus, trying to create it was refused and stopped the replica at start).
+      waitForOwner: true,
+    },
   );
 }
 

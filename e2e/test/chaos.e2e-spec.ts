@@ -13,7 +13,8 @@ const TASKS = 150;
  * The short variant of `npm run chaos` (issue #21): the same command and the same six faults —
  * kill -9 of each mesh-router replica, kill -9 of a sessions replica, a NATS restart with its
  * JetStream store, a Postgres immediate shutdown and restart, a mesh-router frozen for 10 s — over a
- * smaller load of 16 agents. Its own nats-server and Postgres, so it shares nothing with other tests.
+ * smaller load of 16 agents. Its own nats-server (secured with the generated NKey users) and Postgres,
+ * so it shares nothing with other tests.
  */
 describe('e2e: npm run chaos, short variant', () => {
   let result: ChaosResult;
@@ -83,6 +84,13 @@ describe('e2e: npm run chaos, short variant', () => {
     ]);
     for (const poison of result.poison)
       for (const letter of poison.deadLetters) expect([poison.name, letter.reason]).toEqual([poison.name, poison.expectedReason]);
+  });
+
+  it('ran on a secured bus, as npm start and the production overlay run it: every process with its own NKey, anonymous clients refused to the end', () => {
+    // Every service, agent and SDK client connected with its own seed (a refused one would have
+    // stopped the suite at start or lost the load); the restarted server still refuses strangers.
+    expect(result.anonymousRefused).toBe(true);
+    expect(output).toMatch(/\(secured: an NKey per identity\)/);
   });
 
   it('printed the table and exited 0', () => {

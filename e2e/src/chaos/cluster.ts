@@ -113,6 +113,8 @@ export interface ChaosSuiteOptions {
   natsUrl: string;
   /** NATS_STREAM_REPLICAS of every process: 3 on the 3-node cluster, as the production overlay sets it. */
   streamReplicas: number;
+  /** The NKey seed file of each bus identity (generateSecuredBus): every process connects as its own. */
+  seedFiles: Readonly<Record<string, string>>;
   databaseUrl: string;
   /** The OpenID provider every service verifies tokens against (both gateways must accept the same tokens). */
   oidc: { issuer: string; jwksUrl: string; audience: string; agentSecret: string };
@@ -122,6 +124,17 @@ export interface ChaosSuiteOptions {
   restartDelayMs?: number;
   logLevel?: string;
   say: (line: string) => void;
+}
+
+/** The reference agents the suite runs (services/agents' default id for a role). */
+export const REFERENCE_ROLES = ['finance', 'manager', 'legal'] as const;
+export const referenceAgentId = (role: string) => `${role}-agent`;
+
+/** An identity's seed file; a process without one would be refused by the secured bus at start. */
+export function seedFile(seedFiles: Readonly<Record<string, string>>, identity: string): string {
+  const file = seedFiles[identity];
+  if (!file) throw new Error(`no NATS seed for ${identity}: add it to the chaos run's generated bus`);
+  return file;
 }
 
 export interface ChaosSuite {
@@ -141,7 +154,11 @@ export interface ChaosSuite {
 export async function startChaosSuite(options: ChaosSuiteOptions): Promise<ChaosSuite> {
   const port = async () => String(await freePort());
   const url = (p: string, path = '/readyz') => `http://127.0.0.1:${p}${path}`;
-  const bus = { NATS_URL: options.natsUrl, NATS_STREAM_REPLICAS: String(options.streamReplicas) };
+  const bus = (identity: string) => ({
+    NATS_URL: options.natsUrl,
+    NATS_STREAM_REPLICAS: String(options.streamReplicas),
+    NATS_NKEY_SEED_FILE: seedFile(options.seedFiles, identity),
+  });
   const auth = {
     AUTH_ISSUER: options.oidc.issuer,
     AUTH_AUDIENCE: options.oidc.audience,
@@ -172,7 +189,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
       {
         name: `sessions-${replica}`,
         entry: 'services/sessions/dist/main.js',
-        env: { ...common, ...bus, ...auth, ...db, SESSIONS_HTTP_PORT: sessions },
+        env: { ...common, ...bus('sessions'), ...auth, ...db, SESSIONS_HTTP_PORT: sessions },
         readyUrl: url(sessions),
       },
       {
@@ -180,7 +197,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
         entry: 'services/registry/dist/main.js',
         env: {
           ...common,
-          ...bus,
+          ...bus('registry'),
           ...auth,
           ...db,
           REGISTRY_HTTP_PORT: registry,
@@ -196,7 +213,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
         entry: 'services/mesh-router/dist/main.js',
         env: {
           ...common,
-          ...bus,
+          ...bus('mesh-router'),
           ...auth,
           ...db,
           MESH_HTTP_PORT: mesh,
@@ -213,7 +230,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
     entry: 'services/privacy-proxy/dist/main.js',
     env: {
       ...common,
-      ...bus,
+      ...bus('privacy-proxy'),
       ...auth,
       PRIVACY_PROXY_PORT: proxyPort,
       PRIVACY_UPSTREAM_OPENAI_URL: `http://127.0.0.1:${modelPort}/v1`,
@@ -229,7 +246,7 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
       entry: 'services/gateway/dist/main.js',
       env: {
         ...common,
-        ...bus,
+        ...bus('gateway'),
         ...auth,
         AUTH_MODE: 'oidc',
         GATEWAY_HTTP_PORT: gatewayPort,
@@ -241,14 +258,14 @@ export async function startChaosSuite(options: ChaosSuiteOptions): Promise<Chaos
     });
   }
   const agents: ProcessSpec[] = [];
-  for (const role of ['finance', 'manager', 'legal']) {
+  for (const role of REFERENCE_ROLES) {
     const health = await port();
     agents.push({
       name: `agent-${role}`,
       entry: 'services/agents/dist/main.js',
       env: {
         ...common,
-        ...bus,
+        ...bus(`agent-${referenceAgentId(role)}`),
         AGENT_ROLE: role,
         AGENTS_HTTP_PORT: health,
         GATEWAY_URL: gatewayUrls[0] ?? '',

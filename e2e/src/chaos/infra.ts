@@ -1,12 +1,14 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, openSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, chownSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { freePort, natsServerBinary, postgresBinDir, waitForPort } from '@orgmesh/testing';
 
 /**
  * The chaos run's own nats-server and PostgreSQL: private instances on free ports whose processes
  * this run owns, so it can restart them. Both keep their data across a restart: the JetStream store
- * directory, the Postgres data directory.
+ * directory, the Postgres data directory. The nats-server is secured as `npm start`'s and the
+ * production overlay's are: it includes the generated NKey users (`authFile`, generateSecuredBus)
+ * and refuses anonymous clients.
  */
 export interface ChaosNats {
   readonly url: string;
@@ -15,17 +17,25 @@ export interface ChaosNats {
   stop(): Promise<void>;
 }
 
-export async function startChaosNats(dir: string, logFile: string): Promise<ChaosNats> {
+export async function startChaosNats(dir: string, logFile: string, authFile: string): Promise<ChaosNats> {
   const binary = natsServerBinary();
   const port = await freePort();
   const storeDir = join(dir, 'nats-store');
   mkdirSync(storeDir, { recursive: true });
+  // Beside the users' file: nats-server resolves an include relative to the including file.
+  const configFile = join(dirname(authFile), 'chaos-nats.conf');
+  writeFileSync(
+    configFile,
+    [
+      `listen: 127.0.0.1:${port}`,
+      `jetstream { store_dir: ${JSON.stringify(storeDir)} }`,
+      `include ${JSON.stringify(basename(authFile))}`,
+    ].join('\n'),
+  );
   let child: ChildProcess | undefined;
   const start = async () => {
     const out = openSync(logFile, 'a');
-    child = spawn(binary, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir], {
-      stdio: ['ignore', out, out],
-    });
+    child = spawn(binary, ['-c', configFile], { stdio: ['ignore', out, out] });
     await waitForPort(port, 30_000);
   };
   const stop = async () => {

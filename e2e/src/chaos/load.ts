@@ -1,6 +1,7 @@
 import { AppError, type Task } from '@orgmesh/contracts';
 import { MeshAgent, OidcTokenSource } from '@orgmesh/agent-sdk';
 import { createLogger } from '@orgmesh/telemetry';
+import { seedFile } from './cluster.js';
 
 /**
  * The chaos run's load: SDK agents of the engineering, hr, sales and manager roles (never the roles
@@ -89,6 +90,8 @@ export interface LoadOptions {
   oidc: { issuer: string; secret: string };
   agents: number;
   runId: string;
+  /** The NKey seed file of each bus identity: each SDK agent connects as `agent-<its id>`. */
+  seedFiles: Readonly<Record<string, string>>;
   /** How long one create may keep being retried (faults included) before it counts as not acknowledged. */
   createRetryMs?: number;
 }
@@ -121,6 +124,7 @@ export class ChaosLoad {
       agents.push(
         await MeshAgent.connect({
           natsUrl: options.natsUrl,
+          nkeySeedFile: seedFile(options.seedFiles, `agent-${clientId}`),
           credentials: { tokens },
           agentId: clientId,
           heartbeatIntervalMs: 0,

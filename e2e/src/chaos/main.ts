@@ -14,7 +14,8 @@ const USAGE = `usage: npm run chaos [-- options]
 Starts the suite as real processes (two replicas each of sessions, mesh-router and registry, two
 gateways, the reference agents) on its own nats-server and Postgres, drives a bounded load through
 the gateway and the SDK, and during it kills, restarts and freezes services, NATS and Postgres on a
-printed schedule. Prints one table; exits 1 when anything acknowledged was lost or handled twice, a
+printed schedule. The bus is secured as npm start's and the production overlay's: every process
+connects with its own NKey, and anonymous clients are refused. Prints one table; exits 1 when anything acknowledged was lost or handled twice, a
 session history is not an FSM path, or a fault did not recover (docs/operations.md).
 
   --tasks N        creates to drive (default 2000, at least 30)

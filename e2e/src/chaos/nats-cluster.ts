@@ -1,10 +1,12 @@
-import { connectBus, type MessageBus } from '@orgmesh/messaging';
-import { createLogger } from '@orgmesh/telemetry';
-import { startPrivateNatsCluster, streamOnAllNodes } from '@orgmesh/testing';
+import { streamNameFor } from '@orgmesh/contracts';
+import { startPrivateNatsCluster } from '@orgmesh/testing';
 
 /**
  * NATS as the production overlay runs it: three nats-server processes with cluster routes, each
- * with its own JetStream store. Clients get all three URLs and move to another node when theirs dies.
+ * with its own JetStream store, and the generated NKey users on every node (anonymous clients are
+ * refused). Clients get all three URLs and move to another node when theirs dies. The run watches
+ * streams through the nodes' monitoring endpoints, as an operator's exporter would: it needs no
+ * identity of its own on the bus.
  */
 export interface ChaosNatsCluster {
   /** `nats://…,nats://…,nats://…`: what every process's NATS_URL is. */
@@ -21,37 +23,23 @@ export interface ChaosNatsCluster {
   stop(): Promise<void>;
 }
 
-export async function startChaosNatsCluster(dir: string, logDir: string): Promise<ChaosNatsCluster> {
-  const cluster = await startPrivateNatsCluster({ dir, logDir });
-  const logger = createLogger({ service: 'chaos-nats', level: 'error' });
-  let admin: MessageBus;
-  try {
-    admin = await connectBus({ url: cluster.url, name: 'chaos-nats-admin', logger });
-  } catch (error) {
-    await cluster.stop();
-    throw error;
-  }
+export async function startChaosNatsCluster(
+  dir: string,
+  logDir: string,
+  authFile: string,
+): Promise<ChaosNatsCluster> {
+  const cluster = await startPrivateNatsCluster({ dir, logDir, authFile });
   // The services create their streams themselves, at NATS_STREAM_REPLICAS=3 (startChaosSuite), as
   // the production overlay has them do: the table's stream row checks that every one came out at 3.
-  const { url, nodes } = cluster;
+  // The run's namespace is the default one: a stream's name is its context's.
   return {
-    url,
-    nodes,
+    url: cluster.url,
+    nodes: cluster.nodes,
     kill9: (node) => cluster.kill9(node),
     start: (node) => cluster.start(node),
-    async leaderOf(stream) {
-      const info = await admin.jsm.streams.info(admin.streamName(stream));
-      return info.cluster?.leader;
-    },
-    replicasCurrent: (stream, timeoutMs) => streamOnAllNodes(admin, admin.streamName(stream), timeoutMs),
-    async streams() {
-      const out: Array<{ name: string; replicas: number }> = [];
-      for await (const info of admin.jsm.streams.list()) out.push({ name: info.config.name, replicas: info.config.num_replicas });
-      return out;
-    },
-    async stop() {
-      await admin.close().catch(() => undefined);
-      await cluster.stop();
-    },
+    leaderOf: (stream) => cluster.streamLeader(streamNameFor(stream)),
+    replicasCurrent: (stream, timeoutMs) => cluster.streamCurrent(streamNameFor(stream), timeoutMs),
+    streams: () => cluster.streams(),
+    stop: () => cluster.stop(),
   };
 }

@@ -23,13 +23,19 @@ export interface PoisonOutcome extends Poison {
 
 const DEAD_LETTER_STREAM = 'DLQ';
 
-/** Right after a NATS fault JetStream may not answer yet (a cluster electing its meta leader): retry for a minute. */
-async function connect(natsUrl: string, name: string): Promise<MessageBus> {
+/**
+ * Right after a NATS fault JetStream may not answer yet (a cluster electing its meta leader): retry
+ * for a minute. The bus is secured: the run connects as the mesh router (its seed file), the one
+ * identity that may publish into role inboxes and task events and that reads the dead letters — a
+ * faulty router replica is where such messages would come from.
+ */
+async function connect(natsUrl: string, routerSeedFile: string): Promise<MessageBus> {
   const logger = createLogger({ service: 'chaos-poison', level: 'error' });
   const deadline = Date.now() + 60_000;
   for (;;) {
     try {
-      return await connectBus({ url: natsUrl, name, logger });
+      // The connection's name is the identity's: the bus grants its reply inboxes by that name.
+      return await connectBus({ url: natsUrl, name: 'mesh-router', logger, nkeySeedFile: routerSeedFile });
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -37,7 +43,7 @@ async function connect(natsUrl: string, name: string): Promise<MessageBus> {
   }
 }
 
-export async function injectPoison(natsUrl: string): Promise<Poison[]> {
+export async function injectPoison(natsUrl: string, routerSeedFile: string): Promise<Poison[]> {
   const poisons: Poison[] = [
     {
       name: 'not JSON, in the engineering role inbox',
@@ -52,7 +58,7 @@ export async function injectPoison(natsUrl: string): Promise<Poison[]> {
       expectedReason: 'validation_failed',
     },
   ];
-  const bus = await connect(natsUrl, 'chaos-poison');
+  const bus = await connect(natsUrl, routerSeedFile);
   try {
     const bodies = ['{"task": {"id": ', JSON.stringify({ task: { id: 'not-a-task' }, change: 42 })];
     for (const [i, poison] of poisons.entries())
@@ -63,24 +69,35 @@ export async function injectPoison(natsUrl: string): Promise<Poison[]> {
   return poisons;
 }
 
-/** Reads the dead-letter stream and matches its letters to the poisons by event id. */
-export async function findDeadLetters(natsUrl: string, poisons: readonly Poison[]): Promise<PoisonOutcome[]> {
+/**
+ * Reads the dead-letter stream from its start with an ordered consumer (the router may read it, not
+ * fetch single messages) and matches its letters to the poisons by event id.
+ */
+export async function findDeadLetters(
+  natsUrl: string,
+  routerSeedFile: string,
+  poisons: readonly Poison[],
+): Promise<PoisonOutcome[]> {
   const outcomes: PoisonOutcome[] = poisons.map((p) => ({ ...p, deadLetters: [] }));
   if (!poisons.length) return outcomes;
-  const bus = await connect(natsUrl, 'chaos-dlq-reader');
+  const bus = await connect(natsUrl, routerSeedFile);
   try {
     const info = await bus.jsm.streams.info(DEAD_LETTER_STREAM).catch(() => undefined);
     if (!info) return outcomes;
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
-      const msg = await bus.jsm.streams.getMessage(DEAD_LETTER_STREAM, { seq }).catch(() => null);
-      const eventId = msg?.header?.get('orgmesh-event-id');
-      const outcome = outcomes.find((o) => o.eventId === eventId);
-      if (!msg || !outcome) continue;
-      outcome.deadLetters.push({
-        consumer: msg.header?.get(DLQ_HEADERS.consumer) ?? '',
-        reason: msg.header?.get(DLQ_HEADERS.reason) ?? '',
-        error: msg.header?.get(DLQ_HEADERS.error) ?? '',
-      });
+    const letters = await bus.js.consumers.get(DEAD_LETTER_STREAM, { name_prefix: 'chaos_dlq_reader' });
+    for (let read = 0; read < info.state.messages; ) {
+      const batch = await letters.fetch({ max_messages: Math.min(256, info.state.messages - read), expires: 5_000 });
+      const before = read;
+      for await (const msg of batch) {
+        read++;
+        const outcome = outcomes.find((o) => o.eventId === msg.headers?.get('orgmesh-event-id'));
+        outcome?.deadLetters.push({
+          consumer: msg.headers?.get(DLQ_HEADERS.consumer) ?? '',
+          reason: msg.headers?.get(DLQ_HEADERS.reason) ?? '',
+          error: msg.headers?.get(DLQ_HEADERS.error) ?? '',
+        });
+      }
+      if (read === before) break;
     }
   } finally {
     await bus.close();

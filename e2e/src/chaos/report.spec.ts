@@ -60,7 +60,8 @@ describe('chaos report: the checks that decide the verdict', () => {
     ]);
     const faults = [{ name: 'kill -9 x', at: 0, recoveryMs: 1_000, workMs: 400, processMs: 1_000, probe: '', underLoad: true }];
     const none = { total: 3, open: 0, createdTwice: [] };
-    const result = summarize(load, states, { sessions: 2, invalid: [] }, none, faults, [], 10_000);
+    const SECURED = { anonymousRefused: true };
+    const result = summarize(load, states, { sessions: 2, invalid: [] }, none, faults, [], 10_000, SECURED);
     expect(result.acknowledged).toBe(3);
     expect(result.terminal).toBe(2);
     expect(result.lost.map((l) => [l.id, l.state])).toEqual([['c', 'submitted']]);
@@ -76,6 +77,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       faults,
       [],
       10_000,
+      SECURED,
     );
     expect(clean.ok).toBe(true);
     const twice = summarize(
@@ -86,6 +88,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       faults,
       [],
       10_000,
+      SECURED,
     );
     expect(twice.ok).toBe(false);
     expect(renderTable(twice)).toMatch(/DUPLICATE creates \(one request stored as two tasks\)\s+\| 1 /);
@@ -97,6 +100,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       [{ ...faults[0]!, recoveryMs: null, workMs: null }],
       [],
       10_000,
+      SECURED,
     );
     expect(unrecovered.ok).toBe(false);
     expect(renderTable(unrecovered)).toMatch(/NOT RECOVERED/);
@@ -109,6 +113,7 @@ describe('chaos report: the checks that decide the verdict', () => {
       faults,
       [{ ...poison, deadLetters: [] }],
       10_000,
+      SECURED,
     );
     expect(kept.ok).toBe(false);
     expect(renderTable(kept)).toMatch(/NOT DEAD-LETTERED/);
@@ -120,7 +125,20 @@ describe('chaos report: the checks that decide the verdict', () => {
       faults,
       [{ ...poison, deadLetters: [{ consumer: 'x', reason: 'max_deliver_exceeded', error: '' }] }],
       10_000,
+      SECURED,
     );
     expect(wrongReason.ok).toBe(false);
+    const open = summarize(
+      { ...load, handled: new Map([['a', ['x']]]) } as unknown as ChaosLoad,
+      new Map([...states, ['c', 'completed']]),
+      { sessions: 2, invalid: [] },
+      none,
+      faults,
+      [],
+      10_000,
+      { anonymousRefused: false },
+    );
+    expect(open.ok).toBe(false);
+    expect(renderTable(open)).toMatch(/NATS secured \(every server refuses a client without an NKey\)\s+\| NO /);
   });
 });

@@ -69,6 +69,8 @@ export interface ChaosResult {
   faults: FaultRecord[];
   /** Each poison message and the dead letters its consumers wrote for it. */
   poison: PoisonOutcome[];
+  /** Every NATS server refused a client without credentials at the end of the run (restarted ones included). */
+  anonymousRefused: boolean;
   /** With the NATS cluster: every stream and its replica count (all must be 3). */
   natsStreams?: Array<{ name: string; replicas: number }>;
   durationMs: number;
@@ -201,8 +203,9 @@ export function summarize(
   faults: FaultRecord[],
   poison: PoisonOutcome[],
   durationMs: number,
-  natsStreams?: Array<{ name: string; replicas: number }>,
+  nats: { anonymousRefused: boolean; streams?: Array<{ name: string; replicas: number }> },
 ): ChaosResult {
+  const natsStreams = nats.streams;
   const acknowledged = [...load.acknowledged.values()];
   const terminalByState: Record<string, number> = {};
   const lost: ChaosResult['lost'] = [];
@@ -232,6 +235,7 @@ export function summarize(
     refused: load.refused.map(({ key, reason }) => ({ key, reason })),
     faults,
     poison,
+    anonymousRefused: nats.anonymousRefused,
     ...(natsStreams ? { natsStreams } : {}),
     durationMs,
     ok:
@@ -241,6 +245,7 @@ export function summarize(
       sessions.invalid.length === 0 &&
       recovered &&
       poison.every(deadLetteredAsExpected) &&
+      nats.anonymousRefused &&
       (natsStreams ?? []).every((stream) => stream.replicas === 3) &&
       load.refused.length === 0,
   };
@@ -291,6 +296,7 @@ export function renderTable(result: ChaosResult): string {
           : 'NOT DEAD-LETTERED',
       ],
     ),
+    ['NATS secured (every server refuses a client without an NKey)', result.anonymousRefused ? 'yes' : 'NO'],
     ...(result.natsStreams
       ? [
           [

@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { generateSecuredBus } from '@orgmesh/messaging';
 import { MIGRATED_SERVICES, runMigrations } from '@orgmesh/migrations';
-import { startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
-import { startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
+import { refusesAnonymous, startOidcProvider, type OidcTestProvider } from '@orgmesh/testing';
+import { REFERENCE_ROLES, referenceAgentId, seedFile, startChaosSuite, type ChaosSuite, type ManagedProcess } from './cluster.js';
 import { faultsFor, type Fault, type FaultEnv } from './faults.js';
 import { startChaosNats, startChaosPostgres, type ChaosPostgres } from './infra.js';
 import { startChaosNatsCluster } from './nats-cluster.js';
@@ -50,12 +51,25 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
   let ok = false;
   let faultsDone = () => {};
   try {
+    // The bus secured as `npm start` and the production overlay secure it: one NKey per identity
+    // (every service, the reference agents and each SDK agent of the load) with the permissions the
+    // contracts give it, no anonymous client.
+    const roster = loadRoster(options.agents);
+    const credentials = generateSecuredBus({
+      outDir: join(dir, 'nats-credentials'),
+      namespace: { subjectPrefix: '', nameSuffix: '' },
+      agents: [
+        ...REFERENCE_ROLES.map((role) => ({ agentId: referenceAgentId(role), agentRole: role })),
+        ...roster.map(({ clientId, role }) => ({ agentId: clientId, agentRole: role })),
+      ],
+    });
+    const routerSeed = seedFile(credentials.seedFiles, 'mesh-router');
     nats = options.natsCluster
-      ? { cluster: await startChaosNatsCluster(dir, logDir) }
-      : { single: await startChaosNats(dir, join(logDir, 'nats-server.log')) };
+      ? { cluster: await startChaosNatsCluster(dir, logDir, credentials.authFile) }
+      : { single: await startChaosNats(dir, join(logDir, 'nats-server.log'), credentials.authFile) };
     const natsUrl = 'cluster' in nats ? nats.cluster.url : nats.single.url;
     postgres = await startChaosPostgres(dir);
-    say(`NATS ${natsUrl}${'cluster' in nats ? ' (3-node JetStream cluster, streams at 3 replicas)' : ''}, Postgres ${postgres.url}; logs in ${logDir}`);
+    say(`NATS ${natsUrl}${'cluster' in nats ? ' (3-node JetStream cluster, streams at 3 replicas)' : ''} (secured: an NKey per identity), Postgres ${postgres.url}; logs in ${logDir}`);
     for (const service of MIGRATED_SERVICES()) await runMigrations({ url: postgres.url, service });
     const audience = 'urn:orgmesh:chaos';
     const client = (clientId: string, role: string) => ({
@@ -69,8 +83,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       audience,
       accessTokenTtlSec: 3_600,
       clients: [
-        ...['finance', 'manager', 'legal'].map((role) => client(`${role}-agent`, role)),
-        ...loadRoster(options.agents).map(({ clientId, role }) => client(clientId, role)),
+        ...REFERENCE_ROLES.map((role) => client(referenceAgentId(role), role)),
+        ...roster.map(({ clientId, role }) => client(clientId, role)),
       ],
     });
     const oidc = { issuer: provider.issuer, jwksUrl: provider.jwksUrl, audience, agentSecret: secret };
@@ -79,6 +93,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       logDir,
       natsUrl,
       streamReplicas: 'cluster' in nats ? 3 : 1,
+      seedFiles: credentials.seedFiles,
       databaseUrl: postgres.url,
       oidc,
       recordFile: join(dir, 'model-requests.jsonl'),
@@ -92,6 +107,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       oidc: { issuer: provider.issuer, secret },
       agents: options.agents,
       runId,
+      seedFiles: credentials.seedFiles,
     });
     say(`${load.agents.length} SDK agents consuming; driving ${options.tasks} creates over ${options.loadSeconds} s`);
     const env: FaultEnv = { suite, nats, postgres };
@@ -119,7 +135,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
       );
       faults.push({ name: fault.name, at: at - loadStart, underLoad, ...recovery });
       if (fault.name.includes('NATS') && !poisons.length) {
-        poisons = await injectPoison(natsUrl);
+        poisons = await injectPoison(natsUrl, routerSeed);
         say(`published ${poisons.length} poison messages: ${poisons.map((p) => `${p.name} (${p.subject})`).join('; ')}`);
       }
     }
@@ -129,9 +145,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosRun> {
     const states = await settle(postgres.url, load, options.settleQuietMs ?? 90_000, say);
     const sessions = await checkSessions(postgres.url);
     const tasks = await checkTasks(postgres.url);
-    const poisoned = await findDeadLetters(natsUrl, poisons);
+    const poisoned = await findDeadLetters(natsUrl, routerSeed, poisons);
     const streams = 'cluster' in nats ? await nats.cluster.streams() : undefined;
-    const result = summarize(load, states, sessions, tasks, faults, poisoned, Date.now() - began, streams);
+    // After every restart and node kill: each server still runs with the users' file.
+    const anonymousRefused = await refusesAnonymous(natsUrl);
+    const result = summarize(load, states, sessions, tasks, faults, poisoned, Date.now() - began, {
+      anonymousRefused,
+      ...(streams ? { streams } : {}),
+    });
     ok = result.ok;
     return { result, logDir };
   } finally {

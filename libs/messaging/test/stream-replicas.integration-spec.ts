@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startPrivateNatsCluster, streamOnAllNodes, type PrivateNatsCluster } from '@orgmesh/testing';
+import { startPrivateNatsCluster, type PrivateNatsCluster } from '@orgmesh/testing';
 import { connectBus, type MessageBus } from '../src/index.js';
 
 /**
@@ -26,7 +26,7 @@ describe('stream replicas on a 3-node cluster', () => {
   };
 
   /** Until the stream has a leader and two current followers (a raise takes a moment to catch up). */
-  const placed = (on: MessageBus, stream: string) => streamOnAllNodes(on, stream, 30_000);
+  const placed = (stream: string) => cluster.streamCurrent(stream, 30_000);
 
   beforeAll(async () => {
     cluster = await startPrivateNatsCluster();
@@ -72,7 +72,7 @@ describe('stream replicas on a 3-node cluster', () => {
       service.streamName('audit-store'),
     ]) {
       expect((await replicasOf(service, stream)).configured).toBe(3);
-      await placed(service, stream);
+      await placed(stream);
     }
 
     // A process at the default, started later (an agent, an older replica), ensures them again.
@@ -92,7 +92,7 @@ describe('stream replicas on a 3-node cluster', () => {
     for (let i = 0; i < 20; i++) await agent.js.publish(`ledger.v1.entry`, JSON.stringify({ i }));
     const service = await bus(3);
     await service.ensureStream('ledger');
-    await placed(service, service.streamName('ledger'));
+    await placed(service.streamName('ledger'));
     const info = await service.jsm.streams.info(service.streamName('ledger'));
     expect(info.config.num_replicas).toBe(3);
     expect(info.state.messages).toBe(20);

@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from '@nats-io/transport-node';
 import { generateSecuredBus } from '@orgmesh/messaging';
 import { freePort, waitForPort } from './ports.js';
 import { natsServerBinary } from './private-nats.js';
@@ -140,4 +141,22 @@ export async function startSecuredNats(options: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Whether every server of `url` (`nats://a,nats://b`) refuses a client that brings no credentials:
+ * an `Authorization Violation`. Any other outcome (a connection, a server that does not answer) is
+ * false.
+ */
+export async function refusesAnonymous(url: string): Promise<boolean> {
+  for (const server of url.split(',')) {
+    try {
+      const nc = await connect({ servers: server, reconnect: false, timeout: 5_000 });
+      await nc.close();
+      return false;
+    } catch (error) {
+      if (!/authorization/i.test(String(error))) return false;
+    }
+  }
+  return true;
 }

@@ -1,11 +1,23 @@
 import type { JetStreamManager } from '@nats-io/jetstream';
-import type { MsgHdrs } from '@nats-io/nats-core';
+import { PermissionViolationError, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { createOutboxTables } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import { createLogger } from '@orgmesh/telemetry';
 import type { Logger } from '@orgmesh/telemetry';
 import type { TestContext } from '@orgmesh/testing';
 import { connectBus, type MessageBus } from '../src/index.js';
+
+/** The server's permission errors on a connection, as they arrive. */
+export function violations(nc: NatsConnection): PermissionViolationError[] {
+  const seen: PermissionViolationError[] = [];
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'error' && status.error instanceof PermissionViolationError)
+        seen.push(status.error);
+    }
+  })();
+  return seen;
+}
 
 /** Quiet logs in tests unless LOG_LEVEL asks for more. */
 export function testLogger(service: string): Logger {

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { PermissionViolationError, type NatsConnection } from '@nats-io/nats-core';
 import { TaskUpdated, type TaskChange } from '@orgmesh/contracts';
 import { createLogger } from '@orgmesh/telemetry';
 import { expectEventually, startSecuredNats, taskFixture, type SecuredNats } from '@orgmesh/testing';
 import { BusPermissionError, connectBus, type ConsumerHandle, type MessageBus } from '../src/index.js';
+import { violations } from './helpers.js';
 
 // ConsumeOptions.waitForOwner on a secured bus (ADR 0011): the sessions service reads the mesh
 // router's task events. A sessions replica that started before the router had created MESH tried to
@@ -46,18 +46,6 @@ async function securedBus(): Promise<{ busAs: (identity: string) => Promise<Mess
     return bus;
   };
   return { busAs, logs };
-}
-
-/** The server's permission errors on a connection, as they arrive. */
-function violations(nc: NatsConnection): PermissionViolationError[] {
-  const seen: PermissionViolationError[] = [];
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'error' && status.error instanceof PermissionViolationError)
-        seen.push(status.error);
-    }
-  })();
-  return seen;
 }
 
 function change(version: number): TaskChange {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect } from '@nats-io/transport-node';
-import { PermissionViolationError, nkeyAuthenticator, nkeys, type NatsConnection } from '@nats-io/nats-core';
+import { nkeyAuthenticator, nkeys } from '@nats-io/nats-core';
 import {
   AppError,
   CreateSession,
@@ -17,7 +17,7 @@ import {
 } from '@orgmesh/contracts';
 import { expectEventually, startSecuredNats, taskFixture, type SecuredNats } from '@orgmesh/testing';
 import { BusPermissionError, connectBus, type MessageBus } from '../src/index.js';
-import { testLogger } from './helpers.js';
+import { testLogger, violations } from './helpers.js';
 
 // The attack suite of issue 18: a private nats-server secured by `orgmesh nats-config`'s generator.
 const token = `tsec${Math.random().toString(36).slice(2, 8)}`;
@@ -40,17 +40,6 @@ async function busAs(identity: string): Promise<MessageBus> {
   });
   buses.push(bus);
   return bus;
-}
-
-/** The server's permission errors on a connection, as they arrive. */
-function violations(nc: NatsConnection): PermissionViolationError[] {
-  const seen: PermissionViolationError[] = [];
-  void (async () => {
-    for await (const status of nc.status()) {
-      if (status.type === 'error' && status.error instanceof PermissionViolationError) seen.push(status.error);
-    }
-  })();
-  return seen;
 }
 
 beforeAll(async () => {

@@ -7,9 +7,6 @@ import {
   GetTask,
   InboxDelivery,
   ListTasks,
-  MESH_EVENT_SUBJECTS,
-  MESH_INBOX_STREAM,
-  MESH_INBOX_SUBJECTS,
   Notify,
   RequestApproval,
   SendTask,
@@ -34,6 +31,7 @@ import {
 import { Heartbeats } from './heartbeats.js';
 import { InboxDeliveries } from './inbox-deliveries.js';
 import { LlmClient, type LlmClientOptions } from './llm-client.js';
+import { meshStreamsReady } from './mesh-streams.js';
 import {
   isTerminal,
   type NotificationHandler,
@@ -165,9 +163,8 @@ export class MeshAgent {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    // The agent may come up before the mesh router: make sure the inbox work queue exists (idempotent).
-    await this.bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
-    await this.bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
+    // The agent may come up before the mesh router: its streams exist, or are waited for.
+    await meshStreamsReady(this.bus, this.logger, this.agentId, () => this.stopping !== undefined);
     await this.consumeInboxes();
     this.updates.subscribe();
     await this.heartbeats.loop();

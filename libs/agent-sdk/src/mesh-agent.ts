@@ -164,7 +164,13 @@ export class MeshAgent {
     if (this.started) return;
     this.started = true;
     // The agent may come up before the mesh router: its streams exist, or are waited for.
-    await meshStreamsReady(this.bus, this.logger, this.agentId, () => this.stopping !== undefined);
+    const secured = this.options.nkeySeedFile !== undefined;
+    await meshStreamsReady(
+      this.bus,
+      this.logger,
+      { agentId: this.agentId, secured },
+      () => this.stopping !== undefined,
+    );
     await this.consumeInboxes();
     this.updates.subscribe();
     await this.heartbeats.loop();

@@ -121,7 +121,8 @@ export const natsEnv = {
   NATS_NAME_SUFFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]*$/)
-    .default(''),  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+    .default(''),
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
 };
 
 /**

@@ -367,7 +367,9 @@ export class MessageBus {
   ): Promise<ConsumerHandle> {
     if (this.closing) throw new AppError('unavailable', 'message bus is closing');
     const rawSubject = opts.subject ?? event.subject;
-    if (opts.waitForOwner && !(await this.streamFor(rawSubject))) {
+    // Looked up once here: found, it is the stream to read (ensureStreamFor would look again).
+    const owners = opts.waitForOwner ? await this.streamFor(rawSubject) : undefined;
+    if (opts.waitForOwner && !owners) {
       return consumeOnceOwnerCreates(
         {
           durable: this.durableName(durable),
@@ -381,7 +383,7 @@ export class MessageBus {
         opts,
       );
     }
-    const stream = await this.ensureStreamFor(rawSubject, event.context);
+    const stream = owners ?? (await this.ensureStreamFor(rawSubject, event.context));
     const name = this.durableName(durable);
     const consumer = new EventConsumer(
       {

@@ -12,6 +12,7 @@ export {
   type NatsConfigKeys,
 } from './bus-options.js';
 export { BusPermissionError } from './nats-errors.js';
+export { lookUntil } from './owner-wait.js';
 export {
   allows,
   busPermissions,

@@ -42,10 +42,7 @@ async function setUp(): Promise<{ agent: MeshAgent; logs: string[]; router: () =
   closers.push(() => agent.stop());
   const router = async () => {
     const bus = await connectBus({
-      url: server.url,
-      name: 'mesh-router',
-      nkeySeedFile: server.seedFile('mesh-router'),
-      ...namespace,
+      ...server.busOptions('mesh-router'),
       logger: createLogger({ service: 'mesh-router', level: 'silent' }),
     });
     closers.push(() => bus.close());

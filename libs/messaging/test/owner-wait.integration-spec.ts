@@ -31,11 +31,7 @@ async function securedBus(): Promise<{ busAs: (identity: string) => Promise<Mess
   const logs: string[] = [];
   const busAs = async (identity: string) => {
     const bus = await connectBus({
-      url: server.url,
-      name: identity,
-      nkeySeedFile: server.seedFile(identity),
-      subjectPrefix: `${token}.`,
-      nameSuffix: `_${token.toUpperCase()}`,
+      ...server.busOptions(identity),
       logger: createLogger({
         service: identity,
         level: 'info',

@@ -30,11 +30,7 @@ const buses: MessageBus[] = [];
 
 async function busAs(identity: string): Promise<MessageBus> {
   const bus = await connectBus({
-    url: nats.url,
-    name: identity,
-    nkeySeedFile: nats.seedFile(identity),
-    subjectPrefix: prefix,
-    nameSuffix: suffix,
+    ...nats.busOptions(identity),
     logger: testLogger(identity),
     requestTimeoutMs: 4_000,
   });

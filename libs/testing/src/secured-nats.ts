@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { generateSecuredBus } from '@orgmesh/messaging';
+import { generateSecuredBus, type BusOptions } from '@orgmesh/messaging';
 import { freePort, waitForPort } from './ports.js';
 import { natsServerBinary } from './private-nats.js';
 import { stopChild } from './server-process.js';
@@ -14,6 +14,13 @@ export interface SecuredNats {
   readonly seedFiles: Readonly<Record<string, string>>;
   /** The seed file of an identity; throws for one the config does not know. */
   seedFile(identity: string): string;
+  /**
+   * What `connectBus` needs to connect as `identity` (its seed, the namespace, the CA with `tls`),
+   * named as the identity: the bus grants an identity's reply inboxes by that name.
+   */
+  busOptions(
+    identity: string,
+  ): Pick<BusOptions, 'url' | 'name' | 'nkeySeedFile' | 'subjectPrefix' | 'nameSuffix' | 'tlsCaFile'>;
   /** With `tls`: the PEM of the throwaway CA that signed the server's certificate (NATS_TLS_CA_FILE). */
   readonly caFile: string | undefined;
   /** With `tls`: the server's monitoring port (`/connz` shows each connection's TLS version). */
@@ -126,16 +133,26 @@ export async function startSecuredNats(options: {
   }
   const child: ChildProcess = spawn(binary, ['-c', configFile], { stdio: 'ignore' });
   await waitForPort(port);
+  const url = tls ? `tls://localhost:${port}` : `nats://127.0.0.1:${port}`;
+  const seedFile = (identity: string) => {
+    const file = generated.seedFiles[identity];
+    if (!file) throw new Error(`the secured test server has no identity ${identity}`);
+    return file;
+  };
   return {
-    url: tls ? `tls://localhost:${port}` : `nats://127.0.0.1:${port}`,
+    url,
     caFile: tls?.caFile,
     httpPort,
     seedFiles: generated.seedFiles,
-    seedFile(identity) {
-      const file = generated.seedFiles[identity];
-      if (!file) throw new Error(`the secured test server has no identity ${identity}`);
-      return file;
-    },
+    seedFile,
+    busOptions: (identity) => ({
+      url,
+      name: identity,
+      nkeySeedFile: seedFile(identity),
+      subjectPrefix: options.subjectPrefix,
+      nameSuffix: options.nameSuffix,
+      ...(tls ? { tlsCaFile: tls.caFile } : {}),
+    }),
     async dispose() {
       await stopChild(child, { signal: 'SIGTERM', graceMs: 5_000 });
       rmSync(dir, { recursive: true, force: true });

@@ -87,12 +87,7 @@ describe('A2A push: a gateway started before the mesh router misses no change ma
         destination: { write: (line: string) => void logs.push(JSON.parse(line) as { msg?: string }) },
       });
       bus = await connectBus({
-        url: nats.url,
-        // The inbox prefix the bus grants the gateway follows its connection name.
-        name: 'gateway',
-        nkeySeedFile: nats.seedFile('gateway'),
-        subjectPrefix: ctx.subjectPrefix,
-        nameSuffix: ctx.nameSuffix,
+        ...nats.busOptions('gateway'),
         logger,
       });
       const store = new PushConfigStore(bus);

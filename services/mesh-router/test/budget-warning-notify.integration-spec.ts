@@ -286,11 +286,7 @@ describe('budget warnings on a secured bus (access.ts grants the router its dura
   const routerLog: string[] = [];
   const busAs = async (identity: string) => {
     const bus = await connectBus({
-      url: nats.url,
-      name: identity,
-      nkeySeedFile: nats.seedFile(identity),
-      subjectPrefix: `${token}.`,
-      nameSuffix: `_${token.toUpperCase()}`,
+      ...nats.busOptions(identity),
       logger:
         identity === 'mesh-router'
           ? createLogger({

@@ -69,75 +69,35 @@ describe('chaos report: the checks that decide the verdict', () => {
     expect(result.ok).toBe(false);
     expect(renderTable(result)).toMatch(/LOST \(acknowledged, never terminal\)\s+\| 1 /);
 
-    const clean = summarize(
-      { ...load, handled: new Map([['a', ['x']]]) } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      none,
-      faults,
-      [],
-      10_000,
-      SECURED,
-    );
-    expect(clean.ok).toBe(true);
-    const twice = summarize(
-      { ...load, handled: new Map() } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      { total: 4, open: 0, createdTwice: [{ item: 'k-a', ids: ['a', 'a2'] }] },
-      faults,
-      [],
-      10_000,
-      SECURED,
-    );
+    // A clean run (every task terminal, handled once), with one thing changed per case.
+    type Args = Parameters<typeof summarize>;
+    const variant = (change: { tasks?: Args[3]; faults?: Args[4]; poison?: Args[5]; nats?: Args[7] } = {}) =>
+      summarize(
+        { ...load, handled: new Map([['a', ['x']]]) } as unknown as ChaosLoad,
+        new Map([...states, ['c', 'completed']]),
+        { sessions: 2, invalid: [] },
+        change.tasks ?? none,
+        change.faults ?? faults,
+        change.poison ?? [],
+        10_000,
+        change.nats ?? SECURED,
+      );
+    expect(variant().ok).toBe(true);
+    const twice = variant({ tasks: { total: 4, open: 0, createdTwice: [{ item: 'k-a', ids: ['a', 'a2'] }] } });
     expect(twice.ok).toBe(false);
     expect(renderTable(twice)).toMatch(/DUPLICATE creates \(one request stored as two tasks\)\s+\| 1 /);
-    const unrecovered = summarize(
-      { ...load, handled: new Map() } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      none,
-      [{ ...faults[0]!, recoveryMs: null, workMs: null }],
-      [],
-      10_000,
-      SECURED,
-    );
+    const unrecovered = variant({ faults: [{ ...faults[0]!, recoveryMs: null, workMs: null }] });
     expect(unrecovered.ok).toBe(false);
     expect(renderTable(unrecovered)).toMatch(/NOT RECOVERED/);
     const poison = { name: 'bad', subject: 's', eventId: 'e', expectedReason: 'invalid_json' };
-    const kept = summarize(
-      { ...load, handled: new Map() } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      none,
-      faults,
-      [{ ...poison, deadLetters: [] }],
-      10_000,
-      SECURED,
-    );
+    const kept = variant({ poison: [{ ...poison, deadLetters: [] }] });
     expect(kept.ok).toBe(false);
     expect(renderTable(kept)).toMatch(/NOT DEAD-LETTERED/);
-    const wrongReason = summarize(
-      { ...load, handled: new Map() } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      none,
-      faults,
-      [{ ...poison, deadLetters: [{ consumer: 'x', reason: 'max_deliver_exceeded', error: '' }] }],
-      10_000,
-      SECURED,
-    );
+    const wrongReason = variant({
+      poison: [{ ...poison, deadLetters: [{ consumer: 'x', reason: 'max_deliver_exceeded', error: '' }] }],
+    });
     expect(wrongReason.ok).toBe(false);
-    const open = summarize(
-      { ...load, handled: new Map([['a', ['x']]]) } as unknown as ChaosLoad,
-      new Map([...states, ['c', 'completed']]),
-      { sessions: 2, invalid: [] },
-      none,
-      faults,
-      [],
-      10_000,
-      { anonymousRefused: false },
-    );
+    const open = variant({ nats: { anonymousRefused: false } });
     expect(open.ok).toBe(false);
     expect(renderTable(open)).toMatch(/NATS secured \(every server refuses a client without an NKey\)\s+\| NO /);
   });

@@ -152,6 +152,24 @@ describe('OpenAPI document', () => {
     expect(version).not.toHaveProperty('maximum');
   });
 
+  it('states the default of every limit: the page size a list uses when the caller names none', () => {
+    const limits = Object.entries(doc['paths'] as Record<string, Json>).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m]).flatMap((m) =>
+        ((item[m]['parameters'] ?? []) as Json[])
+          .filter((p) => p['name'] === 'limit')
+          .map((p) => ({ path, default: p['schema']?.['default'], required: p['required'] })),
+      ),
+    );
+    expect(limits.length).toBeGreaterThanOrEqual(8);
+    for (const limit of limits) expect(limit).toMatchObject({ default: expect.any(Number), required: false });
+    expect(limits.find((l) => l.path === '/v1/tasks')?.default).toBe(50);
+    expect(limits.find((l) => l.path === '/v1/agents')?.default).toBe(100);
+    // The handler gets the same number from the parsed query.
+    const listTasks = ROUTES.find((r) => r.operationId === 'listTasks');
+    const query = (listTasks as { query?: z.ZodType }).query?.parse({});
+    expect(query).toMatchObject({ limit: 50 });
+  });
+
   it('uses every security scheme it declares, and names a licence', () => {
     const declared = Object.keys(doc['components']['securitySchemes']);
     const used = new Set(

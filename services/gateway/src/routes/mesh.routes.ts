@@ -19,7 +19,7 @@ import {
   type RpcResponse,
 } from '@orgmesh/contracts';
 import type { Caller, CallerKind } from '../auth/caller.js';
-import { PageQuery, queryBoolean } from './pagination.js';
+import { pageQuery, queryBoolean } from './pagination.js';
 import { ALL_KINDS, WRITERS, defineRoute, type Route, type RpcCall } from './route.js';
 
 const TaskIdParams = z.object({ id: z.uuid().describe('Task id') });
@@ -130,7 +130,7 @@ const ListQuery = z.object({
   state: TaskState.optional(),
   contextId: ListTasks.request.shape.contextId,
   direction: z.enum(TASK_DIRECTIONS).optional(),
-  ...PageQuery,
+  ...pageQuery(50),
 });
 
 function listTasks(kind: z.infer<typeof TaskKind> | undefined) {
@@ -146,7 +146,6 @@ function listTasks(kind: z.infer<typeof TaskKind> | undefined) {
       ...query,
       kind: kind ?? query.kind,
       direction: query.direction ?? 'any',
-      limit: query.limit ?? 50,
     });
 }
 
@@ -269,7 +268,7 @@ export const meshRoutes: Route[] = [
       if (awaiting || decided) {
         return call(ListPersonApprovals, {
           view: awaiting ? 'awaiting' : 'decided',
-          limit: Math.min(filters.limit ?? 50, 200),
+          limit: Math.min(filters.limit, 200),
           cursor: filters.cursor,
         });
       }

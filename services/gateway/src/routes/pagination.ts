@@ -1,20 +1,30 @@
 import { z } from 'zod';
 import { MAX_CURSOR_LENGTH, defineCursor } from '@orgmesh/contracts';
 
-/** `limit` and `cursor` query parameters shared by every list (cursor = the previous page's `nextCursor`). */
-export const PageQuery = {
-  limit: z.coerce.number().int().min(1).max(500).optional().describe('Page size (1–500).'),
+/**
+ * `limit` and `cursor` query parameters of a list (cursor = the previous page's `nextCursor`). The
+ * page size a list uses without `limit` is said here once: the handler reads it from the parsed query
+ * and the OpenAPI document shows it as the parameter's default.
+ */
+export const pageQuery = (defaultLimit: number) => ({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(500)
+    .default(defaultLimit)
+    .describe(`Page size (1–500, default ${defaultLimit}).`),
   cursor: z
     .string()
     .min(1)
     .max(MAX_CURSOR_LENGTH)
     .optional()
     .describe('The `nextCursor` of the previous page (opaque; anything else is 400 `invalid_cursor`).'),
-};
+});
 
 /**
  * `limit` of a report that answers rows rather than pages (usage, redaction counts): 1 to `max`;
- * absent, the handler asks for `fallback`.
+ * absent, `fallback` (the parsed query holds it).
  */
 export const rowLimit = (max: number, fallback: number) =>
   z.coerce
@@ -22,7 +32,7 @@ export const rowLimit = (max: number, fallback: number) =>
     .int()
     .min(1)
     .max(max)
-    .optional()
+    .default(fallback)
     .describe(`Rows at most (default ${fallback}, max ${max})`);
 
 /** Query booleans are the strings `true` / `false`. */
@@ -48,12 +58,11 @@ const OffsetCursor = defineCursor(z.strictObject({ o: z.number().int().min(1).ma
 
 export function pageOf<T>(
   all: readonly T[],
-  limit: number | undefined,
+  limit: number,
   cursor: string | undefined,
 ): { items: T[]; nextCursor: string | null } {
   const start = cursor === undefined ? 0 : OffsetCursor.decode(cursor).o;
-  const size = limit ?? 100;
-  const items = all.slice(start, start + size);
+  const items = all.slice(start, start + limit);
   const next = start + items.length;
   return { items, nextCursor: next < all.length ? OffsetCursor.encode({ o: next }) : null };
 }

@@ -1,14 +1,14 @@
 import { GetRedactions } from '@orgmesh/contracts';
 import { ownRoleFilter } from '../auth/caller.js';
 import { rowLimit } from './pagination.js';
-import { defineRoute, type Route } from './route.js';
+import { forwardRoute, type Route } from './route.js';
 
 /**
  * Redaction counts recorded by the privacy proxy (issues 23 and 24). Admins and viewers read their
  * tenant's, an agent its own role's; a person's sign-in is not admitted (operators' view).
  */
 export const privacyRoutes: Route[] = [
-  defineRoute({
+  forwardRoute(GetRedactions, {
     operationId: 'getRedactions',
     method: 'GET',
     path: '/v1/privacy/redactions',
@@ -21,23 +21,18 @@ export const privacyRoutes: Route[] = [
       'role of their tenant; an agent reads its own role (naming another role is 403). Default range: the last ' +
       '24 hours.',
     access: ['admin', 'viewer', 'agent'],
-    // The contract's filters; `bucket` and `limit` are optional here and default in the handler.
+    // The contract's filters; `bucket` and `limit` are optional here, with their defaults in the schema.
     query: GetRedactions.request.extend({
       bucket: GetRedactions.request.shape.bucket
-        .optional()
+        .default('hour')
         .describe('Group by UTC hour (default) or UTC day'),
       limit: rowLimit(5000, 1000),
     }),
     status: 200,
-    response: GetRedactions.response,
-    async handle({ query, caller, call }) {
-      // The proxy checks the forwarded token again and confines an agent to its own role.
-      return call(GetRedactions, {
-        ...query,
-        role: ownRoleFilter(caller, query.role, 'the redaction counts'),
-        bucket: query.bucket ?? 'hour',
-        limit: query.limit ?? 1000,
-      });
-    },
+    // The proxy checks the forwarded token again and confines an agent to its own role.
+    request: ({ query, caller }) => ({
+      ...query,
+      role: ownRoleFilter(caller, query.role, 'the redaction counts'),
+    }),
   }),
 ];

@@ -15,13 +15,14 @@ import {
   type RpcRequestInput,
 } from '@orgmesh/contracts';
 import { requireSelf } from '../auth/caller.js';
-import { PageQuery, queryBoolean } from './pagination.js';
+import { pageQuery, queryBoolean } from './pagination.js';
 import {
   ADMINS,
   ALL_KINDS,
   STAFF,
   WRITERS,
   defineRoute,
+  forwardRoute,
   type Route,
   type RouteInput,
   type RpcRoute,
@@ -76,28 +77,23 @@ function registryRoute<P extends z.ZodType, Q extends z.ZodType, B extends z.Zod
   });
 }
 
-/**
- * Most registry routes are one registry RPC, answered with its response as it is: the route names the
- * RPC once, and `request` makes the RPC's request of the route's input (after checking what the caller
- * may ask, e.g. requireSelf).
- */
-function forwardRoute<Rpc extends RpcDefinition, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
+/** Most registry routes are one registry RPC (forwardRoute), with what every registry route shares. */
+function registryForward<Rpc extends RpcDefinition, P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType>(
   rpc: Rpc,
-  doc: Omit<RegistryRouteDoc<P, Q, B, Rpc['response']>, 'response' | 'handle'> & {
+  { grpcMethod, ...doc }: Omit<RegistryRouteDoc<P, Q, B, Rpc['response']>, 'response' | 'handle'> & {
     request(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): RpcRequestInput<Rpc>;
   },
 ): Route {
-  const { request, ...route } = doc;
-  return registryRoute<P, Q, B, Rpc['response']>({
-    ...route,
-    response: rpc.response,
-    // The RPC's parsed response is its schema's output; the route answers it as it is.
-    handle: async (input) => (await input.call(rpc, request(input))) as z.input<Rpc['response']>,
+  return forwardRoute<Rpc, P, Q, B>(rpc, {
+    ...doc,
+    tag: 'registry',
+    status: 200,
+    grpc: { service: 'Registry', method: grpcMethod },
   });
 }
 
 export const registryRoutes: Route[] = [
-  forwardRoute(RegistryRpc.ListAgents, {
+  registryForward(RegistryRpc.ListAgents, {
     operationId: 'listAgents',
     method: 'GET',
     path: '/v1/agents',
@@ -106,11 +102,11 @@ export const registryRoutes: Route[] = [
       'The agents of the registry, each with its presence (online, last heartbeat, reported configuration hash, ' +
       'drift). Filter by `role` or `online`; `version` is the registry version the list was read at.',
     access: ALL_KINDS,
-    query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...PageQuery }),
+    query: z.object({ role: RoleId.optional(), online: queryBoolean(), ...pageQuery(100) }),
     grpcMethod: 'ListAgents',
-    request: ({ query }) => ({ ...query, limit: query.limit ?? 100 }),
+    request: ({ query }) => query,
   }),
-  forwardRoute(RegistryRpc.GetAgent, {
+  registryForward(RegistryRpc.GetAgent, {
     operationId: 'getAgent',
     method: 'GET',
     path: '/v1/agents/{id}',
@@ -124,7 +120,7 @@ export const registryRoutes: Route[] = [
     grpcMethod: 'GetAgent',
     request: ({ params }) => ({ agentId: params.id }),
   }),
-  forwardRoute(RegistryRpc.RenderConfig, {
+  registryForward(RegistryRpc.RenderConfig, {
     operationId: 'renderAgentConfig',
     method: 'GET',
     path: '/v1/agents/{id}/config',
@@ -177,7 +173,7 @@ export const registryRoutes: Route[] = [
       };
     },
   }),
-  forwardRoute(RegistryRpc.AgentHeartbeat, {
+  registryForward(RegistryRpc.AgentHeartbeat, {
     operationId: 'agentHeartbeat',
     method: 'POST',
     path: '/v1/agents/{id}/heartbeat',
@@ -194,7 +190,7 @@ export const registryRoutes: Route[] = [
       return { agentId: params.id, ...body };
     },
   }),
-  forwardRoute(RegistryRpc.GetProfile, {
+  registryForward(RegistryRpc.GetProfile, {
     operationId: 'getProfiles',
     method: 'GET',
     path: '/v1/profiles',
@@ -207,7 +203,7 @@ export const registryRoutes: Route[] = [
     grpcMethod: 'GetRoleProfile',
     request: ({ query }) => ({ role: query.role }),
   }),
-  forwardRoute(RegistryRpc.GetProfile, {
+  registryForward(RegistryRpc.GetProfile, {
     operationId: 'getProfile',
     method: 'GET',
     path: '/v1/profiles/{id}',
@@ -232,7 +228,7 @@ export const registryRoutes: Route[] = [
       "registry's directory (ADR 0013), so any org size pages through. A re-import between two pages is 409 " +
       '`conflict`: start again without a cursor.',
     access: ADMINS,
-    query: z.object({ ...PageQuery }),
+    query: z.object({ ...pageQuery(100) }),
     response: z.object({
       items: RegistryRpc.GetAdminDirectory.response.shape.people,
       nextCursor: z.string().nullable(),
@@ -244,7 +240,7 @@ export const registryRoutes: Route[] = [
       const from = query.cursor === undefined ? undefined : UsersCursor.decode(query.cursor);
       const directory = await call(RegistryRpc.GetAdminDirectory, {
         after: from?.a,
-        limit: query.limit ?? 100,
+        limit: query.limit,
       });
       if (from && directory.orgVersion !== from.v) throw orgChanged(from.v, directory.orgVersion);
       const nextCursor =
@@ -254,7 +250,7 @@ export const registryRoutes: Route[] = [
       return { items: directory.people, nextCursor, orgVersion: directory.orgVersion };
     },
   }),
-  forwardRoute(RegistryRpc.GetManager, {
+  registryForward(RegistryRpc.GetManager, {
     operationId: 'getUser',
     method: 'GET',
     path: '/v1/users/{id}',
@@ -266,7 +262,7 @@ export const registryRoutes: Route[] = [
     grpcMethod: 'GetUser',
     request: ({ params }) => ({ userId: params.id }),
   }),
-  forwardRoute(RegistryRpc.AssignProfile, {
+  registryForward(RegistryRpc.AssignProfile, {
     operationId: 'assignProfile',
     method: 'PUT',
     path: '/v1/users/{id}/profile',
@@ -306,7 +302,7 @@ export const registryRoutes: Route[] = [
       });
     },
   }),
-  forwardRoute(RegistryRpc.LoadRegistry, {
+  registryForward(RegistryRpc.LoadRegistry, {
     operationId: 'loadRegistry',
     method: 'PUT',
     path: '/v1/registry',

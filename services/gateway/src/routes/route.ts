@@ -127,6 +127,31 @@ export function defineRoute<
   return { kind: 'rpc', ...route } as unknown as RpcRoute;
 }
 
+/**
+ * A route that is one RPC, answered with its response as it is: the route names the RPC once, and
+ * `request` makes the RPC's request of the route's input (after checking what the caller may ask,
+ * e.g. requireSelf or selfFilter).
+ */
+export function forwardRoute<
+  Rpc extends RpcDefinition,
+  P extends z.ZodType,
+  Q extends z.ZodType,
+  B extends z.ZodType,
+>(
+  rpc: Rpc,
+  doc: Omit<RpcRoute<P, Q, B, Rpc['response']>, 'kind' | 'response' | 'handle'> & {
+    request(input: RouteInput<z.output<P>, z.output<Q>, z.output<B>>): RpcRequestInput<Rpc>;
+  },
+): RpcRoute {
+  const { request, ...route } = doc;
+  return defineRoute<P, Q, B, Rpc['response']>({
+    ...route,
+    response: rpc.response,
+    // The RPC's parsed response is its schema's output; the route answers it as it is.
+    handle: async (input) => (await input.call(rpc, request(input))) as z.input<Rpc['response']>,
+  });
+}
+
 export function defineRawRoute(route: Omit<RawRoute, 'kind'>): RawRoute {
   return { kind: 'raw', ...route };
 }

@@ -20,7 +20,7 @@ import {
   requireSelf,
   selfFilter,
 } from '../auth/caller.js';
-import { PageQuery, pageOf } from './pagination.js';
+import { pageQuery, pageOf } from './pagination.js';
 import { ALL_KINDS, WRITERS, defineRoute, type RpcCall, type Route } from './route.js';
 import type { Caller } from '../auth/caller.js';
 
@@ -100,7 +100,7 @@ export const sessionRoutes: Route[] = [
       role: ListSessions.request.shape.role,
       agentId: ListSessions.request.shape.agentId,
       contextId: ListSessions.request.shape.contextId,
-      ...PageQuery,
+      ...pageQuery(50),
     }),
     status: 200,
     response: ListSessions.response,
@@ -110,7 +110,6 @@ export const sessionRoutes: Route[] = [
         ...query,
         role: ownRoleFilter(caller, query.role, 'the listed sessions'),
         agentId: selfFilter(caller, query.agentId, 'the listed sessions'),
-        limit: query.limit ?? 50,
       });
     },
   }),
@@ -165,7 +164,7 @@ export const sessionRoutes: Route[] = [
     description: 'Oldest first: from, to, event, actor, reason, occurredAt.',
     access: ALL_KINDS,
     params: SessionIdParams,
-    query: z.object({ ...PageQuery }),
+    query: z.object({ ...pageQuery(100) }),
     status: 200,
     response: z.object({ items: z.array(SessionTransition), nextCursor: z.string().nullable() }),
     errors: [404],

@@ -1,11 +1,11 @@
 import { GetUsage } from '@orgmesh/contracts';
 import { selfFilter } from '../auth/caller.js';
 import { rowLimit } from './pagination.js';
-import { WRITERS, defineRoute, type Route } from './route.js';
+import { WRITERS, forwardRoute, type Route } from './route.js';
 
 /** LLM usage recorded by the privacy proxy (issue 24): admins read their tenant's, an agent its own. */
 export const usageRoutes: Route[] = [
-  defineRoute({
+  forwardRoute(GetUsage, {
     operationId: 'getUsage',
     method: 'GET',
     path: '/v1/usage',
@@ -17,19 +17,12 @@ export const usageRoutes: Route[] = [
       '(naming another agent is 403). Default range: the last 24 hours. Cost is by the proxy’s price table; ' +
       '`estimatedRequests` counts calls whose answer carried no usage (counted by the tokenizer).',
     access: WRITERS,
-    // The contract's filters; only `limit` arrives as a string and defaults here.
+    // The contract's filters; only `limit` arrives as a string, and defaults in its schema.
     query: GetUsage.request.extend({
       limit: rowLimit(1000, 100),
     }),
     status: 200,
-    response: GetUsage.response,
-    async handle({ query, caller, call }) {
-      // The proxy checks the forwarded token again and confines an agent to its own calls.
-      return call(GetUsage, {
-        ...query,
-        agentId: selfFilter(caller, query.agentId, 'the usage'),
-        limit: query.limit ?? 100,
-      });
-    },
+    // The proxy checks the forwarded token again and confines an agent to its own calls.
+    request: ({ query, caller }) => ({ ...query, agentId: selfFilter(caller, query.agentId, 'the usage') }),
   }),
 ];

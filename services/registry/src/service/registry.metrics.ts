@@ -4,21 +4,25 @@ import type { Registry } from 'prom-client';
 
 type Source<T> = () => Promise<T> | T;
 
+/**
+ * A registry operation counted by how it ended (registry.handlers.ts `countOutcome`): what it answered, or
+ * the error code it failed with.
+ */
+const resultCounter = (name: string, help: string) =>
+  counterSeries<'result'>(name, help, { labels: ['result'] });
+
 const REGISTRY_SERIES = {
-  loads: counterSeries(
+  loads: resultCounter(
     'orgmesh_registry_loads_total',
     'registry loads by result (stored, unchanged, or the error code, e.g. validation_failed)',
-    { labels: ['result'] },
   ),
-  orgImports: counterSeries(
+  orgImports: resultCounter(
     'orgmesh_registry_org_imports_total',
     'org chart imports by result (imported, or the error code, e.g. validation_failed, forbidden)',
-    { labels: ['result'] },
   ),
-  heartbeats: counterSeries(
+  heartbeats: resultCounter(
     'orgmesh_registry_heartbeats_total',
     'agent heartbeats by result (in_sync, drift, or the error code)',
-    { labels: ['result'] },
   ),
   policyDecisions: counterSeries(
     'orgmesh_registry_policy_decisions_total',

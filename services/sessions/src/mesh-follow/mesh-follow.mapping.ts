@@ -1,4 +1,9 @@
-import { TERMINAL_TASK_STATES, type SessionEventName, type SessionState, type TaskChange } from '@orgmesh/contracts';
+import {
+  TERMINAL_TASK_STATES,
+  type SessionEventName,
+  type SessionState,
+  type TaskChange,
+} from '@orgmesh/contracts';
 
 /** Where one agent's session in the task's context should be after a task change. */
 export type SessionTarget = 'active' | 'paused' | 'completed' | 'failed';
@@ -10,6 +15,27 @@ export interface SessionStep {
   target: SessionTarget;
   reason: string;
 }
+
+interface AssigneeStep {
+  target: SessionTarget;
+  reason(label: string, change: TaskChange['change']): string;
+}
+
+/** The assignee produced the final result: completed or rejected. */
+const FINISHED: AssigneeStep = { target: 'completed', reason: (label, change) => `${label} ${change.to}` };
+
+/**
+ * The events that move only the assignee's session, each to one target whatever else the task says.
+ * The others are written out in `sessionSteps`: `create` moves the sender, `decide` the decider (and the
+ * assignee), `fail` only when an agent reported it; `cancel` and `escalate` move nobody.
+ */
+const ASSIGNEE_STEPS: Partial<Record<TaskChange['change']['event'], AssigneeStep>> = {
+  start: { target: 'active', reason: (label) => `took ${label}` },
+  'require-input': { target: 'paused', reason: (label) => `${label} needs input` },
+  complete: FINISHED,
+  reject: FINISHED,
+  expire: { target: 'failed', reason: (label) => `${label} timed out` },
+};
 
 /**
  * ARCHITECTURE §3/§4, "sessions follow the mesh", per agent and context:
@@ -31,6 +57,8 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
   };
   const label = `${task.kind} ${task.id}`;
   const assignee = task.assignee;
+  const assigneeStep = ASSIGNEE_STEPS[change.event];
+  if (assigneeStep) step(assignee, assigneeStep.target, assigneeStep.reason(label, change));
   switch (change.event) {
     case 'create':
       step(
@@ -38,16 +66,6 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
         task.kind === 'approval' ? 'paused' : 'active',
         task.kind === 'approval' ? `waiting on ${label}` : `sent ${label}`,
       );
-      break;
-    case 'start':
-      step(assignee, 'active', `took ${label}`);
-      break;
-    case 'require-input':
-      step(assignee, 'paused', `${label} needs input`);
-      break;
-    case 'complete':
-    case 'reject':
-      step(assignee, 'completed', `${label} ${change.to}`);
       break;
     case 'decide': {
       const decider = task.decision?.decidedBy ?? assignee;
@@ -59,13 +77,10 @@ export function sessionSteps({ task, change }: TaskChange): SessionStep[] {
       break;
     }
     case 'fail':
+      // A failure the router declares (an undeliverable task) is nobody's: no session fails with it.
       if (change.actor !== 'system') step(assignee, 'failed', `${label} failed`);
       break;
-    case 'expire':
-      step(assignee, 'failed', `${label} timed out`);
-      break;
-    case 'cancel':
-    case 'escalate':
+    default:
       break;
   }
   const ended = change.to !== change.from && TERMINAL_TASK_STATES.includes(change.to);

@@ -241,6 +241,19 @@ export class MessageBus {
     return this.rpcServer.serve(rpc, handler, opts);
   }
 
+  /**
+   * How many members each RPC this bus serves holds in its queue group (RpcServer.setWeight): a
+   * replica of weight w beside n replicas of weight 1 takes w / (w + n) of the requests.
+   */
+  setServeWeight(weight: number): void {
+    this.rpcServer.setWeight(weight);
+  }
+
+  /** Requests this bus's RPC subscriptions have taken so far. */
+  get requestsTaken(): number {
+    return this.rpcServer.requestsTaken;
+  }
+
   /** Resolves when every request handler in flight has replied, or after `timeoutMs`. */
   async whenIdle(timeoutMs = this.closeGraceMs): Promise<void> {
     await this.rpcServer.whenIdle(timeoutMs);

@@ -18,6 +18,14 @@ import { withMessagingSpan } from './tracing.js';
 import { traceIdOf } from './unexpected.js';
 import type { MessageContext } from './types.js';
 
+/** One served RPC: what each of its queue-group members subscribes with. */
+interface ServedRpc {
+  readonly subject: string;
+  readonly queue: string;
+  readonly callback: (error: Error | null, msg: Msg) => void;
+  readonly extras: Subscription[];
+}
+
 interface RpcReply {
   data: Uint8Array;
   headers: Record<string, string>;
@@ -54,6 +62,11 @@ function errorReply(error: AppError, onUnencodable?: () => void): RpcReply {
 export class RpcServer {
   private readonly subscriptions = new Set<Subscription>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Every RPC served, with the extra members it holds in its queue group beyond its first (setWeight). */
+  private readonly served: ServedRpc[] = [];
+  private weight = 1;
+  /** Requests taken so far, answered or not (a replica's own load, for RpcPacking-like policies). */
+  requestsTaken = 0;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -78,20 +91,52 @@ export class RpcServer {
     handler: (payload: RpcRequest<R>, ctx: MessageContext) => Promise<RpcResponse<R>>,
     opts: { queue?: string } = {},
   ): Subscription {
-    const subject = this.subject(rpc.subject);
-    const sub = this.nc.subscribe(subject, {
+    const served: ServedRpc = {
+      subject: this.subject(rpc.subject),
       queue: opts.queue ?? sanitizeName(this.name),
       callback: (error, msg) => {
         if (error) {
           this.logger.error({ err: error, subject: rpc.subject }, 'rpc subscription failed');
           return;
         }
+        this.requestsTaken++;
         this.track(this.handleRequest(rpc, handler, msg), rpc.subject);
       },
-    });
+      extras: [],
+    };
+    this.served.push(served);
+    const sub = this.subscribe(served);
+    this.resize(served);
+    return sub;
+  }
+
+  /**
+   * How many members each served RPC holds in its queue group (default 1). NATS hands each request
+   * to one member of the group chosen uniformly, so a replica of weight w beside n replicas of
+   * weight 1 takes w / (w + n) of the requests: replicas can pack the load on one of them and
+   * spread it again. A member given up is drained, so a request NATS routed to it before the
+   * change is still answered.
+   */
+  setWeight(weight: number): void {
+    if (!Number.isInteger(weight) || weight < 1)
+      throw new Error(`rpc weight must be a whole number ≥ 1, got ${weight}`);
+    this.weight = weight;
+    for (const served of this.served) this.resize(served);
+  }
+
+  private subscribe(served: ServedRpc): Subscription {
+    const sub = this.nc.subscribe(served.subject, { queue: served.queue, callback: served.callback });
     this.subscriptions.add(sub);
     void sub.closed.then(() => this.subscriptions.delete(sub));
     return sub;
+  }
+
+  private resize(served: ServedRpc): void {
+    while (served.extras.length < this.weight - 1) served.extras.push(this.subscribe(served));
+    while (served.extras.length > this.weight - 1) {
+      const sub = served.extras.pop()!;
+      sub.drain().catch(() => undefined);
+    }
   }
 
   private track(task: Promise<unknown>, subject: string): void {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import { RetentionJob } from '@orgmesh/persistence';
+import { RetentionJob, SessionLock } from '@orgmesh/persistence';
 import {
   serviceApp,
   serviceAppStarter,
@@ -20,6 +20,7 @@ import { SenderUpdates } from './delivery/sender-updates.js';
 import { RedeliverySweep } from './delivery/redelivery.js';
 import { TaskModule } from './task/task.module.js';
 import { ReplicaCacheSync } from './task/replica-sync.js';
+import { RpcPacking } from './replicas/rpc-packing.js';
 import { TaskRepository, MESH_SCHEMA } from './task/task.repository.js';
 import { TaskService, systemClock, type Clock } from './task/task.service.js';
 import { TaskMetrics } from './task/task.metrics.js';
@@ -44,6 +45,8 @@ export interface MeshRouterApp extends ServiceApp<TaskService, TaskJobs> {
   /** The task store (its row cache statistics: tests and diagnostics). */
   readonly repository: TaskRepository;
   readonly replicaSync: ReplicaCacheSync;
+  /** Pack, then spread (MESH_RPC_PACKING; undefined when off). */
+  readonly packing: RpcPacking | undefined;
 }
 
 export type MeshRouterOptions = ServiceAppOptions<Clock>;
@@ -69,6 +72,7 @@ export const startMeshRouterApp = serviceAppStarter(
 
     const parts = openParts(host, config, options);
     await serveHandlers(host, parts, options.verifier ?? verifierFromConfig(config));
+    const packing = startPacking(host, config, parts.replicaSync);
     await wireConsumers(host, config, parts);
     const jobs = runJobs(host, config, parts, options.startJobs !== false);
 
@@ -78,7 +82,7 @@ export const startMeshRouterApp = serviceAppStarter(
     const { service, approvals, policy, repository, replicaSync } = parts;
     return serviceApp(
       host,
-      { service, ...jobs, approvals, policy, health, repository, replicaSync },
+      { service, ...jobs, approvals, policy, health, repository, replicaSync, packing },
       'mesh router stopped',
     );
   },
@@ -233,6 +237,35 @@ async function serveHandlers(
     policyInvalidations: () => policy.invalidations,
     rowCache: () => ({ ...repository.cacheStats, learned: replicaSync.learned }),
   });
+}
+
+/**
+ * Pack, then spread (ADR 0024): started once the handlers serve, so the weight applies to every
+ * RPC; stopped first at close, giving the lock to another replica.
+ */
+function startPacking(
+  host: ServiceHost,
+  config: MeshRouterConfig,
+  replicaSync: ReplicaCacheSync,
+): RpcPacking | undefined {
+  if (!config.MESH_RPC_PACKING) return undefined;
+  const lock = new SessionLock(config.DATABASE_URL, 'mesh-router-rpc-packing', {
+    applicationName: 'orgmesh-mesh-router-packing',
+  });
+  const packing = new RpcPacking(
+    { lock, bus: host.bus, sync: replicaSync },
+    {
+      weight: config.MESH_RPC_PACKING_WEIGHT,
+      spreadCpu: config.MESH_RPC_SPREAD_CPU,
+      learnAboveRps: config.MESH_RPC_LEARN_ABOVE,
+      intervalMs: config.MESH_RPC_PACKING_INTERVAL,
+    },
+    host.logger,
+    host.metrics,
+  );
+  packing.start();
+  host.onClose(() => packing.stop());
+  return packing;
 }
 
 /** The stream consumers: the dead-letter watcher (undeliverable tasks) and the LLM budget warnings. */

@@ -54,6 +54,18 @@ export const MeshRouterConfigSchema = z.object({
    */
   MESH_WRITE_BATCH_SIZE: env.int(64, 1),
   MESH_WRITE_BATCHES_IN_FLIGHT: env.int(4, 1),
+  /**
+   * Pack, then spread (ADR 0024): the replica holding the packing lock serves each RPC with
+   * MESH_RPC_PACKING_WEIGHT queue-group members (the others with one), so it takes nearly every
+   * request until its CPU passes MESH_RPC_SPREAD_CPU of a core; then the load spreads evenly. A
+   * replica that does not pack learns the others' task events only while it takes at least
+   * MESH_RPC_LEARN_ABOVE requests a second. Off: every replica one member, an even split.
+   */
+  MESH_RPC_PACKING: env.bool(true),
+  MESH_RPC_PACKING_WEIGHT: env.int(128, 1),
+  MESH_RPC_SPREAD_CPU: z.coerce.number().gt(0).default(0.85),
+  MESH_RPC_LEARN_ABOVE: z.coerce.number().min(0).default(200),
+  MESH_RPC_PACKING_INTERVAL: env.duration('1s'),
   /** How long a resolve-policy / get-manager request to the registry may take. */
   MESH_REGISTRY_TIMEOUT: env.duration('2s'),
 

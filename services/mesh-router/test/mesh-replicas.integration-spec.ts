@@ -35,9 +35,11 @@ describe('mesh router replicas', () => {
     issuer = await LocalIssuer.create();
     bus = await clientBus(ctx);
     registry = new RegistryResponder(bus, [...DEMO_RULES], DEMO_CHART).start();
+    // An even split (packing off, ADR 0024): what every replica does once the packing one spreads.
+    const evenSplit = { startJobs: false, overrides: { MESH_RPC_PACKING: 'false' } };
     replicas = [
-      await startTestMeshRouter(ctx, issuer, { startJobs: false }),
-      await startTestMeshRouter(ctx, issuer, { startJobs: false }),
+      await startTestMeshRouter(ctx, issuer, evenSplit),
+      await startTestMeshRouter(ctx, issuer, evenSplit),
     ];
     agent = await testAgent(ctx, issuer, 'ops-agent', 'ops', { kind: 'complete', result: { done: true } });
   });

@@ -31,7 +31,24 @@ export class ReplicaCacheSync {
     private readonly logger: Logger,
   ) {}
 
+  /** Whether it is listening (start, or `setLearning(true)`). */
+  get listening(): boolean {
+    return this.subscriptions.length > 0;
+  }
+
+  /**
+   * Listens while `on`, stops listening otherwise: a standby replica that takes almost no requests
+   * (RpcPacking) does not pay for parsing every event of the replica that takes them. Rows it
+   * holds may then go stale; an update decided on a stale row misses its version guard and is
+   * decided again on the stored row.
+   */
+  setLearning(on: boolean): void {
+    if (on && !this.listening) this.start();
+    else if (!on) this.stop();
+  }
+
   start(): void {
+    if (this.listening) return;
     for (const event of [TaskCreated, TaskUpdated]) {
       this.subscriptions.push(
         this.bus.nc.subscribe(this.bus.subject(event.subject), {

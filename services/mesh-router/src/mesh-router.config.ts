@@ -62,7 +62,7 @@ export const MeshRouterConfigSchema = z.object({
    * MESH_RPC_LEARN_ABOVE requests a second. Off: every replica one member, an even split.
    */
   MESH_RPC_PACKING: env.bool(true),
-  MESH_RPC_PACKING_WEIGHT: env.int(128, 1),
+  MESH_RPC_PACKING_WEIGHT: env.int(1024, 1),
   MESH_RPC_SPREAD_CPU: z.coerce.number().gt(0).default(0.85),
   MESH_RPC_LEARN_ABOVE: z.coerce.number().min(0).default(200),
   MESH_RPC_PACKING_INTERVAL: env.duration('1s'),

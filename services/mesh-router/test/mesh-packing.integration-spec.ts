@@ -19,6 +19,7 @@ const PACKING = {
   startJobs: false,
   overrides: {
     MESH_RPC_PACKING_INTERVAL: '100ms',
+    MESH_RPC_PACKING_WEIGHT: '256',
     MESH_RATE_LIMIT_PER_SECOND: '10000',
     MESH_RATE_LIMIT_BURST: '10000',
   },
@@ -67,14 +68,14 @@ describe('mesh router packing', () => {
 
   it('packs the requests on the lock holder; the other replica keeps one member and stops learning', async () => {
     await expectEventually(() => {
-      expect(first.packing?.state).toMatchObject({ packing: true, weight: 128 });
+      expect(first.packing?.state).toMatchObject({ packing: true, weight: 256 });
       expect(second.packing?.state).toMatchObject({ packing: false, weight: 1, learning: false });
     });
     expect(second.replicaSync.listening).toBe(false);
     const before = [first.bus.requestsTaken, second.bus.requestsTaken];
     await send(120);
     const taken = [first.bus.requestsTaken - before[0]!, second.bus.requestsTaken - before[1]!];
-    // Expected 128/129 of them on the first (each send may add the agent's reports).
+    // Expected 256/257 of them on the first (each send may add the agent's reports).
     expect(taken[0]! / (taken[0]! + taken[1]!)).toBeGreaterThan(0.9);
   });
 
@@ -83,7 +84,7 @@ describe('mesh router packing', () => {
     await send(30);
     await stopping;
     await expectEventually(() =>
-      expect(second.packing?.state).toMatchObject({ packing: true, weight: 128, learning: true }),
+      expect(second.packing?.state).toMatchObject({ packing: true, weight: 256, learning: true }),
     );
     expect(second.replicaSync.listening).toBe(true);
     await send(30);

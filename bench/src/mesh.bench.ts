@@ -542,6 +542,27 @@ export async function run(): Promise<BenchResult[]> {
       } finally {
         await stopRouter(second);
       }
+      // The lone router again, once the second has stopped: the machine drifts over a run (the
+      // baselines of one run differ by up to 20 %), so the two-replica figures are read against the
+      // lone router measured before and after them.
+      if (wanted('mesh.lifecycle.c16.after-replicas')) {
+        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
+        const result = await runScenario({
+          name: 'mesh.lifecycle.c16.after-replicas',
+          baseline: 'baseline.nats-request+pg-insert.c16',
+          concurrency: SENDERS,
+          durationMs: DURATION_MS,
+          warmupMs: MESH_WARMUP_MS,
+          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid])),
+          setupWorker: (index: number) => ({ authorization: senders[index % senders.length]!, to: 'worker' }),
+          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+          notes: 'mesh.lifecycle.c16 again, after the two-replica runs (the second router stopped)',
+        });
+        const cost = await costs!(result.throughput * (result.durationMs / 1000));
+        result.extra = { ...result.extra, ...cost };
+        printCosts(cost);
+        results.push(result);
+      }
     }
     if (wanted('mesh.send-task.c16'))
       results.push(

@@ -43,6 +43,23 @@ async function connect(natsUrl: string, routerSeedFile: string): Promise<Message
   }
 }
 
+/**
+ * A JetStream call retried for a minute: right after a node is killed its streams elect new leaders,
+ * and a publish meanwhile times out. A publish retried under the same `msgID` is stored once (the
+ * stream's duplicate window).
+ */
+async function untilAnswered<T>(call: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 export async function injectPoison(natsUrl: string, routerSeedFile: string): Promise<Poison[]> {
   const poisons: Poison[] = [
     {
@@ -62,7 +79,9 @@ export async function injectPoison(natsUrl: string, routerSeedFile: string): Pro
   try {
     const bodies = ['{"task": {"id": ', JSON.stringify({ task: { id: 'not-a-task' }, change: 42 })];
     for (const [i, poison] of poisons.entries())
-      await bus.js.publish(poison.subject, new TextEncoder().encode(bodies[i] ?? ''), { msgID: poison.eventId });
+      await untilAnswered(() =>
+        bus.js.publish(poison.subject, new TextEncoder().encode(bodies[i] ?? ''), { msgID: poison.eventId }),
+      );
   } finally {
     await bus.close();
   }
@@ -85,8 +104,11 @@ export async function findDeadLetters(
     const info = await bus.jsm.streams.info(DEAD_LETTER_STREAM).catch(() => undefined);
     if (!info) return outcomes;
     const letters = await bus.js.consumers.get(DEAD_LETTER_STREAM, { name_prefix: 'chaos_dlq_reader' });
-    for (let read = 0; read < info.state.messages; ) {
-      const batch = await letters.fetch({ max_messages: Math.min(256, info.state.messages - read), expires: 5_000 });
+    for (let read = 0; read < info.state.messages;) {
+      const batch = await letters.fetch({
+        max_messages: Math.min(256, info.state.messages - read),
+        expires: 5_000,
+      });
       const before = read;
       for await (const msg of batch) {
         read++;

@@ -40,17 +40,32 @@ function replica(options: { lock?: () => Promise<boolean> } = {}) {
 }
 
 describe('RpcPacking', () => {
-  it('packs on the lock holder while it has CPU to spare, spreads past spreadCpu, packs again below ¾ of it', async () => {
+  it('packs on the lock holder while it has CPU to spare, spreads past spreadCpu, packs again only well below it', async () => {
     const { packing, seen, second, registry } = replica();
     await second(0.2, 500);
     expect(packing.state).toEqual({ packing: true, saturated: false, weight: 128, learning: true });
     expect(seen.weights).toEqual([128]);
     await second(0.9, 3000);
     expect(packing.state).toMatchObject({ saturated: true, weight: 1 });
-    // Between ¾ of the threshold and the threshold: it stays spread (no flapping).
-    await second(0.7, 2500);
+    // Spread, it carries half the load: 0.45 of a core is the 0.9 it would take back (no flapping),
+    // and even an idle second within the hold keeps it spread.
+    await second(0.05, 100);
     expect(packing.state.weight).toBe(1);
-    await second(0.5, 2000);
+    for (let s = 0; s < 12; s++) await second(0.45, 1500);
+    expect(packing.state.weight).toBe(1);
+    expect(seen.weights).toEqual([128, 1]);
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/orgmesh_mesh_rpc_weight 1\n/);
+    expect(metrics).toMatch(/orgmesh_mesh_rpc_packing 1/);
+  });
+
+  it('packs again once spread for ten intervals and below 3/8 of spreadCpu', async () => {
+    const { packing, seen, second, registry } = replica();
+    await second(0.2, 500);
+    await second(0.9, 3000);
+    for (let s = 0; s < 9; s++) await second(0.2, 800);
+    expect(packing.state.weight).toBe(1);
+    await second(0.2, 800);
     expect(packing.state).toMatchObject({ saturated: false, weight: 128 });
     expect(seen.weights).toEqual([128, 1, 128]);
     const metrics = await registry.metrics();

@@ -7,7 +7,7 @@ export interface RpcPackingOptions {
   readonly weight: number;
   /**
    * The packing replica's CPU, as a share of one core over the last interval, above which it
-   * spreads (weight 1, an even split); it packs again below three quarters of it.
+   * spreads (weight 1, an even split); it packs again below 3/8 of it, after ten intervals at least.
    */
   readonly spreadCpu: number;
   /** A replica that does not pack learns the others' task events while it takes at least this many requests per second. */
@@ -29,6 +29,9 @@ export interface PackingParts {
   /** Monotonic ms (performance.now); tests pin it. */
   readonly nowMs?: () => number;
 }
+
+/** Intervals a spread replica stays spread at least (staysSpread). */
+const SPREAD_HOLD = 10;
 
 /** Where a replica stands (gauges, logs, tests). */
 export interface PackingState {
@@ -62,6 +65,8 @@ export class RpcPacking {
   private timer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private last: { cpu: number; at: number; taken: number } | undefined;
+  /** When it last spread (nowMs). */
+  private spreadAt = 0;
   private readonly cpuMicros: () => number;
   private readonly nowMs: () => number;
 
@@ -120,7 +125,7 @@ export class RpcPacking {
     const packing = await this.parts.lock.tryAcquire().catch(() => false);
     const { cpuShare, rps } = this.measure();
     const { spreadCpu, weight, learnAboveRps } = this.options;
-    const saturated = cpuShare > spreadCpu || (this.current.saturated && cpuShare >= spreadCpu * 0.75);
+    const saturated = cpuShare > spreadCpu || (this.current.saturated && this.staysSpread(cpuShare));
     const next: PackingState = {
       packing,
       saturated: packing && saturated,
@@ -129,10 +134,23 @@ export class RpcPacking {
     };
     const previous = this.current;
     this.current = next;
+    if (next.saturated && !previous.saturated) this.spreadAt = this.nowMs();
     if (next.weight !== previous.weight) this.parts.bus.setServeWeight(next.weight);
     if (next.learning !== previous.learning) this.parts.sync.setLearning(next.learning);
     if (next.weight !== previous.weight || next.packing !== previous.packing)
       this.logger.info({ ...next, cpuShare: Number(cpuShare.toFixed(2)) }, 'rpc packing changed');
+  }
+
+  /**
+   * Spread, this replica carries its share only: packing again brings the others' load back to it,
+   * at least as much again with one other replica. So it packs again only once its own CPU is below
+   * 3/8 of `spreadCpu` (three quarters of the threshold, halved), and not before SPREAD_HOLD
+   * intervals have passed: with more replicas the load that comes back can still be too much, and
+   * the hold bounds how often it tries.
+   */
+  private staysSpread(cpuShare: number): boolean {
+    const held = this.nowMs() - this.spreadAt < SPREAD_HOLD * this.options.intervalMs;
+    return held || cpuShare >= this.options.spreadCpu * 0.375;
   }
 
   /** CPU as a share of one core, and requests taken per second, since the previous decision. */

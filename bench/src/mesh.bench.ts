@@ -18,7 +18,14 @@ import {
 import { connectBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, startTestAgent, type TestAgent } from '@orgmesh/testing';
-import { benchNamespace, benchEnv, progress, runScenario, type BenchResult } from './harness.js';
+import {
+  benchNamespace,
+  benchEnv,
+  progress,
+  runScenario,
+  type BenchResult,
+  type ScenarioOptions,
+} from './harness.js';
 
 /**
  * Mesh benchmark (issue 5): a full task lifecycle — send-task → the test agent takes it from its
@@ -442,6 +449,32 @@ export async function run(): Promise<BenchResult[]> {
     // BENCH_MESH_ONLY=<regex>: run only the mesh scenarios whose name matches (the baselines always run).
     const only = process.env['BENCH_MESH_ONLY'] ? new RegExp(process.env['BENCH_MESH_ONLY']) : undefined;
     const wanted = (name: string) => !only || only.test(name);
+    type Sender = { authorization: string; to: string };
+    const sendingTo =
+      (to: string) =>
+      (index: number): Sender => ({ authorization: senders[index % senders.length]!, to });
+    /**
+     * One lifecycle scenario, measured with the CPU, system calls and commits per lifecycle of the
+     * routers `pids` over its measured time (routerCosts: a steadier figure than latency on a noisy
+     * machine, for comparing changes to the router), printed and recorded.
+     */
+    const lifecycleRun = async (
+      pids: Array<number | undefined>,
+      scenario: Omit<ScenarioOptions<Sender>, 'durationMs' | 'warmupMs' | 'afterWarmUp' | 'op'>,
+    ): Promise<void> => {
+      let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
+      const result = await runScenario<Sender>({
+        durationMs: DURATION_MS,
+        warmupMs: MESH_WARMUP_MS,
+        ...scenario,
+        afterWarmUp: async () => void (costs = await routerCosts(pool, pids)),
+        op: (w, i) => lifecycle(w, i),
+      });
+      const cost = await costs!(result.throughput * (result.durationMs / 1000));
+      result.extra = { ...result.extra, ...cost };
+      printCosts(cost);
+      results.push(result);
+    };
     for (const variant of ['', '.direct'] as const) {
       const behaviour = variant ? 'skipWorking' : 'working';
       const lifecycleNotes = variant
@@ -453,31 +486,17 @@ export async function run(): Promise<BenchResult[]> {
           traced = [];
           completions.recording = true;
         }
-        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
-        const result = await runScenario({
+        await lifecycleRun([router.pid], {
           name: `mesh.lifecycle${variant}.${mode}`,
           baseline: `baseline.nats-request+pg-insert.${mode}`,
           concurrency: SENDERS,
-          durationMs: DURATION_MS,
-          warmupMs: MESH_WARMUP_MS,
-          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid])),
           ...(mode === 'rate200' ? { ratePerSec: RATE } : {}),
-          setupWorker: (index: number) => ({
-            authorization: senders[index % senders.length]!,
-            to: behaviour === 'working' ? 'worker' : 'fast-worker',
-          }),
-          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+          setupWorker: sendingTo(behaviour === 'working' ? 'worker' : 'fast-worker'),
           notes:
             mode === 'c16'
               ? `${lifecycleNotes}; closed loop`
               : `${lifecycleNotes}; open loop at 200 tasks/s (latency from scheduled start)`,
         });
-        // The router's CPU per lifecycle over the measured time: a steadier figure than latency on a
-        // noisy machine, for comparing changes to the router.
-        const cost = await costs!(result.throughput * (result.durationMs / 1000));
-        result.extra = { ...result.extra, ...cost };
-        printCosts(cost);
-        results.push(result);
         if (traced) {
           progress(`    breakdown of mesh.lifecycle${variant}.${mode} (p50 per stage):`);
           progress(await breakdown(clientBus, traced, completions.arrivedAt));
@@ -507,26 +526,14 @@ export async function run(): Promise<BenchResult[]> {
             traced = [];
             completions.recording = true;
           }
-          let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
-          const result = await runScenario({
+          // Both routers together, to compare with mesh.lifecycle.c16's one router.
+          await lifecycleRun([router.pid, second.pid], {
             name: run.name,
             baseline: 'baseline.nats-request+pg-insert.c16',
             concurrency: run.concurrency,
-            durationMs: DURATION_MS,
-            warmupMs: MESH_WARMUP_MS,
-            afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid, second.pid])),
-            setupWorker: (index: number) => ({
-              authorization: senders[index % senders.length]!,
-              to: 'worker',
-            }),
-            op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+            setupWorker: sendingTo('worker'),
             notes: `the full lifecycle with two router processes in one queue group; closed loop, ${run.concurrency} senders`,
           });
-          // Both routers together, to compare with mesh.lifecycle.c16's one router.
-          const cost = await costs!(result.throughput * (result.durationMs / 1000));
-          result.extra = { ...result.extra, ...cost };
-          printCosts(cost);
-          results.push(result);
           const stats = await Promise.all([healthPort, secondPort].map(rowCacheOf));
           progress(
             `      row cache per replica (hit/miss/learned): ${stats.map((r) => `${r.hit}/${r.miss}/${r.learned}`).join(', ')}`,
@@ -545,24 +552,14 @@ export async function run(): Promise<BenchResult[]> {
       // The lone router again, once the second has stopped: the machine drifts over a run (the
       // baselines of one run differ by up to 20 %), so the two-replica figures are read against the
       // lone router measured before and after them.
-      if (wanted('mesh.lifecycle.c16.after-replicas')) {
-        let costs: Awaited<ReturnType<typeof routerCosts>> | undefined;
-        const result = await runScenario({
+      if (wanted('mesh.lifecycle.c16.after-replicas'))
+        await lifecycleRun([router.pid], {
           name: 'mesh.lifecycle.c16.after-replicas',
           baseline: 'baseline.nats-request+pg-insert.c16',
           concurrency: SENDERS,
-          durationMs: DURATION_MS,
-          warmupMs: MESH_WARMUP_MS,
-          afterWarmUp: async () => void (costs = await routerCosts(pool, [router.pid])),
-          setupWorker: (index: number) => ({ authorization: senders[index % senders.length]!, to: 'worker' }),
-          op: (w: { authorization: string; to: string }, i: number) => lifecycle(w, i),
+          setupWorker: sendingTo('worker'),
           notes: 'mesh.lifecycle.c16 again, after the two-replica runs (the second router stopped)',
         });
-        const cost = await costs!(result.throughput * (result.durationMs / 1000));
-        result.extra = { ...result.extra, ...cost };
-        printCosts(cost);
-        results.push(result);
-      }
     }
     if (wanted('mesh.send-task.c16'))
       results.push(

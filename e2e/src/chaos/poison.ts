@@ -31,22 +31,16 @@ const DEAD_LETTER_STREAM = 'DLQ';
  */
 async function connect(natsUrl: string, routerSeedFile: string): Promise<MessageBus> {
   const logger = createLogger({ service: 'chaos-poison', level: 'error' });
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      // The connection's name is the identity's: the bus grants its reply inboxes by that name.
-      return await connectBus({ url: natsUrl, name: 'mesh-router', logger, nkeySeedFile: routerSeedFile });
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
+  // The connection's name is the identity's: the bus grants its reply inboxes by that name.
+  return untilAnswered(() =>
+    connectBus({ url: natsUrl, name: 'mesh-router', logger, nkeySeedFile: routerSeedFile }),
+  );
 }
 
 /**
- * A JetStream call retried for a minute: right after a node is killed its streams elect new leaders,
- * and a publish meanwhile times out. A publish retried under the same `msgID` is stored once (the
- * stream's duplicate window).
+ * A NATS call retried every second for a minute: right after a fault the server may refuse a
+ * connection, and after a node kill its streams elect new leaders while a publish times out. A
+ * publish retried under the same `msgID` is stored once (the stream's duplicate window).
  */
 async function untilAnswered<T>(call: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 60_000;

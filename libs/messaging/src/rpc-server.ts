@@ -107,6 +107,13 @@ export class RpcServer {
     this.served.push(served);
     const sub = this.subscribe(served);
     this.resize(served);
+    // The subscription answered stands for the RPC: when it ends (drained by the Nest transport's
+    // close, unsubscribed), the extra members end with it, or they would go on taking requests.
+    void sub.closed.then(() => {
+      const at = this.served.indexOf(served);
+      if (at >= 0) this.served.splice(at, 1);
+      for (const extra of served.extras.splice(0)) extra.drain().catch(() => undefined);
+    });
     return sub;
   }
 
@@ -133,10 +140,7 @@ export class RpcServer {
 
   private resize(served: ServedRpc): void {
     while (served.extras.length < this.weight - 1) served.extras.push(this.subscribe(served));
-    while (served.extras.length > this.weight - 1) {
-      const sub = served.extras.pop()!;
-      sub.drain().catch(() => undefined);
-    }
+    for (const extra of served.extras.splice(this.weight - 1)) extra.drain().catch(() => undefined);
   }
 
   private track(task: Promise<unknown>, subject: string): void {

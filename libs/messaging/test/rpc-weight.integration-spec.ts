@@ -78,6 +78,25 @@ describe('serve weight', () => {
     expect(answers.filter((r) => r.status === 'rejected')).toEqual([]);
   });
 
+  it('ends the extra members with the subscription serve answered (a transport closing drains only that one)', async () => {
+    const Other = defineRpc({
+      subject: 'rpc.weighttest.v1.other',
+      request: z.object({ i: z.number().int() }),
+      response: z.object({ replica: z.string() }),
+    });
+    const served = a.serve(Other, async () => ({ replica: 'a' }));
+    b.serve(Other, async () => ({ replica: 'b' }));
+    a.setServeWeight(16);
+    await Promise.all([a.nc.flush(), b.nc.flush()]);
+    await served.drain();
+    await a.nc.flush();
+    const answers = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => caller.request(Other, { i }, { timeoutMs: 5_000 })),
+    );
+    a.setServeWeight(1);
+    expect(answers.filter((r) => r.replica === 'a')).toEqual([]);
+  });
+
   it('refuses a weight that is not a whole number of at least 1', () => {
     expect(() => a.setServeWeight(0)).toThrow(/whole number/);
     expect(() => a.setServeWeight(1.5)).toThrow(/whole number/);

@@ -90,6 +90,15 @@ describe('RpcPacking', () => {
     expect(seen.learning).toEqual([false, true]);
   });
 
+  it('hands the requests back and the lock up at stop', async () => {
+    const { packing, seen, second } = replica();
+    await second(0.2, 500);
+    await packing.stop();
+    expect(seen.weights).toEqual([128, 1]);
+    expect(packing.state).toMatchObject({ packing: false, weight: 1 });
+    expect(seen.closed).toBe(true);
+  });
+
   it('does not pack when Postgres cannot be reached, and gives the lock up at stop', async () => {
     const { packing, seen, second } = replica({ lock: () => Promise.reject(new Error('ECONNREFUSED')) });
     await second(0.1, 50);

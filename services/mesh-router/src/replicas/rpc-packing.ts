@@ -106,11 +106,16 @@ export class RpcPacking {
     this.timer.unref();
   }
 
-  /** Stops deciding and gives the lock up (another replica packs from its next interval). */
+  /**
+   * Stops deciding, hands the requests back (one member: a replica shutting down should not keep
+   * taking nearly all of them) and gives the lock up (another replica packs from its next interval).
+   */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking;
+    if (this.current.weight !== 1) this.parts.bus.setServeWeight(1);
+    this.current = { ...this.current, packing: false, saturated: false, weight: 1 };
     await this.parts.lock.close();
   }
 

@@ -241,7 +241,7 @@ async function serveHandlers(
 
 /**
  * Pack, then spread (ADR 0024): started once the handlers serve, so the weight applies to every
- * RPC; stopped first at close, giving the lock to another replica.
+ * RPC; stopped first at close, handing the requests back and the lock to another replica.
  */
 function startPacking(
   host: ServiceHost,

@@ -172,17 +172,61 @@ async function commitsOf(pool: pg.Pool): Promise<number> {
 }
 
 /**
+ * CPU (ms) of the Postgres backends serving the routers' pools (application_name orgmesh-mesh-router…),
+ * by backend pid, read from /proc: undefined unless Postgres runs on this machine and /proc shows
+ * its processes (the bench's usual setting; a remote or containerised server gives n/a).
+ */
+async function routerBackendsCpuMs(pool: pg.Pool): Promise<Map<number, number> | undefined> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name LIKE 'orgmesh-mesh-router%'`,
+  );
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    let command: string;
+    try {
+      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const ms = processCpuMs(pid);
+    if (!command.startsWith('postgres') || ms === undefined) return undefined;
+    cpu.set(pid, ms);
+  }
+  return cpu;
+}
+
+/** Bytes of WAL the server has written so far (the whole server: nothing else writes during a bench). */
+async function walBytesOf(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS n`);
+  return Number(rows[0]?.n ?? NaN);
+}
+
+/**
  * Per-lifecycle costs of the router processes over a scenario: CPU, system calls and Postgres
- * commits (the last counts the whole database, the bench's own few queries included).
+ * commits (the last counts the whole database, the bench's own few queries included); and of
+ * Postgres for them: its backends' CPU (a backend opened during the scenario counts whole, one
+ * closed during it is missed) and the WAL written.
  */
 async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
   const usage = () => ({ cpu: pids.map(processCpuMs), calls: pids.map(processSyscalls) });
   // Backends flush their statistics at most once a second while busy: the commit counts of a
   // loaded scenario lag by about that much at both ends.
-  const before = { ...usage(), commits: await commitsOf(pool) };
+  const before = {
+    ...usage(),
+    commits: await commitsOf(pool),
+    backends: await routerBackendsCpuMs(pool),
+    wal: await walBytesOf(pool),
+  };
   return async (lifecycles: number) => {
     const after = usage();
     const commits = await commitsOf(pool);
+    const backends = await routerBackendsCpuMs(pool);
+    const wal = await walBytesOf(pool);
+    const backendsCpu =
+      backends && before.backends
+        ? [...backends].reduce((total, [pid, ms]) => total + ms - (before.backends!.get(pid) ?? 0), 0)
+        : NaN;
     const sum = (values: Array<number | undefined>) =>
       values.includes(undefined) ? NaN : values.reduce<number>((a, b) => a + b!, 0);
     const cpu = after.cpu.map((v, i) =>
@@ -197,6 +241,8 @@ async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
       routerSyscallReadsPerOp: perOp(calls('reads')),
       routerSyscallWritesPerOp: perOp(calls('writes')),
       pgCommitsPerOp: perOp(commits - before.commits),
+      pgBackendCpuMsPerOp: perOp(backendsCpu),
+      walBytesPerOp: Math.round((wal - before.wal) / lifecycles),
     };
   };
 }
@@ -206,7 +252,9 @@ function printCosts(costs: Awaited<ReturnType<Awaited<ReturnType<typeof routerCo
   progress(
     `      router CPU ≈ ${costs.routerCpuMsPerOp.toFixed(2)} ms per lifecycle (${costs.routerCpuSeconds} s); ` +
       `per lifecycle: ${costs.routerSyscallReadsPerOp.toFixed(1)} reads + ${costs.routerSyscallWritesPerOp.toFixed(1)} writes (syscalls), ` +
-      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits`,
+      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits; ` +
+      `Postgres backends' CPU ≈ ${Number.isNaN(costs.pgBackendCpuMsPerOp) ? 'n/a' : `${costs.pgBackendCpuMsPerOp.toFixed(2)} ms`}, ` +
+      `WAL ${costs.walBytesPerOp} B per lifecycle`,
   );
 }
 

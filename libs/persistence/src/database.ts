@@ -48,7 +48,16 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number;
   /** Per-statement timeout, so a stuck database answers `unavailable` instead of hanging callers. */
   statementTimeoutMs?: number;
+  /**
+   * Postgres's `plan_cache_mode` for every connection of the pool (default: the server's, `auto`).
+   * `force_generic_plan` plans a named statement once per connection instead of at each execution:
+   * only for a pool whose statements keep one good plan whatever the values and the table sizes
+   * (the mesh router's batched writes, ADR 0025).
+   */
+  planCacheMode?: 'auto' | 'force_generic_plan' | 'force_custom_plan';
 }
+
+const PLAN_CACHE_MODES = new Set(['auto', 'force_generic_plan', 'force_custom_plan']);
 
 // Connection-level failures: the server is down, restarting, or refusing us. They map to `unavailable` (503, retryable).
 const UNAVAILABLE_PG_CODES = new Set([
@@ -200,6 +209,9 @@ export class Database implements Sql {
   ) {}
 
   static async connect(options: DatabaseOptions): Promise<Database> {
+    // Spliced into the connection's startup options: only Postgres's own values pass.
+    if (options.planCacheMode && !PLAN_CACHE_MODES.has(options.planCacheMode))
+      throw new Error(`invalid plan_cache_mode "${String(options.planCacheMode)}"`);
     const dataSource = new DataSource({
       type: 'postgres',
       url: options.url,
@@ -213,7 +225,7 @@ export class Database implements Sql {
       extra: {
         options: `-c search_path=${options.schema},public${
           options.statementTimeoutMs ? ` -c statement_timeout=${options.statementTimeoutMs}` : ''
-        }`,
+        }${options.planCacheMode ? ` -c plan_cache_mode=${options.planCacheMode}` : ''}`,
         connectionTimeoutMillis: options.connectTimeoutMs ?? 3_000,
       },
     });

@@ -82,4 +82,44 @@ describe('Database named statements', () => {
     // Neither the AppError's code nor the socket's errno underneath is a SQLSTATE.
     expect(pgErrorCode(down)).toBeUndefined();
   });
+
+  it('plans named statements generically on a pool opened with planCacheMode, and at each execution otherwise', async () => {
+    // One connection each, so the statistics read back are those of the connection that ran them.
+    const generic = await Database.connect({
+      url: ctx.databaseUrl,
+      schema: SCHEMA,
+      poolSize: 1,
+      planCacheMode: 'force_generic_plan',
+    });
+    const chosen = await Database.connect({ url: ctx.databaseUrl, schema: SCHEMA, poolSize: 1 });
+    try {
+      const plans = async (pool: Database) => {
+        for (let i = 0; i < 8; i++)
+          await pool.query(`SELECT id FROM items WHERE id = ANY($1::int[])`, [[i, i + 1]], { name: 'items-any' });
+        const { rows } = await pool.query<{ generic: number; custom: number; mode: string }>(
+          `SELECT generic_plans::int AS generic, custom_plans::int AS custom, current_setting('plan_cache_mode') AS mode
+             FROM pg_prepared_statements WHERE name = 'items-any'`,
+        );
+        return rows[0];
+      };
+      expect(await plans(generic)).toEqual({ generic: 8, custom: 0, mode: 'force_generic_plan' });
+      // Postgres's own choice (auto) plans the first five executions with their values at least.
+      const auto = await plans(chosen);
+      expect(auto?.mode).toBe('auto');
+      expect(auto?.custom).toBeGreaterThanOrEqual(5);
+    } finally {
+      await generic.close();
+      await chosen.close();
+    }
+  });
+
+  it('refuses a plan_cache_mode Postgres does not have (it is spliced into the connection options)', async () => {
+    await expect(
+      Database.connect({
+        url: ctx.databaseUrl,
+        schema: SCHEMA,
+        planCacheMode: 'force_generic_plan -c statement_timeout=1' as 'auto',
+      }),
+    ).rejects.toThrow('invalid plan_cache_mode');
+  });
 });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { MESH_EVENT_SUBJECTS, MESH_INBOX_STREAM, MESH_INBOX_SUBJECTS } from '@orgmesh/contracts';
 import { callersRefusedCounter, countingRefusals, verifierFromConfig, type JwtVerifier } from '@orgmesh/auth';
-import { RetentionJob, SessionLock } from '@orgmesh/persistence';
+import { Database, RetentionJob, SessionLock } from '@orgmesh/persistence';
 import {
   serviceApp,
   serviceAppStarter,
@@ -70,7 +70,7 @@ export const startMeshRouterApp = serviceAppStarter(
     await bus.ensureStream('mesh', { subjects: [...MESH_EVENT_SUBJECTS] });
     await bus.ensureWorkQueue(MESH_INBOX_STREAM, [...MESH_INBOX_SUBJECTS]);
 
-    const parts = openParts(host, config, options);
+    const parts = openParts(host, config, options, await openBatchPool(host, config));
     await serveHandlers(host, parts, options.verifier ?? verifierFromConfig(config));
     const packing = startPacking(host, config, parts.replicaSync);
     await wireConsumers(host, config, parts);
@@ -87,6 +87,25 @@ export const startMeshRouterApp = serviceAppStarter(
     );
   },
 );
+
+/**
+ * The pool of the batched task statements and the marks, planned generically (ADR 0025): one
+ * connection per statement in flight (three batchers) and one for the marks. Closed after every
+ * part that writes through it (parts close first: they register later). Undefined when
+ * MESH_WRITE_GENERIC_PLANS is off: they use the router's pool.
+ */
+async function openBatchPool(host: ServiceHost, config: MeshRouterConfig): Promise<Database | undefined> {
+  if (!config.MESH_WRITE_GENERIC_PLANS) return undefined;
+  const batchDb = await Database.connect({
+    url: config.DATABASE_URL,
+    schema: MESH_SCHEMA,
+    poolSize: 3 * config.MESH_WRITE_BATCHES_IN_FLIGHT + 1,
+    applicationName: 'orgmesh-mesh-router-batches',
+    planCacheMode: 'force_generic_plan',
+  });
+  host.onClose(() => batchDb.close());
+  return batchDb;
+}
 
 /** What the router's handlers, consumers and jobs share (opened once by `openParts`). */
 interface MeshRouterParts {
@@ -107,7 +126,12 @@ interface MeshRouterParts {
  * publication paths (eager publisher, replica sync, repeats to the sender), and the task and
  * approval services, which depend on each other. Each part that runs is stopped at the host's close.
  */
-function openParts(host: ServiceHost, config: MeshRouterConfig, options: MeshRouterOptions): MeshRouterParts {
+function openParts(
+  host: ServiceHost,
+  config: MeshRouterConfig,
+  options: MeshRouterOptions,
+  batchDb: Database | undefined,
+): MeshRouterParts {
   const { bus, db, logger, metrics: registry } = host;
   const metrics = new TaskMetrics(registry);
   const policy = new NatsPolicyAdapter(bus, logger, {
@@ -118,7 +142,7 @@ function openParts(host: ServiceHost, config: MeshRouterConfig, options: MeshRou
   host.onClose(() => policy.stop());
   const repository = new TaskRepository(
     db,
-    { maxBatch: config.MESH_WRITE_BATCH_SIZE, maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT },
+    { maxBatch: config.MESH_WRITE_BATCH_SIZE, maxInFlight: config.MESH_WRITE_BATCHES_IN_FLIGHT, db: batchDb },
     // A failed mark only means the relay publishes those rows again.
     (error, rows) => logger.debug({ err: error, rows }, 'marking eagerly published rows failed'),
   );

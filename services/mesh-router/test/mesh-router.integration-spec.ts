@@ -20,6 +20,7 @@ import {
   type TaskChange,
 } from '@orgmesh/contracts';
 import type { MessageBus } from '@orgmesh/messaging';
+import { Database } from '@orgmesh/persistence';
 import { expectEventually, type TestAgent, type TestContext } from '@orgmesh/testing';
 // The sessions service runs in the same test so its mesh consumer can be observed end to end.
 import { startTestSessions, trustLocalIssuer, type SessionsApp } from '@orgmesh/sessions/testing';
@@ -732,6 +733,23 @@ describe('mesh router over NATS and Postgres', () => {
       );
       expect(error.code).toBe('policy_denied');
     });
+  });
+
+  it('writes its batched statements through its pool of generically planned connections (ADR 0025)', async () => {
+    const contextId = `pool-${randomUUID()}`;
+    await bus.request(SendTask, { to: 'legal', type: 'pool-check', contextId }, { authorization: manager });
+    const db = await Database.connect({ url: ctx.databaseUrl, schema: 'mesh', poolSize: 1 });
+    try {
+      // Each backend shows the last statement it ran: the batches' are the task create, update and marks.
+      const { rows } = await db.query<{ query: string }>(
+        `SELECT query FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = 'orgmesh-mesh-router-batches'`,
+      );
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.some((r) => /INSERT INTO mesh\.tasks|UPDATE mesh\.(tasks|outbox)/.test(r.query))).toBe(true);
+    } finally {
+      await db.close();
+    }
   });
 });
 

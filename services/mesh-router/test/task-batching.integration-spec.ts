@@ -255,6 +255,20 @@ describe('task repository group commit', () => {
     });
     expect(readPlan).toMatch(/Index Scan using idempotency_keys_pkey/);
     expect(readPlan).not.toMatch(/Seq Scan on idempotency_keys/);
+
+    // The create statement, with a key and marks: the router's batch pool plans every batched
+    // statement generically from its first execution (ADR 0025), so none may read a whole table.
+    statements.length = 0;
+    repository.publishedMarks.add(randomUUID());
+    await repository.create(newTask(`plan-${randomUUID()}`, 1), claim(`plan-${randomUUID()}`));
+    const create = statements.find((s) => s.text.includes('INSERT INTO mesh.tasks'))?.text;
+    expect(create).toBeDefined();
+    const createPlan = await genericPlanOnEmptyTables(db, create!, {
+      schema: 'mesh',
+      tables: ['tasks', 'task_events', 'idempotency_keys', 'outbox'],
+    });
+    expect(createPlan).toMatch(/Index Scan using outbox_event_id_key/);
+    expect(createPlan).not.toMatch(/Seq Scan on (tasks|task_events|idempotency_keys|outbox)/);
   });
 
   it('isolates a twin key in a batch: the batch is written change by change and only the twin misses', async () => {

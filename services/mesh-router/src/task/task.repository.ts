@@ -57,14 +57,27 @@ export class TaskRepository {
   /** The eagerly published rows waiting to be marked, mostly by the next batched task statement. */
   readonly publishedMarks: PublishedMarks;
 
-  /** `markFailed` hears why a statement marking published rows alone failed (they are published again). */
+  /** The pool of the batched statements and of the marks (`batching.db`, default `db`). */
+  private readonly batchDb: Database;
+
+  /**
+   * `batching.db`: the pool the batched statements and the marks go through (the router's has
+   * generic plans, ADR 0025); transactions, reads and lists use `db`. `markFailed` hears why a
+   * statement marking published rows alone failed (they are published again).
+   */
   constructor(
     private readonly db: Database,
-    batching: { maxBatch?: number; maxInFlight?: number } = {},
+    batching: { maxBatch?: number; maxInFlight?: number; db?: Database } = {},
     markFailed?: (error: unknown, rows: number) => void,
   ) {
+    this.batchDb = batching.db ?? db;
     this.publishedMarks = new PublishedMarks((ids) => this.markPublished(ids), markFailed);
-    this.batch = new TaskBatchWrites(db, batching, () => this.committed !== undefined, this.publishedMarks);
+    this.batch = new TaskBatchWrites(
+      this.batchDb,
+      batching,
+      () => this.committed !== undefined,
+      this.publishedMarks,
+    );
   }
 
   /**
@@ -98,7 +111,7 @@ export class TaskRepository {
    * them (see markPublishedSql); most are marked by the task statements instead (publishedMarks).
    */
   async markPublished(eventIds: string[]): Promise<void> {
-    await this.db.query(markPublishedSql(1), [eventIds], { name: 'mesh-outbox-mark' });
+    await this.batchDb.query(markPublishedSql(1), [eventIds], { name: 'mesh-outbox-mark' });
   }
 
   /** Wakes the relay (after an eager publish failed). */

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -172,14 +172,14 @@ async function commitsOf(pool: pg.Pool): Promise<number> {
 }
 
 /**
- * CPU (ms) of the Postgres backends serving the routers' pools (application_name orgmesh-mesh-router…),
- * by backend pid, read from /proc: undefined unless Postgres runs on this machine and /proc shows
- * its processes (the bench's usual setting; a remote or containerised server gives n/a).
+ * CPU (ms) of the Postgres backends of the bench database whose application_name starts with
+ * `application`, by backend pid, read from /proc: undefined unless Postgres runs on this machine
+ * and /proc shows its processes (the bench's usual setting; a remote or containerised server gives n/a).
  */
-async function routerBackendsCpuMs(pool: pg.Pool): Promise<Map<number, number> | undefined> {
+async function backendsCpuMs(pool: pg.Pool, application: string): Promise<Map<number, number> | undefined> {
   const { rows } = await pool.query<{ pid: number }>(
-    `SELECT pid FROM pg_stat_activity
-      WHERE datname = current_database() AND application_name LIKE 'orgmesh-mesh-router%'`,
+    `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE $1`,
+    [`${application}%`],
   );
   const cpu = new Map<number, number>();
   for (const { pid } of rows) {
@@ -196,6 +196,24 @@ async function routerBackendsCpuMs(pool: pg.Pool): Promise<Map<number, number> |
   return cpu;
 }
 
+/** The nats-server process when exactly one runs on this machine (the bench's usual setting), else undefined. */
+function natsServerPid(): number | undefined {
+  const found: number[] = [];
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'nats-server') found.push(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    return undefined;
+  }
+  return found.length === 1 ? found[0] : undefined;
+}
+
 /** Bytes of WAL the server has written so far (the whole server: nothing else writes during a bench). */
 async function walBytesOf(pool: pg.Pool): Promise<number> {
   const { rows } = await pool.query<{ n: string }>(`SELECT (pg_current_wal_lsn() - '0/0')::text AS n`);
@@ -203,59 +221,129 @@ async function walBytesOf(pool: pg.Pool): Promise<number> {
 }
 
 /**
- * Per-lifecycle costs of the router processes over a scenario: CPU, system calls and Postgres
- * commits (the last counts the whole database, the bench's own few queries included); and of
- * Postgres for them: its backends' CPU (a backend opened during the scenario counts whole, one
- * closed during it is missed) and the WAL written.
+ * CPU of every process a scenario keeps busy, over its measured time: the routers `pids`, the
+ * Postgres backends serving `backends` (application_name prefix; one opened during the scenario
+ * counts whole, one closed during it is missed), nats-server (the one on this machine) and this
+ * process (senders, agents, registry stub). Answers per operation, in ms; NaN for what /proc does not show.
  */
-async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
-  const usage = () => ({ cpu: pids.map(processCpuMs), calls: pids.map(processSyscalls) });
-  // Backends flush their statistics at most once a second while busy: the commit counts of a
-  // loaded scenario lag by about that much at both ends.
-  const before = {
-    ...usage(),
-    commits: await commitsOf(pool),
-    backends: await routerBackendsCpuMs(pool),
-    wal: await walBytesOf(pool),
-  };
-  return async (lifecycles: number) => {
-    const after = usage();
-    const commits = await commitsOf(pool);
-    const backends = await routerBackendsCpuMs(pool);
-    const wal = await walBytesOf(pool);
-    const backendsCpu =
-      backends && before.backends
-        ? [...backends].reduce((total, [pid, ms]) => total + ms - (before.backends!.get(pid) ?? 0), 0)
+async function cpuBudget(pool: pg.Pool, pids: Array<number | undefined>, backends: string) {
+  const nats = natsServerPid();
+  const snapshot = async () => ({
+    routers: pids.map(processCpuMs),
+    backends: await backendsCpuMs(pool, backends),
+    nats: processCpuMs(nats),
+    self: process.cpuUsage(),
+  });
+  const before = await snapshot();
+  return async (ops: number) => {
+    const after = await snapshot();
+    const delta = (a: number | undefined, b: number | undefined) =>
+      a === undefined || b === undefined ? NaN : a - b;
+    const routers = pids.length
+      ? after.routers.reduce<number>((total, ms, i) => total + delta(ms, before.routers[i]), 0)
+      : 0;
+    const postgres =
+      after.backends && before.backends
+        ? [...after.backends].reduce((total, [pid, ms]) => total + ms - (before.backends!.get(pid) ?? 0), 0)
         : NaN;
-    const sum = (values: Array<number | undefined>) =>
-      values.includes(undefined) ? NaN : values.reduce<number>((a, b) => a + b!, 0);
-    const cpu = after.cpu.map((v, i) =>
-      v === undefined || before.cpu[i] === undefined ? undefined : v - before.cpu[i]!,
-    );
-    const calls = (key: 'reads' | 'writes') =>
-      sum(after.calls.map((v, i) => (v && before.calls[i] ? v[key] - before.calls[i]![key] : undefined)));
-    const perOp = (value: number) => Number((value / lifecycles).toFixed(3));
+    const self = process.cpuUsage(before.self);
+    const perOp = (ms: number) => Number((ms / ops).toFixed(3));
+    const budget = {
+      routerMs: perOp(routers),
+      postgresMs: perOp(postgres),
+      natsServerMs: perOp(delta(after.nats, before.nats)),
+      benchProcessMs: perOp((self.user + self.system) / 1000),
+    };
     return {
-      routerCpuMsPerOp: perOp(sum(cpu)),
-      routerCpuSeconds: cpu.map((v) => ((v ?? NaN) / 1000).toFixed(2)).join(' + '),
-      routerSyscallReadsPerOp: perOp(calls('reads')),
-      routerSyscallWritesPerOp: perOp(calls('writes')),
-      pgCommitsPerOp: perOp(commits - before.commits),
-      pgBackendCpuMsPerOp: perOp(backendsCpu),
-      walBytesPerOp: Math.round((wal - before.wal) / lifecycles),
+      ...budget,
+      totalMs: Number(
+        Object.values(budget)
+          .reduce((a, b) => a + b, 0)
+          .toFixed(3),
+      ),
+      routerCpuSeconds: after.routers
+        .map((ms, i) => (delta(ms, before.routers[i]) / 1000).toFixed(2))
+        .join(' + '),
     };
   };
 }
 
-/** Prints a scenario's router costs (see routerCosts). */
-function printCosts(costs: Awaited<ReturnType<Awaited<ReturnType<typeof routerCosts>>>>): void {
+/** One line of a cpuBudget: where an operation's CPU went. */
+function budgetLine(
+  budget: Awaited<ReturnType<Awaited<ReturnType<typeof cpuBudget>>>>,
+  what: string,
+): string {
+  const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(2)} ms`);
+  const parts = [
+    ...(budget.routerMs ? [`router ${ms(budget.routerMs)}`] : []),
+    `Postgres ${ms(budget.postgresMs)}`,
+    `nats-server ${ms(budget.natsServerMs)}`,
+    `bench process ${ms(budget.benchProcessMs)}`,
+  ];
+  return `      CPU per ${what}, all processes: ${parts.join(' + ')} = ${ms(budget.totalMs)}`;
+}
+
+/**
+ * Per-lifecycle costs of the router processes over a scenario: CPU, system calls and Postgres
+ * commits (the last counts the whole database, the bench's own few queries included), the WAL
+ * written, and the CPU of every process involved (cpuBudget).
+ */
+async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
+  const calls = () => pids.map(processSyscalls);
+  // Backends flush their statistics at most once a second while busy: the commit counts of a
+  // loaded scenario lag by about that much at both ends.
+  const before = { calls: calls(), commits: await commitsOf(pool), wal: await walBytesOf(pool) };
+  const budget = await cpuBudget(pool, pids, 'orgmesh-mesh-router');
+  return async (lifecycles: number) => {
+    const cpu = await budget(lifecycles);
+    const after = { calls: calls(), commits: await commitsOf(pool), wal: await walBytesOf(pool) };
+    const syscalls = (key: 'reads' | 'writes') =>
+      after.calls.reduce<number>(
+        (total, v, i) => total + (v && before.calls[i] ? v[key] - before.calls[i]![key] : NaN),
+        0,
+      );
+    const perOp = (value: number) => Number((value / lifecycles).toFixed(3));
+    return {
+      routerCpuMsPerOp: cpu.routerMs,
+      routerCpuSeconds: cpu.routerCpuSeconds,
+      routerSyscallReadsPerOp: perOp(syscalls('reads')),
+      routerSyscallWritesPerOp: perOp(syscalls('writes')),
+      pgCommitsPerOp: perOp(after.commits - before.commits),
+      walBytesPerOp: Math.round((after.wal - before.wal) / lifecycles),
+      pgBackendCpuMsPerOp: cpu.postgresMs,
+      natsServerCpuMsPerOp: cpu.natsServerMs,
+      benchProcessCpuMsPerOp: cpu.benchProcessMs,
+      totalCpuMsPerOp: cpu.totalMs,
+    };
+  };
+}
+
+/** Prints a scenario's router costs (see routerCosts), and its CPU against the baseline's per operation. */
+function printCosts(
+  costs: Awaited<ReturnType<Awaited<ReturnType<typeof routerCosts>>>>,
+  baselineTotalMs: number | undefined,
+): void {
   progress(
     `      router CPU ≈ ${costs.routerCpuMsPerOp.toFixed(2)} ms per lifecycle (${costs.routerCpuSeconds} s); ` +
       `per lifecycle: ${costs.routerSyscallReadsPerOp.toFixed(1)} reads + ${costs.routerSyscallWritesPerOp.toFixed(1)} writes (syscalls), ` +
-      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits; ` +
-      `Postgres backends' CPU ≈ ${Number.isNaN(costs.pgBackendCpuMsPerOp) ? 'n/a' : `${costs.pgBackendCpuMsPerOp.toFixed(2)} ms`}, ` +
-      `WAL ${costs.walBytesPerOp} B per lifecycle`,
+      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits, WAL ${costs.walBytesPerOp} B`,
   );
+  const line = budgetLine(
+    {
+      routerMs: costs.routerCpuMsPerOp,
+      postgresMs: costs.pgBackendCpuMsPerOp,
+      natsServerMs: costs.natsServerCpuMsPerOp,
+      benchProcessMs: costs.benchProcessCpuMsPerOp,
+      totalMs: costs.totalCpuMsPerOp,
+      routerCpuSeconds: costs.routerCpuSeconds,
+    },
+    'lifecycle',
+  );
+  const ratio =
+    baselineTotalMs && !Number.isNaN(costs.totalCpuMsPerOp)
+      ? ` (${(costs.totalCpuMsPerOp / baselineTotalMs).toFixed(1)}× the baseline's ${baselineTotalMs.toFixed(2)} ms per operation)`
+      : '';
+  progress(`${line}${ratio}`);
 }
 
 /** A router's row-cache counters (orgmesh_mesh_update_row_cache_total), from its /metrics. */
@@ -353,7 +441,8 @@ export async function run(): Promise<BenchResult[]> {
       () => rawServer.close(),
       () => rawClient.close(),
     );
-    const pool = new pg.Pool({ connectionString: dbUrl, max: 10 });
+    // Its backends are the baseline's Postgres CPU (cpuBudget finds them by this name).
+    const pool = new pg.Pool({ connectionString: dbUrl, max: 10, application_name: 'bench-mesh-baseline' });
     cleanups.push(() => pool.end());
     await pool.query(
       `CREATE TABLE baseline_messages (id bigserial PRIMARY KEY, body jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`,
@@ -379,27 +468,38 @@ export async function run(): Promise<BenchResult[]> {
       );
       reply.json();
     };
-    results.push(
-      await runScenario({
-        name: 'baseline.nats-request+pg-insert.c16',
-        concurrency: SENDERS,
-        durationMs: DURATION_MS,
-        warmupMs: MESH_WARMUP_MS,
-        op: baselineOp,
-        notes: 'core NATS request, responder inserts one row, replies',
-      }),
-    );
-    results.push(
-      await runScenario({
-        name: 'baseline.nats-request+pg-insert.rate200',
-        concurrency: SENDERS,
-        durationMs: DURATION_MS,
-        warmupMs: MESH_WARMUP_MS,
-        ratePerSec: RATE,
-        op: baselineOp,
-        notes: 'same, open loop at 200/s',
-      }),
-    );
+    /** Total CPU per operation of each baseline (cpuBudget), for the lifecycles' comparison. */
+    const baselineCpu = new Map<string, number>();
+    const baselineRun = async (scenario: Omit<ScenarioOptions<unknown>, 'afterWarmUp'>) => {
+      let budget: Awaited<ReturnType<typeof cpuBudget>> | undefined;
+      const result = await runScenario({
+        ...scenario,
+        afterWarmUp: async () => void (budget = await cpuBudget(pool, [], 'bench-mesh-baseline')),
+      });
+      const cpu = await budget!(result.throughput * (result.durationMs / 1000));
+      const { routerCpuSeconds: _none, routerMs: _router, ...perOp } = cpu;
+      result.extra = { ...result.extra, ...perOp };
+      baselineCpu.set(result.name, cpu.totalMs);
+      progress(budgetLine(cpu, 'operation'));
+      results.push(result);
+    };
+    await baselineRun({
+      name: 'baseline.nats-request+pg-insert.c16',
+      concurrency: SENDERS,
+      durationMs: DURATION_MS,
+      warmupMs: MESH_WARMUP_MS,
+      op: baselineOp,
+      notes: 'core NATS request, responder inserts one row, replies',
+    });
+    await baselineRun({
+      name: 'baseline.nats-request+pg-insert.rate200',
+      concurrency: SENDERS,
+      durationMs: DURATION_MS,
+      warmupMs: MESH_WARMUP_MS,
+      ratePerSec: RATE,
+      op: baselineOp,
+      notes: 'same, open loop at 200/s',
+    });
 
     // ------------------------------------------------------------ the mesh
     progress('  mesh router + test agent');
@@ -520,7 +620,7 @@ export async function run(): Promise<BenchResult[]> {
       });
       const cost = await costs!(result.throughput * (result.durationMs / 1000));
       result.extra = { ...result.extra, ...cost };
-      printCosts(cost);
+      printCosts(cost, scenario.baseline ? baselineCpu.get(scenario.baseline) : undefined);
       results.push(result);
     };
     for (const variant of ['', '.direct'] as const) {

@@ -95,7 +95,9 @@ describe('Database named statements', () => {
     try {
       const plans = async (pool: Database) => {
         for (let i = 0; i < 8; i++)
-          await pool.query(`SELECT id FROM items WHERE id = ANY($1::int[])`, [[i, i + 1]], { name: 'items-any' });
+          await pool.query(`SELECT id FROM items WHERE id = ANY($1::int[])`, [[i, i + 1]], {
+            name: 'items-any',
+          });
         const { rows } = await pool.query<{ generic: number; custom: number; mode: string }>(
           `SELECT generic_plans::int AS generic, custom_plans::int AS custom, current_setting('plan_cache_mode') AS mode
              FROM pg_prepared_statements WHERE name = 'items-any'`,

@@ -746,7 +746,9 @@ describe('mesh router over NATS and Postgres', () => {
           WHERE datname = current_database() AND application_name = 'orgmesh-mesh-router-batches'`,
       );
       expect(rows.length).toBeGreaterThan(0);
-      expect(rows.some((r) => /INSERT INTO mesh\.tasks|UPDATE mesh\.(tasks|outbox)/.test(r.query))).toBe(true);
+      expect(rows.some((r) => /INSERT INTO mesh\.tasks|UPDATE mesh\.(tasks|outbox)/.test(r.query))).toBe(
+        true,
+      );
     } finally {
       await db.close();
     }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { resourceUsage } from 'node:process';
 import { createIsolatedDatabase, deleteStreamsWithSuffix } from '@orgmesh/testing';
 
@@ -355,6 +356,21 @@ export function withRatios(results: BenchResult[]): BenchResult[] {
       },
     };
   });
+}
+
+/**
+ * User plus system CPU time a process (this machine's) has used so far, in ms, from
+ * /proc/<pid>/stat (clock ticks of 10 ms: USER_HZ is 100 on Linux); NaN where that is not there.
+ */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** The process's lifetime peak RSS (kernel accounting), in MB. */

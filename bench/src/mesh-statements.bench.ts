@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { runMigrations } from '@orgmesh/migrations';
 import { Database } from '@orgmesh/persistence';
 import { TaskRepository, taskCreate, taskWrite } from '@orgmesh/mesh-router/testing';
 import {
   benchNamespace,
+  processCpuMs,
   progress,
   runComparison,
   type BenchResult,
@@ -28,17 +28,6 @@ const MODES = [
   { name: 'generic', planCacheMode: 'force_generic_plan' },
 ] as const;
 
-/** CPU (ms) a process has used; NaN when /proc does not show it (Postgres elsewhere). */
-function cpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 export async function run(): Promise<BenchResult[]> {
   const ns = await benchNamespace('ms');
   const pools: Database[] = [];
@@ -48,7 +37,8 @@ export async function run(): Promise<BenchResult[]> {
     const results: BenchResult[] = [];
     for (const lanes of [1, 8]) {
       const scenarios: Array<ScenarioOptions<unknown>> = [];
-      const costs: Array<() => Promise<Record<string, number>>> = [];
+      /** Each scenario's Postgres backend CPU (ms) since its warm-up; NaN if the backend changed or /proc does not show it. */
+      const backendCpu: Array<() => Promise<number>> = [];
       for (const mode of MODES) {
         const pool = await Database.connect({
           url: ns.databaseUrl,
@@ -64,10 +54,9 @@ export async function run(): Promise<BenchResult[]> {
         const backend = async () =>
           (await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
         let start: { pid: number; cpu: number } | undefined;
-        costs.push(async () => {
+        backendCpu.push(async () => {
           const pid = await backend();
-          const used = start && pid === start.pid ? cpuMs(pid) - start.cpu : Number.NaN;
-          return { pgBackendCpuMs: used };
+          return start && pid === start.pid ? processCpuMs(pid) - start.cpu : Number.NaN;
         });
         scenarios.push({
           name: `mesh-statements.${mode.name}.lanes${lanes}`,
@@ -77,7 +66,7 @@ export async function run(): Promise<BenchResult[]> {
           warmupMs: 1_000,
           afterWarmUp: async () => {
             const pid = await backend();
-            start = { pid, cpu: cpuMs(pid) };
+            start = { pid, cpu: processCpuMs(pid) };
           },
           op: () => lifecycle(repository),
           notes: `plan_cache_mode=${mode.planCacheMode ?? 'auto (Postgres chooses)'}; ${lanes === 1 ? 'one lifecycle at a time' : `${lanes} lifecycles at a time`}; one pooled connection`,
@@ -86,8 +75,7 @@ export async function run(): Promise<BenchResult[]> {
       progress(`  lanes ${lanes}: auto and generic plans, interleaved`);
       const measured = await runComparison(scenarios, { rounds: 4 });
       for (const [i, result] of measured.entries()) {
-        const { pgBackendCpuMs } = await costs[i]!();
-        const perLifecycleUs = Math.round((pgBackendCpuMs! * 1000) / result.ops);
+        const perLifecycleUs = Math.round(((await backendCpu[i]!()) * 1000) / result.ops);
         result.extra = { ...result.extra, pgBackendCpuUsPerLifecycle: perLifecycleUs };
         progress(
           `    ${result.name}: ${result.throughput.toFixed(0)} lifecycles/s, Postgres backend CPU ≈ ${Number.isNaN(perLifecycleUs) ? 'n/a' : `${perLifecycleUs} µs`} per lifecycle`,

@@ -22,6 +22,7 @@ import {
   benchNamespace,
   benchEnv,
   progress,
+  processCpuMs,
   runScenario,
   type BenchResult,
   type ScenarioOptions,
@@ -139,18 +140,6 @@ class Completions {
   }
 }
 
-/** CPU time (user + system, ms) the process has used so far; undefined where /proc is not there. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
-  } catch {
-    return undefined;
-  }
-}
-
 /** Read and write system calls the process has made so far (/proc/<pid>/io); undefined where that is not there. */
 function processSyscalls(pid: number | undefined): { reads: number; writes: number } | undefined {
   if (pid === undefined) return undefined;
@@ -190,7 +179,7 @@ async function backendsCpuMs(pool: pg.Pool, application: string): Promise<Map<nu
       return undefined;
     }
     const ms = processCpuMs(pid);
-    if (!command.startsWith('postgres') || ms === undefined) return undefined;
+    if (!command.startsWith('postgres') || Number.isNaN(ms)) return undefined;
     cpu.set(pid, ms);
   }
   return cpu;
@@ -220,11 +209,21 @@ async function walBytesOf(pool: pg.Pool): Promise<number> {
   return Number(rows[0]?.n ?? NaN);
 }
 
+/** Where an operation's CPU went (ms per operation; NaN for what /proc does not show). */
+interface CpuBudget {
+  /** The routers together; undefined for a scenario without one (the baselines). */
+  routerMs: number | undefined;
+  postgresMs: number;
+  natsServerMs: number;
+  benchProcessMs: number;
+  totalMs: number;
+}
+
 /**
  * CPU of every process a scenario keeps busy, over its measured time: the routers `pids`, the
  * Postgres backends serving `backends` (application_name prefix; one opened during the scenario
  * counts whole, one closed during it is missed), nats-server (the one on this machine) and this
- * process (senders, agents, registry stub). Answers per operation, in ms; NaN for what /proc does not show.
+ * process (senders, agents, registry stub). Answers per operation, with each router's CPU in s.
  */
 async function cpuBudget(pool: pg.Pool, pids: Array<number | undefined>, backends: string) {
   const nats = natsServerPid();
@@ -235,67 +234,66 @@ async function cpuBudget(pool: pg.Pool, pids: Array<number | undefined>, backend
     self: process.cpuUsage(),
   });
   const before = await snapshot();
-  return async (ops: number) => {
+  return async (ops: number): Promise<{ budget: CpuBudget; routerSeconds: number[] }> => {
     const after = await snapshot();
-    const delta = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? NaN : a - b;
-    const routers = pids.length
-      ? after.routers.reduce<number>((total, ms, i) => total + delta(ms, before.routers[i]), 0)
-      : 0;
+    const routerSeconds = after.routers.map((ms, i) => (ms - before.routers[i]!) / 1000);
     const postgres =
       after.backends && before.backends
         ? [...after.backends].reduce((total, [pid, ms]) => total + ms - (before.backends!.get(pid) ?? 0), 0)
         : NaN;
     const self = process.cpuUsage(before.self);
     const perOp = (ms: number) => Number((ms / ops).toFixed(3));
-    const budget = {
-      routerMs: perOp(routers),
+    const parts = {
+      routerMs: pids.length ? perOp(routerSeconds.reduce((a, b) => a + b, 0) * 1000) : undefined,
       postgresMs: perOp(postgres),
-      natsServerMs: perOp(delta(after.nats, before.nats)),
+      natsServerMs: perOp(after.nats - before.nats),
       benchProcessMs: perOp((self.user + self.system) / 1000),
     };
-    return {
-      ...budget,
-      totalMs: Number(
-        Object.values(budget)
-          .reduce((a, b) => a + b, 0)
-          .toFixed(3),
-      ),
-      routerCpuSeconds: after.routers
-        .map((ms, i) => (delta(ms, before.routers[i]) / 1000).toFixed(2))
-        .join(' + '),
-    };
+    const total = Object.values(parts).reduce<number>((a, b) => a + (b ?? 0), 0);
+    return { budget: { ...parts, totalMs: Number(total.toFixed(3)) }, routerSeconds };
   };
 }
 
-/** One line of a cpuBudget: where an operation's CPU went. */
-function budgetLine(
-  budget: Awaited<ReturnType<Awaited<ReturnType<typeof cpuBudget>>>>,
-  what: string,
-): string {
+/** A budget as recorded figures (BenchResult.extra), the same names for the baselines and the lifecycles. */
+function budgetFigures(budget: CpuBudget): Record<string, number> {
+  return {
+    ...(budget.routerMs === undefined ? {} : { routerCpuMsPerOp: budget.routerMs }),
+    pgBackendCpuMsPerOp: budget.postgresMs,
+    natsServerCpuMsPerOp: budget.natsServerMs,
+    benchProcessCpuMsPerOp: budget.benchProcessMs,
+    totalCpuMsPerOp: budget.totalMs,
+  };
+}
+
+/** One line of a budget: where an operation's CPU went, and its multiple of `baselineMs` when given. */
+function budgetLine(budget: CpuBudget, what: string, baselineMs?: number): string {
   const ms = (value: number) => (Number.isNaN(value) ? 'n/a' : `${value.toFixed(2)} ms`);
   const parts = [
-    ...(budget.routerMs ? [`router ${ms(budget.routerMs)}`] : []),
+    ...(budget.routerMs === undefined ? [] : [`router ${ms(budget.routerMs)}`]),
     `Postgres ${ms(budget.postgresMs)}`,
     `nats-server ${ms(budget.natsServerMs)}`,
     `bench process ${ms(budget.benchProcessMs)}`,
   ];
-  return `      CPU per ${what}, all processes: ${parts.join(' + ')} = ${ms(budget.totalMs)}`;
+  const ratio =
+    baselineMs && !Number.isNaN(budget.totalMs)
+      ? ` (${(budget.totalMs / baselineMs).toFixed(1)}× the baseline's ${baselineMs.toFixed(2)} ms per operation)`
+      : '';
+  return `      CPU per ${what}, all processes: ${parts.join(' + ')} = ${ms(budget.totalMs)}${ratio}`;
 }
 
 /**
- * Per-lifecycle costs of the router processes over a scenario: CPU, system calls and Postgres
- * commits (the last counts the whole database, the bench's own few queries included), the WAL
- * written, and the CPU of every process involved (cpuBudget).
+ * Per-lifecycle costs of the router processes over a scenario: system calls and Postgres commits
+ * (the last counts the whole database, the bench's own few queries included), the WAL written, and
+ * the CPU of every process involved (cpuBudget).
  */
 async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
   const calls = () => pids.map(processSyscalls);
   // Backends flush their statistics at most once a second while busy: the commit counts of a
   // loaded scenario lag by about that much at both ends.
   const before = { calls: calls(), commits: await commitsOf(pool), wal: await walBytesOf(pool) };
-  const budget = await cpuBudget(pool, pids, 'orgmesh-mesh-router');
+  const cpu = await cpuBudget(pool, pids, 'orgmesh-mesh-router');
   return async (lifecycles: number) => {
-    const cpu = await budget(lifecycles);
+    const { budget, routerSeconds } = await cpu(lifecycles);
     const after = { calls: calls(), commits: await commitsOf(pool), wal: await walBytesOf(pool) };
     const syscalls = (key: 'reads' | 'writes') =>
       after.calls.reduce<number>(
@@ -304,16 +302,15 @@ async function routerCosts(pool: pg.Pool, pids: Array<number | undefined>) {
       );
     const perOp = (value: number) => Number((value / lifecycles).toFixed(3));
     return {
-      routerCpuMsPerOp: cpu.routerMs,
-      routerCpuSeconds: cpu.routerCpuSeconds,
-      routerSyscallReadsPerOp: perOp(syscalls('reads')),
-      routerSyscallWritesPerOp: perOp(syscalls('writes')),
-      pgCommitsPerOp: perOp(after.commits - before.commits),
-      walBytesPerOp: Math.round((after.wal - before.wal) / lifecycles),
-      pgBackendCpuMsPerOp: cpu.postgresMs,
-      natsServerCpuMsPerOp: cpu.natsServerMs,
-      benchProcessCpuMsPerOp: cpu.benchProcessMs,
-      totalCpuMsPerOp: cpu.totalMs,
+      budget,
+      routerSeconds,
+      figures: {
+        ...budgetFigures(budget),
+        routerSyscallReadsPerOp: perOp(syscalls('reads')),
+        routerSyscallWritesPerOp: perOp(syscalls('writes')),
+        pgCommitsPerOp: perOp(after.commits - before.commits),
+        walBytesPerOp: Math.round((after.wal - before.wal) / lifecycles),
+      },
     };
   };
 }
@@ -323,27 +320,13 @@ function printCosts(
   costs: Awaited<ReturnType<Awaited<ReturnType<typeof routerCosts>>>>,
   baselineTotalMs: number | undefined,
 ): void {
+  const { budget, routerSeconds, figures } = costs;
   progress(
-    `      router CPU ≈ ${costs.routerCpuMsPerOp.toFixed(2)} ms per lifecycle (${costs.routerCpuSeconds} s); ` +
-      `per lifecycle: ${costs.routerSyscallReadsPerOp.toFixed(1)} reads + ${costs.routerSyscallWritesPerOp.toFixed(1)} writes (syscalls), ` +
-      `${costs.pgCommitsPerOp.toFixed(2)} Postgres commits, WAL ${costs.walBytesPerOp} B`,
+    `      router CPU ≈ ${(budget.routerMs ?? NaN).toFixed(2)} ms per lifecycle (${routerSeconds.map((s) => s.toFixed(2)).join(' + ')} s); ` +
+      `per lifecycle: ${figures.routerSyscallReadsPerOp.toFixed(1)} reads + ${figures.routerSyscallWritesPerOp.toFixed(1)} writes (syscalls), ` +
+      `${figures.pgCommitsPerOp.toFixed(2)} Postgres commits, WAL ${figures.walBytesPerOp} B`,
   );
-  const line = budgetLine(
-    {
-      routerMs: costs.routerCpuMsPerOp,
-      postgresMs: costs.pgBackendCpuMsPerOp,
-      natsServerMs: costs.natsServerCpuMsPerOp,
-      benchProcessMs: costs.benchProcessCpuMsPerOp,
-      totalMs: costs.totalCpuMsPerOp,
-      routerCpuSeconds: costs.routerCpuSeconds,
-    },
-    'lifecycle',
-  );
-  const ratio =
-    baselineTotalMs && !Number.isNaN(costs.totalCpuMsPerOp)
-      ? ` (${(costs.totalCpuMsPerOp / baselineTotalMs).toFixed(1)}× the baseline's ${baselineTotalMs.toFixed(2)} ms per operation)`
-      : '';
-  progress(`${line}${ratio}`);
+  progress(budgetLine(budget, 'lifecycle', baselineTotalMs));
 }
 
 /** A router's row-cache counters (orgmesh_mesh_update_row_cache_total), from its /metrics. */
@@ -476,9 +459,8 @@ export async function run(): Promise<BenchResult[]> {
         ...scenario,
         afterWarmUp: async () => void (budget = await cpuBudget(pool, [], 'bench-mesh-baseline')),
       });
-      const cpu = await budget!(result.throughput * (result.durationMs / 1000));
-      const { routerCpuSeconds: _none, routerMs: _router, ...perOp } = cpu;
-      result.extra = { ...result.extra, ...perOp };
+      const { budget: cpu } = await budget!(result.throughput * (result.durationMs / 1000));
+      result.extra = { ...result.extra, ...budgetFigures(cpu) };
       baselineCpu.set(result.name, cpu.totalMs);
       progress(budgetLine(cpu, 'operation'));
       results.push(result);
@@ -619,7 +601,7 @@ export async function run(): Promise<BenchResult[]> {
         op: (w, i) => lifecycle(w, i),
       });
       const cost = await costs!(result.throughput * (result.durationMs / 1000));
-      result.extra = { ...result.extra, ...cost };
+      result.extra = { ...result.extra, ...cost.figures };
       printCosts(cost, scenario.baseline ? baselineCpu.get(scenario.baseline) : undefined);
       results.push(result);
     };

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ResolvePolicy } from '@orgmesh/contracts';
 import { connectBus, generateSecuredBus, type MessageBus } from '@orgmesh/messaging';
 import { createLogger } from '@orgmesh/telemetry';
 import { freePort, natsServerBinary, waitForPort } from '@orgmesh/testing';
-import { benchToken, progress, runComparison, type BenchResult } from './harness.js';
+import { benchToken, processCpuMs, progress, runComparison, type BenchResult } from './harness.js';
 
 /**
  * What the zero-trust bus costs (issue 18, ADR 0011): the mesh router asking the registry for a
@@ -48,18 +48,6 @@ async function stopServer(server: Server): Promise<void> {
   rmSync(server.dir, { recursive: true, force: true });
 }
 
-/** User plus system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-
 export async function run(): Promise<BenchResult[]> {
   const token = benchToken('bsec');
   const subjectPrefix = `${token}.`;
@@ -99,7 +87,7 @@ export async function run(): Promise<BenchResult[]> {
       const baseline = `bus.request-reply.open.c${concurrency}`;
       // Every request either server answers in this comparison (warm-up included), for CPU per request.
       const done = { open: 0, secured: 0 };
-      const cpuBefore = { open: cpuMs(open.child.pid), secured: cpuMs(secured.child.pid) };
+      const cpuBefore = { open: processCpuMs(open.child.pid), secured: processCpuMs(secured.child.pid) };
       const pair = await runComparison(
         [
           {
@@ -127,8 +115,8 @@ export async function run(): Promise<BenchResult[]> {
         { rounds: ROUNDS },
       );
       const perRequest = {
-        open: (cpuMs(open.child.pid) - cpuBefore.open) / done.open,
-        secured: (cpuMs(secured.child.pid) - cpuBefore.secured) / done.secured,
+        open: (processCpuMs(open.child.pid) - cpuBefore.open) / done.open,
+        secured: (processCpuMs(secured.child.pid) - cpuBefore.secured) / done.secured,
       };
       for (const result of pair) {
         const which = result.name.includes('.secured.') ? 'secured' : 'open';

@@ -30,6 +30,11 @@ export class SessionLock {
     if (this.closed) return false;
     if (this.holding) return true;
     const client = this.client ?? (await this.connect());
+    // Closed while it connected: nobody else would end this connection.
+    if (this.closed) {
+      await this.release();
+      return false;
+    }
     const { rows } = await client.query<{ locked: boolean }>(
       'SELECT pg_try_advisory_lock(hashtext($1)) AS locked',
       [this.key],

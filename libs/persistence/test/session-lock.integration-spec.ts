@@ -67,4 +67,19 @@ describe('SessionLock', () => {
     await lock.close();
     expect(await lock.tryAcquire()).toBe(false);
   });
+
+  it('ends the connection it was opening when closed meanwhile (a replica stopping while it tries the lock)', async () => {
+    const applicationName = `lock-d-${ctx.nameSuffix}`;
+    const lock = new SessionLock(ctx.databaseUrl, applicationName, { applicationName });
+    const acquiring = lock.tryAcquire();
+    await lock.close();
+    expect(await acquiring).toBe(false);
+    expect(lock.held).toBe(false);
+    await expectEventually(async () => {
+      const { rows } = await admin.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [
+        applicationName,
+      ]);
+      expect(rows).toHaveLength(0);
+    });
+  });
 });

@@ -37,7 +37,7 @@ const SPREAD_HOLD = 10;
 export interface PackingState {
   /** Holds the lock: the replica the requests are packed on, unless it is saturated. */
   readonly packing: boolean;
-  /** Its CPU passed `spreadCpu` (and has not fallen below three quarters of it since). */
+  /** Its CPU passed `spreadCpu`, and it has not packed again since (see staysSpread). */
   readonly saturated: boolean;
   /** Queue-group members per RPC it holds now. */
   readonly weight: number;

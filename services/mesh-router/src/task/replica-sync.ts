@@ -43,8 +43,8 @@ export class ReplicaCacheSync {
    * decided again on the stored row.
    */
   setLearning(on: boolean): void {
-    if (on && !this.listening) this.start();
-    else if (!on) this.stop();
+    if (on) this.start();
+    else this.stop();
   }
 
   start(): void {
